@@ -1,0 +1,122 @@
+/*
+ * rollsafe/classify.h: what a given reader makes of one record.
+ *
+ * The verdict uses the reader's real protobuf-c semantics: protobuf-c keeps
+ * an enum value it does not know as a plain int (misread), fails on a
+ * missing required field or a wire-type mismatch (unreadable), and keeps
+ * fields it does not know as unknown fields (ignored_fields).
+ */
+#ifndef ROLLSAFE_CLASSIFY_H
+#define ROLLSAFE_CLASSIFY_H
+
+#include "options.h"
+#include "registry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Verdicts, ordered by severity: a record's verdict is its worst reason's. */
+typedef enum rs_verdict {
+  RS_VERDICT_OK = 0,             /**< read correctly */
+  RS_VERDICT_IGNORED_FIELDS = 1, /**< read, ignoring fields the reader does not know */
+  RS_VERDICT_MISREAD = 2,        /**< read, but a value the reader sees is wrong */
+  RS_VERDICT_UNREADABLE = 3,     /**< the reader fails to decode it */
+  RS_VERDICT_CORRUPT = 4         /**< no known version decodes it */
+} rs_verdict;
+
+#define RS_VERDICT_COUNT 5
+
+/** "ok", "ignored_fields", "misread", "unreadable", "corrupt"; static. */
+RS_EXTERN const char *rs_verdict_name(rs_verdict verdict);
+
+/** Which framing a reader understands. */
+typedef enum rs_reader_framing {
+  /** As its version is framed: a raw version's reader reads raw only. */
+  RS_READER_FRAMING_DEFAULT = 0,
+  /** Plain protobuf code: an envelope is unreadable to it. */
+  RS_READER_FRAMING_RAW = 1,
+  /**
+   * Code linked with rollsafe that knows only its own version: it unwraps
+   * envelopes and reads the payload with its own descriptor.
+   */
+  RS_READER_FRAMING_ENVELOPE = 2
+} rs_reader_framing;
+
+/** The reader whose ability is checked. */
+typedef struct rs_reader {
+  unsigned version;        /**< RS_READER_VERSION */
+  unsigned format_version; /**< highest version it knows; 0 = the one before the newest */
+  rs_reader_framing framing;
+} rs_reader;
+
+#define RS_READER_VERSION 1
+#define RS_READER_INIT {RS_READER_VERSION, 0u, RS_READER_FRAMING_DEFAULT}
+
+typedef struct rs_classification rs_classification;
+typedef struct rs_reason rs_reason;
+
+/** Most reasons one classification keeps; the rest are only counted. */
+#define RS_MAX_REASONS 32
+
+/**
+ * Classifies one record of @p type for @p reader.
+ *
+ * Bad bytes are a verdict, not an error: corrupt or over-limit input gives
+ * 0 and a classification saying why, with the byte offset.
+ *
+ * @param[out] out the classification, owned by the caller; free with
+ *        rs_classification_free()
+ * @param reader NULL means RS_READER_INIT
+ * @return 0, RS_EINVAL, RS_ENOTFOUND (type or reader version not
+ *         registered), RS_ENOMEM
+ */
+RS_EXTERN int rs_classify(rs_classification **out, const rs_registry *registry,
+                          const char *type, const rs_reader *reader,
+                          const uint8_t *buf, size_t len,
+                          const rs_options *options, rs_error *err);
+
+/** Frees a classification; NULL is allowed. */
+RS_EXTERN void rs_classification_free(rs_classification *classification);
+
+RS_EXTERN rs_verdict rs_classification_verdict(const rs_classification *c);
+
+/** The reader version the record was classified for. */
+RS_EXTERN unsigned rs_classification_reader_version(const rs_classification *c);
+
+/** Version the record was written in; 0 when corrupt or unknown. */
+RS_EXTERN unsigned rs_classification_written_version(const rs_classification *c);
+
+/** Framing the record was written in (0 when it could not be told). */
+RS_EXTERN rs_encoding rs_classification_encoding(const rs_classification *c);
+
+/** Provenance from the envelope, or NULL; borrowed. */
+struct rs_provenance;
+RS_EXTERN const struct rs_provenance *
+rs_classification_provenance(const rs_classification *c);
+
+/** Number of reasons kept (at most RS_MAX_REASONS). */
+RS_EXTERN size_t rs_classification_reason_count(const rs_classification *c);
+
+/** Reasons found beyond RS_MAX_REASONS, counted but not kept. */
+RS_EXTERN size_t rs_classification_reasons_omitted(const rs_classification *c);
+
+/** The i-th reason, worst first, or NULL; borrowed. */
+RS_EXTERN const rs_reason *rs_classification_reason(const rs_classification *c,
+                                                    size_t i);
+
+/** The verdict this reason alone would give. */
+RS_EXTERN rs_verdict rs_reason_verdict(const rs_reason *reason);
+/** Field path, e.g. "items[3].unit_price_cents(3)"; "" for the whole record. */
+RS_EXTERN const char *rs_reason_path(const rs_reason *reason);
+/** Number of the field (the last in the path); 0 for the whole record. */
+RS_EXTERN uint32_t rs_reason_field(const rs_reason *reason);
+/** Byte offset in the record, or RS_OFFSET_NONE. */
+RS_EXTERN size_t rs_reason_offset(const rs_reason *reason);
+/** One line: what the reader does and why. */
+RS_EXTERN const char *rs_reason_text(const rs_reason *reason);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,61 @@
+/*
+ * rollsafe/options.h: the options every codec call takes, and its limits.
+ */
+#ifndef ROLLSAFE_OPTIONS_H
+#define ROLLSAFE_OPTIONS_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Default maximum size of one record in bytes (64 MiB). */
+#define RS_DEFAULT_MAX_RECORD_SIZE ((size_t)64 << 20)
+/** Default maximum nesting depth of messages (as protobuf's own parsers). */
+#define RS_DEFAULT_MAX_DEPTH 100u
+/** Default allocation budget per call in bytes (256 MiB). */
+#define RS_DEFAULT_MAX_ALLOC ((size_t)256 << 20)
+
+/** Flags for rs_options.flags. */
+typedef enum rs_option_flag {
+  /**
+   * Down-conversion drops fields the target version does not define instead
+   * of keeping them as unknown fields (which the target's readers ignore and
+   * a later up-conversion restores). Dropped fields are reported as losses.
+   */
+  RS_OPT_DROP_UNKNOWN = 1u << 0,
+  /** Encoding leaves the schema fingerprint out of the envelope header. */
+  RS_OPT_OMIT_FINGERPRINT = 1u << 1
+} rs_option_flag;
+
+/**
+ * Options for decode, read-as, classify, convert, transcode and encode.
+ * Initialise with RS_OPTIONS_INIT and change what you need; passing NULL
+ * to a function means RS_OPTIONS_INIT.
+ */
+typedef struct rs_options {
+  unsigned version; /**< RS_OPTIONS_VERSION */
+  /**
+   * Where every object a call returns, and everything it allocates while
+   * working, comes from; NULL for malloc/free. Pass rs_arena_allocator() to
+   * decode a stream without malloc/free per record. Must outlive the
+   * objects. Free those objects with the functions named in their docs:
+   * they release through this same allocator.
+   */
+  const ProtobufCAllocator *allocator;
+  size_t max_record_size; /**< larger records are refused before decoding */
+  unsigned max_depth;     /**< deeper nesting is refused before decoding */
+  size_t max_alloc;       /**< bytes one call may allocate; over is a limit error */
+  unsigned flags;         /**< rs_option_flag bits */
+} rs_options;
+
+#define RS_OPTIONS_VERSION 1
+#define RS_OPTIONS_INIT                                                      \
+  {RS_OPTIONS_VERSION, NULL, RS_DEFAULT_MAX_RECORD_SIZE, RS_DEFAULT_MAX_DEPTH, \
+   RS_DEFAULT_MAX_ALLOC, 0u}
+
+#ifdef __cplusplus
+}
+#endif
+#endif
