@@ -1,0 +1,545 @@
+/*
+ * Classification: what a reader of one format version makes of a record.
+ *
+ * The payload is walked on the wire against the reader's descriptor (and the
+ * writer's, for names and nested types), predicting what protobuf-c does:
+ * a field number the reader lacks is kept as an unknown field (ignored), an
+ * enum number it lacks is stored as a plain int (misread), a wire type it
+ * does not expect or a missing required field fails the unpack
+ * (unreadable). protobuf-c itself then unpacks the payload with the reader's
+ * descriptor to confirm.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct rs_classification {
+  const ProtobufCAllocator *a;
+  rs_verdict verdict;
+  unsigned reader_version, written_version;
+  rs_encoding encoding;
+  bool has_provenance;
+  rs_provenance provenance;
+  rs__notes reasons;
+};
+
+const char *rs_verdict_name(rs_verdict v) {
+  static const char *const names[] = {"ok", "ignored_fields", "misread",
+                                      "unreadable", "corrupt"};
+  return (unsigned)v < RS_VERDICT_COUNT ? names[v] : "unknown";
+}
+
+void rs_classification_free(rs_classification *c) {
+  if (c == NULL) return;
+  rs__notes_dispose(&c->reasons, c->a);
+  rs__free(c->a, (void *)c->provenance.flag_key);
+  rs__free(c->a, (void *)c->provenance.variant);
+  rs__free(c->a, (void *)c->provenance.writer_id);
+  rs__free(c->a, c);
+}
+
+rs_verdict rs_classification_verdict(const rs_classification *c) {
+  return c ? c->verdict : RS_VERDICT_CORRUPT;
+}
+unsigned rs_classification_reader_version(const rs_classification *c) {
+  return c ? c->reader_version : 0;
+}
+unsigned rs_classification_written_version(const rs_classification *c) {
+  return c ? c->written_version : 0;
+}
+rs_encoding rs_classification_encoding(const rs_classification *c) {
+  return c ? c->encoding : (rs_encoding)0;
+}
+const struct rs_provenance *rs_classification_provenance(
+    const rs_classification *c) {
+  return c != NULL && c->has_provenance ? &c->provenance : NULL;
+}
+size_t rs_classification_reason_count(const rs_classification *c) {
+  return c ? c->reasons.n : 0;
+}
+size_t rs_classification_reasons_omitted(const rs_classification *c) {
+  return c ? c->reasons.omitted : 0;
+}
+const rs_reason *rs_classification_reason(const rs_classification *c,
+                                          size_t i) {
+  if (c == NULL || i >= c->reasons.n) return NULL;
+  return (const rs_reason *)&c->reasons.items[i];
+}
+
+/* ---- the walker ------------------------------------------------------------ */
+
+typedef struct walker {
+  rs__notes *notes;
+  unsigned reader_version;
+  char who[80]; /* "version 1", or the descriptor's name */
+  unsigned max_depth;
+  const rs__type *type; /* for moved fields; NULL when not applicable */
+  unsigned writer_version;
+  int rc; /* sticky RS_ENOMEM */
+} walker;
+
+static void note(walker *w, rs_verdict v, const char *path, uint32_t field,
+                 size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void note(walker *w, rs_verdict v, const char *path, uint32_t field,
+                 size_t offset, const char *fmt, ...) {
+  if (w->rc != 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  w->rc = rs__notes_vadd(w->notes, (int)v, path, field, offset, fmt, ap);
+  va_end(ap);
+}
+
+static const rs__move *find_move(const walker *w, uint32_t writer_field) {
+  if (w->type == NULL) return NULL;
+  for (size_t i = 0; i < w->type->n_moves; i++) {
+    const rs__move *m = &w->type->moves[i];
+    if (m->writer_field == writer_field &&
+        m->reader_version == w->reader_version &&
+        m->writer_version <= w->writer_version)
+      return m;
+  }
+  return NULL;
+}
+
+static void check_enum(walker *w, const ProtobufCFieldDescriptor *rf,
+                       uint64_t raw, const char *path, size_t offset) {
+  int32_t v = (int32_t)(uint32_t)raw;
+  const ProtobufCEnumDescriptor *e = rf->descriptor;
+  if (protobuf_c_enum_descriptor_get_value(e, v) == NULL)
+    note(w, RS_VERDICT_MISREAD, path, rf->id, offset,
+         "value %d is not in %s of %s; protobuf-c keeps it as a plain int "
+         "the reader's code does not expect",
+         v, e->name, w->who);
+}
+
+static void check_varint(walker *w, const ProtobufCFieldDescriptor *rf,
+                         const ProtobufCFieldDescriptor *wf, uint64_t raw,
+                         const char *path, size_t offset) {
+  if (rf->type == PROTOBUF_C_TYPE_ENUM) {
+    check_enum(w, rf, raw, path, offset);
+    return;
+  }
+  if (wf == NULL || wf->type == rf->type || !rs__is_varint_type(wf->type))
+    return;
+  rs__ival wrote = rs__varint_value(wf->type, raw);
+  rs__ival reads = rs__varint_value(rf->type, raw);
+  if (rs__ival_eq(wrote, reads)) return;
+  char a[32], b[32];
+  rs__ival_format(wrote, a, sizeof a);
+  rs__ival_format(reads, b, sizeof b);
+  note(w, RS_VERDICT_MISREAD, path, rf->id, offset,
+       "written as %s %s, read by %s as %s %s", rs__type_name(wf->type), a,
+       w->who, rs__type_name(rf->type), b);
+}
+
+#define RS__TRACK 64
+
+static void walk(walker *w, const ProtobufCMessageDescriptor *R,
+                 const ProtobufCMessageDescriptor *W, const uint8_t *buf,
+                 size_t len, size_t base, unsigned depth, rs__path *path,
+                 bool top) {
+  if (depth > w->max_depth) {
+    note(w, RS_VERDICT_UNREADABLE, path->buf, 0, base,
+         "messages nested deeper than the limit of %u", w->max_depth);
+    return;
+  }
+  /* Which reader fields were seen, and element counts for paths. */
+  uint8_t seen[RS__TRACK] = {0};
+  size_t counts[RS__TRACK] = {0};
+  uint32_t unknown_done[16];
+  size_t n_unknown_done = 0;
+  struct {
+    uint32_t field;
+    size_t offset;
+    const char *name;
+  } moved[8];
+  size_t n_moved = 0;
+
+  size_t pos = 0;
+  while (pos < len && w->rc == 0) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field(buf, len, &pos, &f, &why) != 0) {
+      note(w, RS_VERDICT_UNREADABLE, path->buf, 0, base + pos,
+           "%s at byte %zu; protobuf-c fails the whole record", why,
+           base + pos);
+      return;
+    }
+    const ProtobufCFieldDescriptor *rf =
+        protobuf_c_message_descriptor_get_field(R, f.number);
+    const ProtobufCFieldDescriptor *wf =
+        W != NULL ? protobuf_c_message_descriptor_get_field(W, f.number) : NULL;
+    const char *name = rf != NULL ? rf->name : wf != NULL ? wf->name : "";
+    size_t at = base + f.tag_offset;
+    size_t idx = rf != NULL ? (size_t)(rf - R->fields) : 0;
+    size_t mark;
+    if (rf != NULL && rf->label == PROTOBUF_C_LABEL_REPEATED &&
+        idx < RS__TRACK &&
+        !(f.wire_type == RS__WT_LEN && rs__is_packable(rf)))
+      mark = rs__path_push_index(path, name, counts[idx]++);
+    else
+      mark = rs__path_push_field(path, name, f.number);
+
+    if (rf == NULL) {
+      const rs__move *m = top ? find_move(w, f.number) : NULL;
+      if (m != NULL && n_moved < 8) {
+        moved[n_moved].field = f.number;
+        moved[n_moved].offset = at;
+        moved[n_moved].name = name;
+        n_moved++;
+      } else {
+        bool first = true;
+        for (size_t i = 0; i < n_unknown_done; i++)
+          if (unknown_done[i] == f.number) first = false;
+        if (first) {
+          note(w, RS_VERDICT_IGNORED_FIELDS, path->buf, f.number, at,
+               "field %u is unknown to %s; kept as an unknown field and "
+               "ignored",
+               (unsigned)f.number, w->who);
+          if (n_unknown_done < 16) unknown_done[n_unknown_done++] = f.number;
+        }
+      }
+    } else if (!rs__wire_type_ok(rf, f.wire_type)) {
+      note(w, RS_VERDICT_UNREADABLE, path->buf, f.number, at,
+           "wire type %u (%s) where %s expects %s (wire type %u, %s); "
+           "protobuf-c fails the whole record",
+           f.wire_type, rs__wire_type_name(f.wire_type), w->who,
+           rs__type_name(rf->type), rs__field_wire_type(rf),
+           rs__wire_type_name(rs__field_wire_type(rf)));
+    } else {
+      if (idx < RS__TRACK) seen[idx] = 1;
+      if (rf->type == PROTOBUF_C_TYPE_MESSAGE) {
+        const ProtobufCMessageDescriptor *sub =
+            wf != NULL && wf->type == PROTOBUF_C_TYPE_MESSAGE ? wf->descriptor
+                                                              : NULL;
+        walk(w, rf->descriptor, sub, buf + f.value_offset, f.value_len,
+             base + f.value_offset, depth + 1, path, false);
+      } else if (rs__is_varint_type(rf->type)) {
+        if (f.wire_type == RS__WT_VARINT) {
+          check_varint(w, rf, wf, f.value, path->buf, at);
+        } else {
+          size_t p = 0;
+          uint64_t raw;
+          while (p < f.value_len &&
+                 rs__read_varint(buf + f.value_offset, f.value_len, &p,
+                                 &raw) == 0)
+            check_varint(w, rf, wf, raw, path->buf, at);
+          if (p != f.value_len)
+            note(w, RS_VERDICT_UNREADABLE, path->buf, f.number, at,
+                 "packed values are malformed; protobuf-c fails the whole "
+                 "record");
+        }
+      } else if (f.wire_type == RS__WT_LEN && rs__is_packable(rf)) {
+        size_t width = rs__field_wire_type(rf) == RS__WT_I64 ? 8 : 4;
+        if (f.value_len % width != 0)
+          note(w, RS_VERDICT_UNREADABLE, path->buf, f.number, at,
+               "packed %s values are %zu bytes, not a multiple of %zu; "
+               "protobuf-c fails the whole record",
+               rs__type_name(rf->type), f.value_len, width);
+      }
+    }
+    rs__path_pop(path, mark);
+  }
+
+  /* A moved value is misread unless the writer also set the reader's field. */
+  for (size_t i = 0; i < n_moved && w->rc == 0; i++) {
+    const rs__move *m = find_move(w, moved[i].field);
+    const ProtobufCFieldDescriptor *rf =
+        protobuf_c_message_descriptor_get_field(R, m->reader_field);
+    bool dual = rf != NULL && (size_t)(rf - R->fields) < RS__TRACK &&
+                seen[rf - R->fields];
+    size_t mark = rs__path_push_field(path, moved[i].name, moved[i].field);
+    if (dual)
+      note(w, RS_VERDICT_IGNORED_FIELDS, path->buf, moved[i].field,
+           moved[i].offset,
+           "field %u is unknown to %s; the writer also set %s(%u)",
+           (unsigned)moved[i].field, w->who,
+           rf != NULL ? rf->name : "?", (unsigned)m->reader_field);
+    else
+      note(w, RS_VERDICT_MISREAD, path->buf, moved[i].field, moved[i].offset,
+           "the value %s reads from %s(%u) moved here; that reader sees %s "
+           "unset",
+           w->who, rf != NULL ? rf->name : "?", (unsigned)m->reader_field,
+           rf != NULL ? rf->name : "it");
+    rs__path_pop(path, mark);
+  }
+
+  for (unsigned i = 0; i < R->n_fields && i < RS__TRACK && w->rc == 0; i++) {
+    const ProtobufCFieldDescriptor *rf = &R->fields[i];
+    if (rf->label != PROTOBUF_C_LABEL_REQUIRED || seen[i]) continue;
+    size_t mark = rs__path_push_field(path, rf->name, rf->id);
+    note(w, RS_VERDICT_UNREADABLE, path->buf, rf->id, base,
+         "required by %s and not set; protobuf-c fails the whole record",
+         w->who);
+    rs__path_pop(path, mark);
+  }
+}
+
+void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
+                                const uint8_t *buf, size_t len, size_t base,
+                                unsigned max_depth, rs_error *err) {
+  rs__notes notes;
+  rs__notes_init(&notes, &rs__malloc_allocator, 8);
+  walker w = {&notes, 0, "", max_depth, NULL, 0, 0};
+  snprintf(w.who, sizeof w.who, "%s", d->name);
+  rs__path path = {{0}, 0};
+  walk(&w, d, d, buf, len, base, 1, &path, true);
+  const rs__note *worst = NULL;
+  for (size_t i = 0; i < notes.n; i++)
+    if (notes.items[i].kind >= RS_VERDICT_UNREADABLE &&
+        (worst == NULL || notes.items[i].offset < worst->offset))
+      worst = &notes.items[i];
+  if (worst != NULL)
+    rs__fail(err, RS_EDECODE, worst->offset, "%s%s%s (byte %zu)", worst->path,
+             worst->path[0] ? ": " : "", worst->text, worst->offset);
+  else
+    rs__fail(err, RS_EDECODE, base, "protobuf-c cannot unpack it as %s",
+             d->name);
+  rs__notes_dispose(&notes, &rs__malloc_allocator);
+}
+
+/* ---- classification ---------------------------------------------------------- */
+
+static int add(rs_classification *c, rs_verdict v, const char *path,
+               uint32_t field, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static int add(rs_classification *c, rs_verdict v, const char *path,
+               uint32_t field, size_t offset, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = rs__notes_vadd(&c->reasons, (int)v, path, field, offset, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* Decodes payload with d, as the writer's own version, to rule out corruption. */
+static int writer_decodes(const ProtobufCMessageDescriptor *d,
+                          const uint8_t *buf, size_t len, size_t base,
+                          const rs_options *o, rs__budget *b, rs_error *why) {
+  ProtobufCMessage *m;
+  int rc = rs__unpack(&m, d, buf, len, base, o, b, why);
+  if (rc == 0) protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
+  return rc;
+}
+
+static int classify(rs_classification *c, const rs__type *t,
+                    const rs__version *rv, rs_reader_framing framing,
+                    const uint8_t *buf, size_t len, const rs_options *o,
+                    rs__budget *b) {
+  int rc;
+  rs_error e = RS_ERROR_INIT;
+  if (len > o->max_record_size)
+    return add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,
+               "record is %zu bytes, over the limit of %zu", len,
+               o->max_record_size);
+
+  const rs__version *wv = NULL;
+  size_t payload = 0;
+  if (rs_envelope_detect(buf, len)) {
+    c->encoding = RS_ENCODING_ENVELOPE;
+    rs__envelope env;
+    rs__env_status st;
+    rc = rs__envelope_parse(&env, &st, buf, len, &b->allocator, &e);
+    if (rc != 0) {
+      if (b->over || b->oom) return rs__budget_code(b);
+      return add(c,
+                 st == RS__ENV_UNSUPPORTED ? RS_VERDICT_UNREADABLE
+                                           : RS_VERDICT_CORRUPT,
+                 "", 0, e.offset, "%s", e.message);
+    }
+    payload = env.payload_offset;
+    c->has_provenance = env.has_provenance;
+    c->provenance.flag_key = env.flag_key;
+    c->provenance.variant = env.variant;
+    c->provenance.writer_id = env.writer_id;
+    c->provenance.write_time_us = env.write_time_us;
+    env.flag_key = env.variant = env.writer_id = NULL;
+    if (strcmp(env.record_type, t->name) != 0) {
+      rc = add(c, RS_VERDICT_CORRUPT, "", 0, env.header_offset,
+               "envelope holds record type \"%.64s\", not %s",
+               env.record_type, t->name);
+      rs__envelope_dispose(&env, &b->allocator);
+      return rc;
+    }
+    wv = rs__type_version(t, env.format_version);
+    c->written_version = env.format_version;
+    rc = 0;
+    if (wv == NULL) {
+      /* A version newer than the registry: judge the payload as the reader. */
+      rc = add(c, RS_VERDICT_OK, "", 0, env.header_offset,
+               "format version %u is not in the registry; judged by the "
+               "reader's descriptor alone",
+               env.format_version);
+    } else if (env.fingerprint_len > 0 &&
+               (env.fingerprint_len != RS_FINGERPRINT_LEN ||
+                memcmp(env.fingerprint, wv->fingerprint, RS_FINGERPRINT_LEN) !=
+                    0)) {
+      rc = add(c, RS_VERDICT_OK, "", 0, env.header_offset,
+               "schema fingerprint differs from version %u in the registry: "
+               "the writer's schema is not the registered one",
+               wv->number);
+    }
+    rs__envelope_dispose(&env, &b->allocator);
+    if (rc != 0) return rc;
+    if (wv != NULL) {
+      rc = writer_decodes(wv->desc, buf + payload, len - payload, payload, o,
+                          b, &e);
+      if (rc == RS_EDECODE)
+        return add(c, RS_VERDICT_CORRUPT, "", 0, e.offset,
+                   "payload does not decode as version %u: %s", wv->number,
+                   e.message);
+      if (rc == RS_ELIMIT && !b->over)
+        return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset, "%s", e.message);
+      if (rc != 0) return rc;
+    }
+    if (framing == RS_READER_FRAMING_RAW &&
+        (rc = add(c, RS_VERDICT_UNREADABLE, "", 0, 0,
+                  "record is in a rollsafe envelope (byte 0 is 0xF7, wire "
+                  "type 7); a plain version-%u reader fails on byte 0",
+                  rv->number)) != 0)
+      return rc;
+  } else {
+    c->encoding = RS_ENCODING_RAW;
+    rs_error first = RS_ERROR_INIT;
+    for (int pass = 0; pass < 2 && wv == NULL; pass++) {
+      for (size_t i = t->n_versions; i-- > 0 && wv == NULL;) {
+        const rs__version *v = &t->versions[i];
+        if ((v->encoding == RS_ENCODING_RAW) != (pass == 0)) continue;
+        rs_error ve = RS_ERROR_INIT;
+        rc = writer_decodes(v->desc, buf, len, 0, o, b, &ve);
+        if (rc == 0) {
+          wv = v;
+        } else if (rc == RS_EDECODE || (rc == RS_ELIMIT && !b->over)) {
+          if (first.code == RS_OK) first = ve;
+        } else {
+          return rc;
+        }
+      }
+    }
+    if (wv == NULL)
+      return add(c,
+                 first.code == RS_ELIMIT ? RS_VERDICT_UNREADABLE
+                                         : RS_VERDICT_CORRUPT,
+                 "", 0, first.offset, "no version of %s decodes it: %s",
+                 t->name, first.message);
+    c->written_version = wv->number;
+  }
+
+  const uint8_t *p = buf + payload;
+  size_t plen = len - payload;
+  if (wv != NULL && wv->number < rv->number &&
+      framing == RS_READER_FRAMING_ENVELOPE) {
+    /* A rollsafe reader of a newer version up-converts older records. */
+    ProtobufCMessage *m = NULL, *conv_m = NULL;
+    rs_conversion *conv = NULL;
+    rc = rs__unpack(&m, wv->desc, p, plen, payload, o, b, &e);
+    if (rc == 0)
+      rc = rs__convert(&conv_m, &conv, t, wv->number, rv->number, m, o, b, &e);
+    if (m != NULL) protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
+    if (conv_m != NULL) protobuf_c_message_free_unpacked(conv_m, RS__PA(&b->allocator));
+    if (rc != 0 && rc != RS_ECONVERT) {
+      rs_conversion_free(conv);
+      return rc;
+    }
+    rs_verdict v = conv->result == RS_CONVERSION_LOSSLESS ? RS_VERDICT_OK
+                   : conv->result == RS_CONVERSION_LOSSY  ? RS_VERDICT_MISREAD
+                                                          : RS_VERDICT_UNREADABLE;
+    for (size_t i = 0; i < conv->losses.n && rc >= 0; i++) {
+      const rs__note *n = &conv->losses.items[i];
+      rc = add(c, v, n->path, n->field, RS_OFFSET_NONE,
+               "up-converting version %u to %u: %s", wv->number, rv->number,
+               n->text);
+    }
+    rs_conversion_free(conv);
+    return rc < 0 && rc != RS_ECONVERT ? rc : 0;
+  }
+
+  walker w = {&c->reasons, rv->number, "", o->max_depth, t,
+              wv != NULL ? wv->number : 0, 0};
+  snprintf(w.who, sizeof w.who, "version %u", rv->number);
+  rs__path path = {{0}, 0};
+  walk(&w, rv->desc, wv != NULL ? wv->desc : NULL, p, plen, payload, 1, &path,
+       true);
+  if (w.rc != 0) return w.rc;
+
+  /* protobuf-c has the last word on whether the reader can unpack it. */
+  ProtobufCMessage *m = NULL;
+  rc = rs__unpack(&m, rv->desc, p, plen, payload, o, b, &e);
+  if (m != NULL) protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
+  if (rc == RS_EDECODE || (rc == RS_ELIMIT && !b->over)) {
+    if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
+      return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset,
+                 "protobuf-c cannot unpack it as version %u: %s", rv->number,
+                 e.message);
+    return 0;
+  }
+  return rc;
+}
+
+int rs_classify(rs_classification **out, const rs_registry *registry,
+                const char *type, const rs_reader *reader, const uint8_t *buf,
+                size_t len, const rs_options *options, rs_error *err) {
+  if (out != NULL) *out = NULL;
+  if (out == NULL || registry == NULL || (buf == NULL && len > 0))
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_classify: out, registry and buf are required");
+  static const rs_reader default_reader = RS_READER_INIT;
+  if (reader == NULL) reader = &default_reader;
+  if (reader->version != RS_READER_VERSION)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_reader.version is %u; this library knows %d",
+                    reader->version, RS_READER_VERSION);
+  rs_options o;
+  int rc = rs__options(&o, options, err);
+  if (rc != 0) return rc;
+  const rs__type *t = rs__registry_type(registry, type);
+  if (t == NULL)
+    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
+                    "record type %s is not in the registry",
+                    type ? type : "(null)");
+  unsigned rnum = reader->format_version;
+  if (rnum == 0) rnum = t->n_versions > 1 ? (unsigned)t->n_versions - 1 : 1;
+  const rs__version *rv = rs__type_version(t, rnum);
+  if (rv == NULL)
+    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
+                    "%s has versions 1..%zu; there is no reader version %u",
+                    t->name, t->n_versions, rnum);
+  rs_reader_framing framing = reader->framing;
+  if (framing == RS_READER_FRAMING_DEFAULT)
+    framing = rv->encoding == RS_ENCODING_RAW ? RS_READER_FRAMING_RAW
+                                              : RS_READER_FRAMING_ENVELOPE;
+  if (framing != RS_READER_FRAMING_RAW && framing != RS_READER_FRAMING_ENVELOPE)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_reader.framing %d is not a known framing",
+                    (int)framing);
+
+  rs__budget b;
+  rs__budget_init(&b, o.allocator, o.max_alloc);
+  rs_classification *c = rs__alloc(&b.allocator, sizeof *c);
+  if (c == NULL) return rs__budget_fail(&b, err, "classify");
+  c->a = b.backing;
+  c->reader_version = rv->number;
+  c->provenance.version = RS_PROVENANCE_VERSION;
+  rs__notes_init(&c->reasons, &b.allocator, RS_MAX_REASONS);
+  rc = classify(c, t, rv, framing, buf, len, &o, &b);
+  if (rc != 0 && (b.over || rc == RS_ELIMIT)) {
+    /* Over the allocation budget: the record is too costly to read. */
+    b.over = false;
+    b.limit = SIZE_MAX;
+    rc = add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,
+             "decoding needs more than the allocation budget of %zu bytes",
+             o.max_alloc);
+  }
+  if (rc != 0) {
+    rs__fail(err, rc, RS_OFFSET_NONE, "classify: %s", rs_strerror(rc));
+    rs_classification_free(c);
+    return rc;
+  }
+  c->reasons.a = b.backing;
+  rs__notes_sort(&c->reasons);
+  c->verdict = (rs_verdict)rs__notes_worst(&c->reasons);
+  *out = c;
+  return 0;
+}

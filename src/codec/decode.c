@@ -1,0 +1,360 @@
+#define _POSIX_C_SOURCE 200809L
+/* Decoding, the dual-format reader, and encoding. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+struct rs_record {
+  const ProtobufCAllocator *a; /* backing allocator: frees everything */
+  const char *type;            /* the registry's copy */
+  unsigned version, written_version;
+  rs_encoding encoding;
+  size_t payload_offset;
+  bool has_provenance;
+  rs_provenance provenance; /* strings owned by the record */
+  uint8_t fingerprint[32];
+  size_t fingerprint_len;
+  ProtobufCMessage *msg;
+  rs_conversion *conversion;
+};
+
+int64_t rs_now_us(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void rs_record_free(rs_record *r) {
+  if (r == NULL) return;
+  if (r->msg != NULL) protobuf_c_message_free_unpacked(r->msg, RS__PA(r->a));
+  rs_conversion_free(r->conversion);
+  rs__free(r->a, (void *)r->provenance.flag_key);
+  rs__free(r->a, (void *)r->provenance.variant);
+  rs__free(r->a, (void *)r->provenance.writer_id);
+  rs__free(r->a, r);
+}
+
+const char *rs_record_type(const rs_record *r) { return r ? r->type : NULL; }
+unsigned rs_record_version(const rs_record *r) { return r ? r->version : 0; }
+unsigned rs_record_written_version(const rs_record *r) {
+  return r ? r->written_version : 0;
+}
+rs_encoding rs_record_encoding(const rs_record *r) {
+  return r ? r->encoding : (rs_encoding)0;
+}
+size_t rs_record_payload_offset(const rs_record *r) {
+  return r ? r->payload_offset : 0;
+}
+const rs_provenance *rs_record_provenance(const rs_record *r) {
+  return r != NULL && r->has_provenance ? &r->provenance : NULL;
+}
+const uint8_t *rs_record_fingerprint(const rs_record *r, size_t *len) {
+  if (len != NULL) *len = r != NULL ? r->fingerprint_len : 0;
+  return r != NULL && r->fingerprint_len > 0 ? r->fingerprint : NULL;
+}
+const ProtobufCMessage *rs_record_message(const rs_record *r) {
+  return r ? r->msg : NULL;
+}
+const rs_conversion *rs_record_conversion(const rs_record *r) {
+  return r ? r->conversion : NULL;
+}
+
+/* ---- unpacking ---------------------------------------------------------------- */
+
+int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
+               const uint8_t *buf, size_t len, size_t base,
+               const rs_options *opts, rs__budget *budget, rs_error *err) {
+  *out = NULL;
+  int rc = rs__check_depth(d, buf, len, base, 1, opts->max_depth, err);
+  if (rc != 0) return rc;
+  ProtobufCMessage *m =
+      protobuf_c_message_unpack(d, &budget->allocator, len, buf);
+  if (m == NULL) {
+    if (budget->over || budget->oom)
+      return rs__budget_fail(budget, err, "decode");
+    rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, err);
+    return RS_EDECODE;
+  }
+  *out = m;
+  return 0;
+}
+
+/* ---- decoding any version -------------------------------------------------------- */
+
+static int take_envelope(rs_record *rec, rs__envelope *env) {
+  rec->has_provenance = env->has_provenance;
+  rec->provenance.version = RS_PROVENANCE_VERSION;
+  rec->provenance.flag_key = env->flag_key;
+  rec->provenance.variant = env->variant;
+  rec->provenance.writer_id = env->writer_id;
+  rec->provenance.write_time_us = env->write_time_us;
+  env->flag_key = env->variant = env->writer_id = NULL;
+  memcpy(rec->fingerprint, env->fingerprint, env->fingerprint_len);
+  rec->fingerprint_len = env->fingerprint_len;
+  return 0;
+}
+
+static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
+                      size_t len, const rs_options *o, rs__budget *b,
+                      rs_error *err) {
+  *out = NULL;
+  if (len > o->max_record_size)
+    return rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
+                    "record is %zu bytes, over the limit of %zu", len,
+                    o->max_record_size);
+  rs_record *rec = rs__alloc(&b->allocator, sizeof *rec);
+  if (rec == NULL) return rs__budget_fail(b, err, "decode");
+  rec->a = b->backing;
+  rec->type = t->name;
+  rec->provenance.version = RS_PROVENANCE_VERSION;
+  int rc;
+  if (rs_envelope_detect(buf, len)) {
+    rs__envelope env;
+    rs__env_status st;
+    rec->encoding = RS_ENCODING_ENVELOPE;
+    rc = rs__envelope_parse(&env, &st, buf, len, &b->allocator, err);
+    if (rc != 0) {
+      if (b->over || b->oom) rc = rs__budget_fail(b, err, "envelope");
+      rs_record_free(rec);
+      return rc;
+    }
+    const rs__version *v = NULL;
+    if (strcmp(env.record_type, t->name) != 0) {
+      rc = rs__fail(err, RS_EENVELOPE, env.header_offset,
+                    "envelope holds record type \"%.64s\", not %s",
+                    env.record_type, t->name);
+    } else if ((v = rs__type_version(t, env.format_version)) == NULL) {
+      rc = rs__fail(err, RS_ENOTFOUND, env.header_offset,
+                    "%s format version %u is not in the registry (it knows "
+                    "1..%zu)",
+                    t->name, env.format_version, t->n_versions);
+    } else {
+      rec->written_version = rec->version = v->number;
+      rec->payload_offset = env.payload_offset;
+      take_envelope(rec, &env);
+      rc = rs__unpack(&rec->msg, v->desc, buf + env.payload_offset,
+                      len - env.payload_offset, env.payload_offset, o, b, err);
+    }
+    rs__envelope_dispose(&env, &b->allocator);
+    if (rc != 0) {
+      rs_record_free(rec);
+      return rc;
+    }
+    *out = rec;
+    return 0;
+  }
+
+  /* Raw: the raw versions newest first, then the others newest first. */
+  rec->encoding = RS_ENCODING_RAW;
+  rs_error first = RS_ERROR_INIT;
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = t->n_versions; i-- > 0;) {
+      const rs__version *v = &t->versions[i];
+      if ((v->encoding == RS_ENCODING_RAW) != (pass == 0)) continue;
+      rs_error e = RS_ERROR_INIT;
+      rc = rs__unpack(&rec->msg, v->desc, buf, len, 0, o, b, &e);
+      if (rc == 0) {
+        rec->written_version = rec->version = v->number;
+        *out = rec;
+        return 0;
+      }
+      if (rc != RS_EDECODE) {
+        if (err) *err = e;
+        rs_record_free(rec);
+        return rc;
+      }
+      if (first.code == RS_OK) first = e;
+    }
+  }
+  rs_record_free(rec);
+  return rs__fail(err, RS_EDECODE, first.offset,
+                  "raw record decodes as no version of %s: %s", t->name,
+                  first.message);
+}
+
+static int lookup(const rs__type **t, const rs_registry *reg, const char *type,
+                  rs_error *err) {
+  *t = rs__registry_type(reg, type);
+  if (*t == NULL)
+    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
+                    "record type %s is not in the registry",
+                    type ? type : "(null)");
+  return 0;
+}
+
+int rs_decode(rs_record **out, const rs_registry *registry, const char *type,
+              const uint8_t *buf, size_t len, const rs_options *options,
+              rs_error *err) {
+  if (out != NULL) *out = NULL;
+  if (out == NULL || registry == NULL || (buf == NULL && len > 0))
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_decode: out, registry and buf are required");
+  rs_options o;
+  const rs__type *t;
+  int rc = rs__options(&o, options, err);
+  if (rc == 0) rc = lookup(&t, registry, type, err);
+  if (rc != 0) return rc;
+  rs__budget b;
+  rs__budget_init(&b, o.allocator, o.max_alloc);
+  return decode_any(out, t, buf, len, &o, &b, err);
+}
+
+static int read_as(rs_record **out, const rs__type *t, unsigned version,
+                   const uint8_t *buf, size_t len, const rs_options *o,
+                   rs__budget *b, rs_conversion **report, rs_error *err) {
+  rs_record *rec;
+  int rc = decode_any(&rec, t, buf, len, o, b, err);
+  if (rc != 0) return rc;
+  if (rec->written_version != version) {
+    ProtobufCMessage *m;
+    rs_conversion *conv;
+    rc = rs__convert(&m, &conv, t, rec->written_version, version, rec->msg, o,
+                     b, err);
+    if (rc != 0) {
+      if (report != NULL)
+        *report = conv;
+      else
+        rs_conversion_free(conv);
+      rs_record_free(rec);
+      return rc;
+    }
+    protobuf_c_message_free_unpacked(rec->msg, RS__PA(rec->a));
+    rec->msg = m;
+    rec->version = version;
+    rec->conversion = conv;
+  }
+  *out = rec;
+  return 0;
+}
+
+static int check_version(const rs__type *t, unsigned *version, rs_error *err) {
+  if (*version == 0) *version = (unsigned)t->n_versions;
+  if (rs__type_version(t, *version) == NULL)
+    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
+                    "%s has versions 1..%zu, not %u", t->name, t->n_versions,
+                    *version);
+  return 0;
+}
+
+int rs_read_as(rs_record **out, const rs_registry *registry, const char *type,
+               unsigned version, const uint8_t *buf, size_t len,
+               const rs_options *options, rs_error *err) {
+  if (out != NULL) *out = NULL;
+  if (out == NULL || registry == NULL || (buf == NULL && len > 0))
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_read_as: out, registry and buf are required");
+  rs_options o;
+  const rs__type *t;
+  int rc = rs__options(&o, options, err);
+  if (rc == 0) rc = lookup(&t, registry, type, err);
+  if (rc == 0) rc = check_version(t, &version, err);
+  if (rc != 0) return rc;
+  rs__budget b;
+  rs__budget_init(&b, o.allocator, o.max_alloc);
+  return read_as(out, t, version, buf, len, &o, &b, NULL, err);
+}
+
+/* ---- encoding ---------------------------------------------------------------- */
+
+static int missing_required(const ProtobufCMessage *m, const char *type,
+                            unsigned version, rs_error *err) {
+  const ProtobufCMessageDescriptor *d = m->descriptor;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    if (f->label != PROTOBUF_C_LABEL_REQUIRED) continue;
+    const void *member = (const char *)m + f->offset;
+    if ((f->type == PROTOBUF_C_TYPE_STRING ||
+         f->type == PROTOBUF_C_TYPE_MESSAGE) &&
+        *(const void *const *)member == NULL)
+      return rs__fail(err, RS_EREQUIRED, RS_OFFSET_NONE,
+                      "%s(%u) is required by version %u of %s and not set",
+                      f->name, (unsigned)f->id, version, type);
+  }
+  return rs__fail(err, RS_EREQUIRED, RS_OFFSET_NONE,
+                  "a required field of a nested message is not set (version "
+                  "%u of %s)",
+                  version, type);
+}
+
+static int encode(rs_buf *out, const rs__type *t, const rs__version *v,
+                  const ProtobufCMessage *msg, const rs_provenance *prov,
+                  const rs_options *o, const ProtobufCAllocator *a,
+                  rs_error *err) {
+  if (msg->descriptor != v->desc)
+    return rs__fail(err, RS_EMISMATCH, RS_OFFSET_NONE,
+                    "message is %s, but version %u of %s is %s",
+                    msg->descriptor->name, v->number, t->name, v->desc->name);
+  if (!protobuf_c_message_check(msg))
+    return missing_required(msg, t->name, v->number, err);
+  if (prov != NULL && prov->version != RS_PROVENANCE_VERSION)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_provenance.version is %u; this library knows %d",
+                    prov->version, RS_PROVENANCE_VERSION);
+  if (v->encoding == RS_ENCODING_ENVELOPE) {
+    bool fp = !(o->flags & RS_OPT_OMIT_FINGERPRINT);
+    return rs__envelope_write(out, t->name, v->number, prov,
+                              fp ? v->fingerprint : NULL,
+                              fp ? RS_FINGERPRINT_LEN : 0, msg,
+                              o->max_record_size, a, err);
+  }
+  size_t n = protobuf_c_message_get_packed_size(msg);
+  if (n > o->max_record_size)
+    return rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
+                    "encoded record would be %zu bytes, over the limit of %zu",
+                    n, o->max_record_size);
+  if (rs__buf_reserve(out, n, a) != 0)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "encode: out of memory");
+  out->len = protobuf_c_message_pack(msg, out->data);
+  return 0;
+}
+
+int rs_encode(rs_buf *out, const rs_registry *registry, const char *type,
+              unsigned version, const ProtobufCMessage *msg,
+              const rs_provenance *provenance, const rs_options *options,
+              rs_error *err) {
+  if (out == NULL || registry == NULL || msg == NULL)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_encode: out, registry and msg are required");
+  rs_options o;
+  const rs__type *t;
+  int rc = rs__options(&o, options, err);
+  if (rc == 0) rc = lookup(&t, registry, type, err);
+  if (rc == 0) rc = check_version(t, &version, err);
+  if (rc != 0) return rc;
+  return encode(out, t, rs__type_version(t, version), msg, provenance, &o,
+                rs__allocator_or_default(o.allocator), err);
+}
+
+int rs_transcode(rs_buf *out, rs_conversion **report,
+                 const rs_registry *registry, const char *type,
+                 unsigned version, const uint8_t *buf, size_t len,
+                 const rs_provenance *provenance, const rs_options *options,
+                 rs_error *err) {
+  if (report != NULL) *report = NULL;
+  if (out == NULL || registry == NULL || (buf == NULL && len > 0))
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_transcode: out, registry and buf are required");
+  rs_options o;
+  const rs__type *t;
+  int rc = rs__options(&o, options, err);
+  if (rc == 0) rc = lookup(&t, registry, type, err);
+  if (rc == 0) rc = check_version(t, &version, err);
+  if (rc != 0) return rc;
+  rs__budget b;
+  rs__budget_init(&b, o.allocator, o.max_alloc);
+  rs_record *rec;
+  rc = read_as(&rec, t, version, buf, len, &o, &b, report, err);
+  if (rc != 0) return rc;
+  const rs_provenance *prov =
+      provenance != NULL ? provenance : rs_record_provenance(rec);
+  rc = encode(out, t, rs__type_version(t, version), rec->msg, prov, &o,
+              rs__allocator_or_default(o.allocator), err);
+  if (rc == 0 && report != NULL) {
+    *report = rec->conversion;
+    rec->conversion = NULL;
+  }
+  rs_record_free(rec);
+  return rc;
+}

@@ -1,0 +1,290 @@
+/*
+ * Internal declarations shared by the codec modules. Non-static internal
+ * names carry a double underscore (rs__) and are hidden from the shared
+ * library.
+ */
+#ifndef RS_CODEC_INTERNAL_H
+#define RS_CODEC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include <rollsafe/rollsafe.h>
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* Fills err (when not NULL) and returns code. */
+int rs__fail(rs_error *err, int code, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- allocation --------------------------------------------------------- */
+
+extern const ProtobufCAllocator rs__malloc_allocator;
+
+/* protobuf-c takes non-const allocators but never writes through them. */
+#define RS__PA(a) ((ProtobufCAllocator *)(a))
+
+static inline const ProtobufCAllocator *rs__allocator_or_default(
+    const ProtobufCAllocator *a) {
+  return a != NULL ? a : &rs__malloc_allocator;
+}
+
+/*
+ * A per-call allocation budget wrapped around the caller's allocator. It
+ * counts every byte requested; once over the limit it returns NULL and sets
+ * `over`, so a failed protobuf-c unpack can be told apart from a real
+ * out-of-memory (`oom`). Memory obtained through it is freed through the
+ * backing allocator, which is what outlives the call.
+ */
+typedef struct rs__budget {
+  ProtobufCAllocator allocator;
+  const ProtobufCAllocator *backing;
+  size_t limit;
+  size_t used;
+  bool over;
+  bool oom;
+} rs__budget;
+
+void rs__budget_init(rs__budget *b, const ProtobufCAllocator *backing,
+                     size_t limit);
+void *rs__alloc(const ProtobufCAllocator *a, size_t size); /* zeroed */
+void rs__free(const ProtobufCAllocator *a, void *p);
+char *rs__strdup(const ProtobufCAllocator *a, const char *s);
+char *rs__sprintf(const ProtobufCAllocator *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+char *rs__vsprintf(const ProtobufCAllocator *a, const char *fmt, va_list ap);
+/* Makes room for n bytes, discarding the old contents. */
+int rs__buf_reserve(rs_buf *buf, size_t n, const ProtobufCAllocator *a);
+
+/* Returns the error code a failed allocation under this budget stands for. */
+static inline int rs__budget_code(const rs__budget *b) {
+  return b->over ? RS_ELIMIT : RS_ENOMEM;
+}
+int rs__budget_fail(const rs__budget *b, rs_error *err, const char *what);
+
+/* The options with NULL replaced by defaults; checks the version. */
+int rs__options(rs_options *out, const rs_options *in, rs_error *err);
+
+/* ---- notes: reasons and losses ------------------------------------------ */
+
+typedef struct rs__note {
+  int kind; /* rs_verdict for reasons, rs_loss_kind for losses */
+  uint32_t field;
+  size_t offset;
+  unsigned from, to;
+  char *path;
+  char *text;
+} rs__note;
+
+struct rs_reason {
+  rs__note n;
+};
+struct rs_loss {
+  rs__note n;
+};
+
+typedef struct rs__notes {
+  const ProtobufCAllocator *a;
+  rs__note *items;
+  size_t n, cap, max, omitted;
+} rs__notes;
+
+void rs__notes_init(rs__notes *ns, const ProtobufCAllocator *a, size_t max);
+void rs__notes_dispose(rs__notes *ns, const ProtobufCAllocator *a);
+int rs__notes_add(rs__notes *ns, int kind, const char *path, uint32_t field,
+                  size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
+                   size_t offset, const char *fmt, va_list ap);
+int rs__notes_worst(const rs__notes *ns);
+void rs__notes_sort(rs__notes *ns);
+
+/* A field path under construction: "items[3].unit_price_cents(3)". */
+typedef struct rs__path {
+  char buf[512];
+  size_t len;
+} rs__path;
+
+size_t rs__path_push_field(rs__path *p, const char *name, uint32_t number);
+size_t rs__path_push_index(rs__path *p, const char *name, size_t index);
+static inline void rs__path_pop(rs__path *p, size_t mark) {
+  p->len = mark;
+  p->buf[mark] = '\0';
+}
+
+/* ---- wire format --------------------------------------------------------- */
+
+enum {
+  RS__WT_VARINT = 0,
+  RS__WT_I64 = 1,
+  RS__WT_LEN = 2,
+  RS__WT_SGROUP = 3,
+  RS__WT_EGROUP = 4,
+  RS__WT_I32 = 5
+};
+
+typedef struct rs__wfield {
+  uint32_t number;
+  unsigned wire_type;
+  size_t tag_offset;   /* first byte of the tag */
+  size_t value_offset; /* first byte of the value (after the length prefix) */
+  size_t value_len;    /* bytes of the value */
+  uint64_t value;      /* varint or fixed value */
+  size_t end;          /* first byte after the field */
+} rs__wfield;
+
+/* Reads a varint at *pos; 0 ok, -1 truncated, -2 longer than 10 bytes. */
+int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos,
+                    uint64_t *out);
+/*
+ * Reads one field at *pos. Returns 0, or -1 with *why set to a static
+ * explanation and *pos at the offending byte.
+ */
+int rs__read_field(const uint8_t *buf, size_t len, size_t *pos,
+                   rs__wfield *f, const char **why);
+size_t rs__varint_size(uint64_t v);
+size_t rs__put_varint(uint8_t *out, uint64_t v);
+const char *rs__wire_type_name(unsigned wt);
+/* Wire type a field of this type is written with (unpacked). */
+unsigned rs__field_wire_type(const ProtobufCFieldDescriptor *f);
+/* Whether protobuf-c accepts wire type wt for field f (packed or not). */
+bool rs__wire_type_ok(const ProtobufCFieldDescriptor *f, unsigned wt);
+bool rs__is_packable(const ProtobufCFieldDescriptor *f);
+const char *rs__type_name(ProtobufCType t);
+
+/* A varint field's value as a reader of some type sees it. */
+typedef struct rs__ival {
+  bool neg;
+  uint64_t mag;
+} rs__ival;
+bool rs__is_varint_type(ProtobufCType t);
+rs__ival rs__varint_value(ProtobufCType t, uint64_t raw);
+/* Encodes v for type t; false when t cannot represent it. */
+bool rs__varint_encode(ProtobufCType t, rs__ival v, uint64_t *raw);
+bool rs__ival_eq(rs__ival a, rs__ival b);
+void rs__ival_format(rs__ival v, char *out, size_t n);
+
+/*
+ * Checks nesting depth and framing of the message fields protobuf-c will
+ * recurse into. Returns 0, RS_ELIMIT (too deep) or RS_EDECODE, with err
+ * naming the offset.
+ */
+int rs__check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                    size_t len, size_t base, unsigned depth,
+                    unsigned max_depth, rs_error *err);
+
+/* ---- envelope -------------------------------------------------------------- */
+
+typedef enum rs__env_status {
+  RS__ENV_OK = 0,
+  RS__ENV_MALFORMED = 1,  /* bytes that no envelope writer produced */
+  RS__ENV_UNSUPPORTED = 2 /* a newer envelope this reader cannot read */
+} rs__env_status;
+
+typedef struct rs__envelope {
+  unsigned major;
+  size_t header_offset, header_len, payload_offset;
+  char *record_type;
+  unsigned format_version;
+  bool has_provenance;
+  char *flag_key, *variant, *writer_id;
+  int64_t write_time_us;
+  uint8_t fingerprint[32];
+  size_t fingerprint_len;
+} rs__envelope;
+
+/*
+ * Parses the envelope at the start of buf (the marker already seen). On
+ * failure returns RS_EENVELOPE with err filled and *status telling malformed
+ * from unsupported; RS_ENOMEM/RS_ELIMIT from the allocator. Strings are
+ * allocated with a; release with rs__envelope_dispose.
+ */
+int rs__envelope_parse(rs__envelope *env, rs__env_status *status,
+                       const uint8_t *buf, size_t len,
+                       const ProtobufCAllocator *a, rs_error *err);
+void rs__envelope_dispose(rs__envelope *env, const ProtobufCAllocator *a);
+/* Header bytes for an envelope; returns the header's packed size. */
+int rs__envelope_write(rs_buf *out, const char *type, unsigned version,
+                       const rs_provenance *prov, const uint8_t *fingerprint,
+                       size_t fingerprint_len, const ProtobufCMessage *payload,
+                       size_t max_size, const ProtobufCAllocator *a,
+                       rs_error *err);
+
+/* ---- registry ---------------------------------------------------------------- */
+
+typedef struct rs__move {
+  unsigned writer_version, reader_version;
+  uint32_t writer_field, reader_field;
+} rs__move;
+
+typedef struct rs__conv {
+  rs_converter c; /* handled_fields points into owned storage */
+} rs__conv;
+
+typedef struct rs__version {
+  unsigned number;
+  const ProtobufCMessageDescriptor *desc;
+  rs_encoding encoding;
+  uint8_t fingerprint[RS_FINGERPRINT_LEN];
+} rs__version;
+
+typedef struct rs__type {
+  char *name;
+  rs__version *versions; /* versions[i].number == i + 1 once built */
+  size_t n_versions, cap_versions;
+  rs__conv *convs;
+  size_t n_convs, cap_convs;
+  rs__move *moves;
+  size_t n_moves, cap_moves;
+} rs__type;
+
+struct rs_registry {
+  const ProtobufCAllocator *a;
+  rs__type *types; /* sorted by name */
+  size_t n_types, cap_types;
+};
+
+const rs__type *rs__registry_type(const rs_registry *r, const char *name);
+const rs__version *rs__type_version(const rs__type *t, unsigned v);
+const rs__conv *rs__type_converter(const rs__type *t, unsigned from,
+                                   unsigned to);
+
+void rs__fingerprint(const ProtobufCMessageDescriptor *d,
+                     uint8_t out[RS_FINGERPRINT_LEN]);
+
+/* ---- conversion ---------------------------------------------------------------- */
+
+struct rs_conversion {
+  const ProtobufCAllocator *a;
+  unsigned from, to;
+  int result;
+  size_t kept_unknown;
+  rs__notes losses;
+};
+
+/*
+ * Converts msg (version from of t) to version to, allocating through the
+ * budget. *conv is always set when RS_OK or RS_ECONVERT is returned.
+ */
+int rs__convert(ProtobufCMessage **out, rs_conversion **conv,
+                const rs__type *t, unsigned from, unsigned to,
+                const ProtobufCMessage *msg, const rs_options *opts,
+                rs__budget *budget, rs_error *err);
+
+/* ---- decoding ---------------------------------------------------------------- */
+
+/*
+ * Unpacks a payload with d after the depth check, through the budget.
+ * Returns 0, RS_EDECODE (err says why and where, offsets shifted by base),
+ * RS_ELIMIT or RS_ENOMEM.
+ */
+int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
+               const uint8_t *buf, size_t len, size_t base,
+               const rs_options *opts, rs__budget *budget, rs_error *err);
+
+/* The first reason the reader d cannot read buf, as an error message. */
+void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
+                                const uint8_t *buf, size_t len, size_t base,
+                                unsigned max_depth, rs_error *err);
+
+#endif

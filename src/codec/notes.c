@@ -1,0 +1,154 @@
+/* Lists of reasons and losses, and field paths. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+void rs__notes_init(rs__notes *ns, const ProtobufCAllocator *a, size_t max) {
+  memset(ns, 0, sizeof *ns);
+  ns->a = a;
+  ns->max = max;
+}
+
+void rs__notes_dispose(rs__notes *ns, const ProtobufCAllocator *a) {
+  for (size_t i = 0; i < ns->n; i++) {
+    rs__free(a, ns->items[i].path);
+    rs__free(a, ns->items[i].text);
+  }
+  rs__free(a, ns->items);
+  ns->items = NULL;
+  ns->n = ns->cap = 0;
+}
+
+int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
+                   size_t offset, const char *fmt, va_list ap) {
+  if (ns->max != 0 && ns->n >= ns->max) {
+    /* Full: one note is dropped and counted. Drop the least severe, so the
+     * worst reasons stay visible however many fields are ignored. */
+    ns->omitted++;
+    size_t weakest = 0;
+    for (size_t i = 1; i < ns->n; i++)
+      if (ns->items[i].kind < ns->items[weakest].kind) weakest = i;
+    if (ns->items[weakest].kind >= kind) return 0;
+    rs__free(ns->a, ns->items[weakest].path);
+    rs__free(ns->a, ns->items[weakest].text);
+    memmove(&ns->items[weakest], &ns->items[weakest + 1],
+            (ns->n - weakest - 1) * sizeof *ns->items);
+    ns->n--;
+  }
+  if (ns->n == ns->cap) {
+    size_t cap = ns->cap != 0 ? ns->cap * 2 : 4;
+    rs__note *items = rs__alloc(ns->a, cap * sizeof *items);
+    if (items == NULL) return RS_ENOMEM;
+    if (ns->n != 0) memcpy(items, ns->items, ns->n * sizeof *items);
+    rs__free(ns->a, ns->items);
+    ns->items = items;
+    ns->cap = cap;
+  }
+  rs__note *note = &ns->items[ns->n];
+  memset(note, 0, sizeof *note);
+  note->kind = kind;
+  note->field = field;
+  note->offset = offset;
+  note->path = rs__strdup(ns->a, path != NULL ? path : "");
+  note->text = rs__vsprintf(ns->a, fmt, ap);
+  if (note->path == NULL || note->text == NULL) {
+    rs__free(ns->a, note->path);
+    rs__free(ns->a, note->text);
+    return RS_ENOMEM;
+  }
+  ns->n++;
+  return 0;
+}
+
+int rs__notes_add(rs__notes *ns, int kind, const char *path, uint32_t field,
+                  size_t offset, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = rs__notes_vadd(ns, kind, path, field, offset, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+void rs__notes_sort(rs__notes *ns) {
+  /* Stable insertion sort, worst first; lists are short (RS_MAX_REASONS). */
+  for (size_t i = 1; i < ns->n; i++) {
+    rs__note t = ns->items[i];
+    size_t j = i;
+    while (j > 0 && ns->items[j - 1].kind < t.kind) {
+      ns->items[j] = ns->items[j - 1];
+      j--;
+    }
+    ns->items[j] = t;
+  }
+}
+
+int rs__notes_worst(const rs__notes *ns) {
+  int worst = 0;
+  for (size_t i = 0; i < ns->n; i++)
+    if (ns->items[i].kind > worst) worst = ns->items[i].kind;
+  return worst;
+}
+
+static size_t path_append(rs__path *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static size_t path_append(rs__path *p, const char *fmt, ...) {
+  size_t mark = p->len;
+  if (p->len >= sizeof p->buf - 1) return mark;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(p->buf + p->len, sizeof p->buf - p->len, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    p->buf[p->len] = '\0';
+  } else if ((size_t)n >= sizeof p->buf - p->len) {
+    /* Truncated: mark it rather than cut silently. */
+    p->len = sizeof p->buf - 1;
+    memcpy(p->buf + p->len - 3, "...", 3);
+  } else {
+    p->len += (size_t)n;
+  }
+  return mark;
+}
+
+size_t rs__path_push_field(rs__path *p, const char *name, uint32_t number) {
+  return path_append(p, "%s%s(%u)", p->len ? "." : "",
+                     name != NULL ? name : "", (unsigned)number);
+}
+
+size_t rs__path_push_index(rs__path *p, const char *name, size_t index) {
+  return path_append(p, "%s%s[%zu]", p->len ? "." : "",
+                     name != NULL ? name : "", index);
+}
+
+/* ---- public accessors ---------------------------------------------------- */
+
+rs_verdict rs_reason_verdict(const rs_reason *r) {
+  return r != NULL ? (rs_verdict)r->n.kind : RS_VERDICT_OK;
+}
+const char *rs_reason_path(const rs_reason *r) {
+  return r != NULL ? r->n.path : NULL;
+}
+uint32_t rs_reason_field(const rs_reason *r) {
+  return r != NULL ? r->n.field : 0;
+}
+size_t rs_reason_offset(const rs_reason *r) {
+  return r != NULL ? r->n.offset : RS_OFFSET_NONE;
+}
+const char *rs_reason_text(const rs_reason *r) {
+  return r != NULL ? r->n.text : NULL;
+}
+
+rs_loss_kind rs_loss_kind_of(const rs_loss *l) {
+  return l != NULL ? (rs_loss_kind)l->n.kind : RS_LOSS_DROPPED;
+}
+const char *rs_loss_path(const rs_loss *l) {
+  return l != NULL ? l->n.path : NULL;
+}
+uint32_t rs_loss_field(const rs_loss *l) { return l != NULL ? l->n.field : 0; }
+const char *rs_loss_text(const rs_loss *l) {
+  return l != NULL ? l->n.text : NULL;
+}
+unsigned rs_loss_from(const rs_loss *l) { return l != NULL ? l->n.from : 0; }
+unsigned rs_loss_to(const rs_loss *l) { return l != NULL ? l->n.to : 0; }

@@ -1,0 +1,344 @@
+/* Registry of record types, versions, converters and moved fields. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct rs_registry_builder {
+  rs_registry reg; /* filled in place, frozen by rs_registry_build */
+};
+
+#define RS__MAX_VERSION 1000u
+
+const char *rs_encoding_name(rs_encoding e) {
+  switch (e) {
+    case RS_ENCODING_RAW:
+      return "raw";
+    case RS_ENCODING_ENVELOPE:
+      return "envelope";
+    default:
+      return "unknown";
+  }
+}
+
+int rs_registry_builder_new(rs_registry_builder **out,
+                            const ProtobufCAllocator *allocator,
+                            rs_error *err) {
+  if (out == NULL)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_registry_builder_new: out is NULL");
+  *out = NULL;
+  const ProtobufCAllocator *a = rs__allocator_or_default(allocator);
+  rs_registry_builder *b = rs__alloc(a, sizeof *b);
+  if (b == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+  b->reg.a = a;
+  *out = b;
+  return 0;
+}
+
+static void free_types(rs_registry *r) {
+  for (size_t i = 0; i < r->n_types; i++) {
+    rs__type *t = &r->types[i];
+    for (size_t j = 0; j < t->n_convs; j++)
+      rs__free(r->a, (void *)t->convs[j].c.handled_fields);
+    rs__free(r->a, t->convs);
+    rs__free(r->a, t->versions);
+    rs__free(r->a, t->moves);
+    rs__free(r->a, t->name);
+  }
+  rs__free(r->a, r->types);
+}
+
+void rs_registry_builder_free(rs_registry_builder *b) {
+  if (b == NULL) return;
+  free_types(&b->reg);
+  rs__free(b->reg.a, b);
+}
+
+void rs_registry_free(rs_registry *r) {
+  if (r == NULL) return;
+  free_types(r);
+  rs__free(r->a, r);
+}
+
+/* Grows an array of elem-sized items to hold one more. */
+static int grow(const ProtobufCAllocator *a, void **items, size_t n,
+                size_t *cap, size_t elem) {
+  if (n < *cap) return 0;
+  size_t ncap = *cap ? *cap * 2 : 4;
+  void *p = rs__alloc(a, ncap * elem);
+  if (p == NULL) return RS_ENOMEM;
+  if (n) memcpy(p, *items, n * elem);
+  rs__free(a, *items);
+  *items = p;
+  *cap = ncap;
+  return 0;
+}
+
+static size_t type_index(const rs_registry *r, const char *name, bool *found) {
+  size_t lo = 0, hi = r->n_types;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(r->types[mid].name, name);
+    if (c == 0) {
+      *found = true;
+      return mid;
+    }
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  *found = false;
+  return lo;
+}
+
+const rs__type *rs__registry_type(const rs_registry *r, const char *name) {
+  if (r == NULL || name == NULL) return NULL;
+  bool found;
+  size_t i = type_index(r, name, &found);
+  return found ? &r->types[i] : NULL;
+}
+
+static int get_type(rs_registry *r, const char *name, rs__type **out,
+                    rs_error *err) {
+  bool found;
+  size_t i = type_index(r, name, &found);
+  if (!found) {
+    char *copy = rs__strdup(r->a, name);
+    if (copy == NULL ||
+        grow(r->a, (void **)&r->types, r->n_types, &r->cap_types,
+             sizeof *r->types) != 0) {
+      rs__free(r->a, copy);
+      return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+    }
+    memmove(&r->types[i + 1], &r->types[i],
+            (r->n_types - i) * sizeof *r->types);
+    memset(&r->types[i], 0, sizeof *r->types);
+    r->types[i].name = copy;
+    r->n_types++;
+  }
+  *out = &r->types[i];
+  return 0;
+}
+
+static int check_name(const char *type, rs_error *err) {
+  if (type == NULL || type[0] == '\0' || strlen(type) > 256)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "record type name must be 1 to 256 characters");
+  return 0;
+}
+
+int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
+                                    unsigned version,
+                                    const ProtobufCMessageDescriptor *desc,
+                                    rs_encoding encoding, rs_error *err) {
+  if (b == NULL || desc == NULL)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_registry_builder_add_version: builder and descriptor "
+                    "are required");
+  int rc = check_name(type, err);
+  if (rc != 0) return rc;
+  if (version == 0 || version > RS__MAX_VERSION)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "%s: format version %u is outside 1..%u", type, version,
+                    RS__MAX_VERSION);
+  if (desc->magic != PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "%s version %u: not a protobuf-c message descriptor", type,
+                    version);
+  if (encoding != RS_ENCODING_RAW && encoding != RS_ENCODING_ENVELOPE)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "%s version %u: unknown encoding %d", type, version,
+                    (int)encoding);
+  rs__type *t;
+  if ((rc = get_type(&b->reg, type, &t, err)) != 0) return rc;
+  for (size_t i = 0; i < t->n_versions; i++)
+    if (t->versions[i].number == version)
+      return rs__fail(err, RS_EEXISTS, RS_OFFSET_NONE,
+                      "%s version %u is already declared", type, version);
+  if (grow(b->reg.a, (void **)&t->versions, t->n_versions, &t->cap_versions,
+           sizeof *t->versions) != 0)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+  rs__version *v = &t->versions[t->n_versions++];
+  v->number = version;
+  v->desc = desc;
+  v->encoding = encoding;
+  rs__fingerprint(desc, v->fingerprint);
+  return 0;
+}
+
+int rs_registry_builder_add_converter(rs_registry_builder *b, const char *type,
+                                      const rs_converter *conv,
+                                      rs_error *err) {
+  if (b == NULL || conv == NULL || conv->fn == NULL)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_registry_builder_add_converter: builder, converter "
+                    "and function are required");
+  int rc = check_name(type, err);
+  if (rc != 0) return rc;
+  if (conv->version != RS_CONVERTER_VERSION)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_converter.version is %u; this library knows %d",
+                    conv->version, RS_CONVERTER_VERSION);
+  if (conv->from == conv->to || conv->from == 0 || conv->to == 0)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "%s: a converter needs two different versions (got %u to "
+                    "%u)",
+                    type, conv->from, conv->to);
+  if (conv->n_handled_fields > 0 && conv->handled_fields == NULL)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "%s: handled_fields is NULL", type);
+  rs__type *t;
+  if ((rc = get_type(&b->reg, type, &t, err)) != 0) return rc;
+  for (size_t i = 0; i < t->n_convs; i++)
+    if (t->convs[i].c.from == conv->from && t->convs[i].c.to == conv->to)
+      return rs__fail(err, RS_EEXISTS, RS_OFFSET_NONE,
+                      "%s: a converter from version %u to %u exists", type,
+                      conv->from, conv->to);
+  uint32_t *handled = NULL;
+  if (conv->n_handled_fields > 0) {
+    handled = rs__alloc(b->reg.a, conv->n_handled_fields * sizeof *handled);
+    if (handled == NULL)
+      return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+    memcpy(handled, conv->handled_fields,
+           conv->n_handled_fields * sizeof *handled);
+  }
+  if (grow(b->reg.a, (void **)&t->convs, t->n_convs, &t->cap_convs,
+           sizeof *t->convs) != 0) {
+    rs__free(b->reg.a, handled);
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+  }
+  rs__conv *c = &t->convs[t->n_convs++];
+  c->c = *conv;
+  c->c.handled_fields = handled;
+  return 0;
+}
+
+int rs_registry_builder_add_moved_field(rs_registry_builder *b,
+                                        const char *type,
+                                        unsigned writer_version,
+                                        uint32_t writer_field,
+                                        unsigned reader_version,
+                                        uint32_t reader_field, rs_error *err) {
+  if (b == NULL)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_registry_builder_add_moved_field: builder is NULL");
+  int rc = check_name(type, err);
+  if (rc != 0) return rc;
+  if (writer_version <= reader_version || writer_field == 0 ||
+      reader_field == 0)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "%s: a moved field goes from an older reader version to a "
+                    "newer writer version, with non-zero field numbers",
+                    type);
+  rs__type *t;
+  if ((rc = get_type(&b->reg, type, &t, err)) != 0) return rc;
+  if (grow(b->reg.a, (void **)&t->moves, t->n_moves, &t->cap_moves,
+           sizeof *t->moves) != 0)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+  rs__move *m = &t->moves[t->n_moves++];
+  m->writer_version = writer_version;
+  m->writer_field = writer_field;
+  m->reader_version = reader_version;
+  m->reader_field = reader_field;
+  return 0;
+}
+
+static int cmp_version(const void *x, const void *y) {
+  const rs__version *a = x, *b = y;
+  return (a->number > b->number) - (a->number < b->number);
+}
+
+int rs_registry_build(rs_registry **out, rs_registry_builder *b,
+                      rs_error *err) {
+  if (out == NULL || b == NULL) {
+    rs_registry_builder_free(b);
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_registry_build: out and builder are required");
+  }
+  *out = NULL;
+  rs_registry *r = &b->reg;
+  for (size_t i = 0; i < r->n_types; i++) {
+    rs__type *t = &r->types[i];
+    qsort(t->versions, t->n_versions, sizeof *t->versions, cmp_version);
+    int bad = t->n_versions == 0;
+    for (size_t j = 0; j < t->n_versions && !bad; j++)
+      if (t->versions[j].number != j + 1) bad = 1;
+    if (bad) {
+      rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+               "%s: format versions must run 1..N without gaps", t->name);
+      rs_registry_builder_free(b);
+      return RS_EINVAL;
+    }
+    for (size_t j = 0; j < t->n_convs; j++) {
+      const rs_converter *c = &t->convs[j].c;
+      if (c->from > t->n_versions || c->to > t->n_versions) {
+        rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                 "%s: converter from version %u to %u names an undeclared "
+                 "version",
+                 t->name, c->from, c->to);
+        rs_registry_builder_free(b);
+        return RS_EINVAL;
+      }
+    }
+    for (size_t j = 0; j < t->n_moves; j++) {
+      if (t->moves[j].writer_version > t->n_versions) {
+        rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                 "%s: moved field names undeclared version %u", t->name,
+                 t->moves[j].writer_version);
+        rs_registry_builder_free(b);
+        return RS_EINVAL;
+      }
+    }
+  }
+  /* The builder's first member is the registry: hand it over as is. */
+  *out = &b->reg;
+  return 0;
+}
+
+size_t rs_registry_type_count(const rs_registry *r) {
+  return r != NULL ? r->n_types : 0;
+}
+
+const char *rs_registry_type_name(const rs_registry *r, size_t i) {
+  return r != NULL && i < r->n_types ? r->types[i].name : NULL;
+}
+
+const rs__version *rs__type_version(const rs__type *t, unsigned v) {
+  if (t == NULL || v == 0 || v > t->n_versions) return NULL;
+  return &t->versions[v - 1];
+}
+
+const rs__conv *rs__type_converter(const rs__type *t, unsigned from,
+                                   unsigned to) {
+  for (size_t i = 0; t != NULL && i < t->n_convs; i++)
+    if (t->convs[i].c.from == from && t->convs[i].c.to == to)
+      return &t->convs[i];
+  return NULL;
+}
+
+unsigned rs_registry_newest(const rs_registry *r, const char *type) {
+  const rs__type *t = rs__registry_type(r, type);
+  return t != NULL ? (unsigned)t->n_versions : 0;
+}
+
+const ProtobufCMessageDescriptor *rs_registry_descriptor(const rs_registry *r,
+                                                         const char *type,
+                                                         unsigned version) {
+  const rs__version *v = rs__type_version(rs__registry_type(r, type), version);
+  return v != NULL ? v->desc : NULL;
+}
+
+rs_encoding rs_registry_encoding(const rs_registry *r, const char *type,
+                                 unsigned version) {
+  const rs__version *v = rs__type_version(rs__registry_type(r, type), version);
+  return v != NULL ? v->encoding : (rs_encoding)0;
+}
+
+const uint8_t *rs_registry_fingerprint(const rs_registry *r, const char *type,
+                                       unsigned version) {
+  const rs__version *v = rs__type_version(rs__registry_type(r, type), version);
+  return v != NULL ? v->fingerprint : NULL;
+}
