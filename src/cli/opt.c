@@ -1,0 +1,87 @@
+/* src/cli/opt.c: see opt.h. */
+#include "opt.h"
+
+#include <string.h>
+
+#include "cli.h"
+
+void cli_opt_init(cli_opt_parser *p, const cli_opt_spec *specs, size_t n_specs,
+                  int argc, char **argv, const char *cmd) {
+  p->specs = specs;
+  p->n_specs = n_specs;
+  p->argc = argc;
+  p->argv = argv;
+  p->next = 1;
+  p->only_args = 0;
+  p->cmd = cmd;
+}
+
+static const cli_opt_spec *find_long(const cli_opt_parser *p, const char *name,
+                                     size_t len) {
+  for (size_t i = 0; i < p->n_specs; i++) {
+    const char *l = p->specs[i].long_name;
+    if (l != NULL && strlen(l) == len && memcmp(l, name, len) == 0)
+      return &p->specs[i];
+  }
+  return NULL;
+}
+
+static const cli_opt_spec *find_short(const cli_opt_parser *p, char c) {
+  for (size_t i = 0; i < p->n_specs; i++)
+    if (p->specs[i].short_name != 0 && p->specs[i].short_name == c)
+      return &p->specs[i];
+  return NULL;
+}
+
+int cli_opt_next(cli_opt_parser *p, const char **value) {
+  *value = NULL;
+  if (p->next >= p->argc) return CLI_OPT_END;
+
+  const char *arg = p->argv[p->next++];
+  /* "-" alone names standard input, so it is an argument, not an option. */
+  if (p->only_args || arg[0] != '-' || arg[1] == '\0') {
+    *value = arg;
+    return CLI_OPT_ARG;
+  }
+  if (strcmp(arg, "--") == 0) {
+    p->only_args = 1;
+    return cli_opt_next(p, value);
+  }
+
+  const cli_opt_spec *spec;
+  const char *inline_value = NULL;
+  if (arg[1] == '-') {
+    const char *body = arg + 2;
+    const char *eq = strchr(body, '=');
+    size_t len = eq ? (size_t)(eq - body) : strlen(body);
+    spec = find_long(p, body, len);
+    if (spec == NULL) {
+      cli_usage_error(p->cmd, "unknown option '%.*s'", (int)(len + 2), arg);
+      return CLI_OPT_ERROR;
+    }
+    if (eq != NULL) inline_value = eq + 1;
+  } else {
+    spec = arg[2] == '\0' ? find_short(p, arg[1]) : NULL;
+    if (spec == NULL) {
+      cli_usage_error(p->cmd, "unknown option '%s'", arg);
+      return CLI_OPT_ERROR;
+    }
+  }
+
+  if (!spec->takes_value) {
+    if (inline_value != NULL) {
+      cli_usage_error(p->cmd, "option '--%s' takes no value", spec->long_name);
+      return CLI_OPT_ERROR;
+    }
+    return spec->id;
+  }
+  if (inline_value == NULL) {
+    if (p->next >= p->argc) {
+      cli_usage_error(p->cmd, "option '%s' needs a value", arg);
+      return CLI_OPT_ERROR;
+    }
+    inline_value = p->argv[p->next++];
+  }
+  *value = inline_value;
+  return spec->id;
+}

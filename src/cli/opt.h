@@ -1,0 +1,54 @@
+/*
+ * src/cli/opt.h: a small command-line option parser.
+ *
+ * getopt_long prints its own messages and permutes argv; this one reports
+ * each problem as one line naming the offending argument, which is what the
+ * CLI contract asks of every subcommand.
+ */
+#ifndef RS_CLI_OPT_H
+#define RS_CLI_OPT_H
+
+#include <stddef.h>
+
+/** One option a subcommand accepts. */
+typedef struct cli_opt_spec {
+  int id;                /**< returned by cli_opt_next(); must be > 0 */
+  const char *long_name; /**< without the leading "--" */
+  char short_name;       /**< 0 for none */
+  int takes_value;       /**< 1: "--name VALUE" or "--name=VALUE" */
+} cli_opt_spec;
+
+/** Parser state; initialise with cli_opt_init(). */
+typedef struct cli_opt_parser {
+  const cli_opt_spec *specs;
+  size_t n_specs;
+  int argc;
+  char **argv;
+  int next;        /**< index of the next argument to look at */
+  int only_args;   /**< set after "--": the rest are positional */
+  const char *cmd; /**< subcommand name for messages */
+} cli_opt_parser;
+
+/** cli_opt_next() results besides a spec id. */
+enum {
+  CLI_OPT_END = 0,   /**< no more arguments */
+  CLI_OPT_ARG = -1,  /**< a positional argument, in *value */
+  CLI_OPT_ERROR = -2 /**< a usage error, already printed */
+};
+
+/**
+ * Starts parsing @p argv from index 1 (argv[0] is the subcommand name).
+ */
+void cli_opt_init(cli_opt_parser *p, const cli_opt_spec *specs, size_t n_specs,
+                  int argc, char **argv, const char *cmd);
+
+/**
+ * The next option or argument.
+ *
+ * @param[out] value the option's value or the positional argument; NULL
+ *        for a flag. Borrowed from argv.
+ * @return a spec id, CLI_OPT_ARG, CLI_OPT_END or CLI_OPT_ERROR
+ */
+int cli_opt_next(cli_opt_parser *p, const char **value);
+
+#endif
