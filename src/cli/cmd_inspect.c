@@ -394,8 +394,10 @@ int cli_inspect_run(int argc, char **argv) {
   if ((status = build_document(&doc, &verdict, reg, &a, buf, len)) != 0)
     goto done;
 
+  errno = 0;
   if (json_dumpf(doc, stdout, JSON_INDENT(2)) != 0 || putchar('\n') == EOF) {
-    cli_error(CMD, "cannot write to standard output");
+    cli_error(CMD, "cannot write to standard output: %s",
+              errno ? strerror(errno) : "write error");
     status = CLI_EXIT_IO;
     goto done;
   }

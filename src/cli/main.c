@@ -5,6 +5,7 @@
  * promises but this version lacks are known by name, so that asking for one
  * says so plainly instead of calling it unknown.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,8 +62,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
 }
 
 int cli_finish_stdout(const char *cmd, int status) {
+  errno = 0;
   if (fflush(stdout) != 0 || ferror(stdout)) {
-    cli_error(cmd, "cannot write to standard output");
+    cli_error(cmd, "cannot write to standard output: %s",
+              errno ? strerror(errno) : "write error");
     return CLI_EXIT_IO;
   }
   return status;
@@ -144,7 +147,8 @@ int main(int argc, char **argv) {
       strcmp(first, "help") == 0) {
     if (argc > 3)
       return cli_usage_error(NULL, "unexpected argument '%s'", argv[3]);
-    if (argc == 3) {
+    if (argc == 3 && strcmp(argv[2], "--help") != 0 &&
+        strcmp(argv[2], "-h") != 0) {
       const cli_command *c = resolve(argv[2]);
       if (c == NULL) return CLI_EXIT_USAGE;
       c->help(stdout);

@@ -192,6 +192,23 @@ def test_help(ctx):
     check(out2 == out, "-h differs from --help")
     out3, _ = ctx.expect(0, "help")
     check(out3 == out, "help differs from --help")
+    out4, _ = ctx.expect(0, "help", "--help")
+    check(out4 == out, "help --help differs from --help")
+
+
+def test_write_error(ctx):
+    if not os.path.exists("/dev/full"):
+        raise Skip("no /dev/full")
+    for argv in (["--help"], ["--version"], ["inspect", "--help"],
+                 ["inspect", "--hex"]):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([ctx.rollsafe, *argv], input=b"0a0161",
+                               stdout=full, stderr=subprocess.PIPE,
+                               timeout=60)
+        err = p.stderr.decode("utf-8", "replace")
+        check(p.returncode == 3, "%s to a full disk: exit %d, expected 3"
+              % (argv, p.returncode), err)
+        one_line_error(err, "standard output", os.strerror(28))
 
 
 def test_help_inspect(ctx):
@@ -421,6 +438,30 @@ def test_inspect_v2_deliver_by(ctx):
     off = hits[0].get("offset")
     check(isinstance(off, int) and off < len(data) and data[off] == 0x4A,
           "reason offset %r does not point at field 9's tag" % off)
+
+
+def test_inspect_fingerprint(ctx):
+    data, hlen = ctx.record("v2_wrong_fingerprint")
+    path = ctx.write("v2_wrong_fingerprint.bin", data)
+    doc, _ = ctx.inspect("--reader-framing", "envelope", path, code=0)
+    check_v2_envelope(ctx, doc, data, hlen, "v2_wrong_fingerprint")
+    check(doc["fingerprint"] == "0123456789abcdef", "fingerprint", doc)
+    check(doc["fingerprint_matches"] is False, "fingerprint_matches", doc)
+    check(doc["verdict"]["verdict"] == "ignored_fields", "verdict",
+          doc["verdict"])
+    # One microsecond before the epoch.
+    check(doc["provenance"]["write_time"] == "1969-12-31T23:59:59.999999Z",
+          "write_time", doc["provenance"])
+    check(doc["provenance"]["variant"] == "treatment-b", "variant")
+    # A record the library wrote itself carries version 2's fingerprint.
+    example = os.path.join(HERE, "..", "..", "examples", "records",
+                           "order-v2.bin")
+    if os.path.exists(example):
+        doc, _ = ctx.inspect(example)
+        check(re.fullmatch(r"[0-9a-f]{16}", doc["fingerprint"] or ""),
+              "example fingerprint", doc.get("fingerprint"))
+        check(doc["fingerprint_matches"] is True, "example fingerprint "
+              "does not match", doc["fingerprint"])
 
 
 def test_inspect_text_input(ctx):
