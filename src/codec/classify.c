@@ -517,17 +517,17 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
 
   rs__budget b;
   rs__budget_init(&b, o.allocator, o.max_alloc);
-  rs_classification *c = rs__alloc(&b.allocator, sizeof *c);
-  if (c == NULL) return rs__budget_fail(&b, err, "classify");
+  /* The result is the caller's, not decoding work: outside the budget. */
+  rs_classification *c = rs__alloc(b.backing, sizeof *c);
+  if (c == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
   c->a = b.backing;
   c->reader_version = rv->number;
   c->provenance.version = RS_PROVENANCE_VERSION;
-  rs__notes_init(&c->reasons, &b.allocator, RS_MAX_REASONS);
+  rs__notes_init(&c->reasons, b.backing, RS_MAX_REASONS);
   rc = classify(c, t, rv, framing, buf, len, &o, &b);
-  if (rc != 0 && (b.over || rc == RS_ELIMIT)) {
+  if (rc != 0 && b.over) {
     /* Over the allocation budget: the record is too costly to read. */
-    b.over = false;
-    b.limit = SIZE_MAX;
     rc = add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,
              "decoding needs more than the allocation budget of %zu bytes",
              o.max_alloc);
@@ -537,7 +537,6 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
     rs_classification_free(c);
     return rc;
   }
-  c->reasons.a = b.backing;
   rs__notes_sort(&c->reasons);
   c->verdict = (rs_verdict)rs__notes_worst(&c->reasons);
   *out = c;

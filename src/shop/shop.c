@@ -36,13 +36,18 @@ static int money_to_cents(rs_convert_ctx *ctx, const Shop__V2__Money *m,
                                  1,
                                  "%" PRId64 " units do not fit int64 cents",
                                  units);
-  *cents = units * 100 + nanos / NANOS_PER_CENT;
-  if (nanos % NANOS_PER_CENT != 0)
+  /* Round to the nearest cent, halves away from zero, as a person would. */
+  int32_t rest = nanos % NANOS_PER_CENT;
+  int64_t whole = nanos / NANOS_PER_CENT;
+  if (rest >= NANOS_PER_CENT / 2) whole++;
+  if (rest <= -NANOS_PER_CENT / 2) whole--;
+  *cents = units * 100 + whole;
+  if (rest != 0)
     return rs_convert_ctx_report(
         ctx, RS_LOSS_ALTERED, "discount(10).nanos(2)", 2,
-        "sub-cent part of %" PRId32 " nanos truncated: version 1 stores whole "
-        "cents",
-        nanos % NANOS_PER_CENT);
+        "sub-cent part of %" PRId32 " nanos rounded to the nearest cent: "
+        "version 1 stores whole cents",
+        rest);
   return 0;
 }
 

@@ -946,7 +946,7 @@ static size_t record_views(gcase *gc, char **lines, size_t n_lines,
   }
   reader_spec readers[MAX_TOKENS];
   size_t nr = collect_readers(gc, lines, n_lines, readers, MAX_TOKENS);
-  static char labels[MAX_TOKENS][64];
+  static char labels[MAX_TOKENS][96];
   for (size_t i = 0; i < nr && n < max; i++) {
     classes[i] = NULL;
     if (rs_classify(&classes[i], rs_test_registry(), RS_SHOP_ORDER,
