@@ -47,7 +47,6 @@ if(TARGET rollsafe_cli)
               ${case})
     set_tests_properties(cli.${case} PROPERTIES
       LABELS cli
-      SKIP_RETURN_CODE 77
       TIMEOUT 120)
   endforeach()
 endif()

@@ -84,6 +84,13 @@ RS_EXTERN rs_verdict rs_classification_verdict(const rs_classification *c);
 /** The reader version the record was classified for. */
 RS_EXTERN unsigned rs_classification_reader_version(const rs_classification *c);
 
+/**
+ * The framing the reader was judged with: RS_READER_FRAMING_RAW or
+ * RS_READER_FRAMING_ENVELOPE (RS_READER_FRAMING_DEFAULT resolved).
+ */
+RS_EXTERN rs_reader_framing
+rs_classification_reader_framing(const rs_classification *c);
+
 /** Version the record was written in; 0 when corrupt or unknown. */
 RS_EXTERN unsigned rs_classification_written_version(const rs_classification *c);
 

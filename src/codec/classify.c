@@ -17,6 +17,7 @@
 struct rs_classification {
   const ProtobufCAllocator *a;
   rs_verdict verdict;
+  rs_reader_framing framing;
   unsigned reader_version, written_version;
   rs_encoding encoding;
   bool has_provenance;
@@ -44,6 +45,9 @@ rs_verdict rs_classification_verdict(const rs_classification *c) {
 }
 unsigned rs_classification_reader_version(const rs_classification *c) {
   return c ? c->reader_version : 0;
+}
+rs_reader_framing rs_classification_reader_framing(const rs_classification *c) {
+  return c ? c->framing : RS_READER_FRAMING_DEFAULT;
 }
 unsigned rs_classification_written_version(const rs_classification *c) {
   return c ? c->written_version : 0;
@@ -523,6 +527,7 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
   c->a = b.backing;
   c->reader_version = rv->number;
+  c->framing = framing;
   c->provenance.version = RS_PROVENANCE_VERSION;
   rs__notes_init(&c->reasons, b.backing, RS_MAX_REASONS);
   rc = classify(c, t, rv, framing, buf, len, &o, &b);

@@ -21,7 +21,7 @@ rs_render_test driver: each tests/cli/render/cases/<name>.txtpb names its
 message in a "# message:" line (and optionally "# encode:" for the type
 protoc encodes it as), and <name>.json is the expected rendering.
 
-Exit status: 0 passed, 1 failed, 77 skipped (protoc missing).
+Exit status: 0 passed, 1 failed (including: could not run, e.g. protoc missing).
 """
 
 import argparse
@@ -602,8 +602,9 @@ def main():
     try:
         TESTS[args.case](Ctx(args))
     except Skip as e:
-        print("SKIP: %s" % e)
-        return SKIP
+        # A case that cannot run has not passed: fail loudly, never skip.
+        print("FAIL (not run): %s" % e)
+        return 1
     except Failure as e:
         print("FAIL: %s" % e)
         return 1

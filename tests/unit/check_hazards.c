@@ -360,6 +360,9 @@ START_TEST(v1_record_is_ok_for_both_readers) {
   rs_classification *a = rs_test_classify(&b, RS_READER_FRAMING_ENVELOPE);
   ck_assert_int_eq(rs_classification_verdict(p), RS_VERDICT_OK);
   ck_assert_int_eq(rs_classification_verdict(a), RS_VERDICT_OK);
+  ck_assert_int_eq(rs_classification_reader_framing(p), RS_READER_FRAMING_RAW);
+  ck_assert_int_eq(rs_classification_reader_framing(a),
+                   RS_READER_FRAMING_ENVELOPE);
   ck_assert_int_eq(rs_classification_encoding(p), RS_ENCODING_RAW);
   ck_assert_uint_eq(rs_classification_written_version(p), 1);
   ck_assert_ptr_null(rs_classification_provenance(p));
