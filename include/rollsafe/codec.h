@@ -48,7 +48,9 @@ typedef struct rs_record rs_record;
  * version that decodes it).
  *
  * @param[out] out the record, owned by the caller; free with
- *        rs_record_free(). It does not point into @p buf.
+ *        rs_record_free(). It does not point into @p buf, but it borrows
+ *        from @p registry (type name, descriptors): free records before
+ *        the registry.
  * @return 0, RS_EINVAL, RS_ENOTFOUND (type not registered, or the envelope
  *         names a version the registry lacks), RS_EENVELOPE (malformed or
  *         unsupported envelope; err.offset says where), RS_EDECODE (no

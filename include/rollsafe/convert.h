@@ -74,7 +74,10 @@ rs_conversion_result_of(const rs_conversion *conversion);
 RS_EXTERN unsigned rs_conversion_from(const rs_conversion *conversion);
 RS_EXTERN unsigned rs_conversion_to(const rs_conversion *conversion);
 
-/** Number of listed losses (dropped, altered, impossible). */
+/**
+ * Number of listed losses (dropped, altered, impossible). At most 256 are
+ * kept; beyond that the least severe give way, so impossible ones stay.
+ */
 RS_EXTERN size_t rs_conversion_loss_count(const rs_conversion *conversion);
 
 /** The i-th loss, or NULL; borrowed from the report. */

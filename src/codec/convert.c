@@ -172,6 +172,7 @@ static int put_tag(rs_convert_ctx *ctx, rs_buf *o, uint32_t number,
 /* ---- generic step -------------------------------------------------------------- */
 
 #define RS__MAX_REQUIRED 64
+#define RS__MAX_LOSSES 256
 
 typedef struct gen_state {
   rs_convert_ctx *ctx;
@@ -506,7 +507,8 @@ static int new_conversion(rs_conversion **out, const ProtobufCAllocator *a,
   c->from = from;
   c->to = to;
   c->result = RS_CONVERSION_LOSSLESS;
-  rs__notes_init(&c->losses, a, 0);
+  /* Bounded: the least severe losses give way first (impossible ones stay). */
+  rs__notes_init(&c->losses, a, RS__MAX_LOSSES);
   *out = c;
   return 0;
 }
