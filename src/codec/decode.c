@@ -184,17 +184,20 @@ static int lookup(const rs__type **t, const rs_registry *reg, const char *type,
   return 0;
 }
 
+static int prologue(const char *fn, bool ok, rs_options *o,
+                    const rs_options *options, const rs__type **t,
+                    const rs_registry *registry, const char *type,
+                    unsigned *version, rs_error *err);
+
 int rs_decode(rs_record **out, const rs_registry *registry, const char *type,
               const uint8_t *buf, size_t len, const rs_options *options,
               rs_error *err) {
   if (out != NULL) *out = NULL;
-  if (out == NULL || registry == NULL || (buf == NULL && len > 0))
-    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                    "rs_decode: out, registry and buf are required");
   rs_options o;
   const rs__type *t;
-  int rc = rs__options(&o, options, err);
-  if (rc == 0) rc = lookup(&t, registry, type, err);
+  int rc = prologue("rs_decode",
+                    out != NULL && registry != NULL && (buf != NULL || !len),
+                    &o, options, &t, registry, type, NULL, err);
   if (rc != 0) return rc;
   rs__budget b;
   rs__budget_init(&b, o.allocator, o.max_alloc);
@@ -238,18 +241,32 @@ static int check_version(const rs__type *t, unsigned *version, rs_error *err) {
   return 0;
 }
 
+/*
+ * The common start of the public entry points: arguments, options, type and
+ * (unless version is NULL) version. `ok` is the caller's argument check.
+ */
+static int prologue(const char *fn, bool ok, rs_options *o,
+                    const rs_options *options, const rs__type **t,
+                    const rs_registry *registry, const char *type,
+                    unsigned *version, rs_error *err) {
+  if (!ok)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "%s: a required argument is NULL", fn);
+  int rc = rs__options(o, options, err);
+  if (rc == 0) rc = lookup(t, registry, type, err);
+  if (rc == 0 && version != NULL) rc = check_version(*t, version, err);
+  return rc;
+}
+
 int rs_read_as(rs_record **out, const rs_registry *registry, const char *type,
                unsigned version, const uint8_t *buf, size_t len,
                const rs_options *options, rs_error *err) {
   if (out != NULL) *out = NULL;
-  if (out == NULL || registry == NULL || (buf == NULL && len > 0))
-    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                    "rs_read_as: out, registry and buf are required");
   rs_options o;
   const rs__type *t;
-  int rc = rs__options(&o, options, err);
-  if (rc == 0) rc = lookup(&t, registry, type, err);
-  if (rc == 0) rc = check_version(t, &version, err);
+  int rc = prologue("rs_read_as",
+                    out != NULL && registry != NULL && (buf != NULL || !len),
+                    &o, options, &t, registry, type, &version, err);
   if (rc != 0) return rc;
   rs__budget b;
   rs__budget_init(&b, o.allocator, o.max_alloc);
@@ -314,14 +331,10 @@ int rs_encode(rs_buf *out, const rs_registry *registry, const char *type,
               unsigned version, const ProtobufCMessage *msg,
               const rs_provenance *provenance, const rs_options *options,
               rs_error *err) {
-  if (out == NULL || registry == NULL || msg == NULL)
-    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                    "rs_encode: out, registry and msg are required");
   rs_options o;
   const rs__type *t;
-  int rc = rs__options(&o, options, err);
-  if (rc == 0) rc = lookup(&t, registry, type, err);
-  if (rc == 0) rc = check_version(t, &version, err);
+  int rc = prologue("rs_encode", out != NULL && registry != NULL && msg != NULL,
+                    &o, options, &t, registry, type, &version, err);
   if (rc != 0) return rc;
   return encode(out, t, rs__type_version(t, version), msg, provenance, &o,
                 rs__allocator_or_default(o.allocator), err);
@@ -333,14 +346,11 @@ int rs_transcode(rs_buf *out, rs_conversion **report,
                  const rs_provenance *provenance, const rs_options *options,
                  rs_error *err) {
   if (report != NULL) *report = NULL;
-  if (out == NULL || registry == NULL || (buf == NULL && len > 0))
-    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                    "rs_transcode: out, registry and buf are required");
   rs_options o;
   const rs__type *t;
-  int rc = rs__options(&o, options, err);
-  if (rc == 0) rc = lookup(&t, registry, type, err);
-  if (rc == 0) rc = check_version(t, &version, err);
+  int rc = prologue("rs_transcode",
+                    out != NULL && registry != NULL && (buf != NULL || !len),
+                    &o, options, &t, registry, type, &version, err);
   if (rc != 0) return rc;
   rs__budget b;
   rs__budget_init(&b, o.allocator, o.max_alloc);
