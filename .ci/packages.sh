@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# Sourced by .ci/test and .ci/demo: the Debian 12 packages rollsafe's build
+# and tests need, and a function that installs the missing ones.
+
+# One list for everything: compilers and build tools, protobuf-c (runtime and
+# code generator), protoc and Python's protobuf (the second implementation
+# that writes golden fixtures), check (unit tests), jansson (the CLI's JSON
+# output), libyaml, SQLite and libpq (scan targets and configuration), clang
+# (header test) and valgrind (memcheck runs of the test binaries).
+RS_PACKAGES=(
+  build-essential cmake pkg-config
+  protobuf-c-compiler libprotobuf-c-dev
+  protobuf-compiler python3 python3-protobuf
+  check libjansson-dev libyaml-dev libsqlite3-dev libpq-dev
+  clang valgrind
+)
+
+# Installs whatever in RS_PACKAGES is missing; runs apt-get update only then.
+rs_install_packages() {
+  local missing=() pkg
+  for pkg in "${RS_PACKAGES[@]}"; do
+    if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    echo "== packages: all present"
+    return 0
+  fi
+  echo "== packages: installing ${missing[*]}"
+  if ((EUID != 0)); then
+    echo "missing packages and not root: apt-get install ${missing[*]}" >&2
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+}

@@ -1,0 +1,39 @@
+# Packaging tests: the installed library is usable by a consumer (CMake
+# package and pkg-config), and the public umbrella header compiles alone.
+
+# A consumer of a sanitized build must link the sanitizer runtimes too, or
+# the link fails: hand it the link options the main build was given (the
+# top-level add_link_options(), i.e. the -fsanitize flags under RS_SANITIZE).
+get_directory_property(RS_CONSUMER_FLAGS DIRECTORY ${PROJECT_SOURCE_DIR}
+  LINK_OPTIONS)
+list(JOIN RS_CONSUMER_FLAGS " " RS_CONSUMER_FLAGS)
+
+add_test(NAME install.example_service
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/test_example_service.sh
+    ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR}/examples/service
+    ${CMAKE_C_COMPILER} "${RS_CONSUMER_FLAGS}")
+set_tests_properties(install.example_service PROPERTIES
+  LABELS install TIMEOUT 600)
+
+# gcc always (the configured compiler if that is gcc), clang when present.
+set(RS_HEADER_COMPILERS)
+if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  list(APPEND RS_HEADER_COMPILERS ${CMAKE_C_COMPILER})
+else()
+  find_program(RS_GCC NAMES gcc)
+  if(RS_GCC)
+    list(APPEND RS_HEADER_COMPILERS ${RS_GCC})
+  endif()
+endif()
+find_program(RS_CLANG NAMES clang)
+if(RS_CLANG)
+  list(APPEND RS_HEADER_COMPILERS ${RS_CLANG})
+endif()
+list(JOIN RS_HEADER_COMPILERS " " RS_HEADER_COMPILERS)
+list(JOIN PROTOBUFC_CFLAGS " " RS_PROTOBUFC_CFLAGS)
+
+add_test(NAME header.standalone
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/test_header.sh
+    ${PROJECT_SOURCE_DIR}/include "${RS_HEADER_COMPILERS}"
+    "${RS_PROTOBUFC_CFLAGS}")
+set_tests_properties(header.standalone PROPERTIES LABELS install)
