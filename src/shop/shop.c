@@ -31,17 +31,18 @@ static int money_to_cents(rs_convert_ctx *ctx, const Shop__V2__Money *m,
         cur);
   int64_t units = m->has_units ? m->units : 0;
   int32_t nanos = m->has_nanos ? m->nanos : 0;
-  if (units > INT64_MAX / 100 - 1 || units < INT64_MIN / 100 + 1)
-    return rs_convert_ctx_report(ctx, RS_LOSS_IMPOSSIBLE, "discount(10).units(1)",
-                                 1,
-                                 "%" PRId64 " units do not fit int64 cents",
-                                 units);
   /* Round to the nearest cent, halves away from zero, as a person would. */
   int32_t rest = nanos % NANOS_PER_CENT;
   int64_t whole = nanos / NANOS_PER_CENT;
   if (rest >= NANOS_PER_CENT / 2) whole++;
   if (rest <= -NANOS_PER_CENT / 2) whole--;
-  *cents = units * 100 + whole;
+  int64_t scaled;
+  if (__builtin_mul_overflow(units, (int64_t)100, &scaled) ||
+      __builtin_add_overflow(scaled, whole, cents))
+    return rs_convert_ctx_report(
+        ctx, RS_LOSS_IMPOSSIBLE, "discount(10).units(1)", 1,
+        "%" PRId64 " units and %" PRId32 " nanos do not fit int64 cents",
+        units, nanos);
   if (rest != 0)
     return rs_convert_ctx_report(
         ctx, RS_LOSS_ALTERED, "discount(10).nanos(2)", 2,
