@@ -95,6 +95,11 @@ ProtobufCMessage *rs_convert_ctx_new_message(
   return m;
 }
 
+void rs_convert_ctx_free_message(rs_convert_ctx *ctx, ProtobufCMessage *msg) {
+  if (ctx != NULL && msg != NULL)
+    protobuf_c_message_free_unpacked(msg, RS__PA(ctx->a));
+}
+
 static int report_v(rs_convert_ctx *ctx, rs_loss_kind kind, const char *path,
                     uint32_t field, const char *fmt, va_list ap) {
   rs__notes *ns = &ctx->conv->losses;

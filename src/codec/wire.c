@@ -28,20 +28,43 @@ static uint64_t read_le(const uint8_t *p, size_t n) {
 int rs__read_field(const uint8_t *buf, size_t len, size_t *pos,
                    rs__wfield *f, const char **why) {
   size_t start = *pos, i = *pos;
-  uint64_t tag;
-  int rc = rs__read_varint(buf, len, &i, &tag);
-  if (rc != 0) {
-    *why = rc == -1 ? "truncated tag" : "tag varint longer than 10 bytes";
+  /*
+   * The tag is read exactly as protobuf-c 1.4 reads it (parse_tag_and_
+   * wiretype): at most 5 bytes, a 32-bit value, and only a first byte below
+   * 8 rejected as field 0. So a non-canonical "80 00" (field 0) or a field
+   * number of 2^29 and up is an unknown field to protobuf-c, and to us.
+   */
+  if (i >= len) {
+    *why = "truncated tag";
     return -1;
+  }
+  uint8_t b0 = buf[i++];
+  if ((b0 & 0xf8) == 0) {
+    *why = "field number 0";
+    return -1;
+  }
+  uint32_t tag = (uint32_t)(b0 & 0x7f) >> 3;
+  if (b0 & 0x80) {
+    unsigned shift = 4;
+    for (size_t k = 1;; k++) {
+      if (k >= 5) {
+        *why = "tag longer than 5 bytes";
+        return -1;
+      }
+      if (i >= len) {
+        *why = "truncated tag";
+        return -1;
+      }
+      uint8_t b = buf[i++];
+      tag |= (uint32_t)(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) break;
+      shift += 7;
+    }
   }
   f->tag_offset = start;
-  f->wire_type = (unsigned)(tag & 7);
-  uint64_t number = tag >> 3;
-  if (number == 0 || number > 536870911u) {
-    *why = number == 0 ? "field number 0" : "field number over 2^29-1";
-    return -1;
-  }
-  f->number = (uint32_t)number;
+  f->wire_type = (unsigned)(b0 & 7);
+  f->number = tag;
+  int rc;
   switch (f->wire_type) {
     case RS__WT_VARINT:
       f->value_offset = i;

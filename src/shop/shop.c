@@ -125,6 +125,9 @@ static int order_v1_to_v2(rs_convert_ctx *ctx, ProtobufCMessage *dst_msg,
     Shop__V2__Money *m = (Shop__V2__Money *)rs_convert_ctx_new_message(
         ctx, &shop__v2__money__descriptor);
     if (m == NULL) return RS_ENOMEM;
+    /* discount_cents is what version-1 code keeps up to date: it wins over
+     * a field 10 carried along as an unknown field. */
+    rs_convert_ctx_free_message(ctx, (ProtobufCMessage *)dst->discount);
     dst->discount = m; /* attached first, so it is freed with dst on failure */
     m->currency_code = rs_convert_ctx_strdup(ctx, "USD");
     if (m->currency_code == NULL) return RS_ENOMEM;
