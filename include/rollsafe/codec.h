@@ -83,7 +83,9 @@ RS_EXTERN int rs_read_as(rs_record **out, const rs_registry *registry,
  *        options->allocator
  * @param msg a message of version @p version's descriptor
  * @param provenance may be NULL
- * @return 0, RS_EINVAL, RS_ENOTFOUND, RS_EMISMATCH (msg's descriptor is not
+ * @return 0, RS_EINVAL (also: the message carries an unknown field numbered
+ *         0 or 2^29 and up, kept from odd input, that protobuf-c cannot write
+ *         back readably), RS_ENOTFOUND, RS_EMISMATCH (msg's descriptor is not
  *         that version's), RS_EREQUIRED (a required field is not set;
  *         err names it), RS_ELIMIT (result over max_record_size), RS_ENOMEM
  */

@@ -33,6 +33,8 @@ static const cli_command commands[] = {
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
+static void vmessage(const char *cmd, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void vmessage(const char *cmd, const char *fmt, va_list ap) {
   if (cmd != NULL)
     fprintf(stderr, CLI_PROGRAM " %s: ", cmd);

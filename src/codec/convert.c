@@ -101,6 +101,9 @@ void rs_convert_ctx_free_message(rs_convert_ctx *ctx, ProtobufCMessage *msg) {
 }
 
 static int report_v(rs_convert_ctx *ctx, rs_loss_kind kind, const char *path,
+                    uint32_t field, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static int report_v(rs_convert_ctx *ctx, rs_loss_kind kind, const char *path,
                     uint32_t field, const char *fmt, va_list ap) {
   rs__notes *ns = &ctx->conv->losses;
   int rc = rs__notes_vadd(ns, (int)kind, path, field, RS_OFFSET_NONE, fmt, ap);
@@ -315,7 +318,13 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
       mark = rs__path_push_field(path, name, f.number);
     }
     bool first = !in_list(reported, n_reported, f.number);
-    if (df == NULL) {
+    if (!rs__number_writable(f.number)) {
+      if (first)
+        rc = report(ctx, RS_LOSS_DROPPED, path->buf, f.number,
+                    "field number %u is outside 1..2^29-1 and cannot be "
+                    "written back; dropped",
+                    (unsigned)f.number);
+    } else if (df == NULL) {
       if (ctx->opts->flags & RS_OPT_DROP_UNKNOWN) {
         if (first)
           rc = report(ctx, RS_LOSS_DROPPED, path->buf, f.number,

@@ -295,6 +295,38 @@ static int missing_required(const ProtobufCMessage *m, const char *type,
                   version, type);
 }
 
+/* Finds an unknown field protobuf-c would write back wrongly, at any depth. */
+static bool unwritable_unknown(const ProtobufCMessage *m, unsigned depth,
+                               uint32_t *number) {
+  if (m == NULL || depth > 200) return false;
+  for (unsigned i = 0; i < m->n_unknown_fields; i++)
+    if (!rs__number_writable(m->unknown_fields[i].tag)) {
+      *number = m->unknown_fields[i].tag;
+      return true;
+    }
+  const ProtobufCMessageDescriptor *d = m->descriptor;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    if (f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
+    const char *member = (const char *)m + f->offset;
+    /* A oneof member shares storage with its siblings: only the set one. */
+    if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+      continue;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+      size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+      const ProtobufCMessage *const *items =
+          *(const ProtobufCMessage *const *const *)member;
+      for (size_t j = 0; j < n; j++)
+        if (unwritable_unknown(items[j], depth + 1, number)) return true;
+    } else if (unwritable_unknown(*(const ProtobufCMessage *const *)member,
+                                  depth + 1, number)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static int encode(rs_buf *out, const rs__type *t, const rs__version *v,
                   const ProtobufCMessage *msg, const rs_provenance *prov,
                   const rs_options *o, const ProtobufCAllocator *a,
@@ -305,6 +337,12 @@ static int encode(rs_buf *out, const rs__type *t, const rs__version *v,
                     msg->descriptor->name, v->number, t->name, v->desc->name);
   if (!protobuf_c_message_check(msg))
     return missing_required(msg, t->name, v->number, err);
+  uint32_t bad;
+  if (unwritable_unknown(msg, 0, &bad))
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "the message carries an unknown field numbered %u, which "
+                    "protobuf-c cannot write back readably",
+                    (unsigned)bad);
   if (prov != NULL && prov->version != RS_PROVENANCE_VERSION)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "rs_provenance.version is %u; this library knows %d",

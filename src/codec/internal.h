@@ -52,7 +52,8 @@ void rs__free(const ProtobufCAllocator *a, void *p);
 char *rs__strdup(const ProtobufCAllocator *a, const char *s);
 char *rs__sprintf(const ProtobufCAllocator *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-char *rs__vsprintf(const ProtobufCAllocator *a, const char *fmt, va_list ap);
+char *rs__vsprintf(const ProtobufCAllocator *a, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Makes room for n bytes, discarding the old contents. */
 int rs__buf_reserve(rs_buf *buf, size_t n, const ProtobufCAllocator *a);
 
@@ -95,7 +96,8 @@ int rs__notes_add(rs__notes *ns, int kind, const char *path, uint32_t field,
                   size_t offset, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
-                   size_t offset, const char *fmt, va_list ap);
+                   size_t offset, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 int rs__notes_worst(const rs__notes *ns);
 void rs__notes_sort(rs__notes *ns);
 
@@ -142,6 +144,14 @@ int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos,
  */
 int rs__read_field(const uint8_t *buf, size_t len, size_t *pos,
                    rs__wfield *f, const char **why);
+/*
+ * Whether protobuf-c can write a field with this number back: it keeps
+ * unknown fields numbered 0 or 2^29 and up when reading, but packs their
+ * tags wrongly, so such a field must never be carried into new bytes.
+ */
+static inline bool rs__number_writable(uint32_t n) {
+  return n >= 1 && n <= 536870911u;
+}
 size_t rs__varint_size(uint64_t v);
 size_t rs__put_varint(uint8_t *out, uint64_t v);
 const char *rs__wire_type_name(unsigned wt);

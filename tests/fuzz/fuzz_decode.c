@@ -103,6 +103,12 @@ static void check_reencode(const rs_record *rec) {
   int rc = rs_encode(&once, reg, RS_SHOP_ORDER, v, rs_record_message(rec),
                      rs_record_provenance(rec), &o, &err);
   if (rc == RS_ELIMIT) return; /* grew past max_record_size */
+  /* Documented refusal: an unknown field numbered 0 or >= 2^29 (protobuf-c
+   * reads it but would write it back as a different, invalid tag). */
+  if (rc == RS_EINVAL && strstr(err.message, "cannot write back") != NULL) {
+    rs_buf_dispose(&once, o.allocator);
+    return;
+  }
   FUZZ_CHECK(rc == 0, "rs_encode of a decoded record: %s: %s",
              rs_error_name(rc), err.message);
   rs_record *again = NULL;
@@ -276,7 +282,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                "with %s",
                rs_error_name(arc[1]), rs_error_name(trc));
   else
-    FUZZ_CHECK(trc == 0 || trc == RS_ELIMIT,
+    FUZZ_CHECK(trc == 0 || trc == RS_ELIMIT ||
+                   (trc == RS_EINVAL &&
+                    strstr(terr.message, "cannot write back") != NULL),
                "rs_read_as(1) succeeded, "
                "rs_transcode failed: %s: %s",
                rs_error_name(trc), terr.message);

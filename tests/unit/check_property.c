@@ -123,8 +123,7 @@ static const char *const UNICODE[] = {
     "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", /* ZWJ sequence */
     "\xe2\x80\x8bzero\xe2\x80\x8bwidth",
     "Ω≈ç√∫˜µ≤≥÷",
-    "\xef\xbb\xbf"
-    "BOM first",
+    "\xef\xbb\xbf\x42OM first", /* a byte-order mark, then "BOM first" */
     "tab\tnew\nline",
     "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
 };
