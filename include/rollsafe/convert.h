@@ -122,13 +122,6 @@ rs_convert_ctx_new_message(rs_convert_ctx *ctx,
                            const ProtobufCMessageDescriptor *descriptor);
 
 /**
- * Frees a sub-message of the message being built, e.g. one the generic
- * converter copied that the custom converter replaces. NULL is allowed.
- */
-RS_EXTERN void rs_convert_ctx_free_message(rs_convert_ctx *ctx,
-                                           ProtobufCMessage *msg);
-
-/**
  * Records a loss of the current step.
  *
  * @param path field path in the source message, e.g. "discount(10)"

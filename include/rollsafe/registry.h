@@ -37,9 +37,10 @@ typedef struct rs_convert_ctx rs_convert_ctx;
  * field it could copy by number and wire-compatible type, skipping the
  * source fields listed in rs_converter.handled_fields. The function sets
  * the rest of @p dst, allocating with rs_convert_ctx_alloc() (never
- * malloc: @p dst is freed through the call's allocator), releases with
- * rs_convert_ctx_free_message() any sub-message of @p dst it replaces, and
- * reports each loss or impossibility with rs_convert_ctx_report(). A
+ * malloc: @p dst is freed through the call's allocator), and reports each
+ * loss or impossibility with rs_convert_ctx_report(). A singular string,
+ * bytes or message member of @p dst it overwrites is released after it
+ * returns: never free one, nor keep or reattach the old value. A
  * required field of the target that the source lacks holds a zero
  * placeholder when the function runs; if the function does not set it, the
  * conversion is impossible.

@@ -95,11 +95,6 @@ ProtobufCMessage *rs_convert_ctx_new_message(
   return m;
 }
 
-void rs_convert_ctx_free_message(rs_convert_ctx *ctx, ProtobufCMessage *msg) {
-  if (ctx != NULL && msg != NULL)
-    protobuf_c_message_free_unpacked(msg, RS__PA(ctx->a));
-}
-
 static int report_v(rs_convert_ctx *ctx, rs_loss_kind kind, const char *path,
                     uint32_t field, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
@@ -390,13 +385,66 @@ static int add_placeholders(rs_convert_ctx *ctx,
   return 0;
 }
 
+/* A singular string, bytes or message member's pointer; NULL when unset or
+ * when it is a oneof member other than the one set (they share storage). */
 static void *member_ptr(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f) {
+  if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+      *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+    return NULL;
   char *member = (char *)m + f->offset;
   if (f->type == PROTOBUF_C_TYPE_BYTES)
     return ((ProtobufCBinaryData *)member)->data;
   if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
     return *(void **)member;
   return NULL;
+}
+
+static bool is_pointer_field(const ProtobufCFieldDescriptor *f) {
+  return f->label != PROTOBUF_C_LABEL_REPEATED &&
+         (f->type == PROTOBUF_C_TYPE_STRING ||
+          f->type == PROTOBUF_C_TYPE_BYTES ||
+          f->type == PROTOBUF_C_TYPE_MESSAGE);
+}
+
+/*
+ * What the custom converter may overwrite: the singular pointer members of
+ * the message being built, as they were before it ran. Any of them it
+ * replaces (a placeholder, or a value the generic step copied) is released
+ * afterwards, so converters never free anything themselves.
+ */
+typedef struct snapshot {
+  void *small[64];
+  void **ptrs; /* by field index */
+} snapshot;
+
+static int snapshot_take(rs_convert_ctx *ctx, snapshot *s, ProtobufCMessage *m) {
+  const ProtobufCMessageDescriptor *d = m->descriptor;
+  s->ptrs = s->small;
+  if (d->n_fields > 64) {
+    s->ptrs = rs__alloc(ctx->a, d->n_fields * sizeof *s->ptrs);
+    if (s->ptrs == NULL) return rs__budget_code(ctx->budget);
+  }
+  for (unsigned i = 0; i < d->n_fields; i++)
+    s->ptrs[i] = is_pointer_field(&d->fields[i]) ? member_ptr(m, &d->fields[i])
+                                                 : NULL;
+  return 0;
+}
+
+static void snapshot_release(rs_convert_ctx *ctx, snapshot *s,
+                             ProtobufCMessage *m) {
+  const ProtobufCMessageDescriptor *d = m->descriptor;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    void *old = s->ptrs[i];
+    if (old == NULL || member_ptr(m, f) == old) continue;
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+      protobuf_c_message_free_unpacked(old, RS__PA(ctx->a));
+    else if (f->type == PROTOBUF_C_TYPE_STRING ? old != f->default_value
+             : f->default_value == NULL ||
+                   old != ((const ProtobufCBinaryData *)f->default_value)->data)
+      rs__free(ctx->a, old);
+  }
+  if (s->ptrs != s->small) rs__free(ctx->a, s->ptrs);
 }
 
 static bool scalar_is_zero(ProtobufCMessage *m,
@@ -420,25 +468,12 @@ static bool scalar_is_zero(ProtobufCMessage *m,
 
 /* After the custom converter: placeholders it did not replace are impossible. */
 static int check_placeholders(rs_convert_ctx *ctx, ProtobufCMessage *m,
-                              placeholder *ph, size_t n_ph) {
+                              const placeholder *ph, size_t n_ph) {
   for (size_t i = 0; i < n_ph; i++) {
     const ProtobufCFieldDescriptor *f = ph[i].field;
-    bool replaced = f->type == PROTOBUF_C_TYPE_STRING ||
-                            f->type == PROTOBUF_C_TYPE_BYTES ||
-                            f->type == PROTOBUF_C_TYPE_MESSAGE
-                        ? member_ptr(m, f) != ph[i].ptr
-                        : !scalar_is_zero(m, f);
-    if (replaced) {
-      /* The converter set it: release the placeholder it replaced. */
-      if (f->type == PROTOBUF_C_TYPE_MESSAGE)
-        protobuf_c_message_free_unpacked(ph[i].ptr, RS__PA(ctx->a));
-      else if (ph[i].ptr != NULL && f->type != PROTOBUF_C_TYPE_STRING)
-        rs__free(ctx->a, ph[i].ptr);
-      else if (f->type == PROTOBUF_C_TYPE_STRING && ph[i].ptr != NULL &&
-               ph[i].ptr != f->default_value)
-        rs__free(ctx->a, ph[i].ptr);
-      continue;
-    }
+    bool replaced = is_pointer_field(f) ? member_ptr(m, f) != ph[i].ptr
+                                        : !scalar_is_zero(m, f);
+    if (replaced) continue;
     char path[300];
     snprintf(path, sizeof path, "%s(%u)", f->name, (unsigned)f->id);
     int rc = report(ctx, RS_LOSS_IMPOSSIBLE, path, f->id,
@@ -499,8 +534,14 @@ static int step(ProtobufCMessage **out, rs_convert_ctx *ctx,
   }
   if (rc == 0 && dst != NULL) {
     for (size_t i = 0; i < n_ph; i++) ph[i].ptr = member_ptr(dst, ph[i].field);
-    if (custom != NULL)
-      rc = custom->c.fn(ctx, dst, src, custom->c.user_data);
+    if (custom != NULL) {
+      snapshot snap;
+      rc = snapshot_take(ctx, &snap, dst);
+      if (rc == 0) {
+        rc = custom->c.fn(ctx, dst, src, custom->c.user_data);
+        snapshot_release(ctx, &snap, dst); /* on failure too: dst is freed */
+      }
+    }
     if (rc == 0) rc = check_placeholders(ctx, dst, ph, n_ph);
   }
   rs__free(ctx->a, in.data);

@@ -126,8 +126,7 @@ static int order_v1_to_v2(rs_convert_ctx *ctx, ProtobufCMessage *dst_msg,
         ctx, &shop__v2__money__descriptor);
     if (m == NULL) return RS_ENOMEM;
     /* discount_cents is what version-1 code keeps up to date: it wins over
-     * a field 10 carried along as an unknown field. */
-    rs_convert_ctx_free_message(ctx, (ProtobufCMessage *)dst->discount);
+     * a field 10 carried along as an unknown field (released for us). */
     dst->discount = m; /* attached first, so it is freed with dst on failure */
     m->currency_code = rs_convert_ctx_strdup(ctx, "USD");
     if (m->currency_code == NULL) return RS_ENOMEM;
