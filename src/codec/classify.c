@@ -80,7 +80,8 @@ typedef struct walker {
   unsigned max_depth;
   const rs__type *type; /* for moved fields; NULL when not applicable */
   unsigned writer_version;
-  int rc; /* sticky RS_ENOMEM */
+  int rc;         /* sticky RS_ENOMEM */
+  bool too_deep;  /* a depth-limit reason was given */
 } walker;
 
 static void note(walker *w, rs_verdict v, const char *path, uint32_t field,
@@ -145,6 +146,7 @@ static void walk(walker *w, const ProtobufCMessageDescriptor *R,
                  size_t len, size_t base, unsigned depth, rs__path *path,
                  bool top) {
   if (depth > w->max_depth) {
+    w->too_deep = true;
     note(w, RS_VERDICT_UNREADABLE, path->buf, 0, base,
          "messages nested deeper than the limit of %u", w->max_depth);
     return;
@@ -286,7 +288,7 @@ void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
                                 unsigned max_depth, rs_error *err) {
   rs__notes notes;
   rs__notes_init(&notes, &rs__malloc_allocator, 8);
-  walker w = {&notes, 0, "", max_depth, NULL, 0, 0};
+  walker w = {&notes, 0, "", max_depth, NULL, 0, 0, false};
   snprintf(w.who, sizeof w.who, "%s", d->name);
   rs__path path = {{0}, 0};
   walk(&w, d, d, buf, len, base, 1, &path, true);
@@ -318,13 +320,74 @@ static int add(rs_classification *c, rs_verdict v, const char *path,
   return rc;
 }
 
-/* Decodes payload with d, as the writer's own version, to rule out corruption. */
-static int writer_decodes(const ProtobufCMessageDescriptor *d,
-                          const uint8_t *buf, size_t len, size_t base,
-                          const rs_options *o, rs__budget *b, rs_error *why) {
-  ProtobufCMessage *m;
-  int rc = rs__unpack(&m, d, buf, len, base, o, b, why);
-  if (rc == 0) protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
+/* The writer's side: framing, envelope, and the version that wrote it. A
+ * record no writer's version decodes ends here, with its verdict. */
+static int writer_side(rs_classification *c, rs__written *w,
+                       const rs__type *t, const uint8_t *buf, size_t len,
+                       const rs_options *o, rs__budget *b, bool *done) {
+  rs_error e = RS_ERROR_INIT;
+  int rc = rs__read_written(w, t, buf, len, o, b, false, &e);
+  *done = rc != 0;
+  c->encoding = w->encoding;
+  c->written_version = w->number;
+  c->has_provenance = w->has_provenance;
+  c->provenance = w->provenance;
+  w->provenance.flag_key = w->provenance.variant = w->provenance.writer_id =
+      NULL;
+  if (rc == 0 && w->version == NULL)
+    /* A version newer than the registry: judge the payload as the reader. */
+    return add(c, RS_VERDICT_OK, "", 0, w->header_offset,
+               "format version %u is not in the registry; judged by the "
+               "reader's descriptor alone",
+               w->number);
+  if (rc == 0 && w->fingerprint_len > 0 &&
+      (w->fingerprint_len != RS_FINGERPRINT_LEN ||
+       memcmp(w->fingerprint, w->version->fingerprint, RS_FINGERPRINT_LEN) !=
+           0))
+    return add(c, RS_VERDICT_OK, "", 0, w->header_offset,
+               "schema fingerprint differs from version %u in the registry: "
+               "the writer's schema is not the registered one",
+               w->number);
+  if (rc == 0 || b->over || rc == RS_ENOMEM) return rc;
+  if (rc == RS_EENVELOPE)
+    return add(c,
+               w->env_status == RS__ENV_UNSUPPORTED ? RS_VERDICT_UNREADABLE
+                                                    : RS_VERDICT_CORRUPT,
+               "", 0, e.offset, "%s", e.message);
+  if (w->encoding == RS_ENCODING_RAW)
+    return add(c, rc == RS_ELIMIT ? RS_VERDICT_UNREADABLE : RS_VERDICT_CORRUPT,
+               "", 0, e.offset, "no version of %s decodes it: %s", t->name,
+               e.message);
+  if (rc == RS_EDECODE)
+    return add(c, RS_VERDICT_CORRUPT, "", 0, e.offset,
+               "payload does not decode as version %u: %s", w->number,
+               e.message);
+  return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset, "%s", e.message);
+}
+
+/* A rollsafe reader of a newer version up-converts older records. */
+static int up_converted(rs_classification *c, const rs__type *t,
+                        const rs__version *rv, rs__written *w,
+                        const rs_options *o, rs__budget *b) {
+  ProtobufCMessage *conv_m = NULL;
+  rs_conversion *conv = NULL;
+  rs_error e = RS_ERROR_INIT;
+  int rc = rs__convert(&conv_m, &conv, t, w->number, rv->number, w->msg, o, b,
+                       &e);
+  if (conv_m != NULL)
+    protobuf_c_message_free_unpacked(conv_m, RS__PA(&b->allocator));
+  if (rc != 0 && rc != RS_ECONVERT) return rc;
+  rs_verdict v = conv->result == RS_CONVERSION_LOSSLESS ? RS_VERDICT_OK
+                 : conv->result == RS_CONVERSION_LOSSY  ? RS_VERDICT_MISREAD
+                                                        : RS_VERDICT_UNREADABLE;
+  rc = 0;
+  for (size_t i = 0; i < conv->losses.n && rc == 0; i++) {
+    const rs__note *n = &conv->losses.items[i];
+    rc = add(c, v, n->path, n->field, RS_OFFSET_NONE,
+             "up-converting version %u to %u: %s", w->number, rv->number,
+             n->text);
+  }
+  rs_conversion_free(conv);
   return rc;
 }
 
@@ -332,147 +395,49 @@ static int classify(rs_classification *c, const rs__type *t,
                     const rs__version *rv, rs_reader_framing framing,
                     const uint8_t *buf, size_t len, const rs_options *o,
                     rs__budget *b) {
-  int rc;
-  rs_error e = RS_ERROR_INIT;
-  if (len > o->max_record_size)
-    return add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,
-               "record is %zu bytes, over the limit of %zu", len,
-               o->max_record_size);
-
-  const rs__version *wv = NULL;
-  size_t payload = 0;
-  if (rs_envelope_detect(buf, len)) {
-    c->encoding = RS_ENCODING_ENVELOPE;
-    rs__envelope env;
-    rs__env_status st;
-    rc = rs__envelope_parse(&env, &st, buf, len, &b->allocator, &e);
-    if (rc != 0) {
-      if (b->over || b->oom) return rs__budget_code(b);
-      return add(c,
-                 st == RS__ENV_UNSUPPORTED ? RS_VERDICT_UNREADABLE
-                                           : RS_VERDICT_CORRUPT,
-                 "", 0, e.offset, "%s", e.message);
-    }
-    payload = env.payload_offset;
-    c->has_provenance = env.has_provenance;
-    c->provenance.flag_key = env.flag_key;
-    c->provenance.variant = env.variant;
-    c->provenance.writer_id = env.writer_id;
-    c->provenance.write_time_us = env.write_time_us;
-    env.flag_key = env.variant = env.writer_id = NULL;
-    if (strcmp(env.record_type, t->name) != 0) {
-      rc = add(c, RS_VERDICT_CORRUPT, "", 0, env.header_offset,
-               "envelope holds record type \"%.64s\", not %s",
-               env.record_type, t->name);
-      rs__envelope_dispose(&env, &b->allocator);
-      return rc;
-    }
-    wv = rs__type_version(t, env.format_version);
-    c->written_version = env.format_version;
-    rc = 0;
-    if (wv == NULL) {
-      /* A version newer than the registry: judge the payload as the reader. */
-      rc = add(c, RS_VERDICT_OK, "", 0, env.header_offset,
-               "format version %u is not in the registry; judged by the "
-               "reader's descriptor alone",
-               env.format_version);
-    } else if (env.fingerprint_len > 0 &&
-               (env.fingerprint_len != RS_FINGERPRINT_LEN ||
-                memcmp(env.fingerprint, wv->fingerprint, RS_FINGERPRINT_LEN) !=
-                    0)) {
-      rc = add(c, RS_VERDICT_OK, "", 0, env.header_offset,
-               "schema fingerprint differs from version %u in the registry: "
-               "the writer's schema is not the registered one",
-               wv->number);
-    }
-    rs__envelope_dispose(&env, &b->allocator);
-    if (rc != 0) return rc;
-    if (wv != NULL) {
-      rc = writer_decodes(wv->desc, buf + payload, len - payload, payload, o,
-                          b, &e);
-      if (rc == RS_EDECODE)
-        return add(c, RS_VERDICT_CORRUPT, "", 0, e.offset,
-                   "payload does not decode as version %u: %s", wv->number,
-                   e.message);
-      if (rc == RS_ELIMIT && !b->over)
-        return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset, "%s", e.message);
-      if (rc != 0) return rc;
-    }
-    if (framing == RS_READER_FRAMING_RAW &&
-        (rc = add(c, RS_VERDICT_UNREADABLE, "", 0, 0,
-                  "record is in a rollsafe envelope (byte 0 is 0xF7, wire "
-                  "type 7); a plain version-%u reader fails on byte 0",
-                  rv->number)) != 0)
-      return rc;
-  } else {
-    c->encoding = RS_ENCODING_RAW;
-    rs_error first = RS_ERROR_INIT;
-    for (int pass = 0; pass < 2 && wv == NULL; pass++) {
-      for (size_t i = t->n_versions; i-- > 0 && wv == NULL;) {
-        const rs__version *v = &t->versions[i];
-        if ((v->encoding == RS_ENCODING_RAW) != (pass == 0)) continue;
-        rs_error ve = RS_ERROR_INIT;
-        rc = writer_decodes(v->desc, buf, len, 0, o, b, &ve);
-        if (rc == 0) {
-          wv = v;
-        } else if (rc == RS_EDECODE || (rc == RS_ELIMIT && !b->over)) {
-          if (first.code == RS_OK) first = ve;
-        } else {
-          return rc;
-        }
-      }
-    }
-    if (wv == NULL)
-      return add(c,
-                 first.code == RS_ELIMIT ? RS_VERDICT_UNREADABLE
-                                         : RS_VERDICT_CORRUPT,
-                 "", 0, first.offset, "no version of %s decodes it: %s",
-                 t->name, first.message);
-    c->written_version = wv->number;
+  rs__written w;
+  bool done;
+  int rc = writer_side(c, &w, t, buf, len, o, b, &done);
+  if (rc != 0 || done) {
+    rs__written_dispose(&w, b->backing);
+    return rc;
   }
-
-  const uint8_t *p = buf + payload;
-  size_t plen = len - payload;
-  if (wv != NULL && wv->number < rv->number &&
+  const rs__version *wv = w.version;
+  if (w.encoding == RS_ENCODING_ENVELOPE && framing == RS_READER_FRAMING_RAW)
+    rc = add(c, RS_VERDICT_UNREADABLE, "", 0, 0,
+             "record is in a rollsafe envelope (byte 0 is 0xF7, wire type 7); "
+             "a plain version-%u reader fails on byte 0",
+             rv->number);
+  if (rc == 0 && wv != NULL && wv->number < rv->number &&
       framing == RS_READER_FRAMING_ENVELOPE) {
-    /* A rollsafe reader of a newer version up-converts older records. */
-    ProtobufCMessage *m = NULL, *conv_m = NULL;
-    rs_conversion *conv = NULL;
-    rc = rs__unpack(&m, wv->desc, p, plen, payload, o, b, &e);
-    if (rc == 0)
-      rc = rs__convert(&conv_m, &conv, t, wv->number, rv->number, m, o, b, &e);
-    if (m != NULL) protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
-    if (conv_m != NULL) protobuf_c_message_free_unpacked(conv_m, RS__PA(&b->allocator));
-    if (rc != 0 && rc != RS_ECONVERT) {
-      rs_conversion_free(conv);
-      return rc;
-    }
-    rs_verdict v = conv->result == RS_CONVERSION_LOSSLESS ? RS_VERDICT_OK
-                   : conv->result == RS_CONVERSION_LOSSY  ? RS_VERDICT_MISREAD
-                                                          : RS_VERDICT_UNREADABLE;
-    for (size_t i = 0; i < conv->losses.n && rc >= 0; i++) {
-      const rs__note *n = &conv->losses.items[i];
-      rc = add(c, v, n->path, n->field, RS_OFFSET_NONE,
-               "up-converting version %u to %u: %s", wv->number, rv->number,
-               n->text);
-    }
-    rs_conversion_free(conv);
-    return rc < 0 && rc != RS_ECONVERT ? rc : 0;
+    rc = up_converted(c, t, rv, &w, o, b);
+    rs__written_dispose(&w, b->backing);
+    return rc;
   }
-
-  walker w = {&c->reasons, rv->number, "", o->max_depth, t,
-              wv != NULL ? wv->number : 0, 0};
-  snprintf(w.who, sizeof w.who, "version %u", rv->number);
+  const uint8_t *p = buf + w.payload_offset;
+  size_t plen = len - w.payload_offset;
+  walker wk = {&c->reasons, rv->number, "", o->max_depth, t,
+               wv != NULL ? wv->number : 0, 0, false};
+  snprintf(wk.who, sizeof wk.who, "version %u", rv->number);
   rs__path path = {{0}, 0};
-  walk(&w, rv->desc, wv != NULL ? wv->desc : NULL, p, plen, payload, 1, &path,
-       true);
-  if (w.rc != 0) return w.rc;
+  if (rc == 0)
+    walk(&wk, rv->desc, wv != NULL ? wv->desc : NULL, p, plen, w.payload_offset,
+         1, &path, true);
+  rs__written_dispose(&w, b->backing);
+  if (rc != 0 || wk.rc != 0) return rc != 0 ? rc : wk.rc;
 
-  /* protobuf-c has the last word on whether the reader can unpack it. */
+  /*
+   * protobuf-c has the last word on whether the reader can unpack it. When
+   * the reader's descriptor is the writer's, the writer's decode above was
+   * that word; when the walk hit the depth limit, protobuf-c must not
+   * recurse at all (the walk already made it unreadable).
+   */
+  if ((wv != NULL && wv->desc == rv->desc) || wk.too_deep) return 0;
   ProtobufCMessage *m = NULL;
-  rc = rs__unpack(&m, rv->desc, p, plen, payload, o, b, &e);
+  rs_error e = RS_ERROR_INIT;
+  rc = rs__unpack_walked(&m, rv->desc, p, plen, w.payload_offset, o, b, &e);
   if (m != NULL) protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
-  if (rc == RS_EDECODE || (rc == RS_ELIMIT && !b->over)) {
+  if (rc == RS_EDECODE) {
     if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
       return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset,
                  "protobuf-c cannot unpack it as version %u: %s", rv->number,

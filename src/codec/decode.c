@@ -69,109 +69,145 @@ int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
   *out = NULL;
   int rc = rs__check_depth(d, buf, len, base, 1, opts->max_depth, err);
   if (rc != 0) return rc;
+  return rs__unpack_walked(out, d, buf, len, base, opts, budget, err);
+}
+
+int rs__unpack_walked(ProtobufCMessage **out,
+                      const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                      size_t len, size_t base, const rs_options *opts,
+                      rs__budget *budget, rs_error *err) {
   ProtobufCMessage *m =
       protobuf_c_message_unpack(d, &budget->allocator, len, buf);
-  if (m == NULL) {
-    if (budget->over || budget->oom)
-      return rs__budget_fail(budget, err, "decode");
-    rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, err);
-    return RS_EDECODE;
-  }
   *out = m;
-  return 0;
+  if (m != NULL) return 0;
+  if (budget->over || budget->oom) return rs__budget_fail(budget, err, "decode");
+  rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, err);
+  return RS_EDECODE;
 }
 
-/* ---- decoding any version -------------------------------------------------------- */
+/* ---- the writer's side of a record ------------------------------------------ */
 
-static int take_envelope(rs_record *rec, rs__envelope *env) {
-  rec->has_provenance = env->has_provenance;
-  rec->provenance.version = RS_PROVENANCE_VERSION;
-  rec->provenance.flag_key = env->flag_key;
-  rec->provenance.variant = env->variant;
-  rec->provenance.writer_id = env->writer_id;
-  rec->provenance.write_time_us = env->write_time_us;
-  env->flag_key = env->variant = env->writer_id = NULL;
-  memcpy(rec->fingerprint, env->fingerprint, env->fingerprint_len);
-  rec->fingerprint_len = env->fingerprint_len;
-  return 0;
+void rs__written_dispose(rs__written *w, const ProtobufCAllocator *a) {
+  if (w->msg != NULL) protobuf_c_message_free_unpacked(w->msg, RS__PA(a));
+  rs__free(a, (void *)w->provenance.flag_key);
+  rs__free(a, (void *)w->provenance.variant);
+  rs__free(a, (void *)w->provenance.writer_id);
+  w->msg = NULL;
+  w->provenance.flag_key = w->provenance.variant = w->provenance.writer_id =
+      NULL;
 }
 
-static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
-                      size_t len, const rs_options *o, rs__budget *b,
-                      rs_error *err) {
-  *out = NULL;
+static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
+                         size_t len, const rs_options *o, rs__budget *b,
+                         rs_error *err) {
+  rs__envelope env;
+  int rc = rs__envelope_parse(&env, &w->env_status, buf, len, &b->allocator,
+                              err);
+  if (rc != 0)
+    return b->over || b->oom ? rs__budget_fail(b, err, "envelope") : rc;
+  w->header_offset = env.header_offset;
+  w->payload_offset = env.payload_offset;
+  w->number = env.format_version;
+  w->has_provenance = env.has_provenance;
+  w->provenance.flag_key = env.flag_key;
+  w->provenance.variant = env.variant;
+  w->provenance.writer_id = env.writer_id;
+  w->provenance.write_time_us = env.write_time_us;
+  env.flag_key = env.variant = env.writer_id = NULL;
+  memcpy(w->fingerprint, env.fingerprint, env.fingerprint_len);
+  w->fingerprint_len = env.fingerprint_len;
+  if (strcmp(env.record_type, t->name) != 0) {
+    w->env_status = RS__ENV_MALFORMED;
+    rc = rs__fail(err, RS_EENVELOPE, env.header_offset,
+                  "envelope holds record type \"%.64s\", not %s",
+                  env.record_type, t->name);
+  }
+  rs__envelope_dispose(&env, &b->allocator);
+  if (rc != 0) return rc;
+  w->version = rs__type_version(t, w->number);
+  if (w->version == NULL) return 0;
+  return rs__unpack(&w->msg, w->version->desc, buf + w->payload_offset,
+                    len - w->payload_offset, w->payload_offset, o, b, err);
+}
+
+int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
+                     size_t len, const rs_options *o, rs__budget *b,
+                     bool limit_is_final, rs_error *err) {
+  memset(w, 0, sizeof *w);
+  w->provenance.version = RS_PROVENANCE_VERSION;
   if (len > o->max_record_size)
     return rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
                     "record is %zu bytes, over the limit of %zu", len,
                     o->max_record_size);
-  rs_record *rec = rs__alloc(&b->allocator, sizeof *rec);
-  if (rec == NULL) return rs__budget_fail(b, err, "decode");
-  rec->a = b->backing;
-  rec->type = t->name;
-  rec->provenance.version = RS_PROVENANCE_VERSION;
-  int rc;
   if (rs_envelope_detect(buf, len)) {
-    rs__envelope env;
-    rs__env_status st;
-    rec->encoding = RS_ENCODING_ENVELOPE;
-    rc = rs__envelope_parse(&env, &st, buf, len, &b->allocator, err);
-    if (rc != 0) {
-      if (b->over || b->oom) rc = rs__budget_fail(b, err, "envelope");
-      rs_record_free(rec);
-      return rc;
-    }
-    const rs__version *v = NULL;
-    if (strcmp(env.record_type, t->name) != 0) {
-      rc = rs__fail(err, RS_EENVELOPE, env.header_offset,
-                    "envelope holds record type \"%.64s\", not %s",
-                    env.record_type, t->name);
-    } else if ((v = rs__type_version(t, env.format_version)) == NULL) {
-      rc = rs__fail(err, RS_ENOTFOUND, env.header_offset,
-                    "%s format version %u is not in the registry (it knows "
-                    "1..%zu)",
-                    t->name, env.format_version, t->n_versions);
-    } else {
-      rec->written_version = rec->version = v->number;
-      rec->payload_offset = env.payload_offset;
-      take_envelope(rec, &env);
-      rc = rs__unpack(&rec->msg, v->desc, buf + env.payload_offset,
-                      len - env.payload_offset, env.payload_offset, o, b, err);
-    }
-    rs__envelope_dispose(&env, &b->allocator);
-    if (rc != 0) {
-      rs_record_free(rec);
-      return rc;
-    }
-    *out = rec;
-    return 0;
+    w->encoding = RS_ENCODING_ENVELOPE;
+    return read_envelope(w, t, buf, len, o, b, err);
   }
-
   /* Raw: the raw versions newest first, then the others newest first. */
-  rec->encoding = RS_ENCODING_RAW;
+  w->encoding = RS_ENCODING_RAW;
   rs_error first = RS_ERROR_INIT;
   for (int pass = 0; pass < 2; pass++) {
     for (size_t i = t->n_versions; i-- > 0;) {
       const rs__version *v = &t->versions[i];
       if ((v->encoding == RS_ENCODING_RAW) != (pass == 0)) continue;
       rs_error e = RS_ERROR_INIT;
-      rc = rs__unpack(&rec->msg, v->desc, buf, len, 0, o, b, &e);
+      int rc = rs__unpack(&w->msg, v->desc, buf, len, 0, o, b, &e);
       if (rc == 0) {
-        rec->written_version = rec->version = v->number;
-        *out = rec;
+        w->version = v;
+        w->number = v->number;
         return 0;
       }
-      if (rc != RS_EDECODE) {
-        if (err) *err = e;
-        rs_record_free(rec);
+      bool next = rc == RS_EDECODE ||
+                  (rc == RS_ELIMIT && !b->over && !limit_is_final);
+      if (!next) {
+        if (err != NULL) *err = e;
         return rc;
       }
       if (first.code == RS_OK) first = e;
     }
   }
-  rs_record_free(rec);
-  return rs__fail(err, RS_EDECODE, first.offset,
-                  "raw record decodes as no version of %s: %s", t->name,
-                  first.message);
+  if (err != NULL) *err = first;
+  return first.code;
+}
+
+/* ---- decoding any version -------------------------------------------------------- */
+
+static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
+                      size_t len, const rs_options *o, rs__budget *b,
+                      rs_error *err) {
+  *out = NULL;
+  rs_record *rec = rs__alloc(&b->allocator, sizeof *rec);
+  if (rec == NULL) return rs__budget_fail(b, err, "decode");
+  rs__written w;
+  rs_error why = RS_ERROR_INIT;
+  int rc = rs__read_written(&w, t, buf, len, o, b, true, &why);
+  if (rc != 0 && err != NULL) *err = why;
+  if (rc == RS_EDECODE && w.encoding == RS_ENCODING_RAW)
+    rs__fail(err, RS_EDECODE, why.offset,
+             "raw record decodes as no version of %s: %s", t->name,
+             why.message);
+  else if (rc == 0 && w.version == NULL)
+    rc = rs__fail(err, RS_ENOTFOUND, w.header_offset,
+                  "%s format version %u is not in the registry (it knows "
+                  "1..%zu)",
+                  t->name, w.number, t->n_versions);
+  if (rc != 0) {
+    rs__written_dispose(&w, b->backing);
+    rs__free(b->backing, rec);
+    return rc;
+  }
+  rec->a = b->backing;
+  rec->type = t->name;
+  rec->encoding = w.encoding;
+  rec->written_version = rec->version = w.number;
+  rec->payload_offset = w.payload_offset;
+  rec->msg = w.msg;
+  rec->has_provenance = w.has_provenance;
+  rec->provenance = w.provenance;
+  memcpy(rec->fingerprint, w.fingerprint, w.fingerprint_len);
+  rec->fingerprint_len = w.fingerprint_len;
+  *out = rec;
+  return 0;
 }
 
 static int lookup(const rs__type **t, const rs_registry *reg, const char *type,
@@ -194,7 +230,7 @@ int rs_decode(rs_record **out, const rs_registry *registry, const char *type,
               rs_error *err) {
   if (out != NULL) *out = NULL;
   rs_options o;
-  const rs__type *t;
+  const rs__type *t = NULL;
   int rc = prologue("rs_decode",
                     out != NULL && registry != NULL && (buf != NULL || !len),
                     &o, options, &t, registry, type, NULL, err);
@@ -263,7 +299,7 @@ int rs_read_as(rs_record **out, const rs_registry *registry, const char *type,
                const rs_options *options, rs_error *err) {
   if (out != NULL) *out = NULL;
   rs_options o;
-  const rs__type *t;
+  const rs__type *t = NULL;
   int rc = prologue("rs_read_as",
                     out != NULL && registry != NULL && (buf != NULL || !len),
                     &o, options, &t, registry, type, &version, err);
@@ -370,7 +406,7 @@ int rs_encode(rs_buf *out, const rs_registry *registry, const char *type,
               const rs_provenance *provenance, const rs_options *options,
               rs_error *err) {
   rs_options o;
-  const rs__type *t;
+  const rs__type *t = NULL;
   int rc = prologue("rs_encode", out != NULL && registry != NULL && msg != NULL,
                     &o, options, &t, registry, type, &version, err);
   if (rc != 0) return rc;
@@ -385,7 +421,7 @@ int rs_transcode(rs_buf *out, rs_conversion **report,
                  rs_error *err) {
   if (report != NULL) *report = NULL;
   rs_options o;
-  const rs__type *t;
+  const rs__type *t = NULL;
   int rc = prologue("rs_transcode",
                     out != NULL && registry != NULL && (buf != NULL || !len),
                     &o, options, &t, registry, type, &version, err);

@@ -292,6 +292,43 @@ int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
                const uint8_t *buf, size_t len, size_t base,
                const rs_options *opts, rs__budget *budget, rs_error *err);
 
+/* rs__unpack without the depth check, for bytes already walked with d. */
+int rs__unpack_walked(ProtobufCMessage **out,
+                      const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                      size_t len, size_t base, const rs_options *opts,
+                      rs__budget *budget, rs_error *err);
+
+/* The writer's side of a stored record. */
+typedef struct rs__written {
+  rs_encoding encoding;       /* 0 when over the size limit */
+  size_t header_offset;       /* envelopes */
+  size_t payload_offset;      /* 0 for raw records */
+  unsigned number;            /* the version the writer used (from the envelope) */
+  const rs__version *version; /* NULL: the envelope names an unknown version */
+  ProtobufCMessage *msg;      /* the payload as `version` decodes it */
+  bool has_provenance;
+  rs_provenance provenance; /* strings owned until taken */
+  uint8_t fingerprint[32];
+  size_t fingerprint_len;
+  rs__env_status env_status; /* why RS_EENVELOPE (a foreign type: malformed) */
+} rs__written;
+
+/*
+ * Reads the writer's side of a record: the size limit, the framing, the
+ * envelope header (filled in before any check fails, so provenance is there
+ * even then), and the payload decoded as the version that wrote it. Raw
+ * bytes are decoded as the raw versions newest first, then the others; a
+ * depth limit ends that search when limit_is_final, else the next version
+ * is tried. Returns 0 (version NULL when the envelope names a version the
+ * registry lacks), RS_ELIMIT, RS_EENVELOPE, RS_EDECODE (err: why the
+ * writer's version, or the first raw version tried, fails) or RS_ENOMEM.
+ * Release with rs__written_dispose() what the caller did not take.
+ */
+int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
+                     size_t len, const rs_options *o, rs__budget *b,
+                     bool limit_is_final, rs_error *err);
+void rs__written_dispose(rs__written *w, const ProtobufCAllocator *a);
+
 /* The first reason the reader d cannot read buf, as an error message. */
 void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
                                 const uint8_t *buf, size_t len, size_t base,
