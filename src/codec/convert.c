@@ -512,6 +512,10 @@ static int step(ProtobufCMessage **out, rs_convert_ctx *ctx,
   placeholder ph[RS__MAX_REQUIRED];
   size_t n_ph = 0;
   gen_state g = {ctx, 1};
+  /* The source is packed again rather than walked as stored: packing
+   * normalises what protobuf-c resolved when it read it (the last of
+   * repeated singular fields, the set oneof member, merged sub-messages), so
+   * the generic step copies the values the custom converter sees in src. */
   int rc = pack_message(ctx, src, &in);
   if (rc == 0)
     rc = generic(&g, sv->desc, dv->desc, in.data, in.len, &path,
