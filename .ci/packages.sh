@@ -12,6 +12,7 @@ RS_PACKAGES=(
   protobuf-c-compiler libprotobuf-c-dev
   protobuf-compiler python3 python3-protobuf
   check libjansson-dev libyaml-dev libsqlite3-dev libpq-dev
+  postgresql-15 postgresql-client-15 sqlite3 python3-psycopg2
   clang valgrind
 )
 

@@ -30,6 +30,10 @@ typedef void (*cli_help_fn)(FILE *out);
 
 int cli_inspect_run(int argc, char **argv);
 void cli_inspect_help(FILE *out);
+int cli_scan_run(int argc, char **argv);
+void cli_scan_help(FILE *out);
+int cli_demo_run(int argc, char **argv);
+void cli_demo_help(FILE *out);
 
 /**
  * Prints "rollsafe <cmd>: <message>" and a newline on stderr. @p cmd may be

@@ -24,11 +24,13 @@ typedef struct cli_command {
 static const cli_command commands[] = {
     {"inspect", "one record: envelope, provenance, fields and verdict as JSON",
      cli_inspect_run, cli_inspect_help},
-    {"scan", NULL, NULL, NULL},
+    {"scan", "which records can the old reader not read: one table, or a config",
+     cli_scan_run, cli_scan_help},
     {"fix", NULL, NULL, NULL},
     {"restore", NULL, NULL, NULL},
     {"diff", NULL, NULL, NULL},
-    {"demo", NULL, NULL, NULL},
+    {"demo", "create a demo SQLite database and a config to try scan on",
+     cli_demo_run, cli_demo_help},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

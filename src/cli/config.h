@@ -1,0 +1,71 @@
+/*
+ * src/cli/config.h: the YAML configuration file (`-c rollsafe.yaml`),
+ * parsed with libyaml.
+ *
+ *   feature: checkout_v2          # the flag the file is about (reports, metrics)
+ *   reader_version: 1             # optional; default: the version before the newest
+ *   reader_framing: envelope      # optional: default | raw | envelope
+ *   targets:
+ *     - name: orders              # unique; names the target in reports
+ *       kind: sqlite-table        # sqlite-table | postgres-table
+ *       connection: demo.db       # SQLite path (relative to this file), or
+ *                                 # a libpq conninfo / URI without a password
+ *       # connection_env: ORDERS_DB  (instead of connection: the name of an
+ *       #                             environment variable holding it)
+ *       table: orders
+ *       key: id
+ *       column: payload
+ *       type: shop.Order
+ *       where: "id > 1000"        # optional: the operator's own SQL
+ *
+ * Unknown keys, wrong types, duplicates and missing keys are errors that
+ * give the file, line and column ("rollsafe.yaml:7:5: ...").
+ */
+#ifndef RS_CLI_CONFIG_H
+#define RS_CLI_CONFIG_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+/** One target of the file. Strings are owned by the config. */
+typedef struct cli_config_target {
+  char *name;
+  store_kind kind;
+  char *connection; /**< resolved: env var read, SQLite path made relative to the file */
+  char *table;
+  char *key;
+  char *column;
+  char *type;
+  char *where; /**< NULL when absent */
+  unsigned line, col; /**< where the target's mapping starts (1-based) */
+} cli_config_target;
+
+typedef struct cli_config {
+  char *path;    /**< the file as given */
+  char *feature; /**< NULL when absent */
+  int has_reader_version;
+  unsigned reader_version;
+  int has_reader_framing;
+  int reader_framing; /**< an rs_reader_framing */
+  cli_config_target *targets;
+  size_t n_targets;
+} cli_config;
+
+/**
+ * Reads and checks @p path.
+ *
+ * @param[out] out the configuration, owned by the caller; free with
+ *        cli_config_free()
+ * @param errbuf receives one line, "PATH:LINE:COL: what is wrong" (or
+ *        "PATH: ..." when no position applies)
+ * @return 0, CLI_EXIT_USAGE (bad content), CLI_EXIT_IO (cannot read the
+ *         file, out of memory)
+ */
+int cli_config_load(cli_config **out, const char *path, char *errbuf,
+                    size_t errlen);
+
+/** Frees a configuration; NULL is allowed. */
+void cli_config_free(cli_config *config);
+
+#endif

@@ -1,0 +1,10 @@
+/* src/store/postgres.c: the PostgreSQL adapter (being written). */
+#include "store_impl.h"
+
+int store__postgres_open(store **out, const store_target *target,
+                         const store_open_options *options, store_error *err) {
+  (void)target;
+  (void)options;
+  *out = NULL;
+  return store__fail(err, STORE_EUSAGE, "postgres-table: not available yet");
+}

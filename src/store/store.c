@@ -1,0 +1,104 @@
+/*
+ * src/store/store.c: target kinds and the dispatch to each adapter.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+static const struct {
+  store_kind kind;
+  const char *name;
+} kinds[] = {
+    {STORE_SQLITE_TABLE, "sqlite-table"},
+    {STORE_POSTGRES_TABLE, "postgres-table"},
+};
+
+const char *store_kind_name(store_kind kind) {
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (kinds[i].kind == kind) return kinds[i].name;
+  return NULL;
+}
+
+store_kind store_kind_from_name(const char *name) {
+  for (size_t i = 0; name != NULL && i < sizeof kinds / sizeof kinds[0]; i++)
+    if (strcmp(kinds[i].name, name) == 0) return kinds[i].kind;
+  return (store_kind)0;
+}
+
+int store__fail(store_error *err, store_status status, const char *fmt, ...) {
+  if (err != NULL) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->status = status;
+  }
+  return status;
+}
+
+int store__split_table(const char *table, char schema[64], char name[64],
+                       store_error *err) {
+  schema[0] = name[0] = '\0';
+  if (table == NULL || table[0] == '\0')
+    return store__fail(err, STORE_EUSAGE, "no table given");
+  const char *dot = strchr(table, '.');
+  const char *n = table;
+  if (dot != NULL) {
+    size_t slen = (size_t)(dot - table);
+    if (slen == 0 || slen > 63 || strchr(dot + 1, '.') != NULL)
+      return store__fail(err, STORE_EUSAGE,
+                         "table '%s': expected 'table' or 'schema.table'",
+                         table);
+    memcpy(schema, table, slen);
+    schema[slen] = '\0';
+    n = dot + 1;
+  }
+  size_t nlen = strlen(n);
+  if (nlen == 0 || nlen > 63)
+    return store__fail(err, STORE_EUSAGE,
+                       "table '%s': a name is 1 to 63 bytes long", table);
+  memcpy(name, n, nlen + 1);
+  return STORE_OK;
+}
+
+int store_open(store **out, const store_target *target,
+               const store_open_options *options, store_error *err) {
+  static const store_open_options defaults = {0};
+  *out = NULL;
+  if (err != NULL) {
+    err->status = STORE_OK;
+    err->message[0] = '\0';
+  }
+  if (options == NULL) options = &defaults;
+  if (target == NULL || target->connection == NULL || target->table == NULL ||
+      target->key == NULL || target->column == NULL)
+    return store__fail(err, STORE_EUSAGE,
+                       "a target needs a connection, a table, a key and a "
+                       "column");
+  switch (target->kind) {
+  case STORE_SQLITE_TABLE:
+    return store__sqlite_open(out, target, options, err);
+  case STORE_POSTGRES_TABLE:
+    return store__postgres_open(out, target, options, err);
+  }
+  return store__fail(err, STORE_EUSAGE, "target '%s': unknown kind",
+                     target->name ? target->name : "?");
+}
+
+int64_t store_estimate_rows(store *s) { return s->ops->estimate_rows(s); }
+
+int store_scan(store *s, store_error *err) { return s->ops->scan(s, err); }
+
+int store_next(store *s, store_row *row, store_error *err) {
+  return s->ops->next(s, row, err);
+}
+
+void store_cancel(store *s) { s->ops->cancel(s); }
+
+const char *store_describe(const store *s) { return s->description; }
+
+void store_close(store *s) {
+  if (s != NULL) s->ops->close(s);
+}

@@ -1,0 +1,43 @@
+/*
+ * src/store/store_impl.h: what store.c and each adapter share. An adapter
+ * embeds `struct store` as its first member and supplies its operations.
+ */
+#ifndef RS_STORE_IMPL_H
+#define RS_STORE_IMPL_H
+
+#include "store.h"
+
+typedef struct store_ops {
+  int64_t (*estimate_rows)(store *s);
+  int (*scan)(store *s, store_error *err);
+  int (*next)(store *s, store_row *row, store_error *err);
+  void (*cancel)(store *s);
+  void (*close)(store *s);
+} store_ops;
+
+struct store {
+  const store_ops *ops;
+  char description[256]; /* safe to print: never a password */
+};
+
+/* Fills @p err (which may be NULL) and returns @p status. */
+int store__fail(store_error *err, store_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/*
+ * Splits "schema.table" into its parts; a name without a dot has an empty
+ * schema. Names are checked, not trusted: 1..63 bytes, no NUL, at most one
+ * unquoted dot. Returns 0 or STORE_EUSAGE with @p err naming the problem.
+ */
+int store__split_table(const char *table, char schema[64], char name[64],
+                       store_error *err);
+
+int store__sqlite_open(store **out, const store_target *target,
+                       const store_open_options *options, store_error *err);
+int store__postgres_open(store **out, const store_target *target,
+                         const store_open_options *options, store_error *err);
+
+#endif

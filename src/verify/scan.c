@@ -1,0 +1,2 @@
+/* src/verify/scan.c: the scan engine (being written). */
+#include "verify/scan.h"

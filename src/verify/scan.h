@@ -1,0 +1,3 @@
+#ifndef RS_VERIFY_SCAN_H
+#define RS_VERIFY_SCAN_H
+#endif
