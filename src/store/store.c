@@ -78,26 +78,34 @@ int store_open(store **out, const store_target *target,
                        "a target needs a connection, a table, a key and a "
                        "column");
   switch (target->kind) {
-  case STORE_SQLITE_TABLE:
-    return store__sqlite_open(out, target, options, err);
-  case STORE_POSTGRES_TABLE:
-    return store__postgres_open(out, target, options, err);
+    case STORE_SQLITE_TABLE:
+      return store__sqlite_open(out, target, options, err);
+    case STORE_POSTGRES_TABLE:
+      return store__postgres_open(out, target, options, err);
   }
   return store__fail(err, STORE_EUSAGE, "target '%s': unknown kind",
                      target->name ? target->name : "?");
 }
 
-int64_t store_estimate_rows(store *s) { return s->ops->estimate_rows(s); }
+int64_t store_estimate_rows(store *s) {
+  return s->ops->estimate_rows(s);
+}
 
-int store_scan(store *s, store_error *err) { return s->ops->scan(s, err); }
+int store_scan(store *s, store_error *err) {
+  return s->ops->scan(s, err);
+}
 
 int store_next(store *s, store_row *row, store_error *err) {
   return s->ops->next(s, row, err);
 }
 
-void store_cancel(store *s) { s->ops->cancel(s); }
+void store_cancel(store *s) {
+  s->ops->cancel(s);
+}
 
-const char *store_describe(const store *s) { return s->description; }
+const char *store_describe(const store *s) {
+  return s->description;
+}
 
 void store_close(store *s) {
   if (s != NULL) s->ops->close(s);

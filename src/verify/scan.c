@@ -1,2 +1,260 @@
-/* src/verify/scan.c: the scan engine (being written). */
+#define _POSIX_C_SOURCE 200809L
+/*
+ * src/verify/scan.c: the scan engine.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "verify/scan.h"
+
+/* Distinct writers kept apart; the rest share one group. Provenance strings
+ * come from the data, so their number must not grow memory without bound. */
+#define SCAN_MAX_WRITERS 256
+#define SCAN_OTHER_WRITERS "(other writers)"
+
+/* Rows between progress callbacks: often enough for a smooth display,
+ * rarely enough to cost nothing. */
+#define SCAN_PROGRESS_EVERY 4096
+
+int scan_verdict_is_finding(rs_verdict v) {
+  return v >= RS_VERDICT_MISREAD;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *dup_str(const char *s) {
+  if (s == NULL) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d != NULL) memcpy(d, s, n);
+  return d;
+}
+
+static int same_str(const char *a, const char *b) {
+  return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static void dispose_sample(scan_sample *s) {
+  free(s->key);
+  free(s->flag_key);
+  free(s->variant);
+  for (size_t i = 0; i < s->n_reasons; i++) {
+    free(s->reasons[i].path);
+    free(s->reasons[i].text);
+  }
+  free(s->reasons);
+}
+
+void scan_result_dispose(scan_result *r) {
+  if (r == NULL) return;
+  for (size_t i = 0; i < r->n_writers; i++) {
+    free(r->writers[i].flag_key);
+    free(r->writers[i].variant);
+  }
+  free(r->writers);
+  for (int v = 0; v < RS_VERDICT_COUNT; v++) {
+    for (size_t i = 0; i < r->n_samples[v]; i++)
+      dispose_sample(&r->samples[v][i]);
+    free(r->samples[v]);
+  }
+  memset(r, 0, sizeof *r);
+}
+
+/* The writer group of a record; NULL only when out of memory. */
+static scan_writer *writer_of(scan_result *r, unsigned version,
+                              rs_encoding encoding, const char *flag,
+                              const char *variant) {
+  for (size_t i = 0; i < r->n_writers; i++) {
+    scan_writer *w = &r->writers[i];
+    if (w->version == version && w->encoding == encoding &&
+        same_str(w->flag_key, flag) && same_str(w->variant, variant))
+      return w;
+  }
+  if (r->n_writers == SCAN_MAX_WRITERS) {
+    /* The last slot was turned into the catch-all group when it was
+     * taken; see below. */
+    return &r->writers[SCAN_MAX_WRITERS - 1];
+  }
+  scan_writer *grown =
+      realloc(r->writers, (r->n_writers + 1) * sizeof *r->writers);
+  if (grown == NULL) return NULL;
+  r->writers = grown;
+  scan_writer *w = &r->writers[r->n_writers];
+  memset(w, 0, sizeof *w);
+  w->version = version;
+  w->encoding = encoding;
+  if (r->n_writers == SCAN_MAX_WRITERS - 1) {
+    w->version = 0;
+    w->encoding = 0;
+    flag = SCAN_OTHER_WRITERS;
+    variant = NULL;
+  }
+  w->flag_key = dup_str(flag);
+  w->variant = dup_str(variant);
+  if ((flag != NULL && w->flag_key == NULL) ||
+      (variant != NULL && w->variant == NULL)) {
+    free(w->flag_key);
+    free(w->variant);
+    return NULL;
+  }
+  r->n_writers++;
+  return w;
+}
+
+/* Keeps the record as an example of its verdict; 0 or RS_ENOMEM. */
+static int add_sample(scan_result *r, rs_verdict v, const store_row *row,
+                      const rs_classification *c, const rs_provenance *p) {
+  scan_sample *grown =
+      realloc(r->samples[v], (r->n_samples[v] + 1) * sizeof *r->samples[v]);
+  if (grown == NULL) return RS_ENOMEM;
+  r->samples[v] = grown;
+  scan_sample *s = &grown[r->n_samples[v]];
+  memset(s, 0, sizeof *s);
+  s->written_version = rs_classification_written_version(c);
+  s->key = malloc(row->key_len + 1);
+  if (s->key != NULL) {
+    memcpy(s->key, row->key, row->key_len);
+    s->key[row->key_len] = '\0';
+  }
+  int oom = s->key == NULL;
+  if (p != NULL) {
+    s->flag_key = dup_str(p->flag_key);
+    s->variant = dup_str(p->variant);
+    s->write_time_us = p->write_time_us;
+    oom |= (p->flag_key != NULL && s->flag_key == NULL) ||
+           (p->variant != NULL && s->variant == NULL);
+  }
+  size_t n = rs_classification_reason_count(c);
+  s->reasons_omitted = rs_classification_reasons_omitted(c);
+  if (!oom && n > 0) {
+    s->reasons = calloc(n, sizeof *s->reasons);
+    oom |= s->reasons == NULL;
+    for (size_t i = 0; !oom && i < n; i++) {
+      const rs_reason *reason = rs_classification_reason(c, i);
+      scan_reason *out = &s->reasons[i];
+      out->verdict = rs_reason_verdict(reason);
+      out->field = rs_reason_field(reason);
+      out->offset = rs_reason_offset(reason);
+      out->path = dup_str(rs_reason_path(reason));
+      out->text = dup_str(rs_reason_text(reason));
+      s->n_reasons = i + 1;
+      oom |= out->path == NULL || out->text == NULL;
+    }
+  }
+  /* Counted in either case, so that dispose frees what was taken. */
+  r->n_samples[v]++;
+  return oom ? RS_ENOMEM : 0;
+}
+
+/* Whether the scan's filters let this record be counted. */
+static int wanted(const scan_options *o, const rs_provenance *p) {
+  if (o->flag_key != NULL) {
+    if (p == NULL || !same_str(p->flag_key, o->flag_key)) return 0;
+    if (o->flag_variant != NULL && !same_str(p->variant, o->flag_variant))
+      return 0;
+  }
+  if (o->written_after_us != 0 &&
+      (p == NULL || p->write_time_us <= o->written_after_us))
+    return 0;
+  return 1;
+}
+
+static int count_row(scan_result *r, const scan_options *o,
+                     const store_row *row, const rs_classification *c) {
+  const rs_provenance *p = rs_classification_provenance(c);
+  if (!wanted(o, p)) {
+    r->rows_skipped++;
+    return 0;
+  }
+  rs_verdict v = rs_classification_verdict(c);
+  r->rows_counted++;
+  r->verdicts[v]++;
+  scan_writer *w = writer_of(
+      r, rs_classification_written_version(c), rs_classification_encoding(c),
+      p != NULL ? p->flag_key : NULL, p != NULL ? p->variant : NULL);
+  if (w == NULL) return RS_ENOMEM;
+  w->rows++;
+  w->verdicts[v]++;
+  if (p != NULL && p->write_time_us != 0) {
+    if (w->first_write_us == 0 || p->write_time_us < w->first_write_us)
+      w->first_write_us = p->write_time_us;
+    if (p->write_time_us > w->last_write_us)
+      w->last_write_us = p->write_time_us;
+  }
+  if (r->n_samples[v] < o->max_samples) return add_sample(r, v, row, c, p);
+  return 0;
+}
+
+int scan_target(scan_result *r, store *s, const char *type,
+                const scan_options *o, rs_error *err) {
+  memset(r, 0, sizeof *r);
+  r->status = STORE_OK;
+  double start = now_seconds();
+  rs_arena *arena = NULL;
+  int rc = rs_arena_new(&arena, 0, NULL, err);
+  if (rc != 0) return rc;
+  rs_options copts = RS_OPTIONS_INIT;
+  if (o->codec_options != NULL) copts = *o->codec_options;
+  copts.allocator = rs_arena_allocator(arena);
+
+  r->estimated_rows = store_estimate_rows(s);
+  store_error serr = {STORE_OK, ""};
+  if (store_scan(s, &serr) != STORE_OK) {
+    r->status = serr.status;
+    memcpy(r->error, serr.message, sizeof r->error);
+    rs_arena_free(arena);
+    r->seconds = now_seconds() - start;
+    return 0;
+  }
+  for (;;) {
+    if (o->interrupted != NULL && *o->interrupted) {
+      r->interrupted = 1;
+      store_cancel(s);
+      break;
+    }
+    store_row row;
+    int got = store_next(s, &row, &serr);
+    if (got == 0) {
+      r->complete = 1;
+      break;
+    }
+    if (got < 0) {
+      r->status = serr.status;
+      memcpy(r->error, serr.message, sizeof r->error);
+      break;
+    }
+    r->rows_read++;
+    if (o->progress != NULL && r->rows_read % SCAN_PROGRESS_EVERY == 0)
+      o->progress(o->progress_ctx, r->rows_read);
+    if (row.value_is_null) {
+      r->rows_null++;
+      continue;
+    }
+    rs_classification *c = NULL;
+    rc = rs_classify(&c, o->registry, type, &o->reader, row.value,
+                     row.value_len, &copts, err);
+    if (rc == 0) {
+      rc = count_row(r, o, &row, c);
+      if (rc == RS_ENOMEM && err != NULL) {
+        err->code = RS_ENOMEM;
+        err->offset = RS_OFFSET_NONE;
+        strcpy(err->message, "out of memory keeping the scan's results");
+      }
+    }
+    rs_classification_free(c);
+    rs_arena_reset(arena);
+    if (rc != 0) {
+      store_cancel(s);
+      break;
+    }
+  }
+  if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
+  rs_arena_free(arena);
+  r->seconds = now_seconds() - start;
+  return rc;
+}

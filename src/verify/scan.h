@@ -1,3 +1,118 @@
+/*
+ * src/verify/scan.h: the scan engine. It reads one target's rows from a
+ * store, asks the codec what the reader makes of each record, and keeps the
+ * counts a report needs: per verdict, per writer (format version, flag,
+ * variant) with first and last write time, and the first keys of each
+ * verdict with their reasons. Internal to the CLI.
+ *
+ * Decoding uses an arena reset after every row: the hot path does no
+ * malloc/free of its own. Memory held after a scan is bounded by the number
+ * of distinct writers and the sample limit, not by the table size.
+ */
 #ifndef RS_VERIFY_SCAN_H
 #define RS_VERIFY_SCAN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include <rollsafe/rollsafe.h>
+
+#include "store/store.h"
+
+/** Called now and then during a scan (at most every few thousand rows). */
+typedef void (*scan_progress_fn)(void *ctx, uint64_t rows_read);
+
+typedef struct scan_options {
+  const rs_registry *registry;
+  rs_reader reader;
+  const rs_options *codec_options; /**< NULL: defaults (the arena is added) */
+  /** Count only records whose provenance names this flag (NULL: all). */
+  const char *flag_key;
+  /** ...and this variant (NULL: any variant of flag_key). */
+  const char *flag_variant;
+  /** Count only records whose envelope says they were written after this
+   * time (microseconds since the epoch); 0: no filter. */
+  int64_t written_after_us;
+  /** Keys kept per verdict (with reasons) for the report. */
+  size_t max_samples;
+  /** Set by a signal handler: the scan stops at the next row. */
+  volatile sig_atomic_t *interrupted;
+  scan_progress_fn progress;
+  void *progress_ctx;
+} scan_options;
+
+/** One reason of a sampled record (copied: owned by the result). */
+typedef struct scan_reason {
+  rs_verdict verdict;
+  char *path;
+  uint32_t field;
+  size_t offset; /**< RS_OFFSET_NONE when unknown */
+  char *text;
+} scan_reason;
+
+/** A record kept as an example of its verdict. */
+typedef struct scan_sample {
+  char *key;
+  unsigned written_version; /**< 0: unknown (corrupt) */
+  char *flag_key;           /**< NULL when the record names none */
+  char *variant;
+  int64_t write_time_us;    /**< 0: unknown */
+  scan_reason *reasons;
+  size_t n_reasons;
+  size_t reasons_omitted;
+} scan_sample;
+
+/**
+ * Records grouped by who wrote them: format version and framing, flag and
+ * variant from the provenance (NULL for legacy records, which carry none).
+ */
+typedef struct scan_writer {
+  unsigned version;   /**< 0: corrupt records, whose writer is unknown */
+  rs_encoding encoding;
+  char *flag_key;
+  char *variant;
+  uint64_t rows;
+  uint64_t verdicts[RS_VERDICT_COUNT];
+  int64_t first_write_us; /**< 0: none recorded */
+  int64_t last_write_us;
+} scan_writer;
+
+/** What one target's scan found. */
+typedef struct scan_result {
+  int complete;          /**< every row of the target was read */
+  int interrupted;       /**< stopped by a signal */
+  int status;            /**< STORE_OK or the store_status that stopped it */
+  char error[512];       /**< the store's message when status != STORE_OK */
+  int64_t estimated_rows;
+  uint64_t rows_read;    /**< rows read from the target */
+  uint64_t rows_null;    /**< rows whose column is NULL: no record, not counted */
+  uint64_t rows_skipped; /**< excluded by --flag or --written-after */
+  uint64_t rows_counted; /**< given a verdict and counted */
+  uint64_t verdicts[RS_VERDICT_COUNT];
+  scan_writer *writers;
+  size_t n_writers;
+  scan_sample *samples[RS_VERDICT_COUNT];
+  size_t n_samples[RS_VERDICT_COUNT];
+  double seconds;
+} scan_result;
+
+/**
+ * Scans @p s (opened by the caller) for records of @p type. Store errors
+ * and interruptions are not failures of this call: they end the scan with
+ * `complete` 0 and `status`/`interrupted` set, and what was read so far
+ * stays counted.
+ *
+ * @param[out] result zeroed and filled; free with scan_result_dispose()
+ * @return 0, or RS_ENOMEM / RS_ENOTFOUND / RS_EINVAL from the codec
+ *         (with @p err filled), which stop the scan
+ */
+int scan_target(scan_result *result, store *s, const char *type,
+                const scan_options *options, rs_error *err);
+
+/** Frees what a result holds (not the struct itself). */
+void scan_result_dispose(scan_result *result);
+
+/** True when the verdict counts as a finding (misread and worse). */
+int scan_verdict_is_finding(rs_verdict v);
+
 #endif

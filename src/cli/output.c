@@ -1,0 +1,71 @@
+#define _POSIX_C_SOURCE 200809L
+/*
+ * src/cli/output.c: atomic report files.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "output.h"
+
+int cli_write_file(const char *cmd, const char *path, cli_write_fn fn,
+                   void *ctx) {
+  if (strcmp(path, "-") == 0) {
+    errno = 0;
+    if (fn(stdout, ctx) != 0 || fflush(stdout) != 0 || ferror(stdout)) {
+      cli_error(cmd, "cannot write to standard output: %s",
+                errno ? strerror(errno) : "write error");
+      return CLI_EXIT_IO;
+    }
+    return 0;
+  }
+  size_t n = strlen(path);
+  char *tmp = malloc(n + 16);
+  if (tmp == NULL) {
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    cli_error(cmd, "cannot create '%s': %s", tmp, strerror(errno));
+    free(tmp);
+    return CLI_EXIT_IO;
+  }
+  /* mkstemp makes the file 0600; a report is as readable as any file the
+   * user creates. */
+  mode_t mask = umask(0);
+  umask(mask);
+  (void)fchmod(fd, 0666 & ~mask);
+  FILE *f = fdopen(fd, "w");
+  if (f == NULL) {
+    cli_error(cmd, "cannot write '%s': %s", path, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return CLI_EXIT_IO;
+  }
+  errno = 0;
+  int bad = fn(f, ctx) != 0 || fflush(f) != 0 || ferror(f) || fsync(fd) != 0;
+  int saved = errno;
+  if (fclose(f) != 0 && !bad) {
+    bad = 1;
+    saved = errno;
+  }
+  if (!bad && rename(tmp, path) != 0) {
+    bad = 1;
+    saved = errno;
+  }
+  if (bad) {
+    cli_error(cmd, "cannot write '%s': %s", path,
+              saved ? strerror(saved) : "write error");
+    unlink(tmp);
+    free(tmp);
+    return CLI_EXIT_IO;
+  }
+  free(tmp);
+  return 0;
+}

@@ -1,0 +1,543 @@
+#define _POSIX_C_SOURCE 200809L
+/*
+ * src/report/scan_report.c: text, JSON and OpenMetrics renderings of a
+ * scan report.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "report/scan_report.h"
+
+void rs__format_time_us(char *buf, size_t size, int64_t us) {
+  time_t secs = (time_t)(us / 1000000);
+  long frac = (long)(us % 1000000);
+  if (frac < 0) {
+    frac += 1000000;
+    secs--;
+  }
+  struct tm tm;
+  if (gmtime_r(&secs, &tm) == NULL) {
+    snprintf(buf, size, "%" PRId64 "us", us);
+    return;
+  }
+  char date[24];
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, size, "%s.%06ldZ", date, frac);
+}
+
+int scan_report_complete(const scan_report *r) {
+  if (r->interrupted) return 0;
+  for (size_t i = 0; i < r->n_targets; i++)
+    if (!r->targets[i].scanned || !r->targets[i].result.complete) return 0;
+  return 1;
+}
+
+static uint64_t findings_of(const scan_result *res) {
+  uint64_t n = 0;
+  for (int v = 0; v < RS_VERDICT_COUNT; v++)
+    if (scan_verdict_is_finding((rs_verdict)v)) n += res->verdicts[v];
+  return n;
+}
+
+uint64_t scan_report_findings(const scan_report *r) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < r->n_targets; i++)
+    n += findings_of(&r->targets[i].result);
+  return n;
+}
+
+static const char *framing_name(rs_reader_framing f) {
+  return f == RS_READER_FRAMING_ENVELOPE ? "envelope" : "raw";
+}
+
+/* ---- per-flag summary: writers of the same flag and variant, merged ---- */
+
+typedef struct flag_summary {
+  const char *flag_key;
+  const char *variant;
+  uint64_t rows;
+  uint64_t findings;
+  int64_t first_write_us, last_write_us;
+} flag_summary;
+
+static int same(const char *a, const char *b) {
+  return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Merges @p res's flagged writers into @p out (capacity @p cap). */
+static size_t merge_flags(flag_summary *out, size_t n, size_t cap,
+                          const scan_result *res) {
+  for (size_t i = 0; i < res->n_writers; i++) {
+    const scan_writer *w = &res->writers[i];
+    if (w->flag_key == NULL) continue;
+    size_t j = 0;
+    while (j < n && !(same(out[j].flag_key, w->flag_key) &&
+                      same(out[j].variant, w->variant)))
+      j++;
+    if (j == n) {
+      if (n == cap) continue;
+      memset(&out[n], 0, sizeof out[n]);
+      out[n].flag_key = w->flag_key;
+      out[n].variant = w->variant;
+      n++;
+    }
+    flag_summary *f = &out[j];
+    f->rows += w->rows;
+    for (int v = 0; v < RS_VERDICT_COUNT; v++)
+      if (scan_verdict_is_finding((rs_verdict)v)) f->findings += w->verdicts[v];
+    if (w->first_write_us != 0 &&
+        (f->first_write_us == 0 || w->first_write_us < f->first_write_us))
+      f->first_write_us = w->first_write_us;
+    if (w->last_write_us > f->last_write_us)
+      f->last_write_us = w->last_write_us;
+  }
+  return n;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+static json_t *json_time(int64_t us) {
+  if (us == 0) return json_null();
+  char buf[40];
+  rs__format_time_us(buf, sizeof buf, us);
+  return json_string(buf);
+}
+
+static json_t *json_str_or_null(const char *s) {
+  return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *json_verdicts(const uint64_t *counts) {
+  json_t *o = json_object();
+  for (int v = 0; o != NULL && v < RS_VERDICT_COUNT; v++)
+    json_object_set_new(o, rs_verdict_name((rs_verdict)v),
+                        json_integer((json_int_t)counts[v]));
+  return o;
+}
+
+static json_t *json_flags(const flag_summary *f, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; a != NULL && i < n; i++)
+    json_array_append_new(
+        a,
+        json_pack("{s:o,s:o,s:I,s:I,s:o,s:o}", "flag",
+                  json_str_or_null(f[i].flag_key), "variant",
+                  json_str_or_null(f[i].variant), "rows", (json_int_t)f[i].rows,
+                  "findings", (json_int_t)f[i].findings, "first_write",
+                  json_time(f[i].first_write_us), "last_write",
+                  json_time(f[i].last_write_us)));
+  return a;
+}
+
+static json_t *json_sample(const scan_sample *s) {
+  json_t *reasons = json_array();
+  for (size_t i = 0; reasons != NULL && i < s->n_reasons; i++) {
+    const scan_reason *r = &s->reasons[i];
+    json_array_append_new(
+        reasons, json_pack("{s:s,s:s,s:I,s:o,s:s}", "verdict",
+                           rs_verdict_name(r->verdict), "path", r->path,
+                           "field", (json_int_t)r->field, "offset",
+                           r->offset == RS_OFFSET_NONE
+                               ? json_null()
+                               : json_integer((json_int_t)r->offset),
+                           "text", r->text));
+  }
+  return json_pack(
+      "{s:s,s:o,s:o,s:o,s:o,s:o,s:I}", "key", s->key, "written_version",
+      s->written_version ? json_integer(s->written_version) : json_null(),
+      "flag", json_str_or_null(s->flag_key), "variant",
+      json_str_or_null(s->variant), "write_time", json_time(s->write_time_us),
+      "reasons", reasons, "reasons_omitted", (json_int_t)s->reasons_omitted);
+}
+
+static json_t *json_target(const scan_report_target *t) {
+  const scan_result *res = &t->result;
+  json_t *writers = json_array();
+  for (size_t i = 0; writers != NULL && i < res->n_writers; i++) {
+    const scan_writer *w = &res->writers[i];
+    json_array_append_new(
+        writers,
+        json_pack("{s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o}", "version",
+                  w->version ? json_integer(w->version) : json_null(),
+                  "encoding",
+                  w->encoding ? json_string(rs_encoding_name(w->encoding))
+                              : json_null(),
+                  "flag", json_str_or_null(w->flag_key), "variant",
+                  json_str_or_null(w->variant), "rows", (json_int_t)w->rows,
+                  "verdicts", json_verdicts(w->verdicts), "first_write",
+                  json_time(w->first_write_us), "last_write",
+                  json_time(w->last_write_us)));
+  }
+  json_t *samples = json_object();
+  for (int v = 0; samples != NULL && v < RS_VERDICT_COUNT; v++) {
+    if (v == RS_VERDICT_OK) continue;
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i < res->n_samples[v]; i++)
+      json_array_append_new(list, json_sample(&res->samples[v][i]));
+    json_object_set_new(samples, rs_verdict_name((rs_verdict)v), list);
+  }
+  flag_summary flags[64];
+  size_t n_flags = merge_flags(flags, 0, 64, res);
+  const char *status = t->status != STORE_OK ? "error"
+                       : res->interrupted    ? "interrupted"
+                       : res->complete       ? "complete"
+                                             : "incomplete";
+  json_t *o = json_pack(
+      "{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:{s:i,s:s},s:b,s:s,s:o,s:o}", "name",
+      t->target.name, "kind", store_kind_name(t->target.kind), "table",
+      t->target.table, "key", t->target.key, "column", t->target.column, "type",
+      t->type, "where", json_str_or_null(t->target.where), "description",
+      json_str_or_null(t->description), "reader", "version",
+      (int)t->reader_version, "framing", framing_name(t->reader_framing),
+      "complete", t->scanned && res->complete, "status", status, "error",
+      t->status != STORE_OK ? json_string(t->error) : json_null(),
+      "estimated_rows",
+      res->estimated_rows >= 0 ? json_integer(res->estimated_rows)
+                               : json_null());
+  if (o == NULL) {
+    json_decref(writers);
+    json_decref(samples);
+    return NULL;
+  }
+  json_object_set_new(o, "rows_read", json_integer((json_int_t)res->rows_read));
+  json_object_set_new(o, "rows_null", json_integer((json_int_t)res->rows_null));
+  json_object_set_new(o, "rows_skipped",
+                      json_integer((json_int_t)res->rows_skipped));
+  json_object_set_new(o, "rows_counted",
+                      json_integer((json_int_t)res->rows_counted));
+  json_object_set_new(o, "verdicts", json_verdicts(res->verdicts));
+  json_object_set_new(o, "findings",
+                      json_integer((json_int_t)findings_of(res)));
+  json_object_set_new(o, "writers", writers);
+  json_object_set_new(o, "flags", json_flags(flags, n_flags));
+  json_object_set_new(o, "samples", samples);
+  json_object_set_new(o, "duration_seconds", json_real(res->seconds));
+  return o;
+}
+
+json_t *scan_report_json(const scan_report *r) {
+  uint64_t totals[RS_VERDICT_COUNT] = {0};
+  uint64_t read = 0, counted = 0, nulls = 0, skipped = 0;
+  flag_summary flags[64];
+  size_t n_flags = 0;
+  json_t *targets = json_array();
+  for (size_t i = 0; i < r->n_targets; i++) {
+    const scan_result *res = &r->targets[i].result;
+    for (int v = 0; v < RS_VERDICT_COUNT; v++) totals[v] += res->verdicts[v];
+    read += res->rows_read;
+    counted += res->rows_counted;
+    nulls += res->rows_null;
+    skipped += res->rows_skipped;
+    n_flags = merge_flags(flags, n_flags, 64, res);
+    if (targets != NULL)
+      json_array_append_new(targets, json_target(&r->targets[i]));
+  }
+  json_t *doc = json_pack(
+      "{s:s,s:s,s:o,s:{s:o,s:o,s:o},s:o,s:f,s:b,s:b,s:i}", "command", "scan",
+      "rollsafe_version", rs_version(), "feature", json_str_or_null(r->feature),
+      "filters", "flag", json_str_or_null(r->flag_key), "variant",
+      json_str_or_null(r->flag_variant), "written_after",
+      json_time(r->written_after_us), "started_at", json_time(r->started_at_us),
+      "duration_seconds", r->seconds, "complete", scan_report_complete(r),
+      "interrupted", r->interrupted, "exit_code", r->exit_code);
+  if (doc == NULL) {
+    json_decref(targets);
+    return NULL;
+  }
+  json_t *tot = json_pack(
+      "{s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:o}", "targets", (json_int_t)r->n_targets,
+      "rows_read", (json_int_t)read, "rows_null", (json_int_t)nulls,
+      "rows_skipped", (json_int_t)skipped, "rows_counted", (json_int_t)counted,
+      "verdicts", json_verdicts(totals), "findings",
+      (json_int_t)scan_report_findings(r), "flags", json_flags(flags, n_flags));
+  if (tot == NULL || targets == NULL) {
+    json_decref(tot);
+    json_decref(targets);
+    json_decref(doc);
+    return NULL;
+  }
+  json_object_set_new(doc, "totals", tot);
+  json_object_set_new(doc, "targets", targets);
+  return doc;
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+static void writer_label(char *buf, size_t size, const scan_writer *w) {
+  if (w->version == 0 && w->flag_key == NULL) {
+    snprintf(buf, size, "unknown writer (corrupt)");
+    return;
+  }
+  char who[160];
+  if (w->flag_key != NULL)
+    snprintf(who, sizeof who, "flag %s%s%s", w->flag_key, w->variant ? "=" : "",
+             w->variant ? w->variant : "");
+  else
+    snprintf(who, sizeof who, "no flag");
+  if (w->version == 0)
+    snprintf(buf, size, "%s", who);
+  else
+    snprintf(buf, size, "version %u %s, %s", w->version,
+             rs_encoding_name(w->encoding), who);
+}
+
+static void text_verdicts(FILE *out, const uint64_t *counts) {
+  int first = 1;
+  for (int v = 0; v < RS_VERDICT_COUNT; v++) {
+    if (counts[v] == 0) continue;
+    fprintf(out, "%s%s %" PRIu64, first ? "" : ", ",
+            rs_verdict_name((rs_verdict)v), counts[v]);
+    first = 0;
+  }
+  if (first) fputs("none", out);
+}
+
+static void text_target(FILE *out, const scan_report *r,
+                        const scan_report_target *t) {
+  const scan_result *res = &t->result;
+  fprintf(out, "\ntarget %s: %s, %s.%s (key %s)\n", t->target.name,
+          t->description ? t->description : store_kind_name(t->target.kind),
+          t->target.table, t->target.column, t->target.key);
+  fprintf(out, "  reader     %s version %u, %s framing\n", t->type,
+          t->reader_version, framing_name(t->reader_framing));
+  if (t->target.where != NULL)
+    fprintf(out, "  where      %s\n", t->target.where);
+  if (t->status != STORE_OK) fprintf(out, "  ERROR      %s\n", t->error);
+  if (!t->scanned) return;
+  fprintf(out, "  rows       %" PRIu64 " read, %" PRIu64 " counted",
+          res->rows_read, res->rows_counted);
+  if (res->rows_skipped)
+    fprintf(out, ", %" PRIu64 " left out by the filters", res->rows_skipped);
+  if (res->rows_null) fprintf(out, ", %" PRIu64 " NULL", res->rows_null);
+  fprintf(out, "%s in %.2f s\n",
+          res->complete      ? ""
+          : res->interrupted ? " (INTERRUPTED)"
+                             : " (INCOMPLETE)",
+          res->seconds);
+  fputs("  verdicts   ", out);
+  text_verdicts(out, res->verdicts);
+  fputc('\n', out);
+  if (res->n_writers > 0) fputs("  writers\n", out);
+  for (size_t i = 0; i < res->n_writers; i++) {
+    const scan_writer *w = &res->writers[i];
+    char label[256];
+    writer_label(label, sizeof label, w);
+    fprintf(out, "    %-44s %10" PRIu64 "  ", label, w->rows);
+    text_verdicts(out, w->verdicts);
+    fputc('\n', out);
+    if (w->first_write_us != 0) {
+      char a[40], b[40];
+      rs__format_time_us(a, sizeof a, w->first_write_us);
+      rs__format_time_us(b, sizeof b, w->last_write_us);
+      fprintf(out, "    %-44s written %s .. %s\n", "", a, b);
+    }
+  }
+  for (int v = RS_VERDICT_COUNT - 1; v > RS_VERDICT_OK; v--) {
+    if (res->n_samples[v] == 0) continue;
+    fprintf(out, "  %s: %" PRIu64 " record%s", rs_verdict_name((rs_verdict)v),
+            res->verdicts[v], res->verdicts[v] == 1 ? "" : "s");
+    if (res->verdicts[v] > res->n_samples[v])
+      fprintf(out, ", the first %zu", res->n_samples[v]);
+    fputs(":\n", out);
+    for (size_t i = 0; i < res->n_samples[v]; i++) {
+      const scan_sample *s = &res->samples[v][i];
+      fprintf(out, "    %s %s", t->target.key, s->key);
+      if (s->written_version)
+        fprintf(out, " (v%u", s->written_version);
+      else
+        fputs(" (unknown version", out);
+      if (s->flag_key)
+        fprintf(out, ", %s%s%s", s->flag_key, s->variant ? "=" : "",
+                s->variant ? s->variant : "");
+      fputs(")\n", out);
+      for (size_t k = 0; k < s->n_reasons && k < 3; k++) {
+        const scan_reason *reason = &s->reasons[k];
+        fprintf(out, "      - %s%s%s", reason->path,
+                reason->path[0] ? ": " : "", reason->text);
+        if (reason->offset != RS_OFFSET_NONE)
+          fprintf(out, " [byte %zu]", reason->offset);
+        fputc('\n', out);
+      }
+      size_t more = s->n_reasons > 3 ? s->n_reasons - 3 : 0;
+      more += s->reasons_omitted;
+      if (more) fprintf(out, "      (and %zu more)\n", more);
+    }
+  }
+  (void)r;
+}
+
+int scan_report_text(FILE *out, const scan_report *r) {
+  uint64_t totals[RS_VERDICT_COUNT] = {0};
+  uint64_t read = 0;
+  flag_summary flags[64];
+  size_t n_flags = 0;
+  for (size_t i = 0; i < r->n_targets; i++) {
+    const scan_result *res = &r->targets[i].result;
+    for (int v = 0; v < RS_VERDICT_COUNT; v++) totals[v] += res->verdicts[v];
+    read += res->rows_read;
+    n_flags = merge_flags(flags, n_flags, 64, res);
+  }
+  fprintf(out, "rollsafe scan%s%s: %zu target%s, %.2f s\n",
+          r->feature ? " of feature " : "", r->feature ? r->feature : "",
+          r->n_targets, r->n_targets == 1 ? "" : "s", r->seconds);
+  if (r->flag_key != NULL || r->written_after_us != 0) {
+    fputs("counting only records", out);
+    if (r->flag_key != NULL)
+      fprintf(out, " written by flag %s%s%s", r->flag_key,
+              r->flag_variant ? "=" : "",
+              r->flag_variant ? r->flag_variant : "");
+    if (r->written_after_us != 0) {
+      char a[40];
+      rs__format_time_us(a, sizeof a, r->written_after_us);
+      fprintf(out, " written after %s", a);
+    }
+    fputc('\n', out);
+  }
+  for (size_t i = 0; i < r->n_targets; i++) text_target(out, r, &r->targets[i]);
+
+  if (n_flags > 0) {
+    fputs(
+        "\nflags seen (a write after the kill means an instance still has the "
+        "flag on)\n",
+        out);
+    for (size_t i = 0; i < n_flags; i++) {
+      char a[40] = "?", b[40] = "?";
+      if (flags[i].first_write_us)
+        rs__format_time_us(a, sizeof a, flags[i].first_write_us);
+      if (flags[i].last_write_us)
+        rs__format_time_us(b, sizeof b, flags[i].last_write_us);
+      fprintf(out,
+              "  %s%s%s: %" PRIu64 " records, first write %s, last write %s\n",
+              flags[i].flag_key, flags[i].variant ? "=" : "",
+              flags[i].variant ? flags[i].variant : "", flags[i].rows, a, b);
+    }
+  }
+  fprintf(out, "\ntotal: %" PRIu64 " rows read; ", read);
+  text_verdicts(out, totals);
+  fputc('\n', out);
+  uint64_t findings = scan_report_findings(r);
+  const char *what;
+  switch (r->exit_code) {
+    case 0:
+      what = "clean: the reader reads every record correctly";
+      break;
+    case 1:
+      what = "FINDINGS: records the reader cannot read correctly";
+      break;
+    case 3:
+      what = "ERROR: a target could not be read; the result is incomplete";
+      break;
+    case 4:
+      what =
+          "INCOMPLETE: not every row was scanned; this is not a clean result";
+      break;
+    default:
+      what = "ERROR";
+      break;
+  }
+  fprintf(out, "result: %s", what);
+  if (findings) fprintf(out, " (%" PRIu64 " found)", findings);
+  fprintf(out, " [exit %d]\n", r->exit_code);
+  return ferror(out) ? -1 : 0;
+}
+
+/* ---- OpenMetrics --------------------------------------------------------- */
+
+/* A label value with \, " and newline escaped, as the exposition format
+ * requires. */
+static void label_value(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; s != NULL && *s; s++) {
+    if (*s == '\\')
+      fputs("\\\\", out);
+    else if (*s == '"')
+      fputs("\\\"", out);
+    else if (*s == '\n')
+      fputs("\\n", out);
+    else
+      fputc(*s, out);
+  }
+  fputc('"', out);
+}
+
+static void target_labels(FILE *out, const scan_report *r,
+                          const scan_report_target *t) {
+  fputs("{target=", out);
+  label_value(out, t->target.name);
+  if (r->feature != NULL) {
+    fputs(",feature=", out);
+    label_value(out, r->feature);
+  }
+}
+
+static void family(FILE *out, const char *name, const char *unit,
+                   const char *help) {
+  fprintf(out, "# TYPE %s gauge\n", name);
+  if (unit != NULL) fprintf(out, "# UNIT %s %s\n", name, unit);
+  fprintf(out, "# HELP %s %s\n", name, help);
+}
+
+int scan_report_metrics(FILE *out, const scan_report *r) {
+  family(out, "rollsafe_scan_records", NULL,
+         "Records given a verdict, by target and verdict.");
+  for (size_t i = 0; i < r->n_targets; i++)
+    for (int v = 0; v < RS_VERDICT_COUNT; v++) {
+      fputs("rollsafe_scan_records", out);
+      target_labels(out, r, &r->targets[i]);
+      fprintf(out, ",verdict=\"%s\"} %" PRIu64 "\n",
+              rs_verdict_name((rs_verdict)v), r->targets[i].result.verdicts[v]);
+    }
+  family(out, "rollsafe_scan_rows_read", NULL, "Rows read from the target.");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    fputs("rollsafe_scan_rows_read", out);
+    target_labels(out, r, &r->targets[i]);
+    fprintf(out, "} %" PRIu64 "\n", r->targets[i].result.rows_read);
+  }
+  family(out, "rollsafe_scan_findings", NULL,
+         "Records the reader cannot read correctly (misread, unreadable, "
+         "corrupt).");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    fputs("rollsafe_scan_findings", out);
+    target_labels(out, r, &r->targets[i]);
+    fprintf(out, "} %" PRIu64 "\n", findings_of(&r->targets[i].result));
+  }
+  family(out, "rollsafe_scan_complete", NULL,
+         "1 when every row of the target was read, else 0.");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    fputs("rollsafe_scan_complete", out);
+    target_labels(out, r, &r->targets[i]);
+    fprintf(out, "} %d\n",
+            r->targets[i].scanned && r->targets[i].result.complete);
+  }
+  family(out, "rollsafe_scan_duration_seconds", "seconds",
+         "Time spent scanning the target.");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    fputs("rollsafe_scan_duration_seconds", out);
+    target_labels(out, r, &r->targets[i]);
+    fprintf(out, "} %.6f\n", r->targets[i].result.seconds);
+  }
+  family(out, "rollsafe_scan_flag_last_write_timestamp_seconds", "seconds",
+         "Newest write time seen per flag: later than a kill means an "
+         "instance still has the flag on.");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    flag_summary flags[64];
+    size_t n = merge_flags(flags, 0, 64, &r->targets[i].result);
+    for (size_t f = 0; f < n; f++) {
+      if (flags[f].last_write_us == 0) continue;
+      fputs("rollsafe_scan_flag_last_write_timestamp_seconds", out);
+      target_labels(out, r, &r->targets[i]);
+      fputs(",flag=", out);
+      label_value(out, flags[f].flag_key);
+      fputs(",variant=", out);
+      label_value(out, flags[f].variant ? flags[f].variant : "");
+      fprintf(out, "} %.6f\n", (double)flags[f].last_write_us / 1e6);
+    }
+  }
+  family(out, "rollsafe_scan_exit_code", NULL,
+         "The scan's exit code: 0 clean, 1 findings, 2 usage, 3 I/O, 4 "
+         "incomplete.");
+  fprintf(out, "rollsafe_scan_exit_code %d\n", r->exit_code);
+  fputs("# EOF\n", out);
+  return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * src/report/scan_report.h: a scan's report as text (for a terminal), as
+ * one JSON document (jansson) and as OpenMetrics text (for Prometheus and
+ * Argo Rollouts analysis). The three render the same struct, so they never
+ * disagree on a count.
+ */
+#ifndef RS_REPORT_SCAN_REPORT_H
+#define RS_REPORT_SCAN_REPORT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "verify/scan.h"
+
+/** One target of the report. */
+typedef struct scan_report_target {
+  store_target target;       /**< as configured (borrowed strings) */
+  const char *type;          /**< record type */
+  unsigned reader_version;   /**< resolved */
+  rs_reader_framing reader_framing; /**< resolved: raw or envelope */
+  const char *description;   /**< store_describe(), or NULL if never opened */
+  int scanned;               /**< scan_target() ran: `result` is filled */
+  int status;                /**< STORE_OK, or why the target failed */
+  char error[512];           /**< when status != STORE_OK */
+  scan_result result;
+} scan_report_target;
+
+typedef struct scan_report {
+  const char *feature;       /**< NULL when not configured */
+  const char *flag_key;      /**< --flag filter, or NULL */
+  const char *flag_variant;
+  int64_t written_after_us;  /**< --written-after filter, or 0 */
+  size_t max_samples;
+  int64_t started_at_us;     /**< wall clock, for the report */
+  double seconds;
+  int interrupted;
+  int exit_code;             /**< what the command exits with */
+  scan_report_target *targets;
+  size_t n_targets;
+} scan_report;
+
+/** Whether every target was read to the end. */
+int scan_report_complete(const scan_report *r);
+
+/** Findings (misread, unreadable, corrupt) over all targets. */
+uint64_t scan_report_findings(const scan_report *r);
+
+/** The JSON document; NULL when out of memory. Owned by the caller. */
+json_t *scan_report_json(const scan_report *r);
+
+/** The human-readable summary; returns 0 or -1 on a write error. */
+int scan_report_text(FILE *out, const scan_report *r);
+
+/** OpenMetrics text, ending with "# EOF"; returns 0 or -1. */
+int scan_report_metrics(FILE *out, const scan_report *r);
+
+/**
+ * Formats microseconds since the epoch as RFC 3339 UTC with microseconds
+ * ("2026-11-26T10:00:00.000000Z") into @p buf (at least 32 bytes).
+ */
+void rs__format_time_us(char *buf, size_t size, int64_t us);
+
+#endif
