@@ -1,0 +1,522 @@
+#!/usr/bin/env python3
+"""Integration tests of `rollsafe scan` on SQLite files.
+
+Usage: test_scan_sqlite.py --rollsafe BIN --work DIR CASE
+
+Each test_<case> function is one ctest case, scan_sqlite.<case>
+(tests/integration.cmake finds them). Databases are written here with
+Python's sqlite3 and records built by rsdata.Records, independently of
+rollsafe; reports are parsed as JSON (or OpenMetrics), never string-matched
+as JSON.
+"""
+
+import json
+import os
+import pty
+import random
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rsdata import (EXPECTED, VERDICTS, Failure, Records, check,  # noqa: E402
+                    check_eq, run_cases)
+
+T0 = 1768473000000000  # 2026-01-15T10:30:00Z in microseconds
+
+
+def make_db(path, rows, table="orders", schema=None, wal=False):
+    """rows: list of (key, bytes-or-None). Returns the path."""
+    if os.path.exists(path):
+        os.unlink(path)
+    db = sqlite3.connect(path)
+    if wal:
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute(schema or
+               "CREATE TABLE %s (id INTEGER PRIMARY KEY, payload BLOB)"
+               % table)
+    db.executemany("INSERT INTO %s VALUES (?, ?)" % table, rows)
+    db.commit()
+    db.close()
+    return path
+
+
+def target_args(path, table="orders", key="id", column="payload"):
+    return ["--sqlite", path, "--table", table, "--key", key, "--column",
+            column, "--type", "shop.Order"]
+
+
+def mix(recs, counts, seed=1, **kw):
+    """A shuffled table with counts[kind] rows of each kind; returns
+    (rows, kinds) where kinds[key] is the kind of that row."""
+    kinds = []
+    for kind, n in counts.items():
+        kinds += [kind] * n
+    random.Random(seed).shuffle(kinds)
+    rows, by_key = [], {}
+    for i, kind in enumerate(kinds, start=1):
+        rows.append((i, recs.make(kind, i, **kw) if kind.startswith("v2")
+                     else recs.make(kind, i)))
+        by_key[str(i)] = kind
+    return rows, by_key
+
+
+def expected_counts(by_key, framing, keys=None):
+    want = {v: 0 for v in VERDICTS}
+    for k, kind in by_key.items():
+        if keys is None or k in keys:
+            want[EXPECTED[kind][framing]] += 1
+    return want
+
+
+COUNTS = {"v1": 700, "v2_plain": 60, "v2_gift": 150, "v2_awaiting": 40,
+          "v2_guest": 30, "corrupt": 5}
+
+
+def test_known_mix_envelope_reader(r):
+    recs = Records()
+    rows, by_key = mix(recs, COUNTS)
+    db = make_db(os.path.join(r.work, "mix.db"), rows)
+    doc, err = r.scan_json(1, *target_args(db), "--reader-framing",
+                           "envelope", "--samples", "1000")
+    want = expected_counts(by_key, "envelope")
+    check_eq(doc["totals"]["verdicts"], want, "totals.verdicts")
+    check_eq(doc["complete"], True, "complete")
+    check_eq(doc["exit_code"], 1, "exit_code in the document")
+    t = doc["targets"][0]
+    check_eq(t["rows_read"], len(rows), "rows_read")
+    check_eq(t["rows_counted"], len(rows), "rows_counted")
+    check_eq(t["reader"], {"version": 1, "framing": "envelope"}, "reader")
+    check_eq(t["findings"], want["misread"] + want["unreadable"]
+             + want["corrupt"], "findings")
+    # Every key of every non-ok verdict, and no other, in scan order.
+    for verdict in VERDICTS[1:]:
+        keys = [s["key"] for s in t["samples"][verdict]]
+        want_keys = [k for k, kind in by_key.items()
+                     if EXPECTED[kind]["envelope"] == verdict]
+        check_eq(keys, want_keys, "sample keys of " + verdict)
+        for s in t["samples"][verdict]:
+            check(s["reasons"], "a %s sample without reasons" % verdict, s)
+            check_eq(s["reasons"][0]["verdict"], verdict,
+                     "worst reason of key %s" % s["key"])
+    # Writers: legacy rows carry no flag; all version-2 rows are
+    # checkout_v2=on; corrupt rows have no known writer.
+    writers = {(w["version"], w["flag"], w["variant"]): w for w in t["writers"]}
+    check_eq(writers[(1, None, None)]["rows"], COUNTS["v1"], "v1 writer rows")
+    n2 = sum(n for k, n in COUNTS.items() if k.startswith("v2"))
+    check_eq(writers[(2, "checkout_v2", "on")]["rows"], n2, "v2 writer rows")
+    check_eq(writers[(None, None, None)]["rows"], COUNTS["corrupt"],
+             "corrupt rows")
+    check_eq(err, "", "stderr (not a terminal: no progress)")
+
+
+def test_known_mix_raw_reader(r):
+    recs = Records()
+    rows, by_key = mix(recs, COUNTS, seed=2)
+    db = make_db(os.path.join(r.work, "mix.db"), rows)
+    # Default framing for version 1 is raw: the old code is plain protobuf.
+    doc, _ = r.scan_json(1, *target_args(db))
+    check_eq(doc["targets"][0]["reader"]["framing"], "raw", "default framing")
+    check_eq(doc["totals"]["verdicts"], expected_counts(by_key, "raw"),
+             "totals.verdicts")
+    # --samples 3 keeps the first three keys of each verdict.
+    unread = [k for k, kind in by_key.items()
+              if EXPECTED[kind]["raw"] == "unreadable"]
+    check_eq([s["key"] for s in doc["targets"][0]["samples"]["unreadable"]],
+             unread[:10], "default samples (10)")
+    doc, _ = r.scan_json(1, *target_args(db), "--samples", "3")
+    check_eq([s["key"] for s in doc["targets"][0]["samples"]["unreadable"]],
+             unread[:3], "--samples 3")
+
+
+def test_clean_table_exits_0(r):
+    recs = Records()
+    rows = [(i, recs.v1(i)) for i in range(1, 301)] + [(301, None)]
+    db = make_db(os.path.join(r.work, "clean.db"), rows)
+    doc, _ = r.scan_json(0, *target_args(db))
+    check_eq(doc["totals"]["verdicts"]["ok"], 300, "ok")
+    check_eq(doc["targets"][0]["rows_null"], 1, "NULL rows")
+    check_eq(doc["totals"]["findings"], 0, "findings")
+    # ignored_fields alone is clean too: the reader reads those records.
+    rows = [(i, recs.v2("v2_gift", i)) for i in range(1, 11)]
+    db = make_db(os.path.join(r.work, "gift.db"), rows)
+    doc, _ = r.scan_json(0, *target_args(db), "--reader-framing", "envelope")
+    check_eq(doc["totals"]["verdicts"]["ignored_fields"], 10, "ignored")
+    # The text report says so too.
+    out, _ = r.expect(0, "scan", *target_args(db), "--reader-framing",
+                      "envelope")
+    check("clean" in out, "text report of a clean scan says clean", out)
+
+
+def test_flag_filter(r):
+    recs = Records()
+    rows, want = [], {}
+    plan = [("checkout_v2", "on", "v2_awaiting", 20),
+            ("checkout_v2", "b", "v2_guest", 7),
+            ("other_flag", "on", "v2_gift", 11)]
+    n = 1
+    for i in range(50):
+        rows.append((n, recs.v1(n)))
+        n += 1
+    for flag, variant, kind, count in plan:
+        for i in range(count):
+            rows.append((n, recs.v2(kind, n, flag=flag, variant=variant)))
+            n += 1
+    db = make_db(os.path.join(r.work, "flags.db"), rows)
+    args = target_args(db) + ["--reader-framing", "envelope"]
+
+    doc, _ = r.scan_json(1, *args, "--flag", "checkout_v2")
+    check_eq(doc["filters"]["flag"], "checkout_v2", "filters.flag")
+    check_eq(doc["totals"]["rows_counted"], 27, "counted for checkout_v2")
+    check_eq(doc["totals"]["rows_skipped"], 61, "skipped for checkout_v2")
+    check_eq(doc["totals"]["verdicts"]["misread"], 20, "misread")
+    check_eq(doc["totals"]["verdicts"]["unreadable"], 7, "unreadable")
+    check_eq(doc["totals"]["verdicts"]["ok"], 0, "legacy rows left out")
+
+    doc, _ = r.scan_json(1, *args, "--flag", "checkout_v2=b")
+    check_eq(doc["totals"]["rows_counted"], 7, "counted for checkout_v2=b")
+    check_eq(doc["totals"]["verdicts"]["unreadable"], 7, "unreadable (b)")
+
+    doc, _ = r.scan_json(0, *args, "--flag", "other_flag")
+    check_eq(doc["totals"]["verdicts"]["ignored_fields"], 11, "other_flag")
+
+    doc, _ = r.scan_json(0, *args, "--flag", "never_seen")
+    check_eq(doc["totals"]["rows_counted"], 0, "unknown flag counts nothing")
+
+    r.expect(2, "scan", *args, "--flag", "=x")
+    r.expect(2, "scan", *args, "--flag", "checkout_v2=")
+
+
+def test_written_after_and_write_times(r):
+    recs = Records()
+    rows = []
+    # 40 writes one minute apart from T0; the flag was killed at T0+30min,
+    # yet three writes came later: an instance still has it on.
+    for i in range(1, 41):
+        rows.append((i, recs.v2("v2_awaiting", i,
+                                write_time_us=T0 + (i - 1) * 60_000_000)))
+    rows.append((41, recs.v1(41)))
+    db = make_db(os.path.join(r.work, "times.db"), rows)
+    args = target_args(db) + ["--reader-framing", "envelope"]
+
+    doc, _ = r.scan_json(1, *args)
+    flags = doc["targets"][0]["flags"]
+    check_eq(len(flags), 1, "one flag seen")
+    check_eq(flags[0]["flag"], "checkout_v2", "flag")
+    check_eq(flags[0]["first_write"], "2026-01-15T10:30:00.000000Z",
+             "first write")
+    check_eq(flags[0]["last_write"], "2026-01-15T11:09:00.000000Z",
+             "last write")
+    check_eq(doc["totals"]["flags"][0]["rows"], 40, "totals.flags rows")
+
+    # Strictly after 10:59:00: the writes of 11:00 .. 11:09 (10 rows).
+    doc, _ = r.scan_json(1, *args, "--written-after", "2026-01-15T10:59:00Z")
+    check_eq(doc["totals"]["rows_counted"], 10, "rows after 10:59Z")
+    check_eq(doc["filters"]["written_after"], "2026-01-15T10:59:00.000000Z",
+             "filters.written_after")
+    # The same instant with an offset, and as Unix seconds.
+    doc, _ = r.scan_json(1, *args, "--written-after",
+                         "2026-01-15T11:59:00+01:00")
+    check_eq(doc["totals"]["rows_counted"], 10, "rows after 11:59+01:00")
+    doc, _ = r.scan_json(1, *args, "--written-after",
+                         "@%d" % ((T0 // 1000000) + 29 * 60))
+    check_eq(doc["totals"]["rows_counted"], 10, "rows after @unix")
+    doc, _ = r.scan_json(0, *args, "--written-after", "2026-01-16")
+    check_eq(doc["totals"]["rows_counted"], 0, "nothing after the 16th")
+    for bad in ("2026-01-15T10:59:00", "yesterday", "2026-13-01", "@x"):
+        _, err = r.expect(2, "scan", *args, "--written-after", bad)
+        check("--written-after" in err, "error names the option", err)
+
+
+def test_table_without_key_exits_2(r):
+    recs = Records()
+    db = os.path.join(r.work, "keys.db")
+    make_db(db, [(1, recs.v1(1))],
+            schema="CREATE TABLE orders (id INTEGER PRIMARY KEY, payload BLOB)")
+    c = sqlite3.connect(db)
+    c.executescript("""
+      CREATE TABLE nokey (ref TEXT, payload BLOB);
+      INSERT INTO nokey VALUES ('a', x'0a0141');
+      CREATE TABLE composite (a INT, b INT, payload BLOB, PRIMARY KEY (a, b));
+      CREATE TABLE uniq (ref TEXT NOT NULL UNIQUE, payload BLOB);
+      INSERT INTO uniq VALUES ('r1', NULL);
+      CREATE TABLE uniq_nullable (ref TEXT UNIQUE, payload BLOB);
+      CREATE TABLE partial (ref TEXT NOT NULL, payload BLOB);
+      CREATE UNIQUE INDEX partial_ref ON partial (ref) WHERE ref > 'm';
+    """)
+    c.commit()
+    c.close()
+    for table, key in (("nokey", "ref"), ("composite", "a"),
+                       ("uniq_nullable", "ref"), ("partial", "ref"),
+                       ("orders", "payload")):
+        _, err = r.expect(2, "scan", *target_args(db, table=table, key=key))
+        check("neither the primary key" in err,
+              "refusal of %s.%s names the reason" % (table, key), err)
+    doc, _ = r.scan_json(0, *target_args(db, table="uniq", key="ref"))
+    check_eq(doc["targets"][0]["rows_null"], 1, "unique not-null key accepted")
+    _, err = r.expect(2, "scan", *target_args(db, table="missing"))
+    check("missing" in err, "missing table named", err)
+    _, err = r.expect(2, "scan", *target_args(db, column="nope"))
+    check("nope" in err, "missing column named", err)
+    _, err = r.expect(2, "scan", *target_args(db, key="nope"))
+    check("nope" in err, "missing key column named", err)
+    doc, _ = r.scan_json(2, *target_args(db, table="nokey", key="ref"))
+    check_eq(doc["complete"], False, "JSON of a refused target: complete")
+    check_eq(doc["targets"][0]["status"], "error", "status")
+
+
+def test_io_errors_exit_3(r):
+    missing = os.path.join(r.work, "no-such.db")
+    os.makedirs(r.work, exist_ok=True)
+    _, err = r.expect(3, "scan", *target_args(missing))
+    check("no-such.db" in err, "missing file named", err)
+    notdb = os.path.join(r.work, "not-a-db.db")
+    with open(notdb, "wb") as f:
+        f.write(b"this is not a database" * 100)
+    _, err = r.expect(3, "scan", *target_args(notdb))
+    check("not-a-db.db" in err, "file named", err)
+    doc, _ = r.scan_json(3, *target_args(missing))
+    check_eq(doc["complete"], False, "complete")
+    check(doc["targets"][0]["error"], "error in the document", doc)
+
+
+def test_where_and_usage(r):
+    recs = Records()
+    rows = [(i, recs.v1(i) if i <= 50 else recs.v2("v2_guest", i))
+            for i in range(1, 101)]
+    db = make_db(os.path.join(r.work, "w.db"), rows)
+    doc, _ = r.scan_json(0, *target_args(db), "--where", "id <= 50")
+    check_eq(doc["totals"]["rows_read"], 50, "--where id <= 50")
+    check_eq(doc["targets"][0]["where"], "id <= 50", "where in the report")
+    _, err = r.expect(2, "scan", *target_args(db), "--where", "idd < 3")
+    check("idd" in err, "bad --where names the problem", err)
+    r.expect(2, "scan", *target_args(db), "--where", "1=1; DELETE FROM orders")
+    c = sqlite3.connect(db)
+    check_eq(c.execute("SELECT count(*) FROM orders").fetchone()[0], 100,
+             "rows after a hostile --where")
+    c.close()
+    # Usage errors.
+    r.expect(2, "scan")
+    r.expect(2, "scan", "--sqlite", db, "--table", "orders")
+    r.expect(2, "scan", *target_args(db), "--format", "xml")
+    r.expect(2, "scan", *target_args(db), "--reader-version", "0")
+    _, err = r.expect(2, "scan", *target_args(db), "--reader-version", "9")
+    check("version 9" in err, "unknown reader version named", err)
+    _, err = r.expect(2, "scan", "--sqlite", db, "--table", "orders", "--key",
+                      "id", "--column", "payload", "--type", "shop.Nope")
+    check("shop.Nope" in err and "shop.Order" in err,
+          "unknown type named with the known ones", err)
+    r.expect(2, "scan", "-c", "x.yaml", "--sqlite", db)
+    out, _ = r.expect(0, "scan", "--help")
+    check("--written-after" in out and "Exit status" in out, "help", out)
+
+
+def test_outputs_file_and_metrics(r):
+    recs = Records()
+    rows, by_key = mix(recs, {"v1": 40, "v2_awaiting": 5, "corrupt": 2}, seed=3)
+    db = make_db(os.path.join(r.work, "m.db"), rows)
+    report = os.path.join(r.work, "report.json")
+    metrics = os.path.join(r.work, "scan.prom")
+    out, _ = r.expect(1, "scan", *target_args(db), "--reader-framing",
+                      "envelope", "--format", "json", "-o", report,
+                      "--metrics", metrics, "--name", "orders-main")
+    check_eq(out, "", "stdout with -o")
+    with open(report) as f:
+        doc = json.load(f)
+    check_eq(doc["targets"][0]["name"], "orders-main", "--name")
+    samples = {}
+    with open(metrics) as f:
+        lines = f.read().splitlines()
+    check_eq(lines[-1], "# EOF", "OpenMetrics ends with # EOF")
+    for line in lines:
+        if line.startswith("#"):
+            continue
+        name_labels, value = line.rsplit(" ", 1)
+        samples[name_labels] = float(value)
+    for v in VERDICTS:
+        key = 'rollsafe_scan_records{target="orders-main",verdict="%s"}' % v
+        check(key in samples, "metric " + key, lines)
+        check_eq(samples[key], doc["totals"]["verdicts"][v], key)
+    check_eq(samples['rollsafe_scan_complete{target="orders-main"}'], 1,
+             "complete metric")
+    check_eq(samples["rollsafe_scan_exit_code"], 1, "exit code metric")
+    check('rollsafe_scan_duration_seconds{target="orders-main"}' in samples,
+          "duration metric", lines)
+    check(any(k.startswith("rollsafe_scan_flag_last_write_timestamp_seconds")
+              for k in samples), "last write metric", lines)
+    # Text to a file.
+    text = os.path.join(r.work, "report.txt")
+    r.expect(1, "scan", *target_args(db), "-o", text)
+    with open(text) as f:
+        body = f.read()
+    check("exit 1" in body and "orders" in body, "text report file", body)
+    # An unwritable report path is an I/O error.
+    r.expect(3, "scan", *target_args(db), "-o",
+             os.path.join(r.work, "no-dir", "r.json"))
+
+
+def test_config_file(r):
+    recs = Records()
+    rows, by_key = mix(recs, COUNTS, seed=4)
+    make_db(os.path.join(r.work, "a.db"), rows)
+    make_db(os.path.join(r.work, "b.db"), [(i, recs.v1(i)) for i in range(1, 21)],
+            table="archive")
+    cfg = os.path.join(r.work, "rollsafe.yaml")
+    with open(cfg, "w") as f:
+        f.write("""feature: checkout_v2
+reader_version: 1
+reader_framing: envelope
+targets:
+  - name: orders
+    kind: sqlite-table
+    connection: a.db
+    table: orders
+    key: id
+    column: payload
+    type: shop.Order
+  - name: archive
+    kind: sqlite-table
+    connection: b.db
+    table: archive
+    key: id
+    column: payload
+    type: shop.Order
+""")
+    # From another directory: relative paths are the config file's.
+    doc, _ = r.scan_json(1, "-c", cfg)
+    check_eq(doc["feature"], "checkout_v2", "feature")
+    check_eq([t["name"] for t in doc["targets"]], ["orders", "archive"],
+             "targets")
+    check_eq(doc["targets"][0]["verdicts"], expected_counts(by_key, "envelope"),
+             "orders verdicts")
+    check_eq(doc["targets"][1]["verdicts"]["ok"], 20, "archive ok")
+    check_eq(doc["totals"]["rows_read"], len(rows) + 20, "totals.rows_read")
+    # The command line's reader overrides the file's.
+    doc, _ = r.scan_json(1, "-c", cfg, "--reader-framing", "raw")
+    check_eq(doc["targets"][0]["reader"]["framing"], "raw", "override")
+    # A config error points at the line.
+    bad = os.path.join(r.work, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("feature: x\ntargets:\n  - name: a\n    tabel: orders\n")
+    _, err = r.expect(2, "scan", "-c", bad)
+    check("bad.yaml:4:5" in err, "config error with line and column", err)
+    r.expect(3, "scan", "-c", os.path.join(r.work, "missing.yaml"))
+
+
+def _slow_where():
+    # Makes each row cost a little so that the scan is surely running when
+    # the signal comes; it does not change which rows are read.
+    return "length(randomblob(20000)) > 0"
+
+
+def test_interrupt_writes_partial_report(r):
+    recs = Records()
+    v1 = recs.v1(1)
+    db = os.path.join(r.work, "big.db")
+    make_db(db, [])
+    c = sqlite3.connect(db)
+    c.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+              "WHERE i < 400000) INSERT INTO orders SELECT i, ? FROM n", (v1,))
+    c.commit()
+    c.close()
+    report = os.path.join(r.work, "partial.json")
+    # stderr on a pseudo-terminal: progress is drawn there, and its first
+    # line tells that rows are being read.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([r.rollsafe, "scan", *target_args(db), "--where",
+                          _slow_where(), "--format", "json", "-o", report],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=slave)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"rows/s" not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if ready:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+        if p.poll() is not None:
+            break
+    check(b"rows/s" in seen, "progress on a terminal", seen[-500:])
+    check(b"of about 400,000" in seen, "estimated total in the progress",
+          seen[-500:])
+    p.send_signal(signal.SIGINT)
+    _, _ = p.communicate(timeout=120)
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if not ready:
+                break
+            chunk = os.read(master, 4096)
+            if not chunk:
+                break
+            seen += chunk
+    except OSError:
+        pass
+    os.close(master)
+    check_eq(p.returncode, 4, "exit code after Ctrl-C")
+    with open(report) as f:
+        doc = json.load(f)
+    check_eq(doc["complete"], False, "complete")
+    check_eq(doc["interrupted"], True, "interrupted")
+    t = doc["targets"][0]
+    check_eq(t["status"], "interrupted", "target status")
+    check(0 < t["rows_read"] < 400000, "partial row count", t["rows_read"])
+    check_eq(t["verdicts"]["ok"], t["rows_read"], "rows read so far counted")
+    check(b"interrupted" in seen, "the interruption is said on stderr", seen)
+
+
+def test_wal_writer_not_blocked(r):
+    recs = Records()
+    db = os.path.join(r.work, "wal.db")
+    make_db(db, [], wal=True)
+    c = sqlite3.connect(db)
+    c.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+              "WHERE i < 100000) INSERT INTO orders SELECT i, ? FROM n",
+              (recs.v1(1),))
+    c.commit()
+    # A writer holds an open write transaction while the scan starts...
+    w = sqlite3.connect(db, timeout=0, isolation_level=None)
+    w.execute("BEGIN IMMEDIATE")
+    w.execute("INSERT INTO orders VALUES (100001, ?)", (recs.v1(2),))
+    report = os.path.join(r.work, "wal.json")
+    p = subprocess.Popen([r.rollsafe, "scan", *target_args(db), "--where",
+                          _slow_where(), "--format", "json", "-o", report],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # ...and keeps writing and committing while it runs, with no busy
+    # timeout: any lock the scan took would fail these at once.
+    commits = 0
+    for i in range(20):
+        if p.poll() is not None:
+            break
+        w.execute("COMMIT")
+        commits += 1
+        w.execute("BEGIN IMMEDIATE")
+        w.execute("INSERT INTO orders VALUES (?, ?)", (100002 + i,
+                                                       recs.v1(3)))
+        time.sleep(0.05)
+    running_during_writes = p.poll() is None
+    w.execute("COMMIT")
+    w.close()
+    out, err = p.communicate(timeout=300)
+    check_eq(p.returncode, 0, "scan exit code (stderr: %s)" % err.decode())
+    check(commits > 0 and running_during_writes,
+          "the writer committed while the scan ran", commits)
+    with open(report) as f:
+        doc = json.load(f)
+    # The scan reads one snapshot: the rows committed before it started.
+    check(100000 <= doc["totals"]["rows_read"] <= 100001 + commits,
+          "rows read from a snapshot", doc["totals"]["rows_read"])
+    check_eq(doc["complete"], True, "complete")
+
+
+TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
+         if name.startswith("test_") and callable(fn)}
+
+if __name__ == "__main__":
+    sys.exit(run_cases(TESTS))
