@@ -1,16 +1,1011 @@
-/* src/cli/config.c: the YAML configuration file (being written). */
+/*
+ * src/cli/config.c: the YAML configuration file, parsed with libyaml.
+ *
+ * Two passes. The first turns libyaml's events into a small tree of nodes
+ * that keep their position and whether they were quoted; it refuses what a
+ * configuration file has no use for (aliases, anchors, tags, a second
+ * document, deep nesting), so that every later check sees plain data. The
+ * second walks that tree and fills a cli_config. Building the tree first lets
+ * an error inside a target name the target even when its `name` key comes
+ * after the bad key, and keeps syntax errors ahead of content errors.
+ *
+ * Scalars are typed as in the YAML 1.2 core schema: a quoted scalar is
+ * always a string; a plain one is null (`~`, `null`, empty), a boolean, an
+ * integer, a number or else a string. libyaml (a YAML 1.1 parser) leaves this
+ * resolution to us, and the 1.2 rules spare operators the `on`/`no` surprises.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "cli.h"
-#include "config.h"
+#include <yaml.h>
+
+#include <rollsafe/classify.h>
+
+#include "exit_codes.h"
+
+/* Configuration files are small; a bigger file is most likely the database
+ * itself given to -c by mistake, and is refused before it is parsed. */
+#define CONFIG_MAX_BYTES ((size_t)1 << 20)
+
+/* The file needs four levels (top mapping, targets, a target, a value);
+ * the limit only keeps the recursive walk off a hostile file's depth. */
+#define CONFIG_MAX_DEPTH 32
+
+#define CONFIG_MAX_READER_VERSION 1000u
+
+/*
+ * The loader with a test hook: when @p fail_at is not 0, the fail_at-th
+ * allocation the loader makes itself fails (libyaml's own allocations are
+ * not counted), so that the chaos test can prove that every error path frees
+ * what it took; @p n_allocs, when not NULL, receives the number of
+ * allocations made. Declared here only: tests/config/check_config.c is its
+ * one other user.
+ */
+int rs__config_load(cli_config **out, const char *path, char *errbuf,
+                    size_t errlen, size_t fail_at, size_t *n_allocs);
+
+/* ---- loader state, allocation, errors ------------------------------------
+ */
+
+typedef struct loader {
+  const char *path;
+  char *errbuf;
+  size_t errlen;
+  size_t fail_at, n_allocs;
+  const unsigned char *text; /* the file, for positions of encoding errors */
+  size_t text_len;
+} loader;
+
+static void *ld_realloc(loader *ld, void *ptr, size_t size) {
+  ld->n_allocs++;
+  if (ld->fail_at != 0 && ld->n_allocs == ld->fail_at) return NULL;
+  return realloc(ptr, size);
+}
+
+static void *ld_malloc(loader *ld, size_t size) {
+  return ld_realloc(ld, NULL, size);
+}
+
+static char *ld_strndup(loader *ld, const char *s, size_t len) {
+  char *copy = ld_malloc(ld, len + 1);
+  if (copy == NULL) return NULL;
+  memcpy(copy, s, len);
+  copy[len] = '\0';
+  return copy;
+}
+
+#if defined(__GNUC__)
+#define CONFIG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CONFIG_PRINTF(f, a)
+#endif
+
+static void ld_vmessage(loader *ld, unsigned line, unsigned col,
+                        const char *fmt, va_list ap) CONFIG_PRINTF(4, 0);
+
+static void ld_vmessage(loader *ld, unsigned line, unsigned col,
+                        const char *fmt, va_list ap) {
+  int n;
+  if (ld->errbuf == NULL || ld->errlen == 0) return;
+  if (line != 0)
+    n = snprintf(ld->errbuf, ld->errlen, "%s:%u:%u: ", ld->path, line, col);
+  else
+    n = snprintf(ld->errbuf, ld->errlen, "%s: ", ld->path);
+  if (n < 0 || (size_t)n >= ld->errlen) return;
+  vsnprintf(ld->errbuf + n, ld->errlen - (size_t)n, fmt, ap);
+}
+
+/* An error at a position of the file; returns @p status. */
+static int fail_at(loader *ld, int status, unsigned line, unsigned col,
+                   const char *fmt, ...) CONFIG_PRINTF(5, 6);
+
+static int fail_at(loader *ld, int status, unsigned line, unsigned col,
+                   const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ld_vmessage(ld, line, col, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+/* An error of the whole file; returns @p status. */
+static int fail(loader *ld, int status, const char *fmt, ...)
+    CONFIG_PRINTF(3, 4);
+
+static int fail(loader *ld, int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ld_vmessage(ld, 0, 0, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+static int out_of_memory(loader *ld) {
+  return fail(ld, CLI_EXIT_IO, "out of memory");
+}
+
+/*
+ * Copies a value from the file into @p out for a message: at most 40
+ * characters, anything that is not printable ASCII as \xNN, so that the
+ * message stays one line whatever the file holds.
+ */
+static const char *shown(char out[200], const char *s, size_t len) {
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (i == 40) {
+      memcpy(out + o, "...", 3);
+      o += 3;
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out[o++] = (char)c;
+    } else {
+      snprintf(out + o, 5, "\\x%02X", c);
+      o += 4;
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
+/* ---- pass 1: libyaml events to a tree ------------------------------------
+ */
+
+typedef enum node_type { NODE_SCALAR, NODE_SEQUENCE, NODE_MAPPING } node_type;
+
+typedef struct node {
+  node_type type;
+  unsigned line, col;
+  char *value; /* scalar: the text, NUL-terminated (it may hold NULs too) */
+  size_t len;
+  int plain;           /* scalar: unquoted, so its type is resolved */
+  struct node **items; /* sequence: items; mapping: key, value, key, ... */
+  size_t n_items, cap_items;
+} node;
+
+static void node_free(node *n) {
+  if (n == NULL) return;
+  for (size_t i = 0; i < n->n_items; i++) node_free(n->items[i]);
+  free(n->items);
+  free(n->value);
+  free(n);
+}
+
+static int node_append(loader *ld, node *parent, node *child) {
+  if (parent->n_items == parent->cap_items) {
+    size_t cap = parent->cap_items ? parent->cap_items * 2 : 8;
+    node **items = ld_realloc(ld, parent->items, cap * sizeof *items);
+    if (items == NULL) return out_of_memory(ld);
+    parent->items = items;
+    parent->cap_items = cap;
+  }
+  parent->items[parent->n_items++] = child;
+  return 0;
+}
+
+/* Line and column (1-based, in characters) of a byte offset in the file. */
+static void offset_position(const loader *ld, size_t offset, unsigned *line,
+                            unsigned *col) {
+  *line = 1;
+  *col = 1;
+  for (size_t i = 0; i < offset && i < ld->text_len; i++) {
+    if (ld->text[i] == '\n') {
+      ++*line;
+      *col = 1;
+    } else if ((ld->text[i] & 0xC0) != 0x80) {
+      ++*col; /* UTF-8 continuation bytes do not start a character */
+    }
+  }
+}
+
+/* libyaml's error as one line, at the position libyaml gives. */
+static int syntax_error(loader *ld, const yaml_parser_t *p) {
+  const char *problem = p->problem ? p->problem : "invalid YAML";
+  unsigned line, col;
+  if (p->error == YAML_MEMORY_ERROR) return out_of_memory(ld);
+  if (p->error == YAML_READER_ERROR) {
+    /* Encoding errors carry a byte offset, not a mark. */
+    offset_position(ld, p->problem_offset, &line, &col);
+    if (p->problem_value != -1)
+      return fail_at(ld, CLI_EXIT_USAGE, line, col, "%s (0x%02X)", problem,
+                     (unsigned)p->problem_value);
+    return fail_at(ld, CLI_EXIT_USAGE, line, col, "%s", problem);
+  }
+  line = (unsigned)p->problem_mark.line + 1;
+  col = (unsigned)p->problem_mark.column + 1;
+  if (p->context != NULL)
+    return fail_at(ld, CLI_EXIT_USAGE, line, col, "%s (%s at %u:%u)", problem,
+                   p->context, (unsigned)p->context_mark.line + 1,
+                   (unsigned)p->context_mark.column + 1);
+  return fail_at(ld, CLI_EXIT_USAGE, line, col, "%s", problem);
+}
+
+static int next_event(loader *ld, yaml_parser_t *p, yaml_event_t *ev) {
+  if (!yaml_parser_parse(p, ev)) return syntax_error(ld, p);
+  return 0;
+}
+
+static unsigned ev_line(const yaml_event_t *ev) {
+  return (unsigned)ev->start_mark.line + 1;
+}
+
+static unsigned ev_col(const yaml_event_t *ev) {
+  return (unsigned)ev->start_mark.column + 1;
+}
+
+/*
+ * Refuses what the tree cannot hold without losing meaning: an anchor would
+ * only be useful with aliases, and a tag could change a value's type behind
+ * the plain/quoted rule.
+ */
+static int check_node_event(loader *ld, const yaml_event_t *ev) {
+  const yaml_char_t *anchor = NULL, *tag = NULL;
+  char buf[200];
+  switch (ev->type) {
+    case YAML_ALIAS_EVENT:
+      anchor = ev->data.alias.anchor;
+      return fail_at(
+          ld, CLI_EXIT_USAGE, ev_line(ev), ev_col(ev),
+          "alias '*%s': aliases are not supported",
+          shown(buf, (const char *)anchor, strlen((const char *)anchor)));
+    case YAML_SCALAR_EVENT:
+      anchor = ev->data.scalar.anchor;
+      tag = ev->data.scalar.tag;
+      break;
+    case YAML_SEQUENCE_START_EVENT:
+      anchor = ev->data.sequence_start.anchor;
+      tag = ev->data.sequence_start.tag;
+      break;
+    case YAML_MAPPING_START_EVENT:
+      anchor = ev->data.mapping_start.anchor;
+      tag = ev->data.mapping_start.tag;
+      break;
+    default:
+      return fail_at(ld, CLI_EXIT_USAGE, ev_line(ev), ev_col(ev),
+                     "expected a value");
+  }
+  if (anchor != NULL)
+    return fail_at(
+        ld, CLI_EXIT_USAGE, ev_line(ev), ev_col(ev),
+        "anchor '&%s': anchors and aliases are not supported",
+        shown(buf, (const char *)anchor, strlen((const char *)anchor)));
+  if (tag != NULL)
+    return fail_at(ld, CLI_EXIT_USAGE, ev_line(ev), ev_col(ev),
+                   "tag '%s': tags are not supported",
+                   shown(buf, (const char *)tag, strlen((const char *)tag)));
+  return 0;
+}
+
+/*
+ * Reads the node that @p ev starts into @p out. Takes @p ev over (deletes
+ * it) whatever happens; on error *out is NULL and nothing is left allocated.
+ */
+static int read_node(loader *ld, yaml_parser_t *p, yaml_event_t *ev,
+                     unsigned depth, node **out) {
+  yaml_event_type_t end;
+  node *n;
+  int rc = check_node_event(ld, ev);
+  *out = NULL;
+  if (rc != 0) {
+    yaml_event_delete(ev);
+    return rc;
+  }
+  n = ld_malloc(ld, sizeof *n);
+  if (n == NULL) {
+    yaml_event_delete(ev);
+    return out_of_memory(ld);
+  }
+  memset(n, 0, sizeof *n);
+  n->line = ev_line(ev);
+  n->col = ev_col(ev);
+  if (ev->type == YAML_SCALAR_EVENT) {
+    n->type = NODE_SCALAR;
+    n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    n->len = ev->data.scalar.length;
+    n->value = ld_strndup(ld, (const char *)ev->data.scalar.value, n->len);
+    yaml_event_delete(ev);
+    if (n->value == NULL) {
+      node_free(n);
+      return out_of_memory(ld);
+    }
+    *out = n;
+    return 0;
+  }
+  if (ev->type == YAML_SEQUENCE_START_EVENT) {
+    n->type = NODE_SEQUENCE;
+    end = YAML_SEQUENCE_END_EVENT;
+  } else {
+    n->type = NODE_MAPPING;
+    end = YAML_MAPPING_END_EVENT;
+  }
+  yaml_event_delete(ev);
+  if (depth >= CONFIG_MAX_DEPTH) {
+    rc = fail_at(ld, CLI_EXIT_USAGE, n->line, n->col,
+                 "nested more than %d levels deep", CONFIG_MAX_DEPTH);
+    node_free(n);
+    return rc;
+  }
+  for (;;) {
+    yaml_event_t child_ev;
+    node *child;
+    rc = next_event(ld, p, &child_ev);
+    if (rc != 0) break;
+    if (child_ev.type == end) {
+      yaml_event_delete(&child_ev);
+      *out = n;
+      return 0;
+    }
+    rc = read_node(ld, p, &child_ev, depth + 1, &child);
+    if (rc != 0) break;
+    rc = node_append(ld, n, child);
+    if (rc != 0) {
+      node_free(child);
+      break;
+    }
+  }
+  node_free(n);
+  return rc;
+}
+
+static int empty_configuration(loader *ld) {
+  return fail(ld, CLI_EXIT_USAGE,
+              "empty configuration; expected feature, reader_version and "
+              "targets");
+}
+
+/* The one document of the file, as a tree; *out is NULL on error. */
+static int read_document(loader *ld, yaml_parser_t *p, node **out) {
+  yaml_event_t ev;
+  node *root = NULL;
+  int rc;
+  *out = NULL;
+  /* STREAM-START, then DOCUMENT-START unless the stream is empty */
+  for (int i = 0; i < 2; i++) {
+    rc = next_event(ld, p, &ev);
+    if (rc != 0) return rc;
+    if (ev.type == YAML_STREAM_END_EVENT) {
+      yaml_event_delete(&ev);
+      return empty_configuration(ld);
+    }
+    yaml_event_delete(&ev);
+  }
+  rc = next_event(ld, p, &ev);
+  if (rc != 0) return rc;
+  rc = read_node(ld, p, &ev, 0, &root);
+  if (rc != 0) return rc;
+  rc = next_event(ld, p, &ev); /* DOCUMENT-END */
+  if (rc != 0) goto failed;
+  yaml_event_delete(&ev);
+  rc = next_event(ld, p, &ev);
+  if (rc != 0) goto failed;
+  if (ev.type != YAML_STREAM_END_EVENT) {
+    rc = fail_at(ld, CLI_EXIT_USAGE, ev_line(&ev), ev_col(&ev),
+                 "a second YAML document; a configuration file holds one");
+    yaml_event_delete(&ev);
+    goto failed;
+  }
+  yaml_event_delete(&ev);
+  *out = root;
+  return 0;
+failed:
+  node_free(root);
+  return rc;
+}
+
+/* ---- scalar types (YAML 1.2 core schema) ---------------------------------
+ */
+
+typedef enum scalar_type {
+  SCALAR_STRING,
+  SCALAR_NULL,
+  SCALAR_BOOL,
+  SCALAR_INT,
+  SCALAR_FLOAT
+} scalar_type;
+
+static int is_one_of(const char *s, const char *const *words) {
+  for (; *words != NULL; words++)
+    if (strcmp(s, *words) == 0) return 1;
+  return 0;
+}
+
+static int all_digits(const char *s, const char *digits) {
+  if (*s == '\0') return 0;
+  return s[strspn(s, digits)] == '\0';
+}
+
+/* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
+static int is_float(const char *s) {
+  size_t int_digits, frac_digits = 0;
+  if (*s == '-' || *s == '+') s++;
+  int_digits = strspn(s, "0123456789");
+  s += int_digits;
+  if (*s == '.') {
+    s++;
+    frac_digits = strspn(s, "0123456789");
+    s += frac_digits;
+  }
+  if (int_digits == 0 && frac_digits == 0) return 0;
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    if (*s == '-' || *s == '+') s++;
+    if (!all_digits(s, "0123456789")) return 0;
+    return 1;
+  }
+  return *s == '\0';
+}
+
+static scalar_type scalar_type_of(const node *n) {
+  static const char *const nulls[] = {"~", "null", "Null", "NULL", NULL};
+  static const char *const bools[] = {"true",  "True",  "TRUE", "false",
+                                      "False", "FALSE", NULL};
+  static const char *const special_floats[] = {
+      ".inf",  ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+      "-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
+  const char *s = n->value;
+  if (!n->plain) return SCALAR_STRING;
+  if (n->len == 0 || is_one_of(s, nulls)) return SCALAR_NULL;
+  if (is_one_of(s, bools)) return SCALAR_BOOL;
+  if (all_digits(s[0] == '-' || s[0] == '+' ? s + 1 : s, "0123456789") ||
+      (strncmp(s, "0o", 2) == 0 && all_digits(s + 2, "01234567")) ||
+      (strncmp(s, "0x", 2) == 0 && all_digits(s + 2, "0123456789abcdefABCDEF")))
+    return SCALAR_INT;
+  if (is_float(s) || is_one_of(s, special_floats)) return SCALAR_FLOAT;
+  return SCALAR_STRING;
+}
+
+static int is_null(const node *n) {
+  return n->type == NODE_SCALAR && scalar_type_of(n) == SCALAR_NULL;
+}
+
+/*
+ * "a sequence", "an integer '5'", ...: what the file holds where something
+ * else was expected. @p secret leaves the value out (connection strings).
+ */
+static const char *described(char out[256], const node *n, int secret) {
+  char buf[200];
+  const char *what = NULL;
+  if (n->type == NODE_SEQUENCE) return "a sequence";
+  if (n->type == NODE_MAPPING) return "a mapping";
+  switch (scalar_type_of(n)) {
+    case SCALAR_NULL:
+      return n->len == 0 ? "an empty value" : "null";
+    case SCALAR_BOOL:
+      what = "a boolean";
+      break;
+    case SCALAR_INT:
+      what = "an integer";
+      break;
+    case SCALAR_FLOAT:
+      what = "a number";
+      break;
+    case SCALAR_STRING:
+      what = n->plain ? "a string" : "a quoted string";
+      break;
+  }
+  if (secret) return what;
+  snprintf(out, 256, "%s '%s'", what, shown(buf, n->value, n->len));
+  return out;
+}
+
+/* ---- pass 2: the tree to a cli_config -------------------------------------
+ */
+
+/*
+ * Checks a mapping's keys against @p known (NULL-terminated): each must be a
+ * scalar, known, and given once. Fills @p values[i] with the value node of
+ * known[i], or NULL. @p where ends the messages (" in target 'orders'", or
+ * "" for the top level).
+ */
+static int check_keys(loader *ld, const node *map, const char *const *known,
+                      const node **values, const node **keys,
+                      const char *where) {
+  char buf[200], got[256], list[256] = "";
+  size_t n_known = 0;
+  for (; known[n_known] != NULL; n_known++) {
+    values[n_known] = NULL;
+    keys[n_known] = NULL;
+  }
+  for (size_t i = 0; i + 1 < map->n_items; i += 2) {
+    const node *key = map->items[i];
+    size_t k;
+    if (key->type != NODE_SCALAR)
+      return fail_at(ld, CLI_EXIT_USAGE, key->line, key->col,
+                     "expected a key%s, got %s", where, described(got, key, 0));
+    for (k = 0; k < n_known; k++)
+      if (strlen(known[k]) == key->len && strcmp(known[k], key->value) == 0)
+        break;
+    if (k == n_known) {
+      for (size_t j = 0; j < n_known; j++) {
+        if (j > 0) strcat(list, ", ");
+        strcat(list, known[j]);
+      }
+      return fail_at(ld, CLI_EXIT_USAGE, key->line, key->col,
+                     "unknown key '%s'%s (known: %s)",
+                     shown(buf, key->value, key->len), where, list);
+    }
+    if (keys[k] != NULL)
+      return fail_at(ld, CLI_EXIT_USAGE, key->line, key->col,
+                     "duplicate key '%s'%s (first at %u:%u)", known[k], where,
+                     keys[k]->line, keys[k]->col);
+    keys[k] = key;
+    values[k] = map->items[i + 1];
+  }
+  return 0;
+}
+
+/*
+ * A non-empty string without NUL bytes, copied into *out. @p secret keeps
+ * the value out of messages.
+ */
+static int get_string(loader *ld, const char *key, const node *v, int secret,
+                      char **out) {
+  char got[256];
+  scalar_type type;
+  if (v->type != NODE_SCALAR)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "%s: expected a string, got %s", key,
+                   described(got, v, secret));
+  type = scalar_type_of(v);
+  if (type == SCALAR_NULL)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "%s: expected a string, got %s", key,
+                   described(got, v, secret));
+  if (type != SCALAR_STRING)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "%s: expected a string, got %s (quote it to use it as "
+                   "text)",
+                   key, described(got, v, secret));
+  if (v->len == 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "%s: expected a non-empty string, got ''", key);
+  if (memchr(v->value, '\0', v->len) != NULL)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "%s: contains a NUL byte", key);
+  *out = ld_strndup(ld, v->value, v->len);
+  if (*out == NULL) return out_of_memory(ld);
+  return 0;
+}
+
+static int get_reader_version(loader *ld, const node *v, unsigned *out) {
+  char got[256], buf[200];
+  const char *s = v->value;
+  unsigned long value = 0;
+  if (v->type != NODE_SCALAR || scalar_type_of(v) != SCALAR_INT ||
+      s[0] == '-' || strncmp(s, "0x", 2) == 0 || strncmp(s, "0o", 2) == 0)
+    goto not_positive;
+  if (*s == '+') s++;
+  /* digits only here (the int rule); stop counting once past the limit */
+  for (; *s != '\0'; s++) {
+    value = value * 10 + (unsigned long)(*s - '0');
+    if (value > CONFIG_MAX_READER_VERSION)
+      return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                     "reader_version: %s is too large (at most %u)",
+                     shown(buf, v->value, v->len), CONFIG_MAX_READER_VERSION);
+  }
+  if (value == 0) goto not_positive;
+  *out = (unsigned)value;
+  return 0;
+not_positive:
+  if (v->type == NODE_SCALAR && v->plain)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "reader_version: expected a positive integer, got '%s'",
+                   shown(buf, v->value, v->len));
+  return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                 "reader_version: expected a positive integer, got %s",
+                 described(got, v, 0));
+}
+
+static int get_reader_framing(loader *ld, const node *v, int *out) {
+  static const struct {
+    const char *name;
+    rs_reader_framing framing;
+  } framings[] = {{"default", RS_READER_FRAMING_DEFAULT},
+                  {"raw", RS_READER_FRAMING_RAW},
+                  {"envelope", RS_READER_FRAMING_ENVELOPE}};
+  char got[256], buf[200];
+  if (v->type != NODE_SCALAR)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "reader_framing: expected one of default, raw, envelope, "
+                   "got %s",
+                   described(got, v, 0));
+  for (size_t i = 0; i < sizeof framings / sizeof framings[0]; i++) {
+    if (strlen(framings[i].name) == v->len &&
+        strcmp(framings[i].name, v->value) == 0) {
+      *out = (int)framings[i].framing;
+      return 0;
+    }
+  }
+  return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                 "reader_framing: unknown framing '%s' (known: default, raw, "
+                 "envelope)",
+                 shown(buf, v->value, v->len));
+}
+
+/* The kinds store.h knows, for messages: "sqlite-table, postgres-table". */
+static const char *kind_names(char out[256]) {
+  out[0] = '\0';
+  for (int k = 1; k < 64; k++) {
+    const char *name = store_kind_name((store_kind)k);
+    if (name == NULL) break;
+    if (k > 1) strncat(out, ", ", 255 - strlen(out));
+    strncat(out, name, 255 - strlen(out));
+  }
+  return out;
+}
+
+enum {
+  T_NAME,
+  T_KIND,
+  T_CONNECTION,
+  T_CONNECTION_ENV,
+  T_TABLE,
+  T_KEY,
+  T_COLUMN,
+  T_TYPE,
+  T_WHERE,
+  T_COUNT
+};
+
+static const char *const target_keys[T_COUNT + 1] = {
+    "name", "kind",   "connection", "connection_env", "table",
+    "key",  "column", "type",       "where",          NULL};
+
+/*
+ * A relative SQLite path in the file names a file next to the config file,
+ * so that `-c /some/dir/rollsafe.yaml` works from any directory. Absolute
+ * paths, `file:` URIs and ":memory:" mean the same from anywhere.
+ */
+static int resolve_sqlite_path(loader *ld, char **connection) {
+  const char *slash = strrchr(ld->path, '/');
+  const char *c = *connection;
+  size_t dir_len, c_len;
+  char *joined;
+  if (slash == NULL || c[0] == '/' || strncmp(c, "file:", 5) == 0 ||
+      strcmp(c, ":memory:") == 0)
+    return 0;
+  dir_len = (size_t)(slash - ld->path) + 1; /* with its slash */
+  c_len = strlen(c);
+  joined = ld_malloc(ld, dir_len + c_len + 1);
+  if (joined == NULL) return out_of_memory(ld);
+  memcpy(joined, ld->path, dir_len);
+  memcpy(joined + dir_len, c, c_len + 1);
+  free(*connection);
+  *connection = joined;
+  return 0;
+}
+
+static int read_target(loader *ld, const node *item, size_t index,
+                       const cli_config_target *previous,
+                       cli_config_target *t) {
+  const node *values[T_COUNT], *keys[T_COUNT];
+  char label[256], where[300], buf[200], got[256];
+  char *env_name = NULL;
+  int rc;
+  t->line = item->line;
+  t->col = item->col;
+  if (item->type != NODE_MAPPING)
+    return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                   "target #%zu: expected a mapping, got %s", index + 1,
+                   described(got, item, 0));
+
+  /* Name the target in messages by its name when it has a usable one, even
+   * if `name` comes after the key in trouble. */
+  snprintf(label, sizeof label, "target #%zu", index + 1);
+  for (size_t i = 0; i + 1 < item->n_items; i += 2) {
+    const node *k = item->items[i], *v = item->items[i + 1];
+    if (k->type == NODE_SCALAR && strcmp(k->value, "name") == 0 &&
+        k->len == 4 && v->type == NODE_SCALAR && v->len > 0 &&
+        scalar_type_of(v) == SCALAR_STRING) {
+      snprintf(label, sizeof label, "target '%s'",
+               shown(buf, v->value, v->len));
+      break;
+    }
+  }
+  snprintf(where, sizeof where, " in %s", label);
+  rc = check_keys(ld, item, target_keys, values, keys, where);
+  if (rc != 0) return rc;
+
+  /* Values in file order, so that the first error reported is the first in
+   * the file. */
+  for (size_t i = 1; i < item->n_items; i += 2) {
+    const node *v = item->items[i];
+    char *s = NULL;
+    int k = 0;
+    while (values[k] != v) k++;
+    if (k == T_WHERE && is_null(v)) continue;
+    rc = get_string(ld, target_keys[k], v, k == T_CONNECTION, &s);
+    if (rc != 0) goto failed;
+    switch (k) {
+      case T_NAME:
+        t->name = s;
+        break;
+      case T_KIND:
+        t->kind = store_kind_from_name(s);
+        free(s);
+        if (t->kind == 0) {
+          char names[256];
+          rc = fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                       "kind: unknown target kind '%s' (known: %s)",
+                       shown(buf, v->value, v->len), kind_names(names));
+          goto failed;
+        }
+        break;
+      case T_CONNECTION:
+        t->connection = s;
+        break;
+      case T_CONNECTION_ENV:
+        env_name = s;
+        break;
+      case T_TABLE:
+        t->table = s;
+        break;
+      case T_KEY:
+        t->key = s;
+        break;
+      case T_COLUMN:
+        t->column = s;
+        break;
+      case T_TYPE:
+        t->type = s;
+        break;
+      default:
+        t->where = s;
+        break;
+    }
+  }
+
+  for (int k = 0; k < T_COUNT; k++) {
+    if (values[k] != NULL || k == T_WHERE || k == T_CONNECTION ||
+        k == T_CONNECTION_ENV)
+      continue;
+    rc = fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                 "missing key '%s' in %s", target_keys[k], label);
+    goto failed;
+  }
+  if (values[T_CONNECTION] != NULL && values[T_CONNECTION_ENV] != NULL) {
+    rc = fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                 "%s has both connection and connection_env; give one", label);
+    goto failed;
+  }
+  if (values[T_CONNECTION] == NULL && values[T_CONNECTION_ENV] == NULL) {
+    rc = fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                 "missing key 'connection' (or 'connection_env') in %s", label);
+    goto failed;
+  }
+  for (size_t i = 0; i < index; i++) {
+    if (strcmp(previous[i].name, t->name) == 0) {
+      const node *v = values[T_NAME];
+      rc = fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "duplicate target name '%s' (first at %u:%u)",
+                   shown(buf, v->value, v->len), previous[i].line,
+                   previous[i].col);
+      goto failed;
+    }
+  }
+
+  if (env_name != NULL) {
+    /* The value is a secret's home: messages name the variable only. Paths
+     * from the environment are the operator's, relative to the working
+     * directory like any other path given outside the file. */
+    const node *v = values[T_CONNECTION_ENV];
+    const char *value = getenv(env_name);
+    if (value == NULL || value[0] == '\0') {
+      rc = fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "connection_env: environment variable %s is %s",
+                   shown(buf, env_name, strlen(env_name)),
+                   value == NULL ? "not set" : "empty");
+      goto failed;
+    }
+    t->connection = ld_strndup(ld, value, strlen(value));
+    if (t->connection == NULL) {
+      rc = out_of_memory(ld);
+      goto failed;
+    }
+  } else if (t->kind == STORE_SQLITE_TABLE) {
+    rc = resolve_sqlite_path(ld, &t->connection);
+    if (rc != 0) goto failed;
+  }
+  free(env_name);
+  return 0;
+failed:
+  free(env_name);
+  return rc;
+}
+
+enum { K_FEATURE, K_READER_VERSION, K_READER_FRAMING, K_TARGETS, K_COUNT };
+
+static const char *const top_keys[K_COUNT + 1] = {
+    "feature", "reader_version", "reader_framing", "targets", NULL};
+
+static int read_targets(loader *ld, const node *v, cli_config *config) {
+  char got[256];
+  int rc;
+  if (v->type != NODE_SEQUENCE)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "targets: expected a sequence of targets, got %s",
+                   described(got, v, 0));
+  if (v->n_items == 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "targets: expected at least one target");
+  config->targets = ld_malloc(ld, v->n_items * sizeof *config->targets);
+  if (config->targets == NULL) return out_of_memory(ld);
+  memset(config->targets, 0, v->n_items * sizeof *config->targets);
+  for (size_t i = 0; i < v->n_items; i++) {
+    /* counted first, so that cli_config_free() frees a half-filled one */
+    config->n_targets = i + 1;
+    rc = read_target(ld, v->items[i], i, config->targets, &config->targets[i]);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+static int read_config(loader *ld, const node *root, cli_config *config) {
+  const node *values[K_COUNT], *keys[K_COUNT];
+  char got[256];
+  int rc;
+  if (is_null(root)) return empty_configuration(ld);
+  if (root->type != NODE_MAPPING)
+    return fail_at(ld, CLI_EXIT_USAGE, root->line, root->col,
+                   "expected a mapping with feature, reader_version and "
+                   "targets, got %s",
+                   described(got, root, 0));
+  rc = check_keys(ld, root, top_keys, values, keys, "");
+  if (rc != 0) return rc;
+  for (size_t i = 1; i < root->n_items; i += 2) {
+    const node *v = root->items[i];
+    int k = 0;
+    while (values[k] != v) k++;
+    /* The optional keys may be given as null to mean "not given". */
+    if (k != K_TARGETS && is_null(v)) continue;
+    switch (k) {
+      case K_FEATURE:
+        rc = get_string(ld, "feature", v, 0, &config->feature);
+        break;
+      case K_READER_VERSION:
+        rc = get_reader_version(ld, v, &config->reader_version);
+        config->has_reader_version = rc == 0;
+        break;
+      case K_READER_FRAMING:
+        rc = get_reader_framing(ld, v, &config->reader_framing);
+        config->has_reader_framing = rc == 0;
+        break;
+      default:
+        rc = read_targets(ld, v, config);
+        break;
+    }
+    if (rc != 0) return rc;
+  }
+  if (values[K_TARGETS] == NULL)
+    return fail_at(ld, CLI_EXIT_USAGE, root->line, root->col,
+                   "missing key 'targets'");
+  return 0;
+}
+
+/* ---- the file --------------------------------------------------------------
+ */
+
+/* Reads at most CONFIG_MAX_BYTES + 1 bytes: enough to tell "too large". */
+static int read_file(loader *ld, unsigned char **out, size_t *len) {
+  FILE *f = fopen(ld->path, "rb");
+  unsigned char *buf = NULL;
+  size_t n = 0, cap = 0;
+  int rc;
+  *out = NULL;
+  *len = 0;
+  if (f == NULL)
+    return fail(ld, CLI_EXIT_IO, "cannot read: %s", strerror(errno));
+  for (;;) {
+    size_t got;
+    if (n == cap) {
+      size_t new_cap = cap ? cap * 4 : 16384;
+      unsigned char *grown;
+      if (new_cap > CONFIG_MAX_BYTES + 1) new_cap = CONFIG_MAX_BYTES + 1;
+      grown = ld_realloc(ld, buf, new_cap);
+      if (grown == NULL) {
+        rc = out_of_memory(ld);
+        goto failed;
+      }
+      buf = grown;
+      cap = new_cap;
+    }
+    got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0 || n > CONFIG_MAX_BYTES) break;
+  }
+  if (ferror(f)) {
+    rc = fail(ld, CLI_EXIT_IO, "cannot read: %s", strerror(errno));
+    goto failed;
+  }
+  if (n > CONFIG_MAX_BYTES) {
+    rc = fail(ld, CLI_EXIT_USAGE,
+              "larger than 1 MiB, too large for a configuration file");
+    goto failed;
+  }
+  fclose(f);
+  *out = buf;
+  *len = n;
+  return 0;
+failed:
+  free(buf);
+  fclose(f);
+  return rc;
+}
+
+void cli_config_free(cli_config *config) {
+  if (config == NULL) return;
+  for (size_t i = 0; i < config->n_targets; i++) {
+    cli_config_target *t = &config->targets[i];
+    free(t->name);
+    free(t->connection);
+    free(t->table);
+    free(t->key);
+    free(t->column);
+    free(t->type);
+    free(t->where);
+  }
+  free(config->targets);
+  free(config->feature);
+  free(config->path);
+  free(config);
+}
+
+int rs__config_load(cli_config **out, const char *path, char *errbuf,
+                    size_t errlen, size_t fail_at_alloc, size_t *n_allocs) {
+  loader ld = {path, errbuf, errlen, fail_at_alloc, 0, NULL, 0};
+  yaml_parser_t parser;
+  unsigned char *text = NULL;
+  size_t len = 0;
+  node *root = NULL;
+  cli_config *config = NULL;
+  int rc;
+
+  *out = NULL;
+  if (errbuf != NULL && errlen > 0) errbuf[0] = '\0';
+  rc = read_file(&ld, &text, &len);
+  if (rc != 0) goto done;
+  ld.text = text;
+  ld.text_len = len;
+  if (!yaml_parser_initialize(&parser)) {
+    rc = out_of_memory(&ld);
+    goto done;
+  }
+  yaml_parser_set_input_string(&parser, text, len);
+  rc = read_document(&ld, &parser, &root);
+  yaml_parser_delete(&parser);
+  if (rc != 0) goto done;
+
+  config = ld_malloc(&ld, sizeof *config);
+  if (config == NULL) {
+    rc = out_of_memory(&ld);
+    goto done;
+  }
+  memset(config, 0, sizeof *config);
+  config->path = ld_strndup(&ld, path, strlen(path));
+  if (config->path == NULL) {
+    rc = out_of_memory(&ld);
+    goto done;
+  }
+  rc = read_config(&ld, root, config);
+  if (rc != 0) goto done;
+  *out = config;
+  config = NULL;
+done:
+  cli_config_free(config);
+  node_free(root);
+  free(text);
+  if (n_allocs != NULL) *n_allocs = ld.n_allocs;
+  return rc;
+}
 
 int cli_config_load(cli_config **out, const char *path, char *errbuf,
                     size_t errlen) {
-  *out = NULL;
-  snprintf(errbuf, errlen, "%s: configuration files are not available yet",
-           path);
-  return CLI_EXIT_USAGE;
+  return rs__config_load(out, path, errbuf, errlen, 0, NULL);
 }
-
-void cli_config_free(cli_config *config) { free(config); }
