@@ -22,6 +22,30 @@ int cli_write_file(const char *cmd, const char *path, cli_write_fn fn,
     }
     return 0;
   }
+  /* Only a regular file (or a new one) is replaced by rename: a device, a
+   * FIFO or a socket (/dev/null, /dev/stdout, a pipe a collector reads) is
+   * written in place, and renaming over it would replace the device. */
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+      cli_error(cmd, "cannot open '%s': %s", path, strerror(errno));
+      return CLI_EXIT_IO;
+    }
+    errno = 0;
+    int bad = fn(f, ctx) != 0 || fflush(f) != 0 || ferror(f);
+    int saved = errno;
+    if (fclose(f) != 0 && !bad) {
+      bad = 1;
+      saved = errno;
+    }
+    if (bad) {
+      cli_error(cmd, "cannot write '%s': %s", path,
+                saved ? strerror(saved) : "write error");
+      return CLI_EXIT_IO;
+    }
+    return 0;
+  }
   size_t n = strlen(path);
   char *tmp = malloc(n + 16);
   if (tmp == NULL) {

@@ -63,15 +63,21 @@ static void arena_free(void *data, void *ptr) {
   (void)ptr; /* released all at once by reset/free */
 }
 
+bool rs__frees_nothing(const ProtobufCAllocator *a) {
+  return a != NULL && a->free == arena_free;
+}
+
 int rs_arena_new(rs_arena **out, size_t chunk_size,
                  const ProtobufCAllocator *backing, rs_error *err) {
   if (out == NULL)
-    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE, "rs_arena_new: out is NULL");
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_arena_new: out is NULL");
   *out = NULL;
   backing = rs__allocator_or_default(backing);
   rs_arena *arena = rs__alloc(backing, sizeof *arena);
   if (arena == NULL)
-    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "rs_arena_new: out of memory");
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE,
+                    "rs_arena_new: out of memory");
   arena->backing = backing;
   arena->chunk_size = chunk_size != 0 ? chunk_size : 64 * 1024;
   arena->allocator.alloc = arena_alloc;

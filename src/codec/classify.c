@@ -71,7 +71,8 @@ const rs_reason *rs_classification_reason(const rs_classification *c,
   return (const rs_reason *)&c->reasons.items[i];
 }
 
-/* ---- the walker ------------------------------------------------------------ */
+/* ---- the walker ------------------------------------------------------------
+ */
 
 typedef struct walker {
   rs__notes *notes;
@@ -80,8 +81,8 @@ typedef struct walker {
   unsigned max_depth;
   const rs__type *type; /* for moved fields; NULL when not applicable */
   unsigned writer_version;
-  int rc;         /* sticky RS_ENOMEM */
-  bool too_deep;  /* a depth-limit reason was given */
+  int rc;        /* sticky RS_ENOMEM */
+  bool too_deep; /* a depth-limit reason was given */
 } walker;
 
 static void note(walker *w, rs_verdict v, const char *path, uint32_t field,
@@ -182,8 +183,7 @@ static void walk(walker *w, const ProtobufCMessageDescriptor *R,
     size_t idx = rf != NULL ? (size_t)(rf - R->fields) : 0;
     size_t mark;
     if (rf != NULL && rf->label == PROTOBUF_C_LABEL_REPEATED &&
-        idx < RS__TRACK &&
-        !(f.wire_type == RS__WT_LEN && rs__is_packable(rf)))
+        idx < RS__TRACK && !(f.wire_type == RS__WT_LEN && rs__is_packable(rf)))
       mark = rs__path_push_index(path, name, counts[idx]++);
     else
       mark = rs__path_push_field(path, name, f.number);
@@ -228,9 +228,8 @@ static void walk(walker *w, const ProtobufCMessageDescriptor *R,
         } else {
           size_t p = 0;
           uint64_t raw;
-          while (p < f.value_len &&
-                 rs__read_varint(buf + f.value_offset, f.value_len, &p,
-                                 &raw) == 0)
+          while (p < f.value_len && rs__read_varint(buf + f.value_offset,
+                                                    f.value_len, &p, &raw) == 0)
             check_varint(w, rf, wf, raw, path->buf, at);
           if (p != f.value_len)
             note(w, RS_VERDICT_UNREADABLE, path->buf, f.number, at,
@@ -261,8 +260,8 @@ static void walk(walker *w, const ProtobufCMessageDescriptor *R,
       note(w, RS_VERDICT_IGNORED_FIELDS, path->buf, moved[i].field,
            moved[i].offset,
            "field %u is unknown to %s; the writer also set %s(%u)",
-           (unsigned)moved[i].field, w->who,
-           rf != NULL ? rf->name : "?", (unsigned)m->reader_field);
+           (unsigned)moved[i].field, w->who, rf != NULL ? rf->name : "?",
+           (unsigned)m->reader_field);
     else
       note(w, RS_VERDICT_MISREAD, path->buf, moved[i].field, moved[i].offset,
            "the value %s reads from %s(%u) moved here; that reader sees %s "
@@ -306,7 +305,8 @@ void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
   rs__notes_dispose(&notes, &rs__malloc_allocator);
 }
 
-/* ---- classification ---------------------------------------------------------- */
+/* ---- classification
+ * ---------------------------------------------------------- */
 
 static int add(rs_classification *c, rs_verdict v, const char *path,
                uint32_t field, size_t offset, const char *fmt, ...)
@@ -322,9 +322,9 @@ static int add(rs_classification *c, rs_verdict v, const char *path,
 
 /* The writer's side: framing, envelope, and the version that wrote it. A
  * record no writer's version decodes ends here, with its verdict. */
-static int writer_side(rs_classification *c, rs__written *w,
-                       const rs__type *t, const uint8_t *buf, size_t len,
-                       const rs_options *o, rs__budget *b, bool *done) {
+static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
+                       const uint8_t *buf, size_t len, const rs_options *o,
+                       rs__budget *b, bool *done) {
   rs_error e = RS_ERROR_INIT;
   int rc = rs__read_written(w, t, buf, len, o, b, false, &e);
   *done = rc != 0;
@@ -372,8 +372,8 @@ static int up_converted(rs_classification *c, const rs__type *t,
   ProtobufCMessage *conv_m = NULL;
   rs_conversion *conv = NULL;
   rs_error e = RS_ERROR_INIT;
-  int rc = rs__convert(&conv_m, &conv, t, w->number, rv->number, w->msg, o, b,
-                       &e);
+  int rc =
+      rs__convert(&conv_m, &conv, t, w->number, rv->number, w->msg, o, b, &e);
   if (conv_m != NULL)
     protobuf_c_message_free_unpacked(conv_m, RS__PA(&b->allocator));
   if (rc != 0 && rc != RS_ECONVERT) return rc;
@@ -389,6 +389,68 @@ static int up_converted(rs_classification *c, const rs__type *t,
   }
   rs_conversion_free(conv);
   return rc;
+}
+
+/*
+ * Whether a message the reader's own descriptor unpacked holds anything the
+ * walk would report: an unknown field (ignored_fields) or an enum value the
+ * descriptor lacks (misread). Once protobuf-c unpacked the bytes with the
+ * reader's descriptor, nothing else can be wrong: a wire-type mismatch, a
+ * malformed packed run or a missing required field fail that unpack, and no
+ * field moved between a version and itself. Most records of a scan are
+ * clean, and this look at the decoded message costs far less than walking
+ * their bytes again; a record that is not clean is walked for its reasons.
+ */
+#define RS__STATIC_CLEAN_DEPTH 64
+
+static bool enum_known(const ProtobufCEnumDescriptor *e, int value) {
+  for (unsigned i = 0; i < e->n_value_ranges; i++) {
+    const ProtobufCIntRange *r = &e->value_ranges[i];
+    int start = r->start_value;
+    int end = start + (int)(e->value_ranges[i + 1].orig_index - r->orig_index);
+    if (value >= start && value < end) return true;
+  }
+  return false;
+}
+
+static bool message_is_clean(const ProtobufCMessage *m, unsigned depth) {
+  if (m->n_unknown_fields != 0 || depth > RS__STATIC_CLEAN_DEPTH) return false;
+  const ProtobufCMessageDescriptor *d = m->descriptor;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    if (f->type != PROTOBUF_C_TYPE_ENUM && f->type != PROTOBUF_C_TYPE_MESSAGE)
+      continue;
+    const char *member = (const char *)m + f->offset;
+    size_t n = 1;
+    const char *values = member;
+    /* A oneof's members share one union: only the set case may be read. */
+    if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+      continue;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+      n = *(const size_t *)((const char *)m + f->quantifier_offset);
+      values = *(char *const *)member;
+    } else if (f->type == PROTOBUF_C_TYPE_ENUM &&
+               !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
+      /* An unset optional enum holds its default, which is known. */
+      if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0 &&
+          !*(const protobuf_c_boolean *)((const char *)m +
+                                         f->quantifier_offset)) {
+        continue;
+      }
+    }
+    for (size_t k = 0; k < n; k++) {
+      if (f->type == PROTOBUF_C_TYPE_ENUM) {
+        int v = ((const int *)values)[k];
+        if (!enum_known(f->descriptor, v)) return false;
+      } else {
+        const ProtobufCMessage *sub =
+            ((const ProtobufCMessage *const *)values)[k];
+        if (sub != NULL && !message_is_clean(sub, depth + 1)) return false;
+      }
+    }
+  }
+  return true;
 }
 
 static int classify(rs_classification *c, const rs__type *t,
@@ -414,10 +476,18 @@ static int classify(rs_classification *c, const rs__type *t,
     rs__written_dispose(&w, b->backing);
     return rc;
   }
+  /* The writer's version is the reader's and the framing fits: a clean
+   * message needs no walk (see message_is_clean). */
+  if (rc == 0 && wv != NULL && wv->desc == rv->desc && w.msg != NULL &&
+      wv->static_depth != 0 && message_is_clean(w.msg, 1)) {
+    rs__written_dispose(&w, b->backing);
+    return 0;
+  }
   const uint8_t *p = buf + w.payload_offset;
   size_t plen = len - w.payload_offset;
-  walker wk = {&c->reasons, rv->number, "", o->max_depth, t,
-               wv != NULL ? wv->number : 0, 0, false};
+  walker wk = {
+      &c->reasons, rv->number, "", o->max_depth, t, wv != NULL ? wv->number : 0,
+      0,           false};
   snprintf(wk.who, sizeof wk.who, "version %u", rv->number);
   rs__path path = {{0}, 0};
   if (rc == 0)

@@ -36,8 +36,12 @@ void rs_record_free(rs_record *r) {
   rs__free(r->a, r);
 }
 
-const char *rs_record_type(const rs_record *r) { return r ? r->type : NULL; }
-unsigned rs_record_version(const rs_record *r) { return r ? r->version : 0; }
+const char *rs_record_type(const rs_record *r) {
+  return r ? r->type : NULL;
+}
+unsigned rs_record_version(const rs_record *r) {
+  return r ? r->version : 0;
+}
 unsigned rs_record_written_version(const rs_record *r) {
   return r ? r->written_version : 0;
 }
@@ -61,7 +65,8 @@ const rs_conversion *rs_record_conversion(const rs_record *r) {
   return r ? r->conversion : NULL;
 }
 
-/* ---- unpacking ---------------------------------------------------------------- */
+/* ---- unpacking
+ * ---------------------------------------------------------------- */
 
 int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
                const uint8_t *buf, size_t len, size_t base,
@@ -72,6 +77,17 @@ int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
   return rs__unpack_walked(out, d, buf, len, base, opts, budget, err);
 }
 
+int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
+                       const uint8_t *buf, size_t len, size_t base,
+                       const rs_options *opts, rs__budget *budget,
+                       rs_error *err) {
+  if (v->static_depth != 0 && v->static_depth <= opts->max_depth) {
+    *out = NULL;
+    return rs__unpack_walked(out, v->desc, buf, len, base, opts, budget, err);
+  }
+  return rs__unpack(out, v->desc, buf, len, base, opts, budget, err);
+}
+
 int rs__unpack_walked(ProtobufCMessage **out,
                       const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                       size_t len, size_t base, const rs_options *opts,
@@ -80,15 +96,18 @@ int rs__unpack_walked(ProtobufCMessage **out,
       protobuf_c_message_unpack(d, &budget->allocator, len, buf);
   *out = m;
   if (m != NULL) return 0;
-  if (budget->over || budget->oom) return rs__budget_fail(budget, err, "decode");
+  if (budget->over || budget->oom)
+    return rs__budget_fail(budget, err, "decode");
   rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, err);
   return RS_EDECODE;
 }
 
-/* ---- the writer's side of a record ------------------------------------------ */
+/* ---- the writer's side of a record ------------------------------------------
+ */
 
 void rs__written_dispose(rs__written *w, const ProtobufCAllocator *a) {
-  if (w->msg != NULL) protobuf_c_message_free_unpacked(w->msg, RS__PA(a));
+  if (w->msg != NULL && !rs__frees_nothing(a))
+    protobuf_c_message_free_unpacked(w->msg, RS__PA(a));
   rs__free(a, (void *)w->provenance.flag_key);
   rs__free(a, (void *)w->provenance.variant);
   rs__free(a, (void *)w->provenance.writer_id);
@@ -101,8 +120,8 @@ static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
                          size_t len, const rs_options *o, rs__budget *b,
                          rs_error *err) {
   rs__envelope env;
-  int rc = rs__envelope_parse(&env, &w->env_status, buf, len, &b->allocator,
-                              err);
+  int rc =
+      rs__envelope_parse(&env, &w->env_status, buf, len, &b->allocator, err);
   if (rc != 0)
     return b->over || b->oom ? rs__budget_fail(b, err, "envelope") : rc;
   w->header_offset = env.header_offset;
@@ -126,8 +145,9 @@ static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
   if (rc != 0) return rc;
   w->version = rs__type_version(t, w->number);
   if (w->version == NULL) return 0;
-  return rs__unpack(&w->msg, w->version->desc, buf + w->payload_offset,
-                    len - w->payload_offset, w->payload_offset, o, b, err);
+  return rs__unpack_version(&w->msg, w->version, buf + w->payload_offset,
+                            len - w->payload_offset, w->payload_offset, o, b,
+                            err);
 }
 
 int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
@@ -151,14 +171,14 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
       const rs__version *v = &t->versions[i];
       if ((v->encoding == RS_ENCODING_RAW) != (pass == 0)) continue;
       rs_error e = RS_ERROR_INIT;
-      int rc = rs__unpack(&w->msg, v->desc, buf, len, 0, o, b, &e);
+      int rc = rs__unpack_version(&w->msg, v, buf, len, 0, o, b, &e);
       if (rc == 0) {
         w->version = v;
         w->number = v->number;
         return 0;
       }
-      bool next = rc == RS_EDECODE ||
-                  (rc == RS_ELIMIT && !b->over && !limit_is_final);
+      bool next =
+          rc == RS_EDECODE || (rc == RS_ELIMIT && !b->over && !limit_is_final);
       if (!next) {
         if (err != NULL) *err = e;
         return rc;
@@ -170,7 +190,8 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
   return first.code;
 }
 
-/* ---- decoding any version -------------------------------------------------------- */
+/* ---- decoding any version
+ * -------------------------------------------------------- */
 
 static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
                       size_t len, const rs_options *o, rs__budget *b,
@@ -309,7 +330,8 @@ int rs_read_as(rs_record **out, const rs_registry *registry, const char *type,
   return read_as(out, t, version, buf, len, &o, &b, NULL, err);
 }
 
-/* ---- encoding ---------------------------------------------------------------- */
+/* ---- encoding
+ * ---------------------------------------------------------------- */
 
 static int missing_required(const ProtobufCMessage *m, const char *type,
                             unsigned version, rs_error *err) {
@@ -385,10 +407,9 @@ static int encode(rs_buf *out, const rs__type *t, const rs__version *v,
                     prov->version, RS_PROVENANCE_VERSION);
   if (v->encoding == RS_ENCODING_ENVELOPE) {
     bool fp = !(o->flags & RS_OPT_OMIT_FINGERPRINT);
-    return rs__envelope_write(out, t->name, v->number, prov,
-                              fp ? v->fingerprint : NULL,
-                              fp ? RS_FINGERPRINT_LEN : 0, msg,
-                              o->max_record_size, a, err);
+    return rs__envelope_write(
+        out, t->name, v->number, prov, fp ? v->fingerprint : NULL,
+        fp ? RS_FINGERPRINT_LEN : 0, msg, o->max_record_size, a, err);
   }
   size_t n = protobuf_c_message_get_packed_size(msg);
   if (n > o->max_record_size)

@@ -49,6 +49,9 @@ void rs__budget_init(rs__budget *b, const ProtobufCAllocator *backing,
                      size_t limit);
 void *rs__alloc(const ProtobufCAllocator *a, size_t size); /* zeroed */
 void rs__free(const ProtobufCAllocator *a, void *p);
+/* True for an arena's allocator: freeing a message through it is a walk of
+ * the whole message that releases nothing, so it can be skipped. */
+bool rs__frees_nothing(const ProtobufCAllocator *a);
 char *rs__strdup(const ProtobufCAllocator *a, const char *s);
 char *rs__sprintf(const ProtobufCAllocator *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -236,6 +239,11 @@ typedef struct rs__version {
   const ProtobufCMessageDescriptor *desc;
   rs_encoding encoding;
   uint8_t fingerprint[RS_FINGERPRINT_LEN];
+  /* Deepest nesting a message of desc can have (1: no message fields); 0
+   * when its types are recursive. Bounded and within max_depth, protobuf-c
+   * cannot recurse too deep on any input: unknown fields are kept as bytes,
+   * never parsed, so the depth pre-check is skipped. */
+  unsigned static_depth;
 } rs__version;
 
 typedef struct rs__type {
@@ -291,6 +299,13 @@ int rs__convert(ProtobufCMessage **out, rs_conversion **conv,
 int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
                const uint8_t *buf, size_t len, size_t base,
                const rs_options *opts, rs__budget *budget, rs_error *err);
+
+/* rs__unpack with v's descriptor; skips the depth check when v's types
+ * cannot nest deeper than opts->max_depth (rs__version.static_depth). */
+int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
+                       const uint8_t *buf, size_t len, size_t base,
+                       const rs_options *opts, rs__budget *budget,
+                       rs_error *err);
 
 /* rs__unpack without the depth check, for bytes already walked with d. */
 int rs__unpack_walked(ProtobufCMessage **out,

@@ -90,36 +90,50 @@ int rs__notes_worst(const rs__notes *ns) {
   return worst;
 }
 
-static size_t path_append(rs__path *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static size_t path_append(rs__path *p, const char *fmt, ...) {
+/*
+ * Paths are pushed for every field of every record a scan reads, and only a
+ * few end up in a reason: appending is plain copying, no printf.
+ */
+static size_t path_append(rs__path *p, const char *name, char open,
+                          uint64_t number, char close) {
   size_t mark = p->len;
-  if (p->len >= sizeof p->buf - 1) return mark;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(p->buf + p->len, sizeof p->buf - p->len, fmt, ap);
-  va_end(ap);
-  if (n < 0) {
-    p->buf[p->len] = '\0';
-  } else if ((size_t)n >= sizeof p->buf - p->len) {
-    /* Truncated: mark it rather than cut silently. */
-    p->len = sizeof p->buf - 1;
-    memcpy(p->buf + p->len - 3, "...", 3);
-  } else {
-    p->len += (size_t)n;
+  char digits[24];
+  size_t nd = 0;
+  do {
+    digits[nd++] = (char)('0' + number % 10);
+    number /= 10;
+  } while (number != 0);
+  size_t nlen = name != NULL ? strlen(name) : 0;
+  size_t need = (p->len ? 1 : 0) + nlen + 2 + nd;
+  char *o = p->buf + p->len;
+  if (p->len + need < sizeof p->buf) {
+    if (p->len) *o++ = '.';
+    memcpy(o, name, nlen);
+    o += nlen;
+    *o++ = open;
+    while (nd > 0) *o++ = digits[--nd];
+    *o++ = close;
+    *o = '\0';
+    p->len = (size_t)(o - p->buf);
+    return mark;
   }
+  /* Too long (a pathological nesting): keep what fits and mark the cut
+   * rather than cut silently. */
+  if (p->len >= sizeof p->buf - 4) return mark;
+  char *end = p->buf + sizeof p->buf - 4;
+  if (p->len && o < end) *o++ = '.';
+  for (size_t i = 0; i < nlen && o < end; i++) *o++ = name[i];
+  memcpy(o, "...", 4);
+  p->len = (size_t)(o + 3 - p->buf);
   return mark;
 }
 
 size_t rs__path_push_field(rs__path *p, const char *name, uint32_t number) {
-  return path_append(p, "%s%s(%u)", p->len ? "." : "",
-                     name != NULL ? name : "", (unsigned)number);
+  return path_append(p, name, '(', number, ')');
 }
 
 size_t rs__path_push_index(rs__path *p, const char *name, size_t index) {
-  return path_append(p, "%s%s[%zu]", p->len ? "." : "",
-                     name != NULL ? name : "", index);
+  return path_append(p, name, '[', index, ']');
 }
 
 /* ---- public accessors ---------------------------------------------------- */
@@ -146,9 +160,15 @@ rs_loss_kind rs_loss_kind_of(const rs_loss *l) {
 const char *rs_loss_path(const rs_loss *l) {
   return l != NULL ? l->n.path : NULL;
 }
-uint32_t rs_loss_field(const rs_loss *l) { return l != NULL ? l->n.field : 0; }
+uint32_t rs_loss_field(const rs_loss *l) {
+  return l != NULL ? l->n.field : 0;
+}
 const char *rs_loss_text(const rs_loss *l) {
   return l != NULL ? l->n.text : NULL;
 }
-unsigned rs_loss_from(const rs_loss *l) { return l != NULL ? l->n.from : 0; }
-unsigned rs_loss_to(const rs_loss *l) { return l != NULL ? l->n.to : 0; }
+unsigned rs_loss_from(const rs_loss *l) {
+  return l != NULL ? l->n.from : 0;
+}
+unsigned rs_loss_to(const rs_loss *l) {
+  return l != NULL ? l->n.to : 0;
+}

@@ -107,11 +107,11 @@ static int get_type(rs_registry *r, const char *name, rs__type **out,
   size_t i = type_index(r, name, &found);
   if (!found) {
     char *copy = rs__strdup(r->a, name);
-    if (copy == NULL ||
-        grow(r->a, (void **)&r->types, r->n_types, &r->cap_types,
-             sizeof *r->types) != 0) {
+    if (copy == NULL || grow(r->a, (void **)&r->types, r->n_types,
+                             &r->cap_types, sizeof *r->types) != 0) {
       rs__free(r->a, copy);
-      return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+      return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE,
+                      "registry: out of memory");
     }
     memmove(&r->types[i + 1], &r->types[i],
             (r->n_types - i) * sizeof *r->types);
@@ -128,6 +128,23 @@ static int check_name(const char *type, rs_error *err) {
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "record type name must be 1 to 256 characters");
   return 0;
+}
+
+/* See rs__version.static_depth. A chain of nested message types longer than
+ * RS__STATIC_DEPTH_MAX is treated as recursive: it is, or may as well be. */
+#define RS__STATIC_DEPTH_MAX 64
+static unsigned static_depth(const ProtobufCMessageDescriptor *d,
+                             unsigned level) {
+  if (level > RS__STATIC_DEPTH_MAX) return 0;
+  unsigned deepest = level;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    if (f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
+    unsigned sub = static_depth(f->descriptor, level + 1);
+    if (sub == 0) return 0;
+    if (sub > deepest) deepest = sub;
+  }
+  return deepest;
 }
 
 int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
@@ -165,13 +182,13 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
   v->number = version;
   v->desc = desc;
   v->encoding = encoding;
+  v->static_depth = static_depth(desc, 1);
   rs__fingerprint(desc, v->fingerprint);
   return 0;
 }
 
 int rs_registry_builder_add_converter(rs_registry_builder *b, const char *type,
-                                      const rs_converter *conv,
-                                      rs_error *err) {
+                                      const rs_converter *conv, rs_error *err) {
   if (b == NULL || conv == NULL || conv->fn == NULL)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "rs_registry_builder_add_converter: builder, converter "
@@ -201,7 +218,8 @@ int rs_registry_builder_add_converter(rs_registry_builder *b, const char *type,
   if (conv->n_handled_fields > 0) {
     handled = rs__alloc(b->reg.a, conv->n_handled_fields * sizeof *handled);
     if (handled == NULL)
-      return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+      return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE,
+                      "registry: out of memory");
     memcpy(handled, conv->handled_fields,
            conv->n_handled_fields * sizeof *handled);
   }

@@ -51,18 +51,21 @@ void progress_update(void *ctx, uint64_t rows) {
   p->last = t;
   double elapsed = t - p->start;
   double rate = elapsed > 0 ? (double)rows / elapsed : 0;
-  char n[32], r[32];
+  char n[32], r[32], e[32], line[200];
   grouped(n, sizeof n, rows);
   grouped(r, sizeof r, (uint64_t)rate);
-  fprintf(p->out, "\r\033[K%s: %s rows, %s rows/s", p->name, n, r);
-  if (p->estimate > 0) {
-    char e[32];
+  int len = snprintf(line, sizeof line, "\r\033[K%s: %s rows, %s rows/s",
+                     p->name, n, r);
+  if (p->estimate > 0 && len > 0 && (size_t)len < sizeof line) {
     grouped(e, sizeof e, (uint64_t)p->estimate);
-    fprintf(p->out, ", of about %s", e);
-    if (rate > 0 && (uint64_t)p->estimate > rows)
-      fprintf(p->out, ", about %.0f s left",
-              (double)((uint64_t)p->estimate - rows) / rate);
+    len += snprintf(line + len, sizeof line - (size_t)len, ", of about %s", e);
+    if (rate > 0 && (uint64_t)p->estimate > rows && (size_t)len < sizeof line)
+      snprintf(line + len, sizeof line - (size_t)len, ", about %.0f s left",
+               (double)((uint64_t)p->estimate - rows) / rate);
   }
+  /* One write per redraw: stderr is unbuffered, and a line drawn in pieces
+   * flickers on a slow terminal. */
+  fputs(line, p->out);
   fflush(p->out);
   p->drawn = 1;
 }

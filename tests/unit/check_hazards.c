@@ -25,8 +25,8 @@ static void run(const Shop__V2__Order *o, rs_classification **plain,
                      v2->len, NULL, NULL, &err);
 }
 
-static void done(rs_classification *a, rs_classification *b,
-                 rs_conversion *c, rs_buf *x, rs_buf *y) {
+static void done(rs_classification *a, rs_classification *b, rs_conversion *c,
+                 rs_buf *x, rs_buf *y) {
   rs_classification_free(a);
   rs_classification_free(b);
   rs_conversion_free(c);
@@ -336,8 +336,9 @@ START_TEST(every_hazard_at_once_lists_each_reason_worst_first) {
   rs_test_encode_v2(&v2, o);
   rs_classification *a = rs_test_classify(&v2, RS_READER_FRAMING_ENVELOPE);
   ck_assert_int_eq(rs_classification_verdict(a), RS_VERDICT_UNREADABLE);
-  const char *paths[] = {"customer_id(2)", "deliver_by(9)", "status(4)",
-                         "discount(10)", "promo_codes(11)", "gift_message(12)"};
+  const char *paths[] = {"customer_id(2)",  "deliver_by(9)",
+                         "status(4)",       "discount(10)",
+                         "promo_codes(11)", "gift_message(12)"};
   for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
     ck_assert_msg(rs_test_reason(a, paths[i]) != NULL, "missing %s", paths[i]);
   for (size_t i = 1; i < rs_classification_reason_count(a); i++)
@@ -373,12 +374,82 @@ START_TEST(v1_record_is_ok_for_both_readers) {
 END_TEST
 
 Suite *hazards_suite(void);
+/*
+ * A record read by its own version takes a shortcut (no walk of its bytes)
+ * when its decoded message is clean; anything the walk would report must
+ * still be found: unknown fields at the top and inside a repeated message,
+ * an enum value the version lacks. Classified through an arena, as a scan
+ * does.
+ */
+START_TEST(same_version_reader_still_sees_unknown_fields_and_enums) {
+  Shop__V1__Order *o = rs_test_v1_full();
+  rs_buf clean = RS_BUF_INIT;
+  rs_test_encode_v1(&clean, o);
+  rs_arena *arena = NULL;
+  ck_assert_int_eq(rs_arena_new(&arena, 0, NULL, NULL), 0);
+  rs_options opts = RS_OPTIONS_INIT;
+  opts.allocator = rs_arena_allocator(arena);
+  rs_reader reader = RS_READER_INIT;
+  static const struct {
+    const char *what;
+    uint8_t extra[8];
+    size_t n;
+    rs_verdict verdict;
+    const char *path;
+  } cases[] = {
+      {"clean", {0}, 0, RS_VERDICT_OK, NULL},
+      /* field 99, varint 1 */
+      {"unknown top-level field",
+       {0x98, 0x06, 0x01},
+       3,
+       RS_VERDICT_IGNORED_FIELDS,
+       "(99)"},
+      /* status(4) = 6: AWAITING_AUTH, which version 1 lacks */
+      {"unknown enum value", {0x20, 0x06}, 2, RS_VERDICT_MISREAD, "status(4)"},
+      /* one more items(5) entry: sku "x" and field 9 = 1 */
+      {"unknown field in a repeated message",
+       {0x2a, 0x05, 0x0a, 0x01, 'x', 0x48, 0x01},
+       7,
+       RS_VERDICT_IGNORED_FIELDS,
+       "items[1].(9)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint8_t buf[1024];
+    ck_assert_uint_lt(clean.len + cases[i].n, sizeof buf);
+    memcpy(buf, clean.data, clean.len);
+    memcpy(buf + clean.len, cases[i].extra, cases[i].n);
+    rs_classification *c = NULL;
+    ck_assert_int_eq(rs_classify(&c, rs_test_registry(), RS_SHOP_ORDER, &reader,
+                                 buf, clean.len + cases[i].n, &opts, NULL),
+                     0);
+    ck_assert_msg(rs_classification_verdict(c) == cases[i].verdict,
+                  "%s: verdict %s", cases[i].what,
+                  rs_verdict_name(rs_classification_verdict(c)));
+    if (cases[i].path == NULL) {
+      ck_assert_uint_eq(rs_classification_reason_count(c), 0);
+    } else {
+      const rs_reason *r = rs_test_reason(c, cases[i].path);
+      ck_assert_msg(r != NULL, "%s: no reason at %s (first: %s)", cases[i].what,
+                    cases[i].path,
+                    rs_classification_reason_count(c)
+                        ? rs_reason_path(rs_classification_reason(c, 0))
+                        : "none");
+    }
+    rs_classification_free(c);
+    rs_arena_reset(arena);
+  }
+  rs_arena_free(arena);
+  rs_buf_dispose(&clean, NULL);
+}
+END_TEST
+
 Suite *hazards_suite(void) {
   Suite *s = suite_create("hazards");
   TCase *tc = tcase_create("example domain");
   tcase_add_test(tc, clean_v2_is_only_the_envelope_for_the_plain_reader);
   tcase_add_test(tc, moved_money_is_misread_and_converts_losslessly);
-  tcase_add_test(tc, moved_money_sub_cent_is_lossy_and_foreign_currency_impossible);
+  tcase_add_test(tc,
+                 moved_money_sub_cent_is_lossy_and_foreign_currency_impossible);
   tcase_add_test(tc, required_field_unset_is_unreadable_and_impossible);
   tcase_add_test(tc, new_enum_value_is_misread_and_maps_lossily);
   tcase_add_test(tc, unknown_enum_really_is_kept_as_int_by_protobuf_c);
@@ -388,8 +459,11 @@ Suite *hazards_suite(void) {
   tcase_add_test(tc, new_oneof_member_is_ignored);
   tcase_add_test(tc, every_hazard_at_once_lists_each_reason_worst_first);
   tcase_add_test(tc, v1_record_is_ok_for_both_readers);
+  tcase_add_test(tc, same_version_reader_still_sees_unknown_fields_and_enums);
   suite_add_tcase(s, tc);
   return s;
 }
 
-int main(void) { return rs_test_run(hazards_suite()); }
+int main(void) {
+  return rs_test_run(hazards_suite());
+}
