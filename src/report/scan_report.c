@@ -266,7 +266,10 @@ json_t *scan_report_json(const scan_report *r) {
 
 static void writer_label(char *buf, size_t size, const scan_writer *w) {
   if (w->version == 0 && w->flag_key == NULL) {
-    snprintf(buf, size, "unknown writer (corrupt)");
+    snprintf(buf, size, "unknown version, %s",
+             w->encoding == RS_ENCODING_ENVELOPE ? "envelope"
+             : w->encoding == RS_ENCODING_RAW    ? "raw bytes"
+                                                 : "over the size limit");
     return;
   }
   char who[160];
@@ -355,7 +358,9 @@ static void text_target(FILE *out, const scan_report *r,
         const scan_reason *reason = &s->reasons[k];
         fprintf(out, "      - %s%s%s", reason->path,
                 reason->path[0] ? ": " : "", reason->text);
-        if (reason->offset != RS_OFFSET_NONE)
+        /* Most texts say where already; add the offset to those that don't. */
+        if (reason->offset != RS_OFFSET_NONE &&
+            strstr(reason->text, "byte ") == NULL)
           fprintf(out, " [byte %zu]", reason->offset);
         fputc('\n', out);
       }
