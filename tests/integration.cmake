@@ -21,6 +21,12 @@ if(TARGET rollsafe_cli)
                 ${case})
       set_tests_properties(${group}.${case} PROPERTIES LABELS integration
                            TIMEOUT 600)
+      # Scripts named *_postgres need the server of tests/postgres.cmake.
+      if(group MATCHES "_postgres$")
+        set_tests_properties(${group}.${case} PROPERTIES
+          FIXTURES_REQUIRED pg_server
+          ENVIRONMENT "RS_PG_CONNINFO_FILE=${CMAKE_CURRENT_BINARY_DIR}/pg-conninfo")
+      endif()
     endforeach()
   endforeach()
 endif()

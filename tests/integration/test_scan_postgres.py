@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Integration tests of `rollsafe scan --postgres` against the real
+PostgreSQL server the suite starts (tests/pg/pg_server.sh, ctest fixture
+pg_server; its conninfo is in the file RS_PG_CONNINFO_FILE names).
+
+Usage: test_scan_postgres.py --rollsafe BIN --work DIR CASE
+
+Tables are created here with psycopg2 and records built by rsdata.Records,
+independently of rollsafe; reports are parsed as JSON.
+"""
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg2
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rsdata import (EXPECTED, VERDICTS, Failure, Records, check,  # noqa: E402
+                    check_eq, run_cases)
+
+T0 = 1768473000000000  # 2026-01-15T10:30:00Z in microseconds
+
+
+def conninfo():
+    path = os.environ.get("RS_PG_CONNINFO_FILE")
+    if not path or not os.path.exists(path):
+        raise Failure("no PostgreSQL test server: RS_PG_CONNINFO_FILE=%r "
+                      "(run through ctest, which starts it)" % path)
+    with open(path) as f:
+        return f.read().strip()
+
+
+class Db:
+    def __init__(self, schema):
+        self.dsn = conninfo()
+        self.schema = schema
+        self.conn = psycopg2.connect(self.dsn)
+        self.conn.autocommit = True
+        with self.conn.cursor() as c:
+            c.execute('DROP SCHEMA IF EXISTS "%s" CASCADE' % schema)
+            c.execute('CREATE SCHEMA "%s"' % schema)
+
+    def execute(self, sql, *args):
+        with self.conn.cursor() as c:
+            c.execute(sql, args if args else None)
+
+    def table(self, name, rows, ddl=None):
+        self.execute(ddl or 'CREATE TABLE "%s"."%s" (id bigint PRIMARY KEY, '
+                     'payload bytea)' % (self.schema, name))
+        with self.conn.cursor() as c:
+            c.executemany('INSERT INTO "%s"."%s" VALUES (%%s, %%s)'
+                          % (self.schema, name),
+                          [(k, psycopg2.Binary(v) if v is not None else None)
+                           for k, v in rows])
+        self.execute('ANALYZE "%s"."%s"' % (self.schema, name))
+
+    def args(self, table, key="id", column="payload"):
+        return ["--postgres", self.dsn, "--table",
+                "%s.%s" % (self.schema, table), "--key", key, "--column",
+                column, "--type", "shop.Order"]
+
+
+def mixed_rows(recs, counts):
+    rows, by_key, n = [], {}, 1
+    kinds = []
+    for kind, c in counts.items():
+        kinds += [kind] * c
+    # Interleave deterministically.
+    kinds.sort(key=lambda k: hash(k) % 7)
+    for kind in kinds:
+        rows.append((n, recs.make(kind, n)))
+        by_key[str(n)] = kind
+        n += 1
+    return rows, by_key
+
+
+COUNTS = {"v1": 500, "v2_plain": 40, "v2_gift": 90, "v2_awaiting": 25,
+          "v2_guest": 15, "corrupt": 3}
+
+
+def test_known_mix(r):
+    recs = Records()
+    db = Db("it_mix")
+    rows, by_key = mixed_rows(recs, COUNTS)
+    rows.append((10_000, None))
+    db.table("orders", rows)
+    for framing in ("envelope", "raw"):
+        doc, err = r.scan_json(1, *db.args("orders"), "--reader-framing",
+                               framing, "--samples", "1000")
+        want = {v: 0 for v in VERDICTS}
+        for kind in by_key.values():
+            want[EXPECTED[kind][framing]] += 1
+        check_eq(doc["totals"]["verdicts"], want, framing + " verdicts")
+        check_eq(doc["complete"], True, "complete")
+        t = doc["targets"][0]
+        check_eq(t["rows_read"], len(rows), "rows_read")
+        check_eq(t["rows_null"], 1, "rows_null")
+        check(t["estimated_rows"] is not None and
+              abs(t["estimated_rows"] - len(rows)) <= len(rows) // 10,
+              "estimate from the statistics", t["estimated_rows"])
+        for verdict in VERDICTS[1:]:
+            got = sorted(int(s["key"]) for s in t["samples"][verdict])
+            exp = sorted(int(k) for k, kind in by_key.items()
+                         if EXPECTED[kind][framing] == verdict)
+            check_eq(got, exp, "%s keys of %s" % (framing, verdict))
+        check("password" not in t["description"], "description", t)
+        check_eq(err, "", "stderr")
+
+
+def test_flag_and_written_after(r):
+    recs = Records()
+    db = Db("it_flags")
+    rows, n = [], 1
+    for i in range(30):
+        rows.append((n, recs.v1(n)))
+        n += 1
+    for i in range(20):
+        rows.append((n, recs.v2("v2_awaiting", n, flag="checkout_v2",
+                                variant="on",
+                                write_time_us=T0 + i * 60_000_000)))
+        n += 1
+    for i in range(5):
+        rows.append((n, recs.v2("v2_guest", n, flag="other", variant="x",
+                                write_time_us=T0)))
+        n += 1
+    db.table("orders", rows)
+    args = db.args("orders") + ["--reader-framing", "envelope"]
+    doc, _ = r.scan_json(1, *args, "--flag", "checkout_v2")
+    check_eq(doc["totals"]["rows_counted"], 20, "counted for the flag")
+    check_eq(doc["totals"]["verdicts"]["misread"], 20, "misread")
+    check_eq(doc["totals"]["rows_skipped"], 35, "skipped")
+    doc, _ = r.scan_json(1, *args, "--flag", "checkout_v2",
+                         "--written-after", "2026-01-15T10:44:00Z")
+    check_eq(doc["totals"]["rows_counted"], 5, "after 10:44Z")
+    doc, _ = r.scan_json(1, *args)
+    flags = {(f["flag"], f["variant"]): f for f in doc["totals"]["flags"]}
+    check_eq(flags[("checkout_v2", "on")]["last_write"],
+             "2026-01-15T10:49:00.000000Z", "last write of checkout_v2")
+    check_eq(flags[("other", "x")]["rows"], 5, "rows of other=x")
+
+
+def test_table_without_key_exits_2(r):
+    db = Db("it_keys")
+    db.execute('CREATE TABLE it_keys.nokey (ref text, payload bytea)')
+    db.execute('CREATE TABLE it_keys.ok (id int PRIMARY KEY, body text)')
+    _, err = r.expect(2, "scan", *db.args("nokey", key="ref"))
+    check("ref" in err, "names the column", err)
+    _, err = r.expect(2, "scan", *db.args("missing"))
+    check("missing" in err, "names the table", err)
+    _, err = r.expect(2, "scan", *db.args("ok", column="body"))
+    check("bytea" in err, "refuses a non-bytea column", err)
+    _, err = r.expect(2, "scan", *db.args("ok", column="payload"),
+                      "--where", "nonsense_column > 1")
+    doc, _ = r.scan_json(2, *db.args("nokey", key="ref"))
+    check_eq(doc["complete"], False, "complete")
+
+
+def test_connection_errors(r):
+    os.makedirs(r.work, exist_ok=True)
+    # A socket directory where nothing listens: connection refused.
+    dead = "host=%s port=5432 dbname=x user=postgres connect_timeout=5" % r.work
+    _, err = r.expect(3, "scan", "--postgres", dead, "--table", "t", "--key",
+                      "id", "--column", "payload", "--type", "shop.Order")
+    check("t" in err and err.count("\n") == 1, "one line naming it", err)
+    doc, _ = r.scan_json(3, "--postgres", dead, "--table", "t", "--key", "id",
+                         "--column", "payload", "--type", "shop.Order")
+    check_eq(doc["complete"], False, "complete")
+    # A password in the connection string is refused, and never printed.
+    secret = "hunter2-" + "x" * 6
+    out, err = r.expect(2, "scan", "--postgres",
+                        conninfo() + " password=" + secret, "--table", "t",
+                        "--key", "id", "--column", "payload", "--type",
+                        "shop.Order")
+    check(secret not in out + err, "the password is not echoed", out, err)
+    check("PGPASSWORD" in err or ".pgpass" in err, "says where it goes", err)
+    out, err = r.expect(2, "scan", "--postgres",
+                        "postgresql://postgres:%s@localhost/x" % secret,
+                        "--table", "t", "--key", "id", "--column", "payload",
+                        "--type", "shop.Order", "--format", "json")
+    check(secret not in out + err, "URI password not echoed", out, err)
+
+
+def test_identifiers_and_config(r):
+    recs = Records()
+    db = Db("it_ids")
+    db.execute('CREATE TABLE it_ids."Odd ""Name""" ("Key" text PRIMARY KEY, '
+               '"Pay load" bytea NOT NULL)')
+    with db.conn.cursor() as c:
+        for i in range(1, 11):
+            c.execute('INSERT INTO it_ids."Odd ""Name""" VALUES (%s, %s)',
+                      ("k%02d" % i, psycopg2.Binary(recs.v2("v2_guest", i))))
+    doc, _ = r.scan_json(1, "--postgres", db.dsn, "--table",
+                         'it_ids.Odd "Name"', "--key", "Key", "--column",
+                         "Pay load", "--type", "shop.Order")
+    check_eq(doc["totals"]["verdicts"]["unreadable"], 10, "quoted names")
+    check_eq(doc["targets"][0]["samples"]["unreadable"][0]["key"], "k01",
+             "text key")
+    cfg = os.path.join(r.work, "pg.yaml")
+    with open(cfg, "w") as f:
+        f.write("""feature: checkout_v2
+reader_framing: envelope
+targets:
+  - name: odd
+    kind: postgres-table
+    connection_env: RS_IT_PG
+    table: 'it_ids.Odd "Name"'
+    key: Key
+    column: Pay load
+    type: shop.Order
+""")
+    env = dict(os.environ, RS_IT_PG=db.dsn)
+    doc, _ = r.scan_json(1, "-c", cfg, env=env)
+    check_eq(doc["targets"][0]["verdicts"]["unreadable"], 10, "via config")
+    env.pop("RS_IT_PG")
+    _, err = r.expect(2, "scan", "-c", cfg, env=env)
+    check("RS_IT_PG" in err, "names the unset variable", err)
+
+
+def test_interrupt_writes_partial_report(r):
+    recs = Records()
+    db = Db("it_big")
+    db.execute("CREATE TABLE it_big.orders (id bigint PRIMARY KEY, "
+               "payload bytea NOT NULL)")
+    db.execute("INSERT INTO it_big.orders SELECT g, %s FROM "
+               "generate_series(1, 300000) g", psycopg2.Binary(recs.v1(1)))
+    db.execute("ANALYZE it_big.orders")
+    report = os.path.join(r.work, "partial.json")
+    os.makedirs(r.work, exist_ok=True)
+    master, slave = pty.openpty()
+    # The where clause slows the server down per row so that the scan is
+    # surely running when the signal comes.
+    p = subprocess.Popen([r.rollsafe, "scan", *db.args("orders"), "--where",
+                          "length(repeat(md5(id::text), 3000)) > 0",
+                          "--format", "json", "-o", report],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=slave)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"of about" not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if ready:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+        if p.poll() is not None:
+            break
+    check(b"of about 300,000" in seen, "progress with the estimate",
+          seen[-300:])
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=120)
+    os.close(master)
+    check_eq(p.returncode, 4, "exit code after Ctrl-C")
+    with open(report) as f:
+        doc = json.load(f)
+    check_eq(doc["complete"], False, "complete")
+    t = doc["targets"][0]
+    check_eq(t["status"], "interrupted", "status")
+    check(0 < t["rows_read"] < 300000, "partial rows", t["rows_read"])
+    # The cancelled COPY left no session behind.
+    left = None
+    with db.conn.cursor() as c:
+        for _ in range(100):
+            c.execute("SELECT count(*) FROM pg_stat_activity WHERE "
+                      "application_name = 'rollsafe'")
+            left = c.fetchone()[0]
+            if left == 0:
+                break
+            time.sleep(0.1)
+    check_eq(left, 0, "rollsafe sessions left after the interrupted scan")
+
+
+TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
+         if name.startswith("test_") and callable(fn)}
+
+if __name__ == "__main__":
+    sys.exit(run_cases(TESTS))
