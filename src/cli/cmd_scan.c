@@ -435,10 +435,24 @@ static int parse_args(scan_args *a, int argc, char **argv) {
  * ------------------------------------------------------------------ */
 
 static volatile sig_atomic_t interrupted;
+/* The store being read, for the handler to interrupt a call that blocks
+ * (a lock wait, a slow COPY); set and cleared with the signals blocked. */
+static store *volatile current_store;
 
 static void on_signal(int sig) {
   (void)sig;
   interrupted = 1;
+  store_interrupt(current_store); /* async-signal-safe */
+}
+
+static void set_current_store(store *s) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  current_store = s;
+  sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* The first SIGINT/SIGTERM asks the scan to stop and report; SA_RESETHAND
@@ -527,12 +541,37 @@ static int exit_code_of(const scan_report *r, int codec_failed) {
   return scan_report_findings(r) > 0 ? CLI_EXIT_FOUND : CLI_EXIT_CLEAN;
 }
 
+/*
+ * Writes what the command line asked for. Once -o or --metrics is given it
+ * is always written, failures included (exit_code set, complete false): a
+ * file a pipeline reads must never keep an older run's "clean".
+ */
+static int write_outputs(const scan_args *a, scan_report *report, int status,
+                         int scanned) {
+  report->exit_code = status;
+  int w = 0;
+  /* A text report of nothing adds nothing to the error already printed. */
+  if (a->json || scanned || a->output != NULL)
+    w = cli_write_file(CMD, a->output ? a->output : "-",
+                       a->json ? write_json : write_text, report);
+  if (a->metrics != NULL) {
+    int m = cli_write_file(CMD, a->metrics, write_metrics, report);
+    if (w == 0) w = m;
+  }
+  return w != 0 ? w : status;
+}
+
 static int run(scan_args *a) {
   cli_config *config = NULL;
   rs_registry *reg = NULL;
   scan_report report;
   memset(&report, 0, sizeof report);
-  int status = 0;
+  report.flag_key = a->flag_key;
+  report.flag_variant = a->flag_variant;
+  report.written_after_us = a->written_after_us;
+  report.max_samples = a->samples;
+  report.started_at_us = rs_now_us();
+  int status = 0, scanned = 0;
   rs_error err = {0, 0, ""};
 
   if (a->config != NULL) {
@@ -540,21 +579,22 @@ static int run(scan_args *a) {
     status = cli_config_load(&config, a->config, msg, sizeof msg);
     if (status != 0) {
       cli_error(CMD, "%s", msg);
-      return status;
+      goto done;
     }
   }
   if (rs_shop_registry(&reg, &err) != 0) {
     cli_error(CMD, "%s", err.message);
-    cli_config_free(config);
-    return CLI_EXIT_IO;
+    status = CLI_EXIT_IO;
+    goto done;
   }
-  report.n_targets = config != NULL ? config->n_targets : 1;
-  report.targets = calloc(report.n_targets, sizeof *report.targets);
+  size_t n_targets = config != NULL ? config->n_targets : 1;
+  report.targets = calloc(n_targets, sizeof *report.targets);
   if (report.targets == NULL) {
     cli_error(CMD, "out of memory");
     status = CLI_EXIT_IO;
     goto done;
   }
+  report.n_targets = n_targets;
   unsigned version = a->reader_version;
   int framing = a->framing;
   if (config != NULL) {
@@ -566,13 +606,19 @@ static int run(scan_args *a) {
     for (size_t i = 0; i < config->n_targets; i++) {
       const cli_config_target *c = &config->targets[i];
       scan_report_target *t = &report.targets[i];
-      t->target = (store_target){c->name, c->kind,   c->connection, c->table,
-                                 c->key,  c->column, c->where};
+      t->target = (store_target){
+          c->name, c->kind,   c->connection, c->table,
+          c->key,  c->column, c->where,      c->connection_label};
       t->type = c->type;
+      t->result.estimated_rows = -1;
+    }
+    for (size_t i = 0; i < config->n_targets; i++) {
+      const cli_config_target *c = &config->targets[i];
       char where[600];
       snprintf(where, sizeof where, "%s:%u:%u: target '%s'", config->path,
                c->line, c->col, c->name);
-      if ((status = resolve_reader(t, reg, version, framing, where)) != 0)
+      if ((status = resolve_reader(&report.targets[i], reg, version, framing,
+                                   where)) != 0)
         goto done;
     }
   } else {
@@ -583,16 +629,13 @@ static int run(scan_args *a) {
                                a->table,
                                a->key,
                                a->column,
-                               a->where};
+                               a->where,
+                               NULL};
     t->type = a->type;
+    t->result.estimated_rows = -1;
     if ((status = resolve_reader(t, reg, version, framing, "--type")) != 0)
       goto done;
   }
-  report.flag_key = a->flag_key;
-  report.flag_variant = a->flag_variant;
-  report.written_after_us = a->written_after_us;
-  report.max_samples = a->samples;
-  report.started_at_us = rs_now_us();
 
   struct sigaction old_int, old_term;
   install_handlers(&old_int, &old_term);
@@ -607,6 +650,7 @@ static int run(scan_args *a) {
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
     if (store_open(&s, &t->target, &sopts, &serr) != STORE_OK) {
+      if (interrupted) break; /* e.g. Ctrl-C at the password prompt */
       t->status = serr.status;
       memcpy(t->error, serr.message, sizeof t->error);
       cli_error(CMD, "%s", serr.message);
@@ -624,9 +668,12 @@ static int run(scan_args *a) {
         .progress = progress_update,
         .progress_ctx = &prog};
     progress_start(&prog, t->target.name, store_estimate_rows(s));
+    set_current_store(s);
     int rc = scan_target(&t->result, s, t->type, &o, &err);
+    set_current_store(NULL);
     progress_end(&prog);
     t->scanned = 1;
+    scanned = 1;
     t->status = t->result.status;
     memcpy(t->error, t->result.error, sizeof t->error);
     if (t->status != STORE_OK) cli_error(CMD, "%s", t->error);
@@ -640,24 +687,12 @@ static int run(scan_args *a) {
   if (report.interrupted)
     cli_error(CMD, "interrupted: the report covers only the rows read so far");
   report.seconds = (double)rs_now_us() / 1e6 - t0;
-  report.exit_code = exit_code_of(&report, codec_failed);
+  status = exit_code_of(&report, codec_failed);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
 
-  status = report.exit_code;
-  /* A text report of nothing adds nothing to the error already printed;
-   * a JSON consumer gets its document (complete: false) in every case. */
-  int scanned = 0;
-  for (size_t i = 0; i < report.n_targets; i++)
-    scanned |= report.targets[i].scanned;
-  if (!a->json && !scanned && a->output == NULL) goto done;
-  int w = cli_write_file(CMD, a->output ? a->output : "-",
-                         a->json ? write_json : write_text, &report);
-  if (w == 0 && a->metrics != NULL)
-    w = cli_write_file(CMD, a->metrics, write_metrics, &report);
-  if (w != 0) status = w;
-
 done:
+  status = write_outputs(a, &report, status, scanned);
   for (size_t i = 0; report.targets != NULL && i < report.n_targets; i++) {
     free((char *)report.targets[i].description);
     scan_result_dispose(&report.targets[i].result);

@@ -805,7 +805,14 @@ static int read_target(loader *ld, const node *item, size_t index,
       goto failed;
     }
     t->connection = ld_strndup(ld, value, strlen(value));
-    if (t->connection == NULL) {
+    /* "$NAME": what messages and reports show instead of the value. */
+    size_t nlen = strlen(env_name);
+    t->connection_label = ld_malloc(ld, nlen + 2);
+    if (t->connection_label != NULL) {
+      t->connection_label[0] = '$';
+      memcpy(t->connection_label + 1, env_name, nlen + 1);
+    }
+    if (t->connection == NULL || t->connection_label == NULL) {
       rc = out_of_memory(ld);
       goto failed;
     }
@@ -945,6 +952,7 @@ void cli_config_free(cli_config *config) {
     cli_config_target *t = &config->targets[i];
     free(t->name);
     free(t->connection);
+    free(t->connection_label);
     free(t->table);
     free(t->key);
     free(t->column);

@@ -33,6 +33,9 @@ typedef struct cli_config_target {
   char *name;
   store_kind kind;
   char *connection; /**< resolved: env var read, SQLite path made relative to the file */
+  /** "$NAME" when `connection` came from connection_env: what messages show
+   * instead of the value. NULL otherwise. */
+  char *connection_label;
   char *table;
   char *key;
   char *column;

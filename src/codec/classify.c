@@ -400,6 +400,10 @@ static int up_converted(rs_classification *c, const rs__type *t,
  * field moved between a version and itself. Most records of a scan are
  * clean, and this look at the decoded message costs far less than walking
  * their bytes again; a record that is not clean is walked for its reasons.
+ * The message holds what the reader sees: for a singular field written
+ * twice, the last value (protobuf-c's rule). The walk judges every
+ * occurrence, so for such odd records it may also report an earlier value
+ * the reader never sees; it errs on the side of reporting.
  */
 #define RS__STATIC_CLEAN_DEPTH 64
 

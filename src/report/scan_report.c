@@ -4,6 +4,7 @@
  * scan report.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,7 +28,7 @@ void rs__format_time_us(char *buf, size_t size, int64_t us) {
 }
 
 int scan_report_complete(const scan_report *r) {
-  if (r->interrupted) return 0;
+  if (r->interrupted || r->n_targets == 0) return 0;
   for (size_t i = 0; i < r->n_targets; i++)
     if (!r->targets[i].scanned || !r->targets[i].result.complete) return 0;
   return 1;
@@ -95,6 +96,20 @@ static size_t merge_flags(flag_summary *out, size_t n, size_t cap,
   return n;
 }
 
+/* Every target's flags merged; *n set. NULL (and *n 0) when out of
+ * memory or there are none. Owned by the caller. */
+static flag_summary *all_flags(const scan_report *r, size_t *n) {
+  size_t cap = 0;
+  *n = 0;
+  for (size_t i = 0; i < r->n_targets; i++)
+    cap += r->targets[i].result.n_writers;
+  flag_summary *f = calloc(cap + 1, sizeof *f);
+  if (f == NULL) return NULL;
+  for (size_t i = 0; i < r->n_targets; i++)
+    *n = merge_flags(f, *n, cap, &r->targets[i].result);
+  return f;
+}
+
 /* ---- JSON --------------------------------------------------------------- */
 
 static json_t *json_time(int64_t us) {
@@ -104,8 +119,68 @@ static json_t *json_time(int64_t us) {
   return json_string(buf);
 }
 
+/*
+ * Strings from the data (keys, provenance, reason texts quoting the
+ * envelope) are not always valid UTF-8, and may hold control characters.
+ * JSON needs UTF-8, OpenMetrics labels too, and a terminal must not run
+ * escape sequences from a row: the copy replaces each invalid byte (and,
+ * with @p controls, each control character) with '?'. Owned by the caller;
+ * NULL when out of memory.
+ */
+static char *clean_copy(const char *s, int controls) {
+  size_t n = strlen(s);
+  char *out = malloc(n + 1);
+  if (out == NULL) return NULL;
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = p[i];
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xE0) == 0xC0 ? 2
+                 : (c & 0xF0) == 0xE0 ? 3
+                 : (c & 0xF8) == 0xF0 ? 4
+                                      : 0;
+    int ok = len != 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; k++) ok = (p[i + k] & 0xC0) == 0x80;
+    if (ok && len == 2) ok = c >= 0xC2; /* no overlong forms */
+    if (ok && len == 3) {
+      unsigned cp =
+          ((c & 0x0F) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
+      ok = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);
+    }
+    if (ok && len == 4) {
+      unsigned cp = ((c & 0x07) << 18) | ((p[i + 1] & 0x3Fu) << 12) |
+                    ((p[i + 2] & 0x3Fu) << 6) | (p[i + 3] & 0x3Fu);
+      ok = cp >= 0x10000 && cp <= 0x10FFFF;
+    }
+    if (ok && controls && len == 1 && (c < 0x20 || c == 0x7F)) ok = 0;
+    if (!ok) {
+      out[i++] = '?';
+      continue;
+    }
+    memcpy(out + i, p + i, len);
+    i += len;
+  }
+  out[n] = '\0';
+  return out;
+}
+
 static json_t *json_str_or_null(const char *s) {
-  return s != NULL ? json_string(s) : json_null();
+  if (s == NULL) return json_null();
+  json_t *j = json_string(s);
+  if (j != NULL) return j;
+  char *c = clean_copy(s, 0);
+  j = c != NULL ? json_string(c) : NULL;
+  free(c);
+  return j;
+}
+
+/* A text field for the terminal or a metrics label: cleaned (see above). */
+static void put_clean(FILE *out, const char *s) {
+  if (s == NULL) return;
+  char *c = clean_copy(s, 1);
+  fputs(c != NULL ? c : "?", out);
+  free(c);
 }
 
 static json_t *json_verdicts(const uint64_t *counts) {
@@ -134,17 +209,19 @@ static json_t *json_sample(const scan_sample *s) {
   json_t *reasons = json_array();
   for (size_t i = 0; reasons != NULL && i < s->n_reasons; i++) {
     const scan_reason *r = &s->reasons[i];
-    json_array_append_new(
-        reasons, json_pack("{s:s,s:s,s:I,s:o,s:s}", "verdict",
-                           rs_verdict_name(r->verdict), "path", r->path,
-                           "field", (json_int_t)r->field, "offset",
-                           r->offset == RS_OFFSET_NONE
-                               ? json_null()
-                               : json_integer((json_int_t)r->offset),
-                           "text", r->text));
+    json_array_append_new(reasons,
+                          json_pack("{s:s,s:o,s:I,s:o,s:o}", "verdict",
+                                    rs_verdict_name(r->verdict), "path",
+                                    json_str_or_null(r->path), "field",
+                                    (json_int_t)r->field, "offset",
+                                    r->offset == RS_OFFSET_NONE
+                                        ? json_null()
+                                        : json_integer((json_int_t)r->offset),
+                                    "text", json_str_or_null(r->text)));
   }
   return json_pack(
-      "{s:s,s:o,s:o,s:o,s:o,s:o,s:I}", "key", s->key, "written_version",
+      "{s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "key", json_str_or_null(s->key),
+      "written_version",
       s->written_version ? json_integer(s->written_version) : json_null(),
       "flag", json_str_or_null(s->flag_key), "variant",
       json_str_or_null(s->variant), "write_time", json_time(s->write_time_us),
@@ -177,25 +254,29 @@ static json_t *json_target(const scan_report_target *t) {
       json_array_append_new(list, json_sample(&res->samples[v][i]));
     json_object_set_new(samples, rs_verdict_name((rs_verdict)v), list);
   }
-  flag_summary flags[64];
-  size_t n_flags = merge_flags(flags, 0, 64, res);
+  flag_summary *flags = calloc(res->n_writers + 1, sizeof *flags);
+  size_t n_flags =
+      flags != NULL ? merge_flags(flags, 0, res->n_writers, res) : 0;
   const char *status = t->status != STORE_OK ? "error"
                        : res->interrupted    ? "interrupted"
                        : res->complete       ? "complete"
                                              : "incomplete";
   json_t *o = json_pack(
-      "{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:{s:i,s:s},s:b,s:s,s:o,s:o}", "name",
-      t->target.name, "kind", store_kind_name(t->target.kind), "table",
-      t->target.table, "key", t->target.key, "column", t->target.column, "type",
-      t->type, "where", json_str_or_null(t->target.where), "description",
+      "{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:s},s:b,s:s,s:o,s:o}", "name",
+      json_str_or_null(t->target.name), "kind", store_kind_name(t->target.kind),
+      "table", json_str_or_null(t->target.table), "key",
+      json_str_or_null(t->target.key), "column",
+      json_str_or_null(t->target.column), "type", json_str_or_null(t->type),
+      "where", json_str_or_null(t->target.where), "description",
       json_str_or_null(t->description), "reader", "version",
       (int)t->reader_version, "framing", framing_name(t->reader_framing),
       "complete", t->scanned && res->complete, "status", status, "error",
-      t->status != STORE_OK ? json_string(t->error) : json_null(),
+      t->status != STORE_OK ? json_str_or_null(t->error) : json_null(),
       "estimated_rows",
-      res->estimated_rows >= 0 ? json_integer(res->estimated_rows)
-                               : json_null());
+      t->scanned && res->estimated_rows >= 0 ? json_integer(res->estimated_rows)
+                                             : json_null());
   if (o == NULL) {
+    free(flags);
     json_decref(writers);
     json_decref(samples);
     return NULL;
@@ -211,6 +292,7 @@ static json_t *json_target(const scan_report_target *t) {
                       json_integer((json_int_t)findings_of(res)));
   json_object_set_new(o, "writers", writers);
   json_object_set_new(o, "flags", json_flags(flags, n_flags));
+  free(flags);
   json_object_set_new(o, "samples", samples);
   json_object_set_new(o, "duration_seconds", json_real(res->seconds));
   return o;
@@ -219,8 +301,8 @@ static json_t *json_target(const scan_report_target *t) {
 json_t *scan_report_json(const scan_report *r) {
   uint64_t totals[RS_VERDICT_COUNT] = {0};
   uint64_t read = 0, counted = 0, nulls = 0, skipped = 0;
-  flag_summary flags[64];
-  size_t n_flags = 0;
+  size_t n_flags;
+  flag_summary *flags = all_flags(r, &n_flags);
   json_t *targets = json_array();
   for (size_t i = 0; i < r->n_targets; i++) {
     const scan_result *res = &r->targets[i].result;
@@ -229,10 +311,11 @@ json_t *scan_report_json(const scan_report *r) {
     counted += res->rows_counted;
     nulls += res->rows_null;
     skipped += res->rows_skipped;
-    n_flags = merge_flags(flags, n_flags, 64, res);
     if (targets != NULL)
       json_array_append_new(targets, json_target(&r->targets[i]));
   }
+  json_t *jflags = json_flags(flags, n_flags);
+  free(flags);
   json_t *doc = json_pack(
       "{s:s,s:s,s:o,s:{s:o,s:o,s:o},s:o,s:f,s:b,s:b,s:i}", "command", "scan",
       "rollsafe_version", rs_version(), "feature", json_str_or_null(r->feature),
@@ -243,6 +326,7 @@ json_t *scan_report_json(const scan_report *r) {
       "interrupted", r->interrupted, "exit_code", r->exit_code);
   if (doc == NULL) {
     json_decref(targets);
+    json_decref(jflags);
     return NULL;
   }
   json_t *tot = json_pack(
@@ -250,7 +334,7 @@ json_t *scan_report_json(const scan_report *r) {
       "rows_read", (json_int_t)read, "rows_null", (json_int_t)nulls,
       "rows_skipped", (json_int_t)skipped, "rows_counted", (json_int_t)counted,
       "verdicts", json_verdicts(totals), "findings",
-      (json_int_t)scan_report_findings(r), "flags", json_flags(flags, n_flags));
+      (json_int_t)scan_report_findings(r), "flags", jflags);
   if (tot == NULL || targets == NULL) {
     json_decref(tot);
     json_decref(targets);
@@ -326,7 +410,9 @@ static void text_target(FILE *out, const scan_report *r,
     const scan_writer *w = &res->writers[i];
     char label[256];
     writer_label(label, sizeof label, w);
-    fprintf(out, "    %-44s %10" PRIu64 "  ", label, w->rows);
+    char *shown = clean_copy(label, 1);
+    fprintf(out, "    %-44s %10" PRIu64 "  ", shown ? shown : "?", w->rows);
+    free(shown);
     text_verdicts(out, w->verdicts);
     fputc('\n', out);
     if (w->first_write_us != 0) {
@@ -345,19 +431,23 @@ static void text_target(FILE *out, const scan_report *r,
     fputs(":\n", out);
     for (size_t i = 0; i < res->n_samples[v]; i++) {
       const scan_sample *s = &res->samples[v][i];
-      fprintf(out, "    %s %s", t->target.key, s->key);
+      fprintf(out, "    %s ", t->target.key);
+      put_clean(out, s->key);
       if (s->written_version)
         fprintf(out, " (v%u", s->written_version);
       else
         fputs(" (unknown version", out);
-      if (s->flag_key)
-        fprintf(out, ", %s%s%s", s->flag_key, s->variant ? "=" : "",
-                s->variant ? s->variant : "");
+      if (s->flag_key) {
+        fputs(", ", out);
+        put_clean(out, s->flag_key);
+        if (s->variant) fputc('=', out);
+        put_clean(out, s->variant);
+      }
       fputs(")\n", out);
       for (size_t k = 0; k < s->n_reasons && k < 3; k++) {
         const scan_reason *reason = &s->reasons[k];
-        fprintf(out, "      - %s%s%s", reason->path,
-                reason->path[0] ? ": " : "", reason->text);
+        fprintf(out, "      - %s%s", reason->path, reason->path[0] ? ": " : "");
+        put_clean(out, reason->text);
         /* Most texts say where already; add the offset to those that don't. */
         if (reason->offset != RS_OFFSET_NONE &&
             strstr(reason->text, "byte ") == NULL)
@@ -375,13 +465,12 @@ static void text_target(FILE *out, const scan_report *r,
 int scan_report_text(FILE *out, const scan_report *r) {
   uint64_t totals[RS_VERDICT_COUNT] = {0};
   uint64_t read = 0;
-  flag_summary flags[64];
-  size_t n_flags = 0;
+  size_t n_flags;
+  flag_summary *flags = all_flags(r, &n_flags);
   for (size_t i = 0; i < r->n_targets; i++) {
     const scan_result *res = &r->targets[i].result;
     for (int v = 0; v < RS_VERDICT_COUNT; v++) totals[v] += res->verdicts[v];
     read += res->rows_read;
-    n_flags = merge_flags(flags, n_flags, 64, res);
   }
   fprintf(out, "rollsafe scan%s%s: %zu target%s, %.2f s\n",
           r->feature ? " of feature " : "", r->feature ? r->feature : "",
@@ -412,10 +501,12 @@ int scan_report_text(FILE *out, const scan_report *r) {
         rs__format_time_us(a, sizeof a, flags[i].first_write_us);
       if (flags[i].last_write_us)
         rs__format_time_us(b, sizeof b, flags[i].last_write_us);
-      fprintf(out,
-              "  %s%s%s: %" PRIu64 " records, first write %s, last write %s\n",
-              flags[i].flag_key, flags[i].variant ? "=" : "",
-              flags[i].variant ? flags[i].variant : "", flags[i].rows, a, b);
+      fputs("  ", out);
+      put_clean(out, flags[i].flag_key);
+      if (flags[i].variant) fputc('=', out);
+      put_clean(out, flags[i].variant);
+      fprintf(out, ": %" PRIu64 " records, first write %s, last write %s\n",
+              flags[i].rows, a, b);
     }
   }
   fprintf(out, "\ntotal: %" PRIu64 " rows read; ", read);
@@ -444,6 +535,7 @@ int scan_report_text(FILE *out, const scan_report *r) {
   fprintf(out, "result: %s", what);
   if (findings) fprintf(out, " (%" PRIu64 " found)", findings);
   fprintf(out, " [exit %d]\n", r->exit_code);
+  free(flags);
   return ferror(out) ? -1 : 0;
 }
 
@@ -452,18 +544,18 @@ int scan_report_text(FILE *out, const scan_report *r) {
 /* A label value with \, " and newline escaped, as the exposition format
  * requires. */
 static void label_value(FILE *out, const char *s) {
+  char *c = clean_copy(s != NULL ? s : "", 1);
   fputc('"', out);
-  for (; s != NULL && *s; s++) {
-    if (*s == '\\')
+  for (const char *p = c != NULL ? c : "?"; *p; p++) {
+    if (*p == '\\')
       fputs("\\\\", out);
-    else if (*s == '"')
+    else if (*p == '"')
       fputs("\\\"", out);
-    else if (*s == '\n')
-      fputs("\\n", out);
     else
-      fputc(*s, out);
+      fputc(*p, out);
   }
   fputc('"', out);
+  free(c);
 }
 
 static void target_labels(FILE *out, const scan_report *r,
@@ -526,8 +618,9 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
          "Newest write time seen per flag: later than a kill means an "
          "instance still has the flag on.");
   for (size_t i = 0; i < r->n_targets; i++) {
-    flag_summary flags[64];
-    size_t n = merge_flags(flags, 0, 64, &r->targets[i].result);
+    const scan_result *res = &r->targets[i].result;
+    flag_summary *flags = calloc(res->n_writers + 1, sizeof *flags);
+    size_t n = flags != NULL ? merge_flags(flags, 0, res->n_writers, res) : 0;
     for (size_t f = 0; f < n; f++) {
       if (flags[f].last_write_us == 0) continue;
       fputs("rollsafe_scan_flag_last_write_timestamp_seconds", out);
@@ -538,6 +631,7 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
       label_value(out, flags[f].variant ? flags[f].variant : "");
       fprintf(out, "} %.6f\n", (double)flags[f].last_write_us / 1e6);
     }
+    free(flags);
   }
   family(out, "rollsafe_scan_exit_code", NULL,
          "The scan's exit code: 0 clean, 1 findings, 2 usage, 3 I/O, 4 "

@@ -64,6 +64,10 @@ typedef enum pg_state {
 typedef struct pg_store {
   struct store base; /* first: store.c sees a store * */
   PGconn *conn;
+  /* Made once the connection is up, so that a signal handler can cancel a
+   * running statement with PQcancel (async-signal-safe; PQgetCancel is
+   * not). */
+  PGcancel *interrupt;
   char relid[16];  /* the table's oid, as text for bound parameters */
   int is_matview;  /* a unique index on a matview allows NULL keys */
   char *copy_sql;  /* built once at open */
@@ -191,7 +195,8 @@ static int prompt_password(char pw[PG_PASSWORD_MAX], const char *prompt) {
   for (;;) {
     char c;
     ssize_t r = read(fd, &c, 1);
-    if (r < 0 && errno == EINTR) continue;
+    /* Ctrl-C at the prompt: give up (the terminal is restored below) rather
+     * than swallow it and leave the user typing blind. */
     if (r <= 0) break;
     if (c == '\n' || c == '\r') {
       got_line = 1;
@@ -801,8 +806,17 @@ static void pg_cancel(store *base) {
   s->state = PG_CLOSED;
 }
 
+static void pg_interrupt(store *base) {
+  pg_store *s = (pg_store *)base;
+  char ignored[256];
+  if (s->interrupt != NULL)
+    (void)PQcancel(s->interrupt, ignored, sizeof ignored);
+}
+
 static void pg_close(store *base) {
   pg_store *s = (pg_store *)base;
+  PQfreeCancel(s->interrupt);
+  s->interrupt = NULL;
   pg_release(s);
   free(s->copy_sql);
   free(s->key);
@@ -810,7 +824,7 @@ static void pg_close(store *base) {
 }
 
 static const store_ops pg_ops = {
-    pg_estimate_rows, pg_scan, pg_next, pg_cancel, pg_close,
+    pg_estimate_rows, pg_scan, pg_next, pg_cancel, pg_interrupt, pg_close,
 };
 
 /* ---- opening ------------------------------------------------------------- */
@@ -843,6 +857,8 @@ int store__postgres_open(store **out, const store_target *target,
     rc = pg_fail(s, err, STORE_EUSAGE,
                  "key and column names are 1 to 63 bytes long");
   if (rc == STORE_OK) rc = pg_connect(s, target, options, err);
+  if (rc == STORE_OK && (s->interrupt = PQgetCancel(s->conn)) == NULL)
+    rc = pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");
   /* Pin the search path before anything else runs, then take the one
    * snapshot everything reads (it starts at the first query after BEGIN,
    * the catalog check below). statement_timeout and lock_timeout stay as

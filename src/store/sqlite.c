@@ -132,7 +132,10 @@ static int check_target(sqlite_store *s, const store_target *t,
                        s->target_name, s->table, t->column);
   /* A one-column primary key names rows; so does a unique index on a
    * NOT NULL column. A column that is part of a composite key does not. */
-  int is_key = key_pk && n_pk == 1;
+  /* SQLite lets a rowid table's non-INTEGER primary key hold NULL: such a
+   * key must be declared NOT NULL to name rows (a NULL met anyway stops the
+   * scan, see sqlite_next). */
+  int is_key = key_pk && n_pk == 1 && (integer_pk || key_notnull);
   if (!is_key && key_notnull) {
     int status = has_unique_index(s, t->key, &is_key, err);
     if (status != STORE_OK) return status;
@@ -234,6 +237,13 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
   /* Text first, then its length: the order SQLite's documentation asks for
    * so that the conversion of an integer key happens once. */
   const unsigned char *key = sqlite3_column_text(s->scan, 0);
+  if (key == NULL && sqlite3_column_type(s->scan, 0) == SQLITE_NULL) {
+    s->done = 1;
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': a row has a NULL key; the key must name "
+                       "every row",
+                       s->target_name);
+  }
   row->key = key != NULL ? (const char *)key : "";
   row->key_len = key != NULL ? (size_t)sqlite3_column_bytes(s->scan, 0) : 0;
   if (sqlite3_column_type(s->scan, 1) == SQLITE_NULL) {
@@ -261,6 +271,11 @@ static void sqlite_cancel(store *base) {
   s->done = 1;
 }
 
+static void sqlite_interrupt(store *base) {
+  sqlite_store *s = (sqlite_store *)base;
+  if (s->db != NULL) sqlite3_interrupt(s->db);
+}
+
 static void sqlite_close(store *base) {
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_finalize(s->scan);
@@ -273,7 +288,8 @@ static void sqlite_close(store *base) {
 }
 
 static const store_ops sqlite_ops = {sqlite_estimate_rows, sqlite_scan,
-                                     sqlite_next, sqlite_cancel, sqlite_close};
+                                     sqlite_next,          sqlite_cancel,
+                                     sqlite_interrupt,     sqlite_close};
 
 static char *dup_or_null(const char *v) {
   if (v == NULL) return NULL;
@@ -290,13 +306,17 @@ int store__sqlite_open(store **out, const store_target *t,
   int status = store__split_table(t->table, schema, table, err);
   if (status != STORE_OK) return status;
   const char *name = t->name != NULL ? t->name : t->table;
+  /* What messages call the file: a connection from the environment is
+   * shown by the variable's name, never by its value. */
+  const char *shown =
+      t->connection_label != NULL ? t->connection_label : t->connection;
 
   /* A missing file would otherwise come back as SQLite's bare "unable to
    * open database file"; say which file and why. URIs go to SQLite as is. */
   struct stat sb;
   if (strncmp(t->connection, "file:", 5) != 0 && stat(t->connection, &sb) != 0)
     return store__fail(err, STORE_EIO, "target '%s': cannot open '%s': %s",
-                       name, t->connection, strerror(errno));
+                       name, shown, strerror(errno));
 
   sqlite_store *s = calloc(1, sizeof *s);
   if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
@@ -305,7 +325,7 @@ int store__sqlite_open(store **out, const store_target *t,
   s->table = dup_or_null(table);
   s->target_name = dup_or_null(name);
   snprintf(s->base.description, sizeof s->base.description,
-           "sqlite-table %s in %s", t->table, t->connection);
+           "sqlite-table %s in %s", t->table, shown);
   if (s->schema == NULL || s->table == NULL || s->target_name == NULL) {
     sqlite_close(&s->base);
     return store__fail(err, STORE_ENOMEM, "out of memory");
@@ -336,9 +356,9 @@ int store__sqlite_open(store **out, const store_target *t,
    * where clause is the operator's own SQL, kept in parentheses so that an
    * OR in it cannot escape. */
   if (t->where != NULL && t->where[0] != '\0')
-    s->sql =
-        sqlite3_mprintf("SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE (%s)",
-                        t->key, t->column, s->schema, s->table, t->where);
+    s->sql = sqlite3_mprintf(
+        "SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE (\n%s\n)", t->key,
+        t->column, s->schema, s->table, t->where);
   else
     s->sql = sqlite3_mprintf("SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\"", t->key,
                              t->column, s->schema, s->table);

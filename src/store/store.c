@@ -103,6 +103,10 @@ void store_cancel(store *s) {
   s->ops->cancel(s);
 }
 
+void store_interrupt(store *s) {
+  if (s != NULL) s->ops->interrupt(s);
+}
+
 const char *store_describe(const store *s) {
   return s->description;
 }

@@ -38,6 +38,10 @@ typedef struct store_target {
   const char *key;        /**< primary key, or a unique not-null column */
   const char *column;     /**< the column holding the record bytes */
   const char *where;      /**< the operator's own SQL condition, or NULL */
+  /** What messages show instead of `connection` when it must not be
+   * printed (e.g. "$ORDERS_DB" for a value from the environment); NULL:
+   * the SQLite path, or PostgreSQL's host/port/database. */
+  const char *connection_label;
 } store_target;
 
 /** Error classes, which the CLI maps to exit codes. */
@@ -111,6 +115,15 @@ int store_next(store *s, store_row *row, store_error *err);
  * afterwards.
  */
 void store_cancel(store *s);
+
+/**
+ * Asks a running store call to stop as soon as it can: a statement waiting
+ * for a lock, a COPY the server is slow to produce. Async-signal-safe: meant
+ * for a SIGINT handler (PostgreSQL: PQcancel with a cancel object made at
+ * open; SQLite: sqlite3_interrupt, as the sqlite3 shell does). The call it
+ * stops fails; the caller, knowing it asked, treats that as interrupted.
+ */
+void store_interrupt(store *s);
 
 /**
  * A description safe to print: kind, file or host/database, table. Never

@@ -12,6 +12,7 @@ typedef struct store_ops {
   int (*scan)(store *s, store_error *err);
   int (*next)(store *s, store_row *row, store_error *err);
   void (*cancel)(store *s);
+  void (*interrupt)(store *s); /* async-signal-safe */
   void (*close)(store *s);
 } store_ops;
 

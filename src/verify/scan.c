@@ -205,6 +205,12 @@ int scan_target(scan_result *r, store *s, const char *type,
   r->estimated_rows = store_estimate_rows(s);
   store_error serr = {STORE_OK, ""};
   if (store_scan(s, &serr) != STORE_OK) {
+    if (o->interrupted != NULL && *o->interrupted) {
+      r->interrupted = 1;
+      rs_arena_free(arena);
+      r->seconds = now_seconds() - start;
+      return 0;
+    }
     r->status = serr.status;
     memcpy(r->error, serr.message, sizeof r->error);
     rs_arena_free(arena);
@@ -221,6 +227,12 @@ int scan_target(scan_result *r, store *s, const char *type,
     int got = store_next(s, &row, &serr);
     if (got == 0) {
       r->complete = 1;
+      break;
+    }
+    if (got < 0 && o->interrupted != NULL && *o->interrupted) {
+      /* The call failed because the signal handler interrupted it. */
+      r->interrupted = 1;
+      store_cancel(s);
       break;
     }
     if (got < 0) {

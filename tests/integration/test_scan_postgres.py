@@ -277,6 +277,52 @@ def test_interrupt_writes_partial_report(r):
     check_eq(left, 0, "rollsafe sessions left after the interrupted scan")
 
 
+def test_interrupt_while_waiting_for_a_lock(r):
+    # Another session holds an ACCESS EXCLUSIVE lock, so the COPY waits
+    # inside libpq; Ctrl-C must cancel that wait (PQcancel from the handler)
+    # and still write the report, while the lock is still held.
+    recs = Records()
+    db = Db("it_lock")
+    db.table("orders", [(i, recs.v1(i)) for i in range(1, 101)])
+    holder = psycopg2.connect(db.dsn)
+    cur = holder.cursor()
+    cur.execute("LOCK TABLE it_lock.orders IN ACCESS EXCLUSIVE MODE")
+    report = os.path.join(r.work, "r.json")
+    os.makedirs(r.work, exist_ok=True)
+    p = subprocess.Popen([r.rollsafe, "scan", *db.args("orders"), "--format",
+                          "json", "-o", report],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        waiting = False
+        with db.conn.cursor() as c:
+            for _ in range(600):
+                c.execute("SELECT count(*) FROM pg_stat_activity WHERE "
+                          "application_name = 'rollsafe' AND "
+                          "wait_event_type = 'Lock'")
+                if c.fetchone()[0] > 0:
+                    waiting = True
+                    break
+                if p.poll() is not None:
+                    break
+                time.sleep(0.1)
+        check(waiting, "the scan waits for the lock")
+        p.send_signal(signal.SIGINT)
+        try:
+            _, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise Failure("SIGINT did not end a scan waiting for a lock")
+    finally:
+        holder.rollback()
+        holder.close()
+    check_eq(p.returncode, 4, "exit code (stderr: %s)" % err.decode())
+    with open(report) as f:
+        doc = json.load(f)
+    check_eq(doc["complete"], False, "complete")
+    check_eq(doc["targets"][0]["status"], "interrupted", "status")
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 

@@ -515,6 +515,147 @@ def test_wal_writer_not_blocked(r):
     check_eq(doc["complete"], True, "complete")
 
 
+def test_interrupt_while_a_statement_runs(r):
+    # One sqlite3_step that would run for a very long time (no row matches,
+    # every row costs a 2 MB random blob): Ctrl-C must stop it inside the
+    # call (sqlite3_interrupt from the handler), not after it.
+    recs = Records()
+    db = os.path.join(r.work, "slow.db")
+    make_db(db, [])
+    c = sqlite3.connect(db)
+    c.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+              "WHERE i < 100000) INSERT INTO orders SELECT i, ? FROM n",
+              (recs.v1(1),))
+    c.commit()
+    c.close()
+    report = os.path.join(r.work, "r.json")
+    metrics = os.path.join(r.work, "m.prom")
+    p = subprocess.Popen([r.rollsafe, "scan", *target_args(db), "--where",
+                          "length(randomblob(2000000)) < 0", "--format",
+                          "json", "-o", report, "--metrics", metrics],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.0)  # not a limit: lets the statement start
+    check(p.poll() is None, "the scan is still running when signalled")
+    p.send_signal(signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise Failure("SIGINT did not stop a running statement")
+    check_eq(p.returncode, 4, "exit code (stderr: %s)" % err.decode())
+    with open(report) as f:
+        doc = json.load(f)
+    check_eq(doc["complete"], False, "complete")
+    check_eq(doc["targets"][0]["status"], "interrupted", "status")
+    with open(metrics) as f:
+        check("rollsafe_scan_exit_code 4" in f.read(), "metrics exit code")
+
+
+def test_outputs_rewritten_when_a_run_fails(r):
+    # A file a pipeline reads must never keep an older run's "clean".
+    recs = Records()
+    db = make_db(os.path.join(r.work, "ok.db"), [(1, recs.v1(1))])
+    report = os.path.join(r.work, "r.json")
+    metrics = os.path.join(r.work, "m.prom")
+    r.expect(0, "scan", *target_args(db), "--format", "json", "-o", report,
+             "--metrics", metrics)
+    missing = os.path.join(r.work, "missing.db")
+    r.expect(3, "scan", *target_args(missing), "-o", report, "--format",
+             "json", "--metrics", metrics)
+    with open(report) as f:
+        doc = json.load(f)
+    check_eq((doc["exit_code"], doc["complete"]), (3, False), "report")
+    check_eq(doc["targets"][0]["estimated_rows"], None,
+             "estimate of a target never opened")
+    with open(metrics) as f:
+        body = f.read()
+    check("rollsafe_scan_exit_code 3" in body, "metrics rewritten", body)
+    # Usage errors found before any target is opened rewrite them too.
+    r.expect(2, "scan", *target_args(db), "--reader-version", "7", "-o",
+             report, "--format", "json", "--metrics", metrics)
+    with open(report) as f:
+        doc = json.load(f)
+    check_eq((doc["exit_code"], doc["complete"]), (2, False), "usage report")
+    bad = os.path.join(r.work, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("targets: 3\n")
+    r.expect(2, "scan", "-c", bad, "--metrics", metrics)
+    with open(metrics) as f:
+        body = f.read()
+    check("rollsafe_scan_exit_code 2" in body, "config error metrics", body)
+
+
+def test_odd_provenance_strings_and_many_flags(r):
+    # Provenance comes from the data: invalid UTF-8 and control characters
+    # must neither drop entries from the JSON nor break the metrics, and
+    # every flag is reported however many there are.
+    recs = Records()
+    rows = [(1, recs.v2("v2_awaiting", 1, flag="\udcffheckout\x1b[31m",
+                        variant="on"))] if False else []
+    raw = recs.v2("v2_awaiting", 1, flag="Xheckout_v2")
+    rows.append((1, raw.replace(b"Xheckout_v2", b"\xffheckout\x1b[2")))
+    for i in range(70):
+        rows.append((i + 2, recs.v2("v2_guest", i + 2, flag="flag_%03d" % i,
+                                    write_time_us=T0 + i)))
+    db = make_db(os.path.join(r.work, "odd.db"), rows)
+    metrics = os.path.join(r.work, "m.prom")
+    doc, _ = r.scan_json(1, *target_args(db), "--reader-framing", "envelope",
+                         "--metrics", metrics, "--samples", "100")
+    t = doc["targets"][0]
+    check_eq(t["rows_counted"], 71, "rows counted")
+    check_eq(sum(w["rows"] for w in t["writers"]), 71, "writers' rows")
+    check_eq(len(doc["totals"]["flags"]), 71, "every flag in totals.flags")
+    check_eq(len(t["samples"]["misread"]), 1, "the odd record's sample")
+    check("\ufffd" not in t["samples"]["misread"][0]["flag"]
+          and "heckout" in t["samples"]["misread"][0]["flag"],
+          "flag shown cleaned", t["samples"]["misread"][0]["flag"])
+    with open(metrics) as f:
+        body = f.read()
+    body.encode("utf-8")
+    check("\x1b" not in body, "no escape sequence in the metrics")
+    n = sum(1 for line in body.splitlines() if line.startswith(
+        "rollsafe_scan_flag_last_write_timestamp_seconds{"))
+    check_eq(n, 71, "last-write samples")
+    out, _ = r.expect(1, "scan", *target_args(db), "--reader-framing",
+                      "envelope")
+    check("\x1b" not in out, "no escape sequence in the text report")
+
+
+def test_secret_connection_from_environment_never_shown(r):
+    cfg = os.path.join(r.work, "env.yaml")
+    os.makedirs(r.work, exist_ok=True)
+    with open(cfg, "w") as f:
+        f.write("""targets:
+  - name: orders
+    kind: sqlite-table
+    connection_env: RS_IT_DB
+    table: orders
+    key: id
+    column: payload
+    type: shop.Order
+""")
+    env = dict(os.environ,
+               RS_IT_DB="postgresql://app:S3cr3tPw@db.internal/shop")
+    out, err = r.expect(3, "scan", "-c", cfg, "--format", "json", env=env)
+    check("S3cr3tPw" not in out + err, "the value is not shown", out, err)
+    check("$RS_IT_DB" in err, "the variable is named", err)
+
+
+def test_nullable_primary_key_refused(r):
+    recs = Records()
+    db = os.path.join(r.work, "nk.db")
+    make_db(db, [("a", recs.v1(1)), (None, recs.v1(2))],
+            schema="CREATE TABLE orders (id TEXT PRIMARY KEY, payload BLOB)")
+    _, err = r.expect(2, "scan", *target_args(db))
+    check("neither the primary key" in err, "refused", err)
+    db2 = os.path.join(r.work, "nk2.db")
+    make_db(db2, [("a", recs.v1(1))],
+            schema="CREATE TABLE orders (id TEXT PRIMARY KEY NOT NULL, "
+            "payload BLOB)")
+    r.scan_json(0, *target_args(db2))
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 
