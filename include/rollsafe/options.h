@@ -26,7 +26,17 @@ typedef enum rs_option_flag {
    */
   RS_OPT_DROP_UNKNOWN = 1u << 0,
   /** Encoding leaves the schema fingerprint out of the envelope header. */
-  RS_OPT_OMIT_FINGERPRINT = 1u << 1
+  RS_OPT_OMIT_FINGERPRINT = 1u << 1,
+  /**
+   * rs_classify decides the verdict and skips work that only explains it:
+   * a plain (raw) reader of an envelope is not also checked field by field
+   * against the payload, and an unpack failure is not traced to the byte
+   * that causes it. The verdict, written version and provenance are the
+   * same as without the flag; reasons may be fewer and terser. For scans
+   * that keep the reasons of only some records. Other calls give terser
+   * error messages with it.
+   */
+  RS_OPT_VERDICT_ONLY = 1u << 2
 } rs_option_flag;
 
 /**

@@ -469,11 +469,18 @@ static int classify(rs_classification *c, const rs__type *t,
     return rc;
   }
   const rs__version *wv = w.version;
-  if (w.encoding == RS_ENCODING_ENVELOPE && framing == RS_READER_FRAMING_RAW)
+  if (w.encoding == RS_ENCODING_ENVELOPE && framing == RS_READER_FRAMING_RAW) {
     rc = add(c, RS_VERDICT_UNREADABLE, "", 0, 0,
              "record is in a rollsafe envelope (byte 0 is 0xF7, wire type 7); "
              "a plain version-%u reader fails on byte 0",
              rv->number);
+    /* Nothing after byte 0 can change that verdict: what the payload
+     * would do to an envelope-aware reader only explains more. */
+    if (o->flags & RS_OPT_VERDICT_ONLY) {
+      rs__written_dispose(&w, b->backing);
+      return rc;
+    }
+  }
   if (rc == 0 && wv != NULL && wv->number < rv->number &&
       framing == RS_READER_FRAMING_ENVELOPE) {
     rc = up_converted(c, t, rv, &w, o, b);

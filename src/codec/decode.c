@@ -98,6 +98,9 @@ int rs__unpack_walked(ProtobufCMessage **out,
   if (m != NULL) return 0;
   if (budget->over || budget->oom)
     return rs__budget_fail(budget, err, "decode");
+  if (opts->flags & RS_OPT_VERDICT_ONLY)
+    return rs__fail(err, RS_EDECODE, base, "protobuf-c cannot unpack it as %s",
+                    d->name);
   rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, err);
   return RS_EDECODE;
 }

@@ -201,6 +201,8 @@ int scan_target(scan_result *r, store *s, const char *type,
   rs_options copts = RS_OPTIONS_INIT;
   if (o->codec_options != NULL) copts = *o->codec_options;
   copts.allocator = rs_arena_allocator(arena);
+  rs_options quick = copts;
+  quick.flags |= RS_OPT_VERDICT_ONLY;
 
   r->estimated_rows = store_estimate_rows(s);
   store_error serr = {STORE_OK, ""};
@@ -247,9 +249,20 @@ int scan_target(scan_result *r, store *s, const char *type,
       r->rows_null++;
       continue;
     }
+    /* The verdict first, without the work that only explains it; a record
+     * whose reasons the report keeps (the first keys of each verdict) is
+     * classified again in full. */
     rs_classification *c = NULL;
     rc = rs_classify(&c, o->registry, type, &o->reader, row.value,
-                     row.value_len, &copts, err);
+                     row.value_len, &quick, err);
+    if (rc == 0 &&
+        r->n_samples[rs_classification_verdict(c)] < o->max_samples &&
+        wanted(o, rs_classification_provenance(c))) {
+      rs_classification_free(c);
+      c = NULL;
+      rc = rs_classify(&c, o->registry, type, &o->reader, row.value,
+                       row.value_len, &copts, err);
+    }
     if (rc == 0) {
       rc = count_row(r, o, &row, c);
       if (rc == RS_ENOMEM && err != NULL) {

@@ -777,6 +777,50 @@ static void check_record(const run *ru, const expect *e, bufs *b,
     rs_classification_free(c);
   }
 
+  /* (g') RS_OPT_VERDICT_ONLY skips only explanations: the verdict, the
+   * written version and the provenance are those of the full classify, for
+   * the v2 record and its v1 down-conversion alike, for both readers. */
+  {
+    const char *w = "(g') verdict only";
+    rs_options fast = *opts;
+    fast.flags |= RS_OPT_VERDICT_ONLY;
+    const rs_buf *records[2] = {&b->v2, &b->v1};
+    for (int k = 0; k < 2; k++) {
+      for (int f = RS_READER_FRAMING_RAW; f <= RS_READER_FRAMING_ENVELOPE;
+           f++) {
+        rs_reader rd = {RS_READER_VERSION, 1, (rs_reader_framing)f};
+        rs_classification *full = NULL, *quick = NULL;
+        int r1 = rs_classify(&full, reg, RS_SHOP_ORDER, &rd, records[k]->data,
+                             records[k]->len, opts, &err);
+        int r2 = rs_classify(&quick, reg, RS_SHOP_ORDER, &rd, records[k]->data,
+                             records[k]->len, &fast, &err);
+        EXPECT(ru, w, r1 == 0 && r2 == 0, "rs_classify: %s / %s",
+               rs_error_name(r1), rs_error_name(r2));
+        if (r1 == 0 && r2 == 0) {
+          EXPECT(ru, w,
+                 rs_classification_verdict(full) ==
+                     rs_classification_verdict(quick),
+                 "record %d framing %d: %s with the flag, %s without", k, f,
+                 rs_verdict_name(rs_classification_verdict(quick)),
+                 rs_verdict_name(rs_classification_verdict(full)));
+          EXPECT(ru, w,
+                 rs_classification_written_version(full) ==
+                     rs_classification_written_version(quick),
+                 "written version differs");
+          const rs_provenance *pf = rs_classification_provenance(full);
+          const rs_provenance *pq = rs_classification_provenance(quick);
+          EXPECT(ru, w,
+                 (pf == NULL) == (pq == NULL) &&
+                     (pf == NULL || (str_eq(pf->flag_key, pq->flag_key) &&
+                                     pf->write_time_us == pq->write_time_us)),
+                 "provenance differs");
+        }
+        rs_classification_free(full);
+        rs_classification_free(quick);
+      }
+    }
+  }
+
   /* (a) transcode to v1: fails exactly when v1 cannot represent it. */
   rs_conversion *conv = NULL;
   uint8_t *before_data = b->v1.data;
