@@ -885,3 +885,15 @@ int store__postgres_open(store **out, const store_target *target,
   *out = &s->base;
   return STORE_OK;
 }
+
+int store__postgres_open_writer(store **out, const store_target *target,
+                                const store_open_options *options,
+                                const store_write_options *write,
+                                store_error *err) {
+  (void)target;
+  (void)options;
+  (void)write;
+  *out = NULL;
+  return store__fail(err, STORE_EUSAGE,
+                     "postgres-table: writing is not available yet");
+}

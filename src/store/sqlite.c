@@ -369,3 +369,15 @@ int store__sqlite_open(store **out, const store_target *t,
   *out = &s->base;
   return STORE_OK;
 }
+
+int store__sqlite_open_writer(store **out, const store_target *target,
+                              const store_open_options *options,
+                              const store_write_options *write,
+                              store_error *err) {
+  (void)target;
+  (void)options;
+  (void)write;
+  *out = NULL;
+  return store__fail(err, STORE_EUSAGE,
+                     "sqlite-table: writing is not available yet");
+}

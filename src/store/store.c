@@ -114,3 +114,96 @@ const char *store_describe(const store *s) {
 void store_close(store *s) {
   if (s != NULL) s->ops->close(s);
 }
+
+/* ---- writing ---------------------------------------------------------- */
+
+int store_open_writer(store **out, const store_target *target,
+                      const store_open_options *options,
+                      const store_write_options *write, store_error *err) {
+  static const store_open_options no_options = {0};
+  static const store_write_options defaults = STORE_WRITE_OPTIONS_INIT;
+  *out = NULL;
+  if (err != NULL) {
+    err->status = STORE_OK;
+    err->message[0] = '\0';
+  }
+  if (options == NULL) options = &no_options;
+  if (write == NULL) write = &defaults;
+  if (target == NULL || target->connection == NULL || target->table == NULL ||
+      target->key == NULL || target->column == NULL)
+    return store__fail(err, STORE_EUSAGE,
+                       "a target needs a connection, a table, a key and a "
+                       "column");
+  switch (target->kind) {
+    case STORE_SQLITE_TABLE:
+      return store__sqlite_open_writer(out, target, options, write, err);
+    case STORE_POSTGRES_TABLE:
+      return store__postgres_open_writer(out, target, options, write, err);
+  }
+  return store__fail(err, STORE_EUSAGE, "target '%s': unknown kind",
+                     target->name ? target->name : "?");
+}
+
+/* A read-only store has no writing operations. */
+#define WRITER_OP(s, op, err)                                         \
+  do {                                                                \
+    if ((s)->ops->op == NULL)                                         \
+      return store__fail((err), STORE_EUSAGE, "%s: opened read-only", \
+                         (s)->description);                           \
+  } while (0)
+
+int store_run_create(store *s, const store_run *run, store_error *err) {
+  WRITER_OP(s, run_create, err);
+  return s->ops->run_create(s, run, err);
+}
+
+int store_run_load(store *s, const char *run_id, store_run *out,
+                   store_error *err) {
+  WRITER_OP(s, run_load, err);
+  return s->ops->run_load(s, run_id, out, err);
+}
+
+int store_run_update(store *s, const store_run *run, store_error *err) {
+  WRITER_OP(s, run_update, err);
+  return s->ops->run_update(s, run, err);
+}
+
+int store_run_list(store *s, store_run **out, size_t *n, store_error *err) {
+  *out = NULL;
+  *n = 0;
+  WRITER_OP(s, run_list, err);
+  return s->ops->run_list(s, out, n, err);
+}
+
+int store_page(store *s, const char *after, size_t limit,
+               const store_page_row **rows, store_error *err) {
+  *rows = NULL;
+  WRITER_OP(s, page, err);
+  return s->ops->page(s, after, limit, rows, err);
+}
+
+int store_fix_batch(store *s, const store_run *run, store_swap *swaps, size_t n,
+                    store_error *err) {
+  WRITER_OP(s, fix_batch, err);
+  return s->ops->fix_batch(s, run, swaps, n, err);
+}
+
+int store_backup_page(store *s, const char *run_id, const char *after,
+                      size_t limit, store_swap **rows, store_error *err) {
+  *rows = NULL;
+  WRITER_OP(s, backup_page, err);
+  return s->ops->backup_page(s, run_id, after, limit, rows, err);
+}
+
+int store_restore_batch(store *s, const store_run *run, store_swap *swaps,
+                        size_t n, store_error *err) {
+  WRITER_OP(s, restore_batch, err);
+  return s->ops->restore_batch(s, run, swaps, n, err);
+}
+
+int store_purge_run(store *s, const char *run_id, int64_t *deleted,
+                    store_error *err) {
+  if (deleted != NULL) *deleted = 0;
+  WRITER_OP(s, purge_run, err);
+  return s->ops->purge_run(s, run_id, deleted, err);
+}

@@ -31,7 +31,7 @@ store_kind store_kind_from_name(const char *name);
 
 /** One target, as the command line or the config file names it. Borrowed. */
 typedef struct store_target {
-  const char *name;       /**< the target's name in reports */
+  const char *name; /**< the target's name in reports */
   store_kind kind;
   const char *connection; /**< SQLite file path, or libpq conninfo / URI */
   const char *table;      /**< "table" or "schema.table" (PostgreSQL) */
@@ -47,9 +47,13 @@ typedef struct store_target {
 /** Error classes, which the CLI maps to exit codes. */
 typedef enum store_status {
   STORE_OK = 0,
-  STORE_EUSAGE = -1,  /**< bad target: no such table/column, no key, bad name (exit 2) */
-  STORE_EIO = -2,     /**< connection refused, I/O, server error mid-scan (exit 3) */
-  STORE_ENOMEM = -3   /**< out of memory (exit 3) */
+  STORE_EUSAGE =
+      -1, /**< bad target: no such table/column, no key, bad name (exit 2) */
+  STORE_EIO =
+      -2, /**< connection refused, I/O, server error mid-scan (exit 3) */
+  STORE_ENOMEM = -3, /**< out of memory (exit 3) */
+  STORE_EBUSY = -4   /**< a write gave way to production: lock or busy
+                          timeout; nothing changed, retry later */
 } store_status;
 
 /** What went wrong: one line naming the target, table and what. */
@@ -70,7 +74,7 @@ typedef struct store_open_options {
 
 /** One row; every pointer is borrowed until the next store_next(). */
 typedef struct store_row {
-  const char *key;      /**< the key's text form, NUL-terminated */
+  const char *key; /**< the key's text form, NUL-terminated */
   size_t key_len;
   const uint8_t *value; /**< the record bytes; NULL when the column is NULL */
   size_t value_len;
@@ -133,5 +137,144 @@ const char *store_describe(const store *s);
 
 /** Closes the connection and frees the store; NULL is allowed. */
 void store_close(store *s);
+
+/* ---- writing: fix and restore --------------------------------------------
+ *
+ * `rollsafe fix` rewrites records in place and `restore` puts originals
+ * back; DESIGN.md's safety promises are the specification. What an adapter
+ * guarantees:
+ *
+ *  - Every write is a compare-and-swap on the old bytes: `UPDATE ... SET
+ *    column = new WHERE key = k AND column = old`. A row that changed since
+ *    it was read is a conflict, never overwritten.
+ *  - One batch is one transaction holding its swaps, their backup rows and
+ *    the run's checkpoint: after a crash every row holds its old bytes or
+ *    its new bytes, and the checkpoint says which batches committed.
+ *  - The run and backup tables live in the target's own database: in
+ *    PostgreSQL the schema `rollsafe` (tables rollsafe.runs and
+ *    rollsafe.backup), in SQLite the tables rollsafe_runs and
+ *    rollsafe_backup of the same file. They are created on first use.
+ *  - Writers yield: PostgreSQL sessions set lock_timeout and
+ *    statement_timeout; SQLite batches use BEGIN IMMEDIATE and a busy
+ *    timeout. A batch that could not get its locks in time fails with
+ *    STORE_EBUSY, changes nothing, and may be retried.
+ */
+
+/** Limits of a writing session. */
+typedef struct store_write_options {
+  int lock_timeout_ms;      /**< PostgreSQL lock_timeout; SQLite busy timeout */
+  int statement_timeout_ms; /**< PostgreSQL statement_timeout */
+} store_write_options;
+
+#define STORE_WRITE_OPTIONS_INIT \
+  { 1000, 30000 }
+
+/**
+ * Opens the target for writing: the same checks as store_open(), then a
+ * read-write session with the write options applied, outside any
+ * transaction. Creates the run and backup tables if they are missing.
+ */
+int store_open_writer(store **out, const store_target *target,
+                      const store_open_options *options,
+                      const store_write_options *write, store_error *err);
+
+/** A run, as the runs table keeps it. Strings owned by the caller. */
+typedef struct store_run {
+  char run_id[40];  /**< e.g. "20261126T103000Z-3f9a" */
+  char command[16]; /**< "fix" or "restore" */
+  char target[128]; /**< the target's name */
+  char table[160];  /**< as given: table or schema.table */
+  char key[64], column[64];
+  unsigned to_version;
+  char status[16]; /**< "running", "done", "interrupted", "failed" */
+  int has_checkpoint;
+  char checkpoint[256]; /**< the last key of the last committed batch */
+  int64_t started_us, updated_us;
+  /** Counts so far: rows swapped, conflicts, lossy swaps, impossible and
+   * corrupt records left alone, rows restored. */
+  int64_t converted, conflicts, lossy, impossible, corrupt, restored;
+} store_run;
+
+/** Inserts a new run (status "running"). */
+int store_run_create(store *s, const store_run *run, store_error *err);
+
+/**
+ * Reads run @p run_id. @return STORE_OK, STORE_EUSAGE when there is no such
+ * run (the message says so), or another store_status.
+ */
+int store_run_load(store *s, const char *run_id, store_run *out,
+                   store_error *err);
+
+/** Sets a run's status and counts (outside any batch); STORE_OK or error. */
+int store_run_update(store *s, const store_run *run, store_error *err);
+
+/**
+ * Every run of this database, oldest first.
+ * @param[out] out a malloc'd array (free()), NULL when there are none
+ */
+int store_run_list(store *s, store_run **out, size_t *n, store_error *err);
+
+/** One row of a page, borrowed until the next store_page() call. */
+typedef struct store_page_row {
+  const char *key; /**< text form, NUL-terminated */
+  const uint8_t *value;
+  size_t value_len;
+  int value_is_null;
+} store_page_row;
+
+/**
+ * Keyset pagination, in the key's own order: at most @p limit rows whose key
+ * is greater than @p after (NULL: from the first), each in its own short
+ * read, never a long transaction. @p rows points into the store until the
+ * next call.
+ * @return the number of rows (0 at the end), or a negative store_status
+ */
+int store_page(store *s, const char *after, size_t limit,
+               const store_page_row **rows, store_error *err);
+
+/** One compare-and-swap of a batch. */
+typedef struct store_swap {
+  const char *key;
+  const uint8_t *expect; /**< the bytes read (the CAS condition) */
+  size_t expect_len;
+  const uint8_t *value; /**< the bytes to write */
+  size_t value_len;
+  int swapped; /**< out: 1 written, 0 conflict (row changed or gone) */
+} store_swap;
+
+/**
+ * Runs one batch of a fix, in one transaction: every swap by CAS; for each
+ * swap that happened a backup row (run id, target, key, expect as the
+ * original bytes, value as the new bytes, time); then the run's checkpoint
+ * and counts (@p run, whose checkpoint is the batch's last key). All or
+ * nothing: on any error, nothing of the batch is visible.
+ * @return STORE_OK, STORE_EBUSY (gave way to production; retry later), or
+ *         another store_status
+ */
+int store_fix_batch(store *s, const store_run *run, store_swap *swaps, size_t n,
+                    store_error *err);
+
+/**
+ * Backup rows of a run, in key order, at most @p limit with key > @p after.
+ * For each: expect = the bytes the fix wrote (new), value = the original
+ * bytes (old), ready to hand to store_restore_batch(). Borrowed until the
+ * next call.
+ * @return the number of rows, 0 at the end, or a negative store_status
+ */
+int store_backup_page(store *s, const char *run_id, const char *after,
+                      size_t limit, store_swap **rows, store_error *err);
+
+/**
+ * Runs one batch of a restore: every swap by CAS (back to the original
+ * bytes where the row still holds what the fix wrote), the run's
+ * checkpoint and counts, in one transaction. Restoring twice changes
+ * nothing: the second time no row holds the fixed bytes any more.
+ */
+int store_restore_batch(store *s, const store_run *run, store_swap *swaps,
+                        size_t n, store_error *err);
+
+/** Deletes a run's backup rows and its run row: `rollsafe purge`. */
+int store_purge_run(store *s, const char *run_id, int64_t *deleted,
+                    store_error *err);
 
 #endif

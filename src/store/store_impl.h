@@ -13,6 +13,22 @@ typedef struct store_ops {
   int (*next)(store *s, store_row *row, store_error *err);
   void (*cancel)(store *s);
   void (*interrupt)(store *s); /* async-signal-safe */
+  /* Writing (NULL for a store opened read-only). */
+  int (*run_create)(store *s, const store_run *run, store_error *err);
+  int (*run_load)(store *s, const char *run_id, store_run *out,
+                  store_error *err);
+  int (*run_update)(store *s, const store_run *run, store_error *err);
+  int (*run_list)(store *s, store_run **out, size_t *n, store_error *err);
+  int (*page)(store *s, const char *after, size_t limit,
+              const store_page_row **rows, store_error *err);
+  int (*fix_batch)(store *s, const store_run *run, store_swap *swaps, size_t n,
+                   store_error *err);
+  int (*backup_page)(store *s, const char *run_id, const char *after,
+                     size_t limit, store_swap **rows, store_error *err);
+  int (*restore_batch)(store *s, const store_run *run, store_swap *swaps,
+                       size_t n, store_error *err);
+  int (*purge_run)(store *s, const char *run_id, int64_t *deleted,
+                   store_error *err);
   void (*close)(store *s);
 } store_ops;
 
@@ -40,5 +56,13 @@ int store__sqlite_open(store **out, const store_target *target,
                        const store_open_options *options, store_error *err);
 int store__postgres_open(store **out, const store_target *target,
                          const store_open_options *options, store_error *err);
+int store__sqlite_open_writer(store **out, const store_target *target,
+                              const store_open_options *options,
+                              const store_write_options *write,
+                              store_error *err);
+int store__postgres_open_writer(store **out, const store_target *target,
+                                const store_open_options *options,
+                                const store_write_options *write,
+                                store_error *err);
 
 #endif
