@@ -13,6 +13,7 @@ typedef struct store_ops {
   int (*next)(store *s, store_row *row, store_error *err);
   void (*cancel)(store *s);
   void (*interrupt)(store *s); /* async-signal-safe */
+  void (*close)(store *s);
   /* Writing (NULL for a store opened read-only). */
   int (*run_create)(store *s, const store_run *run, store_error *err);
   int (*run_load)(store *s, const char *run_id, store_run *out,
@@ -29,7 +30,6 @@ typedef struct store_ops {
                        size_t n, store_error *err);
   int (*purge_run)(store *s, const char *run_id, int64_t *deleted,
                    store_error *err);
-  void (*close)(store *s);
 } store_ops;
 
 struct store {
