@@ -824,7 +824,12 @@ static void pg_close(store *base) {
 }
 
 static const store_ops pg_ops = {
-    pg_estimate_rows, pg_scan, pg_next, pg_cancel, pg_interrupt, pg_close,
+    .estimate_rows = pg_estimate_rows,
+    .scan = pg_scan,
+    .next = pg_next,
+    .cancel = pg_cancel,
+    .interrupt = pg_interrupt,
+    .close = pg_close,
 };
 
 /* ---- opening ------------------------------------------------------------- */

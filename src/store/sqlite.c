@@ -287,9 +287,14 @@ static void sqlite_close(store *base) {
   free(s);
 }
 
-static const store_ops sqlite_ops = {sqlite_estimate_rows, sqlite_scan,
-                                     sqlite_next,          sqlite_cancel,
-                                     sqlite_interrupt,     sqlite_close};
+static const store_ops sqlite_ops = {
+    .estimate_rows = sqlite_estimate_rows,
+    .scan = sqlite_scan,
+    .next = sqlite_next,
+    .cancel = sqlite_cancel,
+    .interrupt = sqlite_interrupt,
+    .close = sqlite_close,
+};
 
 static char *dup_or_null(const char *v) {
   if (v == NULL) return NULL;
