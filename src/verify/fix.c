@@ -1,0 +1,598 @@
+#define _POSIX_C_SOURCE 200809L
+/*
+ * src/verify/fix.c: the fix and restore engines.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "verify/fix.h"
+
+static const char *const outcome_names[FIX_OUTCOME_COUNT] = {
+    "converted", "lossy",        "lossy_skipped", "impossible",
+    "corrupt",   "check_failed", "conflict",      "restored"};
+
+const char *fix_outcome_name(fix_outcome o) {
+  return (unsigned)o < FIX_OUTCOME_COUNT ? outcome_names[o] : "?";
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_seconds(double s) {
+  if (s <= 0) return;
+  struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0) {
+    /* A signal ends the wait early: the caller looks at the flag. */
+    break;
+  }
+}
+
+static char *dup_str(const char *s) {
+  if (s == NULL) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d != NULL) memcpy(d, s, n);
+  return d;
+}
+
+void fix_result_dispose(fix_result *r) {
+  if (r == NULL) return;
+  for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
+    for (size_t i = 0; i < r->n_samples[o]; i++) {
+      free(r->samples[o][i].key);
+      free(r->samples[o][i].why);
+    }
+    free(r->samples[o]);
+  }
+  memset(r, 0, sizeof *r);
+}
+
+/* Counts an outcome and keeps the first keys of each; 0 or RS_ENOMEM. */
+static int count(fix_result *r, const fix_options *o, fix_outcome oc,
+                 const char *key, const char *why) {
+  r->counts[oc]++;
+  if (r->n_samples[oc] >= o->max_samples) return 0;
+  fix_sample *grown =
+      realloc(r->samples[oc], (r->n_samples[oc] + 1) * sizeof *grown);
+  if (grown == NULL) return RS_ENOMEM;
+  r->samples[oc] = grown;
+  fix_sample *s = &grown[r->n_samples[oc]];
+  s->key = dup_str(key);
+  s->why = dup_str(why != NULL ? why : "");
+  r->n_samples[oc]++;
+  return s->key == NULL || s->why == NULL ? RS_ENOMEM : 0;
+}
+
+/* "path: text; path: text" of a conversion's losses, cut to fit. */
+static void losses_text(char *buf, size_t size, const rs_conversion *conv) {
+  buf[0] = '\0';
+  size_t used = 0;
+  for (size_t i = 0; conv != NULL && i < rs_conversion_loss_count(conv); i++) {
+    const rs_loss *l = rs_conversion_loss(conv, i);
+    int n = snprintf(buf + used, size - used, "%s%s%s%s", i ? "; " : "",
+                     rs_loss_path(l), rs_loss_path(l)[0] ? ": " : "",
+                     rs_loss_text(l));
+    if (n < 0 || (size_t)n >= size - used) break;
+    used += (size_t)n;
+  }
+}
+
+static void first_reason(char *buf, size_t size, const rs_classification *c) {
+  const rs_reason *r = rs_classification_reason(c, 0);
+  snprintf(buf, size, "%s%s%s", r ? rs_reason_path(r) : "",
+           r && rs_reason_path(r)[0] ? ": " : "", r ? rs_reason_text(r) : "");
+}
+
+/* What the engine shares between records. */
+typedef struct engine {
+  const fix_options *o;
+  rs_arena *row_arena;   /* classification of one record, reset per record */
+  rs_arena *batch_arena; /* new bytes of one batch, reset per batch */
+  rs_options row_opts, quick_opts, batch_opts;
+} engine;
+
+/*
+ * Plans one record: nothing to do (returns 0, *oc untouched and *out
+ * empty), or an outcome; for FIX_CONVERTED and FIX_LOSSY, *out holds the
+ * bytes to write (from the batch arena). @return 0 or a codec error.
+ */
+static int plan(engine *e, const uint8_t *value, size_t len, rs_buf *out,
+                int *oc, char *why, size_t why_size, rs_error *err) {
+  const fix_options *o = e->o;
+  *oc = -1;
+  why[0] = '\0';
+  rs_classification *c = NULL;
+  int rc = rs_classify(&c, o->registry, o->type, &o->reader, value, len,
+                       &e->quick_opts, err);
+  if (rc != 0) return rc;
+  rs_verdict v = rs_classification_verdict(c);
+  if (v <= RS_VERDICT_IGNORED_FIELDS) {
+    rs_arena_reset(e->row_arena);
+    return 0;
+  }
+  if (v == RS_VERDICT_CORRUPT) {
+    first_reason(why, why_size, c);
+    *oc = FIX_CORRUPT;
+    rs_arena_reset(e->row_arena);
+    return 0;
+  }
+  rs_arena_reset(e->row_arena);
+
+  rs_conversion *conv = NULL;
+  rs_error terr = RS_ERROR_INIT;
+  rc = rs_transcode(out, &conv, o->registry, o->type, o->to_version, value, len,
+                    NULL, &e->batch_opts, &terr);
+  if (rc == RS_ENOMEM) {
+    *err = terr;
+    return rc;
+  }
+  if (rc != 0) {
+    if (conv != NULL && rs_conversion_loss_count(conv) > 0)
+      losses_text(why, why_size, conv);
+    else
+      snprintf(why, why_size, "%s", terr.message);
+    *oc = FIX_IMPOSSIBLE;
+    return 0;
+  }
+  int lossy =
+      conv != NULL && rs_conversion_result_of(conv) == RS_CONVERSION_LOSSY;
+  if (lossy) losses_text(why, why_size, conv);
+  if (lossy && !o->allow_lossy) {
+    *oc = FIX_LOSSY_SKIPPED;
+    return 0;
+  }
+  /* Safety promise 6: the reader must read the new bytes before they are
+   * written. */
+  rc = rs_classify(&c, o->registry, o->type, &o->reader, out->data, out->len,
+                   &e->row_opts, err);
+  if (rc != 0) return rc;
+  if (rs_classification_verdict(c) > RS_VERDICT_IGNORED_FIELDS) {
+    char reason[300];
+    first_reason(reason, sizeof reason, c);
+    snprintf(why, why_size, "the new bytes are %s for the reader: %s",
+             rs_verdict_name(rs_classification_verdict(c)), reason);
+    *oc = FIX_CHECK_FAILED;
+  } else {
+    *oc = lossy ? FIX_LOSSY : FIX_CONVERTED;
+  }
+  rs_arena_reset(e->row_arena);
+  return 0;
+}
+
+static int engine_init(engine *e, const fix_options *o, rs_error *err) {
+  memset(e, 0, sizeof *e);
+  e->o = o;
+  int rc = rs_arena_new(&e->row_arena, 0, NULL, err);
+  if (rc == 0) rc = rs_arena_new(&e->batch_arena, 0, NULL, err);
+  rs_options base = RS_OPTIONS_INIT;
+  e->row_opts = base;
+  e->row_opts.allocator =
+      e->row_arena != NULL ? rs_arena_allocator(e->row_arena) : NULL;
+  e->quick_opts = e->row_opts;
+  e->quick_opts.flags |= RS_OPT_VERDICT_ONLY;
+  e->batch_opts = base;
+  e->batch_opts.allocator =
+      e->batch_arena != NULL ? rs_arena_allocator(e->batch_arena) : NULL;
+  return rc;
+}
+
+static void engine_dispose(engine *e) {
+  rs_arena_free(e->row_arena);
+  rs_arena_free(e->batch_arena);
+}
+
+/* Sleeps so that the rows handled so far keep under --max-rate. */
+static void throttle(const fix_options *o, double start, uint64_t rows) {
+  if (o->max_rate <= 0) return;
+  double due = start + (double)rows / o->max_rate;
+  double now = now_seconds();
+  if (due > now) sleep_seconds(due - now);
+}
+
+/* Backoff before retrying a batch that gave way: exponential from 100 ms,
+ * capped at 5 s, with jitter so that several fixers do not retry in step. */
+static void backoff(unsigned attempt) {
+  double base = 0.1 * (double)(1u << (attempt < 6 ? attempt : 6));
+  if (base > 5.0) base = 5.0;
+  double jitter = (double)rand() / RAND_MAX * base * 0.5;
+  sleep_seconds(base * 0.75 + jitter);
+}
+
+static void run_id_new(char out[40]) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char stamp[24];
+  strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  unsigned r = (unsigned)ts.tv_nsec ^ ((unsigned)rand() << 8);
+  FILE *f = fopen("/dev/urandom", "rb");
+  if (f != NULL) {
+    if (fread(&r, sizeof r, 1, f) != 1) r ^= (unsigned)ts.tv_nsec;
+    fclose(f);
+  }
+  snprintf(out, 40, "%s-%06x", stamp, r & 0xFFFFFFu);
+}
+
+static void set_error(fix_result *r, const store_error *serr) {
+  r->status = serr->status;
+  snprintf(r->error, sizeof r->error, "%s", serr->message);
+}
+
+/* Copies the result's counts into the run row. */
+static void counts_to_run(fix_result *r) {
+  r->run.converted = (int64_t)(r->counts[FIX_CONVERTED] + r->counts[FIX_LOSSY]);
+  r->run.lossy = (int64_t)r->counts[FIX_LOSSY];
+  r->run.conflicts = (int64_t)r->counts[FIX_CONFLICT];
+  r->run.impossible = (int64_t)r->counts[FIX_IMPOSSIBLE];
+  r->run.corrupt = (int64_t)r->counts[FIX_CORRUPT];
+  r->run.restored = (int64_t)r->counts[FIX_RESTORED];
+}
+
+/* ---- dry run: a read-only pass over the table ---------------------------- */
+
+static int dry_run(fix_result *r, engine *e, store *s, rs_error *err) {
+  const fix_options *o = e->o;
+  store_error serr = {STORE_OK, ""};
+  if (store_scan(s, &serr) != STORE_OK) {
+    set_error(r, &serr);
+    return 0;
+  }
+  r->passes = 1;
+  for (;;) {
+    if (o->interrupted != NULL && *o->interrupted) {
+      r->interrupted = 1;
+      store_cancel(s);
+      return 0;
+    }
+    store_row row;
+    int got = store_next(s, &row, &serr);
+    if (got == 0) break;
+    if (got < 0) {
+      if (o->interrupted != NULL && *o->interrupted)
+        r->interrupted = 1;
+      else
+        set_error(r, &serr);
+      return 0;
+    }
+    r->rows_read++;
+    if (o->progress != NULL && r->rows_read % 4096 == 0)
+      o->progress(o->progress_ctx, r->rows_read);
+    if (row.value_is_null) continue;
+    rs_buf out = RS_BUF_INIT;
+    int oc;
+    char why[512];
+    int rc = plan(e, row.value, row.value_len, &out, &oc, why, sizeof why, err);
+    rs_arena_reset(e->batch_arena);
+    if (rc == 0 && oc >= 0) rc = count(r, o, (fix_outcome)oc, row.key, why);
+    if (rc != 0) {
+      store_cancel(s);
+      return rc;
+    }
+  }
+  r->complete = 1;
+  return 0;
+}
+
+/* ---- execute: keyset pages, batches by compare-and-swap ---------------- */
+
+/* One pass from the run's checkpoint; *conflicts set to this pass's. */
+static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
+                        int *done, rs_error *err) {
+  const fix_options *o = e->o;
+  store_error serr = {STORE_OK, ""};
+  *conflicts = 0;
+  *done = 0;
+  size_t cap = o->batch;
+  store_swap *swaps = calloc(cap, sizeof *swaps);
+  int *outcome = calloc(cap, sizeof *outcome);
+  char *why = malloc(cap * 256);
+  if (swaps == NULL || outcome == NULL || why == NULL) {
+    free(swaps);
+    free(outcome);
+    free(why);
+    return RS_ENOMEM;
+  }
+  double start = now_seconds();
+  uint64_t handled = 0;
+  int rc = 0;
+  for (;;) {
+    if (o->interrupted != NULL && *o->interrupted) {
+      r->interrupted = 1;
+      break;
+    }
+    const store_page_row *rows = NULL;
+    int n = store_page(s, r->run.has_checkpoint ? r->run.checkpoint : NULL,
+                       o->batch, &rows, &serr);
+    if (n < 0) {
+      set_error(r, &serr);
+      break;
+    }
+    if (n == 0) {
+      *done = 1;
+      break;
+    }
+    size_t k = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+      r->rows_read++;
+      if (rows[i].value_is_null) continue;
+      rs_buf out = RS_BUF_INIT;
+      int oc;
+      char reason[256];
+      rc = plan(e, rows[i].value, rows[i].value_len, &out, &oc, reason,
+                sizeof reason, err);
+      if (rc != 0 || oc < 0) continue;
+      if (oc == FIX_CONVERTED || oc == FIX_LOSSY) {
+        swaps[k] = (store_swap){rows[i].key, rows[i].value, rows[i].value_len,
+                                out.data,    out.len,       0};
+        outcome[k] = oc;
+        memcpy(why + k * 256, reason, 256);
+        k++;
+      } else {
+        rc = count(r, o, (fix_outcome)oc, rows[i].key, reason);
+      }
+    }
+    if (rc != 0) break;
+    /* The checkpoint is the page's last key: everything up to it is
+     * decided once this batch commits. */
+    store_run next = r->run;
+    next.has_checkpoint = 1;
+    snprintf(next.checkpoint, sizeof next.checkpoint, "%s", rows[n - 1].key);
+    next.updated_us = rs_now_us();
+    counts_to_run(r);
+    next.converted = r->run.converted;
+    next.lossy = r->run.lossy;
+    next.conflicts = r->run.conflicts;
+    next.impossible = r->run.impossible;
+    next.corrupt = r->run.corrupt;
+    int st = STORE_OK;
+    for (unsigned attempt = 0;; attempt++) {
+      st = store_fix_batch(s, &next, swaps, k, &serr);
+      if (st != STORE_EBUSY || attempt >= o->max_busy_retries) break;
+      if (o->interrupted != NULL && *o->interrupted) break;
+      r->busy_retries++;
+      backoff(attempt);
+    }
+    if (st != STORE_OK) {
+      set_error(r, &serr);
+      rs_arena_reset(e->batch_arena);
+      break;
+    }
+    for (size_t i = 0; i < k && rc == 0; i++) {
+      if (swaps[i].swapped) {
+        rc = count(r, o, (fix_outcome)outcome[i], swaps[i].key, why + i * 256);
+      } else {
+        (*conflicts)++;
+        rc = count(r, o, FIX_CONFLICT, swaps[i].key,
+                   "the row changed after it was read; left for a later pass");
+      }
+    }
+    r->run.has_checkpoint = 1;
+    memcpy(r->run.checkpoint, next.checkpoint, sizeof r->run.checkpoint);
+    rs_arena_reset(e->batch_arena);
+    if (rc != 0) break;
+    handled += (uint64_t)n;
+    if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
+    throttle(o, start, handled);
+  }
+  free(swaps);
+  free(outcome);
+  free(why);
+  return rc;
+}
+
+/* Reads the whole table again and counts what the reader still cannot
+ * read. */
+static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
+  const fix_options *o = e->o;
+  store_error serr = {STORE_OK, ""};
+  char after[256];
+  int has_after = 0;
+  memset(r->remaining_verdicts, 0, sizeof r->remaining_verdicts);
+  for (;;) {
+    if (o->interrupted != NULL && *o->interrupted) {
+      r->interrupted = 1;
+      return 0;
+    }
+    const store_page_row *rows = NULL;
+    int n = store_page(s, has_after ? after : NULL, o->batch, &rows, &serr);
+    if (n < 0) {
+      set_error(r, &serr);
+      return 0;
+    }
+    if (n == 0) break;
+    for (int i = 0; i < n; i++) {
+      if (rows[i].value_is_null) continue;
+      rs_classification *c = NULL;
+      int rc = rs_classify(&c, o->registry, o->type, &o->reader, rows[i].value,
+                           rows[i].value_len, &e->quick_opts, err);
+      if (rc != 0) return rc;
+      r->remaining_verdicts[rs_classification_verdict(c)]++;
+      rs_arena_reset(e->row_arena);
+    }
+    snprintf(after, sizeof after, "%s", rows[n - 1].key);
+    has_after = 1;
+  }
+  r->remaining = r->remaining_verdicts[RS_VERDICT_MISREAD] +
+                 r->remaining_verdicts[RS_VERDICT_UNREADABLE] +
+                 r->remaining_verdicts[RS_VERDICT_CORRUPT];
+  r->verified = 1;
+  return 0;
+}
+
+int fix_target(fix_result *r, store *s, const store_target *target,
+               const fix_options *o, rs_error *err) {
+  memset(r, 0, sizeof *r);
+  double t0 = now_seconds();
+  engine e;
+  int rc = engine_init(&e, o, err);
+  if (rc != 0) {
+    engine_dispose(&e);
+    return rc;
+  }
+  if (!o->execute) {
+    rc = dry_run(r, &e, s, err);
+    engine_dispose(&e);
+    r->seconds = now_seconds() - t0;
+    return rc;
+  }
+  r->executed = 1;
+  store_error serr = {STORE_OK, ""};
+  if (o->resume != NULL) {
+    if (store_run_load(s, o->resume, &r->run, &serr) != STORE_OK) {
+      set_error(r, &serr);
+      goto out;
+    }
+    if (strcmp(r->run.command, "fix") != 0 ||
+        strcmp(r->run.table, target->table) != 0 ||
+        strcmp(r->run.key, target->key) != 0 ||
+        strcmp(r->run.column, target->column) != 0) {
+      r->status = STORE_EUSAGE;
+      snprintf(r->error, sizeof r->error,
+               "run %s is a %s of %s.%s (key %s), not a fix of this target",
+               r->run.run_id, r->run.command, r->run.table, r->run.column,
+               r->run.key);
+      goto out;
+    }
+    /* Counts go on from where the run stopped. */
+    r->counts[FIX_CONVERTED] = (uint64_t)(r->run.converted - r->run.lossy);
+    r->counts[FIX_LOSSY] = (uint64_t)r->run.lossy;
+    r->counts[FIX_CONFLICT] = (uint64_t)r->run.conflicts;
+    r->counts[FIX_IMPOSSIBLE] = (uint64_t)r->run.impossible;
+    r->counts[FIX_CORRUPT] = (uint64_t)r->run.corrupt;
+  } else {
+    run_id_new(r->run.run_id);
+    snprintf(r->run.command, sizeof r->run.command, "fix");
+    snprintf(r->run.target, sizeof r->run.target, "%s",
+             target->name ? target->name : target->table);
+    snprintf(r->run.table, sizeof r->run.table, "%s", target->table);
+    snprintf(r->run.key, sizeof r->run.key, "%s", target->key);
+    snprintf(r->run.column, sizeof r->run.column, "%s", target->column);
+    r->run.to_version = o->to_version;
+    snprintf(r->run.status, sizeof r->run.status, "running");
+    r->run.started_us = r->run.updated_us = rs_now_us();
+    if (store_run_create(s, &r->run, &serr) != STORE_OK) {
+      set_error(r, &serr);
+      goto out;
+    }
+  }
+  snprintf(r->run.status, sizeof r->run.status, "running");
+  unsigned max_passes = o->max_passes ? o->max_passes : 1;
+  for (;;) {
+    uint64_t conflicts = 0;
+    int done = 0;
+    r->passes++;
+    rc = execute_pass(r, &e, s, &conflicts, &done, err);
+    if (rc != 0 || !done || r->status != STORE_OK || r->interrupted) break;
+    if (conflicts == 0 || r->passes >= max_passes) {
+      r->complete = 1;
+      break;
+    }
+    /* Conflicted rows are read again from the start in the next pass;
+     * rows already fixed read as clean and are left alone. */
+    r->run.has_checkpoint = 0;
+    r->run.checkpoint[0] = '\0';
+  }
+  if (rc == 0 && r->complete && r->status == STORE_OK)
+    rc = verify(r, &e, s, err);
+out:
+  counts_to_run(r);
+  if (r->run.run_id[0] != '\0' && r->status != STORE_EUSAGE) {
+    snprintf(r->run.status, sizeof r->run.status, "%s",
+             r->interrupted          ? "interrupted"
+             : r->status != STORE_OK ? "failed"
+             : r->complete           ? "done"
+                                     : "interrupted");
+    r->run.updated_us = rs_now_us();
+    store_error uerr = {STORE_OK, ""};
+    if (store_run_update(s, &r->run, &uerr) != STORE_OK &&
+        r->status == STORE_OK) {
+      set_error(r, &uerr);
+      r->complete = 0;
+    }
+  }
+  engine_dispose(&e);
+  r->seconds = now_seconds() - t0;
+  return rc;
+}
+
+/* ---- restore ------------------------------------------------------------ */
+
+int fix_restore(fix_result *r, store *s, const char *run_id,
+                const fix_options *o, rs_error *err) {
+  (void)err;
+  memset(r, 0, sizeof *r);
+  double t0 = now_seconds();
+  store_error serr = {STORE_OK, ""};
+  store_run fixed;
+  if (store_run_load(s, run_id, &fixed, &serr) != STORE_OK) {
+    set_error(r, &serr);
+    return 0;
+  }
+  if (strcmp(fixed.command, "fix") != 0) {
+    r->status = STORE_EUSAGE;
+    snprintf(r->error, sizeof r->error, "run %s is not a fix", run_id);
+    return 0;
+  }
+  r->run = fixed;
+  r->executed = o->execute;
+  char after[256];
+  int has_after = 0;
+  r->passes = 1;
+  for (;;) {
+    if (o->interrupted != NULL && *o->interrupted) {
+      r->interrupted = 1;
+      break;
+    }
+    store_swap *rows = NULL;
+    int n = store_backup_page(s, run_id, has_after ? after : NULL, o->batch,
+                              &rows, &serr);
+    if (n < 0) {
+      set_error(r, &serr);
+      break;
+    }
+    if (n == 0) {
+      r->complete = 1;
+      break;
+    }
+    r->rows_read += (uint64_t)n;
+    snprintf(after, sizeof after, "%s", rows[n - 1].key);
+    has_after = 1;
+    if (!o->execute) {
+      for (int i = 0; i < n; i++)
+        if (count(r, o, FIX_RESTORED, rows[i].key, "would be restored") != 0)
+          return RS_ENOMEM;
+      continue;
+    }
+    store_run next = r->run;
+    next.restored = (int64_t)r->counts[FIX_RESTORED];
+    next.updated_us = rs_now_us();
+    int st;
+    for (unsigned attempt = 0;; attempt++) {
+      st = store_restore_batch(s, &next, rows, (size_t)n, &serr);
+      if (st != STORE_EBUSY || attempt >= o->max_busy_retries) break;
+      r->busy_retries++;
+      backoff(attempt);
+    }
+    if (st != STORE_OK) {
+      set_error(r, &serr);
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      int rc = rows[i].swapped
+                   ? count(r, o, FIX_RESTORED, rows[i].key, "")
+                   : count(r, o, FIX_CONFLICT, rows[i].key,
+                           "the row no longer holds the bytes the fix wrote; "
+                           "left alone");
+      if (rc != 0) return rc;
+    }
+    r->run.restored = (int64_t)r->counts[FIX_RESTORED];
+  }
+  r->seconds = now_seconds() - t0;
+  return 0;
+}

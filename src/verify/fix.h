@@ -1,0 +1,103 @@
+/*
+ * src/verify/fix.h: the fix engine. It reads a target's rows, and for each
+ * record the reader cannot read correctly asks the codec for the bytes of
+ * the target version, checks that the reader reads them, and hands
+ * (key, old bytes, new bytes) batches to the store, which swaps them in by
+ * compare-and-swap with a backup and the run's checkpoint in the same
+ * transaction. Restore walks a run's backups the other way. Internal to
+ * the CLI.
+ *
+ * Without `execute` nothing is written, not even the run and backup tables:
+ * the dry run reads through a read-only store.
+ */
+#ifndef RS_VERIFY_FIX_H
+#define RS_VERIFY_FIX_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include <rollsafe/rollsafe.h>
+
+#include "store/store.h"
+#include "verify/scan.h"
+
+/** What happened to one record (and what the report counts). */
+typedef enum fix_outcome {
+  FIX_CONVERTED = 0, /**< rewritten (dry run: would be), lossless */
+  FIX_LOSSY,         /**< rewritten with --allow-lossy (dry run: would be) */
+  FIX_LOSSY_SKIPPED, /**< lossy, left alone without --allow-lossy */
+  FIX_IMPOSSIBLE,    /**< the target version cannot hold it: left alone */
+  FIX_CORRUPT,       /**< no version decodes it: left alone */
+  FIX_CHECK_FAILED,  /**< the new bytes failed the reader's check: not written */
+  FIX_CONFLICT,      /**< the row changed between read and write */
+  FIX_RESTORED,      /**< restore: the original bytes are back */
+  FIX_OUTCOME_COUNT
+} fix_outcome;
+
+/** "converted", "lossy", ...; static. */
+const char *fix_outcome_name(fix_outcome o);
+
+/** A record kept as an example of its outcome, with why. */
+typedef struct fix_sample {
+  char *key;
+  char *why; /**< what it loses, why it cannot be converted, ... */
+} fix_sample;
+
+typedef struct fix_options {
+  const rs_registry *registry;
+  const char *type;
+  rs_reader reader;      /**< resolved: version and framing */
+  unsigned to_version;   /**< the version records are rewritten as */
+  int execute;           /**< 0: dry run */
+  int allow_lossy;
+  size_t batch;          /**< rows per batch (and page) */
+  double max_rate;       /**< rows per second at most; 0: no limit */
+  unsigned max_passes;   /**< passes while conflicts remain (at least 1) */
+  unsigned max_busy_retries; /**< retries of a batch that gave way */
+  size_t max_samples;    /**< keys kept per outcome */
+  const char *resume;    /**< run id to resume, or NULL */
+  volatile sig_atomic_t *interrupted;
+  scan_progress_fn progress;
+  void *progress_ctx;
+} fix_options;
+
+typedef struct fix_result {
+  store_run run;          /**< the run (execute), as last saved */
+  int executed;
+  int complete;           /**< every pass and the verification ran to the end */
+  int interrupted;
+  int status;             /**< STORE_OK or what stopped it */
+  char error[512];
+  uint64_t rows_read;     /**< rows read, all passes */
+  uint64_t passes;
+  uint64_t counts[FIX_OUTCOME_COUNT];
+  fix_sample *samples[FIX_OUTCOME_COUNT];
+  size_t n_samples[FIX_OUTCOME_COUNT];
+  uint64_t busy_retries;  /**< batches that gave way and were retried */
+  int verified;           /**< the verification pass ran to the end */
+  uint64_t remaining;     /**< after it: records the reader still cannot read */
+  uint64_t remaining_verdicts[RS_VERDICT_COUNT];
+  double seconds;
+} fix_result;
+
+/**
+ * Runs a fix (or its dry run) on @p s: a read-only store for a dry run, a
+ * writer store (store_open_writer) to execute. @p target names the run's
+ * target in the runs table.
+ * @return 0 (store problems and interruptions end the run with `status` /
+ *         `interrupted` set), or RS_ENOMEM / RS_EINVAL from the codec
+ */
+int fix_target(fix_result *result, store *s, const store_target *target,
+               const fix_options *options, rs_error *err);
+
+/**
+ * Restores run @p run_id on writer store @p s (dry run unless execute):
+ * every backup row whose table row still holds the fixed bytes gets its
+ * original bytes back; others are conflicts, left alone.
+ */
+int fix_restore(fix_result *result, store *s, const char *run_id,
+                const fix_options *options, rs_error *err);
+
+void fix_result_dispose(fix_result *result);
+
+#endif
