@@ -34,6 +34,10 @@ int cli_scan_run(int argc, char **argv);
 void cli_scan_help(FILE *out);
 int cli_demo_run(int argc, char **argv);
 void cli_demo_help(FILE *out);
+int cli_fix_run(int argc, char **argv);
+void cli_fix_help(FILE *out);
+int cli_restore_run(int argc, char **argv);
+void cli_restore_help(FILE *out);
 
 /**
  * Prints "rollsafe <cmd>: <message>" and a newline on stderr. @p cmd may be

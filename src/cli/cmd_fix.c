@@ -1,0 +1,656 @@
+#define _POSIX_C_SOURCE 200809L
+/*
+ * src/cli/cmd_fix.c: `rollsafe fix`, `restore`, `runs` and `purge`: the
+ * commands that write. Each is a dry run unless --execute; the safety
+ * promises of DESIGN.md are carried by the fix engine (src/verify/fix.c)
+ * and the store adapters.
+ *
+ * SIGINT and SIGTERM do not interrupt a batch: the current batch commits
+ * (or rolls back) whole, the checkpoint is saved, and the command exits 4.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rollsafe/rollsafe.h>
+
+#include "cli.h"
+#include "opt.h"
+#include "output.h"
+#include "report/progress.h"
+#include "report/scan_report.h"
+#include "targets.h"
+#include "verify/fix.h"
+
+/* ---- shared ---------------------------------------------------------------
+ */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+static void install_handlers(struct sigaction *old_int,
+                             struct sigaction *old_term) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, old_int);
+  sigaction(SIGTERM, &sa, old_term);
+}
+
+static int parse_count(const char *cmd, const char *name, const char *value,
+                       unsigned long lo, unsigned long hi, unsigned long *out) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(value, &end, 10);
+  if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
+      v < lo || v > hi)
+    return cli_usage_error(cmd, "invalid %s '%s': expected %lu to %lu", name,
+                           value, lo, hi);
+  *out = v;
+  return 0;
+}
+
+static int exit_for_store(int status) {
+  return status == STORE_EUSAGE  ? CLI_EXIT_USAGE
+         : status == STORE_EBUSY ? CLI_EXIT_INCOMPLETE
+                                 : CLI_EXIT_IO;
+}
+
+typedef struct fix_args {
+  cli_target_args t;
+  unsigned to_version;
+  int execute, allow_lossy, json, help;
+  unsigned long batch, lock_timeout_ms, statement_timeout_ms, max_passes;
+  double max_rate;
+  const char *resume, *run, *output, *metrics;
+  unsigned long samples;
+} fix_args;
+
+enum {
+  OPT_TO_VERSION = 1,
+  OPT_EXECUTE,
+  OPT_ALLOW_LOSSY,
+  OPT_BATCH,
+  OPT_MAX_RATE,
+  OPT_LOCK_TIMEOUT,
+  OPT_STATEMENT_TIMEOUT,
+  OPT_MAX_PASSES,
+  OPT_RESUME,
+  OPT_RUN,
+  OPT_FORMAT,
+  OPT_OUTPUT,
+  OPT_METRICS,
+  OPT_SAMPLES,
+  OPT_HELP
+};
+
+static const cli_opt_spec fix_opts[] = {
+    CLI_TARGET_OPT_SPECS,
+    {OPT_TO_VERSION, "to-version", 0, 1},
+    {OPT_EXECUTE, "execute", 0, 0},
+    {OPT_ALLOW_LOSSY, "allow-lossy", 0, 0},
+    {OPT_BATCH, "batch", 0, 1},
+    {OPT_MAX_RATE, "max-rate", 0, 1},
+    {OPT_LOCK_TIMEOUT, "lock-timeout", 0, 1},
+    {OPT_STATEMENT_TIMEOUT, "statement-timeout", 0, 1},
+    {OPT_MAX_PASSES, "max-passes", 0, 1},
+    {OPT_RESUME, "resume", 0, 1},
+    {OPT_RUN, "run", 0, 1},
+    {OPT_FORMAT, "format", 0, 1},
+    {OPT_OUTPUT, "output", 'o', 1},
+    {OPT_METRICS, "metrics", 0, 1},
+    {OPT_SAMPLES, "samples", 0, 1},
+    {OPT_HELP, "help", 'h', 0},
+};
+
+/* Parses the options every writing command takes; @p allowed lists the
+ * command-specific ids it accepts (0-terminated). */
+static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
+                      const int *allowed) {
+  cli_opt_parser p;
+  cli_opt_init(&p, fix_opts, sizeof fix_opts / sizeof fix_opts[0], argc, argv,
+               cmd);
+  const char *value;
+  int id;
+  while ((id = cli_opt_next(&p, &value)) != CLI_OPT_END) {
+    if (id == CLI_OPT_ERROR) return CLI_EXIT_USAGE;
+    if (id == CLI_OPT_ARG)
+      return cli_usage_error(cmd, "unexpected argument '%s'", value);
+    int taken = cli_target_opt(&a->t, id, value, cmd);
+    if (taken == CLI_EXIT_USAGE) return CLI_EXIT_USAGE;
+    if (taken) continue;
+    int ok = id == OPT_HELP;
+    for (const int *x = allowed; *x; x++) ok |= *x == id;
+    if (!ok)
+      return cli_usage_error(cmd, "option '%s' does not apply to %s",
+                             argv[p.next - 1], cmd);
+    unsigned long n;
+    switch (id) {
+      case OPT_TO_VERSION:
+        if (parse_count(cmd, "--to-version", value, 1, 1000, &n))
+          return CLI_EXIT_USAGE;
+        a->to_version = (unsigned)n;
+        break;
+      case OPT_EXECUTE:
+        a->execute = 1;
+        break;
+      case OPT_ALLOW_LOSSY:
+        a->allow_lossy = 1;
+        break;
+      case OPT_BATCH:
+        if (parse_count(cmd, "--batch", value, 1, 100000, &a->batch))
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_MAX_RATE: {
+        char *end;
+        errno = 0;
+        double r = strtod(value, &end);
+        if (*end != '\0' || errno != 0 || !(r > 0) || r > 1e9)
+          return cli_usage_error(cmd,
+                                 "invalid --max-rate '%s': expected rows per "
+                                 "second, more than 0",
+                                 value);
+        a->max_rate = r;
+        break;
+      }
+      case OPT_LOCK_TIMEOUT:
+        if (parse_count(cmd, "--lock-timeout", value, 1, 3600000,
+                        &a->lock_timeout_ms))
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_STATEMENT_TIMEOUT:
+        if (parse_count(cmd, "--statement-timeout", value, 1, 86400000,
+                        &a->statement_timeout_ms))
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_MAX_PASSES:
+        if (parse_count(cmd, "--max-passes", value, 1, 100, &a->max_passes))
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_RESUME:
+        a->resume = value;
+        break;
+      case OPT_RUN:
+        a->run = value;
+        break;
+      case OPT_FORMAT:
+        if (strcmp(value, "json") == 0)
+          a->json = 1;
+        else if (strcmp(value, "text") == 0)
+          a->json = 0;
+        else
+          return cli_usage_error(
+              cmd, "invalid --format '%s': expected text or json", value);
+        break;
+      case OPT_OUTPUT:
+        a->output = value;
+        break;
+      case OPT_METRICS:
+        a->metrics = value;
+        break;
+      case OPT_SAMPLES:
+        if (parse_count(cmd, "--samples", value, 0, 10000, &a->samples))
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_HELP:
+        a->help = 1;
+        break;
+      default:
+        return cli_usage_error(cmd, "unhandled option");
+    }
+  }
+  if (a->help) return 0;
+  return cli_target_check(&a->t, cmd);
+}
+
+/* ---- reports ----------------------------------------------------------------
+ */
+
+typedef struct fix_report {
+  const char *command;
+  int exit_code;
+  const cli_target *targets;
+  const fix_result *results;
+  const int *status; /* per target: STORE_OK or why it failed to open */
+  char (*errors)[512];
+  size_t n;
+  int execute;
+} fix_report;
+
+static json_t *str_or_null(const char *s) {
+  return s != NULL && s[0] ? json_string(s) : json_null();
+}
+
+static json_t *result_json(const fix_report *rep, size_t i) {
+  const fix_result *r = &rep->results[i];
+  const cli_target *t = &rep->targets[i];
+  json_t *counts = json_object(), *samples = json_object();
+  for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
+    json_object_set_new(counts, fix_outcome_name((fix_outcome)o),
+                        json_integer((json_int_t)r->counts[o]));
+    json_t *list = json_array();
+    for (size_t k = 0; k < r->n_samples[o]; k++)
+      json_array_append_new(
+          list, json_pack("{s:o,s:o}", "key", str_or_null(r->samples[o][k].key),
+                          "why", str_or_null(r->samples[o][k].why)));
+    json_object_set_new(samples, fix_outcome_name((fix_outcome)o), list);
+  }
+  json_t *o = json_object();
+  json_object_set_new(o, "name", str_or_null(t->target.name));
+  json_object_set_new(o, "table", str_or_null(t->target.table));
+  json_object_set_new(o, "run_id", str_or_null(r->run.run_id));
+  json_object_set_new(o, "executed", json_boolean(r->executed));
+  json_object_set_new(o, "complete", json_boolean(r->complete));
+  json_object_set_new(o, "interrupted", json_boolean(r->interrupted));
+  const char *err = rep->status[i] != STORE_OK ? rep->errors[i]
+                    : r->status != STORE_OK    ? r->error
+                                               : NULL;
+  json_object_set_new(o, "error", str_or_null(err));
+  json_object_set_new(o, "rows_read", json_integer((json_int_t)r->rows_read));
+  json_object_set_new(o, "passes", json_integer((json_int_t)r->passes));
+  json_object_set_new(o, "converted",
+                      json_integer((json_int_t)(r->counts[FIX_CONVERTED] +
+                                                r->counts[FIX_LOSSY])));
+  json_object_set_new(o, "lossy",
+                      json_integer((json_int_t)r->counts[FIX_LOSSY]));
+  json_object_set_new(o, "conflicts",
+                      json_integer((json_int_t)r->counts[FIX_CONFLICT]));
+  json_object_set_new(o, "impossible",
+                      json_integer((json_int_t)r->counts[FIX_IMPOSSIBLE]));
+  json_object_set_new(o, "corrupt",
+                      json_integer((json_int_t)r->counts[FIX_CORRUPT]));
+  json_object_set_new(o, "restored",
+                      json_integer((json_int_t)r->counts[FIX_RESTORED]));
+  json_object_set_new(
+      o, "remaining",
+      r->verified ? json_integer((json_int_t)r->remaining) : json_null());
+  json_object_set_new(o, "outcomes", counts);
+  json_object_set_new(o, "samples", samples);
+  json_object_set_new(o, "busy_retries",
+                      json_integer((json_int_t)r->busy_retries));
+  json_object_set_new(o, "duration_seconds", json_real(r->seconds));
+  return o;
+}
+
+static int write_json(FILE *out, void *ctx) {
+  const fix_report *rep = ctx;
+  json_t *doc = json_object(), *targets = json_array();
+  uint64_t tot[FIX_OUTCOME_COUNT] = {0}, remaining = 0;
+  int complete = rep->n > 0;
+  for (size_t i = 0; i < rep->n; i++) {
+    json_array_append_new(targets, result_json(rep, i));
+    for (int o = 0; o < FIX_OUTCOME_COUNT; o++)
+      tot[o] += rep->results[i].counts[o];
+    remaining += rep->results[i].remaining;
+    complete &= rep->results[i].complete && rep->status[i] == STORE_OK;
+  }
+  json_object_set_new(doc, "command", json_string(rep->command));
+  json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
+  json_object_set_new(doc, "executed", json_boolean(rep->execute));
+  json_object_set_new(doc, "complete", json_boolean(complete));
+  json_object_set_new(
+      doc, "run_id",
+      rep->n == 1 ? str_or_null(rep->results[0].run.run_id) : json_null());
+  json_object_set_new(
+      doc, "converted",
+      json_integer((json_int_t)(tot[FIX_CONVERTED] + tot[FIX_LOSSY])));
+  json_object_set_new(doc, "lossy", json_integer((json_int_t)tot[FIX_LOSSY]));
+  json_object_set_new(doc, "conflicts",
+                      json_integer((json_int_t)tot[FIX_CONFLICT]));
+  json_object_set_new(doc, "impossible",
+                      json_integer((json_int_t)tot[FIX_IMPOSSIBLE]));
+  json_object_set_new(doc, "corrupt",
+                      json_integer((json_int_t)tot[FIX_CORRUPT]));
+  json_object_set_new(doc, "restored",
+                      json_integer((json_int_t)tot[FIX_RESTORED]));
+  json_object_set_new(doc, "remaining", json_integer((json_int_t)remaining));
+  json_object_set_new(doc, "exit_code", json_integer(rep->exit_code));
+  json_object_set_new(doc, "targets", targets);
+  int rc = json_dumpf(doc, out, JSON_INDENT(2));
+  json_decref(doc);
+  if (rc == 0 && fputc('\n', out) == EOF) rc = -1;
+  return rc;
+}
+
+static int write_text(FILE *out, void *ctx) {
+  const fix_report *rep = ctx;
+  for (size_t i = 0; i < rep->n; i++) {
+    const fix_result *r = &rep->results[i];
+    const cli_target *t = &rep->targets[i];
+    fprintf(out, "%s%s %s: %s.%s (key %s)%s\n", i ? "\n" : "", rep->command,
+            t->target.name, t->target.table, t->target.column, t->target.key,
+            rep->execute ? "" : ", DRY RUN: nothing was written");
+    if (rep->status[i] != STORE_OK) {
+      fprintf(out, "  ERROR      %s\n", rep->errors[i]);
+      continue;
+    }
+    if (r->run.run_id[0]) fprintf(out, "  run        %s\n", r->run.run_id);
+    fprintf(out,
+            "  rows       %" PRIu64 " read in %" PRIu64 " pass%s, %.2f s\n",
+            r->rows_read, r->passes, r->passes == 1 ? "" : "es", r->seconds);
+    for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
+      if (r->counts[o] == 0) continue;
+      const char *label = fix_outcome_name((fix_outcome)o);
+      if (!rep->execute && o == FIX_CONVERTED) label = "would convert";
+      if (!rep->execute && o == FIX_LOSSY) label = "would convert (lossy)";
+      if (!rep->execute && o == FIX_RESTORED) label = "would restore";
+      fprintf(out, "  %-22s %" PRIu64 "\n", label, r->counts[o]);
+      for (size_t k = 0; k < r->n_samples[o]; k++)
+        fprintf(out, "    %s %s%s%s\n", t->target.key, r->samples[o][k].key,
+                r->samples[o][k].why[0] ? ": " : "", r->samples[o][k].why);
+    }
+    if (r->verified)
+      fprintf(out,
+              "  remaining  %" PRIu64
+              " records the reader cannot read correctly\n",
+              r->remaining);
+    if (r->status != STORE_OK) fprintf(out, "  ERROR      %s\n", r->error);
+    if (r->interrupted)
+      fprintf(out, "  INTERRUPTED: resume with --resume %s\n", r->run.run_id);
+  }
+  fprintf(out, "result: exit %d\n", rep->exit_code);
+  return ferror(out) ? -1 : 0;
+}
+
+static int write_metrics(FILE *out, void *ctx) {
+  const fix_report *rep = ctx;
+  fputs(
+      "# TYPE rollsafe_fix_records gauge\n"
+      "# HELP rollsafe_fix_records Records by target and outcome.\n",
+      out);
+  for (size_t i = 0; i < rep->n; i++)
+    for (int o = 0; o < FIX_OUTCOME_COUNT; o++)
+      fprintf(out,
+              "rollsafe_fix_records{target=\"%s\",outcome=\"%s\"} %" PRIu64
+              "\n",
+              rep->targets[i].target.name, fix_outcome_name((fix_outcome)o),
+              rep->results[i].counts[o]);
+  fputs(
+      "# TYPE rollsafe_fix_remaining gauge\n"
+      "# HELP rollsafe_fix_remaining Records the reader still cannot read "
+      "after the fix.\n",
+      out);
+  for (size_t i = 0; i < rep->n; i++)
+    fprintf(out, "rollsafe_fix_remaining{target=\"%s\"} %" PRIu64 "\n",
+            rep->targets[i].target.name, rep->results[i].remaining);
+  fprintf(out,
+          "# TYPE rollsafe_fix_exit_code gauge\n"
+          "# HELP rollsafe_fix_exit_code The command's exit code.\n"
+          "rollsafe_fix_exit_code %d\n# EOF\n",
+          rep->exit_code);
+  return ferror(out) ? -1 : 0;
+}
+
+/* ---- fix and restore -------------------------------------------------------
+ */
+
+static int run_writing(fix_args *a, const char *cmd, int restore) {
+  rs_registry *reg = NULL;
+  rs_error err = RS_ERROR_INIT;
+  if (rs_shop_registry(&reg, &err) != 0) {
+    cli_error(cmd, "%s", err.message);
+    return CLI_EXIT_IO;
+  }
+  cli_config *config = NULL;
+  cli_target *targets = NULL;
+  size_t n = 0;
+  int status = cli_targets_resolve(&a->t, reg, &config, &targets, &n, cmd);
+  if (status != 0) {
+    rs_registry_free(reg);
+    return status;
+  }
+  fix_result *results = calloc(n, sizeof *results);
+  int *st = calloc(n, sizeof *st);
+  char(*errors)[512] = calloc(n, sizeof *errors);
+  if (results == NULL || st == NULL || errors == NULL) {
+    cli_error(cmd, "out of memory");
+    status = CLI_EXIT_IO;
+    goto done;
+  }
+  if ((a->resume != NULL || restore) && n != 1) {
+    status = cli_usage_error(cmd,
+                             "%s names one run of one target; the config "
+                             "has %zu targets",
+                             restore ? "--run" : "--resume", n);
+    goto done;
+  }
+  struct sigaction old_int, old_term;
+  install_handlers(&old_int, &old_term);
+  progress prog;
+  progress_init(&prog, stderr);
+  store_open_options sopts = {isatty(STDIN_FILENO)};
+  store_write_options wopts = STORE_WRITE_OPTIONS_INIT;
+  if (a->lock_timeout_ms) wopts.lock_timeout_ms = (int)a->lock_timeout_ms;
+  if (a->statement_timeout_ms)
+    wopts.statement_timeout_ms = (int)a->statement_timeout_ms;
+  int codec_failed = 0;
+  for (size_t i = 0; i < n && !interrupted; i++) {
+    cli_target *t = &targets[i];
+    unsigned to = a->to_version ? a->to_version : t->reader_version;
+    if (to > t->newest) {
+      status = cli_usage_error(cmd, "%s has no format version %u", t->type, to);
+      break;
+    }
+    fix_options o = {
+        .registry = reg,
+        .type = t->type,
+        .reader = {RS_READER_VERSION, t->reader_version, t->framing},
+        .to_version = to,
+        .execute = a->execute,
+        .allow_lossy = a->allow_lossy,
+        .batch = a->batch ? a->batch : 500,
+        .max_rate = a->max_rate,
+        .max_passes = a->max_passes ? (unsigned)a->max_passes : 3,
+        .max_busy_retries = 8,
+        .max_samples = a->samples,
+        .resume = a->resume,
+        .interrupted = &interrupted,
+        .progress = progress_update,
+        .progress_ctx = &prog};
+    store *s = NULL;
+    store_error serr = {STORE_OK, ""};
+    /* A dry fix only reads: no tables are created, nothing is written. */
+    int rc = a->execute || restore
+                 ? store_open_writer(&s, &t->target, &sopts, &wopts, &serr)
+                 : store_open(&s, &t->target, &sopts, &serr);
+    if (rc != STORE_OK) {
+      st[i] = serr.status;
+      memcpy(errors[i], serr.message, sizeof errors[i]);
+      cli_error(cmd, "%s", serr.message);
+      continue;
+    }
+    progress_start(&prog, t->target.name, -1);
+    rc = restore ? fix_restore(&results[i], s, a->run, &o, &err)
+                 : fix_target(&results[i], s, &t->target, &o, &err);
+    progress_end(&prog);
+    if (results[i].status != STORE_OK)
+      cli_error(cmd, "target '%s': %s", t->target.name, results[i].error);
+    if (rc != 0) {
+      cli_error(cmd, "target '%s': %s", t->target.name, err.message);
+      codec_failed = 1;
+    }
+    store_close(s);
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  if (status == 0) {
+    int usage = 0, io = codec_failed, incomplete = interrupted != 0, found = 0;
+    for (size_t i = 0; i < n; i++) {
+      const fix_result *r = &results[i];
+      int s = st[i] != STORE_OK ? st[i] : r->status;
+      if (s != STORE_OK) {
+        int code = exit_for_store(s);
+        usage |= code == CLI_EXIT_USAGE;
+        io |= code == CLI_EXIT_IO;
+        incomplete |= code == CLI_EXIT_INCOMPLETE;
+      }
+      incomplete |= r->interrupted || (!r->complete && s == STORE_OK);
+      if (restore) continue;
+      if (a->execute)
+        found |= r->verified && r->remaining > 0;
+      else
+        for (int o = 0; o < FIX_RESTORED; o++)
+          found |= o != FIX_CONFLICT && r->counts[o] > 0;
+    }
+    status = usage        ? CLI_EXIT_USAGE
+             : io         ? CLI_EXIT_IO
+             : incomplete ? CLI_EXIT_INCOMPLETE
+             : found      ? CLI_EXIT_FOUND
+                          : CLI_EXIT_CLEAN;
+    fix_report rep = {cmd, status, targets, results, st, errors, n, a->execute};
+    int w = cli_write_file(cmd, a->output ? a->output : "-",
+                           a->json ? write_json : write_text, &rep);
+    if (a->metrics != NULL) {
+      int m = cli_write_file(cmd, a->metrics, write_metrics, &rep);
+      if (w == 0) w = m;
+    }
+    if (w != 0) status = w;
+  }
+done:
+  for (size_t i = 0; results != NULL && i < n; i++)
+    fix_result_dispose(&results[i]);
+  free(results);
+  free(st);
+  free(errors);
+  free(targets);
+  cli_config_free(config);
+  rs_registry_free(reg);
+  return status;
+}
+
+static void print_lines(FILE *out, const char *const *lines, size_t n) {
+  for (size_t i = 0; i < n; i++) fprintf(out, "%s\n", lines[i]);
+}
+
+#define TARGET_HELP                                                           \
+  "Target (as for scan):",                                                    \
+      "  -c, --config FILE        targets and reader from a YAML file",       \
+      "      --sqlite PATH | --postgres CONNINFO   one table, with:",         \
+      "      --table T --key K --column C --type TYPE [--where SQL] [--name " \
+      "N]",                                                                   \
+      "      --reader-version N   the reader (default: the version before "   \
+      "the "                                                                  \
+      "newest)",                                                              \
+      "      --reader-framing F   raw, envelope or default"
+
+void cli_fix_help(FILE *out) {
+  static const char *const lines[] = {
+      "usage: " CLI_PROGRAM " fix TARGET [--execute] [options]",
+      "",
+      "Rewrites the records the reader cannot read correctly as the reader's",
+      "version. Without --execute it is a dry run: it says what it would",
+      "convert, what would be lossy and why, what is impossible, and changes",
+      "nothing. With --execute, each batch is one transaction: the rows are",
+      "swapped by compare-and-swap on their old bytes (a row changed since it",
+      "was read is a conflict, never overwritten, and is retried in a later",
+      "pass), the original and new bytes go to the backup table, and the",
+      "run's checkpoint advances. New bytes are checked by the reader before",
+      "they are written. The run ends with a verification pass.",
+      "",
+      TARGET_HELP,
+      "",
+      "Options:",
+      "      --execute            write (default: dry run)",
+      "      --allow-lossy        also rewrite records whose conversion loses",
+      "                           something (each listed with what it loses)",
+      "      --to-version N       version to write (default: the reader's)",
+      "      --resume RUN_ID      continue a stopped run from its checkpoint",
+      "      --batch N            rows per batch (default 500)",
+      "      --max-rate R         rows per second at most",
+      "      --lock-timeout MS    give way to production after MS ms waiting",
+      "                           for a lock (default 1000); retried with",
+      "                           backoff",
+      "      --statement-timeout MS  (default 30000)",
+      "      --max-passes N       passes while conflicts remain (default 3)",
+      "      --format F           text (default) or json",
+      "  -o, --output FILE        write the report to FILE",
+      "      --metrics FILE       OpenMetrics text",
+      "      --samples N          keys listed per outcome (default 10)",
+      "",
+      "Ctrl-C or SIGTERM finishes the current batch, saves the checkpoint and",
+      "exits 4; --resume RUN_ID continues. Running a fix again over fixed",
+      "data changes nothing.",
+      "",
+      "Exit status: 0 nothing the reader cannot read remains (dry run:",
+      "nothing to do); 1 records remain (or would be converted); 2 usage;",
+      "3 connection or I/O; 4 incomplete (interrupted, locks not obtained).",
+  };
+  print_lines(out, lines, sizeof lines / sizeof lines[0]);
+}
+
+void cli_restore_help(FILE *out) {
+  static const char *const lines[] = {
+      "usage: " CLI_PROGRAM " restore TARGET --run RUN_ID [--execute]",
+      "",
+      "Puts a fix run's original bytes back, by compare-and-swap against the",
+      "bytes the fix wrote: a row changed after the fix is a conflict and is",
+      "left alone. Restoring twice changes nothing. Dry run unless --execute.",
+      "",
+      TARGET_HELP,
+      "",
+      "Options: --run RUN_ID, --execute, --batch N, --lock-timeout MS,",
+      "--format text|json, -o FILE, --samples N.",
+  };
+  print_lines(out, lines, sizeof lines / sizeof lines[0]);
+}
+
+int cli_fix_run(int argc, char **argv) {
+  static const int allowed[] = {OPT_TO_VERSION,
+                                OPT_EXECUTE,
+                                OPT_ALLOW_LOSSY,
+                                OPT_BATCH,
+                                OPT_MAX_RATE,
+                                OPT_LOCK_TIMEOUT,
+                                OPT_STATEMENT_TIMEOUT,
+                                OPT_MAX_PASSES,
+                                OPT_RESUME,
+                                OPT_FORMAT,
+                                OPT_OUTPUT,
+                                OPT_METRICS,
+                                OPT_SAMPLES,
+                                0};
+  fix_args a;
+  memset(&a, 0, sizeof a);
+  a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
+  a.samples = 10;
+  int status = parse_args(&a, argc, argv, "fix", allowed);
+  if (status != 0) return status;
+  if (a.help) {
+    cli_fix_help(stdout);
+    return cli_finish_stdout("fix", CLI_EXIT_CLEAN);
+  }
+  if (a.resume != NULL && !a.execute)
+    return cli_usage_error("fix",
+                           "--resume continues a run: it needs --execute");
+  return run_writing(&a, "fix", 0);
+}
+
+int cli_restore_run(int argc, char **argv) {
+  static const int allowed[] = {
+      OPT_RUN,          OPT_EXECUTE,           OPT_BATCH,
+      OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_FORMAT,
+      OPT_OUTPUT,       OPT_SAMPLES,           0};
+  fix_args a;
+  memset(&a, 0, sizeof a);
+  a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
+  a.samples = 10;
+  int status = parse_args(&a, argc, argv, "restore", allowed);
+  if (status != 0) return status;
+  if (a.help) {
+    cli_restore_help(stdout);
+    return cli_finish_stdout("restore", CLI_EXIT_CLEAN);
+  }
+  if (a.run == NULL)
+    return cli_usage_error("restore", "--run RUN_ID is needed");
+  return run_writing(&a, "restore", 1);
+}

@@ -1,0 +1,211 @@
+#define _POSIX_C_SOURCE 200809L
+/*
+ * src/cli/targets.c: target options and reader resolution.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "targets.h"
+
+static int set_once(const char **slot, const char *value, const char *name,
+                    const char *cmd) {
+  if (*slot != NULL) return cli_usage_error(cmd, "%s given twice", name);
+  if (value[0] == '\0') return cli_usage_error(cmd, "%s: empty value", name);
+  *slot = value;
+  return 1;
+}
+
+static int parse_version(const char *s, unsigned *out) {
+  if (s[0] < '0' || s[0] > '9') return -1;
+  errno = 0;
+  char *end;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < 1 || v > 1000) return -1;
+  *out = (unsigned)v;
+  return 0;
+}
+
+int cli_target_opt(cli_target_args *a, int id, const char *value,
+                   const char *cmd) {
+  switch (id) {
+    case CLI_TOPT_CONFIG:
+      return set_once(&a->config, value, "--config", cmd);
+    case CLI_TOPT_SQLITE:
+    case CLI_TOPT_POSTGRES:
+      if (a->connection != NULL)
+        return cli_usage_error(cmd,
+                               "give one of --sqlite and --postgres, once");
+      a->kind =
+          id == CLI_TOPT_SQLITE ? STORE_SQLITE_TABLE : STORE_POSTGRES_TABLE;
+      return set_once(&a->connection, value,
+                      id == CLI_TOPT_SQLITE ? "--sqlite" : "--postgres", cmd);
+    case CLI_TOPT_TABLE:
+      return set_once(&a->table, value, "--table", cmd);
+    case CLI_TOPT_KEY:
+      return set_once(&a->key, value, "--key", cmd);
+    case CLI_TOPT_COLUMN:
+      return set_once(&a->column, value, "--column", cmd);
+    case CLI_TOPT_TYPE:
+      return set_once(&a->type, value, "--type", cmd);
+    case CLI_TOPT_WHERE:
+      return set_once(&a->where, value, "--where", cmd);
+    case CLI_TOPT_NAME:
+      return set_once(&a->name, value, "--name", cmd);
+    case CLI_TOPT_READER_VERSION:
+      if (parse_version(value, &a->reader_version) != 0)
+        return cli_usage_error(cmd,
+                               "invalid --reader-version '%s': expected a "
+                               "format version, 1 or more",
+                               value);
+      return 1;
+    case CLI_TOPT_READER_FRAMING:
+      if (strcmp(value, "raw") == 0)
+        a->framing = RS_READER_FRAMING_RAW;
+      else if (strcmp(value, "envelope") == 0)
+        a->framing = RS_READER_FRAMING_ENVELOPE;
+      else if (strcmp(value, "default") == 0)
+        a->framing = RS_READER_FRAMING_DEFAULT;
+      else
+        return cli_usage_error(cmd,
+                               "invalid --reader-framing '%s': expected raw, "
+                               "envelope or default",
+                               value);
+      return 1;
+  }
+  return 0;
+}
+
+int cli_target_check(const cli_target_args *a, const char *cmd) {
+  if (a->config != NULL) {
+    const char *flag =
+        a->connection
+            ? (a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres")
+        : a->table  ? "--table"
+        : a->key    ? "--key"
+        : a->column ? "--column"
+        : a->type   ? "--type"
+        : a->where  ? "--where"
+        : a->name   ? "--name"
+                    : NULL;
+    if (flag != NULL)
+      return cli_usage_error(cmd,
+                             "%s and --config exclude each other: the config "
+                             "file names the targets",
+                             flag);
+    return 0;
+  }
+  if (a->connection == NULL)
+    return cli_usage_error(cmd,
+                           "no target: give -c CONFIG, or --sqlite PATH or "
+                           "--postgres CONNINFO with --table, --key, "
+                           "--column and --type");
+  const char *missing = !a->table    ? "--table"
+                        : !a->key    ? "--key"
+                        : !a->column ? "--column"
+                        : !a->type   ? "--type"
+                                     : NULL;
+  if (missing != NULL)
+    return cli_usage_error(
+        cmd, "%s is needed with %s", missing,
+        a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres");
+  return 0;
+}
+
+static void known_types(char *buf, size_t size, const rs_registry *reg) {
+  buf[0] = '\0';
+  for (size_t i = 0; i < rs_registry_type_count(reg); i++) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+             rs_registry_type_name(reg, i));
+  }
+}
+
+static int resolve_reader(cli_target *t, const rs_registry *reg,
+                          unsigned version, int framing, const char *where,
+                          const char *cmd) {
+  unsigned newest = rs_registry_newest(reg, t->type);
+  if (newest == 0) {
+    char known[256];
+    known_types(known, sizeof known, reg);
+    cli_error(cmd, "%s: unknown record type '%s' (known: %s)", where, t->type,
+              known);
+    return CLI_EXIT_USAGE;
+  }
+  if (version == 0) version = newest > 1 ? newest - 1 : 1;
+  if (version > newest) {
+    cli_error(cmd, "%s: %s has no format version %u (newest: %u)", where,
+              t->type, version, newest);
+    return CLI_EXIT_USAGE;
+  }
+  t->newest = newest;
+  t->reader_version = version;
+  if (framing <= RS_READER_FRAMING_DEFAULT)
+    framing = rs_registry_encoding(reg, t->type, version) == RS_ENCODING_RAW
+                  ? RS_READER_FRAMING_RAW
+                  : RS_READER_FRAMING_ENVELOPE;
+  t->framing = (rs_reader_framing)framing;
+  return 0;
+}
+
+int cli_targets_resolve(const cli_target_args *a, const rs_registry *reg,
+                        cli_config **config, cli_target **out, size_t *n,
+                        const char *cmd) {
+  *config = NULL;
+  *out = NULL;
+  *n = 0;
+  if (a->config != NULL) {
+    char msg[768];
+    int status = cli_config_load(config, a->config, msg, sizeof msg);
+    if (status != 0) {
+      cli_error(cmd, "%s", msg);
+      return status;
+    }
+  }
+  const cli_config *c = *config;
+  size_t count = c != NULL ? c->n_targets : 1;
+  cli_target *t = calloc(count, sizeof *t);
+  if (t == NULL) {
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  unsigned version = a->reader_version;
+  int framing = a->framing;
+  if (c != NULL) {
+    if (version == 0 && c->has_reader_version) version = c->reader_version;
+    if (framing < 0 && c->has_reader_framing) framing = c->reader_framing;
+  }
+  for (size_t i = 0; i < count; i++) {
+    char where[600];
+    if (c != NULL) {
+      const cli_config_target *ct = &c->targets[i];
+      t[i].target = (store_target){
+          ct->name, ct->kind,   ct->connection, ct->table,
+          ct->key,  ct->column, ct->where,      ct->connection_label};
+      t[i].type = ct->type;
+      snprintf(where, sizeof where, "%s:%u:%u: target '%s'", c->path, ct->line,
+               ct->col, ct->name);
+    } else {
+      t[i].target = (store_target){a->name ? a->name : a->table,
+                                   a->kind,
+                                   a->connection,
+                                   a->table,
+                                   a->key,
+                                   a->column,
+                                   a->where,
+                                   NULL};
+      t[i].type = a->type;
+      snprintf(where, sizeof where, "--type");
+    }
+    int status = resolve_reader(&t[i], reg, version, framing, where, cmd);
+    if (status != 0) {
+      free(t);
+      return status;
+    }
+  }
+  *out = t;
+  *n = count;
+  return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * src/cli/targets.h: the target options scan, fix and restore share
+ * (one table from flags, or every target of a config file), and the
+ * resolution of each target's reader.
+ */
+#ifndef RS_CLI_TARGETS_H
+#define RS_CLI_TARGETS_H
+
+#include <rollsafe/rollsafe.h>
+
+#include "config.h"
+#include "opt.h"
+#include "store/store.h"
+
+/** Option ids of the target options; a command's own ids stay below 100. */
+enum {
+  CLI_TOPT_CONFIG = 100,
+  CLI_TOPT_SQLITE,
+  CLI_TOPT_POSTGRES,
+  CLI_TOPT_TABLE,
+  CLI_TOPT_KEY,
+  CLI_TOPT_COLUMN,
+  CLI_TOPT_TYPE,
+  CLI_TOPT_WHERE,
+  CLI_TOPT_NAME,
+  CLI_TOPT_READER_VERSION,
+  CLI_TOPT_READER_FRAMING
+};
+
+/** The entries to put in a command's cli_opt_spec table. */
+#define CLI_TARGET_OPT_SPECS                                                  \
+  {CLI_TOPT_CONFIG, "config", 'c', 1}, {CLI_TOPT_SQLITE, "sqlite", 0, 1},     \
+      {CLI_TOPT_POSTGRES, "postgres", 0, 1}, {CLI_TOPT_TABLE, "table", 0, 1}, \
+      {CLI_TOPT_KEY, "key", 0, 1}, {CLI_TOPT_COLUMN, "column", 0, 1},         \
+      {CLI_TOPT_TYPE, "type", 't', 1}, {CLI_TOPT_WHERE, "where", 0, 1},       \
+      {CLI_TOPT_NAME, "name", 0, 1},                                          \
+      {CLI_TOPT_READER_VERSION, "reader-version", 0, 1}, {                    \
+    CLI_TOPT_READER_FRAMING, "reader-framing", 0, 1                           \
+  }
+
+typedef struct cli_target_args {
+  const char *config;
+  store_kind kind;
+  const char *connection, *table, *key, *column, *type, *where, *name;
+  unsigned reader_version; /* 0: from the config, or the default */
+  int framing;             /* -1: from the config, or the default */
+} cli_target_args;
+
+#define CLI_TARGET_ARGS_INIT \
+  { NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1 }
+
+/**
+ * Takes option @p id if it is a target option: 1 when taken, 0 when not a
+ * target option, CLI_EXIT_USAGE (printed) when its value is bad.
+ */
+int cli_target_opt(cli_target_args *a, int id, const char *value,
+                   const char *cmd);
+
+/** After parsing: -c and the flags exclude each other; what is missing.
+ * 0 or CLI_EXIT_USAGE (printed). */
+int cli_target_check(const cli_target_args *a, const char *cmd);
+
+/** A target with its reader resolved. */
+typedef struct cli_target {
+  store_target target;
+  const char *type;
+  unsigned reader_version;
+  rs_reader_framing framing; /* raw or envelope */
+  unsigned newest;           /* the type's newest version */
+} cli_target;
+
+/**
+ * Loads the config (if any) and resolves every target's reader.
+ * @param[out] config the loaded file (free with cli_config_free), or NULL
+ * @param[out] out malloc'd array (free()), borrowing from @p a and *config
+ * @return 0, CLI_EXIT_USAGE or CLI_EXIT_IO (printed)
+ */
+int cli_targets_resolve(const cli_target_args *a, const rs_registry *reg,
+                        cli_config **config, cli_target **out, size_t *n,
+                        const char *cmd);
+
+#endif
