@@ -23,6 +23,7 @@
 #include "output.h"
 #include "report/progress.h"
 #include "report/scan_report.h"
+#include "targets.h"
 #include "verify/scan.h"
 
 #define CMD "scan"
@@ -110,13 +111,8 @@ void cli_scan_help(FILE *out) {
 }
 
 typedef struct scan_args {
-  const char *config;
-  store_kind kind;
-  const char *connection;
-  const char *table, *key, *column, *type, *where, *name;
-  unsigned reader_version; /* 0: from the config, or the default */
-  int framing;             /* -1: from the config, or the default */
-  char *flag_key;          /* owned: split from --flag */
+  cli_target_args t;
+  char *flag_key; /* owned: split from --flag */
   char *flag_variant;
   int64_t written_after_us;
   const char *written_after_text;
@@ -128,18 +124,7 @@ typedef struct scan_args {
 } scan_args;
 
 enum {
-  OPT_CONFIG = 1,
-  OPT_SQLITE,
-  OPT_POSTGRES,
-  OPT_TABLE,
-  OPT_KEY,
-  OPT_COLUMN,
-  OPT_TYPE,
-  OPT_WHERE,
-  OPT_NAME,
-  OPT_READER_VERSION,
-  OPT_READER_FRAMING,
-  OPT_FLAG,
+  OPT_FLAG = 1,
   OPT_WRITTEN_AFTER,
   OPT_FORMAT,
   OPT_OUTPUT,
@@ -149,17 +134,7 @@ enum {
 };
 
 static const cli_opt_spec scan_opts[] = {
-    {OPT_CONFIG, "config", 'c', 1},
-    {OPT_SQLITE, "sqlite", 0, 1},
-    {OPT_POSTGRES, "postgres", 0, 1},
-    {OPT_TABLE, "table", 0, 1},
-    {OPT_KEY, "key", 0, 1},
-    {OPT_COLUMN, "column", 0, 1},
-    {OPT_TYPE, "type", 't', 1},
-    {OPT_WHERE, "where", 0, 1},
-    {OPT_NAME, "name", 0, 1},
-    {OPT_READER_VERSION, "reader-version", 0, 1},
-    {OPT_READER_FRAMING, "reader-framing", 0, 1},
+    CLI_TARGET_OPT_SPECS,
     {OPT_FLAG, "flag", 0, 1},
     {OPT_WRITTEN_AFTER, "written-after", 0, 1},
     {OPT_FORMAT, "format", 0, 1},
@@ -255,16 +230,6 @@ static int parse_time(const char *text, int64_t *out_us) {
 /* ---- arguments --------------------------------------------------------------
  */
 
-static int parse_version(const char *s, unsigned *out) {
-  if (s[0] < '0' || s[0] > '9') return -1;
-  errno = 0;
-  char *end;
-  unsigned long v = strtoul(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < 1 || v > 1000) return -1;
-  *out = (unsigned)v;
-  return 0;
-}
-
 static int set_once(const char **slot, const char *value, const char *name) {
   if (*slot != NULL) return cli_usage_error(CMD, "%s given twice", name);
   if (value[0] == '\0') return cli_usage_error(CMD, "%s: empty value", name);
@@ -284,55 +249,19 @@ static int parse_args(scan_args *a, int argc, char **argv) {
         return CLI_EXIT_USAGE;
       case CLI_OPT_ARG:
         return cli_usage_error(CMD, "unexpected argument '%s'", value);
-      case OPT_CONFIG:
-        rc = set_once(&a->config, value, "--config");
-        break;
-      case OPT_SQLITE:
-      case OPT_POSTGRES:
-        if (a->connection != NULL)
-          return cli_usage_error(CMD,
-                                 "give one of --sqlite and --postgres, once");
-        rc = set_once(&a->connection, value,
-                      id == OPT_SQLITE ? "--sqlite" : "--postgres");
-        a->kind = id == OPT_SQLITE ? STORE_SQLITE_TABLE : STORE_POSTGRES_TABLE;
-        break;
-      case OPT_TABLE:
-        rc = set_once(&a->table, value, "--table");
-        break;
-      case OPT_KEY:
-        rc = set_once(&a->key, value, "--key");
-        break;
-      case OPT_COLUMN:
-        rc = set_once(&a->column, value, "--column");
-        break;
-      case OPT_TYPE:
-        rc = set_once(&a->type, value, "--type");
-        break;
-      case OPT_WHERE:
-        rc = set_once(&a->where, value, "--where");
-        break;
-      case OPT_NAME:
-        rc = set_once(&a->name, value, "--name");
-        break;
-      case OPT_READER_VERSION:
-        if (parse_version(value, &a->reader_version) != 0)
-          return cli_usage_error(CMD,
-                                 "invalid --reader-version '%s': expected a "
-                                 "format version, 1 or more",
-                                 value);
-        break;
-      case OPT_READER_FRAMING:
-        if (strcmp(value, "raw") == 0)
-          a->framing = RS_READER_FRAMING_RAW;
-        else if (strcmp(value, "envelope") == 0)
-          a->framing = RS_READER_FRAMING_ENVELOPE;
-        else if (strcmp(value, "default") == 0)
-          a->framing = RS_READER_FRAMING_DEFAULT;
-        else
-          return cli_usage_error(CMD,
-                                 "invalid --reader-framing '%s': expected raw, "
-                                 "envelope or default",
-                                 value);
+      case CLI_TOPT_CONFIG:
+      case CLI_TOPT_SQLITE:
+      case CLI_TOPT_POSTGRES:
+      case CLI_TOPT_TABLE:
+      case CLI_TOPT_KEY:
+      case CLI_TOPT_COLUMN:
+      case CLI_TOPT_TYPE:
+      case CLI_TOPT_WHERE:
+      case CLI_TOPT_NAME:
+      case CLI_TOPT_READER_VERSION:
+      case CLI_TOPT_READER_FRAMING:
+        if (cli_target_opt(&a->t, id, value, CMD) == CLI_EXIT_USAGE)
+          return CLI_EXIT_USAGE;
         break;
       case OPT_FLAG: {
         if (a->flag_key != NULL)
@@ -396,39 +325,7 @@ static int parse_args(scan_args *a, int argc, char **argv) {
     }
   }
   if (rc != 0 || a->help) return rc;
-  if (a->config != NULL) {
-    const char *flag_name =
-        a->connection
-            ? (a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres")
-        : a->table  ? "--table"
-        : a->key    ? "--key"
-        : a->column ? "--column"
-        : a->type   ? "--type"
-        : a->where  ? "--where"
-        : a->name   ? "--name"
-                    : NULL;
-    if (flag_name != NULL)
-      return cli_usage_error(CMD,
-                             "%s and --config exclude each other: the config "
-                             "file names the targets",
-                             flag_name);
-    return 0;
-  }
-  if (a->connection == NULL)
-    return cli_usage_error(CMD,
-                           "no target: give -c CONFIG, or --sqlite PATH or "
-                           "--postgres CONNINFO with --table, --key, "
-                           "--column and --type");
-  const char *missing = !a->table    ? "--table"
-                        : !a->key    ? "--key"
-                        : !a->column ? "--column"
-                        : !a->type   ? "--type"
-                                     : NULL;
-  if (missing != NULL)
-    return cli_usage_error(
-        CMD, "%s is needed with %s", missing,
-        a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres");
-  return 0;
+  return cli_target_check(&a->t, CMD);
 }
 
 /* ---- signals
@@ -470,42 +367,6 @@ static void install_handlers(struct sigaction *old_int,
 
 /* ---- the scan
  * ------------------------------------------------------------------- */
-
-/* "a, b": the registry's record types; static buffer, truncated if long. */
-static const char *known_types(const rs_registry *reg) {
-  static char buf[256];
-  buf[0] = '\0';
-  for (size_t i = 0; i < rs_registry_type_count(reg); i++) {
-    size_t used = strlen(buf);
-    snprintf(buf + used, sizeof buf - used, "%s%s", i ? ", " : "",
-             rs_registry_type_name(reg, i));
-  }
-  return buf;
-}
-
-/* Resolves a target's reader; 0 or CLI_EXIT_USAGE (printed). */
-static int resolve_reader(scan_report_target *t, const rs_registry *reg,
-                          unsigned version, int framing, const char *where) {
-  unsigned newest = rs_registry_newest(reg, t->type);
-  if (newest == 0) {
-    cli_error(CMD, "%s: unknown record type '%s' (known: %s)", where, t->type,
-              known_types(reg));
-    return CLI_EXIT_USAGE;
-  }
-  if (version == 0) version = newest > 1 ? newest - 1 : 1;
-  if (version > newest) {
-    cli_error(CMD, "%s: %s has no format version %u (newest: %u)", where,
-              t->type, version, newest);
-    return CLI_EXIT_USAGE;
-  }
-  t->reader_version = version;
-  if (framing <= RS_READER_FRAMING_DEFAULT)
-    framing = rs_registry_encoding(reg, t->type, version) == RS_ENCODING_RAW
-                  ? RS_READER_FRAMING_RAW
-                  : RS_READER_FRAMING_ENVELOPE;
-  t->reader_framing = (rs_reader_framing)framing;
-  return 0;
-}
 
 static int write_json(FILE *out, void *ctx) {
   json_t *doc = scan_report_json(ctx);
@@ -563,6 +424,7 @@ static int write_outputs(const scan_args *a, scan_report *report, int status,
 
 static int run(scan_args *a) {
   cli_config *config = NULL;
+  cli_target *resolved = NULL;
   rs_registry *reg = NULL;
   scan_report report;
   memset(&report, 0, sizeof report);
@@ -574,20 +436,14 @@ static int run(scan_args *a) {
   int status = 0, scanned = 0;
   rs_error err = {0, 0, ""};
 
-  if (a->config != NULL) {
-    char msg[768];
-    status = cli_config_load(&config, a->config, msg, sizeof msg);
-    if (status != 0) {
-      cli_error(CMD, "%s", msg);
-      goto done;
-    }
-  }
   if (rs_shop_registry(&reg, &err) != 0) {
     cli_error(CMD, "%s", err.message);
     status = CLI_EXIT_IO;
     goto done;
   }
-  size_t n_targets = config != NULL ? config->n_targets : 1;
+  size_t n_targets = 0;
+  status = cli_targets_resolve(&a->t, reg, &config, &resolved, &n_targets, CMD);
+  if (status != 0) goto done;
   report.targets = calloc(n_targets, sizeof *report.targets);
   if (report.targets == NULL) {
     cli_error(CMD, "out of memory");
@@ -595,46 +451,14 @@ static int run(scan_args *a) {
     goto done;
   }
   report.n_targets = n_targets;
-  unsigned version = a->reader_version;
-  int framing = a->framing;
-  if (config != NULL) {
-    report.feature = config->feature;
-    if (version == 0 && config->has_reader_version)
-      version = config->reader_version;
-    if (framing < 0 && config->has_reader_framing)
-      framing = config->reader_framing;
-    for (size_t i = 0; i < config->n_targets; i++) {
-      const cli_config_target *c = &config->targets[i];
-      scan_report_target *t = &report.targets[i];
-      t->target = (store_target){
-          c->name, c->kind,   c->connection, c->table,
-          c->key,  c->column, c->where,      c->connection_label};
-      t->type = c->type;
-      t->result.estimated_rows = -1;
-    }
-    for (size_t i = 0; i < config->n_targets; i++) {
-      const cli_config_target *c = &config->targets[i];
-      char where[600];
-      snprintf(where, sizeof where, "%s:%u:%u: target '%s'", config->path,
-               c->line, c->col, c->name);
-      if ((status = resolve_reader(&report.targets[i], reg, version, framing,
-                                   where)) != 0)
-        goto done;
-    }
-  } else {
-    scan_report_target *t = &report.targets[0];
-    t->target = (store_target){a->name ? a->name : a->table,
-                               a->kind,
-                               a->connection,
-                               a->table,
-                               a->key,
-                               a->column,
-                               a->where,
-                               NULL};
-    t->type = a->type;
+  if (config != NULL) report.feature = config->feature;
+  for (size_t i = 0; i < n_targets; i++) {
+    scan_report_target *t = &report.targets[i];
+    t->target = resolved[i].target;
+    t->type = resolved[i].type;
+    t->reader_version = resolved[i].reader_version;
+    t->reader_framing = resolved[i].framing;
     t->result.estimated_rows = -1;
-    if ((status = resolve_reader(t, reg, version, framing, "--type")) != 0)
-      goto done;
   }
 
   struct sigaction old_int, old_term;
@@ -698,6 +522,7 @@ done:
     scan_result_dispose(&report.targets[i].result);
   }
   free(report.targets);
+  free(resolved);
   rs_registry_free(reg);
   cli_config_free(config);
   return status;
@@ -706,7 +531,7 @@ done:
 int cli_scan_run(int argc, char **argv) {
   scan_args a;
   memset(&a, 0, sizeof a);
-  a.framing = -1;
+  a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
   a.samples = DEFAULT_SAMPLES;
   int status = parse_args(&a, argc, argv);
   if (status == 0 && a.help) {
