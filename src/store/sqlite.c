@@ -2,25 +2,95 @@
 /*
  * src/store/sqlite.c: the SQLite adapter.
  *
- * The database is opened read-only and read with one prepared statement
- * that steps row by row, so memory stays flat whatever the table size. In
- * WAL mode a reader never blocks a writer: the statement reads from the
- * snapshot it started on while the writer appends to the log. In rollback
- * journal mode a writer holding the lock makes us wait up to the busy
- * timeout instead of failing at once.
+ * Reading (store_open): the database is opened read-only and read with one
+ * prepared statement that steps row by row, so memory stays flat whatever
+ * the table size. In WAL mode a reader never blocks a writer: the statement
+ * reads from the snapshot it started on while the writer appends to the
+ * log. In rollback journal mode a writer holding the lock makes us wait up
+ * to the busy timeout instead of failing at once.
+ *
+ * Writing (store_open_writer): the same checks on a read-write connection
+ * that never creates a missing file. Pages are read in short implicit read
+ * transactions that end before the call returns, so WAL checkpoints are not
+ * held back between pages; every batch is one BEGIN IMMEDIATE transaction
+ * that takes the write lock up front (waiting at most the busy timeout) and
+ * commits its swaps, their backup rows and the run's checkpoint together.
+ * In WAL mode readers are never blocked by it; in rollback journal mode the
+ * commit waits for readers to finish, at most the busy timeout, and then
+ * gives way (STORE_EBUSY, nothing changed).
+ *
+ * The run and backup tables, created in the target's schema on first use
+ * (in one transaction). Plain tables rather than STRICT ones, so that an
+ * application linking an SQLite older than 3.37 can still open the file:
+ *
+ *   CREATE TABLE IF NOT EXISTS rollsafe_runs (
+ *     run_id      TEXT NOT NULL PRIMARY KEY,
+ *     command     TEXT NOT NULL,     -- 'fix' or 'restore'
+ *     target      TEXT NOT NULL,     -- the target's name
+ *     table_name  TEXT NOT NULL,
+ *     key_column  TEXT NOT NULL,
+ *     column_name TEXT NOT NULL,
+ *     to_version  INTEGER NOT NULL,
+ *     status      TEXT NOT NULL,     -- running, done, interrupted, failed
+ *     checkpoint  TEXT,              -- last key of the last batch, or NULL
+ *     started_us  INTEGER NOT NULL,  -- microseconds since the epoch
+ *     updated_us  INTEGER NOT NULL,
+ *     converted   INTEGER NOT NULL DEFAULT 0,
+ *     conflicts   INTEGER NOT NULL DEFAULT 0,
+ *     lossy       INTEGER NOT NULL DEFAULT 0,
+ *     impossible  INTEGER NOT NULL DEFAULT 0,
+ *     corrupt     INTEGER NOT NULL DEFAULT 0,
+ *     restored    INTEGER NOT NULL DEFAULT 0
+ *   );
+ *   CREATE TABLE IF NOT EXISTS rollsafe_backup (
+ *     run_id     TEXT NOT NULL,
+ *     target     TEXT NOT NULL,
+ *     key        TEXT NOT NULL,      -- the key's text form
+ *     old_value  BLOB NOT NULL,      -- the original bytes (the first ones)
+ *     new_value  BLOB NOT NULL,      -- the bytes the fix wrote last
+ *     written_us INTEGER NOT NULL,
+ *     restored   INTEGER NOT NULL DEFAULT 0,
+ *     PRIMARY KEY (run_id, key)
+ *   );
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
 #include "store_impl.h"
 
-/* How long a statement waits for a writer's lock before giving up. */
+/* How long a reader's statement waits for a writer's lock before giving up. */
 #define SQLITE_BUSY_TIMEOUT_MS 5000
+
+/* The writer's prepared statements (see prepare_writer for their SQL). */
+enum {
+  ST_PAGE_FIRST,    /* ?2 limit */
+  ST_PAGE_AFTER,    /* ?1 after, ?2 limit */
+  ST_CAS,           /* ?1 value, ?2 key, ?3 expect */
+  ST_BACKUP_PUT,    /* ?1 run, ?2 target, ?3 key, ?4 old, ?5 new, ?6 time */
+  ST_BACKUP_FIRST,  /* ?1 run, ?3 limit */
+  ST_BACKUP_AFTER,  /* ?1 run, ?2 after, ?3 limit */
+  ST_MARK_RESTORED, /* ?1 run, ?2 key */
+  ST_RUN_INSERT,    /* ?1..?17 every column */
+  ST_RUN_UPDATE,    /* ?1 run, ?2..?10 status, checkpoint, time, counts */
+  ST_RUN_GET,       /* ?1 run */
+  ST_RUN_ALL,
+  ST_PURGE_BACKUP, /* ?1 run */
+  ST_PURGE_RUN,    /* ?1 run */
+  ST_COUNT
+};
+
+/* Bytes a page or a backup page hands out, valid until the next call. */
+typedef struct byte_buf {
+  char *data;
+  size_t len, cap;
+} byte_buf;
 
 typedef struct sqlite_store {
   struct store base;
@@ -30,8 +100,29 @@ typedef struct sqlite_store {
   char *schema; /* "main" unless the table names an attached schema */
   char *table;
   char *target_name;
+  char *shown;   /* the file as messages show it: never a secret */
   int rowid_key; /* the key is the rowid: max(rowid) estimates the size */
+  int key_text;  /* the key column has TEXT affinity */
   int done;
+
+  /* Writer only. */
+  sqlite3_stmt *st[ST_COUNT];
+  store_page_row *page_rows;
+  size_t page_n, page_cap;
+  size_t *page_offs; /* 2 per row: key and value offsets into page_buf */
+  size_t page_offs_cap;
+  byte_buf page_buf;
+  /* The last key of the last page as SQLite typed it, so that the next
+   * page continues from that exact value (see bind_after). */
+  int last_type;
+  sqlite3_int64 last_i64;
+  double last_f64;
+  store_swap *backup_rows;
+  size_t backup_cap;
+  size_t *backup_offs; /* 3 per row: key, old and new offsets */
+  size_t backup_offs_cap;
+  byte_buf backup_buf;
+  char *backup_run; /* the run whose backups the last backup page read */
 } sqlite_store;
 
 static int fail_db(sqlite_store *s, store_error *err, store_status status,
@@ -79,6 +170,21 @@ static int has_unique_index(sqlite_store *s, const char *key, int *out,
   return status;
 }
 
+/* SQLite's rule for a declared type's affinity (datatype3.html, 3.1): TEXT
+ * when the type names CHAR, CLOB or TEXT and not INT. */
+static int is_text_affinity(const char *type) {
+  if (type == NULL) return 0;
+  char up[64];
+  size_t n = 0;
+  for (; type[n] != '\0' && n < sizeof up - 1; n++)
+    up[n] = (char)(type[n] >= 'a' && type[n] <= 'z' ? type[n] - 'a' + 'A'
+                                                    : type[n]);
+  up[n] = '\0';
+  if (strstr(up, "INT") != NULL) return 0;
+  return strstr(up, "CHAR") != NULL || strstr(up, "CLOB") != NULL ||
+         strstr(up, "TEXT") != NULL;
+}
+
 /*
  * Checks the table, the key and the column, and learns whether the key is
  * the rowid. The pragma table functions take the names as bound values, so
@@ -109,6 +215,7 @@ static int check_target(sqlite_store *s, const store_target *t,
       key_notnull = sqlite3_column_int(st, 2) != 0;
       integer_pk =
           pk > 0 && type != NULL && sqlite3_stricmp(type, "INTEGER") == 0;
+      s->key_text = is_text_affinity(type);
     }
     if (strcmp(name, t->column) == 0) column_found = 1;
   }
@@ -279,11 +386,20 @@ static void sqlite_interrupt(store *base) {
 static void sqlite_close(store *base) {
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_finalize(s->scan);
+  for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
   sqlite3_close_v2(s->db);
   sqlite3_free(s->sql);
   free(s->schema);
   free(s->table);
   free(s->target_name);
+  free(s->shown);
+  free(s->page_rows);
+  free(s->page_offs);
+  free(s->page_buf.data);
+  free(s->backup_rows);
+  free(s->backup_offs);
+  free(s->backup_buf.data);
+  free(s->backup_run);
   free(s);
 }
 
@@ -304,9 +420,15 @@ static char *dup_or_null(const char *v) {
   return d;
 }
 
-int store__sqlite_open(store **out, const store_target *t,
-                       const store_open_options *options, store_error *err) {
-  (void)options;
+/*
+ * What both opens share: names, the file, the connection (@p flags), a
+ * busy timeout, and the checks of table, key and column. On failure the
+ * store is freed and *out stays NULL.
+ */
+static int connect_target(sqlite_store **out, const store_target *t,
+                          const store_ops *ops, int flags, int busy_ms,
+                          store_error *err) {
+  *out = NULL;
   char schema[64], table[64];
   int status = store__split_table(t->table, schema, table, err);
   if (status != STORE_OK) return status;
@@ -325,26 +447,27 @@ int store__sqlite_open(store **out, const store_target *t,
 
   sqlite_store *s = calloc(1, sizeof *s);
   if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
-  s->base.ops = &sqlite_ops;
+  s->base.ops = ops;
   s->schema = dup_or_null(schema[0] ? schema : "main");
   s->table = dup_or_null(table);
   s->target_name = dup_or_null(name);
+  s->shown = dup_or_null(shown);
   snprintf(s->base.description, sizeof s->base.description,
            "sqlite-table %s in %s", t->table, shown);
-  if (s->schema == NULL || s->table == NULL || s->target_name == NULL) {
+  if (s->schema == NULL || s->table == NULL || s->target_name == NULL ||
+      s->shown == NULL) {
     sqlite_close(&s->base);
     return store__fail(err, STORE_ENOMEM, "out of memory");
   }
-  int rc = sqlite3_open_v2(
-      t->connection, &s->db,
-      SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+  int rc = sqlite3_open_v2(t->connection, &s->db,
+                           flags | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
     status = s->db != NULL ? fail_db(s, err, STORE_EIO, "cannot open")
                            : store__fail(err, STORE_ENOMEM, "out of memory");
     sqlite_close(&s->base);
     return status;
   }
-  sqlite3_busy_timeout(s->db, SQLITE_BUSY_TIMEOUT_MS);
+  sqlite3_busy_timeout(s->db, busy_ms);
   /* A file that is not a database fails here, at the first read. */
   rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL,
                     NULL);
@@ -371,18 +494,853 @@ int store__sqlite_open(store **out, const store_target *t,
     sqlite_close(&s->base);
     return store__fail(err, STORE_ENOMEM, "out of memory");
   }
+  *out = s;
+  return STORE_OK;
+}
+
+int store__sqlite_open(store **out, const store_target *t,
+                       const store_open_options *options, store_error *err) {
+  (void)options;
+  sqlite_store *s = NULL;
+  *out = NULL;
+  int status = connect_target(&s, t, &sqlite_ops, SQLITE_OPEN_READONLY,
+                              SQLITE_BUSY_TIMEOUT_MS, err);
+  if (status != STORE_OK) return status;
   *out = &s->base;
   return STORE_OK;
 }
 
-int store__sqlite_open_writer(store **out, const store_target *target,
+/* ---- writing ------------------------------------------------------------ */
+
+/* A lock that did not come in time is production's; anything else is ours
+ * or the database's. Extended codes (SQLITE_BUSY_SNAPSHOT, ...) included. */
+static store_status status_of(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return STORE_EBUSY;
+    case SQLITE_NOMEM:
+      return STORE_ENOMEM;
+    default:
+      return STORE_EIO;
+  }
+}
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A key as a message shows it: at most 64 bytes, one line. */
+static const char *shown_key(const char *key, char out[72]) {
+  size_t i = 0;
+  if (key == NULL) key = "(null)";
+  for (; key[i] != '\0' && i < 64; i++)
+    out[i] = (unsigned char)key[i] < 0x20 || key[i] == 0x7f ? '?' : key[i];
+  if (key[i] != '\0') out[i++] = '.', out[i++] = '.', out[i++] = '.';
+  out[i] = '\0';
+  return out;
+}
+
+/* A record's bytes as a blob; empty bytes stay a zero-length blob, never
+ * NULL (sqlite3_bind_blob binds NULL for a NULL pointer). */
+static int bind_bytes(sqlite3_stmt *st, int i, const uint8_t *p, size_t n) {
+  return sqlite3_bind_blob64(st, i, p != NULL ? (const void *)p : "",
+                             (sqlite3_uint64)n, SQLITE_STATIC);
+}
+
+/* A fixed-size string field of store_run, bounded even without a NUL. */
+static int bind_field(sqlite3_stmt *st, int i, const char *v, size_t cap) {
+  return sqlite3_bind_text(st, i, v, (int)strnlen(v, cap), SQLITE_STATIC);
+}
+#define BIND_FIELD(st, i, field) bind_field((st), (i), (field), sizeof(field))
+
+/* Whether @p text is how SQLite writes an integer: what sqlite3_column_text
+ * gives for an INTEGER value, and nothing else. */
+static int canonical_integer(const char *text, sqlite3_int64 *out) {
+  if (text[0] == '\0' || text[0] == '+' || text[0] == ' ') return 0;
+  errno = 0;
+  char *end = NULL;
+  long long v = strtoll(text, &end, 10);
+  if (errno != 0 || *end != '\0') return 0;
+  char back[32];
+  snprintf(back, sizeof back, "%lld", v);
+  if (strcmp(back, text) != 0) return 0;
+  *out = (sqlite3_int64)v;
+  return 1;
+}
+
+/*
+ * Binds a key's text form so that it finds the row whose key reads so.
+ * A column with INTEGER, REAL or NUMERIC affinity applies it to a bound
+ * text when comparing, so "10" finds 10; a column with no affinity (no
+ * declared type, ANY) does not, and there every integer sorts before every
+ * text: an integer-looking key is bound as the integer. A text key that
+ * looks like an integer in such a column is then not found (a conflict,
+ * never a wrong row); in a TEXT column keys are text and bound as such.
+ */
+static int bind_key(sqlite_store *s, sqlite3_stmt *st, int i, const char *key) {
+  sqlite3_int64 v;
+  if (!s->key_text && canonical_integer(key, &v))
+    return sqlite3_bind_int64(st, i, v);
+  return sqlite3_bind_text(st, i, key, -1, SQLITE_TRANSIENT);
+}
+
+/* Array @p p with room for @p need elements of @p size (capacity *cap),
+ * moved if it grew; NULL when out of memory (@p p is still valid then). */
+static void *grow(void *p, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return p;
+  size_t n = *cap ? *cap : 64;
+  while (n < need) {
+    if (n > SIZE_MAX / 2 / size) return NULL;
+    n *= 2;
+  }
+  void *q = realloc(p, n * size);
+  if (q != NULL) *cap = n;
+  return q;
+}
+
+/* Appends @p n bytes, and a NUL when @p nul; *off is where they start. */
+static int buf_put(byte_buf *b, const void *p, size_t n, int nul, size_t *off) {
+  if (n > SIZE_MAX - b->len - 1) return -1;
+  char *data = grow(b->data, &b->cap, b->len + n + 1, 1);
+  if (data == NULL) return -1;
+  b->data = data;
+  *off = b->len;
+  if (n > 0) memcpy(b->data + b->len, p, n);
+  b->len += n;
+  if (nul) b->data[b->len++] = '\0';
+  return 0;
+}
+
+/* Ends a write transaction that failed: its changes are gone. An error
+ * may have rolled it back already (SQLITE_FULL, RAISE(ROLLBACK), ...). */
+static void tx_rollback(sqlite_store *s) {
+  for (int i = 0; i < ST_COUNT; i++)
+    if (s->st[i] != NULL) sqlite3_reset(s->st[i]);
+  if (!sqlite3_get_autocommit(s->db))
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* BEGIN IMMEDIATE: the write lock now, within the busy timeout, or
+ * STORE_EBUSY before anything is written. */
+static int tx_begin(sqlite_store *s, store_error *err, const char *what) {
+  int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  if (rc == SQLITE_OK) return STORE_OK;
+  int status = fail_db(s, err, status_of(rc), what);
+  tx_rollback(s);
+  return status;
+}
+
+/* COMMIT; a failed one (SQLITE_BUSY: readers still on the old pages in
+ * rollback journal mode) leaves the transaction open: roll it back. */
+static int tx_commit(sqlite_store *s, store_error *err, const char *what) {
+  int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+  if (rc == SQLITE_OK) return STORE_OK;
+  int status = fail_db(s, err, status_of(rc), what);
+  tx_rollback(s);
+  return status;
+}
+
+/* Steps a statement that returns no rows and resets it; *changes: rows it
+ * changed. The message, on failure, names @p what. */
+static int step_done(sqlite_store *s, sqlite3_stmt *st, int *changes,
+                     store_error *err, const char *what) {
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    if (changes != NULL) *changes = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return STORE_OK;
+  }
+  if (rc == SQLITE_ROW) rc = SQLITE_MISUSE;
+  int status = fail_db(s, err, status_of(rc), what);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return status;
+}
+
+static void bind_run_update(sqlite3_stmt *st, const store_run *run) {
+  BIND_FIELD(st, 1, run->run_id);
+  BIND_FIELD(st, 2, run->status);
+  if (run->has_checkpoint)
+    BIND_FIELD(st, 3, run->checkpoint);
+  else
+    sqlite3_bind_null(st, 3);
+  sqlite3_bind_int64(st, 4, run->updated_us);
+  sqlite3_bind_int64(st, 5, run->converted);
+  sqlite3_bind_int64(st, 6, run->conflicts);
+  sqlite3_bind_int64(st, 7, run->lossy);
+  sqlite3_bind_int64(st, 8, run->impossible);
+  sqlite3_bind_int64(st, 9, run->corrupt);
+  sqlite3_bind_int64(st, 10, run->restored);
+}
+
+/* Saves a run's status, checkpoint and counts; a run that is not there is
+ * an error (a batch without its checkpoint must not commit). */
+static int put_run(sqlite_store *s, const store_run *run, store_error *err) {
+  char what[96];
+  snprintf(what, sizeof what, "cannot save run '%.40s'", run->run_id);
+  bind_run_update(s->st[ST_RUN_UPDATE], run);
+  int changes = 0;
+  int status = step_done(s, s->st[ST_RUN_UPDATE], &changes, err, what);
+  if (status == STORE_OK && changes != 1)
+    return store__fail(err, STORE_EUSAGE, "no run '%.40s' in %s", run->run_id,
+                       s->shown);
+  return status;
+}
+
+/* One compare-and-swap: @p value where the row @p key holds @p expect. */
+static int swap_one(sqlite_store *s, const char *key, const uint8_t *expect,
+                    size_t expect_len, const uint8_t *value, size_t value_len,
+                    int *swapped, store_error *err) {
+  char what[128], shown[72];
+  snprintf(what, sizeof what, "cannot write key '%s'", shown_key(key, shown));
+  sqlite3_stmt *st = s->st[ST_CAS];
+  if (key == NULL)
+    return store__fail(err, STORE_EUSAGE, "target '%s': a swap without a key",
+                       s->target_name);
+  bind_bytes(st, 1, value, value_len);
+  bind_key(s, st, 2, key);
+  bind_bytes(st, 3, expect, expect_len);
+  int changes = 0;
+  int status = step_done(s, st, &changes, err, what);
+  if (status != STORE_OK) return status;
+  /* The key names one row: more than one changed would be a table whose
+   * key is not what check_target found; never commit that. */
+  if (changes > 1)
+    return store__fail(err, STORE_EIO,
+                       "target '%s': key '%s' names %d rows of table '%s'",
+                       s->target_name, shown, changes, s->table);
+  *swapped = changes == 1;
+  return STORE_OK;
+}
+
+static int sqlite_fix_batch(store *base, const store_run *run,
+                            store_swap *swaps, size_t n, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  for (size_t i = 0; i < n; i++) swaps[i].swapped = 0;
+  int status = tx_begin(s, err, "cannot start a batch");
+  if (status != STORE_OK) return status;
+  int64_t written = now_us();
+  for (size_t i = 0; i < n && status == STORE_OK; i++) {
+    store_swap *w = &swaps[i];
+    status = swap_one(s, w->key, w->expect, w->expect_len, w->value,
+                      w->value_len, &w->swapped, err);
+    if (status != STORE_OK || !w->swapped) continue;
+    /* A key swapped again (a writer put old bytes back and a later pass
+     * converted them) keeps its first original bytes: the upsert updates
+     * new_value only. */
+    char what[128], shown[72];
+    snprintf(what, sizeof what, "cannot back up key '%s'",
+             shown_key(w->key, shown));
+    sqlite3_stmt *st = s->st[ST_BACKUP_PUT];
+    BIND_FIELD(st, 1, run->run_id);
+    sqlite3_bind_text(st, 2, s->target_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
+    bind_bytes(st, 4, w->expect, w->expect_len);
+    bind_bytes(st, 5, w->value, w->value_len);
+    sqlite3_bind_int64(st, 6, written);
+    status = step_done(s, st, NULL, err, what);
+  }
+  if (status == STORE_OK) status = put_run(s, run, err);
+  if (status == STORE_OK)
+    status = tx_commit(s, err, "cannot commit a batch");
+  else
+    tx_rollback(s);
+  if (status != STORE_OK)
+    for (size_t i = 0; i < n; i++) swaps[i].swapped = 0;
+  return status;
+}
+
+static int sqlite_restore_batch(store *base, const store_run *run,
+                                store_swap *swaps, size_t n, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  /* The backup rows are the fixed run's: the one the last backup page read
+   * (a restore may keep its own run row), else @p run itself. */
+  const char *backup_run = s->backup_run != NULL ? s->backup_run : run->run_id;
+  for (size_t i = 0; i < n; i++) swaps[i].swapped = 0;
+  int status = tx_begin(s, err, "cannot start a restore batch");
+  if (status != STORE_OK) return status;
+  for (size_t i = 0; i < n && status == STORE_OK; i++) {
+    store_swap *w = &swaps[i];
+    status = swap_one(s, w->key, w->expect, w->expect_len, w->value,
+                      w->value_len, &w->swapped, err);
+    if (status != STORE_OK || !w->swapped) continue;
+    char what[128], shown[72];
+    snprintf(what, sizeof what, "cannot mark key '%s' restored",
+             shown_key(w->key, shown));
+    sqlite3_stmt *st = s->st[ST_MARK_RESTORED];
+    sqlite3_bind_text(st, 1, backup_run, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, w->key, -1, SQLITE_STATIC);
+    status = step_done(s, st, NULL, err, what);
+  }
+  if (status == STORE_OK) status = put_run(s, run, err);
+  if (status == STORE_OK)
+    status = tx_commit(s, err, "cannot commit a restore batch");
+  else
+    tx_rollback(s);
+  if (status != STORE_OK)
+    for (size_t i = 0; i < n; i++) swaps[i].swapped = 0;
+  return status;
+}
+
+/*
+ * Binds the key a page starts after. The caller usually passes the last
+ * key of the previous page (often a pointer into that page, which is why
+ * this runs before the page buffer is reused): that exact value is bound,
+ * as SQLite typed it. Any other key (a checkpoint of an earlier process)
+ * goes through bind_key.
+ */
+static int bind_after(sqlite_store *s, sqlite3_stmt *st, const char *after) {
+  if (s->page_n > 0 &&
+      strcmp(s->page_buf.data + s->page_offs[2 * (s->page_n - 1)], after) ==
+          0) {
+    switch (s->last_type) {
+      case SQLITE_INTEGER:
+        return sqlite3_bind_int64(st, 1, s->last_i64);
+      case SQLITE_FLOAT:
+        return sqlite3_bind_double(st, 1, s->last_f64);
+      case SQLITE_BLOB:
+        return sqlite3_bind_blob(st, 1, after, (int)strlen(after),
+                                 SQLITE_TRANSIENT);
+      default:
+        return sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
+    }
+  }
+  return bind_key(s, st, 1, after);
+}
+
+/* Copies row @p n of a page into the store's memory (offsets only: the
+ * buffer may still move). */
+static int keep_page_row(sqlite_store *s, size_t n, const char *key,
+                         size_t key_len, const void *value, size_t value_len) {
+  store_page_row *rows =
+      grow(s->page_rows, &s->page_cap, n + 1, sizeof *s->page_rows);
+  if (rows == NULL) return -1;
+  s->page_rows = rows;
+  size_t *offs =
+      grow(s->page_offs, &s->page_offs_cap, 2 * (n + 1), sizeof *s->page_offs);
+  if (offs == NULL) return -1;
+  s->page_offs = offs;
+  if (buf_put(&s->page_buf, key, key_len, 1, &offs[2 * n]) != 0 ||
+      buf_put(&s->page_buf, value, value_len, 0, &offs[2 * n + 1]) != 0)
+    return -1;
+  return 0;
+}
+
+static int sqlite_page(store *base, const char *after, size_t limit,
+                       const store_page_row **rows, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st = s->st[after != NULL ? ST_PAGE_AFTER : ST_PAGE_FIRST];
+  *rows = NULL;
+  if (after != NULL) bind_after(s, st, after);
+  sqlite3_bind_int64(st, 2, limit > INT_MAX ? INT_MAX : (int64_t)limit);
+  s->page_n = 0;
+  s->page_buf.len = 0;
+  int rc, status = STORE_OK;
+  size_t n = 0;
+  /* Every row into memory, then reset: the implicit read transaction ends
+   * before this returns. */
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    /* The type before any conversion, which would make it undefined. */
+    int key_type = sqlite3_column_type(st, 0);
+    if (key_type == SQLITE_NULL) {
+      status = store__fail(err, STORE_EUSAGE,
+                           "target '%s': a row has a NULL key; the key must "
+                           "name every row",
+                           s->target_name);
+      break;
+    }
+    if (key_type == SQLITE_INTEGER) s->last_i64 = sqlite3_column_int64(st, 0);
+    if (key_type == SQLITE_FLOAT) s->last_f64 = sqlite3_column_double(st, 0);
+    s->last_type = key_type;
+    const char *key = (const char *)sqlite3_column_text(st, 0);
+    size_t key_len = (size_t)sqlite3_column_bytes(st, 0);
+    int null = sqlite3_column_type(st, 1) == SQLITE_NULL;
+    const void *value = null ? NULL : sqlite3_column_blob(st, 1);
+    size_t value_len = null ? 0 : (size_t)sqlite3_column_bytes(st, 1);
+    if (key == NULL || (value == NULL && value_len != 0) ||
+        keep_page_row(s, n, key, key_len, value, value_len) != 0) {
+      status = store__fail(err, STORE_ENOMEM, "target '%s': out of memory",
+                           s->target_name);
+      break;
+    }
+    s->page_rows[n].value_len = value_len;
+    s->page_rows[n].value_is_null = null;
+    n++;
+  }
+  if (status == STORE_OK && rc != SQLITE_DONE)
+    status = fail_db(s, err, status_of(rc), "cannot read a page");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (status != STORE_OK) return status;
+  /* Pointers only now: the buffer may have moved while it grew. */
+  for (size_t i = 0; i < n; i++) {
+    s->page_rows[i].key = s->page_buf.data + s->page_offs[2 * i];
+    s->page_rows[i].value =
+        s->page_rows[i].value_is_null
+            ? NULL
+            : (const uint8_t *)s->page_buf.data + s->page_offs[2 * i + 1];
+  }
+  s->page_n = n;
+  *rows = s->page_rows;
+  return (int)n;
+}
+
+/* The same for row @p n of a backup page: key, original and new bytes. */
+static int keep_backup_row(sqlite_store *s, size_t n, const char *key,
+                           size_t key_len, const void *orig, size_t orig_len,
+                           const void *fixed, size_t fixed_len) {
+  store_swap *rows =
+      grow(s->backup_rows, &s->backup_cap, n + 1, sizeof *s->backup_rows);
+  if (rows == NULL) return -1;
+  s->backup_rows = rows;
+  size_t *offs = grow(s->backup_offs, &s->backup_offs_cap, 3 * (n + 1),
+                      sizeof *s->backup_offs);
+  if (offs == NULL) return -1;
+  s->backup_offs = offs;
+  if (buf_put(&s->backup_buf, key, key_len, 1, &offs[3 * n]) != 0 ||
+      buf_put(&s->backup_buf, orig, orig_len, 0, &offs[3 * n + 1]) != 0 ||
+      buf_put(&s->backup_buf, fixed, fixed_len, 0, &offs[3 * n + 2]) != 0)
+    return -1;
+  return 0;
+}
+
+static int sqlite_backup_page(store *base, const char *run_id,
+                              const char *after, size_t limit,
+                              store_swap **rows, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st = s->st[after != NULL ? ST_BACKUP_AFTER : ST_BACKUP_FIRST];
+  *rows = NULL;
+  if (run_id == NULL)
+    return store__fail(err, STORE_EUSAGE, "target '%s': no run id given",
+                       s->target_name);
+  /* Both may point into the last backup page: bound (copied) first. */
+  sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+  if (after != NULL) sqlite3_bind_text(st, 2, after, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 3, limit > INT_MAX ? INT_MAX : (int64_t)limit);
+  if (s->backup_run == NULL || strcmp(s->backup_run, run_id) != 0) {
+    char *copy = dup_or_null(run_id);
+    if (copy == NULL) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      return store__fail(err, STORE_ENOMEM, "out of memory");
+    }
+    free(s->backup_run);
+    s->backup_run = copy;
+  }
+  s->backup_buf.len = 0;
+  int rc, status = STORE_OK;
+  size_t n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *key = (const char *)sqlite3_column_text(st, 0);
+    size_t key_len = (size_t)sqlite3_column_bytes(st, 0);
+    const void *orig = sqlite3_column_blob(st, 1);
+    size_t orig_len = (size_t)sqlite3_column_bytes(st, 1);
+    const void *fixed = sqlite3_column_blob(st, 2);
+    size_t fixed_len = (size_t)sqlite3_column_bytes(st, 2);
+    if (key == NULL || (orig == NULL && orig_len != 0) ||
+        (fixed == NULL && fixed_len != 0) ||
+        keep_backup_row(s, n, key, key_len, orig, orig_len, fixed, fixed_len) !=
+            0) {
+      status = store__fail(err, STORE_ENOMEM, "target '%s': out of memory",
+                           s->target_name);
+      break;
+    }
+    s->backup_rows[n].value_len = orig_len;
+    s->backup_rows[n].expect_len = fixed_len;
+    s->backup_rows[n].swapped = 0;
+    n++;
+  }
+  if (status == STORE_OK && rc != SQLITE_DONE)
+    status = fail_db(s, err, status_of(rc), "cannot read the backup table");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (status != STORE_OK) return status;
+  for (size_t i = 0; i < n; i++) {
+    const size_t *off = &s->backup_offs[3 * i];
+    s->backup_rows[i].key = s->backup_buf.data + off[0];
+    s->backup_rows[i].value = (const uint8_t *)s->backup_buf.data + off[1];
+    s->backup_rows[i].expect = (const uint8_t *)s->backup_buf.data + off[2];
+  }
+  *rows = s->backup_rows;
+  return (int)n;
+}
+
+/* ---- runs ---- */
+
+static int sqlite_run_create(store *base, const store_run *run,
+                             store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st = s->st[ST_RUN_INSERT];
+  BIND_FIELD(st, 1, run->run_id);
+  BIND_FIELD(st, 2, run->command);
+  BIND_FIELD(st, 3, run->target);
+  BIND_FIELD(st, 4, run->table);
+  BIND_FIELD(st, 5, run->key);
+  BIND_FIELD(st, 6, run->column);
+  sqlite3_bind_int64(st, 7, run->to_version);
+  BIND_FIELD(st, 8, run->status);
+  if (run->has_checkpoint)
+    BIND_FIELD(st, 9, run->checkpoint);
+  else
+    sqlite3_bind_null(st, 9);
+  sqlite3_bind_int64(st, 10, run->started_us);
+  sqlite3_bind_int64(st, 11, run->updated_us);
+  sqlite3_bind_int64(st, 12, run->converted);
+  sqlite3_bind_int64(st, 13, run->conflicts);
+  sqlite3_bind_int64(st, 14, run->lossy);
+  sqlite3_bind_int64(st, 15, run->impossible);
+  sqlite3_bind_int64(st, 16, run->corrupt);
+  sqlite3_bind_int64(st, 17, run->restored);
+  int rc = sqlite3_step(st);
+  int status = STORE_OK;
+  if (rc == SQLITE_CONSTRAINT &&
+      sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+    status = store__fail(err, STORE_EUSAGE, "run '%.40s' already exists in %s",
+                         run->run_id, s->shown);
+  else if (rc != SQLITE_DONE)
+    status = fail_db(s, err, status_of(rc), "cannot create a run");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return status;
+}
+
+/* Copies a text column into a fixed field, cut to fit. */
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col) {
+  const char *v = (const char *)sqlite3_column_text(st, col);
+  size_t n = v != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
+  if (n >= cap) n = cap - 1;
+  if (n > 0) memcpy(dst, v, n);
+  dst[n] = '\0';
+}
+#define COPY_TEXT(field, st, col) copy_text((field), sizeof(field), (st), (col))
+
+#define RUN_COLUMNS                                                     \
+  "run_id, command, target, table_name, key_column, column_name, "      \
+  "to_version, status, checkpoint, started_us, updated_us, converted, " \
+  "conflicts, lossy, impossible, corrupt, restored"
+
+static void read_run(sqlite3_stmt *st, store_run *r) {
+  memset(r, 0, sizeof *r);
+  COPY_TEXT(r->run_id, st, 0);
+  COPY_TEXT(r->command, st, 1);
+  COPY_TEXT(r->target, st, 2);
+  COPY_TEXT(r->table, st, 3);
+  COPY_TEXT(r->key, st, 4);
+  COPY_TEXT(r->column, st, 5);
+  r->to_version = (unsigned)sqlite3_column_int64(st, 6);
+  COPY_TEXT(r->status, st, 7);
+  r->has_checkpoint = sqlite3_column_type(st, 8) != SQLITE_NULL;
+  if (r->has_checkpoint) COPY_TEXT(r->checkpoint, st, 8);
+  r->started_us = sqlite3_column_int64(st, 9);
+  r->updated_us = sqlite3_column_int64(st, 10);
+  r->converted = sqlite3_column_int64(st, 11);
+  r->conflicts = sqlite3_column_int64(st, 12);
+  r->lossy = sqlite3_column_int64(st, 13);
+  r->impossible = sqlite3_column_int64(st, 14);
+  r->corrupt = sqlite3_column_int64(st, 15);
+  r->restored = sqlite3_column_int64(st, 16);
+}
+
+static int sqlite_run_load(store *base, const char *run_id, store_run *out,
+                           store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st = s->st[ST_RUN_GET];
+  char shown[72];
+  sqlite3_bind_text(st, 1, run_id != NULL ? run_id : "", -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st), status = STORE_OK;
+  if (rc == SQLITE_ROW)
+    read_run(st, out);
+  else if (rc == SQLITE_DONE)
+    status = store__fail(err, STORE_EUSAGE, "no run '%s' in %s",
+                         shown_key(run_id, shown), s->shown);
+  else
+    status = fail_db(s, err, status_of(rc), "cannot read the runs table");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return status;
+}
+
+static int sqlite_run_update(store *base, const store_run *run,
+                             store_error *err) {
+  return put_run((sqlite_store *)base, run, err);
+}
+
+static int sqlite_run_list(store *base, store_run **out, size_t *n,
+                           store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st = s->st[ST_RUN_ALL];
+  store_run *runs = NULL;
+  size_t count = 0, cap = 0;
+  int rc, status = STORE_OK;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_run *more = grow(runs, &cap, count + 1, sizeof *runs);
+    if (more == NULL) {
+      status = store__fail(err, STORE_ENOMEM, "out of memory");
+      break;
+    }
+    runs = more;
+    read_run(st, &runs[count++]);
+  }
+  if (status == STORE_OK && rc != SQLITE_DONE)
+    status = fail_db(s, err, status_of(rc), "cannot read the runs table");
+  sqlite3_reset(st);
+  if (status != STORE_OK || count == 0) {
+    free(runs);
+    runs = NULL;
+    count = 0;
+  }
+  *out = runs;
+  *n = count;
+  return status;
+}
+
+static int sqlite_purge_run(store *base, const char *run_id, int64_t *deleted,
+                            store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  char shown[72];
+  if (run_id == NULL) run_id = "";
+  int status = tx_begin(s, err, "cannot start the purge");
+  if (status != STORE_OK) return status;
+  int backups = 0, runs = 0;
+  sqlite3_bind_text(s->st[ST_PURGE_BACKUP], 1, run_id, -1, SQLITE_STATIC);
+  status = step_done(s, s->st[ST_PURGE_BACKUP], &backups, err,
+                     "cannot delete backup rows");
+  if (status == STORE_OK) {
+    sqlite3_bind_text(s->st[ST_PURGE_RUN], 1, run_id, -1, SQLITE_STATIC);
+    status =
+        step_done(s, s->st[ST_PURGE_RUN], &runs, err, "cannot delete the run");
+  }
+  if (status == STORE_OK && backups == 0 && runs == 0)
+    status = store__fail(err, STORE_EUSAGE, "no run '%s' in %s",
+                         shown_key(run_id, shown), s->shown);
+  if (status == STORE_OK)
+    status = tx_commit(s, err, "cannot commit the purge");
+  else
+    tx_rollback(s);
+  if (status == STORE_OK && deleted != NULL) *deleted = backups;
+  return status;
+}
+
+/* ---- opening for writing ---- */
+
+/* The run and backup tables (DDL in the comment at the top), created in one
+ * transaction unless both are there: a reopen takes no write lock. */
+static int ensure_tables(sqlite_store *s, store_error *err) {
+  sqlite3_stmt *st = NULL;
+  char *sql = sqlite3_mprintf(
+      "SELECT count(*) FROM \"%w\".sqlite_schema WHERE type = 'table' AND "
+      "name IN ('rollsafe_runs', 'rollsafe_backup')",
+      s->schema);
+  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  sqlite3_free(sql);
+  int have = 0;
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    have = sqlite3_column_int(st, 0);
+    rc = SQLITE_OK;
+  }
+  int status = rc == SQLITE_OK
+                   ? STORE_OK
+                   : fail_db(s, err, status_of(rc), "cannot read the schema");
+  sqlite3_finalize(st);
+  if (status != STORE_OK || have == 2) return status;
+
+  sql = sqlite3_mprintf(
+      "CREATE TABLE IF NOT EXISTS \"%w\".rollsafe_runs (\n"
+      "  run_id TEXT NOT NULL PRIMARY KEY,\n"
+      "  command TEXT NOT NULL,\n"
+      "  target TEXT NOT NULL,\n"
+      "  table_name TEXT NOT NULL,\n"
+      "  key_column TEXT NOT NULL,\n"
+      "  column_name TEXT NOT NULL,\n"
+      "  to_version INTEGER NOT NULL,\n"
+      "  status TEXT NOT NULL,\n"
+      "  checkpoint TEXT,\n"
+      "  started_us INTEGER NOT NULL,\n"
+      "  updated_us INTEGER NOT NULL,\n"
+      "  converted INTEGER NOT NULL DEFAULT 0,\n"
+      "  conflicts INTEGER NOT NULL DEFAULT 0,\n"
+      "  lossy INTEGER NOT NULL DEFAULT 0,\n"
+      "  impossible INTEGER NOT NULL DEFAULT 0,\n"
+      "  corrupt INTEGER NOT NULL DEFAULT 0,\n"
+      "  restored INTEGER NOT NULL DEFAULT 0\n"
+      ");\n"
+      "CREATE TABLE IF NOT EXISTS \"%w\".rollsafe_backup (\n"
+      "  run_id TEXT NOT NULL,\n"
+      "  target TEXT NOT NULL,\n"
+      "  \"key\" TEXT NOT NULL,\n"
+      "  old_value BLOB NOT NULL,\n"
+      "  new_value BLOB NOT NULL,\n"
+      "  written_us INTEGER NOT NULL,\n"
+      "  restored INTEGER NOT NULL DEFAULT 0,\n"
+      "  PRIMARY KEY (run_id, \"key\")\n"
+      ");",
+      s->schema, s->schema);
+  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  status = tx_begin(s, err, "cannot create the run and backup tables");
+  if (status == STORE_OK) {
+    rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+      status = fail_db(s, err, status_of(rc),
+                       "cannot create the run and backup tables");
+      tx_rollback(s);
+    } else {
+      status = tx_commit(s, err, "cannot create the run and backup tables");
+    }
+  }
+  sqlite3_free(sql);
+  return status;
+}
+
+/*
+ * The writer's statements, prepared once. Pages read the table through a
+ * subquery that holds the operator's --where, so that nothing in it (an OR,
+ * a stray parenthesis) can reach the key condition that makes pages
+ * advance; SQLite flattens it, and a key column referenced through it keeps
+ * its affinity.
+ */
+static int prepare_writer(sqlite_store *s, const store_target *t,
+                          store_error *err) {
+  const char *S = s->schema, *T = s->table, *K = t->key, *C = t->column;
+  int has_where = t->where != NULL && t->where[0] != '\0';
+  char *src = has_where ? sqlite3_mprintf(
+                              "(SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" "
+                              "WHERE (\n%s\n))",
+                              K, C, S, T, t->where)
+                        : sqlite3_mprintf("\"%w\".\"%w\"", S, T);
+  if (src == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  char *sql[ST_COUNT];
+  sql[ST_PAGE_FIRST] = sqlite3_mprintf(
+      "SELECT \"%w\", \"%w\" FROM %s ORDER BY \"%w\" LIMIT ?2", K, C, src, K);
+  sql[ST_PAGE_AFTER] = sqlite3_mprintf(
+      "SELECT \"%w\", \"%w\" FROM %s WHERE \"%w\" > ?1 ORDER BY \"%w\" "
+      "LIMIT ?2",
+      K, C, src, K, K);
+  /* CAST: the bytes as the reader saw them (sqlite3_column_blob), even
+   * where the value is stored as TEXT. */
+  sql[ST_CAS] = sqlite3_mprintf(
+      "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
+      "CAST(\"%w\" AS BLOB) = ?3",
+      S, T, C, K, C);
+  sql[ST_BACKUP_PUT] = sqlite3_mprintf(
+      "INSERT INTO \"%w\".rollsafe_backup (run_id, target, \"key\", "
+      "old_value, new_value, written_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "ON CONFLICT (run_id, \"key\") DO UPDATE SET new_value = "
+      "excluded.new_value, written_us = excluded.written_us, restored = 0",
+      S);
+  sql[ST_BACKUP_FIRST] = sqlite3_mprintf(
+      "SELECT \"key\", old_value, new_value FROM \"%w\".rollsafe_backup "
+      "WHERE run_id = ?1 ORDER BY \"key\" LIMIT ?3",
+      S);
+  sql[ST_BACKUP_AFTER] = sqlite3_mprintf(
+      "SELECT \"key\", old_value, new_value FROM \"%w\".rollsafe_backup "
+      "WHERE run_id = ?1 AND \"key\" > ?2 ORDER BY \"key\" LIMIT ?3",
+      S);
+  sql[ST_MARK_RESTORED] = sqlite3_mprintf(
+      "UPDATE \"%w\".rollsafe_backup SET restored = 1 WHERE run_id = ?1 AND "
+      "\"key\" = ?2",
+      S);
+  sql[ST_RUN_INSERT] = sqlite3_mprintf(
+      "INSERT INTO \"%w\".rollsafe_runs (" RUN_COLUMNS
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+      "?14, ?15, ?16, ?17)",
+      S);
+  sql[ST_RUN_UPDATE] = sqlite3_mprintf(
+      "UPDATE \"%w\".rollsafe_runs SET status = ?2, checkpoint = ?3, "
+      "updated_us = ?4, converted = ?5, conflicts = ?6, lossy = ?7, "
+      "impossible = ?8, corrupt = ?9, restored = ?10 WHERE run_id = ?1",
+      S);
+  sql[ST_RUN_GET] = sqlite3_mprintf(
+      "SELECT " RUN_COLUMNS " FROM \"%w\".rollsafe_runs WHERE run_id = ?1", S);
+  sql[ST_RUN_ALL] = sqlite3_mprintf("SELECT " RUN_COLUMNS
+                                    " FROM \"%w\".rollsafe_runs "
+                                    "ORDER BY started_us, run_id",
+                                    S);
+  sql[ST_PURGE_BACKUP] = sqlite3_mprintf(
+      "DELETE FROM \"%w\".rollsafe_backup WHERE run_id = ?1", S);
+  sql[ST_PURGE_RUN] =
+      sqlite3_mprintf("DELETE FROM \"%w\".rollsafe_runs WHERE run_id = ?1", S);
+  sqlite3_free(src);
+  int status = STORE_OK;
+  for (int i = 0; i < ST_COUNT && status == STORE_OK; i++) {
+    if (sql[i] == NULL) {
+      status = store__fail(err, STORE_ENOMEM, "out of memory");
+      break;
+    }
+    const char *tail = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql[i], -1, &s->st[i], &tail);
+    int is_page = i == ST_PAGE_FIRST || i == ST_PAGE_AFTER;
+    if (rc != SQLITE_OK && is_page)
+      /* Ours but for --where: the operator's SQL, or a schema that changed
+       * under us. */
+      status = store__fail(
+          err, STORE_EUSAGE, "target '%s' (%s): cannot read pages: %s%s",
+          s->target_name, s->base.description, sqlite3_errmsg(s->db),
+          has_where ? " (check --where)" : "");
+    else if (rc != SQLITE_OK)
+      status = fail_db(s, err, status_of(rc),
+                       "cannot use the run and backup tables");
+    else if (tail != NULL && *tail != '\0')
+      status = store__fail(err, STORE_EUSAGE,
+                           "target '%s': --where must be one SQL condition, "
+                           "not several statements",
+                           s->target_name);
+  }
+  for (int i = 0; i < ST_COUNT; i++) sqlite3_free(sql[i]);
+  return status;
+}
+
+static const store_ops sqlite_writer_ops = {
+    .estimate_rows = sqlite_estimate_rows,
+    .scan = sqlite_scan,
+    .next = sqlite_next,
+    .cancel = sqlite_cancel,
+    .interrupt = sqlite_interrupt,
+    .close = sqlite_close,
+    .run_create = sqlite_run_create,
+    .run_load = sqlite_run_load,
+    .run_update = sqlite_run_update,
+    .run_list = sqlite_run_list,
+    .page = sqlite_page,
+    .fix_batch = sqlite_fix_batch,
+    .backup_page = sqlite_backup_page,
+    .restore_batch = sqlite_restore_batch,
+    .purge_run = sqlite_purge_run,
+};
+
+int store__sqlite_open_writer(store **out, const store_target *t,
                               const store_open_options *options,
                               const store_write_options *write,
                               store_error *err) {
-  (void)target;
   (void)options;
-  (void)write;
+  sqlite_store *s = NULL;
   *out = NULL;
-  return store__fail(err, STORE_EUSAGE,
-                     "sqlite-table: writing is not available yet");
+  /* READWRITE without CREATE: a missing file is an error, never a new
+   * empty database. */
+  int status = connect_target(
+      &s, t, &sqlite_writer_ops, SQLITE_OPEN_READWRITE,
+      write->lock_timeout_ms > 0 ? write->lock_timeout_ms : 0, err);
+  if (status != STORE_OK) return status;
+  if (sqlite3_db_readonly(s->db, s->schema) == 1)
+    status = store__fail(err, STORE_EIO,
+                         "target '%s' (%s): cannot write: the file is "
+                         "read-only",
+                         s->target_name, s->base.description);
+  else if (strcmp(t->key, t->column) == 0)
+    status = store__fail(err, STORE_EUSAGE,
+                         "target '%s': the key '%s' cannot be the column "
+                         "that is rewritten",
+                         s->target_name, t->key);
+  if (status == STORE_OK) status = ensure_tables(s, err);
+  if (status == STORE_OK) status = prepare_writer(s, t, err);
+  if (status != STORE_OK) {
+    sqlite_close(&s->base);
+    return status;
+  }
+  *out = &s->base;
+  return STORE_OK;
 }

@@ -1,0 +1,19 @@
+# The SQLite adapter's writing side (tests/store/check_store_sqlite_write.c):
+# real database files, one ctest case per TCase (CK_RUN_CASE), each on files
+# of its own so that they run in parallel:
+#   ctest -R store_sqlite   (or -L store_sqlite)
+add_executable(check_store_sqlite_write
+  ${CMAKE_CURRENT_SOURCE_DIR}/store/check_store_sqlite_write.c)
+target_link_libraries(check_store_sqlite_write PRIVATE rollsafe_store
+                      PkgConfig::CHECK)
+target_compile_options(check_store_sqlite_write PRIVATE ${RS_WARNINGS})
+
+set(RS_SQLW_WORK ${CMAKE_CURRENT_BINARY_DIR}/store-sqlite-work)
+set(RS_SQLW_CASES tables page_integer page_text page_where fix atomic busy
+    wal restore purge runs readonly)
+foreach(case ${RS_SQLW_CASES})
+  add_test(NAME store_sqlite.${case} COMMAND check_store_sqlite_write)
+  set_tests_properties(store_sqlite.${case} PROPERTIES
+    LABELS store_sqlite TIMEOUT 120
+    ENVIRONMENT "CK_FORK=no;CK_RUN_CASE=${case};RS_SQLW_WORK=${RS_SQLW_WORK}")
+endforeach()
