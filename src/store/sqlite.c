@@ -729,9 +729,10 @@ static int sqlite_fix_batch(store *base, const store_run *run,
     status = swap_one(s, w->key, w->expect, w->expect_len, w->value,
                       w->value_len, &w->swapped, err);
     if (status != STORE_OK || !w->swapped) continue;
-    /* A key swapped again (a writer put old bytes back and a later pass
-     * converted them) keeps its first original bytes: the upsert updates
-     * new_value only. */
+    /* A key swapped again (A -> our B, a writer's C, -> our D) keeps the
+     * bytes just before this run's latest write (C), not the first (A):
+     * restore undoes the fix's write, and putting A back would throw away
+     * the writer's C. A itself was overwritten by the writer, not by us. */
     char what[128], shown[72];
     snprintf(what, sizeof what, "cannot back up key '%s'",
              shown_key(w->key, shown));
@@ -1229,8 +1230,9 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
   sql[ST_BACKUP_PUT] = sqlite3_mprintf(
       "INSERT INTO \"%w\".rollsafe_backup (run_id, target, \"key\", "
       "old_value, new_value, written_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-      "ON CONFLICT (run_id, \"key\") DO UPDATE SET new_value = "
-      "excluded.new_value, written_us = excluded.written_us, restored = 0",
+      "ON CONFLICT (run_id, \"key\") DO UPDATE SET old_value = "
+      "excluded.old_value, new_value = excluded.new_value, "
+      "written_us = excluded.written_us, restored = 0",
       S);
   sql[ST_BACKUP_FIRST] = sqlite3_mprintf(
       "SELECT \"key\", old_value, new_value FROM \"%w\".rollsafe_backup "

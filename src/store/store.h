@@ -245,7 +245,9 @@ typedef struct store_swap {
 /**
  * Runs one batch of a fix, in one transaction: every swap by CAS; for each
  * swap that happened a backup row (run id, target, key, expect as the
- * original bytes, value as the new bytes, time); then the run's checkpoint
+ * original bytes, value as the new bytes, time; a key the run swaps again
+ * keeps the bytes its latest swap replaced, so that a restore never undoes
+ * a writer's change made between two passes); then the run's checkpoint
  * and counts (@p run, whose checkpoint is the batch's last key). All or
  * nothing: on any error, nothing of the batch is visible.
  * @return STORE_OK, STORE_EBUSY (gave way to production; retry later), or

@@ -532,14 +532,15 @@ START_TEST(fix_swaps_and_conflicts) {
                    32);
 
   /* A writer puts old-format bytes back in row 1 and a later pass converts
-   * them again: the backup keeps the first original. */
+   * them again: the backup keeps what the writer wrote, the bytes our latest
+   * write replaced, so that a restore never undoes the writer's change. */
   sql(db, "UPDATE t SET v = CAST('writer1' AS BLOB) WHERE id = 1");
   store_swap again = swap_of("1", "writer1", "new1b");
   ck_assert_int_eq(store_fix_batch(s, &r, &again, 1, &err), STORE_OK);
   ck_assert_int_eq(again.swapped, 1);
   ck_assert(ROW_IS(db, 1, "new1b"));
   ck_assert_int_eq(query_int(db, "SELECT count(*) FROM rollsafe_backup"), 3);
-  ck_assert(query_is(db, "old1",
+  ck_assert(query_is(db, "writer1",
                      "SELECT old_value FROM rollsafe_backup WHERE key = '1'"));
   ck_assert(query_is(db, "new1b",
                      "SELECT new_value FROM rollsafe_backup WHERE key = '1'"));
