@@ -38,6 +38,10 @@ int cli_fix_run(int argc, char **argv);
 void cli_fix_help(FILE *out);
 int cli_restore_run(int argc, char **argv);
 void cli_restore_help(FILE *out);
+int cli_runs_run(int argc, char **argv);
+void cli_runs_help(FILE *out);
+int cli_purge_run(int argc, char **argv);
+void cli_purge_help(FILE *out);
 
 /**
  * Prints "rollsafe <cmd>: <message>" and a newline on stderr. @p cmd may be

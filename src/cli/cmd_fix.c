@@ -654,3 +654,193 @@ int cli_restore_run(int argc, char **argv) {
     return cli_usage_error("restore", "--run RUN_ID is needed");
   return run_writing(&a, "restore", 1);
 }
+
+/* ---- runs and purge ----------------------------------------------------- */
+
+void cli_runs_help(FILE *out) {
+  static const char *const lines[] = {
+      "usage: " CLI_PROGRAM " runs TARGET [--format text|json]",
+      "",
+      "Lists the fix runs kept in the target's database, oldest first, with",
+      "their status, checkpoint and counts.",
+      "",
+      TARGET_HELP,
+  };
+  print_lines(out, lines, sizeof lines / sizeof lines[0]);
+}
+
+void cli_purge_help(FILE *out) {
+  static const char *const lines[] = {
+      "usage: " CLI_PROGRAM " purge TARGET --run RUN_ID [--execute]",
+      "",
+      "Deletes a run's backup rows and its run row. After a purge the run",
+      "cannot be restored. Dry run unless --execute.",
+      "",
+      TARGET_HELP,
+  };
+  print_lines(out, lines, sizeof lines / sizeof lines[0]);
+}
+
+static json_t *run_json(const store_run *r) {
+  json_t *o = json_object();
+  json_object_set_new(o, "run_id", json_string(r->run_id));
+  json_object_set_new(o, "command", json_string(r->command));
+  json_object_set_new(o, "target", json_string(r->target));
+  json_object_set_new(o, "table", json_string(r->table));
+  json_object_set_new(o, "status", json_string(r->status));
+  json_object_set_new(o, "to_version", json_integer(r->to_version));
+  json_object_set_new(
+      o, "checkpoint",
+      r->has_checkpoint ? json_string(r->checkpoint) : json_null());
+  char t[40];
+  rs__format_time_us(t, sizeof t, r->started_us);
+  json_object_set_new(o, "started_at", json_string(t));
+  rs__format_time_us(t, sizeof t, r->updated_us);
+  json_object_set_new(o, "updated_at", json_string(t));
+  json_object_set_new(o, "converted", json_integer(r->converted));
+  json_object_set_new(o, "lossy", json_integer(r->lossy));
+  json_object_set_new(o, "conflicts", json_integer(r->conflicts));
+  json_object_set_new(o, "impossible", json_integer(r->impossible));
+  json_object_set_new(o, "corrupt", json_integer(r->corrupt));
+  json_object_set_new(o, "restored", json_integer(r->restored));
+  return o;
+}
+
+/* Opens each target for `runs` and `purge`; calls @p fn with the store. */
+static int each_writer(fix_args *a, const char *cmd,
+                       int (*fn)(fix_args *, const char *, const cli_target *,
+                                 store *, json_t *),
+                       json_t *doc) {
+  rs_registry *reg = NULL;
+  rs_error err = RS_ERROR_INIT;
+  if (rs_shop_registry(&reg, &err) != 0) {
+    cli_error(cmd, "%s", err.message);
+    return CLI_EXIT_IO;
+  }
+  cli_config *config = NULL;
+  cli_target *targets = NULL;
+  size_t n = 0;
+  int status = cli_targets_resolve(&a->t, reg, &config, &targets, &n, cmd);
+  store_open_options sopts = {isatty(STDIN_FILENO)};
+  store_write_options wopts = STORE_WRITE_OPTIONS_INIT;
+  for (size_t i = 0; status == 0 && i < n; i++) {
+    store *s = NULL;
+    store_error serr = {STORE_OK, ""};
+    if (store_open_writer(&s, &targets[i].target, &sopts, &wopts, &serr) !=
+        STORE_OK) {
+      cli_error(cmd, "%s", serr.message);
+      status = exit_for_store(serr.status);
+      break;
+    }
+    status = fn(a, cmd, &targets[i], s, doc);
+    store_close(s);
+  }
+  free(targets);
+  cli_config_free(config);
+  rs_registry_free(reg);
+  return status;
+}
+
+static int list_runs(fix_args *a, const char *cmd, const cli_target *t,
+                     store *s, json_t *doc) {
+  store_run *runs = NULL;
+  size_t n = 0;
+  store_error serr = {STORE_OK, ""};
+  if (store_run_list(s, &runs, &n, &serr) != STORE_OK) {
+    cli_error(cmd, "%s", serr.message);
+    return exit_for_store(serr.status);
+  }
+  json_t *list = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(list, run_json(&runs[i]));
+  if (a->json) {
+    json_object_set_new(doc, t->target.name, list);
+  } else {
+    printf("%s (%s):\n", t->target.name, t->target.table);
+    if (n == 0) printf("  no runs\n");
+    for (size_t i = 0; i < n; i++)
+      printf("  %s  %-7s %-11s converted %" PRId64 ", lossy %" PRId64
+             ", conflicts %" PRId64 ", impossible %" PRId64 ", corrupt %" PRId64
+             ", restored %" PRId64 "%s%s\n",
+             runs[i].run_id, runs[i].command, runs[i].status, runs[i].converted,
+             runs[i].lossy, runs[i].conflicts, runs[i].impossible,
+             runs[i].corrupt, runs[i].restored,
+             runs[i].has_checkpoint ? ", checkpoint " : "",
+             runs[i].has_checkpoint ? runs[i].checkpoint : "");
+    json_decref(list);
+  }
+  free(runs);
+  return 0;
+}
+
+static int purge_one(fix_args *a, const char *cmd, const cli_target *t,
+                     store *s, json_t *doc) {
+  store_error serr = {STORE_OK, ""};
+  store_run run;
+  if (store_run_load(s, a->run, &run, &serr) != STORE_OK) {
+    cli_error(cmd, "%s", serr.message);
+    return exit_for_store(serr.status);
+  }
+  int64_t deleted = 0;
+  if (a->execute && store_purge_run(s, a->run, &deleted, &serr) != STORE_OK) {
+    cli_error(cmd, "%s", serr.message);
+    return exit_for_store(serr.status);
+  }
+  if (a->json) {
+    json_object_set_new(doc, "run_id", json_string(a->run));
+    json_object_set_new(doc, "executed", json_boolean(a->execute));
+    json_object_set_new(doc, "backups_deleted", json_integer(deleted));
+  } else if (a->execute) {
+    printf("%s: purged run %s: %" PRId64 " backup rows deleted\n",
+           t->target.name, a->run, deleted);
+  } else {
+    printf(
+        "%s: run %s (%s, %s) would be purged with its backups; DRY RUN: "
+        "add --execute\n",
+        t->target.name, a->run, run.command, run.status);
+  }
+  return 0;
+}
+
+static int finish_json(const char *cmd, const fix_args *a, json_t *doc,
+                       int status) {
+  if (status == 0 && a->json) {
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+  }
+  json_decref(doc);
+  return cli_finish_stdout(cmd, status);
+}
+
+int cli_runs_run(int argc, char **argv) {
+  static const int allowed[] = {OPT_FORMAT, 0};
+  fix_args a;
+  memset(&a, 0, sizeof a);
+  a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
+  int status = parse_args(&a, argc, argv, "runs", allowed);
+  if (status != 0) return status;
+  if (a.help) {
+    cli_runs_help(stdout);
+    return cli_finish_stdout("runs", CLI_EXIT_CLEAN);
+  }
+  json_t *doc = json_object();
+  status = each_writer(&a, "runs", list_runs, doc);
+  return finish_json("runs", &a, doc, status);
+}
+
+int cli_purge_run(int argc, char **argv) {
+  static const int allowed[] = {OPT_RUN, OPT_EXECUTE, OPT_FORMAT, 0};
+  fix_args a;
+  memset(&a, 0, sizeof a);
+  a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
+  int status = parse_args(&a, argc, argv, "purge", allowed);
+  if (status != 0) return status;
+  if (a.help) {
+    cli_purge_help(stdout);
+    return cli_finish_stdout("purge", CLI_EXIT_CLEAN);
+  }
+  if (a.run == NULL) return cli_usage_error("purge", "--run RUN_ID is needed");
+  json_t *doc = json_object();
+  status = each_writer(&a, "purge", purge_one, doc);
+  return finish_json("purge", &a, doc, status);
+}

@@ -275,7 +275,8 @@ def test_unavailable_commands(ctx):
     out, _ = ctx.expect(0, "--help")
     check("\n  diff " not in out, "--help lists diff, which is not available",
           out)
-    for name in ("scan", "demo", "inspect", "fix", "restore"):
+    for name in ("scan", "demo", "inspect", "fix", "restore", "runs",
+                 "purge"):
         check("\n  %s " % name in out, "--help lists %s" % name, out)
         ctx.expect(0, name, "--help")
 

@@ -223,6 +223,36 @@ def test_interrupt_and_resume(r):
     r.expect(2, "fix", *target(path), "--execute", "--resume", "nope")
 
 
+def test_runs_and_purge(r):
+    recs = Records()
+    path, kinds = build(r, recs)
+    doc = fix_json(r, 1, path, "--execute")
+    run_id = doc["run_id"]
+    out, _ = r.expect(0, "runs", *target(path), "--format", "json")
+    runs = json.loads(out)["orders"]
+    check_eq([x["run_id"] for x in runs], [run_id], "runs listed")
+    check_eq((runs[0]["status"], runs[0]["converted"]),
+             ("done", want(kinds, "converted")), "run row")
+    # A dry purge deletes nothing; --execute deletes the backups and the run.
+    r.expect(0, "purge", *target(path), "--run", run_id)
+    db = sqlite3.connect(path)
+    n = db.execute("SELECT count(*) FROM rollsafe_backup").fetchone()[0]
+    db.close()
+    check_eq(n, want(kinds, "converted"), "backups after a dry purge")
+    out, _ = r.expect(0, "purge", *target(path), "--run", run_id, "--execute",
+                      "--format", "json")
+    check_eq(json.loads(out)["backups_deleted"], want(kinds, "converted"),
+             "backups deleted")
+    db = sqlite3.connect(path)
+    n = db.execute("SELECT count(*) FROM rollsafe_backup").fetchone()[0]
+    m = db.execute("SELECT count(*) FROM rollsafe_runs").fetchone()[0]
+    db.close()
+    check_eq((n, m), (0, 0), "backup and run rows after purge")
+    _, err = r.expect(2, "restore", *target(path), "--run", run_id,
+                      "--execute")
+    check(run_id in err, "restore of a purged run names it", err)
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 
