@@ -35,7 +35,8 @@ target_compile_options(check_store_postgres PRIVATE ${RS_WARNINGS})
 # One ctest case per TCase (CK_RUN_CASE), so that they run in parallel; each
 # works in schemas of its own. copy_format needs no server.
 set(RS_PG_CASES copy_format connection identifiers stream where session
-    estimate password cancel)
+    estimate password cancel writer_setup writer_page writer_fix writer_busy
+    writer_restore writer_runs)
 foreach(case ${RS_PG_CASES})
   add_test(NAME postgres.store.${case} COMMAND check_store_postgres)
   set_tests_properties(postgres.store.${case} PROPERTIES

@@ -14,6 +14,9 @@
  * as the server stores them (no hex or escape decoding), and the binary
  * COPY format parsed here with every length checked against its message.
  *
+ * A writer (store_open_writer) is the same connection without the long
+ * transaction: see "writing" below.
+ *
  * Passwords: a connection string that carries one is refused; libpq takes
  * it from ~/.pgpass, PGPASSFILE or PGPASSWORD, or we prompt on the terminal
  * when allowed. The connection string itself never goes into a message
@@ -84,6 +87,22 @@ typedef struct pg_store {
   /* The row's key, NUL-terminated; grown, never shrunk, reused per row. */
   char *key;
   size_t key_cap;
+
+  /* Writing sessions only (store_open_writer). */
+  int writer;
+  /* The key column's type as format_type(atttypid, -1) spells it (quoted
+   * and schema-qualified by the server where needed), for casting key
+   * texts back to it. */
+  char key_type[320];
+  char *page_first_sql, *page_next_sql, *fix_sql, *restore_sql;
+  /* The last page and backup page: rows point into their results, which
+   * are kept until the next call of the same operation. */
+  PGresult *page_res;
+  store_page_row *page_rows;
+  size_t page_cap;
+  PGresult *backup_res;
+  store_swap *backup_rows;
+  size_t backup_cap;
 } pg_store;
 
 /* ---- messages ----------------------------------------------------------- */
@@ -367,12 +386,15 @@ static const char *relkind_name(char kind) {
   return "not a table";
 }
 
-/* A column of the table: its number, NOT NULL, and whether it is bytea. */
+/* A column of the table: its number, NOT NULL, and whether it is bytea;
+ * its type for messages (printable) and for casts (as the server quoted
+ * it; empty when longer than the buffer). */
 typedef struct pg_column {
   char attnum[8];
   int not_null;
   int is_bytea;
   char type[64];
+  char cast_type[320];
 } pg_column;
 
 /* 1 with @p out filled, 0 when the table has no such column, or < 0. */
@@ -381,7 +403,11 @@ static int pg_find_column(pg_store *s, pg_column *out, const char *name,
   static const char sql[] =
       "SELECT a.attnum, a.attnotnull,"
       " a.atttypid = 'pg_catalog.bytea'::pg_catalog.regtype::pg_catalog.oid,"
-      " pg_catalog.format_type(a.atttypid, a.atttypmod)"
+      " pg_catalog.format_type(a.atttypid, a.atttypmod),"
+      /* -1, not NULL: a typmod "given" as -1 names bpchar as bpchar, where
+       * NULL would say "character", which is character(1). Without the
+       * typmod a cast never truncates. */
+      " pg_catalog.format_type(a.atttypid, -1)"
       " FROM pg_catalog.pg_attribute a"
       " WHERE a.attrelid = $1::pg_catalog.oid"
       " AND a.attname = $2::pg_catalog.name"
@@ -396,6 +422,12 @@ static int pg_find_column(pg_store *s, pg_column *out, const char *name,
     out->not_null = PQgetvalue(res, 0, 1)[0] == 't';
     out->is_bytea = PQgetvalue(res, 0, 2)[0] == 't';
     printable(out->type, sizeof out->type, PQgetvalue(res, 0, 3));
+    const char *cast = PQgetvalue(res, 0, 4);
+    size_t len = strlen(cast);
+    if (len < sizeof out->cast_type)
+      memcpy(out->cast_type, cast, len + 1);
+    else
+      out->cast_type[0] = '\0';
   }
   PQclear(res);
   return found;
@@ -430,6 +462,10 @@ static int pg_check_target(pg_store *s, const char *schema, const char *table,
     return pg_fail(s, err, STORE_EUSAGE,
                    "is %s; rollsafe scans tables and materialized views",
                    relkind_name(kind));
+  if (s->writer && kind == 'm')
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "is a materialized view; rollsafe rewrites records in "
+                   "tables only");
   s->is_matview = kind == 'm';
 
   char key_name[64], column_name[64];
@@ -485,6 +521,10 @@ static int pg_check_target(pg_store *s, const char *schema, const char *table,
                    "'%s' is neither the primary key nor a unique not-null "
                    "column; rollsafe needs one to name rows",
                    key_name);
+  if (s->writer && key.cast_type[0] == '\0')
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "the type name of key column '%s' is too long", key_name);
+  memcpy(s->key_type, key.cast_type, sizeof s->key_type);
   return STORE_OK;
 }
 
@@ -818,8 +858,16 @@ static void pg_close(store *base) {
   PQfreeCancel(s->interrupt);
   s->interrupt = NULL;
   pg_release(s);
+  PQclear(s->page_res);
+  PQclear(s->backup_res);
   free(s->copy_sql);
   free(s->key);
+  free(s->page_first_sql);
+  free(s->page_next_sql);
+  free(s->fix_sql);
+  free(s->restore_sql);
+  free(s->page_rows);
+  free(s->backup_rows);
   free(s);
 }
 
@@ -832,19 +880,924 @@ static const store_ops pg_ops = {
     .close = pg_close,
 };
 
+/* ---- writing ------------------------------------------------------------- */
+
+/*
+ * A writer is one connection in autocommit with search_path pinned and
+ * lock_timeout, statement_timeout and idle_in_transaction_session_timeout
+ * set, so that production never waits on it long and a stuck fixer never
+ * holds locks. Every operation is one short transaction of its own; none
+ * is left open between calls.
+ *
+ * The run and backup tables, created on first use (each statement on its
+ * own, IF NOT EXISTS, and tried a second time when a concurrent fixer won
+ * the race to the catalog: unique_violation 23505, duplicate_schema 42P06,
+ * duplicate_table 42P07, or duplicate_object 42710 for the table's row
+ * type when the other creator commits between our check and our insert):
+ *
+ *   CREATE SCHEMA IF NOT EXISTS rollsafe;
+ *   CREATE TABLE IF NOT EXISTS rollsafe.runs (
+ *     run_id text PRIMARY KEY, command text, target text, table_name text,
+ *     key_column text, column_name text, to_version int, status text,
+ *     checkpoint text, started_at timestamptz, updated_at timestamptz,
+ *     converted bigint, conflicts bigint, lossy bigint, impossible bigint,
+ *     corrupt bigint, restored bigint);
+ *   CREATE TABLE IF NOT EXISTS rollsafe.backup (
+ *     run_id text, target text, key text COLLATE "C",
+ *     old_value bytea NOT NULL, new_value bytea NOT NULL,
+ *     written_at timestamptz, restored boolean DEFAULT false,
+ *     PRIMARY KEY (run_id, key));
+ *
+ * backup.key is COLLATE "C" so that backup pages (key > after ORDER BY
+ * key) follow byte order whatever the database's collation, on the
+ * primary key's index.
+ *
+ * A batch (fix or restore) is BEGIN, one statement, the run's row, COMMIT.
+ * The one statement takes the whole batch as three binary arrays
+ * (text[] keys, bytea[] expected bytes, bytea[] new bytes) and does the
+ * compare-and-swaps and, in the same statement, the backup rows of the
+ * swaps that happened (a data-modifying WITH):
+ *
+ *   WITH rs_u AS (SELECT * FROM ROWS FROM (unnest($1::text[]),
+ *                   unnest($2::bytea[]), unnest($3::bytea[]))
+ *                 WITH ORDINALITY AS rs_u(k, expect, value, i)),
+ *   rs_sw AS (UPDATE s.t AS rs_t SET col = rs_u.value FROM rs_u
+ *             WHERE rs_t.key = rs_u.k::<key type> AND rs_t.col = rs_u.expect
+ *             RETURNING rs_u.i, ...),
+ *   rs_b AS (INSERT INTO rollsafe.backup ... SELECT ... FROM rs_sw
+ *            ON CONFLICT (run_id, key) DO UPDATE SET new_value = ...)
+ *   SELECT i FROM rs_sw
+ *
+ * Why this shape: one round trip per batch, not one per row (a prepared
+ * single-row UPDATE would need a round trip each, or pipeline mode with
+ * its aborted-pipeline bookkeeping); the arrays are binary (array_send's
+ * format, built here), so no key or byte string is ever quoted or escaped
+ * into an array literal; and each key text is cast back to the key
+ * column's own type (format_type(atttypid, -1), quoted by the server), so
+ * that `rs_t.key = ...` is an equality on the column itself and the
+ * primary key's index finds each row (comparing key::text would scan the
+ * table). RETURNING names the swaps that happened by their position; the
+ * others are conflicts: the row changed since it was read, or is gone.
+ * Under READ COMMITTED a row updated concurrently is re-checked against
+ * `col = expect` on its newest version, so a lost race is a conflict,
+ * never an overwrite; under a stricter isolation it is a serialization
+ * failure, which is STORE_EBUSY.
+ *
+ * Counts: the run row takes @p run's counts as given, except that the
+ * batch's own outcome is added, since only the adapter knows it before
+ * commit: a fix adds its swaps to `converted`, a restore to `restored`,
+ * and both add the swaps that did not happen to `conflicts`. So @p run
+ * carries the totals before the batch, and the caller adds the same
+ * numbers (from store_swap.swapped) once the call returns STORE_OK.
+ *
+ * A write that gives way to production fails with STORE_EBUSY after a
+ * rollback: lock_not_available 55P03 (lock_timeout), query_canceled 57014
+ * (statement_timeout, or store_interrupt), serialization_failure 40001,
+ * deadlock_detected 40P01.
+ */
+
+/* Built-in type OIDs (pg_type.dat); they never change. */
+#define PG_BYTEA_OID 17u
+#define PG_TEXT_OID 25u
+#define PG_BYTEA_ARRAY_OID 1001u
+#define PG_TEXT_ARRAY_OID 1009u
+/* The server allocates an array in one piece of at most 1 GB - 1. */
+#define PG_ARRAY_MAX ((size_t)0x3fffffff - 64)
+
+static int pg_is_busy(const char *state) {
+  static const char *const busy[] = {"55P03", "57014", "40001", "40P01"};
+  for (size_t i = 0; i < sizeof busy / sizeof busy[0]; i++)
+    if (state != NULL && strcmp(state, busy[i]) == 0) return 1;
+  return 0;
+}
+
+/* A writing statement failed: as pg_fail_result, except that giving way
+ * to production (see above) is STORE_EBUSY. */
+static int pg_fail_write(const pg_store *s, const PGresult *res,
+                         store_error *err, const char *doing) {
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  int rc = pg_fail_result(s, res, err, doing);
+  if (pg_is_busy(state)) {
+    rc = STORE_EBUSY;
+    if (err != NULL) err->status = STORE_EBUSY;
+  }
+  return rc;
+}
+
+/* Ends whatever transaction an error left open; nothing of it stays. */
+static void pg_rollback(pg_store *s) {
+  PGTransactionStatusType ts = PQtransactionStatus(s->conn);
+  if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+    PGresult *res = PQexec(s->conn, "ROLLBACK");
+    PQclear(res);
+  }
+}
+
+/* BEGIN, COMMIT and the like. A COMMIT the server answers with ROLLBACK
+ * (the transaction had failed) is an error too. */
+static int pg_tx_command(pg_store *s, const char *sql, const char *doing,
+                         store_error *err) {
+  PGresult *res = PQexec(s->conn, sql);
+  int rc = STORE_OK;
+  if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    rc = pg_fail_write(s, res, err, doing);
+  else if (strcmp(sql, "COMMIT") == 0 &&
+           strcmp(PQcmdStatus(res), "COMMIT") != 0)
+    rc = pg_fail(s, err, STORE_EIO, "%s: the transaction was rolled back",
+                 doing);
+  PQclear(res);
+  return rc;
+}
+
+/* Every writing operation starts here: a live connection, outside any
+ * transaction. */
+static int pg_writer_ready(pg_store *s, store_error *err) {
+  if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
+    return pg_fail(s, err, STORE_EIO, "the connection is closed");
+  pg_rollback(s);
+  return STORE_OK;
+}
+
+/* The strings of @p run end inside their fields, and it has an id. */
+static int pg_check_run(const pg_store *s, const store_run *run,
+                        store_error *err) {
+#define RS_ENDS(f) (memchr(run->f, '\0', sizeof run->f) != NULL)
+  int ok = RS_ENDS(run_id) && RS_ENDS(command) && RS_ENDS(target) &&
+           RS_ENDS(table) && RS_ENDS(key) && RS_ENDS(column) &&
+           RS_ENDS(status) && RS_ENDS(checkpoint);
+#undef RS_ENDS
+  if (!ok)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "a text field of the run is not NUL-terminated");
+  if (run->run_id[0] == '\0')
+    return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
+  return STORE_OK;
+}
+
+static int pg_no_run(const pg_store *s, store_error *err, const char *run_id) {
+  char id[64];
+  printable(id, sizeof id, run_id);
+  return pg_fail(s, err, STORE_EUSAGE, "no run '%s'", id);
+}
+
+/* A malloc'd printf; NULL when out of memory. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static char *
+pg_sprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int len = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (len < 0) return NULL;
+  char *out = malloc((size_t)len + 1);
+  if (out == NULL) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(out, (size_t)len + 1, fmt, ap);
+  va_end(ap);
+  return out;
+}
+
+/* ---- runs ---- */
+
+#define RUN_COLUMNS                                               \
+  "run_id, command, target, table_name, key_column, column_name," \
+  " to_version, status, checkpoint,"                              \
+  " (EXTRACT(EPOCH FROM started_at) * 1000000)::pg_catalog.int8," \
+  " (EXTRACT(EPOCH FROM updated_at) * 1000000)::pg_catalog.int8," \
+  " converted, conflicts, lossy, impossible, corrupt, restored"
+
+/* Copies column @p col of a text-format row into a fixed field; a value
+ * that does not fit is an error, never cut short (a checkpoint cut short
+ * would resume at the wrong key). NULL is the empty string. */
+static int pg_field(const pg_store *s, char *dst, size_t cap,
+                    const PGresult *res, int row, int col, store_error *err) {
+  const char *v = PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
+  size_t len = strlen(v);
+  if (len >= cap)
+    return pg_fail(s, err, STORE_EIO,
+                   "rollsafe.runs.%s holds %zu bytes, more than the %zu "
+                   "rollsafe keeps",
+                   PQfname(res, col), len, cap - 1);
+  memcpy(dst, v, len + 1);
+  return STORE_OK;
+}
+
+static int64_t pg_int(const PGresult *res, int row, int col) {
+  if (PQgetisnull(res, row, col)) return 0;
+  return (int64_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* One row of SELECT RUN_COLUMNS into @p out. */
+static int pg_run_of_row(const pg_store *s, const PGresult *res, int row,
+                         store_run *out, store_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc = pg_field(s, out->run_id, sizeof out->run_id, res, row, 0, err);
+  if (rc == STORE_OK)
+    rc = pg_field(s, out->command, sizeof out->command, res, row, 1, err);
+  if (rc == STORE_OK)
+    rc = pg_field(s, out->target, sizeof out->target, res, row, 2, err);
+  if (rc == STORE_OK)
+    rc = pg_field(s, out->table, sizeof out->table, res, row, 3, err);
+  if (rc == STORE_OK)
+    rc = pg_field(s, out->key, sizeof out->key, res, row, 4, err);
+  if (rc == STORE_OK)
+    rc = pg_field(s, out->column, sizeof out->column, res, row, 5, err);
+  if (rc == STORE_OK)
+    rc = pg_field(s, out->status, sizeof out->status, res, row, 7, err);
+  if (rc == STORE_OK)
+    rc = pg_field(s, out->checkpoint, sizeof out->checkpoint, res, row, 8, err);
+  if (rc != STORE_OK) return rc;
+  out->to_version = (unsigned)pg_int(res, row, 6);
+  out->has_checkpoint = !PQgetisnull(res, row, 8);
+  out->started_us = pg_int(res, row, 9);
+  out->updated_us = pg_int(res, row, 10);
+  out->converted = pg_int(res, row, 11);
+  out->conflicts = pg_int(res, row, 12);
+  out->lossy = pg_int(res, row, 13);
+  out->impossible = pg_int(res, row, 14);
+  out->corrupt = pg_int(res, row, 15);
+  out->restored = pg_int(res, row, 16);
+  return STORE_OK;
+}
+
+static int pg_run_create(store *base, const store_run *run, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  int rc = pg_check_run(s, run, err);
+  if (rc == STORE_OK) rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  char version[16], started[24], counts[6][24];
+  snprintf(version, sizeof version, "%u", run->to_version);
+  snprintf(started, sizeof started, "%lld", (long long)run->started_us);
+  const int64_t values[6] = {run->converted,  run->conflicts, run->lossy,
+                             run->impossible, run->corrupt,   run->restored};
+  for (int i = 0; i < 6; i++)
+    snprintf(counts[i], sizeof counts[i], "%lld", (long long)values[i]);
+  const char *params[15] = {run->run_id,
+                            run->command,
+                            run->target,
+                            run->table,
+                            run->key,
+                            run->column,
+                            version,
+                            run->has_checkpoint ? run->checkpoint : NULL,
+                            run->started_us > 0 ? started : NULL,
+                            counts[0],
+                            counts[1],
+                            counts[2],
+                            counts[3],
+                            counts[4],
+                            counts[5]};
+  /* started_us * 1 microsecond: an exact product (float8 holds every
+   * integer below 2^53, some 285 years of microseconds). */
+  PGresult *res = PQexecParams(
+      s->conn,
+      "INSERT INTO rollsafe.runs (run_id, command, target, table_name,"
+      " key_column, column_name, to_version, status, checkpoint,"
+      " started_at, updated_at, converted, conflicts, lossy, impossible,"
+      " corrupt, restored) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running',"
+      " $8, COALESCE(pg_catalog.to_timestamp(0) + $9::pg_catalog.int8"
+      " * INTERVAL '1 microsecond', pg_catalog.now()), pg_catalog.now(),"
+      " $10, $11, $12, $13, $14, $15)",
+      15, NULL, params, NULL, NULL, 0);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    char id[64];
+    printable(id, sizeof id, run->run_id);
+    if (state != NULL && strcmp(state, "23505") == 0)
+      rc = pg_fail(s, err, STORE_EUSAGE, "run '%s' exists already", id);
+    else
+      rc = pg_fail_write(s, res, err, "recording a new run");
+  }
+  PQclear(res);
+  return rc;
+}
+
+static int pg_run_load(store *base, const char *run_id, store_run *out,
+                       store_error *err) {
+  pg_store *s = (pg_store *)base;
+  memset(out, 0, sizeof *out);
+  if (run_id == NULL || run_id[0] == '\0')
+    return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
+  int rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  const char *params[1] = {run_id};
+  PGresult *res = PQexecParams(
+      s->conn, "SELECT " RUN_COLUMNS " FROM rollsafe.runs WHERE run_id = $1", 1,
+      NULL, params, NULL, NULL, 0);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    rc = pg_fail_write(s, res, err, "reading a run");
+  else if (PQntuples(res) != 1)
+    rc = pg_no_run(s, err, run_id);
+  else
+    rc = pg_run_of_row(s, res, 0, out, err);
+  PQclear(res);
+  return rc;
+}
+
+/* Counts of a run row, as text parameters. */
+typedef struct pg_counts {
+  char v[6][24];
+} pg_counts;
+
+static void pg_counts_of(pg_counts *c, const store_run *run,
+                         int64_t add_converted, int64_t add_conflicts,
+                         int64_t add_restored) {
+  const int64_t values[6] = {run->converted + add_converted,
+                             run->conflicts + add_conflicts,
+                             run->lossy,
+                             run->impossible,
+                             run->corrupt,
+                             run->restored + add_restored};
+  for (int i = 0; i < 6; i++)
+    snprintf(c->v[i], sizeof c->v[i], "%lld", (long long)values[i]);
+}
+
+/*
+ * UPDATE of a run's row: status (kept when empty) and counts, and with
+ * @p with_checkpoint the checkpoint (kept when @p run has none). Outside
+ * a batch the checkpoint is never written: it moves only in the
+ * transaction of the batch it describes.
+ */
+static int pg_update_run_row(pg_store *s, const store_run *run,
+                             const pg_counts *c, int with_checkpoint,
+                             store_error *err) {
+  const char *params[9] = {
+      run->run_id, run->status, c->v[0],
+      c->v[1],     c->v[2],     c->v[3],
+      c->v[4],     c->v[5],     run->has_checkpoint ? run->checkpoint : NULL};
+  PGresult *res = PQexecParams(
+      s->conn,
+      with_checkpoint
+          ? "UPDATE rollsafe.runs SET"
+            " status = COALESCE(NULLIF($2::pg_catalog.text, ''), status),"
+            " converted = $3, conflicts = $4, lossy = $5, impossible = $6,"
+            " corrupt = $7, restored = $8,"
+            " checkpoint = COALESCE($9::pg_catalog.text, checkpoint),"
+            " updated_at = pg_catalog.now() WHERE run_id = $1"
+          : "UPDATE rollsafe.runs SET"
+            " status = COALESCE(NULLIF($2::pg_catalog.text, ''), status),"
+            " converted = $3, conflicts = $4, lossy = $5, impossible = $6,"
+            " corrupt = $7, restored = $8,"
+            " updated_at = pg_catalog.now() WHERE run_id = $1",
+      with_checkpoint ? 9 : 8, NULL, params, NULL, NULL, 0);
+  int rc = STORE_OK;
+  if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    rc = pg_fail_write(s, res, err, "updating the run");
+  else if (strcmp(PQcmdTuples(res), "1") != 0)
+    rc = pg_no_run(s, err, run->run_id);
+  PQclear(res);
+  return rc;
+}
+
+static int pg_run_update(store *base, const store_run *run, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  int rc = pg_check_run(s, run, err);
+  if (rc == STORE_OK) rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  pg_counts c;
+  pg_counts_of(&c, run, 0, 0, 0);
+  return pg_update_run_row(s, run, &c, 0, err);
+}
+
+static int pg_run_list(store *base, store_run **out, size_t *n,
+                       store_error *err) {
+  pg_store *s = (pg_store *)base;
+  *out = NULL;
+  *n = 0;
+  int rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  PGresult *res = PQexecParams(
+      s->conn,
+      "SELECT " RUN_COLUMNS " FROM rollsafe.runs ORDER BY started_at, run_id",
+      0, NULL, NULL, NULL, NULL, 0);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    rc = pg_fail_write(s, res, err, "listing runs");
+    PQclear(res);
+    return rc;
+  }
+  size_t count = (size_t)PQntuples(res);
+  store_run *runs = count ? calloc(count, sizeof *runs) : NULL;
+  if (count > 0 && runs == NULL)
+    rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  for (size_t i = 0; i < count && rc == STORE_OK; i++)
+    rc = pg_run_of_row(s, res, (int)i, &runs[i], err);
+  PQclear(res);
+  if (rc != STORE_OK) {
+    free(runs);
+    return rc;
+  }
+  *out = runs;
+  *n = count;
+  return STORE_OK;
+}
+
+/* ---- pages ---- */
+
+static int pg_page(store *base, const char *after, size_t limit,
+                   const store_page_row **rows, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  *rows = NULL;
+  PQclear(s->page_res); /* the previous page's rows die here */
+  s->page_res = NULL;
+  if (limit == 0 || limit > 1000000)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "a page holds 1 to 1000000 rows, not %zu", limit);
+  int rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  char lim[24];
+  snprintf(lim, sizeof lim, "%zu", limit);
+  const char *params[2] = {after, lim};
+  /*
+   * $1 (after) goes as text with no type: the server infers the key
+   * column's own type from `key > $1`, so pages follow the key's order
+   * (9 < 10 < 100 for a bigint). The one SELECT runs in a READ ONLY
+   * transaction of its own, like a scan, so that --where cannot write;
+   * nothing longer is ever held open.
+   */
+  rc = pg_tx_command(s, "BEGIN READ ONLY", "reading a page", err);
+  if (rc != STORE_OK) return rc;
+  PGresult *res = after != NULL ? PQexecParams(s->conn, s->page_next_sql, 2,
+                                               NULL, params, NULL, NULL, 1)
+                                : PQexecParams(s->conn, s->page_first_sql, 1,
+                                               NULL, params + 1, NULL, NULL, 1);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    rc = pg_fail_write(s, res, err, "reading a page");
+    PQclear(res);
+    pg_rollback(s);
+    return rc;
+  }
+  rc = pg_tx_command(s, "COMMIT", "reading a page", err);
+  if (rc != STORE_OK) {
+    PQclear(res);
+    pg_rollback(s);
+    return rc;
+  }
+  size_t count = (size_t)PQntuples(res);
+  if (count > s->page_cap) {
+    store_page_row *grown = realloc(s->page_rows, count * sizeof *grown);
+    if (grown == NULL) {
+      PQclear(res);
+      return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    }
+    s->page_rows = grown;
+    s->page_cap = count;
+  }
+  /* Binary results: the key's text bytes and the record's bytes as the
+   * server stores them; libpq ends every value with a NUL, binary ones
+   * included, and a text value holds no NUL of its own. */
+  for (size_t i = 0; i < count; i++) {
+    int r = (int)i;
+    store_page_row *row = &s->page_rows[i];
+    if (PQgetisnull(res, r, 0)) {
+      PQclear(res);
+      return pg_fail(s, err, STORE_EIO,
+                     "a row has a NULL key; rollsafe cannot name it");
+    }
+    row->key = PQgetvalue(res, r, 0);
+    row->value_is_null = PQgetisnull(res, r, 1);
+    row->value =
+        row->value_is_null ? NULL : (const uint8_t *)PQgetvalue(res, r, 1);
+    row->value_len = row->value_is_null ? 0 : (size_t)PQgetlength(res, r, 1);
+  }
+  s->page_res = res;
+  *rows = s->page_rows;
+  return (int)count;
+}
+
+/* ---- batches ---- */
+
+typedef enum pg_swap_field { SWAP_KEY, SWAP_EXPECT, SWAP_VALUE } pg_swap_field;
+
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+static const void *swap_bytes(const store_swap *w, pg_swap_field f,
+                              size_t *len) {
+  switch (f) {
+    case SWAP_KEY:
+      *len = strlen(w->key);
+      return w->key;
+    case SWAP_EXPECT:
+      *len = w->expect_len;
+      return w->expect;
+    case SWAP_VALUE:
+      break;
+  }
+  *len = w->value_len;
+  return w->value;
+}
+
+/*
+ * One field of every swap as a one-dimensional array in the binary format
+ * array_recv reads: ndim 1, flags 0 (no NULLs), the element type's OID,
+ * the dimension (n elements, lower bound 1), then each element as its
+ * 4-byte length and its bytes (textsend/byteasend: the bytes themselves).
+ * @return the malloc'd array with *len, or NULL when too large (*len 0)
+ * or out of memory (*len 1).
+ */
+static char *pg_swap_array(const store_swap *swaps, size_t n, pg_swap_field f,
+                           uint32_t elem_oid, size_t *len) {
+  size_t total = 20;
+  for (size_t i = 0; i < n; i++) {
+    size_t elen;
+    (void)swap_bytes(&swaps[i], f, &elen);
+    if (elen > PG_ARRAY_MAX || total + 4 + elen > PG_ARRAY_MAX) {
+      *len = 0;
+      return NULL;
+    }
+    total += 4 + elen;
+  }
+  uint8_t *buf = malloc(total);
+  if (buf == NULL) {
+    *len = 1;
+    return NULL;
+  }
+  put32(buf, 1);
+  put32(buf + 4, 0);
+  put32(buf + 8, elem_oid);
+  put32(buf + 12, (uint32_t)n);
+  put32(buf + 16, 1);
+  size_t at = 20;
+  for (size_t i = 0; i < n; i++) {
+    size_t elen;
+    const void *bytes = swap_bytes(&swaps[i], f, &elen);
+    put32(buf + at, (uint32_t)elen);
+    at += 4;
+    if (elen > 0) memcpy(buf + at, bytes, elen);
+    at += elen;
+  }
+  *len = total;
+  return (char *)buf;
+}
+
+/* The swaps of a batch are well-formed: a key each, bytes where a length
+ * says so, and no more than one array can hold. */
+static int pg_check_swaps(const pg_store *s, const store_swap *swaps, size_t n,
+                          store_error *err) {
+  if (n > 0 && swaps == NULL)
+    return pg_fail(s, err, STORE_EUSAGE, "a batch of %zu swaps without swaps",
+                   n);
+  if (n > 10000000)
+    return pg_fail(s, err, STORE_EUSAGE, "a batch of %zu swaps is too large",
+                   n);
+  for (size_t i = 0; i < n; i++) {
+    const store_swap *w = &swaps[i];
+    if (w->key == NULL || (w->expect == NULL && w->expect_len > 0) ||
+        (w->value == NULL && w->value_len > 0))
+      return pg_fail(s, err, STORE_EUSAGE,
+                     "swap %zu of the batch lacks its key or bytes", i);
+  }
+  return STORE_OK;
+}
+
+/*
+ * A batch of compare-and-swaps, fix (@p restore 0) or restore, in one
+ * transaction with the run's row. On any error nothing of the batch is
+ * visible and every swap says 0; the one exception is a connection lost
+ * while COMMIT was on its way (STORE_EIO), when the server may have
+ * committed: the run's row then says which, and running the batch again
+ * is safe, every swap being a compare-and-swap.
+ */
+static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
+                         size_t n, int restore, store_error *err) {
+  const char *doing = restore ? "restoring a batch" : "swapping a batch";
+  for (size_t i = 0; swaps != NULL && i < n; i++) swaps[i].swapped = 0;
+  int rc = pg_check_run(s, run, err);
+  if (rc == STORE_OK) rc = pg_check_swaps(s, swaps, n, err);
+  if (rc != STORE_OK) return rc;
+  rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+
+  /* The arrays are built before BEGIN: no transaction waits on malloc. */
+  char *arrays[3] = {NULL, NULL, NULL};
+  size_t lens[3] = {0, 0, 0};
+  static const pg_swap_field fields[3] = {SWAP_KEY, SWAP_EXPECT, SWAP_VALUE};
+  static const uint32_t elems[3] = {PG_TEXT_OID, PG_BYTEA_OID, PG_BYTEA_OID};
+  for (int a = 0; a < 3 && n > 0 && rc == STORE_OK; a++) {
+    arrays[a] = pg_swap_array(swaps, n, fields[a], elems[a], &lens[a]);
+    if (arrays[a] == NULL)
+      rc = lens[a] == 1 ? pg_fail(s, err, STORE_ENOMEM, "out of memory")
+                        : pg_fail(s, err, STORE_EUSAGE,
+                                  "a batch of %zu swaps is too large for one "
+                                  "statement (1 GB per array)",
+                                  n);
+  }
+
+  size_t swapped = 0;
+  if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", doing, err);
+  if (rc == STORE_OK && n > 0) {
+    const Oid types[5] = {PG_TEXT_ARRAY_OID, PG_BYTEA_ARRAY_OID,
+                          PG_BYTEA_ARRAY_OID, PG_TEXT_OID, PG_TEXT_OID};
+    const char *values[5] = {arrays[0], arrays[1], arrays[2], run->run_id,
+                             run->target};
+    const int lengths[5] = {(int)lens[0], (int)lens[1], (int)lens[2], 0, 0};
+    const int formats[5] = {1, 1, 1, 0, 0};
+    PGresult *res = PQexecParams(s->conn, restore ? s->restore_sql : s->fix_sql,
+                                 5, types, values, lengths, formats, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+      rc = pg_fail_write(s, res, err, doing);
+    } else {
+      for (int r = 0; r < PQntuples(res); r++) {
+        long long i = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+        if (i >= 1 && (size_t)i <= n && !swaps[i - 1].swapped) {
+          swaps[i - 1].swapped = 1;
+          swapped++;
+        }
+      }
+    }
+    PQclear(res);
+  }
+  for (int a = 0; a < 3; a++) free(arrays[a]);
+
+  if (rc == STORE_OK) {
+    pg_counts c;
+    int64_t done = (int64_t)swapped, missed = (int64_t)(n - swapped);
+    pg_counts_of(&c, run, restore ? 0 : done, missed, restore ? done : 0);
+    rc = pg_update_run_row(s, run, &c, 1, err);
+  }
+  if (rc == STORE_OK) rc = pg_tx_command(s, "COMMIT", doing, err);
+  if (rc != STORE_OK) {
+    pg_rollback(s);
+    for (size_t i = 0; i < n; i++) swaps[i].swapped = 0;
+  }
+  return rc;
+}
+
+static int pg_fix_batch(store *base, const store_run *run, store_swap *swaps,
+                        size_t n, store_error *err) {
+  return pg_swap_batch((pg_store *)base, run, swaps, n, 0, err);
+}
+
+static int pg_restore_batch(store *base, const store_run *run,
+                            store_swap *swaps, size_t n, store_error *err) {
+  return pg_swap_batch((pg_store *)base, run, swaps, n, 1, err);
+}
+
+static int pg_backup_page(store *base, const char *run_id, const char *after,
+                          size_t limit, store_swap **rows, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  *rows = NULL;
+  PQclear(s->backup_res);
+  s->backup_res = NULL;
+  if (run_id == NULL || run_id[0] == '\0')
+    return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
+  if (limit == 0 || limit > 1000000)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "a page holds 1 to 1000000 rows, not %zu", limit);
+  int rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  char lim[24];
+  snprintf(lim, sizeof lim, "%zu", limit);
+  const char *params[3] = {run_id, lim, after};
+  PGresult *res = PQexecParams(
+      s->conn,
+      after != NULL ? "SELECT key, new_value, old_value FROM rollsafe.backup"
+                      " WHERE run_id = $1 AND key > $3 ORDER BY key LIMIT $2"
+                    : "SELECT key, new_value, old_value FROM rollsafe.backup"
+                      " WHERE run_id = $1 ORDER BY key LIMIT $2",
+      after != NULL ? 3 : 2, NULL, params, NULL, NULL, 1);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    rc = pg_fail_write(s, res, err, "reading backups");
+    PQclear(res);
+    return rc;
+  }
+  size_t count = (size_t)PQntuples(res);
+  if (count > s->backup_cap) {
+    store_swap *grown = realloc(s->backup_rows, count * sizeof *grown);
+    if (grown == NULL) {
+      PQclear(res);
+      return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    }
+    s->backup_rows = grown;
+    s->backup_cap = count;
+  }
+  for (size_t i = 0; i < count; i++) {
+    int r = (int)i;
+    store_swap *w = &s->backup_rows[i];
+    w->key = PQgetvalue(res, r, 0);
+    w->expect = (const uint8_t *)PQgetvalue(res, r, 1);
+    w->expect_len = (size_t)PQgetlength(res, r, 1);
+    w->value = (const uint8_t *)PQgetvalue(res, r, 2);
+    w->value_len = (size_t)PQgetlength(res, r, 2);
+    w->swapped = 0;
+  }
+  s->backup_res = res;
+  *rows = s->backup_rows;
+  return (int)count;
+}
+
+/* *deleted: the backup rows deleted. A run with neither backup rows nor a
+ * run row is STORE_EUSAGE. */
+static int pg_purge_run(store *base, const char *run_id, int64_t *deleted,
+                        store_error *err) {
+  pg_store *s = (pg_store *)base;
+  if (deleted != NULL) *deleted = 0;
+  if (run_id == NULL || run_id[0] == '\0')
+    return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
+  int rc = pg_writer_ready(s, err);
+  if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", "purging a run", err);
+  if (rc != STORE_OK) return rc;
+  const char *params[1] = {run_id};
+  static const char *const sql[2] = {
+      "DELETE FROM rollsafe.backup WHERE run_id = $1",
+      "DELETE FROM rollsafe.runs WHERE run_id = $1"};
+  int64_t counts[2] = {0, 0};
+  for (int i = 0; i < 2 && rc == STORE_OK; i++) {
+    PGresult *res =
+        PQexecParams(s->conn, sql[i], 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+      rc = pg_fail_write(s, res, err, "purging a run");
+    else
+      counts[i] = (int64_t)strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+  }
+  if (rc == STORE_OK && counts[0] == 0 && counts[1] == 0)
+    rc = pg_no_run(s, err, run_id);
+  if (rc == STORE_OK) rc = pg_tx_command(s, "COMMIT", "purging a run", err);
+  if (rc != STORE_OK) {
+    pg_rollback(s);
+    return rc;
+  }
+  if (deleted != NULL) *deleted = counts[0];
+  return STORE_OK;
+}
+
+/* A writer reads by pages: the COPY scan belongs to a read-only store. */
+static int pg_writer_scan(store *base, store_error *err) {
+  return pg_fail((pg_store *)base, err, STORE_EUSAGE,
+                 "a store opened for writing reads by pages, not by scan");
+}
+
+static int pg_writer_next(store *base, store_row *row, store_error *err) {
+  (void)row;
+  return pg_writer_scan(base, err);
+}
+
+static const store_ops pg_writer_ops = {
+    .estimate_rows = pg_estimate_rows,
+    .scan = pg_writer_scan,
+    .next = pg_writer_next,
+    .cancel = pg_cancel,
+    .interrupt = pg_interrupt,
+    .close = pg_close,
+    .run_create = pg_run_create,
+    .run_load = pg_run_load,
+    .run_update = pg_run_update,
+    .run_list = pg_run_list,
+    .page = pg_page,
+    .fix_batch = pg_fix_batch,
+    .backup_page = pg_backup_page,
+    .restore_batch = pg_restore_batch,
+    .purge_run = pg_purge_run,
+};
+
+/* Creates what is missing of the rollsafe schema (see "writing" above). */
+static int pg_ensure_tables(pg_store *s, store_error *err) {
+  static const char *const ddl[] = {
+      "CREATE SCHEMA IF NOT EXISTS rollsafe",
+      "CREATE TABLE IF NOT EXISTS rollsafe.runs ("
+      " run_id text PRIMARY KEY, command text, target text, table_name text,"
+      " key_column text, column_name text, to_version int, status text,"
+      " checkpoint text, started_at timestamptz, updated_at timestamptz,"
+      " converted bigint, conflicts bigint, lossy bigint, impossible bigint,"
+      " corrupt bigint, restored bigint)",
+      "CREATE TABLE IF NOT EXISTS rollsafe.backup ("
+      " run_id text, target text, key text COLLATE \"C\","
+      " old_value bytea NOT NULL, new_value bytea NOT NULL,"
+      " written_at timestamptz, restored boolean DEFAULT false,"
+      " PRIMARY KEY (run_id, key))",
+  };
+  /* Tables that exist need no DDL, nor the right to run it. */
+  PGresult *res = PQexec(s->conn,
+                         "SELECT pg_catalog.to_regclass('rollsafe.runs') IS "
+                         "NOT NULL AND pg_catalog.to_regclass("
+                         "'rollsafe.backup') IS NOT NULL");
+  int rc = STORE_OK;
+  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+    rc = pg_fail_write(s, res, err, "looking for the rollsafe schema");
+  int exists = rc == STORE_OK && PQgetvalue(res, 0, 0)[0] == 't';
+  PQclear(res);
+  if (rc != STORE_OK || exists) return rc;
+  for (size_t i = 0; i < sizeof ddl / sizeof ddl[0] && rc == STORE_OK; i++) {
+    for (int attempt = 0;; attempt++) {
+      res = PQexec(s->conn, ddl[i]);
+      if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        PQclear(res);
+        break;
+      }
+      const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      int raced = state != NULL &&
+                  (strcmp(state, "23505") == 0 || strcmp(state, "42P06") == 0 ||
+                   strcmp(state, "42P07") == 0 || strcmp(state, "42710") == 0);
+      if (raced && attempt == 0) {
+        PQclear(res);
+        continue;
+      }
+      rc = pg_fail_write(s, res, err, "creating the rollsafe schema");
+      PQclear(res);
+      break;
+    }
+  }
+  return rc;
+}
+
+/* The writer's statements, every identifier quoted by libpq. */
+static int pg_build_writer_sql(pg_store *s, const char *schema,
+                               const char *table, const store_target *target,
+                               store_error *err) {
+  const char *names[4] = {schema, table, target->key, target->column};
+  char *q[4] = {NULL, NULL, NULL, NULL};
+  int rc = STORE_OK;
+  for (int i = 0; i < 4 && rc == STORE_OK; i++) {
+    q[i] = PQescapeIdentifier(s->conn, names[i], strlen(names[i]));
+    if (q[i] == NULL) {
+      char why[160];
+      first_line(why, sizeof why, PQerrorMessage(s->conn));
+      rc = pg_fail(s, err, STORE_EUSAGE, "cannot quote a name: %s", why);
+    }
+  }
+  if (rc == STORE_OK) {
+    const char *where = target->where;
+    int has_where = where != NULL && where[0] != '\0';
+    if (!has_where) where = "";
+    /*
+     * Pages name key and column qualified by schema and table: a bare
+     * ORDER BY key would sort by the output column key::text of the same
+     * name (10 before 9). The table has no alias, so that --where may
+     * name it as the scan lets it. --where goes in as the scan takes it,
+     * in parentheses on lines of its own.
+     */
+    s->page_first_sql = pg_sprintf(
+        "SELECT %s.%s.%s::pg_catalog.text, %s.%s.%s FROM %s.%s%s%s%s"
+        " ORDER BY %s.%s.%s LIMIT $1",
+        q[0], q[1], q[2], q[0], q[1], q[3], q[0], q[1],
+        has_where ? " WHERE (\n" : "", where, has_where ? "\n)" : "", q[0],
+        q[1], q[2]);
+    s->page_next_sql = pg_sprintf(
+        "SELECT %s.%s.%s::pg_catalog.text, %s.%s.%s FROM %s.%s"
+        " WHERE %s.%s.%s > $1%s%s%s ORDER BY %s.%s.%s LIMIT $2",
+        q[0], q[1], q[2], q[0], q[1], q[3], q[0], q[1], q[0], q[1], q[2],
+        has_where ? " AND (\n" : "", where, has_where ? "\n)" : "", q[0], q[1],
+        q[2]);
+#define SWAP_INPUT                                                \
+  "WITH rs_u AS (SELECT * FROM ROWS FROM ("                       \
+  " pg_catalog.unnest($1::pg_catalog.text[]),"                    \
+  " pg_catalog.unnest($2::pg_catalog.bytea[]),"                   \
+  " pg_catalog.unnest($3::pg_catalog.bytea[])) WITH ORDINALITY"   \
+  " AS rs_u(k, expect, value, i)),"                               \
+  " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = rs_u.value FROM rs_u" \
+  " WHERE rs_t.%s = rs_u.k::%s AND rs_t.%s = rs_u.expect"         \
+  " RETURNING rs_u.i, rs_u.k, rs_u.expect, rs_u.value),"
+    s->fix_sql = pg_sprintf(
+        SWAP_INPUT
+        /* The first original stays: a second swap of the same key in
+         * the same run only records what it wrote. */
+        " rs_b AS (INSERT INTO rollsafe.backup AS rs_b (run_id, target, key,"
+        " old_value, new_value, written_at)"
+        " SELECT $4::pg_catalog.text, $5::pg_catalog.text, k, expect, value,"
+        " pg_catalog.now() FROM rs_sw"
+        " ON CONFLICT (run_id, key) DO UPDATE SET"
+        " new_value = excluded.new_value, written_at = excluded.written_at,"
+        " restored = false)"
+        " SELECT i FROM rs_sw",
+        q[0], q[1], q[3], q[2], s->key_type, q[3]);
+    s->restore_sql = pg_sprintf(
+        SWAP_INPUT
+        /* The backup rows put back: those of this run, or, when @p run is
+         * a restore run of its own, of the fix runs of the same target;
+         * found by their key on the primary key's index, and by the very
+         * bytes restored. */
+        " rs_r AS (SELECT run_id FROM rollsafe.runs"
+        " WHERE target = $5::pg_catalog.text"
+        " UNION SELECT $4::pg_catalog.text),"
+        " rs_b AS (UPDATE rollsafe.backup AS rs_b SET restored = true"
+        " FROM rs_sw, rs_r WHERE rs_b.run_id = rs_r.run_id"
+        " AND rs_b.key = rs_sw.k AND rs_b.new_value = rs_sw.expect"
+        " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)"
+        " SELECT i FROM rs_sw",
+        q[0], q[1], q[3], q[2], s->key_type, q[3]);
+#undef SWAP_INPUT
+    if (s->page_first_sql == NULL || s->page_next_sql == NULL ||
+        s->fix_sql == NULL || s->restore_sql == NULL)
+      rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  }
+  for (int i = 0; i < 4; i++) PQfreemem(q[i]);
+  return rc;
+}
+
 /* ---- opening ------------------------------------------------------------- */
 
-int store__postgres_open(store **out, const store_target *target,
-                         const store_open_options *options, store_error *err) {
-  *out = NULL;
-  char schema[64], table[64];
-  int rc = store__split_table(target->table, schema, table, err);
-  if (rc != STORE_OK) return rc;
-  if (schema[0] == '\0') strcpy(schema, "public");
-
+/* A new store with its label; NULL when out of memory. */
+static pg_store *pg_new(const store_target *target, const char *schema,
+                        const char *table) {
   pg_store *s = calloc(1, sizeof *s);
-  if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
-  s->base.ops = &pg_ops;
+  if (s == NULL) return NULL;
   s->state = PG_IDLE;
   char name[64], pschema[64], ptable[64];
   printable(pschema, sizeof pschema, schema);
@@ -856,14 +1809,46 @@ int store__postgres_open(store **out, const store_target *target,
   } else {
     snprintf(s->label, sizeof s->label, "table %s.%s", pschema, ptable);
   }
+  return s;
+}
 
+/* Checks the names' lengths, connects, and makes the cancel object. */
+static int pg_open_connection(pg_store *s, const store_target *target,
+                              const store_open_options *options,
+                              store_error *err) {
   size_t klen = strlen(target->key), clen = strlen(target->column);
   if (klen == 0 || klen > 63 || clen == 0 || clen > 63)
-    rc = pg_fail(s, err, STORE_EUSAGE,
-                 "key and column names are 1 to 63 bytes long");
-  if (rc == STORE_OK) rc = pg_connect(s, target, options, err);
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "key and column names are 1 to 63 bytes long");
+  int rc = pg_connect(s, target, options, err);
   if (rc == STORE_OK && (s->interrupt = PQgetCancel(s->conn)) == NULL)
     rc = pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");
+  return rc;
+}
+
+static void pg_describe(pg_store *s, const store_target *target) {
+  char place[200], shown[128];
+  where_connected(place, sizeof place, s->conn);
+  printable(shown, sizeof shown, target->table);
+  /* A socket path long enough to cut the description short only shortens
+   * what is shown. */
+  if (snprintf(s->base.description, sizeof s->base.description,
+               "postgres-table %s on %s", shown, place) < 0)
+    s->base.description[0] = '\0';
+}
+
+int store__postgres_open(store **out, const store_target *target,
+                         const store_open_options *options, store_error *err) {
+  *out = NULL;
+  char schema[64], table[64];
+  int rc = store__split_table(target->table, schema, table, err);
+  if (rc != STORE_OK) return rc;
+  if (schema[0] == '\0') strcpy(schema, "public");
+
+  pg_store *s = pg_new(target, schema, table);
+  if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  s->base.ops = &pg_ops;
+  rc = pg_open_connection(s, target, options, err);
   /* Pin the search path before anything else runs, then take the one
    * snapshot everything reads (it starts at the first query after BEGIN,
    * the catalog check below). statement_timeout and lock_timeout stay as
@@ -879,14 +1864,7 @@ int store__postgres_open(store **out, const store_target *target,
     pg_close(&s->base);
     return rc;
   }
-  char place[200], shown[128];
-  where_connected(place, sizeof place, s->conn);
-  printable(shown, sizeof shown, target->table);
-  /* A socket path long enough to cut the description short only shortens
-   * what is shown. */
-  if (snprintf(s->base.description, sizeof s->base.description,
-               "postgres-table %s on %s", shown, place) < 0)
-    s->base.description[0] = '\0';
+  pg_describe(s, target);
   *out = &s->base;
   return STORE_OK;
 }
@@ -895,10 +1873,71 @@ int store__postgres_open_writer(store **out, const store_target *target,
                                 const store_open_options *options,
                                 const store_write_options *write,
                                 store_error *err) {
-  (void)target;
-  (void)options;
-  (void)write;
   *out = NULL;
-  return store__fail(err, STORE_EUSAGE,
-                     "postgres-table: writing is not available yet");
+  char schema[64], table[64];
+  int rc = store__split_table(target->table, schema, table, err);
+  if (rc != STORE_OK) return rc;
+  if (schema[0] == '\0') strcpy(schema, "public");
+
+  pg_store *s = pg_new(target, schema, table);
+  if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  s->base.ops = &pg_writer_ops;
+  s->writer = 1;
+  /* A timeout of 0 would mean none: production could wait on us for as
+   * long as a batch takes. */
+  if (write->lock_timeout_ms <= 0 || write->statement_timeout_ms <= 0)
+    rc = pg_fail(s, err, STORE_EUSAGE,
+                 "lock_timeout and statement_timeout must be positive "
+                 "(got %d ms and %d ms)",
+                 write->lock_timeout_ms, write->statement_timeout_ms);
+  if (rc == STORE_OK) rc = pg_open_connection(s, target, options, err);
+  char set[96];
+  if (rc == STORE_OK)
+    rc = pg_command(s, "SET search_path = pg_catalog, pg_temp", err);
+  if (rc == STORE_OK) {
+    snprintf(set, sizeof set, "SET lock_timeout = '%dms'",
+             write->lock_timeout_ms);
+    rc = pg_command(s, set, err);
+  }
+  if (rc == STORE_OK) {
+    snprintf(set, sizeof set, "SET statement_timeout = '%dms'",
+             write->statement_timeout_ms);
+    rc = pg_command(s, set, err);
+  }
+  /* Our transactions never wait on us between statements; one that does
+   * (a hung process) is ended by the server and its locks released. */
+  if (rc == STORE_OK)
+    rc = pg_command(s, "SET idle_in_transaction_session_timeout = '60s'", err);
+  /* "already exists, skipping" from the DDL of a concurrent fixer is no
+   * news; warnings still show. */
+  if (rc == STORE_OK)
+    rc = pg_command(s, "SET client_min_messages = warning", err);
+  if (rc == STORE_OK) {
+    /* A standby, or default_transaction_read_only: refused now rather
+     * than at the first batch. */
+    PGresult *res = PQexec(s->conn, "SHOW transaction_read_only");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+      rc = pg_fail_result(s, res, err, "setting up the session");
+    else if (strcmp(PQgetvalue(res, 0, 0), "on") == 0)
+      rc = pg_fail(s, err, STORE_EUSAGE,
+                   "the session is read-only (a standby, or "
+                   "default_transaction_read_only); writing needs a "
+                   "read-write primary");
+    PQclear(res);
+  }
+  /* The catalog checks see one snapshot, in a short transaction of their
+   * own. */
+  if (rc == STORE_OK)
+    rc = pg_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
+  if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
+  if (rc == STORE_OK) rc = pg_command(s, "COMMIT", err);
+  if (rc == STORE_OK) rc = pg_ensure_tables(s, err);
+  if (rc == STORE_OK) rc = pg_build_writer_sql(s, schema, table, target, err);
+  if (rc != STORE_OK) {
+    pg_close(&s->base);
+    return rc;
+  }
+  pg_describe(s, target);
+  *out = &s->base;
+  return STORE_OK;
 }

@@ -1404,6 +1404,1316 @@ START_TEST(password_prompt_without_terminal_is_eio) {
 }
 END_TEST
 
+/* ---- writing: helpers ---------------------------------------------------- */
+
+/* The single value of a query as a malloc'd string; NULL when there is no
+ * row or the value is NULL. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static char *
+sql_text(PGconn *c, const char *fmt, ...) {
+  char q[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(q, sizeof q, fmt, ap);
+  va_end(ap);
+  PGresult *r = PQexec(c, q);
+  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) <= 1,
+                "%s: %s", q, PQresultErrorMessage(r));
+  char *v = NULL;
+  if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+    v = strdup(PQgetvalue(r, 0, 0));
+    ck_assert_ptr_nonnull(v);
+  }
+  PQclear(r);
+  return v;
+}
+
+/* Asserts that query @p q yields exactly @p want (NULL: no row / NULL). */
+static void assert_text(PGconn *c, const char *want, const char *q) {
+  char *v = sql_text(c, "%s", q);
+  if (want == NULL)
+    ck_assert_msg(v == NULL, "%s: '%s', want nothing", q, v);
+  else
+    ck_assert_msg(v != NULL && strcmp(v, want) == 0, "%s: '%s', want '%s'", q,
+                  v ? v : "(none)", want);
+  free(v);
+}
+
+/* A connection string for database @p db of the test server. */
+static void conninfo_db(char *out, size_t cap, const char *db) {
+  snprintf(out, cap, "%s dbname=%s", conninfo(), db);
+}
+
+/* A fresh database of the test server: nothing of rollsafe in it. */
+static void fresh_database(const char *db) {
+  PGconn *c = admin();
+  sql(c, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+  sql(c, "CREATE DATABASE %s", db);
+  PQfinish(c);
+}
+
+static PGconn *admin_db(const char *db) {
+  char conn[1200];
+  conninfo_db(conn, sizeof conn, db);
+  PGconn *c = PQconnectdb(conn);
+  ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connection to %s: %s", db,
+                PQerrorMessage(c));
+  PGresult *r = PQexec(c, "SET client_min_messages = warning");
+  PQclear(r);
+  return c;
+}
+
+static int open_writer_conn(store **s, const char *conn, const char *table,
+                            const char *key, const char *column,
+                            const char *where, int lock_ms, int stmt_ms,
+                            store_error *err) {
+  store_target t = target_of(conn, table, key, column, where);
+  store_write_options w = STORE_WRITE_OPTIONS_INIT;
+  if (lock_ms != 0) w.lock_timeout_ms = lock_ms;
+  if (stmt_ms != 0) w.statement_timeout_ms = stmt_ms;
+  return store_open_writer(s, &t, NULL, &w, err);
+}
+
+/* A writer on the test database; the open must succeed. */
+static store *writer_on(const char *table, const char *key, const char *column,
+                        const char *where, int lock_ms, int stmt_ms) {
+  store *s = NULL;
+  store_error err;
+  int rc = open_writer_conn(&s, conninfo(), table, key, column, where, lock_ms,
+                            stmt_ms, &err);
+  ck_assert_msg(rc == STORE_OK, "open writer %s: %d %s", table, rc,
+                err.message);
+  ck_assert_ptr_nonnull(s);
+  return s;
+}
+
+static store *writer(const char *table, const char *key, const char *column) {
+  return writer_on(table, key, column, NULL, 0, 0);
+}
+
+static store_run make_run(const char *id, const char *command,
+                          const char *table) {
+  store_run r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.run_id, sizeof r.run_id, "%s", id);
+  snprintf(r.command, sizeof r.command, "%s", command);
+  snprintf(r.target, sizeof r.target, "pg-test");
+  snprintf(r.table, sizeof r.table, "%s", table);
+  snprintf(r.key, sizeof r.key, "id");
+  snprintf(r.column, sizeof r.column, "body");
+  r.to_version = 1;
+  snprintf(r.status, sizeof r.status, "running");
+  return r;
+}
+
+/* Creates run @p id afresh (an earlier run of the same test removed). */
+static store_run new_run(store *s, const char *id, const char *command,
+                         const char *table) {
+  PGconn *c = admin();
+  sql(c, "DELETE FROM rollsafe.backup WHERE run_id = '%s'", id);
+  sql(c, "DELETE FROM rollsafe.runs WHERE run_id = '%s'", id);
+  PQfinish(c);
+  store_run r = make_run(id, command, table);
+  store_error err;
+  int rc = store_run_create(s, &r, &err);
+  ck_assert_msg(rc == STORE_OK, "run_create %s: %d %s", id, rc, err.message);
+  return r;
+}
+
+static store_swap swap_of(const char *key, const char *expect,
+                          const char *value) {
+  store_swap w;
+  memset(&w, 0, sizeof w);
+  w.key = key;
+  w.expect = (const uint8_t *)expect;
+  w.expect_len = strlen(expect);
+  w.value = (const uint8_t *)value;
+  w.value_len = strlen(value);
+  w.swapped = -1; /* the call must say 0 or 1 */
+  return w;
+}
+
+/* A table (id bigint, body bytea) holding rows 1..n with 'old-<i>'. */
+static void numbered_table(PGconn *c, const char *table, int n) {
+  sql(c, "CREATE TABLE %s (id bigint PRIMARY KEY, body bytea)", table);
+  sql(c,
+      "INSERT INTO %s SELECT g, convert_to('old-' || g, 'UTF8')"
+      " FROM generate_series(1, %d) g",
+      table, n);
+}
+
+/* Row @p id's bytes as text, or NULL when the row is gone. */
+static char *body_of(PGconn *c, const char *table, long id) {
+  return sql_text(c, "SELECT convert_from(body, 'UTF8') FROM %s WHERE id = %ld",
+                  table, id);
+}
+
+static void assert_body(PGconn *c, const char *table, long id,
+                        const char *want) {
+  char *v = body_of(c, table, id);
+  if (want == NULL)
+    ck_assert_msg(v == NULL, "%s row %ld: '%s', want gone", table, id, v);
+  else
+    ck_assert_msg(v != NULL && strcmp(v, want) == 0,
+                  "%s row %ld: '%s', want '%s'", table, id, v ? v : "(gone)",
+                  want);
+  free(v);
+}
+
+static long long backup_count(PGconn *c, const char *run_id) {
+  char q[256];
+  snprintf(q, sizeof q,
+           "SELECT count(*) FROM rollsafe.backup WHERE run_id = '%s'", run_id);
+  return sql_int(c, q);
+}
+
+/* Every key of the table by pages of @p limit, in the order served. */
+typedef struct keylist {
+  char **keys;
+  size_t n;
+} keylist;
+
+static void keylist_free(keylist *k) {
+  for (size_t i = 0; i < k->n; i++) free(k->keys[i]);
+  free(k->keys);
+  memset(k, 0, sizeof *k);
+}
+
+static void all_pages(keylist *out, store *s, size_t limit) {
+  memset(out, 0, sizeof *out);
+  char *after = NULL;
+  for (int guard = 0; guard < 100000; guard++) {
+    const store_page_row *rows = NULL;
+    store_error err;
+    int n = store_page(s, after, limit, &rows, &err);
+    ck_assert_msg(n >= 0, "store_page: %d %s", n, err.message);
+    ck_assert_uint_le((size_t)n, limit);
+    if (n == 0) break;
+    out->keys = realloc(out->keys, (out->n + (size_t)n) * sizeof *out->keys);
+    ck_assert_ptr_nonnull(out->keys);
+    for (int i = 0; i < n; i++) {
+      out->keys[out->n] = strdup(rows[i].key);
+      ck_assert_ptr_nonnull(out->keys[out->n]);
+      out->n++;
+    }
+    free(after);
+    after = strdup(rows[n - 1].key);
+  }
+  free(after);
+}
+
+/* The keys of `SELECT key::text ... ORDER BY key` by plain libpq, compared
+ * with the pages: same keys, same order, none skipped or repeated. */
+static void assert_pages_match(store *s, size_t limit, PGconn *c,
+                               const char *query) {
+  keylist k;
+  all_pages(&k, s, limit);
+  PGresult *r = PQexecParams(c, query, 0, NULL, NULL, NULL, NULL, 1);
+  ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", query,
+                PQresultErrorMessage(r));
+  ck_assert_msg((size_t)PQntuples(r) == k.n, "%s: %d rows, pages gave %zu",
+                query, PQntuples(r), k.n);
+  for (size_t i = 0; i < k.n; i++)
+    ck_assert_msg(strcmp(PQgetvalue(r, (int)i, 0), k.keys[i]) == 0,
+                  "row %zu: pages gave '%s', ORDER BY gives '%s' (limit %zu)",
+                  i, k.keys[i], PQgetvalue(r, (int)i, 0), limit);
+  PQclear(r);
+  keylist_free(&k);
+}
+
+/* ---- writing: setup ------------------------------------------------------ */
+
+START_TEST(writer_creates_schema_once_and_reopens) {
+  fresh_database("rs_w_setup");
+  PGconn *c = admin_db("rs_w_setup");
+  sql(c, "CREATE TABLE public.t (id int PRIMARY KEY, body bytea)");
+  sql(c, "INSERT INTO public.t VALUES (1, '\\x01')");
+  ck_assert_int_eq(sql_int(c,
+                           "SELECT count(*) FROM pg_namespace"
+                           " WHERE nspname = 'rollsafe'"),
+                   0);
+  char conn[1200];
+  conninfo_db(conn, sizeof conn, "rs_w_setup");
+  store *s = NULL;
+  store_error err;
+  int rc = open_writer_conn(&s, conn, "t", "id", "body", NULL, 0, 0, &err);
+  ck_assert_msg(rc == STORE_OK, "%s", err.message);
+  /* The tables, with the columns of the DDL in postgres.c. */
+  assert_text(c,
+              "run_id,command,target,table_name,key_column,column_name,"
+              "to_version,status,checkpoint,started_at,updated_at,converted,"
+              "conflicts,lossy,impossible,corrupt,restored",
+              "SELECT string_agg(attname, ',' ORDER BY attnum)"
+              " FROM pg_attribute WHERE attrelid = 'rollsafe.runs'::regclass"
+              " AND attnum > 0");
+  assert_text(c, "run_id,target,key,old_value,new_value,written_at,restored",
+              "SELECT string_agg(attname, ',' ORDER BY attnum)"
+              " FROM pg_attribute WHERE attrelid = 'rollsafe.backup'::regclass"
+              " AND attnum > 0");
+  assert_text(c, "run_id,key",
+              "SELECT string_agg(a.attname, ',' ORDER BY k.n)"
+              " FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n),"
+              " pg_attribute a WHERE i.indrelid = 'rollsafe.backup'::regclass"
+              " AND i.indisprimary AND a.attrelid = i.indrelid"
+              " AND a.attnum = k.att");
+  store_run run = make_run("setup-1", "fix", "t");
+  ck_assert_int_eq(store_run_create(s, &run, &err), STORE_OK);
+  store_close(s);
+  long long oid = sql_int(c, "SELECT 'rollsafe.runs'::regclass::oid");
+
+  /* Reopening finds them and leaves them as they are. */
+  for (int i = 0; i < 2; i++) {
+    rc = open_writer_conn(&s, conn, "t", "id", "body", NULL, 0, 0, &err);
+    ck_assert_msg(rc == STORE_OK, "%s", err.message);
+    store_run back;
+    ck_assert_int_eq(store_run_load(s, "setup-1", &back, &err), STORE_OK);
+    store_close(s);
+  }
+  ck_assert_int_eq(sql_int(c, "SELECT 'rollsafe.runs'::regclass::oid"), oid);
+  ck_assert_int_eq(sql_int(c, "SELECT count(*) FROM rollsafe.runs"), 1);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(concurrent_writers_open_on_a_fresh_database) {
+  enum { CHILDREN = 6 };
+  for (int round = 0; round < 3; round++) {
+    fresh_database("rs_w_race");
+    PGconn *c = admin_db("rs_w_race");
+    sql(c, "CREATE TABLE public.t (id int PRIMARY KEY, body bytea)");
+    PQfinish(c);
+    char conn[1200];
+    conninfo_db(conn, sizeof conn, "rs_w_race");
+    int gate[2];
+    ck_assert_int_eq(pipe(gate), 0);
+    fflush(NULL);
+    pid_t pids[CHILDREN];
+    for (int i = 0; i < CHILDREN; i++) {
+      pids[i] = fork();
+      ck_assert_int_ge(pids[i], 0);
+      if (pids[i] == 0) {
+        close(gate[1]);
+        char b;
+        /* All go at once, when the parent closes the pipe. */
+        while (read(gate[0], &b, 1) < 0 && errno == EINTR) {
+        }
+        store *s = NULL;
+        store_error err;
+        int rc =
+            open_writer_conn(&s, conn, "t", "id", "body", NULL, 5000, 0, &err);
+        if (rc != STORE_OK) fprintf(stderr, "child: %s\n", err.message);
+        store_close(s);
+        _exit(rc == STORE_OK ? 0 : 10 - rc);
+      }
+    }
+    close(gate[0]);
+    close(gate[1]);
+    for (int i = 0; i < CHILDREN; i++) {
+      int status = 0;
+      ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+      ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                    "round %d: writer %d failed to open (exit %d)", round, i,
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+    c = admin_db("rs_w_race");
+    ck_assert_int_eq(sql_int(c,
+                             "SELECT count(*) FROM pg_class c JOIN"
+                             " pg_namespace n ON n.oid = c.relnamespace"
+                             " WHERE n.nspname = 'rollsafe' AND c.relkind"
+                             " = 'r'"),
+                     2);
+    PQfinish(c);
+  }
+}
+END_TEST
+
+static void setup_tables(void) {
+  static int done;
+  if (done) return;
+  PGconn *c = admin();
+  sql(c, "DROP SCHEMA IF EXISTS wset CASCADE");
+  sql(c, "CREATE SCHEMA wset");
+  numbered_table(c, "wset.t", 5);
+  sql(c, "CREATE MATERIALIZED VIEW wset.mv AS SELECT id, body FROM wset.t");
+  sql(c, "CREATE UNIQUE INDEX ON wset.mv (id)");
+  sql(c, "CREATE SEQUENCE wset.seq");
+  PQfinish(c);
+  done = 1;
+}
+
+START_TEST(writer_refuses_what_it_cannot_write) {
+  setup_tables();
+  store *s = (store *)1;
+  store_error err;
+  ck_assert_int_eq(open_writer_conn(&s, conninfo(), "wset.mv", "id", "body",
+                                    NULL, 0, 0, &err),
+                   STORE_EUSAGE);
+  ck_assert_ptr_null(s);
+  ck_assert_msg(strstr(err.message, "materialized view") != NULL, "%s",
+                err.message);
+  ck_assert_int_eq(open_writer_conn(&s, conninfo(), "wset.nosuch", "id", "body",
+                                    NULL, 0, 0, &err),
+                   STORE_EUSAGE);
+  ck_assert_msg(
+      strstr(err.message, "target 'pg-test': table wset.nosuch") != NULL, "%s",
+      err.message);
+  ck_assert_int_eq(open_writer_conn(&s, conninfo(), "wset.t", "id", "body",
+                                    NULL, -1, 0, &err),
+                   STORE_EUSAGE);
+  ck_assert_msg(strstr(err.message, "lock_timeout") != NULL, "%s", err.message);
+  ck_assert_int_eq(open_writer_conn(&s, conninfo(), "wset.t", "id", "body",
+                                    NULL, 0, -5, &err),
+                   STORE_EUSAGE);
+  char conn[1200];
+  snprintf(conn, sizeof conn, "%s password=w-secret-pw", conninfo());
+  ck_assert_int_eq(
+      open_writer_conn(&s, conn, "wset.t", "id", "body", NULL, 0, 0, &err),
+      STORE_EUSAGE);
+  ck_assert_ptr_null(strstr(err.message, "w-secret-pw"));
+  ck_assert_msg(strstr(err.message, "PGPASSWORD") != NULL, "%s", err.message);
+  snprintf(conn, sizeof conn,
+           "%s options='-c default_transaction_read_only=on'", conninfo());
+  ck_assert_int_eq(
+      open_writer_conn(&s, conn, "wset.t", "id", "body", NULL, 0, 0, &err),
+      STORE_EUSAGE);
+  ck_assert_msg(strstr(err.message, "read-only") != NULL, "%s", err.message);
+  ck_assert_ptr_null(strchr(err.message, '\n'));
+  ck_assert_ptr_null(s);
+}
+END_TEST
+
+START_TEST(writer_session_is_pinned_and_limited) {
+  setup_tables();
+  /* The settings are read back by the server through --where: a page
+   * holds every row only when each one is as the writer set it. Pages
+   * run read-only, so that --where cannot write. */
+  store *s = writer_on(
+      "wset.t", "id", "body",
+      "pg_catalog.current_setting('lock_timeout') = '123ms'"
+      " AND pg_catalog.current_setting('statement_timeout') = '4567ms'"
+      " AND pg_catalog.current_setting("
+      "'idle_in_transaction_session_timeout') = '1min'"
+      " AND pg_catalog.current_setting('search_path') = 'pg_catalog, pg_temp'"
+      " AND pg_catalog.current_setting('transaction_read_only') = 'on'",
+      123, 4567);
+  const store_page_row *rows;
+  store_error err;
+  ck_assert_int_eq(store_page(s, NULL, 100, &rows, &err), 5);
+  store_close(s);
+
+  PGconn *c = admin();
+  long long before = sql_int(c, "SELECT last_value FROM wset.seq");
+  s = writer_on("wset.t", "id", "body", "pg_catalog.nextval('wset.seq') > 0", 0,
+                0);
+  ck_assert_int_eq(store_page(s, NULL, 100, &rows, &err), STORE_EIO);
+  ck_assert_msg(strstr(err.message, "read-only transaction") != NULL, "%s",
+                err.message);
+  ck_assert_ptr_null(rows);
+  /* The failed page left no transaction behind. */
+  store_run run = new_run(s, "wset-after-failed-page", "fix", "wset.t");
+  (void)run;
+  store_close(s);
+  ck_assert_int_eq(sql_int(c, "SELECT last_value FROM wset.seq"), before);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(read_only_store_refuses_writing_ops) {
+  setup_tables();
+  store *s = NULL;
+  store_error err;
+  ck_assert_int_eq(open_table(&s, "wset.t", "id", "body", NULL, &err),
+                   STORE_OK);
+  store_run run = make_run("wset-ro", "fix", "wset.t"), back;
+  store_swap w = swap_of("1", "old-1", "new-1");
+  const store_page_row *rows = (const store_page_row *)1;
+  store_swap *backups = (store_swap *)1;
+  store_run *list = (store_run *)1;
+  size_t n = 7;
+  int64_t deleted = 7;
+  ck_assert_int_eq(store_run_create(s, &run, &err), STORE_EUSAGE);
+  ck_assert_msg(strstr(err.message, "opened read-only") != NULL, "%s",
+                err.message);
+  ck_assert_int_eq(store_run_load(s, "wset-ro", &back, &err), STORE_EUSAGE);
+  ck_assert_int_eq(store_run_update(s, &run, &err), STORE_EUSAGE);
+  ck_assert_int_eq(store_run_list(s, &list, &n, &err), STORE_EUSAGE);
+  ck_assert_ptr_null(list);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_int_eq(store_page(s, NULL, 10, &rows, &err), STORE_EUSAGE);
+  ck_assert_ptr_null(rows);
+  ck_assert_int_eq(store_fix_batch(s, &run, &w, 1, &err), STORE_EUSAGE);
+  ck_assert_int_eq(store_backup_page(s, "wset-ro", NULL, 10, &backups, &err),
+                   STORE_EUSAGE);
+  ck_assert_ptr_null(backups);
+  ck_assert_int_eq(store_restore_batch(s, &run, &w, 1, &err), STORE_EUSAGE);
+  ck_assert_int_eq(store_purge_run(s, "wset-ro", &deleted, &err), STORE_EUSAGE);
+  ck_assert_int_eq(deleted, 0);
+  /* The scan still works, and nothing was written. */
+  got g;
+  read_all(&g, s);
+  ck_assert_int_eq(g.end_rc, 0);
+  ck_assert_uint_eq(g.n, 5);
+  got_free(&g);
+  store_close(s);
+  PGconn *c = admin();
+  assert_body(c, "wset.t", 1, "old-1");
+  PQfinish(c);
+
+  /* And a writer reads by pages, not by scan. */
+  s = writer("wset.t", "id", "body");
+  ck_assert_int_eq(store_scan(s, &err), STORE_EUSAGE);
+  ck_assert_msg(strstr(err.message, "pages") != NULL, "%s", err.message);
+  store_close(s);
+}
+END_TEST
+
+/* ---- writing: pages ------------------------------------------------------ */
+
+static int has_icu(PGconn *c) {
+  return sql_int(c,
+                 "SELECT count(*) FROM pg_collation"
+                 " WHERE collname = 'und-x-icu'") > 0;
+}
+
+static void page_tables(void) {
+  static int done;
+  if (done) return;
+  PGconn *c = admin();
+  sql(c, "DROP SCHEMA IF EXISTS wpage CASCADE");
+  sql(c, "CREATE SCHEMA wpage");
+  sql(c, "CREATE TABLE wpage.ids (id bigint PRIMARY KEY, body bytea)");
+  sql(c,
+      "INSERT INTO wpage.ids VALUES (100, '\\x64'), (9, '\\x09'),"
+      " (1000, NULL), (10, '\\x'), (-5, '\\xfb00ff')");
+  sql(c, "CREATE TABLE wpage.texts (k text PRIMARY KEY, body bytea)");
+  static const char *const keys[] = {"9",
+                                     "10",
+                                     "a",
+                                     "B",
+                                     "b b",
+                                     "quote'\"",
+                                     "{x}",
+                                     "c,d",
+                                     "NULL",
+                                     " sp",
+                                     "back\\slash",
+                                     "\xc3\xbcnic\xc3\xb6"
+                                     "de",
+                                     "tab\t",
+                                     "",
+                                     "z",
+                                     "Z",
+                                     "aa"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    insert_row(c, "wpage.texts", keys[i], (const uint8_t *)keys[i],
+               strlen(keys[i]), 0);
+  sql(c,
+      "CREATE TABLE wpage.uuids (id uuid PRIMARY KEY"
+      " DEFAULT gen_random_uuid(), body bytea)");
+  sql(c,
+      "INSERT INTO wpage.uuids (body) SELECT '\\x01' FROM"
+      " generate_series(1, 60)");
+  sql(c, "CREATE TABLE wpage.many (id bigint PRIMARY KEY, body bytea)");
+  /* Gaps and both signs: 3-digit keys around 1-digit ones. */
+  sql(c,
+      "INSERT INTO wpage.many SELECT g * 7 - 500, int8send(g)"
+      " FROM generate_series(1, 1000) g");
+  if (has_icu(c)) {
+    sql(c,
+        "CREATE TABLE wpage.icu (k text COLLATE \"und-x-icu\" PRIMARY KEY,"
+        " body bytea)");
+    sql(c,
+        "INSERT INTO wpage.icu SELECT k, '\\x00' FROM unnest(ARRAY['a', 'B',"
+        " 'b', 'A', 'c', 'C', '_x', '1', 'é', 'e', 'f']) k");
+  }
+  sql(c, "CREATE TABLE wpage.vc (k varchar(8) PRIMARY KEY, body bytea)");
+  sql(c,
+      "INSERT INTO wpage.vc VALUES ('b', '\\x01'), ('a', '\\x02'),"
+      " ('ab', '\\x03')");
+  sql(c, "CREATE TABLE wpage.ch (k char(4) PRIMARY KEY, body bytea)");
+  sql(c,
+      "INSERT INTO wpage.ch VALUES ('b', '\\x01'), ('a', '\\x02'),"
+      " ('ab', '\\x03')");
+  PQfinish(c);
+  done = 1;
+}
+
+START_TEST(page_bigint_keys_follow_numeric_order) {
+  page_tables();
+  store *s = writer("wpage.ids", "id", "body");
+  static const char *const want[] = {"-5", "9", "10", "100", "1000"};
+  for (size_t limit = 1; limit <= 6; limit++) {
+    keylist k;
+    all_pages(&k, s, limit);
+    ck_assert_uint_eq(k.n, 5);
+    for (size_t i = 0; i < 5; i++) ck_assert_str_eq(k.keys[i], want[i]);
+    keylist_free(&k);
+  }
+  /* From a key, the exact bytes, NULLs as NULLs. */
+  const store_page_row *rows;
+  store_error err;
+  ck_assert_int_eq(store_page(s, "9", 10, &rows, &err), 3);
+  ck_assert_str_eq(rows[0].key, "10");
+  ck_assert_int_eq(rows[0].value_is_null, 0);
+  ck_assert_uint_eq(rows[0].value_len, 0);
+  ck_assert_ptr_nonnull(rows[0].value);
+  ck_assert_str_eq(rows[1].key, "100");
+  ck_assert_uint_eq(rows[1].value_len, 1);
+  ck_assert_uint_eq(rows[1].value[0], 0x64);
+  ck_assert_str_eq(rows[2].key, "1000");
+  ck_assert_int_eq(rows[2].value_is_null, 1);
+  ck_assert_ptr_null(rows[2].value);
+  ck_assert_int_eq(store_page(s, NULL, 1, &rows, &err), 1);
+  ck_assert_str_eq(rows[0].key, "-5");
+  ck_assert_uint_eq(rows[0].value_len, 3);
+  ck_assert(rows[0].value[0] == 0xfb && rows[0].value[1] == 0x00 &&
+            rows[0].value[2] == 0xff);
+  ck_assert_int_eq(store_page(s, "1000", 10, &rows, &err), 0);
+  /* A key that is no bigint is the caller's mistake, on one line. */
+  ck_assert_int_lt(store_page(s, "nine", 10, &rows, &err), 0);
+  ck_assert_ptr_null(strchr(err.message, '\n'));
+  ck_assert_msg(strstr(err.message, "wpage.ids") != NULL, "%s", err.message);
+  /* The store is still usable. */
+  ck_assert_int_eq(store_page(s, NULL, 10, &rows, &err), 5);
+  ck_assert_int_eq(store_page(s, NULL, 0, &rows, &err), STORE_EUSAGE);
+  store_close(s);
+}
+END_TEST
+
+START_TEST(page_text_uuid_and_collated_keys_follow_key_order) {
+  page_tables();
+  PGconn *c = admin();
+  store *s = writer("wpage.texts", "k", "body");
+  for (size_t limit = 1; limit <= 4; limit++)
+    assert_pages_match(s, limit, c, "SELECT k FROM wpage.texts ORDER BY k");
+  store_close(s);
+  s = writer("wpage.uuids", "id", "body");
+  assert_pages_match(s, 7, c,
+                     "SELECT id::text FROM wpage.uuids t ORDER BY t.id");
+  store_close(s);
+  s = writer("wpage.vc", "k", "body");
+  assert_pages_match(s, 1, c, "SELECT k::text FROM wpage.vc t ORDER BY t.k");
+  store_close(s);
+  s = writer("wpage.ch", "k", "body");
+  assert_pages_match(s, 1, c, "SELECT k::text FROM wpage.ch t ORDER BY t.k");
+  store_close(s);
+  if (has_icu(c)) {
+    /* A collation whose order is not byte order: a < B < b. */
+    s = writer("wpage.icu", "k", "body");
+    assert_pages_match(s, 2, c, "SELECT k FROM wpage.icu ORDER BY k");
+    store_close(s);
+  }
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(pages_cover_every_row_once) {
+  page_tables();
+  PGconn *c = admin();
+  store *s = writer("wpage.many", "id", "body");
+  assert_pages_match(s, 7, c,
+                     "SELECT id::text FROM wpage.many t ORDER BY t.id");
+  assert_pages_match(s, 1000, c,
+                     "SELECT id::text FROM wpage.many t ORDER BY t.id");
+  assert_pages_match(s, 999, c,
+                     "SELECT id::text FROM wpage.many t ORDER BY t.id");
+  store_close(s);
+  /* With --where, a trailing comment included. */
+  s = writer_on("wpage.many", "id", "body", "id % 3 = 0 -- every third", 0, 0);
+  assert_pages_match(s, 10, c,
+                     "SELECT id::text FROM wpage.many t WHERE id % 3 = 0"
+                     " ORDER BY t.id");
+  store_close(s);
+  /* --where naming the table, as a scan allows. */
+  s = writer_on("wpage.many", "id", "body", "wpage.many.id < 0", 0, 0);
+  assert_pages_match(s, 10, c,
+                     "SELECT id::text FROM wpage.many t WHERE id < 0"
+                     " ORDER BY t.id");
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+/* ---- writing: fix ------------------------------------------------------- */
+
+static void fix_tables(void) {
+  static int done;
+  if (done) return;
+  PGconn *c = admin();
+  sql(c, "DROP SCHEMA IF EXISTS wfix CASCADE");
+  sql(c, "CREATE SCHEMA wfix");
+  numbered_table(c, "wfix.t", 5);
+  numbered_table(c, "wfix.again", 3);
+  numbered_table(c, "wfix.empty", 2);
+  numbered_table(c, "wfix.norun", 2);
+  numbered_table(c, "wfix.big", 3000);
+  sql(c, "CREATE TABLE wfix.texts (k text PRIMARY KEY, body bytea)");
+  sql(c, "CREATE TABLE wfix.uuids (k uuid PRIMARY KEY, body bytea)");
+  sql(c,
+      "INSERT INTO wfix.uuids SELECT gen_random_uuid(), 'old' FROM"
+      " generate_series(1, 20)");
+  sql(c, "CREATE TABLE wfix.ch (k char(4) PRIMARY KEY, body bytea)");
+  sql(c, "INSERT INTO wfix.ch VALUES ('ab', 'old'), ('abcd', 'old')");
+  PQfinish(c);
+  done = 1;
+}
+
+START_TEST(fix_swaps_by_cas_and_backs_up_only_swaps) {
+  fix_tables();
+  PGconn *c = admin();
+  store *s = writer("wfix.t", "id", "body");
+  store_run run = new_run(s, "wfix-cas", "fix", "wfix.t");
+  const store_page_row *rows;
+  store_error err;
+  ck_assert_int_eq(store_page(s, NULL, 10, &rows, &err), 5);
+  /* Production writes after the read: row 3 changes, row 4 goes. */
+  sql(c, "UPDATE wfix.t SET body = 'changed' WHERE id = 3");
+  sql(c, "DELETE FROM wfix.t WHERE id = 4");
+  store_swap w[5];
+  char news[5][16];
+  for (int i = 0; i < 5; i++) {
+    snprintf(news[i], sizeof news[i], "new-%d", i + 1);
+    w[i].key = rows[i].key; /* pointing into the page, as the engine does */
+    w[i].expect = rows[i].value;
+    w[i].expect_len = rows[i].value_len;
+    w[i].value = (const uint8_t *)news[i];
+    w[i].value_len = strlen(news[i]);
+    w[i].swapped = -1;
+  }
+  run.converted = 10; /* totals before the batch */
+  run.conflicts = 1;
+  run.lossy = 2;
+  run.impossible = 3;
+  run.corrupt = 4;
+  snprintf(run.checkpoint, sizeof run.checkpoint, "5");
+  run.has_checkpoint = 1;
+  ck_assert_int_eq(store_fix_batch(s, &run, w, 5, &err), STORE_OK);
+  static const int want[5] = {1, 1, 0, 0, 1};
+  for (int i = 0; i < 5; i++) ck_assert_int_eq(w[i].swapped, want[i]);
+  /* The page's rows are still there (the swaps pointed into them). */
+  ck_assert_str_eq(rows[4].key, "5");
+  assert_body(c, "wfix.t", 1, "new-1");
+  assert_body(c, "wfix.t", 2, "new-2");
+  assert_body(c, "wfix.t", 3, "changed");
+  assert_body(c, "wfix.t", 4, NULL);
+  assert_body(c, "wfix.t", 5, "new-5");
+  ck_assert_int_eq(backup_count(c, "wfix-cas"), 3);
+  assert_text(c, "1:old-1>new-1 2:old-2>new-2 5:old-5>new-5 ",
+              "SELECT string_agg(key || ':' || convert_from(old_value, 'UTF8')"
+              " || '>' || convert_from(new_value, 'UTF8') || ' ', '' ORDER BY"
+              " key) FROM rollsafe.backup WHERE run_id = 'wfix-cas'"
+              " AND target = 'pg-test' AND NOT restored"
+              " AND written_at IS NOT NULL");
+  assert_text(c, "5|13|3|2|3|4|0|running",
+              "SELECT concat_ws('|', checkpoint, converted, conflicts, lossy,"
+              " impossible, corrupt, restored, status) FROM rollsafe.runs"
+              " WHERE run_id = 'wfix-cas'");
+  store_run back;
+  ck_assert_int_eq(store_run_load(s, "wfix-cas", &back, &err), STORE_OK);
+  ck_assert_int_eq(back.has_checkpoint, 1);
+  ck_assert_str_eq(back.checkpoint, "5");
+  ck_assert_int_eq(back.converted, 13);
+  ck_assert_int_eq(back.conflicts, 3);
+  ck_assert_int_ge(back.updated_us, back.started_us);
+
+  /* The same batch again changes nothing: every row moved on. */
+  for (int i = 0; i < 5; i++) w[i].swapped = -1;
+  ck_assert_int_eq(store_fix_batch(s, &run, w, 5, &err), STORE_OK);
+  for (int i = 0; i < 5; i++) ck_assert_int_eq(w[i].swapped, 0);
+  assert_body(c, "wfix.t", 1, "new-1");
+  assert_body(c, "wfix.t", 3, "changed");
+  ck_assert_int_eq(backup_count(c, "wfix-cas"), 3);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(second_swap_keeps_the_first_original) {
+  fix_tables();
+  PGconn *c = admin();
+  store *s = writer("wfix.again", "id", "body");
+  store_run run = new_run(s, "wfix-again", "fix", "wfix.again");
+  store_error err;
+  store_swap w[2] = {swap_of("1", "old-1", "new-1"),
+                     swap_of("2", "old-2", "new-2")};
+  ck_assert_int_eq(store_fix_batch(s, &run, w, 2, &err), STORE_OK);
+  ck_assert(w[0].swapped == 1 && w[1].swapped == 1);
+  store_swap again = swap_of("1", "new-1", "newer-1");
+  ck_assert_int_eq(store_fix_batch(s, &run, &again, 1, &err), STORE_OK);
+  ck_assert_int_eq(again.swapped, 1);
+  assert_body(c, "wfix.again", 1, "newer-1");
+  assert_text(c, "old-1>newer-1",
+              "SELECT convert_from(old_value, 'UTF8') || '>' ||"
+              " convert_from(new_value, 'UTF8') FROM rollsafe.backup"
+              " WHERE run_id = 'wfix-again' AND key = '1'");
+  ck_assert_int_eq(backup_count(c, "wfix-again"), 2);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(empty_batch_moves_the_checkpoint_only) {
+  fix_tables();
+  PGconn *c = admin();
+  store *s = writer("wfix.empty", "id", "body");
+  store_run run = new_run(s, "wfix-empty", "fix", "wfix.empty");
+  store_error err;
+  snprintf(run.checkpoint, sizeof run.checkpoint, "2");
+  run.has_checkpoint = 1;
+  run.corrupt = 2;
+  ck_assert_int_eq(store_fix_batch(s, &run, NULL, 0, &err), STORE_OK);
+  assert_text(c, "2|0|0|2",
+              "SELECT concat_ws('|', checkpoint, converted, conflicts,"
+              " corrupt) FROM rollsafe.runs WHERE run_id = 'wfix-empty'");
+  assert_body(c, "wfix.empty", 1, "old-1");
+  ck_assert_int_eq(backup_count(c, "wfix-empty"), 0);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(batch_of_a_missing_run_changes_nothing) {
+  fix_tables();
+  PGconn *c = admin();
+  store *s = writer("wfix.norun", "id", "body");
+  sql(c, "DELETE FROM rollsafe.backup WHERE run_id = 'wfix-never'");
+  store_run run = make_run("wfix-never", "fix", "wfix.norun");
+  store_error err;
+  store_swap w = swap_of("1", "old-1", "new-1");
+  ck_assert_int_eq(store_fix_batch(s, &run, &w, 1, &err), STORE_EUSAGE);
+  ck_assert_msg(strstr(err.message, "no run 'wfix-never'") != NULL, "%s",
+                err.message);
+  ck_assert_int_eq(w.swapped, 0);
+  assert_body(c, "wfix.norun", 1, "old-1");
+  ck_assert_int_eq(backup_count(c, "wfix-never"), 0);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(fix_handles_awkward_keys_and_big_batches) {
+  fix_tables();
+  PGconn *c = admin();
+  /* Keys that would need quoting in an array literal, or look like one. */
+  static const char *const keys[] = {"a\"b", "{x}", "c,d", "NULL", " sp ",
+                                     "\\",   "",    "é\t", "(1,2)"};
+  enum { NKEYS = sizeof keys / sizeof keys[0] };
+  sql(c, "TRUNCATE wfix.texts");
+  for (size_t i = 0; i < NKEYS; i++)
+    insert_row(c, "wfix.texts", keys[i], (const uint8_t *)"old", 3, 0);
+  store *s = writer("wfix.texts", "k", "body");
+  store_run run = new_run(s, "wfix-texts", "fix", "wfix.texts");
+  store_error err;
+  store_swap w[NKEYS];
+  for (size_t i = 0; i < NKEYS; i++) w[i] = swap_of(keys[i], "old", "new");
+  ck_assert_int_eq(store_fix_batch(s, &run, w, NKEYS, &err), STORE_OK);
+  for (size_t i = 0; i < NKEYS; i++)
+    ck_assert_msg(w[i].swapped == 1, "key '%s' not swapped", keys[i]);
+  ck_assert_int_eq(sql_int(c,
+                           "SELECT count(*) FROM wfix.texts"
+                           " WHERE body = 'new'"),
+                   NKEYS);
+  ck_assert_int_eq(backup_count(c, "wfix-texts"), NKEYS);
+  store_close(s);
+
+  /* uuid keys through a page. */
+  s = writer("wfix.uuids", "k", "body");
+  run = new_run(s, "wfix-uuids", "fix", "wfix.uuids");
+  const store_page_row *rows;
+  int n = store_page(s, NULL, 100, &rows, &err);
+  ck_assert_int_eq(n, 20);
+  store_swap uw[20];
+  for (int i = 0; i < n; i++) {
+    uw[i] = swap_of(rows[i].key, "old", "new");
+    uw[i].swapped = -1;
+  }
+  ck_assert_int_eq(store_fix_batch(s, &run, uw, (size_t)n, &err), STORE_OK);
+  for (int i = 0; i < n; i++) ck_assert_int_eq(uw[i].swapped, 1);
+  ck_assert_int_eq(
+      sql_int(c, "SELECT count(*) FROM wfix.uuids WHERE body = 'new'"), 20);
+  store_close(s);
+
+  /* char(4): the key text 'ab' finds 'ab  ', never cut to char(1). */
+  s = writer("wfix.ch", "k", "body");
+  run = new_run(s, "wfix-ch", "fix", "wfix.ch");
+  store_swap cw[2] = {swap_of("ab", "old", "new"),
+                      swap_of("abcd", "old", "new")};
+  ck_assert_int_eq(store_fix_batch(s, &run, cw, 2, &err), STORE_OK);
+  ck_assert(cw[0].swapped == 1 && cw[1].swapped == 1);
+  ck_assert_int_eq(
+      sql_int(c, "SELECT count(*) FROM wfix.ch WHERE body = 'new'"), 2);
+  store_close(s);
+
+  /* 3000 swaps in one batch, and a key given twice. */
+  s = writer("wfix.big", "id", "body");
+  run = new_run(s, "wfix-big", "fix", "wfix.big");
+  enum { BIG = 3000 };
+  store_swap *bw = calloc(BIG + 1, sizeof *bw);
+  char(*bk)[16] = calloc(BIG, sizeof *bk);
+  char(*bo)[16] = calloc(BIG, sizeof *bo);
+  ck_assert(bw != NULL && bk != NULL && bo != NULL);
+  for (int i = 0; i < BIG; i++) {
+    snprintf(bk[i], sizeof bk[i], "%d", i + 1);
+    snprintf(bo[i], sizeof bo[i], "old-%d", i + 1);
+    bw[i] = swap_of(bk[i], bo[i], "new");
+  }
+  bw[BIG] = swap_of(bk[0], bo[0], "new");
+  ck_assert_int_eq(store_fix_batch(s, &run, bw, BIG + 1, &err), STORE_OK);
+  size_t swapped = 0;
+  for (int i = 0; i <= BIG; i++) swapped += bw[i].swapped == 1;
+  ck_assert_uint_eq(swapped, BIG);
+  ck_assert_int_eq(
+      sql_int(c, "SELECT count(*) FROM wfix.big WHERE body = 'new'"), BIG);
+  ck_assert_int_eq(backup_count(c, "wfix-big"), BIG);
+  free(bw);
+  free(bk);
+  free(bo);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+/* ---- writing: atomicity ------------------------------------------------- */
+
+START_TEST(failing_row_rolls_back_the_whole_batch) {
+  PGconn *c = admin();
+  sql(c, "DROP SCHEMA IF EXISTS watom CASCADE");
+  sql(c, "CREATE SCHEMA watom");
+  numbered_table(c, "watom.t", 5);
+  sql(c,
+      "CREATE FUNCTION watom.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+      " $$BEGIN IF NEW.id = 3 THEN RAISE EXCEPTION 'row 3 refused'; END IF;"
+      " RETURN NEW; END$$");
+  sql(c,
+      "CREATE TRIGGER refuse BEFORE UPDATE ON watom.t FOR EACH ROW"
+      " EXECUTE FUNCTION watom.refuse()");
+  store *s = writer("watom.t", "id", "body");
+  store_run run = new_run(s, "watom-1", "fix", "watom.t");
+  store_error err;
+  /* A first batch commits and sets the checkpoint. */
+  store_swap first = swap_of("1", "old-1", "new-1");
+  snprintf(run.checkpoint, sizeof run.checkpoint, "1");
+  run.has_checkpoint = 1;
+  ck_assert_int_eq(store_fix_batch(s, &run, &first, 1, &err), STORE_OK);
+  run.converted = 1;
+
+  store_swap w[4] = {
+      swap_of("2", "old-2", "new-2"), swap_of("3", "old-3", "new-3"),
+      swap_of("4", "old-4", "new-4"), swap_of("5", "old-5", "new-5")};
+  snprintf(run.checkpoint, sizeof run.checkpoint, "5");
+  int rc = store_fix_batch(s, &run, w, 4, &err);
+  ck_assert_int_eq(rc, STORE_EIO);
+  ck_assert_msg(strstr(err.message, "row 3 refused") != NULL, "%s",
+                err.message);
+  ck_assert_msg(strstr(err.message, "target 'pg-test': table watom.t") != NULL,
+                "%s", err.message);
+  ck_assert_ptr_null(strchr(err.message, '\n'));
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(w[i].swapped, 0);
+  for (long id = 2; id <= 5; id++) {
+    char want[16];
+    snprintf(want, sizeof want, "old-%ld", id);
+    assert_body(c, "watom.t", id, want);
+  }
+  ck_assert_int_eq(backup_count(c, "watom-1"), 1);
+  assert_text(c, "1|1",
+              "SELECT concat_ws('|', checkpoint, converted) FROM"
+              " rollsafe.runs WHERE run_id = 'watom-1'");
+  /* The store goes on: the batch without row 3 commits. */
+  store_swap rest[3] = {w[0], w[2], w[3]};
+  ck_assert_int_eq(store_fix_batch(s, &run, rest, 3, &err), STORE_OK);
+  for (int i = 0; i < 3; i++) ck_assert_int_eq(rest[i].swapped, 1);
+  assert_body(c, "watom.t", 3, "old-3");
+  assert_body(c, "watom.t", 4, "new-4");
+  ck_assert_int_eq(backup_count(c, "watom-1"), 4);
+  assert_text(c, "5|4",
+              "SELECT concat_ws('|', checkpoint, converted) FROM"
+              " rollsafe.runs WHERE run_id = 'watom-1'");
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+/* ---- writing: giving way ------------------------------------------------ */
+
+static void busy_tables(void) {
+  static int done;
+  if (done) return;
+  PGconn *c = admin();
+  sql(c, "DROP SCHEMA IF EXISTS wbusy CASCADE");
+  sql(c, "CREATE SCHEMA wbusy");
+  numbered_table(c, "wbusy.t", 3);
+  numbered_table(c, "wbusy.slow", 2);
+  sql(c,
+      "CREATE FUNCTION wbusy.slow() RETURNS trigger LANGUAGE plpgsql AS"
+      " $$BEGIN IF NEW.id = 2 THEN PERFORM pg_sleep(60); END IF;"
+      " RETURN NEW; END$$");
+  sql(c,
+      "CREATE TRIGGER slow BEFORE UPDATE ON wbusy.slow FOR EACH ROW"
+      " EXECUTE FUNCTION wbusy.slow()");
+  PQfinish(c);
+  done = 1;
+}
+
+START_TEST(row_lock_held_elsewhere_is_busy_and_changes_nothing) {
+  busy_tables();
+  PGconn *c = admin();
+  PGconn *holder = admin();
+  store *s = writer_on("wbusy.t", "id", "body", NULL, 100, 0);
+  store_run run = new_run(s, "wbusy-1", "fix", "wbusy.t");
+  store_error err;
+  sql(holder, "BEGIN");
+  sql(holder, "SELECT * FROM wbusy.t WHERE id = 2 FOR UPDATE");
+  store_swap w[3] = {swap_of("1", "old-1", "new-1"),
+                     swap_of("2", "old-2", "new-2"),
+                     swap_of("3", "old-3", "new-3")};
+  snprintf(run.checkpoint, sizeof run.checkpoint, "3");
+  run.has_checkpoint = 1;
+  int rc = store_fix_batch(s, &run, w, 3, &err);
+  ck_assert_msg(rc == STORE_EBUSY, "%d %s", rc, err.message);
+  ck_assert_int_eq(err.status, STORE_EBUSY);
+  ck_assert_msg(strstr(err.message, "55P03") != NULL, "%s", err.message);
+  for (int i = 0; i < 3; i++) ck_assert_int_eq(w[i].swapped, 0);
+  assert_body(c, "wbusy.t", 1, "old-1");
+  assert_body(c, "wbusy.t", 2, "old-2");
+  ck_assert_int_eq(backup_count(c, "wbusy-1"), 0);
+  assert_text(c, NULL,
+              "SELECT checkpoint FROM rollsafe.runs WHERE run_id = 'wbusy-1'");
+  /* A table lock stops a page the same way. */
+  sql(holder, "LOCK TABLE wbusy.t IN ACCESS EXCLUSIVE MODE");
+  const store_page_row *rows;
+  ck_assert_int_eq(store_page(s, NULL, 10, &rows, &err), STORE_EBUSY);
+  sql(holder, "ROLLBACK");
+  /* Once production lets go, the same batch goes through. */
+  ck_assert_int_eq(store_fix_batch(s, &run, w, 3, &err), STORE_OK);
+  for (int i = 0; i < 3; i++) ck_assert_int_eq(w[i].swapped, 1);
+  assert_body(c, "wbusy.t", 2, "new-2");
+  store_close(s);
+  PQfinish(holder);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(statement_timeout_is_busy_and_changes_nothing) {
+  busy_tables();
+  PGconn *c = admin();
+  store *s = writer_on("wbusy.slow", "id", "body", NULL, 0, 200);
+  store_run run = new_run(s, "wbusy-slow", "fix", "wbusy.slow");
+  store_error err;
+  store_swap w[2] = {swap_of("1", "old-1", "new-1"),
+                     swap_of("2", "old-2", "new-2")};
+  int rc = store_fix_batch(s, &run, w, 2, &err);
+  ck_assert_msg(rc == STORE_EBUSY, "%d %s", rc, err.message);
+  ck_assert_msg(strstr(err.message, "57014") != NULL, "%s", err.message);
+  ck_assert(w[0].swapped == 0 && w[1].swapped == 0);
+  assert_body(c, "wbusy.slow", 1, "old-1");
+  ck_assert_int_eq(backup_count(c, "wbusy-slow"), 0);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+/* ---- writing: restore --------------------------------------------------- */
+
+static store *restore_setup(PGconn *c, const char *table, const char *run_id,
+                            store_run *run) {
+  sql(c, "DROP TABLE IF EXISTS %s", table);
+  numbered_table(c, table, 4);
+  store *s = writer(table, "id", "body");
+  *run = new_run(s, run_id, "fix", table);
+  store_swap w[4] = {
+      swap_of("1", "old-1", "new-1"), swap_of("2", "old-2", "new-2"),
+      swap_of("3", "old-3", "new-3"), swap_of("4", "old-4", "new-4")};
+  store_error err;
+  ck_assert_int_eq(store_fix_batch(s, run, w, 4, &err), STORE_OK);
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(w[i].swapped, 1);
+  run->converted = 4;
+  return s;
+}
+
+START_TEST(restore_puts_originals_back_by_cas) {
+  PGconn *c = admin();
+  sql(c, "CREATE SCHEMA IF NOT EXISTS wrest");
+  store_run fix;
+  store *s = restore_setup(c, "wrest.t", "wrest-fix", &fix);
+  /* Production rewrites row 2 after the fix: restore must leave it. */
+  sql(c, "UPDATE wrest.t SET body = 'later' WHERE id = 2");
+  store_run rr = new_run(s, "wrest-restore", "restore", "wrest.t");
+  store_error err;
+  store_swap *rows;
+  int n = store_backup_page(s, "wrest-fix", NULL, 100, &rows, &err);
+  ck_assert_int_eq(n, 4);
+  for (int i = 0; i < n; i++) {
+    char key[16], old[16], new[16];
+    snprintf(key, sizeof key, "%d", i + 1);
+    snprintf(old, sizeof old, "old-%d", i + 1);
+    snprintf(new, sizeof new, "new-%d", i + 1);
+    ck_assert_str_eq(rows[i].key, key);
+    ck_assert_uint_eq(rows[i].expect_len, strlen(new));
+    ck_assert(memcmp(rows[i].expect, new, strlen(new)) == 0);
+    ck_assert_uint_eq(rows[i].value_len, strlen(old));
+    ck_assert(memcmp(rows[i].value, old, strlen(old)) == 0);
+  }
+  snprintf(rr.checkpoint, sizeof rr.checkpoint, "4");
+  rr.has_checkpoint = 1;
+  ck_assert_int_eq(store_restore_batch(s, &rr, rows, (size_t)n, &err),
+                   STORE_OK);
+  static const int want[4] = {1, 0, 1, 1};
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(rows[i].swapped, want[i]);
+  assert_body(c, "wrest.t", 1, "old-1");
+  assert_body(c, "wrest.t", 2, "later");
+  assert_body(c, "wrest.t", 3, "old-3");
+  assert_body(c, "wrest.t", 4, "old-4");
+  assert_text(c, "1:true 2:false 3:true 4:true ",
+              "SELECT string_agg(key || ':' || restored || ' ', '' ORDER BY"
+              " key) FROM rollsafe.backup WHERE run_id = 'wrest-fix'");
+  assert_text(c, "4|3|1",
+              "SELECT concat_ws('|', checkpoint, restored, conflicts) FROM"
+              " rollsafe.runs WHERE run_id = 'wrest-restore'");
+  /* The fix run's own row is left as the fix wrote it. */
+  assert_text(c, "0|4",
+              "SELECT concat_ws('|', restored, converted) FROM rollsafe.runs"
+              " WHERE run_id = 'wrest-fix'");
+
+  /* Twice changes nothing. */
+  rr.restored = 3;
+  rr.conflicts = 1;
+  n = store_backup_page(s, "wrest-fix", NULL, 100, &rows, &err);
+  ck_assert_int_eq(n, 4);
+  ck_assert_int_eq(store_restore_batch(s, &rr, rows, (size_t)n, &err),
+                   STORE_OK);
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(rows[i].swapped, 0);
+  assert_body(c, "wrest.t", 1, "old-1");
+  assert_body(c, "wrest.t", 2, "later");
+  assert_text(c, "1:true 2:false 3:true 4:true ",
+              "SELECT string_agg(key || ':' || restored || ' ', '' ORDER BY"
+              " key) FROM rollsafe.backup WHERE run_id = 'wrest-fix'");
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(restore_under_the_fix_run_itself) {
+  PGconn *c = admin();
+  sql(c, "CREATE SCHEMA IF NOT EXISTS wrest");
+  store_run fix;
+  store *s = restore_setup(c, "wrest.same", "wrest-same", &fix);
+  store_error err;
+  store_swap *rows;
+  /* Pages of one, in key order. */
+  char after[16] = "";
+  int pages = 0;
+  for (;;) {
+    int n = store_backup_page(s, "wrest-same", pages ? after : NULL, 1, &rows,
+                              &err);
+    ck_assert_int_ge(n, 0);
+    if (n == 0) break;
+    ck_assert_int_eq(n, 1);
+    snprintf(after, sizeof after, "%s", rows[0].key);
+    pages++;
+    ck_assert_int_eq(store_restore_batch(s, &fix, rows, 1, &err), STORE_OK);
+    ck_assert_int_eq(rows[0].swapped, 1);
+    fix.restored++;
+  }
+  ck_assert_int_eq(pages, 4);
+  for (long id = 1; id <= 4; id++) {
+    char want[16];
+    snprintf(want, sizeof want, "old-%ld", id);
+    assert_body(c, "wrest.same", id, want);
+  }
+  ck_assert_int_eq(sql_int(c,
+                           "SELECT count(*) FROM rollsafe.backup WHERE"
+                           " run_id = 'wrest-same' AND restored"),
+                   4);
+  assert_text(c, "4|4",
+              "SELECT concat_ws('|', restored, converted) FROM rollsafe.runs"
+              " WHERE run_id = 'wrest-same'");
+  ck_assert_int_eq(store_backup_page(s, "wrest-none", NULL, 5, &rows, &err), 0);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(backup_pages_follow_byte_order) {
+  PGconn *c = admin();
+  sql(c, "DROP SCHEMA IF EXISTS wbk CASCADE");
+  sql(c, "CREATE SCHEMA wbk");
+  numbered_table(c, "wbk.t", 12);
+  store *s = writer("wbk.t", "id", "body");
+  store_run run = new_run(s, "wbk-1", "fix", "wbk.t");
+  store_swap w[12];
+  char keys[12][16], olds[12][16];
+  for (int i = 0; i < 12; i++) {
+    snprintf(keys[i], sizeof keys[i], "%d", i + 1);
+    snprintf(olds[i], sizeof olds[i], "old-%d", i + 1);
+    w[i] = swap_of(keys[i], olds[i], "new");
+  }
+  store_error err;
+  ck_assert_int_eq(store_fix_batch(s, &run, w, 12, &err), STORE_OK);
+  /* Text keys of a bigint column: "10" < "11" < "12" < "2" in bytes. */
+  static const char *const want[12] = {"1", "10", "11", "12", "2", "3",
+                                       "4", "5",  "6",  "7",  "8", "9"};
+  char after[16] = "";
+  size_t seen = 0;
+  for (int page = 0; page < 20; page++) {
+    store_swap *rows;
+    int n = store_backup_page(s, "wbk-1", page ? after : NULL, 5, &rows, &err);
+    ck_assert_int_ge(n, 0);
+    if (n == 0) break;
+    for (int i = 0; i < n; i++) ck_assert_str_eq(rows[i].key, want[seen++]);
+    snprintf(after, sizeof after, "%s", rows[n - 1].key);
+  }
+  ck_assert_uint_eq(seen, 12);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+/* ---- writing: runs ------------------------------------------------------ */
+
+START_TEST(runs_are_created_loaded_updated_listed) {
+  PGconn *c = admin();
+  sql(c, "DROP SCHEMA IF EXISTS wrun CASCADE");
+  sql(c, "CREATE SCHEMA wrun");
+  numbered_table(c, "wrun.t", 2);
+  store *s = writer("wrun.t", "id", "body");
+  sql(c, "DELETE FROM rollsafe.runs WHERE run_id LIKE 'wrun-%%'");
+  store_run a = make_run("wrun-a", "fix", "wrun.t");
+  snprintf(a.target, sizeof a.target, "orders-db");
+  snprintf(a.key, sizeof a.key, "id");
+  snprintf(a.column, sizeof a.column, "body");
+  a.to_version = 3;
+  a.started_us = 1795430400123456LL; /* 2026-11-23, to the microsecond */
+  a.lossy = 7;
+  snprintf(a.status, sizeof a.status, "ignored");
+  store_error err;
+  ck_assert_int_eq(store_run_create(s, &a, &err), STORE_OK);
+  store_run b = make_run("wrun-b", "restore", "wrun.t");
+  b.started_us = a.started_us + 1;
+  ck_assert_int_eq(store_run_create(s, &b, &err), STORE_OK);
+  ck_assert_int_eq(store_run_create(s, &b, &err), STORE_EUSAGE);
+  ck_assert_msg(strstr(err.message, "run 'wrun-b' exists already") != NULL,
+                "%s", err.message);
+
+  store_run back;
+  ck_assert_int_eq(store_run_load(s, "wrun-a", &back, &err), STORE_OK);
+  ck_assert_str_eq(back.run_id, "wrun-a");
+  ck_assert_str_eq(back.command, "fix");
+  ck_assert_str_eq(back.target, "orders-db");
+  ck_assert_str_eq(back.table, "wrun.t");
+  ck_assert_str_eq(back.key, "id");
+  ck_assert_str_eq(back.column, "body");
+  ck_assert_uint_eq(back.to_version, 3);
+  ck_assert_str_eq(back.status, "running");
+  ck_assert_int_eq(back.has_checkpoint, 0);
+  ck_assert_int_eq(back.started_us, a.started_us);
+  ck_assert_int_gt(back.updated_us, a.started_us);
+  ck_assert_int_eq(back.lossy, 7);
+  ck_assert_int_eq(back.converted, 0);
+
+  /* An update sets status and counts, never the checkpoint. */
+  store_swap w = swap_of("1", "old-1", "new-1");
+  a.has_checkpoint = 1;
+  snprintf(a.checkpoint, sizeof a.checkpoint, "1");
+  ck_assert_int_eq(store_fix_batch(s, &a, &w, 1, &err), STORE_OK);
+  a.converted = 1;
+  snprintf(a.status, sizeof a.status, "done");
+  snprintf(a.checkpoint, sizeof a.checkpoint, "999");
+  ck_assert_int_eq(store_run_update(s, &a, &err), STORE_OK);
+  ck_assert_int_eq(store_run_load(s, "wrun-a", &back, &err), STORE_OK);
+  ck_assert_str_eq(back.status, "done");
+  ck_assert_int_eq(back.converted, 1);
+  ck_assert_int_eq(back.has_checkpoint, 1);
+  ck_assert_str_eq(back.checkpoint, "1");
+
+  store_run *list = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(store_run_list(s, &list, &n, &err), STORE_OK);
+  ck_assert_ptr_nonnull(list);
+  size_t ia = n, ib = n;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(list[i].run_id, "wrun-a") == 0) ia = i;
+    if (strcmp(list[i].run_id, "wrun-b") == 0) ib = i;
+  }
+  ck_assert_uint_lt(ia, n);
+  ck_assert_uint_lt(ib, n);
+  ck_assert_uint_lt(ia, ib); /* oldest first */
+  ck_assert_str_eq(list[ib].command, "restore");
+  free(list);
+
+  /* A checkpoint longer than the struct holds is refused, not cut. */
+  sql(c,
+      "UPDATE rollsafe.runs SET checkpoint = repeat('k', 300)"
+      " WHERE run_id = 'wrun-b'");
+  ck_assert_int_eq(store_run_load(s, "wrun-b", &back, &err), STORE_EIO);
+  ck_assert_msg(strstr(err.message, "checkpoint") != NULL, "%s", err.message);
+  sql(c, "DELETE FROM rollsafe.runs WHERE run_id LIKE 'wrun-%%'");
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(missing_run_is_usage) {
+  PGconn *c = admin();
+  sql(c, "CREATE SCHEMA IF NOT EXISTS wrun2");
+  sql(c, "DROP TABLE IF EXISTS wrun2.t");
+  numbered_table(c, "wrun2.t", 1);
+  store *s = writer("wrun2.t", "id", "body");
+  store_run back;
+  store_error err;
+  ck_assert_int_eq(store_run_load(s, "no-such-run", &back, &err), STORE_EUSAGE);
+  ck_assert_int_eq(err.status, STORE_EUSAGE);
+  ck_assert_msg(strstr(err.message, "no run 'no-such-run'") != NULL, "%s",
+                err.message);
+  ck_assert_msg(strstr(err.message, "table wrun2.t") != NULL, "%s",
+                err.message);
+  store_run r = make_run("no-such-run", "fix", "wrun2.t");
+  ck_assert_int_eq(store_run_update(s, &r, &err), STORE_EUSAGE);
+  ck_assert_msg(strstr(err.message, "no run 'no-such-run'") != NULL, "%s",
+                err.message);
+  int64_t deleted = 5;
+  ck_assert_int_eq(store_purge_run(s, "no-such-run", &deleted, &err),
+                   STORE_EUSAGE);
+  ck_assert_int_eq(deleted, 0);
+  /* An id with a quote is a value like any other. */
+  ck_assert_int_eq(store_run_load(s, "x' OR 'a'='a", &back, &err),
+                   STORE_EUSAGE);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(purge_deletes_backups_and_run) {
+  PGconn *c = admin();
+  sql(c, "CREATE SCHEMA IF NOT EXISTS wrun3");
+  sql(c, "DROP TABLE IF EXISTS wrun3.t");
+  numbered_table(c, "wrun3.t", 3);
+  store *s = writer("wrun3.t", "id", "body");
+  store_run run = new_run(s, "wrun3-p", "fix", "wrun3.t");
+  store_run other = new_run(s, "wrun3-keep", "fix", "wrun3.t");
+  store_swap w[2] = {swap_of("1", "old-1", "new-1"),
+                     swap_of("2", "old-2", "new-2")};
+  store_swap w3 = swap_of("3", "old-3", "new-3");
+  store_error err;
+  ck_assert_int_eq(store_fix_batch(s, &run, w, 2, &err), STORE_OK);
+  ck_assert_int_eq(store_fix_batch(s, &other, &w3, 1, &err), STORE_OK);
+  int64_t deleted = -1;
+  ck_assert_int_eq(store_purge_run(s, "wrun3-p", &deleted, &err), STORE_OK);
+  ck_assert_int_eq(deleted, 2);
+  ck_assert_int_eq(backup_count(c, "wrun3-p"), 0);
+  store_run back;
+  ck_assert_int_eq(store_run_load(s, "wrun3-p", &back, &err), STORE_EUSAGE);
+  /* Another run's rows stay, and so do the rewritten records. */
+  ck_assert_int_eq(backup_count(c, "wrun3-keep"), 1);
+  ck_assert_int_eq(store_run_load(s, "wrun3-keep", &back, &err), STORE_OK);
+  assert_body(c, "wrun3.t", 1, "new-1");
+  ck_assert_int_eq(store_purge_run(s, "wrun3-p", &deleted, &err), STORE_EUSAGE);
+  store_close(s);
+  PQfinish(c);
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------- */
 
 static Suite *postgres_suite(void) {
@@ -1478,6 +2788,51 @@ static Suite *postgres_suite(void) {
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, cancel_mid_scan_stops_and_frees);
   tcase_add_test(tc, close_mid_scan_frees);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("writer_setup");
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, writer_creates_schema_once_and_reopens);
+  tcase_add_test(tc, concurrent_writers_open_on_a_fresh_database);
+  tcase_add_test(tc, writer_refuses_what_it_cannot_write);
+  tcase_add_test(tc, writer_session_is_pinned_and_limited);
+  tcase_add_test(tc, read_only_store_refuses_writing_ops);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("writer_page");
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, page_bigint_keys_follow_numeric_order);
+  tcase_add_test(tc, page_text_uuid_and_collated_keys_follow_key_order);
+  tcase_add_test(tc, pages_cover_every_row_once);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("writer_fix");
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, fix_swaps_by_cas_and_backs_up_only_swaps);
+  tcase_add_test(tc, second_swap_keeps_the_first_original);
+  tcase_add_test(tc, empty_batch_moves_the_checkpoint_only);
+  tcase_add_test(tc, batch_of_a_missing_run_changes_nothing);
+  tcase_add_test(tc, fix_handles_awkward_keys_and_big_batches);
+  tcase_add_test(tc, failing_row_rolls_back_the_whole_batch);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("writer_busy");
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, row_lock_held_elsewhere_is_busy_and_changes_nothing);
+  tcase_add_test(tc, statement_timeout_is_busy_and_changes_nothing);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("writer_restore");
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, restore_puts_originals_back_by_cas);
+  tcase_add_test(tc, restore_under_the_fix_run_itself);
+  tcase_add_test(tc, backup_pages_follow_byte_order);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("writer_runs");
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, runs_are_created_loaded_updated_listed);
+  tcase_add_test(tc, missing_run_is_usage);
+  tcase_add_test(tc, purge_deletes_backups_and_run);
   suite_add_tcase(s, tc);
   return s;
 }
