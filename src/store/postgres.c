@@ -1756,13 +1756,15 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
   " RETURNING rs_u.i, rs_u.k, rs_u.expect, rs_u.value),"
     s->fix_sql = pg_sprintf(
         SWAP_INPUT
-        /* The first original stays: a second swap of the same key in
-         * the same run only records what it wrote. */
+        /* A key the run swaps again (A -> our B, a writer's C -> our D)
+         * keeps the bytes the latest swap replaced (C): a restore undoes
+         * the fix's write and must not throw away the writer's C. */
         " rs_b AS (INSERT INTO rollsafe.backup AS rs_b (run_id, target, key,"
         " old_value, new_value, written_at)"
         " SELECT $4::pg_catalog.text, $5::pg_catalog.text, k, expect, value,"
         " pg_catalog.now() FROM rs_sw"
         " ON CONFLICT (run_id, key) DO UPDATE SET"
+        " old_value = excluded.old_value,"
         " new_value = excluded.new_value, written_at = excluded.written_at,"
         " restored = false)"
         " SELECT i FROM rs_sw",

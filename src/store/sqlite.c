@@ -745,7 +745,18 @@ static int sqlite_fix_batch(store *base, const store_run *run,
     sqlite3_bind_int64(st, 6, written);
     status = step_done(s, st, NULL, err, what);
   }
-  if (status == STORE_OK) status = put_run(s, run, err);
+  if (status == STORE_OK) {
+    /* The run's counts are the totals before the batch: this batch's swaps
+     * and conflicts are added here, so that they commit with it. */
+    store_run after = *run;
+    for (size_t i = 0; i < n; i++) {
+      if (swaps[i].swapped)
+        after.converted++;
+      else
+        after.conflicts++;
+    }
+    status = put_run(s, &after, err);
+  }
   if (status == STORE_OK)
     status = tx_commit(s, err, "cannot commit a batch");
   else
@@ -777,7 +788,16 @@ static int sqlite_restore_batch(store *base, const store_run *run,
     sqlite3_bind_text(st, 2, w->key, -1, SQLITE_STATIC);
     status = step_done(s, st, NULL, err, what);
   }
-  if (status == STORE_OK) status = put_run(s, run, err);
+  if (status == STORE_OK) {
+    store_run after = *run; /* counts before the batch; see fix_batch */
+    for (size_t i = 0; i < n; i++) {
+      if (swaps[i].swapped)
+        after.restored++;
+      else
+        after.conflicts++;
+    }
+    status = put_run(s, &after, err);
+  }
   if (status == STORE_OK)
     status = tx_commit(s, err, "cannot commit a restore batch");
   else

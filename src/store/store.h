@@ -248,7 +248,9 @@ typedef struct store_swap {
  * original bytes, value as the new bytes, time; a key the run swaps again
  * keeps the bytes its latest swap replaced, so that a restore never undoes
  * a writer's change made between two passes); then the run's checkpoint
- * and counts (@p run, whose checkpoint is the batch's last key). All or
+ * and counts (@p run, whose checkpoint is the batch's last key; its counts
+ * are the totals before the batch, and the adapter adds the batch's swaps to
+ * `converted` and the rest to `conflicts` in the same transaction). All or
  * nothing: on any error, nothing of the batch is visible.
  * @return STORE_OK, STORE_EBUSY (gave way to production; retry later), or
  *         another store_status
@@ -269,7 +271,8 @@ int store_backup_page(store *s, const char *run_id, const char *after,
 /**
  * Runs one batch of a restore: every swap by CAS (back to the original
  * bytes where the row still holds what the fix wrote), the run's
- * checkpoint and counts, in one transaction. Restoring twice changes
+ * checkpoint and counts (before the batch; the adapter adds its swaps to
+ * `restored` and the rest to `conflicts`), in one transaction. Restoring twice changes
  * nothing: the second time no row holds the fixed bytes any more.
  */
 int store_restore_batch(store *s, const store_run *run, store_swap *swaps,

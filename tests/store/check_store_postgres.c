@@ -2130,7 +2130,7 @@ START_TEST(fix_swaps_by_cas_and_backs_up_only_swaps) {
 }
 END_TEST
 
-START_TEST(second_swap_keeps_the_first_original) {
+START_TEST(second_swap_keeps_what_it_replaced) {
   fix_tables();
   PGconn *c = admin();
   store *s = writer("wfix.again", "id", "body");
@@ -2144,7 +2144,7 @@ START_TEST(second_swap_keeps_the_first_original) {
   ck_assert_int_eq(store_fix_batch(s, &run, &again, 1, &err), STORE_OK);
   ck_assert_int_eq(again.swapped, 1);
   assert_body(c, "wfix.again", 1, "newer-1");
-  assert_text(c, "old-1>newer-1",
+  assert_text(c, "new-1>newer-1",
               "SELECT convert_from(old_value, 'UTF8') || '>' ||"
               " convert_from(new_value, 'UTF8') FROM rollsafe.backup"
               " WHERE run_id = 'wfix-again' AND key = '1'");
@@ -2808,7 +2808,7 @@ static Suite *postgres_suite(void) {
   tc = tcase_create("writer_fix");
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, fix_swaps_by_cas_and_backs_up_only_swaps);
-  tcase_add_test(tc, second_swap_keeps_the_first_original);
+  tcase_add_test(tc, second_swap_keeps_what_it_replaced);
   tcase_add_test(tc, empty_batch_moves_the_checkpoint_only);
   tcase_add_test(tc, batch_of_a_missing_run_changes_nothing);
   tcase_add_test(tc, fix_handles_awkward_keys_and_big_batches);
