@@ -536,6 +536,8 @@ class KillState:
             want = sum(1 for k, kd in self.kinds.items()
                        if kd == kind and cp is not None and k <= cp)
             check_eq(got, want, when + ": run row's %s count" % kind)
+        # So do the counts of rows swapped: a resumed run goes on from them.
+        check_eq(converted, len(b), when + ": run row's converted count")
         self.backed_up = len(b)
 
 
@@ -731,6 +733,8 @@ def test_kill_9_and_resume(r):
     st.check("after the run completed", final=True)
     check_eq(st.backed_up, len(st.convertible), "rows fixed in all")
     t = doc["targets"][0]
+    check_eq(t["converted"], len(st.convertible),
+             "converted, over the whole run")
     check_eq((t["impossible"], t["corrupt"], t["remaining"], t["conflicts"]),
              (n_guest, n_corrupt, n_guest + n_corrupt, 0),
              "impossible, corrupt, remaining, conflicts of the whole run")
