@@ -637,35 +637,33 @@ def test_kill_9_and_resume(r):
     t_start = time.monotonic()
 
     # Calibration on a copy: when the first batch commits, and how fast
-    # batches go, so that the random kills spread over the run.
+    # the run goes, so that the random kills spread over the run (the kill
+    # loop never depends on it being right: see the cap below).
     calib = os.path.join(r.work, "calibration.db")
     shutil.copyfile(path, calib)
     c0 = time.monotonic()
     p = subprocess.Popen(fix_argv(r, calib, None), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
-    db = connect(calib)
-    t_first = t_last = None
-    last = None
-    while p.poll() is None:
+    db = sqlite3.connect(calib, timeout=0, isolation_level=None)
+    t_first = None
+    while p.poll() is None and t_first is None:
         try:
             row = db.execute("SELECT checkpoint FROM rollsafe_runs").fetchone()
-        except sqlite3.OperationalError:  # no such table yet
+        except sqlite3.OperationalError:  # locked, or no table yet
             row = None
-        if row is not None and row[0] is not None and row[0] != last:
-            last = row[0]
-            t_last = time.monotonic() - c0
-            if t_first is None:
-                t_first = t_last
-        time.sleep(0.005)
+        if row is not None and row[0] is not None:
+            t_first = time.monotonic() - c0
+        time.sleep(0.001)
     db.close()
     out, err = p.communicate(timeout=HANG)
     t_full = time.monotonic() - c0
     no_sanitizer(err.decode("utf-8", "replace"), "the calibration fix")
     check_eq(p.returncode, 1, "calibration fix exit")
-    check(t_first is not None and t_last > t_first,
-          "calibration: batches seen committing", t_first, t_last)
-    # Rows fixed per second between the first and the last commit.
-    rate = len(st.convertible) / (t_last - t_first)
+    if t_first is None:
+        t_first = t_full / 20
+    # Rows fixed per second after the first commit (verification included:
+    # a little low).
+    rate = len(st.convertible) / max(t_full - t_first, 0.01)
 
     # Random kills; once each, right after a commit, a moment after one
     # (likely mid-batch), and inside a batch's transaction (write lock
