@@ -334,7 +334,11 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
         memcpy(why + k * 256, reason, 256);
         k++;
       } else {
-        rc = count(r, o, (fix_outcome)oc, rows[i].key, reason);
+        /* Records left alone are counted by the first pass only: later
+         * passes read the whole table again for the conflicted rows and
+         * would count them once more each time. */
+        if (r->passes == 1)
+          rc = count(r, o, (fix_outcome)oc, rows[i].key, reason);
       }
     }
     if (rc != 0) break;

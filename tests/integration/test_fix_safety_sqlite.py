@@ -425,6 +425,10 @@ def test_lost_updates(r):
         if all(k not in writes for k in b):
             check_eq(conv, len(b), "run %s: converted = backup rows" % run)
         check_eq(doc["lossy"], 0, "run %s: lossy" % run)
+        # Records left alone are counted once, however many passes.
+        check_eq((doc["impossible"], doc["corrupt"]), (n_guest, n_corrupt),
+                 "run %s: impossible, corrupt (%d passes)"
+                 % (run, doc["targets"][0]["passes"]))
 
     # (c) The final fix leaves only the planted records, and a scan agrees.
     check_eq(doc2["remaining"], n_guest + n_corrupt, "final fix: remaining")
