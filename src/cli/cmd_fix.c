@@ -362,6 +362,17 @@ static int write_text(FILE *out, void *ctx) {
   return ferror(out) ? -1 : 0;
 }
 
+/* A label value: \\ and " escaped, control characters replaced. */
+static void label(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; s != NULL && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '\\' || c == '"') fputc('\\', out);
+    fputc(c < 0x20 || c == 0x7F ? '?' : c, out);
+  }
+  fputc('"', out);
+}
+
 static int write_metrics(FILE *out, void *ctx) {
   const fix_report *rep = ctx;
   fputs(
@@ -369,20 +380,22 @@ static int write_metrics(FILE *out, void *ctx) {
       "# HELP rollsafe_fix_records Records by target and outcome.\n",
       out);
   for (size_t i = 0; i < rep->n; i++)
-    for (int o = 0; o < FIX_OUTCOME_COUNT; o++)
-      fprintf(out,
-              "rollsafe_fix_records{target=\"%s\",outcome=\"%s\"} %" PRIu64
-              "\n",
-              rep->targets[i].target.name, fix_outcome_name((fix_outcome)o),
-              rep->results[i].counts[o]);
+    for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
+      fputs("rollsafe_fix_records{target=", out);
+      label(out, rep->targets[i].target.name);
+      fprintf(out, ",outcome=\"%s\"} %" PRIu64 "\n",
+              fix_outcome_name((fix_outcome)o), rep->results[i].counts[o]);
+    }
   fputs(
       "# TYPE rollsafe_fix_remaining gauge\n"
       "# HELP rollsafe_fix_remaining Records the reader still cannot read "
       "after the fix.\n",
       out);
-  for (size_t i = 0; i < rep->n; i++)
-    fprintf(out, "rollsafe_fix_remaining{target=\"%s\"} %" PRIu64 "\n",
-            rep->targets[i].target.name, rep->results[i].remaining);
+  for (size_t i = 0; i < rep->n; i++) {
+    fputs("rollsafe_fix_remaining{target=", out);
+    label(out, rep->targets[i].target.name);
+    fprintf(out, "} %" PRIu64 "\n", rep->results[i].remaining);
+  }
   fprintf(out,
           "# TYPE rollsafe_fix_exit_code gauge\n"
           "# HELP rollsafe_fix_exit_code The command's exit code.\n"

@@ -282,6 +282,25 @@ def test_left_alone_counted_once_across_passes(r):
     check_eq(t["converted"], 2, "converted (row 2 in the second pass)")
 
 
+def test_metrics_match_the_report(r):
+    recs = Records()
+    path, kinds = build(r, recs)
+    metrics = os.path.join(r.work, "fix.prom")
+    doc = fix_json(r, 1, path, "--metrics", metrics, "--name", 'ord"ers')
+    with open(metrics) as f:
+        lines = f.read().splitlines()
+    check_eq(lines[-1], "# EOF", "ends with # EOF")
+    samples = {}
+    for line in lines:
+        if not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    for outcome, n in doc["targets"][0]["outcomes"].items():
+        key = 'rollsafe_fix_records{target="ord\\"ers",outcome="%s"}' % outcome
+        check_eq(samples.get(key), float(n), key)
+    check_eq(samples["rollsafe_fix_exit_code"], 1.0, "exit code metric")
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 
