@@ -529,15 +529,7 @@ static int parse_args(demo_args *a, int argc, char **argv) {
         a->force = 1;
         break;
       case OPT_FORMAT:
-        if (strcmp(value, "json") == 0)
-          a->json = 1;
-        else if (strcmp(value, "text") == 0)
-          a->json = 0;
-        else
-          return cli_usage_error(CMD,
-                                 "invalid --format '%s': expected text or "
-                                 "json",
-                                 value);
+        if (cli_opt_format(CMD, value, &a->json) != 0) return CLI_EXIT_USAGE;
         break;
       case OPT_HELP:
         a->help = 1;

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,42 +22,12 @@
 #include "output.h"
 #include "report/progress.h"
 #include "report/scan_report.h"
+#include "interrupt.h"
 #include "targets.h"
 #include "verify/fix.h"
 
 /* ---- shared ---------------------------------------------------------------
  */
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig) {
-  (void)sig;
-  interrupted = 1;
-}
-
-static void install_handlers(struct sigaction *old_int,
-                             struct sigaction *old_term) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
-  sigaction(SIGINT, &sa, old_int);
-  sigaction(SIGTERM, &sa, old_term);
-}
-
-static int parse_count(const char *cmd, const char *name, const char *value,
-                       unsigned long lo, unsigned long hi, unsigned long *out) {
-  char *end;
-  errno = 0;
-  unsigned long v = strtoul(value, &end, 10);
-  if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
-      v < lo || v > hi)
-    return cli_usage_error(cmd, "invalid %s '%s': expected %lu to %lu", name,
-                           value, lo, hi);
-  *out = v;
-  return 0;
-}
 
 static int exit_for_store(int status) {
   return status == STORE_EUSAGE  ? CLI_EXIT_USAGE
@@ -137,7 +106,7 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
     unsigned long n;
     switch (id) {
       case OPT_TO_VERSION:
-        if (parse_count(cmd, "--to-version", value, 1, 1000, &n))
+        if (cli_opt_number(cmd, "--to-version", value, 1, 1000, &n))
           return CLI_EXIT_USAGE;
         a->to_version = (unsigned)n;
         break;
@@ -148,7 +117,7 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
         a->allow_lossy = 1;
         break;
       case OPT_BATCH:
-        if (parse_count(cmd, "--batch", value, 1, 100000, &a->batch))
+        if (cli_opt_number(cmd, "--batch", value, 1, 100000, &a->batch))
           return CLI_EXIT_USAGE;
         break;
       case OPT_MAX_RATE: {
@@ -164,17 +133,17 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
         break;
       }
       case OPT_LOCK_TIMEOUT:
-        if (parse_count(cmd, "--lock-timeout", value, 1, 3600000,
-                        &a->lock_timeout_ms))
+        if (cli_opt_number(cmd, "--lock-timeout", value, 1, 3600000,
+                           &a->lock_timeout_ms))
           return CLI_EXIT_USAGE;
         break;
       case OPT_STATEMENT_TIMEOUT:
-        if (parse_count(cmd, "--statement-timeout", value, 1, 86400000,
-                        &a->statement_timeout_ms))
+        if (cli_opt_number(cmd, "--statement-timeout", value, 1, 86400000,
+                           &a->statement_timeout_ms))
           return CLI_EXIT_USAGE;
         break;
       case OPT_MAX_PASSES:
-        if (parse_count(cmd, "--max-passes", value, 1, 100, &a->max_passes))
+        if (cli_opt_number(cmd, "--max-passes", value, 1, 100, &a->max_passes))
           return CLI_EXIT_USAGE;
         break;
       case OPT_RESUME:
@@ -184,13 +153,7 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
         a->run = value;
         break;
       case OPT_FORMAT:
-        if (strcmp(value, "json") == 0)
-          a->json = 1;
-        else if (strcmp(value, "text") == 0)
-          a->json = 0;
-        else
-          return cli_usage_error(
-              cmd, "invalid --format '%s': expected text or json", value);
+        if (cli_opt_format(cmd, value, &a->json) != 0) return CLI_EXIT_USAGE;
         break;
       case OPT_OUTPUT:
         a->output = value;
@@ -199,7 +162,7 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
         a->metrics = value;
         break;
       case OPT_SAMPLES:
-        if (parse_count(cmd, "--samples", value, 0, 10000, &a->samples))
+        if (cli_opt_number(cmd, "--samples", value, 0, 10000, &a->samples))
           return CLI_EXIT_USAGE;
         break;
       case OPT_HELP:
@@ -227,8 +190,9 @@ typedef struct fix_report {
   int execute;
 } fix_report;
 
+/* Empty strings (no run id, no error, no reason) are null. */
 static json_t *str_or_null(const char *s) {
-  return s != NULL && s[0] ? json_string(s) : json_null();
+  return s != NULL && s[0] ? rs__json_text(s) : json_null();
 }
 
 static json_t *result_json(const fix_report *rep, size_t i) {
@@ -362,17 +326,6 @@ static int write_text(FILE *out, void *ctx) {
   return ferror(out) ? -1 : 0;
 }
 
-/* A label value: \\ and " escaped, control characters replaced. */
-static void label(FILE *out, const char *s) {
-  fputc('"', out);
-  for (; s != NULL && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '\\' || c == '"') fputc('\\', out);
-    fputc(c < 0x20 || c == 0x7F ? '?' : c, out);
-  }
-  fputc('"', out);
-}
-
 static int write_metrics(FILE *out, void *ctx) {
   const fix_report *rep = ctx;
   fputs(
@@ -382,7 +335,7 @@ static int write_metrics(FILE *out, void *ctx) {
   for (size_t i = 0; i < rep->n; i++)
     for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
       fputs("rollsafe_fix_records{target=", out);
-      label(out, rep->targets[i].target.name);
+      rs__metrics_label(out, rep->targets[i].target.name);
       fprintf(out, ",outcome=\"%s\"} %" PRIu64 "\n",
               fix_outcome_name((fix_outcome)o), rep->results[i].counts[o]);
     }
@@ -393,7 +346,7 @@ static int write_metrics(FILE *out, void *ctx) {
       out);
   for (size_t i = 0; i < rep->n; i++) {
     fputs("rollsafe_fix_remaining{target=", out);
-    label(out, rep->targets[i].target.name);
+    rs__metrics_label(out, rep->targets[i].target.name);
     fprintf(out, "} %" PRIu64 "\n", rep->results[i].remaining);
   }
   fprintf(out,
@@ -408,20 +361,16 @@ static int write_metrics(FILE *out, void *ctx) {
  */
 
 static int run_writing(fix_args *a, const char *cmd, int restore) {
-  rs_registry *reg = NULL;
-  rs_error err = RS_ERROR_INIT;
-  if (rs_shop_registry(&reg, &err) != 0) {
-    cli_error(cmd, "%s", err.message);
-    return CLI_EXIT_IO;
-  }
-  cli_config *config = NULL;
-  cli_target *targets = NULL;
-  size_t n = 0;
-  int status = cli_targets_resolve(&a->t, reg, &config, &targets, &n, cmd);
+  cli_target_set set;
+  int status = cli_target_set_load(&set, &a->t, cmd);
   if (status != 0) {
-    rs_registry_free(reg);
+    cli_target_set_free(&set);
     return status;
   }
+  const rs_registry *reg = set.registry;
+  cli_target *targets = set.targets;
+  size_t n = set.n;
+  rs_error err = RS_ERROR_INIT;
   fix_result *results = calloc(n, sizeof *results);
   int *st = calloc(n, sizeof *st);
   char(*errors)[512] = calloc(n, sizeof *errors);
@@ -437,8 +386,8 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                              restore ? "--run" : "--resume", n);
     goto done;
   }
-  struct sigaction old_int, old_term;
-  install_handlers(&old_int, &old_term);
+  cli_interrupt_saved saved;
+  cli_interrupt_install(&saved);
   progress prog;
   progress_init(&prog, stderr);
   store_open_options sopts = {isatty(STDIN_FILENO)};
@@ -447,7 +396,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   if (a->statement_timeout_ms)
     wopts.statement_timeout_ms = (int)a->statement_timeout_ms;
   int codec_failed = 0;
-  for (size_t i = 0; i < n && !interrupted; i++) {
+  for (size_t i = 0; i < n && !cli_interrupted; i++) {
     cli_target *t = &targets[i];
     unsigned to = a->to_version ? a->to_version : t->reader_version;
     if (to > t->newest) {
@@ -467,7 +416,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
         .max_busy_retries = 8,
         .max_samples = a->samples,
         .resume = a->resume,
-        .interrupted = &interrupted,
+        .interrupted = &cli_interrupted,
         .progress = progress_update,
         .progress_ctx = &prog};
     store *s = NULL;
@@ -494,10 +443,10 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
     }
     store_close(s);
   }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  cli_interrupt_restore(&saved);
   if (status == 0) {
-    int usage = 0, io = codec_failed, incomplete = interrupted != 0, found = 0;
+    int usage = 0, io = codec_failed, incomplete = cli_interrupted != 0,
+        found = 0;
     for (size_t i = 0; i < n; i++) {
       const fix_result *r = &results[i];
       int s = st[i] != STORE_OK ? st[i] : r->status;
@@ -535,9 +484,7 @@ done:
   free(results);
   free(st);
   free(errors);
-  free(targets);
-  cli_config_free(config);
-  rs_registry_free(reg);
+  cli_target_set_free(&set);
   return status;
 }
 
@@ -724,33 +671,23 @@ static int each_writer(fix_args *a, const char *cmd,
                        int (*fn)(fix_args *, const char *, const cli_target *,
                                  store *, json_t *),
                        json_t *doc) {
-  rs_registry *reg = NULL;
-  rs_error err = RS_ERROR_INIT;
-  if (rs_shop_registry(&reg, &err) != 0) {
-    cli_error(cmd, "%s", err.message);
-    return CLI_EXIT_IO;
-  }
-  cli_config *config = NULL;
-  cli_target *targets = NULL;
-  size_t n = 0;
-  int status = cli_targets_resolve(&a->t, reg, &config, &targets, &n, cmd);
+  cli_target_set set;
+  int status = cli_target_set_load(&set, &a->t, cmd);
   store_open_options sopts = {isatty(STDIN_FILENO)};
   store_write_options wopts = STORE_WRITE_OPTIONS_INIT;
-  for (size_t i = 0; status == 0 && i < n; i++) {
+  for (size_t i = 0; status == 0 && i < set.n; i++) {
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
-    if (store_open_writer(&s, &targets[i].target, &sopts, &wopts, &serr) !=
+    if (store_open_writer(&s, &set.targets[i].target, &sopts, &wopts, &serr) !=
         STORE_OK) {
       cli_error(cmd, "%s", serr.message);
       status = exit_for_store(serr.status);
       break;
     }
-    status = fn(a, cmd, &targets[i], s, doc);
+    status = fn(a, cmd, &set.targets[i], s, doc);
     store_close(s);
   }
-  free(targets);
-  cli_config_free(config);
-  rs_registry_free(reg);
+  cli_target_set_free(&set);
   return status;
 }
 

@@ -90,17 +90,6 @@ static const cli_opt_spec inspect_opts[] = {
     {OPT_HELP, "help", 'h', 0},
 };
 
-/* A format version as the registry accepts them: 1..1000. */
-static int parse_version(const char *s, unsigned *out) {
-  if (s[0] < '0' || s[0] > '9') return -1;
-  errno = 0;
-  char *end;
-  unsigned long v = strtoul(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < 1 || v > 1000) return -1;
-  *out = (unsigned)v;
-  return 0;
-}
-
 static int parse_args(inspect_args *a, int argc, char **argv) {
   cli_opt_parser p;
   cli_opt_init(&p, inspect_opts, sizeof inspect_opts / sizeof inspect_opts[0],
@@ -131,11 +120,9 @@ static int parse_args(inspect_args *a, int argc, char **argv) {
         break;
       }
       case OPT_READER_VERSION:
-        if (parse_version(value, &a->reader_version) != 0)
-          return cli_usage_error(CMD,
-                                 "invalid --reader-version '%s': expected "
-                                 "a format version, 1 or more",
-                                 value);
+        if (cli_opt_version(CMD, "--reader-version", value,
+                            &a->reader_version) != 0)
+          return CLI_EXIT_USAGE;
         break;
       case OPT_READER_FRAMING:
         if (strcmp(value, "raw") == 0)

@@ -10,7 +10,6 @@
  * exits 4: inconclusive, never clean.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "output.h"
 #include "report/progress.h"
 #include "report/scan_report.h"
+#include "interrupt.h"
 #include "targets.h"
 #include "verify/scan.h"
 
@@ -230,13 +230,6 @@ static int parse_time(const char *text, int64_t *out_us) {
 /* ---- arguments --------------------------------------------------------------
  */
 
-static int set_once(const char **slot, const char *value, const char *name) {
-  if (*slot != NULL) return cli_usage_error(CMD, "%s given twice", name);
-  if (value[0] == '\0') return cli_usage_error(CMD, "%s: empty value", name);
-  *slot = value;
-  return 0;
-}
-
 static int parse_args(scan_args *a, int argc, char **argv) {
   cli_opt_parser p;
   cli_opt_init(&p, scan_opts, sizeof scan_opts / sizeof scan_opts[0], argc,
@@ -292,28 +285,18 @@ static int parse_args(scan_args *a, int argc, char **argv) {
         if (a->written_after_us == 0) a->written_after_us = 1;
         break;
       case OPT_FORMAT:
-        if (strcmp(value, "json") == 0)
-          a->json = 1;
-        else if (strcmp(value, "text") == 0)
-          a->json = 0;
-        else
-          return cli_usage_error(
-              CMD, "invalid --format '%s': expected text or json", value);
+        if (cli_opt_format(CMD, value, &a->json) != 0) return CLI_EXIT_USAGE;
         break;
       case OPT_OUTPUT:
-        rc = set_once(&a->output, value, "--output");
+        rc = cli_opt_once(CMD, "--output", value, &a->output);
         break;
       case OPT_METRICS:
-        rc = set_once(&a->metrics, value, "--metrics");
+        rc = cli_opt_once(CMD, "--metrics", value, &a->metrics);
         break;
       case OPT_SAMPLES: {
-        char *end;
-        errno = 0;
-        unsigned long n = strtoul(value, &end, 10);
-        if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
-            n > 10000)
-          return cli_usage_error(
-              CMD, "invalid --samples '%s': expected 0 to 10000", value);
+        unsigned long n;
+        if (cli_opt_number(CMD, "--samples", value, 0, 10000, &n) != 0)
+          return CLI_EXIT_USAGE;
         a->samples = n;
         break;
       }
@@ -326,43 +309,6 @@ static int parse_args(scan_args *a, int argc, char **argv) {
   }
   if (rc != 0 || a->help) return rc;
   return cli_target_check(&a->t, CMD);
-}
-
-/* ---- signals
- * ------------------------------------------------------------------ */
-
-static volatile sig_atomic_t interrupted;
-/* The store being read, for the handler to interrupt a call that blocks
- * (a lock wait, a slow COPY); set and cleared with the signals blocked. */
-static store *volatile current_store;
-
-static void on_signal(int sig) {
-  (void)sig;
-  interrupted = 1;
-  store_interrupt(current_store); /* async-signal-safe */
-}
-
-static void set_current_store(store *s) {
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  sigaddset(&block, SIGTERM);
-  sigprocmask(SIG_BLOCK, &block, &old);
-  current_store = s;
-  sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-/* The first SIGINT/SIGTERM asks the scan to stop and report; SA_RESETHAND
- * makes the second one end the process the default way. */
-static void install_handlers(struct sigaction *old_int,
-                             struct sigaction *old_term) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
-  sigaction(SIGINT, &sa, old_int);
-  sigaction(SIGTERM, &sa, old_term);
 }
 
 /* ---- the scan
@@ -423,9 +369,7 @@ static int write_outputs(const scan_args *a, scan_report *report, int status,
 }
 
 static int run(scan_args *a) {
-  cli_config *config = NULL;
-  cli_target *resolved = NULL;
-  rs_registry *reg = NULL;
+  cli_target_set set;
   scan_report report;
   memset(&report, 0, sizeof report);
   report.flag_key = a->flag_key;
@@ -436,14 +380,10 @@ static int run(scan_args *a) {
   int status = 0, scanned = 0;
   rs_error err = {0, 0, ""};
 
-  if (rs_shop_registry(&reg, &err) != 0) {
-    cli_error(CMD, "%s", err.message);
-    status = CLI_EXIT_IO;
-    goto done;
-  }
-  size_t n_targets = 0;
-  status = cli_targets_resolve(&a->t, reg, &config, &resolved, &n_targets, CMD);
+  status = cli_target_set_load(&set, &a->t, CMD);
   if (status != 0) goto done;
+  size_t n_targets = set.n;
+  const cli_target *resolved = set.targets;
   report.targets = calloc(n_targets, sizeof *report.targets);
   if (report.targets == NULL) {
     cli_error(CMD, "out of memory");
@@ -451,7 +391,7 @@ static int run(scan_args *a) {
     goto done;
   }
   report.n_targets = n_targets;
-  if (config != NULL) report.feature = config->feature;
+  if (set.config != NULL) report.feature = set.config->feature;
   for (size_t i = 0; i < n_targets; i++) {
     scan_report_target *t = &report.targets[i];
     t->target = resolved[i].target;
@@ -461,20 +401,20 @@ static int run(scan_args *a) {
     t->result.estimated_rows = -1;
   }
 
-  struct sigaction old_int, old_term;
-  install_handlers(&old_int, &old_term);
+  cli_interrupt_saved saved;
+  cli_interrupt_install(&saved);
   progress prog;
   progress_init(&prog, stderr);
   store_open_options sopts = {isatty(STDIN_FILENO)};
   int codec_failed = 0;
   double t0 = (double)rs_now_us() / 1e6;
-  for (size_t i = 0; i < report.n_targets && !interrupted && !codec_failed;
+  for (size_t i = 0; i < report.n_targets && !cli_interrupted && !codec_failed;
        i++) {
     scan_report_target *t = &report.targets[i];
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
     if (store_open(&s, &t->target, &sopts, &serr) != STORE_OK) {
-      if (interrupted) break; /* e.g. Ctrl-C at the password prompt */
+      if (cli_interrupted) break; /* e.g. Ctrl-C at the password prompt */
       t->status = serr.status;
       memcpy(t->error, serr.message, sizeof t->error);
       cli_error(CMD, "%s", serr.message);
@@ -482,19 +422,19 @@ static int run(scan_args *a) {
     }
     t->description = strdup(store_describe(s));
     scan_options o = {
-        .registry = reg,
+        .registry = set.registry,
         .reader = {RS_READER_VERSION, t->reader_version, t->reader_framing},
         .flag_key = a->flag_key,
         .flag_variant = a->flag_variant,
         .written_after_us = a->written_after_us,
         .max_samples = a->samples,
-        .interrupted = &interrupted,
+        .interrupted = &cli_interrupted,
         .progress = progress_update,
         .progress_ctx = &prog};
     progress_start(&prog, t->target.name, store_estimate_rows(s));
-    set_current_store(s);
+    cli_interrupt_set_store(s);
     int rc = scan_target(&t->result, s, t->type, &o, &err);
-    set_current_store(NULL);
+    cli_interrupt_set_store(NULL);
     progress_end(&prog);
     t->scanned = 1;
     scanned = 1;
@@ -507,13 +447,12 @@ static int run(scan_args *a) {
     }
     store_close(s);
   }
-  report.interrupted = interrupted != 0;
+  report.interrupted = cli_interrupted != 0;
   if (report.interrupted)
     cli_error(CMD, "interrupted: the report covers only the rows read so far");
   report.seconds = (double)rs_now_us() / 1e6 - t0;
   status = exit_code_of(&report, codec_failed);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  cli_interrupt_restore(&saved);
 
 done:
   status = write_outputs(a, &report, status, scanned);
@@ -522,9 +461,7 @@ done:
     scan_result_dispose(&report.targets[i].result);
   }
   free(report.targets);
-  free(resolved);
-  rs_registry_free(reg);
-  cli_config_free(config);
+  cli_target_set_free(&set);
   return status;
 }
 

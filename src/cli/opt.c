@@ -1,6 +1,8 @@
 /* src/cli/opt.c: see opt.h. */
 #include "opt.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -84,4 +86,51 @@ int cli_opt_next(cli_opt_parser *p, const char **value) {
   }
   *value = inline_value;
   return spec->id;
+}
+
+int cli_opt_number(const char *cmd, const char *name, const char *value,
+                   unsigned long lo, unsigned long hi, unsigned long *out) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(value, &end, 10);
+  if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
+      v < lo || v > hi)
+    return cli_usage_error(cmd, "invalid %s '%s': expected %lu to %lu", name,
+                           value, lo, hi);
+  *out = v;
+  return 0;
+}
+
+int cli_opt_version(const char *cmd, const char *name, const char *value,
+                    unsigned *out) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(value, &end, 10);
+  if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || v < 1 ||
+      v > 1000)
+    return cli_usage_error(cmd,
+                           "invalid %s '%s': expected a format version, 1 or "
+                           "more",
+                           name, value);
+  *out = (unsigned)v;
+  return 0;
+}
+
+int cli_opt_format(const char *cmd, const char *value, int *json) {
+  if (strcmp(value, "json") == 0)
+    *json = 1;
+  else if (strcmp(value, "text") == 0)
+    *json = 0;
+  else
+    return cli_usage_error(cmd, "invalid --format '%s': expected text or json",
+                           value);
+  return 0;
+}
+
+int cli_opt_once(const char *cmd, const char *name, const char *value,
+                 const char **slot) {
+  if (*slot != NULL) return cli_usage_error(cmd, "%s given twice", name);
+  if (value[0] == '\0') return cli_usage_error(cmd, "%s: empty value", name);
+  *slot = value;
+  return 0;
 }

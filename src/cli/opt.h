@@ -51,4 +51,24 @@ void cli_opt_init(cli_opt_parser *p, const cli_opt_spec *specs, size_t n_specs,
  */
 int cli_opt_next(cli_opt_parser *p, const char **value);
 
+/*
+ * Option values the subcommands share. Each returns 0, or prints a usage
+ * error naming the option and its value and returns CLI_EXIT_USAGE.
+ */
+
+/** A decimal number from @p lo to @p hi. */
+int cli_opt_number(const char *cmd, const char *name, const char *value,
+                   unsigned long lo, unsigned long hi, unsigned long *out);
+
+/** A format version as the registry accepts them: 1..1000. */
+int cli_opt_version(const char *cmd, const char *name, const char *value,
+                    unsigned *out);
+
+/** --format: "text" (0) or "json" (1). */
+int cli_opt_format(const char *cmd, const char *value, int *json);
+
+/** A string option given at most once, not empty; *slot borrows @p value. */
+int cli_opt_once(const char *cmd, const char *name, const char *value,
+                 const char **slot);
+
 #endif

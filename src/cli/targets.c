@@ -10,22 +10,10 @@
 #include "cli.h"
 #include "targets.h"
 
+/* 1 when taken, CLI_EXIT_USAGE when refused (cli_target_opt's contract). */
 static int set_once(const char **slot, const char *value, const char *name,
                     const char *cmd) {
-  if (*slot != NULL) return cli_usage_error(cmd, "%s given twice", name);
-  if (value[0] == '\0') return cli_usage_error(cmd, "%s: empty value", name);
-  *slot = value;
-  return 1;
-}
-
-static int parse_version(const char *s, unsigned *out) {
-  if (s[0] < '0' || s[0] > '9') return -1;
-  errno = 0;
-  char *end;
-  unsigned long v = strtoul(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < 1 || v > 1000) return -1;
-  *out = (unsigned)v;
-  return 0;
+  return cli_opt_once(cmd, name, value, slot) == 0 ? 1 : CLI_EXIT_USAGE;
 }
 
 int cli_target_opt(cli_target_args *a, int id, const char *value,
@@ -55,12 +43,10 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
     case CLI_TOPT_NAME:
       return set_once(&a->name, value, "--name", cmd);
     case CLI_TOPT_READER_VERSION:
-      if (parse_version(value, &a->reader_version) != 0)
-        return cli_usage_error(cmd,
-                               "invalid --reader-version '%s': expected a "
-                               "format version, 1 or more",
-                               value);
-      return 1;
+      return cli_opt_version(cmd, "--reader-version", value,
+                             &a->reader_version) == 0
+                 ? 1
+                 : CLI_EXIT_USAGE;
     case CLI_TOPT_READER_FRAMING:
       if (strcmp(value, "raw") == 0)
         a->framing = RS_READER_FRAMING_RAW;
@@ -150,12 +136,9 @@ static int resolve_reader(cli_target *t, const rs_registry *reg,
   return 0;
 }
 
-int cli_targets_resolve(const cli_target_args *a, const rs_registry *reg,
-                        cli_config **config, cli_target **out, size_t *n,
-                        const char *cmd) {
-  *config = NULL;
-  *out = NULL;
-  *n = 0;
+static int resolve_all(const cli_target_args *a, const rs_registry *reg,
+                       cli_config **config, cli_target **out, size_t *n,
+                       const char *cmd) {
   if (a->config != NULL) {
     char msg[768];
     int status = cli_config_load(config, a->config, msg, sizeof msg);
@@ -208,4 +191,23 @@ int cli_targets_resolve(const cli_target_args *a, const rs_registry *reg,
   *out = t;
   *n = count;
   return 0;
+}
+
+int cli_target_set_load(cli_target_set *set, const cli_target_args *a,
+                        const char *cmd) {
+  memset(set, 0, sizeof *set);
+  rs_error err = RS_ERROR_INIT;
+  if (rs_shop_registry(&set->registry, &err) != 0) {
+    cli_error(cmd, "%s", err.message);
+    return CLI_EXIT_IO;
+  }
+  return resolve_all(a, set->registry, &set->config, &set->targets, &set->n,
+                     cmd);
+}
+
+void cli_target_set_free(cli_target_set *set) {
+  free(set->targets);
+  cli_config_free(set->config);
+  rs_registry_free(set->registry);
+  memset(set, 0, sizeof *set);
 }

@@ -69,14 +69,23 @@ typedef struct cli_target {
   unsigned newest;           /* the type's newest version */
 } cli_target;
 
+/** What a command works on: the registry, the config file and its targets. */
+typedef struct cli_target_set {
+  rs_registry *registry;
+  cli_config *config;  /**< NULL without -c */
+  cli_target *targets; /**< borrow from the args and the config */
+  size_t n;
+} cli_target_set;
+
 /**
- * Loads the config (if any) and resolves every target's reader.
- * @param[out] config the loaded file (free with cli_config_free), or NULL
- * @param[out] out malloc'd array (free()), borrowing from @p a and *config
+ * Builds the registry, loads the config (if any) and resolves every
+ * target's reader. On failure what was built stays in @p set: free it with
+ * cli_target_set_free() in every case.
  * @return 0, CLI_EXIT_USAGE or CLI_EXIT_IO (printed)
  */
-int cli_targets_resolve(const cli_target_args *a, const rs_registry *reg,
-                        cli_config **config, cli_target **out, size_t *n,
+int cli_target_set_load(cli_target_set *set, const cli_target_args *a,
                         const char *cmd);
+
+void cli_target_set_free(cli_target_set *set);
 
 #endif

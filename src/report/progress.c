@@ -6,15 +6,10 @@
 #include <unistd.h>
 
 #include "report/progress.h"
+#include "verify/util.h"
 
 /* Redraws per second at most: enough to look alive, cheap on a slow tty. */
 #define PROGRESS_HZ 4.0
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void progress_init(progress *p, FILE *out) {
   p->out = out != NULL && isatty(fileno(out)) ? out : NULL;
@@ -27,7 +22,7 @@ void progress_init(progress *p, FILE *out) {
 void progress_start(progress *p, const char *name, int64_t estimate) {
   p->name = name;
   p->estimate = estimate;
-  p->start = now();
+  p->start = verify_now_seconds();
   p->last = 0;
 }
 
@@ -46,7 +41,7 @@ static void grouped(char *buf, size_t size, uint64_t n) {
 void progress_update(void *ctx, uint64_t rows) {
   progress *p = ctx;
   if (p == NULL || p->out == NULL) return;
-  double t = now();
+  double t = verify_now_seconds();
   if (t - p->last < 1.0 / PROGRESS_HZ) return;
   p->last = t;
   double elapsed = t - p->start;

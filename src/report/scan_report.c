@@ -165,7 +165,7 @@ static char *clean_copy(const char *s, int controls) {
   return out;
 }
 
-static json_t *json_str_or_null(const char *s) {
+json_t *rs__json_text(const char *s) {
   if (s == NULL) return json_null();
   json_t *j = json_string(s);
   if (j != NULL) return j;
@@ -195,13 +195,12 @@ static json_t *json_flags(const flag_summary *f, size_t n) {
   json_t *a = json_array();
   for (size_t i = 0; a != NULL && i < n; i++)
     json_array_append_new(
-        a,
-        json_pack("{s:o,s:o,s:I,s:I,s:o,s:o}", "flag",
-                  json_str_or_null(f[i].flag_key), "variant",
-                  json_str_or_null(f[i].variant), "rows", (json_int_t)f[i].rows,
-                  "findings", (json_int_t)f[i].findings, "first_write",
-                  json_time(f[i].first_write_us), "last_write",
-                  json_time(f[i].last_write_us)));
+        a, json_pack("{s:o,s:o,s:I,s:I,s:o,s:o}", "flag",
+                     rs__json_text(f[i].flag_key), "variant",
+                     rs__json_text(f[i].variant), "rows", (json_int_t)f[i].rows,
+                     "findings", (json_int_t)f[i].findings, "first_write",
+                     json_time(f[i].first_write_us), "last_write",
+                     json_time(f[i].last_write_us)));
   return a;
 }
 
@@ -209,23 +208,23 @@ static json_t *json_sample(const scan_sample *s) {
   json_t *reasons = json_array();
   for (size_t i = 0; reasons != NULL && i < s->n_reasons; i++) {
     const scan_reason *r = &s->reasons[i];
-    json_array_append_new(reasons,
-                          json_pack("{s:s,s:o,s:I,s:o,s:o}", "verdict",
-                                    rs_verdict_name(r->verdict), "path",
-                                    json_str_or_null(r->path), "field",
-                                    (json_int_t)r->field, "offset",
-                                    r->offset == RS_OFFSET_NONE
-                                        ? json_null()
-                                        : json_integer((json_int_t)r->offset),
-                                    "text", json_str_or_null(r->text)));
+    json_array_append_new(
+        reasons,
+        json_pack("{s:s,s:o,s:I,s:o,s:o}", "verdict",
+                  rs_verdict_name(r->verdict), "path", rs__json_text(r->path),
+                  "field", (json_int_t)r->field, "offset",
+                  r->offset == RS_OFFSET_NONE
+                      ? json_null()
+                      : json_integer((json_int_t)r->offset),
+                  "text", rs__json_text(r->text)));
   }
   return json_pack(
-      "{s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "key", json_str_or_null(s->key),
+      "{s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "key", rs__json_text(s->key),
       "written_version",
       s->written_version ? json_integer(s->written_version) : json_null(),
-      "flag", json_str_or_null(s->flag_key), "variant",
-      json_str_or_null(s->variant), "write_time", json_time(s->write_time_us),
-      "reasons", reasons, "reasons_omitted", (json_int_t)s->reasons_omitted);
+      "flag", rs__json_text(s->flag_key), "variant", rs__json_text(s->variant),
+      "write_time", json_time(s->write_time_us), "reasons", reasons,
+      "reasons_omitted", (json_int_t)s->reasons_omitted);
 }
 
 static json_t *json_target(const scan_report_target *t) {
@@ -240,8 +239,8 @@ static json_t *json_target(const scan_report_target *t) {
                   "encoding",
                   w->encoding ? json_string(rs_encoding_name(w->encoding))
                               : json_null(),
-                  "flag", json_str_or_null(w->flag_key), "variant",
-                  json_str_or_null(w->variant), "rows", (json_int_t)w->rows,
+                  "flag", rs__json_text(w->flag_key), "variant",
+                  rs__json_text(w->variant), "rows", (json_int_t)w->rows,
                   "verdicts", json_verdicts(w->verdicts), "first_write",
                   json_time(w->first_write_us), "last_write",
                   json_time(w->last_write_us)));
@@ -263,15 +262,14 @@ static json_t *json_target(const scan_report_target *t) {
                                              : "incomplete";
   json_t *o = json_pack(
       "{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:s},s:b,s:s,s:o,s:o}", "name",
-      json_str_or_null(t->target.name), "kind", store_kind_name(t->target.kind),
-      "table", json_str_or_null(t->target.table), "key",
-      json_str_or_null(t->target.key), "column",
-      json_str_or_null(t->target.column), "type", json_str_or_null(t->type),
-      "where", json_str_or_null(t->target.where), "description",
-      json_str_or_null(t->description), "reader", "version",
+      rs__json_text(t->target.name), "kind", store_kind_name(t->target.kind),
+      "table", rs__json_text(t->target.table), "key",
+      rs__json_text(t->target.key), "column", rs__json_text(t->target.column),
+      "type", rs__json_text(t->type), "where", rs__json_text(t->target.where),
+      "description", rs__json_text(t->description), "reader", "version",
       (int)t->reader_version, "framing", framing_name(t->reader_framing),
       "complete", t->scanned && res->complete, "status", status, "error",
-      t->status != STORE_OK ? json_str_or_null(t->error) : json_null(),
+      t->status != STORE_OK ? rs__json_text(t->error) : json_null(),
       "estimated_rows",
       t->scanned && res->estimated_rows >= 0 ? json_integer(res->estimated_rows)
                                              : json_null());
@@ -318,9 +316,9 @@ json_t *scan_report_json(const scan_report *r) {
   free(flags);
   json_t *doc = json_pack(
       "{s:s,s:s,s:o,s:{s:o,s:o,s:o},s:o,s:f,s:b,s:b,s:i}", "command", "scan",
-      "rollsafe_version", rs_version(), "feature", json_str_or_null(r->feature),
-      "filters", "flag", json_str_or_null(r->flag_key), "variant",
-      json_str_or_null(r->flag_variant), "written_after",
+      "rollsafe_version", rs_version(), "feature", rs__json_text(r->feature),
+      "filters", "flag", rs__json_text(r->flag_key), "variant",
+      rs__json_text(r->flag_variant), "written_after",
       json_time(r->written_after_us), "started_at", json_time(r->started_at_us),
       "duration_seconds", r->seconds, "complete", scan_report_complete(r),
       "interrupted", r->interrupted, "exit_code", r->exit_code);
@@ -543,7 +541,7 @@ int scan_report_text(FILE *out, const scan_report *r) {
 
 /* A label value with \, " and newline escaped, as the exposition format
  * requires. */
-static void label_value(FILE *out, const char *s) {
+void rs__metrics_label(FILE *out, const char *s) {
   char *c = clean_copy(s != NULL ? s : "", 1);
   fputc('"', out);
   for (const char *p = c != NULL ? c : "?"; *p; p++) {
@@ -561,10 +559,10 @@ static void label_value(FILE *out, const char *s) {
 static void target_labels(FILE *out, const scan_report *r,
                           const scan_report_target *t) {
   fputs("{target=", out);
-  label_value(out, t->target.name);
+  rs__metrics_label(out, t->target.name);
   if (r->feature != NULL) {
     fputs(",feature=", out);
-    label_value(out, r->feature);
+    rs__metrics_label(out, r->feature);
   }
 }
 
@@ -626,9 +624,9 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
       fputs("rollsafe_scan_flag_last_write_timestamp_seconds", out);
       target_labels(out, r, &r->targets[i]);
       fputs(",flag=", out);
-      label_value(out, flags[f].flag_key);
+      rs__metrics_label(out, flags[f].flag_key);
       fputs(",variant=", out);
-      label_value(out, flags[f].variant ? flags[f].variant : "");
+      rs__metrics_label(out, flags[f].variant ? flags[f].variant : "");
       fprintf(out, "} %.6f\n", (double)flags[f].last_write_us / 1e6);
     }
     free(flags);

@@ -15,27 +15,27 @@
 
 /** One target of the report. */
 typedef struct scan_report_target {
-  store_target target;       /**< as configured (borrowed strings) */
-  const char *type;          /**< record type */
-  unsigned reader_version;   /**< resolved */
+  store_target target;              /**< as configured (borrowed strings) */
+  const char *type;                 /**< record type */
+  unsigned reader_version;          /**< resolved */
   rs_reader_framing reader_framing; /**< resolved: raw or envelope */
-  const char *description;   /**< store_describe(), or NULL if never opened */
-  int scanned;               /**< scan_target() ran: `result` is filled */
-  int status;                /**< STORE_OK, or why the target failed */
-  char error[512];           /**< when status != STORE_OK */
+  const char *description; /**< store_describe(), or NULL if never opened */
+  int scanned;             /**< scan_target() ran: `result` is filled */
+  int status;              /**< STORE_OK, or why the target failed */
+  char error[512];         /**< when status != STORE_OK */
   scan_result result;
 } scan_report_target;
 
 typedef struct scan_report {
-  const char *feature;       /**< NULL when not configured */
-  const char *flag_key;      /**< --flag filter, or NULL */
+  const char *feature;  /**< NULL when not configured */
+  const char *flag_key; /**< --flag filter, or NULL */
   const char *flag_variant;
-  int64_t written_after_us;  /**< --written-after filter, or 0 */
+  int64_t written_after_us; /**< --written-after filter, or 0 */
   size_t max_samples;
-  int64_t started_at_us;     /**< wall clock, for the report */
+  int64_t started_at_us; /**< wall clock, for the report */
   double seconds;
   int interrupted;
-  int exit_code;             /**< what the command exits with */
+  int exit_code; /**< what the command exits with */
   scan_report_target *targets;
   size_t n_targets;
 } scan_report;
@@ -54,6 +54,18 @@ int scan_report_text(FILE *out, const scan_report *r);
 
 /** OpenMetrics text, ending with "# EOF"; returns 0 or -1. */
 int scan_report_metrics(FILE *out, const scan_report *r);
+
+/**
+ * A string from the data as JSON: invalid UTF-8 bytes replaced with '?'
+ * (jansson refuses them); JSON null for NULL. NULL only when out of memory.
+ */
+json_t *rs__json_text(const char *s);
+
+/**
+ * An OpenMetrics label value, quotes included: \ and " escaped, invalid
+ * UTF-8 and control characters replaced with '?'.
+ */
+void rs__metrics_label(FILE *out, const char *s);
 
 /**
  * Formats microseconds since the epoch as RFC 3339 UTC with microseconds

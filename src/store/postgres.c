@@ -528,21 +528,49 @@ static int pg_check_target(pg_store *s, const char *schema, const char *table,
   return STORE_OK;
 }
 
+/* A malloc'd printf; NULL when out of memory. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static char *
+pg_sprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int len = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (len < 0) return NULL;
+  char *out = malloc((size_t)len + 1);
+  if (out == NULL) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(out, (size_t)len + 1, fmt, ap);
+  va_end(ap);
+  return out;
+}
+
+/* Schema, table, key and column of the target, each quoted by libpq into
+ * q[0..3] (free with PQfreemem, also on failure). */
+static int pg_quote_names(pg_store *s, const char *schema, const char *table,
+                          const store_target *target, char *q[4],
+                          store_error *err) {
+  const char *names[4] = {schema, table, target->key, target->column};
+  for (int i = 0; i < 4; i++) q[i] = NULL;
+  for (int i = 0; i < 4; i++) {
+    q[i] = PQescapeIdentifier(s->conn, names[i], strlen(names[i]));
+    if (q[i] == NULL) {
+      char why[160];
+      first_line(why, sizeof why, PQerrorMessage(s->conn));
+      return pg_fail(s, err, STORE_EUSAGE, "cannot quote a name: %s", why);
+    }
+  }
+  return STORE_OK;
+}
+
 /* COPY (SELECT key::text, column FROM schema.table WHERE (...)) with every
  * identifier quoted by libpq. */
 static int pg_build_sql(pg_store *s, const char *schema, const char *table,
                         const store_target *target, store_error *err) {
-  const char *names[4] = {schema, table, target->key, target->column};
-  char *quoted[4] = {NULL, NULL, NULL, NULL};
-  int rc = STORE_OK;
-  for (int i = 0; i < 4 && rc == STORE_OK; i++) {
-    quoted[i] = PQescapeIdentifier(s->conn, names[i], strlen(names[i]));
-    if (quoted[i] == NULL) {
-      char why[160];
-      first_line(why, sizeof why, PQerrorMessage(s->conn));
-      rc = pg_fail(s, err, STORE_EUSAGE, "cannot quote a name: %s", why);
-    }
-  }
+  char *quoted[4];
+  int rc = pg_quote_names(s, schema, table, target, quoted, err);
   if (rc == STORE_OK) {
     /*
      * --where is the operator's own SQL and goes in as they wrote it, in
@@ -553,21 +581,14 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
      */
     const char *where = target->where;
     int has_where = where != NULL && where[0] != '\0';
-    const char *open_where = has_where ? " WHERE (\n" : "";
-    const char *close_where = has_where ? "\n)" : "";
-    if (!has_where) where = "";
-#define COPY_SQL                                                              \
-  "COPY (SELECT %s::pg_catalog.text, %s FROM %s.%s%s%s%s) TO STDOUT (FORMAT " \
-  "binary)"
-    int len = snprintf(NULL, 0, COPY_SQL, quoted[2], quoted[3], quoted[0],
-                       quoted[1], open_where, where, close_where);
-    s->copy_sql = len < 0 ? NULL : malloc((size_t)len + 1);
+    s->copy_sql = pg_sprintf(
+        "COPY (SELECT %s::pg_catalog.text, %s FROM %s.%s%s%s%s) TO STDOUT "
+        "(FORMAT binary)",
+        quoted[2], quoted[3], quoted[0], quoted[1],
+        has_where ? " WHERE (\n" : "", has_where ? where : "",
+        has_where ? "\n)" : "");
     if (s->copy_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
-    else
-      snprintf(s->copy_sql, (size_t)len + 1, COPY_SQL, quoted[2], quoted[3],
-               quoted[0], quoted[1], open_where, where, close_where);
-#undef COPY_SQL
   }
   for (int i = 0; i < 4; i++) PQfreemem(quoted[i]);
   return rc;
@@ -1038,25 +1059,6 @@ static int pg_no_run(const pg_store *s, store_error *err, const char *run_id) {
   char id[64];
   printable(id, sizeof id, run_id);
   return pg_fail(s, err, STORE_EUSAGE, "no run '%s'", id);
-}
-
-/* A malloc'd printf; NULL when out of memory. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static char *
-pg_sprintf(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int len = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (len < 0) return NULL;
-  char *out = malloc((size_t)len + 1);
-  if (out == NULL) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(out, (size_t)len + 1, fmt, ap);
-  va_end(ap);
-  return out;
 }
 
 /* ---- runs ---- */
@@ -1711,17 +1713,8 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
 static int pg_build_writer_sql(pg_store *s, const char *schema,
                                const char *table, const store_target *target,
                                store_error *err) {
-  const char *names[4] = {schema, table, target->key, target->column};
-  char *q[4] = {NULL, NULL, NULL, NULL};
-  int rc = STORE_OK;
-  for (int i = 0; i < 4 && rc == STORE_OK; i++) {
-    q[i] = PQescapeIdentifier(s->conn, names[i], strlen(names[i]));
-    if (q[i] == NULL) {
-      char why[160];
-      first_line(why, sizeof why, PQerrorMessage(s->conn));
-      rc = pg_fail(s, err, STORE_EUSAGE, "cannot quote a name: %s", why);
-    }
-  }
+  char *q[4];
+  int rc = pg_quote_names(s, schema, table, target, q, err);
   if (rc == STORE_OK) {
     const char *where = target->where;
     int has_where = where != NULL && where[0] != '\0';

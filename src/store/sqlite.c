@@ -661,20 +661,29 @@ static int step_done(sqlite_store *s, sqlite3_stmt *st, int *changes,
   return status;
 }
 
-static void bind_run_update(sqlite3_stmt *st, const store_run *run) {
+/* Binds a run in the parameter order of RUN_COLUMNS (?1..?17): both the
+ * insert and the update take it, the update using the parameters it names. */
+static void bind_run(sqlite3_stmt *st, const store_run *run) {
   BIND_FIELD(st, 1, run->run_id);
-  BIND_FIELD(st, 2, run->status);
+  BIND_FIELD(st, 2, run->command);
+  BIND_FIELD(st, 3, run->target);
+  BIND_FIELD(st, 4, run->table);
+  BIND_FIELD(st, 5, run->key);
+  BIND_FIELD(st, 6, run->column);
+  sqlite3_bind_int64(st, 7, run->to_version);
+  BIND_FIELD(st, 8, run->status);
   if (run->has_checkpoint)
-    BIND_FIELD(st, 3, run->checkpoint);
+    BIND_FIELD(st, 9, run->checkpoint);
   else
-    sqlite3_bind_null(st, 3);
-  sqlite3_bind_int64(st, 4, run->updated_us);
-  sqlite3_bind_int64(st, 5, run->converted);
-  sqlite3_bind_int64(st, 6, run->conflicts);
-  sqlite3_bind_int64(st, 7, run->lossy);
-  sqlite3_bind_int64(st, 8, run->impossible);
-  sqlite3_bind_int64(st, 9, run->corrupt);
-  sqlite3_bind_int64(st, 10, run->restored);
+    sqlite3_bind_null(st, 9);
+  sqlite3_bind_int64(st, 10, run->started_us);
+  sqlite3_bind_int64(st, 11, run->updated_us);
+  sqlite3_bind_int64(st, 12, run->converted);
+  sqlite3_bind_int64(st, 13, run->conflicts);
+  sqlite3_bind_int64(st, 14, run->lossy);
+  sqlite3_bind_int64(st, 15, run->impossible);
+  sqlite3_bind_int64(st, 16, run->corrupt);
+  sqlite3_bind_int64(st, 17, run->restored);
 }
 
 /* Saves a run's status, checkpoint and counts; a run that is not there is
@@ -682,7 +691,7 @@ static void bind_run_update(sqlite3_stmt *st, const store_run *run) {
 static int put_run(sqlite_store *s, const store_run *run, store_error *err) {
   char what[96];
   snprintf(what, sizeof what, "cannot save run '%.40s'", run->run_id);
-  bind_run_update(s->st[ST_RUN_UPDATE], run);
+  bind_run(s->st[ST_RUN_UPDATE], run);
   int changes = 0;
   int status = step_done(s, s->st[ST_RUN_UPDATE], &changes, err, what);
   if (status == STORE_OK && changes != 1)
@@ -717,48 +726,82 @@ static int swap_one(sqlite_store *s, const char *key, const uint8_t *expect,
   return STORE_OK;
 }
 
-static int sqlite_fix_batch(store *base, const store_run *run,
-                            store_swap *swaps, size_t n, store_error *err) {
-  sqlite_store *s = (sqlite_store *)base;
+/* What a batch records beside each swap that happened, in its transaction. */
+typedef int (*swap_record_fn)(sqlite_store *s, const store_run *run,
+                              const store_swap *w, int64_t now,
+                              store_error *err);
+
+/* A key swapped again (A -> our B, a writer's C, -> our D) keeps the bytes
+ * just before this run's latest write (C), not the first (A): restore undoes
+ * the fix's write, and putting A back would throw away the writer's C. A
+ * itself was overwritten by the writer, not by us. */
+static int record_backup(sqlite_store *s, const store_run *run,
+                         const store_swap *w, int64_t now, store_error *err) {
+  char what[128], shown[72];
+  snprintf(what, sizeof what, "cannot back up key '%s'",
+           shown_key(w->key, shown));
+  sqlite3_stmt *st = s->st[ST_BACKUP_PUT];
+  BIND_FIELD(st, 1, run->run_id);
+  sqlite3_bind_text(st, 2, s->target_name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
+  bind_bytes(st, 4, w->expect, w->expect_len);
+  bind_bytes(st, 5, w->value, w->value_len);
+  sqlite3_bind_int64(st, 6, now);
+  return step_done(s, st, NULL, err, what);
+}
+
+static int record_restored(sqlite_store *s, const store_run *run,
+                           const store_swap *w, int64_t now, store_error *err) {
+  (void)now;
+  /* The backup rows are the fixed run's: the one the last backup page read
+   * (a restore may keep its own run row), else @p run itself. */
+  const char *backup_run = s->backup_run != NULL ? s->backup_run : run->run_id;
+  char what[128], shown[72];
+  snprintf(what, sizeof what, "cannot mark key '%s' restored",
+           shown_key(w->key, shown));
+  sqlite3_stmt *st = s->st[ST_MARK_RESTORED];
+  sqlite3_bind_text(st, 1, backup_run, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, w->key, -1, SQLITE_STATIC);
+  return step_done(s, st, NULL, err, what);
+}
+
+/*
+ * One batch of a fix or a restore, in one BEGIN IMMEDIATE transaction: each
+ * compare-and-swap, @p record for each that happened, then the run row. The
+ * run's counts are the totals before the batch: the batch's swaps (to
+ * `converted`, or `restored` for a restore) and conflicts are added here,
+ * so that they commit with it. Any error rolls back and leaves every swapped at
+ * 0.
+ */
+static int swap_batch(sqlite_store *s, const store_run *run, store_swap *swaps,
+                      size_t n, swap_record_fn record, int restore,
+                      const char *what, store_error *err) {
   for (size_t i = 0; i < n; i++) swaps[i].swapped = 0;
-  int status = tx_begin(s, err, "cannot start a batch");
+  char begin[64], commit[64];
+  snprintf(begin, sizeof begin, "cannot start a %s", what);
+  snprintf(commit, sizeof commit, "cannot commit a %s", what);
+  int status = tx_begin(s, err, begin);
   if (status != STORE_OK) return status;
-  int64_t written = now_us();
+  int64_t now = now_us();
+  store_run after = *run;
   for (size_t i = 0; i < n && status == STORE_OK; i++) {
     store_swap *w = &swaps[i];
     status = swap_one(s, w->key, w->expect, w->expect_len, w->value,
                       w->value_len, &w->swapped, err);
-    if (status != STORE_OK || !w->swapped) continue;
-    /* A key swapped again (A -> our B, a writer's C, -> our D) keeps the
-     * bytes just before this run's latest write (C), not the first (A):
-     * restore undoes the fix's write, and putting A back would throw away
-     * the writer's C. A itself was overwritten by the writer, not by us. */
-    char what[128], shown[72];
-    snprintf(what, sizeof what, "cannot back up key '%s'",
-             shown_key(w->key, shown));
-    sqlite3_stmt *st = s->st[ST_BACKUP_PUT];
-    BIND_FIELD(st, 1, run->run_id);
-    sqlite3_bind_text(st, 2, s->target_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
-    bind_bytes(st, 4, w->expect, w->expect_len);
-    bind_bytes(st, 5, w->value, w->value_len);
-    sqlite3_bind_int64(st, 6, written);
-    status = step_done(s, st, NULL, err, what);
-  }
-  if (status == STORE_OK) {
-    /* The run's counts are the totals before the batch: this batch's swaps
-     * and conflicts are added here, so that they commit with it. */
-    store_run after = *run;
-    for (size_t i = 0; i < n; i++) {
-      if (swaps[i].swapped)
-        after.converted++;
-      else
-        after.conflicts++;
+    if (status != STORE_OK) break;
+    if (!w->swapped) {
+      after.conflicts++;
+      continue;
     }
-    status = put_run(s, &after, err);
+    if (restore)
+      after.restored++;
+    else
+      after.converted++;
+    status = record(s, run, w, now, err);
   }
+  if (status == STORE_OK) status = put_run(s, &after, err);
   if (status == STORE_OK)
-    status = tx_commit(s, err, "cannot commit a batch");
+    status = tx_commit(s, err, commit);
   else
     tx_rollback(s);
   if (status != STORE_OK)
@@ -766,45 +809,16 @@ static int sqlite_fix_batch(store *base, const store_run *run,
   return status;
 }
 
+static int sqlite_fix_batch(store *base, const store_run *run,
+                            store_swap *swaps, size_t n, store_error *err) {
+  return swap_batch((sqlite_store *)base, run, swaps, n, record_backup, 0,
+                    "batch", err);
+}
+
 static int sqlite_restore_batch(store *base, const store_run *run,
                                 store_swap *swaps, size_t n, store_error *err) {
-  sqlite_store *s = (sqlite_store *)base;
-  /* The backup rows are the fixed run's: the one the last backup page read
-   * (a restore may keep its own run row), else @p run itself. */
-  const char *backup_run = s->backup_run != NULL ? s->backup_run : run->run_id;
-  for (size_t i = 0; i < n; i++) swaps[i].swapped = 0;
-  int status = tx_begin(s, err, "cannot start a restore batch");
-  if (status != STORE_OK) return status;
-  for (size_t i = 0; i < n && status == STORE_OK; i++) {
-    store_swap *w = &swaps[i];
-    status = swap_one(s, w->key, w->expect, w->expect_len, w->value,
-                      w->value_len, &w->swapped, err);
-    if (status != STORE_OK || !w->swapped) continue;
-    char what[128], shown[72];
-    snprintf(what, sizeof what, "cannot mark key '%s' restored",
-             shown_key(w->key, shown));
-    sqlite3_stmt *st = s->st[ST_MARK_RESTORED];
-    sqlite3_bind_text(st, 1, backup_run, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, w->key, -1, SQLITE_STATIC);
-    status = step_done(s, st, NULL, err, what);
-  }
-  if (status == STORE_OK) {
-    store_run after = *run; /* counts before the batch; see fix_batch */
-    for (size_t i = 0; i < n; i++) {
-      if (swaps[i].swapped)
-        after.restored++;
-      else
-        after.conflicts++;
-    }
-    status = put_run(s, &after, err);
-  }
-  if (status == STORE_OK)
-    status = tx_commit(s, err, "cannot commit a restore batch");
-  else
-    tx_rollback(s);
-  if (status != STORE_OK)
-    for (size_t i = 0; i < n; i++) swaps[i].swapped = 0;
-  return status;
+  return swap_batch((sqlite_store *)base, run, swaps, n, record_restored, 1,
+                    "restore batch", err);
 }
 
 /*
@@ -996,26 +1010,7 @@ static int sqlite_run_create(store *base, const store_run *run,
                              store_error *err) {
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_stmt *st = s->st[ST_RUN_INSERT];
-  BIND_FIELD(st, 1, run->run_id);
-  BIND_FIELD(st, 2, run->command);
-  BIND_FIELD(st, 3, run->target);
-  BIND_FIELD(st, 4, run->table);
-  BIND_FIELD(st, 5, run->key);
-  BIND_FIELD(st, 6, run->column);
-  sqlite3_bind_int64(st, 7, run->to_version);
-  BIND_FIELD(st, 8, run->status);
-  if (run->has_checkpoint)
-    BIND_FIELD(st, 9, run->checkpoint);
-  else
-    sqlite3_bind_null(st, 9);
-  sqlite3_bind_int64(st, 10, run->started_us);
-  sqlite3_bind_int64(st, 11, run->updated_us);
-  sqlite3_bind_int64(st, 12, run->converted);
-  sqlite3_bind_int64(st, 13, run->conflicts);
-  sqlite3_bind_int64(st, 14, run->lossy);
-  sqlite3_bind_int64(st, 15, run->impossible);
-  sqlite3_bind_int64(st, 16, run->corrupt);
-  sqlite3_bind_int64(st, 17, run->restored);
+  bind_run(st, run);
   int rc = sqlite3_step(st);
   int status = STORE_OK;
   if (rc == SQLITE_CONSTRAINT &&
@@ -1272,9 +1267,9 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
       "?14, ?15, ?16, ?17)",
       S);
   sql[ST_RUN_UPDATE] = sqlite3_mprintf(
-      "UPDATE \"%w\".rollsafe_runs SET status = ?2, checkpoint = ?3, "
-      "updated_us = ?4, converted = ?5, conflicts = ?6, lossy = ?7, "
-      "impossible = ?8, corrupt = ?9, restored = ?10 WHERE run_id = ?1",
+      "UPDATE \"%w\".rollsafe_runs SET status = ?8, checkpoint = ?9, "
+      "updated_us = ?11, converted = ?12, conflicts = ?13, lossy = ?14, "
+      "impossible = ?15, corrupt = ?16, restored = ?17 WHERE run_id = ?1",
       S);
   sql[ST_RUN_GET] = sqlite3_mprintf(
       "SELECT " RUN_COLUMNS " FROM \"%w\".rollsafe_runs WHERE run_id = ?1", S);

@@ -63,15 +63,17 @@ int store__split_table(const char *table, char schema[64], char name[64],
   return STORE_OK;
 }
 
-int store_open(store **out, const store_target *target,
-               const store_open_options *options, store_error *err) {
-  static const store_open_options defaults = {0};
+/* Opens @p target read-only (@p write NULL) or for writing. */
+static int open_target(store **out, const store_target *target,
+                       const store_open_options *options,
+                       const store_write_options *write, store_error *err) {
+  static const store_open_options no_options = {0};
   *out = NULL;
   if (err != NULL) {
     err->status = STORE_OK;
     err->message[0] = '\0';
   }
-  if (options == NULL) options = &defaults;
+  if (options == NULL) options = &no_options;
   if (target == NULL || target->connection == NULL || target->table == NULL ||
       target->key == NULL || target->column == NULL)
     return store__fail(err, STORE_EUSAGE,
@@ -79,12 +81,21 @@ int store_open(store **out, const store_target *target,
                        "column");
   switch (target->kind) {
     case STORE_SQLITE_TABLE:
-      return store__sqlite_open(out, target, options, err);
+      return write != NULL
+                 ? store__sqlite_open_writer(out, target, options, write, err)
+                 : store__sqlite_open(out, target, options, err);
     case STORE_POSTGRES_TABLE:
-      return store__postgres_open(out, target, options, err);
+      return write != NULL
+                 ? store__postgres_open_writer(out, target, options, write, err)
+                 : store__postgres_open(out, target, options, err);
   }
   return store__fail(err, STORE_EUSAGE, "target '%s': unknown kind",
                      target->name ? target->name : "?");
+}
+
+int store_open(store **out, const store_target *target,
+               const store_open_options *options, store_error *err) {
+  return open_target(out, target, options, NULL, err);
 }
 
 int64_t store_estimate_rows(store *s) {
@@ -120,28 +131,9 @@ void store_close(store *s) {
 int store_open_writer(store **out, const store_target *target,
                       const store_open_options *options,
                       const store_write_options *write, store_error *err) {
-  static const store_open_options no_options = {0};
   static const store_write_options defaults = STORE_WRITE_OPTIONS_INIT;
-  *out = NULL;
-  if (err != NULL) {
-    err->status = STORE_OK;
-    err->message[0] = '\0';
-  }
-  if (options == NULL) options = &no_options;
-  if (write == NULL) write = &defaults;
-  if (target == NULL || target->connection == NULL || target->table == NULL ||
-      target->key == NULL || target->column == NULL)
-    return store__fail(err, STORE_EUSAGE,
-                       "a target needs a connection, a table, a key and a "
-                       "column");
-  switch (target->kind) {
-    case STORE_SQLITE_TABLE:
-      return store__sqlite_open_writer(out, target, options, write, err);
-    case STORE_POSTGRES_TABLE:
-      return store__postgres_open_writer(out, target, options, write, err);
-  }
-  return store__fail(err, STORE_EUSAGE, "target '%s': unknown kind",
-                     target->name ? target->name : "?");
+  return open_target(out, target, options, write != NULL ? write : &defaults,
+                     err);
 }
 
 /* A read-only store has no writing operations. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "verify/util.h"
 #include "verify/fix.h"
 
 static const char *const outcome_names[FIX_OUTCOME_COUNT] = {
@@ -17,27 +18,11 @@ const char *fix_outcome_name(fix_outcome o) {
   return (unsigned)o < FIX_OUTCOME_COUNT ? outcome_names[o] : "?";
 }
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_seconds(double s) {
   if (s <= 0) return;
   struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-  while (nanosleep(&ts, &ts) != 0) {
-    /* A signal ends the wait early: the caller looks at the flag. */
-    break;
-  }
-}
-
-static char *dup_str(const char *s) {
-  if (s == NULL) return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d != NULL) memcpy(d, s, n);
-  return d;
+  /* A signal ends the wait early: the caller looks at the flag. */
+  nanosleep(&ts, NULL);
 }
 
 void fix_result_dispose(fix_result *r) {
@@ -62,8 +47,8 @@ static int count(fix_result *r, const fix_options *o, fix_outcome oc,
   if (grown == NULL) return RS_ENOMEM;
   r->samples[oc] = grown;
   fix_sample *s = &grown[r->n_samples[oc]];
-  s->key = dup_str(key);
-  s->why = dup_str(why != NULL ? why : "");
+  s->key = verify_strdup(key);
+  s->why = verify_strdup(why != NULL ? why : "");
   r->n_samples[oc]++;
   return s->key == NULL || s->why == NULL ? RS_ENOMEM : 0;
 }
@@ -147,9 +132,13 @@ static int plan(engine *e, const uint8_t *value, size_t len, rs_buf *out,
     return 0;
   }
   /* Safety promise 6: the reader must read the new bytes before they are
-   * written. */
+   * written. The verdict alone decides; only a failure is classified again
+   * in full, for the reason it reports. */
   rc = rs_classify(&c, o->registry, o->type, &o->reader, out->data, out->len,
-                   &e->row_opts, err);
+                   &e->quick_opts, err);
+  if (rc == 0 && rs_classification_verdict(c) > RS_VERDICT_IGNORED_FIELDS)
+    rc = rs_classify(&c, o->registry, o->type, &o->reader, out->data,
+                     out->len, &e->row_opts, err);
   if (rc != 0) return rc;
   if (rs_classification_verdict(c) > RS_VERDICT_IGNORED_FIELDS) {
     char reason[300];
@@ -190,7 +179,7 @@ static void engine_dispose(engine *e) {
 static void throttle(const fix_options *o, double start, uint64_t rows) {
   if (o->max_rate <= 0) return;
   double due = start + (double)rows / o->max_rate;
-  double now = now_seconds();
+  double now = verify_now_seconds();
   if (due > now) sleep_seconds(due - now);
 }
 
@@ -201,6 +190,24 @@ static void backoff(unsigned attempt) {
   if (base > 5.0) base = 5.0;
   double jitter = (double)rand() / RAND_MAX * base * 0.5;
   sleep_seconds(base * 0.75 + jitter);
+}
+
+/* A fix or restore batch, retried with backoff while it gives way to
+ * production (STORE_EBUSY), at most max_busy_retries times or until a
+ * signal asks to stop. */
+typedef int (*batch_fn)(store *s, const store_run *run, store_swap *swaps,
+                        size_t n, store_error *err);
+
+static int with_retries(fix_result *r, const fix_options *o, batch_fn batch,
+                        store *s, const store_run *run, store_swap *swaps,
+                        size_t n, store_error *err) {
+  for (unsigned attempt = 0;; attempt++) {
+    int st = batch(s, run, swaps, n, err);
+    if (st != STORE_EBUSY || attempt >= o->max_busy_retries) return st;
+    if (o->interrupted != NULL && *o->interrupted) return st;
+    r->busy_retries++;
+    backoff(attempt);
+  }
 }
 
 static void run_id_new(char out[40]) {
@@ -298,7 +305,7 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
     free(why);
     return RS_ENOMEM;
   }
-  double start = now_seconds();
+  double start = verify_now_seconds();
   uint64_t handled = 0;
   int rc = 0;
   for (;;) {
@@ -354,14 +361,7 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
     next.conflicts = r->run.conflicts;
     next.impossible = r->run.impossible;
     next.corrupt = r->run.corrupt;
-    int st = STORE_OK;
-    for (unsigned attempt = 0;; attempt++) {
-      st = store_fix_batch(s, &next, swaps, k, &serr);
-      if (st != STORE_EBUSY || attempt >= o->max_busy_retries) break;
-      if (o->interrupted != NULL && *o->interrupted) break;
-      r->busy_retries++;
-      backoff(attempt);
-    }
+    int st = with_retries(r, o, store_fix_batch, s, &next, swaps, k, &serr);
     if (st != STORE_OK) {
       set_error(r, &serr);
       rs_arena_reset(e->batch_arena);
@@ -432,7 +432,7 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
 int fix_target(fix_result *r, store *s, const store_target *target,
                const fix_options *o, rs_error *err) {
   memset(r, 0, sizeof *r);
-  double t0 = now_seconds();
+  double t0 = verify_now_seconds();
   engine e;
   int rc = engine_init(&e, o, err);
   if (rc != 0) {
@@ -442,7 +442,7 @@ int fix_target(fix_result *r, store *s, const store_target *target,
   if (!o->execute) {
     rc = dry_run(r, &e, s, err);
     engine_dispose(&e);
-    r->seconds = now_seconds() - t0;
+    r->seconds = verify_now_seconds() - t0;
     return rc;
   }
   r->executed = 1;
@@ -521,7 +521,7 @@ out:
     }
   }
   engine_dispose(&e);
-  r->seconds = now_seconds() - t0;
+  r->seconds = verify_now_seconds() - t0;
   return rc;
 }
 
@@ -531,7 +531,7 @@ int fix_restore(fix_result *r, store *s, const char *run_id,
                 const fix_options *o, rs_error *err) {
   (void)err;
   memset(r, 0, sizeof *r);
-  double t0 = now_seconds();
+  double t0 = verify_now_seconds();
   store_error serr = {STORE_OK, ""};
   store_run fixed;
   if (store_run_load(s, run_id, &fixed, &serr) != STORE_OK) {
@@ -576,13 +576,8 @@ int fix_restore(fix_result *r, store *s, const char *run_id,
     store_run next = r->run;
     next.restored = (int64_t)r->counts[FIX_RESTORED];
     next.updated_us = rs_now_us();
-    int st;
-    for (unsigned attempt = 0;; attempt++) {
-      st = store_restore_batch(s, &next, rows, (size_t)n, &serr);
-      if (st != STORE_EBUSY || attempt >= o->max_busy_retries) break;
-      r->busy_retries++;
-      backoff(attempt);
-    }
+    int st = with_retries(r, o, store_restore_batch, s, &next, rows, (size_t)n,
+                          &serr);
     if (st != STORE_OK) {
       set_error(r, &serr);
       break;
@@ -597,6 +592,6 @@ int fix_restore(fix_result *r, store *s, const char *run_id,
     }
     r->run.restored = (int64_t)r->counts[FIX_RESTORED];
   }
-  r->seconds = now_seconds() - t0;
+  r->seconds = verify_now_seconds() - t0;
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "verify/util.h"
 #include "verify/scan.h"
 
 /* Distinct writers kept apart; the rest share one group. Provenance strings
@@ -19,20 +20,6 @@
 
 int scan_verdict_is_finding(rs_verdict v) {
   return v >= RS_VERDICT_MISREAD;
-}
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *dup_str(const char *s) {
-  if (s == NULL) return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d != NULL) memcpy(d, s, n);
-  return d;
 }
 
 static int same_str(const char *a, const char *b) {
@@ -94,8 +81,8 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
     flag = SCAN_OTHER_WRITERS;
     variant = NULL;
   }
-  w->flag_key = dup_str(flag);
-  w->variant = dup_str(variant);
+  w->flag_key = verify_strdup(flag);
+  w->variant = verify_strdup(variant);
   if ((flag != NULL && w->flag_key == NULL) ||
       (variant != NULL && w->variant == NULL)) {
     free(w->flag_key);
@@ -123,8 +110,8 @@ static int add_sample(scan_result *r, rs_verdict v, const store_row *row,
   }
   int oom = s->key == NULL;
   if (p != NULL) {
-    s->flag_key = dup_str(p->flag_key);
-    s->variant = dup_str(p->variant);
+    s->flag_key = verify_strdup(p->flag_key);
+    s->variant = verify_strdup(p->variant);
     s->write_time_us = p->write_time_us;
     oom |= (p->flag_key != NULL && s->flag_key == NULL) ||
            (p->variant != NULL && s->variant == NULL);
@@ -140,8 +127,8 @@ static int add_sample(scan_result *r, rs_verdict v, const store_row *row,
       out->verdict = rs_reason_verdict(reason);
       out->field = rs_reason_field(reason);
       out->offset = rs_reason_offset(reason);
-      out->path = dup_str(rs_reason_path(reason));
-      out->text = dup_str(rs_reason_text(reason));
+      out->path = verify_strdup(rs_reason_path(reason));
+      out->text = verify_strdup(rs_reason_text(reason));
       s->n_reasons = i + 1;
       oom |= out->path == NULL || out->text == NULL;
     }
@@ -194,7 +181,7 @@ int scan_target(scan_result *r, store *s, const char *type,
                 const scan_options *o, rs_error *err) {
   memset(r, 0, sizeof *r);
   r->status = STORE_OK;
-  double start = now_seconds();
+  double start = verify_now_seconds();
   rs_arena *arena = NULL;
   int rc = rs_arena_new(&arena, 0, NULL, err);
   if (rc != 0) return rc;
@@ -210,13 +197,13 @@ int scan_target(scan_result *r, store *s, const char *type,
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
       rs_arena_free(arena);
-      r->seconds = now_seconds() - start;
+      r->seconds = verify_now_seconds() - start;
       return 0;
     }
     r->status = serr.status;
     memcpy(r->error, serr.message, sizeof r->error);
     rs_arena_free(arena);
-    r->seconds = now_seconds() - start;
+    r->seconds = verify_now_seconds() - start;
     return 0;
   }
   for (;;) {
@@ -280,6 +267,6 @@ int scan_target(scan_result *r, store *s, const char *type,
   }
   if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
   rs_arena_free(arena);
-  r->seconds = now_seconds() - start;
+  r->seconds = verify_now_seconds() - start;
   return rc;
 }
