@@ -3,13 +3,14 @@
 # and tests need, and a function that installs the missing ones.
 
 # One list for everything: compilers and build tools, protobuf-c (runtime and
-# code generator), protoc and Python's protobuf (the second implementation
+# code generator), descriptor.proto (libprotobuf-dev: runtime schemas arrive
+# as FileDescriptorSets), protoc and Python's protobuf (the second implementation
 # that writes golden fixtures), check (unit tests), jansson (the CLI's JSON
 # output), libyaml, SQLite and libpq (scan targets and configuration), clang
 # (header test) and valgrind (memcheck runs of the test binaries).
 RS_PACKAGES=(
   build-essential cmake pkg-config
-  protobuf-c-compiler libprotobuf-c-dev
+  protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
   protobuf-compiler python3 python3-protobuf
   check libjansson-dev libyaml-dev libsqlite3-dev libpq-dev
   postgresql-15 postgresql-client-15 sqlite3 python3-psycopg2
