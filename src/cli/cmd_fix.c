@@ -22,9 +22,11 @@
 #include "output.h"
 #include "report/progress.h"
 #include "report/scan_report.h"
+#include "store/store_stream.h"
 #include "interrupt.h"
 #include "targets.h"
 #include "verify/fix.h"
+#include "verify/util.h"
 
 /* ---- shared ---------------------------------------------------------------
  */
@@ -43,6 +45,9 @@ typedef struct fix_args {
   double max_rate;
   const char *resume, *run, *output, *metrics;
   unsigned long samples;
+  double deadline_s; /* --deadline, seconds; 0: none */
+  const char *fixed_output;
+  int drop_unfixable;
 } fix_args;
 
 enum {
@@ -60,6 +65,9 @@ enum {
   OPT_OUTPUT,
   OPT_METRICS,
   OPT_SAMPLES,
+  OPT_DEADLINE,
+  OPT_FIXED_OUTPUT,
+  OPT_DROP_UNFIXABLE,
   OPT_HELP
 };
 
@@ -79,8 +87,27 @@ static const cli_opt_spec fix_opts[] = {
     {OPT_OUTPUT, "output", 'o', 1},
     {OPT_METRICS, "metrics", 0, 1},
     {OPT_SAMPLES, "samples", 0, 1},
+    {OPT_DEADLINE, "deadline", 0, 1},
+    {OPT_FIXED_OUTPUT, "fixed-output", 0, 1},
+    {OPT_DROP_UNFIXABLE, "drop-unfixable", 0, 0},
     {OPT_HELP, "help", 'h', 0},
 };
+
+/* "90", "90s", "500ms", "5m", "1h": seconds, more than 0. */
+static int parse_duration(const char *text, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || errno != 0 || !(v > 0)) return -1;
+  double scale = strcmp(end, "") == 0 || strcmp(end, "s") == 0 ? 1
+                 : strcmp(end, "ms") == 0                      ? 0.001
+                 : strcmp(end, "m") == 0                       ? 60
+                 : strcmp(end, "h") == 0                       ? 3600
+                                                               : -1;
+  if (scale < 0 || v * scale > 7 * 86400.0) return -1;
+  *out = v * scale;
+  return 0;
+}
 
 /* Parses the options every writing command takes; @p allowed lists the
  * command-specific ids it accepts (0-terminated). */
@@ -165,6 +192,21 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
         if (cli_opt_number(cmd, "--samples", value, 0, 10000, &a->samples))
           return CLI_EXIT_USAGE;
         break;
+      case OPT_DEADLINE:
+        if (parse_duration(value, &a->deadline_s) != 0)
+          return cli_usage_error(cmd,
+                                 "invalid --deadline '%s': expected a "
+                                 "duration such as 90s, 500ms, 5m or 1h (at "
+                                 "most 7 days)",
+                                 value);
+        break;
+      case OPT_FIXED_OUTPUT:
+        if (cli_opt_once(cmd, "--fixed-output", value, &a->fixed_output) != 0)
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_DROP_UNFIXABLE:
+        a->drop_unfixable = 1;
+        break;
       case OPT_HELP:
         a->help = 1;
         break;
@@ -195,6 +237,46 @@ static json_t *str_or_null(const char *s) {
   return s != NULL && s[0] ? rs__json_text(s) : json_null();
 }
 
+/* The position of a stream file's record named by @p key, as
+ * {"record": N, "offset": N}; NULL for other keys. */
+static json_t *position_json(const cli_target *t, const char *key) {
+  uint64_t index, offset;
+  if (t->target.kind != STORE_STREAM_FILE ||
+      store_stream_position(key, &index, &offset) != 0)
+    return NULL;
+  return json_pack("{s:I,s:I}", "record", (json_int_t)index, "offset",
+                   (json_int_t)offset);
+}
+
+/* What queue and stream targets add to a target's report. */
+static void queue_stream_json(json_t *o, const cli_target *t,
+                              const fix_result *r) {
+  json_object_set_new(o, "kind", json_string(store_kind_name(t->target.kind)));
+  json_object_set_new(o, "in_flight",
+                      json_integer((json_int_t)r->counts[FIX_IN_FLIGHT]));
+  json_object_set_new(o, "gone", json_integer((json_int_t)r->counts[FIX_GONE]));
+  json_object_set_new(o, "unsettled", json_integer((json_int_t)r->unsettled));
+  json_object_set_new(o, "deadline_reached",
+                      json_boolean(r->deadline_reached));
+  if (t->target.kind != STORE_STREAM_FILE) return;
+  json_object_set_new(o, "dropped",
+                      json_integer((json_int_t)r->counts[FIX_DROPPED]));
+  json_object_set_new(o, "original", str_or_null(t->target.connection));
+  json_object_set_new(o, "fixed_file",
+                      r->executed && r->complete ? str_or_null(r->stream_output)
+                                                 : json_null());
+  json_object_set_new(o, "would_write", str_or_null(r->stream_output));
+  json_t *fr = json_null();
+  if (r->has_framing)
+    fr = json_pack("{s:I,s:I,s:I,s:I,s:o}", "record",
+                   (json_int_t)r->framing.index, "offset",
+                   (json_int_t)r->framing.offset, "have",
+                   (json_int_t)r->framing.have, "need",
+                   (json_int_t)r->framing.need, "what",
+                   rs__json_text(r->framing.what));
+  json_object_set_new(o, "truncated", fr);
+}
+
 static json_t *result_json(const fix_report *rep, size_t i) {
   const fix_result *r = &rep->results[i];
   const cli_target *t = &rep->targets[i];
@@ -203,10 +285,15 @@ static json_t *result_json(const fix_report *rep, size_t i) {
     json_object_set_new(counts, fix_outcome_name((fix_outcome)o),
                         json_integer((json_int_t)r->counts[o]));
     json_t *list = json_array();
-    for (size_t k = 0; k < r->n_samples[o]; k++)
-      json_array_append_new(
-          list, json_pack("{s:o,s:o}", "key", str_or_null(r->samples[o][k].key),
-                          "why", str_or_null(r->samples[o][k].why)));
+    for (size_t k = 0; k < r->n_samples[o]; k++) {
+      json_t *sample =
+          json_pack("{s:o,s:o}", "key", str_or_null(r->samples[o][k].key),
+                    "why", str_or_null(r->samples[o][k].why));
+      json_t *pos = position_json(t, r->samples[o][k].key);
+      if (pos != NULL) json_object_update(sample, pos);
+      json_decref(pos);
+      json_array_append_new(list, sample);
+    }
     json_object_set_new(samples, fix_outcome_name((fix_outcome)o), list);
   }
   json_t *o = json_object();
@@ -242,6 +329,7 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(o, "samples", samples);
   json_object_set_new(o, "busy_retries",
                       json_integer((json_int_t)r->busy_retries));
+  queue_stream_json(o, t, r);
   json_object_set_new(o, "duration_seconds", json_real(r->seconds));
   return o;
 }
@@ -286,14 +374,45 @@ static int write_json(FILE *out, void *ctx) {
   return rc;
 }
 
+static void queue_stream_text(FILE *out, const cli_target *t,
+                              const fix_result *r, int execute) {
+  if (r->unsettled > 0)
+    fprintf(out,
+            "  INCOMPLETE %" PRIu64
+            " messages still in flight or in conflict after %" PRIu64
+            " passes%s\n",
+            r->unsettled, r->passes,
+            r->deadline_reached ? " (deadline reached)" : "");
+  else if (r->deadline_reached)
+    fprintf(out, "  INCOMPLETE the deadline came before the passes ended\n");
+  if (t->target.kind != STORE_STREAM_FILE) return;
+  if (r->has_framing)
+    fprintf(out, "  truncated  %s\n", r->framing.what);
+  if (execute && r->complete)
+    fprintf(out,
+            "  fixed file %s (the original %s is unchanged: it is the "
+            "backup)\n",
+            r->stream_output, t->target.connection);
+  else if (!execute)
+    fprintf(out, "  would write %s\n", r->stream_output);
+}
+
 static int write_text(FILE *out, void *ctx) {
   const fix_report *rep = ctx;
   for (size_t i = 0; i < rep->n; i++) {
     const fix_result *r = &rep->results[i];
     const cli_target *t = &rep->targets[i];
-    fprintf(out, "%s%s %s: %s.%s (key %s)%s\n", i ? "\n" : "", rep->command,
-            t->target.name, t->target.table, t->target.column, t->target.key,
-            rep->execute ? "" : ", DRY RUN: nothing was written");
+    if (t->target.kind == STORE_STREAM_FILE)
+      fprintf(out, "%s%s %s: stream file %s (records as INDEX@OFFSET)%s\n",
+              i ? "\n" : "", rep->command, t->target.name,
+              t->target.connection,
+              rep->execute ? "" : ", DRY RUN: nothing was written");
+    else
+      fprintf(out, "%s%s %s: %s.%s (key %s)%s%s\n", i ? "\n" : "",
+              rep->command, t->target.name, t->target.table, t->target.column,
+              t->target.key,
+              store_kind_is_queue(t->target.kind) ? ", queue" : "",
+              rep->execute ? "" : ", DRY RUN: nothing was written");
     if (rep->status[i] != STORE_OK) {
       fprintf(out, "  ERROR      %s\n", rep->errors[i]);
       continue;
@@ -310,7 +429,10 @@ static int write_text(FILE *out, void *ctx) {
       if (!rep->execute && o == FIX_RESTORED) label = "would restore";
       fprintf(out, "  %-22s %" PRIu64 "\n", label, r->counts[o]);
       for (size_t k = 0; k < r->n_samples[o]; k++)
-        fprintf(out, "    %s %s%s%s\n", t->target.key, r->samples[o][k].key,
+        fprintf(out, "    %s %s%s%s\n",
+                t->target.kind == STORE_STREAM_FILE ? "record"
+                                                    : t->target.key,
+                r->samples[o][k].key,
                 r->samples[o][k].why[0] ? ": " : "", r->samples[o][k].why);
     }
     if (r->verified)
@@ -318,6 +440,7 @@ static int write_text(FILE *out, void *ctx) {
               "  remaining  %" PRIu64
               " records the reader cannot read correctly\n",
               r->remaining);
+    queue_stream_text(out, t, r, rep->execute);
     if (r->status != STORE_OK) fprintf(out, "  ERROR      %s\n", r->error);
     if (r->interrupted)
       fprintf(out, "  INTERRUPTED: resume with --resume %s\n", r->run.run_id);
@@ -396,6 +519,8 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   if (a->statement_timeout_ms)
     wopts.statement_timeout_ms = (int)a->statement_timeout_ms;
   int codec_failed = 0;
+  /* One deadline for the whole command, whatever the number of targets. */
+  double deadline_at = verify_now_seconds() + a->deadline_s;
   for (size_t i = 0; i < n && !cli_interrupted; i++) {
     cli_target *t = &targets[i];
     unsigned to = a->to_version ? a->to_version : t->reader_version;
@@ -403,6 +528,22 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       status = cli_usage_error(cmd, "%s has no format version %u", t->type, to);
       break;
     }
+    int stream = t->target.kind == STORE_STREAM_FILE;
+    if (stream && (restore || a->resume != NULL)) {
+      status = cli_usage_error(
+          cmd,
+          "target '%s' is a stream file: a fix never edits it, and the "
+          "original stays as the backup, so there is nothing to %s",
+          t->target.name, restore ? "restore" : "resume");
+      break;
+    }
+    if (!stream && (a->fixed_output != NULL || a->drop_unfixable)) {
+      status = cli_usage_error(cmd,
+                               "--fixed-output and --drop-unfixable apply to "
+                               "stream files only");
+      break;
+    }
+    int queue = store_kind_is_queue(t->target.kind);
     fix_options o = {
         .registry = reg,
         .type = t->type,
@@ -412,7 +553,14 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
         .allow_lossy = a->allow_lossy,
         .batch = a->batch ? a->batch : 500,
         .max_rate = a->max_rate,
-        .max_passes = a->max_passes ? (unsigned)a->max_passes : 3,
+        .max_passes = a->max_passes ? (unsigned)a->max_passes
+                      : queue       ? 10
+                                    : 3,
+        .queue = queue,
+        .deadline = a->deadline_s > 0 ? deadline_at : 0,
+        .stream_output =
+            a->fixed_output != NULL ? a->fixed_output : t->fixed_output,
+        .drop_unfixable = a->drop_unfixable,
         .max_busy_retries = 8,
         .max_samples = a->samples,
         .resume = a->resume,
@@ -422,7 +570,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
     /* A dry fix only reads: no tables are created, nothing is written. */
-    int rc = a->execute || restore
+    int rc = (a->execute || restore) && !stream
                  ? store_open_writer(&s, &t->target, &sopts, &wopts, &serr)
                  : store_open(&s, &t->target, &sopts, &serr);
     if (rc != STORE_OK) {
@@ -432,8 +580,9 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       continue;
     }
     progress_start(&prog, t->target.name, -1);
-    rc = restore ? fix_restore(&results[i], s, a->run, &o, &err)
-                 : fix_target(&results[i], s, &t->target, &o, &err);
+    rc = restore  ? fix_restore(&results[i], s, a->run, &o, &err)
+         : stream ? fix_stream(&results[i], s, &t->target, &o, &err)
+                  : fix_target(&results[i], s, &t->target, &o, &err);
     progress_end(&prog);
     if (results[i].status != STORE_OK)
       cli_error(cmd, "target '%s': %s", t->target.name, results[i].error);
@@ -457,7 +606,12 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
         incomplete |= code == CLI_EXIT_INCOMPLETE;
       }
       incomplete |= r->interrupted || (!r->complete && s == STORE_OK);
+      incomplete |= r->unsettled > 0 || r->deadline_reached;
       if (restore) continue;
+      /* A stream file's truncated tail, or records left out of the new
+       * file, are findings: the original still holds what the reader
+       * cannot read. */
+      found |= r->counts[FIX_DROPPED] > 0;
       if (a->execute)
         found |= r->verified && r->remaining > 0;
       else
@@ -578,6 +732,9 @@ int cli_fix_run(int argc, char **argv) {
                                 OPT_OUTPUT,
                                 OPT_METRICS,
                                 OPT_SAMPLES,
+                                OPT_DEADLINE,
+                                OPT_FIXED_OUTPUT,
+                                OPT_DROP_UNFIXABLE,
                                 0};
   fix_args a;
   memset(&a, 0, sizeof a);
@@ -599,7 +756,7 @@ int cli_restore_run(int argc, char **argv) {
   static const int allowed[] = {
       OPT_RUN,          OPT_EXECUTE,           OPT_BATCH,
       OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_FORMAT,
-      OPT_OUTPUT,       OPT_SAMPLES,           0};
+      OPT_OUTPUT,       OPT_SAMPLES,           OPT_DEADLINE, 0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;

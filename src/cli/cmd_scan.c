@@ -63,6 +63,19 @@ void cli_scan_help(FILE *out) {
       "      --name NAME          the target's name in the report (default: "
       "the",
       "                           table)",
+      "      --queue              the table is a queue (outbox): see "
+      "--state-column",
+      "      --state-column COL   a queue's state column: only messages in a",
+      "                           pending or in-flight state are read",
+      "      --pending-states S,S states still waiting for a consumer "
+      "(default",
+      "                           pending)",
+      "      --in-flight-states S,S  states of messages a consumer holds",
+      "      --stream FILE        a file of varint-length-delimited records "
+      "(a",
+      "                           queue dump), with --type; records are "
+      "named",
+      "                           INDEX@OFFSET",
       "",
       "Reader and filters:",
       "      --reader-version N   highest format version the reader knows",
@@ -253,6 +266,11 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_NAME:
       case CLI_TOPT_READER_VERSION:
       case CLI_TOPT_READER_FRAMING:
+      case CLI_TOPT_QUEUE:
+      case CLI_TOPT_STATE_COLUMN:
+      case CLI_TOPT_PENDING_STATES:
+      case CLI_TOPT_IN_FLIGHT_STATES:
+      case CLI_TOPT_STREAM:
         if (cli_target_opt(&a->t, id, value, CMD) == CLI_EXIT_USAGE)
           return CLI_EXIT_USAGE;
         break;
@@ -436,6 +454,7 @@ static int run(scan_args *a) {
     int rc = scan_target(&t->result, s, t->type, &o, &err);
     cli_interrupt_set_store(NULL);
     progress_end(&prog);
+    t->truncated = store_framing_issue(s, &t->framing);
     t->scanned = 1;
     scanned = 1;
     t->status = t->result.status;

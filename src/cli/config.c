@@ -651,12 +651,21 @@ enum {
   T_COLUMN,
   T_TYPE,
   T_WHERE,
+  /* queue kinds */
+  T_STATE_COLUMN,
+  T_PENDING_STATES,
+  T_IN_FLIGHT_STATES,
+  /* stream files */
+  T_PATH,
+  T_FIXED_OUTPUT,
   T_COUNT
 };
 
 static const char *const target_keys[T_COUNT + 1] = {
-    "name", "kind",   "connection", "connection_env", "table",
-    "key",  "column", "type",       "where",          NULL};
+    "name",         "kind",           "connection",       "connection_env",
+    "table",        "key",            "column",           "type",
+    "where",        "state_column",   "pending_states",   "in_flight_states",
+    "path",         "fixed_output",   NULL};
 
 /*
  * A relative SQLite path in the file names a file next to the config file,
@@ -680,6 +689,104 @@ static int resolve_sqlite_path(loader *ld, char **connection) {
   free(*connection);
   *connection = joined;
   return 0;
+}
+
+/* ---- queue and stream targets ----------------------------------------------
+ *
+ * What a target's kind allows beyond the table keys: a queue its state
+ * column and state lists, a stream file its path and fixed_output, and
+ * nothing of a table.
+ */
+
+/* A state list: a sequence of strings, or one string of comma-separated
+ * states; stored comma-separated. */
+static int get_state_list(loader *ld, const char *key, const node *v,
+                          char **out) {
+  char got[256];
+  if (v->type == NODE_SCALAR) return get_string(ld, key, v, 0, out);
+  if (v->type != NODE_SEQUENCE || v->n_items == 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "%s: expected a list of states, got %s", key,
+                   v->type == NODE_SEQUENCE ? "an empty list"
+                                            : described(got, v, 0));
+  size_t len = 0;
+  for (size_t i = 0; i < v->n_items; i++) {
+    const node *item = v->items[i];
+    if (item->type != NODE_SCALAR || scalar_type_of(item) != SCALAR_STRING ||
+        item->len == 0 || memchr(item->value, ',', item->len) != NULL ||
+        memchr(item->value, '\0', item->len) != NULL)
+      return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                     "%s: each state is a non-empty string without commas, "
+                     "got %s",
+                     key, described(got, item, 0));
+    len += item->len + 1;
+  }
+  char *csv = ld_malloc(ld, len);
+  if (csv == NULL) return out_of_memory(ld);
+  size_t o = 0;
+  for (size_t i = 0; i < v->n_items; i++) {
+    if (i > 0) csv[o++] = ',';
+    memcpy(csv + o, v->items[i]->value, v->items[i]->len);
+    o += v->items[i]->len;
+  }
+  csv[o] = '\0';
+  *out = csv;
+  return 0;
+}
+
+static int check_kind_keys(loader *ld, const node *item, store_kind kind,
+                           const node **values, const node **keys,
+                           const char *label) {
+  static const int queue_only[] = {T_STATE_COLUMN, T_PENDING_STATES,
+                                   T_IN_FLIGHT_STATES, -1};
+  static const int stream_only[] = {T_PATH, T_FIXED_OUTPUT, -1};
+  static const int table_only[] = {T_CONNECTION, T_CONNECTION_ENV, T_TABLE,
+                                   T_KEY,        T_COLUMN,         T_WHERE,
+                                   -1};
+  const int *refused[2] = {NULL, NULL};
+  if (kind == STORE_STREAM_FILE) {
+    refused[0] = queue_only;
+    refused[1] = table_only;
+  } else if (store_kind_is_queue(kind)) {
+    refused[0] = stream_only;
+  } else {
+    refused[0] = queue_only;
+    refused[1] = stream_only;
+  }
+  for (int r = 0; r < 2 && refused[r] != NULL; r++)
+    for (const int *k = refused[r]; *k >= 0; k++)
+      if (keys[*k] != NULL)
+        return fail_at(ld, CLI_EXIT_USAGE, keys[*k]->line, keys[*k]->col,
+                       "key '%s' does not apply to kind %s in %s",
+                       target_keys[*k], store_kind_name(kind), label);
+  if (store_kind_is_queue(kind) && values[T_STATE_COLUMN] == NULL &&
+      (values[T_PENDING_STATES] != NULL || values[T_IN_FLIGHT_STATES] != NULL)) {
+    const node *k = keys[values[T_PENDING_STATES] ? T_PENDING_STATES
+                                                  : T_IN_FLIGHT_STATES];
+    return fail_at(ld, CLI_EXIT_USAGE, k->line, k->col,
+                   "key '%s' needs 'state_column' in %s",
+                   values[T_PENDING_STATES] ? "pending_states"
+                                            : "in_flight_states",
+                   label);
+  }
+  (void)item;
+  return 0;
+}
+
+/* A stream file needs its path and type; relative paths are relative to
+ * the config file. */
+static int finish_stream_target(loader *ld, const node *item,
+                                cli_config_target *t, const node **values,
+                                const char *label) {
+  static const int needed[] = {T_NAME, T_KIND, T_PATH, T_TYPE};
+  for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
+    if (values[needed[i]] == NULL)
+      return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                     "missing key '%s' in %s", target_keys[needed[i]], label);
+  int rc = resolve_sqlite_path(ld, &t->connection);
+  if (rc == 0 && t->fixed_output != NULL)
+    rc = resolve_sqlite_path(ld, &t->fixed_output);
+  return rc;
 }
 
 static int read_target(loader *ld, const node *item, size_t index,
@@ -720,7 +827,14 @@ static int read_target(loader *ld, const node *item, size_t index,
     char *s = NULL;
     int k = 0;
     while (values[k] != v) k++;
-    if (k == T_WHERE && is_null(v)) continue;
+    if ((k == T_WHERE || k >= T_STATE_COLUMN) && is_null(v)) continue;
+    if (k == T_PENDING_STATES || k == T_IN_FLIGHT_STATES) {
+      rc = get_state_list(ld, target_keys[k], v,
+                          k == T_PENDING_STATES ? &t->pending_states
+                                                : &t->in_flight_states);
+      if (rc != 0) goto failed;
+      continue;
+    }
     rc = get_string(ld, target_keys[k], v, k == T_CONNECTION, &s);
     if (rc != 0) goto failed;
     switch (k) {
@@ -739,6 +853,8 @@ static int read_target(loader *ld, const node *item, size_t index,
         }
         break;
       case T_CONNECTION:
+      case T_PATH: /* one of the two, as the kind says (check_kind_keys) */
+        free(t->connection);
         t->connection = s;
         break;
       case T_CONNECTION_ENV:
@@ -756,26 +872,43 @@ static int read_target(loader *ld, const node *item, size_t index,
       case T_TYPE:
         t->type = s;
         break;
+      case T_STATE_COLUMN:
+        t->state_column = s;
+        break;
+      case T_FIXED_OUTPUT:
+        t->fixed_output = s;
+        break;
       default:
         t->where = s;
         break;
     }
   }
 
-  for (int k = 0; k < T_COUNT; k++) {
+  if (values[T_KIND] != NULL) {
+    rc = check_kind_keys(ld, item, t->kind, values, keys, label);
+    if (rc != 0) goto failed;
+  }
+  int stream = t->kind == STORE_STREAM_FILE;
+  if (stream) {
+    rc = finish_stream_target(ld, item, t, values, label);
+    if (rc != 0) goto failed;
+  }
+  for (int k = 0; k < T_COUNT && !stream; k++) {
     if (values[k] != NULL || k == T_WHERE || k == T_CONNECTION ||
-        k == T_CONNECTION_ENV)
+        k == T_CONNECTION_ENV || k >= T_STATE_COLUMN)
       continue;
     rc = fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
                  "missing key '%s' in %s", target_keys[k], label);
     goto failed;
   }
-  if (values[T_CONNECTION] != NULL && values[T_CONNECTION_ENV] != NULL) {
+  if (!stream && values[T_CONNECTION] != NULL &&
+      values[T_CONNECTION_ENV] != NULL) {
     rc = fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
                  "%s has both connection and connection_env; give one", label);
     goto failed;
   }
-  if (values[T_CONNECTION] == NULL && values[T_CONNECTION_ENV] == NULL) {
+  if (!stream && values[T_CONNECTION] == NULL &&
+      values[T_CONNECTION_ENV] == NULL) {
     rc = fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
                  "missing key 'connection' (or 'connection_env') in %s", label);
     goto failed;
@@ -816,7 +949,7 @@ static int read_target(loader *ld, const node *item, size_t index,
       rc = out_of_memory(ld);
       goto failed;
     }
-  } else if (t->kind == STORE_SQLITE_TABLE) {
+  } else if (t->kind == STORE_SQLITE_TABLE || t->kind == STORE_SQLITE_QUEUE) {
     rc = resolve_sqlite_path(ld, &t->connection);
     if (rc != 0) goto failed;
   }
@@ -958,6 +1091,10 @@ void cli_config_free(cli_config *config) {
     free(t->column);
     free(t->type);
     free(t->where);
+    free(t->state_column);
+    free(t->pending_states);
+    free(t->in_flight_states);
+    free(t->fixed_output);
   }
   free(config->targets);
   free(config->feature);

@@ -17,6 +17,21 @@
  *       column: payload
  *       type: shop.Order
  *       where: "id > 1000"        # optional: the operator's own SQL
+ *     - name: order-events        # a table used as a queue (outbox)
+ *       kind: sqlite-queue        # sqlite-queue | postgres-queue
+ *       connection: demo.db
+ *       table: order_events
+ *       key: id
+ *       column: payload
+ *       type: shop.Order
+ *       state_column: state       # optional: consumers mark messages
+ *       pending_states: [pending, retry]   # default [pending]
+ *       in_flight_states: [processing]     # optional
+ *     - name: order-events-dump   # varint-length-delimited records
+ *       kind: stream-file
+ *       path: order-events.dump   # relative to this file
+ *       type: shop.Order
+ *       fixed_output: order-events.dump.fixed  # optional: where fix writes
  *
  * Unknown keys, wrong types, duplicates and missing keys are errors that
  * give the file, line and column ("rollsafe.yaml:7:5: ...").
@@ -41,6 +56,13 @@ typedef struct cli_config_target {
   char *column;
   char *type;
   char *where; /**< NULL when absent */
+  /* Queue kinds: NULL when absent; state lists comma-separated. */
+  char *state_column;
+  char *pending_states;
+  char *in_flight_states;
+  /** Stream files: where a fix writes the new file (resolved like a
+   * SQLite path); NULL: the default, "<path>.fixed". */
+  char *fixed_output;
   unsigned line, col; /**< where the target's mapping starts (1-based) */
 } cli_config_target;
 

@@ -23,7 +23,7 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
       return set_once(&a->config, value, "--config", cmd);
     case CLI_TOPT_SQLITE:
     case CLI_TOPT_POSTGRES:
-      if (a->connection != NULL)
+      if (a->connection != NULL || a->stream != NULL)
         return cli_usage_error(cmd,
                                "give one of --sqlite and --postgres, once");
       a->kind =
@@ -47,6 +47,25 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
                              &a->reader_version) == 0
                  ? 1
                  : CLI_EXIT_USAGE;
+    case CLI_TOPT_QUEUE:
+      a->queue = 1;
+      return 1;
+    case CLI_TOPT_STATE_COLUMN:
+      a->queue = 1;
+      return set_once(&a->state_column, value, "--state-column", cmd);
+    case CLI_TOPT_PENDING_STATES:
+      a->queue = 1;
+      return set_once(&a->pending_states, value, "--pending-states", cmd);
+    case CLI_TOPT_IN_FLIGHT_STATES:
+      a->queue = 1;
+      return set_once(&a->in_flight_states, value, "--in-flight-states", cmd);
+    case CLI_TOPT_STREAM:
+      if (a->connection != NULL)
+        return cli_usage_error(cmd, "--stream and --%s exclude each other",
+                               a->kind == STORE_SQLITE_TABLE ? "sqlite"
+                                                             : "postgres");
+      a->kind = STORE_STREAM_FILE;
+      return set_once(&a->stream, value, "--stream", cmd);
     case CLI_TOPT_READER_FRAMING:
       if (strcmp(value, "raw") == 0)
         a->framing = RS_READER_FRAMING_RAW;
@@ -64,7 +83,46 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
   return 0;
 }
 
+/* The queue and stream options: what they need and exclude. 1: not a
+ * queue or stream target (check on as for a table); 0 or CLI_EXIT_USAGE. */
+static int check_queue_stream(const cli_target_args *a, const char *cmd) {
+  if (a->config != NULL) {
+    const char *flag = a->queue && a->state_column ? "--state-column"
+                       : a->pending_states         ? "--pending-states"
+                       : a->in_flight_states       ? "--in-flight-states"
+                       : a->queue                  ? "--queue"
+                       : a->stream                 ? "--stream"
+                                                   : NULL;
+    if (flag != NULL)
+      return cli_usage_error(cmd,
+                             "%s and --config exclude each other: the config "
+                             "file names the targets",
+                             flag);
+    return 1;
+  }
+  if (a->stream != NULL) {
+    const char *flag = a->table    ? "--table"
+                       : a->key    ? "--key"
+                       : a->column ? "--column"
+                       : a->where  ? "--where"
+                       : a->queue  ? "--queue"
+                                   : NULL;
+    if (flag != NULL)
+      return cli_usage_error(cmd, "%s does not apply to --stream", flag);
+    if (a->type == NULL)
+      return cli_usage_error(cmd, "--type is needed with --stream");
+    return 0;
+  }
+  if ((a->pending_states || a->in_flight_states) && !a->state_column)
+    return cli_usage_error(cmd,
+                           "--pending-states and --in-flight-states need "
+                           "--state-column");
+  return 1;
+}
+
 int cli_target_check(const cli_target_args *a, const char *cmd) {
+  int qs = check_queue_stream(a, cmd);
+  if (qs != 1) return qs;
   if (a->config != NULL) {
     const char *flag =
         a->connection
@@ -85,9 +143,10 @@ int cli_target_check(const cli_target_args *a, const char *cmd) {
   }
   if (a->connection == NULL)
     return cli_usage_error(cmd,
-                           "no target: give -c CONFIG, or --sqlite PATH or "
+                           "no target: give -c CONFIG, --sqlite PATH or "
                            "--postgres CONNINFO with --table, --key, "
-                           "--column and --type");
+                           "--column and --type, or --stream FILE with "
+                           "--type");
   const char *missing = !a->table    ? "--table"
                         : !a->key    ? "--key"
                         : !a->column ? "--column"
@@ -164,21 +223,40 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
     char where[600];
     if (c != NULL) {
       const cli_config_target *ct = &c->targets[i];
-      t[i].target = (store_target){
-          ct->name, ct->kind,   ct->connection, ct->table,
-          ct->key,  ct->column, ct->where,      ct->connection_label};
+      t[i].target = (store_target){ct->name,
+                                   ct->kind,
+                                   ct->connection,
+                                   ct->table,
+                                   ct->key,
+                                   ct->column,
+                                   ct->where,
+                                   ct->connection_label,
+                                   ct->state_column,
+                                   ct->pending_states,
+                                   ct->in_flight_states};
       t[i].type = ct->type;
+      t[i].fixed_output = ct->fixed_output;
       snprintf(where, sizeof where, "%s:%u:%u: target '%s'", c->path, ct->line,
                ct->col, ct->name);
     } else {
-      t[i].target = (store_target){a->name ? a->name : a->table,
-                                   a->kind,
-                                   a->connection,
+      store_kind kind = a->kind;
+      if (a->queue)
+        kind = kind == STORE_SQLITE_TABLE ? STORE_SQLITE_QUEUE
+                                          : STORE_POSTGRES_QUEUE;
+      const char *conn = a->stream != NULL ? a->stream : a->connection;
+      t[i].target = (store_target){a->name    ? a->name
+                                   : a->table ? a->table
+                                              : a->stream,
+                                   kind,
+                                   conn,
                                    a->table,
                                    a->key,
                                    a->column,
                                    a->where,
-                                   NULL};
+                                   NULL,
+                                   a->state_column,
+                                   a->pending_states,
+                                   a->in_flight_states};
       t[i].type = a->type;
       snprintf(where, sizeof where, "--type");
     }

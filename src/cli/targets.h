@@ -24,7 +24,12 @@ enum {
   CLI_TOPT_WHERE,
   CLI_TOPT_NAME,
   CLI_TOPT_READER_VERSION,
-  CLI_TOPT_READER_FRAMING
+  CLI_TOPT_READER_FRAMING,
+  CLI_TOPT_QUEUE,
+  CLI_TOPT_STATE_COLUMN,
+  CLI_TOPT_PENDING_STATES,
+  CLI_TOPT_IN_FLIGHT_STATES,
+  CLI_TOPT_STREAM
 };
 
 /** The entries to put in a command's cli_opt_spec table. */
@@ -34,8 +39,13 @@ enum {
       {CLI_TOPT_KEY, "key", 0, 1}, {CLI_TOPT_COLUMN, "column", 0, 1},         \
       {CLI_TOPT_TYPE, "type", 't', 1}, {CLI_TOPT_WHERE, "where", 0, 1},       \
       {CLI_TOPT_NAME, "name", 0, 1},                                          \
-      {CLI_TOPT_READER_VERSION, "reader-version", 0, 1}, {                    \
-    CLI_TOPT_READER_FRAMING, "reader-framing", 0, 1                           \
+      {CLI_TOPT_READER_VERSION, "reader-version", 0, 1},                      \
+      {CLI_TOPT_READER_FRAMING, "reader-framing", 0, 1},                      \
+      {CLI_TOPT_QUEUE, "queue", 0, 0},                                        \
+      {CLI_TOPT_STATE_COLUMN, "state-column", 0, 1},                          \
+      {CLI_TOPT_PENDING_STATES, "pending-states", 0, 1},                      \
+      {CLI_TOPT_IN_FLIGHT_STATES, "in-flight-states", 0, 1}, {                \
+    CLI_TOPT_STREAM, "stream", 0, 1                                           \
   }
 
 typedef struct cli_target_args {
@@ -44,10 +54,17 @@ typedef struct cli_target_args {
   const char *connection, *table, *key, *column, *type, *where, *name;
   unsigned reader_version; /* 0: from the config, or the default */
   int framing;             /* -1: from the config, or the default */
+  /* Queues (--queue, or implied by a state option) and stream files. */
+  int queue;
+  const char *state_column, *pending_states, *in_flight_states;
+  const char *stream;
 } cli_target_args;
 
-#define CLI_TARGET_ARGS_INIT \
-  { NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1 }
+#define CLI_TARGET_ARGS_INIT                                              \
+  {                                                                       \
+    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
+        NULL, NULL                                                        \
+  }
 
 /**
  * Takes option @p id if it is a target option: 1 when taken, 0 when not a
@@ -67,6 +84,7 @@ typedef struct cli_target {
   unsigned reader_version;
   rs_reader_framing framing; /* raw or envelope */
   unsigned newest;           /* the type's newest version */
+  const char *fixed_output;  /* stream files: the config's fixed_output */
 } cli_target;
 
 /** What a command works on: the registry, the config file and its targets. */

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "report/scan_report.h"
+#include "store/store_stream.h"
 
 void rs__format_time_us(char *buf, size_t size, int64_t us) {
   time_t secs = (time_t)(us / 1000000);
@@ -41,11 +42,37 @@ static uint64_t findings_of(const scan_result *res) {
   return n;
 }
 
+static uint64_t target_findings(const scan_report_target *t) {
+  return findings_of(&t->result) + (t->truncated ? 1 : 0);
+}
+
 uint64_t scan_report_findings(const scan_report *r) {
   uint64_t n = 0;
-  for (size_t i = 0; i < r->n_targets; i++)
-    n += findings_of(&r->targets[i].result);
+  for (size_t i = 0; i < r->n_targets; i++) n += target_findings(&r->targets[i]);
   return n;
+}
+
+/* ---- stream files: positions instead of keys ---------------------------- */
+
+/* Adds "record" and "offset" to a sample of a stream file. */
+static void json_position(json_t *sample, const scan_report_target *t,
+                          const char *key) {
+  uint64_t index, offset;
+  if (sample == NULL || t->target.kind != STORE_STREAM_FILE ||
+      store_stream_position(key, &index, &offset) != 0)
+    return;
+  json_object_set_new(sample, "record", json_integer((json_int_t)index));
+  json_object_set_new(sample, "offset", json_integer((json_int_t)offset));
+}
+
+static json_t *json_framing(const scan_report_target *t) {
+  if (!t->truncated) return json_null();
+  return json_pack("{s:I,s:I,s:I,s:I,s:o}", "record",
+                   (json_int_t)t->framing.index, "offset",
+                   (json_int_t)t->framing.offset, "have",
+                   (json_int_t)t->framing.have, "need",
+                   (json_int_t)t->framing.need, "what",
+                   rs__json_text(t->framing.what));
 }
 
 static const char *framing_name(rs_reader_framing f) {
@@ -249,8 +276,11 @@ static json_t *json_target(const scan_report_target *t) {
   for (int v = 0; samples != NULL && v < RS_VERDICT_COUNT; v++) {
     if (v == RS_VERDICT_OK) continue;
     json_t *list = json_array();
-    for (size_t i = 0; list != NULL && i < res->n_samples[v]; i++)
-      json_array_append_new(list, json_sample(&res->samples[v][i]));
+    for (size_t i = 0; list != NULL && i < res->n_samples[v]; i++) {
+      json_t *sample = json_sample(&res->samples[v][i]);
+      json_position(sample, t, res->samples[v][i].key);
+      json_array_append_new(list, sample);
+    }
     json_object_set_new(samples, rs_verdict_name((rs_verdict)v), list);
   }
   flag_summary *flags = calloc(res->n_writers + 1, sizeof *flags);
@@ -287,7 +317,10 @@ static json_t *json_target(const scan_report_target *t) {
                       json_integer((json_int_t)res->rows_counted));
   json_object_set_new(o, "verdicts", json_verdicts(res->verdicts));
   json_object_set_new(o, "findings",
-                      json_integer((json_int_t)findings_of(res)));
+                      json_integer((json_int_t)target_findings(t)));
+  json_object_set_new(o, "truncated", json_framing(t));
+  if (t->target.kind == STORE_STREAM_FILE)
+    json_object_set_new(o, "path", rs__json_text(t->target.connection));
   json_object_set_new(o, "writers", writers);
   json_object_set_new(o, "flags", json_flags(flags, n_flags));
   free(flags);
@@ -381,9 +414,14 @@ static void text_verdicts(FILE *out, const uint64_t *counts) {
 static void text_target(FILE *out, const scan_report *r,
                         const scan_report_target *t) {
   const scan_result *res = &t->result;
-  fprintf(out, "\ntarget %s: %s, %s.%s (key %s)\n", t->target.name,
-          t->description ? t->description : store_kind_name(t->target.kind),
-          t->target.table, t->target.column, t->target.key);
+  if (t->target.kind == STORE_STREAM_FILE)
+    fprintf(out, "\ntarget %s: %s (records as INDEX@OFFSET)\n",
+            t->target.name,
+            t->description ? t->description : store_kind_name(t->target.kind));
+  else
+    fprintf(out, "\ntarget %s: %s, %s.%s (key %s)\n", t->target.name,
+            t->description ? t->description : store_kind_name(t->target.kind),
+            t->target.table, t->target.column, t->target.key);
   fprintf(out, "  reader     %s version %u, %s framing\n", t->type,
           t->reader_version, framing_name(t->reader_framing));
   if (t->target.where != NULL)
@@ -403,6 +441,11 @@ static void text_target(FILE *out, const scan_report *r,
   fputs("  verdicts   ", out);
   text_verdicts(out, res->verdicts);
   fputc('\n', out);
+  if (t->truncated) {
+    fputs("  TRUNCATED  ", out);
+    put_clean(out, t->framing.what);
+    fputc('\n', out);
+  }
   if (res->n_writers > 0) fputs("  writers\n", out);
   for (size_t i = 0; i < res->n_writers; i++) {
     const scan_writer *w = &res->writers[i];
@@ -429,7 +472,8 @@ static void text_target(FILE *out, const scan_report *r,
     fputs(":\n", out);
     for (size_t i = 0; i < res->n_samples[v]; i++) {
       const scan_sample *s = &res->samples[v][i];
-      fprintf(out, "    %s ", t->target.key);
+      fprintf(out, "    %s ",
+              t->target.kind == STORE_STREAM_FILE ? "record" : t->target.key);
       put_clean(out, s->key);
       if (s->written_version)
         fprintf(out, " (v%u", s->written_version);
@@ -595,7 +639,7 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
   for (size_t i = 0; i < r->n_targets; i++) {
     fputs("rollsafe_scan_findings", out);
     target_labels(out, r, &r->targets[i]);
-    fprintf(out, "} %" PRIu64 "\n", findings_of(&r->targets[i].result));
+    fprintf(out, "} %" PRIu64 "\n", target_findings(&r->targets[i]));
   }
   family(out, "rollsafe_scan_complete", NULL,
          "1 when every row of the target was read, else 0.");

@@ -24,6 +24,10 @@ typedef struct scan_report_target {
   int status;              /**< STORE_OK, or why the target failed */
   char error[512];         /**< when status != STORE_OK */
   scan_result result;
+  /** Stream files: the file ends in a truncated or malformed record (a
+   * finding; the scan stops there). */
+  int truncated;
+  store_framing framing;
 } scan_report_target;
 
 typedef struct scan_report {
@@ -43,7 +47,8 @@ typedef struct scan_report {
 /** Whether every target was read to the end. */
 int scan_report_complete(const scan_report *r);
 
-/** Findings (misread, unreadable, corrupt) over all targets. */
+/** Findings (misread, unreadable, corrupt, and a stream file's truncated
+ * last record) over all targets. */
 uint64_t scan_report_findings(const scan_report *r);
 
 /** The JSON document; NULL when out of memory. Owned by the caller. */

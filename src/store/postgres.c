@@ -95,6 +95,10 @@ typedef struct pg_store {
    * texts back to it. */
   char key_type[320];
   char *page_first_sql, *page_next_sql, *fix_sql, *restore_sql;
+  /* Queue kinds: the batches lock with SKIP LOCKED and say per swap what
+   * became of it (see pg_build_queue_sql). */
+  int queue;
+  char *queue_fix_sql, *queue_restore_sql;
   /* The last page and backup page: rows point into their results, which
    * are kept until the next call of the same operation. */
   PGresult *page_res;
@@ -431,6 +435,24 @@ static int pg_find_column(pg_store *s, pg_column *out, const char *name,
   }
   PQclear(res);
   return found;
+}
+
+/* A queue's state column, when it names one, exists (after
+ * pg_check_target, which found the table). */
+static int pg_check_state_column(pg_store *s, const store_target *target,
+                                 store_error *err) {
+  if (!store_kind_is_queue(target->kind) || target->state_column == NULL)
+    return STORE_OK;
+  pg_column col;
+  int found = pg_find_column(s, &col, target->state_column, err);
+  if (found < 0) return found;
+  if (found == 0) {
+    char name[72];
+    printable(name, sizeof name, target->state_column);
+    return pg_fail(s, err, STORE_EUSAGE, "no column '%s' (the state column)",
+                   name);
+  }
+  return STORE_OK;
 }
 
 /*
@@ -887,6 +909,8 @@ static void pg_close(store *base) {
   free(s->page_next_sql);
   free(s->fix_sql);
   free(s->restore_sql);
+  free(s->queue_fix_sql);
+  free(s->queue_restore_sql);
   free(s->page_rows);
   free(s->backup_rows);
   free(s);
@@ -1459,6 +1483,41 @@ static int pg_check_swaps(const pg_store *s, const store_swap *swaps, size_t n,
 }
 
 /*
+ * Reads a queue batch's answer: one row per swap, its position and a
+ * letter: s swapped, c conflict, f in flight, g gone. Returns the swaps
+ * that happened; *conflicts: the real conflicts among the others.
+ */
+static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
+                                size_t n, size_t *conflicts) {
+  size_t swapped = 0;
+  *conflicts = 0;
+  for (size_t i = 0; i < n; i++) swaps[i].outcome = STORE_SWAP_CONFLICT;
+  for (int r = 0; r < PQntuples(res); r++) {
+    long long i = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+    if (i < 1 || (size_t)i > n) continue;
+    store_swap *w = &swaps[i - 1];
+    switch (PQgetvalue(res, r, 1)[0]) {
+      case 's':
+        if (!w->swapped) swapped++;
+        w->swapped = 1;
+        w->outcome = STORE_SWAP_DONE;
+        break;
+      case 'f':
+        w->outcome = STORE_SWAP_IN_FLIGHT;
+        break;
+      case 'g':
+        w->outcome = STORE_SWAP_GONE;
+        break;
+      default:
+        break;
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    if (swaps[i].outcome == STORE_SWAP_CONFLICT) ++*conflicts;
+  return swapped;
+}
+
+/*
  * A batch of compare-and-swaps, fix (@p restore 0) or restore, in one
  * transaction with the run's row. On any error nothing of the batch is
  * visible and every swap says 0; the one exception is a connection lost
@@ -1491,7 +1550,7 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                                   n);
   }
 
-  size_t swapped = 0;
+  size_t swapped = 0, missed = 0;
   if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", doing, err);
   if (rc == STORE_OK && n > 0) {
     const Oid types[5] = {PG_TEXT_ARRAY_OID, PG_BYTEA_ARRAY_OID,
@@ -1500,10 +1559,15 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                              run->target};
     const int lengths[5] = {(int)lens[0], (int)lens[1], (int)lens[2], 0, 0};
     const int formats[5] = {1, 1, 1, 0, 0};
-    PGresult *res = PQexecParams(s->conn, restore ? s->restore_sql : s->fix_sql,
-                                 5, types, values, lengths, formats, 0);
+    const char *sql = s->queue ? (restore ? s->queue_restore_sql
+                                          : s->queue_fix_sql)
+                               : (restore ? s->restore_sql : s->fix_sql);
+    PGresult *res =
+        PQexecParams(s->conn, sql, 5, types, values, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       rc = pg_fail_write(s, res, err, doing);
+    } else if (s->queue) {
+      swapped = pg_queue_outcomes(res, swaps, n, &missed);
     } else {
       for (int r = 0; r < PQntuples(res); r++) {
         long long i = strtoll(PQgetvalue(res, r, 0), NULL, 10);
@@ -1519,8 +1583,10 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
 
   if (rc == STORE_OK) {
     pg_counts c;
-    int64_t done = (int64_t)swapped, missed = (int64_t)(n - swapped);
-    pg_counts_of(&c, run, restore ? 0 : done, missed, restore ? done : 0);
+    if (!s->queue) missed = n - swapped;
+    int64_t done = (int64_t)swapped;
+    pg_counts_of(&c, run, restore ? 0 : done, (int64_t)missed,
+                 restore ? done : 0);
     rc = pg_update_run_row(s, run, &c, 1, err);
   }
   if (rc == STORE_OK) rc = pg_tx_command(s, "COMMIT", doing, err);
@@ -1709,6 +1775,114 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
   return rc;
 }
 
+/*
+ * A queue's batches. A consumer holds a message by its row lock (`FOR
+ * UPDATE SKIP LOCKED`, then a delete or a state change); the fixer must
+ * never wait on one. So the batch first locks what it can of its rows
+ * with SKIP LOCKED (rs_l), swaps by compare-and-swap only among those
+ * (and only messages still pending), and then tells each swap apart:
+ *
+ *   s  swapped;
+ *   c  locked and pending, but its bytes changed: a conflict;
+ *   f  in flight: a row it could not lock (a consumer holds it) that the
+ *      statement's snapshot still sees, or one in an in-flight state;
+ *   g  gone: deleted before the statement, or no longer pending.
+ *
+ * The backup rows (fix) or the restored marks (restore) come in the same
+ * statement, as for tables, and the run's row in the same transaction.
+ * The statement never waits on a row lock; lock_timeout still bounds what
+ * it may wait on otherwise (the backup table, a concurrent DDL).
+ */
+static int pg_build_queue_sql(pg_store *s, char *const q[4],
+                              const store_target *target, store_error *err) {
+  char *state = NULL, *pending = NULL, *flight = NULL;
+  char *pend_expr = NULL, *flight_expr = NULL, *check_expr = NULL;
+  int rc = STORE_OK;
+  if (target->state_column != NULL) {
+    state = PQescapeIdentifier(s->conn, target->state_column,
+                               strlen(target->state_column));
+    if (state == NULL)
+      return pg_fail(s, err, STORE_EUSAGE, "cannot quote the state column");
+    rc = store__state_list_sql(
+        &pending,
+        target->pending_states ? target->pending_states : "pending", err);
+    if (rc == STORE_OK)
+      rc = store__state_list_sql(&flight, target->in_flight_states, err);
+    if (rc == STORE_OK) {
+      pend_expr = pg_sprintf(
+          "COALESCE(rs_t.%s::pg_catalog.text IN (%s), false)", state, pending);
+      flight_expr = pg_sprintf(
+          "COALESCE(rs_t.%s::pg_catalog.text IN (%s), false)", state, flight);
+      check_expr =
+          pg_sprintf(" AND rs_t.%s::pg_catalog.text IN (%s)", state, pending);
+    }
+  } else {
+    pend_expr = pg_sprintf("true");
+    flight_expr = pg_sprintf("false");
+    check_expr = pg_sprintf("%s", "");
+  }
+  if (rc == STORE_OK &&
+      (pend_expr == NULL || flight_expr == NULL || check_expr == NULL))
+    rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  if (rc == STORE_OK) {
+#define QUEUE_INPUT                                                         \
+  "WITH rs_u AS (SELECT * FROM ROWS FROM ("                                 \
+  " pg_catalog.unnest($1::pg_catalog.text[]),"                              \
+  " pg_catalog.unnest($2::pg_catalog.bytea[]),"                             \
+  " pg_catalog.unnest($3::pg_catalog.bytea[])) WITH ORDINALITY"             \
+  " AS rs_u(k, expect, value, i)),"                                         \
+  " rs_l AS (SELECT rs_u.i, rs_u.k, rs_u.expect, rs_u.value,"               \
+  " %s AS pend, %s AS flight FROM %s.%s AS rs_t JOIN rs_u"                  \
+  " ON rs_t.%s = rs_u.k::%s FOR UPDATE OF rs_t SKIP LOCKED),"               \
+  " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = rs_l.value FROM rs_l"           \
+  " WHERE rs_t.%s = rs_l.k::%s AND rs_t.%s = rs_l.expect%s"                 \
+  " RETURNING rs_l.i, rs_l.k, rs_l.expect, rs_l.value),"
+#define QUEUE_OUTPUT                                                        \
+  " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's'"                  \
+  " WHEN rs_l.i IS NULL THEN CASE WHEN EXISTS (SELECT 1 FROM %s.%s AS rs_v" \
+  " WHERE rs_v.%s = rs_u.k::%s) THEN 'f' ELSE 'g' END"                      \
+  " WHEN rs_l.pend THEN 'c' WHEN rs_l.flight THEN 'f' ELSE 'g' END"         \
+  " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i"                          \
+  " LEFT JOIN rs_l ON rs_l.i = rs_u.i"
+    s->queue_fix_sql = pg_sprintf(
+        QUEUE_INPUT
+        " rs_b AS (INSERT INTO rollsafe.backup AS rs_b (run_id, target, key,"
+        " old_value, new_value, written_at)"
+        " SELECT $4::pg_catalog.text, $5::pg_catalog.text, k, expect, value,"
+        " pg_catalog.now() FROM rs_sw"
+        " ON CONFLICT (run_id, key) DO UPDATE SET"
+        " old_value = excluded.old_value,"
+        " new_value = excluded.new_value, written_at = excluded.written_at,"
+        " restored = false)" QUEUE_OUTPUT,
+        pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1],
+        q[3], q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2],
+        s->key_type);
+    s->queue_restore_sql = pg_sprintf(
+        QUEUE_INPUT
+        " rs_r AS (SELECT run_id FROM rollsafe.runs"
+        " WHERE target = $5::pg_catalog.text"
+        " UNION SELECT $4::pg_catalog.text),"
+        " rs_b AS (UPDATE rollsafe.backup AS rs_b SET restored = true"
+        " FROM rs_sw, rs_r WHERE rs_b.run_id = rs_r.run_id"
+        " AND rs_b.key = rs_sw.k AND rs_b.new_value = rs_sw.expect"
+        " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)" QUEUE_OUTPUT,
+        pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1],
+        q[3], q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2],
+        s->key_type);
+#undef QUEUE_INPUT
+#undef QUEUE_OUTPUT
+    if (s->queue_fix_sql == NULL || s->queue_restore_sql == NULL)
+      rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  }
+  PQfreemem(state);
+  free(pending);
+  free(flight);
+  free(pend_expr);
+  free(flight_expr);
+  free(check_expr);
+  return rc;
+}
+
 /* The writer's statements, every identifier quoted by libpq. */
 static int pg_build_writer_sql(pg_store *s, const char *schema,
                                const char *table, const store_target *target,
@@ -1782,6 +1956,8 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
         s->fix_sql == NULL || s->restore_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
+  if (rc == STORE_OK && s->queue)
+    rc = pg_build_queue_sql(s, q, target, err);
   for (int i = 0; i < 4; i++) PQfreemem(q[i]);
   return rc;
 }
@@ -1827,8 +2003,10 @@ static void pg_describe(pg_store *s, const store_target *target) {
   printable(shown, sizeof shown, target->table);
   /* A socket path long enough to cut the description short only shortens
    * what is shown. */
-  if (snprintf(s->base.description, sizeof s->base.description,
-               "postgres-table %s on %s", shown, place) < 0)
+  if (snprintf(s->base.description, sizeof s->base.description, "%s %s on %s",
+               store_kind_is_queue(target->kind) ? "postgres-queue"
+                                                 : "postgres-table",
+               shown, place) < 0)
     s->base.description[0] = '\0';
 }
 
@@ -1854,6 +2032,7 @@ int store__postgres_open(store **out, const store_target *target,
   if (rc == STORE_OK)
     rc = pg_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
+  if (rc == STORE_OK) rc = pg_check_state_column(s, target, err);
   if (rc == STORE_OK) rc = pg_build_sql(s, schema, table, target, err);
   if (rc != STORE_OK) {
     pg_close(&s->base);
@@ -1878,6 +2057,7 @@ int store__postgres_open_writer(store **out, const store_target *target,
   if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   s->base.ops = &pg_writer_ops;
   s->writer = 1;
+  s->queue = store_kind_is_queue(target->kind);
   /* A timeout of 0 would mean none: production could wait on us for as
    * long as a batch takes. */
   if (write->lock_timeout_ms <= 0 || write->statement_timeout_ms <= 0)
@@ -1925,6 +2105,7 @@ int store__postgres_open_writer(store **out, const store_target *target,
   if (rc == STORE_OK)
     rc = pg_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
+  if (rc == STORE_OK) rc = pg_check_state_column(s, target, err);
   if (rc == STORE_OK) rc = pg_command(s, "COMMIT", err);
   if (rc == STORE_OK) rc = pg_ensure_tables(s, err);
   if (rc == STORE_OK) rc = pg_build_writer_sql(s, schema, table, target, err);

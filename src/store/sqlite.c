@@ -83,6 +83,7 @@ enum {
   ST_RUN_ALL,
   ST_PURGE_BACKUP, /* ?1 run */
   ST_PURGE_RUN,    /* ?1 run */
+  ST_QUEUE_PROBE,  /* ?2 key: queues only, what became of a missed swap */
   ST_COUNT
 };
 
@@ -103,6 +104,7 @@ typedef struct sqlite_store {
   char *shown;   /* the file as messages show it: never a secret */
   int rowid_key; /* the key is the rowid: max(rowid) estimates the size */
   int key_text;  /* the key column has TEXT affinity */
+  int queue;     /* a queue kind: swaps only pending messages */
   int done;
 
   /* Writer only. */
@@ -412,6 +414,30 @@ static const store_ops sqlite_ops = {
     .close = sqlite_close,
 };
 
+/* A queue's state column, when it names one, exists. */
+static int check_state_column(sqlite_store *s, const store_target *t,
+                              store_error *err) {
+  if (!store_kind_is_queue(t->kind) || t->state_column == NULL)
+    return STORE_OK;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT count(*) FROM pragma_table_info(?1, ?2) "
+                         "WHERE name = ?3",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail_db(s, err, STORE_EIO, "cannot read the schema");
+  sqlite3_bind_text(st, 1, s->table, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, s->schema, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, t->state_column, -1, SQLITE_STATIC);
+  int found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+  sqlite3_finalize(st);
+  if (!found)
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': table '%s' has no column '%s' (the "
+                       "state column)",
+                       s->target_name, s->table, t->state_column);
+  return STORE_OK;
+}
+
 static char *dup_or_null(const char *v) {
   if (v == NULL) return NULL;
   size_t n = strlen(v) + 1;
@@ -452,8 +478,9 @@ static int connect_target(sqlite_store **out, const store_target *t,
   s->table = dup_or_null(table);
   s->target_name = dup_or_null(name);
   s->shown = dup_or_null(shown);
-  snprintf(s->base.description, sizeof s->base.description,
-           "sqlite-table %s in %s", t->table, shown);
+  snprintf(s->base.description, sizeof s->base.description, "%s %s in %s",
+           store_kind_is_queue(t->kind) ? "sqlite-queue" : "sqlite-table",
+           t->table, shown);
   if (s->schema == NULL || s->table == NULL || s->target_name == NULL ||
       s->shown == NULL) {
     sqlite_close(&s->base);
@@ -476,10 +503,12 @@ static int connect_target(sqlite_store **out, const store_target *t,
     sqlite_close(&s->base);
     return status;
   }
-  if ((status = check_target(s, t, err)) != STORE_OK) {
+  if ((status = check_target(s, t, err)) != STORE_OK ||
+      (status = check_state_column(s, t, err)) != STORE_OK) {
     sqlite_close(&s->base);
     return status;
   }
+  s->queue = store_kind_is_queue(t->kind);
   /* %w doubles embedded double quotes: every identifier is quoted. The
    * where clause is the operator's own SQL, kept in parentheses so that an
    * OR in it cannot escape. */
@@ -766,6 +795,31 @@ static int record_restored(sqlite_store *s, const store_run *run,
 }
 
 /*
+ * A queue message whose swap did not happen: deleted, or moved out of the
+ * pending states, is gone; in an in-flight state, a consumer holds it; still
+ * pending with other bytes, a conflict. SQLite has no row locks: the batch's
+ * write lock already keeps consumers out while it runs, so the in-flight
+ * states are how a consumer says it holds a message.
+ */
+static int queue_probe(sqlite_store *s, store_swap *w, store_error *err) {
+  sqlite3_stmt *st = s->st[ST_QUEUE_PROBE];
+  bind_key(s, st, 2, w->key);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    w->outcome = sqlite3_column_int(st, 0)   ? STORE_SWAP_CONFLICT
+                 : sqlite3_column_int(st, 1) ? STORE_SWAP_IN_FLIGHT
+                                             : STORE_SWAP_GONE;
+  } else if (rc == SQLITE_DONE) {
+    w->outcome = STORE_SWAP_GONE;
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return fail_db(s, err, status_of(rc), "cannot read a queue message");
+  return STORE_OK;
+}
+
+/*
  * One batch of a fix or a restore, in one BEGIN IMMEDIATE transaction: each
  * compare-and-swap, @p record for each that happened, then the run row. The
  * run's counts are the totals before the batch: the batch's swaps (to
@@ -789,8 +843,11 @@ static int swap_batch(sqlite_store *s, const store_run *run, store_swap *swaps,
     status = swap_one(s, w->key, w->expect, w->expect_len, w->value,
                       w->value_len, &w->swapped, err);
     if (status != STORE_OK) break;
+    w->outcome = w->swapped ? STORE_SWAP_DONE : STORE_SWAP_CONFLICT;
+    if (!w->swapped && s->queue) status = queue_probe(s, w, err);
+    if (status != STORE_OK) break;
     if (!w->swapped) {
-      after.conflicts++;
+      if (w->outcome == STORE_SWAP_CONFLICT) after.conflicts++;
       continue;
     }
     if (restore)
@@ -1237,11 +1294,40 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
       "LIMIT ?2",
       K, C, src, K, K);
   /* CAST: the bytes as the reader saw them (sqlite3_column_blob), even
-   * where the value is stored as TEXT. */
-  sql[ST_CAS] = sqlite3_mprintf(
-      "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
-      "CAST(\"%w\" AS BLOB) = ?3",
-      S, T, C, K, C);
+   * where the value is stored as TEXT. A queue's swap also needs the
+   * message to be pending still. */
+  char *pending = NULL, *flight = NULL;
+  int status = STORE_OK;
+  if (s->queue && t->state_column != NULL) {
+    status = store__state_list_sql(
+        &pending, t->pending_states ? t->pending_states : "pending", err);
+    if (status == STORE_OK)
+      status = store__state_list_sql(&flight, t->in_flight_states, err);
+  }
+  if (status != STORE_OK) {
+    free(pending);
+    sqlite3_free(src);
+    return status;
+  }
+  if (pending != NULL) {
+    sql[ST_CAS] = sqlite3_mprintf(
+        "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
+        "CAST(\"%w\" AS BLOB) = ?3 AND \"%w\" IN (%s)",
+        S, T, C, K, C, t->state_column, pending);
+    sql[ST_QUEUE_PROBE] = sqlite3_mprintf(
+        "SELECT coalesce(\"%w\" IN (%s), 0), coalesce(\"%w\" IN (%s), 0) "
+        "FROM \"%w\".\"%w\" WHERE \"%w\" = ?2",
+        t->state_column, pending, t->state_column, flight, S, T, K);
+  } else {
+    sql[ST_CAS] = sqlite3_mprintf(
+        "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
+        "CAST(\"%w\" AS BLOB) = ?3",
+        S, T, C, K, C);
+    sql[ST_QUEUE_PROBE] = sqlite3_mprintf(
+        "SELECT 1, 0 FROM \"%w\".\"%w\" WHERE \"%w\" = ?2", S, T, K);
+  }
+  free(pending);
+  free(flight);
   sql[ST_BACKUP_PUT] = sqlite3_mprintf(
       "INSERT INTO \"%w\".rollsafe_backup (run_id, target, \"key\", "
       "old_value, new_value, written_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -1282,7 +1368,6 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
   sql[ST_PURGE_RUN] =
       sqlite3_mprintf("DELETE FROM \"%w\".rollsafe_runs WHERE run_id = ?1", S);
   sqlite3_free(src);
-  int status = STORE_OK;
   for (int i = 0; i < ST_COUNT && status == STORE_OK; i++) {
     if (sql[i] == NULL) {
       status = store__fail(err, STORE_ENOMEM, "out of memory");

@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_impl.h"
@@ -13,7 +14,14 @@ static const struct {
 } kinds[] = {
     {STORE_SQLITE_TABLE, "sqlite-table"},
     {STORE_POSTGRES_TABLE, "postgres-table"},
+    {STORE_SQLITE_QUEUE, "sqlite-queue"},
+    {STORE_POSTGRES_QUEUE, "postgres-queue"},
+    {STORE_STREAM_FILE, "stream-file"},
 };
+
+int store_kind_is_queue(store_kind kind) {
+  return kind == STORE_SQLITE_QUEUE || kind == STORE_POSTGRES_QUEUE;
+}
 
 const char *store_kind_name(store_kind kind) {
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
@@ -63,6 +71,155 @@ int store__split_table(const char *table, char schema[64], char name[64],
   return STORE_OK;
 }
 
+/* ---- queues -------------------------------------------------------------
+ *
+ * A queue is read and written through its database's table adapter. Its
+ * state column and states become SQL in two places: the condition that
+ * keeps the messages still to be delivered (pending and in flight) in the
+ * reads, and the adapters' queue batches. States and the column name are
+ * checked here to hold no quote, backslash or control character, so that
+ * quoting them ('...' and "...") is safe in both SQLite and PostgreSQL;
+ * everything else about the table is checked by the adapter as for a table.
+ */
+
+static int bad_name_char(const char *p) {
+  for (; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'' || c == '"')
+      return 1;
+  }
+  return 0;
+}
+
+/* Checks a comma-separated state list; @p what names it in messages. */
+static int check_states(const store_target *t, const char *csv,
+                        const char *what, store_error *err) {
+  if (csv == NULL) return STORE_OK;
+  const char *p = csv;
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == 0 || len > 63)
+      return store__fail(err, STORE_EUSAGE,
+                         "target '%s': %s '%s': each state is 1 to 63 bytes, "
+                         "separated by commas",
+                         t->name ? t->name : t->table, what, csv);
+    if (!comma) break;
+    p = comma + 1;
+  }
+  if (bad_name_char(csv))
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': %s '%s': states cannot hold quotes, "
+                       "backslashes or control characters",
+                       t->name ? t->name : t->table, what, csv);
+  return STORE_OK;
+}
+
+static int check_queue(const store_target *t, store_error *err) {
+  const char *name = t->name ? t->name : t->table;
+  if (t->state_column == NULL) {
+    if (t->in_flight_states != NULL)
+      return store__fail(err, STORE_EUSAGE,
+                         "target '%s': in-flight states need a state column",
+                         name);
+    return STORE_OK;
+  }
+  size_t len = strlen(t->state_column);
+  if (len == 0 || len > 63 || bad_name_char(t->state_column))
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': state column '%s': a name of 1 to 63 "
+                       "bytes without quotes or control characters",
+                       name, t->state_column);
+  if (strcmp(t->state_column, t->key) == 0 ||
+      strcmp(t->state_column, t->column) == 0)
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': the state column '%s' cannot be the key "
+                       "or the record column",
+                       name, t->state_column);
+  int rc = check_states(t, t->pending_states, "pending states", err);
+  if (rc == STORE_OK)
+    rc = check_states(t, t->in_flight_states, "in-flight states", err);
+  if (rc != STORE_OK) return rc;
+  /* A state both pending and in flight would be rewritten under a
+   * consumer. */
+  const char *p = t->in_flight_states;
+  const char *pend = t->pending_states ? t->pending_states : "pending";
+  while (p != NULL && *p) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    for (const char *q = pend; *q;) {
+      const char *qc = strchr(q, ',');
+      size_t m = qc ? (size_t)(qc - q) : strlen(q);
+      if (m == n && strncmp(p, q, n) == 0)
+        return store__fail(err, STORE_EUSAGE,
+                           "target '%s': state '%.*s' is both pending and in "
+                           "flight",
+                           name, (int)n, p);
+      q = qc ? qc + 1 : q + m;
+    }
+    p = comma ? comma + 1 : p + n;
+  }
+  return STORE_OK;
+}
+
+int store__state_list_sql(char **out, const char *csv, store_error *err) {
+  *out = NULL;
+  if (csv == NULL) {
+    *out = malloc(5);
+    if (*out != NULL) memcpy(*out, "NULL", 5);
+    return *out ? STORE_OK : store__fail(err, STORE_ENOMEM, "out of memory");
+  }
+  size_t n = strlen(csv);
+  /* each state gains two quotes and ", " in place of a comma */
+  char *sql = malloc(3 * n + 3);
+  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  size_t o = 0;
+  sql[o++] = '\'';
+  for (const char *p = csv; *p; p++) {
+    if (*p == ',') {
+      memcpy(sql + o, "', '", 4);
+      o += 4;
+    } else {
+      sql[o++] = *p;
+    }
+  }
+  sql[o++] = '\'';
+  sql[o] = '\0';
+  *out = sql;
+  return STORE_OK;
+}
+
+/*
+ * The condition the reads of a queue with a state column add to the
+ * operator's --where: the messages still to be delivered, pending or in
+ * flight. Messages in any other state are consumed and are no one's
+ * concern any more.
+ */
+static int queue_where(const store_target *t, char **out, store_error *err) {
+  *out = NULL;
+  if (t->state_column == NULL) return STORE_OK;
+  char *pending = NULL, *flight = NULL;
+  int rc = store__state_list_sql(
+      &pending, t->pending_states ? t->pending_states : "pending", err);
+  if (rc == STORE_OK) rc = store__state_list_sql(&flight, t->in_flight_states, err);
+  if (rc == STORE_OK) {
+    const char *w = t->where;
+    int has_where = w != NULL && w[0] != '\0';
+    size_t need = strlen(t->state_column) + strlen(pending) + strlen(flight) +
+                  (has_where ? strlen(w) : 0) + 64;
+    *out = malloc(need);
+    if (*out == NULL)
+      rc = store__fail(err, STORE_ENOMEM, "out of memory");
+    else
+      snprintf(*out, need, "%s%s%s\"%s\" IN (%s, %s)",
+               has_where ? "(\n" : "", has_where ? w : "",
+               has_where ? "\n) AND " : "", t->state_column, pending, flight);
+  }
+  free(pending);
+  free(flight);
+  return rc;
+}
+
 /* Opens @p target read-only (@p write NULL) or for writing. */
 static int open_target(store **out, const store_target *target,
                        const store_open_options *options,
@@ -74,23 +231,46 @@ static int open_target(store **out, const store_target *target,
     err->message[0] = '\0';
   }
   if (options == NULL) options = &no_options;
+  if (target != NULL && target->kind == STORE_STREAM_FILE) {
+    if (target->connection == NULL)
+      return store__fail(err, STORE_EUSAGE, "a stream file needs a path");
+    /* A stream file is only ever read: a fix writes a new file beside it
+     * (store_stream.h), never into it. */
+    return store__stream_open(out, target, err);
+  }
   if (target == NULL || target->connection == NULL || target->table == NULL ||
       target->key == NULL || target->column == NULL)
     return store__fail(err, STORE_EUSAGE,
                        "a target needs a connection, a table, a key and a "
                        "column");
-  switch (target->kind) {
-    case STORE_SQLITE_TABLE:
-      return write != NULL
-                 ? store__sqlite_open_writer(out, target, options, write, err)
-                 : store__sqlite_open(out, target, options, err);
-    case STORE_POSTGRES_TABLE:
-      return write != NULL
-                 ? store__postgres_open_writer(out, target, options, write, err)
-                 : store__postgres_open(out, target, options, err);
+  store_target t = *target;
+  char *where = NULL;
+  if (store_kind_is_queue(t.kind)) {
+    int rc = check_queue(&t, err);
+    if (rc == STORE_OK) rc = queue_where(&t, &where, err);
+    if (rc != STORE_OK) return rc;
+    if (where != NULL) t.where = where;
   }
-  return store__fail(err, STORE_EUSAGE, "target '%s': unknown kind",
-                     target->name ? target->name : "?");
+  int rc;
+  switch (t.kind) {
+    case STORE_SQLITE_TABLE:
+    case STORE_SQLITE_QUEUE:
+      rc = write != NULL ? store__sqlite_open_writer(out, &t, options, write, err)
+                         : store__sqlite_open(out, &t, options, err);
+      break;
+    case STORE_POSTGRES_TABLE:
+    case STORE_POSTGRES_QUEUE:
+      rc = write != NULL
+               ? store__postgres_open_writer(out, &t, options, write, err)
+               : store__postgres_open(out, &t, options, err);
+      break;
+    default:
+      rc = store__fail(err, STORE_EUSAGE, "target '%s': unknown kind",
+                       target->name ? target->name : "?");
+      break;
+  }
+  free(where);
+  return rc;
 }
 
 int store_open(store **out, const store_target *target,
@@ -116,6 +296,11 @@ void store_cancel(store *s) {
 
 void store_interrupt(store *s) {
   if (s != NULL) s->ops->interrupt(s);
+}
+
+int store_framing_issue(const store *s, store_framing *out) {
+  memset(out, 0, sizeof *out);
+  return s != NULL && s->ops->framing != NULL ? s->ops->framing(s, out) : 0;
 }
 
 const char *store_describe(const store *s) {

@@ -17,13 +17,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Where records live. Queue kinds and stream files come later. */
+/** Where records live. */
 typedef enum store_kind {
   STORE_SQLITE_TABLE = 1,
-  STORE_POSTGRES_TABLE = 2
+  STORE_POSTGRES_TABLE = 2,
+  /** A table used as a queue or outbox: consumers lock messages (`FOR
+   * UPDATE SKIP LOCKED`) and delete them or move them out of a pending
+   * state. The fixer never waits on a message a consumer holds. */
+  STORE_SQLITE_QUEUE = 3,
+  STORE_POSTGRES_QUEUE = 4,
+  /** A file of varint-length-delimited records (protobuf's
+   * writeDelimitedTo framing): a queue dump. Read-only; a fix writes a new
+   * file beside it (see store_stream.h). */
+  STORE_STREAM_FILE = 5
 } store_kind;
 
-/** "sqlite-table", "postgres-table"; NULL for an unknown kind. */
+/** 1 for the queue kinds. */
+int store_kind_is_queue(store_kind kind);
+
+/** "sqlite-table", "postgres-table", ...; NULL for an unknown kind. */
 const char *store_kind_name(store_kind kind);
 
 /** The kind named @p name, or 0. */
@@ -42,6 +54,15 @@ typedef struct store_target {
    * printed (e.g. "$ORDERS_DB" for a value from the environment); NULL:
    * the SQLite path, or PostgreSQL's host/port/database. */
   const char *connection_label;
+  /* Queue kinds only (NULL otherwise, and for a queue whose consumers
+   * delete what they take). */
+  const char *state_column; /**< the column holding a message's state */
+  /** Comma-separated states of messages still waiting for a consumer
+   * ("pending,retry"); the only ones a fix rewrites. Default "pending". */
+  const char *pending_states;
+  /** Comma-separated states of messages a consumer holds ("processing"):
+   * counted as in flight, left alone and revisited; NULL: none. */
+  const char *in_flight_states;
 } store_target;
 
 /** Error classes, which the CLI maps to exit codes. */
@@ -134,6 +155,23 @@ void store_interrupt(store *s);
  * contains a password. Borrowed; valid until store_close().
  */
 const char *store_describe(const store *s);
+
+/** How a stream file ends when its last record cannot be read whole. */
+typedef struct store_framing {
+  uint64_t index;  /**< the record's index (0-based) */
+  uint64_t offset; /**< byte offset of its length prefix */
+  uint64_t have;   /**< bytes present after the prefix */
+  uint64_t need;   /**< bytes the prefix announces; 0: the prefix itself is
+                        cut short or malformed */
+  char what[192];  /**< one line: what is wrong, where */
+} store_framing;
+
+/**
+ * After a scan of a stream file: 1 with @p out filled when the file ended
+ * in a truncated or malformed record (the scan stopped there), else 0.
+ * Tables and queues always return 0.
+ */
+int store_framing_issue(const store *s, store_framing *out);
 
 /** Closes the connection and frees the store; NULL is allowed. */
 void store_close(store *s);
@@ -240,7 +278,29 @@ typedef struct store_swap {
   const uint8_t *value; /**< the bytes to write */
   size_t value_len;
   int swapped; /**< out: 1 written, 0 conflict (row changed or gone) */
+  /** out, queue kinds only: what became of a swap that did not happen */
+  int outcome;
 } store_swap;
+
+/** store_swap.outcome of a queue target. Tables leave it 0: a swap that
+ * did not happen is a conflict. */
+typedef enum store_swap_outcome {
+  STORE_SWAP_CONFLICT = 0, /**< still pending, but its bytes changed */
+  STORE_SWAP_DONE,         /**< swapped */
+  STORE_SWAP_IN_FLIGHT,    /**< a consumer holds it (a row lock, or an
+                                in-flight state): left alone, revisit */
+  STORE_SWAP_GONE          /**< consumed: deleted, or no longer pending */
+} store_swap_outcome;
+
+/*
+ * Queue kinds: store_fix_batch() runs one batch as for a table, but never waits on a message a consumer holds.
+ * PostgreSQL locks the batch's rows with `FOR UPDATE SKIP LOCKED`; a row
+ * it could not lock is in flight. SQLite has no row locks: a message in
+ * one of the target's in-flight states is in flight. A message deleted,
+ * or moved out of the pending states, is gone. Each swap's `outcome` says
+ * which; only real conflicts are added to the run's `conflicts`.
+ * store_restore_batch() does the same for a restore.
+ */
 
 /**
  * Runs one batch of a fix, in one transaction: every swap by CAS; for each

@@ -30,6 +30,8 @@ typedef struct store_ops {
                        size_t n, store_error *err);
   int (*purge_run)(store *s, const char *run_id, int64_t *deleted,
                    store_error *err);
+  /* Stream files only (NULL otherwise). */
+  int (*framing)(const store *s, store_framing *out);
 } store_ops;
 
 struct store {
@@ -56,6 +58,17 @@ int store__sqlite_open(store **out, const store_target *target,
                        const store_open_options *options, store_error *err);
 int store__postgres_open(store **out, const store_target *target,
                          const store_open_options *options, store_error *err);
+int store__stream_open(store **out, const store_target *target,
+                       store_error *err);
+
+/*
+ * Queue kinds: the SQL list of a comma-separated state list, each state
+ * quoted as a string literal ("'pending', 'retry'"), malloc'd into *out.
+ * States are checked first (store__check_queue), so quoting is all it
+ * takes. NULL @p csv gives "NULL" (a list that matches nothing).
+ */
+int store__state_list_sql(char **out, const char *csv, store_error *err);
+
 int store__sqlite_open_writer(store **out, const store_target *target,
                               const store_open_options *options,
                               const store_write_options *write,

@@ -7,12 +7,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/store_stream.h"
 #include "verify/util.h"
 #include "verify/fix.h"
 
 static const char *const outcome_names[FIX_OUTCOME_COUNT] = {
     "converted", "lossy",        "lossy_skipped", "impossible",
-    "corrupt",   "check_failed", "conflict",      "restored"};
+    "corrupt",   "check_failed", "conflict",      "restored",
+    "in_flight", "gone",         "dropped"};
 
 const char *fix_outcome_name(fix_outcome o) {
   return (unsigned)o < FIX_OUTCOME_COUNT ? outcome_names[o] : "?";
@@ -288,7 +290,28 @@ static int dry_run(fix_result *r, engine *e, store *s, rs_error *err) {
 
 /* ---- execute: keyset pages, batches by compare-and-swap ---------------- */
 
-/* One pass from the run's checkpoint; *conflicts set to this pass's. */
+static int past_deadline(const fix_options *o) {
+  return o->deadline > 0 && verify_now_seconds() >= o->deadline;
+}
+
+/* Counts a swap that did not happen; *unsettled grows by what a later pass
+ * must revisit (conflicts, and in-flight messages of a queue). */
+static int count_missed(fix_result *r, const fix_options *o,
+                        const store_swap *w, uint64_t *unsettled) {
+  if (o->queue && w->outcome == STORE_SWAP_GONE)
+    return count(r, o, FIX_GONE, w->key,
+                 "consumed while the fix ran (deleted, or no longer "
+                 "pending); not an error");
+  (*unsettled)++;
+  if (o->queue && w->outcome == STORE_SWAP_IN_FLIGHT)
+    return count(r, o, FIX_IN_FLIGHT, w->key,
+                 "a consumer held it; left alone for a later pass");
+  return count(r, o, FIX_CONFLICT, w->key,
+               "the row changed after it was read; left for a later pass");
+}
+
+/* One pass from the run's checkpoint; *conflicts set to this pass's
+ * conflicts (and, for a queue, in-flight messages). */
 static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
                         int *done, rs_error *err) {
   const fix_options *o = e->o;
@@ -311,6 +334,10 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
   for (;;) {
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
+      break;
+    }
+    if (past_deadline(o)) {
+      r->deadline_reached = 1;
       break;
     }
     const store_page_row *rows = NULL;
@@ -336,7 +363,8 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
       if (rc != 0 || oc < 0) continue;
       if (oc == FIX_CONVERTED || oc == FIX_LOSSY) {
         swaps[k] = (store_swap){rows[i].key, rows[i].value, rows[i].value_len,
-                                out.data,    out.len,       0};
+                                out.data,    out.len,       0,
+                                0};
         outcome[k] = oc;
         memcpy(why + k * 256, reason, 256);
         k++;
@@ -368,13 +396,10 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
       break;
     }
     for (size_t i = 0; i < k && rc == 0; i++) {
-      if (swaps[i].swapped) {
+      if (swaps[i].swapped)
         rc = count(r, o, (fix_outcome)outcome[i], swaps[i].key, why + i * 256);
-      } else {
-        (*conflicts)++;
-        rc = count(r, o, FIX_CONFLICT, swaps[i].key,
-                   "the row changed after it was read; left for a later pass");
-      }
+      else
+        rc = count_missed(r, o, &swaps[i], conflicts);
     }
     r->run.has_checkpoint = 1;
     memcpy(r->run.checkpoint, next.checkpoint, sizeof r->run.checkpoint);
@@ -493,16 +518,34 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     r->passes++;
     rc = execute_pass(r, &e, s, &conflicts, &done, err);
     if (rc != 0 || !done || r->status != STORE_OK || r->interrupted) break;
-    if (conflicts == 0 || r->passes >= max_passes) {
+    if (conflicts == 0 || (!o->queue && r->passes >= max_passes)) {
       r->complete = 1;
       break;
+    }
+    /* A queue is done only when no message is left to convert: what is
+     * still in flight when the passes run out leaves the run incomplete,
+     * with its counts. */
+    if (o->queue && (r->passes >= max_passes || past_deadline(o))) {
+      r->unsettled = conflicts;
+      r->deadline_reached = r->passes < max_passes;
+      break;
+    }
+    if (o->queue) {
+      /* Give consumers time to finish what they hold: 50 ms, doubling,
+       * at most 2 s, never past the deadline. */
+      double pause = 0.05 * (double)(1u << (r->passes < 6 ? r->passes : 6));
+      if (pause > 2.0) pause = 2.0;
+      if (o->deadline > 0 && verify_now_seconds() + pause > o->deadline)
+        pause = o->deadline - verify_now_seconds();
+      sleep_seconds(pause);
     }
     /* Conflicted rows are read again from the start in the next pass;
      * rows already fixed read as clean and are left alone. */
     r->run.has_checkpoint = 0;
     r->run.checkpoint[0] = '\0';
   }
-  if (rc == 0 && r->complete && r->status == STORE_OK)
+  if (rc == 0 && (r->complete || (r->unsettled > 0 && !r->deadline_reached)) &&
+      r->status == STORE_OK && !r->interrupted)
     rc = verify(r, &e, s, err);
 out:
   counts_to_run(r);
@@ -520,6 +563,149 @@ out:
       r->complete = 0;
     }
   }
+  engine_dispose(&e);
+  r->seconds = verify_now_seconds() - t0;
+  return rc;
+}
+
+/* ---- stream files: a new file beside the original ----------------------- */
+
+/* Reads the new file back: framing end to end, and what the reader makes
+ * of every record. */
+static int verify_stream(fix_result *r, engine *e, const store_target *target,
+                         rs_error *err) {
+  const fix_options *o = e->o;
+  store_target t = *target;
+  t.connection = r->stream_output;
+  t.connection_label = NULL;
+  store *s = NULL;
+  store_error serr = {STORE_OK, ""};
+  memset(r->remaining_verdicts, 0, sizeof r->remaining_verdicts);
+  if (store_open(&s, &t, NULL, &serr) != STORE_OK ||
+      store_scan(s, &serr) != STORE_OK) {
+    set_error(r, &serr);
+    store_close(s);
+    return 0;
+  }
+  int rc = 0;
+  for (;;) {
+    store_row row;
+    int got = store_next(s, &row, &serr);
+    if (got == 0) break;
+    if (got < 0) {
+      set_error(r, &serr);
+      break;
+    }
+    rs_classification *c = NULL;
+    rc = rs_classify(&c, o->registry, o->type, &o->reader, row.value,
+                     row.value_len, &e->quick_opts, err);
+    if (rc != 0) break;
+    r->remaining_verdicts[rs_classification_verdict(c)]++;
+    rs_arena_reset(e->row_arena);
+  }
+  store_framing fr;
+  if (rc == 0 && r->status == STORE_OK && store_framing_issue(s, &fr)) {
+    r->status = STORE_EIO;
+    snprintf(r->error, sizeof r->error, "the new file %.300s: %.180s",
+             r->stream_output, fr.what);
+  }
+  store_close(s);
+  if (rc != 0 || r->status != STORE_OK) return rc;
+  r->remaining = r->remaining_verdicts[RS_VERDICT_MISREAD] +
+                 r->remaining_verdicts[RS_VERDICT_UNREADABLE] +
+                 r->remaining_verdicts[RS_VERDICT_CORRUPT];
+  r->verified = 1;
+  return 0;
+}
+
+int fix_stream(fix_result *r, store *s, const store_target *target,
+               const fix_options *o, rs_error *err) {
+  memset(r, 0, sizeof *r);
+  double t0 = verify_now_seconds();
+  engine e;
+  int rc = engine_init(&e, o, err);
+  store_error serr = {STORE_OK, ""};
+  store_stream_writer *w = NULL;
+  r->passes = 1;
+  if (rc != 0) goto out;
+  if (o->stream_output != NULL)
+    snprintf(r->stream_output, sizeof r->stream_output, "%s", o->stream_output);
+  else
+    snprintf(r->stream_output, sizeof r->stream_output, "%s.fixed",
+             target->connection);
+  if (o->execute) {
+    r->executed = 1;
+    if (store_stream_writer_open(&w, r->stream_output, target->connection,
+                                 &serr) != STORE_OK) {
+      set_error(r, &serr);
+      goto out;
+    }
+  }
+  if (store_scan(s, &serr) != STORE_OK) {
+    set_error(r, &serr);
+    goto out;
+  }
+  for (;;) {
+    if (o->interrupted != NULL && *o->interrupted) {
+      r->interrupted = 1;
+      break;
+    }
+    store_row row;
+    int got = store_next(s, &row, &serr);
+    if (got == 0) break;
+    if (got < 0) {
+      set_error(r, &serr);
+      break;
+    }
+    r->rows_read++;
+    if (o->progress != NULL && r->rows_read % 4096 == 0)
+      o->progress(o->progress_ctx, r->rows_read);
+    rs_buf out = RS_BUF_INIT;
+    int oc;
+    char why[512];
+    rc = plan(&e, row.value, row.value_len, &out, &oc, why, sizeof why, err);
+    if (rc != 0) break;
+    int converted = oc == FIX_CONVERTED || oc == FIX_LOSSY;
+    /* What the new file gets: the converted bytes, the record as it was
+     * (readable already, or left alone), or nothing. */
+    int drop = oc >= 0 && !converted && o->drop_unfixable;
+    if (oc >= 0) rc = count(r, o, (fix_outcome)oc, row.key, why);
+    if (rc == 0 && drop)
+      rc = count(r, o, FIX_DROPPED, row.key,
+                 "the reader cannot read it: left out of the new file (it "
+                 "stays in the original)");
+    if (rc == 0 && w != NULL && !drop &&
+        store_stream_writer_put(w, converted ? out.data : row.value,
+                                converted ? out.len : row.value_len,
+                                &serr) != STORE_OK)
+      set_error(r, &serr);
+    rs_arena_reset(e.batch_arena);
+    if (rc != 0 || r->status != STORE_OK) break;
+  }
+  if (rc != 0 || r->status != STORE_OK || r->interrupted) goto out;
+  r->has_framing = store_framing_issue(s, &r->framing);
+  if (r->has_framing) {
+    char key[48];
+    snprintf(key, sizeof key, "%llu@%llu",
+             (unsigned long long)r->framing.index,
+             (unsigned long long)r->framing.offset);
+    rc = count(r, o, FIX_DROPPED, key, r->framing.what);
+    if (rc != 0) goto out;
+  }
+  if (w == NULL) {
+    r->complete = 1;
+    goto out;
+  }
+  int st = store_stream_writer_commit(w, &serr);
+  w = NULL;
+  if (st != STORE_OK) {
+    set_error(r, &serr);
+    goto out;
+  }
+  r->complete = 1;
+  rc = verify_stream(r, &e, target, err);
+out:
+  store_stream_writer_abort(w);
   engine_dispose(&e);
   r->seconds = verify_now_seconds() - t0;
   return rc;
@@ -583,11 +769,21 @@ int fix_restore(fix_result *r, store *s, const char *run_id,
       break;
     }
     for (int i = 0; i < n; i++) {
-      int rc = rows[i].swapped
-                   ? count(r, o, FIX_RESTORED, rows[i].key, "")
-                   : count(r, o, FIX_CONFLICT, rows[i].key,
-                           "the row no longer holds the bytes the fix wrote; "
-                           "left alone");
+      int rc;
+      if (rows[i].swapped)
+        rc = count(r, o, FIX_RESTORED, rows[i].key, "");
+      else if (o->queue && rows[i].outcome == STORE_SWAP_GONE)
+        rc = count(r, o, FIX_GONE, rows[i].key,
+                   "consumed since the fix (deleted, or no longer pending); "
+                   "nothing to restore");
+      else if (o->queue && rows[i].outcome == STORE_SWAP_IN_FLIGHT) {
+        r->unsettled++;
+        rc = count(r, o, FIX_IN_FLIGHT, rows[i].key,
+                   "a consumer holds it; run the restore again later");
+      } else
+        rc = count(r, o, FIX_CONFLICT, rows[i].key,
+                   "the row no longer holds the bytes the fix wrote; "
+                   "left alone");
       if (rc != 0) return rc;
     }
     r->run.restored = (int64_t)r->counts[FIX_RESTORED];

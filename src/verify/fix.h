@@ -31,6 +31,9 @@ typedef enum fix_outcome {
   FIX_CHECK_FAILED,  /**< the new bytes failed the reader's check: not written */
   FIX_CONFLICT,      /**< the row changed between read and write */
   FIX_RESTORED,      /**< restore: the original bytes are back */
+  FIX_IN_FLIGHT,     /**< queues: a consumer held the message; revisited */
+  FIX_GONE,          /**< queues: consumed (deleted, no longer pending) */
+  FIX_DROPPED,       /**< stream files: left out of the new file */
   FIX_OUTCOME_COUNT
 } fix_outcome;
 
@@ -56,6 +59,16 @@ typedef struct fix_options {
   unsigned max_busy_retries; /**< retries of a batch that gave way */
   size_t max_samples;    /**< keys kept per outcome */
   const char *resume;    /**< run id to resume, or NULL */
+  /** Queue kinds: messages a consumer holds are in flight and revisited;
+   * passes go on while any is left (up to max_passes or the deadline). */
+  int queue;
+  /** verify_now_seconds() after which no new batch or pass starts; 0:
+   * none. Reaching it leaves the run incomplete. */
+  double deadline;
+  /** Stream files: where the new file goes (NULL: "<file>.fixed"), and
+   * whether records the reader still cannot read are left out of it. */
+  const char *stream_output;
+  int drop_unfixable;
   volatile sig_atomic_t *interrupted;
   scan_progress_fn progress;
   void *progress_ctx;
@@ -78,6 +91,14 @@ typedef struct fix_result {
   uint64_t remaining;     /**< after it: records the reader still cannot read */
   uint64_t remaining_verdicts[RS_VERDICT_COUNT];
   double seconds;
+  /** Queues: messages still in flight or in conflict after the last pass
+   * (the passes ran out, or the deadline came): the run is incomplete. */
+  uint64_t unsettled;
+  int deadline_reached;
+  /** Stream files: the new file (execute), and how the original ends. */
+  char stream_output[4096];
+  int has_framing;
+  store_framing framing;
 } fix_result;
 
 /**
@@ -88,6 +109,19 @@ typedef struct fix_result {
  *         `interrupted` set), or RS_ENOMEM / RS_EINVAL from the codec
  */
 int fix_target(fix_result *result, store *s, const store_target *target,
+               const fix_options *options, rs_error *err);
+
+/**
+ * Fixes a stream file (@p s opened with store_open()): every record is
+ * planned as in fix_target(); with `execute` the records go to a new file
+ * beside the original (options->stream_output, default "<file>.fixed"),
+ * converted where the reader cannot read them and copied as they are
+ * otherwise (or left out with `drop_unfixable`), through a temporary
+ * file, fsync and rename. The original is never written: it is the
+ * backup. A truncated last record is never copied. The new file is then
+ * read back and verified.
+ */
+int fix_stream(fix_result *result, store *s, const store_target *target,
                const fix_options *options, rs_error *err);
 
 /**
