@@ -1,0 +1,157 @@
+"""Shared by the queue tests (test_queue_postgres.py, test_queue_sqlite.py):
+an order_events outbox filled with messages of both format versions, four
+consumer processes (queue_consumer.py) taking messages while
+`rollsafe fix` runs over the queue, and the checks that nothing was stolen,
+lost, delivered twice or left unreadable.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from rsdata import check, check_eq
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONSUMER = os.path.join(HERE, "queue_consumer.py")
+
+FIXER_LOCK_MS = 1000
+# Consumers wait at most a little longer than the fixer may make anyone
+# wait: a consumer that times out waited on the fixer too long.
+CONSUMER_LOCK_MS = FIXER_LOCK_MS + 500
+
+
+def kind_of(n):
+    """Planted impossible (v2_guest) and corrupt messages among v1 and
+    convertible v2 ones."""
+    if n % 997 == 0:
+        return "v2_guest"
+    if n % 1999 == 0:
+        return "corrupt"
+    return ("v1", "v1", "v1", "v1", "v1", "v2_plain", "v2_plain", "v2_plain",
+            "v2_gift", "v2_gift")[n % 10]
+
+
+PLANTED = ("v2_guest", "corrupt")
+
+
+def messages(recs, n):
+    return {i: (kind_of(i), recs.make(kind_of(i), i)) for i in range(1, n + 1)}
+
+
+def v1_readable(recs, payload, n):
+    m = recs.v1m.Order()
+    try:
+        m.ParseFromString(payload)
+    except Exception:  # noqa: BLE001 - any parse failure is "unreadable"
+        return False
+    return m.IsInitialized() and m.order_id == "O-%d" % n
+
+
+def read_consumer(path):
+    taken, waits, errors = [], [], []
+    with open(path) as f:
+        for line in f:
+            d = json.loads(line)
+            if "id" in d:
+                taken.append((d["id"], bytes.fromhex(d["payload"]), d["t0"]))
+            elif "wait" in d:
+                waits.append(d["wait"])
+            elif "error" in d:
+                errors.append(d)
+    return taken, waits, errors
+
+
+def run(r, backend, target_args, n_messages, recs, msgs, per_consumer):
+    """Starts 4 consumers, runs the fix, lets the consumers take some more
+    after it, stops them. Returns (fix document, fix end time, taken list,
+    max lock wait)."""
+    stop = os.path.join(r.work, "stop")
+    procs, outs = [], []
+    for c in range(4):
+        out = os.path.join(r.work, "consumer%d.jsonl" % c)
+        outs.append(out)
+        procs.append(subprocess.Popen(
+            [sys.executable, CONSUMER, backend.kind, backend.target, out, stop,
+             str(CONSUMER_LOCK_MS), str(per_consumer), backend.table]))
+    # The consumers are running before the fixer starts.
+    while sum(_count_taken(o) for o in outs) < 50:
+        check(all(p.poll() is None for p in procs), "a consumer ended early")
+        time.sleep(0.05)
+    p = subprocess.run([r.rollsafe, "fix", *target_args, "--execute",
+                        "--lock-timeout", str(FIXER_LOCK_MS), "--format",
+                        "json", "--samples", "5"], capture_output=True)
+    fix_end = time.time()
+    err = p.stderr.decode("utf-8", "replace")
+    for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        check(marker not in err, "sanitizer report from the fixer", err)
+    taken_at_end = sum(_count_taken(o) for o in outs)
+    # Some messages are taken after the fix ended, so that what consumers
+    # read then can be checked (unless the consumers stopped already).
+    while (sum(_count_taken(o) for o in outs) < taken_at_end + 200 and
+           any(q.poll() is None for q in procs)):
+        time.sleep(0.05)
+    open(stop, "w").close()
+    for q in procs:
+        q.wait()
+    check(p.returncode == 1, "fix: exit %d, want 1 (planted records remain)"
+          % p.returncode, p.stdout.decode()[-3000:], err[-3000:])
+    doc = json.loads(p.stdout)
+    taken, waits, errors = [], [], []
+    for o in outs:
+        t, w, e = read_consumer(o)
+        taken += t
+        waits += w
+        errors += e
+    check_eq(errors, [], "consumer errors (lock or busy timeouts)")
+    return doc, fix_end, taken, max(waits) if waits else 0.0
+
+
+def _count_taken(path):
+    try:
+        with open(path) as f:
+            return sum(1 for line in f if line.startswith('{"id"'))
+    except FileNotFoundError:
+        return 0
+
+
+def check_run(recs, msgs, doc, fix_end, taken, remaining, backups):
+    """The checks common to both databases. @p remaining: {id: payload} of
+    the messages still queued; @p backups: {id: (old, new)} of the run."""
+    t = doc["targets"][0]
+    check_eq(t["error"], None, "fix error")
+    check_eq(t["unsettled"], 0, "messages left in flight")
+    check_eq(t["conflicts"], 0, "conflicts (consumers never change bytes)")
+    check(t["passes"] >= 1, "passes", t)
+    # No message lost or delivered twice.
+    ids = [i for i, _, _ in taken]
+    check_eq(len(ids), len(set(ids)), "messages delivered twice")
+    check_eq(set(ids) & set(remaining), set(), "taken and still queued")
+    check_eq(set(ids) | set(remaining), set(msgs), "every message accounted")
+    # Backups: the original bytes, and new bytes the old reader reads.
+    check_eq(len(backups), t["converted"], "a backup per conversion")
+    for i, (old, new) in backups.items():
+        check_eq(old, msgs[i][1], "backup of %d holds the original" % i)
+        check(v1_readable(recs, new, i), "backup new bytes of %d" % i)
+    after, convertible_after = 0, 0
+    for i, payload, t0 in taken:
+        kind, original = msgs[i]
+        if payload != original:
+            check(i in backups and backups[i][1] == payload,
+                  "message %d: a consumer got bytes the fix did not write" % i)
+            check(v1_readable(recs, payload, i),
+                  "message %d taken after its batch committed" % i)
+        if t0 > fix_end:
+            after += 1
+            if kind not in PLANTED:
+                convertible_after += 1
+                check(v1_readable(recs, payload, i),
+                      "message %d taken after the fix is readable" % i)
+    check(after > 0, "messages taken after the fix ended", len(taken))
+    for i, payload in remaining.items():
+        kind = msgs[i][0]
+        if kind not in PLANTED:
+            check(v1_readable(recs, payload, i),
+                  "queued message %d readable after the fix" % i)
+    return after, convertible_after

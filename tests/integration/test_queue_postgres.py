@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Queue targets on the real PostgreSQL server of the test suite: a fix
+over 50,000 queued order_events messages while four consumer processes take
+and delete messages with FOR UPDATE SKIP LOCKED.
+
+Usage: test_queue_postgres.py --rollsafe BIN --work DIR CASE
+"""
+
+import json
+import os
+import sys
+
+import psycopg2
+import psycopg2.extras
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import queuecheck  # noqa: E402
+from rsdata import Records, check, check_eq, run_cases  # noqa: E402
+from test_scan_postgres import Db  # noqa: E402
+
+# The table shape of the example domain's outbox (migrations/postgres).
+DDL = ('CREATE TABLE "%s".order_events (id bigserial PRIMARY KEY, '
+       "order_id text NOT NULL, payload bytea NOT NULL, "
+       "state text NOT NULL DEFAULT 'pending', "
+       "enqueued_at timestamptz NOT NULL DEFAULT now())")
+
+
+class Backend:
+    kind = "postgres"
+
+    def __init__(self, db):
+        self.target = db.dsn
+        self.table = '"%s".order_events' % db.schema
+
+
+def build(schema, recs, n):
+    db = Db(schema)
+    db.execute(DDL % schema)
+    msgs = queuecheck.messages(recs, n)
+    with db.conn.cursor() as c:
+        psycopg2.extras.execute_values(
+            c, 'INSERT INTO "%s".order_events (id, order_id, payload) '
+            "VALUES %%s" % schema,
+            [(i, "O-%d" % i, psycopg2.Binary(p)) for i, (_, p) in
+             msgs.items()], page_size=2000)
+    db.execute('ANALYZE "%s".order_events' % schema)
+    return db, msgs
+
+
+def target(db):
+    return ["--postgres", db.dsn, "--table", "%s.order_events" % db.schema,
+            "--key", "id", "--column", "payload", "--type", "shop.Order",
+            "--queue", "--state-column", "state", "--pending-states",
+            "pending"]
+
+
+def queued(db):
+    with db.conn.cursor() as c:
+        c.execute('SELECT id, payload FROM "%s".order_events' % db.schema)
+        return {i: bytes(p) for i, p in c.fetchall()}
+
+
+def backups(db, run_id):
+    with db.conn.cursor() as c:
+        c.execute("SELECT key, old_value, new_value FROM rollsafe.backup "
+                  "WHERE run_id = %s", (run_id,))
+        return {int(k): (bytes(o), bytes(n)) for k, o, n in c.fetchall()}
+
+
+def test_consumers_skip_locked_50000(r):
+    recs = Records()
+    n = 50_000
+    db, msgs = build("it_queue", recs, n)
+    doc, fix_end, taken, max_wait = queuecheck.run(
+        r, Backend(db), target(db), n, recs, msgs, per_consumer=10_000)
+    remaining = queued(db)
+    run_id = doc["run_id"]
+    bk = backups(db, run_id)
+    after, _ = queuecheck.check_run(recs, msgs, doc, fix_end, taken,
+                                    remaining, bk)
+    print("consumers took %d messages (%d after the fix), longest lock "
+          "wait %.3f s; fix: %d passes, converted %d, in_flight %d, gone %d"
+          % (len(taken), after, max_wait, doc["targets"][0]["passes"],
+             doc["converted"], doc["targets"][0]["in_flight"],
+             doc["targets"][0]["gone"]))
+    check(max_wait * 1000 < queuecheck.CONSUMER_LOCK_MS,
+          "longest consumer lock wait %.3f s" % max_wait)
+    check(len(remaining) > 0, "consumers left messages for the final scan")
+    # The final scan: only the planted messages still queued remain.
+    planted = sum(1 for i in remaining if msgs[i][0] in queuecheck.PLANTED)
+    doc2, _ = r.scan_json(1 if planted else 0, *target(db))
+    t = doc2["targets"][0]
+    check_eq(t["rows_read"], len(remaining), "messages scanned")
+    check_eq(t["findings"], planted, "findings: the planted messages left")
+    check_eq(t["verdicts"]["corrupt"],
+             sum(1 for i in remaining if msgs[i][0] == "corrupt"), "corrupt")
+    # Restore after consumption: consumed messages are gone, not errors.
+    out, _ = r.expect(0, "restore", *target(db), "--run", run_id,
+                      "--execute", "--format", "json")
+    d = json.loads(out)["targets"][0]
+    check_eq(d["error"], None, "restore error")
+    check_eq(d["restored"], len(set(bk) & set(remaining)), "restored")
+    check_eq(d["gone"], len(set(bk) - set(remaining)), "gone since the fix")
+    check_eq(d["conflicts"], 0, "restore conflicts")
+    now = queued(db)
+    for i, p in now.items():
+        check_eq(p, msgs[i][1], "message %d back to its original bytes" % i)
+
+
+def test_in_flight_message_and_deadline(r):
+    """A message a consumer holds is never waited on: it is in flight, the
+    passes run out (or the deadline comes) and the fix exits 4."""
+    recs = Records()
+    db, msgs = build("it_queue_held", recs, 300)
+    held = psycopg2.connect(db.dsn)
+    hc = held.cursor()
+    hc.execute('SELECT id FROM "it_queue_held".order_events WHERE id = 5 '
+               "FOR UPDATE SKIP LOCKED")  # v2_plain, convertible
+    check_eq(hc.fetchall(), [(5,)], "the consumer holds message 5")
+    out, _ = r.expect(4, "fix", *target(db), "--execute", "--max-passes",
+                      "3", "--format", "json")
+    t = json.loads(out)["targets"][0]
+    check_eq(t["unsettled"], 1, "one message left in flight")
+    check_eq(t["in_flight"], 3, "in flight once per pass")
+    check_eq(t["passes"], 3, "passes")
+    check_eq(queued(db)[5], msgs[5][1], "the held message untouched")
+    out, _ = r.expect(4, "fix", *target(db), "--execute", "--deadline",
+                      "300ms", "--format", "json")
+    t = json.loads(out)["targets"][0]
+    check_eq((t["unsettled"] > 0 or t["deadline_reached"]), True,
+             "deadline leaves the run incomplete")
+    # The consumer deletes it: gone, and the next fix completes.
+    hc.execute('DELETE FROM "it_queue_held".order_events WHERE id = 5')
+    held.commit()
+    held.close()
+    # (no planted messages among the first 300: clean once it is gone)
+    out, _ = r.expect(0, "fix", *target(db), "--execute", "--format", "json")
+    t = json.loads(out)["targets"][0]
+    check_eq(t["unsettled"], 0, "nothing left in flight")
+
+
+TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
+         if name.startswith("test_") and callable(fn)}
+
+if __name__ == "__main__":
+    sys.exit(run_cases(TESTS))
