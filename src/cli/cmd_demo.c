@@ -39,6 +39,12 @@
 #define DB_NAME "demo.db"
 #define CONFIG_NAME "rollsafe.yaml"
 #define TABLE_NAME "orders"
+/* The order-events outbox beside the orders, and a dump of its messages
+ * as a queue dump tool writes them (varint-length-delimited records). */
+#define OUTBOX_NAME "order_events"
+#define DUMP_NAME "order-events.dump"
+/* One message per this many orders (at least one). */
+#define ORDERS_PER_EVENT 10u
 
 #define DEFAULT_ROWS 100000u
 #define MAX_ROWS 100000000u
@@ -573,17 +579,19 @@ static char *path_join(const char *dir, const char *name) {
 static const char *const sqlite_sidecars[] = {"-journal", "-wal", "-shm"};
 
 typedef struct demo_paths {
-  char *db, *config;
+  char *db, *config, *dump;
   char *db_side[COUNT(sqlite_sidecars)];
-  char *tmp_db, *tmp_config; /* NULL until created */
+  char *tmp_db, *tmp_config, *tmp_dump; /* NULL until created */
   char *tmp_db_side[COUNT(sqlite_sidecars)];
 } demo_paths;
 
 static void paths_free(demo_paths *p) {
   free(p->db);
   free(p->config);
+  free(p->dump);
   free(p->tmp_db);
   free(p->tmp_config);
+  free(p->tmp_dump);
   for (size_t i = 0; i < COUNT(sqlite_sidecars); i++) {
     free(p->db_side[i]);
     free(p->tmp_db_side[i]);
@@ -679,6 +687,7 @@ static void remove_temps(demo_paths *p) {
       if (p->tmp_db_side[i] != NULL) unlink(p->tmp_db_side[i]);
   }
   if (p->tmp_config != NULL) unlink(p->tmp_config);
+  if (p->tmp_dump != NULL) unlink(p->tmp_dump);
 }
 
 /* fsync a file by name, so that the rename publishes complete contents. */
@@ -749,7 +758,21 @@ static void restore_signals(const demo_signals *s) {
 
 typedef struct demo_counts {
   uint64_t rows, v1, v2[N_KINDS], corrupt;
+  /* the outbox only: messages per state (pending, processing, done) */
+  uint64_t states[3];
 } demo_counts;
+
+static const char *const outbox_states[3] = {"pending", "processing", "done"};
+
+/* Where fill_table puts each record: a table row, or an outbox message and
+ * its copy in the dump. */
+typedef struct demo_sink {
+  sqlite3_stmt *ins;
+  int outbox;
+  FILE *dump;        /* outbox only */
+  const char *dump_path;
+  uint64_t seed;     /* of the states, apart from the records' own */
+} demo_sink;
 
 typedef struct demo_gen {
   const rs_registry *reg;
@@ -873,17 +896,55 @@ static void kind_targets(uint64_t *out, uint64_t n_v2) {
   }
 }
 
+/* Writes varint(len) and the bytes to the dump; 0 or -1 (errno set). */
+static int dump_put(FILE *f, const uint8_t *bytes, size_t len) {
+  uint8_t prefix[10];
+  size_t n = 0;
+  uint64_t v = len;
+  do {
+    prefix[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+    v >>= 7;
+  } while (v != 0);
+  return fwrite(prefix, 1, n, f) == n && fwrite(bytes, 1, len, f) == len ? 0
+                                                                         : -1;
+}
+
+/* Binds what an outbox message adds to its row (?4 order_id, ?5 state) and
+ * writes it to the dump. */
+static int sink_outbox(demo_sink *k, demo_gen *g, uint64_t id,
+                       const uint8_t *bytes, size_t len, demo_counts *counts) {
+  demo_rng r = row_rng(k->seed, id);
+  /* Most messages wait for a consumer; some are being handled, some were
+   * delivered and kept (an outbox that marks rather than deletes). */
+  uint64_t x = rng_below(&r, 100);
+  int state = x < 80 ? 0 : x < 85 ? 1 : 2;
+  counts->states[state]++;
+  sqlite3_bind_text(k->ins, 4, g->order.order_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(k->ins, 5, outbox_states[state], -1, SQLITE_STATIC);
+  if (dump_put(k->dump, bytes, len) != 0) {
+    cli_error(CMD, "cannot write %s: %s", k->dump_path, strerror(errno));
+    return CLI_EXIT_IO;
+  }
+  return 0;
+}
+
 static int fill_table(sqlite3 *db, const char *path, demo_gen *g,
-                      uint64_t n_rows, int64_t start_us, demo_counts *counts) {
+                      uint64_t n_rows, int64_t start_us, demo_counts *counts,
+                      demo_sink *sink) {
   sqlite3_stmt *ins = NULL;
   int status = 0;
   rs_error err = RS_ERROR_INIT;
 
   if (sqlite3_prepare_v2(db,
-                         "INSERT INTO " TABLE_NAME
-                         " (id, payload, written_at) VALUES (?1, ?2, ?3)",
+                         sink->outbox
+                             ? "INSERT INTO " OUTBOX_NAME
+                               " (id, payload, enqueued_at, order_id, state)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5)"
+                             : "INSERT INTO " TABLE_NAME
+                               " (id, payload, written_at) VALUES (?1, ?2, ?3)",
                          -1, &ins, NULL) != SQLITE_OK)
     return db_fail(db, path, "cannot prepare the insert");
+  sink->ins = ins;
 
   /* Categories, in pick() order: version 2, corrupt, version 1. */
   uint64_t left[3];
@@ -893,7 +954,9 @@ static int fill_table(sqlite3 *db, const char *path, demo_gen *g,
   uint64_t kind_left[N_KINDS];
   kind_targets(kind_left, left[0]);
 
-  demo_rng mix = {g->seed};
+  /* The outbox draws from a stream of its own, not the orders'. */
+  uint64_t seed = sink->outbox ? g->seed ^ UINT64_C(0x6f7574626f78) : g->seed;
+  demo_rng mix = {seed};
   /* Rows are spread evenly over the window, each at a random instant of
    * its slot, so times increase with the id. */
   uint64_t step = (uint64_t)WINDOW_US / n_rows;
@@ -910,7 +973,7 @@ static int fill_table(sqlite3 *db, const char *path, demo_gen *g,
     }
     uint64_t category = pick(&mix, left, 3, n_rows - id + 1);
     left[category]--;
-    demo_rng r = row_rng(g->seed, id);
+    demo_rng r = row_rng(seed, id);
     int64_t offset_us = (int64_t)((id - 1) * (uint64_t)WINDOW_US / n_rows +
                                   rng_below(&r, step));
     int64_t write_time_us = start_us + offset_us;
@@ -960,6 +1023,9 @@ static int fill_table(sqlite3 *db, const char *path, demo_gen *g,
     }
     sqlite3_bind_blob64(ins, 2, bytes, len, SQLITE_STATIC);
     sqlite3_bind_text(ins, 3, written_at, -1, SQLITE_STATIC);
+    if (sink->outbox &&
+        (status = sink_outbox(sink, g, id, bytes, len, counts)) != 0)
+      goto done;
     if (sqlite3_step(ins) != SQLITE_DONE) {
       char what[64];
       snprintf(what, sizeof what, "cannot insert row %" PRIu64, id);
@@ -984,9 +1050,12 @@ done:
  * cannot be created.
  */
 static int write_db(const char *path, demo_gen *g, uint64_t n_rows,
-                    int64_t start_us, demo_counts *counts) {
+                    int64_t start_us, demo_counts *counts, FILE *dump,
+                    const char *dump_path, demo_counts *events) {
   sqlite3 *db = NULL;
   int status = 0;
+  demo_sink orders = {NULL, 0, NULL, NULL, 0};
+  demo_sink outbox = {NULL, 1, dump, dump_path, g->seed ^ UINT64_C(0x57a7e5)};
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
     status = db_fail(db, path, "cannot open");
     goto done;
@@ -995,12 +1064,22 @@ static int write_db(const char *path, demo_gen *g, uint64_t n_rows,
                    "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
                    "CREATE TABLE " TABLE_NAME
                    " (id INTEGER PRIMARY KEY, payload BLOB NOT NULL, "
-                   "written_at TEXT NOT NULL); BEGIN",
+                   "written_at TEXT NOT NULL); "
+                   /* the example domain's outbox (migrations/sqlite) */
+                   "CREATE TABLE " OUTBOX_NAME
+                   " (id INTEGER PRIMARY KEY, order_id TEXT NOT NULL, "
+                   "payload BLOB NOT NULL, state TEXT NOT NULL DEFAULT "
+                   "'pending', enqueued_at TEXT NOT NULL); BEGIN",
                    NULL, NULL, NULL) != SQLITE_OK) {
-    status = db_fail(db, path, "cannot create the table");
+    status = db_fail(db, path, "cannot create the tables");
     goto done;
   }
-  if ((status = fill_table(db, path, g, n_rows, start_us, counts)) != 0)
+  if ((status = fill_table(db, path, g, n_rows, start_us, counts, &orders)) !=
+      0)
+    goto done;
+  uint64_t n_events = (n_rows + ORDERS_PER_EVENT - 1) / ORDERS_PER_EVENT;
+  if ((status = fill_table(db, path, g, n_events, start_us, events,
+                           &outbox)) != 0)
     goto done;
   if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
     status = db_fail(db, path, "cannot commit");
@@ -1068,7 +1147,7 @@ static void write_config_text(FILE *f, const char *config_path,
           "unreadable.\n"
           "reader_framing: envelope\n"
           "\n"
-          "# Where the records live; one entry per table.\n"
+          "# Where the records live: tables, queues and dumps.\n"
           "targets:\n"
           "  - name: orders            # names the target in reports\n"
           "    kind: sqlite-table      # sqlite-table or postgres-table\n"
@@ -1082,7 +1161,36 @@ static void write_config_text(FILE *f, const char *config_path,
           "    type: shop.Order        # the record type stored in the column\n"
           "    # Optional: only rows matching your own SQL, e.g. the last "
           "hour:\n"
-          "    # where: \"written_at >= '%s'\"\n",
+          "    # where: \"written_at >= '%s'\"\n"
+          "\n"
+          "  # The order-events outbox: consumers mark a message "
+          "'processing' while\n"
+          "  # they handle it and 'done' after. Only pending and in-flight "
+          "messages\n"
+          "  # are read; a fix rewrites pending ones only and never waits on "
+          "one a\n"
+          "  # consumer holds.\n"
+          "  - name: order-events\n"
+          "    kind: sqlite-queue      # sqlite-queue or postgres-queue\n"
+          "    connection: " DB_NAME "\n"
+          "    table: " OUTBOX_NAME "\n"
+          "    key: id\n"
+          "    column: payload\n"
+          "    type: shop.Order\n"
+          "    state_column: state\n"
+          "    pending_states: [pending]       # waiting for a consumer\n"
+          "    in_flight_states: [processing]  # held by a consumer\n"
+          "\n"
+          "  # A dump of the outbox's messages, as a queue dump tool writes "
+          "them:\n"
+          "  # varint-length-delimited records. A fix writes a new file "
+          "beside it\n"
+          "  # (default: the path with .fixed added) and never edits this "
+          "one.\n"
+          "  - name: order-events-dump\n"
+          "    kind: stream-file\n"
+          "    path: " DUMP_NAME "     # relative to this file\n"
+          "    type: shop.Order\n",
           shown, shown, hour_ago);
 }
 
@@ -1118,10 +1226,26 @@ static uint64_t v2_total(const demo_counts *c) {
   return n;
 }
 
+/* The outbox and its dump, for --format json. */
+static json_t *outbox_json(const demo_paths *p, const demo_counts *e) {
+  json_t *v2 = json_object(), *states = json_object();
+  for (size_t k = 0; k < N_KINDS; k++)
+    json_object_set_new(v2, kinds[k].name, json_integer((json_int_t)e->v2[k]));
+  for (size_t i = 0; i < 3; i++)
+    json_object_set_new(states, outbox_states[i],
+                        json_integer((json_int_t)e->states[i]));
+  return json_pack("{s:s,s:I,s:I,s:o,s:I,s:o,s:s,s:I}", "table", OUTBOX_NAME,
+                   "messages", (json_int_t)e->rows, "v1", (json_int_t)e->v1,
+                   "v2", v2, "corrupt", (json_int_t)e->corrupt, "states",
+                   states, "dump", p->dump, "dump_records",
+                   (json_int_t)e->rows);
+}
+
 static int print_json(const demo_paths *p, const demo_counts *c,
-                      uint64_t seed) {
+                      const demo_counts *events, uint64_t seed) {
   json_t *doc = json_object(), *v2 = json_object();
-  int failed = doc == NULL || v2 == NULL;
+  json_t *outbox = outbox_json(p, events);
+  int failed = doc == NULL || v2 == NULL || outbox == NULL;
   for (size_t k = 0; !failed && k < N_KINDS; k++)
     failed = json_object_set_new(v2, kinds[k].name,
                                  json_integer((json_int_t)c->v2[k])) != 0;
@@ -1139,9 +1263,11 @@ static int print_json(const demo_paths *p, const demo_counts *c,
       json_object_set_new(doc, "corrupt",
                           json_integer((json_int_t)c->corrupt)) ||
       json_object_set_new(doc, "seed", json_integer((json_int_t)seed)) ||
+      json_object_set(doc, "outbox", outbox) ||
       json_object_set_new(doc, "next", json_string(next));
   free(next);
   json_decref(v2);
+  json_decref(outbox);
   if (failed) {
     json_decref(doc);
     return out_of_memory();
@@ -1158,7 +1284,7 @@ static int print_json(const demo_paths *p, const demo_counts *c,
 }
 
 static int print_text(const demo_paths *p, const demo_counts *c,
-                      uint64_t seed) {
+                      const demo_counts *events, uint64_t seed) {
   char label[64];
   printf("Wrote %s: table " TABLE_NAME ", %" PRIu64 " rows (seed %" PRIu64
          ")\n\n",
@@ -1174,6 +1300,16 @@ static int print_text(const demo_paths *p, const demo_counts *c,
   }
   printf("%9" PRIu64 "  %-51s %s\n", c->corrupt,
          "corrupt: no version decodes them", "corrupt");
+  printf("\nWrote table " OUTBOX_NAME " (the order-events outbox): %" PRIu64
+         " messages, %" PRIu64 " version 1, %" PRIu64
+         " version 2 (the same mix), %" PRIu64
+         " corrupt;\n  %" PRIu64 " pending, %" PRIu64 " processing, %" PRIu64
+         " done\n",
+         events->rows, events->v1, v2_total(events), events->corrupt,
+         events->states[0], events->states[1], events->states[2]);
+  printf("Wrote %s: the same %" PRIu64
+         " messages as a dump (varint-length-delimited)\n",
+         p->dump, events->rows);
   printf(
       "\nWrote %s: feature checkout_v2, reader version 1, envelope "
       "framing\n",
@@ -1192,8 +1328,28 @@ static int print_text(const demo_paths *p, const demo_counts *c,
  * *placed counts the files already renamed (0, 1: the database, 2: both),
  * which the caller's clean-up needs on failure.
  */
+/* Moves a finished temporary file into place (see place()); 0 or an exit
+ * code, printed. */
+static int place_file(char **tmp, const char *final, int force) {
+  if (place(*tmp, final, force) != 0) {
+    if (errno == EEXIST) {
+      cli_error(CMD,
+                "%s appeared while the demo was written; use --force to "
+                "replace it",
+                final);
+      return CLI_EXIT_USAGE;
+    }
+    cli_error(CMD, "cannot rename %s to %s: %s", *tmp, final, strerror(errno));
+    return CLI_EXIT_IO;
+  }
+  free(*tmp);
+  *tmp = NULL;
+  return 0;
+}
+
 static int generate(demo_paths *p, const demo_args *a, int *placed,
-                    demo_counts *counts) {
+                    demo_counts *counts, demo_counts *events) {
+  FILE *dump = NULL;
   rs_registry *reg = NULL;
   rs_error err = RS_ERROR_INIT;
   demo_gen *g = NULL;
@@ -1225,10 +1381,29 @@ static int generate(demo_paths *p, const demo_args *a, int *placed,
     goto done;
   }
 
-  int64_t now_us = rs_now_us();
-  if ((status = write_db(p->tmp_db, g, a->rows, now_us - WINDOW_US, counts)) !=
-      0)
+  if ((fd = make_temp(&p->tmp_dump, a->dir, "." DUMP_NAME ".XXXXXX")) < 0) {
+    status = CLI_EXIT_IO;
     goto done;
+  }
+  if ((dump = fdopen(fd, "wb")) == NULL) {
+    close(fd);
+    cli_error(CMD, "cannot write %s: %s", p->tmp_dump, strerror(errno));
+    status = CLI_EXIT_IO;
+    goto done;
+  }
+
+  int64_t now_us = rs_now_us();
+  if ((status = write_db(p->tmp_db, g, a->rows, now_us - WINDOW_US, counts,
+                         dump, p->tmp_dump, events)) != 0)
+    goto done;
+  int dump_failed = fflush(dump) != 0 || fsync(fileno(dump)) != 0;
+  dump_failed |= fclose(dump) != 0;
+  dump = NULL;
+  if (dump_failed) {
+    cli_error(CMD, "cannot write %s: %s", p->tmp_dump, strerror(errno));
+    status = CLI_EXIT_IO;
+    goto done;
+  }
 
   if ((fd = make_temp(&p->tmp_config, a->dir, "." CONFIG_NAME ".XXXXXX")) < 0) {
     status = CLI_EXIT_IO;
@@ -1250,40 +1425,13 @@ static int generate(demo_paths *p, const demo_args *a, int *placed,
       status = CLI_EXIT_IO;
       goto done;
     }
-  if (place(p->tmp_db, p->db, a->force) != 0) {
-    if (errno == EEXIST) {
-      cli_error(CMD,
-                "%s appeared while the demo was written; use --force to "
-                "replace it",
-                p->db);
-      status = CLI_EXIT_USAGE;
-    } else {
-      cli_error(CMD, "cannot rename %s to %s: %s", p->tmp_db, p->db,
-                strerror(errno));
-      status = CLI_EXIT_IO;
-    }
-    goto done;
-  }
+  if ((status = place_file(&p->tmp_db, p->db, a->force)) != 0) goto done;
   *placed = 1;
-  free(p->tmp_db);
-  p->tmp_db = NULL;
-  if (place(p->tmp_config, p->config, a->force) != 0) {
-    if (errno == EEXIST) {
-      cli_error(CMD,
-                "%s appeared while the demo was written; use --force to "
-                "replace it",
-                p->config);
-      status = CLI_EXIT_USAGE;
-    } else {
-      cli_error(CMD, "cannot rename %s to %s: %s", p->tmp_config, p->config,
-                strerror(errno));
-      status = CLI_EXIT_IO;
-    }
-    goto done;
-  }
+  if ((status = place_file(&p->tmp_dump, p->dump, a->force)) != 0) goto done;
   *placed = 2;
-  free(p->tmp_config);
-  p->tmp_config = NULL;
+  if ((status = place_file(&p->tmp_config, p->config, a->force)) != 0)
+    goto done;
+  *placed = 3;
 
   /* Make the renames themselves durable; a filesystem that cannot sync a
    * directory (EINVAL) has nothing to sync. Both files are complete and
@@ -1291,14 +1439,16 @@ static int generate(demo_paths *p, const demo_args *a, int *placed,
   int dfd = open(a->dir, O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {
     if (fsync(dfd) != 0 && errno != EINVAL) {
-      cli_error(CMD, "wrote %s and %s, but cannot sync the directory %s: %s",
-                p->db, p->config, a->dir, strerror(errno));
+      cli_error(CMD,
+                "wrote %s, %s and %s, but cannot sync the directory %s: %s",
+                p->db, p->dump, p->config, a->dir, strerror(errno));
       status = CLI_EXIT_IO;
     }
     close(dfd);
   }
 
 done:
+  if (dump != NULL) fclose(dump);
   if (g != NULL) rs_buf_dispose(&g->buf, NULL);
   free(g);
   rs_registry_free(reg);
@@ -1316,26 +1466,29 @@ int cli_demo_run(int argc, char **argv) {
 
   demo_paths p;
   memset(&p, 0, sizeof p);
-  demo_counts counts;
+  demo_counts counts, events;
   memset(&counts, 0, sizeof counts);
+  memset(&events, 0, sizeof events);
   int created_dir = 0, placed = 0;
   demo_signals sig;
   catch_signals(&sig);
 
   if ((p.db = path_join(a.dir, DB_NAME)) == NULL ||
       (p.config = path_join(a.dir, CONFIG_NAME)) == NULL ||
+      (p.dump = path_join(a.dir, DUMP_NAME)) == NULL ||
       sidecar_paths(p.db_side, p.db) != 0) {
     status = out_of_memory();
     goto done;
   }
   if ((status = ensure_dir(a.dir, &created_dir)) != 0) goto done;
   if ((status = check_free(p.db, a.force)) != 0 ||
-      (status = check_free(p.config, a.force)) != 0)
+      (status = check_free(p.config, a.force)) != 0 ||
+      (status = check_free(p.dump, a.force)) != 0)
     goto done;
   for (size_t i = 0; i < COUNT(sqlite_sidecars); i++)
     if ((status = check_free(p.db_side[i], a.force)) != 0) goto done;
 
-  status = generate(&p, &a, &placed, &counts);
+  status = generate(&p, &a, &placed, &counts, &events);
 
 done:
   if (status != 0) {
@@ -1343,13 +1496,14 @@ done:
     /* Without --force a database placed without its config is ours alone
      * (nothing was there before): take it back, so that a failed run
      * leaves nothing. With --force the old one is gone either way. */
-    if (placed == 1 && !a.force) unlink(p.db);
+    if (placed >= 1 && !a.force) unlink(p.db);
+    if (placed >= 2 && !a.force) unlink(p.dump);
     if (created_dir) rmdir(a.dir);
   }
   restore_signals(&sig);
   if (status == 0)
-    status = a.json ? print_json(&p, &counts, a.seed)
-                    : print_text(&p, &counts, a.seed);
+    status = a.json ? print_json(&p, &counts, &events, a.seed)
+                    : print_text(&p, &counts, &events, a.seed);
   paths_free(&p);
   return status;
 }

@@ -339,7 +339,8 @@ def test_database(ctx):
         doc["v2"]["pickup_store"]
     check(harmless >= 0.7 * 20000, "fewer than 70% of v2 rows harmless", doc)
     no_temporaries(d)
-    check(sorted(os.listdir(d)) == ["demo.db", "rollsafe.yaml"],
+    check(sorted(os.listdir(d)) == ["demo.db", "order-events.dump",
+                                    "rollsafe.yaml"],
           "DIR holds other files", os.listdir(d))
 
     db = sqlite3.connect("file:%s?mode=ro" % doc["database"], uri=True)
@@ -554,7 +555,16 @@ def test_config(ctx):
                    "  - name: orders", "    kind: sqlite-table",
                    "    connection: demo.db", "    table: orders",
                    "    key: id", "    column: payload",
-                   "    type: shop.Order"], "config keys", keys)
+                   "    type: shop.Order",
+                   "  - name: order-events", "    kind: sqlite-queue",
+                   "    connection: demo.db", "    table: order_events",
+                   "    key: id", "    column: payload",
+                   "    type: shop.Order", "    state_column: state",
+                   "    pending_states: [pending]",
+                   "    in_flight_states: [processing]",
+                   "  - name: order-events-dump", "    kind: stream-file",
+                   "    path: order-events.dump", "    type: shop.Order"],
+          "config keys", keys)
     check("rollsafe scan -c %s" % doc["config"] in text,
           "config does not show how to scan with it", text)
     check(re.search(r"#.*\braw\b", text), "reader_framing raw not explained",
@@ -594,14 +604,78 @@ def test_scan_config(ctx):
     check(p.returncode == 1, "scan -c: exit %d, expected 1 (findings)"
           % p.returncode, err, out[:2000])
     report = json.loads(out)
-    check(report["totals"]["rows_read"] == 2000, "rows read",
-          report["totals"])
-    got = report["totals"]["verdicts"]
+    targets = {t["name"]: t for t in report["targets"]}
+    check(sorted(targets) == ["order-events", "order-events-dump", "orders"],
+          "targets of the demo's config", sorted(targets))
+    orders = targets["orders"]
+    check(orders["rows_read"] == 2000, "rows read", orders["rows_read"])
+    got = orders["verdicts"]
     want = expected_verdicts(doc)
     check(got == want, "scan -c verdicts differ from the demo's counts",
           "scan: %s" % got, "want: %s" % want)
+    # The outbox: pending and in-flight messages only; the dump: every
+    # message, with the same mix as the summary says.
+    ob = doc["outbox"]
+    check(ob["messages"] == 200 and sum(ob["states"].values()) == 200,
+          "outbox messages", ob)
+    check(targets["order-events"]["rows_read"] ==
+          ob["states"]["pending"] + ob["states"]["processing"],
+          "queue messages read", targets["order-events"], ob)
+    dump = targets["order-events-dump"]
+    check(dump["rows_read"] == ob["messages"] and dump["truncated"] is None,
+          "dump records", dump)
+    check(dump["verdicts"] == expected_verdicts(ob),
+          "dump verdicts differ from the outbox's counts", dump["verdicts"],
+          expected_verdicts(ob))
+    check(report["totals"]["rows_read"] == 2000 + dump["rows_read"] +
+          targets["order-events"]["rows_read"], "total rows read",
+          report["totals"])
     check(report.get("feature") == "checkout_v2", "feature",
           report.get("feature"))
+
+
+def test_outbox_and_dump(ctx):
+    """The order-events outbox has the example domain's table shape, its
+    messages have the orders' mix and states, and the dump holds the same
+    messages, in id order, varint-length-delimited."""
+    doc = ctx.demo(ctx.path("demo"), "--rows", "5000")
+    db = sqlite3.connect("file:%s?mode=ro" % doc["database"], uri=True)
+    cols = [(r[1], r[2].upper(), r[3], r[4], r[5]) for r in
+            db.execute("PRAGMA table_info(order_events)")]
+    check(cols == [("id", "INTEGER", 0, None, 1),
+                   ("order_id", "TEXT", 1, None, 0),
+                   ("payload", "BLOB", 1, None, 0),
+                   ("state", "TEXT", 1, "'pending'", 0),
+                   ("enqueued_at", "TEXT", 1, None, 0)], "outbox layout",
+          cols)
+    rows = db.execute("SELECT id, payload, state FROM order_events "
+                      "ORDER BY id").fetchall()
+    db.close()
+    ob = doc["outbox"]
+    check(len(rows) == ob["messages"] == 500, "messages", len(rows), ob)
+    states = {}
+    for _, _, st in rows:
+        states[st] = states.get(st, 0) + 1
+    check(states == {k: v for k, v in ob["states"].items() if v},
+          "states", states, ob)
+    check(ob["v2"] and sum(ob["v2"].values()) == 100, "20% version 2", ob)
+    with open(ob["dump"], "rb") as f:
+        data = f.read()
+    pos, records = 0, []
+    while pos < len(data):
+        n, shift = 0, 0
+        while True:
+            b = data[pos]
+            pos += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        check(pos + n <= len(data), "dump record cut short at %d" % pos)
+        records.append(data[pos:pos + n])
+        pos += n
+    check(records == [bytes(r[1]) for r in rows],
+          "the dump holds the outbox's messages in id order")
 
 
 # ---- text output and help --------------------------------------------------
@@ -708,7 +782,8 @@ def test_force_replaces(ctx):
     doc2 = ctx.demo(d, "--rows", "2000", "-f")
     check(doc2["rows"] == 2000 and len(rows_of(db)) == 2000,
           "second --force", doc2)
-    check(sorted(os.listdir(d)) == ["demo.db", "rollsafe.yaml"],
+    check(sorted(os.listdir(d)) == ["demo.db", "order-events.dump",
+                                    "rollsafe.yaml"],
           "files in DIR", os.listdir(d))
 
 
