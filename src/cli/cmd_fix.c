@@ -655,7 +655,11 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
       "      --reader-version N   the reader (default: the version before "   \
       "the "                                                                  \
       "newest)",                                                              \
-      "      --reader-framing F   raw, envelope or default"
+      "      --reader-framing F   raw, envelope or default",                  \
+      "      --queue [--state-column COL --pending-states S,S",               \
+      "       --in-flight-states S,S]   the table is a queue (outbox)",       \
+      "      --stream FILE --type TYPE  a file of varint-length-delimited",   \
+      "                           records (a queue dump)"
 
 void cli_fix_help(FILE *out) {
   static const char *const lines[] = {
@@ -685,11 +689,24 @@ void cli_fix_help(FILE *out) {
       "                           for a lock (default 1000); retried with",
       "                           backoff",
       "      --statement-timeout MS  (default 30000)",
-      "      --max-passes N       passes while conflicts remain (default 3)",
+      "      --max-passes N       passes while conflicts remain (default 3;",
+      "                           queues: 10, while messages are in flight)",
+      "      --deadline DURATION  start no batch after it (90s, 500ms, 5m,",
+      "                           1h); the run is then incomplete (exit 4)",
+      "      --fixed-output FILE  stream files: the new file (default: the",
+      "                           file's path with .fixed added)",
+      "      --drop-unfixable     stream files: leave out of the new file the",
+      "                           records the reader still cannot read",
       "      --format F           text (default) or json",
       "  -o, --output FILE        write the report to FILE",
       "      --metrics FILE       OpenMetrics text",
       "      --samples N          keys listed per outcome (default 10)",
+      "",
+      "Queues: batches lock with SKIP LOCKED (PostgreSQL) and rewrite only",
+      "pending messages; a message a consumer holds is in_flight and",
+      "revisited, one consumed meanwhile is gone. Stream files are never",
+      "edited: the fix writes a new file beside the original, which stays as",
+      "the backup.",
       "",
       "Ctrl-C or SIGTERM finishes the current batch, saves the checkpoint and",
       "exits 4; --resume RUN_ID continues. Running a fix again over fixed",

@@ -44,6 +44,10 @@ static int count(fix_result *r, const fix_options *o, fix_outcome oc,
                  const char *key, const char *why) {
   r->counts[oc]++;
   if (r->n_samples[oc] >= o->max_samples) return 0;
+  /* A message in flight pass after pass is one example, not several. */
+  if (r->n_samples[oc] > 0 &&
+      strcmp(r->samples[oc][r->n_samples[oc] - 1].key, key) == 0)
+    return 0;
   fix_sample *grown =
       realloc(r->samples[oc], (r->n_samples[oc] + 1) * sizeof *grown);
   if (grown == NULL) return RS_ENOMEM;
