@@ -769,9 +769,9 @@ static const char *const outbox_states[3] = {"pending", "processing", "done"};
 typedef struct demo_sink {
   sqlite3_stmt *ins;
   int outbox;
-  FILE *dump;        /* outbox only */
+  FILE *dump; /* outbox only */
   const char *dump_path;
-  uint64_t seed;     /* of the states, apart from the records' own */
+  uint64_t seed; /* of the states, apart from the records' own */
 } demo_sink;
 
 typedef struct demo_gen {
@@ -1078,8 +1078,8 @@ static int write_db(const char *path, demo_gen *g, uint64_t n_rows,
       0)
     goto done;
   uint64_t n_events = (n_rows + ORDERS_PER_EVENT - 1) / ORDERS_PER_EVENT;
-  if ((status = fill_table(db, path, g, n_events, start_us, events,
-                           &outbox)) != 0)
+  if ((status = fill_table(db, path, g, n_events, start_us, events, &outbox)) !=
+      0)
     goto done;
   if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
     status = db_fail(db, path, "cannot commit");
@@ -1172,8 +1172,10 @@ static void write_config_text(FILE *f, const char *config_path,
           "  # consumer holds.\n"
           "  - name: order-events\n"
           "    kind: sqlite-queue      # sqlite-queue or postgres-queue\n"
-          "    connection: " DB_NAME "\n"
-          "    table: " OUTBOX_NAME "\n"
+          "    connection: " DB_NAME
+          "\n"
+          "    table: " OUTBOX_NAME
+          "\n"
           "    key: id\n"
           "    column: payload\n"
           "    type: shop.Order\n"
@@ -1189,7 +1191,8 @@ static void write_config_text(FILE *f, const char *config_path,
           "one.\n"
           "  - name: order-events-dump\n"
           "    kind: stream-file\n"
-          "    path: " DUMP_NAME "     # relative to this file\n"
+          "    path: " DUMP_NAME
+          "     # relative to this file\n"
           "    type: shop.Order\n",
           shown, shown, hour_ago);
 }
@@ -1302,9 +1305,8 @@ static int print_text(const demo_paths *p, const demo_counts *c,
          "corrupt: no version decodes them", "corrupt");
   printf("\nWrote table " OUTBOX_NAME " (the order-events outbox): %" PRIu64
          " messages, %" PRIu64 " version 1, %" PRIu64
-         " version 2 (the same mix), %" PRIu64
-         " corrupt;\n  %" PRIu64 " pending, %" PRIu64 " processing, %" PRIu64
-         " done\n",
+         " version 2 (the same mix), %" PRIu64 " corrupt;\n  %" PRIu64
+         " pending, %" PRIu64 " processing, %" PRIu64 " done\n",
          events->rows, events->v1, v2_total(events), events->corrupt,
          events->states[0], events->states[1], events->states[2]);
   printf("Wrote %s: the same %" PRIu64

@@ -256,24 +256,22 @@ static void queue_stream_json(json_t *o, const cli_target *t,
                       json_integer((json_int_t)r->counts[FIX_IN_FLIGHT]));
   json_object_set_new(o, "gone", json_integer((json_int_t)r->counts[FIX_GONE]));
   json_object_set_new(o, "unsettled", json_integer((json_int_t)r->unsettled));
-  json_object_set_new(o, "deadline_reached",
-                      json_boolean(r->deadline_reached));
+  json_object_set_new(o, "deadline_reached", json_boolean(r->deadline_reached));
   if (t->target.kind != STORE_STREAM_FILE) return;
   json_object_set_new(o, "dropped",
                       json_integer((json_int_t)r->counts[FIX_DROPPED]));
   json_object_set_new(o, "original", str_or_null(t->target.connection));
-  json_object_set_new(o, "fixed_file",
-                      r->executed && r->complete ? str_or_null(r->stream_output)
-                                                 : json_null());
+  json_object_set_new(
+      o, "fixed_file",
+      r->executed && r->complete ? str_or_null(r->stream_output) : json_null());
   json_object_set_new(o, "would_write", str_or_null(r->stream_output));
   json_t *fr = json_null();
   if (r->has_framing)
-    fr = json_pack("{s:I,s:I,s:I,s:I,s:o}", "record",
-                   (json_int_t)r->framing.index, "offset",
-                   (json_int_t)r->framing.offset, "have",
-                   (json_int_t)r->framing.have, "need",
-                   (json_int_t)r->framing.need, "what",
-                   rs__json_text(r->framing.what));
+    fr = json_pack(
+        "{s:I,s:I,s:I,s:I,s:o}", "record", (json_int_t)r->framing.index,
+        "offset", (json_int_t)r->framing.offset, "have",
+        (json_int_t)r->framing.have, "need", (json_int_t)r->framing.need,
+        "what", rs__json_text(r->framing.what));
   json_object_set_new(o, "truncated", fr);
 }
 
@@ -386,8 +384,7 @@ static void queue_stream_text(FILE *out, const cli_target *t,
   else if (r->deadline_reached)
     fprintf(out, "  INCOMPLETE the deadline came before the passes ended\n");
   if (t->target.kind != STORE_STREAM_FILE) return;
-  if (r->has_framing)
-    fprintf(out, "  truncated  %s\n", r->framing.what);
+  if (r->has_framing) fprintf(out, "  truncated  %s\n", r->framing.what);
   if (execute && r->complete)
     fprintf(out,
             "  fixed file %s (the original %s is unchanged: it is the "
@@ -404,13 +401,11 @@ static int write_text(FILE *out, void *ctx) {
     const cli_target *t = &rep->targets[i];
     if (t->target.kind == STORE_STREAM_FILE)
       fprintf(out, "%s%s %s: stream file %s (records as INDEX@OFFSET)%s\n",
-              i ? "\n" : "", rep->command, t->target.name,
-              t->target.connection,
+              i ? "\n" : "", rep->command, t->target.name, t->target.connection,
               rep->execute ? "" : ", DRY RUN: nothing was written");
     else
-      fprintf(out, "%s%s %s: %s.%s (key %s)%s%s\n", i ? "\n" : "",
-              rep->command, t->target.name, t->target.table, t->target.column,
-              t->target.key,
+      fprintf(out, "%s%s %s: %s.%s (key %s)%s%s\n", i ? "\n" : "", rep->command,
+              t->target.name, t->target.table, t->target.column, t->target.key,
               store_kind_is_queue(t->target.kind) ? ", queue" : "",
               rep->execute ? "" : ", DRY RUN: nothing was written");
     if (rep->status[i] != STORE_OK) {
@@ -430,10 +425,9 @@ static int write_text(FILE *out, void *ctx) {
       fprintf(out, "  %-22s %" PRIu64 "\n", label, r->counts[o]);
       for (size_t k = 0; k < r->n_samples[o]; k++)
         fprintf(out, "    %s %s%s%s\n",
-                t->target.kind == STORE_STREAM_FILE ? "record"
-                                                    : t->target.key,
-                r->samples[o][k].key,
-                r->samples[o][k].why[0] ? ": " : "", r->samples[o][k].why);
+                t->target.kind == STORE_STREAM_FILE ? "record" : t->target.key,
+                r->samples[o][k].key, r->samples[o][k].why[0] ? ": " : "",
+                r->samples[o][k].why);
     }
     if (r->verified)
       fprintf(out,
@@ -770,10 +764,16 @@ int cli_fix_run(int argc, char **argv) {
 }
 
 int cli_restore_run(int argc, char **argv) {
-  static const int allowed[] = {
-      OPT_RUN,          OPT_EXECUTE,           OPT_BATCH,
-      OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_FORMAT,
-      OPT_OUTPUT,       OPT_SAMPLES,           OPT_DEADLINE, 0};
+  static const int allowed[] = {OPT_RUN,
+                                OPT_EXECUTE,
+                                OPT_BATCH,
+                                OPT_LOCK_TIMEOUT,
+                                OPT_STATEMENT_TIMEOUT,
+                                OPT_FORMAT,
+                                OPT_OUTPUT,
+                                OPT_SAMPLES,
+                                OPT_DEADLINE,
+                                0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;

@@ -662,10 +662,11 @@ enum {
 };
 
 static const char *const target_keys[T_COUNT + 1] = {
-    "name",         "kind",           "connection",       "connection_env",
-    "table",        "key",            "column",           "type",
-    "where",        "state_column",   "pending_states",   "in_flight_states",
-    "path",         "fixed_output",   NULL};
+    "name",           "kind",           "connection",
+    "connection_env", "table",          "key",
+    "column",         "type",           "where",
+    "state_column",   "pending_states", "in_flight_states",
+    "path",           "fixed_output",   NULL};
 
 /*
  * A relative SQLite path in the file names a file next to the config file,
@@ -705,10 +706,10 @@ static int get_state_list(loader *ld, const char *key, const node *v,
   char got[256];
   if (v->type == NODE_SCALAR) return get_string(ld, key, v, 0, out);
   if (v->type != NODE_SEQUENCE || v->n_items == 0)
-    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
-                   "%s: expected a list of states, got %s", key,
-                   v->type == NODE_SEQUENCE ? "an empty list"
-                                            : described(got, v, 0));
+    return fail_at(
+        ld, CLI_EXIT_USAGE, v->line, v->col,
+        "%s: expected a list of states, got %s", key,
+        v->type == NODE_SEQUENCE ? "an empty list" : described(got, v, 0));
   size_t len = 0;
   for (size_t i = 0; i < v->n_items; i++) {
     const node *item = v->items[i];
@@ -740,9 +741,8 @@ static int check_kind_keys(loader *ld, const node *item, store_kind kind,
   static const int queue_only[] = {T_STATE_COLUMN, T_PENDING_STATES,
                                    T_IN_FLIGHT_STATES, -1};
   static const int stream_only[] = {T_PATH, T_FIXED_OUTPUT, -1};
-  static const int table_only[] = {T_CONNECTION, T_CONNECTION_ENV, T_TABLE,
-                                   T_KEY,        T_COLUMN,         T_WHERE,
-                                   -1};
+  static const int table_only[] = {
+      T_CONNECTION, T_CONNECTION_ENV, T_TABLE, T_KEY, T_COLUMN, T_WHERE, -1};
   const int *refused[2] = {NULL, NULL};
   if (kind == STORE_STREAM_FILE) {
     refused[0] = queue_only;
@@ -760,14 +760,15 @@ static int check_kind_keys(loader *ld, const node *item, store_kind kind,
                        "key '%s' does not apply to kind %s in %s",
                        target_keys[*k], store_kind_name(kind), label);
   if (store_kind_is_queue(kind) && values[T_STATE_COLUMN] == NULL &&
-      (values[T_PENDING_STATES] != NULL || values[T_IN_FLIGHT_STATES] != NULL)) {
-    const node *k = keys[values[T_PENDING_STATES] ? T_PENDING_STATES
-                                                  : T_IN_FLIGHT_STATES];
-    return fail_at(ld, CLI_EXIT_USAGE, k->line, k->col,
-                   "key '%s' needs 'state_column' in %s",
-                   values[T_PENDING_STATES] ? "pending_states"
-                                            : "in_flight_states",
-                   label);
+      (values[T_PENDING_STATES] != NULL ||
+       values[T_IN_FLIGHT_STATES] != NULL)) {
+    const node *k =
+        keys[values[T_PENDING_STATES] ? T_PENDING_STATES : T_IN_FLIGHT_STATES];
+    return fail_at(
+        ld, CLI_EXIT_USAGE, k->line, k->col,
+        "key '%s' needs 'state_column' in %s",
+        values[T_PENDING_STATES] ? "pending_states" : "in_flight_states",
+        label);
   }
   (void)item;
   return 0;
@@ -829,9 +830,9 @@ static int read_target(loader *ld, const node *item, size_t index,
     while (values[k] != v) k++;
     if ((k == T_WHERE || k >= T_STATE_COLUMN) && is_null(v)) continue;
     if (k == T_PENDING_STATES || k == T_IN_FLIGHT_STATES) {
-      rc = get_state_list(ld, target_keys[k], v,
-                          k == T_PENDING_STATES ? &t->pending_states
-                                                : &t->in_flight_states);
+      rc = get_state_list(
+          ld, target_keys[k], v,
+          k == T_PENDING_STATES ? &t->pending_states : &t->in_flight_states);
       if (rc != 0) goto failed;
       continue;
     }

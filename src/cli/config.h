@@ -2,10 +2,10 @@
  * src/cli/config.h: the YAML configuration file (`-c rollsafe.yaml`),
  * parsed with libyaml.
  *
- *   feature: checkout_v2          # the flag the file is about (reports, metrics)
- *   reader_version: 1             # optional; default: the version before the newest
- *   reader_framing: envelope      # optional: default | raw | envelope
- *   targets:
+ *   feature: checkout_v2          # the flag the file is about (reports,
+ * metrics) reader_version: 1             # optional; default: the version
+ * before the newest reader_framing: envelope      # optional: default | raw |
+ * envelope targets:
  *     - name: orders              # unique; names the target in reports
  *       kind: sqlite-table        # sqlite-table | postgres-table
  *       connection: demo.db       # SQLite path (relative to this file), or
@@ -47,7 +47,8 @@
 typedef struct cli_config_target {
   char *name;
   store_kind kind;
-  char *connection; /**< resolved: env var read, SQLite path made relative to the file */
+  char *connection; /**< resolved: env var read, SQLite path made relative to
+                       the file */
   /** "$NAME" when `connection` came from connection_env: what messages show
    * instead of the value. NULL otherwise. */
   char *connection_label;

@@ -61,9 +61,9 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
       return set_once(&a->in_flight_states, value, "--in-flight-states", cmd);
     case CLI_TOPT_STREAM:
       if (a->connection != NULL)
-        return cli_usage_error(cmd, "--stream and --%s exclude each other",
-                               a->kind == STORE_SQLITE_TABLE ? "sqlite"
-                                                             : "postgres");
+        return cli_usage_error(
+            cmd, "--stream and --%s exclude each other",
+            a->kind == STORE_SQLITE_TABLE ? "sqlite" : "postgres");
       a->kind = STORE_STREAM_FILE;
       return set_once(&a->stream, value, "--stream", cmd);
     case CLI_TOPT_READER_FRAMING:

@@ -60,10 +60,10 @@ typedef struct cli_target_args {
   const char *stream;
 } cli_target_args;
 
-#define CLI_TARGET_ARGS_INIT                                              \
-  {                                                                       \
+#define CLI_TARGET_ARGS_INIT                                                 \
+  {                                                                          \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
-        NULL, NULL                                                        \
+        NULL, NULL                                                           \
   }
 
 /**

@@ -48,7 +48,8 @@ static uint64_t target_findings(const scan_report_target *t) {
 
 uint64_t scan_report_findings(const scan_report *r) {
   uint64_t n = 0;
-  for (size_t i = 0; i < r->n_targets; i++) n += target_findings(&r->targets[i]);
+  for (size_t i = 0; i < r->n_targets; i++)
+    n += target_findings(&r->targets[i]);
   return n;
 }
 
@@ -67,12 +68,11 @@ static void json_position(json_t *sample, const scan_report_target *t,
 
 static json_t *json_framing(const scan_report_target *t) {
   if (!t->truncated) return json_null();
-  return json_pack("{s:I,s:I,s:I,s:I,s:o}", "record",
-                   (json_int_t)t->framing.index, "offset",
-                   (json_int_t)t->framing.offset, "have",
-                   (json_int_t)t->framing.have, "need",
-                   (json_int_t)t->framing.need, "what",
-                   rs__json_text(t->framing.what));
+  return json_pack(
+      "{s:I,s:I,s:I,s:I,s:o}", "record", (json_int_t)t->framing.index, "offset",
+      (json_int_t)t->framing.offset, "have", (json_int_t)t->framing.have,
+      "need", (json_int_t)t->framing.need, "what",
+      rs__json_text(t->framing.what));
 }
 
 static const char *framing_name(rs_reader_framing f) {
@@ -415,8 +415,7 @@ static void text_target(FILE *out, const scan_report *r,
                         const scan_report_target *t) {
   const scan_result *res = &t->result;
   if (t->target.kind == STORE_STREAM_FILE)
-    fprintf(out, "\ntarget %s: %s (records as INDEX@OFFSET)\n",
-            t->target.name,
+    fprintf(out, "\ntarget %s: %s (records as INDEX@OFFSET)\n", t->target.name,
             t->description ? t->description : store_kind_name(t->target.kind));
   else
     fprintf(out, "\ntarget %s: %s, %s.%s (key %s)\n", t->target.name,

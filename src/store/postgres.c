@@ -1559,9 +1559,9 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                              run->target};
     const int lengths[5] = {(int)lens[0], (int)lens[1], (int)lens[2], 0, 0};
     const int formats[5] = {1, 1, 1, 0, 0};
-    const char *sql = s->queue ? (restore ? s->queue_restore_sql
-                                          : s->queue_fix_sql)
-                               : (restore ? s->restore_sql : s->fix_sql);
+    const char *sql = s->queue
+                          ? (restore ? s->queue_restore_sql : s->queue_fix_sql)
+                          : (restore ? s->restore_sql : s->fix_sql);
     PGresult *res =
         PQexecParams(s->conn, sql, 5, types, values, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -1804,8 +1804,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
     if (state == NULL)
       return pg_fail(s, err, STORE_EUSAGE, "cannot quote the state column");
     rc = store__state_list_sql(
-        &pending,
-        target->pending_states ? target->pending_states : "pending", err);
+        &pending, target->pending_states ? target->pending_states : "pending",
+        err);
     if (rc == STORE_OK)
       rc = store__state_list_sql(&flight, target->in_flight_states, err);
     if (rc == STORE_OK) {
@@ -1825,17 +1825,17 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
       (pend_expr == NULL || flight_expr == NULL || check_expr == NULL))
     rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   if (rc == STORE_OK) {
-#define QUEUE_INPUT                                                         \
-  "WITH rs_u AS (SELECT * FROM ROWS FROM ("                                 \
-  " pg_catalog.unnest($1::pg_catalog.text[]),"                              \
-  " pg_catalog.unnest($2::pg_catalog.bytea[]),"                             \
-  " pg_catalog.unnest($3::pg_catalog.bytea[])) WITH ORDINALITY"             \
-  " AS rs_u(k, expect, value, i)),"                                         \
-  " rs_l AS (SELECT rs_u.i, rs_u.k, rs_u.expect, rs_u.value,"               \
-  " %s AS pend, %s AS flight FROM %s.%s AS rs_t JOIN rs_u"                  \
-  " ON rs_t.%s = rs_u.k::%s FOR UPDATE OF rs_t SKIP LOCKED),"               \
-  " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = rs_l.value FROM rs_l"           \
-  " WHERE rs_t.%s = rs_l.k::%s AND rs_t.%s = rs_l.expect%s"                 \
+#define QUEUE_INPUT                                               \
+  "WITH rs_u AS (SELECT * FROM ROWS FROM ("                       \
+  " pg_catalog.unnest($1::pg_catalog.text[]),"                    \
+  " pg_catalog.unnest($2::pg_catalog.bytea[]),"                   \
+  " pg_catalog.unnest($3::pg_catalog.bytea[])) WITH ORDINALITY"   \
+  " AS rs_u(k, expect, value, i)),"                               \
+  " rs_l AS (SELECT rs_u.i, rs_u.k, rs_u.expect, rs_u.value,"     \
+  " %s AS pend, %s AS flight FROM %s.%s AS rs_t JOIN rs_u"        \
+  " ON rs_t.%s = rs_u.k::%s FOR UPDATE OF rs_t SKIP LOCKED),"     \
+  " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = rs_l.value FROM rs_l" \
+  " WHERE rs_t.%s = rs_l.k::%s AND rs_t.%s = rs_l.expect%s"       \
   " RETURNING rs_l.i, rs_l.k, rs_l.expect, rs_l.value),"
 #define QUEUE_OUTPUT                                                        \
   " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's'"                  \
@@ -1854,9 +1854,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " old_value = excluded.old_value,"
         " new_value = excluded.new_value, written_at = excluded.written_at,"
         " restored = false)" QUEUE_OUTPUT,
-        pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1],
-        q[3], q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2],
-        s->key_type);
+        pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
+        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type);
     s->queue_restore_sql = pg_sprintf(
         QUEUE_INPUT
         " rs_r AS (SELECT run_id FROM rollsafe.runs"
@@ -1866,9 +1865,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " FROM rs_sw, rs_r WHERE rs_b.run_id = rs_r.run_id"
         " AND rs_b.key = rs_sw.k AND rs_b.new_value = rs_sw.expect"
         " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)" QUEUE_OUTPUT,
-        pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1],
-        q[3], q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2],
-        s->key_type);
+        pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
+        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type);
 #undef QUEUE_INPUT
 #undef QUEUE_OUTPUT
     if (s->queue_fix_sql == NULL || s->queue_restore_sql == NULL)
@@ -1956,8 +1954,7 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
         s->fix_sql == NULL || s->restore_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
-  if (rc == STORE_OK && s->queue)
-    rc = pg_build_queue_sql(s, q, target, err);
+  if (rc == STORE_OK && s->queue) rc = pg_build_queue_sql(s, q, target, err);
   for (int i = 0; i < 4; i++) PQfreemem(q[i]);
   return rc;
 }

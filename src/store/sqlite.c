@@ -417,8 +417,7 @@ static const store_ops sqlite_ops = {
 /* A queue's state column, when it names one, exists. */
 static int check_state_column(sqlite_store *s, const store_target *t,
                               store_error *err) {
-  if (!store_kind_is_queue(t->kind) || t->state_column == NULL)
-    return STORE_OK;
+  if (!store_kind_is_queue(t->kind) || t->state_column == NULL) return STORE_OK;
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(s->db,
                          "SELECT count(*) FROM pragma_table_info(?1, ?2) "

@@ -85,8 +85,7 @@ int store__split_table(const char *table, char schema[64], char name[64],
 static int bad_name_char(const char *p) {
   for (; *p; p++) {
     unsigned char c = (unsigned char)*p;
-    if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'' || c == '"')
-      return 1;
+    if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'' || c == '"') return 1;
   }
   return 0;
 }
@@ -201,7 +200,8 @@ static int queue_where(const store_target *t, char **out, store_error *err) {
   char *pending = NULL, *flight = NULL;
   int rc = store__state_list_sql(
       &pending, t->pending_states ? t->pending_states : "pending", err);
-  if (rc == STORE_OK) rc = store__state_list_sql(&flight, t->in_flight_states, err);
+  if (rc == STORE_OK)
+    rc = store__state_list_sql(&flight, t->in_flight_states, err);
   if (rc == STORE_OK) {
     const char *w = t->where;
     int has_where = w != NULL && w[0] != '\0';
@@ -211,9 +211,9 @@ static int queue_where(const store_target *t, char **out, store_error *err) {
     if (*out == NULL)
       rc = store__fail(err, STORE_ENOMEM, "out of memory");
     else
-      snprintf(*out, need, "%s%s%s\"%s\" IN (%s, %s)",
-               has_where ? "(\n" : "", has_where ? w : "",
-               has_where ? "\n) AND " : "", t->state_column, pending, flight);
+      snprintf(*out, need, "%s%s%s\"%s\" IN (%s, %s)", has_where ? "(\n" : "",
+               has_where ? w : "", has_where ? "\n) AND " : "", t->state_column,
+               pending, flight);
   }
   free(pending);
   free(flight);
@@ -255,8 +255,9 @@ static int open_target(store **out, const store_target *target,
   switch (t.kind) {
     case STORE_SQLITE_TABLE:
     case STORE_SQLITE_QUEUE:
-      rc = write != NULL ? store__sqlite_open_writer(out, &t, options, write, err)
-                         : store__sqlite_open(out, &t, options, err);
+      rc = write != NULL
+               ? store__sqlite_open_writer(out, &t, options, write, err)
+               : store__sqlite_open(out, &t, options, err);
       break;
     case STORE_POSTGRES_TABLE:
     case STORE_POSTGRES_QUEUE:

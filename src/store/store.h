@@ -293,12 +293,12 @@ typedef enum store_swap_outcome {
 } store_swap_outcome;
 
 /*
- * Queue kinds: store_fix_batch() runs one batch as for a table, but never waits on a message a consumer holds.
- * PostgreSQL locks the batch's rows with `FOR UPDATE SKIP LOCKED`; a row
- * it could not lock is in flight. SQLite has no row locks: a message in
- * one of the target's in-flight states is in flight. A message deleted,
- * or moved out of the pending states, is gone. Each swap's `outcome` says
- * which; only real conflicts are added to the run's `conflicts`.
+ * Queue kinds: store_fix_batch() runs one batch as for a table, but never waits
+ * on a message a consumer holds. PostgreSQL locks the batch's rows with `FOR
+ * UPDATE SKIP LOCKED`; a row it could not lock is in flight. SQLite has no row
+ * locks: a message in one of the target's in-flight states is in flight. A
+ * message deleted, or moved out of the pending states, is gone. Each swap's
+ * `outcome` says which; only real conflicts are added to the run's `conflicts`.
  * store_restore_batch() does the same for a restore.
  */
 
@@ -332,8 +332,8 @@ int store_backup_page(store *s, const char *run_id, const char *after,
  * Runs one batch of a restore: every swap by CAS (back to the original
  * bytes where the row still holds what the fix wrote), the run's
  * checkpoint and counts (before the batch; the adapter adds its swaps to
- * `restored` and the rest to `conflicts`), in one transaction. Restoring twice changes
- * nothing: the second time no row holds the fixed bytes any more.
+ * `restored` and the rest to `conflicts`), in one transaction. Restoring twice
+ * changes nothing: the second time no row holds the fixed bytes any more.
  */
 int store_restore_batch(store *s, const store_run *run, store_swap *swaps,
                         size_t n, store_error *err);

@@ -37,9 +37,9 @@ typedef struct stream_store {
 } stream_store;
 
 static int stream_fail_io(stream_store *s, store_error *err, const char *what) {
-  return store__fail(err, STORE_EIO, "target '%s' (%s): %s at byte %" PRIu64
-                     ": %s",
-                     s->name, s->shown, what, s->offset, strerror(errno));
+  return store__fail(err, STORE_EIO,
+                     "target '%s' (%s): %s at byte %" PRIu64 ": %s", s->name,
+                     s->shown, what, s->offset, strerror(errno));
 }
 
 static int64_t stream_estimate_rows(store *base) {
@@ -49,7 +49,8 @@ static int64_t stream_estimate_rows(store *base) {
 
 static int stream_scan(store *base, store_error *err) {
   stream_store *s = (stream_store *)base;
-  if (fseeko(s->f, 0, SEEK_SET) != 0) return stream_fail_io(s, err, "cannot seek");
+  if (fseeko(s->f, 0, SEEK_SET) != 0)
+    return stream_fail_io(s, err, "cannot seek");
   s->index = s->offset = 0;
   s->ended = s->has_issue = 0;
   s->scanning = 1;
@@ -276,8 +277,10 @@ int store_stream_writer_open(store_stream_writer **out, const char *path,
   snprintf(w->tmp, n + 16, "%s.tmp-XXXXXX", path);
   int fd = mkstemp(w->tmp);
   if (fd < 0) {
-    int rc = store__fail(err, STORE_EIO, "cannot create a temporary file "
-                         "beside '%s': %s", path, strerror(errno));
+    int rc = store__fail(err, STORE_EIO,
+                         "cannot create a temporary file "
+                         "beside '%s': %s",
+                         path, strerror(errno));
     free(w->tmp);
     w->tmp = NULL;
     store_stream_writer_abort(w);

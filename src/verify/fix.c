@@ -143,8 +143,8 @@ static int plan(engine *e, const uint8_t *value, size_t len, rs_buf *out,
   rc = rs_classify(&c, o->registry, o->type, &o->reader, out->data, out->len,
                    &e->quick_opts, err);
   if (rc == 0 && rs_classification_verdict(c) > RS_VERDICT_IGNORED_FIELDS)
-    rc = rs_classify(&c, o->registry, o->type, &o->reader, out->data,
-                     out->len, &e->row_opts, err);
+    rc = rs_classify(&c, o->registry, o->type, &o->reader, out->data, out->len,
+                     &e->row_opts, err);
   if (rc != 0) return rc;
   if (rs_classification_verdict(c) > RS_VERDICT_IGNORED_FIELDS) {
     char reason[300];
@@ -366,8 +366,12 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
                 sizeof reason, err);
       if (rc != 0 || oc < 0) continue;
       if (oc == FIX_CONVERTED || oc == FIX_LOSSY) {
-        swaps[k] = (store_swap){rows[i].key, rows[i].value, rows[i].value_len,
-                                out.data,    out.len,       0,
+        swaps[k] = (store_swap){rows[i].key,
+                                rows[i].value,
+                                rows[i].value_len,
+                                out.data,
+                                out.len,
+                                0,
                                 0};
         outcome[k] = oc;
         memcpy(why + k * 256, reason, 256);
@@ -690,8 +694,7 @@ int fix_stream(fix_result *r, store *s, const store_target *target,
   r->has_framing = store_framing_issue(s, &r->framing);
   if (r->has_framing) {
     char key[48];
-    snprintf(key, sizeof key, "%llu@%llu",
-             (unsigned long long)r->framing.index,
+    snprintf(key, sizeof key, "%llu@%llu", (unsigned long long)r->framing.index,
              (unsigned long long)r->framing.offset);
     rc = count(r, o, FIX_DROPPED, key, r->framing.what);
     if (rc != 0) goto out;

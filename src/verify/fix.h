@@ -28,12 +28,12 @@ typedef enum fix_outcome {
   FIX_LOSSY_SKIPPED, /**< lossy, left alone without --allow-lossy */
   FIX_IMPOSSIBLE,    /**< the target version cannot hold it: left alone */
   FIX_CORRUPT,       /**< no version decodes it: left alone */
-  FIX_CHECK_FAILED,  /**< the new bytes failed the reader's check: not written */
-  FIX_CONFLICT,      /**< the row changed between read and write */
-  FIX_RESTORED,      /**< restore: the original bytes are back */
-  FIX_IN_FLIGHT,     /**< queues: a consumer held the message; revisited */
-  FIX_GONE,          /**< queues: consumed (deleted, no longer pending) */
-  FIX_DROPPED,       /**< stream files: left out of the new file */
+  FIX_CHECK_FAILED, /**< the new bytes failed the reader's check: not written */
+  FIX_CONFLICT,     /**< the row changed between read and write */
+  FIX_RESTORED,     /**< restore: the original bytes are back */
+  FIX_IN_FLIGHT,    /**< queues: a consumer held the message; revisited */
+  FIX_GONE,         /**< queues: consumed (deleted, no longer pending) */
+  FIX_DROPPED,      /**< stream files: left out of the new file */
   FIX_OUTCOME_COUNT
 } fix_outcome;
 
@@ -49,16 +49,16 @@ typedef struct fix_sample {
 typedef struct fix_options {
   const rs_registry *registry;
   const char *type;
-  rs_reader reader;      /**< resolved: version and framing */
-  unsigned to_version;   /**< the version records are rewritten as */
-  int execute;           /**< 0: dry run */
+  rs_reader reader;    /**< resolved: version and framing */
+  unsigned to_version; /**< the version records are rewritten as */
+  int execute;         /**< 0: dry run */
   int allow_lossy;
-  size_t batch;          /**< rows per batch (and page) */
-  double max_rate;       /**< rows per second at most; 0: no limit */
-  unsigned max_passes;   /**< passes while conflicts remain (at least 1) */
+  size_t batch;              /**< rows per batch (and page) */
+  double max_rate;           /**< rows per second at most; 0: no limit */
+  unsigned max_passes;       /**< passes while conflicts remain (at least 1) */
   unsigned max_busy_retries; /**< retries of a batch that gave way */
-  size_t max_samples;    /**< keys kept per outcome */
-  const char *resume;    /**< run id to resume, or NULL */
+  size_t max_samples;        /**< keys kept per outcome */
+  const char *resume;        /**< run id to resume, or NULL */
   /** Queue kinds: messages a consumer holds are in flight and revisited;
    * passes go on while any is left (up to max_passes or the deadline). */
   int queue;
@@ -75,20 +75,20 @@ typedef struct fix_options {
 } fix_options;
 
 typedef struct fix_result {
-  store_run run;          /**< the run (execute), as last saved */
+  store_run run; /**< the run (execute), as last saved */
   int executed;
-  int complete;           /**< every pass and the verification ran to the end */
+  int complete; /**< every pass and the verification ran to the end */
   int interrupted;
-  int status;             /**< STORE_OK or what stopped it */
+  int status; /**< STORE_OK or what stopped it */
   char error[512];
-  uint64_t rows_read;     /**< rows read, all passes */
+  uint64_t rows_read; /**< rows read, all passes */
   uint64_t passes;
   uint64_t counts[FIX_OUTCOME_COUNT];
   fix_sample *samples[FIX_OUTCOME_COUNT];
   size_t n_samples[FIX_OUTCOME_COUNT];
-  uint64_t busy_retries;  /**< batches that gave way and were retried */
-  int verified;           /**< the verification pass ran to the end */
-  uint64_t remaining;     /**< after it: records the reader still cannot read */
+  uint64_t busy_retries; /**< batches that gave way and were retried */
+  int verified;          /**< the verification pass ran to the end */
+  uint64_t remaining;    /**< after it: records the reader still cannot read */
   uint64_t remaining_verdicts[RS_VERDICT_COUNT];
   double seconds;
   /** Queues: messages still in flight or in conflict after the last pass

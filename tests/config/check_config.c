@@ -460,8 +460,8 @@ END_TEST
  * (LeakSanitizer checks at exit, CK_FORK=no).
  */
 static const char *const chaos_cases[] = {
-    "valid_full_two_targets", "connection_env_set", "sqlite_relative_path",
-    "valid_where_null", "valid_quoted_strings", "valid_queue_and_stream"};
+    "valid_full_two_targets", "connection_env_set",   "sqlite_relative_path",
+    "valid_where_null",       "valid_quoted_strings", "valid_queue_and_stream"};
 
 START_TEST(test_chaos) {
   char casedir[4200], path[4300], err[1024], want[4400], **env;

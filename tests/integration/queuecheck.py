@@ -137,6 +137,14 @@ def check_run(recs, msgs, doc, fix_end, taken, remaining, backups):
     after, convertible_after = 0, 0
     for i, payload, t0 in taken:
         kind, original = msgs[i]
+        # A message the fix converted was never held by a consumer when its
+        # batch committed (SKIP LOCKED / in-flight state), and a consumer
+        # that took it afterwards read the new bytes: taking the original
+        # bytes of a converted message would mean the fix rewrote a
+        # message a consumer owned.
+        if i in backups:
+            check(payload == backups[i][1],
+                  "message %d: converted, but a consumer took other bytes" % i)
         if payload != original:
             check(i in backups and backups[i][1] == payload,
                   "message %d: a consumer got bytes the fix did not write" % i)
