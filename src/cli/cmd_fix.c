@@ -503,6 +503,23 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                              restore ? "--run" : "--resume", n);
     goto done;
   }
+  size_t n_streams = 0;
+  for (size_t i = 0; i < n; i++)
+    n_streams += targets[i].target.kind == STORE_STREAM_FILE;
+  if ((a->fixed_output != NULL || a->drop_unfixable) && n_streams == 0) {
+    status = cli_usage_error(cmd,
+                             "--fixed-output and --drop-unfixable apply to "
+                             "stream files only");
+    goto done;
+  }
+  if (a->fixed_output != NULL && n_streams > 1) {
+    status = cli_usage_error(cmd,
+                             "--fixed-output names one file, and the config "
+                             "has %zu stream files: give each its "
+                             "fixed_output in the config",
+                             n_streams);
+    goto done;
+  }
   cli_interrupt_saved saved;
   cli_interrupt_install(&saved);
   progress prog;
@@ -529,12 +546,6 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
           "target '%s' is a stream file: a fix never edits it, and the "
           "original stays as the backup, so there is nothing to %s",
           t->target.name, restore ? "restore" : "resume");
-      break;
-    }
-    if (!stream && (a->fixed_output != NULL || a->drop_unfixable)) {
-      status = cli_usage_error(cmd,
-                               "--fixed-output and --drop-unfixable apply to "
-                               "stream files only");
       break;
     }
     int queue = store_kind_is_queue(t->target.kind);

@@ -125,6 +125,37 @@ def test_scan_positions_corrupt_and_truncated(r):
           "prefix cut short", tr)
 
 
+def test_framing_errors(r):
+    """What cannot be split into records: a prefix of more than 64 bits, a
+    length over the limit; an empty file is a clean, empty stream."""
+    recs = Records()
+    os.makedirs(r.work, exist_ok=True)
+    rec = recs.v1(1)
+    cases = {
+        "long_prefix": (b"\xff" * 10 + b"\x01", "more than 64 bits"),
+        "huge_length": (varint(1 << 40) + b"abc", "more than the"),
+    }
+    for name, (tail, what) in cases.items():
+        path = os.path.join(r.work, name + ".dump")
+        with open(path, "wb") as f:
+            f.write(varint(len(rec)) + rec + tail)
+        doc, _ = r.scan_json(1, *stream_args(path))
+        t = doc["targets"][0]
+        check_eq(t["rows_read"], 1, name + ": records before the problem")
+        tr = t["truncated"]
+        check(tr is not None and tr["record"] == 1 and
+              tr["offset"] == len(rec) + 1 and what in tr["what"],
+              name + ": reported with its position", tr)
+    empty = os.path.join(r.work, "empty.dump")
+    open(empty, "wb").close()
+    doc, _ = r.scan_json(0, *stream_args(empty))
+    check_eq((doc["targets"][0]["rows_read"], doc["targets"][0]["truncated"]),
+             (0, None), "empty stream")
+    r.expect(3, "scan", *stream_args(os.path.join(r.work, "missing.dump")))
+    r.expect(2, "scan", "--stream", empty)  # no --type
+    r.expect(2, "scan", *stream_args(empty), "--table", "t")
+
+
 def test_fix_writes_new_file_and_keeps_original(r):
     recs = Records()
     path, pos = write_dump(r, recs, tail=truncated_tail(recs))
