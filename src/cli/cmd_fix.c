@@ -863,6 +863,16 @@ static int each_writer(fix_args *a, const char *cmd,
   for (size_t i = 0; status == 0 && i < set.n; i++) {
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
+    if (set.targets[i].target.kind == STORE_STREAM_FILE) {
+      /* A config may list dumps beside tables: they have no runs. */
+      if (set.n == 1)
+        status = cli_usage_error(cmd,
+                                 "target '%s' is a stream file: it has no "
+                                 "runs (a fix writes a new file; the "
+                                 "original is the backup)",
+                                 set.targets[i].target.name);
+      continue;
+    }
     if (store_open_writer(&s, &set.targets[i].target, &sopts, &wopts, &serr) !=
         STORE_OK) {
       cli_error(cmd, "%s", serr.message);

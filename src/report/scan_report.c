@@ -321,6 +321,16 @@ static json_t *json_target(const scan_report_target *t) {
   json_object_set_new(o, "truncated", json_framing(t));
   if (t->target.kind == STORE_STREAM_FILE)
     json_object_set_new(o, "path", rs__json_text(t->target.connection));
+  if (store_kind_is_queue(t->target.kind))
+    json_object_set_new(
+        o, "queue",
+        json_pack(
+            "{s:o,s:o,s:o}", "state_column",
+            rs__json_text(t->target.state_column), "pending_states",
+            rs__json_text(t->target.state_column == NULL ? NULL
+                          : t->target.pending_states ? t->target.pending_states
+                                                     : "pending"),
+            "in_flight_states", rs__json_text(t->target.in_flight_states)));
   json_object_set_new(o, "writers", writers);
   json_object_set_new(o, "flags", json_flags(flags, n_flags));
   free(flags);

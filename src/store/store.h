@@ -224,7 +224,8 @@ typedef struct store_run {
   char table[160];  /**< as given: table or schema.table */
   char key[64], column[64];
   unsigned to_version;
-  char status[16]; /**< "running", "done", "interrupted", "failed" */
+  char status[16]; /**< "running", "done", "interrupted", "failed",
+                         "incomplete" (passes or --deadline ran out) */
   int has_checkpoint;
   char checkpoint[256]; /**< the last key of the last committed batch */
   int64_t started_us, updated_us;

@@ -562,7 +562,9 @@ out:
              r->interrupted          ? "interrupted"
              : r->status != STORE_OK ? "failed"
              : r->complete           ? "done"
-                                     : "interrupted");
+             /* passes or time ran out (queues: messages still in flight) */
+             : r->unsettled > 0 || r->deadline_reached ? "incomplete"
+                                                       : "interrupted");
     r->run.updated_us = rs_now_us();
     store_error uerr = {STORE_OK, ""};
     if (store_run_update(s, &r->run, &uerr) != STORE_OK &&

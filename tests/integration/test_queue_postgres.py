@@ -124,6 +124,10 @@ def test_in_flight_message_and_deadline(r):
     check_eq(t["in_flight"], 3, "in flight once per pass")
     check_eq(t["passes"], 3, "passes")
     check_eq(queued(db)[5], msgs[5][1], "the held message untouched")
+    with db.conn.cursor() as c:
+        c.execute("SELECT status FROM rollsafe.runs WHERE run_id = %s",
+                  (json.loads(out)["run_id"],))
+        check_eq(c.fetchone(), ("incomplete",), "run status")
     out, _ = r.expect(4, "fix", *target(db), "--execute", "--deadline",
                       "300ms", "--format", "json")
     t = json.loads(out)["targets"][0]
