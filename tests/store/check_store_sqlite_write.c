@@ -1017,6 +1017,115 @@ START_TEST(readonly_refuses_writing) {
 }
 END_TEST
 
+/* ---- queues: outcomes of a batch ------------------------------------------
+ */
+
+/* A queue q (id, v, state) with rows 1..6 holding "old<k>" in the states
+ * the test needs. */
+static void make_queue(const char *path) {
+  sqlite3 *db = raw_open(path);
+  sql(db, "CREATE TABLE q (id INTEGER PRIMARY KEY, v BLOB, state TEXT)");
+  static const char *const states[] = {"pending", "processing", "done",
+                                       "pending", "pending",    "retry"};
+  for (int k = 1; k <= 6; k++)
+    sql(db, "INSERT INTO q VALUES (%d, CAST('old%d' AS BLOB), %Q)", k, k,
+        states[k - 1]);
+  sqlite3_close(db);
+}
+
+START_TEST(queue_batch_outcomes) {
+  const char *path = fresh_db("queue");
+  make_queue(path);
+  store_target t = target_of(path, "q", "id", "v", NULL);
+  t.kind = STORE_SQLITE_QUEUE;
+  t.state_column = "state";
+  t.pending_states = "pending,retry";
+  t.in_flight_states = "processing";
+  store *s = writer_on(&t, 1000);
+  /* The reads cover pending and in-flight messages only (not 3: done). */
+  char keys[256];
+  page_all(s, 2, keys, sizeof keys);
+  ck_assert_str_eq(keys, "1,2,4,5,6");
+  store_run r = new_run("q1", "fix");
+  snprintf(r.table, sizeof r.table, "q");
+  create_run(s, &r);
+  sqlite3 *db = raw_open(path);
+  sql(db, "DELETE FROM q WHERE id = 4");                      /* consumed */
+  sql(db, "UPDATE q SET v = CAST('x' AS BLOB) WHERE id = 5"); /* changed */
+  store_swap w[6] = {
+      swap_of("1", "old1", "new1"), swap_of("2", "old2", "new2"),
+      swap_of("3", "old3", "new3"), swap_of("4", "old4", "new4"),
+      swap_of("5", "old5", "new5"), swap_of("6", "old6", "new6")};
+  set_checkpoint(&r, "6");
+  store_error err;
+  int rc = store_fix_batch(s, &r, w, 6, &err);
+  ck_assert_msg(rc == STORE_OK, "batch: %s", err.message);
+  ck_assert_int_eq(w[0].outcome, STORE_SWAP_DONE);
+  ck_assert_int_eq(w[0].swapped, 1);
+  ck_assert_int_eq(w[1].outcome, STORE_SWAP_IN_FLIGHT); /* processing */
+  ck_assert_int_eq(w[2].outcome, STORE_SWAP_GONE);      /* done */
+  ck_assert_int_eq(w[3].outcome, STORE_SWAP_GONE);      /* deleted */
+  ck_assert_int_eq(w[4].outcome, STORE_SWAP_CONFLICT);  /* bytes changed */
+  ck_assert_int_eq(w[5].outcome, STORE_SWAP_DONE);      /* retry is pending */
+  for (int i = 1; i < 5; i++) ck_assert_int_eq(w[i].swapped, 0);
+  ck_assert(query_is(db, "new1", "SELECT v FROM q WHERE id = 1"));
+  ck_assert(query_is(db, "old2", "SELECT v FROM q WHERE id = 2"));
+  ck_assert(query_is(db, "old3", "SELECT v FROM q WHERE id = 3"));
+  ck_assert(query_is(db, "new6", "SELECT v FROM q WHERE id = 6"));
+  /* Only swaps and real conflicts go to the run's counts. */
+  ck_assert_int_eq(query_int(db, "SELECT converted FROM rollsafe_runs"), 2);
+  ck_assert_int_eq(query_int(db, "SELECT conflicts FROM rollsafe_runs"), 1);
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM rollsafe_backup"), 2);
+  /* Restore: 1 is consumed meanwhile (done), 6 is still pending. */
+  sql(db, "UPDATE q SET state = 'done' WHERE id = 1");
+  store_swap *rows = NULL;
+  int n = store_backup_page(s, "q1", NULL, 10, &rows, &err);
+  ck_assert_int_eq(n, 2);
+  store_run rr = new_run("q1r", "restore");
+  snprintf(rr.table, sizeof rr.table, "q");
+  create_run(s, &rr);
+  rc = store_restore_batch(s, &rr, rows, (size_t)n, &err);
+  ck_assert_msg(rc == STORE_OK, "restore: %s", err.message);
+  ck_assert_str_eq(rows[0].key, "1");
+  ck_assert_int_eq(rows[0].outcome, STORE_SWAP_GONE);
+  ck_assert_int_eq(rows[1].outcome, STORE_SWAP_DONE);
+  ck_assert(query_is(db, "new1", "SELECT v FROM q WHERE id = 1"));
+  ck_assert(query_is(db, "old6", "SELECT v FROM q WHERE id = 6"));
+  sqlite3_close(db);
+  store_close(s);
+}
+END_TEST
+
+START_TEST(queue_bad_options) {
+  const char *path = fresh_db("queue_bad");
+  make_queue(path);
+  store_target t = target_of(path, "q", "id", "v", NULL);
+  t.kind = STORE_SQLITE_QUEUE;
+  static const struct {
+    const char *column, *pending, *flight, *message;
+  } cases[] = {
+      {"nope", NULL, NULL, "no column 'nope' (the state column)"},
+      {"state", "a,,b", NULL, "each state is 1 to 63 bytes"},
+      {"state", "it's", NULL, "cannot hold quotes"},
+      {"state", "a,b", "b", "state 'b' is both pending and in flight"},
+      {NULL, NULL, "processing", "in-flight states need a state column"},
+      {"v", NULL, NULL, "cannot be the key or the record column"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    t.state_column = cases[i].column;
+    t.pending_states = cases[i].pending;
+    t.in_flight_states = cases[i].flight;
+    store *s = (store *)1;
+    store_error err;
+    int rc = store_open(&s, &t, NULL, &err);
+    ck_assert_int_eq(rc, STORE_EUSAGE);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err.message, cases[i].message) != NULL, "case %zu: %s",
+                  i, err.message);
+  }
+}
+END_TEST
+
 static TCase *tcase(Suite *suite, const char *name) {
   TCase *tc = tcase_create(name);
   tcase_set_timeout(tc, 60);
@@ -1056,6 +1165,9 @@ static Suite *store_sqlite_write_suite(void) {
   tcase_add_test(tc, runs_load_missing);
   tc = tcase(s, "readonly");
   tcase_add_test(tc, readonly_refuses_writing);
+  tc = tcase(s, "queue");
+  tcase_add_test(tc, queue_batch_outcomes);
+  tcase_add_test(tc, queue_bad_options);
   return s;
 }
 
