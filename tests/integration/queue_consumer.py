@@ -15,8 +15,11 @@ Writes one JSON line per message taken: id, payload (hex), "t0" (time just
 before the statement that took it: its snapshot is no older), and one line
 per batch with the lock wait ("wait", seconds). Errors (a lock timeout, a
 busy database) are recorded as {"error": ...} lines and end the consumer.
-Stops when STOPFILE exists, when the queue is empty for a while, or after
-MAX messages.
+Stops when STOPFILE exists, or when the queue is empty for a while. MAX
+bounds what it takes while the fix runs (so that messages are left for the
+final scan): having taken MAX, it waits until STOPFILE.after exists (the
+fix has ended) and then takes up to 100 more, so that every consumer takes
+messages after the fix whatever the fixer's speed.
 """
 
 import json
@@ -25,6 +28,19 @@ import sys
 import time
 
 BATCH = 5
+AFTER = 100
+
+
+def may_take(taken, limit, stop):
+    """False while the consumer must wait (cap reached, fix not ended)."""
+    if taken < limit:
+        return True
+    return os.path.exists(stop + ".after") and taken < limit + AFTER
+
+
+def done(taken, limit, stop, idle):
+    return (os.path.exists(stop) or idle >= 400 or
+            (taken >= limit + AFTER))
 
 
 def run_postgres(conninfo, out, stop, timeout_ms, limit, table):
@@ -34,7 +50,10 @@ def run_postgres(conninfo, out, stop, timeout_ms, limit, table):
     cur.execute("SET lock_timeout = %s", ("%dms" % timeout_ms,))
     conn.commit()
     taken, idle = 0, 0
-    while not os.path.exists(stop) and taken < limit and idle < 400:
+    while not done(taken, limit, stop, idle):
+        if not may_take(taken, limit, stop):
+            time.sleep(0.01)
+            continue
         t0 = time.time()
         try:
             cur.execute(
@@ -73,7 +92,10 @@ def run_sqlite(path, out, stop, timeout_ms, limit, table):
     db = sqlite3.connect(path, timeout=timeout_ms / 1000.0,
                          isolation_level=None)
     taken, idle = 0, 0
-    while not os.path.exists(stop) and taken < limit and idle < 400:
+    while not done(taken, limit, stop, idle):
+        if not may_take(taken, limit, stop):
+            time.sleep(0.01)
+            continue
         t0 = time.time()
         try:
             db.execute("BEGIN IMMEDIATE")

@@ -83,8 +83,6 @@ def test_consumers_skip_locked_50000(r):
           % (len(taken), after, max_wait, doc["targets"][0]["passes"],
              doc["converted"], doc["targets"][0]["in_flight"],
              doc["targets"][0]["gone"]))
-    check(max_wait * 1000 < queuecheck.CONSUMER_LOCK_MS,
-          "longest consumer lock wait %.3f s" % max_wait)
     check(len(remaining) > 0, "consumers left messages for the final scan")
     # The final scan: only the planted messages still queued remain.
     planted = sum(1 for i in remaining if msgs[i][0] in queuecheck.PLANTED)

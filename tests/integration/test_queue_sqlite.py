@@ -87,8 +87,6 @@ def test_consumers_processing_state(r):
           % (len(taken), after, max_wait, doc["targets"][0]["passes"],
              doc["converted"], doc["targets"][0]["in_flight"],
              doc["targets"][0]["gone"]))
-    check(max_wait * 1000 < queuecheck.CONSUMER_LOCK_MS,
-          "longest consumer lock wait %.3f s" % max_wait)
     planted = sum(1 for i in remaining if msgs[i][0] in queuecheck.PLANTED)
     doc2, _ = r.scan_json(1 if planted else 0, *target(path))
     t = doc2["targets"][0]
