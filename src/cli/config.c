@@ -701,10 +701,28 @@ static int resolve_sqlite_path(loader *ld, char **connection) {
 
 /* A state list: a sequence of strings, or one string of comma-separated
  * states; stored comma-separated. */
+/* A state or the state column goes into SQL as a quoted literal or name:
+ * no quotes, backslashes or control characters (store.c checks the same). */
+static int check_sql_name(loader *ld, const char *key, const node *v) {
+  char buf[200];
+  for (size_t i = 0; i < v->len; i++) {
+    unsigned char c = (unsigned char)v->value[i];
+    if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'' || c == '"')
+      return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                     "%s: '%s' cannot hold quotes, backslashes or control "
+                     "characters",
+                     key, shown(buf, v->value, v->len));
+  }
+  return 0;
+}
+
 static int get_state_list(loader *ld, const char *key, const node *v,
                           char **out) {
   char got[256];
-  if (v->type == NODE_SCALAR) return get_string(ld, key, v, 0, out);
+  if (v->type == NODE_SCALAR) {
+    int rc = get_string(ld, key, v, 0, out);
+    return rc != 0 ? rc : check_sql_name(ld, key, v);
+  }
   if (v->type != NODE_SEQUENCE || v->n_items == 0)
     return fail_at(
         ld, CLI_EXIT_USAGE, v->line, v->col,
@@ -720,6 +738,8 @@ static int get_state_list(loader *ld, const char *key, const node *v,
                      "%s: each state is a non-empty string without commas, "
                      "got %s",
                      key, described(got, item, 0));
+    int rc = check_sql_name(ld, key, item);
+    if (rc != 0) return rc;
     len += item->len + 1;
   }
   char *csv = ld_malloc(ld, len);
@@ -875,6 +895,8 @@ static int read_target(loader *ld, const node *item, size_t index,
         break;
       case T_STATE_COLUMN:
         t->state_column = s;
+        rc = check_sql_name(ld, "state_column", v);
+        if (rc != 0) goto failed;
         break;
       case T_FIXED_OUTPUT:
         t->fixed_output = s;
