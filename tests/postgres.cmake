@@ -36,7 +36,7 @@ target_compile_options(check_store_postgres PRIVATE ${RS_WARNINGS})
 # works in schemas of its own. copy_format needs no server.
 set(RS_PG_CASES copy_format connection identifiers stream where session
     estimate password cancel writer_setup writer_page writer_fix writer_busy
-    writer_restore writer_runs)
+    writer_restore writer_runs writer_queue)
 foreach(case ${RS_PG_CASES})
   add_test(NAME postgres.store.${case} COMMAND check_store_postgres)
   set_tests_properties(postgres.store.${case} PROPERTIES

@@ -2716,6 +2716,128 @@ END_TEST
 
 /* ---- suite --------------------------------------------------------------- */
 
+/* ---- queues: SKIP LOCKED batches ------------------------------------------
+ */
+
+/* wqueue.q (id, body, state): rows 1..6 'old-<i>' in the states the test
+ * needs. */
+static void queue_tables(void) {
+  PGconn *c = admin();
+  sql(c, "DROP SCHEMA IF EXISTS wqueue CASCADE");
+  sql(c, "CREATE SCHEMA wqueue");
+  sql(c,
+      "CREATE TABLE wqueue.q (id bigint PRIMARY KEY, body bytea, state text "
+      "NOT NULL DEFAULT 'pending')");
+  sql(c,
+      "INSERT INTO wqueue.q SELECT g, convert_to('old-' || g, 'UTF8'),"
+      " (ARRAY['pending','processing','done','pending','pending','retry'])[g]"
+      " FROM generate_series(1, 6) g");
+  PQfinish(c);
+}
+
+static store *queue_writer(const char *flight) {
+  store_target t = target_of(conninfo(), "wqueue.q", "id", "body", NULL);
+  t.kind = STORE_POSTGRES_QUEUE;
+  t.state_column = "state";
+  t.pending_states = "pending,retry";
+  t.in_flight_states = flight;
+  store_write_options w = STORE_WRITE_OPTIONS_INIT;
+  w.lock_timeout_ms = 100;
+  store *s = NULL;
+  store_error err;
+  int rc = store_open_writer(&s, &t, NULL, &w, &err);
+  ck_assert_msg(rc == STORE_OK, "open queue writer: %d %s", rc, err.message);
+  return s;
+}
+
+START_TEST(queue_batch_skips_locked_rows) {
+  queue_tables();
+  PGconn *c = admin();
+  PGconn *holder = admin();
+  store *s = queue_writer("processing");
+  /* Reads see pending and in-flight messages only (not 3: done). */
+  const store_page_row *rows;
+  store_error err;
+  int n = store_page(s, NULL, 10, &rows, &err);
+  ck_assert_int_eq(n, 5);
+  store_run run = new_run(s, "wqueue-1", "fix", "wqueue.q");
+  /* A consumer holds 5; 4 is consumed; 1 changes under the fixer. */
+  sql(holder, "BEGIN");
+  sql(holder, "SELECT * FROM wqueue.q WHERE id = 5 FOR UPDATE SKIP LOCKED");
+  sql(c, "DELETE FROM wqueue.q WHERE id = 4");
+  sql(c, "UPDATE wqueue.q SET body = convert_to('x', 'UTF8') WHERE id = 1");
+  store_swap w[6] = {
+      swap_of("1", "old-1", "new-1"), swap_of("2", "old-2", "new-2"),
+      swap_of("3", "old-3", "new-3"), swap_of("4", "old-4", "new-4"),
+      swap_of("5", "old-5", "new-5"), swap_of("6", "old-6", "new-6")};
+  snprintf(run.checkpoint, sizeof run.checkpoint, "6");
+  run.has_checkpoint = 1;
+  /* Never busy: the held row is skipped, not waited on. */
+  int rc = store_fix_batch(s, &run, w, 6, &err);
+  ck_assert_msg(rc == STORE_OK, "%d %s", rc, err.message);
+  ck_assert_int_eq(w[0].outcome, STORE_SWAP_CONFLICT);
+  ck_assert_int_eq(w[1].outcome, STORE_SWAP_IN_FLIGHT); /* processing */
+  ck_assert_int_eq(w[2].outcome, STORE_SWAP_GONE);      /* done */
+  ck_assert_int_eq(w[3].outcome, STORE_SWAP_GONE);      /* deleted */
+  ck_assert_int_eq(w[4].outcome, STORE_SWAP_IN_FLIGHT); /* locked */
+  ck_assert_int_eq(w[5].outcome, STORE_SWAP_DONE);      /* retry: pending */
+  for (int i = 0; i < 5; i++) ck_assert_int_eq(w[i].swapped, 0);
+  ck_assert_int_eq(w[5].swapped, 1);
+  assert_body(c, "wqueue.q", 5, "old-5");
+  assert_body(c, "wqueue.q", 6, "new-6");
+  assert_text(c, "1",
+              "SELECT converted FROM rollsafe.runs WHERE run_id = 'wqueue-1'");
+  assert_text(c, "1",
+              "SELECT conflicts FROM rollsafe.runs WHERE run_id = 'wqueue-1'");
+  assert_text(c, "6",
+              "SELECT checkpoint FROM rollsafe.runs WHERE run_id = 'wqueue-1'");
+  ck_assert_int_eq(backup_count(c, "wqueue-1"), 1);
+  /* The consumer lets go without consuming: the message is pending again
+   * and the next batch converts it. */
+  sql(holder, "ROLLBACK");
+  store_swap again = swap_of("5", "old-5", "new-5");
+  ck_assert_int_eq(store_fix_batch(s, &run, &again, 1, &err), STORE_OK);
+  ck_assert_int_eq(again.outcome, STORE_SWAP_DONE);
+  assert_body(c, "wqueue.q", 5, "new-5");
+  /* Restore: 6 consumed since (deleted), 5 held again by a consumer. */
+  sql(c, "DELETE FROM wqueue.q WHERE id = 6");
+  sql(holder, "BEGIN");
+  sql(holder, "SELECT * FROM wqueue.q WHERE id = 5 FOR UPDATE");
+  store_swap *back = NULL;
+  n = store_backup_page(s, "wqueue-1", NULL, 10, &back, &err);
+  ck_assert_int_eq(n, 2);
+  store_run rr = new_run(s, "wqueue-1r", "restore", "wqueue.q");
+  ck_assert_int_eq(store_restore_batch(s, &rr, back, (size_t)n, &err),
+                   STORE_OK);
+  ck_assert_str_eq(back[0].key, "5");
+  ck_assert_int_eq(back[0].outcome, STORE_SWAP_IN_FLIGHT);
+  ck_assert_int_eq(back[1].outcome, STORE_SWAP_GONE);
+  sql(holder, "ROLLBACK");
+  n = store_backup_page(s, "wqueue-1", NULL, 10, &back, &err);
+  ck_assert_int_eq(store_restore_batch(s, &rr, back, (size_t)n, &err),
+                   STORE_OK);
+  ck_assert_int_eq(back[0].outcome, STORE_SWAP_DONE);
+  assert_body(c, "wqueue.q", 5, "old-5");
+  store_close(s);
+  PQfinish(holder);
+  PQfinish(c);
+}
+END_TEST
+
+START_TEST(queue_state_column_must_exist) {
+  queue_tables();
+  store_target t = target_of(conninfo(), "wqueue.q", "id", "body", NULL);
+  t.kind = STORE_POSTGRES_QUEUE;
+  t.state_column = "status";
+  store *s = (store *)1;
+  store_error err;
+  ck_assert_int_eq(store_open(&s, &t, NULL, &err), STORE_EUSAGE);
+  ck_assert_ptr_null(s);
+  ck_assert_msg(strstr(err.message, "no column 'status' (the state column)"),
+                "%s", err.message);
+}
+END_TEST
+
 static Suite *postgres_suite(void) {
   Suite *s = suite_create("store_postgres");
   TCase *tc = tcase_create("copy_format");
@@ -2833,6 +2955,12 @@ static Suite *postgres_suite(void) {
   tcase_add_test(tc, runs_are_created_loaded_updated_listed);
   tcase_add_test(tc, missing_run_is_usage);
   tcase_add_test(tc, purge_deletes_backups_and_run);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("writer_queue");
+  tcase_set_timeout(tc, 240);
+  tcase_add_test(tc, queue_batch_skips_locked_rows);
+  tcase_add_test(tc, queue_state_column_must_exist);
   suite_add_tcase(s, tc);
   return s;
 }
