@@ -363,6 +363,9 @@ static int write_json(FILE *out, void *ctx) {
                       json_integer((json_int_t)tot[FIX_CORRUPT]));
   json_object_set_new(doc, "restored",
                       json_integer((json_int_t)tot[FIX_RESTORED]));
+  json_object_set_new(doc, "in_flight",
+                      json_integer((json_int_t)tot[FIX_IN_FLIGHT]));
+  json_object_set_new(doc, "gone", json_integer((json_int_t)tot[FIX_GONE]));
   json_object_set_new(doc, "remaining", json_integer((json_int_t)remaining));
   json_object_set_new(doc, "exit_code", json_integer(rep->exit_code));
   json_object_set_new(doc, "targets", targets);
