@@ -63,6 +63,16 @@ FINDINGS = ("misread", "unreadable", "corrupt")
 FEATURE_MIGRATION = 3  # 0003_checkout_v2
 
 
+def check_keys(got, want, what):
+    """Two sets of keys are equal; the failure names the difference."""
+    got, want = set(got), set(want)
+    missing, extra = sorted(want - got), sorted(got - want)
+    check(not missing and not extra,
+          "%s: %d keys, want %d; missing %d %s, extra %d %s"
+          % (what, len(got), len(want), len(missing), missing[:10],
+             len(extra), extra[:10]))
+
+
 def env_path(name):
     v = os.environ.get(name)
     if not v:
@@ -211,8 +221,8 @@ class Rehearsal:
         found = self.scan(1)
         bad = self.old_read(1)
         for t in TABLES:
-            check_eq(found[t], v2[t], "%s: keys rollsafe scan finds" % t)
-            check_eq(set(bad[t]), v2[t], "%s: keys the old reader fails" % t)
+            check_keys(found[t], v2[t], "%s: keys rollsafe scan finds" % t)
+            check_keys(bad[t], v2[t], "%s: keys the old reader fails" % t)
             for k, why in bad[t].items():
                 check("envelope" in why, "%s %s: old reader's reason" % (t, k),
                       why)
@@ -252,7 +262,7 @@ def flag_kill_cycle(r, backend):
     fixed = rows(backend)
     for t in TABLES:
         changed = {k for k in before[t] if before[t][k] != fixed[t][k]}
-        check_eq(changed, v2[t], "%s: rows the fix rewrote" % t)
+        check_keys(changed, v2[t], "%s: rows the fix rewrote" % t)
 
     # 4. The feature's down migration; the old reader still reads it all.
     check_eq(h.migrate_down(FEATURE_MIGRATION - 1), [FEATURE_MIGRATION],
@@ -277,7 +287,9 @@ def flag_kill_cycle(r, backend):
                      "%s %s: written version and flag" % (t, k))
     check_eq(new_after, new_before, "what the new reader sees")
     # The flag's records are back, and so is what a kill would break.
-    check_eq(h.scan(1), v2, "findings after the restore")
+    found = h.scan(1)
+    for t in TABLES:
+        check_keys(found[t], v2[t], "%s: findings after the restore" % t)
 
 
 def impossible_records_left(r, backend):
@@ -297,22 +309,24 @@ def impossible_records_left(r, backend):
         check_eq(t["outcomes"]["impossible"], len(impossible[t["name"]]),
                  "%s: impossible" % t["name"])
         listed = {s["key"] for s in t["samples"].get("impossible", [])}
-        check_eq(listed, impossible[t["name"]],
-                 "%s: impossible keys listed" % t["name"])
+        check_keys(listed, impossible[t["name"]],
+                   "%s: impossible keys listed" % t["name"])
     check_eq(doc["remaining"], sum(len(impossible[t]) for t in TABLES),
              "remaining after the fix")
-    check_eq(h.scan(1), impossible, "findings after the fix")
-    bad = h.old_read(1)
-    check_eq({t: set(bad[t]) for t in TABLES}, impossible,
-             "old reader after the fix")
+    found, bad = h.scan(1), h.old_read(1)
+    for t in TABLES:
+        check_keys(found[t], impossible[t], "%s: findings after the fix" % t)
+        check_keys(bad[t], impossible[t], "%s: old reader after the fix" % t)
     after = rows(backend)
     for t in TABLES:
         for k in impossible[t]:
             check_eq(after[t][k], before[t][k], "%s %s untouched" % (t, k))
-    h.migrate_down(FEATURE_MIGRATION - 1)
+    check_eq(h.migrate_down(FEATURE_MIGRATION - 1), [FEATURE_MIGRATION],
+             "down migration")
     bad = h.old_read(1)
-    check_eq({t: set(bad[t]) for t in TABLES}, impossible,
-             "old reader after the down migration")
+    for t in TABLES:
+        check_keys(bad[t], impossible[t],
+                   "%s: old reader after the down migration" % t)
 
 
 # ---- the databases ---------------------------------------------------------
