@@ -34,33 +34,11 @@ target_link_libraries(rehearsal_service PRIVATE rollsafe_static
 target_compile_options(rehearsal_service PRIVATE ${RS_WARNINGS})
 
 # Each test_<case> of tests/rehearsal/test_*.py is one ctest case,
-# <script>.<case>; scripts named *_postgres need the server.
+# <script>.<case>, labelled rehearsal.
 if(TARGET rollsafe_cli)
-  find_package(Python3 COMPONENTS Interpreter REQUIRED)
-  file(GLOB rs_rehearsal_scripts CONFIGURE_DEPENDS
-       ${CMAKE_CURRENT_SOURCE_DIR}/rehearsal/test_*.py)
-  foreach(script ${rs_rehearsal_scripts})
-    get_filename_component(group ${script} NAME_WE)
-    string(REGEX REPLACE "^test_" "" group ${group})
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${script})
-    file(STRINGS ${script} defs REGEX "^def test_[a-z0-9_]+\\(")
-    foreach(def ${defs})
-      string(REGEX REPLACE "^def test_([a-z0-9_]+)\\(.*" "\\1" case "${def}")
-      add_test(NAME ${group}.${case}
-        COMMAND /usr/bin/python3 ${script}
-                --rollsafe $<TARGET_FILE:rollsafe_cli>
-                --work ${CMAKE_CURRENT_BINARY_DIR}/rehearsal-work/${group}
-                ${case})
-      set(env "RS_OLD_READER=$<TARGET_FILE:old_reader>"
-              "RS_SERVICE=$<TARGET_FILE:rehearsal_service>"
-              "RS_MIGRATIONS=${PROJECT_SOURCE_DIR}/migrations"
-              "RS_PG_CONNINFO_FILE=${CMAKE_CURRENT_BINARY_DIR}/pg-conninfo")
-      set_tests_properties(${group}.${case} PROPERTIES LABELS rehearsal
-                           TIMEOUT 600 ENVIRONMENT "${env}")
-      if(group MATCHES "_postgres$")
-        set_tests_properties(${group}.${case} PROPERTIES
-          FIXTURES_REQUIRED pg_server)
-      endif()
-    endforeach()
-  endforeach()
+  rs_add_script_tests(DIR ${CMAKE_CURRENT_SOURCE_DIR}/rehearsal
+    LABEL rehearsal
+    ENVIRONMENT "RS_OLD_READER=$<TARGET_FILE:old_reader>"
+                "RS_SERVICE=$<TARGET_FILE:rehearsal_service>"
+                "RS_MIGRATIONS=${PROJECT_SOURCE_DIR}/migrations")
 endif()

@@ -148,37 +148,27 @@ static void diagnose(const uint8_t *b, size_t n, char *why, size_t size) {
       seen_order_id |= f->id == 1;
       seen_customer_id |= f->id == 2;
     }
-    switch (wt) {
-      case 0:
-        if (read_varint(b, n, &off, &len) != 0) {
-          reason_add(why, size, "unpack failed: varint truncated at byte %zu",
-                     at);
-          return;
-        }
-        break;
-      case 1:
-      case 5:
-        len = wt == 1 ? 8 : 4;
-        if (n - off < len) {
-          reason_add(why, size,
-                     "unpack failed: field %" PRIu64
-                     " at byte %zu runs past the end",
-                     num, at);
-          return;
-        }
-        off += (size_t)len;
-        break;
-      default: /* 2 */
-        if (read_varint(b, n, &off, &len) != 0 || n - off < len) {
-          reason_add(why, size,
-                     "unpack failed: field %" PRIu64
-                     " at byte %zu runs past the end",
-                     num, at);
-          return;
-        }
-        off += (size_t)len;
-        break;
+    /* The value: a varint (0), 8 or 4 bytes (1, 5), or a length (2). */
+    if (wt == 0) {
+      if (read_varint(b, n, &off, &len) != 0) {
+        reason_add(why, size, "unpack failed: varint truncated at byte %zu",
+                   at);
+        return;
+      }
+      continue;
     }
+    if (wt == 1 || wt == 5)
+      len = wt == 1 ? 8 : 4;
+    else if (read_varint(b, n, &off, &len) != 0)
+      len = UINT64_MAX; /* the length itself is cut short */
+    if (len > n - off) {
+      reason_add(why, size,
+                 "unpack failed: field %" PRIu64
+                 " at byte %zu runs past the end",
+                 num, at);
+      return;
+    }
+    off += (size_t)len;
   }
   if (!seen_order_id)
     reason_add(why, size, "unpack failed: required field order_id(1) missing");

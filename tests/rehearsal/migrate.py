@@ -110,21 +110,24 @@ class PostgresDb:
         self.conn.close()
 
 
+def _run(db, path, version, name, is_up):
+    with open(path) as f:
+        sql = f.read()
+    try:
+        db.run(sql, version, name, is_up)
+    except Exception as e:
+        raise MigrationError("%s: %s" % (path, e))
+
+
 def up(db, folder, to=None):
     """Applies what is not applied yet, up to version `to`; returns the
     versions applied."""
     done = set(db.applied())
     ran = []
     for v, name, up_path, _ in scan_dir(folder):
-        if v in done or (to is not None and v > to):
-            continue
-        with open(up_path) as f:
-            sql = f.read()
-        try:
-            db.run(sql, v, name, True)
-        except Exception as e:
-            raise MigrationError("%s: %s" % (up_path, e))
-        ran.append(v)
+        if v not in done and (to is None or v <= to):
+            _run(db, up_path, v, name, True)
+            ran.append(v)
     return ran
 
 
@@ -134,15 +137,9 @@ def down(db, folder, to):
     done = set(db.applied())
     ran = []
     for v, name, _, down_path in reversed(scan_dir(folder)):
-        if v <= to or v not in done:
-            continue
-        with open(down_path) as f:
-            sql = f.read()
-        try:
-            db.run(sql, v, name, False)
-        except Exception as e:
-            raise MigrationError("%s: %s" % (down_path, e))
-        ran.append(v)
+        if v > to and v in done:
+            _run(db, down_path, v, name, False)
+            ran.append(v)
     return ran
 
 

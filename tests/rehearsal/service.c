@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -365,15 +364,13 @@ static int insert(store *st, const char *sql_sqlite, const char *sql_pg,
   return rc;
 }
 
-static void format_time(char *buf, size_t size, int64_t us) {
-  time_t secs = (time_t)(us / 1000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, size - n, ".%06dZ", (int)(us % 1000000));
-}
-
 /* ---- write -------------------------------------------------------------- */
+
+/* A time given as microseconds since the epoch, as each table stores it:
+ * RFC 3339 text in UTC (SQLite), timestamptz (PostgreSQL). */
+#define SQLITE_TIME(p) \
+  "strftime('%Y-%m-%dT%H:%M:%fZ', " p " / 1000000.0, 'unixepoch')"
+#define PG_TIME(p) "to_timestamp(" p "::bigint / 1000000.0)"
 
 typedef struct write_args {
   uint64_t orders, seed;
@@ -433,18 +430,19 @@ static int write_orders(store *st, const rs_registry *reg,
       break;
     }
     const char *kname = v2 ? kinds[k].name : "v1";
-    char id_s[24], at[40];
+    /* Times as microseconds; the database formats them (UTC). */
+    char id_s[24], at[24];
     snprintf(id_s, sizeof id_s, "%" PRIu64, id);
-    format_time(at, sizeof at, write_us);
+    snprintf(at, sizeof at, "%" PRId64, write_us);
     const char *pickup =
         v2 && k == K_PICKUP_STORE ? o.v2.pickup_store_id : NULL;
     if (st->has_0003) {
       const char *p[4] = {id_s, NULL, at, pickup};
       rc = insert(st,
                   "INSERT INTO orders (id, payload, written_at, "
-                  "pickup_store_id) VALUES (?1, ?2, ?3, ?4)",
+                  "pickup_store_id) VALUES (?1, ?2, " SQLITE_TIME("?3") ", ?4)",
                   "INSERT INTO orders (id, payload, written_at, "
-                  "pickup_store_id) VALUES ($1, $2, $3, $4)",
+                  "pickup_store_id) VALUES ($1, $2, " PG_TIME("$3") ", $4)",
                   p, 4, 1, &buf, NULL);
       if (rc == 0 && v2 && o.v2.discount != NULL) {
         char units[24], nanos[16];
@@ -461,9 +459,9 @@ static int write_orders(store *st, const rs_registry *reg,
       const char *p[3] = {id_s, NULL, at};
       rc = insert(st,
                   "INSERT INTO orders (id, payload, written_at) VALUES "
-                  "(?1, ?2, ?3)",
+                  "(?1, ?2, " SQLITE_TIME("?3") ")",
                   "INSERT INTO orders (id, payload, written_at) VALUES "
-                  "($1, $2, $3)",
+                  "($1, $2, " PG_TIME("$3") ")",
                   p, 3, 1, &buf, NULL);
     }
     if (rc == 0) printf("orders\t%s\t%d\t%s\n", id_s, v2 ? 2 : 1, kname);
@@ -473,12 +471,13 @@ static int write_orders(store *st, const rs_registry *reg,
       int64_t event_id = 0;
       const char *state = states[(id * 6 / (a->orders + 1) + e) % 6];
       const char *p[4] = {o.order_id, NULL, state, at};
-      rc = insert(st,
-                  "INSERT INTO order_events (order_id, payload, state, "
-                  "enqueued_at) VALUES (?1, ?2, ?3, ?4)",
-                  "INSERT INTO order_events (order_id, payload, state, "
-                  "enqueued_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                  p, 4, 1, &buf, &event_id);
+      rc = insert(
+          st,
+          "INSERT INTO order_events (order_id, payload, state, "
+          "enqueued_at) VALUES (?1, ?2, ?3, " SQLITE_TIME("?4") ")",
+          "INSERT INTO order_events (order_id, payload, state, "
+          "enqueued_at) VALUES ($1, $2, $3, " PG_TIME("$4") ") RETURNING id",
+          p, 4, 1, &buf, &event_id);
       if (rc == 0)
         printf("order_events\t%" PRId64 "\t%d\t%s\n", event_id, v2 ? 2 : 1,
                kname);
