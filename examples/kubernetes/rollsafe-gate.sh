@@ -27,12 +27,10 @@
 set -u
 
 config=${RS_CONFIG:-/etc/rollsafe/rollsafe.yaml}
-metrics=${TMPDIR:-/tmp}/rollsafe-scan.prom
 
-# The scan's text report goes to the Job's log (kubectl logs); its
-# OpenMetrics file to $metrics.
+# The scan's text report goes to the Job's log (kubectl logs).
 timeout --preserve-status -s INT "${RS_TIMEOUT:-30m}" \
-  rollsafe scan -c "$config" --metrics "$metrics"
+  rollsafe scan -c "$config"
 rc=$?
 echo "rollsafe scan: exit $rc"
 
