@@ -72,7 +72,8 @@ class SqliteDb:
                   "(%d, '%s')" % (version, name) if up else
                   "DELETE FROM schema_migrations WHERE version = %d" % version)
         try:
-            self.conn.executescript("BEGIN;\n%s\n;%s;\nCOMMIT;" % (sql, record))
+            self.conn.executescript("BEGIN;\n%s\n;%s;\nCOMMIT;"
+                                    % (sql, record))
         except sqlite3.Error:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The rollback rehearsal on the PostgreSQL server of the suite (ctest
 fixture pg_server), each case in a schema of its own (see rehearsal.py):
-migrations, the service's workload through the codec with checkout_v2 at 20%, the
-flag kill, scan, fix, the down migration, the up migration and restore,
-judged by the old reader built from the version-1 .proto alone.
+migrations, the service's workload through the codec with checkout_v2 at
+20%, the flag kill, scan, fix, the down migration, the up migration and
+restore, judged by the old reader built from the version-1 .proto alone.
 
 Usage: test_rehearsal_postgres.py --rollsafe BIN --work DIR CASE
 (RS_OLD_READER, RS_SERVICE, RS_MIGRATIONS and RS_PG_CONNINFO_FILE come
