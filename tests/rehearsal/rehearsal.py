@@ -37,15 +37,16 @@ in version 1's USD cents. So:
   people (docs/runbook.md): keep the flag's code path able to read them,
   or handle them by hand.
 
-The queue step (order_events) runs against the outbox table with the
-table target kinds (postgres-table, sqlite-table), which work on any table
-with a primary key.
+The queue step is the outbox order_events: its target is defined apart
+(outbox_target), and check_queue checks after each step that its messages
+are all there with their states untouched.
 """
 
 import json
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -93,6 +94,37 @@ def run(argv, want=None):
     return p.returncode, out, err
 
 
+def orders_target(db):
+    """The orders table: a table target."""
+    return {"name": "orders", "kind": db.kind, "connection": db.connection,
+            "table": db.qualified("orders"), "key": "id", "column": "payload",
+            "type": "shop.Order"}
+
+
+def outbox_target(db):
+    """The queue step's target: the order_events outbox, whose consumers
+    claim pending messages and mark them processing and done.
+
+    It is read with the table kinds (postgres-table, sqlite-table), which
+    work on any table with a primary key: scan and fix see every message
+    whatever its state, and fix's compare-and-swap on the payload never
+    overwrites a message a consumer changed in between. A queue target
+    kind that skips the messages a consumer holds is a change of this
+    entry only; check_queue() says what the outbox must look like after
+    each step either way.
+    """
+    return {"name": "order_events", "kind": db.kind,
+            "connection": db.connection, "table": db.qualified("order_events"),
+            "key": "id", "column": "payload", "type": "shop.Order"}
+
+
+def check_queue(db, before, what):
+    """The outbox after a step: the same messages (none lost, none added),
+    each with its order, state and enqueue time untouched; only payloads
+    are rewritten."""
+    check_eq(db.outbox_meta(), before, "order_events bookkeeping " + what)
+
+
 class Rehearsal:
     """One database (a Backend) and the three parties working on it."""
 
@@ -110,16 +142,13 @@ class Rehearsal:
                               for t in TABLES}
 
     def _write_config(self, name, tables):
+        targets = {"orders": orders_target, "order_events": outbox_target}
         path = os.path.join(self.r.work, name)
         with open(path, "w") as f:
             f.write("feature: checkout_v2\nreader_version: 1\n"
                     "reader_framing: raw\ntargets:\n")
             for t in tables:
-                f.write("  - name: %s\n    kind: %s\n    connection: %s\n"
-                        "    table: %s\n    key: id\n    column: payload\n"
-                        "    type: shop.Order\n"
-                        % (t, self.db.kind, json.dumps(self.db.connection),
-                           self.db.qualified(t)))
+                f.write("  - %s\n" % json.dumps(targets[t](self.db)))
         return path
 
     # -- migrations ---------------------------------------------------------
@@ -140,16 +169,37 @@ class Rehearsal:
 
     # -- the service --------------------------------------------------------
 
-    def workload(self, orders, seed, impossible):
-        argv = [self.service, "write", *self.db.service_args(), "--orders",
-                str(orders), "--seed", str(seed), "--v2-percent", "20"]
-        if not impossible:
-            argv.append("--no-impossible")
-        _, out, _ = run(argv, 0)
+    def _write(self, *args):
+        _, out, _ = run([self.service, "write", *self.db.service_args(),
+                         *args], 0)
         manifest = {t: {} for t in TABLES}
         for line in out.splitlines():
             table, key, version, kind = line.split("\t")
             manifest[table][key] = (int(version), kind)
+        return manifest
+
+    def old_code_writes(self, manifest, orders, first_id, start_us):
+        """After the kill: the service goes on, in the old format only.
+        Adds what it wrote to `manifest`."""
+        more = self._write("--orders", str(orders), "--first-id",
+                           str(first_id), "--start-us", str(start_us),
+                           "--v2-percent", "0")
+        for t in TABLES:
+            check(more[t], "%s: written after the kill" % t)
+            check(all(v == 1 for v, _ in more[t].values()),
+                  "%s: only version 1 after the kill" % t)
+            check(not set(more[t]) & set(manifest[t]),
+                  "%s: new keys after the kill" % t)
+            manifest[t].update(more[t])
+
+    def workload(self, orders, seed, impossible, start_us=None):
+        args = ["--orders", str(orders), "--seed", str(seed), "--v2-percent",
+                "20"]
+        if start_us is not None:
+            args += ["--start-us", str(start_us)]
+        if not impossible:
+            args.append("--no-impossible")
+        manifest = self._write(*args)
         kinds = {k for t in TABLES for _, k in manifest[t].values()}
         want = ALL_KINDS if impossible else ALL_KINDS - IMPOSSIBLE
         check_eq(kinds - {"v1"}, want, "kinds the workload wrote")
@@ -236,15 +286,34 @@ def rows(db):
 def flag_kill_cycle(r, backend):
     """Steps 1 to 5 of the rehearsal with a mix fix can convert."""
     h = Rehearsal(r, backend)
-    # 1. Migrations up, and two hours of checkout_v2 at 20%.
+    # 1. Migrations up, and half an hour of checkout_v2 at 20%.
     check_eq(h.migrate_up(), [1, 2, 3], "migrations applied")
-    manifest = h.workload(800, 7, impossible=False)
+    n, second = 2000, 10**6
+    t0 = (int(time.time()) - 6 * 3600) * second  # six hours ago
+    manifest = h.workload(n, 7, impossible=False, start_us=t0)
+
+    # 2. Kill the flag right after the flag's last write. The service goes
+    # on writing orders and messages, in the old format only.
+    kill = t0 + n * second
+    h.old_code_writes(manifest, 300, n + 1, kill + 60 * second)
     before = rows(backend)
+    queue = backend.outbox_meta()
+    states = {st for _, st, _ in queue.values()}
+    check_eq(states, {"pending", "processing", "done"}, "outbox states")
     new_before = h.new_reader()
     backend.check_side_tables(manifest, True)
 
-    # 2. Kill the flag (the service writes no more version 2).
     v2 = h.kill_and_compare(manifest)
+
+    # The runbook's check that no instance still writes with the flag on:
+    # nothing written with checkout_v2 after the kill, all of it since t0.
+    def flag_writes(after, want):
+        doc = h.rollsafe(want, "scan", "--flag", "checkout_v2",
+                         "--written-after", "@%d" % (after // second))
+        return sum(t["rows_counted"] for t in doc["targets"])
+    check_eq(flag_writes(kill, 0), 0, "flag writes after the kill")
+    check_eq(flag_writes(t0 - second, 1), sum(len(v2[t]) for t in TABLES),
+             "flag writes since the rollout")
 
     # 3. Fix, then a clean scan and an old reader that reads everything.
     doc = h.rollsafe(0, "fix", "--execute", "--allow-lossy", "--batch", "50")
@@ -263,6 +332,7 @@ def flag_kill_cycle(r, backend):
     for t in TABLES:
         changed = {k for k in before[t] if before[t][k] != fixed[t][k]}
         check_keys(changed, v2[t], "%s: rows the fix rewrote" % t)
+    check_queue(backend, queue, "after the fix")
 
     # 4. The feature's down migration; the old reader still reads it all.
     check_eq(h.migrate_down(FEATURE_MIGRATION - 1), [FEATURE_MIGRATION],
@@ -271,6 +341,7 @@ def flag_kill_cycle(r, backend):
     check_eq(h.old_read(0), {t: {} for t in TABLES},
              "old reader after the down migration")
     check_eq(rows(backend), fixed, "rows after the down migration")
+    check_queue(backend, queue, "after the down migration")
 
     # 5. Re-enable: up again, restore, and the new reader sees every
     # version-2 record as before the fix.
@@ -280,6 +351,7 @@ def flag_kill_cycle(r, backend):
                          config=h.target_config[t])
         check_eq(doc["restored"], len(v2[t]), "%s: restored" % t)
     check_eq(rows(backend), before, "rows byte-identical after restore")
+    check_queue(backend, queue, "after the restore")
     new_after = h.new_reader()
     for t in TABLES:
         for k in v2[t]:
@@ -372,6 +444,14 @@ class SqliteBackend:
         finally:
             c.close()
 
+    def outbox_meta(self):
+        c = self._conn()
+        try:
+            return {str(k): (o, st, at) for k, o, st, at in c.execute(
+                "SELECT id, order_id, state, enqueued_at FROM order_events")}
+        finally:
+            c.close()
+
     def check_side_tables(self, manifest, present):
         c = self._conn()
         try:
@@ -436,6 +516,12 @@ class PostgresBackend:
             c.execute('SELECT id::text, payload FROM "%s"."%s"'
                       % (self.schema, table))
             return {k: bytes(v) for k, v in c.fetchall()}
+
+    def outbox_meta(self):
+        with self.conn.cursor() as c:
+            c.execute('SELECT id::text, order_id, state, enqueued_at FROM '
+                      '"%s".order_events' % self.schema)
+            return {k: (o, st, at) for k, o, st, at in c.fetchall()}
 
     def check_side_tables(self, manifest, present):
         with self.conn.cursor() as c:

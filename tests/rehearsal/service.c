@@ -5,14 +5,16 @@
  *
  *   rehearsal_service write (--sqlite FILE | --postgres CONNINFO)
  *                     [--orders N] [--seed S] [--v2-percent P]
- *                     [--no-impossible]
+ *                     [--no-impossible] [--first-id ID] [--start-us US]
  *   rehearsal_service read (--sqlite FILE | --postgres CONNINFO) --table T
  *
- * write places N orders (default 1000) in one transaction. For each, the
- * flag decides (P%, default 20): off, the old path writes a version-1
- * record, raw; on, the new checkout writes a version-2 record in an
- * envelope with provenance checkout_v2/on, each of the kinds below at least
- * once and then in shares like real traffic. Every record goes through
+ * write places N orders (default 1000) in one transaction, with ids from
+ * ID on (default 1), one a second from US microseconds since the epoch
+ * (default: N seconds ago). For each, the flag decides (P%, default 20):
+ * off, the old path writes a version-1 record, raw; on, the new checkout
+ * writes a version-2 record in an envelope with provenance checkout_v2/on,
+ * each of the kinds below at least once and then in shares like real
+ * traffic. Every record goes through
  * rs_encode. The order is inserted into orders and enqueued in the outbox
  * order_events (a second event, a status update, for about a third of the
  * orders); with migration 0003 applied, the new checkout also fills
@@ -373,7 +375,8 @@ static int insert(store *st, const char *sql_sqlite, const char *sql_pg,
 #define PG_TIME(p) "to_timestamp(" p "::bigint / 1000000.0)"
 
 typedef struct write_args {
-  uint64_t orders, seed;
+  uint64_t orders, seed, first_id;
+  int64_t start_us; /* the first write; 0: orders seconds before now */
   unsigned v2_percent;
   int no_impossible;
 } write_args;
@@ -398,13 +401,16 @@ static int write_orders(store *st, const rs_registry *reg,
   static const char *const states[] = {"done",       "done",    "done",
                                        "processing", "pending", "pending"};
   uint64_t s = a->seed * 2 + 1, n_v2 = 0;
-  int64_t start_us = rs_now_us() - (int64_t)a->orders * 1000000;
+  int64_t start_us =
+      a->start_us ? a->start_us : rs_now_us() - (int64_t)a->orders * 1000000;
+  uint64_t end = a->first_id + a->orders;
   rs_buf buf = RS_BUF_INIT;
   rs_error err = RS_ERROR_INIT;
   order o;
   int rc = exec_sql(st, "BEGIN");
-  for (uint64_t id = 1; rc == 0 && id <= a->orders; id++) {
-    int64_t write_us = start_us + (int64_t)id * 1000000;
+  /* One order a second, ids from first_id on. */
+  for (uint64_t id = a->first_id; rc == 0 && id < end; id++) {
+    int64_t write_us = start_us + (int64_t)(id - a->first_id) * 1000000;
     draw(&o, &s, id, write_us / 1000000 - 600);
     int v2 = below(&s, 100) < a->v2_percent;
     kind k = N_KIND;
@@ -469,7 +475,7 @@ static int write_orders(store *st, const rs_registry *reg,
     unsigned events = below(&s, 3) == 0 ? 2 : 1;
     for (unsigned e = 0; rc == 0 && e < events; e++) {
       int64_t event_id = 0;
-      const char *state = states[(id * 6 / (a->orders + 1) + e) % 6];
+      const char *state = states[((id - a->first_id) * 6 / a->orders + e) % 6];
       const char *p[4] = {o.order_id, NULL, state, at};
       rc = insert(
           st,
@@ -567,6 +573,7 @@ static int usage(void) {
   fprintf(stderr, "usage: " PROG
                   " write (--sqlite FILE | --postgres CONNINFO) "
                   "[--orders N] [--seed S] [--v2-percent P] [--no-impossible]\n"
+                  "       [--first-id ID] [--start-us US]\n"
                   "       " PROG
                   " read (--sqlite FILE | --postgres CONNINFO) "
                   "--table T\n");
@@ -578,7 +585,7 @@ int main(int argc, char **argv) {
     return usage();
   int writing = strcmp(argv[1], "write") == 0;
   const char *sqlite_path = NULL, *conninfo = NULL, *table = NULL;
-  write_args a = {1000, 1, 20, 0};
+  write_args a = {1000, 1, 1, 0, 20, 0};
   for (int i = 2; i < argc; i++) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(o, "--no-impossible") == 0) {
@@ -597,13 +604,17 @@ int main(int argc, char **argv) {
       a.orders = strtoull(v, NULL, 10);
     else if (strcmp(o, "--seed") == 0)
       a.seed = strtoull(v, NULL, 10);
+    else if (strcmp(o, "--first-id") == 0)
+      a.first_id = strtoull(v, NULL, 10);
+    else if (strcmp(o, "--start-us") == 0)
+      a.start_us = strtoll(v, NULL, 10);
     else if (strcmp(o, "--v2-percent") == 0)
       a.v2_percent = (unsigned)strtoul(v, NULL, 10);
     else
       return usage();
   }
   if ((sqlite_path == NULL) == (conninfo == NULL) || a.orders == 0 ||
-      a.v2_percent > 100 || (!writing && table == NULL))
+      a.first_id == 0 || a.v2_percent > 100 || (!writing && table == NULL))
     return usage();
 
   rs_registry *reg = NULL;
