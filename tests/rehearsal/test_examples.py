@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The recipes of examples/ci and examples/kubernetes: the CI script runs
-the whole rehearsal on a SQLite database of the example domain (its
+the whole rehearsal on a SQLite database of the example domain (and, in
+test_examples_postgres.py, on PostgreSQL) (its
 migrations, rehearsal_service as the workload, old_reader as the stable
 code) and fails when fix leaves records the stable code cannot read; every
 YAML file parses and has the fields Argo Rollouts, Kubernetes and GitHub
@@ -12,6 +13,7 @@ Usage: test_examples.py --rollsafe BIN --work DIR CASE
 import glob
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -27,29 +29,42 @@ EXAMPLES = os.path.join(ROOT, "examples")
 SCRIPT = os.path.join(EXAMPLES, "ci", "rollback-rehearsal.sh")
 
 
-def ci_script(r, impossible):
+def ci_script(r, impossible, backend=None):
+    """Runs the CI script on a SQLite file, or on PostgreSQL with a
+    rehearsal.PostgresBackend."""
     os.makedirs(r.work, exist_ok=True)
-    db = os.path.join(r.work, "shop.db")
     config = os.path.join(r.work, "rollsafe.yaml")
     with open(config, "w") as f:
         f.write("feature: checkout_v2\nreader_version: 1\n"
                 "reader_framing: raw\ntargets:\n")
         for t in ("orders", "order_events"):
-            # A path relative to the config, as teams write them.
-            f.write("  - {name: %s, kind: sqlite-table, connection: shop.db,"
-                    " table: %s, key: id, column: payload, type: shop.Order}"
-                    "\n" % (t, t))
-    migrate = "python3 %s --sqlite %s" % (os.path.join(HERE, "migrate.py"),
-                                          db)
+            if backend is None:
+                # A path relative to the config, as teams write them.
+                where = ("kind: sqlite-table, connection: shop.db, "
+                         "table: %s" % t)
+            else:
+                where = "kind: postgres-table, connection: %s, table: %s" % (
+                    json.dumps(backend.connection), backend.qualified(t))
+            f.write("  - {name: %s, %s, key: id, column: payload, "
+                    "type: shop.Order}\n" % (t, where))
+    if backend is None:
+        db = ["--sqlite", os.path.join(r.work, "shop.db")]
+    else:
+        db = ["--postgres", backend.dsn]
+    db = " ".join(shlex.quote(a) for a in db)
+    # The interpreter of the tests: psycopg2 is installed for it.
+    migrate = "%s %s %s" % (shlex.quote(sys.executable),
+                            shlex.quote(os.path.join(HERE, "migrate.py")), db)
     env = dict(os.environ,
                ROLLSAFE=r.rollsafe, RS_CONFIG=config,
                RS_OUT=os.path.join(r.work, "reports"),
                MIGRATE_UP=migrate + " up",
                MIGRATE_DOWN_FEATURE=migrate + " down 2",
-               WORKLOAD="%s write --sqlite %s --orders 300 %s >/dev/null"
-               % (env_path("RS_SERVICE"), db,
+               WORKLOAD="%s write %s --orders 300 %s >/dev/null"
+               % (shlex.quote(env_path("RS_SERVICE")), db,
                   "" if impossible else "--no-impossible"),
-               OLD_READER="%s --sqlite %s" % (env_path("RS_OLD_READER"), db))
+               OLD_READER="%s %s" % (shlex.quote(env_path("RS_OLD_READER")),
+                                     db))
     for v in ("RS_SCHEMAS", "RS_DIFF_OLD", "RS_DIFF_NEW", "RS_FIX_ARGS"):
         env.pop(v, None)
     p = subprocess.run(["bash", SCRIPT], env=env, capture_output=True,
@@ -63,8 +78,9 @@ def report(reports, name):
         return json.load(f)
 
 
-def test_ci_script_passes(r):
-    rc, out, err, reports = ci_script(r, impossible=False)
+def ci_script_passes(r, backend=None):
+    """The whole rehearsal passes, and its reports say what happened."""
+    rc, out, err, reports = ci_script(r, False, backend)
     check_eq(rc, 0, "exit of the rehearsal script (%s)\n%s" % (err, out))
     check("rollback rehearsal passed" in out, "verdict line", out)
     check("diff: not run: RS_DIFF_OLD and RS_DIFF_NEW are not set" in out,
@@ -83,6 +99,10 @@ def test_ci_script_passes(r):
     restored = sum(report(reports, "restore-target-%s" % t)["restored"]
                    for t in ("orders", "order_events"))
     check_eq(restored, fix["converted"], "restored")
+
+
+def test_ci_script_passes(r):
+    ci_script_passes(r)
 
 
 def test_ci_script_fails_on_impossible(r):
