@@ -40,8 +40,8 @@ def ci_script(r, impossible, backend=None):
         for t in ("orders", "order_events"):
             if backend is None:
                 # A path relative to the config, as teams write them.
-                where = ("kind: sqlite-table, connection: shop.db, "
-                         "table: %s" % t)
+                where = ("kind: sqlite-table, connection: shop.db, table: "
+                         + t)
             else:
                 where = "kind: postgres-table, connection: %s, table: %s" % (
                     json.dumps(backend.connection), backend.qualified(t))
