@@ -296,9 +296,12 @@ def test_interrupt_while_waiting_for_a_lock(r):
         waiting = False
         with db.conn.cursor() as c:
             for _ in range(600):
+                # This scan's own session: other tests' rollsafe sessions
+                # may wait on locks of their own at the same time.
                 c.execute("SELECT count(*) FROM pg_stat_activity WHERE "
                           "application_name = 'rollsafe' AND "
-                          "wait_event_type = 'Lock'")
+                          "wait_event_type = 'Lock' AND "
+                          "query LIKE '%it_lock%'")
                 if c.fetchone()[0] > 0:
                     waiting = True
                     break

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# examples/ci/rollback-rehearsal.sh: the flag-kill cycle, rehearsed in CI
+# against a service's own migrations, schemas and database.
+#
+#   1. rollsafe diff: the stable schema (the reader a rollback returns to)
+#      against the new one (the writer), in the rollback direction
+#   2. all up migrations, then the service's workload with the flag on for
+#      a share of traffic
+#   3. the kill: rollsafe scan (the blast radius), fix --execute, scan again
+#      (must be clean), and the old reader (must read everything)
+#   4. the feature's down migrations; scan and the old reader again
+#   5. re-enable: the up migrations again and rollsafe restore of every run
+#
+# Configuration, all through the environment:
+#   RS_CONFIG             rollsafe config file: the targets the feature writes
+#                         (tables, outboxes), required
+#   MIGRATE_UP            command applying every up migration, required
+#   MIGRATE_DOWN_FEATURE  command running the feature's down migrations,
+#                         required
+#   WORKLOAD              command writing records with the flag on for a
+#                         share of traffic, required
+#   OLD_READER            command reading every record as the stable code
+#                         does, exit 0 when all are read; optional (without
+#                         it, rollsafe scan is the only judge)
+#   RS_SCHEMAS            descriptor sets or .proto files, oldest first, passed
+#                         as --schema to scan, fix and restore; empty for
+#                         record types compiled into rollsafe
+#   RS_DIFF_OLD, RS_DIFF_NEW, RS_TYPE
+#                         schemas for `rollsafe diff OLD NEW --type TYPE`;
+#                         without them the diff step does not run (and says so)
+#   RS_FIX_ARGS           extra options for fix (default: --allow-lossy;
+#                         restore brings back what a lossy conversion lost)
+#   ROLLSAFE              the rollsafe binary (default: rollsafe)
+#   RS_OUT                folder for reports (default: rollsafe-reports)
+#
+# Exit status: 0 the change is rollback-safe; 1 it is not (the message says
+# which step); 2 configuration error; 3 a command or connection failed;
+# 4 inconclusive (a rollsafe run was incomplete).
+# Needs bash, python3 and PyYAML (restore runs once per target).
+set -uo pipefail
+
+ROLLSAFE=${ROLLSAFE:-rollsafe}
+RS_OUT=${RS_OUT:-rollsafe-reports}
+RS_FIX_ARGS=${RS_FIX_ARGS---allow-lossy}
+
+step() { printf '\n== %s\n' "$*"; }
+die() {
+  local code=$1
+  shift
+  printf 'rollback rehearsal: %s\n' "$*" >&2
+  exit "$code"
+}
+
+for v in RS_CONFIG MIGRATE_UP MIGRATE_DOWN_FEATURE WORKLOAD; do
+  [[ -n ${!v:-} ]] || die 2 "$v is not set"
+done
+[[ -r $RS_CONFIG ]] || die 2 "cannot read RS_CONFIG $RS_CONFIG"
+mkdir -p "$RS_OUT" || die 3 "cannot create $RS_OUT"
+
+schema_args=()
+for s in ${RS_SCHEMAS:-}; do schema_args+=(--schema "$s"); done
+read -r -a fix_args <<<"$RS_FIX_ARGS"
+
+# rollsafe's exit codes: 0 clean, 1 findings, 2 usage, 3 I/O, 4 incomplete.
+# Anything but 0 or 1 stops the rehearsal with rollsafe's own code.
+# Each report is kept as JSON in $RS_OUT (a CI artifact); the log gets a
+# one-line summary.
+rollsafe_run() {
+  local name=$1
+  shift
+  "$ROLLSAFE" "$@" --format json -o "$RS_OUT/$name.json"
+  local rc=$?
+  [[ -s $RS_OUT/$name.json ]] && python3 - "$RS_OUT/$name.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+if d["command"] == "scan":
+    v = d["totals"]["verdicts"]
+    print("%s: %s" % (sys.argv[1], ", ".join("%s %d" % kv for kv in v.items())))
+else:
+    keys = (("restored", "conflicts") if d["command"] == "restore" else
+            ("converted", "lossy", "impossible", "corrupt", "conflicts",
+             "remaining"))
+    print("%s: %s" % (sys.argv[1], ", ".join(
+        "%s %s" % (k, d[k]) for k in keys if k in d)))
+PY
+  case $rc in
+    0 | 1) return $rc ;;
+    4) die 4 "rollsafe $1 was incomplete (see $RS_OUT/$name.json): inconclusive" ;;
+    *) die "$rc" "rollsafe $1 failed with exit $rc" ;;
+  esac
+}
+
+old_reader() {
+  [[ -n ${OLD_READER:-} ]] || {
+    echo "old reader: OLD_READER not set, not run"
+    return 0
+  }
+  bash -c "$OLD_READER" >"$RS_OUT/old-reader-$1.txt"
+  local rc=$?
+  echo "old reader ($1): exit $rc, $(wc -l <"$RS_OUT/old-reader-$1.txt") lines of output"
+  return $rc
+}
+
+run_cmd() {
+  local what=$1
+  shift
+  bash -c "$1" || die 3 "$what failed: $1"
+}
+
+step "1. rollsafe diff: can the stable reader read what the new schema writes?"
+if [[ -n ${RS_DIFF_OLD:-} && -n ${RS_DIFF_NEW:-} ]]; then
+  "$ROLLSAFE" diff "$RS_DIFF_OLD" "$RS_DIFF_NEW" ${RS_TYPE:+--type "$RS_TYPE"}
+  rc=$?
+  case $rc in
+    0) ;;
+    1) die 1 "schema change is not rollback-safe (rollsafe diff exit 1)" ;;
+    *) die "$rc" "rollsafe diff failed with exit $rc" ;;
+  esac
+else
+  echo "diff: not run: RS_DIFF_OLD and RS_DIFF_NEW are not set"
+fi
+
+step "2. migrations up, and the workload with the flag on"
+run_cmd "MIGRATE_UP" "$MIGRATE_UP"
+run_cmd "WORKLOAD" "$WORKLOAD"
+
+step "3. the flag kill: scan, fix, scan, old reader"
+rollsafe_run scan-before scan -c "$RS_CONFIG" "${schema_args[@]}" --samples 100
+before=$?
+echo "scan before the fix: exit $before (records the stable code cannot read: $([[ $before == 1 ]] && echo yes || echo none))"
+old_reader before
+old_before=$?
+if [[ $before == 0 && $old_before != 0 ]]; then
+  die 1 "rollsafe scan is clean but the old reader fails (see $RS_OUT/old-reader-before.txt)"
+fi
+rollsafe_run fix fix -c "$RS_CONFIG" "${schema_args[@]}" --execute "${fix_args[@]}" --samples 100
+fix_rc=$?
+[[ $fix_rc == 0 ]] ||
+  die 1 "fix left records the stable code cannot read (impossible, corrupt or lossy without --allow-lossy): see $RS_OUT/fix.json; not rollback-safe"
+rollsafe_run scan-after-fix scan -c "$RS_CONFIG" "${schema_args[@]}" ||
+  die 1 "scan after the fix still finds records: see $RS_OUT/scan-after-fix.json"
+old_reader after-fix || die 1 "the old reader fails after the fix: see $RS_OUT/old-reader-after-fix.txt"
+
+step "4. the feature's down migrations"
+run_cmd "MIGRATE_DOWN_FEATURE" "$MIGRATE_DOWN_FEATURE"
+rollsafe_run scan-after-down scan -c "$RS_CONFIG" "${schema_args[@]}" ||
+  die 1 "scan after the down migration finds records: see $RS_OUT/scan-after-down.json"
+old_reader after-down || die 1 "the old reader fails after the down migration: see $RS_OUT/old-reader-after-down.txt"
+
+step "5. re-enable: migrations up again, restore every run"
+run_cmd "MIGRATE_UP" "$MIGRATE_UP"
+# restore --run names one run of one target: one config per target.
+python3 - "$RS_CONFIG" "$RS_OUT" <<'PY' || die 3 "cannot split $RS_CONFIG per target"
+import json, os, sys
+import yaml
+config, out = sys.argv[1], sys.argv[2]
+with open(config) as f:
+    doc = yaml.safe_load(f)
+with open(os.path.join(out, "fix.json")) as f:
+    runs = {t["name"]: t["run_id"] for t in json.load(f)["targets"]}
+base = os.path.dirname(os.path.abspath(config))
+with open(os.path.join(out, "restore.list"), "w") as lst:
+    for t in doc["targets"]:
+        if not runs.get(t["name"]):
+            continue
+        if t.get("kind", "").startswith("sqlite") and "connection" in t:
+            t["connection"] = os.path.join(base, t["connection"])
+        one = dict(doc, targets=[t])
+        path = os.path.join(out, "target-%s.yaml" % t["name"])
+        with open(path, "w") as f:
+            yaml.safe_dump(one, f, sort_keys=False)
+        lst.write("%s %s\n" % (path, runs[t["name"]]))
+PY
+while read -r cfg run_id; do
+  name=$(basename "$cfg" .yaml)
+  rollsafe_run "restore-$name" restore -c "$cfg" "${schema_args[@]}" --run "$run_id" --execute ||
+    die 1 "restore of run $run_id left rows alone (conflicts): see $RS_OUT/restore-$name.json"
+done <"$RS_OUT/restore.list"
+echo "restored: $(wc -l <"$RS_OUT/restore.list") runs"
+
+step "rollback rehearsal passed: the change is rollback-safe"
+exit 0

@@ -1,0 +1,44 @@
+# The rollback rehearsal (tests/rehearsal/): the migrations of migrations/,
+# a service writing through the codec with checkout_v2 at 20%
+# (rehearsal_service), an old reader built only from the version-1 .proto
+# (old_reader), and the flag-kill cycle of scan, fix, down migration, up
+# migration and restore, on SQLite and on the PostgreSQL server of
+# tests/postgres.cmake:
+#   ctest -L rehearsal
+pkg_check_modules(RS_REH_SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(RS_REH_LIBPQ REQUIRED IMPORTED_TARGET libpq)
+
+# The old reader's own protoc-c run on schema/shop/v1/order.proto: its code
+# shares nothing with the library's generated code, as old service code
+# would not.
+set(RS_OLD_GEN ${CMAKE_CURRENT_BINARY_DIR}/old_reader_gen)
+add_custom_command(
+  OUTPUT ${RS_OLD_GEN}/shop/v1/order.pb-c.c ${RS_OLD_GEN}/shop/v1/order.pb-c.h
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${RS_OLD_GEN}
+  COMMAND ${PROTOC_C} --c_out=${RS_OLD_GEN} -I${RS_SCHEMA_DIR}
+          ${RS_SCHEMA_DIR}/shop/v1/order.proto
+  DEPENDS ${RS_SCHEMA_DIR}/shop/v1/order.proto
+  COMMENT "protoc-c shop/v1/order.proto for old_reader"
+  VERBATIM)
+add_executable(old_reader ${CMAKE_CURRENT_SOURCE_DIR}/old_reader/old_reader.c
+               ${RS_OLD_GEN}/shop/v1/order.pb-c.c)
+target_include_directories(old_reader PRIVATE ${RS_OLD_GEN})
+target_link_libraries(old_reader PRIVATE PkgConfig::PROTOBUFC
+                      PkgConfig::RS_REH_SQLITE3 PkgConfig::RS_REH_LIBPQ)
+set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/old_reader/old_reader.c
+  PROPERTIES COMPILE_OPTIONS "${RS_WARNINGS}")
+
+add_executable(rehearsal_service ${CMAKE_CURRENT_SOURCE_DIR}/rehearsal/service.c)
+target_link_libraries(rehearsal_service PRIVATE rollsafe_static
+                      PkgConfig::RS_REH_SQLITE3 PkgConfig::RS_REH_LIBPQ)
+target_compile_options(rehearsal_service PRIVATE ${RS_WARNINGS})
+
+# Each test_<case> of tests/rehearsal/test_*.py is one ctest case,
+# <script>.<case>, labelled rehearsal.
+if(TARGET rollsafe_cli)
+  rs_add_script_tests(DIR ${CMAKE_CURRENT_SOURCE_DIR}/rehearsal
+    LABEL rehearsal
+    ENVIRONMENT "RS_OLD_READER=$<TARGET_FILE:old_reader>"
+                "RS_SERVICE=$<TARGET_FILE:rehearsal_service>"
+                "RS_MIGRATIONS=${PROJECT_SOURCE_DIR}/migrations")
+endif()
