@@ -1,7 +1,7 @@
 # The rollback rehearsal (tests/rehearsal/): the migrations of migrations/,
 # a service writing through the codec with checkout_v2 at 20%
 # (rehearsal_service), an old reader built only from the version-1 .proto
-# (old_reader), and the flag-kill cycle of scan, fix, down migration, up
+# (old_reader) with its outbox workers (old_consumer), and the flag-kill cycle of scan, fix, down migration, up
 # migration and restore, on SQLite and on the PostgreSQL server of
 # tests/postgres.cmake:
 #   ctest -L rehearsal
@@ -20,12 +20,18 @@ add_custom_command(
   DEPENDS ${RS_SCHEMA_DIR}/shop/v1/order.proto
   COMMENT "protoc-c shop/v1/order.proto for old_reader"
   VERBATIM)
-add_executable(old_reader ${CMAKE_CURRENT_SOURCE_DIR}/old_reader/old_reader.c
-               ${RS_OLD_GEN}/shop/v1/order.pb-c.c)
-target_include_directories(old_reader PRIVATE ${RS_OLD_GEN})
-target_link_libraries(old_reader PRIVATE PkgConfig::PROTOBUFC
-                      PkgConfig::RS_REH_SQLITE3 PkgConfig::RS_REH_LIBPQ)
-set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/old_reader/old_reader.c
+# old_reader reads every record; old_consumer takes outbox messages as the
+# old workers do. Both judge a record with old_record.c.
+set(RS_OLD_DIR ${CMAKE_CURRENT_SOURCE_DIR}/old_reader)
+foreach(prog old_reader old_consumer)
+  add_executable(${prog} ${RS_OLD_DIR}/${prog}.c ${RS_OLD_DIR}/old_record.c
+                 ${RS_OLD_GEN}/shop/v1/order.pb-c.c)
+  target_include_directories(${prog} PRIVATE ${RS_OLD_GEN})
+  target_link_libraries(${prog} PRIVATE PkgConfig::PROTOBUFC
+                        PkgConfig::RS_REH_SQLITE3 PkgConfig::RS_REH_LIBPQ)
+endforeach()
+set_source_files_properties(${RS_OLD_DIR}/old_reader.c
+  ${RS_OLD_DIR}/old_consumer.c ${RS_OLD_DIR}/old_record.c
   PROPERTIES COMPILE_OPTIONS "${RS_WARNINGS}")
 
 add_executable(rehearsal_service ${CMAKE_CURRENT_SOURCE_DIR}/rehearsal/service.c)
@@ -39,6 +45,7 @@ if(TARGET rollsafe_cli)
   rs_add_script_tests(DIR ${CMAKE_CURRENT_SOURCE_DIR}/rehearsal
     LABEL rehearsal
     ENVIRONMENT "RS_OLD_READER=$<TARGET_FILE:old_reader>"
+                "RS_OLD_CONSUMER=$<TARGET_FILE:old_consumer>"
                 "RS_SERVICE=$<TARGET_FILE:rehearsal_service>"
                 "RS_MIGRATIONS=${PROJECT_SOURCE_DIR}/migrations")
 endif()

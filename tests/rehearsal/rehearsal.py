@@ -37,9 +37,31 @@ in version 1's USD cents. So:
   people (docs/runbook.md): keep the flag's code path able to read them,
   or handle them by hand.
 
-The queue step is the outbox order_events: its target is defined apart
-(outbox_target), and check_queue checks after each step that its messages
-are all there with their states untouched.
+The outbox order_events is scanned and fixed as an operator should, with
+the queue target kinds (sqlite-queue, postgres-queue; outbox_target):
+state column `state`, pending state `pending`, in-flight state
+`processing`, as the workload writes them. What "the old reader reads
+every message" means for an outbox: every message a consumer will still
+read, those pending or processing (LIVE), must be readable after the fix;
+a `done` message is history that no consumer reads again, which the queue
+kinds neither count nor rewrite. So old_reader reads the outbox with
+`--states pending,processing`, and the test also checks that its default
+(every row) fails on exactly the version-2 messages that are done.
+
+Consumers are part of the cycle. The workload leaves messages processing,
+held by workers from before the kill; a fix never rewrites one and keeps
+passing over them (in_flight) until their workers finish them (gone). In
+step 3 two old_consumer processes (tests/old_reader/old_consumer.c,
+version-1 workers: FOR UPDATE SKIP LOCKED in PostgreSQL, BEGIN IMMEDIATE
+in SQLite, pending -> processing -> done, or deleted) start while the fix
+runs, once its first pass has committed the batch of the first pending
+version-2 message; they take pending messages, record what the old code
+made of each, and finish the held messages, so that the fix settles and
+exits 0. Every message a consumer took after its batch committed (its
+bytes are the ones the fix wrote) must have been read; one taken before
+the fix reached it is the window every kill has, and must be untouched
+(never converted under a consumer). Restore then puts back the messages
+still pending and reports the ones consumed since the fix as `gone`.
 """
 
 import json
@@ -62,6 +84,11 @@ ALL_KINDS = {"plain", "new_fields", "pickup_store", "awaiting_auth",
              "deliver_by_fraction", "guest_checkout", "discount_non_usd"}
 FINDINGS = ("misread", "unreadable", "corrupt")
 FEATURE_MIGRATION = 3  # 0003_checkout_v2
+# The outbox's states: consumers take pending messages and hold them
+# processing; done messages are consumed (history).
+PENDING, IN_FLIGHT = ("pending",), ("processing",)
+LIVE = PENDING + IN_FLIGHT
+OUTBOX = "order_events"
 
 
 def check_keys(got, want, what):
@@ -94,35 +121,91 @@ def run(argv, want=None):
     return p.returncode, out, err
 
 
+def parse_json(what, out):
+    try:
+        return json.loads(out)
+    except ValueError as e:
+        raise Failure("rollsafe %s: output is not JSON (%s): %s"
+                      % (what, e, out[:2000]))
+
+
 def orders_target(db):
     """The orders table: a table target."""
-    return {"name": "orders", "kind": db.kind, "connection": db.connection,
+    return {"name": "orders", "kind": db.table_kind,
+            "connection": db.connection,
             "table": db.qualified("orders"), "key": "id", "column": "payload",
             "type": "shop.Order"}
 
 
 def outbox_target(db):
-    """The queue step's target: the order_events outbox, whose consumers
-    claim pending messages and mark them processing and done.
-
-    It is read with the table kinds (postgres-table, sqlite-table), which
-    work on any table with a primary key: scan and fix see every message
-    whatever its state, and fix's compare-and-swap on the payload never
-    overwrites a message a consumer changed in between. A queue target
-    kind that skips the messages a consumer holds is a change of this
-    entry only; check_queue() says what the outbox must look like after
-    each step either way.
-    """
-    return {"name": "order_events", "kind": db.kind,
-            "connection": db.connection, "table": db.qualified("order_events"),
-            "key": "id", "column": "payload", "type": "shop.Order"}
+    """The order_events outbox, as a queue target (sqlite-queue,
+    postgres-queue): consumers take pending messages, hold them
+    processing, and mark them done or delete them. Scan and fix read only
+    the pending and processing messages; fix rewrites only pending ones
+    (SKIP LOCKED in PostgreSQL), counts the processing ones in_flight and
+    passes again until their consumers have finished them (gone)."""
+    return {"name": OUTBOX, "kind": db.queue_kind,
+            "connection": db.connection, "table": db.qualified(OUTBOX),
+            "key": "id", "column": "payload", "type": "shop.Order",
+            "state_column": "state", "pending_states": list(PENDING),
+            "in_flight_states": list(IN_FLIGHT)}
 
 
-def check_queue(db, before, what):
-    """The outbox after a step: the same messages (none lost, none added),
-    each with its order, state and enqueue time untouched; only payloads
-    are rewritten."""
-    check_eq(db.outbox_meta(), before, "order_events bookkeeping " + what)
+def check_queue(db, want, what):
+    """The outbox's bookkeeping after a step: exactly the messages of
+    @p want (none lost, none added beyond what consumers deleted), each
+    with its order, state and enqueue time; fix and restore rewrite only
+    payloads."""
+    check_eq(db.outbox_meta(), want, "order_events bookkeeping " + what)
+
+
+def live_keys(meta):
+    """The outbox messages a consumer will still read (pending or
+    processing)."""
+    return {k for k, (_, st, _) in meta.items() if st in LIVE}
+
+
+class Consumers:
+    """old_consumer processes taking outbox messages; parse() gives what
+    each took, held and finished."""
+
+    def __init__(self, h):
+        self.h, self.procs = h, []
+
+    def start(self, *args):
+        self.procs.append((subprocess.Popen(
+            [self.h.old_consumer, *self.h.db.old_reader_args(), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE),
+            "--delete" in args))
+
+    def wait(self):
+        """{key: (bytes read, "ok" or the reason, deleted)}, [held],
+        [finished]; every message taken at most once."""
+        taken, held, finished = {}, [], []
+        for p, deleted in self.procs:
+            out, err = p.communicate(timeout=600)
+            err = err.decode("utf-8", "replace")
+            for marker in SANITIZER_MARKERS:
+                check(marker not in err, "sanitizer report from old_consumer",
+                      err)
+            check(p.returncode in (0, 1), "old_consumer: exit %d"
+                  % p.returncode, err)
+            unread = 0
+            for line in out.decode().splitlines():
+                f = line.split("\t")
+                if f[0] == "taken":
+                    check(f[1] not in taken, "message %s taken twice" % f[1])
+                    taken[f[1]] = (bytes.fromhex(f[2]), f[3], deleted)
+                    unread += f[3] != "ok"
+                elif f[0] == "held":
+                    held.append(f[1])
+                else:
+                    check(f[0] == "finished", "old_consumer line", line)
+                    finished.append(f[1])
+            check_eq(p.returncode, 1 if unread else 0,
+                     "old_consumer's exit status")
+        self.procs = []
+        return taken, held, finished
 
 
 class Rehearsal:
@@ -132,6 +215,7 @@ class Rehearsal:
         self.r = r
         self.db = backend
         self.old_reader = env_path("RS_OLD_READER")
+        self.old_consumer = env_path("RS_OLD_CONSUMER")
         self.service = env_path("RS_SERVICE")
         self.migrations = os.path.join(env_path("RS_MIGRATIONS"),
                                        backend.dialect)
@@ -224,9 +308,13 @@ class Rehearsal:
 
     # -- the old reader -----------------------------------------------------
 
-    def old_read(self, want):
-        """Runs old_reader; {table: {key: reason}} of what it cannot read."""
-        _, out, err = run([self.old_reader, *self.db.old_reader_args()], want)
+    def old_read(self, want, every_state=False):
+        """Runs old_reader; {table: {key: reason}} of what it cannot read.
+        The outbox is read as its consumers read it (pending and
+        processing messages), or with @p every_state done ones too."""
+        states = [] if every_state else ["--states", ",".join(LIVE)]
+        _, out, err = run([self.old_reader, *self.db.old_reader_args(),
+                           *states], want)
         bad = {t: {} for t in TABLES}
         for line in out.splitlines():
             table, key, reason = line.split("\t")
@@ -240,11 +328,33 @@ class Rehearsal:
     def rollsafe(self, want, *argv, config=None):
         _, out, _ = run([self.r.rollsafe, *argv, "-c", config or self.config,
                          "--format", "json"], want)
-        try:
-            return json.loads(out)
-        except ValueError as e:
-            raise Failure("rollsafe %s: output is not JSON (%s): %s"
-                          % (argv[0], e, out[:2000]))
+        return parse_json(argv[0], out)
+
+    def start_rollsafe(self, *argv):
+        return subprocess.Popen([self.r.rollsafe, *argv, "-c", self.config,
+                                 "--format", "json"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+
+    def finish_rollsafe(self, p, want, what):
+        out, err = p.communicate(timeout=600)
+        out, err = out.decode("utf-8", "replace"), err.decode("utf-8",
+                                                               "replace")
+        for marker in SANITIZER_MARKERS:
+            check(marker not in err, "sanitizer report from rollsafe", err)
+        check(p.returncode == want, "rollsafe %s: exit %d, want %d"
+              % (what, p.returncode, want), "stdout: " + out[-3000:],
+              "stderr: " + err[-3000:])
+        return parse_json(what, out)
+
+    def finish_held(self):
+        """The workers that held messages at the kill finish them (mark them
+        done) and take nothing more."""
+        c = Consumers(self)
+        c.start("--take", "0", "--finish-held")
+        taken, held, finished = c.wait()
+        check_eq(taken, {}, "messages taken")
+        check_eq(finished, held, "held messages finished")
+        return set(held)
 
     def scan(self, want):
         """{table: set of finding keys}, checking that the samples hold
@@ -265,9 +375,16 @@ class Rehearsal:
 
     def kill_and_compare(self, manifest):
         """Step 2: after the kill, scan finds exactly the version-2 records
-        and the old reader fails on exactly those, at the envelope."""
+        (in the outbox: those pending or processing) and the old reader
+        fails on exactly those, at the envelope; read in every state, it
+        fails on every version-2 message, done ones included. Returns the
+        keys of those records per table."""
         v2 = {t: {k for k, (v, _) in manifest[t].items() if v == 2}
               for t in TABLES}
+        every = self.old_read(1, every_state=True)
+        check_keys(every[OUTBOX], v2[OUTBOX],
+                   "outbox: keys the old reader fails in every state")
+        v2[OUTBOX] &= live_keys(self.db.outbox_meta())
         found = self.scan(1)
         bad = self.old_read(1)
         for t in TABLES:
@@ -281,6 +398,66 @@ class Rehearsal:
 
 def rows(db):
     return {t: db.rows(t) for t in TABLES}
+
+
+def fix_with_consumers(h, backend, queue, v2):
+    """Step 3's fix, with the outbox's consumers running: returns the fix's
+    document, what the consumers took ({key: (bytes, reason, deleted)}),
+    the keys they finished, and the run's backups of the outbox
+    ({key: (old, new)})."""
+    pending_v2 = sorted((k for k in v2[OUTBOX] if queue[k][1] in PENDING),
+                        key=int)
+    check(pending_v2, "pending version-2 messages at the kill")
+    check({k for k in v2[OUTBOX] if queue[k][1] in IN_FLIGHT},
+          "version-2 messages processing at the kill")
+    fix = h.start_rollsafe("fix", "--execute", "--allow-lossy", "--batch",
+                           "50", "--max-passes", "100")
+    # The consumers start once the batch holding the first pending
+    # version-2 message has committed, so that some of what they take was
+    # converted before. The fix cannot end before: the held messages keep
+    # it passing until a consumer finishes them.
+    while (fix.poll() is None and
+           not backend.backed_up(OUTBOX, pending_v2[0])):
+        time.sleep(0.01)
+    check(fix.poll() is None, "the fix runs when the consumers start",
+          fix.poll())
+    consumers = Consumers(h)
+    consumers.start("--take", "40", "--finish-held")
+    consumers.start("--take", "40", "--delete")
+    doc = h.finish_rollsafe(fix, 0, "fix")
+    taken, held, finished = consumers.wait()
+    check_eq(set(held), {k for k in queue if queue[k][1] in IN_FLIGHT},
+             "messages held at the kill")
+    check_eq(finished, held, "held messages finished")
+    run_id = {t["name"]: t["run_id"] for t in doc["targets"]}[OUTBOX]
+    return doc, taken, set(held), backend.backups(run_id)
+
+
+def check_taken(taken, backups, before, v2_live):
+    """What the consumers took while the fix ran: a message taken after its
+    batch committed was read in the bytes the fix wrote, and the old code
+    read it; one taken before the fix reached it is untouched (never
+    converted under a consumer). Returns the keys of the latter."""
+    after, window = 0, set()
+    for k, (got, why, _) in sorted(taken.items()):
+        check(k in before, "message %s taken existed at the kill" % k)
+        if k in backups:
+            check_eq(got, backups[k][1],
+                     "message %s: bytes taken = bytes the fix wrote" % k)
+            check_eq(why, "ok", "message %s taken after its batch committed: "
+                     "the old code reads it" % k)
+            after += 1
+        else:
+            check_eq(got, before[k], "message %s taken unconverted" % k)
+            if k in v2_live:
+                check(why != "ok", "message %s: version 2, taken before the "
+                      "fix: the old code fails on it" % k, why)
+                window.add(k)
+            else:
+                check_eq(why, "ok", "message %s: version 1" % k)
+    check(after > 0, "messages taken after their batch committed",
+          len(taken))
+    return window
 
 
 def flag_kill_cycle(r, backend):
@@ -315,24 +492,65 @@ def flag_kill_cycle(r, backend):
     check_eq(flag_writes(t0 - second, 1), sum(len(v2[t]) for t in TABLES),
              "flag writes since the rollout")
 
-    # 3. Fix, then a clean scan and an old reader that reads everything.
-    doc = h.rollsafe(0, "fix", "--execute", "--allow-lossy", "--batch", "50")
+    # 3. Fix while the outbox's consumers run, then a clean scan and an old
+    # reader that reads every record and every message still to consume.
+    doc, taken, held, backups = fix_with_consumers(h, backend, queue, v2)
+    window = check_taken(taken, backups, before[OUTBOX], v2[OUTBOX])
+    q = {t["name"]: t for t in doc["targets"]}[OUTBOX]
+    print("outbox: fix converted %d in %d passes (in_flight %d, gone %d); "
+          "consumers took %d (%d after their batch committed, %d version-2 "
+          "before the fix reached them), finished %d held"
+          % (q["converted"], q["passes"], q["in_flight"], q["gone"],
+             len(taken), len(set(taken) & set(backups)), len(window),
+             len(held)))
+    converted = {"orders": v2["orders"], OUTBOX: set(backups)}
+    check_keys(converted[OUTBOX],
+               {k for k in v2[OUTBOX] if queue[k][1] in PENDING} - window,
+               "outbox: messages the fix converted (pending, not taken "
+               "before the fix reached them)")
     run_ids = {t["name"]: t["run_id"] for t in doc["targets"]}
     for t in doc["targets"]:
-        kinds = [manifest[t["name"]][k][1] for k in v2[t["name"]]]
+        kinds = [manifest[t["name"]][k][1] for k in converted[t["name"]]]
         check_eq(t["converted"], len(kinds), "%s: converted" % t["name"])
         check_eq(t["outcomes"]["converted"],
                  sum(1 for k in kinds if k not in LOSSY),
                  "%s: lossless conversions" % t["name"])
         check_eq(t["outcomes"]["lossy"], sum(1 for k in kinds if k in LOSSY),
                  "%s: lossy conversions" % t["name"])
+    check_eq(q["kind"], backend.queue_kind, "outbox target kind")
+    check_eq((q["unsettled"], q["conflicts"]), (0, 0),
+             "outbox: unsettled and conflicts after the fix")
+    check(q["in_flight"] > 0, "outbox: the held messages met in flight", q)
+    for k, (old, _) in backups.items():
+        check_eq(old, before[OUTBOX][k], "backup of message %s" % k)
     check_eq(h.scan(0), {t: set() for t in TABLES}, "findings after the fix")
     check_eq(h.old_read(0), {t: {} for t in TABLES}, "old reader after fix")
+    # The outbox now: consumed messages done or deleted, payloads rewritten
+    # where converted, nothing else changed.
+    queue_after = dict(queue)
+    for k in held:
+        queue_after[k] = queue[k][:1] + ("done",) + queue[k][2:]
+    for k, (_, _, deleted) in taken.items():
+        if deleted:
+            del queue_after[k]
+        else:
+            queue_after[k] = queue[k][:1] + ("done",) + queue[k][2:]
     fixed = rows(backend)
-    for t in TABLES:
-        changed = {k for k in before[t] if before[t][k] != fixed[t][k]}
-        check_keys(changed, v2[t], "%s: rows the fix rewrote" % t)
-    check_queue(backend, queue, "after the fix")
+    changed = {k for k in before["orders"]
+               if before["orders"][k] != fixed["orders"][k]}
+    check_keys(changed, v2["orders"], "orders: rows the fix rewrote")
+    check_eq(fixed[OUTBOX], {k: backups[k][1] if k in backups
+                             else before[OUTBOX][k] for k in queue_after},
+             "outbox payloads after the fix")
+    check_queue(backend, queue_after, "after the fix")
+    # Read in every state, the old reader fails on exactly the version-2
+    # messages consumed without conversion: history no consumer reads.
+    history = {k for k in queue_after if k not in backups and
+               manifest[OUTBOX][k][0] == 2}
+    check(all(queue_after[k][1] == "done" for k in history),
+          "version-2 messages left unconverted are all done")
+    check_keys(h.old_read(1, every_state=True)[OUTBOX], history,
+               "outbox: the old reader in every state after the fix")
 
     # 4. The feature's down migration; the old reader still reads it all.
     check_eq(h.migrate_down(FEATURE_MIGRATION - 1), [FEATURE_MIGRATION],
@@ -341,36 +559,63 @@ def flag_kill_cycle(r, backend):
     check_eq(h.old_read(0), {t: {} for t in TABLES},
              "old reader after the down migration")
     check_eq(rows(backend), fixed, "rows after the down migration")
-    check_queue(backend, queue, "after the down migration")
+    check_queue(backend, queue_after, "after the down migration")
 
     # 5. Re-enable: up again, restore, and the new reader sees every
-    # version-2 record as before the fix.
+    # version-2 record still to consume as before the fix; the messages
+    # consumed since the fix are gone.
     check_eq(h.migrate_up(), [FEATURE_MIGRATION], "up migration again")
+    consumed = set(backups) & set(taken)
+    want = {"orders": (len(v2["orders"]), 0),
+            OUTBOX: (len(backups) - len(consumed), len(consumed))}
     for t in TABLES:
         doc = h.rollsafe(0, "restore", "--run", run_ids[t], "--execute",
                          config=h.target_config[t])
-        check_eq(doc["restored"], len(v2[t]), "%s: restored" % t)
-    check_eq(rows(backend), before, "rows byte-identical after restore")
-    check_queue(backend, queue, "after the restore")
+        check_eq((doc["restored"], doc["gone"], doc["in_flight"]),
+                 want[t] + (0,), "%s: restored, gone, in flight" % t)
+    restored = rows(backend)
+    check_eq(restored["orders"], before["orders"],
+             "orders byte-identical after restore")
+    check_eq(restored[OUTBOX], {k: backups[k][1] if k in consumed
+                                else before[OUTBOX][k] for k in queue_after},
+             "outbox: every message not consumed since the fix "
+             "byte-identical after restore")
+    check_queue(backend, queue_after, "after the restore")
     new_after = h.new_reader()
-    for t in TABLES:
-        for k in v2[t]:
-            check_eq(new_after[t][k][:2], (2, "checkout_v2"),
-                     "%s %s: written version and flag" % (t, k))
-    check_eq(new_after, new_before, "what the new reader sees")
+    check_eq(new_after["orders"], new_before["orders"],
+             "orders: what the new reader sees")
+    for k in v2["orders"]:
+        check_eq(new_after["orders"][k][:2], (2, "checkout_v2"),
+                 "orders %s: written version and flag" % k)
+    check_eq(set(new_after[OUTBOX]), set(queue_after), "outbox messages read")
+    for k, seen in new_after[OUTBOX].items():
+        if k in consumed:
+            check_eq(seen[0], 1, "message %s consumed since the fix: the "
+                     "version-1 bytes it was read in" % k)
+        else:
+            check_eq(seen, new_before[OUTBOX][k],
+                     "message %s: what the new reader sees" % k)
+            if manifest[OUTBOX][k][0] == 2:
+                check_eq(seen[:2], (2, "checkout_v2"),
+                         "message %s: written version and flag" % k)
     # The flag's records are back, and so is what a kill would break.
     found = h.scan(1)
-    for t in TABLES:
-        check_keys(found[t], v2[t], "%s: findings after the restore" % t)
+    check_keys(found["orders"], v2["orders"], "orders: findings after restore")
+    check_keys(found[OUTBOX], set(backups) - consumed,
+               "outbox: findings after the restore (the restored messages)")
 
 
 def impossible_records_left(r, backend):
     """The records no version-1 record can hold: fix leaves them, names
-    them, and everything else is read."""
+    them, and everything else is read. The workers holding messages at the
+    kill finish them first, so that the fix meets none in flight."""
     h = Rehearsal(r, backend)
     h.migrate_up()
     manifest = h.workload(500, 11, impossible=True)
     before = rows(backend)
+    queue = backend.outbox_meta()
+    check_eq(h.finish_held(), {k for k in queue if queue[k][1] in IN_FLIGHT},
+             "messages held at the kill, finished")
     v2 = h.kill_and_compare(manifest)
     impossible = {t: {k for k in v2[t] if manifest[t][k][1] in IMPOSSIBLE}
                   for t in TABLES}
@@ -414,7 +659,8 @@ def expected_side_rows(manifest):
 
 class SqliteBackend:
     dialect = "sqlite"
-    kind = "sqlite-table"
+    table_kind = "sqlite-table"
+    queue_kind = "sqlite-queue"
 
     def __init__(self, work):
         os.makedirs(work, exist_ok=True)
@@ -434,7 +680,32 @@ class SqliteBackend:
 
     def _conn(self):
         import sqlite3
-        return sqlite3.connect(self.path)
+        # A fix may be writing: wait for its batch rather than fail.
+        return sqlite3.connect(self.path, timeout=600)
+
+    def backed_up(self, table, key):
+        """Whether a fix of @p table has committed the backup of @p key."""
+        import sqlite3
+        c = self._conn()
+        try:
+            return c.execute(
+                "SELECT count(*) FROM rollsafe_backup WHERE key = ? AND "
+                "run_id IN (SELECT run_id FROM rollsafe_runs WHERE "
+                "command = 'fix' AND table_name = ?)",
+                (key, table)).fetchone()[0] > 0
+        except sqlite3.OperationalError:  # no run yet: no table yet
+            return False
+        finally:
+            c.close()
+
+    def backups(self, run_id):
+        c = self._conn()
+        try:
+            return {k: (bytes(o), bytes(n)) for k, o, n in c.execute(
+                "SELECT key, old_value, new_value FROM rollsafe_backup "
+                "WHERE run_id = ?", (run_id,))}
+        finally:
+            c.close()
 
     def rows(self, table):
         c = self._conn()
@@ -473,7 +744,8 @@ class SqliteBackend:
 
 class PostgresBackend:
     dialect = "postgres"
-    kind = "postgres-table"
+    table_kind = "postgres-table"
+    queue_kind = "postgres-queue"
 
     def __init__(self, schema):
         import psycopg2
@@ -516,6 +788,24 @@ class PostgresBackend:
             c.execute('SELECT id::text, payload FROM "%s"."%s"'
                       % (self.schema, table))
             return {k: bytes(v) for k, v in c.fetchall()}
+
+    def backed_up(self, table, key):
+        """Whether a fix of @p table has committed the backup of @p key."""
+        with self.conn.cursor() as c:
+            c.execute("SELECT to_regclass('rollsafe.backup') IS NOT NULL")
+            if not c.fetchone()[0]:
+                return False
+            c.execute("SELECT count(*) FROM rollsafe.backup WHERE key = %s "
+                      "AND run_id IN (SELECT run_id FROM rollsafe.runs WHERE "
+                      "command = 'fix' AND table_name = %s)",
+                      (key, self.qualified(table)))
+            return c.fetchone()[0] > 0
+
+    def backups(self, run_id):
+        with self.conn.cursor() as c:
+            c.execute("SELECT key, old_value, new_value FROM rollsafe.backup "
+                      "WHERE run_id = %s", (run_id,))
+            return {k: (bytes(o), bytes(n)) for k, o, n in c.fetchall()}
 
     def outbox_meta(self):
         with self.conn.cursor() as c:
