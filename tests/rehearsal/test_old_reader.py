@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The old reader itself (tests/old_reader/), on records it did not see
+"""The old reader itself (tests/old_reader/: old_reader, and old_consumer,
+the outbox's workers), on records it did not see
 made: Python's protobuf writes them from the .proto files under schema/,
 so that what old_reader reports is checked against bytes neither it nor
 rollsafe's codec produced. Each hazard of schema/README.md is written as a
@@ -115,6 +116,89 @@ def test_names_each_hazard(r):
     _, _, err = run([old_reader], 2)
     check("give one of --sqlite FILE and --postgres CONNINFO" in err,
           "usage error", err)
+
+
+def outbox(recs, path):
+    """An order_events outbox with messages in every state: {id: (state,
+    bytes, readable)}."""
+    want = cases(recs)
+    msgs = {1: ("pending", want[1][0], True),
+            2: ("pending", want[8][0], False),
+            3: ("processing", want[4][0], False),
+            4: ("done", want[6][0], False),
+            5: ("pending", want[2][0], True),
+            6: ("done", want[1][0], True)}
+    c = sqlite3.connect(path)
+    c.execute("CREATE TABLE order_events (id INTEGER PRIMARY KEY, "
+              "payload BLOB, state TEXT NOT NULL)")
+    c.executemany("INSERT INTO order_events VALUES (?, ?, ?)",
+                  [(k, b, st) for k, (st, b, _) in msgs.items()])
+    c.commit()
+    c.close()
+    return msgs
+
+
+def test_states(r):
+    """--states reads only the outbox messages in those states; without
+    it every row is read."""
+    recs = Records()
+    os.makedirs(r.work, exist_ok=True)
+    path = os.path.join(r.work, "outbox.db")
+    msgs = outbox(recs, path)
+    old_reader = env_path("RS_OLD_READER")
+
+    def named(want, *args):
+        _, out, err = run([old_reader, "--sqlite", path, "--table",
+                           "order_events", *args], want)
+        return {int(line.split("\t")[1]) for line in out.splitlines()}, err
+    got, err = named(1)
+    check_eq(got, {k for k, (_, _, ok) in msgs.items() if not ok},
+             "every state")
+    check("order_events: 6 records read, 3 not read correctly" in err,
+          "summary", err)
+    got, err = named(1, "--states", "pending,processing")
+    check_eq(got, {2, 3}, "pending and processing")
+    check("order_events: 4 records read (states pending,processing), 2 not "
+          "read correctly" in err, "summary with states", err)
+    check_eq(named(1, "--states", "done")[0], {4}, "done")
+    check_eq(named(0, "--states", "retry")[0], set(), "no message retrying")
+    _, _, err = run([old_reader, "--sqlite", path, "--states", ""], 2)
+    check("--states: an empty list" in err, "empty list", err)
+
+
+def test_consumer(r):
+    """old_consumer takes pending messages oldest first, says what the old
+    code made of each, marks them done (or deletes them) and finishes the
+    messages held when it started."""
+    recs = Records()
+    os.makedirs(r.work, exist_ok=True)
+    consumer = env_path("RS_OLD_CONSUMER")
+    for delete in (False, True):
+        path = os.path.join(r.work, "consumer%d.db" % delete)
+        msgs = outbox(recs, path)
+        args = [consumer, "--sqlite", path, "--take", "2", "--finish-held"]
+        _, out, _ = run(args + (["--delete"] if delete else []), 1)
+        lines = [line.split("\t") for line in out.splitlines()]
+        check_eq([f[:2] for f in lines],
+                 [["held", "3"], ["taken", "1"], ["taken", "2"],
+                  ["finished", "3"]], "events (delete: %s)" % delete)
+        check_eq(bytes.fromhex(lines[1][2]), msgs[1][1], "bytes of 1")
+        check_eq(lines[1][3], "ok", "message 1 read")
+        check("an envelope, not a raw record" in lines[2][3],
+              "message 2's reason", lines[2][3])
+        c = sqlite3.connect(path)
+        states = dict(c.execute("SELECT id, state FROM order_events"))
+        c.close()
+        gone = {1, 2, 3} if delete else set()
+        want = {k: ("done" if k in (1, 2, 3) else st)
+                for k, (st, _, _) in msgs.items() if k not in gone}
+        check_eq(states, want, "states afterwards (delete: %s)" % delete)
+        # What is left: one pending message, then nothing.
+        _, out, _ = run([consumer, "--sqlite", path, "--take", "5"], 0)
+        check_eq([line.split("\t")[:2] for line in out.splitlines()],
+                 [["taken", "5"]], "the last pending message")
+    _, _, err = run([consumer, "--sqlite", path, "--take", "x"], 2)
+    check("--take: 'x' is not a count" in err, "usage error", err)
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
