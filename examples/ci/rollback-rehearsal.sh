@@ -6,22 +6,38 @@
 #      against the new one (the writer), in the rollback direction
 #   2. all up migrations, then the service's workload with the flag on for
 #      a share of traffic
-#   3. the kill: rollsafe scan (the blast radius), fix --execute, scan again
-#      (must be clean), and the old reader (must read everything)
+#   3. the kill: rollsafe scan (the blast radius), fix --execute while the
+#      stable version's queue consumers run, scan again (must be clean), and
+#      the old reader (must read every record, and every queued message a
+#      consumer will still read)
 #   4. the feature's down migrations; scan and the old reader again
 #   5. re-enable: the up migrations again and rollsafe restore of every run
 #
 # Configuration, all through the environment:
 #   RS_CONFIG             rollsafe config file: the targets the feature writes
-#                         (tables, outboxes), required
+#                         (tables; outboxes as postgres-queue/sqlite-queue
+#                         with state_column, pending_states,
+#                         in_flight_states), required
 #   MIGRATE_UP            command applying every up migration, required
 #   MIGRATE_DOWN_FEATURE  command running the feature's down migrations,
 #                         required
 #   WORKLOAD              command writing records with the flag on for a
 #                         share of traffic, required
 #   OLD_READER            command reading every record as the stable code
-#                         does, exit 0 when all are read; optional (without
-#                         it, rollsafe scan is the only judge)
+#                         does (of an outbox: the pending and in-flight
+#                         messages, the ones consumers still read), exit 0
+#                         when all are read; optional (without it, rollsafe
+#                         scan is the only judge)
+#   CONSUMERS             command running the stable version's queue
+#                         consumers during the fix: they take pending
+#                         messages and finish the ones in flight, which a
+#                         fix never rewrites and passes over until they are
+#                         done (without consumers, messages left in flight
+#                         end the fix with exit 4 after --max-passes). Its
+#                         output goes to $RS_OUT/consumers.txt; exit 0 or 1
+#                         (1: it took a message the old code could not read,
+#                         before the fix reached it) is logged, anything
+#                         else fails the rehearsal. Optional
 #   RS_SCHEMAS            descriptor sets or .proto files, oldest first, passed
 #                         as --schema to scan, fix and restore; empty for
 #                         record types compiled into rollsafe
@@ -77,9 +93,10 @@ if d["command"] == "scan":
     v = d["totals"]["verdicts"]
     print("%s: %s" % (sys.argv[1], ", ".join("%s %d" % kv for kv in v.items())))
 else:
-    keys = (("restored", "conflicts") if d["command"] == "restore" else
+    keys = (("restored", "gone", "in_flight", "conflicts")
+            if d["command"] == "restore" else
             ("converted", "lossy", "impossible", "corrupt", "conflicts",
-             "remaining"))
+             "in_flight", "gone", "remaining"))
     print("%s: %s" % (sys.argv[1], ", ".join(
         "%s %s" % (k, d[k]) for k in keys if k in d)))
 PY
@@ -133,8 +150,22 @@ old_before=$?
 if [[ $before == 0 && $old_before != 0 ]]; then
   die 1 "rollsafe scan is clean but the old reader fails (see $RS_OUT/old-reader-before.txt)"
 fi
+consumers_pid=
+stop_consumers() { [[ -z $consumers_pid ]] || kill "$consumers_pid" 2>/dev/null; }
+trap stop_consumers EXIT
+if [[ -n ${CONSUMERS:-} ]]; then
+  bash -c "$CONSUMERS" >"$RS_OUT/consumers.txt" 2>&1 &
+  consumers_pid=$!
+fi
 rollsafe_run fix fix -c "$RS_CONFIG" "${schema_args[@]}" --execute "${fix_args[@]}" --samples 100
 fix_rc=$?
+if [[ -n $consumers_pid ]]; then
+  wait "$consumers_pid"
+  consumers_rc=$?
+  consumers_pid=
+  echo "consumers: exit $consumers_rc (see $RS_OUT/consumers.txt)"
+  [[ $consumers_rc -le 1 ]] || die 3 "CONSUMERS failed with exit $consumers_rc: see $RS_OUT/consumers.txt"
+fi
 [[ $fix_rc == 0 ]] ||
   die 1 "fix left records the stable code cannot read (impossible, corrupt or lossy without --allow-lossy): see $RS_OUT/fix.json; not rollback-safe"
 rollsafe_run scan-after-fix scan -c "$RS_CONFIG" "${schema_args[@]}" ||

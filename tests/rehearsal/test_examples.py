@@ -3,7 +3,8 @@
 the whole rehearsal on a SQLite database of the example domain (and, in
 test_examples_postgres.py, on PostgreSQL) (its
 migrations, rehearsal_service as the workload, old_reader as the stable
-code) and fails when fix leaves records the stable code cannot read; every
+code, old_consumer as the stable version's outbox workers during the fix)
+and fails when fix leaves records the stable code cannot read; every
 YAML file parses and has the fields Argo Rollouts, Kubernetes and GitHub
 Actions read.
 
@@ -38,13 +39,19 @@ def ci_script(r, impossible, backend=None):
         f.write("feature: checkout_v2\nreader_version: 1\n"
                 "reader_framing: raw\ntargets:\n")
         for t in ("orders", "order_events"):
+            # The outbox as a queue: only the messages consumers still read.
+            kind = "table" if t == "orders" else "queue"
             if backend is None:
                 # A path relative to the config, as teams write them.
-                where = ("kind: sqlite-table, connection: shop.db, table: "
-                         + t)
+                where = ("kind: sqlite-%s, connection: shop.db, table: %s"
+                         % (kind, t))
             else:
-                where = "kind: postgres-table, connection: %s, table: %s" % (
-                    json.dumps(backend.connection), backend.qualified(t))
+                where = "kind: postgres-%s, connection: %s, table: %s" % (
+                    kind, json.dumps(backend.connection),
+                    backend.qualified(t))
+            if kind == "queue":
+                where += (", state_column: state, pending_states: pending, "
+                          "in_flight_states: processing")
             f.write("  - {name: %s, %s, key: id, column: payload, "
                     "type: shop.Order}\n" % (t, where))
     if backend is None:
@@ -63,8 +70,10 @@ def ci_script(r, impossible, backend=None):
                WORKLOAD="%s write %s --orders 300 %s >/dev/null"
                % (shlex.quote(env_path("RS_SERVICE")), db,
                   "" if impossible else "--no-impossible"),
-               OLD_READER="%s %s" % (shlex.quote(env_path("RS_OLD_READER")),
-                                     db))
+               OLD_READER="%s %s --states pending,processing"
+               % (shlex.quote(env_path("RS_OLD_READER")), db),
+               CONSUMERS="%s %s --take 20 --finish-held"
+               % (shlex.quote(env_path("RS_OLD_CONSUMER")), db))
     for v in ("RS_SCHEMAS", "RS_DIFF_OLD", "RS_DIFF_NEW", "RS_FIX_ARGS"):
         env.pop(v, None)
     p = subprocess.run(["bash", SCRIPT], env=env, capture_output=True,
@@ -89,16 +98,29 @@ def ci_script_passes(r, backend=None):
     check_eq(before["exit_code"], 1, "scan before the fix")
     fix = report(reports, "fix")
     check_eq(fix["remaining"], 0, "remaining after the fix")
-    found = sum(before["totals"]["verdicts"][v]
-                for v in ("misread", "unreadable", "corrupt"))
-    check_eq(fix["converted"], found, "converted = found before")
+    found = {t["name"]: sum(t["verdicts"][v] for v in
+                            ("misread", "unreadable", "corrupt"))
+             for t in before["targets"]}
+    fixed = {t["name"]: t for t in fix["targets"]}
+    check_eq(fixed["orders"]["converted"], found["orders"],
+             "orders: converted = found before")
+    # The outbox: the consumers finished the messages in flight (never
+    # rewritten) and may have taken some before the fix reached them.
+    q = fixed["order_events"]
+    check(0 < q["converted"] <= found["order_events"],
+          "outbox: converted, of %d found before" % found["order_events"], q)
+    check_eq(q["unsettled"], 0, "outbox: unsettled")
+    check("consumers: exit " in out, "the consumers ran", out)
     check_eq(report(reports, "scan-after-fix")["exit_code"], 0,
              "scan after the fix")
     check_eq(report(reports, "scan-after-down")["exit_code"], 0,
              "scan after the down migration")
-    restored = sum(report(reports, "restore-target-%s" % t)["restored"]
-                   for t in ("orders", "order_events"))
-    check_eq(restored, fix["converted"], "restored")
+    for t in ("orders", "order_events"):
+        doc = report(reports, "restore-target-%s" % t)
+        # Restored, or consumed since the fix (gone): every conversion.
+        check_eq(doc["restored"] + doc["gone"], fixed[t]["converted"],
+                 "%s: restored and gone" % t)
+        check_eq(doc["in_flight"], 0, "%s: in flight at the restore" % t)
 
 
 def test_ci_script_passes(r):
