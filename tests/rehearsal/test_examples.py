@@ -14,6 +14,7 @@ Usage: test_examples.py --rollsafe BIN --work DIR CASE
 import glob
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -196,6 +197,38 @@ def test_yaml_files_parse(r):
     for sh in glob.glob(os.path.join(EXAMPLES, "**", "*.sh"), recursive=True):
         p = subprocess.run(["bash", "-n", sh], capture_output=True)
         check_eq(p.returncode, 0, "bash -n %s: %s" % (sh, p.stderr))
+
+
+def test_configs_accepted(r):
+    """The rollsafe configs of examples/kubernetes and docs/runbook.md are
+    accepted by rollsafe (it gets as far as connecting: exit 3, not 2),
+    and scan the outbox with a queue kind and its states."""
+    with open(os.path.join(ROOT, "docs", "runbook.md")) as f:
+        runbook = re.search(r"```yaml\n(.*?)```", f.read(), re.S).group(1)
+    os.makedirs(r.work, exist_ok=True)
+    path = os.path.join(r.work, "runbook.yaml")
+    with open(path, "w") as f:
+        f.write(runbook)
+    env = dict(os.environ, ORDERS_DB="host=%s dbname=shop"
+               % os.path.join(r.work, "no-server"))
+    for config in (os.path.join(EXAMPLES, "kubernetes", "rollsafe.yaml"),
+                   path):
+        with open(config) as f:
+            doc = yaml.safe_load(f)
+        outbox = [t for t in doc["targets"] if t["name"] == "order_events"]
+        check_eq(len(outbox), 1, "%s: the outbox target" % config)
+        check_eq((outbox[0]["kind"], outbox[0]["state_column"],
+                  outbox[0]["pending_states"], outbox[0]["in_flight_states"]),
+                 ("postgres-queue", "state", ["pending"], ["processing"]),
+                 "%s: the outbox as a queue" % config)
+        p = subprocess.run([r.rollsafe, "scan", "-c", config], env=env,
+                           capture_output=True, timeout=600)
+        err = p.stderr.decode()
+        check_eq(p.returncode, 3, "%s: exit (3: the config was accepted, "
+                 "the server is not there)\n%s" % (config, err))
+        for t in doc["targets"]:
+            check("target '%s'" % t["name"] in err and "cannot connect" in err,
+                  "%s: target %s tried" % (config, t["name"]), err)
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
