@@ -49,7 +49,7 @@ enum { EXIT_CLEAN = 0, EXIT_FOUND = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
 
 typedef struct options {
   const char *sqlite_path, *conninfo;
-  long take;
+  long take, work_ms;
   int finish_held, delete_done;
 } options;
 
@@ -77,6 +77,7 @@ static void keys_free(keys *k) {
 }
 
 static void pause_ms(long ms) {
+  if (ms <= 0) return;
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
@@ -118,7 +119,7 @@ static int pg_exec(PGconn *conn, const char *sql, const char *param,
 
 /* Takes the oldest pending message nobody holds: 1 taken, 0 none free
  * now, -1 error. */
-static int pg_take(PGconn *conn, const char *finish, int *bad) {
+static int pg_take(PGconn *conn, const char *finish, long work_ms, int *bad) {
   PGresult *r = NULL;
   if (pg_exec(conn, "BEGIN", NULL, NULL) != 0) return -1;
   if (pg_exec(conn,
@@ -148,6 +149,7 @@ static int pg_take(PGconn *conn, const char *finish, int *bad) {
   if (rc == 0) rc = pg_exec(conn, "COMMIT", NULL, NULL);
   if (rc == 0) {
     *bad |= consume(key, b, n);
+    pause_ms(work_ms);
     rc = pg_exec(conn, finish, key, NULL);
   }
   free(key);
@@ -191,7 +193,7 @@ static int lite_run(sqlite3 *db, const char *sql, const char *key) {
 }
 
 /* As pg_take(). */
-static int lite_take(sqlite3 *db, const char *finish, int *bad) {
+static int lite_take(sqlite3 *db, const char *finish, long work_ms, int *bad) {
   if (lite_exec(db, "BEGIN IMMEDIATE") != 0) return -1;
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(db,
@@ -226,6 +228,7 @@ static int lite_take(sqlite3 *db, const char *finish, int *bad) {
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   if (status == 0 && found) {
     *bad |= consume(key, b, n);
+    pause_ms(work_ms);
     status = lite_run(db, finish, key);
   }
   free(key);
@@ -290,9 +293,9 @@ static int q_held(queue *q, keys *out) {
   return -1;
 }
 
-static int q_take(queue *q, const char *finish, int *bad) {
-  return q->conn ? pg_take(q->conn, finish, bad)
-                 : lite_take(q->db, finish, bad);
+static int q_take(queue *q, const char *finish, long work_ms, int *bad) {
+  return q->conn ? pg_take(q->conn, finish, work_ms, bad)
+                 : lite_take(q->db, finish, work_ms, bad);
 }
 
 static int q_pending_left(queue *q, long *out) {
@@ -303,7 +306,7 @@ static int q_pending_left(queue *q, long *out) {
 static void usage(FILE *out) {
   fputs("usage: " PROG
         " (--sqlite FILE | --postgres CONNINFO) [--take N] [--finish-held]\n"
-        "       [--delete]\n"
+        "       [--delete] [--work-ms MS]\n"
         "\n"
         "Consumes the outbox order_events as version-1 workers do: takes up\n"
         "to N (default 10) pending messages, oldest first, each marked\n"
@@ -311,7 +314,9 @@ static void usage(FILE *out) {
         "as code built from schema/shop/v1/order.proto does, and marks it\n"
         "done (--delete: deletes it). Stops early when no message is pending.\n"
         "--finish-held then marks done (or deletes) the messages that were\n"
-        "processing when it started. Prints held/taken/finished lines.\n"
+        "processing when it started. --work-ms: the time each message's\n"
+        "work takes (default 0), between taking it and marking it done.\n"
+        "Prints held/taken/finished lines.\n"
         "\n"
         "Exit status: 0 every message taken read correctly, 1 some not,\n"
         "2 usage error, 3 connection or I/O error.\n",
@@ -334,7 +339,7 @@ static int parse_args(options *o, int argc, char **argv) {
       continue;
     }
     if (i + 1 >= argc || (strcmp(a, "--sqlite") && strcmp(a, "--postgres") &&
-                          strcmp(a, "--take"))) {
+                          strcmp(a, "--take") && strcmp(a, "--work-ms"))) {
       fprintf(stderr, PROG ": unexpected argument '%s'\n", a);
       usage(stderr);
       return -1;
@@ -346,11 +351,12 @@ static int parse_args(options *o, int argc, char **argv) {
       o->conninfo = v;
     } else {
       char *end = NULL;
-      o->take = strtol(v, &end, 10);
-      if (end == v || *end != '\0' || o->take < 0) {
-        fprintf(stderr, PROG ": --take: '%s' is not a count\n", v);
+      long n = strtol(v, &end, 10);
+      if (end == v || *end != '\0' || n < 0) {
+        fprintf(stderr, PROG ": %s: '%s' is not a count\n", a, v);
         return -1;
       }
+      *(strcmp(a, "--take") == 0 ? &o->take : &o->work_ms) = n;
     }
   }
   if ((o->sqlite_path == NULL) == (o->conninfo == NULL)) {
@@ -362,7 +368,7 @@ static int parse_args(options *o, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  options o = {NULL, NULL, 10, 0, 0};
+  options o = {NULL, NULL, 10, 0, 0, 0};
   int a = parse_args(&o, argc, argv);
   if (a != 0) return a > 0 ? EXIT_CLEAN : EXIT_USAGE;
 
@@ -404,7 +410,7 @@ int main(int argc, char **argv) {
                    o.delete_done
                        ? "DELETE FROM order_events WHERE id = $1"
                        : "UPDATE order_events SET state = 'done' WHERE id = $1",
-                   &bad);
+                   o.work_ms, &bad);
     if (t < 0) {
       status = EXIT_IO;
       goto done;

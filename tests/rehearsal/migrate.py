@@ -58,6 +58,11 @@ def scan_dir(path):
 class SqliteDb:
     def __init__(self, path):
         self.conn = sqlite3.connect(path, isolation_level=None)
+        # WAL, as a database whose outbox workers, writers and a fix run at
+        # once should be: readers (a fix's pages, old_reader) never wait
+        # for a writer, and writers wait only for each other. The mode is
+        # kept in the file.
+        self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
             "PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL "

@@ -172,18 +172,23 @@ class Consumers:
     def __init__(self, h):
         self.h, self.procs = h, []
 
-    def start(self, *args):
-        self.procs.append((subprocess.Popen(
+    def start(self, *args, held=0):
+        """Starts a consumer; with @p held, returns once it has listed that
+        many held messages (before it takes any), so that a consumer
+        started next cannot have claimed one of them yet."""
+        p = subprocess.Popen(
             [self.h.old_consumer, *self.h.db.old_reader_args(), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE),
-            "--delete" in args))
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = [p.stdout.readline() for _ in range(held)]
+        self.procs.append((p, "--delete" in args, b"".join(first)))
 
     def wait(self):
         """{key: (bytes read, "ok" or the reason, deleted)}, [held],
         [finished]; every message taken at most once."""
         taken, held, finished = {}, [], []
-        for p, deleted in self.procs:
+        for p, deleted, first in self.procs:
             out, err = p.communicate(timeout=600)
+            out = first + out
             err = err.decode("utf-8", "replace")
             for marker in SANITIZER_MARKERS:
                 check(marker not in err, "sanitizer report from old_consumer",
@@ -422,8 +427,9 @@ def fix_with_consumers(h, backend, queue, v2):
     check(fix.poll() is None, "the fix runs when the consumers start",
           fix.poll())
     consumers = Consumers(h)
-    consumers.start("--take", "40", "--finish-held")
-    consumers.start("--take", "40", "--delete")
+    consumers.start("--take", "40", "--finish-held", "--work-ms", "2",
+                    held=sum(1 for m in queue.values() if m[1] in IN_FLIGHT))
+    consumers.start("--take", "40", "--delete", "--work-ms", "2")
     doc = h.finish_rollsafe(fix, 0, "fix")
     taken, held, finished = consumers.wait()
     check_eq(set(held), {k for k in queue if queue[k][1] in IN_FLIGHT},

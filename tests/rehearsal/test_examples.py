@@ -73,7 +73,7 @@ def ci_script(r, impossible, backend=None):
                   "" if impossible else "--no-impossible"),
                OLD_READER="%s %s --states pending,processing"
                % (shlex.quote(env_path("RS_OLD_READER")), db),
-               CONSUMERS="%s %s --take 20 --finish-held"
+               CONSUMERS="%s %s --take 20 --finish-held --work-ms 2"
                % (shlex.quote(env_path("RS_OLD_CONSUMER")), db))
     for v in ("RS_SCHEMAS", "RS_DIFF_OLD", "RS_DIFF_NEW", "RS_FIX_ARGS"):
         env.pop(v, None)
