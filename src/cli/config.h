@@ -2,10 +2,10 @@
  * src/cli/config.h: the YAML configuration file (`-c rollsafe.yaml`),
  * parsed with libyaml.
  *
- *   feature: checkout_v2          # the flag the file is about (reports, metrics)
- *   reader_version: 1             # optional; default: the version before the newest
- *   reader_framing: envelope      # optional: default | raw | envelope
- *   targets:
+ *   feature: checkout_v2          # the flag the file is about (reports,
+ * metrics) reader_version: 1             # optional; default: the version
+ * before the newest reader_framing: envelope      # optional: default | raw |
+ * envelope targets:
  *     - name: orders              # unique; names the target in reports
  *       kind: sqlite-table        # sqlite-table | postgres-table
  *       connection: demo.db       # SQLite path (relative to this file), or
@@ -32,7 +32,8 @@
 typedef struct cli_config_target {
   char *name;
   store_kind kind;
-  char *connection; /**< resolved: env var read, SQLite path made relative to the file */
+  char *connection; /**< resolved: env var read, SQLite path made relative to
+                       the file */
   /** "$NAME" when `connection` came from connection_env: what messages show
    * instead of the value. NULL otherwise. */
   char *connection_label;
@@ -40,9 +41,35 @@ typedef struct cli_config_target {
   char *key;
   char *column;
   char *type;
-  char *where; /**< NULL when absent */
+  char *where;        /**< NULL when absent */
   unsigned line, col; /**< where the target's mapping starts (1-based) */
 } cli_config_target;
+
+/*
+ * The `diff:` section, read by `rollsafe diff`:
+ *
+ *   diff:
+ *     fail_on: error               # optional: error | warning | info | never
+ *     suppressions:
+ *       - rule: FIELD_DELETED      # a rule id, or "*"
+ *         path: "shop.v2.Order.discount_cents(8)"   # exact, or a glob
+ *         reason: "v1 readers treat a missing discount as none (SHOP-412)"
+ *         expires: 2027-01-31      # last day it applies
+ */
+typedef struct cli_config_suppression {
+  char *rule;
+  char *path;
+  char *reason;
+  char *expires;      /**< YYYY-MM-DD, checked */
+  unsigned line, col; /**< where the entry starts (1-based) */
+} cli_config_suppression;
+
+typedef struct cli_config_diff {
+  int present; /**< the file has a diff section */
+  int fail_on; /**< 0: not given; an rs_diff_severity; -1: never */
+  cli_config_suppression *suppressions;
+  size_t n_suppressions;
+} cli_config_diff;
 
 typedef struct cli_config {
   char *path;    /**< the file as given */
@@ -53,6 +80,7 @@ typedef struct cli_config {
   int reader_framing; /**< an rs_reader_framing */
   cli_config_target *targets;
   size_t n_targets;
+  cli_config_diff diff;
 } cli_config;
 
 /**
@@ -67,6 +95,15 @@ typedef struct cli_config {
  */
 int cli_config_load(cli_config **out, const char *path, char *errbuf,
                     size_t errlen);
+
+/**
+ * Reads @p path for `rollsafe diff`: the file must be well-formed and its
+ * top-level keys known, but only the `diff` section is read and checked
+ * (targets, and the environment variables they name, are left alone).
+ * Same results as cli_config_load().
+ */
+int cli_config_load_diff(cli_config **out, const char *path, char *errbuf,
+                         size_t errlen);
 
 /** Frees a configuration; NULL is allowed. */
 void cli_config_free(cli_config *config);
