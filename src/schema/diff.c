@@ -569,6 +569,9 @@ typedef struct cmp {
   size_t ri, wi;
   pair *seen;                    /* message and enum pairs queued or compared */
   size_t n_seen, cap_seen, next; /* next: the first pair not compared yet */
+  /* The OLD type's name while comparing a pair whose names differ: paths
+   * end with " as OLD" then, since one NEW type may be read as several. */
+  const char *as;
   int oom;
 } cmp;
 
@@ -795,8 +798,16 @@ static const field_proto *field_by_name(const msg_proto *m, const char *name,
   return NULL;
 }
 
-static char *field_path(const sx_type *owner, const field_proto *f) {
-  return format("%s.%s(%d)", owner->full, f->name, (int)f->number);
+/* "shop.v2.Order.deliver_by(9)", or "t.Price.units(1) as t.Money". */
+static char *member_path(const cmp *c, const sx_type *owner, const char *name,
+                         int number) {
+  return format("%s.%s(%d)%s%s", owner->full, name, number,
+                c->as != NULL ? " as " : "", c->as != NULL ? c->as : "");
+}
+
+static char *field_path(const cmp *c, const sx_type *owner,
+                        const field_proto *f) {
+  return member_path(c, owner, f->name, (int)f->number);
 }
 
 /* ---- type changes
@@ -1002,11 +1013,16 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
       return;
     }
     r->kind = TK_SIGN;
-    snprintf(r->why, sizeof r->why, "%s became %s: same %s encoding; %s", otext,
-             ntext, wire_name(ow),
-             ok == T(FIXED32) || ok == T(FIXED64)
-                 ? "negative values are read as large unsigned numbers"
-                 : "values from 2^31 (2^63) up are read as negative numbers");
+    if (ok == T(FIXED32) || ok == T(FIXED64))
+      snprintf(r->why, sizeof r->why,
+               "%s became %s: same %s encoding; negative values are read as "
+               "large unsigned numbers by the old reader",
+               otext, ntext, wire_name(ow));
+    else
+      snprintf(r->why, sizeof r->why,
+               "%s became %s: same %s encoding; values from 2^%d up are read "
+               "as negative numbers by the old reader",
+               otext, ntext, wire_name(ow), ow == W_I32 ? 31 : 63);
     return;
   }
   /* length-delimited: string, bytes, message */
@@ -1121,8 +1137,8 @@ static void effective_default(char *out, size_t cap, const fctx *x) {
     return;
   }
   if (kind == T(BOOL)) {
-    snprintf(out, cap, "%s",
-             d != NULL && strcmp(d, "true") == 0 ? "true" : "false");
+    /* as a number, so that an int field's 0 equals a bool's false */
+    snprintf(out, cap, "%s", d != NULL && strcmp(d, "true") == 0 ? "1" : "0");
     return;
   }
   if (d == NULL) {
@@ -1150,6 +1166,10 @@ static void default_text(char *out, size_t cap, const fctx *x) {
         snprintf(out, cap, "%s(%d)", e->value[i]->name, number);
         return;
       }
+  }
+  if (field_kind(x->s, x->f) == T(BOOL)) {
+    snprintf(out, cap, "%s", strcmp(norm, "1") == 0 ? "true" : "false");
+    return;
   }
   snprintf(out, cap, "%s", norm);
 }
@@ -1205,7 +1225,7 @@ static void compare_oneofs(cmp *c, const fctx *o, const fctx *n,
     }
     if (used > 0) {
       add(c, RS_DIFF_RULE_FIELD_MOVED_OUT_OF_ONEOF, RS_DIFF_ERROR, w,
-          field_path(n->owner, n->f),
+          field_path(c, n->owner, n->f),
           "'%s' left oneof '%s' (%s): the new writer may set it together "
           "with %s, and the old reader keeps only the member that comes last "
           "on the wire and drops the other (protobuf-c, C++, Java and Go "
@@ -1216,7 +1236,7 @@ static void compare_oneofs(cmp *c, const fctx *o, const fctx *n,
     }
     if (!nin) {
       add(c, RS_DIFF_RULE_FIELD_MOVED_OUT_OF_ONEOF, RS_DIFF_INFO, w,
-          field_path(n->owner, n->f),
+          field_path(c, n->owner, n->f),
           "'%s' left oneof '%s', whose other members are gone: the old reader "
           "reads it as before",
           n->f->name, o->owner->msg->oneof_decl[o->f->oneof_index]->name);
@@ -1227,14 +1247,14 @@ static void compare_oneofs(cmp *c, const fctx *o, const fctx *n,
     oneof_siblings(sib, sizeof sib, n);
     if (sib[0] != '\0')
       add(c, RS_DIFF_RULE_FIELD_MOVED_INTO_ONEOF, RS_DIFF_WARNING, w,
-          field_path(n->owner, n->f),
+          field_path(c, n->owner, n->f),
           "'%s' moved into oneof '%s' with %s: the new writer sets at most one "
           "of them, so the old reader sees '%s' unset whenever the writer "
           "chose another member",
           n->f->name, oneof_name(n), sib, n->f->name);
     else
       add(c, RS_DIFF_RULE_FIELD_MOVED_INTO_ONEOF, RS_DIFF_INFO, w,
-          field_path(n->owner, n->f),
+          field_path(c, n->owner, n->f),
           "'%s' moved into oneof '%s' as its only member: wire-compatible",
           n->f->name, oneof_name(n));
   }
@@ -1264,7 +1284,7 @@ static void compare_maps(cmp *c, const fctx *o, const fctx *n,
     add(c,
         num == 1 ? RS_DIFF_RULE_MAP_KEY_TYPE_CHANGED
                  : RS_DIFF_RULE_MAP_VALUE_TYPE_CHANGED,
-        sev, w, field_path(n->owner, n->f), "map %s of '%s': %s%s",
+        sev, w, field_path(c, n->owner, n->f), "map %s of '%s': %s%s",
         num == 1 ? "key" : "value", n->f->name, t.why, extra);
   }
 }
@@ -1294,7 +1314,7 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
         new_name_before != NULL) {
       if (!kinds_differ) compare_types(c, o, n, &t); /* queue nested pairs */
       add(c, RS_DIFF_RULE_FIELD_NUMBER_REUSED, RS_DIFF_ERROR, &w,
-          field_path(n->owner, n->f),
+          field_path(c, n->owner, n->f),
           "number %d was '%s' (%s%s) and is now '%s' (%s%s)%s: the old reader "
           "reads the new field's values as '%s'",
           (int)n->f->number, o->f->name, orep ? "repeated " : "", otext,
@@ -1305,7 +1325,7 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
       return;
     }
     add(c, RS_DIFF_RULE_FIELD_RENAMED, RS_DIFF_INFO, &w,
-        field_path(n->owner, n->f),
+        field_path(c, n->owner, n->f),
         "'%s' renamed to '%s', same number and type: wire-safe; JSON, text "
         "format and field masks name it differently",
         o->f->name, n->f->name);
@@ -1321,7 +1341,7 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
     const sx_type *ot = field_type(o->s, o->f), *nt = field_type(n->s, n->f);
     queue(c, ot, nt);
     add(c, RS_DIFF_RULE_FIELD_MAP_CHANGED, RS_DIFF_WARNING, &w,
-        field_path(n->owner, n->f),
+        field_path(c, n->owner, n->f),
         "%s became %s: a map is a repeated entry message (key 1, value 2) on "
         "the wire, so this reads only if %s matches %s field by field (see "
         "its findings)%s",
@@ -1334,7 +1354,7 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
   tres t;
   compare_types(c, o, n, &t);
   if (t.kind != TK_SAME)
-    add(c, tres_rule(&t), tres_severity(&t, o), &w, field_path(n->owner, n->f),
+    add(c, tres_rule(&t), tres_severity(&t, o), &w, field_path(c, n->owner, n->f),
         "%s", t.why);
   int wire_broken = t.kind == TK_WIRE || t.kind == TK_INCOMPATIBLE;
 
@@ -1343,7 +1363,7 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
   if (!orep && nrep) {
     if (is_packed(n) && !wire_broken)
       add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_ERROR, &w,
-          field_path(n->owner, n->f),
+          field_path(c, n->owner, n->f),
           "'%s' became repeated and packed: its elements arrive in one "
           "length-delimited field where the old reader expects a %s; "
           "protobuf-c fails to unpack the record, C++, Java and Go read the "
@@ -1351,14 +1371,14 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
           n->f->name, wire_name(wire_of(field_kind(o->s, o->f))));
     else if (!wire_broken)
       add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_ERROR, &w,
-          field_path(n->owner, n->f), "'%s' became repeated: %s", n->f->name,
+          field_path(c, n->owner, n->f), "'%s' became repeated: %s", n->f->name,
           nk == T(MESSAGE) || nk == T(GROUP)
               ? "the old reader merges every element into one message"
               : "the old reader keeps only the last element and loses the "
                 "others");
   } else if (orep && !nrep) {
     add(c, RS_DIFF_RULE_FIELD_MADE_SINGULAR, RS_DIFF_INFO, &w,
-        field_path(n->owner, n->f),
+        field_path(c, n->owner, n->f),
         "'%s' became singular: the old reader reads a list of at most one "
         "element (packed or not: every runtime accepts both)",
         n->f->name);
@@ -1366,7 +1386,7 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
              is_packable(field_kind(o->s, o->f)) &&
              is_packed(o) != is_packed(n)) {
     add(c, RS_DIFF_RULE_FIELD_PACKED_CHANGED, RS_DIFF_INFO, &w,
-        field_path(n->owner, n->f),
+        field_path(c, n->owner, n->f),
         "'%s' is now written %s: wire-compatible, since parsers accept "
         "packed and unpacked repeated scalars alike (protobuf-c 1.x, "
         "protobuf 2.3 and later, proto2 and proto3)",
@@ -1376,26 +1396,30 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
   /* required */
   if (is_required(o->f) && !is_required(n->f) && !nrep)
     add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_ERROR, &w,
-        field_path(n->owner, n->f),
+        field_path(c, n->owner, n->f),
         "'%s' was required and is now optional: every record the new writer "
         "leaves it unset in fails to parse in the old reader (missing "
         "required field; protobuf-c, C++ and Java alike)",
         n->f->name);
   else if (!is_required(o->f) && is_required(n->f) && !orep)
     add(c, RS_DIFF_RULE_FIELD_MADE_REQUIRED, RS_DIFF_WARNING, &w,
-        field_path(n->owner, n->f),
+        field_path(c, n->owner, n->f),
         "'%s' is now required: the old reader is unaffected, but records the "
         "old code writes without it after a rollback fail to parse in the "
         "new reader when the flag is turned back on",
         n->f->name);
 
   /* presence and defaults (singular scalars) */
-  if (!orep && !nrep && !wire_broken && nk != T(MESSAGE) && nk != T(GROUP)) {
+  int ok = field_kind(o->s, o->f);
+  int text_default = (ok == T(STRING) || ok == T(BYTES)) ==
+                     (nk == T(STRING) || nk == T(BYTES));
+  if (!orep && !nrep && !wire_broken && nk != T(MESSAGE) && nk != T(GROUP) &&
+      ok != T(MESSAGE) && ok != T(GROUP) && text_default) {
     if (has_presence(o) && !has_presence(n)) {
       char od[160];
       default_text(od, sizeof od, o);
       add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_WARNING, &w,
-          field_path(n->owner, n->f),
+          field_path(c, n->owner, n->f),
           "'%s' lost presence (proto3 without 'optional'): the new writer "
           "omits it when it holds zero/empty, and the old reader then sees it "
           "unset (reads %s) and cannot tell zero from absent",
@@ -1409,7 +1433,7 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
         default_text(odt, sizeof odt, o);
         default_text(ndt, sizeof ndt, n);
         add(c, RS_DIFF_RULE_FIELD_DEFAULT_CHANGED, RS_DIFF_WARNING, &w,
-            field_path(n->owner, n->f),
+            field_path(c, n->owner, n->f),
             "default of '%s' changed from %s to %s: when the new writer "
             "leaves it unset (meaning %s), the old reader reads %s",
             n->f->name, odt, ndt, ndt, odt);
@@ -1438,14 +1462,14 @@ static int name_reserved(char **names, size_t n, const char *name) {
 static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
   where w = {o->s, o->owner, 2, (int32_t)o->index};
   const msg_proto *nm = nt->msg;
-  char *path = format("%s.%s(%d)", nt->full, o->f->name, (int)o->f->number);
+  char *path = member_path(c, nt, o->f->name, (int)o->f->number);
   size_t ni;
   const field_proto *moved = field_by_name(nm, o->f->name, &ni);
   if (moved != NULL) {
     where nw = {c->ns, nt, 2, (int32_t)ni};
     free(path);
     add(c, RS_DIFF_RULE_FIELD_RENUMBERED, RS_DIFF_ERROR, &nw,
-        format("%s.%s(%d)", nt->full, moved->name, (int)moved->number),
+        member_path(c, nt, moved->name, (int)moved->number),
         "'%s' moved from number %d to %d: the old reader looks for it at %d, "
         "never finds it, and ignores %d",
         moved->name, (int)o->f->number, (int)moved->number, (int)o->f->number,
@@ -1466,7 +1490,7 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
       name_reserved(nm->reserved_name, nm->n_reserved_name, o->f->name);
   const char *unset =
       is_repeated(o->f) ? "an empty list"
-                        : (field_kind(o->s, o->f) == T(MESSAGE) ? "unset" : od);
+                        : (field_kind(o->s, o->f) == T(MESSAGE) ? "an unset message" : od);
   if (num_ok && name_ok)
     add(c, RS_DIFF_RULE_FIELD_DELETED, RS_DIFF_WARNING, &w, path,
         "'%s' was deleted (number and name reserved): the old reader sees it "
@@ -1492,7 +1516,7 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
     return; /* renumbered: reported with the old number */
   if (is_required(n->f)) {
     add(c, RS_DIFF_RULE_FIELD_REQUIRED_ADDED, RS_DIFF_WARNING, &w,
-        field_path(n->owner, n->f),
+        field_path(c, n->owner, n->f),
         "new required field '%s': the old reader ignores it, but records the "
         "old code writes after a rollback lack it and fail to parse in the "
         "new reader when the flag is turned back on",
@@ -1510,7 +1534,7 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
       const field_proto *og = field_by_number(ot->msg, g->number, NULL);
       if (og != NULL && in_real_oneof(og)) {
         add(c, RS_DIFF_RULE_ONEOF_FIELD_ADDED, RS_DIFF_WARNING, &w,
-            field_path(n->owner, n->f),
+            field_path(c, n->owner, n->f),
             "new member '%s' of oneof '%s': when the new writer chooses it, "
             "the old reader ignores it and sees no member of the oneof set",
             n->f->name, oneof_name(n));
@@ -1518,7 +1542,7 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
       }
     }
   }
-  add(c, RS_DIFF_RULE_FIELD_ADDED, RS_DIFF_INFO, &w, field_path(n->owner, n->f),
+  add(c, RS_DIFF_RULE_FIELD_ADDED, RS_DIFF_INFO, &w, field_path(c, n->owner, n->f),
       "new field '%s': the old reader keeps it as an unknown field and "
       "ignores it",
       n->f->name);
@@ -1581,7 +1605,7 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
     value_by_number(ne, nv->number, &first);
     if (first != i) continue; /* an alias */
     where w = {c->ns, nt, 2, (int32_t)i};
-    char *path = format("%s.%s(%d)", nt->full, nv->name, (int)nv->number);
+    char *path = member_path(c, nt, nv->name, (int)nv->number);
     const value_proto *ov = value_by_number(oe, nv->number, NULL);
     if (ov == NULL) {
       const char *dflt = oe->n_value > 0 ? oe->value[0]->name : "?";
@@ -1628,7 +1652,7 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
     value_by_number(oe, ov->number, &first);
     if (first != i || value_by_number(ne, ov->number, NULL) != NULL) continue;
     where w = {c->os, ot, 2, (int32_t)i};
-    char *path = format("%s.%s(%d)", nt->full, ov->name, (int)ov->number);
+    char *path = member_path(c, nt, ov->name, (int)ov->number);
     int reserved =
         enum_number_reserved(ne, ov->number) &&
         name_reserved(ne->reserved_name, ne->n_reserved_name, ov->name);
@@ -1800,6 +1824,7 @@ static void removed_messages(cmp *c) {
 static void drain(cmp *c) {
   while (c->next < c->n_seen && !c->oom) {
     pair p = c->seen[c->next++];
+    c->as = same_name(p.o, p.n) ? NULL : p.o->full;
     if (p.o->msg != NULL)
       compare_messages(c, p.o, p.n);
     else
@@ -1902,7 +1927,7 @@ int rs_diff_compare(rs_diff_report **out, const rs_diff_schema *const *schemas,
   int oom = 0;
   for (size_t i = 0; i < n_schemas && !oom; i++) {
     for (size_t j = i + 1; j < n_schemas && !oom; j++) {
-      cmp c = {rep, schemas[i], schemas[j], i, j, NULL, 0, 0, 0, 0};
+      cmp c = {rep, schemas[i], schemas[j], i, j, NULL, 0, 0, 0, NULL, 0};
       if (n_specs > 0) {
         for (size_t k = 0; k < n_specs; k++)
           queue(&c, roots[k * n_schemas + i], roots[k * n_schemas + j]);
