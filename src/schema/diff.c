@@ -301,12 +301,16 @@ static int check_fields(const rs_diff_schema *s, rs_error *err) {
                         f->type_name != NULL ? f->type_name : "");
       if (kind == T(MESSAGE) || kind == T(GROUP) || kind == T(ENUM)) {
         const sx_type *ft = field_type(s, f);
-        if (ft == NULL || (kind == T(ENUM)) != (ft->en != NULL))
+        if (ft == NULL)
           return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
-                          "%s: field %s.%s(%d): type '%s' is not a%s in the "
+                          "%s: field %s.%s(%d): type '%s' not in the "
                           "descriptor set",
                           s->path, t->full, name, (int)f->number,
-                          f->type_name != NULL ? f->type_name : "",
+                          f->type_name != NULL ? f->type_name : "");
+        if ((kind == T(ENUM)) != (ft->en != NULL))
+          return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                          "%s: field %s.%s(%d): type '%s' is not a%s", s->path,
+                          t->full, name, (int)f->number, f->type_name,
                           kind == T(ENUM) ? "n enum" : " message");
       }
       if (f->has_oneof_index &&
@@ -1354,8 +1358,8 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
   tres t;
   compare_types(c, o, n, &t);
   if (t.kind != TK_SAME)
-    add(c, tres_rule(&t), tres_severity(&t, o), &w, field_path(c, n->owner, n->f),
-        "%s", t.why);
+    add(c, tres_rule(&t), tres_severity(&t, o), &w,
+        field_path(c, n->owner, n->f), "%s", t.why);
   int wire_broken = t.kind == TK_WIRE || t.kind == TK_INCOMPATIBLE;
 
   /* cardinality */
@@ -1489,8 +1493,9 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
   int name_ok =
       name_reserved(nm->reserved_name, nm->n_reserved_name, o->f->name);
   const char *unset =
-      is_repeated(o->f) ? "an empty list"
-                        : (field_kind(o->s, o->f) == T(MESSAGE) ? "an unset message" : od);
+      is_repeated(o->f)
+          ? "an empty list"
+          : (field_kind(o->s, o->f) == T(MESSAGE) ? "an unset message" : od);
   if (num_ok && name_ok)
     add(c, RS_DIFF_RULE_FIELD_DELETED, RS_DIFF_WARNING, &w, path,
         "'%s' was deleted (number and name reserved): the old reader sees it "
@@ -1542,7 +1547,8 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
       }
     }
   }
-  add(c, RS_DIFF_RULE_FIELD_ADDED, RS_DIFF_INFO, &w, field_path(c, n->owner, n->f),
+  add(c, RS_DIFF_RULE_FIELD_ADDED, RS_DIFF_INFO, &w,
+      field_path(c, n->owner, n->f),
       "new field '%s': the old reader keeps it as an unknown field and "
       "ignores it",
       n->f->name);

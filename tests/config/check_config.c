@@ -121,6 +121,17 @@ static char *dump(const cli_config *c, const char *casedir) {
     dump_string(f, "  type", t->type);
     dump_string(f, "  where", t->where);
   }
+  if (c->diff.present) {
+    fprintf(f, "diff fail_on: %d\n", c->diff.fail_on);
+    for (size_t i = 0; i < c->diff.n_suppressions; i++) {
+      const cli_config_suppression *s = &c->diff.suppressions[i];
+      fprintf(f, "suppression at %u:%u\n", s->line, s->col);
+      dump_string(f, "  rule", s->rule);
+      dump_string(f, "  path", s->path);
+      dump_string(f, "  reason", s->reason);
+      dump_string(f, "  expires", s->expires);
+    }
+  }
   ck_assert_int_eq(fclose(f), 0);
   return text;
 }
@@ -448,8 +459,8 @@ END_TEST
  * (LeakSanitizer checks at exit, CK_FORK=no).
  */
 static const char *const chaos_cases[] = {
-    "valid_full_two_targets", "connection_env_set", "sqlite_relative_path",
-    "valid_where_null", "valid_quoted_strings"};
+    "valid_full_two_targets", "connection_env_set",   "sqlite_relative_path",
+    "valid_where_null",       "valid_quoted_strings", "valid_diff_section"};
 
 START_TEST(test_chaos) {
   char casedir[4200], path[4300], err[1024], want[4400], **env;
