@@ -1420,14 +1420,25 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
   if (!orep && !nrep && !wire_broken && nk != T(MESSAGE) && nk != T(GROUP) &&
       ok != T(MESSAGE) && ok != T(GROUP) && text_default) {
     if (has_presence(o) && !has_presence(n)) {
-      char od[160];
+      char od[160], norm[128];
       default_text(od, sizeof od, o);
-      add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_WARNING, &w,
-          field_path(c, n->owner, n->f),
-          "'%s' lost presence (proto3 without 'optional'): the new writer "
-          "omits it when it holds zero/empty, and the old reader then sees it "
-          "unset (reads %s) and cannot tell zero from absent",
-          n->f->name, od);
+      effective_default(norm, sizeof norm, o);
+      /* The writer omits zero; an old default other than zero turns that
+       * zero into another value. */
+      if (strcmp(norm, "0") != 0 && strcmp(norm, "\"\"") != 0)
+        add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_ERROR, &w,
+            field_path(c, n->owner, n->f),
+            "'%s' lost presence (proto3 without 'optional'): the new writer "
+            "omits it when it holds zero/empty, and the old reader, whose "
+            "default is %s, reads %s where the writer meant zero/empty",
+            n->f->name, od, od);
+      else
+        add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_WARNING, &w,
+            field_path(c, n->owner, n->f),
+            "'%s' lost presence (proto3 without 'optional'): the new writer "
+            "omits it when it holds zero/empty, and the old reader then sees "
+            "it unset (reads %s) and cannot tell zero from absent",
+            n->f->name, od);
     } else if (!proto3_file(o) || !proto3_file(n)) {
       char od[128], nd[128];
       effective_default(od, sizeof od, o);

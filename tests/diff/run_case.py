@@ -262,7 +262,17 @@ def one_run(args, case, versions, expected, work, tag):
     s = run(base + ["--format", "sarif"])
     check(s.returncode == code, "%s: sarif exit %d" % (tag, s.returncode),
           s.stderr)
-    sarif = check_sarif(json.loads(s.stdout))
+    sarif_doc = json.loads(s.stdout)
+    sarif = check_sarif(sarif_doc)
+    if "suppressions" in expected:
+        notes = sarif_doc["runs"][0]["invocations"][0][
+            "toolConfigurationNotifications"]
+        stale = [x for x in expected["suppressions"] if x["status"] != "used"]
+        check(len(notes) == len(stale), "%s: SARIF notifications are not the "
+              "unused and expired suppressions" % tag, notes, stale)
+        for n, x in zip(notes, stale):
+            region = n["locations"][0]["physicalLocation"]["region"]
+            check(region["startLine"] == x["line"], "notification line", n, x)
     from_json = sorted((k[0], k[1], k[2], k[3], k[4], k[7])
                        for k in actual_keys(doc))
     check(sorted(sarif) == from_json, "%s: SARIF results differ from the "
