@@ -98,6 +98,35 @@ int rs_diff_severity_from_name(const char *name) {
   return 0;
 }
 
+/* ---- allocation -------------------------------------------------------------
+ */
+
+/*
+ * Test hook: when rs__diff_fail_at is not 0, the rs__diff_fail_at-th
+ * allocation this module makes itself fails (protobuf-c's and protoc's are
+ * not counted), so that the chaos test of tests/unit/check_diff.c, its one
+ * user, can prove that every error path frees what it took. Only a test
+ * sets it; the counter is not touched otherwise.
+ */
+size_t rs__diff_fail_at, rs__diff_n_allocs;
+
+static void *d_realloc(void *p, size_t n) {
+  if (rs__diff_fail_at != 0 && ++rs__diff_n_allocs == rs__diff_fail_at)
+    return NULL;
+  return realloc(p, n > 0 ? n : 1);
+}
+
+static void *d_malloc(size_t n) {
+  return d_realloc(NULL, n);
+}
+
+static void *d_calloc(size_t count, size_t size) {
+  if (size != 0 && count > (size_t)-1 / size) return NULL;
+  void *p = d_malloc(count * size);
+  if (p != NULL) memset(p, 0, count * size);
+  return p;
+}
+
 /* ---- strings ---------------------------------------------------------------
  */
 
@@ -109,7 +138,7 @@ static char *vformat(const char *fmt, va_list ap) {
   int n = vsnprintf(NULL, 0, fmt, copy);
   va_end(copy);
   if (n < 0) return NULL;
-  char *s = malloc((size_t)n + 1);
+  char *s = d_malloc((size_t)n + 1);
   if (s != NULL) vsnprintf(s, (size_t)n + 1, fmt, ap);
   return s;
 }
@@ -125,7 +154,7 @@ static char *format(const char *fmt, ...) {
 
 static char *xdup(const char *s) {
   size_t n = strlen(s) + 1;
-  char *c = malloc(n);
+  char *c = d_malloc(n);
   if (c != NULL) memcpy(c, s, n);
   return c;
 }
@@ -169,7 +198,7 @@ static int add_type(rs_diff_schema *s, const char *prefix, const char *name,
                     char **full_out) {
   if (s->n_types == s->cap_types) {
     size_t cap = s->cap_types ? s->cap_types * 2 : 32;
-    sx_type *t = realloc(s->types, cap * sizeof *t);
+    sx_type *t = d_realloc(s->types, cap * sizeof *t);
     if (t == NULL) return RS_ENOMEM;
     s->types = t;
     s->cap_types = cap;
@@ -177,7 +206,7 @@ static int add_type(rs_diff_schema *s, const char *prefix, const char *name,
   sx_type *t = &s->types[s->n_types];
   memset(t, 0, sizeof *t);
   t->full = prefix[0] != '\0' ? format("%s.%s", prefix, name) : xdup(name);
-  t->path = malloc(path_len * sizeof *t->path);
+  t->path = d_malloc(path_len * sizeof *t->path);
   if (t->full == NULL || t->path == NULL) {
     free(t->full);
     free(t->path);
@@ -395,7 +424,7 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
                     "%s: protoc not found on PATH (or $PROTOC) to compile it; "
                     "install protobuf-compiler or pass a descriptor set",
                     path);
-  rs_diff_schema *s = calloc(1, sizeof *s);
+  rs_diff_schema *s = d_calloc(1, sizeof *s);
   if (s == NULL)
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "out of memory");
   s->path = xdup(path);
@@ -413,9 +442,9 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
     rs_diff_schema_free(s);
     return rc;
   }
-  s->n_files = s->set->n_file;
-  s->files = calloc(s->n_files, sizeof *s->files);
+  s->files = d_calloc(s->set->n_file, sizeof *s->files);
   if (s->files == NULL) goto oom;
+  s->n_files = s->set->n_file; /* counted once there: freed when half-filled */
   for (size_t i = 0; i < s->n_files; i++) {
     const file_proto *fd = s->set->file[i];
     if (fd->name == NULL) {
@@ -622,7 +651,7 @@ static void add(cmp *c, rs_diff_rule rule, rs_diff_severity sev, const where *w,
   }
   if (r->n == r->cap) {
     size_t cap = r->cap ? r->cap * 2 : 16;
-    rs_diff_finding *items = realloc(r->items, cap * sizeof *items);
+    rs_diff_finding *items = d_realloc(r->items, cap * sizeof *items);
     if (items == NULL) {
       free(path);
       c->oom = 1;
@@ -659,7 +688,7 @@ static void queue(cmp *c, const sx_type *o, const sx_type *n) {
     if (c->seen[i].o == o && c->seen[i].n == n) return;
   if (c->n_seen == c->cap_seen) {
     size_t cap = c->cap_seen ? c->cap_seen * 2 : 32;
-    pair *p = realloc(c->seen, cap * sizeof *p);
+    pair *p = d_realloc(c->seen, cap * sizeof *p);
     if (p == NULL) {
       c->oom = 1;
       return;
@@ -1622,8 +1651,9 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
     value_by_number(ne, nv->number, &first);
     if (first != i) continue; /* an alias */
     where w = {c->ns, nt, 2, (int32_t)i};
-    char *path = member_path(c, nt, nv->name, (int)nv->number);
     const value_proto *ov = value_by_number(oe, nv->number, NULL);
+    if (ov != NULL && strcmp(ov->name, nv->name) == 0) continue;
+    char *path = member_path(c, nt, nv->name, (int)nv->number);
     if (ov == NULL) {
       const char *dflt = oe->n_value > 0 ? oe->value[0]->name : "?";
       if (closed)
@@ -1643,10 +1673,6 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
             "handle",
             nv->name, (int)nv->number, ot->full, (int)nv->number,
             (int)nv->number);
-      continue;
-    }
-    if (strcmp(ov->name, nv->name) == 0) {
-      free(path);
       continue;
     }
     const value_proto *old_name_now = value_by_name(ne, ov->name);
@@ -1792,7 +1818,7 @@ static int same_shape(const rs_diff_schema *os, const sx_type *a,
 
 static void removed_messages(cmp *c) {
   /* each NEW message's OLD counterpart, once */
-  const sx_type **back = calloc(c->ns->n_types + 1, sizeof *back);
+  const sx_type **back = d_calloc(c->ns->n_types + 1, sizeof *back);
   if (back == NULL) {
     c->oom = 1;
     return;
@@ -1873,7 +1899,7 @@ static int split_spec(char ***out, const char *spec, size_t n_schemas,
                     "type '%s': give one name, or one per version separated "
                     "by ':' (%zu versions)",
                     spec, n_schemas);
-  char **names = calloc(n_schemas, sizeof *names);
+  char **names = d_calloc(n_schemas, sizeof *names);
   if (names == NULL)
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "out of memory");
   const char *p = spec;
@@ -1920,7 +1946,7 @@ int rs_diff_compare(rs_diff_report **out, const rs_diff_schema *const *schemas,
    * any finding. */
   const sx_type **roots = NULL;
   if (n_specs > 0) {
-    roots = calloc(n_specs * n_schemas, sizeof *roots);
+    roots = d_calloc(n_specs * n_schemas, sizeof *roots);
     if (roots == NULL)
       return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "out of memory");
   }
@@ -1936,7 +1962,7 @@ int rs_diff_compare(rs_diff_report **out, const rs_diff_schema *const *schemas,
     }
   }
 
-  rs_diff_report *rep = calloc(1, sizeof *rep);
+  rs_diff_report *rep = d_calloc(1, sizeof *rep);
   if (rep == NULL) {
     free(roots);
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "out of memory");

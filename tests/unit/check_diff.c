@@ -17,6 +17,9 @@
 #error RS_TEST_SCHEMA_DIR must name the schema directory
 #endif
 
+/* src/schema/diff.c's test hook; see there. */
+extern size_t rs__diff_fail_at, rs__diff_n_allocs;
+
 typedef Google__Protobuf__FieldDescriptorProto field_proto;
 typedef Google__Protobuf__DescriptorProto msg_proto;
 
@@ -375,6 +378,109 @@ START_TEST(unreadable_and_missing_protoc) {
 }
 END_TEST
 
+/* A .proto compiled to a descriptor set with source info, in /tmp. */
+static char *compile(const char *dir, const char *file) {
+  char *path = strdup("/tmp/rs-diff-set-XXXXXX");
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd,
+           "protoc --include_imports --include_source_info -I%s "
+           "--descriptor_set_out=%s %s/%s",
+           dir, path, dir, file);
+  ck_assert_int_eq(system(cmd), 0);
+  return path;
+}
+
+/* Loads both, compares whole and (with a type) by type, suppresses; 0 or
+ * the first error code, everything freed either way. */
+static int use_api(char *const paths[2], const char *type, size_t *n_findings) {
+  rs_diff_schema *v[2] = {NULL, NULL};
+  rs_diff_report *r = NULL;
+  rs_error err = RS_ERROR_INIT;
+  const char *types[] = {type, NULL};
+  rs_diff_options opts = RS_DIFF_OPTIONS_INIT;
+  int rc = rs_diff_schema_load(&v[0], paths[0], NULL, &err);
+  if (rc == 0) rc = rs_diff_schema_load(&v[1], paths[1], NULL, &err);
+  if (rc == 0 && type != NULL) {
+    opts.types = types;
+    rc = rs_diff_compare(&r, (const rs_diff_schema *const *)v, 2, &opts, &err);
+    rs_diff_report_free(r);
+    r = NULL;
+  }
+  if (rc == 0)
+    rc = rs_diff_compare(&r, (const rs_diff_schema *const *)v, 2, NULL, &err);
+  if (rc == 0)
+    rc = rs_diff_report_suppress(r, "*", "*.*", "all", "2026-06-01",
+                                 "2026-06-01", "cfg:1:1", NULL, NULL, &err);
+  if (rc == 0) *n_findings = rs_diff_report_count(r);
+  rs_diff_report_free(r);
+  rs_diff_schema_free(v[0]);
+  rs_diff_schema_free(v[1]);
+  return rc;
+}
+
+/* The example domain, and cases of tests/diff/cases/ that take the other
+ * paths: maps, oneofs, deletions, enum changes, removed messages. */
+static const struct {
+  const char *dir, *old_file, *new_file, *type;
+} chaos_pairs[] = {
+    {RS_TEST_SCHEMA_DIR "/shop", "v1/order.proto", "v2/order.proto", "Order"},
+    {RS_TEST_SCHEMA_DIR "/../tests/diff/cases/map_changes", "old.proto",
+     "new.proto", "M"},
+    {RS_TEST_SCHEMA_DIR "/../tests/diff/cases/oneof_out", "old.proto",
+     "new.proto", NULL},
+    {RS_TEST_SCHEMA_DIR "/../tests/diff/cases/field_deleted", "old.proto",
+     "new.proto", NULL},
+    {RS_TEST_SCHEMA_DIR "/../tests/diff/cases/enum_type_changed", "old.proto",
+     "new.proto", NULL},
+    {RS_TEST_SCHEMA_DIR "/../tests/diff/cases/message_removed_renamed",
+     "old.proto", "new.proto", NULL},
+    {RS_TEST_SCHEMA_DIR "/../tests/diff/cases/number_reused", "old.proto",
+     "new.proto", NULL},
+};
+
+START_TEST(chaos_every_allocation_failure_is_clean) {
+  char dir[512];
+  const char *slash = strrchr(chaos_pairs[_i].old_file, '/');
+  snprintf(dir, sizeof dir, "%s", chaos_pairs[_i].dir);
+  char *paths[2];
+  if (slash != NULL) { /* the shop versions live in folders of their own */
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/v1", dir);
+    paths[0] = compile(sub, "order.proto");
+    snprintf(sub, sizeof sub, "%s/v2", dir);
+    paths[1] = compile(sub, "order.proto");
+  } else {
+    paths[0] = compile(dir, chaos_pairs[_i].old_file);
+    paths[1] = compile(dir, chaos_pairs[_i].new_file);
+  }
+  const char *type = chaos_pairs[_i].type;
+  size_t want = 0, got = 0;
+  rs__diff_fail_at = (size_t)-1; /* count only */
+  rs__diff_n_allocs = 0;
+  ck_assert_int_eq(use_api(paths, type, &want), 0);
+  size_t total = rs__diff_n_allocs;
+  ck_assert_uint_gt(total, 10);
+  ck_assert_uint_gt(want, 0);
+  for (size_t n = 1; n <= total; n++) {
+    rs__diff_fail_at = n;
+    rs__diff_n_allocs = 0;
+    int rc = use_api(paths, type, &got);
+    rs__diff_fail_at = 0;
+    ck_assert_msg(rc == RS_ENOMEM, "%s: allocation %zu of %zu failing: rc %d",
+                  dir, n, total, rc);
+  }
+  ck_assert_int_eq(use_api(paths, type, &got), 0);
+  ck_assert_uint_eq(got, want);
+  unlink(paths[0]);
+  unlink(paths[1]);
+  free(paths[0]);
+  free(paths[1]);
+}
+END_TEST
+
 static Suite *diff_suite(void) {
   Suite *s = suite_create("diff");
   TCase *tc = tcase_create("core");
@@ -387,6 +493,8 @@ static Suite *diff_suite(void) {
   tcase_add_test(tc, deep_nesting_is_an_error);
   tcase_add_test(tc, message_cycles_terminate_without_source_info);
   tcase_add_test(tc, unreadable_and_missing_protoc);
+  tcase_add_loop_test(tc, chaos_every_allocation_failure_is_clean, 0,
+                      (int)(sizeof chaos_pairs / sizeof chaos_pairs[0]));
   suite_add_tcase(s, tc);
   return s;
 }
