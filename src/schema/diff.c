@@ -17,7 +17,8 @@
  *    the int; C++, Java and Python (upb) move the field to unknown fields
  *    (a repeated field loses the element); Go treats every enum as open and
  *    keeps the number; open (proto3) enums keep it everywhere (Java's getter
- *    returns UNRECOGNIZED);
+ *    returns UNRECOGNIZED), except that C++ and Java treat a proto3 enum as
+ *    closed in a field of a proto2 message (protobuf.dev, "Enum Behavior");
  *  - strings: protobuf-c copies the bytes without a UTF-8 check and C code
  *    sees them up to the first NUL; proto3 strings fail to parse in C++,
  *    Java and Go when they are not valid UTF-8.
@@ -1642,9 +1643,23 @@ static int enum_number_reserved(const enum_proto *e, int32_t number) {
   return 0;
 }
 
+/* Whether a field of a proto2 message of @p s has enum type @p e: C++ and
+ * Java treat a proto3 enum as closed there (out of conformance; upb-based
+ * Python treats it as open, as the specification says). */
+static int used_by_proto2_field(const rs_diff_schema *s, const sx_type *e) {
+  for (size_t i = 0; i < s->n_types; i++) {
+    const sx_type *t = &s->types[i];
+    if (t->msg == NULL || s->files[t->file].proto3) continue;
+    for (size_t j = 0; j < t->msg->n_field; j++)
+      if (field_type(s, t->msg->field[j]) == e) return 1;
+  }
+  return 0;
+}
+
 static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
   const enum_proto *oe = ot->en, *ne = nt->en;
-  int closed = !c->os->files[ot->file].proto3;
+  int open = c->os->files[ot->file].proto3;
+  int closed_in_cpp = !open || used_by_proto2_field(c->os, ot);
   for (size_t i = 0; i < ne->n_value; i++) {
     const value_proto *nv = ne->value[i];
     size_t first;
@@ -1656,7 +1671,7 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
     char *path = member_path(c, nt, nv->name, (int)nv->number);
     if (ov == NULL) {
       const char *dflt = oe->n_value > 0 ? oe->value[0]->name : "?";
-      if (closed)
+      if (!open)
         add(c, RS_DIFF_RULE_ENUM_VALUE_ADDED, RS_DIFF_ERROR, &w, path,
             "new value %s = %d of closed (proto2) enum %s: protobuf-c keeps "
             "%d in the field, a number the old code has no enumerator for; "
@@ -1665,12 +1680,20 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
             "treats every enum as open and keeps %d",
             nv->name, (int)nv->number, ot->full, (int)nv->number, dflt,
             (int)nv->number);
+      else if (closed_in_cpp)
+        add(c, RS_DIFF_RULE_ENUM_VALUE_ADDED, RS_DIFF_ERROR, &w, path,
+            "new value %s = %d of open (proto3) enum %s, which fields of "
+            "proto2 messages use: C++ and Java treat it as closed there and "
+            "move %d to unknown fields (the field reads unset, %s; a repeated "
+            "field loses the element); protobuf-c, Go and Python keep the "
+            "number, a value the old code does not handle",
+            nv->name, (int)nv->number, ot->full, (int)nv->number, dflt);
       else
         add(c, RS_DIFF_RULE_ENUM_VALUE_ADDED, RS_DIFF_WARNING, &w, path,
-            "new value %s = %d of open (proto3) enum %s: protobuf-c, C++ and "
-            "Go keep the number %d, Java's getter returns UNRECOGNIZED (the "
-            "value getter gives %d); old code meets a value it does not "
-            "handle",
+            "new value %s = %d of open (proto3) enum %s: protobuf-c, C++, Go "
+            "and Python keep the number %d, Java's getter returns "
+            "UNRECOGNIZED (the value getter gives %d); old code meets a value "
+            "it does not handle",
             nv->name, (int)nv->number, ot->full, (int)nv->number,
             (int)nv->number);
       continue;
