@@ -334,7 +334,8 @@ static int check_fields(const rs_diff_schema *s, rs_error *err) {
         if (ft == NULL)
           return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
                           "%s: field %s.%s(%d): type '%s' not in the "
-                          "descriptor set",
+                          "descriptor set (was it built with "
+                          "--include_imports?)",
                           s->path, t->full, name, (int)f->number,
                           f->type_name != NULL ? f->type_name : "");
         if ((kind == T(ENUM)) != (ft->en != NULL))
