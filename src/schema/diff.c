@@ -1406,11 +1406,15 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
           n->f->name, wire_name(wire_of(field_kind(o->s, o->f))));
     else if (!wire_broken)
       add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_ERROR, &w,
-          field_path(c, n->owner, n->f), "'%s' became repeated: %s", n->f->name,
+          field_path(c, n->owner, n->f), "'%s' became repeated: %s%s",
+          n->f->name,
           nk == T(MESSAGE) || nk == T(GROUP)
               ? "the old reader merges every element into one message"
               : "the old reader keeps only the last element and loses the "
-                "others");
+                "others",
+          is_required(o->f) ? "; an empty list fails the old reader's "
+                              "required check"
+                            : "");
   } else if (orep && !nrep) {
     add(c, RS_DIFF_RULE_FIELD_MADE_SINGULAR, RS_DIFF_INFO, &w,
         field_path(c, n->owner, n->f),
