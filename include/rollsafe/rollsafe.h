@@ -19,5 +19,6 @@
 #include "classify.h"
 #include "envelope.h"
 #include "shop.h"
+#include "diff.h"
 
 #endif

@@ -26,6 +26,7 @@
 #include <yaml.h>
 
 #include <rollsafe/classify.h>
+#include <rollsafe/diff.h>
 
 #include "exit_codes.h"
 
@@ -60,6 +61,7 @@ typedef struct loader {
   size_t fail_at, n_allocs;
   const unsigned char *text; /* the file, for positions of encoding errors */
   size_t text_len;
+  int diff_only; /* cli_config_load_diff: only the diff section is read */
 } loader;
 
 static void *ld_realloc(loader *ld, void *ptr, size_t size) {
@@ -983,10 +985,145 @@ failed:
   return rc;
 }
 
-enum { K_FEATURE, K_READER_VERSION, K_READER_FRAMING, K_TARGETS, K_COUNT };
+/* ---- the diff section (rollsafe diff) --------------------------------------
+ */
+
+enum { S_RULE, S_PATH, S_REASON, S_EXPIRES, S_COUNT };
+
+static const char *const suppression_keys[S_COUNT + 1] = {
+    "rule", "path", "reason", "expires", NULL};
+
+static int read_suppression(loader *ld, const node *item, size_t index,
+                            cli_config_suppression *s) {
+  const node *values[S_COUNT], *keys[S_COUNT];
+  char where[64], got[256], buf[200];
+  int rc;
+  s->line = item->line;
+  s->col = item->col;
+  if (item->type != NODE_MAPPING)
+    return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                   "suppression #%zu: expected a mapping with rule, path, "
+                   "reason and expires, got %s",
+                   index + 1, described(got, item, 0));
+  snprintf(where, sizeof where, " in suppression #%zu", index + 1);
+  rc = check_keys(ld, item, suppression_keys, values, keys, where);
+  if (rc != 0) return rc;
+  for (int k = 0; k < S_COUNT; k++)
+    if (values[k] == NULL)
+      return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                     "missing key '%s' in suppression #%zu (every suppression "
+                     "needs rule, path, reason and expires)",
+                     suppression_keys[k], index + 1);
+  char **slots[S_COUNT] = {&s->rule, &s->path, &s->reason, &s->expires};
+  for (int k = 0; k < S_COUNT; k++) {
+    rc = get_string(ld, suppression_keys[k], values[k], 0, slots[k]);
+    if (rc != 0) return rc;
+  }
+  const node *v = values[S_RULE];
+  if (strcmp(s->rule, "*") != 0 && rs_diff_rule_from_id(s->rule) < 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "rule: unknown rule '%s' (see 'rollsafe diff --help' for "
+                   "the rule ids)",
+                   shown(buf, v->value, v->len));
+  v = values[S_EXPIRES];
+  if (!rs_diff_date_valid(s->expires))
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "expires: expected a date YYYY-MM-DD, got '%s'",
+                   shown(buf, v->value, v->len));
+  return 0;
+}
+
+static int read_suppressions(loader *ld, const node *v, cli_config_diff *d) {
+  char got[256];
+  if (is_null(v)) return 0;
+  if (v->type != NODE_SEQUENCE)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "suppressions: expected a sequence, got %s",
+                   described(got, v, 0));
+  if (v->n_items == 0) return 0;
+  d->suppressions = ld_malloc(ld, v->n_items * sizeof *d->suppressions);
+  if (d->suppressions == NULL) return out_of_memory(ld);
+  memset(d->suppressions, 0, v->n_items * sizeof *d->suppressions);
+  for (size_t i = 0; i < v->n_items; i++) {
+    d->n_suppressions = i + 1; /* counted first: freed when half-filled */
+    int rc = read_suppression(ld, v->items[i], i, &d->suppressions[i]);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+static int read_fail_on(loader *ld, const node *v, int *out) {
+  char got[256], buf[200];
+  if (v->type != NODE_SCALAR || scalar_type_of(v) != SCALAR_STRING)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "fail_on: expected error, warning, info or never, got %s",
+                   described(got, v, 0));
+  if (strcmp(v->value, "never") == 0) {
+    *out = -1;
+    return 0;
+  }
+  int sev = rs_diff_severity_from_name(v->value);
+  if (sev == 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "fail_on: unknown severity '%s' (known: error, warning, "
+                   "info, never)",
+                   shown(buf, v->value, v->len));
+  *out = sev;
+  return 0;
+}
+
+enum { D_FAIL_ON, D_SUPPRESSIONS, D_COUNT };
+
+static const char *const diff_keys[D_COUNT + 1] = {"fail_on", "suppressions",
+                                                   NULL};
+
+static int read_diff(loader *ld, const node *v, cli_config_diff *d) {
+  const node *values[D_COUNT], *keys[D_COUNT];
+  char got[256];
+  int rc;
+  d->present = 1;
+  if (is_null(v)) return 0;
+  if (v->type != NODE_MAPPING)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "diff: expected a mapping with fail_on and suppressions, "
+                   "got %s",
+                   described(got, v, 0));
+  rc = check_keys(ld, v, diff_keys, values, keys, " in diff");
+  if (rc != 0) return rc;
+  if (values[D_FAIL_ON] != NULL && !is_null(values[D_FAIL_ON])) {
+    rc = read_fail_on(ld, values[D_FAIL_ON], &d->fail_on);
+    if (rc != 0) return rc;
+  }
+  if (values[D_SUPPRESSIONS] != NULL)
+    return read_suppressions(ld, values[D_SUPPRESSIONS], d);
+  return 0;
+}
+
+static void diff_free(cli_config_diff *d) {
+  for (size_t i = 0; i < d->n_suppressions; i++) {
+    free(d->suppressions[i].rule);
+    free(d->suppressions[i].path);
+    free(d->suppressions[i].reason);
+    free(d->suppressions[i].expires);
+  }
+  free(d->suppressions);
+}
+
+/* ---- the top level
+ * ------------------------------------------------------------
+ */
+
+enum {
+  K_FEATURE,
+  K_READER_VERSION,
+  K_READER_FRAMING,
+  K_TARGETS,
+  K_DIFF,
+  K_COUNT
+};
 
 static const char *const top_keys[K_COUNT + 1] = {
-    "feature", "reader_version", "reader_framing", "targets", NULL};
+    "feature", "reader_version", "reader_framing", "targets", "diff", NULL};
 
 static int read_targets(loader *ld, const node *v, cli_config *config) {
   char got[256];
@@ -1026,6 +1163,12 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
     const node *v = root->items[i];
     int k = 0;
     while (values[k] != v) k++;
+    if (k == K_DIFF) {
+      rc = read_diff(ld, v, &config->diff);
+      if (rc != 0) return rc;
+      continue;
+    }
+    if (ld->diff_only) continue;
     /* The optional keys may be given as null to mean "not given". */
     if (k != K_TARGETS && is_null(v)) continue;
     switch (k) {
@@ -1046,7 +1189,7 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
     }
     if (rc != 0) return rc;
   }
-  if (values[K_TARGETS] == NULL)
+  if (values[K_TARGETS] == NULL && !ld->diff_only)
     return fail_at(ld, CLI_EXIT_USAGE, root->line, root->col,
                    "missing key 'targets'");
   return 0;
@@ -1120,14 +1263,16 @@ void cli_config_free(cli_config *config) {
     free(t->fixed_output);
   }
   free(config->targets);
+  diff_free(&config->diff);
   free(config->feature);
   free(config->path);
   free(config);
 }
 
-int rs__config_load(cli_config **out, const char *path, char *errbuf,
-                    size_t errlen, size_t fail_at_alloc, size_t *n_allocs) {
-  loader ld = {path, errbuf, errlen, fail_at_alloc, 0, NULL, 0};
+static int config_load(cli_config **out, const char *path, char *errbuf,
+                       size_t errlen, size_t fail_at_alloc, size_t *n_allocs,
+                       int diff_only) {
+  loader ld = {path, errbuf, errlen, fail_at_alloc, 0, NULL, 0, diff_only};
   yaml_parser_t parser;
   unsigned char *text = NULL;
   size_t len = 0;
@@ -1173,7 +1318,17 @@ done:
   return rc;
 }
 
+int rs__config_load(cli_config **out, const char *path, char *errbuf,
+                    size_t errlen, size_t fail_at_alloc, size_t *n_allocs) {
+  return config_load(out, path, errbuf, errlen, fail_at_alloc, n_allocs, 0);
+}
+
 int cli_config_load(cli_config **out, const char *path, char *errbuf,
                     size_t errlen) {
-  return rs__config_load(out, path, errbuf, errlen, 0, NULL);
+  return config_load(out, path, errbuf, errlen, 0, NULL, 0);
+}
+
+int cli_config_load_diff(cli_config **out, const char *path, char *errbuf,
+                         size_t errlen) {
+  return config_load(out, path, errbuf, errlen, 0, NULL, 1);
 }

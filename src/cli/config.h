@@ -67,6 +67,32 @@ typedef struct cli_config_target {
   unsigned line, col; /**< where the target's mapping starts (1-based) */
 } cli_config_target;
 
+/*
+ * The `diff:` section, read by `rollsafe diff`:
+ *
+ *   diff:
+ *     fail_on: error               # optional: error | warning | info | never
+ *     suppressions:
+ *       - rule: FIELD_DELETED      # a rule id, or "*"
+ *         path: "shop.v2.Order.discount_cents(8)"   # exact, or a glob
+ *         reason: "v1 readers treat a missing discount as none (SHOP-412)"
+ *         expires: 2027-01-31      # last day it applies
+ */
+typedef struct cli_config_suppression {
+  char *rule;
+  char *path;
+  char *reason;
+  char *expires;      /**< YYYY-MM-DD, checked */
+  unsigned line, col; /**< where the entry starts (1-based) */
+} cli_config_suppression;
+
+typedef struct cli_config_diff {
+  int present; /**< the file has a diff section */
+  int fail_on; /**< 0: not given; an rs_diff_severity; -1: never */
+  cli_config_suppression *suppressions;
+  size_t n_suppressions;
+} cli_config_diff;
+
 typedef struct cli_config {
   char *path;    /**< the file as given */
   char *feature; /**< NULL when absent */
@@ -76,6 +102,7 @@ typedef struct cli_config {
   int reader_framing; /**< an rs_reader_framing */
   cli_config_target *targets;
   size_t n_targets;
+  cli_config_diff diff;
 } cli_config;
 
 /**
@@ -90,6 +117,15 @@ typedef struct cli_config {
  */
 int cli_config_load(cli_config **out, const char *path, char *errbuf,
                     size_t errlen);
+
+/**
+ * Reads @p path for `rollsafe diff`: the file must be well-formed and its
+ * top-level keys known, but only the `diff` section is read and checked
+ * (targets, and the environment variables they name, are left alone).
+ * Same results as cli_config_load().
+ */
+int cli_config_load_diff(cli_config **out, const char *path, char *errbuf,
+                         size_t errlen);
 
 /** Frees a configuration; NULL is allowed. */
 void cli_config_free(cli_config *config);

@@ -133,6 +133,17 @@ static char *dump(const cli_config *c, const char *casedir) {
     else if (t->fixed_output)
       dump_string(f, "  fixed_output", t->fixed_output);
   }
+  if (c->diff.present) {
+    fprintf(f, "diff fail_on: %d\n", c->diff.fail_on);
+    for (size_t i = 0; i < c->diff.n_suppressions; i++) {
+      const cli_config_suppression *s = &c->diff.suppressions[i];
+      fprintf(f, "suppression at %u:%u\n", s->line, s->col);
+      dump_string(f, "  rule", s->rule);
+      dump_string(f, "  path", s->path);
+      dump_string(f, "  reason", s->reason);
+      dump_string(f, "  expires", s->expires);
+    }
+  }
   ck_assert_int_eq(fclose(f), 0);
   return text;
 }
@@ -461,7 +472,8 @@ END_TEST
  */
 static const char *const chaos_cases[] = {
     "valid_full_two_targets", "connection_env_set",   "sqlite_relative_path",
-    "valid_where_null",       "valid_quoted_strings", "valid_queue_and_stream"};
+    "valid_where_null",       "valid_quoted_strings", "valid_queue_and_stream",
+    "valid_diff_section"};
 
 START_TEST(test_chaos) {
   char casedir[4200], path[4300], err[1024], want[4400], **env;
