@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "classify.h"
 #include "envelope.h"
+#include "schema.h"
 #include "shop.h"
 
 #endif
