@@ -19,6 +19,7 @@
 #include "classify.h"
 #include "envelope.h"
 #include "schema.h"
+#include "plugin.h"
 #include "shop.h"
 
 #endif

@@ -501,7 +501,7 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
       "      --reader-version N   the reader (default: the version before "   \
       "the "                                                                  \
       "newest)",                                                              \
-      "      --reader-framing F   raw, envelope or default"
+      "      --reader-framing F   raw, envelope or default", CLI_TYPES_HELP
 
 void cli_fix_help(FILE *out) {
   static const char *const lines[] = {

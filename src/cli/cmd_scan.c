@@ -71,6 +71,7 @@ void cli_scan_help(FILE *out) {
       "                           envelopes; envelope: code linked with "
       "rollsafe",
       "                           (default: as the reader's version is framed)",
+      CLI_TYPES_HELP,
       "      --flag KEY[=VARIANT] count only records whose provenance names "
       "this",
       "                           flag (and variant)",
@@ -253,6 +254,9 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_NAME:
       case CLI_TOPT_READER_VERSION:
       case CLI_TOPT_READER_FRAMING:
+      case CLI_YOPT_SCHEMA:
+      case CLI_YOPT_PLUGIN:
+      case CLI_YOPT_MESSAGE:
         if (cli_target_opt(&a->t, id, value, CMD) == CLI_EXIT_USAGE)
           return CLI_EXIT_USAGE;
         break;

@@ -2,10 +2,10 @@
  * src/cli/config.h: the YAML configuration file (`-c rollsafe.yaml`),
  * parsed with libyaml.
  *
- *   feature: checkout_v2          # the flag the file is about (reports, metrics)
- *   reader_version: 1             # optional; default: the version before the newest
- *   reader_framing: envelope      # optional: default | raw | envelope
- *   targets:
+ *   feature: checkout_v2          # the flag the file is about (reports,
+ * metrics) reader_version: 1             # optional; default: the version
+ * before the newest reader_framing: envelope      # optional: default | raw |
+ * envelope targets:
  *     - name: orders              # unique; names the target in reports
  *       kind: sqlite-table        # sqlite-table | postgres-table
  *       connection: demo.db       # SQLite path (relative to this file), or
@@ -17,6 +17,14 @@
  *       column: payload
  *       type: shop.Order
  *       where: "id > 1000"        # optional: the operator's own SQL
+ *       schemas: [v1.desc, v2.desc]  # optional: this type's versions
+ *       message: shop.Order       # optional: its message name in them
+ *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
+ *                                 # one schema per version, oldest first
+ *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
+ *   enum_map:                     # optional: enum values a down-conversion
+ *     shop.v2.Order.Status:       # writes as another value
+ *       AWAITING_AUTH: PENDING
  *
  * Unknown keys, wrong types, duplicates and missing keys are errors that
  * give the file, line and column ("rollsafe.yaml:7:5: ...").
@@ -28,11 +36,25 @@
 
 #include "store/store.h"
 
+/** File paths from the file (schemas, plugins), made relative to it. */
+typedef struct cli_config_paths {
+  char **items;
+  size_t n;
+  unsigned line, col; /**< where the list starts; 0 when absent */
+} cli_config_paths;
+
+/** One entry of enum_map: value `from` of enum `enum_name` becomes `to`. */
+typedef struct cli_config_enum_map {
+  char *enum_name, *from, *to;
+  unsigned line, col;
+} cli_config_enum_map;
+
 /** One target of the file. Strings are owned by the config. */
 typedef struct cli_config_target {
   char *name;
   store_kind kind;
-  char *connection; /**< resolved: env var read, SQLite path made relative to the file */
+  char *connection; /**< resolved: env var read, SQLite path made relative to
+                       the file */
   /** "$NAME" when `connection` came from connection_env: what messages show
    * instead of the value. NULL otherwise. */
   char *connection_label;
@@ -40,8 +62,12 @@ typedef struct cli_config_target {
   char *key;
   char *column;
   char *type;
-  char *where; /**< NULL when absent */
+  char *where;        /**< NULL when absent */
   unsigned line, col; /**< where the target's mapping starts (1-based) */
+  /** Runtime schemas of this target's type, oldest first (`schemas:`);
+   * empty: the top-level list, if any. */
+  cli_config_paths schemas;
+  char *message; /**< `message:`, the message name in the schemas; NULL */
 } cli_config_target;
 
 typedef struct cli_config {
@@ -53,6 +79,11 @@ typedef struct cli_config {
   int reader_framing; /**< an rs_reader_framing */
   cli_config_target *targets;
   size_t n_targets;
+  /* Record types at run time (the --schema, --plugin options in the file). */
+  cli_config_paths schemas;       /**< `schemas:`, oldest first */
+  cli_config_paths plugins;       /**< `plugins:` */
+  cli_config_enum_map *enum_maps; /**< `enum_map:` */
+  size_t n_enum_maps;
 } cli_config;
 
 /**

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "opt.h"
 #include "store/store.h"
+#include "types.h"
 
 /** Option ids of the target options; a command's own ids stay below 100. */
 enum {
@@ -34,9 +35,8 @@ enum {
       {CLI_TOPT_KEY, "key", 0, 1}, {CLI_TOPT_COLUMN, "column", 0, 1},         \
       {CLI_TOPT_TYPE, "type", 't', 1}, {CLI_TOPT_WHERE, "where", 0, 1},       \
       {CLI_TOPT_NAME, "name", 0, 1},                                          \
-      {CLI_TOPT_READER_VERSION, "reader-version", 0, 1}, {                    \
-    CLI_TOPT_READER_FRAMING, "reader-framing", 0, 1                           \
-  }
+      {CLI_TOPT_READER_VERSION, "reader-version", 0, 1},                      \
+      {CLI_TOPT_READER_FRAMING, "reader-framing", 0, 1}, CLI_TYPES_OPT_SPECS
 
 typedef struct cli_target_args {
   const char *config;
@@ -44,10 +44,15 @@ typedef struct cli_target_args {
   const char *connection, *table, *key, *column, *type, *where, *name;
   unsigned reader_version; /* 0: from the config, or the default */
   int framing;             /* -1: from the config, or the default */
+  cli_types_args types;    /* --schema, --plugin, --message */
 } cli_target_args;
 
-#define CLI_TARGET_ARGS_INIT \
-  { NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1 }
+#define CLI_TARGET_ARGS_INIT                                    \
+  {                                                             \
+    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, { \
+      {0}, 0, {0}, 0, NULL                                      \
+    }                                                           \
+  }
 
 /**
  * Takes option @p id if it is a target option: 1 when taken, 0 when not a
@@ -71,7 +76,8 @@ typedef struct cli_target {
 
 /** What a command works on: the registry, the config file and its targets. */
 typedef struct cli_target_set {
-  rs_registry *registry;
+  rs_registry *registry; /**< types.registry */
+  cli_types types;
   cli_config *config;  /**< NULL without -c */
   cli_target *targets; /**< borrow from the args and the config */
   size_t n;
