@@ -28,8 +28,7 @@ static void check_message(const ProtobufCMessageDescriptor *d) {
                "%s.%s outside the message", d->name, f->name);
     FUZZ_CHECK(protobuf_c_message_descriptor_get_field(d, f->id) == f,
                "%s: lookup of %u", d->name, (unsigned)f->id);
-    FUZZ_CHECK(protobuf_c_message_descriptor_get_field_by_name(d, f->name) ==
-                   f,
+    FUZZ_CHECK(protobuf_c_message_descriptor_get_field_by_name(d, f->name) == f,
                "%s: lookup of %s", d->name, f->name);
   }
 }
@@ -68,9 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       rs_classification *c = NULL;
       rs_reader r = RS_READER_INIT;
       r.format_version = 1;
-      FUZZ_CHECK(rs_classify(&c, reg, "t", &r, inputs[k], lens[k], NULL,
-                             &err) == 0,
-                 "%s", err.message);
+      FUZZ_CHECK(
+          rs_classify(&c, reg, "t", &r, inputs[k], lens[k], NULL, &err) == 0,
+          "%s", err.message);
       rs_classification_free(c);
       ProtobufCMessage *m =
           lens[k] <= 64 ? protobuf_c_message_unpack(d, NULL, lens[k], inputs[k])
