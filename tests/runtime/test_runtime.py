@@ -331,6 +331,17 @@ def test_proto3_invalid_utf8_is_unreadable(ctx):
              for k, s in keys["unreadable"].items()}
     check(paths == {"2": ["text(1)"], "3": ["more[0]"], "4": ["text(1)"]},
           paths)
+    # Paths name nested fields with numbers and repeated ones with indexes.
+    outer = m.Outer()
+    outer.inners.add().label = "fine"
+    outer.inners.add().label = "XY"
+    data = outer.SerializeToString().replace(b"XY", b"\xed\xa0")  # surrogate
+    make_db(db, [(1, data)])
+    doc = ctx.json("scan", *target(db, "matrix.p3.Outer"), "--schema", proto,
+                   rc=1)
+    keys = keys_by_verdict(doc)
+    check([r["path"] for r in keys["unreadable"]["1"]["reasons"]] ==
+          ["inners[1].label(2)"], keys["unreadable"]["1"])
     # The proto2 string of shop.Order is not checked: protobuf-c and
     # proto2 readers accept any bytes there.
     v1 = ctx.module("shop/v1/order.proto", ctx.schema)
