@@ -257,6 +257,7 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_YOPT_SCHEMA:
       case CLI_YOPT_PLUGIN:
       case CLI_YOPT_MESSAGE:
+      case CLI_YOPT_PROTO_PATH:
         if (cli_target_opt(&a->t, id, value, CMD) == CLI_EXIT_USAGE)
           return CLI_EXIT_USAGE;
         break;

@@ -849,12 +849,13 @@ enum {
   K_SCHEMAS, /* runtime schemas, plugins, enum maps: read_runtime_key() */
   K_PLUGINS,
   K_ENUM_MAP,
+  K_PROTO_PATHS,
   K_COUNT
 };
 
 static const char *const top_keys[K_COUNT + 1] = {
-    "feature", "reader_version", "reader_framing", "targets",
-    "schemas", "plugins",        "enum_map",       NULL};
+    "feature", "reader_version", "reader_framing", "targets", "schemas",
+    "plugins", "enum_map",       "proto_paths",    NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
                             cli_config *config);
@@ -914,6 +915,7 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
       case K_SCHEMAS:
       case K_PLUGINS:
       case K_ENUM_MAP:
+      case K_PROTO_PATHS:
         rc = read_runtime_key(ld, k, v, config);
         break;
       default:
@@ -933,6 +935,7 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
  *   schemas: [v1.desc, v2.desc]     (top level, or in a target) oldest first
  *   plugins: [./plugin.so]
  *   enum_map: {ENUM_FULL_NAME: {FROM_VALUE: TO_VALUE, ...}, ...}
+ *   proto_paths: [proto]            import paths of .proto schemas
  *
  * Paths are relative to the config file; a plugin named without a slash is
  * left to dlopen()'s search path.
@@ -947,6 +950,7 @@ static void free_paths(cli_config_paths *p) {
 static void free_runtime_keys(cli_config *config) {
   free_paths(&config->schemas);
   free_paths(&config->plugins);
+  free_paths(&config->proto_paths);
   for (size_t i = 0; i < config->n_enum_maps; i++) {
     free(config->enum_maps[i].enum_name);
     free(config->enum_maps[i].from);
@@ -1050,6 +1054,8 @@ static int read_runtime_key(loader *ld, int k, const node *v,
       return read_path_list(ld, "schemas", v, 0, &config->schemas);
     case K_PLUGINS:
       return read_path_list(ld, "plugins", v, 1, &config->plugins);
+    case K_PROTO_PATHS:
+      return read_path_list(ld, "proto_paths", v, 0, &config->proto_paths);
     default:
       return read_enum_map(ld, v, config);
   }

@@ -22,6 +22,7 @@
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
+ *   proto_paths: [proto]          # optional: import paths of .proto schemas
  *   enum_map:                     # optional: enum values a down-conversion
  *     shop.v2.Order.Status:       # writes as another value
  *       AWAITING_AUTH: PENDING
@@ -80,8 +81,9 @@ typedef struct cli_config {
   cli_config_target *targets;
   size_t n_targets;
   /* Record types at run time (the --schema, --plugin options in the file). */
-  cli_config_paths schemas;       /**< `schemas:`, oldest first */
-  cli_config_paths plugins;       /**< `plugins:` */
+  cli_config_paths schemas;     /**< `schemas:`, oldest first */
+  cli_config_paths plugins;     /**< `plugins:` */
+  cli_config_paths proto_paths; /**< `proto_paths:`, imports of .proto files */
   cli_config_enum_map *enum_maps; /**< `enum_map:` */
   size_t n_enum_maps;
 } cli_config;

@@ -230,9 +230,18 @@ static int build_types(cli_target_set *set, const cli_target_args *a,
   for (size_t i = 0;
        c != NULL && i < c->plugins.n && n_plugins < 2 * CLI_MAX_PLUGINS; i++)
     plugins[n_plugins++] = c->plugins.items[i];
+  /* Import paths: the command line's, then the file's. */
+  const char *paths[2 * CLI_MAX_SCHEMAS + 1];
+  size_t n_paths = 0;
+  for (size_t i = 0; i < a->types.n_proto_paths; i++)
+    paths[n_paths++] = a->types.proto_paths[i];
+  for (size_t i = 0;
+       c != NULL && i < c->proto_paths.n && n_paths < 2 * CLI_MAX_SCHEMAS; i++)
+    paths[n_paths++] = c->proto_paths.items[i];
+  paths[n_paths] = NULL;
   int status = cli_types_build(&set->types, req, n_req, plugins, n_plugins,
                                c != NULL ? c->enum_maps : NULL,
-                               c != NULL ? c->n_enum_maps : 0, cmd);
+                               c != NULL ? c->n_enum_maps : 0, paths, cmd);
   free(req);
   free(where);
   set->registry = set->types.registry;

@@ -47,11 +47,10 @@ typedef struct cli_target_args {
   cli_types_args types;    /* --schema, --plugin, --message */
 } cli_target_args;
 
-#define CLI_TARGET_ARGS_INIT                                    \
-  {                                                             \
-    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, { \
-      {0}, 0, {0}, 0, NULL                                      \
-    }                                                           \
+#define CLI_TARGET_ARGS_INIT                                  \
+  {                                                           \
+    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, \
+        CLI_TYPES_ARGS_INIT                                   \
   }
 
 /**

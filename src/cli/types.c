@@ -30,6 +30,14 @@ int cli_types_opt(cli_types_args *a, int id, const char *value,
         return cli_usage_error(cmd, "--plugin needs a file");
       a->plugins[a->n_plugins++] = value;
       return 1;
+    case CLI_YOPT_PROTO_PATH:
+      if (a->n_proto_paths == CLI_MAX_SCHEMAS)
+        return cli_usage_error(cmd, "more than %d --proto-path options",
+                               CLI_MAX_SCHEMAS);
+      if (value[0] == '\0')
+        return cli_usage_error(cmd, "--proto-path needs a directory");
+      a->proto_paths[a->n_proto_paths++] = value;
+      return 1;
     case CLI_YOPT_MESSAGE:
       return cli_opt_once(cmd, "--message", value, &a->message) == 0
                  ? 1
@@ -40,7 +48,8 @@ int cli_types_opt(cli_types_args *a, int id, const char *value,
 
 /* The schema loaded from path, loading it on first use. */
 static int schema_for(rs_schema **out, cli_types *t, const char *path,
-                      const char *where, const char *cmd) {
+                      const char *const *proto_paths, const char *where,
+                      const char *cmd) {
   for (size_t i = 0; i < t->n_schemas; i++)
     if (strcmp(t->schema_paths[i], path) == 0) {
       *out = t->schemas[i];
@@ -58,7 +67,9 @@ static int schema_for(rs_schema **out, cli_types *t, const char *path,
   }
   rs_error err = RS_ERROR_INIT;
   rs_schema *loaded = NULL;
-  if (rs_schema_load(&loaded, path, NULL, &err) != 0) {
+  rs_schema_options o = RS_SCHEMA_OPTIONS_INIT;
+  o.include_dirs = proto_paths;
+  if (rs_schema_load(&loaded, path, &o, &err) != 0) {
     free(copy);
     cli_error(cmd, "%s: schema %s", where, err.message);
     return CLI_EXIT_USAGE;
@@ -80,7 +91,7 @@ static bool same_list(const cli_type_request *a, const cli_type_request *b) {
 
 static int add_requests(cli_types *t, rs_registry_builder *b,
                         const cli_type_request *req, size_t n,
-                        const char *cmd) {
+                        const char *const *proto_paths, const char *cmd) {
   for (size_t i = 0; i < n; i++) {
     const cli_type_request *r = &req[i];
     size_t j = 0;
@@ -100,7 +111,7 @@ static int add_requests(cli_types *t, rs_registry_builder *b,
     }
     for (size_t k = 0; k < r->n_schemas; k++) {
       rs_schema *s;
-      int status = schema_for(&s, t, r->schemas[k], r->where, cmd);
+      int status = schema_for(&s, t, r->schemas[k], proto_paths, r->where, cmd);
       if (status != 0) return status;
       versions[k] = s;
     }
@@ -165,7 +176,8 @@ static int add_plugins(cli_types *t, rs_registry_builder *b,
 int cli_types_build(cli_types *t, const cli_type_request *requests,
                     size_t n_requests, const char *const *plugins,
                     size_t n_plugins, const cli_config_enum_map *maps,
-                    size_t n_maps, const char *cmd) {
+                    size_t n_maps, const char *const *proto_paths,
+                    const char *cmd) {
   memset(t, 0, sizeof *t);
   rs_registry_builder *b = NULL;
   rs_error err = RS_ERROR_INIT;
@@ -173,7 +185,7 @@ int cli_types_build(cli_types *t, const cli_type_request *requests,
     cli_error(cmd, "%s", err.message);
     return CLI_EXIT_IO;
   }
-  int status = add_requests(t, b, requests, n_requests, cmd);
+  int status = add_requests(t, b, requests, n_requests, proto_paths, cmd);
   if (status == 0)
     status = add_maps(b, requests, n_requests, maps, n_maps, cmd);
   if (status == 0) status = add_plugins(t, b, plugins, n_plugins, cmd);

@@ -16,12 +16,18 @@
 #define CLI_MAX_PLUGINS 16
 
 /** Option ids of the type options; other options stay below 200. */
-enum { CLI_YOPT_SCHEMA = 200, CLI_YOPT_PLUGIN, CLI_YOPT_MESSAGE };
+enum {
+  CLI_YOPT_SCHEMA = 200,
+  CLI_YOPT_PLUGIN,
+  CLI_YOPT_MESSAGE,
+  CLI_YOPT_PROTO_PATH
+};
 
 /** The entries to put in a command's cli_opt_spec table. */
-#define CLI_TYPES_OPT_SPECS                                               \
-  {CLI_YOPT_SCHEMA, "schema", 0, 1}, {CLI_YOPT_PLUGIN, "plugin", 0, 1}, { \
-    CLI_YOPT_MESSAGE, "message", 0, 1                                     \
+#define CLI_TYPES_OPT_SPECS                                             \
+  {CLI_YOPT_SCHEMA, "schema", 0, 1}, {CLI_YOPT_PLUGIN, "plugin", 0, 1}, \
+      {CLI_YOPT_MESSAGE, "message", 0, 1}, {                            \
+    CLI_YOPT_PROTO_PATH, "proto-path", 'I', 1                           \
   }
 
 /** Help lines for the type options. */
@@ -33,6 +39,8 @@ enum { CLI_YOPT_SCHEMA = 200, CLI_YOPT_PLUGIN, CLI_YOPT_MESSAGE };
       "      --message NAME       the message in the schemas (default: the",   \
       "                           type; version parts of the package such as", \
       "                           v1, v2 are ignored when matching)",          \
+      "  -I, --proto-path DIR     where imports of .proto schemas are found",  \
+      "                           (besides the file's own directory)",         \
       "      --plugin LIB.so      load a plugin that registers record types",  \
       "                           and converters; repeatable"
 
@@ -42,7 +50,12 @@ typedef struct cli_types_args {
   const char *plugins[CLI_MAX_PLUGINS];
   size_t n_plugins;
   const char *message;
+  const char *proto_paths[CLI_MAX_SCHEMAS + 1]; /* NULL-terminated */
+  size_t n_proto_paths;
 } cli_types_args;
+
+#define CLI_TYPES_ARGS_INIT \
+  { {0}, 0, {0}, 0, NULL, {0}, 0 }
 
 /**
  * Takes option @p id if it is a type option: 1 when taken, 0 when not one,
@@ -73,8 +86,9 @@ typedef struct cli_types {
 /**
  * Builds the registry: the requested types from their schemas (each file
  * loaded once), the enum maps for them, the plugins, then the compiled-in
- * example domain for names nothing else declared. On failure what was
- * built stays in @p out: free it with cli_types_free() in every case.
+ * example domain for names nothing else declared. @p proto_paths
+ * (NULL-terminated, or NULL) are import paths for .proto schemas. On failure
+ * what was built stays in @p out: free it with cli_types_free() in every case.
  *
  * @return 0 or CLI_EXIT_USAGE (printed: a schema or plugin that cannot be
  *         used, a message missing from a schema, a bad enum map)
@@ -82,7 +96,8 @@ typedef struct cli_types {
 int cli_types_build(cli_types *out, const cli_type_request *requests,
                     size_t n_requests, const char *const *plugins,
                     size_t n_plugins, const cli_config_enum_map *maps,
-                    size_t n_maps, const char *cmd);
+                    size_t n_maps, const char *const *proto_paths,
+                    const char *cmd);
 
 void cli_types_free(cli_types *t);
 

@@ -105,6 +105,7 @@ static void dump_runtime(FILE *f, const cli_config *c, const char *casedir,
                          size_t dir_len) {
   dump_paths(f, "schema", &c->schemas, casedir, dir_len);
   dump_paths(f, "plugin", &c->plugins, casedir, dir_len);
+  dump_paths(f, "proto_path", &c->proto_paths, casedir, dir_len);
   for (size_t i = 0; i < c->n_enum_maps; i++)
     fprintf(f, "enum_map %s: %s -> %s at %u:%u\n", c->enum_maps[i].enum_name,
             c->enum_maps[i].from, c->enum_maps[i].to, c->enum_maps[i].line,

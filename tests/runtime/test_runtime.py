@@ -559,6 +559,27 @@ def test_schema_errors(ctx):
     withimp = ctx.descset("b.proto", dep, "withimp.desc")
     ctx.run("scan", *target(db, "d.B"), "--schema", withimp, rc=0)
 
+    # A .proto importing from a root directory: --proto-path (-I) finds it.
+    root = os.path.join(ctx.work, "root")
+    os.makedirs(os.path.join(root, "common"), exist_ok=True)
+    os.makedirs(os.path.join(root, "app"), exist_ok=True)
+    with open(os.path.join(root, "common/a.proto"), "w") as f:
+        f.write('syntax = "proto3";\npackage c;\nmessage A { int32 x = 1; }\n')
+    app = os.path.join(root, "app/b.proto")
+    with open(app, "w") as f:
+        f.write('syntax = "proto3";\npackage c;\nimport "common/a.proto";\n'
+                "message B { A a = 1; }\n")
+    p = ctx.run("scan", *target(db, "c.B"), "--schema", app, rc=2)
+    check("common/a.proto" in p.stderr.decode(), p.stderr)
+    ctx.run("scan", *target(db, "c.B"), "--schema", app, "-I", root, rc=0)
+    cfg = os.path.join(ctx.work, "imports.yaml")
+    with open(cfg, "w") as f:
+        f.write("schemas: [root/app/b.proto]\nproto_paths: [root]\n"
+                "targets:\n  - name: e\n    kind: sqlite-table\n"
+                "    connection: e.db\n    table: t\n    key: id\n"
+                "    column: payload\n    type: c.B\n")
+    ctx.run("scan", "-c", cfg, rc=0)
+
     p = ctx.run("inspect", "--schema", ctx.v1, os.devnull, rc=2)
     check("--type" in p.stderr.decode(), p.stderr)
 
