@@ -375,7 +375,7 @@ int cli_inspect_run(int argc, char **argv) {
   cli_type_request req = {a.type, a.types.schemas, a.types.n_schemas,
                           a.types.message, "--schema"};
   status = cli_types_build(&types, &req, a.types.n_schemas > 0 ? 1 : 0,
-                           a.types.plugins, a.types.n_plugins, NULL, 0,
+                           a.types.plugins, a.types.n_plugins, NULL, 0, NULL,
                            a.types.proto_paths, CMD);
   reg = types.registry;
   if (status != 0) goto done;

@@ -241,7 +241,8 @@ static int build_types(cli_target_set *set, const cli_target_args *a,
   paths[n_paths] = NULL;
   int status = cli_types_build(&set->types, req, n_req, plugins, n_plugins,
                                c != NULL ? c->enum_maps : NULL,
-                               c != NULL ? c->n_enum_maps : 0, paths, cmd);
+                               c != NULL ? c->n_enum_maps : 0,
+                               c != NULL ? c->path : NULL, paths, cmd);
   free(req);
   free(where);
   set->registry = set->types.registry;

@@ -125,16 +125,40 @@ static int add_requests(cli_types *t, rs_registry_builder *b,
   return 0;
 }
 
+/* An enum map must name an enum of the schemas, and one of its values. */
+static int check_map(const cli_types *t, const cli_config_enum_map *m,
+                     const char *file, const char *cmd) {
+  for (size_t i = 0; i < t->n_schemas; i++) {
+    const ProtobufCEnumDescriptor *e =
+        rs_schema_enum(t->schemas[i], m->enum_name);
+    if (e == NULL) continue;
+    if (protobuf_c_enum_descriptor_get_value_by_name(e, m->from) != NULL ||
+        protobuf_c_enum_descriptor_get_value_by_name(e, m->to) != NULL)
+      return 0;
+    cli_error(cmd, "%s:%u:%u: enum_map: %s has neither %s nor %s", file,
+              m->line, m->col, m->enum_name, m->from, m->to);
+    return CLI_EXIT_USAGE;
+  }
+  cli_error(cmd, "%s:%u:%u: enum_map: no schema defines enum %s", file, m->line,
+            m->col, m->enum_name);
+  return CLI_EXIT_USAGE;
+}
+
 /* Enum maps apply to every type built from schemas: the enum names say
  * which conversions they touch. */
-static int add_maps(rs_registry_builder *b, const cli_type_request *req,
-                    size_t n, const cli_config_enum_map *maps, size_t n_maps,
-                    const char *cmd) {
+static int add_maps(const cli_types *t, rs_registry_builder *b,
+                    const cli_type_request *req, size_t n,
+                    const cli_config_enum_map *maps, size_t n_maps,
+                    const char *file, const char *cmd) {
   if (n_maps > 0 && n == 0) {
     cli_error(cmd,
               "enum_map applies to record types from schemas, and no "
               "schema is given");
     return CLI_EXIT_USAGE;
+  }
+  for (size_t m = 0; m < n_maps; m++) {
+    int status = check_map(t, &maps[m], file, cmd);
+    if (status != 0) return status;
   }
   for (size_t i = 0; i < n; i++) {
     size_t j = 0;
@@ -145,8 +169,8 @@ static int add_maps(rs_registry_builder *b, const cli_type_request *req,
       if (rs_registry_builder_add_enum_map(b, req[i].type, maps[m].enum_name,
                                            maps[m].from, maps[m].to,
                                            &err) != 0) {
-        cli_error(cmd, "enum_map at %u:%u: %s", maps[m].line, maps[m].col,
-                  err.message);
+        cli_error(cmd, "%s:%u:%u: enum_map: %s", file, maps[m].line,
+                  maps[m].col, err.message);
         return CLI_EXIT_USAGE;
       }
     }
@@ -176,8 +200,8 @@ static int add_plugins(cli_types *t, rs_registry_builder *b,
 int cli_types_build(cli_types *t, const cli_type_request *requests,
                     size_t n_requests, const char *const *plugins,
                     size_t n_plugins, const cli_config_enum_map *maps,
-                    size_t n_maps, const char *const *proto_paths,
-                    const char *cmd) {
+                    size_t n_maps, const char *maps_file,
+                    const char *const *proto_paths, const char *cmd) {
   memset(t, 0, sizeof *t);
   rs_registry_builder *b = NULL;
   rs_error err = RS_ERROR_INIT;
@@ -187,7 +211,7 @@ int cli_types_build(cli_types *t, const cli_type_request *requests,
   }
   int status = add_requests(t, b, requests, n_requests, proto_paths, cmd);
   if (status == 0)
-    status = add_maps(b, requests, n_requests, maps, n_maps, cmd);
+    status = add_maps(t, b, requests, n_requests, maps, n_maps, maps_file, cmd);
   if (status == 0) status = add_plugins(t, b, plugins, n_plugins, cmd);
   if (status == 0) {
     /* The example domain, unless a schema or plugin declared shop.Order:

@@ -87,7 +87,8 @@ typedef struct cli_types {
  * Builds the registry: the requested types from their schemas (each file
  * loaded once), the enum maps for them, the plugins, then the compiled-in
  * example domain for names nothing else declared. @p proto_paths
- * (NULL-terminated, or NULL) are import paths for .proto schemas. On failure
+ * (NULL-terminated, or NULL) are import paths for .proto schemas;
+ * @p maps_file names the file of @p maps in messages. On failure
  * what was built stays in @p out: free it with cli_types_free() in every case.
  *
  * @return 0 or CLI_EXIT_USAGE (printed: a schema or plugin that cannot be
@@ -96,8 +97,8 @@ typedef struct cli_types {
 int cli_types_build(cli_types *out, const cli_type_request *requests,
                     size_t n_requests, const char *const *plugins,
                     size_t n_plugins, const cli_config_enum_map *maps,
-                    size_t n_maps, const char *const *proto_paths,
-                    const char *cmd);
+                    size_t n_maps, const char *maps_file,
+                    const char *const *proto_paths, const char *cmd);
 
 void cli_types_free(cli_types *t);
 

@@ -498,6 +498,20 @@ def test_scan_fix_inspect_with_schema(ctx):
     check(set(keys.get("misread", {})) == set(), keys.get("misread"))
     check(set(keys["unreadable"]) == {"4"}, keys["unreadable"])
 
+    # An enum map naming no enum of the schemas is a configuration error.
+    bad = os.path.join(ctx.work, "badmap.yaml")
+    with open(cfg) as f:
+        text = f.read()
+    with open(bad, "w") as f:
+        f.write(text.replace("shop.v2.Order.Status:", "shop.v2.Order.Stat:"))
+    p = ctx.run("fix", "-c", bad, rc=2)
+    err = p.stderr.decode()
+    check("shop.v2.Order.Stat" in err and "badmap.yaml:4:5:" in err, err)
+    with open(bad, "w") as f:
+        f.write(text.replace("AWAITING_AUTH: PENDING", "WAITING: PENDNG"))
+    p = ctx.run("fix", "-c", bad, rc=2)
+    check("WAITING" in p.stderr.decode(), p.stderr)
+
     # A target's own schemas and message name in the file.
     with open(cfg, "w") as f:
         f.write("targets:\n"
