@@ -47,6 +47,8 @@ typedef struct rs_schema rs_schema;
 #define RS_SCHEMA_MAX_TYPES 100000
 /** Most fields of one message, and values of one enum. */
 #define RS_SCHEMA_MAX_FIELDS 65535
+/** Most fields and enum values of all types together. */
+#define RS_SCHEMA_MAX_TOTAL_FIELDS 1000000
 /** Deepest nesting of message declarations. */
 #define RS_SCHEMA_MAX_NESTING 64
 

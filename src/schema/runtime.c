@@ -942,6 +942,16 @@ static int cmp_md_name(const void *x, const void *y) {
 static int build(rs_schema *s, rs_error *err) {
   int rc = collect(s, err);
   if (rc != 0) return rc;
+  /* Descriptors take several times the bytes of their serialized form:
+   * bound the total, whatever the set's size. */
+  size_t total = 0;
+  for (size_t i = 0; i < s->n; i++)
+    total += s->entries[i].is_enum ? s->entries[i].en->n_value
+                                   : s->entries[i].msg->n_field;
+  if (total > RS_SCHEMA_MAX_TOTAL_FIELDS)
+    return rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
+                    "%s: %zu fields and enum values, more than %d", s->what,
+                    total, RS_SCHEMA_MAX_TOTAL_FIELDS);
   /* Every descriptor exists before any is filled in: fields point at
    * descriptors of types declared anywhere, themselves included. */
   size_t n_messages = 0;

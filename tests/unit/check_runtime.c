@@ -665,6 +665,55 @@ START_TEST(absurd_shapes_are_bounded) {
 }
 END_TEST
 
+/* A message with more fields than RS_SCHEMA_MAX_FIELDS, as bytes: refused
+ * with the count, before any descriptor is built for it. */
+static size_t put_varint(uint8_t *out, size_t v) {
+  size_t k = 0;
+  do {
+    out[k] = (uint8_t)(v & 0x7f);
+    v >>= 7;
+    if (v != 0) out[k] |= 0x80;
+    k++;
+  } while (v != 0);
+  return k;
+}
+
+START_TEST(absurd_counts_are_refused) {
+  size_t n = RS_SCHEMA_MAX_FIELDS + 1;
+  /* DescriptorProto.field(2) {name(1) "a", number(3) 1} */
+  static const uint8_t field[] = {0x12, 0x05, 0x0a, 0x01, 'a', 0x18, 0x01};
+  size_t msg_len = 3 + n * sizeof field; /* name(1) "M", then the fields */
+  uint8_t head[32];
+  size_t h = 0;
+  /* FileDescriptorSet.file(1) {name(1) "x.proto", message_type(4) {...}} */
+  size_t msg_hdr = 1 + put_varint(head, msg_len);
+  size_t file_len = 9 + msg_hdr + msg_len;
+  head[h++] = 0x0a;
+  h += put_varint(head + h, file_len);
+  memcpy(head + h, "\x0a\x07x.proto", 9);
+  h += 9;
+  head[h++] = 0x22;
+  h += put_varint(head + h, msg_len);
+  memcpy(head + h, "\x0a\x01M", 3);
+  h += 3;
+  size_t total = h + n * sizeof field;
+  uint8_t *buf = malloc(total);
+  ck_assert_ptr_nonnull(buf);
+  memcpy(buf, head, h);
+  for (size_t i = 0; i < n; i++)
+    memcpy(buf + h + i * sizeof field, field, sizeof field);
+  rs_schema *s = NULL;
+  rs_error err = RS_ERROR_INIT;
+  int rc = rs_schema_from_bytes(&s, buf, total, "wide.desc", NULL, &err);
+  free(buf);
+  ck_assert_msg(rc == RS_ELIMIT, "rc %d: %s", rc, err.message);
+  ck_assert_ptr_null(s);
+  ck_assert_msg(strstr(err.message, "wide.desc") != NULL &&
+                    strstr(err.message, "message M has 65536 fields") != NULL,
+                "%s", err.message);
+}
+END_TEST
+
 /* ---- enum_map -------------------------------------------------------------
  */
 
@@ -773,6 +822,7 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, hostile_sets_give_clear_errors);
   tcase_add_test(tc, malformed_bytes_give_clear_errors);
   tcase_add_test(tc, absurd_shapes_are_bounded);
+  tcase_add_test(tc, absurd_counts_are_refused);
   tcase_add_test(tc, enum_map_converts_a_value_the_reader_lacks);
   tcase_add_test(tc, chaos_allocator_frees_everything);
   suite_add_tcase(tc == NULL ? NULL : s, tc);
