@@ -59,7 +59,8 @@ typedef struct rs_schema_options {
    * directory always comes first), or NULL. */
   const char *const *include_dirs;
   /** Where the descriptors' memory comes from; NULL for malloc. It must
-   * outlive the schema. */
+   * outlive the schema. (The decoded descriptor set, whose names the
+   * descriptors share, comes from malloc.) */
   const ProtobufCAllocator *allocator;
 } rs_schema_options;
 
