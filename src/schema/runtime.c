@@ -978,6 +978,21 @@ static int build(rs_schema *s, rs_error *err) {
   return 0;
 }
 
+/*
+ * A long path as messages show it: "..." and its last two components, so
+ * that the file, message and field still fit in rs_error's message.
+ * Returns the tail to show after "...", or NULL to show the path whole.
+ */
+#define RS__WHAT_MAX 60
+static const char *long_path_tail(const char *what) {
+  size_t n = strlen(what);
+  if (n <= RS__WHAT_MAX) return NULL;
+  int slashes = 0;
+  for (const char *p = what + n; p > what;)
+    if (*--p == '/' && ++slashes == 2) return p;
+  return NULL;
+}
+
 static int from_set(rs_schema **out, Google__Protobuf__FileDescriptorSet *set,
                     const char *what, const rs_schema_options *o,
                     rs_error *err) {
@@ -996,7 +1011,9 @@ static int from_set(rs_schema **out, Google__Protobuf__FileDescriptorSet *set,
     rc = rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "%s: out of memory", what);
   } else {
     s->a = rs_arena_allocator(s->arena);
-    char *w = rs__strdup(s->a, what);
+    const char *tail = long_path_tail(what);
+    char *w = tail != NULL ? rs__sprintf(s->a, "...%s", tail)
+                           : rs__strdup(s->a, what);
     if (w == NULL)
       rc = oom(s, err);
     else
