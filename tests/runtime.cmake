@@ -33,3 +33,11 @@ if(TARGET rollsafe_cli)
     set_tests_properties(runtime.${case} PROPERTIES LABELS runtime)
   endforeach()
 endif()
+
+# examples/plugin built on its own against an installed rollsafe.
+if(TARGET rollsafe_cli)
+  add_test(NAME runtime.plugin_standalone
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/runtime/test_plugin_standalone.sh
+      ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
+  set_tests_properties(runtime.plugin_standalone PROPERTIES LABELS runtime)
+endif()
