@@ -17,6 +17,8 @@
  *       column: payload
  *       type: shop.Order
  *       where: "id > 1000"        # optional: the operator's own SQL
+ *       schemas: [v1.desc, v2.desc]  # optional: this type's versions
+ *       message: shop.Order       # optional: its message name in them
  *     - name: order-events        # a table used as a queue (outbox)
  *       kind: sqlite-queue        # sqlite-queue | postgres-queue
  *       connection: demo.db
@@ -32,6 +34,13 @@
  *       path: order-events.dump   # relative to this file
  *       type: shop.Order
  *       fixed_output: order-events.dump.fixed  # optional: where fix writes
+ *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
+ *                                 # one schema per version, oldest first
+ *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
+ *   proto_paths: [proto]          # optional: import paths of .proto schemas
+ *   enum_map:                     # optional: enum values a down-conversion
+ *     shop.v2.Order.Status:       # writes as another value
+ *       AWAITING_AUTH: PENDING
  *
  * Unknown keys, wrong types, duplicates and missing keys are errors that
  * give the file, line and column ("rollsafe.yaml:7:5: ...").
@@ -42,6 +51,19 @@
 #include <stddef.h>
 
 #include "store/store.h"
+
+/** File paths from the file (schemas, plugins), made relative to it. */
+typedef struct cli_config_paths {
+  char **items;
+  size_t n;
+  unsigned line, col; /**< where the list starts; 0 when absent */
+} cli_config_paths;
+
+/** One entry of enum_map: value `from` of enum `enum_name` becomes `to`. */
+typedef struct cli_config_enum_map {
+  char *enum_name, *from, *to;
+  unsigned line, col;
+} cli_config_enum_map;
 
 /** One target of the file. Strings are owned by the config. */
 typedef struct cli_config_target {
@@ -65,6 +87,10 @@ typedef struct cli_config_target {
    * SQLite path); NULL: the default, "<path>.fixed". */
   char *fixed_output;
   unsigned line, col; /**< where the target's mapping starts (1-based) */
+  /** Runtime schemas of this target's type, oldest first (`schemas:`);
+   * empty: the top-level list, if any. */
+  cli_config_paths schemas;
+  char *message; /**< `message:`, the message name in the schemas; NULL */
 } cli_config_target;
 
 /*
@@ -103,6 +129,12 @@ typedef struct cli_config {
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;
+  /* Record types at run time (the --schema, --plugin options in the file). */
+  cli_config_paths schemas;     /**< `schemas:`, oldest first */
+  cli_config_paths plugins;     /**< `plugins:` */
+  cli_config_paths proto_paths; /**< `proto_paths:`, imports of .proto files */
+  cli_config_enum_map *enum_maps; /**< `enum_map:` */
+  size_t n_enum_maps;
 } cli_config;
 
 /**
