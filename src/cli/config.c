@@ -666,12 +666,11 @@ enum {
 };
 
 static const char *const target_keys[T_COUNT + 1] = {
-    "name",           "kind",           "connection",
-    "connection_env", "table",          "key",
-    "column",         "type",           "where",
-    "state_column",   "pending_states", "in_flight_states",
-    "path",           "fixed_output",   "schemas",
-    "message",        NULL};
+    "name",  "kind",         "connection",     "connection_env",
+    "table", "key",          "column",         "type",
+    "where", "state_column", "pending_states", "in_flight_states",
+    "path",  "fixed_output", "schemas",        "message",
+    NULL};
 
 static int read_path_list(loader *ld, const char *key, const node *v,
                           int only_with_slash, cli_config_paths *out);
@@ -1141,7 +1140,7 @@ enum {
 };
 
 static const char *const top_keys[K_COUNT + 1] = {
-    "feature", "reader_version", "reader_framing", "targets",    "diff",
+    "feature", "reader_version", "reader_framing", "targets",     "diff",
     "schemas", "plugins",        "enum_map",       "proto_paths", NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
