@@ -18,7 +18,8 @@ extern "C" {
 typedef enum rs_encoding {
   /** Plain protobuf bytes with no header: what code before rollsafe wrote. */
   RS_ENCODING_RAW = 1,
-  /** A rollsafe envelope (schema/README.md) followed by the protobuf payload. */
+  /** A rollsafe envelope (schema/README.md) followed by the protobuf payload.
+   */
   RS_ENCODING_ENVELOPE = 2
 } rs_encoding;
 
@@ -68,7 +69,8 @@ typedef struct rs_converter {
 } rs_converter;
 
 #define RS_CONVERTER_VERSION 1
-#define RS_CONVERTER_INIT {RS_CONVERTER_VERSION, 0u, 0u, NULL, 0u, NULL, NULL}
+#define RS_CONVERTER_INIT \
+  { RS_CONVERTER_VERSION, 0u, 0u, NULL, 0u, NULL, NULL }
 
 /**
  * Creates an empty builder.
@@ -131,6 +133,23 @@ RS_EXTERN int rs_registry_builder_add_moved_field(
     rs_error *err);
 
 /**
+ * Declares how a conversion writes an enum value the target version's enum
+ * lacks: value @p from_value of enum @p enum_name becomes @p to_value. The
+ * generic converter otherwise calls such a record impossible to convert. A
+ * mapped value is reported as altered (a lossy conversion: the reader sees
+ * another value than the writer wrote). Names are resolved when a record is
+ * converted: @p enum_name is the full name of the source's enum (e.g.
+ * "shop.v2.Order.Status") or of the target's; @p from_value a value name of
+ * the source's enum, @p to_value one of the target's. A to_value the target
+ * lacks makes the conversion impossible, with a message naming it.
+ *
+ * @return 0, RS_EINVAL, RS_EEXISTS (that value is already mapped), RS_ENOMEM
+ */
+RS_EXTERN int rs_registry_builder_add_enum_map(
+    rs_registry_builder *builder, const char *type, const char *enum_name,
+    const char *from_value, const char *to_value, rs_error *err);
+
+/**
  * Freezes the builder into a registry. The builder is consumed whether or
  * not this succeeds.
  *
@@ -161,9 +180,8 @@ RS_EXTERN unsigned rs_registry_newest(const rs_registry *registry,
  * Descriptor of (@p type, @p version), or NULL when not registered;
  * borrowed.
  */
-RS_EXTERN const ProtobufCMessageDescriptor *
-rs_registry_descriptor(const rs_registry *registry, const char *type,
-                       unsigned version);
+RS_EXTERN const ProtobufCMessageDescriptor *rs_registry_descriptor(
+    const rs_registry *registry, const char *type, unsigned version);
 
 /** Encoding of (@p type, @p version); 0 when not registered. */
 RS_EXTERN rs_encoding rs_registry_encoding(const rs_registry *registry,

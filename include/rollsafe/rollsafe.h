@@ -18,6 +18,9 @@
 #include "codec.h"
 #include "classify.h"
 #include "envelope.h"
+#include "schema.h"
+#include "plugin.h"
 #include "shop.h"
+#include "diff.h"
 
 #endif

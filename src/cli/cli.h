@@ -42,6 +42,8 @@ int cli_runs_run(int argc, char **argv);
 void cli_runs_help(FILE *out);
 int cli_purge_run(int argc, char **argv);
 void cli_purge_help(FILE *out);
+int cli_diff_run(int argc, char **argv);
+void cli_diff_help(FILE *out);
 
 /**
  * Prints "rollsafe <cmd>: <message>" and a newline on stderr. @p cmd may be

@@ -667,7 +667,7 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
       "      --queue [--state-column COL --pending-states S,S",               \
       "       --in-flight-states S,S]   the table is a queue (outbox)",       \
       "      --stream FILE --type TYPE  a file of varint-length-delimited",   \
-      "                           records (a queue dump)"
+      "                           records (a queue dump)", CLI_TYPES_HELP
 
 void cli_fix_help(FILE *out) {
   static const char *const lines[] = {

@@ -16,6 +16,7 @@
 #include "opt.h"
 #include "report/json_record.h"
 #include "report/json_verdict.h"
+#include "types.h"
 
 #define CMD "inspect"
 
@@ -50,6 +51,7 @@ void cli_inspect_help(FILE *out) {
       "                           envelopes; envelope: code linked with",
       "                           rollsafe (default: as the reader's version",
       "                           is framed)",
+      CLI_TYPES_HELP,
       "  -h, --help               show this help",
       "",
       "Exit status:",
@@ -70,6 +72,7 @@ typedef struct inspect_args {
   rs_reader_framing framing;
   const char *path; /* NULL: standard input */
   int help;
+  cli_types_args types;
 } inspect_args;
 
 enum {
@@ -88,6 +91,7 @@ static const cli_opt_spec inspect_opts[] = {
     {OPT_READER_VERSION, "reader-version", 0, 1},
     {OPT_READER_FRAMING, "reader-framing", 0, 1},
     {OPT_HELP, "help", 'h', 0},
+    CLI_TYPES_OPT_SPECS,
 };
 
 static int parse_args(inspect_args *a, int argc, char **argv) {
@@ -97,6 +101,9 @@ static int parse_args(inspect_args *a, int argc, char **argv) {
   const char *value;
   int id;
   while ((id = cli_opt_next(&p, &value)) != CLI_OPT_END) {
+    int taken = cli_types_opt(&a->types, id, value, CMD);
+    if (taken == CLI_EXIT_USAGE) return CLI_EXIT_USAGE;
+    if (taken == 1) continue;
     switch (id) {
       case CLI_OPT_ERROR:
         return CLI_EXIT_USAGE;
@@ -343,8 +350,10 @@ done:
 }
 
 int cli_inspect_run(int argc, char **argv) {
-  inspect_args a = {NULL, CLI_INPUT_BINARY, 0, RS_READER_FRAMING_DEFAULT, NULL,
-                    0};
+  inspect_args a;
+  memset(&a, 0, sizeof a);
+  a.format = CLI_INPUT_BINARY;
+  a.framing = RS_READER_FRAMING_DEFAULT;
   int status = parse_args(&a, argc, argv);
   if (status != 0) return status;
   if (a.help) {
@@ -352,16 +361,24 @@ int cli_inspect_run(int argc, char **argv) {
     return cli_finish_stdout(CMD, CLI_EXIT_CLEAN);
   }
 
+  cli_types types;
   rs_registry *reg = NULL;
   uint8_t *buf = NULL;
   size_t len = 0;
   json_t *doc = NULL;
-  rs_error err = RS_ERROR_INIT;
 
-  if (rs_shop_registry(&reg, &err) != 0) {
-    status = exit_for_error(&err);
+  if (a.types.n_schemas > 0 && a.type == NULL) {
+    memset(&types, 0, sizeof types);
+    status = cli_usage_error(CMD, "--schema needs --type, the record type");
     goto done;
   }
+  cli_type_request req = {a.type, a.types.schemas, a.types.n_schemas,
+                          a.types.message, "--schema"};
+  status = cli_types_build(&types, &req, a.types.n_schemas > 0 ? 1 : 0,
+                           a.types.plugins, a.types.n_plugins, NULL, 0, NULL,
+                           a.types.proto_paths, CMD);
+  reg = types.registry;
+  if (status != 0) goto done;
   if ((status = resolve_type(reg, &a)) != 0) goto done;
   unsigned newest = rs_registry_newest(reg, a.type);
   if (a.reader_version > newest) {
@@ -395,6 +412,6 @@ int cli_inspect_run(int argc, char **argv) {
 done:
   json_decref(doc);
   free(buf);
-  rs_registry_free(reg);
+  cli_types_free(&types);
   return status;
 }

@@ -84,6 +84,7 @@ void cli_scan_help(FILE *out) {
       "                           envelopes; envelope: code linked with "
       "rollsafe",
       "                           (default: as the reader's version is framed)",
+      CLI_TYPES_HELP,
       "      --flag KEY[=VARIANT] count only records whose provenance names "
       "this",
       "                           flag (and variant)",
@@ -271,6 +272,10 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_PENDING_STATES:
       case CLI_TOPT_IN_FLIGHT_STATES:
       case CLI_TOPT_STREAM:
+      case CLI_YOPT_SCHEMA:
+      case CLI_YOPT_PLUGIN:
+      case CLI_YOPT_MESSAGE:
+      case CLI_YOPT_PROTO_PATH:
         if (cli_target_opt(&a->t, id, value, CMD) == CLI_EXIT_USAGE)
           return CLI_EXIT_USAGE;
         break;

@@ -26,6 +26,7 @@
 #include <yaml.h>
 
 #include <rollsafe/classify.h>
+#include <rollsafe/diff.h>
 
 #include "exit_codes.h"
 
@@ -60,6 +61,7 @@ typedef struct loader {
   size_t fail_at, n_allocs;
   const unsigned char *text; /* the file, for positions of encoding errors */
   size_t text_len;
+  int diff_only; /* cli_config_load_diff: only the diff section is read */
 } loader;
 
 static void *ld_realloc(loader *ld, void *ptr, size_t size) {
@@ -658,15 +660,20 @@ enum {
   /* stream files */
   T_PATH,
   T_FIXED_OUTPUT,
+  T_SCHEMAS, /* runtime schemas: see read_path_list() */
+  T_MESSAGE,
   T_COUNT
 };
 
 static const char *const target_keys[T_COUNT + 1] = {
-    "name",           "kind",           "connection",
-    "connection_env", "table",          "key",
-    "column",         "type",           "where",
-    "state_column",   "pending_states", "in_flight_states",
-    "path",           "fixed_output",   NULL};
+    "name",  "kind",         "connection",     "connection_env",
+    "table", "key",          "column",         "type",
+    "where", "state_column", "pending_states", "in_flight_states",
+    "path",  "fixed_output", "schemas",        "message",
+    NULL};
+
+static int read_path_list(loader *ld, const char *key, const node *v,
+                          int only_with_slash, cli_config_paths *out);
 
 /*
  * A relative SQLite path in the file names a file next to the config file,
@@ -849,6 +856,11 @@ static int read_target(loader *ld, const node *item, size_t index,
     int k = 0;
     while (values[k] != v) k++;
     if ((k == T_WHERE || k >= T_STATE_COLUMN) && is_null(v)) continue;
+    if (k == T_SCHEMAS) {
+      rc = read_path_list(ld, "schemas", v, 0, &t->schemas);
+      if (rc != 0) goto failed;
+      continue;
+    }
     if (k == T_PENDING_STATES || k == T_IN_FLIGHT_STATES) {
       rc = get_state_list(
           ld, target_keys[k], v,
@@ -900,6 +912,9 @@ static int read_target(loader *ld, const node *item, size_t index,
         break;
       case T_FIXED_OUTPUT:
         t->fixed_output = s;
+        break;
+      case T_MESSAGE:
+        t->message = s;
         break;
       default:
         t->where = s;
@@ -983,10 +998,153 @@ failed:
   return rc;
 }
 
-enum { K_FEATURE, K_READER_VERSION, K_READER_FRAMING, K_TARGETS, K_COUNT };
+/* ---- the diff section (rollsafe diff) --------------------------------------
+ */
+
+enum { S_RULE, S_PATH, S_REASON, S_EXPIRES, S_COUNT };
+
+static const char *const suppression_keys[S_COUNT + 1] = {
+    "rule", "path", "reason", "expires", NULL};
+
+static int read_suppression(loader *ld, const node *item, size_t index,
+                            cli_config_suppression *s) {
+  const node *values[S_COUNT], *keys[S_COUNT];
+  char where[64], got[256], buf[200];
+  int rc;
+  s->line = item->line;
+  s->col = item->col;
+  if (item->type != NODE_MAPPING)
+    return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                   "suppression #%zu: expected a mapping with rule, path, "
+                   "reason and expires, got %s",
+                   index + 1, described(got, item, 0));
+  snprintf(where, sizeof where, " in suppression #%zu", index + 1);
+  rc = check_keys(ld, item, suppression_keys, values, keys, where);
+  if (rc != 0) return rc;
+  for (int k = 0; k < S_COUNT; k++)
+    if (values[k] == NULL)
+      return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                     "missing key '%s' in suppression #%zu (every suppression "
+                     "needs rule, path, reason and expires)",
+                     suppression_keys[k], index + 1);
+  char **slots[S_COUNT] = {&s->rule, &s->path, &s->reason, &s->expires};
+  for (int k = 0; k < S_COUNT; k++) {
+    rc = get_string(ld, suppression_keys[k], values[k], 0, slots[k]);
+    if (rc != 0) return rc;
+  }
+  const node *v = values[S_RULE];
+  if (strcmp(s->rule, "*") != 0 && rs_diff_rule_from_id(s->rule) < 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "rule: unknown rule '%s' (see 'rollsafe diff --help' for "
+                   "the rule ids)",
+                   shown(buf, v->value, v->len));
+  v = values[S_EXPIRES];
+  if (!rs_diff_date_valid(s->expires))
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "expires: expected a date YYYY-MM-DD, got '%s'",
+                   shown(buf, v->value, v->len));
+  return 0;
+}
+
+static int read_suppressions(loader *ld, const node *v, cli_config_diff *d) {
+  char got[256];
+  if (is_null(v)) return 0;
+  if (v->type != NODE_SEQUENCE)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "suppressions: expected a sequence, got %s",
+                   described(got, v, 0));
+  if (v->n_items == 0) return 0;
+  d->suppressions = ld_malloc(ld, v->n_items * sizeof *d->suppressions);
+  if (d->suppressions == NULL) return out_of_memory(ld);
+  memset(d->suppressions, 0, v->n_items * sizeof *d->suppressions);
+  for (size_t i = 0; i < v->n_items; i++) {
+    d->n_suppressions = i + 1; /* counted first: freed when half-filled */
+    int rc = read_suppression(ld, v->items[i], i, &d->suppressions[i]);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+static int read_fail_on(loader *ld, const node *v, int *out) {
+  char got[256], buf[200];
+  if (v->type != NODE_SCALAR || scalar_type_of(v) != SCALAR_STRING)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "fail_on: expected error, warning, info or never, got %s",
+                   described(got, v, 0));
+  if (strcmp(v->value, "never") == 0) {
+    *out = -1;
+    return 0;
+  }
+  int sev = rs_diff_severity_from_name(v->value);
+  if (sev == 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "fail_on: unknown severity '%s' (known: error, warning, "
+                   "info, never)",
+                   shown(buf, v->value, v->len));
+  *out = sev;
+  return 0;
+}
+
+enum { D_FAIL_ON, D_SUPPRESSIONS, D_COUNT };
+
+static const char *const diff_keys[D_COUNT + 1] = {"fail_on", "suppressions",
+                                                   NULL};
+
+static int read_diff(loader *ld, const node *v, cli_config_diff *d) {
+  const node *values[D_COUNT], *keys[D_COUNT];
+  char got[256];
+  int rc;
+  d->present = 1;
+  if (is_null(v)) return 0;
+  if (v->type != NODE_MAPPING)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "diff: expected a mapping with fail_on and suppressions, "
+                   "got %s",
+                   described(got, v, 0));
+  rc = check_keys(ld, v, diff_keys, values, keys, " in diff");
+  if (rc != 0) return rc;
+  if (values[D_FAIL_ON] != NULL && !is_null(values[D_FAIL_ON])) {
+    rc = read_fail_on(ld, values[D_FAIL_ON], &d->fail_on);
+    if (rc != 0) return rc;
+  }
+  if (values[D_SUPPRESSIONS] != NULL)
+    return read_suppressions(ld, values[D_SUPPRESSIONS], d);
+  return 0;
+}
+
+static void diff_free(cli_config_diff *d) {
+  for (size_t i = 0; i < d->n_suppressions; i++) {
+    free(d->suppressions[i].rule);
+    free(d->suppressions[i].path);
+    free(d->suppressions[i].reason);
+    free(d->suppressions[i].expires);
+  }
+  free(d->suppressions);
+}
+
+/* ---- the top level
+ * ------------------------------------------------------------
+ */
+
+enum {
+  K_FEATURE,
+  K_READER_VERSION,
+  K_READER_FRAMING,
+  K_TARGETS,
+  K_DIFF,
+  K_SCHEMAS, /* runtime schemas, plugins, enum maps: read_runtime_key() */
+  K_PLUGINS,
+  K_ENUM_MAP,
+  K_PROTO_PATHS,
+  K_COUNT
+};
 
 static const char *const top_keys[K_COUNT + 1] = {
-    "feature", "reader_version", "reader_framing", "targets", NULL};
+    "feature", "reader_version", "reader_framing", "targets",     "diff",
+    "schemas", "plugins",        "enum_map",       "proto_paths", NULL};
+
+static int read_runtime_key(loader *ld, int k, const node *v,
+                            cli_config *config);
 
 static int read_targets(loader *ld, const node *v, cli_config *config) {
   char got[256];
@@ -1026,6 +1184,12 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
     const node *v = root->items[i];
     int k = 0;
     while (values[k] != v) k++;
+    if (k == K_DIFF) {
+      rc = read_diff(ld, v, &config->diff);
+      if (rc != 0) return rc;
+      continue;
+    }
+    if (ld->diff_only) continue;
     /* The optional keys may be given as null to mean "not given". */
     if (k != K_TARGETS && is_null(v)) continue;
     switch (k) {
@@ -1040,16 +1204,153 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
         rc = get_reader_framing(ld, v, &config->reader_framing);
         config->has_reader_framing = rc == 0;
         break;
+      case K_SCHEMAS:
+      case K_PLUGINS:
+      case K_ENUM_MAP:
+      case K_PROTO_PATHS:
+        rc = read_runtime_key(ld, k, v, config);
+        break;
       default:
         rc = read_targets(ld, v, config);
         break;
     }
     if (rc != 0) return rc;
   }
-  if (values[K_TARGETS] == NULL)
+  if (values[K_TARGETS] == NULL && !ld->diff_only)
     return fail_at(ld, CLI_EXIT_USAGE, root->line, root->col,
                    "missing key 'targets'");
   return 0;
+}
+
+/* ---- record types at run time: schemas, plugins, enum_map ----------------
+ *
+ *   schemas: [v1.desc, v2.desc]     (top level, or in a target) oldest first
+ *   plugins: [./plugin.so]
+ *   enum_map: {ENUM_FULL_NAME: {FROM_VALUE: TO_VALUE, ...}, ...}
+ *   proto_paths: [proto]            import paths of .proto schemas
+ *
+ * Paths are relative to the config file; a plugin named without a slash is
+ * left to dlopen()'s search path.
+ */
+
+static void free_paths(cli_config_paths *p) {
+  for (size_t i = 0; i < p->n; i++) free(p->items[i]);
+  free(p->items);
+  memset(p, 0, sizeof *p);
+}
+
+static void free_runtime_keys(cli_config *config) {
+  free_paths(&config->schemas);
+  free_paths(&config->plugins);
+  free_paths(&config->proto_paths);
+  for (size_t i = 0; i < config->n_enum_maps; i++) {
+    free(config->enum_maps[i].enum_name);
+    free(config->enum_maps[i].from);
+    free(config->enum_maps[i].to);
+  }
+  free(config->enum_maps);
+  config->enum_maps = NULL;
+  config->n_enum_maps = 0;
+}
+
+/* A relative path in the file names a file next to the config file. */
+static int resolve_relative(loader *ld, char **path) {
+  const char *slash = strrchr(ld->path, '/');
+  const char *c = *path;
+  if (slash == NULL || c[0] == '/') return 0;
+  size_t dir_len = (size_t)(slash - ld->path) + 1, c_len = strlen(c);
+  char *joined = ld_malloc(ld, dir_len + c_len + 1);
+  if (joined == NULL) return out_of_memory(ld);
+  memcpy(joined, ld->path, dir_len);
+  memcpy(joined + dir_len, c, c_len + 1);
+  free(*path);
+  *path = joined;
+  return 0;
+}
+
+static int read_path_list(loader *ld, const char *key, const node *v,
+                          int only_with_slash, cli_config_paths *out) {
+  char got[256];
+  if (v->type != NODE_SEQUENCE)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "%s: expected a sequence of file paths, got %s", key,
+                   described(got, v, 0));
+  if (v->n_items == 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "%s: expected at least one file", key);
+  out->items = ld_malloc(ld, v->n_items * sizeof *out->items);
+  if (out->items == NULL) return out_of_memory(ld);
+  out->line = v->line;
+  out->col = v->col;
+  for (size_t i = 0; i < v->n_items; i++) {
+    char *s = NULL;
+    int rc = get_string(ld, key, v->items[i], 0, &s);
+    if (rc != 0) return rc;
+    out->items[out->n++] = s; /* counted: freed with the config */
+    if (!only_with_slash || strchr(s, '/') != NULL) {
+      rc = resolve_relative(ld, &out->items[out->n - 1]);
+      if (rc != 0) return rc;
+    }
+  }
+  return 0;
+}
+
+static int read_enum_map(loader *ld, const node *v, cli_config *config) {
+  char got[256];
+  if (v->type != NODE_MAPPING)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "enum_map: expected a mapping of enum names to mappings "
+                   "of value names, got %s",
+                   described(got, v, 0));
+  size_t total = 0;
+  for (size_t i = 1; i < v->n_items; i += 2) {
+    const node *m = v->items[i];
+    if (m->type != NODE_MAPPING || m->n_items == 0)
+      return fail_at(ld, CLI_EXIT_USAGE, m->line, m->col,
+                     "enum_map: expected a mapping FROM_VALUE: TO_VALUE, got "
+                     "%s",
+                     described(got, m, 0));
+    total += m->n_items / 2;
+  }
+  config->enum_maps =
+      ld_malloc(ld, (total ? total : 1) * sizeof *config->enum_maps);
+  if (config->enum_maps == NULL) return out_of_memory(ld);
+  for (size_t i = 0; i + 1 < v->n_items; i += 2) {
+    const node *e = v->items[i], *m = v->items[i + 1];
+    for (size_t j = 0; j + 1 < m->n_items; j += 2) {
+      cli_config_enum_map *em = &config->enum_maps[config->n_enum_maps++];
+      memset(em, 0, sizeof *em);
+      em->line = m->items[j]->line;
+      em->col = m->items[j]->col;
+      int rc = get_string(ld, "enum_map", e, 0, &em->enum_name);
+      if (rc == 0) rc = get_string(ld, "enum_map", m->items[j], 0, &em->from);
+      if (rc == 0) rc = get_string(ld, "enum_map", m->items[j + 1], 0, &em->to);
+      if (rc != 0) return rc;
+      for (size_t k = 0; k + 1 < config->n_enum_maps; k++) {
+        const cli_config_enum_map *p = &config->enum_maps[k];
+        if (strcmp(p->enum_name, em->enum_name) == 0 &&
+            strcmp(p->from, em->from) == 0)
+          return fail_at(ld, CLI_EXIT_USAGE, em->line, em->col,
+                         "enum_map: %s.%s is mapped twice (first at %u:%u)",
+                         em->enum_name, em->from, p->line, p->col);
+      }
+    }
+  }
+  return 0;
+}
+
+static int read_runtime_key(loader *ld, int k, const node *v,
+                            cli_config *config) {
+  switch (k) {
+    case K_SCHEMAS:
+      return read_path_list(ld, "schemas", v, 0, &config->schemas);
+    case K_PLUGINS:
+      return read_path_list(ld, "plugins", v, 1, &config->plugins);
+    case K_PROTO_PATHS:
+      return read_path_list(ld, "proto_paths", v, 0, &config->proto_paths);
+    default:
+      return read_enum_map(ld, v, config);
+  }
 }
 
 /* ---- the file --------------------------------------------------------------
@@ -1118,16 +1419,21 @@ void cli_config_free(cli_config *config) {
     free(t->pending_states);
     free(t->in_flight_states);
     free(t->fixed_output);
+    free_paths(&t->schemas);
+    free(t->message);
   }
   free(config->targets);
+  diff_free(&config->diff);
+  free_runtime_keys(config);
   free(config->feature);
   free(config->path);
   free(config);
 }
 
-int rs__config_load(cli_config **out, const char *path, char *errbuf,
-                    size_t errlen, size_t fail_at_alloc, size_t *n_allocs) {
-  loader ld = {path, errbuf, errlen, fail_at_alloc, 0, NULL, 0};
+static int config_load(cli_config **out, const char *path, char *errbuf,
+                       size_t errlen, size_t fail_at_alloc, size_t *n_allocs,
+                       int diff_only) {
+  loader ld = {path, errbuf, errlen, fail_at_alloc, 0, NULL, 0, diff_only};
   yaml_parser_t parser;
   unsigned char *text = NULL;
   size_t len = 0;
@@ -1173,7 +1479,17 @@ done:
   return rc;
 }
 
+int rs__config_load(cli_config **out, const char *path, char *errbuf,
+                    size_t errlen, size_t fail_at_alloc, size_t *n_allocs) {
+  return config_load(out, path, errbuf, errlen, fail_at_alloc, n_allocs, 0);
+}
+
 int cli_config_load(cli_config **out, const char *path, char *errbuf,
                     size_t errlen) {
-  return rs__config_load(out, path, errbuf, errlen, 0, NULL);
+  return config_load(out, path, errbuf, errlen, 0, NULL, 0);
+}
+
+int cli_config_load_diff(cli_config **out, const char *path, char *errbuf,
+                         size_t errlen) {
+  return config_load(out, path, errbuf, errlen, 0, NULL, 1);
 }

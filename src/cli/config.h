@@ -17,6 +17,8 @@
  *       column: payload
  *       type: shop.Order
  *       where: "id > 1000"        # optional: the operator's own SQL
+ *       schemas: [v1.desc, v2.desc]  # optional: this type's versions
+ *       message: shop.Order       # optional: its message name in them
  *     - name: order-events        # a table used as a queue (outbox)
  *       kind: sqlite-queue        # sqlite-queue | postgres-queue
  *       connection: demo.db
@@ -32,6 +34,13 @@
  *       path: order-events.dump   # relative to this file
  *       type: shop.Order
  *       fixed_output: order-events.dump.fixed  # optional: where fix writes
+ *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
+ *                                 # one schema per version, oldest first
+ *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
+ *   proto_paths: [proto]          # optional: import paths of .proto schemas
+ *   enum_map:                     # optional: enum values a down-conversion
+ *     shop.v2.Order.Status:       # writes as another value
+ *       AWAITING_AUTH: PENDING
  *
  * Unknown keys, wrong types, duplicates and missing keys are errors that
  * give the file, line and column ("rollsafe.yaml:7:5: ...").
@@ -42,6 +51,19 @@
 #include <stddef.h>
 
 #include "store/store.h"
+
+/** File paths from the file (schemas, plugins), made relative to it. */
+typedef struct cli_config_paths {
+  char **items;
+  size_t n;
+  unsigned line, col; /**< where the list starts; 0 when absent */
+} cli_config_paths;
+
+/** One entry of enum_map: value `from` of enum `enum_name` becomes `to`. */
+typedef struct cli_config_enum_map {
+  char *enum_name, *from, *to;
+  unsigned line, col;
+} cli_config_enum_map;
 
 /** One target of the file. Strings are owned by the config. */
 typedef struct cli_config_target {
@@ -65,7 +87,37 @@ typedef struct cli_config_target {
    * SQLite path); NULL: the default, "<path>.fixed". */
   char *fixed_output;
   unsigned line, col; /**< where the target's mapping starts (1-based) */
+  /** Runtime schemas of this target's type, oldest first (`schemas:`);
+   * empty: the top-level list, if any. */
+  cli_config_paths schemas;
+  char *message; /**< `message:`, the message name in the schemas; NULL */
 } cli_config_target;
+
+/*
+ * The `diff:` section, read by `rollsafe diff`:
+ *
+ *   diff:
+ *     fail_on: error               # optional: error | warning | info | never
+ *     suppressions:
+ *       - rule: FIELD_DELETED      # a rule id, or "*"
+ *         path: "shop.v2.Order.discount_cents(8)"   # exact, or a glob
+ *         reason: "v1 readers treat a missing discount as none (SHOP-412)"
+ *         expires: 2027-01-31      # last day it applies
+ */
+typedef struct cli_config_suppression {
+  char *rule;
+  char *path;
+  char *reason;
+  char *expires;      /**< YYYY-MM-DD, checked */
+  unsigned line, col; /**< where the entry starts (1-based) */
+} cli_config_suppression;
+
+typedef struct cli_config_diff {
+  int present; /**< the file has a diff section */
+  int fail_on; /**< 0: not given; an rs_diff_severity; -1: never */
+  cli_config_suppression *suppressions;
+  size_t n_suppressions;
+} cli_config_diff;
 
 typedef struct cli_config {
   char *path;    /**< the file as given */
@@ -76,6 +128,13 @@ typedef struct cli_config {
   int reader_framing; /**< an rs_reader_framing */
   cli_config_target *targets;
   size_t n_targets;
+  cli_config_diff diff;
+  /* Record types at run time (the --schema, --plugin options in the file). */
+  cli_config_paths schemas;     /**< `schemas:`, oldest first */
+  cli_config_paths plugins;     /**< `plugins:` */
+  cli_config_paths proto_paths; /**< `proto_paths:`, imports of .proto files */
+  cli_config_enum_map *enum_maps; /**< `enum_map:` */
+  size_t n_enum_maps;
 } cli_config;
 
 /**
@@ -90,6 +149,15 @@ typedef struct cli_config {
  */
 int cli_config_load(cli_config **out, const char *path, char *errbuf,
                     size_t errlen);
+
+/**
+ * Reads @p path for `rollsafe diff`: the file must be well-formed and its
+ * top-level keys known, but only the `diff` section is read and checked
+ * (targets, and the environment variables they name, are left alone).
+ * Same results as cli_config_load().
+ */
+int cli_config_load_diff(cli_config **out, const char *path, char *errbuf,
+                         size_t errlen);
 
 /** Frees a configuration; NULL is allowed. */
 void cli_config_free(cli_config *config);

@@ -24,7 +24,8 @@ typedef struct cli_command {
 static const cli_command commands[] = {
     {"inspect", "one record: envelope, provenance, fields and verdict as JSON",
      cli_inspect_run, cli_inspect_help},
-    {"scan", "which records can the old reader not read: one table, or a config",
+    {"scan",
+     "which records can the old reader not read: one table, or a config",
      cli_scan_run, cli_scan_help},
     {"fix", "rewrite what the reader cannot read (dry run unless --execute)",
      cli_fix_run, cli_fix_help},
@@ -34,7 +35,8 @@ static const cli_command commands[] = {
      cli_runs_help},
     {"purge", "delete a run's backups (dry run unless --execute)",
      cli_purge_run, cli_purge_help},
-    {"diff", NULL, NULL, NULL},
+    {"diff", "schema guard: what old readers make of a newer schema's records",
+     cli_diff_run, cli_diff_help},
     {"demo", "create a demo SQLite database and a config to try scan on",
      cli_demo_run, cli_demo_help},
 };

@@ -18,6 +18,8 @@ static int set_once(const char **slot, const char *value, const char *name,
 
 int cli_target_opt(cli_target_args *a, int id, const char *value,
                    const char *cmd) {
+  int taken = cli_types_opt(&a->types, id, value, cmd);
+  if (taken != 0) return taken;
   switch (id) {
     case CLI_TOPT_CONFIG:
       return set_once(&a->config, value, "--config", cmd);
@@ -196,17 +198,8 @@ static int resolve_reader(cli_target *t, const rs_registry *reg,
 }
 
 static int resolve_all(const cli_target_args *a, const rs_registry *reg,
-                       cli_config **config, cli_target **out, size_t *n,
+                       const cli_config *c, cli_target **out, size_t *n,
                        const char *cmd) {
-  if (a->config != NULL) {
-    char msg[768];
-    int status = cli_config_load(config, a->config, msg, sizeof msg);
-    if (status != 0) {
-      cli_error(cmd, "%s", msg);
-      return status;
-    }
-  }
-  const cli_config *c = *config;
   size_t count = c != NULL ? c->n_targets : 1;
   cli_target *t = calloc(count, sizeof *t);
   if (t == NULL) {
@@ -271,21 +264,89 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
   return 0;
 }
 
+/*
+ * The types the targets need from schemas: a target's own `schemas:`, else
+ * --schema, else the file's top-level `schemas:`; none for a compiled-in
+ * type.
+ */
+static int build_types(cli_target_set *set, const cli_target_args *a,
+                       const char *cmd) {
+  const cli_config *c = set->config;
+  size_t n = c != NULL ? c->n_targets : 1;
+  cli_type_request *req = calloc(n, sizeof *req);
+  char(*where)[300] = calloc(n, sizeof *where);
+  const char *plugins[2 * CLI_MAX_PLUGINS];
+  size_t n_req = 0, n_plugins = 0;
+  if (req == NULL || where == NULL) {
+    free(req);
+    free(where);
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  for (size_t i = 0; i < n; i++) {
+    cli_type_request r = {a->type, a->types.schemas, a->types.n_schemas,
+                          a->types.message, "--schema"};
+    if (c != NULL) {
+      const cli_config_target *t = &c->targets[i];
+      r.type = t->type;
+      if (t->message != NULL) r.message = t->message;
+      if (t->schemas.n > 0) {
+        r.schemas = (const char *const *)t->schemas.items;
+        r.n_schemas = t->schemas.n;
+      } else if (r.n_schemas == 0) {
+        r.schemas = (const char *const *)c->schemas.items;
+        r.n_schemas = c->schemas.n;
+      }
+      snprintf(where[i], sizeof where[i], "%s:%u:%u: target '%s'", c->path,
+               t->line, t->col, t->name);
+      r.where = where[i];
+    }
+    if (r.n_schemas > 0) req[n_req++] = r;
+  }
+  for (size_t i = 0; i < a->types.n_plugins; i++)
+    plugins[n_plugins++] = a->types.plugins[i];
+  for (size_t i = 0;
+       c != NULL && i < c->plugins.n && n_plugins < 2 * CLI_MAX_PLUGINS; i++)
+    plugins[n_plugins++] = c->plugins.items[i];
+  /* Import paths: the command line's, then the file's. */
+  const char *paths[2 * CLI_MAX_SCHEMAS + 1];
+  size_t n_paths = 0;
+  for (size_t i = 0; i < a->types.n_proto_paths; i++)
+    paths[n_paths++] = a->types.proto_paths[i];
+  for (size_t i = 0;
+       c != NULL && i < c->proto_paths.n && n_paths < 2 * CLI_MAX_SCHEMAS; i++)
+    paths[n_paths++] = c->proto_paths.items[i];
+  paths[n_paths] = NULL;
+  int status = cli_types_build(&set->types, req, n_req, plugins, n_plugins,
+                               c != NULL ? c->enum_maps : NULL,
+                               c != NULL ? c->n_enum_maps : 0,
+                               c != NULL ? c->path : NULL, paths, cmd);
+  free(req);
+  free(where);
+  set->registry = set->types.registry;
+  return status;
+}
+
 int cli_target_set_load(cli_target_set *set, const cli_target_args *a,
                         const char *cmd) {
   memset(set, 0, sizeof *set);
-  rs_error err = RS_ERROR_INIT;
-  if (rs_shop_registry(&set->registry, &err) != 0) {
-    cli_error(cmd, "%s", err.message);
-    return CLI_EXIT_IO;
+  if (a->config != NULL) {
+    char msg[768];
+    int status = cli_config_load(&set->config, a->config, msg, sizeof msg);
+    if (status != 0) {
+      cli_error(cmd, "%s", msg);
+      return status;
+    }
   }
-  return resolve_all(a, set->registry, &set->config, &set->targets, &set->n,
+  int status = build_types(set, a, cmd);
+  if (status != 0) return status;
+  return resolve_all(a, set->registry, set->config, &set->targets, &set->n,
                      cmd);
 }
 
 void cli_target_set_free(cli_target_set *set) {
   free(set->targets);
+  cli_types_free(&set->types);
   cli_config_free(set->config);
-  rs_registry_free(set->registry);
   memset(set, 0, sizeof *set);
 }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "opt.h"
 #include "store/store.h"
+#include "types.h"
 
 /** Option ids of the target options; a command's own ids stay below 100. */
 enum {
@@ -44,9 +45,8 @@ enum {
       {CLI_TOPT_QUEUE, "queue", 0, 0},                                        \
       {CLI_TOPT_STATE_COLUMN, "state-column", 0, 1},                          \
       {CLI_TOPT_PENDING_STATES, "pending-states", 0, 1},                      \
-      {CLI_TOPT_IN_FLIGHT_STATES, "in-flight-states", 0, 1}, {                \
-    CLI_TOPT_STREAM, "stream", 0, 1                                           \
-  }
+      {CLI_TOPT_IN_FLIGHT_STATES, "in-flight-states", 0, 1},                  \
+      {CLI_TOPT_STREAM, "stream", 0, 1}, CLI_TYPES_OPT_SPECS
 
 typedef struct cli_target_args {
   const char *config;
@@ -58,12 +58,13 @@ typedef struct cli_target_args {
   int queue;
   const char *state_column, *pending_states, *in_flight_states;
   const char *stream;
+  cli_types_args types; /* --schema, --plugin, --message */
 } cli_target_args;
 
 #define CLI_TARGET_ARGS_INIT                                                 \
   {                                                                          \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
-        NULL, NULL                                                           \
+        NULL, NULL, CLI_TYPES_ARGS_INIT                                      \
   }
 
 /**
@@ -89,7 +90,8 @@ typedef struct cli_target {
 
 /** What a command works on: the registry, the config file and its targets. */
 typedef struct cli_target_set {
-  rs_registry *registry;
+  rs_registry *registry; /**< types.registry */
+  cli_types types;
   cli_config *config;  /**< NULL without -c */
   cli_target *targets; /**< borrow from the args and the config */
   size_t n;

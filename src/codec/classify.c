@@ -236,6 +236,14 @@ static void walk(walker *w, const ProtobufCMessageDescriptor *R,
                  "packed values are malformed; protobuf-c fails the whole "
                  "record");
         }
+      } else if (f.wire_type == RS__WT_LEN && rs__field_wants_utf8(rf)) {
+        size_t ok = rs__utf8_valid_prefix(buf + f.value_offset, f.value_len);
+        if (ok != f.value_len)
+          note(w, RS_VERDICT_UNREADABLE, path->buf, f.number, at,
+               "invalid UTF-8 at byte %zu of a proto3 string; protobuf-c "
+               "keeps it, but proto3 requires UTF-8 and other runtimes "
+               "fail the whole record",
+               base + f.value_offset + ok);
       } else if (f.wire_type == RS__WT_LEN && rs__is_packable(rf)) {
         size_t width = rs__field_wire_type(rf) == RS__WT_I64 ? 8 : 4;
         if (f.value_len % width != 0)
@@ -422,7 +430,9 @@ static bool message_is_clean(const ProtobufCMessage *m, unsigned depth) {
   const ProtobufCMessageDescriptor *d = m->descriptor;
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
-    if (f->type != PROTOBUF_C_TYPE_ENUM && f->type != PROTOBUF_C_TYPE_MESSAGE)
+    bool utf8 = rs__field_wants_utf8(f);
+    if (f->type != PROTOBUF_C_TYPE_ENUM && f->type != PROTOBUF_C_TYPE_MESSAGE &&
+        !utf8)
       continue;
     const char *member = (const char *)m + f->offset;
     size_t n = 1;
@@ -444,7 +454,13 @@ static bool message_is_clean(const ProtobufCMessage *m, unsigned depth) {
       }
     }
     for (size_t k = 0; k < n; k++) {
-      if (f->type == PROTOBUF_C_TYPE_ENUM) {
+      if (utf8) {
+        /* The string's length is gone once unpacked (a NUL may be part of
+         * it): a string that was on the wire is judged by the walk, which
+         * sees its bytes. Unset ones hold NULL or the shared default. */
+        const char *str = ((const char *const *)values)[k];
+        if (str != NULL && str != (const char *)f->default_value) return false;
+      } else if (f->type == PROTOBUF_C_TYPE_ENUM) {
         int v = ((const int *)values)[k];
         if (!enum_known(f->descriptor, v)) return false;
       } else {

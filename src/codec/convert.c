@@ -49,7 +49,8 @@ const char *rs_loss_kind_name(rs_loss_kind k) {
   }
 }
 
-/* ---- report ---------------------------------------------------------------- */
+/* ---- report ----------------------------------------------------------------
+ */
 
 void rs_conversion_free(rs_conversion *c) {
   if (c == NULL) return;
@@ -77,7 +78,8 @@ size_t rs_conversion_kept_unknown(const rs_conversion *c) {
   return c != NULL ? c->kept_unknown : 0;
 }
 
-/* ---- context for custom converters ----------------------------------------- */
+/* ---- context for custom converters -----------------------------------------
+ */
 
 void *rs_convert_ctx_alloc(rs_convert_ctx *ctx, size_t size) {
   return ctx != NULL ? rs__alloc(ctx->a, size) : NULL;
@@ -91,7 +93,7 @@ ProtobufCMessage *rs_convert_ctx_new_message(
     rs_convert_ctx *ctx, const ProtobufCMessageDescriptor *d) {
   if (ctx == NULL || d == NULL) return NULL;
   ProtobufCMessage *m = rs__alloc(ctx->a, d->sizeof_message);
-  if (m != NULL) d->message_init(m);
+  if (m != NULL) rs_message_init(d, m);
   return m;
 }
 
@@ -143,7 +145,8 @@ unsigned rs_convert_ctx_to(const rs_convert_ctx *ctx) {
   return ctx != NULL ? ctx->to : 0;
 }
 
-/* ---- output bytes ------------------------------------------------------------ */
+/* ---- output bytes
+ * ------------------------------------------------------------ */
 
 static int put(rs_convert_ctx *ctx, rs_buf *o, const void *p, size_t n) {
   if (n == 0) return 0;
@@ -172,13 +175,15 @@ static int put_tag(rs_convert_ctx *ctx, rs_buf *o, uint32_t number,
   return put_varint(ctx, o, ((uint64_t)number << 3) | wt);
 }
 
-/* ---- generic step -------------------------------------------------------------- */
+/* ---- generic step
+ * -------------------------------------------------------------- */
 
 #define RS__MAX_REQUIRED 64
 #define RS__MAX_LOSSES 256
 
 typedef struct gen_state {
   rs_convert_ctx *ctx;
+  const rs__type *type;
   unsigned depth;
 } gen_state;
 
@@ -186,6 +191,45 @@ static bool in_list(const uint32_t *xs, size_t n, uint32_t x) {
   for (size_t i = 0; i < n; i++)
     if (xs[i] == x) return true;
   return false;
+}
+
+/*
+ * An enum value the target's enum lacks: converted only through an enum_map
+ * of the record type (rs_registry_builder_add_enum_map), which names the
+ * source's enum or the target's; otherwise the conversion is impossible.
+ */
+static int map_enum(gen_state *g, const ProtobufCFieldDescriptor *sf,
+                    const ProtobufCFieldDescriptor *df, int32_t v,
+                    uint64_t *out, const char *path) {
+  const ProtobufCEnumDescriptor *de = df->descriptor;
+  const ProtobufCEnumDescriptor *se =
+      sf != NULL && sf->type == PROTOBUF_C_TYPE_ENUM ? sf->descriptor : de;
+  const ProtobufCEnumValue *sv = protobuf_c_enum_descriptor_get_value(se, v);
+  for (size_t i = 0; sv != NULL && i < g->type->n_enum_maps; i++) {
+    const rs__enum_map *m = &g->type->enum_maps[i];
+    if (strcmp(m->enum_name, se->name) != 0 &&
+        strcmp(m->enum_name, de->name) != 0)
+      continue;
+    if (strcmp(m->from, sv->name) != 0) continue;
+    const ProtobufCEnumValue *tv =
+        protobuf_c_enum_descriptor_get_value_by_name(de, m->to);
+    if (tv == NULL)
+      return report(g->ctx, RS_LOSS_IMPOSSIBLE, path, df->id,
+                    "enum_map maps %s (%d) to %s, which %s lacks", sv->name, v,
+                    m->to, de->name);
+    *out = (uint64_t)(int64_t)tv->value;
+    return report(g->ctx, RS_LOSS_ALTERED, path, df->id,
+                  "%s (%d) is not in %s; written as %s (%d) by enum_map",
+                  sv->name, v, de->name, tv->name, tv->value);
+  }
+  if (sv != NULL)
+    return report(g->ctx, RS_LOSS_IMPOSSIBLE, path, df->id,
+                  "value %s (%d) is not in %s, and no mapping is registered "
+                  "(enum_map)",
+                  sv->name, v, de->name);
+  return report(g->ctx, RS_LOSS_IMPOSSIBLE, path, df->id,
+                "value %d is not in %s, and no mapping is registered", v,
+                de->name);
 }
 
 /* Converts one varint value from source type st to target type dt. */
@@ -196,9 +240,7 @@ static int convert_varint(gen_state *g, const ProtobufCFieldDescriptor *sf,
   if (df->type == PROTOBUF_C_TYPE_ENUM) {
     int32_t v = (int32_t)(uint32_t)raw;
     if (protobuf_c_enum_descriptor_get_value(df->descriptor, v) == NULL)
-      return report(g->ctx, RS_LOSS_IMPOSSIBLE, path, df->id,
-                    "value %d is not in %s, and no mapping is registered", v,
-                    ((const ProtobufCEnumDescriptor *)df->descriptor)->name);
+      return map_enum(g, sf, df, v, out, path);
   }
   if (sf == NULL || sf->type == df->type || !rs__is_varint_type(sf->type))
     return 0;
@@ -300,8 +342,7 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
     }
     if (in_list(skip, n_skip, f.number)) continue;
     const ProtobufCFieldDescriptor *sf =
-        S != NULL ? protobuf_c_message_descriptor_get_field(S, f.number)
-                  : NULL;
+        S != NULL ? protobuf_c_message_descriptor_get_field(S, f.number) : NULL;
     const ProtobufCFieldDescriptor *df =
         protobuf_c_message_descriptor_get_field(D, f.number);
     const char *name = sf != NULL ? sf->name : df != NULL ? df->name : "";
@@ -348,7 +389,8 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
   return rc;
 }
 
-/* ---- required fields the target lacks ----------------------------------------- */
+/* ---- required fields the target lacks
+ * ----------------------------------------- */
 
 typedef struct placeholder {
   const ProtobufCFieldDescriptor *field;
@@ -387,7 +429,8 @@ static int add_placeholders(rs_convert_ctx *ctx,
 
 /* A singular string, bytes or message member's pointer; NULL when unset or
  * when it is a oneof member other than the one set (they share storage). */
-static void *member_ptr(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f) {
+static void *member_ptr(ProtobufCMessage *m,
+                        const ProtobufCFieldDescriptor *f) {
   if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
       *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
     return NULL;
@@ -417,7 +460,8 @@ typedef struct snapshot {
   void **ptrs; /* by field index */
 } snapshot;
 
-static int snapshot_take(rs_convert_ctx *ctx, snapshot *s, ProtobufCMessage *m) {
+static int snapshot_take(rs_convert_ctx *ctx, snapshot *s,
+                         ProtobufCMessage *m) {
   const ProtobufCMessageDescriptor *d = m->descriptor;
   s->ptrs = s->small;
   if (d->n_fields > 64) {
@@ -425,8 +469,8 @@ static int snapshot_take(rs_convert_ctx *ctx, snapshot *s, ProtobufCMessage *m) 
     if (s->ptrs == NULL) return rs__budget_code(ctx->budget);
   }
   for (unsigned i = 0; i < d->n_fields; i++)
-    s->ptrs[i] = is_pointer_field(&d->fields[i]) ? member_ptr(m, &d->fields[i])
-                                                 : NULL;
+    s->ptrs[i] =
+        is_pointer_field(&d->fields[i]) ? member_ptr(m, &d->fields[i]) : NULL;
   return 0;
 }
 
@@ -439,9 +483,11 @@ static void snapshot_release(rs_convert_ctx *ctx, snapshot *s,
     if (old == NULL || member_ptr(m, f) == old) continue;
     if (f->type == PROTOBUF_C_TYPE_MESSAGE)
       protobuf_c_message_free_unpacked(old, RS__PA(ctx->a));
-    else if (f->type == PROTOBUF_C_TYPE_STRING ? old != f->default_value
-             : f->default_value == NULL ||
-                   old != ((const ProtobufCBinaryData *)f->default_value)->data)
+    else if (f->type == PROTOBUF_C_TYPE_STRING
+                 ? old != f->default_value
+                 : f->default_value == NULL ||
+                       old != ((const ProtobufCBinaryData *)f->default_value)
+                                  ->data)
       rs__free(ctx->a, old);
   }
   if (s->ptrs != s->small) rs__free(ctx->a, s->ptrs);
@@ -466,7 +512,8 @@ static bool scalar_is_zero(ProtobufCMessage *m,
   return memcmp((char *)m + f->offset, zeros, n) == 0;
 }
 
-/* After the custom converter: placeholders it did not replace are impossible. */
+/* After the custom converter: placeholders it did not replace are impossible.
+ */
 static int check_placeholders(rs_convert_ctx *ctx, ProtobufCMessage *m,
                               const placeholder *ph, size_t n_ph) {
   for (size_t i = 0; i < n_ph; i++) {
@@ -476,15 +523,16 @@ static int check_placeholders(rs_convert_ctx *ctx, ProtobufCMessage *m,
     if (replaced) continue;
     char path[300];
     snprintf(path, sizeof path, "%s(%u)", f->name, (unsigned)f->id);
-    int rc = report(ctx, RS_LOSS_IMPOSSIBLE, path, f->id,
-                    "required by version %u and not set in the source",
-                    ctx->to);
+    int rc =
+        report(ctx, RS_LOSS_IMPOSSIBLE, path, f->id,
+               "required by version %u and not set in the source", ctx->to);
     if (rc != 0) return rc;
   }
   return 0;
 }
 
-/* ---- one step and the chain ---------------------------------------------------- */
+/* ---- one step and the chain
+ * ---------------------------------------------------- */
 
 static int pack_message(rs_convert_ctx *ctx, const ProtobufCMessage *m,
                         rs_buf *out) {
@@ -497,9 +545,9 @@ static int pack_message(rs_convert_ctx *ctx, const ProtobufCMessage *m,
   return 0;
 }
 
-static int step(ProtobufCMessage **out, rs_convert_ctx *ctx,
-                const rs__type *t, unsigned from, unsigned to,
-                const ProtobufCMessage *src, rs_error *err) {
+static int step(ProtobufCMessage **out, rs_convert_ctx *ctx, const rs__type *t,
+                unsigned from, unsigned to, const ProtobufCMessage *src,
+                rs_error *err) {
   const rs__version *sv = rs__type_version(t, from);
   const rs__version *dv = rs__type_version(t, to);
   const rs__conv *custom = rs__type_converter(t, from, to);
@@ -511,7 +559,7 @@ static int step(ProtobufCMessage **out, rs_convert_ctx *ctx,
   rs__path path = {{0}, 0};
   placeholder ph[RS__MAX_REQUIRED];
   size_t n_ph = 0;
-  gen_state g = {ctx, 1};
+  gen_state g = {ctx, t, 1};
   /* The source is packed again rather than walked as stored: packing
    * normalises what protobuf-c resolved when it read it (the last of
    * repeated singular fields, the set oneof member, merged sub-messages), so
@@ -596,7 +644,8 @@ int rs__convert(ProtobufCMessage **out, rs_conversion **conv_out,
                                                           : at - 1;
     ProtobufCMessage *m = NULL;
     rc = step(&m, &ctx, t, at, next, cur, err);
-    if (cur != msg) protobuf_c_message_free_unpacked(cur, RS__PA(budget->backing));
+    if (cur != msg)
+      protobuf_c_message_free_unpacked(cur, RS__PA(budget->backing));
     cur = m;
     at = next;
     if (rc == 0 && conv->result == RS_CONVERSION_IMPOSSIBLE) break;
@@ -605,7 +654,8 @@ int rs__convert(ProtobufCMessage **out, rs_conversion **conv_out,
     if (cur != NULL && cur != msg)
       protobuf_c_message_free_unpacked(cur, RS__PA(budget->backing));
     rs_conversion_free(conv);
-    if (budget->over || budget->oom) return rs__budget_fail(budget, err, "convert");
+    if (budget->over || budget->oom)
+      return rs__budget_fail(budget, err, "convert");
     return rs__fail(err, rc, RS_OFFSET_NONE, "%s version %u to %u: %s", t->name,
                     from, to, rs_strerror(rc));
   }
@@ -625,7 +675,8 @@ int rs__convert(ProtobufCMessage **out, rs_conversion **conv_out,
     return RS_ECONVERT;
   }
   if (cur == msg) {
-    /* from == to: nothing to do, but the caller owns *out; copy by re-unpack. */
+    /* from == to: nothing to do, but the caller owns *out; copy by re-unpack.
+     */
     rs_buf tmp = RS_BUF_INIT;
     rc = pack_message(&ctx, msg, &tmp);
     if (rc == 0)
@@ -634,7 +685,9 @@ int rs__convert(ProtobufCMessage **out, rs_conversion **conv_out,
     rs__free(&budget->allocator, tmp.data);
     if (rc != 0) {
       rs_conversion_free(conv);
-      return rc == RS_ENOMEM || rc == RS_ELIMIT ? rs__budget_fail(budget, err, "convert") : rc;
+      return rc == RS_ENOMEM || rc == RS_ELIMIT
+                 ? rs__budget_fail(budget, err, "convert")
+                 : rc;
     }
   }
   *out = cur;

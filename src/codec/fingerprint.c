@@ -25,7 +25,9 @@ static void fnv_bytes(fnv *f, const char *s, size_t n) {
   }
 }
 
-static void fnv_str(fnv *f, const char *s) { fnv_bytes(f, s, strlen(s)); }
+static void fnv_str(fnv *f, const char *s) {
+  fnv_bytes(f, s, strlen(s));
+}
 
 static void fnv_uint(fnv *f, unsigned long long v) {
   char tmp[32];
@@ -46,8 +48,15 @@ static const char *label_name(ProtobufCLabel l) {
 
 #define RS__FP_MAX_PATH 128
 
+/* Most sub-messages expanded: types that share sub-messages widely (a chain
+ * of messages each holding two of the next) would otherwise expand into
+ * more text than exists. Past it, "^cap" stands for the sub-message; the
+ * text stays a function of the descriptor. Real schemas stay far below. */
+#define RS__FP_MAX_EXPANSIONS 200000
+
 static void canon(fnv *f, const ProtobufCMessageDescriptor *d,
-                  const ProtobufCMessageDescriptor **path, unsigned depth) {
+                  const ProtobufCMessageDescriptor **path, unsigned depth,
+                  unsigned *budget) {
   path[depth] = d;
   fnv_str(f, "{");
   /* protobuf-c keeps fields sorted by number. */
@@ -69,8 +78,11 @@ static void canon(fnv *f, const ProtobufCMessageDescriptor *d,
         fnv_uint(f, k);
       } else if (depth + 1 >= RS__FP_MAX_PATH) {
         fnv_str(f, "^deep"); /* cannot happen without recursion; keep bounded */
+      } else if (*budget == 0) {
+        fnv_str(f, "^cap");
       } else {
-        canon(f, sub, path, depth + 1);
+        --*budget;
+        canon(f, sub, path, depth + 1, budget);
       }
     } else if (fd->type == PROTOBUF_C_TYPE_ENUM) {
       const ProtobufCEnumDescriptor *e = fd->descriptor;
@@ -91,7 +103,8 @@ void rs__fingerprint(const ProtobufCMessageDescriptor *d,
                      uint8_t out[RS_FINGERPRINT_LEN]) {
   const ProtobufCMessageDescriptor *path[RS__FP_MAX_PATH];
   fnv f = {0xcbf29ce484222325ull};
-  canon(&f, d, path, 0);
+  unsigned budget = RS__FP_MAX_EXPANSIONS;
+  canon(&f, d, path, 0, &budget);
   for (int i = 0; i < RS_FINGERPRINT_LEN; i++)
     out[i] = (uint8_t)(f.h >> (8 * (RS_FINGERPRINT_LEN - 1 - i)));
 }

@@ -139,14 +139,13 @@ typedef struct rs__wfield {
 } rs__wfield;
 
 /* Reads a varint at *pos; 0 ok, -1 truncated, -2 longer than 10 bytes. */
-int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos,
-                    uint64_t *out);
+int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out);
 /*
  * Reads one field at *pos. Returns 0, or -1 with *why set to a static
  * explanation and *pos at the offending byte.
  */
-int rs__read_field(const uint8_t *buf, size_t len, size_t *pos,
-                   rs__wfield *f, const char **why);
+int rs__read_field(const uint8_t *buf, size_t len, size_t *pos, rs__wfield *f,
+                   const char **why);
 /*
  * Whether protobuf-c can write a field with this number back: it keeps
  * unknown fields numbered 0 or 2^29 and up when reading, but packs their
@@ -164,6 +163,15 @@ unsigned rs__field_wire_type(const ProtobufCFieldDescriptor *f);
 bool rs__wire_type_ok(const ProtobufCFieldDescriptor *f, unsigned wt);
 bool rs__is_packable(const ProtobufCFieldDescriptor *f);
 const char *rs__type_name(ProtobufCType t);
+/* Length of the longest valid UTF-8 prefix of s (len when all of it is). */
+size_t rs__utf8_valid_prefix(const uint8_t *s, size_t len);
+/* Whether a reader must find UTF-8 in this string field: proto3 strings
+ * (RS_FIELD_FLAG_UTF8 from runtime schemas; LABEL_NONE from protoc-c). */
+static inline bool rs__field_wants_utf8(const ProtobufCFieldDescriptor *f) {
+  return f->type == PROTOBUF_C_TYPE_STRING &&
+         ((f->reserved_flags & RS_FIELD_FLAG_UTF8) ||
+          f->label == PROTOBUF_C_LABEL_NONE);
+}
 
 /* A varint field's value as a reader of some type sees it. */
 typedef struct rs__ival {
@@ -183,10 +191,11 @@ void rs__ival_format(rs__ival v, char *out, size_t n);
  * naming the offset.
  */
 int rs__check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
-                    size_t len, size_t base, unsigned depth,
-                    unsigned max_depth, rs_error *err);
+                    size_t len, size_t base, unsigned depth, unsigned max_depth,
+                    rs_error *err);
 
-/* ---- envelope -------------------------------------------------------------- */
+/* ---- envelope --------------------------------------------------------------
+ */
 
 typedef enum rs__env_status {
   RS__ENV_OK = 0,
@@ -223,7 +232,8 @@ int rs__envelope_write(rs_buf *out, const char *type, unsigned version,
                        size_t max_size, const ProtobufCAllocator *a,
                        rs_error *err);
 
-/* ---- registry ---------------------------------------------------------------- */
+/* ---- registry
+ * ---------------------------------------------------------------- */
 
 typedef struct rs__move {
   unsigned writer_version, reader_version;
@@ -246,6 +256,12 @@ typedef struct rs__version {
   unsigned static_depth;
 } rs__version;
 
+/* An enum_map entry: value `from` of enum `enum_name` becomes `to`. */
+typedef struct rs__enum_map {
+  char *enum_name; /* full name, of the source's or the target's enum */
+  char *from, *to; /* value names */
+} rs__enum_map;
+
 typedef struct rs__type {
   char *name;
   rs__version *versions; /* versions[i].number == i + 1 once built */
@@ -254,6 +270,8 @@ typedef struct rs__type {
   size_t n_convs, cap_convs;
   rs__move *moves;
   size_t n_moves, cap_moves;
+  rs__enum_map *enum_maps;
+  size_t n_enum_maps, cap_enum_maps;
 } rs__type;
 
 struct rs_registry {
@@ -270,7 +288,8 @@ const rs__conv *rs__type_converter(const rs__type *t, unsigned from,
 void rs__fingerprint(const ProtobufCMessageDescriptor *d,
                      uint8_t out[RS_FINGERPRINT_LEN]);
 
-/* ---- conversion ---------------------------------------------------------------- */
+/* ---- conversion
+ * ---------------------------------------------------------------- */
 
 struct rs_conversion {
   const ProtobufCAllocator *a;
@@ -284,12 +303,12 @@ struct rs_conversion {
  * Converts msg (version from of t) to version to, allocating through the
  * budget. *conv is always set when RS_OK or RS_ECONVERT is returned.
  */
-int rs__convert(ProtobufCMessage **out, rs_conversion **conv,
-                const rs__type *t, unsigned from, unsigned to,
-                const ProtobufCMessage *msg, const rs_options *opts,
-                rs__budget *budget, rs_error *err);
+int rs__convert(ProtobufCMessage **out, rs_conversion **conv, const rs__type *t,
+                unsigned from, unsigned to, const ProtobufCMessage *msg,
+                const rs_options *opts, rs__budget *budget, rs_error *err);
 
-/* ---- decoding ---------------------------------------------------------------- */
+/* ---- decoding
+ * ---------------------------------------------------------------- */
 
 /*
  * Unpacks a payload with d after the depth check, through the budget.
@@ -315,10 +334,10 @@ int rs__unpack_walked(ProtobufCMessage **out,
 
 /* The writer's side of a stored record. */
 typedef struct rs__written {
-  rs_encoding encoding;       /* 0 when over the size limit */
-  size_t header_offset;       /* envelopes */
-  size_t payload_offset;      /* 0 for raw records */
-  unsigned number;            /* the version the writer used (from the envelope) */
+  rs_encoding encoding;  /* 0 when over the size limit */
+  size_t header_offset;  /* envelopes */
+  size_t payload_offset; /* 0 for raw records */
+  unsigned number;       /* the version the writer used (from the envelope) */
   const rs__version *version; /* NULL: the envelope names an unknown version */
   ProtobufCMessage *msg;      /* the payload as `version` decodes it */
   bool has_provenance;

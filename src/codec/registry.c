@@ -45,6 +45,12 @@ static void free_types(rs_registry *r) {
     rs__free(r->a, t->convs);
     rs__free(r->a, t->versions);
     rs__free(r->a, t->moves);
+    for (size_t j = 0; j < t->n_enum_maps; j++) {
+      rs__free(r->a, t->enum_maps[j].enum_name);
+      rs__free(r->a, t->enum_maps[j].from);
+      rs__free(r->a, t->enum_maps[j].to);
+    }
+    rs__free(r->a, t->enum_maps);
     rs__free(r->a, t->name);
   }
   rs__free(r->a, r->types);
@@ -131,16 +137,21 @@ static int check_name(const char *type, rs_error *err) {
 }
 
 /* See rs__version.static_depth. A chain of nested message types longer than
- * RS__STATIC_DEPTH_MAX is treated as recursive: it is, or may as well be. */
+ * RS__STATIC_DEPTH_MAX is treated as recursive: it is, or may as well be.
+ * So is a type graph too large to walk (*budget runs out): descriptors
+ * built at run time may share sub-messages so widely that walking every
+ * path would never end; 0 only means the depth is checked per record. */
 #define RS__STATIC_DEPTH_MAX 64
+#define RS__STATIC_DEPTH_BUDGET 100000
 static unsigned static_depth(const ProtobufCMessageDescriptor *d,
-                             unsigned level) {
-  if (level > RS__STATIC_DEPTH_MAX) return 0;
+                             unsigned level, unsigned *budget) {
+  if (level > RS__STATIC_DEPTH_MAX || *budget == 0) return 0;
+  --*budget;
   unsigned deepest = level;
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
     if (f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
-    unsigned sub = static_depth(f->descriptor, level + 1);
+    unsigned sub = static_depth(f->descriptor, level + 1, budget);
     if (sub == 0) return 0;
     if (sub > deepest) deepest = sub;
   }
@@ -182,7 +193,8 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
   v->number = version;
   v->desc = desc;
   v->encoding = encoding;
-  v->static_depth = static_depth(desc, 1);
+  unsigned budget = RS__STATIC_DEPTH_BUDGET;
+  v->static_depth = static_depth(desc, 1, &budget);
   rs__fingerprint(desc, v->fingerprint);
   return 0;
 }
@@ -261,6 +273,45 @@ int rs_registry_builder_add_moved_field(rs_registry_builder *b,
   m->writer_field = writer_field;
   m->reader_version = reader_version;
   m->reader_field = reader_field;
+  return 0;
+}
+
+int rs_registry_builder_add_enum_map(rs_registry_builder *b, const char *type,
+                                     const char *enum_name,
+                                     const char *from_value,
+                                     const char *to_value, rs_error *err) {
+  if (b == NULL || enum_name == NULL || from_value == NULL ||
+      to_value == NULL || enum_name[0] == '\0' || from_value[0] == '\0' ||
+      to_value[0] == '\0')
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_registry_builder_add_enum_map: builder, enum and "
+                    "value names are required");
+  int rc = check_name(type, err);
+  if (rc != 0) return rc;
+  if (enum_name[0] == '.') enum_name++;
+  rs__type *t;
+  if ((rc = get_type(&b->reg, type, &t, err)) != 0) return rc;
+  for (size_t i = 0; i < t->n_enum_maps; i++)
+    if (strcmp(t->enum_maps[i].enum_name, enum_name) == 0 &&
+        strcmp(t->enum_maps[i].from, from_value) == 0)
+      return rs__fail(err, RS_EEXISTS, RS_OFFSET_NONE,
+                      "%s: %s.%s is already mapped (to %s)", type, enum_name,
+                      from_value, t->enum_maps[i].to);
+  const ProtobufCAllocator *a = b->reg.a;
+  char *e = rs__strdup(a, enum_name), *f = rs__strdup(a, from_value),
+       *to = rs__strdup(a, to_value);
+  if (e == NULL || f == NULL || to == NULL ||
+      grow(a, (void **)&t->enum_maps, t->n_enum_maps, &t->cap_enum_maps,
+           sizeof *t->enum_maps) != 0) {
+    rs__free(a, e);
+    rs__free(a, f);
+    rs__free(a, to);
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+  }
+  rs__enum_map *m = &t->enum_maps[t->n_enum_maps++];
+  m->enum_name = e;
+  m->from = f;
+  m->to = to;
   return 0;
 }
 

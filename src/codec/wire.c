@@ -25,8 +25,8 @@ static uint64_t read_le(const uint8_t *p, size_t n) {
   return v;
 }
 
-int rs__read_field(const uint8_t *buf, size_t len, size_t *pos,
-                   rs__wfield *f, const char **why) {
+int rs__read_field(const uint8_t *buf, size_t len, size_t *pos, rs__wfield *f,
+                   const char **why) {
   size_t start = *pos, i = *pos;
   /*
    * The tag is read exactly as protobuf-c 1.4 reads it (parse_tag_and_
@@ -192,7 +192,8 @@ bool rs__is_packable(const ProtobufCFieldDescriptor *f) {
 
 bool rs__wire_type_ok(const ProtobufCFieldDescriptor *f, unsigned wt) {
   if (wt == rs__field_wire_type(f)) return true;
-  /* protobuf-c reads repeated scalars packed or not, whatever the schema says. */
+  /* protobuf-c reads repeated scalars packed or not, whatever the schema says.
+   */
   return wt == RS__WT_LEN && rs__is_packable(f);
 }
 
@@ -238,8 +239,8 @@ const char *rs__type_name(ProtobufCType t) {
 }
 
 int rs__check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
-                    size_t len, size_t base, unsigned depth,
-                    unsigned max_depth, rs_error *err) {
+                    size_t len, size_t base, unsigned depth, unsigned max_depth,
+                    rs_error *err) {
   if (depth > max_depth)
     return rs__fail(err, RS_ELIMIT, base,
                     "messages nested deeper than the limit of %u at byte %zu",
@@ -262,7 +263,8 @@ int rs__check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
   return 0;
 }
 
-/* ---- values of varint-encoded fields --------------------------------------- */
+/* ---- values of varint-encoded fields ---------------------------------------
+ */
 
 bool rs__is_varint_type(ProtobufCType t) {
   switch (t) {
@@ -287,7 +289,8 @@ static rs__ival from_signed(int64_t v) {
   return r;
 }
 
-/* The value a reader of type t sees in raw varint bits, as protobuf-c reads it. */
+/* The value a reader of type t sees in raw varint bits, as protobuf-c reads it.
+ */
 rs__ival rs__varint_value(ProtobufCType t, uint64_t raw) {
   rs__ival r = {false, 0};
   switch (t) {
@@ -357,4 +360,36 @@ bool rs__ival_eq(rs__ival a, rs__ival b) {
 
 void rs__ival_format(rs__ival v, char *out, size_t n) {
   snprintf(out, n, "%s%llu", v.neg ? "-" : "", (unsigned long long)v.mag);
+}
+
+size_t rs__utf8_valid_prefix(const uint8_t *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF)
+      n = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+      n = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+      n = 4, cp = c & 0x07;
+    else
+      return i;
+    if (len - i < n) return i;
+    for (size_t k = 1; k < n; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    /* Overlong forms, surrogates and code points past U+10FFFF. */
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return i;
+    i += n;
+  }
+  return len;
 }

@@ -32,6 +32,15 @@ int rs__descset_parse(Google__Protobuf__FileDescriptorSet **out,
   if (len == 0)
     return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
                     "%s: empty file, not a FileDescriptorSet", what);
+  /* protobuf-c recurses once per nesting level: a hostile set nested a
+   * million messages deep must not reach it. */
+  rs_error derr = RS_ERROR_INIT;
+  int drc = rs__check_depth(&google__protobuf__file_descriptor_set__descriptor,
+                            buf, len, 0, 1, RS__DESCSET_MAX_DEPTH, &derr);
+  if (drc != 0)
+    return rs__fail(err, drc == RS_ELIMIT ? RS_ELIMIT : RS_EDECODE, derr.offset,
+                    "%s: not a usable FileDescriptorSet: %s", what,
+                    derr.message);
   Google__Protobuf__FileDescriptorSet *set =
       google__protobuf__file_descriptor_set__unpack(NULL, len, buf);
   if (set == NULL)

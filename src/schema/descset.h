@@ -17,6 +17,10 @@
 
 #include "google/protobuf/descriptor.pb-c.h"
 
+/** Deepest nesting of messages in a descriptor set's bytes (declarations
+ * nested in declarations, options). */
+#define RS__DESCSET_MAX_DEPTH 100
+
 /** Largest descriptor set accepted, in bytes. */
 #define RS__DESCSET_MAX_BYTES ((size_t)64 << 20)
 
@@ -26,7 +30,8 @@
  * @param[out] out the set, owned by the caller; free with rs__descset_free()
  * @param what names the input in error messages (a file path)
  * @return 0, RS_EDECODE (not a FileDescriptorSet; the message names @p what),
- *         RS_ELIMIT (over RS__DESCSET_MAX_BYTES), RS_ENOMEM
+ *         RS_ELIMIT (over RS__DESCSET_MAX_BYTES or RS__DESCSET_MAX_DEPTH),
+ *         RS_ENOMEM
  */
 int rs__descset_parse(Google__Protobuf__FileDescriptorSet **out,
                       const uint8_t *buf, size_t len, const char *what,

@@ -89,6 +89,29 @@ static void dump_string(FILE *f, const char *label, const char *value) {
   fprintf(f, "%s: %s\n", label, value != NULL ? value : "(absent)");
 }
 
+/* Runtime schema keys, dumped only when given (CASEDIR as for connections). */
+static void dump_paths(FILE *f, const char *label, const cli_config_paths *p,
+                       const char *casedir, size_t dir_len) {
+  for (size_t i = 0; i < p->n; i++) {
+    const char *s = p->items[i];
+    if (strncmp(s, casedir, dir_len) == 0 && s[dir_len] == '/')
+      fprintf(f, "%s: CASEDIR%s\n", label, s + dir_len);
+    else
+      fprintf(f, "%s: %s\n", label, s);
+  }
+}
+
+static void dump_runtime(FILE *f, const cli_config *c, const char *casedir,
+                         size_t dir_len) {
+  dump_paths(f, "schema", &c->schemas, casedir, dir_len);
+  dump_paths(f, "plugin", &c->plugins, casedir, dir_len);
+  dump_paths(f, "proto_path", &c->proto_paths, casedir, dir_len);
+  for (size_t i = 0; i < c->n_enum_maps; i++)
+    fprintf(f, "enum_map %s: %s -> %s at %u:%u\n", c->enum_maps[i].enum_name,
+            c->enum_maps[i].from, c->enum_maps[i].to, c->enum_maps[i].line,
+            c->enum_maps[i].col);
+}
+
 /*
  * The canonical dump of expected.txt. @p casedir, when it starts a
  * connection, is written CASEDIR so that the files do not depend on where
@@ -106,6 +129,7 @@ static char *dump(const cli_config *c, const char *casedir) {
     dump_string(f, "reader_version", NULL);
   dump_string(f, "reader_framing",
               c->has_reader_framing ? framing_name(c->reader_framing) : NULL);
+  dump_runtime(f, c, casedir, dir_len);
   for (size_t i = 0; i < c->n_targets; i++) {
     const cli_config_target *t = &c->targets[i];
     fprintf(f, "target %s at %u:%u\n", t->name, t->line, t->col);
@@ -132,6 +156,19 @@ static char *dump(const cli_config *c, const char *casedir) {
       fprintf(f, "  fixed_output: CASEDIR%s\n", t->fixed_output + dir_len);
     else if (t->fixed_output)
       dump_string(f, "  fixed_output", t->fixed_output);
+    dump_paths(f, "  schema", &t->schemas, casedir, dir_len);
+    if (t->message != NULL) dump_string(f, "  message", t->message);
+  }
+  if (c->diff.present) {
+    fprintf(f, "diff fail_on: %d\n", c->diff.fail_on);
+    for (size_t i = 0; i < c->diff.n_suppressions; i++) {
+      const cli_config_suppression *s = &c->diff.suppressions[i];
+      fprintf(f, "suppression at %u:%u\n", s->line, s->col);
+      dump_string(f, "  rule", s->rule);
+      dump_string(f, "  path", s->path);
+      dump_string(f, "  reason", s->reason);
+      dump_string(f, "  expires", s->expires);
+    }
   }
   ck_assert_int_eq(fclose(f), 0);
   return text;
@@ -461,7 +498,8 @@ END_TEST
  */
 static const char *const chaos_cases[] = {
     "valid_full_two_targets", "connection_env_set",   "sqlite_relative_path",
-    "valid_where_null",       "valid_quoted_strings", "valid_queue_and_stream"};
+    "valid_where_null",       "valid_quoted_strings", "valid_queue_and_stream",
+    "valid_diff_section",     "valid_schemas"};
 
 START_TEST(test_chaos) {
   char casedir[4200], path[4300], err[1024], want[4400], **env;

@@ -132,3 +132,28 @@ for target in fuzz_classify fuzz_decode; do
   for f in "$out"/*.bin; do cp "$f" "$dir/"; done
 done
 echo "wrote $(ls "$out"/*.bin | wc -l) seeds to tests/fuzz/corpus/{fuzz_classify,fuzz_decode}"
+
+# fuzz_descset: descriptor sets, written by protoc, and broken copies.
+ds=$(mktemp -d)
+trap 'rm -rf "$out" "$ds"' EXIT
+dset() { # dset NAME INCLUDE FILE.proto: protoc's descriptor set
+  protoc --include_imports -I"$2" --descriptor_set_out="$ds/$1" "$2/$3"
+}
+dset shop-v1.desc "$schema" shop/v1/order.proto
+dset shop-v2.desc "$schema" shop/v2/order.proto
+dset envelope-source-info.desc "$schema" rollsafe/envelope.proto
+protoc --include_imports --include_source_info -I"$schema" \
+  --descriptor_set_out="$ds/shop-v2-source-info.desc" "$schema/shop/v2/order.proto"
+dset matrix2.desc "$root/tests/runtime" matrix2.proto
+dset matrix3.desc "$root/tests/runtime" matrix3.proto
+dset plugin-reading-v2.desc "$root/examples/plugin" reading_v2.proto
+head -c 200 "$ds/shop-v2.desc" > "$ds/shop-v2-truncated.desc"
+# matrix2 without its first bytes' length: the file record is cut short.
+tail -c +3 "$ds/matrix2.desc" > "$ds/matrix2-shifted.desc"
+printf '\x0a\x00' > "$ds/empty-file.desc"
+dir=$root/tests/fuzz/corpus/fuzz_descset
+mkdir -p "$dir"
+find "$dir" -maxdepth 1 -type f ! -name 'crash-*' ! -name 'leak-*' \
+  ! -name 'found-*' -delete
+cp "$ds"/*.desc "$dir/"
+echo "wrote $(ls "$ds"/*.desc | wc -l) seeds to tests/fuzz/corpus/fuzz_descset"
