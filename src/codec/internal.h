@@ -101,6 +101,9 @@ int rs__notes_add(rs__notes *ns, int kind, const char *path, uint32_t field,
 int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
                    size_t offset, const char *fmt, va_list ap)
     __attribute__((format(printf, 6, 0)));
+/* rs__notes_add with a finished text, copied as it is. */
+int rs__notes_add_text(rs__notes *ns, int kind, const char *path,
+                       uint32_t field, size_t offset, const char *text);
 int rs__notes_worst(const rs__notes *ns);
 void rs__notes_sort(rs__notes *ns);
 
@@ -139,14 +142,13 @@ typedef struct rs__wfield {
 } rs__wfield;
 
 /* Reads a varint at *pos; 0 ok, -1 truncated, -2 longer than 10 bytes. */
-int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos,
-                    uint64_t *out);
+int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out);
 /*
  * Reads one field at *pos. Returns 0, or -1 with *why set to a static
  * explanation and *pos at the offending byte.
  */
-int rs__read_field(const uint8_t *buf, size_t len, size_t *pos,
-                   rs__wfield *f, const char **why);
+int rs__read_field(const uint8_t *buf, size_t len, size_t *pos, rs__wfield *f,
+                   const char **why);
 /*
  * Whether protobuf-c can write a field with this number back: it keeps
  * unknown fields numbered 0 or 2^29 and up when reading, but packs their
@@ -183,10 +185,11 @@ void rs__ival_format(rs__ival v, char *out, size_t n);
  * naming the offset.
  */
 int rs__check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
-                    size_t len, size_t base, unsigned depth,
-                    unsigned max_depth, rs_error *err);
+                    size_t len, size_t base, unsigned depth, unsigned max_depth,
+                    rs_error *err);
 
-/* ---- envelope -------------------------------------------------------------- */
+/* ---- envelope --------------------------------------------------------------
+ */
 
 typedef enum rs__env_status {
   RS__ENV_OK = 0,
@@ -223,7 +226,56 @@ int rs__envelope_write(rs_buf *out, const char *type, unsigned version,
                        size_t max_size, const ProtobufCAllocator *a,
                        rs_error *err);
 
-/* ---- registry ---------------------------------------------------------------- */
+/* ---- the quick walk (quick.c) ----------------------------------------------
+ */
+
+/* Set only by tests: rs_classify never takes the quick path, so that its
+ * verdict-only answers can be compared with and without it. */
+#define RS__OPT_NO_QUICK (1u << 30)
+
+bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value);
+
+/*
+ * True only if protobuf_c_message_unpack(d, buf, len) succeeds, given
+ * *alloc bytes of memory (an upper bound of what it allocates), nesting no
+ * deeper than max_depth (the top message is level 1). With `clean`, also
+ * only if the message it returns has no unknown field and no enum value its
+ * descriptor lacks, at any level. False means "not proven": the caller
+ * unpacks to find out. Allocates nothing.
+ */
+bool rs__quick_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                       size_t len, unsigned max_depth, bool clean,
+                       size_t *alloc);
+
+typedef struct rs__quick_text {
+  const char *p; /* into the record; NULL when empty (not recorded) */
+  size_t n;
+} rs__quick_text;
+
+/* An envelope header as rs__envelope_parse would read it. */
+typedef struct rs__quick_envelope {
+  size_t header_offset, payload_offset;
+  rs__quick_text record_type;
+  unsigned format_version;
+  bool has_provenance;
+  rs__quick_text flag_key, variant, writer_id;
+  int64_t write_time_us;
+  uint8_t fingerprint[32];
+  size_t fingerprint_len;
+  size_t alloc; /* upper bound of what rs__envelope_parse allocates */
+} rs__quick_envelope;
+
+/*
+ * True only if rs__envelope_parse succeeds on buf (an envelope of the
+ * supported major version, no critical features) and reads what *e holds;
+ * false means "not proven" (including every malformed or unsupported
+ * envelope, and headers with repeated or unknown fields).
+ */
+bool rs__quick_envelope_parse(rs__quick_envelope *e, const uint8_t *buf,
+                              size_t len);
+
+/* ---- registry
+ * ---------------------------------------------------------------- */
 
 typedef struct rs__move {
   unsigned writer_version, reader_version;
@@ -270,7 +322,8 @@ const rs__conv *rs__type_converter(const rs__type *t, unsigned from,
 void rs__fingerprint(const ProtobufCMessageDescriptor *d,
                      uint8_t out[RS_FINGERPRINT_LEN]);
 
-/* ---- conversion ---------------------------------------------------------------- */
+/* ---- conversion
+ * ---------------------------------------------------------------- */
 
 struct rs_conversion {
   const ProtobufCAllocator *a;
@@ -284,12 +337,12 @@ struct rs_conversion {
  * Converts msg (version from of t) to version to, allocating through the
  * budget. *conv is always set when RS_OK or RS_ECONVERT is returned.
  */
-int rs__convert(ProtobufCMessage **out, rs_conversion **conv,
-                const rs__type *t, unsigned from, unsigned to,
-                const ProtobufCMessage *msg, const rs_options *opts,
-                rs__budget *budget, rs_error *err);
+int rs__convert(ProtobufCMessage **out, rs_conversion **conv, const rs__type *t,
+                unsigned from, unsigned to, const ProtobufCMessage *msg,
+                const rs_options *opts, rs__budget *budget, rs_error *err);
 
-/* ---- decoding ---------------------------------------------------------------- */
+/* ---- decoding
+ * ---------------------------------------------------------------- */
 
 /*
  * Unpacks a payload with d after the depth check, through the budget.
@@ -315,10 +368,10 @@ int rs__unpack_walked(ProtobufCMessage **out,
 
 /* The writer's side of a stored record. */
 typedef struct rs__written {
-  rs_encoding encoding;       /* 0 when over the size limit */
-  size_t header_offset;       /* envelopes */
-  size_t payload_offset;      /* 0 for raw records */
-  unsigned number;            /* the version the writer used (from the envelope) */
+  rs_encoding encoding;  /* 0 when over the size limit */
+  size_t header_offset;  /* envelopes */
+  size_t payload_offset; /* 0 for raw records */
+  unsigned number;       /* the version the writer used (from the envelope) */
   const rs__version *version; /* NULL: the envelope names an unknown version */
   ProtobufCMessage *msg;      /* the payload as `version` decodes it */
   bool has_provenance;

@@ -1,0 +1,389 @@
+/*
+ * The quick walk: proves, without allocating, that protobuf-c's
+ * protobuf_c_message_unpack (1.4) accepts a payload, and how much it would
+ * allocate doing so. rs_classify with RS_OPT_VERDICT_ONLY uses it to skip
+ * the unpack of records whose verdict needs no more than that proof.
+ *
+ * It is sound, not complete: every byte sequence it accepts is one that
+ * protobuf-c unpacks (given the memory it counts), but it gives up on many
+ * that protobuf-c also unpacks, so that only the plain cases need to be
+ * argued here. It gives up on (and the caller falls back to the full path):
+ *   - a tag of 5 bytes or more, or whose first byte is below 8 (field 0);
+ *   - wire types 3, 4, 6 and 7 (groups and invalid ones);
+ *   - a length prefix longer than 5 bytes, or one whose 32 bits protobuf-c
+ *     would truncate (fifth byte above 0x0F);
+ *   - a known field with a wire type other than its own (fields of packable
+ *     types take wire type 2 as packed as well), a bool written other than as
+ *     a varint (protobuf-c reads those too), a packed bool byte above 1;
+ *   - a singular message field given twice (protobuf-c merges them);
+ *   - a required field that is not set (protobuf-c accepts one with a
+ *     default value);
+ *   - a message type with more than RS__QUICK_MAX_FIELDS fields;
+ *   - nesting deeper than the caller's limit;
+ *   - in the `clean` mode: any unknown field, and any enum value (every
+ *     occurrence, and the default of an unset field the reader still sees)
+ *     that the descriptor lacks.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "rollsafe/envelope.pb-c.h"
+
+#define RS__QUICK_MAX_FIELDS 256
+
+typedef struct qwalk {
+  size_t alloc;       /* upper bound of what protobuf-c allocates */
+  unsigned max_depth; /* deepest message level allowed (top is 1) */
+  bool clean;
+} qwalk;
+
+bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value) {
+  for (unsigned i = 0; i < e->n_value_ranges; i++) {
+    const ProtobufCIntRange *r = &e->value_ranges[i];
+    int start = r->start_value;
+    int end = start + (int)(e->value_ranges[i + 1].orig_index - r->orig_index);
+    if (value >= start && value < end) return true;
+  }
+  return false;
+}
+
+/* A varint as protobuf-c scans it (at most 10 bytes); its length or 0. */
+static inline size_t q_varint(const uint8_t *p, size_t rem, uint64_t *out) {
+  size_t max = rem < 10 ? rem : 10;
+  uint64_t v = 0;
+  for (size_t i = 0; i < max; i++) {
+    v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+    if ((p[i] & 0x80) == 0) {
+      *out = v;
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+/*
+ * A length prefix as protobuf-c reads it (scan_length_prefixed_data: at most
+ * 5 bytes into 32 bits), restricted to values it reads without truncation.
+ * Returns the prefix's length, 0 to give up; *n is the value, which fits.
+ */
+static inline size_t q_length(const uint8_t *p, size_t rem, size_t *n) {
+  size_t max = rem < 5 ? rem : 5;
+  uint64_t v = 0;
+  for (size_t i = 0; i < max; i++) {
+    v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+    if ((p[i] & 0x80) == 0) {
+      if (i == 4 && p[i] > 0x0f) return 0;
+      if (v > rem - (i + 1)) return 0;
+      *n = (size_t)v;
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+/* A tag as parse_tag_and_wiretype reads it, limited to 4 bytes (field
+ * numbers below 2^25) and a first byte of 8 or more. Length or 0. */
+static inline size_t q_tag(const uint8_t *p, size_t rem, uint32_t *number,
+                           unsigned *wire_type) {
+  uint8_t b0 = p[0];
+  if (b0 < 8) return 0;
+  *wire_type = b0 & 7;
+  uint32_t tag = (uint32_t)(b0 & 0x7f) >> 3;
+  if ((b0 & 0x80) == 0) {
+    *number = tag;
+    return 1;
+  }
+  unsigned shift = 4;
+  for (size_t i = 1; i < 4 && i < rem; i++) {
+    tag |= (uint32_t)(p[i] & 0x7f) << shift;
+    if ((p[i] & 0x80) == 0) {
+      *number = tag;
+      return i + 1;
+    }
+    shift += 7;
+  }
+  return 0;
+}
+
+/* The enum value protobuf-c stores for a varint: its low 32 bits. */
+static inline bool q_enum_ok(const qwalk *q, const ProtobufCFieldDescriptor *f,
+                             uint64_t raw) {
+  return !q->clean || rs__enum_known(f->descriptor, (int)(uint32_t)raw);
+}
+
+static bool q_packed(qwalk *q, const ProtobufCFieldDescriptor *f,
+                     const uint8_t *p, size_t n) {
+  /* Each element takes at most the largest repeated slot (16 bytes). */
+  q->alloc += 16 * n;
+  switch (f->type) {
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+      return n % 4 == 0;
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+      return n % 8 == 0;
+    case PROTOBUF_C_TYPE_BOOL:
+      for (size_t i = 0; i < n; i++)
+        if (p[i] > 1) return false;
+      return true;
+    default: {
+      bool is_enum = f->type == PROTOBUF_C_TYPE_ENUM;
+      size_t i = 0;
+      while (i < n) {
+        uint64_t v;
+        size_t s = q_varint(p + i, n - i, &v);
+        if (s == 0 || (is_enum && !q_enum_ok(q, f, v))) return false;
+        i += s;
+      }
+      return true;
+    }
+  }
+}
+
+static bool q_message(qwalk *q, const ProtobufCMessageDescriptor *d,
+                      const uint8_t *p, size_t len, unsigned depth) {
+  if (depth > q->max_depth || d->n_fields > RS__QUICK_MAX_FIELDS) return false;
+  uint64_t seen[RS__QUICK_MAX_FIELDS / 64] = {0};
+  size_t members = 0, next = 0;
+  size_t pos = 0;
+  while (pos < len) {
+    uint32_t number;
+    unsigned wt;
+    size_t used = q_tag(p + pos, len - pos, &number, &wt);
+    if (used == 0) return false;
+    pos += used;
+    members++;
+    /* Fields mostly come in declaration order: try the next one first. */
+    const ProtobufCFieldDescriptor *f;
+    if (next < d->n_fields && d->fields[next].id == number)
+      f = &d->fields[next];
+    else if (next > 0 && d->fields[next - 1].id == number)
+      f = &d->fields[next - 1];
+    else
+      f = protobuf_c_message_descriptor_get_field(d, number);
+    size_t rem = len - pos;
+    if (f == NULL) {
+      /* An unknown field: kept as bytes, never parsed. */
+      if (q->clean || number == 0) return false;
+      size_t n;
+      switch (wt) {
+        case RS__WT_VARINT: {
+          uint64_t v;
+          n = q_varint(p + pos, rem, &v);
+          if (n == 0) return false;
+          break;
+        }
+        case RS__WT_I64:
+        case RS__WT_I32:
+          n = wt == RS__WT_I64 ? 8 : 4;
+          if (rem < n) return false;
+          break;
+        case RS__WT_LEN: {
+          size_t body;
+          size_t pre = q_length(p + pos, rem, &body);
+          if (pre == 0) return false;
+          n = pre + body;
+          break;
+        }
+        default:
+          return false;
+      }
+      q->alloc += sizeof(ProtobufCMessageUnknownField) + n;
+      pos += n;
+      continue;
+    }
+    size_t idx = (size_t)(f - d->fields);
+    next = idx + 1;
+    bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+    uint64_t bit = (uint64_t)1 << (idx % 64);
+    bool again = (seen[idx / 64] & bit) != 0;
+    seen[idx / 64] |= bit;
+    switch (wt) {
+      case RS__WT_VARINT: {
+        if (rs__field_wire_type(f) != RS__WT_VARINT) return false;
+        uint64_t v;
+        size_t n = q_varint(p + pos, rem, &v);
+        if (n == 0) return false;
+        if (f->type == PROTOBUF_C_TYPE_ENUM && !q_enum_ok(q, f, v))
+          return false;
+        pos += n;
+        break;
+      }
+      case RS__WT_I64:
+      case RS__WT_I32: {
+        if (rs__field_wire_type(f) != wt) return false;
+        size_t n = wt == RS__WT_I64 ? 8 : 4;
+        if (rem < n) return false;
+        pos += n;
+        break;
+      }
+      case RS__WT_LEN: {
+        size_t n;
+        size_t pre = q_length(p + pos, rem, &n);
+        if (pre == 0) return false;
+        const uint8_t *body = p + pos + pre;
+        pos += pre + n;
+        if (repeated && rs__is_packable(f)) {
+          if (!q_packed(q, f, body, n)) return false;
+          continue; /* counted per element */
+        }
+        switch (f->type) {
+          case PROTOBUF_C_TYPE_STRING:
+            q->alloc += n + 1;
+            break;
+          case PROTOBUF_C_TYPE_BYTES:
+            q->alloc += n;
+            break;
+          case PROTOBUF_C_TYPE_MESSAGE:
+            if (again && !repeated) return false;
+            if (!q_message(q, f->descriptor, body, n, depth + 1)) return false;
+            break;
+          default:
+            return false;
+        }
+        break;
+      }
+      default:
+        return false;
+    }
+    if (repeated) q->alloc += 16;
+  }
+  /* The message, the slabs of scanned members past the first 16, the
+   * required-field bitmap. */
+  q->alloc += d->sizeof_message + d->n_fields / 8 + 1;
+  if (members > 16) q->alloc += 64 * members;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    if (seen[i / 64] & ((uint64_t)1 << (i % 64))) continue;
+    if (f->label == PROTOBUF_C_LABEL_REQUIRED) return false;
+    /* An unset enum the reader still sees holds its default. */
+    if (q->clean && f->type == PROTOBUF_C_TYPE_ENUM &&
+        f->label != PROTOBUF_C_LABEL_REPEATED &&
+        !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        !(f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0)) {
+      int def = f->default_value != NULL ? *(const int *)f->default_value : 0;
+      if (!rs__enum_known(f->descriptor, def)) return false;
+    }
+  }
+  return true;
+}
+
+bool rs__quick_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                       size_t len, unsigned max_depth, bool clean,
+                       size_t *alloc) {
+  qwalk q = {0, max_depth, clean};
+  if (!q_message(&q, d, buf, len, 1)) return false;
+  *alloc = q.alloc;
+  return true;
+}
+
+/* ---- the envelope header ---------------------------------------------------
+ */
+
+/* A string or bytes value of the header: no NUL inside, so that the
+ * strdup of rs__envelope_parse keeps all of it. */
+static bool q_text(const uint8_t *p, size_t n, rs__quick_text *out) {
+  if (memchr(p, 0, n) != NULL) return false;
+  out->p = (const char *)p;
+  out->n = n;
+  return true;
+}
+
+static bool q_provenance(rs__quick_envelope *e, const uint8_t *p, size_t len) {
+  unsigned seen = 0;
+  size_t pos = 0;
+  while (pos < len) {
+    uint32_t number;
+    unsigned wt;
+    size_t used = q_tag(p + pos, len - pos, &number, &wt);
+    if (used == 0 || number < 1 || number > 4 || (seen & (1u << number)))
+      return false;
+    seen |= 1u << number;
+    pos += used;
+    size_t rem = len - pos;
+    if (number == 4) {
+      /* int64 write_time_us = 4 */
+      uint64_t v;
+      size_t n = wt == RS__WT_VARINT ? q_varint(p + pos, rem, &v) : 0;
+      if (n == 0) return false;
+      e->write_time_us = (int64_t)v;
+      pos += n;
+      continue;
+    }
+    /* string flag_key = 1, variant = 2, writer_id = 3 */
+    size_t n;
+    size_t pre = wt == RS__WT_LEN ? q_length(p + pos, rem, &n) : 0;
+    rs__quick_text *t = number == 1   ? &e->flag_key
+                        : number == 2 ? &e->variant
+                                      : &e->writer_id;
+    if (pre == 0 || !q_text(p + pos + pre, n, t)) return false;
+    pos += pre + n;
+  }
+  return true;
+}
+
+bool rs__quick_envelope_parse(rs__quick_envelope *e, const uint8_t *buf,
+                              size_t len) {
+  memset(e, 0, sizeof *e);
+  if (len < 3 || buf[0] != RS_ENVELOPE_MARKER || buf[1] != RS_ENVELOPE_MAJOR)
+    return false;
+  uint64_t hlen;
+  size_t n = q_varint(buf + 2, len - 2, &hlen);
+  if (n == 0 || hlen > RS_ENVELOPE_MAX_HEADER || hlen > len - 2 - n)
+    return false;
+  size_t pos = 2 + n;
+  e->header_offset = pos;
+  e->payload_offset = pos + (size_t)hlen;
+  const uint8_t *h = buf + pos;
+  size_t hl = (size_t)hlen;
+  unsigned seen = 0;
+  pos = 0;
+  while (pos < hl) {
+    uint32_t number;
+    unsigned wt;
+    size_t used = q_tag(h + pos, hl - pos, &number, &wt);
+    /* repeated string critical = 5: a feature this reader must refuse on
+     * (the full path says which); other numbers are unknown fields. */
+    if (used == 0 || number < 1 || number > 4 || (seen & (1u << number)))
+      return false;
+    seen |= 1u << number;
+    pos += used;
+    size_t rem = hl - pos;
+    if (number == 2) {
+      /* uint32 format_version = 2: protobuf-c keeps the low 32 bits; only
+       * values that fit are taken. */
+      uint64_t v;
+      size_t vn = wt == RS__WT_VARINT ? q_varint(h + pos, rem, &v) : 0;
+      if (vn == 0 || v == 0 || v > UINT32_MAX) return false;
+      e->format_version = (unsigned)v;
+      pos += vn;
+      continue;
+    }
+    size_t body;
+    size_t pre = wt == RS__WT_LEN ? q_length(h + pos, rem, &body) : 0;
+    if (pre == 0) return false;
+    const uint8_t *b = h + pos + pre;
+    pos += pre + body;
+    if (number == 1) {
+      /* string record_type = 1 */
+      if (body == 0 || !q_text(b, body, &e->record_type)) return false;
+    } else if (number == 3) {
+      /* Provenance provenance = 3 */
+      e->has_provenance = true;
+      if (!q_provenance(e, b, body)) return false;
+    } else {
+      /* bytes schema_fingerprint = 4 */
+      if (body > sizeof e->fingerprint) return false;
+      memcpy(e->fingerprint, b, body);
+      e->fingerprint_len = body;
+    }
+  }
+  if (e->record_type.n == 0 || e->format_version == 0) return false;
+  /* What rs__envelope_parse allocates: the unpacked header, its strings
+   * (each NUL-terminated) and the copies it keeps. */
+  e->alloc = sizeof(Rollsafe__Envelope__Header) +
+             sizeof(Rollsafe__Envelope__Provenance) + 3 * hl + 16;
+  return true;
+}
