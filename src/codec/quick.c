@@ -8,7 +8,7 @@
  * protobuf-c unpacks (given the memory it counts), but it gives up on many
  * that protobuf-c also unpacks, so that only the plain cases need to be
  * argued here. It gives up on (and the caller falls back to the full path):
- *   - a tag of 5 bytes or more, or whose first byte is below 8 (field 0);
+ *   - a tag longer than 5 bytes, or whose first byte is below 8 (field 0);
  *   - wire types 3, 4, 6 and 7 (groups and invalid ones);
  *   - a length prefix longer than 5 bytes, or one whose 32 bits protobuf-c
  *     would truncate (fifth byte above 0x0F);
@@ -81,8 +81,9 @@ static inline size_t q_length(const uint8_t *p, size_t rem, size_t *n) {
   return 0;
 }
 
-/* A tag as parse_tag_and_wiretype reads it, limited to 4 bytes (field
- * numbers below 2^25) and a first byte of 8 or more. Length or 0. */
+/* A tag as parse_tag_and_wiretype reads it: at most 5 bytes, whose bits
+ * all fit its 32-bit field number, and a first byte of 8 or more (field
+ * numbers of 2^29 and up are unknown to every descriptor). Length or 0. */
 static inline size_t q_tag(const uint8_t *p, size_t rem, uint32_t *number,
                            unsigned *wire_type) {
   uint8_t b0 = p[0];
@@ -94,7 +95,7 @@ static inline size_t q_tag(const uint8_t *p, size_t rem, uint32_t *number,
     return 1;
   }
   unsigned shift = 4;
-  for (size_t i = 1; i < 4 && i < rem; i++) {
+  for (size_t i = 1; i < 5 && i < rem; i++) {
     tag |= (uint32_t)(p[i] & 0x7f) << shift;
     if ((p[i] & 0x80) == 0) {
       *number = tag;
