@@ -507,7 +507,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
     for (size_t i = t->n_versions; i-- > 0 && first == NULL;)
       if (t->versions[i].encoding == RS_ENCODING_RAW) first = &t->versions[i];
     if (first != rv || rv->static_depth == 0 ||
-        !rs__quick_unpacks(rv->desc, buf, len, o->max_depth, true, &alloc) ||
+        !rs__quick_unpacks(rv->plans, buf, len, o->max_depth, true, &alloc) ||
         alloc > o->max_alloc)
       return 0;
     c->encoding = RS_ENCODING_RAW;
@@ -530,7 +530,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
   if (!plain && (wv != rv || rv->static_depth == 0)) return 0;
   const uint8_t *p = buf + e.payload_offset;
   size_t plen = len - e.payload_offset;
-  if (!rs__quick_unpacks(wv->desc, p, plen, o->max_depth, !plain, &alloc) ||
+  if (!rs__quick_unpacks(wv->plans, p, plen, o->max_depth, !plain, &alloc) ||
       alloc > o->max_alloc || e.alloc > o->max_alloc - alloc)
     return 0;
   c->encoding = RS_ENCODING_ENVELOPE;

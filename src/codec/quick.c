@@ -29,8 +29,6 @@
 #include "internal.h"
 #include "rollsafe/envelope.pb-c.h"
 
-#define RS__QUICK_MAX_FIELDS 256
-
 typedef struct qwalk {
   size_t alloc;       /* upper bound of what protobuf-c allocates */
   unsigned max_depth; /* deepest message level allowed (top is 1) */
@@ -61,12 +59,26 @@ static inline size_t q_varint(const uint8_t *p, size_t rem, uint64_t *out) {
   return 0;
 }
 
+/* q_varint's length, without the value. */
+static inline size_t q_skip_varint(const uint8_t *p, size_t rem) {
+  if (rem > 0 && p[0] < 0x80) return 1;
+  size_t max = rem < 10 ? rem : 10;
+  for (size_t i = 0; i < max; i++)
+    if ((p[i] & 0x80) == 0) return i + 1;
+  return 0;
+}
+
 /*
  * A length prefix as protobuf-c reads it (scan_length_prefixed_data: at most
  * 5 bytes into 32 bits), restricted to values it reads without truncation.
  * Returns the prefix's length, 0 to give up; *n is the value, which fits.
  */
 static inline size_t q_length(const uint8_t *p, size_t rem, size_t *n) {
+  if (rem > 0 && p[0] < 0x80) {
+    if (p[0] > rem - 1) return 0;
+    *n = p[0];
+    return 1;
+  }
   size_t max = rem < 5 ? rem : 5;
   uint64_t v = 0;
   for (size_t i = 0; i < max; i++) {
@@ -106,14 +118,55 @@ static inline size_t q_tag(const uint8_t *p, size_t rem, uint32_t *number,
   return 0;
 }
 
-/* The enum value protobuf-c stores for a varint: its low 32 bits. */
-static inline bool q_enum_ok(const qwalk *q, const ProtobufCFieldDescriptor *f,
-                             uint64_t raw) {
-  return !q->clean || rs__enum_known(f->descriptor, (int)(uint32_t)raw);
+/* The wire type a field of each protobuf-c type is written with (unpacked),
+ * as rs__field_wire_type says, for the hot loop. */
+static const uint8_t q_wire_type_of[] = {
+    [PROTOBUF_C_TYPE_INT32] = RS__WT_VARINT,
+    [PROTOBUF_C_TYPE_SINT32] = RS__WT_VARINT,
+    [PROTOBUF_C_TYPE_SFIXED32] = RS__WT_I32,
+    [PROTOBUF_C_TYPE_INT64] = RS__WT_VARINT,
+    [PROTOBUF_C_TYPE_SINT64] = RS__WT_VARINT,
+    [PROTOBUF_C_TYPE_SFIXED64] = RS__WT_I64,
+    [PROTOBUF_C_TYPE_UINT32] = RS__WT_VARINT,
+    [PROTOBUF_C_TYPE_FIXED32] = RS__WT_I32,
+    [PROTOBUF_C_TYPE_UINT64] = RS__WT_VARINT,
+    [PROTOBUF_C_TYPE_FIXED64] = RS__WT_I64,
+    [PROTOBUF_C_TYPE_FLOAT] = RS__WT_I32,
+    [PROTOBUF_C_TYPE_DOUBLE] = RS__WT_I64,
+    [PROTOBUF_C_TYPE_BOOL] = RS__WT_VARINT,
+    [PROTOBUF_C_TYPE_ENUM] = RS__WT_VARINT,
+    [PROTOBUF_C_TYPE_STRING] = RS__WT_LEN,
+    [PROTOBUF_C_TYPE_BYTES] = RS__WT_LEN,
+    [PROTOBUF_C_TYPE_MESSAGE] = RS__WT_LEN,
+};
+
+static inline unsigned q_wire_type(const ProtobufCFieldDescriptor *f) {
+  return (unsigned)f->type < sizeof q_wire_type_of ? q_wire_type_of[f->type]
+                                                   : 8; /* matches none */
 }
 
-static bool q_packed(qwalk *q, const ProtobufCFieldDescriptor *f,
-                     const uint8_t *p, size_t n) {
+/* The field of d numbered `number`, as protobuf-c's int_range_lookup finds
+ * it; the ranges are few, so a linear look beats its binary search. */
+static inline const ProtobufCFieldDescriptor *q_field(
+    const ProtobufCMessageDescriptor *d, uint32_t number) {
+  const ProtobufCIntRange *r = d->field_ranges;
+  for (unsigned i = 0; i < d->n_field_ranges; i++) {
+    uint32_t start = (uint32_t)r[i].start_value;
+    uint32_t n = (uint32_t)(r[i + 1].orig_index - r[i].orig_index);
+    if (number >= start && number - start < n)
+      return &d->fields[(uint32_t)r[i].orig_index + (number - start)];
+  }
+  return NULL;
+}
+
+/* The enum value protobuf-c stores for a varint: its low 32 bits. */
+static inline bool q_enum_ok(const qwalk *q, const rs__qfield *f,
+                             uint64_t raw) {
+  return !q->clean || rs__enum_known(f->e, (int)(uint32_t)raw);
+}
+
+static bool q_packed(qwalk *q, const rs__qfield *f, const uint8_t *p,
+                     size_t n) {
   /* Each element takes at most the largest repeated slot (16 bytes). */
   q->alloc += 16 * n;
   switch (f->type) {
@@ -143,11 +196,124 @@ static bool q_packed(qwalk *q, const ProtobufCFieldDescriptor *f,
   }
 }
 
-static bool q_message(qwalk *q, const ProtobufCMessageDescriptor *d,
-                      const uint8_t *p, size_t len, unsigned depth) {
-  if (depth > q->max_depth || d->n_fields > RS__QUICK_MAX_FIELDS) return false;
-  uint64_t seen[RS__QUICK_MAX_FIELDS / 64] = {0};
-  size_t members = 0, next = 0;
+/* ---- plans: each descriptor's fields, prepared once ------------------------
+ */
+
+static int q_collect(const ProtobufCMessageDescriptor ***list, size_t *n,
+                     size_t *cap, const ProtobufCMessageDescriptor *d,
+                     const ProtobufCAllocator *a) {
+  for (size_t i = 0; i < *n; i++)
+    if ((*list)[i] == d) return 0;
+  if (*n == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 8;
+    const ProtobufCMessageDescriptor **grown =
+        rs__alloc(a, ncap * sizeof *grown);
+    if (grown == NULL) return RS_ENOMEM;
+    if (*n) memcpy(grown, *list, *n * sizeof *grown);
+    rs__free(a, (void *)*list);
+    *list = grown;
+    *cap = ncap;
+  }
+  (*list)[(*n)++] = d;
+  for (unsigned i = 0; i < d->n_fields; i++)
+    if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE) {
+      int rc = q_collect(list, n, cap, d->fields[i].descriptor, a);
+      if (rc != 0) return rc;
+    }
+  return 0;
+}
+
+void rs__qplans_free(rs__qplans *ps, const ProtobufCAllocator *a) {
+  if (ps == NULL) return;
+  for (size_t i = 0; i < ps->n; i++) rs__free(a, ps->plans[i].fields);
+  rs__free(a, ps->plans);
+  rs__free(a, ps);
+}
+
+static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
+  const ProtobufCMessageDescriptor *d = pl->d;
+  pl->usable = d->n_fields <= RS__QUICK_MAX_FIELDS;
+  pl->n_words = (d->n_fields + 63) / 64;
+  pl->fixed_alloc = d->sizeof_message + d->n_fields / 8 + 1;
+  for (unsigned i = 0; i < d->n_fields && pl->usable; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    rs__qfield *qf = &pl->fields[i];
+    qf->type = (uint8_t)f->type;
+    qf->wt = (uint8_t)q_wire_type(f);
+    qf->repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+    if (f->id < RS__QDENSE) pl->dense[f->id] = (uint16_t)(i + 1);
+    if (f->label == PROTOBUF_C_LABEL_REQUIRED)
+      pl->required[i / 64] |= (uint64_t)1 << (i % 64);
+    if (f->type == PROTOBUF_C_TYPE_ENUM) {
+      qf->e = f->descriptor;
+      /* An unset enum the reader still sees holds its default. */
+      int def = f->default_value != NULL ? *(const int *)f->default_value : 0;
+      if (!qf->repeated && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+          !(f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+            f->quantifier_offset != 0) &&
+          !rs__enum_known(f->descriptor, def))
+        pl->bad_default[i / 64] |= (uint64_t)1 << (i % 64);
+    }
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+      for (size_t k = 0; k < ps->n; k++)
+        if (ps->plans[k].d == f->descriptor) qf->sub = &ps->plans[k];
+  }
+}
+
+int rs__qplans_build(rs__qplans **out, const ProtobufCMessageDescriptor *d,
+                     const ProtobufCAllocator *a) {
+  *out = NULL;
+  const ProtobufCMessageDescriptor **list = NULL;
+  size_t n = 0, cap = 0;
+  int rc = q_collect(&list, &n, &cap, d, a);
+  rs__qplans *ps = rc == 0 ? rs__alloc(a, sizeof *ps) : NULL;
+  if (ps != NULL) ps->plans = rs__alloc(a, n * sizeof *ps->plans);
+  if (ps == NULL || ps->plans == NULL) rc = RS_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    ps->plans[i].d = list[i];
+    ps->plans[i].fields =
+        rs__alloc(a, (list[i]->n_fields + 1) * sizeof *ps->plans[i].fields);
+    if (ps->plans[i].fields == NULL) rc = RS_ENOMEM;
+    ps->n = i + 1;
+  }
+  rs__free(a, (void *)list);
+  if (rc != 0) {
+    rs__qplans_free(ps, a);
+    return rc;
+  }
+  for (size_t i = 0; i < n; i++) q_plan_fill(&ps->plans[i], ps);
+  *out = ps;
+  return 0;
+}
+
+/* ---- the walk ---------------------------------------------------------------
+ */
+
+/* An unknown field's bytes (kept as they are by protobuf-c); 0 to give up. */
+static size_t q_unknown(const uint8_t *p, size_t rem, unsigned wt) {
+  switch (wt) {
+    case RS__WT_VARINT:
+      return q_skip_varint(p, rem);
+    case RS__WT_I64:
+      return rem >= 8 ? 8 : 0;
+    case RS__WT_I32:
+      return rem >= 4 ? 4 : 0;
+    case RS__WT_LEN: {
+      size_t body;
+      size_t pre = q_length(p, rem, &body);
+      return pre == 0 ? 0 : pre + body;
+    }
+    default:
+      return 0;
+  }
+}
+
+static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
+                      size_t len, unsigned depth) {
+  if (depth > q->max_depth || !pl->usable) return false;
+  const ProtobufCMessageDescriptor *d = pl->d;
+  uint64_t seen[RS__QUICK_MAX_FIELDS / 64 + 1] = {0};
+  size_t members = 0;
   size_t pos = 0;
   while (pos < len) {
     uint32_t number;
@@ -156,126 +322,91 @@ static bool q_message(qwalk *q, const ProtobufCMessageDescriptor *d,
     if (used == 0) return false;
     pos += used;
     members++;
-    /* Fields mostly come in declaration order: try the next one first. */
-    const ProtobufCFieldDescriptor *f;
-    if (next < d->n_fields && d->fields[next].id == number)
-      f = &d->fields[next];
-    else if (next > 0 && d->fields[next - 1].id == number)
-      f = &d->fields[next - 1];
-    else
-      f = protobuf_c_message_descriptor_get_field(d, number);
+    size_t idx;
+    if (number < RS__QDENSE) {
+      idx = (size_t)pl->dense[number] - 1; /* SIZE_MAX: unknown */
+    } else {
+      const ProtobufCFieldDescriptor *f = q_field(d, number);
+      idx = f != NULL ? (size_t)(f - d->fields) : SIZE_MAX;
+    }
     size_t rem = len - pos;
-    if (f == NULL) {
+    if (idx == SIZE_MAX) {
       /* An unknown field: kept as bytes, never parsed. */
       if (q->clean || number == 0) return false;
-      size_t n;
-      switch (wt) {
-        case RS__WT_VARINT: {
-          uint64_t v;
-          n = q_varint(p + pos, rem, &v);
-          if (n == 0) return false;
-          break;
-        }
-        case RS__WT_I64:
-        case RS__WT_I32:
-          n = wt == RS__WT_I64 ? 8 : 4;
-          if (rem < n) return false;
-          break;
-        case RS__WT_LEN: {
-          size_t body;
-          size_t pre = q_length(p + pos, rem, &body);
-          if (pre == 0) return false;
-          n = pre + body;
-          break;
-        }
-        default:
-          return false;
-      }
+      size_t n = q_unknown(p + pos, rem, wt);
+      if (n == 0) return false;
       q->alloc += sizeof(ProtobufCMessageUnknownField) + n;
       pos += n;
       continue;
     }
-    size_t idx = (size_t)(f - d->fields);
-    next = idx + 1;
-    bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+    const rs__qfield *f = &pl->fields[idx];
     uint64_t bit = (uint64_t)1 << (idx % 64);
     bool again = (seen[idx / 64] & bit) != 0;
     seen[idx / 64] |= bit;
+    if (f->repeated) q->alloc += 16;
+    if (wt != f->wt) {
+      /* Only a repeated scalar may come otherwise: packed, wire type 2. */
+      if (wt != RS__WT_LEN || !f->repeated) return false;
+      size_t n;
+      size_t pre = q_length(p + pos, rem, &n);
+      if (pre == 0 || !q_packed(q, f, p + pos + pre, n)) return false;
+      pos += pre + n;
+      continue;
+    }
     switch (wt) {
       case RS__WT_VARINT: {
-        if (rs__field_wire_type(f) != RS__WT_VARINT) return false;
-        uint64_t v;
-        size_t n = q_varint(p + pos, rem, &v);
-        if (n == 0) return false;
-        if (f->type == PROTOBUF_C_TYPE_ENUM && !q_enum_ok(q, f, v))
-          return false;
+        size_t n;
+        if (f->type == PROTOBUF_C_TYPE_ENUM) {
+          uint64_t v;
+          n = q_varint(p + pos, rem, &v);
+          if (n == 0 || !q_enum_ok(q, f, v)) return false;
+        } else {
+          n = q_skip_varint(p + pos, rem);
+          if (n == 0) return false;
+        }
         pos += n;
         break;
       }
       case RS__WT_I64:
-      case RS__WT_I32: {
-        if (rs__field_wire_type(f) != wt) return false;
-        size_t n = wt == RS__WT_I64 ? 8 : 4;
-        if (rem < n) return false;
-        pos += n;
+        if (rem < 8) return false;
+        pos += 8;
         break;
-      }
-      case RS__WT_LEN: {
+      case RS__WT_I32:
+        if (rem < 4) return false;
+        pos += 4;
+        break;
+      default: { /* RS__WT_LEN: string, bytes, message */
         size_t n;
         size_t pre = q_length(p + pos, rem, &n);
         if (pre == 0) return false;
         const uint8_t *body = p + pos + pre;
         pos += pre + n;
-        if (repeated && rs__is_packable(f)) {
-          if (!q_packed(q, f, body, n)) return false;
-          continue; /* counted per element */
-        }
-        switch (f->type) {
-          case PROTOBUF_C_TYPE_STRING:
-            q->alloc += n + 1;
-            break;
-          case PROTOBUF_C_TYPE_BYTES:
-            q->alloc += n;
-            break;
-          case PROTOBUF_C_TYPE_MESSAGE:
-            if (again && !repeated) return false;
-            if (!q_message(q, f->descriptor, body, n, depth + 1)) return false;
-            break;
-          default:
-            return false;
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+          if (again && !f->repeated) return false;
+          if (!q_message(q, f->sub, body, n, depth + 1)) return false;
+        } else {
+          q->alloc += n + 1;
         }
         break;
       }
-      default:
-        return false;
     }
-    if (repeated) q->alloc += 16;
   }
   /* The message, the slabs of scanned members past the first 16, the
    * required-field bitmap. */
-  q->alloc += d->sizeof_message + d->n_fields / 8 + 1;
+  q->alloc += pl->fixed_alloc;
   if (members > 16) q->alloc += 64 * members;
-  for (unsigned i = 0; i < d->n_fields; i++) {
-    const ProtobufCFieldDescriptor *f = &d->fields[i];
-    if (seen[i / 64] & ((uint64_t)1 << (i % 64))) continue;
-    if (f->label == PROTOBUF_C_LABEL_REQUIRED) return false;
-    /* An unset enum the reader still sees holds its default. */
-    if (q->clean && f->type == PROTOBUF_C_TYPE_ENUM &&
-        f->label != PROTOBUF_C_LABEL_REPEATED &&
-        !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-        !(f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0)) {
-      int def = f->default_value != NULL ? *(const int *)f->default_value : 0;
-      if (!rs__enum_known(f->descriptor, def)) return false;
-    }
+  for (unsigned w = 0; w < pl->n_words; w++) {
+    if ((pl->required[w] & ~seen[w]) != 0) return false;
+    if (q->clean && (pl->bad_default[w] & ~seen[w]) != 0) return false;
   }
   return true;
 }
 
-bool rs__quick_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
-                       size_t len, unsigned max_depth, bool clean,
-                       size_t *alloc) {
+bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
+                       unsigned max_depth, bool clean, size_t *alloc) {
   qwalk q = {0, max_depth, clean};
-  if (!q_message(&q, d, buf, len, 1)) return false;
+  if (plans == NULL || !q_message(&q, &plans->plans[0], buf, len, 1))
+    return false;
   *alloc = q.alloc;
   return true;
 }

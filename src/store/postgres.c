@@ -87,6 +87,9 @@ typedef struct pg_store {
   /* The row's key, NUL-terminated; grown, never shrunk, reused per row. */
   char *key;
   size_t key_cap;
+  /* 2, 4 or 8 when the key is a smallint, integer or bigint, which the scan
+   * reads in binary and spells here; 0: the server sends key::text. */
+  int key_int_width;
 
   /* Writing sessions only (store_open_writer). */
   int writer;
@@ -565,8 +568,19 @@ static int pg_quote_names(pg_store *s, const char *schema, const char *table,
   return STORE_OK;
 }
 
+/* The width of an integer key column's binary form; 0 for other types. The
+ * names are format_type's for int2, int4 and int8 (a domain over one of
+ * them has its own name, and goes as text). */
+static int pg_key_int_width(const char *type) {
+  if (strcmp(type, "bigint") == 0) return 8;
+  if (strcmp(type, "integer") == 0) return 4;
+  if (strcmp(type, "smallint") == 0) return 2;
+  return 0;
+}
+
 /* COPY (SELECT key::text, column FROM schema.table WHERE (...)) with every
- * identifier quoted by libpq. */
+ * identifier quoted by libpq; an integer key without the cast (converting
+ * it costs the server more than it costs the scan to spell it). */
 static int pg_build_sql(pg_store *s, const char *schema, const char *table,
                         const store_target *target, store_error *err) {
   char *quoted[4];
@@ -581,12 +595,13 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
      */
     const char *where = target->where;
     int has_where = where != NULL && where[0] != '\0';
+    s->key_int_width = pg_key_int_width(s->key_type);
     s->copy_sql = pg_sprintf(
-        "COPY (SELECT %s::pg_catalog.text, %s FROM %s.%s%s%s%s) TO STDOUT "
+        "COPY (SELECT %s%s, %s FROM %s.%s%s%s%s) TO STDOUT "
         "(FORMAT binary)",
-        quoted[2], quoted[3], quoted[0], quoted[1],
-        has_where ? " WHERE (\n" : "", has_where ? where : "",
-        has_where ? "\n)" : "");
+        quoted[2], s->key_int_width != 0 ? "" : "::pg_catalog.text", quoted[3],
+        quoted[0], quoted[1], has_where ? " WHERE (\n" : "",
+        has_where ? where : "", has_where ? "\n)" : "");
     if (s->copy_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
@@ -782,6 +797,31 @@ static int pg_malformed(pg_store *s, store_error *err, const char *why) {
                  s->pos, s->buf_len, why);
 }
 
+/* A binary integer key (big-endian, two's complement, key_int_width bytes)
+ * in decimal, as int2out/int4out/int8out write it. */
+static int pg_spell_int_key(pg_store *s, const uint8_t *p) {
+  if (s->key_cap < 24) {
+    char *grown = realloc(s->key, 24);
+    if (grown == NULL) return -1;
+    s->key = grown;
+    s->key_cap = 24;
+  }
+  uint64_t u = 0;
+  for (int i = 0; i < s->key_int_width; i++) u = u << 8 | p[i];
+  int shift = 64 - 8 * s->key_int_width;
+  int64_t v = shift != 0 ? (int64_t)(u << shift) >> shift : (int64_t)u;
+  uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  char digits[20];
+  int n = 0;
+  do digits[n++] = (char)('0' + mag % 10);
+  while ((mag /= 10) != 0);
+  char *out = s->key;
+  if (v < 0) *out++ = '-';
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
+  return 0;
+}
+
 static int pg_next(store *base, store_row *row, store_error *err) {
   pg_store *s = (pg_store *)base;
   switch (s->state) {
@@ -839,6 +879,20 @@ static int pg_next(store *base, store_row *row, store_error *err) {
                      "a row has a NULL key; rollsafe cannot name it");
     }
     size_t klen = (size_t)field_len[0];
+    if (s->key_int_width != 0) {
+      if (klen != (size_t)s->key_int_width)
+        return pg_malformed(s, err, "an integer key of unexpected width");
+      if (pg_spell_int_key(s, field[0]) != 0) {
+        s->state = PG_FAILED;
+        return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+      }
+      row->key = s->key;
+      row->key_len = strlen(s->key);
+      row->value_is_null = field_len[1] < 0;
+      row->value = row->value_is_null ? NULL : field[1];
+      row->value_len = row->value_is_null ? 0 : (size_t)field_len[1];
+      return 1;
+    }
     if (klen + 1 > s->key_cap) {
       size_t cap = s->key_cap < 64 ? 64 : s->key_cap;
       while (cap < klen + 1) cap *= 2;

@@ -222,6 +222,39 @@ targets:
     check("RS_IT_PG" in err, "names the unset variable", err)
 
 
+def test_integer_keys_spelled_as_the_server_does(r):
+    """smallint, integer and bigint keys travel in binary and the scan
+    spells them; a domain over bigint and a numeric key go as key::text.
+    Every row is a finding, so every key is in the samples, which must be
+    exactly the server's own key::text."""
+    db = Db("it_intkeys")
+    db.execute("CREATE DOMAIN it_intkeys.order_no AS bigint")
+    limits = {
+        "smallint": [-32768, -1, 0, 1, 9, 10, 32767],
+        "integer": [-2147483648, -10, 0, 7, 99, 100, 2147483647],
+        "bigint": [-9223372036854775808, -9223372036854775807, -1, 0, 1,
+                   1000000007, 9223372036854775807],
+        "it_intkeys.order_no": [-42, 0, 42, 9223372036854775807],
+        "numeric": [-1, 0, 12345678901234567890],
+    }
+    for n, (typ, keys) in enumerate(limits.items()):
+        table = "t%d" % n
+        db.execute('CREATE TABLE it_intkeys.%s (id %s PRIMARY KEY, '
+                   'payload bytea NOT NULL)' % (table, typ))
+        with db.conn.cursor() as c:
+            for k in keys:
+                c.execute("INSERT INTO it_intkeys.%s VALUES (%%s, %%s)"
+                          % table, (k, psycopg2.Binary(Records.corrupt(1))))
+            c.execute("SELECT id::text FROM it_intkeys.%s" % table)
+            want = sorted(row[0] for row in c.fetchall())
+        doc, err = r.scan_json(1, *db.args(table), "--samples", "1000")
+        t = doc["targets"][0]
+        check_eq(t["verdicts"]["corrupt"], len(keys), typ + " corrupt rows")
+        got = sorted(s["key"] for s in t["samples"]["corrupt"])
+        check_eq(got, want, typ + " keys")
+        check_eq(err, "", "stderr")
+
+
 def test_interrupt_writes_partial_report(r):
     recs = Records()
     db = Db("it_big")

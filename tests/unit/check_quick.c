@@ -376,9 +376,10 @@ typedef struct tally {
 } tally;
 
 /* One input against one descriptor: the quick walk's claims hold. */
-static void check_claims(tally *t, const ProtobufCMessageDescriptor *d,
-                         const uint8_t *buf, size_t len, unsigned max_depth,
-                         bool must_claim, const char *what) {
+static void check_claims(tally *t, const rs__qplans *plans, const uint8_t *buf,
+                         size_t len, unsigned max_depth, bool must_claim,
+                         const char *what) {
+  const ProtobufCMessageDescriptor *d = plans->plans[0].d;
   counting c = {{count_alloc, count_free, NULL}, 0};
   c.a.allocator_data = &c;
   ProtobufCMessage *m = protobuf_c_message_unpack(d, &c.a, len, buf);
@@ -389,7 +390,7 @@ static void check_claims(tally *t, const ProtobufCMessageDescriptor *d,
   t->clean += clean_now;
   for (int mode = 0; mode < 2; mode++) {
     size_t bound = 0;
-    bool claimed = rs__quick_unpacks(d, buf, len, max_depth, mode, &bound);
+    bool claimed = rs__quick_unpacks(plans, buf, len, max_depth, mode, &bound);
     if (!claimed) {
       ck_assert_msg(!must_claim || (mode == 0 ? m == NULL : !clean_now) ||
                         depth > max_depth,
@@ -429,15 +430,18 @@ START_TEST(quick_walk_claims_only_what_protobuf_c_unpacks) {
   rng_state = 0x9e3779b97f4a7c15ull;
   for (size_t k = 0; k < sizeof descs / sizeof *descs; k++) {
     tally t = {0};
+    rs__qplans *plans = NULL;
+    ck_assert_int_eq(rs__qplans_build(&plans, descs[k], &rs__malloc_allocator),
+                     0);
     for (int i = 0; i < 6000; i++) {
       gen g = {i % 3 != 0, 1 + below(5)};
       gbuf b = {0};
       gen_message(&b, &g, descs[k], 1);
       unsigned max_depth = 2 + below(4);
-      check_claims(&t, descs[k], b.p, b.n, max_depth, !g.anomalies,
+      check_claims(&t, plans, b.p, b.n, max_depth, !g.anomalies,
                    g.anomalies ? "with anomalies" : "well-formed");
       mutate(&b);
-      check_claims(&t, descs[k], b.p, b.n, max_depth, false, "mutated");
+      check_claims(&t, plans, b.p, b.n, max_depth, false, "mutated");
       free(b.p);
     }
     /* Both sides of every claim were exercised. */
@@ -449,6 +453,7 @@ START_TEST(quick_walk_claims_only_what_protobuf_c_unpacks) {
                   "claimed clean",
                   descs[k]->name, t.inputs, t.unpacked, t.clean, t.claimed,
                   t.claimed_clean);
+    rs__qplans_free(plans, &rs__malloc_allocator);
   }
 }
 END_TEST
