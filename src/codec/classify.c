@@ -517,8 +517,10 @@ static int quick_classify(rs_classification *c, const rs__type *t,
   }
   rs__quick_envelope e;
   if (!rs__quick_envelope_parse(&e, buf, len)) return 0;
-  if (e.record_type.n != strlen(t->name) ||
-      memcmp(e.record_type.p, t->name, e.record_type.n) != 0)
+  /* The record type has no NUL (rs__quick_envelope_parse), so equal bytes
+   * followed by the end of t->name are equal strings. */
+  if (strncmp(t->name, e.record_type.p, e.record_type.n) != 0 ||
+      t->name[e.record_type.n] != '\0')
     return 0;
   const rs__version *wv = rs__type_version(t, e.format_version);
   if (wv == NULL) return 0;

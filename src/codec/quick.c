@@ -312,7 +312,11 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
                       size_t len, unsigned depth) {
   if (depth > q->max_depth || !pl->usable) return false;
   const ProtobufCMessageDescriptor *d = pl->d;
-  uint64_t seen[RS__QUICK_MAX_FIELDS / 64 + 1] = {0};
+  /* Fields seen: the first 64 in a register (most types have fewer), the
+   * rest in memory. */
+  uint64_t seen0 = 0;
+  uint64_t seen[RS__QUICK_MAX_FIELDS / 64 + 1];
+  if (pl->n_words > 1) memset(seen, 0, sizeof seen);
   size_t members = 0;
   size_t pos = 0;
   while (pos < len) {
@@ -341,8 +345,14 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
     }
     const rs__qfield *f = &pl->fields[idx];
     uint64_t bit = (uint64_t)1 << (idx % 64);
-    bool again = (seen[idx / 64] & bit) != 0;
-    seen[idx / 64] |= bit;
+    bool again;
+    if (idx < 64) {
+      again = (seen0 & bit) != 0;
+      seen0 |= bit;
+    } else {
+      again = (seen[idx / 64] & bit) != 0;
+      seen[idx / 64] |= bit;
+    }
     if (f->repeated) q->alloc += 16;
     if (wt != f->wt) {
       /* Only a repeated scalar may come otherwise: packed, wire type 2. */
@@ -395,7 +405,10 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
    * required-field bitmap. */
   q->alloc += pl->fixed_alloc;
   if (members > 16) q->alloc += 64 * members;
-  for (unsigned w = 0; w < pl->n_words; w++) {
+  if ((pl->required[0] & ~seen0) != 0 ||
+      (q->clean && (pl->bad_default[0] & ~seen0) != 0))
+    return false;
+  for (unsigned w = 1; w < pl->n_words; w++) {
     if ((pl->required[w] & ~seen[w]) != 0) return false;
     if (q->clean && (pl->bad_default[w] & ~seen[w]) != 0) return false;
   }

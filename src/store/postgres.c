@@ -798,11 +798,12 @@ static int pg_malformed(pg_store *s, store_error *err, const char *why) {
 }
 
 /* A binary integer key (big-endian, two's complement, key_int_width bytes)
- * in decimal, as int2out/int4out/int8out write it. */
-static int pg_spell_int_key(pg_store *s, const uint8_t *p) {
+ * in decimal, as int2out/int4out/int8out write it; its length, 0 when out
+ * of memory. */
+static size_t pg_spell_int_key(pg_store *s, const uint8_t *p) {
   if (s->key_cap < 24) {
     char *grown = realloc(s->key, 24);
-    if (grown == NULL) return -1;
+    if (grown == NULL) return 0;
     s->key = grown;
     s->key_cap = 24;
   }
@@ -819,7 +820,7 @@ static int pg_spell_int_key(pg_store *s, const uint8_t *p) {
   if (v < 0) *out++ = '-';
   while (n > 0) *out++ = digits[--n];
   *out = '\0';
-  return 0;
+  return (size_t)(out - s->key);
 }
 
 static int pg_next(store *base, store_row *row, store_error *err) {
@@ -882,12 +883,12 @@ static int pg_next(store *base, store_row *row, store_error *err) {
     if (s->key_int_width != 0) {
       if (klen != (size_t)s->key_int_width)
         return pg_malformed(s, err, "an integer key of unexpected width");
-      if (pg_spell_int_key(s, field[0]) != 0) {
+      row->key_len = pg_spell_int_key(s, field[0]);
+      if (row->key_len == 0) {
         s->state = PG_FAILED;
         return pg_fail(s, err, STORE_ENOMEM, "out of memory");
       }
       row->key = s->key;
-      row->key_len = strlen(s->key);
       row->value_is_null = field_len[1] < 0;
       row->value = row->value_is_null ? NULL : field[1];
       row->value_len = row->value_is_null ? 0 : (size_t)field_len[1];
