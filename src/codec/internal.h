@@ -249,6 +249,7 @@ typedef struct rs__qfield {
   uint8_t type;                     /* ProtobufCType */
   uint8_t wt;                       /* wire type of its unpacked form */
   uint8_t repeated;                 /* label repeated */
+  uint8_t alloc_each;               /* array bytes one occurrence may take */
   const ProtobufCEnumDescriptor *e; /* enums */
   const rs__qplan *sub;             /* messages */
 } rs__qfield;

@@ -241,6 +241,9 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
     qf->type = (uint8_t)f->type;
     qf->wt = (uint8_t)q_wire_type(f);
     qf->repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+    /* Each element of a repeated field takes at most 16 bytes of its array
+     * (a ProtobufCBinaryData). */
+    qf->alloc_each = qf->repeated ? 16 : 0;
     if (f->id < RS__QDENSE) pl->dense[f->id] = (uint16_t)(i + 1);
     if (f->label == PROTOBUF_C_LABEL_REQUIRED)
       pl->required[i / 64] |= (uint64_t)1 << (i % 64);
@@ -317,14 +320,24 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
   uint64_t seen0 = 0;
   uint64_t seen[RS__QUICK_MAX_FIELDS / 64 + 1];
   if (pl->n_words > 1) memset(seen, 0, sizeof seen);
-  size_t members = 0;
-  size_t pos = 0;
-  while (pos < len) {
+  size_t members = 0, alloc = 0;
+  const uint8_t *cur = p, *end = p + len;
+  while (cur < end) {
     uint32_t number;
     unsigned wt;
-    size_t used = q_tag(p + pos, len - pos, &number, &wt);
-    if (used == 0) return false;
-    pos += used;
+    unsigned b0 = *cur;
+    if (b0 < 0x80) {
+      /* One tag byte: field numbers 1 to 15 (a first byte below 8 is
+       * field 0, which protobuf-c refuses there). */
+      if (b0 < 8) return false;
+      number = b0 >> 3;
+      wt = b0 & 7;
+      cur++;
+    } else {
+      size_t used = q_tag(cur, (size_t)(end - cur), &number, &wt);
+      if (used == 0) return false;
+      cur += used;
+    }
     members++;
     size_t idx;
     if (number < RS__QDENSE) {
@@ -333,78 +346,85 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       const ProtobufCFieldDescriptor *f = q_field(d, number);
       idx = f != NULL ? (size_t)(f - d->fields) : SIZE_MAX;
     }
-    size_t rem = len - pos;
+    size_t rem = (size_t)(end - cur);
     if (idx == SIZE_MAX) {
       /* An unknown field: kept as bytes, never parsed. */
       if (q->clean || number == 0) return false;
-      size_t n = q_unknown(p + pos, rem, wt);
+      size_t n = q_unknown(cur, rem, wt);
       if (n == 0) return false;
-      q->alloc += sizeof(ProtobufCMessageUnknownField) + n;
-      pos += n;
+      alloc += sizeof(ProtobufCMessageUnknownField) + n;
+      cur += n;
       continue;
     }
     const rs__qfield *f = &pl->fields[idx];
-    uint64_t bit = (uint64_t)1 << (idx % 64);
     bool again;
     if (idx < 64) {
+      uint64_t bit = (uint64_t)1 << idx;
       again = (seen0 & bit) != 0;
       seen0 |= bit;
     } else {
+      uint64_t bit = (uint64_t)1 << (idx % 64);
       again = (seen[idx / 64] & bit) != 0;
       seen[idx / 64] |= bit;
     }
-    if (f->repeated) q->alloc += 16;
-    if (wt != f->wt) {
-      /* Only a repeated scalar may come otherwise: packed, wire type 2. */
-      if (wt != RS__WT_LEN || !f->repeated) return false;
-      size_t n;
-      size_t pre = q_length(p + pos, rem, &n);
-      if (pre == 0 || !q_packed(q, f, p + pos + pre, n)) return false;
-      pos += pre + n;
+    alloc += f->alloc_each;
+    if (wt == RS__WT_LEN) {
+      size_t n, pre;
+      if (rem > 0 && cur[0] < 0x80) {
+        n = cur[0];
+        pre = 1;
+        if (n > rem - 1) return false;
+      } else {
+        pre = q_length(cur, rem, &n);
+        if (pre == 0) return false;
+      }
+      const uint8_t *body = cur + pre;
+      cur = body + n;
+      if (f->wt == RS__WT_LEN) {
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
+          alloc += n + 1; /* string (NUL-terminated) or bytes */
+        } else {
+          if (again && !f->repeated) return false;
+          if (!q_message(q, f->sub, body, n, depth + 1)) return false;
+        }
+      } else {
+        /* Only a repeated scalar may come as wire type 2: packed. */
+        if (!f->repeated || !q_packed(q, f, body, n)) return false;
+      }
       continue;
     }
+    if (wt != f->wt) return false;
     switch (wt) {
       case RS__WT_VARINT: {
         size_t n;
         if (f->type == PROTOBUF_C_TYPE_ENUM) {
           uint64_t v;
-          n = q_varint(p + pos, rem, &v);
+          n = q_varint(cur, rem, &v);
           if (n == 0 || !q_enum_ok(q, f, v)) return false;
+        } else if (rem > 0 && cur[0] < 0x80) {
+          n = 1;
         } else {
-          n = q_skip_varint(p + pos, rem);
+          n = q_skip_varint(cur, rem);
           if (n == 0) return false;
         }
-        pos += n;
+        cur += n;
         break;
       }
       case RS__WT_I64:
         if (rem < 8) return false;
-        pos += 8;
+        cur += 8;
         break;
-      case RS__WT_I32:
+      default: /* RS__WT_I32 */
         if (rem < 4) return false;
-        pos += 4;
+        cur += 4;
         break;
-      default: { /* RS__WT_LEN: string, bytes, message */
-        size_t n;
-        size_t pre = q_length(p + pos, rem, &n);
-        if (pre == 0) return false;
-        const uint8_t *body = p + pos + pre;
-        pos += pre + n;
-        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-          if (again && !f->repeated) return false;
-          if (!q_message(q, f->sub, body, n, depth + 1)) return false;
-        } else {
-          q->alloc += n + 1;
-        }
-        break;
-      }
     }
   }
   /* The message, the slabs of scanned members past the first 16, the
    * required-field bitmap. */
-  q->alloc += pl->fixed_alloc;
-  if (members > 16) q->alloc += 64 * members;
+  alloc += pl->fixed_alloc;
+  if (members > 16) alloc += 64 * members;
+  q->alloc += alloc;
   if ((pl->required[0] & ~seen0) != 0 ||
       (q->clean && (pl->bad_default[0] & ~seen0) != 0))
     return false;

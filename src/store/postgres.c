@@ -807,18 +807,42 @@ static size_t pg_spell_int_key(pg_store *s, const uint8_t *p) {
     s->key = grown;
     s->key_cap = 24;
   }
-  uint64_t u = 0;
-  for (int i = 0; i < s->key_int_width; i++) u = u << 8 | p[i];
-  int shift = 64 - 8 * s->key_int_width;
-  int64_t v = shift != 0 ? (int64_t)(u << shift) >> shift : (int64_t)u;
+  int64_t v;
+  if (s->key_int_width == 2) {
+    v = (int16_t)(uint16_t)(p[0] << 8 | p[1]);
+  } else if (s->key_int_width == 4) {
+    v = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                  (uint32_t)p[2] << 8 | p[3]);
+  } else {
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++) u = u << 8 | p[i];
+    v = (int64_t)u;
+  }
   uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  /* Two digits at a time, from the right. */
+  static const char pairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233"
+      "34353637383940414243444546474849505152535455565758596061626364656667"
+      "6869707172737475767778798081828384858687888990919293949596979899";
   char digits[20];
-  int n = 0;
-  do digits[n++] = (char)('0' + mag % 10);
-  while ((mag /= 10) != 0);
+  char *d = digits + sizeof digits;
+  while (mag >= 100) {
+    const char *two = pairs + 2 * (mag % 100);
+    mag /= 100;
+    *--d = two[1];
+    *--d = two[0];
+  }
+  if (mag >= 10) {
+    *--d = pairs[2 * mag + 1];
+    *--d = pairs[2 * mag];
+  } else {
+    *--d = (char)('0' + mag);
+  }
   char *out = s->key;
   if (v < 0) *out++ = '-';
-  while (n > 0) *out++ = digits[--n];
+  size_t n = (size_t)(digits + sizeof digits - d);
+  memcpy(out, d, n);
+  out += n;
   *out = '\0';
   return (size_t)(out - s->key);
 }
