@@ -420,6 +420,8 @@ static int run(scan_args *a) {
       cli_error(CMD, "%s", serr.message);
       continue;
     }
+    /* Rows are read ahead on a second thread while this one classifies. */
+    store_prefetch(&s);
     t->description = strdup(store_describe(s));
     scan_options o = {
         .registry = set.registry,

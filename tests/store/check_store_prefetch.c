@@ -1,0 +1,209 @@
+#define _POSIX_C_SOURCE 200809L
+/*
+ * The read-ahead store (src/store/prefetch.c) against the store it wraps,
+ * on a real SQLite file: the same rows in the same order, byte for byte,
+ * across batch boundaries (many rows; NULL values; values larger than a
+ * batch), the same end; an interrupt mid-scan ends it with an error after
+ * a prefix of the rows; cancel and close mid-scan return (no hang, no
+ * leak under ASan); a writer store is left as it is.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define ROWS 5000
+
+static char db_path[512];
+
+static size_t value_len(int k) {
+  if (k % 997 == 0) return 300000; /* larger than a batch */
+  return (size_t)(k * 37 % 300);
+}
+
+static void fill(uint8_t *out, int k, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = (uint8_t)(k * 31 + (int)i);
+}
+
+/* ROWS rows, keys 1..ROWS; every 101st value NULL. */
+static const char *make_db(void) {
+  const char *dir = getenv("RS_PREFETCH_WORK");
+  if (dir == NULL || dir[0] == '\0') dir = "/tmp";
+  if (mkdir(dir, 0777) != 0) ck_assert_int_eq(errno, EEXIST);
+  snprintf(db_path, sizeof db_path, "%s/prefetch.db", dir);
+  unlink(db_path);
+  sqlite3 *db = NULL;
+  ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(db,
+                                "CREATE TABLE t (id INTEGER PRIMARY KEY, v "
+                                "BLOB); BEGIN",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  ck_assert_int_eq(
+      sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?)", -1, &st, NULL),
+      SQLITE_OK);
+  uint8_t *buf = malloc(300000);
+  ck_assert_ptr_nonnull(buf);
+  for (int k = 1; k <= ROWS; k++) {
+    sqlite3_bind_int(st, 1, k);
+    if (k % 101 == 0) {
+      sqlite3_bind_null(st, 2);
+    } else {
+      size_t n = value_len(k);
+      fill(buf, k, n);
+      sqlite3_bind_blob(st, 2, buf, (int)n, SQLITE_TRANSIENT);
+    }
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+  }
+  free(buf);
+  sqlite3_finalize(st);
+  ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  return db_path;
+}
+
+static store *open_store(int prefetch) {
+  store_target t = {0};
+  t.name = "t";
+  t.kind = STORE_SQLITE_TABLE;
+  t.connection = db_path;
+  t.table = "t";
+  t.key = "id";
+  t.column = "v";
+  store *s = NULL;
+  store_error err = {STORE_OK, ""};
+  ck_assert_msg(store_open(&s, &t, NULL, &err) == STORE_OK, "open: %s",
+                err.message);
+  if (prefetch) {
+    store *inner = s;
+    store_prefetch(&s);
+    ck_assert_ptr_ne(s, inner);
+    ck_assert_str_eq(store_describe(s), store_describe(inner));
+  }
+  ck_assert_int_eq(store_scan(s, &err), STORE_OK);
+  return s;
+}
+
+/* Row k as the table holds it. */
+static void check_row(const store_row *row, int k) {
+  char key[16];
+  snprintf(key, sizeof key, "%d", k);
+  ck_assert_str_eq(row->key, key);
+  ck_assert_uint_eq(row->key_len, strlen(key));
+  if (k % 101 == 0) {
+    ck_assert_int_eq(row->value_is_null, 1);
+    ck_assert_ptr_null(row->value);
+    return;
+  }
+  ck_assert_int_eq(row->value_is_null, 0);
+  size_t n = value_len(k);
+  ck_assert_uint_eq(row->value_len, n);
+  uint8_t *want = malloc(n + 1);
+  fill(want, k, n);
+  ck_assert_msg(n == 0 || memcmp(row->value, want, n) == 0,
+                "row %d: value differs", k);
+  free(want);
+}
+
+START_TEST(same_rows_as_the_store_it_wraps) {
+  make_db();
+  for (int prefetch = 0; prefetch < 2; prefetch++) {
+    store *s = open_store(prefetch);
+    store_error err = {STORE_OK, ""};
+    store_row row;
+    int k = 0;
+    int got;
+    while ((got = store_next(s, &row, &err)) == 1) check_row(&row, ++k);
+    ck_assert_int_eq(got, 0);
+    ck_assert_int_eq(k, ROWS);
+    ck_assert_int_eq(store_next(s, &row, &err), 0); /* still the end */
+    store_close(s);
+  }
+}
+END_TEST
+
+START_TEST(interrupt_ends_the_scan_after_a_prefix_of_the_rows) {
+  make_db();
+  store *s = open_store(1);
+  store_error err = {STORE_OK, ""};
+  store_row row;
+  int k = 0;
+  for (; k < 1000; k++) {
+    ck_assert_int_eq(store_next(s, &row, &err), 1);
+    check_row(&row, k + 1);
+  }
+  store_interrupt(s);
+  int got;
+  while ((got = store_next(s, &row, &err)) == 1) check_row(&row, ++k);
+  /* The reader is at most PF_BATCHES batches (3 x 512 rows) ahead, so it
+   * cannot have read every row before the interrupt. */
+  ck_assert_msg(got < 0 && k < ROWS, "got %d after %d rows", got, k);
+  ck_assert_int_eq(err.status, got);
+  ck_assert(err.message[0] != '\0');
+  ck_assert_int_eq(store_next(s, &row, &err), got); /* the same answer */
+  store_cancel(s);
+  store_close(s);
+}
+END_TEST
+
+START_TEST(cancel_and_close_mid_scan_return) {
+  make_db();
+  for (int reads = 0; reads < 3000; reads += 700) {
+    store *s = open_store(1);
+    store_error err = {STORE_OK, ""};
+    store_row row;
+    for (int k = 1; k <= reads; k++) {
+      ck_assert_int_eq(store_next(s, &row, &err), 1);
+      check_row(&row, k);
+    }
+    if (reads % 1400 == 0) store_cancel(s);
+    store_close(s);
+  }
+}
+END_TEST
+
+START_TEST(writer_store_is_left_as_it_is) {
+  make_db();
+  store_target t = {0};
+  t.name = "t";
+  t.kind = STORE_SQLITE_TABLE;
+  t.connection = db_path;
+  t.table = "t";
+  t.key = "id";
+  t.column = "v";
+  store *s = NULL;
+  store_error err = {STORE_OK, ""};
+  store_write_options w = {0};
+  ck_assert_msg(store_open_writer(&s, &t, NULL, &w, &err) == STORE_OK,
+                "open_writer: %s", err.message);
+  store *before = s;
+  store_prefetch(&s);
+  ck_assert_ptr_eq(s, before);
+  store_close(s);
+}
+END_TEST
+
+int main(void) {
+  Suite *suite = suite_create("store_prefetch");
+  TCase *tc = tcase_create("prefetch");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, same_rows_as_the_store_it_wraps);
+  tcase_add_test(tc, interrupt_ends_the_scan_after_a_prefix_of_the_rows);
+  tcase_add_test(tc, cancel_and_close_mid_scan_return);
+  tcase_add_test(tc, writer_store_is_left_as_it_is);
+  suite_add_tcase(suite, tc);
+  SRunner *sr = srunner_create(suite);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}
