@@ -255,6 +255,54 @@ def test_integer_keys_spelled_as_the_server_does(r):
         check_eq(err, "", "stderr")
 
 
+def test_inheritance_children_and_partitions_are_scanned(r):
+    """A plain table is read with COPY table TO, which skips inheritance
+    children; a table that has children (and a partitioned table) must be
+    read through a query, which includes their rows, as must a varchar key
+    (binary form = text) and a character(n) key (::text drops padding)."""
+    recs = Records()
+    db = Db("it_inherit")
+    db.execute("CREATE TABLE it_inherit.parent (id bigint PRIMARY KEY, "
+               "payload bytea NOT NULL)")
+    db.execute("CREATE TABLE it_inherit.child () INHERITS (it_inherit.parent)")
+    db.execute("CREATE TABLE it_inherit.part (id bigint PRIMARY KEY, "
+               "payload bytea NOT NULL) PARTITION BY RANGE (id)")
+    db.execute("CREATE TABLE it_inherit.part_a PARTITION OF it_inherit.part "
+               "FOR VALUES FROM (0) TO (100)")
+    db.execute("CREATE TABLE it_inherit.part_b PARTITION OF it_inherit.part "
+               "FOR VALUES FROM (100) TO (200)")
+    db.execute("CREATE TABLE it_inherit.vc (id varchar(20) PRIMARY KEY, "
+               "payload bytea NOT NULL)")
+    db.execute("CREATE TABLE it_inherit.ch (id character(6) PRIMARY KEY, "
+               "payload bytea NOT NULL)")
+    with db.conn.cursor() as c:
+        for k in range(1, 6):
+            c.execute("INSERT INTO it_inherit.parent VALUES (%s, %s)",
+                      (k, psycopg2.Binary(recs.v1(k))))
+            c.execute("INSERT INTO it_inherit.child VALUES (%s, %s)",
+                      (100 + k, psycopg2.Binary(Records.corrupt(k))))
+            c.execute("INSERT INTO it_inherit.part VALUES (%s, %s), (%s, %s)",
+                      (k, psycopg2.Binary(recs.v1(k)), 100 + k,
+                       psycopg2.Binary(Records.corrupt(k))))
+            c.execute("INSERT INTO it_inherit.vc VALUES (%s, %s)",
+                      ("k-%d" % k, psycopg2.Binary(Records.corrupt(k))))
+            c.execute("INSERT INTO it_inherit.ch VALUES (%s, %s)",
+                      ("c%d" % k, psycopg2.Binary(Records.corrupt(k))))
+    for table in ("parent", "part"):
+        doc, err = r.scan_json(1, *db.args(table), "--samples", "100")
+        t = doc["targets"][0]
+        check_eq(t["rows_read"], 10, table + " rows, children included")
+        check_eq(t["verdicts"]["ok"], 5, table + " ok")
+        check_eq(sorted(int(s["key"]) for s in t["samples"]["corrupt"]),
+                 [101, 102, 103, 104, 105], table + " corrupt keys")
+        check_eq(err, "", "stderr")
+    for table, keys in (("vc", ["k-%d" % k for k in range(1, 6)]),
+                        ("ch", ["c%d" % k for k in range(1, 6)])):
+        doc, err = r.scan_json(1, *db.args(table), "--samples", "100")
+        got = sorted(s["key"] for s in doc["targets"][0]["samples"]["corrupt"])
+        check_eq(got, keys, table + " keys as key::text gives them")
+
+
 def test_interrupt_writes_partial_report(r):
     recs = Records()
     db = Db("it_big")
