@@ -71,7 +71,7 @@ static const char *make_db(void) {
   return db_path;
 }
 
-static store *open_store(int prefetch) {
+static store_target target(void) {
   store_target t = {0};
   t.name = "t";
   t.kind = STORE_SQLITE_TABLE;
@@ -79,6 +79,11 @@ static store *open_store(int prefetch) {
   t.table = "t";
   t.key = "id";
   t.column = "v";
+  return t;
+}
+
+static store *open_store(int prefetch) {
+  store_target t = target();
   store *s = NULL;
   store_error err = {STORE_OK, ""};
   ck_assert_msg(store_open(&s, &t, NULL, &err) == STORE_OK, "open: %s",
@@ -173,13 +178,7 @@ END_TEST
 
 START_TEST(writer_store_is_left_as_it_is) {
   make_db();
-  store_target t = {0};
-  t.name = "t";
-  t.kind = STORE_SQLITE_TABLE;
-  t.connection = db_path;
-  t.table = "t";
-  t.key = "id";
-  t.column = "v";
+  store_target t = target();
   store *s = NULL;
   store_error err = {STORE_OK, ""};
   store_write_options w = {0};
