@@ -17,3 +17,19 @@ foreach(case ${RS_SQLW_CASES})
     LABELS store_sqlite TIMEOUT 120
     ENVIRONMENT "CK_FORK=no;CK_RUN_CASE=${case};RS_SQLW_WORK=${RS_SQLW_WORK}")
 endforeach()
+
+# The read-ahead store (tests/store/check_store_prefetch.c) on a SQLite file,
+# and on the PostgreSQL test server (tests/postgres.cmake's fixture).
+add_executable(check_store_prefetch
+  ${CMAKE_CURRENT_SOURCE_DIR}/store/check_store_prefetch.c)
+target_link_libraries(check_store_prefetch PRIVATE rollsafe_store
+                      PkgConfig::CHECK)
+target_compile_options(check_store_prefetch PRIVATE ${RS_WARNINGS})
+add_test(NAME store_sqlite.prefetch COMMAND check_store_prefetch)
+set_tests_properties(store_sqlite.prefetch PROPERTIES
+  LABELS store_sqlite TIMEOUT 120
+  ENVIRONMENT "CK_FORK=no;RS_PREFETCH_WORK=${CMAKE_CURRENT_BINARY_DIR}/store-prefetch-work")
+add_test(NAME postgres.prefetch COMMAND check_store_prefetch)
+set_tests_properties(postgres.prefetch PROPERTIES
+  LABELS postgres TIMEOUT 120 FIXTURES_REQUIRED pg_server
+  ENVIRONMENT "CK_FORK=no;RS_PG_CONNINFO_FILE=${RS_PG_CONNINFO_FILE}")

@@ -31,7 +31,9 @@ typedef enum rs_option_flag {
    * rs_classify decides the verdict and skips work that only explains it:
    * a plain (raw) reader of an envelope is not also checked field by field
    * against the payload, and an unpack failure is not traced to the byte
-   * that causes it. The verdict, written version and provenance are the
+   * that causes it, and a record whose bytes a walk proves protobuf-c
+   * unpacks clean (or, for a plain reader of an envelope, unpacks at all)
+   * is not unpacked. The verdict, written version and provenance are the
    * same as without the flag; reasons may be fewer and terser. For scans
    * that keep the reasons of only some records. Other calls give terser
    * error messages with it.

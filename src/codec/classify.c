@@ -415,16 +415,6 @@ static int up_converted(rs_classification *c, const rs__type *t,
  */
 #define RS__STATIC_CLEAN_DEPTH 64
 
-static bool enum_known(const ProtobufCEnumDescriptor *e, int value) {
-  for (unsigned i = 0; i < e->n_value_ranges; i++) {
-    const ProtobufCIntRange *r = &e->value_ranges[i];
-    int start = r->start_value;
-    int end = start + (int)(e->value_ranges[i + 1].orig_index - r->orig_index);
-    if (value >= start && value < end) return true;
-  }
-  return false;
-}
-
 static bool message_is_clean(const ProtobufCMessage *m, unsigned depth) {
   if (m->n_unknown_fields != 0 || depth > RS__STATIC_CLEAN_DEPTH) return false;
   const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -462,7 +452,7 @@ static bool message_is_clean(const ProtobufCMessage *m, unsigned depth) {
         if (str != NULL && str != (const char *)f->default_value) return false;
       } else if (f->type == PROTOBUF_C_TYPE_ENUM) {
         int v = ((const int *)values)[k];
-        if (!enum_known(f->descriptor, v)) return false;
+        if (!rs__enum_known(f->descriptor, v)) return false;
       } else {
         const ProtobufCMessage *sub =
             ((const ProtobufCMessage *const *)values)[k];
@@ -471,6 +461,109 @@ static bool message_is_clean(const ProtobufCMessage *m, unsigned depth) {
     }
   }
   return true;
+}
+
+/* Why a plain (raw-framing) reader fails on an envelope; the text is built
+ * without printf, since a scan adds it to every envelope it reads. */
+static int envelope_note(rs_classification *c, const rs__version *rv) {
+  static const char head[] =
+      "record is in a rollsafe envelope (byte 0 is 0xF7, wire type 7); a "
+      "plain version-";
+  static const char tail[] = " reader fails on byte 0";
+  char text[sizeof head + 10 + sizeof tail];
+  char digits[10];
+  size_t nd = 0;
+  unsigned v = rv->number;
+  do digits[nd++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0 && nd < sizeof digits);
+  size_t n = sizeof head - 1;
+  memcpy(text, head, n);
+  while (nd > 0) text[n++] = digits[--nd];
+  memcpy(text + n, tail, sizeof tail);
+  return rs__notes_add_text(&c->reasons, RS_VERDICT_UNREADABLE, "", 0, 0, text);
+}
+
+/* A copy of a header string for the classification; empty is NULL. */
+static int quick_text(const char **out, const rs__quick_text *t,
+                      const ProtobufCAllocator *a) {
+  *out = NULL;
+  if (t->n == 0) return 0;
+  char *p = rs__alloc(a, t->n + 1);
+  if (p == NULL) return RS_ENOMEM;
+  memcpy(p, t->p, t->n);
+  *out = p;
+  return 0;
+}
+
+/*
+ * The verdict-only shortcut: decides the records whose verdict follows from
+ * a proof that protobuf-c unpacks them (rs__quick_unpacks), without
+ * unpacking. *done is false when it decides nothing; the full path then
+ * runs from scratch. It decides exactly what classify() would:
+ *   - a raw record that the newest raw version, the reader's own, unpacks
+ *     clean: the writer is that version (rs__read_written tries it first),
+ *     and message_is_clean finds nothing: ok;
+ *   - an envelope whose header reads plainly, naming this type and a
+ *     registered version whose payload unpacks (else corrupt), with no
+ *     fingerprint or the registered one (else an extra note): for a plain
+ *     reader, unreadable at byte 0; for an envelope-aware reader of the
+ *     writer's own version, ok when the payload is clean.
+ * Everything must also fit the allocation budget that the full path's
+ * allocations would count against.
+ */
+static int quick_classify(rs_classification *c, const rs__type *t,
+                          const rs__version *rv, rs_reader_framing framing,
+                          const uint8_t *buf, size_t len, const rs_options *o,
+                          bool *done) {
+  *done = false;
+  if (len > o->max_record_size) return 0;
+  size_t alloc = 0;
+  if (!rs_envelope_detect(buf, len)) {
+    const rs__version *first = NULL;
+    for (size_t i = t->n_versions; i-- > 0 && first == NULL;)
+      if (t->versions[i].encoding == RS_ENCODING_RAW) first = &t->versions[i];
+    if (first != rv || rv->static_depth == 0 ||
+        !rs__quick_unpacks(rv->plans, buf, len, o->max_depth, true, &alloc) ||
+        alloc > o->max_alloc)
+      return 0;
+    c->encoding = RS_ENCODING_RAW;
+    c->written_version = rv->number;
+    *done = true;
+    return 0;
+  }
+  rs__quick_envelope e;
+  if (!rs__quick_envelope_parse(&e, buf, len)) return 0;
+  /* The record type has no NUL (rs__quick_envelope_parse), so equal bytes
+   * followed by the end of t->name are equal strings. */
+  if (strncmp(t->name, e.record_type.p, e.record_type.n) != 0 ||
+      t->name[e.record_type.n] != '\0')
+    return 0;
+  const rs__version *wv = rs__type_version(t, e.format_version);
+  if (wv == NULL) return 0;
+  if (e.fingerprint_len != 0 &&
+      (e.fingerprint_len != RS_FINGERPRINT_LEN ||
+       memcmp(e.fingerprint, wv->fingerprint, RS_FINGERPRINT_LEN) != 0))
+    return 0;
+  bool plain = framing == RS_READER_FRAMING_RAW;
+  if (!plain && (wv != rv || rv->static_depth == 0)) return 0;
+  const uint8_t *p = buf + e.payload_offset;
+  size_t plen = len - e.payload_offset;
+  if (!rs__quick_unpacks(wv->plans, p, plen, o->max_depth, !plain, &alloc) ||
+      alloc > o->max_alloc || e.alloc > o->max_alloc - alloc)
+    return 0;
+  c->encoding = RS_ENCODING_ENVELOPE;
+  c->written_version = wv->number;
+  c->has_provenance = e.has_provenance;
+  c->provenance.write_time_us = e.write_time_us;
+  int rc = 0;
+  if (e.has_provenance &&
+      (quick_text(&c->provenance.flag_key, &e.flag_key, c->a) != 0 ||
+       quick_text(&c->provenance.variant, &e.variant, c->a) != 0 ||
+       quick_text(&c->provenance.writer_id, &e.writer_id, c->a) != 0))
+    rc = RS_ENOMEM;
+  if (rc == 0 && plain) rc = envelope_note(c, rv);
+  *done = true;
+  return rc;
 }
 
 static int classify(rs_classification *c, const rs__type *t,
@@ -486,10 +579,7 @@ static int classify(rs_classification *c, const rs__type *t,
   }
   const rs__version *wv = w.version;
   if (w.encoding == RS_ENCODING_ENVELOPE && framing == RS_READER_FRAMING_RAW) {
-    rc = add(c, RS_VERDICT_UNREADABLE, "", 0, 0,
-             "record is in a rollsafe envelope (byte 0 is 0xF7, wire type 7); "
-             "a plain version-%u reader fails on byte 0",
-             rv->number);
+    rc = envelope_note(c, rv);
     /* Nothing after byte 0 can change that verdict: what the payload
      * would do to an envelope-aware reader only explains more. */
     if (o->flags & RS_OPT_VERDICT_ONLY) {
@@ -592,7 +682,10 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
   c->framing = framing;
   c->provenance.version = RS_PROVENANCE_VERSION;
   rs__notes_init(&c->reasons, b.backing, RS_MAX_REASONS);
-  rc = classify(c, t, rv, framing, buf, len, &o, &b);
+  bool done = false;
+  if ((o.flags & RS_OPT_VERDICT_ONLY) && !(o.flags & RS__OPT_NO_QUICK))
+    rc = quick_classify(c, t, rv, framing, buf, len, &o, &done);
+  if (rc == 0 && !done) rc = classify(c, t, rv, framing, buf, len, &o, &b);
   if (rc != 0 && b.over) {
     /* Over the allocation budget: the record is too costly to read. */
     rc = add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,

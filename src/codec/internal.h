@@ -101,6 +101,9 @@ int rs__notes_add(rs__notes *ns, int kind, const char *path, uint32_t field,
 int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
                    size_t offset, const char *fmt, va_list ap)
     __attribute__((format(printf, 6, 0)));
+/* rs__notes_add with a finished text, copied as it is. */
+int rs__notes_add_text(rs__notes *ns, int kind, const char *path,
+                       uint32_t field, size_t offset, const char *text);
 int rs__notes_worst(const rs__notes *ns);
 void rs__notes_sort(rs__notes *ns);
 
@@ -232,6 +235,93 @@ int rs__envelope_write(rs_buf *out, const char *type, unsigned version,
                        size_t max_size, const ProtobufCAllocator *a,
                        rs_error *err);
 
+/* ---- the quick walk (quick.c) ----------------------------------------------
+ */
+
+/* Set only by tests: rs_classify never takes the quick path, so that its
+ * verdict-only answers can be compared with and without it. */
+#define RS__OPT_NO_QUICK (1u << 30)
+
+bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value);
+
+/*
+ * A message type's fields prepared for the quick walk: for each descriptor
+ * reachable from a version's, what each field number is, which fields are
+ * required, which enum defaults the descriptor lacks. Built once with the
+ * registry, read-only after.
+ */
+#define RS__QUICK_MAX_FIELDS 255 /* more: the walk gives up */
+#define RS__QDENSE 128           /* field numbers looked up by table */
+
+typedef struct rs__qplan rs__qplan;
+typedef struct rs__qfield {
+  uint8_t type;                     /* ProtobufCType */
+  uint8_t wt;                       /* wire type of its unpacked form */
+  uint8_t repeated;                 /* label repeated */
+  uint8_t alloc_each;               /* array bytes one occurrence may take */
+  uint8_t utf8;                     /* a proto3 string: must be UTF-8 */
+  const ProtobufCEnumDescriptor *e; /* enums */
+  const rs__qplan *sub;             /* messages */
+} rs__qfield;
+struct rs__qplan {
+  const ProtobufCMessageDescriptor *d;
+  rs__qfield *fields;         /* in d->fields order */
+  uint16_t dense[RS__QDENSE]; /* field number -> index + 1; 0: none */
+  uint64_t required[RS__QUICK_MAX_FIELDS / 64 + 1];
+  uint64_t bad_default[RS__QUICK_MAX_FIELDS / 64 + 1];
+  unsigned n_words;
+  size_t fixed_alloc; /* the message and its required-field bitmap */
+  bool usable;        /* at most RS__QUICK_MAX_FIELDS fields */
+};
+typedef struct rs__qplans {
+  rs__qplan *plans; /* plans[0] is the root descriptor's */
+  size_t n;
+} rs__qplans;
+
+/* 0 or RS_ENOMEM; free with rs__qplans_free and the same allocator. */
+int rs__qplans_build(rs__qplans **out, const ProtobufCMessageDescriptor *d,
+                     const ProtobufCAllocator *a);
+void rs__qplans_free(rs__qplans *ps, const ProtobufCAllocator *a);
+
+/*
+ * True only if protobuf_c_message_unpack(root, buf, len) succeeds (root:
+ * the descriptor the plans were built for), given *alloc bytes of memory
+ * (an upper bound of what it allocates), nesting no deeper than max_depth
+ * (the top message is level 1). With `clean`, also only if the message it
+ * returns has no unknown field and no enum value its descriptor lacks, at
+ * any level. False means "not proven": the caller unpacks to find out.
+ * Allocates nothing.
+ */
+bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
+                       unsigned max_depth, bool clean, size_t *alloc);
+
+typedef struct rs__quick_text {
+  const char *p; /* into the record; NULL when empty (not recorded) */
+  size_t n;
+} rs__quick_text;
+
+/* An envelope header as rs__envelope_parse would read it. */
+typedef struct rs__quick_envelope {
+  size_t header_offset, payload_offset;
+  rs__quick_text record_type;
+  unsigned format_version;
+  bool has_provenance;
+  rs__quick_text flag_key, variant, writer_id;
+  int64_t write_time_us;
+  uint8_t fingerprint[32];
+  size_t fingerprint_len;
+  size_t alloc; /* upper bound of what rs__envelope_parse allocates */
+} rs__quick_envelope;
+
+/*
+ * True only if rs__envelope_parse succeeds on buf (an envelope of the
+ * supported major version, no critical features) and reads what *e holds;
+ * false means "not proven" (including every malformed or unsupported
+ * envelope, and headers with repeated or unknown fields).
+ */
+bool rs__quick_envelope_parse(rs__quick_envelope *e, const uint8_t *buf,
+                              size_t len);
+
 /* ---- registry
  * ---------------------------------------------------------------- */
 
@@ -254,6 +344,7 @@ typedef struct rs__version {
    * cannot recurse too deep on any input: unknown fields are kept as bytes,
    * never parsed, so the depth pre-check is skipped. */
   unsigned static_depth;
+  rs__qplans *plans; /* for the quick walk; NULL when out of memory */
 } rs__version;
 
 /* An enum_map entry: value `from` of enum `enum_name` becomes `to`. */

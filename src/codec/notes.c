@@ -20,8 +20,11 @@ void rs__notes_dispose(rs__notes *ns, const ProtobufCAllocator *a) {
   ns->n = ns->cap = 0;
 }
 
-int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
-                   size_t offset, const char *fmt, va_list ap) {
+/* Adds a note whose text is already allocated with ns->a (NULL: out of
+ * memory); takes the text in every case. */
+static int add_note(rs__notes *ns, int kind, const char *path, uint32_t field,
+                    size_t offset, char *text) {
+  if (text == NULL) return RS_ENOMEM;
   if (ns->max != 0 && ns->n >= ns->max) {
     /* Full: one note is dropped and counted. Drop the least severe, so the
      * worst reasons stay visible however many fields are ignored. */
@@ -29,7 +32,10 @@ int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
     size_t weakest = 0;
     for (size_t i = 1; i < ns->n; i++)
       if (ns->items[i].kind < ns->items[weakest].kind) weakest = i;
-    if (ns->items[weakest].kind >= kind) return 0;
+    if (ns->items[weakest].kind >= kind) {
+      rs__free(ns->a, text);
+      return 0;
+    }
     rs__free(ns->a, ns->items[weakest].path);
     rs__free(ns->a, ns->items[weakest].text);
     memmove(&ns->items[weakest], &ns->items[weakest + 1],
@@ -39,7 +45,10 @@ int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
   if (ns->n == ns->cap) {
     size_t cap = ns->cap != 0 ? ns->cap * 2 : 4;
     rs__note *items = rs__alloc(ns->a, cap * sizeof *items);
-    if (items == NULL) return RS_ENOMEM;
+    if (items == NULL) {
+      rs__free(ns->a, text);
+      return RS_ENOMEM;
+    }
     if (ns->n != 0) memcpy(items, ns->items, ns->n * sizeof *items);
     rs__free(ns->a, ns->items);
     ns->items = items;
@@ -51,14 +60,24 @@ int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
   note->field = field;
   note->offset = offset;
   note->path = rs__strdup(ns->a, path != NULL ? path : "");
-  note->text = rs__vsprintf(ns->a, fmt, ap);
-  if (note->path == NULL || note->text == NULL) {
-    rs__free(ns->a, note->path);
-    rs__free(ns->a, note->text);
+  note->text = text;
+  if (note->path == NULL) {
+    rs__free(ns->a, text);
+    note->text = NULL;
     return RS_ENOMEM;
   }
   ns->n++;
   return 0;
+}
+
+int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
+                   size_t offset, const char *fmt, va_list ap) {
+  return add_note(ns, kind, path, field, offset, rs__vsprintf(ns->a, fmt, ap));
+}
+
+int rs__notes_add_text(rs__notes *ns, int kind, const char *path,
+                       uint32_t field, size_t offset, const char *text) {
+  return add_note(ns, kind, path, field, offset, rs__strdup(ns->a, text));
 }
 
 int rs__notes_add(rs__notes *ns, int kind, const char *path, uint32_t field,

@@ -43,6 +43,8 @@ static void free_types(rs_registry *r) {
     for (size_t j = 0; j < t->n_convs; j++)
       rs__free(r->a, (void *)t->convs[j].c.handled_fields);
     rs__free(r->a, t->convs);
+    for (size_t j = 0; j < t->n_versions; j++)
+      rs__qplans_free(t->versions[j].plans, r->a);
     rs__free(r->a, t->versions);
     rs__free(r->a, t->moves);
     for (size_t j = 0; j < t->n_enum_maps; j++) {
@@ -186,10 +188,13 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
     if (t->versions[i].number == version)
       return rs__fail(err, RS_EEXISTS, RS_OFFSET_NONE,
                       "%s version %u is already declared", type, version);
+  rs__qplans *plans = NULL;
   if (grow(b->reg.a, (void **)&t->versions, t->n_versions, &t->cap_versions,
-           sizeof *t->versions) != 0)
+           sizeof *t->versions) != 0 ||
+      rs__qplans_build(&plans, desc, b->reg.a) != 0)
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
   rs__version *v = &t->versions[t->n_versions++];
+  v->plans = plans;
   v->number = version;
   v->desc = desc;
   v->encoding = encoding;

@@ -173,6 +173,16 @@ typedef struct store_framing {
  */
 int store_framing_issue(const store *s, store_framing *out);
 
+/**
+ * Makes a store opened read-only read its scan's rows ahead, on a thread of
+ * its own, while the caller works on the rows it has (src/store/prefetch.c).
+ * The rows, their order, errors and interruption are those of the store
+ * itself; a row stays valid until the next call, as ever. On success *s is
+ * a new store that owns the old one (store_close closes both); a writer, a
+ * stream file, or no memory for it, leaves *s as it was.
+ */
+void store_prefetch(store **s);
+
 /** Closes the connection and frees the store; NULL is allowed. */
 void store_close(store *s);
 

@@ -14,12 +14,19 @@
  *  - for a raw record, the two v1 readers reach the same verdict;
  *  - an arena allocator gives the same classification as malloc, and a
  *    tight allocation budget the same verdict or an `unreadable` that
- *    names the budget.
+ *    names the budget;
+ *  - RS_OPT_VERDICT_ONLY gives the verdict, written version, encoding and
+ *    provenance of the full classification, and its quick path (the
+ *    allocation-free wire walk of src/codec/quick.c) gives exactly what the
+ *    same call without it gives, reasons included, with enough memory and
+ *    with a tight budget.
  */
 #include <stdbool.h>
 #include <string.h>
 
 #include "fuzz_common.h"
+
+#include "codec/internal.h" /* RS__OPT_NO_QUICK */
 
 static rs_classification *classify_with(const rs_options *opts,
                                         const uint8_t *data, size_t size,
@@ -83,12 +90,86 @@ static rs_classification *classify_with(const rs_options *opts,
   return c;
 }
 
+static bool same_str(const char *a, const char *b) {
+  return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The same verdict, written version, encoding and provenance; with
+ * `reasons`, the same reasons too. */
+static void check_same(const rs_classification *a, const rs_classification *b,
+                       bool reasons, const char *what, unsigned version,
+                       rs_reader_framing framing) {
+  FUZZ_CHECK(rs_classification_verdict(a) == rs_classification_verdict(b),
+             "%s, reader %u framing %d: verdict %s and %s", what, version,
+             (int)framing, rs_verdict_name(rs_classification_verdict(a)),
+             rs_verdict_name(rs_classification_verdict(b)));
+  FUZZ_CHECK(rs_classification_written_version(a) ==
+                     rs_classification_written_version(b) &&
+                 rs_classification_encoding(a) == rs_classification_encoding(b),
+             "%s, reader %u framing %d: written version %u/%u, encoding %d/%d",
+             what, version, (int)framing, rs_classification_written_version(a),
+             rs_classification_written_version(b),
+             (int)rs_classification_encoding(a),
+             (int)rs_classification_encoding(b));
+  const rs_provenance *pa = rs_classification_provenance(a);
+  const rs_provenance *pb = rs_classification_provenance(b);
+  FUZZ_CHECK((pa == NULL) == (pb == NULL) &&
+                 (pa == NULL || (same_str(pa->flag_key, pb->flag_key) &&
+                                 same_str(pa->variant, pb->variant) &&
+                                 same_str(pa->writer_id, pb->writer_id) &&
+                                 pa->write_time_us == pb->write_time_us)),
+             "%s, reader %u framing %d: provenance differs", what, version,
+             (int)framing);
+  if (!reasons) return;
+  size_t n = rs_classification_reason_count(a);
+  FUZZ_CHECK(n == rs_classification_reason_count(b) &&
+                 rs_classification_reasons_omitted(a) ==
+                     rs_classification_reasons_omitted(b),
+             "%s, reader %u framing %d: %zu and %zu reasons", what, version,
+             (int)framing, n, rs_classification_reason_count(b));
+  for (size_t i = 0; i < n; i++) {
+    const rs_reason *ra = rs_classification_reason(a, i);
+    const rs_reason *rb = rs_classification_reason(b, i);
+    FUZZ_CHECK(rs_reason_verdict(ra) == rs_reason_verdict(rb) &&
+                   rs_reason_offset(ra) == rs_reason_offset(rb) &&
+                   strcmp(rs_reason_path(ra), rs_reason_path(rb)) == 0 &&
+                   strcmp(rs_reason_text(ra), rs_reason_text(rb)) == 0,
+               "%s, reader %u framing %d: reason %zu differs: \"%s\" and "
+               "\"%s\"",
+               what, version, (int)framing, i, rs_reason_text(ra),
+               rs_reason_text(rb));
+  }
+}
+
+/* Verdict-only with and without the quick path, against `full` (the
+ * classification with the same limits and no flag). */
+static void check_verdict_only(const rs_options *base,
+                               const rs_classification *full,
+                               const uint8_t *data, size_t size,
+                               unsigned version, rs_reader_framing framing,
+                               rs_reader_framing resolved) {
+  rs_options quick = *base;
+  quick.flags |= RS_OPT_VERDICT_ONLY;
+  rs_options slow = quick;
+  slow.flags |= RS__OPT_NO_QUICK;
+  rs_classification *q =
+      classify_with(&quick, data, size, version, framing, resolved);
+  rs_classification *s =
+      classify_with(&slow, data, size, version, framing, resolved);
+  check_same(q, s, true, "verdict-only with and without the quick path",
+             version, framing);
+  check_same(q, full, false, "verdict-only and full", version, framing);
+  rs_classification_free(q);
+  rs_classification_free(s);
+}
+
 static rs_classification *classify(const uint8_t *data, size_t size,
                                    unsigned version, rs_reader_framing framing,
                                    rs_reader_framing resolved) {
   rs_options o = fuzz_options();
   rs_classification *c =
       classify_with(&o, data, size, version, framing, resolved);
+  check_verdict_only(&o, c, data, size, version, framing, resolved);
 
   /* An arena gives the same verdict, reasons and all. */
   rs_options ao = fuzz_arena_options();
@@ -114,6 +195,7 @@ static rs_classification *classify(const uint8_t *data, size_t size,
   rs_options to = fuzz_tight_options();
   rs_classification *t =
       classify_with(&to, data, size, version, framing, resolved);
+  check_verdict_only(&to, t, data, size, version, framing, resolved);
   if (rs_classification_verdict(t) != rs_classification_verdict(c)) {
     bool budget = false;
     for (size_t i = 0; i < rs_classification_reason_count(t); i++)

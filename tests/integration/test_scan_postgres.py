@@ -222,6 +222,87 @@ targets:
     check("RS_IT_PG" in err, "names the unset variable", err)
 
 
+def test_integer_keys_spelled_as_the_server_does(r):
+    """smallint, integer and bigint keys travel in binary and the scan
+    spells them; a domain over bigint and a numeric key go as key::text.
+    Every row is a finding, so every key is in the samples, which must be
+    exactly the server's own key::text."""
+    db = Db("it_intkeys")
+    db.execute("CREATE DOMAIN it_intkeys.order_no AS bigint")
+    limits = {
+        "smallint": [-32768, -1, 0, 1, 9, 10, 32767],
+        "integer": [-2147483648, -10, 0, 7, 99, 100, 2147483647],
+        "bigint": [-9223372036854775808, -9223372036854775807, -1, 0, 1,
+                   1000000007, 9223372036854775807],
+        "it_intkeys.order_no": [-42, 0, 42, 9223372036854775807],
+        "numeric": [-1, 0, 12345678901234567890],
+    }
+    for n, (typ, keys) in enumerate(limits.items()):
+        table = "t%d" % n
+        db.execute('CREATE TABLE it_intkeys.%s (id %s PRIMARY KEY, '
+                   'payload bytea NOT NULL)' % (table, typ))
+        with db.conn.cursor() as c:
+            for k in keys:
+                c.execute("INSERT INTO it_intkeys.%s VALUES (%%s, %%s)"
+                          % table, (k, psycopg2.Binary(Records.corrupt(1))))
+            c.execute("SELECT id::text FROM it_intkeys.%s" % table)
+            want = sorted(row[0] for row in c.fetchall())
+        doc, err = r.scan_json(1, *db.args(table), "--samples", "1000")
+        t = doc["targets"][0]
+        check_eq(t["verdicts"]["corrupt"], len(keys), typ + " corrupt rows")
+        got = sorted(s["key"] for s in t["samples"]["corrupt"])
+        check_eq(got, want, typ + " keys")
+        check_eq(err, "", "stderr")
+
+
+def test_inheritance_children_and_partitions_are_scanned(r):
+    """A plain table is read with COPY table TO, which skips inheritance
+    children; a table that has children (and a partitioned table) must be
+    read through a query, which includes their rows, as must a varchar key
+    (binary form = text) and a character(n) key (::text drops padding)."""
+    recs = Records()
+    db = Db("it_inherit")
+    db.execute("CREATE TABLE it_inherit.parent (id bigint PRIMARY KEY, "
+               "payload bytea NOT NULL)")
+    db.execute("CREATE TABLE it_inherit.child () INHERITS (it_inherit.parent)")
+    db.execute("CREATE TABLE it_inherit.part (id bigint PRIMARY KEY, "
+               "payload bytea NOT NULL) PARTITION BY RANGE (id)")
+    db.execute("CREATE TABLE it_inherit.part_a PARTITION OF it_inherit.part "
+               "FOR VALUES FROM (0) TO (100)")
+    db.execute("CREATE TABLE it_inherit.part_b PARTITION OF it_inherit.part "
+               "FOR VALUES FROM (100) TO (200)")
+    db.execute("CREATE TABLE it_inherit.vc (id varchar(20) PRIMARY KEY, "
+               "payload bytea NOT NULL)")
+    db.execute("CREATE TABLE it_inherit.ch (id character(6) PRIMARY KEY, "
+               "payload bytea NOT NULL)")
+    with db.conn.cursor() as c:
+        for k in range(1, 6):
+            c.execute("INSERT INTO it_inherit.parent VALUES (%s, %s)",
+                      (k, psycopg2.Binary(recs.v1(k))))
+            c.execute("INSERT INTO it_inherit.child VALUES (%s, %s)",
+                      (100 + k, psycopg2.Binary(Records.corrupt(k))))
+            c.execute("INSERT INTO it_inherit.part VALUES (%s, %s), (%s, %s)",
+                      (k, psycopg2.Binary(recs.v1(k)), 100 + k,
+                       psycopg2.Binary(Records.corrupt(k))))
+            c.execute("INSERT INTO it_inherit.vc VALUES (%s, %s)",
+                      ("k-%d" % k, psycopg2.Binary(Records.corrupt(k))))
+            c.execute("INSERT INTO it_inherit.ch VALUES (%s, %s)",
+                      ("c%d" % k, psycopg2.Binary(Records.corrupt(k))))
+    for table in ("parent", "part"):
+        doc, err = r.scan_json(1, *db.args(table), "--samples", "100")
+        t = doc["targets"][0]
+        check_eq(t["rows_read"], 10, table + " rows, children included")
+        check_eq(t["verdicts"]["ok"], 5, table + " ok")
+        check_eq(sorted(int(s["key"]) for s in t["samples"]["corrupt"]),
+                 [101, 102, 103, 104, 105], table + " corrupt keys")
+        check_eq(err, "", "stderr")
+    for table, keys in (("vc", ["k-%d" % k for k in range(1, 6)]),
+                        ("ch", ["c%d" % k for k in range(1, 6)])):
+        doc, err = r.scan_json(1, *db.args(table), "--samples", "100")
+        got = sorted(s["key"] for s in doc["targets"][0]["samples"]["corrupt"])
+        check_eq(got, keys, table + " keys as key::text gives them")
+
+
 def test_interrupt_writes_partial_report(r):
     recs = Records()
     db = Db("it_big")

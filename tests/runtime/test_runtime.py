@@ -357,6 +357,26 @@ def test_proto3_invalid_utf8_is_unreadable(ctx):
     check(doc["totals"]["verdicts"]["ok"] == 1, doc["totals"])
 
 
+def test_proto3_invalid_utf8_past_the_samples(ctx):
+    """Only the first --samples records of a verdict are classified in full;
+    the rest get the verdict-only path, whose quick walk must not prove a
+    record with invalid UTF-8 in a proto3 string clean. Clean records come
+    first, so that the ok samples are full when the bad ones arrive."""
+    inc = os.path.join(ctx.src, "tests/runtime")
+    proto = os.path.join(inc, "matrix3.proto")
+    m = ctx.module("matrix3.proto", inc)
+    good = m.Text(text="ok", more=["fine"]).SerializeToString()
+    bad = [b"\x0a\x03a\xffb", b"\x12\x02\xc3\x28", b"\x0a\x03a\x00\xff"]
+    rows = [(k, good) for k in range(1, 11)]
+    rows += [(100 + k, bad[k % 3]) for k in range(30)]
+    db = os.path.join(ctx.work, "text-many.db")
+    make_db(db, rows)
+    doc = ctx.json("scan", *target(db, "matrix.p3.Text"), "--schema", proto,
+                   "--samples", "1", rc=1)
+    v = doc["totals"]["verdicts"]
+    check(v["ok"] == 10 and v["unreadable"] == 30, v)
+
+
 # ---- (a) the demo database, compiled-in against --schema ------------------
 
 def test_demo_same_verdicts(ctx):
