@@ -43,12 +43,13 @@ MOVED = ("discount_usd", "discount_sub_cent")
 
 
 def ci_script(r, impossible, backend=None, schemas=None, diff=None,
-              without=()):
+              without=(), config_schemas=False):
     """Runs the CI script on a SQLite file, or on PostgreSQL with a
     rehearsal.PostgresBackend. schemas: descriptor sets for RS_SCHEMAS (the
     config then maps AWAITING_AUTH to PENDING, as a team using runtime
-    schemas writes it); diff: (RS_DIFF_OLD, RS_DIFF_NEW, RS_DIFF_TYPE);
-    without: kinds the workload leaves out. The workload's manifest goes
+    schemas writes it), or with config_schemas, for the config's own
+    schemas key, relative to the config file; diff: (RS_DIFF_OLD,
+    RS_DIFF_NEW, RS_DIFF_TYPE); without: kinds the workload leaves out. The workload's manifest goes
     to manifest.tsv and the new code's reading of orders, right after the
     workload, to orders-before.tsv in r.work."""
     os.makedirs(r.work, exist_ok=True)
@@ -59,6 +60,9 @@ def ci_script(r, impossible, backend=None, schemas=None, diff=None,
         if schemas:
             f.write("enum_map:\n  shop.v2.Order.Status:\n"
                     "    AWAITING_AUTH: PENDING\n")
+        if config_schemas:
+            f.write("schemas: [%s]\n" % ", ".join(
+                os.path.relpath(p, r.work) for p in schemas))
         f.write("targets:\n")
         for t in ("orders", "order_events"):
             # The outbox as a queue: only the messages consumers still read.
@@ -106,7 +110,7 @@ def ci_script(r, impossible, backend=None, schemas=None, diff=None,
     for v in ("RS_SCHEMAS", "RS_DIFF_OLD", "RS_DIFF_NEW", "RS_DIFF_TYPE",
               "RS_DIFF_ARGS", "RS_FIX_ARGS"):
         env.pop(v, None)
-    if schemas:
+    if schemas and not config_schemas:
         env["RS_SCHEMAS"] = " ".join(schemas)
     if diff:
         env["RS_DIFF_OLD"], env["RS_DIFF_NEW"], env["RS_DIFF_TYPE"] = diff
@@ -308,6 +312,24 @@ def test_ci_script_runtime_schemas_pass(r):
     ci_script_runtime_schemas_pass(r)
 
 
+def test_ci_script_config_schemas(r):
+    """Runtime schemas from the config's own schemas key (paths relative to
+    the config file) instead of RS_SCHEMAS: the restore step's per-target
+    configs, written to RS_OUT, keep pointing at them."""
+    v1, v2 = compile_schemas(r)
+    rc, out, err, reports = ci_script(r, False, schemas=[v1, v2],
+                                      without=MOVED, config_schemas=True)
+    check_eq(rc, 0, "exit of the rehearsal script (%s)\n%s" % (err, out))
+    check_passed(r, None, out, reports)
+    for t in ("orders", "order_events"):
+        with open(os.path.join(reports, "target-%s.yaml" % t)) as f:
+            check_eq(yaml.safe_load(f)["schemas"], [v1, v2],
+                     "%s: the restore config's schemas" % t)
+    lossy = report(reports, "fix")["targets"][0]["samples"]["lossy"]
+    check(any("by enum_map" in s["why"] for s in lossy),
+          "the generic converter's enum_map at work", lossy)
+
+
 def test_ci_script_runtime_schemas_moved_field(r):
     """With runtime schemas and the discounts in the workload, fix goes
     through and rollsafe scan is clean afterwards: to a schema, discount(10)
@@ -443,20 +465,71 @@ def test_yaml_files_parse(r):
         check_eq(j["spec"]["template"]["spec"]["restartPolicy"], "Never",
                  path)
 
-    # GitHub Actions: a workflow whose jobs have steps, one running diff.
+    # GitHub Actions: a workflow whose jobs have steps, one running the
+    # rehearsal script as the tests above do.
     flows = [(p, d) for p, ds in docs.items() for d in ds
              if "jobs" in d and (True in d or "on" in d)]
     check(flows, "a GitHub Actions workflow", list(docs))
     for path, w in flows:
-        text = open(os.path.join(EXAMPLES, path)).read()
-        check("rollsafe diff" in text, "%s runs rollsafe diff" % path)
         for name, job in w["jobs"].items():
             check(job.get("steps"), "%s: job %s has steps" % (path, name))
+        check_workflow(path, w)
 
     # The shell scripts are valid bash.
     for sh in glob.glob(os.path.join(EXAMPLES, "**", "*.sh"), recursive=True):
         p = subprocess.run(["bash", "-n", sh], capture_output=True)
         check_eq(p.returncode, 0, "bash -n %s: %s" % (sh, p.stderr))
+
+
+def check_workflow(path, w):
+    """The workflow runs examples/ci/rollback-rehearsal.sh with runtime
+    schemas and the diff gate, on descriptor sets an earlier step builds
+    with --include_imports and --include_source_info, sets only variables
+    the script reads, and uploads the SARIF report the script writes."""
+    with open(SCRIPT) as f:
+        script = f.read()
+    steps = [s for job in w["jobs"].values() for s in job["steps"]]
+    runs = [i for i, s in enumerate(steps)
+            if "rollback-rehearsal.sh" in s.get("run", "")]
+    check_eq(len(runs), 1, "%s: steps running the rehearsal script" % path)
+    i = runs[0]
+    env = steps[i]["env"]
+    for v in env:
+        check(re.search(r"\$\{?%s\b" % v, script),
+              "%s: %s is a variable the script reads" % (path, v))
+    schemas = env["RS_SCHEMAS"].split()
+    check_eq(len(schemas), 2, "%s: RS_SCHEMAS, stable and new" % path)
+    check_eq([env["RS_DIFF_OLD"], env["RS_DIFF_NEW"]], schemas,
+             "%s: the diff gate compares the schemas scan reads" % path)
+    built = {}
+    for s in steps[:i]:
+        # One command a line, once continuation lines are joined.
+        for cmd in s.get("run", "").replace("\\\n", " ").split("\n"):
+            m = re.search(r"--descriptor_set_out=(\S+)", cmd)
+            if m and cmd.split()[0] == "protoc":
+                built[m.group(1)] = cmd
+    for d in schemas:
+        check(d in built, "%s: %s is built before the rehearsal" % (path, d),
+              list(built))
+        for opt in ("--include_imports", "--include_source_info"):
+            check(opt in built[d], "%s: %s built with %s" % (path, d, opt),
+                  built[d])
+    report = env["RS_OUT"].rstrip("/") + "/diff.sarif"
+    uploads = [s for s in steps[i + 1:]
+               if s.get("uses", "").startswith(
+                   "github/codeql-action/upload-sarif@")]
+    check_eq(len(uploads), 1, "%s: SARIF uploads after the rehearsal" % path)
+    sarif_file = uploads[0]["with"]["sarif_file"]
+    check(sarif_file == report or any(
+        report in s.get("run", "") and sarif_file in s.get("run", "")
+        for s in steps[i + 1:]),
+        "%s: the upload is %s, or made from it" % (path, report), sarif_file)
+    check("always()" in uploads[0].get("if", ""),
+          "%s: the SARIF is uploaded when the gate fails too" % path)
+    check_eq([job.get("permissions", {}).get("security-events")
+              for job in w["jobs"].values()
+              if uploads[0] in job["steps"]], ["write"],
+             "%s: permission to upload to code scanning" % path)
 
 
 def test_configs_accepted(r):
