@@ -40,11 +40,14 @@ target_link_libraries(rehearsal_service PRIVATE rollsafe_static
 target_compile_options(rehearsal_service PRIVATE ${RS_WARNINGS})
 
 # Each test_<case> of tests/rehearsal/test_*.py is one ctest case,
-# <script>.<case>, labelled rehearsal.
+# <script>.<case>, labelled rehearsal. protoc builds the descriptor sets the
+# CI recipe (examples/ci) is run with.
 if(TARGET rollsafe_cli)
+  find_program(RS_REH_PROTOC protoc REQUIRED)
   rs_add_script_tests(DIR ${CMAKE_CURRENT_SOURCE_DIR}/rehearsal
     LABEL rehearsal
-    ENVIRONMENT "RS_OLD_READER=$<TARGET_FILE:old_reader>"
+    ENVIRONMENT "RS_PROTOC=${RS_REH_PROTOC}"
+                "RS_OLD_READER=$<TARGET_FILE:old_reader>"
                 "RS_OLD_CONSUMER=$<TARGET_FILE:old_consumer>"
                 "RS_SERVICE=$<TARGET_FILE:rehearsal_service>"
                 "RS_MIGRATIONS=${PROJECT_SOURCE_DIR}/migrations")

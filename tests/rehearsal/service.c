@@ -5,7 +5,8 @@
  *
  *   rehearsal_service write (--sqlite FILE | --postgres CONNINFO)
  *                     [--orders N] [--seed S] [--v2-percent P]
- *                     [--no-impossible] [--first-id ID] [--start-us US]
+ *                     [--no-impossible] [--without KIND,...]
+ *                     [--first-id ID] [--start-us US]
  *   rehearsal_service read (--sqlite FILE | --postgres CONNINFO) --table T
  *
  * write places N orders (default 1000) in one transaction, with ids from
@@ -21,7 +22,10 @@
  * orders.pickup_store_id and order_discounts. stdout gets the manifest, one
  * line per record written: TABLE <tab> KEY <tab> VERSION <tab> KIND.
  * --no-impossible leaves out the kinds no down-conversion can turn into
- * version 1 (guest_checkout, discount_non_usd).
+ * version 1 (guest_checkout, discount_non_usd); --without leaves out the
+ * kinds named (e.g. discount_usd,discount_sub_cent: a discount that moved
+ * from field 8 to field 10, which only a converter that knows the move
+ * carries over to version 1).
  *
  * read is the new code's reader: every record of table T read as version
  * 2 through rs_read_as, one line each: KEY <tab> WRITTEN_VERSION <tab>
@@ -378,22 +382,41 @@ typedef struct write_args {
   uint64_t orders, seed, first_id;
   int64_t start_us; /* the first write; 0: orders seconds before now */
   unsigned v2_percent;
-  int no_impossible;
+  unsigned skip; /* bit k: kind k is not written */
 } write_args;
 
-static kind pick_kind(uint64_t *s, uint64_t nth_v2, int no_impossible) {
+static kind pick_kind(uint64_t *s, uint64_t nth_v2, unsigned skip) {
   /* The first version-2 orders take each kind once, so that every hazard
    * is there whatever the seed. */
   for (uint64_t i = 0, seen = 0; i < N_KIND; i++) {
-    if (no_impossible && kinds[i].impossible) continue;
+    if (skip & 1u << i) continue;
     if (seen++ == nth_v2) return (kind)i;
   }
   for (;;) {
     unsigned x = below(s, 1000);
     size_t k = 0;
     while (k + 1 < N_KIND && x >= kinds[k].weight) x -= kinds[k++].weight;
-    if (!(no_impossible && kinds[k].impossible)) return (kind)k;
+    if (!(skip & 1u << k)) return (kind)k;
   }
+}
+
+/* Adds the kinds of a comma-separated list to @p skip; 0, or -1 naming
+ * the first unknown kind on stderr. */
+static int skip_kinds(unsigned *skip, const char *list) {
+  for (const char *p = list; *p != '\0';) {
+    size_t n = strcspn(p, ",");
+    size_t k = 0;
+    while (k < N_KIND &&
+           (strlen(kinds[k].name) != n || strncmp(kinds[k].name, p, n) != 0))
+      k++;
+    if (k == N_KIND) {
+      fprintf(stderr, PROG ": --without: no kind '%.*s'\n", (int)n, p);
+      return -1;
+    }
+    *skip |= 1u << k;
+    p += n + (p[n] == ',');
+  }
+  return 0;
 }
 
 static int write_orders(store *st, const rs_registry *reg,
@@ -415,7 +438,7 @@ static int write_orders(store *st, const rs_registry *reg,
     int v2 = below(&s, 100) < a->v2_percent;
     kind k = N_KIND;
     if (v2) {
-      k = pick_kind(&s, n_v2++, a->no_impossible);
+      k = pick_kind(&s, n_v2++, a->skip);
       make_v2(&o, &s, k);
       char writer[40];
       snprintf(writer, sizeof writer, "orders-api 4.3.0 pod-%u",
@@ -570,13 +593,14 @@ static int read_table(store *st, const rs_registry *reg, const char *table) {
 /* ---- main --------------------------------------------------------------- */
 
 static int usage(void) {
-  fprintf(stderr, "usage: " PROG
-                  " write (--sqlite FILE | --postgres CONNINFO) "
-                  "[--orders N] [--seed S] [--v2-percent P] [--no-impossible]\n"
-                  "       [--first-id ID] [--start-us US]\n"
-                  "       " PROG
-                  " read (--sqlite FILE | --postgres CONNINFO) "
-                  "--table T\n");
+  fprintf(stderr,
+          "usage: " PROG
+          " write (--sqlite FILE | --postgres CONNINFO) "
+          "[--orders N] [--seed S] [--v2-percent P] [--no-impossible]\n"
+          "       [--without KIND,...] [--first-id ID] [--start-us US]\n"
+          "       " PROG
+          " read (--sqlite FILE | --postgres CONNINFO) "
+          "--table T\n");
   return 2;
 }
 
@@ -589,7 +613,8 @@ int main(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(o, "--no-impossible") == 0) {
-      a.no_impossible = 1;
+      for (unsigned k = 0; k < N_KIND; k++)
+        if (kinds[k].impossible) a.skip |= 1u << k;
       continue;
     }
     if (v == NULL) return usage();
@@ -610,11 +635,14 @@ int main(int argc, char **argv) {
       a.start_us = strtoll(v, NULL, 10);
     else if (strcmp(o, "--v2-percent") == 0)
       a.v2_percent = (unsigned)strtoul(v, NULL, 10);
-    else
+    else if (strcmp(o, "--without") == 0) {
+      if (skip_kinds(&a.skip, v) != 0) return usage();
+    } else
       return usage();
   }
   if ((sqlite_path == NULL) == (conninfo == NULL) || a.orders == 0 ||
-      a.first_id == 0 || a.v2_percent > 100 || (!writing && table == NULL))
+      a.first_id == 0 || a.v2_percent > 100 || (!writing && table == NULL) ||
+      a.skip == (1u << N_KIND) - 1) /* no kind left to write */
     return usage();
 
   rs_registry *reg = NULL;
