@@ -99,6 +99,8 @@ typedef struct pg_store {
    * became of it (see pg_build_queue_sql). */
   int queue;
   char *queue_fix_sql, *queue_restore_sql;
+  /* A restore's dry run: each row's bytes and state (pg_restore_check). */
+  char *check_sql;
   /* The last page and backup page: rows point into their results, which
    * are kept until the next call of the same operation. */
   PGresult *page_res;
@@ -911,6 +913,7 @@ static void pg_close(store *base) {
   free(s->restore_sql);
   free(s->queue_fix_sql);
   free(s->queue_restore_sql);
+  free(s->check_sql);
   free(s->page_rows);
   free(s->backup_rows);
   free(s);
@@ -1528,7 +1531,8 @@ static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
 static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                          size_t n, int restore, store_error *err) {
   const char *doing = restore ? "restoring a batch" : "swapping a batch";
-  for (size_t i = 0; swaps != NULL && i < n; i++) swaps[i].swapped = 0;
+  for (size_t i = 0; swaps != NULL && i < n; i++)
+    swaps[i].swapped = swaps[i].holds_value = 0;
   int rc = pg_check_run(s, run, err);
   if (rc == STORE_OK) rc = pg_check_swaps(s, swaps, n, err);
   if (rc != STORE_OK) return rc;
@@ -1605,6 +1609,84 @@ static int pg_fix_batch(store *base, const store_run *run, store_swap *swaps,
 static int pg_restore_batch(store *base, const store_run *run,
                             store_swap *swaps, size_t n, store_error *err) {
   return pg_swap_batch((pg_store *)base, run, swaps, n, 1, err);
+}
+
+/* A big-endian integer of a binary result field of @p len bytes. */
+static int64_t pg_binary_int(const char *p, int len) {
+  uint64_t v = 0;
+  for (int i = 0; i < len; i++) v = (v << 8) | (uint8_t)p[i];
+  return len == 4 ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v;
+}
+
+/*
+ * A restore's dry run: one SELECT (check_sql) in a READ ONLY transaction of
+ * its own, the keys as one binary text[] array cast to the key's type as in
+ * the batches, answering per row found its position, its bytes and whether
+ * it is pending and in flight (the same expressions as the queue batches).
+ * A plain SELECT takes no row lock: a consumer is never kept waiting, and a
+ * message it holds by its row lock alone is judged by its state.
+ */
+static int pg_restore_check(store *base, store_swap *swaps, size_t n,
+                            store_error *err) {
+  pg_store *s = (pg_store *)base;
+  int rc = pg_check_swaps(s, swaps, n, err);
+  if (rc == STORE_OK) rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK || n == 0) return rc;
+  size_t len = 0;
+  char *keys = pg_swap_array(swaps, n, SWAP_KEY, PG_TEXT_OID, &len);
+  if (keys == NULL)
+    return len == 1 ? pg_fail(s, err, STORE_ENOMEM, "out of memory")
+                    : pg_fail(s, err, STORE_EUSAGE,
+                              "a batch of %zu keys is too large for one "
+                              "statement (1 GB per array)",
+                              n);
+  const char *doing = "reading the rows of a restore";
+  rc = pg_tx_command(s, "BEGIN READ ONLY", doing, err);
+  PGresult *res = NULL;
+  if (rc == STORE_OK) {
+    const Oid types[1] = {PG_TEXT_ARRAY_OID};
+    const char *values[1] = {keys};
+    const int lengths[1] = {(int)len};
+    const int formats[1] = {1};
+    res = PQexecParams(s->conn, s->check_sql, 1, types, values, lengths,
+                       formats, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+      rc = pg_fail_write(s, res, err, doing);
+  }
+  free(keys);
+  if (rc == STORE_OK) rc = pg_tx_command(s, "COMMIT", doing, err);
+  if (rc != STORE_OK) {
+    PQclear(res);
+    pg_rollback(s);
+    return rc;
+  }
+  /* Rows not found are gone: classified first as such, then each row
+   * found by its position (the key is unique: at most one each). */
+  static const store__row_now gone = {0, 0, 0, NULL, 0, 1};
+  for (size_t i = 0; i < n; i++) {
+    swaps[i].swapped = 0;
+    store__swap_classify(&swaps[i], &gone, s->queue);
+  }
+  for (int r = 0; r < PQntuples(res); r++) {
+    if (PQgetisnull(res, r, 0) || PQgetlength(res, r, 0) != 4 ||
+        PQgetisnull(res, r, 2) || PQgetlength(res, r, 2) != 1 ||
+        PQgetisnull(res, r, 3) || PQgetlength(res, r, 3) != 1) {
+      rc = pg_fail(s, err, STORE_EIO, "%s: an unexpected answer", doing);
+      break;
+    }
+    int64_t i = pg_binary_int(PQgetvalue(res, r, 0), 4);
+    if (i < 1 || (uint64_t)i > n) continue;
+    store__row_now now = {
+        1, PQgetvalue(res, r, 2)[0] != 0, PQgetvalue(res, r, 3)[0] != 0, NULL,
+        0, PQgetisnull(res, r, 1)};
+    if (!now.value_is_null) {
+      now.value = (const uint8_t *)PQgetvalue(res, r, 1);
+      now.value_len = (size_t)PQgetlength(res, r, 1);
+    }
+    store__swap_classify(&swaps[i - 1], &now, s->queue);
+  }
+  PQclear(res);
+  return rc;
 }
 
 static int pg_backup_page(store *base, const char *run_id, const char *after,
@@ -1722,6 +1804,7 @@ static const store_ops pg_writer_ops = {
     .fix_batch = pg_fix_batch,
     .backup_page = pg_backup_page,
     .restore_batch = pg_restore_batch,
+    .restore_check = pg_restore_check,
     .purge_run = pg_purge_run,
 };
 
@@ -1773,6 +1856,20 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
     }
   }
   return rc;
+}
+
+/*
+ * The statement of pg_restore_check: @p pend and @p flight are the queue
+ * batches' expressions on rs_t (true and false for a table); q[] the quoted
+ * schema, table, key and column. Malloc'd; NULL when out of memory.
+ */
+static char *pg_check_sql(const pg_store *s, char *const q[4], const char *pend,
+                          const char *flight) {
+  return pg_sprintf(
+      "SELECT rs_u.i::pg_catalog.int4, rs_t.%s, %s, %s"
+      " FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY"
+      " AS rs_u(k, i) JOIN %s.%s AS rs_t ON rs_t.%s = rs_u.k::%s",
+      q[3], pend, flight, q[0], q[1], q[2], s->key_type);
 }
 
 /*
@@ -1869,7 +1966,10 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type);
 #undef QUEUE_INPUT
 #undef QUEUE_OUTPUT
-    if (s->queue_fix_sql == NULL || s->queue_restore_sql == NULL)
+    free(s->check_sql);
+    s->check_sql = pg_check_sql(s, q, pend_expr, flight_expr);
+    if (s->queue_fix_sql == NULL || s->queue_restore_sql == NULL ||
+        s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
   PQfreemem(state);
@@ -1950,8 +2050,9 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
         " SELECT i FROM rs_sw",
         q[0], q[1], q[3], q[2], s->key_type, q[3]);
 #undef SWAP_INPUT
+    s->check_sql = pg_check_sql(s, q, "true", "false");
     if (s->page_first_sql == NULL || s->page_next_sql == NULL ||
-        s->fix_sql == NULL || s->restore_sql == NULL)
+        s->fix_sql == NULL || s->restore_sql == NULL || s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
   if (rc == STORE_OK && s->queue) rc = pg_build_queue_sql(s, q, target, err);
