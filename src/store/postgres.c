@@ -974,7 +974,7 @@ static const store_ops pg_ops = {
  *             RETURNING rs_u.i, ...),
  *   rs_b AS (INSERT INTO rollsafe.backup ... SELECT ... FROM rs_sw
  *            ON CONFLICT (run_id, key) DO UPDATE SET new_value = ...)
- *   SELECT i FROM rs_sw
+ *   SELECT i FROM rs_sw     -- a restore: every i, s or c, HOLDS_VALUE
  *
  * Why this shape: one round trip per batch, not one per row (a prepared
  * single-row UPDATE would need a round trip each, or pipeline mode with
@@ -1486,9 +1486,10 @@ static int pg_check_swaps(const pg_store *s, const store_swap *swaps, size_t n,
 }
 
 /*
- * Reads a queue batch's answer: one row per swap, its position and a
- * letter: s swapped, c conflict, f in flight, g gone. Returns the swaps
- * that happened; *conflicts: the real conflicts among the others.
+ * Reads a queue batch's (or a table restore's) answer: one row per swap,
+ * its position, a letter (s swapped, c conflict, f in flight, g gone) and
+ * whether the row held the swap's new bytes already (HOLDS_VALUE). Returns
+ * the swaps that happened; *conflicts: the real conflicts among the others.
  */
 static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
                                 size_t n, size_t *conflicts) {
@@ -1514,6 +1515,8 @@ static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
       default:
         break;
     }
+    if (!w->swapped && PQnfields(res) > 2)
+      w->holds_value = PQgetvalue(res, r, 2)[0] == 't';
   }
   for (size_t i = 0; i < n; i++)
     if (swaps[i].outcome == STORE_SWAP_CONFLICT) ++*conflicts;
@@ -1570,7 +1573,8 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
         PQexecParams(s->conn, sql, 5, types, values, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       rc = pg_fail_write(s, res, err, doing);
-    } else if (s->queue) {
+    } else if (s->queue || restore) {
+      /* Queues, and a table's restore, answer for every swap. */
       swapped = pg_queue_outcomes(res, swaps, n, &missed);
     } else {
       for (int r = 0; r < PQntuples(res); r++) {
@@ -1859,6 +1863,16 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
 }
 
 /*
+ * The batches' answer on a swap that did not happen: whether the row, as the
+ * statement's snapshot has it, held the swap's new bytes already (a restore:
+ * the original bytes are back). Formatted with schema, table, key, the key's
+ * type and column.
+ */
+#define HOLDS_VALUE                                                    \
+  "EXISTS (SELECT 1 FROM %s.%s AS rs_h WHERE rs_h.%s = rs_u.k::%s AND" \
+  " rs_h.%s = rs_u.value)"
+
+/*
  * The statement of pg_restore_check: @p pend and @p flight are the queue
  * batches' expressions on rs_t (true and false for a table); q[] the quoted
  * schema, table, key and column. Malloc'd; NULL when out of memory.
@@ -1938,7 +1952,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's'"                  \
   " WHEN rs_l.i IS NULL THEN CASE WHEN EXISTS (SELECT 1 FROM %s.%s AS rs_v" \
   " WHERE rs_v.%s = rs_u.k::%s) THEN 'f' ELSE 'g' END"                      \
-  " WHEN rs_l.pend THEN 'c' WHEN rs_l.flight THEN 'f' ELSE 'g' END"         \
+  " WHEN rs_l.pend THEN 'c' WHEN rs_l.flight THEN 'f' ELSE 'g' END,"        \
+  " " HOLDS_VALUE                                                           \
   " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i"                          \
   " LEFT JOIN rs_l ON rs_l.i = rs_u.i"
     s->queue_fix_sql = pg_sprintf(
@@ -1952,7 +1967,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " new_value = excluded.new_value, written_at = excluded.written_at,"
         " restored = false)" QUEUE_OUTPUT,
         pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
-        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type);
+        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type,
+        q[0], q[1], q[2], s->key_type, q[3]);
     s->queue_restore_sql = pg_sprintf(
         QUEUE_INPUT
         " rs_r AS (SELECT run_id FROM rollsafe.runs"
@@ -1963,7 +1979,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " AND rs_b.key = rs_sw.k AND rs_b.new_value = rs_sw.expect"
         " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)" QUEUE_OUTPUT,
         pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
-        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type);
+        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type,
+        q[0], q[1], q[2], s->key_type, q[3]);
 #undef QUEUE_INPUT
 #undef QUEUE_OUTPUT
     free(s->check_sql);
@@ -2047,8 +2064,12 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
         " FROM rs_sw, rs_r WHERE rs_b.run_id = rs_r.run_id"
         " AND rs_b.key = rs_sw.k AND rs_b.new_value = rs_sw.expect"
         " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)"
-        " SELECT i FROM rs_sw",
-        q[0], q[1], q[3], q[2], s->key_type, q[3]);
+        /* Every position, with whether it swapped and whether the row
+         * (as the statement found it) held the original bytes already. */
+        " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's' ELSE 'c' "
+        "END, " HOLDS_VALUE " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i",
+        q[0], q[1], q[3], q[2], s->key_type, q[3], q[0], q[1], q[2],
+        s->key_type, q[3]);
 #undef SWAP_INPUT
     s->check_sql = pg_check_sql(s, q, "true", "false");
     if (s->page_first_sql == NULL || s->page_next_sql == NULL ||

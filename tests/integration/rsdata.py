@@ -164,10 +164,13 @@ def restore_json(r, code, args, run_id, execute):
 
 
 def restore_summary(doc):
-    """Counts, outcomes and the keys of each outcome of a restore report."""
+    """Counts, outcomes and the keys of each outcome of a restore report,
+    with the reason of each row left alone (a conflict already restored is
+    named so, as the execute names it)."""
     t = doc["targets"][0]
     return ({k: doc[k] for k in RESTORE_COUNTS}, t["outcomes"],
-            {o: sorted(s["key"] for s in keys)
+            {o: sorted((s["key"], s["why"] if o != "restored" else "")
+                       for s in keys)
              for o, keys in t["samples"].items()})
 
 
