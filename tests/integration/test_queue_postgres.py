@@ -16,8 +16,7 @@ import psycopg2.extras
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import queuecheck  # noqa: E402
 from rsdata import (Records, check, check_eq,  # noqa: E402
-                    check_restore_predicted, restore_json, restore_why,
-                    run_cases)
+                    check_restore_predicted, run_cases)
 from test_scan_postgres import Db  # noqa: E402
 
 # The table shape of the example domain's outbox (migrations/postgres).
@@ -162,18 +161,9 @@ def test_restore_dry_run_sees_consumers(r):
     db.execute("UPDATE %s SET state = 'processing' WHERE id = %%s" % t, held)
     db.execute("UPDATE %s SET payload = %%s WHERE id = %%s" % t,
                psycopg2.Binary(recs.v1(9999)), changed)
-    before = queued(db)
-    dry = restore_json(r, 4, args, run_id, False)
-    check_eq(queued(db), before, "the dry run wrote nothing")
-    check_eq(sorted(restore_why(dry, "gone")), sorted([str(deleted),
-                                                       str(done)]),
-             "dry run: the consumed messages are gone")
-    check_eq(list(restore_why(dry, "in_flight")), [str(held)],
-             "dry run: the held message is in flight")
-    check_eq(list(restore_why(dry, "conflict")), [str(changed)],
-             "dry run: the changed message is a conflict")
-    check_eq(dry["restored"], len(fixed) - 4, "dry run: would restore")
-    check_restore_predicted(r, 4, args, run_id)
+    queuecheck.check_restore_prediction(r, args, run_id, fixed,
+                                        [deleted, done], held, changed,
+                                        lambda: queued(db))
     db.execute("UPDATE %s SET state = 'pending' WHERE id = %%s" % t, held)
     dry, _ = check_restore_predicted(r, 0, args, run_id)
     check_eq(dry["restored"], 1, "only the given-back message left")

@@ -15,8 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import queuecheck  # noqa: E402
 from rsdata import (Records, check, check_eq,  # noqa: E402
-                    check_restore_predicted, restore_json, restore_why,
-                    run_cases)
+                    check_restore_predicted, run_cases)
 
 # The table shape of the example domain's outbox (migrations/sqlite).
 DDL = ("CREATE TABLE order_events (id INTEGER PRIMARY KEY, "
@@ -170,19 +169,9 @@ def test_restore_dry_run_sees_consumers(r):
                (recs.v1(9999), changed))
     db.commit()
     db.close()
-    dry = restore_json(r, 4, target(path), run_id, False)
-    check_eq(queued(path, ("pending", "processing", "done"))[held], now[held],
-             "the dry run wrote nothing")
-    check_eq(sorted(restore_why(dry, "gone")), sorted([str(deleted),
-                                                       str(done)]),
-             "dry run: the consumed messages are gone")
-    check_eq(list(restore_why(dry, "in_flight")), [str(held)],
-             "dry run: the held message is in flight")
-    check_eq(list(restore_why(dry, "conflict")), [str(changed)],
-             "dry run: the changed message is a conflict")
-    check_eq(dry["restored"], len(fixed) - 4, "dry run: would restore")
-    dry, done_doc = check_restore_predicted(r, 4, target(path), run_id)
-    check_eq(done_doc["restored"], len(fixed) - 4, "restored")
+    queuecheck.check_restore_prediction(
+        r, target(path), run_id, fixed, [deleted, done], held, changed,
+        lambda: queued(path, ("pending", "processing", "done")))
     # The consumer gives the held message back: only it is left to restore.
     db = sqlite3.connect(path)
     db.execute("UPDATE order_events SET state = 'pending' WHERE id = ?",

@@ -900,41 +900,6 @@ START_TEST(restore_check_predicts_the_batch) {
 }
 END_TEST
 
-static void make_queue(const char *path);
-
-START_TEST(restore_check_queue) {
-  const char *path = fresh_db("restore_check_q");
-  make_queue(path);
-  store_target t = target_of(path, "q", "id", "v", NULL);
-  t.kind = STORE_SQLITE_QUEUE;
-  t.state_column = "state";
-  t.pending_states = "pending,retry";
-  t.in_flight_states = "processing";
-  store *s = writer_on(&t, 1000);
-  store_run r = new_run("qc", "fix");
-  snprintf(r.table, sizeof r.table, "q");
-  create_run(s, &r);
-  store_swap w[3] = {swap_of("1", "old1", "new1"), swap_of("5", "old5", "new5"),
-                     swap_of("6", "old6", "new6")};
-  set_checkpoint(&r, "6");
-  store_error err;
-  ck_assert_int_eq(store_fix_batch(s, &r, w, 3, &err), STORE_OK);
-  sqlite3 *db = raw_open(path);
-  sql(db, "UPDATE q SET state = 'done' WHERE id = 1");       /* consumed */
-  sql(db, "UPDATE q SET state = 'processing' WHERE id = 5"); /* held */
-  char got[256];
-  check_all(s, "qc", got, sizeof got);
-  ck_assert_str_eq(got, "1:G0,5:F0,6:D0");
-  sql(db, "DELETE FROM q WHERE id = 1");
-  sql(db, "UPDATE q SET state = 'pending', v = CAST('x' AS BLOB) WHERE id = 5");
-  check_all(s, "qc", got, sizeof got);
-  ck_assert_str_eq(got, "1:G0,5:C0,6:D0");
-  ck_assert(query_is(db, "new6", "SELECT v FROM q WHERE id = 6"));
-  sqlite3_close(db);
-  store_close(s);
-}
-END_TEST
-
 /* ---- purge ---------------------------------------------------------------
  */
 
@@ -1121,15 +1086,22 @@ static void make_queue(const char *path) {
   sqlite3_close(db);
 }
 
+/* A writer on make_queue's table as a queue: state column `state`, pending
+ * `pending` and `retry`, in flight `processing`. @p t must outlive it. */
+static store *queue_writer(const char *path, store_target *t) {
+  make_queue(path);
+  *t = target_of(path, "q", "id", "v", NULL);
+  t->kind = STORE_SQLITE_QUEUE;
+  t->state_column = "state";
+  t->pending_states = "pending,retry";
+  t->in_flight_states = "processing";
+  return writer_on(t, 1000);
+}
+
 START_TEST(queue_batch_outcomes) {
   const char *path = fresh_db("queue");
-  make_queue(path);
-  store_target t = target_of(path, "q", "id", "v", NULL);
-  t.kind = STORE_SQLITE_QUEUE;
-  t.state_column = "state";
-  t.pending_states = "pending,retry";
-  t.in_flight_states = "processing";
-  store *s = writer_on(&t, 1000);
+  store_target t;
+  store *s = queue_writer(path, &t);
   /* The reads cover pending and in-flight messages only (not 3: done). */
   char keys[256];
   page_all(s, 2, keys, sizeof keys);
@@ -1179,6 +1151,34 @@ START_TEST(queue_batch_outcomes) {
   ck_assert_int_eq(rows[1].outcome, STORE_SWAP_DONE);
   ck_assert(query_is(db, "new1", "SELECT v FROM q WHERE id = 1"));
   ck_assert(query_is(db, "old6", "SELECT v FROM q WHERE id = 6"));
+  sqlite3_close(db);
+  store_close(s);
+}
+END_TEST
+
+START_TEST(restore_check_queue) {
+  const char *path = fresh_db("restore_check_q");
+  store_target t;
+  store *s = queue_writer(path, &t);
+  store_run r = new_run("qc", "fix");
+  snprintf(r.table, sizeof r.table, "q");
+  create_run(s, &r);
+  store_swap w[3] = {swap_of("1", "old1", "new1"), swap_of("5", "old5", "new5"),
+                     swap_of("6", "old6", "new6")};
+  set_checkpoint(&r, "6");
+  store_error err;
+  ck_assert_int_eq(store_fix_batch(s, &r, w, 3, &err), STORE_OK);
+  sqlite3 *db = raw_open(path);
+  sql(db, "UPDATE q SET state = 'done' WHERE id = 1");       /* consumed */
+  sql(db, "UPDATE q SET state = 'processing' WHERE id = 5"); /* held */
+  char got[256];
+  check_all(s, "qc", got, sizeof got);
+  ck_assert_str_eq(got, "1:G0,5:F0,6:D0");
+  sql(db, "DELETE FROM q WHERE id = 1");
+  sql(db, "UPDATE q SET state = 'pending', v = CAST('x' AS BLOB) WHERE id = 5");
+  check_all(s, "qc", got, sizeof got);
+  ck_assert_str_eq(got, "1:G0,5:C0,6:D0");
+  ck_assert(query_is(db, "new6", "SELECT v FROM q WHERE id = 6"));
   sqlite3_close(db);
   store_close(s);
 }
