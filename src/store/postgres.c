@@ -1488,8 +1488,9 @@ static int pg_check_swaps(const pg_store *s, const store_swap *swaps, size_t n,
 /*
  * Reads a queue batch's (or a table restore's) answer: one row per swap,
  * its position, a letter (s swapped, c conflict, f in flight, g gone) and
- * whether the row held the swap's new bytes already (HOLDS_VALUE). Returns
- * the swaps that happened; *conflicts: the real conflicts among the others.
+ * whether the row held the swap's new bytes already (HOLDS_VALUE; a fix
+ * answers false). Returns the swaps that happened; *conflicts: the real
+ * conflicts among the others.
  */
 static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
                                 size_t n, size_t *conflicts) {
@@ -1908,12 +1909,17 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
                               const store_target *target, store_error *err) {
   char *state = NULL, *pending = NULL, *flight = NULL;
   char *pend_expr = NULL, *flight_expr = NULL, *check_expr = NULL;
-  int rc = STORE_OK;
-  if (target->state_column != NULL) {
+  /* Only a restore asks whether a row it missed holds its new bytes. */
+  char *holds = pg_sprintf(HOLDS_VALUE, q[0], q[1], q[2], s->key_type, q[3]);
+  int rc =
+      holds != NULL ? STORE_OK : pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  if (rc == STORE_OK && target->state_column != NULL) {
     state = PQescapeIdentifier(s->conn, target->state_column,
                                strlen(target->state_column));
-    if (state == NULL)
+    if (state == NULL) {
+      free(holds);
       return pg_fail(s, err, STORE_EUSAGE, "cannot quote the state column");
+    }
     rc = store__state_list_sql(
         &pending, target->pending_states ? target->pending_states : "pending",
         err);
@@ -1927,7 +1933,7 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
       check_expr =
           pg_sprintf(" AND rs_t.%s::pg_catalog.text IN (%s)", state, pending);
     }
-  } else {
+  } else if (rc == STORE_OK) {
     pend_expr = pg_sprintf("true");
     flight_expr = pg_sprintf("false");
     check_expr = pg_sprintf("%s", "");
@@ -1952,8 +1958,7 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's'"                  \
   " WHEN rs_l.i IS NULL THEN CASE WHEN EXISTS (SELECT 1 FROM %s.%s AS rs_v" \
   " WHERE rs_v.%s = rs_u.k::%s) THEN 'f' ELSE 'g' END"                      \
-  " WHEN rs_l.pend THEN 'c' WHEN rs_l.flight THEN 'f' ELSE 'g' END,"        \
-  " " HOLDS_VALUE                                                           \
+  " WHEN rs_l.pend THEN 'c' WHEN rs_l.flight THEN 'f' ELSE 'g' END, %s"     \
   " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i"                          \
   " LEFT JOIN rs_l ON rs_l.i = rs_u.i"
     s->queue_fix_sql = pg_sprintf(
@@ -1968,7 +1973,7 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " restored = false)" QUEUE_OUTPUT,
         pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
         q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type,
-        q[0], q[1], q[2], s->key_type, q[3]);
+        "false");
     s->queue_restore_sql = pg_sprintf(
         QUEUE_INPUT
         " rs_r AS (SELECT run_id FROM rollsafe.runs"
@@ -1980,7 +1985,7 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)" QUEUE_OUTPUT,
         pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
         q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type,
-        q[0], q[1], q[2], s->key_type, q[3]);
+        holds);
 #undef QUEUE_INPUT
 #undef QUEUE_OUTPUT
     free(s->check_sql);
@@ -1989,6 +1994,7 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
+  free(holds);
   PQfreemem(state);
   free(pending);
   free(flight);
