@@ -733,12 +733,22 @@ void cli_restore_help(FILE *out) {
       "",
       "Puts a fix run's original bytes back, by compare-and-swap against the",
       "bytes the fix wrote: a row changed after the fix is a conflict and is",
-      "left alone. Restoring twice changes nothing. Dry run unless --execute.",
+      "left alone (one that holds its original bytes again is named as",
+      "already restored). Restoring twice changes nothing. Queues: a message",
+      "consumed since the fix is gone, one a consumer holds in_flight.",
+      "",
+      "Dry run unless --execute: it reads each backed-up row, writing and",
+      "locking nothing, and reports what --execute would do, in the same",
+      "counts and with the same exit status.",
       "",
       TARGET_HELP,
       "",
       "Options: --run RUN_ID, --execute, --batch N, --lock-timeout MS,",
       "--format text|json, -o FILE, --samples N.",
+      "",
+      "Exit status: 0 every row restored or left alone (dry run: would be);",
+      "2 usage; 3 connection or I/O; 4 incomplete (interrupted, or messages",
+      "in flight: run the restore again later).",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }

@@ -102,6 +102,8 @@ typedef struct pg_store {
    * became of it (see pg_build_queue_sql). */
   int queue;
   char *queue_fix_sql, *queue_restore_sql;
+  /* A restore's dry run: each row's bytes and state (pg_restore_check). */
+  char *check_sql;
   /* The last page and backup page: rows point into their results, which
    * are kept until the next call of the same operation. */
   PGresult *page_res;
@@ -1025,6 +1027,7 @@ static void pg_close(store *base) {
   free(s->restore_sql);
   free(s->queue_fix_sql);
   free(s->queue_restore_sql);
+  free(s->check_sql);
   free(s->page_rows);
   free(s->backup_rows);
   free(s);
@@ -1085,7 +1088,7 @@ static const store_ops pg_ops = {
  *             RETURNING rs_u.i, ...),
  *   rs_b AS (INSERT INTO rollsafe.backup ... SELECT ... FROM rs_sw
  *            ON CONFLICT (run_id, key) DO UPDATE SET new_value = ...)
- *   SELECT i FROM rs_sw
+ *   SELECT i FROM rs_sw     -- a restore: every i, s or c, HOLDS_VALUE
  *
  * Why this shape: one round trip per batch, not one per row (a prepared
  * single-row UPDATE would need a round trip each, or pipeline mode with
@@ -1597,9 +1600,11 @@ static int pg_check_swaps(const pg_store *s, const store_swap *swaps, size_t n,
 }
 
 /*
- * Reads a queue batch's answer: one row per swap, its position and a
- * letter: s swapped, c conflict, f in flight, g gone. Returns the swaps
- * that happened; *conflicts: the real conflicts among the others.
+ * Reads a queue batch's (or a table restore's) answer: one row per swap,
+ * its position, a letter (s swapped, c conflict, f in flight, g gone) and
+ * whether the row held the swap's new bytes already (HOLDS_VALUE; a fix
+ * answers false). Returns the swaps that happened; *conflicts: the real
+ * conflicts among the others.
  */
 static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
                                 size_t n, size_t *conflicts) {
@@ -1625,6 +1630,8 @@ static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
       default:
         break;
     }
+    if (!w->swapped && PQnfields(res) > 2)
+      w->holds_value = PQgetvalue(res, r, 2)[0] == 't';
   }
   for (size_t i = 0; i < n; i++)
     if (swaps[i].outcome == STORE_SWAP_CONFLICT) ++*conflicts;
@@ -1642,7 +1649,8 @@ static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
 static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                          size_t n, int restore, store_error *err) {
   const char *doing = restore ? "restoring a batch" : "swapping a batch";
-  for (size_t i = 0; swaps != NULL && i < n; i++) swaps[i].swapped = 0;
+  for (size_t i = 0; swaps != NULL && i < n; i++)
+    swaps[i].swapped = swaps[i].holds_value = 0;
   int rc = pg_check_run(s, run, err);
   if (rc == STORE_OK) rc = pg_check_swaps(s, swaps, n, err);
   if (rc != STORE_OK) return rc;
@@ -1680,7 +1688,8 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
         PQexecParams(s->conn, sql, 5, types, values, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       rc = pg_fail_write(s, res, err, doing);
-    } else if (s->queue) {
+    } else if (s->queue || restore) {
+      /* Queues, and a table's restore, answer for every swap. */
       swapped = pg_queue_outcomes(res, swaps, n, &missed);
     } else {
       for (int r = 0; r < PQntuples(res); r++) {
@@ -1719,6 +1728,84 @@ static int pg_fix_batch(store *base, const store_run *run, store_swap *swaps,
 static int pg_restore_batch(store *base, const store_run *run,
                             store_swap *swaps, size_t n, store_error *err) {
   return pg_swap_batch((pg_store *)base, run, swaps, n, 1, err);
+}
+
+/* A big-endian integer of a binary result field of @p len bytes. */
+static int64_t pg_binary_int(const char *p, int len) {
+  uint64_t v = 0;
+  for (int i = 0; i < len; i++) v = (v << 8) | (uint8_t)p[i];
+  return len == 4 ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v;
+}
+
+/*
+ * A restore's dry run: one SELECT (check_sql) in a READ ONLY transaction of
+ * its own, the keys as one binary text[] array cast to the key's type as in
+ * the batches, answering per row found its position, its bytes and whether
+ * it is pending and in flight (the same expressions as the queue batches).
+ * A plain SELECT takes no row lock: a consumer is never kept waiting, and a
+ * message it holds by its row lock alone is judged by its state.
+ */
+static int pg_restore_check(store *base, store_swap *swaps, size_t n,
+                            store_error *err) {
+  pg_store *s = (pg_store *)base;
+  int rc = pg_check_swaps(s, swaps, n, err);
+  if (rc == STORE_OK) rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK || n == 0) return rc;
+  size_t len = 0;
+  char *keys = pg_swap_array(swaps, n, SWAP_KEY, PG_TEXT_OID, &len);
+  if (keys == NULL)
+    return len == 1 ? pg_fail(s, err, STORE_ENOMEM, "out of memory")
+                    : pg_fail(s, err, STORE_EUSAGE,
+                              "a batch of %zu keys is too large for one "
+                              "statement (1 GB per array)",
+                              n);
+  const char *doing = "reading the rows of a restore";
+  rc = pg_tx_command(s, "BEGIN READ ONLY", doing, err);
+  PGresult *res = NULL;
+  if (rc == STORE_OK) {
+    const Oid types[1] = {PG_TEXT_ARRAY_OID};
+    const char *values[1] = {keys};
+    const int lengths[1] = {(int)len};
+    const int formats[1] = {1};
+    res = PQexecParams(s->conn, s->check_sql, 1, types, values, lengths,
+                       formats, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+      rc = pg_fail_write(s, res, err, doing);
+  }
+  free(keys);
+  if (rc == STORE_OK) rc = pg_tx_command(s, "COMMIT", doing, err);
+  if (rc != STORE_OK) {
+    PQclear(res);
+    pg_rollback(s);
+    return rc;
+  }
+  /* Rows not found are gone: classified first as such, then each row
+   * found by its position (the key is unique: at most one each). */
+  static const store__row_now gone = {0, 0, 0, NULL, 0, 1};
+  for (size_t i = 0; i < n; i++) {
+    swaps[i].swapped = 0;
+    store__swap_classify(&swaps[i], &gone, s->queue);
+  }
+  for (int r = 0; r < PQntuples(res); r++) {
+    if (PQgetisnull(res, r, 0) || PQgetlength(res, r, 0) != 4 ||
+        PQgetisnull(res, r, 2) || PQgetlength(res, r, 2) != 1 ||
+        PQgetisnull(res, r, 3) || PQgetlength(res, r, 3) != 1) {
+      rc = pg_fail(s, err, STORE_EIO, "%s: an unexpected answer", doing);
+      break;
+    }
+    int64_t i = pg_binary_int(PQgetvalue(res, r, 0), 4);
+    if (i < 1 || (uint64_t)i > n) continue;
+    store__row_now now = {
+        1, PQgetvalue(res, r, 2)[0] != 0, PQgetvalue(res, r, 3)[0] != 0, NULL,
+        0, PQgetisnull(res, r, 1)};
+    if (!now.value_is_null) {
+      now.value = (const uint8_t *)PQgetvalue(res, r, 1);
+      now.value_len = (size_t)PQgetlength(res, r, 1);
+    }
+    store__swap_classify(&swaps[i - 1], &now, s->queue);
+  }
+  PQclear(res);
+  return rc;
 }
 
 static int pg_backup_page(store *base, const char *run_id, const char *after,
@@ -1836,6 +1923,7 @@ static const store_ops pg_writer_ops = {
     .fix_batch = pg_fix_batch,
     .backup_page = pg_backup_page,
     .restore_batch = pg_restore_batch,
+    .restore_check = pg_restore_check,
     .purge_run = pg_purge_run,
 };
 
@@ -1890,6 +1978,30 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
 }
 
 /*
+ * The batches' answer on a swap that did not happen: whether the row, as the
+ * statement's snapshot has it, held the swap's new bytes already (a restore:
+ * the original bytes are back). Formatted with schema, table, key, the key's
+ * type and column.
+ */
+#define HOLDS_VALUE                                                    \
+  "EXISTS (SELECT 1 FROM %s.%s AS rs_h WHERE rs_h.%s = rs_u.k::%s AND" \
+  " rs_h.%s = rs_u.value)"
+
+/*
+ * The statement of pg_restore_check: @p pend and @p flight are the queue
+ * batches' expressions on rs_t (true and false for a table); q[] the quoted
+ * schema, table, key and column. Malloc'd; NULL when out of memory.
+ */
+static char *pg_check_sql(const pg_store *s, char *const q[4], const char *pend,
+                          const char *flight) {
+  return pg_sprintf(
+      "SELECT rs_u.i::pg_catalog.int4, rs_t.%s, %s, %s"
+      " FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY"
+      " AS rs_u(k, i) JOIN %s.%s AS rs_t ON rs_t.%s = rs_u.k::%s",
+      q[3], pend, flight, q[0], q[1], q[2], s->key_type);
+}
+
+/*
  * A queue's batches. A consumer holds a message by its row lock (`FOR
  * UPDATE SKIP LOCKED`, then a delete or a state change); the fixer must
  * never wait on one. So the batch first locks what it can of its rows
@@ -1911,12 +2023,17 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
                               const store_target *target, store_error *err) {
   char *state = NULL, *pending = NULL, *flight = NULL;
   char *pend_expr = NULL, *flight_expr = NULL, *check_expr = NULL;
-  int rc = STORE_OK;
-  if (target->state_column != NULL) {
+  /* Only a restore asks whether a row it missed holds its new bytes. */
+  char *holds = pg_sprintf(HOLDS_VALUE, q[0], q[1], q[2], s->key_type, q[3]);
+  int rc =
+      holds != NULL ? STORE_OK : pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  if (rc == STORE_OK && target->state_column != NULL) {
     state = PQescapeIdentifier(s->conn, target->state_column,
                                strlen(target->state_column));
-    if (state == NULL)
+    if (state == NULL) {
+      free(holds);
       return pg_fail(s, err, STORE_EUSAGE, "cannot quote the state column");
+    }
     rc = store__state_list_sql(
         &pending, target->pending_states ? target->pending_states : "pending",
         err);
@@ -1930,7 +2047,7 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
       check_expr =
           pg_sprintf(" AND rs_t.%s::pg_catalog.text IN (%s)", state, pending);
     }
-  } else {
+  } else if (rc == STORE_OK) {
     pend_expr = pg_sprintf("true");
     flight_expr = pg_sprintf("false");
     check_expr = pg_sprintf("%s", "");
@@ -1955,7 +2072,7 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's'"                  \
   " WHEN rs_l.i IS NULL THEN CASE WHEN EXISTS (SELECT 1 FROM %s.%s AS rs_v" \
   " WHERE rs_v.%s = rs_u.k::%s) THEN 'f' ELSE 'g' END"                      \
-  " WHEN rs_l.pend THEN 'c' WHEN rs_l.flight THEN 'f' ELSE 'g' END"         \
+  " WHEN rs_l.pend THEN 'c' WHEN rs_l.flight THEN 'f' ELSE 'g' END, %s"     \
   " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i"                          \
   " LEFT JOIN rs_l ON rs_l.i = rs_u.i"
     s->queue_fix_sql = pg_sprintf(
@@ -1969,7 +2086,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " new_value = excluded.new_value, written_at = excluded.written_at,"
         " restored = false)" QUEUE_OUTPUT,
         pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
-        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type);
+        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type,
+        "false");
     s->queue_restore_sql = pg_sprintf(
         QUEUE_INPUT
         " rs_r AS (SELECT run_id FROM rollsafe.runs"
@@ -1980,12 +2098,17 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " AND rs_b.key = rs_sw.k AND rs_b.new_value = rs_sw.expect"
         " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)" QUEUE_OUTPUT,
         pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
-        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type);
+        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type,
+        holds);
 #undef QUEUE_INPUT
 #undef QUEUE_OUTPUT
-    if (s->queue_fix_sql == NULL || s->queue_restore_sql == NULL)
+    free(s->check_sql);
+    s->check_sql = pg_check_sql(s, q, pend_expr, flight_expr);
+    if (s->queue_fix_sql == NULL || s->queue_restore_sql == NULL ||
+        s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
+  free(holds);
   PQfreemem(state);
   free(pending);
   free(flight);
@@ -2061,11 +2184,16 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
         " FROM rs_sw, rs_r WHERE rs_b.run_id = rs_r.run_id"
         " AND rs_b.key = rs_sw.k AND rs_b.new_value = rs_sw.expect"
         " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)"
-        " SELECT i FROM rs_sw",
-        q[0], q[1], q[3], q[2], s->key_type, q[3]);
+        /* Every position, with whether it swapped and whether the row
+         * (as the statement found it) held the original bytes already. */
+        " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's' ELSE 'c' "
+        "END, " HOLDS_VALUE " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i",
+        q[0], q[1], q[3], q[2], s->key_type, q[3], q[0], q[1], q[2],
+        s->key_type, q[3]);
 #undef SWAP_INPUT
+    s->check_sql = pg_check_sql(s, q, "true", "false");
     if (s->page_first_sql == NULL || s->page_next_sql == NULL ||
-        s->fix_sql == NULL || s->restore_sql == NULL)
+        s->fix_sql == NULL || s->restore_sql == NULL || s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
   if (rc == STORE_OK && s->queue) rc = pg_build_queue_sql(s, q, target, err);

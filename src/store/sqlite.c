@@ -83,7 +83,7 @@ enum {
   ST_RUN_ALL,
   ST_PURGE_BACKUP, /* ?1 run */
   ST_PURGE_RUN,    /* ?1 run */
-  ST_QUEUE_PROBE,  /* ?2 key: queues only, what became of a missed swap */
+  ST_ROW_NOW,      /* ?1 key: a row's bytes and state, read, never written */
   ST_COUNT
 };
 
@@ -794,27 +794,35 @@ static int record_restored(sqlite_store *s, const store_run *run,
 }
 
 /*
- * A queue message whose swap did not happen: deleted, or moved out of the
- * pending states, is gone; in an in-flight state, a consumer holds it; still
- * pending with other bytes, a conflict. SQLite has no row locks: the batch's
- * write lock already keeps consumers out while it runs, so the in-flight
- * states are how a consumer says it holds a message.
+ * Reads row @p w->key as a compare-and-swap would find it (its bytes as a
+ * blob, and for a queue whether it is pending or in flight) and classifies
+ * @p w by store__swap_classify. For a swap that did not happen: a queue
+ * message deleted, or moved out of the pending states, is gone; in an
+ * in-flight state, a consumer holds it; still pending with other bytes, a
+ * conflict. SQLite has no row locks: the batch's write lock already keeps
+ * consumers out while it runs, so the in-flight states are how a consumer
+ * says it holds a message. The dry run of a restore reads the same way.
  */
-static int queue_probe(sqlite_store *s, store_swap *w, store_error *err) {
-  sqlite3_stmt *st = s->st[ST_QUEUE_PROBE];
-  bind_key(s, st, 2, w->key);
+static int row_now(sqlite_store *s, store_swap *w, store_error *err) {
+  sqlite3_stmt *st = s->st[ST_ROW_NOW];
+  bind_key(s, st, 1, w->key);
   int rc = sqlite3_step(st);
+  store__row_now now = {0, 0, 0, NULL, 0, 1};
   if (rc == SQLITE_ROW) {
-    w->outcome = sqlite3_column_int(st, 0)   ? STORE_SWAP_CONFLICT
-                 : sqlite3_column_int(st, 1) ? STORE_SWAP_IN_FLIGHT
-                                             : STORE_SWAP_GONE;
-  } else if (rc == SQLITE_DONE) {
-    w->outcome = STORE_SWAP_GONE;
+    now.exists = 1;
+    now.value_is_null = sqlite3_column_type(st, 0) == SQLITE_NULL;
+    now.value = now.value_is_null ? NULL : sqlite3_column_blob(st, 0);
+    now.value_len = now.value_is_null ? 0 : (size_t)sqlite3_column_bytes(st, 0);
+    now.pending = sqlite3_column_int(st, 1);
+    now.in_flight = sqlite3_column_int(st, 2);
+    if (now.value == NULL && now.value_len != 0) rc = SQLITE_NOMEM;
   }
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    store__swap_classify(w, &now, s->queue);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return fail_db(s, err, status_of(rc), "cannot read a queue message");
+    return fail_db(s, err, status_of(rc), "cannot read a row");
   return STORE_OK;
 }
 
@@ -829,7 +837,7 @@ static int queue_probe(sqlite_store *s, store_swap *w, store_error *err) {
 static int swap_batch(sqlite_store *s, const store_run *run, store_swap *swaps,
                       size_t n, swap_record_fn record, int restore,
                       const char *what, store_error *err) {
-  for (size_t i = 0; i < n; i++) swaps[i].swapped = 0;
+  for (size_t i = 0; i < n; i++) swaps[i].swapped = swaps[i].holds_value = 0;
   char begin[64], commit[64];
   snprintf(begin, sizeof begin, "cannot start a %s", what);
   snprintf(commit, sizeof commit, "cannot commit a %s", what);
@@ -843,8 +851,12 @@ static int swap_batch(sqlite_store *s, const store_run *run, store_swap *swaps,
                       w->value_len, &w->swapped, err);
     if (status != STORE_OK) break;
     w->outcome = w->swapped ? STORE_SWAP_DONE : STORE_SWAP_CONFLICT;
-    if (!w->swapped && s->queue) status = queue_probe(s, w, err);
+    if (!w->swapped) status = row_now(s, w, err);
     if (status != STORE_OK) break;
+    /* Under the batch's write lock nothing changes between the swap and
+     * the read; should the two ever disagree, the swap decides. */
+    if (!w->swapped && w->outcome == STORE_SWAP_DONE)
+      w->outcome = STORE_SWAP_CONFLICT;
     if (!w->swapped) {
       if (w->outcome == STORE_SWAP_CONFLICT) after.conflicts++;
       continue;
@@ -875,6 +887,32 @@ static int sqlite_restore_batch(store *base, const store_run *run,
                                 store_swap *swaps, size_t n, store_error *err) {
   return swap_batch((sqlite_store *)base, run, swaps, n, record_restored, 1,
                     "restore batch", err);
+}
+
+/* A restore's dry run: every row read in one deferred (read) transaction,
+ * so that the batch sees one state of the table; no write lock is taken,
+ * and in WAL mode no writer is kept waiting. */
+static int sqlite_restore_check(store *base, store_swap *swaps, size_t n,
+                                store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  int rc = sqlite3_exec(s->db, "BEGIN DEFERRED", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    int status = fail_db(s, err, status_of(rc), "cannot start a read");
+    tx_rollback(s);
+    return status;
+  }
+  int status = STORE_OK;
+  for (size_t i = 0; i < n && status == STORE_OK; i++) {
+    swaps[i].swapped = 0;
+    if (swaps[i].key == NULL)
+      status = store__fail(err, STORE_EUSAGE,
+                           "target '%s': a swap without a key", s->target_name);
+    else
+      status = row_now(s, &swaps[i], err);
+  }
+  /* Nothing was written: ending the read cannot lose anything. */
+  tx_rollback(s);
+  return status;
 }
 
 /*
@@ -1313,17 +1351,19 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
         "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
         "CAST(\"%w\" AS BLOB) = ?3 AND \"%w\" IN (%s)",
         S, T, C, K, C, t->state_column, pending);
-    sql[ST_QUEUE_PROBE] = sqlite3_mprintf(
-        "SELECT coalesce(\"%w\" IN (%s), 0), coalesce(\"%w\" IN (%s), 0) "
-        "FROM \"%w\".\"%w\" WHERE \"%w\" = ?2",
-        t->state_column, pending, t->state_column, flight, S, T, K);
+    sql[ST_ROW_NOW] = sqlite3_mprintf(
+        "SELECT CAST(\"%w\" AS BLOB), coalesce(\"%w\" IN (%s), 0), "
+        "coalesce(\"%w\" IN (%s), 0) FROM \"%w\".\"%w\" WHERE \"%w\" = ?1",
+        C, t->state_column, pending, t->state_column, flight, S, T, K);
   } else {
     sql[ST_CAS] = sqlite3_mprintf(
         "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
         "CAST(\"%w\" AS BLOB) = ?3",
         S, T, C, K, C);
-    sql[ST_QUEUE_PROBE] = sqlite3_mprintf(
-        "SELECT 1, 0 FROM \"%w\".\"%w\" WHERE \"%w\" = ?2", S, T, K);
+    sql[ST_ROW_NOW] = sqlite3_mprintf(
+        "SELECT CAST(\"%w\" AS BLOB), 1, 0 FROM \"%w\".\"%w\" WHERE "
+        "\"%w\" = ?1",
+        C, S, T, K);
   }
   free(pending);
   free(flight);
@@ -1410,6 +1450,7 @@ static const store_ops sqlite_writer_ops = {
     .fix_batch = sqlite_fix_batch,
     .backup_page = sqlite_backup_page,
     .restore_batch = sqlite_restore_batch,
+    .restore_check = sqlite_restore_check,
     .purge_run = sqlite_purge_run,
 };
 

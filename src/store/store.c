@@ -379,6 +379,27 @@ int store_restore_batch(store *s, const store_run *run, store_swap *swaps,
   return s->ops->restore_batch(s, run, swaps, n, err);
 }
 
+int store_restore_check(store *s, store_swap *swaps, size_t n,
+                        store_error *err) {
+  WRITER_OP(s, restore_check, err);
+  return s->ops->restore_check(s, swaps, n, err);
+}
+
+void store__swap_classify(store_swap *w, const store__row_now *now, int queue) {
+  int same =
+      !now->value_is_null && now->value_len == w->expect_len &&
+      (w->expect_len == 0 || memcmp(now->value, w->expect, w->expect_len) == 0);
+  w->holds_value =
+      now->exists && !now->value_is_null && now->value_len == w->value_len &&
+      (w->value_len == 0 || memcmp(now->value, w->value, w->value_len) == 0);
+  if (!now->exists)
+    w->outcome = queue ? STORE_SWAP_GONE : STORE_SWAP_CONFLICT;
+  else if (queue && !now->pending)
+    w->outcome = now->in_flight ? STORE_SWAP_IN_FLIGHT : STORE_SWAP_GONE;
+  else
+    w->outcome = same ? STORE_SWAP_DONE : STORE_SWAP_CONFLICT;
+}
+
 int store_purge_run(store *s, const char *run_id, int64_t *deleted,
                     store_error *err) {
   if (deleted != NULL) *deleted = 0;

@@ -289,8 +289,13 @@ typedef struct store_swap {
   const uint8_t *value; /**< the bytes to write */
   size_t value_len;
   int swapped; /**< out: 1 written, 0 conflict (row changed or gone) */
-  /** out, queue kinds only: what became of a swap that did not happen */
+  /** out, queue kinds only: what became of a swap that did not happen
+   * (store_restore_check(): every kind, see there) */
   int outcome;
+  /** out: a swap that did not happen found the row holding `value`
+   * already (a restore: the original bytes are back). Set where the
+   * adapter read the row: store_restore_check(), and SQLite batches. */
+  int holds_value;
 } store_swap;
 
 /** store_swap.outcome of a queue target. Tables leave it 0: a swap that
@@ -348,6 +353,26 @@ int store_backup_page(store *s, const char *run_id, const char *after,
  */
 int store_restore_batch(store *s, const store_run *run, store_swap *swaps,
                         size_t n, store_error *err);
+
+/**
+ * The dry run of store_restore_batch(): reads the current bytes (and, for a
+ * queue, the state) of each row named by @p swaps, as store_backup_page()
+ * gives them, and says per swap what store_restore_batch() would do with
+ * it, writing and locking nothing. Each swap's `outcome` is
+ * STORE_SWAP_DONE (the row still holds `expect`, the bytes the fix wrote:
+ * it would be restored), STORE_SWAP_CONFLICT (the row holds other bytes,
+ * or, for a table, is gone), STORE_SWAP_IN_FLIGHT (a queue message in an
+ * in-flight state) or STORE_SWAP_GONE (a queue message deleted, or no
+ * longer pending); `holds_value` is 1 when a conflicting row holds `value`
+ * (already restored); `swapped` stays 0. SQLite reads in one short read
+ * transaction; PostgreSQL in one statement of a READ ONLY transaction,
+ * which takes no row lock, so a message a consumer holds by its row lock
+ * alone is judged by its state.
+ * @return STORE_OK, STORE_EBUSY (a writer's lock kept the read out; retry),
+ *         or another store_status
+ */
+int store_restore_check(store *s, store_swap *swaps, size_t n,
+                        store_error *err);
 
 /** Deletes a run's backup rows and its run row: `rollsafe purge`. */
 int store_purge_run(store *s, const char *run_id, int64_t *deleted,

@@ -28,6 +28,7 @@ typedef struct store_ops {
                      size_t limit, store_swap **rows, store_error *err);
   int (*restore_batch)(store *s, const store_run *run, store_swap *swaps,
                        size_t n, store_error *err);
+  int (*restore_check)(store *s, store_swap *swaps, size_t n, store_error *err);
   int (*purge_run)(store *s, const char *run_id, int64_t *deleted,
                    store_error *err);
   /* Stream files only (NULL otherwise). */
@@ -68,6 +69,26 @@ int store__stream_open(store **out, const store_target *target,
  * takes. NULL @p csv gives "NULL" (a list that matches nothing).
  */
 int store__state_list_sql(char **out, const char *csv, store_error *err);
+
+/* What a compare-and-swap finds on a row, read without writing. */
+typedef struct store__row_now {
+  int exists;           /* the key names a row */
+  int pending;          /* queues: a pending state (1 without a state column) */
+  int in_flight;        /* queues: an in-flight state */
+  const uint8_t *value; /* the row's bytes; NULL with value_is_null */
+  size_t value_len;
+  int value_is_null;
+} store__row_now;
+
+/*
+ * Says what a compare-and-swap of @p w would do on a row that reads as
+ * @p now, exactly as the adapters' batches decide it: sets w->outcome
+ * (STORE_SWAP_DONE where the row holds w->expect and, for a queue, is
+ * pending) and w->holds_value, and leaves w->swapped alone. A table row
+ * that is gone is a conflict, a queue message gone or out of the pending
+ * states is STORE_SWAP_GONE, one in an in-flight state in flight.
+ */
+void store__swap_classify(store_swap *w, const store__row_now *now, int queue);
 
 int store__sqlite_open_writer(store **out, const store_target *target,
                               const store_open_options *options,

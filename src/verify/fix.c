@@ -372,6 +372,7 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
                                 out.data,
                                 out.len,
                                 0,
+                                0,
                                 0};
         outcome[k] = oc;
         memcpy(why + k * 256, reason, 256);
@@ -722,6 +723,45 @@ out:
 
 /* ---- restore ------------------------------------------------------------ */
 
+/* A restore's dry run reads the rows: store_restore_check has the
+ * signature of a batch but no run to save. */
+static int check_batch(store *s, const store_run *run, store_swap *swaps,
+                       size_t n, store_error *err) {
+  (void)run;
+  return store_restore_check(s, swaps, n, err);
+}
+
+/*
+ * Counts what became of one backup row: restored (@p dry: would be, the
+ * row still holding the bytes the fix wrote), gone or in flight (queues),
+ * or a conflict, told apart from a row already restored. The execute and
+ * the dry run count through here alike, so that the dry run's report is
+ * the execute's.
+ */
+static int count_restore(fix_result *r, const fix_options *o,
+                         const store_swap *w, int dry) {
+  if (dry ? w->outcome == STORE_SWAP_DONE : w->swapped)
+    return count(r, o, FIX_RESTORED, w->key,
+                 dry ? "would be restored: the row still holds the bytes "
+                       "the fix wrote"
+                     : "");
+  if (o->queue && w->outcome == STORE_SWAP_GONE)
+    return count(r, o, FIX_GONE, w->key,
+                 "consumed since the fix (deleted, or no longer pending); "
+                 "nothing to restore");
+  if (o->queue && w->outcome == STORE_SWAP_IN_FLIGHT) {
+    r->unsettled++;
+    return count(r, o, FIX_IN_FLIGHT, w->key,
+                 "a consumer holds it; run the restore again later");
+  }
+  return count(r, o, FIX_CONFLICT, w->key,
+               w->holds_value
+                   ? "already restored: the row holds its original bytes "
+                     "again; nothing to do"
+                   : "the row no longer holds the bytes the fix wrote (a "
+                     "writer changed or deleted it); left alone");
+}
+
 int fix_restore(fix_result *r, store *s, const char *run_id,
                 const fix_options *o, rs_error *err) {
   (void)err;
@@ -762,40 +802,22 @@ int fix_restore(fix_result *r, store *s, const char *run_id,
     r->rows_read += (uint64_t)n;
     snprintf(after, sizeof after, "%s", rows[n - 1].key);
     has_after = 1;
-    if (!o->execute) {
-      for (int i = 0; i < n; i++)
-        if (count(r, o, FIX_RESTORED, rows[i].key, "would be restored") != 0)
-          return RS_ENOMEM;
-      continue;
-    }
+    /* The dry run reads each row and decides as the batch would; the
+     * execute swaps. Both are counted the same way. */
     store_run next = r->run;
     next.restored = (int64_t)r->counts[FIX_RESTORED];
     next.updated_us = rs_now_us();
-    int st = with_retries(r, o, store_restore_batch, s, &next, rows, (size_t)n,
-                          &serr);
+    int st = with_retries(r, o, o->execute ? store_restore_batch : check_batch,
+                          s, &next, rows, (size_t)n, &serr);
     if (st != STORE_OK) {
       set_error(r, &serr);
       break;
     }
     for (int i = 0; i < n; i++) {
-      int rc;
-      if (rows[i].swapped)
-        rc = count(r, o, FIX_RESTORED, rows[i].key, "");
-      else if (o->queue && rows[i].outcome == STORE_SWAP_GONE)
-        rc = count(r, o, FIX_GONE, rows[i].key,
-                   "consumed since the fix (deleted, or no longer pending); "
-                   "nothing to restore");
-      else if (o->queue && rows[i].outcome == STORE_SWAP_IN_FLIGHT) {
-        r->unsettled++;
-        rc = count(r, o, FIX_IN_FLIGHT, rows[i].key,
-                   "a consumer holds it; run the restore again later");
-      } else
-        rc = count(r, o, FIX_CONFLICT, rows[i].key,
-                   "the row no longer holds the bytes the fix wrote; "
-                   "left alone");
+      int rc = count_restore(r, o, &rows[i], !o->execute);
       if (rc != 0) return rc;
     }
-    r->run.restored = (int64_t)r->counts[FIX_RESTORED];
+    if (o->execute) r->run.restored = (int64_t)r->counts[FIX_RESTORED];
   }
   r->seconds = verify_now_seconds() - t0;
   return 0;

@@ -125,9 +125,13 @@ int fix_stream(fix_result *result, store *s, const store_target *target,
                const fix_options *options, rs_error *err);
 
 /**
- * Restores run @p run_id on writer store @p s (dry run unless execute):
- * every backup row whose table row still holds the fixed bytes gets its
- * original bytes back; others are conflicts, left alone.
+ * Restores run @p run_id on writer store @p s: every backup row whose table
+ * row still holds the fixed bytes gets its original bytes back; others are
+ * conflicts (named as already restored where the row holds the original
+ * bytes), or, for queues, gone or in flight, left alone. Without `execute`
+ * each page of backup rows is checked against the table
+ * (store_restore_check) and counted exactly as the execute would count it,
+ * writing nothing.
  */
 int fix_restore(fix_result *result, store *s, const char *run_id,
                 const fix_options *options, rs_error *err);

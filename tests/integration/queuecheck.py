@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 
-from rsdata import check, check_eq
+from rsdata import check, check_eq, check_restore_predicted, restore_json, \
+    restore_why
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONSUMER = os.path.join(HERE, "queue_consumer.py")
@@ -167,3 +168,24 @@ def check_run(recs, msgs, doc, fix_end, taken, remaining, backups):
             check(v1_readable(recs, payload, i),
                   "queued message %d readable after the fix" % i)
     return after, convertible_after
+
+
+def check_restore_prediction(r, args, run_id, fixed, gone, held, changed,
+                             snapshot):
+    """After a fix of the @fixed keys, consumers took the @gone messages and
+    hold @held (an in-flight state), and a writer changed @changed: the
+    restore's dry run says so (exit 4), writes nothing (@snapshot(), the
+    queue's rows, is unchanged), and the execute then does what it said."""
+    before = snapshot()
+    dry = restore_json(r, 4, args, run_id, False)
+    check_eq(snapshot(), before, "the dry run wrote nothing")
+    check_eq(sorted(restore_why(dry, "gone")), sorted(str(k) for k in gone),
+             "dry run: the consumed messages are gone")
+    check_eq(list(restore_why(dry, "in_flight")), [str(held)],
+             "dry run: the held message is in flight")
+    check_eq(list(restore_why(dry, "conflict")), [str(changed)],
+             "dry run: the changed message is a conflict")
+    check_eq(dry["restored"], len(fixed) - len(gone) - 2,
+             "dry run: would restore")
+    _, done = check_restore_predicted(r, 4, args, run_id)
+    check_eq(done["restored"], dry["restored"], "restored")

@@ -149,6 +149,46 @@ class Runner:
             raise Failure("scan output is not JSON (%s): %s" % (e, out[:2000]))
 
 
+# What a restore's report counts, and what its dry run must predict.
+RESTORE_COUNTS = ("restored", "conflicts", "in_flight", "gone", "exit_code")
+
+
+def restore_json(r, code, args, run_id, execute):
+    """`rollsafe restore` of one target as JSON, expecting exit @code."""
+    out, _ = r.expect(code, "restore", *args, "--run", run_id, "--format",
+                      "json", "--samples", "1000",
+                      *(["--execute"] if execute else []))
+    doc = json.loads(out)
+    check_eq(doc["executed"], bool(execute), "restore executed")
+    return doc
+
+
+def restore_summary(doc):
+    """Counts, outcomes and the keys of each outcome of a restore report,
+    with the reason of each row left alone (a conflict already restored is
+    named so, as the execute names it)."""
+    t = doc["targets"][0]
+    return ({k: doc[k] for k in RESTORE_COUNTS}, t["outcomes"],
+            {o: sorted((s["key"], s["why"] if o != "restored" else "")
+                       for s in keys)
+             for o, keys in t["samples"].items()})
+
+
+def restore_why(doc, outcome):
+    """{key: why} of one outcome's samples."""
+    return {s["key"]: s["why"] for s in doc["targets"][0]["samples"][outcome]}
+
+
+def check_restore_predicted(r, code, args, run_id):
+    """A restore's dry run, then its execute: the same exit code, counts and
+    keys in each outcome. Returns both reports."""
+    dry = restore_json(r, code, args, run_id, False)
+    done = restore_json(r, code, args, run_id, True)
+    check_eq(restore_summary(dry), restore_summary(done),
+             "the dry run predicts the execute (counts, keys, exit code)")
+    return dry, done
+
+
 def run_cases(tests, argv=None):
     """main() of a test script: --rollsafe BIN --work DIR CASE."""
     import argparse

@@ -12,7 +12,9 @@ import sys
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsdata import Records, check, check_eq, run_cases  # noqa: E402
+from rsdata import (Records, check, check_eq,  # noqa: E402
+                    check_restore_predicted, restore_json, restore_why,
+                    run_cases)
 from test_fix_sqlite import COUNTS, PLAN  # noqa: E402
 from test_scan_postgres import Db  # noqa: E402
 
@@ -98,6 +100,46 @@ def test_dry_run_execute_restore(r):
     listed = json.loads(out)["%s.orders" % db.schema]
     check_eq([x["run_id"] for x in listed if x["run_id"] == run_id],
              [run_id], "runs lists the run")
+
+
+def test_restore_dry_run_reads_the_rows(r):
+    """A restore's dry run reads each row: rows a writer changed or deleted
+    since the fix are predicted conflicts, the execute matches it, and after
+    a restore the dry run predicts nothing left (rows already restored)."""
+    recs = Records()
+    db, kinds = build(recs, "it_restore_dry")
+    original = table_rows(db)
+    out, _ = r.expect(1, "fix", *db.args("orders"), "--execute",
+                      "--allow-lossy", "--batch", "7", "--format", "json")
+    run_id = json.loads(out)["run_id"]
+    fixed = sorted(k for k, kind in kinds.items()
+                   if PLAN[kind] in ("converted", "lossy"))
+    db.execute('UPDATE "it_restore_dry".orders SET payload = %s WHERE id = %s',
+               psycopg2.Binary(recs.v1(999)), fixed[0])
+    db.execute('DELETE FROM "it_restore_dry".orders WHERE id = %s', fixed[1])
+    fixed_rows = table_rows(db)
+    args = db.args("orders") + ["--batch", "7"]
+    dry = restore_json(r, 0, args, run_id, False)
+    check_eq(table_rows(db), fixed_rows, "rows after a dry restore")
+    check_eq((dry["restored"], dry["conflicts"]), (len(fixed) - 2, 2),
+             "dry run: would restore, conflicts")
+    check_eq(sorted(restore_why(dry, "conflict")),
+             sorted([str(fixed[0]), str(fixed[1])]),
+             "the changed and the deleted row are the conflicts")
+    check_restore_predicted(r, 0, args, run_id)
+    now = table_rows(db)
+    check_eq(now[fixed[0]], recs.v1(999), "the writer's bytes kept")
+    for k in fixed[2:]:
+        check_eq(now[k], original[k], "row %d restored" % k)
+    dry, done = check_restore_predicted(r, 0, args, run_id)
+    check_eq((dry["restored"], done["conflicts"]), (0, len(fixed)),
+             "nothing left to restore after a restore")
+    why = restore_why(dry, "conflict")
+    for k in fixed[2:]:
+        check(why[str(k)].startswith("already restored"),
+              "row %d named as already restored" % k, why[str(k)])
+    check(not why[str(fixed[0])].startswith("already restored"),
+          "the writer's row is not", why[str(fixed[0])])
 
 
 def test_gives_way_to_a_lock(r):

@@ -18,7 +18,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsdata import Failure, Records, check, check_eq, run_cases  # noqa: E402
+from rsdata import (Failure, Records, check, check_eq,  # noqa: E402
+                    check_restore_predicted, restore_json, restore_why,
+                    run_cases)
 
 # What a fix does to each kind for the default (plain, raw) version-1
 # reader, to which every envelope is unreadable.
@@ -187,6 +189,59 @@ def test_allow_lossy_and_restore_conflict(r):
     check_eq(now[fixed[0]], recs.v1(999), "the writer's bytes kept")
     for k in fixed[1:]:
         check_eq(now[k], original[k], "row %d restored" % k)
+
+
+def test_restore_dry_run_reads_the_rows(r):
+    """A restore's dry run predicts what --execute does: rows a writer
+    changed or deleted since the fix are conflicts, not "would restore",
+    and after a restore nothing is left to restore (every row is named as
+    already restored)."""
+    recs = Records()
+    path, kinds = build(r, recs)
+    original = rows(path)
+    doc = fix_json(r, 1, path, "--execute", "--allow-lossy")
+    run_id = doc["run_id"]
+    fixed = sorted(k for k, kind in kinds.items()
+                   if PLAN[kind] in ("converted", "lossy"))
+    check_eq(doc["converted"], len(fixed), "converted")
+    # After the fix, a writer changes one fixed row and deletes another.
+    db = sqlite3.connect(path)
+    db.execute("UPDATE orders SET payload = ? WHERE id = ?",
+               (recs.v1(999), fixed[0]))
+    db.execute("DELETE FROM orders WHERE id = ?", (fixed[1],))
+    db.commit()
+    db.close()
+    before = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    dry = restore_json(r, 0, target(path), run_id, False)
+    check_eq(hashlib.sha256(open(path, "rb").read()).hexdigest(), before,
+             "database file after a dry restore")
+    check_eq((dry["restored"], dry["conflicts"]), (len(fixed) - 2, 2),
+             "dry run: would restore, conflicts")
+    check_eq(sorted(restore_why(dry, "conflict")), [str(fixed[0]),
+                                                    str(fixed[1])],
+             "the changed and the deleted row are the conflicts")
+    # The execute does what the dry run said.
+    dry, done = check_restore_predicted(r, 0, target(path), run_id)
+    now = rows(path)
+    check_eq(now[fixed[0]], recs.v1(999), "the writer's bytes kept")
+    check(fixed[1] not in now, "the deleted row stays deleted")
+    for k in fixed[2:]:
+        check_eq(now[k], original[k], "row %d restored" % k)
+    # Restored: a dry run (and a second execute) restores nothing more.
+    dry, done = check_restore_predicted(r, 0, target(path), run_id)
+    check_eq((dry["restored"], done["restored"]), (0, 0),
+             "nothing left to restore after a restore")
+    check_eq(done["conflicts"], len(fixed), "every row a conflict")
+    why = restore_why(dry, "conflict")
+    for k in fixed[2:]:
+        check(why[str(k)].startswith("already restored"),
+              "row %d named as already restored" % k, why[str(k)])
+    for k in fixed[:2]:
+        check(not why[str(k)].startswith("already restored"),
+              "row %d (changed by a writer) is not" % k, why[str(k)])
+    out, _ = r.expect(0, "restore", *target(path), "--run", run_id)
+    check("would restore" not in out and "already restored" in out,
+          "the text report of a dry run after a restore", out)
 
 
 def test_interrupt_and_resume(r):

@@ -15,7 +15,8 @@ import psycopg2.extras
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import queuecheck  # noqa: E402
-from rsdata import Records, check, check_eq, run_cases  # noqa: E402
+from rsdata import (Records, check, check_eq,  # noqa: E402
+                    check_restore_predicted, run_cases)
 from test_scan_postgres import Db  # noqa: E402
 
 # The table shape of the example domain's outbox (migrations/postgres).
@@ -139,6 +140,34 @@ def test_in_flight_message_and_deadline(r):
     out, _ = r.expect(0, "fix", *target(db), "--execute", "--format", "json")
     t = json.loads(out)["targets"][0]
     check_eq(t["unsettled"], 0, "nothing left in flight")
+
+
+def test_restore_dry_run_sees_consumers(r):
+    """After a fix, a consumer deletes one message, marks one 'done' and one
+    'processing'; a writer changes a fourth. The restore's dry run (which
+    locks nothing) says what --execute then does."""
+    recs = Records()
+    db, msgs = build("it_queue_restore_dry", recs, 300)
+    args = target(db) + ["--in-flight-states", "processing"]
+    out, _ = r.expect(0, "fix", *args, "--execute", "--format", "json")
+    run_id = json.loads(out)["run_id"]
+    now = queued(db)
+    fixed = sorted(i for i in now if now[i] != msgs[i][1])
+    check(len(fixed) >= 6, "the fix rewrote messages", len(fixed))
+    deleted, done, held, changed = fixed[:4]
+    t = '"it_queue_restore_dry".order_events'
+    db.execute("DELETE FROM %s WHERE id = %%s" % t, deleted)
+    db.execute("UPDATE %s SET state = 'done' WHERE id = %%s" % t, done)
+    db.execute("UPDATE %s SET state = 'processing' WHERE id = %%s" % t, held)
+    db.execute("UPDATE %s SET payload = %%s WHERE id = %%s" % t,
+               psycopg2.Binary(recs.v1(9999)), changed)
+    queuecheck.check_restore_prediction(r, args, run_id, fixed,
+                                        [deleted, done], held, changed,
+                                        lambda: queued(db))
+    db.execute("UPDATE %s SET state = 'pending' WHERE id = %%s" % t, held)
+    dry, _ = check_restore_predicted(r, 0, args, run_id)
+    check_eq(dry["restored"], 1, "only the given-back message left")
+    check_eq(queued(db)[held], msgs[held][1], "it is restored")
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

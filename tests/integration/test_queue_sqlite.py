@@ -14,7 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import queuecheck  # noqa: E402
-from rsdata import Records, check, check_eq, run_cases  # noqa: E402
+from rsdata import (Records, check, check_eq,  # noqa: E402
+                    check_restore_predicted, run_cases)
 
 # The table shape of the example domain's outbox (migrations/sqlite).
 DDL = ("CREATE TABLE order_events (id INTEGER PRIMARY KEY, "
@@ -143,6 +144,44 @@ def test_processing_message_in_flight(r):
     r.expect(2, "scan", "--sqlite", path, "--table", "order_events", "--key",
              "id", "--column", "payload", "--type", "shop.Order",
              "--state-column", "state", "--pending-states", "it's")
+
+
+def test_restore_dry_run_sees_consumers(r):
+    """After a fix, consumers delete one message, finish another ('done')
+    and hold a third ('processing'); a writer changes a fourth. The restore's
+    dry run says what --execute then does: two gone, one in flight (exit
+    4), one conflict, the rest restored."""
+    recs = Records()
+    path, msgs = build(r, recs, 200)
+    out, _ = r.expect(0, "fix", *target(path), "--execute", "--format",
+                      "json")
+    run_id = json.loads(out)["run_id"]
+    now = queued(path)
+    fixed = sorted(i for i in now if now[i] != msgs[i][1])
+    check(len(fixed) >= 6, "the fix rewrote messages", len(fixed))
+    deleted, done, held, changed = fixed[:4]
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM order_events WHERE id = ?", (deleted,))
+    db.execute("UPDATE order_events SET state = 'done' WHERE id = ?", (done,))
+    db.execute("UPDATE order_events SET state = 'processing' WHERE id = ?",
+               (held,))
+    db.execute("UPDATE order_events SET payload = ? WHERE id = ?",
+               (recs.v1(9999), changed))
+    db.commit()
+    db.close()
+    queuecheck.check_restore_prediction(
+        r, target(path), run_id, fixed, [deleted, done], held, changed,
+        lambda: queued(path, ("pending", "processing", "done")))
+    # The consumer gives the held message back: only it is left to restore.
+    db = sqlite3.connect(path)
+    db.execute("UPDATE order_events SET state = 'pending' WHERE id = ?",
+               (held,))
+    db.commit()
+    db.close()
+    dry, done_doc = check_restore_predicted(r, 0, target(path), run_id)
+    check_eq((dry["restored"], dry["in_flight"]), (1, 0),
+             "only the given-back message is left to restore")
+    check_eq(queued(path)[held], msgs[held][1], "it is restored")
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

@@ -574,11 +574,18 @@ def flag_kill_cycle(r, backend):
     consumed = set(backups) & set(taken)
     want = {"orders": (len(v2["orders"]), 0),
             OUTBOX: (len(backups) - len(consumed), len(consumed))}
+    counted = ("restored", "conflicts", "gone", "in_flight", "exit_code")
     for t in TABLES:
+        # As the runbook says: the dry run first; it predicts the execute.
+        dry = h.rollsafe(0, "restore", "--run", run_ids[t],
+                         config=h.target_config[t])
+        check_eq(dry["executed"], False, "%s: a dry restore" % t)
         doc = h.rollsafe(0, "restore", "--run", run_ids[t], "--execute",
                          config=h.target_config[t])
         check_eq((doc["restored"], doc["gone"], doc["in_flight"]),
                  want[t] + (0,), "%s: restored, gone, in flight" % t)
+        check_eq({k: dry[k] for k in counted}, {k: doc[k] for k in counted},
+                 "%s: the restore's dry run predicts it" % t)
     restored = rows(backend)
     check_eq(restored["orders"], before["orders"],
              "orders byte-identical after restore")

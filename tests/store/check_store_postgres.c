@@ -2455,6 +2455,19 @@ START_TEST(restore_puts_originals_back_by_cas) {
     ck_assert_uint_eq(rows[i].value_len, strlen(old));
     ck_assert(memcmp(rows[i].value, old, strlen(old)) == 0);
   }
+  /* The dry run: row 2 is a conflict, the others would be restored;
+   * nothing is written. */
+  ck_assert_int_eq(store_restore_check(s, rows, (size_t)n, &err), STORE_OK);
+  for (int i = 0; i < 4; i++) {
+    ck_assert_int_eq(rows[i].outcome,
+                     i == 1 ? STORE_SWAP_CONFLICT : STORE_SWAP_DONE);
+    ck_assert_int_eq(rows[i].swapped, 0);
+    ck_assert_int_eq(rows[i].holds_value, 0);
+  }
+  assert_body(c, "wrest.t", 1, "new-1");
+  assert_text(c, "0",
+              "SELECT count(*) FROM rollsafe.backup WHERE run_id ="
+              " 'wrest-fix' AND restored");
   snprintf(rr.checkpoint, sizeof rr.checkpoint, "4");
   rr.has_checkpoint = 1;
   ck_assert_int_eq(store_restore_batch(s, &rr, rows, (size_t)n, &err),
@@ -2483,7 +2496,22 @@ START_TEST(restore_puts_originals_back_by_cas) {
   ck_assert_int_eq(n, 4);
   ck_assert_int_eq(store_restore_batch(s, &rr, rows, (size_t)n, &err),
                    STORE_OK);
-  for (int i = 0; i < 4; i++) ck_assert_int_eq(rows[i].swapped, 0);
+  /* ... and names the rows already restored, as the dry run does. */
+  for (int i = 0; i < 4; i++) {
+    ck_assert_int_eq(rows[i].swapped, 0);
+    ck_assert_int_eq(rows[i].holds_value, want[i]);
+  }
+  ck_assert_int_eq(store_restore_check(s, rows, (size_t)n, &err), STORE_OK);
+  for (int i = 0; i < 4; i++) {
+    ck_assert_int_eq(rows[i].outcome, STORE_SWAP_CONFLICT);
+    ck_assert_int_eq(rows[i].holds_value, want[i]);
+  }
+  /* A row deleted since is a conflict for a table, as the batch has it. */
+  sql(c, "DELETE FROM wrest.t WHERE id = 3");
+  ck_assert_int_eq(store_restore_check(s, rows, (size_t)n, &err), STORE_OK);
+  ck_assert_int_eq(rows[2].outcome, STORE_SWAP_CONFLICT);
+  ck_assert_int_eq(rows[2].holds_value, 0);
+  sql(c, "INSERT INTO wrest.t VALUES (3, 'old-3')");
   assert_body(c, "wrest.t", 1, "old-1");
   assert_body(c, "wrest.t", 2, "later");
   assert_text(c, "1:true 2:false 3:true 4:true ",
@@ -2806,6 +2834,12 @@ START_TEST(queue_batch_skips_locked_rows) {
   store_swap *back = NULL;
   n = store_backup_page(s, "wqueue-1", NULL, 10, &back, &err);
   ck_assert_int_eq(n, 2);
+  /* The dry run locks nothing and never waits on the consumer's lock: it
+   * judges 5 by its state (pending, still the fixed bytes), 6 as gone. */
+  ck_assert_int_eq(store_restore_check(s, back, (size_t)n, &err), STORE_OK);
+  ck_assert_str_eq(back[0].key, "5");
+  ck_assert_int_eq(back[0].outcome, STORE_SWAP_DONE);
+  ck_assert_int_eq(back[1].outcome, STORE_SWAP_GONE);
   store_run rr = new_run(s, "wqueue-1r", "restore", "wqueue.q");
   ck_assert_int_eq(store_restore_batch(s, &rr, back, (size_t)n, &err),
                    STORE_OK);

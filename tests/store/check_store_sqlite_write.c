@@ -847,6 +847,59 @@ START_TEST(restore_by_cas) {
 }
 END_TEST
 
+/* The outcome and holds_value of each backup row of @p fix_id (12 rows at
+ * most, in backup order) by store_restore_check, as "D0,C1,..." letters:
+ * D done, C conflict, F in flight, G gone; then holds_value. */
+static void check_all(store *s, const char *fix_id, char *out, size_t cap) {
+  store_error err;
+  store_swap *rows = NULL;
+  int n = store_backup_page(s, fix_id, NULL, 100, &rows, &err);
+  ck_assert_msg(n >= 0, "backup_page: %s", err.message);
+  int rc = store_restore_check(s, rows, (size_t)n, &err);
+  ck_assert_msg(rc == STORE_OK, "restore_check: %s", err.message);
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < n; i++) {
+    ck_assert_int_eq(rows[i].swapped, 0);
+    used += (size_t)snprintf(out + used, cap - used, "%s%s:%c%d",
+                             used ? "," : "", rows[i].key,
+                             "CDFG"[rows[i].outcome], rows[i].holds_value);
+  }
+}
+
+START_TEST(restore_check_predicts_the_batch) {
+  const char *path = fresh_db("restore_check");
+  make_orders(path, 4);
+  sqlite3 *db = raw_open(path);
+  store *s = writer(path);
+  store_run r = new_run("run-c", "fix");
+  create_run(s, &r);
+  fix_rows(s, &r, 4);
+  /* After the fix: a writer changes 2, deletes 3, and puts 4 back by hand
+   * (the original bytes again). */
+  sql(db, "UPDATE t SET v = CAST('writer2' AS BLOB) WHERE id = 2");
+  sql(db, "DELETE FROM t WHERE id = 3");
+  sql(db, "UPDATE t SET v = CAST('old4' AS BLOB) WHERE id = 4");
+  int changes = sqlite3_total_changes(db);
+  char got[256];
+  check_all(s, "run-c", got, sizeof got);
+  /* A table's row that is gone is a conflict, as the batch says. */
+  ck_assert_str_eq(got, "1:D0,2:C0,3:C0,4:C1");
+  ck_assert(ROW_IS(db, 1, "new1")); /* nothing written */
+  ck_assert(
+      query_is(db, "0", "SELECT count(*) FROM rollsafe_backup WHERE restored"));
+  ck_assert_int_eq(sqlite3_total_changes(db), changes);
+  store_run rr = new_run("run-c-restore", "restore");
+  create_run(s, &rr);
+  char seen[64];
+  ck_assert_int_eq(restore_all(s, "run-c", &rr, 10, seen, sizeof seen), 1);
+  check_all(s, "run-c", got, sizeof got);
+  ck_assert_str_eq(got, "1:C1,2:C0,3:C0,4:C1");
+  store_close(s);
+  sqlite3_close(db);
+}
+END_TEST
+
 /* ---- purge ---------------------------------------------------------------
  */
 
@@ -1033,15 +1086,22 @@ static void make_queue(const char *path) {
   sqlite3_close(db);
 }
 
+/* A writer on make_queue's table as a queue: state column `state`, pending
+ * `pending` and `retry`, in flight `processing`. @p t must outlive it. */
+static store *queue_writer(const char *path, store_target *t) {
+  make_queue(path);
+  *t = target_of(path, "q", "id", "v", NULL);
+  t->kind = STORE_SQLITE_QUEUE;
+  t->state_column = "state";
+  t->pending_states = "pending,retry";
+  t->in_flight_states = "processing";
+  return writer_on(t, 1000);
+}
+
 START_TEST(queue_batch_outcomes) {
   const char *path = fresh_db("queue");
-  make_queue(path);
-  store_target t = target_of(path, "q", "id", "v", NULL);
-  t.kind = STORE_SQLITE_QUEUE;
-  t.state_column = "state";
-  t.pending_states = "pending,retry";
-  t.in_flight_states = "processing";
-  store *s = writer_on(&t, 1000);
+  store_target t;
+  store *s = queue_writer(path, &t);
   /* The reads cover pending and in-flight messages only (not 3: done). */
   char keys[256];
   page_all(s, 2, keys, sizeof keys);
@@ -1091,6 +1151,34 @@ START_TEST(queue_batch_outcomes) {
   ck_assert_int_eq(rows[1].outcome, STORE_SWAP_DONE);
   ck_assert(query_is(db, "new1", "SELECT v FROM q WHERE id = 1"));
   ck_assert(query_is(db, "old6", "SELECT v FROM q WHERE id = 6"));
+  sqlite3_close(db);
+  store_close(s);
+}
+END_TEST
+
+START_TEST(restore_check_queue) {
+  const char *path = fresh_db("restore_check_q");
+  store_target t;
+  store *s = queue_writer(path, &t);
+  store_run r = new_run("qc", "fix");
+  snprintf(r.table, sizeof r.table, "q");
+  create_run(s, &r);
+  store_swap w[3] = {swap_of("1", "old1", "new1"), swap_of("5", "old5", "new5"),
+                     swap_of("6", "old6", "new6")};
+  set_checkpoint(&r, "6");
+  store_error err;
+  ck_assert_int_eq(store_fix_batch(s, &r, w, 3, &err), STORE_OK);
+  sqlite3 *db = raw_open(path);
+  sql(db, "UPDATE q SET state = 'done' WHERE id = 1");       /* consumed */
+  sql(db, "UPDATE q SET state = 'processing' WHERE id = 5"); /* held */
+  char got[256];
+  check_all(s, "qc", got, sizeof got);
+  ck_assert_str_eq(got, "1:G0,5:F0,6:D0");
+  sql(db, "DELETE FROM q WHERE id = 1");
+  sql(db, "UPDATE q SET state = 'pending', v = CAST('x' AS BLOB) WHERE id = 5");
+  check_all(s, "qc", got, sizeof got);
+  ck_assert_str_eq(got, "1:G0,5:C0,6:D0");
+  ck_assert(query_is(db, "new6", "SELECT v FROM q WHERE id = 6"));
   sqlite3_close(db);
   store_close(s);
 }
@@ -1158,6 +1246,8 @@ static Suite *store_sqlite_write_suite(void) {
   tcase_add_test(tc, wal_readers_not_blocked);
   tc = tcase(s, "restore");
   tcase_add_test(tc, restore_by_cas);
+  tcase_add_test(tc, restore_check_predicts_the_batch);
+  tcase_add_test(tc, restore_check_queue);
   tc = tcase(s, "purge");
   tcase_add_test(tc, purge_deletes_one_run);
   tc = tcase(s, "runs");
