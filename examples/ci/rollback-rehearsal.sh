@@ -53,9 +53,10 @@
 #                         $RS_OUT/diff.sarif, the text to the log. Without
 #                         them the diff step does not run (and says so)
 #   RS_DIFF_TYPE          diff's --type: the message to compare, matched by
-#                         full name or its last components in each schema
-#                         ('Order' matches shop.v1.Order and
-#                         shop.v2.Order; 'shop.Order' matches neither), or
+#                         full name, its last components, or the name
+#                         without version parts of the package ('Order'
+#                         and 'shop.Order' both match shop.v1.Order and
+#                         shop.v2.Order), or
 #                         OLD_NAME:NEW_NAME. Default: every message of the
 #                         new schema's own files
 #   RS_DIFF_ARGS          extra options for diff (e.g. -I proto,

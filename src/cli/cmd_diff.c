@@ -36,11 +36,13 @@ void cli_diff_help(FILE *out) {
       "  -t, --type NAME[:NAME...]  compare only this message and what its",
       "                           fields reach (repeatable). One name for "
       "every",
-      "                           version (a full name, or its last "
-      "components:",
-      "                           'Order' matches shop.v1.Order and",
-      "                           shop.v2.Order), or one per version, oldest",
-      "                           first: shop.v1.Order:shop.v2.Order. Default:",
+      "                           version (a full name, its last "
+      "components,",
+      "                           or the record type without version",
+      "                           parts: 'Order' and 'shop.Order' match",
+      "                           shop.v1.Order and shop.v2.Order), or one",
+      "                           per version, oldest first:",
+      "                           shop.v1.Order:shop.v2.Order. Default:",
       "                           every message of the newer version's own",
       "                           files, matched by full name, else by name",
       "                           without the package",

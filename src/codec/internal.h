@@ -235,6 +235,12 @@ int rs__envelope_write(rs_buf *out, const char *type, unsigned version,
                        size_t max_size, const ProtobufCAllocator *a,
                        rs_error *err);
 
+/* A message's full name without the package components that name a
+ * version (v1, v2, v1beta1: "shop.v2.Order" is "shop.Order"), into out
+ * (cap bytes, NUL-terminated). scan's --schema and diff's --type match
+ * message names across versions with it (src/schema/runtime.c). */
+void rs__unversioned_name(const char *name, char *out, size_t cap);
+
 /* ---- the quick walk (quick.c) ----------------------------------------------
  */
 

@@ -1772,8 +1772,28 @@ static const sx_type *counterpart(const rs_diff_schema *os, const sx_type *nt) {
   return count == 1 ? found : NULL;
 }
 
-/* Resolves a --type name in one version: a full name, or the last
- * components of exactly one message's full name (own files first). */
+/* A message matching a --type name: one of the own files wins over any
+ * number of imported ones; matches of the same rank are counted and listed
+ * for the "ambiguous" message. */
+static void candidate(const rs_diff_schema *s, const sx_type *c,
+                      const sx_type **best, int *best_own, int *count,
+                      char *list, size_t cap) {
+  int o = own(s, c);
+  if (*best == NULL || (o && !*best_own)) {
+    *best = c;
+    *best_own = o;
+    *count = 1;
+    snprintf(list, cap, "%s", c->full);
+  } else if (o == *best_own) {
+    (*count)++;
+    size_t used = strlen(list);
+    snprintf(list + used, cap - used, ", %s", c->full);
+  }
+}
+
+/* Resolves a --type name in one version: a full name, the last components
+ * of exactly one message's full name, or else the name with the version
+ * components of packages left out (own files first). */
 static int resolve_type(const sx_type **out, const rs_diff_schema *s,
                         const char *name, rs_error *err) {
   name = no_dot(name);
@@ -1792,16 +1812,19 @@ static int resolve_type(const sx_type **out, const rs_diff_schema *s,
     if (c->msg == NULL || m <= n || c->full[m - n - 1] != '.' ||
         strcmp(c->full + m - n, name) != 0)
       continue;
-    int o = own(s, c);
-    if (best == NULL || (o && !best_own)) {
-      best = c;
-      best_own = o;
-      count = 1;
-      snprintf(list, sizeof list, "%s", c->full);
-    } else if (o == best_own) {
-      count++;
-      size_t used = strlen(list);
-      snprintf(list + used, sizeof list - used, ", %s", c->full);
+    candidate(s, c, &best, &best_own, &count, list, sizeof list);
+  }
+  if (count == 0) {
+    /* As --type of scan and fix: the record type, whose versions' packages
+     * carry a version component (shop.Order for shop.v1.Order). */
+    char want[512], have[512];
+    rs__unversioned_name(name, want, sizeof want);
+    for (size_t i = 0; i < s->n_types; i++) {
+      const sx_type *c = &s->types[i];
+      if (c->msg == NULL) continue;
+      rs__unversioned_name(c->full, have, sizeof have);
+      if (strcmp(want, have) != 0) continue;
+      candidate(s, c, &best, &best_own, &count, list, sizeof list);
     }
   }
   if (count == 1) {

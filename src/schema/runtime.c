@@ -1108,8 +1108,7 @@ static bool version_component(const char *p, size_t n) {
   return i == n;
 }
 
-/* name without its version components, into out. */
-static void unversioned(const char *name, char *out, size_t cap) {
+void rs__unversioned_name(const char *name, char *out, size_t cap) {
   size_t k = 0;
   const char *p = name[0] == '.' ? name + 1 : name;
   for (;;) {
@@ -1139,10 +1138,10 @@ int rs_schema_find_message(const ProtobufCMessageDescriptor **out,
     return 0;
   }
   char want[512], have[512];
-  unversioned(name, want, sizeof want);
+  rs__unversioned_name(name, want, sizeof want);
   const ProtobufCMessageDescriptor *hit = NULL, *other = NULL;
   for (size_t i = 0; i < s->n_messages; i++) {
-    unversioned(s->messages[i]->name, have, sizeof have);
+    rs__unversioned_name(s->messages[i]->name, have, sizeof have);
     if (strcmp(want, have) != 0) continue;
     if (hit == NULL)
       hit = s->messages[i];

@@ -407,14 +407,16 @@ def test_ci_script_diff_gate_fails(r):
 
 
 def test_ci_script_diff_type_not_found(r):
-    """A diff that cannot run is a configuration error, not a verdict:
-    --type shop.Order (the record type, not a message name: diff matches
-    full names or their last components, not names without v1/v2) exits 2,
-    and so does the script, before any data step."""
+    """A diff that cannot run is a configuration error, not a verdict: a
+    type neither version defines (shop.Invoice) exits 2, and so does the
+    script, before any data step. The record type shop.Order itself names
+    shop.v1.Order and shop.v2.Order, as it does for scan and fix (see
+    test_ci_script_diff_gate_fails and the diff case
+    shop_v1_v2_record_type)."""
     v1, v2 = compile_schemas(r)
-    rc, out, err, reports = diff_gate_fails(r, (v1, v2, "shop.Order"))
+    rc, out, err, reports = diff_gate_fails(r, (v1, v2, "shop.Invoice"))
     check_eq(rc, 2, "exit of the rehearsal script (%s)\n%s" % (err, out))
-    check("no message type 'shop.Order'" in err
+    check("no message type 'shop.Invoice'" in err
           and "failed with exit 2" in err, "reason", err)
 
 
