@@ -169,8 +169,11 @@ static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
                                    include_dirs[i])) == NULL)
       goto done;
 
+  /* $PROTOC, else protoc, else protoc-c: protobuf-c's compiler is protoc's
+   * command line with the C generator, and writes the same sets. */
   const char *protoc = getenv("PROTOC");
-  if (protoc == NULL || protoc[0] == '\0') protoc = "protoc";
+  int fallback = protoc == NULL || protoc[0] == '\0';
+  if (fallback) protoc = "protoc";
   size_t a = 0;
   argv[a++] = (char *)protoc;
   argv[a++] = "--include_imports";
@@ -187,11 +190,18 @@ static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
   posix_spawn_file_actions_adddup2(&fa, log_fd, STDERR_FILENO);
   pid_t pid;
   int serr = posix_spawnp(&pid, protoc, &fa, NULL, argv, environ);
+  if (serr == ENOENT && fallback) {
+    protoc = "protoc-c";
+    argv[0] = (char *)protoc;
+    serr = posix_spawnp(&pid, protoc, &fa, NULL, argv, environ);
+    if (serr == ENOENT) protoc = "protoc or protoc-c";
+  }
   posix_spawn_file_actions_destroy(&fa);
   if (serr != 0) {
     rc = rs__fail(err, RS_EIO, RS_OFFSET_NONE,
                   "%s: cannot run %s to compile it (%s); install "
-                  "protobuf-compiler or pass a descriptor set "
+                  "protobuf-compiler (or protobuf-c-compiler), or pass a "
+                  "descriptor set "
                   "(protoc --include_imports --descriptor_set_out=FILE)",
                   path, protoc, strerror(serr));
     goto done;

@@ -40,7 +40,8 @@ int rs__descset_parse(Google__Protobuf__FileDescriptorSet **out,
 /**
  * Loads a schema file: a serialized FileDescriptorSet, or a `.proto` file,
  * which is compiled with `protoc --include_imports --include_source_info`
- * (found on PATH; $PROTOC overrides) with the file's own directory and
+ * (found on PATH, else protoc-c, which writes the same sets; $PROTOC
+ * overrides) with the file's own directory and
  * @p include_dirs as import paths.
  *
  * @param include_dirs NULL-terminated list of extra import paths, or NULL

@@ -103,6 +103,45 @@ START_TEST(missing_file_and_bad_proto_name_the_file) {
 }
 END_TEST
 
+/* Without protoc on PATH, protobuf-c's own compiler (protoc-c) compiles the
+ * .proto; with neither, the error names both. */
+START_TEST(protoc_c_stands_in_for_protoc) {
+  char dir[] = "/tmp/rs-path-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char link[512];
+  snprintf(link, sizeof link, "%s/protoc-c", dir);
+  const char *old_path = getenv("PATH");
+  char *saved = strdup(old_path != NULL ? old_path : "/usr/bin:/bin");
+  const char *old_protoc = getenv("PROTOC");
+  char *saved_protoc = old_protoc != NULL ? strdup(old_protoc) : NULL;
+  unsetenv("PROTOC");
+  ck_assert_int_eq(setenv("PATH", dir, 1), 0);
+
+  Google__Protobuf__FileDescriptorSet *set = NULL;
+  rs_error err = RS_ERROR_INIT;
+  int none = rs__descset_load(&set, RS_TEST_SCHEMA_DIR "/shop/v1/order.proto",
+                              NULL, &err);
+  char none_msg[sizeof err.message];
+  memcpy(none_msg, err.message, sizeof none_msg);
+  ck_assert_int_eq(symlink("/usr/bin/protoc-c", link), 0);
+  int rc = rs__descset_load(&set, RS_TEST_SCHEMA_DIR "/shop/v1/order.proto",
+                            NULL, &err);
+
+  setenv("PATH", saved, 1);
+  if (saved_protoc != NULL) setenv("PROTOC", saved_protoc, 1);
+  free(saved);
+  free(saved_protoc);
+  unlink(link);
+  rmdir(dir);
+  ck_assert_int_eq(none, RS_EIO);
+  ck_assert_msg(strstr(none_msg, "protoc or protoc-c") != NULL, "%s", none_msg);
+  ck_assert_msg(rc == 0, "%s", err.message);
+  ck_assert_ptr_nonnull(find_file(set, "order.proto"));
+  ck_assert_str_eq(find_file(set, "order.proto")->package, "shop.v1");
+  rs__descset_free(set);
+}
+END_TEST
+
 Suite *descset_suite(void);
 Suite *descset_suite(void) {
   Suite *s = suite_create("descset");
@@ -111,6 +150,7 @@ Suite *descset_suite(void) {
   tcase_add_test(tc, descriptor_set_file_round_trips);
   tcase_add_test(tc, garbage_is_not_a_descriptor_set);
   tcase_add_test(tc, missing_file_and_bad_proto_name_the_file);
+  tcase_add_test(tc, protoc_c_stands_in_for_protoc);
   suite_add_tcase(s, tc);
   return s;
 }
