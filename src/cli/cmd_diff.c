@@ -670,6 +670,10 @@ int cli_diff_run(int argc, char **argv) {
     cli_diff_help(stdout);
     return cli_finish_stdout(CMD, CLI_EXIT_CLEAN);
   }
+  if ((rc = cli_output_check(CMD, "-o", r.output)) != 0) {
+    run_free(&r);
+    return rc;
+  }
   rc = run(&r);
   run_free(&r);
   return rc;

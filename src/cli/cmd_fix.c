@@ -48,6 +48,7 @@ typedef struct fix_args {
   double deadline_s; /* --deadline, seconds; 0: none */
   const char *fixed_output;
   int drop_unfixable;
+  size_t purge_matched; /* purge: targets that held the run */
 } fix_args;
 
 enum {
@@ -215,6 +216,10 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
     }
   }
   if (a->help) return 0;
+  int rc;
+  if ((rc = cli_output_check(cmd, "-o", a->output)) != 0 ||
+      (rc = cli_output_check(cmd, "--metrics", a->metrics)) != 0)
+    return rc;
   return cli_target_check(&a->t, cmd);
 }
 
@@ -867,7 +872,7 @@ static json_t *run_json(const store_run *r) {
 /* Opens each target for `runs` and `purge`; calls @p fn with the store. */
 static int each_writer(fix_args *a, const char *cmd,
                        int (*fn)(fix_args *, const char *, const cli_target *,
-                                 store *, json_t *),
+                                 size_t, store *, json_t *),
                        json_t *doc) {
   cli_target_set set;
   int status = cli_target_set_load(&set, &a->t, cmd);
@@ -892,15 +897,31 @@ static int each_writer(fix_args *a, const char *cmd,
       status = exit_for_store(serr.status);
       break;
     }
-    status = fn(a, cmd, &set.targets[i], s, doc);
+    status = fn(a, cmd, &set.targets[i], set.n, s, doc);
     store_close(s);
   }
+  /* Several targets of a config may share a database, and a run belongs to
+   * one of them: the run was purged in its own target, or none has it. */
+  if (status == 0 && a->run != NULL && a->purge_matched == 0 && set.n > 1)
+    status = cli_usage_error(cmd,
+                             "no run '%s' for any target of the config (see "
+                             "'" CLI_PROGRAM " runs')",
+                             a->run);
   cli_target_set_free(&set);
   return status;
 }
 
+/* Whether run @p r was made on target @p t: the same table, key and column,
+ * as `fix --resume` and `restore` require. */
+static int run_of_target(const store_run *r, const cli_target *t) {
+  return strcmp(r->table, t->target.table) == 0 &&
+         strcmp(r->key, t->target.key) == 0 &&
+         strcmp(r->column, t->target.column) == 0;
+}
+
 static int list_runs(fix_args *a, const char *cmd, const cli_target *t,
-                     store *s, json_t *doc) {
+                     size_t n_targets, store *s, json_t *doc) {
+  (void)n_targets;
   store_run *runs = NULL;
   size_t n = 0;
   store_error serr = {STORE_OK, ""};
@@ -908,6 +929,12 @@ static int list_runs(fix_args *a, const char *cmd, const cli_target *t,
     cli_error(cmd, "%s", serr.message);
     return exit_for_store(serr.status);
   }
+  /* The runs table holds every target's runs of this database: keep this
+   * target's. */
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++)
+    if (run_of_target(&runs[i], t)) runs[kept++] = runs[i];
+  n = kept;
   json_t *list = json_array();
   for (size_t i = 0; i < n; i++)
     json_array_append_new(list, run_json(&runs[i]));
@@ -932,13 +959,20 @@ static int list_runs(fix_args *a, const char *cmd, const cli_target *t,
 }
 
 static int purge_one(fix_args *a, const char *cmd, const cli_target *t,
-                     store *s, json_t *doc) {
+                     size_t n_targets, store *s, json_t *doc) {
   store_error serr = {STORE_OK, ""};
   store_run run;
-  if (store_run_load(s, a->run, &run, &serr) != STORE_OK) {
+  int rc = store_run_load(s, a->run, &run, &serr);
+  /* Of a config's targets, only the run's own is purged; the others (in
+   * the same database or not) are left alone. */
+  if (n_targets > 1 &&
+      (rc == STORE_EUSAGE || (rc == STORE_OK && !run_of_target(&run, t))))
+    return 0;
+  if (rc != STORE_OK) {
     cli_error(cmd, "%s", serr.message);
     return exit_for_store(serr.status);
   }
+  a->purge_matched++;
   int64_t deleted = 0;
   if (a->execute && store_purge_run(s, a->run, &deleted, &serr) != STORE_OK) {
     cli_error(cmd, "%s", serr.message);

@@ -331,6 +331,9 @@ static int parse_args(scan_args *a, int argc, char **argv) {
     }
   }
   if (rc != 0 || a->help) return rc;
+  if ((rc = cli_output_check(CMD, "-o", a->output)) != 0 ||
+      (rc = cli_output_check(CMD, "--metrics", a->metrics)) != 0)
+    return rc;
   return cli_target_check(&a->t, CMD);
 }
 

@@ -3,6 +3,7 @@
  * src/cli/output.c: atomic report files.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,7 +56,7 @@ int cli_write_file(const char *cmd, const char *path, cli_write_fn fn,
   snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(tmp);
   if (fd < 0) {
-    cli_error(cmd, "cannot create '%s': %s", tmp, strerror(errno));
+    cli_error(cmd, "cannot write '%s': %s", path, strerror(errno));
     free(tmp);
     return CLI_EXIT_IO;
   }
@@ -92,4 +93,39 @@ int cli_write_file(const char *cmd, const char *path, cli_write_fn fn,
   }
   free(tmp);
   return 0;
+}
+
+int cli_output_check(const char *cmd, const char *option, const char *path) {
+  if (path == NULL || strcmp(path, "-") == 0) return 0;
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      cli_error(cmd, "%s '%s': is a directory", option, path);
+      return CLI_EXIT_IO;
+    }
+    if (!S_ISREG(st.st_mode)) return 0; /* a device or FIFO: written in place */
+  }
+  /* A new file or a regular one is replaced through a temporary file in its
+   * directory: that directory must exist and be writable. */
+  char *copy = strdup(path);
+  if (copy == NULL) {
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  const char *dir = dirname(copy);
+  int rc = 0;
+  if (stat(dir, &st) != 0) {
+    cli_error(cmd, "%s '%s': directory '%s': %s", option, path, dir,
+              strerror(errno));
+    rc = CLI_EXIT_IO;
+  } else if (!S_ISDIR(st.st_mode)) {
+    cli_error(cmd, "%s '%s': '%s' is not a directory", option, path, dir);
+    rc = CLI_EXIT_IO;
+  } else if (access(dir, W_OK | X_OK) != 0) {
+    cli_error(cmd, "%s '%s': cannot write in directory '%s': %s", option, path,
+              dir, strerror(errno));
+    rc = CLI_EXIT_IO;
+  }
+  free(copy);
+  return rc;
 }

@@ -20,4 +20,12 @@ typedef int (*cli_write_fn)(FILE *out, void *ctx);
 int cli_write_file(const char *cmd, const char *path, cli_write_fn fn,
                    void *ctx);
 
+/**
+ * Checks before any work that @p path (given by @p option, e.g. "-o") can be
+ * written: not a directory, in a directory that exists and is writable.
+ *
+ * @return 0, or CLI_EXIT_IO with the reason printed
+ */
+int cli_output_check(const char *cmd, const char *option, const char *path);
+
 #endif

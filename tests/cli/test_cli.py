@@ -278,6 +278,72 @@ def test_every_command_listed(ctx):
         check(rule in out, "diff --help lists rule " + rule, out)
 
 
+
+def test_output_unwritable(ctx):
+    # An -o or --metrics that cannot be written is refused before any work,
+    # naming the option and the path, and leaves no file behind.
+    d = os.path.join(ctx.work, "outdir")
+    out, err = ctx.expect(0, "demo", "--rows", "50", d)
+    base = ["scan", "--sqlite", os.path.join(d, "demo.db"), "--table",
+            "orders", "--key", "id", "--column", "payload", "--type",
+            "shop.Order", "--format", "json"]
+    missing = os.path.join(ctx.work, "no-such-dir")
+    for opt in ("-o", "--metrics"):
+        target = os.path.join(missing, "report")
+        out, err = ctx.expect(3, *base, opt, target)
+        one_line_error(err, opt, target, os.strerror(2))
+        check(not os.path.exists(missing), "created " + missing)
+    out, err = ctx.expect(3, *base, "-o", ctx.work)
+    one_line_error(err, "-o", "is a directory")
+    _, err = ctx.expect(3, "fix", *base[1:], "-o",
+                        os.path.join(missing, "fix.json"))
+    one_line_error(err, "-o", missing)
+    proto = os.path.join(ctx.schema, "shop", "v1", "order.proto")
+    _, err = ctx.expect(3, "diff", proto, proto, "-o",
+                        os.path.join(missing, "x.sarif"))
+    one_line_error(err, "-o", missing)
+    leftovers = [f for f in os.listdir(ctx.work) if ".tmp." in f]
+    check(not leftovers, "temporary files left", leftovers)
+
+
+def test_runs_purge_shared_database(ctx):
+    # A config whose targets share one database: each run is listed and
+    # purged under its own target only, and a purge of a run of one of them
+    # succeeds (exit 0) instead of failing on the others.
+    d = os.path.join(ctx.work, "shared")
+    ctx.expect(0, "demo", "--rows", "200", d)
+    cfg = os.path.join(d, "rollsafe.yaml")
+    out, _ = ctx.expect(1, "fix", "-c", cfg, "--execute", "--allow-lossy",
+                        "--max-passes", "1",
+                        "--format", "json")
+    doc = json.loads(out)
+    runs = {t["name"]: t["run_id"] for t in doc["targets"]
+            if t.get("run_id")}
+    check("orders" in runs and "order-events" in runs, "run ids", doc)
+    out, _ = ctx.expect(0, "runs", "-c", cfg, "--format", "json")
+    listed = json.loads(out)
+    for name, run in runs.items():
+        ids = [r["run_id"] for r in listed[name]]
+        check(ids == [run], "runs of %s: %r, expected [%r]" % (name, ids, run),
+              listed)
+    out, _ = ctx.expect(0, "purge", "-c", cfg, "--run", runs["orders"])
+    check(out.count("would be purged") == 1 and out.startswith("orders:"),
+          "dry run names the run's own target once", out)
+    out, _ = ctx.expect(0, "purge", "-c", cfg, "--run", runs["orders"],
+                        "--execute", "--format", "json")
+    doc = json.loads(out)
+    check(doc["run_id"] == runs["orders"] and doc["executed"] is True
+          and doc["backups_deleted"] > 0, "purge report", doc)
+    out, _ = ctx.expect(0, "runs", "-c", cfg, "--format", "json")
+    listed = json.loads(out)
+    check(listed["orders"] == [] and
+          [r["run_id"] for r in listed["order-events"]] ==
+          [runs["order-events"]], "runs after the purge", listed)
+    _, err = ctx.expect(2, "purge", "-c", cfg, "--run", runs["orders"],
+                        "--execute")
+    one_line_error(err, runs["orders"], "no run")
+
+
 def test_unknown_type(ctx):
     _, err = ctx.expect(2, "inspect", "--type", "shop.Nope", "-",
                         stdin=b"\x0a\x01a")
