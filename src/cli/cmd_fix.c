@@ -128,9 +128,13 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
     if (taken) continue;
     int ok = id == OPT_HELP;
     for (const int *x = allowed; *x; x++) ok |= *x == id;
-    if (!ok)
-      return cli_usage_error(cmd, "option '%s' does not apply to %s",
-                             argv[p.next - 1], cmd);
+    if (!ok) {
+      const char *name = "?";
+      for (size_t k = 0; k < sizeof fix_opts / sizeof fix_opts[0]; k++)
+        if (fix_opts[k].id == id) name = fix_opts[k].long_name;
+      return cli_usage_error(cmd, "option '--%s' does not apply to %s", name,
+                             cmd);
+    }
     unsigned long n;
     switch (id) {
       case OPT_TO_VERSION:
@@ -487,18 +491,20 @@ static int write_metrics(FILE *out, void *ctx) {
 
 static int run_writing(fix_args *a, const char *cmd, int restore) {
   cli_target_set set;
+  int reported = 0;
+  fix_result *results = NULL;
+  int *st = NULL;
+  char(*errors)[512] = NULL;
+  size_t n = 0;
   int status = cli_target_set_load(&set, &a->t, cmd);
-  if (status != 0) {
-    cli_target_set_free(&set);
-    return status;
-  }
+  if (status != 0) goto done;
   const rs_registry *reg = set.registry;
   cli_target *targets = set.targets;
-  size_t n = set.n;
+  n = set.n;
   rs_error err = RS_ERROR_INIT;
-  fix_result *results = calloc(n, sizeof *results);
-  int *st = calloc(n, sizeof *st);
-  char(*errors)[512] = calloc(n, sizeof *errors);
+  results = calloc(n, sizeof *results);
+  st = calloc(n, sizeof *st);
+  errors = calloc(n, sizeof *errors);
   if (results == NULL || st == NULL || errors == NULL) {
     cli_error(cmd, "out of memory");
     status = CLI_EXIT_IO;
@@ -644,8 +650,22 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       if (w == 0) w = m;
     }
     if (w != 0) status = w;
+    reported = 1;
   }
 done:
+  /* A configuration or usage error found before any target was read still
+   * gives the document, -o and --metrics asked for (no targets, the exit
+   * code): a file a pipeline reads never keeps an older run's result. */
+  if (!reported && (a->json || a->output != NULL || a->metrics != NULL)) {
+    fix_report rep = {cmd, status, NULL, NULL, NULL, NULL, 0, a->execute};
+    int w = cli_write_file(cmd, a->output ? a->output : "-",
+                           a->json ? write_json : write_text, &rep);
+    if (a->metrics != NULL) {
+      int m = cli_write_file(cmd, a->metrics, write_metrics, &rep);
+      if (w == 0) w = m;
+    }
+    if (w != 0) status = w;
+  }
   for (size_t i = 0; results != NULL && i < n; i++)
     fix_result_dispose(&results[i]);
   free(results);

@@ -283,7 +283,7 @@ def test_output_unwritable(ctx):
     # An -o or --metrics that cannot be written is refused before any work,
     # naming the option and the path, and leaves no file behind.
     d = os.path.join(ctx.work, "outdir")
-    out, err = ctx.expect(0, "demo", "--rows", "50", d)
+    ctx.expect(0, "demo", "--force", "--rows", "50", d)
     base = ["scan", "--sqlite", os.path.join(d, "demo.db"), "--table",
             "orders", "--key", "id", "--column", "payload", "--type",
             "shop.Order", "--format", "json"]
@@ -311,7 +311,7 @@ def test_runs_purge_shared_database(ctx):
     # purged under its own target only, and a purge of a run of one of them
     # succeeds (exit 0) instead of failing on the others.
     d = os.path.join(ctx.work, "shared")
-    ctx.expect(0, "demo", "--rows", "200", d)
+    ctx.expect(0, "demo", "--force", "--rows", "200", d)
     cfg = os.path.join(d, "rollsafe.yaml")
     out, _ = ctx.expect(1, "fix", "-c", cfg, "--execute", "--allow-lossy",
                         "--max-passes", "1",
@@ -342,6 +342,42 @@ def test_runs_purge_shared_database(ctx):
     _, err = ctx.expect(2, "purge", "-c", cfg, "--run", runs["orders"],
                         "--execute")
     one_line_error(err, runs["orders"], "no run")
+
+
+
+def test_fix_error_document(ctx):
+    # fix and restore give the document --format json, -o and --metrics ask
+    # for on a configuration error too: exit code, no targets, not complete.
+    missing = os.path.join(ctx.work, "no-such.yaml")
+    for argv in (["fix"], ["restore", "--run", "x"]):
+        cmd = argv[0]
+        out, err = ctx.expect(3, *argv, "-c", missing, "--format", "json")
+        doc = json.loads(out)
+        check(doc["exit_code"] == 3 and doc["targets"] == [] and
+              doc["complete"] is False, cmd + " error document", doc)
+        one_line_error(err, missing)
+    report = os.path.join(ctx.work, "fix.json")
+    metrics = os.path.join(ctx.work, "fix.prom")
+    for f in (report, metrics):
+        with open(f, "w") as fh:
+            fh.write("stale\n")
+    d = os.path.join(ctx.work, "demo")
+    ctx.expect(0, "demo", "--force", "--rows", "20", d)
+    ctx.expect(2, "fix", "-c", os.path.join(d, "rollsafe.yaml"), "--schema",
+               os.path.join(d, "no-such.desc"), "--format", "json", "-o",
+               report, "--metrics", metrics)
+    with open(report) as fh:
+        doc = json.load(fh)
+    check(doc["exit_code"] == 2 and doc["targets"] == [], "-o document", doc)
+    # An option of another command is named as the option, not its value.
+    for argv in (["restore", "--metrics", "m.prom"], ["runs", "--run=r1"],
+                 ["purge", "--batch", "5"]):
+        _, err = ctx.expect(2, *argv, "-c", missing)
+        one_line_error(err, "'%s'" % argv[1].split("=")[0], "does not apply")
+    with open(metrics) as fh:
+        prom = fh.read()
+    check(re.search(r"^rollsafe_fix_exit_code 2$", prom, re.M) and
+          prom.endswith("# EOF\n"), "metrics of the error", prom)
 
 
 def test_unknown_type(ctx):
