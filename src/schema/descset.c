@@ -125,6 +125,13 @@ static void first_line(const char *path, char *line, size_t cap) {
  */
 static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
                          const char *const *include_dirs, rs_error *err) {
+  /* A file that is not there is said as such, not as protoc's complaint
+   * about proto paths. */
+  FILE *probe = fopen(path, "rb");
+  if (probe == NULL)
+    return rs__fail(err, RS_EIO, RS_OFFSET_NONE, "%s: cannot open: %s", path,
+                    strerror(errno));
+  fclose(probe);
   const char *tmpdir = getenv("TMPDIR");
   if (tmpdir == NULL || tmpdir[0] == '\0') tmpdir = "/tmp";
   char set_path[4096], log_path[4096];

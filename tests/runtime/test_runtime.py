@@ -560,6 +560,12 @@ def test_schema_errors(ctx):
     p = ctx.run("scan", *target(db, "shop.Order"), "--schema", missing, rc=2)
     err = p.stderr.decode()
     check(missing in err and err.count("\n") == 1, err)
+    # A missing .proto is said as such, not as protoc's proto-path message.
+    missing = os.path.join(ctx.work, "nope.proto")
+    p = ctx.run("scan", *target(db, "shop.Order"), "--schema", missing, rc=2)
+    err = p.stderr.decode()
+    check(missing + ": cannot open: " + os.strerror(2) in err and
+          err.count("\n") == 1, err)
 
     bad = os.path.join(ctx.work, "bad.proto")
     with open(bad, "w") as f:
