@@ -116,6 +116,7 @@ typedef struct diff_run {
   applied *applied;
   size_t n_applied;
   int exit_code;
+  int reported; /* the report was written (or its writing tried) */
 } diff_run;
 
 static const char *fail_on_name(int fail_on) {
@@ -288,7 +289,8 @@ typedef struct tally {
 
 static tally count(const diff_run *r) {
   tally t = {{0, 0, 0, 0}, 0, 0};
-  for (size_t i = 0; i < rs_diff_report_count(r->report); i++) {
+  for (size_t i = 0; r->report != NULL && i < rs_diff_report_count(r->report);
+       i++) {
     const rs_diff_finding *f = rs_diff_report_get(r->report, i);
     if (rs_diff_finding_suppressed_by(f) != NULL) {
       t.suppressed++;
@@ -413,7 +415,8 @@ static json_t *json_document(const diff_run *r) {
   }
   bad |= set(doc, "fail_on", json_string(fail_on_name(r->fail_on))) != 0;
   bad |= set(doc, "today", json_string(r->today)) != 0;
-  for (size_t i = 0; !bad && i < rs_diff_report_count(r->report); i++) {
+  for (size_t i = 0;
+       !bad && r->report != NULL && i < rs_diff_report_count(r->report); i++) {
     const rs_diff_finding *f = rs_diff_report_get(r->report, i);
     size_t ri = rs_diff_finding_reader(f), wi = rs_diff_finding_writer(f);
     unsigned line = rs_diff_finding_line(f), col = rs_diff_finding_column(f);
@@ -519,7 +522,8 @@ static json_t *sarif_document(const diff_run *r) {
                           "properties", "tags", "protobuf", "rollback");
     bad |= o == NULL || json_array_append_new(rules, o) != 0;
   }
-  for (size_t i = 0; !bad && i < rs_diff_report_count(r->report); i++) {
+  for (size_t i = 0;
+       !bad && r->report != NULL && i < rs_diff_report_count(r->report); i++) {
     const rs_diff_finding *f = rs_diff_report_get(r->report, i);
     size_t ri = rs_diff_finding_reader(f), wi = rs_diff_finding_writer(f);
     char fingerprint[600];
@@ -649,6 +653,7 @@ static int run(diff_run *r) {
   r->exit_code = count(r).failing > 0 ? CLI_EXIT_FOUND : CLI_EXIT_CLEAN;
 
   cli_write_fn fn = r->format == FORMAT_TEXT ? write_text : write_json;
+  r->reported = 1;
   if (r->output != NULL) {
     rc = cli_write_file(CMD, r->output, fn, r);
     if (rc != 0) return rc;
@@ -675,6 +680,24 @@ int cli_diff_run(int argc, char **argv) {
     return rc;
   }
   rc = run(&r);
+  /* --format json is one document on every path: a schema or configuration
+   * that cannot be used gives one without findings, with the exit code. */
+  if (!r.reported && rc != CLI_EXIT_CLEAN && rc != CLI_EXIT_FOUND &&
+      r.format == FORMAT_JSON) {
+    rs_diff_report_free(r.report);
+    r.report = NULL;
+    r.n_applied = 0;
+    r.exit_code = rc;
+    if (r.fail_on == 0) r.fail_on = RS_DIFF_ERROR;
+    if (r.output != NULL) {
+      int w = cli_write_file(CMD, r.output, write_json, &r);
+      if (w != 0) rc = w;
+    } else if (write_json(stdout, &r) != 0) {
+      rc = CLI_EXIT_IO;
+    } else {
+      rc = cli_finish_stdout(CMD, rc);
+    }
+  }
   run_free(&r);
   return rc;
 }

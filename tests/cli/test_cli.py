@@ -380,6 +380,28 @@ def test_fix_error_document(ctx):
           prom.endswith("# EOF\n"), "metrics of the error", prom)
 
 
+
+def test_diff_error_document(ctx):
+    # diff --format json is one document on its error paths too: no
+    # findings, the exit code; and only one, when stdout itself fails.
+    v1 = os.path.join(ctx.schema, "shop", "v1", "order.proto")
+    v2 = os.path.join(ctx.schema, "shop", "v2", "order.proto")
+    missing = os.path.join(ctx.work, "no-such.desc")
+    for code, argv in ((3, [v1, missing]), (2, [v1, v2, "--type", "Nope"])):
+        out, err = ctx.expect(code, "diff", *argv, "--format", "json")
+        doc = json.loads(out)
+        check(doc["exit_code"] == code and doc["findings"] == [] and
+              doc["summary"]["failing"] == 0, "diff error document", doc)
+        check(err.count("\n") == 1, "one error line", err)
+    report = os.path.join(ctx.work, "diff.json")
+    ctx.expect(3, "diff", v1, missing, "--format", "json", "-o", report)
+    with open(report) as fh:
+        check(json.load(fh)["exit_code"] == 3, "-o error document")
+    out, _ = ctx.expect(1, "diff", v1, v2, "--type", "Order", "--format",
+                        "json")
+    check(json.loads(out)["summary"]["failing"] > 0, "findings", out)
+
+
 def test_unknown_type(ctx):
     _, err = ctx.expect(2, "inspect", "--type", "shop.Nope", "-",
                         stdin=b"\x0a\x01a")
