@@ -183,8 +183,10 @@ static int resolve_reader(cli_target *t, const rs_registry *reg,
   }
   if (version == 0) version = newest > 1 ? newest - 1 : 1;
   if (version > newest) {
-    cli_error(cmd, "%s: %s has no format version %u (newest: %u)", where,
-              t->type, version, newest);
+    cli_error(cmd,
+              "%s: %s has no format version %u (newest: %u), the reader's "
+              "version (--reader-version or reader_version)",
+              where, t->type, version, newest);
     return CLI_EXIT_USAGE;
   }
   t->newest = newest;

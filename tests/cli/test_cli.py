@@ -402,6 +402,18 @@ def test_diff_error_document(ctx):
     check(json.loads(out)["summary"]["failing"] > 0, "findings", out)
 
 
+
+def test_reader_version_too_new(ctx):
+    # A reader version the type lacks names the option that gave it.
+    d = os.path.join(ctx.work, "demo")
+    ctx.expect(0, "demo", "--force", "--rows", "10", d)
+    _, err = ctx.expect(2, "scan", "--sqlite", os.path.join(d, "demo.db"),
+                        "--table", "orders", "--key", "id", "--column",
+                        "payload", "--type", "shop.Order",
+                        "--reader-version", "99")
+    one_line_error(err, "99", "--reader-version", "newest: 2")
+
+
 def test_unknown_type(ctx):
     _, err = ctx.expect(2, "inspect", "--type", "shop.Nope", "-",
                         stdin=b"\x0a\x01a")
