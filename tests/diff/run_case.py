@@ -246,7 +246,19 @@ def one_run(args, case, versions, expected, work, tag):
         check(expected["stderr"] in p.stderr, "%s: stderr lacks %r" %
               (tag, expected["stderr"]), p.stderr)
         check(p.stderr.count("\n") == 1, "error is not one line", p.stderr)
-        check(p.stdout == "", "output on an error", p.stdout)
+        if "-o" in extra:
+            # -o is checked before any work: nothing on stdout.
+            check(p.stdout == "", "output on an -o error", p.stdout)
+        else:
+            # --format json is one document on an error too: the exit
+            # code, no findings.
+            try:
+                doc = json.loads(p.stdout)
+            except ValueError as e:
+                raise Failure("%s: stdout on an error is not one JSON "
+                              "document (%s)" % (tag, e)) from None
+            check(doc.get("exit_code") == code and doc.get("findings") == [],
+                  "%s: error document" % tag, p.stdout[:2000])
         return
     if "report_file" in expected:
         check(p.stdout == "", "%s: report on stdout with -o" % tag)
