@@ -246,9 +246,12 @@ def one_run(args, case, versions, expected, work, tag):
         check(expected["stderr"] in p.stderr, "%s: stderr lacks %r" %
               (tag, expected["stderr"]), p.stderr)
         check(p.stderr.count("\n") == 1, "error is not one line", p.stderr)
-        if "-o" in extra:
-            # -o is checked before any work: nothing on stdout.
-            check(p.stdout == "", "output on an -o error", p.stdout)
+        if "-o" in extra or (p.stdout == "" and
+                             "see 'rollsafe diff --help'" in p.stderr):
+            # -o is checked, and options parsed, before any work: nothing
+            # on stdout, only the usage error.
+            check(p.stdout == "", "output on an -o or option error",
+                  p.stdout)
         else:
             # --format json is one document on an error too: the exit
             # code, no findings.
