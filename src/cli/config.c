@@ -706,29 +706,41 @@ static int resolve_sqlite_path(loader *ld, char **connection) {
  * nothing of a table.
  */
 
-/* A state list: a sequence of strings, or one string of comma-separated
- * states; stored comma-separated. */
-/* A state or the state column goes into SQL as a quoted literal or name:
- * no quotes, backslashes or control characters (store.c checks the same). */
-static int check_sql_name(loader *ld, const char *key, const node *v) {
+/* The state column is a name in messages: no control characters (the
+ * store checks the same). States are bound as parameters, never spliced
+ * into SQL: any text but an empty one, and no comma, which separates
+ * states in the list they are stored as. */
+static int check_column_name(loader *ld, const char *key, const node *v) {
   char buf[200];
   for (size_t i = 0; i < v->len; i++) {
     unsigned char c = (unsigned char)v->value[i];
-    if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'' || c == '"')
+    if (c < 0x20 || c == 0x7f)
       return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
-                     "%s: '%s' cannot hold quotes, backslashes or control "
-                     "characters",
-                     key, shown(buf, v->value, v->len));
+                     "%s: '%s' cannot hold control characters", key,
+                     shown(buf, v->value, v->len));
   }
   return 0;
 }
 
+/* A state list: a sequence of strings, or one string of comma-separated
+ * states; stored comma-separated. */
 static int get_state_list(loader *ld, const char *key, const node *v,
                           char **out) {
   char got[256];
   if (v->type == NODE_SCALAR) {
     int rc = get_string(ld, key, v, 0, out);
-    return rc != 0 ? rc : check_sql_name(ld, key, v);
+    for (const char *p = *out; rc == 0;) {
+      const char *comma = strchr(p, ',');
+      size_t n = comma ? (size_t)(comma - p) : strlen(p);
+      if (n == 0 || n > STORE_STATE_MAX)
+        return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                       "%s: each state is 1 to %d bytes, separated by "
+                       "commas, got %s",
+                       key, STORE_STATE_MAX, described(got, v, 0));
+      if (comma == NULL) break;
+      p = comma + 1;
+    }
+    return rc;
   }
   if (v->type != NODE_SEQUENCE || v->n_items == 0)
     return fail_at(
@@ -745,8 +757,10 @@ static int get_state_list(loader *ld, const char *key, const node *v,
                      "%s: each state is a non-empty string without commas, "
                      "got %s",
                      key, described(got, item, 0));
-    int rc = check_sql_name(ld, key, item);
-    if (rc != 0) return rc;
+    if (item->len > STORE_STATE_MAX)
+      return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                     "%s: a state is at most %d bytes, got %zu", key,
+                     STORE_STATE_MAX, item->len);
     len += item->len + 1;
   }
   char *csv = ld_malloc(ld, len);
@@ -907,7 +921,7 @@ static int read_target(loader *ld, const node *item, size_t index,
         break;
       case T_STATE_COLUMN:
         t->state_column = s;
-        rc = check_sql_name(ld, "state_column", v);
+        rc = check_column_name(ld, "state_column", v);
         if (rc != 0) goto failed;
         break;
       case T_FIXED_OUTPUT:

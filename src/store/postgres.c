@@ -58,7 +58,7 @@ int store__pg_copy_tuple(const uint8_t *buf, size_t len, size_t *pos,
 
 typedef enum pg_state {
   PG_IDLE,   /* open, no scan running */
-  PG_COPY,   /* a scan is streaming */
+  PG_COPY,   /* a scan is streaming (COPY, or rows in single-row mode) */
   PG_DONE,   /* the last scan read its trailer and ended cleanly */
   PG_FAILED, /* an error ended the transaction: only close remains */
   PG_CLOSED  /* cancelled: the connection is gone */
@@ -76,7 +76,15 @@ typedef struct pg_store {
   char *copy_sql;  /* built once at open */
   char label[256]; /* "target 'x': table s.t", printable, starts messages */
   pg_state state;
-  int copy_active; /* the server may still be sending COPY data */
+  int copy_active; /* the server may still be sending COPY data or rows */
+  /* A queue with a state column is scanned by a SELECT in single-row mode
+   * (COPY takes no parameters, and its states are bound): copy_sql is that
+   * SELECT, each row a result of its own, row_res the current one (the
+   * row's values point into it), and row_unread when store_scan fetched
+   * it already. */
+  int scan_select;
+  PGresult *row_res;
+  int row_unread;
   /* The current CopyData message; row values point into it, so it is
    * freed only when the next store_next() call has consumed it. */
   char *buf;
@@ -104,6 +112,16 @@ typedef struct pg_store {
   char *queue_fix_sql, *queue_restore_sql;
   /* A restore's dry run: each row's bytes and state (pg_restore_check). */
   char *check_sql;
+  /* A queue's states (store__states), bound as binary arrays: [PG_PENDING]
+   * and [PG_IN_FLIGHT] text[] for the batches and the dry run, [PG_READ]
+   * what the scan and the pages keep, pending and in flight: text[], or for
+   * an enum state column an array of the enum (read_type) holding those of
+   * the states that are labels of it, so that an index on the column
+   * serves the reads (see pg_read_condition). */
+  store__states states;
+  char *state_array[3];
+  size_t state_len[3];
+  Oid read_type;
   /* The last page and backup page: rows point into their results, which
    * are kept until the next call of the same operation. */
   PGresult *page_res;
@@ -361,6 +379,76 @@ static int pg_command(pg_store *s, const char *sql, store_error *err) {
   return rc;
 }
 
+/* ---- binary array parameters ------------------------------------------- */
+
+/* Built-in type OIDs (pg_type.dat); they never change. */
+#define PG_BYTEA_OID 17u
+#define PG_TEXT_OID 25u
+#define PG_BYTEA_ARRAY_OID 1001u
+#define PG_TEXT_ARRAY_OID 1009u
+/* The server allocates an array in one piece of at most 1 GB - 1. */
+#define PG_ARRAY_MAX ((size_t)0x3fffffff - 64)
+
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+/* Element @p i of an array parameter: its bytes and *len. */
+typedef const void *(*pg_elem_fn)(const void *ctx, size_t i, size_t *len);
+
+/*
+ * @p n elements as a one-dimensional array in the binary format array_recv
+ * reads: ndim 1, flags 0 (no NULLs), the element type's OID, the dimension
+ * (n elements, lower bound 1), then each element as its 4-byte length and
+ * its bytes (textsend, byteasend and enum_send: the bytes themselves). So
+ * no element is ever quoted or escaped into an array literal.
+ * @return the malloc'd array with *len, or NULL when too large (*len 0)
+ * or out of memory (*len 1).
+ */
+static char *pg_array(const void *ctx, size_t n, pg_elem_fn elem,
+                      uint32_t elem_oid, size_t *len) {
+  size_t total = 20;
+  for (size_t i = 0; i < n; i++) {
+    size_t elen;
+    (void)elem(ctx, i, &elen);
+    if (elen > PG_ARRAY_MAX || total + 4 + elen > PG_ARRAY_MAX) {
+      *len = 0;
+      return NULL;
+    }
+    total += 4 + elen;
+  }
+  uint8_t *buf = malloc(total);
+  if (buf == NULL) {
+    *len = 1;
+    return NULL;
+  }
+  put32(buf, 1);
+  put32(buf + 4, 0);
+  put32(buf + 8, elem_oid);
+  put32(buf + 12, (uint32_t)n);
+  put32(buf + 16, 1);
+  size_t at = 20;
+  for (size_t i = 0; i < n; i++) {
+    size_t elen;
+    const void *bytes = elem(ctx, i, &elen);
+    put32(buf + at, (uint32_t)elen);
+    at += 4;
+    if (elen > 0) memcpy(buf + at, bytes, elen);
+    at += elen;
+  }
+  *len = total;
+  return (char *)buf;
+}
+
+static const void *text_elem(const void *ctx, size_t i, size_t *len) {
+  const char *const *texts = ctx;
+  *len = strlen(texts[i]);
+  return texts[i];
+}
+
 /* ---- checking the target ------------------------------------------------- */
 
 /* A catalog query with text parameters; *out is NULL unless it succeeded
@@ -404,6 +492,9 @@ typedef struct pg_column {
   int is_bytea;
   char type[64];
   char cast_type[320];
+  /* An enum type: its oid and its array type's oid (0 otherwise). */
+  Oid enum_oid;
+  Oid enum_array_oid;
 } pg_column;
 
 /* 1 with @p out filled, 0 when the table has no such column, or < 0. */
@@ -416,8 +507,11 @@ static int pg_find_column(pg_store *s, pg_column *out, const char *name,
       /* -1, not NULL: a typmod "given" as -1 names bpchar as bpchar, where
        * NULL would say "character", which is character(1). Without the
        * typmod a cast never truncates. */
-      " pg_catalog.format_type(a.atttypid, -1)"
+      " pg_catalog.format_type(a.atttypid, -1),"
+      " CASE WHEN t.typtype = 'e' THEN t.oid ELSE 0 END,"
+      " CASE WHEN t.typtype = 'e' THEN t.typarray ELSE 0 END"
       " FROM pg_catalog.pg_attribute a"
+      " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
       " WHERE a.attrelid = $1::pg_catalog.oid"
       " AND a.attname = $2::pg_catalog.name"
       " AND a.attnum > 0 AND NOT a.attisdropped";
@@ -437,13 +531,32 @@ static int pg_find_column(pg_store *s, pg_column *out, const char *name,
       memcpy(out->cast_type, cast, len + 1);
     else
       out->cast_type[0] = '\0';
+    out->enum_oid = (Oid)strtoul(PQgetvalue(res, 0, 5), NULL, 10);
+    out->enum_array_oid = (Oid)strtoul(PQgetvalue(res, 0, 6), NULL, 10);
   }
   PQclear(res);
   return found;
 }
 
-/* A queue's state column, when it names one, exists (after
- * pg_check_target, which found the table). */
+enum { PG_PENDING, PG_IN_FLIGHT, PG_READ };
+
+/* One of the state arrays of @p s, into s->state_array[@p which]. */
+static int pg_state_array(pg_store *s, int which, char *const *states, size_t n,
+                          Oid elem_oid, store_error *err) {
+  s->state_array[which] =
+      pg_array(states, n, text_elem, elem_oid, &s->state_len[which]);
+  if (s->state_array[which] == NULL)
+    return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  return STORE_OK;
+}
+
+/*
+ * A queue's state column, when it names one, is a column of the table
+ * (after pg_check_target, which found the table), and its states become
+ * the array parameters the statements bind (s->state_array). For an enum
+ * column the reads' array holds the states that are labels of the enum:
+ * any other state no row can hold, and array_recv would refuse it.
+ */
 static int pg_check_state_column(pg_store *s, const store_target *target,
                                  store_error *err) {
   if (!store_kind_is_queue(target->kind) || target->state_column == NULL)
@@ -457,7 +570,41 @@ static int pg_check_state_column(pg_store *s, const store_target *target,
     return pg_fail(s, err, STORE_EUSAGE, "no column '%s' (the state column)",
                    name);
   }
-  return STORE_OK;
+  int rc = store__states_of(&s->states, target, err);
+  if (rc != STORE_OK) return rc;
+  char **items = s->states.items;
+  size_t np = s->states.n_pending, nf = s->states.n_in_flight;
+  rc = pg_state_array(s, PG_PENDING, items, np, PG_TEXT_OID, err);
+  if (rc == STORE_OK)
+    rc = pg_state_array(s, PG_IN_FLIGHT, items + np, nf, PG_TEXT_OID, err);
+  if (rc != STORE_OK) return rc;
+  s->read_type = PG_TEXT_ARRAY_OID;
+  if (col.enum_oid == 0 || col.enum_array_oid == 0)
+    return pg_state_array(s, PG_READ, items, np + nf, PG_TEXT_OID, err);
+
+  char oid[16];
+  snprintf(oid, sizeof oid, "%u", (unsigned)col.enum_oid);
+  const char *params[1] = {oid};
+  PGresult *res;
+  rc = pg_query(s, &res,
+                "SELECT e.enumlabel FROM pg_catalog.pg_enum e"
+                " WHERE e.enumtypid = $1::pg_catalog.oid",
+                1, params, err);
+  if (rc != STORE_OK) return rc;
+  char **labels = malloc((np + nf) * sizeof *labels);
+  size_t n = 0;
+  for (size_t i = 0; labels != NULL && i < np + nf; i++)
+    for (int r = 0; r < PQntuples(res); r++)
+      if (strcmp(PQgetvalue(res, r, 0), items[i]) == 0) {
+        labels[n++] = items[i];
+        break;
+      }
+  PQclear(res);
+  if (labels == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  rc = pg_state_array(s, PG_READ, labels, n, (uint32_t)col.enum_oid, err);
+  free(labels);
+  s->read_type = col.enum_array_oid;
+  return rc;
 }
 
 /*
@@ -574,6 +721,52 @@ pg_sprintf(const char *fmt, ...) {
   return out;
 }
 
+/*
+ * The reads' condition on the state column @p qualified (quoted, named as
+ * the statement names its table) with the read states as parameter
+ * $@p param. Compared as text (`"state"::text`), a text or varchar column
+ * keeps its index (the cast is a relabeling the planner sees through); an
+ * enum column is compared in its own type, against the array of its labels,
+ * so that its index serves too. A column of another type (char(n), a
+ * domain) is compared by its text, without its index. Malloc'd; NULL when
+ * out of memory.
+ */
+static char *pg_read_condition(const pg_store *s, const char *qualified,
+                               int param) {
+  if (s->read_type != PG_TEXT_ARRAY_OID)
+    return pg_sprintf("%s = ANY ($%d)", qualified, param);
+  return pg_sprintf("%s::pg_catalog.text = ANY ($%d::pg_catalog.text[])",
+                    qualified, param);
+}
+
+/* @p name quoted by libpq (free with PQfreemem); NULL with @p err filled. */
+static char *pg_quote(pg_store *s, const char *name, store_error *err) {
+  char *q = PQescapeIdentifier(s->conn, name, strlen(name));
+  if (q == NULL) {
+    char why[160];
+    first_line(why, sizeof why, PQerrorMessage(s->conn));
+    pg_fail(s, err, STORE_EUSAGE, "cannot quote a name: %s", why);
+  }
+  return q;
+}
+
+/* The state column qualified by the quoted schema and table @p q[0..1], as
+ * statements that name the table unaliased (for --where) name it; its
+ * reads' condition with the read states as $@p param into *out. */
+static int pg_read_condition_of(pg_store *s, char *const q[2],
+                                const char *state_column, int param, char **out,
+                                store_error *err) {
+  *out = NULL;
+  char *state = pg_quote(s, state_column, err);
+  if (state == NULL) return err != NULL ? err->status : STORE_EUSAGE;
+  char *qualified = pg_sprintf("%s.%s.%s", q[0], q[1], state);
+  PQfreemem(state);
+  if (qualified != NULL) *out = pg_read_condition(s, qualified, param);
+  free(qualified);
+  return *out != NULL ? STORE_OK
+                      : pg_fail(s, err, STORE_ENOMEM, "out of memory");
+}
+
 /* Schema, table, key and column of the target, each quoted by libpq into
  * q[0..3] (free with PQfreemem, also on failure). */
 static int pg_quote_names(pg_store *s, const char *schema, const char *table,
@@ -581,14 +774,8 @@ static int pg_quote_names(pg_store *s, const char *schema, const char *table,
                           store_error *err) {
   const char *names[4] = {schema, table, target->key, target->column};
   for (int i = 0; i < 4; i++) q[i] = NULL;
-  for (int i = 0; i < 4; i++) {
-    q[i] = PQescapeIdentifier(s->conn, names[i], strlen(names[i]));
-    if (q[i] == NULL) {
-      char why[160];
-      first_line(why, sizeof why, PQerrorMessage(s->conn));
-      return pg_fail(s, err, STORE_EUSAGE, "cannot quote a name: %s", why);
-    }
-  }
+  for (int i = 0; i < 4; i++)
+    if ((q[i] = pg_quote(s, names[i], err)) == NULL) return STORE_EUSAGE;
   return STORE_OK;
 }
 
@@ -647,9 +834,24 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
     const char *where = target->where;
     int has_where = where != NULL && where[0] != '\0';
     s->key_int_width = pg_key_int_width(s->key_type);
-    int itself = pg_copy_table_itself(s, has_where, err);
-    if (itself < 0) {
+    /* A queue's states are bound, and COPY takes no parameters: a SELECT
+     * read in single-row mode, the states $1, the row's fields in binary
+     * as COPY sends them. */
+    s->scan_select = s->state_array[PG_READ] != NULL;
+    int itself = s->scan_select ? 0 : pg_copy_table_itself(s, has_where, err);
+    char *cond = NULL;
+    if (s->scan_select)
+      rc = pg_read_condition_of(s, quoted, target->state_column, 1, &cond, err);
+    if (rc != STORE_OK) {
+      /* the message is in err */
+    } else if (itself < 0) {
       rc = itself;
+    } else if (s->scan_select) {
+      s->copy_sql = pg_sprintf(
+          "SELECT %s%s, %s FROM %s.%s WHERE %s%s%s%s", quoted[2],
+          s->key_int_width != 0 ? "" : "::pg_catalog.text", quoted[3],
+          quoted[0], quoted[1], cond, has_where ? " AND (\n" : "",
+          has_where ? where : "", has_where ? "\n)" : "");
     } else if (itself) {
       s->copy_sql = pg_sprintf("COPY %s.%s (%s, %s) TO STDOUT (FORMAT binary)",
                                quoted[0], quoted[1], quoted[2], quoted[3]);
@@ -663,6 +865,7 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
     }
     if (rc == STORE_OK && s->copy_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    free(cond);
   }
   for (int i = 0; i < 4; i++) PQfreemem(quoted[i]);
   return rc;
@@ -760,8 +963,8 @@ int store__pg_copy_tuple(const uint8_t *buf, size_t len, size_t *pos,
 
 /* ---- the store operations ------------------------------------------------ */
 
-/* Asks the server to stop a running COPY, then drops the connection:
- * nothing left in flight is read. */
+/* Asks the server to stop a running COPY (or SELECT), then drops the
+ * connection: nothing left in flight is read. */
 static void pg_release(pg_store *s) {
   if (s->conn != NULL && s->copy_active) {
     PGcancel *cancel = PQgetCancel(s->conn);
@@ -775,6 +978,9 @@ static void pg_release(pg_store *s) {
   PQfreemem(s->buf);
   s->buf = NULL;
   s->buf_len = s->pos = 0;
+  PQclear(s->row_res);
+  s->row_res = NULL;
+  s->row_unread = 0;
   PQfinish(s->conn);
   s->conn = NULL;
 }
@@ -802,6 +1008,44 @@ static int64_t pg_estimate_rows(store *base) {
   return rows < 0 ? -1 : rows;
 }
 
+/* A scan by SELECT has failed on s->row_res (NULL: the connection): what
+ * follows of its results is dropped. */
+static int pg_select_failed(pg_store *s, store_error *err, const char *doing) {
+  int rc = pg_fail_result(s, s->row_res, err, doing);
+  PQclear(s->row_res);
+  s->row_res = NULL;
+  s->row_unread = 0;
+  PGresult *res;
+  while (s->conn != NULL && (res = PQgetResult(s->conn)) != NULL) PQclear(res);
+  s->copy_active = 0;
+  s->state = PG_FAILED;
+  return rc;
+}
+
+/* A queue's scan: its SELECT in single-row mode with the read states bound
+ * in binary ($1), and the first result fetched at once, so that a failing
+ * --where is reported here as it is for a COPY. */
+static int pg_scan_select(pg_store *s, store_error *err) {
+  const Oid types[1] = {s->read_type};
+  const char *values[1] = {s->state_array[PG_READ]};
+  const int lengths[1] = {(int)s->state_len[PG_READ]};
+  const int formats[1] = {1};
+  s->row_unread = 0;
+  if (!PQsendQueryParams(s->conn, s->copy_sql, 1, types, values, lengths,
+                         formats, 1))
+    return pg_select_failed(s, err, "the scan query failed");
+  s->state = PG_COPY;
+  s->copy_active = 1;
+  if (!PQsetSingleRowMode(s->conn))
+    return pg_select_failed(s, err, "the scan query failed");
+  s->row_res = PQgetResult(s->conn);
+  ExecStatusType st = PQresultStatus(s->row_res);
+  if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK)
+    return pg_select_failed(s, err, "the scan query failed");
+  s->row_unread = 1;
+  return STORE_OK;
+}
+
 static int pg_scan(store *base, store_error *err) {
   pg_store *s = (pg_store *)base;
   switch (s->state) {
@@ -816,8 +1060,9 @@ static int pg_scan(store *base, store_error *err) {
     case PG_DONE:
       break;
   }
-  /* PQexecParams, not PQexec: the extended protocol runs one statement,
-   * whatever --where holds. */
+  /* PQexecParams (PQsendQueryParams), not PQexec: the extended protocol
+   * runs one statement, whatever --where holds. */
+  if (s->scan_select) return pg_scan_select(s, err);
   PGresult *res =
       PQexecParams(s->conn, s->copy_sql, 0, NULL, NULL, NULL, NULL, 0);
   if (PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -906,6 +1151,88 @@ static size_t pg_spell_int_key(pg_store *s, const uint8_t *p) {
   return (size_t)(out - s->key);
 }
 
+/* One row's two fields, as COPY or a binary SELECT result gives them (the
+ * key as text, or an integer key in binary; the record's bytes; length -1
+ * for NULL), into @p row: 1, or an error. */
+static int pg_put_row(pg_store *s, store_row *row, const uint8_t *field[2],
+                      const int32_t field_len[2], store_error *err) {
+  if (field_len[0] < 0) {
+    s->state = PG_FAILED;
+    return pg_fail(s, err, s->is_matview ? STORE_EUSAGE : STORE_EIO,
+                   "a row has a NULL key; rollsafe cannot name it");
+  }
+  size_t klen = (size_t)field_len[0];
+  row->value_is_null = field_len[1] < 0;
+  row->value = row->value_is_null ? NULL : field[1];
+  row->value_len = row->value_is_null ? 0 : (size_t)field_len[1];
+  if (s->key_int_width != 0) {
+    if (klen != (size_t)s->key_int_width) {
+      if (!s->scan_select)
+        return pg_malformed(s, err, "an integer key of unexpected width");
+      s->state = PG_FAILED;
+      return pg_fail(s, err, STORE_EIO, "an integer key of unexpected width");
+    }
+    row->key_len = pg_spell_int_key(s, field[0]);
+    if (row->key_len == 0) {
+      s->state = PG_FAILED;
+      return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    }
+    row->key = s->key;
+    return 1;
+  }
+  if (klen + 1 > s->key_cap) {
+    size_t cap = s->key_cap < 64 ? 64 : s->key_cap;
+    while (cap < klen + 1) cap *= 2;
+    char *grown = realloc(s->key, cap);
+    if (grown == NULL) {
+      s->state = PG_FAILED;
+      return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    }
+    s->key = grown;
+    s->key_cap = cap;
+  }
+  memcpy(s->key, field[0], klen);
+  s->key[klen] = '\0';
+  row->key = s->key;
+  row->key_len = klen;
+  return 1;
+}
+
+/* The next row of a scan by SELECT: one result per row (single-row mode),
+ * kept until the next call, then a last result without rows. */
+static int pg_next_select(pg_store *s, store_row *row, store_error *err) {
+  if (!s->row_unread) {
+    PQclear(s->row_res); /* the previous row's values lived here */
+    s->row_res = PQgetResult(s->conn);
+  }
+  s->row_unread = 0;
+  PGresult *res = s->row_res;
+  ExecStatusType st = PQresultStatus(res);
+  if (st == PGRES_TUPLES_OK) {
+    PQclear(res);
+    s->row_res = NULL;
+    while ((res = PQgetResult(s->conn)) != NULL) PQclear(res);
+    s->copy_active = 0;
+    s->state = PG_DONE;
+    return 0;
+  }
+  if (st != PGRES_SINGLE_TUPLE)
+    return pg_select_failed(s, err, "the scan stopped");
+  if (PQntuples(res) != 1 || PQnfields(res) != 2) {
+    s->state = PG_FAILED;
+    return pg_fail(s, err, STORE_EIO, "the scan stopped: a row of %d fields",
+                   PQnfields(res));
+  }
+  const uint8_t *field[2];
+  int32_t field_len[2];
+  for (int i = 0; i < 2; i++) {
+    int null = PQgetisnull(res, 0, i);
+    field[i] = null ? NULL : (const uint8_t *)PQgetvalue(res, 0, i);
+    field_len[i] = null ? -1 : (int32_t)PQgetlength(res, 0, i);
+  }
+  return pg_put_row(s, row, field, field_len, err);
+}
+
 static int pg_next(store *base, store_row *row, store_error *err) {
   pg_store *s = (pg_store *)base;
   switch (s->state) {
@@ -920,6 +1247,7 @@ static int pg_next(store *base, store_row *row, store_error *err) {
     case PG_CLOSED:
       return pg_fail(s, err, STORE_EUSAGE, "the scan was cancelled");
   }
+  if (s->scan_select) return pg_next_select(s, row, err);
   for (;;) {
     if (s->buf != NULL && s->pos == s->buf_len) {
       PQfreemem(s->buf); /* the previous row's value lived here */
@@ -957,45 +1285,7 @@ static int pg_next(store *base, store_row *row, store_error *err) {
       s->trailer_seen = 1;
       continue;
     }
-    if (field_len[0] < 0) {
-      s->state = PG_FAILED;
-      return pg_fail(s, err, s->is_matview ? STORE_EUSAGE : STORE_EIO,
-                     "a row has a NULL key; rollsafe cannot name it");
-    }
-    size_t klen = (size_t)field_len[0];
-    if (s->key_int_width != 0) {
-      if (klen != (size_t)s->key_int_width)
-        return pg_malformed(s, err, "an integer key of unexpected width");
-      row->key_len = pg_spell_int_key(s, field[0]);
-      if (row->key_len == 0) {
-        s->state = PG_FAILED;
-        return pg_fail(s, err, STORE_ENOMEM, "out of memory");
-      }
-      row->key = s->key;
-      row->value_is_null = field_len[1] < 0;
-      row->value = row->value_is_null ? NULL : field[1];
-      row->value_len = row->value_is_null ? 0 : (size_t)field_len[1];
-      return 1;
-    }
-    if (klen + 1 > s->key_cap) {
-      size_t cap = s->key_cap < 64 ? 64 : s->key_cap;
-      while (cap < klen + 1) cap *= 2;
-      char *grown = realloc(s->key, cap);
-      if (grown == NULL) {
-        s->state = PG_FAILED;
-        return pg_fail(s, err, STORE_ENOMEM, "out of memory");
-      }
-      s->key = grown;
-      s->key_cap = cap;
-    }
-    memcpy(s->key, field[0], klen);
-    s->key[klen] = '\0';
-    row->key = s->key;
-    row->key_len = klen;
-    row->value_is_null = field_len[1] < 0;
-    row->value = row->value_is_null ? NULL : field[1];
-    row->value_len = row->value_is_null ? 0 : (size_t)field_len[1];
-    return 1;
+    return pg_put_row(s, row, field, field_len, err);
   }
 }
 
@@ -1028,6 +1318,8 @@ static void pg_close(store *base) {
   free(s->queue_fix_sql);
   free(s->queue_restore_sql);
   free(s->check_sql);
+  for (int i = 0; i < 3; i++) free(s->state_array[i]);
+  store__states_free(&s->states);
   free(s->page_rows);
   free(s->backup_rows);
   free(s);
@@ -1117,14 +1409,6 @@ static const store_ops pg_ops = {
  * (statement_timeout, or store_interrupt), serialization_failure 40001,
  * deadlock_detected 40P01.
  */
-
-/* Built-in type OIDs (pg_type.dat); they never change. */
-#define PG_BYTEA_OID 17u
-#define PG_TEXT_OID 25u
-#define PG_BYTEA_ARRAY_OID 1001u
-#define PG_TEXT_ARRAY_OID 1009u
-/* The server allocates an array in one piece of at most 1 GB - 1. */
-#define PG_ARRAY_MAX ((size_t)0x3fffffff - 64)
 
 static int pg_is_busy(const char *state) {
   static const char *const busy[] = {"55P03", "57014", "40001", "40P01"};
@@ -1451,20 +1735,27 @@ static int pg_page(store *base, const char *after, size_t limit,
   if (rc != STORE_OK) return rc;
   char lim[24];
   snprintf(lim, sizeof lim, "%zu", limit);
-  const char *params[2] = {after, lim};
   /*
    * $1 (after) goes as text with no type: the server infers the key
    * column's own type from `key > $1`, so pages follow the key's order
-   * (9 < 10 < 100 for a bigint). The one SELECT runs in a READ ONLY
+   * (9 < 10 < 100 for a bigint). A queue's states follow, a binary array
+   * (pg_check_state_column). The one SELECT runs in a READ ONLY
    * transaction of its own, like a scan, so that --where cannot write;
    * nothing longer is ever held open.
    */
+  const char *params[3] = {after, lim, s->state_array[PG_READ]};
+  const Oid types[3] = {0, 0, s->read_type};
+  const int lengths[3] = {0, 0, (int)s->state_len[PG_READ]};
+  const int formats[3] = {0, 0, 1};
+  int states = s->state_array[PG_READ] != NULL;
   rc = pg_tx_command(s, "BEGIN READ ONLY", "reading a page", err);
   if (rc != STORE_OK) return rc;
-  PGresult *res = after != NULL ? PQexecParams(s->conn, s->page_next_sql, 2,
-                                               NULL, params, NULL, NULL, 1)
-                                : PQexecParams(s->conn, s->page_first_sql, 1,
-                                               NULL, params + 1, NULL, NULL, 1);
+  PGresult *res =
+      after != NULL
+          ? PQexecParams(s->conn, s->page_next_sql, 2 + states, types, params,
+                         lengths, formats, 1)
+          : PQexecParams(s->conn, s->page_first_sql, 1 + states, types + 1,
+                         params + 1, lengths + 1, formats + 1, 1);
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
     rc = pg_fail_write(s, res, err, "reading a page");
     PQclear(res);
@@ -1513,13 +1804,6 @@ static int pg_page(store *base, const char *after, size_t limit,
 
 typedef enum pg_swap_field { SWAP_KEY, SWAP_EXPECT, SWAP_VALUE } pg_swap_field;
 
-static void put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
-
 static const void *swap_bytes(const store_swap *w, pg_swap_field f,
                               size_t *len) {
   switch (f) {
@@ -1536,47 +1820,22 @@ static const void *swap_bytes(const store_swap *w, pg_swap_field f,
   return w->value;
 }
 
-/*
- * One field of every swap as a one-dimensional array in the binary format
- * array_recv reads: ndim 1, flags 0 (no NULLs), the element type's OID,
- * the dimension (n elements, lower bound 1), then each element as its
- * 4-byte length and its bytes (textsend/byteasend: the bytes themselves).
- * @return the malloc'd array with *len, or NULL when too large (*len 0)
- * or out of memory (*len 1).
- */
+/* One field of every swap as a binary array (see pg_array); NULL when too
+ * large (*len 0) or out of memory (*len 1). */
+typedef struct pg_swap_elems {
+  const store_swap *swaps;
+  pg_swap_field field;
+} pg_swap_elems;
+
+static const void *swap_elem(const void *ctx, size_t i, size_t *len) {
+  const pg_swap_elems *e = ctx;
+  return swap_bytes(&e->swaps[i], e->field, len);
+}
+
 static char *pg_swap_array(const store_swap *swaps, size_t n, pg_swap_field f,
                            uint32_t elem_oid, size_t *len) {
-  size_t total = 20;
-  for (size_t i = 0; i < n; i++) {
-    size_t elen;
-    (void)swap_bytes(&swaps[i], f, &elen);
-    if (elen > PG_ARRAY_MAX || total + 4 + elen > PG_ARRAY_MAX) {
-      *len = 0;
-      return NULL;
-    }
-    total += 4 + elen;
-  }
-  uint8_t *buf = malloc(total);
-  if (buf == NULL) {
-    *len = 1;
-    return NULL;
-  }
-  put32(buf, 1);
-  put32(buf + 4, 0);
-  put32(buf + 8, elem_oid);
-  put32(buf + 12, (uint32_t)n);
-  put32(buf + 16, 1);
-  size_t at = 20;
-  for (size_t i = 0; i < n; i++) {
-    size_t elen;
-    const void *bytes = swap_bytes(&swaps[i], f, &elen);
-    put32(buf + at, (uint32_t)elen);
-    at += 4;
-    if (elen > 0) memcpy(buf + at, bytes, elen);
-    at += elen;
-  }
-  *len = total;
-  return (char *)buf;
+  const pg_swap_elems e = {swaps, f};
+  return pg_array(&e, n, swap_elem, elem_oid, len);
 }
 
 /* The swaps of a batch are well-formed: a key each, bytes where a length
@@ -1675,17 +1934,32 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
   size_t swapped = 0, missed = 0;
   if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", doing, err);
   if (rc == STORE_OK && n > 0) {
-    const Oid types[5] = {PG_TEXT_ARRAY_OID, PG_BYTEA_ARRAY_OID,
-                          PG_BYTEA_ARRAY_OID, PG_TEXT_OID, PG_TEXT_OID};
-    const char *values[5] = {arrays[0], arrays[1], arrays[2], run->run_id,
-                             run->target};
-    const int lengths[5] = {(int)lens[0], (int)lens[1], (int)lens[2], 0, 0};
-    const int formats[5] = {1, 1, 1, 0, 0};
+    /* A queue with a state column binds its pending ($6) and in-flight
+     * ($7) states as well (pg_build_queue_sql). */
+    const Oid types[7] = {
+        PG_TEXT_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_TEXT_OID,
+        PG_TEXT_OID,       PG_TEXT_ARRAY_OID,  PG_TEXT_ARRAY_OID};
+    const char *values[7] = {arrays[0],
+                             arrays[1],
+                             arrays[2],
+                             run->run_id,
+                             run->target,
+                             s->state_array[PG_PENDING],
+                             s->state_array[PG_IN_FLIGHT]};
+    const int lengths[7] = {(int)lens[0],
+                            (int)lens[1],
+                            (int)lens[2],
+                            0,
+                            0,
+                            (int)s->state_len[PG_PENDING],
+                            (int)s->state_len[PG_IN_FLIGHT]};
+    const int formats[7] = {1, 1, 1, 0, 0, 1, 1};
     const char *sql = s->queue
                           ? (restore ? s->queue_restore_sql : s->queue_fix_sql)
                           : (restore ? s->restore_sql : s->fix_sql);
+    int nparams = s->queue && s->state_array[PG_PENDING] != NULL ? 7 : 5;
     PGresult *res =
-        PQexecParams(s->conn, sql, 5, types, values, lengths, formats, 0);
+        PQexecParams(s->conn, sql, nparams, types, values, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       rc = pg_fail_write(s, res, err, doing);
     } else if (s->queue || restore) {
@@ -1763,11 +2037,17 @@ static int pg_restore_check(store *base, store_swap *swaps, size_t n,
   rc = pg_tx_command(s, "BEGIN READ ONLY", doing, err);
   PGresult *res = NULL;
   if (rc == STORE_OK) {
-    const Oid types[1] = {PG_TEXT_ARRAY_OID};
-    const char *values[1] = {keys};
-    const int lengths[1] = {(int)len};
-    const int formats[1] = {1};
-    res = PQexecParams(s->conn, s->check_sql, 1, types, values, lengths,
+    /* A queue with a state column: its pending ($2) and in-flight ($3)
+     * states too (pg_build_queue_sql). */
+    const Oid types[3] = {PG_TEXT_ARRAY_OID, PG_TEXT_ARRAY_OID,
+                          PG_TEXT_ARRAY_OID};
+    const char *values[3] = {keys, s->state_array[PG_PENDING],
+                             s->state_array[PG_IN_FLIGHT]};
+    const int lengths[3] = {(int)len, (int)s->state_len[PG_PENDING],
+                            (int)s->state_len[PG_IN_FLIGHT]};
+    const int formats[3] = {1, 1, 1};
+    int nparams = s->queue && s->state_array[PG_PENDING] != NULL ? 3 : 1;
+    res = PQexecParams(s->conn, s->check_sql, nparams, types, values, lengths,
                        formats, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
       rc = pg_fail_write(s, res, err, doing);
@@ -2021,39 +2301,43 @@ static char *pg_check_sql(const pg_store *s, char *const q[4], const char *pend,
  */
 static int pg_build_queue_sql(pg_store *s, char *const q[4],
                               const store_target *target, store_error *err) {
-  char *state = NULL, *pending = NULL, *flight = NULL;
+  char *state = NULL;
   char *pend_expr = NULL, *flight_expr = NULL, *check_expr = NULL;
+  char *check_pend = NULL, *check_flight = NULL;
   /* Only a restore asks whether a row it missed holds its new bytes. */
   char *holds = pg_sprintf(HOLDS_VALUE, q[0], q[1], q[2], s->key_type, q[3]);
   int rc =
       holds != NULL ? STORE_OK : pg_fail(s, err, STORE_ENOMEM, "out of memory");
   if (rc == STORE_OK && target->state_column != NULL) {
-    state = PQescapeIdentifier(s->conn, target->state_column,
-                               strlen(target->state_column));
+    /* The states are bound: pending $6 and in flight $7 in the batches,
+     * $2 and $3 in the dry run; each a text[] (see pg_swap_batch and
+     * pg_restore_check). Rows are found by their key: no index on the
+     * state column is needed here, and the column is compared as text. */
+    state = pg_quote(s, target->state_column, err);
     if (state == NULL) {
       free(holds);
-      return pg_fail(s, err, STORE_EUSAGE, "cannot quote the state column");
+      return STORE_EUSAGE;
     }
-    rc = store__state_list_sql(
-        &pending, target->pending_states ? target->pending_states : "pending",
-        err);
-    if (rc == STORE_OK)
-      rc = store__state_list_sql(&flight, target->in_flight_states, err);
-    if (rc == STORE_OK) {
-      pend_expr = pg_sprintf(
-          "COALESCE(rs_t.%s::pg_catalog.text IN (%s), false)", state, pending);
-      flight_expr = pg_sprintf(
-          "COALESCE(rs_t.%s::pg_catalog.text IN (%s), false)", state, flight);
-      check_expr =
-          pg_sprintf(" AND rs_t.%s::pg_catalog.text IN (%s)", state, pending);
-    }
+#define STATE_TEST                                                     \
+  "COALESCE(rs_t.%s::pg_catalog.text = ANY ($%d::pg_catalog.text[]), " \
+  "false)"
+    pend_expr = pg_sprintf(STATE_TEST, state, 6);
+    flight_expr = pg_sprintf(STATE_TEST, state, 7);
+    check_pend = pg_sprintf(STATE_TEST, state, 2);
+    check_flight = pg_sprintf(STATE_TEST, state, 3);
+#undef STATE_TEST
+    check_expr = pg_sprintf(
+        " AND rs_t.%s::pg_catalog.text = ANY ($6::pg_catalog.text[])", state);
   } else if (rc == STORE_OK) {
     pend_expr = pg_sprintf("true");
     flight_expr = pg_sprintf("false");
     check_expr = pg_sprintf("%s", "");
+    check_pend = pg_sprintf("true");
+    check_flight = pg_sprintf("false");
   }
   if (rc == STORE_OK &&
-      (pend_expr == NULL || flight_expr == NULL || check_expr == NULL))
+      (pend_expr == NULL || flight_expr == NULL || check_expr == NULL ||
+       check_pend == NULL || check_flight == NULL))
     rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   if (rc == STORE_OK) {
 #define QUEUE_INPUT                                               \
@@ -2103,18 +2387,18 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
 #undef QUEUE_INPUT
 #undef QUEUE_OUTPUT
     free(s->check_sql);
-    s->check_sql = pg_check_sql(s, q, pend_expr, flight_expr);
+    s->check_sql = pg_check_sql(s, q, check_pend, check_flight);
     if (s->queue_fix_sql == NULL || s->queue_restore_sql == NULL ||
         s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
   free(holds);
   PQfreemem(state);
-  free(pending);
-  free(flight);
   free(pend_expr);
   free(flight_expr);
   free(check_expr);
+  free(check_pend);
+  free(check_flight);
   return rc;
 }
 
@@ -2133,20 +2417,35 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
      * ORDER BY key would sort by the output column key::text of the same
      * name (10 before 9). The table has no alias, so that --where may
      * name it as the scan lets it. --where goes in as the scan takes it,
-     * in parentheses on lines of its own.
+     * in parentheses on lines of its own. A queue's pages keep the
+     * messages in a pending or in-flight state, bound as the last
+     * parameter ($2, $3).
      */
-    s->page_first_sql = pg_sprintf(
-        "SELECT %s.%s.%s::pg_catalog.text, %s.%s.%s FROM %s.%s%s%s%s"
-        " ORDER BY %s.%s.%s LIMIT $1",
-        q[0], q[1], q[2], q[0], q[1], q[3], q[0], q[1],
-        has_where ? " WHERE (\n" : "", where, has_where ? "\n)" : "", q[0],
-        q[1], q[2]);
-    s->page_next_sql = pg_sprintf(
-        "SELECT %s.%s.%s::pg_catalog.text, %s.%s.%s FROM %s.%s"
-        " WHERE %s.%s.%s > $1%s%s%s ORDER BY %s.%s.%s LIMIT $2",
-        q[0], q[1], q[2], q[0], q[1], q[3], q[0], q[1], q[0], q[1], q[2],
-        has_where ? " AND (\n" : "", where, has_where ? "\n)" : "", q[0], q[1],
-        q[2]);
+    char *first_cond = NULL, *next_cond = NULL;
+    int states = s->state_array[PG_READ] != NULL;
+    if (states)
+      rc =
+          pg_read_condition_of(s, q, target->state_column, 2, &first_cond, err);
+    if (states && rc == STORE_OK)
+      rc = pg_read_condition_of(s, q, target->state_column, 3, &next_cond, err);
+    if (rc == STORE_OK) {
+      s->page_first_sql = pg_sprintf(
+          "SELECT %s.%s.%s::pg_catalog.text, %s.%s.%s FROM %s.%s%s%s%s%s%s%s"
+          " ORDER BY %s.%s.%s LIMIT $1",
+          q[0], q[1], q[2], q[0], q[1], q[3], q[0], q[1],
+          states || has_where ? " WHERE " : "", states ? first_cond : "",
+          states && has_where ? " AND " : "", has_where ? "(\n" : "", where,
+          has_where ? "\n)" : "", q[0], q[1], q[2]);
+      s->page_next_sql = pg_sprintf(
+          "SELECT %s.%s.%s::pg_catalog.text, %s.%s.%s FROM %s.%s"
+          " WHERE %s.%s.%s > $1%s%s%s%s%s ORDER BY %s.%s.%s LIMIT $2",
+          q[0], q[1], q[2], q[0], q[1], q[3], q[0], q[1], q[0], q[1], q[2],
+          states ? " AND " : "", states ? next_cond : "",
+          has_where ? " AND (\n" : "", where, has_where ? "\n)" : "", q[0],
+          q[1], q[2]);
+    }
+    free(first_cond);
+    free(next_cond);
 #define SWAP_INPUT                                                \
   "WITH rs_u AS (SELECT * FROM ROWS FROM ("                       \
   " pg_catalog.unnest($1::pg_catalog.text[]),"                    \
@@ -2192,8 +2491,9 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
         s->key_type, q[3]);
 #undef SWAP_INPUT
     s->check_sql = pg_check_sql(s, q, "true", "false");
-    if (s->page_first_sql == NULL || s->page_next_sql == NULL ||
-        s->fix_sql == NULL || s->restore_sql == NULL || s->check_sql == NULL)
+    if (rc == STORE_OK &&
+        (s->page_first_sql == NULL || s->page_next_sql == NULL ||
+         s->fix_sql == NULL || s->restore_sql == NULL || s->check_sql == NULL))
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
   if (rc == STORE_OK && s->queue) rc = pg_build_queue_sql(s, q, target, err);

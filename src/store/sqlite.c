@@ -70,9 +70,9 @@
 
 /* The writer's prepared statements (see prepare_writer for their SQL). */
 enum {
-  ST_PAGE_FIRST,    /* ?2 limit */
-  ST_PAGE_AFTER,    /* ?1 after, ?2 limit */
-  ST_CAS,           /* ?1 value, ?2 key, ?3 expect */
+  ST_PAGE_FIRST,    /* ?2 limit, ?3.. a queue's pending, in-flight states */
+  ST_PAGE_AFTER,    /* ?1 after, ?2 limit, ?3.. the same states */
+  ST_CAS,           /* ?1 value, ?2 key, ?3 expect, ?4.. pending states */
   ST_BACKUP_PUT,    /* ?1 run, ?2 target, ?3 key, ?4 old, ?5 new, ?6 time */
   ST_BACKUP_FIRST,  /* ?1 run, ?3 limit */
   ST_BACKUP_AFTER,  /* ?1 run, ?2 after, ?3 limit */
@@ -83,7 +83,8 @@ enum {
   ST_RUN_ALL,
   ST_PURGE_BACKUP, /* ?1 run */
   ST_PURGE_RUN,    /* ?1 run */
-  ST_ROW_NOW,      /* ?1 key: a row's bytes and state, read, never written */
+  ST_ROW_NOW,      /* ?1 key, ?2.. pending, then in-flight states: a row's
+                      bytes and state, read, never written */
   ST_COUNT
 };
 
@@ -105,6 +106,10 @@ typedef struct sqlite_store {
   int rowid_key; /* the key is the rowid: max(rowid) estimates the size */
   int key_text;  /* the key column has TEXT affinity */
   int queue;     /* a queue kind: swaps only pending messages */
+  int has_where; /* the operator's --where is part of the reads */
+  /* A queue's states, bound into every statement that names them: the
+   * reads take pending and in-flight ones (see the ST_ enum for where). */
+  store__states states;
   int done;
 
   /* Writer only. */
@@ -131,6 +136,40 @@ static int fail_db(sqlite_store *s, store_error *err, store_status status,
                    const char *what) {
   return store__fail(err, status, "target '%s' (%s): %s: %s", s->target_name,
                      s->base.description, what, sqlite3_errmsg(s->db));
+}
+
+/* The placeholders of @p n states bound from parameter @p first on:
+ * "?3, ?4, ?5" (sqlite3_free it); NULL when out of memory. @p n > 0. */
+static char *placeholders(int first, size_t n) {
+  sqlite3_str *str = sqlite3_str_new(NULL);
+  for (size_t i = 0; i < n; i++)
+    sqlite3_str_appendf(str, "%s?%d", i > 0 ? ", " : "", first + (int)i);
+  return sqlite3_str_finish(str);
+}
+
+/* Binds @p n states from parameter @p first on; they live as long as the
+ * store. */
+static void bind_states(sqlite3_stmt *st, int first, char *const *states,
+                        size_t n) {
+  for (size_t i = 0; i < n; i++)
+    sqlite3_bind_text(st, first + (int)i, states[i], -1, SQLITE_STATIC);
+}
+
+/* The reads' condition on a queue's state column, its pending and
+ * in-flight states bound from parameter @p first on: "state" IN (?3, ?4);
+ * NULL for a table or a queue without a state column, and *nomem set when
+ * out of memory. */
+static char *state_condition(const sqlite_store *s, const char *column,
+                             int first, int *nomem) {
+  size_t n = s->states.n_pending + s->states.n_in_flight;
+  *nomem = 0;
+  if (n == 0) return NULL;
+  char *list = placeholders(first, n);
+  char *cond =
+      list != NULL ? sqlite3_mprintf("\"%w\" IN (%s)", column, list) : NULL;
+  sqlite3_free(list);
+  *nomem = cond == NULL;
+  return cond;
 }
 
 /* Whether @p table has a single-column unique, non-partial index on @p key. */
@@ -307,9 +346,7 @@ static int sqlite_scan(store *base, store_error *err) {
      * the operator's SQL (or a schema that changed under us). */
     store__fail(err, STORE_EUSAGE, "target '%s' (%s): cannot scan: %s%s",
                 s->target_name, s->base.description, sqlite3_errmsg(s->db),
-                s->sql != NULL && strstr(s->sql, " WHERE (") != NULL
-                    ? " (check --where)"
-                    : "");
+                s->has_where ? " (check --where)" : "");
     sqlite3_finalize(s->scan);
     s->scan = NULL;
     return STORE_EUSAGE;
@@ -326,6 +363,8 @@ static int sqlite_scan(store *base, store_error *err) {
                        "not several statements",
                        s->target_name);
   }
+  bind_states(s->scan, 1, s->states.items,
+              s->states.n_pending + s->states.n_in_flight);
   s->done = 0;
   return STORE_OK;
 }
@@ -402,6 +441,7 @@ static void sqlite_close(store *base) {
   free(s->backup_offs);
   free(s->backup_buf.data);
   free(s->backup_run);
+  store__states_free(&s->states);
   free(s);
 }
 
@@ -508,16 +548,34 @@ static int connect_target(sqlite_store **out, const store_target *t,
     return status;
   }
   s->queue = store_kind_is_queue(t->kind);
+  s->has_where = t->where != NULL && t->where[0] != '\0';
+  if ((status = store__states_of(&s->states, t, err)) != STORE_OK) {
+    sqlite_close(&s->base);
+    return status;
+  }
   /* %w doubles embedded double quotes: every identifier is quoted. The
    * where clause is the operator's own SQL, kept in parentheses so that an
-   * OR in it cannot escape. */
-  if (t->where != NULL && t->where[0] != '\0')
+   * OR in it cannot escape. A queue's states are bound (?1, ?2, ...; see
+   * sqlite_scan), and come first, so that a parameter the operator's SQL
+   * may hold is numbered after them and can never take a state's value. */
+  int nomem;
+  char *cond = state_condition(s, t->state_column, 1, &nomem);
+  if (cond != NULL && s->has_where)
+    s->sql = sqlite3_mprintf(
+        "SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE %s AND (\n%s\n)",
+        t->key, t->column, s->schema, s->table, cond, t->where);
+  else if (cond != NULL)
+    s->sql =
+        sqlite3_mprintf("SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE %s",
+                        t->key, t->column, s->schema, s->table, cond);
+  else if (s->has_where && !nomem)
     s->sql = sqlite3_mprintf(
         "SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE (\n%s\n)", t->key,
         t->column, s->schema, s->table, t->where);
-  else
+  else if (!nomem)
     s->sql = sqlite3_mprintf("SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\"", t->key,
                              t->column, s->schema, s->table);
+  sqlite3_free(cond);
   if (s->sql == NULL) {
     sqlite_close(&s->base);
     return store__fail(err, STORE_ENOMEM, "out of memory");
@@ -741,6 +799,7 @@ static int swap_one(sqlite_store *s, const char *key, const uint8_t *expect,
   bind_bytes(st, 1, value, value_len);
   bind_key(s, st, 2, key);
   bind_bytes(st, 3, expect, expect_len);
+  bind_states(st, 4, s->states.items, s->states.n_pending);
   int changes = 0;
   int status = step_done(s, st, &changes, err, what);
   if (status != STORE_OK) return status;
@@ -806,6 +865,8 @@ static int record_restored(sqlite_store *s, const store_run *run,
 static int row_now(sqlite_store *s, store_swap *w, store_error *err) {
   sqlite3_stmt *st = s->st[ST_ROW_NOW];
   bind_key(s, st, 1, w->key);
+  bind_states(st, 2, s->states.items,
+              s->states.n_pending + s->states.n_in_flight);
   int rc = sqlite3_step(st);
   store__row_now now = {0, 0, 0, NULL, 0, 1};
   if (rc == SQLITE_ROW) {
@@ -966,6 +1027,8 @@ static int sqlite_page(store *base, const char *after, size_t limit,
   *rows = NULL;
   if (after != NULL) bind_after(s, st, after);
   sqlite3_bind_int64(st, 2, limit > INT_MAX ? INT_MAX : (int64_t)limit);
+  bind_states(st, 3, s->states.items,
+              s->states.n_pending + s->states.n_in_flight);
   s->page_n = 0;
   s->page_buf.len = 0;
   int rc, status = STORE_OK;
@@ -1316,12 +1379,27 @@ static int ensure_tables(sqlite_store *s, store_error *err) {
 static int prepare_writer(sqlite_store *s, const store_target *t,
                           store_error *err) {
   const char *S = s->schema, *T = s->table, *K = t->key, *C = t->column;
-  int has_where = t->where != NULL && t->where[0] != '\0';
-  char *src = has_where ? sqlite3_mprintf(
-                              "(SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" "
-                              "WHERE (\n%s\n))",
-                              K, C, S, T, t->where)
-                        : sqlite3_mprintf("\"%w\".\"%w\"", S, T);
+  const char *Q = t->state_column;
+  int has_where = s->has_where;
+  /* A queue's states: ?3.. in the pages' subquery, before --where (see
+   * connect_target on why first). */
+  int nomem;
+  char *cond = state_condition(s, Q, 3, &nomem);
+  char *src = NULL;
+  if (cond != NULL && has_where)
+    src = sqlite3_mprintf(
+        "(SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE %s AND (\n%s\n))", K,
+        C, S, T, cond, t->where);
+  else if (cond != NULL)
+    src = sqlite3_mprintf("(SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE %s)",
+                          K, C, S, T, cond);
+  else if (has_where && !nomem)
+    src = sqlite3_mprintf(
+        "(SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE (\n%s\n))", K, C, S, T,
+        t->where);
+  else if (!nomem)
+    src = sqlite3_mprintf("\"%w\".\"%w\"", S, T);
+  sqlite3_free(cond);
   if (src == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   char *sql[ST_COUNT];
   sql[ST_PAGE_FIRST] = sqlite3_mprintf(
@@ -1332,29 +1410,35 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
       K, C, src, K, K);
   /* CAST: the bytes as the reader saw them (sqlite3_column_blob), even
    * where the value is stored as TEXT. A queue's swap also needs the
-   * message to be pending still. */
-  char *pending = NULL, *flight = NULL;
-  int status = STORE_OK;
-  if (s->queue && t->state_column != NULL) {
-    status = store__state_list_sql(
-        &pending, t->pending_states ? t->pending_states : "pending", err);
-    if (status == STORE_OK)
-      status = store__state_list_sql(&flight, t->in_flight_states, err);
-  }
-  if (status != STORE_OK) {
-    free(pending);
-    sqlite3_free(src);
-    return status;
-  }
-  if (pending != NULL) {
-    sql[ST_CAS] = sqlite3_mprintf(
-        "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
-        "CAST(\"%w\" AS BLOB) = ?3 AND \"%w\" IN (%s)",
-        S, T, C, K, C, t->state_column, pending);
-    sql[ST_ROW_NOW] = sqlite3_mprintf(
-        "SELECT CAST(\"%w\" AS BLOB), coalesce(\"%w\" IN (%s), 0), "
-        "coalesce(\"%w\" IN (%s), 0) FROM \"%w\".\"%w\" WHERE \"%w\" = ?1",
-        C, t->state_column, pending, t->state_column, flight, S, T, K);
+   * message to be pending still: its pending states are ?4.., and ROW_NOW
+   * takes them from ?2 on, the in-flight ones after them. */
+  size_t np = s->states.n_pending, nf = s->states.n_in_flight;
+  if (np > 0) {
+    char *pending = placeholders(4, np);
+    char *now_pending = placeholders(2, np);
+    char *now_flight = nf > 0 ? placeholders(2 + (int)np, nf) : NULL;
+    char *flight_expr =
+        nf > 0 && now_flight != NULL
+            ? sqlite3_mprintf("coalesce(\"%w\" IN (%s), 0)", Q, now_flight)
+            : sqlite3_mprintf("0");
+    sql[ST_CAS] =
+        pending == NULL
+            ? NULL
+            : sqlite3_mprintf(
+                  "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
+                  "CAST(\"%w\" AS BLOB) = ?3 AND \"%w\" IN (%s)",
+                  S, T, C, K, C, Q, pending);
+    sql[ST_ROW_NOW] =
+        now_pending == NULL || flight_expr == NULL || (nf > 0 && !now_flight)
+            ? NULL
+            : sqlite3_mprintf(
+                  "SELECT CAST(\"%w\" AS BLOB), coalesce(\"%w\" IN (%s), 0), "
+                  "%s FROM \"%w\".\"%w\" WHERE \"%w\" = ?1",
+                  C, Q, now_pending, flight_expr, S, T, K);
+    sqlite3_free(pending);
+    sqlite3_free(now_pending);
+    sqlite3_free(now_flight);
+    sqlite3_free(flight_expr);
   } else {
     sql[ST_CAS] = sqlite3_mprintf(
         "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
@@ -1365,8 +1449,7 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
         "\"%w\" = ?1",
         C, S, T, K);
   }
-  free(pending);
-  free(flight);
+  int status = STORE_OK;
   sql[ST_BACKUP_PUT] = sqlite3_mprintf(
       "INSERT INTO \"%w\".rollsafe_backup (run_id, target, \"key\", "
       "old_value, new_value, written_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "

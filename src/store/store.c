@@ -74,48 +74,55 @@ int store__split_table(const char *table, char schema[64], char name[64],
 /* ---- queues -------------------------------------------------------------
  *
  * A queue is read and written through its database's table adapter. Its
- * state column and states become SQL in two places: the condition that
- * keeps the messages still to be delivered (pending and in flight) in the
- * reads, and the adapters' queue batches. States and the column name are
- * checked here to hold no quote, backslash or control character, so that
- * quoting them ('...' and "...") is safe in both SQLite and PostgreSQL;
- * everything else about the table is checked by the adapter as for a table.
+ * states never become SQL text: each adapter binds them as parameters
+ * (SQLite `IN (?3, ?4)`, PostgreSQL `= ANY ($6)` with a binary array), so
+ * a state may hold any byte but NUL and the comma that separates states in
+ * a list. The state column is an identifier like key and column: quoted
+ * by the adapter (SQLite "%w", PQescapeIdentifier) and resolved in the
+ * catalog as a column of the table. What is checked here is what the
+ * adapters cannot see: lengths, and no state both pending and in flight.
  */
 
-static int bad_name_char(const char *p) {
-  for (; *p; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'' || c == '"') return 1;
+const char *store__pending_states(const store_target *t) {
+  return t->pending_states != NULL ? t->pending_states : "pending";
+}
+
+/* A name or state for a one-line message: control bytes shown as '?'. */
+static const char *shown_text(char *out, size_t cap, const char *p, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n && p[i] != '\0' && o + 1 < cap; i++) {
+    unsigned char c = (unsigned char)p[i];
+    out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
   }
-  return 0;
+  out[o] = '\0';
+  return out;
 }
 
 /* Checks a comma-separated state list; @p what names it in messages. */
 static int check_states(const store_target *t, const char *csv,
                         const char *what, store_error *err) {
   if (csv == NULL) return STORE_OK;
-  const char *p = csv;
-  for (;;) {
+  for (const char *p = csv;;) {
     const char *comma = strchr(p, ',');
     size_t len = comma ? (size_t)(comma - p) : strlen(p);
-    if (len == 0 || len > 63)
+    if (len == 0 || len > STORE_STATE_MAX) {
+      char shown[200];
       return store__fail(err, STORE_EUSAGE,
-                         "target '%s': %s '%s': each state is 1 to 63 bytes, "
+                         "target '%s': %s '%s': each state is 1 to %d bytes, "
                          "separated by commas",
-                         t->name ? t->name : t->table, what, csv);
+                         t->name ? t->name : t->table, what,
+                         shown_text(shown, sizeof shown, csv, strlen(csv)),
+                         STORE_STATE_MAX);
+    }
     if (!comma) break;
     p = comma + 1;
   }
-  if (bad_name_char(csv))
-    return store__fail(err, STORE_EUSAGE,
-                       "target '%s': %s '%s': states cannot hold quotes, "
-                       "backslashes or control characters",
-                       t->name ? t->name : t->table, what, csv);
   return STORE_OK;
 }
 
 static int check_queue(const store_target *t, store_error *err) {
   const char *name = t->name ? t->name : t->table;
+  char shown[200];
   if (t->state_column == NULL) {
     if (t->in_flight_states != NULL)
       return store__fail(err, STORE_EUSAGE,
@@ -124,11 +131,16 @@ static int check_queue(const store_target *t, store_error *err) {
     return STORE_OK;
   }
   size_t len = strlen(t->state_column);
-  if (len == 0 || len > 63 || bad_name_char(t->state_column))
+  int control = 0;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)t->state_column[i] < 0x20 || t->state_column[i] == 0x7f)
+      control = 1;
+  if (len == 0 || len > 63 || control)
     return store__fail(err, STORE_EUSAGE,
                        "target '%s': state column '%s': a name of 1 to 63 "
-                       "bytes without quotes or control characters",
-                       name, t->state_column);
+                       "bytes without control characters",
+                       name,
+                       shown_text(shown, sizeof shown, t->state_column, len));
   if (strcmp(t->state_column, t->key) == 0 ||
       strcmp(t->state_column, t->column) == 0)
     return store__fail(err, STORE_EUSAGE,
@@ -142,7 +154,7 @@ static int check_queue(const store_target *t, store_error *err) {
   /* A state both pending and in flight would be rewritten under a
    * consumer. */
   const char *p = t->in_flight_states;
-  const char *pend = t->pending_states ? t->pending_states : "pending";
+  const char *pend = store__pending_states(t);
   while (p != NULL && *p) {
     const char *comma = strchr(p, ',');
     size_t n = comma ? (size_t)(comma - p) : strlen(p);
@@ -151,9 +163,9 @@ static int check_queue(const store_target *t, store_error *err) {
       size_t m = qc ? (size_t)(qc - q) : strlen(q);
       if (m == n && strncmp(p, q, n) == 0)
         return store__fail(err, STORE_EUSAGE,
-                           "target '%s': state '%.*s' is both pending and in "
+                           "target '%s': state '%s' is both pending and in "
                            "flight",
-                           name, (int)n, p);
+                           name, shown_text(shown, sizeof shown, p, n));
       q = qc ? qc + 1 : q + m;
     }
     p = comma ? comma + 1 : p + n;
@@ -161,63 +173,51 @@ static int check_queue(const store_target *t, store_error *err) {
   return STORE_OK;
 }
 
-int store__state_list_sql(char **out, const char *csv, store_error *err) {
-  *out = NULL;
-  if (csv == NULL) {
-    *out = malloc(5);
-    if (*out != NULL) memcpy(*out, "NULL", 5);
-    return *out ? STORE_OK : store__fail(err, STORE_ENOMEM, "out of memory");
+/* The number of states in @p csv (0 for NULL). */
+static size_t count_states(const char *csv) {
+  if (csv == NULL) return 0;
+  size_t n = 1;
+  for (const char *p = csv; *p; p++)
+    if (*p == ',') n++;
+  return n;
+}
+
+int store__states_of(store__states *out, const store_target *t,
+                     store_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!store_kind_is_queue(t->kind) || t->state_column == NULL) return STORE_OK;
+  const char *lists[2] = {store__pending_states(t), t->in_flight_states};
+  size_t counts[2] = {count_states(lists[0]), count_states(lists[1])};
+  size_t n = counts[0] + counts[1];
+  size_t text =
+      strlen(lists[0]) + 1 + (lists[1] != NULL ? strlen(lists[1]) + 1 : 0);
+  /* One block: the pointers, then the states, each NUL-terminated. */
+  char **items = malloc(n * sizeof *items + text);
+  if (items == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  char *at = (char *)(items + n);
+  size_t i = 0;
+  for (int l = 0; l < 2; l++) {
+    if (lists[l] == NULL) continue;
+    size_t len = strlen(lists[l]);
+    memcpy(at, lists[l], len + 1);
+    items[i++] = at;
+    for (char *p = at; *p; p++)
+      if (*p == ',') {
+        *p = '\0';
+        items[i++] = p + 1;
+      }
+    at += len + 1;
   }
-  size_t n = strlen(csv);
-  /* each state gains two quotes and ", " in place of a comma */
-  char *sql = malloc(3 * n + 3);
-  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
-  size_t o = 0;
-  sql[o++] = '\'';
-  for (const char *p = csv; *p; p++) {
-    if (*p == ',') {
-      memcpy(sql + o, "', '", 4);
-      o += 4;
-    } else {
-      sql[o++] = *p;
-    }
-  }
-  sql[o++] = '\'';
-  sql[o] = '\0';
-  *out = sql;
+  out->items = items;
+  out->n_pending = counts[0];
+  out->n_in_flight = counts[1];
   return STORE_OK;
 }
 
-/*
- * The condition the reads of a queue with a state column add to the
- * operator's --where: the messages still to be delivered, pending or in
- * flight. Messages in any other state are consumed and are no one's
- * concern any more.
- */
-static int queue_where(const store_target *t, char **out, store_error *err) {
-  *out = NULL;
-  if (t->state_column == NULL) return STORE_OK;
-  char *pending = NULL, *flight = NULL;
-  int rc = store__state_list_sql(
-      &pending, t->pending_states ? t->pending_states : "pending", err);
-  if (rc == STORE_OK)
-    rc = store__state_list_sql(&flight, t->in_flight_states, err);
-  if (rc == STORE_OK) {
-    const char *w = t->where;
-    int has_where = w != NULL && w[0] != '\0';
-    size_t need = strlen(t->state_column) + strlen(pending) + strlen(flight) +
-                  (has_where ? strlen(w) : 0) + 64;
-    *out = malloc(need);
-    if (*out == NULL)
-      rc = store__fail(err, STORE_ENOMEM, "out of memory");
-    else
-      snprintf(*out, need, "%s%s%s\"%s\" IN (%s, %s)", has_where ? "(\n" : "",
-               has_where ? w : "", has_where ? "\n) AND " : "", t->state_column,
-               pending, flight);
-  }
-  free(pending);
-  free(flight);
-  return rc;
+void store__states_free(store__states *states) {
+  if (states == NULL) return;
+  free(states->items);
+  memset(states, 0, sizeof *states);
 }
 
 /* Opens @p target read-only (@p write NULL) or for writing. */
@@ -243,13 +243,10 @@ static int open_target(store **out, const store_target *target,
     return store__fail(err, STORE_EUSAGE,
                        "a target needs a connection, a table, a key and a "
                        "column");
-  store_target t = *target;
-  char *where = NULL;
+  const store_target t = *target;
   if (store_kind_is_queue(t.kind)) {
     int rc = check_queue(&t, err);
-    if (rc == STORE_OK) rc = queue_where(&t, &where, err);
     if (rc != STORE_OK) return rc;
-    if (where != NULL) t.where = where;
   }
   int rc;
   switch (t.kind) {
@@ -270,7 +267,6 @@ static int open_target(store **out, const store_target *target,
                        target->name ? target->name : "?");
       break;
   }
-  free(where);
   return rc;
 }
 

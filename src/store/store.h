@@ -58,12 +58,18 @@ typedef struct store_target {
    * delete what they take). */
   const char *state_column; /**< the column holding a message's state */
   /** Comma-separated states of messages still waiting for a consumer
-   * ("pending,retry"); the only ones a fix rewrites. Default "pending". */
+   * ("pending,retry"); the only ones a fix rewrites. Default "pending".
+   * Compared with the state column's text, as bound parameters. */
   const char *pending_states;
   /** Comma-separated states of messages a consumer holds ("processing"):
    * counted as in flight, left alone and revisited; NULL: none. */
   const char *in_flight_states;
 } store_target;
+
+/** The longest state (of pending_states, in_flight_states) a queue target
+ * takes, in bytes. States are bound as parameters: any bytes but NUL, and
+ * no comma, which separates them in a list. */
+#define STORE_STATE_MAX 63
 
 /** Error classes, which the CLI maps to exit codes. */
 typedef enum store_status {

@@ -62,13 +62,26 @@ int store__postgres_open(store **out, const store_target *target,
 int store__stream_open(store **out, const store_target *target,
                        store_error *err);
 
+/* A queue target's pending states: its list, or "pending". */
+const char *store__pending_states(const store_target *t);
+
 /*
- * Queue kinds: the SQL list of a comma-separated state list, each state
- * quoted as a string literal ("'pending', 'retry'"), malloc'd into *out.
- * States are checked first (store__check_queue), so quoting is all it
- * takes. NULL @p csv gives "NULL" (a list that matches nothing).
+ * A queue target's states, split out of their comma-separated lists, for
+ * the adapters to bind as parameters: items[0 .. n_pending) are the
+ * pending states, the n_in_flight after them the in-flight ones. Checked
+ * by store_open() first (store.c check_queue). No state column: no states.
  */
-int store__state_list_sql(char **out, const char *csv, store_error *err);
+typedef struct store__states {
+  char **items; /* one malloc'd block, the states' text included */
+  size_t n_pending;
+  size_t n_in_flight;
+} store__states;
+
+/* Fills @p out from @p t (all zero for a table or a queue without a state
+ * column); free with store__states_free(). STORE_OK or STORE_ENOMEM. */
+int store__states_of(store__states *out, const store_target *t,
+                     store_error *err);
+void store__states_free(store__states *states);
 
 /* What a compare-and-swap finds on a row, read without writing. */
 typedef struct store__row_now {

@@ -189,3 +189,118 @@ def check_restore_prediction(r, args, run_id, fixed, gone, held, changed,
              "dry run: would restore")
     _, done = check_restore_predicted(r, 4, args, run_id)
     check_eq(done["restored"], dry["restored"], "restored")
+
+
+# ---- states are text like any other -----------------------------------------
+#
+# States are bound as parameters, never spliced into SQL: quotes, a
+# backslash, LIKE's % and _, and non-ASCII text are states like any other,
+# and a state written as an injection matches only itself.
+READY = "it's \"ready\" 50%_ü"
+HELD = 'held by "C:\\worker" 100%'
+LOOKALIKE = "it's \"ready\" 50%Xü"  # READY, were _ a wildcard
+INJECTION = "pending') OR ('1'='1"
+ABSENT = "ç'est \"absent\""  # a pending state no message holds
+ANY_TEXT_LABELS = (READY, HELD, LOOKALIKE, INJECTION, "pending", "done")
+
+
+def any_text_rows(recs):
+    """{id: (kind, payload, state)}: ten READY messages (the even ones v2,
+    convertible), four HELD, and four each of LOOKALIKE, done and pending
+    (none of them read), all v2; one v2 in the state INJECTION."""
+    rows = {}
+    layout = [(READY, 10), (HELD, 4), (LOOKALIKE, 4), ("done", 4),
+              ("pending", 4), (INJECTION, 1)]
+    i = 0
+    for state, n in layout:
+        for _ in range(n):
+            i += 1
+            kind = "v1" if state == READY and i % 2 == 1 else "v2_plain"
+            rows[i] = (kind, recs.make(kind, i), state)
+    return rows
+
+
+def any_text_args(table_args):
+    return table_args + ["--queue", "--state-column", "state",
+                         "--pending-states",
+                         ",".join((READY, INJECTION, ABSENT)),
+                         "--in-flight-states", HELD]
+
+
+def _finding_keys(t):
+    """The keys of a scan's findings (--samples large enough for all)."""
+    return sorted(int(s["key"]) for v in ("misread", "unreadable", "corrupt")
+                  for s in t["samples"].get(v, []))
+
+
+def check_any_text_states(r, recs, rows, args, queued, set_state,
+                          fix_env=None):
+    """The scenario on a queue built from any_text_rows(@rows): @args its
+    target (any_text_args), @queued() {id: (payload, state)} of the table
+    as it is now, @set_state(id, state). @fix_env: the environment of the
+    first fix, whose stderr is returned."""
+    def read_now():
+        return sorted(i for i, (_, s) in queued().items()
+                      if s in (READY, INJECTION, ABSENT, HELD))
+
+    consumed = []  # converted, then consumed: its bytes are the fix's
+
+    def unread_unchanged():
+        for i, (p, s) in queued().items():
+            if s not in (READY, INJECTION, HELD) and i not in consumed:
+                check_eq(p, rows[i][1], "message %d (%s) untouched" % (i, s))
+
+    read = read_now()
+    check_eq(len(read), 15, "READY, HELD and INJECTION messages")
+    findings = [i for i in read if rows[i][0] != "v1"]
+    doc, _ = r.scan_json(1, *args, "--samples", "100")
+    t = doc["targets"][0]
+    check_eq(t["rows_read"], len(read), "scan: messages read")
+    check_eq(t["findings"], len(findings), "scan: findings")
+    # Every message not read is v2: one read by mistake would be a finding.
+    check_eq(_finding_keys(t), findings, "scan: the keys of the findings")
+
+    # The fix converts the pending ones and leaves HELD alone: in flight.
+    out, fix_err = r.expect(4, "fix", *args, "--execute", "--max-passes",
+                            "2", "--format", "json", env=fix_env)
+    fix = json.loads(out)
+    t = fix["targets"][0]
+    pending_v2 = [i for i in findings if rows[i][2] != HELD]
+    held = [i for i in read if rows[i][2] == HELD]
+    check_eq((t["converted"], t["unsettled"], t["in_flight"], t["passes"]),
+             (len(pending_v2), len(held), 2 * len(held), 2),
+             "fix: converted, unsettled, in flight, passes")
+    now = queued()
+    for i in pending_v2:
+        check(v1_readable(recs, now[i][0], i), "message %d converted" % i)
+    for i in held:
+        check_eq(now[i][0], rows[i][1], "held message %d untouched" % i)
+    unread_unchanged()
+
+    # Restore, with one converted message now held and one consumed.
+    to_held, to_done = pending_v2[0], pending_v2[1]
+    set_state(to_held, HELD)
+    set_state(to_done, "done")
+    consumed.append(to_done)
+    _, done = check_restore_predicted(r, 4, args, fix["run_id"])
+    check_eq((done["restored"], done["in_flight"], done["gone"]),
+             (len(pending_v2) - 2, 1, 1), "restore: restored, held, gone")
+    check_eq(sorted(restore_why(done, "in_flight")), [str(to_held)],
+             "restore: the held message")
+    now = queued()
+    for i in pending_v2[2:]:
+        check_eq(now[i][0], rows[i][1], "message %d restored" % i)
+
+    # The consumers give the HELD messages back: the next fix settles all.
+    for i in held:
+        set_state(i, READY)
+    out, _ = r.expect(0, "fix", *args, "--execute", "--format", "json")
+    t = json.loads(out)["targets"][0]
+    check_eq((t["converted"], t["unsettled"]),
+             (len(held) + len(pending_v2) - 2, 0), "last fix")
+    doc, _ = r.scan_json(0, *args, "--samples", "100")
+    t = doc["targets"][0]
+    check_eq((t["rows_read"], t["findings"]), (len(read_now()), 0),
+             "last scan: messages read, findings")
+    unread_unchanged()
+    return fix_err

@@ -170,6 +170,72 @@ def test_restore_dry_run_sees_consumers(r):
     check_eq(queued(db)[held], msgs[held][1], "it is restored")
 
 
+# The plans of a fix's statements, sent to rollsafe's stderr as notices:
+# auto_explain logs each plan as a warning, and the writer's sessions pass
+# warnings on to the client.
+EXPLAIN_ENV = dict(os.environ, PGOPTIONS=(
+    "-c session_preload_libraries=auto_explain"
+    " -c auto_explain.log_min_duration=0 -c auto_explain.log_level=warning"))
+
+
+def any_text_states(r, schema, state_type):
+    """The any-text scenario of queuecheck on a table whose state column
+    is @state_type ('text', or an enum of the states) with an index, and
+    20,000 consumed messages beside the scenario's: the fix's pages read
+    through the state column's index."""
+    recs = Records()
+    rows = queuecheck.any_text_rows(recs)
+    db = Db(schema)
+    if state_type == "enum":
+        db.execute('CREATE TYPE "%s".event_state AS ENUM (%s)'
+                   % (schema, ", ".join(["%s"] * len(
+                       queuecheck.ANY_TEXT_LABELS))),
+                   *queuecheck.ANY_TEXT_LABELS)
+        state_type = '"%s".event_state' % schema
+    db.execute('CREATE TABLE "%s".order_events (id bigint PRIMARY KEY, '
+               "payload bytea NOT NULL, state %s NOT NULL)"
+               % (schema, state_type))
+    db.execute('CREATE INDEX order_events_state ON "%s".order_events (state)'
+               % schema)
+    with db.conn.cursor() as c:
+        c.executemany('INSERT INTO "%s".order_events VALUES (%%s, %%s, %%s)'
+                      % schema, [(i, psycopg2.Binary(p), st)
+                                 for i, (_, p, st) in rows.items()])
+        c.execute('INSERT INTO "%s".order_events SELECT g, %%s, %%s FROM '
+                  "generate_series(1000, 20999) g" % schema,
+                  (psycopg2.Binary(recs.v1(1000)), "done"))
+    db.execute('ANALYZE "%s".order_events' % schema)
+
+    def queued_states():
+        with db.conn.cursor() as c:
+            c.execute('SELECT id, payload, state::text FROM "%s".order_events'
+                      " WHERE id < 1000" % schema)
+            return {i: (bytes(p), st) for i, p, st in c.fetchall()}
+
+    def set_state(i, state):
+        db.execute('UPDATE "%s".order_events SET state = %%s WHERE id = %%s'
+                   % schema, state, i)
+
+    args = queuecheck.any_text_args(db.args("order_events"))
+    err = queuecheck.check_any_text_states(r, recs, rows, args, queued_states,
+                                           set_state, fix_env=EXPLAIN_ENV)
+    pages = [p for p in err.split("WARNING:  duration:")
+             if "ORDER BY" in p and "order_events" in p]
+    check(len(pages) >= 2, "auto_explain showed the pages' plans", err[-3000:])
+    for p in pages:
+        check("Index Scan using order_events_state" in p or
+              "Bitmap Index Scan on order_events_state" in p,
+              "a page reads through the state column's index", p)
+
+
+def test_any_text_states_text_column(r):
+    any_text_states(r, "it_queue_any_text", "text")
+
+
+def test_any_text_states_enum_column(r):
+    any_text_states(r, "it_queue_any_enum", "enum")
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 

@@ -141,9 +141,12 @@ def test_processing_message_in_flight(r):
              "id", "--column", "payload", "--type", "shop.Order",
              "--state-column", "state", "--pending-states", "a,b",
              "--in-flight-states", "b")
-    r.expect(2, "scan", "--sqlite", path, "--table", "order_events", "--key",
-             "id", "--column", "payload", "--type", "shop.Order",
-             "--state-column", "state", "--pending-states", "it's")
+    _, err = r.expect(2, "scan", "--sqlite", path, "--table", "order_events",
+                      "--key", "id", "--column", "payload", "--type",
+                      "shop.Order", "--state-column", "state",
+                      "--pending-states", "pending,," + "x" * 64)
+    check("each state is 1 to 63 bytes" in err, "the state list refused",
+          err)
 
 
 def test_restore_dry_run_sees_consumers(r):
@@ -182,6 +185,45 @@ def test_restore_dry_run_sees_consumers(r):
     check_eq((dry["restored"], dry["in_flight"]), (1, 0),
              "only the given-back message is left to restore")
     check_eq(queued(path)[held], msgs[held][1], "it is restored")
+
+
+def test_any_text_states(r):
+    """States with quotes, a backslash, % and _, non-ASCII text, and one
+    written as an injection: bound, they match exactly themselves."""
+    recs = Records()
+    rows = queuecheck.any_text_rows(recs)
+    path = os.path.join(r.work, "any_text.db")
+    if os.path.exists(path):
+        os.unlink(path)
+    db = sqlite3.connect(path)
+    db.execute(DDL)
+    db.execute("CREATE INDEX order_events_state ON order_events (state)")
+    db.executemany(
+        "INSERT INTO order_events (id, order_id, payload, state, enqueued_at)"
+        " VALUES (?, ?, ?, ?, '2026-11-26T10:00:00Z')",
+        [(i, "O-%d" % i, p, st) for i, (_, p, st) in rows.items()])
+    db.commit()
+    db.close()
+
+    def queued_states():
+        c = sqlite3.connect(path)
+        out = {i: (bytes(p), st) for i, p, st in
+               c.execute("SELECT id, payload, state FROM order_events")}
+        c.close()
+        return out
+
+    def set_state(i, state):
+        c = sqlite3.connect(path)
+        c.execute("UPDATE order_events SET state = ? WHERE id = ?",
+                  (state, i))
+        c.commit()
+        c.close()
+
+    args = queuecheck.any_text_args(
+        ["--sqlite", path, "--table", "order_events", "--key", "id",
+         "--column", "payload", "--type", "shop.Order"])
+    queuecheck.check_any_text_states(r, recs, rows, args, queued_states,
+                                     set_state)
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

@@ -1194,8 +1194,14 @@ START_TEST(queue_bad_options) {
   } cases[] = {
       {"nope", NULL, NULL, "no column 'nope' (the state column)"},
       {"state", "a,,b", NULL, "each state is 1 to 63 bytes"},
-      {"state", "it's", NULL, "cannot hold quotes"},
+      {"state",
+       "pending,0123456789012345678901234567890123456789012345678901234567890"
+       "123",
+       NULL, "each state is 1 to 63 bytes"},
+      {"st\nate", NULL, NULL, "a name of 1 to 63 bytes without control"},
       {"state", "a,b", "b", "state 'b' is both pending and in flight"},
+      {"state", "it's \"x\"\n", "it's \"x\"\n",
+       "state 'it's \"x\"?' is both pending and in flight"},
       {NULL, NULL, "processing", "in-flight states need a state column"},
       {"v", NULL, NULL, "cannot be the key or the record column"},
   };
