@@ -828,6 +828,72 @@ START_TEST(enum_value_int32_max_is_known) {
 }
 END_TEST
 
+/* A required enum without an explicit default, whose first value is not 0:
+ * protoc-c gives its field no default_value (the first value is only the
+ * initial value of message_init), so protobuf-c fails a record that lacks
+ * it. Built at run time, the field must not gain a default either, or
+ * protobuf-c would take the record and classify would call it ok. */
+START_TEST(required_enum_without_default_stays_required) {
+  char dir[] = "/tmp/rs-req-enum-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/r.proto", dir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(
+      "syntax = \"proto2\";\npackage t;\n"
+      "enum E { FIRST = 1; SECOND = 2; }\n"
+      "message M { required E e = 1; optional int32 x = 2;\n"
+      "  optional E o = 3; }\n",
+      f);
+  ck_assert_int_eq(fclose(f), 0);
+  rs_schema *s = NULL;
+  rs_error err = RS_ERROR_INIT;
+  int rc = rs_schema_load(&s, path, NULL, &err);
+  unlink(path);
+  rmdir(dir);
+  ck_assert_msg(rc == 0, "%s", err.message);
+  const ProtobufCMessageDescriptor *d = rs_schema_message(s, "t.M");
+  ck_assert_ptr_nonnull(d);
+  /* x = 1, no e: protobuf-c refuses it, as it does with protoc-c's code. */
+  const uint8_t missing[] = {0x10, 0x01};
+  ck_assert_ptr_null(
+      protobuf_c_message_unpack(d, NULL, sizeof missing, missing));
+  /* e = 2: fine; the unset optional o reads as its first value. */
+  const uint8_t present[] = {0x08, 0x02};
+  ProtobufCMessage *m =
+      protobuf_c_message_unpack(d, NULL, sizeof present, present);
+  ck_assert_ptr_nonnull(m);
+  const ProtobufCFieldDescriptor *o =
+      protobuf_c_message_descriptor_get_field(d, 3);
+  ck_assert_int_eq(*(const int *)((const char *)m + o->offset), 1);
+  protobuf_c_message_free_unpacked(m, NULL);
+
+  rs_registry_builder *rb;
+  ck_assert_int_eq(rs_registry_builder_new(&rb, NULL, &err), 0);
+  const rs_schema *vs[] = {s};
+  ck_assert_int_eq(rs_schema_register(rb, "t.M", vs, 1, NULL, &err), 0);
+  rs_registry *reg;
+  ck_assert_int_eq(rs_registry_build(&reg, rb, &err), 0);
+  for (int quick = 0; quick < 2; quick++) {
+    rs_options opts = RS_OPTIONS_INIT;
+    if (quick) opts.flags |= RS_OPT_VERDICT_ONLY;
+    rs_reader r = RS_READER_INIT;
+    r.format_version = 1;
+    rs_classification *c = NULL;
+    ck_assert_int_eq(
+        rs_classify(&c, reg, "t.M", &r, missing, sizeof missing, &opts, &err),
+        0);
+    ck_assert_msg(rs_classification_verdict(c) >= RS_VERDICT_UNREADABLE,
+                  "verdict-only %d: %s", quick,
+                  rs_verdict_name(rs_classification_verdict(c)));
+    rs_classification_free(c);
+  }
+  rs_registry_free(reg);
+  rs_schema_free(s);
+}
+END_TEST
+
 /* ---- every allocation failing in turn
  * ----------------------------------------- */
 
@@ -890,6 +956,7 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, absurd_counts_are_refused);
   tcase_add_test(tc, enum_map_converts_a_value_the_reader_lacks);
   tcase_add_test(tc, enum_value_int32_max_is_known);
+  tcase_add_test(tc, required_enum_without_default_stays_required);
   tcase_add_test(tc, chaos_allocator_frees_everything);
   suite_add_tcase(tc == NULL ? NULL : s, tc);
   return s;
