@@ -1265,7 +1265,7 @@ static void compare_oneofs(cmp *c, const fctx *o, const fctx *n,
           "with %s, and the old reader keeps only the member that comes last "
           "on the wire and drops the other (protobuf-c, C++, Java and Go "
           "alike)",
-          n->f->name, o->owner->msg->oneof_decl[o->f->oneof_index]->name,
+          n->f->name, oneof_name(o),
           nin ? "for another oneof" : "now a plain field", together);
       return;
     }
@@ -1274,7 +1274,7 @@ static void compare_oneofs(cmp *c, const fctx *o, const fctx *n,
           field_path(c, n->owner, n->f),
           "'%s' left oneof '%s', whose other members are gone: the old reader "
           "reads it as before",
-          n->f->name, o->owner->msg->oneof_decl[o->f->oneof_index]->name);
+          n->f->name, oneof_name(o));
       return;
     }
   }
