@@ -504,6 +504,18 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
       rs_diff_schema_free(s);
       return rc;
     }
+  /* Values are compared by name: each needs one. */
+  for (size_t i = 0; i < s->n_types; i++) {
+    const enum_proto *e = s->types[i].en;
+    for (size_t k = 0; e != NULL && k < e->n_value; k++)
+      if (e->value[k]->name == NULL || e->value[k]->name[0] == '\0') {
+        rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                      "%s: enum %s: value %zu has no name", path,
+                      s->types[i].full, k + 1);
+        rs_diff_schema_free(s);
+        return rc;
+      }
+  }
   rc = check_fields(s, err);
   if (rc != 0) {
     rs_diff_schema_free(s);

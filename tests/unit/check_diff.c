@@ -402,6 +402,38 @@ START_TEST(unnamed_oneof_left_is_named_in_findings) {
 }
 END_TEST
 
+/* An enum value without a name (a hand-made set) is a load error, as a
+ * message or enum without one is; it was compared by name (NULL). */
+START_TEST(unnamed_enum_value_is_an_error) {
+  Google__Protobuf__EnumValueDescriptorProto v0, v1;
+  google__protobuf__enum_value_descriptor_proto__init(&v0);
+  google__protobuf__enum_value_descriptor_proto__init(&v1);
+  v0.name = "ZERO";
+  v0.has_number = v1.has_number = 1;
+  v0.number = 0;
+  v1.number = 1; /* no name */
+  Google__Protobuf__EnumValueDescriptorProto *vals[] = {&v0, &v1};
+  Google__Protobuf__EnumDescriptorProto e;
+  google__protobuf__enum_descriptor_proto__init(&e);
+  e.name = "E";
+  e.value = vals;
+  e.n_value = 2;
+  Google__Protobuf__EnumDescriptorProto *enums[] = {&e};
+  field_proto fe;
+  init_field(&fe, "e", 1, TYPE(ENUM), ".h.M.E");
+  field_proto *fields[] = {&fe};
+  msg_proto m;
+  google__protobuf__descriptor_proto__init(&m);
+  m.name = "M";
+  m.field = fields;
+  m.n_field = 1;
+  m.enum_type = enums;
+  m.n_enum_type = 1;
+  msg_proto *msgs[] = {&m};
+  expect_load_error(msgs, 1, RS_EDECODE, "h.M.E");
+}
+END_TEST
+
 START_TEST(unreadable_and_missing_protoc) {
   rs_diff_schema *s = NULL;
   rs_error err = RS_ERROR_INIT;
@@ -542,6 +574,7 @@ static Suite *diff_suite(void) {
   tcase_add_test(tc, deep_nesting_is_an_error);
   tcase_add_test(tc, message_cycles_terminate_without_source_info);
   tcase_add_test(tc, unnamed_oneof_left_is_named_in_findings);
+  tcase_add_test(tc, unnamed_enum_value_is_an_error);
   tcase_add_test(tc, unreadable_and_missing_protoc);
   tcase_add_loop_test(tc, chaos_every_allocation_failure_is_clean, 0,
                       (int)(sizeof chaos_pairs / sizeof chaos_pairs[0]));
