@@ -15,7 +15,7 @@
 option(RS_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
 
 set(RS_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
-set(RS_FUZZ_TARGETS fuzz_classify fuzz_decode fuzz_descset fuzz_stream)
+set(RS_FUZZ_TARGETS fuzz_classify fuzz_decode fuzz_descset fuzz_diff fuzz_stream)
 
 foreach(target ${RS_FUZZ_TARGETS})
   add_executable(${target}_replay ${RS_FUZZ_DIR}/${target}.c

@@ -496,7 +496,7 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
       }
     }
   }
-  qsort(s->types, s->n_types, sizeof *s->types, type_cmp);
+  if (s->n_types > 1) qsort(s->types, s->n_types, sizeof *s->types, type_cmp);
   for (size_t i = 1; i < s->n_types; i++)
     if (strcmp(s->types[i - 1].full, s->types[i].full) == 0) {
       rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
