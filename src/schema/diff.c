@@ -307,8 +307,47 @@ static int field_kind(const rs_diff_schema *s, const field_proto *f) {
   return t->msg != NULL ? T(MESSAGE) : T(ENUM);
 }
 
-/* Every field's type must resolve and match its kind: the comparison
- * relies on it. */
+static int cmp_field_number(const void *a, const void *b) {
+  int32_t x = (*(const field_proto *const *)a)->number;
+  int32_t y = (*(const field_proto *const *)b)->number;
+  return (x > y) - (x < y);
+}
+
+static int cmp_field_name(const void *a, const void *b) {
+  return strcmp((*(const field_proto *const *)a)->name,
+                (*(const field_proto *const *)b)->name);
+}
+
+/* A message's field numbers and names are unique (fields are matched
+ * across versions by them). */
+static int check_unique(const rs_diff_schema *s, const sx_type *t,
+                        rs_error *err) {
+  size_t n = t->msg->n_field;
+  if (n < 2) return 0;
+  const field_proto **by = d_malloc(n * sizeof *by);
+  if (by == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "out of memory");
+  memcpy(by, t->msg->field, n * sizeof *by);
+  int rc = 0;
+  qsort(by, n, sizeof *by, cmp_field_number);
+  for (size_t j = 1; j < n && rc == 0; j++)
+    if (by[j - 1]->number == by[j]->number)
+      rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                    "%s: message %s: field number %d is used by %s and %s",
+                    s->path, t->full, (int)by[j]->number, by[j - 1]->name,
+                    by[j]->name);
+  qsort(by, n, sizeof *by, cmp_field_name);
+  for (size_t j = 1; j < n && rc == 0; j++)
+    if (strcmp(by[j - 1]->name, by[j]->name) == 0)
+      rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                    "%s: message %s: field name %s is used twice", s->path,
+                    t->full, by[j]->name);
+  free(by);
+  return rc;
+}
+
+/* Every field's type must resolve and match its kind, and numbers and
+ * names are unique: the comparison relies on it. */
 static int check_fields(const rs_diff_schema *s, rs_error *err) {
   for (size_t i = 0; i < s->n_types; i++) {
     const sx_type *t = &s->types[i];
@@ -352,6 +391,8 @@ static int check_fields(const rs_diff_schema *s, rs_error *err) {
                         s->path, t->full, name, (int)f->number,
                         (int)f->oneof_index);
     }
+    int rc = check_unique(s, t, err);
+    if (rc != 0) return rc;
   }
   return 0;
 }

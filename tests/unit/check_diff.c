@@ -273,6 +273,18 @@ START_TEST(bad_numbers_duplicates_and_oneofs_are_errors) {
   f.oneof_index = 3;
   expect_load_error(msgs, 1, RS_EDECODE, "oneof index 3 out of range");
   f.has_oneof_index = 0;
+  /* two fields with one number, or one name: a set compared with itself
+   * reported the second as the first one renamed */
+  field_proto g;
+  init_field(&g, "y", 1, TYPE(STRING), NULL);
+  field_proto *two[] = {&f, &g};
+  m.field = two;
+  m.n_field = 2;
+  expect_load_error(msgs, 1, RS_EDECODE, "field number 1 is used by x and y");
+  init_field(&g, "x", 2, TYPE(STRING), NULL);
+  expect_load_error(msgs, 1, RS_EDECODE, "field name x is used twice");
+  m.field = fields;
+  m.n_field = 1;
   twin = m;
   expect_load_error(msgs, 2, RS_EDECODE, "type h.M is defined twice");
   m.name = NULL;
