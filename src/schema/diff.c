@@ -518,9 +518,11 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
     for (size_t e = 0; e < fd->n_enum_type; e++) {
       path_buf[1] = (int32_t)e;
       if (fd->enum_type[e]->name == NULL || fd->enum_type[e]->name[0] == '\0') {
+        /* fd is the set's, which the free releases: the message first. */
+        rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                      "%s: an enum without a name in %s", path, fd->name);
         rs_diff_schema_free(s);
-        return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
-                        "%s: an enum without a name in %s", path, fd->name);
+        return rc;
       }
       if (add_type(s, package, fd->enum_type[e]->name, package, i, path_buf, 2,
                    NULL, fd->enum_type[e], &full) != 0)
