@@ -51,9 +51,9 @@ static rs_diff_schema *load(const char *path, const uint8_t *data,
   rs_error err = RS_ERROR_INIT;
   int rc = rs_diff_schema_load(&s, path, NULL, &err);
   if (rc != 0) {
-    FUZZ_CHECK(rc == RS_EDECODE || rc == RS_ELIMIT || rc == RS_EIO ||
-                   rc == RS_EINVAL,
-               "rc %d: %s", rc, err.message);
+    FUZZ_CHECK(
+        rc == RS_EDECODE || rc == RS_ELIMIT || rc == RS_EIO || rc == RS_EINVAL,
+        "rc %d: %s", rc, err.message);
     FUZZ_CHECK(s == NULL && err.code == rc && err.message[0] != '\0', "rc %d",
                rc);
     return NULL;
