@@ -15,7 +15,7 @@
 option(RS_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
 
 set(RS_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
-set(RS_FUZZ_TARGETS fuzz_classify fuzz_decode fuzz_descset)
+set(RS_FUZZ_TARGETS fuzz_classify fuzz_decode fuzz_descset fuzz_diff fuzz_stream)
 
 foreach(target ${RS_FUZZ_TARGETS})
   add_executable(${target}_replay ${RS_FUZZ_DIR}/${target}.c
@@ -27,6 +27,9 @@ foreach(target ${RS_FUZZ_TARGETS})
            COMMAND ${target}_replay ${RS_FUZZ_DIR}/corpus/${target})
   set_tests_properties(fuzz.replay.${target} PROPERTIES LABELS fuzz)
 endforeach()
+# The stream-file reader and writer (src/store/stream.c) are in the store
+# library, which the CLI links; so does their target.
+target_link_libraries(fuzz_stream_replay PRIVATE rollsafe_store)
 
 if(RS_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
@@ -64,6 +67,20 @@ if(RS_FUZZ)
       -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
     target_link_libraries(rs_fuzz_lib PUBLIC PkgConfig::PROTOBUFC)
 
+    # The store library again, instrumented the same way, for fuzz_stream.
+    get_target_property(rs_store_sources rollsafe_store SOURCES)
+    list(TRANSFORM rs_store_sources PREPEND ${PROJECT_SOURCE_DIR}/src/store/)
+    pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+    pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+    find_package(Threads REQUIRED)
+    add_library(rs_fuzz_store STATIC ${rs_store_sources})
+    target_include_directories(rs_fuzz_store PUBLIC ${PROJECT_SOURCE_DIR}/src)
+    target_compile_options(rs_fuzz_store PRIVATE
+      -fsanitize=fuzzer-no-link,address,undefined
+      -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_libraries(rs_fuzz_store PUBLIC PkgConfig::SQLITE3
+      PkgConfig::LIBPQ Threads::Threads)
+
     foreach(target ${RS_FUZZ_TARGETS})
       add_executable(${target} ${RS_FUZZ_DIR}/${target}.c)
       target_link_libraries(${target} PRIVATE rs_fuzz_lib)
@@ -71,5 +88,6 @@ if(RS_FUZZ)
       target_compile_options(${target} PRIVATE ${RS_WARNINGS} ${rs_fuzz_flags})
       target_link_options(${target} PRIVATE ${rs_fuzz_flags})
     endforeach()
+    target_link_libraries(fuzz_stream PRIVATE rs_fuzz_store)
   endif()
 endif()

@@ -17,3 +17,7 @@ foreach(stem quick_types quick_types3)
 endforeach()
 target_sources(check_quick PRIVATE ${rs_quick_sources})
 target_include_directories(check_quick PRIVATE ${rs_quick_out})
+# The same schemas, and one with maps and proto3 optional fields, loaded
+# at run time: the walk on descriptors rs_schema builds.
+target_compile_definitions(check_quick PRIVATE
+  RS_QUICK_PROTO_DIR="${CMAKE_CURRENT_SOURCE_DIR}/unit/quick")

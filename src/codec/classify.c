@@ -113,7 +113,7 @@ static void check_enum(walker *w, const ProtobufCFieldDescriptor *rf,
                        uint64_t raw, const char *path, size_t offset) {
   int32_t v = (int32_t)(uint32_t)raw;
   const ProtobufCEnumDescriptor *e = rf->descriptor;
-  if (protobuf_c_enum_descriptor_get_value(e, v) == NULL)
+  if (!rs__enum_known(e, v))
     note(w, RS_VERDICT_MISREAD, path, rf->id, offset,
          "value %d is not in %s of %s; protobuf-c keeps it as a plain int "
          "the reader's code does not expect",

@@ -204,7 +204,7 @@ static int map_enum(gen_state *g, const ProtobufCFieldDescriptor *sf,
   const ProtobufCEnumDescriptor *de = df->descriptor;
   const ProtobufCEnumDescriptor *se =
       sf != NULL && sf->type == PROTOBUF_C_TYPE_ENUM ? sf->descriptor : de;
-  const ProtobufCEnumValue *sv = protobuf_c_enum_descriptor_get_value(se, v);
+  const ProtobufCEnumValue *sv = rs__enum_value(se, v);
   for (size_t i = 0; sv != NULL && i < g->type->n_enum_maps; i++) {
     const rs__enum_map *m = &g->type->enum_maps[i];
     if (strcmp(m->enum_name, se->name) != 0 &&
@@ -239,7 +239,7 @@ static int convert_varint(gen_state *g, const ProtobufCFieldDescriptor *sf,
   *out = raw;
   if (df->type == PROTOBUF_C_TYPE_ENUM) {
     int32_t v = (int32_t)(uint32_t)raw;
-    if (protobuf_c_enum_descriptor_get_value(df->descriptor, v) == NULL)
+    if (!rs__enum_known(df->descriptor, v))
       return map_enum(g, sf, df, v, out, path);
   }
   if (sf == NULL || sf->type == df->type || !rs__is_varint_type(sf->type))

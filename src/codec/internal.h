@@ -248,6 +248,10 @@ void rs__unversioned_name(const char *name, char *out, size_t cap);
  * verdict-only answers can be compared with and without it. */
 #define RS__OPT_NO_QUICK (1u << 30)
 
+/* The value of e numbered `value`, or NULL; unlike
+ * protobuf_c_enum_descriptor_get_value, right for values up to INT32_MAX. */
+const ProtobufCEnumValue *rs__enum_value(const ProtobufCEnumDescriptor *e,
+                                         int value);
 bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value);
 
 /*

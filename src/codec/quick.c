@@ -35,14 +35,23 @@ typedef struct qwalk {
   bool clean;
 } qwalk;
 
-bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value) {
+/* protobuf-c's own lookup (int_range_lookup) adds a range's length to its
+ * start in int, which overflows for a range that ends at INT32_MAX: it
+ * finds no value there. This one counts in 64 bits. */
+const ProtobufCEnumValue *rs__enum_value(const ProtobufCEnumDescriptor *e,
+                                         int value) {
   for (unsigned i = 0; i < e->n_value_ranges; i++) {
     const ProtobufCIntRange *r = &e->value_ranges[i];
-    int start = r->start_value;
-    int end = start + (int)(e->value_ranges[i + 1].orig_index - r->orig_index);
-    if (value >= start && value < end) return true;
+    int64_t start = r->start_value;
+    int64_t n = (int64_t)e->value_ranges[i + 1].orig_index - r->orig_index;
+    if (value >= start && value - start < n)
+      return &e->values[r->orig_index + (unsigned)(value - start)];
   }
-  return false;
+  return NULL;
+}
+
+bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value) {
+  return rs__enum_value(e, value) != NULL;
 }
 
 /* A varint as protobuf-c scans it (at most 10 bytes); its length or 0. */

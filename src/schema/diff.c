@@ -307,8 +307,47 @@ static int field_kind(const rs_diff_schema *s, const field_proto *f) {
   return t->msg != NULL ? T(MESSAGE) : T(ENUM);
 }
 
-/* Every field's type must resolve and match its kind: the comparison
- * relies on it. */
+static int cmp_field_number(const void *a, const void *b) {
+  int32_t x = (*(const field_proto *const *)a)->number;
+  int32_t y = (*(const field_proto *const *)b)->number;
+  return (x > y) - (x < y);
+}
+
+static int cmp_field_name(const void *a, const void *b) {
+  return strcmp((*(const field_proto *const *)a)->name,
+                (*(const field_proto *const *)b)->name);
+}
+
+/* A message's field numbers and names are unique (fields are matched
+ * across versions by them). */
+static int check_unique(const rs_diff_schema *s, const sx_type *t,
+                        rs_error *err) {
+  size_t n = t->msg->n_field;
+  if (n < 2) return 0;
+  const field_proto **by = d_malloc(n * sizeof *by);
+  if (by == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "out of memory");
+  memcpy(by, t->msg->field, n * sizeof *by);
+  int rc = 0;
+  qsort(by, n, sizeof *by, cmp_field_number);
+  for (size_t j = 1; j < n && rc == 0; j++)
+    if (by[j - 1]->number == by[j]->number)
+      rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                    "%s: message %s: field number %d is used by %s and %s",
+                    s->path, t->full, (int)by[j]->number, by[j - 1]->name,
+                    by[j]->name);
+  qsort(by, n, sizeof *by, cmp_field_name);
+  for (size_t j = 1; j < n && rc == 0; j++)
+    if (strcmp(by[j - 1]->name, by[j]->name) == 0)
+      rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                    "%s: message %s: field name %s is used twice", s->path,
+                    t->full, by[j]->name);
+  free(by);
+  return rc;
+}
+
+/* Every field's type must resolve and match its kind, and numbers and
+ * names are unique: the comparison relies on it. */
 static int check_fields(const rs_diff_schema *s, rs_error *err) {
   for (size_t i = 0; i < s->n_types; i++) {
     const sx_type *t = &s->types[i];
@@ -352,6 +391,8 @@ static int check_fields(const rs_diff_schema *s, rs_error *err) {
                         s->path, t->full, name, (int)f->number,
                         (int)f->oneof_index);
     }
+    int rc = check_unique(s, t, err);
+    if (rc != 0) return rc;
   }
   return 0;
 }
@@ -477,9 +518,11 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
     for (size_t e = 0; e < fd->n_enum_type; e++) {
       path_buf[1] = (int32_t)e;
       if (fd->enum_type[e]->name == NULL || fd->enum_type[e]->name[0] == '\0') {
+        /* fd is the set's, which the free releases: the message first. */
+        rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                      "%s: an enum without a name in %s", path, fd->name);
         rs_diff_schema_free(s);
-        return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
-                        "%s: an enum without a name in %s", path, fd->name);
+        return rc;
       }
       if (add_type(s, package, fd->enum_type[e]->name, package, i, path_buf, 2,
                    NULL, fd->enum_type[e], &full) != 0)
@@ -496,7 +539,7 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
       }
     }
   }
-  qsort(s->types, s->n_types, sizeof *s->types, type_cmp);
+  if (s->n_types > 1) qsort(s->types, s->n_types, sizeof *s->types, type_cmp);
   for (size_t i = 1; i < s->n_types; i++)
     if (strcmp(s->types[i - 1].full, s->types[i].full) == 0) {
       rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
@@ -504,6 +547,18 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
       rs_diff_schema_free(s);
       return rc;
     }
+  /* Values are compared by name: each needs one. */
+  for (size_t i = 0; i < s->n_types; i++) {
+    const enum_proto *e = s->types[i].en;
+    for (size_t k = 0; e != NULL && k < e->n_value; k++)
+      if (e->value[k]->name == NULL || e->value[k]->name[0] == '\0') {
+        rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                      "%s: enum %s: value %zu has no name", path,
+                      s->types[i].full, k + 1);
+        rs_diff_schema_free(s);
+        return rc;
+      }
+  }
   rc = check_fields(s, err);
   if (rc != 0) {
     rs_diff_schema_free(s);
@@ -1265,7 +1320,7 @@ static void compare_oneofs(cmp *c, const fctx *o, const fctx *n,
           "with %s, and the old reader keeps only the member that comes last "
           "on the wire and drops the other (protobuf-c, C++, Java and Go "
           "alike)",
-          n->f->name, o->owner->msg->oneof_decl[o->f->oneof_index]->name,
+          n->f->name, oneof_name(o),
           nin ? "for another oneof" : "now a plain field", together);
       return;
     }
@@ -1274,7 +1329,7 @@ static void compare_oneofs(cmp *c, const fctx *o, const fctx *n,
           field_path(c, n->owner, n->f),
           "'%s' left oneof '%s', whose other members are gone: the old reader "
           "reads it as before",
-          n->f->name, o->owner->msg->oneof_decl[o->f->oneof_index]->name);
+          n->f->name, oneof_name(o));
       return;
     }
   }

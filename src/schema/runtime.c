@@ -837,7 +837,13 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
         if (rc == RS_EINVAL)
           FAIL(RS_EINVAL, "invalid default value '%.40s'", f->default_value);
         if (rc != 0) goto done;
-      } else if (t == PROTOBUF_C_TYPE_ENUM) {
+      } else if (t == PROTOBUF_C_TYPE_ENUM &&
+                 fd->label != PROTOBUF_C_LABEL_REQUIRED) {
+        /* protoc-c's message_init starts an enum at its first value, but
+         * its descriptor has no default_value unless the .proto gives one:
+         * protobuf-c takes a required field with a default as present, so
+         * a required enum gets none (a record without it fails, as with
+         * generated code). */
         const entry *ee = find_entry(
             s, ((const ProtobufCEnumDescriptor *)fd->descriptor)->name);
         const enum_proto *ep = ee != NULL ? ee->en : NULL;

@@ -10,7 +10,8 @@
  * ends the scan, and store_framing_issue() says where.
  *
  * A stream file is never edited. A fix writes a new file through a
- * store_stream_writer: a temporary file in the destination's directory,
+ * store_stream_writer: a temporary file in the destination's directory
+ * (with the original's permission bits),
  * written, fsync'd, renamed over the destination, and the directory
  * fsync'd, so that the destination holds either its old contents or the
  * whole new file. The original stays as it was: it is the backup.

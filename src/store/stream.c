@@ -286,6 +286,15 @@ int store_stream_writer_open(store_stream_writer **out, const char *path,
     store_stream_writer_abort(w);
     return rc;
   }
+  /* mkstemp made it 0600: the new file takes the original's permission
+   * bits, so that whoever reads the original can read it. */
+  if (stat(original, &b) == 0 && fchmod(fd, b.st_mode & 0777) != 0) {
+    int rc = store__fail(err, STORE_EIO, "cannot set the mode of '%s': %s",
+                         w->tmp, strerror(errno));
+    close(fd);
+    store_stream_writer_abort(w);
+    return rc;
+  }
   w->f = fdopen(fd, "wb");
   if (w->f == NULL) {
     close(fd);

@@ -240,6 +240,20 @@ def test_fix_clean_dump_exits_zero(r):
     doc, _ = r.scan_json(0, *stream_args(path + ".fixed"))
     check_eq(doc["targets"][0]["verdicts"]["ok"], 40, "all ok")
 
+def test_fixed_file_keeps_the_original_permissions(r):
+    """The fixed file goes through a temporary file (mkstemp: mode 0600);
+    it gets the original's permission bits, so that the consumers that
+    read the original can read it."""
+    recs = Records()
+    path, _ = write_dump(r, recs, name="perm.dump")
+    for mode in (0o644, 0o640):
+        os.chmod(path, mode)
+        fixed = os.path.join(r.work, "perm-%o.fixed" % mode)
+        r.expect(1, "fix", *stream_args(path), "--execute",
+                 "--fixed-output", fixed, "--format", "json")
+        check_eq(oct(os.stat(fixed).st_mode & 0o7777), oct(mode),
+                 "mode of the fixed file")
+
 
 if __name__ == "__main__":
     tests = {name[5:]: fn for name, fn in list(globals().items())

@@ -273,6 +273,18 @@ START_TEST(bad_numbers_duplicates_and_oneofs_are_errors) {
   f.oneof_index = 3;
   expect_load_error(msgs, 1, RS_EDECODE, "oneof index 3 out of range");
   f.has_oneof_index = 0;
+  /* two fields with one number, or one name: a set compared with itself
+   * reported the second as the first one renamed */
+  field_proto g;
+  init_field(&g, "y", 1, TYPE(STRING), NULL);
+  field_proto *two[] = {&f, &g};
+  m.field = two;
+  m.n_field = 2;
+  expect_load_error(msgs, 1, RS_EDECODE, "field number 1 is used by x and y");
+  init_field(&g, "x", 2, TYPE(STRING), NULL);
+  expect_load_error(msgs, 1, RS_EDECODE, "field name x is used twice");
+  m.field = fields;
+  m.n_field = 1;
   twin = m;
   expect_load_error(msgs, 2, RS_EDECODE, "type h.M is defined twice");
   m.name = NULL;
@@ -350,6 +362,87 @@ START_TEST(message_cycles_terminate_without_source_info) {
   rs_diff_schema_free(v[1]);
   free(old_path);
   free(new_path);
+}
+END_TEST
+
+/* A oneof without a name (a hand-made set) that a field leaves: the finding
+ * names it '?', never passing a NULL name to a %s. */
+START_TEST(unnamed_oneof_left_is_named_in_findings) {
+  field_proto fa, fb;
+  init_field(&fa, "a", 1, TYPE(INT32), NULL);
+  init_field(&fb, "b", 2, TYPE(INT32), NULL);
+  field_proto *fields[] = {&fa, &fb};
+  Google__Protobuf__OneofDescriptorProto od;
+  google__protobuf__oneof_descriptor_proto__init(&od);
+  Google__Protobuf__OneofDescriptorProto *ods[] = {&od};
+  msg_proto m;
+  google__protobuf__descriptor_proto__init(&m);
+  m.name = "M";
+  m.field = fields;
+  m.n_field = 2;
+  msg_proto *msgs[] = {&m};
+  char *new_path = write_set(msgs, 1);
+  m.oneof_decl = ods;
+  m.n_oneof_decl = 1;
+  fa.has_oneof_index = fb.has_oneof_index = 1;
+  fa.oneof_index = fb.oneof_index = 0;
+  char *old_path = write_set(msgs, 1);
+  rs_diff_schema *v[2] = {NULL, NULL};
+  rs_error err = RS_ERROR_INIT;
+  ck_assert_int_eq(rs_diff_schema_load(&v[0], old_path, NULL, &err), 0);
+  ck_assert_int_eq(rs_diff_schema_load(&v[1], new_path, NULL, &err), 0);
+  unlink(old_path);
+  unlink(new_path);
+  rs_diff_report *r = NULL;
+  ck_assert_int_eq(
+      rs_diff_compare(&r, (const rs_diff_schema *const *)v, 2, NULL, &err), 0);
+  size_t left = 0;
+  for (size_t i = 0; i < rs_diff_report_count(r); i++) {
+    const rs_diff_finding *f = rs_diff_report_get(r, i);
+    if (rs_diff_finding_rule(f) != RS_DIFF_RULE_FIELD_MOVED_OUT_OF_ONEOF)
+      continue;
+    left++;
+    const char *msg = rs_diff_finding_message(f);
+    ck_assert_msg(strstr(msg, "oneof '?'") != NULL, "%s", msg);
+  }
+  ck_assert_uint_eq(left, 2);
+  rs_diff_report_free(r);
+  rs_diff_schema_free(v[0]);
+  rs_diff_schema_free(v[1]);
+  free(old_path);
+  free(new_path);
+}
+END_TEST
+
+/* An enum value without a name (a hand-made set) is a load error, as a
+ * message or enum without one is; it was compared by name (NULL). */
+START_TEST(unnamed_enum_value_is_an_error) {
+  Google__Protobuf__EnumValueDescriptorProto v0, v1;
+  google__protobuf__enum_value_descriptor_proto__init(&v0);
+  google__protobuf__enum_value_descriptor_proto__init(&v1);
+  v0.name = "ZERO";
+  v0.has_number = v1.has_number = 1;
+  v0.number = 0;
+  v1.number = 1; /* no name */
+  Google__Protobuf__EnumValueDescriptorProto *vals[] = {&v0, &v1};
+  Google__Protobuf__EnumDescriptorProto e;
+  google__protobuf__enum_descriptor_proto__init(&e);
+  e.name = "E";
+  e.value = vals;
+  e.n_value = 2;
+  Google__Protobuf__EnumDescriptorProto *enums[] = {&e};
+  field_proto fe;
+  init_field(&fe, "e", 1, TYPE(ENUM), ".h.M.E");
+  field_proto *fields[] = {&fe};
+  msg_proto m;
+  google__protobuf__descriptor_proto__init(&m);
+  m.name = "M";
+  m.field = fields;
+  m.n_field = 1;
+  m.enum_type = enums;
+  m.n_enum_type = 1;
+  msg_proto *msgs[] = {&m};
+  expect_load_error(msgs, 1, RS_EDECODE, "h.M.E");
 }
 END_TEST
 
@@ -492,6 +585,8 @@ static Suite *diff_suite(void) {
   tcase_add_test(tc, bad_numbers_duplicates_and_oneofs_are_errors);
   tcase_add_test(tc, deep_nesting_is_an_error);
   tcase_add_test(tc, message_cycles_terminate_without_source_info);
+  tcase_add_test(tc, unnamed_oneof_left_is_named_in_findings);
+  tcase_add_test(tc, unnamed_enum_value_is_an_error);
   tcase_add_test(tc, unreadable_and_missing_protoc);
   tcase_add_loop_test(tc, chaos_every_allocation_failure_is_clean, 0,
                       (int)(sizeof chaos_pairs / sizeof chaos_pairs[0]));

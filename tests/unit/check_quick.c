@@ -460,6 +460,58 @@ END_TEST
 
 /* ---- the envelope header ---------------------------------------------- */
 
+/* The same claims on descriptors built at run time from .proto files
+ * (src/schema/runtime.c): their layout, oneofs, maps, proto3 optional
+ * fields and defaults are rollsafe's own, not protoc-c's. */
+START_TEST(quick_walk_claims_hold_on_runtime_descriptors) {
+  static const struct {
+    const char *file, *message;
+  } cases[] = {
+      {"quick_types.proto", "rstest.quick.All"},
+      {"quick_types3.proto", "rstest.quick3.P3"},
+      {"quick_maps3.proto", "rstest.maps3.Item"},
+  };
+  rng_state = 0x243f6a8885a308d3ull;
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", RS_QUICK_PROTO_DIR, cases[k].file);
+    rs_schema *schema = NULL;
+    rs_error err = RS_ERROR_INIT;
+    ck_assert_msg(rs_schema_load(&schema, path, NULL, &err) == 0, "%s: %s",
+                  path, err.message);
+    const ProtobufCMessageDescriptor *d =
+        rs_schema_message(schema, cases[k].message);
+    ck_assert_ptr_nonnull(d);
+    tally t = {0};
+    rs__qplans *plans = NULL;
+    ck_assert_int_eq(rs__qplans_build(&plans, d, &rs__malloc_allocator), 0);
+    for (int i = 0; i < 4000; i++) {
+      gen g = {i % 3 != 0, 1 + below(5)};
+      gbuf b = {0};
+      gen_message(&b, &g, d, 1);
+      /* Deeper than the generator nests (5, map entries included): a
+       * oneof message member replaced by another member is gone from the
+       * unpacked message, so depth_of cannot see how deep its bytes went. */
+      unsigned max_depth = 7;
+      check_claims(&t, plans, b.p, b.n, max_depth, !g.anomalies,
+                   g.anomalies ? "with anomalies" : "well-formed");
+      mutate(&b);
+      check_claims(&t, plans, b.p, b.n, max_depth, false, "mutated");
+      free(b.p);
+    }
+    ck_assert_msg(
+        t.claimed * 4 > t.unpacked * 3 && t.claimed_clean * 4 > t.clean * 3 &&
+            t.claimed_clean <= t.clean && t.claimed <= t.unpacked &&
+            t.inputs - t.unpacked > t.inputs / 10,
+        "%s: %zu inputs, %zu unpacked, %zu clean, %zu claimed, %zu "
+        "claimed clean",
+        d->name, t.inputs, t.unpacked, t.clean, t.claimed, t.claimed_clean);
+    rs__qplans_free(plans, &rs__malloc_allocator);
+    rs_schema_free(schema);
+  }
+}
+END_TEST
+
 static bool text_is(const rs__quick_text *t, const char *s) {
   if (s == NULL) return t->n == 0;
   return t->n == strlen(s) && memcmp(t->p, s, t->n) == 0;
@@ -806,6 +858,7 @@ int main(void) {
   TCase *tc = tcase_create("quick");
   tcase_set_timeout(tc, 0);
   tcase_add_test(tc, quick_walk_claims_only_what_protobuf_c_unpacks);
+  tcase_add_test(tc, quick_walk_claims_hold_on_runtime_descriptors);
   tcase_add_test(tc, quick_header_walk_reads_what_the_envelope_parser_reads);
   tcase_add_test(tc, verdict_only_fast_path_agrees_with_full_classification);
   tcase_add_test(tc, verdict_only_agrees_on_protobuf_c_subtleties);

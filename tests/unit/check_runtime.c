@@ -763,6 +763,137 @@ START_TEST(enum_map_converts_a_value_the_reader_lacks) {
 }
 END_TEST
 
+/* An enum value of INT32_MAX: its range's end is past INT_MAX, which the
+ * enum lookup must not compute in int (signed overflow, and the value then
+ * looks unknown). Both the verdict-only and the full classification see a
+ * record holding it as ok, and one holding INT32_MIN as misread. */
+START_TEST(enum_value_int32_max_is_known) {
+  char dir[] = "/tmp/rs-enum-max-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/e.proto", dir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(
+      "syntax = \"proto2\";\npackage t;\n"
+      "enum E { ZERO = 0; BIG = 2147483646; MAX = 2147483647; }\n"
+      "message M { optional E e = 1; repeated E r = 2; }\n",
+      f);
+  ck_assert_int_eq(fclose(f), 0);
+  rs_schema *s = NULL;
+  rs_error err = RS_ERROR_INIT;
+  int rc = rs_schema_load(&s, path, NULL, &err);
+  unlink(path);
+  rmdir(dir);
+  ck_assert_msg(rc == 0, "%s", err.message);
+  rs_registry_builder *rb;
+  ck_assert_int_eq(rs_registry_builder_new(&rb, NULL, &err), 0);
+  const rs_schema *vs[] = {s};
+  ck_assert_int_eq(rs_schema_register(rb, "t.M", vs, 1, NULL, &err), 0);
+  rs_registry *reg;
+  ck_assert_int_eq(rs_registry_build(&reg, rb, &err), 0);
+  static const struct {
+    uint8_t bytes[16];
+    size_t len;
+    rs_verdict want;
+  } cases[] = {
+      /* e = 2147483647 */
+      {{0x08, 0xff, 0xff, 0xff, 0xff, 0x07}, 6, RS_VERDICT_OK},
+      /* e = 2147483646, r = [2147483647] packed */
+      {{0x08, 0xfe, 0xff, 0xff, 0xff, 0x07, 0x12, 0x05, 0xff, 0xff, 0xff, 0xff,
+        0x07},
+       13,
+       RS_VERDICT_OK},
+      /* e = -2147483648 (low 32 bits of the varint) */
+      {{0x08, 0x80, 0x80, 0x80, 0x80, 0x08}, 6, RS_VERDICT_MISREAD},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    for (int quick = 0; quick < 2; quick++) {
+      rs_options o = RS_OPTIONS_INIT;
+      if (quick) o.flags |= RS_OPT_VERDICT_ONLY;
+      rs_reader r = RS_READER_INIT;
+      r.format_version = 1;
+      rs_classification *c = NULL;
+      ck_assert_int_eq(rs_classify(&c, reg, "t.M", &r, cases[i].bytes,
+                                   cases[i].len, &o, &err),
+                       0);
+      ck_assert_msg(rs_classification_verdict(c) == cases[i].want,
+                    "case %zu (verdict-only %d): %s, want %s", i, quick,
+                    rs_verdict_name(rs_classification_verdict(c)),
+                    rs_verdict_name(cases[i].want));
+      rs_classification_free(c);
+    }
+  rs_registry_free(reg);
+  rs_schema_free(s);
+}
+END_TEST
+
+/* A required enum without an explicit default, whose first value is not 0:
+ * protoc-c gives its field no default_value (the first value is only the
+ * initial value of message_init), so protobuf-c fails a record that lacks
+ * it. Built at run time, the field must not gain a default either, or
+ * protobuf-c would take the record and classify would call it ok. */
+START_TEST(required_enum_without_default_stays_required) {
+  char dir[] = "/tmp/rs-req-enum-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/r.proto", dir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(
+      "syntax = \"proto2\";\npackage t;\n"
+      "enum E { FIRST = 1; SECOND = 2; }\n"
+      "message M { required E e = 1; optional int32 x = 2;\n"
+      "  optional E o = 3; }\n",
+      f);
+  ck_assert_int_eq(fclose(f), 0);
+  rs_schema *s = NULL;
+  rs_error err = RS_ERROR_INIT;
+  int rc = rs_schema_load(&s, path, NULL, &err);
+  unlink(path);
+  rmdir(dir);
+  ck_assert_msg(rc == 0, "%s", err.message);
+  const ProtobufCMessageDescriptor *d = rs_schema_message(s, "t.M");
+  ck_assert_ptr_nonnull(d);
+  /* x = 1, no e: protobuf-c refuses it, as it does with protoc-c's code. */
+  const uint8_t missing[] = {0x10, 0x01};
+  ck_assert_ptr_null(
+      protobuf_c_message_unpack(d, NULL, sizeof missing, missing));
+  /* e = 2: fine; the unset optional o reads as its first value. */
+  const uint8_t present[] = {0x08, 0x02};
+  ProtobufCMessage *m =
+      protobuf_c_message_unpack(d, NULL, sizeof present, present);
+  ck_assert_ptr_nonnull(m);
+  const ProtobufCFieldDescriptor *o =
+      protobuf_c_message_descriptor_get_field(d, 3);
+  ck_assert_int_eq(*(const int *)((const char *)m + o->offset), 1);
+  protobuf_c_message_free_unpacked(m, NULL);
+
+  rs_registry_builder *rb;
+  ck_assert_int_eq(rs_registry_builder_new(&rb, NULL, &err), 0);
+  const rs_schema *vs[] = {s};
+  ck_assert_int_eq(rs_schema_register(rb, "t.M", vs, 1, NULL, &err), 0);
+  rs_registry *reg;
+  ck_assert_int_eq(rs_registry_build(&reg, rb, &err), 0);
+  for (int quick = 0; quick < 2; quick++) {
+    rs_options opts = RS_OPTIONS_INIT;
+    if (quick) opts.flags |= RS_OPT_VERDICT_ONLY;
+    rs_reader r = RS_READER_INIT;
+    r.format_version = 1;
+    rs_classification *c = NULL;
+    ck_assert_int_eq(
+        rs_classify(&c, reg, "t.M", &r, missing, sizeof missing, &opts, &err),
+        0);
+    ck_assert_msg(rs_classification_verdict(c) >= RS_VERDICT_UNREADABLE,
+                  "verdict-only %d: %s", quick,
+                  rs_verdict_name(rs_classification_verdict(c)));
+    rs_classification_free(c);
+  }
+  rs_registry_free(reg);
+  rs_schema_free(s);
+}
+END_TEST
+
 /* ---- every allocation failing in turn
  * ----------------------------------------- */
 
@@ -824,6 +955,8 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, absurd_shapes_are_bounded);
   tcase_add_test(tc, absurd_counts_are_refused);
   tcase_add_test(tc, enum_map_converts_a_value_the_reader_lacks);
+  tcase_add_test(tc, enum_value_int32_max_is_known);
+  tcase_add_test(tc, required_enum_without_default_stays_required);
   tcase_add_test(tc, chaos_allocator_frees_everything);
   suite_add_tcase(tc == NULL ? NULL : s, tc);
   return s;
