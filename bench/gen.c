@@ -53,20 +53,22 @@ static uint64_t rnd_in(uint64_t lo, uint64_t hi) {
 }
 
 /* True with probability pct percent. */
-static int chance(unsigned pct) { return rnd() % 100 < pct; }
+static int chance(unsigned pct) {
+  return rnd() % 100 < pct;
+}
 
 static const char *const streets[] = {
-    "Main Street",   "Oak Avenue",      "Station Road", "Rue de la Paix",
-    "Hauptstrasse",  "Elm Street",      "High Street",  "Calle Mayor",
-    "Maple Drive",   "Kings Road",      "Lindenweg",    "Harbour View"};
+    "Main Street",  "Oak Avenue", "Station Road", "Rue de la Paix",
+    "Hauptstrasse", "Elm Street", "High Street",  "Calle Mayor",
+    "Maple Drive",  "Kings Road", "Lindenweg",    "Harbour View"};
 static const char *const cities[] = {
-    "Springfield", "Berlin", "Lyon", "Madrid", "Portland", "Leeds",
-    "Rotterdam",   "Turin",  "Porto", "Austin", "Hamburg", "Dublin"};
-static const char *const countries[] = {"US", "DE", "FR", "ES", "GB", "NL",
-                                        "IT", "PT", "IE"};
-static const char *const gifts[] = {
-    "Happy birthday!", "Congratulations on the new home",
-    "With love from all of us", "Thank you"};
+    "Springfield", "Berlin", "Lyon",  "Madrid", "Portland", "Leeds",
+    "Rotterdam",   "Turin",  "Porto", "Austin", "Hamburg",  "Dublin"};
+static const char *const countries[] = {"US", "DE", "FR", "ES", "GB",
+                                        "NL", "IT", "PT", "IE"};
+static const char *const gifts[] = {"Happy birthday!",
+                                    "Congratulations on the new home",
+                                    "With love from all of us", "Thank you"};
 static const char *const promos[] = {"WELCOME10", "SPRING24", "FREESHIP",
                                      "VIP"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -95,8 +97,8 @@ static void fill_common(strings *s, uint64_t key) {
   snprintf(s->order_id, sizeof s->order_id, "ord-%010" PRIu64, key);
   snprintf(s->customer_id, sizeof s->customer_id, "cust-%08" PRIu64,
            rnd_in(1, 99999999));
-  snprintf(s->line1, sizeof s->line1, "%u %s",
-           (unsigned)rnd_in(1, 999), streets[rnd() % COUNT(streets)]);
+  snprintf(s->line1, sizeof s->line1, "%u %s", (unsigned)rnd_in(1, 999),
+           streets[rnd() % COUNT(streets)]);
   snprintf(s->postal, sizeof s->postal, "%05u", (unsigned)rnd_in(1000, 99999));
 }
 
@@ -149,8 +151,8 @@ static int make_v1(rs_buf *out, const rs_registry *reg, uint64_t key,
   return rs_encode(out, reg, RS_SHOP_ORDER, 1, &o.base, NULL, NULL, err);
 }
 
-static int make_v2(rs_buf *out, const rs_registry *reg, uint64_t key,
-                   counts *c, rs_error *err) {
+static int make_v2(rs_buf *out, const rs_registry *reg, uint64_t key, counts *c,
+                   rs_error *err) {
   strings s;
   Shop__V2__Order o = SHOP__V2__ORDER__INIT;
   Shop__V2__LineItem items[MAX_ITEMS];
@@ -317,8 +319,7 @@ int main(int argc, char **argv) {
   uint64_t rows = 0, seed = 42;
   const char *sqlite_path = NULL, *copy_path = NULL;
   for (int i = 1; i < argc; i++) {
-    if (i + 1 >= argc)
-      usage();
+    if (i + 1 >= argc) usage();
     if (strcmp(argv[i], "--rows") == 0)
       rows = strtoull(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--seed") == 0)
@@ -330,8 +331,7 @@ int main(int argc, char **argv) {
     else
       usage();
   }
-  if (rows == 0 || (sqlite_path == NULL && copy_path == NULL))
-    usage();
+  if (rows == 0 || (sqlite_path == NULL && copy_path == NULL)) usage();
   rng_state = seed;
 
   rs_registry *reg = NULL;
@@ -355,8 +355,9 @@ int main(int argc, char **argv) {
     if (sql_exec(db, "PRAGMA journal_mode=OFF") ||
         sql_exec(db, "PRAGMA synchronous=OFF") ||
         sql_exec(db, "PRAGMA cache_size=-65536") ||
-        sql_exec(db, "CREATE TABLE t (key INTEGER PRIMARY KEY, "
-                     "payload BLOB NOT NULL)") ||
+        sql_exec(db,
+                 "CREATE TABLE t (key INTEGER PRIMARY KEY, "
+                 "payload BLOB NOT NULL)") ||
         sql_exec(db, "BEGIN"))
       return 1;
     if (sqlite3_prepare_v2(db, "INSERT INTO t (key, payload) VALUES (?1, ?2)",
@@ -384,8 +385,8 @@ int main(int argc, char **argv) {
   rs_buf buf = RS_BUF_INIT;
   for (uint64_t key = 1; key <= rows; key++) {
     int v2 = chance(20);
-    int rc = v2 ? make_v2(&buf, reg, key, &c, &err)
-                : make_v1(&buf, reg, key, &err);
+    int rc =
+        v2 ? make_v2(&buf, reg, key, &c, &err) : make_v1(&buf, reg, key, &err);
     if (rc != 0) {
       fprintf(stderr, "gen: encode key %" PRIu64 ": %s\n", key, err.message);
       return 1;
@@ -398,10 +399,8 @@ int main(int argc, char **argv) {
       c.bytes_v1 += buf.len;
     }
     c.bytes += buf.len;
-    if (buf.len < c.min_len)
-      c.min_len = buf.len;
-    if (buf.len > c.max_len)
-      c.max_len = buf.len;
+    if (buf.len < c.min_len) c.min_len = buf.len;
+    if (buf.len > c.max_len) c.max_len = buf.len;
     if (ins) {
       sqlite3_bind_int64(ins, 1, (sqlite3_int64)key);
       sqlite3_bind_blob(ins, 2, buf.data, (int)buf.len, SQLITE_STATIC);
@@ -412,15 +411,13 @@ int main(int argc, char **argv) {
       }
       sqlite3_reset(ins);
     }
-    if (copy)
-      copy_row(copy, key, buf.data, buf.len);
+    if (copy) copy_row(copy, key, buf.data, buf.len);
   }
   rs_buf_dispose(&buf, NULL);
 
   if (ins) {
     sqlite3_finalize(ins);
-    if (sql_exec(db, "COMMIT") || sql_exec(db, "ANALYZE"))
-      return 1;
+    if (sql_exec(db, "COMMIT") || sql_exec(db, "ANALYZE")) return 1;
     sqlite3_close(db);
   }
   if (copy) {
@@ -435,11 +432,12 @@ int main(int argc, char **argv) {
 
   fprintf(stderr,
           "gen: rows=%" PRIu64 " v1=%" PRIu64 " v2=%" PRIu64
-          " avg_bytes=%.1f avg_v1=%.1f avg_v2=%.1f min=%" PRIu64
-          " max=%" PRIu64 "\n"
-          "gen: v2 awaiting_auth=%" PRIu64 " guest=%" PRIu64
-          " gift=%" PRIu64 " discount=%" PRIu64 " deliver_by=%" PRIu64
-          " promo=%" PRIu64 " pickup=%" PRIu64 "\n"
+          " avg_bytes=%.1f avg_v1=%.1f avg_v2=%.1f min=%" PRIu64 " max=%" PRIu64
+          "\n"
+          "gen: v2 awaiting_auth=%" PRIu64 " guest=%" PRIu64 " gift=%" PRIu64
+          " discount=%" PRIu64 " deliver_by=%" PRIu64 " promo=%" PRIu64
+          " pickup=%" PRIu64
+          "\n"
           "gen: expect raw-reader ok=%" PRIu64 " unreadable=%" PRIu64
           "; envelope-reader v2 ok=%" PRIu64 " ignored_fields=%" PRIu64
           " misread=%" PRIu64 " unreadable=%" PRIu64 "\n",

@@ -19,7 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static double tv(struct timeval t) { return (double)t.tv_sec + t.tv_usec / 1e6; }
+static double tv(struct timeval t) {
+  return (double)t.tv_sec + t.tv_usec / 1e6;
+}
 
 int main(int argc, char **argv) {
   if (argc < 3) {
@@ -45,7 +47,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  double wall = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  double wall =
+      (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   FILE *f = fopen(argv[1], "a");
   if (f == NULL) {

@@ -29,8 +29,7 @@ int main(int argc, char **argv) {
   }
   char *sql = sqlite3_mprintf("SELECT \"key\", payload FROM \"%w\"", argv[2]);
   sqlite3_stmt *st = NULL;
-  if (sql == NULL ||
-      sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+  if (sql == NULL || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
     fprintf(stderr, "sqlite_loop: prepare: %s\n", sqlite3_errmsg(db));
     return 1;
   }

@@ -59,24 +59,25 @@ static int read_back(const rs_registry *reg, const rs_buf *bytes,
 
   if (ok && as == 1) {
     const Shop__V1__Order *o = (const Shop__V1__Order *)rs_record_message(rec);
-    ok = expect(o->base.descriptor == &shop__v1__order__descriptor, "v1 type") &&
-         expect(same(o->order_id, ORDER_ID), "order_id") &&
-         expect(same(o->customer_id, CUSTOMER_ID), "customer_id") &&
-         expect(o->total_cents == TOTAL_CENTS, "total_cents") &&
-         expect(o->status == SHOP__V1__ORDER__STATUS__PAID, "status") &&
-         expect(o->discount_cents == DISCOUNT_CENTS, "discount_cents");
+    ok =
+        expect(o->base.descriptor == &shop__v1__order__descriptor, "v1 type") &&
+        expect(same(o->order_id, ORDER_ID), "order_id") &&
+        expect(same(o->customer_id, CUSTOMER_ID), "customer_id") &&
+        expect(o->total_cents == TOTAL_CENTS, "total_cents") &&
+        expect(o->status == SHOP__V1__ORDER__STATUS__PAID, "status") &&
+        expect(o->discount_cents == DISCOUNT_CENTS, "discount_cents");
   } else if (ok) {
     const Shop__V2__Order *o = (const Shop__V2__Order *)rs_record_message(rec);
-    ok = expect(o->base.descriptor == &shop__v2__order__descriptor, "v2 type") &&
-         expect(same(o->order_id, ORDER_ID), "order_id") &&
-         expect(same(o->customer_id, CUSTOMER_ID), "customer_id") &&
-         expect(o->total_cents == TOTAL_CENTS, "total_cents") &&
-         expect(o->status == SHOP__V2__ORDER__STATUS__PAID, "status") &&
-         expect(o->discount != NULL &&
-                    o->discount->units * 100 +
-                            o->discount->nanos / 10000000 ==
-                        DISCOUNT_CENTS,
-                "discount");
+    ok =
+        expect(o->base.descriptor == &shop__v2__order__descriptor, "v2 type") &&
+        expect(same(o->order_id, ORDER_ID), "order_id") &&
+        expect(same(o->customer_id, CUSTOMER_ID), "customer_id") &&
+        expect(o->total_cents == TOTAL_CENTS, "total_cents") &&
+        expect(o->status == SHOP__V2__ORDER__STATUS__PAID, "status") &&
+        expect(o->discount != NULL &&
+                   o->discount->units * 100 + o->discount->nanos / 10000000 ==
+                       DISCOUNT_CENTS,
+               "discount");
   }
 
   const rs_conversion *conv = rs_record_conversion(rec);

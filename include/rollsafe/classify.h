@@ -18,11 +18,12 @@ extern "C" {
 
 /** Verdicts, ordered by severity: a record's verdict is its worst reason's. */
 typedef enum rs_verdict {
-  RS_VERDICT_OK = 0,             /**< read correctly */
-  RS_VERDICT_IGNORED_FIELDS = 1, /**< read, ignoring fields the reader does not know */
-  RS_VERDICT_MISREAD = 2,        /**< read, but a value the reader sees is wrong */
-  RS_VERDICT_UNREADABLE = 3,     /**< the reader fails to decode it */
-  RS_VERDICT_CORRUPT = 4         /**< no known version decodes it */
+  RS_VERDICT_OK = 0, /**< read correctly */
+  RS_VERDICT_IGNORED_FIELDS =
+      1,                  /**< read, ignoring fields the reader does not know */
+  RS_VERDICT_MISREAD = 2, /**< read, but a value the reader sees is wrong */
+  RS_VERDICT_UNREADABLE = 3, /**< the reader fails to decode it */
+  RS_VERDICT_CORRUPT = 4     /**< no known version decodes it */
 } rs_verdict;
 
 #define RS_VERDICT_COUNT 5
@@ -46,12 +47,14 @@ typedef enum rs_reader_framing {
 /** The reader whose ability is checked. */
 typedef struct rs_reader {
   unsigned version;        /**< RS_READER_VERSION */
-  unsigned format_version; /**< highest version it knows; 0 = the one before the newest */
+  unsigned format_version; /**< highest version it knows; 0 = the one before the
+                              newest */
   rs_reader_framing framing;
 } rs_reader;
 
 #define RS_READER_VERSION 1
-#define RS_READER_INIT {RS_READER_VERSION, 0u, RS_READER_FRAMING_DEFAULT}
+#define RS_READER_INIT \
+  { RS_READER_VERSION, 0u, RS_READER_FRAMING_DEFAULT }
 
 typedef struct rs_classification rs_classification;
 typedef struct rs_reason rs_reason;
@@ -92,15 +95,16 @@ RS_EXTERN rs_reader_framing
 rs_classification_reader_framing(const rs_classification *c);
 
 /** Version the record was written in; 0 when corrupt or unknown. */
-RS_EXTERN unsigned rs_classification_written_version(const rs_classification *c);
+RS_EXTERN unsigned rs_classification_written_version(
+    const rs_classification *c);
 
 /** Framing the record was written in (0 when it could not be told). */
 RS_EXTERN rs_encoding rs_classification_encoding(const rs_classification *c);
 
 /** Provenance from the envelope, or NULL; borrowed. */
 struct rs_provenance;
-RS_EXTERN const struct rs_provenance *
-rs_classification_provenance(const rs_classification *c);
+RS_EXTERN const struct rs_provenance *rs_classification_provenance(
+    const rs_classification *c);
 
 /** Number of reasons kept (at most RS_MAX_REASONS). */
 RS_EXTERN size_t rs_classification_reason_count(const rs_classification *c);

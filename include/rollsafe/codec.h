@@ -28,11 +28,13 @@ typedef struct rs_provenance {
   const char *flag_key;  /**< e.g. "checkout_v2" */
   const char *variant;   /**< e.g. "on", "treatment-b" */
   const char *writer_id; /**< e.g. "orders-api 4.2.0 pod-7" */
-  int64_t write_time_us; /**< microseconds since the Unix epoch (UTC); 0 = unknown */
+  int64_t write_time_us; /**< microseconds since the Unix epoch (UTC); 0 =
+                            unknown */
 } rs_provenance;
 
 #define RS_PROVENANCE_VERSION 1
-#define RS_PROVENANCE_INIT {RS_PROVENANCE_VERSION, NULL, NULL, NULL, 0}
+#define RS_PROVENANCE_INIT \
+  { RS_PROVENANCE_VERSION, NULL, NULL, NULL, 0 }
 
 /** Current time as microseconds since the Unix epoch, for write_time_us. */
 RS_EXTERN int64_t rs_now_us(void);
@@ -70,9 +72,8 @@ RS_EXTERN int rs_decode(rs_record **out, const rs_registry *registry,
  *         impossible (err says why)
  */
 RS_EXTERN int rs_read_as(rs_record **out, const rs_registry *registry,
-                         const char *type, unsigned version,
-                         const uint8_t *buf, size_t len,
-                         const rs_options *options, rs_error *err);
+                         const char *type, unsigned version, const uint8_t *buf,
+                         size_t len, const rs_options *options, rs_error *err);
 
 /**
  * Encodes @p msg as format version @p version of @p type, framed as that

@@ -45,7 +45,8 @@ typedef struct rs_buf {
   size_t cap;    /**< bytes allocated */
 } rs_buf;
 
-#define RS_BUF_INIT {NULL, 0, 0}
+#define RS_BUF_INIT \
+  { NULL, 0, 0 }
 
 /**
  * Frees the buffer's storage and resets it to RS_BUF_INIT.

@@ -31,8 +31,9 @@ RS_EXTERN const char *rs_conversion_result_name(rs_conversion_result result);
 
 /** What happened to one field. */
 typedef enum rs_loss_kind {
-  RS_LOSS_DROPPED = 1,   /**< the field is gone from the result */
-  RS_LOSS_ALTERED = 2,   /**< kept with a different value: rounded, mapped, truncated */
+  RS_LOSS_DROPPED = 1, /**< the field is gone from the result */
+  RS_LOSS_ALTERED =
+      2, /**< kept with a different value: rounded, mapped, truncated */
   RS_LOSS_IMPOSSIBLE = 3 /**< cannot be represented; the conversion fails */
 } rs_loss_kind;
 
@@ -117,9 +118,8 @@ RS_EXTERN char *rs_convert_ctx_strdup(rs_convert_ctx *ctx, const char *s);
  * Allocates a message of type @p descriptor and initialises it with its
  * defaults, for sub-messages of the message being built.
  */
-RS_EXTERN ProtobufCMessage *
-rs_convert_ctx_new_message(rs_convert_ctx *ctx,
-                           const ProtobufCMessageDescriptor *descriptor);
+RS_EXTERN ProtobufCMessage *rs_convert_ctx_new_message(
+    rs_convert_ctx *ctx, const ProtobufCMessageDescriptor *descriptor);
 
 /**
  * Records a loss of the current step.

@@ -17,18 +17,18 @@ extern "C" {
 #endif
 
 /* One table: the enum, the names and the messages are generated from it. */
-#define RS_ERROR_MAP(XX)                                                     \
-  XX(ENOMEM, "out of memory")                                                \
-  XX(EINVAL, "invalid argument")                                             \
-  XX(ENOTFOUND, "record type or format version not in the registry")         \
-  XX(EEXISTS, "already registered")                                          \
-  XX(EFORMAT, "record is neither a known envelope nor raw protobuf")         \
-  XX(EENVELOPE, "malformed or unsupported envelope")                         \
-  XX(EDECODE, "payload does not decode as its format version")              \
-  XX(ELIMIT, "over a decoding limit (size, depth or allocation budget)")     \
-  XX(ECONVERT, "conversion impossible")                                      \
-  XX(EMISMATCH, "message type does not match the format version")            \
-  XX(EREQUIRED, "required field not set")                                    \
+#define RS_ERROR_MAP(XX)                                                 \
+  XX(ENOMEM, "out of memory")                                            \
+  XX(EINVAL, "invalid argument")                                         \
+  XX(ENOTFOUND, "record type or format version not in the registry")     \
+  XX(EEXISTS, "already registered")                                      \
+  XX(EFORMAT, "record is neither a known envelope nor raw protobuf")     \
+  XX(EENVELOPE, "malformed or unsupported envelope")                     \
+  XX(EDECODE, "payload does not decode as its format version")           \
+  XX(ELIMIT, "over a decoding limit (size, depth or allocation budget)") \
+  XX(ECONVERT, "conversion impossible")                                  \
+  XX(EMISMATCH, "message type does not match the format version")        \
+  XX(EREQUIRED, "required field not set")                                \
   XX(EIO, "input/output error")
 
 /** Error codes: 0 is success, every error is negative. */
@@ -38,7 +38,7 @@ typedef enum rs_error_code {
   RS__ERROR_FIRST = -1000,
   RS_ERROR_MAP(RS__ERRNO_GEN)
 #undef RS__ERRNO_GEN
-  RS__ERROR_LAST
+      RS__ERROR_LAST
 } rs_error_code;
 
 /** rs_error.offset when the error refers to no byte offset. */
@@ -51,9 +51,15 @@ typedef struct rs_error {
   char message[192]; /**< one line, NUL-terminated, never a password */
 } rs_error;
 
-#define RS_ERROR_INIT {RS_OK, RS_OFFSET_NONE, {0}}
+#define RS_ERROR_INIT        \
+  {                          \
+    RS_OK, RS_OFFSET_NONE, { \
+      0                      \
+    }                        \
+  }
 
-/** Static description of a code, e.g. "out of memory"; "unknown error" otherwise. */
+/** Static description of a code, e.g. "out of memory"; "unknown error"
+ * otherwise. */
 RS_EXTERN const char *rs_strerror(int code);
 
 /** Static name of a code, e.g. "RS_ENOMEM"; "RS_OK" for 0. */

@@ -58,14 +58,16 @@ typedef struct rs_options {
   const ProtobufCAllocator *allocator;
   size_t max_record_size; /**< larger records are refused before decoding */
   unsigned max_depth;     /**< deeper nesting is refused before decoding */
-  size_t max_alloc;       /**< bytes one call may allocate; over is a limit error */
-  unsigned flags;         /**< rs_option_flag bits */
+  size_t max_alloc; /**< bytes one call may allocate; over is a limit error */
+  unsigned flags;   /**< rs_option_flag bits */
 } rs_options;
 
 #define RS_OPTIONS_VERSION 1
-#define RS_OPTIONS_INIT                                                      \
-  {RS_OPTIONS_VERSION, NULL, RS_DEFAULT_MAX_RECORD_SIZE, RS_DEFAULT_MAX_DEPTH, \
-   RS_DEFAULT_MAX_ALLOC, 0u}
+#define RS_OPTIONS_INIT                                   \
+  {                                                       \
+    RS_OPTIONS_VERSION, NULL, RS_DEFAULT_MAX_RECORD_SIZE, \
+        RS_DEFAULT_MAX_DEPTH, RS_DEFAULT_MAX_ALLOC, 0u    \
+  }
 
 #ifdef __cplusplus
 }

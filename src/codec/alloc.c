@@ -131,7 +131,8 @@ int rs__options(rs_options *out, const rs_options *in, rs_error *err) {
                       in->version, RS_OPTIONS_VERSION);
     *out = *in;
   }
-  if (out->max_record_size == 0) out->max_record_size = defaults.max_record_size;
+  if (out->max_record_size == 0)
+    out->max_record_size = defaults.max_record_size;
   if (out->max_depth == 0) out->max_depth = defaults.max_depth;
   if (out->max_alloc == 0) out->max_alloc = defaults.max_alloc;
   return 0;

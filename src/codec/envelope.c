@@ -27,8 +27,8 @@ void rs__envelope_dispose(rs__envelope *env, const ProtobufCAllocator *a) {
 static int malformed(rs__env_status *status, rs_error *err, size_t offset,
                      const char *what) {
   *status = RS__ENV_MALFORMED;
-  return rs__fail(err, RS_EENVELOPE, offset, "malformed envelope: %s at byte %zu",
-                  what, offset);
+  return rs__fail(err, RS_EENVELOPE, offset,
+                  "malformed envelope: %s at byte %zu", what, offset);
 }
 
 /* Empty proto3 strings are "not recorded": keep them NULL. */
@@ -44,7 +44,8 @@ int rs__envelope_parse(rs__envelope *env, rs__env_status *status,
                        const ProtobufCAllocator *a, rs_error *err) {
   memset(env, 0, sizeof *env);
   *status = RS__ENV_OK;
-  if (len < 3) return malformed(status, err, len, "truncated fixed part (needs 3 bytes)");
+  if (len < 3)
+    return malformed(status, err, len, "truncated fixed part (needs 3 bytes)");
   env->major = buf[1];
   if (env->major != RS_ENVELOPE_MAJOR) {
     *status = RS__ENV_UNSUPPORTED;
@@ -89,7 +90,8 @@ int rs__envelope_parse(rs__envelope *env, rs__env_status *status,
     env->format_version = h->format_version;
     env->fingerprint_len = h->schema_fingerprint.len;
     if (env->fingerprint_len != 0)
-      memcpy(env->fingerprint, h->schema_fingerprint.data, env->fingerprint_len);
+      memcpy(env->fingerprint, h->schema_fingerprint.data,
+             env->fingerprint_len);
     env->record_type = rs__strdup(a, h->record_type);
     if (env->record_type == NULL) rc = RS_ENOMEM;
     if (rc == 0 && h->provenance != NULL) {

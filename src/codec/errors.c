@@ -3,7 +3,9 @@
 
 #include "internal.h"
 
-const char *rs_version(void) { return RS_VERSION_STRING; }
+const char *rs_version(void) {
+  return RS_VERSION_STRING;
+}
 
 const char *rs_strerror(int code) {
   switch (code) {

@@ -41,14 +41,15 @@ static int money_to_cents(rs_convert_ctx *ctx, const Shop__V2__Money *m,
       __builtin_add_overflow(scaled, whole, cents))
     return rs_convert_ctx_report(
         ctx, RS_LOSS_IMPOSSIBLE, "discount(10).units(1)", 1,
-        "%" PRId64 " units and %" PRId32 " nanos do not fit int64 cents",
-        units, nanos);
+        "%" PRId64 " units and %" PRId32 " nanos do not fit int64 cents", units,
+        nanos);
   if (rest != 0)
-    return rs_convert_ctx_report(
-        ctx, RS_LOSS_ALTERED, "discount(10).nanos(2)", 2,
-        "sub-cent part of %" PRId32 " nanos rounded to the nearest cent: "
-        "version 1 stores whole cents",
-        rest);
+    return rs_convert_ctx_report(ctx, RS_LOSS_ALTERED, "discount(10).nanos(2)",
+                                 2,
+                                 "sub-cent part of %" PRId32
+                                 " nanos rounded to the nearest cent: "
+                                 "version 1 stores whole cents",
+                                 rest);
   return 0;
 }
 
@@ -73,8 +74,7 @@ static int order_v2_to_v1(rs_convert_ctx *ctx, ProtobufCMessage *dst_msg,
       dst->status = (Shop__V1__Order__Status)src->status;
     } else {
       dst->has_status = 0;
-      rc = rs_convert_ctx_report(ctx, RS_LOSS_IMPOSSIBLE, "status(4)",
-                                 F_STATUS,
+      rc = rs_convert_ctx_report(ctx, RS_LOSS_IMPOSSIBLE, "status(4)", F_STATUS,
                                  "value %d is not a version-1 status",
                                  (int)src->status);
     }
@@ -83,7 +83,8 @@ static int order_v2_to_v1(rs_convert_ctx *ctx, ProtobufCMessage *dst_msg,
 
   if (src->deliver_by != NULL) {
     dst->has_deliver_by = 1;
-    dst->deliver_by = src->deliver_by->has_seconds ? src->deliver_by->seconds : 0;
+    dst->deliver_by =
+        src->deliver_by->has_seconds ? src->deliver_by->seconds : 0;
     if (src->deliver_by->has_nanos && src->deliver_by->nanos != 0 &&
         (rc = rs_convert_ctx_report(
              ctx, RS_LOSS_ALTERED, "deliver_by(9).nanos(2)", 2,
@@ -144,9 +145,8 @@ static int order_v1_to_v2(rs_convert_ctx *ctx, ProtobufCMessage *dst_msg,
 int rs_shop_register(rs_registry_builder *b, rs_error *err) {
   static const uint32_t down_handled[] = {F_STATUS, F_DELIVER_BY, F_DISCOUNT};
   static const uint32_t up_handled[] = {F_DISCOUNT_CENTS, F_DELIVER_BY};
-  int rc = rs_registry_builder_add_version(b, RS_SHOP_ORDER, 1,
-                                           &shop__v1__order__descriptor,
-                                           RS_ENCODING_RAW, err);
+  int rc = rs_registry_builder_add_version(
+      b, RS_SHOP_ORDER, 1, &shop__v1__order__descriptor, RS_ENCODING_RAW, err);
   if (rc == 0)
     rc = rs_registry_builder_add_version(b, RS_SHOP_ORDER, 2,
                                          &shop__v2__order__descriptor,
@@ -170,8 +170,8 @@ int rs_shop_register(rs_registry_builder *b, rs_error *err) {
     rc = rs_registry_builder_add_converter(b, RS_SHOP_ORDER, &c, err);
   }
   if (rc == 0)
-    rc = rs_registry_builder_add_moved_field(b, RS_SHOP_ORDER, 2, F_DISCOUNT,
-                                             1, F_DISCOUNT_CENTS, err);
+    rc = rs_registry_builder_add_moved_field(b, RS_SHOP_ORDER, 2, F_DISCOUNT, 1,
+                                             F_DISCOUNT_CENTS, err);
   return rc;
 }
 

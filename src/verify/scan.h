@@ -56,7 +56,7 @@ typedef struct scan_sample {
   unsigned written_version; /**< 0: unknown (corrupt) */
   char *flag_key;           /**< NULL when the record names none */
   char *variant;
-  int64_t write_time_us;    /**< 0: unknown */
+  int64_t write_time_us; /**< 0: unknown */
   scan_reason *reasons;
   size_t n_reasons;
   size_t reasons_omitted;
@@ -67,7 +67,7 @@ typedef struct scan_sample {
  * variant from the provenance (NULL for legacy records, which carry none).
  */
 typedef struct scan_writer {
-  unsigned version;   /**< 0: corrupt records, whose writer is unknown */
+  unsigned version; /**< 0: corrupt records, whose writer is unknown */
   rs_encoding encoding;
   char *flag_key;
   char *variant;
@@ -79,13 +79,13 @@ typedef struct scan_writer {
 
 /** What one target's scan found. */
 typedef struct scan_result {
-  int complete;          /**< every row of the target was read */
-  int interrupted;       /**< stopped by a signal */
-  int status;            /**< STORE_OK or the store_status that stopped it */
-  char error[512];       /**< the store's message when status != STORE_OK */
+  int complete;    /**< every row of the target was read */
+  int interrupted; /**< stopped by a signal */
+  int status;      /**< STORE_OK or the store_status that stopped it */
+  char error[512]; /**< the store's message when status != STORE_OK */
   int64_t estimated_rows;
-  uint64_t rows_read;    /**< rows read from the target */
-  uint64_t rows_null;    /**< rows whose column is NULL: no record, not counted */
+  uint64_t rows_read; /**< rows read from the target */
+  uint64_t rows_null; /**< rows whose column is NULL: no record, not counted */
   uint64_t rows_skipped; /**< excluded by --flag or --written-after */
   uint64_t rows_counted; /**< given a verdict and counted */
   uint64_t verdicts[RS_VERDICT_COUNT];

@@ -34,10 +34,10 @@ START_TEST(v2_round_trip_keeps_provenance_and_bytes) {
   rs_test_encode_v2(&b, o);
   /* transcode to the same version: no conversion, same bytes */
   rs_conversion *conv = (rs_conversion *)1;
-  ck_assert_int_eq(rs_transcode(&again, &conv, rs_test_registry(),
-                                RS_SHOP_ORDER, 2, b.data, b.len, NULL, NULL,
-                                NULL),
-                   0);
+  ck_assert_int_eq(
+      rs_transcode(&again, &conv, rs_test_registry(), RS_SHOP_ORDER, 2, b.data,
+                   b.len, NULL, NULL, NULL),
+      0);
   ck_assert_ptr_null(conv);
   ck_assert_uint_eq(again.len, b.len);
   ck_assert_mem_eq(again.data, b.data, b.len);
@@ -68,10 +68,10 @@ START_TEST(down_and_up_again_restores_v2_when_lossless) {
   ck_assert_int_eq(rs_decode(&orig, rs_test_registry(), RS_SHOP_ORDER, v2.data,
                              v2.len, NULL, NULL),
                    0);
-  ck_assert_int_eq(rs_transcode(&back, NULL, rs_test_registry(), RS_SHOP_ORDER,
-                                2, v1.data, v1.len, rs_record_provenance(orig),
-                                NULL, NULL),
-                   0);
+  ck_assert_int_eq(
+      rs_transcode(&back, NULL, rs_test_registry(), RS_SHOP_ORDER, 2, v1.data,
+                   v1.len, rs_record_provenance(orig), NULL, NULL),
+      0);
   ck_assert_uint_eq(back.len, v2.len);
   ck_assert_mem_eq(back.data, v2.data, v2.len);
   rs_record_free(orig);
@@ -139,14 +139,14 @@ START_TEST(encode_checks_type_and_required_fields) {
   rs_buf b = RS_BUF_INIT;
   rs_error err = RS_ERROR_INIT;
   Shop__V2__Order *o = rs_test_v2_clean();
-  ck_assert_int_eq(rs_encode(&b, rs_test_registry(), RS_SHOP_ORDER, 1,
-                             &o->base, NULL, NULL, &err),
+  ck_assert_int_eq(rs_encode(&b, rs_test_registry(), RS_SHOP_ORDER, 1, &o->base,
+                             NULL, NULL, &err),
                    RS_EMISMATCH);
   ck_assert_ptr_nonnull(strstr(err.message, "shop.v1.Order"));
   Shop__V1__Order v1 = SHOP__V1__ORDER__INIT;
   v1.order_id = "X";
-  ck_assert_int_eq(rs_encode(&b, rs_test_registry(), RS_SHOP_ORDER, 1,
-                             &v1.base, NULL, NULL, &err),
+  ck_assert_int_eq(rs_encode(&b, rs_test_registry(), RS_SHOP_ORDER, 1, &v1.base,
+                             NULL, NULL, &err),
                    RS_EREQUIRED);
   ck_assert_ptr_nonnull(strstr(err.message, "customer_id(2)"));
   ck_assert_int_eq(rs_encode(&b, rs_test_registry(), "no.Such", 1, &v1.base,
@@ -154,8 +154,8 @@ START_TEST(encode_checks_type_and_required_fields) {
                    RS_ENOTFOUND);
   rs_options bad = RS_OPTIONS_INIT;
   bad.version = 7;
-  ck_assert_int_eq(rs_encode(&b, rs_test_registry(), RS_SHOP_ORDER, 2,
-                             &o->base, NULL, &bad, &err),
+  ck_assert_int_eq(rs_encode(&b, rs_test_registry(), RS_SHOP_ORDER, 2, &o->base,
+                             NULL, &bad, &err),
                    RS_EINVAL);
   ck_assert_ptr_null(b.data);
 }
@@ -416,7 +416,8 @@ START_TEST(errors_table) {
   ck_assert_uint_eq(e.offset, RS_OFFSET_NONE);
   ck_assert_str_eq(e.message, "");
   ck_assert_str_eq(rs_version(), RS_VERSION_STRING);
-  ck_assert_str_eq(rs_verdict_name(RS_VERDICT_IGNORED_FIELDS), "ignored_fields");
+  ck_assert_str_eq(rs_verdict_name(RS_VERDICT_IGNORED_FIELDS),
+                   "ignored_fields");
   ck_assert_str_eq(rs_conversion_result_name(RS_CONVERSION_LOSSY), "lossy");
   ck_assert_str_eq(rs_loss_kind_name(RS_LOSS_ALTERED), "altered");
 }
@@ -443,4 +444,6 @@ Suite *codec_suite(void) {
   return s;
 }
 
-int main(void) { return rs_test_run(codec_suite()); }
+int main(void) {
+  return rs_test_run(codec_suite());
+}

@@ -32,7 +32,8 @@ START_TEST(layout_is_marker_major_length_header_payload) {
   size_t fl = 0;
   const uint8_t *fp = rs_record_fingerprint(rec, &fl);
   ck_assert_uint_eq(fl, RS_FINGERPRINT_LEN);
-  ck_assert_mem_eq(fp, rs_registry_fingerprint(rs_test_registry(), "shop.Order", 2),
+  ck_assert_mem_eq(fp,
+                   rs_registry_fingerprint(rs_test_registry(), "shop.Order", 2),
                    RS_FINGERPRINT_LEN);
   rs_record_free(rec);
   rs_buf_dispose(&b, NULL);
@@ -40,7 +41,8 @@ START_TEST(layout_is_marker_major_length_header_payload) {
 END_TEST
 
 START_TEST(no_protobuf_message_starts_with_wire_type_6_or_7) {
-  /* Every first byte with low bits 6 or 7 fails protobuf-c, whatever follows. */
+  /* Every first byte with low bits 6 or 7 fails protobuf-c, whatever follows.
+   */
   for (unsigned b0 = 0; b0 < 256; b0++) {
     if ((b0 & 7) < 6) continue;
     uint8_t buf[4] = {(uint8_t)b0, 0x01, 0x02, 0x03};
@@ -60,7 +62,8 @@ START_TEST(empty_record_is_legacy) {
   rs_buf empty = RS_BUF_INIT;
   rs_classification *c = rs_test_classify(&empty, RS_READER_FRAMING_RAW);
   ck_assert_int_eq(rs_classification_encoding(c), RS_ENCODING_RAW);
-  /* Legacy framing, but shop.Order v1 requires fields: corrupt for this type. */
+  /* Legacy framing, but shop.Order v1 requires fields: corrupt for this type.
+   */
   ck_assert_int_eq(rs_classification_verdict(c), RS_VERDICT_CORRUPT);
   rs_classification_free(c);
   /* A type whose legacy version has no required fields decodes it fine. */
@@ -73,9 +76,8 @@ START_TEST(empty_record_is_legacy) {
                    0);
   ck_assert_int_eq(rs_registry_build(&r, b, NULL), 0);
   rs_record *rec = NULL;
-  ck_assert_int_eq(rs_decode(&rec, r, "t.Address", (const uint8_t *)"", 0,
-                             NULL, NULL),
-                   0);
+  ck_assert_int_eq(
+      rs_decode(&rec, r, "t.Address", (const uint8_t *)"", 0, NULL, NULL), 0);
   ck_assert_int_eq(rs_record_encoding(rec), RS_ENCODING_RAW);
   ck_assert_uint_eq(rs_record_written_version(rec), 1);
   rs_record_free(rec);
@@ -84,8 +86,8 @@ START_TEST(empty_record_is_legacy) {
 END_TEST
 
 /* Builds an envelope by hand: marker, major, header bytes, payload bytes. */
-static size_t make(uint8_t *out, uint8_t major, const uint8_t *hdr,
-                   size_t hlen, const uint8_t *payload, size_t plen) {
+static size_t make(uint8_t *out, uint8_t major, const uint8_t *hdr, size_t hlen,
+                   const uint8_t *payload, size_t plen) {
   size_t n = 0;
   out[n++] = 0xF7;
   out[n++] = major;
@@ -97,8 +99,8 @@ static size_t make(uint8_t *out, uint8_t major, const uint8_t *hdr,
 }
 
 /* Header: record_type "shop.Order", format_version 2. */
-static const uint8_t hdr_ok[] = {0x0a, 10, 's', 'h', 'o', 'p', '.', 'O',
-                                 'r',  'd', 'e', 'r', 0x10, 2};
+static const uint8_t hdr_ok[] = {0x0a, 10,  's', 'h', 'o', 'p',  '.',
+                                 'O',  'r', 'd', 'e', 'r', 0x10, 2};
 /* A v2 payload: order_id "A". */
 static const uint8_t payload_ok[] = {0x0a, 1, 'A'};
 
@@ -113,9 +115,9 @@ static void expect(const uint8_t *buf, size_t len, rs_verdict verdict,
   rs_classification_free(c);
   rs_record *rec = (rs_record *)1;
   rs_error err = RS_ERROR_INIT;
-  ck_assert_int_eq(rs_decode(&rec, rs_test_registry(), RS_SHOP_ORDER, buf, len,
-                             NULL, &err),
-                   decode_rc);
+  ck_assert_int_eq(
+      rs_decode(&rec, rs_test_registry(), RS_SHOP_ORDER, buf, len, NULL, &err),
+      decode_rc);
   ck_assert_ptr_null(rec);
   ck_assert_int_eq(err.code, decode_rc);
   ck_assert_ptr_nonnull(strstr(err.message, text));
@@ -125,9 +127,9 @@ START_TEST(good_hand_made_envelope_decodes) {
   uint8_t buf[64];
   size_t n = make(buf, 1, hdr_ok, sizeof hdr_ok, payload_ok, sizeof payload_ok);
   rs_record *rec = NULL;
-  ck_assert_int_eq(rs_decode(&rec, rs_test_registry(), RS_SHOP_ORDER, buf, n,
-                             NULL, NULL),
-                   0);
+  ck_assert_int_eq(
+      rs_decode(&rec, rs_test_registry(), RS_SHOP_ORDER, buf, n, NULL, NULL),
+      0);
   ck_assert_uint_eq(rs_record_written_version(rec), 2);
   ck_assert_ptr_null(rs_record_provenance(rec));
   ck_assert_ptr_null(rs_record_fingerprint(rec, NULL));
@@ -205,9 +207,9 @@ START_TEST(version_unknown_to_registry) {
   size_t n = make(buf, 1, hdr, sizeof hdr_ok, payload, sizeof payload);
   rs_record *rec = NULL;
   rs_error err = RS_ERROR_INIT;
-  ck_assert_int_eq(rs_decode(&rec, rs_test_registry(), RS_SHOP_ORDER, buf, n,
-                             NULL, &err),
-                   RS_ENOTFOUND);
+  ck_assert_int_eq(
+      rs_decode(&rec, rs_test_registry(), RS_SHOP_ORDER, buf, n, NULL, &err),
+      RS_ENOTFOUND);
   ck_assert_ptr_nonnull(strstr(err.message, "format version 3"));
   /* Classification still judges the payload with the reader's descriptor. */
   rs_buf b = {buf, n, n};
@@ -222,16 +224,17 @@ START_TEST(fingerprint_mismatch_is_noted_not_failed) {
   rs_buf b = RS_BUF_INIT;
   rs_test_encode_v2(&b, rs_test_v2_clean());
   /* Find the fingerprint (field 4, 8 bytes) in the header and change it. */
-  uint8_t *p = memmem(b.data, b.len,
-                      rs_registry_fingerprint(rs_test_registry(), "shop.Order", 2),
-                      RS_FINGERPRINT_LEN);
+  uint8_t *p =
+      memmem(b.data, b.len,
+             rs_registry_fingerprint(rs_test_registry(), "shop.Order", 2),
+             RS_FINGERPRINT_LEN);
   ck_assert_ptr_nonnull(p);
   p[0] ^= 0xff;
   rs_classification *c = rs_test_classify(&b, RS_READER_FRAMING_ENVELOPE);
   ck_assert_int_eq(rs_classification_verdict(c), RS_VERDICT_OK);
   ck_assert_uint_eq(rs_classification_reason_count(c), 1);
-  ck_assert_ptr_nonnull(strstr(rs_reason_text(rs_classification_reason(c, 0)),
-                               "fingerprint"));
+  ck_assert_ptr_nonnull(
+      strstr(rs_reason_text(rs_classification_reason(c, 0)), "fingerprint"));
   rs_classification_free(c);
   rs_buf_dispose(&b, NULL);
 }
@@ -274,4 +277,6 @@ Suite *envelope_suite(void) {
   return s;
 }
 
-int main(void) { return rs_test_run(envelope_suite()); }
+int main(void) {
+  return rs_test_run(envelope_suite());
+}

@@ -40,14 +40,14 @@ END_TEST
 START_TEST(duplicate_version_is_eexists) {
   rs_registry_builder *b = builder();
   rs_error err = RS_ERROR_INIT;
-  ck_assert_int_eq(rs_registry_builder_add_version(
-                       b, "t.T", 1, &shop__v1__order__descriptor,
-                       RS_ENCODING_RAW, &err),
-                   0);
-  ck_assert_int_eq(rs_registry_builder_add_version(
-                       b, "t.T", 1, &shop__v2__order__descriptor,
-                       RS_ENCODING_ENVELOPE, &err),
-                   RS_EEXISTS);
+  ck_assert_int_eq(
+      rs_registry_builder_add_version(b, "t.T", 1, &shop__v1__order__descriptor,
+                                      RS_ENCODING_RAW, &err),
+      0);
+  ck_assert_int_eq(
+      rs_registry_builder_add_version(b, "t.T", 1, &shop__v2__order__descriptor,
+                                      RS_ENCODING_ENVELOPE, &err),
+      RS_EEXISTS);
   ck_assert_int_eq(err.code, RS_EEXISTS);
   ck_assert_ptr_nonnull(strstr(err.message, "t.T version 1"));
   rs_registry_builder_free(b);
@@ -57,10 +57,10 @@ END_TEST
 START_TEST(version_gap_fails_build) {
   rs_registry_builder *b = builder();
   rs_error err = RS_ERROR_INIT;
-  ck_assert_int_eq(rs_registry_builder_add_version(
-                       b, "t.T", 2, &shop__v2__order__descriptor,
-                       RS_ENCODING_ENVELOPE, &err),
-                   0);
+  ck_assert_int_eq(
+      rs_registry_builder_add_version(b, "t.T", 2, &shop__v2__order__descriptor,
+                                      RS_ENCODING_ENVELOPE, &err),
+      0);
   rs_registry *r = (rs_registry *)1;
   ck_assert_int_eq(rs_registry_build(&r, b, &err), RS_EINVAL);
   ck_assert_ptr_null(r);
@@ -71,25 +71,25 @@ END_TEST
 START_TEST(bad_arguments_are_einval) {
   rs_registry_builder *b = builder();
   rs_error err = RS_ERROR_INIT;
+  ck_assert_int_eq(
+      rs_registry_builder_add_version(b, "", 1, &shop__v1__order__descriptor,
+                                      RS_ENCODING_RAW, &err),
+      RS_EINVAL);
+  ck_assert_int_eq(
+      rs_registry_builder_add_version(b, "t.T", 0, &shop__v1__order__descriptor,
+                                      RS_ENCODING_RAW, &err),
+      RS_EINVAL);
+  ck_assert_int_eq(
+      rs_registry_builder_add_version(b, "t.T", 1, &shop__v1__order__descriptor,
+                                      (rs_encoding)9, &err),
+      RS_EINVAL);
+  /* Not a message descriptor: the enum's magic differs. */
   ck_assert_int_eq(rs_registry_builder_add_version(
-                       b, "", 1, &shop__v1__order__descriptor, RS_ENCODING_RAW,
-                       &err),
-                   RS_EINVAL);
-  ck_assert_int_eq(rs_registry_builder_add_version(
-                       b, "t.T", 0, &shop__v1__order__descriptor,
+                       b, "t.T", 1,
+                       (const ProtobufCMessageDescriptor
+                            *)&shop__v1__order__status__descriptor,
                        RS_ENCODING_RAW, &err),
                    RS_EINVAL);
-  ck_assert_int_eq(rs_registry_builder_add_version(
-                       b, "t.T", 1, &shop__v1__order__descriptor,
-                       (rs_encoding)9, &err),
-                   RS_EINVAL);
-  /* Not a message descriptor: the enum's magic differs. */
-  ck_assert_int_eq(
-      rs_registry_builder_add_version(
-          b, "t.T", 1,
-          (const ProtobufCMessageDescriptor *)&shop__v1__order__status__descriptor,
-          RS_ENCODING_RAW, &err),
-      RS_EINVAL);
   rs_converter c = RS_CONVERTER_INIT;
   c.from = 1;
   c.to = 1;
@@ -100,9 +100,9 @@ START_TEST(bad_arguments_are_einval) {
   c.version = 99;
   ck_assert_int_eq(rs_registry_builder_add_converter(b, "t.T", &c, &err),
                    RS_EINVAL);
-  ck_assert_int_eq(rs_registry_builder_add_moved_field(b, "t.T", 1, 5, 2, 6,
-                                                       &err),
-                   RS_EINVAL);
+  ck_assert_int_eq(
+      rs_registry_builder_add_moved_field(b, "t.T", 1, 5, 2, 6, &err),
+      RS_EINVAL);
   rs_registry_builder_free(b);
 }
 END_TEST
@@ -110,10 +110,10 @@ END_TEST
 START_TEST(converter_to_undeclared_version_fails_build) {
   rs_registry_builder *b = builder();
   rs_error err = RS_ERROR_INIT;
-  ck_assert_int_eq(rs_registry_builder_add_version(
-                       b, "t.T", 1, &shop__v1__order__descriptor,
-                       RS_ENCODING_RAW, &err),
-                   0);
+  ck_assert_int_eq(
+      rs_registry_builder_add_version(b, "t.T", 1, &shop__v1__order__descriptor,
+                                      RS_ENCODING_RAW, &err),
+      0);
   rs_converter c = RS_CONVERTER_INIT;
   c.from = 2;
   c.to = 1;
@@ -154,13 +154,14 @@ START_TEST(fingerprint_matches_the_documented_algorithm) {
                        b, "t.Address", 1, &shop__v1__address__descriptor,
                        RS_ENCODING_RAW, NULL),
                    0);
-  ck_assert_int_eq(rs_registry_builder_add_version(
-                       b, "t.Money", 1, &shop__v2__money__descriptor,
-                       RS_ENCODING_RAW, NULL),
-                   0);
+  ck_assert_int_eq(
+      rs_registry_builder_add_version(
+          b, "t.Money", 1, &shop__v2__money__descriptor, RS_ENCODING_RAW, NULL),
+      0);
   rs_registry *r = NULL;
   ck_assert_int_eq(rs_registry_build(&r, b, NULL), 0);
-  /* "{1:optional:string;2:optional:string;3:optional:string;4:optional:string}" */
+  /* "{1:optional:string;2:optional:string;3:optional:string;4:optional:string}"
+   */
   static const uint8_t address[8] = {0xfc, 0x9e, 0xc4, 0xc5,
                                      0xcf, 0x5d, 0x2a, 0x48};
   /* "{1:optional:int64;2:optional:int32;3:optional:string}" */
@@ -209,4 +210,6 @@ Suite *registry_suite(void) {
   return s;
 }
 
-int main(void) { return rs_test_run(registry_suite()); }
+int main(void) {
+  return rs_test_run(registry_suite());
+}

@@ -14,7 +14,9 @@ int rs_test_run(Suite *suite) {
 
 static rs_registry *test_registry;
 
-static void free_test_registry(void) { rs_registry_free(test_registry); }
+static void free_test_registry(void) {
+  rs_registry_free(test_registry);
+}
 
 const rs_registry *rs_test_registry(void) {
   if (test_registry == NULL) {
