@@ -176,9 +176,13 @@ class Consumers:
         """Starts a consumer; with @p held, returns once it has listed that
         many held messages (before it takes any), so that a consumer
         started next cannot have claimed one of them yet."""
+        # Unbuffered (bufsize=0): readline() then takes exactly the held
+        # lines off the pipe. A buffered reader may also take taken lines
+        # the consumer has already written, and communicate() in wait(),
+        # which reads the pipe itself, would never see them.
         p = subprocess.Popen(
             [self.h.old_consumer, *self.h.db.old_reader_args(), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         first = [p.stdout.readline() for _ in range(held)]
         self.procs.append((p, "--delete" in args, b"".join(first)))
 
