@@ -33,6 +33,7 @@
 
 #include "cli.h"
 #include "opt.h"
+#include "store/store_stream.h"
 
 #define CMD "demo"
 
@@ -899,12 +900,7 @@ static void kind_targets(uint64_t *out, uint64_t n_v2) {
 /* Writes varint(len) and the bytes to the dump; 0 or -1 (errno set). */
 static int dump_put(FILE *f, const uint8_t *bytes, size_t len) {
   uint8_t prefix[10];
-  size_t n = 0;
-  uint64_t v = len;
-  do {
-    prefix[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
-    v >>= 7;
-  } while (v != 0);
+  size_t n = store_stream_varint(prefix, len);
   return fwrite(prefix, 1, n, f) == n && fwrite(bytes, 1, len, f) == len ? 0
                                                                          : -1;
 }

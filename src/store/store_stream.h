@@ -42,6 +42,12 @@ typedef struct store_stream_writer store_stream_writer;
 int store_stream_writer_open(store_stream_writer **out, const char *path,
                              const char *original, store_error *err);
 
+/**
+ * Writes @p v as a base-128 varint (a record's length prefix) into @p out.
+ * @return the number of bytes written, 1 to 10
+ */
+size_t store_stream_varint(uint8_t out[10], uint64_t v);
+
 /** Appends one record: its varint length, then its bytes. */
 int store_stream_writer_put(store_stream_writer *w, const uint8_t *bytes,
                             size_t len, store_error *err);

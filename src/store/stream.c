@@ -307,15 +307,19 @@ int store_stream_writer_open(store_stream_writer **out, const char *path,
   return STORE_OK;
 }
 
+size_t store_stream_varint(uint8_t out[10], uint64_t v) {
+  size_t n = 0;
+  do {
+    out[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+    v >>= 7;
+  } while (v != 0);
+  return n;
+}
+
 int store_stream_writer_put(store_stream_writer *w, const uint8_t *bytes,
                             size_t len, store_error *err) {
   uint8_t prefix[10];
-  size_t n = 0;
-  uint64_t v = len;
-  do {
-    prefix[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
-    v >>= 7;
-  } while (v != 0);
+  size_t n = store_stream_varint(prefix, len);
   if (fwrite(prefix, 1, n, w->f) != n ||
       (len > 0 && fwrite(bytes, 1, len, w->f) != len))
     return store__fail(err, STORE_EIO, "cannot write '%s': %s", w->tmp,
