@@ -424,6 +424,14 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
   return rc;
 }
 
+/* The verification pass is done: what the reader still cannot read. */
+static void verified(fix_result *r) {
+  r->remaining = r->remaining_verdicts[RS_VERDICT_MISREAD] +
+                 r->remaining_verdicts[RS_VERDICT_UNREADABLE] +
+                 r->remaining_verdicts[RS_VERDICT_CORRUPT];
+  r->verified = 1;
+}
+
 /* Reads the whole table again and counts what the reader still cannot
  * read. */
 static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
@@ -456,10 +464,7 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
     snprintf(after, sizeof after, "%s", rows[n - 1].key);
     has_after = 1;
   }
-  r->remaining = r->remaining_verdicts[RS_VERDICT_MISREAD] +
-                 r->remaining_verdicts[RS_VERDICT_UNREADABLE] +
-                 r->remaining_verdicts[RS_VERDICT_CORRUPT];
-  r->verified = 1;
+  verified(r);
   return 0;
 }
 
@@ -622,10 +627,7 @@ static int verify_stream(fix_result *r, engine *e, const store_target *target,
   }
   store_close(s);
   if (rc != 0 || r->status != STORE_OK) return rc;
-  r->remaining = r->remaining_verdicts[RS_VERDICT_MISREAD] +
-                 r->remaining_verdicts[RS_VERDICT_UNREADABLE] +
-                 r->remaining_verdicts[RS_VERDICT_CORRUPT];
-  r->verified = 1;
+  verified(r);
   return 0;
 }
 
