@@ -118,6 +118,36 @@ static void first_line(const char *path, char *line, size_t cap) {
   fclose(f);
 }
 
+/* Whether a command runs: a path as it is, a bare name in a directory of
+ * $PATH, as posix_spawnp looks it up. */
+static int runnable(const char *cmd) {
+  if (strchr(cmd, '/') != NULL) return access(cmd, X_OK) == 0;
+  const char *dirs = getenv("PATH");
+  if (dirs == NULL) return 0;
+  while (*dirs != '\0') {
+    size_t n = strcspn(dirs, ":");
+    char candidate[4096];
+    int len = snprintf(candidate, sizeof candidate, "%.*s/%s", (int)n,
+                       n ? dirs : ".", cmd);
+    if (len > 0 && (size_t)len < sizeof candidate &&
+        access(candidate, X_OK) == 0)
+      return 1;
+    dirs += n;
+    if (*dirs == ':') dirs++;
+  }
+  return 0;
+}
+
+/* $PROTOC, else protoc, else protoc-c: protobuf-c's compiler is protoc's
+ * command line with the C generator, and writes the same sets. */
+const char *rs__protoc_command(void) {
+  const char *env = getenv("PROTOC");
+  if (env != NULL && env[0] != '\0') return runnable(env) ? env : NULL;
+  if (runnable("protoc")) return "protoc";
+  if (runnable("protoc-c")) return "protoc-c";
+  return NULL;
+}
+
 /*
  * Runs protoc on a .proto file into a temporary descriptor set. protoc
  * resolves imports against -I paths, so the file's own directory comes
@@ -176,11 +206,18 @@ static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
                                    include_dirs[i])) == NULL)
       goto done;
 
-  /* $PROTOC, else protoc, else protoc-c: protobuf-c's compiler is protoc's
-   * command line with the C generator, and writes the same sets. */
-  const char *protoc = getenv("PROTOC");
-  int fallback = protoc == NULL || protoc[0] == '\0';
-  if (fallback) protoc = "protoc";
+  const char *protoc = rs__protoc_command();
+  if (protoc == NULL) {
+    const char *env = getenv("PROTOC");
+    rc = rs__fail(err, RS_EIO, RS_OFFSET_NONE,
+                  "%s: cannot run %s to compile it (not found); install "
+                  "protobuf-compiler (or protobuf-c-compiler), or pass a "
+                  "descriptor set "
+                  "(protoc --include_imports --descriptor_set_out=FILE)",
+                  path,
+                  env != NULL && env[0] != '\0' ? env : "protoc or protoc-c");
+    goto done;
+  }
   size_t a = 0;
   argv[a++] = (char *)protoc;
   argv[a++] = "--include_imports";
@@ -197,12 +234,6 @@ static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
   posix_spawn_file_actions_adddup2(&fa, log_fd, STDERR_FILENO);
   pid_t pid;
   int serr = posix_spawnp(&pid, protoc, &fa, NULL, argv, environ);
-  if (serr == ENOENT && fallback) {
-    protoc = "protoc-c";
-    argv[0] = (char *)protoc;
-    serr = posix_spawnp(&pid, protoc, &fa, NULL, argv, environ);
-    if (serr == ENOENT) protoc = "protoc or protoc-c";
-  }
   posix_spawn_file_actions_destroy(&fa);
   if (serr != 0) {
     rc = rs__fail(err, RS_EIO, RS_OFFSET_NONE,

@@ -53,6 +53,13 @@ int rs__descset_load(Google__Protobuf__FileDescriptorSet **out,
                      const char *path, const char *const *include_dirs,
                      rs_error *err);
 
+/**
+ * The compiler rs__descset_load runs on a `.proto`: $PROTOC when set (NULL
+ * when it does not run), else protoc, else protoc-c, found on PATH; NULL
+ * when there is none. Static storage or the environment's; not to be freed.
+ */
+const char *rs__protoc_command(void);
+
 /** Frees a set from rs__descset_parse/load; NULL is allowed. */
 void rs__descset_free(Google__Protobuf__FileDescriptorSet *set);
 

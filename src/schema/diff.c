@@ -415,26 +415,6 @@ static int ends_with(const char *s, const char *suffix) {
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* protoc's availability, so that a missing compiler (an I/O matter) is told
- * apart from a file it rejects (the input's fault). */
-static int protoc_found(void) {
-  const char *protoc = getenv("PROTOC");
-  if (protoc == NULL || protoc[0] == '\0') protoc = "protoc";
-  if (strchr(protoc, '/') != NULL) return access(protoc, X_OK) == 0;
-  const char *path = getenv("PATH");
-  if (path == NULL) return 0;
-  while (*path != '\0') {
-    size_t n = strcspn(path, ":");
-    char *candidate = format("%.*s/%s", (int)n, n ? path : ".", protoc);
-    int ok = candidate != NULL && access(candidate, X_OK) == 0;
-    free(candidate);
-    if (ok) return 1;
-    path += n;
-    if (*path == ':') path++;
-  }
-  return 0;
-}
-
 void rs_diff_schema_free(rs_diff_schema *s) {
   if (s == NULL) return;
   for (size_t i = 0; i < s->n_types; i++) {
@@ -462,10 +442,13 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
                     strerror(errno));
   fclose(probe);
   int from_proto = ends_with(path, ".proto");
-  if (from_proto && !protoc_found())
+  /* A missing compiler (an I/O matter) is told apart from a file it
+   * rejects (the input's fault). */
+  if (from_proto && rs__protoc_command() == NULL)
     return rs__fail(err, RS_EIO, RS_OFFSET_NONE,
-                    "%s: protoc not found on PATH (or $PROTOC) to compile it; "
-                    "install protobuf-compiler or pass a descriptor set",
+                    "%s: protoc not found on PATH (nor protoc-c, or $PROTOC) "
+                    "to compile it; install protobuf-compiler or pass a "
+                    "descriptor set",
                     path);
   rs_diff_schema *s = d_calloc(1, sizeof *s);
   if (s == NULL)
