@@ -85,23 +85,10 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
   return 0;
 }
 
-/* The queue and stream options: what they need and exclude. 1: not a
- * queue or stream target (check on as for a table); 0 or CLI_EXIT_USAGE. */
+/* The queue and stream options of a target given by options: what they
+ * need and exclude. 1: not a stream target (check on as for a table); 0 or
+ * CLI_EXIT_USAGE. */
 static int check_queue_stream(const cli_target_args *a, const char *cmd) {
-  if (a->config != NULL) {
-    const char *flag = a->queue && a->state_column ? "--state-column"
-                       : a->pending_states         ? "--pending-states"
-                       : a->in_flight_states       ? "--in-flight-states"
-                       : a->queue                  ? "--queue"
-                       : a->stream                 ? "--stream"
-                                                   : NULL;
-    if (flag != NULL)
-      return cli_usage_error(cmd,
-                             "%s and --config exclude each other: the config "
-                             "file names the targets",
-                             flag);
-    return 1;
-  }
   if (a->stream != NULL) {
     const char *flag = a->table    ? "--table"
                        : a->key    ? "--key"
@@ -123,19 +110,22 @@ static int check_queue_stream(const cli_target_args *a, const char *cmd) {
 }
 
 int cli_target_check(const cli_target_args *a, const char *cmd) {
-  int qs = check_queue_stream(a, cmd);
-  if (qs != 1) return qs;
   if (a->config != NULL) {
     const char *flag =
         a->connection
             ? (a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres")
-        : a->table  ? "--table"
-        : a->key    ? "--key"
-        : a->column ? "--column"
-        : a->type   ? "--type"
-        : a->where  ? "--where"
-        : a->name   ? "--name"
-                    : NULL;
+        : a->table            ? "--table"
+        : a->key              ? "--key"
+        : a->column           ? "--column"
+        : a->type             ? "--type"
+        : a->where            ? "--where"
+        : a->name             ? "--name"
+        : a->state_column     ? "--state-column"
+        : a->pending_states   ? "--pending-states"
+        : a->in_flight_states ? "--in-flight-states"
+        : a->queue            ? "--queue"
+        : a->stream           ? "--stream"
+                              : NULL;
     if (flag != NULL)
       return cli_usage_error(cmd,
                              "%s and --config exclude each other: the config "
@@ -143,6 +133,8 @@ int cli_target_check(const cli_target_args *a, const char *cmd) {
                              flag);
     return 0;
   }
+  int qs = check_queue_stream(a, cmd);
+  if (qs != 1) return qs;
   if (a->connection == NULL)
     return cli_usage_error(cmd,
                            "no target: give -c CONFIG, --sqlite PATH or "
