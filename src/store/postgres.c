@@ -2352,6 +2352,19 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = rs_l.value FROM rs_l" \
   " WHERE rs_t.%s = rs_l.k::%s AND rs_t.%s = rs_l.expect%s"       \
   " RETURNING rs_l.i, rs_l.k, rs_l.expect, rs_l.value),"
+/* The backup rows of a batch's swaps (rs_sw), $4 the run and $5 the
+ * target. A key the run swaps again (A -> our B, a writer's C -> our D)
+ * keeps the bytes the latest swap replaced (C): a restore undoes the fix's
+ * write and must not throw away the writer's C. */
+#define BACKUP_UPSERT                                                   \
+  " rs_b AS (INSERT INTO rollsafe.backup AS rs_b (run_id, target, key," \
+  " old_value, new_value, written_at)"                                  \
+  " SELECT $4::pg_catalog.text, $5::pg_catalog.text, k, expect, value," \
+  " pg_catalog.now() FROM rs_sw"                                        \
+  " ON CONFLICT (run_id, key) DO UPDATE SET"                            \
+  " old_value = excluded.old_value,"                                    \
+  " new_value = excluded.new_value, written_at = excluded.written_at,"  \
+  " restored = false)"
 #define QUEUE_OUTPUT                                                        \
   " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's'"                  \
   " WHEN rs_l.i IS NULL THEN CASE WHEN EXISTS (SELECT 1 FROM %s.%s AS rs_v" \
@@ -2360,18 +2373,9 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i"                          \
   " LEFT JOIN rs_l ON rs_l.i = rs_u.i"
     s->queue_fix_sql = pg_sprintf(
-        QUEUE_INPUT
-        " rs_b AS (INSERT INTO rollsafe.backup AS rs_b (run_id, target, key,"
-        " old_value, new_value, written_at)"
-        " SELECT $4::pg_catalog.text, $5::pg_catalog.text, k, expect, value,"
-        " pg_catalog.now() FROM rs_sw"
-        " ON CONFLICT (run_id, key) DO UPDATE SET"
-        " old_value = excluded.old_value,"
-        " new_value = excluded.new_value, written_at = excluded.written_at,"
-        " restored = false)" QUEUE_OUTPUT,
-        pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
-        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type,
-        "false");
+        QUEUE_INPUT BACKUP_UPSERT QUEUE_OUTPUT, pend_expr, flight_expr, q[0],
+        q[1], q[2], s->key_type, q[0], q[1], q[3], q[2], s->key_type, q[3],
+        check_expr, q[0], q[1], q[2], s->key_type, "false");
     s->queue_restore_sql = pg_sprintf(
         QUEUE_INPUT
         " rs_r AS (SELECT run_id FROM rollsafe.runs"
@@ -2455,21 +2459,8 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
   " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = rs_u.value FROM rs_u" \
   " WHERE rs_t.%s = rs_u.k::%s AND rs_t.%s = rs_u.expect"         \
   " RETURNING rs_u.i, rs_u.k, rs_u.expect, rs_u.value),"
-    s->fix_sql = pg_sprintf(
-        SWAP_INPUT
-        /* A key the run swaps again (A -> our B, a writer's C -> our D)
-         * keeps the bytes the latest swap replaced (C): a restore undoes
-         * the fix's write and must not throw away the writer's C. */
-        " rs_b AS (INSERT INTO rollsafe.backup AS rs_b (run_id, target, key,"
-        " old_value, new_value, written_at)"
-        " SELECT $4::pg_catalog.text, $5::pg_catalog.text, k, expect, value,"
-        " pg_catalog.now() FROM rs_sw"
-        " ON CONFLICT (run_id, key) DO UPDATE SET"
-        " old_value = excluded.old_value,"
-        " new_value = excluded.new_value, written_at = excluded.written_at,"
-        " restored = false)"
-        " SELECT i FROM rs_sw",
-        q[0], q[1], q[3], q[2], s->key_type, q[3]);
+    s->fix_sql = pg_sprintf(SWAP_INPUT BACKUP_UPSERT " SELECT i FROM rs_sw",
+                            q[0], q[1], q[3], q[2], s->key_type, q[3]);
     s->restore_sql = pg_sprintf(
         SWAP_INPUT
         /* The backup rows put back: those of this run, or, when @p run is
