@@ -489,6 +489,18 @@ static int write_metrics(FILE *out, void *ctx) {
 /* ---- fix and restore -------------------------------------------------------
  */
 
+/* The report to stdout or -o, as text or JSON, and --metrics: 0, or the
+ * exit code of the first write that failed. */
+static int write_report(const fix_args *a, fix_report *rep) {
+  int w = cli_write_file(rep->command, a->output ? a->output : "-",
+                         a->json ? write_json : write_text, rep);
+  if (a->metrics != NULL) {
+    int m = cli_write_file(rep->command, a->metrics, write_metrics, rep);
+    if (w == 0) w = m;
+  }
+  return w;
+}
+
 static int run_writing(fix_args *a, const char *cmd, int restore) {
   cli_target_set set;
   int reported = 0;
@@ -643,12 +655,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
              : found      ? CLI_EXIT_FOUND
                           : CLI_EXIT_CLEAN;
     fix_report rep = {cmd, status, targets, results, st, errors, n, a->execute};
-    int w = cli_write_file(cmd, a->output ? a->output : "-",
-                           a->json ? write_json : write_text, &rep);
-    if (a->metrics != NULL) {
-      int m = cli_write_file(cmd, a->metrics, write_metrics, &rep);
-      if (w == 0) w = m;
-    }
+    int w = write_report(a, &rep);
     if (w != 0) status = w;
     reported = 1;
   }
@@ -658,12 +665,7 @@ done:
    * code): a file a pipeline reads never keeps an older run's result. */
   if (!reported && (a->json || a->output != NULL || a->metrics != NULL)) {
     fix_report rep = {cmd, status, NULL, NULL, NULL, NULL, 0, a->execute};
-    int w = cli_write_file(cmd, a->output ? a->output : "-",
-                           a->json ? write_json : write_text, &rep);
-    if (a->metrics != NULL) {
-      int m = cli_write_file(cmd, a->metrics, write_metrics, &rep);
-      if (w == 0) w = m;
-    }
+    int w = write_report(a, &rep);
     if (w != 0) status = w;
   }
   for (size_t i = 0; results != NULL && i < n; i++)
