@@ -46,15 +46,57 @@ typedef enum rs_reader_framing {
 
 /** The reader whose ability is checked. */
 typedef struct rs_reader {
-  unsigned version;        /**< RS_READER_VERSION */
+  unsigned version;        /**< RS_READER_VERSION (1 is accepted too: it has
+                              no raw_writer, which is then 0) */
   unsigned format_version; /**< highest version it knows; 0 = the one before the
                               newest */
   rs_reader_framing framing;
+  /**
+   * The format version that wrote records without an envelope, when the
+   * caller knows it (for example for rows selected by a time window after
+   * a flag went on); 0 infers it from the bytes (rs_writer_basis).
+   */
+  unsigned raw_writer;
 } rs_reader;
 
-#define RS_READER_VERSION 1
+#define RS_READER_VERSION 2
 #define RS_READER_INIT \
-  { RS_READER_VERSION, 0u, RS_READER_FRAMING_DEFAULT }
+  { RS_READER_VERSION, 0u, RS_READER_FRAMING_DEFAULT, 0u }
+
+/**
+ * How the writer of a record, whose meaning the reader's view is compared
+ * with, was determined.
+ */
+typedef enum rs_writer_basis {
+  /** No version decodes the bytes (corrupt, or over a limit). */
+  RS_WRITER_NONE = 0,
+  /** The envelope names a registered version. */
+  RS_WRITER_NAMED = 1,
+  /**
+   * Raw bytes that exactly one version explains (decodes with no unknown
+   * field, every value in its type's range, every enum value defined,
+   * every required field set), or that several explain with the same
+   * values, or that no version explains but only one decodes.
+   */
+  RS_WRITER_INFERRED = 2,
+  /** Raw bytes whose writer the caller named (rs_reader.raw_writer). */
+  RS_WRITER_GIVEN = 3,
+  /**
+   * Raw bytes that several versions explain with different values: what
+   * the writer meant cannot be told from the bytes. The verdict is the
+   * worst over those versions; it is not decided (rs_classification_decided).
+   */
+  RS_WRITER_AMBIGUOUS = 4,
+  /**
+   * The envelope names a version the registry lacks: the payload is read
+   * as the reader's version, as a library that knows only older versions
+   * reads it, but what the writer meant cannot be compared.
+   */
+  RS_WRITER_UNREGISTERED = 5
+} rs_writer_basis;
+
+/** "none", "named", "inferred", "given", "ambiguous", "unregistered". */
+RS_EXTERN const char *rs_writer_basis_name(rs_writer_basis basis);
 
 typedef struct rs_classification rs_classification;
 typedef struct rs_reason rs_reason;
@@ -97,6 +139,26 @@ rs_classification_reader_framing(const rs_classification *c);
 /** Version the record was written in; 0 when corrupt or unknown. */
 RS_EXTERN unsigned rs_classification_written_version(
     const rs_classification *c);
+
+/** How the written version was determined. */
+RS_EXTERN rs_writer_basis rs_classification_writer_basis(
+    const rs_classification *c);
+
+/**
+ * The versions that explain a raw record (bit v-1 for version v, versions
+ * 1..64): one for RS_WRITER_INFERRED, several for RS_WRITER_AMBIGUOUS, 0
+ * for envelopes, records whose writer was given and corrupt records.
+ */
+RS_EXTERN uint64_t rs_classification_writer_candidates(
+    const rs_classification *c);
+
+/**
+ * Whether the verdict is a claim about the reader: 0 when the writer's
+ * meaning is unknown (RS_WRITER_AMBIGUOUS, RS_WRITER_UNREGISTERED) and the
+ * reader does not fail on the record anyway. A scan counts such records as
+ * undetermined: never clean.
+ */
+RS_EXTERN int rs_classification_decided(const rs_classification *c);
 
 /** Framing the record was written in (0 when it could not be told). */
 RS_EXTERN rs_encoding rs_classification_encoding(const rs_classification *c);

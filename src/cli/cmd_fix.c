@@ -578,7 +578,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
     fix_options o = {
         .registry = reg,
         .type = t->type,
-        .reader = {RS_READER_VERSION, t->reader_version, t->framing},
+        .reader = {RS_READER_VERSION, t->reader_version, t->framing, 0u},
         .to_version = to,
         .execute = a->execute,
         .allow_lossy = a->allow_lossy,

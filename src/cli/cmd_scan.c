@@ -454,7 +454,7 @@ static int run(scan_args *a) {
     t->description = strdup(store_describe(s));
     scan_options o = {
         .registry = set.registry,
-        .reader = {RS_READER_VERSION, t->reader_version, t->reader_framing},
+        .reader = {RS_READER_VERSION, t->reader_version, t->reader_framing, 0u},
         .flag_key = a->flag_key,
         .flag_variant = a->flag_variant,
         .written_after_us = a->written_after_us,

@@ -19,6 +19,8 @@ struct rs_classification {
   rs_verdict verdict;
   rs_reader_framing framing;
   unsigned reader_version, written_version;
+  rs_writer_basis basis;
+  uint64_t candidates; /* bit v-1: version v explains a raw record */
   rs_encoding encoding;
   bool has_provenance;
   rs_provenance provenance;
@@ -51,6 +53,23 @@ rs_reader_framing rs_classification_reader_framing(const rs_classification *c) {
 }
 unsigned rs_classification_written_version(const rs_classification *c) {
   return c ? c->written_version : 0;
+}
+const char *rs_writer_basis_name(rs_writer_basis b) {
+  static const char *const names[] = {"none",  "named",     "inferred",
+                                      "given", "ambiguous", "unregistered"};
+  return (unsigned)b <= RS_WRITER_UNREGISTERED ? names[b] : "unknown";
+}
+rs_writer_basis rs_classification_writer_basis(const rs_classification *c) {
+  return c ? c->basis : RS_WRITER_NONE;
+}
+uint64_t rs_classification_writer_candidates(const rs_classification *c) {
+  return c ? c->candidates : 0;
+}
+int rs_classification_decided(const rs_classification *c) {
+  if (c == NULL) return 0;
+  if (c->basis != RS_WRITER_AMBIGUOUS && c->basis != RS_WRITER_UNREGISTERED)
+    return 1;
+  return c->verdict >= RS_VERDICT_UNREADABLE;
 }
 rs_encoding rs_classification_encoding(const rs_classification *c) {
   return c ? c->encoding : (rs_encoding)0;
@@ -338,6 +357,11 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
   *done = rc != 0;
   c->encoding = w->encoding;
   c->written_version = w->number;
+  c->basis = w->version != NULL ? (w->encoding == RS_ENCODING_ENVELOPE
+                                       ? RS_WRITER_NAMED
+                                       : RS_WRITER_INFERRED)
+             : rc == 0          ? RS_WRITER_UNREGISTERED
+                                : RS_WRITER_NONE;
   c->has_provenance = w->has_provenance;
   c->provenance = w->provenance;
   w->provenance.flag_key = w->provenance.variant = w->provenance.writer_id =
@@ -528,6 +552,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
       return 0;
     c->encoding = RS_ENCODING_RAW;
     c->written_version = rv->number;
+    c->basis = RS_WRITER_INFERRED;
     *done = true;
     return 0;
   }
@@ -553,6 +578,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
     return 0;
   c->encoding = RS_ENCODING_ENVELOPE;
   c->written_version = wv->number;
+  c->basis = RS_WRITER_NAMED;
   c->has_provenance = e.has_provenance;
   c->provenance.write_time_us = e.write_time_us;
   int rc = 0;
@@ -643,10 +669,12 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
                     "rs_classify: out, registry and buf are required");
   static const rs_reader default_reader = RS_READER_INIT;
   if (reader == NULL) reader = &default_reader;
-  if (reader->version != RS_READER_VERSION)
+  if (reader->version != RS_READER_VERSION && reader->version != 1)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                    "rs_reader.version is %u; this library knows %d",
+                    "rs_reader.version is %u; this library knows 1..%d",
                     reader->version, RS_READER_VERSION);
+  unsigned raw_writer = reader->version >= 2 ? reader->raw_writer : 0;
+  (void)raw_writer;
   rs_options o;
   int rc = rs__options(&o, options, err);
   if (rc != 0) return rc;

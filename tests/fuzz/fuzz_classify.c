@@ -34,7 +34,7 @@ static rs_classification *classify_with(const rs_options *opts,
                                         rs_reader_framing framing,
                                         rs_reader_framing resolved) {
   rs_options o = *opts;
-  rs_reader reader = {RS_READER_VERSION, version, framing};
+  rs_reader reader = {RS_READER_VERSION, version, framing, 0u};
   rs_error err = RS_ERROR_INIT;
   rs_classification *c = NULL;
   int rc = rs_classify(&c, fuzz_registry(), RS_SHOP_ORDER, &reader, data, size,

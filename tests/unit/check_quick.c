@@ -696,10 +696,10 @@ typedef struct agreement {
 static void agree(agreement *ag, const uint8_t *buf, size_t len,
                   const rs_options *base) {
   static const rs_reader readers[] = {
-      {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW},
-      {RS_READER_VERSION, 1, RS_READER_FRAMING_ENVELOPE},
-      {RS_READER_VERSION, 2, RS_READER_FRAMING_ENVELOPE},
-      {RS_READER_VERSION, 2, RS_READER_FRAMING_RAW},
+      {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW, 0u},
+      {RS_READER_VERSION, 1, RS_READER_FRAMING_ENVELOPE, 0u},
+      {RS_READER_VERSION, 2, RS_READER_FRAMING_ENVELOPE, 0u},
+      {RS_READER_VERSION, 2, RS_READER_FRAMING_RAW, 0u},
   };
   rs_options full = *base, quick = *base, slow = *base;
   quick.flags |= RS_OPT_VERDICT_ONLY;
@@ -837,7 +837,7 @@ START_TEST(verdict_only_agrees_on_protobuf_c_subtleties) {
       h += 2;
     }
     agree(&ag, buf, n, &plenty);
-    rs_reader plain = {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW};
+    rs_reader plain = {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW, 0u};
     rs_options quick = RS_OPTIONS_INIT;
     quick.flags |= RS_OPT_VERDICT_ONLY;
     rs_classification *c = NULL;
