@@ -90,234 +90,21 @@ const rs_reason *rs_classification_reason(const rs_classification *c,
   return (const rs_reason *)&c->reasons.items[i];
 }
 
-/* ---- the walker ------------------------------------------------------------
+/* ---- why protobuf-c fails ------------------------------------------------
  */
-
-typedef struct walker {
-  rs__notes *notes;
-  unsigned reader_version;
-  char who[80]; /* "version 1", or the descriptor's name */
-  unsigned max_depth;
-  const rs__type *type; /* for moved fields; NULL when not applicable */
-  unsigned writer_version;
-  int rc;        /* sticky RS_ENOMEM */
-  bool too_deep; /* a depth-limit reason was given */
-} walker;
-
-static void note(walker *w, rs_verdict v, const char *path, uint32_t field,
-                 size_t offset, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void note(walker *w, rs_verdict v, const char *path, uint32_t field,
-                 size_t offset, const char *fmt, ...) {
-  if (w->rc != 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  w->rc = rs__notes_vadd(w->notes, (int)v, path, field, offset, fmt, ap);
-  va_end(ap);
-}
-
-static const rs__move *find_move(const walker *w, uint32_t writer_field) {
-  if (w->type == NULL) return NULL;
-  for (size_t i = 0; i < w->type->n_moves; i++) {
-    const rs__move *m = &w->type->moves[i];
-    if (m->writer_field == writer_field &&
-        m->reader_version == w->reader_version &&
-        m->writer_version <= w->writer_version)
-      return m;
-  }
-  return NULL;
-}
-
-static void check_enum(walker *w, const ProtobufCFieldDescriptor *rf,
-                       uint64_t raw, const char *path, size_t offset) {
-  int32_t v = (int32_t)(uint32_t)raw;
-  const ProtobufCEnumDescriptor *e = rf->descriptor;
-  if (!rs__enum_known(e, v))
-    note(w, RS_VERDICT_MISREAD, path, rf->id, offset,
-         "value %d is not in %s of %s; protobuf-c keeps it as a plain int "
-         "the reader's code does not expect",
-         v, e->name, w->who);
-}
-
-static void check_varint(walker *w, const ProtobufCFieldDescriptor *rf,
-                         const ProtobufCFieldDescriptor *wf, uint64_t raw,
-                         const char *path, size_t offset) {
-  if (rf->type == PROTOBUF_C_TYPE_ENUM) {
-    check_enum(w, rf, raw, path, offset);
-    return;
-  }
-  if (wf == NULL || wf->type == rf->type || !rs__is_varint_type(wf->type))
-    return;
-  rs__ival wrote = rs__varint_value(wf->type, raw);
-  rs__ival reads = rs__varint_value(rf->type, raw);
-  if (rs__ival_eq(wrote, reads)) return;
-  char a[32], b[32];
-  rs__ival_format(wrote, a, sizeof a);
-  rs__ival_format(reads, b, sizeof b);
-  note(w, RS_VERDICT_MISREAD, path, rf->id, offset,
-       "written as %s %s, read by %s as %s %s", rs__type_name(wf->type), a,
-       w->who, rs__type_name(rf->type), b);
-}
-
-#define RS__TRACK 64
-
-static void walk(walker *w, const ProtobufCMessageDescriptor *R,
-                 const ProtobufCMessageDescriptor *W, const uint8_t *buf,
-                 size_t len, size_t base, unsigned depth, rs__path *path,
-                 bool top) {
-  if (depth > w->max_depth) {
-    w->too_deep = true;
-    note(w, RS_VERDICT_UNREADABLE, path->buf, 0, base,
-         "messages nested deeper than the limit of %u", w->max_depth);
-    return;
-  }
-  /* Which reader fields were seen, and element counts for paths. */
-  uint8_t seen[RS__TRACK] = {0};
-  size_t counts[RS__TRACK] = {0};
-  uint32_t unknown_done[16];
-  size_t n_unknown_done = 0;
-  struct {
-    uint32_t field;
-    size_t offset;
-    const char *name;
-  } moved[8];
-  size_t n_moved = 0;
-
-  size_t pos = 0;
-  while (pos < len && w->rc == 0) {
-    rs__wfield f;
-    const char *why;
-    if (rs__read_field(buf, len, &pos, &f, &why) != 0) {
-      note(w, RS_VERDICT_UNREADABLE, path->buf, 0, base + pos,
-           "%s at byte %zu; protobuf-c fails the whole record", why,
-           base + pos);
-      return;
-    }
-    const ProtobufCFieldDescriptor *rf =
-        protobuf_c_message_descriptor_get_field(R, f.number);
-    const ProtobufCFieldDescriptor *wf =
-        W != NULL ? protobuf_c_message_descriptor_get_field(W, f.number) : NULL;
-    const char *name = rf != NULL ? rf->name : wf != NULL ? wf->name : "";
-    size_t at = base + f.tag_offset;
-    size_t idx = rf != NULL ? (size_t)(rf - R->fields) : 0;
-    size_t mark;
-    if (rf != NULL && rf->label == PROTOBUF_C_LABEL_REPEATED &&
-        idx < RS__TRACK && !(f.wire_type == RS__WT_LEN && rs__is_packable(rf)))
-      mark = rs__path_push_index(path, name, counts[idx]++);
-    else
-      mark = rs__path_push_field(path, name, f.number);
-
-    if (rf == NULL) {
-      const rs__move *m = top ? find_move(w, f.number) : NULL;
-      if (m != NULL && n_moved < 8) {
-        moved[n_moved].field = f.number;
-        moved[n_moved].offset = at;
-        moved[n_moved].name = name;
-        n_moved++;
-      } else {
-        bool first = true;
-        for (size_t i = 0; i < n_unknown_done; i++)
-          if (unknown_done[i] == f.number) first = false;
-        if (first) {
-          note(w, RS_VERDICT_IGNORED_FIELDS, path->buf, f.number, at,
-               "field %u is unknown to %s; kept as an unknown field and "
-               "ignored",
-               (unsigned)f.number, w->who);
-          if (n_unknown_done < 16) unknown_done[n_unknown_done++] = f.number;
-        }
-      }
-    } else if (!rs__wire_type_ok(rf, f.wire_type)) {
-      note(w, RS_VERDICT_UNREADABLE, path->buf, f.number, at,
-           "wire type %u (%s) where %s expects %s (wire type %u, %s); "
-           "protobuf-c fails the whole record",
-           f.wire_type, rs__wire_type_name(f.wire_type), w->who,
-           rs__type_name(rf->type), rs__field_wire_type(rf),
-           rs__wire_type_name(rs__field_wire_type(rf)));
-    } else {
-      if (idx < RS__TRACK) seen[idx] = 1;
-      if (rf->type == PROTOBUF_C_TYPE_MESSAGE) {
-        const ProtobufCMessageDescriptor *sub =
-            wf != NULL && wf->type == PROTOBUF_C_TYPE_MESSAGE ? wf->descriptor
-                                                              : NULL;
-        walk(w, rf->descriptor, sub, buf + f.value_offset, f.value_len,
-             base + f.value_offset, depth + 1, path, false);
-      } else if (rs__is_varint_type(rf->type)) {
-        if (f.wire_type == RS__WT_VARINT) {
-          check_varint(w, rf, wf, f.value, path->buf, at);
-        } else {
-          size_t p = 0;
-          uint64_t raw;
-          while (p < f.value_len && rs__read_varint(buf + f.value_offset,
-                                                    f.value_len, &p, &raw) == 0)
-            check_varint(w, rf, wf, raw, path->buf, at);
-          if (p != f.value_len)
-            note(w, RS_VERDICT_UNREADABLE, path->buf, f.number, at,
-                 "packed values are malformed; protobuf-c fails the whole "
-                 "record");
-        }
-      } else if (f.wire_type == RS__WT_LEN && rs__field_wants_utf8(rf)) {
-        size_t ok = rs__utf8_valid_prefix(buf + f.value_offset, f.value_len);
-        if (ok != f.value_len)
-          note(w, RS_VERDICT_UNREADABLE, path->buf, f.number, at,
-               "invalid UTF-8 at byte %zu of a proto3 string; protobuf-c "
-               "keeps it, but proto3 requires UTF-8 and other runtimes "
-               "fail the whole record",
-               base + f.value_offset + ok);
-      } else if (f.wire_type == RS__WT_LEN && rs__is_packable(rf)) {
-        size_t width = rs__field_wire_type(rf) == RS__WT_I64 ? 8 : 4;
-        if (f.value_len % width != 0)
-          note(w, RS_VERDICT_UNREADABLE, path->buf, f.number, at,
-               "packed %s values are %zu bytes, not a multiple of %zu; "
-               "protobuf-c fails the whole record",
-               rs__type_name(rf->type), f.value_len, width);
-      }
-    }
-    rs__path_pop(path, mark);
-  }
-
-  /* A moved value is misread unless the writer also set the reader's field. */
-  for (size_t i = 0; i < n_moved && w->rc == 0; i++) {
-    const rs__move *m = find_move(w, moved[i].field);
-    const ProtobufCFieldDescriptor *rf =
-        protobuf_c_message_descriptor_get_field(R, m->reader_field);
-    bool dual = rf != NULL && (size_t)(rf - R->fields) < RS__TRACK &&
-                seen[rf - R->fields];
-    size_t mark = rs__path_push_field(path, moved[i].name, moved[i].field);
-    if (dual)
-      note(w, RS_VERDICT_IGNORED_FIELDS, path->buf, moved[i].field,
-           moved[i].offset,
-           "field %u is unknown to %s; the writer also set %s(%u)",
-           (unsigned)moved[i].field, w->who, rf != NULL ? rf->name : "?",
-           (unsigned)m->reader_field);
-    else
-      note(w, RS_VERDICT_MISREAD, path->buf, moved[i].field, moved[i].offset,
-           "the value %s reads from %s(%u) moved here; that reader sees %s "
-           "unset",
-           w->who, rf != NULL ? rf->name : "?", (unsigned)m->reader_field,
-           rf != NULL ? rf->name : "it");
-    rs__path_pop(path, mark);
-  }
-
-  for (unsigned i = 0; i < R->n_fields && i < RS__TRACK && w->rc == 0; i++) {
-    const ProtobufCFieldDescriptor *rf = &R->fields[i];
-    if (rf->label != PROTOBUF_C_LABEL_REQUIRED || seen[i]) continue;
-    size_t mark = rs__path_push_field(path, rf->name, rf->id);
-    note(w, RS_VERDICT_UNREADABLE, path->buf, rf->id, base,
-         "required by %s and not set; protobuf-c fails the whole record",
-         w->who);
-    rs__path_pop(path, mark);
-  }
-}
 
 void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
                                 const uint8_t *buf, size_t len, size_t base,
                                 unsigned max_depth, rs_error *err) {
   rs__notes notes;
   rs__notes_init(&notes, &rs__malloc_allocator, 8);
-  walker w = {&notes, 0, "", max_depth, NULL, 0, 0, false};
-  snprintf(w.who, sizeof w.who, "%s", d->name);
-  rs__path path = {{0}, 0};
-  walk(&w, d, d, buf, len, base, 1, &path, true);
+  rs__cmp cmp;
+  memset(&cmp, 0, sizeof cmp);
+  cmp.notes = &notes;
+  cmp.a = &rs__malloc_allocator;
+  cmp.reader_label = cmp.writer_label = d->name;
+  cmp.max_depth = max_depth;
+  rs__compare(&cmp, NULL, NULL, 0, 0, d, buf, len, base);
   const rs__note *worst = NULL;
   for (size_t i = 0; i < notes.n; i++)
     if (notes.items[i].kind >= RS_VERDICT_UNREADABLE &&
@@ -367,11 +154,13 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
   w->provenance.flag_key = w->provenance.variant = w->provenance.writer_id =
       NULL;
   if (rc == 0 && w->version == NULL)
-    /* A version newer than the registry: judge the payload as the reader. */
+    /* A version newer than the registry: read as the reader's version, as
+     * a library that knows only older versions reads it (rs_read_as). */
     return add(c, RS_VERDICT_OK, "", 0, w->header_offset,
-               "format version %u is not in the registry; judged by the "
-               "reader's descriptor alone",
-               w->number);
+               "format version %u is not in the registry: read as version "
+               "%u, as a library that knows only the older versions reads it; "
+               "what the writer meant cannot be compared",
+               w->number, c->reader_version);
   if (rc == 0 && w->fingerprint_len > 0 &&
       (w->fingerprint_len != RS_FINGERPRINT_LEN ||
        memcmp(w->fingerprint, w->version->fingerprint, RS_FINGERPRINT_LEN) !=
@@ -537,22 +326,29 @@ static int quick_text(const char **out, const rs__quick_text *t,
  */
 static int quick_classify(rs_classification *c, const rs__type *t,
                           const rs__version *rv, rs_reader_framing framing,
-                          const uint8_t *buf, size_t len, const rs_options *o,
-                          bool *done) {
+                          unsigned given, const uint8_t *buf, size_t len,
+                          const rs_options *o, bool *done) {
   *done = false;
   if (len > o->max_record_size) return 0;
   size_t alloc = 0;
   if (!rs_envelope_detect(buf, len)) {
-    const rs__version *first = NULL;
-    for (size_t i = t->n_versions; i-- > 0 && first == NULL;)
-      if (t->versions[i].encoding == RS_ENCODING_RAW) first = &t->versions[i];
-    if (first != rv || rv->static_depth == 0 ||
-        !rs__quick_unpacks(rv->plans, buf, len, o->max_depth, true, &alloc) ||
+    /* Raw: the reader's version, the oldest, explains the bytes, and every
+     * version that also explains them reads them alike (so the writer is
+     * inferred as the oldest), or the caller named the reader's version as
+     * the writer: the writer meant what the reader sees. */
+    if (given != 0 ? given != rv->number : !t->raw_agree || rv->number != 1)
+      return 0;
+    if (rv->static_depth == 0 ||
+        !(given != 0 ? rs__quick_unpacks(rv->plans, buf, len, o->max_depth,
+                                         true, &alloc)
+                     : rs__quick_explains(rv->plans, buf, len, o->max_depth,
+                                          &alloc)) ||
         alloc > o->max_alloc)
       return 0;
     c->encoding = RS_ENCODING_RAW;
     c->written_version = rv->number;
-    c->basis = RS_WRITER_INFERRED;
+    c->basis = given != 0 ? RS_WRITER_GIVEN : RS_WRITER_INFERRED;
+    c->candidates = given != 0 ? 0 : (uint64_t)1 << (rv->number - 1);
     *done = true;
     return 0;
   }
@@ -592,10 +388,183 @@ static int quick_classify(rs_classification *c, const rs__type *t,
   return rc;
 }
 
+/* Compares the writer's view of the payload with the reader's. */
+static int judge(rs_classification *c, const rs__type *t,
+                 const rs__version *wv, const rs__version *rv,
+                 const uint8_t *p, size_t plen, size_t base, const char *prefix,
+                 const rs_options *o, rs__budget *b, bool *too_deep) {
+  char rlabel[32], wlabel[32];
+  snprintf(rlabel, sizeof rlabel, "version %u", rv->number);
+  snprintf(wlabel, sizeof wlabel, "version %u", wv != NULL ? wv->number : 0);
+  rs__cmp cmp;
+  memset(&cmp, 0, sizeof cmp);
+  cmp.notes = &c->reasons;
+  cmp.a = &b->allocator;
+  cmp.budget = b;
+  cmp.prefix = prefix;
+  cmp.reader_label = rlabel;
+  cmp.writer_label = wlabel;
+  cmp.max_depth = o->max_depth;
+  cmp.type = t;
+  cmp.reader_version = rv->number;
+  cmp.writer_version = wv != NULL ? wv->number : 0;
+  rs__compare(&cmp, wv != NULL ? wv->desc : NULL, p, plen, base, rv->desc, p,
+              plen, base);
+  *too_deep |= cmp.too_deep;
+  return cmp.rc;
+}
+
+/* Whether protobuf-c unpacks buf as version v (within the budget). */
+static int decodes(bool *out, const rs__version *v, const uint8_t *buf,
+                   size_t len, const rs_options *o, rs__budget *b) {
+  ProtobufCMessage *m = NULL;
+  rs_error e = RS_ERROR_INIT;
+  int rc = rs__unpack_version(&m, v, buf, len, 0, o, b, &e);
+  if (m != NULL && !rs__frees_nothing(b->backing))
+    protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
+  *out = rc == 0;
+  return rc == RS_EDECODE || (rc == RS_ELIMIT && !b->over) ? 0 : rc;
+}
+
+/* Whether a reader of version r reads the bytes as a writer of version w
+ * meant them. */
+static int reads_alike(bool *out, const rs__type *t, const rs__version *w,
+                       const rs__version *r, const uint8_t *buf, size_t len,
+                       const rs_options *o, rs__budget *b) {
+  rs__notes scratch;
+  rs__notes_init(&scratch, &b->allocator, 4);
+  rs__cmp cmp;
+  memset(&cmp, 0, sizeof cmp);
+  cmp.notes = &scratch;
+  cmp.a = &b->allocator;
+  cmp.budget = b;
+  cmp.reader_label = cmp.writer_label = "";
+  cmp.max_depth = o->max_depth;
+  cmp.type = t;
+  rs__compare(&cmp, w->desc, buf, len, 0, r->desc, buf, len, 0);
+  rs__notes_dispose(&scratch, &b->allocator);
+  *out = cmp.worst < RS_VERDICT_MISREAD;
+  return cmp.rc;
+}
+
+/*
+ * The writer of raw bytes: the versions that explain them (decode with no
+ * unknown field, every value in range, every enum value defined), or
+ * failing those, the versions that decode them. One such version, or
+ * several that read the bytes alike, make the writer inferred; several
+ * that read them differently make it ambiguous. A record that only a newer
+ * version explains is that version's.
+ */
+static int infer_raw_writer(rs_classification *c, const rs__type *t,
+                            const rs__version *rv, const uint8_t *buf,
+                            size_t len, const rs_options *o, rs__budget *b,
+                            const rs__version **writer) {
+  uint64_t cands = 0;
+  size_t n = t->n_versions < 64 ? t->n_versions : 64;
+  for (size_t i = 0; i < n; i++)
+    if (rs__explains(t->versions[i].desc, buf, len, o->max_depth))
+      cands |= (uint64_t)1 << i;
+  bool explained = cands != 0;
+  for (size_t i = 0; i < n && !explained; i++) {
+    bool ok;
+    int rc = decodes(&ok, &t->versions[i], buf, len, o, b);
+    if (rc != 0) return rc;
+    if (ok) cands |= (uint64_t)1 << i;
+  }
+  /* Which of several versions that read the bytes alike is named: the
+   * oldest (old rows are the common case; what they mean is the same). */
+  const rs__version *chosen = NULL;
+  (void)rv;
+  for (size_t i = 0; i < n && chosen == NULL; i++)
+    if (cands & ((uint64_t)1 << i)) chosen = &t->versions[i];
+  bool alike = true;
+  if (chosen != NULL && !(explained && t->raw_agree))
+    for (size_t i = 0; i < n && alike; i++) {
+      const rs__version *v = &t->versions[i];
+      if (v == chosen || !(cands & ((uint64_t)1 << i))) continue;
+      int rc = reads_alike(&alike, t, v, chosen, buf, len, o, b);
+      if (rc == 0 && alike)
+        rc = reads_alike(&alike, t, chosen, v, buf, len, o, b);
+      if (rc != 0) return rc;
+    }
+  c->candidates = cands;
+  c->basis = alike ? RS_WRITER_INFERRED : RS_WRITER_AMBIGUOUS;
+  *writer = alike ? chosen : NULL;
+  return 0;
+}
+
+/* The list of versions in a candidate mask: "1 and 2", "1, 2 and 3". */
+static void versions_text(uint64_t mask, char *out, size_t cap) {
+  size_t total = 0, k = 0, len = 0;
+  for (unsigned i = 0; i < 64; i++) total += (mask >> i) & 1;
+  out[0] = '\0';
+  for (unsigned i = 0; i < 64 && len < cap; i++) {
+    if (!((mask >> i) & 1)) continue;
+    k++;
+    const char *sep = k == 1 ? "" : k == total ? " and " : ", ";
+    int w = snprintf(out + len, cap - len, "%s%u", sep, i + 1);
+    if (w < 0) break;
+    len += (size_t)w;
+  }
+}
+
+static int classify_raw(rs_classification *c, const rs__type *t,
+                        const rs__version *rv, rs_reader_framing framing,
+                        unsigned given, const uint8_t *buf, size_t len,
+                        const rs_options *o, rs__budget *b, bool *too_deep,
+                        bool *converted) {
+  const rs__version *wv = NULL;
+  int rc;
+  if (given != 0) {
+    wv = rs__type_version(t, given);
+    c->basis = RS_WRITER_GIVEN;
+    c->candidates = 0;
+  } else {
+    rc = infer_raw_writer(c, t, rv, buf, len, o, b, &wv);
+    if (rc != 0) return rc;
+  }
+  if (c->basis == RS_WRITER_AMBIGUOUS) {
+    char list[160];
+    versions_text(c->candidates, list, sizeof list);
+    c->written_version = 0;
+    rc = add(c, RS_VERDICT_OK, "", 0, 0,
+             "versions %s can each have written these raw bytes, and they "
+             "read them differently: the writer cannot be told from the "
+             "bytes (--raw-writer names it)",
+             list);
+    for (size_t i = 0; i < t->n_versions && i < 64 && rc == 0; i++) {
+      if (!((c->candidates >> i) & 1)) continue;
+      char prefix[48];
+      snprintf(prefix, sizeof prefix, "if version %zu wrote it: ", i + 1);
+      rc = judge(c, t, &t->versions[i], rv, buf, len, 0, prefix, o, b,
+                 too_deep);
+    }
+    return rc;
+  }
+  c->written_version = wv != NULL ? wv->number : 0;
+  if (wv != NULL && wv->number < rv->number &&
+      framing == RS_READER_FRAMING_ENVELOPE) {
+    rs__written w;
+    memset(&w, 0, sizeof w);
+    rs_error e = RS_ERROR_INIT;
+    rc = rs__unpack_version(&w.msg, wv, buf, len, 0, o, b, &e);
+    if (rc == 0) {
+      w.number = wv->number;
+      w.version = wv;
+      rc = up_converted(c, t, rv, &w, o, b);
+      rs__written_dispose(&w, b->backing);
+      *converted = true;
+      return rc;
+    }
+    if (rc != RS_EDECODE) return rc;
+  }
+  return judge(c, t, wv, rv, buf, len, 0, NULL, o, b, too_deep);
+}
+
 static int classify(rs_classification *c, const rs__type *t,
                     const rs__version *rv, rs_reader_framing framing,
-                    const uint8_t *buf, size_t len, const rs_options *o,
-                    rs__budget *b) {
+                    unsigned given, const uint8_t *buf, size_t len,
+                    const rs_options *o, rs__budget *b) {
   rs__written w;
   bool done;
   int rc = writer_side(c, &w, t, buf, len, o, b, &done);
@@ -603,41 +572,44 @@ static int classify(rs_classification *c, const rs__type *t,
     rs__written_dispose(&w, b->backing);
     return rc;
   }
+  bool too_deep = false;
   const rs__version *wv = w.version;
-  if (w.encoding == RS_ENCODING_ENVELOPE && framing == RS_READER_FRAMING_RAW) {
-    rc = envelope_note(c, rv);
-    /* Nothing after byte 0 can change that verdict: what the payload
-     * would do to an envelope-aware reader only explains more. */
-    if (o->flags & RS_OPT_VERDICT_ONLY) {
+  const uint8_t *p = buf + w.payload_offset;
+  size_t plen = len - w.payload_offset;
+  bool proven = false; /* protobuf-c unpacked the payload as the reader */
+  if (w.encoding == RS_ENCODING_RAW) {
+    rs__written_dispose(&w, b->backing);
+    rc = classify_raw(c, t, rv, framing, given, buf, len, o, b, &too_deep,
+                      &proven);
+  } else {
+    if (framing == RS_READER_FRAMING_RAW) {
+      rc = envelope_note(c, rv);
+      /* Nothing after byte 0 can change that verdict: what the payload
+       * would do to an envelope-aware reader only explains more. */
+      if (rc != 0 || (o->flags & RS_OPT_VERDICT_ONLY)) {
+        rs__written_dispose(&w, b->backing);
+        return rc;
+      }
+    }
+    if (wv != NULL && wv->number < rv->number &&
+        framing == RS_READER_FRAMING_ENVELOPE) {
+      rc = up_converted(c, t, rv, &w, o, b);
       rs__written_dispose(&w, b->backing);
       return rc;
     }
-  }
-  if (rc == 0 && wv != NULL && wv->number < rv->number &&
-      framing == RS_READER_FRAMING_ENVELOPE) {
-    rc = up_converted(c, t, rv, &w, o, b);
+    /* The writer's version is the reader's: a clean message needs no
+     * comparison (see message_is_clean). */
+    if (wv != NULL && wv->desc == rv->desc && w.msg != NULL &&
+        wv->static_depth != 0 && message_is_clean(w.msg, 1)) {
+      rs__written_dispose(&w, b->backing);
+      return 0;
+    }
+    proven = wv != NULL && wv->desc == rv->desc && w.msg != NULL;
     rs__written_dispose(&w, b->backing);
-    return rc;
+    rc = judge(c, t, wv, rv, p, plen, w.payload_offset, NULL, o, b,
+               &too_deep);
   }
-  /* The writer's version is the reader's and the framing fits: a clean
-   * message needs no walk (see message_is_clean). */
-  if (rc == 0 && wv != NULL && wv->desc == rv->desc && w.msg != NULL &&
-      wv->static_depth != 0 && message_is_clean(w.msg, 1)) {
-    rs__written_dispose(&w, b->backing);
-    return 0;
-  }
-  const uint8_t *p = buf + w.payload_offset;
-  size_t plen = len - w.payload_offset;
-  walker wk = {
-      &c->reasons, rv->number, "", o->max_depth, t, wv != NULL ? wv->number : 0,
-      0,           false};
-  snprintf(wk.who, sizeof wk.who, "version %u", rv->number);
-  rs__path path = {{0}, 0};
-  if (rc == 0)
-    walk(&wk, rv->desc, wv != NULL ? wv->desc : NULL, p, plen, w.payload_offset,
-         1, &path, true);
-  rs__written_dispose(&w, b->backing);
-  if (rc != 0 || wk.rc != 0) return rc != 0 ? rc : wk.rc;
+  if (rc != 0) return rc;
 
   /*
    * protobuf-c has the last word on whether the reader can unpack it. When
@@ -645,11 +617,12 @@ static int classify(rs_classification *c, const rs__type *t,
    * that word; when the walk hit the depth limit, protobuf-c must not
    * recurse at all (the walk already made it unreadable).
    */
-  if ((wv != NULL && wv->desc == rv->desc) || wk.too_deep) return 0;
+  if (proven || too_deep) return 0;
   ProtobufCMessage *m = NULL;
   rs_error e = RS_ERROR_INIT;
   rc = rs__unpack_walked(&m, rv->desc, p, plen, w.payload_offset, o, b, &e);
-  if (m != NULL) protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
+  if (m != NULL && !rs__frees_nothing(b->backing))
+    protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
   if (rc == RS_EDECODE) {
     if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
       return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset,
@@ -674,7 +647,6 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
                     "rs_reader.version is %u; this library knows 1..%d",
                     reader->version, RS_READER_VERSION);
   unsigned raw_writer = reader->version >= 2 ? reader->raw_writer : 0;
-  (void)raw_writer;
   rs_options o;
   int rc = rs__options(&o, options, err);
   if (rc != 0) return rc;
@@ -683,6 +655,10 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
     return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
                     "record type %s is not in the registry",
                     type ? type : "(null)");
+  if (raw_writer != 0 && rs__type_version(t, raw_writer) == NULL)
+    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
+                    "%s has versions 1..%zu; there is no raw writer version %u",
+                    t->name, t->n_versions, raw_writer);
   unsigned rnum = reader->format_version;
   if (rnum == 0) rnum = t->n_versions > 1 ? (unsigned)t->n_versions - 1 : 1;
   const rs__version *rv = rs__type_version(t, rnum);
@@ -712,8 +688,9 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
   rs__notes_init(&c->reasons, b.backing, RS_MAX_REASONS);
   bool done = false;
   if ((o.flags & RS_OPT_VERDICT_ONLY) && !(o.flags & RS__OPT_NO_QUICK))
-    rc = quick_classify(c, t, rv, framing, buf, len, &o, &done);
-  if (rc == 0 && !done) rc = classify(c, t, rv, framing, buf, len, &o, &b);
+    rc = quick_classify(c, t, rv, framing, raw_writer, buf, len, &o, &done);
+  if (rc == 0 && !done)
+    rc = classify(c, t, rv, framing, raw_writer, buf, len, &o, &b);
   if (rc != 0 && b.over) {
     /* Over the allocation budget: the record is too costly to read. */
     rc = add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,

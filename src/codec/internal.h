@@ -305,6 +305,15 @@ void rs__qplans_free(rs__qplans *ps, const ProtobufCAllocator *a);
 bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
                        unsigned max_depth, bool clean, size_t *alloc);
 
+/*
+ * rs__quick_unpacks in its clean mode that also proves every varint in its
+ * type's range (int32 and enums sign-extended 32-bit, uint32 and sint32
+ * 32-bit, bool 0 or 1): true only if the version explains the bytes
+ * (rs__explains) as far as its fields go.
+ */
+bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf,
+                        size_t len, unsigned max_depth, size_t *alloc);
+
 typedef struct rs__quick_text {
   const char *p; /* into the record; NULL when empty (not recorded) */
   size_t n;
@@ -373,6 +382,10 @@ typedef struct rs__type {
   size_t n_moves, cap_moves;
   rs__enum_map *enum_maps;
   size_t n_enum_maps, cap_enum_maps;
+  /* Every pair of versions reads alike what both can have written
+   * (rs__versions_agree): raw bytes a version explains mean the same to
+   * every version that explains them. */
+  bool raw_agree;
 } rs__type;
 
 struct rs_registry {
@@ -463,6 +476,55 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
                      size_t len, const rs_options *o, rs__budget *b,
                      bool limit_is_final, rs_error *err);
 void rs__written_dispose(rs__written *w, const ProtobufCAllocator *a);
+
+/* ---- comparison (compare.c) ------------------------------------------------
+ */
+
+/*
+ * What a reader sees against what the writer meant (the one definition of a
+ * verdict): fill in, then rs__compare. Reasons go to `notes`, each text
+ * after `prefix` (may be NULL); `worst` is the worst verdict noted.
+ */
+typedef struct rs__cmp {
+  rs__notes *notes;
+  const ProtobufCAllocator *a; /* scratch */
+  rs__budget *budget;          /* a's budget, or NULL */
+  const char *prefix;
+  const char *reader_label; /* "version 1" */
+  const char *writer_label;
+  unsigned max_depth;
+  const rs__type *type; /* for moved fields; NULL when not applicable */
+  unsigned reader_version, writer_version;
+  int worst;
+  int rc; /* sticky RS_ENOMEM / RS_ELIMIT */
+  bool too_deep;
+} rs__cmp;
+
+/*
+ * Compares the writer's view of wb (descriptor W; NULL: judged by the
+ * reader's descriptor alone) with the reader's view of rb (descriptor R).
+ * For a scan both are the stored payload; for fix's pre-write check, wb is
+ * the original and rb the new bytes. Bases shift offsets for reports.
+ */
+void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                 const uint8_t *wb, size_t wlen, size_t wbase,
+                 const ProtobufCMessageDescriptor *R, const uint8_t *rb,
+                 size_t rlen, size_t rbase);
+
+/*
+ * Whether version descriptor d can have written buf: it decodes with no
+ * unknown field, every value in its type's range, every enum value
+ * defined, every required field set, one member per oneof.
+ */
+bool rs__explains(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                  size_t len, unsigned max_depth);
+
+/*
+ * Whether two versions read alike every field that both can have written:
+ * then raw bytes that both explain mean the same to both.
+ */
+bool rs__versions_agree(const ProtobufCMessageDescriptor *a,
+                        const ProtobufCMessageDescriptor *b);
 
 /* The first reason the reader d cannot read buf, as an error message. */
 void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,

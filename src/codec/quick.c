@@ -33,6 +33,7 @@ typedef struct qwalk {
   size_t alloc;       /* upper bound of what protobuf-c allocates */
   unsigned max_depth; /* deepest message level allowed (top is 1) */
   bool clean;
+  bool strict; /* also every varint in its type's range (rs__explains) */
 } qwalk;
 
 /* protobuf-c's own lookup (int_range_lookup) adds a range's length to its
@@ -168,6 +169,22 @@ static inline const ProtobufCFieldDescriptor *q_field(
   return NULL;
 }
 
+/* Whether a varint is one a writer of the field's type writes (strict). */
+static inline bool q_in_range(const rs__qfield *f, uint64_t raw) {
+  switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_ENUM:
+      return raw <= 0x7fffffffu || raw >= 0xffffffff80000000u;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_SINT32:
+      return raw <= 0xffffffffu;
+    case PROTOBUF_C_TYPE_BOOL:
+      return raw <= 1;
+    default:
+      return true;
+  }
+}
+
 /* The enum value protobuf-c stores for a varint: its low 32 bits. */
 static inline bool q_enum_ok(const qwalk *q, const rs__qfield *f,
                              uint64_t raw) {
@@ -198,6 +215,7 @@ static bool q_packed(qwalk *q, const rs__qfield *f, const uint8_t *p,
         uint64_t v;
         size_t s = q_varint(p + i, n - i, &v);
         if (s == 0 || (is_enum && !q_enum_ok(q, f, v))) return false;
+        if (q->strict && !q_in_range(f, v)) return false;
         i += s;
       }
       return true;
@@ -416,8 +434,15 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
           uint64_t v;
           n = q_varint(cur, rem, &v);
           if (n == 0 || !q_enum_ok(q, f, v)) return false;
+          if (q->strict && !q_in_range(f, v)) return false;
         } else if (rem > 0 && cur[0] < 0x80) {
+          if (q->strict && f->type == PROTOBUF_C_TYPE_BOOL && cur[0] > 1)
+            return false;
           n = 1;
+        } else if (q->strict) {
+          uint64_t v;
+          n = q_varint(cur, rem, &v);
+          if (n == 0 || !q_in_range(f, v)) return false;
         } else {
           n = q_skip_varint(cur, rem);
           if (n == 0) return false;
@@ -452,7 +477,16 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
 
 bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
                        unsigned max_depth, bool clean, size_t *alloc) {
-  qwalk q = {0, max_depth, clean};
+  qwalk q = {0, max_depth, clean, false};
+  if (plans == NULL || !q_message(&q, &plans->plans[0], buf, len, 1))
+    return false;
+  *alloc = q.alloc;
+  return true;
+}
+
+bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf,
+                        size_t len, unsigned max_depth, size_t *alloc) {
+  qwalk q = {0, max_depth, true, true};
   if (plans == NULL || !q_message(&q, &plans->plans[0], buf, len, 1))
     return false;
   *alloc = q.alloc;

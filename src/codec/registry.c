@@ -366,6 +366,13 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
         return RS_EINVAL;
       }
     }
+    t->raw_agree = true;
+    for (size_t j = 0; j < t->n_versions && t->raw_agree; j++)
+      for (size_t k = j + 1; k < t->n_versions && t->raw_agree; k++)
+        t->raw_agree = rs__versions_agree(t->versions[j].desc,
+                                          t->versions[k].desc) &&
+                       rs__versions_agree(t->versions[k].desc,
+                                          t->versions[j].desc);
   }
   /* The builder's first member is the registry: hand it over as is. */
   *out = &b->reg;

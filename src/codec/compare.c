@@ -1,0 +1,1059 @@
+/*
+ * What a reader sees against what the writer meant: the one definition of a
+ * verdict.
+ *
+ * Both views are read off the wire, field by field, with the rules of the
+ * reader's runtime (protobuf-c 1.4): the last occurrence of a singular
+ * scalar wins, occurrences of a singular message merge (the same as
+ * parsing their payloads one after the other), a later member of a oneof
+ * clears an earlier one, repeated scalars come packed or not, a bool takes
+ * any wire type (parse_boolean: any of its bytes' low 7 bits set), a
+ * string is a C string that ends at its first NUL. The writer's view is
+ * the same walk with the writer's descriptor. The two are compared by
+ * field number and by value, with types mapped: the reader's int32 of the
+ * writer's int64, the reader's double of the writer's fixed64, the
+ * reader's message of the writer's bytes.
+ *
+ *   misread        a field the reader knows has another value than the
+ *                  writer's (unset counts), or an enum value its enum lacks
+ *   ignored_fields the only differences are fields the reader does not know
+ *   unreadable     the reader's parse fails (wire type, required field,
+ *                  malformed bytes, depth)
+ *
+ * The same walk also tells whether a version explains raw bytes: decodes
+ * them with no unknown field, every value in its type's range, every enum
+ * value defined, every required field set (rs__explains).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- occurrences -------------------------------------------------------- */
+
+typedef struct occ {
+  uint32_t number;
+  uint8_t wt;
+  size_t order;   /* position among the message's fields */
+  size_t at;      /* tag offset in the message's bytes */
+  size_t voff;    /* value offset (after a length prefix) */
+  size_t vlen;    /* value bytes */
+  size_t plen;    /* length prefix bytes (LEN) */
+  uint64_t value; /* varint, or fixed bits */
+} occ;
+
+typedef struct occs {
+  occ *items; /* sorted by (number, order) */
+  size_t n;
+  size_t bad_at; /* where the bytes stop making sense, or SIZE_MAX */
+  const char *why;
+} occs;
+
+static int occ_cmp(const void *a, const void *b) {
+  const occ *x = a, *y = b;
+  if (x->number != y->number) return x->number < y->number ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Reads every field of one message's bytes. RS_ENOMEM/RS_ELIMIT only. */
+static int gather(occs *out, const uint8_t *buf, size_t len,
+                  const ProtobufCAllocator *a, rs__budget *b) {
+  memset(out, 0, sizeof *out);
+  out->bad_at = SIZE_MAX;
+  size_t cap = 0, pos = 0;
+  while (pos < len) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field(buf, len, &pos, &f, &why) != 0) {
+      out->bad_at = pos;
+      out->why = why;
+      break;
+    }
+    if (out->n == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      occ *grown = rs__alloc(a, ncap * sizeof *grown);
+      if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+      if (out->n) memcpy(grown, out->items, out->n * sizeof *grown);
+      rs__free(a, out->items);
+      out->items = grown;
+      cap = ncap;
+    }
+    occ *o = &out->items[out->n];
+    o->number = f.number;
+    o->wt = (uint8_t)f.wire_type;
+    o->order = out->n;
+    o->at = f.tag_offset;
+    o->voff = f.value_offset;
+    o->vlen = f.value_len;
+    o->plen = f.wire_type == RS__WT_LEN ? f.value_offset - f.tag_offset : 0;
+    if (f.wire_type == RS__WT_LEN) {
+      /* The prefix is what lies between the tag and the value. */
+      size_t tag_len = 0;
+      uint64_t key = ((uint64_t)f.number << 3) | RS__WT_LEN;
+      tag_len = rs__varint_size(key);
+      /* A non-canonical tag is longer; the prefix is at least 1 byte. */
+      size_t between = f.value_offset - f.tag_offset;
+      o->plen = between > tag_len ? between - tag_len : 1;
+    }
+    o->value = f.value;
+    out->n++;
+  }
+  if (out->n > 1) qsort(out->items, out->n, sizeof *out->items, occ_cmp);
+  return 0;
+}
+
+/* The occurrences of field `number`: [*first, *first + count). */
+static size_t find_occ(const occs *os, uint32_t number, size_t *first) {
+  size_t lo = 0, hi = os->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (os->items[mid].number < number)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  *first = lo;
+  size_t k = lo;
+  while (k < os->n && os->items[k].number == number) k++;
+  return k - lo;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+enum { V_INT = 0, V_FLOAT = 1, V_BYTES = 2, V_MSG = 3 };
+
+typedef struct val {
+  uint8_t kind;
+  bool is32;     /* V_FLOAT: a float */
+  rs__ival i;    /* V_INT */
+  double d;      /* V_FLOAT */
+  uint64_t bits; /* V_FLOAT */
+  const uint8_t *p;
+  size_t n;      /* V_BYTES, V_MSG: the payload (merged for singular) */
+  size_t at;     /* tag offset in the message's bytes */
+  size_t base;   /* offset of p in the message's bytes (V_MSG) */
+  bool enum_bad; /* an enum value its descriptor lacks */
+} val;
+
+typedef struct vals {
+  val *v;
+  size_t n;
+  bool wire_bad;     /* an occurrence with a wire type the field cannot take */
+  size_t wire_at;    /* its tag offset */
+  unsigned wire_got; /* its wire type */
+  bool packed_bad;   /* a malformed packed run */
+  size_t packed_at;
+  bool utf8_bad;
+  size_t utf8_at;
+  size_t bad_index; /* element index of the first wire or UTF-8 problem */
+  bool merged; /* a singular message merged from several occurrences */
+} vals;
+
+static bool is_fixed32_type(ProtobufCType t) {
+  return t == PROTOBUF_C_TYPE_FIXED32 || t == PROTOBUF_C_TYPE_SFIXED32 ||
+         t == PROTOBUF_C_TYPE_FLOAT;
+}
+static bool is_fixed64_type(ProtobufCType t) {
+  return t == PROTOBUF_C_TYPE_FIXED64 || t == PROTOBUF_C_TYPE_SFIXED64 ||
+         t == PROTOBUF_C_TYPE_DOUBLE;
+}
+
+/* A fixed-width value as a field of type t holds it. */
+static val fixed_val(ProtobufCType t, uint64_t bits) {
+  val v;
+  memset(&v, 0, sizeof v);
+  switch (t) {
+    case PROTOBUF_C_TYPE_FLOAT: {
+      uint32_t u = (uint32_t)bits;
+      float f;
+      memcpy(&f, &u, sizeof f);
+      v.kind = V_FLOAT;
+      v.is32 = true;
+      v.d = f;
+      v.bits = u;
+      break;
+    }
+    case PROTOBUF_C_TYPE_DOUBLE: {
+      double d;
+      memcpy(&d, &bits, sizeof d);
+      v.kind = V_FLOAT;
+      v.d = d;
+      v.bits = bits;
+      break;
+    }
+    case PROTOBUF_C_TYPE_SFIXED32:
+      v.kind = V_INT;
+      v.i.neg = (int32_t)(uint32_t)bits < 0;
+      v.i.mag = v.i.neg ? (uint64_t)(-(int64_t)(int32_t)(uint32_t)bits)
+                        : (uint32_t)bits;
+      break;
+    case PROTOBUF_C_TYPE_FIXED32:
+      v.kind = V_INT;
+      v.i.mag = (uint32_t)bits;
+      break;
+    case PROTOBUF_C_TYPE_SFIXED64:
+      v.kind = V_INT;
+      v.i.neg = (int64_t)bits < 0;
+      v.i.mag = v.i.neg ? 0 - bits : bits;
+      break;
+    default: /* FIXED64 */
+      v.kind = V_INT;
+      v.i.mag = bits;
+      break;
+  }
+  return v;
+}
+
+/* protobuf-c's parse_boolean over a member's bytes (the prefix included). */
+static bool pbc_boolean(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] & 0x7f) return true;
+  return false;
+}
+
+static bool enum_value_bad(const ProtobufCFieldDescriptor *f, uint64_t raw) {
+  return f->type == PROTOBUF_C_TYPE_ENUM &&
+         !rs__enum_known(f->descriptor, (int)(uint32_t)raw);
+}
+
+static int vals_push(vals *vs, size_t *cap, val v, const ProtobufCAllocator *a,
+                     rs__budget *b) {
+  if (vs->n == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 4;
+    val *grown = rs__alloc(a, ncap * sizeof *grown);
+    if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+    if (vs->n) memcpy(grown, vs->v, vs->n * sizeof *grown);
+    rs__free(a, vs->v);
+    vs->v = grown;
+    *cap = ncap;
+  }
+  vs->v[vs->n++] = v;
+  return 0;
+}
+
+/* Whether a field of f's type takes wire type wt, as protobuf-c decides. */
+static bool takes_wire_type(const ProtobufCFieldDescriptor *f, unsigned wt) {
+  /* parse_required_member reads a bool without looking at the wire type;
+   * a repeated one takes wire type 2 as packed. */
+  if (f->type == PROTOBUF_C_TYPE_BOOL)
+    return wt <= RS__WT_LEN || wt == RS__WT_I32;
+  return rs__wire_type_ok(f, wt);
+}
+
+/*
+ * The values field f holds after a parse of the occurrences os[first ..
+ * first + count), as protobuf-c builds them. Singular fields keep the last
+ * value; a singular message merges its occurrences.
+ */
+static int field_vals(vals *vs, const ProtobufCFieldDescriptor *f,
+                      const uint8_t *buf, const occ *os, size_t count,
+                      const ProtobufCAllocator *a, rs__budget *b) {
+  memset(vs, 0, sizeof *vs);
+  size_t cap = 0;
+  bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+  for (size_t k = 0; k < count; k++) {
+    const occ *o = &os[k];
+    if (!takes_wire_type(f, o->wt)) {
+      if (!vs->wire_bad) {
+        vs->wire_bad = true;
+        vs->wire_at = o->at;
+        vs->wire_got = o->wt;
+        vs->bad_index = vs->n;
+      }
+      continue;
+    }
+    const uint8_t *p = buf + o->voff;
+    if (repeated && o->wt == RS__WT_LEN && rs__is_packable(f)) {
+      size_t pos = 0;
+      while (pos < o->vlen) {
+        val v;
+        memset(&v, 0, sizeof v);
+        v.at = o->at;
+        if (is_fixed32_type(f->type) || is_fixed64_type(f->type)) {
+          size_t w = is_fixed32_type(f->type) ? 4 : 8;
+          if (o->vlen % w != 0) {
+            vs->packed_bad = true;
+            vs->packed_at = o->at;
+            break;
+          }
+          uint64_t bits = 0;
+          for (size_t i = 0; i < w; i++)
+            bits |= (uint64_t)p[pos + i] << (8 * i);
+          v = fixed_val(f->type, bits);
+          v.at = o->at;
+          pos += w;
+        } else {
+          uint64_t raw;
+          size_t start = pos;
+          if (rs__read_varint(p, o->vlen, &pos, &raw) != 0) {
+            vs->packed_bad = true;
+            vs->packed_at = o->at;
+            break;
+          }
+          v.kind = V_INT;
+          if (f->type == PROTOBUF_C_TYPE_BOOL)
+            v.i.mag = pbc_boolean(p + start, pos - start);
+          else
+            v.i = rs__varint_value(f->type, raw);
+          v.enum_bad = enum_value_bad(f, raw);
+        }
+        int rc = vals_push(vs, &cap, v, a, b);
+        if (rc != 0) return rc;
+      }
+      continue;
+    }
+    val v;
+    memset(&v, 0, sizeof v);
+    v.at = o->at;
+    switch (f->type) {
+      case PROTOBUF_C_TYPE_BOOL:
+        v.kind = V_INT;
+        /* parse_boolean sees a length-delimited member with its prefix. */
+        v.i.mag = o->wt == RS__WT_LEN
+                      ? pbc_boolean(buf + o->voff - o->plen, o->plen + o->vlen)
+                      : pbc_boolean(p, o->vlen);
+        break;
+      case PROTOBUF_C_TYPE_STRING:
+      case PROTOBUF_C_TYPE_BYTES:
+        v.kind = V_BYTES;
+        v.p = p;
+        v.n = o->vlen;
+        v.base = o->voff;
+        if (rs__field_wants_utf8(f) &&
+            rs__utf8_valid_prefix(p, o->vlen) != o->vlen && !vs->utf8_bad &&
+            !vs->wire_bad) {
+          vs->utf8_bad = true;
+          vs->utf8_at = o->at;
+          vs->bad_index = vs->n;
+        }
+        break;
+      case PROTOBUF_C_TYPE_MESSAGE:
+        v.kind = V_MSG;
+        v.p = p;
+        v.n = o->vlen;
+        v.base = o->voff;
+        break;
+      default:
+        if (o->wt == RS__WT_VARINT) {
+          v.kind = V_INT;
+          v.i = rs__varint_value(f->type, o->value);
+          v.enum_bad = enum_value_bad(f, o->value);
+        } else {
+          v = fixed_val(f->type, o->value);
+          v.at = o->at;
+        }
+        break;
+    }
+    if (!repeated && vs->n > 0) {
+      if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        /* Merge: the payloads one after the other parse as the merge. */
+        val *prev = &vs->v[0];
+        uint8_t *joined = rs__alloc(a, prev->n + v.n + 1);
+        if (joined == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+        memcpy(joined, prev->p, prev->n);
+        memcpy(joined + prev->n, v.p, v.n);
+        if (vs->merged) rs__free(a, (void *)prev->p);
+        prev->p = joined;
+        prev->n += v.n;
+        prev->at = v.at;
+        vs->merged = true;
+      } else {
+        vs->v[0] = v;
+      }
+      continue;
+    }
+    int rc = vals_push(vs, &cap, v, a, b);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+static void vals_dispose(vals *vs, const ProtobufCAllocator *a) {
+  if (vs->merged && vs->n > 0) rs__free(a, (void *)vs->v[0].p);
+  rs__free(a, vs->v);
+  vs->v = NULL;
+  vs->n = 0;
+}
+
+/* ---- the comparison ------------------------------------------------------ */
+
+static void note(rs__cmp *c, rs_verdict v, const char *path, uint32_t field,
+                 size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void note(rs__cmp *c, rs_verdict v, const char *path, uint32_t field,
+                 size_t offset, const char *fmt, ...) {
+  if (c->rc != 0) return;
+  char text[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  if (c->prefix != NULL && c->prefix[0] != '\0')
+    c->rc = rs__notes_add(c->notes, (int)v, path, field, offset, "%s%s",
+                          c->prefix, text);
+  else
+    c->rc = rs__notes_add_text(c->notes, (int)v, path, field, offset, text);
+  if (c->rc == 0 && (int)v > c->worst) c->worst = (int)v;
+}
+
+/* A value as a report shows it. */
+static void val_format(const val *v, const ProtobufCFieldDescriptor *f,
+                       char *out, size_t n) {
+  switch (v->kind) {
+    case V_INT:
+      if (f->type == PROTOBUF_C_TYPE_BOOL) {
+        snprintf(out, n, "%s", v->i.mag ? "true" : "false");
+      } else if (f->type == PROTOBUF_C_TYPE_ENUM) {
+        char num[32];
+        rs__ival_format(v->i, num, sizeof num);
+        const ProtobufCEnumValue *ev =
+            v->i.mag <= 0x80000000u
+                ? rs__enum_value(f->descriptor,
+                                 v->i.neg ? (int)-(int64_t)v->i.mag
+                                          : (int)v->i.mag)
+                : NULL;
+        if (ev != NULL)
+          snprintf(out, n, "%s (%s)", ev->name, num);
+        else
+          snprintf(out, n, "%s", num);
+      } else {
+        rs__ival_format(v->i, out, n);
+      }
+      return;
+    case V_FLOAT:
+      snprintf(out, n, "%.*g", v->is32 ? 9 : 17, v->d);
+      return;
+    case V_BYTES: {
+      bool text = v->n <= 32;
+      for (size_t i = 0; text && i < v->n; i++)
+        text = v->p[i] >= 0x20 && v->p[i] < 0x7f && v->p[i] != '"';
+      if (text)
+        snprintf(out, n, "\"%.*s\"", (int)v->n, (const char *)v->p);
+      else
+        snprintf(out, n, "%zu bytes", v->n);
+      return;
+    }
+    default:
+      snprintf(out, n, "a %s message (%zu bytes)",
+               ((const ProtobufCMessageDescriptor *)f->descriptor)->name,
+               v->n);
+      return;
+  }
+}
+
+/* Whether an integer equals a floating-point value exactly. */
+static bool int_eq_float(rs__ival i, double d) {
+  if (d != d || d - d != 0) return false; /* NaN, infinities */
+  if (d == 0) return i.mag == 0;
+  if ((d < 0) != i.neg) return false;
+  double m = d < 0 ? -d : d;
+  if (m >= 18446744073709551616.0) return false;
+  uint64_t u = (uint64_t)m;
+  return (double)u == m && u == i.mag;
+}
+
+static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                        const uint8_t *wb, size_t wlen, size_t wbase,
+                        const ProtobufCMessageDescriptor *R,
+                        const uint8_t *rb, size_t rlen, size_t rbase,
+                        unsigned depth, rs__path *path, bool top);
+
+/* A C string ends at its first NUL: the bytes a protobuf-c reader sees. */
+static size_t c_string_len(const val *v) {
+  const void *nul = memchr(v->p, 0, v->n);
+  return nul != NULL ? (size_t)((const uint8_t *)nul - v->p) : v->n;
+}
+
+/*
+ * Compares one writer value with the reader's. Sub-messages recurse; the
+ * rest is decided here.
+ */
+static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
+                        const val *w, size_t wbase,
+                        const ProtobufCFieldDescriptor *rf, const val *r,
+                        size_t rbase, unsigned depth, rs__path *path) {
+  size_t at = rbase + r->at;
+  char a[96], b[96];
+  if (w->kind == V_MSG && r->kind == V_MSG) {
+    compare_msg(c, wf->descriptor, w->p, w->n, wbase + w->base,
+                rf->descriptor, r->p, r->n, rbase + r->base, depth + 1, path,
+                false);
+    return;
+  }
+  if (r->kind == V_MSG) {
+    /* The reader parses the writer's string or bytes as a message. */
+    rs__notes scratch;
+    rs__notes_init(&scratch, c->a, 4);
+    rs__cmp sub = *c;
+    sub.notes = &scratch;
+    sub.prefix = NULL;
+    sub.worst = 0;
+    sub.writer_label = c->reader_label;
+    size_t mark = path->len;
+    compare_msg(&sub, rf->descriptor, r->p, r->n, rbase + r->base,
+                rf->descriptor, r->p, r->n, rbase + r->base, depth + 1, path,
+                false);
+    rs__path_pop(path, mark);
+    c->rc = sub.rc;
+    c->too_deep |= sub.too_deep;
+    int worst = sub.worst;
+    rs__notes_dispose(&scratch, c->a);
+    val_format(w, wf, a, sizeof a);
+    if (worst >= RS_VERDICT_UNREADABLE)
+      note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, at,
+           "written as %s %s, which %s parses as a %s message and fails; "
+           "protobuf-c fails the whole record",
+           rs__type_name(wf->type), a, c->reader_label,
+           ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
+    else if (wf->type != PROTOBUF_C_TYPE_BYTES || worst > RS_VERDICT_OK)
+      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+           "written as %s %s, read by %s as a %s message of its bytes",
+           rs__type_name(wf->type), a, c->reader_label,
+           ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
+    return;
+  }
+  bool eq;
+  const char *how = NULL;
+  if (w->kind == V_MSG) {
+    /* The encoded message: bytes keep it as written; a string is text. */
+    eq = rf->type == PROTOBUF_C_TYPE_BYTES;
+    how = "the encoded message";
+  } else if (w->kind == V_INT && r->kind == V_INT) {
+    eq = rs__ival_eq(w->i, r->i);
+  } else if (w->kind == V_FLOAT && r->kind == V_FLOAT) {
+    eq = (w->d != w->d && r->d != r->d) ||
+         (w->is32 == r->is32 ? w->bits == r->bits : w->d == r->d);
+  } else if (w->kind == V_INT && r->kind == V_FLOAT) {
+    eq = int_eq_float(w->i, r->d);
+  } else if (w->kind == V_FLOAT && r->kind == V_INT) {
+    eq = int_eq_float(r->i, w->d);
+  } else if (w->kind == V_BYTES && r->kind == V_BYTES) {
+    size_t seen = rf->type == PROTOBUF_C_TYPE_STRING ? c_string_len(r) : r->n;
+    eq = seen == w->n && memcmp(w->p, r->p, w->n) == 0;
+    if (!eq && seen < r->n && r->n == w->n && memcmp(w->p, r->p, w->n) == 0) {
+      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+           "written as %s of %zu bytes with a NUL at byte %zu; protobuf-c's "
+           "C string for %s ends there: the reader sees %zu bytes",
+           rs__type_name(wf->type), w->n, rbase + r->base + seen,
+           c->reader_label, seen);
+      return;
+    }
+  } else {
+    eq = false;
+  }
+  if (eq) return;
+  val_format(w, wf, a, sizeof a);
+  val_format(r, rf, b, sizeof b);
+  note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+       "written as %s %s, read by %s as %s %s", rs__type_name(wf->type),
+       how != NULL ? how : a, c->reader_label, rs__type_name(rf->type), b);
+}
+
+static bool is_zero_val(const val *v) {
+  switch (v->kind) {
+    case V_INT:
+      return v->i.mag == 0;
+    case V_FLOAT:
+      return v->bits == 0;
+    case V_BYTES:
+      return v->n == 0;
+    default:
+      return false;
+  }
+}
+
+/*
+ * The occurrences of a oneof member that the parse keeps: a later member of
+ * the same oneof clears it. `all` holds every field of the message.
+ */
+static size_t oneof_keep(const ProtobufCMessageDescriptor *D,
+                         const ProtobufCFieldDescriptor *f, const occs *all,
+                         const occ *os, size_t count, size_t *skip) {
+  *skip = 0;
+  if (f == NULL || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || count == 0)
+    return count;
+  size_t other = 0;
+  bool any = false;
+  for (unsigned i = 0; i < D->n_fields; i++) {
+    const ProtobufCFieldDescriptor *g = &D->fields[i];
+    if (g == f || !(g->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+        g->quantifier_offset != f->quantifier_offset)
+      continue;
+    size_t first, n = find_occ(all, g->id, &first);
+    for (size_t k = 0; k < n; k++)
+      if (!any || all->items[first + k].order > other) {
+        other = all->items[first + k].order;
+        any = true;
+      }
+  }
+  if (!any) return count;
+  size_t k = 0;
+  while (k < count && os[k].order < other) k++;
+  *skip = k;
+  return count - k;
+}
+
+static const rs__move *find_move(const rs__cmp *c, uint32_t writer_field) {
+  if (c->type == NULL) return NULL;
+  for (size_t i = 0; i < c->type->n_moves; i++) {
+    const rs__move *m = &c->type->moves[i];
+    if (m->writer_field == writer_field &&
+        m->reader_version == c->reader_version &&
+        m->writer_version <= c->writer_version &&
+        m->writer_version > c->reader_version)
+      return m;
+  }
+  return NULL;
+}
+
+/* The reader's own checks of field rf: what makes protobuf-c fail. */
+static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
+                         const vals *rv, size_t rbase, rs__path *path) {
+  if (rv->wire_bad) {
+    note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + rv->wire_at,
+         "wire type %u (%s) where %s expects %s (wire type %u, %s); "
+         "protobuf-c fails the whole record",
+         rv->wire_got, rs__wire_type_name(rv->wire_got), c->reader_label,
+         rs__type_name(rf->type), rs__field_wire_type(rf),
+         rs__wire_type_name(rs__field_wire_type(rf)));
+    return true;
+  }
+  if (rv->packed_bad) {
+    note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + rv->packed_at,
+         "packed %s values are malformed; protobuf-c fails the whole record",
+         rs__type_name(rf->type));
+    return true;
+  }
+  if (rv->utf8_bad) {
+    note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + rv->utf8_at,
+         "invalid UTF-8 in a proto3 string; protobuf-c keeps it, but proto3 "
+         "requires UTF-8 and other runtimes fail the whole record");
+    return true;
+  }
+  return false;
+}
+
+static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                          const ProtobufCFieldDescriptor *wf, const uint8_t *wb,
+                          const occs *wall, size_t wfirst, size_t wn,
+                          size_t wbase, const ProtobufCMessageDescriptor *R,
+                          const ProtobufCFieldDescriptor *rf, const uint8_t *rb,
+                          const occs *rall, size_t rfirst, size_t rn,
+                          size_t rbase, unsigned depth, rs__path *path) {
+  size_t wskip, rskip;
+  wn = oneof_keep(W, wf, wall, wall->items + wfirst, wn, &wskip);
+  rn = oneof_keep(R, rf, rall, rall->items + rfirst, rn, &rskip);
+  vals wv, rv;
+  int rc = field_vals(&wv, wf, wb, wall->items + wfirst + wskip, wn, c->a,
+                      c->budget);
+  if (rc == 0)
+    rc = field_vals(&rv, rf, rb, rall->items + rfirst + rskip, rn, c->a,
+                    c->budget);
+  else
+    memset(&rv, 0, sizeof rv);
+  if (rc != 0) {
+    c->rc = rc;
+    vals_dispose(&wv, c->a);
+    vals_dispose(&rv, c->a);
+    return;
+  }
+  bool rep_r = rf->label == PROTOBUF_C_LABEL_REPEATED;
+  bool rep_w = wf->label == PROTOBUF_C_LABEL_REPEATED;
+  const char *name = rf->name;
+  size_t fmark = rep_r && !rv.packed_bad
+                     ? rs__path_push_index(path, name, rv.bad_index)
+                     : rs__path_push_field(path, name, rf->id);
+  bool fails = reader_fails(c, rf, &rv, rbase, path);
+  rs__path_pop(path, fmark);
+  if (!fails) {
+    for (size_t i = 0; i < rv.n; i++)
+      if (rv.v[i].enum_bad) {
+        size_t mark = rep_r ? rs__path_push_index(path, name, i)
+                            : rs__path_push_field(path, name, rf->id);
+        char b[64];
+        rs__ival_format(rv.v[i].i, b, sizeof b);
+        note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase + rv.v[i].at,
+             "value %s is not in %s of %s; protobuf-c keeps it as a plain "
+             "int the reader's code does not expect",
+             b, ((const ProtobufCEnumDescriptor *)rf->descriptor)->name,
+             c->reader_label);
+        rs__path_pop(path, mark);
+      }
+    if (wv.wire_bad || wv.packed_bad) {
+      /* The writer's own version does not read these bytes: nothing to
+       * compare with. */
+    } else if (rep_r || rep_w) {
+      if (wv.n != rv.n) {
+        size_t mark = rs__path_push_field(path, name, rf->id);
+        size_t at = rv.n > 0 ? rv.v[rv.n - 1].at : wv.n > 0 ? wv.v[0].at : 0;
+        note(c, RS_VERDICT_MISREAD, path->buf, rf->id,
+             (rv.n > 0 ? rbase : wbase) + at,
+             "the writer's %s holds %zu value%s; %s reads %zu (%s %s)",
+             rep_w ? "repeated field" : "field", wv.n, wv.n == 1 ? "" : "s",
+             c->reader_label, rv.n,
+             rep_r ? "repeated" : "singular: the last value",
+             rep_r ? "field" : "wins");
+        rs__path_pop(path, mark);
+      } else {
+        for (size_t i = 0; i < rv.n && c->rc == 0; i++) {
+          size_t mark = rep_r ? rs__path_push_index(path, name, i)
+                              : rs__path_push_field(path, name, rf->id);
+          compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth,
+                      path);
+          rs__path_pop(path, mark);
+        }
+      }
+    } else if (wv.n == 1 && rv.n == 1) {
+      size_t mark = rs__path_push_field(path, name, rf->id);
+      compare_val(c, wf, &wv.v[0], wbase, rf, &rv.v[0], rbase, depth, path);
+      rs__path_pop(path, mark);
+    } else if (wv.n != rv.n) {
+      const val *v = wv.n ? &wv.v[0] : &rv.v[0];
+      bool implicit = (wv.n ? rf : wf)->label == PROTOBUF_C_LABEL_NONE;
+      if (!(implicit && is_zero_val(v))) {
+        size_t mark = rs__path_push_field(path, name, rf->id);
+        char a[96];
+        val_format(v, wv.n ? wf : rf, a, sizeof a);
+        if (wv.n)
+          note(c, RS_VERDICT_MISREAD, path->buf, rf->id, wbase + v->at,
+               "written as %s %s; %s sees it unset (a later member of its "
+               "oneof clears it)",
+               rs__type_name(wf->type), a, c->reader_label);
+        else
+          note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase + v->at,
+               "the writer left it unset (a later member of its oneof "
+               "clears it); %s reads %s %s",
+               c->reader_label, rs__type_name(rf->type), a);
+        rs__path_pop(path, mark);
+      }
+    }
+  }
+  vals_dispose(&wv, c->a);
+  vals_dispose(&rv, c->a);
+}
+
+static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                        const uint8_t *wb, size_t wlen, size_t wbase,
+                        const ProtobufCMessageDescriptor *R,
+                        const uint8_t *rb, size_t rlen, size_t rbase,
+                        unsigned depth, rs__path *path, bool top) {
+  if (c->rc != 0) return;
+  if (depth > c->max_depth) {
+    c->too_deep = true;
+    note(c, RS_VERDICT_UNREADABLE, path->buf, 0, rbase,
+         "messages nested deeper than the limit of %u", c->max_depth);
+    return;
+  }
+  bool same = wb == rb && wlen == rlen;
+  occs wo, ro;
+  int rc = gather(&ro, rb, rlen, c->a, c->budget);
+  if (rc == 0 && !same) rc = gather(&wo, wb, wlen, c->a, c->budget);
+  if (same) wo = ro;
+  if (rc != 0) {
+    c->rc = rc;
+    rs__free(c->a, ro.items);
+    if (!same) rs__free(c->a, wo.items);
+    return;
+  }
+  if (ro.bad_at != SIZE_MAX)
+    note(c, RS_VERDICT_UNREADABLE, path->buf, 0, rbase + ro.bad_at,
+         "%s at byte %zu; protobuf-c fails the whole record", ro.why,
+         rbase + ro.bad_at);
+
+  /* Every field number of either side, in order. */
+  size_t i = 0, j = 0;
+  const occ *moved[8];
+  size_t n_moved = 0;
+  while ((i < wo.n || j < ro.n) && c->rc == 0) {
+    uint32_t num;
+    if (j >= ro.n || (i < wo.n && wo.items[i].number < ro.items[j].number))
+      num = wo.items[i].number;
+    else
+      num = ro.items[j].number;
+    size_t wfirst = i, rfirst = j;
+    while (i < wo.n && wo.items[i].number == num) i++;
+    while (j < ro.n && ro.items[j].number == num) j++;
+    size_t wn = i - wfirst, rn = j - rfirst;
+    const ProtobufCFieldDescriptor *rf =
+        protobuf_c_message_descriptor_get_field(R, num);
+    const ProtobufCFieldDescriptor *wf =
+        protobuf_c_message_descriptor_get_field(W, num);
+    if (rf == NULL) {
+      if (rn == 0 && wn == 0) continue;
+      const rs__move *m = top && wf != NULL ? find_move(c, num) : NULL;
+      if (m != NULL && n_moved < 8) {
+        moved[n_moved++] = &wo.items[wfirst];
+        continue;
+      }
+      const occ *o = rn ? &ro.items[rfirst] : &wo.items[wfirst];
+      const char *name = wf != NULL ? wf->name : "";
+      size_t mark = rs__path_push_field(path, name, num);
+      note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, num, rbase + o->at,
+           "field %u is unknown to %s; kept as an unknown field and ignored",
+           (unsigned)num, c->reader_label);
+      rs__path_pop(path, mark);
+      continue;
+    }
+    if (wf == NULL) {
+      /* A field the writer's version lacks, carried in its bytes: the
+       * reader's own checks only. */
+      wf = rf;
+      if (!same) {
+        wn = 0;
+      } else {
+        wfirst = rfirst;
+        wn = rn;
+      }
+    }
+    compare_field(c, W, wf, wb, &wo, wfirst, wn, wbase, R, rf, rb, &ro,
+                  rfirst, rn, rbase, depth, path);
+  }
+
+  /* A moved value is misread unless the writer also set the reader's
+   * field. */
+  for (size_t k = 0; k < n_moved && c->rc == 0; k++) {
+    const rs__move *m = find_move(c, moved[k]->number);
+    const ProtobufCFieldDescriptor *rf =
+        protobuf_c_message_descriptor_get_field(R, m->reader_field);
+    const ProtobufCFieldDescriptor *wf =
+        protobuf_c_message_descriptor_get_field(W, moved[k]->number);
+    size_t first;
+    bool dual = rf != NULL && find_occ(&ro, rf->id, &first) > 0;
+    size_t mark = rs__path_push_field(path, wf != NULL ? wf->name : "",
+                                      moved[k]->number);
+    if (dual)
+      note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, moved[k]->number,
+           rbase + moved[k]->at,
+           "field %u is unknown to %s; the writer also set %s(%u)",
+           (unsigned)moved[k]->number, c->reader_label,
+           rf != NULL ? rf->name : "?", (unsigned)m->reader_field);
+    else
+      note(c, RS_VERDICT_MISREAD, path->buf, moved[k]->number,
+           rbase + moved[k]->at,
+           "the value %s reads from %s(%u) moved here; that reader sees %s "
+           "unset",
+           c->reader_label, rf != NULL ? rf->name : "?",
+           (unsigned)m->reader_field, rf != NULL ? rf->name : "it");
+    rs__path_pop(path, mark);
+  }
+
+  /* Required fields: protobuf-c fails a message without one that has no
+   * default, and gives the default to one that has. Malformed bytes fail
+   * it before that check. */
+  for (unsigned k = 0; k < R->n_fields && c->rc == 0 && ro.bad_at == SIZE_MAX;
+       k++) {
+    const ProtobufCFieldDescriptor *rf = &R->fields[k];
+    size_t first;
+    if (rf->label != PROTOBUF_C_LABEL_REQUIRED || find_occ(&ro, rf->id, &first))
+      continue;
+    size_t mark = rs__path_push_field(path, rf->name, rf->id);
+    if (rf->default_value == NULL)
+      note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase,
+           "required by %s and not set; protobuf-c fails the whole record",
+           c->reader_label);
+    else
+      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase,
+           "required by %s and not set; protobuf-c gives the reader its "
+           "default value, which the writer did not write",
+           c->reader_label);
+    rs__path_pop(path, mark);
+  }
+  rs__free(c->a, ro.items);
+  if (!same) rs__free(c->a, wo.items);
+}
+
+void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                 const uint8_t *wb, size_t wlen, size_t wbase,
+                 const ProtobufCMessageDescriptor *R, const uint8_t *rb,
+                 size_t rlen, size_t rbase) {
+  rs__path path = {{0}, 0};
+  compare_msg(c, W != NULL ? W : R, W != NULL ? wb : rb,
+              W != NULL ? wlen : rlen, W != NULL ? wbase : rbase, R, rb, rlen,
+              rbase, 1, &path, true);
+}
+
+/* ---- what a version can have written ------------------------------------- */
+
+/* Whether a varint is one a writer of type t writes. */
+static bool varint_in_range(const ProtobufCFieldDescriptor *f, uint64_t raw) {
+  switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+      return raw <= 0x7fffffffu || raw >= 0xffffffff80000000u;
+    case PROTOBUF_C_TYPE_ENUM:
+      return (raw <= 0x7fffffffu || raw >= 0xffffffff80000000u) &&
+             rs__enum_known(f->descriptor, (int)(uint32_t)raw);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_SINT32:
+      return raw <= 0xffffffffu;
+    case PROTOBUF_C_TYPE_BOOL:
+      return raw <= 1;
+    default:
+      return true;
+  }
+}
+
+static bool explains(const ProtobufCMessageDescriptor *D, const uint8_t *buf,
+                     size_t len, unsigned depth, unsigned max_depth) {
+  if (depth > max_depth) return false;
+  uint64_t seen_small[4] = {0};
+  uint32_t oneof_seen[16];
+  unsigned oneof_of[16];
+  size_t n_oneof = 0;
+  size_t pos = 0;
+  while (pos < len) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field(buf, len, &pos, &f, &why) != 0) return false;
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field(D, f.number);
+    if (fd == NULL) return false;
+    size_t idx = (size_t)(fd - D->fields);
+    if (idx < 256) seen_small[idx / 64] |= (uint64_t)1 << (idx % 64);
+    if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+      /* A writer sets one member of a oneof. */
+      bool found = false;
+      for (size_t k = 0; k < n_oneof; k++)
+        if (oneof_of[k] == fd->quantifier_offset) {
+          if (oneof_seen[k] != fd->id) return false;
+          found = true;
+        }
+      if (!found && n_oneof < 16) {
+        oneof_of[n_oneof] = fd->quantifier_offset;
+        oneof_seen[n_oneof++] = fd->id;
+      }
+    }
+    bool repeated = fd->label == PROTOBUF_C_LABEL_REPEATED;
+    const uint8_t *p = buf + f.value_offset;
+    if (repeated && f.wire_type == RS__WT_LEN && rs__is_packable(fd)) {
+      if (is_fixed32_type(fd->type) || is_fixed64_type(fd->type)) {
+        if (f.value_len % (is_fixed32_type(fd->type) ? 4 : 8) != 0)
+          return false;
+        continue;
+      }
+      size_t q = 0;
+      while (q < f.value_len) {
+        uint64_t raw;
+        if (rs__read_varint(p, f.value_len, &q, &raw) != 0) return false;
+        if (!varint_in_range(fd, raw)) return false;
+      }
+      continue;
+    }
+    if (f.wire_type != rs__field_wire_type(fd)) return false;
+    switch (fd->type) {
+      case PROTOBUF_C_TYPE_MESSAGE:
+        if (!explains(fd->descriptor, p, f.value_len, depth + 1, max_depth))
+          return false;
+        break;
+      case PROTOBUF_C_TYPE_STRING:
+        if (rs__field_wants_utf8(fd) &&
+            rs__utf8_valid_prefix(p, f.value_len) != f.value_len)
+          return false;
+        break;
+      default:
+        if (f.wire_type == RS__WT_VARINT && !varint_in_range(fd, f.value))
+          return false;
+        break;
+    }
+  }
+  for (unsigned i = 0; i < D->n_fields && i < 256; i++)
+    if (D->fields[i].label == PROTOBUF_C_LABEL_REQUIRED &&
+        !(seen_small[i / 64] & ((uint64_t)1 << (i % 64))))
+      return false;
+  return true;
+}
+
+bool rs__explains(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                  size_t len, unsigned max_depth) {
+  return explains(d, buf, len, 1, max_depth);
+}
+
+/* ---- versions that read raw bytes alike ---------------------------------- */
+
+/* Whether both types read every varint that both can have written alike. */
+static int varint_class(ProtobufCType t) {
+  switch (t) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_ENUM:
+      return 0; /* two's complement */
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_BOOL:
+      return 1; /* unsigned */
+    default:
+      return 2; /* zigzag */
+  }
+}
+
+static bool varints_agree(ProtobufCType a, ProtobufCType b) {
+  int ca = varint_class(a), cb = varint_class(b);
+  if (ca == cb) return true;
+  if (ca == 2 || cb == 2) return false;
+  /* Signed against unsigned: alike where both can have been written,
+   * unless one is uint64: int64 and uint64 both write 64-bit values with
+   * the top bit set, and int32 writes its negatives as ten-byte varints
+   * that uint64 also writes. */
+  return (ca == 1 ? a : b) != PROTOBUF_C_TYPE_UINT64;
+}
+
+typedef struct seen_pair {
+  const ProtobufCMessageDescriptor *a, *b;
+} seen_pair;
+
+static bool types_agree(const ProtobufCMessageDescriptor *A,
+                        const ProtobufCMessageDescriptor *B, seen_pair *seen,
+                        size_t *n_seen, size_t cap) {
+  if (A == B) return true;
+  for (size_t i = 0; i < *n_seen; i++)
+    if (seen[i].a == A && seen[i].b == B) return true;
+  if (*n_seen == cap) return false; /* too many to tell: assume not */
+  seen[(*n_seen)++] = (seen_pair){A, B};
+  for (unsigned i = 0; i < A->n_fields; i++) {
+    const ProtobufCFieldDescriptor *fa = &A->fields[i];
+    const ProtobufCFieldDescriptor *fb =
+        protobuf_c_message_descriptor_get_field(B, fa->id);
+    if (fb == NULL) continue;
+    if ((fa->label == PROTOBUF_C_LABEL_REPEATED) !=
+        (fb->label == PROTOBUF_C_LABEL_REPEATED))
+      return false;
+    if ((fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) !=
+        (fb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+      return false;
+    if (fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+      /* The same members, or the oneofs clear different fields. */
+      for (unsigned k = 0; k < A->n_fields; k++) {
+        const ProtobufCFieldDescriptor *ga = &A->fields[k];
+        if (!(ga->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+            ga->quantifier_offset != fa->quantifier_offset)
+          continue;
+        const ProtobufCFieldDescriptor *gb =
+            protobuf_c_message_descriptor_get_field(B, ga->id);
+        if (gb == NULL || !(gb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+            gb->quantifier_offset != fb->quantifier_offset)
+          return false;
+      }
+    }
+    ProtobufCType ta = fa->type, tb = fb->type;
+    if (rs__is_varint_type(ta) && rs__is_varint_type(tb)) {
+      if (!varints_agree(ta, tb)) return false;
+    } else if ((ta == PROTOBUF_C_TYPE_STRING || ta == PROTOBUF_C_TYPE_BYTES) &&
+               (tb == PROTOBUF_C_TYPE_STRING || tb == PROTOBUF_C_TYPE_BYTES)) {
+      /* Equal bytes either way. */
+    } else if (ta != tb) {
+      return false;
+    } else if (ta == PROTOBUF_C_TYPE_MESSAGE &&
+               !types_agree(fa->descriptor, fb->descriptor, seen, n_seen,
+                            cap)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool rs__versions_agree(const ProtobufCMessageDescriptor *a,
+                        const ProtobufCMessageDescriptor *b) {
+  seen_pair seen[256];
+  size_t n = 0;
+  return types_agree(a, b, seen, &n, 256);
+}
