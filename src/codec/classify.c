@@ -332,12 +332,11 @@ static int quick_classify(rs_classification *c, const rs__type *t,
   if (len > o->max_record_size) return 0;
   size_t alloc = 0;
   if (!rs_envelope_detect(buf, len)) {
-    /* Raw: the reader's version, the oldest, explains the bytes, and every
-     * version that also explains them reads them alike (so the writer is
-     * inferred as the oldest), or the caller named the reader's version as
-     * the writer: the writer meant what the reader sees. */
-    if (given != 0 ? given != rv->number : !t->raw_agree || rv->number != 1)
-      return 0;
+    /* Raw: the reader's version explains the bytes, and every version that
+     * also explains them reads them alike: the writer (inferred as the
+     * oldest of them) meant what the reader sees. Or the caller named the
+     * reader's version as the writer. */
+    if (given != 0 && given != rv->number) return 0;
     if (rv->static_depth == 0 ||
         !(given != 0 ? rs__quick_unpacks(rv->plans, buf, len, o->max_depth,
                                          true, &alloc)
@@ -345,10 +344,29 @@ static int quick_classify(rs_classification *c, const rs__type *t,
                                           &alloc)) ||
         alloc > o->max_alloc)
       return 0;
+    const rs__version *oldest = rv;
+    uint64_t cands = 0;
+    if (given == 0) {
+      if (rv->number > 64 || t->n_versions > 64) return 0;
+      if (rv->has_oneof && !rs__explains(rv->desc, buf, len, o->max_depth))
+        return 0;
+      cands = (uint64_t)1 << (rv->number - 1);
+      for (size_t i = 0; i < t->n_versions; i++) {
+        const rs__version *v = &t->versions[i];
+        if (v == rv || !rs__explains(v->desc, buf, len, o->max_depth))
+          continue;
+        if (!(rv->agrees & ((uint64_t)1 << i))) return 0;
+        cands |= (uint64_t)1 << i;
+        if (v->number < oldest->number) oldest = v;
+      }
+    }
+    /* An envelope-aware reader up-converts an older writer's record: the
+     * full path judges that conversion. */
+    if (oldest != rv && framing == RS_READER_FRAMING_ENVELOPE) return 0;
     c->encoding = RS_ENCODING_RAW;
-    c->written_version = rv->number;
+    c->written_version = oldest->number;
     c->basis = given != 0 ? RS_WRITER_GIVEN : RS_WRITER_INFERRED;
-    c->candidates = given != 0 ? 0 : (uint64_t)1 << (rv->number - 1);
+    c->candidates = cands;
     *done = true;
     return 0;
   }
@@ -388,6 +406,24 @@ static int quick_classify(rs_classification *c, const rs__type *t,
   return rc;
 }
 
+/*
+ * A budget for the comparison's own working memory (occurrences and values,
+ * proportional to the record's fields), apart from the decode budget that
+ * protobuf-c's unpacks count against, so that a verdict does not depend on
+ * how often a record was compared. Over it, the record is over the limits.
+ */
+static void scratch_budget(rs__budget *sb, const rs__budget *b, size_t len,
+                           const rs_options *o) {
+  size_t limit = len < ((size_t)1 << 40) ? 128 * len + 65536 : SIZE_MAX;
+  if (limit < o->max_alloc) limit = o->max_alloc;
+  rs__budget_init(sb, b->backing, limit);
+}
+
+static int scratch_done(const rs__budget *sb, rs__budget *b, int rc) {
+  if (rc != 0 && sb->over) b->over = true;
+  return rc;
+}
+
 /* Compares the writer's view of the payload with the reader's. */
 static int judge(rs_classification *c, const rs__type *t,
                  const rs__version *wv, const rs__version *rv,
@@ -396,11 +432,13 @@ static int judge(rs_classification *c, const rs__type *t,
   char rlabel[32], wlabel[32];
   snprintf(rlabel, sizeof rlabel, "version %u", rv->number);
   snprintf(wlabel, sizeof wlabel, "version %u", wv != NULL ? wv->number : 0);
+  rs__budget sb;
+  scratch_budget(&sb, b, plen, o);
   rs__cmp cmp;
   memset(&cmp, 0, sizeof cmp);
   cmp.notes = &c->reasons;
-  cmp.a = &b->allocator;
-  cmp.budget = b;
+  cmp.a = &sb.allocator;
+  cmp.budget = &sb;
   cmp.prefix = prefix;
   cmp.reader_label = rlabel;
   cmp.writer_label = wlabel;
@@ -411,7 +449,7 @@ static int judge(rs_classification *c, const rs__type *t,
   rs__compare(&cmp, wv != NULL ? wv->desc : NULL, p, plen, base, rv->desc, p,
               plen, base);
   *too_deep |= cmp.too_deep;
-  return cmp.rc;
+  return scratch_done(&sb, b, cmp.rc);
 }
 
 /* Whether protobuf-c unpacks buf as version v (within the budget). */
@@ -419,11 +457,14 @@ static int decodes(bool *out, const rs__version *v, const uint8_t *buf,
                    size_t len, const rs_options *o, rs__budget *b) {
   ProtobufCMessage *m = NULL;
   rs_error e = RS_ERROR_INIT;
-  int rc = rs__unpack_version(&m, v, buf, len, 0, o, b, &e);
+  rs__budget sb;
+  rs__budget_init(&sb, b->backing, o->max_alloc);
+  int rc = rs__unpack_version(&m, v, buf, len, 0, o, &sb, &e);
   if (m != NULL && !rs__frees_nothing(b->backing))
-    protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
+    protobuf_c_message_free_unpacked(m, RS__PA(&sb.allocator));
   *out = rc == 0;
-  return rc == RS_EDECODE || (rc == RS_ELIMIT && !b->over) ? 0 : rc;
+  /* A version whose decode is over the limits does not decode it. */
+  return rc == RS_EDECODE || rc == RS_ELIMIT ? 0 : rc;
 }
 
 /* Whether a reader of version r reads the bytes as a writer of version w
@@ -431,20 +472,22 @@ static int decodes(bool *out, const rs__version *v, const uint8_t *buf,
 static int reads_alike(bool *out, const rs__type *t, const rs__version *w,
                        const rs__version *r, const uint8_t *buf, size_t len,
                        const rs_options *o, rs__budget *b) {
+  rs__budget sb;
+  scratch_budget(&sb, b, len, o);
   rs__notes scratch;
-  rs__notes_init(&scratch, &b->allocator, 4);
+  rs__notes_init(&scratch, &sb.allocator, 4);
   rs__cmp cmp;
   memset(&cmp, 0, sizeof cmp);
   cmp.notes = &scratch;
-  cmp.a = &b->allocator;
-  cmp.budget = b;
+  cmp.a = &sb.allocator;
+  cmp.budget = &sb;
   cmp.reader_label = cmp.writer_label = "";
   cmp.max_depth = o->max_depth;
   cmp.type = t;
   rs__compare(&cmp, w->desc, buf, len, 0, r->desc, buf, len, 0);
-  rs__notes_dispose(&scratch, &b->allocator);
+  rs__notes_dispose(&scratch, &sb.allocator);
   *out = cmp.worst < RS_VERDICT_MISREAD;
-  return cmp.rc;
+  return scratch_done(&sb, b, cmp.rc);
 }
 
 /*
@@ -511,8 +554,8 @@ static void versions_text(uint64_t mask, char *out, size_t cap) {
 static int classify_raw(rs_classification *c, const rs__type *t,
                         const rs__version *rv, rs_reader_framing framing,
                         unsigned given, const uint8_t *buf, size_t len,
-                        const rs_options *o, rs__budget *b, bool *too_deep,
-                        bool *converted) {
+                        const rs_options *o, rs__budget *b, rs__written *w,
+                        bool *too_deep, bool *converted) {
   const rs__version *wv = NULL;
   int rc;
   if (given != 0) {
@@ -544,19 +587,21 @@ static int classify_raw(rs_classification *c, const rs__type *t,
   c->written_version = wv != NULL ? wv->number : 0;
   if (wv != NULL && wv->number < rv->number &&
       framing == RS_READER_FRAMING_ENVELOPE) {
-    rs__written w;
-    memset(&w, 0, sizeof w);
-    rs_error e = RS_ERROR_INIT;
-    rc = rs__unpack_version(&w.msg, wv, buf, len, 0, o, b, &e);
-    if (rc == 0) {
-      w.number = wv->number;
-      w.version = wv;
-      rc = up_converted(c, t, rv, &w, o, b);
-      rs__written_dispose(&w, b->backing);
+    /* The writer's side decoded the bytes as one version already: reused
+     * when it is the inferred one. */
+    if (w->version != wv || w->msg == NULL) {
+      rs__written_dispose(w, b->backing);
+      rs_error e = RS_ERROR_INIT;
+      rc = rs__unpack_version(&w->msg, wv, buf, len, 0, o, b, &e);
+      if (rc != 0 && rc != RS_EDECODE) return rc;
+      w->version = wv;
+    }
+    if (w->msg != NULL) {
+      w->number = wv->number;
+      rc = up_converted(c, t, rv, w, o, b);
       *converted = true;
       return rc;
     }
-    if (rc != RS_EDECODE) return rc;
   }
   return judge(c, t, wv, rv, buf, len, 0, NULL, o, b, too_deep);
 }
@@ -578,9 +623,9 @@ static int classify(rs_classification *c, const rs__type *t,
   size_t plen = len - w.payload_offset;
   bool proven = false; /* protobuf-c unpacked the payload as the reader */
   if (w.encoding == RS_ENCODING_RAW) {
-    rs__written_dispose(&w, b->backing);
-    rc = classify_raw(c, t, rv, framing, given, buf, len, o, b, &too_deep,
+    rc = classify_raw(c, t, rv, framing, given, buf, len, o, b, &w, &too_deep,
                       &proven);
+    rs__written_dispose(&w, b->backing);
   } else {
     if (framing == RS_READER_FRAMING_RAW) {
       rc = envelope_note(c, rv);
@@ -620,9 +665,13 @@ static int classify(rs_classification *c, const rs__type *t,
   if (proven || too_deep) return 0;
   ProtobufCMessage *m = NULL;
   rs_error e = RS_ERROR_INIT;
-  rc = rs__unpack_walked(&m, rv->desc, p, plen, w.payload_offset, o, b, &e);
+  /* Its own budget: the reader's decode alone must fit the limit. */
+  rs__budget lb;
+  rs__budget_init(&lb, b->backing, o->max_alloc);
+  rc = rs__unpack_walked(&m, rv->desc, p, plen, w.payload_offset, o, &lb, &e);
   if (m != NULL && !rs__frees_nothing(b->backing))
-    protobuf_c_message_free_unpacked(m, RS__PA(&b->allocator));
+    protobuf_c_message_free_unpacked(m, RS__PA(&lb.allocator));
+  if (rc == RS_ELIMIT && lb.over) b->over = true;
   if (rc == RS_EDECODE) {
     if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
       return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset,

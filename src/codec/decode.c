@@ -166,8 +166,30 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
     w->encoding = RS_ENCODING_ENVELOPE;
     return read_envelope(w, t, buf, len, o, b, err);
   }
-  /* Raw: the raw versions newest first, then the others newest first. */
   w->encoding = RS_ENCODING_RAW;
+  /* Raw: the version that can have written the bytes (rs__explains: no
+   * unknown field, values in range, enums defined), the oldest that can:
+   * the same choice as rs_classify's inference. */
+  const rs__version *pick = NULL;
+  for (size_t i = 0; i < t->n_versions; i++) {
+    const rs__version *v = &t->versions[i];
+    if (!rs__explains(v->desc, buf, len, o->max_depth)) continue;
+    if (pick == NULL) pick = v;
+  }
+  if (pick != NULL) {
+    rs_error e = RS_ERROR_INIT;
+    int rc = rs__unpack_version(&w->msg, pick, buf, len, 0, o, b, &e);
+    if (rc == 0) {
+      w->version = pick;
+      w->number = pick->number;
+      return 0;
+    }
+    if (rc != RS_EDECODE) {
+      if (err != NULL) *err = e;
+      return rc;
+    }
+  }
+  /* Failing that, the raw versions newest first, then the others. */
   rs_error first = RS_ERROR_INIT;
   for (int pass = 0; pass < 2; pass++) {
     for (size_t i = t->n_versions; i-- > 0;) {

@@ -364,6 +364,12 @@ typedef struct rs__version {
    * never parsed, so the depth pre-check is skipped. */
   unsigned static_depth;
   rs__qplans *plans; /* for the quick walk; NULL when out of memory */
+  /* Bit j: this version and version j + 1 read alike what both can have
+   * written (rs__versions_agree), for versions 1..64. */
+  uint64_t agrees;
+  /* A oneof anywhere in its messages: the quick walk does not check that
+   * a writer set one member only, so rs__explains has the last word. */
+  bool has_oneof;
 } rs__version;
 
 /* An enum_map entry: value `from` of enum `enum_name` becomes `to`. */
@@ -465,7 +471,8 @@ typedef struct rs__written {
  * Reads the writer's side of a record: the size limit, the framing, the
  * envelope header (filled in before any check fails, so provenance is there
  * even then), and the payload decoded as the version that wrote it. Raw
- * bytes are decoded as the raw versions newest first, then the others; a
+ * bytes are decoded as the oldest version that explains them (rs__explains),
+ * failing that as the raw versions newest first, then the others; a
  * depth limit ends that search when limit_is_final, else the next version
  * is tried. Returns 0 (version NULL when the envelope names a version the
  * registry lacks), RS_ELIMIT, RS_EENVELOPE, RS_EDECODE (err: why the

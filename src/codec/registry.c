@@ -367,12 +367,26 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
       }
     }
     t->raw_agree = true;
-    for (size_t j = 0; j < t->n_versions && t->raw_agree; j++)
-      for (size_t k = j + 1; k < t->n_versions && t->raw_agree; k++)
-        t->raw_agree = rs__versions_agree(t->versions[j].desc,
-                                          t->versions[k].desc) &&
-                       rs__versions_agree(t->versions[k].desc,
-                                          t->versions[j].desc);
+    for (size_t j = 0; j < t->n_versions; j++) {
+      rs__version *v = &t->versions[j];
+      v->agrees = j < 64 ? (uint64_t)1 << j : 0;
+      for (size_t k = 0; v->plans != NULL && k < v->plans->n; k++)
+        for (unsigned f = 0; f < v->plans->plans[k].d->n_fields; f++)
+          if (v->plans->plans[k].d->fields[f].flags &
+              PROTOBUF_C_FIELD_FLAG_ONEOF)
+            v->has_oneof = true;
+    }
+    for (size_t j = 0; j < t->n_versions; j++)
+      for (size_t k = j + 1; k < t->n_versions; k++) {
+        bool agree =
+            rs__versions_agree(t->versions[j].desc, t->versions[k].desc) &&
+            rs__versions_agree(t->versions[k].desc, t->versions[j].desc);
+        if (!agree) t->raw_agree = false;
+        if (agree && j < 64 && k < 64) {
+          t->versions[j].agrees |= (uint64_t)1 << k;
+          t->versions[k].agrees |= (uint64_t)1 << j;
+        }
+      }
   }
   /* The builder's first member is the registry: hand it over as is. */
   *out = &b->reg;
