@@ -577,9 +577,9 @@ static int get_string(loader *ld, const char *key, const node *v, int secret,
 }
 
 /* A format version: a positive integer, at most CONFIG_MAX_READER_VERSION;
- * @p key names it in messages. */
-static int get_version(loader *ld, const char *key, const node *v,
-                       unsigned *out) {
+ * @p key names it in messages, @p expected says what the key takes. */
+static int get_version(loader *ld, const char *key, const char *expected,
+                       const node *v, unsigned *out) {
   char got[256], buf[200];
   const char *s = v->value;
   unsigned long value = 0;
@@ -601,15 +601,14 @@ static int get_version(loader *ld, const char *key, const node *v,
 not_positive:
   if (v->type == NODE_SCALAR && v->plain)
     return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
-                   "%s: expected a positive integer, got '%s'", key,
+                   "%s: expected %s, got '%s'", key, expected,
                    shown(buf, v->value, v->len));
-  return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
-                 "%s: expected a positive integer, got %s", key,
-                 described(got, v, 0));
+  return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col, "%s: expected %s, got %s",
+                 key, expected, described(got, v, 0));
 }
 
 static int get_reader_version(loader *ld, const node *v, unsigned *out) {
-  return get_version(ld, "reader_version", v, out);
+  return get_version(ld, "reader_version", "a positive integer", v, out);
 }
 
 /* raw_writer: "auto" (0: the writer of raw records is inferred from the
@@ -621,9 +620,9 @@ static int get_raw_writer(loader *ld, const node *v, unsigned *out) {
     return 0;
   }
   if (v->type == NODE_SCALAR && scalar_type_of(v) == SCALAR_INT)
-    return get_version(ld, "raw_writer", v, out);
+    return get_version(ld, "raw_writer", "auto or a positive integer", v, out);
   return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
-                 "raw_writer: expected auto or a format version, got %s",
+                 "raw_writer: expected auto or a positive integer, got %s",
                  described(got, v, 0));
 }
 
