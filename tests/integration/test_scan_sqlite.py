@@ -89,7 +89,9 @@ def test_known_mix_envelope_reader(r):
     t = doc["targets"][0]
     check_eq(t["rows_read"], len(rows), "rows_read")
     check_eq(t["rows_counted"], len(rows), "rows_counted")
-    check_eq(t["reader"], {"version": 1, "framing": "envelope"}, "reader")
+    check_eq(t["reader"], {"version": 1, "framing": "envelope",
+                           "raw_writer": "auto"}, "reader")
+    check_eq(t["undetermined"]["total"], 0, "nothing undetermined")
     check_eq(t["findings"], want["misread"] + want["unreadable"]
              + want["corrupt"], "findings")
     # Every key of every non-ok verdict, and no other, in scan order.
