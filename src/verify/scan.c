@@ -33,10 +33,6 @@ uint64_t scan_undetermined_total(const scan_result *r) {
   return n;
 }
 
-int scan_options_filtered(const scan_options *o) {
-  return o->flag_key != NULL || o->written_after_us != 0;
-}
-
 static int same_str(const char *a, const char *b) {
   return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }

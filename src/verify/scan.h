@@ -157,7 +157,4 @@ int scan_verdict_is_finding(rs_verdict v);
 /** Undetermined records of a result, whatever the reason. */
 uint64_t scan_undetermined_total(const scan_result *result);
 
-/** Whether the scan's filters (--flag, --written-after) are set. */
-int scan_options_filtered(const scan_options *options);
-
 #endif
