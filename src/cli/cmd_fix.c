@@ -239,6 +239,7 @@ typedef struct fix_report {
   char (*errors)[512];
   size_t n;
   int execute;
+  const char *reason; /* why the exit is 4 for undetermined records, or NULL */
 } fix_report;
 
 /* Empty strings (no run id, no error, no reason) are null. */
@@ -332,6 +333,15 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(
       o, "remaining",
       r->verified ? json_integer((json_int_t)r->remaining) : json_null());
+  json_object_set_new(
+      o, "raw_writer",
+      t->raw_writer ? json_integer(t->raw_writer) : json_string("auto"));
+  json_object_set_new(o, "undetermined",
+                      json_integer((json_int_t)r->counts[FIX_UNDETERMINED]));
+  json_object_set_new(o, "remaining_undetermined",
+                      r->verified
+                          ? json_integer((json_int_t)r->remaining_undetermined)
+                          : json_null());
   json_object_set_new(o, "outcomes", counts);
   json_object_set_new(o, "samples", samples);
   json_object_set_new(o, "busy_retries",
@@ -344,13 +354,15 @@ static json_t *result_json(const fix_report *rep, size_t i) {
 static int write_json(FILE *out, void *ctx) {
   const fix_report *rep = ctx;
   json_t *doc = json_object(), *targets = json_array();
-  uint64_t tot[FIX_OUTCOME_COUNT] = {0}, remaining = 0;
+  uint64_t tot[FIX_OUTCOME_COUNT] = {0}, remaining = 0,
+           remaining_undetermined = 0;
   int complete = rep->n > 0;
   for (size_t i = 0; i < rep->n; i++) {
     json_array_append_new(targets, result_json(rep, i));
     for (int o = 0; o < FIX_OUTCOME_COUNT; o++)
       tot[o] += rep->results[i].counts[o];
     remaining += rep->results[i].remaining;
+    remaining_undetermined += rep->results[i].remaining_undetermined;
     complete &= rep->results[i].complete && rep->status[i] == STORE_OK;
   }
   json_object_set_new(doc, "command", json_string(rep->command));
@@ -376,7 +388,14 @@ static int write_json(FILE *out, void *ctx) {
                       json_integer((json_int_t)tot[FIX_IN_FLIGHT]));
   json_object_set_new(doc, "gone", json_integer((json_int_t)tot[FIX_GONE]));
   json_object_set_new(doc, "remaining", json_integer((json_int_t)remaining));
+  json_object_set_new(doc, "undetermined",
+                      json_integer((json_int_t)tot[FIX_UNDETERMINED]));
+  json_object_set_new(doc, "remaining_undetermined",
+                      json_integer((json_int_t)remaining_undetermined));
   json_object_set_new(doc, "exit_code", json_integer(rep->exit_code));
+  json_object_set_new(
+      doc, "reason",
+      rep->reason != NULL ? json_string(rep->reason) : json_null());
   json_object_set_new(doc, "targets", targets);
   int rc = json_dumpf(doc, out, JSON_INDENT(2));
   json_decref(doc);
@@ -441,17 +460,29 @@ static int write_text(FILE *out, void *ctx) {
                 r->samples[o][k].key, r->samples[o][k].why[0] ? ": " : "",
                 r->samples[o][k].why);
     }
+    if (t->raw_writer)
+      fprintf(out, "  raw writer version %u (given)\n", t->raw_writer);
     if (r->verified)
       fprintf(out,
               "  remaining  %" PRIu64
               " records the reader cannot read correctly\n",
               r->remaining);
+    if (r->counts[FIX_UNDETERMINED] > 0 || r->remaining_undetermined > 0)
+      fprintf(out,
+              "  UNDETERMINED %" PRIu64
+              " records whose writer could not be decided: never rewritten "
+              "(a fix would guess the writer)\n",
+              r->counts[FIX_UNDETERMINED] > r->remaining_undetermined
+                  ? r->counts[FIX_UNDETERMINED]
+                  : r->remaining_undetermined);
     queue_stream_text(out, t, r, rep->execute);
     if (r->status != STORE_OK) fprintf(out, "  ERROR      %s\n", r->error);
     if (r->interrupted)
       fprintf(out, "  INTERRUPTED: resume with --resume %s\n", r->run.run_id);
   }
-  fprintf(out, "result: exit %d\n", rep->exit_code);
+  fprintf(out, "result: exit %d", rep->exit_code);
+  if (rep->reason != NULL) fprintf(out, ": %s", rep->reason);
+  fputc('\n', out);
   return ferror(out) ? -1 : 0;
 }
 
@@ -477,6 +508,16 @@ static int write_metrics(FILE *out, void *ctx) {
     fputs("rollsafe_fix_remaining{target=", out);
     rs__metrics_label(out, rep->targets[i].target.name);
     fprintf(out, "} %" PRIu64 "\n", rep->results[i].remaining);
+  }
+  fputs(
+      "# TYPE rollsafe_fix_remaining_undetermined gauge\n"
+      "# HELP rollsafe_fix_remaining_undetermined Records whose writer could "
+      "not be decided after the fix (never rewritten).\n",
+      out);
+  for (size_t i = 0; i < rep->n; i++) {
+    fputs("rollsafe_fix_remaining_undetermined{target=", out);
+    rs__metrics_label(out, rep->targets[i].target.name);
+    fprintf(out, "} %" PRIu64 "\n", rep->results[i].remaining_undetermined);
   }
   fprintf(out,
           "# TYPE rollsafe_fix_exit_code gauge\n"
@@ -575,29 +616,29 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       break;
     }
     int queue = store_kind_is_queue(t->target.kind);
-    fix_options o = {
-        .registry = reg,
-        .type = t->type,
-        .reader = {RS_READER_VERSION, t->reader_version, t->framing, 0u},
-        .to_version = to,
-        .execute = a->execute,
-        .allow_lossy = a->allow_lossy,
-        .batch = a->batch ? a->batch : 500,
-        .max_rate = a->max_rate,
-        .max_passes = a->max_passes ? (unsigned)a->max_passes
-                      : queue       ? 10
-                                    : 3,
-        .queue = queue,
-        .deadline = a->deadline_s > 0 ? deadline_at : 0,
-        .stream_output =
-            a->fixed_output != NULL ? a->fixed_output : t->fixed_output,
-        .drop_unfixable = a->drop_unfixable,
-        .max_busy_retries = 8,
-        .max_samples = a->samples,
-        .resume = a->resume,
-        .interrupted = &cli_interrupted,
-        .progress = progress_update,
-        .progress_ctx = &prog};
+    fix_options o = {.registry = reg,
+                     .type = t->type,
+                     .reader = {RS_READER_VERSION, t->reader_version,
+                                t->framing, t->raw_writer},
+                     .to_version = to,
+                     .execute = a->execute,
+                     .allow_lossy = a->allow_lossy,
+                     .batch = a->batch ? a->batch : 500,
+                     .max_rate = a->max_rate,
+                     .max_passes = a->max_passes ? (unsigned)a->max_passes
+                                   : queue       ? 10
+                                                 : 3,
+                     .queue = queue,
+                     .deadline = a->deadline_s > 0 ? deadline_at : 0,
+                     .stream_output = a->fixed_output != NULL ? a->fixed_output
+                                                              : t->fixed_output,
+                     .drop_unfixable = a->drop_unfixable,
+                     .max_busy_retries = 8,
+                     .max_samples = a->samples,
+                     .resume = a->resume,
+                     .interrupted = &cli_interrupted,
+                     .progress = progress_update,
+                     .progress_ctx = &prog};
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
     /* A dry fix only reads: no tables are created, nothing is written. */
@@ -627,6 +668,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   if (status == 0) {
     int usage = 0, io = codec_failed, incomplete = cli_interrupted != 0,
         found = 0;
+    uint64_t undetermined = 0;
     for (size_t i = 0; i < n; i++) {
       const fix_result *r = &results[i];
       int s = st[i] != STORE_OK ? st[i] : r->status;
@@ -639,6 +681,11 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       incomplete |= r->interrupted || (!r->complete && s == STORE_OK);
       incomplete |= r->unsettled > 0 || r->deadline_reached;
       if (restore) continue;
+      /* Records whose writer is unknown were left alone: the fix cannot
+       * say the target is clean while any remain. */
+      uint64_t u =
+          r->verified ? r->remaining_undetermined : r->counts[FIX_UNDETERMINED];
+      undetermined += u;
       /* A stream file's truncated tail, or records left out of the new
        * file, are findings: the original still holds what the reader
        * cannot read. */
@@ -649,12 +696,27 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
         for (int o = 0; o < FIX_RESTORED; o++)
           found |= o != FIX_CONFLICT && r->counts[o] > 0;
     }
-    status = usage        ? CLI_EXIT_USAGE
-             : io         ? CLI_EXIT_IO
-             : incomplete ? CLI_EXIT_INCOMPLETE
-             : found      ? CLI_EXIT_FOUND
-                          : CLI_EXIT_CLEAN;
-    fix_report rep = {cmd, status, targets, results, st, errors, n, a->execute};
+    status = usage          ? CLI_EXIT_USAGE
+             : io           ? CLI_EXIT_IO
+             : incomplete   ? CLI_EXIT_INCOMPLETE
+             : found        ? CLI_EXIT_FOUND
+             : undetermined ? CLI_EXIT_INCOMPLETE
+                            : CLI_EXIT_CLEAN;
+    char reason[400];
+    const char *why = NULL;
+    if (status == CLI_EXIT_INCOMPLETE && !incomplete) {
+      snprintf(reason, sizeof reason,
+               "undetermined: %" PRIu64
+               " record%s whose writer could not be decided %s left alone; "
+               "give --raw-writer N with a --where selecting the rows that "
+               "version wrote, or register the version they name",
+               undetermined, undetermined == 1 ? "" : "s",
+               undetermined == 1 ? "was" : "were");
+      why = reason;
+      cli_error(cmd, "%s", reason);
+    }
+    fix_report rep = {cmd,    status, targets,    results, st,
+                      errors, n,      a->execute, why};
     int w = write_report(a, &rep);
     if (w != 0) status = w;
     reported = 1;
@@ -664,7 +726,7 @@ done:
    * gives the document, -o and --metrics asked for (no targets, the exit
    * code): a file a pipeline reads never keeps an older run's result. */
   if (!reported && (a->json || a->output != NULL || a->metrics != NULL)) {
-    fix_report rep = {cmd, status, NULL, NULL, NULL, NULL, 0, a->execute};
+    fix_report rep = {cmd, status, NULL, NULL, NULL, NULL, 0, a->execute, NULL};
     int w = write_report(a, &rep);
     if (w != 0) status = w;
   }
@@ -691,6 +753,9 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
       "the "                                                                  \
       "newest)",                                                              \
       "      --reader-framing F   raw, envelope or default",                  \
+      "      --raw-writer auto|N  the version that wrote records without an " \
+      "envelope",                                                             \
+      "                           (default auto: inferred from the bytes)",   \
       "      --queue [--state-column COL --pending-states S,S",               \
       "       --in-flight-states S,S]   the table is a queue (outbox)",       \
       "      --stream FILE --type TYPE  a file of varint-length-delimited",   \
@@ -747,9 +812,15 @@ void cli_fix_help(FILE *out) {
       "exits 4; --resume RUN_ID continues. Running a fix again over fixed",
       "data changes nothing.",
       "",
+      "Records whose writer could not be decided (raw bytes several versions",
+      "explain with different values, or a version the registry lacks) are",
+      "undetermined and never rewritten: give --raw-writer N with a --where",
+      "selecting the rows that version wrote, or register the version.",
+      "",
       "Exit status: 0 nothing the reader cannot read remains (dry run:",
       "nothing to do); 1 records remain (or would be converted); 2 usage;",
-      "3 connection or I/O; 4 incomplete (interrupted, locks not obtained).",
+      "3 connection or I/O; 4 incomplete (interrupted, locks not obtained)",
+      "or undetermined records remain.",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }

@@ -16,6 +16,7 @@
 #include "opt.h"
 #include "report/json_record.h"
 #include "report/json_verdict.h"
+#include "targets.h"
 #include "types.h"
 
 #define CMD "inspect"
@@ -51,6 +52,7 @@ void cli_inspect_help(FILE *out) {
       "                           envelopes; envelope: code linked with",
       "                           rollsafe (default: as the reader's version",
       "                           is framed)",
+      CLI_RAW_WRITER_HELP,
       CLI_TYPES_HELP,
       "  -h, --help               show this help",
       "",
@@ -60,6 +62,9 @@ void cli_inspect_help(FILE *out) {
       "  2  usage error: bad option, unknown type or version, bad hex or",
       "     base64",
       "  3  the input cannot be read",
+      "  4  undetermined: the writer's meaning is unknown (raw bytes that",
+      "     several versions explain with different values: give",
+      "     --raw-writer N; or a version the registry lacks)",
   };
   for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
     fprintf(out, "%s\n", lines[i]);
@@ -71,6 +76,7 @@ typedef struct inspect_args {
   unsigned reader_version; /* 0: the one before the newest */
   rs_reader_framing framing;
   const char *path; /* NULL: standard input */
+  int raw_writer;   /* -1: not given (auto), 0: auto, else the version */
   int help;
   cli_types_args types;
 } inspect_args;
@@ -81,6 +87,7 @@ enum {
   OPT_BASE64,
   OPT_READER_VERSION,
   OPT_READER_FRAMING,
+  OPT_RAW_WRITER,
   OPT_HELP
 };
 
@@ -90,6 +97,7 @@ static const cli_opt_spec inspect_opts[] = {
     {OPT_BASE64, "base64", 0, 0},
     {OPT_READER_VERSION, "reader-version", 0, 1},
     {OPT_READER_FRAMING, "reader-framing", 0, 1},
+    {OPT_RAW_WRITER, "raw-writer", 0, 1},
     {OPT_HELP, "help", 'h', 0},
     CLI_TYPES_OPT_SPECS,
 };
@@ -141,6 +149,12 @@ static int parse_args(inspect_args *a, int argc, char **argv) {
                                  "invalid --reader-framing '%s': expected "
                                  "raw or envelope",
                                  value);
+        break;
+      case OPT_RAW_WRITER:
+        if (a->raw_writer >= 0)
+          return cli_usage_error(CMD, "--raw-writer given twice");
+        if (cli_opt_raw_writer(CMD, value, &a->raw_writer) != 0)
+          return CLI_EXIT_USAGE;
         break;
       case OPT_HELP:
         a->help = 1;
@@ -256,11 +270,27 @@ static int add_fingerprint(json_t *doc, const rs_registry *reg,
          json_object_set_new(doc, "fingerprint_matches", json_boolean(matches));
 }
 
+/* {"raw_writer", "basis", "candidates", "decided"}: how the writer whose
+ * meaning the reader's view is compared with was determined. */
+static json_t *writer_json(const rs_classification *cls, unsigned raw_writer) {
+  json_t *candidates = json_array();
+  uint64_t bits = rs_classification_writer_candidates(cls);
+  for (unsigned v = 1; candidates != NULL && v <= 64; v++)
+    if (bits >> (v - 1) & 1u)
+      json_array_append_new(candidates, json_integer(v));
+  if (candidates == NULL) return NULL;
+  return json_pack(
+      "{s:o,s:s,s:o,s:b}", "raw_writer",
+      raw_writer ? json_integer(raw_writer) : json_string("auto"), "basis",
+      rs_writer_basis_name(rs_classification_writer_basis(cls)), "candidates",
+      candidates, "decided", rs_classification_decided(cls));
+}
+
 /*
- * Builds the document. Returns 0 with *out and *verdict set, or an exit
- * status after printing why.
+ * Builds the document. Returns 0 with *out, *verdict and *decided set, or
+ * an exit status after printing why.
  */
-static int build_document(json_t **out, rs_verdict *verdict,
+static int build_document(json_t **out, rs_verdict *verdict, int *decided,
                           const rs_registry *reg, const inspect_args *a,
                           const uint8_t *buf, size_t len) {
   rs_classification *cls = NULL;
@@ -272,6 +302,7 @@ static int build_document(json_t **out, rs_verdict *verdict,
   rs_reader reader = RS_READER_INIT;
   reader.format_version = a->reader_version;
   reader.framing = a->framing;
+  reader.raw_writer = a->raw_writer > 0 ? (unsigned)a->raw_writer : 0;
   if (rs_classify(&cls, reg, a->type, &reader, buf, len, NULL, &err) != 0) {
     status = exit_for_error(&err);
     goto done;
@@ -325,7 +356,9 @@ static int build_document(json_t **out, rs_verdict *verdict,
           rec ? rs__json_message(rs_record_message(rec)) : json_null()) ||
       (rec == NULL &&
        json_object_set_new(doc, "error", rs__json_error(&decode_err))) ||
-      json_object_set_new(doc, "verdict", rs__json_verdict(cls, framing_name)))
+      json_object_set_new(doc, "verdict",
+                          rs__json_verdict(cls, framing_name)) ||
+      json_object_set_new(doc, "writer", writer_json(cls, reader.raw_writer)))
     goto oom;
 
   if (rec != NULL && written > reader_version) {
@@ -336,6 +369,7 @@ static int build_document(json_t **out, rs_verdict *verdict,
   }
 
   *verdict = rs_classification_verdict(cls);
+  *decided = rs_classification_decided(cls);
   *out = doc;
   doc = NULL;
   goto done;
@@ -354,6 +388,7 @@ int cli_inspect_run(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   a.format = CLI_INPUT_BINARY;
   a.framing = RS_READER_FRAMING_DEFAULT;
+  a.raw_writer = -1;
   int status = parse_args(&a, argc, argv);
   if (status != 0) return status;
   if (a.help) {
@@ -388,6 +423,10 @@ int cli_inspect_run(int argc, char **argv) {
                              a.reader_version, a.type, newest);
     goto done;
   }
+  if (a.raw_writer > 0 &&
+      (status = cli_check_raw_writer(CMD, NULL, "--raw-writer", a.type,
+                                     (unsigned)a.raw_writer, newest)) != 0)
+    goto done;
 
   status = cli_read_input(
       &buf, &len, CMD, a.path, a.format,
@@ -395,7 +434,9 @@ int cli_inspect_run(int argc, char **argv) {
   if (status != 0) goto done;
 
   rs_verdict verdict = RS_VERDICT_CORRUPT;
-  if ((status = build_document(&doc, &verdict, reg, &a, buf, len)) != 0)
+  int decided = 1;
+  if ((status = build_document(&doc, &verdict, &decided, reg, &a, buf, len)) !=
+      0)
     goto done;
 
   errno = 0;
@@ -405,7 +446,13 @@ int cli_inspect_run(int argc, char **argv) {
     status = CLI_EXIT_IO;
     goto done;
   }
-  status = cli_finish_stdout(CMD, verdict <= RS_VERDICT_IGNORED_FIELDS
+  if (!decided)
+    cli_error(CMD,
+              "undetermined: the writer's meaning is unknown (\"writer\" "
+              "says why); give --raw-writer N for raw bytes, or register the "
+              "version the envelope names");
+  status = cli_finish_stdout(CMD, !decided ? CLI_EXIT_INCOMPLETE
+                                  : verdict <= RS_VERDICT_IGNORED_FIELDS
                                       ? CLI_EXIT_CLEAN
                                       : CLI_EXIT_FOUND);
 

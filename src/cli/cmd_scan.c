@@ -84,6 +84,7 @@ void cli_scan_help(FILE *out) {
       "                           envelopes; envelope: code linked with "
       "rollsafe",
       "                           (default: as the reader's version is framed)",
+      CLI_RAW_WRITER_HELP,
       CLI_TYPES_HELP,
       "      --flag KEY[=VARIANT] count only records whose provenance names "
       "this",
@@ -92,6 +93,10 @@ void cli_scan_help(FILE *out) {
       "                           were written after TIME: RFC 3339",
       "                           (2026-11-26T09:30:00Z, with Z or an offset),",
       "                           a date (UTC midnight), or @UNIX_SECONDS",
+      "                           Records without provenance (raw records) "
+      "cannot",
+      "                           be told apart by either filter: they are",
+      "                           judged and counted as unattributed",
       "",
       "Output:",
       "      --format F           text (default) or json: one JSON document",
@@ -111,7 +116,9 @@ void cli_scan_help(FILE *out) {
       "  1  found records the reader cannot read correctly",
       "  2  usage or configuration error (also: a table without a key)",
       "  3  connection or I/O error",
-      "  4  incomplete: interrupted, or a target stopped early",
+      "  4  inconclusive: interrupted, a target stopped early, records whose",
+      "     writer could not be decided (undetermined), or nothing verified",
+      "     (the filters left out every record, or the selection is empty)",
       "",
       "Examples:",
       "  " CLI_PROGRAM " scan -c rollsafe.yaml",
@@ -272,6 +279,7 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_PENDING_STATES:
       case CLI_TOPT_IN_FLIGHT_STATES:
       case CLI_TOPT_STREAM:
+      case CLI_TOPT_RAW_WRITER:
       case CLI_YOPT_SCHEMA:
       case CLI_YOPT_PLUGIN:
       case CLI_YOPT_MESSAGE:
@@ -371,7 +379,12 @@ static int exit_code_of(const scan_report *r, int codec_failed) {
   if (usage) return CLI_EXIT_USAGE;
   if (io) return CLI_EXIT_IO;
   if (!scan_report_complete(r)) return CLI_EXIT_INCOMPLETE;
-  return scan_report_findings(r) > 0 ? CLI_EXIT_FOUND : CLI_EXIT_CLEAN;
+  if (scan_report_findings(r) > 0) return CLI_EXIT_FOUND;
+  /* Never clean without a claim about every record counted, nor when
+   * nothing was checked at all. */
+  if (scan_report_undetermined(r) > 0 || scan_report_nothing_verified(r))
+    return CLI_EXIT_INCOMPLETE;
+  return CLI_EXIT_CLEAN;
 }
 
 /*
@@ -424,6 +437,7 @@ static int run(scan_args *a) {
     t->type = resolved[i].type;
     t->reader_version = resolved[i].reader_version;
     t->reader_framing = resolved[i].framing;
+    t->raw_writer = resolved[i].raw_writer;
     t->result.estimated_rows = -1;
   }
 
@@ -452,16 +466,16 @@ static int run(scan_args *a) {
      * overlap gained (measured with bench/run against a local server). */
     if (sysconf(_SC_NPROCESSORS_ONLN) > 2) store_prefetch(&s);
     t->description = strdup(store_describe(s));
-    scan_options o = {
-        .registry = set.registry,
-        .reader = {RS_READER_VERSION, t->reader_version, t->reader_framing, 0u},
-        .flag_key = a->flag_key,
-        .flag_variant = a->flag_variant,
-        .written_after_us = a->written_after_us,
-        .max_samples = a->samples,
-        .interrupted = &cli_interrupted,
-        .progress = progress_update,
-        .progress_ctx = &prog};
+    scan_options o = {.registry = set.registry,
+                      .reader = {RS_READER_VERSION, t->reader_version,
+                                 t->reader_framing, t->raw_writer},
+                      .flag_key = a->flag_key,
+                      .flag_variant = a->flag_variant,
+                      .written_after_us = a->written_after_us,
+                      .max_samples = a->samples,
+                      .interrupted = &cli_interrupted,
+                      .progress = progress_update,
+                      .progress_ctx = &prog};
     progress_start(&prog, t->target.name, store_estimate_rows(s));
     cli_interrupt_set_store(s);
     int rc = scan_target(&t->result, s, t->type, &o, &err);
@@ -484,6 +498,13 @@ static int run(scan_args *a) {
     cli_error(CMD, "interrupted: the report covers only the rows read so far");
   report.seconds = (double)rs_now_us() / 1e6 - t0;
   status = exit_code_of(&report, codec_failed);
+  report.exit_code = status;
+  if (status == CLI_EXIT_INCOMPLETE && !report.interrupted &&
+      scan_report_complete(&report)) {
+    char reason[600];
+    scan_report_reason(reason, sizeof reason, &report);
+    cli_error(CMD, "%s", reason);
+  }
   cli_interrupt_restore(&saved);
 
 done:

@@ -576,7 +576,10 @@ static int get_string(loader *ld, const char *key, const node *v, int secret,
   return 0;
 }
 
-static int get_reader_version(loader *ld, const node *v, unsigned *out) {
+/* A format version: a positive integer, at most CONFIG_MAX_READER_VERSION;
+ * @p key names it in messages, @p expected says what the key takes. */
+static int get_version(loader *ld, const char *key, const char *expected,
+                       const node *v, unsigned *out) {
   char got[256], buf[200];
   const char *s = v->value;
   unsigned long value = 0;
@@ -589,7 +592,7 @@ static int get_reader_version(loader *ld, const node *v, unsigned *out) {
     value = value * 10 + (unsigned long)(*s - '0');
     if (value > CONFIG_MAX_READER_VERSION)
       return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
-                     "reader_version: %s is too large (at most %u)",
+                     "%s: %s is too large (at most %u)", key,
                      shown(buf, v->value, v->len), CONFIG_MAX_READER_VERSION);
   }
   if (value == 0) goto not_positive;
@@ -598,10 +601,28 @@ static int get_reader_version(loader *ld, const node *v, unsigned *out) {
 not_positive:
   if (v->type == NODE_SCALAR && v->plain)
     return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
-                   "reader_version: expected a positive integer, got '%s'",
+                   "%s: expected %s, got '%s'", key, expected,
                    shown(buf, v->value, v->len));
+  return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col, "%s: expected %s, got %s",
+                 key, expected, described(got, v, 0));
+}
+
+static int get_reader_version(loader *ld, const node *v, unsigned *out) {
+  return get_version(ld, "reader_version", "a positive integer", v, out);
+}
+
+/* raw_writer: "auto" (0: the writer of raw records is inferred from the
+ * bytes) or the format version that wrote them. */
+static int get_raw_writer(loader *ld, const node *v, unsigned *out) {
+  char got[256];
+  if (v->type == NODE_SCALAR && v->len == 4 && strcmp(v->value, "auto") == 0) {
+    *out = 0;
+    return 0;
+  }
+  if (v->type == NODE_SCALAR && scalar_type_of(v) == SCALAR_INT)
+    return get_version(ld, "raw_writer", "auto or a positive integer", v, out);
   return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
-                 "reader_version: expected a positive integer, got %s",
+                 "raw_writer: expected auto or a positive integer, got %s",
                  described(got, v, 0));
 }
 
@@ -662,15 +683,17 @@ enum {
   T_FIXED_OUTPUT,
   T_SCHEMAS, /* runtime schemas: see read_path_list() */
   T_MESSAGE,
+  T_RAW_WRITER, /* any kind: the writer of raw records */
   T_COUNT
 };
 
 static const char *const target_keys[T_COUNT + 1] = {
-    "name",  "kind",         "connection",     "connection_env",
-    "table", "key",          "column",         "type",
-    "where", "state_column", "pending_states", "in_flight_states",
-    "path",  "fixed_output", "schemas",        "message",
-    NULL};
+    "name",           "kind",           "connection",
+    "connection_env", "table",          "key",
+    "column",         "type",           "where",
+    "state_column",   "pending_states", "in_flight_states",
+    "path",           "fixed_output",   "schemas",
+    "message",        "raw_writer",     NULL};
 
 static int read_path_list(loader *ld, const char *key, const node *v,
                           int only_with_slash, cli_config_paths *out);
@@ -873,6 +896,12 @@ static int read_target(loader *ld, const node *item, size_t index,
     if (k == T_SCHEMAS) {
       rc = read_path_list(ld, "schemas", v, 0, &t->schemas);
       if (rc != 0) goto failed;
+      continue;
+    }
+    if (k == T_RAW_WRITER) {
+      rc = get_raw_writer(ld, v, &t->raw_writer);
+      if (rc != 0) goto failed;
+      t->has_raw_writer = 1;
       continue;
     }
     if (k == T_PENDING_STATES || k == T_IN_FLIGHT_STATES) {
@@ -1150,12 +1179,14 @@ enum {
   K_PLUGINS,
   K_ENUM_MAP,
   K_PROTO_PATHS,
+  K_RAW_WRITER,
   K_COUNT
 };
 
 static const char *const top_keys[K_COUNT + 1] = {
     "feature", "reader_version", "reader_framing", "targets",     "diff",
-    "schemas", "plugins",        "enum_map",       "proto_paths", NULL};
+    "schemas", "plugins",        "enum_map",       "proto_paths", "raw_writer",
+    NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
                             cli_config *config);
@@ -1217,6 +1248,10 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
       case K_READER_FRAMING:
         rc = get_reader_framing(ld, v, &config->reader_framing);
         config->has_reader_framing = rc == 0;
+        break;
+      case K_RAW_WRITER:
+        rc = get_raw_writer(ld, v, &config->raw_writer);
+        config->has_raw_writer = rc == 0;
         break;
       case K_SCHEMAS:
       case K_PLUGINS:

@@ -34,6 +34,8 @@
  *       path: order-events.dump   # relative to this file
  *       type: shop.Order
  *       fixed_output: order-events.dump.fixed  # optional: where fix writes
+ *       raw_writer: 1             # optional, any kind: the format version
+ *                                 # that wrote its raw records, or auto
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
@@ -91,6 +93,11 @@ typedef struct cli_config_target {
    * empty: the top-level list, if any. */
   cli_config_paths schemas;
   char *message; /**< `message:`, the message name in the schemas; NULL */
+  /** `raw_writer:` of this target: the format version that wrote its raw
+   * records, 0 for auto (inferred from the bytes); has_raw_writer 0 when
+   * absent (the top-level value, or auto). */
+  int has_raw_writer;
+  unsigned raw_writer;
 } cli_config_target;
 
 /*
@@ -126,6 +133,8 @@ typedef struct cli_config {
   unsigned reader_version;
   int has_reader_framing;
   int reader_framing; /**< an rs_reader_framing */
+  int has_raw_writer;
+  unsigned raw_writer; /**< `raw_writer:`; 0: auto */
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;

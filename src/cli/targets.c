@@ -52,6 +52,12 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
     case CLI_TOPT_QUEUE:
       a->queue = 1;
       return 1;
+    case CLI_TOPT_RAW_WRITER:
+      if (a->raw_writer >= 0)
+        return cli_usage_error(cmd, "--raw-writer given twice");
+      return cli_opt_raw_writer(cmd, value, &a->raw_writer) == 0
+                 ? 1
+                 : CLI_EXIT_USAGE;
     case CLI_TOPT_STATE_COLUMN:
       a->queue = 1;
       return set_once(&a->state_column, value, "--state-column", cmd);
@@ -153,6 +159,46 @@ int cli_target_check(const cli_target_args *a, const char *cmd) {
   return 0;
 }
 
+int cli_opt_raw_writer(const char *cmd, const char *value, int *out) {
+  if (strcmp(value, "auto") == 0) {
+    *out = 0;
+    return 0;
+  }
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(value, &end, 10);
+  if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || v < 1 ||
+      v > 1000)
+    return cli_usage_error(cmd,
+                           "invalid --raw-writer '%s': expected auto or a "
+                           "format version, 1 or more",
+                           value);
+  *out = (int)v;
+  return 0;
+}
+
+int cli_check_raw_writer(const char *cmd, const char *where, const char *option,
+                         const char *type, unsigned raw_writer,
+                         unsigned newest) {
+  if (raw_writer <= newest) return 0;
+  char versions[64];
+  if (newest == 1)
+    snprintf(versions, sizeof versions, "version 1");
+  else
+    snprintf(versions, sizeof versions, "versions 1..%u", newest);
+  if (where != NULL)
+    cli_error(cmd,
+              "%s: %s %u is not a format version of %s, which has %s "
+              "(give auto to infer the writer from the bytes)",
+              where, option, raw_writer, type, versions);
+  else
+    cli_error(cmd,
+              "%s %u is not a format version of %s, which has %s (give auto "
+              "to infer the writer from the bytes)",
+              option, raw_writer, type, versions);
+  return CLI_EXIT_USAGE;
+}
+
 static void known_types(char *buf, size_t size, const rs_registry *reg) {
   buf[0] = '\0';
   for (size_t i = 0; i < rs_registry_type_count(reg); i++) {
@@ -162,8 +208,17 @@ static void known_types(char *buf, size_t size, const rs_registry *reg) {
   }
 }
 
+/* Which raw writer a target gets, and what names it in a message: the
+ * command line's, the target's own in the config, the config's, or auto. */
+typedef struct raw_writer_setting {
+  unsigned version; /* 0: auto */
+  const char *option;
+  const char *where; /* NULL: the command line */
+} raw_writer_setting;
+
 static int resolve_reader(cli_target *t, const rs_registry *reg,
-                          unsigned version, int framing, const char *where,
+                          unsigned version, int framing,
+                          const raw_writer_setting *raw, const char *where,
                           const char *cmd) {
   unsigned newest = rs_registry_newest(reg, t->type);
   if (newest == 0) {
@@ -181,6 +236,12 @@ static int resolve_reader(cli_target *t, const rs_registry *reg,
               where, t->type, version, newest);
     return CLI_EXIT_USAGE;
   }
+  /* The command line's setting applies to every target: its message needs
+   * no position in the file. */
+  int status = cli_check_raw_writer(cmd, raw->where, raw->option, t->type,
+                                    raw->version, newest);
+  if (status != 0) return status;
+  t->raw_writer = raw->version;
   t->newest = newest;
   t->reader_version = version;
   if (framing <= RS_READER_FRAMING_DEFAULT)
@@ -247,7 +308,18 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
       t[i].type = a->type;
       snprintf(where, sizeof where, "--type");
     }
-    int status = resolve_reader(&t[i], reg, version, framing, where, cmd);
+    raw_writer_setting raw = {0, "--raw-writer", NULL};
+    char raw_where[700];
+    if (a->raw_writer >= 0) {
+      raw.version = (unsigned)a->raw_writer;
+    } else if (c != NULL && c->targets[i].has_raw_writer) {
+      raw = (raw_writer_setting){c->targets[i].raw_writer, "raw_writer", where};
+    } else if (c != NULL && c->has_raw_writer) {
+      snprintf(raw_where, sizeof raw_where, "%s: for target '%s'", c->path,
+               c->targets[i].name);
+      raw = (raw_writer_setting){c->raw_writer, "raw_writer", raw_where};
+    }
+    int status = resolve_reader(&t[i], reg, version, framing, &raw, where, cmd);
     if (status != 0) {
       free(t);
       return status;

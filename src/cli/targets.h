@@ -30,7 +30,8 @@ enum {
   CLI_TOPT_STATE_COLUMN,
   CLI_TOPT_PENDING_STATES,
   CLI_TOPT_IN_FLIGHT_STATES,
-  CLI_TOPT_STREAM
+  CLI_TOPT_STREAM,
+  CLI_TOPT_RAW_WRITER
 };
 
 /** The entries to put in a command's cli_opt_spec table. */
@@ -46,7 +47,8 @@ enum {
       {CLI_TOPT_STATE_COLUMN, "state-column", 0, 1},                          \
       {CLI_TOPT_PENDING_STATES, "pending-states", 0, 1},                      \
       {CLI_TOPT_IN_FLIGHT_STATES, "in-flight-states", 0, 1},                  \
-      {CLI_TOPT_STREAM, "stream", 0, 1}, CLI_TYPES_OPT_SPECS
+      {CLI_TOPT_STREAM, "stream", 0, 1},                                      \
+      {CLI_TOPT_RAW_WRITER, "raw-writer", 0, 1}, CLI_TYPES_OPT_SPECS
 
 typedef struct cli_target_args {
   const char *config;
@@ -59,13 +61,45 @@ typedef struct cli_target_args {
   const char *state_column, *pending_states, *in_flight_states;
   const char *stream;
   cli_types_args types; /* --schema, --plugin, --message */
+  /* --raw-writer: -1 not given (the config's, or auto), 0 auto, else the
+   * format version that wrote the raw records */
+  int raw_writer;
 } cli_target_args;
 
 #define CLI_TARGET_ARGS_INIT                                                 \
   {                                                                          \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
-        NULL, NULL, CLI_TYPES_ARGS_INIT                                      \
+        NULL, NULL, CLI_TYPES_ARGS_INIT, -1                                  \
   }
+
+/** Help lines of --raw-writer, for the commands that judge records. */
+#define CLI_RAW_WRITER_HELP                                                  \
+  "      --raw-writer auto|N  the format version that wrote the records "    \
+  "that",                                                                    \
+      "                           have no envelope (default auto: inferred " \
+      "from",                                                                \
+      "                           the bytes; records several versions "      \
+      "explain",                                                             \
+      "                           differently are undetermined). Give N "    \
+      "with a",                                                              \
+      "                           --where selecting the rows that version "  \
+      "wrote"
+
+/**
+ * Parses a --raw-writer value: "auto" (0) or a format version. 0, or
+ * CLI_EXIT_USAGE (printed). Whether the version is registered is checked
+ * against the type later (cli_check_raw_writer).
+ */
+int cli_opt_raw_writer(const char *cmd, const char *value, int *out);
+
+/**
+ * Checks that @p raw_writer (0: auto) is a registered version of @p type,
+ * which has versions 1..@p newest; @p where and @p option name the setting
+ * in the message. 0, or CLI_EXIT_USAGE (printed).
+ */
+int cli_check_raw_writer(const char *cmd, const char *where, const char *option,
+                         const char *type, unsigned raw_writer,
+                         unsigned newest);
 
 /**
  * Takes option @p id if it is a target option: 1 when taken, 0 when not a
@@ -85,6 +119,7 @@ typedef struct cli_target {
   unsigned reader_version;
   rs_reader_framing framing; /* raw or envelope */
   unsigned newest;           /* the type's newest version */
+  unsigned raw_writer;       /* the writer of raw records; 0: inferred */
   const char *fixed_output;  /* stream files: the config's fixed_output */
 } cli_target;
 

@@ -53,6 +53,104 @@ uint64_t scan_report_findings(const scan_report *r) {
   return n;
 }
 
+uint64_t scan_report_undetermined(const scan_report *r) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < r->n_targets; i++)
+    n += scan_undetermined_total(&r->targets[i].result);
+  return n;
+}
+
+static int report_filtered(const scan_report *r) {
+  return r->flag_key != NULL || r->written_after_us != 0;
+}
+
+/* Records given a verdict, decided or not. */
+static uint64_t judged_of(const scan_result *res) {
+  return res->rows_counted + scan_undetermined_total(res);
+}
+
+/* What a target selected: rows holding a record, left out or not. */
+static uint64_t selected_of(const scan_result *res) {
+  return res->rows_read - res->rows_null;
+}
+
+/* A target that judged nothing: its filters left out every record, or it
+ * was given a selection (a filter or --where) that came back empty. */
+static int target_nothing_verified(const scan_report *r,
+                                   const scan_report_target *t) {
+  const scan_result *res = &t->result;
+  if (!t->scanned || judged_of(res) > 0) return 0;
+  if (res->rows_skipped > 0) return 1;
+  return selected_of(res) == 0 &&
+         (report_filtered(r) || t->target.where != NULL);
+}
+
+int scan_report_nothing_verified(const scan_report *r) {
+  int any = 0;
+  for (size_t i = 0; i < r->n_targets; i++) {
+    const scan_report_target *t = &r->targets[i];
+    if (!t->scanned) return 0;
+    if (judged_of(&t->result) > 0) return 0;
+    any |= target_nothing_verified(r, t);
+  }
+  return any;
+}
+
+void scan_report_reason(char *buf, size_t size, const scan_report *r) {
+  buf[0] = '\0';
+  if (r->exit_code != 4) return;
+  if (!scan_report_complete(r)) {
+    snprintf(buf, size,
+             "%s: not every row was scanned; this is not a clean result",
+             r->interrupted ? "interrupted" : "a target stopped early");
+    return;
+  }
+  uint64_t why[SCAN_UNDETERMINED_KINDS] = {0};
+  for (size_t i = 0; i < r->n_targets; i++)
+    for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++)
+      why[k] += r->targets[i].result.undetermined[k];
+  uint64_t ambiguous = why[SCAN_AMBIGUOUS_WRITER],
+           unregistered = why[SCAN_UNREGISTERED_VERSION];
+  if (ambiguous + unregistered > 0) {
+    char a[200] = "", u[200] = "";
+    if (ambiguous > 0)
+      snprintf(a, sizeof a,
+               "%" PRIu64
+               " raw record%s that several versions explain with "
+               "different values (give --raw-writer N with a --where "
+               "selecting the rows that version wrote)",
+               ambiguous, ambiguous == 1 ? "" : "s");
+    if (unregistered > 0)
+      snprintf(u, sizeof u,
+               "%" PRIu64
+               " record%s of a format version the registry lacks "
+               "(register that version: --schema or a plugin)",
+               unregistered, unregistered == 1 ? "" : "s");
+    snprintf(buf, size,
+             "undetermined: %s%s%s; the reader's reading of %s "
+             "cannot be compared with what the writer meant",
+             a, a[0] && u[0] ? "; " : "", u,
+             ambiguous + unregistered == 1 ? "it" : "them");
+    return;
+  }
+  if (scan_report_nothing_verified(r)) {
+    uint64_t skipped = 0;
+    for (size_t i = 0; i < r->n_targets; i++)
+      skipped += r->targets[i].result.rows_skipped;
+    if (skipped > 0)
+      snprintf(buf, size,
+               "nothing verified: the filters left out every record (%" PRIu64
+               " left out); a scan that checked nothing is not clean",
+               skipped);
+    else
+      snprintf(buf, size,
+               "nothing verified: the selection is empty; a scan that "
+               "checked nothing is not clean");
+    return;
+  }
+  snprintf(buf, size, "inconclusive");
+}
+
 /* ---- stream files: positions instead of keys ---------------------------- */
 
 /* Adds "record" and "offset" to a sample of a stream file. */
@@ -218,6 +316,30 @@ static json_t *json_verdicts(const uint64_t *counts) {
   return o;
 }
 
+/* {"total", "ambiguous_writer", "unregistered_version"} */
+static json_t *json_undetermined(const uint64_t *counts) {
+  uint64_t total = 0;
+  for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++) total += counts[k];
+  json_t *o = json_pack("{s:I}", "total", (json_int_t)total);
+  for (int k = 0; o != NULL && k < SCAN_UNDETERMINED_KINDS; k++)
+    json_object_set_new(o, scan_undetermined_name((scan_undetermined_kind)k),
+                        json_integer((json_int_t)counts[k]));
+  return o;
+}
+
+/* The raw writer setting: "auto", or the version given. */
+static json_t *json_raw_writer(unsigned raw_writer) {
+  return raw_writer ? json_integer(raw_writer) : json_string("auto");
+}
+
+/* [1, 2]: the versions of a candidate bit set. */
+static json_t *json_candidates(uint64_t candidates) {
+  json_t *a = json_array();
+  for (unsigned v = 1; a != NULL && v <= 64; v++)
+    if (candidates >> (v - 1) & 1u) json_array_append_new(a, json_integer(v));
+  return a;
+}
+
 static json_t *json_flags(const flag_summary *f, size_t n) {
   json_t *a = json_array();
   for (size_t i = 0; a != NULL && i < n; i++)
@@ -254,21 +376,40 @@ static json_t *json_sample(const scan_sample *s) {
       "reasons_omitted", (json_int_t)s->reasons_omitted);
 }
 
-static json_t *json_target(const scan_report_target *t) {
+/* An undetermined record: a sample with why, the versions that explain
+ * it, and the worst reading over them. */
+static json_t *json_undetermined_sample(const scan_sample *s) {
+  json_t *o = json_sample(s);
+  if (o == NULL) return NULL;
+  json_object_set_new(
+      o, "undetermined",
+      json_string(scan_undetermined_name(s->basis == RS_WRITER_UNREGISTERED
+                                             ? SCAN_UNREGISTERED_VERSION
+                                             : SCAN_AMBIGUOUS_WRITER)));
+  json_object_set_new(o, "writer_basis",
+                      json_string(rs_writer_basis_name(s->basis)));
+  json_object_set_new(o, "candidates", json_candidates(s->candidates));
+  json_object_set_new(o, "worst_verdict",
+                      json_string(rs_verdict_name(s->verdict)));
+  return o;
+}
+
+static json_t *json_target(const scan_report *r, const scan_report_target *t) {
   const scan_result *res = &t->result;
   json_t *writers = json_array();
   for (size_t i = 0; writers != NULL && i < res->n_writers; i++) {
     const scan_writer *w = &res->writers[i];
     json_array_append_new(
         writers,
-        json_pack("{s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o}", "version",
+        json_pack("{s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
                   w->version ? json_integer(w->version) : json_null(),
                   "encoding",
                   w->encoding ? json_string(rs_encoding_name(w->encoding))
                               : json_null(),
                   "flag", rs__json_text(w->flag_key), "variant",
                   rs__json_text(w->variant), "rows", (json_int_t)w->rows,
-                  "verdicts", json_verdicts(w->verdicts), "first_write",
+                  "verdicts", json_verdicts(w->verdicts), "undetermined",
+                  json_undetermined(w->undetermined), "first_write",
                   json_time(w->first_write_us), "last_write",
                   json_time(w->last_write_us)));
   }
@@ -283,6 +424,17 @@ static json_t *json_target(const scan_report_target *t) {
     }
     json_object_set_new(samples, rs_verdict_name((rs_verdict)v), list);
   }
+  json_t *undetermined_list = json_array();
+  for (size_t i = 0;
+       undetermined_list != NULL && i < res->n_undetermined_samples; i++) {
+    json_t *sample = json_undetermined_sample(&res->undetermined_samples[i]);
+    json_position(sample, t, res->undetermined_samples[i].key);
+    json_array_append_new(undetermined_list, sample);
+  }
+  if (samples != NULL)
+    json_object_set_new(samples, "undetermined", undetermined_list);
+  else
+    json_decref(undetermined_list);
   flag_summary *flags = calloc(res->n_writers + 1, sizeof *flags);
   size_t n_flags =
       flags != NULL ? merge_flags(flags, 0, res->n_writers, res) : 0;
@@ -291,14 +443,16 @@ static json_t *json_target(const scan_report_target *t) {
                        : res->complete       ? "complete"
                                              : "incomplete";
   json_t *o = json_pack(
-      "{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:s},s:b,s:s,s:o,s:o}", "name",
-      rs__json_text(t->target.name), "kind", store_kind_name(t->target.kind),
-      "table", rs__json_text(t->target.table), "key",
-      rs__json_text(t->target.key), "column", rs__json_text(t->target.column),
-      "type", rs__json_text(t->type), "where", rs__json_text(t->target.where),
-      "description", rs__json_text(t->description), "reader", "version",
+      "{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:s,s:o},s:b,s:s,s:o,s:o}",
+      "name", rs__json_text(t->target.name), "kind",
+      store_kind_name(t->target.kind), "table", rs__json_text(t->target.table),
+      "key", rs__json_text(t->target.key), "column",
+      rs__json_text(t->target.column), "type", rs__json_text(t->type), "where",
+      rs__json_text(t->target.where), "description",
+      rs__json_text(t->description), "reader", "version",
       (int)t->reader_version, "framing", framing_name(t->reader_framing),
-      "complete", t->scanned && res->complete, "status", status, "error",
+      "raw_writer", json_raw_writer(t->raw_writer), "complete",
+      t->scanned && res->complete, "status", status, "error",
       t->status != STORE_OK ? rs__json_text(t->error) : json_null(),
       "estimated_rows",
       t->scanned && res->estimated_rows >= 0 ? json_integer(res->estimated_rows)
@@ -316,6 +470,13 @@ static json_t *json_target(const scan_report_target *t) {
   json_object_set_new(o, "rows_counted",
                       json_integer((json_int_t)res->rows_counted));
   json_object_set_new(o, "verdicts", json_verdicts(res->verdicts));
+  json_object_set_new(o, "undetermined", json_undetermined(res->undetermined));
+  json_object_set_new(
+      o, "unattributed",
+      json_pack("{s:I,s:I}", "total", (json_int_t)res->unattributed, "findings",
+                (json_int_t)res->unattributed_findings));
+  json_object_set_new(o, "nothing_verified",
+                      json_boolean(target_nothing_verified(r, t)));
   json_object_set_new(o, "findings",
                       json_integer((json_int_t)target_findings(t)));
   json_object_set_new(o, "truncated", json_framing(t));
@@ -341,19 +502,25 @@ static json_t *json_target(const scan_report_target *t) {
 
 json_t *scan_report_json(const scan_report *r) {
   uint64_t totals[RS_VERDICT_COUNT] = {0};
-  uint64_t read = 0, counted = 0, nulls = 0, skipped = 0;
+  uint64_t undetermined[SCAN_UNDETERMINED_KINDS] = {0};
+  uint64_t read = 0, counted = 0, nulls = 0, skipped = 0, unattributed = 0,
+           unattributed_findings = 0;
   size_t n_flags;
   flag_summary *flags = all_flags(r, &n_flags);
   json_t *targets = json_array();
   for (size_t i = 0; i < r->n_targets; i++) {
     const scan_result *res = &r->targets[i].result;
     for (int v = 0; v < RS_VERDICT_COUNT; v++) totals[v] += res->verdicts[v];
+    for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++)
+      undetermined[k] += res->undetermined[k];
+    unattributed += res->unattributed;
+    unattributed_findings += res->unattributed_findings;
     read += res->rows_read;
     counted += res->rows_counted;
     nulls += res->rows_null;
     skipped += res->rows_skipped;
     if (targets != NULL)
-      json_array_append_new(targets, json_target(&r->targets[i]));
+      json_array_append_new(targets, json_target(r, &r->targets[i]));
   }
   json_t *jflags = json_flags(flags, n_flags);
   free(flags);
@@ -382,6 +549,16 @@ json_t *scan_report_json(const scan_report *r) {
     json_decref(doc);
     return NULL;
   }
+  json_object_set_new(tot, "undetermined", json_undetermined(undetermined));
+  json_object_set_new(tot, "unattributed",
+                      json_pack("{s:I,s:I}", "total", (json_int_t)unattributed,
+                                "findings", (json_int_t)unattributed_findings));
+  json_object_set_new(doc, "nothing_verified",
+                      json_boolean(scan_report_nothing_verified(r)));
+  char reason[600];
+  scan_report_reason(reason, sizeof reason, r);
+  json_object_set_new(doc, "reason",
+                      reason[0] ? json_string(reason) : json_null());
   json_object_set_new(doc, "totals", tot);
   json_object_set_new(doc, "targets", targets);
   return doc;
@@ -421,6 +598,76 @@ static void text_verdicts(FILE *out, const uint64_t *counts) {
   if (first) fputs("none", out);
 }
 
+/* "undetermined 3 (2 ambiguous writer, 1 unregistered version)" after
+ * @p prefix; nothing when there are none. */
+static void text_undetermined(FILE *out, const char *prefix,
+                              const uint64_t *counts) {
+  uint64_t total = 0;
+  for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++) total += counts[k];
+  if (total == 0) return;
+  fprintf(out, "%sundetermined %" PRIu64 " (", prefix, total);
+  int first = 1;
+  for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++) {
+    if (counts[k] == 0) continue;
+    fprintf(out, "%s%" PRIu64 " %s", first ? "" : ", ", counts[k],
+            k == SCAN_UNREGISTERED_VERSION ? "unregistered version"
+                                           : "ambiguous writer");
+    first = 0;
+  }
+  fputc(')', out);
+}
+
+/* "(unregistered version 3)", "(ambiguous writer: versions 1, 2)" */
+static void text_undetermined_why(FILE *out, const scan_sample *s) {
+  if (s->basis == RS_WRITER_UNREGISTERED) {
+    fprintf(out, " (unregistered version %u", s->written_version);
+  } else {
+    fputs(" (ambiguous writer: versions ", out);
+    int first = 1;
+    for (unsigned v = 1; v <= 64; v++) {
+      if (!(s->candidates >> (v - 1) & 1u)) continue;
+      fprintf(out, "%s%u", first ? "" : ", ", v);
+      first = 0;
+    }
+    if (first) fputs("unknown", out);
+  }
+  fprintf(out, "; the reader's reading: %s", rs_verdict_name(s->verdict));
+}
+
+/* One sample's line and its first reasons. */
+static void text_sample(FILE *out, const scan_report_target *t,
+                        const scan_sample *s, int undetermined) {
+  fprintf(out, "    %s ",
+          t->target.kind == STORE_STREAM_FILE ? "record" : t->target.key);
+  put_clean(out, s->key);
+  if (undetermined)
+    text_undetermined_why(out, s);
+  else if (s->written_version)
+    fprintf(out, " (v%u", s->written_version);
+  else
+    fputs(" (unknown version", out);
+  if (s->flag_key) {
+    fputs(", ", out);
+    put_clean(out, s->flag_key);
+    if (s->variant) fputc('=', out);
+    put_clean(out, s->variant);
+  }
+  fputs(")\n", out);
+  for (size_t k = 0; k < s->n_reasons && k < 3; k++) {
+    const scan_reason *reason = &s->reasons[k];
+    fprintf(out, "      - %s%s", reason->path, reason->path[0] ? ": " : "");
+    put_clean(out, reason->text);
+    /* Most texts say where already; add the offset to those that don't. */
+    if (reason->offset != RS_OFFSET_NONE &&
+        strstr(reason->text, "byte ") == NULL)
+      fprintf(out, " [byte %zu]", reason->offset);
+    fputc('\n', out);
+  }
+  size_t more = s->n_reasons > 3 ? s->n_reasons - 3 : 0;
+  more += s->reasons_omitted;
+  if (more) fprintf(out, "      (and %zu more)\n", more);
+}
+
 static void text_target(FILE *out, const scan_report *r,
                         const scan_report_target *t) {
   const scan_result *res = &t->result;
@@ -431,14 +678,20 @@ static void text_target(FILE *out, const scan_report *r,
     fprintf(out, "\ntarget %s: %s, %s.%s (key %s)\n", t->target.name,
             t->description ? t->description : store_kind_name(t->target.kind),
             t->target.table, t->target.column, t->target.key);
-  fprintf(out, "  reader     %s version %u, %s framing\n", t->type,
+  fprintf(out, "  reader     %s version %u, %s framing; raw writer ", t->type,
           t->reader_version, framing_name(t->reader_framing));
+  if (t->raw_writer)
+    fprintf(out, "version %u (given)\n", t->raw_writer);
+  else
+    fputs("auto (inferred from the bytes)\n", out);
   if (t->target.where != NULL)
     fprintf(out, "  where      %s\n", t->target.where);
   if (t->status != STORE_OK) fprintf(out, "  ERROR      %s\n", t->error);
   if (!t->scanned) return;
   fprintf(out, "  rows       %" PRIu64 " read, %" PRIu64 " counted",
           res->rows_read, res->rows_counted);
+  uint64_t undetermined = scan_undetermined_total(res);
+  if (undetermined) fprintf(out, ", %" PRIu64 " undetermined", undetermined);
   if (res->rows_skipped)
     fprintf(out, ", %" PRIu64 " left out by the filters", res->rows_skipped);
   if (res->rows_null) fprintf(out, ", %" PRIu64 " NULL", res->rows_null);
@@ -450,6 +703,22 @@ static void text_target(FILE *out, const scan_report *r,
   fputs("  verdicts   ", out);
   text_verdicts(out, res->verdicts);
   fputc('\n', out);
+  if (undetermined) {
+    text_undetermined(out, "  ", res->undetermined);
+    fputs(": the writer's meaning is unknown; not counted as ok\n", out);
+  }
+  if (res->unattributed)
+    fprintf(out,
+            "  unattributed %" PRIu64
+            " record%s without the provenance the filters need: judged and "
+            "counted (%" PRIu64 " finding%s)\n",
+            res->unattributed, res->unattributed == 1 ? "" : "s",
+            res->unattributed_findings,
+            res->unattributed_findings == 1 ? "" : "s");
+  if (target_nothing_verified(r, t))
+    fprintf(out, "  NOTHING VERIFIED  %s\n",
+            res->rows_skipped ? "the filters left out every record"
+                              : "the selection is empty");
   if (t->truncated) {
     fputs("  TRUNCATED  ", out);
     put_clean(out, t->framing.what);
@@ -464,6 +733,7 @@ static void text_target(FILE *out, const scan_report *r,
     fprintf(out, "    %-44s %10" PRIu64 "  ", shown ? shown : "?", w->rows);
     free(shown);
     text_verdicts(out, w->verdicts);
+    text_undetermined(out, "; ", w->undetermined);
     fputc('\n', out);
     if (w->first_write_us != 0) {
       char a[40], b[40];
@@ -479,49 +749,33 @@ static void text_target(FILE *out, const scan_report *r,
     if (res->verdicts[v] > res->n_samples[v])
       fprintf(out, ", the first %zu", res->n_samples[v]);
     fputs(":\n", out);
-    for (size_t i = 0; i < res->n_samples[v]; i++) {
-      const scan_sample *s = &res->samples[v][i];
-      fprintf(out, "    %s ",
-              t->target.kind == STORE_STREAM_FILE ? "record" : t->target.key);
-      put_clean(out, s->key);
-      if (s->written_version)
-        fprintf(out, " (v%u", s->written_version);
-      else
-        fputs(" (unknown version", out);
-      if (s->flag_key) {
-        fputs(", ", out);
-        put_clean(out, s->flag_key);
-        if (s->variant) fputc('=', out);
-        put_clean(out, s->variant);
-      }
-      fputs(")\n", out);
-      for (size_t k = 0; k < s->n_reasons && k < 3; k++) {
-        const scan_reason *reason = &s->reasons[k];
-        fprintf(out, "      - %s%s", reason->path, reason->path[0] ? ": " : "");
-        put_clean(out, reason->text);
-        /* Most texts say where already; add the offset to those that don't. */
-        if (reason->offset != RS_OFFSET_NONE &&
-            strstr(reason->text, "byte ") == NULL)
-          fprintf(out, " [byte %zu]", reason->offset);
-        fputc('\n', out);
-      }
-      size_t more = s->n_reasons > 3 ? s->n_reasons - 3 : 0;
-      more += s->reasons_omitted;
-      if (more) fprintf(out, "      (and %zu more)\n", more);
-    }
+    for (size_t i = 0; i < res->n_samples[v]; i++)
+      text_sample(out, t, &res->samples[v][i], 0);
   }
-  (void)r;
+  if (res->n_undetermined_samples > 0) {
+    fprintf(out, "  undetermined: %" PRIu64 " record%s", undetermined,
+            undetermined == 1 ? "" : "s");
+    if (undetermined > res->n_undetermined_samples)
+      fprintf(out, ", the first %zu", res->n_undetermined_samples);
+    fputs(":\n", out);
+    for (size_t i = 0; i < res->n_undetermined_samples; i++)
+      text_sample(out, t, &res->undetermined_samples[i], 1);
+  }
 }
 
 int scan_report_text(FILE *out, const scan_report *r) {
   uint64_t totals[RS_VERDICT_COUNT] = {0};
-  uint64_t read = 0;
+  uint64_t undetermined[SCAN_UNDETERMINED_KINDS] = {0};
+  uint64_t read = 0, unattributed = 0;
   size_t n_flags;
   flag_summary *flags = all_flags(r, &n_flags);
   for (size_t i = 0; i < r->n_targets; i++) {
     const scan_result *res = &r->targets[i].result;
     for (int v = 0; v < RS_VERDICT_COUNT; v++) totals[v] += res->verdicts[v];
+    for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++)
+      undetermined[k] += res->undetermined[k];
     read += res->rows_read;
+    unattributed += res->unattributed;
   }
   fprintf(out, "rollsafe scan%s%s: %zu target%s, %.2f s\n",
           r->feature ? " of feature " : "", r->feature ? r->feature : "",
@@ -537,7 +791,10 @@ int scan_report_text(FILE *out, const scan_report *r) {
       rs__format_time_us(a, sizeof a, r->written_after_us);
       fprintf(out, " written after %s", a);
     }
-    fputc('\n', out);
+    fputs(
+        " (records without that provenance are judged and counted as "
+        "unattributed)\n",
+        out);
   }
   for (size_t i = 0; i < r->n_targets; i++) text_target(out, r, &r->targets[i]);
 
@@ -562,6 +819,8 @@ int scan_report_text(FILE *out, const scan_report *r) {
   }
   fprintf(out, "\ntotal: %" PRIu64 " rows read; ", read);
   text_verdicts(out, totals);
+  text_undetermined(out, "; ", undetermined);
+  if (unattributed > 0) fprintf(out, "; unattributed %" PRIu64, unattributed);
   fputc('\n', out);
   uint64_t findings = scan_report_findings(r);
   const char *what;
@@ -576,14 +835,19 @@ int scan_report_text(FILE *out, const scan_report *r) {
       what = "ERROR: a target could not be read; the result is incomplete";
       break;
     case 4:
-      what =
-          "INCOMPLETE: not every row was scanned; this is not a clean result";
+      what = "INCONCLUSIVE";
       break;
     default:
       what = "ERROR";
       break;
   }
   fprintf(out, "result: %s", what);
+  char reason[600];
+  scan_report_reason(reason, sizeof reason, r);
+  if (reason[0]) {
+    fputs(": ", out);
+    put_clean(out, reason);
+  }
   if (findings) fprintf(out, " (%" PRIu64 " found)", findings);
   fprintf(out, " [exit %d]\n", r->exit_code);
   free(flags);
@@ -636,6 +900,25 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
       fprintf(out, ",verdict=\"%s\"} %" PRIu64 "\n",
               rs_verdict_name((rs_verdict)v), r->targets[i].result.verdicts[v]);
     }
+  family(out, "rollsafe_scan_undetermined_records", NULL,
+         "Records whose verdict is not decided (the writer's meaning is "
+         "unknown), by target and reason; not in rollsafe_scan_records.");
+  for (size_t i = 0; i < r->n_targets; i++)
+    for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++) {
+      fputs("rollsafe_scan_undetermined_records", out);
+      target_labels(out, r, &r->targets[i]);
+      fprintf(out, ",reason=\"%s\"} %" PRIu64 "\n",
+              scan_undetermined_name((scan_undetermined_kind)k),
+              r->targets[i].result.undetermined[k]);
+    }
+  family(out, "rollsafe_scan_unattributed_records", NULL,
+         "Records counted although --flag or --written-after cannot "
+         "attribute them (no provenance).");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    fputs("rollsafe_scan_unattributed_records", out);
+    target_labels(out, r, &r->targets[i]);
+    fprintf(out, "} %" PRIu64 "\n", r->targets[i].result.unattributed);
+  }
   family(out, "rollsafe_scan_rows_read", NULL, "Rows read from the target.");
   for (size_t i = 0; i < r->n_targets; i++) {
     fputs("rollsafe_scan_rows_read", out);
@@ -649,6 +932,14 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
     fputs("rollsafe_scan_findings", out);
     target_labels(out, r, &r->targets[i]);
     fprintf(out, "} %" PRIu64 "\n", target_findings(&r->targets[i]));
+  }
+  family(out, "rollsafe_scan_rows_skipped", NULL,
+         "Rows left out by --flag or --written-after (their provenance "
+         "names another flag or an earlier time).");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    fputs("rollsafe_scan_rows_skipped", out);
+    target_labels(out, r, &r->targets[i]);
+    fprintf(out, "} %" PRIu64 "\n", r->targets[i].result.rows_skipped);
   }
   family(out, "rollsafe_scan_complete", NULL,
          "1 when every row of the target was read, else 0.");
@@ -686,7 +977,7 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
   }
   family(out, "rollsafe_scan_exit_code", NULL,
          "The scan's exit code: 0 clean, 1 findings, 2 usage, 3 I/O, 4 "
-         "incomplete.");
+         "inconclusive (incomplete, undetermined, nothing verified).");
   fprintf(out, "rollsafe_scan_exit_code %d\n", r->exit_code);
   fputs("# EOF\n", out);
   return ferror(out) ? -1 : 0;

@@ -19,6 +19,7 @@ typedef struct scan_report_target {
   const char *type;                 /**< record type */
   unsigned reader_version;          /**< resolved */
   rs_reader_framing reader_framing; /**< resolved: raw or envelope */
+  unsigned raw_writer;     /**< the writer of raw records; 0: inferred (auto) */
   const char *description; /**< store_describe(), or NULL if never opened */
   int scanned;             /**< scan_target() ran: `result` is filled */
   int status;              /**< STORE_OK, or why the target failed */
@@ -50,6 +51,23 @@ int scan_report_complete(const scan_report *r);
 /** Findings (misread, unreadable, corrupt, and a stream file's truncated
  * last record) over all targets. */
 uint64_t scan_report_findings(const scan_report *r);
+
+/** Records whose verdict is not decided, over all targets. */
+uint64_t scan_report_undetermined(const scan_report *r);
+
+/**
+ * Whether the scan verified nothing although it selected something: no
+ * record got a verdict (decided or not), and the filters (--flag,
+ * --written-after) left out every record, or a filter or --where was given
+ * and the selection was empty. Such a scan is inconclusive, never clean.
+ */
+int scan_report_nothing_verified(const scan_report *r);
+
+/**
+ * One line saying why the scan is inconclusive (exit 4) and what to give
+ * to settle it, into @p buf; "" when it is not (exit code other than 4).
+ */
+void scan_report_reason(char *buf, size_t size, const scan_report *r);
 
 /** The JSON document; NULL when out of memory. Owned by the caller. */
 json_t *scan_report_json(const scan_report *r);

@@ -14,7 +14,7 @@
 static const char *const outcome_names[FIX_OUTCOME_COUNT] = {
     "converted", "lossy",        "lossy_skipped", "impossible",
     "corrupt",   "check_failed", "conflict",      "restored",
-    "in_flight", "gone",         "dropped"};
+    "in_flight", "gone",         "dropped",       "undetermined"};
 
 const char *fix_outcome_name(fix_outcome o) {
   return (unsigned)o < FIX_OUTCOME_COUNT ? outcome_names[o] : "?";
@@ -79,6 +79,33 @@ static void first_reason(char *buf, size_t size, const rs_classification *c) {
            r && rs_reason_path(r)[0] ? ": " : "", r ? rs_reason_text(r) : "");
 }
 
+/* Why a record is undetermined, and what settles it. */
+static void undetermined_why(char *buf, size_t size,
+                             const rs_classification *c) {
+  if (rs_classification_writer_basis(c) == RS_WRITER_UNREGISTERED) {
+    snprintf(buf, size,
+             "written as format version %u, which the registry lacks: "
+             "register that version",
+             rs_classification_written_version(c));
+    return;
+  }
+  char versions[160] = "";
+  uint64_t cand = rs_classification_writer_candidates(c);
+  size_t used = 0;
+  for (unsigned v = 1; v <= 64 && used < sizeof versions; v++) {
+    if (!(cand >> (v - 1) & 1u)) continue;
+    int n = snprintf(versions + used, sizeof versions - used, "%s%u",
+                     used ? ", " : "", v);
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+  snprintf(buf, size,
+           "raw bytes that versions %s explain with different values: not "
+           "rewritten; give --raw-writer N with a --where selecting the "
+           "rows that version wrote",
+           used ? versions : "(several)");
+}
+
 /* What the engine shares between records. */
 typedef struct engine {
   const fix_options *o;
@@ -102,6 +129,12 @@ static int plan(engine *e, const uint8_t *value, size_t len, rs_buf *out,
                        &e->quick_opts, err);
   if (rc != 0) return rc;
   rs_verdict v = rs_classification_verdict(c);
+  if (!rs_classification_decided(c)) {
+    undetermined_why(why, why_size, c);
+    *oc = FIX_UNDETERMINED;
+    rs_arena_reset(e->row_arena);
+    return 0;
+  }
   if (v <= RS_VERDICT_IGNORED_FIELDS) {
     rs_arena_reset(e->row_arena);
     return 0;
@@ -424,6 +457,14 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
   return rc;
 }
 
+/* One record of the verification pass. */
+static void count_remaining(fix_result *r, const rs_classification *c) {
+  if (rs_classification_decided(c))
+    r->remaining_verdicts[rs_classification_verdict(c)]++;
+  else
+    r->remaining_undetermined++;
+}
+
 /* The verification pass is done: what the reader still cannot read. */
 static void verified(fix_result *r) {
   r->remaining = r->remaining_verdicts[RS_VERDICT_MISREAD] +
@@ -440,6 +481,7 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
   char after[256];
   int has_after = 0;
   memset(r->remaining_verdicts, 0, sizeof r->remaining_verdicts);
+  r->remaining_undetermined = 0;
   for (;;) {
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
@@ -458,7 +500,7 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
       int rc = rs_classify(&c, o->registry, o->type, &o->reader, rows[i].value,
                            rows[i].value_len, &e->quick_opts, err);
       if (rc != 0) return rc;
-      r->remaining_verdicts[rs_classification_verdict(c)]++;
+      count_remaining(r, c);
       rs_arena_reset(e->row_arena);
     }
     snprintf(after, sizeof after, "%s", rows[n - 1].key);
@@ -597,6 +639,7 @@ static int verify_stream(fix_result *r, engine *e, const store_target *target,
   store *s = NULL;
   store_error serr = {STORE_OK, ""};
   memset(r->remaining_verdicts, 0, sizeof r->remaining_verdicts);
+  r->remaining_undetermined = 0;
   if (store_open(&s, &t, NULL, &serr) != STORE_OK ||
       store_scan(s, &serr) != STORE_OK) {
     set_error(r, &serr);
@@ -616,7 +659,7 @@ static int verify_stream(fix_result *r, engine *e, const store_target *target,
     rc = rs_classify(&c, o->registry, o->type, &o->reader, row.value,
                      row.value_len, &e->quick_opts, err);
     if (rc != 0) break;
-    r->remaining_verdicts[rs_classification_verdict(c)]++;
+    count_remaining(r, c);
     rs_arena_reset(e->row_arena);
   }
   store_framing fr;
@@ -680,8 +723,10 @@ int fix_stream(fix_result *r, store *s, const store_target *target,
     if (rc != 0) break;
     int converted = oc == FIX_CONVERTED || oc == FIX_LOSSY;
     /* What the new file gets: the converted bytes, the record as it was
-     * (readable already, or left alone), or nothing. */
-    int drop = oc >= 0 && !converted && o->drop_unfixable;
+     * (readable already, or left alone), or nothing. An undetermined
+     * record is not known to be unreadable: it is copied. */
+    int drop =
+        oc >= 0 && oc != FIX_UNDETERMINED && !converted && o->drop_unfixable;
     if (oc >= 0) rc = count(r, o, (fix_outcome)oc, row.key, why);
     if (rc == 0 && drop)
       rc = count(r, o, FIX_DROPPED, row.key,

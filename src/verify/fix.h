@@ -34,6 +34,13 @@ typedef enum fix_outcome {
   FIX_IN_FLIGHT,    /**< queues: a consumer held the message; revisited */
   FIX_GONE,         /**< queues: consumed (deleted, no longer pending) */
   FIX_DROPPED,      /**< stream files: left out of the new file */
+  /**
+   * The writer's meaning is unknown (rs_classification_decided() 0: raw
+   * bytes several versions explain differently, or an envelope naming a
+   * version the registry lacks): never rewritten, since a conversion would
+   * guess the writer. --raw-writer settles raw records.
+   */
+  FIX_UNDETERMINED,
   FIX_OUTCOME_COUNT
 } fix_outcome;
 
@@ -49,7 +56,13 @@ typedef struct fix_sample {
 typedef struct fix_options {
   const rs_registry *registry;
   const char *type;
-  rs_reader reader;    /**< resolved: version and framing */
+  /**
+   * Resolved: version, framing and raw_writer. The run row does not keep
+   * them (store_run holds the version written, not the reader): a resumed
+   * run takes them from the command line or config again, as the first
+   * run did.
+   */
+  rs_reader reader;
   unsigned to_version; /**< the version records are rewritten as */
   int execute;         /**< 0: dry run */
   int allow_lossy;
@@ -89,7 +102,10 @@ typedef struct fix_result {
   uint64_t busy_retries; /**< batches that gave way and were retried */
   int verified;          /**< the verification pass ran to the end */
   uint64_t remaining;    /**< after it: records the reader still cannot read */
-  uint64_t remaining_verdicts[RS_VERDICT_COUNT];
+  uint64_t remaining_verdicts[RS_VERDICT_COUNT]; /**< decided records only */
+  /** After it: records whose verdict is still not decided (not in
+   * `remaining`). */
+  uint64_t remaining_undetermined;
   double seconds;
   /** Queues: messages still in flight or in conflict after the last pass
    * (the passes ran out, or the deadline came): the run is incomplete. */

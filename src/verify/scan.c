@@ -22,6 +22,17 @@ int scan_verdict_is_finding(rs_verdict v) {
   return v >= RS_VERDICT_MISREAD;
 }
 
+const char *scan_undetermined_name(scan_undetermined_kind kind) {
+  return kind == SCAN_UNREGISTERED_VERSION ? "unregistered_version"
+                                           : "ambiguous_writer";
+}
+
+uint64_t scan_undetermined_total(const scan_result *r) {
+  uint64_t n = 0;
+  for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++) n += r->undetermined[k];
+  return n;
+}
+
 static int same_str(const char *a, const char *b) {
   return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
@@ -49,6 +60,9 @@ void scan_result_dispose(scan_result *r) {
       dispose_sample(&r->samples[v][i]);
     free(r->samples[v]);
   }
+  for (size_t i = 0; i < r->n_undetermined_samples; i++)
+    dispose_sample(&r->undetermined_samples[i]);
+  free(r->undetermined_samples);
   memset(r, 0, sizeof *r);
 }
 
@@ -93,16 +107,19 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
   return w;
 }
 
-/* Keeps the record as an example of its verdict; 0 or RS_ENOMEM. */
-static int add_sample(scan_result *r, rs_verdict v, const store_row *row,
+/* Keeps the record as an example in the list *@p list of *@p count; 0 or
+ * RS_ENOMEM. */
+static int add_sample(scan_sample **list, size_t *count, const store_row *row,
                       const rs_classification *c, const rs_provenance *p) {
-  scan_sample *grown =
-      realloc(r->samples[v], (r->n_samples[v] + 1) * sizeof *r->samples[v]);
+  scan_sample *grown = realloc(*list, (*count + 1) * sizeof **list);
   if (grown == NULL) return RS_ENOMEM;
-  r->samples[v] = grown;
-  scan_sample *s = &grown[r->n_samples[v]];
+  *list = grown;
+  scan_sample *s = &grown[*count];
   memset(s, 0, sizeof *s);
   s->written_version = rs_classification_written_version(c);
+  s->basis = rs_classification_writer_basis(c);
+  s->candidates = rs_classification_writer_candidates(c);
+  s->verdict = rs_classification_verdict(c);
   s->key = malloc(row->key_len + 1);
   if (s->key != NULL) {
     memcpy(s->key, row->key, row->key_len);
@@ -134,46 +151,101 @@ static int add_sample(scan_result *r, rs_verdict v, const store_row *row,
     }
   }
   /* Counted in either case, so that dispose frees what was taken. */
-  r->n_samples[v]++;
+  (*count)++;
   return oom ? RS_ENOMEM : 0;
 }
 
-/* Whether the scan's filters let this record be counted. */
+/* What the scan's filters make of a record. */
+enum { FILTER_OUT = 0, FILTER_IN = 1, FILTER_UNATTRIBUTED = 2 };
+
+/*
+ * A record whose provenance names another flag or variant, or an earlier
+ * write time, is left out. One that carries no provenance (raw bytes, an
+ * envelope written without one) or no write time cannot be attributed
+ * either way: it is counted, as unattributed, so that a filter never
+ * leaves out a record it cannot tell apart.
+ */
 static int wanted(const scan_options *o, const rs_provenance *p) {
+  int unattributed = 0;
   if (o->flag_key != NULL) {
-    if (p == NULL || !same_str(p->flag_key, o->flag_key)) return 0;
-    if (o->flag_variant != NULL && !same_str(p->variant, o->flag_variant))
-      return 0;
+    if (p == NULL) {
+      unattributed = 1;
+    } else {
+      if (!same_str(p->flag_key, o->flag_key)) return FILTER_OUT;
+      if (o->flag_variant != NULL && !same_str(p->variant, o->flag_variant))
+        return FILTER_OUT;
+    }
   }
-  if (o->written_after_us != 0 &&
-      (p == NULL || p->write_time_us <= o->written_after_us))
-    return 0;
-  return 1;
+  if (o->written_after_us != 0) {
+    if (p == NULL || p->write_time_us == 0)
+      unattributed = 1;
+    else if (p->write_time_us <= o->written_after_us)
+      return FILTER_OUT;
+  }
+  return unattributed ? FILTER_UNATTRIBUTED : FILTER_IN;
+}
+
+/* Whether the record's full classification is wanted: it will be kept as
+ * a sample. */
+static int wants_sample(const scan_result *r, const scan_options *o,
+                        const rs_classification *c) {
+  if (wanted(o, rs_classification_provenance(c)) == FILTER_OUT) return 0;
+  if (!rs_classification_decided(c))
+    return r->n_undetermined_samples < o->max_samples;
+  return r->n_samples[rs_classification_verdict(c)] < o->max_samples;
 }
 
 static int count_row(scan_result *r, const scan_options *o,
                      const store_row *row, const rs_classification *c) {
   const rs_provenance *p = rs_classification_provenance(c);
-  if (!wanted(o, p)) {
+  int filter = wanted(o, p);
+  if (filter == FILTER_OUT) {
     r->rows_skipped++;
     return 0;
   }
   rs_verdict v = rs_classification_verdict(c);
-  r->rows_counted++;
-  r->verdicts[v]++;
-  scan_writer *w = writer_of(
-      r, rs_classification_written_version(c), rs_classification_encoding(c),
-      p != NULL ? p->flag_key : NULL, p != NULL ? p->variant : NULL);
+  rs_writer_basis basis = rs_classification_writer_basis(c);
+  int decided = rs_classification_decided(c);
+  scan_undetermined_kind why = basis == RS_WRITER_UNREGISTERED
+                                   ? SCAN_UNREGISTERED_VERSION
+                                   : SCAN_AMBIGUOUS_WRITER;
+  if (decided) {
+    r->rows_counted++;
+    r->verdicts[v]++;
+  } else {
+    r->undetermined[why]++;
+  }
+  if (filter == FILTER_UNATTRIBUTED) {
+    r->unattributed++;
+    if (decided && scan_verdict_is_finding(v)) r->unattributed_findings++;
+  }
+  /* Several versions explain an ambiguous record: its writer is none of
+   * them in particular. */
+  unsigned version =
+      basis == RS_WRITER_AMBIGUOUS ? 0 : rs_classification_written_version(c);
+  scan_writer *w =
+      writer_of(r, version, rs_classification_encoding(c),
+                p != NULL ? p->flag_key : NULL, p != NULL ? p->variant : NULL);
   if (w == NULL) return RS_ENOMEM;
   w->rows++;
-  w->verdicts[v]++;
+  if (decided)
+    w->verdicts[v]++;
+  else
+    w->undetermined[why]++;
   if (p != NULL && p->write_time_us != 0) {
     if (w->first_write_us == 0 || p->write_time_us < w->first_write_us)
       w->first_write_us = p->write_time_us;
     if (p->write_time_us > w->last_write_us)
       w->last_write_us = p->write_time_us;
   }
-  if (r->n_samples[v] < o->max_samples) return add_sample(r, v, row, c, p);
+  if (!decided) {
+    if (r->n_undetermined_samples < o->max_samples)
+      return add_sample(&r->undetermined_samples, &r->n_undetermined_samples,
+                        row, c, p);
+    return 0;
+  }
+  if (r->n_samples[v] < o->max_samples)
+    return add_sample(&r->samples[v], &r->n_samples[v], row, c, p);
   return 0;
 }
 
@@ -242,9 +314,7 @@ int scan_target(scan_result *r, store *s, const char *type,
     rs_classification *c = NULL;
     rc = rs_classify(&c, o->registry, type, &o->reader, row.value,
                      row.value_len, &quick, err);
-    if (rc == 0 &&
-        r->n_samples[rs_classification_verdict(c)] < o->max_samples &&
-        wanted(o, rs_classification_provenance(c))) {
+    if (rc == 0 && wants_sample(r, o, c)) {
       rs_classification_free(c);
       c = NULL;
       rc = rs_classify(&c, o->registry, type, &o->reader, row.value,

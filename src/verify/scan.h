@@ -19,6 +19,18 @@
 
 #include "store/store.h"
 
+/** Why a record is undetermined: which side of the comparison is unknown. */
+typedef enum scan_undetermined_kind {
+  SCAN_AMBIGUOUS_WRITER = 0,    /**< raw bytes several versions explain */
+  SCAN_UNREGISTERED_VERSION = 1 /**< an envelope naming a version the
+                                   registry lacks */
+} scan_undetermined_kind;
+
+#define SCAN_UNDETERMINED_KINDS 2
+
+/** "ambiguous_writer", "unregistered_version"; static. */
+const char *scan_undetermined_name(scan_undetermined_kind kind);
+
 /** Called now and then during a scan (at most every few thousand rows). */
 typedef void (*scan_progress_fn)(void *ctx, uint64_t rows_read);
 
@@ -26,7 +38,12 @@ typedef struct scan_options {
   const rs_registry *registry;
   rs_reader reader;
   const rs_options *codec_options; /**< NULL: defaults (the arena is added) */
-  /** Count only records whose provenance names this flag (NULL: all). */
+  /**
+   * Count only records whose provenance names this flag (NULL: all).
+   * Records that carry no provenance (raw records, envelopes without one)
+   * cannot be told apart by flag or time: they are judged and counted as
+   * unattributed, never left out, so a filter never hides a finding.
+   */
   const char *flag_key;
   /** ...and this variant (NULL: any variant of flag_key). */
   const char *flag_variant;
@@ -50,10 +67,13 @@ typedef struct scan_reason {
   char *text;
 } scan_reason;
 
-/** A record kept as an example of its verdict. */
+/** A record kept as an example of its verdict (or of being undetermined). */
 typedef struct scan_sample {
   char *key;
   unsigned written_version; /**< 0: unknown (corrupt) */
+  rs_writer_basis basis;    /**< how the writer was determined */
+  uint64_t candidates;      /**< bit v-1: version v explains the bytes */
+  rs_verdict verdict;       /**< undetermined records: the worst reading */
   char *flag_key;           /**< NULL when the record names none */
   char *variant;
   int64_t write_time_us; /**< 0: unknown */
@@ -71,8 +91,10 @@ typedef struct scan_writer {
   rs_encoding encoding;
   char *flag_key;
   char *variant;
-  uint64_t rows;
+  uint64_t rows; /**< decided and undetermined */
   uint64_t verdicts[RS_VERDICT_COUNT];
+  /** Records whose verdict is not decided, by why (not in `verdicts`). */
+  uint64_t undetermined[SCAN_UNDETERMINED_KINDS];
   int64_t first_write_us; /**< 0: none recorded */
   int64_t last_write_us;
 } scan_writer;
@@ -86,13 +108,30 @@ typedef struct scan_result {
   int64_t estimated_rows;
   uint64_t rows_read; /**< rows read from the target */
   uint64_t rows_null; /**< rows whose column is NULL: no record, not counted */
-  uint64_t rows_skipped; /**< excluded by --flag or --written-after */
-  uint64_t rows_counted; /**< given a verdict and counted */
+  /** Excluded by --flag or --written-after: their provenance names another
+   * flag, or an earlier time. */
+  uint64_t rows_skipped;
+  uint64_t rows_counted; /**< given a decided verdict and counted */
   uint64_t verdicts[RS_VERDICT_COUNT];
+  /**
+   * Records whose verdict is not decided (rs_classification_decided() 0:
+   * the writer's meaning is unknown), by why. Not in `verdicts` nor in
+   * `rows_counted`, never ok: the scan is inconclusive while any remain.
+   */
+  uint64_t undetermined[SCAN_UNDETERMINED_KINDS];
+  /**
+   * With --flag or --written-after: records counted (in `verdicts` or
+   * `undetermined`) although their provenance cannot say whether the
+   * filter selects them, and the findings among them.
+   */
+  uint64_t unattributed;
+  uint64_t unattributed_findings;
   scan_writer *writers;
   size_t n_writers;
   scan_sample *samples[RS_VERDICT_COUNT];
   size_t n_samples[RS_VERDICT_COUNT];
+  scan_sample *undetermined_samples; /**< the first max_samples of them */
+  size_t n_undetermined_samples;
   double seconds;
 } scan_result;
 
@@ -114,5 +153,8 @@ void scan_result_dispose(scan_result *result);
 
 /** True when the verdict counts as a finding (misread and worse). */
 int scan_verdict_is_finding(rs_verdict v);
+
+/** Undetermined records of a result, whatever the reason. */
+uint64_t scan_undetermined_total(const scan_result *result);
 
 #endif

@@ -129,6 +129,11 @@ static char *dump(const cli_config *c, const char *casedir) {
     dump_string(f, "reader_version", NULL);
   dump_string(f, "reader_framing",
               c->has_reader_framing ? framing_name(c->reader_framing) : NULL);
+  /* raw_writer only when given, so that the other cases stay as they are. */
+  if (c->has_raw_writer && c->raw_writer == 0)
+    fprintf(f, "raw_writer: auto\n");
+  else if (c->has_raw_writer)
+    fprintf(f, "raw_writer: %u\n", c->raw_writer);
   dump_runtime(f, c, casedir, dir_len);
   for (size_t i = 0; i < c->n_targets; i++) {
     const cli_config_target *t = &c->targets[i];
@@ -158,6 +163,10 @@ static char *dump(const cli_config *c, const char *casedir) {
       dump_string(f, "  fixed_output", t->fixed_output);
     dump_paths(f, "  schema", &t->schemas, casedir, dir_len);
     if (t->message != NULL) dump_string(f, "  message", t->message);
+    if (t->has_raw_writer && t->raw_writer == 0)
+      fprintf(f, "  raw_writer: auto\n");
+    else if (t->has_raw_writer)
+      fprintf(f, "  raw_writer: %u\n", t->raw_writer);
   }
   if (c->diff.present) {
     fprintf(f, "diff fail_on: %d\n", c->diff.fail_on);

@@ -104,6 +104,29 @@ class Records:
         h.schema_fingerprint = self.fp2
         return gen.envelope(gen.serialize(h), gen.serialize(o))
 
+    def envelope(self, n, format_version=2, flag="checkout_v2", variant="on",
+                 write_time_us=1768473000000000, provenance=True):
+        """An envelope naming any @format_version (one the registry may
+        lack) around a plain version-2 payload that every reader reads;
+        without @provenance, the header carries none."""
+        o = self.v2m.Order()
+        o.order_id = "O-%d" % n
+        o.customer_id = "C-%d" % (n % 977)
+        o.total_cents = 2598
+        o.status = 2
+        self._items(o)
+        h = self.env.Header()
+        h.record_type = "shop.Order"
+        h.format_version = format_version
+        if provenance:
+            if flag is not None:
+                h.provenance.flag_key = flag
+            if variant is not None:
+                h.provenance.variant = variant
+            h.provenance.writer_id = "orders-api 5.0.0"
+            h.provenance.write_time_us = write_time_us
+        return gen.envelope(gen.serialize(h), gen.serialize(o))
+
     @staticmethod
     def corrupt(n):
         # Field 1 (order_id) announces 100 bytes and has 3: no version

@@ -131,18 +131,68 @@ def test_flag_and_written_after(r):
         n += 1
     db.table("orders", rows)
     args = db.args("orders") + ["--reader-framing", "envelope"]
+    # The 30 raw version-1 records carry no provenance: the filters cannot
+    # tell who wrote them, so they are judged and counted as unattributed.
     doc, _ = r.scan_json(1, *args, "--flag", "checkout_v2")
-    check_eq(doc["totals"]["rows_counted"], 20, "counted for the flag")
+    check_eq(doc["totals"]["rows_counted"], 50, "counted for the flag")
+    check_eq(doc["totals"]["unattributed"], {"total": 30, "findings": 0},
+             "unattributed")
     check_eq(doc["totals"]["verdicts"]["misread"], 20, "misread")
-    check_eq(doc["totals"]["rows_skipped"], 35, "skipped")
+    check_eq(doc["totals"]["verdicts"]["ok"], 30, "raw records judged")
+    check_eq(doc["totals"]["rows_skipped"], 5, "skipped")
     doc, _ = r.scan_json(1, *args, "--flag", "checkout_v2",
                          "--written-after", "2026-01-15T10:44:00Z")
-    check_eq(doc["totals"]["rows_counted"], 5, "after 10:44Z")
+    check_eq(doc["totals"]["rows_counted"], 35, "after 10:44Z")
+    check_eq(doc["totals"]["unattributed"]["total"], 30, "unattributed")
     doc, _ = r.scan_json(1, *args)
     flags = {(f["flag"], f["variant"]): f for f in doc["totals"]["flags"]}
     check_eq(flags[("checkout_v2", "on")]["last_write"],
              "2026-01-15T10:49:00.000000Z", "last write of checkout_v2")
     check_eq(flags[("other", "x")]["rows"], 5, "rows of other=x")
+
+
+def test_unattributed_and_undetermined(r):
+    # Raw records a filter cannot attribute are judged: a finding among
+    # them is a finding. Envelopes naming a version the registry lacks are
+    # undetermined: never ok, exit 4 when nothing else is found.
+    recs = Records()
+    db = Db("it_undetermined")
+    rows = [(n, recs.v1(n)) for n in range(1, 11)]
+    rows += [(n, recs.corrupt(n)) for n in range(11, 14)]
+    rows += [(n, recs.envelope(n, flag="other")) for n in range(14, 18)]
+    db.table("orders", rows)
+    args = db.args("orders") + ["--reader-framing", "envelope"]
+    doc, _ = r.scan_json(1, *args, "--flag", "checkout_v2")
+    t = doc["targets"][0]
+    check_eq(t["unattributed"], {"total": 13, "findings": 3},
+             "raw records unattributed, the corrupt ones findings")
+    check_eq(t["verdicts"]["corrupt"], 3, "corrupt raw records counted")
+    check_eq(t["rows_skipped"], 4, "other flag left out")
+    check_eq(t["nothing_verified"], False, "nothing_verified")
+
+    db2 = Db("it_unregistered")
+    rows = [(n, recs.v1(n)) for n in range(1, 6)]
+    rows += [(6, recs.envelope(6, format_version=3)),
+             (7, recs.envelope(7, format_version=99, provenance=False))]
+    db2.table("orders", rows)
+    args = db2.args("orders") + ["--reader-framing", "envelope"]
+    doc, err = r.scan_json(4, *args)
+    t = doc["targets"][0]
+    check_eq(t["undetermined"], {"total": 2, "ambiguous_writer": 0,
+                                 "unregistered_version": 2}, "undetermined")
+    check_eq(t["verdicts"]["ok"], 5, "only the decided records are ok")
+    check_eq(t["rows_counted"], 5, "rows_counted")
+    check_eq(sorted(s["written_version"] for s in t["samples"]["undetermined"]),
+             [3, 99], "undetermined samples")
+    check(doc["reason"] and "register" in doc["reason"], "reason",
+          doc["reason"])
+    check("register" in err, "the reason on stderr", err)
+    # Filters that leave every record out verified nothing: exit 4.
+    doc, _ = r.scan_json(4, *db.args("orders"), "--reader-framing",
+                         "envelope", "--where", "id >= 14", "--flag",
+                         "checkout_v2")
+    check_eq(doc["nothing_verified"], True, "nothing_verified")
+    check_eq(doc["totals"]["rows_skipped"], 4, "left out")
 
 
 def test_table_without_key_exits_2(r):

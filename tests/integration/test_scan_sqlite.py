@@ -89,7 +89,9 @@ def test_known_mix_envelope_reader(r):
     t = doc["targets"][0]
     check_eq(t["rows_read"], len(rows), "rows_read")
     check_eq(t["rows_counted"], len(rows), "rows_counted")
-    check_eq(t["reader"], {"version": 1, "framing": "envelope"}, "reader")
+    check_eq(t["reader"], {"version": 1, "framing": "envelope",
+                           "raw_writer": "auto"}, "reader")
+    check_eq(t["undetermined"]["total"], 0, "nothing undetermined")
     check_eq(t["findings"], want["misread"] + want["unreadable"]
              + want["corrupt"], "findings")
     # Every key of every non-ok verdict, and no other, in scan order.
@@ -168,23 +170,31 @@ def test_flag_filter(r):
     db = make_db(os.path.join(r.work, "flags.db"), rows)
     args = target_args(db) + ["--reader-framing", "envelope"]
 
+    # The 50 legacy raw rows carry no provenance: no filter can tell who
+    # wrote them, so they are judged and counted as unattributed, never
+    # left out.
     doc, _ = r.scan_json(1, *args, "--flag", "checkout_v2")
     check_eq(doc["filters"]["flag"], "checkout_v2", "filters.flag")
-    check_eq(doc["totals"]["rows_counted"], 27, "counted for checkout_v2")
-    check_eq(doc["totals"]["rows_skipped"], 61, "skipped for checkout_v2")
+    check_eq(doc["totals"]["rows_counted"], 77, "counted for checkout_v2")
+    check_eq(doc["totals"]["rows_skipped"], 11, "skipped for checkout_v2")
     check_eq(doc["totals"]["verdicts"]["misread"], 20, "misread")
     check_eq(doc["totals"]["verdicts"]["unreadable"], 7, "unreadable")
-    check_eq(doc["totals"]["verdicts"]["ok"], 0, "legacy rows left out")
+    check_eq(doc["totals"]["verdicts"]["ok"], 50, "legacy rows judged")
+    check_eq(doc["totals"]["unattributed"], {"total": 50, "findings": 0},
+             "legacy rows unattributed")
 
     doc, _ = r.scan_json(1, *args, "--flag", "checkout_v2=b")
-    check_eq(doc["totals"]["rows_counted"], 7, "counted for checkout_v2=b")
+    check_eq(doc["totals"]["rows_counted"], 57, "counted for checkout_v2=b")
     check_eq(doc["totals"]["verdicts"]["unreadable"], 7, "unreadable (b)")
 
     doc, _ = r.scan_json(0, *args, "--flag", "other_flag")
     check_eq(doc["totals"]["verdicts"]["ignored_fields"], 11, "other_flag")
 
+    # Only the unattributed rows are verified: they are read correctly.
     doc, _ = r.scan_json(0, *args, "--flag", "never_seen")
-    check_eq(doc["totals"]["rows_counted"], 0, "unknown flag counts nothing")
+    check_eq(doc["totals"]["rows_counted"], 50, "unknown flag: legacy rows")
+    check_eq(doc["totals"]["unattributed"]["total"], 50, "unattributed")
+    check_eq(doc["nothing_verified"], False, "nothing_verified")
 
     r.expect(2, "scan", *args, "--flag", "=x")
     r.expect(2, "scan", *args, "--flag", "checkout_v2=")
@@ -213,22 +223,226 @@ def test_written_after_and_write_times(r):
     check_eq(doc["totals"]["flags"][0]["rows"], 40, "totals.flags rows")
 
     # Strictly after 10:59:00: the writes of 11:00 .. 11:09 (10 rows).
+    # Row 41 is a raw record: no write time, so counted as unattributed.
     doc, _ = r.scan_json(1, *args, "--written-after", "2026-01-15T10:59:00Z")
-    check_eq(doc["totals"]["rows_counted"], 10, "rows after 10:59Z")
+    check_eq(doc["totals"]["rows_counted"], 11, "rows after 10:59Z")
+    check_eq(doc["totals"]["unattributed"]["total"], 1, "raw row")
     check_eq(doc["filters"]["written_after"], "2026-01-15T10:59:00.000000Z",
              "filters.written_after")
     # The same instant with an offset, and as Unix seconds.
     doc, _ = r.scan_json(1, *args, "--written-after",
                          "2026-01-15T11:59:00+01:00")
-    check_eq(doc["totals"]["rows_counted"], 10, "rows after 11:59+01:00")
+    check_eq(doc["totals"]["rows_counted"], 11, "rows after 11:59+01:00")
     doc, _ = r.scan_json(1, *args, "--written-after",
                          "@%d" % ((T0 // 1000000) + 29 * 60))
-    check_eq(doc["totals"]["rows_counted"], 10, "rows after @unix")
+    check_eq(doc["totals"]["rows_counted"], 11, "rows after @unix")
     doc, _ = r.scan_json(0, *args, "--written-after", "2026-01-16")
-    check_eq(doc["totals"]["rows_counted"], 0, "nothing after the 16th")
+    check_eq(doc["totals"]["rows_counted"], 1, "only the raw row after the 16th")
+    check_eq(doc["totals"]["rows_skipped"], 40, "envelopes before the 16th")
     for bad in ("2026-01-15T10:59:00", "yesterday", "2026-13-01", "@x"):
         _, err = r.expect(2, "scan", *args, "--written-after", bad)
         check("--written-after" in err, "error names the option", err)
+
+
+def unattributed_rows(recs):
+    """Rows of every provenance: attributed to checkout_v2 (two misread),
+    to another flag, and none at all (raw records, an envelope without
+    provenance), findings among the last."""
+    rows = []
+    for n in range(1, 11):                  # raw, read correctly
+        rows.append((n, recs.v1(n)))
+    for n in range(11, 14):                 # raw, no version decodes them
+        rows.append((n, recs.corrupt(n)))
+    for n in range(14, 16):                 # checkout_v2, misread
+        rows.append((n, recs.v2("v2_awaiting", n,
+                                write_time_us=T0 + 3600_000_000)))
+    for n in range(16, 20):                 # another flag: left out
+        rows.append((n, recs.v2("v2_guest", n, flag="other_flag",
+                                write_time_us=T0 + 3600_000_000)))
+    rows.append((20, recs.envelope(20, provenance=False)))
+    return rows
+
+
+def test_filters_count_unattributed_records(r):
+    # --flag and --written-after cannot attribute a record without
+    # provenance: it is judged and counted, as unattributed, and a finding
+    # among them is a finding (before, a filter left the corrupt raw rows
+    # out and the scan looked clean).
+    recs = Records()
+    db = make_db(os.path.join(r.work, "unattributed.db"),
+                 unattributed_rows(recs))
+    metrics = os.path.join(r.work, "unattributed.prom")
+    for filters in (["--flag", "checkout_v2"],
+                    ["--written-after", "2026-01-15T11:00:00Z"],
+                    ["--flag", "checkout_v2", "--written-after",
+                     "2026-01-15T11:00:00Z"]):
+        args = target_args(db) + ["--reader-framing", "envelope"] + filters
+        doc, _ = r.scan_json(1, *args, "--metrics", metrics)
+        t = doc["targets"][0]
+        # written-after keeps the other flag's rows (written at 11:30).
+        other = 4 if "--flag" not in filters else 0
+        check_eq(t["unattributed"], {"total": 14, "findings": 3},
+                 "unattributed %s" % filters)
+        check_eq(doc["totals"]["unattributed"], t["unattributed"], "totals")
+        check_eq(t["rows_skipped"], 4 - other, "left out %s" % filters)
+        check_eq(t["rows_counted"], 16 + other, "counted %s" % filters)
+        check_eq(t["verdicts"]["corrupt"], 3, "corrupt raw rows judged")
+        check_eq(t["verdicts"]["misread"], 2, "checkout_v2's rows")
+        check_eq(t["verdicts"]["ok"], 11, "raw and provenance-less rows")
+        with open(metrics) as f:
+            prom = f.read()
+        check('rollsafe_scan_unattributed_records{target="orders"} 14' in prom,
+              "unattributed metric", prom)
+        out, _ = r.expect(1, "scan", *args)
+        check("unattributed 14" in out, "text report", out)
+    # The same rows without the corrupt ones and the flag's: the filter
+    # selects nothing of its own, yet every record it cannot attribute was
+    # checked and is read correctly.
+    rows = [row for row in unattributed_rows(recs)
+            if row[0] <= 10 or row[0] >= 16]
+    db = make_db(os.path.join(r.work, "unattributed_ok.db"), rows)
+    doc, _ = r.scan_json(0, *target_args(db), "--reader-framing", "envelope",
+                         "--flag", "checkout_v2")
+    check_eq(doc["totals"]["unattributed"]["total"], 11, "unattributed")
+    check_eq(doc["nothing_verified"], False, "nothing_verified")
+
+
+def test_nothing_verified_exits_4(r):
+    # Filters that leave every record out, or a selection that is empty,
+    # verified nothing: inconclusive (exit 4), never clean.
+    recs = Records()
+    rows = [(n, recs.v2("v2_gift", n, flag="other_flag",
+                        write_time_us=T0 + n)) for n in range(1, 9)]
+    db = make_db(os.path.join(r.work, "left_out.db"), rows)
+    args = target_args(db) + ["--reader-framing", "envelope"]
+    doc, _ = r.scan_json(0, *args)
+    check_eq(doc["nothing_verified"], False, "no filter")
+    metrics = os.path.join(r.work, "left_out.prom")
+    for filters, skipped in ((["--flag", "checkout_v2"], 8),
+                             (["--written-after", "2026-01-16"], 8),
+                             (["--flag", "other_flag=nope"], 8)):
+        doc, err = r.scan_json(4, *args, *filters, "--metrics", metrics)
+        check_eq(doc["nothing_verified"], True, "nothing_verified %s" % filters)
+        check_eq(doc["targets"][0]["nothing_verified"], True, "per target")
+        check_eq(doc["totals"]["rows_skipped"], skipped, "left out")
+        check_eq(doc["exit_code"], 4, "exit_code")
+        check(doc["reason"] and "nothing verified" in doc["reason"],
+              "reason in JSON", doc["reason"])
+        check("nothing verified" in err, "reason on stderr", err)
+        with open(metrics) as f:
+            prom = f.read()
+        check("rollsafe_scan_exit_code 4" in prom, "exit code metric", prom)
+        out, _ = r.expect(4, "scan", *args, *filters)
+        check("nothing verified" in out and "[exit 4]" in out, "text", out)
+    # An empty selection with a filter: --where, or --flag on an empty
+    # table.
+    doc, _ = r.scan_json(4, *args, "--where", "id > 100")
+    check_eq(doc["nothing_verified"], True, "empty --where selection")
+    empty = make_db(os.path.join(r.work, "empty.db"), [])
+    doc, _ = r.scan_json(4, *target_args(empty), "--flag", "checkout_v2")
+    check_eq(doc["nothing_verified"], True, "empty table with --flag")
+    # Without any filter an empty table is simply empty.
+    doc, _ = r.scan_json(0, *target_args(empty))
+    check_eq(doc["nothing_verified"], False, "empty table, no filter")
+
+
+def test_unregistered_version_undetermined(r):
+    # Envelopes naming format versions the registry (1 and 2) lacks: an
+    # envelope-aware reader reads the payload, but what the writer meant
+    # cannot be compared. Undetermined: not in the verdicts, never ok.
+    recs = Records()
+    rows = [(n, recs.v1(n)) for n in range(1, 6)]
+    rows += [(6, recs.envelope(6, format_version=3)),
+             (7, recs.envelope(7, format_version=3, flag="checkout_v3")),
+             (8, recs.envelope(8, format_version=99, provenance=False))]
+    db = make_db(os.path.join(r.work, "unregistered.db"), rows)
+    args = target_args(db) + ["--reader-framing", "envelope"]
+    metrics = os.path.join(r.work, "unregistered.prom")
+    doc, err = r.scan_json(4, *args, "--metrics", metrics)
+    t = doc["targets"][0]
+    want = {"total": 3, "ambiguous_writer": 0, "unregistered_version": 3}
+    check_eq(t["undetermined"], want, "target undetermined")
+    check_eq(doc["totals"]["undetermined"], want, "totals undetermined")
+    check_eq(t["verdicts"], {"ok": 5, "ignored_fields": 0, "misread": 0,
+                             "unreadable": 0, "corrupt": 0}, "verdicts")
+    check_eq(t["rows_counted"], 5, "rows_counted")
+    check_eq(t["reader"]["raw_writer"], "auto", "raw_writer setting")
+    by_version = {}
+    for w in t["writers"]:
+        by_version.setdefault(w["version"], []).append(w)
+    check_eq(sum(w["undetermined"]["unregistered_version"]
+                 for w in by_version.get(3, [])), 2, "writer version 3")
+    check_eq(sum(w["undetermined"]["unregistered_version"]
+                 for w in by_version.get(99, [])), 1, "writer version 99")
+    check_eq(sum(sum(w["verdicts"].values()) for w in by_version[3]), 0,
+             "no verdict counted for version 3")
+    samples = t["samples"]["undetermined"]
+    check_eq(sorted(int(s["key"]) for s in samples), [6, 7, 8], "sample keys")
+    for s in samples:
+        check_eq(s["undetermined"], "unregistered_version", "sample reason")
+        check(s["written_version"] in (3, 99), "sample version", s)
+        check(s["reasons"], "sample reasons", s)
+    check(doc["reason"] and "register" in doc["reason"], "reason",
+          doc["reason"])
+    check("register" in err and err.count("\n") == 1, "one line", err)
+    with open(metrics) as f:
+        prom = f.read()
+    check('rollsafe_scan_undetermined_records{target="orders",'
+          'reason="unregistered_version"} 3' in prom, "metric", prom)
+    check('rollsafe_scan_records{target="orders",verdict="ok"} 5' in prom,
+          "verdict metric without them", prom)
+    out, _ = r.expect(4, "scan", *args)
+    check("undetermined 3" in out and "unregistered version 3" in out and
+          "[exit 4]" in out, "text report", out)
+    # A finding elsewhere wins: exit 1.
+    rows.append((9, recs.v2("v2_awaiting", 9)))
+    db = make_db(os.path.join(r.work, "unregistered_misread.db"), rows)
+    doc, _ = r.scan_json(1, *target_args(db), "--reader-framing", "envelope")
+    check_eq(doc["totals"]["undetermined"]["total"], 3, "still undetermined")
+    # --flag over them: the two with provenance are attributed (one left
+    # out), the third has none: unattributed, and still undetermined.
+    doc, _ = r.scan_json(4, *args, "--flag", "checkout_v2")
+    check_eq(doc["totals"]["undetermined"]["total"], 2, "flag: undetermined")
+    check_eq(doc["totals"]["unattributed"]["total"], 6, "flag: unattributed")
+    check_eq(doc["totals"]["rows_skipped"], 1, "flag: left out")
+
+
+def test_fix_leaves_undetermined_records(r):
+    # fix never rewrites a record whose writer is unknown: counted as
+    # undetermined, the row untouched, exit 4 with the hint.
+    recs = Records()
+    rows = [(1, recs.v1(1)), (2, recs.envelope(2, format_version=3)),
+            (3, recs.v2("v2_gift", 3)), (4, recs.envelope(4, format_version=99))]
+    db = make_db(os.path.join(r.work, "fix_undetermined.db"), rows)
+    args = target_args(db) + ["--reader-framing", "envelope"]
+    metrics = os.path.join(r.work, "fix.prom")
+    out, err = r.expect(4, "fix", *args, "--format", "json", "--metrics",
+                        metrics)
+    doc = json.loads(out)
+    t = doc["targets"][0]
+    check_eq(t["outcomes"]["undetermined"], 2, "dry run undetermined")
+    check_eq(doc["undetermined"], 2, "document undetermined")
+    check_eq(sorted(s["key"] for s in t["samples"]["undetermined"]),
+             ["2", "4"], "undetermined keys")
+    check_eq(t["converted"], 0, "nothing to convert")
+    check_eq(t["raw_writer"], "auto", "raw_writer")
+    check("--raw-writer" in doc["reason"], "hint in JSON", doc["reason"])
+    check("--raw-writer" in err, "hint on stderr", err)
+    with open(metrics) as f:
+        prom = f.read()
+    check('rollsafe_fix_records{target="orders",outcome="undetermined"} 2'
+          in prom, "fix metric", prom)
+    before = dict(sqlite3.connect(db).execute("SELECT id, payload FROM orders"))
+    out, _ = r.expect(4, "fix", *args, "--execute", "--format", "json",
+                      "--raw-writer", "1")
+    doc = json.loads(out)
+    t = doc["targets"][0]
+    check_eq(t["remaining_undetermined"], 2, "after the fix")
+    check_eq(t["raw_writer"], 1, "raw_writer passed through")
+    after = dict(sqlite3.connect(db).execute("SELECT id, payload FROM orders"))
+    check_eq(after, before, "no row rewritten")
+    out, _ = r.expect(4, "fix", *args)
+    check("UNDETERMINED" in out and "--raw-writer" in out, "text", out)
 
 
 def test_table_without_key_exits_2(r):

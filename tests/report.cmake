@@ -1,0 +1,16 @@
+# Report tests: tests/report/check_scan_report.c renders scan reports built
+# by hand (undetermined records of both kinds, unattributed counts, a scan
+# that verified nothing) as JSON, text and OpenMetrics, so that kinds of
+# records the codec's inference produces only in some registries are
+# checked without them; one ctest case, report.scan_report.
+if(TARGET rollsafe_report)
+  add_executable(check_scan_report
+                 ${CMAKE_CURRENT_SOURCE_DIR}/report/check_scan_report.c)
+  target_link_libraries(check_scan_report PRIVATE rollsafe_report
+                        PkgConfig::CHECK)
+  target_compile_options(check_scan_report PRIVATE ${RS_WARNINGS})
+  add_test(NAME report.scan_report COMMAND check_scan_report)
+  set_tests_properties(report.scan_report PROPERTIES
+    LABELS report
+    ENVIRONMENT "CK_FORK=no")
+endif()
