@@ -944,17 +944,18 @@ static size_t count_values(const uint8_t *buf, size_t len, size_t from,
   const char *why;
   while (pos < len && rs__read_field(buf, len, &pos, &f, &why) == 0) {
     if (f.number != number) continue;
-    *last = f.tag_offset;
-    if (f.wire_type != RS__WT_LEN || !is_numeric(sf->type)) {
-      total++;
-      continue;
+    size_t n = 1;
+    if (f.wire_type == RS__WT_LEN && is_numeric(sf->type)) {
+      unsigned wt = rs__field_wire_type(sf);
+      size_t q = 0;
+      uint64_t v;
+      for (n = 0; q < f.value_len && read_value(buf + f.value_offset,
+                                                f.value_len, &q, wt, &v) == 0;)
+        n++;
     }
-    unsigned wt = rs__field_wire_type(sf);
-    size_t q = 0;
-    uint64_t v;
-    while (q < f.value_len &&
-           read_value(buf + f.value_offset, f.value_len, &q, wt, &v) == 0)
-      total++;
+    /* An empty packed record holds no value to keep. */
+    if (n > 0) *last = f.tag_offset;
+    total += n;
   }
   return total;
 }
