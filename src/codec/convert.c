@@ -572,6 +572,9 @@ typedef struct occurrence {
   size_t first_index; /* of its first element, when the target repeats */
   size_t n_elements;  /* out: elements it held */
   size_t trimmed;     /* values written to a field the target reads as one */
+  size_t first_tag;   /* then: where the first of them is */
+  const uint8_t *buf; /* the message the field is in */
+  size_t len;
 } occurrence;
 
 static void element_path(const ProtobufCFieldDescriptor *df, occurrence *o,
@@ -603,12 +606,42 @@ static int read_value(const uint8_t *p, size_t len, size_t *pos, unsigned wt,
   return 0;
 }
 
-static int report_trimmed(gen_state *g, const ProtobufCFieldDescriptor *df,
+static void quote(const uint8_t *s, size_t n, char *out, size_t cap);
+
+/* The first value of a repeated field, for a loss text ("" for messages). */
+static void first_value(const ProtobufCFieldDescriptor *sf, const occurrence *o,
+                        char *out, size_t cap) {
+  rs__wfield f;
+  const char *why;
+  size_t pos = o->first_tag;
+  uint64_t raw;
+  out[0] = '\0';
+  if (sf->type == PROTOBUF_C_TYPE_MESSAGE ||
+      rs__read_field(o->buf, o->len, &pos, &f, &why) != 0)
+    return;
+  if (!is_numeric(sf->type)) {
+    quote(o->buf + f.value_offset, f.value_len, out, cap);
+    return;
+  }
+  raw = f.value;
+  pos = 0;
+  if (f.wire_type == RS__WT_LEN &&
+      read_value(o->buf + f.value_offset, f.value_len, &pos,
+                 rs__field_wire_type(sf), &raw) != 0)
+    return;
+  num_format(num_read(sf->type, raw), sf->type, out, cap);
+}
+
+static int report_trimmed(gen_state *g, const ProtobufCFieldDescriptor *sf,
+                          const ProtobufCFieldDescriptor *df,
                           const occurrence *o, const char *last) {
+  char first[80];
+  first_value(sf, o, first, sizeof first);
   return report(g->ctx, RS_LOSS_ALTERED, o->path->buf, df->id,
-                "%zu values are written; version %u reads one %s and sees "
-                "only the last%s%s",
-                o->trimmed, g->ctx->to, rs__type_name(df->type),
+                "%zu values are written%s%s%s; version %u reads one %s and "
+                "sees only the last%s%s",
+                o->trimmed, first[0] ? " (the first " : "", first,
+                first[0] ? ")" : "", g->ctx->to, rs__type_name(df->type),
                 last[0] ? ", " : "", last);
 }
 
@@ -668,7 +701,7 @@ static int copy_numbers(gen_state *g, const ProtobufCFieldDescriptor *sf,
   if (rc == 0 && o->trimmed > 1) {
     char s[48];
     num_format(seen, df->type, s, sizeof s);
-    rc = report_trimmed(g, df, o, s);
+    rc = report_trimmed(g, sf, df, o, s);
   }
   return rc;
 }
@@ -821,18 +854,20 @@ static int copy_len(gen_state *g, const ProtobufCFieldDescriptor *sf,
     if (rc == 0) rc = put_varint(ctx, out, sub.len);
     if (rc == 0) rc = put(ctx, out, sub.data, sub.len);
     rs__free(ctx->a, sub.data);
-    if (rc == 0 && o->trimmed > 1) rc = report_trimmed(g, df, o, "");
+    if (rc == 0 && o->trimmed > 1) rc = report_trimmed(g, sf, df, o, "");
     return rc;
   }
   if (dt == PROTOBUF_C_TYPE_MESSAGE && st != PROTOBUF_C_TYPE_MESSAGE) {
     char why[200] = "";
     rc = check_embedded(g, df->descriptor, v, n, 1, why, sizeof why);
     if (rc != 0) return rc;
+    char q[64];
+    quote(v, n, q, sizeof q);
     if (why[0])
       return report(
           ctx, RS_LOSS_IMPOSSIBLE, path, df->id,
-          "the %s value (%zu bytes) is not a %s: %s", rs__type_name(st), n,
-          ((const ProtobufCMessageDescriptor *)df->descriptor)->name, why);
+          "the %s value %s (%zu bytes) is not a %s: %s", rs__type_name(st), q,
+          n, ((const ProtobufCMessageDescriptor *)df->descriptor)->name, why);
   }
   if (dt == PROTOBUF_C_TYPE_STRING) {
     /* A string the source read as UTF-8 already is; protobuf-c's strings
@@ -862,7 +897,7 @@ static int copy_len(gen_state *g, const ProtobufCFieldDescriptor *sf,
   if (rc == 0) rc = put(ctx, out, buf + f->tag_offset, f->end - f->tag_offset);
   if (rc == 0 && o->trimmed > 1) {
     if (dt != PROTOBUF_C_TYPE_MESSAGE) quote(v, n, last, sizeof last);
-    rc = report_trimmed(g, df, o, last);
+    rc = report_trimmed(g, sf, df, o, last);
   }
   return rc;
 }
@@ -932,6 +967,7 @@ typedef struct slot {
   size_t count;
   size_t last_plus1;
   size_t total;
+  size_t first_tag;
 } slot;
 
 /* Values of field `number` from `from` on (packed ones counted one by one),
@@ -993,7 +1029,7 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
         protobuf_c_message_descriptor_get_field(D, f.number);
     const char *name = sf != NULL ? sf->name : df != NULL ? df->name : "";
     slot *sl = df != NULL ? &slots[df - D->fields] : NULL;
-    occurrence o = {&f, path, path->len, name, 0, 1, 0};
+    occurrence o = {&f, path, path->len, name, 0, 1, 0, 0, buf, len};
     if (df != NULL && df->label == PROTOBUF_C_LABEL_REPEATED) {
       o.first_index = sl->count;
       rs__path_push_index(path, name, sl->count);
@@ -1052,9 +1088,11 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
           size_t last = f.tag_offset;
           sl->total = count_values(buf, len, f.tag_offset, f.number, sf, &last);
           sl->last_plus1 = last + 1;
+          sl->first_tag = f.tag_offset;
         }
         skip_it = f.tag_offset + 1 != sl->last_plus1;
         o.trimmed = sl->total;
+        o.first_tag = sl->first_tag;
       }
       if (!skip_it) rc = copy_field(g, sf, df, buf, &o, out);
     }
