@@ -2,15 +2,29 @@
  * Conversion between format versions.
  *
  * The generic step works on the wire: it walks the source message's bytes
- * and writes bytes the target descriptor reads, field by field. A field the
- * target defines with a compatible wire type is copied (re-encoding varints
- * whose type changed, e.g. sint32 to int64, when the value fits); a field
- * the target does not define is kept as an unknown field (or dropped with
- * RS_OPT_DROP_UNKNOWN); a field whose wire type the target cannot read is
- * dropped. protobuf-c then unpacks the result, so the target message is
- * exactly what a reader of that version would build from those bytes.
+ * and writes bytes the target descriptor reads, field by field, by value:
+ * - a number converts to any numeric type (varint, 32-bit and 64-bit
+ *   alike): the same value, or an altered one with both values reported;
+ *   NaN and infinities into an integer type are impossible;
+ * - strings, bytes and messages convert to each other when the value reads
+ *   the same (bytes into a proto3 string: valid UTF-8; bytes into a
+ *   message: they decode as it with nothing unknown), else impossible; a
+ *   map has no faithful reading as a string or bytes, nor they as a map;
+ * - repeated to singular keeps the last value (altered when there were
+ *   more), packed and unpacked convert both ways;
+ * - a field the target defines as another kind (a number as a string, a
+ *   message as a number) is impossible when the reader would read its
+ *   bytes, and dropped, a declared loss, when their wire type makes the
+ *   reader fail;
+ * - a field the target does not define is kept as an unknown field (or
+ *   dropped with RS_OPT_DROP_UNKNOWN).
+ * protobuf-c then unpacks the result, so the target message is exactly what
+ * a reader of that version would build from those bytes.
  */
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -193,6 +207,306 @@ static bool in_list(const uint32_t *xs, size_t n, uint32_t x) {
   return false;
 }
 
+/* ---- values of numeric fields ----------------------------------------------
+ *
+ * Every numeric type converts to every other by value. A value is an
+ * integer (sign and magnitude, wide enough for int64 and uint64 alike) or a
+ * double (floats widen to it exactly). What the reader sees when the target
+ * type cannot hold the writer's value:
+ * - an integer into a narrower integer type: the low bits, as a C cast
+ *   would keep them (two's complement; negative into unsigned wraps);
+ * - anything into bool: value != 0;
+ * - a finite double or float into an integer type: rounded toward zero and
+ *   held at the type's bounds; NaN and infinities have no integer value, so
+ *   the conversion is impossible;
+ * - anything into float or double: the nearest value of that type (an
+ *   integer above 2^53 into double, above 2^24 into float; a double out of
+ *   float's range becomes the largest float or an infinity).
+ * Each of those is an altered value, reported with both values.
+ */
+
+typedef struct num {
+  bool fp;    /* a float or double, in d */
+  double d;   /* floating values */
+  rs__ival i; /* integer values */
+} num;
+
+static bool is_numeric(ProtobufCType t) {
+  return t != PROTOBUF_C_TYPE_STRING && t != PROTOBUF_C_TYPE_BYTES &&
+         t != PROTOBUF_C_TYPE_MESSAGE;
+}
+
+static rs__ival ival_of(int64_t v) {
+  rs__ival r;
+  r.neg = v < 0;
+  r.mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  return r;
+}
+
+/* The value of one element as the source type reads its wire bits. */
+static num num_read(ProtobufCType t, uint64_t raw) {
+  num v = {false, 0.0, {false, 0}};
+  switch (t) {
+    case PROTOBUF_C_TYPE_FLOAT: {
+      uint32_t u = (uint32_t)raw;
+      float x;
+      memcpy(&x, &u, sizeof x);
+      v.fp = true;
+      v.d = x;
+      return v;
+    }
+    case PROTOBUF_C_TYPE_DOUBLE:
+      v.fp = true;
+      memcpy(&v.d, &raw, sizeof v.d);
+      return v;
+    case PROTOBUF_C_TYPE_FIXED32:
+      v.i.mag = (uint32_t)raw;
+      return v;
+    case PROTOBUF_C_TYPE_SFIXED32:
+      v.i = ival_of((int32_t)(uint32_t)raw);
+      return v;
+    case PROTOBUF_C_TYPE_FIXED64:
+      v.i.mag = raw;
+      return v;
+    case PROTOBUF_C_TYPE_SFIXED64:
+      v.i = ival_of((int64_t)raw);
+      return v;
+    default:
+      v.i = rs__varint_value(t, raw);
+      return v;
+  }
+}
+
+/* Bit width and signedness of an integer type; bool is 1 bit, unsigned. */
+static unsigned int_bits(ProtobufCType t, bool *is_signed) {
+  *is_signed = false;
+  switch (t) {
+    case PROTOBUF_C_TYPE_BOOL:
+      return 1;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_ENUM:
+      *is_signed = true;
+      return 32;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+      return 32;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+      *is_signed = true;
+      return 64;
+    default:
+      return 64;
+  }
+}
+
+static bool ival_fits(rs__ival v, ProtobufCType t) {
+  bool sgn;
+  unsigned bits = int_bits(t, &sgn);
+  if (v.mag == 0) return true;
+  if (bits == 1) return !v.neg && v.mag == 1;
+  uint64_t half = (uint64_t)1 << (bits - 1); /* 2^31 or 2^63 */
+  if (v.neg) return sgn && v.mag <= half;
+  return sgn ? v.mag < half : bits == 64 || v.mag <= 0xffffffffu;
+}
+
+/* What a reader of integer type t sees of v: its low bits (bool: v != 0). */
+static rs__ival ival_cast(rs__ival v, ProtobufCType t) {
+  bool sgn;
+  unsigned bits = int_bits(t, &sgn);
+  rs__ival r = {false, 0};
+  if (bits == 1) {
+    r.mag = v.mag != 0;
+    return r;
+  }
+  uint64_t b = v.neg ? (uint64_t)0 - v.mag : v.mag;
+  if (bits == 32) {
+    if (sgn) return ival_of((int32_t)(uint32_t)b);
+    r.mag = (uint32_t)b;
+    return r;
+  }
+  if (sgn) return ival_of((int64_t)b);
+  r.mag = b;
+  return r;
+}
+
+/* The wire bits of v, which fits integer type t. */
+static uint64_t ival_bits(rs__ival v, ProtobufCType t) {
+  uint64_t raw = 0;
+  if (rs__is_varint_type(t) && rs__varint_encode(t, v, &raw)) return raw;
+  uint64_t b = v.neg ? (uint64_t)0 - v.mag : v.mag;
+  return t == PROTOBUF_C_TYPE_FIXED32 || t == PROTOBUF_C_TYPE_SFIXED32
+             ? (uint32_t)b
+             : b;
+}
+
+/* Whether magnitude m has at most `digits` significant bits. */
+static bool mantissa_holds(uint64_t m, unsigned digits) {
+  if (m == 0) return true;
+  while ((m & 1) == 0) m >>= 1;
+  return (m >> digits) == 0;
+}
+
+/* 2^n for n <= 64, exactly (libm is not linked). */
+static double pow2(unsigned n) {
+  return n < 64 ? (double)((uint64_t)1 << n) : 2.0 * (double)(1ull << 63);
+}
+
+/* A finite double rounded toward zero. */
+static double toward_zero(double d) {
+  /* From 2^52 on every double is an integer. */
+  if (d >= pow2(52) || d <= -pow2(52)) return d;
+  double x = (double)(int64_t)d;
+  return x == 0 && d < 0 ? -0.0 : x;
+}
+
+/*
+ * A finite double as integer type t sees it: toward zero, held at t's
+ * bounds. *exact: the same value (not -0.0, which reads as 0).
+ */
+static rs__ival fp_cast(double d, ProtobufCType t, bool *exact) {
+  bool sgn;
+  unsigned bits = int_bits(t, &sgn);
+  rs__ival r = {false, 0};
+  if (bits == 1) {
+    r.mag = d != 0;
+    *exact = (d == 0 && !signbit(d)) || d == 1;
+    return r;
+  }
+  double x = toward_zero(d);
+  double lo = sgn ? -pow2(bits - 1) : 0.0;
+  double hi = pow2(sgn ? bits - 1 : bits); /* exclusive */
+  *exact = x == d && x >= lo && x < hi && !(d == 0 && signbit(d));
+  if (x < lo) {
+    r.neg = sgn;
+    r.mag = sgn ? (uint64_t)1 << (bits - 1) : 0;
+  } else if (x >= hi) {
+    r.mag = sgn          ? ((uint64_t)1 << (bits - 1)) - 1
+            : bits == 64 ? UINT64_MAX
+                         : 0xffffffffu;
+  } else if (x < 0) {
+    r.neg = true;
+    r.mag = (uint64_t)-x;
+  } else {
+    r.mag = (uint64_t)x;
+  }
+  return r;
+}
+
+/* The float nearest d, without the undefined conversion past FLT_MAX. */
+static float to_float(double d) {
+  double m = d < 0 ? -d : d;
+  if (isnan(d) || isinf(d) || m <= (double)FLT_MAX) return (float)d;
+  /* Halfway between FLT_MAX and 2^128 rounds to even: the infinity. */
+  if (m < (double)FLT_MAX + pow2(40) * pow2(63))
+    return d < 0 ? -FLT_MAX : FLT_MAX;
+  return d < 0 ? -INFINITY : INFINITY;
+}
+
+/* Shortest text that reads back as the same value of type t. */
+static void num_format(num v, ProtobufCType t, char *out, size_t n) {
+  if (!v.fp) {
+    if (t == PROTOBUF_C_TYPE_BOOL) {
+      snprintf(out, n, "%s", v.i.mag != 0 ? "true" : "false");
+      return;
+    }
+    rs__ival_format(v.i, out, n);
+    return;
+  }
+  if (isnan(v.d)) {
+    snprintf(out, n, "nan");
+    return;
+  }
+  if (isinf(v.d)) {
+    snprintf(out, n, "%sinf", v.d < 0 ? "-" : "");
+    return;
+  }
+  bool single = t == PROTOBUF_C_TYPE_FLOAT;
+  for (int p = single ? 6 : 15; p <= (single ? 9 : 17); p++) {
+    snprintf(out, n, "%.*g", p, v.d);
+    double back = strtod(out, NULL);
+    if (single ? (float)back == (float)v.d : back == v.d) return;
+  }
+}
+
+static int map_enum(gen_state *g, const ProtobufCFieldDescriptor *sf,
+                    const ProtobufCFieldDescriptor *df, int32_t v,
+                    uint64_t *out, const char *path);
+
+/*
+ * Converts one element of source field sf (raw: its wire bits) to target
+ * field df's type: *out gets df's wire bits, *seen the value the reader
+ * reads from them. An altered value is reported; NaN or an infinity into an
+ * integer type, and an enum value df's enum lacks, are impossible.
+ */
+static int convert_number(gen_state *g, const ProtobufCFieldDescriptor *sf,
+                          const ProtobufCFieldDescriptor *df, uint64_t raw,
+                          uint64_t *out, num *seen, const char *path) {
+  ProtobufCType dt = df->type;
+  num v = num_read(sf->type, raw);
+  num r = {false, 0.0, {false, 0}};
+  bool exact;
+  char a[48], b[48];
+  *out = 0;
+  if (dt == PROTOBUF_C_TYPE_DOUBLE) {
+    r.fp = true;
+    if (v.fp) {
+      r.d = v.d;
+      exact = true;
+    } else {
+      r.d = v.i.neg ? -(double)v.i.mag : (double)v.i.mag;
+      exact = mantissa_holds(v.i.mag, DBL_MANT_DIG);
+    }
+    memcpy(out, &r.d, sizeof r.d);
+  } else if (dt == PROTOBUF_C_TYPE_FLOAT) {
+    float x;
+    if (v.fp) {
+      x = to_float(v.d);
+      exact = isnan(v.d) || (double)x == v.d;
+    } else {
+      x = v.i.neg ? -(float)v.i.mag : (float)v.i.mag;
+      exact = mantissa_holds(v.i.mag, FLT_MANT_DIG);
+    }
+    r.fp = true;
+    r.d = x;
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    *out = u;
+  } else {
+    if (v.fp && (isnan(v.d) || isinf(v.d))) {
+      num_format(v, sf->type, a, sizeof a);
+      *seen = r;
+      return report(g->ctx, RS_LOSS_IMPOSSIBLE, path, df->id,
+                    "%s value %s has no %s value", rs__type_name(sf->type), a,
+                    rs__type_name(dt));
+    }
+    if (v.fp) {
+      r.i = fp_cast(v.d, dt, &exact);
+    } else {
+      exact = ival_fits(v.i, dt);
+      r.i = exact ? v.i : ival_cast(v.i, dt);
+    }
+    if (dt == PROTOBUF_C_TYPE_ENUM) {
+      int32_t e = (int32_t)(r.i.neg ? (uint32_t)0 - (uint32_t)r.i.mag
+                                    : (uint32_t)r.i.mag);
+      if (!rs__enum_known(df->descriptor, e)) {
+        *seen = r;
+        return map_enum(g, sf, df, e, out, path);
+      }
+    }
+    *out = ival_bits(r.i, dt);
+  }
+  *seen = r;
+  if (exact) return 0;
+  num_format(v, sf->type, a, sizeof a);
+  num_format(r, dt, b, sizeof b);
+  return report(g->ctx, RS_LOSS_ALTERED, path, df->id,
+                "%s value %s does not fit %s; the reader sees %s",
+                rs__type_name(sf->type), a, rs__type_name(dt), b);
+}
+
 /*
  * An enum value the target's enum lacks: converted only through an enum_map
  * of the record type (rs_registry_builder_add_enum_map), which names the
@@ -232,27 +546,16 @@ static int map_enum(gen_state *g, const ProtobufCFieldDescriptor *sf,
                 de->name);
 }
 
-/* Converts one varint value from source type st to target type dt. */
-static int convert_varint(gen_state *g, const ProtobufCFieldDescriptor *sf,
-                          const ProtobufCFieldDescriptor *df, uint64_t raw,
-                          uint64_t *out, const char *path) {
+/* A field whose writer's type is unknown (the source version lacks it):
+ * varint values only checked against the target's enum. */
+static int convert_varint(gen_state *g, const ProtobufCFieldDescriptor *df,
+                          uint64_t raw, uint64_t *out, const char *path) {
   *out = raw;
-  if (df->type == PROTOBUF_C_TYPE_ENUM) {
-    int32_t v = (int32_t)(uint32_t)raw;
-    if (!rs__enum_known(df->descriptor, v))
-      return map_enum(g, sf, df, v, out, path);
-  }
-  if (sf == NULL || sf->type == df->type || !rs__is_varint_type(sf->type))
-    return 0;
-  rs__ival want = rs__varint_value(sf->type, raw);
-  if (rs__ival_eq(want, rs__varint_value(df->type, raw))) return 0;
-  if (rs__varint_encode(df->type, want, out)) return 0;
-  char a[32], b[32];
-  rs__ival_format(want, a, sizeof a);
-  rs__ival_format(rs__varint_value(df->type, raw), b, sizeof b);
-  return report(g->ctx, RS_LOSS_ALTERED, path, df->id,
-                "%s value %s does not fit %s; the reader sees %s",
-                rs__type_name(sf->type), a, rs__type_name(df->type), b);
+  if (df->type != PROTOBUF_C_TYPE_ENUM) return 0;
+  int32_t v = (int32_t)(uint32_t)raw;
+  return rs__enum_known(df->descriptor, v)
+             ? 0
+             : map_enum(g, NULL, df, v, out, path);
 }
 
 static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
@@ -260,57 +563,437 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
                    size_t len, rs__path *path, const uint32_t *skip,
                    size_t n_skip, rs_buf *out);
 
-static int copy_field(gen_state *g, const ProtobufCFieldDescriptor *sf,
-                      const ProtobufCFieldDescriptor *df, const uint8_t *buf,
-                      const rs__wfield *f, rs__path *path, rs_buf *out) {
+/* Where one occurrence of a field goes: path and element numbering. */
+typedef struct occurrence {
+  const rs__wfield *f;
+  rs__path *path;
+  size_t mark;        /* path length before this field */
+  const char *name;   /* for element paths */
+  size_t first_index; /* of its first element, when the target repeats */
+  size_t n_elements;  /* out: elements it held */
+  size_t trimmed;     /* values written to a field the target reads as one */
+  size_t first_tag;   /* then: where the first of them is */
+  const uint8_t *buf; /* the message the field is in */
+  size_t len;
+} occurrence;
+
+static void element_path(const ProtobufCFieldDescriptor *df, occurrence *o,
+                         size_t k) {
+  if (df->label != PROTOBUF_C_LABEL_REPEATED) return;
+  rs__path_pop(o->path, o->mark);
+  rs__path_push_index(o->path, o->name, o->first_index + k);
+}
+
+static int put_fixed(rs_convert_ctx *ctx, rs_buf *o, uint64_t v, size_t n) {
+  uint8_t tmp[8];
+  for (size_t i = 0; i < n; i++) tmp[i] = (uint8_t)(v >> (8 * i));
+  return put(ctx, o, tmp, n);
+}
+
+static int put_value(rs_convert_ctx *ctx, rs_buf *o, unsigned wt, uint64_t v) {
+  return wt == RS__WT_VARINT ? put_varint(ctx, o, v)
+                             : put_fixed(ctx, o, v, wt == RS__WT_I64 ? 8 : 4);
+}
+
+static int read_value(const uint8_t *p, size_t len, size_t *pos, unsigned wt,
+                      uint64_t *v) {
+  if (wt == RS__WT_VARINT) return rs__read_varint(p, len, pos, v);
+  size_t n = wt == RS__WT_I64 ? 8 : 4;
+  if (len - *pos < n) return -1;
+  *v = 0;
+  for (size_t i = 0; i < n; i++) *v |= (uint64_t)p[*pos + i] << (8 * i);
+  *pos += n;
+  return 0;
+}
+
+static void quote(const uint8_t *s, size_t n, char *out, size_t cap);
+
+/* The first value of a repeated field, for a loss text ("" for messages). */
+static void first_value(const ProtobufCFieldDescriptor *sf, const occurrence *o,
+                        char *out, size_t cap) {
+  rs__wfield f;
+  const char *why;
+  size_t pos = o->first_tag;
+  uint64_t raw;
+  out[0] = '\0';
+  if (sf->type == PROTOBUF_C_TYPE_MESSAGE ||
+      rs__read_field(o->buf, o->len, &pos, &f, &why) != 0)
+    return;
+  if (!is_numeric(sf->type)) {
+    quote(o->buf + f.value_offset, f.value_len, out, cap);
+    return;
+  }
+  raw = f.value;
+  pos = 0;
+  if (f.wire_type == RS__WT_LEN &&
+      read_value(o->buf + f.value_offset, f.value_len, &pos,
+                 rs__field_wire_type(sf), &raw) != 0)
+    return;
+  num_format(num_read(sf->type, raw), sf->type, out, cap);
+}
+
+static int report_trimmed(gen_state *g, const ProtobufCFieldDescriptor *sf,
+                          const ProtobufCFieldDescriptor *df,
+                          const occurrence *o, const char *last) {
+  char first[80];
+  first_value(sf, o, first, sizeof first);
+  return report(g->ctx, RS_LOSS_ALTERED, o->path->buf, df->id,
+                "%zu values are written%s%s%s; version %u reads one %s and "
+                "sees only the last%s%s",
+                o->trimmed, first[0] ? " (the first " : "", first,
+                first[0] ? ")" : "", g->ctx->to, rs__type_name(df->type),
+                last[0] ? ", " : "", last);
+}
+
+/*
+ * One occurrence of a numeric field into a numeric field, element by
+ * element: packed stays packed where the target repeats (protobuf-c and
+ * every other runtime read a repeated scalar packed or not); a target that
+ * reads one value gets the last element only.
+ */
+static int copy_numbers(gen_state *g, const ProtobufCFieldDescriptor *sf,
+                        const ProtobufCFieldDescriptor *df, const uint8_t *buf,
+                        occurrence *o, rs_buf *out) {
   rs_convert_ctx *ctx = g->ctx;
-  if (df->type == PROTOBUF_C_TYPE_MESSAGE) {
-    if (sf == NULL || sf->type != PROTOBUF_C_TYPE_MESSAGE ||
-        sf->descriptor == df->descriptor)
-      return put(ctx, out, buf + f->tag_offset, f->end - f->tag_offset);
+  const rs__wfield *f = o->f;
+  unsigned swt = rs__field_wire_type(sf), dwt = rs__field_wire_type(df);
+  bool packed = f->wire_type == RS__WT_LEN;
+  bool repeated = df->label == PROTOBUF_C_LABEL_REPEATED;
+  const uint8_t *p = packed ? buf + f->value_offset : NULL;
+  size_t plen = packed ? f->value_len : 0, pos = 0, k = 0;
+  uint64_t raw = f->value, v = 0;
+  num seen = {false, 0.0, {false, 0}};
+  rs_buf elems = RS_BUF_INIT;
+  int rc = 0;
+  for (;;) {
+    if (packed) {
+      if (pos >= plen) break;
+      if (read_value(p, plen, &pos, swt, &raw) != 0) {
+        rc = report(ctx, RS_LOSS_DROPPED, o->path->buf, df->id,
+                    "packed values are malformed; dropped");
+        rs__free(ctx->a, elems.data);
+        return rc;
+      }
+      /* A target read as one value keeps the last element only. */
+      if (!repeated && pos < plen) {
+        k++;
+        continue;
+      }
+    } else if (k > 0) {
+      break;
+    }
+    element_path(df, o, k);
+    rc = convert_number(g, sf, df, raw, &v, &seen, o->path->buf);
+    if (rc == 0)
+      rc = packed && repeated ? put_value(ctx, &elems, dwt, v)
+                              : put_tag(ctx, out, df->id, dwt);
+    if (rc == 0 && !(packed && repeated)) rc = put_value(ctx, out, dwt, v);
+    k++;
+    if (rc != 0) break;
+  }
+  o->n_elements = repeated ? k : 1;
+  if (rc == 0 && packed && repeated) {
+    rc = put_tag(ctx, out, df->id, RS__WT_LEN);
+    if (rc == 0) rc = put_varint(ctx, out, elems.len);
+    if (rc == 0) rc = put(ctx, out, elems.data, elems.len);
+  }
+  rs__free(ctx->a, elems.data);
+  if (rc == 0 && o->trimmed > 1) {
+    char s[48];
+    num_format(seen, df->type, s, sizeof s);
+    rc = report_trimmed(g, sf, df, o, s);
+  }
+  return rc;
+}
+
+/* A map field: a repeated message of a protoc map entry type. */
+static bool is_map(const ProtobufCFieldDescriptor *f) {
+  if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE ||
+      f->label != PROTOBUF_C_LABEL_REPEATED)
+    return false;
+  const ProtobufCMessageDescriptor *d = f->descriptor;
+  size_t n = strlen(d->short_name);
+  return d->n_fields == 2 && n > 5 &&
+         strcmp(d->short_name + n - 5, "Entry") == 0 && d->fields[0].id == 1 &&
+         d->fields[1].id == 2 && strcmp(d->fields[0].name, "key") == 0 &&
+         strcmp(d->fields[1].name, "value") == 0;
+}
+
+/* A short quoted rendering of bytes for a loss text. */
+static void quote(const uint8_t *s, size_t n, char *out, size_t cap) {
+  size_t o = 0;
+  out[o++] = '"';
+  for (size_t i = 0; i < n && o + 8 < cap; i++) {
+    if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
+      out[o++] = (char)s[i];
+    else
+      o += (size_t)snprintf(out + o, cap - o, "\\x%02x", s[i]);
+    if (i + 1 < n && o + 8 >= cap) {
+      memcpy(out + o, "...", 3);
+      o += 3;
+      break;
+    }
+  }
+  out[o++] = '"';
+  out[o] = '\0';
+}
+
+/*
+ * Whether bytes read as message D exactly: every field known to D with a
+ * wire type it reads, every enum value in its enum, every proto3 string
+ * valid UTF-8 and free of NUL (protobuf-c's strings end at one), and
+ * protobuf-c unpacks them. Returns 0 with why[0] set when they do not.
+ */
+static int check_embedded(gen_state *g, const ProtobufCMessageDescriptor *D,
+                          const uint8_t *buf, size_t len, unsigned depth,
+                          char *why, size_t cap) {
+  if (depth > g->ctx->opts->max_depth) {
+    snprintf(why, cap, "they nest deeper than the limit of %u",
+             g->ctx->opts->max_depth);
+    return 0;
+  }
+  size_t pos = 0;
+  while (pos < len) {
+    rs__wfield f;
+    const char *w;
+    if (rs__read_field(buf, len, &pos, &f, &w) != 0) {
+      snprintf(why, cap, "%s at byte %zu", w, pos);
+      return 0;
+    }
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field(D, f.number);
+    if (fd == NULL) {
+      snprintf(why, cap, "%s has no field %u", D->name, (unsigned)f.number);
+      return 0;
+    }
+    if (!rs__wire_type_ok(fd, f.wire_type)) {
+      snprintf(why, cap, "%s.%s(%u) is %s, not wire type %u", D->name, fd->name,
+               (unsigned)f.number, rs__type_name(fd->type), f.wire_type);
+      return 0;
+    }
+    const uint8_t *v = buf + f.value_offset;
+    if (fd->type == PROTOBUF_C_TYPE_ENUM) {
+      bool packed = f.wire_type == RS__WT_LEN;
+      size_t q = 0;
+      uint64_t e = f.value;
+      while (packed ? q < f.value_len : q++ == 0) {
+        if (packed && rs__read_varint(v, f.value_len, &q, &e) != 0) {
+          snprintf(why, cap, "%s.%s(%u) holds malformed packed values", D->name,
+                   fd->name, (unsigned)f.number);
+          return 0;
+        }
+        if (!rs__enum_known(fd->descriptor, (int32_t)(uint32_t)e)) {
+          snprintf(why, cap, "%s.%s(%u) holds %d, which %s lacks", D->name,
+                   fd->name, (unsigned)f.number, (int32_t)(uint32_t)e,
+                   fd->descriptor != NULL
+                       ? ((const ProtobufCEnumDescriptor *)fd->descriptor)->name
+                       : "its enum");
+          return 0;
+        }
+      }
+    } else if (fd->type == PROTOBUF_C_TYPE_STRING) {
+      size_t ok = rs__utf8_valid_prefix(v, f.value_len);
+      if (rs__field_wants_utf8(fd) && ok < f.value_len) {
+        snprintf(why, cap, "%s.%s(%u) is not valid UTF-8 at byte %zu", D->name,
+                 fd->name, (unsigned)f.number, ok);
+        return 0;
+      }
+      if (memchr(v, 0, f.value_len) != NULL) {
+        snprintf(why, cap, "%s.%s(%u) holds a NUL, where the string ends",
+                 D->name, fd->name, (unsigned)f.number);
+        return 0;
+      }
+    } else if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+      int rc = check_embedded(g, fd->descriptor, v, f.value_len, depth + 1, why,
+                              cap);
+      if (rc != 0 || why[0]) return rc;
+    }
+  }
+  if (depth > 1) return 0;
+  ProtobufCMessage *m = NULL;
+  rs_error e = RS_ERROR_INIT;
+  int rc = rs__unpack(&m, D, buf, len, 0, g->ctx->opts, g->ctx->budget, &e);
+  if (rc == RS_EDECODE) {
+    snprintf(why, cap, "%s", e.message);
+    return 0;
+  }
+  if (m != NULL) protobuf_c_message_free_unpacked(m, RS__PA(g->ctx->a));
+  return rc;
+}
+
+/*
+ * One occurrence of a string, bytes or message field into a string, bytes
+ * or message field: by value, or impossible when the value has no faithful
+ * reading as the target type.
+ */
+static int copy_len(gen_state *g, const ProtobufCFieldDescriptor *sf,
+                    const ProtobufCFieldDescriptor *df, const uint8_t *buf,
+                    occurrence *o, rs_buf *out) {
+  rs_convert_ctx *ctx = g->ctx;
+  const rs__wfield *f = o->f;
+  const char *path = o->path->buf;
+  const uint8_t *v = buf + f->value_offset;
+  size_t n = f->value_len;
+  ProtobufCType st = sf->type, dt = df->type;
+  char last[80] = "";
+  int rc = 0;
+  if (is_map(sf) != is_map(df) &&
+      (st != PROTOBUF_C_TYPE_MESSAGE || dt != PROTOBUF_C_TYPE_MESSAGE))
+    return report(ctx, RS_LOSS_IMPOSSIBLE, path, df->id,
+                  "a %s has no faithful reading as a %s of version %u",
+                  is_map(sf) ? "map" : rs__type_name(st),
+                  is_map(df) ? "map" : rs__type_name(dt), ctx->to);
+  if (dt == PROTOBUF_C_TYPE_MESSAGE && st == PROTOBUF_C_TYPE_MESSAGE &&
+      sf->descriptor != df->descriptor) {
     rs_buf sub = RS_BUF_INIT;
     g->depth++;
-    int rc = generic(g, sf->descriptor, df->descriptor, buf + f->value_offset,
-                     f->value_len, path, NULL, 0, &sub);
+    rc = generic(g, sf->descriptor, df->descriptor, v, n, o->path, NULL, 0,
+                 &sub);
     g->depth--;
     if (rc == 0) rc = put_tag(ctx, out, df->id, RS__WT_LEN);
     if (rc == 0) rc = put_varint(ctx, out, sub.len);
     if (rc == 0) rc = put(ctx, out, sub.data, sub.len);
     rs__free(ctx->a, sub.data);
+    if (rc == 0 && o->trimmed > 1) rc = report_trimmed(g, sf, df, o, "");
     return rc;
   }
-  if (!rs__is_varint_type(df->type))
-    return put(ctx, out, buf + f->tag_offset, f->end - f->tag_offset);
-  if (f->wire_type == RS__WT_VARINT) {
-    uint64_t v;
-    int rc = convert_varint(g, sf, df, f->value, &v, path->buf);
+  if (dt == PROTOBUF_C_TYPE_MESSAGE && st != PROTOBUF_C_TYPE_MESSAGE) {
+    char why[200] = "";
+    rc = check_embedded(g, df->descriptor, v, n, 1, why, sizeof why);
     if (rc != 0) return rc;
-    if (v == f->value)
-      return put(ctx, out, buf + f->tag_offset, f->end - f->tag_offset);
-    rc = put_tag(ctx, out, df->id, RS__WT_VARINT);
-    return rc != 0 ? rc : put_varint(ctx, out, v);
+    char q[64];
+    quote(v, n, q, sizeof q);
+    if (why[0])
+      return report(
+          ctx, RS_LOSS_IMPOSSIBLE, path, df->id,
+          "the %s value %s (%zu bytes) is not a %s: %s", rs__type_name(st), q,
+          n, ((const ProtobufCMessageDescriptor *)df->descriptor)->name, why);
   }
-  /* Packed varints: convert element by element. */
-  rs_buf packed = RS_BUF_INIT;
-  size_t pos = 0;
-  int rc = 0;
-  const uint8_t *p = buf + f->value_offset;
-  while (rc == 0 && pos < f->value_len) {
-    uint64_t raw, v;
-    if (rs__read_varint(p, f->value_len, &pos, &raw) != 0) {
-      rc = report(ctx, RS_LOSS_DROPPED, path->buf, df->id,
-                  "packed values are malformed; dropped");
-      rs__free(ctx->a, packed.data);
-      return rc;
+  if (dt == PROTOBUF_C_TYPE_STRING) {
+    /* A string the source read as UTF-8 already is; protobuf-c's strings
+     * (the source was packed from one) cannot hold a NUL. */
+    bool utf8 = rs__field_wants_utf8(df) &&
+                !(st == PROTOBUF_C_TYPE_STRING && rs__field_wants_utf8(sf));
+    size_t ok = utf8 ? rs__utf8_valid_prefix(v, n) : n;
+    if (ok < n) {
+      char q[64];
+      quote(v, n, q, sizeof q);
+      return report(ctx, RS_LOSS_IMPOSSIBLE, path, df->id,
+                    "the %s value %s is not valid UTF-8 (byte %zu), which "
+                    "a proto3 string of version %u must be",
+                    rs__type_name(st), q, ok, ctx->to);
     }
-    rc = convert_varint(g, sf, df, raw, &v, path->buf);
-    if (rc == 0) rc = put_varint(ctx, &packed, v);
+    const uint8_t *nul = st != PROTOBUF_C_TYPE_STRING ? memchr(v, 0, n) : NULL;
+    if (nul != NULL) {
+      char q[64], s[64];
+      quote(v, n, q, sizeof q);
+      quote(v, (size_t)(nul - v), s, sizeof s);
+      rc = report(ctx, RS_LOSS_ALTERED, path, df->id,
+                  "the %s value %s (%zu bytes) holds a NUL at byte %zu, where "
+                  "a protobuf-c string ends; the reader sees %s",
+                  rs__type_name(st), q, n, (size_t)(nul - v), s);
+    }
   }
-  if (rc == 0) rc = put_tag(ctx, out, df->id, RS__WT_LEN);
-  if (rc == 0) rc = put_varint(ctx, out, packed.len);
-  if (rc == 0) rc = put(ctx, out, packed.data, packed.len);
-  rs__free(ctx->a, packed.data);
+  if (rc == 0) rc = put(ctx, out, buf + f->tag_offset, f->end - f->tag_offset);
+  if (rc == 0 && o->trimmed > 1) {
+    if (dt != PROTOBUF_C_TYPE_MESSAGE) quote(v, n, last, sizeof last);
+    rc = report_trimmed(g, sf, df, o, last);
+  }
   return rc;
+}
+
+static int copy_field(gen_state *g, const ProtobufCFieldDescriptor *sf,
+                      const ProtobufCFieldDescriptor *df, const uint8_t *buf,
+                      occurrence *o, rs_buf *out) {
+  rs_convert_ctx *ctx = g->ctx;
+  const rs__wfield *f = o->f;
+  o->n_elements = 1;
+  if (sf != NULL && is_numeric(sf->type) && is_numeric(df->type)) {
+    /* The same type reads the same value: the bytes stay (enums are
+     * checked, their two enums may differ). */
+    if (sf->type == df->type && df->type != PROTOBUF_C_TYPE_ENUM &&
+        o->trimmed <= 1 &&
+        (f->wire_type != RS__WT_LEN ||
+         df->label == PROTOBUF_C_LABEL_REPEATED)) {
+      if (f->wire_type == RS__WT_LEN) {
+        size_t w = rs__field_wire_type(sf) == RS__WT_I64   ? 8
+                   : rs__field_wire_type(sf) == RS__WT_I32 ? 4
+                                                           : 0;
+        size_t cnt = 0;
+        if (w != 0) {
+          cnt = f->value_len / w;
+        } else {
+          for (size_t i = 0; i < f->value_len; i++)
+            cnt += (buf[f->value_offset + i] & 0x80) == 0;
+        }
+        o->n_elements = cnt;
+      }
+      return put(ctx, out, buf + f->tag_offset, f->end - f->tag_offset);
+    }
+    return copy_numbers(g, sf, df, buf, o, out);
+  }
+  if (sf != NULL && !is_numeric(sf->type) && !is_numeric(df->type))
+    return copy_len(g, sf, df, buf, o, out);
+  /* The writer's type is unknown: the bytes stay, varints are checked
+   * against the target's enum. */
+  if (df->type == PROTOBUF_C_TYPE_MESSAGE || !rs__is_varint_type(df->type) ||
+      f->wire_type != RS__WT_VARINT) {
+    if (df->type == PROTOBUF_C_TYPE_ENUM && f->wire_type == RS__WT_LEN) {
+      size_t pos = 0;
+      const uint8_t *p = buf + f->value_offset;
+      while (pos < f->value_len) {
+        uint64_t raw, v;
+        if (rs__read_varint(p, f->value_len, &pos, &raw) != 0)
+          return report(ctx, RS_LOSS_DROPPED, o->path->buf, df->id,
+                        "packed values are malformed; dropped");
+        int rc = convert_varint(g, df, raw, &v, o->path->buf);
+        if (rc != 0) return rc;
+      }
+    }
+    return put(ctx, out, buf + f->tag_offset, f->end - f->tag_offset);
+  }
+  uint64_t v;
+  int rc = convert_varint(g, df, f->value, &v, o->path->buf);
+  if (rc != 0) return rc;
+  if (v == f->value)
+    return put(ctx, out, buf + f->tag_offset, f->end - f->tag_offset);
+  rc = put_tag(ctx, out, df->id, RS__WT_VARINT);
+  return rc != 0 ? rc : put_varint(ctx, out, v);
+}
+
+/* Per target field: element numbering, and where a field the target reads
+ * as one value was last written (0: not looked for yet). */
+typedef struct slot {
+  size_t count;
+  size_t last_plus1;
+  size_t total;
+  size_t first_tag;
+} slot;
+
+/* Values of field `number` from `from` on (packed ones counted one by one),
+ * and the tag offset of its last occurrence. */
+static size_t count_values(const uint8_t *buf, size_t len, size_t from,
+                           uint32_t number, const ProtobufCFieldDescriptor *sf,
+                           size_t *last) {
+  size_t total = 0, pos = from;
+  rs__wfield f;
+  const char *why;
+  while (pos < len && rs__read_field(buf, len, &pos, &f, &why) == 0) {
+    if (f.number != number) continue;
+    size_t n = 1;
+    if (f.wire_type == RS__WT_LEN && is_numeric(sf->type)) {
+      unsigned wt = rs__field_wire_type(sf);
+      size_t q = 0;
+      uint64_t v;
+      for (n = 0; q < f.value_len && read_value(buf + f.value_offset,
+                                                f.value_len, &q, wt, &v) == 0;)
+        n++;
+    }
+    /* An empty packed record holds no value to keep. */
+    if (n > 0) *last = f.tag_offset;
+    total += n;
+  }
+  return total;
 }
 
 static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
@@ -319,14 +1002,13 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
                    size_t n_skip, rs_buf *out) {
   rs_convert_ctx *ctx = g->ctx;
   if (g->depth > ctx->opts->max_depth) return RS_ELIMIT;
-  /* Element counters for repeated-field paths, by target field index. */
-  size_t counts_small[64];
-  size_t *counts = counts_small;
-  if (D->n_fields > 64) {
-    counts = rs__alloc(ctx->a, D->n_fields * sizeof *counts);
-    if (counts == NULL) return rs__budget_code(ctx->budget);
+  slot slots_small[32];
+  slot *slots = slots_small;
+  if (D->n_fields > 32) {
+    slots = rs__alloc(ctx->a, D->n_fields * sizeof *slots);
+    if (slots == NULL) return rs__budget_code(ctx->budget);
   } else {
-    memset(counts_small, 0, sizeof counts_small);
+    memset(slots_small, 0, sizeof slots_small);
   }
   uint32_t reported[16];
   size_t n_reported = 0;
@@ -346,14 +1028,22 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
     const ProtobufCFieldDescriptor *df =
         protobuf_c_message_descriptor_get_field(D, f.number);
     const char *name = sf != NULL ? sf->name : df != NULL ? df->name : "";
-    size_t mark;
+    slot *sl = df != NULL ? &slots[df - D->fields] : NULL;
+    occurrence o = {&f, path, path->len, name, 0, 1, 0, 0, buf, len};
     if (df != NULL && df->label == PROTOBUF_C_LABEL_REPEATED) {
-      size_t idx = (size_t)(df - D->fields);
-      mark = rs__path_push_index(path, name, counts[idx]++);
+      o.first_index = sl->count;
+      rs__path_push_index(path, name, sl->count);
     } else {
-      mark = rs__path_push_field(path, name, f.number);
+      rs__path_push_field(path, name, f.number);
     }
     bool first = !in_list(reported, n_reported, f.number);
+    /* Numbers convert to numbers and strings, bytes and messages to each
+     * other whatever their wire types; anything else only keeps its bytes
+     * where the target reads them as they are. */
+    bool by_value = sf != NULL && df != NULL &&
+                    is_numeric(sf->type) == is_numeric(df->type) &&
+                    (f.wire_type == rs__field_wire_type(sf) ||
+                     (f.wire_type == RS__WT_LEN && rs__is_packable(sf)));
     if (!rs__number_writable(f.number)) {
       if (first)
         rc = report(ctx, RS_LOSS_DROPPED, path->buf, f.number,
@@ -370,7 +1060,16 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
         rc = put(ctx, out, buf + f.tag_offset, f.end - f.tag_offset);
         if (rc == 0 && first) ctx->conv->kept_unknown++;
       }
-    } else if (!rs__wire_type_ok(df, f.wire_type)) {
+    } else if (!by_value && sf != NULL && rs__wire_type_ok(df, f.wire_type)) {
+      /* The reader would read these bytes, as something else. */
+      if (first)
+        rc = report(ctx, RS_LOSS_IMPOSSIBLE, path->buf, f.number,
+                    "version %u reads field %u as %s; a %s value has no "
+                    "faithful conversion to it",
+                    ctx->to, (unsigned)f.number,
+                    is_map(df) ? "a map" : rs__type_name(df->type),
+                    rs__type_name(sf->type));
+    } else if (!by_value && !rs__wire_type_ok(df, f.wire_type)) {
       if (first)
         rc = report(ctx, RS_LOSS_DROPPED, path->buf, f.number,
                     "version %u reads field %u as %s (wire type %u, %s), not "
@@ -380,12 +1079,28 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
                     rs__wire_type_name(rs__field_wire_type(df)), f.wire_type,
                     rs__wire_type_name(f.wire_type));
     } else {
-      rc = copy_field(g, sf, df, buf, &f, path, out);
+      bool skip_it = false;
+      if (sf != NULL && sf->label == PROTOBUF_C_LABEL_REPEATED &&
+          df->label != PROTOBUF_C_LABEL_REPEATED) {
+        /* A target that reads one value sees the last one written (a
+         * message: all of them merged), so only the last is converted. */
+        if (sl->last_plus1 == 0) {
+          size_t last = f.tag_offset;
+          sl->total = count_values(buf, len, f.tag_offset, f.number, sf, &last);
+          sl->last_plus1 = last + 1;
+          sl->first_tag = f.tag_offset;
+        }
+        skip_it = f.tag_offset + 1 != sl->last_plus1;
+        o.trimmed = sl->total;
+        o.first_tag = sl->first_tag;
+      }
+      if (!skip_it) rc = copy_field(g, sf, df, buf, &o, out);
     }
+    if (sl != NULL) sl->count += o.n_elements;
     if (first && n_reported < 16) reported[n_reported++] = f.number;
-    rs__path_pop(path, mark);
+    rs__path_pop(path, o.mark);
   }
-  if (counts != counts_small) rs__free(ctx->a, counts);
+  if (slots != slots_small) rs__free(ctx->a, slots);
   return rc;
 }
 
