@@ -30,20 +30,20 @@ static void print_message(const ProtobufCMessage *m) {
       size_t n = *(const size_t *)MEMBER(m, f->quantifier_offset);
       if (n == 0) continue;
       printf("%s\"%s\":[", first ? "" : ",", f->name);
-      size_t size = f->type == PROTOBUF_C_TYPE_STRING ||
-                            f->type == PROTOBUF_C_TYPE_MESSAGE
-                        ? sizeof(void *)
-                    : f->type == PROTOBUF_C_TYPE_BYTES
-                        ? sizeof(ProtobufCBinaryData)
-                    : f->type == PROTOBUF_C_TYPE_BOOL ? sizeof(protobuf_c_boolean)
-                    : f->type == PROTOBUF_C_TYPE_INT64 ||
-                            f->type == PROTOBUF_C_TYPE_UINT64 ||
-                            f->type == PROTOBUF_C_TYPE_SINT64 ||
-                            f->type == PROTOBUF_C_TYPE_FIXED64 ||
-                            f->type == PROTOBUF_C_TYPE_SFIXED64 ||
-                            f->type == PROTOBUF_C_TYPE_DOUBLE
-                        ? 8
-                        : 4;
+      size_t size =
+          f->type == PROTOBUF_C_TYPE_STRING ||
+                  f->type == PROTOBUF_C_TYPE_MESSAGE
+              ? sizeof(void *)
+          : f->type == PROTOBUF_C_TYPE_BYTES ? sizeof(ProtobufCBinaryData)
+          : f->type == PROTOBUF_C_TYPE_BOOL  ? sizeof(protobuf_c_boolean)
+          : f->type == PROTOBUF_C_TYPE_INT64 ||
+                  f->type == PROTOBUF_C_TYPE_UINT64 ||
+                  f->type == PROTOBUF_C_TYPE_SINT64 ||
+                  f->type == PROTOBUF_C_TYPE_FIXED64 ||
+                  f->type == PROTOBUF_C_TYPE_SFIXED64 ||
+                  f->type == PROTOBUF_C_TYPE_DOUBLE
+              ? 8
+              : 4;
       const char *items = *(const char *const *)member;
       for (size_t k = 0; k < n; k++) {
         if (k > 0) putchar(',');
@@ -69,7 +69,8 @@ static void print_message(const ProtobufCMessage *m) {
       set = ((const ProtobufCBinaryData *)member)->len > 0;
     else {
       static const char zero[8];
-      size_t width = f->type == PROTOBUF_C_TYPE_BOOL ? sizeof(protobuf_c_boolean)
+      size_t width = f->type == PROTOBUF_C_TYPE_BOOL
+                         ? sizeof(protobuf_c_boolean)
                      : f->type == PROTOBUF_C_TYPE_INT64 ||
                              f->type == PROTOBUF_C_TYPE_UINT64 ||
                              f->type == PROTOBUF_C_TYPE_SINT64 ||
@@ -96,7 +97,8 @@ static void print_message(const ProtobufCMessage *m) {
     first = 0;
   }
   if (m->n_unknown_fields > 0)
-    printf("%s\"_unknown\":%u", first ? "" : ",", (unsigned)m->n_unknown_fields);
+    printf("%s\"_unknown\":%u", first ? "" : ",",
+           (unsigned)m->n_unknown_fields);
   putchar('}');
 }
 
