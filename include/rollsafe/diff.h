@@ -9,9 +9,16 @@
  * a severity, the field path with numbers, a one-line message, and the
  * file:line:col of the declaration when the set carries source info.
  *
- * Severities: error (the old reader fails on, or misreads, records the new
- * writer produces), warning (the old reader loses or ignores information,
- * or misreads some values only), info (wire-safe, worth knowing).
+ * Each finding also carries its verdict: what a protobuf-c reader (the
+ * default reader runtime) makes of a record that hits the change, in the
+ * words of `rollsafe scan`: ok, ignored_fields, misread or unreadable; none
+ * for changes of schema structure that no record shows.
+ *
+ * Severities follow from the verdict: error when such records are misread
+ * or unreadable; otherwise warning (information the old code uses is
+ * ignored, or a hazard outside this read: a number left free for reuse,
+ * records written after the rollback that the new code rejects) or info
+ * (wire-safe, worth knowing).
  */
 #ifndef ROLLSAFE_DIFF_H
 #define ROLLSAFE_DIFF_H
@@ -30,68 +37,87 @@ typedef enum rs_diff_severity {
   RS_DIFF_ERROR = 3
 } rs_diff_severity;
 
+/** What a reader makes of a record that hits a change (see rollsafe scan). */
+typedef enum rs_diff_verdict {
+  RS_DIFF_VERDICT_NONE = 0,           /**< no record shows the change */
+  RS_DIFF_VERDICT_OK = 1,             /**< every value read as written */
+  RS_DIFF_VERDICT_IGNORED_FIELDS = 2, /**< only fields it lacks differ */
+  RS_DIFF_VERDICT_MISREAD = 3,        /**< a field it knows reads otherwise */
+  RS_DIFF_VERDICT_UNREADABLE = 4      /**< its parse fails */
+} rs_diff_verdict;
+
 /*
- * The rules: id, default severity, summary. A rule whose severity depends
- * on the case (an enum closed or open, a reader proto2 or proto3) gives its
- * usual one here; each finding carries its own.
+ * The rules: id, usual verdict and severity, summary. A rule whose verdict
+ * depends on the case (a packed field or not, a default or not, an enum
+ * closed or open) gives its usual one here; each finding carries its own,
+ * with the severity that follows from it.
  */
 #define RS_DIFF_RULE_MAP(XX)                                                   \
-  XX(FIELD_WIRE_TYPE_CHANGED, ERROR,                                           \
+  XX(FIELD_WIRE_TYPE_CHANGED, UNREADABLE, ERROR,                               \
      "a field's type changed to one of another wire type")                     \
-  XX(FIELD_TYPE_INCOMPATIBLE, ERROR,                                           \
+  XX(FIELD_TYPE_INCOMPATIBLE, MISREAD, ERROR,                                  \
      "a field's type changed to one of the same wire type but another "        \
      "encoding")                                                               \
-  XX(FIELD_TYPE_NARROWED, WARNING,                                             \
+  XX(FIELD_TYPE_NARROWED, MISREAD, ERROR,                                      \
      "wire-compatible type change; values outside the old type's range are "   \
-     "truncated")                                                              \
-  XX(FIELD_TYPE_SIGN_CHANGED, WARNING,                                         \
+     "misread")                                                                \
+  XX(FIELD_TYPE_SIGN_CHANGED, MISREAD, ERROR,                                  \
      "wire-compatible type change; some values change sign")                   \
-  XX(FIELD_TYPE_COMPATIBLE, INFO,                                              \
+  XX(FIELD_TYPE_COMPATIBLE, OK, INFO,                                          \
      "wire-compatible type change; every value is read the same")              \
-  XX(FIELD_BYTES_TO_STRING, WARNING,                                           \
+  XX(FIELD_BYTES_TO_STRING, MISREAD, ERROR,                                    \
      "bytes written where the old reader expects a string")                    \
-  XX(FIELD_BYTES_TO_MESSAGE, WARNING,                                          \
+  XX(FIELD_BYTES_TO_MESSAGE, UNREADABLE, ERROR,                                \
      "bytes written where the old reader expects a message")                   \
-  XX(FIELD_MESSAGE_TYPE_CHANGED, WARNING,                                      \
+  XX(FIELD_MESSAGE_TYPE_CHANGED, OK, INFO,                                     \
      "a field's message type changed to another message")                      \
-  XX(FIELD_ENUM_TYPE_CHANGED, WARNING,                                         \
+  XX(FIELD_ENUM_TYPE_CHANGED, OK, INFO,                                        \
      "a field's enum type changed to another enum")                            \
-  XX(FIELD_MADE_REPEATED, ERROR, "a singular field became repeated")           \
-  XX(FIELD_MADE_SINGULAR, INFO, "a repeated field became singular")            \
-  XX(FIELD_PACKED_CHANGED, INFO, "a repeated field's packed encoding changed") \
-  XX(FIELD_NO_LONGER_REQUIRED, ERROR, "a required field became optional")      \
-  XX(FIELD_MADE_REQUIRED, WARNING, "an optional field became required")        \
-  XX(FIELD_PRESENCE_LOST, WARNING,                                             \
+  XX(FIELD_MADE_REPEATED, MISREAD, ERROR, "a singular field became repeated")  \
+  XX(FIELD_MADE_SINGULAR, OK, INFO, "a repeated field became singular")        \
+  XX(FIELD_PACKED_CHANGED, OK, INFO,                                           \
+     "a repeated field's packed encoding changed")                             \
+  XX(FIELD_NO_LONGER_REQUIRED, UNREADABLE, ERROR,                              \
+     "a required field became optional")                                       \
+  XX(FIELD_MADE_REQUIRED, OK, WARNING, "an optional field became required")    \
+  XX(FIELD_PRESENCE_LOST, OK, INFO,                                            \
      "a field with presence became a proto3 field without presence")           \
-  XX(FIELD_DEFAULT_CHANGED, WARNING, "a field's default value changed")        \
-  XX(FIELD_MOVED_INTO_ONEOF, WARNING, "a field moved into a oneof")            \
-  XX(FIELD_MOVED_OUT_OF_ONEOF, ERROR, "a field moved out of a oneof")          \
-  XX(ONEOF_FIELD_ADDED, WARNING, "a new field joined an existing oneof")       \
-  XX(FIELD_ADDED, INFO, "a new field; the old reader ignores it")              \
-  XX(FIELD_REQUIRED_ADDED, WARNING, "a new required field")                    \
-  XX(FIELD_DELETED, WARNING,                                                   \
+  XX(FIELD_DEFAULT_CHANGED, MISREAD, ERROR, "a field's default value changed") \
+  XX(FIELD_MOVED_INTO_ONEOF, OK, INFO, "a field moved into a oneof")           \
+  XX(FIELD_MOVED_OUT_OF_ONEOF, MISREAD, ERROR, "a field moved out of a oneof") \
+  XX(ONEOF_FIELD_ADDED, IGNORED_FIELDS, WARNING,                               \
+     "a new field joined an existing oneof")                                   \
+  XX(FIELD_ADDED, IGNORED_FIELDS, INFO,                                        \
+     "a new field; the old reader ignores it")                                 \
+  XX(FIELD_REQUIRED_ADDED, IGNORED_FIELDS, WARNING, "a new required field")    \
+  XX(FIELD_DELETED, OK, INFO,                                                  \
      "a field was deleted, its number and name reserved")                      \
-  XX(FIELD_DELETED_UNRESERVED, ERROR,                                          \
+  XX(FIELD_DELETED_UNRESERVED, OK, WARNING,                                    \
      "a field was deleted without reserving its number and name")              \
-  XX(REQUIRED_FIELD_DELETED, ERROR, "a required field was deleted")            \
-  XX(FIELD_RENAMED, INFO, "a field was renamed; number and type unchanged")    \
-  XX(FIELD_NUMBER_REUSED, ERROR, "a field number now holds another field")     \
-  XX(FIELD_RENUMBERED, ERROR, "a field kept its name but changed number")      \
-  XX(MAP_KEY_TYPE_CHANGED, ERROR, "a map's key type changed")                  \
-  XX(MAP_VALUE_TYPE_CHANGED, ERROR, "a map's value type changed")              \
-  XX(FIELD_MAP_CHANGED, WARNING,                                               \
+  XX(REQUIRED_FIELD_DELETED, UNREADABLE, ERROR,                                \
+     "a required field was deleted")                                           \
+  XX(FIELD_RENAMED, OK, INFO,                                                  \
+     "a field was renamed; number and type unchanged")                         \
+  XX(FIELD_NUMBER_REUSED, MISREAD, ERROR,                                      \
+     "a field number now holds another field")                                 \
+  XX(FIELD_RENUMBERED, MISREAD, ERROR,                                         \
+     "a field kept its name but changed number")                               \
+  XX(MAP_KEY_TYPE_CHANGED, MISREAD, ERROR, "a map's key type changed")         \
+  XX(MAP_VALUE_TYPE_CHANGED, MISREAD, ERROR, "a map's value type changed")     \
+  XX(FIELD_MAP_CHANGED, OK, INFO,                                              \
      "a map became a repeated message field, or the reverse")                  \
-  XX(ENUM_VALUE_ADDED, ERROR, "a new enum value")                              \
-  XX(ENUM_VALUE_REMOVED, WARNING, "an enum value was removed")                 \
-  XX(ENUM_VALUE_RENAMED, INFO, "an enum value was renamed; number unchanged")  \
-  XX(ENUM_VALUE_NUMBER_REUSED, ERROR,                                          \
+  XX(ENUM_VALUE_ADDED, MISREAD, ERROR, "a new enum value")                     \
+  XX(ENUM_VALUE_REMOVED, NONE, WARNING, "an enum value was removed")           \
+  XX(ENUM_VALUE_RENAMED, OK, INFO,                                             \
+     "an enum value was renamed; number unchanged")                            \
+  XX(ENUM_VALUE_NUMBER_REUSED, MISREAD, ERROR,                                 \
      "an enum number now names another value")                                 \
-  XX(MESSAGE_REMOVED, WARNING, "a message type was removed")                   \
-  XX(MESSAGE_RENAMED, INFO, "a message type was renamed")
+  XX(MESSAGE_REMOVED, NONE, WARNING, "a message type was removed")             \
+  XX(MESSAGE_RENAMED, NONE, INFO, "a message type was renamed")
 
 /** The rules, in the table's order. */
 typedef enum rs_diff_rule {
-#define RS__DIFF_RULE_GEN(id, sev, summary) RS_DIFF_RULE_##id,
+#define RS__DIFF_RULE_GEN(id, verdict, sev, summary) RS_DIFF_RULE_##id,
   RS_DIFF_RULE_MAP(RS__DIFF_RULE_GEN)
 #undef RS__DIFF_RULE_GEN
       RS_DIFF_RULE_COUNT
@@ -103,6 +129,13 @@ RS_EXTERN const char *rs_diff_rule_id(rs_diff_rule rule);
 
 /** The rule's usual severity. */
 RS_EXTERN rs_diff_severity rs_diff_rule_severity(rs_diff_rule rule);
+
+/** The rule's usual verdict. */
+RS_EXTERN rs_diff_verdict rs_diff_rule_verdict(rs_diff_rule rule);
+
+/** The verdict's name as rollsafe scan spells it: "ok", "ignored_fields",
+ * "misread", "unreadable"; "none" for RS_DIFF_VERDICT_NONE (static). */
+RS_EXTERN const char *rs_diff_verdict_name(rs_diff_verdict verdict);
 
 /** The rule's one-line summary (static). */
 RS_EXTERN const char *rs_diff_rule_summary(rs_diff_rule rule);
@@ -249,6 +282,10 @@ RS_EXTERN rs_diff_severity rs_diff_finding_severity(const rs_diff_finding *f);
 
 /** The field path, e.g. "shop.v2.Order.deliver_by(9)" (borrowed). */
 RS_EXTERN const char *rs_diff_finding_path(const rs_diff_finding *f);
+
+/** What a protobuf-c reader makes of a record that hits it; the severity
+ * follows from it (error for misread and unreadable, and only then). */
+RS_EXTERN rs_diff_verdict rs_diff_finding_verdict(const rs_diff_finding *f);
 
 /** One line saying what the old reader makes of it (borrowed). */
 RS_EXTERN const char *rs_diff_finding_message(const rs_diff_finding *f);

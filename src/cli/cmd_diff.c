@@ -60,11 +60,15 @@ void cli_diff_help(FILE *out) {
       "                           (default: $ROLLSAFE_TODAY, else today, UTC)",
       "  -h, --help               show this help",
       "",
-      "Severities: error (the old reader fails on, or misreads, what the new",
-      "writer writes), warning (it loses or ignores information, or misreads",
-      "some values), info (wire-safe, worth knowing).",
+      "Each finding has the verdict a protobuf-c reader gives a record that",
+      "hits it, as rollsafe scan names them: ok, ignored_fields, misread,",
+      "unreadable (none: schema structure, no record shows it).",
+      "Severities follow: error (misread or unreadable records), warning",
+      "(ignored information, or a hazard outside this read: a number left",
+      "free, records the new code rejects after a rollback), info",
+      "(wire-safe, worth knowing).",
       "",
-      "Rules:",
+      "Rules (usual severity and verdict):",
   };
   static const char *const tail[] = {
       "",
@@ -79,8 +83,9 @@ void cli_diff_help(FILE *out) {
   for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
     fprintf(out, "%s\n", head[i]);
   for (int r = 0; r < RS_DIFF_RULE_COUNT; r++)
-    fprintf(out, "  %-26s %-7s %s\n", rs_diff_rule_id((rs_diff_rule)r),
+    fprintf(out, "  %-26s %-7s %-14s %s\n", rs_diff_rule_id((rs_diff_rule)r),
             rs_diff_severity_name(rs_diff_rule_severity((rs_diff_rule)r)),
+            rs_diff_verdict_name(rs_diff_rule_verdict((rs_diff_rule)r)),
             rs_diff_rule_summary((rs_diff_rule)r));
   for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
     fprintf(out, "%s\n", tail[i]);
@@ -344,6 +349,9 @@ static int write_text(FILE *out, void *ctx) {
     else
       fprintf(out, "             %s\n", rs_diff_finding_file(f));
     fprintf(out, "             %s\n", rs_diff_finding_message(f));
+    if (rs_diff_finding_verdict(f) != RS_DIFF_VERDICT_NONE)
+      fprintf(out, "             verdict of such a record: %s\n",
+              rs_diff_verdict_name(rs_diff_finding_verdict(f)));
     if (by != NULL)
       fprintf(out, "             suppressed by %s (%s): %s\n", by,
               rs_diff_severity_name(rs_diff_finding_severity(f)),
@@ -391,6 +399,12 @@ static int set(json_t *obj, const char *key, json_t *value) {
   return json_object_set_new(obj, key, value);
 }
 
+/* A verdict as JSON: its name, or null when no record shows the change. */
+static json_t *verdict_json(rs_diff_verdict v) {
+  return v == RS_DIFF_VERDICT_NONE ? json_null()
+                                   : json_string(rs_diff_verdict_name(v));
+}
+
 static json_t *json_document(const diff_run *r) {
   json_t *doc = json_object(), *versions = json_array(),
          *findings = json_array(), *supps = json_array(), *types = NULL;
@@ -428,9 +442,10 @@ static json_t *json_document(const diff_run *r) {
                                           rs_diff_finding_suppression_reason(f))
                               : json_null();
     json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:s,s:o,s:I,s:s,s:I,s:s,s:b,s:o}", "rule",
+        "{s:s,s:s,s:o,s:s,s:s,s:o,s:I,s:s,s:I,s:s,s:b,s:o}", "rule",
         rs_diff_rule_id(rs_diff_finding_rule(f)), "severity",
-        rs_diff_severity_name(rs_diff_finding_severity(f)), "path",
+        rs_diff_severity_name(rs_diff_finding_severity(f)), "verdict",
+        verdict_json(rs_diff_finding_verdict(f)), "path",
         rs_diff_finding_path(f), "message", rs_diff_finding_message(f),
         "location", loc, "reader", (json_int_t)(ri + 1), "reader_path",
         r->paths[ri], "writer", (json_int_t)(wi + 1), "writer_path",
@@ -515,11 +530,12 @@ static json_t *sarif_document(const diff_run *r) {
   int bad = rules == NULL || results == NULL || notes == NULL;
   for (int i = 0; !bad && i < RS_DIFF_RULE_COUNT; i++) {
     rs_diff_rule rule = (rs_diff_rule)i;
-    json_t *o = json_pack("{s:s,s:{s:s},s:{s:s},s:{s:[s,s]}}", "id",
+    json_t *o = json_pack("{s:s,s:{s:s},s:{s:s},s:{s:[s,s],s:o}}", "id",
                           rs_diff_rule_id(rule), "shortDescription", "text",
                           rs_diff_rule_summary(rule), "defaultConfiguration",
                           "level", sarif_level(rs_diff_rule_severity(rule)),
-                          "properties", "tags", "protobuf", "rollback");
+                          "properties", "tags", "protobuf", "rollback",
+                          "verdict", verdict_json(rs_diff_rule_verdict(rule)));
     bad |= o == NULL || json_array_append_new(rules, o) != 0;
   }
   for (size_t i = 0;
@@ -540,15 +556,16 @@ static json_t *sarif_document(const diff_run *r) {
       json_decref(loc);
       loc = NULL;
     }
-    json_t *o = json_pack("{s:s,s:i,s:s,s:{s:s},s:[o],s:{s:s},s:{s:s,s:s,s:s}}",
-                          "ruleId", rs_diff_rule_id(rs_diff_finding_rule(f)),
-                          "ruleIndex", (int)rs_diff_finding_rule(f), "level",
-                          sarif_level(rs_diff_finding_severity(f)), "message",
-                          "text", rs_diff_finding_message(f), "locations", loc,
-                          "partialFingerprints", "rollsafeFinding/v1",
-                          fingerprint, "properties", "severity",
-                          rs_diff_severity_name(rs_diff_finding_severity(f)),
-                          "reader", r->paths[ri], "writer", r->paths[wi]);
+    json_t *o = json_pack(
+        "{s:s,s:i,s:s,s:{s:s},s:[o],s:{s:s},s:{s:s,s:o,s:s,s:s}}", "ruleId",
+        rs_diff_rule_id(rs_diff_finding_rule(f)), "ruleIndex",
+        (int)rs_diff_finding_rule(f), "level",
+        sarif_level(rs_diff_finding_severity(f)), "message", "text",
+        rs_diff_finding_message(f), "locations", loc, "partialFingerprints",
+        "rollsafeFinding/v1", fingerprint, "properties", "severity",
+        rs_diff_severity_name(rs_diff_finding_severity(f)), "verdict",
+        verdict_json(rs_diff_finding_verdict(f)), "reader", r->paths[ri],
+        "writer", r->paths[wi]);
     const char *by = rs_diff_finding_suppressed_by(f);
     if (o != NULL && by != NULL) {
       char justification[600];

@@ -3,12 +3,23 @@
  * src/schema/diff.c: the schema guard. Compares FileDescriptorProto trees
  * in the rollback direction: the OLD schema reads, the NEW one writes.
  *
- * Runtime behaviours the messages state (protobuf-c 1.4 read from its
- * source; the others from the protobuf runtimes' documented behaviour):
+ * Each finding carries the verdict a protobuf-c reader (the default reader
+ * runtime) gives a record that hits it, and its severity follows from that
+ * verdict (add() enforces it). Runtime behaviours the messages state
+ * (protobuf-c 1.4 read from its source, parse_required_member() and
+ * protobuf_c_message_unpack(); the others from the protobuf runtimes'
+ * documented behaviour):
  *  - a known field whose wire type does not match: protobuf-c fails the
- *    unpack (a bool field excepted: it reads any bytes, non-zero as true);
- *    C++, Java and Go keep the field as an unknown field, and the field
- *    reads as unset;
+ *    unpack, with two exceptions: a bool field reads any bytes (its length
+ *    prefix included), true when one has non-zero low 7 bits; a repeated
+ *    scalar field reads a length-delimited field as a packed run (failing
+ *    on a truncated varint, a length that is not a multiple of 4 or 8, or a
+ *    packed bool byte above 1). C++, Java and Go keep the field as an
+ *    unknown field, and the field reads as unset;
+ *  - varints: protobuf-c keeps the low 32 bits for 32-bit types and enums,
+ *    unzigzags sint32/64, and checks no enum number against its enum;
+ *  - a missing required field fails the unpack unless the field has an
+ *    explicit default, which protobuf-c then reads (C++ and Java fail);
  *  - repeated scalar fields: every runtime accepts packed and unpacked
  *    elements alike (protobuf-c 1.x, protobuf >= 2.3), proto2 and proto3;
  *  - a singular field met several times: the last scalar wins, messages
@@ -21,7 +32,9 @@
  *    closed in a field of a proto2 message (protobuf.dev, "Enum Behavior");
  *  - strings: protobuf-c copies the bytes without a UTF-8 check and C code
  *    sees them up to the first NUL; proto3 strings fail to parse in C++,
- *    Java and Go when they are not valid UTF-8.
+ *    Java and Go when they are not valid UTF-8;
+ *  - maps: protobuf-c keeps a map as its repeated entry messages, every
+ *    entry; C++, Java and Go keep one entry per key, the last.
  */
 #include <rollsafe/diff.h>
 
@@ -54,10 +67,12 @@ typedef Google__Protobuf__EnumValueDescriptorProto value_proto;
 
 static const struct {
   const char *id;
+  rs_diff_verdict verdict;
   rs_diff_severity severity;
   const char *summary;
 } rules[] = {
-#define RULE_ROW(id, sev, summary) {#id, RS_DIFF_##sev, summary},
+#define RULE_ROW(id, verdict, sev, summary) \
+  {#id, RS_DIFF_VERDICT_##verdict, RS_DIFF_##sev, summary},
     RS_DIFF_RULE_MAP(RULE_ROW)
 #undef RULE_ROW
 };
@@ -69,6 +84,36 @@ const char *rs_diff_rule_id(rs_diff_rule rule) {
 rs_diff_severity rs_diff_rule_severity(rs_diff_rule rule) {
   return (unsigned)rule < RS_DIFF_RULE_COUNT ? rules[rule].severity
                                              : RS_DIFF_INFO;
+}
+
+rs_diff_verdict rs_diff_rule_verdict(rs_diff_rule rule) {
+  return (unsigned)rule < RS_DIFF_RULE_COUNT ? rules[rule].verdict
+                                             : RS_DIFF_VERDICT_NONE;
+}
+
+const char *rs_diff_verdict_name(rs_diff_verdict verdict) {
+  switch (verdict) {
+    case RS_DIFF_VERDICT_OK:
+      return "ok";
+    case RS_DIFF_VERDICT_IGNORED_FIELDS:
+      return "ignored_fields";
+    case RS_DIFF_VERDICT_MISREAD:
+      return "misread";
+    case RS_DIFF_VERDICT_UNREADABLE:
+      return "unreadable";
+    default:
+      return "none";
+  }
+}
+
+/* The severity a verdict allows: misread and unreadable records are an
+ * error, and nothing else is; below that, the finding's own judgement. */
+static rs_diff_severity severity_for(rs_diff_verdict verdict,
+                                     rs_diff_severity wanted) {
+  if (verdict == RS_DIFF_VERDICT_MISREAD ||
+      verdict == RS_DIFF_VERDICT_UNREADABLE)
+    return RS_DIFF_ERROR;
+  return wanted == RS_DIFF_ERROR ? RS_DIFF_WARNING : wanted;
 }
 
 const char *rs_diff_rule_summary(rs_diff_rule rule) {
@@ -559,6 +604,7 @@ oom:
 
 struct rs_diff_finding {
   rs_diff_rule rule;
+  rs_diff_verdict verdict;
   rs_diff_severity severity;
   char *path;
   char *message;
@@ -600,6 +646,9 @@ rs_diff_rule rs_diff_finding_rule(const rs_diff_finding *f) {
 }
 rs_diff_severity rs_diff_finding_severity(const rs_diff_finding *f) {
   return f->severity;
+}
+rs_diff_verdict rs_diff_finding_verdict(const rs_diff_finding *f) {
+  return f->verdict;
 }
 const char *rs_diff_finding_path(const rs_diff_finding *f) {
   return f->path;
@@ -677,13 +726,15 @@ static void locate(const where *w, char **file, unsigned *line, unsigned *col) {
   }
 }
 
-static void add(cmp *c, rs_diff_rule rule, rs_diff_severity sev, const where *w,
-                char *path, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+static void add(cmp *c, rs_diff_rule rule, rs_diff_verdict verdict,
+                rs_diff_severity sev, const where *w, char *path,
+                const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
-/* Records a finding; takes @p path over. */
-static void add(cmp *c, rs_diff_rule rule, rs_diff_severity sev, const where *w,
-                char *path, const char *fmt, ...) {
+/* Records a finding; takes @p path over. The severity is @p sev as far as
+ * the verdict allows (severity_for). */
+static void add(cmp *c, rs_diff_rule rule, rs_diff_verdict verdict,
+                rs_diff_severity sev, const where *w, char *path,
+                const char *fmt, ...) {
   rs_diff_report *r = c->rep;
   if (path == NULL) {
     c->oom = 1;
@@ -703,7 +754,8 @@ static void add(cmp *c, rs_diff_rule rule, rs_diff_severity sev, const where *w,
   rs_diff_finding *f = &r->items[r->n];
   memset(f, 0, sizeof *f);
   f->rule = rule;
-  f->severity = sev;
+  f->verdict = verdict;
+  f->severity = severity_for(verdict, sev);
   f->path = path;
   f->reader = c->ri;
   f->writer = c->wi;
@@ -902,6 +954,7 @@ typedef enum tkind {
 
 typedef struct tres {
   tkind kind;
+  rs_diff_verdict verdict; /* of a value the change does not preserve */
   char why[1024];
 } tres;
 
@@ -956,7 +1009,8 @@ static int same_name(const sx_type *a, const sx_type *b) {
   return strcmp(a->full, b->full) == 0 || strcmp(a->rel, b->rel) == 0;
 }
 
-/* What the old reader's type makes of values of the new writer's type. */
+/* What the old reader's type makes of values of the new writer's type, and
+ * the verdict of a record whose value the change does not preserve. */
 static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
   int ok = field_kind(o->s, o->f), nk = field_kind(n->s, n->f);
   const sx_type *ot = field_type(o->s, o->f), *nt = field_type(n->s, n->f);
@@ -964,6 +1018,7 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
   type_text(otext, sizeof otext, o);
   type_text(ntext, sizeof ntext, n);
   r->why[0] = '\0';
+  r->verdict = RS_DIFF_VERDICT_OK;
   int ow = wire_of(ok), nw = wire_of(nk);
 
   if ((ok == T(MESSAGE) && nk == T(MESSAGE)) ||
@@ -976,8 +1031,8 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
     r->kind = TK_MESSAGE_CHANGED;
     snprintf(r->why, sizeof r->why,
              "%s became %s: the wire carries no type name, so the old reader "
-             "decodes the new message as the old one, field by field (see the "
-             "findings of %s)",
+             "decodes the new message as the old one, field by field; what "
+             "differs is in the findings of %s",
              otext, ntext, nt->full);
     return;
   }
@@ -990,7 +1045,7 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
     r->kind = TK_ENUM_CHANGED;
     snprintf(r->why, sizeof r->why,
              "%s became %s: the old reader reads the numbers as values of its "
-             "own enum (see the findings of %s)",
+             "own enum; what differs is in the findings of %s",
              otext, ntext, nt->full);
     return;
   }
@@ -1000,26 +1055,79 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
   }
   if (ow != nw) {
     r->kind = TK_WIRE;
-    if (ok == T(BOOL))
+    /* The wire type a record carries: a packed run is length-delimited.
+     * A group's start tag (wire type 3) fails protobuf-c's scan of the
+     * record, whatever field reads it. */
+    int carried = is_packed(n) ? W_LEN : nw;
+    if (ok == T(BOOL) && carried != W_GROUP &&
+        !(is_repeated(o->f) && carried == W_LEN)) {
+      r->verdict = RS_DIFF_VERDICT_MISREAD;
       snprintf(r->why, sizeof r->why,
                "%s (%s) became %s (%s): protobuf-c reads a bool without "
-               "checking the wire type and sees any non-zero bytes as true; "
-               "C++, Java and Go keep the field as unknown and read it unset",
+               "checking the wire type, true when any of the field's bytes "
+               "(a length prefix included) has non-zero low 7 bits, so the "
+               "writer's value is misread as true or false; C++, Java and Go "
+               "keep the field as unknown and read it unset",
                otext, wire_name(ow), ntext, wire_name(nw));
-    else
+    } else if (is_repeated(o->f) && is_packable(ok) && carried == W_LEN) {
+      int width = ow == W_I32 ? 4 : ow == W_I64 ? 8 : 0;
+      if (ok == T(BOOL)) {
+        r->verdict = RS_DIFF_VERDICT_UNREADABLE;
+        snprintf(r->why, sizeof r->why,
+                 "%s (%s) became %s (%s, length-delimited on the wire): "
+                 "protobuf-c reads the bytes as a packed run of bools and "
+                 "fails to unpack the record unless every byte is 0 or 1 "
+                 "(then misread); C++, Java and Go keep the field as unknown",
+                 otext, wire_name(ow), ntext, wire_name(nw));
+      } else if (width > 0) {
+        r->verdict = RS_DIFF_VERDICT_UNREADABLE;
+        snprintf(r->why, sizeof r->why,
+                 "%s (%s) became %s (%s, length-delimited on the wire): "
+                 "protobuf-c reads the bytes as a packed run of %s and fails "
+                 "to unpack the record unless their length is a multiple of "
+                 "%d (then every value is misread); C++, Java and Go keep the "
+                 "field as unknown",
+                 otext, wire_name(ow), ntext, wire_name(nw), otext, width);
+      } else {
+        r->verdict = RS_DIFF_VERDICT_MISREAD;
+        snprintf(r->why, sizeof r->why,
+                 "%s (%s) became %s (%s, length-delimited on the wire): "
+                 "protobuf-c reads the bytes as a packed run of %s varints, "
+                 "values the writer never wrote (it fails to unpack the "
+                 "record when the bytes end inside a varint); C++, Java and "
+                 "Go keep the field as unknown",
+                 otext, wire_name(ow), ntext, wire_name(nw), otext);
+      }
+    } else if (ow == W_LEN && carried == W_LEN) {
+      /* a packed run where a string, bytes or message field is read */
+      r->verdict = ok == T(MESSAGE) ? RS_DIFF_VERDICT_UNREADABLE
+                                    : RS_DIFF_VERDICT_MISREAD;
+      snprintf(r->why, sizeof r->why,
+               "%s became packed %s (length-delimited on the wire): %s", otext,
+               ntext,
+               ok == T(MESSAGE)
+                   ? "protobuf-c parses the packed run as the message and "
+                     "fails to unpack the record unless it happens to parse "
+                     "(then misread)"
+                   : "protobuf-c reads the packed run's bytes as the old "
+                     "field's value: misread");
+    } else {
+      r->verdict = RS_DIFF_VERDICT_UNREADABLE;
       snprintf(r->why, sizeof r->why,
                "%s (%s) became %s (%s): protobuf-c fails to unpack every "
-               "record that sets it; C++, Java and Go keep the field as "
-               "unknown and read it unset",
-               otext, wire_name(ow), ntext, wire_name(nw));
+               "record that sets it (wire type %d where it expects %d); C++, "
+               "Java and Go keep the field as unknown and read it unset",
+               otext, wire_name(ow), ntext, wire_name(carried), carried, ow);
+    }
     return;
   }
   if (ow == W_VARINT) {
     if (zigzag(ok) != zigzag(nk)) {
       r->kind = TK_INCOMPATIBLE;
+      r->verdict = RS_DIFF_VERDICT_MISREAD;
       snprintf(r->why, sizeof r->why,
                "%s became %s: both are varints, but %s is zigzag-encoded; the "
-               "old reader decodes a wrong value (e.g. %s)",
+               "old reader decodes another value (e.g. %s): misread",
                otext, ntext, zigzag(ok) ? otext : ntext,
                zigzag(nk) ? "-1 written, read as 1" : "1 written, read as -1");
       return;
@@ -1034,12 +1142,14 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
                otext, ntext);
       return;
     }
+    r->verdict = RS_DIFF_VERDICT_MISREAD;
     if (ok == T(ENUM)) {
       r->kind = TK_NARROWED;
       snprintf(r->why, sizeof r->why,
-               "%s became %s: numbers that are not values of %s are unknown "
-               "enum values to the old reader (protobuf-c keeps the int; C++ "
-               "and Java move a closed enum's unknown value to unknown fields)",
+               "%s became %s: a number that is not a value of %s is misread: "
+               "protobuf-c keeps it as a plain int the old code does not "
+               "expect (C++ and Java move a closed enum's unknown value to "
+               "unknown fields)",
                otext, ntext, ot->full);
       return;
     }
@@ -1047,7 +1157,7 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
       r->kind = TK_NARROWED;
       snprintf(r->why, sizeof r->why,
                "%s became %s: the old reader reads every value other than 0 "
-               "as true",
+               "and 1 as true: misread",
                otext, ntext);
       return;
     }
@@ -1055,46 +1165,56 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
       r->kind = TK_SIGN;
       if (nr.lo < 0)
         snprintf(r->why, sizeof r->why,
-                 "%s became %s: negative values are read as large unsigned "
+                 "%s became %s: negative values are misread as large unsigned "
                  "numbers by the old reader (-1 as %s)",
                  otext, ntext,
                  orr.bits == 32 ? "4294967295" : "18446744073709551615");
       else
         snprintf(r->why, sizeof r->why,
-                 "%s became %s: values from 2^%d up are read as negative "
+                 "%s became %s: values from 2^%d up are misread as negative "
                  "numbers by the old reader",
                  otext, ntext, orr.bits - 1);
       return;
     }
     r->kind = TK_NARROWED;
     snprintf(r->why, sizeof r->why,
-             "%s became %s: the old reader keeps the low %d bits, so values "
-             "outside its range are truncated (e.g. 4294967296 read as 0)",
+             "%s became %s: protobuf-c keeps the low %d bits, so values "
+             "outside the old type's range are misread (e.g. 4294967296 read "
+             "as 0)",
              otext, ntext, orr.bits);
     return;
   }
   if (ow == W_I32 || ow == W_I64) {
     int ofl = ok == T(FLOAT) || ok == T(DOUBLE);
     int nfl = nk == T(FLOAT) || nk == T(DOUBLE);
+    r->verdict = RS_DIFF_VERDICT_MISREAD;
     if (ofl || nfl) {
       r->kind = TK_INCOMPATIBLE;
-      snprintf(r->why, sizeof r->why,
-               "%s became %s: same width on the wire, but the old reader "
-               "reinterprets the bits (IEEE 754 and integer): every value is "
-               "misread",
-               otext, ntext);
+      if (ofl)
+        snprintf(r->why, sizeof r->why,
+                 "%s became %s: protobuf-c reads the %d bytes of the integer "
+                 "as an IEEE 754 %s: every value but 0 is misread (1 reads as "
+                 "%s)",
+                 otext, ntext, ow == W_I32 ? 4 : 8, otext,
+                 ow == W_I32 ? "1.4e-45" : "4.9e-324");
+      else
+        snprintf(r->why, sizeof r->why,
+                 "%s became %s: protobuf-c reads the %d bytes of the IEEE 754 "
+                 "%s as a %s: every value but 0 is misread (1.0 reads as %s)",
+                 otext, ntext, ow == W_I32 ? 4 : 8, ntext, otext,
+                 ow == W_I32 ? "1065353216" : "4607182418800017408");
       return;
     }
     r->kind = TK_SIGN;
     if (ok == T(FIXED32) || ok == T(FIXED64))
       snprintf(r->why, sizeof r->why,
-               "%s became %s: same %s encoding; negative values are read as "
+               "%s became %s: same %s encoding; negative values are misread as "
                "large unsigned numbers by the old reader",
                otext, ntext, wire_name(ow));
     else
       snprintf(r->why, sizeof r->why,
-               "%s became %s: same %s encoding; values from 2^%d up are read "
-               "as negative numbers by the old reader",
+               "%s became %s: same %s encoding; values from 2^%d up are "
+               "misread as negative numbers by the old reader",
                otext, ntext, wire_name(ow), ow == W_I32 ? 31 : 63);
     return;
   }
@@ -1109,54 +1229,37 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
   }
   if (ok == T(STRING) && nk == T(BYTES)) {
     r->kind = TK_BYTES_TO_STRING;
-    if (proto3_file(o))
-      snprintf(r->why, sizeof r->why,
-               "%s became %s: the old (proto3) reader's C++, Java and Go "
-               "runtimes fail to parse a record whose bytes are not valid "
-               "UTF-8; protobuf-c copies them and C code sees them up to the "
-               "first NUL byte",
-               otext, ntext);
-    else
-      snprintf(r->why, sizeof r->why,
-               "%s became %s: the old (proto2) reader accepts any bytes as the "
-               "string (C++ only logs invalid UTF-8), but protobuf-c's C "
-               "string ends at the first NUL byte and text handling may choke "
-               "on invalid UTF-8",
-               otext, ntext);
-    return;
-  }
-  if (ok == T(MESSAGE) && nk == T(BYTES)) {
-    r->kind = TK_BYTES_TO_MESSAGE;
+    r->verdict = RS_DIFF_VERDICT_MISREAD;
     snprintf(r->why, sizeof r->why,
-             "%s became %s: the old reader parses the bytes as %s; bytes that "
-             "are not an encoded %s make the record unreadable (protobuf-c, "
-             "C++, Java and Go alike)",
-             otext, ntext, ot->full, ot->full);
+             "%s became %s: protobuf-c copies the bytes without a UTF-8 check "
+             "and C code sees them up to the first NUL byte, so bytes with a "
+             "NUL are misread%s",
+             otext, ntext,
+             proto3_file(o) ? "; the old (proto3) reader's C++, Java and Go "
+                              "runtimes fail to parse bytes that are not "
+                              "valid UTF-8"
+                            : "; C++ and Java accept them in a proto2 string");
     return;
   }
-  r->kind = TK_INCOMPATIBLE;
-  snprintf(r->why, sizeof r->why,
-           "%s became %s: both length-delimited, but the old reader reads "
-           "the bytes as %s: misread, or unreadable when they do not parse",
-           otext, ntext, otext);
-}
-
-static rs_diff_severity tres_severity(const tres *t, const fctx *o) {
-  switch (t->kind) {
-    case TK_WIRE:
-    case TK_INCOMPATIBLE:
-      return RS_DIFF_ERROR;
-    case TK_BYTES_TO_STRING:
-      return proto3_file(o) ? RS_DIFF_ERROR : RS_DIFF_WARNING;
-    case TK_NARROWED:
-    case TK_SIGN:
-    case TK_BYTES_TO_MESSAGE:
-    case TK_MESSAGE_CHANGED:
-    case TK_ENUM_CHANGED:
-      return RS_DIFF_WARNING;
-    default:
-      return RS_DIFF_INFO;
+  if (ok == T(MESSAGE)) {
+    r->kind = nk == T(BYTES) ? TK_BYTES_TO_MESSAGE : TK_INCOMPATIBLE;
+    r->verdict = RS_DIFF_VERDICT_UNREADABLE;
+    snprintf(r->why, sizeof r->why,
+             "%s became %s: the old reader parses the %s as %s; protobuf-c "
+             "(as C++, Java and Go) fails to unpack a record whose %s is not "
+             "an encoded %s, and misreads it field by field when it happens "
+             "to parse",
+             otext, ntext, nk == T(BYTES) ? "bytes" : "text", ot->full,
+             nk == T(BYTES) ? "bytes value" : "text", ot->full);
+    return;
   }
+  /* a string read where a message (or bytes, above) was written */
+  r->kind = TK_INCOMPATIBLE;
+  r->verdict = RS_DIFF_VERDICT_MISREAD;
+  snprintf(r->why, sizeof r->why,
+           "%s became %s: protobuf-c copies the message's encoding into the "
+           "string and C code sees it up to the first NUL byte: misread",
+           otext, ntext);
 }
 
 static rs_diff_rule tres_rule(const tres *t) {
@@ -1297,19 +1400,19 @@ static void compare_oneofs(cmp *c, const fctx *o, const fctx *n,
       used += (size_t)k;
     }
     if (used > 0) {
-      add(c, RS_DIFF_RULE_FIELD_MOVED_OUT_OF_ONEOF, RS_DIFF_ERROR, w,
-          field_path(c, n->owner, n->f),
+      add(c, RS_DIFF_RULE_FIELD_MOVED_OUT_OF_ONEOF, RS_DIFF_VERDICT_MISREAD,
+          RS_DIFF_ERROR, w, field_path(c, n->owner, n->f),
           "'%s' left oneof '%s' (%s): the new writer may set it together "
           "with %s, and the old reader keeps only the member that comes last "
-          "on the wire and drops the other (protobuf-c, C++, Java and Go "
-          "alike)",
+          "on the wire and reads the other unset: misread (protobuf-c, C++, "
+          "Java and Go alike)",
           n->f->name, oneof_name(o),
           nin ? "for another oneof" : "now a plain field", together);
       return;
     }
     if (!nin) {
-      add(c, RS_DIFF_RULE_FIELD_MOVED_OUT_OF_ONEOF, RS_DIFF_INFO, w,
-          field_path(c, n->owner, n->f),
+      add(c, RS_DIFF_RULE_FIELD_MOVED_OUT_OF_ONEOF, RS_DIFF_VERDICT_OK,
+          RS_DIFF_INFO, w, field_path(c, n->owner, n->f),
           "'%s' left oneof '%s', whose other members are gone: the old reader "
           "reads it as before",
           n->f->name, oneof_name(o));
@@ -1319,15 +1422,16 @@ static void compare_oneofs(cmp *c, const fctx *o, const fctx *n,
   if (!oin && nin) {
     oneof_siblings(sib, sizeof sib, n);
     if (sib[0] != '\0')
-      add(c, RS_DIFF_RULE_FIELD_MOVED_INTO_ONEOF, RS_DIFF_WARNING, w,
-          field_path(c, n->owner, n->f),
+      add(c, RS_DIFF_RULE_FIELD_MOVED_INTO_ONEOF, RS_DIFF_VERDICT_OK,
+          RS_DIFF_INFO, w, field_path(c, n->owner, n->f),
           "'%s' moved into oneof '%s' with %s: the new writer sets at most one "
           "of them, so the old reader sees '%s' unset whenever the writer "
-          "chose another member",
+          "chose another member, as the writer left it; every value is read "
+          "as written",
           n->f->name, oneof_name(n), sib, n->f->name);
     else
-      add(c, RS_DIFF_RULE_FIELD_MOVED_INTO_ONEOF, RS_DIFF_INFO, w,
-          field_path(c, n->owner, n->f),
+      add(c, RS_DIFF_RULE_FIELD_MOVED_INTO_ONEOF, RS_DIFF_VERDICT_OK,
+          RS_DIFF_INFO, w, field_path(c, n->owner, n->f),
           "'%s' moved into oneof '%s' as its only member: wire-compatible",
           n->f->name, oneof_name(n));
   }
@@ -1348,17 +1452,18 @@ static void compare_maps(cmp *c, const fctx *o, const fctx *n,
     tres t;
     compare_types(c, &ox, &nx, &t);
     if (t.kind == TK_SAME) continue;
-    rs_diff_severity sev = tres_severity(&t, &ox);
     const char *extra = "";
     if (num == 1 && (t.kind == TK_NARROWED || t.kind == TK_SIGN))
       extra =
           "; keys that read the same collapse into one entry (the last "
-          "wins) in a map reader";
+          "wins) in C++, Java and Go map readers (protobuf-c keeps every "
+          "entry)";
     add(c,
         num == 1 ? RS_DIFF_RULE_MAP_KEY_TYPE_CHANGED
                  : RS_DIFF_RULE_MAP_VALUE_TYPE_CHANGED,
-        sev, w, field_path(c, n->owner, n->f), "map %s of '%s': %s%s",
-        num == 1 ? "key" : "value", n->f->name, t.why, extra);
+        t.verdict, RS_DIFF_INFO, w, field_path(c, n->owner, n->f),
+        "map %s of '%s': %s%s", num == 1 ? "key" : "value", n->f->name, t.why,
+        extra);
   }
 }
 
@@ -1385,19 +1490,36 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
         field_by_name(o->owner->msg, n->f->name, NULL);
     if (types_differ || orep != nrep || old_name_now != NULL ||
         new_name_before != NULL) {
-      if (!kinds_differ) compare_types(c, o, n, &t); /* queue nested pairs */
-      add(c, RS_DIFF_RULE_FIELD_NUMBER_REUSED, RS_DIFF_ERROR, &w,
-          field_path(c, n->owner, n->f),
-          "number %d was '%s' (%s%s) and is now '%s' (%s%s)%s: the old reader "
-          "reads the new field's values as '%s'",
+      /* Also queues nested pairs of the same kind. */
+      compare_types(c, o, n, &t);
+      int ok = field_kind(o->s, o->f);
+      int fails = t.verdict == RS_DIFF_VERDICT_UNREADABLE ||
+                  (!orep && nrep && is_packed(n) && ok != T(BOOL) &&
+                   wire_of(ok) != W_LEN);
+      char consequence[200];
+      if (fails)
+        snprintf(consequence, sizeof consequence,
+                 "protobuf-c fails to unpack every record that sets it (the "
+                 "wire type is not the one '%s' has); C++, Java and Go read "
+                 "'%s' unset",
+                 o->f->name, o->f->name);
+      else
+        snprintf(consequence, sizeof consequence,
+                 "the old reader reads the new field's values as '%s': "
+                 "misread",
+                 o->f->name);
+      add(c, RS_DIFF_RULE_FIELD_NUMBER_REUSED,
+          fails ? RS_DIFF_VERDICT_UNREADABLE : RS_DIFF_VERDICT_MISREAD,
+          RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
+          "number %d was '%s' (%s%s) and is now '%s' (%s%s)%s: %s",
           (int)n->f->number, o->f->name, orep ? "repeated " : "", otext,
           n->f->name, nrep ? "repeated " : "", ntext,
           old_name_now != NULL ? ", while the old name moved to another number"
                                : "",
-          o->f->name);
+          consequence);
       return;
     }
-    add(c, RS_DIFF_RULE_FIELD_RENAMED, RS_DIFF_INFO, &w,
+    add(c, RS_DIFF_RULE_FIELD_RENAMED, RS_DIFF_VERDICT_OK, RS_DIFF_INFO, &w,
         field_path(c, n->owner, n->f),
         "'%s' renamed to '%s', same number and type: wire-safe; JSON, text "
         "format and field masks name it differently",
@@ -1413,57 +1535,69 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
       field_kind(n->s, n->f) == T(MESSAGE)) {
     const sx_type *ot = field_type(o->s, o->f), *nt = field_type(n->s, n->f);
     queue(c, ot, nt);
-    add(c, RS_DIFF_RULE_FIELD_MAP_CHANGED, RS_DIFF_WARNING, &w,
+    add(c, RS_DIFF_RULE_FIELD_MAP_CHANGED, RS_DIFF_VERDICT_OK, RS_DIFF_INFO, &w,
         field_path(c, n->owner, n->f),
         "%s became %s: a map is a repeated entry message (key 1, value 2) on "
-        "the wire, so this reads only if %s matches %s field by field (see "
-        "its findings)%s",
+        "the wire, and protobuf-c keeps every entry of a map, so the old "
+        "reader reads it as written where %s matches %s field by field (its "
+        "findings say where not)%s",
         oe != NULL ? "map" : "repeated message",
         ne != NULL ? "map" : "repeated message", nt->full, ot->full,
-        oe != NULL ? "; a map reader keeps one entry per key (the last)" : "");
+        oe != NULL ? "; C++, Java and Go map readers keep one entry per key "
+                     "(the last)"
+                   : "");
     return;
   }
 
   tres t;
   compare_types(c, o, n, &t);
   if (t.kind != TK_SAME)
-    add(c, tres_rule(&t), tres_severity(&t, o), &w,
+    add(c, tres_rule(&t), t.verdict, RS_DIFF_INFO, &w,
         field_path(c, n->owner, n->f), "%s", t.why);
   int wire_broken = t.kind == TK_WIRE || t.kind == TK_INCOMPATIBLE;
 
   /* cardinality */
   int nk = field_kind(n->s, n->f);
   if (!orep && nrep) {
-    if (is_packed(n) && !wire_broken)
-      add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_ERROR, &w,
-          field_path(c, n->owner, n->f),
+    if (is_packed(n) && !wire_broken && field_kind(o->s, o->f) == T(BOOL))
+      add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_VERDICT_MISREAD,
+          RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
+          "'%s' became repeated and packed: its elements arrive in one "
+          "length-delimited field, which protobuf-c reads as one bool, true "
+          "when any byte has non-zero low 7 bits: misread; C++, Java and Go "
+          "read the field unset",
+          n->f->name);
+    else if (is_packed(n) && !wire_broken)
+      add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_VERDICT_UNREADABLE,
+          RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
           "'%s' became repeated and packed: its elements arrive in one "
           "length-delimited field where the old reader expects a %s; "
           "protobuf-c fails to unpack the record, C++, Java and Go read the "
           "field unset",
           n->f->name, wire_name(wire_of(field_kind(o->s, o->f))));
     else if (!wire_broken)
-      add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_ERROR, &w,
-          field_path(c, n->owner, n->f), "'%s' became repeated: %s%s",
-          n->f->name,
+      add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_VERDICT_MISREAD,
+          RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
+          "'%s' became repeated: %s%s", n->f->name,
           nk == T(MESSAGE) || nk == T(GROUP)
-              ? "the old reader merges every element into one message"
+              ? "the old reader merges every element into one message: "
+                "misread when there are two or more"
               : "the old reader keeps only the last element and loses the "
-                "others",
+                "others: misread when there are two or more",
           is_required(o->f) ? "; an empty list fails the old reader's "
                               "required check"
                             : "");
   } else if (orep && !nrep) {
-    add(c, RS_DIFF_RULE_FIELD_MADE_SINGULAR, RS_DIFF_INFO, &w,
-        field_path(c, n->owner, n->f),
+    add(c, RS_DIFF_RULE_FIELD_MADE_SINGULAR, RS_DIFF_VERDICT_OK, RS_DIFF_INFO,
+        &w, field_path(c, n->owner, n->f),
         "'%s' became singular: the old reader reads a list of at most one "
         "element (packed or not: every runtime accepts both)",
         n->f->name);
   } else if (orep && nrep && is_packable(nk) &&
              is_packable(field_kind(o->s, o->f)) &&
              is_packed(o) != is_packed(n)) {
-    add(c, RS_DIFF_RULE_FIELD_PACKED_CHANGED, RS_DIFF_INFO, &w,
-        field_path(c, n->owner, n->f),
+    add(c, RS_DIFF_RULE_FIELD_PACKED_CHANGED, RS_DIFF_VERDICT_OK, RS_DIFF_INFO,
+        &w, field_path(c, n->owner, n->f),
         "'%s' is now written %s: wire-compatible, since parsers accept "
         "packed and unpacked repeated scalars alike (protobuf-c 1.x, "
         "protobuf 2.3 and later, proto2 and proto3)",
@@ -1471,16 +1605,27 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
   }
 
   /* required */
-  if (is_required(o->f) && !is_required(n->f) && !nrep)
-    add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_ERROR, &w,
-        field_path(c, n->owner, n->f),
+  if (is_required(o->f) && !is_required(n->f) && !nrep &&
+      o->f->default_value != NULL) {
+    char od[160];
+    default_text(od, sizeof od, o);
+    add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_OK,
+        RS_DIFF_WARNING, &w, field_path(c, n->owner, n->f),
+        "'%s' was required and is now optional: protobuf-c checks only "
+        "required fields without a default, so it reads the default %s, as "
+        "the writer does; C++ and Java fail to parse a record without it "
+        "(missing required field)",
+        n->f->name, od);
+  } else if (is_required(o->f) && !is_required(n->f) && !nrep) {
+    add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_UNREADABLE,
+        RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
         "'%s' was required and is now optional: every record the new writer "
         "leaves it unset in fails to parse in the old reader (missing "
         "required field; protobuf-c, C++ and Java alike)",
         n->f->name);
-  else if (!is_required(o->f) && is_required(n->f) && !orep)
-    add(c, RS_DIFF_RULE_FIELD_MADE_REQUIRED, RS_DIFF_WARNING, &w,
-        field_path(c, n->owner, n->f),
+  } else if (!is_required(o->f) && is_required(n->f) && !orep)
+    add(c, RS_DIFF_RULE_FIELD_MADE_REQUIRED, RS_DIFF_VERDICT_OK,
+        RS_DIFF_WARNING, &w, field_path(c, n->owner, n->f),
         "'%s' is now required: the old reader is unaffected, but records the "
         "old code writes without it after a rollback fail to parse in the "
         "new reader when the flag is turned back on",
@@ -1499,18 +1644,20 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
       /* The writer omits zero; an old default other than zero turns that
        * zero into another value. */
       if (strcmp(norm, "0") != 0 && strcmp(norm, "\"\"") != 0)
-        add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_ERROR, &w,
-            field_path(c, n->owner, n->f),
+        add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_VERDICT_MISREAD,
+            RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
             "'%s' lost presence (proto3 without 'optional'): the new writer "
             "omits it when it holds zero/empty, and the old reader, whose "
-            "default is %s, reads %s where the writer meant zero/empty",
+            "default is %s, reads %s where the writer meant zero/empty: "
+            "misread",
             n->f->name, od, od);
       else
-        add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_WARNING, &w,
-            field_path(c, n->owner, n->f),
+        add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_VERDICT_OK,
+            RS_DIFF_INFO, &w, field_path(c, n->owner, n->f),
             "'%s' lost presence (proto3 without 'optional'): the new writer "
             "omits it when it holds zero/empty, and the old reader then sees "
-            "it unset (reads %s) and cannot tell zero from absent",
+            "it unset and reads %s, the value written; it cannot tell zero "
+            "from absent",
             n->f->name, od);
     } else if (!proto3_file(o) || !proto3_file(n)) {
       char od[128], nd[128];
@@ -1520,10 +1667,10 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
         char odt[160], ndt[160];
         default_text(odt, sizeof odt, o);
         default_text(ndt, sizeof ndt, n);
-        add(c, RS_DIFF_RULE_FIELD_DEFAULT_CHANGED, RS_DIFF_WARNING, &w,
-            field_path(c, n->owner, n->f),
+        add(c, RS_DIFF_RULE_FIELD_DEFAULT_CHANGED, RS_DIFF_VERDICT_MISREAD,
+            RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
             "default of '%s' changed from %s to %s: when the new writer "
-            "leaves it unset (meaning %s), the old reader reads %s",
+            "leaves it unset (meaning %s), the old reader reads %s: misread",
             n->f->name, odt, ndt, ndt, odt);
       }
     }
@@ -1556,20 +1703,36 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
   if (moved != NULL) {
     where nw = {c->ns, nt, 2, (int32_t)ni};
     free(path);
-    add(c, RS_DIFF_RULE_FIELD_RENUMBERED, RS_DIFF_ERROR, &nw,
-        member_path(c, nt, moved->name, (int)moved->number),
+    int fails = is_required(o->f) && o->f->default_value == NULL;
+    add(c, RS_DIFF_RULE_FIELD_RENUMBERED,
+        fails ? RS_DIFF_VERDICT_UNREADABLE : RS_DIFF_VERDICT_MISREAD,
+        RS_DIFF_ERROR, &nw, member_path(c, nt, moved->name, (int)moved->number),
         "'%s' moved from number %d to %d: the old reader looks for it at %d, "
-        "never finds it, and ignores %d",
+        "never finds it, and ignores %d: %s",
         moved->name, (int)o->f->number, (int)moved->number, (int)o->f->number,
-        (int)moved->number);
+        (int)moved->number,
+        fails ? "a required field missing, so every record fails to parse"
+              : "it reads the field unset where the writer set it (misread)");
     return;
   }
   char od[160];
   default_text(od, sizeof od, o);
+  if (is_required(o->f) && o->f->default_value != NULL) {
+    add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_OK,
+        RS_DIFF_WARNING, &w, path,
+        "required field '%s' was deleted: protobuf-c checks only required "
+        "fields without a default, so it reads the default %s; C++ and Java "
+        "fail to parse every record the new writer writes (missing required "
+        "field)",
+        o->f->name, od);
+    return;
+  }
   if (is_required(o->f)) {
-    add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_ERROR, &w, path,
+    add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_UNREADABLE,
+        RS_DIFF_ERROR, &w, path,
         "required field '%s' was deleted: every record the new writer writes "
-        "fails to parse in the old reader (missing required field)",
+        "fails to parse in the old reader (missing required field; "
+        "protobuf-c, C++ and Java alike)",
         o->f->name);
     return;
   }
@@ -1581,16 +1744,17 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
           ? "an empty list"
           : (field_kind(o->s, o->f) == T(MESSAGE) ? "an unset message" : od);
   if (num_ok && name_ok)
-    add(c, RS_DIFF_RULE_FIELD_DELETED, RS_DIFF_WARNING, &w, path,
+    add(c, RS_DIFF_RULE_FIELD_DELETED, RS_DIFF_VERDICT_OK, RS_DIFF_INFO, &w,
+        path,
         "'%s' was deleted (number and name reserved): the old reader sees it "
-        "unset in every new record and reads %s",
+        "unset in every new record, as the writer left it, and reads %s",
         o->f->name, unset);
   else
-    add(c, RS_DIFF_RULE_FIELD_DELETED_UNRESERVED,
-        num_ok ? RS_DIFF_WARNING : RS_DIFF_ERROR, &w, path,
+    add(c, RS_DIFF_RULE_FIELD_DELETED_UNRESERVED, RS_DIFF_VERDICT_OK,
+        RS_DIFF_WARNING, &w, path,
         "'%s' was deleted without reserving its %s: the old reader reads %s, "
-        "and a later field that reuses the %s is misread by every reader "
-        "that still knows '%s'",
+        "as the writer left it; a later field that reuses the %s is misread "
+        "by every reader that still knows '%s' (FIELD_NUMBER_REUSED)",
         o->f->name,
         !num_ok && !name_ok ? "number and name"
         : !num_ok           ? "number"
@@ -1604,8 +1768,8 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
       field_by_number(ot->msg, n->f->number, NULL) == NULL)
     return; /* renumbered: reported with the old number */
   if (is_required(n->f)) {
-    add(c, RS_DIFF_RULE_FIELD_REQUIRED_ADDED, RS_DIFF_WARNING, &w,
-        field_path(c, n->owner, n->f),
+    add(c, RS_DIFF_RULE_FIELD_REQUIRED_ADDED, RS_DIFF_VERDICT_IGNORED_FIELDS,
+        RS_DIFF_WARNING, &w, field_path(c, n->owner, n->f),
         "new required field '%s': the old reader ignores it, but records the "
         "old code writes after a rollback lack it and fail to parse in the "
         "new reader when the flag is turned back on",
@@ -1622,8 +1786,8 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
         continue;
       const field_proto *og = field_by_number(ot->msg, g->number, NULL);
       if (og != NULL && in_real_oneof(og)) {
-        add(c, RS_DIFF_RULE_ONEOF_FIELD_ADDED, RS_DIFF_WARNING, &w,
-            field_path(c, n->owner, n->f),
+        add(c, RS_DIFF_RULE_ONEOF_FIELD_ADDED, RS_DIFF_VERDICT_IGNORED_FIELDS,
+            RS_DIFF_WARNING, &w, field_path(c, n->owner, n->f),
             "new member '%s' of oneof '%s': when the new writer chooses it, "
             "the old reader ignores it and sees no member of the oneof set",
             n->f->name, oneof_name(n));
@@ -1631,8 +1795,8 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
       }
     }
   }
-  add(c, RS_DIFF_RULE_FIELD_ADDED, RS_DIFF_INFO, &w,
-      field_path(c, n->owner, n->f),
+  add(c, RS_DIFF_RULE_FIELD_ADDED, RS_DIFF_VERDICT_IGNORED_FIELDS, RS_DIFF_INFO,
+      &w, field_path(c, n->owner, n->f),
       "new field '%s': the old reader keeps it as an unknown field and "
       "ignores it",
       n->f->name);
@@ -1714,29 +1878,34 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
     char *path = member_path(c, nt, nv->name, (int)nv->number);
     if (ov == NULL) {
       const char *dflt = oe->n_value > 0 ? oe->value[0]->name : "?";
+      /* protobuf-c checks no enum number: closed or open, the old code
+       * meets a number it has no enumerator for. */
       if (!open)
-        add(c, RS_DIFF_RULE_ENUM_VALUE_ADDED, RS_DIFF_ERROR, &w, path,
-            "new value %s = %d of closed (proto2) enum %s: protobuf-c keeps "
-            "%d in the field, a number the old code has no enumerator for; "
-            "C++, Java and Python move it to unknown fields, so the field "
-            "reads unset (%s) and a repeated field loses the element; Go "
-            "treats every enum as open and keeps %d",
+        add(c, RS_DIFF_RULE_ENUM_VALUE_ADDED, RS_DIFF_VERDICT_MISREAD,
+            RS_DIFF_ERROR, &w, path,
+            "new value %s = %d of closed (proto2) enum %s: misread: "
+            "protobuf-c keeps %d in the field as a plain int the old code "
+            "has no enumerator for; C++, Java and Python move it to unknown "
+            "fields, so the field reads unset (%s) and a repeated field loses "
+            "the element; Go treats every enum as open and keeps %d",
             nv->name, (int)nv->number, ot->full, (int)nv->number, dflt,
             (int)nv->number);
       else if (closed_in_cpp)
-        add(c, RS_DIFF_RULE_ENUM_VALUE_ADDED, RS_DIFF_ERROR, &w, path,
+        add(c, RS_DIFF_RULE_ENUM_VALUE_ADDED, RS_DIFF_VERDICT_MISREAD,
+            RS_DIFF_ERROR, &w, path,
             "new value %s = %d of open (proto3) enum %s, which fields of "
-            "proto2 messages use: C++ and Java treat it as closed there and "
-            "move %d to unknown fields (the field reads unset, %s; a repeated "
-            "field loses the element); protobuf-c, Go and Python keep the "
-            "number, a value the old code does not handle",
+            "proto2 messages use: misread: protobuf-c, Go and Python keep %d "
+            "as a plain int the old code does not handle; C++ and Java treat "
+            "the enum as closed there and move it to unknown fields (the "
+            "field reads unset, %s; a repeated field loses the element)",
             nv->name, (int)nv->number, ot->full, (int)nv->number, dflt);
       else
-        add(c, RS_DIFF_RULE_ENUM_VALUE_ADDED, RS_DIFF_WARNING, &w, path,
-            "new value %s = %d of open (proto3) enum %s: protobuf-c, C++, Go "
-            "and Python keep the number %d, Java's getter returns "
-            "UNRECOGNIZED (the value getter gives %d); old code meets a value "
-            "it does not handle",
+        add(c, RS_DIFF_RULE_ENUM_VALUE_ADDED, RS_DIFF_VERDICT_MISREAD,
+            RS_DIFF_ERROR, &w, path,
+            "new value %s = %d of open (proto3) enum %s: misread: protobuf-c "
+            "keeps %d as a plain int the old code does not expect (as do "
+            "C++, Go and Python; Java's getter returns UNRECOGNIZED, the "
+            "value getter %d)",
             nv->name, (int)nv->number, ot->full, (int)nv->number,
             (int)nv->number);
       continue;
@@ -1745,12 +1914,14 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
     const value_proto *new_name_before = value_by_name(oe, nv->name);
     if ((old_name_now != NULL && old_name_now->number != nv->number) ||
         (new_name_before != NULL && new_name_before->number != nv->number))
-      add(c, RS_DIFF_RULE_ENUM_VALUE_NUMBER_REUSED, RS_DIFF_ERROR, &w, path,
+      add(c, RS_DIFF_RULE_ENUM_VALUE_NUMBER_REUSED, RS_DIFF_VERDICT_MISREAD,
+          RS_DIFF_ERROR, &w, path,
           "number %d was %s and now names %s: the old reader reads %s where "
-          "the writer meant %s",
+          "the writer meant %s: misread",
           (int)nv->number, ov->name, nv->name, ov->name, nv->name);
     else
-      add(c, RS_DIFF_RULE_ENUM_VALUE_RENAMED, RS_DIFF_INFO, &w, path,
+      add(c, RS_DIFF_RULE_ENUM_VALUE_RENAMED, RS_DIFF_VERDICT_OK, RS_DIFF_INFO,
+          &w, path,
           "%s renamed to %s, same number %d: wire-safe; JSON and text format "
           "readers name it differently",
           ov->name, nv->name, (int)nv->number);
@@ -1766,12 +1937,14 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
         enum_number_reserved(ne, ov->number) &&
         name_reserved(ne->reserved_name, ne->n_reserved_name, ov->name);
     if (reserved)
-      add(c, RS_DIFF_RULE_ENUM_VALUE_REMOVED, RS_DIFF_INFO, &w, path,
+      add(c, RS_DIFF_RULE_ENUM_VALUE_REMOVED, RS_DIFF_VERDICT_NONE,
+          RS_DIFF_INFO, &w, path,
           "value %s = %d was removed (number and name reserved): the new "
           "writer no longer writes it; the old reader is unaffected",
           ov->name, (int)ov->number);
     else
-      add(c, RS_DIFF_RULE_ENUM_VALUE_REMOVED, RS_DIFF_WARNING, &w, path,
+      add(c, RS_DIFF_RULE_ENUM_VALUE_REMOVED, RS_DIFF_VERDICT_NONE,
+          RS_DIFF_WARNING, &w, path,
           "value %s = %d was removed without reserving its number and name: "
           "the old reader is unaffected today, but a later value that reuses "
           "%d is read as %s",
@@ -1931,8 +2104,8 @@ static void removed_messages(cmp *c) {
     if (kept) continue;
     if (renamed != NULL) {
       where w = {c->ns, renamed, -1, 0};
-      add(c, RS_DIFF_RULE_MESSAGE_RENAMED, RS_DIFF_INFO, &w,
-          xdup(renamed->full),
+      add(c, RS_DIFF_RULE_MESSAGE_RENAMED, RS_DIFF_VERDICT_NONE, RS_DIFF_INFO,
+          &w, xdup(renamed->full),
           "message %s is now %s with the same fields: wire-safe (no type "
           "name on the wire), but google.protobuf.Any type URLs, JSON and "
           "reflection name it differently",
@@ -1940,7 +2113,8 @@ static void removed_messages(cmp *c) {
       continue;
     }
     where w = {c->os, ot, -1, 0};
-    add(c, RS_DIFF_RULE_MESSAGE_REMOVED, RS_DIFF_WARNING, &w, xdup(ot->full),
+    add(c, RS_DIFF_RULE_MESSAGE_REMOVED, RS_DIFF_VERDICT_NONE, RS_DIFF_WARNING,
+        &w, xdup(ot->full),
         "message %s was removed: the new writer writes none, and an old "
         "reader that expects it (a queue of them, an Any holding one) gets "
         "none",

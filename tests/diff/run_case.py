@@ -14,7 +14,9 @@ A case folder holds:
   rollsafe.yaml            optional: passed with -c
   expected.json            what must come out:
     "exit":        the exit code
-    "findings":    every finding, no more, no fewer: rule, severity, path,
+    "findings":    every finding, no more, no fewer: rule, severity,
+                   verdict (what a protobuf-c reader makes of a record that
+                   hits it; null when no record shows it), path,
                    file (base name), line (null without source info), and
                    optionally reader and writer (version numbers, default
                    1 and 2) and suppressed (default false)
@@ -84,9 +86,13 @@ def versions_of(case, repo):
     return vs
 
 
+VERDICTS = (None, "ok", "ignored_fields", "misread", "unreadable")
+
+
 def key_of(f):
     return (f["rule"], f["severity"], f["path"], f["file"], f["line"],
-            f.get("reader", 1), f.get("writer", 2), f.get("suppressed", False))
+            f.get("reader", 1), f.get("writer", 2), f.get("suppressed", False),
+            f["verdict"])
 
 
 def actual_keys(doc):
@@ -95,7 +101,7 @@ def actual_keys(doc):
         loc = f["location"]
         out.append((f["rule"], f["severity"], f["path"],
                     os.path.basename(loc["file"]), loc["line"], f["reader"],
-                    f["writer"], f["suppressed"]))
+                    f["writer"], f["suppressed"], f["verdict"]))
     return out
 
 
@@ -117,11 +123,17 @@ def check_json_doc(doc, expected, code):
                 "today"):
         check(key in doc, "missing key %s" % key)
     for f in doc["findings"]:
-        for key in ("rule", "severity", "path", "message", "location",
-                    "reader", "writer", "reader_path", "writer_path",
-                    "suppressed", "suppression"):
+        for key in ("rule", "severity", "verdict", "path", "message",
+                    "location", "reader", "writer", "reader_path",
+                    "writer_path", "suppressed", "suppression"):
             check(key in f, "finding without %s" % key, f)
         check(f["severity"] in ("error", "warning", "info"), "bad severity", f)
+        check(f["verdict"] in VERDICTS, "bad verdict", f)
+        # The severity follows from the verdict: error for records misread
+        # or unreadable, and only for them.
+        check((f["severity"] == "error") ==
+              (f["verdict"] in ("misread", "unreadable")),
+              "severity does not follow from the verdict", f)
         check(isinstance(f["message"], str) and f["message"] and
               "\n" not in f["message"], "message is not one line", f)
         check(f["reader"] < f["writer"], "reader not older than writer", f)
@@ -220,10 +232,13 @@ def check_sarif(doc):
         phys = locs[0]["physicalLocation"]
         region = phys.get("region", {})
         level = {"note": "info"}.get(res["level"], res["level"])
+        props = res.get("properties", {})
+        check("verdict" in props, "result without a verdict property", res)
         out.append((rid, level, locs[0]["logicalLocations"][0]
                     ["fullyQualifiedName"],
                     os.path.basename(phys["artifactLocation"]["uri"]),
-                    region.get("startLine"), bool(res.get("suppressions"))))
+                    region.get("startLine"), bool(res.get("suppressions")),
+                    props["verdict"]))
     return out
 
 
@@ -288,7 +303,7 @@ def one_run(args, case, versions, expected, work, tag):
         for n, x in zip(notes, stale):
             region = n["locations"][0]["physicalLocation"]["region"]
             check(region["startLine"] == x["line"], "notification line", n, x)
-    from_json = sorted((k[0], k[1], k[2], k[3], k[4], k[7])
+    from_json = sorted((k[0], k[1], k[2], k[3], k[4], k[7], k[8])
                        for k in actual_keys(doc))
     check(sorted(sarif) == from_json, "%s: SARIF results differ from the "
           "JSON findings" % tag, sorted(sarif), from_json)

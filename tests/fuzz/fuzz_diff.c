@@ -8,7 +8,9 @@
  * crash, no hang, no leak, no undefined behaviour":
  *  - a load failure is one of the documented codes with its message;
  *  - both comparisons (old to new, and each set against itself) succeed,
- *    every finding has a rule, a severity, a path, a message and a file;
+ *    every finding has a rule, a severity, a verdict, a path, a message and
+ *    a file, and its severity is error exactly when its verdict is misread
+ *    or unreadable;
  *  - a set compared with itself has no error finding.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -79,6 +81,16 @@ static void compare(rs_diff_schema *a, rs_diff_schema *b, int same) {
                    rs_diff_finding_message(f)[0] != '\0' &&
                    rs_diff_finding_file(f) != NULL,
                "finding %zu incomplete", i);
+    rs_diff_verdict verdict = rs_diff_finding_verdict(f);
+    FUZZ_CHECK(verdict >= RS_DIFF_VERDICT_NONE &&
+                   verdict <= RS_DIFF_VERDICT_UNREADABLE,
+               "verdict %d", (int)verdict);
+    FUZZ_CHECK((rs_diff_finding_severity(f) == RS_DIFF_ERROR) ==
+                   (verdict == RS_DIFF_VERDICT_MISREAD ||
+                    verdict == RS_DIFF_VERDICT_UNREADABLE),
+               "severity %d with verdict %s: %s",
+               (int)rs_diff_finding_severity(f), rs_diff_verdict_name(verdict),
+               rs_diff_finding_message(f));
     FUZZ_CHECK(!same || rs_diff_finding_severity(f) != RS_DIFF_ERROR,
                "a set against itself: %s", rs_diff_finding_message(f));
   }

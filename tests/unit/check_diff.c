@@ -90,6 +90,11 @@ START_TEST(rule_table_is_consistent) {
     ck_assert_int_eq(rs_diff_rule_from_id(id), i);
     rs_diff_severity s = rs_diff_rule_severity((rs_diff_rule)i);
     ck_assert(s >= RS_DIFF_INFO && s <= RS_DIFF_ERROR);
+    /* the usual severity follows from the usual verdict */
+    rs_diff_verdict v = rs_diff_rule_verdict((rs_diff_rule)i);
+    ck_assert(v >= RS_DIFF_VERDICT_NONE && v <= RS_DIFF_VERDICT_UNREADABLE);
+    ck_assert_int_eq(s == RS_DIFF_ERROR, v == RS_DIFF_VERDICT_MISREAD ||
+                                             v == RS_DIFF_VERDICT_UNREADABLE);
     ck_assert(strlen(rs_diff_rule_summary((rs_diff_rule)i)) > 0);
     for (int j = 0; j < i; j++)
       ck_assert_str_ne(id, rs_diff_rule_id((rs_diff_rule)j));
@@ -101,6 +106,15 @@ START_TEST(rule_table_is_consistent) {
         rs_diff_severity_from_name(rs_diff_severity_name((rs_diff_severity)s)),
         s);
   ck_assert_int_eq(rs_diff_severity_from_name("fatal"), 0);
+  ck_assert_str_eq(rs_diff_verdict_name(RS_DIFF_VERDICT_NONE), "none");
+  ck_assert_str_eq(rs_diff_verdict_name(RS_DIFF_VERDICT_OK), "ok");
+  ck_assert_str_eq(rs_diff_verdict_name(RS_DIFF_VERDICT_IGNORED_FIELDS),
+                   "ignored_fields");
+  ck_assert_str_eq(rs_diff_verdict_name(RS_DIFF_VERDICT_MISREAD), "misread");
+  ck_assert_str_eq(rs_diff_verdict_name(RS_DIFF_VERDICT_UNREADABLE),
+                   "unreadable");
+  ck_assert_int_eq(rs_diff_rule_verdict(RS_DIFF_RULE_COUNT),
+                   RS_DIFF_VERDICT_NONE);
 }
 END_TEST
 
@@ -349,6 +363,7 @@ START_TEST(message_cycles_terminate_without_source_info) {
   ck_assert_int_eq(rs_diff_finding_rule(f),
                    RS_DIFF_RULE_FIELD_WIRE_TYPE_CHANGED);
   ck_assert_int_eq(rs_diff_finding_severity(f), RS_DIFF_ERROR);
+  ck_assert_int_eq(rs_diff_finding_verdict(f), RS_DIFF_VERDICT_UNREADABLE);
   ck_assert_str_eq(rs_diff_finding_path(f), "h.B.n(2)");
   /* a descriptor set without source info: the file, no line */
   ck_assert_str_eq(rs_diff_finding_file(f), "hostile.proto");
