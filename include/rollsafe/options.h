@@ -60,13 +60,21 @@ typedef struct rs_options {
   unsigned max_depth;     /**< deeper nesting is refused before decoding */
   size_t max_alloc; /**< bytes one call may allocate; over is a limit error */
   unsigned flags;   /**< rs_option_flag bits */
+  /**
+   * The format version that wrote records without an envelope, when the
+   * caller knows it: rs_decode, rs_read_as and rs_transcode read raw bytes
+   * as that version. 0 reads them as the oldest version that can have
+   * written them (no unknown field, every value in range, every enum value
+   * defined), as rs_classify infers the writer. Version 2 of this struct.
+   */
+  unsigned raw_writer;
 } rs_options;
 
-#define RS_OPTIONS_VERSION 1
+#define RS_OPTIONS_VERSION 2
 #define RS_OPTIONS_INIT                                   \
   {                                                       \
     RS_OPTIONS_VERSION, NULL, RS_DEFAULT_MAX_RECORD_SIZE, \
-        RS_DEFAULT_MAX_DEPTH, RS_DEFAULT_MAX_ALLOC, 0u    \
+        RS_DEFAULT_MAX_DEPTH, RS_DEFAULT_MAX_ALLOC, 0u, 0u \
   }
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -124,12 +125,19 @@ int rs__options(rs_options *out, const rs_options *in, rs_error *err) {
   if (in == NULL) {
     *out = defaults;
   } else {
-    if (in->version != RS_OPTIONS_VERSION)
+    if (in->version != RS_OPTIONS_VERSION && in->version != 1)
       return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                      "rs_options.version is %u; this library knows %d "
+                      "rs_options.version is %u; this library knows 1..%d "
                       "(initialise with RS_OPTIONS_INIT)",
                       in->version, RS_OPTIONS_VERSION);
-    *out = *in;
+    /* Version 1 ends before raw_writer. */
+    if (in->version == 1) {
+      *out = defaults;
+      memcpy(out, in, offsetof(rs_options, raw_writer));
+      out->version = RS_OPTIONS_VERSION;
+    } else {
+      *out = *in;
+    }
   }
   if (out->max_record_size == 0)
     out->max_record_size = defaults.max_record_size;

@@ -459,6 +459,28 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                         const uint8_t *rb, size_t rlen, size_t rbase,
                         unsigned depth, rs__path *path, bool top);
 
+/*
+ * Whether an enum number names different values in the two versions while
+ * a name moved to another number (GREEN = 1 became RED = 1 and GREEN = 2):
+ * a reused number, not a renamed value.
+ */
+static bool enum_number_reused(const ProtobufCEnumDescriptor *we,
+                               const ProtobufCEnumDescriptor *re,
+                               rs__ival value) {
+  if (we == re || value.mag > 0x80000000u) return false;
+  int v = value.neg ? (int)-(int64_t)value.mag : (int)value.mag;
+  const ProtobufCEnumValue *wv = rs__enum_value(we, v);
+  const ProtobufCEnumValue *rv = rs__enum_value(re, v);
+  if (wv == NULL || rv == NULL || strcmp(wv->name, rv->name) == 0)
+    return false;
+  const ProtobufCEnumValue *moved_w =
+      protobuf_c_enum_descriptor_get_value_by_name(re, wv->name);
+  const ProtobufCEnumValue *moved_r =
+      protobuf_c_enum_descriptor_get_value_by_name(we, rv->name);
+  return (moved_w != NULL && moved_w->value != v) ||
+         (moved_r != NULL && moved_r->value != v);
+}
+
 /* A C string ends at its first NUL: the bytes a protobuf-c reader sees. */
 static size_t c_string_len(const val *v) {
   const void *nul = memchr(v->p, 0, v->n);
@@ -521,6 +543,17 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
     how = "the encoded message";
   } else if (w->kind == V_INT && r->kind == V_INT) {
     eq = rs__ival_eq(w->i, r->i);
+    if (eq && wf->type == PROTOBUF_C_TYPE_ENUM &&
+        rf->type == PROTOBUF_C_TYPE_ENUM && !r->enum_bad &&
+        enum_number_reused(wf->descriptor, rf->descriptor, r->i)) {
+      val_format(w, wf, a, sizeof a);
+      val_format(r, rf, b, sizeof b);
+      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+           "written as %s, which %s reads as %s: the number names another "
+           "value of the enum in each version",
+           a, c->reader_label, b);
+      return;
+    }
   } else if (w->kind == V_FLOAT && r->kind == V_FLOAT) {
     eq = (w->d != w->d && r->d != r->d) ||
          (w->is32 == r->is32 ? w->bits == r->bits : w->d == r->d);
@@ -683,6 +716,17 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     if (wv.wire_bad || wv.packed_bad) {
       /* The writer's own version does not read these bytes: nothing to
        * compare with. */
+    } else if (wf != rf && wv.n > 0 && wf->type != rf->type &&
+               strcmp(wf->name, rf->name) != 0) {
+      /* Another name and another type: the number was reused for another
+       * field, whatever the values. */
+      size_t mark = rs__path_push_field(path, name, rf->id);
+      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, wbase + wv.v[0].at,
+           "field %u is %s (%s) to the writer and %s (%s) to %s: the number "
+           "was reused for another field",
+           (unsigned)rf->id, wf->name, rs__type_name(wf->type), rf->name,
+           rs__type_name(rf->type), c->reader_label);
+      rs__path_pop(path, mark);
     } else if (rep_r || rep_w) {
       if (wv.n != rv.n) {
         size_t mark = rs__path_push_field(path, name, rf->id);
@@ -731,6 +775,95 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   }
   vals_dispose(&wv, c->a);
   vals_dispose(&rv, c->a);
+}
+
+/* What an unset singular field reads as: its default, or zero. */
+static val default_val(const ProtobufCFieldDescriptor *f) {
+  val v;
+  memset(&v, 0, sizeof v);
+  const void *d = f->default_value;
+  int64_t si = 0;
+  uint64_t ui = 0;
+  bool is_signed = true;
+  switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_ENUM:
+      si = d ? *(const int32_t *)d : 0;
+      break;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+      si = d ? *(const int64_t *)d : 0;
+      break;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+      ui = d ? *(const uint32_t *)d : 0;
+      is_signed = false;
+      break;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+      ui = d ? *(const uint64_t *)d : 0;
+      is_signed = false;
+      break;
+    case PROTOBUF_C_TYPE_BOOL:
+      ui = d ? *(const protobuf_c_boolean *)d != 0 : 0;
+      is_signed = false;
+      break;
+    case PROTOBUF_C_TYPE_FLOAT: {
+      float x = d ? *(const float *)d : 0.0f;
+      uint32_t bits;
+      memcpy(&bits, &x, sizeof bits);
+      return fixed_val(f->type, bits);
+    }
+    case PROTOBUF_C_TYPE_DOUBLE: {
+      double x = d ? *(const double *)d : 0.0;
+      uint64_t bits;
+      memcpy(&bits, &x, sizeof bits);
+      return fixed_val(f->type, bits);
+    }
+    case PROTOBUF_C_TYPE_STRING:
+      v.kind = V_BYTES;
+      v.p = (const uint8_t *)(d ? (const char *)d : "");
+      v.n = strlen((const char *)v.p);
+      return v;
+    case PROTOBUF_C_TYPE_BYTES:
+      v.kind = V_BYTES;
+      if (d != NULL) {
+        v.p = ((const ProtobufCBinaryData *)d)->data;
+        v.n = ((const ProtobufCBinaryData *)d)->len;
+      }
+      return v;
+    default:
+      v.kind = V_MSG;
+      return v;
+  }
+  v.kind = V_INT;
+  if (is_signed) {
+    v.i.neg = si < 0;
+    v.i.mag = si < 0 ? 0 - (uint64_t)si : (uint64_t)si;
+  } else {
+    v.i.mag = ui;
+  }
+  return v;
+}
+
+static bool default_eq(const val *a, const val *b) {
+  if (a->kind == V_MSG || b->kind == V_MSG) return true;
+  if (a->kind == V_INT && b->kind == V_INT) return rs__ival_eq(a->i, b->i);
+  if (a->kind == V_FLOAT && b->kind == V_FLOAT) return a->d == b->d;
+  if (a->kind == V_INT && b->kind == V_FLOAT) return int_eq_float(a->i, b->d);
+  if (a->kind == V_FLOAT && b->kind == V_INT) return int_eq_float(b->i, a->d);
+  if (a->kind == V_BYTES && b->kind == V_BYTES)
+    return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
+  return false;
+}
+
+static bool singular_scalar(const ProtobufCFieldDescriptor *f) {
+  return f->label != PROTOBUF_C_LABEL_REPEATED &&
+         f->type != PROTOBUF_C_TYPE_MESSAGE &&
+         !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF);
 }
 
 static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
@@ -789,6 +922,19 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       const occ *o = rn ? &ro.items[rfirst] : &wo.items[wfirst];
       const char *name = wf != NULL ? wf->name : "";
       size_t mark = rs__path_push_field(path, name, num);
+      const ProtobufCFieldDescriptor *same_name =
+          wf != NULL && W != R
+              ? protobuf_c_message_descriptor_get_field_by_name(R, wf->name)
+              : NULL;
+      if (same_name != NULL && wn > 0) {
+        note(c, RS_VERDICT_MISREAD, path->buf, num, rbase + o->at,
+             "%s moved from field %u to field %u: %s reads %s(%u) unset and "
+             "ignores field %u",
+             wf->name, (unsigned)same_name->id, (unsigned)num, c->reader_label,
+             same_name->name, (unsigned)same_name->id, (unsigned)num);
+        rs__path_pop(path, mark);
+        continue;
+      }
       note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, num, rbase + o->at,
            "field %u is unknown to %s; kept as an unknown field and ignored",
            (unsigned)num, c->reader_label);
@@ -838,25 +984,38 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     rs__path_pop(path, mark);
   }
 
-  /* Required fields: protobuf-c fails a message without one that has no
-   * default, and gives the default to one that has. Malformed bytes fail
-   * it before that check. */
+  /* Fields set on neither side: the reader's default against the
+   * writer's. Required ones: protobuf-c fails a message without one that
+   * has no default, and gives the default to one that has. Malformed bytes
+   * fail it before that check. */
   for (unsigned k = 0; k < R->n_fields && c->rc == 0 && ro.bad_at == SIZE_MAX;
        k++) {
     const ProtobufCFieldDescriptor *rf = &R->fields[k];
     size_t first;
-    if (rf->label != PROTOBUF_C_LABEL_REQUIRED || find_occ(&ro, rf->id, &first))
-      continue;
-    size_t mark = rs__path_push_field(path, rf->name, rf->id);
-    if (rf->default_value == NULL)
+    if (find_occ(&ro, rf->id, &first)) continue;
+    if (rf->label == PROTOBUF_C_LABEL_REQUIRED && rf->default_value == NULL) {
+      size_t mark = rs__path_push_field(path, rf->name, rf->id);
       note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase,
            "required by %s and not set; protobuf-c fails the whole record",
            c->reader_label);
-    else
-      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase,
-           "required by %s and not set; protobuf-c gives the reader its "
-           "default value, which the writer did not write",
-           c->reader_label);
+      rs__path_pop(path, mark);
+      continue;
+    }
+    const ProtobufCFieldDescriptor *wf =
+        W != R ? protobuf_c_message_descriptor_get_field(W, rf->id) : NULL;
+    if (wf == NULL || !singular_scalar(rf) || !singular_scalar(wf) ||
+        find_occ(&wo, wf->id, &first))
+      continue;
+    val dw = default_val(wf), dr = default_val(rf);
+    if (default_eq(&dw, &dr)) continue;
+    char a[96], b[96];
+    val_format(&dw, wf, a, sizeof a);
+    val_format(&dr, rf, b, sizeof b);
+    size_t mark = rs__path_push_field(path, rf->name, rf->id);
+    note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase,
+         "the writer left it unset, which means %s to it; %s reads its own "
+         "default %s",
+         a, c->reader_label, b);
     rs__path_pop(path, mark);
   }
   rs__free(c->a, ro.items);

@@ -170,8 +170,13 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
   /* Raw: the version that can have written the bytes (rs__explains: no
    * unknown field, values in range, enums defined), the oldest that can:
    * the same choice as rs_classify's inference. */
-  const rs__version *pick = NULL;
-  for (size_t i = 0; i < t->n_versions; i++) {
+  const rs__version *pick =
+      o->raw_writer != 0 ? rs__type_version(t, o->raw_writer) : NULL;
+  if (o->raw_writer != 0 && pick == NULL)
+    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
+                    "%s has versions 1..%zu; there is no raw writer version %u",
+                    t->name, t->n_versions, o->raw_writer);
+  for (size_t i = 0; i < t->n_versions && o->raw_writer == 0; i++) {
     const rs__version *v = &t->versions[i];
     if (!rs__explains(v->desc, buf, len, o->max_depth)) continue;
     if (pick == NULL) pick = v;

@@ -611,8 +611,13 @@ def flag_kill_cycle(r, backend):
     check_eq(set(new_after[OUTBOX]), set(queue_after), "outbox messages read")
     for k, seen in new_after[OUTBOX].items():
         if k in consumed:
-            check_eq(seen[0], 1, "message %s consumed since the fix: the "
-                     "version-1 bytes it was read in" % k)
+            # The version-1 bytes the fix wrote keep version 2's own fields
+            # as unknown fields: only version 2 explains them when such a
+            # field is there, so the raw writer is inferred as 2 then.
+            want = (1, 2) if manifest[OUTBOX][k][0] == 2 else (1,)
+            check(seen[0] in want, "message %s consumed since the fix: the "
+                  "version-1 bytes it was read in: got %s, want one of %s"
+                  % (k, seen[0], want))
         else:
             check_eq(seen, new_before[OUTBOX][k],
                      "message %s: what the new reader sees" % k)

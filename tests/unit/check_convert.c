@@ -147,7 +147,10 @@ static void transcode_record(outcome *o, const schema_pair *p,
                              size_t len) {
   memset(o, 0, sizeof *o);
   rs_buf out = RS_BUF_INIT;
-  o->rc = rs_transcode(&out, &o->conv, reg, p->type, 1, rec, len, NULL, NULL,
+  /* Every record here is version 2's; raw ones say so. */
+  rs_options opts = RS_OPTIONS_INIT;
+  opts.raw_writer = 2;
+  o->rc = rs_transcode(&out, &o->conv, reg, p->type, 1, rec, len, NULL, &opts,
                        &o->err);
   if (o->rc == 0) {
     o->v1 = protobuf_c_message_unpack(desc(p->v1, p->type), NULL, out.len,
