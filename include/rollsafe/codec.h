@@ -45,16 +45,25 @@ typedef struct rs_record rs_record;
  * Decodes a record of @p type as it was written.
  *
  * A record whose first byte is RS_ENVELOPE_MARKER is an envelope; any other
- * record, the empty one included, is legacy raw protobuf. A raw record is
- * decoded as the type's raw version (or, failing that, the first other
- * version that decodes it).
+ * record, the empty one included, is raw protobuf. A raw record is decoded
+ * as options->raw_writer when set, else as the oldest version that can
+ * have written it (it decodes with no unknown field, every value in its
+ * type's range, every enum value defined: the writer rs_classify infers),
+ * failing that as the first version that decodes it.
+ *
+ * An envelope naming a format version the registry lacks (a newer writer)
+ * is read as the registry's newest version, as protobuf code reads a newer
+ * message: rs_record_written_version() then says the envelope's version,
+ * rs_record_version() the version read, and fields that version lacks stay
+ * unknown fields of the message. rs_classify judges an envelope-aware
+ * reader of such a record by this same reading (RS_WRITER_UNREGISTERED).
  *
  * @param[out] out the record, owned by the caller; free with
  *        rs_record_free(). It does not point into @p buf, but it borrows
  *        from @p registry (type name, descriptors): free records before
  *        the registry.
- * @return 0, RS_EINVAL, RS_ENOTFOUND (type not registered, or the envelope
- *         names a version the registry lacks), RS_EENVELOPE (malformed or
+ * @return 0, RS_EINVAL, RS_ENOTFOUND (type not registered, or
+ *         options->raw_writer is not a version of it), RS_EENVELOPE (malformed or
  *         unsupported envelope; err.offset says where), RS_EDECODE (no
  *         version decodes the payload), RS_ELIMIT, RS_ENOMEM
  */
@@ -121,7 +130,11 @@ RS_EXTERN const char *rs_record_type(const rs_record *record);
 /** Format version of the message the record holds now (after read-as). */
 RS_EXTERN unsigned rs_record_version(const rs_record *record);
 
-/** Format version the record was written in. */
+/**
+ * Format version the record was written in; above rs_registry_newest()
+ * when the envelope names a version the registry lacks (the message is
+ * then read as the newest version).
+ */
 RS_EXTERN unsigned rs_record_written_version(const rs_record *record);
 
 /** Framing the record was written in. */

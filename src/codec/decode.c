@@ -237,11 +237,17 @@ static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
     rs__fail(err, RS_EDECODE, why.offset,
              "raw record decodes as no version of %s: %s", t->name,
              why.message);
-  else if (rc == 0 && w.version == NULL)
-    rc = rs__fail(err, RS_ENOTFOUND, w.header_offset,
-                  "%s format version %u is not in the registry (it knows "
-                  "1..%zu)",
-                  t->name, w.number, t->n_versions);
+  else if (rc == 0 && w.version == NULL) {
+    /* A version newer than the registry: read the payload as the newest
+     * version it knows, as protobuf readers read newer messages (fields
+     * they lack kept as unknown fields). rs_classify judges an
+     * envelope-aware reader's view of such a record by this same reading. */
+    const rs__version *newest = &t->versions[t->n_versions - 1];
+    rc = rs__unpack_version(&w.msg, newest, buf + w.payload_offset,
+                            len - w.payload_offset, w.payload_offset, o, b,
+                            err);
+    if (rc == 0) w.version = newest;
+  }
   if (rc != 0) {
     rs__written_dispose(&w, b->backing);
     rs__free(b->backing, rec);
@@ -250,7 +256,8 @@ static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
   rec->a = b->backing;
   rec->type = t->name;
   rec->encoding = w.encoding;
-  rec->written_version = rec->version = w.number;
+  rec->written_version = w.number;
+  rec->version = w.version->number;
   rec->payload_offset = w.payload_offset;
   rec->msg = w.msg;
   rec->has_provenance = w.has_provenance;
@@ -297,11 +304,11 @@ static int read_as(rs_record **out, const rs__type *t, unsigned version,
   rs_record *rec;
   int rc = decode_any(&rec, t, buf, len, o, b, err);
   if (rc != 0) return rc;
-  if (rec->written_version != version) {
+  if (rec->version != version) {
     ProtobufCMessage *m;
     rs_conversion *conv;
-    rc = rs__convert(&m, &conv, t, rec->written_version, version, rec->msg, o,
-                     b, err);
+    rc = rs__convert(&m, &conv, t, rec->version, version, rec->msg, o, b,
+                     err);
     if (rc != 0) {
       if (report != NULL)
         *report = conv;

@@ -706,6 +706,105 @@ def test_plugin(ctx):
           doc)
 
 
+# ---- verdicts for raw records and type changes (the one comparison) ----
+
+V1_CHANGES = """syntax = "proto3";
+package vc.v1;
+message Rec { int32 id = 1; int32 big = 2; double d = 3; int64 z = 4; }
+"""
+V2_CHANGES = """syntax = "proto3";
+package vc.v2;
+message Rec { int32 id = 1; int64 big = 2; fixed64 d = 3; sint64 z = 4;
+              string extra = 5; }
+"""
+
+
+def changes(ctx):
+    """The schema pair above as files, and Python's version-2 class."""
+    paths = []
+    for name, text in (("v1", V1_CHANGES), ("v2", V2_CHANGES)):
+        d = os.path.join(ctx.work, "vc", name)
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, "rec.proto")
+        with open(path, "w") as f:
+            f.write(text)
+        paths.append(path)
+    v2 = ctx.module("rec.proto", os.path.dirname(paths[1]))
+    return paths, v2
+
+
+def scan_changes(ctx, rows, *extra, rc):
+    paths, _ = changes(ctx)
+    db = os.path.join(ctx.work, "vc.db")
+    make_db(db, rows)
+    return ctx.json("scan", *target(db, "vc.Rec"), "--schema", paths[0],
+                    "--schema", paths[1], "--reader-version", "1",
+                    "--reader-framing", "raw", "--samples", "100", *extra,
+                    rc=rc)
+
+
+def test_raw_record_only_a_newer_version_explains_is_its(ctx):
+    """Raw bytes with an int64 beyond int32: version 1 cannot have written
+    them, so they are version 2's, and the version-1 reader misreads them
+    (they were counted ok when every raw record was taken as version 1)."""
+    _, v2 = changes(ctx)
+    rec = v2.Rec(id=1, big=7000000000).SerializeToString()
+    doc = scan_changes(ctx, [(1, rec)], rc=1)
+    check(doc["totals"]["verdicts"]["misread"] == 1, doc["totals"])
+    sample = keys_by_verdict(doc)["misread"]["1"]
+    reason = sample["reasons"][0]
+    check(reason["path"] == "big(2)" and "7000000000" in reason["text"] and
+          "-1589934592" in reason["text"], reason)
+
+
+def test_raw_new_field_and_reinterpreted_value_is_misread(ctx):
+    """A field only version 2 defines makes the bytes version 2's; its
+    sint64 read as int64 is then a misread, not ignored_fields."""
+    _, v2 = changes(ctx)
+    rec = v2.Rec(id=1, z=5, extra="x").SerializeToString()
+    doc = scan_changes(ctx, [(1, rec)], rc=1)
+    check(doc["totals"]["verdicts"]["misread"] == 1, doc["totals"])
+    texts = [r["text"] for r in keys_by_verdict(doc)["misread"]["1"]["reasons"]]
+    check(any("sint64 5" in t and "int64 10" in t for t in texts), texts)
+
+
+def test_raw_record_two_versions_explain_differently_is_undetermined(ctx):
+    """sint64 5 and int64 10 are the same bytes: both versions explain
+    them, with different values. Never ok, never clean: undetermined (exit
+    4) until --raw-writer says who wrote them."""
+    _, v2 = changes(ctx)
+    rec = v2.Rec(id=1, z=5).SerializeToString()
+    doc = scan_changes(ctx, [(1, rec)], rc=4)
+    check(doc["totals"]["verdicts"]["ok"] == 0, doc["totals"])
+    doc = scan_changes(ctx, [(1, rec)], "--raw-writer", "2", rc=1)
+    check(doc["totals"]["verdicts"]["misread"] == 1, doc["totals"])
+    doc = scan_changes(ctx, [(1, rec)], "--raw-writer", "1", rc=0)
+    check(doc["totals"]["verdicts"]["ok"] == 1, doc["totals"])
+
+
+def test_same_wire_type_change_is_compared_by_value(ctx):
+    """fixed64 7000000000 read as a double is 3.458e-314: misread."""
+    _, v2 = changes(ctx)
+    rec = v2.Rec(id=1, d=7000000000).SerializeToString()
+    doc = scan_changes(ctx, [(1, rec)], "--raw-writer", "2", rc=1)
+    reason = keys_by_verdict(doc)["misread"]["1"]["reasons"][0]
+    check(reason["path"] == "d(3)" and "fixed64 7000000000" in reason["text"]
+          and "double 3.45" in reason["text"], reason)
+
+
+def test_duplicated_scalar_is_judged_by_its_last_value(ctx):
+    """A singular field twice on the wire: every runtime keeps the last."""
+    _, v2 = changes(ctx)
+    small = v2.Rec(big=5).SerializeToString()
+    large = v2.Rec(big=7000000000).SerializeToString()
+    doc = scan_changes(ctx, [(1, small + large), (2, large + small)],
+                       "--raw-writer", "2", rc=1)
+    keys = keys_by_verdict(doc)
+    check(set(keys.get("misread", {})) == {"1"}, keys)
+    v = doc["totals"]["verdicts"]
+    check(v["misread"] == 1 and v["ok"] == 1, v)
+
+
 def main():
     ap = argparse.ArgumentParser()
     for opt in ("--rollsafe", "--roundtrip", "--plugin", "--protoc",
