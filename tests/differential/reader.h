@@ -11,7 +11,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 typedef struct dc_case {
-  const char *name; /* the case's name in cases.py */
+  const char *name;                      /* the case's name in cases.py */
   const ProtobufCMessageDescriptor *rec; /* protoc-c's dc.<case>.v1.Rec */
 } dc_case;
 
