@@ -526,7 +526,7 @@ class Ctx:
         self.stats = collections.Counter()
         self.disagreements = []
         self.pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max(2, os.cpu_count() or 2))
+            max_workers=2 * (os.cpu_count() or 2))
         tmp = os.path.join(self.work, "golden-py")
         os.makedirs(tmp, exist_ok=True)
         _, _, self.env = golden.load_schema(tmp)
@@ -1057,6 +1057,11 @@ def main():
         print("FAIL " + text)
     print("checked: " + ", ".join("%s %d" % kv for kv in
                                   sorted(ctx.stats.items())))
+    expected = collections.Counter(
+        r.expected[f, f][0] for _, records in cases_records for r in records
+        for f in FRAMINGS)
+    print("expected verdicts (raw and envelope records): " + ", ".join(
+        "%s %d" % (v, expected[v]) for v in VERDICTS))
     print("%s: %d cases, %d records, %d failures, %.1fs"
           % (args.group, n_cases, n_records, len(ctx.failures),
              time.monotonic() - start))
