@@ -45,6 +45,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -458,6 +459,16 @@ def expected_verdict(writer, wdesc, seen, rdesc, paths=None):
         "%s: unknown to the reader" % p for p in diff.ignored])
 
 
+def declared(path, why):
+    """Whether a fix's reasons (@why) name the top-level field of @path
+    ("f(2).a(1)"): by number, "(2)", or by name with an index, "f[0]"."""
+    m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\((\d+)\)", path)
+    if m is None or not why:
+        return False
+    return ("(%s)" % m.group(2)) in why or \
+        re.search(r"\b%s\[" % re.escape(m.group(1)), why) is not None
+
+
 # ---- records ----------------------------------------------------------------
 
 def assign(msg, values):
@@ -524,6 +535,7 @@ class Ctx:
         self.work = os.path.abspath(args.work)
         self.failures, self.failure_info = [], []
         self.stats = collections.Counter()
+        self.verdicts = []  # every inspect: the three verdicts
         self.disagreements = []
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=2 * (os.cpu_count() or 2))
@@ -737,6 +749,10 @@ class Ctx:
                           stored=rf, reader=rdf, expected=exp,
                           got="error")
                 continue
+            self.verdicts.append({
+                "case": r.case.name, "key": r.key, "stored": rf,
+                "reader": rdf, "protobuf_c": exp,
+                "python": r.python[rf, rdf][0], "rollsafe": got})
             want_rc = 0 if got in ("ok", "ignored_fields") else 1
             if got != exp or rc != want_rc:
                 self.fail("inspect: rollsafe says %s (exit %d)\n%s\n"
@@ -968,8 +984,7 @@ class Ctx:
                     continue
                 # A lossy conversion may differ from the writer where it says
                 # so: every field that differs is named in its reasons.
-                undeclared = [p for p in paths
-                              if p.split(".")[0] not in (why or "")]
+                undeclared = [p for p in paths if not declared(p, why)]
                 if name == "lossy" and verdict[0] == "misread" and \
                         not undeclared:
                     self.stats["fix: lossy, the loss declared"] += 1
@@ -1042,6 +1057,9 @@ def main():
     with open(os.path.join(args.work, "failures.jsonl"), "w") as f:
         f.write("".join(json.dumps(i, sort_keys=True) + "\n"
                         for i in ctx.failure_info))
+    with open(os.path.join(args.work, "verdicts.jsonl"), "w") as f:
+        f.write("".join(json.dumps(v, sort_keys=True) + "\n"
+                        for v in ctx.verdicts))
     with open(os.path.join(args.work, "runtime-disagreements.txt"), "w") as f:
         f.write("".join(line + "\n" for line in ctx.disagreements))
     if ctx.disagreements:
