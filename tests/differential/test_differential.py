@@ -22,14 +22,19 @@ build). For every case of the group:
    (see Compare below). The Python reader's verdict is computed the same
    way; where the two runtimes disagree it is listed (in the output and in
    WORK/runtime-disagreements.txt), never a failure.
+   WORK/verdicts.jsonl holds the three verdicts of every record inspected,
+   WORK/failures.jsonl every failure as data (tests/differential/
+   summarize.py groups them).
 4. rollsafe: `inspect` of every record (raw records by a raw reader,
    envelopes by a reader linked with rollsafe), `scan` of SQLite tables of
    the case's records, raw and in envelopes, for both reader framings
    (counts per verdict and the verdict of every key) and `fix --execute`
-   of the same, whose rewritten bytes the protobuf-c reader reads back:
-   a record fix converts must be read as the writer meant it, a record it
-   leaves must be one it names (lossy, impossible...), and a record it
-   names so must be left as it was.
+   of the same, with and without --allow-lossy, whose rewritten bytes the
+   protobuf-c reader reads back: a record fix converts must be read as the
+   writer meant it (a lossy one may differ in the fields its reasons
+   name), a record it leaves must be one it names (lossy, impossible...)
+   when the reader does not read it as written, and a record it names so
+   must be left as it was.
 
 Raw records are written by version 2. When the CLI has --raw-writer it is
 given `--raw-writer 2` for them; without it the expectation is the same.
