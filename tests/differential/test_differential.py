@@ -849,7 +849,9 @@ class Ctx:
                               "counts %s, expected %s"
                               % (case.name, rf, rdf, got, want),
                               check="scan-counts", case=case.name,
-                              stored=rf, reader=rdf)
+                              stored=rf, reader=rdf,
+                              expected="the expected counts",
+                              got="other counts")
                 for r, verdict, reasons in bad:
                     self.fail("scan of %s, table %s, reader framing %s: key "
                               "%d: scan says %s, reasons: %s\n%s"
@@ -863,7 +865,8 @@ class Ctx:
             if rc != want_rc:
                 self.fail("scan of %s, reader framing %s: exit %d, expected "
                           "%d" % (case.name, rdf, rc, want_rc),
-                          check="scan-exit", case=case.name, reader=rdf)
+                          check="scan-exit", case=case.name, reader=rdf,
+                          expected="exit %d" % want_rc, got="exit %d" % rc)
 
     def fix(self, case, db, reader_framing, mode):
         argv = ["fix", "-c", self.config(case, db)] + \
@@ -1078,6 +1081,22 @@ def main():
             c for c, ok in ctx.raw_writer.items() if not ok)))
     for text in ctx.failures:
         print("FAIL " + text)
+    # The same failures by cause: what was checked, how the record was
+    # stored and read, what the protobuf-c reader expects, what rollsafe did.
+    causes = collections.defaultdict(list)
+    for info in ctx.failure_info:
+        cause = (info.get("check"), info.get("stored"), info.get("reader"),
+                 info.get("expected"), info.get("got"))
+        if info.get("case") not in causes[cause]:
+            causes[cause].append(info.get("case"))
+    if causes:
+        print("failures by cause (check, stored, reader framing: expected "
+              "-> rollsafe: cases):")
+        for (check, stored, reader, expected, got), names in sorted(
+                causes.items(), key=lambda kv: (str(kv[0][0]), -len(kv[1]))):
+            print("  %s, stored %s, reader %s: %s -> %s: %s"
+                  % (check, stored, reader, expected, got,
+                     " ".join(str(n) for n in names)))
     print("checked: " + ", ".join("%s %d" % kv for kv in
                                   sorted(ctx.stats.items())))
     expected = collections.Counter(
