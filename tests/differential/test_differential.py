@@ -26,7 +26,8 @@ build). For every case of the group:
    WORK/failures.jsonl every failure as data (tests/differential/
    summarize.py groups them).
 4. rollsafe: `inspect` of every record (raw records by a raw reader,
-   envelopes by a reader linked with rollsafe), `scan` of SQLite tables of
+   envelopes by a reader linked with rollsafe; the schemas as descriptor
+   sets), `scan` (the schemas as .proto files) of SQLite tables of
    the case's records, raw and in envelopes, for both reader framings
    (counts per verdict and the verdict of every key) and `fix --execute`
    of the same, with and without --allow-lossy, whose rewritten bytes the
@@ -695,9 +696,16 @@ class Ctx:
 
     # -- rollsafe
 
-    def schema_args(self, case):
-        return ["--schema", self.proto(case, 1), "--schema",
-                self.proto(case, 2), "--type", "dc.%s.Rec" % case.name]
+    def desc(self, case, version):
+        return os.path.join(self.gen, "desc", case.name, "v%d" % version,
+                            "rec.desc")
+
+    def schema_args(self, case, form="proto"):
+        """--schema of both versions: the .proto files (rollsafe runs
+        protoc), or the descriptor sets gen.py made of them."""
+        path = self.proto if form == "proto" else self.desc
+        return ["--schema", path(case, 1), "--schema", path(case, 2),
+                "--type", "dc.%s.Rec" % case.name]
 
     def describe(self, r, rec_framing, reader_framing):
         seen = "envelope" if (rec_framing == "envelope" and
@@ -720,7 +728,10 @@ class Ctx:
 
     def inspect(self, case, r, rec_framing, reader_framing):
         path = self.record_file(r, rec_framing)
-        argv = ["inspect"] + self.schema_args(case) + [
+        # Descriptor sets: inspect runs once per record, and protoc twice
+        # a run would double the suite's time; scan and fix take the .proto
+        # files.
+        argv = ["inspect"] + self.schema_args(case, "desc") + [
             "--reader-version", "1", "--reader-framing", reader_framing]
         if rec_framing == "raw" and self.raw_writer["inspect"]:
             argv += ["--raw-writer", "2"]
