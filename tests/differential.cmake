@@ -9,12 +9,13 @@ if(TARGET rollsafe_cli)
   set(dc_src ${CMAKE_CURRENT_SOURCE_DIR}/differential)
   set(dc_gen ${CMAKE_CURRENT_BINARY_DIR}/differential-gen)
   find_program(RS_DC_PROTOC protoc REQUIRED)
+  find_program(RS_DC_PROTOC_C protoc-c REQUIRED)
   set(python /usr/bin/python3)
 
   add_custom_command(
     OUTPUT ${dc_gen}/dc_readers.c
     COMMAND ${python} ${dc_src}/gen.py --out ${dc_gen}
-            --protoc ${RS_DC_PROTOC} --protoc-c ${PROTOC_C}
+            --protoc ${RS_DC_PROTOC} --protoc-c ${RS_DC_PROTOC_C}
     # gen.py leaves unchanged files alone; the output must still be newer
     # than cases.py, or make runs this again on every build.
     COMMAND ${CMAKE_COMMAND} -E touch ${dc_gen}/dc_readers.c

@@ -175,17 +175,21 @@ def py_map(field, container, reader):
         key = py_scalar(kf, k, reader)
         val = py_scalar(vf, v, reader)
         # The entry as written, as near as Python tells: a default key or
-        # value is left out.
+        # value is left out. A proto2 string that is not UTF-8 comes as
+        # bytes, which an entry does not take: its bytes stay unknown.
         e = cls()
-        if k != kf.default_value:
-            e.key = k
-        if vf.type == FD.TYPE_MESSAGE:
-            e.value.CopyFrom(v)
-        elif v != vf.default_value:
-            e.value = v
+        try:
+            if k != kf.default_value:
+                e.key = k
+            if vf.type == FD.TYPE_MESSAGE:
+                e.value.CopyFrom(v)
+            elif v != vf.default_value:
+                e.value = v
+            data = e.SerializePartialToString(deterministic=True)
+        except (TypeError, ValueError):
+            data = None
         values[key] = val
-        entries.append(("m", {1: key, 2: val},
-                        e.SerializePartialToString(deterministic=True), 0))
+        entries.append(("m", {1: key, 2: val}, data, 0))
     return ("map", values, entries) if values else None
 
 
@@ -382,7 +386,8 @@ def equal_scalar(wf, w, rf, r, path, diff):
         diff.paths += sub.paths
         return not sub.misread
     if {wk, rk} == {"m", "s"}:
-        if w[2 if wk == "m" else 1] != r[2 if rk == "m" else 1]:
+        data = w[2 if wk == "m" else 1], r[2 if rk == "m" else 1]
+        if None in data or data[0] != data[1]:
             return False
         # The reader's message holds the writer's bytes; what its schema
         # does not know there, it ignores.
