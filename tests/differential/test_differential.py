@@ -81,10 +81,6 @@ WRITE_TIME_US = 1768473000123456
 FIX_UNCHANGED = ("lossy_skipped", "impossible", "corrupt", "check_failed")
 FIX_MODES = ("strict", "allow-lossy")
 
-INT_TYPES = {FD.TYPE_INT32, FD.TYPE_INT64, FD.TYPE_UINT32, FD.TYPE_UINT64,
-             FD.TYPE_SINT32, FD.TYPE_SINT64, FD.TYPE_FIXED32, FD.TYPE_FIXED64,
-             FD.TYPE_SFIXED32, FD.TYPE_SFIXED64}
-
 
 # ---- values ---------------------------------------------------------------
 #
