@@ -121,6 +121,29 @@ RS_EXTERN int rs_classify(rs_classification **out, const rs_registry *registry,
                           const uint8_t *buf, size_t len,
                           const rs_options *options, rs_error *err);
 
+/**
+ * Classifies @p new_buf, bytes meant to replace @p old_buf (what `rollsafe
+ * fix` writes), for @p reader: what the reader sees in the new bytes is
+ * compared, field by field and by value, with what the writer of the old
+ * bytes meant (its version named by the envelope, given by
+ * reader->raw_writer, or inferred as rs_classify infers it). Fields that a
+ * custom converter or a moved field rewrites by meaning get the reader's
+ * own checks only; their conversion report declares what they lose. When
+ * the old bytes have no writer to compare with (corrupt, ambiguous, an
+ * unregistered version), the new bytes are classified on their own, as
+ * rs_classify does. RS_OPT_VERDICT_ONLY is ignored: the reasons are what a
+ * pre-write check reports.
+ *
+ * @param[out] out as for rs_classify()
+ * @return as rs_classify()
+ */
+RS_EXTERN int rs_classify_replacement(rs_classification **out,
+                                      const rs_registry *registry,
+                                      const char *type, const rs_reader *reader,
+                                      const uint8_t *old_buf, size_t old_len,
+                                      const uint8_t *new_buf, size_t new_len,
+                                      const rs_options *options, rs_error *err);
+
 /** Frees a classification; NULL is allowed. */
 RS_EXTERN void rs_classification_free(rs_classification *classification);
 

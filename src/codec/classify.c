@@ -682,32 +682,36 @@ static int classify(rs_classification *c, const rs__type *t,
   return rc;
 }
 
-int rs_classify(rs_classification **out, const rs_registry *registry,
-                const char *type, const rs_reader *reader, const uint8_t *buf,
-                size_t len, const rs_options *options, rs_error *err) {
-  if (out != NULL) *out = NULL;
-  if (out == NULL || registry == NULL || (buf == NULL && len > 0))
-    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                    "rs_classify: out, registry and buf are required");
+/* What rs_classify and rs_classify_replacement check first. */
+typedef struct setup {
+  rs_options o;
+  const rs__type *t;
+  const rs__version *rv;
+  rs_reader_framing framing;
+  unsigned raw_writer;
+} setup;
+
+static int prepare(setup *st, const char *fn, const rs_registry *registry,
+                   const char *type, const rs_reader *reader,
+                   const rs_options *options, rs_error *err) {
   static const rs_reader default_reader = RS_READER_INIT;
   if (reader == NULL) reader = &default_reader;
   if (reader->version != RS_READER_VERSION && reader->version != 1)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                    "rs_reader.version is %u; this library knows 1..%d",
-                    reader->version, RS_READER_VERSION);
-  unsigned raw_writer = reader->version >= 2 ? reader->raw_writer : 0;
-  rs_options o;
-  int rc = rs__options(&o, options, err);
+                    "%s: rs_reader.version is %u; this library knows 1..%d",
+                    fn, reader->version, RS_READER_VERSION);
+  st->raw_writer = reader->version >= 2 ? reader->raw_writer : 0;
+  int rc = rs__options(&st->o, options, err);
   if (rc != 0) return rc;
   const rs__type *t = rs__registry_type(registry, type);
   if (t == NULL)
     return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
                     "record type %s is not in the registry",
                     type ? type : "(null)");
-  if (raw_writer != 0 && rs__type_version(t, raw_writer) == NULL)
+  if (st->raw_writer != 0 && rs__type_version(t, st->raw_writer) == NULL)
     return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
                     "%s has versions 1..%zu; there is no raw writer version %u",
-                    t->name, t->n_versions, raw_writer);
+                    t->name, t->n_versions, st->raw_writer);
   unsigned rnum = reader->format_version;
   if (rnum == 0) rnum = t->n_versions > 1 ? (unsigned)t->n_versions - 1 : 1;
   const rs__version *rv = rs__type_version(t, rnum);
@@ -723,28 +727,33 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "rs_reader.framing %d is not a known framing",
                     (int)framing);
+  st->t = t;
+  st->rv = rv;
+  st->framing = framing;
+  return 0;
+}
 
-  rs__budget b;
-  rs__budget_init(&b, o.allocator, o.max_alloc);
+static rs_classification *new_classification(const setup *st,
+                                             const rs__budget *b) {
   /* The result is the caller's, not decoding work: outside the budget. */
-  rs_classification *c = rs__alloc(b.backing, sizeof *c);
-  if (c == NULL)
-    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
-  c->a = b.backing;
-  c->reader_version = rv->number;
-  c->framing = framing;
+  rs_classification *c = rs__alloc(b->backing, sizeof *c);
+  if (c == NULL) return NULL;
+  c->a = b->backing;
+  c->reader_version = st->rv->number;
+  c->framing = st->framing;
   c->provenance.version = RS_PROVENANCE_VERSION;
-  rs__notes_init(&c->reasons, b.backing, RS_MAX_REASONS);
-  bool done = false;
-  if ((o.flags & RS_OPT_VERDICT_ONLY) && !(o.flags & RS__OPT_NO_QUICK))
-    rc = quick_classify(c, t, rv, framing, raw_writer, buf, len, &o, &done);
-  if (rc == 0 && !done)
-    rc = classify(c, t, rv, framing, raw_writer, buf, len, &o, &b);
-  if (rc != 0 && b.over) {
+  rs__notes_init(&c->reasons, b->backing, RS_MAX_REASONS);
+  return c;
+}
+
+/* The end of a classification: over the budget is a verdict, not an error. */
+static int finish(rs_classification **out, rs_classification *c, int rc,
+                  const rs__budget *b, const setup *st, rs_error *err) {
+  if (rc != 0 && b->over) {
     /* Over the allocation budget: the record is too costly to read. */
     rc = add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,
              "decoding needs more than the allocation budget of %zu bytes",
-             o.max_alloc);
+             st->o.max_alloc);
   }
   if (rc != 0) {
     rs__fail(err, rc, RS_OFFSET_NONE, "classify: %s", rs_strerror(rc));
@@ -755,4 +764,184 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
   c->verdict = (rs_verdict)rs__notes_worst(&c->reasons);
   *out = c;
   return 0;
+}
+
+int rs_classify(rs_classification **out, const rs_registry *registry,
+                const char *type, const rs_reader *reader, const uint8_t *buf,
+                size_t len, const rs_options *options, rs_error *err) {
+  if (out != NULL) *out = NULL;
+  if (out == NULL || registry == NULL || (buf == NULL && len > 0))
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_classify: out, registry and buf are required");
+  setup st;
+  int rc = prepare(&st, "rs_classify", registry, type, reader, options, err);
+  if (rc != 0) return rc;
+  rs__budget b;
+  rs__budget_init(&b, st.o.allocator, st.o.max_alloc);
+  rs_classification *c = new_classification(&st, &b);
+  if (c == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
+  bool done = false;
+  if ((st.o.flags & RS_OPT_VERDICT_ONLY) && !(st.o.flags & RS__OPT_NO_QUICK))
+    rc = quick_classify(c, st.t, st.rv, st.framing, st.raw_writer, buf, len,
+                        &st.o, &done);
+  if (rc == 0 && !done)
+    rc = classify(c, st.t, st.rv, st.framing, st.raw_writer, buf, len, &st.o,
+                  &b);
+  return finish(out, c, rc, &b, &st, err);
+}
+
+/* Whether number n is in xs[0..n_xs). */
+static bool listed(const uint32_t *xs, size_t n_xs, uint32_t n) {
+  for (size_t i = 0; i < n_xs; i++)
+    if (xs[i] == n) return true;
+  return false;
+}
+
+/*
+ * The top-level fields whose values the conversion from version `from` to
+ * `to` rewrites by meaning: those custom converters handle and the reader's
+ * side of moved fields. At most cap; more are not skipped.
+ */
+static size_t rewritten_fields(const rs__type *t, unsigned from, unsigned to,
+                               uint32_t *out, size_t cap) {
+  size_t n = 0;
+  unsigned lo = from < to ? from : to, hi = from < to ? to : from;
+  for (size_t i = 0; i < t->n_convs; i++) {
+    const rs_converter *cv = &t->convs[i].c;
+    if (cv->from < lo || cv->from > hi || cv->to < lo || cv->to > hi) continue;
+    for (size_t k = 0; k < cv->n_handled_fields && n < cap; k++)
+      if (!listed(out, n, cv->handled_fields[k]))
+        out[n++] = cv->handled_fields[k];
+  }
+  for (size_t i = 0; i < t->n_moves && n < cap; i++) {
+    const rs__move *m = &t->moves[i];
+    if (m->reader_version == to && m->writer_version <= from &&
+        !listed(out, n, m->reader_field))
+      out[n++] = m->reader_field;
+  }
+  return n;
+}
+
+static int classify_replacement(rs_classification *c, const setup *st,
+                                const uint8_t *old_buf, size_t old_len,
+                                const uint8_t *new_buf, size_t new_len,
+                                rs__budget *b, bool *fallback) {
+  const rs__type *t = st->t;
+  const rs__version *rv = st->rv;
+  const rs_options *o = &st->o;
+  /* The writer of the original: named, given or inferred as a scan does. */
+  rs__written ow;
+  rs_error e = RS_ERROR_INIT;
+  int rc = rs__read_written(&ow, t, old_buf, old_len, o, b, false, &e);
+  const rs__version *wv = ow.version;
+  size_t old_off = ow.payload_offset;
+  bool old_raw = ow.encoding == RS_ENCODING_RAW;
+  rs__written_dispose(&ow, b->backing);
+  if (rc != 0 || wv == NULL) {
+    *fallback = true;
+    return rc == RS_ENOMEM ? rc : 0;
+  }
+  if (old_raw) {
+    if (st->raw_writer != 0) {
+      wv = rs__type_version(t, st->raw_writer);
+    } else {
+      rs_classification scratch;
+      memset(&scratch, 0, sizeof scratch);
+      rc = infer_raw_writer(&scratch, t, rv, old_buf, old_len, o, b, &wv);
+      if (rc != 0) return rc;
+      if (scratch.basis == RS_WRITER_AMBIGUOUS || wv == NULL) {
+        *fallback = true;
+        return 0;
+      }
+    }
+  }
+  /* The new bytes, as the reader meets them. */
+  rs__written nw;
+  rc = rs__read_written(&nw, t, new_buf, new_len, o, b, false, &e);
+  size_t new_off = nw.payload_offset;
+  rs_encoding new_enc = nw.encoding;
+  bool new_envelope = nw.encoding == RS_ENCODING_ENVELOPE;
+  rs__written_dispose(&nw, b->backing);
+  c->encoding = new_enc;
+  c->written_version = wv->number;
+  c->basis = old_raw ? (st->raw_writer ? RS_WRITER_GIVEN : RS_WRITER_INFERRED)
+                     : RS_WRITER_NAMED;
+  if (new_envelope && st->framing == RS_READER_FRAMING_RAW)
+    return envelope_note(c, rv);
+  if (rc == RS_ENOMEM) return rc;
+  uint32_t skip[64];
+  rs__budget sb;
+  scratch_budget(&sb, b, new_len + old_len, o);
+  char rlabel[32], wlabel[32];
+  snprintf(rlabel, sizeof rlabel, "version %u", rv->number);
+  snprintf(wlabel, sizeof wlabel, "version %u", wv->number);
+  rs__cmp cmp;
+  memset(&cmp, 0, sizeof cmp);
+  cmp.notes = &c->reasons;
+  cmp.a = &sb.allocator;
+  cmp.budget = &sb;
+  cmp.reader_label = rlabel;
+  cmp.writer_label = wlabel;
+  cmp.max_depth = o->max_depth;
+  cmp.type = t;
+  cmp.reader_version = rv->number;
+  cmp.writer_version = wv->number;
+  cmp.skip = skip;
+  cmp.n_skip = rewritten_fields(t, wv->number, rv->number, skip, 64);
+  rs__compare(&cmp, wv->desc, old_buf + old_off, old_len - old_off, old_off,
+              rv->desc, new_buf + new_off, new_len - new_off, new_off);
+  rc = scratch_done(&sb, b, cmp.rc);
+  if (rc != 0 || cmp.too_deep) return rc;
+  /* protobuf-c's last word on the new bytes. */
+  ProtobufCMessage *m = NULL;
+  rs__budget lb;
+  rs__budget_init(&lb, b->backing, o->max_alloc);
+  rc = rs__unpack_walked(&m, rv->desc, new_buf + new_off, new_len - new_off,
+                         new_off, o, &lb, &e);
+  if (m != NULL && !rs__frees_nothing(b->backing))
+    protobuf_c_message_free_unpacked(m, RS__PA(&lb.allocator));
+  if (rc == RS_ELIMIT && lb.over) b->over = true;
+  if (rc == RS_EDECODE) {
+    if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
+      return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset,
+                 "protobuf-c cannot unpack it as version %u: %s", rv->number,
+                 e.message);
+    return 0;
+  }
+  return rc;
+}
+
+int rs_classify_replacement(rs_classification **out,
+                            const rs_registry *registry, const char *type,
+                            const rs_reader *reader, const uint8_t *old_buf,
+                            size_t old_len, const uint8_t *new_buf,
+                            size_t new_len, const rs_options *options,
+                            rs_error *err) {
+  if (out != NULL) *out = NULL;
+  if (out == NULL || registry == NULL || (old_buf == NULL && old_len > 0) ||
+      (new_buf == NULL && new_len > 0))
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_classify_replacement: out, registry and the bytes "
+                    "are required");
+  setup st;
+  int rc = prepare(&st, "rs_classify_replacement", registry, type, reader,
+                   options, err);
+  if (rc != 0) return rc;
+  st.o.flags &= ~(unsigned)RS_OPT_VERDICT_ONLY;
+  rs__budget b;
+  rs__budget_init(&b, st.o.allocator, st.o.max_alloc);
+  rs_classification *c = new_classification(&st, &b);
+  if (c == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
+  bool fallback = false;
+  rc = classify_replacement(c, &st, old_buf, old_len, new_buf, new_len, &b,
+                            &fallback);
+  if (rc == 0 && fallback) {
+    /* No writer to compare with: the new bytes judged on their own. */
+    rs_classification_free(c);
+    return rs_classify(out, registry, type, reader, new_buf, new_len, options,
+                       err);
+  }
+  return finish(out, c, rc, &b, &st, err);
 }

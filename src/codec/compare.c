@@ -941,16 +941,15 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       rs__path_pop(path, mark);
       continue;
     }
-    if (wf == NULL) {
-      /* A field the writer's version lacks, carried in its bytes: the
-       * reader's own checks only. */
-      wf = rf;
-      if (!same) {
-        wn = 0;
-      } else {
-        wfirst = rfirst;
-        wn = rn;
-      }
+    bool skipped = false;
+    for (size_t k = 0; top && k < c->n_skip; k++)
+      if (c->skip[k] == num) skipped = true;
+    if (wf == NULL || skipped) {
+      /* A field the writer's version lacks, carried in its bytes, or one a
+       * converter rewrote by meaning: the reader's own checks only. */
+      compare_field(c, R, rf, rb, &ro, rfirst, rn, rbase, R, rf, rb, &ro,
+                    rfirst, rn, rbase, depth, path);
+      continue;
     }
     compare_field(c, W, wf, wb, &wo, wfirst, wn, wbase, R, rf, rb, &ro,
                   rfirst, rn, rbase, depth, path);
@@ -1003,6 +1002,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     }
     const ProtobufCFieldDescriptor *wf =
         W != R ? protobuf_c_message_descriptor_get_field(W, rf->id) : NULL;
+    for (size_t s = 0; top && s < c->n_skip; s++)
+      if (c->skip[s] == rf->id) wf = NULL;
     if (wf == NULL || !singular_scalar(rf) || !singular_scalar(wf) ||
         find_occ(&wo, wf->id, &first))
       continue;

@@ -502,6 +502,11 @@ typedef struct rs__cmp {
   unsigned max_depth;
   const rs__type *type; /* for moved fields; NULL when not applicable */
   unsigned reader_version, writer_version;
+  /* Top-level field numbers whose values a custom converter or a moved
+   * field rewrote by meaning: the reader's own checks only (its conversion
+   * report declares what they lose). */
+  const uint32_t *skip;
+  size_t n_skip;
   int worst;
   int rc; /* sticky RS_ENOMEM / RS_ELIMIT */
   bool too_deep;

@@ -115,6 +115,29 @@ typedef struct engine {
 } engine;
 
 /*
+ * The worst reason of a pre-write check that the conversion did not
+ * declare: a misread of a field the conversion reported as lost (dropped
+ * or altered) is the declared loss itself; anything else, and anything
+ * unreadable, is not. NULL when the new bytes are fine.
+ */
+static const rs_reason *undeclared(const rs_classification *c,
+                                   const rs_conversion *declared) {
+  for (size_t i = 0; i < rs_classification_reason_count(c); i++) {
+    const rs_reason *r = rs_classification_reason(c, i);
+    rs_verdict v = rs_reason_verdict(r);
+    if (v <= RS_VERDICT_IGNORED_FIELDS) continue;
+    int covered = 0;
+    for (size_t k = 0; v == RS_VERDICT_MISREAD && declared != NULL &&
+                       k < rs_conversion_loss_count(declared) && !covered;
+         k++)
+      covered = rs_loss_field(rs_conversion_loss(declared, k)) ==
+                rs_reason_field(r);
+    if (!covered) return r;
+  }
+  return NULL;
+}
+
+/*
  * Plans one record: nothing to do (returns 0, *oc untouched and *out
  * empty), or an outcome; for FIX_CONVERTED and FIX_LOSSY, *out holds the
  * bytes to write (from the batch arena). @return 0 or a codec error.
@@ -170,20 +193,19 @@ static int plan(engine *e, const uint8_t *value, size_t len, rs_buf *out,
     *oc = FIX_LOSSY_SKIPPED;
     return 0;
   }
-  /* Safety promise 6: the reader must read the new bytes before they are
-   * written. The verdict alone decides; only a failure is classified again
-   * in full, for the reason it reports. */
-  rc = rs_classify(&c, o->registry, o->type, &o->reader, out->data, out->len,
-                   &e->quick_opts, err);
-  if (rc == 0 && rs_classification_verdict(c) > RS_VERDICT_IGNORED_FIELDS)
-    rc = rs_classify(&c, o->registry, o->type, &o->reader, out->data, out->len,
-                     &e->row_opts, err);
+  /* Safety promise 6: the reader must read the new bytes as the writer of
+   * the old ones meant them, value by value, or with the loss the
+   * conversion declared. */
+  rc = rs_classify_replacement(&c, o->registry, o->type, &o->reader, value,
+                               len, out->data, out->len, &e->row_opts, err);
   if (rc != 0) return rc;
-  if (rs_classification_verdict(c) > RS_VERDICT_IGNORED_FIELDS) {
+  const rs_reason *bad = undeclared(c, lossy ? conv : NULL);
+  if (bad != NULL) {
     char reason[300];
-    first_reason(reason, sizeof reason, c);
+    snprintf(reason, sizeof reason, "%s%s%s", rs_reason_path(bad),
+             rs_reason_path(bad)[0] ? ": " : "", rs_reason_text(bad));
     snprintf(why, why_size, "the new bytes are %s for the reader: %s",
-             rs_verdict_name(rs_classification_verdict(c)), reason);
+             rs_verdict_name(rs_reason_verdict(bad)), reason);
     *oc = FIX_CHECK_FAILED;
   } else {
     *oc = lossy ? FIX_LOSSY : FIX_CONVERTED;
