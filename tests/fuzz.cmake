@@ -12,6 +12,8 @@
 # with coverage instrumentation (build/tests/fuzz_<name>). Run one with
 #   build/tests/fuzz_decode -max_total_time=300 NEW_DIR tests/fuzz/corpus/fuzz_decode
 # (new inputs go to NEW_DIR; the first corpus directory is the one written).
+# .ci/fuzz (called by .ci/test) builds them in build-fuzz/ and runs every
+# target for RS_FUZZ_SECONDS seconds.
 option(RS_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
 
 set(RS_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
