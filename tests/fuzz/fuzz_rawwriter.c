@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                        : "keeps an unknown enum value");
     /* Open bug quick-oneof: the quick walk does not ask for one member
      * per oneof. */
-    bool known_oneof = w[i].two_oneof && !fuzz_strict();
+    bool known_oneof = w[i].two_oneof && !fuzz_strict("quick-oneof");
     if (ver->plans != NULL && !known_oneof) {
       size_t alloc = 0;
       if (rs__quick_explains(ver->plans, in.rec, in.len, RS_DEFAULT_MAX_DEPTH,
