@@ -51,6 +51,13 @@ static void check_repacked(const fuzz_input *in, fuzz_reader r,
   FUZZ_CHECK(packed != NULL, "out of memory");
   FUZZ_CHECK(protobuf_c_message_pack(pv->m, packed) == n,
              "protobuf-c packed a size other than it computed");
+  /* Open bug null-offset: compare_field adds an offset to the NULL item
+   * list of a message with no field when the other side's has one. */
+  if ((w->empty_msg || fuzz_wire_of(d, packed, n).empty_msg) &&
+      !fuzz_strict("null-offset")) {
+    free(packed);
+    return;
+  }
   rs__notes notes;
   rs__notes_init(&notes, &rs__malloc_allocator, 4);
   rs__cmp cmp;

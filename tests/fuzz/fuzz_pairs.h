@@ -208,7 +208,8 @@ typedef struct fuzz_wire {
    * the oneof: protobuf-c keeps the last occurrence alone, where parsing
    * them one after the other (the comparison's model) merges them. */
   bool oneof_repeat;
-  bool too_deep; /* nested deeper than FUZZ_WALK_DEPTH */
+  bool empty_msg; /* a message (the record too) with no field at all */
+  bool too_deep;  /* nested deeper than FUZZ_WALK_DEPTH */
 } fuzz_wire;
 
 #define FUZZ_WALK_DEPTH RS_DEFAULT_MAX_DEPTH
@@ -354,6 +355,7 @@ static inline void fuzz_wire_walk(fuzz_wire *w,
     w->too_deep = true;
     return;
   }
+  if (len == 0) w->empty_msg = true;
   size_t *count = calloc(d->n_fields + 1, sizeof *count);
   FUZZ_CHECK(count != NULL, "out of memory");
   size_t pos = 0;
