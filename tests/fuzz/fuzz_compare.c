@@ -41,6 +41,9 @@
  */
 static void check_repacked(const fuzz_input *in, fuzz_reader r,
                            const fuzz_wire *w, const fuzz_view *pv) {
+  /* protobuf-c writes an unknown field numbered 0 or past 2^29 - 1 back as
+   * bytes it cannot read (rs_encode refuses to): nothing to compare. */
+  if (w->odd_tag) return;
   /* Open bugs required-merge and oneof-merge (fuzz_wire). */
   if ((w->merged_required && !fuzz_strict("required-merge")) ||
       (w->oneof_repeat && !fuzz_strict("oneof-merge")))
