@@ -44,9 +44,10 @@ static void check_repacked(const fuzz_input *in, fuzz_reader r,
   /* protobuf-c writes an unknown field numbered 0 or past 2^29 - 1 back as
    * bytes it cannot read (rs_encode refuses to): nothing to compare. */
   if (w->odd_tag) return;
-  /* Open bugs required-merge and oneof-merge (fuzz_wire). */
+  /* Open bugs required-merge, oneof-merge and proto3-merge (fuzz_wire). */
   if ((w->merged_required && !fuzz_strict("required-merge")) ||
-      (w->oneof_repeat && !fuzz_strict("oneof-merge")))
+      (w->oneof_repeat && !fuzz_strict("oneof-merge")) ||
+      (w->merged_implicit && !fuzz_strict("proto3-merge")))
     return;
   const ProtobufCMessageDescriptor *d = pv->m->descriptor;
   size_t n = protobuf_c_message_get_packed_size(pv->m);

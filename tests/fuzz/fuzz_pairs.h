@@ -208,6 +208,11 @@ typedef struct fuzz_wire {
    * the oneof: protobuf-c keeps the last occurrence alone, where parsing
    * them one after the other (the comparison's model) merges them. */
   bool oneof_repeat;
+  /* A proto3 message with an implicit-presence scalar field merged from
+   * several occurrences: protobuf-c's merge_messages looks for a has_
+   * member such a field lacks and keeps the last occurrence's value (0
+   * where it lacks the field). */
+  bool merged_implicit;
   bool empty_msg; /* a message (the record too) with no field at all */
   bool too_deep;  /* nested deeper than FUZZ_WALK_DEPTH */
 } fuzz_wire;
@@ -464,6 +469,12 @@ static inline void fuzz_final_walk(fuzz_wire *w,
       if (!fuzz_occurs(lastp, lastn, fd->id)) w->missing_default = true;
       if (k > 1) w->merged_required = true;
     }
+    if (k > 1 && fd->label == PROTOBUF_C_LABEL_NONE &&
+        !(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        fd->type != PROTOBUF_C_TYPE_STRING &&
+        fd->type != PROTOBUF_C_TYPE_BYTES &&
+        fd->type != PROTOBUF_C_TYPE_MESSAGE)
+      w->merged_implicit = true;
   }
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *fd = &d->fields[i];
