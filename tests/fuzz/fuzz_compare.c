@@ -143,6 +143,9 @@ static void envelope_as_raw(const fuzz_input *in, const rs_verdict *aware) {
   bool decodes = pv.m != NULL;
   fuzz_view_free(&pv);
   if (!decodes) return;
+  /* Open bug clean-required: message_is_clean passes a required field
+   * with a default that the payload lacks. */
+  bool known_required = w.missing_default && !fuzz_strict("clean-required");
   payload.nul_string =
       fuzz_wire_nul(in->t->versions[0].desc, payload.rec, payload.len) ||
       fuzz_wire_nul(in->t->versions[1].desc, payload.rec, payload.len);
@@ -151,7 +154,7 @@ static void envelope_as_raw(const fuzz_input *in, const rs_verdict *aware) {
         judge(&payload, (fuzz_reader){r, RS_READER_FRAMING_ENVELOPE, named},
               NULL, NULL);
     /* Open bug nul-string: message_is_clean passes a string with a NUL. */
-    if (named == r && fuzz_known_nul(&payload)) continue;
+    if (named == r && (fuzz_known_nul(&payload) || known_required)) continue;
     FUZZ_CHECK(v == aware[r],
                "%s, reader %u: an envelope of version %u is %s, its payload "
                "stored raw with version %u named as the writer is %s",
