@@ -9,7 +9,8 @@
  * of every classification (fuzz_judge: a verdict never an error, the
  * worst reason's, offsets inside the record, verdict-only and arena
  * agreeing; basis ambiguous with at least two candidates, inferred with
- * the written version among at least one):
+ * the written version among at least one; open bugs, fuzz_strict() in
+ * fuzz_pairs.h, are looked past on the records that show them):
  *  - a version explains the bytes (rs__explains) exactly when a wire walk
  *    written here from its definition finds nothing that version's writer
  *    avoids (an unknown field, a wire type not the field's, a value out of
