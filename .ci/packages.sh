@@ -7,15 +7,16 @@
 # as FileDescriptorSets), protoc and Python's protobuf (the second implementation
 # that writes golden fixtures), check (unit tests), jansson (the CLI's JSON
 # output), libyaml, SQLite and libpq (scan targets and configuration), clang
-# (header test), valgrind (memcheck runs of the test binaries) and PyYAML
-# (tests of the CI and Kubernetes examples).
+# (header test) with its libFuzzer and sanitizer runtimes (libclang-rt-14-dev:
+# .ci/fuzz), valgrind (memcheck runs of the test binaries) and PyYAML (tests
+# of the CI and Kubernetes examples).
 RS_PACKAGES=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
   protobuf-compiler python3 python3-protobuf
   check libjansson-dev libyaml-dev libsqlite3-dev libpq-dev
   postgresql-15 postgresql-client-15 sqlite3 python3-psycopg2 python3-yaml
-  clang valgrind
+  clang libclang-rt-14-dev valgrind
 )
 
 # Installs whatever in RS_PACKAGES is missing; runs apt-get update only then.

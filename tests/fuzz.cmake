@@ -12,10 +12,47 @@
 # with coverage instrumentation (build/tests/fuzz_<name>). Run one with
 #   build/tests/fuzz_decode -max_total_time=300 NEW_DIR tests/fuzz/corpus/fuzz_decode
 # (new inputs go to NEW_DIR; the first corpus directory is the one written).
+# .ci/fuzz (called by .ci/test) builds them in build-fuzz/ and runs every
+# target for RS_FUZZ_SECONDS seconds.
 option(RS_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
 
 set(RS_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
-set(RS_FUZZ_TARGETS fuzz_classify fuzz_decode fuzz_descset fuzz_diff fuzz_stream)
+set(RS_FUZZ_TARGETS fuzz_classify fuzz_compare fuzz_decode fuzz_descset
+                    fuzz_diff fuzz_rawwriter fuzz_stream)
+# Targets on schema pairs given at run time (tests/fuzz/fuzz_pairs.h).
+set(RS_FUZZ_PAIR_TARGETS fuzz_compare fuzz_rawwriter)
+
+# Their schemas: protoc compiles tests/fuzz/schemas/v1/*.proto (the readers'
+# side) and v2/*.proto (the writers') into one FileDescriptorSet each, and
+# embed_schemas.cmake turns both into a C file, so that a target loads them
+# with rs_schema_from_bytes() wherever it runs.
+find_program(RS_FUZZ_PROTOC protoc REQUIRED)
+set(rs_fuzz_gen ${CMAKE_CURRENT_BINARY_DIR}/fuzz-schemas)
+set(rs_fuzz_descs)
+foreach(side v1 v2)
+  file(GLOB rs_fuzz_protos_${side} CONFIGURE_DEPENDS
+       ${RS_FUZZ_DIR}/schemas/${side}/*.proto)
+  add_custom_command(
+    OUTPUT ${rs_fuzz_gen}/${side}.desc
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${rs_fuzz_gen}
+    COMMAND ${RS_FUZZ_PROTOC} --include_imports
+            -I${RS_FUZZ_DIR}/schemas/${side}
+            --descriptor_set_out=${rs_fuzz_gen}/${side}.desc
+            ${rs_fuzz_protos_${side}}
+    DEPENDS ${rs_fuzz_protos_${side}}
+    COMMENT "protoc tests/fuzz/schemas/${side}"
+    VERBATIM)
+  list(APPEND rs_fuzz_descs ${rs_fuzz_gen}/${side}.desc)
+endforeach()
+add_custom_command(
+  OUTPUT ${rs_fuzz_gen}/fuzz_schemas.c
+  COMMAND ${CMAKE_COMMAND} -DV1=${rs_fuzz_gen}/v1.desc
+          -DV2=${rs_fuzz_gen}/v2.desc -DOUT=${rs_fuzz_gen}/fuzz_schemas.c
+          -P ${RS_FUZZ_DIR}/embed_schemas.cmake
+  DEPENDS ${rs_fuzz_descs} ${RS_FUZZ_DIR}/embed_schemas.cmake
+  COMMENT "embed the fuzz schemas"
+  VERBATIM)
+add_library(rs_fuzz_schemas STATIC ${rs_fuzz_gen}/fuzz_schemas.c)
 
 foreach(target ${RS_FUZZ_TARGETS})
   add_executable(${target}_replay ${RS_FUZZ_DIR}/${target}.c
@@ -30,6 +67,9 @@ endforeach()
 # The stream-file reader and writer (src/store/stream.c) are in the store
 # library, which the CLI links; so does their target.
 target_link_libraries(fuzz_stream_replay PRIVATE rollsafe_store)
+foreach(target ${RS_FUZZ_PAIR_TARGETS})
+  target_link_libraries(${target}_replay PRIVATE rs_fuzz_schemas)
+endforeach()
 
 if(RS_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
@@ -89,5 +129,8 @@ if(RS_FUZZ)
       target_link_options(${target} PRIVATE ${rs_fuzz_flags})
     endforeach()
     target_link_libraries(fuzz_stream PRIVATE rs_fuzz_store)
+    foreach(target ${RS_FUZZ_PAIR_TARGETS})
+      target_link_libraries(${target} PRIVATE rs_fuzz_schemas)
+    endforeach()
   endif()
 endif()

@@ -1,0 +1,193 @@
+/*
+ * Fuzz target: the writer of raw bytes, inferred from the bytes
+ * (src/codec/classify.c infer_raw_writer; rs__explains and
+ * rs__versions_agree in src/codec/compare.c), on the schema pairs of
+ * fuzz_pairs.h. The first input byte picks the pair, the rest is the
+ * record; envelopes are left to fuzz_compare.
+ *
+ * Invariants, beyond "no crash, no leak, no undefined behaviour" and those
+ * of every classification (fuzz_judge: a verdict never an error, the
+ * worst reason's, offsets inside the record, verdict-only and arena
+ * agreeing; basis ambiguous with at least two candidates, inferred with
+ * the written version among at least one; open bugs, fuzz_strict() in
+ * fuzz_pairs.h, are looked past on the records that show them):
+ *  - a version explains the bytes (rs__explains) exactly when a wire walk
+ *    written here from its definition finds nothing that version's writer
+ *    avoids (an unknown field, a wire type not the field's, a value out of
+ *    its type's range, an undefined enum value, invalid UTF-8 in a proto3
+ *    string, a missing required field, two members of one oneof); then
+ *    protobuf-c unpacks them with that version's descriptor, with no
+ *    unknown field and no unknown enum value. The quick walk's proof
+ *    (rs__quick_explains) implies it;
+ *  - the candidates are the versions that explain the bytes, or failing
+ *    those, the versions protobuf-c unpacks them with; an inferred writer
+ *    is the oldest of them;
+ *  - versions that agree (rs__versions_agree, which lets inference skip
+ *    the comparison) read alike what both explain;
+ *  - several candidates that read the bytes alike (each read by the other
+ *    as its writer is at most `ignored_fields`) make the writer inferred;
+ *    otherwise ambiguous;
+ *  - an inferred writer's verdict is the verdict with that writer given;
+ *    an ambiguous one is the worst over the candidates given.
+ */
+#include "fuzz_pairs.h"
+
+static rs_verdict given_verdict(const fuzz_input *in, unsigned reader,
+                                unsigned writer, bool *limited) {
+  rs_options o = fuzz_options();
+  rs_classification *c = fuzz_classify(
+      &o, in, (fuzz_reader){reader, RS_READER_FRAMING_RAW, writer});
+  rs_verdict v = rs_classification_verdict(c);
+  *limited |= fuzz_limited(c);
+  rs_classification_free(c);
+  return v;
+}
+
+/* The worst verdict of one comparison, run as inference runs it. */
+static int compare_worst(const fuzz_input *in, unsigned writer,
+                         unsigned reader) {
+  rs__notes notes;
+  rs__notes_init(&notes, &rs__malloc_allocator, 4);
+  rs__cmp cmp;
+  memset(&cmp, 0, sizeof cmp);
+  cmp.notes = &notes;
+  cmp.a = &rs__malloc_allocator;
+  cmp.reader_label = cmp.writer_label = "";
+  cmp.max_depth = RS_DEFAULT_MAX_DEPTH;
+  cmp.type = in->t;
+  rs__compare(&cmp, in->t->versions[writer - 1].desc, in->rec, in->len, 0,
+              in->t->versions[reader - 1].desc, in->rec, in->len, 0);
+  rs__notes_dispose(&notes, &rs__malloc_allocator);
+  FUZZ_CHECK(cmp.rc == 0, "rs__compare: %s", rs_error_name(cmp.rc));
+  return cmp.worst;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_input in = fuzz_input_of(data, size);
+  if (in.len > FUZZ_MAX_RECORD || rs_envelope_detect(in.rec, in.len)) return 0;
+
+  fuzz_wire w[2];
+  fuzz_view pv[2];
+  bool ex[2];
+  uint64_t explained = 0, decoded = 0;
+  bool deep = false;
+  for (unsigned i = 0; i < 2; i++) {
+    const rs__version *ver = &in.t->versions[i];
+    w[i] = fuzz_wire_of(ver->desc, in.rec, in.len);
+    pv[i] = fuzz_view_of(ver->desc, in.rec, in.len, &w[i]);
+    ex[i] = rs__explains(ver->desc, in.rec, in.len, RS_DEFAULT_MAX_DEPTH);
+    deep |= w[i].too_deep;
+    bool clean = fuzz_wire_clean(&w[i]);
+    FUZZ_CHECK(ex[i] == clean,
+               "%s version %u: rs__explains says %d, the wire walk %s "
+               "(malformed %d, tag %d, unknown %d, wire type %d, range %d, "
+               "enum %d, utf8 %d, oneof %d, required %d, deep %d)",
+               in.type, i + 1, ex[i], clean ? "finds nothing" : "objects",
+               w[i].malformed, w[i].odd_tag, w[i].unknown, w[i].odd_wire,
+               w[i].out_of_range, w[i].bad_enum, w[i].bad_utf8, w[i].two_oneof,
+               w[i].missing_required, w[i].too_deep);
+    if (ex[i])
+      FUZZ_CHECK(pv[i].m != NULL && !pv[i].unknown_field && !pv[i].unknown_enum,
+                 "%s version %u explains the bytes, but protobuf-c %s", in.type,
+                 i + 1,
+                 pv[i].m == NULL       ? "fails on them"
+                 : pv[i].unknown_field ? "keeps an unknown field"
+                                       : "keeps an unknown enum value");
+    /* Open bug quick-oneof: the quick walk does not ask for one member
+     * per oneof. */
+    bool known_oneof = w[i].two_oneof && !fuzz_strict("quick-oneof");
+    if (ver->plans != NULL && !known_oneof) {
+      size_t alloc = 0;
+      if (rs__quick_explains(ver->plans, in.rec, in.len, RS_DEFAULT_MAX_DEPTH,
+                             &alloc))
+        FUZZ_CHECK(ex[i],
+                   "%s version %u: the quick walk proves it explains the "
+                   "bytes, rs__explains says not",
+                   in.type, i + 1);
+    }
+    if (ex[i]) explained |= (uint64_t)1 << i;
+    if (pv[i].m != NULL) decoded |= (uint64_t)1 << i;
+  }
+
+  /* Versions that agree read alike what both explain. */
+  if (in.t->raw_agree && ex[0] && ex[1] && !fuzz_known_nul(&in))
+    for (unsigned k = 1; k <= 2; k++) {
+      int worst = compare_worst(&in, k, 3 - k);
+      FUZZ_CHECK(worst < RS_VERDICT_MISREAD,
+                 "%s: the versions agree and both explain the bytes, but "
+                 "version %u read as version %u wrote them is %s",
+                 in.type, 3 - k, k, rs_verdict_name((rs_verdict)worst));
+    }
+
+  for (unsigned r = 1; r <= 2; r++) {
+    fuzz_reader rd = {r, RS_READER_FRAMING_RAW, 0};
+    rs_classification *c = fuzz_judge(&in, rd);
+    fuzz_check_reader(c, &in, rd, &w[r - 1], &pv[r - 1]);
+    rs_writer_basis basis = rs_classification_writer_basis(c);
+    uint64_t cands = rs_classification_writer_candidates(c);
+    unsigned written = rs_classification_written_version(c);
+    rs_verdict v = rs_classification_verdict(c);
+    bool limited = fuzz_limited(c) || deep;
+    if (basis != RS_WRITER_NONE && !limited) {
+      uint64_t want = explained != 0 ? explained : decoded;
+      FUZZ_CHECK(cands == want,
+                 "%s reader %u: candidates %#llx, versions that explain the "
+                 "bytes %#llx, that decode them %#llx",
+                 in.type, r, (unsigned long long)cands,
+                 (unsigned long long)explained, (unsigned long long)decoded);
+    }
+    if (basis == RS_WRITER_INFERRED && !limited)
+      FUZZ_CHECK(written == (cands & 1 ? 1u : 2u),
+                 "%s reader %u: inferred writer %u, candidates %#llx", in.type,
+                 r, written, (unsigned long long)cands);
+
+    /* The writer's meaning against the candidates', and the verdict
+     * against the verdicts with each candidate named as the writer. */
+    if ((basis == RS_WRITER_INFERRED || basis == RS_WRITER_AMBIGUOUS) &&
+        !limited) {
+      rs_verdict given[3] = {RS_VERDICT_OK, RS_VERDICT_OK, RS_VERDICT_OK};
+      bool glimited = false;
+      for (unsigned g = 1; g <= 2; g++)
+        if (cands >> (g - 1) & 1)
+          given[g] = given_verdict(&in, r, g, &glimited);
+      if (!glimited) {
+        if (basis == RS_WRITER_INFERRED)
+          FUZZ_CHECK(v == given[written],
+                     "%s reader %u: %s with writer %u inferred, %s with it "
+                     "given",
+                     in.type, r, rs_verdict_name(v), written,
+                     rs_verdict_name(given[written]));
+        else
+          FUZZ_CHECK(v == (given[1] > given[2] ? given[1] : given[2]),
+                     "%s reader %u: %s when ambiguous, %s and %s with each "
+                     "writer given",
+                     in.type, r, rs_verdict_name(v), rs_verdict_name(given[1]),
+                     rs_verdict_name(given[2]));
+      }
+      if (fuzz_popcount(cands) == 2) {
+        /* Each version reading the bytes as the other wrote them. */
+        bool g1 = false, g2 = false;
+        rs_verdict v21 = given_verdict(&in, 1, 2, &g1);
+        rs_verdict v12 = given_verdict(&in, 2, 1, &g2);
+        bool alike = v21 <= RS_VERDICT_IGNORED_FIELDS &&
+                     v12 <= RS_VERDICT_IGNORED_FIELDS;
+        if (!g1 && !g2 && !fuzz_known_nul(&in))
+          FUZZ_CHECK(alike == (basis == RS_WRITER_INFERRED),
+                     "%s reader %u: writer %s, but version 1 reading what "
+                     "version 2 wrote is %s, and version 2 reading what "
+                     "version 1 wrote is %s",
+                     in.type, r, rs_writer_basis_name(basis),
+                     rs_verdict_name(v21), rs_verdict_name(v12));
+      }
+    }
+    rs_classification_free(c);
+  }
+  /* A reader that unwraps envelopes up-converts what an older version
+   * wrote: the invariants of every classification only. */
+  rs_classification_free(
+      fuzz_judge(&in, (fuzz_reader){2, RS_READER_FRAMING_ENVELOPE, 0}));
+
+  fuzz_view_free(&pv[0]);
+  fuzz_view_free(&pv[1]);
+  return 0;
+}
