@@ -233,7 +233,13 @@ static bool message_is_clean(const ProtobufCMessage *m, unsigned depth) {
   const ProtobufCMessageDescriptor *d = m->descriptor;
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
-    bool utf8 = rs__field_wants_utf8(f);
+    /* A required field with a default reads the same set or not: the
+     * comparison tells which. */
+    if (f->label == PROTOBUF_C_LABEL_REQUIRED && f->default_value != NULL)
+      return false;
+    /* Every string is judged by the comparison, which sees its bytes (a
+     * NUL in it ends what protobuf-c's C string shows). */
+    bool utf8 = f->type == PROTOBUF_C_TYPE_STRING;
     if (f->type != PROTOBUF_C_TYPE_ENUM && f->type != PROTOBUF_C_TYPE_MESSAGE &&
         !utf8)
       continue;
@@ -348,8 +354,6 @@ static int quick_classify(rs_classification *c, const rs__type *t,
     uint64_t cands = 0;
     if (given == 0) {
       if (rv->number > 64 || t->n_versions > 64) return 0;
-      if (rv->has_oneof && !rs__explains(rv->desc, buf, len, o->max_depth))
-        return 0;
       cands = (uint64_t)1 << (rv->number - 1);
       for (size_t i = 0; i < t->n_versions; i++) {
         const rs__version *v = &t->versions[i];
@@ -750,7 +754,12 @@ static rs_classification *new_classification(const setup *st,
 static int finish(rs_classification **out, rs_classification *c, int rc,
                   const rs__budget *b, const setup *st, rs_error *err) {
   if (rc != 0 && b->over) {
-    /* Over the allocation budget: the record is too costly to read. */
+    /* Over the allocation budget: the record is too costly to read, and
+     * the writer of raw bytes was not told. */
+    if (c->encoding == RS_ENCODING_RAW && c->basis != RS_WRITER_GIVEN) {
+      c->basis = RS_WRITER_NONE;
+      c->candidates = 0;
+    }
     rc = add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,
              "decoding needs more than the allocation budget of %zu bytes",
              st->o.max_alloc);

@@ -246,9 +246,15 @@ static bool takes_wire_type(const ProtobufCFieldDescriptor *f, unsigned wt) {
  * first + count), as protobuf-c builds them. Singular fields keep the last
  * value; a singular message merges its occurrences.
  */
+static int pbc_merge(uint8_t **out, size_t *out_len,
+                     const ProtobufCMessageDescriptor *d, const uint8_t *prev,
+                     size_t prev_len, const uint8_t *next, size_t next_len,
+                     const ProtobufCAllocator *a, rs__budget *b);
+
 static int field_vals(vals *vs, const ProtobufCFieldDescriptor *f,
                       const uint8_t *buf, const occ *os, size_t count,
-                      const ProtobufCAllocator *a, rs__budget *b) {
+                      bool reader, const ProtobufCAllocator *a,
+                      rs__budget *b) {
   memset(vs, 0, sizeof *vs);
   size_t cap = 0;
   bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
@@ -346,26 +352,106 @@ static int field_vals(vals *vs, const ProtobufCFieldDescriptor *f,
         break;
     }
     if (!repeated && vs->n > 0) {
-      if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-        /* Merge: the payloads one after the other parse as the merge. */
-        val *prev = &vs->v[0];
-        uint8_t *joined = rs__alloc(a, prev->n + v.n + 1);
-        if (joined == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
-        memcpy(joined, prev->p, prev->n);
-        memcpy(joined + prev->n, v.p, v.n);
-        if (vs->merged) rs__free(a, (void *)prev->p);
-        prev->p = joined;
-        prev->n += v.n;
-        prev->at = v.at;
-        vs->merged = true;
-      } else {
+      bool replace = f->type != PROTOBUF_C_TYPE_MESSAGE ||
+                     /* protobuf-c's parse_oneof_member frees the earlier
+                      * value of the same member: no merge. */
+                     (reader && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF));
+      if (replace) {
+        if (vs->merged) rs__free(a, (void *)vs->v[0].p);
+        vs->merged = false;
         vs->v[0] = v;
+        continue;
       }
+      /* Merge. The writer's runtime merges as the payloads one after the
+       * other parse; protobuf-c's merge_messages keeps less of the earlier
+       * one (pbc_merge). */
+      val *prev = &vs->v[0];
+      uint8_t *joined = NULL;
+      size_t joined_len = 0;
+      int rc;
+      if (reader) {
+        rc = pbc_merge(&joined, &joined_len, f->descriptor, prev->p, prev->n,
+                       v.p, v.n, a, b);
+      } else {
+        joined = rs__alloc(a, prev->n + v.n + 1);
+        rc = joined == NULL ? (b != NULL ? rs__budget_code(b) : RS_ENOMEM) : 0;
+        if (rc == 0) {
+          memcpy(joined, prev->p, prev->n);
+          memcpy(joined + prev->n, v.p, v.n);
+          joined_len = prev->n + v.n;
+        }
+      }
+      if (rc != 0) return rc;
+      if (vs->merged) rs__free(a, (void *)prev->p);
+      prev->p = joined;
+      prev->n = joined_len;
+      prev->at = v.at;
+      vs->merged = true;
       continue;
     }
     int rc = vals_push(vs, &cap, v, a, b);
     if (rc != 0) return rc;
   }
+  return 0;
+}
+
+/*
+ * protobuf-c 1.4's merge_messages(earlier, latter) as bytes: the fields of
+ * the earlier payload it keeps, then the latter payload, which parse as its
+ * result. It keeps repeated fields (before the latter's), and a string,
+ * bytes, message, optional scalar or oneof member the latter lacks; it
+ * never keeps a required field or a proto3 scalar without presence (its
+ * has-flag lookup reads no flag there), so the latter's value, or the
+ * default, stands.
+ */
+static int pbc_merge(uint8_t **out, size_t *out_len,
+                     const ProtobufCMessageDescriptor *d, const uint8_t *prev,
+                     size_t prev_len, const uint8_t *next, size_t next_len,
+                     const ProtobufCAllocator *a, rs__budget *b) {
+  uint8_t *joined = rs__alloc(a, prev_len + next_len + 1);
+  if (joined == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+  size_t n = 0, pos = 0;
+  while (pos < prev_len) {
+    rs__wfield f;
+    const char *why;
+    size_t start = pos;
+    if (rs__read_field(prev, prev_len, &pos, &f, &why) != 0) {
+      /* Malformed: kept as it is; the parse fails on it either way. */
+      memcpy(joined + n, prev + start, prev_len - start);
+      n += prev_len - start;
+      break;
+    }
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field(d, f.number);
+    bool keep = true;
+    if (fd != NULL && fd->label == PROTOBUF_C_LABEL_REQUIRED) {
+      keep = false;
+    } else if (fd != NULL && (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
+      /* Kept only when the latter sets no member of the oneof. */
+      size_t q = 0;
+      while (keep && q < next_len) {
+        rs__wfield g;
+        if (rs__read_field(next, next_len, &q, &g, &why) != 0) break;
+        const ProtobufCFieldDescriptor *gd =
+            protobuf_c_message_descriptor_get_field(d, g.number);
+        if (gd != NULL && (gd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            gd->quantifier_offset == fd->quantifier_offset)
+          keep = false;
+      }
+    } else if (fd != NULL && fd->label == PROTOBUF_C_LABEL_NONE &&
+               fd->type != PROTOBUF_C_TYPE_STRING &&
+               fd->type != PROTOBUF_C_TYPE_BYTES &&
+               fd->type != PROTOBUF_C_TYPE_MESSAGE) {
+      keep = false;
+    }
+    if (keep) {
+      memcpy(joined + n, prev + start, pos - start);
+      n += pos - start;
+    }
+  }
+  memcpy(joined + n, next, next_len);
+  *out = joined;
+  *out_len = n + next_len;
   return 0;
 }
 
@@ -675,13 +761,16 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                           const occs *rall, size_t rfirst, size_t rn,
                           size_t rbase, unsigned depth, rs__path *path) {
   size_t wskip, rskip;
-  wn = oneof_keep(W, wf, wall, wall->items + wfirst, wn, &wskip);
-  rn = oneof_keep(R, rf, rall, rall->items + rfirst, rn, &rskip);
+  /* No pointer arithmetic on a message without fields (items NULL). */
+  const occ *wp = wn > 0 ? wall->items + wfirst : NULL;
+  const occ *rp = rn > 0 ? rall->items + rfirst : NULL;
+  wn = oneof_keep(W, wf, wall, wp, wn, &wskip);
+  rn = oneof_keep(R, rf, rall, rp, rn, &rskip);
   vals wv, rv;
-  int rc = field_vals(&wv, wf, wb, wall->items + wfirst + wskip, wn, c->a,
-                      c->budget);
+  int rc = field_vals(&wv, wf, wb, wn > 0 ? wp + wskip : NULL, wn, false,
+                      c->a, c->budget);
   if (rc == 0)
-    rc = field_vals(&rv, rf, rb, rall->items + rfirst + rskip, rn, c->a,
+    rc = field_vals(&rv, rf, rb, rn > 0 ? rp + rskip : NULL, rn, true, c->a,
                     c->budget);
   else
     memset(&rv, 0, sizeof rv);
@@ -880,6 +969,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   }
   bool same = wb == rb && wlen == rlen;
   occs wo, ro;
+  memset(&wo, 0, sizeof wo);
+  memset(&ro, 0, sizeof ro);
   int rc = gather(&ro, rb, rlen, c->a, c->budget);
   if (rc == 0 && !same) rc = gather(&wo, wb, wlen, c->a, c->budget);
   if (same) wo = ro;
@@ -1004,6 +1095,18 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         W != R ? protobuf_c_message_descriptor_get_field(W, rf->id) : NULL;
     for (size_t s = 0; top && s < c->n_skip; s++)
       if (c->skip[s] == rf->id) wf = NULL;
+    if (rf->label == PROTOBUF_C_LABEL_REQUIRED &&
+        (wf == NULL || wf->label == PROTOBUF_C_LABEL_REQUIRED)) {
+      /* A writer that has no such field, or one that must write it and did
+       * not, never meant the default protobuf-c gives the reader. */
+      size_t mark = rs__path_push_field(path, rf->name, rf->id);
+      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase,
+           "required by %s and not set; protobuf-c gives the reader its "
+           "default value, which the writer did not write",
+           c->reader_label);
+      rs__path_pop(path, mark);
+      continue;
+    }
     if (wf == NULL || !singular_scalar(rf) || !singular_scalar(wf) ||
         find_occ(&wo, wf->id, &first))
       continue;
@@ -1197,10 +1300,8 @@ static bool types_agree(const ProtobufCMessageDescriptor *A,
     ProtobufCType ta = fa->type, tb = fb->type;
     if (rs__is_varint_type(ta) && rs__is_varint_type(tb)) {
       if (!varints_agree(ta, tb)) return false;
-    } else if ((ta == PROTOBUF_C_TYPE_STRING || ta == PROTOBUF_C_TYPE_BYTES) &&
-               (tb == PROTOBUF_C_TYPE_STRING || tb == PROTOBUF_C_TYPE_BYTES)) {
-      /* Equal bytes either way. */
     } else if (ta != tb) {
+      /* string and bytes too: a NUL ends protobuf-c's C string. */
       return false;
     } else if (ta == PROTOBUF_C_TYPE_MESSAGE &&
                !types_agree(fa->descriptor, fb->descriptor, seen, n_seen,

@@ -286,6 +286,7 @@ struct rs__qplan {
 typedef struct rs__qplans {
   rs__qplan *plans; /* plans[0] is the root descriptor's */
   size_t n;
+  bool has_oneof; /* a oneof in any of them: rs__explains has the last word */
 } rs__qplans;
 
 /* 0 or RS_ENOMEM; free with rs__qplans_free and the same allocator. */
@@ -367,9 +368,6 @@ typedef struct rs__version {
   /* Bit j: this version and version j + 1 read alike what both can have
    * written (rs__versions_agree), for versions 1..64. */
   uint64_t agrees;
-  /* A oneof anywhere in its messages: the quick walk does not check that
-   * a writer set one member only, so rs__explains has the last word. */
-  bool has_oneof;
 } rs__version;
 
 /* An enum_map entry: value `from` of enum `enum_name` becomes `to`. */

@@ -315,7 +315,12 @@ int rs__qplans_build(rs__qplans **out, const ProtobufCMessageDescriptor *d,
     rs__qplans_free(ps, a);
     return rc;
   }
-  for (size_t i = 0; i < n; i++) q_plan_fill(&ps->plans[i], ps);
+  for (size_t i = 0; i < n; i++) {
+    q_plan_fill(&ps->plans[i], ps);
+    for (unsigned f = 0; f < ps->plans[i].d->n_fields; f++)
+      if (ps->plans[i].d->fields[f].flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        ps->has_oneof = true;
+  }
   *out = ps;
   return 0;
 }
@@ -493,6 +498,11 @@ bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf,
                         size_t len, unsigned max_depth, size_t *alloc) {
   qwalk q = {0, max_depth, true, true};
   if (plans == NULL || !q_message(&q, &plans->plans[0], buf, len, 1))
+    return false;
+  /* The walk does not track oneofs: one member per oneof is rs__explains'
+   * to prove. */
+  if (plans->has_oneof &&
+      !rs__explains(plans->plans[0].d, buf, len, max_depth))
     return false;
   *alloc = q.alloc;
   return true;

@@ -370,11 +370,6 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
     for (size_t j = 0; j < t->n_versions; j++) {
       rs__version *v = &t->versions[j];
       v->agrees = j < 64 ? (uint64_t)1 << j : 0;
-      for (size_t k = 0; v->plans != NULL && k < v->plans->n; k++)
-        for (unsigned f = 0; f < v->plans->plans[k].d->n_fields; f++)
-          if (v->plans->plans[k].d->fields[f].flags &
-              PROTOBUF_C_FIELD_FLAG_ONEOF)
-            v->has_oneof = true;
     }
     for (size_t j = 0; j < t->n_versions; j++)
       for (size_t k = j + 1; k < t->n_versions; k++) {

@@ -1718,12 +1718,12 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
   char od[160];
   default_text(od, sizeof od, o);
   if (is_required(o->f) && o->f->default_value != NULL) {
-    add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_OK,
-        RS_DIFF_WARNING, &w, path,
+    add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_MISREAD,
+        RS_DIFF_ERROR, &w, path,
         "required field '%s' was deleted: protobuf-c checks only required "
-        "fields without a default, so it reads the default %s; C++ and Java "
-        "fail to parse every record the new writer writes (missing required "
-        "field)",
+        "fields without a default, so its reader sees the default %s, which "
+        "the writer never wrote (misread); C++ and Java fail to parse every "
+        "record the new writer writes (missing required field)",
         o->f->name, od);
     return;
   }
