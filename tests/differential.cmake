@@ -5,11 +5,7 @@
 # cases is one ctest case, differential.<group>: test_differential.py
 # writes the records with Python's protobuf and checks rollsafe's verdicts,
 # scans and fixes against what those readers make of the bytes.
-#
-# Opt-in (-DRS_DIFFERENTIAL=ON) until rollsafe agrees with every record:
-# docs/differential.md lists the disagreements that remain, so that no
-# failing check is counted as passing and none is weakened.
-option(RS_DIFFERENTIAL "Build and register the differential corpus" OFF)
+option(RS_DIFFERENTIAL "Build and register the differential corpus" ON)
 if(TARGET rollsafe_cli AND RS_DIFFERENTIAL)
   set(dc_src ${CMAKE_CURRENT_SOURCE_DIR}/differential)
   set(dc_gen ${CMAKE_CURRENT_BINARY_DIR}/differential-gen)

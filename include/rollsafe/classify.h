@@ -164,16 +164,16 @@ RS_EXTERN unsigned rs_classification_written_version(
     const rs_classification *c);
 
 /** How the written version was determined. */
-RS_EXTERN rs_writer_basis rs_classification_writer_basis(
-    const rs_classification *c);
+RS_EXTERN rs_writer_basis
+rs_classification_writer_basis(const rs_classification *c);
 
 /**
  * The versions that explain a raw record (bit v-1 for version v, versions
  * 1..64): one for RS_WRITER_INFERRED, several for RS_WRITER_AMBIGUOUS, 0
  * for envelopes, records whose writer was given and corrupt records.
  */
-RS_EXTERN uint64_t rs_classification_writer_candidates(
-    const rs_classification *c);
+RS_EXTERN uint64_t
+rs_classification_writer_candidates(const rs_classification *c);
 
 /**
  * Whether the verdict is a claim about the reader: 0 when the writer's

@@ -63,9 +63,9 @@ typedef struct rs_record rs_record;
  *        from @p registry (type name, descriptors): free records before
  *        the registry.
  * @return 0, RS_EINVAL, RS_ENOTFOUND (type not registered, or
- *         options->raw_writer is not a version of it), RS_EENVELOPE (malformed or
- *         unsupported envelope; err.offset says where), RS_EDECODE (no
- *         version decodes the payload), RS_ELIMIT, RS_ENOMEM
+ *         options->raw_writer is not a version of it), RS_EENVELOPE (malformed
+ * or unsupported envelope; err.offset says where), RS_EDECODE (no version
+ * decodes the payload), RS_ELIMIT, RS_ENOMEM
  */
 RS_EXTERN int rs_decode(rs_record **out, const rs_registry *registry,
                         const char *type, const uint8_t *buf, size_t len,

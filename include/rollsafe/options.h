@@ -71,9 +71,9 @@ typedef struct rs_options {
 } rs_options;
 
 #define RS_OPTIONS_VERSION 2
-#define RS_OPTIONS_INIT                                   \
-  {                                                       \
-    RS_OPTIONS_VERSION, NULL, RS_DEFAULT_MAX_RECORD_SIZE, \
+#define RS_OPTIONS_INIT                                    \
+  {                                                        \
+    RS_OPTIONS_VERSION, NULL, RS_DEFAULT_MAX_RECORD_SIZE,  \
         RS_DEFAULT_MAX_DEPTH, RS_DEFAULT_MAX_ALLOC, 0u, 0u \
   }
 

@@ -144,11 +144,11 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
   *done = rc != 0;
   c->encoding = w->encoding;
   c->written_version = w->number;
-  c->basis = w->version != NULL ? (w->encoding == RS_ENCODING_ENVELOPE
-                                       ? RS_WRITER_NAMED
-                                       : RS_WRITER_INFERRED)
-             : rc == 0          ? RS_WRITER_UNREGISTERED
-                                : RS_WRITER_NONE;
+  c->basis = w->version != NULL
+                 ? (w->encoding == RS_ENCODING_ENVELOPE ? RS_WRITER_NAMED
+                                                        : RS_WRITER_INFERRED)
+             : rc == 0 ? RS_WRITER_UNREGISTERED
+                       : RS_WRITER_NONE;
   c->has_provenance = w->has_provenance;
   c->provenance = w->provenance;
   w->provenance.flag_key = w->provenance.variant = w->provenance.writer_id =
@@ -357,8 +357,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
       cands = (uint64_t)1 << (rv->number - 1);
       for (size_t i = 0; i < t->n_versions; i++) {
         const rs__version *v = &t->versions[i];
-        if (v == rv || !rs__explains(v->desc, buf, len, o->max_depth))
-          continue;
+        if (v == rv || !rs__explains(v->desc, buf, len, o->max_depth)) continue;
         if (!(rv->agrees & ((uint64_t)1 << i))) return 0;
         cands |= (uint64_t)1 << i;
         if (v->number < oldest->number) oldest = v;
@@ -429,10 +428,10 @@ static int scratch_done(const rs__budget *sb, rs__budget *b, int rc) {
 }
 
 /* Compares the writer's view of the payload with the reader's. */
-static int judge(rs_classification *c, const rs__type *t,
-                 const rs__version *wv, const rs__version *rv,
-                 const uint8_t *p, size_t plen, size_t base, const char *prefix,
-                 const rs_options *o, rs__budget *b, bool *too_deep) {
+static int judge(rs_classification *c, const rs__type *t, const rs__version *wv,
+                 const rs__version *rv, const uint8_t *p, size_t plen,
+                 size_t base, const char *prefix, const rs_options *o,
+                 rs__budget *b, bool *too_deep) {
   char rlabel[32], wlabel[32];
   snprintf(rlabel, sizeof rlabel, "version %u", rv->number);
   snprintf(wlabel, sizeof wlabel, "version %u", wv != NULL ? wv->number : 0);
@@ -583,8 +582,8 @@ static int classify_raw(rs_classification *c, const rs__type *t,
       if (!((c->candidates >> i) & 1)) continue;
       char prefix[48];
       snprintf(prefix, sizeof prefix, "if version %zu wrote it: ", i + 1);
-      rc = judge(c, t, &t->versions[i], rv, buf, len, 0, prefix, o, b,
-                 too_deep);
+      rc =
+          judge(c, t, &t->versions[i], rv, buf, len, 0, prefix, o, b, too_deep);
     }
     return rc;
   }
@@ -655,8 +654,7 @@ static int classify(rs_classification *c, const rs__type *t,
     }
     proven = wv != NULL && wv->desc == rv->desc && w.msg != NULL;
     rs__written_dispose(&w, b->backing);
-    rc = judge(c, t, wv, rv, p, plen, w.payload_offset, NULL, o, b,
-               &too_deep);
+    rc = judge(c, t, wv, rv, p, plen, w.payload_offset, NULL, o, b, &too_deep);
   }
   if (rc != 0) return rc;
 
@@ -702,8 +700,8 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
   if (reader == NULL) reader = &default_reader;
   if (reader->version != RS_READER_VERSION && reader->version != 1)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                    "%s: rs_reader.version is %u; this library knows 1..%d",
-                    fn, reader->version, RS_READER_VERSION);
+                    "%s: rs_reader.version is %u; this library knows 1..%d", fn,
+                    reader->version, RS_READER_VERSION);
   st->raw_writer = reader->version >= 2 ? reader->raw_writer : 0;
   int rc = rs__options(&st->o, options, err);
   if (rc != 0) return rc;

@@ -147,7 +147,7 @@ typedef struct vals {
   bool utf8_bad;
   size_t utf8_at;
   size_t bad_index; /* element index of the first wire or UTF-8 problem */
-  bool merged; /* a singular message merged from several occurrences */
+  bool merged;      /* a singular message merged from several occurrences */
 } vals;
 
 static bool is_fixed32_type(ProtobufCType t) {
@@ -253,8 +253,7 @@ static int pbc_merge(uint8_t **out, size_t *out_len,
 
 static int field_vals(vals *vs, const ProtobufCFieldDescriptor *f,
                       const uint8_t *buf, const occ *os, size_t count,
-                      bool reader, const ProtobufCAllocator *a,
-                      rs__budget *b) {
+                      bool reader, const ProtobufCAllocator *a, rs__budget *b) {
   memset(vs, 0, sizeof *vs);
   size_t cap = 0;
   bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
@@ -495,9 +494,9 @@ static void val_format(const val *v, const ProtobufCFieldDescriptor *f,
         rs__ival_format(v->i, num, sizeof num);
         const ProtobufCEnumValue *ev =
             v->i.mag <= 0x80000000u
-                ? rs__enum_value(f->descriptor,
-                                 v->i.neg ? (int)-(int64_t)v->i.mag
-                                          : (int)v->i.mag)
+                ? rs__enum_value(f->descriptor, v->i.neg
+                                                    ? (int)-(int64_t)v->i.mag
+                                                    : (int)v->i.mag)
                 : NULL;
         if (ev != NULL)
           snprintf(out, n, "%s (%s)", ev->name, num);
@@ -522,8 +521,7 @@ static void val_format(const val *v, const ProtobufCFieldDescriptor *f,
     }
     default:
       snprintf(out, n, "a %s message (%zu bytes)",
-               ((const ProtobufCMessageDescriptor *)f->descriptor)->name,
-               v->n);
+               ((const ProtobufCMessageDescriptor *)f->descriptor)->name, v->n);
       return;
   }
 }
@@ -541,9 +539,9 @@ static bool int_eq_float(rs__ival i, double d) {
 
 static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                         const uint8_t *wb, size_t wlen, size_t wbase,
-                        const ProtobufCMessageDescriptor *R,
-                        const uint8_t *rb, size_t rlen, size_t rbase,
-                        unsigned depth, rs__path *path, bool top);
+                        const ProtobufCMessageDescriptor *R, const uint8_t *rb,
+                        size_t rlen, size_t rbase, unsigned depth,
+                        rs__path *path, bool top);
 
 /*
  * Whether an enum number names different values in the two versions while
@@ -557,8 +555,7 @@ static bool enum_number_reused(const ProtobufCEnumDescriptor *we,
   int v = value.neg ? (int)-(int64_t)value.mag : (int)value.mag;
   const ProtobufCEnumValue *wv = rs__enum_value(we, v);
   const ProtobufCEnumValue *rv = rs__enum_value(re, v);
-  if (wv == NULL || rv == NULL || strcmp(wv->name, rv->name) == 0)
-    return false;
+  if (wv == NULL || rv == NULL || strcmp(wv->name, rv->name) == 0) return false;
   const ProtobufCEnumValue *moved_w =
       protobuf_c_enum_descriptor_get_value_by_name(re, wv->name);
   const ProtobufCEnumValue *moved_r =
@@ -584,9 +581,19 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
   size_t at = rbase + r->at;
   char a[96], b[96];
   if (w->kind == V_MSG && r->kind == V_MSG) {
-    compare_msg(c, wf->descriptor, w->p, w->n, wbase + w->base,
-                rf->descriptor, r->p, r->n, rbase + r->base, depth + 1, path,
-                false);
+    compare_msg(c, wf->descriptor, w->p, w->n, wbase + w->base, rf->descriptor,
+                r->p, r->n, rbase + r->base, depth + 1, path, false);
+    return;
+  }
+  if (r->kind == V_MSG &&
+      (r->n != w->n || (w->n > 0 && memcmp(r->p, w->p, w->n) != 0))) {
+    /* The reader merged occurrences the writer's bytes field replaced. */
+    val_format(w, wf, a, sizeof a);
+    note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+         "written as %s %s (its last occurrence); %s merges every occurrence "
+         "into one %s message",
+         rs__type_name(wf->type), a, c->reader_label,
+         ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
     return;
   }
   if (r->kind == V_MSG) {
@@ -607,26 +614,64 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
     c->too_deep |= sub.too_deep;
     int worst = sub.worst;
     rs__notes_dispose(&scratch, c->a);
+    /* Bytes that are a message's encoding mean that message (the
+     * language guide's compatibility of bytes and messages). */
     val_format(w, wf, a, sizeof a);
+    const char *mname =
+        ((const ProtobufCMessageDescriptor *)rf->descriptor)->name;
     if (worst >= RS_VERDICT_UNREADABLE)
       note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, at,
-           "written as %s %s, which %s parses as a %s message and fails; "
-           "protobuf-c fails the whole record",
-           rs__type_name(wf->type), a, c->reader_label,
-           ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
-    else if (wf->type != PROTOBUF_C_TYPE_BYTES || worst > RS_VERDICT_OK)
+           "written as %s %s, which %s parses as a %s message and fails",
+           rs__type_name(wf->type), a, c->reader_label, mname);
+    else if (wf->type == PROTOBUF_C_TYPE_STRING)
       note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
-           "written as %s %s, read by %s as a %s message of its bytes",
-           rs__type_name(wf->type), a, c->reader_label,
-           ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
+           "written as the text %s, which %s parses as a %s message", a,
+           c->reader_label, mname);
+    else if (worst == RS_VERDICT_MISREAD)
+      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+           "written as %s %s, which %s parses as a %s message with values "
+           "its code does not expect",
+           rs__type_name(wf->type), a, c->reader_label, mname);
+    else if (worst == RS_VERDICT_IGNORED_FIELDS)
+      note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, rf->id, at,
+           "written as %s %s, which %s parses as a %s message with fields "
+           "it does not know, ignored",
+           rs__type_name(wf->type), a, c->reader_label, mname);
     return;
   }
   bool eq;
   const char *how = NULL;
   if (w->kind == V_MSG) {
-    /* The encoded message: bytes keep it as written; a string is text. */
-    eq = rf->type == PROTOBUF_C_TYPE_BYTES;
+    /* The encoded message, as written: what a string or bytes field of the
+     * reader holds, unless a NUL ends protobuf-c's C string first. */
+    /* Bytes hold a message's encoding as the language guide allows; a
+     * string holds text, which an encoded message is not. */
+    bool text = rf->type == PROTOBUF_C_TYPE_STRING;
+    eq = (!text || (w->n == 0 && rf->label == PROTOBUF_C_LABEL_NONE)) &&
+         r->n == w->n && (w->n == 0 || memcmp(r->p, w->p, w->n) == 0);
     how = "the encoded message";
+    if (!eq && !text) {
+      /* The writer's message merged from several occurrences; the reader's
+       * bytes are the last: alike when they encode the same values. */
+      rs__notes scratch;
+      rs__notes_init(&scratch, c->a, 4);
+      rs__cmp sub = *c;
+      sub.notes = &scratch;
+      sub.prefix = NULL;
+      sub.worst = 0;
+      sub.skip = NULL;
+      sub.n_skip = 0;
+      size_t mark = path->len;
+      compare_msg(&sub, wf->descriptor, w->p, w->n, wbase + w->base,
+                  wf->descriptor, r->p, r->n, rbase + r->base, depth + 1, path,
+                  false);
+      rs__path_pop(path, mark);
+      c->rc = sub.rc;
+      c->too_deep |= sub.too_deep;
+      eq = sub.worst < RS_VERDICT_MISREAD;
+      rs__notes_dispose(&scratch, c->a);
+      how = "a message merged from several occurrences";
+    }
   } else if (w->kind == V_INT && r->kind == V_INT) {
     eq = rs__ival_eq(w->i, r->i);
     if (eq && wf->type == PROTOBUF_C_TYPE_ENUM &&
@@ -767,8 +812,8 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   wn = oneof_keep(W, wf, wall, wp, wn, &wskip);
   rn = oneof_keep(R, rf, rall, rp, rn, &rskip);
   vals wv, rv;
-  int rc = field_vals(&wv, wf, wb, wn > 0 ? wp + wskip : NULL, wn, false,
-                      c->a, c->budget);
+  int rc = field_vals(&wv, wf, wb, wn > 0 ? wp + wskip : NULL, wn, false, c->a,
+                      c->budget);
   if (rc == 0)
     rc = field_vals(&rv, rf, rb, rn > 0 ? rp + rskip : NULL, rn, true, c->a,
                     c->budget);
@@ -832,8 +877,7 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         for (size_t i = 0; i < rv.n && c->rc == 0; i++) {
           size_t mark = rep_r ? rs__path_push_index(path, name, i)
                               : rs__path_push_field(path, name, rf->id);
-          compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth,
-                      path);
+          compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth, path);
           rs__path_pop(path, mark);
         }
       }
@@ -957,9 +1001,9 @@ static bool singular_scalar(const ProtobufCFieldDescriptor *f) {
 
 static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                         const uint8_t *wb, size_t wlen, size_t wbase,
-                        const ProtobufCMessageDescriptor *R,
-                        const uint8_t *rb, size_t rlen, size_t rbase,
-                        unsigned depth, rs__path *path, bool top) {
+                        const ProtobufCMessageDescriptor *R, const uint8_t *rb,
+                        size_t rlen, size_t rbase, unsigned depth,
+                        rs__path *path, bool top) {
   if (c->rc != 0) return;
   if (depth > c->max_depth) {
     c->too_deep = true;
@@ -1042,8 +1086,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                     rfirst, rn, rbase, depth, path);
       continue;
     }
-    compare_field(c, W, wf, wb, &wo, wfirst, wn, wbase, R, rf, rb, &ro,
-                  rfirst, rn, rbase, depth, path);
+    compare_field(c, W, wf, wb, &wo, wfirst, wn, wbase, R, rf, rb, &ro, rfirst,
+                  rn, rbase, depth, path);
   }
 
   /* A moved value is misread unless the writer also set the reader's
@@ -1056,8 +1100,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         protobuf_c_message_descriptor_get_field(W, moved[k]->number);
     size_t first;
     bool dual = rf != NULL && find_occ(&ro, rf->id, &first) > 0;
-    size_t mark = rs__path_push_field(path, wf != NULL ? wf->name : "",
-                                      moved[k]->number);
+    size_t mark =
+        rs__path_push_field(path, wf != NULL ? wf->name : "", moved[k]->number);
     if (dual)
       note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, moved[k]->number,
            rbase + moved[k]->at,
@@ -1111,7 +1155,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         find_occ(&wo, wf->id, &first))
       continue;
     val dw = default_val(wf), dr = default_val(rf);
-    if (default_eq(&dw, &dr)) continue;
+    if (default_eq(&dw, &dr) || (is_zero_val(&dw) && is_zero_val(&dr)))
+      continue;
     char a[96], b[96];
     val_format(&dw, wf, a, sizeof a);
     val_format(&dr, rf, b, sizeof b);

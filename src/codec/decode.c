@@ -243,9 +243,9 @@ static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
      * they lack kept as unknown fields). rs_classify judges an
      * envelope-aware reader's view of such a record by this same reading. */
     const rs__version *newest = &t->versions[t->n_versions - 1];
-    rc = rs__unpack_version(&w.msg, newest, buf + w.payload_offset,
-                            len - w.payload_offset, w.payload_offset, o, b,
-                            err);
+    rc =
+        rs__unpack_version(&w.msg, newest, buf + w.payload_offset,
+                           len - w.payload_offset, w.payload_offset, o, b, err);
     if (rc == 0) w.version = newest;
   }
   if (rc != 0) {
@@ -307,8 +307,7 @@ static int read_as(rs_record **out, const rs__type *t, unsigned version,
   if (rec->version != version) {
     ProtobufCMessage *m;
     rs_conversion *conv;
-    rc = rs__convert(&m, &conv, t, rec->version, version, rec->msg, o, b,
-                     err);
+    rc = rs__convert(&m, &conv, t, rec->version, version, rec->msg, o, b, err);
     if (rc != 0) {
       if (report != NULL)
         *report = conv;

@@ -494,15 +494,14 @@ bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
   return true;
 }
 
-bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf,
-                        size_t len, unsigned max_depth, size_t *alloc) {
+bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf, size_t len,
+                        unsigned max_depth, size_t *alloc) {
   qwalk q = {0, max_depth, true, true};
   if (plans == NULL || !q_message(&q, &plans->plans[0], buf, len, 1))
     return false;
   /* The walk does not track oneofs: one member per oneof is rs__explains'
    * to prove. */
-  if (plans->has_oneof &&
-      !rs__explains(plans->plans[0].d, buf, len, max_depth))
+  if (plans->has_oneof && !rs__explains(plans->plans[0].d, buf, len, max_depth))
     return false;
   *alloc = q.alloc;
   return true;

@@ -130,8 +130,8 @@ static const rs_reason *undeclared(const rs_classification *c,
     for (size_t k = 0; v == RS_VERDICT_MISREAD && declared != NULL &&
                        k < rs_conversion_loss_count(declared) && !covered;
          k++)
-      covered = rs_loss_field(rs_conversion_loss(declared, k)) ==
-                rs_reason_field(r);
+      covered =
+          rs_loss_field(rs_conversion_loss(declared, k)) == rs_reason_field(r);
     if (!covered) return r;
   }
   return NULL;
@@ -196,8 +196,8 @@ static int plan(engine *e, const uint8_t *value, size_t len, rs_buf *out,
   /* Safety promise 6: the reader must read the new bytes as the writer of
    * the old ones meant them, value by value, or with the loss the
    * conversion declared. */
-  rc = rs_classify_replacement(&c, o->registry, o->type, &o->reader, value,
-                               len, out->data, out->len, &e->row_opts, err);
+  rc = rs_classify_replacement(&c, o->registry, o->type, &o->reader, value, len,
+                               out->data, out->len, &e->row_opts, err);
   if (rc != 0) return rc;
   const rs_reason *bad = undeclared(c, lossy ? conv : NULL);
   if (bad != NULL) {

@@ -670,14 +670,13 @@ static void check_restored(const run *ru, const expect *e,
          "written %u, now %u, encoding %s", rs_record_written_version(rec),
          rs_record_version(rec), rs_encoding_name(rs_record_encoding(rec)));
   const rs_conversion *conv = rs_record_conversion(rec);
-  EXPECT(
-      ru, w,
-      (written == 2 && conv == NULL) ||
-          (conv != NULL &&
-           rs_conversion_result_of(conv) == RS_CONVERSION_LOSSLESS),
-      "up-conversion is %s, want lossless",
-      conv ? rs_conversion_result_name(rs_conversion_result_of(conv))
-           : "missing");
+  EXPECT(ru, w,
+         (written == 2 && conv == NULL) ||
+             (conv != NULL &&
+              rs_conversion_result_of(conv) == RS_CONVERSION_LOSSLESS),
+         "up-conversion is %s, want lossless",
+         conv ? rs_conversion_result_name(rs_conversion_result_of(conv))
+              : "missing");
   const Shop__V2__Order *b = (const Shop__V2__Order *)rs_record_message(rec);
   EXPECT(ru, w, b != NULL && b->base.descriptor == &shop__v2__order__descriptor,
          "not a v2 message");
@@ -953,10 +952,9 @@ static void check_record(const run *ru, const expect *e, bufs *b,
      * bytes version 2's to the raw-writer inference (only it explains
      * them); either way it is one writer, not an ambiguous one. */
     unsigned got = rs_classification_written_version(c);
-    EXPECT(ru, w, got == 1 || (e->v2_only && got == 2),
-           "written version %u", got);
-    EXPECT(ru, w,
-           rs_classification_writer_basis(c) == RS_WRITER_INFERRED,
+    EXPECT(ru, w, got == 1 || (e->v2_only && got == 2), "written version %u",
+           got);
+    EXPECT(ru, w, rs_classification_writer_basis(c) == RS_WRITER_INFERRED,
            "writer basis %s",
            rs_writer_basis_name(rs_classification_writer_basis(c)));
     rs_classification_free(c);
@@ -978,9 +976,8 @@ static void check_record(const run *ru, const expect *e, bufs *b,
      * fields) are read as version 2's and converted again, to the same
      * bytes, losing nothing. */
     EXPECT(ru, w,
-           again == NULL ||
-               (e->v2_only &&
-                rs_conversion_result_of(again) == RS_CONVERSION_LOSSLESS),
+           again == NULL || (e->v2_only && rs_conversion_result_of(again) ==
+                                               RS_CONVERSION_LOSSLESS),
            "a v1->v1 transcode reported a %s conversion",
            rs_conversion_result_name(rs_conversion_result_of(again)));
     rs_conversion_free(again);
