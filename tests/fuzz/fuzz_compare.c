@@ -8,8 +8,7 @@
  *
  * A raw record is judged by both versions' readers, with each version
  * named as its writer (rs_reader.raw_writer). Invariants, beyond "no
- * crash, no leak, no undefined behaviour" (open bugs, fuzz_strict() in
- * fuzz_pairs.h, are looked past on the records that show them):
+ * crash, no leak, no undefined behaviour":
  *  - bad bytes are a verdict, never an error; the verdict is the worst
  *    reason's, reasons come worst first, offsets lie inside the record;
  *  - verdict-only (with and without its quick path), an arena and a tight
@@ -47,24 +46,12 @@ static void check_repacked(const fuzz_input *in, fuzz_reader r,
   /* protobuf-c writes an unknown field numbered 0 or past 2^29 - 1 back as
    * bytes it cannot read (rs_encode refuses to): nothing to compare. */
   if (w->odd_tag) return;
-  /* Open bugs required-merge, oneof-merge and proto3-merge (fuzz_wire). */
-  if ((w->merged_required && !fuzz_strict("required-merge")) ||
-      (w->oneof_repeat && !fuzz_strict("oneof-merge")) ||
-      (w->merged_implicit && !fuzz_strict("proto3-merge")))
-    return;
   const ProtobufCMessageDescriptor *d = pv->m->descriptor;
   size_t n = protobuf_c_message_get_packed_size(pv->m);
   uint8_t *packed = malloc(n ? n : 1);
   FUZZ_CHECK(packed != NULL, "out of memory");
   FUZZ_CHECK(protobuf_c_message_pack(pv->m, packed) == n,
              "protobuf-c packed a size other than it computed");
-  /* Open bug null-offset: compare_field adds an offset to the NULL item
-   * list of a message with no field when the other side's has one. */
-  if ((w->empty_msg || fuzz_wire_of(d, packed, n).empty_msg) &&
-      !fuzz_strict("null-offset")) {
-    free(packed);
-    return;
-  }
   rs__notes notes;
   rs__notes_init(&notes, &rs__malloc_allocator, 4);
   rs__cmp cmp;
@@ -151,18 +138,10 @@ static void envelope_as_raw(const fuzz_input *in, const rs_verdict *aware) {
   bool decodes = pv.m != NULL;
   fuzz_view_free(&pv);
   if (!decodes) return;
-  /* Open bug clean-required: message_is_clean passes a required field
-   * with a default that the payload lacks. */
-  bool known_required = w.missing_default && !fuzz_strict("clean-required");
-  payload.nul_string =
-      fuzz_wire_nul(in->t->versions[0].desc, payload.rec, payload.len) ||
-      fuzz_wire_nul(in->t->versions[1].desc, payload.rec, payload.len);
   for (unsigned r = 1; r <= 2; r++) {
     rs_verdict v =
         judge(&payload, (fuzz_reader){r, RS_READER_FRAMING_ENVELOPE, named},
               NULL, NULL);
-    /* Open bug nul-string: message_is_clean passes a string with a NUL. */
-    if (named == r && (fuzz_known_nul(&payload) || known_required)) continue;
     FUZZ_CHECK(v == aware[r],
                "%s, reader %u: an envelope of version %u is %s, its payload "
                "stored raw with version %u named as the writer is %s",

@@ -86,23 +86,6 @@ static inline const rs_registry *fuzz_pairs_registry(void) {
   return reg;
 }
 
-/*
- * Open bugs (tests/fuzz/crashes/README.md), by name: an invariant one
- * breaks is not checked on the records that show it, so that a fuzzing run
- * looks past it. RS_FUZZ_STRICT in the environment checks it anyway: "all"
- * (or "1") for every bug, or a comma-separated list of names (to reproduce
- * one from tests/fuzz/crashes/, and once it is fixed).
- */
-static inline bool fuzz_strict(const char *bug) {
-  const char *e = getenv("RS_FUZZ_STRICT");
-  if (e == NULL || e[0] == '\0' || strcmp(e, "0") == 0) return false;
-  if (strcmp(e, "1") == 0 || strcmp(e, "all") == 0) return true;
-  size_t n = strlen(bug);
-  for (const char *p = e; (p = strstr(p, bug)) != NULL; p += n)
-    if ((p == e || p[-1] == ',') && (p[n] == '\0' || p[n] == ',')) return true;
-  return false;
-}
-
 /* One input: the pair's record type and the record. */
 typedef struct fuzz_input {
   size_t pair;
@@ -110,13 +93,7 @@ typedef struct fuzz_input {
   const uint8_t *rec;
   size_t len;
   const rs__type *t; /* the registry's view of the type */
-  /* Open bug nul-string: a string field with a NUL, as either version
-   * reads the record (see fuzz_known_nul). */
-  bool nul_string;
 } fuzz_input;
-
-static inline bool fuzz_wire_nul(const ProtobufCMessageDescriptor *d,
-                                 const uint8_t *b, size_t len);
 
 static inline fuzz_input fuzz_input_of(const uint8_t *data, size_t size) {
   fuzz_input in;
@@ -127,21 +104,7 @@ static inline fuzz_input fuzz_input_of(const uint8_t *data, size_t size) {
   in.t = rs__registry_type(fuzz_pairs_registry(), in.type);
   FUZZ_CHECK(in.t != NULL && in.t->n_versions == 2, "%s not registered",
              in.type);
-  in.nul_string = fuzz_wire_nul(in.t->versions[0].desc, in.rec, in.len) ||
-                  fuzz_wire_nul(in.t->versions[1].desc, in.rec, in.len);
   return in;
-}
-
-/*
- * Open bug nul-string: a string with a NUL is `misread` by the comparison
- * (protobuf-c's C string ends at the NUL), but the shortcuts that skip it
- * (the verdict-only quick walk; message_is_clean for an envelope of the
- * reader's own version) call the record clean, and rs__versions_agree
- * lets string and bytes agree, so inference calls such a record's writer
- * inferred where the versions read it differently.
- */
-static inline bool fuzz_known_nul(const fuzz_input *in) {
-  return in->nul_string && !fuzz_strict("nul-string");
 }
 
 /* ---- an independent look at the bytes ------------------------------------ */
@@ -566,11 +529,6 @@ static inline fuzz_wire fuzz_wire_of(const ProtobufCMessageDescriptor *d,
   return w;
 }
 
-static inline bool fuzz_wire_nul(const ProtobufCMessageDescriptor *d,
-                                 const uint8_t *b, size_t len) {
-  return fuzz_wire_of(d, b, len).nul_string;
-}
-
 /* What protobuf-c itself made of the bytes. */
 typedef struct fuzz_view {
   ProtobufCMessage *m; /* NULL: the unpack failed (or was not tried) */
@@ -674,18 +632,6 @@ static inline unsigned fuzz_popcount(uint64_t x) {
   return n;
 }
 
-/*
- * Open bug budget-basis: when the allocation budget runs out while the
- * writer of raw bytes is inferred, the classification keeps basis
- * `inferred` and a written version, with no candidates (classify.h: over a
- * limit, the basis is `none`).
- */
-static inline bool fuzz_known_budget_basis(const rs_classification *c) {
-  return !fuzz_strict("budget-basis") &&
-         fuzz_any_reason(c, "allocation budget") &&
-         rs_classification_writer_candidates(c) == 0;
-}
-
 /* rs_classify with every invariant that holds for any input. */
 static inline rs_classification *fuzz_classify(const rs_options *opts,
                                                const fuzz_input *in,
@@ -756,8 +702,6 @@ static inline rs_classification *fuzz_classify(const rs_options *opts,
     if (basis == RS_WRITER_GIVEN)
       FUZZ_CHECK(written == r.raw_writer, "raw writer %u given, written %u",
                  r.raw_writer, written);
-  } else if (fuzz_known_budget_basis(c)) {
-    /* Open bug budget-basis (see fuzz_known_budget_basis). */
   } else {
     switch (basis) {
       case RS_WRITER_INFERRED:
@@ -856,11 +800,9 @@ static inline rs_classification *fuzz_judge(const fuzz_input *in,
   slow.flags |= RS__OPT_NO_QUICK;
   rs_classification *q = fuzz_classify(&quick, in, r);
   rs_classification *s = fuzz_classify(&slow, in, r);
-  if (!fuzz_known_nul(in)) {
-    fuzz_check_same(q, s, false, "verdict-only with and without the quick path",
-                    in, r);
-    fuzz_check_same(q, full, false, "verdict-only and full", in, r);
-  }
+  fuzz_check_same(q, s, false, "verdict-only with and without the quick path",
+                  in, r);
+  fuzz_check_same(q, full, false, "verdict-only and full", in, r);
   rs_classification_free(q);
   rs_classification_free(s);
 
@@ -869,10 +811,6 @@ static inline rs_classification *fuzz_judge(const fuzz_input *in,
   fuzz_check_same(full, a, true, "malloc and an arena", in, r);
   rs_classification_free(a);
 
-  /* Open bug bad-free: compare_msg frees an uninitialised pointer when
-   * the budget runs out in the reader's gather (see the README of
-   * tests/fuzz/crashes/). */
-  if (!fuzz_strict("bad-free")) return full;
   rs_options to = fuzz_tight_options();
   rs_classification *t = fuzz_classify(&to, in, r);
   if (rs_classification_verdict(t) != rs_classification_verdict(full))
@@ -928,11 +866,7 @@ static inline void fuzz_check_reader(const rs_classification *c,
   if (pv->unknown_field)
     FUZZ_CHECK(v >= RS_VERDICT_IGNORED_FIELDS,
                "protobuf-c keeps an unknown field; " FUZZ_WHERE);
-  /* Open bug required-merge: the comparison parses the occurrences of a
-   * message one after the other, so it misses a required field's default
-   * that protobuf-c's merge gives the reader. */
-  if (w->missing_default &&
-      !(w->merged_required && !fuzz_strict("required-merge")))
+  if (w->missing_default)
     FUZZ_CHECK(v >= RS_VERDICT_MISREAD,
                "protobuf-c fills a missing required field with its "
                "default; " FUZZ_WHERE);

@@ -9,8 +9,7 @@
  * of every classification (fuzz_judge: a verdict never an error, the
  * worst reason's, offsets inside the record, verdict-only and arena
  * agreeing; basis ambiguous with at least two candidates, inferred with
- * the written version among at least one; open bugs, fuzz_strict() in
- * fuzz_pairs.h, are looked past on the records that show them):
+ * the written version among at least one):
  *  - a version explains the bytes (rs__explains) exactly when a wire walk
  *    written here from its definition finds nothing that version's writer
  *    avoids (an unknown field, a wire type not the field's, a value out of
@@ -93,10 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                  pv[i].m == NULL       ? "fails on them"
                  : pv[i].unknown_field ? "keeps an unknown field"
                                        : "keeps an unknown enum value");
-    /* Open bug quick-oneof: the quick walk does not ask for one member
-     * per oneof. */
-    bool known_oneof = w[i].two_oneof && !fuzz_strict("quick-oneof");
-    if (ver->plans != NULL && !known_oneof) {
+    if (ver->plans != NULL) {
       size_t alloc = 0;
       if (rs__quick_explains(ver->plans, in.rec, in.len, RS_DEFAULT_MAX_DEPTH,
                              &alloc))
@@ -110,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
 
   /* Versions that agree read alike what both explain. */
-  if (in.t->raw_agree && ex[0] && ex[1] && !fuzz_known_nul(&in))
+  if (in.t->raw_agree && ex[0] && ex[1])
     for (unsigned k = 1; k <= 2; k++) {
       int worst = compare_worst(&in, k, 3 - k);
       FUZZ_CHECK(worst < RS_VERDICT_MISREAD,
@@ -171,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         rs_verdict v12 = given_verdict(&in, 2, 1, &g2);
         bool alike = v21 <= RS_VERDICT_IGNORED_FIELDS &&
                      v12 <= RS_VERDICT_IGNORED_FIELDS;
-        if (!g1 && !g2 && !fuzz_known_nul(&in))
+        if (!g1 && !g2)
           FUZZ_CHECK(alike == (basis == RS_WRITER_INFERRED),
                      "%s reader %u: writer %s, but version 1 reading what "
                      "version 2 wrote is %s, and version 2 reading what "
