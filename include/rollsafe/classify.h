@@ -1,10 +1,16 @@
 /*
  * rollsafe/classify.h: what a given reader makes of one record.
  *
- * The verdict uses the reader's real protobuf-c semantics: protobuf-c keeps
- * an enum value it does not know as a plain int (misread), fails on a
- * missing required field or a wire-type mismatch (unreadable), and keeps
- * fields it does not know as unknown fields (ignored_fields).
+ * A verdict compares two views of the same bytes, field by field and by
+ * value: what the writer meant (decoded as the version that wrote them:
+ * named by an envelope, given by rs_reader.raw_writer, or inferred for raw
+ * bytes from what only one version can have written) and what the reader
+ * sees (decoded as the reader's version with protobuf-c's rules: the last
+ * singular scalar wins, messages merge as merge_messages does, a C string
+ * ends at its first NUL, an enum number its enum lacks is kept as a plain
+ * int, a wire-type mismatch or a missing required field fails the parse).
+ * Types are mapped between the versions (the reader's int32 of the
+ * writer's int64, its double of a fixed64, its message of bytes).
  */
 #ifndef ROLLSAFE_CLASSIFY_H
 #define ROLLSAFE_CLASSIFY_H

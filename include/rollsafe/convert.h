@@ -4,10 +4,16 @@
  * A conversion is lossless, lossy (each loss listed by field path) or
  * impossible (with the reason). Between two adjacent versions the registry's
  * custom converter runs if one is registered, after the generic converter:
- * that one copies fields by number when the wire types agree, keeps fields
- * the target does not define as unknown fields (its readers ignore them; an
- * up-conversion restores them), and reports every field it must drop. A
- * conversion across several versions chains the steps.
+ * that one converts every field by value between the two versions' types
+ * (any numeric type into any other, strings, bytes and messages by their
+ * bytes, packed or not, singular or repeated), reports the exact loss where
+ * the target type cannot hold the value (the value written and the value
+ * the reader will see), calls impossible what has no faithful mapping (NaN
+ * into an integer, invalid UTF-8 into a proto3 string, a map into a
+ * string), keeps fields the target does not define as unknown fields (its
+ * readers ignore them; an up-conversion restores them), and reports every
+ * field it must drop. A conversion across several versions chains the
+ * steps.
  */
 #ifndef ROLLSAFE_CONVERT_H
 #define ROLLSAFE_CONVERT_H
