@@ -55,8 +55,13 @@ typedef struct rs_record rs_record;
  * is read as the registry's newest version, as protobuf code reads a newer
  * message: rs_record_written_version() then says the envelope's version,
  * rs_record_version() the version read, and fields that version lacks stay
- * unknown fields of the message. rs_classify judges an envelope-aware
- * reader of such a record by this same reading (RS_WRITER_UNREGISTERED).
+ * unknown fields of the message. rs_record_conversion() then reports what
+ * that reading could not read: a conversion from the envelope's version to
+ * the newest, counting the fields kept unknown
+ * (rs_conversion_kept_unknown) and listing as altered every value the
+ * newest version's types cannot vouch for (an enum value it lacks).
+ * rs_classify judges an envelope-aware reader of such a record by this same
+ * reading (RS_WRITER_UNREGISTERED).
  *
  * @param[out] out the record, owned by the caller; free with
  *        rs_record_free(). It does not point into @p buf, but it borrows
@@ -161,8 +166,9 @@ RS_EXTERN const uint8_t *rs_record_fingerprint(const rs_record *record,
 RS_EXTERN const ProtobufCMessage *rs_record_message(const rs_record *record);
 
 /**
- * What read-as converted, or NULL when the record was read in the version
- * it was written in; borrowed, freed with the record.
+ * What read-as converted, or what reading a version the registry lacks as
+ * its newest could not read (rs_decode), or NULL when the record was read
+ * in the version it was written in; borrowed, freed with the record.
  */
 RS_EXTERN const rs_conversion *rs_record_conversion(const rs_record *record);
 

@@ -223,6 +223,69 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
 /* ---- decoding any version
  * -------------------------------------------------------- */
 
+/*
+ * What a library that knows only up to version `read` could not read of a
+ * record of version `written`: fields it lacks (kept as unknown fields) and
+ * values its types cannot be sure of (an enum value it lacks), as a
+ * conversion report from `written` to `read`.
+ */
+static int unregistered_report(rs_conversion **out, const rs__type *t,
+                               const rs__version *read, unsigned written,
+                               const uint8_t *p, size_t len, size_t base,
+                               const rs_options *o, rs__budget *b,
+                               rs_error *err) {
+  *out = NULL;
+  rs_conversion *conv = rs__alloc(b->backing, sizeof *conv);
+  if (conv == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "decode: out of memory");
+  conv->a = b->backing;
+  conv->from = written;
+  conv->to = read->number;
+  conv->result = RS_CONVERSION_LOSSLESS;
+  rs__notes_init(&conv->losses, b->backing, 256);
+  rs__notes seen;
+  rs__notes_init(&seen, b->backing, 256);
+  char label[32];
+  snprintf(label, sizeof label, "version %u", read->number);
+  rs__budget sb;
+  rs__budget_init(&sb, b->backing, o->max_alloc);
+  rs__cmp cmp;
+  memset(&cmp, 0, sizeof cmp);
+  cmp.notes = &seen;
+  cmp.a = &sb.allocator;
+  cmp.budget = &sb;
+  cmp.reader_label = cmp.writer_label = label;
+  cmp.max_depth = o->max_depth;
+  cmp.type = t;
+  rs__compare(&cmp, NULL, NULL, 0, 0, read->desc, p, len, base);
+  int rc = cmp.rc;
+  for (size_t i = 0; rc == 0 && i < seen.n; i++) {
+    const rs__note *n = &seen.items[i];
+    if (n->kind == RS_VERDICT_IGNORED_FIELDS) {
+      conv->kept_unknown++;
+      continue;
+    }
+    if (n->kind < RS_VERDICT_MISREAD) continue;
+    rc = rs__notes_add(&conv->losses, RS_LOSS_ALTERED, n->path, n->field,
+                       n->offset,
+                       "version %u is not in the registry, read as version "
+                       "%u: %s",
+                       written, read->number, n->text);
+    if (rc == 0 && conv->losses.n > 0) {
+      conv->losses.items[conv->losses.n - 1].from = written;
+      conv->losses.items[conv->losses.n - 1].to = read->number;
+    }
+    conv->result = RS_CONVERSION_LOSSY;
+  }
+  rs__notes_dispose(&seen, b->backing);
+  if (rc != 0) {
+    rs_conversion_free(conv);
+    return rs__fail(err, rc, RS_OFFSET_NONE, "decode: %s", rs_strerror(rc));
+  }
+  *out = conv;
+  return 0;
+}
+
 static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
                       size_t len, const rs_options *o, rs__budget *b,
                       rs_error *err) {
@@ -248,6 +311,12 @@ static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
                            len - w.payload_offset, w.payload_offset, o, b, err);
     if (rc == 0) w.version = newest;
   }
+  rs_conversion *unregistered = NULL;
+  if (rc == 0 && w.encoding == RS_ENCODING_ENVELOPE &&
+      w.number != w.version->number)
+    rc = unregistered_report(&unregistered, t, w.version, w.number,
+                             buf + w.payload_offset, len - w.payload_offset,
+                             w.payload_offset, o, b, err);
   if (rc != 0) {
     rs__written_dispose(&w, b->backing);
     rs__free(b->backing, rec);
@@ -260,6 +329,7 @@ static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
   rec->version = w.version->number;
   rec->payload_offset = w.payload_offset;
   rec->msg = w.msg;
+  rec->conversion = unregistered;
   rec->has_provenance = w.has_provenance;
   rec->provenance = w.provenance;
   memcpy(rec->fingerprint, w.fingerprint, w.fingerprint_len);
@@ -319,6 +389,9 @@ static int read_as(rs_record **out, const rs__type *t, unsigned version,
     protobuf_c_message_free_unpacked(rec->msg, RS__PA(rec->a));
     rec->msg = m;
     rec->version = version;
+    /* The report says what this read converted: from the version the
+     * record was read as. */
+    rs_conversion_free(rec->conversion);
     rec->conversion = conv;
   }
   *out = rec;

@@ -80,12 +80,13 @@ static void check_record(const rs_record *rec, const uint8_t *first,
   }
   const rs_conversion *conv = rs_record_conversion(rec);
   /* What was read: the written version, or the newest for a version the
-   * registry lacks. */
+   * registry lacks, which the report then names as its source. */
   unsigned rd = wv > 2 ? 2 : wv;
-  FUZZ_CHECK((conv != NULL) == (v != rd), "conversion %s, versions %u -> %u",
-             conv ? "present" : "absent", rd, v);
+  unsigned from = v == rd ? wv : rd;
+  FUZZ_CHECK((conv != NULL) == (v != wv), "conversion %s, versions %u -> %u",
+             conv ? "present" : "absent", wv, v);
   if (conv != NULL) {
-    FUZZ_CHECK(rs_conversion_from(conv) == rd && rs_conversion_to(conv) == v,
+    FUZZ_CHECK(rs_conversion_from(conv) == from && rs_conversion_to(conv) == v,
                "conversion says %u -> %u", rs_conversion_from(conv),
                rs_conversion_to(conv));
     FUZZ_CHECK(rs_conversion_result_of(conv) != RS_CONVERSION_IMPOSSIBLE,

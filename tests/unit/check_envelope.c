@@ -214,7 +214,24 @@ START_TEST(version_unknown_to_registry) {
       0);
   ck_assert_uint_eq(rs_record_written_version(rec), 3);
   ck_assert_uint_eq(rs_record_version(rec), 2);
+  /* What it could not read: here nothing (order_id and customer_id are
+   * version 2's own fields). */
+  const rs_conversion *conv = rs_record_conversion(rec);
+  ck_assert_ptr_nonnull(conv);
+  ck_assert_uint_eq(rs_conversion_from(conv), 3);
+  ck_assert_uint_eq(rs_conversion_to(conv), 2);
+  ck_assert_uint_eq(rs_conversion_kept_unknown(conv), 0);
+  ck_assert_int_eq(rs_conversion_result_of(conv), RS_CONVERSION_LOSSLESS);
   rs_record_free(rec);
+  /* A field version 2 lacks is kept and counted as not read. */
+  const uint8_t extra[] = {0x0a, 1, 'A', 0x12, 1, 'C', 0xf8, 0x06, 0x01};
+  n = make(buf, 1, hdr, sizeof hdr_ok, extra, sizeof extra);
+  ck_assert_int_eq(
+      rs_decode(&rec, rs_test_registry(), RS_SHOP_ORDER, buf, n, NULL, &err),
+      0);
+  ck_assert_uint_eq(rs_conversion_kept_unknown(rs_record_conversion(rec)), 1);
+  rs_record_free(rec);
+  n = make(buf, 1, hdr, sizeof hdr_ok, payload, sizeof payload);
   ck_assert_int_eq(rs_read_as(&rec, rs_test_registry(), RS_SHOP_ORDER, 2, buf,
                               n, NULL, &err),
                    0);
