@@ -1139,10 +1139,10 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         W != R ? protobuf_c_message_descriptor_get_field(W, rf->id) : NULL;
     for (size_t s = 0; top && s < c->n_skip; s++)
       if (c->skip[s] == rf->id) wf = NULL;
-    if (rf->label == PROTOBUF_C_LABEL_REQUIRED &&
-        (wf == NULL || wf->label == PROTOBUF_C_LABEL_REQUIRED)) {
-      /* A writer that has no such field, or one that must write it and did
-       * not, never meant the default protobuf-c gives the reader. */
+    if (rf->label == PROTOBUF_C_LABEL_REQUIRED) {
+      /* The reader's code takes a required field as written: the default
+       * protobuf-c gives it is a value the writer did not write (its own
+       * default at most, which means "unset"). */
       size_t mark = rs__path_push_field(path, rf->name, rf->id);
       note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase,
            "required by %s and not set; protobuf-c gives the reader its "
@@ -1343,6 +1343,12 @@ static bool types_agree(const ProtobufCMessageDescriptor *A,
       }
     }
     ProtobufCType ta = fa->type, tb = fb->type;
+    /* An unset field reads as each version's default. */
+    if (singular_scalar(fa) && singular_scalar(fb)) {
+      val da = default_val(fa), db = default_val(fb);
+      if (!default_eq(&da, &db) && !(is_zero_val(&da) && is_zero_val(&db)))
+        return false;
+    }
     if (rs__is_varint_type(ta) && rs__is_varint_type(tb)) {
       if (!varints_agree(ta, tb)) return false;
     } else if (ta != tb) {

@@ -1609,12 +1609,13 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
       o->f->default_value != NULL) {
     char od[160];
     default_text(od, sizeof od, o);
-    add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_OK,
-        RS_DIFF_WARNING, &w, field_path(c, n->owner, n->f),
+    add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_MISREAD,
+        RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
         "'%s' was required and is now optional: protobuf-c checks only "
-        "required fields without a default, so it reads the default %s, as "
-        "the writer does; C++ and Java fail to parse a record without it "
-        "(missing required field)",
+        "required fields without a default, so the old reader takes the "
+        "default %s as written where the writer left the field unset "
+        "(misread); C++ and Java fail to parse a record without it (missing "
+        "required field)",
         n->f->name, od);
   } else if (is_required(o->f) && !is_required(n->f) && !nrep) {
     add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_UNREADABLE,

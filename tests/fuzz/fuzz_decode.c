@@ -119,7 +119,12 @@ static void check_reencode(const rs_record *rec) {
   FUZZ_CHECK(rc == 0, "rs_encode of a decoded record: %s: %s",
              rs_error_name(rc), err.message);
   rs_record *again = NULL;
-  rc = rs_decode(&again, reg, RS_SHOP_ORDER, once.data, once.len, &o, &err);
+  /* Raw bytes carry no version: their writer is said, not inferred (an
+   * enum value version 1 lacks makes version 2 the one that explains
+   * them). */
+  rs_options given = o;
+  given.raw_writer = v;
+  rc = rs_decode(&again, reg, RS_SHOP_ORDER, once.data, once.len, &given, &err);
   FUZZ_CHECK(rc == 0, "rs_decode of rs_encode's bytes: %s: %s",
              rs_error_name(rc), err.message);
   FUZZ_CHECK(rs_record_written_version(again) == v,
@@ -193,17 +198,14 @@ static void check_transcoded(const rs_buf *out, unsigned written) {
 
   rs_buf again = RS_BUF_INIT;
   rs_conversion *report = NULL;
+  /* The bytes are version 1's, as the first transcode wrote them. */
+  rs_options v1 = o;
+  v1.raw_writer = 1;
   rc = rs_transcode(&again, &report, reg, RS_SHOP_ORDER, 1, out->data, out->len,
-                    NULL, &o, &err);
+                    NULL, &v1, &err);
   FUZZ_CHECK(rc == 0, "transcoding the v1 result again: %s: %s",
              rs_error_name(rc), err.message);
-  /* Bytes that version 2 alone explains are read as its and converted
-   * again: to the same bytes, losing nothing. */
-  FUZZ_CHECK(report == NULL ||
-                 rs_conversion_result_of(report) == RS_CONVERSION_LOSSLESS,
-             "v1 -> v1 reported a %s conversion",
-             rs_conversion_result_name(rs_conversion_result_of(report)));
-  rs_conversion_free(report);
+  FUZZ_CHECK(report == NULL, "v1 -> v1 reported a conversion");
   FUZZ_CHECK(
       again.len == out->len && memcmp(again.data, out->data, out->len) == 0,
       "transcoding twice differs from once (%zu vs %zu bytes)", again.len,
