@@ -4,7 +4,8 @@
 # schema (protoc-c --c_out, linked with libprotobuf-c only). Each group of
 # cases is one ctest case, differential.<group>: test_differential.py
 # writes the records with Python's protobuf and checks rollsafe's verdicts,
-# scans and fixes against what those readers make of the bytes.
+# scans and fixes against what those readers make of the bytes, and
+# rs_read_as() (readas.c) against the protobuf-c reader.
 option(RS_DIFFERENTIAL "Build and register the differential corpus" ON)
 if(TARGET rollsafe_cli AND RS_DIFFERENTIAL)
   set(dc_src ${CMAKE_CURRENT_SOURCE_DIR}/differential)
@@ -29,11 +30,18 @@ if(TARGET rollsafe_cli AND RS_DIFFERENTIAL)
   target_include_directories(rs_dc_generated PRIVATE ${dc_src} ${dc_gen}/c)
   target_link_libraries(rs_dc_generated PRIVATE PkgConfig::PROTOBUFC)
 
-  add_executable(rs_dc_reader ${dc_src}/reader.c
+  add_executable(rs_dc_reader ${dc_src}/reader.c ${dc_src}/print.c
                  $<TARGET_OBJECTS:rs_dc_generated>)
   target_include_directories(rs_dc_reader PRIVATE ${dc_src})
   target_compile_options(rs_dc_reader PRIVATE ${RS_WARNINGS})
   target_link_libraries(rs_dc_reader PRIVATE PkgConfig::PROTOBUFC)
+
+  # rollsafe's own reader of the same records: rs_read_as() from a registry
+  # of the reader's schema alone, printed as rs_dc_reader prints.
+  add_executable(rs_dc_readas ${dc_src}/readas.c ${dc_src}/print.c)
+  target_include_directories(rs_dc_readas PRIVATE ${dc_src})
+  target_compile_options(rs_dc_readas PRIVATE ${RS_WARNINGS})
+  target_link_libraries(rs_dc_readas PRIVATE rollsafe_static)
 
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
                ${dc_src}/cases.py)
@@ -47,6 +55,7 @@ if(TARGET rollsafe_cli AND RS_DIFFERENTIAL)
       COMMAND ${python} ${dc_src}/test_differential.py
               --rollsafe $<TARGET_FILE:rollsafe_cli>
               --reader $<TARGET_FILE:rs_dc_reader>
+              --readas $<TARGET_FILE:rs_dc_readas>
               --gen ${dc_gen}
               --work ${CMAKE_CURRENT_BINARY_DIR}/differential-work/${group}
               ${group})

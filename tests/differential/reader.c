@@ -3,232 +3,17 @@
  * corpus. It links protoc-c's generated code of every case's version-1
  * schema and libprotobuf-c, nothing of rollsafe.
  *
- * Standard input: one request a line, "CASE HEX" (HEX: the record's bytes,
- * possibly empty). Standard output: one JSON document a line, what
- * protobuf_c_message_unpack() of dc.<CASE>.v1.Rec gives, walked through
- * protoc-c's generated descriptor:
- *
- *   message   {"NUMBER": VALUE or null (not set), ..., "#u": unknown fields}
- *             every field of the message, by number; a oneof only its set
- *             member
- *   integers  JSON numbers; bool true/false
- *   enum      {"e": NUMBER, "k": 1 if the generated enum has it, else 0}
- *   float, double  {"d": "%a" of the value}
- *   string    {"s": HEX}: the bytes up to the first NUL, as C code sees them
- *   bytes     {"b": HEX}
- *   message   {"m": MESSAGE, "p": HEX of protobuf_c_message_pack()}
- *   repeated  [VALUE, ...] (a map is its repeated entry messages)
- *
+ * Standard input: one request a line, "CASE HEX"; standard output: one JSON
+ * document a line (print.h), what protobuf_c_message_unpack() of
+ * dc.<CASE>.v1.Rec gives, walked through protoc-c's generated descriptor.
  * A failed unpack prints {"error": "unpack failed"}; an unknown case
  * {"error": "unknown case"}. Exit status 0 unless the input is malformed.
  */
-#define _POSIX_C_SOURCE 200809L
-#include <inttypes.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "print.h"
 #include "reader.h"
-
-static void print_hex(const uint8_t *p, size_t n) {
-  putchar('"');
-  for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
-  putchar('"');
-}
-
-static void print_message(const ProtobufCMessage *msg);
-
-static size_t element_size(ProtobufCType type) {
-  switch (type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-      return sizeof(int32_t);
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-      return sizeof(uint32_t);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-      return sizeof(int64_t);
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-      return sizeof(uint64_t);
-    case PROTOBUF_C_TYPE_FLOAT:
-      return sizeof(float);
-    case PROTOBUF_C_TYPE_DOUBLE:
-      return sizeof(double);
-    case PROTOBUF_C_TYPE_BOOL:
-      return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_ENUM:
-      return sizeof(int);
-    case PROTOBUF_C_TYPE_STRING:
-      return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-      return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-      return sizeof(ProtobufCMessage *);
-  }
-  return 0;
-}
-
-/* One value of @field's type at @p. */
-static void print_value(const ProtobufCFieldDescriptor *field, const void *p) {
-  switch (field->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: {
-      int32_t v;
-      memcpy(&v, p, sizeof v);
-      printf("%" PRId32, v);
-      break;
-    }
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: {
-      uint32_t v;
-      memcpy(&v, p, sizeof v);
-      printf("%" PRIu32, v);
-      break;
-    }
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: {
-      int64_t v;
-      memcpy(&v, p, sizeof v);
-      printf("%" PRId64, v);
-      break;
-    }
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: {
-      uint64_t v;
-      memcpy(&v, p, sizeof v);
-      printf("%" PRIu64, v);
-      break;
-    }
-    case PROTOBUF_C_TYPE_FLOAT: {
-      float v;
-      memcpy(&v, p, sizeof v);
-      printf("{\"d\": \"%a\"}", (double)v);
-      break;
-    }
-    case PROTOBUF_C_TYPE_DOUBLE: {
-      double v;
-      memcpy(&v, p, sizeof v);
-      printf("{\"d\": \"%a\"}", v);
-      break;
-    }
-    case PROTOBUF_C_TYPE_BOOL: {
-      protobuf_c_boolean v;
-      memcpy(&v, p, sizeof v);
-      printf("%s", v ? "true" : "false");
-      break;
-    }
-    case PROTOBUF_C_TYPE_ENUM: {
-      int v;
-      memcpy(&v, p, sizeof v);
-      const ProtobufCEnumDescriptor *e = field->descriptor;
-      printf("{\"e\": %d, \"k\": %d}", v,
-             protobuf_c_enum_descriptor_get_value(e, v) != NULL);
-      break;
-    }
-    case PROTOBUF_C_TYPE_STRING: {
-      const char *s;
-      memcpy(&s, p, sizeof s);
-      printf("{\"s\": ");
-      print_hex((const uint8_t *)(s ? s : ""), s ? strlen(s) : 0);
-      putchar('}');
-      break;
-    }
-    case PROTOBUF_C_TYPE_BYTES: {
-      ProtobufCBinaryData b;
-      memcpy(&b, p, sizeof b);
-      printf("{\"b\": ");
-      print_hex(b.data, b.len);
-      putchar('}');
-      break;
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-      const ProtobufCMessage *m;
-      memcpy(&m, p, sizeof m);
-      printf("{\"m\": ");
-      print_message(m);
-      size_t size = protobuf_c_message_get_packed_size(m);
-      uint8_t *packed = malloc(size ? size : 1);
-      if (packed == NULL) {
-        fprintf(stderr, "dc_reader: out of memory\n");
-        exit(3);
-      }
-      size_t n = protobuf_c_message_pack(m, packed);
-      printf(", \"p\": ");
-      print_hex(packed, n);
-      free(packed);
-      putchar('}');
-      break;
-    }
-  }
-}
-
-/* Whether a non-repeated field is set, as generated C code tells. */
-static int is_set(const ProtobufCFieldDescriptor *field, const char *base) {
-  const void *member = base + field->offset;
-  if (field->label == PROTOBUF_C_LABEL_REQUIRED) return 1;
-  if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-    uint32_t which;
-    memcpy(&which, base + field->quantifier_offset, sizeof which);
-    return which == field->id;
-  }
-  if (field->type == PROTOBUF_C_TYPE_MESSAGE ||
-      field->type == PROTOBUF_C_TYPE_STRING) {
-    const void *ptr;
-    memcpy(&ptr, member, sizeof ptr);
-    /* An absent proto2 string is NULL or points at its default. */
-    if (field->label == PROTOBUF_C_LABEL_OPTIONAL &&
-        field->type == PROTOBUF_C_TYPE_STRING)
-      return ptr != NULL && ptr != field->default_value;
-    /* proto3 strings always have a value ("" when absent). */
-    return ptr != NULL || field->type == PROTOBUF_C_TYPE_STRING;
-  }
-  if (field->label == PROTOBUF_C_LABEL_NONE) return 1;
-  protobuf_c_boolean has;
-  memcpy(&has, base + field->quantifier_offset, sizeof has);
-  return has;
-}
-
-static void print_message(const ProtobufCMessage *msg) {
-  const ProtobufCMessageDescriptor *d = msg->descriptor;
-  const char *base = (const char *)msg;
-  putchar('{');
-  for (unsigned i = 0; i < d->n_fields; i++) {
-    const ProtobufCFieldDescriptor *field = &d->fields[i];
-    printf("\"%" PRIu32 "\": ", field->id);
-    if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-      size_t n;
-      const char *array;
-      memcpy(&n, base + field->quantifier_offset, sizeof n);
-      memcpy(&array, base + field->offset, sizeof array);
-      putchar('[');
-      for (size_t k = 0; k < n; k++) {
-        if (k > 0) printf(", ");
-        print_value(field, array + k * element_size(field->type));
-      }
-      putchar(']');
-    } else if (is_set(field, base)) {
-      print_value(field, base + field->offset);
-    } else {
-      printf("null");
-    }
-    printf(", ");
-  }
-  printf("\"#u\": %u}", msg->n_unknown_fields);
-}
-
-static int hex_value(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 static const dc_case *find_case(const char *name) {
   for (size_t i = 0; i < dc_n_cases; i++)
@@ -237,49 +22,25 @@ static const dc_case *find_case(const char *name) {
 }
 
 int main(void) {
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t got;
-  while ((got = getline(&line, &cap, stdin)) > 0) {
-    while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
-      line[--got] = '\0';
-    char *space = strchr(line, ' ');
-    const char *hex = space ? space + 1 : "";
-    if (space) *space = '\0';
-    size_t n = strlen(hex) / 2;
-    uint8_t *buf = malloc(n ? n : 1);
-    if (buf == NULL || strlen(hex) % 2 != 0) {
-      fprintf(stderr, "dc_reader: bad request for %s\n", line);
-      free(buf);
-      free(line);
-      return 2;
-    }
-    for (size_t i = 0; i < n; i++) {
-      int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-      if (hi < 0 || lo < 0) {
-        fprintf(stderr, "dc_reader: bad hex for %s\n", line);
-        free(buf);
-        free(line);
-        return 2;
-      }
-      buf[i] = (uint8_t)(hi << 4 | lo);
-    }
-    const dc_case *c = find_case(line);
+  dc_request req = {0};
+  int got;
+  while ((got = dc_read_request(&req, "dc_reader")) > 0) {
+    const dc_case *c = find_case(req.name);
     if (c == NULL) {
-      printf("{\"error\": \"unknown case\"}\n");
+      dc_print_error("unknown case");
     } else {
-      ProtobufCMessage *msg = protobuf_c_message_unpack(c->rec, NULL, n, buf);
+      ProtobufCMessage *msg =
+          protobuf_c_message_unpack(c->rec, NULL, req.len, req.buf);
       if (msg == NULL) {
-        printf("{\"error\": \"unpack failed\"}\n");
+        dc_print_error("unpack failed");
       } else {
-        print_message(msg);
+        dc_print_message(msg);
         putchar('\n');
         protobuf_c_message_free_unpacked(msg, NULL);
       }
     }
     fflush(stdout);
-    free(buf);
   }
-  free(line);
-  return 0;
+  dc_request_dispose(&req);
+  return got < 0 ? 2 : 0;
 }

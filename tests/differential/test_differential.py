@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Differential verdicts: rollsafe against readers it did not write.
 
-Usage: test_differential.py --rollsafe BIN --reader BIN --gen DIR --work DIR
-                            [--list] GROUP
+Usage: test_differential.py --rollsafe BIN --reader BIN --readas BIN
+                            --gen DIR --work DIR [--list] GROUP
 
 GROUP is a group of tests/differential/cases.py (ctest case
 differential.GROUP); DIR of --gen is gen.py's output (built by ctest's
@@ -36,6 +36,14 @@ build). For every case of the group:
    name), a record it leaves must be one it names (lossy, impossible...)
    when the reader does not read it as written, and a record it names so
    must be left as it was.
+5. rollsafe's own reader: rs_read_as() at version 1 from a registry that
+   knows only the reader's schema (--readas, see readas.c) reads every
+   record, raw and in its envelope (whose version 2 the registry lacks: it
+   reads the payload as version 1). It must give the values the protobuf-c
+   reader sees in the payload, value for value (see Same reading below),
+   and fail exactly when that reader fails. A proto3 string that is not
+   UTF-8 is read by both: the model's `unreadable` is a verdict, not a
+   failure of the read.
 
 Raw records are written by version 2. When the CLI has --raw-writer it is
 given `--raw-writer 2` for them; without it the expectation is the same.
@@ -548,6 +556,57 @@ def declared(path, why):
         re.search(r"\b%s\[" % re.escape(m.group(1)), why) is not None
 
 
+# ---- Same reading ---------------------------------------------------------
+#
+# Two runtimes of one schema (protoc-c's generated descriptors and rollsafe's
+# runtime ones) read the same bytes: their values, in the common form, must
+# be the same, except where the common form holds what is not a value:
+# * a field without presence (proto3) unset and at its zero are one value:
+#   rollsafe's runtime descriptors track the presence of a map entry's key
+#   and value, protoc-c's proto3 ones do not;
+# * a map entry's bytes as its runtime packs them again (the same presence);
+# floating point is compared by its bits (-0.0 is not 0.0, NaN is NaN).
+
+
+def reading(field, v):
+    """@v (common form) of @field as compared by same_reading."""
+    if absent(v) or (implicit(field) and zeroish(v)):
+        return None
+    if isinstance(v, list):
+        return [reading_scalar(field, x) for x in v]
+    if is_map_value(v):
+        kf, vf = sub_field(field, 1), sub_field(field, 2)
+        return ("map", {reading_scalar(kf, k): reading(vf, x)
+                        for k, x in v[1].items()},
+                [reading_scalar(field, e) for e in v[2]])
+    return reading_scalar(field, v)
+
+
+def reading_scalar(field, v):
+    if v[0] == "f":
+        return ("f", float(v[1]).hex())
+    if v[0] == "m":
+        desc = field.message_type if field is not None else None
+        entry = desc is not None and desc.GetOptions().map_entry
+        return ("m", {n: reading(desc.fields_by_number.get(n) if desc else
+                                 None, x) for n, x in v[1].items()},
+                None if entry else v[2], v[3])
+    return v
+
+
+def reading_diff(desc, a, b):
+    """The top-level fields of @desc whose values differ between the two
+    readings @a and @b (common form): ["name(number): A against B"]."""
+    out = []
+    for number in sorted(set(a) | set(b)):
+        f = desc.fields_by_number.get(number)
+        va, vb = a.get(number), b.get(number)
+        if reading(f, va) != reading(f, vb):
+            out.append("%s(%d): %s against %s" % (
+                f.name if f else "?", number, fmt(va), fmt(vb)))
+    return out
+
+
 # ---- records ----------------------------------------------------------------
 
 def assign(msg, values):
@@ -597,6 +656,7 @@ class Record:
         self.payload, self.envelope = payload, envelope
         self.writer = writer  # common form, None when v2 cannot decode
         self.c = {}      # framing -> what the protobuf-c reader saw
+        self.c_doc = {}  # framing -> the protobuf-c reader's JSON
         self.py = {}     # framing -> what the Python reader saw
         self.expected = {}   # (record framing, reader framing) -> (v, why)
         self.python = {}
@@ -610,6 +670,7 @@ class Record:
 class Ctx:
     def __init__(self, args):
         self.rollsafe, self.reader = args.rollsafe, args.reader
+        self.readas = args.readas
         self.gen = os.path.abspath(args.gen)
         self.work = os.path.abspath(args.work)
         self.failures, self.failure_info = [], []
@@ -662,22 +723,32 @@ class Ctx:
 
     def read_c(self, requests):
         """The protobuf-c reader over [(case, bytes)]: its JSON, in order."""
+        return self.read_with([self.reader], "the protobuf-c reader",
+                              requests)
+
+    def read_as(self, requests):
+        """rs_read_as() (readas.c) over [(case, bytes)]: its JSON, in
+        order."""
+        return self.read_with([self.readas, self.gen], "rs_dc_readas",
+                              requests)
+
+    def read_with(self, argv, what, requests):
         if not requests:
             return []
         text = "".join("%s %s\n" % (c.name, b.hex()) for c, b in requests)
-        p = subprocess.run([self.reader], input=text, capture_output=True,
+        p = subprocess.run(argv, input=text, capture_output=True,
                            text=True, timeout=120)
         for marker in SANITIZER_MARKERS:
             if marker in p.stderr:
-                raise SystemExit("sanitizer report from the reader:\n"
-                                 + p.stderr)
+                raise SystemExit("sanitizer report from %s:\n%s"
+                                 % (what, p.stderr))
         if p.returncode != 0:
-            raise SystemExit("the protobuf-c reader failed (%d): %s"
-                             % (p.returncode, p.stderr))
+            raise SystemExit("%s failed (%d): %s"
+                             % (what, p.returncode, p.stderr))
         lines = p.stdout.splitlines()
         if len(lines) != len(requests):
-            raise SystemExit("the protobuf-c reader answered %d of %d"
-                             % (len(lines), len(requests)))
+            raise SystemExit("%s answered %d of %d"
+                             % (what, len(lines), len(requests)))
         return [json.loads(line) for line in lines]
 
     # -- independent readings
@@ -746,8 +817,11 @@ class Ctx:
             v2 = self.module(case, 2)
             rdesc, wdesc = v1.Rec.DESCRIPTOR, v2.Rec.DESCRIPTOR
             for r in records:
-                r.c["payload"] = self.c_seen(case, next(docs), r.payload)
-                r.c["envelope"] = self.c_seen(case, next(docs))
+                r.c_doc["payload"] = next(docs)
+                r.c_doc["envelope"] = next(docs)
+                r.c["payload"] = self.c_seen(case, r.c_doc["payload"],
+                                             r.payload)
+                r.c["envelope"] = self.c_seen(case, r.c_doc["envelope"])
                 r.py["payload"] = self.py_seen(case, r.payload)
                 r.py["envelope"] = self.py_seen(case, r.envelope)
                 for rec_framing in FRAMINGS:
@@ -1102,6 +1176,61 @@ class Ctx:
                               got="%s after fix (%s)" % (verdict[0], name),
                               detail=verdict[1], why=why)
 
+    # -- rollsafe's reader
+
+    def check_read_as(self, cases_records):
+        """rs_read_as() at version 1, from a registry of version 1 alone, of
+        every record as stored (raw, envelope) against the protobuf-c
+        reader of the payload."""
+        requests = [(case, r.stored(rf)) for case, records in cases_records
+                    for r in records for rf in FRAMINGS]
+        docs = iter(self.read_as(requests))
+        for case, records in cases_records:
+            rdesc = self.module(case, 1).Rec.DESCRIPTOR
+            for r in records:
+                want = r.c_doc["payload"]
+                for rf in FRAMINGS:
+                    got = next(docs)
+                    self.stats["read_as"] += 1
+                    c_fails, rs_fails = "error" in want, "error" in got
+                    if c_fails and rs_fails:
+                        continue
+                    c_vals = None if c_fails else c_message(rdesc, want)
+                    rs_vals = None if rs_fails else c_message(rdesc, got)
+                    if c_fails or rs_fails:
+                        differ = []
+                        problem = ("rs_read_as fails (%s), protobuf-c reads "
+                                   "the payload" % got["error"]
+                                   if rs_fails else
+                                   "rs_read_as reads what protobuf-c cannot "
+                                   "unpack")
+                    else:
+                        differ = reading_diff(rdesc, c_vals, rs_vals)
+                        if not differ:
+                            continue
+                        problem = "rs_read_as reads other values"
+                    payload = payload_of(r.stored(rf)) if rf == "envelope" \
+                        else r.payload
+                    self.fail("read_as: %s\n%s\n"
+                              "    payload:          %s\n"
+                              "    protobuf-c:       %s\n"
+                              "    rs_read_as:       %s%s"
+                              % (problem, self.describe(r, rf, "envelope"),
+                                 payload.hex(),
+                                 want["error"] if c_fails else
+                                 fmt_fields(c_vals),
+                                 got["error"] if rs_fails else
+                                 fmt_fields(rs_vals),
+                                 "".join("\n    differs:          " + d
+                                         for d in differ)),
+                              check="read_as", case=case.name, key=r.key,
+                              stored=rf, reader="envelope",
+                              expected="unpack fails" if c_fails else
+                              "protobuf-c's values",
+                              got="fails" if rs_fails else
+                              ("reads" if c_fails else "other values"),
+                              detail=got.get("error") or "; ".join(differ))
+
     # -- one group
 
     def run_group(self, group):
@@ -1111,6 +1240,7 @@ class Ctx:
         cases_records = [(c, self.build(c)) for c in cases]
         self.expect(cases_records)
         self.check_inspect(cases_records)
+        self.check_read_as(cases_records)
         dbdir = os.path.join(self.work, "db")
         os.makedirs(dbdir, exist_ok=True)
         fixes = []
@@ -1132,6 +1262,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rollsafe", required=True)
     ap.add_argument("--reader", required=True)
+    ap.add_argument("--readas", required=True)
     ap.add_argument("--gen", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--list", action="store_true")
