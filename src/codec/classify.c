@@ -609,6 +609,30 @@ static int classify_raw(rs_classification *c, const rs__type *t,
   return judge(c, t, wv, rv, buf, len, 0, NULL, o, b, too_deep);
 }
 
+/*
+ * protobuf-c has the last word on whether the reader can unpack a payload:
+ * unreadable when it cannot, if the comparison did not already say so. Its
+ * own budget: the reader's decode alone must fit the limit.
+ */
+static int last_word(rs_classification *c, const rs__version *rv,
+                     const uint8_t *p, size_t plen, size_t base,
+                     const rs_options *o, rs__budget *b) {
+  ProtobufCMessage *m = NULL;
+  rs_error e = RS_ERROR_INIT;
+  rs__budget lb;
+  rs__budget_init(&lb, b->backing, o->max_alloc);
+  int rc = rs__unpack_walked(&m, rv->desc, p, plen, base, o, &lb, &e);
+  if (m != NULL && !rs__frees_nothing(b->backing))
+    protobuf_c_message_free_unpacked(m, RS__PA(&lb.allocator));
+  if (rc == RS_ELIMIT && lb.over) b->over = true;
+  if (rc != RS_EDECODE) return rc;
+  if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
+    return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset,
+               "protobuf-c cannot unpack it as version %u: %s", rv->number,
+               e.message);
+  return 0;
+}
+
 static int classify(rs_classification *c, const rs__type *t,
                     const rs__version *rv, rs_reader_framing framing,
                     unsigned given, const uint8_t *buf, size_t len,
@@ -665,23 +689,7 @@ static int classify(rs_classification *c, const rs__type *t,
    * recurse at all (the walk already made it unreadable).
    */
   if (proven || too_deep) return 0;
-  ProtobufCMessage *m = NULL;
-  rs_error e = RS_ERROR_INIT;
-  /* Its own budget: the reader's decode alone must fit the limit. */
-  rs__budget lb;
-  rs__budget_init(&lb, b->backing, o->max_alloc);
-  rc = rs__unpack_walked(&m, rv->desc, p, plen, w.payload_offset, o, &lb, &e);
-  if (m != NULL && !rs__frees_nothing(b->backing))
-    protobuf_c_message_free_unpacked(m, RS__PA(&lb.allocator));
-  if (rc == RS_ELIMIT && lb.over) b->over = true;
-  if (rc == RS_EDECODE) {
-    if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
-      return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset,
-                 "protobuf-c cannot unpack it as version %u: %s", rv->number,
-                 e.message);
-    return 0;
-  }
-  return rc;
+  return last_word(c, rv, p, plen, w.payload_offset, o, b);
 }
 
 /* What rs_classify and rs_classify_replacement check first. */
@@ -900,23 +908,7 @@ static int classify_replacement(rs_classification *c, const setup *st,
               rv->desc, new_buf + new_off, new_len - new_off, new_off);
   rc = scratch_done(&sb, b, cmp.rc);
   if (rc != 0 || cmp.too_deep) return rc;
-  /* protobuf-c's last word on the new bytes. */
-  ProtobufCMessage *m = NULL;
-  rs__budget lb;
-  rs__budget_init(&lb, b->backing, o->max_alloc);
-  rc = rs__unpack_walked(&m, rv->desc, new_buf + new_off, new_len - new_off,
-                         new_off, o, &lb, &e);
-  if (m != NULL && !rs__frees_nothing(b->backing))
-    protobuf_c_message_free_unpacked(m, RS__PA(&lb.allocator));
-  if (rc == RS_ELIMIT && lb.over) b->over = true;
-  if (rc == RS_EDECODE) {
-    if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
-      return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset,
-                 "protobuf-c cannot unpack it as version %u: %s", rv->number,
-                 e.message);
-    return 0;
-  }
-  return rc;
+  return last_word(c, rv, new_buf + new_off, new_len - new_off, new_off, o, b);
 }
 
 int rs_classify_replacement(rs_classification **out,

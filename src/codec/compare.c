@@ -564,6 +564,33 @@ static bool enum_number_reused(const ProtobufCEnumDescriptor *we,
          (moved_r != NULL && moved_r->value != v);
 }
 
+/*
+ * The worst verdict of comparing two message payloads one level down, with
+ * the reasons kept to itself: for deciding a value of another kind (bytes
+ * that may be a message's encoding).
+ */
+static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                     const val *w, size_t wbase,
+                     const ProtobufCMessageDescriptor *R, const val *r,
+                     size_t rbase, unsigned depth, rs__path *path) {
+  rs__notes scratch;
+  rs__notes_init(&scratch, c->a, 4);
+  rs__cmp sub = *c;
+  sub.notes = &scratch;
+  sub.prefix = NULL;
+  sub.worst = 0;
+  sub.skip = NULL;
+  sub.n_skip = 0;
+  size_t mark = path->len;
+  compare_msg(&sub, W, w->p, w->n, wbase + w->base, R, r->p, r->n,
+              rbase + r->base, depth + 1, path, false);
+  rs__path_pop(path, mark);
+  c->rc = sub.rc;
+  c->too_deep |= sub.too_deep;
+  rs__notes_dispose(&scratch, c->a);
+  return sub.worst;
+}
+
 /* A C string ends at its first NUL: the bytes a protobuf-c reader sees. */
 static size_t c_string_len(const val *v) {
   const void *nul = memchr(v->p, 0, v->n);
@@ -598,22 +625,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
   }
   if (r->kind == V_MSG) {
     /* The reader parses the writer's string or bytes as a message. */
-    rs__notes scratch;
-    rs__notes_init(&scratch, c->a, 4);
-    rs__cmp sub = *c;
-    sub.notes = &scratch;
-    sub.prefix = NULL;
-    sub.worst = 0;
-    sub.writer_label = c->reader_label;
-    size_t mark = path->len;
-    compare_msg(&sub, rf->descriptor, r->p, r->n, rbase + r->base,
-                rf->descriptor, r->p, r->n, rbase + r->base, depth + 1, path,
-                false);
-    rs__path_pop(path, mark);
-    c->rc = sub.rc;
-    c->too_deep |= sub.too_deep;
-    int worst = sub.worst;
-    rs__notes_dispose(&scratch, c->a);
+    int worst = sub_worst(c, rf->descriptor, r, rbase, rf->descriptor, r, rbase,
+                          depth, path);
     /* Bytes that are a message's encoding mean that message (the
      * language guide's compatibility of bytes and messages). */
     val_format(w, wf, a, sizeof a);
@@ -653,23 +666,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
     if (!eq && !text) {
       /* The writer's message merged from several occurrences; the reader's
        * bytes are the last: alike when they encode the same values. */
-      rs__notes scratch;
-      rs__notes_init(&scratch, c->a, 4);
-      rs__cmp sub = *c;
-      sub.notes = &scratch;
-      sub.prefix = NULL;
-      sub.worst = 0;
-      sub.skip = NULL;
-      sub.n_skip = 0;
-      size_t mark = path->len;
-      compare_msg(&sub, wf->descriptor, w->p, w->n, wbase + w->base,
-                  wf->descriptor, r->p, r->n, rbase + r->base, depth + 1, path,
-                  false);
-      rs__path_pop(path, mark);
-      c->rc = sub.rc;
-      c->too_deep |= sub.too_deep;
-      eq = sub.worst < RS_VERDICT_MISREAD;
-      rs__notes_dispose(&scratch, c->a);
+      eq = sub_worst(c, wf->descriptor, w, wbase, wf->descriptor, r, rbase,
+                     depth, path) < RS_VERDICT_MISREAD;
       how = "a message merged from several occurrences";
     }
   } else if (w->kind == V_INT && r->kind == V_INT) {
