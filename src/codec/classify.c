@@ -104,6 +104,7 @@ void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
   cmp.a = &rs__malloc_allocator;
   cmp.reader_label = cmp.writer_label = d->name;
   cmp.max_depth = max_depth;
+  cmp.end = base + len;
   rs__compare(&cmp, NULL, NULL, 0, 0, d, buf, len, base);
   const rs__note *worst = NULL;
   for (size_t i = 0; i < notes.n; i++)
@@ -449,6 +450,7 @@ static int judge(rs_classification *c, const rs__type *t, const rs__version *wv,
   cmp.type = t;
   cmp.reader_version = rv->number;
   cmp.writer_version = wv != NULL ? wv->number : 0;
+  cmp.end = base + plen;
   rs__compare(&cmp, wv != NULL ? wv->desc : NULL, p, plen, base, rv->desc, p,
               plen, base);
   *too_deep |= cmp.too_deep;
@@ -466,7 +468,12 @@ static int decodes(bool *out, const rs__version *v, const uint8_t *buf,
   if (m != NULL && !rs__frees_nothing(b->backing))
     protobuf_c_message_free_unpacked(m, RS__PA(&sb.allocator));
   *out = rc == 0;
-  /* A version whose decode is over the limits does not decode it. */
+  /* Over the budget, the record is over the limits, which the verdict
+   * says; too deep, that version does not decode it. */
+  if (rc == RS_ELIMIT && sb.over) {
+    b->over = true;
+    return rc;
+  }
   return rc == RS_EDECODE || rc == RS_ELIMIT ? 0 : rc;
 }
 
@@ -904,6 +911,7 @@ static int classify_replacement(rs_classification *c, const setup *st,
   cmp.writer_version = wv->number;
   cmp.skip = skip;
   cmp.n_skip = rewritten_fields(t, wv->number, rv->number, skip, 64);
+  cmp.end = new_len;
   rs__compare(&cmp, wv->desc, old_buf + old_off, old_len - old_off, old_off,
               rv->desc, new_buf + new_off, new_len - new_off, new_off);
   rc = scratch_done(&sb, b, cmp.rc);

@@ -469,6 +469,8 @@ static void note(rs__cmp *c, rs_verdict v, const char *path, uint32_t field,
 static void note(rs__cmp *c, rs_verdict v, const char *path, uint32_t field,
                  size_t offset, const char *fmt, ...) {
   if (c->rc != 0) return;
+  if (c->end != 0 && offset != RS_OFFSET_NONE && offset > c->end)
+    offset = RS_OFFSET_NONE;
   char text[400];
   va_list ap;
   va_start(ap, fmt);

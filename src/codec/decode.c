@@ -257,6 +257,7 @@ static int unregistered_report(rs_conversion **out, const rs__type *t,
   cmp.reader_label = cmp.writer_label = label;
   cmp.max_depth = o->max_depth;
   cmp.type = t;
+  cmp.end = base + len;
   rs__compare(&cmp, NULL, NULL, 0, 0, read->desc, p, len, base);
   int rc = cmp.rc;
   for (size_t i = 0; rc == 0 && i < seen.n; i++) {

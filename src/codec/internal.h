@@ -312,8 +312,8 @@ bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
  * 32-bit, bool 0 or 1): true only if the version explains the bytes
  * (rs__explains) as far as its fields go.
  */
-bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf,
-                        size_t len, unsigned max_depth, size_t *alloc);
+bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf, size_t len,
+                        unsigned max_depth, size_t *alloc);
 
 typedef struct rs__quick_text {
   const char *p; /* into the record; NULL when empty (not recorded) */
@@ -505,6 +505,9 @@ typedef struct rs__cmp {
    * report declares what they lose). */
   const uint32_t *skip;
   size_t n_skip;
+  /* Offsets past this are not in the record (inside a message merged from
+   * several occurrences): reported as RS_OFFSET_NONE. 0: no bound. */
+  size_t end;
   int worst;
   int rc; /* sticky RS_ENOMEM / RS_ELIMIT */
   bool too_deep;
