@@ -614,21 +614,21 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
                 r->p, r->n, rbase + r->base, depth + 1, path, false);
     return;
   }
-  if (r->kind == V_MSG &&
-      (r->n != w->n || (w->n > 0 && memcmp(r->p, w->p, w->n) != 0))) {
-    /* The reader merged occurrences the writer's bytes field replaced. */
-    val_format(w, wf, a, sizeof a);
-    note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
-         "written as %s %s (its last occurrence); %s merges every occurrence "
-         "into one %s message",
-         rs__type_name(wf->type), a, c->reader_label,
-         ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
-    return;
-  }
   if (r->kind == V_MSG) {
     /* The reader parses the writer's string or bytes as a message. */
     int worst = sub_worst(c, rf->descriptor, r, rbase, rf->descriptor, r, rbase,
                           depth, path);
+    if (worst < RS_VERDICT_UNREADABLE &&
+        (r->n != w->n || (w->n > 0 && memcmp(r->p, w->p, w->n) != 0))) {
+      /* The reader merged occurrences the writer's bytes field replaced. */
+      val_format(w, wf, a, sizeof a);
+      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+           "written as %s %s (its last occurrence); %s merges every "
+           "occurrence into one %s message",
+           rs__type_name(wf->type), a, c->reader_label,
+           ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
+      return;
+    }
     /* Bytes that are a message's encoding mean that message (the
      * language guide's compatibility of bytes and messages). */
     val_format(w, wf, a, sizeof a);
