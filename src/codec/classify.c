@@ -331,6 +331,16 @@ static int quick_text(const char **out, const rs__quick_text *t,
  * Everything must also fit the allocation budget that the full path's
  * allocations would count against.
  */
+/* Whether version v and version i + 1 read these raw bytes alike, as far
+ * as their schemas alone tell (else the comparison decides). */
+static bool alike_here(const rs__version *v, size_t i, const uint8_t *buf,
+                       size_t len) {
+  uint64_t bit = (uint64_t)1 << i;
+  if (v->agrees & bit) return true;
+  return (v->settles & bit) &&
+         !rs__has_field(buf, len, v->conflicts, v->n_conflicts);
+}
+
 static int quick_classify(rs_classification *c, const rs__type *t,
                           const rs__version *rv, rs_reader_framing framing,
                           unsigned given, const uint8_t *buf, size_t len,
@@ -359,7 +369,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
       for (size_t i = 0; i < t->n_versions; i++) {
         const rs__version *v = &t->versions[i];
         if (v == rv || !rs__explains(v->desc, buf, len, o->max_depth)) continue;
-        if (!(rv->agrees & ((uint64_t)1 << i))) return 0;
+        if (!alike_here(rv, i, buf, len)) return 0;
         cands |= (uint64_t)1 << i;
         if (v->number < oldest->number) oldest = v;
       }
@@ -535,6 +545,8 @@ static int infer_raw_writer(rs_classification *c, const rs__type *t,
     for (size_t i = 0; i < n && alike; i++) {
       const rs__version *v = &t->versions[i];
       if (v == chosen || !(cands & ((uint64_t)1 << i))) continue;
+      if (explained && chosen->number <= 64 && alike_here(chosen, i, buf, len))
+        continue;
       int rc = reads_alike(&alike, t, v, chosen, buf, len, o, b);
       if (rc == 0 && alike)
         rc = reads_alike(&alike, t, chosen, v, buf, len, o, b);

@@ -1311,6 +1311,74 @@ typedef struct seen_pair {
 
 static bool types_agree(const ProtobufCMessageDescriptor *A,
                         const ProtobufCMessageDescriptor *B, seen_pair *seen,
+                        size_t *n_seen, size_t cap);
+
+/* Whether an enum number names another value in the other enum. */
+static bool enum_names_differ(const ProtobufCEnumDescriptor *a,
+                              const ProtobufCEnumDescriptor *b) {
+  if (a == b) return false;
+  for (unsigned i = 0; i < a->n_values; i++) {
+    const ProtobufCEnumValue *vb = rs__enum_value(b, a->values[i].value);
+    if (vb != NULL && strcmp(vb->name, a->values[i].name) != 0) return true;
+  }
+  return false;
+}
+
+/*
+ * Whether field fa of A and fb of B (one number) read alike what both can
+ * have written: 1 yes; 0 not when the field is present (an absent one reads
+ * alike); -1 not even when absent (another default, or a oneof that clears
+ * other fields).
+ */
+static int field_agrees(const ProtobufCMessageDescriptor *A,
+                        const ProtobufCFieldDescriptor *fa,
+                        const ProtobufCMessageDescriptor *B,
+                        const ProtobufCFieldDescriptor *fb, seen_pair *seen,
+                        size_t *n_seen, size_t cap) {
+  if ((fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) !=
+      (fb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+    return -1;
+  if (fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+    /* The same members, or the oneofs clear different fields. */
+    for (unsigned k = 0; k < A->n_fields; k++) {
+      const ProtobufCFieldDescriptor *ga = &A->fields[k];
+      if (!(ga->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+          ga->quantifier_offset != fa->quantifier_offset)
+        continue;
+      const ProtobufCFieldDescriptor *gb =
+          protobuf_c_message_descriptor_get_field(B, ga->id);
+      if (gb == NULL || !(gb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+          gb->quantifier_offset != fb->quantifier_offset)
+        return -1;
+    }
+  }
+  /* An unset field reads as each version's default. */
+  if (singular_scalar(fa) && singular_scalar(fb)) {
+    val da = default_val(fa), db = default_val(fb);
+    if (!default_eq(&da, &db) && !(is_zero_val(&da) && is_zero_val(&db)))
+      return -1;
+  }
+  if ((fa->label == PROTOBUF_C_LABEL_REPEATED) !=
+      (fb->label == PROTOBUF_C_LABEL_REPEATED))
+    return 0;
+  ProtobufCType ta = fa->type, tb = fb->type;
+  if (rs__is_varint_type(ta) && rs__is_varint_type(tb)) {
+    if (!varints_agree(ta, tb)) return 0;
+    if (ta == PROTOBUF_C_TYPE_ENUM && tb == PROTOBUF_C_TYPE_ENUM &&
+        enum_names_differ(fa->descriptor, fb->descriptor))
+      return 0;
+    return 1;
+  }
+  /* string and bytes differ too: a NUL ends protobuf-c's C string. */
+  if (ta != tb) return 0;
+  if (ta == PROTOBUF_C_TYPE_MESSAGE &&
+      !types_agree(fa->descriptor, fb->descriptor, seen, n_seen, cap))
+    return 0;
+  return 1;
+}
+
+static bool types_agree(const ProtobufCMessageDescriptor *A,
+                        const ProtobufCMessageDescriptor *B, seen_pair *seen,
                         size_t *n_seen, size_t cap) {
   if (A == B) return true;
   for (size_t i = 0; i < *n_seen; i++)
@@ -1318,49 +1386,46 @@ static bool types_agree(const ProtobufCMessageDescriptor *A,
   if (*n_seen == cap) return false; /* too many to tell: assume not */
   seen[(*n_seen)++] = (seen_pair){A, B};
   for (unsigned i = 0; i < A->n_fields; i++) {
-    const ProtobufCFieldDescriptor *fa = &A->fields[i];
     const ProtobufCFieldDescriptor *fb =
-        protobuf_c_message_descriptor_get_field(B, fa->id);
+        protobuf_c_message_descriptor_get_field(B, A->fields[i].id);
+    if (fb != NULL &&
+        field_agrees(A, &A->fields[i], B, fb, seen, n_seen, cap) != 1)
+      return false;
+  }
+  return true;
+}
+
+bool rs__versions_conflicts(const ProtobufCMessageDescriptor *a,
+                            const ProtobufCMessageDescriptor *b, uint32_t *out,
+                            size_t cap, size_t *n) {
+  *n = 0;
+  for (unsigned i = 0; i < a->n_fields; i++) {
+    const ProtobufCFieldDescriptor *fb =
+        protobuf_c_message_descriptor_get_field(b, a->fields[i].id);
     if (fb == NULL) continue;
-    if ((fa->label == PROTOBUF_C_LABEL_REPEATED) !=
-        (fb->label == PROTOBUF_C_LABEL_REPEATED))
-      return false;
-    if ((fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) !=
-        (fb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
-      return false;
-    if (fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-      /* The same members, or the oneofs clear different fields. */
-      for (unsigned k = 0; k < A->n_fields; k++) {
-        const ProtobufCFieldDescriptor *ga = &A->fields[k];
-        if (!(ga->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
-            ga->quantifier_offset != fa->quantifier_offset)
-          continue;
-        const ProtobufCFieldDescriptor *gb =
-            protobuf_c_message_descriptor_get_field(B, ga->id);
-        if (gb == NULL || !(gb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
-            gb->quantifier_offset != fb->quantifier_offset)
-          return false;
-      }
-    }
-    ProtobufCType ta = fa->type, tb = fb->type;
-    /* An unset field reads as each version's default. */
-    if (singular_scalar(fa) && singular_scalar(fb)) {
-      val da = default_val(fa), db = default_val(fb);
-      if (!default_eq(&da, &db) && !(is_zero_val(&da) && is_zero_val(&db)))
-        return false;
-    }
-    if (rs__is_varint_type(ta) && rs__is_varint_type(tb)) {
-      if (!varints_agree(ta, tb)) return false;
-    } else if (ta != tb) {
-      /* string and bytes too: a NUL ends protobuf-c's C string. */
-      return false;
-    } else if (ta == PROTOBUF_C_TYPE_MESSAGE &&
-               !types_agree(fa->descriptor, fb->descriptor, seen, n_seen,
-                            cap)) {
-      return false;
+    seen_pair seen[256];
+    size_t n_seen = 0;
+    int r = field_agrees(a, &a->fields[i], b, fb, seen, &n_seen, 256);
+    if (r < 0) return false;
+    if (r == 0) {
+      if (*n == cap) return false;
+      out[(*n)++] = a->fields[i].id;
     }
   }
   return true;
+}
+
+bool rs__has_field(const uint8_t *buf, size_t len, const uint32_t *numbers,
+                   size_t n) {
+  size_t pos = 0;
+  while (pos < len) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field(buf, len, &pos, &f, &why) != 0) return true;
+    for (size_t i = 0; i < n; i++)
+      if (numbers[i] == f.number) return true;
+  }
+  return false;
 }
 
 bool rs__versions_agree(const ProtobufCMessageDescriptor *a,

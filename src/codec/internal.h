@@ -368,6 +368,11 @@ typedef struct rs__version {
   /* Bit j: this version and version j + 1 read alike what both can have
    * written (rs__versions_agree), for versions 1..64. */
   uint64_t agrees;
+  /* Bit j: this version and version j + 1 read alike raw bytes that both
+   * explain and that hold none of `conflicts` at the top level. */
+  uint64_t settles;
+  uint32_t conflicts[32];
+  size_t n_conflicts;
 } rs__version;
 
 /* An enum_map entry: value `from` of enum `enum_name` becomes `to`. */
@@ -538,6 +543,22 @@ bool rs__explains(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
  */
 bool rs__versions_agree(const ProtobufCMessageDescriptor *a,
                         const ProtobufCMessageDescriptor *b);
+
+/*
+ * Where two versions read differently only fields present in the bytes:
+ * false when they may read alike-looking bytes differently even without
+ * such a field (other defaults, other oneofs); else true, with the
+ * top-level field numbers (at most cap) whose presence makes them read
+ * differently.
+ */
+bool rs__versions_conflicts(const ProtobufCMessageDescriptor *a,
+                            const ProtobufCMessageDescriptor *b, uint32_t *out,
+                            size_t cap, size_t *n);
+
+/* Whether buf has a top-level field numbered one of numbers[] (malformed
+ * bytes: true). */
+bool rs__has_field(const uint8_t *buf, size_t len, const uint32_t *numbers,
+                   size_t n);
 
 /* The first reason the reader d cannot read buf, as an error message. */
 void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,

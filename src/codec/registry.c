@@ -381,6 +381,34 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
           t->versions[j].agrees |= (uint64_t)1 << k;
           t->versions[k].agrees |= (uint64_t)1 << j;
         }
+        if (agree || j >= 64 || k >= 64) continue;
+        /* Which fields make them differ: both directions, into each
+         * version's list (at most 32). */
+        rs__version *vj = &t->versions[j], *vk = &t->versions[k];
+        uint32_t a[32], b2[32];
+        size_t na, nb;
+        if (!rs__versions_conflicts(vj->desc, vk->desc, a, 32, &na) ||
+            !rs__versions_conflicts(vk->desc, vj->desc, b2, 32, &nb))
+          continue;
+        bool room = true;
+        for (int side = 0; side < 2 && room; side++) {
+          rs__version *v = side == 0 ? vj : vk;
+          for (size_t x = 0; x < na + nb && room; x++) {
+            uint32_t num = x < na ? a[x] : b2[x - na];
+            bool have = false;
+            for (size_t y = 0; y < v->n_conflicts; y++)
+              if (v->conflicts[y] == num) have = true;
+            if (have) continue;
+            if (v->n_conflicts == 32)
+              room = false;
+            else
+              v->conflicts[v->n_conflicts++] = num;
+          }
+        }
+        if (room) {
+          vj->settles |= (uint64_t)1 << k;
+          vk->settles |= (uint64_t)1 << j;
+        }
       }
   }
   /* The builder's first member is the registry: hand it over as is. */
