@@ -1325,33 +1325,16 @@ static bool enum_names_differ(const ProtobufCEnumDescriptor *a,
 }
 
 /*
- * Whether field fa of A and fb of B (one number) read alike what both can
+ * Whether fields fa and fb (one number, two versions) read alike what both can
  * have written: 1 yes; 0 not when the field is present (an absent one reads
- * alike); -1 not even when absent (another default, or a oneof that clears
- * other fields).
+ * alike); -1 not even when absent (another default).
  */
-static int field_agrees(const ProtobufCMessageDescriptor *A,
-                        const ProtobufCFieldDescriptor *fa,
-                        const ProtobufCMessageDescriptor *B,
+static int field_agrees(const ProtobufCFieldDescriptor *fa,
                         const ProtobufCFieldDescriptor *fb, seen_pair *seen,
                         size_t *n_seen, size_t cap) {
-  if ((fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) !=
-      (fb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
-    return -1;
-  if (fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-    /* The same members, or the oneofs clear different fields. */
-    for (unsigned k = 0; k < A->n_fields; k++) {
-      const ProtobufCFieldDescriptor *ga = &A->fields[k];
-      if (!(ga->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
-          ga->quantifier_offset != fa->quantifier_offset)
-        continue;
-      const ProtobufCFieldDescriptor *gb =
-          protobuf_c_message_descriptor_get_field(B, ga->id);
-      if (gb == NULL || !(gb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
-          gb->quantifier_offset != fb->quantifier_offset)
-        return -1;
-    }
-  }
+  /* Oneofs need no look: bytes a version explains set one member of each
+   * of its oneofs at most (rs__explains), so a oneof of one version clears
+   * nothing the other version's reading keeps. */
   /* An unset field reads as each version's default. */
   if (singular_scalar(fa) && singular_scalar(fb)) {
     val da = default_val(fa), db = default_val(fb);
@@ -1388,8 +1371,7 @@ static bool types_agree(const ProtobufCMessageDescriptor *A,
   for (unsigned i = 0; i < A->n_fields; i++) {
     const ProtobufCFieldDescriptor *fb =
         protobuf_c_message_descriptor_get_field(B, A->fields[i].id);
-    if (fb != NULL &&
-        field_agrees(A, &A->fields[i], B, fb, seen, n_seen, cap) != 1)
+    if (fb != NULL && field_agrees(&A->fields[i], fb, seen, n_seen, cap) != 1)
       return false;
   }
   return true;
@@ -1405,7 +1387,7 @@ bool rs__versions_conflicts(const ProtobufCMessageDescriptor *a,
     if (fb == NULL) continue;
     seen_pair seen[256];
     size_t n_seen = 0;
-    int r = field_agrees(a, &a->fields[i], b, fb, seen, &n_seen, 256);
+    int r = field_agrees(&a->fields[i], fb, seen, &n_seen, 256);
     if (r < 0) return false;
     if (r == 0) {
       if (*n == cap) return false;

@@ -547,7 +547,7 @@ bool rs__versions_agree(const ProtobufCMessageDescriptor *a,
 /*
  * Where two versions read differently only fields present in the bytes:
  * false when they may read alike-looking bytes differently even without
- * such a field (other defaults, other oneofs); else true, with the
+ * such a field (other defaults); else true, with the
  * top-level field numbers (at most cap) whose presence makes them read
  * differently.
  */
