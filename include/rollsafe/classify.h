@@ -175,8 +175,10 @@ rs_classification_writer_basis(const rs_classification *c);
 
 /**
  * The versions that explain a raw record (bit v-1 for version v, versions
- * 1..64): one for RS_WRITER_INFERRED, several for RS_WRITER_AMBIGUOUS, 0
- * for envelopes, records whose writer was given and corrupt records.
+ * 1..64): at least the written version for RS_WRITER_INFERRED (with
+ * RS_OPT_VERDICT_ONLY, newer versions that read the bytes alike may be left
+ * out), several for RS_WRITER_AMBIGUOUS, 0 for envelopes, records whose
+ * writer was given and corrupt records.
  */
 RS_EXTERN uint64_t
 rs_classification_writer_candidates(const rs_classification *c);

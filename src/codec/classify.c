@@ -366,11 +366,20 @@ static int quick_classify(rs_classification *c, const rs__type *t,
     if (given == 0) {
       if (rv->number > 64 || t->n_versions > 64) return 0;
       cands = (uint64_t)1 << (rv->number - 1);
+      bool clash = rv->n_conflicts > 0 &&
+                   rs__has_field(buf, len, rv->conflicts, rv->n_conflicts);
       for (size_t i = 0; i < t->n_versions; i++) {
         const rs__version *v = &t->versions[i];
-        if (v == rv || !rs__explains(v->desc, buf, len, o->max_depth)) continue;
-        if (!alike_here(rv, i, buf, len)) return 0;
-        cands |= (uint64_t)1 << i;
+        uint64_t bit = (uint64_t)1 << i;
+        bool alike = (rv->agrees & bit) || ((rv->settles & bit) && !clash);
+        /* A newer version that reads these bytes alike changes neither
+         * the verdict nor the writer named (the oldest): whether it
+         * explains them is not asked (the candidates say at least the
+         * reader's version). */
+        if (v == rv || (alike && v->number > rv->number)) continue;
+        if (!rs__explains(v->desc, buf, len, o->max_depth)) continue;
+        if (!alike) return 0;
+        cands |= bit;
         if (v->number < oldest->number) oldest = v;
       }
     }
