@@ -265,11 +265,13 @@ bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value);
 
 typedef struct rs__qplan rs__qplan;
 typedef struct rs__qfield {
-  uint8_t type;                     /* ProtobufCType */
-  uint8_t wt;                       /* wire type of its unpacked form */
-  uint8_t repeated;                 /* label repeated */
-  uint8_t alloc_each;               /* array bytes one occurrence may take */
-  uint8_t utf8;                     /* a proto3 string: must be UTF-8 */
+  uint8_t type;       /* ProtobufCType */
+  uint8_t wt;         /* wire type of its unpacked form */
+  uint8_t repeated;   /* label repeated */
+  uint8_t alloc_each; /* array bytes one occurrence may take */
+  uint8_t utf8;       /* a proto3 string: must be UTF-8 */
+  uint8_t oneof; /* 1 + its oneof's index in the message (up to 63); 0: none
+                    or past 63 (then the plan's oneof_unchecked is set) */
   const ProtobufCEnumDescriptor *e; /* enums */
   const rs__qplan *sub;             /* messages */
 } rs__qfield;
@@ -280,13 +282,13 @@ struct rs__qplan {
   uint64_t required[RS__QUICK_MAX_FIELDS / 64 + 1];
   uint64_t bad_default[RS__QUICK_MAX_FIELDS / 64 + 1];
   unsigned n_words;
-  size_t fixed_alloc; /* the message and its required-field bitmap */
-  bool usable;        /* at most RS__QUICK_MAX_FIELDS fields */
+  size_t fixed_alloc;   /* the message and its required-field bitmap */
+  bool oneof_unchecked; /* more than 63 oneofs: strict walks give up */
+  bool usable;          /* at most RS__QUICK_MAX_FIELDS fields */
 };
 typedef struct rs__qplans {
   rs__qplan *plans; /* plans[0] is the root descriptor's */
   size_t n;
-  bool has_oneof; /* a oneof in any of them: rs__explains has the last word */
 } rs__qplans;
 
 /* 0 or RS_ENOMEM; free with rs__qplans_free and the same allocator. */

@@ -276,6 +276,24 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
      * not prove such a record clean. */
     qf->utf8 = rs__field_wants_utf8(f);
     if (f->id < RS__QDENSE) pl->dense[f->id] = (uint16_t)(i + 1);
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+      /* Oneofs numbered by their first member, in field order. */
+      unsigned group = 0;
+      for (unsigned k = 0; k < i && group == 0; k++)
+        if ((d->fields[k].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            d->fields[k].quantifier_offset == f->quantifier_offset)
+          group = pl->fields[k].oneof;
+      if (group == 0) {
+        unsigned used = 0;
+        for (unsigned k = 0; k < i; k++)
+          if (pl->fields[k].oneof > used) used = pl->fields[k].oneof;
+        group = used + 1;
+      }
+      if (group > 63)
+        pl->oneof_unchecked = true;
+      else
+        qf->oneof = (uint8_t)group;
+    }
     if (f->label == PROTOBUF_C_LABEL_REQUIRED)
       pl->required[i / 64] |= (uint64_t)1 << (i % 64);
     if (f->type == PROTOBUF_C_TYPE_ENUM) {
@@ -315,12 +333,7 @@ int rs__qplans_build(rs__qplans **out, const ProtobufCMessageDescriptor *d,
     rs__qplans_free(ps, a);
     return rc;
   }
-  for (size_t i = 0; i < n; i++) {
-    q_plan_fill(&ps->plans[i], ps);
-    for (unsigned f = 0; f < ps->plans[i].d->n_fields; f++)
-      if (ps->plans[i].d->fields[f].flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-        ps->has_oneof = true;
-  }
+  for (size_t i = 0; i < n; i++) q_plan_fill(&ps->plans[i], ps);
   *out = ps;
   return 0;
 }
@@ -357,6 +370,10 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
   uint64_t seen[RS__QUICK_MAX_FIELDS / 64 + 1];
   if (pl->n_words > 1) memset(seen, 0, sizeof seen);
   size_t members = 0, alloc = 0;
+  /* Strict: the member of each oneof seen (field index + 1). */
+  uint64_t oneofs = 0;
+  uint16_t member[64];
+  if (q->strict && pl->oneof_unchecked) return false;
   const uint8_t *cur = p, *end = p + len;
   while (cur < end) {
     uint32_t number;
@@ -404,6 +421,13 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       seen[idx / 64] |= bit;
     }
     alloc += f->alloc_each;
+    if (q->strict && f->oneof != 0) {
+      /* A writer sets one member of a oneof (rs__explains). */
+      uint64_t g = (uint64_t)1 << f->oneof;
+      if ((oneofs & g) && member[f->oneof] != idx + 1) return false;
+      oneofs |= g;
+      member[f->oneof] = (uint16_t)(idx + 1);
+    }
     if (wt == RS__WT_LEN) {
       size_t n, pre;
       if (rem > 0 && cur[0] < 0x80) {
@@ -498,10 +522,6 @@ bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf, size_t len,
                         unsigned max_depth, size_t *alloc) {
   qwalk q = {0, max_depth, true, true};
   if (plans == NULL || !q_message(&q, &plans->plans[0], buf, len, 1))
-    return false;
-  /* The walk does not track oneofs: one member per oneof is rs__explains'
-   * to prove. */
-  if (plans->has_oneof && !rs__explains(plans->plans[0].d, buf, len, max_depth))
     return false;
   *alloc = q.alloc;
   return true;
