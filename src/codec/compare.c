@@ -1257,6 +1257,9 @@ static bool explains(const ProtobufCMessageDescriptor *D, const uint8_t *buf,
         if (rs__field_wants_utf8(fd) &&
             rs__utf8_valid_prefix(p, f.value_len) != f.value_len)
           return false;
+        /* A NUL ends protobuf-c's C string: what such a string means is
+         * the comparison's to say, not a version's to explain. */
+        if (memchr(p, 0, f.value_len) != NULL) return false;
         break;
       default:
         if (f.wire_type == RS__WT_VARINT && !varint_in_range(fd, f.value))

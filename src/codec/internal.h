@@ -534,7 +534,8 @@ void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
 /*
  * Whether version descriptor d can have written buf: it decodes with no
  * unknown field, every value in its type's range, every enum value
- * defined, every required field set, one member per oneof.
+ * defined, every required field set, one member per oneof, no string
+ * holding a NUL.
  */
 bool rs__explains(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                   size_t len, unsigned max_depth);

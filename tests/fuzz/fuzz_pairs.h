@@ -186,7 +186,7 @@ typedef struct fuzz_wire {
 static inline bool fuzz_wire_clean(const fuzz_wire *w) {
   return !w->malformed && !w->odd_tag && !w->unknown && !w->odd_wire &&
          !w->out_of_range && !w->bad_enum && !w->bad_utf8 && !w->two_oneof &&
-         !w->missing_required && !w->too_deep;
+         !w->nul_string && !w->missing_required && !w->too_deep;
 }
 
 /* One field of the wire: a tag and its value. */
