@@ -354,11 +354,12 @@ static int quick_classify(rs_classification *c, const rs__type *t,
      * oldest of them) meant what the reader sees. Or the caller named the
      * reader's version as the writer. */
     if (given != 0 && given != rv->number) return 0;
+    uint64_t top = 0;
     if (rv->static_depth == 0 ||
         !(given != 0 ? rs__quick_unpacks(rv->plans, buf, len, o->max_depth,
                                          true, &alloc)
                      : rs__quick_explains(rv->plans, buf, len, o->max_depth,
-                                          &alloc)) ||
+                                          &alloc, &top)) ||
         alloc > o->max_alloc)
       return 0;
     const rs__version *oldest = rv;
@@ -366,8 +367,12 @@ static int quick_classify(rs_classification *c, const rs__type *t,
     if (given == 0) {
       if (rv->number > 64 || t->n_versions > 64) return 0;
       cands = (uint64_t)1 << (rv->number - 1);
-      bool clash = rv->n_conflicts > 0 &&
-                   rs__has_field(buf, len, rv->conflicts, rv->n_conflicts);
+      /* The fields present (top) are the reader's, all of them: it
+       * explains the bytes. */
+      bool clash = rv->masks ? (top & rv->conflict_mask) != 0
+                             : rv->n_conflicts > 0 &&
+                                   rs__has_field(buf, len, rv->conflicts,
+                                                 rv->n_conflicts);
       for (size_t i = 0; i < t->n_versions; i++) {
         const rs__version *v = &t->versions[i];
         uint64_t bit = (uint64_t)1 << i;
@@ -377,6 +382,9 @@ static int quick_classify(rs_classification *c, const rs__type *t,
          * explains them is not asked (the candidates say at least the
          * reader's version). */
         if (v == rv || (alike && v->number > rv->number)) continue;
+        /* A version the fields present rule out does not explain them. */
+        if (rv->masks && ((rv->never & bit) || (top & rv->excludes[i])))
+          continue;
         if (!rs__explains(v->desc, buf, len, o->max_depth)) continue;
         if (!alike) return 0;
         cands |= bit;

@@ -1279,6 +1279,39 @@ bool rs__explains(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
   return explains(d, buf, len, 1, max_depth);
 }
 
+/* The wire types under which bytes a version explains hold field f. */
+static unsigned explained_wire_types(const ProtobufCFieldDescriptor *f) {
+  unsigned m = 1u << rs__field_wire_type(f);
+  if (f->label == PROTOBUF_C_LABEL_REPEATED && rs__is_packable(f))
+    m |= 1u << RS__WT_LEN;
+  return m;
+}
+
+bool rs__explains_excludes(const ProtobufCMessageDescriptor *a,
+                           const ProtobufCMessageDescriptor *b,
+                           uint64_t *mask, bool *never) {
+  *mask = 0;
+  *never = false;
+  if (a->n_fields > 64) return false;
+  for (unsigned i = 0; i < a->n_fields; i++) {
+    const ProtobufCFieldDescriptor *fb =
+        protobuf_c_message_descriptor_get_field(b, a->fields[i].id);
+    if (fb == NULL || (explained_wire_types(&a->fields[i]) &
+                       explained_wire_types(fb)) == 0)
+      *mask |= (uint64_t)1 << i;
+  }
+  /* A field b requires that a's bytes cannot hold as b reads it. */
+  for (unsigned i = 0; i < b->n_fields; i++) {
+    const ProtobufCFieldDescriptor *fb = &b->fields[i];
+    if (fb->label != PROTOBUF_C_LABEL_REQUIRED) continue;
+    const ProtobufCFieldDescriptor *fa =
+        protobuf_c_message_descriptor_get_field(a, fb->id);
+    if (fa == NULL || (*mask & ((uint64_t)1 << (size_t)(fa - a->fields))))
+      *never = true;
+  }
+  return true;
+}
+
 /* ---- versions that read raw bytes alike ---------------------------------- */
 
 /* Whether both types read every varint that both can have written alike. */

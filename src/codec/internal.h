@@ -270,6 +270,7 @@ typedef struct rs__qfield {
   uint8_t repeated;   /* label repeated */
   uint8_t alloc_each; /* array bytes one occurrence may take */
   uint8_t utf8;       /* a proto3 string: must be UTF-8 */
+  uint8_t ranged;     /* a varint type narrower than 64 bits, or bool */
   uint8_t oneof; /* 1 + its oneof's index in the message (up to 63); 0: none
                     or past 63 (then the plan's oneof_unchecked is set) */
   const ProtobufCEnumDescriptor *e; /* enums */
@@ -312,10 +313,11 @@ bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
  * rs__quick_unpacks in its clean mode that also proves every varint in its
  * type's range (int32 and enums sign-extended 32-bit, uint32 and sint32
  * 32-bit, bool 0 or 1): true only if the version explains the bytes
- * (rs__explains) as far as its fields go.
+ * (rs__explains) as far as its fields go. *top gets the top-level fields
+ * present, bit i for the descriptor's fields[i] (its first 64).
  */
 bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf, size_t len,
-                        unsigned max_depth, size_t *alloc);
+                        unsigned max_depth, size_t *alloc, uint64_t *top);
 
 typedef struct rs__quick_text {
   const char *p; /* into the record; NULL when empty (not recorded) */
@@ -375,6 +377,16 @@ typedef struct rs__version {
   uint64_t settles;
   uint32_t conflicts[32];
   size_t n_conflicts;
+  /* Over this version's fields by index, when it has at most 64 (masks;
+   * see rs__quick_explains' top-level presence): conflict_mask, the fields
+   * among `conflicts`; excludes[j], the fields whose presence proves that
+   * version j + 1 does not explain the bytes; never bit j, that version
+   * j + 1 explains none of the bytes this version explains
+   * (rs__explains_excludes), for versions 1..64. */
+  bool masks;
+  uint64_t conflict_mask;
+  uint64_t never;
+  uint64_t excludes[64];
 } rs__version;
 
 /* An enum_map entry: value `from` of enum `enum_name` becomes `to`. */
@@ -557,6 +569,18 @@ bool rs__versions_agree(const ProtobufCMessageDescriptor *a,
 bool rs__versions_conflicts(const ProtobufCMessageDescriptor *a,
                             const ProtobufCMessageDescriptor *b, uint32_t *out,
                             size_t cap, size_t *n);
+
+/*
+ * What the presence of a top-level field of version a, in bytes a explains,
+ * proves about version b: bit i of *mask, that b does not explain them
+ * (field a->fields[i] is unknown to b, or no wire type both accept for it);
+ * *never, that b explains no bytes a explains (b requires a field that a
+ * lacks or holds only under other wire types). False when a has more than
+ * 64 fields (nothing proved).
+ */
+bool rs__explains_excludes(const ProtobufCMessageDescriptor *a,
+                           const ProtobufCMessageDescriptor *b,
+                           uint64_t *mask, bool *never);
 
 /* Whether buf has a top-level field numbered one of numbers[] (malformed
  * bytes: true). */

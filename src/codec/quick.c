@@ -34,7 +34,19 @@ typedef struct qwalk {
   unsigned max_depth; /* deepest message level allowed (top is 1) */
   bool clean;
   bool strict; /* also every varint in its type's range (rs__explains) */
+  uint64_t top; /* the top level's first 64 fields present, by index */
+  bool nul;     /* the record holds a NUL byte: strings are looked at */
 } qwalk;
+
+/* The walk of one message, compiled once per mode (clean, strict) so that
+ * the hot loop tests no mode. */
+#define Q_INLINE static inline __attribute__((always_inline))
+static bool q_message_plain(qwalk *q, const rs__qplan *pl, const uint8_t *p,
+                            size_t len, unsigned depth);
+static bool q_message_clean(qwalk *q, const rs__qplan *pl, const uint8_t *p,
+                            size_t len, unsigned depth);
+static bool q_message_strict(qwalk *q, const rs__qplan *pl, const uint8_t *p,
+                             size_t len, unsigned depth);
 
 /* protobuf-c's own lookup (int_range_lookup) adds a range's length to its
  * start in int, which overflows for a range that ends at INT32_MAX: it
@@ -223,6 +235,38 @@ static bool q_packed(qwalk *q, const rs__qfield *f, const uint8_t *p,
   }
 }
 
+/* Whether n bytes at p hold a NUL; avail >= n bytes may be read from p.
+ * Eight bytes at a time (most strings are short enough that calling memchr
+ * costs more than the look), the last eight masked to the string. */
+static inline bool q_has_nul(const uint8_t *p, size_t n, size_t avail) {
+  if (n > 64) return memchr(p, 0, n) != NULL;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* A word's flagged bytes: the lowest is a NUL; one above a NUL may be
+   * flagged too, which masking keeps sound (the NUL below is kept). */
+  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, p + i, 8);
+    if ((x - ones) & ~x & highs) return true;
+  }
+  if (i == n) return false;
+  if (avail - i >= 8) {
+    uint64_t x;
+    memcpy(&x, p + i, 8);
+    uint64_t keep = ((uint64_t)1 << (8 * (n - i))) - 1;
+    return ((x - ones) & ~x & highs & keep) != 0;
+  }
+  p += i;
+  n -= i;
+#else
+  (void)avail;
+#endif
+  for (size_t k = 0; k < n; k++)
+    if (p[k] == 0) return true;
+  return false;
+}
+
 /* ---- plans: each descriptor's fields, prepared once ------------------------
  */
 
@@ -275,6 +319,11 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
      * unreadable (other runtimes fail the record), so a clean walk must
      * not prove such a record clean. */
     qf->utf8 = rs__field_wants_utf8(f);
+    qf->ranged = f->type == PROTOBUF_C_TYPE_INT32 ||
+                 f->type == PROTOBUF_C_TYPE_ENUM ||
+                 f->type == PROTOBUF_C_TYPE_UINT32 ||
+                 f->type == PROTOBUF_C_TYPE_SINT32 ||
+                 f->type == PROTOBUF_C_TYPE_BOOL;
     if (f->id < RS__QDENSE) pl->dense[f->id] = (uint16_t)(i + 1);
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
       /* Oneofs numbered by their first member, in field order. */
@@ -360,8 +409,9 @@ static size_t q_unknown(const uint8_t *p, size_t rem, unsigned wt) {
   }
 }
 
-static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
-                      size_t len, unsigned depth) {
+Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
+                        size_t len, unsigned depth, const bool clean,
+                        const bool strict) {
   if (depth > q->max_depth || !pl->usable) return false;
   const ProtobufCMessageDescriptor *d = pl->d;
   /* Fields seen: the first 64 in a register (most types have fewer), the
@@ -373,7 +423,7 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
   /* Strict: the member of each oneof seen (field index + 1). */
   uint64_t oneofs = 0;
   uint16_t member[64];
-  if (q->strict && pl->oneof_unchecked) return false;
+  if (strict && pl->oneof_unchecked) return false;
   const uint8_t *cur = p, *end = p + len;
   while (cur < end) {
     uint32_t number;
@@ -402,7 +452,7 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
     size_t rem = (size_t)(end - cur);
     if (idx == SIZE_MAX) {
       /* An unknown field: kept as bytes, never parsed. */
-      if (q->clean || number == 0) return false;
+      if (clean || number == 0) return false;
       size_t n = q_unknown(cur, rem, wt);
       if (n == 0) return false;
       alloc += sizeof(ProtobufCMessageUnknownField) + n;
@@ -421,7 +471,7 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       seen[idx / 64] |= bit;
     }
     alloc += f->alloc_each;
-    if (q->strict && f->oneof != 0) {
+    if (strict && f->oneof != 0) {
       /* A writer sets one member of a oneof (rs__explains). */
       uint64_t g = (uint64_t)1 << f->oneof;
       if ((oneofs & g) && member[f->oneof] != idx + 1) return false;
@@ -443,16 +493,19 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       if (f->wt == RS__WT_LEN) {
         if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
           alloc += n + 1; /* string (NUL-terminated) or bytes */
-          if (f->utf8 && q->clean && rs__utf8_valid_prefix(body, n) != n)
+          if (f->utf8 && clean && rs__utf8_valid_prefix(body, n) != n)
             return false;
           /* A NUL ends protobuf-c's C string: the reader sees less than
            * was written, which the comparison reports. */
-          if (q->clean && f->type == PROTOBUF_C_TYPE_STRING &&
-              memchr(body, 0, n) != NULL)
+          if (clean && q->nul && f->type == PROTOBUF_C_TYPE_STRING &&
+              q_has_nul(body, n, (size_t)(end - body)))
             return false;
         } else {
           if (again && !f->repeated) return false;
-          if (!q_message(q, f->sub, body, n, depth + 1)) return false;
+          if (!(strict  ? q_message_strict(q, f->sub, body, n, depth + 1)
+                : clean ? q_message_clean(q, f->sub, body, n, depth + 1)
+                        : q_message_plain(q, f->sub, body, n, depth + 1)))
+            return false;
         }
       } else {
         /* Only a repeated scalar may come as wire type 2: packed. */
@@ -468,12 +521,12 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
           uint64_t v;
           n = q_varint(cur, rem, &v);
           if (n == 0 || !q_enum_ok(q, f, v)) return false;
-          if (q->strict && !q_in_range(f, v)) return false;
+          if (strict && !q_in_range(f, v)) return false;
         } else if (rem > 0 && cur[0] < 0x80) {
-          if (q->strict && f->type == PROTOBUF_C_TYPE_BOOL && cur[0] > 1)
+          if (strict && f->type == PROTOBUF_C_TYPE_BOOL && cur[0] > 1)
             return false;
           n = 1;
-        } else if (q->strict) {
+        } else if (strict && f->ranged) {
           uint64_t v;
           n = q_varint(cur, rem, &v);
           if (n == 0 || !q_in_range(f, v)) return false;
@@ -498,32 +551,55 @@ static bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
    * required-field bitmap. */
   alloc += pl->fixed_alloc;
   if (members > 16) alloc += 64 * members;
+  if (depth == 1) q->top = seen0;
   q->alloc += alloc;
   if ((pl->required[0] & ~seen0) != 0 ||
-      (q->clean && (pl->bad_default[0] & ~seen0) != 0))
+      (clean && (pl->bad_default[0] & ~seen0) != 0))
     return false;
   for (unsigned w = 1; w < pl->n_words; w++) {
     if ((pl->required[w] & ~seen[w]) != 0) return false;
-    if (q->clean && (pl->bad_default[w] & ~seen[w]) != 0) return false;
+    if (clean && (pl->bad_default[w] & ~seen[w]) != 0) return false;
   }
   return true;
 }
 
+static bool q_message_plain(qwalk *q, const rs__qplan *pl, const uint8_t *p,
+                            size_t len, unsigned depth) {
+  return q_message(q, pl, p, len, depth, false, false);
+}
+
+static bool q_message_clean(qwalk *q, const rs__qplan *pl, const uint8_t *p,
+                            size_t len, unsigned depth) {
+  return q_message(q, pl, p, len, depth, true, false);
+}
+
+static bool q_message_strict(qwalk *q, const rs__qplan *pl, const uint8_t *p,
+                             size_t len, unsigned depth) {
+  return q_message(q, pl, p, len, depth, true, true);
+}
+
 bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
                        unsigned max_depth, bool clean, size_t *alloc) {
-  qwalk q = {0, max_depth, clean, false};
-  if (plans == NULL || !q_message(&q, &plans->plans[0], buf, len, 1))
+  qwalk q = {0, max_depth, clean, false, 0, true};
+  /* No NUL byte in the record, none in a string (one look, not one per
+   * string). */
+  if (clean) q.nul = len > 0 && memchr(buf, 0, len) != NULL;
+  if (plans == NULL ||
+      !(clean ? q_message_clean : q_message_plain)(&q, &plans->plans[0], buf,
+                                                   len, 1))
     return false;
   *alloc = q.alloc;
   return true;
 }
 
 bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf, size_t len,
-                        unsigned max_depth, size_t *alloc) {
-  qwalk q = {0, max_depth, true, true};
-  if (plans == NULL || !q_message(&q, &plans->plans[0], buf, len, 1))
+                        unsigned max_depth, size_t *alloc, uint64_t *top) {
+  qwalk q = {0, max_depth, true, true, 0,
+             len > 0 && memchr(buf, 0, len) != NULL};
+  if (plans == NULL || !q_message_strict(&q, &plans->plans[0], buf, len, 1))
     return false;
   *alloc = q.alloc;
+  *top = q.top;
   return true;
 }
 

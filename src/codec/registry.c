@@ -320,6 +320,29 @@ int rs_registry_builder_add_enum_map(rs_registry_builder *b, const char *type,
   return 0;
 }
 
+/* rs__version's masks for version j of t, from its conflicts. */
+static void version_masks(rs__type *t, size_t j) {
+  rs__version *v = &t->versions[j];
+  const ProtobufCMessageDescriptor *d = v->desc;
+  v->masks = d->n_fields <= 64 && t->n_versions <= 64;
+  if (!v->masks) return;
+  for (size_t k = 0; k < v->n_conflicts; k++) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(d, v->conflicts[k]);
+    /* A field this version lacks is never in bytes it explains. */
+    if (f != NULL) v->conflict_mask |= (uint64_t)1 << (size_t)(f - d->fields);
+  }
+  for (size_t k = 0; k < t->n_versions; k++) {
+    bool never = false;
+    if (k != j && !rs__explains_excludes(d, t->versions[k].desc,
+                                         &v->excludes[k], &never)) {
+      v->masks = false;
+      return;
+    }
+    if (never) v->never |= (uint64_t)1 << k;
+  }
+}
+
 static int cmp_version(const void *x, const void *y) {
   const rs__version *a = x, *b = y;
   return (a->number > b->number) - (a->number < b->number);
@@ -410,6 +433,10 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
           vk->settles |= (uint64_t)1 << j;
         }
       }
+  }
+  for (size_t i = 0; i < b->reg.n_types; i++) {
+    rs__type *t = &b->reg.types[i];
+    for (size_t j = 0; j < t->n_versions; j++) version_masks(t, j);
   }
   /* The builder's first member is the registry: hand it over as is. */
   *out = &b->reg;

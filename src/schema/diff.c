@@ -1870,7 +1870,7 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
   int closed_in_cpp = !open || used_by_proto2_field(c->os, ot);
   for (size_t i = 0; i < ne->n_value; i++) {
     const value_proto *nv = ne->value[i];
-    size_t first;
+    size_t first = SIZE_MAX;
     value_by_number(ne, nv->number, &first);
     if (first != i) continue; /* an alias */
     where w = {c->ns, nt, 2, (int32_t)i};
@@ -1929,7 +1929,7 @@ static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
   }
   for (size_t i = 0; i < oe->n_value; i++) {
     const value_proto *ov = oe->value[i];
-    size_t first;
+    size_t first = SIZE_MAX;
     value_by_number(oe, ov->number, &first);
     if (first != i || value_by_number(ne, ov->number, NULL) != NULL) continue;
     where w = {c->os, ot, 2, (int32_t)i};

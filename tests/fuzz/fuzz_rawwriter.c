@@ -67,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   fuzz_wire w[2];
   fuzz_view pv[2];
-  bool ex[2];
+  bool ex[2], quick[2] = {false, false};
+  uint64_t top[2] = {0, 0};
   uint64_t explained = 0, decoded = 0;
   bool deep = false;
   for (unsigned i = 0; i < 2; i++) {
@@ -95,14 +96,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ver->plans != NULL) {
       size_t alloc = 0;
       if (rs__quick_explains(ver->plans, in.rec, in.len, RS_DEFAULT_MAX_DEPTH,
-                             &alloc))
-        FUZZ_CHECK(ex[i],
+                             &alloc, &top[i]))
+        FUZZ_CHECK(quick[i] = ex[i],
                    "%s version %u: the quick walk proves it explains the "
                    "bytes, rs__explains says not",
                    in.type, i + 1);
     }
     if (ex[i]) explained |= (uint64_t)1 << i;
     if (pv[i].m != NULL) decoded |= (uint64_t)1 << i;
+  }
+  /* What the fields present rule out (the quick path's shortcut). */
+  for (unsigned i = 0; i < 2; i++) {
+    const rs__version *ver = &in.t->versions[i];
+    unsigned k = 1 - i;
+    if (quick[i] && ver->masks &&
+        ((ver->never >> k & 1) || (top[i] & ver->excludes[k]) != 0))
+      FUZZ_CHECK(!ex[k],
+                 "%s: the fields present (%#llx) say version %u does not "
+                 "explain what version %u explains, rs__explains says it does",
+                 in.type, (unsigned long long)top[i], k + 1, i + 1);
   }
 
   /* Versions that agree read alike what both explain. */
