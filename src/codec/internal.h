@@ -285,6 +285,7 @@ struct rs__qplan {
   unsigned n_words;
   size_t fixed_alloc;   /* the message and its required-field bitmap */
   bool oneof_unchecked; /* more than 63 oneofs: strict walks give up */
+  bool has_oneofs;      /* a field of d is a oneof member */
   bool usable;          /* at most RS__QUICK_MAX_FIELDS fields */
 };
 typedef struct rs__qplans {

@@ -326,6 +326,7 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
                  f->type == PROTOBUF_C_TYPE_BOOL;
     if (f->id < RS__QDENSE) pl->dense[f->id] = (uint16_t)(i + 1);
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+      pl->has_oneofs = true;
       /* Oneofs numbered by their first member, in field order. */
       unsigned group = 0;
       for (unsigned k = 0; k < i && group == 0; k++)
@@ -424,6 +425,7 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
   uint64_t oneofs = 0;
   uint16_t member[64];
   if (strict && pl->oneof_unchecked) return false;
+  const bool track = strict && pl->has_oneofs;
   const uint8_t *cur = p, *end = p + len;
   while (cur < end) {
     uint32_t number;
@@ -471,7 +473,7 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       seen[idx / 64] |= bit;
     }
     alloc += f->alloc_each;
-    if (strict && f->oneof != 0) {
+    if (track && f->oneof != 0) {
       /* A writer sets one member of a oneof (rs__explains). */
       uint64_t g = (uint64_t)1 << f->oneof;
       if ((oneofs & g) && member[f->oneof] != idx + 1) return false;

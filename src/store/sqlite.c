@@ -105,6 +105,7 @@ typedef struct sqlite_store {
   char *shown;   /* the file as messages show it: never a secret */
   int rowid_key; /* the key is the rowid: max(rowid) estimates the size */
   int key_text;  /* the key column has TEXT affinity */
+  char key_buf[24]; /* an integer key's text form, for the current row */
   int queue;     /* a queue kind: swaps only pending messages */
   int has_where; /* the operator's --where is part of the reads */
   /* A queue's states, bound into every statement that names them: the
@@ -369,6 +370,25 @@ static int sqlite_scan(store *base, store_error *err) {
   return STORE_OK;
 }
 
+/* v in decimal, as SQLite writes an integer as text; its length. */
+static size_t int64_text(char out[24], int64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  /* In unsigned arithmetic: -INT64_MIN does not fit int64_t. */
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  size_t len = 0;
+  if (v < 0) out[len++] = '-';
+  while (n > 0) out[len++] = tmp[--n];
+  out[len] = '\0';
+  return len;
+}
+
+static int row_value(sqlite_store *s, store_row *row, store_error *err);
+
 static int sqlite_next(store *base, store_row *row, store_error *err) {
   sqlite_store *s = (sqlite_store *)base;
   if (s->scan == NULL || s->done) return 0;
@@ -382,8 +402,14 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
     return fail_db(s, err, rc == SQLITE_NOMEM ? STORE_ENOMEM : STORE_EIO,
                    "scan failed");
   }
+  if (sqlite3_column_type(s->scan, 0) == SQLITE_INTEGER) {
+    /* The text SQLite would give, without its conversion of the value. */
+    row->key_len = int64_text(s->key_buf, sqlite3_column_int64(s->scan, 0));
+    row->key = s->key_buf;
+    return row_value(s, row, err);
+  }
   /* Text first, then its length: the order SQLite's documentation asks for
-   * so that the conversion of an integer key happens once. */
+   * so that a conversion happens once. */
   const unsigned char *key = sqlite3_column_text(s->scan, 0);
   if (key == NULL && sqlite3_column_type(s->scan, 0) == SQLITE_NULL) {
     s->done = 1;
@@ -394,6 +420,10 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
   }
   row->key = key != NULL ? (const char *)key : "";
   row->key_len = key != NULL ? (size_t)sqlite3_column_bytes(s->scan, 0) : 0;
+  return row_value(s, row, err);
+}
+
+static int row_value(sqlite_store *s, store_row *row, store_error *err) {
   if (sqlite3_column_type(s->scan, 1) == SQLITE_NULL) {
     row->value = NULL;
     row->value_len = 0;
