@@ -128,6 +128,43 @@ RS_EXTERN int rs_classify(rs_classification **out, const rs_registry *registry,
                           const rs_options *options, rs_error *err);
 
 /**
+ * A classification prepared for many records: the type, reader and options
+ * of rs_classify() checked once. A scan or a consumer classifying a stream
+ * of records of one type calls rs_classifier_run() per record, which
+ * answers exactly as rs_classify() with the same arguments.
+ */
+typedef struct rs_classifier rs_classifier;
+
+/**
+ * Prepares a classifier. @p registry, @p type's registration and
+ * @p options->allocator are borrowed: they must outlive the classifier.
+ * The classifier itself is allocated with malloc, not options->allocator
+ * (an arena reset per record may serve the classifications).
+ *
+ * @param[out] out the classifier; free with rs_classifier_free()
+ * @return as rs_classify() for bad arguments: RS_EINVAL, RS_ENOTFOUND,
+ *         RS_ENOMEM
+ */
+RS_EXTERN int rs_classifier_new(rs_classifier **out,
+                                const rs_registry *registry, const char *type,
+                                const rs_reader *reader,
+                                const rs_options *options, rs_error *err);
+
+/**
+ * rs_classify() of one record with the classifier's registry, type, reader
+ * and options. A classifier is read-only: threads may share one.
+ *
+ * @param[out] out as for rs_classify()
+ * @return as rs_classify()
+ */
+RS_EXTERN int rs_classifier_run(const rs_classifier *classifier,
+                                rs_classification **out, const uint8_t *buf,
+                                size_t len, rs_error *err);
+
+/** Frees a classifier; NULL is allowed. */
+RS_EXTERN void rs_classifier_free(rs_classifier *classifier);
+
+/**
  * Classifies @p new_buf, bytes meant to replace @p old_buf (what `rollsafe
  * fix` writes), for @p reader: what the reader sees in the new bytes is
  * compared, field by field and by value, with what the writer of the old

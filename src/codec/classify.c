@@ -10,6 +10,7 @@
  * descriptor to confirm.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -817,6 +818,25 @@ static int finish(rs_classification **out, rs_classification *c, int rc,
   return 0;
 }
 
+/* rs_classify once prepared. */
+static int run(rs_classification **out, const setup *st, const uint8_t *buf,
+               size_t len, rs_error *err) {
+  rs__budget b;
+  rs__budget_init(&b, st->o.allocator, st->o.max_alloc);
+  rs_classification *c = new_classification(st, &b);
+  if (c == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
+  bool done = false;
+  int rc = 0;
+  if ((st->o.flags & RS_OPT_VERDICT_ONLY) && !(st->o.flags & RS__OPT_NO_QUICK))
+    rc = quick_classify(c, st->t, st->rv, st->framing, st->raw_writer, buf, len,
+                        &st->o, &done);
+  if (rc == 0 && !done)
+    rc = classify(c, st->t, st->rv, st->framing, st->raw_writer, buf, len,
+                  &st->o, &b);
+  return finish(out, c, rc, &b, st, err);
+}
+
 int rs_classify(rs_classification **out, const rs_registry *registry,
                 const char *type, const rs_reader *reader, const uint8_t *buf,
                 size_t len, const rs_options *options, rs_error *err) {
@@ -827,20 +847,44 @@ int rs_classify(rs_classification **out, const rs_registry *registry,
   setup st;
   int rc = prepare(&st, "rs_classify", registry, type, reader, options, err);
   if (rc != 0) return rc;
-  rs__budget b;
-  rs__budget_init(&b, st.o.allocator, st.o.max_alloc);
-  rs_classification *c = new_classification(&st, &b);
-  if (c == NULL)
-    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
-  bool done = false;
-  if ((st.o.flags & RS_OPT_VERDICT_ONLY) && !(st.o.flags & RS__OPT_NO_QUICK))
-    rc = quick_classify(c, st.t, st.rv, st.framing, st.raw_writer, buf, len,
-                        &st.o, &done);
-  if (rc == 0 && !done)
-    rc = classify(c, st.t, st.rv, st.framing, st.raw_writer, buf, len, &st.o,
-                  &b);
-  return finish(out, c, rc, &b, &st, err);
+  return run(out, &st, buf, len, err);
 }
+
+struct rs_classifier {
+  setup st;
+};
+
+int rs_classifier_new(rs_classifier **out, const rs_registry *registry,
+                      const char *type, const rs_reader *reader,
+                      const rs_options *options, rs_error *err) {
+  if (out != NULL) *out = NULL;
+  if (out == NULL || registry == NULL)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_classifier_new: out and registry are required");
+  setup st;
+  int rc =
+      prepare(&st, "rs_classifier_new", registry, type, reader, options, err);
+  if (rc != 0) return rc;
+  /* Not from options->allocator: an arena is often reset per record. */
+  rs_classifier *cl = malloc(sizeof *cl);
+  if (cl == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE,
+                    "rs_classifier_new: out of memory");
+  cl->st = st;
+  *out = cl;
+  return 0;
+}
+
+int rs_classifier_run(const rs_classifier *cl, rs_classification **out,
+                      const uint8_t *buf, size_t len, rs_error *err) {
+  if (out != NULL) *out = NULL;
+  if (cl == NULL || out == NULL || (buf == NULL && len > 0))
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_classifier_run: classifier, out and buf are required");
+  return run(out, &cl->st, buf, len, err);
+}
+
+void rs_classifier_free(rs_classifier *cl) { free(cl); }
 
 /* Whether number n is in xs[0..n_xs). */
 static bool listed(const uint32_t *xs, size_t n_xs, uint32_t n) {

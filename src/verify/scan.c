@@ -249,35 +249,18 @@ static int count_row(scan_result *r, const scan_options *o,
   return 0;
 }
 
-int scan_target(scan_result *r, store *s, const char *type,
-                const scan_options *o, rs_error *err) {
-  memset(r, 0, sizeof *r);
-  r->status = STORE_OK;
-  double start = verify_now_seconds();
-  rs_arena *arena = NULL;
-  int rc = rs_arena_new(&arena, 0, NULL, err);
-  if (rc != 0) return rc;
-  rs_options copts = RS_OPTIONS_INIT;
-  if (o->codec_options != NULL) copts = *o->codec_options;
-  copts.allocator = rs_arena_allocator(arena);
-  rs_options quick = copts;
-  quick.flags |= RS_OPT_VERDICT_ONLY;
+/* The classifiers of one scan: the verdict alone, and in full for the
+ * records whose reasons the report keeps. */
+typedef struct scan_judges {
+  rs_classifier *judge, *explain;
+  rs_arena *arena; /* the classifications' memory, reset per record */
+} scan_judges;
 
-  r->estimated_rows = store_estimate_rows(s);
+/* Every row of a started scan, until the end, an error or an interrupt. */
+static int scan_rows(scan_result *r, store *s, const scan_options *o,
+                     const scan_judges *j, rs_error *err) {
   store_error serr = {STORE_OK, ""};
-  if (store_scan(s, &serr) != STORE_OK) {
-    if (o->interrupted != NULL && *o->interrupted) {
-      r->interrupted = 1;
-      rs_arena_free(arena);
-      r->seconds = verify_now_seconds() - start;
-      return 0;
-    }
-    r->status = serr.status;
-    memcpy(r->error, serr.message, sizeof r->error);
-    rs_arena_free(arena);
-    r->seconds = verify_now_seconds() - start;
-    return 0;
-  }
+  int rc = 0;
   for (;;) {
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
@@ -312,13 +295,11 @@ int scan_target(scan_result *r, store *s, const char *type,
      * whose reasons the report keeps (the first keys of each verdict) is
      * classified again in full. */
     rs_classification *c = NULL;
-    rc = rs_classify(&c, o->registry, type, &o->reader, row.value,
-                     row.value_len, &quick, err);
+    rc = rs_classifier_run(j->judge, &c, row.value, row.value_len, err);
     if (rc == 0 && wants_sample(r, o, c)) {
       rs_classification_free(c);
       c = NULL;
-      rc = rs_classify(&c, o->registry, type, &o->reader, row.value,
-                       row.value_len, &copts, err);
+      rc = rs_classifier_run(j->explain, &c, row.value, row.value_len, err);
     }
     if (rc == 0) {
       rc = count_row(r, o, &row, c);
@@ -329,14 +310,59 @@ int scan_target(scan_result *r, store *s, const char *type,
       }
     }
     rs_classification_free(c);
-    rs_arena_reset(arena);
+    rs_arena_reset(j->arena);
     if (rc != 0) {
       store_cancel(s);
       break;
     }
   }
   if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
-  rs_arena_free(arena);
+  return rc;
+}
+
+static void judges_free(scan_judges *j) {
+  rs_classifier_free(j->judge);
+  rs_classifier_free(j->explain);
+  rs_arena_free(j->arena);
+}
+
+static int judges_new(scan_judges *j, const char *type, const scan_options *o,
+                      rs_error *err) {
+  memset(j, 0, sizeof *j);
+  int rc = rs_arena_new(&j->arena, 0, NULL, err);
+  if (rc != 0) return rc;
+  rs_options copts = RS_OPTIONS_INIT;
+  if (o->codec_options != NULL) copts = *o->codec_options;
+  copts.allocator = rs_arena_allocator(j->arena);
+  rs_options quick = copts;
+  quick.flags |= RS_OPT_VERDICT_ONLY;
+  rc = rs_classifier_new(&j->judge, o->registry, type, &o->reader, &quick, err);
+  if (rc == 0)
+    rc = rs_classifier_new(&j->explain, o->registry, type, &o->reader, &copts,
+                           err);
+  if (rc != 0) judges_free(j);
+  return rc;
+}
+
+int scan_target(scan_result *r, store *s, const char *type,
+                const scan_options *o, rs_error *err) {
+  memset(r, 0, sizeof *r);
+  r->status = STORE_OK;
+  double start = verify_now_seconds();
+  scan_judges j;
+  int rc = judges_new(&j, type, o, err);
+  if (rc != 0) return rc;
+  r->estimated_rows = store_estimate_rows(s);
+  store_error serr = {STORE_OK, ""};
+  if (store_scan(s, &serr) == STORE_OK) {
+    rc = scan_rows(r, s, o, &j, err);
+  } else if (o->interrupted != NULL && *o->interrupted) {
+    r->interrupted = 1;
+  } else {
+    r->status = serr.status;
+    memcpy(r->error, serr.message, sizeof r->error);
+  }
+  judges_free(&j);
   r->seconds = verify_now_seconds() - start;
   return rc;
 }

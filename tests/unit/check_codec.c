@@ -161,6 +161,105 @@ START_TEST(encode_checks_type_and_required_fields) {
 }
 END_TEST
 
+/* Whether two classifications say the same, reason by reason. */
+static void same_classification(const rs_classification *a,
+                                const rs_classification *b) {
+  ck_assert_int_eq(rs_classification_verdict(a), rs_classification_verdict(b));
+  ck_assert_uint_eq(rs_classification_written_version(a),
+                    rs_classification_written_version(b));
+  ck_assert_int_eq(rs_classification_writer_basis(a),
+                   rs_classification_writer_basis(b));
+  ck_assert_uint_eq(rs_classification_writer_candidates(a),
+                    rs_classification_writer_candidates(b));
+  ck_assert_uint_eq(rs_classification_reason_count(a),
+                    rs_classification_reason_count(b));
+  for (size_t i = 0; i < rs_classification_reason_count(a); i++) {
+    const rs_reason *ra = rs_classification_reason(a, i);
+    const rs_reason *rb = rs_classification_reason(b, i);
+    ck_assert_int_eq(rs_reason_verdict(ra), rs_reason_verdict(rb));
+    ck_assert_str_eq(rs_reason_path(ra), rs_reason_path(rb));
+    ck_assert_uint_eq(rs_reason_offset(ra), rs_reason_offset(rb));
+    ck_assert_str_eq(rs_reason_text(ra), rs_reason_text(rb));
+  }
+}
+
+START_TEST(classifier_answers_as_classify) {
+  rs_buf v1 = RS_BUF_INIT, v2 = RS_BUF_INIT;
+  rs_test_encode_v1(&v1, rs_test_v1_full());
+  Shop__V2__Order *o2 = rs_test_v2_clean();
+  o2->status = SHOP__V2__ORDER__STATUS__AWAITING_AUTH;
+  rs_test_encode_v2(&v2, o2);
+  /* Raw version-2 bytes: the payload of the envelope. */
+  size_t n2 = shop__v2__order__get_packed_size(o2);
+  uint8_t *p2 = malloc(n2);
+  ck_assert_ptr_nonnull(p2);
+  shop__v2__order__pack(o2, p2);
+  const uint8_t corrupt[] = {0x0a, 0x7f, 0x01};
+  struct {
+    const uint8_t *p;
+    size_t n;
+  } recs[] = {{v1.data, v1.len}, {v2.data, v2.len}, {p2, n2}, {corrupt, 3}};
+  rs_reader readers[2] = {RS_READER_INIT, RS_READER_INIT};
+  readers[0].format_version = 1;
+  readers[0].framing = RS_READER_FRAMING_RAW;
+  readers[1].format_version = 1;
+  readers[1].framing = RS_READER_FRAMING_ENVELOPE;
+  rs_error err = RS_ERROR_INIT;
+  for (int r = 0; r < 2; r++)
+    for (int quick = 0; quick < 2; quick++) {
+      rs_options o = RS_OPTIONS_INIT;
+      if (quick) o.flags |= RS_OPT_VERDICT_ONLY;
+      rs_classifier *cl = NULL;
+      ck_assert_int_eq(rs_classifier_new(&cl, rs_test_registry(),
+                                         RS_SHOP_ORDER, &readers[r], &o, &err),
+                       0);
+      for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++) {
+        rs_classification *a = NULL, *b = NULL;
+        ck_assert_int_eq(rs_classify(&a, rs_test_registry(), RS_SHOP_ORDER,
+                                     &readers[r], recs[i].p, recs[i].n, &o,
+                                     &err),
+                         0);
+        ck_assert_int_eq(rs_classifier_run(cl, &b, recs[i].p, recs[i].n, &err),
+                         0);
+        same_classification(a, b);
+        rs_classification_free(a);
+        rs_classification_free(b);
+      }
+      rs_classifier_free(cl);
+    }
+
+  /* What rs_classify refuses per call, the classifier refuses once. */
+  rs_classifier *cl = NULL;
+  ck_assert_int_eq(rs_classifier_new(&cl, rs_test_registry(), "no.Such", NULL,
+                                     NULL, &err),
+                   RS_ENOTFOUND);
+  ck_assert_ptr_null(cl);
+  ck_assert_ptr_nonnull(strstr(err.message, "no.Such"));
+  rs_reader bad = RS_READER_INIT;
+  bad.format_version = 9;
+  ck_assert_int_eq(rs_classifier_new(&cl, rs_test_registry(), RS_SHOP_ORDER,
+                                     &bad, NULL, &err),
+                   RS_ENOTFOUND);
+  ck_assert_int_eq(rs_classifier_new(NULL, rs_test_registry(), RS_SHOP_ORDER,
+                                     NULL, NULL, &err),
+                   RS_EINVAL);
+  ck_assert_int_eq(
+      rs_classifier_new(&cl, rs_test_registry(), RS_SHOP_ORDER, NULL, NULL,
+                        &err),
+      0);
+  rs_classification *c = NULL;
+  ck_assert_int_eq(rs_classifier_run(cl, &c, NULL, 5, &err), RS_EINVAL);
+  ck_assert_int_eq(rs_classifier_run(NULL, &c, v1.data, v1.len, &err),
+                   RS_EINVAL);
+  ck_assert_ptr_null(c);
+  rs_classifier_free(cl);
+  rs_classifier_free(NULL);
+  free(p2);
+  rs_buf_dispose(&v1, NULL);
+  rs_buf_dispose(&v2, NULL);
+}
+END_TEST
+
 START_TEST(limits_size_depth_and_budget) {
   rs_buf b = RS_BUF_INIT;
   rs_test_encode_v1(&b, rs_test_v1_full());
@@ -433,6 +532,7 @@ Suite *codec_suite(void) {
   tcase_add_test(tc, read_as_converts_both_ways);
   tcase_add_test(tc, read_as_impossible_is_econvert);
   tcase_add_test(tc, encode_checks_type_and_required_fields);
+  tcase_add_test(tc, classifier_answers_as_classify);
   tcase_add_test(tc, limits_size_depth_and_budget);
   tcase_add_test(tc, deep_nesting_bomb_is_refused_not_recursed);
   tcase_add_test(tc, arena_decodes_a_stream_without_per_record_malloc);
