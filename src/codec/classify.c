@@ -457,27 +457,41 @@ static int scratch_done(const rs__budget *sb, rs__budget *b, int rc) {
 }
 
 /* Compares the writer's view of the payload with the reader's. */
+/* The versions' names in a comparison's reasons. */
+typedef struct cmp_labels {
+  char reader[32], writer[32];
+} cmp_labels;
+
+/* A comparison of what wv (NULL: none known) wrote with what rv reads,
+ * into c's reasons, its working memory from the scratch budget sb. */
+static void cmp_init(rs__cmp *cmp, cmp_labels *l, rs_classification *c,
+                     rs__budget *sb, const rs__type *t, const rs__version *wv,
+                     const rs__version *rv, const rs_options *o) {
+  snprintf(l->reader, sizeof l->reader, "version %u", rv->number);
+  snprintf(l->writer, sizeof l->writer, "version %u",
+           wv != NULL ? wv->number : 0);
+  memset(cmp, 0, sizeof *cmp);
+  cmp->notes = &c->reasons;
+  cmp->a = &sb->allocator;
+  cmp->budget = sb;
+  cmp->reader_label = l->reader;
+  cmp->writer_label = l->writer;
+  cmp->max_depth = o->max_depth;
+  cmp->type = t;
+  cmp->reader_version = rv->number;
+  cmp->writer_version = wv != NULL ? wv->number : 0;
+}
+
 static int judge(rs_classification *c, const rs__type *t, const rs__version *wv,
                  const rs__version *rv, const uint8_t *p, size_t plen,
                  size_t base, const char *prefix, const rs_options *o,
                  rs__budget *b, bool *too_deep) {
-  char rlabel[32], wlabel[32];
-  snprintf(rlabel, sizeof rlabel, "version %u", rv->number);
-  snprintf(wlabel, sizeof wlabel, "version %u", wv != NULL ? wv->number : 0);
   rs__budget sb;
   scratch_budget(&sb, b, plen, o);
   rs__cmp cmp;
-  memset(&cmp, 0, sizeof cmp);
-  cmp.notes = &c->reasons;
-  cmp.a = &sb.allocator;
-  cmp.budget = &sb;
+  cmp_labels labels;
+  cmp_init(&cmp, &labels, c, &sb, t, wv, rv, o);
   cmp.prefix = prefix;
-  cmp.reader_label = rlabel;
-  cmp.writer_label = wlabel;
-  cmp.max_depth = o->max_depth;
-  cmp.type = t;
-  cmp.reader_version = rv->number;
-  cmp.writer_version = wv != NULL ? wv->number : 0;
   cmp.end = base + plen;
   rs__compare(&cmp, wv != NULL ? wv->desc : NULL, p, plen, base, rv->desc, p,
               plen, base);
@@ -968,20 +982,9 @@ static int classify_replacement(rs_classification *c, const setup *st,
   uint32_t skip[64];
   rs__budget sb;
   scratch_budget(&sb, b, new_len + old_len, o);
-  char rlabel[32], wlabel[32];
-  snprintf(rlabel, sizeof rlabel, "version %u", rv->number);
-  snprintf(wlabel, sizeof wlabel, "version %u", wv->number);
   rs__cmp cmp;
-  memset(&cmp, 0, sizeof cmp);
-  cmp.notes = &c->reasons;
-  cmp.a = &sb.allocator;
-  cmp.budget = &sb;
-  cmp.reader_label = rlabel;
-  cmp.writer_label = wlabel;
-  cmp.max_depth = o->max_depth;
-  cmp.type = t;
-  cmp.reader_version = rv->number;
-  cmp.writer_version = wv->number;
+  cmp_labels labels;
+  cmp_init(&cmp, &labels, c, &sb, t, wv, rv, o);
   cmp.skip = skip;
   cmp.n_skip = rewritten_fields(t, wv->number, rv->number, skip, 64);
   cmp.end = new_len;

@@ -1183,22 +1183,11 @@ void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
 
 /* ---- what a version can have written ------------------------------------- */
 
-/* Whether a varint is one a writer of type t writes. */
+/* Whether a varint is one a writer of field f writes. */
 static bool varint_in_range(const ProtobufCFieldDescriptor *f, uint64_t raw) {
-  switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-      return raw <= 0x7fffffffu || raw >= 0xffffffff80000000u;
-    case PROTOBUF_C_TYPE_ENUM:
-      return (raw <= 0x7fffffffu || raw >= 0xffffffff80000000u) &&
-             rs__enum_known(f->descriptor, (int)(uint32_t)raw);
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_SINT32:
-      return raw <= 0xffffffffu;
-    case PROTOBUF_C_TYPE_BOOL:
-      return raw <= 1;
-    default:
-      return true;
-  }
+  if (!rs__varint_in_type_range(f->type, raw)) return false;
+  return f->type != PROTOBUF_C_TYPE_ENUM ||
+         rs__enum_known(f->descriptor, (int)(uint32_t)raw);
 }
 
 static bool explains(const ProtobufCMessageDescriptor *D, const uint8_t *buf,

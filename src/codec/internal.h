@@ -544,6 +544,24 @@ void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                  const ProtobufCMessageDescriptor *R, const uint8_t *rb,
                  size_t rlen, size_t rbase);
 
+/* Whether a varint is one a writer of type t writes: int32 and enums
+ * sign-extended 32-bit, uint32 and sint32 32-bit, bool 0 or 1, the rest
+ * any. */
+static inline bool rs__varint_in_type_range(ProtobufCType t, uint64_t raw) {
+  switch (t) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_ENUM:
+      return raw <= 0x7fffffffu || raw >= 0xffffffff80000000u;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_SINT32:
+      return raw <= 0xffffffffu;
+    case PROTOBUF_C_TYPE_BOOL:
+      return raw <= 1;
+    default:
+      return true;
+  }
+}
+
 /*
  * Whether version descriptor d can have written buf: it decodes with no
  * unknown field, every value in its type's range, every enum value

@@ -183,18 +183,7 @@ static inline const ProtobufCFieldDescriptor *q_field(
 
 /* Whether a varint is one a writer of the field's type writes (strict). */
 static inline bool q_in_range(const rs__qfield *f, uint64_t raw) {
-  switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_ENUM:
-      return raw <= 0x7fffffffu || raw >= 0xffffffff80000000u;
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_SINT32:
-      return raw <= 0xffffffffu;
-    case PROTOBUF_C_TYPE_BOOL:
-      return raw <= 1;
-    default:
-      return true;
-  }
+  return rs__varint_in_type_range((ProtobufCType)f->type, raw);
 }
 
 /* The enum value protobuf-c stores for a varint: its low 32 bits. */
