@@ -5,7 +5,7 @@
  *   feature: checkout_v2          # the flag the file is about (reports,
  * metrics) reader_version: 1             # optional; default: the version
  * before the newest reader_framing: envelope      # optional: default | raw |
- * envelope targets:
+ * envelope | confluent targets:
  *     - name: orders              # unique; names the target in reports
  *       kind: sqlite-table        # sqlite-table | postgres-table
  *       connection: demo.db       # SQLite path (relative to this file), or
