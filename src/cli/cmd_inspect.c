@@ -355,12 +355,12 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
       json_object_set_new(
           doc, "encoding",
           encoding ? json_string(rs_encoding_name(encoding)) : json_null()) ||
+      json_object_set_new(doc, "written_version",
+                          written ? json_integer(written) : json_null()) ||
       json_object_set_new(doc, "schema_id",
                           rs_classification_schema_id(cls, &schema_id)
                               ? json_integer(schema_id)
-                              : json_null()) ||
-      json_object_set_new(doc, "written_version",
-                          written ? json_integer(written) : json_null()))
+                              : json_null()))
     goto oom;
   if (encoding == RS_ENCODING_ENVELOPE) {
     if (json_object_set_new(doc, "provenance",

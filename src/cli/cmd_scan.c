@@ -82,7 +82,7 @@ void cli_scan_help(FILE *out) {
       "                           (default: the one before the newest)",
       "      --reader-framing F   raw: plain protobuf code, which cannot read",
       "                           envelopes; envelope: code linked with "
-      "rollsafe",
+      "rollsafe;",
       "                           confluent: code reading through Confluent's",
       "                           deserializer, which needs its wire format",
       "                           (default: as the reader's version is framed)",
