@@ -3,7 +3,8 @@
  *
  * A verdict compares two views of the same bytes, field by field and by
  * value: what the writer meant (decoded as the version that wrote them:
- * named by an envelope, given by rs_reader.raw_writer, or inferred for raw
+ * named by an envelope or by a Confluent schema id (rs_options.schema_ids),
+ * given by rs_reader.raw_writer, or inferred for raw
  * bytes from what only one version can have written) and what the reader
  * sees (decoded as the reader's version with protobuf-c's rules: the last
  * singular scalar wins, messages merge as merge_messages does, a C string
@@ -41,13 +42,26 @@ RS_EXTERN const char *rs_verdict_name(rs_verdict verdict);
 typedef enum rs_reader_framing {
   /** As its version is framed: a raw version's reader reads raw only. */
   RS_READER_FRAMING_DEFAULT = 0,
-  /** Plain protobuf code: an envelope is unreadable to it. */
+  /**
+ * Plain protobuf code: an envelope is unreadable to it, and so is a
+ * Confluent-framed record (byte 0, 0x00, is field number 0).
+ */
   RS_READER_FRAMING_RAW = 1,
   /**
    * Code linked with rollsafe that knows only its own version: it unwraps
-   * envelopes and reads the payload with its own descriptor.
+   * envelopes and reads the payload with its own descriptor. It reads any
+   * record that does not start with 0xF7 as raw protobuf, so a
+   * Confluent-framed record fails for it at byte 0 (field number 0).
    */
-  RS_READER_FRAMING_ENVELOPE = 2
+  RS_READER_FRAMING_ENVELOPE = 2,
+  /**
+   * Code reading through Confluent's protobuf deserializer with its own
+   * generated class: it needs the Confluent header (confluent.h), skips
+   * it, and parses the payload with its own version, whatever the schema
+   * id says (no up-conversion). A record without the magic byte 0x00 (raw
+   * bytes, an envelope) fails at byte 0.
+   */
+  RS_READER_FRAMING_CONFLUENT = 3
 } rs_reader_framing;
 
 /** The reader whose ability is checked. */
@@ -76,7 +90,8 @@ typedef struct rs_reader {
 typedef enum rs_writer_basis {
   /** No version decodes the bytes (corrupt, or over a limit). */
   RS_WRITER_NONE = 0,
-  /** The envelope names a registered version. */
+  /** The envelope, or a mapped Confluent schema id, names a registered
+   * version. */
   RS_WRITER_NAMED = 1,
   /**
    * Raw bytes that exactly one version explains (decodes with no unknown
@@ -98,10 +113,17 @@ typedef enum rs_writer_basis {
    * as the reader's version, as a library that knows only older versions
    * reads it, but what the writer meant cannot be compared.
    */
-  RS_WRITER_UNREGISTERED = 5
+  RS_WRITER_UNREGISTERED = 5,
+  /**
+   * A Confluent-framed record whose schema id and message-index path
+   * rs_options.schema_ids maps to no format version: the payload is read
+   * as the reader's version, but what the writer meant cannot be compared.
+   */
+  RS_WRITER_UNMAPPED = 6
 } rs_writer_basis;
 
-/** "none", "named", "inferred", "given", "ambiguous", "unregistered". */
+/** "none", "named", "inferred", "given", "ambiguous", "unregistered",
+ * "unmapped". */
 RS_EXTERN const char *rs_writer_basis_name(rs_writer_basis basis);
 
 typedef struct rs_classification rs_classification;
@@ -196,8 +218,9 @@ RS_EXTERN rs_verdict rs_classification_verdict(const rs_classification *c);
 RS_EXTERN unsigned rs_classification_reader_version(const rs_classification *c);
 
 /**
- * The framing the reader was judged with: RS_READER_FRAMING_RAW or
- * RS_READER_FRAMING_ENVELOPE (RS_READER_FRAMING_DEFAULT resolved).
+ * The framing the reader was judged with: RS_READER_FRAMING_RAW,
+ * RS_READER_FRAMING_ENVELOPE or RS_READER_FRAMING_CONFLUENT
+ * (RS_READER_FRAMING_DEFAULT resolved).
  */
 RS_EXTERN rs_reader_framing
 rs_classification_reader_framing(const rs_classification *c);
@@ -221,8 +244,19 @@ RS_EXTERN uint64_t
 rs_classification_writer_candidates(const rs_classification *c);
 
 /**
+ * The schema id of a Confluent-framed record.
+ *
+ * @param[out] id set to the schema id when there is one; may be NULL
+ * @return 1 when the record is Confluent-framed with a well-formed header,
+ *         else 0
+ */
+RS_EXTERN int rs_classification_schema_id(const rs_classification *c,
+                                          uint32_t *id);
+
+/**
  * Whether the verdict is a claim about the reader: 0 when the writer's
- * meaning is unknown (RS_WRITER_AMBIGUOUS, RS_WRITER_UNREGISTERED) and the
+ * meaning is unknown (RS_WRITER_AMBIGUOUS, RS_WRITER_UNREGISTERED,
+ * RS_WRITER_UNMAPPED) and the
  * reader does not fail on the record anyway. A scan counts such records as
  * undetermined: never clean.
  */

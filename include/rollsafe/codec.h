@@ -44,8 +44,10 @@ typedef struct rs_record rs_record;
 /**
  * Decodes a record of @p type as it was written.
  *
- * A record whose first byte is RS_ENVELOPE_MARKER is an envelope; any other
- * record, the empty one included, is raw protobuf. A raw record is decoded
+ * A record whose first byte is RS_ENVELOPE_MARKER is an envelope; one whose
+ * first byte is RS_CONFLUENT_MAGIC is Confluent-framed (confluent.h), its
+ * version the one options->schema_ids maps its schema id and message-index
+ * path to; any other record, the empty one included, is raw protobuf. A raw record is decoded
  * as options->raw_writer when set, else as the oldest version that can
  * have written it (it decodes with no unknown field, every value in its
  * type's range, every enum value defined: the writer rs_classify infers),
@@ -68,9 +70,12 @@ typedef struct rs_record rs_record;
  *        from @p registry (type name, descriptors): free records before
  *        the registry.
  * @return 0, RS_EINVAL, RS_ENOTFOUND (type not registered, or
- *         options->raw_writer is not a version of it), RS_EENVELOPE (malformed
- * or unsupported envelope; err.offset says where), RS_EDECODE (no version
- * decodes the payload), RS_ELIMIT, RS_ENOMEM
+ *         options->raw_writer or a version options->schema_ids names is not
+ *         a version of it, or a Confluent-framed record's schema id and path
+ *         map to no version), RS_EENVELOPE (malformed or unsupported
+ *         envelope; err.offset says where), RS_ECONFLUENT (malformed
+ *         Confluent header), RS_EDECODE (no version decodes the payload),
+ *         RS_ELIMIT, RS_ENOMEM
  */
 RS_EXTERN int rs_decode(rs_record **out, const rs_registry *registry,
                         const char *type, const uint8_t *buf, size_t len,
@@ -91,14 +96,17 @@ RS_EXTERN int rs_read_as(rs_record **out, const rs_registry *registry,
 
 /**
  * Encodes @p msg as format version @p version of @p type, framed as that
- * version is (raw or envelope). Provenance and the schema fingerprint are
- * written only into envelopes.
+ * version is (raw or envelope), or in Confluent framing with
+ * RS_OPT_CONFLUENT. Provenance and the schema fingerprint are written only
+ * into envelopes.
  *
  * @param[out] out replaced with the encoded bytes; grown with
  *        options->allocator
  * @param msg a message of version @p version's descriptor
  * @param provenance may be NULL
- * @return 0, RS_EINVAL (also: the message carries an unknown field numbered
+ * @return 0, RS_EINVAL (also: RS_OPT_CONFLUENT and options->schema_ids map
+ *         no id, or several, to @p version; the message carries an unknown
+ *         field numbered
  *         0 or 2^29 and up, kept from odd input, that protobuf-c cannot write
  *         back readably), RS_ENOTFOUND, RS_EMISMATCH (msg's descriptor is not
  *         that version's), RS_EREQUIRED (a required field is not set;
@@ -144,6 +152,14 @@ RS_EXTERN unsigned rs_record_written_version(const rs_record *record);
 
 /** Framing the record was written in. */
 RS_EXTERN rs_encoding rs_record_encoding(const rs_record *record);
+
+/**
+ * The schema id of a Confluent-framed record.
+ *
+ * @param[out] id set to the schema id when there is one; may be NULL
+ * @return 1 for a Confluent-framed record, else 0
+ */
+RS_EXTERN int rs_record_schema_id(const rs_record *record, uint32_t *id);
 
 /**
  * Byte offset of the protobuf payload in the input (0 for raw records):

@@ -29,7 +29,8 @@ extern "C" {
   XX(ECONVERT, "conversion impossible")                                  \
   XX(EMISMATCH, "message type does not match the format version")        \
   XX(EREQUIRED, "required field not set")                                \
-  XX(EIO, "input/output error")
+  XX(EIO, "input/output error")                                         \
+  XX(ECONFLUENT, "malformed Confluent wire-format header")
 
 /** Error codes: 0 is success, every error is negative. */
 typedef enum rs_error_code {

@@ -5,6 +5,7 @@
 #define ROLLSAFE_OPTIONS_H
 
 #include "common.h"
+#include "confluent.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,7 +39,15 @@ typedef enum rs_option_flag {
    * that keep the reasons of only some records. Other calls give terser
    * error messages with it.
    */
-  RS_OPT_VERDICT_ONLY = 1u << 2
+  RS_OPT_VERDICT_ONLY = 1u << 2,
+  /**
+   * rs_encode and rs_transcode write Confluent framing (confluent.h)
+   * instead of the version's own: the magic byte, the schema id that
+   * rs_options.schema_ids maps to the version written (exactly one mapping
+   * must name it, else RS_EINVAL), that mapping's message-index path, then
+   * the payload. Confluent framing carries no provenance.
+   */
+  RS_OPT_CONFLUENT = 1u << 3
 } rs_option_flag;
 
 /**
@@ -68,13 +77,23 @@ typedef struct rs_options {
    * defined), as rs_classify infers the writer. Version 2 of this struct.
    */
   unsigned raw_writer;
+  /**
+   * Which format version wrote Confluent-framed records (confluent.h), by
+   * schema id and message-index path; borrowed for the call, may be NULL
+   * when n_schema_ids is 0. Every version named must be a version of the
+   * type the call names (else RS_ENOTFOUND). A record whose id and path no
+   * entry names has no known writer: rs_decode refuses it (RS_ENOTFOUND),
+   * rs_classify judges it as RS_WRITER_UNMAPPED. Version 3 of this struct.
+   */
+  const rs_schema_id *schema_ids;
+  size_t n_schema_ids;
 } rs_options;
 
-#define RS_OPTIONS_VERSION 2
-#define RS_OPTIONS_INIT                                    \
-  {                                                        \
-    RS_OPTIONS_VERSION, NULL, RS_DEFAULT_MAX_RECORD_SIZE,  \
-        RS_DEFAULT_MAX_DEPTH, RS_DEFAULT_MAX_ALLOC, 0u, 0u \
+#define RS_OPTIONS_VERSION 3
+#define RS_OPTIONS_INIT                                              \
+  {                                                                  \
+    RS_OPTIONS_VERSION, NULL, RS_DEFAULT_MAX_RECORD_SIZE,            \
+        RS_DEFAULT_MAX_DEPTH, RS_DEFAULT_MAX_ALLOC, 0u, 0u, NULL, 0u \
   }
 
 #ifdef __cplusplus

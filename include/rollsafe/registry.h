@@ -20,10 +20,16 @@ typedef enum rs_encoding {
   RS_ENCODING_RAW = 1,
   /** A rollsafe envelope (schema/README.md) followed by the protobuf payload.
    */
-  RS_ENCODING_ENVELOPE = 2
+  RS_ENCODING_ENVELOPE = 2,
+  /**
+   * Confluent Schema Registry framing (confluent.h) followed by the protobuf
+   * payload. Records are read in it whatever their version's encoding; it
+   * is written on request (RS_OPT_CONFLUENT), never declared for a version.
+   */
+  RS_ENCODING_CONFLUENT = 3
 } rs_encoding;
 
-/** "raw" or "envelope"; "unknown" otherwise. Static storage. */
+/** "raw", "envelope" or "confluent"; "unknown" otherwise. Static storage. */
 RS_EXTERN const char *rs_encoding_name(rs_encoding encoding);
 
 typedef struct rs_registry rs_registry;

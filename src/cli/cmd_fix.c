@@ -587,6 +587,15 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                              n_streams);
     goto done;
   }
+  /* Confluent readers: the schema id fixed records carry, checked for every
+   * target before any is touched. */
+  for (size_t i = 0; i < n && !restore && status == 0; i++) {
+    cli_target *t = &targets[i];
+    unsigned to = a->to_version ? a->to_version : t->reader_version;
+    if (t->framing == RS_READER_FRAMING_CONFLUENT && to <= t->newest)
+      status = cli_target_schema_id_for(t, to, cmd);
+  }
+  if (status != 0) goto done;
   cli_interrupt_saved saved;
   cli_interrupt_install(&saved);
   progress prog;
@@ -620,6 +629,8 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                      .type = t->type,
                      .reader = {RS_READER_VERSION, t->reader_version,
                                 t->framing, t->raw_writer},
+                     .schema_ids = t->schema_ids,
+                     .n_schema_ids = t->n_schema_ids,
                      .to_version = to,
                      .execute = a->execute,
                      .allow_lossy = a->allow_lossy,
@@ -752,7 +763,15 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
       "      --reader-version N   the reader (default: the version before "   \
       "the "                                                                  \
       "newest)",                                                              \
-      "      --reader-framing F   raw, envelope or default",                  \
+      "      --reader-framing F   raw, envelope, confluent or default: a "  \
+      "confluent",                                                            \
+      "                           reader gets records in Confluent framing, " \
+      "with",                                                                 \
+      "                           the schema id --schema-id maps to the "     \
+      "version",                                                              \
+      "                           written (exactly one)",                     \
+      "      --schema-id ID=VERSION[@I.J]  Confluent schema ids (as for "     \
+      "scan)",                                                                \
       "      --raw-writer auto|N  the version that wrote records without an " \
       "envelope",                                                             \
       "                           (default auto: inferred from the bytes)",   \

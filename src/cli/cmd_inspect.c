@@ -51,8 +51,10 @@ void cli_inspect_help(FILE *out) {
       "      --reader-framing F   raw: plain protobuf code, which cannot read",
       "                           envelopes; envelope: code linked with",
       "                           rollsafe (default: as the reader's version",
-      "                           is framed)",
+      "                           is framed); confluent: code reading through",
+      "                           Confluent's deserializer",
       CLI_RAW_WRITER_HELP,
+      CLI_SCHEMA_ID_HELP,
       CLI_TYPES_HELP,
       "  -h, --help               show this help",
       "",
@@ -77,6 +79,8 @@ typedef struct inspect_args {
   rs_reader_framing framing;
   const char *path; /* NULL: standard input */
   int raw_writer;   /* -1: not given (auto), 0: auto, else the version */
+  /* --schema-id, through the target options' parser */
+  cli_target_args ids;
   int help;
   cli_types_args types;
 } inspect_args;
@@ -88,7 +92,8 @@ enum {
   OPT_READER_VERSION,
   OPT_READER_FRAMING,
   OPT_RAW_WRITER,
-  OPT_HELP
+  OPT_HELP,
+  OPT_SCHEMA_ID = CLI_TOPT_SCHEMA_ID
 };
 
 static const cli_opt_spec inspect_opts[] = {
@@ -98,6 +103,7 @@ static const cli_opt_spec inspect_opts[] = {
     {OPT_READER_VERSION, "reader-version", 0, 1},
     {OPT_READER_FRAMING, "reader-framing", 0, 1},
     {OPT_RAW_WRITER, "raw-writer", 0, 1},
+    {OPT_SCHEMA_ID, "schema-id", 0, 1},
     {OPT_HELP, "help", 'h', 0},
     CLI_TYPES_OPT_SPECS,
 };
@@ -144,11 +150,17 @@ static int parse_args(inspect_args *a, int argc, char **argv) {
           a->framing = RS_READER_FRAMING_RAW;
         else if (strcmp(value, "envelope") == 0)
           a->framing = RS_READER_FRAMING_ENVELOPE;
+        else if (strcmp(value, "confluent") == 0)
+          a->framing = RS_READER_FRAMING_CONFLUENT;
         else
           return cli_usage_error(CMD,
                                  "invalid --reader-framing '%s': expected "
-                                 "raw or envelope",
+                                 "raw, envelope or confluent",
                                  value);
+        break;
+      case OPT_SCHEMA_ID:
+        if (cli_target_opt(&a->ids, CLI_TOPT_SCHEMA_ID, value, CMD) != 1)
+          return CLI_EXIT_USAGE;
         break;
       case OPT_RAW_WRITER:
         if (a->raw_writer >= 0)
@@ -215,12 +227,13 @@ static int out_of_memory(void) {
  * set (a result also when the conversion is impossible), or an exit status.
  */
 static int as_reader(json_t **out, const rs_registry *reg, const char *type,
-                     unsigned version, const uint8_t *buf, size_t len) {
+                     unsigned version, const uint8_t *buf, size_t len,
+                     const rs_options *opts) {
   rs_buf bytes = RS_BUF_INIT;
   rs_conversion *report = NULL;
   rs_error err = RS_ERROR_INIT;
   int rc = rs_transcode(&bytes, &report, reg, type, version, buf, len, NULL,
-                        NULL, &err);
+                        opts, &err);
   if (rc == RS_ENOMEM) {
     rs_conversion_free(report);
     rs_buf_dispose(&bytes, NULL);
@@ -303,14 +316,17 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
   reader.format_version = a->reader_version;
   reader.framing = a->framing;
   reader.raw_writer = a->raw_writer > 0 ? (unsigned)a->raw_writer : 0;
-  if (rs_classify(&cls, reg, a->type, &reader, buf, len, NULL, &err) != 0) {
+  rs_options opts = RS_OPTIONS_INIT;
+  opts.schema_ids = a->ids.schema_ids;
+  opts.n_schema_ids = a->ids.n_schema_ids;
+  if (rs_classify(&cls, reg, a->type, &reader, buf, len, &opts, &err) != 0) {
     status = exit_for_error(&err);
     goto done;
   }
   unsigned reader_version = rs_classification_reader_version(cls);
 
   rs_error decode_err = RS_ERROR_INIT;
-  int drc = rs_decode(&rec, reg, a->type, buf, len, NULL, &decode_err);
+  int drc = rs_decode(&rec, reg, a->type, buf, len, &opts, &decode_err);
   if (drc == RS_ENOMEM) {
     status = out_of_memory();
     goto done;
@@ -325,12 +341,14 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
       rec ? rs_record_provenance(rec) : rs_classification_provenance(cls);
 
   const char *framing_name =
-      a->framing == RS_READER_FRAMING_RAW        ? "raw"
-      : a->framing == RS_READER_FRAMING_ENVELOPE ? "envelope"
+      a->framing == RS_READER_FRAMING_RAW         ? "raw"
+      : a->framing == RS_READER_FRAMING_ENVELOPE  ? "envelope"
+      : a->framing == RS_READER_FRAMING_CONFLUENT ? "confluent"
       : rs_registry_encoding(reg, a->type, reader_version) == RS_ENCODING_RAW
           ? "raw"
           : "envelope";
 
+  uint32_t schema_id = 0;
   doc = json_object();
   if (doc == NULL || json_object_set_new(doc, "type", json_string(a->type)) ||
       json_object_set_new(doc, "size", json_integer((json_int_t)len)) ||
@@ -338,7 +356,11 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
           doc, "encoding",
           encoding ? json_string(rs_encoding_name(encoding)) : json_null()) ||
       json_object_set_new(doc, "written_version",
-                          written ? json_integer(written) : json_null()))
+                          written ? json_integer(written) : json_null()) ||
+      json_object_set_new(doc, "schema_id",
+                          rs_classification_schema_id(cls, &schema_id)
+                              ? json_integer(schema_id)
+                              : json_null()))
     goto oom;
   if (encoding == RS_ENCODING_ENVELOPE) {
     if (json_object_set_new(doc, "provenance",
@@ -363,7 +385,7 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
 
   if (rec != NULL && written > reader_version) {
     json_t *conv = NULL;
-    status = as_reader(&conv, reg, a->type, reader_version, buf, len);
+    status = as_reader(&conv, reg, a->type, reader_version, buf, len, &opts);
     if (status != 0) goto done;
     if (json_object_set_new(doc, "as_reader", conv)) goto oom;
   }

@@ -82,9 +82,12 @@ void cli_scan_help(FILE *out) {
       "                           (default: the one before the newest)",
       "      --reader-framing F   raw: plain protobuf code, which cannot read",
       "                           envelopes; envelope: code linked with "
-      "rollsafe",
+      "rollsafe;",
+      "                           confluent: code reading through Confluent's",
+      "                           deserializer, which needs its wire format",
       "                           (default: as the reader's version is framed)",
       CLI_RAW_WRITER_HELP,
+      CLI_SCHEMA_ID_HELP,
       CLI_TYPES_HELP,
       "      --flag KEY[=VARIANT] count only records whose provenance names "
       "this",
@@ -280,6 +283,7 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_IN_FLIGHT_STATES:
       case CLI_TOPT_STREAM:
       case CLI_TOPT_RAW_WRITER:
+      case CLI_TOPT_SCHEMA_ID:
       case CLI_YOPT_SCHEMA:
       case CLI_YOPT_PLUGIN:
       case CLI_YOPT_MESSAGE:
@@ -466,7 +470,11 @@ static int run(scan_args *a) {
      * overlap gained (measured with bench/run against a local server). */
     if (sysconf(_SC_NPROCESSORS_ONLN) > 2) store_prefetch(&s);
     t->description = strdup(store_describe(s));
+    rs_options copts = RS_OPTIONS_INIT;
+    copts.schema_ids = resolved[i].schema_ids;
+    copts.n_schema_ids = resolved[i].n_schema_ids;
     scan_options o = {.registry = set.registry,
+                      .codec_options = &copts,
                       .reader = {RS_READER_VERSION, t->reader_version,
                                  t->reader_framing, t->raw_writer},
                       .flag_key = a->flag_key,

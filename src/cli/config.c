@@ -626,18 +626,126 @@ static int get_raw_writer(loader *ld, const node *v, unsigned *out) {
                  described(got, v, 0));
 }
 
+static int parse_number(const char *s, unsigned long long max,
+                        unsigned long long *out, const char **end) {
+  unsigned long long v = 0;
+  const char *p = s;
+  if (*p < '0' || *p > '9') return -1;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    v = v * 10 + (unsigned long long)(*p - '0');
+    if (v > max) return -1;
+  }
+  *out = v;
+  *end = p;
+  return 0;
+}
+
+int cli_schema_id_parse(rs_schema_id *out, const char *id, const char *value,
+                        char *why, size_t why_size) {
+  memset(out, 0, sizeof *out);
+  unsigned long long n;
+  const char *end;
+  if (parse_number(id, UINT32_MAX, &n, &end) != 0 || *end != '\0') {
+    snprintf(why, why_size,
+             "schema id '%.40s' is not a number from 0 to 4294967295", id);
+    return -1;
+  }
+  out->id = (uint32_t)n;
+  if (parse_number(value, CONFIG_MAX_READER_VERSION, &n, &end) != 0 ||
+      n == 0 || (*end != '\0' && *end != '@')) {
+    snprintf(why, why_size,
+             "schema id %s: '%.40s' is not VERSION or VERSION@I[.J...] (a "
+             "format version from 1 to %u, then the message-index path)",
+             id, value, CONFIG_MAX_READER_VERSION);
+    return -1;
+  }
+  out->format_version = (unsigned)n;
+  if (*end == '\0') return 0;
+  const char *p = end + 1;
+  for (;;) {
+    if (out->n_indexes == RS_CONFLUENT_MAX_INDEXES ||
+        parse_number(p, INT32_MAX, &n, &end) != 0 ||
+        (*end != '\0' && *end != '.')) {
+      snprintf(why, why_size,
+               "schema id %s: message-index path in '%.40s' is not I[.J...] "
+               "(at most %u indexes, each from 0 to 2147483647)",
+               id, value, RS_CONFLUENT_MAX_INDEXES);
+      return -1;
+    }
+    out->indexes[out->n_indexes++] = (int32_t)n;
+    if (*end == '\0') return 0;
+    p = end + 1;
+  }
+}
+
+void cli_schema_id_text(const rs_schema_id *m, char *out, size_t size) {
+  size_t used = (size_t)snprintf(out, size, "%u", m->format_version);
+  for (size_t i = 0; i < m->n_indexes && used < size; i++)
+    used += (size_t)snprintf(out + used, size - used, "%s%ld",
+                             i ? "." : "@", (long)m->indexes[i]);
+}
+
+/* The same id and message-index path (none is [0]). */
+static int same_schema_id(const rs_schema_id *a, const rs_schema_id *b) {
+  size_t na = a->n_indexes ? a->n_indexes : 1;
+  size_t nb = b->n_indexes ? b->n_indexes : 1;
+  return a->id == b->id && na == nb &&
+         memcmp(a->indexes, b->indexes, na * sizeof a->indexes[0]) == 0;
+}
+
+/* schema_ids: {ID: VERSION, ID: "VERSION@I.J"}, at most CLI_MAX_SCHEMA_IDS,
+ * each id and path once. */
+static int get_schema_ids(loader *ld, const node *v, cli_schema_ids *out) {
+  char got[256];
+  if (v->type != NODE_MAPPING || v->n_items == 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "schema_ids: expected a mapping of schema ids to format "
+                   "versions, e.g. {42: 2}, got %s",
+                   described(got, v, 0));
+  size_t n = v->n_items / 2;
+  if (n > CLI_MAX_SCHEMA_IDS)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "schema_ids: %zu entries, at most %d", n,
+                   CLI_MAX_SCHEMA_IDS);
+  out->items = ld_malloc(ld, n * sizeof *out->items);
+  if (out->items == NULL) return out_of_memory(ld);
+  out->line = v->line;
+  out->col = v->col;
+  for (size_t i = 0; i + 1 < v->n_items; i += 2) {
+    const node *k = v->items[i], *val = v->items[i + 1];
+    if (k->type != NODE_SCALAR || val->type != NODE_SCALAR)
+      return fail_at(ld, CLI_EXIT_USAGE, k->line, k->col,
+                     "schema_ids: expected ID: VERSION, got %s",
+                     described(got, k->type != NODE_SCALAR ? k : val, 0));
+    char why[256];
+    rs_schema_id *m = &out->items[out->n];
+    if (cli_schema_id_parse(m, k->value, val->value, why, sizeof why) != 0)
+      return fail_at(ld, CLI_EXIT_USAGE, k->line, k->col, "schema_ids: %s",
+                     why);
+    for (size_t j = 0; j < out->n; j++)
+      if (same_schema_id(&out->items[j], m))
+        return fail_at(ld, CLI_EXIT_USAGE, k->line, k->col,
+                       "schema_ids: schema id %s is mapped twice at one "
+                       "message-index path",
+                       k->value);
+    out->n++;
+  }
+  return 0;
+}
+
 static int get_reader_framing(loader *ld, const node *v, int *out) {
   static const struct {
     const char *name;
     rs_reader_framing framing;
   } framings[] = {{"default", RS_READER_FRAMING_DEFAULT},
                   {"raw", RS_READER_FRAMING_RAW},
-                  {"envelope", RS_READER_FRAMING_ENVELOPE}};
+                  {"envelope", RS_READER_FRAMING_ENVELOPE},
+                  {"confluent", RS_READER_FRAMING_CONFLUENT}};
   char got[256], buf[200];
   if (v->type != NODE_SCALAR)
     return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
                    "reader_framing: expected one of default, raw, envelope, "
-                   "got %s",
+                   "confluent, got %s",
                    described(got, v, 0));
   for (size_t i = 0; i < sizeof framings / sizeof framings[0]; i++) {
     if (strlen(framings[i].name) == v->len &&
@@ -648,7 +756,7 @@ static int get_reader_framing(loader *ld, const node *v, int *out) {
   }
   return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
                  "reader_framing: unknown framing '%s' (known: default, raw, "
-                 "envelope)",
+                 "envelope, confluent)",
                  shown(buf, v->value, v->len));
 }
 
@@ -684,6 +792,7 @@ enum {
   T_SCHEMAS, /* runtime schemas: see read_path_list() */
   T_MESSAGE,
   T_RAW_WRITER, /* any kind: the writer of raw records */
+  T_SCHEMA_IDS, /* any kind: Confluent schema ids */
   T_COUNT
 };
 
@@ -693,7 +802,8 @@ static const char *const target_keys[T_COUNT + 1] = {
     "column",         "type",           "where",
     "state_column",   "pending_states", "in_flight_states",
     "path",           "fixed_output",   "schemas",
-    "message",        "raw_writer",     NULL};
+    "message",        "raw_writer",     "schema_ids",
+    NULL};
 
 static int read_path_list(loader *ld, const char *key, const node *v,
                           int only_with_slash, cli_config_paths *out);
@@ -902,6 +1012,11 @@ static int read_target(loader *ld, const node *item, size_t index,
       rc = get_raw_writer(ld, v, &t->raw_writer);
       if (rc != 0) goto failed;
       t->has_raw_writer = 1;
+      continue;
+    }
+    if (k == T_SCHEMA_IDS) {
+      rc = get_schema_ids(ld, v, &t->schema_ids);
+      if (rc != 0) goto failed;
       continue;
     }
     if (k == T_PENDING_STATES || k == T_IN_FLIGHT_STATES) {
@@ -1180,13 +1295,14 @@ enum {
   K_ENUM_MAP,
   K_PROTO_PATHS,
   K_RAW_WRITER,
+  K_SCHEMA_IDS,
   K_COUNT
 };
 
 static const char *const top_keys[K_COUNT + 1] = {
     "feature", "reader_version", "reader_framing", "targets",     "diff",
     "schemas", "plugins",        "enum_map",       "proto_paths", "raw_writer",
-    NULL};
+    "schema_ids", NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
                             cli_config *config);
@@ -1252,6 +1368,9 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
       case K_RAW_WRITER:
         rc = get_raw_writer(ld, v, &config->raw_writer);
         config->has_raw_writer = rc == 0;
+        break;
+      case K_SCHEMA_IDS:
+        rc = get_schema_ids(ld, v, &config->schema_ids);
         break;
       case K_SCHEMAS:
       case K_PLUGINS:
@@ -1470,8 +1589,10 @@ void cli_config_free(cli_config *config) {
     free(t->fixed_output);
     free_paths(&t->schemas);
     free(t->message);
+    free(t->schema_ids.items);
   }
   free(config->targets);
+  free(config->schema_ids.items);
   diff_free(&config->diff);
   free_runtime_keys(config);
   free(config->feature);

@@ -5,7 +5,7 @@
  *   feature: checkout_v2          # the flag the file is about (reports,
  * metrics) reader_version: 1             # optional; default: the version
  * before the newest reader_framing: envelope      # optional: default | raw |
- * envelope targets:
+ * envelope | confluent targets:
  *     - name: orders              # unique; names the target in reports
  *       kind: sqlite-table        # sqlite-table | postgres-table
  *       connection: demo.db       # SQLite path (relative to this file), or
@@ -36,6 +36,10 @@
  *       fixed_output: order-events.dump.fixed  # optional: where fix writes
  *       raw_writer: 1             # optional, any kind: the format version
  *                                 # that wrote its raw records, or auto
+ *       schema_ids: {42: 2}       # optional, any kind: Confluent schema ids
+ *                                 # and the format versions they hold
+ *                                 # ("2@1": at message-index path [1])
+ *   schema_ids: {41: 1, 42: 2}    # optional: the default of every target
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
@@ -52,7 +56,31 @@
 
 #include <stddef.h>
 
+#include <rollsafe/rollsafe.h>
+
 #include "store/store.h"
+
+/** Most Confluent schema ids one setting maps. */
+#define CLI_MAX_SCHEMA_IDS 64
+
+/** A `schema_ids:` mapping (or the --schema-id options). */
+typedef struct cli_schema_ids {
+  rs_schema_id *items;
+  size_t n;
+  unsigned line, col; /**< where it starts; 0 when absent */
+} cli_schema_ids;
+
+/**
+ * Parses one mapping: @p id, a schema id (0..4294967295), and @p value,
+ * VERSION or VERSION@I[.J...] (the message-index path of the record type's
+ * message in that schema; default [0]). 0, or -1 with @p why set to one
+ * line saying what is wrong.
+ */
+int cli_schema_id_parse(rs_schema_id *out, const char *id, const char *value,
+                        char *why, size_t why_size);
+
+/** "VERSION" or "VERSION@I.J", the way cli_schema_id_parse reads it. */
+void cli_schema_id_text(const rs_schema_id *m, char *out, size_t size);
 
 /** File paths from the file (schemas, plugins), made relative to it. */
 typedef struct cli_config_paths {
@@ -98,6 +126,8 @@ typedef struct cli_config_target {
    * absent (the top-level value, or auto). */
   int has_raw_writer;
   unsigned raw_writer;
+  /** `schema_ids:` of this target; n 0 when absent (the top-level one). */
+  cli_schema_ids schema_ids;
 } cli_config_target;
 
 /*
@@ -135,6 +165,7 @@ typedef struct cli_config {
   int reader_framing; /**< an rs_reader_framing */
   int has_raw_writer;
   unsigned raw_writer; /**< `raw_writer:`; 0: auto */
+  cli_schema_ids schema_ids; /**< `schema_ids:`; n 0 when absent */
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;

@@ -16,6 +16,39 @@ static int set_once(const char **slot, const char *value, const char *name,
   return cli_opt_once(cmd, name, value, slot) == 0 ? 1 : CLI_EXIT_USAGE;
 }
 
+/* --schema-id ID=VERSION[@I.J]: 1 when taken, CLI_EXIT_USAGE when not. */
+static int add_schema_id(cli_target_args *a, const char *value,
+                         const char *cmd) {
+  const char *eq = strchr(value, '=');
+  char id[32], why[256];
+  if (eq == NULL || (size_t)(eq - value) >= sizeof id)
+    return cli_usage_error(cmd,
+                           "invalid --schema-id '%s': expected ID=VERSION or "
+                           "ID=VERSION@I[.J...]",
+                           value);
+  if (a->n_schema_ids == CLI_MAX_SCHEMA_IDS)
+    return cli_usage_error(cmd, "--schema-id given more than %d times",
+                           CLI_MAX_SCHEMA_IDS);
+  memcpy(id, value, (size_t)(eq - value));
+  id[eq - value] = '\0';
+  rs_schema_id *m = &a->schema_ids[a->n_schema_ids];
+  if (cli_schema_id_parse(m, id, eq + 1, why, sizeof why) != 0)
+    return cli_usage_error(cmd, "invalid --schema-id '%s': %s", value, why);
+  for (size_t i = 0; i < a->n_schema_ids; i++) {
+    const rs_schema_id *o = &a->schema_ids[i];
+    size_t no = o->n_indexes ? o->n_indexes : 1;
+    size_t nm = m->n_indexes ? m->n_indexes : 1;
+    if (o->id == m->id && no == nm &&
+        memcmp(o->indexes, m->indexes, nm * sizeof m->indexes[0]) == 0)
+      return cli_usage_error(cmd,
+                             "--schema-id maps schema id %s twice at one "
+                             "message-index path",
+                             id);
+  }
+  a->n_schema_ids++;
+  return 1;
+}
+
 int cli_target_opt(cli_target_args *a, int id, const char *value,
                    const char *cmd) {
   int taken = cli_types_opt(&a->types, id, value, cmd);
@@ -74,17 +107,21 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
             a->kind == STORE_SQLITE_TABLE ? "sqlite" : "postgres");
       a->kind = STORE_STREAM_FILE;
       return set_once(&a->stream, value, "--stream", cmd);
+    case CLI_TOPT_SCHEMA_ID:
+      return add_schema_id(a, value, cmd);
     case CLI_TOPT_READER_FRAMING:
       if (strcmp(value, "raw") == 0)
         a->framing = RS_READER_FRAMING_RAW;
       else if (strcmp(value, "envelope") == 0)
         a->framing = RS_READER_FRAMING_ENVELOPE;
+      else if (strcmp(value, "confluent") == 0)
+        a->framing = RS_READER_FRAMING_CONFLUENT;
       else if (strcmp(value, "default") == 0)
         a->framing = RS_READER_FRAMING_DEFAULT;
       else
         return cli_usage_error(cmd,
                                "invalid --reader-framing '%s': expected raw, "
-                               "envelope or default",
+                               "envelope, confluent or default",
                                value);
       return 1;
   }
@@ -252,6 +289,65 @@ static int resolve_reader(cli_target *t, const rs_registry *reg,
   return 0;
 }
 
+/* A target's schema ids: the command line's, its own in the config, the
+ * config's; every version they name must be one of its type's. */
+static int resolve_schema_ids(cli_target *t, const cli_target_args *a,
+                              const cli_config *c, size_t i, const char *cmd) {
+  const cli_schema_ids *from = NULL;
+  if (a->n_schema_ids > 0) {
+    t->schema_ids = a->schema_ids;
+    t->n_schema_ids = a->n_schema_ids;
+    snprintf(t->schema_ids_where, sizeof t->schema_ids_where, "--schema-id");
+  } else if (c != NULL && c->targets[i].schema_ids.n > 0) {
+    from = &c->targets[i].schema_ids;
+  } else if (c != NULL && c->schema_ids.n > 0) {
+    from = &c->schema_ids;
+  }
+  if (from != NULL) {
+    t->schema_ids = from->items;
+    t->n_schema_ids = from->n;
+    snprintf(t->schema_ids_where, sizeof t->schema_ids_where,
+             "%s:%u:%u: schema_ids", c->path, from->line, from->col);
+  }
+  for (size_t k = 0; k < t->n_schema_ids; k++)
+    if (t->schema_ids[k].format_version > t->newest) {
+      cli_error(cmd,
+                "%s: schema id %lu maps to version %u, but %s has versions "
+                "1..%u",
+                t->schema_ids_where, (unsigned long)t->schema_ids[k].id,
+                t->schema_ids[k].format_version, t->type, t->newest);
+      return CLI_EXIT_USAGE;
+    }
+  return 0;
+}
+
+int cli_target_schema_id_for(const cli_target *t, unsigned version,
+                             const char *cmd) {
+  size_t n = 0;
+  char ids[160] = "";
+  for (size_t k = 0; k < t->n_schema_ids; k++) {
+    if (t->schema_ids[k].format_version != version) continue;
+    size_t used = strlen(ids);
+    snprintf(ids + used, sizeof ids - used, "%s%lu", n ? ", " : "",
+             (unsigned long)t->schema_ids[k].id);
+    n++;
+  }
+  if (n == 1) return 0;
+  if (n == 0)
+    cli_error(cmd,
+              "target '%s': the reader uses Confluent framing, and no schema "
+              "id maps to its version %u: give --schema-id ID=%u (or "
+              "schema_ids:) so that fixed records carry the reader's id",
+              t->target.name, version, version);
+  else
+    cli_error(cmd,
+              "target '%s': the reader uses Confluent framing, and schema ids "
+              "%s all map to its version %u: fixed records need one id; keep "
+              "one mapping to version %u",
+              t->target.name, ids, version, version);
+  return CLI_EXIT_USAGE;
+}
+
 static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                        const cli_config *c, cli_target **out, size_t *n,
                        const char *cmd) {
@@ -320,6 +416,7 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
       raw = (raw_writer_setting){c->raw_writer, "raw_writer", raw_where};
     }
     int status = resolve_reader(&t[i], reg, version, framing, &raw, where, cmd);
+    if (status == 0) status = resolve_schema_ids(&t[i], a, c, i, cmd);
     if (status != 0) {
       free(t);
       return status;

@@ -31,7 +31,8 @@ enum {
   CLI_TOPT_PENDING_STATES,
   CLI_TOPT_IN_FLIGHT_STATES,
   CLI_TOPT_STREAM,
-  CLI_TOPT_RAW_WRITER
+  CLI_TOPT_RAW_WRITER,
+  CLI_TOPT_SCHEMA_ID
 };
 
 /** The entries to put in a command's cli_opt_spec table. */
@@ -48,7 +49,8 @@ enum {
       {CLI_TOPT_PENDING_STATES, "pending-states", 0, 1},                      \
       {CLI_TOPT_IN_FLIGHT_STATES, "in-flight-states", 0, 1},                  \
       {CLI_TOPT_STREAM, "stream", 0, 1},                                      \
-      {CLI_TOPT_RAW_WRITER, "raw-writer", 0, 1}, CLI_TYPES_OPT_SPECS
+      {CLI_TOPT_RAW_WRITER, "raw-writer", 0, 1},                              \
+      {CLI_TOPT_SCHEMA_ID, "schema-id", 0, 1}, CLI_TYPES_OPT_SPECS
 
 typedef struct cli_target_args {
   const char *config;
@@ -64,12 +66,15 @@ typedef struct cli_target_args {
   /* --raw-writer: -1 not given (the config's, or auto), 0 auto, else the
    * format version that wrote the raw records */
   int raw_writer;
+  /* --schema-id ID=VERSION[@PATH], repeatable: for every target */
+  rs_schema_id schema_ids[CLI_MAX_SCHEMA_IDS];
+  size_t n_schema_ids;
 } cli_target_args;
 
 #define CLI_TARGET_ARGS_INIT                                                 \
   {                                                                          \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
-        NULL, NULL, CLI_TYPES_ARGS_INIT, -1                                  \
+        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u         \
   }
 
 /** Help lines of --raw-writer, for the commands that judge records. */
@@ -84,6 +89,19 @@ typedef struct cli_target_args {
       "with a",                                                              \
       "                           --where selecting the rows that version "  \
       "wrote"
+
+/** Help lines of --schema-id and the confluent reader framing. */
+#define CLI_SCHEMA_ID_HELP                                                   \
+  "      --schema-id ID=VERSION[@I.J]  records in Confluent's wire format "  \
+  "with",                                                                    \
+      "                           schema id ID were written as VERSION "     \
+      "(its",                                                                \
+      "                           message at index path [I, J] of the "      \
+      "schema;",                                                             \
+      "                           default [0]); repeatable. Records of an "  \
+      "id",                                                                  \
+      "                           (or path) no option names are "            \
+      "undetermined"
 
 /**
  * Parses a --raw-writer value: "auto" (0) or a format version. 0, or
@@ -121,7 +139,19 @@ typedef struct cli_target {
   unsigned newest;           /* the type's newest version */
   unsigned raw_writer;       /* the writer of raw records; 0: inferred */
   const char *fixed_output;  /* stream files: the config's fixed_output */
+  /* Confluent schema ids (borrowed from the args or the config) and what
+   * names them in messages ("--schema-id" or a config position). */
+  const rs_schema_id *schema_ids;
+  size_t n_schema_ids;
+  char schema_ids_where[200];
 } cli_target;
+
+/**
+ * The one schema id that @p t maps to @p version, for writing Confluent
+ * framing. 0, or CLI_EXIT_USAGE (printed: none or several, naming them).
+ */
+int cli_target_schema_id_for(const cli_target *t, unsigned version,
+                             const char *cmd);
 
 /** What a command works on: the registry, the config file and its targets. */
 typedef struct cli_target_set {

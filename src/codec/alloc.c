@@ -125,15 +125,17 @@ int rs__options(rs_options *out, const rs_options *in, rs_error *err) {
   if (in == NULL) {
     *out = defaults;
   } else {
-    if (in->version != RS_OPTIONS_VERSION && in->version != 1)
+    if (in->version > RS_OPTIONS_VERSION || in->version == 0)
       return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                       "rs_options.version is %u; this library knows 1..%d "
                       "(initialise with RS_OPTIONS_INIT)",
                       in->version, RS_OPTIONS_VERSION);
-    /* Version 1 ends before raw_writer. */
-    if (in->version == 1) {
+    /* Version 1 ends before raw_writer, version 2 before schema_ids. */
+    if (in->version < RS_OPTIONS_VERSION) {
       *out = defaults;
-      memcpy(out, in, offsetof(rs_options, raw_writer));
+      memcpy(out, in,
+             in->version == 1 ? offsetof(rs_options, raw_writer)
+                              : offsetof(rs_options, schema_ids));
       out->version = RS_OPTIONS_VERSION;
     } else {
       *out = *in;
@@ -143,5 +145,16 @@ int rs__options(rs_options *out, const rs_options *in, rs_error *err) {
     out->max_record_size = defaults.max_record_size;
   if (out->max_depth == 0) out->max_depth = defaults.max_depth;
   if (out->max_alloc == 0) out->max_alloc = defaults.max_alloc;
+  if (out->n_schema_ids > 0 && out->schema_ids == NULL)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs_options.schema_ids is NULL with n_schema_ids %zu",
+                    out->n_schema_ids);
+  for (size_t i = 0; i < out->n_schema_ids; i++)
+    if (out->schema_ids[i].n_indexes > RS_CONFLUENT_MAX_INDEXES)
+      return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                      "rs_options.schema_ids[%zu] has %zu message indexes "
+                      "(at most %u)",
+                      i, out->schema_ids[i].n_indexes,
+                      RS_CONFLUENT_MAX_INDEXES);
   return 0;
 }

@@ -24,6 +24,8 @@ struct rs_classification {
   uint64_t candidates; /* bit v-1: version v explains a raw record */
   rs_encoding encoding;
   bool has_provenance;
+  bool has_schema_id;
+  uint32_t schema_id;
   rs_provenance provenance;
   rs__notes reasons;
 };
@@ -56,9 +58,10 @@ unsigned rs_classification_written_version(const rs_classification *c) {
   return c ? c->written_version : 0;
 }
 const char *rs_writer_basis_name(rs_writer_basis b) {
-  static const char *const names[] = {"none",  "named",     "inferred",
-                                      "given", "ambiguous", "unregistered"};
-  return (unsigned)b <= RS_WRITER_UNREGISTERED ? names[b] : "unknown";
+  static const char *const names[] = {"none",      "named",        "inferred",
+                                      "given",     "ambiguous",    "unregistered",
+                                      "unmapped"};
+  return (unsigned)b <= RS_WRITER_UNMAPPED ? names[b] : "unknown";
 }
 rs_writer_basis rs_classification_writer_basis(const rs_classification *c) {
   return c ? c->basis : RS_WRITER_NONE;
@@ -68,9 +71,15 @@ uint64_t rs_classification_writer_candidates(const rs_classification *c) {
 }
 int rs_classification_decided(const rs_classification *c) {
   if (c == NULL) return 0;
-  if (c->basis != RS_WRITER_AMBIGUOUS && c->basis != RS_WRITER_UNREGISTERED)
+  if (c->basis != RS_WRITER_AMBIGUOUS && c->basis != RS_WRITER_UNREGISTERED &&
+      c->basis != RS_WRITER_UNMAPPED)
     return 1;
   return c->verdict >= RS_VERDICT_UNREADABLE;
+}
+int rs_classification_schema_id(const rs_classification *c, uint32_t *id) {
+  if (c == NULL || !c->has_schema_id) return 0;
+  if (id != NULL) *id = c->schema_id;
+  return 1;
 }
 rs_encoding rs_classification_encoding(const rs_classification *c) {
   return c ? c->encoding : (rs_encoding)0;
@@ -146,15 +155,28 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
   *done = rc != 0;
   c->encoding = w->encoding;
   c->written_version = w->number;
+  c->has_schema_id = w->has_confluent;
+  c->schema_id = w->confluent.schema_id;
+  bool confluent = w->encoding == RS_ENCODING_CONFLUENT;
   c->basis = w->version != NULL
-                 ? (w->encoding == RS_ENCODING_ENVELOPE ? RS_WRITER_NAMED
-                                                        : RS_WRITER_INFERRED)
-             : rc == 0 ? RS_WRITER_UNREGISTERED
-                       : RS_WRITER_NONE;
+                 ? (w->encoding == RS_ENCODING_RAW ? RS_WRITER_INFERRED
+                                                   : RS_WRITER_NAMED)
+             : rc != 0  ? RS_WRITER_NONE
+             : confluent ? RS_WRITER_UNMAPPED
+                         : RS_WRITER_UNREGISTERED;
   c->has_provenance = w->has_provenance;
   c->provenance = w->provenance;
   w->provenance.flag_key = w->provenance.variant = w->provenance.writer_id =
       NULL;
+  if (rc == 0 && w->version == NULL && confluent) {
+    char path[128];
+    rs__confluent_path_text(&w->confluent, path, sizeof path);
+    return add(c, RS_VERDICT_OK, "", 0, 1,
+               "Confluent schema id %lu, message indexes %s, maps to no "
+               "format version (--schema-id ID=VERSION names it): read as "
+               "version %u; what the writer meant cannot be compared",
+               (unsigned long)w->confluent.schema_id, path, c->reader_version);
+  }
   if (rc == 0 && w->version == NULL)
     /* A version newer than the registry: read as the reader's version, as
      * a library that knows only older versions reads it (rs_read_as). */
@@ -172,6 +194,8 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
                "the writer's schema is not the registered one",
                w->number);
   if (rc == 0 || b->over || rc == RS_ENOMEM) return rc;
+  if (rc == RS_ECONFLUENT)
+    return add(c, RS_VERDICT_CORRUPT, "", 0, e.offset, "%s", e.message);
   if (rc == RS_EENVELOPE)
     return add(c,
                w->env_status == RS__ENV_UNSUPPORTED ? RS_VERDICT_UNREADABLE
@@ -304,6 +328,54 @@ static int envelope_note(rs_classification *c, const rs__version *rv) {
   return rs__notes_add_text(&c->reasons, RS_VERDICT_UNREADABLE, "", 0, 0, text);
 }
 
+/* Whether a reader of this framing fails at byte 0 on a record framed so
+ * (encoding 0: over the size limit, not told). */
+static bool framing_clash(rs_reader_framing framing, rs_encoding encoding) {
+  switch (encoding) {
+    case RS_ENCODING_RAW:
+      return framing == RS_READER_FRAMING_CONFLUENT;
+    case RS_ENCODING_ENVELOPE:
+      return framing != RS_READER_FRAMING_ENVELOPE;
+    case RS_ENCODING_CONFLUENT:
+      return framing != RS_READER_FRAMING_CONFLUENT;
+    default:
+      return false;
+  }
+}
+
+/* Why a reader fails at byte 0 on a record of another framing (the
+ * envelope case for a plain reader: envelope_note). */
+static int framing_note(rs_classification *c, const rs__version *rv,
+                        rs_reader_framing framing, rs_encoding encoding,
+                        const uint8_t *buf, size_t len) {
+  if (encoding == RS_ENCODING_ENVELOPE && framing == RS_READER_FRAMING_RAW)
+    return envelope_note(c, rv);
+  if (framing == RS_READER_FRAMING_CONFLUENT) {
+    char what[64];
+    if (len == 0)
+      snprintf(what, sizeof what, "record is empty");
+    else if (encoding == RS_ENCODING_ENVELOPE)
+      snprintf(what, sizeof what,
+               "record is in a rollsafe envelope (byte 0 is 0xF7)");
+    else
+      snprintf(what, sizeof what, "record is raw protobuf (byte 0 is 0x%02X)",
+               buf[0]);
+    return add(c, RS_VERDICT_UNREADABLE, "", 0, 0,
+               "%s; a version-%u reader using Confluent's deserializer needs "
+               "the magic byte 0x00 and fails on byte 0",
+               what, rv->number);
+  }
+  return add(c, RS_VERDICT_UNREADABLE, "", 0, 0,
+             "record is in Confluent's wire format (byte 0 is 0x00, schema id "
+             "%lu); a %s version-%u reader %sfails on byte 0 (field number 0)",
+             (unsigned long)c->schema_id,
+             framing == RS_READER_FRAMING_RAW ? "plain" : "rollsafe envelope",
+             rv->number,
+             framing == RS_READER_FRAMING_RAW
+                 ? ""
+                 : "reads what does not start with 0xF7 as raw protobuf and ");
+}
+
 /* A copy of a header string for the classification; empty is NULL. */
 static int quick_text(const char **out, const rs__quick_text *t,
                       const ProtobufCAllocator *a) {
@@ -347,7 +419,11 @@ static int quick_classify(rs_classification *c, const rs__type *t,
                           unsigned given, const uint8_t *buf, size_t len,
                           const rs_options *o, bool *done) {
   *done = false;
-  if (len > o->max_record_size) return 0;
+  /* A Confluent reader's verdicts all go through the full path. Records
+   * whose byte 0 is 0x00 (Confluent framing) never pass the raw walk below:
+   * field number 0 fails protobuf-c's unpack, so no check is needed here. */
+  if (len > o->max_record_size || framing == RS_READER_FRAMING_CONFLUENT)
+    return 0;
   size_t alloc = 0;
   if (!rs_envelope_detect(buf, len)) {
     /* Raw: the reader's version explains the bytes, and every version that
@@ -700,21 +776,22 @@ static int classify(rs_classification *c, const rs__type *t,
   const uint8_t *p = buf + w.payload_offset;
   size_t plen = len - w.payload_offset;
   bool proven = false; /* protobuf-c unpacked the payload as the reader */
+  if (framing_clash(framing, w.encoding)) {
+    rc = framing_note(c, rv, framing, w.encoding, buf, len);
+    /* Nothing after byte 0 can change that verdict: what the payload
+     * would do to a reader of its framing only explains more. */
+    if (rc != 0 || (o->flags & RS_OPT_VERDICT_ONLY)) {
+      rs__written_dispose(&w, b->backing);
+      return rc;
+    }
+  }
   if (w.encoding == RS_ENCODING_RAW) {
     rc = classify_raw(c, t, rv, framing, given, buf, len, o, b, &w, &too_deep,
                       &proven);
     rs__written_dispose(&w, b->backing);
   } else {
-    if (framing == RS_READER_FRAMING_RAW) {
-      rc = envelope_note(c, rv);
-      /* Nothing after byte 0 can change that verdict: what the payload
-       * would do to an envelope-aware reader only explains more. */
-      if (rc != 0 || (o->flags & RS_OPT_VERDICT_ONLY)) {
-        rs__written_dispose(&w, b->backing);
-        return rc;
-      }
-    }
     if (wv != NULL && wv->number < rv->number &&
+        w.encoding == RS_ENCODING_ENVELOPE &&
         framing == RS_READER_FRAMING_ENVELOPE) {
       rc = up_converted(c, t, rv, &w, o, b);
       rs__written_dispose(&w, b->backing);
@@ -784,10 +861,14 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
   if (framing == RS_READER_FRAMING_DEFAULT)
     framing = rv->encoding == RS_ENCODING_RAW ? RS_READER_FRAMING_RAW
                                               : RS_READER_FRAMING_ENVELOPE;
-  if (framing != RS_READER_FRAMING_RAW && framing != RS_READER_FRAMING_ENVELOPE)
+  if (framing != RS_READER_FRAMING_RAW &&
+      framing != RS_READER_FRAMING_ENVELOPE &&
+      framing != RS_READER_FRAMING_CONFLUENT)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "rs_reader.framing %d is not a known framing",
                     (int)framing);
+  rc = rs__check_schema_ids(t, &st->o, err);
+  if (rc != 0) return rc;
   st->t = t;
   st->rv = rv;
   st->framing = framing;
@@ -970,14 +1051,17 @@ static int classify_replacement(rs_classification *c, const setup *st,
   rc = rs__read_written(&nw, t, new_buf, new_len, o, b, false, &e);
   size_t new_off = nw.payload_offset;
   rs_encoding new_enc = nw.encoding;
-  bool new_envelope = nw.encoding == RS_ENCODING_ENVELOPE;
+  bool new_confluent = nw.has_confluent;
+  uint32_t new_schema_id = nw.confluent.schema_id;
   rs__written_dispose(&nw, b->backing);
   c->encoding = new_enc;
   c->written_version = wv->number;
   c->basis = old_raw ? (st->raw_writer ? RS_WRITER_GIVEN : RS_WRITER_INFERRED)
                      : RS_WRITER_NAMED;
-  if (new_envelope && st->framing == RS_READER_FRAMING_RAW)
-    return envelope_note(c, rv);
+  c->has_schema_id = new_confluent;
+  c->schema_id = new_schema_id;
+  if (framing_clash(st->framing, new_enc))
+    return framing_note(c, rv, st->framing, new_enc, new_buf, new_len);
   if (rc == RS_ENOMEM) return rc;
   uint32_t skip[64];
   rs__budget sb;

@@ -13,6 +13,8 @@ struct rs_record {
   rs_encoding encoding;
   size_t payload_offset;
   bool has_provenance;
+  bool has_schema_id;
+  uint32_t schema_id;
   rs_provenance provenance; /* strings owned by the record */
   uint8_t fingerprint[32];
   size_t fingerprint_len;
@@ -47,6 +49,11 @@ unsigned rs_record_written_version(const rs_record *r) {
 }
 rs_encoding rs_record_encoding(const rs_record *r) {
   return r ? r->encoding : (rs_encoding)0;
+}
+int rs_record_schema_id(const rs_record *r, uint32_t *id) {
+  if (r == NULL || !r->has_schema_id) return 0;
+  if (id != NULL) *id = r->schema_id;
+  return 1;
 }
 size_t rs_record_payload_offset(const rs_record *r) {
   return r ? r->payload_offset : 0;
@@ -153,6 +160,29 @@ static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
                             err);
 }
 
+/* A Confluent-framed record: the header, then the payload decoded as the
+ * version its schema id and path map to (none: version NULL, number 0). */
+static int read_confluent(rs__written *w, const rs__type *t,
+                          const uint8_t *buf, size_t len, const rs_options *o,
+                          rs__budget *b, rs_error *err) {
+  int rc = rs_confluent_parse(&w->confluent, buf, len, err);
+  if (rc != 0) return rc;
+  w->has_confluent = true;
+  w->header_offset = 0;
+  w->payload_offset = w->confluent.payload_offset;
+  const rs_schema_id *m = rs__schema_id_lookup(o, &w->confluent);
+  if (m == NULL) return 0;
+  w->number = m->format_version;
+  w->version = rs__type_version(t, w->number);
+  if (w->version == NULL)
+    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
+                    "%s has versions 1..%zu; schema id %lu maps to version %u",
+                    t->name, t->n_versions, (unsigned long)m->id, w->number);
+  return rs__unpack_version(&w->msg, w->version, buf + w->payload_offset,
+                            len - w->payload_offset, w->payload_offset, o, b,
+                            err);
+}
+
 int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
                      size_t len, const rs_options *o, rs__budget *b,
                      bool limit_is_final, rs_error *err) {
@@ -165,6 +195,10 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
   if (rs_envelope_detect(buf, len)) {
     w->encoding = RS_ENCODING_ENVELOPE;
     return read_envelope(w, t, buf, len, o, b, err);
+  }
+  if (rs_confluent_detect(buf, len)) {
+    w->encoding = RS_ENCODING_CONFLUENT;
+    return read_confluent(w, t, buf, len, o, b, err);
   }
   w->encoding = RS_ENCODING_RAW;
   /* Raw: the version that can have written the bytes (rs__explains: no
@@ -301,7 +335,16 @@ static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
     rs__fail(err, RS_EDECODE, why.offset,
              "raw record decodes as no version of %s: %s", t->name,
              why.message);
-  else if (rc == 0 && w.version == NULL) {
+  else if (rc == 0 && w.version == NULL &&
+           w.encoding == RS_ENCODING_CONFLUENT) {
+    /* Nothing says which message of which schema the payload is. */
+    char path[128];
+    rs__confluent_path_text(&w.confluent, path, sizeof path);
+    rc = rs__fail(err, RS_ENOTFOUND, 0,
+                  "Confluent schema id %lu, message indexes %s, maps to no "
+                  "format version of %s (rs_options.schema_ids)",
+                  (unsigned long)w.confluent.schema_id, path, t->name);
+  } else if (rc == 0 && w.version == NULL) {
     /* A version newer than the registry: read the payload as the newest
      * version it knows, as protobuf readers read newer messages (fields
      * they lack kept as unknown fields). rs_classify judges an
@@ -333,6 +376,8 @@ static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
   rec->conversion = unregistered;
   rec->has_provenance = w.has_provenance;
   rec->provenance = w.provenance;
+  rec->has_schema_id = w.has_confluent;
+  rec->schema_id = w.confluent.schema_id;
   memcpy(rec->fingerprint, w.fingerprint, w.fingerprint_len);
   rec->fingerprint_len = w.fingerprint_len;
   *out = rec;
@@ -421,6 +466,7 @@ static int prologue(const char *fn, bool ok, rs_options *o,
                     "%s: a required argument is NULL", fn);
   int rc = rs__options(o, options, err);
   if (rc == 0) rc = lookup(t, registry, type, err);
+  if (rc == 0) rc = rs__check_schema_ids(*t, o, err);
   if (rc == 0 && version != NULL) rc = check_version(*t, version, err);
   return rc;
 }
@@ -515,6 +561,8 @@ static int encode(rs_buf *out, const rs__type *t, const rs__version *v,
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "rs_provenance.version is %u; this library knows %d",
                     prov->version, RS_PROVENANCE_VERSION);
+  if (o->flags & RS_OPT_CONFLUENT)
+    return rs__confluent_write(out, v->number, msg, o, a, err);
   if (v->encoding == RS_ENCODING_ENVELOPE) {
     bool fp = !(o->flags & RS_OPT_OMIT_FINGERPRINT);
     return rs__envelope_write(

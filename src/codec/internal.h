@@ -229,6 +229,25 @@ int rs__envelope_parse(rs__envelope *env, rs__env_status *status,
                        const ProtobufCAllocator *a, rs_error *err);
 void rs__envelope_dispose(rs__envelope *env, const ProtobufCAllocator *a);
 /* Header bytes for an envelope; returns the header's packed size. */
+/* ---- Confluent framing (confluent.c) ----------------------------------- */
+
+/* The mapping of h's schema id and path in o, or NULL. */
+const rs_schema_id *rs__schema_id_lookup(const rs_options *o,
+                                         const rs_confluent_header *h);
+/* Every version o->schema_ids names is one of t's: 0 or RS_ENOTFOUND. */
+struct rs__type;
+int rs__check_schema_ids(const struct rs__type *t, const rs_options *o,
+                         rs_error *err);
+/* "[0]", "[1, 0]": h's message-index path. */
+void rs__confluent_path_text(const rs_confluent_header *h, char *out,
+                             size_t cap);
+/* Writes payload (of format version `version`) in Confluent framing, with
+ * the schema id and path o->schema_ids maps to that version (exactly one).
+ * 0, RS_EINVAL, RS_ELIMIT or RS_ENOMEM. */
+int rs__confluent_write(rs_buf *out, unsigned version,
+                        const ProtobufCMessage *payload, const rs_options *o,
+                        const ProtobufCAllocator *a, rs_error *err);
+
 int rs__envelope_write(rs_buf *out, const char *type, unsigned version,
                        const rs_provenance *prov, const uint8_t *fingerprint,
                        size_t fingerprint_len, const ProtobufCMessage *payload,
@@ -483,6 +502,8 @@ typedef struct rs__written {
   uint8_t fingerprint[32];
   size_t fingerprint_len;
   rs__env_status env_status; /* why RS_EENVELOPE (a foreign type: malformed) */
+  bool has_confluent;         /* a well-formed Confluent header was read */
+  rs_confluent_header confluent;
 } rs__written;
 
 /*

@@ -16,6 +16,8 @@ const char *rs_encoding_name(rs_encoding e) {
       return "raw";
     case RS_ENCODING_ENVELOPE:
       return "envelope";
+    case RS_ENCODING_CONFLUENT:
+      return "confluent";
     default:
       return "unknown";
   }

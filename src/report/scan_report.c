@@ -110,9 +110,10 @@ void scan_report_reason(char *buf, size_t size, const scan_report *r) {
     for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++)
       why[k] += r->targets[i].result.undetermined[k];
   uint64_t ambiguous = why[SCAN_AMBIGUOUS_WRITER],
-           unregistered = why[SCAN_UNREGISTERED_VERSION];
-  if (ambiguous + unregistered > 0) {
-    char a[200] = "", u[200] = "";
+           unregistered = why[SCAN_UNREGISTERED_VERSION],
+           unmapped = why[SCAN_UNMAPPED_SCHEMA_ID];
+  if (ambiguous + unregistered + unmapped > 0) {
+    char a[200] = "", u[200] = "", m[200] = "";
     if (ambiguous > 0)
       snprintf(a, sizeof a,
                "%" PRIu64
@@ -126,11 +127,17 @@ void scan_report_reason(char *buf, size_t size, const scan_report *r) {
                " record%s of a format version the registry lacks "
                "(register that version: --schema or a plugin)",
                unregistered, unregistered == 1 ? "" : "s");
+    if (unmapped > 0)
+      snprintf(m, sizeof m,
+               "%" PRIu64
+               " Confluent-framed record%s whose schema id no mapping "
+               "names (give --schema-id ID=VERSION)",
+               unmapped, unmapped == 1 ? "" : "s");
     snprintf(buf, size,
-             "undetermined: %s%s%s; the reader's reading of %s "
+             "undetermined: %s%s%s%s%s; the reader's reading of %s "
              "cannot be compared with what the writer meant",
-             a, a[0] && u[0] ? "; " : "", u,
-             ambiguous + unregistered == 1 ? "it" : "them");
+             a, a[0] && (u[0] || m[0]) ? "; " : "", u, u[0] && m[0] ? "; " : "",
+             m, ambiguous + unregistered + unmapped == 1 ? "it" : "them");
     return;
   }
   if (scan_report_nothing_verified(r)) {
@@ -174,7 +181,9 @@ static json_t *json_framing(const scan_report_target *t) {
 }
 
 static const char *framing_name(rs_reader_framing f) {
-  return f == RS_READER_FRAMING_ENVELOPE ? "envelope" : "raw";
+  return f == RS_READER_FRAMING_ENVELOPE    ? "envelope"
+         : f == RS_READER_FRAMING_CONFLUENT ? "confluent"
+                                            : "raw";
 }
 
 /* ---- per-flag summary: writers of the same flag and variant, merged ---- */
@@ -383,9 +392,12 @@ static json_t *json_undetermined_sample(const scan_sample *s) {
   if (o == NULL) return NULL;
   json_object_set_new(
       o, "undetermined",
-      json_string(scan_undetermined_name(s->basis == RS_WRITER_UNREGISTERED
-                                             ? SCAN_UNREGISTERED_VERSION
+      json_string(scan_undetermined_name(
+          s->basis == RS_WRITER_UNREGISTERED ? SCAN_UNREGISTERED_VERSION
+          : s->basis == RS_WRITER_UNMAPPED   ? SCAN_UNMAPPED_SCHEMA_ID
                                              : SCAN_AMBIGUOUS_WRITER)));
+  if (s->has_schema_id)
+    json_object_set_new(o, "schema_id", json_integer(s->schema_id));
   json_object_set_new(o, "writer_basis",
                       json_string(rs_writer_basis_name(s->basis)));
   json_object_set_new(o, "candidates", json_candidates(s->candidates));
@@ -401,11 +413,13 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
     const scan_writer *w = &res->writers[i];
     json_array_append_new(
         writers,
-        json_pack("{s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
+        json_pack("{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
                   w->version ? json_integer(w->version) : json_null(),
                   "encoding",
                   w->encoding ? json_string(rs_encoding_name(w->encoding))
                               : json_null(),
+                  "schema_id",
+                  w->has_schema_id ? json_integer(w->schema_id) : json_null(),
                   "flag", rs__json_text(w->flag_key), "variant",
                   rs__json_text(w->variant), "rows", (json_int_t)w->rows,
                   "verdicts", json_verdicts(w->verdicts), "undetermined",
@@ -567,11 +581,16 @@ json_t *scan_report_json(const scan_report *r) {
 /* ---- text --------------------------------------------------------------- */
 
 static void writer_label(char *buf, size_t size, const scan_writer *w) {
+  char sid[40] = "";
+  if (w->has_schema_id)
+    snprintf(sid, sizeof sid, " schema id %lu", (unsigned long)w->schema_id);
   if (w->version == 0 && w->flag_key == NULL) {
-    snprintf(buf, size, "unknown version, %s",
-             w->encoding == RS_ENCODING_ENVELOPE ? "envelope"
-             : w->encoding == RS_ENCODING_RAW    ? "raw bytes"
-                                                 : "over the size limit");
+    snprintf(buf, size, "unknown version, %s%s",
+             w->encoding == RS_ENCODING_ENVELOPE    ? "envelope"
+             : w->encoding == RS_ENCODING_RAW       ? "raw bytes"
+             : w->encoding == RS_ENCODING_CONFLUENT ? "confluent"
+                                                    : "over the size limit",
+             sid);
     return;
   }
   char who[160];
@@ -583,8 +602,8 @@ static void writer_label(char *buf, size_t size, const scan_writer *w) {
   if (w->version == 0)
     snprintf(buf, size, "%s", who);
   else
-    snprintf(buf, size, "version %u %s, %s", w->version,
-             rs_encoding_name(w->encoding), who);
+    snprintf(buf, size, "version %u %s%s, %s", w->version,
+             rs_encoding_name(w->encoding), sid, who);
 }
 
 static void text_verdicts(FILE *out, const uint64_t *counts) {
@@ -611,6 +630,7 @@ static void text_undetermined(FILE *out, const char *prefix,
     if (counts[k] == 0) continue;
     fprintf(out, "%s%" PRIu64 " %s", first ? "" : ", ", counts[k],
             k == SCAN_UNREGISTERED_VERSION ? "unregistered version"
+            : k == SCAN_UNMAPPED_SCHEMA_ID ? "unmapped schema id"
                                            : "ambiguous writer");
     first = 0;
   }
@@ -621,6 +641,8 @@ static void text_undetermined(FILE *out, const char *prefix,
 static void text_undetermined_why(FILE *out, const scan_sample *s) {
   if (s->basis == RS_WRITER_UNREGISTERED) {
     fprintf(out, " (unregistered version %u", s->written_version);
+  } else if (s->basis == RS_WRITER_UNMAPPED) {
+    fprintf(out, " (unmapped schema id %lu", (unsigned long)s->schema_id);
   } else {
     fputs(" (ambiguous writer: versions ", out);
     int first = 1;

@@ -220,12 +220,17 @@ static int engine_init(engine *e, const fix_options *o, rs_error *err) {
   int rc = rs_arena_new(&e->row_arena, 0, NULL, err);
   if (rc == 0) rc = rs_arena_new(&e->batch_arena, 0, NULL, err);
   rs_options base = RS_OPTIONS_INIT;
+  base.schema_ids = o->schema_ids;
+  base.n_schema_ids = o->n_schema_ids;
   e->row_opts = base;
   e->row_opts.allocator =
       e->row_arena != NULL ? rs_arena_allocator(e->row_arena) : NULL;
   e->quick_opts = e->row_opts;
   e->quick_opts.flags |= RS_OPT_VERDICT_ONLY;
   e->batch_opts = base;
+  /* A Confluent reader needs Confluent framing, with its schema id. */
+  if (o->reader.framing == RS_READER_FRAMING_CONFLUENT)
+    e->batch_opts.flags |= RS_OPT_CONFLUENT;
   e->batch_opts.allocator =
       e->batch_arena != NULL ? rs_arena_allocator(e->batch_arena) : NULL;
   return rc;

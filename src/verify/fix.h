@@ -63,6 +63,13 @@ typedef struct fix_options {
    * run did.
    */
   rs_reader reader;
+  /**
+   * Confluent schema ids (rs_options.schema_ids) for reading records; with
+   * a Confluent reader (reader.framing), new bytes are written in
+   * Confluent framing with the one id mapped to to_version.
+   */
+  const rs_schema_id *schema_ids;
+  size_t n_schema_ids;
   unsigned to_version; /**< the version records are rewritten as */
   int execute;         /**< 0: dry run */
   int allow_lossy;

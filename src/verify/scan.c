@@ -24,6 +24,7 @@ int scan_verdict_is_finding(rs_verdict v) {
 
 const char *scan_undetermined_name(scan_undetermined_kind kind) {
   return kind == SCAN_UNREGISTERED_VERSION ? "unregistered_version"
+         : kind == SCAN_UNMAPPED_SCHEMA_ID ? "unmapped_schema_id"
                                            : "ambiguous_writer";
 }
 
@@ -68,11 +69,14 @@ void scan_result_dispose(scan_result *r) {
 
 /* The writer group of a record; NULL only when out of memory. */
 static scan_writer *writer_of(scan_result *r, unsigned version,
-                              rs_encoding encoding, const char *flag,
+                              rs_encoding encoding, int has_schema_id,
+                              uint32_t schema_id, const char *flag,
                               const char *variant) {
   for (size_t i = 0; i < r->n_writers; i++) {
     scan_writer *w = &r->writers[i];
     if (w->version == version && w->encoding == encoding &&
+        w->has_schema_id == has_schema_id &&
+        (!has_schema_id || w->schema_id == schema_id) &&
         same_str(w->flag_key, flag) && same_str(w->variant, variant))
       return w;
   }
@@ -89,9 +93,13 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
   memset(w, 0, sizeof *w);
   w->version = version;
   w->encoding = encoding;
+  w->has_schema_id = has_schema_id;
+  w->schema_id = has_schema_id ? schema_id : 0;
   if (r->n_writers == SCAN_MAX_WRITERS - 1) {
     w->version = 0;
     w->encoding = 0;
+    w->has_schema_id = 0;
+    w->schema_id = 0;
     flag = SCAN_OTHER_WRITERS;
     variant = NULL;
   }
@@ -119,6 +127,7 @@ static int add_sample(scan_sample **list, size_t *count, const store_row *row,
   s->written_version = rs_classification_written_version(c);
   s->basis = rs_classification_writer_basis(c);
   s->candidates = rs_classification_writer_candidates(c);
+  s->has_schema_id = rs_classification_schema_id(c, &s->schema_id);
   s->verdict = rs_classification_verdict(c);
   s->key = malloc(row->key_len + 1);
   if (s->key != NULL) {
@@ -208,6 +217,8 @@ static int count_row(scan_result *r, const scan_options *o,
   int decided = rs_classification_decided(c);
   scan_undetermined_kind why = basis == RS_WRITER_UNREGISTERED
                                    ? SCAN_UNREGISTERED_VERSION
+                               : basis == RS_WRITER_UNMAPPED
+                                   ? SCAN_UNMAPPED_SCHEMA_ID
                                    : SCAN_AMBIGUOUS_WRITER;
   if (decided) {
     r->rows_counted++;
@@ -223,9 +234,12 @@ static int count_row(scan_result *r, const scan_options *o,
    * them in particular. */
   unsigned version =
       basis == RS_WRITER_AMBIGUOUS ? 0 : rs_classification_written_version(c);
+  uint32_t schema_id = 0;
+  int has_schema_id = rs_classification_schema_id(c, &schema_id);
   scan_writer *w =
-      writer_of(r, version, rs_classification_encoding(c),
-                p != NULL ? p->flag_key : NULL, p != NULL ? p->variant : NULL);
+      writer_of(r, version, rs_classification_encoding(c), has_schema_id,
+                schema_id, p != NULL ? p->flag_key : NULL,
+                p != NULL ? p->variant : NULL);
   if (w == NULL) return RS_ENOMEM;
   w->rows++;
   if (decided)

@@ -22,13 +22,16 @@
 /** Why a record is undetermined: which side of the comparison is unknown. */
 typedef enum scan_undetermined_kind {
   SCAN_AMBIGUOUS_WRITER = 0,    /**< raw bytes several versions explain */
-  SCAN_UNREGISTERED_VERSION = 1 /**< an envelope naming a version the
+  SCAN_UNREGISTERED_VERSION = 1, /**< an envelope naming a version the
                                    registry lacks */
+  SCAN_UNMAPPED_SCHEMA_ID = 2 /**< a Confluent schema id (and message-index
+                                 path) that no mapping names */
 } scan_undetermined_kind;
 
-#define SCAN_UNDETERMINED_KINDS 2
+#define SCAN_UNDETERMINED_KINDS 3
 
-/** "ambiguous_writer", "unregistered_version"; static. */
+/** "ambiguous_writer", "unregistered_version", "unmapped_schema_id";
+ * static. */
 const char *scan_undetermined_name(scan_undetermined_kind kind);
 
 /** Called now and then during a scan (at most every few thousand rows). */
@@ -73,6 +76,8 @@ typedef struct scan_sample {
   unsigned written_version; /**< 0: unknown (corrupt) */
   rs_writer_basis basis;    /**< how the writer was determined */
   uint64_t candidates;      /**< bit v-1: version v explains the bytes */
+  int has_schema_id;        /**< Confluent-framed: schema_id is its id */
+  uint32_t schema_id;
   rs_verdict verdict;       /**< undetermined records: the worst reading */
   char *flag_key;           /**< NULL when the record names none */
   char *variant;
@@ -83,12 +88,15 @@ typedef struct scan_sample {
 } scan_sample;
 
 /**
- * Records grouped by who wrote them: format version and framing, flag and
- * variant from the provenance (NULL for legacy records, which carry none).
+ * Records grouped by who wrote them: format version and framing, the
+ * Confluent schema id, flag and variant from the provenance (NULL for
+ * records that carry none).
  */
 typedef struct scan_writer {
   unsigned version; /**< 0: corrupt records, whose writer is unknown */
   rs_encoding encoding;
+  int has_schema_id; /**< Confluent-framed records: their schema id */
+  uint32_t schema_id;
   char *flag_key;
   char *variant;
   uint64_t rows; /**< decided and undetermined */

@@ -1,7 +1,10 @@
 /*
  * Fuzz target: rs_classify() on bytes as they come from production, for
  * the plain version-1 reader (raw framing), an envelope-aware version-1
- * reader, and a version-2 reader (its default framing, envelope).
+ * reader, a version-2 reader (its default framing, envelope), and a
+ * version-1 reader through Confluent's deserializer. Confluent schema ids 1
+ * and 2 map to versions 1 (path [0]) and 2 (path [1]), so the header parser
+ * and both mapped and unmapped records are reached.
  *
  * Invariants, beyond "no crash, no leak, no undefined behaviour":
  *  - bad bytes are a verdict, never an error: rs_classify() returns 0;
@@ -10,7 +13,9 @@
  *  - the classification says which reader, framing and encoding it judged;
  *  - the plain v1 reader's verdict agrees with protobuf-c itself: at most
  *    `misread` exactly when shop__v1__order__unpack() succeeds;
- *  - an envelope is at least `unreadable` for the plain reader;
+ *  - an envelope or a Confluent-framed record is at least `unreadable` for
+ *    the plain reader, and a record without Confluent's magic byte for the
+ *    Confluent reader;
  *  - for a raw record, the two v1 readers reach the same verdict;
  *  - an arena allocator gives the same classification as malloc, and a
  *    tight allocation budget the same verdict or an `unreadable` that
@@ -28,12 +33,17 @@
 
 #include "codec/internal.h" /* RS__OPT_NO_QUICK */
 
+static const rs_schema_id fuzz_schema_ids[] = {{1, 1, 0, {0}},
+                                               {2, 2, 1, {1}}};
+
 static rs_classification *classify_with(const rs_options *opts,
                                         const uint8_t *data, size_t size,
                                         unsigned version,
                                         rs_reader_framing framing,
                                         rs_reader_framing resolved) {
   rs_options o = *opts;
+  o.schema_ids = fuzz_schema_ids;
+  o.n_schema_ids = 2;
   rs_reader reader = {RS_READER_VERSION, version, framing, 0u};
   rs_error err = RS_ERROR_INIT;
   rs_classification *c = NULL;
@@ -52,8 +62,9 @@ static rs_classification *classify_with(const rs_options *opts,
              "framing %d, want %d", (int)rs_classification_reader_framing(c),
              (int)resolved);
   if (size <= FUZZ_MAX_RECORD) {
-    rs_encoding want =
-        rs_envelope_detect(data, size) ? RS_ENCODING_ENVELOPE : RS_ENCODING_RAW;
+    rs_encoding want = rs_envelope_detect(data, size) ? RS_ENCODING_ENVELOPE
+                       : rs_confluent_detect(data, size) ? RS_ENCODING_CONFLUENT
+                                                         : RS_ENCODING_RAW;
     FUZZ_CHECK(rs_classification_encoding(c) == want, "encoding %s, want %s",
                rs_encoding_name(rs_classification_encoding(c)),
                rs_encoding_name(want));
@@ -220,6 +231,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                       RS_READER_FRAMING_ENVELOPE);
   rs_classification *v2 = classify(data, size, 2, RS_READER_FRAMING_DEFAULT,
                                    RS_READER_FRAMING_ENVELOPE);
+  rs_classification *conf = classify(
+      data, size, 1, RS_READER_FRAMING_CONFLUENT, RS_READER_FRAMING_CONFLUENT);
   rs_verdict vp = rs_classification_verdict(plain);
   rs_verdict va = rs_classification_verdict(aware);
 
@@ -235,9 +248,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                m != NULL ? "reads it" : "fails on it");
     shop__v1__order__free_unpacked(m, NULL);
   }
-  if (rs_envelope_detect(data, size))
+  if (rs_envelope_detect(data, size) || rs_confluent_detect(data, size))
     FUZZ_CHECK(vp >= RS_VERDICT_UNREADABLE,
-               "an envelope is %s for the plain reader", rs_verdict_name(vp));
+               "an envelope or Confluent record is %s for the plain reader",
+               rs_verdict_name(vp));
+  if (!rs_confluent_detect(data, size) && size <= FUZZ_MAX_RECORD)
+    FUZZ_CHECK(rs_classification_verdict(conf) >= RS_VERDICT_UNREADABLE,
+               "a record without the magic byte is %s for a Confluent reader",
+               rs_verdict_name(rs_classification_verdict(conf)));
   else if (size <= FUZZ_MAX_RECORD)
     FUZZ_CHECK(vp == va, "raw record: plain reader %s, envelope-aware %s",
                rs_verdict_name(vp), rs_verdict_name(va));
@@ -245,5 +263,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rs_classification_free(plain);
   rs_classification_free(aware);
   rs_classification_free(v2);
+  rs_classification_free(conf);
   return 0;
 }

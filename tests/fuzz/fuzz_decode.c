@@ -31,7 +31,18 @@
 
 static bool decode_code_ok(int rc) {
   return rc == RS_ENOTFOUND || rc == RS_EENVELOPE || rc == RS_EDECODE ||
-         rc == RS_ELIMIT;
+         rc == RS_ELIMIT || rc == RS_ECONFLUENT;
+}
+
+/* Confluent schema ids 1 and 2: versions 1 (path [0]) and 2 (path [1]). */
+static const rs_schema_id fuzz_schema_ids[] = {{1, 1, 0, {0}},
+                                               {2, 2, 1, {1}}};
+
+static rs_options decode_options(void) {
+  rs_options o = fuzz_options();
+  o.schema_ids = fuzz_schema_ids;
+  o.n_schema_ids = 2;
+  return o;
 }
 
 static const ProtobufCMessageDescriptor *desc_of(unsigned version) {
@@ -64,10 +75,22 @@ static void check_record(const rs_record *rec, const uint8_t *first,
   FUZZ_CHECK(m != NULL && m->descriptor == desc_of(v),
              "message is not version %u's", v);
   bool env = size > 0 && first[0] == RS_ENVELOPE_MARKER;
-  FUZZ_CHECK(
-      rs_record_encoding(rec) == (env ? RS_ENCODING_ENVELOPE : RS_ENCODING_RAW),
-      "encoding %s", rs_encoding_name(rs_record_encoding(rec)));
-  if (!env) {
+  bool conf = size > 0 && first[0] == RS_CONFLUENT_MAGIC;
+  FUZZ_CHECK(rs_record_encoding(rec) == (env    ? RS_ENCODING_ENVELOPE
+                                         : conf ? RS_ENCODING_CONFLUENT
+                                                : RS_ENCODING_RAW),
+             "encoding %s", rs_encoding_name(rs_record_encoding(rec)));
+  FUZZ_CHECK(rs_record_schema_id(rec, NULL) == conf,
+             "a schema id on a record not Confluent-framed, or none on one");
+  if (conf) {
+    FUZZ_CHECK(rs_record_payload_offset(rec) >= RS_CONFLUENT_PREFIX + 1 &&
+                   rs_record_payload_offset(rec) <= size &&
+                   rs_record_provenance(rec) == NULL &&
+                   rs_record_fingerprint(rec, NULL) == NULL,
+               "a Confluent record with envelope data, or payload offset %zu "
+               "of %zu",
+               rs_record_payload_offset(rec), size);
+  } else if (!env) {
     FUZZ_CHECK(rs_record_payload_offset(rec) == 0 &&
                    rs_record_provenance(rec) == NULL &&
                    rs_record_fingerprint(rec, NULL) == NULL,
@@ -230,7 +253,7 @@ static bool is_plain_v1(const ProtobufCMessage *m) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const rs_registry *reg = fuzz_registry();
-  rs_options o = fuzz_options();
+  rs_options o = decode_options();
   uint8_t first = size > 0 ? data[0] : 0;
 
   /* rs_decode from a private copy, freed before the record is used. */
@@ -334,6 +357,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   /* The same through an arena, and with a tight allocation budget. */
   rs_options ao = fuzz_arena_options();
+  ao.schema_ids = o.schema_ids;
+  ao.n_schema_ids = o.n_schema_ids;
   rs_buf aout = RS_BUF_INIT;
   int arc1 = rs_transcode(&aout, NULL, reg, RS_SHOP_ORDER, 1, data, size, NULL,
                           &ao, &terr);
@@ -343,6 +368,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(aout.len == out.len && memcmp(aout.data, out.data, out.len) == 0,
                "rs_transcode gives other bytes in an arena");
   rs_options to = fuzz_tight_options();
+  to.schema_ids = o.schema_ids;
+  to.n_schema_ids = o.n_schema_ids;
   rs_buf tout = RS_BUF_INIT;
   int trc1 = rs_transcode(&tout, NULL, reg, RS_SHOP_ORDER, 1, data, size, NULL,
                           &to, &terr);

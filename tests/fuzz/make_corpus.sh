@@ -109,6 +109,25 @@ full=$(stat -c %s "$out/v2-envelope-hazards.bin")
 head -c $((full - 5)) "$out/v2-envelope-hazards.bin" > "$out/envelope-truncated-payload.bin"
 printf '\xf7\x01\xff\xff\x03' > "$out/envelope-header-length-huge.bin"
 
+# ---- Confluent Schema Registry framing ----------------------------------------
+# 0x00, schema id (4 bytes big-endian), message indexes (zigzag varints: a
+# count, then the indexes; the single byte 0 for [0]), payload. The fuzz
+# targets map schema id 1 to version 1 at [0] and 2 to version 2 at [1].
+confluent() { # confluent NAME ID-ESCAPES PATH-ESCAPES PAYLOAD-FILE
+  { printf '\x00'"$2$3"; cat "$4"; } > "$out/$1"
+}
+confluent confluent-v1.bin '\x00\x00\x00\x01' '\x00' "$out/v1-full.bin"
+confluent confluent-v2-path-1.bin '\x00\x00\x00\x02' '\x02\x02' "$out/p-hazards"
+confluent confluent-v2-path-0-unmapped.bin '\x00\x00\x00\x02' '\x00' "$out/p-clean"
+confluent confluent-id-unmapped.bin '\x00\x00\x30\x39' '\x00' "$out/p-lossy"
+confluent confluent-nested-path.bin '\x00\x00\x00\x02' '\x06\x02\x00\x04' "$out/p-clean"
+confluent confluent-count-huge.bin '\x00\x00\x00\x01' '\xfe\xff\xff\xff\x0f' "$out/p-clean"
+confluent confluent-count-negative.bin '\x00\x00\x00\x01' '\x01' "$out/p-clean"
+confluent confluent-varint-6-bytes.bin '\x00\x00\x00\x01' '\x80\x80\x80\x80\x80\x01' "$out/p-clean"
+confluent confluent-empty-payload.bin '\x00\x00\x00\x01' '\x00' /dev/null
+printf '\x00\x00\x00' > "$out/confluent-truncated-id.bin"
+printf '\x00\x00\x00\x00\x01\x04\x02' > "$out/confluent-truncated-indexes.bin"
+
 # ---- garbage ------------------------------------------------------------------
 : > "$out/empty.bin"
 printf '\xf7' > "$out/marker-only.bin"
