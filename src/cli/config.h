@@ -36,6 +36,10 @@
  *       fixed_output: order-events.dump.fixed  # optional: where fix writes
  *       raw_writer: 1             # optional, any kind: the format version
  *                                 # that wrote its raw records, or auto
+ *       column_encoding: base64   # optional, tables and queues: binary
+ *                                 # (default), base64 or hex
+ *   column_encoding: hex          # optional: the default of every table
+ *                                 # and queue target
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
@@ -98,6 +102,10 @@ typedef struct cli_config_target {
    * absent (the top-level value, or auto). */
   int has_raw_writer;
   unsigned raw_writer;
+  /** `column_encoding:` of this target (a colenc_kind); has_column_encoding
+   * 0 when absent (the top-level value, or binary). Tables and queues. */
+  int has_column_encoding;
+  int column_encoding;
 } cli_config_target;
 
 /*
@@ -135,6 +143,10 @@ typedef struct cli_config {
   int reader_framing; /**< an rs_reader_framing */
   int has_raw_writer;
   unsigned raw_writer; /**< `raw_writer:`; 0: auto */
+  /** `column_encoding:` of every table and queue target without its own
+   * (a colenc_kind); has_column_encoding 0 when absent (binary). */
+  int has_column_encoding;
+  int column_encoding;
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;

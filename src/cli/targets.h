@@ -12,6 +12,7 @@
 #include "opt.h"
 #include "store/store.h"
 #include "types.h"
+#include "verify/colenc.h"
 
 /** Option ids of the target options; a command's own ids stay below 100. */
 enum {
@@ -31,7 +32,8 @@ enum {
   CLI_TOPT_PENDING_STATES,
   CLI_TOPT_IN_FLIGHT_STATES,
   CLI_TOPT_STREAM,
-  CLI_TOPT_RAW_WRITER
+  CLI_TOPT_RAW_WRITER,
+  CLI_TOPT_COLUMN_ENCODING
 };
 
 /** The entries to put in a command's cli_opt_spec table. */
@@ -48,7 +50,8 @@ enum {
       {CLI_TOPT_PENDING_STATES, "pending-states", 0, 1},                      \
       {CLI_TOPT_IN_FLIGHT_STATES, "in-flight-states", 0, 1},                  \
       {CLI_TOPT_STREAM, "stream", 0, 1},                                      \
-      {CLI_TOPT_RAW_WRITER, "raw-writer", 0, 1}, CLI_TYPES_OPT_SPECS
+      {CLI_TOPT_RAW_WRITER, "raw-writer", 0, 1},                              \
+      {CLI_TOPT_COLUMN_ENCODING, "column-encoding", 0, 1}, CLI_TYPES_OPT_SPECS
 
 typedef struct cli_target_args {
   const char *config;
@@ -64,13 +67,26 @@ typedef struct cli_target_args {
   /* --raw-writer: -1 not given (the config's, or auto), 0 auto, else the
    * format version that wrote the raw records */
   int raw_writer;
+  /* --column-encoding: -1 not given (the config's, or binary), else a
+   * colenc_kind */
+  int column_encoding;
 } cli_target_args;
 
 #define CLI_TARGET_ARGS_INIT                                                 \
   {                                                                          \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
-        NULL, NULL, CLI_TYPES_ARGS_INIT, -1                                  \
+        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, -1                              \
   }
+
+/** Help lines of --column-encoding, for scan, fix and restore. */
+#define CLI_COLUMN_ENCODING_HELP                                            \
+  "      --column-encoding E  how the column holds records: binary "        \
+  "(default),",                                                             \
+      "                           base64 (standard or URL-safe, padded or " \
+      "not) or",                                                            \
+      "                           hex (with or without \\x, either case); " \
+      "a fix",                                                              \
+      "                           writes each value back in its own form"
 
 /** Help lines of --raw-writer, for the commands that judge records. */
 #define CLI_RAW_WRITER_HELP                                                  \
@@ -84,6 +100,12 @@ typedef struct cli_target_args {
       "with a",                                                              \
       "                           --where selecting the rows that version "  \
       "wrote"
+
+/**
+ * Takes a --column-encoding value (binary, base64, hex) into *@p out (-1
+ * until given): 1, or CLI_EXIT_USAGE (printed) for a bad or repeated one.
+ */
+int cli_opt_column_encoding(const char *cmd, const char *value, int *out);
 
 /**
  * Parses a --raw-writer value: "auto" (0) or a format version. 0, or
@@ -121,6 +143,8 @@ typedef struct cli_target {
   unsigned newest;           /* the type's newest version */
   unsigned raw_writer;       /* the writer of raw records; 0: inferred */
   const char *fixed_output;  /* stream files: the config's fixed_output */
+  /* How the column holds records; target.values follows from it. */
+  colenc_kind column_encoding;
 } cli_target;
 
 /** What a command works on: the registry, the config file and its targets. */

@@ -249,6 +249,68 @@ static int count_row(scan_result *r, const scan_options *o,
   return 0;
 }
 
+/*
+ * A stored value that is not in the column's encoding: corrupt, its writer
+ * unknown, with the decoder's reason (its offset is in the stored text). It
+ * carries no provenance, so a filter counts it as unattributed.
+ */
+static int count_undecodable(scan_result *r, const scan_options *o,
+                             const store_row *row, const colenc_error *cerr) {
+  int filter = wanted(o, NULL);
+  r->rows_counted++;
+  r->verdicts[RS_VERDICT_CORRUPT]++;
+  if (filter == FILTER_UNATTRIBUTED) {
+    r->unattributed++;
+    r->unattributed_findings++;
+  }
+  scan_writer *w = writer_of(r, 0, RS_ENCODING_RAW, NULL, NULL);
+  if (w == NULL) return RS_ENOMEM;
+  w->rows++;
+  w->verdicts[RS_VERDICT_CORRUPT]++;
+  size_t *count = &r->n_samples[RS_VERDICT_CORRUPT];
+  if (*count >= o->max_samples) return 0;
+  scan_sample *grown =
+      realloc(r->samples[RS_VERDICT_CORRUPT], (*count + 1) * sizeof *grown);
+  if (grown == NULL) return RS_ENOMEM;
+  r->samples[RS_VERDICT_CORRUPT] = grown;
+  scan_sample *sm = &grown[*count];
+  memset(sm, 0, sizeof *sm);
+  sm->verdict = RS_VERDICT_CORRUPT;
+  (*count)++; /* counted first, so that dispose frees what was taken */
+  sm->key = malloc(row->key_len + 1);
+  sm->reasons = calloc(1, sizeof *sm->reasons);
+  if (sm->key == NULL || sm->reasons == NULL) return RS_ENOMEM;
+  memcpy(sm->key, row->key, row->key_len);
+  sm->key[row->key_len] = '\0';
+  sm->n_reasons = 1;
+  sm->reasons[0].verdict = RS_VERDICT_CORRUPT;
+  sm->reasons[0].offset = cerr->offset;
+  sm->reasons[0].path = verify_strdup("");
+  sm->reasons[0].text = verify_strdup(cerr->message);
+  return sm->reasons[0].path == NULL || sm->reasons[0].text == NULL ? RS_ENOMEM
+                                                                    : 0;
+}
+
+/* Judges one row's record: 0, or a codec error that stops the scan. */
+static int judge_row(scan_result *r, const scan_options *o, const char *type,
+                     const store_row *row, const uint8_t *bytes, size_t len,
+                     rs_options *quick, rs_options *copts, rs_error *err) {
+  /* The verdict first, without the work that only explains it; a record
+   * whose reasons the report keeps (the first keys of each verdict) is
+   * classified again in full. */
+  rs_classification *c = NULL;
+  int rc =
+      rs_classify(&c, o->registry, type, &o->reader, bytes, len, quick, err);
+  if (rc == 0 && wants_sample(r, o, c)) {
+    rs_classification_free(c);
+    c = NULL;
+    rc = rs_classify(&c, o->registry, type, &o->reader, bytes, len, copts, err);
+  }
+  if (rc == 0) rc = count_row(r, o, row, c);
+  rs_classification_free(c);
+  return rc;
+}
+
 int scan_target(scan_result *r, store *s, const char *type,
                 const scan_options *o, rs_error *err) {
   memset(r, 0, sizeof *r);
@@ -262,6 +324,7 @@ int scan_target(scan_result *r, store *s, const char *type,
   copts.allocator = rs_arena_allocator(arena);
   rs_options quick = copts;
   quick.flags |= RS_OPT_VERDICT_ONLY;
+  verify_bytes decoded = {NULL, 0};
 
   r->estimated_rows = store_estimate_rows(s);
   store_error serr = {STORE_OK, ""};
@@ -308,27 +371,20 @@ int scan_target(scan_result *r, store *s, const char *type,
       r->rows_null++;
       continue;
     }
-    /* The verdict first, without the work that only explains it; a record
-     * whose reasons the report keeps (the first keys of each verdict) is
-     * classified again in full. */
-    rs_classification *c = NULL;
-    rc = rs_classify(&c, o->registry, type, &o->reader, row.value,
-                     row.value_len, &quick, err);
-    if (rc == 0 && wants_sample(r, o, c)) {
-      rs_classification_free(c);
-      c = NULL;
-      rc = rs_classify(&c, o->registry, type, &o->reader, row.value,
-                       row.value_len, &copts, err);
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    colenc_error cerr;
+    rc = verify_decode(o->column_encoding, row.value, row.value_len, &decoded,
+                       &bytes, &len, NULL, &cerr);
+    if (rc == -1)
+      rc = count_undecodable(r, o, &row, &cerr);
+    else if (rc == 0)
+      rc = judge_row(r, o, type, &row, bytes, len, &quick, &copts, err);
+    if (rc == RS_ENOMEM && err != NULL) {
+      err->code = RS_ENOMEM;
+      err->offset = RS_OFFSET_NONE;
+      strcpy(err->message, "out of memory keeping the scan's results");
     }
-    if (rc == 0) {
-      rc = count_row(r, o, &row, c);
-      if (rc == RS_ENOMEM && err != NULL) {
-        err->code = RS_ENOMEM;
-        err->offset = RS_OFFSET_NONE;
-        strcpy(err->message, "out of memory keeping the scan's results");
-      }
-    }
-    rs_classification_free(c);
     rs_arena_reset(arena);
     if (rc != 0) {
       store_cancel(s);
@@ -336,6 +392,7 @@ int scan_target(scan_result *r, store *s, const char *type,
     }
   }
   if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
+  free(decoded.data);
   rs_arena_free(arena);
   r->seconds = verify_now_seconds() - start;
   return rc;
