@@ -632,6 +632,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                      .schema_ids = t->schema_ids,
                      .n_schema_ids = t->n_schema_ids,
                      .to_version = to,
+                     .column_encoding = t->column_encoding,
                      .execute = a->execute,
                      .allow_lossy = a->allow_lossy,
                      .batch = a->batch ? a->batch : 500,
@@ -652,6 +653,9 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                      .progress_ctx = &prog};
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
+    /* A restore puts back the stored values it kept, text or bytes, as they
+     * were: whatever the column encoding, the column takes them. */
+    if (restore) t->target.values = STORE_VALUES_STORED;
     /* A dry fix only reads: no tables are created, nothing is written. */
     int rc = (a->execute || restore) && !stream
                  ? store_open_writer(&s, &t->target, &sopts, &wopts, &serr)
@@ -775,6 +779,9 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
       "      --raw-writer auto|N  the version that wrote records without an " \
       "envelope",                                                             \
       "                           (default auto: inferred from the bytes)",   \
+      CLI_COLUMN_ENCODING_HELP,                                               \
+      "                           (restore needs none: it puts back the",     \
+      "                           stored text or bytes as they were)",        \
       "      --queue [--state-column COL --pending-states S,S",               \
       "       --in-flight-states S,S]   the table is a queue (outbox)",       \
       "      --stream FILE --type TYPE  a file of varint-length-delimited",   \
@@ -1003,6 +1010,8 @@ static int each_writer(fix_args *a, const char *cmd,
                                  set.targets[i].target.name);
       continue;
     }
+    /* Runs and purges read no records: any column that holds them will do. */
+    set.targets[i].target.values = STORE_VALUES_STORED;
     if (store_open_writer(&s, &set.targets[i].target, &sopts, &wopts, &serr) !=
         STORE_OK) {
       cli_error(cmd, "%s", serr.message);

@@ -54,6 +54,7 @@ void cli_scan_help(FILE *out) {
       "      --table T            table, or schema.table",
       "      --key K              its primary key, or a unique not-null column",
       "      --column C           the column holding the records",
+      CLI_COLUMN_ENCODING_HELP,
       "      --type TYPE          record type, e.g. shop.Order",
       "      --where SQL          an extra condition, e.g. a time window. It "
       "is",
@@ -284,6 +285,7 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_STREAM:
       case CLI_TOPT_RAW_WRITER:
       case CLI_TOPT_SCHEMA_ID:
+      case CLI_TOPT_COLUMN_ENCODING:
       case CLI_YOPT_SCHEMA:
       case CLI_YOPT_PLUGIN:
       case CLI_YOPT_MESSAGE:
@@ -477,6 +479,7 @@ static int run(scan_args *a) {
                       .codec_options = &copts,
                       .reader = {RS_READER_VERSION, t->reader_version,
                                  t->reader_framing, t->raw_writer},
+                      .column_encoding = resolved[i].column_encoding,
                       .flag_key = a->flag_key,
                       .flag_variant = a->flag_variant,
                       .written_after_us = a->written_after_us,

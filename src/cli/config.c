@@ -29,6 +29,7 @@
 #include <rollsafe/diff.h>
 
 #include "exit_codes.h"
+#include "verify/colenc.h"
 
 /* Configuration files are small; a bigger file is most likely the database
  * itself given to -c by mistake, and is refused before it is parsed. */
@@ -733,6 +734,24 @@ static int get_schema_ids(loader *ld, const node *v, cli_schema_ids *out) {
   return 0;
 }
 
+/* column_encoding: binary, base64 or hex (a colenc_kind). */
+static int get_column_encoding(loader *ld, const node *v, int *out) {
+  char got[256], buf[200];
+  colenc_kind kind;
+  if (v->type != NODE_SCALAR)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "column_encoding: expected one of binary, base64, hex, "
+                   "got %s",
+                   described(got, v, 0));
+  if (strlen(v->value) != v->len || colenc_from_name(v->value, &kind) != 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "column_encoding: unknown encoding '%s' (known: binary, "
+                   "base64, hex)",
+                   shown(buf, v->value, v->len));
+  *out = (int)kind;
+  return 0;
+}
+
 static int get_reader_framing(loader *ld, const node *v, int *out) {
   static const struct {
     const char *name;
@@ -791,8 +810,9 @@ enum {
   T_FIXED_OUTPUT,
   T_SCHEMAS, /* runtime schemas: see read_path_list() */
   T_MESSAGE,
-  T_RAW_WRITER, /* any kind: the writer of raw records */
-  T_SCHEMA_IDS, /* any kind: Confluent schema ids */
+  T_RAW_WRITER,      /* any kind: the writer of raw records */
+  T_SCHEMA_IDS,      /* any kind: Confluent schema ids */
+  T_COLUMN_ENCODING, /* tables and queues */
   T_COUNT
 };
 
@@ -803,6 +823,7 @@ static const char *const target_keys[T_COUNT + 1] = {
     "state_column",   "pending_states", "in_flight_states",
     "path",           "fixed_output",   "schemas",
     "message",        "raw_writer",     "schema_ids",
+    "column_encoding",
     NULL};
 
 static int read_path_list(loader *ld, const char *key, const node *v,
@@ -916,7 +937,8 @@ static int check_kind_keys(loader *ld, const node *item, store_kind kind,
                                    T_IN_FLIGHT_STATES, -1};
   static const int stream_only[] = {T_PATH, T_FIXED_OUTPUT, -1};
   static const int table_only[] = {
-      T_CONNECTION, T_CONNECTION_ENV, T_TABLE, T_KEY, T_COLUMN, T_WHERE, -1};
+      T_CONNECTION, T_CONNECTION_ENV, T_TABLE,           T_KEY,
+      T_COLUMN,     T_WHERE,          T_COLUMN_ENCODING, -1};
   const int *refused[2] = {NULL, NULL};
   if (kind == STORE_STREAM_FILE) {
     refused[0] = queue_only;
@@ -1017,6 +1039,12 @@ static int read_target(loader *ld, const node *item, size_t index,
     if (k == T_SCHEMA_IDS) {
       rc = get_schema_ids(ld, v, &t->schema_ids);
       if (rc != 0) goto failed;
+      continue;
+    }
+    if (k == T_COLUMN_ENCODING) {
+      rc = get_column_encoding(ld, v, &t->column_encoding);
+      if (rc != 0) goto failed;
+      t->has_column_encoding = 1;
       continue;
     }
     if (k == T_PENDING_STATES || k == T_IN_FLIGHT_STATES) {
@@ -1296,13 +1324,15 @@ enum {
   K_PROTO_PATHS,
   K_RAW_WRITER,
   K_SCHEMA_IDS,
+  K_COLUMN_ENCODING,
   K_COUNT
 };
 
 static const char *const top_keys[K_COUNT + 1] = {
-    "feature", "reader_version", "reader_framing", "targets",     "diff",
-    "schemas", "plugins",        "enum_map",       "proto_paths", "raw_writer",
-    "schema_ids", NULL};
+    "feature",     "reader_version", "reader_framing",  "targets",
+    "diff",        "schemas",        "plugins",         "enum_map",
+    "proto_paths", "raw_writer",     "schema_ids",      "column_encoding",
+    NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
                             cli_config *config);
@@ -1371,6 +1401,10 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
         break;
       case K_SCHEMA_IDS:
         rc = get_schema_ids(ld, v, &config->schema_ids);
+        break;
+      case K_COLUMN_ENCODING:
+        rc = get_column_encoding(ld, v, &config->column_encoding);
+        config->has_column_encoding = rc == 0;
         break;
       case K_SCHEMAS:
       case K_PLUGINS:

@@ -40,6 +40,10 @@
  *                                 # and the format versions they hold
  *                                 # ("2@1": at message-index path [1])
  *   schema_ids: {41: 1, 42: 2}    # optional: the default of every target
+ *       column_encoding: base64   # optional, tables and queues: binary
+ *                                 # (default), base64 or hex
+ *   column_encoding: hex          # optional: the default of every table
+ *                                 # and queue target
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
@@ -128,6 +132,10 @@ typedef struct cli_config_target {
   unsigned raw_writer;
   /** `schema_ids:` of this target; n 0 when absent (the top-level one). */
   cli_schema_ids schema_ids;
+  /** `column_encoding:` of this target (a colenc_kind); has_column_encoding
+   * 0 when absent (the top-level value, or binary). Tables and queues. */
+  int has_column_encoding;
+  int column_encoding;
 } cli_config_target;
 
 /*
@@ -166,6 +174,10 @@ typedef struct cli_config {
   int has_raw_writer;
   unsigned raw_writer; /**< `raw_writer:`; 0: auto */
   cli_schema_ids schema_ids; /**< `schema_ids:`; n 0 when absent */
+  /** `column_encoding:` of every table and queue target without its own
+   * (a colenc_kind); has_column_encoding 0 when absent (binary). */
+  int has_column_encoding;
+  int column_encoding;
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;

@@ -24,10 +24,14 @@ cli_text_error cli_hex_decode(uint8_t *buf, size_t len, size_t *out_len,
                               size_t *bad_offset) {
   /* Writing never overtakes reading (one byte out per two in), so the
    * decode can run in place. */
-  size_t w = 0;
+  size_t w = 0, start = 0;
   int high = -1;
   size_t high_at = 0;
-  for (size_t r = 0; r < len; r++) {
+  /* psql's text form of bytea starts with "\x" (after any whitespace). */
+  while (start < len && is_space(buf[start])) start++;
+  if (len - start >= 2 && buf[start] == '\\' && buf[start + 1] == 'x')
+    start += 2;
+  for (size_t r = start; r < len; r++) {
     uint8_t c = buf[r];
     if (is_space(c)) continue;
     int v = hex_value(c);

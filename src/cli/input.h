@@ -38,8 +38,9 @@ typedef enum cli_text_error {
 } cli_text_error;
 
 /**
- * Decodes hex text, ignoring ASCII whitespace, in place: the bytes are
- * written to the start of @p buf.
+ * Decodes hex text, ignoring ASCII whitespace and a leading "\x" (psql's
+ * text form of bytea), in place: the bytes are written to the start of
+ * @p buf.
  *
  * @param[out] out_len number of decoded bytes
  * @param[out] bad_offset offset in @p buf of the offending character (for

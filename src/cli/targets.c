@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "targets.h"
+#include "verify/colenc.h"
 
 /* 1 when taken, CLI_EXIT_USAGE when refused (cli_target_opt's contract). */
 static int set_once(const char **slot, const char *value, const char *name,
@@ -85,6 +86,8 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
     case CLI_TOPT_QUEUE:
       a->queue = 1;
       return 1;
+    case CLI_TOPT_COLUMN_ENCODING:
+      return cli_opt_column_encoding(cmd, value, &a->column_encoding);
     case CLI_TOPT_RAW_WRITER:
       if (a->raw_writer >= 0)
         return cli_usage_error(cmd, "--raw-writer given twice");
@@ -133,12 +136,13 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
  * CLI_EXIT_USAGE. */
 static int check_queue_stream(const cli_target_args *a, const char *cmd) {
   if (a->stream != NULL) {
-    const char *flag = a->table    ? "--table"
-                       : a->key    ? "--key"
-                       : a->column ? "--column"
-                       : a->where  ? "--where"
-                       : a->queue  ? "--queue"
-                                   : NULL;
+    const char *flag = a->table                  ? "--table"
+                       : a->key                  ? "--key"
+                       : a->column               ? "--column"
+                       : a->where                ? "--where"
+                       : a->queue                ? "--queue"
+                       : a->column_encoding >= 0 ? "--column-encoding"
+                                                 : NULL;
     if (flag != NULL)
       return cli_usage_error(cmd, "%s does not apply to --stream", flag);
     if (a->type == NULL)
@@ -194,6 +198,18 @@ int cli_target_check(const cli_target_args *a, const char *cmd) {
         cmd, "%s is needed with %s", missing,
         a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres");
   return 0;
+}
+
+int cli_opt_column_encoding(const char *cmd, const char *value, int *out) {
+  colenc_kind kind;
+  if (*out >= 0) return cli_usage_error(cmd, "--column-encoding given twice");
+  if (colenc_from_name(value, &kind) != 0)
+    return cli_usage_error(cmd,
+                           "invalid --column-encoding '%s': expected binary, "
+                           "base64 or hex",
+                           value);
+  *out = (int)kind;
+  return 1;
 }
 
 int cli_opt_raw_writer(const char *cmd, const char *value, int *out) {
@@ -348,6 +364,24 @@ int cli_target_schema_id_for(const cli_target *t, unsigned version,
   return CLI_EXIT_USAGE;
 }
 
+/* The column encoding of target @p i: the command line's, the target's own
+ * in the config, the config's, or binary. Stream files hold records as
+ * bytes. */
+static void resolve_column_encoding(cli_target *t, const cli_target_args *a,
+                                    const cli_config *c, size_t i) {
+  int kind = COLENC_BINARY;
+  if (a->column_encoding >= 0)
+    kind = a->column_encoding;
+  else if (c != NULL && c->targets[i].has_column_encoding)
+    kind = c->targets[i].column_encoding;
+  else if (c != NULL && c->has_column_encoding)
+    kind = c->column_encoding;
+  if (t->target.kind == STORE_STREAM_FILE) kind = COLENC_BINARY;
+  t->column_encoding = (colenc_kind)kind;
+  t->target.values =
+      kind == COLENC_BINARY ? STORE_VALUES_BINARY : STORE_VALUES_TEXT;
+}
+
 static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                        const cli_config *c, cli_target **out, size_t *n,
                        const char *cmd) {
@@ -377,7 +411,8 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    ct->connection_label,
                                    ct->state_column,
                                    ct->pending_states,
-                                   ct->in_flight_states};
+                                   ct->in_flight_states,
+                                   STORE_VALUES_BINARY};
       t[i].type = ct->type;
       t[i].fixed_output = ct->fixed_output;
       snprintf(where, sizeof where, "%s:%u:%u: target '%s'", c->path, ct->line,
@@ -400,7 +435,8 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    NULL,
                                    a->state_column,
                                    a->pending_states,
-                                   a->in_flight_states};
+                                   a->in_flight_states,
+                                   STORE_VALUES_BINARY};
       t[i].type = a->type;
       snprintf(where, sizeof where, "--type");
     }
@@ -415,6 +451,7 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                c->targets[i].name);
       raw = (raw_writer_setting){c->raw_writer, "raw_writer", raw_where};
     }
+    resolve_column_encoding(&t[i], a, c, i);
     int status = resolve_reader(&t[i], reg, version, framing, &raw, where, cmd);
     if (status == 0) status = resolve_schema_ids(&t[i], a, c, i, cmd);
     if (status != 0) {

@@ -12,6 +12,7 @@
 #include "opt.h"
 #include "store/store.h"
 #include "types.h"
+#include "verify/colenc.h"
 
 /** Option ids of the target options; a command's own ids stay below 100. */
 enum {
@@ -32,7 +33,8 @@ enum {
   CLI_TOPT_IN_FLIGHT_STATES,
   CLI_TOPT_STREAM,
   CLI_TOPT_RAW_WRITER,
-  CLI_TOPT_SCHEMA_ID
+  CLI_TOPT_SCHEMA_ID,
+  CLI_TOPT_COLUMN_ENCODING
 };
 
 /** The entries to put in a command's cli_opt_spec table. */
@@ -50,7 +52,8 @@ enum {
       {CLI_TOPT_IN_FLIGHT_STATES, "in-flight-states", 0, 1},                  \
       {CLI_TOPT_STREAM, "stream", 0, 1},                                      \
       {CLI_TOPT_RAW_WRITER, "raw-writer", 0, 1},                              \
-      {CLI_TOPT_SCHEMA_ID, "schema-id", 0, 1}, CLI_TYPES_OPT_SPECS
+      {CLI_TOPT_SCHEMA_ID, "schema-id", 0, 1},                                \
+      {CLI_TOPT_COLUMN_ENCODING, "column-encoding", 0, 1}, CLI_TYPES_OPT_SPECS
 
 typedef struct cli_target_args {
   const char *config;
@@ -69,13 +72,26 @@ typedef struct cli_target_args {
   /* --schema-id ID=VERSION[@PATH], repeatable: for every target */
   rs_schema_id schema_ids[CLI_MAX_SCHEMA_IDS];
   size_t n_schema_ids;
+  /* --column-encoding: -1 not given (the config's, or binary), else a
+   * colenc_kind */
+  int column_encoding;
 } cli_target_args;
 
 #define CLI_TARGET_ARGS_INIT                                                 \
   {                                                                          \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
-        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u         \
+        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u, -1     \
   }
+
+/** Help lines of --column-encoding, for scan, fix and restore. */
+#define CLI_COLUMN_ENCODING_HELP                                            \
+  "      --column-encoding E  how the column holds records: binary "        \
+  "(default),",                                                             \
+      "                           base64 (standard or URL-safe, padded or " \
+      "not) or",                                                            \
+      "                           hex (with or without \\x, either case); " \
+      "a fix",                                                              \
+      "                           writes each value back in its own form"
 
 /** Help lines of --raw-writer, for the commands that judge records. */
 #define CLI_RAW_WRITER_HELP                                                  \
@@ -102,6 +118,12 @@ typedef struct cli_target_args {
       "id",                                                                  \
       "                           (or path) no option names are "            \
       "undetermined"
+
+/**
+ * Takes a --column-encoding value (binary, base64, hex) into *@p out (-1
+ * until given): 1, or CLI_EXIT_USAGE (printed) for a bad or repeated one.
+ */
+int cli_opt_column_encoding(const char *cmd, const char *value, int *out);
 
 /**
  * Parses a --raw-writer value: "auto" (0) or a format version. 0, or
@@ -144,6 +166,8 @@ typedef struct cli_target {
   const rs_schema_id *schema_ids;
   size_t n_schema_ids;
   char schema_ids_where[200];
+  /* How the column holds records; target.values follows from it. */
+  colenc_kind column_encoding;
 } cli_target;
 
 /**

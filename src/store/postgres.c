@@ -106,6 +106,11 @@ typedef struct pg_store {
    * texts back to it. */
   char key_type[320];
   char *page_first_sql, *page_next_sql, *fix_sql, *restore_sql;
+  /* How the statements turn a bound value (bytea: the bytes read) into the
+   * record column's type: nothing for bytea, convert_from for a text or
+   * varchar column (the scan read its text in the client encoding, UTF8).
+   * Written around the value as value_pre, value, value_post. */
+  const char *value_pre, *value_post;
   /* Queue kinds: the batches lock with SKIP LOCKED and say per swap what
    * became of it (see pg_build_queue_sql). */
   int queue;
@@ -495,6 +500,7 @@ typedef struct pg_column {
   /* An enum type: its oid and its array type's oid (0 otherwise). */
   Oid enum_oid;
   Oid enum_array_oid;
+  int is_text; /* text or varchar */
 } pg_column;
 
 /* 1 with @p out filled, 0 when the table has no such column, or < 0. */
@@ -509,7 +515,9 @@ static int pg_find_column(pg_store *s, pg_column *out, const char *name,
        * typmod a cast never truncates. */
       " pg_catalog.format_type(a.atttypid, -1),"
       " CASE WHEN t.typtype = 'e' THEN t.oid ELSE 0 END,"
-      " CASE WHEN t.typtype = 'e' THEN t.typarray ELSE 0 END"
+      " CASE WHEN t.typtype = 'e' THEN t.typarray ELSE 0 END,"
+      " a.atttypid IN ('pg_catalog.text'::pg_catalog.regtype,"
+      " 'pg_catalog.varchar'::pg_catalog.regtype)"
       " FROM pg_catalog.pg_attribute a"
       " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
       " WHERE a.attrelid = $1::pg_catalog.oid"
@@ -533,6 +541,7 @@ static int pg_find_column(pg_store *s, pg_column *out, const char *name,
       out->cast_type[0] = '\0';
     out->enum_oid = (Oid)strtoul(PQgetvalue(res, 0, 5), NULL, 10);
     out->enum_array_oid = (Oid)strtoul(PQgetvalue(res, 0, 6), NULL, 10);
+    out->is_text = PQgetvalue(res, 0, 7)[0] == 't';
   }
   PQclear(res);
   return found;
@@ -608,6 +617,31 @@ static int pg_check_state_column(pg_store *s, const store_target *target,
 }
 
 /*
+ * The record column's type, before any row is judged: bytea holds record
+ * bytes, text and varchar hold records encoded as text (and bytea may hold
+ * the bytes of such text too); nothing else holds records.
+ */
+static int pg_check_value_column(pg_store *s, const pg_column *column,
+                                 const char *name, store_values values,
+                                 store_error *err) {
+  if (!column->is_bytea && !column->is_text)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "column '%s' is %s, which cannot hold records whatever "
+                   "the column encoding; rollsafe reads them from bytea "
+                   "columns, or from text or varchar columns with "
+                   "--column-encoding base64 or hex",
+                   name, column->type);
+  if (column->is_text && values == STORE_VALUES_BINARY)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "column '%s' is %s; records stored as text need "
+                   "--column-encoding base64 or hex",
+                   name, column->type);
+  s->value_pre = column->is_text ? "pg_catalog.convert_from(" : "";
+  s->value_post = column->is_text ? ", 'UTF8')" : "";
+  return STORE_OK;
+}
+
+/*
  * Resolves schema.table to one relation and checks key and column. Every
  * value is a bound parameter; names are matched as stored in the catalog
  * (no case folding, no quote removal).
@@ -654,11 +688,8 @@ static int pg_check_target(pg_store *s, const char *schema, const char *table,
   if (rc < 0) return rc;
   if (rc == 0)
     return pg_fail(s, err, STORE_EUSAGE, "no column '%s'", column_name);
-  if (!column.is_bytea)
-    return pg_fail(s, err, STORE_EUSAGE,
-                   "column '%s' is %s, not bytea; rollsafe reads records "
-                   "from bytea columns",
-                   column_name, column.type);
+  rc = pg_check_value_column(s, &column, column_name, target->values, err);
+  if (rc != STORE_OK) return rc;
 
   /*
    * A key names rows only when it is unique on its own and never NULL: a
@@ -2265,7 +2296,7 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
  */
 #define HOLDS_VALUE                                                    \
   "EXISTS (SELECT 1 FROM %s.%s AS rs_h WHERE rs_h.%s = rs_u.k::%s AND" \
-  " rs_h.%s = rs_u.value)"
+  " rs_h.%s = %srs_u.value%s)"
 
 /*
  * The statement of pg_restore_check: @p pend and @p flight are the queue
@@ -2305,7 +2336,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   char *pend_expr = NULL, *flight_expr = NULL, *check_expr = NULL;
   char *check_pend = NULL, *check_flight = NULL;
   /* Only a restore asks whether a row it missed holds its new bytes. */
-  char *holds = pg_sprintf(HOLDS_VALUE, q[0], q[1], q[2], s->key_type, q[3]);
+  char *holds = pg_sprintf(HOLDS_VALUE, q[0], q[1], q[2], s->key_type, q[3],
+                           s->value_pre, s->value_post);
   int rc =
       holds != NULL ? STORE_OK : pg_fail(s, err, STORE_ENOMEM, "out of memory");
   if (rc == STORE_OK && target->state_column != NULL) {
@@ -2349,8 +2381,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   " rs_l AS (SELECT rs_u.i, rs_u.k, rs_u.expect, rs_u.value,"     \
   " %s AS pend, %s AS flight FROM %s.%s AS rs_t JOIN rs_u"        \
   " ON rs_t.%s = rs_u.k::%s FOR UPDATE OF rs_t SKIP LOCKED),"     \
-  " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = rs_l.value FROM rs_l" \
-  " WHERE rs_t.%s = rs_l.k::%s AND rs_t.%s = rs_l.expect%s"       \
+  " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = %srs_l.value%s FROM rs_l" \
+  " WHERE rs_t.%s = rs_l.k::%s AND rs_t.%s = %srs_l.expect%s%s"        \
   " RETURNING rs_l.i, rs_l.k, rs_l.expect, rs_l.value),"
 /* The backup rows of a batch's swaps (rs_sw), $4 the run and $5 the
  * target. A key the run swaps again (A -> our B, a writer's C -> our D)
@@ -2374,7 +2406,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   " LEFT JOIN rs_l ON rs_l.i = rs_u.i"
     s->queue_fix_sql = pg_sprintf(
         QUEUE_INPUT BACKUP_UPSERT QUEUE_OUTPUT, pend_expr, flight_expr, q[0],
-        q[1], q[2], s->key_type, q[0], q[1], q[3], q[2], s->key_type, q[3],
+        q[1], q[2], s->key_type, q[0], q[1], q[3], s->value_pre,
+        s->value_post, q[2], s->key_type, q[3], s->value_pre, s->value_post,
         check_expr, q[0], q[1], q[2], s->key_type, "false");
     s->queue_restore_sql = pg_sprintf(
         QUEUE_INPUT
@@ -2386,8 +2419,8 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " AND rs_b.key = rs_sw.k AND rs_b.new_value = rs_sw.expect"
         " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)" QUEUE_OUTPUT,
         pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
-        q[2], s->key_type, q[3], check_expr, q[0], q[1], q[2], s->key_type,
-        holds);
+        s->value_pre, s->value_post, q[2], s->key_type, q[3], s->value_pre,
+        s->value_post, check_expr, q[0], q[1], q[2], s->key_type, holds);
 #undef QUEUE_INPUT
 #undef QUEUE_OUTPUT
     free(s->check_sql);
@@ -2456,11 +2489,13 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
   " pg_catalog.unnest($2::pg_catalog.bytea[]),"                   \
   " pg_catalog.unnest($3::pg_catalog.bytea[])) WITH ORDINALITY"   \
   " AS rs_u(k, expect, value, i)),"                               \
-  " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = rs_u.value FROM rs_u" \
-  " WHERE rs_t.%s = rs_u.k::%s AND rs_t.%s = rs_u.expect"         \
+  " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = %srs_u.value%s FROM rs_u" \
+  " WHERE rs_t.%s = rs_u.k::%s AND rs_t.%s = %srs_u.expect%s"          \
   " RETURNING rs_u.i, rs_u.k, rs_u.expect, rs_u.value),"
     s->fix_sql = pg_sprintf(SWAP_INPUT BACKUP_UPSERT " SELECT i FROM rs_sw",
-                            q[0], q[1], q[3], q[2], s->key_type, q[3]);
+                            q[0], q[1], q[3], s->value_pre, s->value_post,
+                            q[2], s->key_type, q[3], s->value_pre,
+                            s->value_post);
     s->restore_sql = pg_sprintf(
         SWAP_INPUT
         /* The backup rows put back: those of this run, or, when @p run is
@@ -2478,8 +2513,9 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
          * (as the statement found it) held the original bytes already. */
         " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's' ELSE 'c' "
         "END, " HOLDS_VALUE " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i",
-        q[0], q[1], q[3], q[2], s->key_type, q[3], q[0], q[1], q[2],
-        s->key_type, q[3]);
+        q[0], q[1], q[3], s->value_pre, s->value_post, q[2], s->key_type, q[3],
+        s->value_pre, s->value_post, q[0], q[1], q[2], s->key_type, q[3],
+        s->value_pre, s->value_post);
 #undef SWAP_INPUT
     s->check_sql = pg_check_sql(s, q, "true", "false");
     if (rc == STORE_OK &&

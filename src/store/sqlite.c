@@ -105,6 +105,10 @@ typedef struct sqlite_store {
   char *shown;   /* the file as messages show it: never a secret */
   int rowid_key; /* the key is the rowid: max(rowid) estimates the size */
   int key_text;  /* the key column has TEXT affinity */
+  /* What the record column must hold (store_target.values), and its name
+   * for messages. */
+  store_values values;
+  char *column;
   char key_buf[24]; /* an integer key's text form, for the current row */
   int queue;     /* a queue kind: swaps only pending messages */
   int has_where; /* the operator's --where is part of the reads */
@@ -227,6 +231,99 @@ static int is_text_affinity(const char *type) {
          strstr(up, "TEXT") != NULL;
 }
 
+/* The affinity SQLite gives a declared type (its rules, in order): 'i'
+ * INTEGER, 't' TEXT, 'b' BLOB (also no type at all), 'r' REAL, 'n'
+ * NUMERIC. */
+static char affinity_of(const char *type) {
+  if (type == NULL || type[0] == '\0') return 'b';
+  char up[64];
+  size_t n = 0;
+  for (; type[n] != '\0' && n < sizeof up - 1; n++)
+    up[n] = (char)(type[n] >= 'a' && type[n] <= 'z' ? type[n] - 'a' + 'A'
+                                                    : type[n]);
+  up[n] = '\0';
+  if (strstr(up, "INT") != NULL) return 'i';
+  if (is_text_affinity(type)) return 't';
+  if (strstr(up, "BLOB") != NULL) return 'b';
+  if (strstr(up, "REAL") || strstr(up, "FLOA") || strstr(up, "DOUB"))
+    return 'r';
+  return 'n';
+}
+
+/* A value of storage class @p type (sqlite3_column_type) that the record
+ * column may not hold: a number is never a record, and text is one only
+ * under a text encoding. @p key names the row. */
+static int check_value_class(const sqlite_store *s, int type, const char *key,
+                             store_error *err) {
+  if (type == SQLITE_BLOB || type == SQLITE_NULL) return STORE_OK;
+  if (type == SQLITE_TEXT && s->values != STORE_VALUES_BINARY) return STORE_OK;
+  if (type == SQLITE_TEXT)
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': column '%s' holds TEXT (key '%.64s'); "
+                       "records stored as text need --column-encoding "
+                       "base64 or hex",
+                       s->target_name, s->column, key);
+  return store__fail(err, STORE_EUSAGE,
+                     "target '%s': column '%s' holds %s (key '%.64s'), which "
+                     "cannot be a record whatever the column encoding",
+                     s->target_name, s->column,
+                     type == SQLITE_INTEGER ? "an INTEGER" : "a REAL", key);
+}
+
+/*
+ * The record column's type, before any row is judged: its declared
+ * affinity, then the storage class of its first value (a column of BLOB
+ * affinity, or none, may hold TEXT; later values are checked as they are
+ * read). A restore (STORE_VALUES_STORED) puts back what was there, text or
+ * blob, and checks the affinity only.
+ */
+static int check_value_column(sqlite_store *s, const store_target *t,
+                              const char *declared, store_error *err) {
+  char aff = affinity_of(declared);
+  const char *shown = declared != NULL && declared[0] ? declared : "untyped";
+  if (aff != 't' && aff != 'b')
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': column '%s' is %s, which cannot hold "
+                       "records whatever the column encoding; rollsafe "
+                       "reads them from BLOB columns, or from TEXT columns "
+                       "with --column-encoding base64 or hex",
+                       s->target_name, s->column, shown);
+  if (aff == 't' && s->values == STORE_VALUES_BINARY)
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': column '%s' is %s%s; records stored as "
+                       "text need --column-encoding base64 or hex",
+                       s->target_name, s->column, shown,
+                       sqlite3_stricmp(shown, "TEXT") == 0
+                           ? ""
+                           : " (TEXT affinity)");
+  if (s->values == STORE_VALUES_STORED) return STORE_OK;
+  char *sql = sqlite3_mprintf(
+      "SELECT typeof(\"%w\"), CAST(\"%w\" AS TEXT) FROM \"%w\".\"%w\" WHERE "
+      "\"%w\" IS NOT NULL LIMIT 1",
+      s->column, t->key, s->schema, s->table, s->column);
+  sqlite3_stmt *st = NULL;
+  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  sqlite3_free(sql);
+  if (rc != SQLITE_OK) return fail_db(s, err, STORE_EIO, "cannot read");
+  int status = STORE_OK;
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    const char *cls = (const char *)sqlite3_column_text(st, 0);
+    int type = cls == NULL                  ? SQLITE_NULL
+               : strcmp(cls, "text") == 0    ? SQLITE_TEXT
+               : strcmp(cls, "integer") == 0 ? SQLITE_INTEGER
+               : strcmp(cls, "real") == 0    ? SQLITE_FLOAT
+                                             : SQLITE_BLOB;
+    const char *key = (const char *)sqlite3_column_text(st, 1);
+    status = check_value_class(s, type, key != NULL ? key : "", err);
+  } else if (rc != SQLITE_DONE) {
+    status = fail_db(s, err, STORE_EIO, "cannot read");
+  }
+  sqlite3_finalize(st);
+  return status;
+}
+
 /*
  * Checks the table, the key and the column, and learns whether the key is
  * the rowid. The pragma table functions take the names as bound values, so
@@ -244,6 +341,7 @@ static int check_target(sqlite_store *s, const store_target *t,
   sqlite3_bind_text(st, 2, s->schema, -1, SQLITE_STATIC);
   int rc, n_cols = 0, n_pk = 0, key_found = 0, key_pk = 0, key_notnull = 0;
   int column_found = 0, integer_pk = 0;
+  char column_type[64] = "";
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *name = (const char *)sqlite3_column_text(st, 0);
     const char *type = (const char *)sqlite3_column_text(st, 1);
@@ -259,7 +357,10 @@ static int check_target(sqlite_store *s, const store_target *t,
           pk > 0 && type != NULL && sqlite3_stricmp(type, "INTEGER") == 0;
       s->key_text = is_text_affinity(type);
     }
-    if (strcmp(name, t->column) == 0) column_found = 1;
+    if (strcmp(name, t->column) == 0) {
+      column_found = 1;
+      snprintf(column_type, sizeof column_type, "%s", type ? type : "");
+    }
   }
   if (rc != SQLITE_DONE) {
     int status = fail_db(s, err, STORE_EIO, "cannot read the schema");
@@ -296,7 +397,7 @@ static int check_target(sqlite_store *s, const store_target *t,
         "unique not-null column; rollsafe needs one to name rows",
         s->target_name, t->key, s->table);
   s->rowid_key = integer_pk && n_pk == 1;
-  return STORE_OK;
+  return check_value_column(s, t, column_type, err);
 }
 
 static int64_t sqlite_estimate_rows(store *base) {
@@ -424,7 +525,9 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
 }
 
 static int row_value(sqlite_store *s, store_row *row, store_error *err) {
-  if (sqlite3_column_type(s->scan, 1) == SQLITE_NULL) {
+  /* The storage class first: reading the value may convert it. */
+  int type = sqlite3_column_type(s->scan, 1);
+  if (type == SQLITE_NULL) {
     row->value = NULL;
     row->value_len = 0;
     row->value_is_null = 1;
@@ -436,6 +539,11 @@ static int row_value(sqlite_store *s, store_row *row, store_error *err) {
     row->value_is_null = 0;
     if (blob == NULL && row->value_len != 0)
       return fail_db(s, err, STORE_ENOMEM, "cannot read a value");
+    int status = check_value_class(s, type, row->key, err);
+    if (status != STORE_OK) {
+      s->done = 1;
+      return status;
+    }
   }
   return 1;
 }
@@ -464,6 +572,7 @@ static void sqlite_close(store *base) {
   free(s->table);
   free(s->target_name);
   free(s->shown);
+  free(s->column);
   free(s->page_rows);
   free(s->page_offs);
   free(s->page_buf.data);
@@ -547,11 +656,13 @@ static int connect_target(sqlite_store **out, const store_target *t,
   s->table = dup_or_null(table);
   s->target_name = dup_or_null(name);
   s->shown = dup_or_null(shown);
+  s->column = dup_or_null(t->column);
+  s->values = t->values;
   snprintf(s->base.description, sizeof s->base.description, "%s %s in %s",
            store_kind_is_queue(t->kind) ? "sqlite-queue" : "sqlite-table",
            t->table, shown);
   if (s->schema == NULL || s->table == NULL || s->target_name == NULL ||
-      s->shown == NULL) {
+      s->shown == NULL || s->column == NULL) {
     sqlite_close(&s->base);
     return store__fail(err, STORE_ENOMEM, "out of memory");
   }
@@ -1080,7 +1191,11 @@ static int sqlite_page(store *base, const char *after, size_t limit,
     s->last_type = key_type;
     const char *key = (const char *)sqlite3_column_text(st, 0);
     size_t key_len = (size_t)sqlite3_column_bytes(st, 0);
-    int null = sqlite3_column_type(st, 1) == SQLITE_NULL;
+    int value_type = sqlite3_column_type(st, 1);
+    int null = value_type == SQLITE_NULL;
+    if (key != NULL &&
+        (status = check_value_class(s, value_type, key, err)) != STORE_OK)
+      break;
     const void *value = null ? NULL : sqlite3_column_blob(st, 1);
     size_t value_len = null ? 0 : (size_t)sqlite3_column_bytes(st, 1);
     if (key == NULL || (value == NULL && value_len != 0) ||
@@ -1399,6 +1514,13 @@ static int ensure_tables(sqlite_store *s, store_error *err) {
   return status;
 }
 
+/* ?1, the bytes to write, as TEXT where the value it replaces is TEXT,
+ * else as the BLOB bound. CAST takes the bytes as text in the database's
+ * encoding: they are what the scan read of the text (sqlite3_column_blob)
+ * in that same encoding. Formatted with the column. */
+#define KEEP_CLASS \
+  "CASE WHEN typeof(\"%w\") = 'text' THEN CAST(?1 AS TEXT) ELSE ?1 END"
+
 /*
  * The writer's statements, prepared once. Pages read the table through a
  * subquery that holds the operator's --where, so that nothing in it (an OR,
@@ -1439,7 +1561,9 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
       "LIMIT ?2",
       K, C, src, K, K);
   /* CAST: the bytes as the reader saw them (sqlite3_column_blob), even
-   * where the value is stored as TEXT. A queue's swap also needs the
+   * where the value is stored as TEXT. The new value keeps the storage
+   * class of the one it replaces (KEEP_CLASS): text encoded records stay
+   * TEXT, and a restore puts text back as text. A queue's swap also needs the
    * message to be pending still: its pending states are ?4.., and ROW_NOW
    * takes them from ?2 on, the in-flight ones after them. */
   size_t np = s->states.n_pending, nf = s->states.n_in_flight;
@@ -1455,9 +1579,10 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
         pending == NULL
             ? NULL
             : sqlite3_mprintf(
-                  "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
+                  "UPDATE \"%w\".\"%w\" SET \"%w\" = " KEEP_CLASS
+                  " WHERE \"%w\" = ?2 AND "
                   "CAST(\"%w\" AS BLOB) = ?3 AND \"%w\" IN (%s)",
-                  S, T, C, K, C, Q, pending);
+                  S, T, C, C, K, C, Q, pending);
     sql[ST_ROW_NOW] =
         now_pending == NULL || flight_expr == NULL || (nf > 0 && !now_flight)
             ? NULL
@@ -1471,9 +1596,9 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
     sqlite3_free(flight_expr);
   } else {
     sql[ST_CAS] = sqlite3_mprintf(
-        "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2 AND "
-        "CAST(\"%w\" AS BLOB) = ?3",
-        S, T, C, K, C);
+        "UPDATE \"%w\".\"%w\" SET \"%w\" = " KEEP_CLASS
+        " WHERE \"%w\" = ?2 AND CAST(\"%w\" AS BLOB) = ?3",
+        S, T, C, C, K, C);
     sql[ST_ROW_NOW] = sqlite3_mprintf(
         "SELECT CAST(\"%w\" AS BLOB), 1, 0 FROM \"%w\".\"%w\" WHERE "
         "\"%w\" = ?1",

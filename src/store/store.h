@@ -41,6 +41,27 @@ const char *store_kind_name(store_kind kind);
 /** The kind named @p name, or 0. */
 store_kind store_kind_from_name(const char *name);
 
+/**
+ * What a target's record column holds, as the open checks it (store_open
+ * and store_open_writer). Adapters hand out and take the column's stored
+ * value as it is: bytes for a binary column, the text's bytes for a text
+ * one; turning text into record bytes is not theirs (src/verify/colenc.h).
+ * Writes keep the stored form: a value replacing text is written as text.
+ */
+typedef enum store_values {
+  /** Record bytes: PostgreSQL bytea; SQLite BLOB (a column of BLOB
+   * affinity or none). A text column, or a text value met in a BLOB
+   * column, is an error naming --column-encoding. */
+  STORE_VALUES_BINARY = 0,
+  /** Records encoded as text (base64, hex): PostgreSQL text or varchar
+   * (or bytea holding the text's bytes); SQLite TEXT affinity, or BLOB
+   * affinity holding text or blobs. */
+  STORE_VALUES_TEXT = 1,
+  /** Either, as stored: a restore puts back the stored values it kept,
+   * whatever the column's encoding. */
+  STORE_VALUES_STORED = 2
+} store_values;
+
 /** One target, as the command line or the config file names it. Borrowed. */
 typedef struct store_target {
   const char *name; /**< the target's name in reports */
@@ -64,6 +85,8 @@ typedef struct store_target {
   /** Comma-separated states of messages a consumer holds ("processing"):
    * counted as in flight, left alone and revisited; NULL: none. */
   const char *in_flight_states;
+  /** What the record column must hold; checked by the opens. */
+  store_values values;
 } store_target;
 
 /** The longest state (of pending_states, in_flight_states) a queue target

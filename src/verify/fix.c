@@ -112,6 +112,7 @@ typedef struct engine {
   rs_arena *row_arena;   /* classification of one record, reset per record */
   rs_arena *batch_arena; /* new bytes of one batch, reset per batch */
   rs_options row_opts, quick_opts, batch_opts;
+  verify_bytes decoded; /* the record bytes of a text column's value */
 } engine;
 
 /*
@@ -142,8 +143,66 @@ static const rs_reason *undeclared(const rs_classification *c,
  * empty), or an outcome; for FIX_CONVERTED and FIX_LOSSY, *out holds the
  * bytes to write (from the batch arena). @return 0 or a codec error.
  */
+static int plan_record(engine *e, const uint8_t *value, size_t len, rs_buf *out,
+                       int *oc, char *why, size_t why_size, rs_error *err);
+
+/*
+ * The new stored value: @p out's record bytes encoded as @p variant, the
+ * form of the value they replace, in the batch arena. 0 or RS_ENOMEM.
+ */
+static int encode_as(engine *e, const colenc_variant *variant, rs_buf *out,
+                     rs_error *err) {
+  if (variant->kind == COLENC_BINARY) return 0;
+  const ProtobufCAllocator *a = e->batch_opts.allocator;
+  size_t n = colenc_encoded_len(variant, out->len);
+  uint8_t *text = a->alloc(a->allocator_data, n > 0 ? n : 1);
+  if (text == NULL) {
+    err->code = RS_ENOMEM;
+    err->offset = RS_OFFSET_NONE;
+    snprintf(err->message, sizeof err->message,
+             "out of memory encoding a record as %s",
+             colenc_name(variant->kind));
+    return RS_ENOMEM;
+  }
+  out->len = colenc_encode(variant, out->data, out->len, text);
+  out->data = text;
+  out->cap = n;
+  return 0;
+}
+
+/*
+ * Plans one stored value: decoded as the column's encoding (a value that
+ * is not is corrupt), planned as a record, and the bytes to write encoded
+ * back in the value's own form. See plan_record for the rest.
+ */
 static int plan(engine *e, const uint8_t *value, size_t len, rs_buf *out,
                 int *oc, char *why, size_t why_size, rs_error *err) {
+  const uint8_t *bytes = NULL;
+  size_t n = 0;
+  colenc_variant variant;
+  colenc_error cerr;
+  int rc = verify_decode(e->o->column_encoding, value, len, &e->decoded, &bytes,
+                         &n, &variant, &cerr);
+  if (rc == -1) {
+    *oc = FIX_CORRUPT;
+    snprintf(why, why_size, "%s", cerr.message);
+    return 0;
+  }
+  if (rc != 0) {
+    err->code = RS_ENOMEM;
+    err->offset = RS_OFFSET_NONE;
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return rc;
+  }
+  rc = plan_record(e, bytes, n, out, oc, why, why_size, err);
+  if (rc == 0 && (*oc == FIX_CONVERTED || *oc == FIX_LOSSY))
+    rc = encode_as(e, &variant, out, err);
+  return rc;
+}
+
+/* plan() for record bytes. */
+static int plan_record(engine *e, const uint8_t *value, size_t len, rs_buf *out,
+                       int *oc, char *why, size_t why_size, rs_error *err) {
   const fix_options *o = e->o;
   *oc = -1;
   why[0] = '\0';
@@ -237,6 +296,7 @@ static int engine_init(engine *e, const fix_options *o, rs_error *err) {
 }
 
 static void engine_dispose(engine *e) {
+  free(e->decoded.data);
   rs_arena_free(e->row_arena);
   rs_arena_free(e->batch_arena);
 }
@@ -523,9 +583,25 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
     if (n == 0) break;
     for (int i = 0; i < n; i++) {
       if (rows[i].value_is_null) continue;
+      const uint8_t *bytes = NULL;
+      size_t len = 0;
+      colenc_error cerr;
+      int rc =
+          verify_decode(o->column_encoding, rows[i].value, rows[i].value_len,
+                        &e->decoded, &bytes, &len, NULL, &cerr);
+      if (rc == -1) {
+        r->remaining_verdicts[RS_VERDICT_CORRUPT]++;
+        continue;
+      }
+      if (rc == RS_ENOMEM) {
+        err->code = RS_ENOMEM;
+        err->offset = RS_OFFSET_NONE;
+        snprintf(err->message, sizeof err->message, "out of memory");
+      }
       rs_classification *c = NULL;
-      int rc = rs_classify(&c, o->registry, o->type, &o->reader, rows[i].value,
-                           rows[i].value_len, &e->quick_opts, err);
+      if (rc == 0)
+        rc = rs_classify(&c, o->registry, o->type, &o->reader, bytes, len,
+                         &e->quick_opts, err);
       if (rc != 0) return rc;
       count_remaining(r, c);
       rs_arena_reset(e->row_arena);

@@ -71,7 +71,15 @@ typedef struct fix_options {
   const rs_schema_id *schema_ids;
   size_t n_schema_ids;
   unsigned to_version; /**< the version records are rewritten as */
-  int execute;         /**< 0: dry run */
+  /**
+   * How the column holds records. A value is decoded before it is judged,
+   * and a new record is written back in the form of the value it replaces
+   * (colenc_variant): the compare-and-swap and the backup keep the stored
+   * text as read, so a restore needs no encoding. A value not in the
+   * encoding is corrupt, left alone.
+   */
+  colenc_kind column_encoding;
+  int execute; /**< 0: dry run */
   int allow_lossy;
   size_t batch;              /**< rows per batch (and page) */
   double max_rate;           /**< rows per second at most; 0: no limit */

@@ -267,12 +267,76 @@ static int count_row(scan_result *r, const scan_options *o,
  * records whose reasons the report keeps. */
 typedef struct scan_judges {
   rs_classifier *judge, *explain;
-  rs_arena *arena; /* the classifications' memory, reset per record */
+  rs_arena *arena;      /* the classifications' memory, reset per record */
+  verify_bytes decoded; /* a text-encoded value's bytes */
 } scan_judges;
+
+
+/*
+ * A stored value that is not in the column's encoding: corrupt, its writer
+ * unknown, with the decoder's reason (its offset is in the stored text). It
+ * carries no provenance, so a filter counts it as unattributed.
+ */
+static int count_undecodable(scan_result *r, const scan_options *o,
+                             const store_row *row, const colenc_error *cerr) {
+  int filter = wanted(o, NULL);
+  r->rows_counted++;
+  r->verdicts[RS_VERDICT_CORRUPT]++;
+  if (filter == FILTER_UNATTRIBUTED) {
+    r->unattributed++;
+    r->unattributed_findings++;
+  }
+  scan_writer *w = writer_of(r, 0, RS_ENCODING_RAW, 0, 0, NULL, NULL);
+  if (w == NULL) return RS_ENOMEM;
+  w->rows++;
+  w->verdicts[RS_VERDICT_CORRUPT]++;
+  size_t *count = &r->n_samples[RS_VERDICT_CORRUPT];
+  if (*count >= o->max_samples) return 0;
+  scan_sample *grown =
+      realloc(r->samples[RS_VERDICT_CORRUPT], (*count + 1) * sizeof *grown);
+  if (grown == NULL) return RS_ENOMEM;
+  r->samples[RS_VERDICT_CORRUPT] = grown;
+  scan_sample *sm = &grown[*count];
+  memset(sm, 0, sizeof *sm);
+  sm->verdict = RS_VERDICT_CORRUPT;
+  (*count)++; /* counted first, so that dispose frees what was taken */
+  sm->key = malloc(row->key_len + 1);
+  sm->reasons = calloc(1, sizeof *sm->reasons);
+  if (sm->key == NULL || sm->reasons == NULL) return RS_ENOMEM;
+  memcpy(sm->key, row->key, row->key_len);
+  sm->key[row->key_len] = '\0';
+  sm->n_reasons = 1;
+  sm->reasons[0].verdict = RS_VERDICT_CORRUPT;
+  sm->reasons[0].offset = cerr->offset;
+  sm->reasons[0].path = verify_strdup("");
+  sm->reasons[0].text = verify_strdup(cerr->message);
+  return sm->reasons[0].path == NULL || sm->reasons[0].text == NULL ? RS_ENOMEM
+                                                                    : 0;
+}
+
+/* Judges one row's record: 0, or a codec error that stops the scan. */
+static int judge_row(scan_result *r, const scan_options *o,
+                     const scan_judges *j, const store_row *row,
+                     const uint8_t *bytes, size_t len, rs_error *err) {
+  /* The verdict first, without the work that only explains it; a record
+   * whose reasons the report keeps (the first keys of each verdict) is
+   * classified again in full. */
+  rs_classification *c = NULL;
+  int rc = rs_classifier_run(j->judge, &c, bytes, len, err);
+  if (rc == 0 && wants_sample(r, o, c)) {
+    rs_classification_free(c);
+    c = NULL;
+    rc = rs_classifier_run(j->explain, &c, bytes, len, err);
+  }
+  if (rc == 0) rc = count_row(r, o, row, c);
+  rs_classification_free(c);
+  return rc;
+}
+
 
 /* Every row of a started scan, until the end, an error or an interrupt. */
 static int scan_rows(scan_result *r, store *s, const scan_options *o,
-                     const scan_judges *j, rs_error *err) {
+                     scan_judges *j, rs_error *err) {
   store_error serr = {STORE_OK, ""};
   int rc = 0;
   for (;;) {
@@ -305,25 +369,20 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
       r->rows_null++;
       continue;
     }
-    /* The verdict first, without the work that only explains it; a record
-     * whose reasons the report keeps (the first keys of each verdict) is
-     * classified again in full. */
-    rs_classification *c = NULL;
-    rc = rs_classifier_run(j->judge, &c, row.value, row.value_len, err);
-    if (rc == 0 && wants_sample(r, o, c)) {
-      rs_classification_free(c);
-      c = NULL;
-      rc = rs_classifier_run(j->explain, &c, row.value, row.value_len, err);
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    colenc_error cerr;
+    rc = verify_decode(o->column_encoding, row.value, row.value_len,
+                       &j->decoded, &bytes, &len, NULL, &cerr);
+    if (rc == -1)
+      rc = count_undecodable(r, o, &row, &cerr);
+    else if (rc == 0)
+      rc = judge_row(r, o, j, &row, bytes, len, err);
+    if (rc == RS_ENOMEM && err != NULL) {
+      err->code = RS_ENOMEM;
+      err->offset = RS_OFFSET_NONE;
+      strcpy(err->message, "out of memory keeping the scan's results");
     }
-    if (rc == 0) {
-      rc = count_row(r, o, &row, c);
-      if (rc == RS_ENOMEM && err != NULL) {
-        err->code = RS_ENOMEM;
-        err->offset = RS_OFFSET_NONE;
-        strcpy(err->message, "out of memory keeping the scan's results");
-      }
-    }
-    rs_classification_free(c);
     rs_arena_reset(j->arena);
     if (rc != 0) {
       store_cancel(s);
@@ -338,6 +397,7 @@ static void judges_free(scan_judges *j) {
   rs_classifier_free(j->judge);
   rs_classifier_free(j->explain);
   rs_arena_free(j->arena);
+  free(j->decoded.data);
 }
 
 static int judges_new(scan_judges *j, const char *type, const scan_options *o,
@@ -377,6 +437,7 @@ int scan_target(scan_result *r, store *s, const char *type,
     memcpy(r->error, serr.message, sizeof r->error);
   }
   judges_free(&j);
+
   r->seconds = verify_now_seconds() - start;
   return rc;
 }

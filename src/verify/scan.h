@@ -18,6 +18,7 @@
 #include <rollsafe/rollsafe.h>
 
 #include "store/store.h"
+#include "verify/colenc.h"
 
 /** Why a record is undetermined: which side of the comparison is unknown. */
 typedef enum scan_undetermined_kind {
@@ -41,6 +42,12 @@ typedef struct scan_options {
   const rs_registry *registry;
   rs_reader reader;
   const rs_options *codec_options; /**< NULL: defaults (the arena is added) */
+  /**
+   * How the column holds records (COLENC_BINARY: the bytes themselves). A
+   * value that is not in the encoding is a corrupt record whose reason
+   * says why and at which offset of the stored text.
+   */
+  colenc_kind column_encoding;
   /**
    * Count only records whose provenance names this flag (NULL: all).
    * Records that carry no provenance (raw records, envelopes without one)

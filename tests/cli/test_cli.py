@@ -578,6 +578,26 @@ def test_inspect_v1(ctx):
           "key order", list(doc))
 
 
+def test_inspect_psql_bytea_text(ctx):
+    # psql shows bytea as \x and hex digits; inspect --hex takes that text
+    # from a file or standard input, as it takes base64 in either alphabet.
+    import base64
+    data, _ = ctx.record("v1_paid")
+    text = "\\x" + data.hex()
+    for argv, stdin in ((["--hex", ctx.write("v1_paid.psql", text.encode())],
+                         b""),
+                        (["--hex", "-"], b"  " + text.upper().encode()
+                         .replace(b"\\X", b"\\x") + b"\n"),
+                        (["--base64", "-"], base64.urlsafe_b64encode(data)
+                         .rstrip(b"="))):
+        doc, _ = ctx.inspect(*argv, stdin=stdin, code=0)
+        check(doc["size"] == len(data), "size of %s" % argv, doc["size"])
+        check_fields(doc, ctx.expected_fields("v1_paid"))
+    # "\x" only at the start: another one is a bad character.
+    _, err = ctx.expect(2, "inspect", "--hex", stdin=b"\\x0a\\x0b")
+    one_line_error(err, "offset 4")
+
+
 def check_v2_envelope(ctx, doc, data, header_len, case):
     check(doc["encoding"] == "envelope", "encoding", doc["encoding"])
     check(doc["written_version"] == 2, "written_version")

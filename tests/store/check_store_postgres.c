@@ -615,9 +615,11 @@ END_TEST
 START_TEST(non_bytea_column_is_usage) {
   identifier_tables();
   assert_open_fails(STORE_EUSAGE, "ident.good", "id", "note",
-                    "column 'note' is text, not bytea");
+                    "column 'note' is text; records stored as text need "
+                    "--column-encoding base64 or hex");
   assert_open_fails(STORE_EUSAGE, "ident.good", "id", "u",
-                    "column 'u' is integer, not bytea");
+                    "column 'u' is integer, which cannot hold records "
+                    "whatever the column encoding");
 }
 END_TEST
 

@@ -558,13 +558,16 @@ START_TEST(fix_swaps_and_conflicts) {
 }
 END_TEST
 
-/* A row stored as TEXT reads as its bytes; the swap compares those. */
+/* A row stored as TEXT (records encoded as text) reads as its bytes; the
+ * swap compares those, and writes the new value as TEXT too. */
 START_TEST(fix_text_stored_value) {
   const char *path = fresh_db("fix_text");
   make_orders(path, 1);
   sqlite3 *db = raw_open(path);
   sql(db, "UPDATE t SET v = 'as text' WHERE id = 1");
-  store *s = writer(path);
+  store_target t = target_of(path, "t", "id", "v", NULL);
+  t.values = STORE_VALUES_TEXT;
+  store *s = writer_on(&t, 1000);
   store_run r = new_run("run-t", "fix");
   create_run(s, &r);
   store_swap w = swap_of("1", "as text", "new");
@@ -572,6 +575,7 @@ START_TEST(fix_text_stored_value) {
   ck_assert_int_eq(store_fix_batch(s, &r, &w, 1, &err), STORE_OK);
   ck_assert_int_eq(w.swapped, 1);
   ck_assert(ROW_IS(db, 1, "new"));
+  ck_assert(query_is(db, "text", "SELECT typeof(v) FROM t WHERE id = 1"));
   store_close(s);
   sqlite3_close(db);
 }
