@@ -77,9 +77,10 @@ class Records:
         return gen.serialize(o)
 
     def v2(self, kind, n, flag="checkout_v2", variant="on",
-           write_time_us=1768473000000000, writer="orders-api 4.2.0"):
+           write_time_us=1768473000000000, writer="orders-api 4.2.0",
+           order_id=None):
         o = self.v2m.Order()
-        o.order_id = "O-%d" % n
+        o.order_id = order_id if order_id is not None else "O-%d" % n
         o.customer_id = "C-%d" % (n % 977)
         o.total_cents = 2598
         o.status = 2
