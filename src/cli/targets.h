@@ -121,7 +121,14 @@ typedef struct cli_target {
   unsigned newest;           /* the type's newest version */
   unsigned raw_writer;       /* the writer of raw records; 0: inferred */
   const char *fixed_output;  /* stream files: the config's fixed_output */
+  /* The key the store resolved, which target.key points to once the
+   * target is open (cli_target_use_key), and its column count. */
+  char key_name[STORE_KEY_NAME_MAX];
+  unsigned key_parts;
 } cli_target;
+
+/** Takes the key open store @p s resolved (store_key()) as @p t's key. */
+void cli_target_use_key(cli_target *t, const store *s);
 
 /** What a command works on: the registry, the config file and its targets. */
 typedef struct cli_target_set {

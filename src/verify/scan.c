@@ -120,6 +120,8 @@ static int add_sample(scan_sample **list, size_t *count, const store_row *row,
   s->basis = rs_classification_writer_basis(c);
   s->candidates = rs_classification_writer_candidates(c);
   s->verdict = rs_classification_verdict(c);
+  s->key_parts = row->key_parts;
+  s->key_position = row->key_parts == 0;
   s->key = malloc(row->key_len + 1);
   if (s->key != NULL) {
     memcpy(s->key, row->key, row->key_len);
