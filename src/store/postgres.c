@@ -729,12 +729,18 @@ static int pg_check_key(pg_store *s, const store_target *target,
   if (rc != STORE_OK) return rc;
   char shown[200];
   printable(shown, sizeof shown, target->key);
+  if (!key_ok && !any_key)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "refusing a table without a primary key or unique "
+                   "not-null column as keyed by '%s'; without --key, scan "
+                   "names its rows by ctid (positions), and fix needs a key",
+                   shown);
   if (!key_ok)
     return pg_fail(s, err, STORE_EUSAGE,
-                   "'%s' is neither the primary key nor the columns of a "
-                   "unique index on not-null columns%s; rollsafe needs one "
-                   "to name rows",
-                   shown, any_key ? "" : " (the table has no key at all)");
+                   "'%s' is neither the primary key nor a unique not-null "
+                   "column (nor the columns of a unique index on not-null "
+                   "columns); rollsafe needs one to name rows",
+                   shown);
   return STORE_OK;
 }
 

@@ -305,12 +305,6 @@ int store__key_columns(const char *spec, char cols[][64], size_t *n,
       return store__fail(err, STORE_EUSAGE,
                          "key '%.200s': at most %d columns", spec,
                          STORE_KEY_COLUMNS_MAX);
-    for (size_t i = 0; i < len; i++)
-      if ((unsigned char)start[i] < 0x20 || start[i] == 0x7f)
-        return store__fail(err, STORE_EUSAGE,
-                           "key '%.200s': a column name holds a control "
-                           "character",
-                           spec);
     memcpy(cols[*n], start, len);
     cols[*n][len] = '\0';
     for (size_t i = 0; i < *n; i++)
