@@ -965,11 +965,16 @@ static json_t *run_json(const store_run *r) {
   json_object_set_new(o, "command", json_string(r->command));
   json_object_set_new(o, "target", json_string(r->target));
   json_object_set_new(o, "table", json_string(r->table));
+  json_object_set_new(o, "key", json_string(r->key));
+  json_object_set_new(o, "column", json_string(r->column));
   json_object_set_new(o, "status", json_string(r->status));
   json_object_set_new(o, "to_version", json_integer(r->to_version));
-  json_object_set_new(
-      o, "checkpoint",
-      r->has_checkpoint ? json_string(r->checkpoint) : json_null());
+  /* The checkpoint is a key text: a composite key's is a JSON array. */
+  unsigned parts = 1;
+  for (const char *c = r->key; *c; c++) parts += *c == ',';
+  json_object_set_new(o, "checkpoint",
+                      r->has_checkpoint ? rs__json_key(r->checkpoint, parts)
+                                        : json_null());
   char t[40];
   rs__format_time_us(t, sizeof t, r->started_us);
   json_object_set_new(o, "started_at", json_string(t));

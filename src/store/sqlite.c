@@ -202,12 +202,30 @@ static char *key_list(const sqlite_store *s) {
   return key_sql(s, "\"%w\"", ", ");
 }
 
+/* The parameter of part @p i of a composite key: numbered above every
+ * other parameter of the writer's statements (at most ?3 plus the states),
+ * so that none is shared. */
+static int key_param(const sqlite_store *s, size_t i) {
+  return 5 + (int)(s->states.n_pending + s->states.n_in_flight + i);
+}
+
+/* "p1 = ?N AND p2 = ?N+1": the key's columns, each against its part's
+ * parameter, joined by @p sep after @p op. */
+static char *key_params_sql(const sqlite_store *s, const char *op,
+                            const char *sep) {
+  sqlite3_str *str = sqlite3_str_new(NULL);
+  for (size_t i = 0; i < s->nk; i++)
+    sqlite3_str_appendf(str, "%s\"%w\"%s?%d", i > 0 ? sep : "",
+                        s->key_cols[i], op, key_param(s, i));
+  return sqlite3_str_finish(str);
+}
+
 /* The condition that names a row by its key, the key's text bound at
- * ?@p first (one column) or at :rs_k0, :rs_k1, ... (several; see
+ * ?@p first (one column) or its parts at key_param() (several; see
  * bind_key). */
 static char *key_eq(const sqlite_store *s, int first) {
   if (s->nk == 1) return sqlite3_mprintf("\"%w\" = ?%d", s->key_cols[0], first);
-  return key_sql(s, "\"%w\" = :rs_k%d", " AND ");
+  return key_params_sql(s, " = ", " AND ");
 }
 
 /* The condition of a page after a key bound as key_eq binds it at ?1. */
@@ -216,7 +234,7 @@ static char *key_after(const sqlite_store *s) {
   char *cols = key_list(s);
   sqlite3_str *str = sqlite3_str_new(NULL);
   for (size_t i = 0; i < s->nk; i++)
-    sqlite3_str_appendf(str, "%s:rs_k%d", i > 0 ? ", " : "", (int)i);
+    sqlite3_str_appendf(str, "%s?%d", i > 0 ? ", " : "", key_param(s, i));
   char *params = sqlite3_str_finish(str);
   char *out = cols != NULL && params != NULL
                   ? sqlite3_mprintf("(%s) > (%s)", cols, params)
@@ -944,7 +962,7 @@ static int bind_one_key(sqlite_store *s, sqlite3_stmt *st, int i,
 /*
  * Binds a key's text form where key_eq and key_after put it: at ?@p i for
  * a key of one column (bind_one_key), or each part of a composite key
- * (store.h) at :rs_k0, :rs_k1, ... with the storage class its JSON form
+ * (store.h) at its key_param() with the storage class its JSON form
  * gives it: integers and reals as numbers, text as text. STORE_OK, or
  * STORE_EUSAGE for a text that is not such a key (a checkpoint or backup
  * row of another key).
@@ -960,9 +978,7 @@ static int bind_key(sqlite_store *s, sqlite3_stmt *st, int i, const char *key,
   if (scratch == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   int status = store__key_parse(key, parts, s->nk, scratch, err);
   for (size_t k = 0; k < s->nk && status == STORE_OK; k++) {
-    char name[32];
-    snprintf(name, sizeof name, ":rs_k%u", (unsigned)k);
-    int at = sqlite3_bind_parameter_index(st, name);
+    int at = key_param(s, k);
     if (parts[k].type == STORE_PART_INT)
       sqlite3_bind_int64(st, at, parts[k].i);
     else if (parts[k].type == STORE_PART_REAL)
