@@ -268,6 +268,61 @@ def test_old_runs_tables_still_read(r):
     check_eq(be.rows("orders", ["id"]), before, "bytes back")
 
 
+def test_queue_with_composite_key(r):
+    # A queue keyed by (tenant, seq): pending messages are rewritten by
+    # their composite key, in-flight and delivered ones left alone.
+    path = os.path.join(r.work, "queue.db")
+    recs = Records()
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE q (tenant TEXT NOT NULL, seq INTEGER NOT NULL, "
+               "payload BLOB, state TEXT NOT NULL, PRIMARY KEY (tenant, seq))")
+    rows = []
+    for i in range(12):
+        state = ("pending", "processing", "done")[i % 3]
+        rows.append((("t,%d" % (i % 2), i), "v2_plain", state, i + 1))
+        db.execute("INSERT INTO q VALUES (?, ?, ?, ?)",
+                   ("t,%d" % (i % 2), i, recs.make("v2_plain", i + 1), state))
+    db.commit()
+    db.close()
+    args = ["--sqlite", path, "--table", "q", "--key", "tenant,seq",
+            "--column", "payload", "--type", "shop.Order", "--queue",
+            "--state-column", "state", "--pending-states", "pending",
+            "--in-flight-states", "processing"]
+    out, _ = r.expect(4, "fix", *args, "--max-passes", "1", "--execute",
+                      "--format", "json", "--samples", "100")
+    doc = json.loads(out)
+    t = doc["targets"][0]
+    check_eq(t["outcomes"]["converted"], 4, "pending messages converted")
+    check_eq(sorted(map(repr, (s["key"] for s in
+                               t["samples"]["in_flight"]))),
+             sorted(repr(["t,%d" % (i % 2), i]) for i in range(12)
+                    if i % 3 == 1), "in-flight messages named by key")
+    db = sqlite3.connect(path)
+    now = {(k, n): (bytes(p), st) for k, n, p, st in
+           db.execute("SELECT tenant, seq, payload, state FROM q")}
+    db.close()
+    for (key, _, state, n) in rows:
+        payload, _ = now[key]
+        if state == "pending":
+            m = recs.v1m.Order()
+            m.ParseFromString(payload)
+            want = recs.v1m.Order()
+            want.ParseFromString(recs.v1(n))
+            check_eq(m, want, "message %r converted" % (key,))
+        else:
+            check_eq(payload, recs.make("v2_plain", n),
+                     "message %r left alone" % (key,))
+    out, _ = r.expect(0, "restore", *args, "--run", doc["run_id"],
+                      "--execute", "--format", "json")
+    check_eq(json.loads(out)["restored"], 4, "restored by composite key")
+    db = sqlite3.connect(path)
+    now = {(k, n): bytes(p) for k, n, p in
+           db.execute("SELECT tenant, seq, payload FROM q")}
+    db.close()
+    for (key, _, _, n) in rows:
+        check_eq(now[key], recs.make("v2_plain", n), "%r restored" % (key,))
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 
