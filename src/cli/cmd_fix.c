@@ -296,11 +296,11 @@ static json_t *result_json(const fix_report *rep, size_t i) {
     json_t *list = json_array();
     for (size_t k = 0; k < r->n_samples[o]; k++) {
       const fix_sample *fs = &r->samples[o][k];
-      json_t *sample = json_pack(
-          "{s:o,s:o}", "key",
-          fs->key != NULL && fs->key[0] ? rs__json_key(fs->key, fs->key_parts)
-                                        : json_null(),
-          "why", str_or_null(fs->why));
+      json_t *sample = json_pack("{s:o,s:o}", "key",
+                                 fs->key != NULL && fs->key[0]
+                                     ? rs__json_key(fs->key, fs->key_parts)
+                                     : json_null(),
+                                 "why", str_or_null(fs->why));
       if (sample != NULL && fs->key_position &&
           t->target.kind != STORE_STREAM_FILE)
         json_object_set_new(sample, "key_is_position", json_true());
@@ -442,11 +442,12 @@ static int write_text(FILE *out, void *ctx) {
               i ? "\n" : "", rep->command, t->target.name, t->target.connection,
               rep->execute ? "" : ", DRY RUN: nothing was written");
     else
-      fprintf(out, "%s%s %s: %s.%s (key %s)%s%s\n", i ? "\n" : "", rep->command,
-              t->target.name, t->target.table, t->target.column,
-              t->target.key != NULL && t->target.key[0] ? t->target.key : "none",
-              store_kind_is_queue(t->target.kind) ? ", queue" : "",
-              rep->execute ? "" : ", DRY RUN: nothing was written");
+      fprintf(
+          out, "%s%s %s: %s.%s (key %s)%s%s\n", i ? "\n" : "", rep->command,
+          t->target.name, t->target.table, t->target.column,
+          t->target.key != NULL && t->target.key[0] ? t->target.key : "none",
+          store_kind_is_queue(t->target.kind) ? ", queue" : "",
+          rep->execute ? "" : ", DRY RUN: nothing was written");
     if (rep->status[i] != STORE_OK) {
       fprintf(out, "  ERROR      %s\n", rep->errors[i]);
       continue;
@@ -763,10 +764,11 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
   "Target (as for scan):",                                                    \
       "  -c, --config FILE        targets and reader from a YAML file",       \
       "      --sqlite PATH | --postgres CONNINFO   one table, with:",         \
-      "      --table T [--key K[,K2...]] --column C --type TYPE [--where SQL]", \
-      "                           [--name N]; --key names the primary key "  \
+      "      --table T [--key K[,K2...]] --column C --type TYPE [--where "    \
+      "SQL]",                                                                 \
+      "                           [--name N]; --key names the primary key "   \
       "or",                                                                   \
-      "                           a unique index's columns (default: the "   \
+      "                           a unique index's columns (default: the "    \
       "primary",                                                              \
       "                           key). fix needs a key; rows whose key is "  \
       "NULL",                                                                 \
@@ -972,9 +974,9 @@ static json_t *run_json(const store_run *r) {
   /* The checkpoint is a key text: a composite key's is a JSON array. */
   unsigned parts = 1;
   for (const char *c = r->key; *c; c++) parts += *c == ',';
-  json_object_set_new(o, "checkpoint",
-                      r->has_checkpoint ? rs__json_key(r->checkpoint, parts)
-                                        : json_null());
+  json_object_set_new(
+      o, "checkpoint",
+      r->has_checkpoint ? rs__json_key(r->checkpoint, parts) : json_null());
   char t[40];
   rs__format_time_us(t, sizeof t, r->started_us);
   json_object_set_new(o, "started_at", json_string(t));

@@ -23,9 +23,9 @@ json_t *rs__json_key(const char *key, unsigned parts);
 char *rs__key_text(const char *key, unsigned parts);
 
 /** The note reports give a target whose rows are named by position. */
-#define RS_POSITION_NOTE                                                  \
-  "the table has no key: rows are named by their position (rowid or "   \
-  "ctid), which a change to the table may move; positions are not "     \
+#define RS_POSITION_NOTE                                              \
+  "the table has no key: rows are named by their position (rowid or " \
+  "ctid), which a change to the table may move; positions are not "   \
   "identities, and a fix needs a key"
 
 #endif

@@ -369,8 +369,8 @@ static json_t *json_sample(const scan_sample *s) {
                   "text", rs__json_text(r->text)));
   }
   json_t *o = json_pack(
-      "{s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "key", rs__json_key(s->key, s->key_parts),
-      "written_version",
+      "{s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "key",
+      rs__json_key(s->key, s->key_parts), "written_version",
       s->written_version ? json_integer(s->written_version) : json_null(),
       "flag", rs__json_text(s->flag_key), "variant", rs__json_text(s->variant),
       "write_time", json_time(s->write_time_us), "reasons", reasons,
@@ -468,9 +468,9 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
     return NULL;
   }
   if (t->target.kind != STORE_STREAM_FILE)
-    json_object_set_new(o, "key_note", t->rows_by_position
-                                           ? json_string(RS_POSITION_NOTE)
-                                           : json_null());
+    json_object_set_new(
+        o, "key_note",
+        t->rows_by_position ? json_string(RS_POSITION_NOTE) : json_null());
   json_object_set_new(o, "rows_read", json_integer((json_int_t)res->rows_read));
   json_object_set_new(o, "rows_null", json_integer((json_int_t)res->rows_null));
   json_object_set_new(o, "rows_skipped",
@@ -692,10 +692,8 @@ static void text_target(FILE *out, const scan_report *r,
     fprintf(out, "\ntarget %s: %s, %s.%s (key %s)\n", t->target.name,
             t->description ? t->description : store_kind_name(t->target.kind),
             t->target.table, t->target.column,
-            t->target.key != NULL && t->target.key[0] ? t->target.key
-                                                      : "none");
-  if (t->rows_by_position)
-    fprintf(out, "  note       %s\n", RS_POSITION_NOTE);
+            t->target.key != NULL && t->target.key[0] ? t->target.key : "none");
+  if (t->rows_by_position) fprintf(out, "  note       %s\n", RS_POSITION_NOTE);
   fprintf(out, "  reader     %s version %u, %s framing; raw writer ", t->type,
           t->reader_version, framing_name(t->reader_framing));
   if (t->raw_writer)

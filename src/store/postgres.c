@@ -710,8 +710,7 @@ static int pg_check_key(pg_store *s, const store_target *target,
       return pg_fail(s, err, STORE_EUSAGE, "no key column '%s'", key_name);
     if (key.cast_type[0] == '\0')
       return pg_fail(s, err, STORE_EUSAGE,
-                     "the type name of key column '%s' is too long",
-                     key_name);
+                     "the type name of key column '%s' is too long", key_name);
     memcpy(s->key_types[i], key.cast_type, sizeof s->key_types[i]);
     attnums[i] = strtol(key.attnum, NULL, 10);
   }
@@ -897,13 +896,14 @@ static char *pg_key_sql(pg_store *s, pg_key_form form, const char *prefix,
   if (s->nk == 0)
     return form != PG_KEY_TEXT ? NULL
            : s->has_children
-               ? pg_sprintf("pg_catalog.concat(%s.tableoid::pg_catalog."
-                            "regclass, ' ctid ', %s.ctid)",
-                            prefix, prefix)
+               ? pg_sprintf(
+                     "pg_catalog.concat(%s.tableoid::pg_catalog."
+                     "regclass, ' ctid ', %s.ctid)",
+                     prefix, prefix)
                : pg_sprintf("pg_catalog.concat('ctid ', %s.ctid)", prefix);
   if (s->nk == 1 && form != PG_KEY_LIST) {
-    char *q = PQescapeIdentifier(s->conn, s->key_cols[0],
-                                 strlen(s->key_cols[0]));
+    char *q =
+        PQescapeIdentifier(s->conn, s->key_cols[0], strlen(s->key_cols[0]));
     char *out = q == NULL ? NULL
                 : form == PG_KEY_TEXT
                     ? pg_sprintf("%s.%s::pg_catalog.text", prefix, q)
@@ -919,8 +919,8 @@ static char *pg_key_sql(pg_store *s, pg_key_form form, const char *prefix,
   int ok = cols != NULL && vals != NULL;
   size_t nc = 0, nv = 0;
   for (size_t i = 0; ok && i < s->nk; i++) {
-    char *q = PQescapeIdentifier(s->conn, s->key_cols[i],
-                                 strlen(s->key_cols[i]));
+    char *q =
+        PQescapeIdentifier(s->conn, s->key_cols[i], strlen(s->key_cols[i]));
     ok = q != NULL;
     if (ok)
       nc += (size_t)snprintf(cols + nc, cap - nc, "%s%s.%s", i ? ", " : "",
@@ -934,12 +934,13 @@ static char *pg_key_sql(pg_store *s, pg_key_form form, const char *prefix,
     PQfreemem(q);
     ok = ok && nc < cap && nv < cap;
   }
-  char *out = !ok ? NULL
+  char *out = !ok                   ? NULL
               : form == PG_KEY_LIST ? pg_sprintf("%s", cols)
               : form == PG_KEY_TEXT
-                  ? pg_sprintf("pg_catalog.json_build_array(%s)::pg_catalog."
-                               "text",
-                               cols)
+                  ? pg_sprintf(
+                        "pg_catalog.json_build_array(%s)::pg_catalog."
+                        "text",
+                        cols)
                   : pg_sprintf("(%s) %s (%s)", cols,
                                form == PG_KEY_MATCH ? "=" : ">", vals);
   free(cols);
@@ -1029,10 +1030,10 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
     } else if (itself < 0) {
       rc = itself;
     } else if (s->scan_select) {
-      s->copy_sql = pg_sprintf("SELECT %s, %s FROM %s.%s WHERE %s%s%s%s", key,
-                               quoted[3], quoted[0], quoted[1], cond,
-                               has_where ? " AND (\n" : "",
-                               has_where ? where : "", has_where ? "\n)" : "");
+      s->copy_sql =
+          pg_sprintf("SELECT %s, %s FROM %s.%s WHERE %s%s%s%s", key, quoted[3],
+                     quoted[0], quoted[1], cond, has_where ? " AND (\n" : "",
+                     has_where ? where : "", has_where ? "\n)" : "");
     } else if (itself) {
       s->copy_sql = pg_sprintf("COPY %s.%s (%s, %s) TO STDOUT (FORMAT binary)",
                                quoted[0], quoted[1], quoted[2], quoted[3]);
@@ -2446,7 +2447,7 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
  * the original bytes are back). Formatted with schema, table, key, the key's
  * type and column.
  */
-#define HOLDS_VALUE                                        \
+#define HOLDS_VALUE                                  \
   "EXISTS (SELECT 1 FROM %s.%s AS rs_h WHERE %s AND" \
   " rs_h.%s = rs_u.value)"
 
@@ -2581,10 +2582,10 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   " WHEN rs_l.pend THEN 'c' WHEN rs_l.flight THEN 'f' ELSE 'g' END, %s"     \
   " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i"                          \
   " LEFT JOIN rs_l ON rs_l.i = rs_u.i"
-    s->queue_fix_sql = pg_sprintf(
-        QUEUE_INPUT BACKUP_UPSERT QUEUE_OUTPUT, pend_expr, flight_expr, q[0],
-        q[1], m->t_u, q[0], q[1], q[3], m->t_l, q[3], check_expr, q[0], q[1],
-        m->v_u, "false");
+    s->queue_fix_sql =
+        pg_sprintf(QUEUE_INPUT BACKUP_UPSERT QUEUE_OUTPUT, pend_expr,
+                   flight_expr, q[0], q[1], m->t_u, q[0], q[1], q[3], m->t_l,
+                   q[3], check_expr, q[0], q[1], m->v_u, "false");
     s->queue_restore_sql = pg_sprintf(
         QUEUE_INPUT
         " rs_r AS (SELECT run_id FROM rollsafe.runs"
@@ -2742,8 +2743,7 @@ static int pg_open_connection(pg_store *s, const store_target *target,
                               store_error *err) {
   size_t clen = strlen(target->column);
   if (clen == 0 || clen > 63)
-    return pg_fail(s, err, STORE_EUSAGE,
-                   "column names are 1 to 63 bytes long");
+    return pg_fail(s, err, STORE_EUSAGE, "column names are 1 to 63 bytes long");
   int rc = pg_connect(s, target, options, err);
   if (rc == STORE_OK && (s->interrupt = PQgetCancel(s->conn)) == NULL)
     rc = pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");

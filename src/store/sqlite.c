@@ -116,10 +116,10 @@ typedef struct sqlite_store {
   /* The scan's columns: the key's (0 .. nk), the rowid at rowid_col when
    * rows may be named by it (-1 otherwise), the record at value_col. */
   int rowid_col, value_col;
-  char key_buf[40]; /* an integer key's or a position's text, current row */
+  char key_buf[40];  /* an integer key's or a position's text, current row */
   store__key_buf kb; /* a composite key's text, current row */
-  int queue;     /* a queue kind: swaps only pending messages */
-  int has_where; /* the operator's --where is part of the reads */
+  int queue;         /* a queue kind: swaps only pending messages */
+  int has_where;     /* the operator's --where is part of the reads */
   /* A queue's states, bound into every statement that names them: the
    * reads take pending and in-flight ones (see the ST_ enum for where). */
   store__states states;
@@ -215,8 +215,8 @@ static char *key_params_sql(const sqlite_store *s, const char *op,
                             const char *sep) {
   sqlite3_str *str = sqlite3_str_new(NULL);
   for (size_t i = 0; i < s->nk; i++)
-    sqlite3_str_appendf(str, "%s\"%w\"%s?%d", i > 0 ? sep : "",
-                        s->key_cols[i], op, key_param(s, i));
+    sqlite3_str_appendf(str, "%s\"%w\"%s?%d", i > 0 ? sep : "", s->key_cols[i],
+                        op, key_param(s, i));
   return sqlite3_str_finish(str);
 }
 
@@ -306,8 +306,8 @@ static int has_rowid(sqlite_store *s) {
   sqlite3_stmt *st = NULL;
   char *sql = sqlite3_mprintf("SELECT _rowid_ FROM \"%w\".\"%w\" LIMIT 0",
                               s->schema, s->table);
-  int ok = sql != NULL &&
-           sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK;
+  int ok =
+      sql != NULL && sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK;
   sqlite3_finalize(st);
   sqlite3_free(sql);
   return ok;
@@ -320,7 +320,7 @@ typedef struct table_info {
   int pk_too_wide;
   int found[STORE_KEY_COLUMNS_MAX]; /* per key column given */
   int notnull[STORE_KEY_COLUMNS_MAX];
-  int pk_of[STORE_KEY_COLUMNS_MAX]; /* its position in the primary key */
+  int pk_of[STORE_KEY_COLUMNS_MAX];   /* its position in the primary key */
   int integer[STORE_KEY_COLUMNS_MAX]; /* declared INTEGER */
   int text[STORE_KEY_COLUMNS_MAX];
 } table_info;
@@ -450,8 +450,7 @@ static int check_target(sqlite_store *s, const store_target *t,
     return store__fail(err, STORE_EUSAGE,
                        "target '%s': key '%s' of table '%s' may be NULL and "
                        "the table has no rowid to name such rows by",
-                       s->target_name, t->key != NULL ? t->key : "",
-                       s->table);
+                       s->target_name, t->key != NULL ? t->key : "", s->table);
   memcpy(s->key_cols, cols, sizeof cols);
   s->nk = n;
   store__key_set(&s->base, cols, n);
@@ -638,9 +637,8 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
     return fail_db(s, err, rc == SQLITE_NOMEM ? STORE_ENOMEM : STORE_EIO,
                    "scan failed");
   }
-  int status =
-      row_key(s, s->scan, s->rowid_col, &row->key, &row->key_len,
-              &row->key_parts, err);
+  int status = row_key(s, s->scan, s->rowid_col, &row->key, &row->key_len,
+                       &row->key_parts, err);
   if (status != STORE_OK) {
     s->done = 1;
     return status;
@@ -741,10 +739,10 @@ static char *scan_columns(sqlite_store *s, const char *column) {
   int rowid = s->nk == 0 || s->key_nullable;
   s->rowid_col = rowid ? (int)s->nk : -1;
   s->value_col = (int)s->nk + rowid;
-  char *out = keys == NULL ? NULL
-                           : sqlite3_mprintf("%s%s%s\"%w\"", keys,
-                                             s->nk > 0 ? ", " : "",
-                                             rowid ? "_rowid_, " : "", column);
+  char *out = keys == NULL
+                  ? NULL
+                  : sqlite3_mprintf("%s%s%s\"%w\"", keys, s->nk > 0 ? ", " : "",
+                                    rowid ? "_rowid_, " : "", column);
   sqlite3_free(keys);
   return out;
 }
@@ -984,8 +982,8 @@ static int bind_key(sqlite_store *s, sqlite3_stmt *st, int i, const char *key,
     else if (parts[k].type == STORE_PART_REAL)
       sqlite3_bind_double(st, at, parts[k].r);
     else
-      sqlite3_bind_text64(st, at, parts[k].text, parts[k].len,
-                          SQLITE_TRANSIENT, SQLITE_UTF8);
+      sqlite3_bind_text64(st, at, parts[k].text, parts[k].len, SQLITE_TRANSIENT,
+                          SQLITE_UTF8);
   }
   free(scratch);
   return status;
@@ -1829,13 +1827,12 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
         nf > 0 && now_flight != NULL
             ? sqlite3_mprintf("coalesce(\"%w\" IN (%s), 0)", Q, now_flight)
             : sqlite3_mprintf("0");
-    sql[ST_CAS] =
-        pending == NULL
-            ? NULL
-            : sqlite3_mprintf(
-                  "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE %s AND "
-                  "CAST(\"%w\" AS BLOB) = ?3 AND \"%w\" IN (%s)",
-                  S, T, C, eq_cas, C, Q, pending);
+    sql[ST_CAS] = pending == NULL
+                      ? NULL
+                      : sqlite3_mprintf(
+                            "UPDATE \"%w\".\"%w\" SET \"%w\" = ?1 WHERE %s AND "
+                            "CAST(\"%w\" AS BLOB) = ?3 AND \"%w\" IN (%s)",
+                            S, T, C, eq_cas, C, Q, pending);
     sql[ST_ROW_NOW] =
         now_pending == NULL || flight_expr == NULL || (nf > 0 && !now_flight)
             ? NULL
@@ -1853,8 +1850,8 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
         "CAST(\"%w\" AS BLOB) = ?3",
         S, T, C, eq_cas, C);
     sql[ST_ROW_NOW] = sqlite3_mprintf(
-        "SELECT CAST(\"%w\" AS BLOB), 1, 0 FROM \"%w\".\"%w\" WHERE %s", C,
-        S, T, eq_now);
+        "SELECT CAST(\"%w\" AS BLOB), 1, 0 FROM \"%w\".\"%w\" WHERE %s", C, S,
+        T, eq_now);
   }
   sqlite3_free(KL);
   sqlite3_free(eq_cas);

@@ -302,9 +302,8 @@ int store__key_columns(const char *spec, char cols[][64], size_t *n,
                          "long, separated by commas",
                          spec);
     if (*n == STORE_KEY_COLUMNS_MAX)
-      return store__fail(err, STORE_EUSAGE,
-                         "key '%.200s': at most %d columns", spec,
-                         STORE_KEY_COLUMNS_MAX);
+      return store__fail(err, STORE_EUSAGE, "key '%.200s': at most %d columns",
+                         spec, STORE_KEY_COLUMNS_MAX);
     memcpy(cols[*n], start, len);
     cols[*n][len] = '\0';
     for (size_t i = 0; i < *n; i++)

@@ -52,8 +52,8 @@ typedef struct store_target {
    * the table's primary key, whatever its columns; a table without one is
    * read with its rows named by position (store_key_parts() 0). */
   const char *key;
-  const char *column;     /**< the column holding the record bytes */
-  const char *where;      /**< the operator's own SQL condition, or NULL */
+  const char *column; /**< the column holding the record bytes */
+  const char *where;  /**< the operator's own SQL condition, or NULL */
   /** What messages show instead of `connection` when it must not be
    * printed (e.g. "$ORDERS_DB" for a value from the environment); NULL:
    * the SQLite path, or PostgreSQL's host/port/database. */
@@ -130,7 +130,7 @@ typedef struct store_open_options {
 typedef struct store_row {
   const char *key; /**< the key's text form, NUL-terminated (see above) */
   size_t key_len;
-  unsigned key_parts; /**< 1, the key's column count, or 0: a position */
+  unsigned key_parts;   /**< 1, the key's column count, or 0: a position */
   const uint8_t *value; /**< the record bytes; NULL when the column is NULL */
   size_t value_len;
   int value_is_null;
@@ -276,10 +276,10 @@ int store_open_writer(store **out, const store_target *target,
 
 /** A run, as the runs table keeps it. Strings owned by the caller. */
 typedef struct store_run {
-  char run_id[40];  /**< e.g. "20261126T103000Z-3f9a" */
-  char command[16]; /**< "fix" or "restore" */
-  char target[128]; /**< the target's name */
-  char table[160];  /**< as given: table or schema.table */
+  char run_id[40];              /**< e.g. "20261126T103000Z-3f9a" */
+  char command[16];             /**< "fix" or "restore" */
+  char target[128];             /**< the target's name */
+  char table[160];              /**< as given: table or schema.table */
   char key[STORE_KEY_NAME_MAX]; /**< the key's columns, comma-separated */
   char column[64];
   unsigned to_version;

@@ -40,7 +40,7 @@ typedef struct store_ops {
 
 struct store {
   const store_ops *ops;
-  char description[256]; /* safe to print: never a password */
+  char description[256];        /* safe to print: never a password */
   char key[STORE_KEY_NAME_MAX]; /* the key's columns, resolved at open */
   unsigned key_parts;           /* their number; 0: rows named by position */
 };

@@ -12,10 +12,9 @@
 #include "verify/fix.h"
 
 static const char *const outcome_names[FIX_OUTCOME_COUNT] = {
-    "converted", "lossy",        "lossy_skipped", "impossible",
-    "corrupt",   "check_failed", "conflict",      "restored",
-    "in_flight", "gone",         "dropped",       "undetermined",
-    "unnamed"};
+    "converted",    "lossy",        "lossy_skipped", "impossible", "corrupt",
+    "check_failed", "conflict",     "restored",      "in_flight",  "gone",
+    "dropped",      "undetermined", "unnamed"};
 
 const char *fix_outcome_name(fix_outcome o) {
   return (unsigned)o < FIX_OUTCOME_COUNT ? outcome_names[o] : "?";
@@ -438,6 +437,17 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
       *done = 1;
       break;
     }
+    /* Keyset pages move forward; one that ends where it started would be
+     * read again for ever. */
+    if (r->run.has_checkpoint &&
+        strcmp(rows[n - 1].key, r->run.checkpoint) == 0) {
+      r->status = STORE_EIO;
+      snprintf(r->error, sizeof r->error,
+               "the page after key %.200s ended on the same key; the table's "
+               "key does not order its rows",
+               r->run.checkpoint);
+      break;
+    }
     size_t k = 0;
     for (int i = 0; i < n && rc == 0; i++) {
       r->rows_read++;
@@ -568,8 +578,7 @@ static int unnamed_rows(fix_result *r, engine *e, store *s, int verifying,
         rc = plan(e, rows[i].value, rows[i].value_len, &out, &oc, why,
                   sizeof why, err);
         rs_arena_reset(e->batch_arena);
-        if (rc == 0 && oc >= 0)
-          rc = count_unnamed(r, o, oc, rows[i].key, why);
+        if (rc == 0 && oc >= 0) rc = count_unnamed(r, o, oc, rows[i].key, why);
       }
       if (rc != 0) return rc;
     }
@@ -645,7 +654,8 @@ int fix_target(fix_result *r, store *s, const store_target *target,
         strcmp(r->run.column, target->column) != 0) {
       r->status = STORE_EUSAGE;
       snprintf(r->error, sizeof r->error,
-               "run %.40s is a %.16s of %.160s.%.64s (key %.120s), not a fix of this target",
+               "run %.40s is a %.16s of %.160s.%.64s (key %.120s), not a fix "
+               "of this target",
                r->run.run_id, r->run.command, r->run.table, r->run.column,
                r->run.key);
       goto out;

@@ -58,7 +58,7 @@ typedef struct fix_sample {
   char *key;
   unsigned key_parts; /**< as store_row.key_parts */
   int key_position;   /**< key_parts 0: the key is a position */
-  char *why; /**< what it loses, why it cannot be converted, ... */
+  char *why;          /**< what it loses, why it cannot be converted, ... */
 } fix_sample;
 
 typedef struct fix_options {
@@ -96,7 +96,7 @@ typedef struct fix_options {
 } fix_options;
 
 typedef struct fix_result {
-  store_run run; /**< the run (execute), as last saved */
+  store_run run;      /**< the run (execute), as last saved */
   unsigned key_parts; /**< the store's key columns (store_key_parts) */
   int executed;
   int complete; /**< every pass and the verification ran to the end */
