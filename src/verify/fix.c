@@ -945,6 +945,16 @@ int fix_restore(fix_result *r, store *s, const char *run_id,
     snprintf(r->error, sizeof r->error, "run %s is not a fix", run_id);
     return 0;
   }
+  /* The backup rows' keys are texts of the run's key: read with another
+   * key's columns they would name other rows, or none. */
+  if (strcmp(fixed.key, store_key(s)) != 0) {
+    r->status = STORE_EUSAGE;
+    snprintf(r->error, sizeof r->error,
+             "run %.40s was made with key '%.120s', not '%.120s': restore "
+             "it with --key %.120s",
+             run_id, fixed.key, store_key(s), fixed.key);
+    return 0;
+  }
   r->run = fixed;
   r->executed = o->execute;
   r->key_parts = store_key_parts(s);

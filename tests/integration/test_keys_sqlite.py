@@ -323,6 +323,30 @@ def test_queue_with_composite_key(r):
         check_eq(now[key], recs.make("v2_plain", n), "%r restored" % (key,))
 
 
+def test_restore_with_another_key_refused(r):
+    # A run's backup rows are texts of its own key: a restore given another
+    # key of the table is refused, and writes nothing.
+    path = os.path.join(r.work, "two.db")
+    be = Sqlite(path)
+    recs = Records()
+    rows = keycases.make_rows(recs, [("t", i) for i in range(7)])
+    be.create("t", ["tenant", "id"], [(k, v) for k, v, _, _ in rows],
+              "CREATE TABLE t (tenant TEXT, id INT UNIQUE, payload BLOB, "
+              "PRIMARY KEY (tenant, id))")
+    out, _ = r.expect(1, "fix", *be.args("t", "tenant,id"), "--execute",
+                      "--format", "json")
+    run_id = json.loads(out)["run_id"]
+    fixed = be.rows("t", ["tenant", "id"])
+    _, err = r.expect(2, "restore", *be.args("t", "id"), "--run", run_id,
+                      "--execute")
+    check("was made with key 'tenant,id', not 'id'" in err, "refused", err)
+    check_eq(be.rows("t", ["tenant", "id"]), fixed, "nothing restored")
+    r.expect(0, "restore", *be.args("t", "tenant,id"), "--run", run_id,
+             "--execute")
+    check_eq(be.rows("t", ["tenant", "id"]),
+             {k: v for k, v, _, _ in rows}, "restored with its own key")
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 
