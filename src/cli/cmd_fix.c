@@ -761,7 +761,10 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
 #define TARGET_HELP                                                           \
   "Target (as for scan):",                                                    \
       "  -c, --config FILE        targets and reader from a YAML file",       \
-      "      --sqlite PATH | --postgres CONNINFO   one table, with:",         \
+      "      --sqlite PATH | --postgres CONNINFO | --postgres-env NAME",    \
+      "                           one table (--postgres-env: the connection", \
+      "                           string, which may carry a password, from",  \
+      "                           that environment variable), with:",         \
       "      --table T --key K --column C --type TYPE [--where SQL] [--name " \
       "N]",                                                                   \
       "      --reader-version N   the reader (default: the version before "   \

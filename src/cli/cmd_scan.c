@@ -48,9 +48,7 @@ void cli_scan_help(FILE *out) {
       "Target:",
       "  -c, --config FILE        targets, feature and reader from a YAML file",
       "      --sqlite PATH        a SQLite database file",
-      "      --postgres CONNINFO  a libpq connection string or URI, without a",
-      "                           password: the password comes from ~/.pgpass,",
-      "                           PGPASSFILE, PGPASSWORD or a prompt",
+      CLI_POSTGRES_HELP,
       "      --table T            table, or schema.table",
       "      --key K              its primary key, or a unique not-null column",
       "      --column C           the column holding the records",
@@ -286,6 +284,7 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_RAW_WRITER:
       case CLI_TOPT_SCHEMA_ID:
       case CLI_TOPT_COLUMN_ENCODING:
+      case CLI_TOPT_POSTGRES_ENV:
       case CLI_YOPT_SCHEMA:
       case CLI_YOPT_PLUGIN:
       case CLI_YOPT_MESSAGE:

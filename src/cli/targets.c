@@ -50,6 +50,35 @@ static int add_schema_id(cli_target_args *a, const char *value,
   return 1;
 }
 
+/* --postgres-env NAME: the connection string is the variable's value,
+ * which messages never show (it may hold a password); 1 or
+ * CLI_EXIT_USAGE. */
+static int take_postgres_env(cli_target_args *a, const char *name,
+                             const char *cmd) {
+  if (a->connection != NULL || a->stream != NULL)
+    return cli_usage_error(cmd,
+                           "give one of --sqlite, --postgres and "
+                           "--postgres-env, once");
+  const char *value = name[0] != '\0' ? getenv(name) : NULL;
+  if (name[0] == '\0' || value == NULL || value[0] == '\0')
+    return cli_usage_error(cmd, "--postgres-env: environment variable %s is %s",
+                           name[0] != '\0' ? name : "''",
+                           name[0] == '\0'   ? "not a name"
+                           : value == NULL ? "not set"
+                                           : "empty");
+  a->kind = STORE_POSTGRES_TABLE;
+  a->connection = value;
+  a->connection_env = name;
+  return 1;
+}
+
+/* The option that named the connection, for messages. */
+static const char *connection_option(const cli_target_args *a) {
+  return a->kind == STORE_SQLITE_TABLE ? "--sqlite"
+         : a->connection_env != NULL   ? "--postgres-env"
+                                       : "--postgres";
+}
+
 int cli_target_opt(cli_target_args *a, int id, const char *value,
                    const char *cmd) {
   int taken = cli_types_opt(&a->types, id, value, cmd);
@@ -57,11 +86,14 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
   switch (id) {
     case CLI_TOPT_CONFIG:
       return set_once(&a->config, value, "--config", cmd);
+    case CLI_TOPT_POSTGRES_ENV:
+      return take_postgres_env(a, value, cmd);
     case CLI_TOPT_SQLITE:
     case CLI_TOPT_POSTGRES:
       if (a->connection != NULL || a->stream != NULL)
         return cli_usage_error(cmd,
-                               "give one of --sqlite and --postgres, once");
+                               "give one of --sqlite, --postgres and "
+                               "--postgres-env, once");
       a->kind =
           id == CLI_TOPT_SQLITE ? STORE_SQLITE_TABLE : STORE_POSTGRES_TABLE;
       return set_once(&a->connection, value,
@@ -105,9 +137,8 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
       return set_once(&a->in_flight_states, value, "--in-flight-states", cmd);
     case CLI_TOPT_STREAM:
       if (a->connection != NULL)
-        return cli_usage_error(
-            cmd, "--stream and --%s exclude each other",
-            a->kind == STORE_SQLITE_TABLE ? "sqlite" : "postgres");
+        return cli_usage_error(cmd, "--stream and %s exclude each other",
+                               connection_option(a));
       a->kind = STORE_STREAM_FILE;
       return set_once(&a->stream, value, "--stream", cmd);
     case CLI_TOPT_SCHEMA_ID:
@@ -159,8 +190,7 @@ static int check_queue_stream(const cli_target_args *a, const char *cmd) {
 int cli_target_check(const cli_target_args *a, const char *cmd) {
   if (a->config != NULL) {
     const char *flag =
-        a->connection
-            ? (a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres")
+        a->connection         ? connection_option(a)
         : a->table            ? "--table"
         : a->key              ? "--key"
         : a->column           ? "--column"
@@ -194,9 +224,8 @@ int cli_target_check(const cli_target_args *a, const char *cmd) {
                         : !a->type   ? "--type"
                                      : NULL;
   if (missing != NULL)
-    return cli_usage_error(
-        cmd, "%s is needed with %s", missing,
-        a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres");
+    return cli_usage_error(cmd, "%s is needed with %s", missing,
+                           connection_option(a));
   return 0;
 }
 
@@ -412,7 +441,10 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    ct->state_column,
                                    ct->pending_states,
                                    ct->in_flight_states,
-                                   STORE_VALUES_BINARY};
+                                   STORE_VALUES_BINARY,
+                                   /* connection_env: the value may carry
+                                    * a password, never shown */
+                                   ct->connection_label != NULL};
       t[i].type = ct->type;
       t[i].fixed_output = ct->fixed_output;
       snprintf(where, sizeof where, "%s:%u:%u: target '%s'", c->path, ct->line,
@@ -436,7 +468,8 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    a->state_column,
                                    a->pending_states,
                                    a->in_flight_states,
-                                   STORE_VALUES_BINARY};
+                                   STORE_VALUES_BINARY,
+                                   a->connection_env != NULL};
       t[i].type = a->type;
       snprintf(where, sizeof where, "--type");
     }
