@@ -195,7 +195,8 @@ static int digits(const char **s, int n, int *out) {
  * RFC 3339 ("2026-11-26T09:30:00Z", "...T09:30:00.5+01:00", a space for the
  * T), a bare date (midnight UTC), or "@" and Unix seconds. A time without a
  * zone is refused: during an incident, guessing the zone is how a filter
- * silently misses the writes that matter.
+ * silently misses the writes that matter. 0; -1 malformed; -2 when the
+ * date is not in the calendar (2026-02-30).
  */
 static int parse_time(const char *text, int64_t *out_us) {
   const char *s = text;
@@ -213,7 +214,11 @@ static int parse_time(const char *text, int64_t *out_us) {
   if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) || *s++ != '-' ||
       digits(&s, 2, &d))
     return -1;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return -1;
+  /* One calendar rule with diff's expires: 2026-02-30 is no date. */
+  char date[11];
+  memcpy(date, text, 10);
+  date[10] = '\0';
+  if (!rs_diff_date_valid(date)) return -2;
   int64_t frac_us = 0, offset_s = 0;
   if (*s != '\0') {
     if (*s != 'T' && *s != 't' && *s != ' ') return -1;
@@ -311,7 +316,13 @@ static int parse_args(scan_args *a, int argc, char **argv) {
         break;
       }
       case OPT_WRITTEN_AFTER:
-        if (parse_time(value, &a->written_after_us) != 0)
+        rc = parse_time(value, &a->written_after_us);
+        if (rc == -2)
+          return cli_usage_error(CMD,
+                                 "invalid --written-after '%s': %.10s is not "
+                                 "a date in the calendar",
+                                 value, value);
+        if (rc != 0)
           return cli_usage_error(
               CMD,
               "invalid --written-after '%s': expected RFC 3339 with a zone "
