@@ -276,12 +276,7 @@ static void queue_stream_json(json_t *o, const cli_target *t,
       r->executed && r->complete ? str_or_null(r->stream_output) : json_null());
   json_object_set_new(o, "would_write", str_or_null(r->stream_output));
   json_t *fr = json_null();
-  if (r->has_framing)
-    fr = json_pack(
-        "{s:I,s:I,s:I,s:I,s:o}", "record", (json_int_t)r->framing.index,
-        "offset", (json_int_t)r->framing.offset, "have",
-        (json_int_t)r->framing.have, "need", (json_int_t)r->framing.need,
-        "what", rs__json_text(r->framing.what));
+  if (r->has_framing) fr = rs__json_framing(&r->framing);
   json_object_set_new(o, "truncated", fr);
 }
 
