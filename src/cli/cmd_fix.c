@@ -537,6 +537,15 @@ static int write_report(const fix_args *a, fix_report *rep) {
   return w;
 }
 
+
+/* A target's error on stderr, naming the target once: the adapters'
+ * messages begin with "target 'NAME'" already, the fixer's own do not. */
+static void target_error(const char *cmd, const char *name, const char *msg) {
+  if (strncmp(msg, "target '", 8) == 0)
+    cli_error(cmd, "%s", msg);
+  else
+    cli_error(cmd, "target '%s': %s", name, msg);
+}
 static int run_writing(fix_args *a, const char *cmd, int restore) {
   cli_target_set set;
   int reported = 0;
@@ -667,7 +676,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                   : fix_target(&results[i], s, &t->target, &o, &err);
     progress_end(&prog);
     if (results[i].status != STORE_OK)
-      cli_error(cmd, "target '%s': %s", t->target.name, results[i].error);
+      target_error(cmd, t->target.name, results[i].error);
     if (rc != 0) {
       cli_error(cmd, "target '%s': %s", t->target.name, err.message);
       codec_failed = 1;
