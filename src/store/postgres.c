@@ -2709,6 +2709,18 @@ int store__postgres_open(store **out, const store_target *target,
   return STORE_OK;
 }
 
+/* Has the server parse and plan the first page's query (unnamed, never
+ * run): a --where that is not SQL, or names what the table lacks, fails
+ * here as the operator's (SQLSTATE class 42). */
+static int pg_check_reads(pg_store *s, store_error *err) {
+  PGresult *res = PQprepare(s->conn, "", s->page_first_sql, 0, NULL);
+  int rc = STORE_OK;
+  if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    rc = pg_fail_result(s, res, err, "checking the reads (and --where)");
+  PQclear(res);
+  return rc;
+}
+
 int store__postgres_open_writer(store **out, const store_target *target,
                                 const store_open_options *options,
                                 const store_write_options *write,
@@ -2772,9 +2784,12 @@ int store__postgres_open_writer(store **out, const store_target *target,
     rc = pg_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
   if (rc == STORE_OK) rc = pg_check_state_column(s, target, err);
+  /* --where is checked, by the server planning the first page, before
+   * anything is created. */
+  if (rc == STORE_OK) rc = pg_build_writer_sql(s, schema, table, target, err);
+  if (rc == STORE_OK) rc = pg_check_reads(s, err);
   if (rc == STORE_OK) rc = pg_command(s, "COMMIT", err);
   if (rc == STORE_OK) rc = pg_ensure_tables(s, err);
-  if (rc == STORE_OK) rc = pg_build_writer_sql(s, schema, table, target, err);
   if (rc != STORE_OK) {
     pg_close(&s->base);
     return rc;

@@ -1692,6 +1692,20 @@ static const store_ops sqlite_writer_ops = {
     .purge_run = sqlite_purge_run,
 };
 
+/* Compiles the scan's statement and drops it: a --where that is not SQL
+ * (or names no column of the table) fails here, nothing created yet. */
+static int check_reads(sqlite_store *s, store_error *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db, s->sql, -1, &st, NULL);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK) return STORE_OK;
+  int busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+  return store__fail(err, busy ? STORE_EBUSY : STORE_EUSAGE,
+                     "target '%s' (%s): cannot scan: %s%s", s->target_name,
+                     s->base.description, sqlite3_errmsg(s->db),
+                     s->has_where && !busy ? " (check --where)" : "");
+}
+
 int store__sqlite_open_writer(store **out, const store_target *t,
                               const store_open_options *options,
                               const store_write_options *write,
@@ -1715,6 +1729,9 @@ int store__sqlite_open_writer(store **out, const store_target *t,
                          "target '%s': the key '%s' cannot be the column "
                          "that is rewritten",
                          s->target_name, t->key);
+  /* The target (checked by connect_target) and --where are checked before
+   * the writer creates its tables. */
+  if (status == STORE_OK) status = check_reads(s, err);
   if (status == STORE_OK) status = ensure_tables(s, err);
   if (status == STORE_OK) status = prepare_writer(s, t, err);
   if (status != STORE_OK) {
