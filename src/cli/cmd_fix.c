@@ -537,7 +537,6 @@ static int write_report(const fix_args *a, fix_report *rep) {
   return w;
 }
 
-
 /* A target's error on stderr, naming the target once: the adapters'
  * messages begin with "target 'NAME'" already, the fixer's own do not. */
 static void target_error(const char *cmd, const char *name, const char *msg) {
@@ -765,7 +764,7 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
 #define TARGET_HELP                                                           \
   "Target (as for scan):",                                                    \
       "  -c, --config FILE        targets and reader from a YAML file",       \
-      "      --sqlite PATH | --postgres CONNINFO | --postgres-env NAME",    \
+      "      --sqlite PATH | --postgres CONNINFO | --postgres-env NAME",      \
       "                           one table (--postgres-env: the connection", \
       "                           string, which may carry a password, from",  \
       "                           that environment variable), with:",         \
@@ -774,7 +773,7 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
       "      --reader-version N   the reader (default: the version before "   \
       "the "                                                                  \
       "newest)",                                                              \
-      "      --reader-framing F   raw, envelope, confluent or default: a "  \
+      "      --reader-framing F   raw, envelope, confluent or default: a "    \
       "confluent",                                                            \
       "                           reader gets records in Confluent framing, " \
       "with",                                                                 \

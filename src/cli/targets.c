@@ -63,7 +63,7 @@ static int take_postgres_env(cli_target_args *a, const char *name,
   if (name[0] == '\0' || value == NULL || value[0] == '\0')
     return cli_usage_error(cmd, "--postgres-env: environment variable %s is %s",
                            name[0] != '\0' ? name : "''",
-                           name[0] == '\0'   ? "not a name"
+                           name[0] == '\0' ? "not a name"
                            : value == NULL ? "not set"
                                            : "empty");
   a->kind = STORE_POSTGRES_TABLE;
@@ -189,20 +189,19 @@ static int check_queue_stream(const cli_target_args *a, const char *cmd) {
 
 int cli_target_check(const cli_target_args *a, const char *cmd) {
   if (a->config != NULL) {
-    const char *flag =
-        a->connection         ? connection_option(a)
-        : a->table            ? "--table"
-        : a->key              ? "--key"
-        : a->column           ? "--column"
-        : a->type             ? "--type"
-        : a->where            ? "--where"
-        : a->name             ? "--name"
-        : a->state_column     ? "--state-column"
-        : a->pending_states   ? "--pending-states"
-        : a->in_flight_states ? "--in-flight-states"
-        : a->queue            ? "--queue"
-        : a->stream           ? "--stream"
-                              : NULL;
+    const char *flag = a->connection         ? connection_option(a)
+                       : a->table            ? "--table"
+                       : a->key              ? "--key"
+                       : a->column           ? "--column"
+                       : a->type             ? "--type"
+                       : a->where            ? "--where"
+                       : a->name             ? "--name"
+                       : a->state_column     ? "--state-column"
+                       : a->pending_states   ? "--pending-states"
+                       : a->in_flight_states ? "--in-flight-states"
+                       : a->queue            ? "--queue"
+                       : a->stream           ? "--stream"
+                                             : NULL;
     if (flag != NULL)
       return cli_usage_error(cmd,
                              "%s and --config exclude each other: the config "
@@ -430,6 +429,7 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
     char where[600];
     if (c != NULL) {
       const cli_config_target *ct = &c->targets[i];
+      /* A value from connection_env may carry a password, never shown. */
       t[i].target = (store_target){ct->name,
                                    ct->kind,
                                    ct->connection,
@@ -442,8 +442,6 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    ct->pending_states,
                                    ct->in_flight_states,
                                    STORE_VALUES_BINARY,
-                                   /* connection_env: the value may carry
-                                    * a password, never shown */
                                    ct->connection_label != NULL};
       t[i].type = ct->type;
       t[i].fixed_output = ct->fixed_output;

@@ -82,15 +82,14 @@ typedef struct cli_target_args {
   const char *connection_env;
 } cli_target_args;
 
-#define CLI_TARGET_ARGS_INIT                                                 \
-  {                                                                          \
-    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
-        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u, -1,    \
-        NULL                                                                 \
+#define CLI_TARGET_ARGS_INIT                                                   \
+  {                                                                            \
+    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL,   \
+        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u, -1, NULL \
   }
 
 /** Help lines of --postgres and --postgres-env, for scan, fix and restore. */
-#define CLI_POSTGRES_HELP                                                     \
+#define CLI_POSTGRES_HELP                                                    \
   "      --postgres CONNINFO  a libpq connection string or URI, without a",  \
       "                           password: the password comes from "        \
       "~/.pgpass,",                                                          \

@@ -181,8 +181,8 @@ json_t *rs__json_u64(uint64_t v) {
 json_t *rs__json_framing(const store_framing *f) {
   return json_pack("{s:o,s:o,s:o,s:o,s:o}", "record", rs__json_u64(f->index),
                    "offset", rs__json_u64(f->offset), "have",
-                   rs__json_u64(f->have), "need", rs__json_u64(f->need),
-                   "what", rs__json_text(f->what));
+                   rs__json_u64(f->have), "need", rs__json_u64(f->need), "what",
+                   rs__json_text(f->what));
 }
 
 static json_t *json_framing(const scan_report_target *t) {

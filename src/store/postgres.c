@@ -353,9 +353,10 @@ static int value_hides_password(const char *value, unsigned depth) {
 /*
  * Parses the connection string as libpq will (keyword/value with quoting,
  * or a URI) and finds its passwords: *top for its own password (keyword,
- * URI user:password@ or ?password=, or the SSL key's sslpassword), *nested for one inside a value. libpq
- * reads no password from inside a value: there it only travels to the
- * server as a name or an option, into its log and into our messages.
+ * URI user:password@ or ?password=, or the SSL key's sslpassword), *nested for
+ * one inside a value. libpq reads no password from inside a value: there it
+ * only travels to the server as a name or an option, into its log and into our
+ * messages.
  */
 static int pg_find_passwords(const pg_store *s, const char *conninfo, int *top,
                              int *nested, store_error *err) {
@@ -2657,6 +2658,14 @@ static int pg_open_connection(pg_store *s, const store_target *target,
   if (klen == 0 || klen > 63 || clen == 0 || clen > 63)
     return pg_fail(s, err, STORE_EUSAGE,
                    "key and column names are 1 to 63 bytes long");
+  /* The session's encoding is UTF8: the server refuses other bytes as an
+   * encoding error, which is the operator's name, not an I/O failure. */
+  if (!store__valid_utf8(target->table) || !store__valid_utf8(target->key) ||
+      !store__valid_utf8(target->column) ||
+      !store__valid_utf8(target->state_column))
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "table, key, column and state column names must be "
+                   "UTF-8");
   int rc = pg_connect(s, target, options, err);
   if (rc == STORE_OK && (s->interrupt = PQgetCancel(s->conn)) == NULL)
     rc = pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");

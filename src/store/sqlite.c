@@ -324,6 +324,29 @@ static int check_value_column(sqlite_store *s, const store_target *t,
   return status;
 }
 
+/* The schema of "schema.table" is an attached database ("main", "temp",
+ * or one attached): a table name with a dot is read as schema.table, and
+ * an unknown schema is the operator's name, not a failure to read. */
+static int check_schema(sqlite_store *s, store_error *err) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT count(*) FROM pragma_database_list "
+                         "WHERE name = ?1",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail_db(s, err, STORE_EIO, "cannot read the schema");
+  sqlite3_bind_text(st, 1, s->schema, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  int found = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW)
+    return fail_db(s, err, STORE_EIO, "cannot read the schema");
+  if (found) return STORE_OK;
+  return store__fail(err, STORE_EUSAGE,
+                     "target '%s' (%s): no database '%s' is attached (a "
+                     "table name with a dot is read as schema.table)",
+                     s->target_name, s->base.description, s->schema);
+}
+
 /*
  * Checks the table, the key and the column, and learns whether the key is
  * the rowid. The pragma table functions take the names as bound values, so
@@ -331,6 +354,8 @@ static int check_value_column(sqlite_store *s, const store_target *t,
  */
 static int check_target(sqlite_store *s, const store_target *t,
                         store_error *err) {
+  int schema_ok = check_schema(s, err);
+  if (schema_ok != STORE_OK) return schema_ok;
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(s->db,
                          "SELECT name, type, \"notnull\", pk FROM "
@@ -1696,14 +1721,25 @@ static const store_ops sqlite_writer_ops = {
  * (or names no column of the table) fails here, nothing created yet. */
 static int check_reads(sqlite_store *s, store_error *err) {
   sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(s->db, s->sql, -1, &st, NULL);
+  const char *tail = NULL;
+  int rc = sqlite3_prepare_v2(s->db, s->sql, -1, &st, &tail);
   sqlite3_finalize(st);
-  if (rc == SQLITE_OK) return STORE_OK;
-  int busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
-  return store__fail(err, busy ? STORE_EBUSY : STORE_EUSAGE,
-                     "target '%s' (%s): cannot scan: %s%s", s->target_name,
-                     s->base.description, sqlite3_errmsg(s->db),
-                     s->has_where && !busy ? " (check --where)" : "");
+  if (rc != SQLITE_OK) {
+    int busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+    return store__fail(err, busy ? STORE_EBUSY : STORE_EUSAGE,
+                       "target '%s' (%s): cannot scan: %s%s", s->target_name,
+                       s->base.description, sqlite3_errmsg(s->db),
+                       s->has_where && !busy ? " (check --where)" : "");
+  }
+  /* As sqlite_scan: what follows a first complete statement is refused. */
+  while (tail != NULL && (*tail == ' ' || *tail == '\n' || *tail == '\t'))
+    tail++;
+  if (tail != NULL && *tail != '\0')
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': --where must be one SQL condition, "
+                       "not several statements",
+                       s->target_name);
+  return STORE_OK;
 }
 
 int store__sqlite_open_writer(store **out, const store_target *t,

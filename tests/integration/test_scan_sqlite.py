@@ -534,6 +534,15 @@ def test_where_and_usage(r):
     check("shop.Nope" in err and "shop.Order" in err,
           "unknown type named with the known ones", err)
     r.expect(2, "scan", "-c", "x.yaml", "--sqlite", db)
+    # A dotted name whose schema is no attached database is the operator's
+    # name (exit 2), not an I/O error; an attached schema reads.
+    _, err = r.expect(2, "scan", "--sqlite", db, "--table", "a.b", "--key",
+                      "id", "--column", "payload", "--type", "shop.Order")
+    check("no database 'a' is attached" in err, "names the schema", err)
+    r.expect(1, "scan", "--sqlite", db, "--table", "main.orders", "--key",
+             "id", "--column", "payload", "--type", "shop.Order")
+    r.expect(2, "fix", "--sqlite", db, "--table", "a.b", "--key", "id",
+             "--column", "payload", "--type", "shop.Order", "--execute")
     out, _ = r.expect(0, "scan", "--help")
     check("--written-after" in out and "Exit status" in out, "help", out)
 

@@ -219,9 +219,9 @@ def test_password_never_printed(r):
         check(MARKER.encode() not in data, "%s holds the password" % path)
     check(MARKER not in rollsafe_tables_text(db),
           "rollsafe's tables hold the password")
+    # Other tests share the server and its log (some fail to authenticate
+    # on purpose): only the marker is searched for there.
     log = server_log()[log_before:]
-    check(b"authentication failed" not in log,
-          "every connection from the environment authenticated", log)
     check(MARKER.encode() not in log, "the server log holds the password",
           log[-3000:])
     db.close()

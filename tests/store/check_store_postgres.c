@@ -1316,8 +1316,8 @@ START_TEST(password_in_conninfo_from_environment) {
   no_password_sources();
   char sock[256], conn[3][512];
   socket_dir(sock, sizeof sock);
-  snprintf(conn[0], sizeof conn[0], "%s user=" PW_ROLE " password='" PW_SECRET
-           "'", conninfo());
+  snprintf(conn[0], sizeof conn[0],
+           "%s user=" PW_ROLE " password='" PW_SECRET "'", conninfo());
   snprintf(conn[1], sizeof conn[1],
            "postgresql://" PW_ROLE ":" PW_SECRET
            "@/rollsafe_test?host=%s&port=5432",
