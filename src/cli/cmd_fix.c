@@ -277,12 +277,7 @@ static void queue_stream_json(json_t *o, const cli_target *t,
       r->executed && r->complete ? str_or_null(r->stream_output) : json_null());
   json_object_set_new(o, "would_write", str_or_null(r->stream_output));
   json_t *fr = json_null();
-  if (r->has_framing)
-    fr = json_pack(
-        "{s:I,s:I,s:I,s:I,s:o}", "record", (json_int_t)r->framing.index,
-        "offset", (json_int_t)r->framing.offset, "have",
-        (json_int_t)r->framing.have, "need", (json_int_t)r->framing.need,
-        "what", rs__json_text(r->framing.what));
+  if (r->has_framing) fr = rs__json_framing(&r->framing);
   json_object_set_new(o, "truncated", fr);
 }
 
@@ -558,6 +553,14 @@ static int write_report(const fix_args *a, fix_report *rep) {
   return w;
 }
 
+/* A target's error on stderr, naming the target once: the adapters'
+ * messages begin with "target 'NAME'" already, the fixer's own do not. */
+static void target_error(const char *cmd, const char *name, const char *msg) {
+  if (strncmp(msg, "target '", 8) == 0)
+    cli_error(cmd, "%s", msg);
+  else
+    cli_error(cmd, "target '%s': %s", name, msg);
+}
 static int run_writing(fix_args *a, const char *cmd, int restore) {
   cli_target_set set;
   int reported = 0;
@@ -689,7 +692,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                   : fix_target(&results[i], s, &t->target, &o, &err);
     progress_end(&prog);
     if (results[i].status != STORE_OK)
-      cli_error(cmd, "target '%s': %s", t->target.name, results[i].error);
+      target_error(cmd, t->target.name, results[i].error);
     if (rc != 0) {
       cli_error(cmd, "target '%s': %s", t->target.name, err.message);
       codec_failed = 1;
@@ -778,7 +781,10 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
 #define TARGET_HELP                                                           \
   "Target (as for scan):",                                                    \
       "  -c, --config FILE        targets and reader from a YAML file",       \
-      "      --sqlite PATH | --postgres CONNINFO   one table, with:",         \
+      "      --sqlite PATH | --postgres CONNINFO | --postgres-env NAME",      \
+      "                           one table (--postgres-env: the connection", \
+      "                           string, which may carry a password, from",  \
+      "                           that environment variable), with:",         \
       "      --table T [--key K[,K2...]] --column C --type TYPE [--where "    \
       "SQL]",                                                                 \
       "                           [--name N]; --key names the primary key "   \
@@ -791,7 +797,7 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
       "      --reader-version N   the reader (default: the version before "   \
       "the "                                                                  \
       "newest)",                                                              \
-      "      --reader-framing F   raw, envelope, confluent or default: a "  \
+      "      --reader-framing F   raw, envelope, confluent or default: a "    \
       "confluent",                                                            \
       "                           reader gets records in Confluent framing, " \
       "with",                                                                 \

@@ -48,9 +48,7 @@ void cli_scan_help(FILE *out) {
       "Target:",
       "  -c, --config FILE        targets, feature and reader from a YAML file",
       "      --sqlite PATH        a SQLite database file",
-      "      --postgres CONNINFO  a libpq connection string or URI, without a",
-      "                           password: the password comes from ~/.pgpass,",
-      "                           PGPASSFILE, PGPASSWORD or a prompt",
+      CLI_POSTGRES_HELP,
       "      --table T            table, or schema.table",
       "      --key K[,K2...]      the columns naming rows: the primary key, or",
       "                           the columns of a unique index (default: the",
@@ -202,7 +200,8 @@ static int digits(const char **s, int n, int *out) {
  * RFC 3339 ("2026-11-26T09:30:00Z", "...T09:30:00.5+01:00", a space for the
  * T), a bare date (midnight UTC), or "@" and Unix seconds. A time without a
  * zone is refused: during an incident, guessing the zone is how a filter
- * silently misses the writes that matter.
+ * silently misses the writes that matter. 0; -1 malformed; -2 when the
+ * date is not in the calendar (2026-02-30).
  */
 static int parse_time(const char *text, int64_t *out_us) {
   const char *s = text;
@@ -220,7 +219,11 @@ static int parse_time(const char *text, int64_t *out_us) {
   if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) || *s++ != '-' ||
       digits(&s, 2, &d))
     return -1;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return -1;
+  /* One calendar rule with diff's expires: 2026-02-30 is no date. */
+  char date[11];
+  memcpy(date, text, 10);
+  date[10] = '\0';
+  if (!rs_diff_date_valid(date)) return -2;
   int64_t frac_us = 0, offset_s = 0;
   if (*s != '\0') {
     if (*s != 'T' && *s != 't' && *s != ' ') return -1;
@@ -291,6 +294,7 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_RAW_WRITER:
       case CLI_TOPT_SCHEMA_ID:
       case CLI_TOPT_COLUMN_ENCODING:
+      case CLI_TOPT_POSTGRES_ENV:
       case CLI_YOPT_SCHEMA:
       case CLI_YOPT_PLUGIN:
       case CLI_YOPT_MESSAGE:
@@ -317,7 +321,13 @@ static int parse_args(scan_args *a, int argc, char **argv) {
         break;
       }
       case OPT_WRITTEN_AFTER:
-        if (parse_time(value, &a->written_after_us) != 0)
+        rc = parse_time(value, &a->written_after_us);
+        if (rc == -2)
+          return cli_usage_error(CMD,
+                                 "invalid --written-after '%s': %.10s is not "
+                                 "a date in the calendar",
+                                 value, value);
+        if (rc != 0)
           return cli_usage_error(
               CMD,
               "invalid --written-after '%s': expected RFC 3339 with a zone "

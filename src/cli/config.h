@@ -11,7 +11,8 @@
  *       connection: demo.db       # SQLite path (relative to this file), or
  *                                 # a libpq conninfo / URI without a password
  *       # connection_env: ORDERS_DB  (instead of connection: the name of an
- *       #                             environment variable holding it)
+ *       #                             environment variable holding it, which
+ *       #                             may carry a password)
  *       table: orders
  *       key: id
  *       column: payload

@@ -50,6 +50,35 @@ static int add_schema_id(cli_target_args *a, const char *value,
   return 1;
 }
 
+/* --postgres-env NAME: the connection string is the variable's value,
+ * which messages never show (it may hold a password); 1 or
+ * CLI_EXIT_USAGE. */
+static int take_postgres_env(cli_target_args *a, const char *name,
+                             const char *cmd) {
+  if (a->connection != NULL || a->stream != NULL)
+    return cli_usage_error(cmd,
+                           "give one of --sqlite, --postgres and "
+                           "--postgres-env, once");
+  const char *value = name[0] != '\0' ? getenv(name) : NULL;
+  if (name[0] == '\0' || value == NULL || value[0] == '\0')
+    return cli_usage_error(cmd, "--postgres-env: environment variable %s is %s",
+                           name[0] != '\0' ? name : "''",
+                           name[0] == '\0' ? "not a name"
+                           : value == NULL ? "not set"
+                                           : "empty");
+  a->kind = STORE_POSTGRES_TABLE;
+  a->connection = value;
+  a->connection_env = name;
+  return 1;
+}
+
+/* The option that named the connection, for messages. */
+static const char *connection_option(const cli_target_args *a) {
+  return a->kind == STORE_SQLITE_TABLE ? "--sqlite"
+         : a->connection_env != NULL   ? "--postgres-env"
+                                       : "--postgres";
+}
+
 int cli_target_opt(cli_target_args *a, int id, const char *value,
                    const char *cmd) {
   int taken = cli_types_opt(&a->types, id, value, cmd);
@@ -57,11 +86,14 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
   switch (id) {
     case CLI_TOPT_CONFIG:
       return set_once(&a->config, value, "--config", cmd);
+    case CLI_TOPT_POSTGRES_ENV:
+      return take_postgres_env(a, value, cmd);
     case CLI_TOPT_SQLITE:
     case CLI_TOPT_POSTGRES:
       if (a->connection != NULL || a->stream != NULL)
         return cli_usage_error(cmd,
-                               "give one of --sqlite and --postgres, once");
+                               "give one of --sqlite, --postgres and "
+                               "--postgres-env, once");
       a->kind =
           id == CLI_TOPT_SQLITE ? STORE_SQLITE_TABLE : STORE_POSTGRES_TABLE;
       return set_once(&a->connection, value,
@@ -105,9 +137,8 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
       return set_once(&a->in_flight_states, value, "--in-flight-states", cmd);
     case CLI_TOPT_STREAM:
       if (a->connection != NULL)
-        return cli_usage_error(
-            cmd, "--stream and --%s exclude each other",
-            a->kind == STORE_SQLITE_TABLE ? "sqlite" : "postgres");
+        return cli_usage_error(cmd, "--stream and %s exclude each other",
+                               connection_option(a));
       a->kind = STORE_STREAM_FILE;
       return set_once(&a->stream, value, "--stream", cmd);
     case CLI_TOPT_SCHEMA_ID:
@@ -164,21 +195,19 @@ void cli_target_use_key(cli_target *t, const store *s) {
 
 int cli_target_check(const cli_target_args *a, const char *cmd) {
   if (a->config != NULL) {
-    const char *flag =
-        a->connection
-            ? (a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres")
-        : a->table            ? "--table"
-        : a->key              ? "--key"
-        : a->column           ? "--column"
-        : a->type             ? "--type"
-        : a->where            ? "--where"
-        : a->name             ? "--name"
-        : a->state_column     ? "--state-column"
-        : a->pending_states   ? "--pending-states"
-        : a->in_flight_states ? "--in-flight-states"
-        : a->queue            ? "--queue"
-        : a->stream           ? "--stream"
-                              : NULL;
+    const char *flag = a->connection         ? connection_option(a)
+                       : a->table            ? "--table"
+                       : a->key              ? "--key"
+                       : a->column           ? "--column"
+                       : a->type             ? "--type"
+                       : a->where            ? "--where"
+                       : a->name             ? "--name"
+                       : a->state_column     ? "--state-column"
+                       : a->pending_states   ? "--pending-states"
+                       : a->in_flight_states ? "--in-flight-states"
+                       : a->queue            ? "--queue"
+                       : a->stream           ? "--stream"
+                                             : NULL;
     if (flag != NULL)
       return cli_usage_error(cmd,
                              "%s and --config exclude each other: the config "
@@ -199,9 +228,8 @@ int cli_target_check(const cli_target_args *a, const char *cmd) {
                         : !a->type   ? "--type"
                                      : NULL;
   if (missing != NULL)
-    return cli_usage_error(
-        cmd, "%s is needed with %s", missing,
-        a->kind == STORE_SQLITE_TABLE ? "--sqlite" : "--postgres");
+    return cli_usage_error(cmd, "%s is needed with %s", missing,
+                           connection_option(a));
   return 0;
 }
 
@@ -406,6 +434,7 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
     char where[600];
     if (c != NULL) {
       const cli_config_target *ct = &c->targets[i];
+      /* A value from connection_env may carry a password, never shown. */
       t[i].target = (store_target){ct->name,
                                    ct->kind,
                                    ct->connection,
@@ -417,7 +446,8 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    ct->state_column,
                                    ct->pending_states,
                                    ct->in_flight_states,
-                                   STORE_VALUES_BINARY};
+                                   STORE_VALUES_BINARY,
+                                   ct->connection_label != NULL};
       t[i].type = ct->type;
       t[i].fixed_output = ct->fixed_output;
       snprintf(where, sizeof where, "%s:%u:%u: target '%s'", c->path, ct->line,
@@ -441,7 +471,8 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    a->state_column,
                                    a->pending_states,
                                    a->in_flight_states,
-                                   STORE_VALUES_BINARY};
+                                   STORE_VALUES_BINARY,
+                                   a->connection_env != NULL};
       t[i].type = a->type;
       snprintf(where, sizeof where, "--type");
     }

@@ -34,7 +34,8 @@ enum {
   CLI_TOPT_STREAM,
   CLI_TOPT_RAW_WRITER,
   CLI_TOPT_SCHEMA_ID,
-  CLI_TOPT_COLUMN_ENCODING
+  CLI_TOPT_COLUMN_ENCODING,
+  CLI_TOPT_POSTGRES_ENV
 };
 
 /** The entries to put in a command's cli_opt_spec table. */
@@ -53,7 +54,8 @@ enum {
       {CLI_TOPT_STREAM, "stream", 0, 1},                                      \
       {CLI_TOPT_RAW_WRITER, "raw-writer", 0, 1},                              \
       {CLI_TOPT_SCHEMA_ID, "schema-id", 0, 1},                                \
-      {CLI_TOPT_COLUMN_ENCODING, "column-encoding", 0, 1}, CLI_TYPES_OPT_SPECS
+      {CLI_TOPT_COLUMN_ENCODING, "column-encoding", 0, 1},                    \
+      {CLI_TOPT_POSTGRES_ENV, "postgres-env", 0, 1}, CLI_TYPES_OPT_SPECS
 
 typedef struct cli_target_args {
   const char *config;
@@ -75,13 +77,30 @@ typedef struct cli_target_args {
   /* --column-encoding: -1 not given (the config's, or binary), else a
    * colenc_kind */
   int column_encoding;
+  /* --postgres-env NAME: the variable `connection` was read from (which
+   * may carry a password); NULL otherwise */
+  const char *connection_env;
 } cli_target_args;
 
-#define CLI_TARGET_ARGS_INIT                                                 \
-  {                                                                          \
-    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
-        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u, -1     \
+#define CLI_TARGET_ARGS_INIT                                                   \
+  {                                                                            \
+    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL,   \
+        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u, -1, NULL \
   }
+
+/** Help lines of --postgres and --postgres-env, for scan, fix and restore. */
+#define CLI_POSTGRES_HELP                                                    \
+  "      --postgres CONNINFO  a libpq connection string or URI, without a",  \
+      "                           password: the password comes from "        \
+      "~/.pgpass,",                                                          \
+      "                           PGPASSFILE, PGPASSWORD or a prompt",       \
+      "      --postgres-env NAME  the same, read from environment variable " \
+      "NAME,",                                                               \
+      "                           where it may carry a password (keyword "   \
+      "or",                                                                  \
+      "                           URI); only host, port and database are "   \
+      "ever",                                                                \
+      "                           shown"
 
 /** Help lines of --column-encoding, for scan, fix and restore. */
 #define CLI_COLUMN_ENCODING_HELP                                            \

@@ -172,13 +172,23 @@ static void json_position(json_t *sample, const scan_report_target *t,
   json_object_set_new(sample, "offset", json_integer((json_int_t)offset));
 }
 
+json_t *rs__json_u64(uint64_t v) {
+  if (v <= (uint64_t)INT64_MAX) return json_integer((json_int_t)v);
+  char digits[24];
+  snprintf(digits, sizeof digits, "%" PRIu64, v);
+  return json_string(digits);
+}
+
+json_t *rs__json_framing(const store_framing *f) {
+  return json_pack("{s:o,s:o,s:o,s:o,s:o}", "record", rs__json_u64(f->index),
+                   "offset", rs__json_u64(f->offset), "have",
+                   rs__json_u64(f->have), "need", rs__json_u64(f->need), "what",
+                   rs__json_text(f->what));
+}
+
 static json_t *json_framing(const scan_report_target *t) {
   if (!t->truncated) return json_null();
-  return json_pack(
-      "{s:I,s:I,s:I,s:I,s:o}", "record", (json_int_t)t->framing.index, "offset",
-      (json_int_t)t->framing.offset, "have", (json_int_t)t->framing.have,
-      "need", (json_int_t)t->framing.need, "what",
-      rs__json_text(t->framing.what));
+  return rs__json_framing(&t->framing);
 }
 
 static const char *framing_name(rs_reader_framing f) {

@@ -90,6 +90,19 @@ int scan_report_metrics(FILE *out, const scan_report *r);
 json_t *rs__json_text(const char *s);
 
 /**
+ * A count as JSON: an integer, or above 2^63 - 1 (where jansson's integers
+ * end) its decimal digits as a string. NULL only when out of memory.
+ */
+json_t *rs__json_u64(uint64_t v);
+
+/**
+ * How a stream file ends, as the reports of scan and fix give it: record,
+ * offset, have, need (rs__json_u64: a length prefix may announce up to
+ * 2^64 - 1 bytes) and what. NULL only when out of memory.
+ */
+json_t *rs__json_framing(const store_framing *f);
+
+/**
  * An OpenMetrics label value, quotes included: \ and " escaped, invalid
  * UTF-8 and control characters replaced with '?'.
  */

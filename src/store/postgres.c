@@ -17,11 +17,15 @@
  * A writer (store_open_writer) is the same connection without the long
  * transaction: see "writing" below.
  *
- * Passwords: a connection string that carries one is refused; libpq takes
- * it from ~/.pgpass, PGPASSFILE or PGPASSWORD, or we prompt on the terminal
- * when allowed. The connection string itself never goes into a message
- * (it may hold a secret under another name); messages name host, port and
- * database as libpq resolved them.
+ * Passwords: a connection string from the command line or a config file
+ * that carries one is refused; libpq takes it from ~/.pgpass, PGPASSFILE or
+ * PGPASSWORD, or we prompt on the terminal when allowed. A connection
+ * string from the environment (store_target.password_allowed) may carry
+ * one. A password hidden inside a value (dbname='x password=y') is always
+ * refused: libpq never reads it, and the server would log it. The
+ * connection string itself never goes into a message (it may hold a
+ * secret under another name); messages name host, port and database as
+ * libpq resolved them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -297,10 +302,75 @@ static int pg_fail_connect(const pg_store *s, store_error *err,
                  hint);
 }
 
-static int pg_connect(pg_store *s, const store_target *target,
-                      const store_open_options *options, store_error *err) {
+/* ---- passwords in a connection string ----------------------------------- */
+
+/* How deep values that are connection strings of their own are followed. */
+#define PG_NESTING_MAX 4
+
+/*
+ * 1 when @p text names a password the way a conninfo or a URI query does:
+ * the word "password" in any case, at the start or after a space, quote,
+ * '?' or '&', then '=' (spaces allowed before it). This finds it in values
+ * libpq does not parse on their own, such as dbname='x password=y'.
+ */
+static int names_password(const char *text) {
+  static const char word[] = "password";
+  const size_t wlen = sizeof word - 1;
+  for (const char *p = text; *p != '\0'; p++) {
+    if (strncasecmp(p, word, wlen) != 0) continue;
+    if (p != text && strchr(" \t\n\r'\"?&", p[-1]) == NULL) continue;
+    const char *q = p + wlen;
+    while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r') q++;
+    if (*q == '=') return 1;
+  }
+  return 0;
+}
+
+static int looks_like_uri(const char *text) {
+  return strncmp(text, "postgresql://", 13) == 0 ||
+         strncmp(text, "postgres://", 11) == 0;
+}
+
+/* 1 when the value @p value hides a password: named in it, or in it as a
+ * connection string of its own (keyword or URI user:password@), at any
+ * depth; 0 when not; STORE_ENOMEM. */
+static int value_hides_password(const char *value, unsigned depth) {
+  if (names_password(value)) return 1;
+  if (depth >= PG_NESTING_MAX ||
+      (strchr(value, '=') == NULL && !looks_like_uri(value)))
+    return 0;
+  char *why = NULL;
+  PQconninfoOption *opts = PQconninfoParse(value, &why);
+  if (opts == NULL) {
+    int nomem = why == NULL;
+    PQfreemem(why);
+    return nomem ? STORE_ENOMEM : 0; /* not a connection string: text */
+  }
+  int found = 0;
+  for (const PQconninfoOption *o = opts; o->keyword != NULL && found == 0;
+       o++) {
+    if (o->val == NULL || o->val[0] == '\0') continue;
+    found = strcmp(o->keyword, "password") == 0
+                ? 1
+                : value_hides_password(o->val, depth + 1);
+  }
+  PQconninfoFree(opts);
+  return found;
+}
+
+/*
+ * Parses the connection string as libpq will (keyword/value with quoting,
+ * or a URI) and finds its passwords: *top for its own password (keyword,
+ * URI user:password@ or ?password=, or the SSL key's sslpassword), *nested for
+ * one inside a value. libpq reads no password from inside a value: there it
+ * only travels to the server as a name or an option, into its log and into our
+ * messages.
+ */
+static int pg_find_passwords(const pg_store *s, const char *conninfo, int *top,
+                             int *nested, store_error *err) {
+  *top = *nested = 0;
   char *parse_error = NULL;
-  PQconninfoOption *parsed = PQconninfoParse(target->connection, &parse_error);
+  PQconninfoOption *parsed = PQconninfoParse(conninfo, &parse_error);
   if (parsed == NULL) {
     /* libpq's parse message quotes pieces of the string: not repeated. */
     int nomem = parse_error == NULL;
@@ -310,16 +380,47 @@ static int pg_connect(pg_store *s, const store_target *target,
                    "the connection string is neither a libpq conninfo "
                    "(key=value ...) nor a postgresql:// URI");
   }
-  int has_password = 0;
-  for (const PQconninfoOption *o = parsed; o->keyword != NULL; o++)
-    if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
-        o->val[0] != '\0')
-      has_password = 1;
+  int rc = STORE_OK;
+  for (const PQconninfoOption *o = parsed; o->keyword != NULL; o++) {
+    if (o->val == NULL || o->val[0] == '\0') continue;
+    if (strcmp(o->keyword, "password") == 0 ||
+        strcmp(o->keyword, "sslpassword") == 0) {
+      *top = 1;
+      continue;
+    }
+    int found = value_hides_password(o->val, 1);
+    if (found < 0) rc = found;
+    if (found > 0) *nested = 1;
+  }
   PQconninfoFree(parsed);
-  if (has_password)
+  if (rc != STORE_OK) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  return STORE_OK;
+}
+
+/* Refuses a password where it must not be: inside a value always, in the
+ * string itself unless the string came from the environment. */
+static int pg_check_passwords(const pg_store *s, const store_target *target,
+                              store_error *err) {
+  int top, nested;
+  int rc = pg_find_passwords(s, target->connection, &top, &nested, err);
+  if (rc != STORE_OK) return rc;
+  if (nested)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "a value inside the connection string holds a password, "
+                   "which libpq never reads from there; remove it");
+  if (top && !target->password_allowed)
     return pg_fail(s, err, STORE_EUSAGE,
                    "the connection string contains a password; give it "
-                   "through ~/.pgpass, PGPASSFILE or PGPASSWORD instead");
+                   "through ~/.pgpass, PGPASSFILE or PGPASSWORD instead, or "
+                   "pass the whole connection string in an environment "
+                   "variable (connection_env, --postgres-env)");
+  return STORE_OK;
+}
+
+static int pg_connect(pg_store *s, const store_target *target,
+                      const store_open_options *options, store_error *err) {
+  int rc = pg_check_passwords(s, target, err);
+  if (rc != STORE_OK) return rc;
 
   /*
    * Our defaults come before the operator's string, which libpq expands
@@ -2781,6 +2882,14 @@ static int pg_open_connection(pg_store *s, const store_target *target,
   size_t clen = strlen(target->column);
   if (clen == 0 || clen > 63)
     return pg_fail(s, err, STORE_EUSAGE, "column names are 1 to 63 bytes long");
+  /* The session's encoding is UTF8: the server refuses other bytes as an
+   * encoding error, which is the operator's name, not an I/O failure. */
+  if (!store__valid_utf8(target->table) || !store__valid_utf8(target->key) ||
+      !store__valid_utf8(target->column) ||
+      !store__valid_utf8(target->state_column))
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "table, key, column and state column names must be "
+                   "UTF-8");
   int rc = pg_connect(s, target, options, err);
   if (rc == STORE_OK && (s->interrupt = PQgetCancel(s->conn)) == NULL)
     rc = pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");
@@ -2831,6 +2940,18 @@ int store__postgres_open(store **out, const store_target *target,
   pg_describe(s, target);
   *out = &s->base;
   return STORE_OK;
+}
+
+/* Has the server parse and plan the first page's query (unnamed, never
+ * run): a --where that is not SQL, or names what the table lacks, fails
+ * here as the operator's (SQLSTATE class 42). */
+static int pg_check_reads(pg_store *s, store_error *err) {
+  PGresult *res = PQprepare(s->conn, "", s->page_first_sql, 0, NULL);
+  int rc = STORE_OK;
+  if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    rc = pg_fail_result(s, res, err, "checking the reads (and --where)");
+  PQclear(res);
+  return rc;
 }
 
 int store__postgres_open_writer(store **out, const store_target *target,
@@ -2896,14 +3017,17 @@ int store__postgres_open_writer(store **out, const store_target *target,
     rc = pg_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
   if (rc == STORE_OK) rc = pg_check_state_column(s, target, err);
-  if (rc == STORE_OK) rc = pg_command(s, "COMMIT", err);
   if (rc == STORE_OK && s->nk == 0)
     rc = pg_fail(s, err, STORE_EUSAGE,
                  "has no primary key or unique not-null column; fix needs "
                  "one to name rows (give --key, or add a key); scan can "
                  "name rows by ctid");
-  if (rc == STORE_OK) rc = pg_ensure_tables(s, err);
+  /* --where is checked, by the server planning the first page, before
+   * anything is created. */
   if (rc == STORE_OK) rc = pg_build_writer_sql(s, schema, table, target, err);
+  if (rc == STORE_OK) rc = pg_check_reads(s, err);
+  if (rc == STORE_OK) rc = pg_command(s, "COMMIT", err);
+  if (rc == STORE_OK) rc = pg_ensure_tables(s, err);
   if (rc != STORE_OK) {
     pg_close(&s->base);
     return rc;

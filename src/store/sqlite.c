@@ -404,6 +404,29 @@ static int check_value_column(sqlite_store *s, const char *declared,
   return status;
 }
 
+/* The schema of "schema.table" is an attached database ("main", "temp",
+ * or one attached): a table name with a dot is read as schema.table, and
+ * an unknown schema is the operator's name, not a failure to read. */
+static int check_schema(sqlite_store *s, store_error *err) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT count(*) FROM pragma_database_list "
+                         "WHERE name = ?1",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail_db(s, err, STORE_EIO, "cannot read the schema");
+  sqlite3_bind_text(st, 1, s->schema, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  int found = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW)
+    return fail_db(s, err, STORE_EIO, "cannot read the schema");
+  if (found) return STORE_OK;
+  return store__fail(err, STORE_EUSAGE,
+                     "target '%s' (%s): no database '%s' is attached (a "
+                     "table name with a dot is read as schema.table)",
+                     s->target_name, s->base.description, s->schema);
+}
+
 /* Whether the table has a rowid (it is not a WITHOUT ROWID table). */
 static int has_rowid(sqlite_store *s) {
   sqlite3_stmt *st = NULL;
@@ -503,9 +526,11 @@ static int is_primary_key(const table_info *ti, size_t n) {
  */
 static int check_target(sqlite_store *s, const store_target *t,
                         store_error *err) {
+  int status = check_schema(s, err);
+  if (status != STORE_OK) return status;
   char cols[STORE_KEY_COLUMNS_MAX][64];
   size_t n = 0;
-  int status = store__key_columns(t->key, cols, &n, err);
+  status = store__key_columns(t->key, cols, &n, err);
   if (status != STORE_OK) return status;
   int given = n > 0;
   table_info ti;
@@ -2076,6 +2101,31 @@ static const store_ops sqlite_writer_ops = {
     .purge_run = sqlite_purge_run,
 };
 
+/* Compiles the scan's statement and drops it: a --where that is not SQL
+ * (or names no column of the table) fails here, nothing created yet. */
+static int check_reads(sqlite_store *s, store_error *err) {
+  sqlite3_stmt *st = NULL;
+  const char *tail = NULL;
+  int rc = sqlite3_prepare_v2(s->db, s->sql, -1, &st, &tail);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) {
+    int busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+    return store__fail(err, busy ? STORE_EBUSY : STORE_EUSAGE,
+                       "target '%s' (%s): cannot scan: %s%s", s->target_name,
+                       s->base.description, sqlite3_errmsg(s->db),
+                       s->has_where && !busy ? " (check --where)" : "");
+  }
+  /* As sqlite_scan: what follows a first complete statement is refused. */
+  while (tail != NULL && (*tail == ' ' || *tail == '\n' || *tail == '\t'))
+    tail++;
+  if (tail != NULL && *tail != '\0')
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': --where must be one SQL condition, "
+                       "not several statements",
+                       s->target_name);
+  return STORE_OK;
+}
+
 int store__sqlite_open_writer(store **out, const store_target *t,
                               const store_open_options *options,
                               const store_write_options *write,
@@ -2106,6 +2156,9 @@ int store__sqlite_open_writer(store **out, const store_target *t,
                            "target '%s': the key column '%s' cannot be the "
                            "column that is rewritten",
                            s->target_name, t->column);
+  /* The target (checked by connect_target) and --where are checked before
+   * the writer creates its tables. */
+  if (status == STORE_OK) status = check_reads(s, err);
   if (status == STORE_OK) status = ensure_tables(s, err);
   if (status == STORE_OK) status = prepare_writer(s, t, err);
   if (status != STORE_OK) {

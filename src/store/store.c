@@ -46,6 +46,29 @@ int store__fail(store_error *err, store_status status, const char *fmt, ...) {
   return status;
 }
 
+int store__valid_utf8(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (p != NULL && *p != 0) {
+    unsigned c = *p;
+    int n = c < 0x80             ? 0
+            : (c & 0xE0) == 0xC0 ? 1
+            : (c & 0xF0) == 0xE0 ? 2
+            : (c & 0xF8) == 0xF0 ? 3
+                                 : -1;
+    if (n < 0 || (n == 1 && c < 0xC2) || c > 0xF4) return 0;
+    uint32_t cp = n == 0 ? c : c & (0x3Fu >> n);
+    for (int i = 1; i <= n; i++) {
+      if ((p[i] & 0xC0) != 0x80) return 0;
+      cp = cp << 6 | (p[i] & 0x3Fu);
+    }
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return 0;
+    p += n + 1;
+  }
+  return 1;
+}
+
 int store__split_table(const char *table, char schema[64], char name[64],
                        store_error *err) {
   schema[0] = name[0] = '\0';

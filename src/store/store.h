@@ -91,6 +91,12 @@ typedef struct store_target {
   const char *in_flight_states;
   /** What the record column must hold; checked by the opens. */
   store_values values;
+  /** PostgreSQL: 1 when `connection` came from the environment
+   * (connection_env, --postgres-env), which may carry a password (keyword
+   * or URI): libpq uses it, and messages show only host, port and
+   * database. 0: a connection string holding a password is refused (a
+   * command line or a config file is no place for one). */
+  int password_allowed;
 } store_target;
 
 /** The longest state (of pending_states, in_flight_states) a queue target

@@ -102,6 +102,10 @@ int store__fail(store_error *err, store_status status, const char *fmt, ...)
 #endif
     ;
 
+/* 1 when @p s is well-formed UTF-8 (no overlong forms, no surrogates),
+ * or NULL; 0 otherwise. */
+int store__valid_utf8(const char *s);
+
 /*
  * Splits "schema.table" into its parts; a name without a dot has an empty
  * schema. Names are checked, not trusted: 1..63 bytes, no NUL, at most one

@@ -338,7 +338,7 @@ static void throttle(const fix_options *o, double start, uint64_t rows) {
 static void backoff(unsigned attempt) {
   double base = 0.1 * (double)(1u << (attempt < 6 ? attempt : 6));
   if (base > 5.0) base = 5.0;
-  double jitter = (double)rand() / RAND_MAX * base * 0.5;
+  double jitter = verify__random_unit() * base * 0.5;
   sleep_seconds(base * 0.75 + jitter);
 }
 
@@ -367,12 +367,7 @@ static void run_id_new(char out[40]) {
   gmtime_r(&ts.tv_sec, &tm);
   char stamp[24];
   strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-  unsigned r = (unsigned)ts.tv_nsec ^ ((unsigned)rand() << 8);
-  FILE *f = fopen("/dev/urandom", "rb");
-  if (f != NULL) {
-    if (fread(&r, sizeof r, 1, f) != 1) r ^= (unsigned)ts.tv_nsec;
-    fclose(f);
-  }
+  unsigned r = (unsigned)verify__random();
   snprintf(out, 40, "%s-%06x", stamp, r & 0xFFFFFFu);
 }
 

@@ -21,6 +21,13 @@ static inline double verify_now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Random numbers of a source seeded once per process (random.c), for the
+ * backoff's jitter and run ids: never rand(), which every process starts
+ * at the same point. One thread at a time; not for secrets. */
+uint64_t verify__random(void);
+/* Uniform in [0, 1). */
+double verify__random_unit(void);
+
 /* A malloc'd copy of @p s; NULL for NULL or when out of memory. */
 static inline char *verify_strdup(const char *s) {
   if (s == NULL) return NULL;

@@ -16,7 +16,7 @@ from rsdata import (Records, check, check_eq,  # noqa: E402
                     check_restore_predicted, restore_json, restore_why,
                     run_cases)
 from test_fix_sqlite import COUNTS, PLAN  # noqa: E402
-from test_scan_postgres import Db  # noqa: E402
+from test_scan_postgres import Db, conninfo  # noqa: E402
 
 
 def build(recs, schema):
@@ -169,6 +169,42 @@ def test_gives_way_to_a_lock(r):
     check(doc["targets"][0]["busy_retries"] >= 1, "gave way at least once",
           doc["targets"][0]["busy_retries"])
 
+
+
+def test_bad_where_creates_nothing(r):
+    """A fix whose --where is not SQL, or names no column, fails before it
+    creates the schema rollsafe, and its error names the target once. In a
+    database of its own, where no other test made that schema."""
+    recs = Records()
+    admin = psycopg2.connect(conninfo())
+    admin.autocommit = True
+    with admin.cursor() as c:
+        c.execute("DROP DATABASE IF EXISTS rs_bad_where")
+        c.execute("CREATE DATABASE rs_bad_where")
+    admin.close()
+    dsn = conninfo().replace("dbname=rollsafe_test", "dbname=rs_bad_where")
+    db = psycopg2.connect(dsn)
+    db.autocommit = True
+    with db.cursor() as c:
+        c.execute("CREATE TABLE orders (id bigint PRIMARY KEY, payload bytea)")
+        c.execute("INSERT INTO orders VALUES (1, %s)",
+                  (psycopg2.Binary(recs.make("v2_plain", 1)),))
+    args = ["--postgres", dsn, "--table", "orders", "--key", "id",
+            "--column", "payload", "--type", "shop.Order", "--execute"]
+    for where in ("bad sql ((", "nosuch > 1"):
+        _, err = r.expect(2, "fix", *args, "--where", where)
+        check("--where" in err and "SQLSTATE 42" in err,
+              "the error points at --where", err)
+        check_eq(err.count("target 'orders'"), 1, "target named once")
+        with db.cursor() as c:
+            c.execute("SELECT to_regnamespace('rollsafe') IS NULL")
+            check(c.fetchone()[0], "no schema rollsafe after a bad --where")
+    # A good --where still fixes.
+    r.expect(0, "fix", *args, "--where", "id > 0")
+    with db.cursor() as c:
+        c.execute("SELECT to_regclass('rollsafe.runs') IS NOT NULL")
+        check(c.fetchone()[0], "rollsafe.runs after a fix")
+    db.close()
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}

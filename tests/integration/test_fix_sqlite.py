@@ -356,6 +356,21 @@ def test_metrics_match_the_report(r):
     check_eq(samples["rollsafe_fix_exit_code"], 1.0, "exit code metric")
 
 
+def test_bad_where_creates_nothing(r):
+    """A fix whose --where is not SQL, or names no column, fails before it
+    creates its tables, and its error names the target once."""
+    recs = Records()
+    path, _ = build(r, recs)
+    before = tables(path)
+    for where in ("bad sql ((", "nosuch > 1"):
+        for cmd in (["fix", "--execute"], ["restore", "--run", "x",
+                                            "--execute"]):
+            _, err = r.expect(2, *cmd, *target(path), "--where", where)
+            check("check --where" in err, "the error points at --where", err)
+            check_eq(err.count("target 'orders'"), 1, "target named once")
+            check_eq(tables(path), before, "tables after a bad --where")
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 

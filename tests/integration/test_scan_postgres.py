@@ -273,6 +273,18 @@ targets:
     env.pop("RS_IT_PG")
     _, err = r.expect(2, "scan", "-c", cfg, env=env)
     check("RS_IT_PG" in err, "names the unset variable", err)
+    # Names that are not UTF-8 (the session's encoding) are the operator's
+    # (exit 2), not a connection error, in scan and in fix.
+    bad = "it_ids.x\udcff"  # the byte 0xff on the command line
+    for cmd in (["scan"], ["fix", "--execute"]):
+        _, err = r.expect(2, *cmd, "--postgres", db.dsn, "--table", bad,
+                          "--key", "id", "--column", "payload", "--type",
+                          "shop.Order")
+        check("must be UTF-8" in err, "says why", err)
+        _, err = r.expect(2, *cmd, "--postgres", db.dsn, "--table",
+                          "it_ids.t", "--key", "k\udcff", "--column",
+                          "payload", "--type", "shop.Order")
+        check("must be UTF-8" in err, "says why (key)", err)
 
 
 def test_integer_keys_spelled_as_the_server_does(r):

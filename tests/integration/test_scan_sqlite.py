@@ -244,6 +244,15 @@ def test_written_after_and_write_times(r):
     for bad in ("2026-01-15T10:59:00", "yesterday", "2026-13-01", "@x"):
         _, err = r.expect(2, "scan", *args, "--written-after", bad)
         check("--written-after" in err, "error names the option", err)
+    # Dates the calendar does not have are refused, not rolled over into
+    # the next month (2026-02-30 is no March 2); a leap day is a date.
+    for bad in ("2026-02-30", "2026-02-29T00:00:00Z", "2025-04-31",
+                "1900-02-29"):
+        _, err = r.expect(2, "scan", *args, "--written-after", bad)
+        check("not a date in the calendar" in err and bad[:10] in err,
+              "error names the date", err)
+    doc, _ = r.scan_json(0, *args, "--written-after", "2028-02-29")
+    check_eq(doc["totals"]["rows_counted"], 1, "only the raw row, 2028")
 
 
 def unattributed_rows(recs):
@@ -552,6 +561,15 @@ def test_where_and_usage(r):
     check("shop.Nope" in err and "shop.Order" in err,
           "unknown type named with the known ones", err)
     r.expect(2, "scan", "-c", "x.yaml", "--sqlite", db)
+    # A dotted name whose schema is no attached database is the operator's
+    # name (exit 2), not an I/O error; an attached schema reads.
+    _, err = r.expect(2, "scan", "--sqlite", db, "--table", "a.b", "--key",
+                      "id", "--column", "payload", "--type", "shop.Order")
+    check("no database 'a' is attached" in err, "names the schema", err)
+    r.expect(1, "scan", "--sqlite", db, "--table", "main.orders", "--key",
+             "id", "--column", "payload", "--type", "shop.Order")
+    r.expect(2, "fix", "--sqlite", db, "--table", "a.b", "--key", "id",
+             "--column", "payload", "--type", "shop.Order", "--execute")
     out, _ = r.expect(0, "scan", "--help")
     check("--written-after" in out and "Exit status" in out, "help", out)
 

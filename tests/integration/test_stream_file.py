@@ -146,6 +146,21 @@ def test_framing_errors(r):
         check(tr is not None and tr["record"] == 1 and
               tr["offset"] == len(rec) + 1 and what in tr["what"],
               name + ": reported with its position", tr)
+    # A length prefix of 2^63 and more: `need` says it exactly (a string
+    # beyond 2^63 - 1, where JSON integers end), never negative, in scan's
+    # report and in fix's.
+    for need in (1 << 40, (1 << 63) - 1, 1 << 63, (1 << 64) - 1):
+        path = os.path.join(r.work, "need-%d.dump" % need)
+        with open(path, "wb") as f:
+            f.write(varint(len(rec)) + rec + varint(need))
+        want = need if need < (1 << 63) else str(need)
+        doc, _ = r.scan_json(1, *stream_args(path))
+        check_eq(doc["targets"][0]["truncated"]["need"], want, "scan need")
+        check(str(need) in doc["targets"][0]["truncated"]["what"],
+              "what names the length", doc["targets"][0]["truncated"])
+        out, _ = r.expect(1, "fix", *stream_args(path), "--format", "json")
+        check_eq(json.loads(out)["targets"][0]["truncated"]["need"], want,
+                 "fix need")
     empty = os.path.join(r.work, "empty.dump")
     open(empty, "wb").close()
     doc, _ = r.scan_json(0, *stream_args(empty))

@@ -446,6 +446,21 @@ static void assert_password_refused(const char *conn) {
   ck_assert_msg(strstr(err.message, ".pgpass") != NULL, "%s", err.message);
 }
 
+static void assert_hidden_password_refused(const char *conn) {
+  store *s = (store *)1;
+  store_error err;
+  for (int allowed = 0; allowed <= 1; allowed++) {
+    store_target t = target_of(conn, "conn.t", "id", "body", NULL);
+    t.password_allowed = allowed;
+    int rc = store_open(&s, &t, NULL, &err);
+    ck_assert_msg(rc == STORE_EUSAGE, "%s: %d %s", conn, rc, err.message);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_null(strstr(err.message, "secret"));
+    ck_assert_msg(strstr(err.message, "inside the connection string") != NULL,
+                  "%s", err.message);
+  }
+}
+
 START_TEST(password_in_conninfo_is_refused_unechoed) {
   connection_tables();
   char conn[512], sock[256];
@@ -458,8 +473,31 @@ START_TEST(password_in_conninfo_is_refused_unechoed) {
            "postgresql://postgres:secret@/rollsafe_test?host=%s&port=5432",
            sock);
   assert_password_refused(conn);
-  /* An empty password is no password: libpq's sources still apply. */
+  snprintf(conn, sizeof conn, "%s sslpassword=secret", conninfo());
+  assert_password_refused(conn);
+  /* Refused even from the environment: libpq never reads a password
+   * hidden inside a value, and the server would log it. */
+  snprintf(conn, sizeof conn, "%s dbname='x password=secret'", conninfo());
+  assert_hidden_password_refused(conn);
+  snprintf(conn, sizeof conn, "%s dbname='x PassWord = \\'secret\\''",
+           conninfo());
+  assert_hidden_password_refused(conn);
+  snprintf(conn, sizeof conn,
+           "%s dbname='postgresql://postgres:secret@/rollsafe_test'",
+           conninfo());
+  assert_hidden_password_refused(conn);
+  snprintf(conn, sizeof conn, "%s options='-c x' application_name='%s'",
+           conninfo(), "postgresql:///x?password=secret");
+  assert_hidden_password_refused(conn);
+  /* Values that only look alike are no password. */
   got g;
+  snprintf(conn, sizeof conn,
+           "%s options='-c statement_timeout=5s' application_name=passwords",
+           conninfo());
+  read_table(&g, conn, "conn.t", "id", "body", NULL);
+  ck_assert_uint_eq(g.n, 3);
+  got_free(&g);
+  /* An empty password is no password: libpq's sources still apply. */
   snprintf(conn, sizeof conn, "%s password=", conninfo());
   read_table(&g, conn, "conn.t", "id", "body", NULL);
   ck_assert_uint_eq(g.n, 3);
@@ -1269,6 +1307,43 @@ START_TEST(password_from_pgpassword) {
   ck_assert_uint_eq(g.n, 2);
   got_free(&g);
   store_close(s);
+}
+END_TEST
+
+/* A connection string from the environment may carry the password, as a
+ * keyword or in a URI; nothing shows it. */
+START_TEST(password_in_conninfo_from_environment) {
+  password_tables();
+  no_password_sources();
+  char sock[256], conn[3][512];
+  socket_dir(sock, sizeof sock);
+  snprintf(conn[0], sizeof conn[0],
+           "%s user=" PW_ROLE " password='" PW_SECRET "'", conninfo());
+  snprintf(conn[1], sizeof conn[1],
+           "postgresql://" PW_ROLE ":" PW_SECRET
+           "@/rollsafe_test?host=%s&port=5432",
+           sock);
+  snprintf(conn[2], sizeof conn[2],
+           "postgresql:///rollsafe_test?host=%s&port=5432&user=" PW_ROLE
+           "&password=" PW_SECRET,
+           sock);
+  for (int i = 0; i < 3; i++) {
+    store_target t = target_of(conn[i], "pw.t", "id", "body", NULL);
+    store_error err;
+    store *s = NULL;
+    ck_assert_int_eq(store_open(&s, &t, NULL, &err), STORE_EUSAGE);
+    ck_assert_ptr_null(strstr(err.message, PW_SECRET));
+    t.password_allowed = 1;
+    int rc = store_open(&s, &t, NULL, &err);
+    ck_assert_msg(rc == STORE_OK, "%s", err.message);
+    ck_assert_ptr_null(strstr(store_describe(s), PW_SECRET));
+    ck_assert_ptr_nonnull(strstr(store_describe(s), "dbname=rollsafe_test"));
+    got g;
+    read_all(&g, s);
+    ck_assert_uint_eq(g.n, 2);
+    got_free(&g);
+    store_close(s);
+  }
 }
 END_TEST
 
@@ -2938,6 +3013,7 @@ static Suite *postgres_suite(void) {
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, password_from_pgpassword);
   tcase_add_test(tc, password_from_pgpassfile);
+  tcase_add_test(tc, password_in_conninfo_from_environment);
   tcase_add_test(tc, missing_or_wrong_password_is_eio);
   tcase_add_test(tc, password_prompt_on_terminal_echo_off);
   tcase_add_test(tc, password_prompt_without_terminal_is_eio);

@@ -308,11 +308,16 @@ START_TEST(tables_bad_targets) {
   t = target_of(path, "t", "id", "v", "1; DELETE FROM t");
   ck_assert_int_eq(store_open_writer(&s, &t, NULL, &w, &err), STORE_EUSAGE);
   ck_assert_ptr_nonnull(strstr(err.message, "--where"));
-  /* Closing the page's subquery makes a complete first statement: what
-   * follows it is refused, never run. */
-  t = target_of(path, "t", "id", "v", "1)) ; DELETE FROM t; SELECT ((1");
+  /* Closing the scan's parenthesis makes a complete first statement: what
+   * follows it is refused, never run, before any table is created. */
+  t = target_of(path, "t", "id", "v", "1) ; DELETE FROM t; SELECT (1");
   ck_assert_int_eq(store_open_writer(&s, &t, NULL, &w, &err), STORE_EUSAGE);
   ck_assert_ptr_nonnull(strstr(err.message, "one SQL condition"));
+  /* Closing the page's subquery as well leaves the scan's statement
+   * unbalanced: refused when the reads are checked. */
+  t = target_of(path, "t", "id", "v", "1)) ; DELETE FROM t; SELECT ((1");
+  ck_assert_int_eq(store_open_writer(&s, &t, NULL, &w, &err), STORE_EUSAGE);
+  ck_assert_ptr_nonnull(strstr(err.message, "--where"));
   t = target_of(path, "t", "id", "v", "no_such_column = 1");
   ck_assert_int_eq(store_open_writer(&s, &t, NULL, &w, &err), STORE_EUSAGE);
   ck_assert_ptr_nonnull(strstr(err.message, "--where"));

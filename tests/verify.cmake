@@ -1,0 +1,6 @@
+# The fixer's own helpers (src/verify/): its random source.
+add_executable(check_verify_random ${CMAKE_CURRENT_SOURCE_DIR}/verify/check_random.c)
+target_link_libraries(check_verify_random PRIVATE rollsafe_verify PkgConfig::CHECK)
+target_compile_options(check_verify_random PRIVATE ${RS_WARNINGS})
+add_test(NAME unit.check_verify_random COMMAND check_verify_random)
+set_tests_properties(unit.check_verify_random PROPERTIES ENVIRONMENT "CK_FORK=no")
