@@ -50,6 +50,24 @@ void rs__budget_init(rs__budget *b, const ProtobufCAllocator *backing,
   b->oom = false;
 }
 
+void rs__budget_sub(rs__budget *sb, const rs__budget *parent, size_t floor,
+                    size_t len) {
+  size_t left = parent->limit - parent->used;
+  if (parent->over) left = 0;
+  /* A small record's working memory may stay in the caller's arena until
+   * it is reset (a few times the floor at most): cheaper than malloc. */
+  const ProtobufCAllocator *a = rs__frees_nothing(parent->backing) &&
+                                        len <= RS__SMALL_RECORD
+                                    ? parent->backing
+                                    : &rs__malloc_allocator;
+  rs__budget_init(sb, a, left > floor ? left : floor);
+}
+
+int rs__budget_end(const rs__budget *sb, rs__budget *parent, int rc) {
+  if (rc != 0 && sb->over) parent->over = true;
+  return rc;
+}
+
 int rs__budget_fail(const rs__budget *b, rs_error *err, const char *what) {
   if (b->over)
     return rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
