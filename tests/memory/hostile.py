@@ -40,8 +40,8 @@ def repeated_items(n):
 
 
 def unknown_fields(n):
-    """n unknown varint fields (number 100, value 0)."""
-    return HEAD + (tag(100, 0) + varint(0)) * n
+    """n unknown varint fields, each its own number (100 on), value 0."""
+    return HEAD + b"".join(tag(100 + i, 0) + b"\0" for i in range(n))
 
 
 def nested_unknown(n):
