@@ -71,7 +71,7 @@ int rs__budget_end(const rs__budget *sb, rs__budget *parent, int rc);
  * not turn on how much the decode before the comparison took; large ones
  * are bounded by the budget. At most RS__SCRATCH_FLOOR_MAX.
  */
-#define RS__SCRATCH_FLOOR_MAX ((size_t)16 << 20)
+#define RS__SCRATCH_FLOOR_MAX RS_SCRATCH_FLOOR_MAX
 static inline size_t rs__scratch_floor(size_t len) {
   return len < (RS__SCRATCH_FLOOR_MAX - 65536) / 128 ? 128 * len + 65536
                                                      : RS__SCRATCH_FLOOR_MAX;
