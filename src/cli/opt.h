@@ -69,8 +69,7 @@ int cli_opt_number(const char *cmd, const char *name, const char *value,
   "      --max-alloc BYTES    memory that judging one record may take",   \
       "                           (default 256M; K, M and G suffixes). A", \
       "                           record that needs more is unreadable,",  \
-      "                           over the limits, and the rest are",      \
-      "                           judged as usual"
+      "                           over the limits"
 
 /**
  * A size in bytes for --max-alloc: digits with an optional K, M or G

@@ -421,15 +421,29 @@ static bool alike_here(const rs__version *v, size_t i, const uint8_t *buf,
 }
 
 /*
+ * What a budget counts for a decode of len bytes that allocates at most
+ * alloc bytes (a quick walk's bound): each allocation costs up to
+ * RS__ALLOC_OVERHEAD more, and a decode makes at most two allocations a
+ * byte (each field is two bytes at least and makes at most a message, its
+ * bitmap and one value; every message one array per repeated field), plus
+ * the top message's. Saturates at SIZE_MAX.
+ */
+static size_t counted(size_t alloc, size_t len) {
+  if (len > (SIZE_MAX / 2 - 4) / RS__ALLOC_OVERHEAD) return SIZE_MAX;
+  size_t extra = RS__ALLOC_OVERHEAD * (2 * len + 4);
+  return alloc > SIZE_MAX - extra ? SIZE_MAX : alloc + extra;
+}
+
+/*
  * Whether the full path's work on a raw record fits the budget, given a
  * bound of its decode: the writer's decode, kept while the comparison
  * (128 bytes a byte of record and 64 KiB at most) and the reader's decode
  * run in what it leaves.
  */
 static bool raw_fits(size_t alloc, size_t len, size_t max_alloc) {
-  if (max_alloc < 65536 || alloc > max_alloc ||
-      len > (max_alloc - 65536) / 128)
-    return false;
+  if (max_alloc < 65536 || len > (max_alloc - 65536) / 256) return false;
+  alloc = counted(alloc, len);
+  if (alloc > max_alloc) return false;
   size_t then = 128 * len + 65536;
   return (then > alloc ? then : alloc) <= max_alloc - alloc;
 }
@@ -515,8 +529,11 @@ static int quick_classify(rs_classification *c, const rs__type *t,
   if (!plain && (wv != rv || rv->static_depth == 0)) return 0;
   const uint8_t *p = buf + e.payload_offset;
   size_t plen = len - e.payload_offset;
-  if (!rs__quick_unpacks(wv->plans, p, plen, o->max_depth, !plain, &alloc) ||
-      alloc > o->max_alloc || e.alloc > o->max_alloc - alloc)
+  if (!rs__quick_unpacks(wv->plans, p, plen, o->max_depth, !plain, &alloc))
+    return 0;
+  alloc = counted(alloc, plen);
+  size_t header = counted(e.alloc, e.payload_offset);
+  if (alloc > o->max_alloc || header > o->max_alloc - alloc)
     return 0;
   c->encoding = RS_ENCODING_ENVELOPE;
   c->written_version = wv->number;

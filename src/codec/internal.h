@@ -48,6 +48,11 @@ typedef struct rs__budget {
 void rs__budget_init(rs__budget *b, const ProtobufCAllocator *backing,
                      size_t limit);
 
+/* A budget counts each allocation as at least this many bytes, and as the
+ * request plus up to this many: what malloc's bookkeeping and an arena's
+ * alignment add. */
+#define RS__ALLOC_OVERHEAD ((size_t)32)
+
 /*
  * Working memory that a phase of one call frees before the phase ends (a
  * comparison's occurrences and values, a decode only tried, an
