@@ -70,6 +70,32 @@ def repeated_scalar(n):
     return HEAD + (tag(3, 0) + varint(1)) * n
 
 
+def nested(depth, kids):
+    """A memtest.Node (tests/memory/node/) nested depth levels deep
+    through child (1), the innermost with a label (3) and `kids` empty
+    kids (2)."""
+    inner = ld(3, b"x") + ld(2, b"") * kids
+    for _ in range(depth - 1):
+        inner = ld(1, inner)
+    return inner
+
+
+def make_nodes_db(path):
+    """A table `nodes` (id, body) of memtest.Node records: an ordinary one,
+    95 levels deep with a million kids at the bottom, 101 levels deep (over
+    the depth limit of 100), and an ordinary one after them."""
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE IF EXISTS nodes")
+    db.execute("CREATE TABLE nodes (id TEXT NOT NULL PRIMARY KEY, body BLOB)")
+    rows = [("a_ordinary", ld(3, b"x")),
+            ("d_deep_and_wide", nested(95, 1_000_000)),
+            ("e_too_deep", nested(101, 1)),
+            ("z_ordinary", ld(3, b"y"))]
+    db.executemany("INSERT INTO nodes VALUES (?, ?)", rows)
+    db.commit()
+    db.close()
+
+
 HOSTILE = [
     ("h1_repeated_items", lambda: repeated_items(1_000_000)),
     ("h2_unknown_fields", lambda: unknown_fields(1_000_000)),

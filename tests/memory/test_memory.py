@@ -7,7 +7,9 @@ Each test_<case> below is one ctest case (tests/memory.cmake). The records
 come from hostile.py: a few MB each of one field repeated, a million
 unknown fields, a million unknown fields one level down, a long packed
 run, a long string, a message merged 400,000 times and a scalar written a
-million times, in a SQLite table between ordinary records. rollsafe runs
+million times, in a SQLite table between ordinary records; and records of a
+recursive type (node/) nested 95 levels deep with a million children at the
+bottom, and 101 levels deep. rollsafe runs
 under an address-space limit (RLIMIT_AS) and its peak resident set size is
 taken from wait4(2).
 
@@ -132,6 +134,32 @@ def test_scan_hostile_records_default_limit(ctx):
     check(rss < DEFAULT_MAX_ALLOC + SLACK,
           "peak RSS %d MiB, over the default max_alloc (256 MiB) + 64 MiB" %
           (rss // MIB))
+
+
+def test_scan_deep_records_under_address_limit(ctx):
+    db = os.path.join(ctx.work, "nodes.sqlite")
+    hostile.make_nodes_db(db)
+    schemas = os.path.join(HERE, "node")
+    argv = [ctx.rollsafe, "scan", "--sqlite", db, "--table", "nodes",
+            "--key", "id", "--column", "body", "--type", "memtest.Node",
+            "--schema", os.path.join(schemas, "v1.proto"),
+            "--schema", os.path.join(schemas, "v2.proto"),
+            "--format", "json", "--max-alloc", "32M"]
+    rc, out, err, rss = run(argv, ctx.work, AS_LIMIT)
+    check(rc == 1 and out.startswith("{"), "exit %d, not 1" % rc, err)
+    t = json.loads(out)["targets"][0]
+    check(t["complete"] and t["verdicts"]["ok"] == 2 and
+          t["verdicts"]["unreadable"] == 2,
+          "not two ok and two unreadable", t["verdicts"], t.get("error"))
+    keys = samples_by_key(t)
+    texts = [r["text"] for r in keys["d_deep_and_wide"][1]["reasons"]]
+    check(any("over the limits" in x and "--max-alloc" in x for x in texts),
+          "the deep and wide record is not over the limits", texts)
+    texts = [r["text"] for r in keys["e_too_deep"][1]["reasons"]]
+    check(any("deeper than the limit of 100" in x for x in texts),
+          "the record 101 levels deep is not over the depth limit", texts)
+    check(rss < 32 * MIB + SLACK,
+          "peak RSS %d MiB, over --max-alloc 32M + 64 MiB" % (rss // MIB))
 
 
 def test_scan_max_alloc_usage(ctx):
