@@ -91,7 +91,7 @@ typedef struct rs_options {
    * at most RS_MAX_REASONS) are the caller's and not counted.
    */
   size_t max_alloc;
-  unsigned flags;   /**< rs_option_flag bits */
+  unsigned flags; /**< rs_option_flag bits */
   /**
    * The format version that wrote records without an envelope, when the
    * caller knows it: rs_decode, rs_read_as and rs_transcode read raw bytes

@@ -355,10 +355,9 @@ static void omitted_text(char *out, size_t cap, size_t omitted) {
 static int add_fields(json_t *doc, const rs_record *rec, size_t max_fields,
                       size_t *omitted) {
   *omitted = 0;
-  json_t *fields =
-      rec ? rs__json_message_limited(rs_record_message(rec), max_fields,
-                                     omitted)
-          : json_null();
+  json_t *fields = rec ? rs__json_message_limited(rs_record_message(rec),
+                                                  max_fields, omitted)
+                       : json_null();
   if (json_object_set_new(doc, "fields", fields) ||
       json_object_set_new(doc, "fields_omitted",
                           json_integer((json_int_t)*omitted)))
@@ -534,8 +533,8 @@ int cli_inspect_run(int argc, char **argv) {
   rs_verdict verdict = RS_VERDICT_CORRUPT;
   int decided = 1;
   size_t omitted = 0;
-  if ((status = build_document(&doc, &verdict, &decided, &omitted, reg, &a,
-                               buf, len)) != 0)
+  if ((status = build_document(&doc, &verdict, &decided, &omitted, reg, &a, buf,
+                               len)) != 0)
     goto done;
 
   errno = 0;

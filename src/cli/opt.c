@@ -112,8 +112,8 @@ int cli_opt_bytes(const char *cmd, const char *name, const char *value,
   if (*end == 'M' || *end == 'm') shift = 20;
   if (*end == 'G' || *end == 'g') shift = 30;
   if (shift != 0) end++;
-  bool ok = value[0] >= '0' && value[0] <= '9' && *end == '\0' &&
-            errno == 0 && v <= (hi >> shift);
+  bool ok = value[0] >= '0' && value[0] <= '9' && *end == '\0' && errno == 0 &&
+            v <= (hi >> shift);
   if (ok) v <<= shift;
   if (!ok || v < lo)
     return cli_usage_error(cmd,

@@ -66,7 +66,7 @@ int cli_opt_number(const char *cmd, const char *name, const char *value,
 
 /** Help lines of --max-alloc, for the commands that judge records. */
 #define CLI_MAX_ALLOC_HELP                                                 \
-  "      --max-alloc BYTES    memory that judging one record may take",   \
+  "      --max-alloc BYTES    memory that judging one record may take",    \
       "                           (default 256M; K, M and G suffixes). A", \
       "                           record that needs more is unreadable,",  \
       "                           over the limits"

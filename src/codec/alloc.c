@@ -70,10 +70,10 @@ void rs__budget_sub(rs__budget *sb, const rs__budget *parent, size_t floor,
   if (parent->over) left = 0;
   /* A small record's working memory may stay in the caller's arena until
    * it is reset (a few times the floor at most): cheaper than malloc. */
-  const ProtobufCAllocator *a = rs__frees_nothing(parent->backing) &&
-                                        len <= RS__SMALL_RECORD
-                                    ? parent->backing
-                                    : &rs__malloc_allocator;
+  const ProtobufCAllocator *a =
+      rs__frees_nothing(parent->backing) && len <= RS__SMALL_RECORD
+          ? parent->backing
+          : &rs__malloc_allocator;
   rs__budget_init(sb, a, left > floor ? left : floor);
 }
 

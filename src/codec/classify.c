@@ -533,8 +533,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
     return 0;
   alloc = counted(alloc, plen);
   size_t header = counted(e.alloc, e.payload_offset);
-  if (alloc > o->max_alloc || header > o->max_alloc - alloc)
-    return 0;
+  if (alloc > o->max_alloc || header > o->max_alloc - alloc) return 0;
   c->encoding = RS_ENCODING_ENVELOPE;
   c->written_version = wv->number;
   c->basis = RS_WRITER_NAMED;

@@ -108,8 +108,7 @@ int rs__unpack_walked(ProtobufCMessage **out,
   if (opts->flags & RS_OPT_VERDICT_ONLY)
     return rs__fail(err, RS_EDECODE, base, "protobuf-c cannot unpack it as %s",
                     d->name);
-  rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, budget,
-                             err);
+  rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, budget, err);
   return RS_EDECODE;
 }
 

@@ -424,8 +424,7 @@ static size_t unknown_length(const ProtobufCMessageUnknownField *u) {
   return u->len;
 }
 
-static json_t *render_unknown(const ProtobufCMessage *msg,
-                              render_limit *lim) {
+static json_t *render_unknown(const ProtobufCMessage *msg, render_limit *lim) {
   json_t *arr = json_array();
   if (arr == NULL) return NULL;
   size_t n = msg->n_unknown_fields;
@@ -559,8 +558,8 @@ json_t *rs__json_message(const ProtobufCMessage *msg) {
   return rs__json_message_limited(msg, SIZE_MAX, NULL);
 }
 
-json_t *rs__json_message_limited(const ProtobufCMessage *msg,
-                                 size_t max_values, size_t *omitted) {
+json_t *rs__json_message_limited(const ProtobufCMessage *msg, size_t max_values,
+                                 size_t *omitted) {
   render_limit lim = {max_values, 0};
   json_t *out = msg != NULL ? render_message(msg, 0, &lim) : json_null();
   if (omitted != NULL) *omitted = lim.omitted;

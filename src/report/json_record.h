@@ -51,8 +51,8 @@ json_t *rs__json_message(const ProtobufCMessage *msg);
  * in *omitted (when not NULL); a field none of whose values is shown is
  * left out of its object.
  */
-json_t *rs__json_message_limited(const ProtobufCMessage *msg,
-                                 size_t max_values, size_t *omitted);
+json_t *rs__json_message_limited(const ProtobufCMessage *msg, size_t max_values,
+                                 size_t *omitted);
 
 /** @p len bytes as standard base64 with padding. */
 json_t *rs__json_base64(const uint8_t *data, size_t len);

@@ -45,10 +45,9 @@ static rs_classification *classify_in(rs_arena *arena, const uint8_t *buf,
   reader.format_version = 1;
   rs_classification *c = NULL;
   rs_error err = RS_ERROR_INIT;
-  ck_assert_int_eq(
-      rs_classify(&c, rs_test_registry(), RS_SHOP_ORDER, &reader, buf, len,
-                  &o, &err),
-      0);
+  ck_assert_int_eq(rs_classify(&c, rs_test_registry(), RS_SHOP_ORDER, &reader,
+                               buf, len, &o, &err),
+                   0);
   return c;
 }
 
@@ -85,9 +84,9 @@ START_TEST(hostile_record_within_max_alloc_keeps_the_worst_reasons) {
   rs_classification *c = classify_in(arena, buf, len, max_alloc);
   ck_assert_int_eq(rs_classification_verdict(c), RS_VERDICT_IGNORED_FIELDS);
   ck_assert_uint_eq(rs_classification_reason_count(c), RS_MAX_REASONS);
-  ck_assert_uint_eq(rs_classification_reason_count(c) +
-                        rs_classification_reasons_omitted(c),
-                    200000);
+  ck_assert_uint_eq(
+      rs_classification_reason_count(c) + rs_classification_reasons_omitted(c),
+      200000);
   /* The reasons kept are the first ones; the rest were only counted, so
    * the arena holds the writer's decode (about 16 MiB with protobuf-c's
    * own working memory) and 32 reasons: not 200,000 texts, nor the
