@@ -15,8 +15,19 @@ extern "C" {
 #define RS_DEFAULT_MAX_RECORD_SIZE ((size_t)64 << 20)
 /** Default maximum nesting depth of messages (as protobuf's own parsers). */
 #define RS_DEFAULT_MAX_DEPTH 100u
-/** Default allocation budget per call in bytes (256 MiB). */
+/**
+ * Default allocation budget per call in bytes (256 MiB): what one record's
+ * decode, classification or conversion may take (rs_options.max_alloc).
+ */
 #define RS_DEFAULT_MAX_ALLOC ((size_t)256 << 20)
+
+/**
+ * The comparison inside rs_classify is given at least 128 bytes for each
+ * byte of the record plus 64 KiB, up to this many bytes (16 MiB), even when
+ * the decode before it left less of max_alloc: a small record is compared
+ * whatever the budget.
+ */
+#define RS_SCRATCH_FLOOR_MAX ((size_t)16 << 20)
 
 /** Flags for rs_options.flags. */
 typedef enum rs_option_flag {
@@ -67,8 +78,20 @@ typedef struct rs_options {
   const ProtobufCAllocator *allocator;
   size_t max_record_size; /**< larger records are refused before decoding */
   unsigned max_depth;     /**< deeper nesting is refused before decoding */
-  size_t max_alloc; /**< bytes one call may allocate; over is a limit error */
-  unsigned flags;   /**< rs_option_flag bits */
+  /**
+   * Bytes one call may allocate for one record; over it is a limit error
+   * (RS_ELIMIT), and for rs_classify the verdict `unreadable` with a reason
+   * that names the limit. Everything the call allocates while working
+   * counts: protobuf-c's unpacks (unknown-field arrays included), the
+   * envelope header, conversions, and the comparison's working memory,
+   * which takes what the decode before it left and is freed before the
+   * next step. So the memory one record holds at a time stays within
+   * max_alloc, plus at most RS_SCRATCH_FLOOR_MAX for the comparison of a
+   * record that leaves it less. The objects a call returns (its reasons:
+   * at most RS_MAX_REASONS) are the caller's and not counted.
+   */
+  size_t max_alloc;
+  unsigned flags; /**< rs_option_flag bits */
   /**
    * The format version that wrote records without an envelope, when the
    * caller knows it: rs_decode, rs_read_as and rs_transcode read raw bytes

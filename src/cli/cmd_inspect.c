@@ -29,6 +29,9 @@
 #define MAX_BINARY_INPUT (2 * RS_DEFAULT_MAX_RECORD_SIZE)
 #define MAX_TEXT_INPUT (4 * RS_DEFAULT_MAX_RECORD_SIZE)
 
+/* Values of "fields" shown by default (--max-fields). */
+#define DEFAULT_MAX_FIELDS 1000
+
 void cli_inspect_help(FILE *out) {
   static const char *const lines[] = {
       "usage: " CLI_PROGRAM " inspect [options] [FILE|-]",
@@ -59,6 +62,12 @@ void cli_inspect_help(FILE *out) {
       CLI_RAW_WRITER_HELP,
       CLI_SCHEMA_ID_HELP,
       CLI_TYPES_HELP,
+      "      --max-fields N       values shown in \"fields\" (default 1000; 0:",
+      "                           all): each set field, each element of a",
+      "                           repeated field and each unknown field counts",
+      "                           one. What is left out is counted in",
+      "                           \"fields_omitted\" and said on stderr",
+      CLI_MAX_ALLOC_HELP,
       "  -h, --help               show this help",
       "",
       "Exit status:",
@@ -86,6 +95,8 @@ typedef struct inspect_args {
   cli_target_args ids;
   int help;
   cli_types_args types;
+  size_t max_fields; /* SIZE_MAX: all */
+  size_t max_alloc;  /* 0: the codec's default */
 } inspect_args;
 
 enum {
@@ -96,6 +107,8 @@ enum {
   OPT_READER_FRAMING,
   OPT_RAW_WRITER,
   OPT_HELP,
+  OPT_MAX_FIELDS,
+  OPT_MAX_ALLOC,
   OPT_SCHEMA_ID = CLI_TOPT_SCHEMA_ID
 };
 
@@ -107,6 +120,8 @@ static const cli_opt_spec inspect_opts[] = {
     {OPT_READER_FRAMING, "reader-framing", 0, 1},
     {OPT_RAW_WRITER, "raw-writer", 0, 1},
     {OPT_SCHEMA_ID, "schema-id", 0, 1},
+    {OPT_MAX_FIELDS, "max-fields", 0, 1},
+    {OPT_MAX_ALLOC, "max-alloc", 0, 1},
     {OPT_HELP, "help", 'h', 0},
     CLI_TYPES_OPT_SPECS,
 };
@@ -169,6 +184,18 @@ static int parse_args(inspect_args *a, int argc, char **argv) {
         if (a->raw_writer >= 0)
           return cli_usage_error(CMD, "--raw-writer given twice");
         if (cli_opt_raw_writer(CMD, value, &a->raw_writer) != 0)
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_MAX_FIELDS: {
+        unsigned long n;
+        if (cli_opt_number(CMD, "--max-fields", value, 0, 100000000, &n) != 0)
+          return CLI_EXIT_USAGE;
+        a->max_fields = n == 0 ? SIZE_MAX : (size_t)n;
+        break;
+      }
+      case OPT_MAX_ALLOC:
+        if (cli_opt_bytes(CMD, "--max-alloc", value, CLI_MIN_MAX_ALLOC,
+                          CLI_MAX_MAX_ALLOC, &a->max_alloc) != 0)
           return CLI_EXIT_USAGE;
         break;
       case OPT_HELP:
@@ -302,13 +329,53 @@ static json_t *writer_json(const rs_classification *cls, unsigned raw_writer) {
       candidates, "decided", rs_classification_decided(cls));
 }
 
+/* 1234567 as "1,234,567". */
+static void thousands(char *out, size_t cap, size_t n) {
+  char digits[32];
+  int nd = snprintf(digits, sizeof digits, "%zu", n);
+  size_t o = 0;
+  for (int i = 0; i < nd && o + 1 < cap; i++) {
+    if (i > 0 && (nd - i) % 3 == 0 && o + 2 < cap) out[o++] = ',';
+    out[o++] = digits[i];
+  }
+  out[o] = '\0';
+}
+
+/* The sentence that says how many values "fields" leaves out. */
+static void omitted_text(char *out, size_t cap, size_t omitted) {
+  char n[40];
+  thousands(n, sizeof n, omitted);
+  snprintf(out, cap,
+           "... %s more field%s not shown; --max-fields raises the limit", n,
+           omitted == 1 ? "" : "s");
+}
+
+/* "fields" (at most max_fields values), "fields_omitted" and, when some
+ * are, "fields_truncated" saying so. Nonzero when out of memory. */
+static int add_fields(json_t *doc, const rs_record *rec, size_t max_fields,
+                      size_t *omitted) {
+  *omitted = 0;
+  json_t *fields = rec ? rs__json_message_limited(rs_record_message(rec),
+                                                  max_fields, omitted)
+                       : json_null();
+  if (json_object_set_new(doc, "fields", fields) ||
+      json_object_set_new(doc, "fields_omitted",
+                          json_integer((json_int_t)*omitted)))
+    return -1;
+  if (*omitted == 0) return 0;
+  char text[128];
+  omitted_text(text, sizeof text, *omitted);
+  return json_object_set_new(doc, "fields_truncated", json_string(text));
+}
+
 /*
  * Builds the document. Returns 0 with *out, *verdict and *decided set, or
  * an exit status after printing why.
  */
 static int build_document(json_t **out, rs_verdict *verdict, int *decided,
-                          const rs_registry *reg, const inspect_args *a,
-                          const uint8_t *buf, size_t len) {
+                          size_t *omitted, const rs_registry *reg,
+                          const inspect_args *a, const uint8_t *buf,
+                          size_t len) {
   rs_classification *cls = NULL;
   rs_record *rec = NULL;
   json_t *doc = NULL;
@@ -322,6 +389,7 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
   rs_options opts = RS_OPTIONS_INIT;
   opts.schema_ids = a->ids.schema_ids;
   opts.n_schema_ids = a->ids.n_schema_ids;
+  opts.max_alloc = a->max_alloc;
   if (rs_classify(&cls, reg, a->type, &reader, buf, len, &opts, &err) != 0) {
     status = exit_for_error(&err);
     goto done;
@@ -376,9 +444,7 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
              json_integer((json_int_t)rs_record_payload_offset(rec)))))
       goto oom;
   }
-  if (json_object_set_new(
-          doc, "fields",
-          rec ? rs__json_message(rs_record_message(rec)) : json_null()) ||
+  if (add_fields(doc, rec, a->max_fields, omitted) ||
       (rec == NULL &&
        json_object_set_new(doc, "error", rs__json_error(&decode_err))) ||
       json_object_set_new(doc, "verdict",
@@ -386,7 +452,12 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
       json_object_set_new(doc, "writer", writer_json(cls, reader.raw_writer)))
     goto oom;
 
-  if (rec != NULL && written > reader_version) {
+  /* The decoded record is all in "fields" now: its memory is given back
+   * before the conversion takes its own. */
+  int convert = rec != NULL && written > reader_version;
+  rs_record_free(rec);
+  rec = NULL;
+  if (convert) {
     json_t *conv = NULL;
     status = as_reader(&conv, reg, a->type, reader_version, buf, len, &opts);
     if (status != 0) goto done;
@@ -414,6 +485,7 @@ int cli_inspect_run(int argc, char **argv) {
   a.format = CLI_INPUT_BINARY;
   a.framing = RS_READER_FRAMING_DEFAULT;
   a.raw_writer = -1;
+  a.max_fields = DEFAULT_MAX_FIELDS;
   int status = parse_args(&a, argc, argv);
   if (status != 0) return status;
   if (a.help) {
@@ -460,8 +532,9 @@ int cli_inspect_run(int argc, char **argv) {
 
   rs_verdict verdict = RS_VERDICT_CORRUPT;
   int decided = 1;
-  if ((status = build_document(&doc, &verdict, &decided, reg, &a, buf, len)) !=
-      0)
+  size_t omitted = 0;
+  if ((status = build_document(&doc, &verdict, &decided, &omitted, reg, &a, buf,
+                               len)) != 0)
     goto done;
 
   errno = 0;
@@ -470,6 +543,11 @@ int cli_inspect_run(int argc, char **argv) {
               errno ? strerror(errno) : "write error");
     status = CLI_EXIT_IO;
     goto done;
+  }
+  if (omitted > 0) {
+    char text[128];
+    omitted_text(text, sizeof text, omitted);
+    cli_error(CMD, "%s", text);
   }
   if (!decided)
     cli_error(CMD,

@@ -111,6 +111,12 @@ void cli_scan_help(FILE *out) {
       "and",
       "                           verdict, duration, last write per flag)",
       "      --samples N          keys kept per verdict (default 10)",
+      "",
+      "Limits:",
+      CLI_MAX_ALLOC_HELP,
+      "                           (the scan goes on with the next record;",
+      "                           its peak memory stays under BYTES plus",
+      "                           64 MiB)",
       "  -h, --help               show this help",
       "",
       "Progress (rows, rows/s, estimated total, time left) is shown on stderr",
@@ -148,6 +154,7 @@ typedef struct scan_args {
   const char *output;
   const char *metrics;
   size_t samples;
+  size_t max_alloc; /* 0: the codec's default */
   int help;
 } scan_args;
 
@@ -158,6 +165,7 @@ enum {
   OPT_OUTPUT,
   OPT_METRICS,
   OPT_SAMPLES,
+  OPT_MAX_ALLOC,
   OPT_HELP
 };
 
@@ -169,6 +177,7 @@ static const cli_opt_spec scan_opts[] = {
     {OPT_OUTPUT, "output", 'o', 1},
     {OPT_METRICS, "metrics", 0, 1},
     {OPT_SAMPLES, "samples", 0, 1},
+    {OPT_MAX_ALLOC, "max-alloc", 0, 1},
     {OPT_HELP, "help", 'h', 0},
 };
 
@@ -352,6 +361,11 @@ static int parse_args(scan_args *a, int argc, char **argv) {
         a->samples = n;
         break;
       }
+      case OPT_MAX_ALLOC:
+        if (cli_opt_bytes(CMD, "--max-alloc", value, CLI_MIN_MAX_ALLOC,
+                          CLI_MAX_MAX_ALLOC, &a->max_alloc) != 0)
+          return CLI_EXIT_USAGE;
+        break;
       case OPT_HELP:
         a->help = 1;
         break;
@@ -496,6 +510,7 @@ static int run(scan_args *a) {
     rs_options copts = RS_OPTIONS_INIT;
     copts.schema_ids = resolved[i].schema_ids;
     copts.n_schema_ids = resolved[i].n_schema_ids;
+    copts.max_alloc = a->max_alloc;
     scan_options o = {.registry = set.registry,
                       .codec_options = &copts,
                       .reader = {RS_READER_VERSION, t->reader_version,

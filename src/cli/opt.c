@@ -2,6 +2,7 @@
 #include "opt.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,29 @@ int cli_opt_number(const char *cmd, const char *name, const char *value,
     return cli_usage_error(cmd, "invalid %s '%s': expected %lu to %lu", name,
                            value, lo, hi);
   *out = v;
+  return 0;
+}
+
+int cli_opt_bytes(const char *cmd, const char *name, const char *value,
+                  size_t lo, size_t hi, size_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(value, &end, 10);
+  unsigned shift = 0;
+  if (*end == 'K' || *end == 'k') shift = 10;
+  if (*end == 'M' || *end == 'm') shift = 20;
+  if (*end == 'G' || *end == 'g') shift = 30;
+  if (shift != 0) end++;
+  bool ok = value[0] >= '0' && value[0] <= '9' && *end == '\0' && errno == 0 &&
+            v <= (hi >> shift);
+  if (ok) v <<= shift;
+  if (!ok || v < lo)
+    return cli_usage_error(cmd,
+                           "invalid %s '%s': expected a size in bytes from "
+                           "%zu to %zu, optionally with K, M or G (KiB, MiB, "
+                           "GiB), e.g. 64M",
+                           name, value, lo, hi);
+  *out = (size_t)v;
   return 0;
 }
 

@@ -60,6 +60,24 @@ int cli_opt_next(cli_opt_parser *p, const char **value);
 int cli_opt_number(const char *cmd, const char *name, const char *value,
                    unsigned long lo, unsigned long hi, unsigned long *out);
 
+/** The range --max-alloc takes: 1 MiB up to 1 TiB. */
+#define CLI_MIN_MAX_ALLOC ((size_t)1 << 20)
+#define CLI_MAX_MAX_ALLOC ((size_t)1 << 40)
+
+/** Help lines of --max-alloc, for the commands that judge records. */
+#define CLI_MAX_ALLOC_HELP                                                 \
+  "      --max-alloc BYTES    memory that judging one record may take",    \
+      "                           (default 256M; K, M and G suffixes). A", \
+      "                           record that needs more is unreadable,",  \
+      "                           over the limits"
+
+/**
+ * A size in bytes for --max-alloc: digits with an optional K, M or G
+ * suffix (KiB, MiB, GiB), from @p lo to @p hi bytes.
+ */
+int cli_opt_bytes(const char *cmd, const char *name, const char *value,
+                  size_t lo, size_t hi, size_t *out);
+
 /** A format version as the registry accepts them: 1..1000. */
 int cli_opt_version(const char *cmd, const char *name, const char *value,
                     unsigned *out);

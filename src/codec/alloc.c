@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
@@ -18,9 +19,22 @@ static void malloc_free(void *data, void *ptr) {
 const ProtobufCAllocator rs__malloc_allocator = {malloc_alloc, malloc_free,
                                                  NULL};
 
+/*
+ * What an allocation of size bytes takes at least: malloc's chunk (an
+ * 8-byte header, 16-byte granules, 32 bytes at least), which also covers
+ * an arena's 16-byte alignment. Counting the request alone would let a
+ * record of a million one-byte strings take many times its budget.
+ */
+static size_t cost(size_t size) {
+  if (size > SIZE_MAX - RS__ALLOC_OVERHEAD) return SIZE_MAX;
+  size_t c = (size + 8 + 15) & ~(size_t)15;
+  return c < RS__ALLOC_OVERHEAD ? RS__ALLOC_OVERHEAD : c;
+}
+
 static void *budget_alloc(void *data, size_t size) {
   rs__budget *b = data;
-  if (b->over || size > b->limit - b->used) {
+  size_t c = cost(size);
+  if (b->over || c > b->limit - b->used) {
     b->over = true;
     return NULL;
   }
@@ -29,7 +43,7 @@ static void *budget_alloc(void *data, size_t size) {
     b->oom = true;
     return NULL;
   }
-  b->used += size;
+  b->used += c;
   return p;
 }
 
@@ -48,6 +62,24 @@ void rs__budget_init(rs__budget *b, const ProtobufCAllocator *backing,
   b->used = 0;
   b->over = false;
   b->oom = false;
+}
+
+void rs__budget_sub(rs__budget *sb, const rs__budget *parent, size_t floor,
+                    size_t len) {
+  size_t left = parent->limit - parent->used;
+  if (parent->over) left = 0;
+  /* A small record's working memory may stay in the caller's arena until
+   * it is reset (a few times the floor at most): cheaper than malloc. */
+  const ProtobufCAllocator *a =
+      rs__frees_nothing(parent->backing) && len <= RS__SMALL_RECORD
+          ? parent->backing
+          : &rs__malloc_allocator;
+  rs__budget_init(sb, a, left > floor ? left : floor);
+}
+
+int rs__budget_end(const rs__budget *sb, rs__budget *parent, int rc) {
+  if (rc != 0 && sb->over) parent->over = true;
+  return rc;
 }
 
 int rs__budget_fail(const rs__budget *b, rs_error *err, const char *what) {

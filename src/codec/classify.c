@@ -105,13 +105,19 @@ const rs_reason *rs_classification_reason(const rs_classification *c,
 
 void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
                                 const uint8_t *buf, size_t len, size_t base,
-                                unsigned max_depth, rs_error *err) {
+                                unsigned max_depth, const rs__budget *b,
+                                rs_error *err) {
+  /* Only an explanation: over what the budget has left, it is not given,
+   * and the verdict does not change. */
+  rs__budget sb;
+  rs__budget_sub(&sb, b, rs__scratch_floor(len), len);
   rs__notes notes;
-  rs__notes_init(&notes, &rs__malloc_allocator, 8);
+  rs__notes_init(&notes, &sb.allocator, 8);
   rs__cmp cmp;
   memset(&cmp, 0, sizeof cmp);
   cmp.notes = &notes;
-  cmp.a = &rs__malloc_allocator;
+  cmp.a = &sb.allocator;
+  cmp.budget = &sb;
   cmp.reader_label = cmp.writer_label = d->name;
   cmp.max_depth = max_depth;
   cmp.end = base + len;
@@ -127,7 +133,7 @@ void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
   else
     rs__fail(err, RS_EDECODE, base, "protobuf-c cannot unpack it as %s",
              d->name);
-  rs__notes_dispose(&notes, &rs__malloc_allocator);
+  rs__notes_dispose(&notes, &sb.allocator);
 }
 
 /* ---- classification
@@ -414,6 +420,34 @@ static bool alike_here(const rs__version *v, size_t i, const uint8_t *buf,
          !rs__has_field(buf, len, v->conflicts, v->n_conflicts);
 }
 
+/*
+ * What a budget counts for a decode of len bytes that allocates at most
+ * alloc bytes (a quick walk's bound): each allocation costs up to
+ * RS__ALLOC_OVERHEAD more, and a decode makes at most two allocations a
+ * byte (each field is two bytes at least and makes at most a message, its
+ * bitmap and one value; every message one array per repeated field), plus
+ * the top message's. Saturates at SIZE_MAX.
+ */
+static size_t counted(size_t alloc, size_t len) {
+  if (len > (SIZE_MAX / 2 - 4) / RS__ALLOC_OVERHEAD) return SIZE_MAX;
+  size_t extra = RS__ALLOC_OVERHEAD * (2 * len + 4);
+  return alloc > SIZE_MAX - extra ? SIZE_MAX : alloc + extra;
+}
+
+/*
+ * Whether the full path's work on a raw record fits the budget, given a
+ * bound of its decode: the writer's decode, kept while the comparison
+ * (128 bytes a byte of record and 64 KiB at most) and the reader's decode
+ * run in what it leaves.
+ */
+static bool raw_fits(size_t alloc, size_t len, size_t max_alloc) {
+  if (max_alloc < 65536 || len > (max_alloc - 65536) / 256) return false;
+  alloc = counted(alloc, len);
+  if (alloc > max_alloc) return false;
+  size_t then = 128 * len + 65536;
+  return (then > alloc ? then : alloc) <= max_alloc - alloc;
+}
+
 static int quick_classify(rs_classification *c, const rs__type *t,
                           const rs__version *rv, rs_reader_framing framing,
                           unsigned given, const uint8_t *buf, size_t len,
@@ -437,7 +471,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
                                          true, &alloc)
                      : rs__quick_explains(rv->plans, buf, len, o->max_depth,
                                           &alloc, &top)) ||
-        alloc > o->max_alloc)
+        !raw_fits(alloc, len, o->max_alloc))
       return 0;
     const rs__version *oldest = rv;
     uint64_t cands = 0;
@@ -495,9 +529,11 @@ static int quick_classify(rs_classification *c, const rs__type *t,
   if (!plain && (wv != rv || rv->static_depth == 0)) return 0;
   const uint8_t *p = buf + e.payload_offset;
   size_t plen = len - e.payload_offset;
-  if (!rs__quick_unpacks(wv->plans, p, plen, o->max_depth, !plain, &alloc) ||
-      alloc > o->max_alloc || e.alloc > o->max_alloc - alloc)
+  if (!rs__quick_unpacks(wv->plans, p, plen, o->max_depth, !plain, &alloc))
     return 0;
+  alloc = counted(alloc, plen);
+  size_t header = counted(e.alloc, e.payload_offset);
+  if (alloc > o->max_alloc || header > o->max_alloc - alloc) return 0;
   c->encoding = RS_ENCODING_ENVELOPE;
   c->written_version = wv->number;
   c->basis = RS_WRITER_NAMED;
@@ -515,21 +551,13 @@ static int quick_classify(rs_classification *c, const rs__type *t,
 }
 
 /*
- * A budget for the comparison's own working memory (occurrences and values,
- * proportional to the record's fields), apart from the decode budget that
- * protobuf-c's unpacks count against, so that a verdict does not depend on
- * how often a record was compared. Over it, the record is over the limits.
+ * The comparison's own working memory (occurrences and values, in
+ * proportion to the record's fields): what the decode before it left of
+ * the record's budget, freed when it ends (rs__budget_sub). Over it, the
+ * record is over the limits.
  */
-static void scratch_budget(rs__budget *sb, const rs__budget *b, size_t len,
-                           const rs_options *o) {
-  size_t limit = len < ((size_t)1 << 40) ? 128 * len + 65536 : SIZE_MAX;
-  if (limit < o->max_alloc) limit = o->max_alloc;
-  rs__budget_init(sb, b->backing, limit);
-}
-
-static int scratch_done(const rs__budget *sb, rs__budget *b, int rc) {
-  if (rc != 0 && sb->over) b->over = true;
-  return rc;
+static void scratch_budget(rs__budget *sb, const rs__budget *b, size_t len) {
+  rs__budget_sub(sb, b, rs__scratch_floor(len), len);
 }
 
 /* Compares the writer's view of the payload with the reader's. */
@@ -563,7 +591,7 @@ static int judge(rs_classification *c, const rs__type *t, const rs__version *wv,
                  size_t base, const char *prefix, const rs_options *o,
                  rs__budget *b, bool *too_deep) {
   rs__budget sb;
-  scratch_budget(&sb, b, plen, o);
+  scratch_budget(&sb, b, plen);
   rs__cmp cmp;
   cmp_labels labels;
   cmp_init(&cmp, &labels, c, &sb, t, wv, rv, o);
@@ -572,7 +600,7 @@ static int judge(rs_classification *c, const rs__type *t, const rs__version *wv,
   rs__compare(&cmp, wv != NULL ? wv->desc : NULL, p, plen, base, rv->desc, p,
               plen, base);
   *too_deep |= cmp.too_deep;
-  return scratch_done(&sb, b, cmp.rc);
+  return rs__budget_end(&sb, b, cmp.rc);
 }
 
 /* Whether protobuf-c unpacks buf as version v (within the budget). */
@@ -581,9 +609,9 @@ static int decodes(bool *out, const rs__version *v, const uint8_t *buf,
   ProtobufCMessage *m = NULL;
   rs_error e = RS_ERROR_INIT;
   rs__budget sb;
-  rs__budget_init(&sb, b->backing, o->max_alloc);
+  rs__budget_sub(&sb, b, 0, len);
   int rc = rs__unpack_version(&m, v, buf, len, 0, o, &sb, &e);
-  if (m != NULL && !rs__frees_nothing(b->backing))
+  if (m != NULL && !rs__frees_nothing(sb.backing))
     protobuf_c_message_free_unpacked(m, RS__PA(&sb.allocator));
   *out = rc == 0;
   /* Over the budget, the record is over the limits, which the verdict
@@ -601,7 +629,7 @@ static int reads_alike(bool *out, const rs__type *t, const rs__version *w,
                        const rs__version *r, const uint8_t *buf, size_t len,
                        const rs_options *o, rs__budget *b) {
   rs__budget sb;
-  scratch_budget(&sb, b, len, o);
+  scratch_budget(&sb, b, len);
   rs__notes scratch;
   rs__notes_init(&scratch, &sb.allocator, 4);
   rs__cmp cmp;
@@ -615,7 +643,7 @@ static int reads_alike(bool *out, const rs__type *t, const rs__version *w,
   rs__compare(&cmp, w->desc, buf, len, 0, r->desc, buf, len, 0);
   rs__notes_dispose(&scratch, &sb.allocator);
   *out = cmp.worst < RS_VERDICT_MISREAD;
-  return scratch_done(&sb, b, cmp.rc);
+  return rs__budget_end(&sb, b, cmp.rc);
 }
 
 /*
@@ -738,8 +766,9 @@ static int classify_raw(rs_classification *c, const rs__type *t,
 
 /*
  * protobuf-c has the last word on whether the reader can unpack a payload:
- * unreadable when it cannot, if the comparison did not already say so. Its
- * own budget: the reader's decode alone must fit the limit.
+ * unreadable when it cannot, if the comparison did not already say so. The
+ * reader's decode is freed at once: it takes what the record's budget has
+ * left.
  */
 static int last_word(rs_classification *c, const rs__version *rv,
                      const uint8_t *p, size_t plen, size_t base,
@@ -747,9 +776,9 @@ static int last_word(rs_classification *c, const rs__version *rv,
   ProtobufCMessage *m = NULL;
   rs_error e = RS_ERROR_INIT;
   rs__budget lb;
-  rs__budget_init(&lb, b->backing, o->max_alloc);
+  rs__budget_sub(&lb, b, 0, plen);
   int rc = rs__unpack_walked(&m, rv->desc, p, plen, base, o, &lb, &e);
-  if (m != NULL && !rs__frees_nothing(b->backing))
+  if (m != NULL && !rs__frees_nothing(lb.backing))
     protobuf_c_message_free_unpacked(m, RS__PA(&lb.allocator));
   if (rc == RS_ELIMIT && lb.over) b->over = true;
   if (rc != RS_EDECODE) return rc;
@@ -899,7 +928,8 @@ static int finish(rs_classification **out, rs_classification *c, int rc,
       c->candidates = 0;
     }
     rc = add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,
-             "decoding needs more than the allocation budget of %zu bytes",
+             "over the limits: judging it needs more than the allocation "
+             "budget of %zu bytes (max_alloc; --max-alloc raises it)",
              st->o.max_alloc);
   }
   if (rc != 0) {
@@ -1065,7 +1095,7 @@ static int classify_replacement(rs_classification *c, const setup *st,
   if (rc == RS_ENOMEM) return rc;
   uint32_t skip[64];
   rs__budget sb;
-  scratch_budget(&sb, b, new_len + old_len, o);
+  scratch_budget(&sb, b, new_len + old_len);
   rs__cmp cmp;
   cmp_labels labels;
   cmp_init(&cmp, &labels, c, &sb, t, wv, rv, o);
@@ -1074,7 +1104,7 @@ static int classify_replacement(rs_classification *c, const setup *st,
   cmp.end = new_len;
   rs__compare(&cmp, wv->desc, old_buf + old_off, old_len - old_off, old_off,
               rv->desc, new_buf + new_off, new_len - new_off, new_off);
-  rc = scratch_done(&sb, b, cmp.rc);
+  rc = rs__budget_end(&sb, b, cmp.rc);
   if (rc != 0 || cmp.too_deep) return rc;
   return last_word(c, rv, new_buf + new_off, new_len - new_off, new_off, o, b);
 }

@@ -108,7 +108,7 @@ int rs__unpack_walked(ProtobufCMessage **out,
   if (opts->flags & RS_OPT_VERDICT_ONLY)
     return rs__fail(err, RS_EDECODE, base, "protobuf-c cannot unpack it as %s",
                     d->name);
-  rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, err);
+  rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, budget, err);
   return RS_EDECODE;
 }
 
@@ -282,7 +282,7 @@ static int unregistered_report(rs_conversion **out, const rs__type *t,
   char label[32];
   snprintf(label, sizeof label, "version %u", read->number);
   rs__budget sb;
-  rs__budget_init(&sb, b->backing, o->max_alloc);
+  rs__budget_sub(&sb, b, rs__scratch_floor(len), len);
   rs__cmp cmp;
   memset(&cmp, 0, sizeof cmp);
   cmp.notes = &seen;
@@ -293,7 +293,7 @@ static int unregistered_report(rs_conversion **out, const rs__type *t,
   cmp.type = t;
   cmp.end = base + len;
   rs__compare(&cmp, NULL, NULL, 0, 0, read->desc, p, len, base);
-  int rc = cmp.rc;
+  int rc = rs__budget_end(&sb, b, cmp.rc);
   for (size_t i = 0; rc == 0 && i < seen.n; i++) {
     const rs__note *n = &seen.items[i];
     if (n->kind == RS_VERDICT_IGNORED_FIELDS) {

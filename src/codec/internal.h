@@ -47,6 +47,40 @@ typedef struct rs__budget {
 
 void rs__budget_init(rs__budget *b, const ProtobufCAllocator *backing,
                      size_t limit);
+
+/* A budget counts each allocation as at least this many bytes, and as the
+ * request plus up to this many: what malloc's bookkeeping and an arena's
+ * alignment add. */
+#define RS__ALLOC_OVERHEAD ((size_t)32)
+
+/*
+ * Working memory that a phase of one call frees before the phase ends (a
+ * comparison's occurrences and values, a decode only tried, an
+ * explanation): what is left of the call's budget, and at least `floor`,
+ * on malloc so that it is given back when freed (for a record of len bytes
+ * up to RS__SMALL_RECORD, in the caller's arena). Since all of it is freed,
+ * it is not added to the parent's count: the call's live memory stays
+ * within the parent's limit (plus the floor). End it with rs__budget_end,
+ * which marks the parent over when the phase went over.
+ */
+void rs__budget_sub(rs__budget *sb, const rs__budget *parent, size_t floor,
+                    size_t len);
+/* Records up to this size (bytes) keep a phase's working memory in the
+ * caller's arena (rs__budget_sub). */
+#define RS__SMALL_RECORD ((size_t)64 << 10)
+int rs__budget_end(const rs__budget *sb, rs__budget *parent, int rc);
+
+/*
+ * The floor of a comparison's working memory for a record of len bytes:
+ * small records are compared whatever the budget, so that a verdict does
+ * not turn on how much the decode before the comparison took; large ones
+ * are bounded by the budget. At most RS__SCRATCH_FLOOR_MAX.
+ */
+#define RS__SCRATCH_FLOOR_MAX RS_SCRATCH_FLOOR_MAX
+static inline size_t rs__scratch_floor(size_t len) {
+  return len < (RS__SCRATCH_FLOOR_MAX - 65536) / 128 ? 128 * len + 65536
+                                                     : RS__SCRATCH_FLOOR_MAX;
+}
 void *rs__alloc(const ProtobufCAllocator *a, size_t size); /* zeroed */
 void rs__free(const ProtobufCAllocator *a, void *p);
 /* True for an arena's allocator: freeing a message through it is a walk of
@@ -105,6 +139,9 @@ int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
 int rs__notes_add_text(rs__notes *ns, int kind, const char *path,
                        uint32_t field, size_t offset, const char *text);
 int rs__notes_worst(const rs__notes *ns);
+/* True when a note of this kind would be dropped by a full list, which
+ * then counts it as omitted: the caller need not write its text. */
+bool rs__notes_skip(rs__notes *ns, int kind);
 void rs__notes_sort(rs__notes *ns);
 
 /* A field path under construction: "items[3].unit_price_cents(3)". */
@@ -627,9 +664,11 @@ bool rs__explains_excludes(const ProtobufCMessageDescriptor *a,
 bool rs__has_field(const uint8_t *buf, size_t len, const uint32_t *numbers,
                    size_t n);
 
-/* The first reason the reader d cannot read buf, as an error message. */
+/* The first reason the reader d cannot read buf, as an error message; its
+ * working memory within what b has left (else a plainer message). */
 void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
                                 const uint8_t *buf, size_t len, size_t base,
-                                unsigned max_depth, rs_error *err);
+                                unsigned max_depth, const rs__budget *b,
+                                rs_error *err);
 
 #endif

@@ -20,6 +20,21 @@ void rs__notes_dispose(rs__notes *ns, const ProtobufCAllocator *a) {
   ns->n = ns->cap = 0;
 }
 
+/* The note least severe of a full list: the one a new note replaces. */
+static size_t weakest(const rs__notes *ns) {
+  size_t w = 0;
+  for (size_t i = 1; i < ns->n; i++)
+    if (ns->items[i].kind < ns->items[w].kind) w = i;
+  return w;
+}
+
+bool rs__notes_skip(rs__notes *ns, int kind) {
+  if (ns->max == 0 || ns->n < ns->max || ns->n == 0) return false;
+  if (ns->items[weakest(ns)].kind < kind) return false;
+  ns->omitted++;
+  return true;
+}
+
 /* Adds a note whose text is already allocated with ns->a (NULL: out of
  * memory); takes the text in every case. */
 static int add_note(rs__notes *ns, int kind, const char *path, uint32_t field,
@@ -29,17 +44,15 @@ static int add_note(rs__notes *ns, int kind, const char *path, uint32_t field,
     /* Full: one note is dropped and counted. Drop the least severe, so the
      * worst reasons stay visible however many fields are ignored. */
     ns->omitted++;
-    size_t weakest = 0;
-    for (size_t i = 1; i < ns->n; i++)
-      if (ns->items[i].kind < ns->items[weakest].kind) weakest = i;
-    if (ns->items[weakest].kind >= kind) {
+    size_t w = weakest(ns);
+    if (ns->items[w].kind >= kind) {
       rs__free(ns->a, text);
       return 0;
     }
-    rs__free(ns->a, ns->items[weakest].path);
-    rs__free(ns->a, ns->items[weakest].text);
-    memmove(&ns->items[weakest], &ns->items[weakest + 1],
-            (ns->n - weakest - 1) * sizeof *ns->items);
+    rs__free(ns->a, ns->items[w].path);
+    rs__free(ns->a, ns->items[w].text);
+    memmove(&ns->items[w], &ns->items[w + 1],
+            (ns->n - w - 1) * sizeof *ns->items);
     ns->n--;
   }
   if (ns->n == ns->cap) {

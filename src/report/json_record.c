@@ -170,7 +170,19 @@ int rs__rfc3339_us(char *out, size_t size, int64_t us) {
 
 /* ---- messages ----------------------------------------------------------- */
 
-static json_t *render_message(const ProtobufCMessage *msg, unsigned depth);
+/*
+ * How many more values may be shown, and how many were not. Every value
+ * counts one: a set field, each element of a repeated field, each unknown
+ * field (a message's own fields count besides).
+ */
+typedef struct render_limit {
+  size_t left;
+  size_t omitted;
+} render_limit;
+
+static json_t *render_message(const ProtobufCMessage *msg, unsigned depth,
+                              render_limit *lim);
+static size_t count_values(const ProtobufCMessage *msg, unsigned depth);
 
 static json_t *json_int64(int64_t v) {
   char buf[24];
@@ -193,7 +205,7 @@ static json_t *json_double(double v) {
 
 /* One value of field @p f stored at @p p (a member, or an array element). */
 static json_t *render_value(const ProtobufCFieldDescriptor *f, const void *p,
-                            unsigned depth) {
+                            unsigned depth, render_limit *lim) {
   switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -260,7 +272,7 @@ static json_t *render_value(const ProtobufCFieldDescriptor *f, const void *p,
     case PROTOBUF_C_TYPE_MESSAGE: {
       const ProtobufCMessage *m;
       memcpy(&m, p, sizeof m);
-      return m != NULL ? render_message(m, depth + 1) : json_null();
+      return m != NULL ? render_message(m, depth + 1, lim) : json_null();
     }
   }
   return json_null();
@@ -412,10 +424,14 @@ static size_t unknown_length(const ProtobufCMessageUnknownField *u) {
   return u->len;
 }
 
-static json_t *render_unknown(const ProtobufCMessage *msg) {
+static json_t *render_unknown(const ProtobufCMessage *msg, render_limit *lim) {
   json_t *arr = json_array();
   if (arr == NULL) return NULL;
-  for (unsigned i = 0; i < msg->n_unknown_fields; i++) {
+  size_t n = msg->n_unknown_fields;
+  size_t shown = n < lim->left ? n : lim->left;
+  lim->left -= shown;
+  lim->omitted += n - shown;
+  for (size_t i = 0; i < shown; i++) {
     const ProtobufCMessageUnknownField *u = &msg->unknown_fields[i];
     json_t *o = json_object();
     if (json_array_append_new(arr, o) ||
@@ -430,9 +446,41 @@ static json_t *render_unknown(const ProtobufCMessage *msg) {
   return arr;
 }
 
+/* Values of one element (or a singular value): 1, and a message's own. */
+static size_t count_value(const ProtobufCFieldDescriptor *f, const void *p,
+                          unsigned depth) {
+  if (f->type != PROTOBUF_C_TYPE_MESSAGE) return 1;
+  const ProtobufCMessage *m;
+  memcpy(&m, p, sizeof m);
+  return 1 + (m != NULL ? count_values(m, depth + 1) : 0);
+}
+
+/* The values of a message that render_message would show, unlimited. */
+static size_t count_values(const ProtobufCMessage *msg, unsigned depth) {
+  if (depth > RS__JSON_MAX_DEPTH) return 0;
+  const ProtobufCMessageDescriptor *d = msg->descriptor;
+  size_t total = msg->n_unknown_fields;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    const char *member = (const char *)msg + f->offset;
+    if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+      if (is_set(msg, f)) total += count_value(f, member, depth);
+      continue;
+    }
+    size_t n;
+    const char *arr;
+    memcpy(&n, (const char *)msg + f->quantifier_offset, sizeof n);
+    memcpy(&arr, member, sizeof arr);
+    size_t size = element_size(f->type);
+    for (size_t k = 0; arr != NULL && k < n; k++)
+      total += count_value(f, arr + k * size, depth);
+  }
+  return total;
+}
+
 static json_t *render_repeated(const ProtobufCMessage *msg,
                                const ProtobufCFieldDescriptor *f,
-                               unsigned depth) {
+                               unsigned depth, render_limit *lim) {
   const char *base = (const char *)msg;
   size_t n;
   const char *arr;
@@ -442,7 +490,13 @@ static json_t *render_repeated(const ProtobufCMessage *msg,
   if (out == NULL) return NULL;
   size_t size = element_size(f->type);
   for (size_t i = 0; arr != NULL && i < n; i++) {
-    if (json_array_append_new(out, render_value(f, arr + i * size, depth))) {
+    if (lim->left == 0) {
+      lim->omitted += count_value(f, arr + i * size, depth);
+      continue;
+    }
+    lim->left--;
+    if (json_array_append_new(out,
+                              render_value(f, arr + i * size, depth, lim))) {
       json_decref(out);
       return NULL;
     }
@@ -450,7 +504,8 @@ static json_t *render_repeated(const ProtobufCMessage *msg,
   return out;
 }
 
-static json_t *render_message(const ProtobufCMessage *msg, unsigned depth) {
+static json_t *render_message(const ProtobufCMessage *msg, unsigned depth,
+                              render_limit *lim) {
   if (depth > RS__JSON_MAX_DEPTH) return json_null();
   const ProtobufCMessageDescriptor *d = msg->descriptor;
   json_t *obj = json_object();
@@ -458,23 +513,41 @@ static json_t *render_message(const ProtobufCMessage *msg, unsigned depth) {
 
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
+    const char *member = (const char *)msg + f->offset;
     json_t *value = NULL;
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
       size_t n;
       memcpy(&n, (const char *)msg + f->quantifier_offset, sizeof n);
       if (n == 0) continue; /* an empty repeated field is not set */
-      value = render_repeated(msg, f, depth);
+      if (lim->left == 0) {
+        /* Nothing of it is shown: not even an empty array. */
+        const char *arr;
+        memcpy(&arr, member, sizeof arr);
+        size_t size = element_size(f->type);
+        for (size_t k = 0; arr != NULL && k < n; k++)
+          lim->omitted += count_value(f, arr + k * size, depth);
+        continue;
+      }
+      value = render_repeated(msg, f, depth, lim);
     } else {
       if (!is_set(msg, f)) continue;
-      value = render_value(f, (const char *)msg + f->offset, depth);
+      if (lim->left == 0) {
+        lim->omitted += count_value(f, member, depth);
+        continue;
+      }
+      lim->left--;
+      value = render_value(f, member, depth, lim);
     }
     if (json_object_set_new(obj, f->name, value)) {
       json_decref(obj);
       return NULL;
     }
   }
-  if (msg->n_unknown_fields > 0 &&
-      json_object_set_new(obj, "unknown_fields", render_unknown(msg))) {
+  if (msg->n_unknown_fields > 0 && lim->left == 0) {
+    lim->omitted += msg->n_unknown_fields;
+  } else if (msg->n_unknown_fields > 0 &&
+             json_object_set_new(obj, "unknown_fields",
+                                 render_unknown(msg, lim))) {
     json_decref(obj);
     return NULL;
   }
@@ -482,6 +555,13 @@ static json_t *render_message(const ProtobufCMessage *msg, unsigned depth) {
 }
 
 json_t *rs__json_message(const ProtobufCMessage *msg) {
-  if (msg == NULL) return json_null();
-  return render_message(msg, 0);
+  return rs__json_message_limited(msg, SIZE_MAX, NULL);
+}
+
+json_t *rs__json_message_limited(const ProtobufCMessage *msg, size_t max_values,
+                                 size_t *omitted) {
+  render_limit lim = {max_values, 0};
+  json_t *out = msg != NULL ? render_message(msg, 0, &lim) : json_null();
+  if (omitted != NULL) *omitted = lim.omitted;
+  return out;
 }

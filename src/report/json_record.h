@@ -44,6 +44,16 @@
 /** @p msg as a JSON object, as described above. */
 json_t *rs__json_message(const ProtobufCMessage *msg);
 
+/**
+ * rs__json_message showing at most @p max_values values: each set field,
+ * each element of a repeated field and each unknown field counts one, at
+ * every level, in the order they are rendered. What is left out is counted
+ * in *omitted (when not NULL); a field none of whose values is shown is
+ * left out of its object.
+ */
+json_t *rs__json_message_limited(const ProtobufCMessage *msg, size_t max_values,
+                                 size_t *omitted);
+
 /** @p len bytes as standard base64 with padding. */
 json_t *rs__json_base64(const uint8_t *data, size_t len);
 

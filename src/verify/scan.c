@@ -328,6 +328,9 @@ static int judge_row(scan_result *r, const scan_options *o,
   if (rc == 0 && wants_sample(r, o, c)) {
     rs_classification_free(c);
     c = NULL;
+    /* The first run's memory is all in the arena: given back before the
+     * second, so that one record never holds two budgets' worth. */
+    rs_arena_reset(j->arena);
     rc = rs_classifier_run(j->explain, &c, bytes, len, err);
   }
   if (rc == 0) rc = count_row(r, o, row, c);
