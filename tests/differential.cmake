@@ -63,3 +63,23 @@ if(TARGET rollsafe_cli AND RS_DIFFERENTIAL)
       LABELS differential TIMEOUT 300)
   endforeach()
 endif()
+
+# The runtime table (docs/runtimes.md): one ctest case per runtime,
+# differential.runtime.<runtime>, reads every cell's record with that
+# runtime's generated version-1 code and fails when a cell says otherwise.
+# test_runtimes.py builds the C++, Java and Go readers in the work folder
+# from the Debian packages (.ci/packages.sh), again only when their sources
+# or the table's cases change; a runtime that is not installed fails.
+if(TARGET rs_dc_reader)
+  foreach(runtime protobuf-c cpp java go python)
+    add_test(NAME differential.runtime.${runtime}
+      COMMAND ${python} ${dc_src}/test_runtimes.py
+              --runtime ${runtime}
+              --gen ${dc_gen}
+              --work ${CMAKE_CURRENT_BINARY_DIR}/runtimes-work
+              --pbc-reader $<TARGET_FILE:rs_dc_reader>
+              --table ${PROJECT_SOURCE_DIR}/docs/runtimes.md)
+    set_tests_properties(differential.runtime.${runtime} PROPERTIES
+      LABELS "differential;runtimes" TIMEOUT 600)
+  endforeach()
+endif()

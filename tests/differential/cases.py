@@ -60,6 +60,8 @@ TYPES = {
     "N64": "message N64 { S64 s = 1; }",
     "NX": "message NX { SX s = 1; }",
     "KV": "message KV { string key = 1; int32 value = 2; }",
+    # a message that holds itself: nesting depth
+    "R": "message R { R r = 1; int32 a = 2; }",
 }
 
 # Values the writer writes with pair(), by the writer's type.
@@ -98,9 +100,13 @@ class Dup:
 
 
 class Case:
-    def __init__(self, group, name, syntax, reader, writer, records):
+    def __init__(self, group, name, syntax, reader, writer, records,
+                 verdicts=True):
         self.group, self.name, self.syntax = group, group + "_" + name, syntax
         self.reader, self.writer, self.records = reader, writer, records
+        # False: only the runtime table (docs/runtimes.md) reads the case;
+        # rollsafe's verdicts on it are not checked yet.
+        self.verdicts = verdicts
 
 
 def F(*values):
@@ -108,14 +114,24 @@ def F(*values):
     return [{"f": v} for v in values]
 
 
-def case(group, name, syntax, reader, writer, records):
-    CASES.append(Case(group, name, syntax, reader, writer, records))
+def nest(levels):
+    """A value of R nested @levels messages deep (the outermost counts)."""
+    v = {"a": 1}
+    for _ in range(levels - 1):
+        v = {"r": v}
+    return v
 
 
-def both(group, name, reader, writer, records, records_p3=None):
-    case(group, name + "_p2", P2, reader, writer, records)
+def case(group, name, syntax, reader, writer, records, verdicts=True):
+    CASES.append(Case(group, name, syntax, reader, writer, records,
+                      verdicts))
+
+
+def both(group, name, reader, writer, records, records_p3=None,
+         verdicts=True):
+    case(group, name + "_p2", P2, reader, writer, records, verdicts)
     case(group, name + "_p3", P3, reader, writer,
-         records if records_p3 is None else records_p3)
+         records if records_p3 is None else records_p3, verdicts)
 
 
 def _decl(t, side):
@@ -306,11 +322,17 @@ both("addrem", "number_reused_string_as_message", "S f = 2;", "string g = 2;", [
 both("addrem", "fixed32_reused_as_int32", "fixed32 f = 2;", "int32 g = 2;", [{"g": 1}, {"g": 0}])
 both("addrem", "field_added_high_number", "", "string f = 536870911;", F("x"))
 
+# ---- limits: nesting depth around the runtimes' recursion limits -------------
+# Rec counts as one level: f = 2 nested N messages deep is N + 1 in all.
+# Read by the runtime table only: rollsafe's own limit of 100 levels calls
+# record 3 unreadable, where every runtime reads it.
+both("limits", "recursion", "R f = 2;", "R f = 2;", F(*[nest(n) for n in (98, 99, 100, 101)]), verdicts=False)
+
 
 def groups():
     seen = []
     for c in CASES:
-        if c.group not in seen:
+        if c.verdicts and c.group not in seen:
             seen.append(c.group)
     return seen
 

@@ -1,0 +1,121 @@
+// tests/differential/runtimes/Reader.java: the Java reader of the runtime
+// table (docs/runtimes.md). It runs protoc's generated Java code of the
+// table's version-1 schemas (class dc.<CASE>.v1.RecOuterClass.Rec) with
+// protobuf-java, nothing of rollsafe.
+//
+// Standard input: one request a line, "CASE HEX"; standard output: one JSON
+// document a line in the form of print.h, what Rec.parseFrom(byte[]) gives,
+// walked through its descriptor. "#u" is the number of field numbers in the
+// message's unknown field set. A failed parse prints {"error": "..."}.
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Descriptors.EnumValueDescriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+public final class Reader {
+  private static String hex(byte[] b) {
+    StringBuilder s = new StringBuilder("\"");
+    for (byte x : b) s.append(String.format("%02x", x & 0xff));
+    return s.append('"').toString();
+  }
+
+  private static String escape(String t) {
+    StringBuilder s = new StringBuilder();
+    for (char c : t.toCharArray()) {
+      if (c == '"' || c == '\\') s.append('\\').append(c);
+      else if (c < 0x20 || c >= 0x7f) s.append(String.format("\\u%04x", (int) c));
+      else s.append(c);
+    }
+    return s.toString();
+  }
+
+  private static String value(FieldDescriptor f, Object v) {
+    switch (f.getJavaType()) {
+      case INT:
+      case LONG:
+        return v.toString();
+      case BOOLEAN:
+        return ((Boolean) v) ? "true" : "false";
+      case FLOAT:
+      case DOUBLE:
+        return "{\"d\": \"" + Double.toHexString(((Number) v).doubleValue()) + "\"}";
+      case ENUM: {
+        EnumValueDescriptor e = (EnumValueDescriptor) v;
+        // An unknown value of an open enum reads as a value descriptor the
+        // enum does not declare.
+        boolean known = f.getEnumType().findValueByNumber(e.getNumber()) != null;
+        return "{\"e\": " + e.getNumber() + ", \"k\": " + (known ? 1 : 0) + "}";
+      }
+      case STRING:
+        return "{\"s\": " + hex(((String) v).getBytes(StandardCharsets.UTF_8)) + "}";
+      case BYTE_STRING:
+        return "{\"b\": " + hex(((ByteString) v).toByteArray()) + "}";
+      case MESSAGE: {
+        Message m = (Message) v;
+        return "{\"m\": " + message(m) + ", \"p\": " + hex(m.toByteArray()) + "}";
+      }
+    }
+    return "null";
+  }
+
+  private static String message(Message m) {
+    List<FieldDescriptor> fields = new ArrayList<>(m.getDescriptorForType().getFields());
+    fields.sort(Comparator.comparingInt(FieldDescriptor::getNumber));
+    StringBuilder s = new StringBuilder("{");
+    for (FieldDescriptor f : fields) {
+      s.append('"').append(f.getNumber()).append("\": ");
+      if (f.isRepeated()) {
+        s.append('[');
+        for (int k = 0; k < m.getRepeatedFieldCount(f); k++) {
+          if (k > 0) s.append(", ");
+          s.append(value(f, m.getRepeatedField(f, k)));
+        }
+        s.append(']');
+      } else if (!f.hasPresence() || m.hasField(f)) {
+        s.append(value(f, m.getField(f)));
+      } else {
+        s.append("null");
+      }
+      s.append(", ");
+    }
+    return s.append("\"#u\": ").append(m.getUnknownFields().asMap().size()).append('}').toString();
+  }
+
+  public static void main(String[] args) throws Exception {
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
+    PrintStream out = new PrintStream(System.out, false, "UTF-8");
+    String line;
+    while ((line = in.readLine()) != null) {
+      int space = line.indexOf(' ');
+      String name = space < 0 ? line : line.substring(0, space);
+      String hexed = space < 0 ? "" : line.substring(space + 1);
+      byte[] bytes = new byte[hexed.length() / 2];
+      for (int i = 0; i < bytes.length; i++)
+        bytes[i] = (byte) Integer.parseInt(hexed.substring(2 * i, 2 * i + 2), 16);
+      Method parse;
+      try {
+        parse = Class.forName("dc." + name + ".v1.RecOuterClass$Rec").getMethod("parseFrom", byte[].class);
+      } catch (ClassNotFoundException e) {
+        out.println("{\"error\": \"unknown case\"}");
+        out.flush();
+        continue;
+      }
+      try {
+        out.println(message((Message) parse.invoke(null, (Object) bytes)));
+      } catch (InvocationTargetException e) {
+        Throwable t = e.getCause();
+        out.println("{\"error\": \"" + escape(t.getClass().getSimpleName() + ": " + t.getMessage()) + "\"}");
+      }
+      out.flush();
+    }
+  }
+}

@@ -1,0 +1,385 @@
+#!/usr/bin/python3
+"""The runtime table's test: docs/runtimes.md says, behaviour by behaviour,
+what each runtime's generated version-1 code reads from one record of the
+differential corpus; this checks every cell against that runtime itself.
+
+Usage:
+    test_runtimes.py --runtime RUNTIME --gen GEN --work WORK
+                     [--pbc-reader PATH] [--table docs/runtimes.md]
+
+RUNTIME is protobuf-c, cpp, java, go or python. The reader of that runtime
+(tests/differential/runtimes/) is built in WORK from the Debian packages
+(protoc, libprotobuf-dev, libprotobuf-java with the JDK, golang-go with
+golang-google-protobuf-dev in GOPATH mode, offline), again only when its
+sources or the table's cases changed; protobuf-c's is rs_dc_reader, built
+by CMake. Python's protobuf writes every record with the case's version-2
+class, as the differential corpus does; the reader reads it raw and its
+JSON (print.h) is rendered in the table's notation (docs/runtimes.md). A
+cell that differs, a reader that cannot be built or run, or a cell marked
+"not yet confirmed" fails the test.
+"""
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+RT = os.path.join(HERE, "runtimes")
+sys.path.insert(0, HERE)
+
+import cases as corpus  # noqa: E402
+import test_differential as td  # noqa: E402
+
+RUNTIMES = ("protobuf-c", "cpp", "java", "go", "python")
+PROTOBUF_JAR = "/usr/share/java/protobuf.jar"
+GOPATH_SYSTEM = "/usr/share/gocode"
+
+
+class Failure(Exception):
+    pass
+
+
+# ---- the table ----------------------------------------------------------------
+
+def read_table(path):
+    """The rows of the table under "## The table": dicts with behaviour,
+    case, record (1-based) and one cell per runtime."""
+    rows, header, inside = [], None, False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("## "):
+                inside = line.strip() == "## The table"
+                continue
+            if not inside or not line.startswith("|"):
+                continue
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if header is None:
+                header = cells
+                continue
+            if set(cells[0]) <= set("-: "):
+                continue
+            row = dict(zip(header, cells))
+            rows.append({
+                "behaviour": row["behaviour"],
+                "case": row["case"].strip("`"),
+                "record": int(row["record"]),
+                "cells": {rt: row[rt].strip("`") for rt in RUNTIMES},
+            })
+    if header is None or not rows:
+        raise Failure("%s: no table under \"## The table\"" % path)
+    for rt in RUNTIMES:
+        if rt not in header:
+            raise Failure("%s: no column %s" % (path, rt))
+    return rows
+
+
+# ---- the table's notation ---------------------------------------------------
+
+def text(data, quote):
+    out = ""
+    for b in data:
+        ch = chr(b)
+        if ch == '"' or ch == "\\":
+            out += "\\" + ch
+        elif 0x20 <= b < 0x7F:
+            out += ch
+        else:
+            out += "\\x%02x" % b
+    return quote + '"' + out + '"'
+
+
+def depth(doc):
+    """How many messages deep a value nests."""
+    best = 0
+    if isinstance(doc, list):
+        return max([depth(x) for x in doc] or [0])
+    if isinstance(doc, dict):
+        if "m" in doc:
+            return 1 + max([depth(v) for k, v in doc["m"].items()
+                            if k != "#u"] or [0])
+    return best
+
+
+def value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(value(x) for x in v) + "]"
+    if "e" in v:
+        return "enum %d%s" % (v["e"], "" if v["k"] else " (undeclared)")
+    if "d" in v:
+        return repr(float.fromhex(v["d"]))
+    if "s" in v:
+        return text(bytes.fromhex(v["s"]), "")
+    if "b" in v:
+        return text(bytes.fromhex(v["b"]), "b")
+    if "m" in v:
+        d = depth(v)
+        if d > 3:
+            return "{%d messages deep}" % d
+        return "{" + fields(v["m"]) + "}"
+    raise Failure("unexpected reader output %r" % (v,))
+
+
+def fields(doc, skip_id=False):
+    parts = []
+    for k, v in doc.items():
+        if k == "#u" or v is None or v == [] or (skip_id and k == "1"):
+            continue
+        parts.append("%s=%s" % (k, value(v)))
+    if doc.get("#u"):
+        parts.append("+unknown")
+    return " ".join(parts) or "nothing"
+
+
+def render(doc):
+    """A reader's JSON in the table's notation."""
+    if "error" in doc:
+        return "fails"
+    return fields(doc, skip_id=True)
+
+
+# ---- the readers ----------------------------------------------------------------
+
+def run(argv, what, **kw):
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, **kw)
+    except OSError as e:
+        raise Failure("%s: cannot run %s: %s" % (what, argv[0], e))
+    if p.returncode != 0:
+        raise Failure("%s failed (%d): %s\n%s" % (
+            what, p.returncode, " ".join(argv), p.stderr[-4000:]))
+    return p
+
+
+def stamp_of(names, gen, extra):
+    h = hashlib.sha256()
+    for path in extra:
+        with open(path, "rb") as f:
+            h.update(f.read())
+    for name in names:
+        with open(os.path.join(gen, "protos", name, "v1", "rec.proto"),
+                  "rb") as f:
+            h.update(name.encode() + b"\0" + f.read())
+    return h.hexdigest()
+
+
+def fresh(out, stamp):
+    try:
+        with open(os.path.join(out, "stamp")) as f:
+            return f.read() == stamp
+    except OSError:
+        return False
+
+
+def build_cpp(names, gen, out):
+    src = os.path.join(out, "src")
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(src)
+    protos = [os.path.join(n, "v1", "rec.proto") for n in names]
+    run(["protoc", "-I" + os.path.join(gen, "protos"), "--cpp_out=" + src]
+        + protos, "protoc --cpp_out")
+    with open(os.path.join(src, "cases.h"), "w") as f:
+        f.write("#include <string>\n#include <utility>\n#include <vector>\n")
+        for p in protos:
+            f.write('#include "%s"\n' % p.replace(".proto", ".pb.h"))
+        f.write("static std::vector<std::pair<std::string, "
+                "const google::protobuf::Message *>> dc_rt_cases() {\n"
+                "  return {\n")
+        for n in names:
+            f.write('    {"%s", &dc::%s::v1::Rec::default_instance()},\n'
+                    % (n, n))
+        f.write("  };\n}\n")
+    flags = run(["pkg-config", "--cflags", "--libs", "protobuf"],
+                "pkg-config protobuf").stdout.split()
+    units = [os.path.join(src, p.replace(".proto", ".pb.cc")) for p in protos]
+    units.append(os.path.join(RT, "reader.cc"))
+
+    def compile_one(unit):
+        obj = unit + ".o"
+        run(["g++", "-std=c++17", "-O0", "-c", "-I" + src, unit, "-o", obj]
+            + [x for x in flags if x.startswith("-I")], "g++ " + unit)
+        return obj
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        objs = list(pool.map(compile_one, units))
+    exe = os.path.join(out, "dc_rt_cpp")
+    run(["g++", "-o", exe] + objs + flags + ["-pthread"], "g++ link")
+    return [exe]
+
+
+def build_java(names, gen, out):
+    src, classes = os.path.join(out, "src"), os.path.join(out, "classes")
+    for d in (src, classes):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+    if not os.path.exists(PROTOBUF_JAR):
+        raise Failure("%s missing: install libprotobuf-java" % PROTOBUF_JAR)
+    protos = [os.path.join(n, "v1", "rec.proto") for n in names]
+    run(["protoc", "-I" + os.path.join(gen, "protos"), "--java_out=" + src]
+        + protos, "protoc --java_out")
+    javas = [os.path.join(dp, f) for dp, _, fs in os.walk(src) for f in fs
+             if f.endswith(".java")]
+    run(["javac", "-nowarn", "-encoding", "UTF-8", "-cp", PROTOBUF_JAR,
+         "-d", classes, os.path.join(RT, "Reader.java")] + javas, "javac")
+    return ["java", "-Xss16m", "-cp", classes + ":" + PROTOBUF_JAR, "Reader"]
+
+
+def go_env(out):
+    env = dict(os.environ)
+    env.update(GOPATH=os.path.join(out, "gopath") + ":" + GOPATH_SYSTEM,
+               GO111MODULE="off", GOFLAGS="", GOPROXY="off",
+               GOCACHE=os.path.join(out, "gocache"))
+    return env
+
+
+def build_go(names, gen, out):
+    env = go_env(out)
+    gosrc = os.path.join(out, "gopath", "src")
+    shutil.rmtree(gosrc, ignore_errors=True)
+    os.makedirs(os.path.join(gosrc, "dcrtreader"))
+    plugin = os.path.join(out, "protoc-gen-go")
+    run(["go", "build", "-o", plugin,
+         "google.golang.org/protobuf/cmd/protoc-gen-go"],
+        "go build protoc-gen-go", env=env)
+    protos = [os.path.join(n, "v1", "rec.proto") for n in names]
+    opts = ["--go_opt=M%s=dcrt/%s" % (p, n) for p, n in zip(protos, names)]
+    run(["protoc", "-I" + os.path.join(gen, "protos"),
+         "--plugin=protoc-gen-go=" + plugin, "--go_out=" + gosrc]
+        + opts + protos, "protoc --go_out")
+    main = os.path.join(gosrc, "dcrtreader")
+    shutil.copy(os.path.join(RT, "reader.go"), main)
+    with open(os.path.join(main, "cases.go"), "w") as f:
+        f.write("package main\n\nimport (\n"
+                '\t"google.golang.org/protobuf/proto"\n')
+        for i, n in enumerate(names):
+            f.write('\tc%d "dcrt/%s"\n' % (i, n))
+        f.write(")\n\nvar cases = map[string]func() proto.Message{\n")
+        for i, n in enumerate(names):
+            f.write('\t"%s": func() proto.Message { return &c%d.Rec{} },\n'
+                    % (n, i))
+        f.write("}\n")
+    exe = os.path.join(out, "dc_rt_go")
+    run(["go", "build", "-o", exe, "dcrtreader"], "go build", env=env)
+    return [exe]
+
+
+BUILDERS = {"cpp": (build_cpp, ["reader.cc"]),
+            "java": (build_java, ["Reader.java"]),
+            "go": (build_go, ["reader.go"])}
+
+
+def reader_argv(runtime, names, args):
+    if runtime == "protobuf-c":
+        if not args.pbc_reader:
+            raise Failure("--pbc-reader is needed for protobuf-c")
+        return [args.pbc_reader]
+    if runtime == "python":
+        return ["/usr/bin/python3", os.path.join(RT, "reader.py"), args.gen]
+    build, sources = BUILDERS[runtime]
+    out = os.path.join(args.work, runtime)
+    os.makedirs(out, exist_ok=True)
+    stamp = stamp_of(names, args.gen,
+                     [os.path.join(RT, s) for s in sources] + [__file__])
+    argv_file = os.path.join(out, "argv.json")
+    if fresh(out, stamp):
+        with open(argv_file) as f:
+            return json.load(f)
+    argv = build(names, args.gen, out)
+    with open(argv_file, "w") as f:
+        json.dump(argv, f)
+    with open(os.path.join(out, "stamp"), "w") as f:
+        f.write(stamp)
+    return argv
+
+
+# ---- records ----------------------------------------------------------------------
+
+def record_bytes(case, ctx, index):
+    """Record @index (0-based) of @case, serialized by its version-2 class
+    as the differential corpus writes it."""
+    v2 = ctx.module(case, 2)
+    spec = case.records[index]
+    parts = spec.parts if isinstance(spec, corpus.Dup) else (spec,)
+    data = b""
+    for part in parts:
+        m = v2.Rec()
+        m.id = index + 1
+        td.assign(m, part)
+        data += td.golden.serialize(m)
+    return data
+
+
+class Ctx:
+    """What td's harness offers for loading the corpus' Python modules."""
+
+    def __init__(self, gen):
+        self.gen = gen
+
+    module = td.Ctx.module
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runtime", required=True, choices=RUNTIMES)
+    ap.add_argument("--gen", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--pbc-reader")
+    ap.add_argument("--table", default=os.path.join(ROOT, "docs",
+                                                    "runtimes.md"))
+    args = ap.parse_args()
+    args.gen, args.work = os.path.abspath(args.gen), os.path.abspath(args.work)
+    os.makedirs(args.work, exist_ok=True)
+    by_name = {c.name: c for c in corpus.CASES}
+    try:
+        rows = read_table(args.table)
+        for r in rows:
+            if r["case"] not in by_name:
+                raise Failure("table: no case %s in cases.py" % r["case"])
+            if not 1 <= r["record"] <= len(by_name[r["case"]].records):
+                raise Failure("table: %s has no record %d"
+                              % (r["case"], r["record"]))
+        names = sorted({r["case"] for r in rows})
+        argv = reader_argv(args.runtime, names, args)
+        ctx = Ctx(args.gen)
+        requests = [(r["case"], record_bytes(by_name[r["case"]], ctx,
+                                             r["record"] - 1)) for r in rows]
+        p = run(argv, "the %s reader" % args.runtime,
+                input="".join("%s %s\n" % (n, b.hex()) for n, b in requests),
+                timeout=240)
+        lines = p.stdout.splitlines()
+        if len(lines) != len(rows):
+            raise Failure("the %s reader answered %d of %d records"
+                          % (args.runtime, len(lines), len(rows)))
+    except Failure as e:
+        print("FAIL: %s" % e)
+        return 1
+    failures = 0
+    for r, (_, data), line in zip(rows, requests, lines):
+        doc = json.loads(line)
+        got, want = render(doc), r["cells"][args.runtime]
+        status = "ok"
+        if want != got:
+            failures += 1
+            status = "FAIL"
+        print("%-4s %-48s %s #%d: table `%s`, %s read `%s`%s" % (
+            status, r["behaviour"][:48], r["case"], r["record"], want,
+            args.runtime, got,
+            "" if "error" not in doc else " (%s)" % doc["error"]))
+        if status == "FAIL":
+            print("     bytes %s%s" % (data.hex()[:160],
+                                   "..." if len(data) > 80 else ""))
+    print("%s: %d cells, %d wrong" % (args.runtime, len(rows), failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
