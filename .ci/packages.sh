@@ -8,8 +8,10 @@
 # that writes golden fixtures), check (unit tests), jansson (the CLI's JSON
 # output), libyaml, SQLite and libpq (scan targets and configuration), clang
 # (header test) with its libFuzzer and sanitizer runtimes (libclang-rt-14-dev:
-# .ci/fuzz), valgrind (memcheck runs of the test binaries) and PyYAML (tests
-# of the CI and Kubernetes examples).
+# .ci/fuzz), valgrind (memcheck runs of the test binaries), PyYAML (tests
+# of the CI and Kubernetes examples), librdkafka (Kafka topic targets; its
+# mock cluster runs the Kafka tests) and Python's confluent-kafka (the
+# tests' producer and group-offset committer).
 RS_PACKAGES=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
@@ -17,6 +19,7 @@ RS_PACKAGES=(
   check libjansson-dev libyaml-dev libsqlite3-dev libpq-dev
   postgresql-15 postgresql-client-15 sqlite3 python3-psycopg2 python3-yaml
   clang libclang-rt-14-dev valgrind
+  librdkafka-dev python3-confluent-kafka
 )
 
 # Installs whatever in RS_PACKAGES is missing; runs apt-get update only then.
