@@ -234,7 +234,7 @@ static int digits(const char **s, int n, int *out) {
  * zone is refused: during an incident, guessing the zone is how a filter
  * silently misses the writes that matter.
  */
-static int parse_time(const char *text, int64_t *out_us) {
+int cli_parse_time(const char *text, int64_t *out_us) {
   const char *s = text;
   if (*s == '@') {
     char *end;
@@ -357,7 +357,7 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_SINCE:
         if (a->t.kafka.has_since)
           return cli_usage_error(CMD, "--since given twice");
-        if (parse_time(value, &a->t.kafka.since_ms) != 0)
+        if (cli_parse_time(value, &a->t.kafka.since_ms) != 0)
           return cli_usage_error(
               CMD,
               "invalid --since '%s': expected RFC 3339 with a zone "
@@ -368,7 +368,7 @@ static int parse_args(scan_args *a, int argc, char **argv) {
         a->t.kafka.since_text = value;
         break;
       case OPT_WRITTEN_AFTER:
-        if (parse_time(value, &a->written_after_us) != 0)
+        if (cli_parse_time(value, &a->written_after_us) != 0)
           return cli_usage_error(
               CMD,
               "invalid --written-after '%s': expected RFC 3339 with a zone "

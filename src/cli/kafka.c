@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "kafka.h"
 #include "opt.h"
 #include "targets.h"
@@ -306,5 +307,37 @@ int cli_kafka_resolve(cli_kafka_target *out, const cli_kafka_args *k,
   cli_kafka_sources src = {k->properties,    k->n_properties,
                            k->property_envs, k->n_property_envs,
                            k->property_file, "--kafka-property-env"};
+  return cli_kafka_properties(out, &src, cmd);
+}
+
+int cli_kafka_resolve_config(cli_kafka_target *out,
+                             const struct cli_config_target *ct,
+                             const char *where, const char *cmd) {
+  memset(out, 0, sizeof *out);
+  out->kafka.topic = ct->topic;
+  out->kafka.group = ct->group;
+  out->kafka.start = ct->group != NULL   ? STORE_KAFKA_FROM_GROUP
+                     : ct->since != NULL ? STORE_KAFKA_FROM_TIME
+                                         : STORE_KAFKA_FROM_BEGINNING;
+  if (ct->since != NULL) {
+    int64_t us;
+    if (cli_parse_time(ct->since, &us) != 0) {
+      cli_error(cmd,
+                "%s: since '%s': expected RFC 3339 with a zone "
+                "(2026-11-26T09:30:00Z), a date (2026-11-26) or "
+                "@UNIX_SECONDS",
+                where, ct->since);
+      return CLI_EXIT_USAGE;
+    }
+    out->kafka.since_ms = us / 1000;
+  }
+  out->kafka.timeout_ms =
+      ct->kafka_timeout_ms ? ct->kafka_timeout_ms : CLI_KAFKA_TIMEOUT_MS;
+  cli_kafka_sources src = {(const char *const *)ct->kafka_properties,
+                           ct->n_kafka_properties,
+                           (const char *const *)ct->kafka_property_envs,
+                           ct->n_kafka_property_envs,
+                           ct->kafka_properties_file,
+                           where};
   return cli_kafka_properties(out, &src, cmd);
 }

@@ -86,6 +86,22 @@ struct cli_target_args;
  */
 int cli_kafka_check(const struct cli_target_args *a, const char *cmd);
 
+struct cli_config_target;
+
+/** A config file's kafka-topic target's settings into @p out (freed by the
+ * caller with cli_kafka_target_free() in every case); @p where names the
+ * target in messages. 0 or an exit code (printed). */
+int cli_kafka_resolve_config(cli_kafka_target *out,
+                             const struct cli_config_target *ct,
+                             const char *where, const char *cmd);
+
+/**
+ * Parses a time as --since and --written-after take it: RFC 3339 with a
+ * zone, a date (UTC midnight) or @UNIX_SECONDS, into microseconds since
+ * the epoch. 0, or -1 when @p text is not one.
+ */
+int cli_parse_time(const char *text, int64_t *out_us);
+
 /** The command line's Kafka target settings into @p out (which the caller
  * frees with cli_kafka_target_free() in every case). 0 or an exit code. */
 int cli_kafka_resolve(cli_kafka_target *out, const cli_kafka_args *k,

@@ -429,6 +429,14 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
       t[i].fixed_output = ct->fixed_output;
       snprintf(where, sizeof where, "%s:%u:%u: target '%s'", c->path, ct->line,
                ct->col, ct->name);
+      if (ct->kind == STORE_KAFKA_TOPIC) {
+        int status = cli_kafka_resolve_config(&t[i].kafka, ct, where, cmd);
+        t[i].target.kafka = &t[i].kafka.kafka;
+        if (status != 0) {
+          targets_free(t, count);
+          return status;
+        }
+      }
     } else {
       store_kind kind = a->kind;
       if (a->queue)

@@ -72,14 +72,10 @@ int store_kafka_property_is_secret(const char *name) {
 /* Properties that would make the reading client a group member or let it
  * commit; rollsafe sets them itself. */
 static int kafka_property_refused(const char *name) {
-  static const char *const refused[] = {"group.id",
-                                        "group.instance.id",
-                                        "enable.auto.commit",
-                                        "auto.commit.enable",
-                                        "enable.auto.offset.store",
-                                        "bootstrap.servers",
-                                        "metadata.broker.list",
-                                        NULL};
+  static const char *const refused[] = {
+      "group.id",           "group.instance.id",        "enable.auto.commit",
+      "auto.commit.enable", "enable.auto.offset.store", "auto.offset.reset",
+      "bootstrap.servers",  "metadata.broker.list",     NULL};
   for (size_t i = 0; refused[i] != NULL; i++)
     if (strcmp(name, refused[i]) == 0) return 1;
   return 0;
@@ -146,6 +142,9 @@ static int kafka_conf(rd_kafka_conf_t **out, const store_target *t,
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "true"},
+      /* A start offset that retention deleted meanwhile is an error, never
+       * a silent jump to the end past unread messages. */
+      {"auto.offset.reset", "error"},
       {"allow.auto.create.topics", "false"},
       {"socket.timeout.ms", timeout},
       {group != NULL ? "group.id" : NULL, group},
@@ -434,6 +433,15 @@ static double kafka_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Errors a consumer sees while brokers restart or move partitions. */
+static int kafka_transient(rd_kafka_resp_err_t e) {
+  return e == RD_KAFKA_RESP_ERR__TRANSPORT ||
+         e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+         e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+         e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+         e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+}
+
 static int kafka_next(store *base, store_row *row, store_error *err) {
   kafka_store *s = (kafka_store *)base;
   if (s->msg != NULL) {
@@ -445,11 +453,13 @@ static int kafka_next(store *base, store_row *row, store_error *err) {
     if (s->stop)
       return store__fail(err, STORE_EIO, "target '%s': interrupted", s->name);
     rd_kafka_message_t *m = rd_kafka_consume_queue(s->queue, KAFKA_POLL_MS);
-    if (m == NULL) {
+    if (m == NULL || kafka_transient(m->err)) {
+      /* librdkafka reconnects by itself; the wait stays bounded. */
+      rd_kafka_resp_err_t e = m != NULL ? m->err : RD_KAFKA_RESP_ERR__TIMED_OUT;
+      if (m != NULL) rd_kafka_message_destroy(m);
       if ((kafka_now() - waited_since) * 1000.0 >= s->timeout_ms)
         return kafka_fail(s, err, STORE_EIO,
-                          "no message from the brokers in time",
-                          RD_KAFKA_RESP_ERR__TIMED_OUT);
+                          "no message from the brokers in time", e);
       continue;
     }
     waited_since = kafka_now();

@@ -224,6 +224,13 @@ def test_from_beginning_matches_sqlite(r, c):
         for v, n in p["verdicts"].items():
             total[v] = total.get(v, 0) + n
     check_eq(total, t["verdicts"], "partition verdicts sum to the target's")
+    # Metrics as for every target.
+    prom = os.path.join(r.work, "scan.prom")
+    scan(r, 1, kafka_args(c, "orders"), "--metrics", prom)
+    with open(prom) as f:
+        metrics = f.read()
+    check('target="orders"' in metrics and metrics.rstrip().endswith("# EOF"),
+          "metrics name the topic's target", metrics[:2000])
     # The text report names partitions and the P@O of findings.
     out, _ = r.expect(1, "scan", *kafka_args(c, "orders"),
                       "--reader-version", "1", *MAPPINGS)
@@ -260,6 +267,54 @@ def test_group_reads_after_committed_offsets(r, c):
                   2: "no committed offset: beginning"}, "start_from")
     check_eq(t["group"], GROUP, "group in the report")
     # Read-only: the group's offsets are as they were.
+    check_eq(committed(c, "orders"), before, "committed offsets after scan")
+
+
+@with_cluster(["orders"])
+def test_config_target_as_options(r, c):
+    """A kafka-topic target of a config file scans as the same options do;
+    its secret from properties_file is never printed."""
+    recs = Records()
+    where = produce(c, "orders", layout_messages(recs))
+    per_part = {p: [o for (q, o) in where if q == p] for p in range(PARTITIONS)}
+    commit(c, "orders", {0: per_part[0][2], 2: per_part[2][1]})
+    before = committed(c, "orders")
+    secret = "s3cret-" + uuid.uuid4().hex
+    with open(os.path.join(r.work, "kafka.properties"), "w") as f:
+        f.write("sasl.password=%s\n" % secret)
+    cfg = os.path.join(r.work, "rollsafe.yaml")
+    with open(cfg, "w") as f:
+        f.write("""feature: checkout_v2
+reader_version: 1
+reader_framing: envelope
+schema_ids: {%d: 1, %d: "2@1"}
+targets:
+  - name: order-events
+    kind: kafka-topic
+    connection_env: RS_TEST_KAFKA_BOOTSTRAP
+    topic: %s
+    type: shop.Order
+    group: %s
+    properties: {fetch.wait.max.ms: 50}
+    properties_file: kafka.properties
+    properties_env: {ssl.key.password: RS_TEST_KEY_PASSWORD}
+    timeout: 20
+""" % (V1_ID, V2_ID, c.topics["orders"], GROUP))
+    env = dict(os.environ, RS_TEST_KAFKA_BOOTSTRAP=c.bootstrap,
+               RS_TEST_KEY_PASSWORD=secret)
+    rc, out, err = r.run("scan", "-c", cfg, "--format", "json", "--samples",
+                         "1000", env=env)
+    check_eq(rc, 1, "exit of the config scan")
+    check(secret not in out + err, "secret not printed", err)
+    doc = json.loads(out)
+    opt, _ = scan(r, 1, kafka_args(c, "orders", "--group", GROUP))
+    t, o = doc["targets"][0], opt["targets"][0]
+    check_eq(t["name"], "order-events", "target name")
+    check("$RS_TEST_KAFKA_BOOTSTRAP" in t["description"],
+          "the variable named, not its value", t["description"])
+    for k in ("rows_read", "verdicts", "partitions", "start", "group"):
+        check_eq(t[k], o[k], k)
+    check_eq(verdicts(doc), verdicts(opt), "verdicts per message")
     check_eq(committed(c, "orders"), before, "committed offsets after scan")
 
 
