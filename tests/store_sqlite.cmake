@@ -33,3 +33,12 @@ add_test(NAME postgres.prefetch COMMAND check_store_prefetch)
 set_tests_properties(postgres.prefetch PROPERTIES
   LABELS postgres TIMEOUT 120 FIXTURES_REQUIRED pg_server
   ENVIRONMENT "CK_FORK=no;RS_PG_CONNINFO_FILE=${RS_PG_CONNINFO_FILE}")
+
+# The text of a composite key (tests/store/check_store_key.c): written and
+# read back exactly; malformed texts refused.
+add_executable(check_store_key ${CMAKE_CURRENT_SOURCE_DIR}/store/check_store_key.c)
+target_link_libraries(check_store_key PRIVATE rollsafe_store PkgConfig::CHECK)
+target_compile_options(check_store_key PRIVATE ${RS_WARNINGS})
+add_test(NAME store_sqlite.key_text COMMAND check_store_key)
+set_tests_properties(store_sqlite.key_text PROPERTIES
+  LABELS store_sqlite TIMEOUT 60 ENVIRONMENT "CK_FORK=no")

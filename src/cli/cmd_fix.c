@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "output.h"
+#include "report/key_render.h"
 #include "report/progress.h"
 #include "report/scan_report.h"
 #include "store/store_stream.h"
@@ -294,9 +295,15 @@ static json_t *result_json(const fix_report *rep, size_t i) {
                         json_integer((json_int_t)r->counts[o]));
     json_t *list = json_array();
     for (size_t k = 0; k < r->n_samples[o]; k++) {
-      json_t *sample =
-          json_pack("{s:o,s:o}", "key", str_or_null(r->samples[o][k].key),
-                    "why", str_or_null(r->samples[o][k].why));
+      const fix_sample *fs = &r->samples[o][k];
+      json_t *sample = json_pack("{s:o,s:o}", "key",
+                                 fs->key != NULL && fs->key[0]
+                                     ? rs__json_key(fs->key, fs->key_parts)
+                                     : json_null(),
+                                 "why", str_or_null(fs->why));
+      if (sample != NULL && fs->key_position &&
+          t->target.kind != STORE_STREAM_FILE)
+        json_object_set_new(sample, "key_is_position", json_true());
       json_t *pos = position_json(t, r->samples[o][k].key);
       if (pos != NULL) json_object_update(sample, pos);
       json_decref(pos);
@@ -435,10 +442,12 @@ static int write_text(FILE *out, void *ctx) {
               i ? "\n" : "", rep->command, t->target.name, t->target.connection,
               rep->execute ? "" : ", DRY RUN: nothing was written");
     else
-      fprintf(out, "%s%s %s: %s.%s (key %s)%s%s\n", i ? "\n" : "", rep->command,
-              t->target.name, t->target.table, t->target.column, t->target.key,
-              store_kind_is_queue(t->target.kind) ? ", queue" : "",
-              rep->execute ? "" : ", DRY RUN: nothing was written");
+      fprintf(
+          out, "%s%s %s: %s.%s (key %s)%s%s\n", i ? "\n" : "", rep->command,
+          t->target.name, t->target.table, t->target.column,
+          t->target.key != NULL && t->target.key[0] ? t->target.key : "none",
+          store_kind_is_queue(t->target.kind) ? ", queue" : "",
+          rep->execute ? "" : ", DRY RUN: nothing was written");
     if (rep->status[i] != STORE_OK) {
       fprintf(out, "  ERROR      %s\n", rep->errors[i]);
       continue;
@@ -454,11 +463,18 @@ static int write_text(FILE *out, void *ctx) {
       if (!rep->execute && o == FIX_LOSSY) label = "would convert (lossy)";
       if (!rep->execute && o == FIX_RESTORED) label = "would restore";
       fprintf(out, "  %-22s %" PRIu64 "\n", label, r->counts[o]);
-      for (size_t k = 0; k < r->n_samples[o]; k++)
-        fprintf(out, "    %s %s%s%s\n",
-                t->target.kind == STORE_STREAM_FILE ? "record" : t->target.key,
-                r->samples[o][k].key, r->samples[o][k].why[0] ? ": " : "",
-                r->samples[o][k].why);
+      for (size_t k = 0; k < r->n_samples[o]; k++) {
+        const fix_sample *fs = &r->samples[o][k];
+        char *key = rs__key_text(fs->key, fs->key_parts);
+        /* A position ("rowid 17") names itself. */
+        const char *name = t->target.kind == STORE_STREAM_FILE ? "record "
+                           : fs->key_position                  ? ""
+                                                               : t->target.key;
+        fprintf(out, "    %s%s%s%s%s\n", name,
+                name[0] && name[strlen(name) - 1] != ' ' ? " " : "",
+                key != NULL ? key : fs->key, fs->why[0] ? ": " : "", fs->why);
+        free(key);
+      }
     }
     if (t->raw_writer)
       fprintf(out, "  raw writer version %u (given)\n", t->raw_writer);
@@ -666,6 +682,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       cli_error(cmd, "%s", serr.message);
       continue;
     }
+    if (!stream) cli_target_use_key(t, s);
     progress_start(&prog, t->target.name, -1);
     rc = restore  ? fix_restore(&results[i], s, a->run, &o, &err)
          : stream ? fix_stream(&results[i], s, &t->target, &o, &err)
@@ -762,8 +779,15 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
   "Target (as for scan):",                                                    \
       "  -c, --config FILE        targets and reader from a YAML file",       \
       "      --sqlite PATH | --postgres CONNINFO   one table, with:",         \
-      "      --table T --key K --column C --type TYPE [--where SQL] [--name " \
-      "N]",                                                                   \
+      "      --table T [--key K[,K2...]] --column C --type TYPE [--where "    \
+      "SQL]",                                                                 \
+      "                           [--name N]; --key names the primary key "   \
+      "or",                                                                   \
+      "                           a unique index's columns (default: the "    \
+      "primary",                                                              \
+      "                           key). fix needs a key; rows whose key is "  \
+      "NULL",                                                                 \
+      "                           are reported as unnamed, never rewritten",  \
       "      --reader-version N   the reader (default: the version before "   \
       "the "                                                                  \
       "newest)",                                                              \
@@ -969,11 +993,16 @@ static json_t *run_json(const store_run *r) {
   json_object_set_new(o, "command", json_string(r->command));
   json_object_set_new(o, "target", json_string(r->target));
   json_object_set_new(o, "table", json_string(r->table));
+  json_object_set_new(o, "key", json_string(r->key));
+  json_object_set_new(o, "column", json_string(r->column));
   json_object_set_new(o, "status", json_string(r->status));
   json_object_set_new(o, "to_version", json_integer(r->to_version));
+  /* The checkpoint is a key text: a composite key's is a JSON array. */
+  unsigned parts = 1;
+  for (const char *c = r->key; *c; c++) parts += *c == ',';
   json_object_set_new(
       o, "checkpoint",
-      r->has_checkpoint ? json_string(r->checkpoint) : json_null());
+      r->has_checkpoint ? rs__json_key(r->checkpoint, parts) : json_null());
   char t[40];
   rs__format_time_us(t, sizeof t, r->started_us);
   json_object_set_new(o, "started_at", json_string(t));
@@ -1018,6 +1047,7 @@ static int each_writer(fix_args *a, const char *cmd,
       status = exit_for_store(serr.status);
       break;
     }
+    cli_target_use_key(&set.targets[i], s);
     status = fn(a, cmd, &set.targets[i], set.n, s, doc);
     store_close(s);
   }
@@ -1036,7 +1066,7 @@ static int each_writer(fix_args *a, const char *cmd,
  * as `fix --resume` and `restore` require. */
 static int run_of_target(const store_run *r, const cli_target *t) {
   return strcmp(r->table, t->target.table) == 0 &&
-         strcmp(r->key, t->target.key) == 0 &&
+         strcmp(r->key, t->target.key != NULL ? t->target.key : "") == 0 &&
          strcmp(r->column, t->target.column) == 0;
 }
 

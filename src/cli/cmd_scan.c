@@ -34,7 +34,7 @@ void cli_scan_help(FILE *out) {
       "usage: " CLI_PROGRAM " scan -c CONFIG [options]",
       "       " CLI_PROGRAM
       " scan (--sqlite PATH | --postgres CONNINFO) --table T",
-      "                     --key K --column C --type TYPE [options]",
+      "                     [--key K[,K2...]] --column C --type TYPE [options]",
       "",
       "Reads every record of a table (or of each target of a config file)",
       "and tells what the reader, by default the version before the newest",
@@ -52,7 +52,11 @@ void cli_scan_help(FILE *out) {
       "                           password: the password comes from ~/.pgpass,",
       "                           PGPASSFILE, PGPASSWORD or a prompt",
       "      --table T            table, or schema.table",
-      "      --key K              its primary key, or a unique not-null column",
+      "      --key K[,K2...]      the columns naming rows: the primary key, or",
+      "                           the columns of a unique index (default: the",
+      "                           primary key, whatever its columns; a table",
+      "                           without one is scanned with rows named by",
+      "                           rowid or ctid, which are positions)",
       "      --column C           the column holding the records",
       CLI_COLUMN_ENCODING_HELP,
       "      --type TYPE          record type, e.g. shop.Order",
@@ -152,7 +156,8 @@ void cli_scan_help(FILE *out) {
       "Exit status:",
       "  0  clean: every record counted is read correctly (ok, ignored_fields)",
       "  1  found records the reader cannot read correctly",
-      "  2  usage or configuration error (also: a table without a key)",
+      "  2  usage or configuration error (also: --key naming columns that are",
+      "     not a key of the table)",
       "  3  connection or I/O error",
       "  4  inconclusive: interrupted, a target stopped early, records whose",
       "     writer could not be decided (undetermined), or nothing verified",
@@ -541,6 +546,15 @@ static int run(scan_args *a) {
      * overlap gained (measured with bench/run against a local server). */
     if (sysconf(_SC_NPROCESSORS_ONLN) > 2) store_prefetch(&s);
     t->description = strdup(store_describe(s));
+    /* Stream files and topics name records by position, as they should:
+     * no key to resolve, nothing to note. */
+    if (t->target.kind != STORE_STREAM_FILE &&
+        t->target.kind != STORE_KAFKA_TOPIC) {
+      snprintf(t->key_name, sizeof t->key_name, "%s", store_key(s));
+      t->target.key = t->key_name;
+      t->key_parts = store_key_parts(s);
+      t->rows_by_position = t->key_parts == 0;
+    }
     rs_options copts = RS_OPTIONS_INIT;
     copts.schema_ids = resolved[i].schema_ids;
     copts.n_schema_ids = resolved[i].n_schema_ids;

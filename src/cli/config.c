@@ -887,6 +887,43 @@ static int check_column_name(loader *ld, const char *key, const node *v) {
   return 0;
 }
 
+/* A key: one column ("id"), a string of comma-separated columns
+ * ("tenant, id"), or a sequence of column names ([tenant, id]); stored
+ * comma-separated. The store checks the names against the table. */
+static int get_key_list(loader *ld, const node *v, char **out) {
+  char got[256];
+  if (v->type == NODE_SCALAR) return get_string(ld, "key", v, 0, out);
+  if (v->type != NODE_SEQUENCE || v->n_items == 0)
+    return fail_at(
+        ld, CLI_EXIT_USAGE, v->line, v->col,
+        "key: expected a column name or a list of them, got %s",
+        v->type == NODE_SEQUENCE ? "an empty list" : described(got, v, 0));
+  size_t len = 0;
+  for (size_t i = 0; i < v->n_items; i++) {
+    const node *item = v->items[i];
+    if (item->type != NODE_SCALAR || scalar_type_of(item) != SCALAR_STRING ||
+        item->len == 0 || item->len > 63 ||
+        memchr(item->value, ',', item->len) != NULL ||
+        memchr(item->value, '\0', item->len) != NULL)
+      return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                     "key: each column is a name of 1 to 63 bytes without "
+                     "commas, got %s",
+                     described(got, item, 0));
+    len += item->len + 1;
+  }
+  char *csv = ld_malloc(ld, len);
+  if (csv == NULL) return out_of_memory(ld);
+  size_t o = 0;
+  for (size_t i = 0; i < v->n_items; i++) {
+    if (i > 0) csv[o++] = ',';
+    memcpy(csv + o, v->items[i]->value, v->items[i]->len);
+    o += v->items[i]->len;
+  }
+  csv[o] = '\0';
+  *out = csv;
+  return 0;
+}
+
 /* A state list: a sequence of strings, or one string of comma-separated
  * states; stored comma-separated. */
 static int get_state_list(loader *ld, const char *key, const node *v,
@@ -1171,6 +1208,11 @@ static int read_target(loader *ld, const node *item, size_t index,
       if (rc != 0) goto failed;
       continue;
     }
+    if (k == T_KEY) {
+      rc = get_key_list(ld, v, &t->key);
+      if (rc != 0) goto failed;
+      continue;
+    }
     if (k == T_PENDING_STATES || k == T_IN_FLIGHT_STATES) {
       rc = get_state_list(
           ld, target_keys[k], v,
@@ -1264,7 +1306,7 @@ static int read_target(loader *ld, const node *item, size_t index,
     if (rc != 0) goto failed;
   }
   for (int k = 0; k < T_COUNT && !stream; k++) {
-    if (values[k] != NULL || k == T_WHERE || k == T_CONNECTION ||
+    if (values[k] != NULL || k == T_WHERE || k == T_KEY || k == T_CONNECTION ||
         k == T_CONNECTION_ENV || k >= T_STATE_COLUMN)
       continue;
     rc = fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,

@@ -158,6 +158,12 @@ static int check_queue_stream(const cli_target_args *a, const char *cmd) {
   return 1;
 }
 
+void cli_target_use_key(cli_target *t, const store *s) {
+  snprintf(t->key_name, sizeof t->key_name, "%s", store_key(s));
+  t->target.key = t->key_name;
+  t->key_parts = store_key_parts(s);
+}
+
 int cli_target_check(const cli_target_args *a, const char *cmd) {
   int kafka = cli_kafka_check(a, cmd);
   if (kafka != 1) return kafka;
@@ -189,11 +195,10 @@ int cli_target_check(const cli_target_args *a, const char *cmd) {
   if (a->connection == NULL)
     return cli_usage_error(cmd,
                            "no target: give -c CONFIG, --sqlite PATH or "
-                           "--postgres CONNINFO with --table, --key, "
-                           "--column and --type, or --stream FILE with "
+                           "--postgres CONNINFO with --table, --column "
+                           "and --type (and --key), or --stream FILE with "
                            "--type");
   const char *missing = !a->table    ? "--table"
-                        : !a->key    ? "--key"
                         : !a->column ? "--column"
                         : !a->type   ? "--type"
                                      : NULL;

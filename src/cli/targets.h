@@ -192,6 +192,10 @@ typedef struct cli_target {
   colenc_kind column_encoding;
   /* Kafka topics: target.kafka points here; owned. */
   cli_kafka_target kafka;
+  /* The key the store resolved, which target.key points to once the
+   * target is open (cli_target_use_key), and its column count. */
+  char key_name[STORE_KEY_NAME_MAX];
+  unsigned key_parts;
 } cli_target;
 
 /**
@@ -200,6 +204,9 @@ typedef struct cli_target {
  */
 int cli_target_schema_id_for(const cli_target *t, unsigned version,
                              const char *cmd);
+
+/** Takes the key open store @p s resolved (store_key()) as @p t's key. */
+void cli_target_use_key(cli_target *t, const store *s);
 
 /** What a command works on: the registry, the config file and its targets. */
 typedef struct cli_target_set {

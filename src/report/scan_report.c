@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "report/scan_report.h"
+#include "report/key_render.h"
 #include "store/store_stream.h"
 
 void rs__format_time_us(char *buf, size_t size, int64_t us) {
@@ -379,13 +380,16 @@ static json_t *json_sample(const scan_sample *s) {
                       : json_integer((json_int_t)r->offset),
                   "text", rs__json_text(r->text)));
   }
-  return json_pack(
-      "{s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "key", rs__json_text(s->key),
-      "written_version",
+  json_t *o = json_pack(
+      "{s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "key",
+      rs__json_key(s->key, s->key_parts), "written_version",
       s->written_version ? json_integer(s->written_version) : json_null(),
       "flag", rs__json_text(s->flag_key), "variant", rs__json_text(s->variant),
       "write_time", json_time(s->write_time_us), "reasons", reasons,
       "reasons_omitted", (json_int_t)s->reasons_omitted);
+  if (o != NULL && s->key_position)
+    json_object_set_new(o, "key_is_position", json_true());
+  return o;
 }
 
 /* An undetermined record: a sample with why, the versions that explain
@@ -542,6 +546,10 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
     json_decref(samples);
     return NULL;
   }
+  if (t->target.kind != STORE_STREAM_FILE)
+    json_object_set_new(
+        o, "key_note",
+        t->rows_by_position ? json_string(RS_POSITION_NOTE) : json_null());
   json_object_set_new(o, "rows_read", json_integer((json_int_t)res->rows_read));
   json_object_set_new(o, "rows_null", json_integer((json_int_t)res->rows_null));
   json_object_set_new(o, "rows_skipped",
@@ -735,9 +743,15 @@ static void text_undetermined_why(FILE *out, const scan_sample *s) {
 /* One sample's line and its first reasons. */
 static void text_sample(FILE *out, const scan_report_target *t,
                         const scan_sample *s, int undetermined) {
-  fprintf(out, "    %s ",
-          t->target.kind == STORE_STREAM_FILE ? "record" : t->target.key);
-  put_clean(out, s->key);
+  if (t->target.kind == STORE_STREAM_FILE)
+    fputs("    record ", out);
+  else if (!s->key_position)
+    fprintf(out, "    %s ", t->target.key);
+  else
+    fputs("    ", out); /* a position names itself: "rowid 17" */
+  char *key = rs__key_text(s->key, s->key_parts);
+  put_clean(out, key != NULL ? key : s->key);
+  free(key);
   if (undetermined)
     text_undetermined_why(out, s);
   else if (s->written_version)
@@ -779,7 +793,9 @@ static void text_target(FILE *out, const scan_report *r,
   else
     fprintf(out, "\ntarget %s: %s, %s.%s (key %s)\n", t->target.name,
             t->description ? t->description : store_kind_name(t->target.kind),
-            t->target.table, t->target.column, t->target.key);
+            t->target.table, t->target.column,
+            t->target.key != NULL && t->target.key[0] ? t->target.key : "none");
+  if (t->rows_by_position) fprintf(out, "  note       %s\n", RS_POSITION_NOTE);
   fprintf(out, "  reader     %s version %u, %s framing; raw writer ", t->type,
           t->reader_version, framing_name(t->reader_framing));
   if (t->raw_writer)

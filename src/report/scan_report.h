@@ -15,9 +15,14 @@
 
 /** One target of the report. */
 typedef struct scan_report_target {
-  store_target target;              /**< as configured (borrowed strings) */
-  const char *type;                 /**< record type */
-  unsigned reader_version;          /**< resolved */
+  store_target target; /**< as configured (borrowed strings) */
+  /** The key the store resolved (store_key()), which target.key points to
+   * once the target is open; key_parts its column count (0: positions). */
+  char key_name[STORE_KEY_NAME_MAX];
+  unsigned key_parts;
+  int rows_by_position;    /**< no key: rows are named by rowid or ctid */
+  const char *type;        /**< record type */
+  unsigned reader_version; /**< resolved */
   rs_reader_framing reader_framing; /**< resolved: raw or envelope */
   unsigned raw_writer;     /**< the writer of raw records; 0: inferred (auto) */
   const char *description; /**< store_describe(), or NULL if never opened */

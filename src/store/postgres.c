@@ -105,6 +105,14 @@ typedef struct pg_store {
    * and schema-qualified by the server where needed), for casting key
    * texts back to it. */
   char key_type[320];
+  /* The key's columns (none: rows are named by ctid, and only read), each
+   * with its type as key_type spells the first one's. */
+  size_t nk;
+  char key_cols[STORE_KEY_COLUMNS_MAX][64];
+  char key_types[STORE_KEY_COLUMNS_MAX][320];
+  /* A table with partitions or inheritance children: a ctid alone does
+   * not name a row, the partition's name goes with it. */
+  int has_children;
   char *page_first_sql, *page_next_sql, *fix_sql, *restore_sql;
   /* How the statements turn a bound value (bytea: the bytes read) into the
    * record column's type: nothing for bytea, convert_from for a text or
@@ -616,6 +624,134 @@ static int pg_check_state_column(pg_store *s, const store_target *target,
   return rc;
 }
 
+/* The columns of the table's primary key, in its order, into s->key_cols
+ * (none: s->nk = 0). */
+static int pg_primary_key(pg_store *s, store_error *err) {
+  static const char sql[] =
+      "SELECT a.attname FROM pg_catalog.pg_index i"
+      " CROSS JOIN LATERAL pg_catalog.generate_series(0, i.indnkeyatts - 1)"
+      "  AS k(n)"
+      " JOIN pg_catalog.pg_attribute a"
+      "  ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n]"
+      " WHERE i.indrelid = $1::pg_catalog.oid AND i.indisprimary"
+      " ORDER BY k.n";
+  const char *params[] = {s->relid};
+  PGresult *res;
+  int rc = pg_query(s, &res, sql, 1, params, err);
+  if (rc != STORE_OK) return rc;
+  int n = PQntuples(res);
+  if (n > STORE_KEY_COLUMNS_MAX) {
+    PQclear(res);
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "the primary key has more than %d columns",
+                   STORE_KEY_COLUMNS_MAX);
+  }
+  for (int i = 0; i < n; i++)
+    snprintf(s->key_cols[i], sizeof s->key_cols[i], "%s",
+             PQgetvalue(res, i, 0));
+  s->nk = (size_t)n;
+  PQclear(res);
+  return STORE_OK;
+}
+
+/*
+ * Whether the key's columns (their numbers, sorted, as an int2[] literal
+ * @p attnums) are those of an index that names rows: valid, with exactly
+ * these key columns (INCLUDE columns aside), the primary key or unique over
+ * all rows (no predicate) on NOT NULL columns. Materialized views have no
+ * NOT NULL columns: their unique index is taken, and a NULL key found by
+ * the scan is an error then. Also says whether the table has any key.
+ */
+static int pg_is_key(pg_store *s, const char *attnums, int *key_ok,
+                     int *any_key, store_error *err) {
+  static const char sql[] =
+      "SELECT"
+      " COALESCE(pg_catalog.bool_or(k.cols OPERATOR(pg_catalog.=)"
+      "  $2::pg_catalog.int2[]), false),"
+      " pg_catalog.count(*) > 0"
+      " FROM pg_catalog.pg_index i"
+      " CROSS JOIN LATERAL (SELECT pg_catalog.array_agg(u.a ORDER BY u.a)"
+      "  AS cols, pg_catalog.bool_and(c.attnotnull) AS notnull"
+      "  FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[])"
+      "   WITH ORDINALITY AS u(a, o)"
+      "  JOIN pg_catalog.pg_attribute c"
+      "   ON c.attrelid = i.indrelid AND c.attnum = u.a"
+      "  WHERE u.o <= i.indnkeyatts) k"
+      " WHERE i.indrelid = $1::pg_catalog.oid AND i.indisvalid"
+      " AND NOT (0 = ANY (i.indkey::pg_catalog.int2[]))"
+      " AND (i.indisprimary OR (i.indisunique AND i.indpred IS NULL"
+      "  AND (k.notnull OR $3::pg_catalog.bool)))";
+  const char *params[] = {s->relid, attnums, s->is_matview ? "true" : "false"};
+  PGresult *res;
+  int rc = pg_query(s, &res, sql, 3, params, err);
+  if (rc != STORE_OK) return rc;
+  *key_ok = PQgetvalue(res, 0, 0)[0] == 't';
+  *any_key = PQgetvalue(res, 0, 1)[0] == 't';
+  PQclear(res);
+  return STORE_OK;
+}
+
+static int cmp_attnum(const void *a, const void *b) {
+  long x = *(const long *)a, y = *(const long *)b;
+  return (x > y) - (x < y);
+}
+
+/*
+ * Resolves the key: the columns the target names, or else the primary key,
+ * whatever its columns; a table with neither is read with rows named by
+ * ctid (and cannot be written: see store__postgres_open_writer). Each key
+ * column's type is kept for casting key texts back to it.
+ */
+static int pg_check_key(pg_store *s, const store_target *target,
+                        store_error *err) {
+  int rc = store__key_columns(target->key, s->key_cols, &s->nk, err);
+  if (rc != STORE_OK) return rc;
+  int given = s->nk > 0;
+  if (!given && (rc = pg_primary_key(s, err)) != STORE_OK) return rc;
+  long attnums[STORE_KEY_COLUMNS_MAX];
+  for (size_t i = 0; i < s->nk; i++) {
+    char key_name[72];
+    printable(key_name, sizeof key_name, s->key_cols[i]);
+    pg_column key;
+    rc = pg_find_column(s, &key, s->key_cols[i], err);
+    if (rc < 0) return rc;
+    if (rc == 0)
+      return pg_fail(s, err, STORE_EUSAGE, "no key column '%s'", key_name);
+    if (key.cast_type[0] == '\0')
+      return pg_fail(s, err, STORE_EUSAGE,
+                     "the type name of key column '%s' is too long", key_name);
+    memcpy(s->key_types[i], key.cast_type, sizeof s->key_types[i]);
+    attnums[i] = strtol(key.attnum, NULL, 10);
+  }
+  if (s->nk > 0) memcpy(s->key_type, s->key_types[0], sizeof s->key_type);
+  store__key_set(&s->base, s->key_cols, s->nk);
+  if (!given) return STORE_OK;
+  qsort(attnums, s->nk, sizeof attnums[0], cmp_attnum);
+  char list[STORE_KEY_COLUMNS_MAX * 8 + 4] = "{";
+  for (size_t i = 0; i < s->nk; i++)
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%ld",
+             i > 0 ? "," : "", attnums[i]);
+  strcat(list, "}");
+  int key_ok = 0, any_key = 0;
+  rc = pg_is_key(s, list, &key_ok, &any_key, err);
+  if (rc != STORE_OK) return rc;
+  char shown[200];
+  printable(shown, sizeof shown, target->key);
+  if (!key_ok && !any_key)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "refusing a table without a primary key or unique "
+                   "not-null column as keyed by '%s'; without --key, scan "
+                   "names its rows by ctid (positions), and fix needs a key",
+                   shown);
+  if (!key_ok)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "'%s' is neither the primary key nor a unique not-null "
+                   "column (nor the columns of a unique index on not-null "
+                   "columns); rollsafe needs one to name rows",
+                   shown);
+  return STORE_OK;
+}
+
 /*
  * The record column's type, before any row is judged: bytea holds record
  * bytes, text and varchar hold records encoded as text (and bytea may hold
@@ -649,7 +785,7 @@ static int pg_check_value_column(pg_store *s, const pg_column *column,
 static int pg_check_target(pg_store *s, const char *schema, const char *table,
                            const store_target *target, store_error *err) {
   static const char rel_sql[] =
-      "SELECT c.oid, c.relkind FROM pg_catalog.pg_class c"
+      "SELECT c.oid, c.relkind, c.relhassubclass FROM pg_catalog.pg_class c"
       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
       " WHERE n.nspname = $1::pg_catalog.name"
       " AND c.relname = $2::pg_catalog.name";
@@ -665,6 +801,7 @@ static int pg_check_target(pg_store *s, const char *schema, const char *table,
   }
   printable(s->relid, sizeof s->relid, PQgetvalue(res, 0, 0));
   char kind = PQgetvalue(res, 0, 1)[0];
+  s->has_children = kind == 'p' || PQgetvalue(res, 0, 2)[0] == 't';
   PQclear(res);
   if (kind != 'r' && kind != 'p' && kind != 'm')
     return pg_fail(s, err, STORE_EUSAGE,
@@ -676,61 +813,16 @@ static int pg_check_target(pg_store *s, const char *schema, const char *table,
                    "tables only");
   s->is_matview = kind == 'm';
 
-  char key_name[64], column_name[64];
-  printable(key_name, sizeof key_name, target->key);
+  char column_name[64];
   printable(column_name, sizeof column_name, target->column);
-  pg_column key, column;
-  rc = pg_find_column(s, &key, target->key, err);
-  if (rc < 0) return rc;
-  if (rc == 0)
-    return pg_fail(s, err, STORE_EUSAGE, "no key column '%s'", key_name);
+  pg_column column;
   rc = pg_find_column(s, &column, target->column, err);
   if (rc < 0) return rc;
   if (rc == 0)
     return pg_fail(s, err, STORE_EUSAGE, "no column '%s'", column_name);
   rc = pg_check_value_column(s, &column, column_name, target->values, err);
   if (rc != STORE_OK) return rc;
-
-  /*
-   * A key names rows only when it is unique on its own and never NULL: a
-   * valid single-column index (INCLUDE columns aside) that is the primary
-   * key, or unique over all rows (no predicate) on a NOT NULL column.
-   * Materialized views have no NOT NULL columns: their unique index is
-   * taken, and a NULL key found by the scan is an error then.
-   */
-  static const char key_sql[] =
-      "SELECT"
-      " pg_catalog.bool_or(a.attnum = $2::pg_catalog.int2),"
-      " pg_catalog.count(*) > 0"
-      " FROM pg_catalog.pg_index i"
-      " JOIN pg_catalog.pg_attribute a"
-      "  ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-      " WHERE i.indrelid = $1::pg_catalog.oid AND i.indisvalid"
-      " AND i.indnkeyatts = 1 AND a.attnum > 0"
-      " AND (i.indisprimary OR (i.indisunique AND i.indpred IS NULL"
-      "  AND (a.attnotnull OR $3::pg_catalog.bool)))";
-  const char *key_params[] = {s->relid, key.attnum,
-                              s->is_matview ? "true" : "false"};
-  rc = pg_query(s, &res, key_sql, 3, key_params, err);
-  if (rc != STORE_OK) return rc;
-  int key_ok = PQgetvalue(res, 0, 0)[0] == 't';
-  int any_key = PQgetvalue(res, 0, 1)[0] == 't';
-  PQclear(res);
-  if (!any_key)
-    return pg_fail(s, err, STORE_EUSAGE,
-                   "refusing a table without a primary key or unique "
-                   "not-null column (of a single column); rollsafe needs "
-                   "one to name rows");
-  if (!key_ok)
-    return pg_fail(s, err, STORE_EUSAGE,
-                   "'%s' is neither the primary key nor a unique not-null "
-                   "column; rollsafe needs one to name rows",
-                   key_name);
-  if (s->writer && key.cast_type[0] == '\0')
-    return pg_fail(s, err, STORE_EUSAGE,
-                   "the type name of key column '%s' is too long", key_name);
-  memcpy(s->key_type, key.cast_type, sizeof s->key_type);
-  return STORE_OK;
+  return pg_check_key(s, target, err);
 }
 
 /* A malloc'd printf; NULL when out of memory. */
@@ -803,11 +895,88 @@ static int pg_read_condition_of(pg_store *s, char *const q[2],
 static int pg_quote_names(pg_store *s, const char *schema, const char *table,
                           const store_target *target, char *q[4],
                           store_error *err) {
-  const char *names[4] = {schema, table, target->key, target->column};
+  const char *names[4] = {schema, table,
+                          s->nk > 0 ? s->key_cols[0] : target->column,
+                          target->column};
   for (int i = 0; i < 4; i++) q[i] = NULL;
   for (int i = 0; i < 4; i++)
     if ((q[i] = pg_quote(s, names[i], err)) == NULL) return STORE_EUSAGE;
   return STORE_OK;
+}
+
+/* What pg_key_sql builds. */
+typedef enum pg_key_form {
+  PG_KEY_TEXT,  /* the key's text form (store.h) of the row @p prefix */
+  PG_KEY_LIST,  /* its columns, for ORDER BY */
+  PG_KEY_MATCH, /* the row whose key's text form is @p src */
+  PG_KEY_AFTER  /* the rows after the key whose text form is @p src */
+} pg_key_form;
+
+/*
+ * SQL on the key's columns, each quoted by libpq and qualified by
+ * @p prefix ("rs_t", or a quoted schema.table). A key of one column is
+ * compared in its own type (src::type; after: untyped, the server infers
+ * the column's type); a key of several has the JSON array form, which the
+ * server takes apart (jsonb_extract_path_text) and casts part by part, so
+ * that the comparison is on the columns themselves and the key's index
+ * serves it. Without a key the text form is the row's position. Malloc'd;
+ * NULL when out of memory or a name cannot be quoted.
+ */
+static char *pg_key_sql(pg_store *s, pg_key_form form, const char *prefix,
+                        const char *src) {
+  if (s->nk == 0)
+    return form != PG_KEY_TEXT ? NULL
+           : s->has_children
+               ? pg_sprintf(
+                     "pg_catalog.concat(%s.tableoid::pg_catalog."
+                     "regclass, ' ctid ', %s.ctid)",
+                     prefix, prefix)
+               : pg_sprintf("pg_catalog.concat('ctid ', %s.ctid)", prefix);
+  if (s->nk == 1 && form != PG_KEY_LIST) {
+    char *q =
+        PQescapeIdentifier(s->conn, s->key_cols[0], strlen(s->key_cols[0]));
+    char *out = q == NULL ? NULL
+                : form == PG_KEY_TEXT
+                    ? pg_sprintf("%s.%s::pg_catalog.text", prefix, q)
+                : form == PG_KEY_MATCH
+                    ? pg_sprintf("%s.%s = %s::%s", prefix, q, src, s->key_type)
+                    : pg_sprintf("%s.%s > %s", prefix, q, src);
+    PQfreemem(q);
+    return out;
+  }
+  size_t cap =
+      64 + s->nk * (strlen(prefix) + 512 + 2 * (src != NULL ? strlen(src) : 0));
+  char *cols = malloc(cap), *vals = malloc(cap);
+  int ok = cols != NULL && vals != NULL;
+  size_t nc = 0, nv = 0;
+  for (size_t i = 0; ok && i < s->nk; i++) {
+    char *q =
+        PQescapeIdentifier(s->conn, s->key_cols[i], strlen(s->key_cols[i]));
+    ok = q != NULL;
+    if (ok)
+      nc += (size_t)snprintf(cols + nc, cap - nc, "%s%s.%s", i ? ", " : "",
+                             prefix, q);
+    if (ok && src != NULL)
+      nv += (size_t)snprintf(
+          vals + nv, cap - nv,
+          "%s(pg_catalog.jsonb_extract_path_text(%s::pg_catalog.jsonb,"
+          " '%zu'))::%s",
+          i ? ", " : "", src, i, s->key_types[i]);
+    PQfreemem(q);
+    ok = ok && nc < cap && nv < cap;
+  }
+  char *out = !ok                   ? NULL
+              : form == PG_KEY_LIST ? pg_sprintf("%s", cols)
+              : form == PG_KEY_TEXT
+                  ? pg_sprintf(
+                        "pg_catalog.json_build_array(%s)::pg_catalog."
+                        "text",
+                        cols)
+                  : pg_sprintf("(%s) %s (%s)", cols,
+                               form == PG_KEY_MATCH ? "=" : ">", vals);
+  free(cols);
+  free(vals);
+  return out;
 }
 
 /* The width of an integer key column's binary form; 0 for other types. The
@@ -830,7 +999,7 @@ static int pg_key_int_width(const char *type) {
  * ::text drops the padding). 1, 0, or < 0 on a failed query.
  */
 static int pg_copy_table_itself(pg_store *s, int has_where, store_error *err) {
-  if (has_where) return 0;
+  if (has_where || s->nk != 1) return 0;
   if (s->key_int_width == 0 && strcmp(s->key_type, "text") != 0 &&
       strcmp(s->key_type, "character varying") != 0)
     return 0;
@@ -864,39 +1033,52 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
      */
     const char *where = target->where;
     int has_where = where != NULL && where[0] != '\0';
-    s->key_int_width = pg_key_int_width(s->key_type);
+    s->key_int_width = s->nk == 1 ? pg_key_int_width(s->key_type) : 0;
+    /* The key as the scan reads it: one column by itself (an integer in
+     * binary, anything else as text), several as their JSON array, none
+     * as the row's position. */
+    char *table_ref = pg_sprintf("%s.%s", quoted[0], quoted[1]);
+    char *key = NULL;
+    if (table_ref != NULL && s->nk == 1)
+      key = pg_sprintf("%s.%s%s", table_ref, quoted[2],
+                       s->key_int_width != 0 ? "" : "::pg_catalog.text");
+    else if (table_ref != NULL)
+      key = pg_key_sql(s, PG_KEY_TEXT, table_ref, NULL);
+    free(table_ref);
+    if (key == NULL) rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
     /* A queue's states are bound, and COPY takes no parameters: a SELECT
      * read in single-row mode, the states $1, the row's fields in binary
      * as COPY sends them. */
     s->scan_select = s->state_array[PG_READ] != NULL;
-    int itself = s->scan_select ? 0 : pg_copy_table_itself(s, has_where, err);
+    int itself = s->scan_select || rc != STORE_OK
+                     ? 0
+                     : pg_copy_table_itself(s, has_where, err);
     char *cond = NULL;
-    if (s->scan_select)
+    if (s->scan_select && rc == STORE_OK)
       rc = pg_read_condition_of(s, quoted, target->state_column, 1, &cond, err);
     if (rc != STORE_OK) {
       /* the message is in err */
     } else if (itself < 0) {
       rc = itself;
     } else if (s->scan_select) {
-      s->copy_sql = pg_sprintf(
-          "SELECT %s%s, %s FROM %s.%s WHERE %s%s%s%s", quoted[2],
-          s->key_int_width != 0 ? "" : "::pg_catalog.text", quoted[3],
-          quoted[0], quoted[1], cond, has_where ? " AND (\n" : "",
-          has_where ? where : "", has_where ? "\n)" : "");
+      s->copy_sql =
+          pg_sprintf("SELECT %s, %s FROM %s.%s WHERE %s%s%s%s", key, quoted[3],
+                     quoted[0], quoted[1], cond, has_where ? " AND (\n" : "",
+                     has_where ? where : "", has_where ? "\n)" : "");
     } else if (itself) {
       s->copy_sql = pg_sprintf("COPY %s.%s (%s, %s) TO STDOUT (FORMAT binary)",
                                quoted[0], quoted[1], quoted[2], quoted[3]);
     } else {
       s->copy_sql = pg_sprintf(
-          "COPY (SELECT %s%s, %s FROM %s.%s%s%s%s) TO STDOUT "
+          "COPY (SELECT %s, %s FROM %s.%s%s%s%s) TO STDOUT "
           "(FORMAT binary)",
-          quoted[2], s->key_int_width != 0 ? "" : "::pg_catalog.text",
-          quoted[3], quoted[0], quoted[1], has_where ? " WHERE (\n" : "",
+          key, quoted[3], quoted[0], quoted[1], has_where ? " WHERE (\n" : "",
           has_where ? where : "", has_where ? "\n)" : "");
     }
     if (rc == STORE_OK && s->copy_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
     free(cond);
+    free(key);
   }
   for (int i = 0; i < 4; i++) PQfreemem(quoted[i]);
   return rc;
@@ -1196,6 +1378,7 @@ static int pg_put_row(pg_store *s, store_row *row, const uint8_t *field[2],
   row->value_is_null = field_len[1] < 0;
   row->value = row->value_is_null ? NULL : field[1];
   row->value_len = row->value_is_null ? 0 : (size_t)field_len[1];
+  row->key_parts = (unsigned)s->nk;
   if (s->key_int_width != 0) {
     if (klen != (size_t)s->key_int_width) {
       if (!s->scan_select)
@@ -1821,6 +2004,7 @@ static int pg_page(store *base, const char *after, size_t limit,
                      "a row has a NULL key; rollsafe cannot name it");
     }
     row->key = PQgetvalue(res, r, 0);
+    row->key_parts = (unsigned)s->nk;
     row->value_is_null = PQgetisnull(res, r, 1);
     row->value =
         row->value_is_null ? NULL : (const uint8_t *)PQgetvalue(res, r, 1);
@@ -2294,22 +2478,47 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
  * the original bytes are back). Formatted with schema, table, key, the key's
  * type and column.
  */
-#define HOLDS_VALUE                                                    \
-  "EXISTS (SELECT 1 FROM %s.%s AS rs_h WHERE rs_h.%s = rs_u.k::%s AND" \
+#define HOLDS_VALUE                                  \
+  "EXISTS (SELECT 1 FROM %s.%s AS rs_h WHERE %s AND" \
   " rs_h.%s = %srs_u.value%s)"
+
+/* The key conditions of the writer's statements (pg_key_sql, PG_KEY_MATCH):
+ * a row of alias rs_t, rs_h or rs_v named by the batch's key rs_u.k, or
+ * rs_t by a locked row's rs_l.k. */
+typedef struct pg_matches {
+  char *t_u, *t_l, *h_u, *v_u;
+} pg_matches;
+
+static void pg_matches_free(pg_matches *m) {
+  free(m->t_u);
+  free(m->t_l);
+  free(m->h_u);
+  free(m->v_u);
+}
+
+static int pg_matches_make(pg_store *s, pg_matches *m, store_error *err) {
+  m->t_u = pg_key_sql(s, PG_KEY_MATCH, "rs_t", "rs_u.k");
+  m->t_l = pg_key_sql(s, PG_KEY_MATCH, "rs_t", "rs_l.k");
+  m->h_u = pg_key_sql(s, PG_KEY_MATCH, "rs_h", "rs_u.k");
+  m->v_u = pg_key_sql(s, PG_KEY_MATCH, "rs_v", "rs_u.k");
+  if (m->t_u != NULL && m->t_l != NULL && m->h_u != NULL && m->v_u != NULL)
+    return STORE_OK;
+  pg_matches_free(m);
+  return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+}
 
 /*
  * The statement of pg_restore_check: @p pend and @p flight are the queue
  * batches' expressions on rs_t (true and false for a table); q[] the quoted
  * schema, table, key and column. Malloc'd; NULL when out of memory.
  */
-static char *pg_check_sql(const pg_store *s, char *const q[4], const char *pend,
-                          const char *flight) {
+static char *pg_check_sql(const pg_matches *m, char *const q[4],
+                          const char *pend, const char *flight) {
   return pg_sprintf(
       "SELECT rs_u.i::pg_catalog.int4, rs_t.%s, %s, %s"
       " FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY"
-      " AS rs_u(k, i) JOIN %s.%s AS rs_t ON rs_t.%s = rs_u.k::%s",
-      q[3], pend, flight, q[0], q[1], q[2], s->key_type);
+      " AS rs_u(k, i) JOIN %s.%s AS rs_t ON %s",
+      q[3], pend, flight, q[0], q[1], m->t_u);
 }
 
 /*
@@ -2331,13 +2540,14 @@ static char *pg_check_sql(const pg_store *s, char *const q[4], const char *pend,
  * it may wait on otherwise (the backup table, a concurrent DDL).
  */
 static int pg_build_queue_sql(pg_store *s, char *const q[4],
-                              const store_target *target, store_error *err) {
+                              const pg_matches *m, const store_target *target,
+                              store_error *err) {
   char *state = NULL;
   char *pend_expr = NULL, *flight_expr = NULL, *check_expr = NULL;
   char *check_pend = NULL, *check_flight = NULL;
   /* Only a restore asks whether a row it missed holds its new bytes. */
-  char *holds = pg_sprintf(HOLDS_VALUE, q[0], q[1], q[2], s->key_type, q[3],
-                           s->value_pre, s->value_post);
+  char *holds = pg_sprintf(HOLDS_VALUE, q[0], q[1], m->h_u, q[3], s->value_pre,
+                           s->value_post);
   int rc =
       holds != NULL ? STORE_OK : pg_fail(s, err, STORE_ENOMEM, "out of memory");
   if (rc == STORE_OK && target->state_column != NULL) {
@@ -2380,9 +2590,9 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   " AS rs_u(k, expect, value, i)),"                               \
   " rs_l AS (SELECT rs_u.i, rs_u.k, rs_u.expect, rs_u.value,"     \
   " %s AS pend, %s AS flight FROM %s.%s AS rs_t JOIN rs_u"        \
-  " ON rs_t.%s = rs_u.k::%s FOR UPDATE OF rs_t SKIP LOCKED),"     \
+  " ON %s FOR UPDATE OF rs_t SKIP LOCKED),"                           \
   " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = %srs_l.value%s FROM rs_l" \
-  " WHERE rs_t.%s = rs_l.k::%s AND rs_t.%s = %srs_l.expect%s%s"        \
+  " WHERE %s AND rs_t.%s = %srs_l.expect%s%s"                         \
   " RETURNING rs_l.i, rs_l.k, rs_l.expect, rs_l.value),"
 /* The backup rows of a batch's swaps (rs_sw), $4 the run and $5 the
  * target. A key the run swaps again (A -> our B, a writer's C -> our D)
@@ -2400,15 +2610,15 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
 #define QUEUE_OUTPUT                                                        \
   " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's'"                  \
   " WHEN rs_l.i IS NULL THEN CASE WHEN EXISTS (SELECT 1 FROM %s.%s AS rs_v" \
-  " WHERE rs_v.%s = rs_u.k::%s) THEN 'f' ELSE 'g' END"                      \
+  " WHERE %s) THEN 'f' ELSE 'g' END"                                        \
   " WHEN rs_l.pend THEN 'c' WHEN rs_l.flight THEN 'f' ELSE 'g' END, %s"     \
   " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i"                          \
   " LEFT JOIN rs_l ON rs_l.i = rs_u.i"
     s->queue_fix_sql = pg_sprintf(
         QUEUE_INPUT BACKUP_UPSERT QUEUE_OUTPUT, pend_expr, flight_expr, q[0],
-        q[1], q[2], s->key_type, q[0], q[1], q[3], s->value_pre,
-        s->value_post, q[2], s->key_type, q[3], s->value_pre, s->value_post,
-        check_expr, q[0], q[1], q[2], s->key_type, "false");
+        q[1], m->t_u, q[0], q[1], q[3], s->value_pre, s->value_post, m->t_l,
+        q[3], s->value_pre, s->value_post, check_expr, q[0], q[1], m->v_u,
+        "false");
     s->queue_restore_sql = pg_sprintf(
         QUEUE_INPUT
         " rs_r AS (SELECT run_id FROM rollsafe.runs"
@@ -2418,13 +2628,13 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
         " FROM rs_sw, rs_r WHERE rs_b.run_id = rs_r.run_id"
         " AND rs_b.key = rs_sw.k AND rs_b.new_value = rs_sw.expect"
         " AND rs_b.old_value = rs_sw.value AND NOT rs_b.restored)" QUEUE_OUTPUT,
-        pend_expr, flight_expr, q[0], q[1], q[2], s->key_type, q[0], q[1], q[3],
-        s->value_pre, s->value_post, q[2], s->key_type, q[3], s->value_pre,
-        s->value_post, check_expr, q[0], q[1], q[2], s->key_type, holds);
+        pend_expr, flight_expr, q[0], q[1], m->t_u, q[0], q[1], q[3],
+        s->value_pre, s->value_post, m->t_l, q[3], s->value_pre, s->value_post,
+        check_expr, q[0], q[1], m->v_u, holds);
 #undef QUEUE_INPUT
 #undef QUEUE_OUTPUT
     free(s->check_sql);
-    s->check_sql = pg_check_sql(s, q, check_pend, check_flight);
+    s->check_sql = pg_check_sql(m, q, check_pend, check_flight);
     if (s->queue_fix_sql == NULL || s->queue_restore_sql == NULL ||
         s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
@@ -2439,50 +2649,65 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
   return rc;
 }
 
+/* The pages' statements (see pg_build_writer_sql); @p tab is the quoted
+ * schema.table, unaliased so that --where may name it as the scan lets it. */
+static int pg_build_page_sql(pg_store *s, char *const q[4], const char *tab,
+                             const store_target *target, store_error *err) {
+  const char *where = target->where;
+  int has_where = where != NULL && where[0] != '\0';
+  if (!has_where) where = "";
+  char *first_cond = NULL, *next_cond = NULL;
+  int states = s->state_array[PG_READ] != NULL;
+  int rc = STORE_OK;
+  if (states)
+    rc = pg_read_condition_of(s, q, target->state_column, 2, &first_cond, err);
+  if (states && rc == STORE_OK)
+    rc = pg_read_condition_of(s, q, target->state_column, 3, &next_cond, err);
+  char *text = pg_key_sql(s, PG_KEY_TEXT, tab, NULL);
+  char *order = pg_key_sql(s, PG_KEY_LIST, tab, NULL);
+  char *after = pg_key_sql(s, PG_KEY_AFTER, tab, "$1");
+  if (rc == STORE_OK && text != NULL && order != NULL && after != NULL) {
+    s->page_first_sql = pg_sprintf(
+        "SELECT %s, %s.%s FROM %s%s%s%s%s%s%s ORDER BY %s LIMIT $1", text, tab,
+        q[3], tab, states || has_where ? " WHERE " : "",
+        states ? first_cond : "", states && has_where ? " AND " : "",
+        has_where ? "(\n" : "", where, has_where ? "\n)" : "", order);
+    s->page_next_sql = pg_sprintf(
+        "SELECT %s, %s.%s FROM %s WHERE %s%s%s%s%s%s ORDER BY %s LIMIT $2",
+        text, tab, q[3], tab, after, states ? " AND " : "",
+        states ? next_cond : "", has_where ? " AND (\n" : "", where,
+        has_where ? "\n)" : "", order);
+  }
+  if (rc == STORE_OK && (s->page_first_sql == NULL || s->page_next_sql == NULL))
+    rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  free(first_cond);
+  free(next_cond);
+  free(text);
+  free(order);
+  free(after);
+  return rc;
+}
+
 /* The writer's statements, every identifier quoted by libpq. */
 static int pg_build_writer_sql(pg_store *s, const char *schema,
                                const char *table, const store_target *target,
                                store_error *err) {
   char *q[4];
+  pg_matches m = {NULL, NULL, NULL, NULL};
   int rc = pg_quote_names(s, schema, table, target, q, err);
+  char *tab = rc == STORE_OK ? pg_sprintf("%s.%s", q[0], q[1]) : NULL;
+  if (rc == STORE_OK && tab == NULL)
+    rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  if (rc == STORE_OK) rc = pg_matches_make(s, &m, err);
+  /*
+   * Pages name key and column qualified by schema and table: a bare
+   * ORDER BY key would sort by the output column key::text of the same
+   * name (10 before 9). --where goes in as the scan takes it, in
+   * parentheses on lines of its own. A queue's pages keep the messages in
+   * a pending or in-flight state, bound as the last parameter ($2, $3).
+   */
+  if (rc == STORE_OK) rc = pg_build_page_sql(s, q, tab, target, err);
   if (rc == STORE_OK) {
-    const char *where = target->where;
-    int has_where = where != NULL && where[0] != '\0';
-    if (!has_where) where = "";
-    /*
-     * Pages name key and column qualified by schema and table: a bare
-     * ORDER BY key would sort by the output column key::text of the same
-     * name (10 before 9). The table has no alias, so that --where may
-     * name it as the scan lets it. --where goes in as the scan takes it,
-     * in parentheses on lines of its own. A queue's pages keep the
-     * messages in a pending or in-flight state, bound as the last
-     * parameter ($2, $3).
-     */
-    char *first_cond = NULL, *next_cond = NULL;
-    int states = s->state_array[PG_READ] != NULL;
-    if (states)
-      rc =
-          pg_read_condition_of(s, q, target->state_column, 2, &first_cond, err);
-    if (states && rc == STORE_OK)
-      rc = pg_read_condition_of(s, q, target->state_column, 3, &next_cond, err);
-    if (rc == STORE_OK) {
-      s->page_first_sql = pg_sprintf(
-          "SELECT %s.%s.%s::pg_catalog.text, %s.%s.%s FROM %s.%s%s%s%s%s%s%s"
-          " ORDER BY %s.%s.%s LIMIT $1",
-          q[0], q[1], q[2], q[0], q[1], q[3], q[0], q[1],
-          states || has_where ? " WHERE " : "", states ? first_cond : "",
-          states && has_where ? " AND " : "", has_where ? "(\n" : "", where,
-          has_where ? "\n)" : "", q[0], q[1], q[2]);
-      s->page_next_sql = pg_sprintf(
-          "SELECT %s.%s.%s::pg_catalog.text, %s.%s.%s FROM %s.%s"
-          " WHERE %s.%s.%s > $1%s%s%s%s%s ORDER BY %s.%s.%s LIMIT $2",
-          q[0], q[1], q[2], q[0], q[1], q[3], q[0], q[1], q[0], q[1], q[2],
-          states ? " AND " : "", states ? next_cond : "",
-          has_where ? " AND (\n" : "", where, has_where ? "\n)" : "", q[0],
-          q[1], q[2]);
-    }
-    free(first_cond);
-    free(next_cond);
 #define SWAP_INPUT                                                \
   "WITH rs_u AS (SELECT * FROM ROWS FROM ("                       \
   " pg_catalog.unnest($1::pg_catalog.text[]),"                    \
@@ -2490,12 +2715,11 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
   " pg_catalog.unnest($3::pg_catalog.bytea[])) WITH ORDINALITY"   \
   " AS rs_u(k, expect, value, i)),"                               \
   " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = %srs_u.value%s FROM rs_u" \
-  " WHERE rs_t.%s = rs_u.k::%s AND rs_t.%s = %srs_u.expect%s"          \
+  " WHERE %s AND rs_t.%s = %srs_u.expect%s"                           \
   " RETURNING rs_u.i, rs_u.k, rs_u.expect, rs_u.value),"
     s->fix_sql = pg_sprintf(SWAP_INPUT BACKUP_UPSERT " SELECT i FROM rs_sw",
                             q[0], q[1], q[3], s->value_pre, s->value_post,
-                            q[2], s->key_type, q[3], s->value_pre,
-                            s->value_post);
+                            m.t_u, q[3], s->value_pre, s->value_post);
     s->restore_sql = pg_sprintf(
         SWAP_INPUT
         /* The backup rows put back: those of this run, or, when @p run is
@@ -2513,17 +2737,18 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
          * (as the statement found it) held the original bytes already. */
         " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's' ELSE 'c' "
         "END, " HOLDS_VALUE " FROM rs_u LEFT JOIN rs_sw ON rs_sw.i = rs_u.i",
-        q[0], q[1], q[3], s->value_pre, s->value_post, q[2], s->key_type, q[3],
-        s->value_pre, s->value_post, q[0], q[1], q[2], s->key_type, q[3],
-        s->value_pre, s->value_post);
+        q[0], q[1], q[3], s->value_pre, s->value_post, m.t_u, q[3],
+        s->value_pre, s->value_post, q[0], q[1], m.h_u, q[3], s->value_pre,
+        s->value_post);
 #undef SWAP_INPUT
-    s->check_sql = pg_check_sql(s, q, "true", "false");
-    if (rc == STORE_OK &&
-        (s->page_first_sql == NULL || s->page_next_sql == NULL ||
-         s->fix_sql == NULL || s->restore_sql == NULL || s->check_sql == NULL))
+    s->check_sql = pg_check_sql(&m, q, "true", "false");
+    if (s->fix_sql == NULL || s->restore_sql == NULL || s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
-  if (rc == STORE_OK && s->queue) rc = pg_build_queue_sql(s, q, target, err);
+  if (rc == STORE_OK && s->queue)
+    rc = pg_build_queue_sql(s, q, &m, target, err);
+  pg_matches_free(&m);
+  free(tab);
   for (int i = 0; i < 4; i++) PQfreemem(q[i]);
   return rc;
 }
@@ -2553,10 +2778,9 @@ static pg_store *pg_new(const store_target *target, const char *schema,
 static int pg_open_connection(pg_store *s, const store_target *target,
                               const store_open_options *options,
                               store_error *err) {
-  size_t klen = strlen(target->key), clen = strlen(target->column);
-  if (klen == 0 || klen > 63 || clen == 0 || clen > 63)
-    return pg_fail(s, err, STORE_EUSAGE,
-                   "key and column names are 1 to 63 bytes long");
+  size_t clen = strlen(target->column);
+  if (clen == 0 || clen > 63)
+    return pg_fail(s, err, STORE_EUSAGE, "column names are 1 to 63 bytes long");
   int rc = pg_connect(s, target, options, err);
   if (rc == STORE_OK && (s->interrupt = PQgetCancel(s->conn)) == NULL)
     rc = pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");
@@ -2673,6 +2897,11 @@ int store__postgres_open_writer(store **out, const store_target *target,
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
   if (rc == STORE_OK) rc = pg_check_state_column(s, target, err);
   if (rc == STORE_OK) rc = pg_command(s, "COMMIT", err);
+  if (rc == STORE_OK && s->nk == 0)
+    rc = pg_fail(s, err, STORE_EUSAGE,
+                 "has no primary key or unique not-null column; fix needs "
+                 "one to name rows (give --key, or add a key); scan can "
+                 "name rows by ctid");
   if (rc == STORE_OK) rc = pg_ensure_tables(s, err);
   if (rc == STORE_OK) rc = pg_build_writer_sql(s, schema, table, target, err);
   if (rc != STORE_OK) {

@@ -34,6 +34,7 @@
 
 typedef struct pf_row {
   size_t key_off, key_len, value_off, value_len;
+  unsigned key_parts;
   int value_is_null;
 } pf_row;
 
@@ -78,6 +79,7 @@ static int pf_keep(pf_batch *b, const store_row *row) {
   pf_row *r = &b->rows[b->n++];
   r->key_off = b->used;
   r->key_len = row->key_len;
+  r->key_parts = row->key_parts;
   memcpy(b->bytes + b->used, row->key, row->key_len);
   b->bytes[b->used + row->key_len] = '\0';
   b->used += row->key_len + 1;
@@ -198,6 +200,7 @@ static int pf_next(store *base, store_row *row, store_error *err) {
   const pf_row *r = &s->cur->rows[s->cur_row++];
   row->key = (const char *)s->cur->bytes + r->key_off;
   row->key_len = r->key_len;
+  row->key_parts = r->key_parts;
   row->value_is_null = r->value_is_null;
   row->value = r->value_is_null ? NULL : s->cur->bytes + r->value_off;
   row->value_len = r->value_len;
@@ -256,6 +259,8 @@ void store_prefetch(store **s) {
   }
   p->base.ops = &pf_ops;
   memcpy(p->base.description, inner->description, sizeof p->base.description);
+  memcpy(p->base.key, inner->key, sizeof p->base.key);
+  p->base.key_parts = inner->key_parts;
   p->inner = inner;
   *s = &p->base;
 }

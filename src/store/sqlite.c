@@ -85,6 +85,8 @@ enum {
   ST_PURGE_RUN,    /* ?1 run */
   ST_ROW_NOW,      /* ?1 key, ?2.. pending, then in-flight states: a row's
                       bytes and state, read, never written */
+  ST_UNNAMED,      /* ?1 after rowid, ?2 limit, ?3.. states: rows whose key
+                      has a NULL part (NULL statement when none can) */
   ST_COUNT
 };
 
@@ -104,14 +106,24 @@ typedef struct sqlite_store {
   char *target_name;
   char *shown;   /* the file as messages show it: never a secret */
   int rowid_key; /* the key is the rowid: max(rowid) estimates the size */
-  int key_text;  /* the key column has TEXT affinity */
+  /* The key's columns (none: rows are named by rowid), and for each
+   * whether it has TEXT affinity. */
+  char key_cols[STORE_KEY_COLUMNS_MAX][64];
+  size_t nk;
+  int key_text[STORE_KEY_COLUMNS_MAX];
+  int key_nullable; /* a key column may hold NULL: such rows go by rowid */
+  int with_rowid;   /* not a WITHOUT ROWID table */
+  /* The scan's columns: the key's (0 .. nk), the rowid at rowid_col when
+   * rows may be named by it (-1 otherwise), the record at value_col. */
+  int rowid_col, value_col;
+  char key_buf[40];  /* an integer key's or a position's text, current row */
+  store__key_buf kb; /* a composite key's text, current row */
+  int queue;         /* a queue kind: swaps only pending messages */
+  int has_where;     /* the operator's --where is part of the reads */
   /* What the record column must hold (store_target.values), and its name
    * for messages. */
   store_values values;
   char *column;
-  char key_buf[24]; /* an integer key's text form, for the current row */
-  int queue;     /* a queue kind: swaps only pending messages */
-  int has_where; /* the operator's --where is part of the reads */
   /* A queue's states, bound into every statement that names them: the
    * reads take pending and in-flight ones (see the ST_ enum for where). */
   store__states states;
@@ -177,18 +189,76 @@ static char *state_condition(const sqlite_store *s, const char *column,
   return cond;
 }
 
-/* Whether @p table has a single-column unique, non-partial index on @p key. */
-static int has_unique_index(sqlite_store *s, const char *key, int *out,
-                            store_error *err) {
+/* The key's columns joined for SQL, each quoted: @p fmt formats one
+ * column (its name for %w, then its index for %d), @p sep joins them.
+ * sqlite3_free it; NULL when out of memory. */
+static char *key_sql(const sqlite_store *s, const char *fmt, const char *sep) {
+  sqlite3_str *str = sqlite3_str_new(NULL);
+  for (size_t i = 0; i < s->nk; i++) {
+    if (i > 0) sqlite3_str_appendall(str, sep);
+    sqlite3_str_appendf(str, fmt, s->key_cols[i], (int)i);
+  }
+  return sqlite3_str_finish(str);
+}
+
+/* "a", "b": the key's columns as a select or order list. */
+static char *key_list(const sqlite_store *s) {
+  return key_sql(s, "\"%w\"", ", ");
+}
+
+/* The parameter of part @p i of a composite key: numbered above every
+ * other parameter of the writer's statements (at most ?3 plus the states),
+ * so that none is shared. */
+static int key_param(const sqlite_store *s, size_t i) {
+  return 5 + (int)(s->states.n_pending + s->states.n_in_flight + i);
+}
+
+/* "p1 = ?N AND p2 = ?N+1": the key's columns, each against its part's
+ * parameter, joined by @p sep after @p op. */
+static char *key_params_sql(const sqlite_store *s, const char *op,
+                            const char *sep) {
+  sqlite3_str *str = sqlite3_str_new(NULL);
+  for (size_t i = 0; i < s->nk; i++)
+    sqlite3_str_appendf(str, "%s\"%w\"%s?%d", i > 0 ? sep : "", s->key_cols[i],
+                        op, key_param(s, i));
+  return sqlite3_str_finish(str);
+}
+
+/* The condition that names a row by its key, the key's text bound at
+ * ?@p first (one column) or its parts at key_param() (several; see
+ * bind_key). */
+static char *key_eq(const sqlite_store *s, int first) {
+  if (s->nk == 1) return sqlite3_mprintf("\"%w\" = ?%d", s->key_cols[0], first);
+  return key_params_sql(s, " = ", " AND ");
+}
+
+/* The condition of a page after a key bound as key_eq binds it at ?1. */
+static char *key_after(const sqlite_store *s) {
+  if (s->nk == 1) return sqlite3_mprintf("\"%w\" > ?1", s->key_cols[0]);
+  char *cols = key_list(s);
+  sqlite3_str *str = sqlite3_str_new(NULL);
+  for (size_t i = 0; i < s->nk; i++)
+    sqlite3_str_appendf(str, "%s?%d", i > 0 ? ", " : "", key_param(s, i));
+  char *params = sqlite3_str_finish(str);
+  char *out = cols != NULL && params != NULL
+                  ? sqlite3_mprintf("(%s) > (%s)", cols, params)
+                  : NULL;
+  sqlite3_free(cols);
+  sqlite3_free(params);
+  return out;
+}
+
+/* Whether @p table has a unique, non-partial index on exactly the columns
+ * @p cols (in any order). */
+static int has_unique_index(sqlite_store *s, char cols[][64], size_t n,
+                            int *out, store_error *err) {
   sqlite3_stmt *list = NULL, *info = NULL;
   *out = 0;
   if (sqlite3_prepare_v2(s->db,
                          "SELECT name FROM pragma_index_list(?1, ?2) "
                          "WHERE \"unique\" = 1 AND partial = 0",
                          -1, &list, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->db,
-                         "SELECT count(*), max(name = ?2) FROM "
-                         "pragma_index_info(?1, ?3)",
+      sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_index_info(?1, ?2)",
                          -1, &info, NULL) != SQLITE_OK) {
     int rc = fail_db(s, err, STORE_EIO, "cannot read the table's indexes");
     sqlite3_finalize(list);
@@ -202,11 +272,15 @@ static int has_unique_index(sqlite_store *s, const char *key, int *out,
     sqlite3_reset(info);
     sqlite3_bind_text(info, 1, (const char *)sqlite3_column_text(list, 0), -1,
                       SQLITE_TRANSIENT);
-    sqlite3_bind_text(info, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(info, 3, s->schema, -1, SQLITE_STATIC);
-    if (sqlite3_step(info) == SQLITE_ROW && sqlite3_column_int(info, 0) == 1 &&
-        sqlite3_column_int(info, 1) == 1)
-      *out = 1;
+    sqlite3_bind_text(info, 2, s->schema, -1, SQLITE_STATIC);
+    size_t count = 0, matched = 0;
+    while (sqlite3_step(info) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(info, 0);
+      count++;
+      for (size_t i = 0; name != NULL && i < n; i++)
+        if (strcmp(name, cols[i]) == 0) matched++;
+    }
+    *out = count == n && matched == n;
   }
   int status = STORE_OK;
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -277,8 +351,8 @@ static int check_value_class(const sqlite_store *s, int type, const char *key,
  * read). A restore (STORE_VALUES_STORED) puts back what was there, text or
  * blob, and checks the affinity only.
  */
-static int check_value_column(sqlite_store *s, const store_target *t,
-                              const char *declared, store_error *err) {
+static int check_value_column(sqlite_store *s, const char *declared,
+                              store_error *err) {
   char aff = affinity_of(declared);
   const char *shown = declared != NULL && declared[0] ? declared : "untyped";
   if (aff != 't' && aff != 'b')
@@ -297,10 +371,16 @@ static int check_value_column(sqlite_store *s, const store_target *t,
                            ? ""
                            : " (TEXT affinity)");
   if (s->values == STORE_VALUES_STORED) return STORE_OK;
-  char *sql = sqlite3_mprintf(
-      "SELECT typeof(\"%w\"), CAST(\"%w\" AS TEXT) FROM \"%w\".\"%w\" WHERE "
-      "\"%w\" IS NOT NULL LIMIT 1",
-      s->column, t->key, s->schema, s->table, s->column);
+  /* The row is named by its first key column, or by its rowid. */
+  char *sql =
+      s->nk > 0
+          ? sqlite3_mprintf("SELECT typeof(\"%w\"), CAST(\"%w\" AS TEXT) FROM "
+                            "\"%w\".\"%w\" WHERE \"%w\" IS NOT NULL LIMIT 1",
+                            s->column, s->key_cols[0], s->schema, s->table,
+                            s->column)
+          : sqlite3_mprintf("SELECT typeof(\"%w\"), 'rowid ' || _rowid_ FROM "
+                            "\"%w\".\"%w\" WHERE \"%w\" IS NOT NULL LIMIT 1",
+                            s->column, s->schema, s->table, s->column);
   sqlite3_stmt *st = NULL;
   if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -324,14 +404,64 @@ static int check_value_column(sqlite_store *s, const store_target *t,
   return status;
 }
 
-/*
- * Checks the table, the key and the column, and learns whether the key is
- * the rowid. The pragma table functions take the names as bound values, so
- * nothing here is spliced into SQL.
- */
-static int check_target(sqlite_store *s, const store_target *t,
-                        store_error *err) {
+/* Whether the table has a rowid (it is not a WITHOUT ROWID table). */
+static int has_rowid(sqlite_store *s) {
   sqlite3_stmt *st = NULL;
+  char *sql = sqlite3_mprintf("SELECT _rowid_ FROM \"%w\".\"%w\" LIMIT 0",
+                              s->schema, s->table);
+  int ok =
+      sql != NULL && sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK;
+  sqlite3_finalize(st);
+  sqlite3_free(sql);
+  return ok;
+}
+
+/* What check_target learns of the table's columns. */
+typedef struct table_info {
+  int n_cols, n_pk, column_found;
+  char column_type[64]; /* the record column's declared type */
+  char pk[STORE_KEY_COLUMNS_MAX][64]; /* the primary key, in its order */
+  int pk_too_wide;
+  int found[STORE_KEY_COLUMNS_MAX]; /* per key column given */
+  int notnull[STORE_KEY_COLUMNS_MAX];
+  int pk_of[STORE_KEY_COLUMNS_MAX];   /* its position in the primary key */
+  int integer[STORE_KEY_COLUMNS_MAX]; /* declared INTEGER */
+  int text[STORE_KEY_COLUMNS_MAX];
+} table_info;
+
+/* One row of pragma_table_info into @p ti, for key columns @p cols. */
+static void note_column(table_info *ti, sqlite3_stmt *st, char cols[][64],
+                        size_t n, const char *column) {
+  const char *name = (const char *)sqlite3_column_text(st, 0);
+  const char *type = (const char *)sqlite3_column_text(st, 1);
+  int pk = sqlite3_column_int(st, 3);
+  ti->n_cols++;
+  if (name == NULL) return;
+  if (pk > 0) {
+    ti->n_pk++;
+    if (pk <= STORE_KEY_COLUMNS_MAX && strlen(name) < 64)
+      snprintf(ti->pk[pk - 1], 64, "%s", name);
+    else
+      ti->pk_too_wide = 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(name, cols[i]) != 0) continue;
+    ti->found[i] = 1;
+    ti->notnull[i] = sqlite3_column_int(st, 2) != 0;
+    ti->pk_of[i] = pk;
+    ti->integer[i] = type != NULL && sqlite3_stricmp(type, "INTEGER") == 0;
+    ti->text[i] = is_text_affinity(type);
+  }
+  if (strcmp(name, column) == 0) {
+    ti->column_found = 1;
+    snprintf(ti->column_type, sizeof ti->column_type, "%s", type ? type : "");
+  }
+}
+
+static int read_table_info(sqlite_store *s, table_info *ti, char cols[][64],
+                           size_t n, const char *column, store_error *err) {
+  sqlite3_stmt *st = NULL;
+  memset(ti, 0, sizeof *ti);
   if (sqlite3_prepare_v2(s->db,
                          "SELECT name, type, \"notnull\", pk FROM "
                          "pragma_table_info(?1, ?2)",
@@ -339,65 +469,99 @@ static int check_target(sqlite_store *s, const store_target *t,
     return fail_db(s, err, STORE_EIO, "cannot read the schema");
   sqlite3_bind_text(st, 1, s->table, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, s->schema, -1, SQLITE_STATIC);
-  int rc, n_cols = 0, n_pk = 0, key_found = 0, key_pk = 0, key_notnull = 0;
-  int column_found = 0, integer_pk = 0;
-  char column_type[64] = "";
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *name = (const char *)sqlite3_column_text(st, 0);
-    const char *type = (const char *)sqlite3_column_text(st, 1);
-    int pk = sqlite3_column_int(st, 3);
-    n_cols++;
-    if (pk > 0) n_pk++;
-    if (name == NULL) continue;
-    if (strcmp(name, t->key) == 0) {
-      key_found = 1;
-      key_pk = pk > 0;
-      key_notnull = sqlite3_column_int(st, 2) != 0;
-      integer_pk =
-          pk > 0 && type != NULL && sqlite3_stricmp(type, "INTEGER") == 0;
-      s->key_text = is_text_affinity(type);
-    }
-    if (strcmp(name, t->column) == 0) {
-      column_found = 1;
-      snprintf(column_type, sizeof column_type, "%s", type ? type : "");
-    }
-  }
-  if (rc != SQLITE_DONE) {
-    int status = fail_db(s, err, STORE_EIO, "cannot read the schema");
-    sqlite3_finalize(st);
-    return status;
-  }
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    note_column(ti, st, cols, n, column);
+  int status = rc == SQLITE_DONE
+                   ? STORE_OK
+                   : fail_db(s, err, STORE_EIO, "cannot read the schema");
   sqlite3_finalize(st);
-  if (n_cols == 0)
-    return store__fail(
+  if (status == STORE_OK && ti->n_cols == 0)
+    status = store__fail(
         err, STORE_EUSAGE, "target '%s' (%s): no table '%s' in schema '%s'",
         s->target_name, s->base.description, s->table, s->schema);
-  if (!key_found)
-    return store__fail(err, STORE_EUSAGE,
-                       "target '%s': table '%s' has no column '%s' (the key)",
-                       s->target_name, s->table, t->key);
-  if (!column_found)
+  return status;
+}
+
+/* Whether the columns @p cols are exactly the primary key (in any order). */
+static int is_primary_key(const table_info *ti, size_t n) {
+  if (n == 0 || (size_t)ti->n_pk != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (ti->pk_of[i] <= 0) return 0;
+  return 1;
+}
+
+/*
+ * Checks the table, the key and the column. The key is the one the target
+ * names (its primary key, or the columns of a unique index), or else the
+ * primary key, whatever its columns; a table without one is read with rows
+ * named by rowid. A key column that may hold NULL (SQLite allows it in a
+ * rowid table's non-INTEGER primary key, and in a unique index) leaves the
+ * rows where it is NULL without a name: they are read by rowid, never
+ * written. The pragma table functions take the names as bound values, so
+ * nothing here is spliced into SQL.
+ */
+static int check_target(sqlite_store *s, const store_target *t,
+                        store_error *err) {
+  char cols[STORE_KEY_COLUMNS_MAX][64];
+  size_t n = 0;
+  int status = store__key_columns(t->key, cols, &n, err);
+  if (status != STORE_OK) return status;
+  int given = n > 0;
+  table_info ti;
+  status = read_table_info(s, &ti, cols, n, t->column, err);
+  if (status != STORE_OK) return status;
+  if (!given && ti.n_pk > 0) {
+    if (ti.pk_too_wide || ti.n_pk > STORE_KEY_COLUMNS_MAX)
+      return store__fail(err, STORE_EUSAGE,
+                         "target '%s': the primary key of table '%s' has "
+                         "more than %d columns",
+                         s->target_name, s->table, STORE_KEY_COLUMNS_MAX);
+    n = (size_t)ti.n_pk;
+    memcpy(cols, ti.pk, sizeof ti.pk);
+    status = read_table_info(s, &ti, cols, n, t->column, err);
+    if (status != STORE_OK) return status;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!ti.found[i])
+      return store__fail(err, STORE_EUSAGE,
+                         "target '%s': table '%s' has no column '%s' (the "
+                         "key)",
+                         s->target_name, s->table, cols[i]);
+  if (!ti.column_found)
     return store__fail(err, STORE_EUSAGE,
                        "target '%s': table '%s' has no column '%s'",
                        s->target_name, s->table, t->column);
-  /* A one-column primary key names rows; so does a unique index on a
-   * NOT NULL column. A column that is part of a composite key does not. */
-  /* SQLite lets a rowid table's non-INTEGER primary key hold NULL: such a
-   * key must be declared NOT NULL to name rows (a NULL met anyway stops the
-   * scan, see sqlite_next). */
-  int is_key = key_pk && n_pk == 1 && (integer_pk || key_notnull);
-  if (!is_key && key_notnull) {
-    int status = has_unique_index(s, t->key, &is_key, err);
+  int is_key = is_primary_key(&ti, n);
+  if (!is_key && n > 0) {
+    status = has_unique_index(s, cols, n, &is_key, err);
     if (status != STORE_OK) return status;
   }
-  if (!is_key)
+  if (!is_key && n > 0)
     return store__fail(
         err, STORE_EUSAGE,
-        "target '%s': '%s' is neither the primary key of table '%s' nor a "
-        "unique not-null column; rollsafe needs one to name rows",
-        s->target_name, t->key, s->table);
-  s->rowid_key = integer_pk && n_pk == 1;
-  return check_value_column(s, t, column_type, err);
+        "target '%s': '%s' is neither the primary key of table '%s' nor the "
+        "column(s) of a unique index; rollsafe needs one to name rows",
+        s->target_name, t->key != NULL ? t->key : "", s->table);
+  s->with_rowid = has_rowid(s);
+  int pk = is_primary_key(&ti, n);
+  s->rowid_key = n == 1 && pk && ti.integer[0];
+  s->key_nullable = 0;
+  for (size_t i = 0; i < n; i++) {
+    s->key_text[i] = ti.text[i];
+    /* A WITHOUT ROWID table's primary key is NOT NULL whatever it says. */
+    if (!ti.notnull[i] && !s->rowid_key && !(pk && !s->with_rowid))
+      s->key_nullable = 1;
+  }
+  if (s->key_nullable && !s->with_rowid)
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': key '%s' of table '%s' may be NULL and "
+                       "the table has no rowid to name such rows by",
+                       s->target_name, t->key != NULL ? t->key : "", s->table);
+  memcpy(s->key_cols, cols, sizeof cols);
+  s->nk = n;
+  store__key_set(&s->base, cols, n);
+  return check_value_column(s, ti.column_type, err);
 }
 
 static int64_t sqlite_estimate_rows(store *base) {
@@ -488,6 +652,83 @@ static size_t int64_text(char out[24], int64_t v) {
   return len;
 }
 
+/*
+ * The key of the current row of @p st, whose key columns come first and
+ * whose rowid (when rows may be named by it) is column s->rowid_col: into
+ * *key / *len / *parts (see store.h for the forms), pointing into the
+ * statement or the store until the next row. STORE_OK or an error.
+ */
+static int row_key(sqlite_store *s, sqlite3_stmt *st, int rowid_col,
+                   const char **key, size_t *len, unsigned *parts,
+                   store_error *err) {
+  int unnamed = s->nk == 0;
+  for (size_t i = 0; i < s->nk && !unnamed; i++)
+    unnamed = sqlite3_column_type(st, (int)i) == SQLITE_NULL;
+  if (unnamed && rowid_col < 0)
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': a row has a NULL key; the key must name "
+                       "every row",
+                       s->target_name);
+  if (unnamed) {
+    memcpy(s->key_buf, "rowid ", 6);
+    *len = 6 + int64_text(s->key_buf + 6, sqlite3_column_int64(st, rowid_col));
+    *key = s->key_buf;
+    *parts = 0;
+    return STORE_OK;
+  }
+  *parts = (unsigned)s->nk;
+  if (s->nk == 1 && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+    /* The text SQLite would give, without its conversion of the value. */
+    *len = int64_text(s->key_buf, sqlite3_column_int64(st, 0));
+    *key = s->key_buf;
+    return STORE_OK;
+  }
+  if (s->nk == 1) {
+    /* Text first, then its length: the order SQLite's documentation asks
+     * for so that a conversion happens once. */
+    const unsigned char *text = sqlite3_column_text(st, 0);
+    if (text == NULL)
+      return store__fail(err, STORE_ENOMEM, "target '%s': out of memory",
+                         s->target_name);
+    *key = (const char *)text;
+    *len = (size_t)sqlite3_column_bytes(st, 0);
+    return STORE_OK;
+  }
+  int bad = store__key_begin(&s->kb) != 0;
+  for (size_t i = 0; i < s->nk && !bad; i++) {
+    store__part part = {STORE_PART_TEXT, 0, 0, NULL, 0};
+    int type = sqlite3_column_type(st, (int)i);
+    if (type == SQLITE_BLOB)
+      return store__fail(err, STORE_EUSAGE,
+                         "target '%s': key column '%s' holds a BLOB; a key "
+                         "of several columns takes numbers and text",
+                         s->target_name, s->key_cols[i]);
+    if (type == SQLITE_INTEGER) {
+      part.type = STORE_PART_INT;
+      part.i = sqlite3_column_int64(st, (int)i);
+    } else if (type == SQLITE_FLOAT) {
+      part.type = STORE_PART_REAL;
+      part.r = sqlite3_column_double(st, (int)i);
+    } else {
+      part.text = (const char *)sqlite3_column_text(st, (int)i);
+      part.len = (size_t)sqlite3_column_bytes(st, (int)i);
+      if (part.text == NULL) bad = 1;
+      if (part.text != NULL && memchr(part.text, '\0', part.len) != NULL)
+        return store__fail(err, STORE_EUSAGE,
+                           "target '%s': key column '%s' holds a text with "
+                           "a NUL byte, which a key cannot hold",
+                           s->target_name, s->key_cols[i]);
+    }
+    bad = bad || store__key_add(&s->kb, &part) != 0;
+  }
+  if (bad || store__key_end(&s->kb) != 0)
+    return store__fail(err, STORE_ENOMEM, "target '%s': out of memory",
+                       s->target_name);
+  *key = s->kb.data;
+  *len = s->kb.len;
+  return STORE_OK;
+}
+
 static int row_value(sqlite_store *s, store_row *row, store_error *err);
 
 static int sqlite_next(store *base, store_row *row, store_error *err) {
@@ -503,37 +744,26 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
     return fail_db(s, err, rc == SQLITE_NOMEM ? STORE_ENOMEM : STORE_EIO,
                    "scan failed");
   }
-  if (sqlite3_column_type(s->scan, 0) == SQLITE_INTEGER) {
-    /* The text SQLite would give, without its conversion of the value. */
-    row->key_len = int64_text(s->key_buf, sqlite3_column_int64(s->scan, 0));
-    row->key = s->key_buf;
-    return row_value(s, row, err);
-  }
-  /* Text first, then its length: the order SQLite's documentation asks for
-   * so that a conversion happens once. */
-  const unsigned char *key = sqlite3_column_text(s->scan, 0);
-  if (key == NULL && sqlite3_column_type(s->scan, 0) == SQLITE_NULL) {
+  int status = row_key(s, s->scan, s->rowid_col, &row->key, &row->key_len,
+                       &row->key_parts, err);
+  if (status != STORE_OK) {
     s->done = 1;
-    return store__fail(err, STORE_EUSAGE,
-                       "target '%s': a row has a NULL key; the key must name "
-                       "every row",
-                       s->target_name);
+    return status;
   }
-  row->key = key != NULL ? (const char *)key : "";
-  row->key_len = key != NULL ? (size_t)sqlite3_column_bytes(s->scan, 0) : 0;
   return row_value(s, row, err);
 }
 
 static int row_value(sqlite_store *s, store_row *row, store_error *err) {
+  int col = s->value_col;
   /* The storage class first: reading the value may convert it. */
-  int type = sqlite3_column_type(s->scan, 1);
+  int type = sqlite3_column_type(s->scan, col);
   if (type == SQLITE_NULL) {
     row->value = NULL;
     row->value_len = 0;
     row->value_is_null = 1;
   } else {
-    const void *blob = sqlite3_column_blob(s->scan, 1);
-    row->value_len = (size_t)sqlite3_column_bytes(s->scan, 1);
+    const void *blob = sqlite3_column_blob(s->scan, col);
+    row->value_len = (size_t)sqlite3_column_bytes(s->scan, col);
     /* An empty blob comes back as NULL: still a zero-length record. */
     row->value = blob != NULL ? blob : (const uint8_t *)"";
     row->value_is_null = 0;
@@ -580,6 +810,7 @@ static void sqlite_close(store *base) {
   free(s->backup_offs);
   free(s->backup_buf.data);
   free(s->backup_run);
+  free(s->kb.data);
   store__states_free(&s->states);
   free(s);
 }
@@ -614,6 +845,51 @@ static int check_state_column(sqlite_store *s, const store_target *t,
                        "state column)",
                        s->target_name, s->table, t->state_column);
   return STORE_OK;
+}
+
+/* The scan's select list: the key's columns, the rowid where rows may be
+ * named by it, the record (see row_key); sets rowid_col and value_col. */
+static char *scan_columns(sqlite_store *s, const char *column) {
+  char *keys = s->nk > 0 ? key_list(s) : sqlite3_mprintf("%s", "");
+  int rowid = s->nk == 0 || s->key_nullable;
+  s->rowid_col = rowid ? (int)s->nk : -1;
+  s->value_col = (int)s->nk + rowid;
+  char *out = keys == NULL
+                  ? NULL
+                  : sqlite3_mprintf("%s%s%s\"%w\"", keys, s->nk > 0 ? ", " : "",
+                                    rowid ? "_rowid_, " : "", column);
+  sqlite3_free(keys);
+  return out;
+}
+
+/* The scan statement; NULL when out of memory. %w doubles embedded double
+ * quotes: every identifier is quoted. The where clause is the operator's
+ * own SQL, kept in parentheses so that an OR in it cannot escape. A queue's
+ * states are bound (?1, ?2, ...; see sqlite_scan), and come first, so that
+ * a parameter the operator's SQL may hold is numbered after them and can
+ * never take a state's value. */
+static char *scan_sql(sqlite_store *s, const store_target *t) {
+  int nomem;
+  char *cols = scan_columns(s, t->column);
+  char *cond = state_condition(s, t->state_column, 1, &nomem);
+  char *sql = NULL;
+  if (cols == NULL || nomem)
+    sql = NULL;
+  else if (cond != NULL && s->has_where)
+    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE %s AND (\n%s\n)",
+                          cols, s->schema, s->table, cond, t->where);
+  else if (cond != NULL)
+    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE %s", cols,
+                          s->schema, s->table, cond);
+  else if (s->has_where)
+    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE (\n%s\n)", cols,
+                          s->schema, s->table, t->where);
+  else
+    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\"", cols, s->schema,
+                          s->table);
+  sqlite3_free(cols);
+  sqlite3_free(cond);
+  return sql;
 }
 
 static char *dup_or_null(const char *v) {
@@ -699,24 +975,7 @@ static int connect_target(sqlite_store **out, const store_target *t,
    * OR in it cannot escape. A queue's states are bound (?1, ?2, ...; see
    * sqlite_scan), and come first, so that a parameter the operator's SQL
    * may hold is numbered after them and can never take a state's value. */
-  int nomem;
-  char *cond = state_condition(s, t->state_column, 1, &nomem);
-  if (cond != NULL && s->has_where)
-    s->sql = sqlite3_mprintf(
-        "SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE %s AND (\n%s\n)",
-        t->key, t->column, s->schema, s->table, cond, t->where);
-  else if (cond != NULL)
-    s->sql =
-        sqlite3_mprintf("SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE %s",
-                        t->key, t->column, s->schema, s->table, cond);
-  else if (s->has_where && !nomem)
-    s->sql = sqlite3_mprintf(
-        "SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE (\n%s\n)", t->key,
-        t->column, s->schema, s->table, t->where);
-  else if (!nomem)
-    s->sql = sqlite3_mprintf("SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\"", t->key,
-                             t->column, s->schema, s->table);
-  sqlite3_free(cond);
+  s->sql = scan_sql(s, t);
   if (s->sql == NULL) {
     sqlite_close(&s->base);
     return store__fail(err, STORE_ENOMEM, "out of memory");
@@ -807,11 +1066,44 @@ static int canonical_integer(const char *text, sqlite3_int64 *out) {
  * looks like an integer in such a column is then not found (a conflict,
  * never a wrong row); in a TEXT column keys are text and bound as such.
  */
-static int bind_key(sqlite_store *s, sqlite3_stmt *st, int i, const char *key) {
+static int bind_one_key(sqlite_store *s, sqlite3_stmt *st, int i,
+                        const char *key) {
   sqlite3_int64 v;
-  if (!s->key_text && canonical_integer(key, &v))
+  if (!s->key_text[0] && canonical_integer(key, &v))
     return sqlite3_bind_int64(st, i, v);
   return sqlite3_bind_text(st, i, key, -1, SQLITE_TRANSIENT);
+}
+
+/*
+ * Binds a key's text form where key_eq and key_after put it: at ?@p i for
+ * a key of one column (bind_one_key), or each part of a composite key
+ * (store.h) at its key_param() with the storage class its JSON form
+ * gives it: integers and reals as numbers, text as text. STORE_OK, or
+ * STORE_EUSAGE for a text that is not such a key (a checkpoint or backup
+ * row of another key).
+ */
+static int bind_key(sqlite_store *s, sqlite3_stmt *st, int i, const char *key,
+                    store_error *err) {
+  if (s->nk == 1) {
+    bind_one_key(s, st, i, key);
+    return STORE_OK;
+  }
+  store__part parts[STORE_KEY_COLUMNS_MAX];
+  char *scratch = malloc(strlen(key) + 1);
+  if (scratch == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  int status = store__key_parse(key, parts, s->nk, scratch, err);
+  for (size_t k = 0; k < s->nk && status == STORE_OK; k++) {
+    int at = key_param(s, k);
+    if (parts[k].type == STORE_PART_INT)
+      sqlite3_bind_int64(st, at, parts[k].i);
+    else if (parts[k].type == STORE_PART_REAL)
+      sqlite3_bind_double(st, at, parts[k].r);
+    else
+      sqlite3_bind_text64(st, at, parts[k].text, parts[k].len, SQLITE_TRANSIENT,
+                          SQLITE_UTF8);
+  }
+  free(scratch);
+  return status;
 }
 
 /* Array @p p with room for @p need elements of @p size (capacity *cap),
@@ -938,11 +1230,15 @@ static int swap_one(sqlite_store *s, const char *key, const uint8_t *expect,
     return store__fail(err, STORE_EUSAGE, "target '%s': a swap without a key",
                        s->target_name);
   bind_bytes(st, 1, value, value_len);
-  bind_key(s, st, 2, key);
   bind_bytes(st, 3, expect, expect_len);
   bind_states(st, 4, s->states.items, s->states.n_pending);
+  int status = bind_key(s, st, 2, key, err);
+  if (status != STORE_OK) {
+    sqlite3_clear_bindings(st);
+    return status;
+  }
   int changes = 0;
-  int status = step_done(s, st, &changes, err, what);
+  status = step_done(s, st, &changes, err, what);
   if (status != STORE_OK) return status;
   /* The key names one row: more than one changed would be a table whose
    * key is not what check_target found; never commit that. */
@@ -1005,7 +1301,11 @@ static int record_restored(sqlite_store *s, const store_run *run,
  */
 static int row_now(sqlite_store *s, store_swap *w, store_error *err) {
   sqlite3_stmt *st = s->st[ST_ROW_NOW];
-  bind_key(s, st, 1, w->key);
+  int status = bind_key(s, st, 1, w->key, err);
+  if (status != STORE_OK) {
+    sqlite3_clear_bindings(st);
+    return status;
+  }
   bind_states(st, 2, s->states.items,
               s->states.n_pending + s->states.n_in_flight);
   int rc = sqlite3_step(st);
@@ -1124,23 +1424,28 @@ static int sqlite_restore_check(store *base, store_swap *swaps, size_t n,
  * as SQLite typed it. Any other key (a checkpoint of an earlier process)
  * goes through bind_key.
  */
-static int bind_after(sqlite_store *s, sqlite3_stmt *st, const char *after) {
+static int bind_after(sqlite_store *s, sqlite3_stmt *st, const char *after,
+                      store_error *err) {
+  if (s->nk != 1) return bind_key(s, st, 1, after, err);
   if (s->page_n > 0 &&
       strcmp(s->page_buf.data + s->page_offs[2 * (s->page_n - 1)], after) ==
           0) {
     switch (s->last_type) {
       case SQLITE_INTEGER:
-        return sqlite3_bind_int64(st, 1, s->last_i64);
+        sqlite3_bind_int64(st, 1, s->last_i64);
+        break;
       case SQLITE_FLOAT:
-        return sqlite3_bind_double(st, 1, s->last_f64);
+        sqlite3_bind_double(st, 1, s->last_f64);
+        break;
       case SQLITE_BLOB:
-        return sqlite3_bind_blob(st, 1, after, (int)strlen(after),
-                                 SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 1, after, (int)strlen(after), SQLITE_TRANSIENT);
+        break;
       default:
-        return sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
     }
+    return STORE_OK;
   }
-  return bind_key(s, st, 1, after);
+  return bind_key(s, st, 1, after, err);
 }
 
 /* Copies row @p n of a page into the store's memory (offsets only: the
@@ -1161,44 +1466,46 @@ static int keep_page_row(sqlite_store *s, size_t n, const char *key,
   return 0;
 }
 
-static int sqlite_page(store *base, const char *after, size_t limit,
-                       const store_page_row **rows, store_error *err) {
-  sqlite_store *s = (sqlite_store *)base;
-  sqlite3_stmt *st = s->st[after != NULL ? ST_PAGE_AFTER : ST_PAGE_FIRST];
-  *rows = NULL;
-  if (after != NULL) bind_after(s, st, after);
-  sqlite3_bind_int64(st, 2, limit > INT_MAX ? INT_MAX : (int64_t)limit);
-  bind_states(st, 3, s->states.items,
-              s->states.n_pending + s->states.n_in_flight);
+/*
+ * Steps page statement @p st (its parameters bound) into the page buffer:
+ * each row's key (its columns first; for @p unnamed pages the rowid in
+ * column 0 instead) and the record after it. The statement is reset before
+ * this returns, which ends its implicit read transaction.
+ * @return the number of rows or a negative store_status
+ */
+static int read_page(sqlite_store *s, sqlite3_stmt *st, int unnamed,
+                     const store_page_row **rows, store_error *err) {
   s->page_n = 0;
   s->page_buf.len = 0;
   int rc, status = STORE_OK;
   size_t n = 0;
-  /* Every row into memory, then reset: the implicit read transaction ends
-   * before this returns. */
+  int vcol = unnamed ? 1 : (int)s->nk;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     /* The type before any conversion, which would make it undefined. */
     int key_type = sqlite3_column_type(st, 0);
-    if (key_type == SQLITE_NULL) {
-      status = store__fail(err, STORE_EUSAGE,
-                           "target '%s': a row has a NULL key; the key must "
-                           "name every row",
-                           s->target_name);
-      break;
-    }
-    if (key_type == SQLITE_INTEGER) s->last_i64 = sqlite3_column_int64(st, 0);
-    if (key_type == SQLITE_FLOAT) s->last_f64 = sqlite3_column_double(st, 0);
+    if (!unnamed && key_type == SQLITE_INTEGER)
+      s->last_i64 = sqlite3_column_int64(st, 0);
+    if (!unnamed && key_type == SQLITE_FLOAT)
+      s->last_f64 = sqlite3_column_double(st, 0);
     s->last_type = key_type;
-    const char *key = (const char *)sqlite3_column_text(st, 0);
-    size_t key_len = (size_t)sqlite3_column_bytes(st, 0);
-    int value_type = sqlite3_column_type(st, 1);
+    const char *key = NULL;
+    size_t key_len = 0;
+    unsigned parts = 0;
+    if (unnamed) {
+      memcpy(s->key_buf, "rowid ", 6);
+      key_len = 6 + int64_text(s->key_buf + 6, sqlite3_column_int64(st, 0));
+      key = s->key_buf;
+    } else {
+      status = row_key(s, st, -1, &key, &key_len, &parts, err);
+      if (status != STORE_OK) break;
+    }
+    int value_type = sqlite3_column_type(st, vcol);
     int null = value_type == SQLITE_NULL;
-    if (key != NULL &&
-        (status = check_value_class(s, value_type, key, err)) != STORE_OK)
+    if ((status = check_value_class(s, value_type, key, err)) != STORE_OK)
       break;
-    const void *value = null ? NULL : sqlite3_column_blob(st, 1);
-    size_t value_len = null ? 0 : (size_t)sqlite3_column_bytes(st, 1);
-    if (key == NULL || (value == NULL && value_len != 0) ||
+    const void *value = null ? NULL : sqlite3_column_blob(st, vcol);
+    size_t value_len = null ? 0 : (size_t)sqlite3_column_bytes(st, vcol);
+    if ((value == NULL && value_len != 0) ||
         keep_page_row(s, n, key, key_len, value, value_len) != 0) {
       status = store__fail(err, STORE_ENOMEM, "target '%s': out of memory",
                            s->target_name);
@@ -1206,6 +1513,7 @@ static int sqlite_page(store *base, const char *after, size_t limit,
     }
     s->page_rows[n].value_len = value_len;
     s->page_rows[n].value_is_null = null;
+    s->page_rows[n].key_parts = parts;
     n++;
   }
   if (status == STORE_OK && rc != SQLITE_DONE)
@@ -1224,6 +1532,49 @@ static int sqlite_page(store *base, const char *after, size_t limit,
   s->page_n = n;
   *rows = s->page_rows;
   return (int)n;
+}
+
+static int sqlite_page(store *base, const char *after, size_t limit,
+                       const store_page_row **rows, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st = s->st[after != NULL ? ST_PAGE_AFTER : ST_PAGE_FIRST];
+  *rows = NULL;
+  if (after != NULL) {
+    int status = bind_after(s, st, after, err);
+    if (status != STORE_OK) {
+      sqlite3_clear_bindings(st);
+      return status;
+    }
+  }
+  sqlite3_bind_int64(st, 2, limit > INT_MAX ? INT_MAX : (int64_t)limit);
+  bind_states(st, 3, s->states.items,
+              s->states.n_pending + s->states.n_in_flight);
+  /* Every row into memory, then reset: the implicit read transaction ends
+   * before this returns. */
+  return read_page(s, st, 0, rows, err);
+}
+
+/* Rows whose key has a NULL part, by rowid (store_unnamed_page). */
+static int sqlite_unnamed_page(store *base, int64_t after, size_t limit,
+                               const store_page_row **rows, int64_t *last,
+                               store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st = s->st[ST_UNNAMED];
+  *rows = NULL;
+  *last = after;
+  if (st == NULL) return 0;
+  /* The last page's rowid is read before read_page reuses its buffer. */
+  sqlite3_bind_int64(st, 1, after);
+  sqlite3_bind_int64(st, 2, limit > INT_MAX ? INT_MAX : (int64_t)limit);
+  bind_states(st, 3, s->states.items,
+              s->states.n_pending + s->states.n_in_flight);
+  int n = read_page(s, st, 1, rows, err);
+  if (n > 0) {
+    sqlite3_int64 v = 0;
+    canonical_integer((*rows)[n - 1].key + 6, &v);
+    *last = v;
+  }
+  return n;
 }
 
 /* The same for row @p n of a backup page: key, original and new bytes. */
@@ -1530,36 +1881,66 @@ static int ensure_tables(sqlite_store *s, store_error *err) {
  */
 static int prepare_writer(sqlite_store *s, const store_target *t,
                           store_error *err) {
-  const char *S = s->schema, *T = s->table, *K = t->key, *C = t->column;
+  const char *S = s->schema, *T = s->table, *C = t->column;
   const char *Q = t->state_column;
   int has_where = s->has_where;
   /* A queue's states: ?3.. in the pages' subquery, before --where (see
-   * connect_target on why first). */
+   * connect_target on why first). Rows whose key may be NULL are found by
+   * rowid, which the subquery passes on as rs_rowid. */
   int nomem;
   char *cond = state_condition(s, Q, 3, &nomem);
-  char *src = NULL;
-  if (cond != NULL && has_where)
+  char *KL = key_list(s), *src = NULL;
+  const char *rid = s->key_nullable ? ", _rowid_ AS rs_rowid" : "";
+  if (KL == NULL || nomem)
+    src = NULL;
+  else if (cond != NULL && has_where)
     src = sqlite3_mprintf(
-        "(SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE %s AND (\n%s\n))", K,
-        C, S, T, cond, t->where);
+        "(SELECT %s%s, \"%w\" FROM \"%w\".\"%w\" WHERE %s AND (\n%s\n))", KL,
+        rid, C, S, T, cond, t->where);
   else if (cond != NULL)
-    src = sqlite3_mprintf("(SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE %s)",
-                          K, C, S, T, cond);
-  else if (has_where && !nomem)
+    src = sqlite3_mprintf("(SELECT %s%s, \"%w\" FROM \"%w\".\"%w\" WHERE %s)",
+                          KL, rid, C, S, T, cond);
+  else if (has_where)
     src = sqlite3_mprintf(
-        "(SELECT \"%w\", \"%w\" FROM \"%w\".\"%w\" WHERE (\n%s\n))", K, C, S, T,
-        t->where);
-  else if (!nomem)
+        "(SELECT %s%s, \"%w\" FROM \"%w\".\"%w\" WHERE (\n%s\n))", KL, rid, C,
+        S, T, t->where);
+  else if (s->key_nullable)
+    src = sqlite3_mprintf("(SELECT %s%s, \"%w\" FROM \"%w\".\"%w\")", KL, rid,
+                          C, S, T);
+  else
     src = sqlite3_mprintf("\"%w\".\"%w\"", S, T);
   sqlite3_free(cond);
-  if (src == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  char *notnull = key_sql(s, "\"%w\" IS NOT NULL", " AND ");
+  char *isnull = key_sql(s, "\"%w\" IS NULL", " OR ");
+  char *after = key_after(s), *eq_cas = key_eq(s, 2), *eq_now = key_eq(s, 1);
+  if (src == NULL || notnull == NULL || isnull == NULL || after == NULL ||
+      eq_cas == NULL || eq_now == NULL) {
+    sqlite3_free(KL);
+    sqlite3_free(src);
+    sqlite3_free(notnull);
+    sqlite3_free(isnull);
+    sqlite3_free(after);
+    sqlite3_free(eq_cas);
+    sqlite3_free(eq_now);
+    return store__fail(err, STORE_ENOMEM, "out of memory");
+  }
   char *sql[ST_COUNT];
   sql[ST_PAGE_FIRST] = sqlite3_mprintf(
-      "SELECT \"%w\", \"%w\" FROM %s ORDER BY \"%w\" LIMIT ?2", K, C, src, K);
-  sql[ST_PAGE_AFTER] = sqlite3_mprintf(
-      "SELECT \"%w\", \"%w\" FROM %s WHERE \"%w\" > ?1 ORDER BY \"%w\" "
-      "LIMIT ?2",
-      K, C, src, K, K);
+      "SELECT %s, \"%w\" FROM %s%s%s ORDER BY %s LIMIT ?2", KL, C, src,
+      s->key_nullable ? " WHERE " : "", s->key_nullable ? notnull : "", KL);
+  sql[ST_PAGE_AFTER] =
+      sqlite3_mprintf("SELECT %s, \"%w\" FROM %s WHERE %s ORDER BY %s LIMIT ?2",
+                      KL, C, src, after, KL);
+  sql[ST_UNNAMED] =
+      s->key_nullable
+          ? sqlite3_mprintf(
+                "SELECT rs_rowid, \"%w\" FROM %s WHERE (%s) AND rs_rowid > ?1 "
+                "ORDER BY rs_rowid LIMIT ?2",
+                C, src, isnull)
+          : sqlite3_mprintf("%s", "");
+  sqlite3_free(notnull);
+  sqlite3_free(isnull);
+  sqlite3_free(after);
   /* CAST: the bytes as the reader saw them (sqlite3_column_blob), even
    * where the value is stored as TEXT. The new value keeps the storage
    * class of the one it replaces (KEEP_CLASS): text encoded records stay
@@ -1575,21 +1956,20 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
         nf > 0 && now_flight != NULL
             ? sqlite3_mprintf("coalesce(\"%w\" IN (%s), 0)", Q, now_flight)
             : sqlite3_mprintf("0");
-    sql[ST_CAS] =
-        pending == NULL
-            ? NULL
-            : sqlite3_mprintf(
-                  "UPDATE \"%w\".\"%w\" SET \"%w\" = " KEEP_CLASS
-                  " WHERE \"%w\" = ?2 AND "
-                  "CAST(\"%w\" AS BLOB) = ?3 AND \"%w\" IN (%s)",
-                  S, T, C, C, K, C, Q, pending);
+    sql[ST_CAS] = pending == NULL
+                      ? NULL
+                      : sqlite3_mprintf(
+                            "UPDATE \"%w\".\"%w\" SET \"%w\" = " KEEP_CLASS
+                            " WHERE %s AND CAST(\"%w\" AS BLOB) = ?3 AND "
+                            "\"%w\" IN (%s)",
+                            S, T, C, C, eq_cas, C, Q, pending);
     sql[ST_ROW_NOW] =
         now_pending == NULL || flight_expr == NULL || (nf > 0 && !now_flight)
             ? NULL
             : sqlite3_mprintf(
                   "SELECT CAST(\"%w\" AS BLOB), coalesce(\"%w\" IN (%s), 0), "
-                  "%s FROM \"%w\".\"%w\" WHERE \"%w\" = ?1",
-                  C, Q, now_pending, flight_expr, S, T, K);
+                  "%s FROM \"%w\".\"%w\" WHERE %s",
+                  C, Q, now_pending, flight_expr, S, T, eq_now);
     sqlite3_free(pending);
     sqlite3_free(now_pending);
     sqlite3_free(now_flight);
@@ -1597,13 +1977,15 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
   } else {
     sql[ST_CAS] = sqlite3_mprintf(
         "UPDATE \"%w\".\"%w\" SET \"%w\" = " KEEP_CLASS
-        " WHERE \"%w\" = ?2 AND CAST(\"%w\" AS BLOB) = ?3",
-        S, T, C, C, K, C);
+        " WHERE %s AND CAST(\"%w\" AS BLOB) = ?3",
+        S, T, C, C, eq_cas, C);
     sql[ST_ROW_NOW] = sqlite3_mprintf(
-        "SELECT CAST(\"%w\" AS BLOB), 1, 0 FROM \"%w\".\"%w\" WHERE "
-        "\"%w\" = ?1",
-        C, S, T, K);
+        "SELECT CAST(\"%w\" AS BLOB), 1, 0 FROM \"%w\".\"%w\" WHERE %s", C, S,
+        T, eq_now);
   }
+  sqlite3_free(KL);
+  sqlite3_free(eq_cas);
+  sqlite3_free(eq_now);
   int status = STORE_OK;
   sql[ST_BACKUP_PUT] = sqlite3_mprintf(
       "INSERT INTO \"%w\".rollsafe_backup (run_id, target, \"key\", "
@@ -1650,9 +2032,10 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
       status = store__fail(err, STORE_ENOMEM, "out of memory");
       break;
     }
+    if (sql[i][0] == '\0') continue; /* a statement this key needs not */
     const char *tail = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql[i], -1, &s->st[i], &tail);
-    int is_page = i == ST_PAGE_FIRST || i == ST_PAGE_AFTER;
+    int is_page = i == ST_PAGE_FIRST || i == ST_PAGE_AFTER || i == ST_UNNAMED;
     if (rc != SQLITE_OK && is_page)
       /* Ours but for --where: the operator's SQL, or a schema that changed
        * under us. */
@@ -1685,6 +2068,7 @@ static const store_ops sqlite_writer_ops = {
     .run_update = sqlite_run_update,
     .run_list = sqlite_run_list,
     .page = sqlite_page,
+    .unnamed_page = sqlite_unnamed_page,
     .fix_batch = sqlite_fix_batch,
     .backup_page = sqlite_backup_page,
     .restore_batch = sqlite_restore_batch,
@@ -1710,11 +2094,18 @@ int store__sqlite_open_writer(store **out, const store_target *t,
                          "target '%s' (%s): cannot write: the file is "
                          "read-only",
                          s->target_name, s->base.description);
-  else if (strcmp(t->key, t->column) == 0)
+  else if (s->nk == 0)
     status = store__fail(err, STORE_EUSAGE,
-                         "target '%s': the key '%s' cannot be the column "
-                         "that is rewritten",
-                         s->target_name, t->key);
+                         "target '%s': table '%s' has no primary key or "
+                         "unique column; fix needs one to name rows (give "
+                         "--key, or add a key); scan can name rows by rowid",
+                         s->target_name, s->table);
+  for (size_t i = 0; i < s->nk && status == STORE_OK; i++)
+    if (strcmp(s->key_cols[i], t->column) == 0)
+      status = store__fail(err, STORE_EUSAGE,
+                           "target '%s': the key column '%s' cannot be the "
+                           "column that is rewritten",
+                           s->target_name, t->column);
   if (status == STORE_OK) status = ensure_tables(s, err);
   if (status == STORE_OK) status = prepare_writer(s, t, err);
   if (status != STORE_OK) {

@@ -252,10 +252,9 @@ static int open_target(store **out, const store_target *target,
     return store__kafka_open(out, target, err);
   }
   if (target == NULL || target->connection == NULL || target->table == NULL ||
-      target->key == NULL || target->column == NULL)
+      target->column == NULL)
     return store__fail(err, STORE_EUSAGE,
-                       "a target needs a connection, a table, a key and a "
-                       "column");
+                       "a target needs a connection, a table and a column");
   const store_target t = *target;
   if (store_kind_is_queue(t.kind)) {
     int rc = check_queue(&t, err);
@@ -286,6 +285,62 @@ static int open_target(store **out, const store_target *target,
 int store_open(store **out, const store_target *target,
                const store_open_options *options, store_error *err) {
   return open_target(out, target, options, NULL, err);
+}
+
+const char *store_key(const store *s) {
+  return s->key;
+}
+
+unsigned store_key_parts(const store *s) {
+  return s->key_parts;
+}
+
+int store__key_columns(const char *spec, char cols[][64], size_t *n,
+                       store_error *err) {
+  *n = 0;
+  if (spec == NULL) return STORE_OK;
+  const char *p = spec;
+  while (*p == ' ' || *p == '\t') p++;
+  if (*p == '\0') return STORE_OK;
+  for (;;) {
+    const char *start = p, *comma = strchr(p, ',');
+    const char *end = comma != NULL ? comma : p + strlen(p);
+    while (start < end && (*start == ' ' || *start == '\t')) start++;
+    const char *last = end;
+    while (last > start && (last[-1] == ' ' || last[-1] == '\t')) last--;
+    size_t len = (size_t)(last - start);
+    if (len == 0 || len > 63)
+      return store__fail(err, STORE_EUSAGE,
+                         "key '%.200s': each column name is 1 to 63 bytes "
+                         "long, separated by commas",
+                         spec);
+    if (*n == STORE_KEY_COLUMNS_MAX)
+      return store__fail(err, STORE_EUSAGE, "key '%.200s': at most %d columns",
+                         spec, STORE_KEY_COLUMNS_MAX);
+    memcpy(cols[*n], start, len);
+    cols[*n][len] = '\0';
+    for (size_t i = 0; i < *n; i++)
+      if (strcmp(cols[i], cols[*n]) == 0)
+        return store__fail(err, STORE_EUSAGE,
+                           "key '%.200s': column '%s' is named twice", spec,
+                           cols[*n]);
+    (*n)++;
+    if (comma == NULL) break;
+    p = comma + 1;
+  }
+  return STORE_OK;
+}
+
+void store__key_set(store *s, char cols[][64], size_t n) {
+  size_t used = 0;
+  s->key[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(cols[i]);
+    if (i > 0) s->key[used++] = ',';
+    memcpy(s->key + used, cols[i], len + 1);
+    used += len;
+  }
+  s->key_parts = (unsigned)n;
 }
 
 int64_t store_estimate_rows(store *s) {
@@ -375,6 +430,15 @@ int store_page(store *s, const char *after, size_t limit,
   *rows = NULL;
   WRITER_OP(s, page, err);
   return s->ops->page(s, after, limit, rows, err);
+}
+
+int store_unnamed_page(store *s, int64_t after, size_t limit,
+                       const store_page_row **rows, int64_t *last,
+                       store_error *err) {
+  *rows = NULL;
+  *last = after;
+  if (s->ops->unnamed_page == NULL) return 0;
+  return s->ops->unnamed_page(s, after, limit, rows, last, err);
 }
 
 int store_fix_batch(store *s, const store_run *run, store_swap *swaps, size_t n,

@@ -74,9 +74,13 @@ typedef struct store_target {
   store_kind kind;
   const char *connection; /**< SQLite file path, or libpq conninfo / URI */
   const char *table;      /**< "table" or "schema.table" (PostgreSQL) */
-  const char *key;        /**< primary key, or a unique not-null column */
-  const char *column;     /**< the column holding the record bytes */
-  const char *where;      /**< the operator's own SQL condition, or NULL */
+  /** The key's columns, comma-separated ("id", "tenant,id"): the table's
+   * primary key or a unique index, of one column or several. NULL or "":
+   * the table's primary key, whatever its columns; a table without one is
+   * read with its rows named by position (store_key_parts() 0). */
+  const char *key;
+  const char *column; /**< the column holding the record bytes */
+  const char *where;  /**< the operator's own SQL condition, or NULL */
   /** What messages show instead of `connection` when it must not be
    * printed (e.g. "$ORDERS_DB" for a value from the environment); NULL:
    * the SQLite path, or PostgreSQL's host/port/database. */
@@ -173,6 +177,29 @@ typedef struct store_open_options {
   int allow_password_prompt;
 } store_open_options;
 
+/** The most columns a key may have. */
+#define STORE_KEY_COLUMNS_MAX 16
+
+/** The longest key column list (store_key()), NUL included. */
+#define STORE_KEY_NAME_MAX (STORE_KEY_COLUMNS_MAX * 64)
+
+/*
+ * How a row's key reads (store_row.key, store_page_row.key, store_swap.key,
+ * checkpoints and backup rows): a NUL-terminated text, whose form the
+ * number of its parts says.
+ *
+ *  - 1 part, a one-column key: the value's text, as the database spells it
+ *    ("42", "acme").
+ *  - 2 or more parts: a JSON array of the values in the key's column order,
+ *    integers and reals as numbers, everything else as strings
+ *    (`["acme",42]`). The adapter that made it reads it back and binds each
+ *    part with its own type (SQLite: storage class; PostgreSQL: the
+ *    column's type).
+ *  - 0 parts: no key names the row (a table without one, or a key with a
+ *    NULL part): the text is the row's position, "rowid 17" (SQLite) or
+ *    "ctid (0,1)" (PostgreSQL). Positions are never written through.
+ */
+
 /** One row; every pointer is borrowed until the next store_next(). */
 /**
  * Who wrote a record, as the target itself says it outside the record's
@@ -189,8 +216,9 @@ typedef struct store_provenance {
 
 /** One row; every pointer is borrowed until the next store_next(). */
 typedef struct store_row {
-  const char *key; /**< the key's text form, NUL-terminated */
+  const char *key; /**< the key's text form, NUL-terminated (see above) */
   size_t key_len;
+  unsigned key_parts;   /**< 1, the key's column count, or 0: a position */
   const uint8_t *value; /**< the record bytes; NULL when the column is NULL */
   size_t value_len;
   int value_is_null;
@@ -213,6 +241,16 @@ typedef struct store store;
  */
 int store_open(store **out, const store_target *target,
                const store_open_options *options, store_error *err);
+
+/**
+ * The key the store names rows by: its columns comma-separated, as
+ * resolved at open (the primary key when the target named none); "" when
+ * the table has none and rows are named by position. Borrowed.
+ */
+const char *store_key(const store *s);
+
+/** The number of the key's columns; 0 when rows are named by position. */
+unsigned store_key_parts(const store *s);
 
 /**
  * The table's row count from the database's statistics (PostgreSQL
@@ -344,18 +382,24 @@ int store_open_writer(store **out, const store_target *target,
                       const store_open_options *options,
                       const store_write_options *write, store_error *err);
 
+/** The longest key text a checkpoint holds, NUL included; a fix refuses a
+ * key longer than this rather than resume from a cut one. */
+#define STORE_CHECKPOINT_MAX 4096
+
 /** A run, as the runs table keeps it. Strings owned by the caller. */
 typedef struct store_run {
-  char run_id[40];  /**< e.g. "20261126T103000Z-3f9a" */
-  char command[16]; /**< "fix" or "restore" */
-  char target[128]; /**< the target's name */
-  char table[160];  /**< as given: table or schema.table */
-  char key[64], column[64];
+  char run_id[40];              /**< e.g. "20261126T103000Z-3f9a" */
+  char command[16];             /**< "fix" or "restore" */
+  char target[128];             /**< the target's name */
+  char table[160];              /**< as given: table or schema.table */
+  char key[STORE_KEY_NAME_MAX]; /**< the key's columns, comma-separated */
+  char column[64];
   unsigned to_version;
   char status[16]; /**< "running", "done", "interrupted", "failed",
                          "incomplete" (passes or --deadline ran out) */
   int has_checkpoint;
-  char checkpoint[256]; /**< the last key of the last committed batch */
+  /** The last key of the last committed batch, in its text form. */
+  char checkpoint[STORE_CHECKPOINT_MAX];
   int64_t started_us, updated_us;
   /** Counts so far: rows swapped, conflicts, lossy swaps, impossible and
    * corrupt records left alone, rows restored. */
@@ -383,7 +427,8 @@ int store_run_list(store *s, store_run **out, size_t *n, store_error *err);
 
 /** One row of a page, borrowed until the next store_page() call. */
 typedef struct store_page_row {
-  const char *key; /**< text form, NUL-terminated */
+  const char *key; /**< text form, NUL-terminated (see store_row) */
+  unsigned key_parts;
   const uint8_t *value;
   size_t value_len;
   int value_is_null;
@@ -398,6 +443,20 @@ typedef struct store_page_row {
  */
 int store_page(store *s, const char *after, size_t limit,
                const store_page_row **rows, store_error *err);
+
+/**
+ * Rows of the table that no key value names, because a part of their key
+ * is NULL (SQLite allows NULL in a rowid table's non-INTEGER primary key,
+ * and in a unique index): at most @p limit whose position comes after
+ * @p after (0: from the first), in position order, keys given as positions
+ * (key_parts 0). A fix reads them to report them, never to rewrite them.
+ * *last is the position of the last row returned. Stores whose keys
+ * cannot be NULL return 0.
+ * @return the number of rows (0 at the end), or a negative store_status
+ */
+int store_unnamed_page(store *s, int64_t after, size_t limit,
+                       const store_page_row **rows, int64_t *last,
+                       store_error *err);
 
 /** One compare-and-swap of a batch. */
 typedef struct store_swap {

@@ -22,6 +22,9 @@ typedef struct store_ops {
   int (*run_list)(store *s, store_run **out, size_t *n, store_error *err);
   int (*page)(store *s, const char *after, size_t limit,
               const store_page_row **rows, store_error *err);
+  int (*unnamed_page)(store *s, int64_t after, size_t limit,
+                      const store_page_row **rows, int64_t *last,
+                      store_error *err); /* NULL: keys are never NULL */
   int (*fix_batch)(store *s, const store_run *run, store_swap *swaps, size_t n,
                    store_error *err);
   int (*backup_page)(store *s, const char *run_id, const char *after,
@@ -39,8 +42,60 @@ typedef struct store_ops {
 
 struct store {
   const store_ops *ops;
-  char description[256]; /* safe to print: never a password */
+  char description[256];        /* safe to print: never a password */
+  char key[STORE_KEY_NAME_MAX]; /* the key's columns, resolved at open */
+  unsigned key_parts;           /* their number; 0: rows named by position */
 };
+
+/*
+ * Splits a target's key (@p spec, "tenant, id") into its columns: each 1 to
+ * 63 bytes, no control character, at most STORE_KEY_COLUMNS_MAX, none
+ * twice; blanks around commas are dropped. NULL or "": *n = 0 (the
+ * adapter takes the primary key). STORE_OK or STORE_EUSAGE.
+ */
+int store__key_columns(const char *spec, char cols[][64], size_t *n,
+                       store_error *err);
+
+/* Sets s->key and s->key_parts from @p n columns. */
+void store__key_set(store *s, char cols[][64], size_t n);
+
+/* ---- composite key texts (src/store/key.c) ----
+ * The JSON array form of a key of several columns (see store.h). */
+
+typedef enum store__part_type {
+  STORE_PART_INT,
+  STORE_PART_REAL,
+  STORE_PART_TEXT
+} store__part_type;
+
+typedef struct store__part {
+  store__part_type type;
+  int64_t i;
+  double r;
+  const char *text; /* STORE_PART_TEXT: NUL-terminated, valid as the key */
+  size_t len;
+} store__part;
+
+/* A growing text the key is built in. */
+typedef struct store__key_buf {
+  char *data;
+  size_t len, cap;
+} store__key_buf;
+
+/* Starts, adds parts to and ends a composite key: "[", parts, "]". 0, or
+ * -1 when out of memory. */
+int store__key_begin(store__key_buf *b);
+int store__key_add(store__key_buf *b, const store__part *part);
+int store__key_end(store__key_buf *b);
+
+/*
+ * Reads a composite key text of exactly @p n parts into @p parts; text
+ * parts are decoded into @p scratch (at least strlen(key) + 1 bytes), which
+ * they point into. STORE_OK or STORE_EUSAGE with @p err naming the
+ * problem.
+ */
+int store__key_parse(const char *key, store__part *parts, size_t n,
+                     char *scratch, store_error *err);
 
 /* Fills @p err (which may be NULL) and returns @p status. */
 int store__fail(store_error *err, store_status status, const char *fmt, ...)

@@ -12,9 +12,9 @@
 #include "verify/fix.h"
 
 static const char *const outcome_names[FIX_OUTCOME_COUNT] = {
-    "converted", "lossy",        "lossy_skipped", "impossible",
-    "corrupt",   "check_failed", "conflict",      "restored",
-    "in_flight", "gone",         "dropped",       "undetermined"};
+    "converted",    "lossy",        "lossy_skipped", "impossible", "corrupt",
+    "check_failed", "conflict",     "restored",      "in_flight",  "gone",
+    "dropped",      "undetermined", "unnamed"};
 
 const char *fix_outcome_name(fix_outcome o) {
   return (unsigned)o < FIX_OUTCOME_COUNT ? outcome_names[o] : "?";
@@ -39,9 +39,10 @@ void fix_result_dispose(fix_result *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* Counts an outcome and keeps the first keys of each; 0 or RS_ENOMEM. */
-static int count(fix_result *r, const fix_options *o, fix_outcome oc,
-                 const char *key, const char *why) {
+/* Counts an outcome and keeps the first keys of each (@p parts: as
+ * store_row.key_parts); 0 or RS_ENOMEM. */
+static int count_at(fix_result *r, const fix_options *o, fix_outcome oc,
+                    const char *key, unsigned parts, const char *why) {
   r->counts[oc]++;
   if (r->n_samples[oc] >= o->max_samples) return 0;
   /* A message in flight pass after pass is one example, not several. */
@@ -55,8 +56,31 @@ static int count(fix_result *r, const fix_options *o, fix_outcome oc,
   fix_sample *s = &grown[r->n_samples[oc]];
   s->key = verify_strdup(key);
   s->why = verify_strdup(why != NULL ? why : "");
+  s->key_parts = parts;
+  s->key_position = parts == 0;
   r->n_samples[oc]++;
   return s->key == NULL || s->why == NULL ? RS_ENOMEM : 0;
+}
+
+/* count_at for a row named by the store's key. */
+static int count(fix_result *r, const fix_options *o, fix_outcome oc,
+                 const char *key, const char *why) {
+  return count_at(r, o, oc, key, r->key_parts, why);
+}
+
+/* Why a record the fix would rewrite is left alone when no key names its
+ * row. */
+static const char unnamed_why[] =
+    "its key is NULL: a fix rewrites rows by key, so this row is left "
+    "alone; give it a key to fix it";
+
+/* Counts the outcome @p oc of a record whose row no key names: what would
+ * be rewritten is counted unnamed instead. */
+static int count_unnamed(fix_result *r, const fix_options *o, int oc,
+                         const char *key, const char *why) {
+  if (oc == FIX_CONVERTED || oc == FIX_LOSSY)
+    return count_at(r, o, FIX_UNNAMED, key, 0, unnamed_why);
+  return count_at(r, o, (fix_outcome)oc, key, 0, why);
 }
 
 /* "path: text; path: text" of a conversion's losses, cut to fit. */
@@ -402,7 +426,10 @@ static int dry_run(fix_result *r, engine *e, store *s, rs_error *err) {
     char why[512];
     int rc = plan(e, row.value, row.value_len, &out, &oc, why, sizeof why, err);
     rs_arena_reset(e->batch_arena);
-    if (rc == 0 && oc >= 0) rc = count(r, o, (fix_outcome)oc, row.key, why);
+    if (rc == 0 && oc >= 0 && row.key_parts == 0)
+      rc = count_unnamed(r, o, oc, row.key, why);
+    else if (rc == 0 && oc >= 0)
+      rc = count(r, o, (fix_outcome)oc, row.key, why);
     if (rc != 0) {
       store_cancel(s);
       return rc;
@@ -475,6 +502,17 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
       *done = 1;
       break;
     }
+    /* Keyset pages move forward; one that ends where it started would be
+     * read again for ever. */
+    if (r->run.has_checkpoint &&
+        strcmp(rows[n - 1].key, r->run.checkpoint) == 0) {
+      r->status = STORE_EIO;
+      snprintf(r->error, sizeof r->error,
+               "the page after key %.200s ended on the same key; the table's "
+               "key does not order its rows",
+               r->run.checkpoint);
+      break;
+    }
     size_t k = 0;
     for (int i = 0; i < n && rc == 0; i++) {
       r->rows_read++;
@@ -506,6 +544,15 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
       }
     }
     if (rc != 0) break;
+    if (strlen(rows[n - 1].key) >= sizeof r->run.checkpoint) {
+      r->status = STORE_EUSAGE;
+      snprintf(r->error, sizeof r->error,
+               "a key of %zu bytes is longer than a checkpoint holds (%d); "
+               "nothing of its batch was written",
+               strlen(rows[n - 1].key), STORE_CHECKPOINT_MAX - 1);
+      rs_arena_reset(e->batch_arena);
+      break;
+    }
     /* The checkpoint is the page's last key: everything up to it is
      * decided once this batch commits. */
     store_run next = r->run;
@@ -560,15 +607,60 @@ static void verified(fix_result *r) {
   r->verified = 1;
 }
 
+/*
+ * The rows no key names (store_unnamed_page): their records are planned
+ * and counted like any other, a record the fix would rewrite as unnamed
+ * (@p verifying 0); or, in the verification pass, counted among what the
+ * reader still cannot read (@p verifying 1). Never written.
+ */
+static int unnamed_rows(fix_result *r, engine *e, store *s, int verifying,
+                        rs_error *err) {
+  const fix_options *o = e->o;
+  store_error serr = {STORE_OK, ""};
+  int64_t after = 0;
+  for (;;) {
+    const store_page_row *rows = NULL;
+    int n = store_unnamed_page(s, after, o->batch, &rows, &after, &serr);
+    if (n < 0) {
+      set_error(r, &serr);
+      return 0;
+    }
+    if (n == 0) return 0;
+    for (int i = 0; i < n; i++) {
+      if (rows[i].value_is_null) continue;
+      int rc = 0;
+      if (verifying) {
+        rs_classification *c = NULL;
+        rc = rs_classify(&c, o->registry, o->type, &o->reader, rows[i].value,
+                         rows[i].value_len, &e->quick_opts, err);
+        if (rc == 0) count_remaining(r, c);
+        rs_arena_reset(e->row_arena);
+      } else {
+        rs_buf out = RS_BUF_INIT;
+        int oc;
+        char why[512];
+        r->rows_read++;
+        rc = plan(e, rows[i].value, rows[i].value_len, &out, &oc, why,
+                  sizeof why, err);
+        rs_arena_reset(e->batch_arena);
+        if (rc == 0 && oc >= 0) rc = count_unnamed(r, o, oc, rows[i].key, why);
+      }
+      if (rc != 0) return rc;
+    }
+  }
+}
+
 /* Reads the whole table again and counts what the reader still cannot
  * read. */
 static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
   const fix_options *o = e->o;
   store_error serr = {STORE_OK, ""};
-  char after[256];
+  char after[STORE_CHECKPOINT_MAX];
   int has_after = 0;
   memset(r->remaining_verdicts, 0, sizeof r->remaining_verdicts);
   r->remaining_undetermined = 0;
+  int rc = unnamed_rows(r, e, s, 1, err);
+  if (rc != 0 || r->status != STORE_OK || r->interrupted) return rc;
   for (;;) {
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
@@ -586,9 +678,8 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
       const uint8_t *bytes = NULL;
       size_t len = 0;
       colenc_error cerr;
-      int rc =
-          verify_decode(o->column_encoding, rows[i].value, rows[i].value_len,
-                        &e->decoded, &bytes, &len, NULL, &cerr);
+      rc = verify_decode(o->column_encoding, rows[i].value, rows[i].value_len,
+                         &e->decoded, &bytes, &len, NULL, &cerr);
       if (rc == -1) {
         r->remaining_verdicts[RS_VERDICT_CORRUPT]++;
         continue;
@@ -616,6 +707,7 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
 int fix_target(fix_result *r, store *s, const store_target *target,
                const fix_options *o, rs_error *err) {
   memset(r, 0, sizeof *r);
+  r->key_parts = store_key_parts(s);
   double t0 = verify_now_seconds();
   engine e;
   int rc = engine_init(&e, o, err);
@@ -638,11 +730,12 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     }
     if (strcmp(r->run.command, "fix") != 0 ||
         strcmp(r->run.table, target->table) != 0 ||
-        strcmp(r->run.key, target->key) != 0 ||
+        strcmp(r->run.key, store_key(s)) != 0 ||
         strcmp(r->run.column, target->column) != 0) {
       r->status = STORE_EUSAGE;
       snprintf(r->error, sizeof r->error,
-               "run %s is a %s of %s.%s (key %s), not a fix of this target",
+               "run %.40s is a %.16s of %.160s.%.64s (key %.120s), not a fix "
+               "of this target",
                r->run.run_id, r->run.command, r->run.table, r->run.column,
                r->run.key);
       goto out;
@@ -659,7 +752,7 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     snprintf(r->run.target, sizeof r->run.target, "%s",
              target->name ? target->name : target->table);
     snprintf(r->run.table, sizeof r->run.table, "%s", target->table);
-    snprintf(r->run.key, sizeof r->run.key, "%s", target->key);
+    snprintf(r->run.key, sizeof r->run.key, "%s", store_key(s));
     snprintf(r->run.column, sizeof r->run.column, "%s", target->column);
     r->run.to_version = o->to_version;
     snprintf(r->run.status, sizeof r->run.status, "running");
@@ -670,6 +763,9 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     }
   }
   snprintf(r->run.status, sizeof r->run.status, "running");
+  /* Rows no key names are read once, reported, and never written. */
+  rc = unnamed_rows(r, &e, s, 0, err);
+  if (rc != 0 || r->status != STORE_OK) goto out;
   unsigned max_passes = o->max_passes ? o->max_passes : 1;
   for (;;) {
     uint64_t conflicts = 0;
@@ -786,6 +882,7 @@ int fix_stream(fix_result *r, store *s, const store_target *target,
   store_error serr = {STORE_OK, ""};
   store_stream_writer *w = NULL;
   r->passes = 1;
+  r->key_parts = 1; /* records are named by index@offset, not positions */
   if (rc != 0) goto out;
   if (o->stream_output != NULL)
     snprintf(r->stream_output, sizeof r->stream_output, "%s", o->stream_output);
@@ -928,9 +1025,20 @@ int fix_restore(fix_result *r, store *s, const char *run_id,
     snprintf(r->error, sizeof r->error, "run %s is not a fix", run_id);
     return 0;
   }
+  /* The backup rows' keys are texts of the run's key: read with another
+   * key's columns they would name other rows, or none. */
+  if (strcmp(fixed.key, store_key(s)) != 0) {
+    r->status = STORE_EUSAGE;
+    snprintf(r->error, sizeof r->error,
+             "run %.40s was made with key '%.120s', not '%.120s': restore "
+             "it with --key %.120s",
+             run_id, fixed.key, store_key(s), fixed.key);
+    return 0;
+  }
   r->run = fixed;
   r->executed = o->execute;
-  char after[256];
+  r->key_parts = store_key_parts(s);
+  char after[STORE_CHECKPOINT_MAX];
   int has_after = 0;
   r->passes = 1;
   for (;;) {

@@ -41,6 +41,12 @@ typedef enum fix_outcome {
    * guess the writer. --raw-writer settles raw records.
    */
   FIX_UNDETERMINED,
+  /**
+   * No key value names the row (a key with a NULL part: SQLite allows it):
+   * a record the fix would rewrite, left alone, since a fix writes rows by
+   * key. Named by position in samples.
+   */
+  FIX_UNNAMED,
   FIX_OUTCOME_COUNT
 } fix_outcome;
 
@@ -50,7 +56,9 @@ const char *fix_outcome_name(fix_outcome o);
 /** A record kept as an example of its outcome, with why. */
 typedef struct fix_sample {
   char *key;
-  char *why; /**< what it loses, why it cannot be converted, ... */
+  unsigned key_parts; /**< as store_row.key_parts */
+  int key_position;   /**< key_parts 0: the key is a position */
+  char *why;          /**< what it loses, why it cannot be converted, ... */
 } fix_sample;
 
 typedef struct fix_options {
@@ -103,7 +111,8 @@ typedef struct fix_options {
 } fix_options;
 
 typedef struct fix_result {
-  store_run run; /**< the run (execute), as last saved */
+  store_run run;      /**< the run (execute), as last saved */
+  unsigned key_parts; /**< the store's key columns (store_key_parts) */
   int executed;
   int complete; /**< every pass and the verification ran to the end */
   int interrupted;

@@ -130,6 +130,8 @@ static int add_sample(scan_sample **list, size_t *count, const store_row *row,
   s->candidates = rs_classification_writer_candidates(c);
   s->has_schema_id = rs_classification_schema_id(c, &s->schema_id);
   s->verdict = rs_classification_verdict(c);
+  s->key_parts = row->key_parts;
+  s->key_position = row->key_parts == 0;
   s->key = malloc(row->key_len + 1);
   if (s->key != NULL) {
     memcpy(s->key, row->key, row->key_len);

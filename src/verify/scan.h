@@ -80,6 +80,8 @@ typedef struct scan_reason {
 /** A record kept as an example of its verdict (or of being undetermined). */
 typedef struct scan_sample {
   char *key;
+  unsigned key_parts;       /**< as store_row.key_parts */
+  int key_position;         /**< key_parts 0: the key is a position */
   unsigned written_version; /**< 0: unknown (corrupt) */
   rs_writer_basis basis;    /**< how the writer was determined */
   uint64_t candidates;      /**< bit v-1: version v explains the bytes */

@@ -45,8 +45,10 @@ def make_db(path, rows, table="orders", schema=None, wal=False):
 
 
 def target_args(path, table="orders", key="id", column="payload"):
-    return ["--sqlite", path, "--table", table, "--key", key, "--column",
-            column, "--type", "shop.Order"]
+    """key None: no --key (the table's primary key, or rowids)."""
+    return (["--sqlite", path, "--table", table] +
+            (["--key", key] if key is not None else []) +
+            ["--column", column, "--type", "shop.Order"])
 
 
 def mix(recs, counts, seed=1, **kw):
@@ -446,7 +448,7 @@ def test_fix_leaves_undetermined_records(r):
     check("UNDETERMINED" in out and "--raw-writer" in out, "text", out)
 
 
-def test_table_without_key_exits_2(r):
+def test_key_refusals_and_defaults(r):
     recs = Records()
     db = os.path.join(r.work, "keys.db")
     make_db(db, [(1, recs.v1(1))],
@@ -464,12 +466,37 @@ def test_table_without_key_exits_2(r):
     """)
     c.commit()
     c.close()
+    # --key naming columns that are not a key is refused; a part of a
+    # composite key alone is not one, nor is a partial unique index.
     for table, key in (("nokey", "ref"), ("composite", "a"),
-                       ("uniq_nullable", "ref"), ("partial", "ref"),
-                       ("orders", "payload")):
+                       ("partial", "ref"), ("orders", "payload")):
         _, err = r.expect(2, "scan", *target_args(db, table=table, key=key))
         check("neither the primary key" in err,
               "refusal of %s.%s names the reason" % (table, key), err)
+    # Without --key: the primary key, whatever its columns; a table without
+    # one is scanned with rows named by rowid, and the report says so.
+    doc, _ = r.scan_json(1, *target_args(db, table="nokey", key=None))
+    t = doc["targets"][0]
+    check_eq(t["key"], "", "no key resolved")
+    check("positions" in (t["key_note"] or ""), "position note", t)
+    check_eq(t["rows_read"], 1, "the keyless table is read")
+    samples = [s for v in t["samples"].values() for s in v]
+    check_eq([(s["key"], s.get("key_is_position")) for s in samples],
+             [("rowid 1", True)], "the row named by rowid")
+    out, _ = r.expect(1, "scan", *target_args(db, table="nokey", key=None))
+    check("positions are not identities" in out and "    rowid 1 " in out,
+          "text report names the position and says what it is", out)
+    _, err = r.expect(2, "fix", "--execute",
+                      *target_args(db, table="nokey", key=None))
+    check("has no primary key or unique column; fix needs one to name rows"
+          in err and "'nokey'" in err, "fix refused with the reason", err)
+    doc, _ = r.scan_json(0, *target_args(db, table="composite", key=None))
+    check_eq(doc["targets"][0]["key"], "a,b", "composite primary key")
+    check_eq(doc["targets"][0]["key_note"], None, "no position note")
+    # A unique index on a column that may hold NULL names the other rows.
+    doc, _ = r.scan_json(0, *target_args(db, table="uniq_nullable",
+                                         key="ref"))
+    check_eq(doc["targets"][0]["key"], "ref", "nullable unique key taken")
     doc, _ = r.scan_json(0, *target_args(db, table="uniq", key="ref"))
     check_eq(doc["targets"][0]["rows_null"], 1, "unique not-null key accepted")
     _, err = r.expect(2, "scan", *target_args(db, table="missing"))
@@ -857,13 +884,19 @@ def test_secret_connection_from_environment_never_shown(r):
     check("$RS_IT_DB" in err, "the variable is named", err)
 
 
-def test_nullable_primary_key_refused(r):
+def test_nullable_primary_key_accepted(r):
+    # SQLite lets a rowid table's TEXT primary key hold NULL: the key is
+    # taken, and a row whose key is NULL is named by its rowid.
     recs = Records()
     db = os.path.join(r.work, "nk.db")
-    make_db(db, [("a", recs.v1(1)), (None, recs.v1(2))],
+    make_db(db, [("a", recs.v1(1)), (None, recs.make("v2_plain", 2))],
             schema="CREATE TABLE orders (id TEXT PRIMARY KEY, payload BLOB)")
-    _, err = r.expect(2, "scan", *target_args(db))
-    check("neither the primary key" in err, "refused", err)
+    doc, _ = r.scan_json(1, *target_args(db), "--reader-framing", "raw")
+    t = doc["targets"][0]
+    check_eq(t["rows_read"], 2, "both rows read")
+    keys = [(s["key"], s.get("key_is_position", False))
+            for v in t["samples"].values() for s in v]
+    check(("rowid 2", True) in keys, "the NULL-key row named by rowid", keys)
     db2 = os.path.join(r.work, "nk2.db")
     make_db(db2, [("a", recs.v1(1))],
             schema="CREATE TABLE orders (id TEXT PRIMARY KEY NOT NULL, "
