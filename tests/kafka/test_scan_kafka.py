@@ -433,6 +433,22 @@ def test_secrets_only_from_file_or_env(r, c):
     check(path + ":1:" in err and secret not in err, "bad line named", err)
 
 
+def test_fix_refuses_topics(r):
+    """fix and restore do not write topics (yet), runs has none: each says
+    so before connecting anywhere."""
+    cfg = os.path.join(r.work, "rollsafe.yaml")
+    with open(cfg, "w") as f:
+        f.write("targets:\n  - name: events\n    kind: kafka-topic\n"
+                "    bootstrap: 127.0.0.1:%d\n    topic: order-events\n"
+                "    type: shop.Order\n    timeout: 1\n" % free_port())
+    for argv in (["fix", "-c", cfg], ["fix", "-c", cfg, "--execute"],
+                 ["restore", "-c", cfg, "--run", "x"], ["runs", "-c", cfg]):
+        out, err = r.expect(2, *argv)
+        check("target 'events' is a Kafka topic" in err, "%s says why"
+              % argv[0], err)
+        check("transport" not in err, "%s connects nowhere" % argv[0], err)
+
+
 @with_cluster(["orders"])
 def test_usage_errors(r, c):
     base = kafka_args(c, "orders")
