@@ -9,7 +9,9 @@
 # output), libyaml, SQLite and libpq (scan targets and configuration), clang
 # (header test) with its libFuzzer and sanitizer runtimes (libclang-rt-14-dev:
 # .ci/fuzz), valgrind (memcheck runs of the test binaries), PyYAML (tests
-# of the CI and Kubernetes examples), and the runtimes whose readers the
+# of the CI and Kubernetes examples), librdkafka (Kafka topic targets; its
+# mock cluster runs the Kafka tests), Python's confluent-kafka (the tests'
+# producer and group-offset committer), and the runtimes whose readers the
 # runtime table is checked against (docs/runtimes.md): the C++ runtime
 # (libprotobuf-dev, g++), Java (libprotobuf-java, default-jdk-headless) and
 # Go (golang-go, golang-google-protobuf-dev, built offline in GOPATH mode).
@@ -21,6 +23,7 @@ RS_PACKAGES=(
   postgresql-15 postgresql-client-15 sqlite3 python3-psycopg2 python3-yaml
   clang libclang-rt-14-dev valgrind
   default-jdk-headless libprotobuf-java golang-go golang-google-protobuf-dev
+  librdkafka-dev python3-confluent-kafka
 )
 
 # Installs whatever in RS_PACKAGES is missing; runs apt-get update only then.

@@ -570,6 +570,14 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   size_t n = 0;
   int status = cli_target_set_load(&set, &a->t, cmd);
   if (status != 0) goto done;
+  for (size_t i = 0; i < set.n; i++)
+    if (set.targets[i].target.kind == STORE_KAFKA_TOPIC) {
+      status = cli_usage_error(cmd,
+                               "target '%s' is a Kafka topic: %s does not "
+                               "write topics; rollsafe scan reads them",
+                               set.targets[i].target.name, cmd);
+      goto done;
+    }
   const rs_registry *reg = set.registry;
   cli_target *targets = set.targets;
   n = set.n;
@@ -1035,6 +1043,14 @@ static int each_writer(fix_args *a, const char *cmd,
   for (size_t i = 0; status == 0 && i < set.n; i++) {
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
+    if (set.targets[i].target.kind == STORE_KAFKA_TOPIC) {
+      /* Topics are only read: they have no runs. */
+      if (set.n == 1)
+        status = cli_usage_error(cmd, "target '%s' is a Kafka topic: it has "
+                                      "no runs",
+                                 set.targets[i].target.name);
+      continue;
+    }
     if (set.targets[i].target.kind == STORE_STREAM_FILE) {
       /* A config may list dumps beside tables: they have no runs. */
       if (set.n == 1)

@@ -510,7 +510,7 @@ static const char *described(char out[256], const node *n, int secret) {
 static int check_keys(loader *ld, const node *map, const char *const *known,
                       const node **values, const node **keys,
                       const char *where) {
-  char buf[200], got[256], list[256] = "";
+  char buf[200], got[256], list[640] = "";
   size_t n_known = 0;
   for (; known[n_known] != NULL; n_known++) {
     values[n_known] = NULL;
@@ -526,10 +526,10 @@ static int check_keys(loader *ld, const node *map, const char *const *known,
       if (strlen(known[k]) == key->len && strcmp(known[k], key->value) == 0)
         break;
     if (k == n_known) {
-      for (size_t j = 0; j < n_known; j++) {
-        if (j > 0) strcat(list, ", ");
-        strcat(list, known[j]);
-      }
+      /* Bounded: the list grows with every kind's keys. */
+      for (size_t j = 0, used = 0; j < n_known && used < sizeof list; j++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                                 j > 0 ? ", " : "", known[j]);
       return fail_at(ld, CLI_EXIT_USAGE, key->line, key->col,
                      "unknown key '%s'%s (known: %s)",
                      shown(buf, key->value, key->len), where, list);
@@ -813,6 +813,15 @@ enum {
   T_RAW_WRITER,      /* any kind: the writer of raw records */
   T_SCHEMA_IDS,      /* any kind: Confluent schema ids */
   T_COLUMN_ENCODING, /* tables and queues */
+  /* Kafka topics */
+  T_BOOTSTRAP,
+  T_TOPIC,
+  T_GROUP,
+  T_SINCE,
+  T_PROPERTIES,
+  T_PROPERTIES_FILE,
+  T_PROPERTIES_ENV,
+  T_TIMEOUT,
   T_COUNT
 };
 
@@ -823,7 +832,9 @@ static const char *const target_keys[T_COUNT + 1] = {
     "state_column",   "pending_states", "in_flight_states",
     "path",           "fixed_output",   "schemas",
     "message",        "raw_writer",     "schema_ids",
-    "column_encoding",
+    "column_encoding", "bootstrap",     "topic",
+    "group",          "since",          "properties",
+    "properties_file", "properties_env", "timeout",
     NULL};
 
 static int read_path_list(loader *ld, const char *key, const node *v,
@@ -976,17 +987,27 @@ static int check_kind_keys(loader *ld, const node *item, store_kind kind,
   static const int table_only[] = {
       T_CONNECTION, T_CONNECTION_ENV, T_TABLE,           T_KEY,
       T_COLUMN,     T_WHERE,          T_COLUMN_ENCODING, -1};
-  const int *refused[2] = {NULL, NULL};
-  if (kind == STORE_STREAM_FILE) {
-    refused[0] = queue_only;
-    refused[1] = table_only;
-  } else if (store_kind_is_queue(kind)) {
-    refused[0] = stream_only;
-  } else {
+  static const int kafka_only[] = {
+      T_BOOTSTRAP,       T_TOPIC,          T_GROUP,   T_SINCE, T_PROPERTIES,
+      T_PROPERTIES_FILE, T_PROPERTIES_ENV, T_TIMEOUT, -1};
+  /* A topic takes connection_env (its bootstrap servers), not the rest. */
+  static const int table_not_kafka[] = {
+      T_CONNECTION, T_TABLE, T_KEY, T_COLUMN, T_WHERE, T_COLUMN_ENCODING, -1};
+  const int *refused[3] = {kafka_only, NULL, NULL};
+  if (kind == STORE_KAFKA_TOPIC) {
     refused[0] = queue_only;
     refused[1] = stream_only;
+    refused[2] = table_not_kafka;
+  } else if (kind == STORE_STREAM_FILE) {
+    refused[1] = queue_only;
+    refused[2] = table_only;
+  } else if (store_kind_is_queue(kind)) {
+    refused[1] = stream_only;
+  } else {
+    refused[1] = queue_only;
+    refused[2] = stream_only;
   }
-  for (int r = 0; r < 2 && refused[r] != NULL; r++)
+  for (int r = 0; r < 3 && refused[r] != NULL; r++)
     for (const int *k = refused[r]; *k >= 0; k++)
       if (keys[*k] != NULL)
         return fail_at(ld, CLI_EXIT_USAGE, keys[*k]->line, keys[*k]->col,
@@ -1021,6 +1042,94 @@ static int finish_stream_target(loader *ld, const node *item,
   if (rc == 0 && t->fixed_output != NULL)
     rc = resolve_sqlite_path(ld, &t->fixed_output);
   return rc;
+}
+
+/* ---- Kafka topic targets ---------------------------------------------- */
+
+/* properties: {NAME: VALUE} as "NAME=VALUE"; properties_env: {NAME:
+ * VARIABLE} as "NAME=VARIABLE". A secret is refused inline, never shown. */
+static int get_kafka_map(loader *ld, const char *key, const node *v,
+                         int inline_values, char ***out, size_t *n) {
+  char got[256], buf[200];
+  if (v->type != NODE_MAPPING)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "%s: expected a mapping of property names to %s, got %s",
+                   key, inline_values ? "values" : "variable names",
+                   described(got, v, 1));
+  size_t count = v->n_items / 2;
+  *out = ld_malloc(ld, (count ? count : 1) * sizeof **out);
+  if (*out == NULL) return out_of_memory(ld);
+  *n = 0;
+  for (size_t i = 0; i + 1 < v->n_items; i += 2) {
+    const node *k = v->items[i], *val = v->items[i + 1];
+    if (k->type != NODE_SCALAR || k->len == 0 ||
+        memchr(k->value, '\0', k->len) != NULL ||
+        memchr(k->value, '=', k->len) != NULL)
+      return fail_at(ld, CLI_EXIT_USAGE, k->line, k->col,
+                     "%s: expected a property name, got %s", key,
+                     described(got, k, 0));
+    if (inline_values && store_kafka_property_is_secret(k->value))
+      return fail_at(ld, CLI_EXIT_USAGE, k->line, k->col,
+                     "%s: %s is a secret: give it in properties_file or "
+                     "properties_env, never in the file itself",
+                     key, shown(buf, k->value, k->len));
+    if (val->type != NODE_SCALAR || is_null(val) ||
+        memchr(val->value, '\0', val->len) != NULL ||
+        (!inline_values && val->len == 0))
+      return fail_at(ld, CLI_EXIT_USAGE, val->line, val->col,
+                     "%s: %s: expected %s, got %s", key,
+                     shown(buf, k->value, k->len),
+                     inline_values ? "a value" : "a variable name",
+                     described(got, val, 1));
+    char *pair = ld_malloc(ld, k->len + val->len + 2);
+    if (pair == NULL) return out_of_memory(ld);
+    memcpy(pair, k->value, k->len);
+    pair[k->len] = '=';
+    memcpy(pair + k->len + 1, val->value, val->len + 1);
+    (*out)[(*n)++] = pair;
+  }
+  return 0;
+}
+
+/* timeout: seconds, 0.1 to 3600. */
+static int get_kafka_timeout(loader *ld, const node *v, int *out) {
+  char got[256];
+  char *end = NULL;
+  double secs = 0;
+  if (v->type == NODE_SCALAR && v->len > 0 && v->value[0] >= '0' &&
+      v->value[0] <= '9') {
+    errno = 0;
+    secs = strtod(v->value, &end);
+  }
+  if (end == NULL || *end != '\0' || errno != 0 || secs < 0.1 || secs > 3600)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "timeout: expected seconds, 0.1 to 3600, got %s",
+                   described(got, v, 0));
+  *out = (int)(secs * 1000.0 + 0.5);
+  return 0;
+}
+
+static int resolve_relative(loader *ld, char **path);
+
+/* A Kafka topic needs its name, topic and type, its bootstrap servers
+ * (bootstrap or connection_env, one of them), and at most one start. */
+static int finish_kafka_target(loader *ld, const node *item,
+                               cli_config_target *t, const node **values,
+                               const char *label) {
+  static const int needed[] = {T_NAME, T_KIND, T_TOPIC, T_TYPE};
+  for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
+    if (values[needed[i]] == NULL)
+      return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                     "missing key '%s' in %s", target_keys[needed[i]], label);
+  if ((values[T_BOOTSTRAP] != NULL) == (values[T_CONNECTION_ENV] != NULL))
+    return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                   "%s needs one of 'bootstrap' and 'connection_env'", label);
+  if (values[T_GROUP] != NULL && values[T_SINCE] != NULL)
+    return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                   "%s has both group and since; give one", label);
+  if (t->kafka_properties_file != NULL)
+    return resolve_relative(ld, &t->kafka_properties_file);
+  return 0;
 }
 
 static int read_target(loader *ld, const node *item, size_t index,
@@ -1084,6 +1193,21 @@ static int read_target(loader *ld, const node *item, size_t index,
       t->has_column_encoding = 1;
       continue;
     }
+    if (k == T_PROPERTIES || k == T_PROPERTIES_ENV) {
+      rc = k == T_PROPERTIES
+               ? get_kafka_map(ld, "properties", v, 1, &t->kafka_properties,
+                               &t->n_kafka_properties)
+               : get_kafka_map(ld, "properties_env", v, 0,
+                               &t->kafka_property_envs,
+                               &t->n_kafka_property_envs);
+      if (rc != 0) goto failed;
+      continue;
+    }
+    if (k == T_TIMEOUT) {
+      rc = get_kafka_timeout(ld, v, &t->kafka_timeout_ms);
+      if (rc != 0) goto failed;
+      continue;
+    }
     if (k == T_KEY) {
       rc = get_key_list(ld, v, &t->key);
       if (rc != 0) goto failed;
@@ -1144,6 +1268,22 @@ static int read_target(loader *ld, const node *item, size_t index,
       case T_MESSAGE:
         t->message = s;
         break;
+      case T_BOOTSTRAP:
+        free(t->connection);
+        t->connection = s;
+        break;
+      case T_TOPIC:
+        t->topic = s;
+        break;
+      case T_GROUP:
+        t->group = s;
+        break;
+      case T_SINCE:
+        t->since = s;
+        break;
+      case T_PROPERTIES_FILE:
+        t->kafka_properties_file = s;
+        break;
       default:
         t->where = s;
         break;
@@ -1154,9 +1294,15 @@ static int read_target(loader *ld, const node *item, size_t index,
     rc = check_kind_keys(ld, item, t->kind, values, keys, label);
     if (rc != 0) goto failed;
   }
-  int stream = t->kind == STORE_STREAM_FILE;
-  if (stream) {
+  /* Stream files and topics: checked by their own rules (the name says
+   * only that they are not tables). */
+  int stream = t->kind == STORE_STREAM_FILE || t->kind == STORE_KAFKA_TOPIC;
+  if (t->kind == STORE_STREAM_FILE) {
     rc = finish_stream_target(ld, item, t, values, label);
+    if (rc != 0) goto failed;
+  }
+  if (t->kind == STORE_KAFKA_TOPIC) {
+    rc = finish_kafka_target(ld, item, t, values, label);
     if (rc != 0) goto failed;
   }
   for (int k = 0; k < T_COUNT && !stream; k++) {
@@ -1666,6 +1812,16 @@ void cli_config_free(cli_config *config) {
     free_paths(&t->schemas);
     free(t->message);
     free(t->schema_ids.items);
+    free(t->topic);
+    free(t->group);
+    free(t->since);
+    for (size_t k = 0; k < t->n_kafka_properties; k++)
+      free(t->kafka_properties[k]);
+    free(t->kafka_properties);
+    for (size_t k = 0; k < t->n_kafka_property_envs; k++)
+      free(t->kafka_property_envs[k]);
+    free(t->kafka_property_envs);
+    free(t->kafka_properties_file);
   }
   free(config->targets);
   free(config->schema_ids.items);

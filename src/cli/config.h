@@ -35,6 +35,17 @@
  *       path: order-events.dump   # relative to this file
  *       type: shop.Order
  *       fixed_output: order-events.dump.fixed  # optional: where fix writes
+ *     - name: order-events-topic  # a Kafka topic, read-only
+ *       kind: kafka-topic
+ *       bootstrap: broker1:9092   # or connection_env: KAFKA_BOOTSTRAP
+ *       topic: order-events
+ *       type: shop.Order
+ *       group: orders-worker      # optional: from its committed offsets;
+ *       # since: 2026-11-26T09:30:00Z  (or from a time; default: beginning)
+ *       properties: {security.protocol: SASL_SSL}  # no secrets here
+ *       properties_file: kafka.properties  # optional: NAME=VALUE lines
+ *       properties_env: {sasl.password: KAFKA_PASSWORD}  # optional
+ *       timeout: 30               # optional: seconds
  *       raw_writer: 1             # optional, any kind: the format version
  *                                 # that wrote its raw records, or auto
  *       schema_ids: {42: 2}       # optional, any kind: Confluent schema ids
@@ -137,6 +148,18 @@ typedef struct cli_config_target {
    * 0 when absent (the top-level value, or binary). Tables and queues. */
   int has_column_encoding;
   int column_encoding;
+  /** Kafka topics (kind kafka-topic; `connection` holds `bootstrap`, or
+   * the value of connection_env): `topic`, `group` or `since` (the text,
+   * read as --since), `properties` as "NAME=VALUE" (no secrets),
+   * `properties_env` as "NAME=VARIABLE", `properties_file` (relative to
+   * this file), `timeout` in milliseconds (0: the default). */
+  char *topic, *group, *since;
+  char **kafka_properties;
+  size_t n_kafka_properties;
+  char **kafka_property_envs;
+  size_t n_kafka_property_envs;
+  char *kafka_properties_file;
+  int kafka_timeout_ms;
 } cli_config_target;
 
 /*

@@ -83,6 +83,8 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
                    const char *cmd) {
   int taken = cli_types_opt(&a->types, id, value, cmd);
   if (taken != 0) return taken;
+  taken = cli_kafka_opt(&a->kafka, id, value, cmd);
+  if (taken != 0) return taken;
   switch (id) {
     case CLI_TOPT_CONFIG:
       return set_once(&a->config, value, "--config", cmd);
@@ -194,6 +196,8 @@ void cli_target_use_key(cli_target *t, const store *s) {
 }
 
 int cli_target_check(const cli_target_args *a, const char *cmd) {
+  int kafka = cli_kafka_check(a, cmd);
+  if (kafka != 1) return kafka;
   if (a->config != NULL) {
     const char *flag = a->connection         ? connection_option(a)
                        : a->table            ? "--table"
@@ -409,10 +413,17 @@ static void resolve_column_encoding(cli_target *t, const cli_target_args *a,
     kind = c->targets[i].column_encoding;
   else if (c != NULL && c->has_column_encoding)
     kind = c->column_encoding;
-  if (t->target.kind == STORE_STREAM_FILE) kind = COLENC_BINARY;
+  if (t->target.kind == STORE_STREAM_FILE ||
+      t->target.kind == STORE_KAFKA_TOPIC)
+    kind = COLENC_BINARY;
   t->column_encoding = (colenc_kind)kind;
   t->target.values =
       kind == COLENC_BINARY ? STORE_VALUES_BINARY : STORE_VALUES_TEXT;
+}
+
+static void targets_free(cli_target *t, size_t n) {
+  for (size_t i = 0; t != NULL && i < n; i++) cli_kafka_target_free(&t[i].kafka);
+  free(t);
 }
 
 static int resolve_all(const cli_target_args *a, const rs_registry *reg,
@@ -447,11 +458,19 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    ct->pending_states,
                                    ct->in_flight_states,
                                    STORE_VALUES_BINARY,
-                                   ct->connection_label != NULL};
+                                   ct->connection_label != NULL, NULL};
       t[i].type = ct->type;
       t[i].fixed_output = ct->fixed_output;
       snprintf(where, sizeof where, "%s:%u:%u: target '%s'", c->path, ct->line,
                ct->col, ct->name);
+      if (ct->kind == STORE_KAFKA_TOPIC) {
+        int status = cli_kafka_resolve_config(&t[i].kafka, ct, where, cmd);
+        t[i].target.kafka = &t[i].kafka.kafka;
+        if (status != 0) {
+          targets_free(t, count);
+          return status;
+        }
+      }
     } else {
       store_kind kind = a->kind;
       if (a->queue)
@@ -472,9 +491,20 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    a->pending_states,
                                    a->in_flight_states,
                                    STORE_VALUES_BINARY,
-                                   a->connection_env != NULL};
+                                   a->connection_env != NULL, NULL};
       t[i].type = a->type;
       snprintf(where, sizeof where, "--type");
+      if (a->kafka.bootstrap != NULL) {
+        t[i].target.kind = STORE_KAFKA_TOPIC;
+        t[i].target.connection = a->kafka.bootstrap;
+        t[i].target.name = a->name ? a->name : a->kafka.topic;
+        int status = cli_kafka_resolve(&t[i].kafka, &a->kafka, cmd);
+        t[i].target.kafka = &t[i].kafka.kafka;
+        if (status != 0) {
+          targets_free(t, count);
+          return status;
+        }
+      }
     }
     raw_writer_setting raw = {0, "--raw-writer", NULL};
     char raw_where[700];
@@ -491,7 +521,7 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
     int status = resolve_reader(&t[i], reg, version, framing, &raw, where, cmd);
     if (status == 0) status = resolve_schema_ids(&t[i], a, c, i, cmd);
     if (status != 0) {
-      free(t);
+      targets_free(t, count);
       return status;
     }
   }
@@ -581,7 +611,7 @@ int cli_target_set_load(cli_target_set *set, const cli_target_args *a,
 }
 
 void cli_target_set_free(cli_target_set *set) {
-  free(set->targets);
+  targets_free(set->targets, set->n);
   cli_types_free(&set->types);
   cli_config_free(set->config);
   memset(set, 0, sizeof *set);

@@ -9,6 +9,7 @@
 #include <rollsafe/rollsafe.h>
 
 #include "config.h"
+#include "kafka.h"
 #include "opt.h"
 #include "store/store.h"
 #include "types.h"
@@ -35,8 +36,28 @@ enum {
   CLI_TOPT_RAW_WRITER,
   CLI_TOPT_SCHEMA_ID,
   CLI_TOPT_COLUMN_ENCODING,
-  CLI_TOPT_POSTGRES_ENV
+  CLI_TOPT_POSTGRES_ENV,
+  /* Kafka topics (kafka.h): scan only, CLI_KAFKA_OPT_SPECS */
+  CLI_TOPT_KAFKA,
+  CLI_TOPT_TOPIC,
+  CLI_TOPT_GROUP,
+  CLI_TOPT_SINCE,
+  CLI_TOPT_FROM_BEGINNING,
+  CLI_TOPT_KAFKA_PROPERTY,
+  CLI_TOPT_KAFKA_PROPERTY_ENV,
+  CLI_TOPT_KAFKA_PROPERTY_FILE,
+  CLI_TOPT_KAFKA_TIMEOUT
 };
+
+/** The Kafka options' entries of a cli_opt_spec table. */
+#define CLI_KAFKA_OPT_SPECS                                             \
+  {CLI_TOPT_KAFKA, "kafka", 0, 1}, {CLI_TOPT_TOPIC, "topic", 0, 1},     \
+      {CLI_TOPT_GROUP, "group", 0, 1}, {CLI_TOPT_SINCE, "since", 0, 1}, \
+      {CLI_TOPT_FROM_BEGINNING, "from-beginning", 0, 0},                \
+      {CLI_TOPT_KAFKA_PROPERTY, "kafka-property", 0, 1},                \
+      {CLI_TOPT_KAFKA_PROPERTY_ENV, "kafka-property-env", 0, 1},        \
+      {CLI_TOPT_KAFKA_PROPERTY_FILE, "kafka-property-file", 0, 1},      \
+      {CLI_TOPT_KAFKA_TIMEOUT, "kafka-timeout", 0, 1}
 
 /** The entries to put in a command's cli_opt_spec table. */
 #define CLI_TARGET_OPT_SPECS                                                  \
@@ -80,12 +101,14 @@ typedef struct cli_target_args {
   /* --postgres-env NAME: the variable `connection` was read from (which
    * may carry a password); NULL otherwise */
   const char *connection_env;
+  cli_kafka_args kafka; /* --kafka and its options */
 } cli_target_args;
 
 #define CLI_TARGET_ARGS_INIT                                                   \
   {                                                                            \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL,   \
-        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u, -1, NULL \
+        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u, -1, NULL, \
+        {0}                                                                    \
   }
 
 /** Help lines of --postgres and --postgres-env, for scan, fix and restore. */
@@ -187,6 +210,8 @@ typedef struct cli_target {
   char schema_ids_where[200];
   /* How the column holds records; target.values follows from it. */
   colenc_kind column_encoding;
+  /* Kafka topics: target.kafka points here; owned. */
+  cli_kafka_target kafka;
   /* The key the store resolved, which target.key points to once the
    * target is open (cli_target_use_key), and its column count. */
   char key_name[STORE_KEY_NAME_MAX];

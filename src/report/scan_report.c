@@ -82,8 +82,11 @@ static int target_nothing_verified(const scan_report *r,
   const scan_result *res = &t->result;
   if (!t->scanned || judged_of(res) > 0) return 0;
   if (res->rows_skipped > 0) return 1;
+  /* A Kafka scan --since a time selects by time, as a --where would. */
+  int since = t->target.kind == STORE_KAFKA_TOPIC && t->target.kafka != NULL &&
+              t->target.kafka->start == STORE_KAFKA_FROM_TIME;
   return selected_of(res) == 0 &&
-         (report_filtered(r) || t->target.where != NULL);
+         (report_filtered(r) || t->target.where != NULL || since);
 }
 
 int scan_report_nothing_verified(const scan_report *r) {
@@ -420,6 +423,68 @@ static json_t *json_undetermined_sample(const scan_sample *s) {
   return o;
 }
 
+/* ---- Kafka topics: partitions ------------------------------------------ */
+
+/* The counts of partition @p id, or NULL when none of its rows was read. */
+static const scan_partition *partition_counts(const scan_result *res,
+                                              int32_t id) {
+  for (size_t i = 0; i < res->n_partitions; i++)
+    if (res->partitions[i].partition == id) return &res->partitions[i];
+  return NULL;
+}
+
+static json_t *json_offset(int64_t offset) {
+  return offset >= 0 ? json_integer((json_int_t)offset) : json_null();
+}
+
+/* Each partition: where it started and why, what was read, the lag (the
+ * messages from the start offset to the high watermark), its verdicts. */
+static json_t *json_partitions(const scan_report_target *t) {
+  json_t *list = json_array();
+  for (size_t i = 0; list != NULL && i < t->n_partitions; i++) {
+    const store_partition *p = &t->partitions[i];
+    const scan_partition *c = partition_counts(&t->result, p->partition);
+    static const uint64_t none[RS_VERDICT_COUNT];
+    json_array_append_new(
+        list,
+        json_pack("{s:i,s:s,s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:o,s:I}",
+                  "partition", (int)p->partition, "start_from", p->start_from,
+                  "start_offset", (json_int_t)p->start_offset, "end_offset",
+                  (json_int_t)p->end_offset, "lag",
+                  (json_int_t)(p->end_offset - p->start_offset),
+                  "first_offset", json_offset(p->first_offset), "last_offset",
+                  json_offset(p->last_offset), "messages",
+                  (json_int_t)p->messages, "rows_null",
+                  (json_int_t)(c ? c->rows_null : 0), "rows_skipped",
+                  (json_int_t)(c ? c->rows_skipped : 0), "verdicts",
+                  json_verdicts(c ? c->verdicts : none), "undetermined",
+                  (json_int_t)(c ? c->undetermined : 0)));
+  }
+  return list;
+}
+
+static void text_verdicts(FILE *out, const uint64_t *counts);
+
+static void text_partitions(FILE *out, const scan_report_target *t) {
+  if (t->n_partitions > 0) fputs("  partitions\n", out);
+  for (size_t i = 0; i < t->n_partitions; i++) {
+    const store_partition *p = &t->partitions[i];
+    const scan_partition *c = partition_counts(&t->result, p->partition);
+    fprintf(out, "    %" PRId32 ": from %" PRId64 " (%s), lag %" PRId64,
+            p->partition, p->start_offset, p->start_from,
+            p->end_offset - p->start_offset);
+    if (p->first_offset >= 0)
+      fprintf(out, ", read %" PRId64 "..%" PRId64, p->first_offset,
+              p->last_offset);
+    fputs(": ", out);
+    static const uint64_t none[RS_VERDICT_COUNT];
+    text_verdicts(out, c ? c->verdicts : none);
+    if (c != NULL && c->undetermined)
+      fprintf(out, "; %" PRIu64 " undetermined", c->undetermined);
+    fputc('\n', out);
+  }
+}
+
 static json_t *json_target(const scan_report *r, const scan_report_target *t) {
   const scan_result *res = &t->result;
   json_t *writers = json_array();
@@ -514,6 +579,17 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
   json_object_set_new(o, "truncated", json_framing(t));
   if (t->target.kind == STORE_STREAM_FILE)
     json_object_set_new(o, "path", rs__json_text(t->target.connection));
+  if (t->target.kind == STORE_KAFKA_TOPIC && t->target.kafka != NULL) {
+    const store_kafka *k = t->target.kafka;
+    json_object_set_new(o, "topic", rs__json_text(k->topic));
+    json_object_set_new(
+        o, "start",
+        json_string(k->start == STORE_KAFKA_FROM_GROUP  ? "group"
+                    : k->start == STORE_KAFKA_FROM_TIME ? "since"
+                                                        : "beginning"));
+    json_object_set_new(o, "group", rs__json_text(k->group));
+    json_object_set_new(o, "partitions", json_partitions(t));
+  }
   if (store_kind_is_queue(t->target.kind))
     json_object_set_new(
         o, "queue",
@@ -720,6 +796,10 @@ static void text_target(FILE *out, const scan_report *r,
   if (t->target.kind == STORE_STREAM_FILE)
     fprintf(out, "\ntarget %s: %s (records as INDEX@OFFSET)\n", t->target.name,
             t->description ? t->description : store_kind_name(t->target.kind));
+  else if (t->target.kind == STORE_KAFKA_TOPIC)
+    fprintf(out, "\ntarget %s: %s (messages as PARTITION@OFFSET)\n",
+            t->target.name,
+            t->description ? t->description : store_kind_name(t->target.kind));
   else
     fprintf(out, "\ntarget %s: %s, %s.%s (key %s)\n", t->target.name,
             t->description ? t->description : store_kind_name(t->target.kind),
@@ -767,6 +847,7 @@ static void text_target(FILE *out, const scan_report *r,
     fprintf(out, "  NOTHING VERIFIED  %s\n",
             res->rows_skipped ? "the filters left out every record"
                               : "the selection is empty");
+  text_partitions(out, t);
   if (t->truncated) {
     fputs("  TRUNCATED  ", out);
     put_clean(out, t->framing.what);

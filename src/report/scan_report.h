@@ -34,6 +34,10 @@ typedef struct scan_report_target {
    * finding; the scan stops there). */
   int truncated;
   store_framing framing;
+  /** Kafka topics: each partition's offsets (owned by whoever filled the
+   * report); result.partitions has its counts. */
+  store_partition *partitions;
+  size_t n_partitions;
 } scan_report_target;
 
 typedef struct scan_report {

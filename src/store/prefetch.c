@@ -244,6 +244,8 @@ void store_prefetch(store **s) {
    * state the reader thread would be writing; it is a local file read
    * sequentially, which gains nothing from reading ahead. */
   if (inner->ops->framing != NULL) return;
+  /* Kafka rows carry a partition and headers the batches do not keep. */
+  if (inner->ops->partitions != NULL) return;
   pf_store *p = calloc(1, sizeof *p);
   if (p == NULL) return;
   if (pthread_mutex_init(&p->mu, NULL) != 0) {

@@ -17,6 +17,7 @@ static const struct {
     {STORE_SQLITE_QUEUE, "sqlite-queue"},
     {STORE_POSTGRES_QUEUE, "postgres-queue"},
     {STORE_STREAM_FILE, "stream-file"},
+    {STORE_KAFKA_TOPIC, "kafka-topic"},
 };
 
 int store_kind_is_queue(store_kind kind) {
@@ -261,6 +262,18 @@ static int open_target(store **out, const store_target *target,
      * (store_stream.h), never into it. */
     return store__stream_open(out, target, err);
   }
+  if (target != NULL && target->kind == STORE_KAFKA_TOPIC) {
+    if (target->connection == NULL || target->kafka == NULL ||
+        target->kafka->topic == NULL)
+      return store__fail(err, STORE_EUSAGE,
+                         "a Kafka topic needs bootstrap servers and a topic");
+    /* A topic is only ever read: its log is immutable. */
+    if (write != NULL)
+      return store__fail(err, STORE_EUSAGE,
+                         "target '%s': a Kafka topic is read-only",
+                         target->name ? target->name : target->kafka->topic);
+    return store__kafka_open(out, target, err);
+  }
   if (target == NULL || target->connection == NULL || target->table == NULL ||
       target->column == NULL)
     return store__fail(err, STORE_EUSAGE,
@@ -362,6 +375,7 @@ int store_scan(store *s, store_error *err) {
 }
 
 int store_next(store *s, store_row *row, store_error *err) {
+  memset(row, 0, sizeof *row);
   return s->ops->next(s, row, err);
 }
 
@@ -376,6 +390,13 @@ void store_interrupt(store *s) {
 int store_framing_issue(const store *s, store_framing *out) {
   memset(out, 0, sizeof *out);
   return s != NULL && s->ops->framing != NULL ? s->ops->framing(s, out) : 0;
+}
+
+void store_partitions(const store *s, const store_partition **out,
+                      size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (s != NULL && s->ops->partitions != NULL) s->ops->partitions(s, out, n);
 }
 
 const char *store_describe(const store *s) {

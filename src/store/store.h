@@ -29,7 +29,11 @@ typedef enum store_kind {
   /** A file of varint-length-delimited records (protobuf's
    * writeDelimitedTo framing): a queue dump. Read-only; a fix writes a new
    * file beside it (see store_stream.h). */
-  STORE_STREAM_FILE = 5
+  STORE_STREAM_FILE = 5,
+  /** A Kafka topic, read through librdkafka (src/store/kafka.c). Read-only:
+   * partitions are assigned and read from chosen offsets, never through a
+   * consumer group (see store_kafka). */
+  STORE_KAFKA_TOPIC = 6
 } store_kind;
 
 /** 1 for the queue kinds. */
@@ -61,6 +65,8 @@ typedef enum store_values {
    * whatever the column's encoding. */
   STORE_VALUES_STORED = 2
 } store_values;
+
+struct store_kafka;
 
 /** One target, as the command line or the config file names it. Borrowed. */
 typedef struct store_target {
@@ -97,7 +103,52 @@ typedef struct store_target {
    * database. 0: a connection string holding a password is refused (a
    * command line or a config file is no place for one). */
   int password_allowed;
+  /** Kafka topics only (NULL otherwise): topic, start, properties; the
+   * bootstrap servers are `connection`. */
+  const struct store_kafka *kafka;
 } store_target;
+
+/** Where a Kafka scan starts in each partition. */
+typedef enum store_kafka_start {
+  /** From the low watermark: every message the topic still holds. */
+  STORE_KAFKA_FROM_BEGINNING = 0,
+  /** From a consumer group's committed offsets: what its consumers have
+   * not read yet. A partition without one is read from the beginning. */
+  STORE_KAFKA_FROM_GROUP = 1,
+  /** From the first message whose timestamp is at or after `since_ms`. */
+  STORE_KAFKA_FROM_TIME = 2
+} store_kafka_start;
+
+/**
+ * A Kafka topic target. Reading is read-only by construction: the adapter
+ * never subscribes, never joins a group and never commits. Its consumer
+ * has no group.id; it starts each partition at an offset of its own
+ * choosing and stops at the partition's high watermark taken at start, so
+ * that a scan ends although producers keep writing. A group's committed
+ * offsets are fetched (OffsetFetch) by a second client that sets the
+ * group.id for that request only, never subscribes and is destroyed
+ * without a consumer close.
+ */
+typedef struct store_kafka {
+  const char *topic;
+  store_kafka_start start;
+  const char *group; /**< STORE_KAFKA_FROM_GROUP: the group */
+  int64_t since_ms;  /**< STORE_KAFKA_FROM_TIME: Unix milliseconds */
+  /** librdkafka properties (SASL, SSL, ...), as n_properties pairs:
+   * properties[2i] the name, properties[2i+1] the value. Values of
+   * secret properties (store_kafka_property_is_secret) never appear in a
+   * message. group.id and the properties that would commit are refused. */
+  const char *const *properties;
+  size_t n_properties;
+  /** How long a broker may take to answer before the scan fails with
+   * STORE_EIO (metadata, watermarks, offsets, and waiting for messages). */
+  int timeout_ms;
+} store_kafka;
+
+/** 1 for a librdkafka property whose value is a secret (a password, a
+ * private key, an OAuth secret): never taken from a command line, never
+ * printed. */
+int store_kafka_property_is_secret(const char *name);
 
 /** The longest state (of pending_states, in_flight_states) a queue target
  * takes, in bytes. States are bound as parameters: any bytes but NUL, and
@@ -156,6 +207,20 @@ typedef struct store_open_options {
  */
 
 /** One row; every pointer is borrowed until the next store_next(). */
+/**
+ * Who wrote a record, as the target itself says it outside the record's
+ * bytes (Kafka message headers: rollsafe-flag, rollsafe-variant,
+ * rollsafe-writer, rollsafe-write-time). Strings NUL-terminated, NULL when
+ * absent.
+ */
+typedef struct store_provenance {
+  const char *flag_key;
+  const char *variant;
+  const char *writer_id;
+  int64_t write_time_us; /**< 0: unknown */
+} store_provenance;
+
+/** One row; every pointer is borrowed until the next store_next(). */
 typedef struct store_row {
   const char *key; /**< the key's text form, NUL-terminated (see above) */
   size_t key_len;
@@ -163,6 +228,11 @@ typedef struct store_row {
   const uint8_t *value; /**< the record bytes; NULL when the column is NULL */
   size_t value_len;
   int value_is_null;
+  /* Set by adapters that have them; store_next() zeroes them first. */
+  int has_partition;  /**< Kafka: the row's partition is `partition` */
+  int32_t partition;
+  /** The target's own provenance of the row (Kafka headers), or NULL. */
+  const store_provenance *provenance;
 } store_row;
 
 typedef struct store store;
@@ -245,6 +315,25 @@ typedef struct store_framing {
  * Tables and queues always return 0.
  */
 int store_framing_issue(const store *s, store_framing *out);
+
+/** One partition of a Kafka scan. */
+typedef struct store_partition {
+  int32_t partition;
+  int64_t start_offset; /**< the first offset the scan reads */
+  int64_t end_offset;   /**< the high watermark at start: it stops before */
+  /** Why it starts there (static text): "committed", "beginning",
+   * "no committed offset: beginning", "committed offset below the low
+   * watermark: beginning", "time", "no message at or after the time". */
+  const char *start_from;
+  int64_t first_offset, last_offset; /**< read; -1 when none was */
+  uint64_t messages;                 /**< messages read */
+} store_partition;
+
+/**
+ * After (or during) a scan of a Kafka topic: its partitions, in partition
+ * order, borrowed until store_close(). Other kinds: *n = 0.
+ */
+void store_partitions(const store *s, const store_partition **out, size_t *n);
 
 /**
  * Makes a store opened read-only read its scan's rows ahead, on a thread of

@@ -36,6 +36,8 @@ typedef struct store_ops {
                    store_error *err);
   /* Stream files only (NULL otherwise). */
   int (*framing)(const store *s, store_framing *out);
+  /* Kafka topics only (NULL otherwise). */
+  void (*partitions)(const store *s, const store_partition **out, size_t *n);
 } store_ops;
 
 struct store {
@@ -120,6 +122,8 @@ int store__postgres_open(store **out, const store_target *target,
                          const store_open_options *options, store_error *err);
 int store__stream_open(store **out, const store_target *target,
                        store_error *err);
+int store__kafka_open(store **out, const store_target *target,
+                      store_error *err);
 
 /* A queue target's pending states: its list, or "pending". */
 const char *store__pending_states(const store_target *t);

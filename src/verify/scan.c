@@ -64,6 +64,7 @@ void scan_result_dispose(scan_result *r) {
   for (size_t i = 0; i < r->n_undetermined_samples; i++)
     dispose_sample(&r->undetermined_samples[i]);
   free(r->undetermined_samples);
+  free(r->partitions);
   memset(r, 0, sizeof *r);
 }
 
@@ -196,11 +197,29 @@ static int wanted(const scan_options *o, const rs_provenance *p) {
   return unattributed ? FILTER_UNATTRIBUTED : FILTER_IN;
 }
 
+/*
+ * A record's provenance: its envelope's, else what the target says of the
+ * row outside its bytes (Kafka headers), in @p tmp; NULL when neither.
+ */
+static const rs_provenance *provenance_of(const rs_classification *c,
+                                          const store_row *row,
+                                          rs_provenance *tmp) {
+  const rs_provenance *p = rs_classification_provenance(c);
+  if (p != NULL || row->provenance == NULL) return p;
+  *tmp = (rs_provenance)RS_PROVENANCE_INIT;
+  tmp->flag_key = row->provenance->flag_key;
+  tmp->variant = row->provenance->variant;
+  tmp->writer_id = row->provenance->writer_id;
+  tmp->write_time_us = row->provenance->write_time_us;
+  return tmp;
+}
+
 /* Whether the record's full classification is wanted: it will be kept as
  * a sample. */
 static int wants_sample(const scan_result *r, const scan_options *o,
-                        const rs_classification *c) {
-  if (wanted(o, rs_classification_provenance(c)) == FILTER_OUT) return 0;
+                        const store_row *row, const rs_classification *c) {
+  rs_provenance tmp;
+  if (wanted(o, provenance_of(c, row, &tmp)) == FILTER_OUT) return 0;
   if (!rs_classification_decided(c))
     return r->n_undetermined_samples < o->max_samples;
   return r->n_samples[rs_classification_verdict(c)] < o->max_samples;
@@ -208,7 +227,8 @@ static int wants_sample(const scan_result *r, const scan_options *o,
 
 static int count_row(scan_result *r, const scan_options *o,
                      const store_row *row, const rs_classification *c) {
-  const rs_provenance *p = rs_classification_provenance(c);
+  rs_provenance tmp;
+  const rs_provenance *p = provenance_of(c, row, &tmp);
   int filter = wanted(o, p);
   if (filter == FILTER_OUT) {
     r->rows_skipped++;
@@ -325,7 +345,7 @@ static int judge_row(scan_result *r, const scan_options *o,
    * classified again in full. */
   rs_classification *c = NULL;
   int rc = rs_classifier_run(j->judge, &c, bytes, len, err);
-  if (rc == 0 && wants_sample(r, o, c)) {
+  if (rc == 0 && wants_sample(r, o, row, c)) {
     rs_classification_free(c);
     c = NULL;
     /* The first run's memory is all in the arena: given back before the
@@ -338,6 +358,33 @@ static int judge_row(scan_result *r, const scan_options *o,
   return rc;
 }
 
+
+/* The counts of the row's partition; NULL when out of memory. */
+static scan_partition *partition_of(scan_result *r, int32_t partition) {
+  for (size_t i = r->n_partitions; i > 0; i--)
+    if (r->partitions[i - 1].partition == partition)
+      return &r->partitions[i - 1];
+  scan_partition *grown =
+      realloc(r->partitions, (r->n_partitions + 1) * sizeof *grown);
+  if (grown == NULL) return NULL;
+  r->partitions = grown;
+  scan_partition *p = &grown[r->n_partitions++];
+  memset(p, 0, sizeof *p);
+  p->partition = partition;
+  return p;
+}
+
+/* What one row added to the target's counts, added to its partition's. */
+static void count_partition(scan_partition *p, const scan_result *before,
+                            const scan_result *after) {
+  p->rows_read++;
+  p->rows_null += after->rows_null - before->rows_null;
+  p->rows_skipped += after->rows_skipped - before->rows_skipped;
+  for (int v = 0; v < RS_VERDICT_COUNT; v++)
+    p->verdicts[v] += after->verdicts[v] - before->verdicts[v];
+  p->undetermined +=
+      scan_undetermined_total(after) - scan_undetermined_total(before);
+}
 
 /* Every row of a started scan, until the end, an error or an interrupt. */
 static int scan_rows(scan_result *r, store *s, const scan_options *o,
@@ -370,8 +417,25 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
     r->rows_read++;
     if (o->progress != NULL && r->rows_read % SCAN_PROGRESS_EVERY == 0)
       o->progress(o->progress_ctx, r->rows_read);
+    scan_partition *part = NULL;
+    scan_result before;
+    if (row.has_partition) {
+      part = partition_of(r, row.partition);
+      if (part == NULL) {
+        rc = RS_ENOMEM;
+        if (err != NULL) {
+          err->code = RS_ENOMEM;
+          err->offset = RS_OFFSET_NONE;
+          strcpy(err->message, "out of memory keeping the scan's results");
+        }
+        store_cancel(s);
+        break;
+      }
+      before = *r;
+    }
     if (row.value_is_null) {
       r->rows_null++;
+      if (part != NULL) count_partition(part, &before, r);
       continue;
     }
     const uint8_t *bytes = NULL;
@@ -388,6 +452,7 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
       err->offset = RS_OFFSET_NONE;
       strcpy(err->message, "out of memory keeping the scan's results");
     }
+    if (part != NULL && rc == 0) count_partition(part, &before, r);
     rs_arena_reset(j->arena);
     if (rc != 0) {
       store_cancel(s);

@@ -116,6 +116,14 @@ typedef struct scan_writer {
   int64_t last_write_us;
 } scan_writer;
 
+/** One partition's counts, for targets whose rows have one (Kafka). */
+typedef struct scan_partition {
+  int32_t partition;
+  uint64_t rows_read, rows_null, rows_skipped;
+  uint64_t verdicts[RS_VERDICT_COUNT];
+  uint64_t undetermined; /**< of every kind */
+} scan_partition;
+
 /** What one target's scan found. */
 typedef struct scan_result {
   int complete;    /**< every row of the target was read */
@@ -150,6 +158,10 @@ typedef struct scan_result {
   scan_sample *undetermined_samples; /**< the first max_samples of them */
   size_t n_undetermined_samples;
   double seconds;
+  /** Rows with a partition (store_row.has_partition), counted per
+   * partition in the order first met; none for tables and files. */
+  scan_partition *partitions;
+  size_t n_partitions;
 } scan_result;
 
 /**
