@@ -662,17 +662,32 @@ static int sqlite_scan(store *base, store_error *err) {
 
 /* v in decimal, as SQLite writes an integer as text; its length. */
 static size_t int64_text(char out[24], int64_t v) {
+  static const char pairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536"
+      "37383940414243444546474849505152535455565758596061626364656667686970717273"
+      "74757677787980818283848586878889909192939495969798"
+      "99";
   char tmp[24];
-  size_t n = 0;
+  size_t n = sizeof tmp;
   /* In unsigned arithmetic: -INT64_MIN does not fit int64_t. */
   uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do {
-    tmp[n++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
+  /* Two digits a division, from the right. */
+  while (u >= 100) {
+    unsigned d = (unsigned)(u % 100) * 2;
+    u /= 100;
+    tmp[--n] = pairs[d + 1];
+    tmp[--n] = pairs[d];
+  }
+  if (u >= 10) {
+    tmp[--n] = pairs[u * 2 + 1];
+    tmp[--n] = pairs[u * 2];
+  } else {
+    tmp[--n] = (char)('0' + u);
+  }
   size_t len = 0;
   if (v < 0) out[len++] = '-';
-  while (n > 0) out[len++] = tmp[--n];
+  memcpy(out + len, tmp + n, sizeof tmp - n);
+  len += sizeof tmp - n;
   out[len] = '\0';
   return len;
 }
