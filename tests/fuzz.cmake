@@ -118,8 +118,11 @@ if(RS_FUZZ)
     target_compile_options(rs_fuzz_store PRIVATE
       -fsanitize=fuzzer-no-link,address,undefined
       -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    if(NOT TARGET PkgConfig::RDKAFKA)
+      pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+    endif()
     target_link_libraries(rs_fuzz_store PUBLIC PkgConfig::SQLITE3
-      PkgConfig::LIBPQ Threads::Threads)
+      PkgConfig::LIBPQ PkgConfig::RDKAFKA Threads::Threads)
 
     foreach(target ${RS_FUZZ_TARGETS})
       add_executable(${target} ${RS_FUZZ_DIR}/${target}.c)

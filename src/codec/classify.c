@@ -808,8 +808,10 @@ static int classify(rs_classification *c, const rs__type *t,
   if (framing_clash(framing, w.encoding)) {
     rc = framing_note(c, rv, framing, w.encoding, buf, len);
     /* Nothing after byte 0 can change that verdict: what the payload
-     * would do to a reader of its framing only explains more. */
-    if (rc != 0 || (o->flags & RS_OPT_VERDICT_ONLY)) {
+     * would do to a reader of its framing only explains more. The writer
+     * of raw bytes is still to be found. */
+    if (rc != 0 ||
+        ((o->flags & RS_OPT_VERDICT_ONLY) && w.encoding != RS_ENCODING_RAW)) {
       rs__written_dispose(&w, b->backing);
       return rc;
     }

@@ -685,14 +685,19 @@ static inline rs_classification *fuzz_classify(const rs_options *opts,
   uint64_t cands = rs_classification_writer_candidates(c);
   unsigned written = rs_classification_written_version(c);
   bool envelope = rs_envelope_detect(in->rec, in->len);
+  /* Byte 0 of 0x00: Confluent's framing (no protobuf message starts so). */
+  bool confluent = !envelope && rs_confluent_detect(in->rec, in->len);
   FUZZ_CHECK(rs_classification_encoding(c) ==
-                 (envelope ? RS_ENCODING_ENVELOPE : RS_ENCODING_RAW),
+                 (envelope    ? RS_ENCODING_ENVELOPE
+                  : confluent ? RS_ENCODING_CONFLUENT
+                              : RS_ENCODING_RAW),
              "encoding %s", rs_encoding_name(rs_classification_encoding(c)));
-  if (envelope) {
+  if (envelope || confluent) {
     FUZZ_CHECK(basis == RS_WRITER_NAMED || basis == RS_WRITER_UNREGISTERED ||
-                   basis == RS_WRITER_NONE,
-               "envelope with basis %s", rs_writer_basis_name(basis));
-    FUZZ_CHECK(cands == 0, "envelope with candidates %#llx",
+                   basis == RS_WRITER_UNMAPPED || basis == RS_WRITER_NONE,
+               "%s with basis %s", envelope ? "envelope" : "Confluent record",
+               rs_writer_basis_name(basis));
+    FUZZ_CHECK(cands == 0, "framed record with candidates %#llx",
                (unsigned long long)cands);
   } else if (r.raw_writer != 0) {
     FUZZ_CHECK(

@@ -63,7 +63,9 @@ static int compare_worst(const fuzz_input *in, unsigned writer,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_input in = fuzz_input_of(data, size);
-  if (in.len > FUZZ_MAX_RECORD || rs_envelope_detect(in.rec, in.len)) return 0;
+  if (in.len > FUZZ_MAX_RECORD || rs_envelope_detect(in.rec, in.len) ||
+      rs_confluent_detect(in.rec, in.len))
+    return 0;
 
   fuzz_wire w[2];
   fuzz_view pv[2];

@@ -823,8 +823,7 @@ static void stream_tables(void) {
   static const char *const keys[] = {"plain",
                                      "with space",
                                      "quote'\"",
-                                     "\xc3\xbcnic\xc3\xb6"
-                                     "de",
+                                     "\303\274nic\303\266de",
                                      "tab\tand\nnewline",
                                      "",
                                      "back\\slash"};
@@ -1977,8 +1976,7 @@ static void page_tables(void) {
                                      "NULL",
                                      " sp",
                                      "back\\slash",
-                                     "\xc3\xbcnic\xc3\xb6"
-                                     "de",
+                                     "\303\274nic\303\266de",
                                      "tab\t",
                                      "",
                                      "z",
