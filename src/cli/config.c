@@ -887,6 +887,22 @@ static int check_column_name(loader *ld, const char *key, const node *v) {
   return 0;
 }
 
+/* The scalars of sequence @p v joined by commas into *out (@p len bytes
+ * with the NUL, which the caller counted). */
+static int join_items(loader *ld, const node *v, size_t len, char **out) {
+  char *csv = ld_malloc(ld, len);
+  if (csv == NULL) return out_of_memory(ld);
+  size_t o = 0;
+  for (size_t i = 0; i < v->n_items; i++) {
+    if (i > 0) csv[o++] = ',';
+    memcpy(csv + o, v->items[i]->value, v->items[i]->len);
+    o += v->items[i]->len;
+  }
+  csv[o] = '\0';
+  *out = csv;
+  return 0;
+}
+
 /* A key: one column ("id"), a string of comma-separated columns
  * ("tenant, id"), or a sequence of column names ([tenant, id]); stored
  * comma-separated. The store checks the names against the table. */
@@ -911,17 +927,7 @@ static int get_key_list(loader *ld, const node *v, char **out) {
                      described(got, item, 0));
     len += item->len + 1;
   }
-  char *csv = ld_malloc(ld, len);
-  if (csv == NULL) return out_of_memory(ld);
-  size_t o = 0;
-  for (size_t i = 0; i < v->n_items; i++) {
-    if (i > 0) csv[o++] = ',';
-    memcpy(csv + o, v->items[i]->value, v->items[i]->len);
-    o += v->items[i]->len;
-  }
-  csv[o] = '\0';
-  *out = csv;
-  return 0;
+  return join_items(ld, v, len, out);
 }
 
 /* A state list: a sequence of strings, or one string of comma-separated
@@ -965,17 +971,7 @@ static int get_state_list(loader *ld, const char *key, const node *v,
                      STORE_STATE_MAX, item->len);
     len += item->len + 1;
   }
-  char *csv = ld_malloc(ld, len);
-  if (csv == NULL) return out_of_memory(ld);
-  size_t o = 0;
-  for (size_t i = 0; i < v->n_items; i++) {
-    if (i > 0) csv[o++] = ',';
-    memcpy(csv + o, v->items[i]->value, v->items[i]->len);
-    o += v->items[i]->len;
-  }
-  csv[o] = '\0';
-  *out = csv;
-  return 0;
+  return join_items(ld, v, len, out);
 }
 
 static int check_kind_keys(loader *ld, const node *item, store_kind kind,

@@ -58,8 +58,8 @@ unsigned rs_classification_written_version(const rs_classification *c) {
   return c ? c->written_version : 0;
 }
 const char *rs_writer_basis_name(rs_writer_basis b) {
-  static const char *const names[] = {"none",      "named",        "inferred",
-                                      "given",     "ambiguous",    "unregistered",
+  static const char *const names[] = {"none",    "named",     "inferred",
+                                      "given",   "ambiguous", "unregistered",
                                       "unmapped"};
   return (unsigned)b <= RS_WRITER_UNMAPPED ? names[b] : "unknown";
 }
@@ -167,7 +167,7 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
   c->basis = w->version != NULL
                  ? (w->encoding == RS_ENCODING_RAW ? RS_WRITER_INFERRED
                                                    : RS_WRITER_NAMED)
-             : rc != 0  ? RS_WRITER_NONE
+             : rc != 0   ? RS_WRITER_NONE
              : confluent ? RS_WRITER_UNMAPPED
                          : RS_WRITER_UNREGISTERED;
   c->has_provenance = w->has_provenance;
@@ -1011,7 +1011,9 @@ int rs_classifier_run(const rs_classifier *cl, rs_classification **out,
   return run(out, &cl->st, buf, len, err);
 }
 
-void rs_classifier_free(rs_classifier *cl) { free(cl); }
+void rs_classifier_free(rs_classifier *cl) {
+  free(cl);
+}
 
 /* Whether number n is in xs[0..n_xs). */
 static bool listed(const uint32_t *xs, size_t n_xs, uint32_t n) {

@@ -290,24 +290,9 @@ static int has_unique_index(sqlite_store *s, char cols[][64], size_t n,
   return status;
 }
 
-/* SQLite's rule for a declared type's affinity (datatype3.html, 3.1): TEXT
- * when the type names CHAR, CLOB or TEXT and not INT. */
-static int is_text_affinity(const char *type) {
-  if (type == NULL) return 0;
-  char up[64];
-  size_t n = 0;
-  for (; type[n] != '\0' && n < sizeof up - 1; n++)
-    up[n] = (char)(type[n] >= 'a' && type[n] <= 'z' ? type[n] - 'a' + 'A'
-                                                    : type[n]);
-  up[n] = '\0';
-  if (strstr(up, "INT") != NULL) return 0;
-  return strstr(up, "CHAR") != NULL || strstr(up, "CLOB") != NULL ||
-         strstr(up, "TEXT") != NULL;
-}
-
-/* The affinity SQLite gives a declared type (its rules, in order): 'i'
- * INTEGER, 't' TEXT, 'b' BLOB (also no type at all), 'r' REAL, 'n'
- * NUMERIC. */
+/* The affinity SQLite gives a declared type (datatype3.html, 3.1: its
+ * rules, in order): 'i' INTEGER, 't' TEXT, 'b' BLOB (also no type at
+ * all), 'r' REAL, 'n' NUMERIC. */
 static char affinity_of(const char *type) {
   if (type == NULL || type[0] == '\0') return 'b';
   char up[64];
@@ -317,7 +302,8 @@ static char affinity_of(const char *type) {
                                                     : type[n]);
   up[n] = '\0';
   if (strstr(up, "INT") != NULL) return 'i';
-  if (is_text_affinity(type)) return 't';
+  if (strstr(up, "CHAR") || strstr(up, "CLOB") || strstr(up, "TEXT"))
+    return 't';
   if (strstr(up, "BLOB") != NULL) return 'b';
   if (strstr(up, "REAL") || strstr(up, "FLOA") || strstr(up, "DOUB"))
     return 'r';
@@ -473,7 +459,7 @@ static void note_column(table_info *ti, sqlite3_stmt *st, char cols[][64],
     ti->notnull[i] = sqlite3_column_int(st, 2) != 0;
     ti->pk_of[i] = pk;
     ti->integer[i] = type != NULL && sqlite3_stricmp(type, "INTEGER") == 0;
-    ti->text[i] = is_text_affinity(type);
+    ti->text[i] = affinity_of(type) == 't';
   }
   if (strcmp(name, column) == 0) {
     ti->column_found = 1;

@@ -687,11 +687,11 @@ static inline rs_classification *fuzz_classify(const rs_options *opts,
   bool envelope = rs_envelope_detect(in->rec, in->len);
   /* Byte 0 of 0x00: Confluent's framing (no protobuf message starts so). */
   bool confluent = !envelope && rs_confluent_detect(in->rec, in->len);
-  FUZZ_CHECK(rs_classification_encoding(c) ==
-                 (envelope    ? RS_ENCODING_ENVELOPE
-                  : confluent ? RS_ENCODING_CONFLUENT
-                              : RS_ENCODING_RAW),
-             "encoding %s", rs_encoding_name(rs_classification_encoding(c)));
+  FUZZ_CHECK(
+      rs_classification_encoding(c) == (envelope    ? RS_ENCODING_ENVELOPE
+                                        : confluent ? RS_ENCODING_CONFLUENT
+                                                    : RS_ENCODING_RAW),
+      "encoding %s", rs_encoding_name(rs_classification_encoding(c)));
   if (envelope || confluent) {
     FUZZ_CHECK(basis == RS_WRITER_NAMED || basis == RS_WRITER_UNREGISTERED ||
                    basis == RS_WRITER_UNMAPPED || basis == RS_WRITER_NONE,

@@ -329,49 +329,41 @@ def test_type_mismatch(r):
     check("column 'payload' is INTEGER" in err, "restore refused", err)
 
 
-def test_composite_key(r):
-    # A text column under a composite key (no rowid): scan, fix and restore
-    # name rows by both parts and keep each value's form.
-    recs = Records()
-    variant = "base64_std_bare"
-    rows, kinds = make_rows(recs, variant)
-    rows = [(k, v) for k, v in rows if k != BAD_KEY]
-    tenant = 'acme, "inc" (eu)'
-    path = os.path.join(r.work, "composite.db")
-    if os.path.exists(path):
-        os.unlink(path)
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE t (tenant TEXT NOT NULL, id INTEGER NOT NULL, "
-               "payload TEXT, PRIMARY KEY (tenant, id)) WITHOUT ROWID")
-    db.executemany("INSERT INTO t VALUES (?, ?, ?)",
-                   [(tenant, k, v) for k, v in rows])
-    db.commit()
-    db.close()
+COMPOSITE_TENANT = 'acme, "inc" (eu)'
 
-    def read():
-        db = sqlite3.connect(path)
-        out = dict(db.execute("SELECT id, payload FROM t"))
-        db.close()
-        return out
-    original = read()
-    args = ["--sqlite", path, "--table", "t", "--key", "tenant,id",
-            "--column", "payload", "--type", "shop.Order",
-            "--column-encoding", "base64"]
-    out, _ = r.expect(1, "scan", *args, "--format", "json", "--samples", "100")
+
+def composite_rows(recs, variant):
+    """make_rows without the undecodable value, each row under
+    COMPOSITE_TENANT: (tenant, id, value)."""
+    rows, kinds = make_rows(recs, variant)
+    return ([(COMPOSITE_TENANT, k, v) for k, v in rows if k != BAD_KEY],
+            {k: kind for k, kind in kinds.items() if k != BAD_KEY})
+
+
+def check_composite(r, recs, variant, option, args, read_rows):
+    """Scan, fix and restore a table of composite_rows keyed (tenant, id),
+    with @read_rows() giving {id: stored value}: rows are named by both
+    parts and each value keeps its form."""
+    _, kinds = composite_rows(recs, variant)
+    original = read_rows()
+    enc_args = [*args, "--column-encoding", option]
+    out, _ = r.expect(1, "scan", *enc_args, "--format", "json",
+                      "--samples", "100")
     doc = json.loads(out)
     want = {v: 0 for v in VERDICTS}
     for kind in kinds.values():
         want[EXPECTED[kind]["raw"]] += 1
     check_eq(doc["totals"]["verdicts"], want, "composite: verdicts")
     keys = [s["key"] for v in doc["targets"][0]["samples"].values() for s in v]
-    check(keys and all(isinstance(k, list) and k[0] == tenant for k in keys),
+    check(keys and all(isinstance(k, list) and k[0] == COMPOSITE_TENANT
+                       for k in keys),
           "composite: sample keys are [tenant, id]", keys)
-    out, _ = r.expect(1, "fix", *args, "--execute", "--format", "json",
+    out, _ = r.expect(1, "fix", *enc_args, "--execute", "--format", "json",
                       "--batch", "3")
     doc = json.loads(out)
     want_conv = sum(1 for k in kinds.values() if PLAN[k] == "converted")
     check_eq(doc["targets"][0]["converted"], want_conv, "composite: converted")
-    now = read()
+    now = read_rows()
     changed = {k for k in original if original[k] != now[k]}
     check_eq(len(changed), want_conv, "composite: rows rewritten")
     for k in changed:
@@ -382,12 +374,29 @@ def test_composite_key(r):
               "composite: version-1 parse of row %d" % k, m)
         check_eq(now[k], expected_form(variant, original[k], record),
                  "composite: row %d in the original's form" % k)
-    out, _ = r.expect(0, "restore", "--sqlite", path, "--table", "t",
-                      "--key", "tenant,id", "--column", "payload",
-                      "--type", "shop.Order", "--run", doc["run_id"],
+    out, _ = r.expect(0, "restore", *args, "--run", doc["run_id"],
                       "--execute", "--format", "json")
     check_eq(json.loads(out)["restored"], want_conv, "composite: restored")
-    check_eq(read(), original, "composite: rows after restore")
+    check_eq(read_rows(), original, "composite: rows after restore")
+
+
+def test_composite_key(r):
+    # A text column under a composite key (no rowid).
+    recs = Records()
+    variant = "base64_std_bare"
+    rows, _ = composite_rows(recs, variant)
+    path = os.path.join(r.work, "composite.db")
+    if os.path.exists(path):
+        os.unlink(path)
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (tenant TEXT NOT NULL, id INTEGER NOT NULL, "
+               "payload TEXT, PRIMARY KEY (tenant, id)) WITHOUT ROWID")
+    db.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)
+    db.commit()
+    db.close()
+    args = ["--sqlite", path, "--table", "t", "--key", "tenant,id",
+            "--column", "payload", "--type", "shop.Order"]
+    check_composite(r, recs, variant, "base64", args, sqlite_rows(path))
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

@@ -1965,23 +1965,10 @@ static void page_tables(void) {
       "INSERT INTO wpage.ids VALUES (100, '\\x64'), (9, '\\x09'),"
       " (1000, NULL), (10, '\\x'), (-5, '\\xfb00ff')");
   sql(c, "CREATE TABLE wpage.texts (k text PRIMARY KEY, body bytea)");
-  static const char *const keys[] = {"9",
-                                     "10",
-                                     "a",
-                                     "B",
-                                     "b b",
-                                     "quote'\"",
-                                     "{x}",
-                                     "c,d",
-                                     "NULL",
-                                     " sp",
-                                     "back\\slash",
-                                     "\303\274nic\303\266de",
-                                     "tab\t",
-                                     "",
-                                     "z",
-                                     "Z",
-                                     "aa"};
+  static const char *const keys[] = {
+      "9",     "10",  "a",    "B",   "b b",         "quote'\"",
+      "{x}",   "c,d", "NULL", " sp", "back\\slash", "\303\274nic\303\266de",
+      "tab\t", "",    "z",    "Z",   "aa"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     insert_row(c, "wpage.texts", keys[i], (const uint8_t *)keys[i],
                strlen(keys[i]), 0);
