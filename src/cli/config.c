@@ -652,8 +652,8 @@ int cli_schema_id_parse(rs_schema_id *out, const char *id, const char *value,
     return -1;
   }
   out->id = (uint32_t)n;
-  if (parse_number(value, CONFIG_MAX_READER_VERSION, &n, &end) != 0 ||
-      n == 0 || (*end != '\0' && *end != '@')) {
+  if (parse_number(value, CONFIG_MAX_READER_VERSION, &n, &end) != 0 || n == 0 ||
+      (*end != '\0' && *end != '@')) {
     snprintf(why, why_size,
              "schema id %s: '%.40s' is not VERSION or VERSION@I[.J...] (a "
              "format version from 1 to %u, then the message-index path)",
@@ -682,8 +682,8 @@ int cli_schema_id_parse(rs_schema_id *out, const char *id, const char *value,
 void cli_schema_id_text(const rs_schema_id *m, char *out, size_t size) {
   size_t used = (size_t)snprintf(out, size, "%u", m->format_version);
   for (size_t i = 0; i < m->n_indexes && used < size; i++)
-    used += (size_t)snprintf(out + used, size - used, "%s%ld",
-                             i ? "." : "@", (long)m->indexes[i]);
+    used += (size_t)snprintf(out + used, size - used, "%s%ld", i ? "." : "@",
+                             (long)m->indexes[i]);
 }
 
 /* The same id and message-index path (none is [0]). */
@@ -825,17 +825,34 @@ enum {
   T_COUNT
 };
 
-static const char *const target_keys[T_COUNT + 1] = {
-    "name",           "kind",           "connection",
-    "connection_env", "table",          "key",
-    "column",         "type",           "where",
-    "state_column",   "pending_states", "in_flight_states",
-    "path",           "fixed_output",   "schemas",
-    "message",        "raw_writer",     "schema_ids",
-    "column_encoding", "bootstrap",     "topic",
-    "group",          "since",          "properties",
-    "properties_file", "properties_env", "timeout",
-    NULL};
+static const char *const target_keys[T_COUNT + 1] = {"name",
+                                                     "kind",
+                                                     "connection",
+                                                     "connection_env",
+                                                     "table",
+                                                     "key",
+                                                     "column",
+                                                     "type",
+                                                     "where",
+                                                     "state_column",
+                                                     "pending_states",
+                                                     "in_flight_states",
+                                                     "path",
+                                                     "fixed_output",
+                                                     "schemas",
+                                                     "message",
+                                                     "raw_writer",
+                                                     "schema_ids",
+                                                     "column_encoding",
+                                                     "bootstrap",
+                                                     "topic",
+                                                     "group",
+                                                     "since",
+                                                     "properties",
+                                                     "properties_file",
+                                                     "properties_env",
+                                                     "timeout",
+                                                     NULL};
 
 static int read_path_list(loader *ld, const char *key, const node *v,
                           int only_with_slash, cli_config_paths *out);
@@ -1513,9 +1530,9 @@ enum {
 };
 
 static const char *const top_keys[K_COUNT + 1] = {
-    "feature",     "reader_version", "reader_framing",  "targets",
-    "diff",        "schemas",        "plugins",         "enum_map",
-    "proto_paths", "raw_writer",     "schema_ids",      "column_encoding",
+    "feature",     "reader_version", "reader_framing", "targets",
+    "diff",        "schemas",        "plugins",        "enum_map",
+    "proto_paths", "raw_writer",     "schema_ids",     "column_encoding",
     NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,

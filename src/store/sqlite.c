@@ -349,24 +349,23 @@ static int check_value_column(sqlite_store *s, const char *declared,
                        "with --column-encoding base64 or hex",
                        s->target_name, s->column, shown);
   if (aff == 't' && s->values == STORE_VALUES_BINARY)
-    return store__fail(err, STORE_EUSAGE,
-                       "target '%s': column '%s' is %s%s; records stored as "
-                       "text need --column-encoding base64 or hex",
-                       s->target_name, s->column, shown,
-                       sqlite3_stricmp(shown, "TEXT") == 0
-                           ? ""
-                           : " (TEXT affinity)");
+    return store__fail(
+        err, STORE_EUSAGE,
+        "target '%s': column '%s' is %s%s; records stored as "
+        "text need --column-encoding base64 or hex",
+        s->target_name, s->column, shown,
+        sqlite3_stricmp(shown, "TEXT") == 0 ? "" : " (TEXT affinity)");
   if (s->values == STORE_VALUES_STORED) return STORE_OK;
   /* The row is named by its first key column, or by its rowid. */
   char *sql =
-      s->nk > 0
-          ? sqlite3_mprintf("SELECT typeof(\"%w\"), CAST(\"%w\" AS TEXT) FROM "
-                            "\"%w\".\"%w\" WHERE \"%w\" IS NOT NULL LIMIT 1",
-                            s->column, s->key_cols[0], s->schema, s->table,
-                            s->column)
-          : sqlite3_mprintf("SELECT typeof(\"%w\"), 'rowid ' || _rowid_ FROM "
-                            "\"%w\".\"%w\" WHERE \"%w\" IS NOT NULL LIMIT 1",
-                            s->column, s->schema, s->table, s->column);
+      s->nk > 0 ? sqlite3_mprintf(
+                      "SELECT typeof(\"%w\"), CAST(\"%w\" AS TEXT) FROM "
+                      "\"%w\".\"%w\" WHERE \"%w\" IS NOT NULL LIMIT 1",
+                      s->column, s->key_cols[0], s->schema, s->table, s->column)
+                : sqlite3_mprintf(
+                      "SELECT typeof(\"%w\"), 'rowid ' || _rowid_ FROM "
+                      "\"%w\".\"%w\" WHERE \"%w\" IS NOT NULL LIMIT 1",
+                      s->column, s->schema, s->table, s->column);
   sqlite3_stmt *st = NULL;
   if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -376,7 +375,7 @@ static int check_value_column(sqlite_store *s, const char *declared,
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     const char *cls = (const char *)sqlite3_column_text(st, 0);
-    int type = cls == NULL                  ? SQLITE_NULL
+    int type = cls == NULL                   ? SQLITE_NULL
                : strcmp(cls, "text") == 0    ? SQLITE_TEXT
                : strcmp(cls, "integer") == 0 ? SQLITE_INTEGER
                : strcmp(cls, "real") == 0    ? SQLITE_FLOAT
@@ -428,7 +427,7 @@ static int has_rowid(sqlite_store *s) {
 /* What check_target learns of the table's columns. */
 typedef struct table_info {
   int n_cols, n_pk, column_found;
-  char column_type[64]; /* the record column's declared type */
+  char column_type[64];               /* the record column's declared type */
   char pk[STORE_KEY_COLUMNS_MAX][64]; /* the primary key, in its order */
   int pk_too_wide;
   int found[STORE_KEY_COLUMNS_MAX]; /* per key column given */
@@ -649,8 +648,10 @@ static int sqlite_scan(store *base, store_error *err) {
 /* v in decimal, as SQLite writes an integer as text; its length. */
 static size_t int64_text(char out[24], int64_t v) {
   static const char pairs[] =
-      "00010203040506070809101112131415161718192021222324252627282930313233343536"
-      "37383940414243444546474849505152535455565758596061626364656667686970717273"
+      "000102030405060708091011121314151617181920212223242526272829303132333435"
+      "36"
+      "373839404142434445464748495051525354555657585960616263646566676869707172"
+      "73"
       "74757677787980818283848586878889909192939495969798"
       "99";
   char tmp[24];
@@ -1982,13 +1983,13 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
         nf > 0 && now_flight != NULL
             ? sqlite3_mprintf("coalesce(\"%w\" IN (%s), 0)", Q, now_flight)
             : sqlite3_mprintf("0");
-    sql[ST_CAS] = pending == NULL
-                      ? NULL
-                      : sqlite3_mprintf(
-                            "UPDATE \"%w\".\"%w\" SET \"%w\" = " KEEP_CLASS
-                            " WHERE %s AND CAST(\"%w\" AS BLOB) = ?3 AND "
-                            "\"%w\" IN (%s)",
-                            S, T, C, C, eq_cas, C, Q, pending);
+    sql[ST_CAS] =
+        pending == NULL
+            ? NULL
+            : sqlite3_mprintf("UPDATE \"%w\".\"%w\" SET \"%w\" = " KEEP_CLASS
+                              " WHERE %s AND CAST(\"%w\" AS BLOB) = ?3 AND "
+                              "\"%w\" IN (%s)",
+                              S, T, C, C, eq_cas, C, Q, pending);
     sql[ST_ROW_NOW] =
         now_pending == NULL || flight_expr == NULL || (nf > 0 && !now_flight)
             ? NULL
@@ -2001,10 +2002,10 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
     sqlite3_free(now_flight);
     sqlite3_free(flight_expr);
   } else {
-    sql[ST_CAS] = sqlite3_mprintf(
-        "UPDATE \"%w\".\"%w\" SET \"%w\" = " KEEP_CLASS
-        " WHERE %s AND CAST(\"%w\" AS BLOB) = ?3",
-        S, T, C, C, eq_cas, C);
+    sql[ST_CAS] =
+        sqlite3_mprintf("UPDATE \"%w\".\"%w\" SET \"%w\" = " KEEP_CLASS
+                        " WHERE %s AND CAST(\"%w\" AS BLOB) = ?3",
+                        S, T, C, C, eq_cas, C);
     sql[ST_ROW_NOW] = sqlite3_mprintf(
         "SELECT CAST(\"%w\" AS BLOB), 1, 0 FROM \"%w\".\"%w\" WHERE %s", C, S,
         T, eq_now);
