@@ -327,8 +327,10 @@ typedef struct rs__qfield {
   uint8_t alloc_each; /* array bytes one occurrence may take */
   uint8_t utf8;       /* a proto3 string: must be UTF-8 */
   uint8_t ranged;     /* a varint type narrower than 64 bits, or bool */
-  uint8_t oneof; /* 1 + its oneof's index in the message (up to 63); 0: none
-                    or past 63 (then the plan's oneof_unchecked is set) */
+  /* A oneof member: the other members of its oneof, as bits of the seen
+   * fields (bit i: d->fields[i]); members are all among the first 64, else
+   * the plan's oneof_unchecked is set. */
+  uint64_t rivals;
   const ProtobufCEnumDescriptor *e; /* enums */
   const rs__qplan *sub;             /* messages */
 } rs__qfield;
@@ -340,8 +342,8 @@ struct rs__qplan {
   uint64_t bad_default[RS__QUICK_MAX_FIELDS / 64 + 1];
   unsigned n_words;
   size_t fixed_alloc;   /* the message and its required-field bitmap */
-  bool oneof_unchecked; /* more than 63 oneofs: strict walks give up */
-  bool has_oneofs;      /* a field of d is a oneof member */
+  bool oneof_unchecked; /* a oneof member past the first 64 fields: strict
+                           walks give up */
   bool usable;          /* at most RS__QUICK_MAX_FIELDS fields */
 };
 typedef struct rs__qplans {
@@ -539,7 +541,7 @@ typedef struct rs__written {
   uint8_t fingerprint[32];
   size_t fingerprint_len;
   rs__env_status env_status; /* why RS_EENVELOPE (a foreign type: malformed) */
-  bool has_confluent;         /* a well-formed Confluent header was read */
+  bool has_confluent;        /* a well-formed Confluent header was read */
   rs_confluent_header confluent;
 } rs__written;
 
@@ -656,8 +658,8 @@ bool rs__versions_conflicts(const ProtobufCMessageDescriptor *a,
  * 64 fields (nothing proved).
  */
 bool rs__explains_excludes(const ProtobufCMessageDescriptor *a,
-                           const ProtobufCMessageDescriptor *b,
-                           uint64_t *mask, bool *never);
+                           const ProtobufCMessageDescriptor *b, uint64_t *mask,
+                           bool *never);
 
 /* Whether buf has a top-level field numbered one of numbers[] (malformed
  * bytes: true). */

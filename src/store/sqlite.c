@@ -688,6 +688,14 @@ static size_t int64_text(char out[24], int64_t v) {
 static int row_key(sqlite_store *s, sqlite3_stmt *st, int rowid_col,
                    const char **key, size_t *len, unsigned *parts,
                    store_error *err) {
+  if (s->nk == 1 && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+    /* The common key, one storage-class look: the text SQLite would give,
+     * without its conversion of the value. */
+    *parts = 1;
+    *len = int64_text(s->key_buf, sqlite3_column_int64(st, 0));
+    *key = s->key_buf;
+    return STORE_OK;
+  }
   int unnamed = s->nk == 0;
   for (size_t i = 0; i < s->nk && !unnamed; i++)
     unnamed = sqlite3_column_type(st, (int)i) == SQLITE_NULL;
@@ -704,12 +712,6 @@ static int row_key(sqlite_store *s, sqlite3_stmt *st, int rowid_col,
     return STORE_OK;
   }
   *parts = (unsigned)s->nk;
-  if (s->nk == 1 && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
-    /* The text SQLite would give, without its conversion of the value. */
-    *len = int64_text(s->key_buf, sqlite3_column_int64(st, 0));
-    *key = s->key_buf;
-    return STORE_OK;
-  }
   if (s->nk == 1) {
     /* Text first, then its length: the order SQLite's documentation asks
      * for so that a conversion happens once. */
