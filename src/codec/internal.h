@@ -318,13 +318,18 @@ bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value);
  */
 #define RS__QUICK_MAX_FIELDS 255 /* more: the walk gives up */
 #define RS__QDENSE 128           /* field numbers looked up by table */
+/* What protobuf-c's unpack may allocate for each member it scans: past the
+ * first 16 of a message, slabs of scanned members (at most 64 bytes a
+ * member, counted for every member, a bound). */
+#define RS__QSLAB 64
 
 typedef struct rs__qplan rs__qplan;
 typedef struct rs__qfield {
   uint8_t type;       /* ProtobufCType */
   uint8_t wt;         /* wire type of its unpacked form */
   uint8_t repeated;   /* label repeated */
-  uint8_t alloc_each; /* array bytes one occurrence may take */
+  uint8_t alloc_each; /* bytes one occurrence may take: its array slot and
+                         RS__QSLAB */
   uint8_t utf8;       /* a proto3 string: must be UTF-8 */
   uint8_t ranged;     /* a varint type narrower than 64 bits, or bool */
   /* A oneof member: the other members of its oneof, as bits of the seen

@@ -303,7 +303,7 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
     qf->repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
     /* Each element of a repeated field takes at most 16 bytes of its array
      * (a ProtobufCBinaryData). */
-    qf->alloc_each = qf->repeated ? 16 : 0;
+    qf->alloc_each = (qf->repeated ? 16 : 0) + RS__QSLAB;
     /* protobuf-c keeps invalid UTF-8 in a proto3 string; classify calls it
      * unreadable (other runtimes fail the record), so a clean walk must
      * not prove such a record clean. */
@@ -402,7 +402,7 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
   uint64_t seen0 = 0;
   uint64_t seen[RS__QUICK_MAX_FIELDS / 64 + 1];
   if (pl->n_words > 1) memset(seen, 0, sizeof seen);
-  size_t members = 0, alloc = 0;
+  size_t alloc = 0;
   if (strict && pl->oneof_unchecked) return false;
   const uint8_t *cur = p, *end = p + len;
   while (cur < end) {
@@ -421,7 +421,6 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       if (used == 0) return false;
       cur += used;
     }
-    members++;
     size_t idx;
     if (number < RS__QDENSE) {
       idx = (size_t)pl->dense[number] - 1; /* SIZE_MAX: unknown */
@@ -435,7 +434,7 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       if (clean || number == 0) return false;
       size_t n = q_unknown(cur, rem, wt);
       if (n == 0) return false;
-      alloc += sizeof(ProtobufCMessageUnknownField) + n;
+      alloc += sizeof(ProtobufCMessageUnknownField) + n + RS__QSLAB;
       cur += n;
       continue;
     }
@@ -522,10 +521,9 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
         break;
     }
   }
-  /* The message, the slabs of scanned members past the first 16, the
-   * required-field bitmap. */
+  /* The message and the required-field bitmap (the members' slab room
+   * was counted with each). */
   alloc += pl->fixed_alloc;
-  if (members > 16) alloc += 64 * members;
   if (depth == 1) q->top = seen0;
   q->alloc += alloc;
   if ((pl->required[0] & ~seen0) != 0 ||
