@@ -35,7 +35,7 @@ set_source_files_properties(${RS_OLD_DIR}/old_reader.c
   PROPERTIES COMPILE_OPTIONS "${RS_WARNINGS}")
 
 add_executable(rehearsal_service ${CMAKE_CURRENT_SOURCE_DIR}/rehearsal/service.c)
-target_link_libraries(rehearsal_service PRIVATE rollsafe_static
+target_link_libraries(rehearsal_service PRIVATE rollsafe_example rollsafe_static
                       PkgConfig::RS_REH_SQLITE3 PkgConfig::RS_REH_LIBPQ)
 target_compile_options(rehearsal_service PRIVATE ${RS_WARNINGS})
 

@@ -21,7 +21,6 @@
 #include "confluent.h"
 #include "schema.h"
 #include "plugin.h"
-#include "shop.h"
 #include "diff.h"
 
 #endif

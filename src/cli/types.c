@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rollsafe/shop.h>
+
 #include "cli.h"
 #include "opt.h"
 #include "types.h"

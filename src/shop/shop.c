@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <rollsafe/rollsafe.h>
+#include <rollsafe/shop.h>
 
 #include "rollsafe/shop/v1/order.pb-c.h"
 #include "rollsafe/shop/v2/order.pb-c.h"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include <rollsafe/rollsafe.h>
+#include <rollsafe/shop.h>
 
 #include <rollsafe/shop/v1/order.pb-c.h>
 #include <rollsafe/shop/v2/order.pb-c.h>

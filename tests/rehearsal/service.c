@@ -45,6 +45,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <rollsafe/rollsafe.h>
+#include <rollsafe/shop.h>
 #include <rollsafe/shop/v1/order.pb-c.h>
 #include <rollsafe/shop/v2/order.pb-c.h>
 

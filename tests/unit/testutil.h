@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <rollsafe/rollsafe.h>
+#include <rollsafe/shop.h>
 
 /* Runs one suite; returns the process exit status (0 when all passed). */
 int rs_test_run(Suite *suite);

@@ -1,16 +1,20 @@
 /*
- * rollsafe/shop.h: the example domain, compiled in.
+ * rollsafe/shop.h: the example domain, library rollsafe_example.
  *
  * shop.Order version 1 (raw protobuf, schema/shop/v1/order.proto) and
  * version 2 (envelope, written by the flag checkout_v2,
  * schema/shop/v2/order.proto), with the converters between them. The
- * generated protobuf-c headers are installed as
- * <rollsafe/shop/v1/order.pb-c.h> and <rollsafe/shop/v2/order.pb-c.h>.
+ * generated protobuf-c headers are <rollsafe/shop/v1/order.pb-c.h> and
+ * <rollsafe/shop/v2/order.pb-c.h> in the build tree.
+ *
+ * Not part of librollsafe and not installed: the CLI's demo, its built-in
+ * example type and the tests link it. A service registers its own types
+ * (rollsafe_add_record_type() in CMake, or rs_registry_builder_add_version).
  */
 #ifndef ROLLSAFE_SHOP_H
 #define ROLLSAFE_SHOP_H
 
-#include "registry.h"
+#include <rollsafe/registry.h>
 
 #ifdef __cplusplus
 extern "C" {
