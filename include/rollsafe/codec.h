@@ -88,7 +88,8 @@ RS_EXTERN int rs_decode(rs_record **out, const rs_registry *registry,
  *
  * @param version the version the caller's code reads; 0 for the newest
  * @return as rs_decode(), plus RS_ECONVERT when the conversion is
- *         impossible (err says why)
+ *         impossible (err says why), or lossy and options->flags has
+ *         RS_OPT_STRICT (err names the first loss)
  */
 RS_EXTERN int rs_read_as(rs_record **out, const rs_registry *registry,
                          const char *type, unsigned version, const uint8_t *buf,

@@ -58,7 +58,20 @@ typedef enum rs_option_flag {
    * must name it, else RS_EINVAL), that mapping's message-index path, then
    * the payload. Confluent framing carries no provenance.
    */
-  RS_OPT_CONFLUENT = 1u << 3
+  RS_OPT_CONFLUENT = 1u << 3,
+  /**
+   * rs_read_as and rs_transcode refuse a lossy conversion: when reading the
+   * record as the version asked for drops a field or alters a value
+   * (rs_conversion_result_of() is RS_CONVERSION_LOSSY), they fail with
+   * RS_ECONVERT, err naming the first loss's field path and what it loses,
+   * and return no record (rs_transcode writes no bytes; its report, when
+   * asked for, lists every loss). Without the flag they succeed and the
+   * losses are only reported (rs_record_conversion()). Fields a reader
+   * keeps as unknown fields (rs_conversion_kept_unknown()) are not losses:
+   * with RS_OPT_DROP_UNKNOWN they are dropped, which is one. For services
+   * that would rather fail a read than act on an altered value.
+   */
+  RS_OPT_STRICT = 1u << 4
 } rs_option_flag;
 
 /**

@@ -162,9 +162,9 @@ static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
 
 /* A Confluent-framed record: the header, then the payload decoded as the
  * version its schema id and path map to (none: version NULL, number 0). */
-static int read_confluent(rs__written *w, const rs__type *t,
-                          const uint8_t *buf, size_t len, const rs_options *o,
-                          rs__budget *b, rs_error *err) {
+static int read_confluent(rs__written *w, const rs__type *t, const uint8_t *buf,
+                          size_t len, const rs_options *o, rs__budget *b,
+                          rs_error *err) {
   int rc = rs_confluent_parse(&w->confluent, buf, len, err);
   if (rc != 0) return rc;
   w->has_confluent = true;
@@ -471,6 +471,21 @@ static int prologue(const char *fn, bool ok, rs_options *o,
   return rc;
 }
 
+/* RS_OPT_STRICT: a lossy reading is refused, naming its first loss. */
+static int strict(const rs_conversion *conv, const char *type, rs_error *err) {
+  if (conv == NULL || rs_conversion_result_of(conv) != RS_CONVERSION_LOSSY)
+    return 0;
+  const rs_loss *loss = rs_conversion_loss(conv, 0);
+  size_t n = rs_conversion_loss_count(conv);
+  return rs__fail(err, RS_ECONVERT, RS_OFFSET_NONE,
+                  "reading %s version %u as version %u is lossy and "
+                  "RS_OPT_STRICT refuses it: %s %s: %s%s",
+                  type, rs_conversion_from(conv), rs_conversion_to(conv),
+                  loss ? rs_loss_path(loss) : "?",
+                  loss ? rs_loss_kind_name(rs_loss_kind_of(loss)) : "lost",
+                  loss ? rs_loss_text(loss) : "", n > 1 ? " (and more)" : "");
+}
+
 int rs_read_as(rs_record **out, const rs_registry *registry, const char *type,
                unsigned version, const uint8_t *buf, size_t len,
                const rs_options *options, rs_error *err) {
@@ -483,7 +498,13 @@ int rs_read_as(rs_record **out, const rs_registry *registry, const char *type,
   if (rc != 0) return rc;
   rs__budget b;
   rs__budget_init(&b, o.allocator, o.max_alloc);
-  return read_as(out, t, version, buf, len, &o, &b, NULL, err);
+  rc = read_as(out, t, version, buf, len, &o, &b, NULL, err);
+  if (rc == 0 && (o.flags & RS_OPT_STRICT) &&
+      (rc = strict((*out)->conversion, t->name, err)) != 0) {
+    rs_record_free(*out);
+    *out = NULL;
+  }
+  return rc;
 }
 
 /* ---- encoding
@@ -610,6 +631,15 @@ int rs_transcode(rs_buf *out, rs_conversion **report,
   rs_record *rec;
   rc = read_as(&rec, t, version, buf, len, &o, &b, report, err);
   if (rc != 0) return rc;
+  if ((o.flags & RS_OPT_STRICT) &&
+      (rc = strict(rec->conversion, t->name, err)) != 0) {
+    if (report != NULL) {
+      *report = rec->conversion;
+      rec->conversion = NULL;
+    }
+    rs_record_free(rec);
+    return rc;
+  }
   const rs_provenance *prov =
       provenance != NULL ? provenance : rs_record_provenance(rec);
   rc = encode(out, t, rs__type_version(t, version), rec->msg, prov, &o,
