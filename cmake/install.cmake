@@ -1,10 +1,14 @@
 # Install rules: the library (shared and static) with a CMake package and a
-# pkg-config file, the public headers, the example domain's generated
-# headers, and the CLI when it is built.
+# pkg-config file, the public headers, the record-type code generator
+# (rollsafe_add_record_type(), rollsafe_codegen.cmake), and the CLI with its
+# man pages and bash completion when it is built. Components: runtime (the
+# shared library), development (headers, archive, CMake package, .pc,
+# generator), cli (the tool, man pages, completion).
 #
 # Consumers use either
 #   find_package(rollsafe REQUIRED)
 #   target_link_libraries(app PRIVATE rollsafe::rollsafe)   # or rollsafe::rollsafe_static
+#   rollsafe_add_record_type(TARGET app TYPE my.Type VERSIONS v1.proto v2.proto)
 # or
 #   cc app.c $(pkg-config --cflags --libs rollsafe)
 include(GNUInstallDirs)
@@ -26,19 +30,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/rollsafe
   COMPONENT development
   FILES_MATCHING PATTERN "*.h")
 
-# The example domain's protobuf-c headers are public API, included as
-# <rollsafe/shop/v2/order.pb-c.h>. The envelope's generated header is not:
-# the envelope is read and written only inside the library.
-foreach(proto ${RS_PROTOS})
-  if(NOT proto MATCHES "^shop/")
-    continue()
-  endif()
-  string(REGEX REPLACE "\\.proto$" ".pb-c.h" header ${proto})
-  get_filename_component(subdir ${header} DIRECTORY)
-  install(FILES ${RS_GEN_OUT}/${header}
-    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rollsafe/${subdir}
-    COMPONENT development)
-endforeach()
+# No generated header is installed: the envelope's is read and written only
+# inside the library, and the example domain (src/shop) is not part of it.
 
 # ---- CMake package --------------------------------------------------------
 install(EXPORT rollsafeTargets
@@ -57,6 +50,8 @@ write_basic_package_version_file(
 install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/rollsafeConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/rollsafeConfigVersion.cmake
+  ${CMAKE_CURRENT_LIST_DIR}/rollsafeRecordType.cmake
+  ${CMAKE_CURRENT_LIST_DIR}/rollsafe_codegen.cmake
   DESTINATION ${RS_INSTALL_CMAKEDIR}
   COMPONENT development)
 
@@ -72,6 +67,7 @@ install(CODE "
   set(RS_PC_DESCRIPTION [[${PROJECT_DESCRIPTION}]])
   set(RS_PC_LIBDIR [[${CMAKE_INSTALL_LIBDIR}]])
   set(RS_PC_INCLUDEDIR [[${CMAKE_INSTALL_INCLUDEDIR}]])
+  set(RS_PC_CMAKEDIR [[${RS_INSTALL_CMAKEDIR}]])
   include([[${CMAKE_CURRENT_LIST_DIR}/write_pc.cmake]])
 " COMPONENT development)
 install(FILES ${RS_PC_FILE}

@@ -3,9 +3,10 @@
 # one given to `cmake --install --prefix` (without DESTDIR) by now.
 #
 # In: RS_PC_TEMPLATE, RS_PC_FILE, RS_PC_VERSION, RS_PC_DESCRIPTION,
-#     RS_PC_LIBDIR, RS_PC_INCLUDEDIR (relative to the prefix, or absolute).
+#     RS_PC_LIBDIR, RS_PC_INCLUDEDIR, RS_PC_CMAKEDIR (relative to the
+#     prefix, or absolute).
 set(prefix "${CMAKE_INSTALL_PREFIX}")
-foreach(dir LIBDIR INCLUDEDIR)
+foreach(dir LIBDIR INCLUDEDIR CMAKEDIR)
   if(IS_ABSOLUTE "${RS_PC_${dir}}")
     set(RS_PC_${dir}_VALUE "${RS_PC_${dir}}")
   else()

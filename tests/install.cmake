@@ -15,6 +15,21 @@ add_test(NAME install.example_service
 set_tests_properties(install.example_service PROPERTIES
   LABELS install TIMEOUT 600)
 
+# librollsafe.so exports rs_ names only; libprotobuf-c is the control.
+find_library(RS_PROTOBUFC_SO NAMES protobuf-c HINTS ${PROTOBUFC_LIBRARY_DIRS}
+  REQUIRED)
+add_test(NAME install.symbols
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/test_symbols.sh
+    $<TARGET_FILE:rollsafe> ${RS_PROTOBUFC_SO})
+set_tests_properties(install.symbols PROPERTIES LABELS install)
+
+# rollsafe_codegen.cmake refuses what it cannot generate from, saying why.
+add_test(NAME install.codegen_errors
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/test_codegen.sh
+    ${PROJECT_SOURCE_DIR}/cmake/rollsafe_codegen.cmake ${PROTOC_C}
+    ${PROJECT_SOURCE_DIR}/examples/service/proto)
+set_tests_properties(install.codegen_errors PROPERTIES LABELS install)
+
 # gcc always (the configured compiler if that is gcc), clang when present.
 set(RS_HEADER_COMPILERS)
 if(CMAKE_C_COMPILER_ID STREQUAL "GNU")

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # install.example_service: install the build into a scratch prefix, then build
-# and run examples/service against it twice: through the CMake package
-# (find_package(rollsafe)) and through pkg-config (rollsafe.pc).
+# and run examples/service (its own record type, payments.Payment) against
+# it three ways: through the CMake package (find_package(rollsafe) and
+# rollsafe_add_record_type(), with the shared and with the static library)
+# and through pkg-config (examples/service/Makefile: protoc-c and
+# rollsafe_codegen.cmake by hand).
 #
 #   test_example_service.sh BUILD_DIR EXAMPLE_DIR C_COMPILER ["EXTRA_FLAGS"]
 #
@@ -13,53 +16,75 @@ build_dir=$1
 example_dir=$2
 cc=$3
 extra_flags=${4:-}
-read -r -a extra <<<"$extra_flags"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
 
 step() { printf '== %s\n' "$*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
 
 step "install to $prefix"
 cmake --install "$build_dir" --prefix "$prefix" >"$tmp/install.log" ||
   { cat "$tmp/install.log"; exit 1; }
 
-# The example domain's generated headers are public; the envelope's is not.
-for h in shop/v1/order.pb-c.h shop/v2/order.pb-c.h rollsafe.h; do
-  [[ -f $prefix/include/rollsafe/$h ]] || { echo "not installed: $h" >&2; exit 1; }
+[[ -f $prefix/include/rollsafe/rollsafe.h ]] || fail "rollsafe.h not installed"
+# Neither the example domain nor the envelope's generated code is public.
+for name in shop.h 'order.pb-c.h' 'envelope.pb-c.h'; do
+  if find "$prefix" -name "$name" | grep -q .; then
+    fail "$name was installed"
+  fi
 done
-if find "$prefix" -name 'envelope.pb-c.h' | grep -q .; then
-  echo "the envelope's generated header was installed" >&2
-  exit 1
-fi
 
 # GNUInstallDirs chose the library directory at configure time (lib, lib64
 # or lib/<multiarch>); find it through the installed files.
 pcfile=$(find "$prefix" -name rollsafe.pc -path '*/pkgconfig/*' | head -n1)
-[[ -n $pcfile ]] || { echo "rollsafe.pc was not installed" >&2; exit 1; }
+[[ -n $pcfile ]] || fail "rollsafe.pc was not installed"
 pcdir=$(dirname "$pcfile")
 libdir=$(dirname "$pcdir")
 [[ -e $libdir/librollsafe.so && -e $libdir/librollsafe.a ]] ||
-  { echo "librollsafe.so/.a missing in $libdir" >&2; exit 1; }
+  fail "librollsafe.so/.a missing in $libdir"
+codegen=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=codegen rollsafe)
+[[ -f $codegen ]] || fail "pkg-config's codegen ($codegen) is not a file"
 
-step "find_package(rollsafe): configure and build examples/service"
-cmake -S "$example_dir" -B "$tmp/build" \
-  -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_C_COMPILER="$cc" \
-  -DCMAKE_C_FLAGS="$extra_flags" \
-  -DCMAKE_EXE_LINKER_FLAGS="$extra_flags" >"$tmp/configure.log" ||
-  { cat "$tmp/configure.log"; exit 1; }
-cmake --build "$tmp/build" >"$tmp/build.log" || { cat "$tmp/build.log"; exit 1; }
+run_example() { # run_example LABEL BINARY [env...]
+  local label=$1 bin=$2
+  shift 2
+  step "run the $label build"
+  env "$@" "$bin" | tee "$tmp/$label.out"
+  grep -q '^all values survived$' "$tmp/$label.out" ||
+    fail "$label: the example did not finish"
+  grep -q '^strict read refused: RS_OPT_STRICT: payments.Payment v2 read as v1 is lossy: status(4) altered' "$tmp/$label.out" ||
+    fail "$label: no strict refusal"
+}
 
-step "run the find_package build"
-# The build tree's RPATH points at $libdir: no LD_LIBRARY_PATH needed.
-"$tmp/build/example_service"
+for kind in shared static; do
+  step "find_package(rollsafe), $kind: configure and build examples/service"
+  static=OFF
+  [[ $kind == static ]] && static=ON
+  cmake -S "$example_dir" -B "$tmp/build-$kind" \
+    -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_COMPILER="$cc" \
+    -DEXAMPLE_STATIC=$static \
+    -DCMAKE_C_FLAGS="$extra_flags" \
+    -DCMAKE_EXE_LINKER_FLAGS="$extra_flags" >"$tmp/configure-$kind.log" ||
+    { cat "$tmp/configure-$kind.log"; exit 1; }
+  cmake --build "$tmp/build-$kind" >"$tmp/build-$kind.log" ||
+    { cat "$tmp/build-$kind.log"; exit 1; }
+  # The registration code is generated, not taken from the source tree.
+  [[ -f $tmp/build-$kind/rollsafe_gen/example_service/payments_payment_rollsafe.c ]] ||
+    fail "$kind: rollsafe_add_record_type wrote no registration code"
+  # The build tree's RPATH points at $libdir: no LD_LIBRARY_PATH needed.
+  run_example "find_package-$kind" "$tmp/build-$kind/example_service"
+done
+if ldd "$tmp/build-static/example_service" | grep -q librollsafe; then
+  fail "the static build links librollsafe.so"
+fi
 
 step "pkg-config rollsafe: $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs rollsafe)"
-# shellcheck disable=SC2046 # pkg-config output is meant to be split
-"$cc" -std=c11 "${extra[@]}" -o "$tmp/example_service_pc" \
-  "$example_dir/main.c" $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs rollsafe)
-
-step "run the pkg-config build"
-LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$tmp/example_service_pc"
+cp -r "$example_dir" "$tmp/src"
+PKG_CONFIG_PATH=$pcdir make -C "$tmp/src" O="$tmp/build-pc" CC="$cc" \
+  CFLAGS="$extra_flags" LDFLAGS="$extra_flags" >"$tmp/make.log" 2>&1 ||
+  { cat "$tmp/make.log"; exit 1; }
+run_example pkg-config "$tmp/build-pc/example_service" \
+  LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
