@@ -478,12 +478,11 @@ static int strict(const rs_conversion *conv, const char *type, rs_error *err) {
   const rs_loss *loss = rs_conversion_loss(conv, 0);
   size_t n = rs_conversion_loss_count(conv);
   return rs__fail(err, RS_ECONVERT, RS_OFFSET_NONE,
-                  "reading %s version %u as version %u is lossy and "
-                  "RS_OPT_STRICT refuses it: %s %s: %s%s",
+                  "RS_OPT_STRICT: %s v%u read as v%u is lossy: %s %s%s: %s",
                   type, rs_conversion_from(conv), rs_conversion_to(conv),
                   loss ? rs_loss_path(loss) : "?",
                   loss ? rs_loss_kind_name(rs_loss_kind_of(loss)) : "lost",
-                  loss ? rs_loss_text(loss) : "", n > 1 ? " (and more)" : "");
+                  n > 1 ? " (and more)" : "", loss ? rs_loss_text(loss) : "");
 }
 
 int rs_read_as(rs_record **out, const rs_registry *registry, const char *type,

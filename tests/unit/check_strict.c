@@ -51,7 +51,7 @@ START_TEST(lossy_read_is_refused_naming_the_loss) {
   ck_assert_msg(strstr(err.message, "discount(10).nanos(2)") != NULL, "%s",
                 err.message);
   ck_assert_msg(strstr(err.message, "altered") != NULL, "%s", err.message);
-  ck_assert_msg(strstr(err.message, "version 2 as version 1") != NULL, "%s",
+  ck_assert_msg(strstr(err.message, "v2 read as v1") != NULL, "%s",
                 err.message);
   free(bytes);
 }
