@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,18 +107,6 @@ static int ends_with(const char *s, const char *suffix) {
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* The first non-empty line of a file, for an error message. */
-static void first_line(const char *path, char *line, size_t cap) {
-  line[0] = '\0';
-  FILE *f = fopen(path, "r");
-  if (f == NULL) return;
-  while (fgets(line, (int)cap, f) != NULL) {
-    line[strcspn(line, "\r\n")] = '\0';
-    if (line[0] != '\0') break;
-  }
-  fclose(f);
-}
-
 /* Whether a command runs: a path as it is, a bare name in a directory of
  * $PATH, as posix_spawnp looks it up. */
 static int runnable(const char *cmd) {
@@ -148,10 +137,90 @@ const char *rs__protoc_command(void) {
   return NULL;
 }
 
+/* A pipe whose ends are closed on exec: the child gets them only through
+ * the dup2 of its file actions. */
+static int cloexec_pipe(int fds[2]) {
+  if (pipe(fds) != 0) return -1;
+  if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 ||
+      fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  return 0;
+}
+
 /*
- * Runs protoc on a .proto file into a temporary descriptor set. protoc
- * resolves imports against -I paths, so the file's own directory comes
- * first; its built-in include directory gives the well-known types.
+ * Reads protoc's standard output (the descriptor set) and standard error
+ * (its messages) until both end, so that neither pipe fills up and blocks
+ * it. The set is kept up to RS__DESCSET_MAX_BYTES (*over is set past it),
+ * the first bytes of the messages in log. 0, or -1 with errno.
+ */
+static int drain(int out_fd, int err_fd, uint8_t **set, size_t *set_len,
+                 int *over, char *log, size_t log_cap) {
+  struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  size_t cap = 0, log_len = 0;
+  *set = NULL;
+  *set_len = 0;
+  *over = 0;
+  log[0] = '\0';
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      uint8_t chunk[65536];
+      ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return -1;
+      if (n == 0) {
+        fds[i].fd = -1; /* poll ignores negative descriptors */
+        continue;
+      }
+      size_t got = (size_t)n;
+      if (i == 1) {
+        size_t room = log_cap - 1 - log_len;
+        size_t take = got < room ? got : room;
+        memcpy(log + log_len, chunk, take);
+        log_len += take;
+        log[log_len] = '\0';
+      } else if (*over || *set_len + got > RS__DESCSET_MAX_BYTES) {
+        *over = 1; /* read on, so that protoc can finish */
+      } else {
+        if (*set_len + got > cap) {
+          size_t want = cap ? cap * 2 : 65536;
+          while (want < *set_len + got) want *= 2;
+          uint8_t *grown = realloc(*set, want);
+          if (grown == NULL) return -1;
+          *set = grown;
+          cap = want;
+        }
+        memcpy(*set + *set_len, chunk, got);
+        *set_len += got;
+      }
+    }
+  }
+  return 0;
+}
+
+/* The first non-empty line of protoc's messages. */
+static void first_line(const char *log, char *line, size_t cap) {
+  const char *p = log;
+  while (*p == '\n' || *p == '\r') p++;
+  size_t n = strcspn(p, "\r\n");
+  if (n >= cap) n = cap - 1;
+  memcpy(line, p, n);
+  line[n] = '\0';
+}
+
+/*
+ * Runs protoc on a .proto file and reads the descriptor set it writes to
+ * its standard output: no temporary file, so a read-only file system
+ * (Kubernetes' readOnlyRootFilesystem, no writable TMPDIR) is no obstacle.
+ * protoc resolves imports against -I paths, so the file's own directory
+ * comes first; its built-in include directory gives the well-known types.
  */
 static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
                          const char *const *include_dirs, rs_error *err) {
@@ -162,36 +231,18 @@ static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
     return rs__fail(err, RS_EIO, RS_OFFSET_NONE, "%s: cannot open: %s", path,
                     strerror(errno));
   fclose(probe);
-  const char *tmpdir = getenv("TMPDIR");
-  if (tmpdir == NULL || tmpdir[0] == '\0') tmpdir = "/tmp";
-  char set_path[4096], log_path[4096];
-  snprintf(set_path, sizeof set_path, "%s/rollsafe-desc-XXXXXX", tmpdir);
-  snprintf(log_path, sizeof log_path, "%s/rollsafe-protoc-XXXXXX", tmpdir);
-  int set_fd = mkstemp(set_path);
-  if (set_fd < 0)
-    return rs__fail(err, RS_EIO, RS_OFFSET_NONE,
-                    "%s: cannot create a temporary file in %s: %s", path,
-                    tmpdir, strerror(errno));
-  close(set_fd);
-  int log_fd = mkstemp(log_path);
-  if (log_fd < 0) {
-    unlink(set_path);
-    return rs__fail(err, RS_EIO, RS_OFFSET_NONE,
-                    "%s: cannot create a temporary file in %s: %s", path,
-                    tmpdir, strerror(errno));
-  }
 
   int rc = RS_ENOMEM;
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  uint8_t *set = NULL;
+  size_t set_len = 0;
   char *dir = strdup(path);
-  char *out_arg =
-      rs__sprintf(&rs__malloc_allocator, "--descriptor_set_out=%s", set_path);
   char *dir_arg = NULL;
   size_t n_inc = 0;
   while (include_dirs != NULL && include_dirs[n_inc] != NULL) n_inc++;
   char **inc_args = calloc(n_inc + 1, sizeof *inc_args);
   char **argv = calloc(n_inc + 8, sizeof *argv);
-  if (dir == NULL || out_arg == NULL || inc_args == NULL || argv == NULL)
-    goto done;
+  if (dir == NULL || inc_args == NULL || argv == NULL) goto done;
   char *slash = strrchr(dir, '/');
   if (slash == NULL)
     strcpy(dir, ".");
@@ -222,19 +273,27 @@ static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
   argv[a++] = (char *)protoc;
   argv[a++] = "--include_imports";
   argv[a++] = "--include_source_info";
-  argv[a++] = out_arg;
+  argv[a++] = "--descriptor_set_out=/dev/stdout";
   argv[a++] = dir_arg;
   for (size_t i = 0; i < n_inc; i++) argv[a++] = inc_args[i];
   argv[a++] = (char *)path;
   argv[a] = NULL;
 
+  if (cloexec_pipe(out_pipe) != 0 || cloexec_pipe(err_pipe) != 0) {
+    rc = rs__fail(err, RS_EIO, RS_OFFSET_NONE, "%s: cannot run %s: pipe: %s",
+                  path, protoc, strerror(errno));
+    goto done;
+  }
   posix_spawn_file_actions_t fa;
   if (posix_spawn_file_actions_init(&fa) != 0) goto done;
-  posix_spawn_file_actions_adddup2(&fa, log_fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, log_fd, STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], STDERR_FILENO);
   pid_t pid;
   int serr = posix_spawnp(&pid, protoc, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  out_pipe[1] = err_pipe[1] = -1;
   if (serr != 0) {
     rc = rs__fail(err, RS_EIO, RS_OFFSET_NONE,
                   "%s: cannot run %s to compile it (%s); install "
@@ -244,6 +303,11 @@ static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
                   path, protoc, strerror(serr));
     goto done;
   }
+  char log[4096];
+  int over = 0;
+  int derr =
+      drain(out_pipe[0], err_pipe[0], &set, &set_len, &over, log, sizeof log);
+  int drain_errno = errno;
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
@@ -252,28 +316,45 @@ static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
       goto done;
     }
   }
+  if (derr != 0) {
+    rc = drain_errno == ENOMEM
+             ? RS_ENOMEM
+             : rs__fail(err, RS_EIO, RS_OFFSET_NONE, "%s: reading %s: %s", path,
+                        protoc, strerror(drain_errno));
+    goto done;
+  }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     char line[160];
-    first_line(log_path, line, sizeof line);
+    first_line(log, line, sizeof line);
     rc = rs__fail(err, RS_EIO, RS_OFFSET_NONE, "%s: %s failed: %s", path,
                   protoc, line[0] != '\0' ? line : "no message");
     goto done;
   }
-  rc = read_file(out, out_len, set_path, err);
+  if (over) {
+    rc = rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
+                  "%s: protoc's descriptor set is over the limit of %zu bytes",
+                  path, RS__DESCSET_MAX_BYTES);
+    goto done;
+  }
+  *out = set;
+  *out_len = set_len;
+  set = NULL;
+  rc = 0;
 
 done:
   if (rc == RS_ENOMEM)
     rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "%s: out of memory", path);
-  close(log_fd);
-  unlink(log_path);
-  unlink(set_path);
+  for (int i = 0; i < 2; i++) {
+    if (out_pipe[i] >= 0) close(out_pipe[i]);
+    if (err_pipe[i] >= 0) close(err_pipe[i]);
+  }
+  free(set);
   if (inc_args != NULL)
     for (size_t i = 0; i < n_inc; i++)
       rs__free(&rs__malloc_allocator, inc_args[i]);
   free(inc_args);
   free(argv);
   rs__free(&rs__malloc_allocator, dir_arg);
-  rs__free(&rs__malloc_allocator, out_arg);
   free(dir);
   return rc;
 }
