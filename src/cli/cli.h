@@ -56,6 +56,17 @@ void cli_error(const char *cmd, const char *fmt, ...)
     ;
 
 /**
+ * Prints a note ("rollsafe <cmd>: <message>") on stderr unless -q/--quiet
+ * was given: what explains a result (an exit 4, output left out) rather
+ * than an error.
+ */
+void cli_note(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/**
  * Prints a usage error as one line, with the hint to use --help, and
  * returns CLI_EXIT_USAGE.
  */

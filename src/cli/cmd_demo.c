@@ -467,6 +467,7 @@ void cli_demo_help(FILE *out) {
       " if they exist",
       "      --format F      text (default) or json: what was written, as one",
       "                      JSON document",
+      "  -q, --quiet         no notes on stderr (errors are still printed)",
       "  -h, --help          show this help",
       "",
       "Examples:",

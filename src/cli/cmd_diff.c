@@ -58,6 +58,7 @@ void cli_diff_help(FILE *out) {
       "                           diff section",
       "      --today YYYY-MM-DD   the date suppressions expire against",
       "                           (default: $ROLLSAFE_TODAY, else today, UTC)",
+      CLI_QUIET_HELP,
       "  -h, --help               show this help",
       "",
       "Each finding has the verdict a protobuf-c reader gives a record that",

@@ -626,7 +626,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   cli_interrupt_saved saved;
   cli_interrupt_install(&saved);
   progress prog;
-  progress_init(&prog, stderr);
+  progress_init(&prog, cli_quiet ? NULL : stderr);
   store_open_options sopts = {isatty(STDIN_FILENO)};
   store_write_options wopts = STORE_WRITE_OPTIONS_INIT;
   if (a->lock_timeout_ms) wopts.lock_timeout_ms = (int)a->lock_timeout_ms;
@@ -865,6 +865,7 @@ void cli_fix_help(FILE *out) {
       "  -o, --output FILE        write the report to FILE",
       "      --metrics FILE       OpenMetrics text",
       "      --samples N          keys listed per outcome (default 10)",
+      CLI_QUIET_HELP,
       "",
       "Queues: batches lock with SKIP LOCKED (PostgreSQL) and rewrite only",
       "pending messages; a message a consumer holds is in_flight and",
@@ -906,7 +907,7 @@ void cli_restore_help(FILE *out) {
       TARGET_HELP,
       "",
       "Options: --run RUN_ID, --execute, --batch N, --lock-timeout MS,",
-      "--format text|json, -o FILE, --samples N.",
+      "--format text|json, -o FILE, --samples N, -q (no progress on stderr).",
       "",
       "Exit status: 0 every row restored or left alone (dry run: would be);",
       "2 usage; 3 connection or I/O; 4 incomplete (interrupted, or messages",
@@ -985,6 +986,9 @@ void cli_runs_help(FILE *out) {
       "their status, checkpoint and counts.",
       "",
       TARGET_HELP,
+      "",
+      "Exit status: 0 listed (also when there are none); 2 usage; 3",
+      "connection or I/O.",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
@@ -997,6 +1001,9 @@ void cli_purge_help(FILE *out) {
       "cannot be restored. Dry run unless --execute.",
       "",
       TARGET_HELP,
+      "",
+      "Exit status: 0 purged (dry run: would be), also when the target has",
+      "no such run; 2 usage; 3 connection or I/O.",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
@@ -1046,8 +1053,9 @@ static int each_writer(fix_args *a, const char *cmd,
     if (set.targets[i].target.kind == STORE_KAFKA_TOPIC) {
       /* Topics are only read: they have no runs. */
       if (set.n == 1)
-        status = cli_usage_error(cmd, "target '%s' is a Kafka topic: it has "
-                                      "no runs",
+        status = cli_usage_error(cmd,
+                                 "target '%s' is a Kafka topic: it has "
+                                 "no runs",
                                  set.targets[i].target.name);
       continue;
     }

@@ -66,8 +66,10 @@ void cli_inspect_help(FILE *out) {
       "                           all): each set field, each element of a",
       "                           repeated field and each unknown field counts",
       "                           one. What is left out is counted in",
-      "                           \"fields_omitted\" and said on stderr",
+      "                           \"fields_omitted\" and said on stderr (unless",
+      "                           -q)",
       CLI_MAX_ALLOC_HELP,
+      CLI_QUIET_HELP,
       "  -h, --help               show this help",
       "",
       "Exit status:",
@@ -547,13 +549,13 @@ int cli_inspect_run(int argc, char **argv) {
   if (omitted > 0) {
     char text[128];
     omitted_text(text, sizeof text, omitted);
-    cli_error(CMD, "%s", text);
+    cli_note(CMD, "%s", text);
   }
   if (!decided)
-    cli_error(CMD,
-              "undetermined: the writer's meaning is unknown (\"writer\" "
-              "says why); give --raw-writer N for raw bytes, or register the "
-              "version the envelope names");
+    cli_note(CMD,
+             "undetermined: the writer's meaning is unknown (\"writer\" "
+             "says why); give --raw-writer N for raw bytes, or register the "
+             "version the envelope names");
   status = cli_finish_stdout(CMD, !decided ? CLI_EXIT_INCOMPLETE
                                   : verdict <= RS_VERDICT_IGNORED_FIELDS
                                       ? CLI_EXIT_CLEAN

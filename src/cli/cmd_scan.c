@@ -151,10 +151,12 @@ void cli_scan_help(FILE *out) {
       "                           (the scan goes on with the next record;",
       "                           its peak memory stays under BYTES plus",
       "                           64 MiB)",
+      CLI_QUIET_HELP,
       "  -h, --help               show this help",
       "",
       "Progress (rows, rows/s, estimated total, time left) is shown on stderr",
-      "when it is a terminal. Ctrl-C stops the scan and still writes the",
+      "when it is a terminal, unless -q. Ctrl-C stops the scan and still "
+      "writes the",
       "report so far, with \"complete\": false; a second Ctrl-C quits at once.",
       "",
       "Exit status:",
@@ -548,7 +550,7 @@ static int run(scan_args *a) {
   cli_interrupt_saved saved;
   cli_interrupt_install(&saved);
   progress prog;
-  progress_init(&prog, stderr);
+  progress_init(&prog, cli_quiet ? NULL : stderr);
   store_open_options sopts = {isatty(STDIN_FILENO)};
   int codec_failed = 0;
   double t0 = (double)rs_now_us() / 1e6;
@@ -623,7 +625,7 @@ static int run(scan_args *a) {
       scan_report_complete(&report)) {
     char reason[600];
     scan_report_reason(reason, sizeof reason, &report);
-    cli_error(CMD, "%s", reason);
+    cli_note(CMD, "%s", reason);
   }
   cli_interrupt_restore(&saved);
 

@@ -24,4 +24,13 @@ typedef enum cli_exit {
   CLI_EXIT_INCOMPLETE = 4
 } cli_exit;
 
+/** The exit status block of the help of the tool and of every command
+ * whose codes mean nothing more specific. */
+#define CLI_EXIT_STATUS_HELP                                                  \
+  "Exit status, the same for every command:", "  0  clean",                   \
+      "  1  found records the reader cannot read correctly",                  \
+      "  2  usage or configuration error", "  3  connection or I/O error",    \
+      "  4  inconclusive: interrupted, a time limit, locked rows left, or a", \
+      "     writer or reading that could not be decided"
+
 #endif

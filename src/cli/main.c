@@ -13,6 +13,7 @@
 #include <rollsafe/rollsafe.h>
 
 #include "cli.h"
+#include "opt.h"
 
 typedef struct cli_command {
   const char *name;
@@ -61,6 +62,15 @@ void cli_error(const char *cmd, const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
+void cli_note(const char *cmd, const char *fmt, ...) {
+  if (cli_quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vmessage(cmd, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -91,7 +101,7 @@ static void main_help(FILE *out) {
   static const char *const head[] = {
       "usage: " CLI_PROGRAM " <command> [options] [arguments]",
       "       " CLI_PROGRAM " help <command>",
-      "       " CLI_PROGRAM " --help | --version",
+      "       " CLI_PROGRAM " -h | --help | -V | --version",
       "",
       "rollsafe makes a feature-flag rollback safe for stored data: it tells",
       "whether the old code can still read the records a flagged feature",
@@ -103,14 +113,17 @@ static void main_help(FILE *out) {
       "",
       "Run '" CLI_PROGRAM " help <command>' or '" CLI_PROGRAM
       " <command> --help' for a command's",
-      "options.",
+      "options; 'man " CLI_PROGRAM "-<command>' once installed.",
       "",
-      "Exit status, the same for every command:",
-      "  0  clean",
-      "  1  found records the reader cannot read correctly",
-      "  2  usage or configuration error",
-      "  3  connection or I/O error",
-      "  4  incomplete (interrupted, time limit, locked rows left)",
+      "Options:",
+      "  -h, --help               show this help",
+      "  -V, --version            print the version and exit",
+      "",
+      "Every command takes options as getopt_long does (--name VALUE,",
+      "--name=VALUE, -n VALUE, -nVALUE, bundled flags such as -qf), and",
+      CLI_QUIET_HELP,
+      "",
+      CLI_EXIT_STATUS_HELP,
   };
   print_lines(out, head, sizeof head / sizeof head[0]);
   for (size_t i = 0; i < N_COMMANDS; i++)
@@ -169,7 +182,7 @@ int main(int argc, char **argv) {
     }
     return cli_finish_stdout(NULL, CLI_EXIT_CLEAN);
   }
-  if (strcmp(first, "--version") == 0) {
+  if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0) {
     if (argc > 2)
       return cli_usage_error(NULL, "unexpected argument '%s'", argv[2]);
     printf(CLI_PROGRAM " %s\n", rs_version());

@@ -8,6 +8,8 @@
 
 #include "cli.h"
 
+int cli_quiet;
+
 void cli_opt_init(cli_opt_parser *p, const cli_opt_spec *specs, size_t n_specs,
                   int argc, char **argv, const char *cmd) {
   p->specs = specs;
@@ -17,6 +19,8 @@ void cli_opt_init(cli_opt_parser *p, const cli_opt_spec *specs, size_t n_specs,
   p->next = 1;
   p->only_args = 0;
   p->cmd = cmd;
+  p->bundle = NULL;
+  p->bundle_arg = NULL;
 }
 
 static const cli_opt_spec *find_long(const cli_opt_parser *p, const char *name,
@@ -36,8 +40,49 @@ static const cli_opt_spec *find_short(const cli_opt_parser *p, char c) {
   return NULL;
 }
 
+/* -q/--quiet, which every subcommand takes unless its table has them. */
+static const cli_opt_spec quiet_spec = {-1000, "quiet", 'q', 0};
+
+/* The next short option of the bundle being read. */
+static int next_short(cli_opt_parser *p, const char **value) {
+  const char *arg = p->bundle_arg;
+  char c = *p->bundle++;
+  const cli_opt_spec *spec = find_short(p, c);
+  if (spec == NULL && c == quiet_spec.short_name) spec = &quiet_spec;
+  if (spec == NULL) {
+    p->bundle = NULL;
+    if (arg[2] == '\0')
+      cli_usage_error(p->cmd, "unknown option '%s'", arg);
+    else
+      cli_usage_error(p->cmd, "unknown option '-%c' in '%s'", c, arg);
+    return CLI_OPT_ERROR;
+  }
+  if (spec->takes_value) {
+    /* The rest of the bundle is the value ("-oFILE"), else the next
+     * argument ("-o FILE"). */
+    const char *rest = p->bundle;
+    p->bundle = NULL;
+    if (*rest == '\0') {
+      if (p->next >= p->argc) {
+        cli_usage_error(p->cmd, "option '-%c' needs a value", c);
+        return CLI_OPT_ERROR;
+      }
+      rest = p->argv[p->next++];
+    }
+    *value = rest;
+    return spec->id;
+  }
+  if (*p->bundle == '\0') p->bundle = NULL;
+  if (spec == &quiet_spec) {
+    cli_quiet = 1;
+    return cli_opt_next(p, value);
+  }
+  return spec->id;
+}
+
 int cli_opt_next(cli_opt_parser *p, const char **value) {
   *value = NULL;
+  if (p->bundle != NULL) return next_short(p, value);
   if (p->next >= p->argc) return CLI_OPT_END;
 
   const char *arg = p->argv[p->next++];
@@ -50,31 +95,32 @@ int cli_opt_next(cli_opt_parser *p, const char **value) {
     p->only_args = 1;
     return cli_opt_next(p, value);
   }
-
-  const cli_opt_spec *spec;
-  const char *inline_value = NULL;
-  if (arg[1] == '-') {
-    const char *body = arg + 2;
-    const char *eq = strchr(body, '=');
-    size_t len = eq ? (size_t)(eq - body) : strlen(body);
-    spec = find_long(p, body, len);
-    if (spec == NULL) {
-      cli_usage_error(p->cmd, "unknown option '%.*s'", (int)(len + 2), arg);
-      return CLI_OPT_ERROR;
-    }
-    if (eq != NULL) inline_value = eq + 1;
-  } else {
-    spec = arg[2] == '\0' ? find_short(p, arg[1]) : NULL;
-    if (spec == NULL) {
-      cli_usage_error(p->cmd, "unknown option '%s'", arg);
-      return CLI_OPT_ERROR;
-    }
+  if (arg[1] != '-') {
+    p->bundle = arg + 1;
+    p->bundle_arg = arg;
+    return next_short(p, value);
   }
 
+  const char *body = arg + 2;
+  const char *eq = strchr(body, '=');
+  size_t len = eq ? (size_t)(eq - body) : strlen(body);
+  const cli_opt_spec *spec = find_long(p, body, len);
+  if (spec == NULL && len == strlen(quiet_spec.long_name) &&
+      memcmp(body, quiet_spec.long_name, len) == 0)
+    spec = &quiet_spec;
+  if (spec == NULL) {
+    cli_usage_error(p->cmd, "unknown option '%.*s'", (int)(len + 2), arg);
+    return CLI_OPT_ERROR;
+  }
+  const char *inline_value = eq != NULL ? eq + 1 : NULL;
   if (!spec->takes_value) {
     if (inline_value != NULL) {
       cli_usage_error(p->cmd, "option '--%s' takes no value", spec->long_name);
       return CLI_OPT_ERROR;
+    }
+    if (spec == &quiet_spec) {
+      cli_quiet = 1;
+      return cli_opt_next(p, value);
     }
     return spec->id;
   }

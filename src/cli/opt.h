@@ -1,9 +1,17 @@
 /*
  * src/cli/opt.h: a small command-line option parser.
  *
+ * It accepts what getopt_long accepts: "--name VALUE" and "--name=VALUE",
+ * "-n VALUE" and "-nVALUE", short flags bundled ("-qf"; a short option that
+ * takes a value ends a bundle: "-qoFILE", "-qo FILE"), "--" ending the
+ * options, and options after arguments. Long names are never abbreviated.
  * getopt_long prints its own messages and permutes argv; this one reports
  * each problem as one line naming the offending argument, which is what the
  * CLI contract asks of every subcommand.
+ *
+ * Every subcommand also takes -q/--quiet (unless its own table defines
+ * them): the parser sets cli_quiet and goes on, so option tables need no
+ * entry for it.
  */
 #ifndef RS_CLI_OPT_H
 #define RS_CLI_OPT_H
@@ -27,7 +35,21 @@ typedef struct cli_opt_parser {
   int next;        /**< index of the next argument to look at */
   int only_args;   /**< set after "--": the rest are positional */
   const char *cmd; /**< subcommand name for messages */
+  /** The rest of a bundle of short options ("-qf": "f"), or NULL. */
+  const char *bundle;
+  const char *bundle_arg; /**< the whole bundle, for messages */
 } cli_opt_parser;
+
+/**
+ * Set by -q/--quiet: no progress and no notes on stderr; errors are still
+ * printed (cli_note() prints only when this is 0).
+ */
+extern int cli_quiet;
+
+/** Help line of -q, for every subcommand's help. */
+#define CLI_QUIET_HELP                                                     \
+  "  -q, --quiet              no progress and no notes on stderr (errors", \
+      "                           are still printed)"
 
 /** cli_opt_next() results besides a spec id. */
 enum {
