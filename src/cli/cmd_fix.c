@@ -987,6 +987,8 @@ void cli_runs_help(FILE *out) {
       "",
       TARGET_HELP,
       "",
+      "Options: --format text|json, -q (no notes on stderr).",
+      "",
       "Exit status: 0 listed (also when there are none); 2 usage; 3",
       "connection or I/O.",
   };
@@ -1001,6 +1003,9 @@ void cli_purge_help(FILE *out) {
       "cannot be restored. Dry run unless --execute.",
       "",
       TARGET_HELP,
+      "",
+      "Options: --run RUN_ID, --execute, --format text|json, -q (no notes",
+      "on stderr).",
       "",
       "Exit status: 0 purged (dry run: would be), also when the target has",
       "no such run; 2 usage; 3 connection or I/O.",

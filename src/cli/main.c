@@ -119,11 +119,20 @@ static void main_help(FILE *out) {
       "  -h, --help               show this help",
       "  -V, --version            print the version and exit",
       "",
-      "Every command takes options as getopt_long does (--name VALUE,",
-      "--name=VALUE, -n VALUE, -nVALUE, bundled flags such as -qf), and",
+      "Options of every command, besides its own (each command takes them",
+      "as getopt_long does: --name VALUE, --name=VALUE, -n VALUE, -nVALUE,",
+      "bundled flags such as -qf):",
       CLI_QUIET_HELP,
+      "  -h, --help               show the command's help",
       "",
       CLI_EXIT_STATUS_HELP,
+      "",
+      "Environment:",
+      "  NO_COLOR                 honoured: rollsafe writes no colour",
+      "  PROTOC                   the protoc that compiles .proto schemas",
+      "                           (default: protoc, else protoc-c, on PATH);",
+      "                           no temporary file is written",
+      "  ROLLSAFE_TODAY           diff: the date suppressions expire against",
   };
   print_lines(out, head, sizeof head / sizeof head[0]);
   for (size_t i = 0; i < N_COMMANDS; i++)

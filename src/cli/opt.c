@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +11,27 @@
 
 int cli_quiet;
 
+/* -q/--quiet, which every subcommand takes unless its table has them. */
+static const cli_opt_spec quiet_spec = {-1000, "quiet", 'q', 0};
+
+/* ROLLSAFE_LIST_OPTIONS=1: the table, for the completion generator. */
+static void list_options(const cli_opt_spec *specs, size_t n_specs) {
+  int quiet = 0;
+  for (size_t i = 0; i < n_specs; i++) {
+    const cli_opt_spec *s = &specs[i];
+    if (s->long_name == NULL) continue;
+    quiet |= strcmp(s->long_name, quiet_spec.long_name) == 0;
+    printf("%s %c %d\n", s->long_name, s->short_name ? s->short_name : '-',
+           s->takes_value ? 1 : 0);
+  }
+  if (!quiet) printf("%s %c 0\n", quiet_spec.long_name, quiet_spec.short_name);
+  exit(cli_finish_stdout(NULL, CLI_EXIT_CLEAN));
+}
+
 void cli_opt_init(cli_opt_parser *p, const cli_opt_spec *specs, size_t n_specs,
                   int argc, char **argv, const char *cmd) {
+  const char *list = getenv("ROLLSAFE_LIST_OPTIONS");
+  if (list != NULL && strcmp(list, "1") == 0) list_options(specs, n_specs);
   p->specs = specs;
   p->n_specs = n_specs;
   p->argc = argc;
@@ -39,9 +59,6 @@ static const cli_opt_spec *find_short(const cli_opt_parser *p, char c) {
       return &p->specs[i];
   return NULL;
 }
-
-/* -q/--quiet, which every subcommand takes unless its table has them. */
-static const cli_opt_spec quiet_spec = {-1000, "quiet", 'q', 0};
 
 /* The next short option of the bundle being read. */
 static int next_short(cli_opt_parser *p, const char **value) {

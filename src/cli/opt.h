@@ -12,6 +12,12 @@
  * Every subcommand also takes -q/--quiet (unless its own table defines
  * them): the parser sets cli_quiet and goes on, so option tables need no
  * entry for it.
+ *
+ * With ROLLSAFE_LIST_OPTIONS=1 in the environment, cli_opt_init() prints
+ * the subcommand's option table ("LONG SHORT TAKES_VALUE" per line, "-"
+ * for no short name) on stdout and exits 0 before the subcommand does
+ * anything: the build generates the bash completion from it (and from the
+ * help text, which says which options apply). Not for users.
  */
 #ifndef RS_CLI_OPT_H
 #define RS_CLI_OPT_H
@@ -60,6 +66,7 @@ enum {
 
 /**
  * Starts parsing @p argv from index 1 (argv[0] is the subcommand name).
+ * Under ROLLSAFE_LIST_OPTIONS=1, prints the table and exits instead.
  */
 void cli_opt_init(cli_opt_parser *p, const cli_opt_spec *specs, size_t n_specs,
                   int argc, char **argv, const char *cmd);
