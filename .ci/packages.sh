@@ -14,7 +14,10 @@
 # producer and group-offset committer), and the runtimes whose readers the
 # runtime table is checked against (docs/runtimes.md): the C++ runtime
 # (libprotobuf-dev, g++), Java (libprotobuf-java, default-jdk-headless) and
-# Go (golang-go, golang-google-protobuf-dev, built offline in GOPATH mode).
+# Go (golang-go, golang-google-protobuf-dev, built offline in GOPATH mode),
+# help2man (the man pages, made at build time from the help text) and dpkg
+# (the .deb that cpack builds is installed into a scratch root by the
+# package test; dpkg-shlibdeps names the library packages it depends on).
 RS_PACKAGES=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
@@ -24,6 +27,7 @@ RS_PACKAGES=(
   clang libclang-rt-14-dev valgrind
   default-jdk-headless libprotobuf-java golang-go golang-google-protobuf-dev
   librdkafka-dev python3-confluent-kafka
+  help2man dpkg dpkg-dev
 )
 
 # Installs whatever in RS_PACKAGES is missing; runs apt-get update only then.

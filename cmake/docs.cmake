@@ -3,7 +3,7 @@
 # rollsafe(1) and rollsafe-COMMAND(1) of `rollsafe [COMMAND] --help`), the
 # option tables say what completes (cmake/gen_completion.sh). Installed with
 # the tool (component cli):
-#   share/man/man1/rollsafe.1, rollsafe-<command>.1
+#   share/man/man1/rollsafe.1.gz, rollsafe-<command>.1.gz
 #   share/bash-completion/completions/rollsafe
 # RS_MAN=OFF builds neither (for a build machine without help2man).
 option(RS_MAN "Generate man pages (help2man) and the bash completion" ON)
@@ -23,6 +23,7 @@ set(RS_CLI_COMMANDS inspect scan fix restore runs purge diff demo)
 
 set(RS_MAN_DIR ${PROJECT_BINARY_DIR}/man)
 set(RS_MAN_PAGES)
+set(RS_MAN_PAGES_GZ)
 foreach(cmd "" ${RS_CLI_COMMANDS})
   if(cmd STREQUAL "")
     set(page ${RS_MAN_DIR}/rollsafe.1)
@@ -45,6 +46,14 @@ foreach(cmd "" ${RS_CLI_COMMANDS})
     COMMENT "help2man ${page}"
     VERBATIM)
   list(APPEND RS_MAN_PAGES ${page})
+  # Installed compressed, as Debian keeps man pages (-n: no name or time in
+  # the gzip header, so the same page gives the same bytes).
+  add_custom_command(
+    OUTPUT ${page}.gz
+    COMMAND gzip -9nkf ${page}
+    DEPENDS ${page}
+    VERBATIM)
+  list(APPEND RS_MAN_PAGES_GZ ${page}.gz)
 endforeach()
 
 set(RS_COMPLETION ${PROJECT_BINARY_DIR}/completion/rollsafe)
@@ -57,9 +66,10 @@ add_custom_command(
   COMMENT "bash completion of rollsafe"
   VERBATIM)
 
-add_custom_target(rollsafe_docs ALL DEPENDS ${RS_MAN_PAGES} ${RS_COMPLETION})
+add_custom_target(rollsafe_docs ALL
+  DEPENDS ${RS_MAN_PAGES} ${RS_MAN_PAGES_GZ} ${RS_COMPLETION})
 
-install(FILES ${RS_MAN_PAGES} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
+install(FILES ${RS_MAN_PAGES_GZ} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
         COMPONENT cli)
 install(FILES ${RS_COMPLETION}
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions

@@ -15,6 +15,16 @@ add_test(NAME install.example_service
 set_tests_properties(install.example_service PROPERTIES
   LABELS install TIMEOUT 600)
 
+# The .deb: built by cpack, installed into a scratch root, run from there
+# (tool, man pages, completion, library, examples/service).
+if(TARGET rollsafe_cli AND TARGET rollsafe_docs)
+  add_test(NAME install.deb
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/test_deb.sh
+      ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER}
+      "${RS_CONSUMER_FLAGS}")
+  set_tests_properties(install.deb PROPERTIES LABELS install TIMEOUT 900)
+endif()
+
 # librollsafe.so exports rs_ names only; libprotobuf-c is the control.
 find_library(RS_PROTOBUFC_SO NAMES protobuf-c HINTS ${PROTOBUFC_LIBRARY_DIRS}
   REQUIRED)

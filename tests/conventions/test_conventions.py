@@ -23,6 +23,7 @@ Exit status: 0 passed, 1 failed.
 """
 
 import argparse
+import gzip
 import os
 import re
 import shutil
@@ -273,7 +274,11 @@ def test_man_pages(ctx):
           "RS_MAN_DIR is not a directory: %r" % ctx.man_dir)
     version, _ = ctx.expect(0, "--version")
     version = version.split()[1]
-    pages = sorted(os.listdir(ctx.man_dir))
+    pages = sorted(p for p in os.listdir(ctx.man_dir) if p.endswith(".1"))
+    for p in pages:
+        with gzip.open(os.path.join(ctx.man_dir, p + ".gz"), "rb") as z:
+            check(z.read() == open(os.path.join(ctx.man_dir, p), "rb").read(),
+                  "%s.gz is not %s compressed" % (p, p))
     commands = ctx.commands()
     want = sorted(["rollsafe.1"] + ["rollsafe-%s.1" % c for c, _ in commands])
     check(pages == want, "man pages are not one per command", pages, want)

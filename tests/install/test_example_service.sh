@@ -10,6 +10,10 @@
 #
 # EXTRA_FLAGS are compile and link flags the consumer needs because of how
 # the library was built (the -fsanitize flags of an RS_SANITIZE build).
+# With RS_INSTALLED_PREFIX set, BUILD_DIR is not installed: the example is
+# built against that prefix, an installation moved from where it was
+# installed to (the .deb's /usr, extracted elsewhere by test_deb.sh):
+# pkg-config is told the new prefix.
 set -euo pipefail
 
 build_dir=$1
@@ -24,9 +28,16 @@ prefix=$tmp/prefix
 step() { printf '== %s\n' "$*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-step "install to $prefix"
-cmake --install "$build_dir" --prefix "$prefix" >"$tmp/install.log" ||
-  { cat "$tmp/install.log"; exit 1; }
+pkg_config=(pkg-config)
+if [[ -n ${RS_INSTALLED_PREFIX:-} ]]; then
+  prefix=$RS_INSTALLED_PREFIX
+  pkg_config=(pkg-config "--define-variable=prefix=$prefix")
+  step "installed at $prefix"
+else
+  step "install to $prefix"
+  cmake --install "$build_dir" --prefix "$prefix" >"$tmp/install.log" ||
+    { cat "$tmp/install.log"; exit 1; }
+fi
 
 [[ -f $prefix/include/rollsafe/rollsafe.h ]] || fail "rollsafe.h not installed"
 # Neither the example domain nor the envelope's generated code is public.
@@ -44,7 +55,7 @@ pcdir=$(dirname "$pcfile")
 libdir=$(dirname "$pcdir")
 [[ -e $libdir/librollsafe.so && -e $libdir/librollsafe.a ]] ||
   fail "librollsafe.so/.a missing in $libdir"
-codegen=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=codegen rollsafe)
+codegen=$(PKG_CONFIG_PATH=$pcdir "${pkg_config[@]}" --variable=codegen rollsafe)
 [[ -f $codegen ]] || fail "pkg-config's codegen ($codegen) is not a file"
 
 run_example() { # run_example LABEL BINARY [env...]
@@ -81,9 +92,10 @@ if ldd "$tmp/build-static/example_service" | grep -q librollsafe; then
   fail "the static build links librollsafe.so"
 fi
 
-step "pkg-config rollsafe: $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs rollsafe)"
+step "pkg-config rollsafe: $(PKG_CONFIG_PATH=$pcdir "${pkg_config[@]}" --cflags --libs rollsafe)"
 cp -r "$example_dir" "$tmp/src"
 PKG_CONFIG_PATH=$pcdir make -C "$tmp/src" O="$tmp/build-pc" CC="$cc" \
+  PKG_CONFIG="${pkg_config[*]}" \
   CFLAGS="$extra_flags" LDFLAGS="$extra_flags" >"$tmp/make.log" 2>&1 ||
   { cat "$tmp/make.log"; exit 1; }
 run_example pkg-config "$tmp/build-pc/example_service" \
