@@ -96,6 +96,18 @@ RS_EXTERN int rs_registry_builder_new(rs_registry_builder **out,
 RS_EXTERN void rs_registry_builder_free(rs_registry_builder *builder);
 
 /**
+ * Number of record types declared in @p builder so far: a host that lets
+ * plugins or schemas declare types can tell which declared what.
+ */
+RS_EXTERN size_t
+rs_registry_builder_type_count(const rs_registry_builder *builder);
+
+/** Name of the i-th record type declared so far (sorted by name), or NULL;
+ * borrowed until the builder changes. */
+RS_EXTERN const char *rs_registry_builder_type_name(
+    const rs_registry_builder *builder, size_t i);
+
+/**
  * Declares format version @p version of record type @p type.
  *
  * @param type the record type, e.g. "shop.Order"; copied

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "opt.h"
 #include "output.h"
+#include "report/schema_origin.h"
 
 #define CMD "diff"
 #define MAX_VERSIONS 64
@@ -123,6 +124,10 @@ typedef struct diff_run {
   size_t n_applied;
   int exit_code;
   int reported; /* the report was written (or its writing tried) */
+  /* Each version's schema: a file, and with one --type the fingerprint of
+   * the message it names there (message[v] "" when not found). */
+  schema_origin origins[MAX_VERSIONS];
+  char message[MAX_VERSIONS][256];
 } diff_run;
 
 static const char *fail_on_name(int fail_on) {
@@ -315,6 +320,62 @@ static const char *status_name(rs_diff_suppression_status s) {
                                             : "unused";
 }
 
+/* ---- schema origins --------------------------------------------------------
+ */
+
+/* The message version @p v's --type names: the v-th of NAME:NAME... when
+ * there is one per version, else the one name. */
+static void type_for(const diff_run *r, size_t v, char *out, size_t size) {
+  const char *spec = r->types[0];
+  size_t parts = 1;
+  for (const char *c = spec; *c; c++) parts += *c == ':';
+  if (parts != r->n_paths) {
+    snprintf(out, size, "%s", spec);
+    return;
+  }
+  const char *p = spec;
+  for (size_t i = 0; i < v; i++) p = strchr(p, ':') + 1;
+  snprintf(out, size, "%.*s", (int)strcspn(p, ":"), p);
+}
+
+/* Every version is a file; with one --type, the fingerprint of the message
+ * it names in each (schema/README.md), as the reports of scan and fix give
+ * the reader's. A version where it cannot be had (another spelling of the
+ * name, a schema that does not load as runtime descriptors) has none. */
+static void find_origins(diff_run *r) {
+  for (size_t v = 0; v < r->n_paths; v++) {
+    schema_origin *o = &r->origins[v];
+    memset(o, 0, sizeof *o);
+    o->source = SCHEMA_FILE;
+    o->path = r->paths[v];
+    r->message[v][0] = '\0';
+    if (r->n_types != 1) continue;
+    char name[256];
+    type_for(r, v, name, sizeof name);
+    rs_schema *s = NULL;
+    rs_schema_options so = RS_SCHEMA_OPTIONS_INIT;
+    so.include_dirs = r->n_includes ? r->includes : NULL;
+    const ProtobufCMessageDescriptor *d = NULL;
+    rs_registry_builder *b = NULL;
+    rs_registry *reg = NULL;
+    if (rs_schema_load(&s, r->paths[v], &so, NULL) == 0 &&
+        rs_schema_find_message(&d, s, name, NULL) == 0 &&
+        rs_registry_builder_new(&b, NULL, NULL) == 0 &&
+        rs_registry_builder_add_version(b, "diff.Version", 1, d,
+                                        RS_ENCODING_RAW, NULL) == 0) {
+      if (rs_registry_build(&reg, b, NULL) == 0) {
+        schema_origin_set_fingerprint(
+            o, rs_registry_fingerprint(reg, "diff.Version", 1));
+        snprintf(r->message[v], sizeof r->message[v], "%s", d->name);
+      }
+      b = NULL; /* consumed */
+    }
+    rs_registry_builder_free(b);
+    rs_registry_free(reg);
+    rs_schema_free(s);
+  }
+}
+
 /* ---- text ---------------------------------------------------------------- */
 
 static int write_text(FILE *out, void *ctx) {
@@ -322,8 +383,15 @@ static int write_text(FILE *out, void *ctx) {
   size_t n = rs_diff_report_count(r->report);
   fprintf(out, "rollsafe diff: %zu schema versions, oldest first\n",
           r->n_paths);
-  for (size_t v = 0; v < r->n_paths; v++)
-    fprintf(out, "  v%zu  %s\n", v + 1, r->paths[v]);
+  for (size_t v = 0; v < r->n_paths; v++) {
+    fprintf(out, "  v%zu  %s", v + 1, r->paths[v]);
+    if (r->message[v][0])
+      fprintf(out, " (file; %s, fingerprint %s)", r->message[v],
+              r->origins[v].fingerprint);
+    else
+      fputs(" (file)", out);
+    fputc('\n', out);
+  }
   if (r->n_types > 0) {
     fputs("types:", out);
     for (size_t i = 0; i < r->n_types; i++) fprintf(out, " %s", r->types[i]);
@@ -414,8 +482,13 @@ static json_t *json_document(const diff_run *r) {
   bad |= set(doc, "command", json_string("diff")) != 0;
   bad |= set(doc, "rollsafe_version", json_string(rs_version())) != 0;
   for (size_t v = 0; !bad && v < r->n_paths; v++) {
-    json_t *o = json_pack("{s:I,s:s}", "version", (json_int_t)(v + 1), "path",
-                          r->paths[v]);
+    json_t *o = json_pack(
+        "{s:I,s:s,s:s,s:o,s:o}", "version", (json_int_t)(v + 1), "path",
+        r->paths[v], "source", schema_source_name(SCHEMA_FILE), "message",
+        r->message[v][0] ? json_string(r->message[v]) : json_null(),
+        "fingerprint",
+        r->origins[v].fingerprint[0] ? json_string(r->origins[v].fingerprint)
+                                     : json_null());
     bad |= o == NULL || json_array_append_new(versions, o) != 0;
   }
   bad |= set(doc, "versions", versions) != 0;
@@ -658,6 +731,7 @@ static int run(diff_run *r) {
   }
   rs_diff_options opts = RS_DIFF_OPTIONS_INIT;
   r->types[r->n_types] = NULL;
+  find_origins(r);
   opts.types = r->n_types ? r->types : NULL;
   rs_error err = RS_ERROR_INIT;
   rc = rs_diff_compare(&r->report, (const rs_diff_schema *const *)r->schemas,

@@ -309,6 +309,10 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_t *o = json_object();
   json_object_set_new(o, "name", str_or_null(t->target.name));
   json_object_set_new(o, "table", str_or_null(t->target.table));
+  json_object_set_new(o, "reader",
+                      json_pack("{s:s,s:i,s:o}", "type", t->type, "version",
+                                (int)t->reader_version, "schema",
+                                schema_origin_json(&t->reader_schema)));
   json_object_set_new(o, "run_id", str_or_null(r->run.run_id));
   json_object_set_new(o, "executed", json_boolean(r->executed));
   json_object_set_new(o, "complete", json_boolean(r->complete));
@@ -448,6 +452,10 @@ static int write_text(FILE *out, void *ctx) {
       continue;
     }
     if (r->run.run_id[0]) fprintf(out, "  run        %s\n", r->run.run_id);
+    char origin[600];
+    schema_origin_text(origin, sizeof origin, &t->reader_schema);
+    fprintf(out, "  reader     %s version %u, schema %s\n", t->type,
+            t->reader_version, origin);
     fprintf(out,
             "  rows       %" PRIu64 " read in %" PRIu64 " pass%s, %.2f s\n",
             r->rows_read, r->passes, r->passes == 1 ? "" : "es", r->seconds);
@@ -763,6 +771,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
     int w = write_report(a, &rep);
     if (w != 0) status = w;
     reported = 1;
+    if (!restore) cli_target_set_note_builtin(&set, cmd);
   }
 done:
   /* A configuration or usage error found before any target was read still

@@ -66,7 +66,8 @@ void cli_inspect_help(FILE *out) {
       "                           all): each set field, each element of a",
       "                           repeated field and each unknown field counts",
       "                           one. What is left out is counted in",
-      "                           \"fields_omitted\" and said on stderr (unless",
+      "                           \"fields_omitted\" and said on stderr "
+      "(unless",
       "                           -q)",
       CLI_MAX_ALLOC_HELP,
       CLI_QUIET_HELP,
@@ -538,6 +539,17 @@ int cli_inspect_run(int argc, char **argv) {
   if ((status = build_document(&doc, &verdict, &decided, &omitted, reg, &a, buf,
                                len)) != 0)
     goto done;
+  /* Where the reader's schema came from: the verdict's reader version. */
+  json_int_t reader = json_integer_value(
+      json_object_get(json_object_get(doc, "verdict"), "reader_version"));
+  schema_origin origin;
+  cli_types_origin(&types, a.type, (unsigned)reader, &origin);
+  json_t *jorigin = schema_origin_json(&origin);
+  if (jorigin == NULL || json_object_set_new(doc, "reader_schema", jorigin)) {
+    cli_error(CMD, "out of memory");
+    status = CLI_EXIT_IO;
+    goto done;
+  }
 
   errno = 0;
   if (json_dumpf(doc, stdout, JSON_INDENT(2)) != 0 || putchar('\n') == EOF) {
@@ -560,6 +572,7 @@ int cli_inspect_run(int argc, char **argv) {
                                   : verdict <= RS_VERDICT_IGNORED_FIELDS
                                       ? CLI_EXIT_CLEAN
                                       : CLI_EXIT_FOUND);
+  if (status != CLI_EXIT_IO) cli_types_note_builtin(&types, a.type, CMD);
 
 done:
   json_decref(doc);

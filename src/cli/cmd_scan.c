@@ -544,6 +544,7 @@ static int run(scan_args *a) {
     t->reader_version = resolved[i].reader_version;
     t->reader_framing = resolved[i].framing;
     t->raw_writer = resolved[i].raw_writer;
+    t->reader_schema = resolved[i].reader_schema;
     t->result.estimated_rows = -1;
   }
 
@@ -615,6 +616,7 @@ static int run(scan_args *a) {
     }
     store_close(s);
   }
+  if (scanned) cli_target_set_note_builtin(&set, CMD);
   report.interrupted = cli_interrupted != 0;
   if (report.interrupted)
     cli_error(CMD, "interrupted: the report covers only the rows read so far");

@@ -606,8 +606,24 @@ int cli_target_set_load(cli_target_set *set, const cli_target_args *a,
   }
   int status = build_types(set, a, cmd);
   if (status != 0) return status;
-  return resolve_all(a, set->registry, set->config, &set->targets, &set->n,
-                     cmd);
+  status =
+      resolve_all(a, set->registry, set->config, &set->targets, &set->n, cmd);
+  if (status != 0) return status;
+  for (size_t i = 0; i < set->n; i++) {
+    cli_target *t = &set->targets[i];
+    cli_types_origin(&set->types, t->type, t->reader_version,
+                     &t->reader_schema);
+  }
+  return 0;
+}
+
+void cli_target_set_note_builtin(const cli_target_set *set, const char *cmd) {
+  for (size_t i = 0; i < set->n; i++) {
+    size_t j = 0;
+    while (j < i && strcmp(set->targets[j].type, set->targets[i].type) != 0)
+      j++;
+    if (j == i) cli_types_note_builtin(&set->types, set->targets[i].type, cmd);
+  }
 }
 
 void cli_target_set_free(cli_target_set *set) {

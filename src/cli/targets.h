@@ -202,6 +202,9 @@ typedef struct cli_target {
   rs_reader_framing framing; /* raw or envelope */
   unsigned newest;           /* the type's newest version */
   unsigned raw_writer;       /* the writer of raw records; 0: inferred */
+  /* Where the reader's version of the type came from (borrows from the
+   * set's types). */
+  schema_origin reader_schema;
   const char *fixed_output;  /* stream files: the config's fixed_output */
   /* Confluent schema ids (borrowed from the args or the config) and what
    * names them in messages ("--schema-id" or a config position). */
@@ -245,6 +248,12 @@ typedef struct cli_target_set {
  */
 int cli_target_set_load(cli_target_set *set, const cli_target_args *a,
                         const char *cmd);
+
+/**
+ * For the commands that judge records (scan, fix): a note (cli_note) for
+ * each record type of the set that is the built-in example.
+ */
+void cli_target_set_note_builtin(const cli_target_set *set, const char *cmd);
 
 void cli_target_set_free(cli_target_set *set);
 

@@ -83,6 +83,32 @@ static int schema_for(rs_schema **out, cli_types *t, const char *path,
   return 0;
 }
 
+/* Records where @p type came from; paths are copied. 0, or CLI_EXIT_IO
+ * (printed) when out of memory. */
+static int add_origin(cli_types *t, const char *type, schema_source source,
+                      const char *const *paths, size_t n_paths,
+                      const char *cmd) {
+  cli_type_origin *grown =
+      realloc(t->origins, (t->n_origins + 1) * sizeof *grown);
+  if (grown == NULL) goto oom;
+  t->origins = grown;
+  cli_type_origin *o = &t->origins[t->n_origins];
+  memset(o, 0, sizeof *o);
+  o->source = source;
+  o->type = strdup(type);
+  o->paths = n_paths ? calloc(n_paths, sizeof *o->paths) : NULL;
+  t->n_origins++; /* freed by cli_types_free from here on */
+  if (o->type == NULL || (n_paths && o->paths == NULL)) goto oom;
+  for (size_t i = 0; i < n_paths; i++) {
+    if ((o->paths[i] = strdup(paths[i])) == NULL) goto oom;
+    o->n_paths = i + 1;
+  }
+  return 0;
+oom:
+  cli_error(cmd, "out of memory");
+  return CLI_EXIT_IO;
+}
+
 static bool same_list(const cli_type_request *a, const cli_type_request *b) {
   if (a->n_schemas != b->n_schemas) return false;
   for (size_t i = 0; i < a->n_schemas; i++)
@@ -123,6 +149,9 @@ static int add_requests(cli_types *t, rs_registry_builder *b,
       cli_error(cmd, "%s: %s", r->where, err.message);
       return CLI_EXIT_USAGE;
     }
+    int status =
+        add_origin(t, r->type, SCHEMA_FILE, r->schemas, r->n_schemas, cmd);
+    if (status != 0) return status;
   }
   return 0;
 }
@@ -189,12 +218,36 @@ static int add_plugins(cli_types *t, rs_registry_builder *b,
     return CLI_EXIT_USAGE;
   }
   for (size_t i = 0; i < n; i++) {
-    rs_error err = RS_ERROR_INIT;
-    if (rs_plugin_load(&t->plugins[i], plugins[i], b, &err) != 0) {
-      cli_error(cmd, "%s", err.message);
-      return CLI_EXIT_USAGE;
+    /* The types it adds are the names the builder did not have before:
+     * the plugin's (names are sorted, so compare as sets). */
+    size_t before = rs_registry_builder_type_count(b);
+    char **had = calloc(before + 1, sizeof *had);
+    int status = 0;
+    for (size_t k = 0; had != NULL && k < before; k++)
+      if ((had[k] = strdup(rs_registry_builder_type_name(b, k))) == NULL)
+        status = CLI_EXIT_IO;
+    if (had == NULL || status != 0) {
+      cli_error(cmd, "out of memory");
+      status = CLI_EXIT_IO;
     }
-    t->n_plugins = i + 1;
+    rs_error err = RS_ERROR_INIT;
+    if (status == 0 &&
+        rs_plugin_load(&t->plugins[i], plugins[i], b, &err) != 0) {
+      cli_error(cmd, "%s", err.message);
+      status = CLI_EXIT_USAGE;
+    }
+    if (status == 0) t->n_plugins = i + 1;
+    for (size_t k = 0; status == 0 && k < rs_registry_builder_type_count(b);
+         k++) {
+      const char *name = rs_registry_builder_type_name(b, k);
+      size_t j = 0;
+      while (j < before && strcmp(had[j], name) != 0) j++;
+      if (j == before)
+        status = add_origin(t, name, SCHEMA_PLUGIN, &plugins[i], 1, cmd);
+    }
+    for (size_t k = 0; had != NULL && k < before; k++) free(had[k]);
+    free(had);
+    if (status != 0) return status;
   }
   return 0;
 }
@@ -223,6 +276,8 @@ int cli_types_build(cli_types *t, const cli_type_request *requests,
       cli_error(cmd, "%s", err.message);
       status = CLI_EXIT_IO;
     }
+    if (rc == 0)
+      status = add_origin(t, RS_SHOP_ORDER, SCHEMA_BUILTIN, NULL, 0, cmd);
   }
   if (status != 0) {
     rs_registry_builder_free(b);
@@ -246,5 +301,43 @@ void cli_types_free(cli_types *t) {
   }
   free(t->schemas);
   free(t->schema_paths);
+  for (size_t i = 0; i < t->n_origins; i++) {
+    for (size_t k = 0; k < t->origins[i].n_paths; k++)
+      free(t->origins[i].paths[k]);
+    free(t->origins[i].paths);
+    free(t->origins[i].type);
+  }
+  free(t->origins);
   memset(t, 0, sizeof *t);
+}
+
+void cli_types_origin(const cli_types *t, const char *type, unsigned version,
+                      schema_origin *out) {
+  memset(out, 0, sizeof *out);
+  for (size_t i = 0; type != NULL && i < t->n_origins; i++) {
+    const cli_type_origin *o = &t->origins[i];
+    if (strcmp(o->type, type) != 0) continue;
+    out->source = o->source;
+    if (o->source == SCHEMA_PLUGIN && o->n_paths > 0)
+      out->path = o->paths[0];
+    else if (version >= 1 && version <= o->n_paths)
+      out->path = o->paths[version - 1];
+    break;
+  }
+  schema_origin_set_fingerprint(
+      out, rs_registry_fingerprint(t->registry, type, version));
+}
+
+void cli_types_note_builtin(const cli_types *t, const char *type,
+                            const char *cmd) {
+  for (size_t i = 0; type != NULL && i < t->n_origins; i++)
+    if (t->origins[i].source == SCHEMA_BUILTIN &&
+        strcmp(t->origins[i].type, type) == 0) {
+      cli_note(cmd,
+               "%s is the built-in example type (the demo's schema, not "
+               "yours): give --schema (once per version) or a plugin to "
+               "judge your own %s",
+               type, type);
+      return;
+    }
 }

@@ -10,6 +10,7 @@
 #include <rollsafe/rollsafe.h>
 
 #include "config.h"
+#include "report/schema_origin.h"
 
 /** Most --schema and --plugin options. */
 #define CLI_MAX_SCHEMAS 64
@@ -73,6 +74,14 @@ typedef struct cli_type_request {
   const char *where;   /**< names the request in messages */
 } cli_type_request;
 
+/** Where one record type of the registry came from. */
+typedef struct cli_type_origin {
+  char *type;
+  schema_source source;
+  char **paths; /**< a file per version, or the plugin; none when built in */
+  size_t n_paths;
+} cli_type_origin;
+
 /** A registry and what it borrows from. */
 typedef struct cli_types {
   rs_registry *registry;
@@ -81,6 +90,8 @@ typedef struct cli_types {
   size_t n_schemas;
   rs_plugin **plugins;
   size_t n_plugins;
+  cli_type_origin *origins;
+  size_t n_origins;
 } cli_types;
 
 /**
@@ -101,5 +112,20 @@ int cli_types_build(cli_types *out, const cli_type_request *requests,
                     const char *const *proto_paths, const char *cmd);
 
 void cli_types_free(cli_types *t);
+
+/**
+ * Where version @p version of @p type came from (the built-in example, a
+ * schema file: the one of that version, or a plugin), with the version's
+ * schema fingerprint. out->path borrows from @p t.
+ */
+void cli_types_origin(const cli_types *t, const char *type, unsigned version,
+                      schema_origin *out);
+
+/**
+ * The note a command prints (cli_note) when it judges @p type against the
+ * built-in example: once per type and command run, nothing otherwise.
+ */
+void cli_types_note_builtin(const cli_types *t, const char *type,
+                            const char *cmd);
 
 #endif

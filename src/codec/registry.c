@@ -445,6 +445,15 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
   return 0;
 }
 
+size_t rs_registry_builder_type_count(const rs_registry_builder *b) {
+  return b != NULL ? rs_registry_type_count(&b->reg) : 0;
+}
+
+const char *rs_registry_builder_type_name(const rs_registry_builder *b,
+                                          size_t i) {
+  return b != NULL ? rs_registry_type_name(&b->reg, i) : NULL;
+}
+
 size_t rs_registry_type_count(const rs_registry *r) {
   return r != NULL ? r->n_types : 0;
 }

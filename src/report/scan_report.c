@@ -556,6 +556,10 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
     json_decref(samples);
     return NULL;
   }
+  json_t *reader = json_object_get(o, "reader");
+  if (reader != NULL)
+    json_object_set_new(reader, "schema",
+                        schema_origin_json(&t->reader_schema));
   if (t->target.kind != STORE_STREAM_FILE)
     json_object_set_new(
         o, "key_note",
@@ -812,6 +816,9 @@ static void text_target(FILE *out, const scan_report *r,
     fprintf(out, "version %u (given)\n", t->raw_writer);
   else
     fputs("auto (inferred from the bytes)\n", out);
+  char origin[600];
+  schema_origin_text(origin, sizeof origin, &t->reader_schema);
+  fprintf(out, "  schema     %s\n", origin);
   if (t->target.where != NULL)
     fprintf(out, "  where      %s\n", t->target.where);
   if (t->status != STORE_OK) fprintf(out, "  ERROR      %s\n", t->error);

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "report/schema_origin.h"
 #include "verify/scan.h"
 
 /** One target of the report. */
@@ -25,6 +26,8 @@ typedef struct scan_report_target {
   unsigned reader_version; /**< resolved */
   rs_reader_framing reader_framing; /**< resolved: raw or envelope */
   unsigned raw_writer;     /**< the writer of raw records; 0: inferred (auto) */
+  /** Where the reader's schema came from. */
+  schema_origin reader_schema;
   const char *description; /**< store_describe(), or NULL if never opened */
   int scanned;             /**< scan_target() ran: `result` is filled */
   int status;              /**< STORE_OK, or why the target failed */
