@@ -1,4 +1,4 @@
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 /*
  * src/cli/cmd_diff.c: `rollsafe diff`, the schema guard. Every older schema
  * version is a reader, every newer one a writer; the report says what each
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <rollsafe/rollsafe.h>
@@ -583,10 +584,71 @@ static char *uri_of(const char *path) {
   return u;
 }
 
-static json_t *sarif_location(const char *file, unsigned line, unsigned col) {
-  char *uri = uri_of(file);
+/* Whether @p dir (a directory path, any form) holds @p rel. */
+static int joined(char *out, size_t size, const char *dir, const char *rel) {
+  int n = snprintf(out, size, "%s/%s", dir, rel);
+  return n > 0 && (size_t)n < size && access(out, F_OK) == 0;
+}
+
+/*
+ * The path of @p file relative to the current directory, the repository's
+ * root where CI runs. The file is a schema as given (relative or absolute),
+ * or a file as protoc recorded it, relative to the import root it was found
+ * in: then it is looked for in the current directory, the directory of
+ * each .proto given, and each -I directory. A file found nowhere keeps the
+ * recorded name; one outside the current directory its name without the
+ * directories: never an absolute path, never "..".
+ */
+static void repo_path(const diff_run *r, const char *file, char *out,
+                      size_t size) {
+  snprintf(out, size, "%s", file);
+  char here[4096], cwd[4096], found[4096], real[4096];
+  if (getcwd(here, sizeof here) == NULL) return;
+  int hit = 0;
+  if (file[0] == '/') {
+    snprintf(found, sizeof found, "%s", file);
+    hit = access(found, F_OK) == 0;
+  } else {
+    hit = joined(found, sizeof found, ".", file);
+  }
+  for (size_t v = 0; !hit && v < r->n_paths; v++) {
+    const char *p = r->paths[v];
+    size_t n = strlen(p);
+    if (n < 6 || strcmp(p + n - 6, ".proto") != 0) continue;
+    const char *slash = strrchr(p, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - p) : 1,
+             slash ? p : ".");
+    if (slash == p) snprintf(dir, sizeof dir, "/");
+    hit = joined(found, sizeof found, dir, file);
+  }
+  for (size_t i = 0; !hit && i < r->n_includes; i++)
+    hit = joined(found, sizeof found, r->includes[i], file);
+  if (!hit || realpath(found, real) == NULL || realpath(here, cwd) == NULL) {
+    if (file[0] == '/') {
+      const char *base = strrchr(file, '/');
+      snprintf(out, size, "%s", base + 1);
+    }
+    return;
+  }
+  size_t n = strlen(cwd);
+  if (strcmp(cwd, "/") == 0)
+    snprintf(out, size, "%s", real + 1);
+  else if (strncmp(real, cwd, n) == 0 && real[n] == '/')
+    snprintf(out, size, "%s", real + n + 1);
+  else if (file[0] == '/')
+    snprintf(out, size, "%s", strrchr(real, '/') + 1);
+}
+
+static json_t *sarif_location(const diff_run *r, const char *file,
+                              unsigned line, unsigned col) {
+  char path[4096];
+  repo_path(r, file, path, sizeof path);
+  char *uri = uri_of(path);
   if (uri == NULL) return NULL;
-  json_t *phys = json_pack("{s:{s:s}}", "artifactLocation", "uri", uri);
+  /* Relative to the repository's root, which SARIF names %SRCROOT%. */
+  json_t *phys = json_pack("{s:{s:s,s:s}}", "artifactLocation", "uri", uri,
+                           "uriBaseId", "%SRCROOT%");
   free(uri);
   if (phys != NULL && line > 0 &&
       set(phys, "region",
@@ -621,7 +683,7 @@ static json_t *sarif_document(const diff_run *r) {
              rs_diff_rule_id(rs_diff_finding_rule(f)), rs_diff_finding_path(f),
              ri + 1, wi + 1);
     json_t *loc =
-        sarif_location(rs_diff_finding_file(f), rs_diff_finding_line(f),
+        sarif_location(r, rs_diff_finding_file(f), rs_diff_finding_line(f),
                        rs_diff_finding_column(f));
     if (loc != NULL &&
         set(loc, "logicalLocations",
@@ -664,7 +726,7 @@ static json_t *sarif_document(const diff_run *r) {
     else
       snprintf(text, sizeof text, "suppression of %s at %s matches no finding",
                a->s->rule, a->s->path);
-    json_t *loc = sarif_location(r->config->path, a->s->line, a->s->col);
+    json_t *loc = sarif_location(r, r->config->path, a->s->line, a->s->col);
     json_t *o = json_pack("{s:s,s:{s:s},s:[o]}", "level", "warning", "message",
                           "text", text, "locations", loc);
     bad |= o == NULL || json_array_append_new(notes, o) != 0;

@@ -310,6 +310,64 @@ def test_diff_names_each_version(ctx):
           "diff without --type", doc["versions"])
 
 
+def sarif_uris(doc):
+    return sorted({loc["physicalLocation"]["artifactLocation"]["uri"]
+                   for res in doc["runs"][0]["results"]
+                   for loc in res["locations"]})
+
+
+def test_sarif_paths_are_repository_relative(ctx):
+    """diff's SARIF names files relative to the working directory (the
+    repository's root in CI), however the schemas were given: relative or
+    absolute .proto paths, or descriptor sets whose names are relative to
+    protoc's -I, found through diff's own -I. Never an absolute path."""
+    check(ctx.schema, "RS_SCHEMA_DIR is not set")
+    repo = os.path.join(ctx.work, "repo")
+    for v in (1, 2):
+        d = os.path.join(repo, "proto", "shop", "v%d" % v)
+        os.makedirs(d)
+        shutil.copy(os.path.join(ctx.schema, "shop/v%d/order.proto" % v), d)
+    rel = ["proto/shop/v1/order.proto", "proto/shop/v2/order.proto"]
+    absolute = [os.path.join(repo, p) for p in rel]
+
+    def sarif(*argv, cwd=repo):
+        p = subprocess.run([ctx.rollsafe, "diff", "--format", "sarif", *argv],
+                           capture_output=True, cwd=cwd, timeout=120)
+        check(p.returncode == 1, "diff %s: exit %d" % (argv, p.returncode),
+              p.stderr.decode())
+        doc = json.loads(p.stdout)
+        for res in doc["runs"][0]["results"]:
+            for loc in res["locations"]:
+                a = loc["physicalLocation"]["artifactLocation"]
+                check(a.get("uriBaseId") == "%SRCROOT%", "no %SRCROOT%", a)
+        return sarif_uris(doc)
+
+    # Findings name the writer's file (v2) and some the reader's (v1).
+    check(sarif(*rel) == rel, "relative .proto", sarif(*rel))
+    check(sarif(*absolute) == rel, "absolute .proto", sarif(*absolute))
+    # Descriptor sets: protoc recorded shop/v2/order.proto (its -I proto).
+    sets = []
+    for v, p in enumerate(rel, 1):
+        out = os.path.join(repo, "v%d.desc" % v)
+        subprocess.run(["protoc", "-I", "proto", "--include_imports",
+                        "--include_source_info", "-o", out, p], cwd=repo,
+                       check=True)
+        sets.append(out)
+    check(sarif("-I", "proto", *sets) == rel, "descriptor sets with -I",
+          sarif("-I", "proto", *sets))
+    check(sarif(*sets) == ["shop/v1/order.proto", "shop/v2/order.proto"],
+          "descriptor sets without -I: the recorded names", sarif(*sets))
+    # Run from elsewhere: no absolute path, no "..".
+    elsewhere = os.path.join(ctx.work, "elsewhere")
+    os.makedirs(elsewhere)
+    uris = sarif(*absolute, cwd=elsewhere)
+    check(uris == ["order.proto"], "outside the working directory", uris)
+    # Copies elsewhere of what is in the repository are not it: run from
+    # the repository's parent, the paths say repo/proto/....
+    uris = sarif(*absolute, cwd=ctx.work)
+    check(uris == ["repo/" + p for p in rel], "from the parent", uris)
+
+
 TESTS = {name[5:]: fn for name, fn in sorted(globals().items())
          if name.startswith("test_") and callable(fn)}
 
