@@ -17,7 +17,9 @@ include(CMakePackageConfigHelpers)
 set(RS_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/rollsafe)
 
 # ---- libraries ------------------------------------------------------------
-install(TARGETS rollsafe rollsafe_static
+# The archive installed is rollsafe_static_dist (src/CMakeLists.txt: its
+# internal symbols are local), exported as rollsafe::rollsafe_static.
+install(TARGETS rollsafe rollsafe_static_dist
   EXPORT rollsafeTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
     COMPONENT runtime NAMELINK_COMPONENT development

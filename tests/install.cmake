@@ -32,6 +32,12 @@ add_test(NAME install.symbols
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/test_symbols.sh
     $<TARGET_FILE:rollsafe> ${RS_PROTOBUFC_SO})
 set_tests_properties(install.symbols PROPERTIES LABELS install)
+# The archive installed defines rs_ names only; the tests' own archive,
+# which keeps the internals, is its control.
+add_test(NAME install.symbols_static
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/test_symbols.sh
+    $<TARGET_FILE:rollsafe_static_dist> $<TARGET_FILE:rollsafe_static>)
+set_tests_properties(install.symbols_static PROPERTIES LABELS install)
 
 # rollsafe_codegen.cmake refuses what it cannot generate from, saying why.
 add_test(NAME install.codegen_errors

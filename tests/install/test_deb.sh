@@ -104,6 +104,7 @@ done
 
 step "library symbols"
 bash "$source_dir/tests/install/test_symbols.sh" "$root/usr/lib/librollsafe.so"
+bash "$source_dir/tests/install/test_symbols.sh" "$root/usr/lib/librollsafe.a"
 
 step "examples/service against the package"
 RS_INSTALLED_PREFIX=$root/usr bash "$source_dir/tests/install/test_example_service.sh" \

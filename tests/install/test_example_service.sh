@@ -100,3 +100,53 @@ PKG_CONFIG_PATH=$pcdir make -C "$tmp/src" O="$tmp/build-pc" CC="$cc" \
   { cat "$tmp/make.log"; exit 1; }
 run_example pkg-config "$tmp/build-pc/example_service" \
   LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# The complaint this layout answers: a service that generates, for its own
+# use, code the library also holds (shop.v1.Order, which is rollsafe's demo
+# type, and descriptor.proto, which the library reads schemas with) links
+# the static library without a duplicate definition, and its descriptors
+# are its own.
+step "a service with its own shop.v1.Order and descriptor.proto, linked statically"
+source_dir=$(cd "$example_dir/../.." && pwd)
+own=$tmp/own
+mkdir -p "$own"
+descriptor_proto=$(find /usr/include /usr/local/include -path '*/google/protobuf/descriptor.proto' 2>/dev/null | head -n1)
+[[ -n $descriptor_proto ]] || fail "google/protobuf/descriptor.proto not found"
+pb_include=${descriptor_proto%/google/protobuf/descriptor.proto}
+protoc-c --c_out="$own" -I"$source_dir/schema" "$source_dir/schema/shop/v1/order.proto"
+protoc-c --c_out="$own" -I"$pb_include" "$descriptor_proto"
+cat >"$own/own.c" <<'C'
+#include <stdio.h>
+#include <rollsafe/rollsafe.h>
+#include "google/protobuf/descriptor.pb-c.h"
+#include "shop/v1/order.pb-c.h"
+
+int main(void) {
+  rs_error err = RS_ERROR_INIT;
+  rs_registry_builder *b = NULL;
+  rs_registry *reg = NULL;
+  /* The service registers its own shop.Order (its own descriptor). */
+  if (rs_registry_builder_new(&b, NULL, &err) != 0 ||
+      rs_registry_builder_add_version(b, "shop.Order", 1,
+                                      &shop__v1__order__descriptor,
+                                      RS_ENCODING_RAW, &err) != 0 ||
+      rs_registry_build(&reg, b, &err) != 0) {
+    fprintf(stderr, "own: %s\n", err.message);
+    return 1;
+  }
+  int ok = rs_registry_descriptor(reg, "shop.Order", 1) ==
+               &shop__v1__order__descriptor &&
+           google__protobuf__file_descriptor_set__descriptor.n_fields == 1;
+  printf("own descriptors: %s (librollsafe %s)\n", ok ? "ok" : "WRONG",
+         rs_version());
+  rs_registry_free(reg);
+  return ok ? 0 : 1;
+}
+C
+# shellcheck disable=SC2046 # pkg-config output is meant to be split
+"$cc" -std=c11 $extra_flags -I"$own" -o "$own/own" "$own/own.c" \
+  "$own/shop/v1/order.pb-c.c" "$own/google/protobuf/descriptor.pb-c.c" \
+  $(PKG_CONFIG_PATH=$pcdir "${pkg_config[@]}" --cflags rollsafe) \
+  "$libdir/librollsafe.a" $(pkg-config --libs libprotobuf-c) -ldl \
+  2>"$own/link.log" || { cat "$own/link.log"; fail "the static link failed"; }
+"$own/own"
