@@ -771,7 +771,6 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
     int w = write_report(a, &rep);
     if (w != 0) status = w;
     reported = 1;
-    if (!restore) cli_target_set_note_builtin(&set, cmd);
   }
 done:
   /* A configuration or usage error found before any target was read still

@@ -572,7 +572,6 @@ int cli_inspect_run(int argc, char **argv) {
                                   : verdict <= RS_VERDICT_IGNORED_FIELDS
                                       ? CLI_EXIT_CLEAN
                                       : CLI_EXIT_FOUND);
-  if (status != CLI_EXIT_IO) cli_types_note_builtin(&types, a.type, CMD);
 
 done:
   json_decref(doc);

@@ -616,7 +616,6 @@ static int run(scan_args *a) {
     }
     store_close(s);
   }
-  if (scanned) cli_target_set_note_builtin(&set, CMD);
   report.interrupted = cli_interrupted != 0;
   if (report.interrupted)
     cli_error(CMD, "interrupted: the report covers only the rows read so far");

@@ -617,15 +617,6 @@ int cli_target_set_load(cli_target_set *set, const cli_target_args *a,
   return 0;
 }
 
-void cli_target_set_note_builtin(const cli_target_set *set, const char *cmd) {
-  for (size_t i = 0; i < set->n; i++) {
-    size_t j = 0;
-    while (j < i && strcmp(set->targets[j].type, set->targets[i].type) != 0)
-      j++;
-    if (j == i) cli_types_note_builtin(&set->types, set->targets[i].type, cmd);
-  }
-}
-
 void cli_target_set_free(cli_target_set *set) {
   targets_free(set->targets, set->n);
   cli_types_free(&set->types);

@@ -249,12 +249,6 @@ typedef struct cli_target_set {
 int cli_target_set_load(cli_target_set *set, const cli_target_args *a,
                         const char *cmd);
 
-/**
- * For the commands that judge records (scan, fix): a note (cli_note) for
- * each record type of the set that is the built-in example.
- */
-void cli_target_set_note_builtin(const cli_target_set *set, const char *cmd);
-
 void cli_target_set_free(cli_target_set *set);
 
 #endif

@@ -327,17 +327,3 @@ void cli_types_origin(const cli_types *t, const char *type, unsigned version,
   schema_origin_set_fingerprint(
       out, rs_registry_fingerprint(t->registry, type, version));
 }
-
-void cli_types_note_builtin(const cli_types *t, const char *type,
-                            const char *cmd) {
-  for (size_t i = 0; type != NULL && i < t->n_origins; i++)
-    if (t->origins[i].source == SCHEMA_BUILTIN &&
-        strcmp(t->origins[i].type, type) == 0) {
-      cli_note(cmd,
-               "%s is the built-in example type (the demo's schema, not "
-               "yours): give --schema (once per version) or a plugin to "
-               "judge your own %s",
-               type, type);
-      return;
-    }
-}

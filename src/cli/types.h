@@ -121,11 +121,5 @@ void cli_types_free(cli_types *t);
 void cli_types_origin(const cli_types *t, const char *type, unsigned version,
                       schema_origin *out);
 
-/**
- * The note a command prints (cli_note) when it judges @p type against the
- * built-in example: once per type and command run, nothing otherwise.
- */
-void cli_types_note_builtin(const cli_types *t, const char *type,
-                            const char *cmd);
 
 #endif
