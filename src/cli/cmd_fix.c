@@ -916,6 +916,9 @@ void cli_restore_help(FILE *out) {
 }
 
 int cli_fix_run(int argc, char **argv) {
+  /* A Kafka topic is never rewritten: its fix is a driver of its own. */
+  if (cli_kafka_fix_wanted(argc, argv))
+    return cli_kafka_fix_run(argc, argv, 0);
   static const int allowed[] = {OPT_TO_VERSION,
                                 OPT_EXECUTE,
                                 OPT_ALLOW_LOSSY,
@@ -950,6 +953,8 @@ int cli_fix_run(int argc, char **argv) {
 }
 
 int cli_restore_run(int argc, char **argv) {
+  if (cli_kafka_fix_wanted(argc, argv))
+    return cli_kafka_fix_run(argc, argv, 1);
   static const int allowed[] = {OPT_RUN,
                                 OPT_EXECUTE,
                                 OPT_BATCH,
