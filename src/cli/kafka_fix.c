@@ -478,18 +478,21 @@ static int write_text(FILE *out, void *ctx) {
     if (r->n_parts > 0) fputs("  partitions\n", out);
     for (size_t i = 0; i < r->n_parts; i++) {
       const kafka_fix_partition *p = &r->parts[i];
-      fprintf(out, "    %" PRId32 ": from %" PRId64 " (%s)", p->partition,
-              p->start_offset, p->start_from ? p->start_from : "");
-      if (p->first_offset >= 0)
-        fprintf(out, ", read %" PRId64 "..%" PRId64, p->first_offset,
-                p->last_offset);
-      else
-        fputs(", nothing to read", out);
+      fprintf(out, "    %" PRId32, p->partition);
+      if (!r->restore) {
+        fprintf(out, ": from %" PRId64 " (%s)", p->start_offset,
+                p->start_from ? p->start_from : "");
+        if (p->first_offset >= 0)
+          fprintf(out, ", read %" PRId64 "..%" PRId64, p->first_offset,
+                  p->last_offset);
+        else
+          fputs(", nothing to read", out);
+      }
       fprintf(out, ": %s %" PRIu64,
               r->restore ? "restored"
               : exec     ? "converted"
                          : "would convert",
-              r->restore ? p->delivered : p->converted);
+              p->converted);
       if (p->n_repaired > 0) {
         fputs(" (offsets ", out);
         text_ranges(out, p);

@@ -338,8 +338,8 @@ static int kafka_plan(kafka_store *s, store_error *err) {
   const store_kafka *k = s->target->kafka;
   for (size_t i = 0; rc == STORE_OK && i < s->n_parts; i++) {
     store_partition *p = &s->parts[i].info;
-    if (p->partition < 0 || (size_t)p->partition >= k->n_start_at ||
-        k->start_at[p->partition] < 0)
+    if (k->start_at == NULL || p->partition < 0 ||
+        (size_t)p->partition >= k->n_start_at || k->start_at[p->partition] < 0)
       continue;
     int64_t at = k->start_at[p->partition];
     if (at < low[i]) {
