@@ -463,6 +463,172 @@ def test_refusals(r, c):
     check_eq(watermarks(c, "other")[1], (0, 1), "the foreign topic unchanged")
 
 
+def latest_per_key(msgs):
+    """What compaction leaves of a partition's messages: {key: message}."""
+    out = {}
+    for m in msgs:
+        out[m[1]] = m
+    return out
+
+
+class Policies:
+    """The bootstrap servers rollsafe is given for in-place fixes: on the
+    mock cluster, a proxy that answers DescribeConfigs with the topics'
+    cleanup.policy (kafka_config_proxy.py; the mock keeps no configs); on
+    a real cluster, the cluster itself (its topics made with those
+    configs)."""
+
+    def __init__(self, c, policies):
+        self.proxy = None
+        self.bootstrap = c.bootstrap
+        if c.proc is not None:
+            from kafka_config_proxy import ConfigProxy
+            self.proxy = ConfigProxy(c.bootstrap, {
+                c.topics[t]: {"cleanup.policy": p}
+                for t, p in policies.items()})
+            self.bootstrap = self.proxy.bootstrap
+
+    def close(self):
+        if self.proxy is not None:
+            self.proxy.close()
+
+
+COMPACT = {"cleanup.policy": "compact"}
+
+
+@with_cluster({"ledger": (PARTITIONS, COMPACT),
+               "ledger.rollsafe-journal": 1,
+               "plain": (PARTITIONS, {"cleanup.policy": "delete"})})
+def test_in_place_compacted_and_restore(r, c):
+    recs = Records()
+    # Keys k0..k8: a version-1 value first; then the even keys get a
+    # version-2 envelope (unreadable to the raw reader), k2's followed by a
+    # version-1 value again (the unreadable one superseded), k4's by a
+    # tombstone, and k8 an AWAITING_AUTH status (lossy: left alone).
+    msgs = [(i % 3, b"k%d" % i, recs.v1(i), None) for i in range(9)]
+    msgs += [(i % 3, b"k%d" % i,
+              recs.make("v2_awaiting" if i == 8 else "v2_plain", 10 + i),
+              [("h", b"%d" % i)]) for i in range(0, 9, 2)]
+    msgs += [(2, b"k2", recs.v1(22), None), (1, b"k4", None, None)]
+    produce(c, "ledger", msgs)
+    pol = Policies(c, {"ledger": "compact", "plain": "delete"})
+    try:
+        args = ["--kafka", pol.bootstrap, "--topic", c.topics["ledger"],
+                *TYPE, *READER, "--kafka-timeout", "20"]
+        if os.environ.get("RS_KAFKA_BOOTSTRAP"):
+            args += ["--journal-topic", c.topics["ledger.rollsafe-journal"]]
+        before = read_all(c, "ledger")
+        src = {p: latest_per_key(before[p]) for p in range(PARTITIONS)}
+        want = {(p, m[0]) for p in range(PARTITIONS) for m in src[p].values()
+                if m[2] is not None and m[2][:1] == b"\xf7" and
+                m[1] != b"k8"}
+        check_eq(len(want), 2, "k0 and k6 to convert")
+        dry, _ = fix_json(r, 1, args, "--in-place-compacted")
+        t = dry["targets"][0]
+        check_eq(t["cleanup_policy"], "compact", "policy read")
+        check_eq(repaired_set(dry), want, "the dry run names what it would "
+                 "convert")
+        check_eq(read_all(c, "ledger"), before, "the dry run writes nothing")
+        doc, _ = fix_json(r, 1, args, "--in-place-compacted", "--execute")
+        t = doc["targets"][0]
+        run_id = t["run_id"]
+        check_eq(repaired_set(doc), want, "converted: each key's latest")
+        check_eq(t["lossy_skipped"], 1, "k8 left alone (lossy)")
+        check(t["superseded"] >= 3, "superseded ones skipped", t)
+        after = read_all(c, "ledger")
+        # The journal holds each original, named and keyed by its offset.
+        journal = read_all(c, "ledger.rollsafe-journal", 1)[0]
+        check_eq(len(journal), len(want), "one journal entry per original")
+        for (_, key, value, hdrs, _) in journal:
+            origin = header(hdrs, "rollsafe-original").decode()
+            topic, p, o = origin.rsplit("/", 2)
+            p, o = int(p), int(o)
+            check_eq(key.decode(), origin, "journal key")
+            orig = [m for m in before[p] if m[0] == o][0]
+            check_eq(value, orig[2], "original bytes journaled")
+            check_eq(header(hdrs, "rollsafe-original-key"), orig[1],
+                     "original key journaled")
+            check_eq(header(hdrs, "rollsafe-run").decode(), run_id, "run")
+        # After compaction every key's latest value is read by the old
+        # reader as its writer meant, but k8's (left alone).
+        for p in range(PARTITIONS):
+            latest = latest_per_key(after[p])
+            for key, m in latest.items():
+                if m[2] is None or key == b"k8":
+                    continue
+                got = v1_reads(recs, m[2])
+                check(got is not None, "latest of %s readable" % key)
+                old = src[p][key]
+                check_eq((got.order_id, got.customer_id, got.total_cents),
+                         meant(recs, old[2]), "latest of %s as meant" % key)
+                if (p, old[0]) in want:
+                    check_eq(header(m[3], "rollsafe-original").decode(),
+                             "%s/%d/%d" % (c.topics["ledger"], p, old[0]),
+                             "replacement names its original")
+                    check_eq(header(m[3], "h"), old[3][0][1],
+                             "original headers kept")
+        # Again: nothing left to convert, nothing written.
+        again, _ = fix_json(r, 1, args, "--in-place-compacted", "--execute")
+        check_eq(again["targets"][0]["converted"], 0, "nothing to convert")
+        check_eq(read_all(c, "ledger"), after, "nothing written again")
+        # A producer writes k6 after the fix: restore leaves it alone and
+        # puts k0's original back.
+        k6 = [(p, m) for p in range(PARTITIONS) for m in after[p]
+              if m[1] == b"k6"][0]
+        produce(c, "ledger", [(k6[0], b"k6", recs.v1(66), None)])
+        rargs = [a for a in args if a != "--in-place-compacted"]
+        out, _ = r.expect(0, "restore", *rargs, "--run", run_id, "--format",
+                          "json")
+        rd = json.loads(out)["targets"][0]
+        check_eq((rd["restored"], rd["conflicts"]), (1, 1), "dry restore")
+        mid = read_all(c, "ledger")
+        out, _ = r.expect(0, "restore", *rargs, "--run", run_id, "--format",
+                          "json", "--execute")
+        rd = json.loads(out)["targets"][0]
+        check_eq((rd["restored"], rd["conflicts"]), (1, 1), "restore")
+        restored = read_all(c, "ledger")
+        for p in range(PARTITIONS):
+            latest = latest_per_key(restored[p])
+            for key, m in latest.items():
+                if key == b"k0":
+                    check_eq(m[2], src[p][key][2], "k0's original back")
+                    check_eq(header(m[3], "rollsafe-restored").decode(),
+                             run_id, "marked restored")
+                    check_eq(header(m[3], "h"), b"0", "its headers back")
+                if key == b"k6":
+                    check_eq(m[2], recs.v1(66), "k6's new value kept")
+        check_eq(sum(len(v) for v in restored.values()),
+                 sum(len(v) for v in mid.values()) + 1, "one message added")
+        # Restoring twice changes nothing.
+        out, _ = r.expect(0, "restore", *rargs, "--run", run_id, "--format",
+                          "json", "--execute")
+        rd = json.loads(out)["targets"][0]
+        check_eq((rd["restored"], rd["conflicts"]), (0, 2), "restore again")
+        check("already restored" in json.dumps(rd["samples"]),
+              "named already restored", rd["samples"])
+        check_eq(read_all(c, "ledger"), restored, "nothing written")
+        # A topic that is not compacted is refused, and so is a journal
+        # topic that does not exist.
+        out, err = r.expect(2, "fix", "--kafka", pol.bootstrap, "--topic",
+                            c.topics["plain"], *TYPE, *READER,
+                            "--in-place-compacted", "--execute")
+        check("cleanup.policy=delete" in err, "delete refused", err)
+        out, err = r.expect(2, "fix", *args, "--in-place-compacted",
+                            "--journal-topic", "no-such-journal",
+                            "--execute")
+        check("no journal topic" in err, "journal needed", err)
+    finally:
+        pol.close()
+    if c.proc is not None:
+        # The mock itself cannot say: never written in place.
+        out, err = r.expect(3, "fix", "--kafka", c.bootstrap, "--topic",
+                            c.topics["ledger"], *TYPE, *READER,
+                            "--in-place-compacted", "--execute",
+                            "--kafka-timeout", "5")
+        check("cannot read the cleanup.policy" in err, "unknown policy", err)
+        check_eq(read_all(c, "ledger"), restored, "nothing written")
+
+
 def test_silent_broker_fix_exits_3(r):
     """A broker that accepts connections and never answers: the fix gives
     up with exit 3 once the configured timeout has passed (ctest's own

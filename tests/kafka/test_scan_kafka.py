@@ -434,8 +434,9 @@ def test_secrets_only_from_file_or_env(r, c):
 
 
 def test_fix_refuses_topics(r):
-    """fix and restore do not write topics (yet), runs has none: each says
-    so before connecting anywhere."""
+    """fix and restore of a config's topic are refused (a topic is fixed
+    from the command line), runs has none: each says so before connecting
+    anywhere."""
     cfg = os.path.join(r.work, "rollsafe.yaml")
     with open(cfg, "w") as f:
         f.write("targets:\n  - name: events\n    kind: kafka-topic\n"
@@ -446,6 +447,9 @@ def test_fix_refuses_topics(r):
         out, err = r.expect(2, *argv)
         check("target 'events' is a Kafka topic" in err, "%s says why"
               % argv[0], err)
+        if argv[0] != "runs":
+            check("from the command line" in err, "%s says how" % argv[0],
+                  err)
         check("transport" not in err, "%s connects nowhere" % argv[0], err)
 
 
