@@ -237,7 +237,7 @@ typedef struct store_row {
   size_t value_len;
   int value_is_null;
   /* Set by adapters that have them; store_next() zeroes them first. */
-  int has_partition; /**< Kafka: the row's partition is `partition` */
+  int has_partition;  /**< Kafka: the row's partition is `partition` */
   int32_t partition;
   /** The target's own provenance of the row (Kafka headers), or NULL. */
   const store_provenance *provenance;
