@@ -67,6 +67,10 @@ typedef struct cli_kafka_target {
 int cli_kafka_opt(cli_kafka_args *a, int id, const char *value,
                   const char *cmd);
 
+/** Takes --since TIME (as cli_parse_time reads it) into @p a: 0, or
+ * CLI_EXIT_USAGE (printed) for a bad or repeated one. */
+int cli_kafka_since(cli_kafka_args *a, const char *value, const char *cmd);
+
 /**
  * Builds @p out's properties from @p src: the file's, then the
  * environment's, then the NAME=VALUE ones (refusing secrets there), in that

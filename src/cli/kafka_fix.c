@@ -103,17 +103,7 @@ static int parse(kfix_args *a, int argc, char **argv, const char *cmd,
     if (id == CLI_OPT_ARG)
       return cli_usage_error(cmd, "unexpected argument '%s'", value);
     if (id == CLI_TOPT_SINCE) {
-      if (a->t.kafka.has_since)
-        return cli_usage_error(cmd, "--since given twice");
-      if (cli_parse_time(value, &a->t.kafka.since_ms) != 0)
-        return cli_usage_error(
-            cmd,
-            "invalid --since '%s': expected RFC 3339 with a zone "
-            "(2026-11-26T09:30:00Z), a date (2026-11-26) or @UNIX_SECONDS",
-            value);
-      a->t.kafka.since_ms /= 1000; /* Kafka timestamps: milliseconds */
-      a->t.kafka.has_since = 1;
-      a->t.kafka.since_text = value;
+      if (cli_kafka_since(&a->t.kafka, value, cmd) != 0) return CLI_EXIT_USAGE;
       continue;
     }
     int taken = cli_target_opt(&a->t, id, value, cmd);

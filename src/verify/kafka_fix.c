@@ -140,6 +140,29 @@ static int interrupted(const fix_options *o) {
   return o->interrupted != NULL && *o->interrupted;
 }
 
+/*
+ * The next row of @p s, for the loops of this file: 1 with @p row, or 0 when
+ * the loop ends: at the end (*@p end set when given), on an interrupt
+ * (r->fix.interrupted), or on an error (in r->fix).
+ */
+static int next_row(kafka_fix_result *r, const fix_options *o, store *s,
+                    store_row *row, int *end) {
+  store_error serr = {STORE_OK, ""};
+  if (interrupted(o)) {
+    r->fix.interrupted = 1;
+    store_cancel(s);
+    return 0;
+  }
+  int got = store_next(s, row, &serr);
+  if (got > 0) return 1;
+  if (got == 0 && end != NULL) *end = 1;
+  if (got < 0 && interrupted(o))
+    r->fix.interrupted = 1;
+  else if (got < 0)
+    set_store_error(r, &serr);
+  return 0;
+}
+
 /* The headers a fix adds: where the message came from, and the run. */
 typedef struct added_headers {
   char original[STORE_KAFKA_TOPIC_MAX + 48];
@@ -541,24 +564,8 @@ int kafka_fix_to_topic(kafka_fix_result *r, const kafka_fix_options *o,
   double started = verify_now_seconds();
   for (;;) {
     throttle(fo, started, f->rows_read);
-    if (interrupted(fo)) {
-      f->interrupted = 1;
-      store_cancel(s);
-      break;
-    }
     store_row row;
-    int got = store_next(s, &row, &serr);
-    if (got == 0) {
-      f->complete = 1;
-      break;
-    }
-    if (got < 0) {
-      if (interrupted(fo))
-        f->interrupted = 1;
-      else
-        set_store_error(r, &serr);
-      break;
-    }
+    if (!next_row(r, fo, s, &row, &f->complete)) break;
     f->rows_read++;
     if (fo->progress != NULL && f->rows_read % 4096 == 0)
       fo->progress(fo->progress_ctx, f->rows_read);
@@ -789,20 +796,8 @@ static int latest_per_key(kafka_fix_result *r, const kafka_fix_options *o,
   }
   int rc = 0;
   for (;;) {
-    if (interrupted(o->fix)) {
-      r->fix.interrupted = 1;
-      break;
-    }
     store_row row;
-    int got = store_next(s, &row, &serr);
-    if (got == 0) break;
-    if (got < 0) {
-      if (interrupted(o->fix))
-        r->fix.interrupted = 1;
-      else
-        set_store_error(r, &serr);
-      break;
-    }
+    if (!next_row(r, o->fix, s, &row, NULL)) break;
     if (count) r->fix.rows_read++;
     size_t key_len = 0;
     const void *key = store_kafka_row_key(s, &key_len);
@@ -1002,24 +997,8 @@ int kafka_fix_in_place(kafka_fix_result *r, const kafka_fix_options *o,
   double started = verify_now_seconds();
   for (;;) {
     throttle(fo, started, f->rows_read);
-    if (interrupted(fo)) {
-      f->interrupted = 1;
-      store_cancel(s);
-      break;
-    }
     store_row row;
-    int got = store_next(s, &row, &serr);
-    if (got == 0) {
-      f->complete = 1;
-      break;
-    }
-    if (got < 0) {
-      if (interrupted(fo))
-        f->interrupted = 1;
-      else
-        set_store_error(r, &serr);
-      break;
-    }
+    if (!next_row(r, fo, s, &row, &f->complete)) break;
     kafka_fix_partition *p = part_of(r, row.partition);
     int64_t offset = store_kafka_row_offset(s);
     if (p == NULL || row.partition < 0 || (size_t)row.partition >= n_src ||
@@ -1211,24 +1190,8 @@ int kafka_restore(kafka_fix_result *r, const kafka_fix_options *o,
   store_kafka_header restored = {STORE_KAFKA_HEADER_RESTORED, o->run_id,
                                  strlen(o->run_id)};
   for (;;) {
-    if (interrupted(fo)) {
-      f->interrupted = 1;
-      store_cancel(s);
-      break;
-    }
     store_row row;
-    int got = store_next(s, &row, &serr);
-    if (got == 0) {
-      f->complete = 1;
-      break;
-    }
-    if (got < 0) {
-      if (interrupted(fo))
-        f->interrupted = 1;
-      else
-        set_store_error(r, &serr);
-      break;
-    }
+    if (!next_row(r, fo, s, &row, &f->complete)) break;
     if (!row_header_is(s, STORE_KAFKA_HEADER_RUN, o->run_id)) continue;
     const void *v = NULL, *key = NULL;
     size_t len = 0, key_len = 0;
