@@ -23,64 +23,16 @@ import warnings
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
-from rsdata import Records, check, check_eq, gen, run_cases  # noqa: E402
+from rsdata import Records, check, check_eq, run_cases  # noqa: E402
 from test_confluent import MAPPINGS  # noqa: E402
 from test_scan_kafka import (GROUP, LAYOUT, PARTITIONS, TYPE,  # noqa: E402
-                             commit, committed, free_port, record)
+                             commit, committed, free_port, record,
+                             with_cluster)
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
 # The old code: plain protobuf-c of version 1, which reads raw records only.
 READER = ["--reader-version", "1", "--reader-framing", "raw", *MAPPINGS]
-
-
-class Cluster:
-    """The mock cluster (or RS_KAFKA_BOOTSTRAP's) with topics of the given
-    partition counts: {name: partitions}, or {name: (partitions, configs)}
-    (configs only on a real cluster)."""
-
-    def __init__(self, topics):
-        self.proc = None
-        real = os.environ.get("RS_KAFKA_BOOTSTRAP")
-        suffix = uuid.uuid4().hex[:8]
-        self.topics = {t: "%s-%s" % (t, suffix) if real else t
-                       for t in topics}
-        if real:
-            from confluent_kafka.admin import AdminClient, NewTopic
-            self.bootstrap = real
-            admin = AdminClient({"bootstrap.servers": real})
-            new = []
-            for t, spec in topics.items():
-                n, cfg = spec if isinstance(spec, tuple) else (spec, {})
-                new.append(NewTopic(self.topics[t], n, 1, config=cfg))
-            for f in admin.create_topics(new).values():
-                f.result(30)
-            return
-        args = [os.environ["RS_KAFKA_MOCK"], "--brokers", "3"]
-        for t, spec in topics.items():
-            n = spec[0] if isinstance(spec, tuple) else spec
-            args += ["--topic", "%s:%d" % (self.topics[t], n)]
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE)
-        self.bootstrap = self.proc.stdout.readline().decode().strip()
-        check(self.bootstrap, "the mock cluster printed its bootstrap servers")
-
-    def close(self):
-        if self.proc is not None:
-            self.proc.stdin.close()
-            self.proc.wait(30)
-
-
-def with_cluster(topics):
-    def wrap(fn):
-        def run(r):
-            c = Cluster(topics)
-            try:
-                fn(r, c)
-            finally:
-                c.close()
-        return run
-    return wrap
 
 
 def produce(c, topic, messages):

@@ -42,10 +42,17 @@ LAYOUT = ([("v1", "raw"), ("v2_plain", "envelope"), ("v2_gift", "envelope"),
 
 
 class Cluster:
-    """A Kafka cluster: the mock, or RS_KAFKA_BOOTSTRAP's."""
+    """A Kafka cluster: the mock, or RS_KAFKA_BOOTSTRAP's, with the topics
+    given: a list of names (PARTITIONS each), or {name: partitions} or
+    {name: (partitions, configs)} (configs only on a real cluster: the
+    mock keeps none)."""
 
     def __init__(self, topics):
         self.proc = None
+        if not isinstance(topics, dict):
+            topics = {t: PARTITIONS for t in topics}
+        specs = {t: spec if isinstance(spec, tuple) else (spec, {})
+                 for t, spec in topics.items()}
         real = os.environ.get("RS_KAFKA_BOOTSTRAP")
         suffix = uuid.uuid4().hex[:8]
         self.topics = {t: "%s-%s" % (t, suffix) if real else t
@@ -54,15 +61,16 @@ class Cluster:
             from confluent_kafka.admin import AdminClient, NewTopic
             self.bootstrap = real
             admin = AdminClient({"bootstrap.servers": real})
-            fs = admin.create_topics([NewTopic(n, PARTITIONS, 1)
-                                      for n in self.topics.values()])
+            fs = admin.create_topics([NewTopic(self.topics[t], n, 1,
+                                               config=cfg)
+                                      for t, (n, cfg) in specs.items()])
             for f in fs.values():
                 f.result(30)
             return
         mock = os.environ["RS_KAFKA_MOCK"]
         args = [mock, "--brokers", "3"]
-        for name in self.topics.values():
-            args += ["--topic", "%s:%d" % (name, PARTITIONS)]
+        for t, (n, _) in specs.items():
+            args += ["--topic", "%s:%d" % (self.topics[t], n)]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE)
         self.bootstrap = self.proc.stdout.readline().decode().strip()
