@@ -573,9 +573,11 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   for (size_t i = 0; i < set.n; i++)
     if (set.targets[i].target.kind == STORE_KAFKA_TOPIC) {
       status = cli_usage_error(cmd,
-                               "target '%s' is a Kafka topic: %s does not "
-                               "write topics; rollsafe scan reads them",
-                               set.targets[i].target.name, cmd);
+                               "target '%s' is a Kafka topic: %s one from "
+                               "the command line (--kafka, --topic, --type "
+                               "and --output-topic or --in-place-compacted; "
+                               "see %s --kafka x --help)",
+                               set.targets[i].target.name, cmd, cmd);
       goto done;
     }
   const rs_registry *reg = set.registry;
@@ -870,7 +872,9 @@ void cli_fix_help(FILE *out) {
       "pending messages; a message a consumer holds is in_flight and",
       "revisited, one consumed meanwhile is gone. Stream files are never",
       "edited: the fix writes a new file beside the original, which stays as",
-      "the backup.",
+      "the backup. A Kafka topic is never rewritten either: see",
+      "'" CLI_PROGRAM " fix --kafka - --help' (an output topic, or in place",
+      "on a compacted topic).",
       "",
       "Ctrl-C or SIGTERM finishes the current batch, saves the checkpoint and",
       "exits 4; --resume RUN_ID continues. Running a fix again over fixed",
@@ -916,6 +920,9 @@ void cli_restore_help(FILE *out) {
 }
 
 int cli_fix_run(int argc, char **argv) {
+  /* A Kafka topic is never rewritten: its fix is a driver of its own. */
+  if (cli_kafka_fix_wanted(argc, argv))
+    return cli_kafka_fix_run(argc, argv, 0);
   static const int allowed[] = {OPT_TO_VERSION,
                                 OPT_EXECUTE,
                                 OPT_ALLOW_LOSSY,
@@ -950,6 +957,8 @@ int cli_fix_run(int argc, char **argv) {
 }
 
 int cli_restore_run(int argc, char **argv) {
+  if (cli_kafka_fix_wanted(argc, argv))
+    return cli_kafka_fix_run(argc, argv, 1);
   static const int allowed[] = {OPT_RUN,
                                 OPT_EXECUTE,
                                 OPT_BATCH,

@@ -373,17 +373,8 @@ static int parse_args(scan_args *a, int argc, char **argv) {
         break;
       }
       case CLI_TOPT_SINCE:
-        if (a->t.kafka.has_since)
-          return cli_usage_error(CMD, "--since given twice");
-        if (cli_parse_time(value, &a->t.kafka.since_ms) != 0)
-          return cli_usage_error(
-              CMD,
-              "invalid --since '%s': expected RFC 3339 with a zone "
-              "(2026-11-26T09:30:00Z), a date (2026-11-26) or @UNIX_SECONDS",
-              value);
-        a->t.kafka.since_ms /= 1000; /* Kafka timestamps: milliseconds */
-        a->t.kafka.has_since = 1;
-        a->t.kafka.since_text = value;
+        if (cli_kafka_since(&a->t.kafka, value, CMD) != 0)
+          return CLI_EXIT_USAGE;
         break;
       case OPT_WRITTEN_AFTER:
         rc = cli_parse_time(value, &a->written_after_us);

@@ -143,6 +143,14 @@ typedef struct store_kafka {
   /** How long a broker may take to answer before the scan fails with
    * STORE_EIO (metadata, watermarks, offsets, and waiting for messages). */
   int timeout_ms;
+  /** Per partition number p < n_start_at: an offset to start p at instead
+   * of where `start` says, or -1 for none (a resumed fix: the offset after
+   * the last message already copied). An offset below the partition's low
+   * watermark is an error (STORE_EIO), never a silent gap. NULL: none. */
+  const int64_t *start_at;
+  size_t n_start_at;
+  /** The start_from (store_partition) of such a partition; static. */
+  const char *start_at_label;
 } store_kafka;
 
 /** 1 for a librdkafka property whose value is a secret (a password, a

@@ -1075,3 +1075,70 @@ int fix_restore(fix_result *r, store *s, const char *run_id,
   r->seconds = verify_now_seconds() - t0;
   return 0;
 }
+
+/* ---- planning for other drivers ----------------------------------------- */
+
+struct fix_planner {
+  fix_options o; /* the engine points here */
+  engine e;
+};
+
+int fix_planner_new(fix_planner **out, const fix_options *o, rs_error *err) {
+  *out = NULL;
+  fix_planner *p = calloc(1, sizeof *p);
+  if (p == NULL) {
+    err->code = RS_ENOMEM;
+    err->offset = RS_OFFSET_NONE;
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return RS_ENOMEM;
+  }
+  p->o = *o;
+  int rc = engine_init(&p->e, &p->o, err);
+  if (rc != 0) {
+    fix_planner_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+int fix_planner_plan(fix_planner *p, const uint8_t *value, size_t len,
+                     const uint8_t **out, size_t *out_len, int *oc, char *why,
+                     size_t why_size, rs_error *err) {
+  rs_arena_reset(p->e.batch_arena);
+  rs_buf buf = RS_BUF_INIT;
+  *out = NULL;
+  *out_len = 0;
+  int rc = plan(&p->e, value, len, &buf, oc, why, why_size, err);
+  if (rc == 0 && (*oc == FIX_CONVERTED || *oc == FIX_LOSSY)) {
+    *out = buf.data;
+    *out_len = buf.len;
+  }
+  return rc;
+}
+
+int fix_planner_check(fix_planner *p, fix_result *r, const uint8_t *value,
+                      size_t len, rs_error *err) {
+  const fix_options *o = &p->o;
+  rs_classification *c = NULL;
+  int rc = rs_classify(&c, o->registry, o->type, &o->reader, value, len,
+                       &p->e.quick_opts, err);
+  if (rc == 0) count_remaining(r, c);
+  rs_arena_reset(p->e.row_arena);
+  return rc;
+}
+
+void fix_planner_verified(fix_result *r) {
+  verified(r);
+}
+
+int fix_count(fix_result *r, const fix_options *o, fix_outcome oc,
+              const char *key, const char *why) {
+  return count_at(r, o, oc, key, 1, why);
+}
+
+void fix_planner_free(fix_planner *p) {
+  if (p == NULL) return;
+  engine_dispose(&p->e);
+  free(p);
+}
