@@ -2593,18 +2593,24 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
       " written_at timestamptz, restored boolean DEFAULT false,"
       " PRIMARY KEY (run_id, key))",
   };
-  /* Tables that exist need no DDL, nor the right to run it. */
+  /* Tables that exist need no DDL, nor the right to run it; a schema that
+   * exists (made for the fix role: docs/privileges.md) is not created
+   * again, which would need CREATE on the database. */
   PGresult *res = PQexec(s->conn,
                          "SELECT pg_catalog.to_regclass('rollsafe.runs') IS "
                          "NOT NULL AND pg_catalog.to_regclass("
-                         "'rollsafe.backup') IS NOT NULL");
+                         "'rollsafe.backup') IS NOT NULL,"
+                         " pg_catalog.to_regnamespace('rollsafe') IS NOT "
+                         "NULL");
   int rc = STORE_OK;
   if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
     rc = pg_fail_write(s, res, err, "looking for the rollsafe schema");
   int exists = rc == STORE_OK && PQgetvalue(res, 0, 0)[0] == 't';
+  int schema = rc == STORE_OK && PQgetvalue(res, 0, 1)[0] == 't';
   PQclear(res);
   if (rc != STORE_OK || exists) return rc;
-  for (size_t i = 0; i < sizeof ddl / sizeof ddl[0] && rc == STORE_OK; i++) {
+  for (size_t i = schema ? 1 : 0;
+       i < sizeof ddl / sizeof ddl[0] && rc == STORE_OK; i++) {
     for (int attempt = 0;; attempt++) {
       res = PQexec(s->conn, ddl[i]);
       if (PQresultStatus(res) == PGRES_COMMAND_OK) {
