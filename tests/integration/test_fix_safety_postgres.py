@@ -609,6 +609,7 @@ class KillState:
     def __init__(self, db, recs, kinds, orig):
         self.db, self.recs, self.kinds, self.orig = db, recs, kinds, orig
         self.run_id = None
+        self.runs = None  # (runner, target): also ask `rollsafe runs`
         self.checkpoint = None
         self.backed_up = 0
         self.convertible = {k for k, kind in kinds.items()
@@ -632,6 +633,12 @@ class KillState:
             check_eq(run_id, self.run_id, when + ": run id")
         self.run_id = run_id
         check_eq(status, "done" if final else "running", when + ": status")
+        # As rollsafe shows it: a run whose process is gone is interrupted.
+        if self.runs is not None:
+            from leasecheck import runs_of
+            check_eq(runs_of(*self.runs)[run_id]["status"],
+                     "done" if final else "interrupted",
+                     when + ": status `rollsafe runs` shows")
         # The checkpoint only moves forward.
         if cp is not None:
             cp = int(cp)
@@ -795,6 +802,7 @@ def test_kill_9_and_resume(r):
     forget_runs(db, K9_TABLE)
     orig = load(db, recs, kinds)
     st = KillState(db, recs, kinds, orig)
+    st.runs = (r, db.args("orders"))
     t_start = time.monotonic()
     t_first, t_full = calibrate(r, recs, kinds, len(st.convertible))
     # Rows fixed per second after the first commit (verification
@@ -912,6 +920,33 @@ def test_kill_9_and_resume(r):
           "%.3f s of a kill; total %.1f s"
           % (n_rows, len(st.convertible), t_full, t_first, len(sched),
              ", ".join(log), max_settle, time.monotonic() - t_start))
+
+
+def test_leases_after_kill_and_ctrl_c(r):
+    """As test_fix_safety_sqlite's case of the same name, with the lease an
+    advisory lock: one process works on a run at a time, a run whose
+    process was killed or stopped by a second Ctrl-C shows `interrupted`
+    once its server session has ended, and the next --resume finishes
+    it."""
+    from leasecheck import lease_scenario
+    recs = Records()
+    rng = random.Random(15)
+    kinds = mix(rng, 3000, 10, 5, {"v1": 1, "v2_plain": 1, "v2_gift": 1})
+    db = Db("it_leases")
+    forget_runs(db, "it_leases.orders")
+    orig = load(db, recs, kinds)
+    convertible = {k for k, kind in kinds.items() if kind in CONVERTIBLE}
+    run_id = lease_scenario(r, db.args("orders"), len(convertible), False)
+    final, b = table_rows(db), backups(db, run_id)
+    check_eq(set(b), convertible, "backed-up keys")
+    for k, data in final.items():
+        if k in convertible:
+            check_eq((b[k][0], b[k][1]), (orig[k], data),
+                     "row %d and its backup" % k)
+            check_eq(v1_order_id(recs, data), "O-%d" % k,
+                     "version-1 order_id of row %d" % k)
+        else:
+            check_eq(data, orig[k], "row %d untouched" % k)
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

@@ -598,6 +598,7 @@ class KillState:
     def __init__(self, path, recs, kinds, orig):
         self.path, self.recs, self.kinds, self.orig = path, recs, kinds, orig
         self.run_id = None
+        self.runs = None  # (runner, target): also ask `rollsafe runs`
         self.checkpoint = None
         self.backed_up = 0
         self.convertible = {k for k, kind in kinds.items()
@@ -617,6 +618,12 @@ class KillState:
             check_eq(run_id, self.run_id, when + ": run id")
         self.run_id = run_id
         check_eq(status, "done" if final else "running", when + ": status")
+        # As rollsafe shows it: a run whose process is gone is interrupted.
+        if self.runs is not None:
+            from leasecheck import runs_of
+            check_eq(runs_of(*self.runs)[run_id]["status"],
+                     "done" if final else "interrupted",
+                     when + ": status `rollsafe runs` shows")
         # The checkpoint only moves forward.
         if cp is not None:
             cp = int(cp)
@@ -758,6 +765,7 @@ def test_kill_9_and_resume(r):
     # that the next connection rolls back.
     orig = build(path, recs, kinds, wal=False)
     st = KillState(path, recs, kinds, orig)
+    st.runs = (r, target(path))
     t_start = time.monotonic()
 
     # Calibration on a copy: when the first batch commits, and how fast
@@ -875,6 +883,32 @@ def test_kill_9_and_resume(r):
           "(first commit %.2f s), %d kills: %s; total %.1f s"
           % (n_rows, len(st.convertible), t_full, t_first, len(sched),
              ", ".join(log), time.monotonic() - t_start))
+
+
+def test_leases_after_kill_and_ctrl_c(r):
+    """A run is worked on by one process at a time, shows `interrupted`
+    (never `running`) once its process is killed with -9 or stopped by a
+    second Ctrl-C, and the next --resume finishes it (leasecheck.py); the
+    table then holds every convertible record converted once, backed up,
+    and nothing else changed."""
+    from leasecheck import lease_scenario
+    recs = Records()
+    rng = random.Random(14)
+    kinds = mix(rng, 3000, 10, 5, {"v1": 1, "v2_plain": 1, "v2_gift": 1})
+    path = os.path.join(r.work, "orders.db")
+    orig = build(path, recs, kinds, wal=True)
+    convertible = {k for k, kind in kinds.items() if kind in CONVERTIBLE}
+    run_id = lease_scenario(r, target(path), len(convertible), True)
+    final, b = table_rows(path), backups(path, run_id)
+    check_eq(set(b), convertible, "backed-up keys")
+    for k, data in final.items():
+        if k in convertible:
+            check_eq((b[k][0], b[k][1]), (orig[k], data),
+                     "row %d and its backup" % k)
+            check_eq(v1_order_id(recs, data), "O-%d" % k,
+                     "version-1 order_id of row %d" % k)
+        else:
+            check_eq(data, orig[k], "row %d untouched" % k)
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
