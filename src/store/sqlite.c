@@ -1026,6 +1026,38 @@ static int connect_target(sqlite_store **out, const store_target *t,
   /* A file that is not a database fails here, at the first read. */
   rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL,
                     NULL);
+  if (rc != SQLITE_OK && write == NULL) {
+    /* A WAL database where SQLite cannot make its -shm file: read it as
+     * immutable when that reads everything, else refuse it, saying why
+     * (sqlite_readonly.c). */
+    char *uri = NULL;
+    status = store__sq_readonly_wal(t->connection, shown, name,
+                                    sqlite3_extended_errcode(s->db), &uri, err);
+    if (status != STORE_OK) {
+      sqlite_close(&s->base);
+      return status;
+    }
+    if (uri != NULL) {
+      sqlite3_close_v2(s->db);
+      s->db = NULL;
+      rc = sqlite3_open_v2(
+          uri, &s->db,
+          SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+      free(uri);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL,
+                          NULL, NULL);
+      if (s->db == NULL) {
+        sqlite_close(&s->base);
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+      }
+      snprintf(s->base.description, sizeof s->base.description,
+               "%s %s in %s (read-only WAL database without its -shm file, "
+               "read as immutable)",
+               store_kind_is_queue(t->kind) ? "sqlite-queue" : "sqlite-table",
+               t->table, shown);
+    }
+  }
   if (rc != SQLITE_OK) {
     status = fail_db(s, err, status_of(rc), "cannot read");
     sqlite_close(&s->base);

@@ -71,4 +71,17 @@ int store__sq_lease_held(sqlite3 *db, const char *schema, const char *shown,
 int store__sq_lease_beat(sqlite3 *db, const char *schema, store__sq_lease *l,
                          store_error *err);
 
+/*
+ * A reader's first read of @p path failed with (extended) code @p rc: when
+ * the file is a WAL database whose -shm file SQLite could not make (see
+ * sqlite_readonly.c), STORE_OK with *uri an `immutable=1` URI of it
+ * (malloc'd) when that reads every committed change, or STORE_EIO saying
+ * why it cannot be read here and what to do; STORE_OK with *uri NULL when
+ * the failure is something else. @p shown and @p name are the file and the
+ * target as messages name them.
+ */
+int store__sq_readonly_wal(const char *path, const char *shown,
+                           const char *name, int rc, char **uri,
+                           store_error *err);
+
 #endif
