@@ -1044,7 +1044,11 @@ void cli_runs_help(FILE *out) {
       "usage: " CLI_PROGRAM " runs TARGET [--format text|json]",
       "",
       "Lists the fix runs kept in the target's database, oldest first, with",
-      "their status, checkpoint and counts.",
+      "their status, checkpoint and counts. A run whose process is gone",
+      "(killed, crashed) shows as interrupted, never running: resume it",
+      "with fix --execute --resume RUN_ID.",
+      "",
+      "Options: --format text|json, --lock-timeout DURATION.",
       "",
       TARGET_HELP,
   };
