@@ -294,6 +294,34 @@ int store__pg_write_hooks(PGconn *conn, const char *label, const char *relid,
   "pg_catalog.hashtext('rollsafe run ' || $1::pg_catalog.text)," \
   " pg_catalog.hashtext($1::pg_catalog.text)"
 
+/* The server process that holds run @p run_id's lease, in @p pid: 1 with
+ * it, 0 when none holds it, or a negative store_status. The lock's keys
+ * are kept as oids in pg_locks: compared as int4, as they were taken. */
+static int lease_holder(PGconn *conn, const char *label, const char *run_id,
+                        char pid[24], store_error *err) {
+  const char *params[1] = {run_id};
+  PGresult *res = PQexecParams(
+      conn,
+      "SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory'"
+      " AND l.granted AND l.objsubid = 2 AND l.database = (SELECT d.oid FROM"
+      " pg_catalog.pg_database d WHERE d.datname ="
+      " pg_catalog.current_database())"
+      " AND l.classid::pg_catalog.int4 = pg_catalog.hashtext('rollsafe run '"
+      " || $1::pg_catalog.text)"
+      " AND l.objid::pg_catalog.int4 = pg_catalog.hashtext($1::pg_catalog.text)"
+      " LIMIT 1",
+      1, NULL, params, NULL, NULL, 0);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    int rc = catalog_failed(label, conn, res, err, "reading run leases");
+    PQclear(res);
+    return rc;
+  }
+  int held = PQntuples(res) == 1;
+  if (held) printable_line(pid, 24, PQgetvalue(res, 0, 0));
+  PQclear(res);
+  return held;
+}
+
 int store__pg_lease_take(PGconn *conn, const char *label, const char *run_id,
                          store_error *err) {
   const char *params[1] = {run_id};
@@ -308,23 +336,8 @@ int store__pg_lease_take(PGconn *conn, const char *label, const char *run_id,
   int got = PQgetvalue(res, 0, 0)[0] == 't';
   PQclear(res);
   if (got) return STORE_OK;
-  /* Who holds it, for the message. */
-  char pid[24] = "?";
-  res = PQexecParams(
-      conn,
-      "SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory'"
-      " AND l.granted AND l.objsubid = 2 AND l.database = (SELECT d.oid FROM"
-      " pg_catalog.pg_database d WHERE d.datname ="
-      " pg_catalog.current_database())"
-      " AND l.classid::pg_catalog.int4 = pg_catalog.hashtext('rollsafe run '"
-      " || $1::pg_catalog.text)"
-      " AND l.objid::pg_catalog.int4 = pg_catalog.hashtext($1::pg_catalog.text)"
-      " LIMIT 1",
-      1, NULL, params, NULL, NULL, 0);
-  if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-    printable_line(pid, sizeof pid, PQgetvalue(res, 0, 0));
-  PQclear(res);
-  char id[64];
+  char pid[24] = "?", id[64];
+  (void)lease_holder(conn, label, run_id, pid, NULL);
   printable_line(id, sizeof id, run_id);
   return store__fail(err, STORE_EBUSY,
                      "%s: run %s is being worked on by another rollsafe "
@@ -345,25 +358,6 @@ void store__pg_lease_release(PGconn *conn, const char *run_id) {
 
 int store__pg_lease_held(PGconn *conn, const char *label, const char *run_id,
                          store_error *err) {
-  const char *params[1] = {run_id};
-  /* The lock's keys are stored as oids: compared as int4, as taken. */
-  PGresult *res = PQexecParams(
-      conn,
-      "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE"
-      " l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
-      " AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE"
-      " d.datname = pg_catalog.current_database())"
-      " AND l.classid::pg_catalog.int4 = pg_catalog.hashtext('rollsafe run '"
-      " || $1::pg_catalog.text)"
-      " AND l.objid::pg_catalog.int4 ="
-      " pg_catalog.hashtext($1::pg_catalog.text))",
-      1, NULL, params, NULL, NULL, 0);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-    int rc = catalog_failed(label, conn, res, err, "reading run leases");
-    PQclear(res);
-    return rc;
-  }
-  int held = PQgetvalue(res, 0, 0)[0] == 't';
-  PQclear(res);
-  return held;
+  char pid[24];
+  return lease_holder(conn, label, run_id, pid, err);
 }

@@ -1750,6 +1750,11 @@ static int pg_fail_write(const pg_store *s, const PGresult *res,
   if (pg_is_busy(state)) {
     rc = STORE_EBUSY;
     if (err != NULL) err->status = STORE_EBUSY;
+    /* A statement that ran out of time (57014) was slow, not kept from a
+     * lock (55P03 comes first: lock_timeout is the shorter): trying it
+     * again would be as slow, so it is not retried (store.c). */
+    ((pg_store *)s)->base.busy_final =
+        state != NULL && strcmp(state, "57014") == 0;
   }
   return rc;
 }

@@ -453,13 +453,14 @@ static void gave_up(store_error *err, int lock_timeout_ms,
   do {                                                        \
     double since_ = store__now();                             \
     for (unsigned attempt_ = 0;; attempt_++) {                \
+      (s)->busy_final = 0;                                    \
       (rc) = (call);                                          \
-      if ((rc) != STORE_EBUSY ||                              \
+      if ((rc) != STORE_EBUSY || (s)->busy_final ||           \
           !retry_busy((s)->lock_timeout_ms, (s)->interrupted, \
                       &(s)->busy_retries, since_, attempt_))  \
         break;                                                \
     }                                                         \
-    if ((rc) == STORE_EBUSY)                                  \
+    if ((rc) == STORE_EBUSY && !(s)->busy_final)              \
       gave_up((err), (s)->lock_timeout_ms, (s)->interrupted); \
   } while (0)
 

@@ -59,6 +59,9 @@ struct store {
   int lock_timeout_ms;
   volatile sig_atomic_t *interrupted;
   uint64_t busy_retries;
+  /* Set by an adapter whose step failed with STORE_EBUSY for a reason
+   * that waiting does not change (a statement_timeout): not retried. */
+  int busy_final;
 };
 
 /* Seconds on the monotonic clock. */

@@ -125,3 +125,20 @@ def lease_scenario(r, target, convertible, immediate):
     check_eq(run["status"], "done", "status at the end")
     check_eq(run["converted"], convertible, "converted over the whole run")
     return run_id
+
+
+def check_converted_once(recs, orig, final, backed_up, convertible,
+                         order_id):
+    """After a whole run: every convertible row holds its conversion, once,
+    with a backup row of its original bytes (@backed_up: {key: (old, new,
+    time)}), read by @order_id as the version-1 reader reads it; every other
+    row is untouched."""
+    check_eq(set(backed_up), convertible, "backed-up keys")
+    for k, data in final.items():
+        if k in convertible:
+            check_eq((backed_up[k][0], backed_up[k][1]), (orig[k], data),
+                     "row %d and its backup" % k)
+            check_eq(order_id(recs, data), "O-%d" % k,
+                     "version-1 order_id of row %d" % k)
+        else:
+            check_eq(data, orig[k], "row %d untouched" % k)

@@ -142,6 +142,17 @@ def test_restore_dry_run_reads_the_rows(r):
           "the writer's row is not", why[str(fixed[0])])
 
 
+def hold_row_lock(db, kinds):
+    """A production transaction that locks the first row a fix converts:
+    (its connection, the row's key, the row's bytes)."""
+    holder = psycopg2.connect(db.dsn)
+    cur = holder.cursor()
+    key = min(k for k, kind in kinds.items() if PLAN[kind] == "converted")
+    cur.execute('SELECT payload FROM "%s".orders WHERE id = %%s FOR UPDATE'
+                % db.schema, (key,))
+    return holder, key, bytes(cur.fetchone()[0])
+
+
 def test_gives_way_to_a_lock(r):
     # A production transaction holds a row lock: the fixer's batch times out
     # (lock_timeout), is retried with backoff, and succeeds once the lock
@@ -150,12 +161,7 @@ def test_gives_way_to_a_lock(r):
     import time
     recs = Records()
     db, kinds = build(recs, "it_lockfix")
-    holder = psycopg2.connect(db.dsn)
-    cur = holder.cursor()
-    target_key = min(k for k, kind in kinds.items()
-                     if PLAN[kind] == "converted")
-    cur.execute('SELECT 1 FROM it_lockfix.orders WHERE id = %s FOR UPDATE',
-                (target_key,))
+    holder, _, _ = hold_row_lock(db, kinds)
     p = subprocess.Popen([r.rollsafe, "fix", *db.args("orders"), "--execute",
                           "--format", "json"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -207,13 +213,7 @@ def test_lock_never_obtained_is_incomplete(r):
     import subprocess
     recs = Records()
     db, kinds = build(recs, "it_lockgiveup")
-    holder = psycopg2.connect(db.dsn)
-    cur = holder.cursor()
-    target_key = min(k for k, kind in kinds.items()
-                     if PLAN[kind] == "converted")
-    cur.execute('SELECT payload FROM it_lockgiveup.orders WHERE id = %s '
-                'FOR UPDATE', (target_key,))
-    before = bytes(cur.fetchone()[0])
+    holder, target_key, before = hold_row_lock(db, kinds)
     p = subprocess.Popen([r.rollsafe, "fix", *db.args("orders"), "--execute",
                           "--lock-timeout", "2500ms", "--format", "json"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)

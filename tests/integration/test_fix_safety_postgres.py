@@ -31,7 +31,9 @@ import psycopg2
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rsdata import Failure, Records, check, check_eq, run_cases  # noqa: E402
 from test_fix_safety_sqlite import (CONVERTIBLE, HANG, PLANTED,  # noqa: E402
-                                    mix, no_sanitizer, record, v1_order_id)
+                                    check_last_writes_kept, mix,
+                                    no_sanitizer, record, stop_writers,
+                                    v1_order_id, writer_summaries)
 from test_scan_postgres import Db, conninfo  # noqa: E402
 
 # A timestamptz as integer microseconds since the epoch, exactly (extract
@@ -400,20 +402,8 @@ def test_lost_updates(r):
         check_eq(doc2["complete"], True, "final fix complete")
         run2 = doc2["run_id"]
     finally:
-        open(os.path.join(ctl, "stop"), "w").close()
-        for p, _, _ in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    summaries = []
-    for i, (p, out_path, err_path) in enumerate(procs):
-        with open(err_path) as f:
-            err = f.read()
-        check_eq(p.returncode, 0, "writer %d exit (stderr %s)" % (i, err))
-        with open(out_path) as f:
-            summaries.append(json.loads(f.read()))
+        stop_writers(procs, ctl)
+    summaries = writer_summaries(procs)
     check_eq([s["uncertain"] for s in summaries], [[]] * n_writers,
              "writes whose COMMIT failed (committed or not, unknown)")
     writes = read_writes(logs)
@@ -426,20 +416,8 @@ def test_lost_updates(r):
     check_eq(set(final), set(orig), "keys")
     b1, b2 = backups(db, run1), backups(db, run2)
 
-    # (a) No acknowledged write is lost: each row holds the last one, as
-    # written or as the fixer's conversion of exactly those bytes.
-    for k, ws in writes.items():
-        last = ws[-1]
-        if final[k] == last.data:
-            continue
-        check(last.kind in CONVERTIBLE,
-              "row %d lost write %s (%s)" % (k, last.token, last.kind))
-        check(any(b is not None and b[0] == last.data and b[1] == final[k]
-                  for b in (b1.get(k), b2.get(k))),
-              "row %d: last write %s replaced by bytes no backup explains"
-              % (k, last.token), final[k].hex())
-        check_eq(v1_order_id(recs, final[k]), last.token,
-                 "version-1 order_id of row %d" % k)
+    # (a) No acknowledged write is lost.
+    check_last_writes_kept(recs, writes, final, (b1, b2))
 
     # (b) The version log: every committed change of every row, in chain
     # order. Writers' changes are exactly their acknowledged writes, in
@@ -928,7 +906,7 @@ def test_leases_after_kill_and_ctrl_c(r):
     process was killed or stopped by a second Ctrl-C shows `interrupted`
     once its server session has ended, and the next --resume finishes
     it."""
-    from leasecheck import lease_scenario
+    from leasecheck import check_converted_once, lease_scenario
     recs = Records()
     rng = random.Random(15)
     kinds = mix(rng, 3000, 10, 5, {"v1": 1, "v2_plain": 1, "v2_gift": 1})
@@ -937,16 +915,8 @@ def test_leases_after_kill_and_ctrl_c(r):
     orig = load(db, recs, kinds)
     convertible = {k for k, kind in kinds.items() if kind in CONVERTIBLE}
     run_id = lease_scenario(r, db.args("orders"), len(convertible), False)
-    final, b = table_rows(db), backups(db, run_id)
-    check_eq(set(b), convertible, "backed-up keys")
-    for k, data in final.items():
-        if k in convertible:
-            check_eq((b[k][0], b[k][1]), (orig[k], data),
-                     "row %d and its backup" % k)
-            check_eq(v1_order_id(recs, data), "O-%d" % k,
-                     "version-1 order_id of row %d" % k)
-        else:
-            check_eq(data, orig[k], "row %d untouched" % k)
+    check_converted_once(recs, orig, table_rows(db), backups(db, run_id),
+                         convertible, v1_order_id)
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

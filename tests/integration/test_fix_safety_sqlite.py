@@ -346,7 +346,7 @@ def start_writers(r, path, kinds, n_writers, hold):
 
 
 def stop_writers(procs, ctl):
-    """Stops the writers; their summaries, once each exited 0."""
+    """Stops the writers (killed if they do not stop)."""
     open(os.path.join(ctl, "stop"), "w").close()
     for p, _, _ in procs:
         try:
@@ -354,6 +354,10 @@ def stop_writers(procs, ctl):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def writer_summaries(procs):
+    """What each stopped writer says it did, once each exited 0."""
     summaries = []
     for i, (p, out_path, err_path) in enumerate(procs):
         with open(err_path) as f:
@@ -387,7 +391,8 @@ def test_writers_hold_the_lock_default_options(r):
                  lambda: all(line_count(p) >= 20 for p in logs), procs)
         doc = fix_doc(r, (1,), path)
     finally:
-        summaries = stop_writers(procs, ctl)
+        stop_writers(procs, ctl)
+    summaries = writer_summaries(procs)
     check_eq(doc["complete"], True, "fix complete")
     t = doc["targets"][0]
     check_eq((t["impossible"], t["corrupt"]), (n_guest, n_corrupt),
@@ -424,24 +429,10 @@ def test_lost_updates(r):
                 {"v1": 2, "v2_plain": 1, "v2_gift": 1})
     path = os.path.join(r.work, "orders.db")
     orig = build(path, recs, kinds, wal=True)
-    ctl = os.path.join(r.work, "ctl")
-    os.makedirs(ctl)
-    # Writers never touch the planted rows, so (c) can count them exactly.
-    with open(os.path.join(ctl, "ids.json"), "w") as f:
-        json.dump([k for k, kind in kinds.items() if kind not in PLANTED], f)
-    logs = [os.path.join(r.work, "writer-%d.log" % i)
-            for i in range(n_writers)]
-    procs = []
     t0 = time.monotonic()
+    # Writers never touch the planted rows, so (c) can count them exactly.
+    procs, logs, ctl = start_writers(r, path, kinds, n_writers, 0)
     try:
-        for i in range(n_writers):
-            out_path = os.path.join(r.work, "writer-%d.out" % i)
-            err_path = os.path.join(r.work, "writer-%d.err" % i)
-            p = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), "--writer", path,
-                 str(i), logs[i], ctl, "7"],
-                stdout=open(out_path, "w"), stderr=open(err_path, "w"))
-            procs.append((p, out_path, err_path))
         wait_for("the writers' first writes",
                  lambda: all(line_count(p) >= 50 for p in logs), procs)
 
@@ -470,20 +461,8 @@ def test_lost_updates(r):
         check_eq(doc2["complete"], True, "final fix complete")
         run2 = doc2["run_id"]
     finally:
-        open(os.path.join(ctl, "stop"), "w").close()
-        for p, _, _ in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    summaries = []
-    for i, (p, out_path, err_path) in enumerate(procs):
-        with open(err_path) as f:
-            err = f.read()
-        check_eq(p.returncode, 0, "writer %d exit (stderr %s)" % (i, err))
-        with open(out_path) as f:
-            summaries.append(json.loads(f.read()))
+        stop_writers(procs, ctl)
+    summaries = writer_summaries(procs)
     writes = read_writes(logs)
     n_acked = sum(len(ws) for ws in writes.values())
     check_eq(n_acked, sum(s["acked"] for s in summaries), "logged writes")
@@ -891,7 +870,7 @@ def test_leases_after_kill_and_ctrl_c(r):
     second Ctrl-C, and the next --resume finishes it (leasecheck.py); the
     table then holds every convertible record converted once, backed up,
     and nothing else changed."""
-    from leasecheck import lease_scenario
+    from leasecheck import check_converted_once, lease_scenario
     recs = Records()
     rng = random.Random(14)
     kinds = mix(rng, 3000, 10, 5, {"v1": 1, "v2_plain": 1, "v2_gift": 1})
@@ -899,16 +878,8 @@ def test_leases_after_kill_and_ctrl_c(r):
     orig = build(path, recs, kinds, wal=True)
     convertible = {k for k, kind in kinds.items() if kind in CONVERTIBLE}
     run_id = lease_scenario(r, target(path), len(convertible), True)
-    final, b = table_rows(path), backups(path, run_id)
-    check_eq(set(b), convertible, "backed-up keys")
-    for k, data in final.items():
-        if k in convertible:
-            check_eq((b[k][0], b[k][1]), (orig[k], data),
-                     "row %d and its backup" % k)
-            check_eq(v1_order_id(recs, data), "O-%d" % k,
-                     "version-1 order_id of row %d" % k)
-        else:
-            check_eq(data, orig[k], "row %d untouched" % k)
+    check_converted_once(recs, orig, table_rows(path), backups(path, run_id),
+                         convertible, v1_order_id)
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

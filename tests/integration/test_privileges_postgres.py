@@ -22,8 +22,9 @@ import sys
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsdata import ROOT, Records, check, check_eq, run_cases  # noqa: E402
-from test_scan_postgres import conninfo  # noqa: E402
+from rsdata import (ROOT, Failure, Records, check, check_eq,  # noqa: E402
+                    run_cases)
+from test_trust_postgres import connect, dsn_of  # noqa: E402
 
 DOC = os.path.join(ROOT, "docs", "privileges.md")
 
@@ -36,18 +37,6 @@ def doc_statements():
     check(len(blocks) == 2, "docs/privileges.md has the scan and the fix "
           "role's SQL", blocks)
     return [[s.strip() for s in b.split(";") if s.strip()] for b in blocks]
-
-
-def dsn_of(database, user="postgres"):
-    params = dict(p.split("=", 1) for p in conninfo().split())
-    params["dbname"], params["user"] = database, user
-    return " ".join("%s=%s" % kv for kv in params.items())
-
-
-def connect(database, user="postgres"):
-    c = psycopg2.connect(dsn_of(database, user))
-    c.autocommit = True
-    return c
 
 
 def query(conn, sql, *args):
@@ -113,6 +102,22 @@ class Setup:
         admin.close()
 
 
+def refused(database, role, codes, *statements):
+    """Each of @statements, run as @role by itself, fails with one of the
+    SQLSTATEs @codes (read-only transaction, insufficient privilege)."""
+    own = connect(database, role)
+    try:
+        for sql in statements:
+            try:
+                query(own, sql)
+            except psycopg2.Error as e:
+                check(e.pgcode in codes, "refused: " + sql, e.pgcode, str(e))
+                continue
+            raise Failure("role %s ran: %s" % (role, sql))
+    finally:
+        own.close()
+
+
 def verdicts(r, code, argv):
     doc, _ = r.scan_json(code, *argv)
     check_eq(doc["complete"], True, "scan complete")
@@ -151,18 +156,11 @@ def test_scan_role_reads_only(r):
     _, err = r.expect(2, "fix", *s.target(user=s.scan_role), "--execute")
     check("read-only" in err, "fix --execute as the scan role", err)
     _, err = r.expect(2, "runs", *s.target(user=s.scan_role))
-    own = connect(s.database, s.scan_role)
-    for sql in ("UPDATE public.orders SET payload = payload",
-                "SET default_transaction_read_only = off; "
-                "UPDATE public.orders SET payload = payload",
-                "CREATE TABLE public.mine (x int)"):
-        try:
-            query(own, sql)
-            raise AssertionError("the scan role ran: " + sql)
-        except psycopg2.Error as e:
-            check(e.pgcode in ("25006", "42501"), "refused: " + sql, e.pgcode,
-                  str(e))
-    own.close()
+    refused(s.database, s.scan_role, ("25006", "42501"),
+            "UPDATE public.orders SET payload = payload",
+            "SET default_transaction_read_only = off; "
+            "UPDATE public.orders SET payload = payload",
+            "CREATE TABLE public.mine (x int)")
     check_eq(s.rows(), before, "orders after everything the scan role did")
     s.drop()
 
@@ -198,16 +196,9 @@ def test_fix_role_with_exactly_the_grants(r):
     check(s.fix_role in err and "schema rollsafe" in err,
           "the superuser's fix refuses the fix role's schema", err)
     # Nothing beyond the grants: another column, another schema.
-    own = connect(s.database, s.fix_role)
-    for sql in ("UPDATE public.orders SET note = 'x'",
-                "CREATE SCHEMA elsewhere",
-                "DELETE FROM public.orders"):
-        try:
-            query(own, sql)
-            raise AssertionError("the fix role ran: " + sql)
-        except psycopg2.Error as e:
-            check_eq(e.pgcode, "42501", "refused: " + sql)
-    own.close()
+    refused(s.database, s.fix_role, ("42501",),
+            "UPDATE public.orders SET note = 'x'", "CREATE SCHEMA elsewhere",
+            "DELETE FROM public.orders")
     s.drop()
 
 
