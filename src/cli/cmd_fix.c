@@ -1215,10 +1215,13 @@ static int purge_one(fix_args *a, const char *cmd, const cli_target *t,
   }
   a->purge_matched++;
   int64_t deleted = 0;
-  if (a->execute && store_purge_run(s, a->run, &deleted, &serr) != STORE_OK) {
+  /* Never under a process that works on the run (its lease). */
+  if (a->execute && (store_run_lease(s, a->run, &serr) != STORE_OK ||
+                     store_purge_run(s, a->run, &deleted, &serr) != STORE_OK)) {
     cli_error(cmd, "%s", serr.message);
     return exit_for_store(serr.status);
   }
+  if (a->execute) store_run_release(s, a->run);
   if (a->json) {
     json_object_set_new(doc, "run_id", json_string(a->run));
     json_object_set_new(doc, "executed", json_boolean(a->execute));

@@ -77,7 +77,8 @@ def lease_scenario(r, target, convertible, immediate):
         run_id, cp = wait_running_run(r, target, p, {})
         # While it works, no other process takes the run.
         for argv in (["fix", *target, "--execute", "--resume", run_id],
-                     ["restore", *target, "--run", run_id, "--execute"]):
+                     ["restore", *target, "--run", run_id, "--execute"],
+                     ["purge", *target, "--run", run_id, "--execute"]):
             _, err = r.expect(4, *argv)
             check("being worked on by another rollsafe process" in err,
                   "%s refused while the run is worked on" % argv[0], err)

@@ -943,8 +943,19 @@ def test_read_only_wal_database(r):
     want = expected_counts(all_kinds, "raw")
     check_eq(sum(want.values()), 50, "records in file and log")
 
+    # The user the scan runs as must reach the files and the binary:
+    # both go to a directory of their own under the system's temporary
+    # directory, which every user may traverse.
+    import shutil
+    import tempfile
+    base = tempfile.mkdtemp(prefix="rs-readonly-")
+    os.chmod(base, 0o755)
+    rollsafe = os.path.join(base, "rollsafe")
+    shutil.copy(r.rollsafe, rollsafe)
+    os.chmod(rollsafe, 0o755)
+
     def make(name, leave_wal, keep_shm):
-        d = os.path.join(r.work, name)
+        d = os.path.join(base, name)
         os.makedirs(d)
         path = make_db(os.path.join(d, "orders.db"), in_file, wal=True)
         if leave_wal:
@@ -961,7 +972,7 @@ def test_read_only_wal_database(r):
 
     def scan(code, path):
         p = subprocess.run(as_other_user(
-            [r.rollsafe, "scan", "--format", "json", *target_args(path)]),
+            [rollsafe, "scan", "--format", "json", *target_args(path)]),
             capture_output=True, timeout=300)
         out, err = p.stdout.decode(), p.stderr.decode()
         check_eq(p.returncode, code, "scan of %s (stderr %s)" % (path, err))
@@ -970,23 +981,23 @@ def test_read_only_wal_database(r):
         return json.loads(out), err
 
     try:
-        read_only_cases(r, scan, make, in_file, in_wal, want)
+        read_only_cases(base, scan, make, in_file, in_wal, want)
     finally:
-        # Writable again, so that the next run can remove them.
         for d in ("with_shm", "checkpointed", "no_shm"):
-            d = os.path.join(r.work, d)
+            d = os.path.join(base, d)
             if os.path.isdir(d):
-                os.chmod(d, 0o755)
+                os.chmod(d, 0o755)  # writable again, to be removed
+        shutil.rmtree(base)
 
 
-def read_only_cases(r, scan, make, in_file, in_wal, want):
+def read_only_cases(base, scan, make, in_file, in_wal, want):
     # -wal and -shm left by a writer: SQLite reads both.
     path = make("with_shm", True, True)
     doc, _ = scan(1, path)
     check_eq(doc["totals"]["verdicts"], want, "verdicts, -wal included")
     # Checkpointed: no -wal, no -shm. Read as immutable, said so.
     everything = in_file + in_wal
-    d = os.path.join(r.work, "checkpointed")
+    d = os.path.join(base, "checkpointed")
     os.makedirs(d)
     path = make_db(os.path.join(d, "orders.db"), everything, wal=True)
     check(not os.path.exists(path + "-wal"), "no -wal after a clean close")
