@@ -13,11 +13,16 @@
  * that never creates a missing file. Pages are read in short implicit read
  * transactions that end before the call returns, so WAL checkpoints are not
  * held back between pages; every batch is one BEGIN IMMEDIATE transaction
- * that takes the write lock up front (waiting at most the busy timeout) and
- * commits its swaps, their backup rows and the run's checkpoint together.
- * In WAL mode readers are never blocked by it; in rollback journal mode the
- * commit waits for readers to finish, at most the busy timeout, and then
- * gives way (STORE_EBUSY, nothing changed).
+ * that takes the write lock up front and commits its swaps, their backup
+ * rows, the run's checkpoint and its lease's heartbeat together. In WAL
+ * mode readers are never blocked by it; in rollback journal mode the
+ * commit waits for readers to finish. Every wait for a lock is the busy
+ * handler's (busy_wait: it polls every few milliseconds, up to the lock
+ * timeout); a step that still did not get its lock gives way (STORE_EBUSY,
+ * nothing changed) and store.c tries it again until the lock timeout.
+ *
+ * A read-only WAL database is read as sqlite_readonly.c says; run leases
+ * are sqlite_lease.c's.
  *
  * The run and backup tables, created in the target's schema on first use
  * (in one transaction). Plain tables rather than STRICT ones, so that an
