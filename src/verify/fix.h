@@ -123,9 +123,14 @@ typedef struct fix_result {
   uint64_t counts[FIX_OUTCOME_COUNT];
   fix_sample *samples[FIX_OUTCOME_COUNT];
   size_t n_samples[FIX_OUTCOME_COUNT];
-  uint64_t busy_retries; /**< batches that gave way and were retried */
-  int verified;          /**< the verification pass ran to the end */
-  uint64_t remaining;    /**< after it: records the reader still cannot read */
+  uint64_t busy_retries; /**< steps that gave way and were tried again */
+  /** What the fix's UPDATEs fire or apply on the target, with the rights
+   * of the role it connects as (store_write_hooks): listed by the dry run
+   * and the execute alike. Owned; n_hooks 0 when none. */
+  store_hook *hooks;
+  size_t n_hooks;
+  int verified;       /**< the verification pass ran to the end */
+  uint64_t remaining; /**< after it: records the reader still cannot read */
   uint64_t remaining_verdicts[RS_VERDICT_COUNT]; /**< decided records only */
   /** After it: records whose verdict is still not decided (not in
    * `remaining`). */
