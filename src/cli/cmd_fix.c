@@ -166,13 +166,13 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
         break;
       }
       case OPT_LOCK_TIMEOUT:
-        if (cli_opt_number(cmd, "--lock-timeout", value, 1, 3600000,
+        if (cli_opt_millis(cmd, "--lock-timeout", value, 1, CLI_TIMEOUT_MS_MAX,
                            &a->lock_timeout_ms))
           return CLI_EXIT_USAGE;
         break;
       case OPT_STATEMENT_TIMEOUT:
-        if (cli_opt_number(cmd, "--statement-timeout", value, 1, 86400000,
-                           &a->statement_timeout_ms))
+        if (cli_opt_millis(cmd, "--statement-timeout", value, 1,
+                           CLI_TIMEOUT_MS_MAX, &a->statement_timeout_ms))
           return CLI_EXIT_USAGE;
         break;
       case OPT_MAX_PASSES:
@@ -281,6 +281,32 @@ static void queue_stream_json(json_t *o, const cli_target *t,
   json_object_set_new(o, "truncated", fr);
 }
 
+/* The triggers, rules and policies the fix's UPDATEs fire (store_hook). */
+static json_t *hooks_json(const fix_result *r) {
+  json_t *list = json_array();
+  for (size_t i = 0; i < r->n_hooks; i++) {
+    const store_hook *h = &r->hooks[i];
+    json_array_append_new(
+        list,
+        json_pack("{s:o,s:o,s:o,s:o}", "kind", rs__json_text(h->kind), "name",
+                  rs__json_text(h->name), "table", rs__json_text(h->table),
+                  "detail", rs__json_text(h->detail)));
+  }
+  return list;
+}
+
+static void hooks_text(FILE *out, const fix_result *r) {
+  for (size_t i = 0; i < r->n_hooks; i++) {
+    const store_hook *h = &r->hooks[i];
+    fprintf(out, "  %-10s %s on %s: %s\n", h->kind, h->name, h->table,
+            h->detail);
+  }
+  if (r->n_hooks > 0)
+    fprintf(out,
+            "             (the UPDATEs of this fix fire them, with the "
+            "rights of the role it connects as)\n");
+}
+
 static json_t *result_json(const fix_report *rep, size_t i) {
   const fix_result *r = &rep->results[i];
   const cli_target *t = &rep->targets[i];
@@ -352,6 +378,7 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(o, "samples", samples);
   json_object_set_new(o, "busy_retries",
                       json_integer((json_int_t)r->busy_retries));
+  json_object_set_new(o, "write_hooks", hooks_json(r));
   queue_stream_json(o, t, r);
   json_object_set_new(o, "duration_seconds", json_real(r->seconds));
   return o;
@@ -452,6 +479,7 @@ static int write_text(FILE *out, void *ctx) {
       continue;
     }
     if (r->run.run_id[0]) fprintf(out, "  run        %s\n", r->run.run_id);
+    hooks_text(out, r);
     char origin[600];
     schema_origin_text(origin, sizeof origin, &t->reader_schema);
     fprintf(out, "  reader     %s version %u, schema %s\n", t->type,
@@ -549,6 +577,27 @@ static int write_metrics(FILE *out, void *ctx) {
 /* ---- fix and restore -------------------------------------------------------
  */
 
+/*
+ * The sessions' limits: the command line's, else the config's, else the
+ * defaults. Writers wait for their locks up to the lock timeout (default a
+ * minute) and stop waiting when the command is interrupted; their
+ * statements are limited to 30 s unless told otherwise. Reads (the dry
+ * run's) have no statement_timeout unless one is given.
+ */
+static void session_limits(const fix_args *a, const cli_target_set *set,
+                           store_open_options *sopts,
+                           store_write_options *wopts) {
+  const cli_config *c = set->config;
+  unsigned long lock = a->lock_timeout_ms, stmt = a->statement_timeout_ms;
+  if (lock == 0 && c != NULL) lock = c->lock_timeout_ms;
+  if (stmt == 0 && c != NULL) stmt = c->statement_timeout_ms;
+  *sopts = (store_open_options){isatty(STDIN_FILENO), (int)stmt};
+  *wopts = (store_write_options)STORE_WRITE_OPTIONS_INIT;
+  if (lock != 0) wopts->lock_timeout_ms = (int)lock;
+  if (stmt != 0) wopts->statement_timeout_ms = (int)stmt;
+  wopts->interrupted = &cli_interrupted;
+}
+
 /* The report to stdout or -o, as text or JSON, and --metrics: 0, or the
  * exit code of the first write that failed. */
 static int write_report(const fix_args *a, fix_report *rep) {
@@ -581,9 +630,11 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   for (size_t i = 0; i < set.n; i++)
     if (set.targets[i].target.kind == STORE_KAFKA_TOPIC) {
       status = cli_usage_error(cmd,
-                               "target '%s' is a Kafka topic: %s does not "
-                               "write topics; rollsafe scan reads them",
-                               set.targets[i].target.name, cmd);
+                               "target '%s' is a Kafka topic: %s one from "
+                               "the command line (--kafka, --topic, --type "
+                               "and --output-topic or --in-place-compacted; "
+                               "see %s --kafka x --help)",
+                               set.targets[i].target.name, cmd, cmd);
       goto done;
     }
   const rs_registry *reg = set.registry;
@@ -635,11 +686,9 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   cli_interrupt_install(&saved);
   progress prog;
   progress_init(&prog, cli_quiet ? NULL : stderr);
-  store_open_options sopts = {isatty(STDIN_FILENO)};
-  store_write_options wopts = STORE_WRITE_OPTIONS_INIT;
-  if (a->lock_timeout_ms) wopts.lock_timeout_ms = (int)a->lock_timeout_ms;
-  if (a->statement_timeout_ms)
-    wopts.statement_timeout_ms = (int)a->statement_timeout_ms;
+  store_open_options sopts;
+  store_write_options wopts;
+  session_limits(a, &set, &sopts, &wopts);
   int codec_failed = 0;
   /* One deadline for the whole command, whatever the number of targets. */
   double deadline_at = verify_now_seconds() + a->deadline_s;
@@ -680,7 +729,9 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                      .stream_output = a->fixed_output != NULL ? a->fixed_output
                                                               : t->fixed_output,
                      .drop_unfixable = a->drop_unfixable,
-                     .max_busy_retries = 8,
+                     /* the store gives way and retries itself, until
+                      * the lock timeout (store_write_options) */
+                     .max_busy_retries = 0,
                      .max_samples = a->samples,
                      .resume = a->resume,
                      .interrupted = &cli_interrupted,
@@ -857,10 +908,17 @@ void cli_fix_help(FILE *out) {
       "      --resume RUN_ID      continue a stopped run from its checkpoint",
       "      --batch N            rows per batch (default 500)",
       "      --max-rate R         rows per second at most",
-      "      --lock-timeout MS    give way to production after MS ms waiting",
-      "                           for a lock (default 1000); retried with",
-      "                           backoff",
-      "      --statement-timeout MS  (default 30000)",
+      "      --lock-timeout DURATION  how long a step (a batch, a page, the",
+      "                           run row, creating its tables) keeps",
+      "                           taking its turn for locks before the fix",
+      "                           gives up with exit 4 (default 60s; 500ms,",
+      "                           2m; a bare number is milliseconds). Each",
+      "                           PostgreSQL statement waits at most 1 s and",
+      "                           is retried with backoff",
+      "      --statement-timeout DURATION  PostgreSQL statement_timeout",
+      "                           (default: 30s for writes, none for the",
+      "                           dry run's reads, whatever the role or",
+      "                           database sets)",
       "      --max-passes N       passes while conflicts remain (default 3;",
       "                           queues: 10, while messages are in flight)",
       "      --deadline DURATION  start no batch after it (90s, 500ms, 5m,",
@@ -879,7 +937,9 @@ void cli_fix_help(FILE *out) {
       "pending messages; a message a consumer holds is in_flight and",
       "revisited, one consumed meanwhile is gone. Stream files are never",
       "edited: the fix writes a new file beside the original, which stays as",
-      "the backup.",
+      "the backup. A Kafka topic is never rewritten either: see",
+      "'" CLI_PROGRAM " fix --kafka - --help' (an output topic, or in place",
+      "on a compacted topic).",
       "",
       "Ctrl-C or SIGTERM finishes the current batch, saves the checkpoint and",
       "exits 4; --resume RUN_ID continues. Running a fix again over fixed",
@@ -890,10 +950,15 @@ void cli_fix_help(FILE *out) {
       "undetermined and never rewritten: give --raw-writer N with a --where",
       "selecting the rows that version wrote, or register the version.",
       "",
+      "PostgreSQL: the schema rollsafe must be the fix role's own (see",
+      "docs/privileges.md); the dry run lists the triggers, rules and",
+      "policies the fix's UPDATEs would fire, which run with its rights.",
+      "",
       "Exit status: 0 nothing the reader cannot read remains (dry run:",
       "nothing to do); 1 records remain (or would be converted); 2 usage;",
-      "3 connection or I/O; 4 incomplete (interrupted, locks not obtained)",
-      "or undetermined records remain.",
+      "3 connection or I/O; 4 incomplete (interrupted, locks not obtained",
+      "within --lock-timeout, the run busy in another process) or",
+      "undetermined records remain.",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
@@ -914,7 +979,8 @@ void cli_restore_help(FILE *out) {
       "",
       TARGET_HELP,
       "",
-      "Options: --run RUN_ID, --execute, --batch N, --lock-timeout MS,",
+      "Options: --run RUN_ID, --execute, --batch N, --lock-timeout DURATION,",
+      "--statement-timeout DURATION,",
       "--format text|json, -o FILE, --samples N, -q (no progress on stderr).",
       "",
       "Exit status: 0 every row restored or left alone (dry run: would be);",
@@ -925,6 +991,9 @@ void cli_restore_help(FILE *out) {
 }
 
 int cli_fix_run(int argc, char **argv) {
+  /* A Kafka topic is never rewritten: its fix is a driver of its own. */
+  if (cli_kafka_fix_wanted(argc, argv))
+    return cli_kafka_fix_run(argc, argv, 0);
   static const int allowed[] = {OPT_TO_VERSION,
                                 OPT_EXECUTE,
                                 OPT_ALLOW_LOSSY,
@@ -959,6 +1028,8 @@ int cli_fix_run(int argc, char **argv) {
 }
 
 int cli_restore_run(int argc, char **argv) {
+  if (cli_kafka_fix_wanted(argc, argv))
+    return cli_kafka_fix_run(argc, argv, 1);
   static const int allowed[] = {OPT_RUN,
                                 OPT_EXECUTE,
                                 OPT_BATCH,
@@ -991,11 +1062,14 @@ void cli_runs_help(FILE *out) {
       "usage: " CLI_PROGRAM " runs TARGET [--format text|json]",
       "",
       "Lists the fix runs kept in the target's database, oldest first, with",
-      "their status, checkpoint and counts.",
+      "their status, checkpoint and counts. A run whose process is gone",
+      "(killed, crashed) shows as interrupted, never running: resume it",
+      "with fix --execute --resume RUN_ID.",
+      "",
+      "Options: --format text|json, --lock-timeout DURATION, -q (no notes",
+      "on stderr).",
       "",
       TARGET_HELP,
-      "",
-      "Options: --format text|json, -q (no notes on stderr).",
       "",
       "Exit status: 0 listed (also when there are none); 2 usage; 3",
       "connection or I/O.",
@@ -1058,8 +1132,9 @@ static int each_writer(fix_args *a, const char *cmd,
                        json_t *doc) {
   cli_target_set set;
   int status = cli_target_set_load(&set, &a->t, cmd);
-  store_open_options sopts = {isatty(STDIN_FILENO)};
-  store_write_options wopts = STORE_WRITE_OPTIONS_INIT;
+  store_open_options sopts;
+  store_write_options wopts;
+  session_limits(a, &set, &sopts, &wopts);
   for (size_t i = 0; status == 0 && i < set.n; i++) {
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
@@ -1168,10 +1243,13 @@ static int purge_one(fix_args *a, const char *cmd, const cli_target *t,
   }
   a->purge_matched++;
   int64_t deleted = 0;
-  if (a->execute && store_purge_run(s, a->run, &deleted, &serr) != STORE_OK) {
+  /* Never under a process that works on the run (its lease). */
+  if (a->execute && (store_run_lease(s, a->run, &serr) != STORE_OK ||
+                     store_purge_run(s, a->run, &deleted, &serr) != STORE_OK)) {
     cli_error(cmd, "%s", serr.message);
     return exit_for_store(serr.status);
   }
+  if (a->execute) store_run_release(s, a->run);
   if (a->json) {
     json_object_set_new(doc, "run_id", json_string(a->run));
     json_object_set_new(doc, "executed", json_boolean(a->execute));
@@ -1199,7 +1277,7 @@ static int finish_json(const char *cmd, const fix_args *a, json_t *doc,
 }
 
 int cli_runs_run(int argc, char **argv) {
-  static const int allowed[] = {OPT_FORMAT, 0};
+  static const int allowed[] = {OPT_FORMAT, OPT_LOCK_TIMEOUT, 0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
@@ -1215,7 +1293,8 @@ int cli_runs_run(int argc, char **argv) {
 }
 
 int cli_purge_run(int argc, char **argv) {
-  static const int allowed[] = {OPT_RUN, OPT_EXECUTE, OPT_FORMAT, 0};
+  static const int allowed[] = {OPT_RUN, OPT_EXECUTE, OPT_FORMAT,
+                                OPT_LOCK_TIMEOUT, 0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;

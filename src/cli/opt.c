@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 
 int cli_quiet;
 
@@ -163,6 +164,16 @@ int cli_opt_number(const char *cmd, const char *name, const char *value,
                            value, lo, hi);
   *out = v;
   return 0;
+}
+
+int cli_opt_millis(const char *cmd, const char *name, const char *value,
+                   unsigned long lo, unsigned long hi, unsigned long *out) {
+  if (cli_parse_millis(value, lo, hi, out) == 0) return 0;
+  return cli_usage_error(cmd,
+                         "invalid %s '%s': expected a duration such as 500ms, "
+                         "90s or 5m (a bare number is milliseconds), from "
+                         "%lu ms to %lu ms",
+                         name, value, lo, hi);
 }
 
 int cli_opt_bytes(const char *cmd, const char *name, const char *value,

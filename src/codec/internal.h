@@ -332,11 +332,13 @@ typedef struct rs__qfield {
                          RS__QSLAB */
   uint8_t utf8;       /* a proto3 string: must be UTF-8 */
   uint8_t ranged;     /* a varint type narrower than 64 bits, or bool */
+  uint8_t max1;       /* the largest one-byte varint in range */
   /* A oneof member: the other members of its oneof, as bits of the seen
    * fields (bit i: d->fields[i]); members are all among the first 64, else
    * the plan's oneof_unchecked is set. */
   uint64_t rivals;
   const ProtobufCEnumDescriptor *e; /* enums */
+  uint64_t enum_small;              /* enums: bit v, value v is defined */
   const rs__qplan *sub;             /* messages */
 } rs__qfield;
 struct rs__qplan {

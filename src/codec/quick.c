@@ -189,7 +189,11 @@ static inline bool q_in_range(const rs__qfield *f, uint64_t raw) {
 /* The enum value protobuf-c stores for a varint: its low 32 bits. */
 static inline bool q_enum_ok(const qwalk *q, const rs__qfield *f,
                              uint64_t raw) {
-  return !q->clean || rs__enum_known(f->e, (int)(uint32_t)raw);
+  uint32_t v = (uint32_t)raw;
+  if (!q->clean) return true;
+  /* Values 0..63 by the field's bitmap, the rest by the descriptor. */
+  if (v < 64) return (f->enum_small >> v) & 1;
+  return rs__enum_known(f->e, (int)v);
 }
 
 static bool q_packed(qwalk *q, const rs__qfield *f, const uint8_t *p,
@@ -308,6 +312,8 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
      * unreadable (other runtimes fail the record), so a clean walk must
      * not prove such a record clean. */
     qf->utf8 = rs__field_wants_utf8(f);
+    /* A one-byte varint is a bool's 0 or 1, any other type's 0..127. */
+    qf->max1 = f->type == PROTOBUF_C_TYPE_BOOL ? 1 : 0x7f;
     qf->ranged =
         f->type == PROTOBUF_C_TYPE_INT32 || f->type == PROTOBUF_C_TYPE_ENUM ||
         f->type == PROTOBUF_C_TYPE_UINT32 ||
@@ -330,6 +336,8 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
       pl->required[i / 64] |= (uint64_t)1 << (i % 64);
     if (f->type == PROTOBUF_C_TYPE_ENUM) {
       qf->e = f->descriptor;
+      for (int v = 0; v < 64; v++)
+        if (rs__enum_known(qf->e, v)) qf->enum_small |= (uint64_t)1 << v;
       /* An unset enum the reader still sees holds its default. */
       int def = f->default_value != NULL ? *(const int *)f->default_value : 0;
       if (!qf->repeated && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
@@ -497,8 +505,7 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
           if (n == 0 || !q_enum_ok(q, f, v)) return false;
           if (strict && !q_in_range(f, v)) return false;
         } else if (rem > 0 && cur[0] < 0x80) {
-          if (strict && f->type == PROTOBUF_C_TYPE_BOOL && cur[0] > 1)
-            return false;
+          if (strict && cur[0] > f->max1) return false;
           n = 1;
         } else if (strict && f->ranged) {
           uint64_t v;
