@@ -3,8 +3,10 @@
 # built rollsafe tool, from what the tool itself says:
 #   - the commands: the "Commands:" section of `rollsafe --help`;
 #   - each command's options: its option table (ROLLSAFE_LIST_OPTIONS=1
-#     rollsafe CMD, src/cli/opt.h), less those its help text never names
-#     (fix, restore, runs and purge share one table and take only some);
+#     rollsafe CMD, src/cli/opt.h), less those the command refuses as not
+#     applying to it (fix, restore, runs and purge share one table and take
+#     only some): each is tried as `rollsafe CMD --OPTION [x] --help`, which
+#     parses the options and stops at --help, doing nothing;
 #   - what a value is: the word after the option in the help text (FILE,
 #     PATH or LIB.so: a file; DIR: a directory), and for the options that
 #     take one of a few words (--format, --reader-framing, ...) those words,
@@ -53,12 +55,15 @@ words() {
       opts=""
       values=""
       while read -r long short takes; do
-        # Options the help never names do not apply to this command;
-        # every command has --help and -q.
-        if [ "$long" != help ] && [ "$long" != quiet ] &&
-          ! printf '%s\n' "$help" | grep -Eq -- "--$long([^a-z0-9_-]|\$)"; then
-          continue
+        # An option the command refuses does not apply to it.
+        if [ "$takes" = 1 ]; then
+          probe=$("$rollsafe" "$cmd" "--$long" x --help 2>&1 >/dev/null || true)
+        else
+          probe=$("$rollsafe" "$cmd" "--$long" --help 2>&1 >/dev/null || true)
         fi
+        case $probe in
+          *"does not apply"* | *"unknown option"*) continue ;;
+        esac
         names="--$long"
         [ "$short" = "-" ] || names="$names -$short"
         opts="$opts $names"
