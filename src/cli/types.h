@@ -121,5 +121,4 @@ void cli_types_free(cli_types *t);
 void cli_types_origin(const cli_types *t, const char *type, unsigned version,
                       schema_origin *out);
 
-
 #endif
