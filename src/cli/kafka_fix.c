@@ -727,7 +727,7 @@ int cli_kafka_fix_run(int argc, char **argv, int restore) {
     cli_interrupt_saved saved;
     cli_interrupt_install(&saved);
     progress prog;
-    progress_init(&prog, stderr);
+    progress_init(&prog, cli_quiet ? NULL : stderr);
     fix_options fo = {.registry = set.registry,
                       .type = t->type,
                       .reader = {RS_READER_VERSION, t->reader_version,
