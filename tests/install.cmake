@@ -12,8 +12,10 @@ add_test(NAME install.example_service
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/test_example_service.sh
     ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR}/examples/service
     ${CMAKE_C_COMPILER} "${RS_CONSUMER_FLAGS}")
+# The tests that install from the build tree (cmake --install, cpack; also
+# runtime.plugin_standalone) write its install_manifest.txt: one at a time.
 set_tests_properties(install.example_service PROPERTIES
-  LABELS install TIMEOUT 600)
+  LABELS install TIMEOUT 600 RESOURCE_LOCK rs_build_tree_install)
 
 # The .deb: built by cpack, installed into a scratch root, run from there
 # (tool, man pages, completion, library, examples/service).
@@ -22,7 +24,8 @@ if(TARGET rollsafe_cli AND TARGET rollsafe_docs)
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/test_deb.sh
       ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER}
       "${RS_CONSUMER_FLAGS}")
-  set_tests_properties(install.deb PROPERTIES LABELS install TIMEOUT 900)
+  set_tests_properties(install.deb PROPERTIES LABELS install TIMEOUT 900
+    RESOURCE_LOCK rs_build_tree_install)
 endif()
 
 # librollsafe.so exports rs_ names only; libprotobuf-c is the control.

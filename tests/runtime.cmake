@@ -39,5 +39,6 @@ if(TARGET rollsafe_cli)
   add_test(NAME runtime.plugin_standalone
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/runtime/test_plugin_standalone.sh
       ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
-  set_tests_properties(runtime.plugin_standalone PROPERTIES LABELS runtime)
+  set_tests_properties(runtime.plugin_standalone PROPERTIES LABELS runtime
+    RESOURCE_LOCK rs_build_tree_install)
 endif()
