@@ -44,7 +44,8 @@ static rs_classification *classify_with(const rs_options *opts,
   rs_options o = *opts;
   o.schema_ids = fuzz_schema_ids;
   o.n_schema_ids = 2;
-  rs_reader reader = {RS_READER_VERSION, version, framing, 0u};
+  rs_reader reader = {RS_READER_VERSION,     version, framing, 0u,
+                      RS_RUNTIME_PROTOBUF_C, 0u,      0u};
   rs_error err = RS_ERROR_INIT;
   rs_classification *c = NULL;
   int rc = rs_classify(&c, fuzz_registry(), RS_SHOP_ORDER, &reader, data, size,

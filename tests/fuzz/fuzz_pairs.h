@@ -637,7 +637,8 @@ static inline rs_classification *fuzz_classify(const rs_options *opts,
                                                const fuzz_input *in,
                                                fuzz_reader r) {
   rs_options o = *opts;
-  rs_reader reader = {RS_READER_VERSION, r.version, r.framing, r.raw_writer};
+  rs_reader reader = {RS_READER_VERSION,     r.version, r.framing, r.raw_writer,
+                      RS_RUNTIME_PROTOBUF_C, 0u,        0u};
   rs_error err = RS_ERROR_INIT;
   rs_classification *c = NULL;
   int rc = rs_classify(&c, fuzz_pairs_registry(), in->type, &reader, in->rec,
