@@ -263,10 +263,12 @@ static bool takes_wire_type(const ProtobufCFieldDescriptor *f, unsigned wt,
 }
 
 bool rs__is_map_field(const ProtobufCFieldDescriptor *f) {
-  if (f->type != PROTOBUF_C_TYPE_MESSAGE ||
-      f->label != PROTOBUF_C_LABEL_REPEATED)
-    return false;
-  const ProtobufCMessageDescriptor *e = f->descriptor;
+  return f->type == PROTOBUF_C_TYPE_MESSAGE &&
+         f->label == PROTOBUF_C_LABEL_REPEATED &&
+         rs__is_map_entry(f->descriptor);
+}
+
+bool rs__is_map_entry(const ProtobufCMessageDescriptor *e) {
   size_t n = strlen(e->name);
   return e->n_fields == 2 && n > 5 && strcmp(e->name + n - 5, "Entry") == 0 &&
          e->fields[0].id == 1 && strcmp(e->fields[0].name, "key") == 0 &&
@@ -431,7 +433,8 @@ static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
         if (!reader || f->type != PROTOBUF_C_TYPE_STRING ||
             rs__utf8_valid_prefix(p, o->vlen) == o->vlen)
           break;
-        if (rs__field_wants_utf8(f)) {
+        if (rs__field_wants_utf8(f) ||
+            (r->utf8_map_strict && rs__is_map_entry(D))) {
           /* protobuf-c keeps the bytes; the others fail the record. */
           if (r->utf8_fails && !vs->utf8_bad && !vs->wire_bad) {
             vs->utf8_bad = true;
@@ -720,6 +723,125 @@ static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   return sub.worst;
 }
 
+/*
+ * The reader's own parse of the messages its runtime reads into rf, where
+ * no comparison walks them: a failure inside fails the whole record. (For
+ * protobuf-c its own unpack says so: classify's last word.)
+ */
+static void check_reader_msgs(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
+                              const vals *rv, size_t rbase, unsigned depth,
+                              rs__path *path) {
+  if (rules_of(c)->pbc || rf->type != PROTOBUF_C_TYPE_MESSAGE) return;
+  for (size_t i = 0; i < rv->n && c->rc == 0; i++) {
+    const val *r = &rv->v[i];
+    if (r->kind != V_MSG) continue;
+    rs__notes scratch;
+    rs__notes_init(&scratch, c->a, 4);
+    rs__cmp sub = *c;
+    sub.notes = &scratch;
+    sub.prefix = NULL;
+    sub.worst = 0;
+    sub.skip = NULL;
+    sub.n_skip = 0;
+    size_t mark = path->len;
+    compare_msg(&sub, rf->descriptor, r->p, r->n, rbase + r->base,
+                rf->descriptor, r->p, r->n, rbase + r->base, depth + 1, path,
+                false);
+    rs__path_pop(path, mark);
+    c->rc = sub.rc;
+    c->too_deep |= sub.too_deep;
+    bool failed = sub.worst >= RS_VERDICT_UNREADABLE;
+    if (failed) {
+      const rs__note *n = NULL;
+      for (size_t k = 0; k < scratch.n && n == NULL; k++)
+        if (scratch.items[k].kind >= RS_VERDICT_UNREADABLE)
+          n = &scratch.items[k];
+      if (n != NULL)
+        note(c, RS_VERDICT_UNREADABLE, n->path, n->field, n->offset, "%s",
+             n->text);
+      else
+        note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + r->at,
+             "%s parses it as a %s message and fails", c->reader_label,
+             ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
+    }
+    rs__notes_dispose(&scratch, c->a);
+    if (failed) break;
+  }
+}
+
+/* A map entry's key, to tell entries of one key apart: its last key field
+ * (a missing key and a zero or empty one are the same key). */
+typedef struct map_key {
+  uint8_t kind; /* 0: default, 1: a number, 2: bytes */
+  uint64_t v;
+  const uint8_t *p;
+  size_t n;
+  size_t index;
+} map_key;
+
+static void entry_key(const rs__rules *r, const val *e, map_key *k) {
+  memset(k, 0, sizeof *k);
+  size_t pos = 0;
+  while (pos < e->n) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field_rt(r, e->p, e->n, &pos, &f, &why) != 0) break;
+    if (f.number != 1) continue;
+    if (f.wire_type == RS__WT_LEN) {
+      k->kind = f.value_len > 0 ? 2 : 0;
+      k->p = e->p + f.value_offset;
+      k->n = f.value_len;
+    } else {
+      k->kind = f.value != 0 ? 1 : 0;
+      k->v = f.value;
+    }
+  }
+}
+
+static int key_cmp(const void *x, const void *y) {
+  const map_key *a = x, *b = y;
+  if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+  if (a->kind == 1 && a->v != b->v) return a->v < b->v ? -1 : 1;
+  if (a->kind == 2) {
+    size_t n = a->n < b->n ? a->n : b->n;
+    int d = n > 0 ? memcmp(a->p, b->p, n) : 0;
+    if (d != 0) return d;
+    if (a->n != b->n) return a->n < b->n ? -1 : 1;
+  }
+  return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* A map's entries as the map holds them: one a key, the last one. */
+static int map_dedupe(vals *vs, const rs__rules *r, const ProtobufCAllocator *a,
+                      rs__budget *b) {
+  if (vs->n < 2) return 0;
+  map_key *keys = rs__alloc(a, vs->n * sizeof *keys);
+  if (keys == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+  for (size_t i = 0; i < vs->n; i++) {
+    entry_key(r, &vs->v[i], &keys[i]);
+    keys[i].index = i;
+  }
+  qsort(keys, vs->n, sizeof *keys, key_cmp);
+  /* An entry whose key comes again later is not in the map. */
+  bool *gone = rs__alloc(a, vs->n * sizeof *gone);
+  if (gone == NULL) {
+    rs__free(a, keys);
+    return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+  }
+  for (size_t i = 0; i + 1 < vs->n; i++) {
+    map_key x = keys[i], y = keys[i + 1];
+    x.index = y.index = 0;
+    if (key_cmp(&x, &y) == 0) gone[keys[i].index] = true;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < vs->n; i++)
+    if (!gone[i]) vs->v[n++] = vs->v[i];
+  vs->n = n;
+  rs__free(a, gone);
+  rs__free(a, keys);
+  return 0;
+}
+
 /* A C string ends at its first NUL: the bytes a protobuf-c reader sees. */
 static size_t c_string_len(const val *v) {
   const void *nul = memchr(v->p, 0, v->n);
@@ -904,6 +1026,10 @@ static size_t oneof_keep(const ProtobufCMessageDescriptor *D,
   if (!any) return count;
   size_t k = 0;
   while (k < count && os[k].order < other) k++;
+  /* Java: the member, set again last, merges every occurrence. */
+  if (r != NULL && r->oneof_stale_merge && k < count &&
+      f->type == PROTOBUF_C_TYPE_MESSAGE)
+    k = 0;
   *skip = k;
   return count - k;
 }
@@ -1002,6 +1128,13 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                     c->a, c->budget);
   else
     memset(&rv, 0, sizeof rv);
+  /* A map holds one entry a key, the last: the writer's map, and the
+   * reader's (protobuf-c keeps every entry, which is the same map when the
+   * writer's is one). */
+  bool wmap = rs__is_map_field(wf);
+  if (rc == 0 && wmap) rc = map_dedupe(&wv, rules, c->a, c->budget);
+  if (rc == 0 && rs__is_map_field(rf) && (!rules->pbc || wmap))
+    rc = map_dedupe(&rv, rules, c->a, c->budget);
   if (rc != 0) {
     c->rc = rc;
     vals_dispose(&wv, c->a);
@@ -1031,6 +1164,7 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
              c->reader_label, rules->name);
         rs__path_pop(path, mark);
       }
+    bool walked = false; /* the reader's values were compared */
     if (wv.wire_bad || wv.packed_bad) {
       /* The writer's own version does not read these bytes: nothing to
        * compare with. */
@@ -1065,15 +1199,21 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
           compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth, path);
           rs__path_pop(path, mark);
         }
+        walked = true;
       }
     } else if (wv.n == 1 && rv.n == 1) {
       size_t mark = rs__path_push_field(path, name, rf->id);
       compare_val(c, wf, &wv.v[0], wbase, rf, &rv.v[0], rbase, depth, path);
       rs__path_pop(path, mark);
+      walked = true;
     } else if (wv.n != rv.n) {
       const val *v = wv.n ? &wv.v[0] : &rv.v[0];
       bool implicit = (wv.n ? rf : wf)->label == PROTOBUF_C_LABEL_NONE;
-      if (!(implicit && is_zero_val(v))) {
+      /* Unset, a field without presence reads its zero: 0.0 and -0.0 alike,
+       * and an empty message the writer's encoding of nothing. */
+      bool zero = is_zero_val(v) || (v->kind == V_FLOAT && v->d == 0) ||
+                  (v->kind == V_MSG && v->n == 0 && rv.dropped > 0);
+      if (!(implicit && zero)) {
         size_t mark = rs__path_push_field(path, name, rf->id);
         char a[96];
         val_format(v, wv.n ? wf : rf, a, sizeof a);
@@ -1094,6 +1234,11 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                c->reader_label, rs__type_name(rf->type), a);
         rs__path_pop(path, mark);
       }
+    }
+    if (!walked) {
+      size_t mark = rs__path_push_field(path, name, rf->id);
+      check_reader_msgs(c, rf, &rv, rbase, depth, path);
+      rs__path_pop(path, mark);
     }
   }
   vals_dispose(&wv, c->a);

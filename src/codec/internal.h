@@ -184,6 +184,13 @@ typedef struct rs__rules {
   bool utf8_fails;
   /* A proto2 string holds U+FFFD for each invalid UTF-8 sequence. */
   bool utf8_replaces;
+  /* A string key or value of a map entry must be UTF-8 in every syntax
+   * (Java's MapEntryLite reads them with readStringRequireUtf8). */
+  bool utf8_map_strict;
+  /* A oneof's message member merges into its earlier value even when
+   * another member was set in between (Java's builder for the member
+   * outlives the switch). */
+  bool oneof_stale_merge;
   /* A string ends at its first NUL (a C string). */
   bool c_strings;
   /* A missing required field fails the parse (else it reads unset). */
@@ -293,9 +300,11 @@ static inline bool rs__enum_closed(const ProtobufCMessageDescriptor *d,
   return true;
 }
 
-/* Whether a field is a map: repeated entries of a message named ...Entry
- * that holds key = 1 and value = 2 only (what protoc makes of map<K, V>). */
+/* Whether a field is a map: repeated entries of a map entry message. */
 bool rs__is_map_field(const ProtobufCFieldDescriptor *f);
+/* Whether a message is a map entry: named ...Entry, holding key = 1 and
+ * value = 2 only (what protoc makes of map<K, V>). */
+bool rs__is_map_entry(const ProtobufCMessageDescriptor *e);
 
 /* A varint field's value as a reader of some type sees it. */
 typedef struct rs__ival {

@@ -19,8 +19,11 @@
  *                      unknown fields skipped.
  *   Java 3.21.12       CodedInputStream: as C++; readString() decodes
  *                      proto2 strings with replacement (U+FFFD),
- *                      readStringRequireUtf8() fails proto3 ones;
- *                      recursionLimit 100.
+ *                      readStringRequireUtf8() fails proto3 ones, and
+ *                      map keys and values in every syntax (MapEntryLite);
+ *                      a oneof's message member parses into its field
+ *                      builder, which a switch to another member leaves
+ *                      in place; recursionLimit 100.
  *   Go 1.28.1          internal/impl/decode.go: errUnknown sends another
  *                      wire type to the unknown fields; enums are open in
  *                      every syntax; proto3 strings validated;
@@ -64,6 +67,8 @@ static const rs__rules rules_java = {
     .map_entry_drop = true,
     .utf8_fails = true,
     .utf8_replaces = true,
+    .utf8_map_strict = true,
+    .oneof_stale_merge = true,
     .required = true,
     .nested_limit = 100,
 };

@@ -41,7 +41,17 @@ public final class Reader {
   private static String value(FieldDescriptor f, Object v) {
     switch (f.getJavaType()) {
       case INT:
+        // Java has no unsigned types: a uint32 or fixed32 holds its bits in
+        // an int, which the reader's code reads unsigned
+        // (Integer.toUnsignedLong), as the protobuf Java guide says.
+        if (f.getType() == FieldDescriptor.Type.UINT32
+            || f.getType() == FieldDescriptor.Type.FIXED32)
+          return Integer.toUnsignedString((Integer) v);
+        return v.toString();
       case LONG:
+        if (f.getType() == FieldDescriptor.Type.UINT64
+            || f.getType() == FieldDescriptor.Type.FIXED64)
+          return Long.toUnsignedString((Long) v);
         return v.toString();
       case BOOLEAN:
         return ((Boolean) v) ? "true" : "false";
