@@ -350,14 +350,17 @@ static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
   memset(vs, 0, sizeof *vs);
   size_t cap = 0;
   bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
-  /* What only the reader's runtime does. */
-  bool pbc = !reader || r->pbc;
+  /* What only the reader's runtime does: the writer meant what a runtime
+   * other than protobuf-c reads of its own bytes. */
+  bool pbc = reader && r->pbc;
   bool closed = reader && r->closed_enums && f->type == PROTOBUF_C_TYPE_ENUM &&
                 rs__enum_closed(D, f);
   for (size_t k = 0; k < count; k++) {
     const occ *o = &os[k];
     if (!takes_wire_type(f, o->wt, pbc)) {
-      if (reader && r->wire_unknown) {
+      /* Not a value the writer set (its runtime keeps it unknown). */
+      if (!reader) continue;
+      if (r->wire_unknown) {
         vals_drop(vs, o->at, true, o->wt, 0);
         continue;
       }
@@ -1148,7 +1151,8 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                      ? rs__path_push_index(path, name, rv.bad_index)
                      : rs__path_push_field(path, name, rf->id);
   bool fails = reader_fails(c, rf, &rv, rbase, path);
-  if (!fails && rv.dropped > 0) note_dropped(c, rf, &rv, rbase, path);
+  if (!fails && rv.dropped > 0 && (rules->pbc || !rs__is_map_entry(R)))
+    note_dropped(c, rf, &rv, rbase, path);
   rs__path_pop(path, fmark);
   if (!fails) {
     for (size_t i = 0; i < rv.n; i++)
@@ -1416,6 +1420,12 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
              "ignores field %u",
              wf->name, (unsigned)same_name->id, (unsigned)num, c->reader_label,
              same_name->name, (unsigned)same_name->id, (unsigned)num);
+        rs__path_pop(path, mark);
+        continue;
+      }
+      /* A map entry of a runtime other than protobuf-c keeps no unknown
+       * field: the map holds key and value only. */
+      if (!rules->pbc && rs__is_map_entry(R)) {
         rs__path_pop(path, mark);
         continue;
       }

@@ -781,6 +781,10 @@ class Ctx:
             payload = b""
             for part in parts:
                 m = v2.Rec()
+                if isinstance(part, corpus.Raw):
+                    payload += part.data
+                    parts = ()
+                    continue
                 m.id = i + 1
                 assign(m, part)
                 payload += golden.serialize(m)

@@ -336,6 +336,8 @@ def record_bytes(case, ctx, index):
     as the differential corpus writes it."""
     v2 = ctx.module(case, 2)
     spec = case.records[index]
+    if isinstance(spec, corpus.Raw):
+        return spec.data
     parts = spec.parts if isinstance(spec, corpus.Dup) else (spec,)
     data = b""
     for part in parts:
@@ -459,7 +461,9 @@ def rollsafe_verdicts(args, runtime, framing, cfg):
 def check_verdicts(args, argv, ctx):
     """Part 2: every record, raw and in its envelope, read by the runtime's
     reader and judged by rollsafe for that runtime. Returns the failures."""
-    cases_records = [(c, ctx.build(c)) for c in corpus.CASES if c.runtimes]
+    cases_records = [(c, ctx.build(c)) for c in corpus.CASES
+                     if c.runtimes is True or (c.runtimes and
+                                               args.runtime in c.runtimes)]
     requests = [(c.name, r.payload) for c, records in cases_records
                 for r in records]
     p = run(argv, "the %s reader" % args.runtime,
