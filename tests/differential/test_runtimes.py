@@ -412,9 +412,14 @@ def build_verdict_db(path, cases_records):
     db.close()
 
 
-def verdict_config(path, db, runtime, framing, cases_records, gen):
+def verdict_config(path, db, runtime, framing, cases_records, gen,
+                   options=None):
     lines = ["feature: dc_flag", "reader_version: 1",
-             "reader_runtime: %s" % runtime, "raw_writer: 2", "targets:"]
+             "reader_runtime: %s" % runtime, "raw_writer: 2"]
+    if options:
+        lines.append("reader_options:")
+        lines += ["  %s: %s" % (k, json.dumps(v)) for k, v in options.items()]
+    lines.append("targets:")
     for case, _ in cases_records:
         lines += ["  - name: %s" % case.name, "    kind: sqlite-table",
                   "    connection: %s" % json.dumps(db),
@@ -458,12 +463,30 @@ def rollsafe_verdicts(args, runtime, framing, cfg):
     return out
 
 
-def check_verdicts(args, argv, ctx):
-    """Part 2: every record, raw and in its envelope, read by the runtime's
-    reader and judged by rollsafe for that runtime. Returns the failures."""
+# Options a reader's code gives its runtime (reader_options), with the
+# flags that make the runtime's reader give them, and the groups of cases
+# read with them.
+OPTIONS = {
+    "cpp": [({"allow_partial": True}, ["--allow-partial"]),
+            ({"recursion_limit": 99}, ["--recursion-limit", "99"])],
+    "java": [({"allow_partial": True}, ["--allow-partial"]),
+             ({"recursion_limit": 99}, ["--recursion-limit", "99"])],
+    "go": [({"allow_partial": True}, ["-allow_partial"]),
+           ({"recursion_limit": 100}, ["-recursion_limit", "100"]),
+           ({"discard_unknown": True}, ["-discard_unknown"])],
+}
+OPTION_GROUPS = ("required", "limits", "addrem")
+
+
+def check_verdicts(args, argv, ctx, groups=None, options=None):
+    """Part 2: every record (of @groups, or all), raw and in its envelope,
+    read by the runtime's reader and judged by rollsafe for that runtime
+    (given @options, with the reader given them too). Returns the
+    failures."""
     cases_records = [(c, ctx.build(c)) for c in corpus.CASES
-                     if c.runtimes is True or (c.runtimes and
-                                               args.runtime in c.runtimes)]
+                     if (groups is None or c.group in groups) and
+                     (c.runtimes is True or (c.runtimes and
+                                             args.runtime in c.runtimes))]
     requests = [(c.name, r.payload) for c, records in cases_records
                 for r in records]
     p = run(argv, "the %s reader" % args.runtime,
@@ -486,10 +509,12 @@ def check_verdicts(args, argv, ctx):
     db = os.path.join(out, "verdicts.db")
     build_verdict_db(db, cases_records)
     failures, counts = [], {}
+    label = args.runtime + ("" if not options else " with %s" % ", ".join(
+        "%s %s" % kv for kv in options.items()))
     for framing in ("raw", "envelope"):
         cfg = os.path.join(out, "verdicts-%s.yaml" % framing)
         verdict_config(cfg, db, args.runtime, framing, cases_records,
-                       args.gen)
+                       args.gen, options)
         got = rollsafe_verdicts(args, args.runtime, framing, cfg)
         for case, records in cases_records:
             keys = got.get(case.name)
@@ -507,12 +532,12 @@ def check_verdicts(args, argv, ctx):
                         "%s record %d (%s, %s framing): %s reads %s, so %s "
                         "(%s); rollsafe says %s: %s\n     bytes %s" % (
                             case.name, r.key, repr(r.spec)[:80], framing,
-                            args.runtime,
+                            label,
                             render(doc), exp, detail, verdict,
                             json.dumps(reasons), r.payload.hex()[:200]))
     n = sum(len(rs) for _, rs in cases_records)
     print("%s: %d records raw and in envelopes, expected %s; %d disagree"
-          % (args.runtime, n, ", ".join("%s %d" % kv for kv in
+          % (label, n, ", ".join("%s %d" % kv for kv in
                                          sorted(counts.items())),
              len(failures)))
     return failures
@@ -574,6 +599,9 @@ def main():
     if args.rollsafe:
         try:
             wrong = check_verdicts(args, argv, ctx)
+            for options, flags in OPTIONS.get(args.runtime, []):
+                wrong += check_verdicts(args, argv + flags, ctx,
+                                        OPTION_GROUPS, options)
         except Failure as e:
             print("FAIL: %s" % e)
             return 1
