@@ -1665,7 +1665,9 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
       if (rc != 0) return rc;
       continue;
     }
-    if (ld->diff_only) continue;
+    /* diff reads its own section and the reader's runtime. */
+    if (ld->diff_only && k != K_READER_RUNTIME && k != K_READER_OPTIONS)
+      continue;
     /* The optional keys may be given as null to mean "not given". */
     if (k != K_TARGETS && is_null(v)) continue;
     switch (k) {
