@@ -453,20 +453,34 @@ static bool raw_fits(size_t alloc, size_t len, size_t max_alloc) {
   return (then > alloc ? then : alloc) <= max_alloc - alloc;
 }
 
+/* What the quick walk asks of a classifier's records, set once: the levels
+ * the writer's side may nest (rollsafe's limit), the reader's (its
+ * runtime's limit, when lower), and whether every string must be UTF-8
+ * for the reader to read it as written. */
+typedef struct quick_limits {
+  unsigned levels, rlevels;
+  bool all_utf8;
+} quick_limits;
+
+static quick_limits quick_limits_of(const rs_options *o,
+                                    const rs__rules *rules) {
+  quick_limits q;
+  q.levels = rs__levels(o->max_depth);
+  q.rlevels = rules->nested_limit != 0 && rules->nested_limit < o->max_depth
+                  ? rs__levels(rules->nested_limit)
+                  : q.levels;
+  q.all_utf8 = rules->utf8_replaces;
+  return q;
+}
+
 static int quick_classify(rs_classification *c, const rs__type *t,
                           const rs__version *rv, rs_reader_framing framing,
                           unsigned given, const uint8_t *buf, size_t len,
-                          const rs_options *o, const rs__rules *rules,
+                          const rs_options *o, const quick_limits *ql,
                           bool *done) {
   *done = false;
-  /* Levels the writer's side may nest (rollsafe's limit), and the reader's
-   * (its runtime's limit, when lower). */
-  unsigned levels = rs__levels(o->max_depth);
-  unsigned rlevels =
-      rules->nested_limit != 0 && rules->nested_limit < o->max_depth
-          ? rs__levels(rules->nested_limit)
-          : levels;
-  bool all_utf8 = rules->utf8_replaces;
+  unsigned levels = ql->levels, rlevels = ql->rlevels;
+  bool all_utf8 = ql->all_utf8;
   /* A Confluent reader's verdicts all go through the full path. Records
    * whose byte 0 is 0x00 (Confluent framing) never pass the raw walk below:
    * field number 0 fails protobuf-c's unpack, so no check is needed here. */
@@ -882,6 +896,7 @@ typedef struct setup {
   rs_reader_framing framing;
   unsigned raw_writer;
   rs__rules rules; /* the reader's runtime */
+  quick_limits quick;
 } setup;
 
 static int prepare(setup *st, const char *fn, const rs_registry *registry,
@@ -926,6 +941,7 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
                     (int)framing);
   rc = rs__check_schema_ids(t, &st->o, err);
   if (rc != 0) return rc;
+  st->quick = quick_limits_of(&st->o, &st->rules);
   st->t = t;
   st->rv = rv;
   st->framing = framing;
@@ -984,7 +1000,7 @@ static int run(rs_classification **out, const setup *st, const uint8_t *buf,
   int rc = 0;
   if ((st->o.flags & RS_OPT_VERDICT_ONLY) && !(st->o.flags & RS__OPT_NO_QUICK))
     rc = quick_classify(c, st->t, st->rv, st->framing, st->raw_writer, buf, len,
-                        &st->o, &st->rules, &done);
+                        &st->o, &st->quick, &done);
   if (rc == 0 && !done)
     rc = classify(c, st->t, st->rv, st->framing, st->raw_writer, buf, len,
                   &st->o, &st->rules, &b);

@@ -433,18 +433,21 @@ static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
         v.p = p;
         v.n = o->vlen;
         v.base = o->voff;
+        /* protobuf-c checks no string: only the others look. */
         if (!reader || f->type != PROTOBUF_C_TYPE_STRING ||
-            rs__utf8_valid_prefix(p, o->vlen) == o->vlen)
+            !(r->utf8_fails || r->utf8_replaces))
           break;
         if (rs__field_wants_utf8(f) ||
             (r->utf8_map_strict && rs__is_map_entry(D))) {
-          /* protobuf-c keeps the bytes; the others fail the record. */
-          if (r->utf8_fails && !vs->utf8_bad && !vs->wire_bad) {
+          /* A string that must be UTF-8 fails the record. */
+          if (r->utf8_fails && !vs->utf8_bad && !vs->wire_bad &&
+              rs__utf8_valid_prefix(p, o->vlen) != o->vlen) {
             vs->utf8_bad = true;
             vs->utf8_at = o->at;
             vs->bad_index = vs->n;
           }
-        } else if (r->utf8_replaces) {
+        } else if (r->utf8_replaces &&
+                   rs__utf8_valid_prefix(p, o->vlen) != o->vlen) {
           v.replaced = true;
         }
         break;
