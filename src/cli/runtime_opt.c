@@ -129,21 +129,3 @@ int cli_runtime_resolve(rs_reader *reader, const cli_runtime_args *a,
   }
   return 0;
 }
-
-void cli_runtime_text(const rs_reader *reader, char *out, size_t size) {
-  char opts[160] = "";
-  size_t n = 0;
-  if (reader->runtime_flags & RS_RUNTIME_ALLOW_PARTIAL)
-    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sallow_partial",
-                          n ? ", " : "");
-  if (reader->runtime_flags & RS_RUNTIME_DISCARD_UNKNOWN)
-    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sdiscard_unknown",
-                          n ? ", " : "");
-  if (reader->recursion_limit != 0)
-    snprintf(opts + n, sizeof opts - n, "%srecursion_limit %u", n ? ", " : "",
-             reader->recursion_limit);
-  if (opts[0] != '\0')
-    snprintf(out, size, "%s (%s)", rs_runtime_name(reader->runtime), opts);
-  else
-    snprintf(out, size, "%s", rs_runtime_name(reader->runtime));
-}

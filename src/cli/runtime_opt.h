@@ -61,8 +61,4 @@ int cli_runtime_resolve(rs_reader *reader, const cli_runtime_args *a,
                         const cli_reader_runtime *file, const char *config_path,
                         const char *where, const char *cmd);
 
-/** "go", or "go (allow_partial, recursion_limit 200)": the runtime and
- * its options as reports name them, into @p out. */
-void cli_runtime_text(const rs_reader *reader, char *out, size_t size);
-
 #endif

@@ -703,18 +703,18 @@ static bool enum_number_reused(const ProtobufCEnumDescriptor *we,
 }
 
 /*
- * The worst verdict of comparing two message payloads one level down, with
- * the reasons kept to itself: for deciding a value of another kind (bytes
- * that may be a message's encoding).
+ * Compares two message payloads one level down with the reasons kept in
+ * scratch (initialised here; the caller disposes of it): the worst
+ * verdict.
  */
-static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
-                     const val *w, size_t wbase,
-                     const ProtobufCMessageDescriptor *R, const val *r,
-                     size_t rbase, unsigned depth, rs__path *path) {
-  rs__notes scratch;
-  rs__notes_init(&scratch, c->a, 4);
+static int sub_walk(rs__cmp *c, rs__notes *scratch,
+                    const ProtobufCMessageDescriptor *W, const val *w,
+                    size_t wbase, const ProtobufCMessageDescriptor *R,
+                    const val *r, size_t rbase, unsigned depth,
+                    rs__path *path) {
+  rs__notes_init(scratch, c->a, 4);
   rs__cmp sub = *c;
-  sub.notes = &scratch;
+  sub.notes = scratch;
   sub.prefix = NULL;
   sub.worst = 0;
   sub.skip = NULL;
@@ -725,8 +725,22 @@ static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   rs__path_pop(path, mark);
   c->rc = sub.rc;
   c->too_deep |= sub.too_deep;
-  rs__notes_dispose(&scratch, c->a);
   return sub.worst;
+}
+
+/*
+ * The worst verdict of comparing two message payloads one level down, with
+ * the reasons kept to itself: for deciding a value of another kind (bytes
+ * that may be a message's encoding).
+ */
+static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                     const val *w, size_t wbase,
+                     const ProtobufCMessageDescriptor *R, const val *r,
+                     size_t rbase, unsigned depth, rs__path *path) {
+  rs__notes scratch;
+  int worst = sub_walk(c, &scratch, W, w, wbase, R, r, rbase, depth, path);
+  rs__notes_dispose(&scratch, c->a);
+  return worst;
 }
 
 /*
@@ -742,21 +756,9 @@ static void check_reader_msgs(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
     const val *r = &rv->v[i];
     if (r->kind != V_MSG) continue;
     rs__notes scratch;
-    rs__notes_init(&scratch, c->a, 4);
-    rs__cmp sub = *c;
-    sub.notes = &scratch;
-    sub.prefix = NULL;
-    sub.worst = 0;
-    sub.skip = NULL;
-    sub.n_skip = 0;
-    size_t mark = path->len;
-    compare_msg(&sub, rf->descriptor, r->p, r->n, rbase + r->base,
-                rf->descriptor, r->p, r->n, rbase + r->base, depth + 1, path,
-                false);
-    rs__path_pop(path, mark);
-    c->rc = sub.rc;
-    c->too_deep |= sub.too_deep;
-    bool failed = sub.worst >= RS_VERDICT_UNREADABLE;
+    bool failed =
+        sub_walk(c, &scratch, rf->descriptor, r, rbase, rf->descriptor, r,
+                 rbase, depth, path) >= RS_VERDICT_UNREADABLE;
     if (failed) {
       const rs__note *n = NULL;
       for (size_t k = 0; k < scratch.n && n == NULL; k++)
