@@ -11,6 +11,11 @@
    else ok), which `rollsafe scan --reader-runtime RUNTIME` (reader_runtime
    in its config; raw records by a plain reader, envelopes by one linked
    with rollsafe) must give, key by key.
+3. `rollsafe fix --execute` for that runtime rewrites the raw records it
+   can convert; the runtime's reader reads every rewritten record again,
+   which must read as the writer meant it (ok or ignored_fields); a record
+   fix leaves as it was must be one it names (lossy, impossible...) or one
+   the runtime reads as written.
 
 Usage:
     test_runtimes.py --runtime RUNTIME --gen GEN --work WORK
@@ -478,6 +483,93 @@ OPTIONS = {
 OPTION_GROUPS = ("required", "limits", "addrem")
 
 
+def fixed_rows(args, cfg, db):
+    """fix --execute on a copy of the database: ({case: {key: (outcome,
+    why)}}, {(case, key): bytes after})."""
+    work = db[:-len(".db")] + "-fixed.db"
+    shutil.copy(db, work)
+    with open(cfg) as f:
+        text = f.read().replace(json.dumps(db), json.dumps(work))
+    fcfg = cfg[:-len(".yaml")] + "-fix.yaml"
+    with open(fcfg, "w") as f:
+        f.write(text)
+    argv = [args.rollsafe, "fix", "-c", fcfg, "--reader-framing", "raw",
+            "--execute", "--format", "json", "--samples", "10000"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    for marker in SANITIZER_MARKERS:
+        if marker in p.stderr:
+            raise Failure("sanitizer report from %s:\n%s"
+                          % (" ".join(argv), p.stderr[-4000:]))
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        raise Failure("fix failed (exit %d): %s\n%s" % (
+            p.returncode, " ".join(argv), p.stderr[-4000:]))
+    outcomes = {}
+    for t in doc["targets"]:
+        keys = {}
+        for name, samples in t.get("samples", {}).items():
+            for x in samples:
+                keys[int(x["key"])] = (name, x.get("why"))
+        outcomes[t["name"]] = keys
+    con = sqlite3.connect(work)
+    after = {}
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE "
+                               "type = 'table' AND name LIKE '%\\_raw' "
+                               "ESCAPE '\\'"):
+        case = name[:-len("_raw")]
+        for key, data in con.execute('SELECT id, payload FROM "%s"' % name):
+            after[case, key] = bytes(data)
+    con.close()
+    return outcomes, after
+
+
+def check_fixes(args, argv, ctx, cases_records, want, cfg, db, label):
+    """Part 3: what fix writes for the runtime, read by the runtime."""
+    outcomes, after = fixed_rows(args, cfg, db)
+    changed = [(case, r) for case, records in cases_records for r in records
+               if after.get((case.name, r.key), r.payload) != r.payload]
+    p = run(argv, "the %s reader" % args.runtime,
+            input="".join("%s %s\n" % (c.name, after[c.name, r.key].hex())
+                          for c, r in changed), timeout=600)
+    docs = [json.loads(line) for line in p.stdout.splitlines()]
+    if len(docs) != len(changed):
+        raise Failure("the %s reader answered %d of %d rewritten records"
+                      % (args.runtime, len(docs), len(changed)))
+    failures = []
+    reread = {}
+    for (case, r), doc in zip(changed, docs):
+        rdesc = ctx.module(case, 1).Rec.DESCRIPTOR
+        wdesc = ctx.module(case, 2).Rec.DESCRIPTOR
+        reread[case.name, r.key] = expected(r, doc, rdesc, wdesc)
+    for case, records in cases_records:
+        keys = outcomes.get(case.name, {})
+        for r in records:
+            outcome, why = keys.get(r.key, (None, None))
+            (before, _), _ = want[case.name, r.key]
+            got = reread.get((case.name, r.key))
+            if got is None:
+                if before not in ("ok", "ignored_fields") and outcome not in (
+                        "lossy_skipped", "impossible", "corrupt",
+                        "check_failed", "undetermined"):
+                    failures.append(
+                        "fix for %s: %s record %d left as it was (outcome "
+                        "%s), which %s reads as %s" % (
+                            label, case.name, r.key, outcome, args.runtime,
+                            before))
+                continue
+            if got[0] not in ("ok", "ignored_fields"):
+                failures.append(
+                    "fix for %s: %s record %d rewritten (%s: %s), but %s "
+                    "reads the new bytes as %s (%s)\n     new bytes %s" % (
+                        label, case.name, r.key, outcome, why, args.runtime,
+                        got[0], got[1],
+                        after[case.name, r.key].hex()[:200]))
+    print("%s: fix rewrote %d raw records, each read again; %d wrong"
+          % (label, len(changed), len(failures)))
+    return failures
+
+
 def check_verdicts(args, argv, ctx, groups=None, options=None):
     """Part 2: every record (of @groups, or all), raw and in its envelope,
     read by the runtime's reader and judged by rollsafe for that runtime
@@ -540,6 +632,10 @@ def check_verdicts(args, argv, ctx, groups=None, options=None):
           % (label, n, ", ".join("%s %d" % kv for kv in
                                          sorted(counts.items())),
              len(failures)))
+    if options is None:
+        failures += check_fixes(args, argv, ctx, cases_records, want,
+                                os.path.join(out, "verdicts-raw.yaml"), db,
+                                label)
     return failures
 
 

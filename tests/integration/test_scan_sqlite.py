@@ -92,7 +92,11 @@ def test_known_mix_envelope_reader(r):
     check_eq(t["rows_read"], len(rows), "rows_read")
     check_eq(t["rows_counted"], len(rows), "rows_counted")
     check_eq(t["reader"], {"version": 1, "framing": "envelope",
-                           "raw_writer": "auto"}, "reader")
+                           "raw_writer": "auto",
+                           "runtime": {"name": "protobuf-c",
+                                       "allow_partial": False,
+                                       "discard_unknown": False,
+                                       "recursion_limit": None}}, "reader")
     check_eq(t["undetermined"]["total"], 0, "nothing undetermined")
     check_eq(t["findings"], want["misread"] + want["unreadable"]
              + want["corrupt"], "findings")
