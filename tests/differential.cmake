@@ -78,7 +78,8 @@ if(TARGET rs_dc_reader)
               --gen ${dc_gen}
               --work ${CMAKE_CURRENT_BINARY_DIR}/runtimes-work
               --pbc-reader $<TARGET_FILE:rs_dc_reader>
-              --table ${PROJECT_SOURCE_DIR}/docs/runtimes.md)
+              --table ${PROJECT_SOURCE_DIR}/docs/runtimes.md
+              --rollsafe $<TARGET_FILE:rollsafe_cli>)
     set_tests_properties(differential.runtime.${runtime} PROPERTIES
       LABELS "differential;runtimes" TIMEOUT 600)
   endforeach()

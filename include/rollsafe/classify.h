@@ -6,10 +6,11 @@
  * named by an envelope or by a Confluent schema id (rs_options.schema_ids),
  * given by rs_reader.raw_writer, or inferred for raw
  * bytes from what only one version can have written) and what the reader
- * sees (decoded as the reader's version with protobuf-c's rules: the last
- * singular scalar wins, messages merge as merge_messages does, a C string
- * ends at its first NUL, an enum number its enum lacks is kept as a plain
- * int, a wire-type mismatch or a missing required field fails the parse).
+ * sees (decoded as the reader's version with the rules of the reader's
+ * runtime, rs_reader.runtime; protobuf-c's by default: the last singular
+ * scalar wins, messages merge as merge_messages does, a C string ends at
+ * its first NUL, an enum number its enum lacks is kept as a plain int, a
+ * wire-type mismatch or a missing required field fails the parse).
  * Types are mapped between the versions (the reader's int32 of the
  * writer's int64, its double of a fixed64, its message of bytes).
  */
@@ -64,10 +65,74 @@ typedef enum rs_reader_framing {
   RS_READER_FRAMING_CONFLUENT = 3
 } rs_reader_framing;
 
+/**
+ * The protobuf runtime whose generated code the reader runs: what it does
+ * with the same bytes differs (docs/runtimes.md), at the versions Debian 12
+ * ships.
+ */
+typedef enum rs_runtime {
+  /** protobuf-c 1.4: a known field with another wire type, or a missing
+   * required field without a default, fails the record; an unknown value
+   * of a closed enum is kept as a plain int; a string is a C string (it
+   * ends at its first NUL) and is not checked for UTF-8; no nesting limit
+   * of its own. The default. */
+  RS_RUNTIME_PROTOBUF_C = 0,
+  /** protobuf 3.21 C++ (ParseFromString of protoc's generated class): a
+   * field with another wire type, and an unknown value of a closed enum,
+   * go to the unknown-field set; invalid UTF-8 in a proto3 string fails;
+   * 100 nested messages at most. */
+  RS_RUNTIME_CPP = 1,
+  /** protobuf-java 3.21 (parseFrom): as C++, and a proto2 string holds
+   * U+FFFD for each invalid UTF-8 sequence. */
+  RS_RUNTIME_JAVA = 2,
+  /** google.golang.org/protobuf 1.28 (proto.Unmarshal): a field with
+   * another wire type goes to the unknown fields; enums are open, proto2
+   * ones too; 10,000 nested messages at most. */
+  RS_RUNTIME_GO = 3,
+  /** python3-protobuf 3.21 with its C++ backend (FromString): as C++, but
+   * required fields are not checked, and a map entry whose closed-enum
+   * value is unknown keeps its key with the enum's default. */
+  RS_RUNTIME_PYTHON = 4
+} rs_runtime;
+
+#define RS_RUNTIME_COUNT 5
+
+/** "protobuf-c", "cpp", "java", "go", "python"; static, "unknown" for
+ * other values. */
+RS_EXTERN const char *rs_runtime_name(rs_runtime runtime);
+
+/**
+ * The runtime named @p name ("protobuf-c", "cpp", "java", "go" or
+ * "python").
+ *
+ * @return the rs_runtime, or -1 for an unknown name
+ */
+RS_EXTERN int rs_runtime_from_name(const char *name);
+
+/** Options a runtime's reader is run with (rs_reader.runtime_flags). */
+typedef enum rs_runtime_flag {
+  /**
+   * Missing required fields are not checked: Go's
+   * proto.UnmarshalOptions{AllowPartial: true}, C++'s
+   * ParsePartialFromString(), Java's parsePartialFrom(). Python never
+   * checks them; protobuf-c has no such option (RS_EINVAL).
+   */
+  RS_RUNTIME_ALLOW_PARTIAL = 1u << 0,
+  /**
+   * Unknown fields are dropped rather than kept: Go's
+   * proto.UnmarshalOptions{DiscardUnknown: true}. What the reader sees of
+   * the fields it knows is the same, so no verdict changes; reasons say
+   * that the fields are dropped. Go only (RS_EINVAL for the others).
+   */
+  RS_RUNTIME_DISCARD_UNKNOWN = 1u << 1
+} rs_runtime_flag;
+
 /** The reader whose ability is checked. */
 typedef struct rs_reader {
-  unsigned version;        /**< RS_READER_VERSION (1 is accepted too: it has
-                              no raw_writer, which is then 0) */
+  unsigned version;        /**< RS_READER_VERSION (1 and 2 are accepted too:
+                              a version-1 struct has no raw_writer, which
+                              is then 0; versions 1 and 2 have no runtime
+                              fields, which are then their defaults) */
   unsigned format_version; /**< highest version it knows; 0 = the one before the
                               newest */
   rs_reader_framing framing;
@@ -77,11 +142,39 @@ typedef struct rs_reader {
    * a flag went on); 0 infers it from the bytes (rs_writer_basis).
    */
   unsigned raw_writer;
+  /** The runtime whose generated code the reader runs. Version 3 of this
+   * struct, as are the fields below. */
+  rs_runtime runtime;
+  /** rs_runtime_flag bits: options the reader's code gives its runtime. */
+  unsigned runtime_flags;
+  /**
+   * The runtime's recursion limit as the reader's code sets it (C++'s
+   * CodedInputStream::SetRecursionLimit, Java's
+   * CodedInputStream.setRecursionLimit, Go's
+   * UnmarshalOptions.RecursionLimit): how many messages may nest within
+   * the record. 0: the runtime's default (100 for C++, Java and Python,
+   * 10,000 for Go; protobuf-c has no limit and takes none, RS_EINVAL;
+   * Python's is not settable, RS_EINVAL). rs_options.max_depth, rollsafe's
+   * own limit, still applies.
+   */
+  unsigned recursion_limit;
 } rs_reader;
 
-#define RS_READER_VERSION 2
-#define RS_READER_INIT \
-  { RS_READER_VERSION, 0u, RS_READER_FRAMING_DEFAULT, 0u }
+#define RS_READER_VERSION 3
+#define RS_READER_INIT                                    \
+  {                                                       \
+    RS_READER_VERSION, 0u, RS_READER_FRAMING_DEFAULT, 0u, \
+        RS_RUNTIME_PROTOBUF_C, 0u, 0u                     \
+  }
+
+/**
+ * Checks that @p reader's runtime, runtime_flags and recursion_limit make
+ * sense together (the options that runtime has); rs_classify() checks the
+ * same. Versions 1 and 2 of the struct always pass.
+ *
+ * @return 0, or RS_EINVAL with @p err naming the option
+ */
+RS_EXTERN int rs_reader_validate(const rs_reader *reader, rs_error *err);
 
 /**
  * How the writer of a record, whose meaning the reader's view is compared
@@ -213,6 +306,10 @@ RS_EXTERN int rs_classify_replacement(rs_classification **out,
 RS_EXTERN void rs_classification_free(rs_classification *classification);
 
 RS_EXTERN rs_verdict rs_classification_verdict(const rs_classification *c);
+
+/** The runtime the record was judged for (rs_reader.runtime). */
+RS_EXTERN rs_runtime
+rs_classification_reader_runtime(const rs_classification *c);
 
 /** The reader version the record was classified for. */
 RS_EXTERN unsigned rs_classification_reader_version(const rs_classification *c);

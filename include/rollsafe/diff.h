@@ -24,6 +24,7 @@
 #define ROLLSAFE_DIFF_H
 
 #include "common.h"
+#include "classify.h"
 #include "errors.h"
 
 #ifdef __cplusplus
@@ -181,7 +182,7 @@ RS_EXTERN const char *rs_diff_schema_path(const rs_diff_schema *schema);
 /** Frees a schema; NULL is allowed. */
 RS_EXTERN void rs_diff_schema_free(rs_diff_schema *schema);
 
-#define RS_DIFF_OPTIONS_VERSION 1
+#define RS_DIFF_OPTIONS_VERSION 2
 
 /** Options of rs_diff_compare(); initialise with RS_DIFF_OPTIONS_INIT. */
 typedef struct rs_diff_options {
@@ -195,10 +196,19 @@ typedef struct rs_diff_options {
    * these messages and what their fields reach are compared.
    */
   const char *const *types;
+  /**
+   * The old reader's runtime (classify.h): each finding's verdict and
+   * message are what that runtime's generated code does with a record
+   * that hits it. Version 2 of this struct, as is runtime_flags
+   * (rs_runtime_flag: RS_RUNTIME_ALLOW_PARTIAL changes the required-field
+   * rules).
+   */
+  rs_runtime runtime;
+  unsigned runtime_flags;
 } rs_diff_options;
 
 #define RS_DIFF_OPTIONS_INIT \
-  { RS_DIFF_OPTIONS_VERSION, NULL }
+  { RS_DIFF_OPTIONS_VERSION, NULL, RS_RUNTIME_PROTOBUF_C, 0u }
 
 /** The findings of one comparison. Opaque; free with rs_diff_report_free(). */
 typedef struct rs_diff_report rs_diff_report;

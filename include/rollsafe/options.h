@@ -13,8 +13,15 @@ extern "C" {
 
 /** Default maximum size of one record in bytes (64 MiB). */
 #define RS_DEFAULT_MAX_RECORD_SIZE ((size_t)64 << 20)
-/** Default maximum nesting depth of messages (as protobuf's own parsers). */
-#define RS_DEFAULT_MAX_DEPTH 100u
+/**
+ * Default limit of rollsafe's own on the messages nested within a record
+ * (rs_options.max_depth): above the recursion limits of the runtimes that
+ * have one at their default (100 for C++, Java and Python), so that their
+ * limits, not this one, decide; protobuf-c has none, Go's is 10,000.
+ * Judging a record takes stack in proportion to its nesting (a few hundred
+ * bytes a level).
+ */
+#define RS_DEFAULT_MAX_DEPTH 1000u
 /**
  * Default allocation budget per call in bytes (256 MiB): what one record's
  * decode, classification or conversion may take (rs_options.max_alloc).
@@ -90,7 +97,14 @@ typedef struct rs_options {
    */
   const ProtobufCAllocator *allocator;
   size_t max_record_size; /**< larger records are refused before decoding */
-  unsigned max_depth;     /**< deeper nesting is refused before decoding */
+  /**
+   * Messages that may nest within a record (the record itself not
+   * counted: 1 allows a record with sub-messages that hold none); deeper
+   * records are refused before decoding, and rs_classify calls them
+   * unreadable, over the limits. The reader's runtime may fail them
+   * sooner (rs_reader.recursion_limit). 0: RS_DEFAULT_MAX_DEPTH.
+   */
+  unsigned max_depth;
   /**
    * Bytes one call may allocate for one record; over it is a limit error
    * (RS_ELIMIT), and for rs_classify the verdict `unreadable` with a reason

@@ -23,7 +23,10 @@
  * - the fields of a map entry message track presence (optional, with has_),
  *   so that an entry is written back with the fields it was read with;
  * - a proto3 string field carries RS_FIELD_FLAG_UTF8 in reserved_flags:
- *   classification judges invalid UTF-8 in it (protobuf-c does not check).
+ *   classification judges invalid UTF-8 in it (protobuf-c does not check);
+ * - an enum field carries RS_FIELD_FLAG_CLOSED_ENUM (its enum is a proto2
+ *   one) or RS_FIELD_FLAG_OPEN_ENUM (proto3): what runtimes other than
+ *   protobuf-c do with a number the enum lacks.
  * Groups, message_set_wire_format and editions are refused (protobuf-c
  * cannot read them); extensions are ignored (their fields stay unknown).
  */
@@ -42,6 +45,12 @@ typedef struct rs_schema rs_schema;
 
 /** Set in ProtobufCFieldDescriptor.reserved_flags of proto3 string fields. */
 #define RS_FIELD_FLAG_UTF8 (1u << 0)
+/** Set in ProtobufCFieldDescriptor.reserved_flags of enum fields whose enum
+ * is closed (proto2). */
+#define RS_FIELD_FLAG_CLOSED_ENUM (1u << 1)
+/** Set in ProtobufCFieldDescriptor.reserved_flags of enum fields whose enum
+ * is open (proto3). */
+#define RS_FIELD_FLAG_OPEN_ENUM (1u << 2)
 
 /** Most message and enum types a schema may define. */
 #define RS_SCHEMA_MAX_TYPES 100000

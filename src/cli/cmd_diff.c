@@ -19,6 +19,8 @@
 #include "opt.h"
 #include "output.h"
 #include "report/schema_origin.h"
+#include "report/scan_report.h"
+#include "runtime_opt.h"
 
 #define CMD "diff"
 #define MAX_VERSIONS 64
@@ -57,7 +59,9 @@ void cli_diff_help(FILE *out) {
       "                           above error (default), warning or info;",
       "                           never: exit 0 whatever is found",
       "  -c, --config FILE        read fail_on and suppressions from FILE's",
-      "                           diff section",
+      "                           diff section (and reader_runtime,",
+      "                           reader_options)",
+      CLI_READER_RUNTIME_HELP,
       "      --today YYYY-MM-DD   the date suppressions expire against",
       "                           (default: $ROLLSAFE_TODAY, else today, UTC)",
       CLI_QUIET_HELP,
@@ -117,6 +121,8 @@ typedef struct diff_run {
   const char *today_opt;
   int fail_on; /* 0: not given; severity; -1 never */
   int help;
+  cli_runtime_args runtime; /* --reader-runtime, --reader-option */
+  rs_reader reader;         /* the old reader's runtime, resolved */
   char today[11];
   rs_diff_schema *schemas[MAX_VERSIONS];
   rs_diff_report *report;
@@ -159,14 +165,22 @@ enum {
   OPT_FAIL_ON,
   OPT_CONFIG,
   OPT_TODAY,
-  OPT_HELP
+  OPT_HELP,
+  OPT_READER_RUNTIME,
+  OPT_READER_OPTION
 };
 
 static const cli_opt_spec diff_opts[] = {
-    {OPT_TYPE, "type", 't', 1},     {OPT_INCLUDE, "proto-path", 'I', 1},
-    {OPT_FORMAT, "format", 0, 1},   {OPT_OUTPUT, "output", 'o', 1},
-    {OPT_FAIL_ON, "fail-on", 0, 1}, {OPT_CONFIG, "config", 'c', 1},
-    {OPT_TODAY, "today", 0, 1},     {OPT_HELP, "help", 'h', 0},
+    {OPT_TYPE, "type", 't', 1},
+    {OPT_INCLUDE, "proto-path", 'I', 1},
+    {OPT_FORMAT, "format", 0, 1},
+    {OPT_OUTPUT, "output", 'o', 1},
+    {OPT_FAIL_ON, "fail-on", 0, 1},
+    {OPT_CONFIG, "config", 'c', 1},
+    {OPT_TODAY, "today", 0, 1},
+    {OPT_HELP, "help", 'h', 0},
+    {OPT_READER_RUNTIME, "reader-runtime", 0, 1},
+    {OPT_READER_OPTION, "reader-option", 0, 1},
 };
 
 static int parse_args(diff_run *r, int argc, char **argv) {
@@ -224,6 +238,14 @@ static int parse_args(diff_run *r, int argc, char **argv) {
         break;
       case OPT_TODAY:
         if (cli_opt_once(CMD, "--today", value, &r->today_opt) != 0)
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_READER_RUNTIME:
+        if (cli_opt_reader_runtime(CMD, value, &r->runtime) != 0)
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_READER_OPTION:
+        if (cli_opt_reader_option(CMD, value, &r->runtime) != 0)
           return CLI_EXIT_USAGE;
         break;
       case OPT_HELP:
@@ -382,8 +404,12 @@ static void find_origins(diff_run *r) {
 static int write_text(FILE *out, void *ctx) {
   const diff_run *r = ctx;
   size_t n = rs_diff_report_count(r->report);
-  fprintf(out, "rollsafe diff: %zu schema versions, oldest first\n",
-          r->n_paths);
+  char runtime[200];
+  rs__runtime_text(&r->reader, runtime, sizeof runtime);
+  fprintf(out,
+          "rollsafe diff: %zu schema versions, oldest first; the old reader "
+          "on the %s\n",
+          r->n_paths, runtime);
   for (size_t v = 0; v < r->n_paths; v++) {
     fprintf(out, "  v%zu  %s", v + 1, r->paths[v]);
     if (r->message[v][0])
@@ -503,6 +529,7 @@ static json_t *json_document(const diff_run *r) {
     bad |= set(doc, "types", json_null()) != 0;
   }
   bad |= set(doc, "fail_on", json_string(fail_on_name(r->fail_on))) != 0;
+  bad |= set(doc, "reader_runtime", rs__json_runtime(&r->reader)) != 0;
   bad |= set(doc, "today", json_string(r->today)) != 0;
   for (size_t i = 0;
        !bad && r->report != NULL && i < rs_diff_report_count(r->report); i++) {
@@ -780,6 +807,11 @@ static int run(diff_run *r) {
     if (r->fail_on == 0) r->fail_on = r->config->diff.fail_on;
   }
   if (r->fail_on == 0) r->fail_on = RS_DIFF_ERROR;
+  r->reader = (rs_reader)RS_READER_INIT;
+  rc = cli_runtime_resolve(&r->reader, &r->runtime, NULL,
+                           r->config != NULL ? &r->config->runtime : NULL,
+                           r->config_path, NULL, CMD);
+  if (rc != 0) return rc;
 
   r->includes[r->n_includes] = NULL;
   for (size_t i = 0; i < r->n_paths; i++) {
@@ -792,6 +824,8 @@ static int run(diff_run *r) {
     }
   }
   rs_diff_options opts = RS_DIFF_OPTIONS_INIT;
+  opts.runtime = r->reader.runtime;
+  opts.runtime_flags = r->reader.runtime_flags;
   r->types[r->n_types] = NULL;
   find_origins(r);
   opts.types = r->n_types ? r->types : NULL;
@@ -823,6 +857,8 @@ static int run(diff_run *r) {
 int cli_diff_run(int argc, char **argv) {
   diff_run r;
   memset(&r, 0, sizeof r);
+  r.runtime = (cli_runtime_args)CLI_RUNTIME_ARGS_INIT;
+  r.reader = (rs_reader)RS_READER_INIT;
   int rc = parse_args(&r, argc, argv);
   if (rc != 0) return rc;
   if (r.help) {

@@ -368,6 +368,7 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(
       o, "raw_writer",
       t->raw_writer ? json_integer(t->raw_writer) : json_string("auto"));
+  json_object_set_new(o, "reader_runtime", rs__json_runtime(&t->runtime));
   json_object_set_new(o, "undetermined",
                       json_integer((json_int_t)r->counts[FIX_UNDETERMINED]));
   json_object_set_new(o, "remaining_undetermined",
@@ -480,10 +481,11 @@ static int write_text(FILE *out, void *ctx) {
     }
     if (r->run.run_id[0]) fprintf(out, "  run        %s\n", r->run.run_id);
     hooks_text(out, r);
-    char origin[600];
+    char origin[600], runtime[200];
     schema_origin_text(origin, sizeof origin, &t->reader_schema);
-    fprintf(out, "  reader     %s version %u, schema %s\n", t->type,
-            t->reader_version, origin);
+    rs__runtime_text(&t->runtime, runtime, sizeof runtime);
+    fprintf(out, "  reader     %s version %u, schema %s, %s\n", t->type,
+            t->reader_version, origin, runtime);
     fprintf(out,
             "  rows       %" PRIu64 " read in %" PRIu64 " pass%s, %.2f s\n",
             r->rows_read, r->passes, r->passes == 1 ? "" : "es", r->seconds);
@@ -535,6 +537,18 @@ static int write_text(FILE *out, void *ctx) {
 
 static int write_metrics(FILE *out, void *ctx) {
   const fix_report *rep = ctx;
+  fputs(
+      "# TYPE rollsafe_fix_reader gauge\n"
+      "# HELP rollsafe_fix_reader The reader each target was fixed for: its "
+      "format version and protobuf runtime (always 1).\n",
+      out);
+  for (size_t i = 0; i < rep->n; i++) {
+    fputs("rollsafe_fix_reader{target=", out);
+    rs__metrics_label(out, rep->targets[i].target.name);
+    fprintf(out, ",version=\"%u\",runtime=\"%s\"} 1\n",
+            rep->targets[i].reader_version,
+            rs_runtime_name(rep->targets[i].runtime.runtime));
+  }
   fputs(
       "# TYPE rollsafe_fix_records gauge\n"
       "# HELP rollsafe_fix_records Records by target and outcome.\n",
@@ -737,6 +751,9 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                      .interrupted = &cli_interrupted,
                      .progress = progress_update,
                      .progress_ctx = &prog};
+    o.reader.runtime = t->runtime.runtime;
+    o.reader.runtime_flags = t->runtime.runtime_flags;
+    o.reader.recursion_limit = t->runtime.recursion_limit;
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
     /* A restore puts back the stored values it kept, text or bytes, as they
@@ -871,6 +888,7 @@ static void print_lines(FILE *out, const char *const *lines, size_t n) {
       "                           the schema id --schema-id maps to the "     \
       "version",                                                              \
       "                           written (exactly one)",                     \
+      CLI_READER_RUNTIME_HELP,                                                \
       "      --schema-id ID=VERSION[@I.J]  Confluent schema ids (as for "     \
       "scan)",                                                                \
       "      --raw-writer auto|N  the version that wrote records without an " \

@@ -59,6 +59,7 @@ void cli_inspect_help(FILE *out) {
       "                           rollsafe (default: as the reader's version",
       "                           is framed); confluent: code reading through",
       "                           Confluent's deserializer",
+      CLI_READER_RUNTIME_HELP,
       CLI_RAW_WRITER_HELP,
       CLI_SCHEMA_ID_HELP,
       CLI_TYPES_HELP,
@@ -112,7 +113,9 @@ enum {
   OPT_HELP,
   OPT_MAX_FIELDS,
   OPT_MAX_ALLOC,
-  OPT_SCHEMA_ID = CLI_TOPT_SCHEMA_ID
+  OPT_SCHEMA_ID = CLI_TOPT_SCHEMA_ID,
+  OPT_READER_RUNTIME = CLI_TOPT_READER_RUNTIME,
+  OPT_READER_OPTION = CLI_TOPT_READER_OPTION
 };
 
 static const cli_opt_spec inspect_opts[] = {
@@ -123,6 +126,8 @@ static const cli_opt_spec inspect_opts[] = {
     {OPT_READER_FRAMING, "reader-framing", 0, 1},
     {OPT_RAW_WRITER, "raw-writer", 0, 1},
     {OPT_SCHEMA_ID, "schema-id", 0, 1},
+    {OPT_READER_RUNTIME, "reader-runtime", 0, 1},
+    {OPT_READER_OPTION, "reader-option", 0, 1},
     {OPT_MAX_FIELDS, "max-fields", 0, 1},
     {OPT_MAX_ALLOC, "max-alloc", 0, 1},
     {OPT_HELP, "help", 'h', 0},
@@ -180,8 +185,9 @@ static int parse_args(inspect_args *a, int argc, char **argv) {
                                  value);
         break;
       case OPT_SCHEMA_ID:
-        if (cli_target_opt(&a->ids, CLI_TOPT_SCHEMA_ID, value, CMD) != 1)
-          return CLI_EXIT_USAGE;
+      case OPT_READER_RUNTIME:
+      case OPT_READER_OPTION:
+        if (cli_target_opt(&a->ids, id, value, CMD) != 1) return CLI_EXIT_USAGE;
         break;
       case OPT_RAW_WRITER:
         if (a->raw_writer >= 0)
@@ -389,6 +395,9 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
   reader.format_version = a->reader_version;
   reader.framing = a->framing;
   reader.raw_writer = a->raw_writer > 0 ? (unsigned)a->raw_writer : 0;
+  status = cli_runtime_resolve(&reader, &a->ids.runtime, NULL, NULL, NULL, NULL,
+                               CMD);
+  if (status != 0) goto done;
   rs_options opts = RS_OPTIONS_INIT;
   opts.schema_ids = a->ids.schema_ids;
   opts.n_schema_ids = a->ids.n_schema_ids;
@@ -488,6 +497,7 @@ int cli_inspect_run(int argc, char **argv) {
   a.format = CLI_INPUT_BINARY;
   a.framing = RS_READER_FRAMING_DEFAULT;
   a.raw_writer = -1;
+  a.ids.runtime = (cli_runtime_args)CLI_RUNTIME_ARGS_INIT;
   a.max_fields = DEFAULT_MAX_FIELDS;
   int status = parse_args(&a, argc, argv);
   if (status != 0) return status;

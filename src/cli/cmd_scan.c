@@ -123,6 +123,7 @@ void cli_scan_help(FILE *out) {
       "                           confluent: code reading through Confluent's",
       "                           deserializer, which needs its wire format",
       "                           (default: as the reader's version is framed)",
+      CLI_READER_RUNTIME_HELP,
       CLI_RAW_WRITER_HELP,
       CLI_SCHEMA_ID_HELP,
       CLI_TYPES_HELP,
@@ -348,6 +349,8 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case CLI_TOPT_SCHEMA_ID:
       case CLI_TOPT_COLUMN_ENCODING:
       case CLI_TOPT_POSTGRES_ENV:
+      case CLI_TOPT_READER_RUNTIME:
+      case CLI_TOPT_READER_OPTION:
       case CLI_YOPT_SCHEMA:
       case CLI_YOPT_PLUGIN:
       case CLI_YOPT_MESSAGE:
@@ -548,6 +551,7 @@ static int run(scan_args *a) {
     t->reader_framing = resolved[i].framing;
     t->raw_writer = resolved[i].raw_writer;
     t->reader_schema = resolved[i].reader_schema;
+    t->runtime = resolved[i].runtime;
     t->result.estimated_rows = -1;
   }
 
@@ -593,18 +597,20 @@ static int run(scan_args *a) {
     copts.schema_ids = resolved[i].schema_ids;
     copts.n_schema_ids = resolved[i].n_schema_ids;
     copts.max_alloc = a->max_alloc;
-    scan_options o = {.registry = set.registry,
-                      .codec_options = &copts,
-                      .reader = {RS_READER_VERSION, t->reader_version,
-                                 t->reader_framing, t->raw_writer},
-                      .column_encoding = resolved[i].column_encoding,
-                      .flag_key = a->flag_key,
-                      .flag_variant = a->flag_variant,
-                      .written_after_us = a->written_after_us,
-                      .max_samples = a->samples,
-                      .interrupted = &cli_interrupted,
-                      .progress = progress_update,
-                      .progress_ctx = &prog};
+    scan_options o = {
+        .registry = set.registry,
+        .codec_options = &copts,
+        .reader = {RS_READER_VERSION, t->reader_version, t->reader_framing,
+                   t->raw_writer, t->runtime.runtime, t->runtime.runtime_flags,
+                   t->runtime.recursion_limit},
+        .column_encoding = resolved[i].column_encoding,
+        .flag_key = a->flag_key,
+        .flag_variant = a->flag_variant,
+        .written_after_us = a->written_after_us,
+        .max_samples = a->samples,
+        .interrupted = &cli_interrupted,
+        .progress = progress_update,
+        .progress_ctx = &prog};
     progress_start(&prog, t->target.name, store_estimate_rows(s));
     cli_interrupt_set_store(s);
     int rc = scan_target(&t->result, s, t->type, &o, &err);

@@ -779,6 +779,77 @@ static int get_reader_framing(loader *ld, const node *v, int *out) {
                  shown(buf, v->value, v->len));
 }
 
+/* reader_runtime: protobuf-c, cpp, java, go or python. */
+static int get_reader_runtime(loader *ld, const node *v,
+                              cli_reader_runtime *out) {
+  char got[256], buf[200];
+  if (v->type != NODE_SCALAR)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "reader_runtime: expected one of protobuf-c, cpp, java, "
+                   "go, python, got %s",
+                   described(got, v, 0));
+  int rt = strlen(v->value) == v->len ? rs_runtime_from_name(v->value) : -1;
+  if (rt < 0)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "reader_runtime: unknown runtime '%s' (known: protobuf-c, "
+                   "cpp, java, go, python)",
+                   shown(buf, v->value, v->len));
+  out->has_runtime = 1;
+  out->runtime = rt;
+  out->runtime_line = v->line;
+  out->runtime_col = v->col;
+  return 0;
+}
+
+/* reader_options: {allow_partial: BOOL, discard_unknown: BOOL,
+ * recursion_limit: N}. Whether the runtime has them is checked once the
+ * runtime is known (cli_reader_runtime_check). */
+static int get_reader_options(loader *ld, const node *v,
+                              cli_reader_runtime *out) {
+  static const char *const keys[] = {"allow_partial", "discard_unknown",
+                                     "recursion_limit", NULL};
+  const node *values[3], *knodes[3];
+  char got[256], buf[200];
+  if (v->type != NODE_MAPPING)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "reader_options: expected a mapping of allow_partial, "
+                   "discard_unknown, recursion_limit, got %s",
+                   described(got, v, 0));
+  int rc = check_keys(ld, v, keys, values, knodes, " in reader_options");
+  if (rc != 0) return rc;
+  out->has_options = 1;
+  out->options_line = v->line;
+  out->options_col = v->col;
+  for (int k = 0; k < 2; k++) {
+    const node *b = values[k];
+    if (b == NULL) continue;
+    if (b->type != NODE_SCALAR || scalar_type_of(b) != SCALAR_BOOL)
+      return fail_at(ld, CLI_EXIT_USAGE, b->line, b->col,
+                     "reader_options: %s: expected true or false, got %s",
+                     keys[k], described(got, b, 0));
+    if (b->value[0] == 't' || b->value[0] == 'T')
+      out->flags |=
+          k == 0 ? RS_RUNTIME_ALLOW_PARTIAL : RS_RUNTIME_DISCARD_UNKNOWN;
+  }
+  const node *n = values[2];
+  if (n != NULL) {
+    const char *s = n->value;
+    unsigned long limit = 0;
+    int ok = n->type == NODE_SCALAR && scalar_type_of(n) == SCALAR_INT &&
+             all_digits(s, "0123456789");
+    for (; ok && *s != '\0' && limit <= 1000000; s++)
+      limit = limit * 10 + (unsigned long)(*s - '0');
+    if (!ok || limit == 0 || limit > 1000000)
+      return fail_at(ld, CLI_EXIT_USAGE, n->line, n->col,
+                     "reader_options: recursion_limit: expected a positive "
+                     "integer up to 1000000, got %s",
+                     n->type == NODE_SCALAR ? shown(buf, n->value, n->len)
+                                            : described(got, n, 0));
+    out->recursion_limit = (unsigned)limit;
+  }
+  return 0;
+}
+
 /* The kinds store.h knows, for messages: "sqlite-table, postgres-table". */
 static const char *kind_names(char out[256]) {
   out[0] = '\0';
@@ -813,6 +884,8 @@ enum {
   T_RAW_WRITER,      /* any kind: the writer of raw records */
   T_SCHEMA_IDS,      /* any kind: Confluent schema ids */
   T_COLUMN_ENCODING, /* tables and queues */
+  T_READER_RUNTIME,  /* any kind */
+  T_READER_OPTIONS,
   /* Kafka topics */
   T_BOOTSTRAP,
   T_TOPIC,
@@ -844,6 +917,8 @@ static const char *const target_keys[T_COUNT + 1] = {"name",
                                                      "raw_writer",
                                                      "schema_ids",
                                                      "column_encoding",
+                                                     "reader_runtime",
+                                                     "reader_options",
                                                      "bootstrap",
                                                      "topic",
                                                      "group",
@@ -1239,6 +1314,12 @@ static int read_target(loader *ld, const node *item, size_t index,
       t->has_column_encoding = 1;
       continue;
     }
+    if (k == T_READER_RUNTIME || k == T_READER_OPTIONS) {
+      rc = k == T_READER_RUNTIME ? get_reader_runtime(ld, v, &t->runtime)
+                                 : get_reader_options(ld, v, &t->runtime);
+      if (rc != 0) goto failed;
+      continue;
+    }
     if (k == T_PROPERTIES || k == T_PROPERTIES_ENV) {
       rc = k == T_PROPERTIES
                ? get_kafka_map(ld, "properties", v, 1, &t->kafka_properties,
@@ -1561,24 +1642,17 @@ enum {
   K_COLUMN_ENCODING,
   K_LOCK_TIMEOUT,
   K_STATEMENT_TIMEOUT,
+  K_READER_RUNTIME,
+  K_READER_OPTIONS,
   K_COUNT
 };
 
-static const char *const top_keys[K_COUNT + 1] = {"feature",
-                                                  "reader_version",
-                                                  "reader_framing",
-                                                  "targets",
-                                                  "diff",
-                                                  "schemas",
-                                                  "plugins",
-                                                  "enum_map",
-                                                  "proto_paths",
-                                                  "raw_writer",
-                                                  "schema_ids",
-                                                  "column_encoding",
-                                                  "lock_timeout",
-                                                  "statement_timeout",
-                                                  NULL};
+static const char *const top_keys[K_COUNT + 1] = {
+    "feature",        "reader_version",    "reader_framing", "targets",
+    "diff",           "schemas",           "plugins",        "enum_map",
+    "proto_paths",    "raw_writer",        "schema_ids",     "column_encoding",
+    "lock_timeout",   "statement_timeout", "reader_runtime", "reader_options",
+    NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
                             cli_config *config);
@@ -1626,7 +1700,9 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
       if (rc != 0) return rc;
       continue;
     }
-    if (ld->diff_only) continue;
+    /* diff reads its own section and the reader's runtime. */
+    if (ld->diff_only && k != K_READER_RUNTIME && k != K_READER_OPTIONS)
+      continue;
     /* The optional keys may be given as null to mean "not given". */
     if (k != K_TARGETS && is_null(v)) continue;
     switch (k) {
@@ -1658,6 +1734,12 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
       case K_STATEMENT_TIMEOUT:
         rc = get_millis(ld, "statement_timeout", v,
                         &config->statement_timeout_ms);
+        break;
+      case K_READER_RUNTIME:
+        rc = get_reader_runtime(ld, v, &config->runtime);
+        break;
+      case K_READER_OPTIONS:
+        rc = get_reader_options(ld, v, &config->runtime);
         break;
       case K_SCHEMAS:
       case K_PLUGINS:

@@ -58,6 +58,14 @@
  *                                 # and queue target
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
+ *   reader_runtime: go            # optional: the reader's protobuf runtime,
+ *                                 # protobuf-c (default), cpp, java, go or
+ *                                 # python; also per target
+ *   reader_options:               # optional: options the reader's code
+ *     allow_partial: true         # gives its runtime (also per target):
+ *     recursion_limit: 200        # allow_partial (go, cpp, java),
+ *                                 # discard_unknown (go), recursion_limit
+ *                                 # (go, cpp, java)
  *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
  *   proto_paths: [proto]          # optional: import paths of .proto schemas
  *   enum_map:                     # optional: enum values a down-conversion
@@ -109,6 +117,17 @@ typedef struct cli_config_paths {
   unsigned line, col; /**< where the list starts; 0 when absent */
 } cli_config_paths;
 
+/** `reader_runtime:` and `reader_options:`, of the file or of a target. */
+typedef struct cli_reader_runtime {
+  int has_runtime;
+  int runtime; /**< an rs_runtime */
+  unsigned runtime_line, runtime_col;
+  int has_options;
+  unsigned flags;           /**< rs_runtime_flag bits */
+  unsigned recursion_limit; /**< 0: the runtime's default */
+  unsigned options_line, options_col;
+} cli_reader_runtime;
+
 /** One entry of enum_map: value `from` of enum `enum_name` becomes `to`. */
 typedef struct cli_config_enum_map {
   char *enum_name, *from, *to;
@@ -148,6 +167,9 @@ typedef struct cli_config_target {
   unsigned raw_writer;
   /** `schema_ids:` of this target; n 0 when absent (the top-level one). */
   cli_schema_ids schema_ids;
+  /** `reader_runtime:` and `reader_options:` of this target; absent: the
+   * file's. */
+  cli_reader_runtime runtime;
   /** `column_encoding:` of this target (a colenc_kind); has_column_encoding
    * 0 when absent (the top-level value, or binary). Tables and queues. */
   int has_column_encoding;
@@ -201,6 +223,7 @@ typedef struct cli_config {
   int reader_framing; /**< an rs_reader_framing */
   int has_raw_writer;
   unsigned raw_writer;       /**< `raw_writer:`; 0: auto */
+  cli_reader_runtime runtime; /**< `reader_runtime:`, `reader_options:` */
   cli_schema_ids schema_ids; /**< `schema_ids:`; n 0 when absent */
   /** `column_encoding:` of every table and queue target without its own
    * (a colenc_kind); has_column_encoding 0 when absent (binary). */

@@ -145,6 +145,14 @@ int cli_target_opt(cli_target_args *a, int id, const char *value,
       return set_once(&a->stream, value, "--stream", cmd);
     case CLI_TOPT_SCHEMA_ID:
       return add_schema_id(a, value, cmd);
+    case CLI_TOPT_READER_RUNTIME:
+      return cli_opt_reader_runtime(cmd, value, &a->runtime) == 0
+                 ? 1
+                 : CLI_EXIT_USAGE;
+    case CLI_TOPT_READER_OPTION:
+      return cli_opt_reader_option(cmd, value, &a->runtime) == 0
+                 ? 1
+                 : CLI_EXIT_USAGE;
     case CLI_TOPT_READER_FRAMING:
       if (strcmp(value, "raw") == 0)
         a->framing = RS_READER_FRAMING_RAW;
@@ -520,6 +528,13 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
     resolve_column_encoding(&t[i], a, c, i);
     int status = resolve_reader(&t[i], reg, version, framing, &raw, where, cmd);
     if (status == 0) status = resolve_schema_ids(&t[i], a, c, i, cmd);
+    if (status == 0) {
+      t[i].runtime = (rs_reader)RS_READER_INIT;
+      status = cli_runtime_resolve(
+          &t[i].runtime, &a->runtime, c != NULL ? &c->targets[i].runtime : NULL,
+          c != NULL ? &c->runtime : NULL, c != NULL ? c->path : NULL,
+          c != NULL ? c->targets[i].name : NULL, cmd);
+    }
     if (status != 0) {
       targets_free(t, count);
       return status;

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "kafka.h"
 #include "opt.h"
+#include "runtime_opt.h"
 #include "store/store.h"
 #include "types.h"
 #include "verify/colenc.h"
@@ -37,6 +38,8 @@ enum {
   CLI_TOPT_SCHEMA_ID,
   CLI_TOPT_COLUMN_ENCODING,
   CLI_TOPT_POSTGRES_ENV,
+  CLI_TOPT_READER_RUNTIME,
+  CLI_TOPT_READER_OPTION,
   /* Kafka topics (kafka.h): scan only, CLI_KAFKA_OPT_SPECS */
   CLI_TOPT_KAFKA,
   CLI_TOPT_TOPIC,
@@ -76,7 +79,9 @@ enum {
       {CLI_TOPT_RAW_WRITER, "raw-writer", 0, 1},                              \
       {CLI_TOPT_SCHEMA_ID, "schema-id", 0, 1},                                \
       {CLI_TOPT_COLUMN_ENCODING, "column-encoding", 0, 1},                    \
-      {CLI_TOPT_POSTGRES_ENV, "postgres-env", 0, 1}, CLI_TYPES_OPT_SPECS
+      {CLI_TOPT_POSTGRES_ENV, "postgres-env", 0, 1},                          \
+      {CLI_TOPT_READER_RUNTIME, "reader-runtime", 0, 1},                      \
+      {CLI_TOPT_READER_OPTION, "reader-option", 0, 1}, CLI_TYPES_OPT_SPECS
 
 typedef struct cli_target_args {
   const char *config;
@@ -102,13 +107,15 @@ typedef struct cli_target_args {
    * may carry a password); NULL otherwise */
   const char *connection_env;
   cli_kafka_args kafka; /* --kafka and its options */
+  /* --reader-runtime, --reader-option: for every target */
+  cli_runtime_args runtime;
 } cli_target_args;
 
-#define CLI_TARGET_ARGS_INIT                                                   \
-  {                                                                            \
-    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL,   \
-        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u, -1, NULL, \
-        {0}                                                                    \
+#define CLI_TARGET_ARGS_INIT                                                 \
+  {                                                                          \
+    NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, -1, 0, NULL, NULL, \
+        NULL, NULL, CLI_TYPES_ARGS_INIT, -1, {{0u, 0u, 0u, {0}}}, 0u, -1,    \
+        NULL, {0}, CLI_RUNTIME_ARGS_INIT                                     \
   }
 
 /** Help lines of --postgres and --postgres-env, for scan, fix and restore. */
@@ -200,12 +207,15 @@ typedef struct cli_target {
   const char *type;
   unsigned reader_version;
   rs_reader_framing framing; /* raw or envelope */
-  unsigned newest;           /* the type's newest version */
-  unsigned raw_writer;       /* the writer of raw records; 0: inferred */
+  /* The reader's runtime, its flags and recursion limit (the other fields
+   * of this rs_reader are not used). */
+  rs_reader runtime;
+  unsigned newest;          /* the type's newest version */
+  unsigned raw_writer;      /* the writer of raw records; 0: inferred */
   /* Where the reader's version of the type came from (borrows from the
    * set's types). */
   schema_origin reader_schema;
-  const char *fixed_output;  /* stream files: the config's fixed_output */
+  const char *fixed_output; /* stream files: the config's fixed_output */
   /* Confluent schema ids (borrowed from the args or the config) and what
    * names them in messages ("--schema-id" or a config position). */
   const rs_schema_id *schema_ids;

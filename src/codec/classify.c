@@ -2,12 +2,13 @@
  * Classification: what a reader of one format version makes of a record.
  *
  * The payload is walked on the wire against the reader's descriptor (and the
- * writer's, for names and nested types), predicting what protobuf-c does:
- * a field number the reader lacks is kept as an unknown field (ignored), an
- * enum number it lacks is stored as a plain int (misread), a wire type it
- * does not expect or a missing required field fails the unpack
- * (unreadable). protobuf-c itself then unpacks the payload with the reader's
- * descriptor to confirm.
+ * writer's, for names and nested types), predicting what the reader's
+ * runtime does (rs__rules): for protobuf-c, a field number the reader lacks
+ * is kept as an unknown field (ignored), an enum number it lacks is stored
+ * as a plain int (misread), a wire type it does not expect or a missing
+ * required field fails the unpack (unreadable); protobuf-c itself then
+ * unpacks the payload with the reader's descriptor to confirm. For the other
+ * runtimes the walk is the whole judgement.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ struct rs_classification {
   const ProtobufCAllocator *a;
   rs_verdict verdict;
   rs_reader_framing framing;
+  rs_runtime runtime;
   unsigned reader_version, written_version;
   rs_writer_basis basis;
   uint64_t candidates; /* bit v-1: version v explains a raw record */
@@ -61,6 +63,9 @@ rs_verdict rs_classification_verdict(const rs_classification *c) {
 }
 unsigned rs_classification_reader_version(const rs_classification *c) {
   return c ? c->reader_version : 0;
+}
+rs_runtime rs_classification_reader_runtime(const rs_classification *c) {
+  return c ? c->runtime : RS_RUNTIME_PROTOBUF_C;
 }
 rs_reader_framing rs_classification_reader_framing(const rs_classification *c) {
   return c ? c->framing : RS_READER_FRAMING_DEFAULT;
@@ -470,11 +475,34 @@ static bool raw_fits(size_t alloc, size_t len, size_t max_alloc) {
   return (then > alloc ? then : alloc) <= max_alloc - alloc;
 }
 
+/* What the quick walk asks of a classifier's records, set once: the levels
+ * the writer's side may nest (rollsafe's limit), the reader's (its
+ * runtime's limit, when lower), and whether every string must be UTF-8
+ * for the reader to read it as written. */
+typedef struct quick_limits {
+  unsigned levels, rlevels;
+  bool all_utf8;
+} quick_limits;
+
+static quick_limits quick_limits_of(const rs_options *o,
+                                    const rs__rules *rules) {
+  quick_limits q;
+  q.levels = rs__levels(o->max_depth);
+  q.rlevels = rules->nested_limit != 0 && rules->nested_limit < o->max_depth
+                  ? rs__levels(rules->nested_limit)
+                  : q.levels;
+  q.all_utf8 = rules->utf8_replaces;
+  return q;
+}
+
 static int quick_classify(rs_classification *c, const rs__type *t,
                           const rs__version *rv, rs_reader_framing framing,
                           unsigned given, const uint8_t *buf, size_t len,
-                          const rs_options *o, bool *done) {
+                          const rs_options *o, const quick_limits *ql,
+                          bool *done) {
   *done = false;
+  unsigned levels = ql->levels, rlevels = ql->rlevels;
+  bool all_utf8 = ql->all_utf8;
   /* A Confluent reader's verdicts all go through the full path. Records
    * whose byte 0 is 0x00 (Confluent framing) never pass the raw walk below:
    * field number 0 fails protobuf-c's unpack, so no check is needed here. */
@@ -489,10 +517,10 @@ static int quick_classify(rs_classification *c, const rs__type *t,
     if (given != 0 && given != rv->number) return 0;
     uint64_t top = 0;
     if (rv->static_depth == 0 ||
-        !(given != 0 ? rs__quick_unpacks(rv->plans, buf, len, o->max_depth,
-                                         true, &alloc)
-                     : rs__quick_explains(rv->plans, buf, len, o->max_depth,
-                                          &alloc, &top)) ||
+        !(given != 0 ? rs__quick_unpacks(rv->plans, buf, len, rlevels, true,
+                                         all_utf8, &alloc)
+                     : rs__quick_explains(rv->plans, buf, len, rlevels,
+                                          all_utf8, &alloc, &top)) ||
         !raw_fits(alloc, len, o->max_alloc))
       return 0;
     const rs__version *oldest = rv;
@@ -518,7 +546,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
         /* A version the fields present rule out does not explain them. */
         if (rv->masks && ((rv->never & bit) || (top & rv->excludes[i])))
           continue;
-        if (!rs__explains(v->desc, buf, len, o->max_depth)) continue;
+        if (!rs__explains(v->desc, buf, len, levels)) continue;
         if (!alike) return 0;
         cands |= bit;
         if (v->number < oldest->number) oldest = v;
@@ -551,7 +579,8 @@ static int quick_classify(rs_classification *c, const rs__type *t,
   if (!plain && (wv != rv || rv->static_depth == 0)) return 0;
   const uint8_t *p = buf + e.payload_offset;
   size_t plen = len - e.payload_offset;
-  if (!rs__quick_unpacks(wv->plans, p, plen, o->max_depth, !plain, &alloc))
+  if (!rs__quick_unpacks(wv->plans, p, plen, plain ? levels : rlevels, !plain,
+                         all_utf8 && !plain, &alloc))
     return 0;
   alloc = counted(alloc, plen);
   size_t header = counted(e.alloc, e.payload_offset);
@@ -592,7 +621,8 @@ typedef struct cmp_labels {
  * into c's reasons, its working memory from the scratch budget sb. */
 static void cmp_init(rs__cmp *cmp, cmp_labels *l, rs_classification *c,
                      rs__budget *sb, const rs__type *t, const rs__version *wv,
-                     const rs__version *rv, const rs_options *o) {
+                     const rs__version *rv, const rs_options *o,
+                     const rs__rules *rules) {
   snprintf(l->reader, sizeof l->reader, "version %u", rv->number);
   snprintf(l->writer, sizeof l->writer, "version %u",
            wv != NULL ? wv->number : 0);
@@ -602,7 +632,8 @@ static void cmp_init(rs__cmp *cmp, cmp_labels *l, rs_classification *c,
   cmp->budget = sb;
   cmp->reader_label = l->reader;
   cmp->writer_label = l->writer;
-  cmp->max_depth = o->max_depth;
+  cmp->max_depth = rs__levels(o->max_depth);
+  cmp->rules = rules;
   cmp->type = t;
   cmp->reader_version = rv->number;
   cmp->writer_version = wv != NULL ? wv->number : 0;
@@ -611,12 +642,12 @@ static void cmp_init(rs__cmp *cmp, cmp_labels *l, rs_classification *c,
 static int judge(rs_classification *c, const rs__type *t, const rs__version *wv,
                  const rs__version *rv, const uint8_t *p, size_t plen,
                  size_t base, const char *prefix, const rs_options *o,
-                 rs__budget *b, bool *too_deep) {
+                 const rs__rules *rules, rs__budget *b, bool *too_deep) {
   rs__budget sb;
   scratch_budget(&sb, b, plen);
   rs__cmp cmp;
   cmp_labels labels;
-  cmp_init(&cmp, &labels, c, &sb, t, wv, rv, o);
+  cmp_init(&cmp, &labels, c, &sb, t, wv, rv, o, rules);
   cmp.prefix = prefix;
   cmp.end = base + plen;
   rs__compare(&cmp, wv != NULL ? wv->desc : NULL, p, plen, base, rv->desc, p,
@@ -660,7 +691,7 @@ static int reads_alike(bool *out, const rs__type *t, const rs__version *w,
   cmp.a = &sb.allocator;
   cmp.budget = &sb;
   cmp.reader_label = cmp.writer_label = "";
-  cmp.max_depth = o->max_depth;
+  cmp.max_depth = rs__levels(o->max_depth);
   cmp.type = t;
   rs__compare(&cmp, w->desc, buf, len, 0, r->desc, buf, len, 0);
   rs__notes_dispose(&scratch, &sb.allocator);
@@ -683,7 +714,7 @@ static int infer_raw_writer(rs_classification *c, const rs__type *t,
   uint64_t cands = 0;
   size_t n = t->n_versions < 64 ? t->n_versions : 64;
   for (size_t i = 0; i < n; i++)
-    if (rs__explains(t->versions[i].desc, buf, len, o->max_depth))
+    if (rs__explains(t->versions[i].desc, buf, len, rs__levels(o->max_depth)))
       cands |= (uint64_t)1 << i;
   bool explained = cands != 0;
   for (size_t i = 0; i < n && !explained; i++) {
@@ -734,8 +765,9 @@ static void versions_text(uint64_t mask, char *out, size_t cap) {
 static int classify_raw(rs_classification *c, const rs__type *t,
                         const rs__version *rv, rs_reader_framing framing,
                         unsigned given, const uint8_t *buf, size_t len,
-                        const rs_options *o, rs__budget *b, rs__written *w,
-                        bool *too_deep, bool *converted) {
+                        const rs_options *o, const rs__rules *rules,
+                        rs__budget *b, rs__written *w, bool *too_deep,
+                        bool *converted) {
   const rs__version *wv = NULL;
   int rc;
   if (given != 0) {
@@ -759,8 +791,8 @@ static int classify_raw(rs_classification *c, const rs__type *t,
       if (!((c->candidates >> i) & 1)) continue;
       char prefix[48];
       snprintf(prefix, sizeof prefix, "if version %zu wrote it: ", i + 1);
-      rc =
-          judge(c, t, &t->versions[i], rv, buf, len, 0, prefix, o, b, too_deep);
+      rc = judge(c, t, &t->versions[i], rv, buf, len, 0, prefix, o, rules, b,
+                 too_deep);
     }
     return rc;
   }
@@ -783,7 +815,7 @@ static int classify_raw(rs_classification *c, const rs__type *t,
       return rc;
     }
   }
-  return judge(c, t, wv, rv, buf, len, 0, NULL, o, b, too_deep);
+  return judge(c, t, wv, rv, buf, len, 0, NULL, o, rules, b, too_deep);
 }
 
 /*
@@ -814,7 +846,8 @@ static int last_word(rs_classification *c, const rs__version *rv,
 static int classify(rs_classification *c, const rs__type *t,
                     const rs__version *rv, rs_reader_framing framing,
                     unsigned given, const uint8_t *buf, size_t len,
-                    const rs_options *o, rs__budget *b) {
+                    const rs_options *o, const rs__rules *rules,
+                    rs__budget *b) {
   rs__written w;
   bool done;
   int rc = writer_side(c, &w, t, buf, len, o, b, &done);
@@ -839,8 +872,8 @@ static int classify(rs_classification *c, const rs__type *t,
     }
   }
   if (w.encoding == RS_ENCODING_RAW) {
-    rc = classify_raw(c, t, rv, framing, given, buf, len, o, b, &w, &too_deep,
-                      &proven);
+    rc = classify_raw(c, t, rv, framing, given, buf, len, o, rules, b, &w,
+                      &too_deep, &proven);
     rs__written_dispose(&w, b->backing);
   } else {
     if (wv != NULL && wv->number < rv->number &&
@@ -851,15 +884,18 @@ static int classify(rs_classification *c, const rs__type *t,
       return rc;
     }
     /* The writer's version is the reader's: a clean message needs no
-     * comparison (see message_is_clean). */
-    if (wv != NULL && wv->desc == rv->desc && w.msg != NULL &&
+     * comparison (see message_is_clean), when protobuf-c is the reader's
+     * runtime too (the others read some bytes protobuf-c unpacks
+     * otherwise: a bool of another wire type, deep nesting). */
+    if (rules->pbc && wv != NULL && wv->desc == rv->desc && w.msg != NULL &&
         wv->static_depth != 0 && message_is_clean(w.msg, 1)) {
       rs__written_dispose(&w, b->backing);
       return 0;
     }
     proven = wv != NULL && wv->desc == rv->desc && w.msg != NULL;
     rs__written_dispose(&w, b->backing);
-    rc = judge(c, t, wv, rv, p, plen, w.payload_offset, NULL, o, b, &too_deep);
+    rc = judge(c, t, wv, rv, p, plen, w.payload_offset, NULL, o, rules, b,
+               &too_deep);
   }
   if (rc != 0) return rc;
 
@@ -867,9 +903,10 @@ static int classify(rs_classification *c, const rs__type *t,
    * protobuf-c has the last word on whether the reader can unpack it. When
    * the reader's descriptor is the writer's, the writer's decode above was
    * that word; when the walk hit the depth limit, protobuf-c must not
-   * recurse at all (the walk already made it unreadable).
+   * recurse at all (the walk already made it unreadable). For the other
+   * runtimes the walk was the whole word.
    */
-  if (proven || too_deep) return 0;
+  if (proven || too_deep || !rules->pbc) return 0;
   return last_word(c, rv, p, plen, w.payload_offset, o, b);
 }
 
@@ -880,6 +917,8 @@ typedef struct setup {
   const rs__version *rv;
   rs_reader_framing framing;
   unsigned raw_writer;
+  rs__rules rules; /* the reader's runtime */
+  quick_limits quick;
 } setup;
 
 static int prepare(setup *st, const char *fn, const rs_registry *registry,
@@ -887,12 +926,14 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
                    const rs_options *options, rs_error *err) {
   static const rs_reader default_reader = RS_READER_INIT;
   if (reader == NULL) reader = &default_reader;
-  if (reader->version != RS_READER_VERSION && reader->version != 1)
+  if (reader->version == 0 || reader->version > RS_READER_VERSION)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "%s: rs_reader.version is %u; this library knows 1..%d", fn,
                     reader->version, RS_READER_VERSION);
   st->raw_writer = reader->version >= 2 ? reader->raw_writer : 0;
-  int rc = rs__options(&st->o, options, err);
+  int rc = rs__rules_init(&st->rules, reader, err);
+  if (rc != 0) return rc;
+  rc = rs__options(&st->o, options, err);
   if (rc != 0) return rc;
   const rs__type *t = rs__registry_type(registry, type);
   if (t == NULL)
@@ -922,6 +963,7 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
                     (int)framing);
   rc = rs__check_schema_ids(t, &st->o, err);
   if (rc != 0) return rc;
+  st->quick = quick_limits_of(&st->o, &st->rules);
   st->t = t;
   st->rv = rv;
   st->framing = framing;
@@ -936,6 +978,7 @@ static rs_classification *new_classification(const setup *st,
   c->a = b->backing;
   c->reader_version = st->rv->number;
   c->framing = st->framing;
+  c->runtime = st->rules.runtime;
   c->provenance.version = RS_PROVENANCE_VERSION;
   rs__notes_init(&c->reasons, b->backing, RS_MAX_REASONS);
   return c;
@@ -981,10 +1024,10 @@ static int run(rs_classification **out, const setup *st, const uint8_t *buf,
   int rc = 0;
   if ((st->o.flags & RS_OPT_VERDICT_ONLY) && !(st->o.flags & RS__OPT_NO_QUICK))
     rc = quick_classify(c, st->t, st->rv, st->framing, st->raw_writer, buf, len,
-                        &st->o, &done);
+                        &st->o, &st->quick, &done);
   if (rc == 0 && !done)
     rc = classify(c, st->t, st->rv, st->framing, st->raw_writer, buf, len,
-                  &st->o, &b);
+                  &st->o, &st->rules, &b);
   return finish(out, c, rc, &b, st, err);
 }
 
@@ -1126,14 +1169,14 @@ static int classify_replacement(rs_classification *c, const setup *st,
   scratch_budget(&sb, b, new_len + old_len);
   rs__cmp cmp;
   cmp_labels labels;
-  cmp_init(&cmp, &labels, c, &sb, t, wv, rv, o);
+  cmp_init(&cmp, &labels, c, &sb, t, wv, rv, o, &st->rules);
   cmp.skip = skip;
   cmp.n_skip = rewritten_fields(t, wv->number, rv->number, skip, 64);
   cmp.end = new_len;
   rs__compare(&cmp, wv->desc, old_buf + old_off, old_len - old_off, old_off,
               rv->desc, new_buf + new_off, new_len - new_off, new_off);
   rc = rs__budget_end(&sb, b, cmp.rc);
-  if (rc != 0 || cmp.too_deep) return rc;
+  if (rc != 0 || cmp.too_deep || !st->rules.pbc) return rc;
   return last_word(c, rv, new_buf + new_off, new_len - new_off, new_off, o, b);
 }
 

@@ -2,17 +2,21 @@
  * What a reader sees against what the writer meant: the one definition of a
  * verdict.
  *
- * Both views are read off the wire, field by field, with the rules of the
- * reader's runtime (protobuf-c 1.4): the last occurrence of a singular
- * scalar wins, occurrences of a singular message merge (the same as
- * parsing their payloads one after the other), a later member of a oneof
- * clears an earlier one, repeated scalars come packed or not, a bool takes
- * any wire type (parse_boolean: any of its bytes' low 7 bits set), a
- * string is a C string that ends at its first NUL. The writer's view is
- * the same walk with the writer's descriptor. The two are compared by
- * field number and by value, with types mapped: the reader's int32 of the
- * writer's int64, the reader's double of the writer's fixed64, the
- * reader's message of the writer's bytes.
+ * Both views are read off the wire, field by field. The reader's view
+ * follows the rules of its runtime (rs__rules, rules.c); protobuf-c 1.4's
+ * by default: the last occurrence of a singular scalar wins, occurrences
+ * of a singular message merge as merge_messages does, a later member of a
+ * oneof clears an earlier one, repeated scalars come packed or not, a bool
+ * takes any wire type (parse_boolean: any of its bytes' low 7 bits set), a
+ * string is a C string that ends at its first NUL. Other runtimes send a
+ * field of another wire type, or an unknown value of a closed enum, to the
+ * unknown-field set, fail invalid UTF-8 in proto3 strings, merge messages
+ * as their payloads parsed one after the other, and stop at their
+ * recursion limits. The writer's view is the same walk with the writer's
+ * descriptor and the writer's meaning: messages merged, strings as bytes. The
+ * two are compared by field number and by value, with types mapped: the
+ * reader's int32 of the writer's int64, the reader's double of the writer's
+ * fixed64, the reader's message of the writer's bytes.
  *
  *   misread        a field the reader knows has another value than the
  *                  writer's (unset counts), or an enum value its enum lacks
@@ -29,6 +33,10 @@
 #include <string.h>
 
 #include "internal.h"
+
+static const rs__rules *rules_of(const rs__cmp *c) {
+  return c->rules != NULL ? c->rules : &rs__rules_pbc;
+}
 
 /* ---- occurrences -------------------------------------------------------- */
 
@@ -56,8 +64,9 @@ static int occ_cmp(const void *a, const void *b) {
   return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Reads every field of one message's bytes. RS_ENOMEM/RS_ELIMIT only. */
-static int gather(occs *out, const uint8_t *buf, size_t len,
+/* Reads every field of one message's bytes as runtime r reads tags.
+ * RS_ENOMEM/RS_ELIMIT only. */
+static int gather(occs *out, const rs__rules *r, const uint8_t *buf, size_t len,
                   const ProtobufCAllocator *a, rs__budget *b) {
   memset(out, 0, sizeof *out);
   out->bad_at = SIZE_MAX;
@@ -65,7 +74,7 @@ static int gather(occs *out, const uint8_t *buf, size_t len,
   while (pos < len) {
     rs__wfield f;
     const char *why;
-    if (rs__read_field(buf, len, &pos, &f, &why) != 0) {
+    if (rs__read_field_rt(r, buf, len, &pos, &f, &why) != 0) {
       out->bad_at = pos;
       out->why = why;
       break;
@@ -134,6 +143,7 @@ typedef struct val {
   size_t at;     /* tag offset in the message's bytes */
   size_t base;   /* offset of p in the message's bytes (V_MSG) */
   bool enum_bad; /* an enum value its descriptor lacks */
+  bool replaced; /* a string the reader's runtime decoded with U+FFFD */
 } val;
 
 typedef struct vals {
@@ -148,6 +158,15 @@ typedef struct vals {
   size_t utf8_at;
   size_t bad_index; /* element index of the first wire or UTF-8 problem */
   bool merged;      /* a singular message merged from several occurrences */
+  /* Occurrences (or packed elements) the reader's runtime sent to its
+   * unknown-field set: another wire type (dropped_wt), an unknown value of
+   * a closed enum (dropped_enum), a map entry holding one. */
+  size_t dropped;
+  size_t dropped_at;
+  bool dropped_wt;
+  unsigned dropped_got;
+  bool dropped_enum;
+  uint64_t dropped_value;
 } vals;
 
 static bool is_fixed32_type(ProtobufCType t) {
@@ -232,13 +251,62 @@ static int vals_push(vals *vs, size_t *cap, val v, const ProtobufCAllocator *a,
   return 0;
 }
 
-/* Whether a field of f's type takes wire type wt, as protobuf-c decides. */
-static bool takes_wire_type(const ProtobufCFieldDescriptor *f, unsigned wt) {
+/* Whether a field of f's type takes wire type wt, as protobuf-c decides
+ * (pbc), or as the other runtimes do. */
+static bool takes_wire_type(const ProtobufCFieldDescriptor *f, unsigned wt,
+                            bool pbc) {
   /* parse_required_member reads a bool without looking at the wire type;
    * a repeated one takes wire type 2 as packed. */
-  if (f->type == PROTOBUF_C_TYPE_BOOL)
+  if (pbc && f->type == PROTOBUF_C_TYPE_BOOL)
     return wt <= RS__WT_LEN || wt == RS__WT_I32;
   return rs__wire_type_ok(f, wt);
+}
+
+bool rs__is_map_field(const ProtobufCFieldDescriptor *f) {
+  return f->type == PROTOBUF_C_TYPE_MESSAGE &&
+         f->label == PROTOBUF_C_LABEL_REPEATED &&
+         rs__is_map_entry(f->descriptor);
+}
+
+bool rs__is_map_entry(const ProtobufCMessageDescriptor *e) {
+  size_t n = strlen(e->name);
+  return e->n_fields == 2 && n > 5 && strcmp(e->name + n - 5, "Entry") == 0 &&
+         e->fields[0].id == 1 && strcmp(e->fields[0].name, "key") == 0 &&
+         e->fields[1].id == 2 && strcmp(e->fields[1].name, "value") == 0;
+}
+
+/* Whether a closed enum of runtime r drops the number: r sends an unknown
+ * value of a closed enum to the unknown-field set. */
+static bool enum_dropped(const rs__rules *r,
+                         const ProtobufCMessageDescriptor *d,
+                         const ProtobufCFieldDescriptor *f, uint64_t raw) {
+  return r->closed_enums && f->type == PROTOBUF_C_TYPE_ENUM &&
+         !rs__enum_known(f->descriptor, (int)(uint32_t)raw) &&
+         rs__enum_closed(d, f);
+}
+
+/* Whether runtime r drops a map entry (an occurrence of map field f, the
+ * entry's bytes p[0..n)) whole: its value is an unknown number of a closed
+ * enum (C++ and Java; Python keeps the key with the value's default). */
+static bool entry_dropped(const rs__rules *r, const ProtobufCFieldDescriptor *f,
+                          const uint8_t *p, size_t n, uint64_t *value) {
+  if (!r->map_entry_drop || !rs__is_map_field(f)) return false;
+  const ProtobufCMessageDescriptor *e = f->descriptor;
+  const ProtobufCFieldDescriptor *vf = &e->fields[1];
+  if (vf->type != PROTOBUF_C_TYPE_ENUM) return false;
+  size_t pos = 0;
+  bool drop = false;
+  while (pos < n) {
+    rs__wfield w;
+    const char *why;
+    if (rs__read_field_rt(r, p, n, &pos, &w, &why) != 0) return false;
+    /* The last value wins; a known one after an unknown one keeps it. */
+    if (w.number == 2 && w.wire_type == RS__WT_VARINT) {
+      drop = enum_dropped(r, e, vf, w.value);
+      *value = w.value;
+    }
+  }
+  return drop;
 }
 
 /*
@@ -251,15 +319,51 @@ static int pbc_merge(uint8_t **out, size_t *out_len,
                      size_t prev_len, const uint8_t *next, size_t next_len,
                      const ProtobufCAllocator *a, rs__budget *b);
 
-static int field_vals(vals *vs, const ProtobufCFieldDescriptor *f,
-                      const uint8_t *buf, const occ *os, size_t count,
-                      bool reader, const ProtobufCAllocator *a, rs__budget *b) {
+/* Notes an occurrence or element the reader's runtime sends to its
+ * unknown-field set instead of reading it. */
+static void vals_drop(vals *vs, size_t at, bool wire, unsigned wt,
+                      uint64_t value) {
+  if (vs->dropped++ == 0) vs->dropped_at = at;
+  if (wire && !vs->dropped_wt) {
+    vs->dropped_wt = true;
+    vs->dropped_got = wt;
+  }
+  if (!wire && !vs->dropped_enum) {
+    vs->dropped_enum = true;
+    vs->dropped_value = value;
+  }
+}
+
+/*
+ * The values field f (of message D) holds after a parse of the occurrences
+ * os[0 .. count): as the reader's runtime r builds them (reader), or as the
+ * writer meant them (the writer's runtime reads its own bytes: messages
+ * merged as their payloads parse one after the other, strings as bytes).
+ * Singular fields keep the last value; a singular message merges its
+ * occurrences.
+ */
+static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
+                      const ProtobufCFieldDescriptor *f, const uint8_t *buf,
+                      const occ *os, size_t count, bool reader,
+                      const rs__rules *r, const ProtobufCAllocator *a,
+                      rs__budget *b) {
   memset(vs, 0, sizeof *vs);
   size_t cap = 0;
   bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+  /* What only the reader's runtime does: the writer meant what a runtime
+   * other than protobuf-c reads of its own bytes. */
+  bool pbc = reader && r->pbc;
+  bool closed = reader && r->closed_enums && f->type == PROTOBUF_C_TYPE_ENUM &&
+                rs__enum_closed(D, f);
   for (size_t k = 0; k < count; k++) {
     const occ *o = &os[k];
-    if (!takes_wire_type(f, o->wt)) {
+    if (!takes_wire_type(f, o->wt, pbc)) {
+      /* Not a value the writer set (its runtime keeps it unknown). */
+      if (!reader) continue;
+      if (r->wire_unknown) {
+        vals_drop(vs, o->at, true, o->wt, 0);
+        continue;
+      }
       if (!vs->wire_bad) {
         vs->wire_bad = true;
         vs->wire_at = o->at;
@@ -296,6 +400,10 @@ static int field_vals(vals *vs, const ProtobufCFieldDescriptor *f,
             vs->packed_at = o->at;
             break;
           }
+          if (closed && enum_dropped(r, D, f, raw)) {
+            vals_drop(vs, o->at, false, 0, raw);
+            continue;
+          }
           v.kind = V_INT;
           if (f->type == PROTOBUF_C_TYPE_BOOL)
             v.i.mag = pbc_boolean(p + start, pos - start);
@@ -325,15 +433,32 @@ static int field_vals(vals *vs, const ProtobufCFieldDescriptor *f,
         v.p = p;
         v.n = o->vlen;
         v.base = o->voff;
-        if (rs__field_wants_utf8(f) &&
-            rs__utf8_valid_prefix(p, o->vlen) != o->vlen && !vs->utf8_bad &&
-            !vs->wire_bad) {
-          vs->utf8_bad = true;
-          vs->utf8_at = o->at;
-          vs->bad_index = vs->n;
+        /* protobuf-c checks no string: only the others look. */
+        if (!reader || f->type != PROTOBUF_C_TYPE_STRING ||
+            !(r->utf8_fails || r->utf8_replaces))
+          break;
+        if (rs__field_wants_utf8(f) ||
+            (r->utf8_map_strict && rs__is_map_entry(D))) {
+          /* A string that must be UTF-8 fails the record. */
+          if (r->utf8_fails && !vs->utf8_bad && !vs->wire_bad &&
+              rs__utf8_valid_prefix(p, o->vlen) != o->vlen) {
+            vs->utf8_bad = true;
+            vs->utf8_at = o->at;
+            vs->bad_index = vs->n;
+          }
+        } else if (r->utf8_replaces &&
+                   rs__utf8_valid_prefix(p, o->vlen) != o->vlen) {
+          v.replaced = true;
         }
         break;
       case PROTOBUF_C_TYPE_MESSAGE:
+        if (reader) {
+          uint64_t value;
+          if (entry_dropped(r, f, p, o->vlen, &value)) {
+            vals_drop(vs, o->at, false, 0, value);
+            continue;
+          }
+        }
         v.kind = V_MSG;
         v.p = p;
         v.n = o->vlen;
@@ -341,6 +466,10 @@ static int field_vals(vals *vs, const ProtobufCFieldDescriptor *f,
         break;
       default:
         if (o->wt == RS__WT_VARINT) {
+          if (closed && enum_dropped(r, D, f, o->value)) {
+            vals_drop(vs, o->at, false, 0, o->value);
+            continue;
+          }
           v.kind = V_INT;
           v.i = rs__varint_value(f->type, o->value);
           v.enum_bad = enum_value_bad(f, o->value);
@@ -351,24 +480,25 @@ static int field_vals(vals *vs, const ProtobufCFieldDescriptor *f,
         break;
     }
     if (!repeated && vs->n > 0) {
-      bool replace = f->type != PROTOBUF_C_TYPE_MESSAGE ||
-                     /* protobuf-c's parse_oneof_member frees the earlier
-                      * value of the same member: no merge. */
-                     (reader && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF));
+      bool replace =
+          f->type != PROTOBUF_C_TYPE_MESSAGE ||
+          /* protobuf-c's parse_oneof_member frees the earlier
+           * value of the same member: no merge. */
+          (reader && r->pbc && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF));
       if (replace) {
         if (vs->merged) rs__free(a, (void *)vs->v[0].p);
         vs->merged = false;
         vs->v[0] = v;
         continue;
       }
-      /* Merge. The writer's runtime merges as the payloads one after the
-       * other parse; protobuf-c's merge_messages keeps less of the earlier
-       * one (pbc_merge). */
+      /* Merge. The writer's runtime, and every reader's but protobuf-c's,
+       * merges as the payloads one after the other parse; protobuf-c's
+       * merge_messages keeps less of the earlier one (pbc_merge). */
       val *prev = &vs->v[0];
       uint8_t *joined = NULL;
       size_t joined_len = 0;
       int rc;
-      if (reader) {
+      if (reader && r->pbc) {
         rc = pbc_merge(&joined, &joined_len, f->descriptor, prev->p, prev->n,
                        v.p, v.n, a, b);
       } else {
@@ -573,18 +703,18 @@ static bool enum_number_reused(const ProtobufCEnumDescriptor *we,
 }
 
 /*
- * The worst verdict of comparing two message payloads one level down, with
- * the reasons kept to itself: for deciding a value of another kind (bytes
- * that may be a message's encoding).
+ * Compares two message payloads one level down with the reasons kept in
+ * scratch (initialised here; the caller disposes of it): the worst
+ * verdict.
  */
-static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
-                     const val *w, size_t wbase,
-                     const ProtobufCMessageDescriptor *R, const val *r,
-                     size_t rbase, unsigned depth, rs__path *path) {
-  rs__notes scratch;
-  rs__notes_init(&scratch, c->a, 4);
+static int sub_walk(rs__cmp *c, rs__notes *scratch,
+                    const ProtobufCMessageDescriptor *W, const val *w,
+                    size_t wbase, const ProtobufCMessageDescriptor *R,
+                    const val *r, size_t rbase, unsigned depth,
+                    rs__path *path) {
+  rs__notes_init(scratch, c->a, 4);
   rs__cmp sub = *c;
-  sub.notes = &scratch;
+  sub.notes = scratch;
   sub.prefix = NULL;
   sub.worst = 0;
   sub.skip = NULL;
@@ -595,8 +725,129 @@ static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   rs__path_pop(path, mark);
   c->rc = sub.rc;
   c->too_deep |= sub.too_deep;
-  rs__notes_dispose(&scratch, c->a);
   return sub.worst;
+}
+
+/*
+ * The worst verdict of comparing two message payloads one level down, with
+ * the reasons kept to itself: for deciding a value of another kind (bytes
+ * that may be a message's encoding).
+ */
+static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                     const val *w, size_t wbase,
+                     const ProtobufCMessageDescriptor *R, const val *r,
+                     size_t rbase, unsigned depth, rs__path *path) {
+  rs__notes scratch;
+  int worst = sub_walk(c, &scratch, W, w, wbase, R, r, rbase, depth, path);
+  rs__notes_dispose(&scratch, c->a);
+  return worst;
+}
+
+/*
+ * The reader's own parse of the messages its runtime reads into rf, where
+ * no comparison walks them: a failure inside fails the whole record. (For
+ * protobuf-c its own unpack says so: classify's last word.)
+ */
+static void check_reader_msgs(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
+                              const vals *rv, size_t rbase, unsigned depth,
+                              rs__path *path) {
+  if (rules_of(c)->pbc || rf->type != PROTOBUF_C_TYPE_MESSAGE) return;
+  for (size_t i = 0; i < rv->n && c->rc == 0; i++) {
+    const val *r = &rv->v[i];
+    if (r->kind != V_MSG) continue;
+    rs__notes scratch;
+    bool failed =
+        sub_walk(c, &scratch, rf->descriptor, r, rbase, rf->descriptor, r,
+                 rbase, depth, path) >= RS_VERDICT_UNREADABLE;
+    if (failed) {
+      const rs__note *n = NULL;
+      for (size_t k = 0; k < scratch.n && n == NULL; k++)
+        if (scratch.items[k].kind >= RS_VERDICT_UNREADABLE)
+          n = &scratch.items[k];
+      if (n != NULL)
+        note(c, RS_VERDICT_UNREADABLE, n->path, n->field, n->offset, "%s",
+             n->text);
+      else
+        note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + r->at,
+             "%s parses it as a %s message and fails", c->reader_label,
+             ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
+    }
+    rs__notes_dispose(&scratch, c->a);
+    if (failed) break;
+  }
+}
+
+/* A map entry's key, to tell entries of one key apart: its last key field
+ * (a missing key and a zero or empty one are the same key). */
+typedef struct map_key {
+  uint8_t kind; /* 0: default, 1: a number, 2: bytes */
+  uint64_t v;
+  const uint8_t *p;
+  size_t n;
+  size_t index;
+} map_key;
+
+static void entry_key(const rs__rules *r, const val *e, map_key *k) {
+  memset(k, 0, sizeof *k);
+  size_t pos = 0;
+  while (pos < e->n) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field_rt(r, e->p, e->n, &pos, &f, &why) != 0) break;
+    if (f.number != 1) continue;
+    if (f.wire_type == RS__WT_LEN) {
+      k->kind = f.value_len > 0 ? 2 : 0;
+      k->p = e->p + f.value_offset;
+      k->n = f.value_len;
+    } else {
+      k->kind = f.value != 0 ? 1 : 0;
+      k->v = f.value;
+    }
+  }
+}
+
+static int key_cmp(const void *x, const void *y) {
+  const map_key *a = x, *b = y;
+  if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+  if (a->kind == 1 && a->v != b->v) return a->v < b->v ? -1 : 1;
+  if (a->kind == 2) {
+    size_t n = a->n < b->n ? a->n : b->n;
+    int d = n > 0 ? memcmp(a->p, b->p, n) : 0;
+    if (d != 0) return d;
+    if (a->n != b->n) return a->n < b->n ? -1 : 1;
+  }
+  return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* A map's entries as the map holds them: one a key, the last one. */
+static int map_dedupe(vals *vs, const rs__rules *r, const ProtobufCAllocator *a,
+                      rs__budget *b) {
+  if (vs->n < 2) return 0;
+  map_key *keys = rs__alloc(a, vs->n * sizeof *keys);
+  if (keys == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+  for (size_t i = 0; i < vs->n; i++) {
+    entry_key(r, &vs->v[i], &keys[i]);
+    keys[i].index = i;
+  }
+  qsort(keys, vs->n, sizeof *keys, key_cmp);
+  /* An entry whose key comes again later is not in the map. */
+  bool *gone = rs__alloc(a, vs->n * sizeof *gone);
+  if (gone == NULL) {
+    rs__free(a, keys);
+    return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+  }
+  for (size_t i = 0; i + 1 < vs->n; i++) {
+    map_key x = keys[i], y = keys[i + 1];
+    x.index = y.index = 0;
+    if (key_cmp(&x, &y) == 0) gone[keys[i].index] = true;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < vs->n; i++)
+    if (!gone[i]) vs->v[n++] = vs->v[i];
+  vs->n = n;
+  rs__free(a, gone);
+  rs__free(a, keys);
+  return 0;
 }
 
 /* A C string ends at its first NUL: the bytes a protobuf-c reader sees. */
@@ -699,7 +950,10 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
   } else if (w->kind == V_FLOAT && r->kind == V_INT) {
     eq = int_eq_float(r->i, w->d);
   } else if (w->kind == V_BYTES && r->kind == V_BYTES) {
-    size_t seen = rf->type == PROTOBUF_C_TYPE_STRING ? c_string_len(r) : r->n;
+    const rs__rules *rules = rules_of(c);
+    size_t seen = rf->type == PROTOBUF_C_TYPE_STRING && rules->c_strings
+                      ? c_string_len(r)
+                      : r->n;
     eq = seen == w->n && memcmp(w->p, r->p, w->n) == 0;
     if (!eq && seen < r->n && r->n == w->n && memcmp(w->p, r->p, w->n) == 0) {
       note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
@@ -707,6 +961,17 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
            "C string for %s ends there: the reader sees %zu bytes",
            rs__type_name(wf->type), w->n, rbase + r->base + seen,
            c->reader_label, seen);
+      return;
+    }
+    if (r->replaced) {
+      /* Java's String of a proto2 string: U+FFFD for each invalid UTF-8
+       * sequence, never the bytes written. */
+      size_t bad = rs__utf8_valid_prefix(r->p, r->n);
+      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+           "written as %zu bytes of %s, not UTF-8 from byte %zu; %s decodes "
+           "the string of %s with U+FFFD for each invalid sequence",
+           w->n, rs__type_name(wf->type), rbase + r->base + bad, rules->name,
+           c->reader_label);
       return;
     }
   } else {
@@ -739,7 +1004,8 @@ static bool is_zero_val(const val *v) {
  */
 static size_t oneof_keep(const ProtobufCMessageDescriptor *D,
                          const ProtobufCFieldDescriptor *f, const occs *all,
-                         const occ *os, size_t count, size_t *skip) {
+                         const occ *os, size_t count, size_t *skip,
+                         const rs__rules *r) {
   *skip = 0;
   if (f == NULL || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || count == 0)
     return count;
@@ -751,15 +1017,27 @@ static size_t oneof_keep(const ProtobufCMessageDescriptor *D,
         g->quantifier_offset != f->quantifier_offset)
       continue;
     size_t first, n = find_occ(all, g->id, &first);
-    for (size_t k = 0; k < n; k++)
-      if (!any || all->items[first + k].order > other) {
-        other = all->items[first + k].order;
+    for (size_t k = 0; k < n; k++) {
+      const occ *o = &all->items[first + k];
+      /* A member the reader's runtime sends to its unknown-field set sets
+       * nothing, and clears nothing. */
+      if (r != NULL &&
+          ((r->wire_unknown && !takes_wire_type(g, o->wt, r->pbc)) ||
+           (o->wt == RS__WT_VARINT && enum_dropped(r, D, g, o->value))))
+        continue;
+      if (!any || o->order > other) {
+        other = o->order;
         any = true;
       }
+    }
   }
   if (!any) return count;
   size_t k = 0;
   while (k < count && os[k].order < other) k++;
+  /* Java: the member, set again last, merges every occurrence. */
+  if (r != NULL && r->oneof_stale_merge && k < count &&
+      f->type == PROTOBUF_C_TYPE_MESSAGE)
+    k = 0;
   *skip = k;
   return count - k;
 }
@@ -777,31 +1055,63 @@ static const rs__move *find_move(const rs__cmp *c, uint32_t writer_field) {
   return NULL;
 }
 
-/* The reader's own checks of field rf: what makes protobuf-c fail. */
+/* The reader's own checks of field rf: what makes its runtime fail. */
 static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
                          const vals *rv, size_t rbase, rs__path *path) {
+  const char *rt = rules_of(c)->name;
   if (rv->wire_bad) {
     note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + rv->wire_at,
          "wire type %u (%s) where %s expects %s (wire type %u, %s); "
-         "protobuf-c fails the whole record",
+         "%s fails the whole record",
          rv->wire_got, rs__wire_type_name(rv->wire_got), c->reader_label,
          rs__type_name(rf->type), rs__field_wire_type(rf),
-         rs__wire_type_name(rs__field_wire_type(rf)));
+         rs__wire_type_name(rs__field_wire_type(rf)), rt);
     return true;
   }
   if (rv->packed_bad) {
     note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + rv->packed_at,
-         "packed %s values are malformed; protobuf-c fails the whole record",
-         rs__type_name(rf->type));
+         "packed %s values are malformed; %s fails the whole record",
+         rs__type_name(rf->type), rt);
     return true;
   }
   if (rv->utf8_bad) {
     note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + rv->utf8_at,
-         "invalid UTF-8 in a proto3 string; protobuf-c keeps it, but proto3 "
-         "requires UTF-8 and other runtimes fail the whole record");
+         "invalid UTF-8 in a proto3 string; %s fails the whole record", rt);
     return true;
   }
   return false;
+}
+
+/* What the reader's runtime sent to its unknown-field set instead of
+ * reading it into rf: ignored by the reader's code, and the field reads
+ * without it (the comparison says what that changes). */
+static void note_dropped(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
+                         const vals *rv, size_t rbase, rs__path *path) {
+  const rs__rules *r = rules_of(c);
+  const char *kept = r->discards_unknown ? "drops it (DiscardUnknown)"
+                                         : "keeps it as an unknown field";
+  if (rv->dropped_wt)
+    note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, rf->id,
+         rbase + rv->dropped_at,
+         "wire type %u (%s) where %s expects %s (wire type %u); %s %s",
+         rv->dropped_got, rs__wire_type_name(rv->dropped_got), c->reader_label,
+         rs__type_name(rf->type), rs__field_wire_type(rf), r->name, kept);
+  if (rv->dropped_enum) {
+    char num[32];
+    rs__ival_format(rs__varint_value(PROTOBUF_C_TYPE_ENUM, rv->dropped_value),
+                    num, sizeof num);
+    const ProtobufCEnumDescriptor *e =
+        rf->type == PROTOBUF_C_TYPE_ENUM
+            ? rf->descriptor
+            : ((const ProtobufCMessageDescriptor *)rf->descriptor)
+                  ->fields[1]
+                  .descriptor;
+    note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, rf->id,
+         rbase + rv->dropped_at,
+         "value %s is not in the closed enum %s of %s; %s %s%s", num, e->name,
+         c->reader_label, r->name, kept,
+         rf->type == PROTOBUF_C_TYPE_ENUM ? "" : ", the whole map entry");
+  }
 }
 
 static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
@@ -815,16 +1125,24 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   /* No pointer arithmetic on a message without fields (items NULL). */
   const occ *wp = wn > 0 ? wall->items + wfirst : NULL;
   const occ *rp = rn > 0 ? rall->items + rfirst : NULL;
-  wn = oneof_keep(W, wf, wall, wp, wn, &wskip);
-  rn = oneof_keep(R, rf, rall, rp, rn, &rskip);
+  const rs__rules *rules = rules_of(c);
+  wn = oneof_keep(W, wf, wall, wp, wn, &wskip, NULL);
+  rn = oneof_keep(R, rf, rall, rp, rn, &rskip, rules);
   vals wv, rv;
-  int rc = field_vals(&wv, wf, wb, wn > 0 ? wp + wskip : NULL, wn, false, c->a,
-                      c->budget);
+  int rc = field_vals(&wv, W, wf, wb, wn > 0 ? wp + wskip : NULL, wn, false,
+                      rules, c->a, c->budget);
   if (rc == 0)
-    rc = field_vals(&rv, rf, rb, rn > 0 ? rp + rskip : NULL, rn, true, c->a,
-                    c->budget);
+    rc = field_vals(&rv, R, rf, rb, rn > 0 ? rp + rskip : NULL, rn, true, rules,
+                    c->a, c->budget);
   else
     memset(&rv, 0, sizeof rv);
+  /* A map holds one entry a key, the last: the writer's map, and the
+   * reader's (protobuf-c keeps every entry, which is the same map when the
+   * writer's is one). */
+  bool wmap = rs__is_map_field(wf);
+  if (rc == 0 && wmap) rc = map_dedupe(&wv, rules, c->a, c->budget);
+  if (rc == 0 && rs__is_map_field(rf) && (!rules->pbc || wmap))
+    rc = map_dedupe(&rv, rules, c->a, c->budget);
   if (rc != 0) {
     c->rc = rc;
     vals_dispose(&wv, c->a);
@@ -838,6 +1156,8 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                      ? rs__path_push_index(path, name, rv.bad_index)
                      : rs__path_push_field(path, name, rf->id);
   bool fails = reader_fails(c, rf, &rv, rbase, path);
+  if (!fails && rv.dropped > 0 && (rules->pbc || !rs__is_map_entry(R)))
+    note_dropped(c, rf, &rv, rbase, path);
   rs__path_pop(path, fmark);
   if (!fails) {
     for (size_t i = 0; i < rv.n; i++)
@@ -847,12 +1167,13 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         char b[64];
         rs__ival_format(rv.v[i].i, b, sizeof b);
         note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase + rv.v[i].at,
-             "value %s is not in %s of %s; protobuf-c keeps it as a plain "
-             "int the reader's code does not expect",
+             "value %s is not in %s of %s; %s keeps the number, which the "
+             "reader's code does not expect",
              b, ((const ProtobufCEnumDescriptor *)rf->descriptor)->name,
-             c->reader_label);
+             c->reader_label, rules->name);
         rs__path_pop(path, mark);
       }
+    bool walked = false; /* the reader's values were compared */
     if (wv.wire_bad || wv.packed_bad) {
       /* The writer's own version does not read these bytes: nothing to
        * compare with. */
@@ -873,11 +1194,12 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         size_t at = rv.n > 0 ? rv.v[rv.n - 1].at : wv.n > 0 ? wv.v[0].at : 0;
         note(c, RS_VERDICT_MISREAD, path->buf, rf->id,
              (rv.n > 0 ? rbase : wbase) + at,
-             "the writer's %s holds %zu value%s; %s reads %zu (%s %s)",
+             "the writer's %s holds %zu value%s; %s reads %zu (%s %s)%s",
              rep_w ? "repeated field" : "field", wv.n, wv.n == 1 ? "" : "s",
              c->reader_label, rv.n,
              rep_r ? "repeated" : "singular: the last value",
-             rep_r ? "field" : "wins");
+             rep_r ? "field" : "wins",
+             rv.dropped > 0 ? ", the others in its unknown-field set" : "");
         rs__path_pop(path, mark);
       } else {
         for (size_t i = 0; i < rv.n && c->rc == 0; i++) {
@@ -886,19 +1208,30 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
           compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth, path);
           rs__path_pop(path, mark);
         }
+        walked = true;
       }
     } else if (wv.n == 1 && rv.n == 1) {
       size_t mark = rs__path_push_field(path, name, rf->id);
       compare_val(c, wf, &wv.v[0], wbase, rf, &rv.v[0], rbase, depth, path);
       rs__path_pop(path, mark);
+      walked = true;
     } else if (wv.n != rv.n) {
       const val *v = wv.n ? &wv.v[0] : &rv.v[0];
       bool implicit = (wv.n ? rf : wf)->label == PROTOBUF_C_LABEL_NONE;
-      if (!(implicit && is_zero_val(v))) {
+      /* Unset, a field without presence reads its zero: 0.0 and -0.0 alike,
+       * and an empty message the writer's encoding of nothing. */
+      bool zero = is_zero_val(v) || (v->kind == V_FLOAT && v->d == 0) ||
+                  (v->kind == V_MSG && v->n == 0 && rv.dropped > 0);
+      if (!(implicit && zero)) {
         size_t mark = rs__path_push_field(path, name, rf->id);
         char a[96];
         val_format(v, wv.n ? wf : rf, a, sizeof a);
-        if (wv.n)
+        if (wv.n && rv.dropped > 0)
+          note(c, RS_VERDICT_MISREAD, path->buf, rf->id, wbase + v->at,
+               "written as %s %s; %s sees it unset (%s keeps it in the "
+               "unknown-field set)",
+               rs__type_name(wf->type), a, c->reader_label, rules->name);
+        else if (wv.n)
           note(c, RS_VERDICT_MISREAD, path->buf, rf->id, wbase + v->at,
                "written as %s %s; %s sees it unset (a later member of its "
                "oneof clears it)",
@@ -910,6 +1243,11 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                c->reader_label, rs__type_name(rf->type), a);
         rs__path_pop(path, mark);
       }
+    }
+    if (!walked) {
+      size_t mark = rs__path_push_field(path, name, rf->id);
+      check_reader_msgs(c, rf, &rv, rbase, depth, path);
+      rs__path_pop(path, mark);
     }
   }
   vals_dispose(&wv, c->a);
@@ -1011,18 +1349,32 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                         size_t rlen, size_t rbase, unsigned depth,
                         rs__path *path, bool top) {
   if (c->rc != 0) return;
+  const rs__rules *rules = rules_of(c);
+  /* depth counts the record as 1: depth - 1 messages nest within it. */
+  if (rules->nested_limit != 0 && depth - 1 > rules->nested_limit &&
+      rules->nested_limit < c->max_depth) {
+    c->too_deep = true;
+    note(c, RS_VERDICT_UNREADABLE, path->buf, 0, rbase,
+         "more than %u messages nested within the record; %s's recursion "
+         "limit fails the whole record",
+         rules->nested_limit, rules->name);
+    return;
+  }
   if (depth > c->max_depth) {
     c->too_deep = true;
     note(c, RS_VERDICT_UNREADABLE, path->buf, 0, rbase,
-         "messages nested deeper than the limit of %u", c->max_depth);
+         "over the limits: more than %u messages nested within the record "
+         "(max_depth)",
+         c->max_depth - 1);
     return;
   }
   bool same = wb == rb && wlen == rlen;
   occs wo, ro;
   memset(&wo, 0, sizeof wo);
   memset(&ro, 0, sizeof ro);
-  int rc = gather(&ro, rb, rlen, c->a, c->budget);
-  if (rc == 0 && !same) rc = gather(&wo, wb, wlen, c->a, c->budget);
+  int rc = gather(&ro, rules, rb, rlen, c->a, c->budget);
+  if (rc == 0 && !same)
+    rc = gather(&wo, &rs__rules_pbc, wb, wlen, c->a, c->budget);
   if (same) wo = ro;
   if (rc != 0) {
     c->rc = rc;
@@ -1032,8 +1384,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   }
   if (ro.bad_at != SIZE_MAX)
     note(c, RS_VERDICT_UNREADABLE, path->buf, 0, rbase + ro.bad_at,
-         "%s at byte %zu; protobuf-c fails the whole record", ro.why,
-         rbase + ro.bad_at);
+         "%s at byte %zu; %s fails the whole record", ro.why, rbase + ro.bad_at,
+         rules->name);
 
   /* Every field number of either side, in order. */
   size_t i = 0, j = 0;
@@ -1076,9 +1428,17 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         rs__path_pop(path, mark);
         continue;
       }
+      /* A map entry of a runtime other than protobuf-c keeps no unknown
+       * field: the map holds key and value only. */
+      if (!rules->pbc && rs__is_map_entry(R)) {
+        rs__path_pop(path, mark);
+        continue;
+      }
       note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, num, rbase + o->at,
-           "field %u is unknown to %s; kept as an unknown field and ignored",
-           (unsigned)num, c->reader_label);
+           "field %u is unknown to %s; %s and ignored", (unsigned)num,
+           c->reader_label,
+           rules->discards_unknown ? "dropped (DiscardUnknown)"
+                                   : "kept as an unknown field");
       rs__path_pop(path, mark);
       continue;
     }
@@ -1133,11 +1493,15 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     const ProtobufCFieldDescriptor *rf = &R->fields[k];
     size_t first;
     if (find_occ(&ro, rf->id, &first)) continue;
-    if (rf->label == PROTOBUF_C_LABEL_REQUIRED && rf->default_value == NULL) {
+    /* protobuf-c fails a required field without a default; the others
+     * any (C++'s IsInitialized, Java's, Go's checkInitialized), unless
+     * they do not check (Python; AllowPartial). */
+    if (rf->label == PROTOBUF_C_LABEL_REQUIRED && rules->required &&
+        (rf->default_value == NULL || !rules->pbc)) {
       size_t mark = rs__path_push_field(path, rf->name, rf->id);
       note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase,
-           "required by %s and not set; protobuf-c fails the whole record",
-           c->reader_label);
+           "required by %s and not set; %s fails the whole record",
+           c->reader_label, rules->name);
       rs__path_pop(path, mark);
       continue;
     }
@@ -1145,7 +1509,7 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         W != R ? protobuf_c_message_descriptor_get_field(W, rf->id) : NULL;
     for (size_t s = 0; top && s < c->n_skip; s++)
       if (c->skip[s] == rf->id) wf = NULL;
-    if (rf->label == PROTOBUF_C_LABEL_REQUIRED) {
+    if (rf->label == PROTOBUF_C_LABEL_REQUIRED && rules->required) {
       /* The reader's code takes a required field as written: the default
        * protobuf-c gives it is a value the writer did not write (its own
        * default at most, which means "unset"). */

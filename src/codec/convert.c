@@ -747,7 +747,7 @@ static void quote(const uint8_t *s, size_t n, char *out, size_t cap) {
 static int check_embedded(gen_state *g, const ProtobufCMessageDescriptor *D,
                           const uint8_t *buf, size_t len, unsigned depth,
                           char *why, size_t cap) {
-  if (depth > g->ctx->opts->max_depth) {
+  if (depth > rs__levels(g->ctx->opts->max_depth)) {
     snprintf(why, cap, "they nest deeper than the limit of %u",
              g->ctx->opts->max_depth);
     return 0;
@@ -1001,7 +1001,7 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
                    size_t len, rs__path *path, const uint32_t *skip,
                    size_t n_skip, rs_buf *out) {
   rs_convert_ctx *ctx = g->ctx;
-  if (g->depth > ctx->opts->max_depth) return RS_ELIMIT;
+  if (g->depth > rs__levels(ctx->opts->max_depth)) return RS_ELIMIT;
   slot slots_small[32];
   slot *slots = slots_small;
   if (D->n_fields > 32) {

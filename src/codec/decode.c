@@ -79,7 +79,8 @@ int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
                const uint8_t *buf, size_t len, size_t base,
                const rs_options *opts, rs__budget *budget, rs_error *err) {
   *out = NULL;
-  int rc = rs__check_depth(d, buf, len, base, 1, opts->max_depth, err);
+  int rc =
+      rs__check_depth(d, buf, len, base, 1, rs__levels(opts->max_depth), err);
   if (rc != 0) return rc;
   return rs__unpack_walked(out, d, buf, len, base, opts, budget, err);
 }
@@ -88,7 +89,7 @@ int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
                        const uint8_t *buf, size_t len, size_t base,
                        const rs_options *opts, rs__budget *budget,
                        rs_error *err) {
-  if (v->static_depth != 0 && v->static_depth <= opts->max_depth) {
+  if (v->static_depth != 0 && v->static_depth <= rs__levels(opts->max_depth)) {
     *out = NULL;
     return rs__unpack_walked(out, v->desc, buf, len, base, opts, budget, err);
   }
@@ -108,7 +109,8 @@ int rs__unpack_walked(ProtobufCMessage **out,
   if (opts->flags & RS_OPT_VERDICT_ONLY)
     return rs__fail(err, RS_EDECODE, base, "protobuf-c cannot unpack it as %s",
                     d->name);
-  rs__explain_unpack_failure(d, buf, len, base, opts->max_depth, budget, err);
+  rs__explain_unpack_failure(d, buf, len, base, rs__levels(opts->max_depth),
+                             budget, err);
   return RS_EDECODE;
 }
 
@@ -212,7 +214,7 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
                     t->name, t->n_versions, o->raw_writer);
   for (size_t i = 0; i < t->n_versions && o->raw_writer == 0; i++) {
     const rs__version *v = &t->versions[i];
-    if (!rs__explains(v->desc, buf, len, o->max_depth)) continue;
+    if (!rs__explains(v->desc, buf, len, rs__levels(o->max_depth))) continue;
     if (pick == NULL) pick = v;
   }
   if (pick != NULL) {
@@ -289,7 +291,7 @@ static int unregistered_report(rs_conversion **out, const rs__type *t,
   cmp.a = &sb.allocator;
   cmp.budget = &sb;
   cmp.reader_label = cmp.writer_label = label;
-  cmp.max_depth = o->max_depth;
+  cmp.max_depth = rs__levels(o->max_depth);
   cmp.type = t;
   cmp.end = base + len;
   rs__compare(&cmp, NULL, NULL, 0, 0, read->desc, p, len, base);

@@ -157,6 +157,66 @@ static inline void rs__path_pop(rs__path *p, size_t mark) {
   p->buf[mark] = '\0';
 }
 
+/* ---- the reader's runtime (rules.c)
+ * -------------------------------------------
+ *
+ * What a runtime's generated code does with bytes, as data: the comparison
+ * (compare.c) and the quick walk (quick.c) read these instead of branching
+ * on the runtime. Each row is checked against the runtime itself by the
+ * differential suite (tests/differential/test_runtimes.py).
+ */
+typedef struct rs__rules {
+  rs_runtime runtime;
+  const char *name; /* "protobuf-c", "C++", "Java", "Go", "Python" */
+  /* protobuf-c's own reading: tags as parse_tag_and_wiretype reads them,
+   * no groups, merge_messages, a oneof's message member replaced. */
+  bool pbc;
+  /* A known field with another wire type goes to the unknown-field set
+   * (else the parse fails); a bool takes any wire type when false and
+   * pbc (parse_boolean). */
+  bool wire_unknown;
+  /* An unknown value of a closed enum goes to the unknown-field set, and
+   * with it the whole entry of a map whose value it is (map_entry_drop)
+   * or only the entry's value, which reads its default (else). */
+  bool closed_enums;
+  bool map_entry_drop;
+  /* Invalid UTF-8 in a proto3 string fails the parse. */
+  bool utf8_fails;
+  /* A proto2 string holds U+FFFD for each invalid UTF-8 sequence. */
+  bool utf8_replaces;
+  /* A string key or value of a map entry must be UTF-8 in every syntax
+   * (Java's MapEntryLite reads them with readStringRequireUtf8). */
+  bool utf8_map_strict;
+  /* A oneof's message member merges into its earlier value even when
+   * another member was set in between (Java's builder for the member
+   * outlives the switch). */
+  bool oneof_stale_merge;
+  /* A string ends at its first NUL (a C string). */
+  bool c_strings;
+  /* A missing required field fails the parse (else it reads unset). */
+  bool required;
+  /* Unknown fields are dropped (Go's DiscardUnknown): reasons say so. */
+  bool discards_unknown;
+  /* Messages that may nest within the record; 0: no limit of its own. */
+  unsigned nested_limit;
+  /* Go: field numbers past 2^29-1 fail the parse; the others read a
+   * 32-bit tag, whose number never is. */
+  bool tag_strict;
+} rs__rules;
+
+/* protobuf-c's rules: the default reader's. */
+extern const rs__rules rs__rules_pbc;
+
+/* The rules of a reader's runtime and options (rs_reader version 3; older
+ * versions get protobuf-c's). 0 or RS_EINVAL (err says which option). */
+int rs__rules_init(rs__rules *out, const rs_reader *reader, rs_error *err);
+
+/* Levels of messages a walk with the record at level 1 allows for a limit
+ * of max_depth messages nested within the record. */
+static inline unsigned rs__levels(unsigned max_depth) {
+  return max_depth < 0xffffffffu ? max_depth + 1 : max_depth;
+}
+
 /* ---- wire format --------------------------------------------------------- */
 
 enum {
@@ -177,6 +237,16 @@ typedef struct rs__wfield {
   uint64_t value;      /* varint or fixed value */
   size_t end;          /* first byte after the field */
 } rs__wfield;
+
+/*
+ * Reads one field at *pos as runtime `r` reads tags: protobuf-c's
+ * (rs__read_field) or the others' (a tag of up to 10 bytes whose low 32
+ * bits hold the number, or Go's 64; groups skipped as one field of wire
+ * type 3 whose value runs to its end-group tag). Returns as
+ * rs__read_field.
+ */
+int rs__read_field_rt(const rs__rules *r, const uint8_t *buf, size_t len,
+                      size_t *pos, rs__wfield *f, const char **why);
 
 /* Reads a varint at *pos; 0 ok, -1 truncated, -2 longer than 10 bytes. */
 int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out);
@@ -212,6 +282,29 @@ static inline bool rs__field_wants_utf8(const ProtobufCFieldDescriptor *f) {
          ((f->reserved_flags & RS_FIELD_FLAG_UTF8) ||
           f->label == PROTOBUF_C_LABEL_NONE);
 }
+
+/*
+ * Whether an enum field's enum is closed (proto2): from the flags runtime
+ * schemas set; for protoc-c's descriptors, which carry none, a singular
+ * field without a label (proto3) is open, one with a label closed, and a
+ * repeated one is open when a sibling field has no label.
+ */
+static inline bool rs__enum_closed(const ProtobufCMessageDescriptor *d,
+                                   const ProtobufCFieldDescriptor *f) {
+  if (f->reserved_flags & RS_FIELD_FLAG_CLOSED_ENUM) return true;
+  if (f->reserved_flags & RS_FIELD_FLAG_OPEN_ENUM) return false;
+  if (f->label == PROTOBUF_C_LABEL_NONE) return false;
+  if (f->label != PROTOBUF_C_LABEL_REPEATED || d == NULL) return true;
+  for (unsigned i = 0; i < d->n_fields; i++)
+    if (d->fields[i].label == PROTOBUF_C_LABEL_NONE) return false;
+  return true;
+}
+
+/* Whether a field is a map: repeated entries of a map entry message. */
+bool rs__is_map_field(const ProtobufCFieldDescriptor *f);
+/* Whether a message is a map entry: named ...Entry, holding key = 1 and
+ * value = 2 only (what protoc makes of map<K, V>). */
+bool rs__is_map_entry(const ProtobufCMessageDescriptor *e);
 
 /* A varint field's value as a reader of some type sees it. */
 typedef struct rs__ival {
@@ -330,7 +423,7 @@ typedef struct rs__qfield {
   uint8_t repeated;   /* label repeated */
   uint8_t alloc_each; /* bytes one occurrence may take: its array slot and
                          RS__QSLAB */
-  uint8_t utf8;       /* a proto3 string: must be UTF-8 */
+  uint8_t utf8;       /* bit 0: a proto3 string; bit 1: any string */
   uint8_t ranged;     /* a varint type narrower than 64 bits, or bool */
   uint8_t max1;       /* the largest one-byte varint in range */
   /* A oneof member: the other members of its oneof, as bits of the seen
@@ -369,11 +462,15 @@ void rs__qplans_free(rs__qplans *ps, const ProtobufCAllocator *a);
  * (an upper bound of what it allocates), nesting no deeper than max_depth
  * (the top message is level 1). With `clean`, also only if the message it
  * returns has no unknown field and no enum value its descriptor lacks, at
- * any level. False means "not proven": the caller unpacks to find out.
+ * any level, every proto3 string (with all_utf8, every string) is UTF-8
+ * and no string holds a NUL. Such bytes every runtime reads alike (fields
+ * of their own wire types only, bools as varints, no singular message
+ * twice). False means "not proven": the caller unpacks to find out.
  * Allocates nothing.
  */
 bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
-                       unsigned max_depth, bool clean, size_t *alloc);
+                       unsigned max_depth, bool clean, bool all_utf8,
+                       size_t *alloc);
 
 /*
  * rs__quick_unpacks in its clean mode that also proves every varint in its
@@ -383,7 +480,8 @@ bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
  * present, bit i for the descriptor's fields[i] (its first 64).
  */
 bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf, size_t len,
-                        unsigned max_depth, size_t *alloc, uint64_t *top);
+                        unsigned max_depth, bool all_utf8, size_t *alloc,
+                        uint64_t *top);
 
 typedef struct rs__quick_text {
   const char *p; /* into the record; NULL when empty (not recorded) */
@@ -598,6 +696,10 @@ typedef struct rs__cmp {
   int worst;
   int rc; /* sticky RS_ENOMEM / RS_ELIMIT */
   bool too_deep;
+  /* The reader's runtime (NULL: protobuf-c). max_depth above is
+   * rollsafe's own limit, in levels with the record at level 1; the
+   * runtime's nested_limit may be lower. */
+  const rs__rules *rules;
 } rs__cmp;
 
 /*

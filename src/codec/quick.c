@@ -32,6 +32,10 @@
 typedef struct qwalk {
   size_t alloc;       /* upper bound of what protobuf-c allocates */
   unsigned max_depth; /* deepest message level allowed (top is 1) */
+  /* Which strings a clean walk wants UTF-8 in (rs__qfield.utf8 bits):
+   * proto3 ones, or every one (a runtime that decodes proto2 strings with
+   * replacement reads invalid UTF-8 as other text). */
+  uint8_t utf8_mask;
   bool clean;
   bool strict;  /* also every varint in its type's range (rs__explains) */
   uint64_t top; /* the top level's first 64 fields present, by index */
@@ -308,10 +312,12 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
     /* Each element of a repeated field takes at most 16 bytes of its array
      * (a ProtobufCBinaryData). */
     qf->alloc_each = (qf->repeated ? 16 : 0) + RS__QSLAB;
-    /* protobuf-c keeps invalid UTF-8 in a proto3 string; classify calls it
-     * unreadable (other runtimes fail the record), so a clean walk must
-     * not prove such a record clean. */
-    qf->utf8 = rs__field_wants_utf8(f);
+    /* protobuf-c keeps invalid UTF-8 in a proto3 string, other runtimes
+     * fail the record, and a writer never writes it: a clean walk does
+     * not prove such a record clean (bit 0). Bit 1: any string, which
+     * Java decodes with replacement. */
+    qf->utf8 = (uint8_t)((rs__field_wants_utf8(f) ? 1u : 0u) |
+                         (f->type == PROTOBUF_C_TYPE_STRING ? 2u : 0u));
     /* A one-byte varint is a bool's 0 or 1, any other type's 0..127. */
     qf->max1 = f->type == PROTOBUF_C_TYPE_BOOL ? 1 : 0x7f;
     qf->ranged =
@@ -475,7 +481,8 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       if (f->wt == RS__WT_LEN) {
         if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
           alloc += n + 1; /* string (NUL-terminated) or bytes */
-          if (f->utf8 && clean && rs__utf8_valid_prefix(body, n) != n)
+          if ((f->utf8 & q->utf8_mask) && clean &&
+              rs__utf8_valid_prefix(body, n) != n)
             return false;
           /* A NUL ends protobuf-c's C string: the reader sees less than
            * was written, which the comparison reports. */
@@ -559,8 +566,9 @@ static bool q_message_strict(qwalk *q, const rs__qplan *pl, const uint8_t *p,
 }
 
 bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
-                       unsigned max_depth, bool clean, size_t *alloc) {
-  qwalk q = {0, max_depth, clean, false, 0, true};
+                       unsigned max_depth, bool clean, bool all_utf8,
+                       size_t *alloc) {
+  qwalk q = {0, max_depth, all_utf8 ? 3 : 1, clean, false, 0, true};
   /* No NUL byte in the record, none in a string (one look, not one per
    * string). */
   if (clean) q.nul = len > 0 && memchr(buf, 0, len) != NULL;
@@ -572,9 +580,15 @@ bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
 }
 
 bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf, size_t len,
-                        unsigned max_depth, size_t *alloc, uint64_t *top) {
-  qwalk q = {0,    max_depth, true,
-             true, 0,         len > 0 && memchr(buf, 0, len) != NULL};
+                        unsigned max_depth, bool all_utf8, size_t *alloc,
+                        uint64_t *top) {
+  qwalk q = {0,
+             max_depth,
+             all_utf8 ? 3 : 1,
+             true,
+             true,
+             0,
+             len > 0 && memchr(buf, 0, len) != NULL};
   if (plans == NULL || !q_message_strict(&q, &plans->plans[0], buf, len, 1))
     return false;
   *alloc = q.alloc;

@@ -243,8 +243,9 @@ int rs__check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                     rs_error *err) {
   if (depth > max_depth)
     return rs__fail(err, RS_ELIMIT, base,
-                    "messages nested deeper than the limit of %u at byte %zu",
-                    max_depth, base);
+                    "more than %u messages nested within the record at byte "
+                    "%zu",
+                    max_depth - 1, base);
   size_t pos = 0;
   while (pos < len) {
     rs__wfield f;

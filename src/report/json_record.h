@@ -35,7 +35,7 @@
 
 /**
  * Deepest nesting rendered; deeper messages become JSON null. Above the
- * codec's default depth limit (RS_DEFAULT_MAX_DEPTH), and low enough that
+ * runtimes' own default recursion limits (100), and low enough that
  * the document stays within common JSON parsers' nesting limits (Python's
  * json module fails near 1000).
  */

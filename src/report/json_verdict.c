@@ -70,6 +70,9 @@ json_t *rs__json_verdict(const rs_classification *c,
       (reader_framing != NULL &&
        json_object_set_new(o, "reader_framing", json_string(reader_framing))) ||
       json_object_set_new(
+          o, "reader_runtime",
+          json_string(rs_runtime_name(rs_classification_reader_runtime(c)))) ||
+      json_object_set_new(
           o, "verdict",
           json_string(rs_verdict_name(rs_classification_verdict(c))))) {
     goto fail;

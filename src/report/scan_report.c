@@ -351,6 +351,33 @@ static json_t *json_undetermined(const uint64_t *counts) {
 }
 
 /* The raw writer setting: "auto", or the version given. */
+/* {"name": "go", "allow_partial": false, "discard_unknown": false,
+ * "recursion_limit": null}: the reader's runtime and the options its code
+ * gives it (null: the runtime's default). */
+json_t *rs__json_runtime(const rs_reader *r) {
+  return json_pack(
+      "{s:s,s:b,s:b,s:o}", "name", rs_runtime_name(r->runtime), "allow_partial",
+      (r->runtime_flags & RS_RUNTIME_ALLOW_PARTIAL) != 0, "discard_unknown",
+      (r->runtime_flags & RS_RUNTIME_DISCARD_UNKNOWN) != 0, "recursion_limit",
+      r->recursion_limit ? json_integer(r->recursion_limit) : json_null());
+}
+
+void rs__runtime_text(const rs_reader *r, char *out, size_t size) {
+  char opts[160] = "";
+  size_t n = 0;
+  if (r->runtime_flags & RS_RUNTIME_ALLOW_PARTIAL)
+    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sallow_partial",
+                          n ? ", " : "");
+  if (r->runtime_flags & RS_RUNTIME_DISCARD_UNKNOWN)
+    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sdiscard_unknown",
+                          n ? ", " : "");
+  if (r->recursion_limit != 0)
+    snprintf(opts + n, sizeof opts - n, "%srecursion_limit %u", n ? ", " : "",
+             r->recursion_limit);
+  snprintf(out, size, "%s runtime%s%s%s", rs_runtime_name(r->runtime),
+           opts[0] ? " (" : "", opts, opts[0] ? ")" : "");
+}
+
 static json_t *json_raw_writer(unsigned raw_writer) {
   return raw_writer ? json_integer(raw_writer) : json_string("auto");
 }
@@ -536,7 +563,7 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
                        : res->complete       ? "complete"
                                              : "incomplete";
   json_t *o = json_pack(
-      "{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:s,s:o},s:b,s:s,s:o,s:o}",
+      "{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:s,s:o,s:o},s:b,s:s,s:o,s:o}",
       "name", rs__json_text(t->target.name), "kind",
       store_kind_name(t->target.kind), "table", rs__json_text(t->target.table),
       "key", rs__json_text(t->target.key), "column",
@@ -544,8 +571,9 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
       rs__json_text(t->target.where), "description",
       rs__json_text(t->description), "reader", "version",
       (int)t->reader_version, "framing", framing_name(t->reader_framing),
-      "raw_writer", json_raw_writer(t->raw_writer), "complete",
-      t->scanned && res->complete, "status", status, "error",
+      "raw_writer", json_raw_writer(t->raw_writer), "runtime",
+      rs__json_runtime(&t->runtime), "complete", t->scanned && res->complete,
+      "status", status, "error",
       t->status != STORE_OK ? rs__json_text(t->error) : json_null(),
       "estimated_rows",
       t->scanned && res->estimated_rows >= 0 ? json_integer(res->estimated_rows)
@@ -810,8 +838,10 @@ static void text_target(FILE *out, const scan_report *r,
             t->target.table, t->target.column,
             t->target.key != NULL && t->target.key[0] ? t->target.key : "none");
   if (t->rows_by_position) fprintf(out, "  note       %s\n", RS_POSITION_NOTE);
-  fprintf(out, "  reader     %s version %u, %s framing; raw writer ", t->type,
-          t->reader_version, framing_name(t->reader_framing));
+  char runtime[200];
+  rs__runtime_text(&t->runtime, runtime, sizeof runtime);
+  fprintf(out, "  reader     %s version %u, %s framing, %s; raw writer ",
+          t->type, t->reader_version, framing_name(t->reader_framing), runtime);
   if (t->raw_writer)
     fprintf(out, "version %u (given)\n", t->raw_writer);
   else
@@ -1063,6 +1093,17 @@ static void partition_metrics(FILE *out, const scan_report *r) {
 }
 
 int scan_report_metrics(FILE *out, const scan_report *r) {
+  family(out, "rollsafe_scan_reader", NULL,
+         "The reader each target was judged for: its format version, "
+         "framing and protobuf runtime (always 1).");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    const scan_report_target *t = &r->targets[i];
+    fputs("rollsafe_scan_reader", out);
+    target_labels(out, r, t);
+    fprintf(out, ",version=\"%u\",framing=\"%s\",runtime=\"%s\"} 1\n",
+            t->reader_version, framing_name(t->reader_framing),
+            rs_runtime_name(t->runtime.runtime));
+  }
   family(out, "rollsafe_scan_records", NULL,
          "Records given a verdict, by target and verdict.");
   for (size_t i = 0; i < r->n_targets; i++)

@@ -25,9 +25,12 @@ typedef struct scan_report_target {
   const char *type;        /**< record type */
   unsigned reader_version; /**< resolved */
   rs_reader_framing reader_framing; /**< resolved: raw or envelope */
-  unsigned raw_writer;     /**< the writer of raw records; 0: inferred (auto) */
+  unsigned raw_writer; /**< the writer of raw records; 0: inferred (auto) */
   /** Where the reader's schema came from. */
   schema_origin reader_schema;
+  /** The reader's runtime: runtime, runtime_flags and recursion_limit
+   * (the other fields are not read). */
+  rs_reader runtime;
   const char *description; /**< store_describe(), or NULL if never opened */
   int scanned;             /**< scan_target() ran: `result` is filled */
   int status;              /**< STORE_OK, or why the target failed */
@@ -108,6 +111,14 @@ json_t *rs__json_u64(uint64_t v);
  * 2^64 - 1 bytes) and what. NULL only when out of memory.
  */
 json_t *rs__json_framing(const store_framing *f);
+
+/** {"name", "allow_partial", "discard_unknown", "recursion_limit"}: the
+ * runtime fields of @p r, for the reports' "reader" objects. */
+json_t *rs__json_runtime(const rs_reader *r);
+
+/** "go runtime (allow_partial)": the runtime fields of @p r as the text
+ * reports name them, into @p out. */
+void rs__runtime_text(const rs_reader *r, char *out, size_t size);
 
 /**
  * An OpenMetrics label value, quotes included: \ and " escaped, invalid

@@ -3,9 +3,10 @@
  * src/schema/diff.c: the schema guard. Compares FileDescriptorProto trees
  * in the rollback direction: the OLD schema reads, the NEW one writes.
  *
- * Each finding carries the verdict a protobuf-c reader (the default reader
- * runtime) gives a record that hits it, and its severity follows from that
- * verdict (add() enforces it). Runtime behaviours the messages state
+ * Each finding carries the verdict the old reader's runtime (protobuf-c by
+ * default; rs_diff_options.runtime, the rules of src/codec/rules.c) gives a
+ * record that hits it, and its severity follows from that verdict (add()
+ * enforces it). Runtime behaviours the messages state
  * (protobuf-c 1.4 read from its source, parse_required_member() and
  * protobuf_c_message_unpack(); the others from the protobuf runtimes'
  * documented behaviour):
@@ -695,6 +696,7 @@ typedef struct cmp {
    * end with " as OLD" then, since one NEW type may be read as several. */
   const char *as;
   int oom;
+  const rs__rules *rt; /* the old reader's runtime */
 } cmp;
 
 /* Where a declaration is: the type's own path, plus (kind, index) of a
@@ -1059,8 +1061,18 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
      * A group's start tag (wire type 3) fails protobuf-c's scan of the
      * record, whatever field reads it. */
     int carried = is_packed(n) ? W_LEN : nw;
-    if (ok == T(BOOL) && carried != W_GROUP &&
-        !(is_repeated(o->f) && carried == W_LEN)) {
+    if (!c->rt->pbc &&
+        !(is_repeated(o->f) && is_packable(ok) && carried == W_LEN)) {
+      /* C++, Java, Go, Python: another wire type is an unknown field. */
+      r->verdict = RS_DIFF_VERDICT_MISREAD;
+      snprintf(r->why, sizeof r->why,
+               "%s (%s) became %s (%s): %s keeps the field as an unknown "
+               "field (wire type %d where it expects %d), so the old reader "
+               "reads it unset: misread",
+               otext, wire_name(ow), ntext, wire_name(carried), c->rt->name,
+               carried, ow);
+    } else if (ok == T(BOOL) && carried != W_GROUP &&
+               !(is_repeated(o->f) && carried == W_LEN)) {
       r->verdict = RS_DIFF_VERDICT_MISREAD;
       snprintf(r->why, sizeof r->why,
                "%s (%s) became %s (%s): protobuf-c reads a bool without "
@@ -1071,7 +1083,15 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
                otext, wire_name(ow), ntext, wire_name(nw));
     } else if (is_repeated(o->f) && is_packable(ok) && carried == W_LEN) {
       int width = ow == W_I32 ? 4 : ow == W_I64 ? 8 : 0;
-      if (ok == T(BOOL)) {
+      if (ok == T(BOOL) && !c->rt->pbc) {
+        r->verdict = RS_DIFF_VERDICT_MISREAD;
+        snprintf(r->why, sizeof r->why,
+                 "%s (%s) became %s (%s, length-delimited on the wire): %s "
+                 "reads the bytes as a packed run of bool varints, values "
+                 "the writer never wrote (it fails the record when the bytes "
+                 "end inside a varint)",
+                 otext, wire_name(ow), ntext, wire_name(nw), c->rt->name);
+      } else if (ok == T(BOOL)) {
         r->verdict = RS_DIFF_VERDICT_UNREADABLE;
         snprintf(r->why, sizeof r->why,
                  "%s (%s) became %s (%s, length-delimited on the wire): "
@@ -1227,6 +1247,29 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
              nk == T(STRING) ? "UTF-8 text" : "message's encoding");
     return;
   }
+  if (ok == T(STRING) && nk == T(BYTES) && !c->rt->pbc) {
+    r->kind = TK_BYTES_TO_STRING;
+    if (proto3_file(o) && c->rt->utf8_fails) {
+      r->verdict = RS_DIFF_VERDICT_UNREADABLE;
+      snprintf(r->why, sizeof r->why,
+               "%s became %s: %s fails to parse a record whose bytes are not "
+               "valid UTF-8 in the old (proto3) string",
+               otext, ntext, c->rt->name);
+    } else if (c->rt->utf8_replaces) {
+      r->verdict = RS_DIFF_VERDICT_MISREAD;
+      snprintf(r->why, sizeof r->why,
+               "%s became %s: %s decodes the old (proto2) string with U+FFFD "
+               "for each sequence that is not valid UTF-8: such bytes are "
+               "misread",
+               otext, ntext, c->rt->name);
+    } else {
+      snprintf(r->why, sizeof r->why,
+               "%s became %s: %s reads the bytes into the old (proto2) "
+               "string unchanged",
+               otext, ntext, c->rt->name);
+    }
+    return;
+  }
   if (ok == T(STRING) && nk == T(BYTES)) {
     r->kind = TK_BYTES_TO_STRING;
     r->verdict = RS_DIFF_VERDICT_MISREAD;
@@ -1256,6 +1299,18 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
   /* a string read where a message (or bytes, above) was written */
   r->kind = TK_INCOMPATIBLE;
   r->verdict = RS_DIFF_VERDICT_MISREAD;
+  if (!c->rt->pbc) {
+    int strict = proto3_file(o) && c->rt->utf8_fails;
+    if (strict) r->verdict = RS_DIFF_VERDICT_UNREADABLE;
+    snprintf(r->why, sizeof r->why,
+             "%s became %s: %s reads the message's encoding as the string's "
+             "text: misread%s",
+             otext, ntext, c->rt->name,
+             strict ? "; an encoding that is not valid UTF-8 fails the "
+                      "record (a proto3 string)"
+                    : "");
+    return;
+  }
   snprintf(r->why, sizeof r->why,
            "%s became %s: protobuf-c copies the message's encoding into the "
            "string and C code sees it up to the first NUL byte: misread",
@@ -1494,10 +1549,15 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
       compare_types(c, o, n, &t);
       int ok = field_kind(o->s, o->f);
       int fails = t.verdict == RS_DIFF_VERDICT_UNREADABLE ||
-                  (!orep && nrep && is_packed(n) && ok != T(BOOL) &&
-                   wire_of(ok) != W_LEN);
+                  (c->rt->pbc && !orep && nrep && is_packed(n) &&
+                   ok != T(BOOL) && wire_of(ok) != W_LEN);
       char consequence[200];
-      if (fails)
+      if (fails && !c->rt->pbc)
+        snprintf(consequence, sizeof consequence,
+                 "%s fails to parse the records that set it (the new value "
+                 "is not one '%s' reads)",
+                 c->rt->name, o->f->name);
+      else if (fails)
         snprintf(consequence, sizeof consequence,
                  "protobuf-c fails to unpack every record that sets it (the "
                  "wire type is not the one '%s' has); C++, Java and Go read "
@@ -1535,6 +1595,18 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
       field_kind(n->s, n->f) == T(MESSAGE)) {
     const sx_type *ot = field_type(o->s, o->f), *nt = field_type(n->s, n->f);
     queue(c, ot, nt);
+    if (oe != NULL && !c->rt->pbc) {
+      /* The old map keeps one entry a key: a list with a key twice loses
+       * the earlier entries. */
+      add(c, RS_DIFF_RULE_FIELD_MAP_CHANGED, RS_DIFF_VERDICT_MISREAD,
+          RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
+          "map became repeated message: a map is a repeated entry message "
+          "(key 1, value 2) on the wire, but %s's map keeps one entry per "
+          "key (the last), so a list that holds a key twice is misread; "
+          "where %s matches %s field by field its findings say",
+          c->rt->name, nt->full, ot->full);
+      return;
+    }
     add(c, RS_DIFF_RULE_FIELD_MAP_CHANGED, RS_DIFF_VERDICT_OK, RS_DIFF_INFO, &w,
         field_path(c, n->owner, n->f),
         "%s became %s: a map is a repeated entry message (key 1, value 2) on "
@@ -1567,6 +1639,13 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
           "when any byte has non-zero low 7 bits: misread; C++, Java and Go "
           "read the field unset",
           n->f->name);
+    else if (is_packed(n) && !wire_broken && !c->rt->pbc)
+      add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_VERDICT_MISREAD,
+          RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
+          "'%s' became repeated and packed: its elements arrive in one "
+          "length-delimited field where the old reader expects a %s; %s "
+          "keeps it as an unknown field and reads the field unset: misread",
+          n->f->name, wire_name(wire_of(field_kind(o->s, o->f))), c->rt->name);
     else if (is_packed(n) && !wire_broken)
       add(c, RS_DIFF_RULE_FIELD_MADE_REPEATED, RS_DIFF_VERDICT_UNREADABLE,
           RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
@@ -1605,8 +1684,26 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
   }
 
   /* required */
-  if (is_required(o->f) && !is_required(n->f) && !nrep &&
-      o->f->default_value != NULL) {
+  if (is_required(o->f) && !is_required(n->f) && !nrep && !c->rt->required)
+    add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_OK,
+        RS_DIFF_WARNING, &w, field_path(c, n->owner, n->f),
+        "'%s' was required and is now optional: %s does not check required "
+        "fields, so the old reader reads a record without it, the field "
+        "unset as the writer left it; code that takes it as always set sees "
+        "its default",
+        n->f->name,
+        c->rt->runtime == RS_RUNTIME_PYTHON ? "Python"
+                                            : "the reader (allow_partial)");
+  else if (is_required(o->f) && !is_required(n->f) && !nrep &&
+           o->f->default_value != NULL && !c->rt->pbc)
+    add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_UNREADABLE,
+        RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
+        "'%s' was required and is now optional: every record the new writer "
+        "leaves it unset in fails to parse in the old reader (%s checks "
+        "every required field, with a default or not)",
+        n->f->name, c->rt->name);
+  else if (is_required(o->f) && !is_required(n->f) && !nrep &&
+           o->f->default_value != NULL) {
     char od[160];
     default_text(od, sizeof od, o);
     add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_MISREAD,
@@ -1718,6 +1815,27 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
   }
   char od[160];
   default_text(od, sizeof od, o);
+  if (is_required(o->f) && !c->rt->required) {
+    add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_OK,
+        RS_DIFF_WARNING, &w, path,
+        "required field '%s' was deleted: %s does not check required "
+        "fields, so the old reader reads every record, the field unset as "
+        "the writer left it; code that takes it as always set sees its "
+        "default",
+        o->f->name,
+        c->rt->runtime == RS_RUNTIME_PYTHON ? "Python"
+                                            : "the reader (allow_partial)");
+    return;
+  }
+  if (is_required(o->f) && o->f->default_value != NULL && !c->rt->pbc) {
+    add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_UNREADABLE,
+        RS_DIFF_ERROR, &w, path,
+        "required field '%s' was deleted: every record the new writer writes "
+        "fails to parse in the old reader (%s checks every required field, "
+        "with a default or not)",
+        o->f->name, c->rt->name);
+    return;
+  }
   if (is_required(o->f) && o->f->default_value != NULL) {
     add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_MISREAD,
         RS_DIFF_ERROR, &w, path,
@@ -2196,10 +2314,19 @@ int rs_diff_compare(rs_diff_report **out, const rs_diff_schema *const *schemas,
   *out = NULL;
   rs_diff_options defaults = RS_DIFF_OPTIONS_INIT;
   if (opts == NULL) opts = &defaults;
-  if (opts->version != RS_DIFF_OPTIONS_VERSION)
+  if (opts->version != RS_DIFF_OPTIONS_VERSION && opts->version != 1)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                    "rs_diff_options version %u, expected %u", opts->version,
+                    "rs_diff_options version %u, expected 1..%u", opts->version,
                     RS_DIFF_OPTIONS_VERSION);
+  /* The old reader's runtime, as a reader description says it. */
+  rs_reader reader = RS_READER_INIT;
+  if (opts->version >= 2) {
+    reader.runtime = opts->runtime;
+    reader.runtime_flags = opts->runtime_flags;
+  }
+  rs__rules rt_rules;
+  int rrc = rs__rules_init(&rt_rules, &reader, err);
+  if (rrc != 0) return rrc;
   if (n_schemas < 2)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "a comparison needs at least two schema versions");
@@ -2234,7 +2361,8 @@ int rs_diff_compare(rs_diff_report **out, const rs_diff_schema *const *schemas,
   int oom = 0;
   for (size_t i = 0; i < n_schemas && !oom; i++) {
     for (size_t j = i + 1; j < n_schemas && !oom; j++) {
-      cmp c = {rep, schemas[i], schemas[j], i, j, NULL, 0, 0, 0, NULL, 0};
+      cmp c = {rep, schemas[i], schemas[j], i,    j, NULL,
+               0,   0,          0,          NULL, 0, &rt_rules};
       if (n_specs > 0) {
         for (size_t k = 0; k < n_specs; k++)
           queue(&c, roots[k * n_schemas + i], roots[k * n_schemas + j]);

@@ -754,6 +754,11 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
              target->is_enum ? "an enum" : "a message",
              t == PROTOBUF_C_TYPE_ENUM ? "an enum" : "a message");
       t = target->is_enum ? PROTOBUF_C_TYPE_ENUM : PROTOBUF_C_TYPE_MESSAGE;
+      /* An enum is closed in a proto2 file, open in a proto3 one: what a
+       * reader's runtime does with a number it lacks. */
+      if (target->is_enum)
+        fd->reserved_flags |= target->proto3 ? RS_FIELD_FLAG_OPEN_ENUM
+                                             : RS_FIELD_FLAG_CLOSED_ENUM;
       fd->descriptor =
           target->is_enum ? (const void *)target->ed : (const void *)target->md;
     }

@@ -683,6 +683,117 @@ def test_inspect_v2_awaiting_auth_envelope_reader(ctx):
     check("as_reader" not in doc3, "as_reader for the record's own version")
 
 
+def test_reader_runtime(ctx):
+    # --reader-runtime and --reader-option: bad values are usage errors
+    # naming them, for every command that judges records.
+    d, args = demo_scan_args(ctx)
+    for cmd, extra in (("scan", args), ("fix", args), ("inspect", []),
+                       ("diff", [])):
+        stdin = b"\x0a\x01a" if cmd == "inspect" else b""
+        for argv, needles in (
+                (["--reader-runtime", "rust"], ("--reader-runtime", "'rust'")),
+                (["--reader-runtime", "go", "--reader-runtime", "cpp"],
+                 ("--reader-runtime", "twice")),
+                (["--reader-option", "frob=1"], ("--reader-option",
+                                                 "'frob=1'")),
+                (["--reader-option", "recursion_limit=0"],
+                 ("recursion_limit",)),
+                (["--reader-option", "allow_partial=yes"],
+                 ("allow_partial",)),
+                # An option the runtime does not have.
+                (["--reader-option", "allow_partial=true"],
+                 ("allow_partial", "protobuf-c")),
+                (["--reader-runtime", "python", "--reader-option",
+                  "recursion_limit=200"], ("recursion_limit", "Python")),
+                (["--reader-runtime", "cpp", "--reader-option",
+                  "discard_unknown=true"], ("discard_unknown", "C++"))):
+            if cmd == "diff":
+                v1 = os.path.join(ctx.schema, "shop", "v1", "order.proto")
+                v2 = os.path.join(ctx.schema, "shop", "v2", "order.proto")
+                extra = [v1, v2]
+            _, err = ctx.expect(2, cmd, *extra, *argv, stdin=stdin)
+            one_line_error(err, *needles)
+
+    # inspect: the verdict names the runtime, and its reasons are the
+    # runtime's. Version 1's closed enum Status has no AWAITING_AUTH:
+    # protobuf-c keeps the number, C++ sends it to the unknown fields.
+    data, _ = ctx.record("v2_awaiting_auth")
+    path = ctx.write("v2_awaiting_auth.bin", data)
+    texts = {}
+    for runtime in ("protobuf-c", "cpp", "java", "go", "python"):
+        doc, _ = ctx.inspect("--reader-framing", "envelope",
+                             "--reader-runtime", runtime, path, code=1)
+        v = doc["verdict"]
+        check(v["reader_runtime"] == runtime, "reader_runtime", v)
+        hits = reasons_with(doc, path="status(4)", field=4)
+        check(hits, "%s: no reason about status(4)" % runtime, v)
+        texts[runtime] = " ".join(h["text"] for h in hits)
+    doc, _ = ctx.inspect("--reader-framing", "envelope", path, code=1)
+    check(doc["verdict"]["reader_runtime"] == "protobuf-c",
+          "the default runtime", doc["verdict"])
+    check("protobuf-c keeps the number" in texts["protobuf-c"] and
+          "Go keeps the number" in texts["go"] and
+          "C++ keeps it as an unknown field" in texts["cpp"] and
+          "Java keeps it as an unknown field" in texts["java"],
+          "the reasons are not each runtime's", texts)
+
+    # The config file: reader_runtime and reader_options at the top and in
+    # a target, a target's over the top's, the command line's over both.
+    target = ("targets:\n  - name: orders\n    kind: sqlite-table\n"
+              "    connection: demo.db\n    table: orders\n    key: id\n"
+              "    column: payload\n    type: shop.Order\n")
+    cfg = os.path.join(d, "runtime.yaml")
+    for text, needles in (
+            ("reader_runtime: rust\n" + target,
+             (cfg, "reader_runtime", "'rust'")),
+            ("reader_runtime: [go]\n" + target, (cfg, "reader_runtime")),
+            (target + "    reader_options: {frob: 1}\n",
+             (cfg, "frob", "reader_options")),
+            (target + "    reader_options: {recursion_limit: -3}\n",
+             (cfg, "recursion_limit")),
+            ("reader_runtime: python\n" + target +
+             "    reader_options: {allow_partial: true}\n",
+             (cfg, "reader_options", "allow_partial", "python",
+              "target 'orders'")),
+            ("reader_options: {discard_unknown: true}\n" + target,
+             (cfg, "reader_options", "discard_unknown", "protobuf-c"))):
+        with open(cfg, "w") as f:
+            f.write(text)
+        _, err = ctx.expect(2, "scan", "-c", cfg)
+        one_line_error(err, *needles)
+    with open(cfg, "w") as f:
+        f.write("reader_runtime: java\nreader_options: {recursion_limit: 50}"
+                "\n" + target + "    reader_runtime: go\n"
+                "    reader_options: {allow_partial: true}\n")
+    metrics = os.path.join(d, "runtime.prom")
+    out, _ = ctx.expect(1, "scan", "-c", cfg, "--format", "json",
+                        "--metrics", metrics)
+    rt = json.loads(out)["targets"][0]["reader"]["runtime"]
+    check(rt == {"name": "go", "allow_partial": True,
+                 "discard_unknown": False, "recursion_limit": None},
+          "a target's runtime and options win over the file's", rt)
+    with open(metrics) as f:
+        prom = f.read()
+    check('rollsafe_scan_reader{target="orders",version="1",framing="raw",'
+          'runtime="go"} 1' in prom, "no reader metric", prom[:3000])
+    out, _ = ctx.expect(1, "scan", "-c", cfg, "--reader-runtime", "cpp",
+                        "--reader-option", "recursion_limit=20")
+    check("version 1, raw framing, cpp runtime (recursion_limit 20)" in out,
+          "the command line wins; the text report names the runtime",
+          out[:3000])
+    # fix (a dry run) and diff name the runtime too.
+    out, _ = ctx.expect(1, "fix", *args, "--reader-runtime", "python",
+                        "--format", "json")
+    check(json.loads(out)["targets"][0]["reader_runtime"]["name"] == "python",
+          "fix's reader_runtime", out[:2000])
+    v1 = os.path.join(ctx.schema, "shop", "v1", "order.proto")
+    v2 = os.path.join(ctx.schema, "shop", "v2", "order.proto")
+    out, _ = ctx.expect(1, "diff", v1, v2, "--reader-runtime", "java",
+                        "--format", "json")
+    check(json.loads(out)["reader_runtime"]["name"] == "java",
+          "diff's reader_runtime", out[:2000])
+
+
 def test_inspect_v2_guest(ctx):
     data, hlen = ctx.record("v2_guest")
     path = ctx.write("v2_guest.bin", data)

@@ -32,6 +32,12 @@ Four views of the one record must agree:
   3. the record, stored raw in a SQLite table, is scanned with the old
      version as reader (`rollsafe scan ... --reader-version 1
      --reader-framing raw`): scan's verdict equals diff's.
+  4. for every other reader runtime (cpp, java, go, python): `rollsafe
+     diff --reader-runtime R` still has the finding, and its verdict is
+     never better than what `rollsafe scan --reader-runtime R` gives the
+     record (scan's per-runtime verdicts are checked against the runtimes
+     themselves by differential.runtime.<runtime>): a finding states the
+     worst a record that hits it gets, and this record may get less.
 A failure names the view that disagrees.
 
 not_applicable.json lists the rules no record can hit (schema structure
@@ -53,6 +59,7 @@ from google.protobuf import json_format
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VERDICTS = ("ok", "ignored_fields", "misread", "unreadable")
+OTHER_RUNTIMES = ("cpp", "java", "go", "python")
 
 
 class Failure(Exception):
@@ -156,10 +163,11 @@ def protobuf_c_view(args, case, work, data):
     return "unreadable" if out == "unreadable" else json.loads(out)
 
 
-def diff_verdict(args, case, spec, rule):
+def diff_verdict(args, case, spec, rule, runtime=None):
     p = run([args.rollsafe, "diff", os.path.join(case, "old.proto"),
              os.path.join(case, "new.proto"), "--type", "M", "--format",
-             "json", "--fail-on", "never"])
+             "json", "--fail-on", "never"] +
+            (["--reader-runtime", runtime] if runtime else []))
     check(p.returncode == 0, "rollsafe diff failed", p.stderr)
     doc = json.loads(p.stdout)
     hits = [f for f in doc["findings"] if f["rule"] == rule and
@@ -175,13 +183,15 @@ def diff_verdict(args, case, spec, rule):
     return f
 
 
-def scan_verdict(args, case, work, data):
+def scan_verdict(args, case, work, data, runtime=None):
     db = os.path.join(work, "records.db")
-    con = sqlite3.connect(db)
-    con.execute("CREATE TABLE records (id INTEGER PRIMARY KEY, payload BLOB)")
-    con.execute("INSERT INTO records VALUES (1, ?)", (data,))
-    con.commit()
-    con.close()
+    if not os.path.exists(db):
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE records (id INTEGER PRIMARY KEY, "
+                    "payload BLOB)")
+        con.execute("INSERT INTO records VALUES (1, ?)", (data,))
+        con.commit()
+        con.close()
     p = run([args.rollsafe, "scan", "--sqlite", db, "--table", "records",
              "--key", "id", "--column", "payload", "--type", "t.M",
              "--schema", os.path.join(case, "old.proto"),
@@ -189,7 +199,8 @@ def scan_verdict(args, case, work, data):
              "--reader-version", "1", "--reader-framing", "raw",
              # The record is the new version's: said, not inferred, since
              # raw bytes both versions explain are undetermined otherwise.
-             "--raw-writer", "2", "--format", "json"])
+             "--raw-writer", "2", "--format", "json"] +
+            (["--reader-runtime", runtime] if runtime else []))
     check(p.returncode in (0, 1, 4), "rollsafe scan exit %d" % p.returncode,
           p.stderr)
     doc = json.loads(p.stdout)
@@ -246,6 +257,14 @@ def one_rule(args):
     check(got == finding["verdict"], "scan: verdict %s; diff's rule %s "
           "states %s (%s)" % (got, rule, finding["verdict"], spec["why"]),
           *reasons)
+
+    for runtime in OTHER_RUNTIMES:
+        f = diff_verdict(args, case, spec, rule, runtime)
+        got, reasons = scan_verdict(args, case, work, data, runtime)
+        check(VERDICTS.index(got) <= VERDICTS.index(f["verdict"]),
+              "%s: scan's verdict %s is worse than diff's %s for %s" %
+              (runtime, got, f["verdict"], rule), f["message"], *reasons)
+        print("%s: diff %s, this record %s" % (runtime, f["verdict"], got))
 
 
 def main():

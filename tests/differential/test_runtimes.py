@@ -1,11 +1,26 @@
 #!/usr/bin/python3
-"""The runtime table's test: docs/runtimes.md says, behaviour by behaviour,
-what each runtime's generated version-1 code reads from one record of the
-differential corpus; this checks every cell against that runtime itself.
+"""The runtime table's test, and rollsafe's verdicts for each runtime.
+
+1. docs/runtimes.md says, behaviour by behaviour, what each runtime's
+   generated version-1 code reads from one record of the differential
+   corpus; this checks every cell against that runtime itself.
+2. Every record of the corpus (tests/differential/cases.py), raw and in its
+   envelope, is read by the runtime's reader; what it read gives the
+   expected verdict (its parse fails: unreadable or corrupt; a value other
+   than the writer's: misread; only fields it keeps as unknown: ignored_fields;
+   else ok), which `rollsafe scan --reader-runtime RUNTIME` (reader_runtime
+   in its config; raw records by a plain reader, envelopes by one linked
+   with rollsafe) must give, key by key.
+3. `rollsafe fix --execute` for that runtime rewrites the raw records it
+   can convert; the runtime's reader reads every rewritten record again,
+   which must read as the writer meant it (ok or ignored_fields); a record
+   fix leaves as it was must be one it names (lossy, impossible...) or one
+   the runtime reads as written.
 
 Usage:
     test_runtimes.py --runtime RUNTIME --gen GEN --work WORK
                      [--pbc-reader PATH] [--table docs/runtimes.md]
+                     [--rollsafe BIN]
 
 RUNTIME is protobuf-c, cpp, java, go or python. The reader of that runtime
 (tests/differential/runtimes/) is built in WORK from the Debian packages
@@ -25,6 +40,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -200,11 +216,28 @@ def build_cpp(names, gen, out):
         f.write("  };\n}\n")
     flags = run(["pkg-config", "--cflags", "--libs", "protobuf"],
                 "pkg-config protobuf").stdout.split()
-    units = [os.path.join(src, p.replace(".proto", ".pb.cc")) for p in protos]
+    # The generated files in two translation units (one per CPU), each file's
+    # file-local tables renamed: compiling the headers once a unit, not once a
+    # case, is what keeps a build of every case's reader short.
+    units = []
+    for part in range(2):
+        unit = os.path.join(src, "cases%d.cc" % part)
+        with open(unit, "w") as f:
+            for i, p in enumerate(protos):
+                if i % 2 != part:
+                    continue
+                f.write("#define schemas dc_schemas_%d\n"
+                        "#define file_default_instances dc_defaults_%d\n"
+                        "#include \"%s\"\n"
+                        "#undef schemas\n#undef file_default_instances\n"
+                        % (i, i, p.replace(".proto", ".pb.cc")))
+        units.append(unit)
     units.append(os.path.join(RT, "reader.cc"))
 
     def compile_one(unit):
-        obj = unit + ".o"
+        # Objects in the work folder, never beside the sources.
+        obj = os.path.join(out, "obj", os.path.basename(unit) + ".o")
+        os.makedirs(os.path.dirname(obj), exist_ok=True)
         run(["g++", "-std=c++17", "-O0", "-c", "-I" + src, unit, "-o", obj]
             + [x for x in flags if x.startswith("-I")], "g++ " + unit)
         return obj
@@ -308,6 +341,8 @@ def record_bytes(case, ctx, index):
     as the differential corpus writes it."""
     v2 = ctx.module(case, 2)
     spec = case.records[index]
+    if isinstance(spec, corpus.Raw):
+        return spec.data
     parts = spec.parts if isinstance(spec, corpus.Dup) else (spec,)
     data = b""
     for part in parts:
@@ -319,12 +354,289 @@ def record_bytes(case, ctx, index):
 
 
 class Ctx:
-    """What td's harness offers for loading the corpus' Python modules."""
+    """What td's harness offers for loading the corpus' Python modules and
+    writing its records."""
 
-    def __init__(self, gen):
+    def __init__(self, gen, tmp):
         self.gen = gen
+        os.makedirs(tmp, exist_ok=True)
+        self.env = None
+        self._tmp = tmp
 
     module = td.Ctx.module
+
+    def build(self, case):
+        if self.env is None:
+            _, _, self.env = td.golden.load_schema(self._tmp)
+        return td.Ctx.build(self, case)
+
+
+# ---- rollsafe's verdicts ---------------------------------------------------
+
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer",
+                     "UndefinedBehaviorSanitizer", "runtime error:")
+UNREADABLE = ("unreadable", "corrupt")
+
+
+def has_unknown(doc):
+    """Whether a reader's JSON keeps an unknown field anywhere."""
+    if isinstance(doc, list):
+        return any(has_unknown(x) for x in doc)
+    if not isinstance(doc, dict):
+        return False
+    if doc.get("#u"):
+        return True
+    return any(has_unknown(v) for k, v in doc.items() if k != "#u")
+
+
+def expected(record, doc, rdesc, wdesc):
+    """(verdict, detail) of a reader that printed @doc where the writer
+    meant record.writer."""
+    if "error" in doc:
+        return "unreadable", doc["error"]
+    seen = td.c_message(rdesc, doc)
+    verdict, detail = td.expected_verdict(record.writer, wdesc, seen, rdesc)
+    if verdict == "ok" and has_unknown(doc):
+        # Fields it sent to its unknown-field set, and reads without.
+        return "ignored_fields", "unknown fields kept"
+    return verdict, detail
+
+
+def build_verdict_db(path, cases_records):
+    if os.path.exists(path):
+        os.unlink(path)
+    db = sqlite3.connect(path)
+    for case, records in cases_records:
+        for framing in ("raw", "envelope"):
+            table = "%s_%s" % (case.name, framing)
+            db.execute('CREATE TABLE "%s" (id INTEGER PRIMARY KEY, '
+                       'payload BLOB)' % table)
+            db.executemany('INSERT INTO "%s" VALUES (?, ?)' % table,
+                           [(r.key, r.stored(framing)) for r in records])
+    db.commit()
+    db.close()
+
+
+def verdict_config(path, db, runtime, framing, cases_records, gen,
+                   options=None):
+    lines = ["feature: dc_flag", "reader_version: 1",
+             "reader_runtime: %s" % runtime, "raw_writer: 2"]
+    if options:
+        lines.append("reader_options:")
+        lines += ["  %s: %s" % (k, json.dumps(v)) for k, v in options.items()]
+    lines.append("targets:")
+    for case, _ in cases_records:
+        lines += ["  - name: %s" % case.name, "    kind: sqlite-table",
+                  "    connection: %s" % json.dumps(db),
+                  "    table: %s_%s" % (case.name, framing), "    key: id",
+                  "    column: payload",
+                  "    type: dc.%s.Rec" % case.name,
+                  "    schemas: [%s, %s]" % tuple(
+                      json.dumps(os.path.join(gen, "desc", case.name,
+                                              "v%d" % v, "rec.desc"))
+                      for v in (1, 2))]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def rollsafe_verdicts(args, runtime, framing, cfg):
+    """{case: {key: (verdict, [reason texts])}} of one scan."""
+    argv = [args.rollsafe, "scan", "-c", cfg, "--reader-framing", framing,
+            "--format", "json", "--samples", "10000"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    for marker in SANITIZER_MARKERS:
+        if marker in p.stderr:
+            raise Failure("sanitizer report from %s:\n%s"
+                          % (" ".join(argv), p.stderr[-4000:]))
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        raise Failure("scan failed (exit %d): %s\n%s" % (
+            p.returncode, " ".join(argv), p.stderr[-4000:]))
+    out = {}
+    for t in doc["targets"]:
+        if t.get("status") != "complete" or \
+                t["reader"].get("runtime", {}).get("name") != runtime:
+            raise Failure("scan target %s: status %s, reader %s"
+                          % (t["name"], t.get("status"), t["reader"]))
+        keys = {}
+        for verdict, samples in t.get("samples", {}).items():
+            for x in samples:
+                keys[int(x["key"])] = (verdict, [r.get("text") for r in
+                                                 x.get("reasons", [])])
+        out[t["name"]] = keys
+    return out
+
+
+# Options a reader's code gives its runtime (reader_options), with the
+# flags that make the runtime's reader give them, and the groups of cases
+# read with them.
+OPTIONS = {
+    "cpp": [({"allow_partial": True}, ["--allow-partial"]),
+            ({"recursion_limit": 99}, ["--recursion-limit", "99"])],
+    "java": [({"allow_partial": True}, ["--allow-partial"]),
+             ({"recursion_limit": 99}, ["--recursion-limit", "99"])],
+    "go": [({"allow_partial": True}, ["-allow_partial"]),
+           ({"recursion_limit": 100}, ["-recursion_limit", "100"]),
+           ({"discard_unknown": True}, ["-discard_unknown"])],
+}
+OPTION_GROUPS = ("required", "limits", "addrem")
+
+
+def fixed_rows(args, cfg, db):
+    """fix --execute on a copy of the database: ({case: {key: (outcome,
+    why)}}, {(case, key): bytes after})."""
+    work = db[:-len(".db")] + "-fixed.db"
+    shutil.copy(db, work)
+    with open(cfg) as f:
+        text = f.read().replace(json.dumps(db), json.dumps(work))
+    fcfg = cfg[:-len(".yaml")] + "-fix.yaml"
+    with open(fcfg, "w") as f:
+        f.write(text)
+    argv = [args.rollsafe, "fix", "-c", fcfg, "--reader-framing", "raw",
+            "--execute", "--format", "json", "--samples", "10000"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    for marker in SANITIZER_MARKERS:
+        if marker in p.stderr:
+            raise Failure("sanitizer report from %s:\n%s"
+                          % (" ".join(argv), p.stderr[-4000:]))
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        raise Failure("fix failed (exit %d): %s\n%s" % (
+            p.returncode, " ".join(argv), p.stderr[-4000:]))
+    outcomes = {}
+    for t in doc["targets"]:
+        keys = {}
+        for name, samples in t.get("samples", {}).items():
+            for x in samples:
+                keys[int(x["key"])] = (name, x.get("why"))
+        outcomes[t["name"]] = keys
+    con = sqlite3.connect(work)
+    after = {}
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE "
+                               "type = 'table' AND name LIKE '%\\_raw' "
+                               "ESCAPE '\\'"):
+        case = name[:-len("_raw")]
+        for key, data in con.execute('SELECT id, payload FROM "%s"' % name):
+            after[case, key] = bytes(data)
+    con.close()
+    return outcomes, after
+
+
+def check_fixes(args, argv, ctx, cases_records, want, cfg, db, label):
+    """Part 3: what fix writes for the runtime, read by the runtime."""
+    outcomes, after = fixed_rows(args, cfg, db)
+    changed = [(case, r) for case, records in cases_records for r in records
+               if after.get((case.name, r.key), r.payload) != r.payload]
+    p = run(argv, "the %s reader" % args.runtime,
+            input="".join("%s %s\n" % (c.name, after[c.name, r.key].hex())
+                          for c, r in changed), timeout=600)
+    docs = [json.loads(line) for line in p.stdout.splitlines()]
+    if len(docs) != len(changed):
+        raise Failure("the %s reader answered %d of %d rewritten records"
+                      % (args.runtime, len(docs), len(changed)))
+    failures = []
+    reread = {}
+    for (case, r), doc in zip(changed, docs):
+        rdesc = ctx.module(case, 1).Rec.DESCRIPTOR
+        wdesc = ctx.module(case, 2).Rec.DESCRIPTOR
+        reread[case.name, r.key] = expected(r, doc, rdesc, wdesc)
+    for case, records in cases_records:
+        keys = outcomes.get(case.name, {})
+        for r in records:
+            outcome, why = keys.get(r.key, (None, None))
+            (before, _), _ = want[case.name, r.key]
+            got = reread.get((case.name, r.key))
+            if got is None:
+                if before not in ("ok", "ignored_fields") and outcome not in (
+                        "lossy_skipped", "impossible", "corrupt",
+                        "check_failed", "undetermined"):
+                    failures.append(
+                        "fix for %s: %s record %d left as it was (outcome "
+                        "%s), which %s reads as %s" % (
+                            label, case.name, r.key, outcome, args.runtime,
+                            before))
+                continue
+            if got[0] not in ("ok", "ignored_fields"):
+                failures.append(
+                    "fix for %s: %s record %d rewritten (%s: %s), but %s "
+                    "reads the new bytes as %s (%s)\n     new bytes %s" % (
+                        label, case.name, r.key, outcome, why, args.runtime,
+                        got[0], got[1],
+                        after[case.name, r.key].hex()[:200]))
+    print("%s: fix rewrote %d raw records, each read again; %d wrong"
+          % (label, len(changed), len(failures)))
+    return failures
+
+
+def check_verdicts(args, argv, ctx, groups=None, options=None):
+    """Part 2: every record (of @groups, or all), raw and in its envelope,
+    read by the runtime's reader and judged by rollsafe for that runtime
+    (given @options, with the reader given them too). Returns the
+    failures."""
+    cases_records = [(c, ctx.build(c)) for c in corpus.CASES
+                     if (groups is None or c.group in groups) and
+                     (c.runtimes is True or (c.runtimes and
+                                             args.runtime in c.runtimes))]
+    requests = [(c.name, r.payload) for c, records in cases_records
+                for r in records]
+    p = run(argv, "the %s reader" % args.runtime,
+            input="".join("%s %s\n" % (n, b.hex()) for n, b in requests),
+            timeout=600)
+    docs = iter(json.loads(line) for line in p.stdout.splitlines())
+    want = {}
+    try:
+        for case, records in cases_records:
+            rdesc = ctx.module(case, 1).Rec.DESCRIPTOR
+            wdesc = ctx.module(case, 2).Rec.DESCRIPTOR
+            for r in records:
+                doc = next(docs)
+                want[case.name, r.key] = (expected(r, doc, rdesc, wdesc), doc)
+    except StopIteration:
+        raise Failure("the %s reader answered fewer than %d records"
+                      % (args.runtime, len(requests)))
+    out = os.path.join(args.work, args.runtime)
+    os.makedirs(out, exist_ok=True)
+    db = os.path.join(out, "verdicts.db")
+    build_verdict_db(db, cases_records)
+    failures, counts = [], {}
+    label = args.runtime + ("" if not options else " with %s" % ", ".join(
+        "%s %s" % kv for kv in options.items()))
+    for framing in ("raw", "envelope"):
+        cfg = os.path.join(out, "verdicts-%s.yaml" % framing)
+        verdict_config(cfg, db, args.runtime, framing, cases_records,
+                       args.gen, options)
+        got = rollsafe_verdicts(args, args.runtime, framing, cfg)
+        for case, records in cases_records:
+            keys = got.get(case.name)
+            if keys is None:
+                failures.append("%s: no target in the scan" % case.name)
+                continue
+            for r in records:
+                (exp, detail), doc = want[case.name, r.key]
+                verdict, reasons = keys.get(r.key, ("ok", []))
+                counts[exp] = counts.get(exp, 0) + 1
+                same = verdict == exp or (exp in UNREADABLE and
+                                          verdict in UNREADABLE)
+                if not same:
+                    failures.append(
+                        "%s record %d (%s, %s framing): %s reads %s, so %s "
+                        "(%s); rollsafe says %s: %s\n     bytes %s" % (
+                            case.name, r.key, repr(r.spec)[:80], framing,
+                            label,
+                            render(doc), exp, detail, verdict,
+                            json.dumps(reasons), r.payload.hex()[:200]))
+    n = sum(len(rs) for _, rs in cases_records)
+    print("%s: %d records raw and in envelopes, expected %s; %d disagree"
+          % (label, n, ", ".join("%s %d" % kv for kv in
+                                         sorted(counts.items())),
+             len(failures)))
+    if options is None:
+        failures += check_fixes(args, argv, ctx, cases_records, want,
+                                os.path.join(out, "verdicts-raw.yaml"), db,
+                                label)
+    return failures
 
 
 def main():
@@ -335,6 +647,7 @@ def main():
     ap.add_argument("--pbc-reader")
     ap.add_argument("--table", default=os.path.join(ROOT, "docs",
                                                     "runtimes.md"))
+    ap.add_argument("--rollsafe", help="check rollsafe's verdicts too")
     args = ap.parse_args()
     args.gen, args.work = os.path.abspath(args.gen), os.path.abspath(args.work)
     os.makedirs(args.work, exist_ok=True)
@@ -347,9 +660,10 @@ def main():
             if not 1 <= r["record"] <= len(by_name[r["case"]].records):
                 raise Failure("table: %s has no record %d"
                               % (r["case"], r["record"]))
-        names = sorted({r["case"] for r in rows})
+        # The readers know every case: the verdicts read every record.
+        names = sorted(c.name for c in corpus.CASES)
         argv = reader_argv(args.runtime, names, args)
-        ctx = Ctx(args.gen)
+        ctx = Ctx(args.gen, os.path.join(args.work, args.runtime, "golden"))
         requests = [(r["case"], record_bytes(by_name[r["case"]], ctx,
                                              r["record"] - 1)) for r in rows]
         p = run(argv, "the %s reader" % args.runtime,
@@ -378,6 +692,18 @@ def main():
             print("     bytes %s%s" % (data.hex()[:160],
                                    "..." if len(data) > 80 else ""))
     print("%s: %d cells, %d wrong" % (args.runtime, len(rows), failures))
+    if args.rollsafe:
+        try:
+            wrong = check_verdicts(args, argv, ctx)
+            for options, flags in OPTIONS.get(args.runtime, []):
+                wrong += check_verdicts(args, argv + flags, ctx,
+                                        OPTION_GROUPS, options)
+        except Failure as e:
+            print("FAIL: %s" % e)
+            return 1
+        for text in wrong:
+            print("FAIL " + text)
+        failures += len(wrong)
     return 1 if failures else 0
 
 

@@ -33,8 +33,10 @@
 
 #include "codec/internal.h" /* RS__OPT_NO_QUICK */
 
-static const rs_schema_id fuzz_schema_ids[] = {{1, 1, 0, {0}},
-                                               {2, 2, 1, {1}}};
+static const rs_schema_id fuzz_schema_ids[] = {{1, 1, 0, {0}}, {2, 2, 1, {1}}};
+
+/* The reader's runtime classify_with() asks for. */
+static rs_runtime fuzz_runtime = RS_RUNTIME_PROTOBUF_C;
 
 static rs_classification *classify_with(const rs_options *opts,
                                         const uint8_t *data, size_t size,
@@ -44,7 +46,8 @@ static rs_classification *classify_with(const rs_options *opts,
   rs_options o = *opts;
   o.schema_ids = fuzz_schema_ids;
   o.n_schema_ids = 2;
-  rs_reader reader = {RS_READER_VERSION, version, framing, 0u};
+  rs_reader reader = {RS_READER_VERSION, version, framing, 0u,
+                      fuzz_runtime,      0u,      0u};
   rs_error err = RS_ERROR_INIT;
   rs_classification *c = NULL;
   int rc = rs_classify(&c, fuzz_registry(), RS_SHOP_ORDER, &reader, data, size,
@@ -62,7 +65,7 @@ static rs_classification *classify_with(const rs_options *opts,
              "framing %d, want %d", (int)rs_classification_reader_framing(c),
              (int)resolved);
   if (size <= FUZZ_MAX_RECORD) {
-    rs_encoding want = rs_envelope_detect(data, size) ? RS_ENCODING_ENVELOPE
+    rs_encoding want = rs_envelope_detect(data, size)    ? RS_ENCODING_ENVELOPE
                        : rs_confluent_detect(data, size) ? RS_ENCODING_CONFLUENT
                                                          : RS_ENCODING_RAW;
     FUZZ_CHECK(rs_classification_encoding(c) == want, "encoding %s, want %s",
@@ -178,6 +181,20 @@ static rs_classification *classify(const uint8_t *data, size_t size,
                                    unsigned version, rs_reader_framing framing,
                                    rs_reader_framing resolved) {
   rs_options o = fuzz_options();
+  /* Every other runtime's rules: the same checks of the classification,
+   * and verdict-only answers that agree with the full path. */
+  for (int rt = 1; rt < RS_RUNTIME_COUNT; rt++) {
+    fuzz_runtime = (rs_runtime)rt;
+    rs_classification *r =
+        classify_with(&o, data, size, version, framing, resolved);
+    FUZZ_CHECK(rs_classification_reader_runtime(r) == fuzz_runtime,
+               "runtime %s, asked for %s",
+               rs_runtime_name(rs_classification_reader_runtime(r)),
+               rs_runtime_name(fuzz_runtime));
+    check_verdict_only(&o, r, data, size, version, framing, resolved);
+    rs_classification_free(r);
+  }
+  fuzz_runtime = RS_RUNTIME_PROTOBUF_C;
   rs_classification *c =
       classify_with(&o, data, size, version, framing, resolved);
   check_verdict_only(&o, c, data, size, version, framing, resolved);
@@ -231,8 +248,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                       RS_READER_FRAMING_ENVELOPE);
   rs_classification *v2 = classify(data, size, 2, RS_READER_FRAMING_DEFAULT,
                                    RS_READER_FRAMING_ENVELOPE);
-  rs_classification *conf = classify(
-      data, size, 1, RS_READER_FRAMING_CONFLUENT, RS_READER_FRAMING_CONFLUENT);
+  rs_classification *conf = classify(data, size, 1, RS_READER_FRAMING_CONFLUENT,
+                                     RS_READER_FRAMING_CONFLUENT);
   rs_verdict vp = rs_classification_verdict(plain);
   rs_verdict va = rs_classification_verdict(aware);
 

@@ -59,7 +59,7 @@ static void check_repacked(const fuzz_input *in, fuzz_reader r,
   cmp.notes = &notes;
   cmp.a = &rs__malloc_allocator;
   cmp.reader_label = cmp.writer_label = "the reader";
-  cmp.max_depth = RS_DEFAULT_MAX_DEPTH;
+  cmp.max_depth = rs__levels(RS_DEFAULT_MAX_DEPTH);
   rs__compare(&cmp, d, in->rec, in->len, 0, d, packed, n, 0);
   FUZZ_CHECK(cmp.rc == 0, "rs__compare: %s", rs_error_name(cmp.rc));
   const char *why = "";

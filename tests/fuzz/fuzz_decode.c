@@ -180,7 +180,13 @@ static void check_transcoded(const rs_buf *out, unsigned written) {
              written);
   shop__v1__order__free_unpacked(m, NULL);
 
-  rs_reader plain = {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW, 0u};
+  rs_reader plain = {RS_READER_VERSION,
+                     1,
+                     RS_READER_FRAMING_RAW,
+                     0u,
+                     RS_RUNTIME_PROTOBUF_C,
+                     0u,
+                     0u};
   rs_classification *c = NULL;
   int rc = rs_classify(&c, reg, RS_SHOP_ORDER, &plain, out->data, out->len, &o,
                        &err);

@@ -52,7 +52,7 @@ static int compare_worst(const fuzz_input *in, unsigned writer,
   cmp.notes = &notes;
   cmp.a = &rs__malloc_allocator;
   cmp.reader_label = cmp.writer_label = "";
-  cmp.max_depth = RS_DEFAULT_MAX_DEPTH;
+  cmp.max_depth = rs__levels(RS_DEFAULT_MAX_DEPTH);
   cmp.type = in->t;
   rs__compare(&cmp, in->t->versions[writer - 1].desc, in->rec, in->len, 0,
               in->t->versions[reader - 1].desc, in->rec, in->len, 0);
@@ -77,7 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const rs__version *ver = &in.t->versions[i];
     w[i] = fuzz_wire_of(ver->desc, in.rec, in.len);
     pv[i] = fuzz_view_of(ver->desc, in.rec, in.len, &w[i]);
-    ex[i] = rs__explains(ver->desc, in.rec, in.len, RS_DEFAULT_MAX_DEPTH);
+    ex[i] = rs__explains(ver->desc, in.rec, in.len,
+                         rs__levels(RS_DEFAULT_MAX_DEPTH));
     deep |= w[i].too_deep;
     bool clean = fuzz_wire_clean(&w[i]);
     FUZZ_CHECK(ex[i] == clean,
@@ -97,8 +98,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                        : "keeps an unknown enum value");
     if (ver->plans != NULL) {
       size_t alloc = 0;
-      if (rs__quick_explains(ver->plans, in.rec, in.len, RS_DEFAULT_MAX_DEPTH,
-                             &alloc, &top[i]))
+      if (rs__quick_explains(ver->plans, in.rec, in.len,
+                             rs__levels(RS_DEFAULT_MAX_DEPTH), false, &alloc,
+                             &top[i]))
         FUZZ_CHECK(quick[i] = ex[i],
                    "%s version %u: the quick walk proves it explains the "
                    "bytes, rs__explains says not",

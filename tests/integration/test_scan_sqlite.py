@@ -95,7 +95,11 @@ def test_known_mix_envelope_reader(r):
                            "raw_writer": "auto",
                            "schema": {"source": "builtin", "path": None,
                                       "fingerprint": t["reader"]["schema"][
-                                          "fingerprint"]}}, "reader")
+                                          "fingerprint"]},
+                           "runtime": {"name": "protobuf-c",
+                                       "allow_partial": False,
+                                       "discard_unknown": False,
+                                       "recursion_limit": None}}, "reader")
     check_eq(t["undetermined"]["total"], 0, "nothing undetermined")
     check_eq(t["findings"], want["misread"] + want["unreadable"]
              + want["corrupt"], "findings")

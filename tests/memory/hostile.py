@@ -82,14 +82,15 @@ def nested(depth, kids):
 
 def make_nodes_db(path):
     """A table `nodes` (id, body) of memtest.Node records: an ordinary one,
-    95 levels deep with a million kids at the bottom, 101 levels deep (over
-    the depth limit of 100), and an ordinary one after them."""
+    95 levels deep with a million kids at the bottom, 1002 levels deep (1001
+    messages nested within the record, over the depth limit of 1000), and
+    an ordinary one after them."""
     db = sqlite3.connect(path)
     db.execute("DROP TABLE IF EXISTS nodes")
     db.execute("CREATE TABLE nodes (id TEXT NOT NULL PRIMARY KEY, body BLOB)")
     rows = [("a_ordinary", ld(3, b"x")),
             ("d_deep_and_wide", nested(95, 1_000_000)),
-            ("e_too_deep", nested(101, 1)),
+            ("e_too_deep", nested(1002, 1)),
             ("z_ordinary", ld(3, b"y"))]
     db.executemany("INSERT INTO nodes VALUES (?, ?)", rows)
     db.commit()

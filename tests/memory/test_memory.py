@@ -9,7 +9,7 @@ unknown fields, a million unknown fields one level down, a long packed
 run, a long string, a message merged 400,000 times and a scalar written a
 million times, in a SQLite table between ordinary records; and records of a
 recursive type (node/) nested 95 levels deep with a million children at the
-bottom, and 101 levels deep. rollsafe runs
+bottom, and 1002 levels deep. rollsafe runs
 under an address-space limit (RLIMIT_AS) and its peak resident set size is
 taken from wait4(2).
 
@@ -156,8 +156,8 @@ def test_scan_deep_records_under_address_limit(ctx):
     check(any("over the limits" in x and "--max-alloc" in x for x in texts),
           "the deep and wide record is not over the limits", texts)
     texts = [r["text"] for r in keys["e_too_deep"][1]["reasons"]]
-    check(any("deeper than the limit of 100" in x for x in texts),
-          "the record 101 levels deep is not over the depth limit", texts)
+    check(any("more than 1000 messages nested" in x for x in texts),
+          "the record 1002 levels deep is not over the depth limit", texts)
     check(rss < 32 * MIB + SLACK,
           "peak RSS %d MiB, over --max-alloc 32M + 64 MiB" % (rss // MIB))
 

@@ -257,7 +257,8 @@ static int classify(const ProtobufCAllocator *a, rs_error *err,
                     const rs_buf *in, unsigned version, rs_reader_framing f,
                     rs_verdict want) {
   rs_options o = opts_with(a);
-  rs_reader reader = {RS_READER_VERSION, version, f, 0u};
+  rs_reader reader = {RS_READER_VERSION,     version, f, 0u,
+                      RS_RUNTIME_PROTOBUF_C, 0u,      0u};
   rs_classification *c = (rs_classification *)1;
   int rc = rs_classify(&c, rs_test_registry(), RS_SHOP_ORDER, &reader, in->data,
                        in->len, &o, err);
@@ -549,7 +550,13 @@ START_TEST(v1_field_10_with_discount_cents_read_as_v2_leaks_nothing) {
   rs_record_free(rec);
   size_t after_read_as = chaos.live;
 
-  rs_reader v2 = {RS_READER_VERSION, 2, RS_READER_FRAMING_ENVELOPE, 0u};
+  rs_reader v2 = {RS_READER_VERSION,
+                  2,
+                  RS_READER_FRAMING_ENVELOPE,
+                  0u,
+                  RS_RUNTIME_PROTOBUF_C,
+                  0u,
+                  0u};
   rs_classification *c = NULL;
   rc = rs_classify(&c, rs_test_registry(), RS_SHOP_ORDER, &v2, b, n, &o, &err);
   ck_assert_msg(rc == 0, "rs_classify: %s", err.message);

@@ -278,16 +278,21 @@ START_TEST(limits_size_depth_and_budget) {
   ck_assert_int_eq(rs_classification_verdict(c), RS_VERDICT_UNREADABLE);
   rs_classification_free(c);
 
+  /* max_depth counts the messages nested within the record, as C++'s
+   * recursion limit does: items and ship_to nest one level, within a limit
+   * of 1 (deeper records: the differential corpus's limits cases and
+   * tests/memory). */
   o = (rs_options)RS_OPTIONS_INIT;
-  o.max_depth = 1; /* items and ship_to are depth 2 */
+  o.max_depth = 1;
   ck_assert_int_eq(rs_decode(&rec, rs_test_registry(), RS_SHOP_ORDER, b.data,
                              b.len, &o, &err),
-                   RS_ELIMIT);
-  ck_assert_ptr_nonnull(strstr(err.message, "deeper"));
+                   0);
+  rs_record_free(rec);
+  rec = NULL;
   ck_assert_int_eq(rs_classify(&c, rs_test_registry(), RS_SHOP_ORDER, NULL,
                                b.data, b.len, &o, &err),
                    0);
-  ck_assert_int_eq(rs_classification_verdict(c), RS_VERDICT_UNREADABLE);
+  ck_assert_int_eq(rs_classification_verdict(c), RS_VERDICT_OK);
   rs_classification_free(c);
 
   o = (rs_options)RS_OPTIONS_INIT;

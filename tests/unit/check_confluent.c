@@ -114,7 +114,8 @@ END_TEST
 static rs_classification *classify(const uint8_t *buf, size_t len,
                                    rs_reader_framing framing,
                                    const rs_options *o) {
-  rs_reader reader = {RS_READER_VERSION, 1, framing, 0};
+  rs_reader reader = {RS_READER_VERSION,     1,  framing, 0,
+                      RS_RUNTIME_PROTOBUF_C, 0u, 0u};
   rs_classification *c = NULL;
   rs_error err = RS_ERROR_INIT;
   ck_assert_msg(rs_classify(&c, rs_test_registry(), RS_SHOP_ORDER, &reader,
@@ -200,7 +201,13 @@ START_TEST(unmapped_id_or_path_is_undetermined_not_corrupt) {
   rs_schema_id wrong = {7, 9, 0, {0}};
   o.schema_ids = &wrong;
   o.n_schema_ids = 1;
-  rs_reader reader = {RS_READER_VERSION, 1, RS_READER_FRAMING_CONFLUENT, 0};
+  rs_reader reader = {RS_READER_VERSION,
+                      1,
+                      RS_READER_FRAMING_CONFLUENT,
+                      0,
+                      RS_RUNTIME_PROTOBUF_C,
+                      0u,
+                      0u};
   ck_assert_int_eq(rs_classify(&c, rs_test_registry(), RS_SHOP_ORDER, &reader,
                                buf, n42, &o, NULL),
                    RS_ENOTFOUND);
@@ -282,7 +289,13 @@ START_TEST(options_of_older_versions_have_no_schema_ids) {
   ck_assert_int_eq(rs_classification_writer_basis(c), RS_WRITER_UNMAPPED);
   rs_classification_free(c);
   o.version = 4;
-  rs_reader reader = {RS_READER_VERSION, 1, RS_READER_FRAMING_CONFLUENT, 0};
+  rs_reader reader = {RS_READER_VERSION,
+                      1,
+                      RS_READER_FRAMING_CONFLUENT,
+                      0,
+                      RS_RUNTIME_PROTOBUF_C,
+                      0u,
+                      0u};
   ck_assert_int_eq(rs_classify(&c, rs_test_registry(), RS_SHOP_ORDER, &reader,
                                buf, n, &o, NULL),
                    RS_EINVAL);

@@ -747,8 +747,20 @@ static void check_record(const run *ru, const expect *e, bufs *b,
   /* (g) the v2 record itself, for both v1 readers. */
   {
     const char *w = "(g) classify v2";
-    rs_reader raw = {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW, 0u};
-    rs_reader aware = {RS_READER_VERSION, 1, RS_READER_FRAMING_ENVELOPE, 0u};
+    rs_reader raw = {RS_READER_VERSION,
+                     1,
+                     RS_READER_FRAMING_RAW,
+                     0u,
+                     RS_RUNTIME_PROTOBUF_C,
+                     0u,
+                     0u};
+    rs_reader aware = {RS_READER_VERSION,
+                       1,
+                       RS_READER_FRAMING_ENVELOPE,
+                       0u,
+                       RS_RUNTIME_PROTOBUF_C,
+                       0u,
+                       0u};
     rs_classification *c = NULL;
     int rc = rs_classify(&c, reg, RS_SHOP_ORDER, &raw, b->v2.data, b->v2.len,
                          opts, &err);
@@ -792,7 +804,13 @@ static void check_record(const run *ru, const expect *e, bufs *b,
     for (int k = 0; k < 2; k++) {
       for (int f = RS_READER_FRAMING_RAW; f <= RS_READER_FRAMING_ENVELOPE;
            f++) {
-        rs_reader rd = {RS_READER_VERSION, 1, (rs_reader_framing)f, 0u};
+        rs_reader rd = {RS_READER_VERSION,
+                        1,
+                        (rs_reader_framing)f,
+                        0u,
+                        RS_RUNTIME_PROTOBUF_C,
+                        0u,
+                        0u};
         rs_classification *full = NULL, *quick = NULL;
         int r1 = rs_classify(&full, reg, RS_SHOP_ORDER, &rd, records[k]->data,
                              records[k]->len, opts, &err);
@@ -934,7 +952,13 @@ static void check_record(const run *ru, const expect *e, bufs *b,
     check_v1_fields(ru, e, o, v1);
     shop__v1__order__free_unpacked(v1, NULL);
 
-    rs_reader raw = {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW, 0u};
+    rs_reader raw = {RS_READER_VERSION,
+                     1,
+                     RS_READER_FRAMING_RAW,
+                     0u,
+                     RS_RUNTIME_PROTOBUF_C,
+                     0u,
+                     0u};
     rs_classification *c = NULL;
     rc = rs_classify(&c, reg, RS_SHOP_ORDER, &raw, b->v1.data, b->v1.len, opts,
                      &err);

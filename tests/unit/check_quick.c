@@ -390,7 +390,8 @@ static void check_claims(tally *t, const rs__qplans *plans, const uint8_t *buf,
   t->clean += clean_now;
   for (int mode = 0; mode < 2; mode++) {
     size_t bound = 0;
-    bool claimed = rs__quick_unpacks(plans, buf, len, max_depth, mode, &bound);
+    bool claimed =
+        rs__quick_unpacks(plans, buf, len, max_depth, mode, false, &bound);
     if (!claimed) {
       ck_assert_msg(!must_claim || (mode == 0 ? m == NULL : !clean_now) ||
                         depth > max_depth,
@@ -696,27 +697,39 @@ typedef struct agreement {
 static void agree(agreement *ag, const uint8_t *buf, size_t len,
                   const rs_options *base) {
   static const rs_reader readers[] = {
-      {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW, 0u},
-      {RS_READER_VERSION, 1, RS_READER_FRAMING_ENVELOPE, 0u},
-      {RS_READER_VERSION, 2, RS_READER_FRAMING_ENVELOPE, 0u},
-      {RS_READER_VERSION, 2, RS_READER_FRAMING_RAW, 0u},
+      {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW, 0u, RS_RUNTIME_PROTOBUF_C,
+       0u, 0u},
+      {RS_READER_VERSION, 1, RS_READER_FRAMING_ENVELOPE, 0u,
+       RS_RUNTIME_PROTOBUF_C, 0u, 0u},
+      {RS_READER_VERSION, 2, RS_READER_FRAMING_ENVELOPE, 0u,
+       RS_RUNTIME_PROTOBUF_C, 0u, 0u},
+      {RS_READER_VERSION, 2, RS_READER_FRAMING_RAW, 0u, RS_RUNTIME_PROTOBUF_C,
+       0u, 0u},
   };
   rs_options full = *base, quick = *base, slow = *base;
   quick.flags |= RS_OPT_VERDICT_ONLY;
   slow.flags |= RS_OPT_VERDICT_ONLY | RS__OPT_NO_QUICK;
   const rs_registry *reg = rs_test_registry();
-  for (size_t r = 0; r < sizeof readers / sizeof *readers; r++) {
+  /* Every reader framing and version, under every runtime's rules. */
+  for (size_t k = 0; k < RS_RUNTIME_COUNT * (sizeof readers / sizeof *readers);
+       k++) {
+    size_t r = k % (sizeof readers / sizeof *readers);
+    rs_reader reader = readers[r];
+    reader.runtime = (rs_runtime)(k / (sizeof readers / sizeof *readers));
+    /* The other runtimes on every fourth record: the suite's time. */
+    if (reader.runtime != RS_RUNTIME_PROTOBUF_C && ag->records % 4 != 0)
+      continue;
     rs_classification *cf = NULL, *cq = NULL, *cs = NULL;
     rs_error err = RS_ERROR_INIT;
-    ck_assert_int_eq(rs_classify(&cf, reg, RS_SHOP_ORDER, &readers[r], buf, len,
-                                 &full, &err),
-                     0);
-    ck_assert_int_eq(rs_classify(&cq, reg, RS_SHOP_ORDER, &readers[r], buf, len,
-                                 &quick, &err),
-                     0);
-    ck_assert_int_eq(rs_classify(&cs, reg, RS_SHOP_ORDER, &readers[r], buf, len,
-                                 &slow, &err),
-                     0);
+    ck_assert_int_eq(
+        rs_classify(&cf, reg, RS_SHOP_ORDER, &reader, buf, len, &full, &err),
+        0);
+    ck_assert_int_eq(
+        rs_classify(&cq, reg, RS_SHOP_ORDER, &reader, buf, len, &quick, &err),
+        0);
+    ck_assert_int_eq(
+        rs_classify(&cs, reg, RS_SHOP_ORDER, &reader, buf, len, &slow, &err),
+        0);
     same(cq, cs, true, "verdict-only with and without the quick path",
          ag->records);
     same(cq, cf, false, "verdict-only and full", ag->records);
@@ -837,7 +850,13 @@ START_TEST(verdict_only_agrees_on_protobuf_c_subtleties) {
       h += 2;
     }
     agree(&ag, buf, n, &plenty);
-    rs_reader plain = {RS_READER_VERSION, 1, RS_READER_FRAMING_RAW, 0u};
+    rs_reader plain = {RS_READER_VERSION,
+                       1,
+                       RS_READER_FRAMING_RAW,
+                       0u,
+                       RS_RUNTIME_PROTOBUF_C,
+                       0u,
+                       0u};
     rs_options quick = RS_OPTIONS_INIT;
     quick.flags |= RS_OPT_VERDICT_ONLY;
     rs_classification *c = NULL;

@@ -8,6 +8,9 @@
 // walked through its descriptor. "#u" is the number of field numbers in the
 // message's unknown field set. A failed parse prints {"error": "..."}.
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Parser;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
@@ -41,7 +44,17 @@ public final class Reader {
   private static String value(FieldDescriptor f, Object v) {
     switch (f.getJavaType()) {
       case INT:
+        // Java has no unsigned types: a uint32 or fixed32 holds its bits in
+        // an int, which the reader's code reads unsigned
+        // (Integer.toUnsignedLong), as the protobuf Java guide says.
+        if (f.getType() == FieldDescriptor.Type.UINT32
+            || f.getType() == FieldDescriptor.Type.FIXED32)
+          return Integer.toUnsignedString((Integer) v);
+        return v.toString();
       case LONG:
+        if (f.getType() == FieldDescriptor.Type.UINT64
+            || f.getType() == FieldDescriptor.Type.FIXED64)
+          return Long.toUnsignedString((Long) v);
         return v.toString();
       case BOOLEAN:
         return ((Boolean) v) ? "true" : "false";
@@ -90,7 +103,19 @@ public final class Reader {
     return s.append("\"#u\": ").append(m.getUnknownFields().asMap().size()).append('}').toString();
   }
 
+  // Options, as a reader's code gives them: --allow-partial (parsePartialFrom),
+  // --recursion-limit N (CodedInputStream.setRecursionLimit); none:
+  // parseFrom(byte[]).
   public static void main(String[] args) throws Exception {
+    boolean partial = false;
+    int limit = 0;
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--allow-partial")) partial = true;
+      else if (args[i].equals("--recursion-limit") && i + 1 < args.length)
+        limit = Integer.parseInt(args[++i]);
+      else throw new IllegalArgumentException("unknown option " + args[i]);
+    }
+    boolean options = partial || limit != 0;
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
     PrintStream out = new PrintStream(System.out, false, "UTF-8");
     String line;
@@ -102,18 +127,33 @@ public final class Reader {
       for (int i = 0; i < bytes.length; i++)
         bytes[i] = (byte) Integer.parseInt(hexed.substring(2 * i, 2 * i + 2), 16);
       Method parse;
+      Object parser;
       try {
-        parse = Class.forName("dc." + name + ".v1.RecOuterClass$Rec").getMethod("parseFrom", byte[].class);
+        Class<?> rec = Class.forName("dc." + name + ".v1.RecOuterClass$Rec");
+        parse = rec.getMethod("parseFrom", byte[].class);
+        parser = rec.getMethod("parser").invoke(null);
       } catch (ClassNotFoundException e) {
         out.println("{\"error\": \"unknown case\"}");
         out.flush();
         continue;
       }
       try {
-        out.println(message((Message) parse.invoke(null, (Object) bytes)));
+        if (options) {
+          CodedInputStream cis = CodedInputStream.newInstance(bytes);
+          if (limit != 0) cis.setRecursionLimit(limit);
+          @SuppressWarnings("unchecked")
+          Parser<Message> p = (Parser<Message>) parser;
+          Message m = partial ? p.parsePartialFrom(cis) : p.parseFrom(cis);
+          cis.checkLastTagWas(0);
+          out.println(message(m));
+        } else {
+          out.println(message((Message) parse.invoke(null, (Object) bytes)));
+        }
       } catch (InvocationTargetException e) {
         Throwable t = e.getCause();
         out.println("{\"error\": \"" + escape(t.getClass().getSimpleName() + ": " + t.getMessage()) + "\"}");
+      } catch (InvalidProtocolBufferException e) {
+        out.println("{\"error\": \"" + escape(e.getClass().getSimpleName() + ": " + e.getMessage()) + "\"}");
       }
       out.flush();
     }

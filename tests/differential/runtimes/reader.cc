@@ -15,6 +15,8 @@
 #include <string>
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/message.h>
 #include <google/protobuf/unknown_field_set.h>
 
@@ -127,7 +129,35 @@ static int unhex(char c) {
   return -1;
 }
 
-int main() {
+// Options, as a reader's code gives them: --allow-partial
+// (ParsePartialFromCodedStream), --recursion-limit N (SetRecursionLimit);
+// none: ParseFromString.
+static bool parse(Message *m, const std::string &bytes, bool partial,
+                  int limit) {
+  if (!partial && limit == 0) return m->ParseFromString(bytes);
+  google::protobuf::io::ArrayInputStream ais(bytes.data(),
+                                             static_cast<int>(bytes.size()));
+  google::protobuf::io::CodedInputStream cis(&ais);
+  if (limit != 0) cis.SetRecursionLimit(limit);
+  bool ok = partial ? m->ParsePartialFromCodedStream(&cis)
+                    : m->ParseFromCodedStream(&cis);
+  return ok && cis.ConsumedEntireMessage();
+}
+
+int main(int argc, char **argv) {
+  bool partial = false;
+  int limit = 0;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--allow-partial") {
+      partial = true;
+    } else if (a == "--recursion-limit" && i + 1 < argc) {
+      limit = std::stoi(argv[++i]);
+    } else {
+      std::cerr << "dc_rt_cpp: unknown option " << a << "\n";
+      return 2;
+    }
+  }
   std::map<std::string, const Message *> cases;
   for (const auto &c : dc_rt_cases()) cases[c.first] = c.second;
   std::string line;
@@ -150,7 +180,7 @@ int main() {
       std::cout << "{\"error\": \"unknown case\"}\n";
     } else {
       std::unique_ptr<Message> m(it->second->New());
-      if (!m->ParseFromString(bytes))
+      if (!parse(m.get(), bytes, partial, limit))
         std::cout << "{\"error\": \"ParseFromString failed\"}\n";
       else
         std::cout << message_json(*m) << "\n";

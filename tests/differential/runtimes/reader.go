@@ -116,7 +116,36 @@ func message(m protoreflect.Message) string {
 	return b.String()
 }
 
+// Options, as a reader's code gives them: -allow_partial, -discard_unknown,
+// -recursion_limit N; none: proto.Unmarshal.
+func unmarshalOptions() (proto.UnmarshalOptions, bool) {
+	var o proto.UnmarshalOptions
+	given := false
+	for i := 1; i < len(os.Args); i++ {
+		switch os.Args[i] {
+		case "-allow_partial":
+			o.AllowPartial = true
+		case "-discard_unknown":
+			o.DiscardUnknown = true
+		case "-recursion_limit":
+			i++
+			n, err := strconv.Atoi(os.Args[i])
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "dc_rt_go: bad -recursion_limit\n")
+				os.Exit(2)
+			}
+			o.RecursionLimit = n
+		default:
+			fmt.Fprintf(os.Stderr, "dc_rt_go: unknown option %s\n", os.Args[i])
+			os.Exit(2)
+		}
+		given = true
+	}
+	return o, given
+}
+
 func main() {
+	opts, given := unmarshalOptions()
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<26)
 	out := bufio.NewWriter(os.Stdout)
@@ -132,7 +161,13 @@ func main() {
 			fmt.Fprintln(out, "{\"error\": \"unknown case\"}")
 		} else {
 			m := newRec().ProtoReflect()
-			if err := proto.Unmarshal(data, m.Interface()); err != nil {
+			var err error
+			if given {
+				err = opts.Unmarshal(data, m.Interface())
+			} else {
+				err = proto.Unmarshal(data, m.Interface())
+			}
+			if err != nil {
 				text, _ := json.Marshal(err.Error())
 				fmt.Fprintf(out, "{\"error\": %s}\n", text)
 			} else {
