@@ -484,8 +484,10 @@ static int write_text(FILE *out, void *ctx) {
     char origin[600], runtime[200];
     schema_origin_text(origin, sizeof origin, &t->reader_schema);
     rs__runtime_text(&t->runtime, runtime, sizeof runtime);
-    fprintf(out, "  reader     %s version %u, schema %s, %s\n", t->type,
-            t->reader_version, origin, runtime);
+    fprintf(out, "  reader     %s version %u, schema %s\n", t->type,
+            t->reader_version, origin);
+    if (strcmp(rep->command, "fix") == 0)
+      fprintf(out, "  runtime    %s\n", runtime);
     fprintf(out,
             "  rows       %" PRIu64 " read in %" PRIu64 " pass%s, %.2f s\n",
             r->rows_read, r->passes, r->passes == 1 ? "" : "es", r->seconds);
