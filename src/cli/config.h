@@ -56,6 +56,8 @@
  *                                 # (default), base64 or hex
  *   column_encoding: hex          # optional: the default of every table
  *                                 # and queue target
+ *   max_passes: 5                 # optional: fix --max-passes
+ *   in_flight_wait: 2s            # optional: fix --in-flight-wait
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   plugins: [./lib/plugin.so]    # optional: shared libraries to load
@@ -196,12 +198,18 @@ typedef struct cli_config {
   int has_reader_framing;
   int reader_framing; /**< an rs_reader_framing */
   int has_raw_writer;
-  unsigned raw_writer; /**< `raw_writer:`; 0: auto */
+  unsigned raw_writer;       /**< `raw_writer:`; 0: auto */
   cli_schema_ids schema_ids; /**< `schema_ids:`; n 0 when absent */
   /** `column_encoding:` of every table and queue target without its own
    * (a colenc_kind); has_column_encoding 0 when absent (binary). */
   int has_column_encoding;
   int column_encoding;
+  /** `max_passes:` and `in_flight_wait:` (seconds) of fix, as the options
+   * --max-passes and --in-flight-wait; has_ 0 when absent. */
+  int has_max_passes;
+  unsigned max_passes;
+  int has_in_flight_wait;
+  double in_flight_wait;
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;
@@ -234,6 +242,12 @@ int cli_config_load(cli_config **out, const char *path, char *errbuf,
  */
 int cli_config_load_diff(cli_config **out, const char *path, char *errbuf,
                          size_t errlen);
+
+/**
+ * A duration: a number with s (or none), ms, m or h ("90s", "500ms",
+ * "5m"), at most 7 days; 0 only with @p allow_zero. 0, or -1.
+ */
+int cli_duration_parse(const char *text, int allow_zero, double *out);
 
 /** Frees a configuration; NULL is allowed. */
 void cli_config_free(cli_config *config);

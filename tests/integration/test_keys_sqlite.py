@@ -339,7 +339,7 @@ def test_restore_with_another_key_refused(r):
     fixed = be.rows("t", ["tenant", "id"])
     _, err = r.expect(2, "restore", *be.args("t", "id"), "--run", run_id,
                       "--execute")
-    check("was made with key 'tenant,id', not 'id'" in err, "refused", err)
+    check("recorded key tenant,id, and id is given" in err, "refused", err)
     check_eq(be.rows("t", ["tenant", "id"]), fixed, "nothing restored")
     r.expect(0, "restore", *be.args("t", "tenant,id"), "--run", run_id,
              "--execute")
