@@ -752,7 +752,7 @@ static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
       continue;
     cli_run_part *rows = NULL;
     size_t n = 0;
-    status = cli_run_parts_of(&rows, &n, &t->target, run, cmd);
+    status = cli_run_parts_of(&rows, &n, &t->target, run, NULL, cmd);
     if (status != 0) return status;
     for (size_t k = 0; k < n; k++) {
       if (!cli_run_is_target(&rows[k], &t->target)) continue;
@@ -838,7 +838,8 @@ static int plan_database(plan *pl, fix_args *a, const char *cmd, int restore) {
   store_target db = db_of_args(&a->t, label);
   cli_run_part *rows = NULL;
   size_t n = 0, kept = 0;
-  int status = cli_run_parts_of(&rows, &n, &db, run, cmd);
+  char described[256] = "";
+  int status = cli_run_parts_of(&rows, &n, &db, run, described, cmd);
   if (status != 0) return status;
   for (size_t k = 0; k < n; k++) {
     store_target want = {a->t.name != NULL ? a->t.name : a->t.table,
@@ -881,18 +882,40 @@ static int plan_database(plan *pl, fix_args *a, const char *cmd, int restore) {
   }
   snprintf(pl->run_id, sizeof pl->run_id, "%s", run);
   /* A row an earlier rollsafe wrote records no settings: the command
-   * line's target options stand in for them, as they always did. */
+   * line's target options stand in for them, as they always did (a
+   * restore needs no record type). */
   if (kept == 1 && rows[0].settings == NULL && a->t.table != NULL &&
       a->t.column != NULL && (restore || a->t.type != NULL)) {
-    status = cli_target_set_load(&pl->set, &a->t, cmd);
-    if (status == 0) status = plan_alloc(pl, pl->set.n, cmd);
-    if (status == 0) {
-      pl->parts[0] = rows[0];
-      rows[0].settings = NULL;
-      pl->has_part[0] = 1;
-      pl->run_names[pl->n_run_names++] = pl->set.targets[0].target.name;
+    status = plan_alloc(pl, 1, cmd);
+    if (status != 0) {
+      cli_run_parts_free(rows, n);
+      return status;
     }
+    pl->parts[0] = rows[0];
+    rows[0].settings = NULL;
+    pl->has_part[0] = 1;
     cli_run_parts_free(rows, n);
+    store_kind kind = a->t.kind;
+    if (a->t.queue)
+      kind = kind == STORE_SQLITE_TABLE ? STORE_SQLITE_QUEUE
+                                        : STORE_POSTGRES_QUEUE;
+    cli_target_spec spec = {
+        {a->t.name != NULL ? a->t.name : a->t.table, kind, db.connection,
+         a->t.table, a->t.key, a->t.column, a->t.where, db.connection_label,
+         a->t.state_column, a->t.pending_states, a->t.in_flight_states,
+         STORE_VALUES_BINARY, db.password_allowed, NULL},
+        a->t.type,
+        a->t.reader_version,
+        a->t.framing < 0 ? RS_READER_FRAMING_DEFAULT : a->t.framing,
+        a->t.raw_writer < 0 ? 0u : (unsigned)a->t.raw_writer,
+        a->t.schema_ids,
+        a->t.n_schema_ids,
+        a->t.column_encoding < 0 ? COLENC_BINARY
+                                 : (colenc_kind)a->t.column_encoding};
+    status = cli_target_set_from_specs(&pl->set, &a->t, &spec, 1, !restore,
+                                       NULL, cmd);
+    if (status == 0)
+      pl->run_names[pl->n_run_names++] = pl->set.targets[0].target.name;
     return status;
   }
   /* The targets borrow their strings from the parts: the parts move into
@@ -980,10 +1003,23 @@ static cli_target given_target(const cli_target_args *a, const cli_target *t) {
 static int plan_run(plan *pl, fix_args *a, const char *cmd, int restore) {
   int status = a->t.config != NULL ? plan_config(pl, a, cmd, restore)
                                    : plan_database(pl, a, cmd, restore);
+  /* The run's own options, for a target it has not reached: the version
+   * written and --allow-lossy apply to every target of a fix. */
+  unsigned run_to_version = a->to_version;
+  int run_lossy = a->allow_lossy;
+  for (size_t i = 0; status == 0 && i < pl->set.n; i++) {
+    cli_run_part *p = &pl->parts[i];
+    if (!pl->has_part[i] || p->settings == NULL) continue;
+    json_t *v = json_object_get(p->settings, "to_version");
+    if (a->to_version == 0 && json_is_integer(v))
+      run_to_version = (unsigned)json_integer_value(v);
+    run_lossy |= json_is_true(json_object_get(p->settings, "allow_lossy"));
+    break;
+  }
   for (size_t i = 0; status == 0 && i < pl->set.n; i++) {
     cli_target *t = &pl->set.targets[i];
-    pl->to_version[i] = a->to_version;
-    pl->allow_lossy[i] = a->allow_lossy;
+    pl->to_version[i] = run_to_version;
+    pl->allow_lossy[i] = run_lossy;
     if (!pl->has_part[i]) continue;
     cli_run_given g;
     cli_run_given_of(&g, a->t.config != NULL ? &pl->set : NULL, &a->t, t);
@@ -1117,6 +1153,15 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   if (a->statement_timeout_ms)
     wopts.statement_timeout_ms = (int)a->statement_timeout_ms;
   int codec_failed = 0;
+  /* A restore of a run whose last restore stopped before its end, or left
+   * messages in flight, goes on with it: the targets it finished are not
+   * restored again. */
+  int continuing = 0;
+  for (size_t i = 0; restore && i < n; i++)
+    continuing |=
+        pl.has_part[i] &&
+        (fix_restore_unfinished(&pl.parts[i].run) ||
+         strcmp(pl.parts[i].run.restore_status, "incomplete") == 0);
   /* One deadline for the whole command, whatever the number of targets. */
   double deadline_at = verify_now_seconds() + a->deadline_s;
   for (size_t i = 0; i < n && !cli_interrupted; i++) {
@@ -1140,7 +1185,16 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
      * report. A restore of a target the run never reached: nothing. */
     if (by_run && pl.has_part[i] && !restore &&
         strcmp(part->run.status, "done") == 0) {
-      fix_result_from_run(&results[i], &part->run);
+      fix_result_from_run(&results[i], &part->run, 0);
+      continue;
+    }
+    /* A restore that goes on with one a process left unfinished: the
+     * targets its last restore finished are reported as it left them. */
+    if (restore && continuing && pl.has_part[i] &&
+        !fix_restore_unfinished(&part->run) &&
+        strcmp(part->run.restore_status, "done") == 0) {
+      fix_result_from_run(&results[i], &part->run, 1);
+      results[i].executed = a->execute;
       continue;
     }
     if (restore && !pl.has_part[i]) {
@@ -1520,6 +1574,7 @@ int cli_restore_run(int argc, char **argv) {
                                 OPT_SAMPLES,
                                 OPT_DEADLINE,
                                 OPT_TARGET,
+                                OPT_MAX_RATE,
                                 0};
   fix_args a;
   memset(&a, 0, sizeof a);
@@ -1664,7 +1719,7 @@ static int each_row(fix_args *a, const char *cmd, const char *run, row_fn fn,
       }
       cli_run_part *rows = NULL;
       size_t n = 0;
-      status = run != NULL ? cli_run_parts_of(&rows, &n, t, run, cmd)
+      status = run != NULL ? cli_run_parts_of(&rows, &n, t, run, NULL, cmd)
                            : cli_run_list_of(&rows, &n, t, cmd);
       for (size_t k = 0; status == 0 && k < n; k++) {
         if (!cli_run_is_target(&rows[k], t)) continue;
@@ -1682,7 +1737,7 @@ static int each_row(fix_args *a, const char *cmd, const char *run, row_fn fn,
     store_target db = db_of_args(&a->t, label);
     cli_run_part *rows = NULL;
     size_t n = 0;
-    status = run != NULL ? cli_run_parts_of(&rows, &n, &db, run, cmd)
+    status = run != NULL ? cli_run_parts_of(&rows, &n, &db, run, NULL, cmd)
                          : cli_run_list_of(&rows, &n, &db, cmd);
     store_target want = {a->t.name != NULL ? a->t.name : a->t.table,
                          a->t.kind,

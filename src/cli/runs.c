@@ -71,12 +71,13 @@ static int open_runs(store **s, const store_target *db, const char *cmd) {
 }
 
 int cli_run_parts_of(cli_run_part **out, size_t *n, const store_target *db,
-                     const char *run, const char *cmd) {
+                     const char *run, char *described, const char *cmd) {
   *out = NULL;
   *n = 0;
   store *s = NULL;
   int status = open_runs(&s, db, cmd);
   if (status != 0) return status;
+  if (described != NULL) snprintf(described, 256, "%s", store_describe(s));
   store_run *rows = NULL;
   size_t count = 0;
   store_error serr = {STORE_OK, ""};

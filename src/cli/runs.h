@@ -51,10 +51,12 @@ void cli_run_parts_free(cli_run_part *parts, size_t n);
 /**
  * The rows of run @p run in the database of @p db (its kind and
  * connection), read through store_open_runs(). *n 0: none there.
+ * @p described (NULL, or 256 bytes) receives the database as messages may
+ * show it (never a password).
  * @return 0, CLI_EXIT_USAGE or CLI_EXIT_IO (printed)
  */
 int cli_run_parts_of(cli_run_part **out, size_t *n, const store_target *db,
-                     const char *run, const char *cmd);
+                     const char *run, char *described, const char *cmd);
 
 /** Every run row of the database of @p db, oldest first. */
 int cli_run_list_of(cli_run_part **out, size_t *n, const store_target *db,

@@ -453,11 +453,20 @@ static void restore_counts_to_run(fix_result *r) {
   r->run.restore_gone = (int64_t)r->counts[FIX_GONE];
 }
 
-void fix_result_from_run(fix_result *r, const store_run *run) {
+void fix_result_from_run(fix_result *r, const store_run *run, int restore) {
   memset(r, 0, sizeof *r);
   r->run = *run;
-  counts_from_run(r, run);
   r->executed = 1;
+  if (restore) {
+    r->counts[FIX_RESTORED] = nonneg(run->restore_restored);
+    r->counts[FIX_CONFLICT] = nonneg(run->restore_conflicts);
+    r->counts[FIX_IN_FLIGHT] = nonneg(run->restore_in_flight);
+    r->counts[FIX_GONE] = nonneg(run->restore_gone);
+    r->complete = strcmp(run->restore_status, "done") == 0;
+    r->passes = 1;
+    return;
+  }
+  counts_from_run(r, run);
   r->complete = strcmp(run->status, "done") == 0;
   r->passes = nonneg(run->pass);
   if (run->remaining >= 0) {
@@ -1117,7 +1126,7 @@ static int count_restore(fix_result *r, const fix_options *o,
  * error, or a process that died): the next restore goes on from its
  * checkpoint. One that ended (done, or messages left in flight) is over:
  * the next starts anew. */
-static int restore_unfinished(const store_run *run) {
+int fix_restore_unfinished(const store_run *run) {
   return strcmp(run->restore_status, "running") == 0 ||
          strcmp(run->restore_status, "interrupted") == 0 ||
          strcmp(run->restore_status, "failed") == 0;
@@ -1150,7 +1159,7 @@ int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
   char after[STORE_CHECKPOINT_MAX];
   int has_after = 0;
   r->passes = 1;
-  if (restore_unfinished(&r->run) && r->run.has_restore_checkpoint) {
+  if (fix_restore_unfinished(&r->run) && r->run.has_restore_checkpoint) {
     /* An unfinished restore goes on where it stopped, with its counts;
      * its dry run predicts that. */
     snprintf(after, sizeof after, "%s", r->run.restore_checkpoint);
@@ -1174,6 +1183,8 @@ int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
     }
   }
   int rc = 0;
+  double start = verify_now_seconds();
+  uint64_t handled = 0;
   for (;;) {
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
@@ -1222,6 +1233,9 @@ int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
              sizeof r->run.restore_checkpoint);
     }
     if (rc != 0) break;
+    handled += (uint64_t)n;
+    if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
+    throttle(o, start, handled);
   }
   if (o->execute) {
     snprintf(r->run.restore_status, sizeof r->run.restore_status, "%s",

@@ -195,9 +195,15 @@ int fix_restore(fix_result *result, store *s, const fix_options *options,
 /**
  * Fills @p result as the report shows a part that is done already (a
  * resumed run's target that has nothing left to do): its recorded counts,
- * rows, passes and, where the verification pass ran, what remained.
+ * rows, passes and, where the verification pass ran, what remained; with
+ * @p restore, its last restore's counts.
  */
-void fix_result_from_run(fix_result *result, const store_run *run);
+void fix_result_from_run(fix_result *result, const store_run *run,
+                         int restore);
+
+/** Whether the last restore of @p run stopped before its end (interrupted,
+ * failed, or its process killed): a restore goes on from its checkpoint. */
+int fix_restore_unfinished(const store_run *run);
 
 /** A new run id: the UTC time and 24 random bits,
  * "20261126T103000Z-3f9a01". */
