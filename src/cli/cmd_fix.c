@@ -357,6 +357,8 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(o, "name", str_or_null(t->target.name));
   json_object_set_new(o, "table", str_or_null(t->target.table));
   json_object_set_new(o, "run_id", str_or_null(r->run.run));
+  /* The target's own row of the run, which its backup rows name. */
+  json_object_set_new(o, "row_id", str_or_null(r->run.run_id));
   json_object_set_new(o, "executed", json_boolean(r->executed));
   json_object_set_new(o, "complete", json_boolean(r->complete));
   json_object_set_new(o, "interrupted", json_boolean(r->interrupted));
@@ -743,6 +745,12 @@ static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
     status = cli_target_set_narrow(&pl->set, a->names, a->n_names, cmd);
   if (status == 0) status = plan_alloc(pl, pl->set.n, cmd);
   if (status != 0) return status;
+  for (size_t i = 0; i < pl->set.n; i++)
+    if (pl->set.targets[i].target.kind == STORE_KAFKA_TOPIC)
+      return cli_usage_error(cmd,
+                             "target '%s' is a Kafka topic: %s does not "
+                             "write topics; rollsafe scan reads them",
+                             pl->set.targets[i].target.name, cmd);
   size_t found = 0;
   for (size_t i = 0; i < pl->set.n; i++) {
     cli_target *t = &pl->set.targets[i];
@@ -782,16 +790,16 @@ static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
     if (pl->has_part[i] || json_names_have(pl->recorded_names, name))
       keep[n_keep++] = name;
   }
+  /* Targets of the run the config does not list are not reached: named
+   * in a note (a config may list one target of a run on purpose). */
   if (pl->recorded_names != NULL && a->n_names == 0) {
     char missing[600];
     if (names_missing(missing, sizeof missing, pl->recorded_names, keep,
                       n_keep) > 0)
-      return cli_usage_error(cmd,
-                             "run %s also covers %s, which %s does not list: "
-                             "give --target for each target to %s, or the "
-                             "config the run was started with",
-                             run, missing, a->t.config,
-                             restore ? "restore" : "resume");
+      snprintf(pl->note, sizeof pl->note,
+               "run %s also covers %s, which %s does not list: %s them "
+               "with the config the run was started with",
+               run, missing, a->t.config, restore ? "restore" : "resume");
   }
   /* Keep the parts with their targets. */
   cli_run_part *parts = pl->parts;
@@ -1351,8 +1359,16 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
           from_result.settings = json_loads(results[i].run.settings, 0, NULL);
           first = &from_result;
         }
+      /* The targets this command was narrowed to: --target, or the
+       * target a database's --table picked. */
+      const char *const *names = a->names;
+      size_t n_names = a->n_names;
+      if (n_names == 0 && a->t.config == NULL && a->t.table != NULL) {
+        names = pl.run_names;
+        n_names = pl.n_run_names;
+      }
       cli_run_command(next, sizeof next, restore ? "restore" : "fix", &a->t,
-                      pl.run_id, a->names, a->n_names, first);
+                      pl.run_id, names, n_names, first);
       json_decref(from_result.settings);
       label = unfinished ? "resume with" : "finish later with";
     }
@@ -1451,14 +1467,24 @@ void cli_fix_help(FILE *out) {
       "run's checkpoint advances. New bytes are checked by the reader before",
       "they are written. The run ends with a verification pass.",
       "",
+      "One fix --execute is one run: one id for every target it works on,",
+      "each target's progress, checkpoint, counts and backups kept under it",
+      "in the target's own database, with everything a resume or a restore",
+      "needs (kind and queue states, key, column encoding, reader, type and",
+      "its schemas' fingerprints, version written, --allow-lossy).",
+      "",
       TARGET_HELP,
+      "      --target NAME        with -c: only this target (repeatable)",
       "",
       "Options:",
       "      --execute            write (default: dry run)",
       "      --allow-lossy        also rewrite records whose conversion loses",
       "                           something (each listed with what it loses)",
       "      --to-version N       version to write (default: the reader's)",
-      "      --resume RUN_ID      continue a stopped run from its checkpoint",
+      "      --resume RUN_ID      continue a stopped run: every target of it",
+      "                           (-c, or --sqlite/--postgres alone: the",
+      "                           run recorded the rest; options that",
+      "                           contradict it are refused)",
       "      --batch N            rows per batch (default 500)",
       "      --max-rate R         rows per second at most",
       "      --lock-timeout MS    give way to production after MS ms waiting",
@@ -1466,7 +1492,13 @@ void cli_fix_help(FILE *out) {
       "                           backoff",
       "      --statement-timeout MS  (default 30000)",
       "      --max-passes N       passes while conflicts remain (default 3;",
-      "                           queues: 10, while messages are in flight)",
+      "                           queues: 10, while messages are in flight;",
+      "                           config: max_passes)",
+      "      --in-flight-wait DURATION  queues: how long passes go on",
+      "                           revisiting messages consumers hold (default",
+      "                           2s; 0: one pass; config: in_flight_wait);",
+      "                           the report lists what remains and the",
+      "                           command that finishes it later",
       "      --deadline DURATION  start no batch after it (90s, 500ms, 5m,",
       "                           1h); the run is then incomplete (exit 4)",
       "      --fixed-output FILE  stream files: the new file (default: the",
@@ -1485,8 +1517,9 @@ void cli_fix_help(FILE *out) {
       "the backup.",
       "",
       "Ctrl-C or SIGTERM finishes the current batch, saves the checkpoint and",
-      "exits 4; --resume RUN_ID continues. Running a fix again over fixed",
-      "data changes nothing.",
+      "exits 4, printing the command that resumes the run (--resume RUN_ID).",
+      "A resumed run goes on with each target where it stopped, its counts",
+      "as one run's. Running a fix again over fixed data changes nothing.",
       "",
       "Records whose writer could not be decided (raw bytes several versions",
       "explain with different values, or a version the registry lacks) are",
@@ -1504,6 +1537,8 @@ void cli_fix_help(FILE *out) {
 void cli_restore_help(FILE *out) {
   static const char *const lines[] = {
       "usage: " CLI_PROGRAM " restore TARGET --run RUN_ID [--execute]",
+      "       " CLI_PROGRAM
+      " restore --sqlite PATH | --postgres CONNINFO --run RUN_ID",
       "",
       "Puts a fix run's original bytes back, by compare-and-swap against the",
       "bytes the fix wrote: a row changed after the fix is a conflict and is",
@@ -1511,18 +1546,29 @@ void cli_restore_help(FILE *out) {
       "already restored). Restoring twice changes nothing. Queues: a message",
       "consumed since the fix is gone, one a consumer holds in_flight.",
       "",
+      "Every target of the run is restored: the config's (-c; --target",
+      "narrows), or those in the database given alone, each as the run",
+      "recorded it (a queue as a queue, with its states). Options that",
+      "contradict what the run recorded are refused (exit 2).",
+      "",
       "Dry run unless --execute: it reads each backed-up row, writing and",
       "locking nothing, and reports what --execute would do, in the same",
       "counts and with the same exit status.",
       "",
-      TARGET_HELP,
+      "A restore keeps its checkpoint and counts with the run: one stopped",
+      "(Ctrl-C, an error, a killed process) goes on where it stopped when",
+      "run again, restoring every row once; the command is printed.",
       "",
-      "Options: --run RUN_ID, --execute, --batch N, --lock-timeout MS,",
+      TARGET_HELP,
+      "      --target NAME        with -c: only this target (repeatable)",
+      "",
+      "Options: --run RUN_ID, --execute, --batch N, --max-rate R,",
+      "--lock-timeout MS, --statement-timeout MS, --deadline DURATION,",
       "--format text|json, -o FILE, --samples N.",
       "",
       "Exit status: 0 every row restored or left alone (dry run: would be);",
       "2 usage; 3 connection or I/O; 4 incomplete (interrupted, or messages",
-      "in flight: run the restore again later).",
+      "in flight: run the printed command later).",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
@@ -1596,11 +1642,16 @@ int cli_restore_run(int argc, char **argv) {
 void cli_runs_help(FILE *out) {
   static const char *const lines[] = {
       "usage: " CLI_PROGRAM " runs TARGET [--format text|json]",
+      "       " CLI_PROGRAM " runs --sqlite PATH | --postgres CONNINFO",
       "",
-      "Lists the fix runs kept in the target's database, oldest first, with",
-      "their status, checkpoint and counts.",
+      "Lists the fix runs kept in the targets' databases, oldest first: for",
+      "each target its row of each run, with the run's id, its status,",
+      "pass and checkpoint, its counts, its last restore's, and what the",
+      "run recorded (JSON: settings). A database given alone lists every",
+      "run kept in it.",
       "",
       TARGET_HELP,
+      "      --target NAME        with -c: only this target (repeatable)",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
@@ -1609,10 +1660,12 @@ void cli_purge_help(FILE *out) {
   static const char *const lines[] = {
       "usage: " CLI_PROGRAM " purge TARGET --run RUN_ID [--execute]",
       "",
-      "Deletes a run's backup rows and its run row. After a purge the run",
-      "cannot be restored. Dry run unless --execute.",
+      "Deletes a run's backup rows and its rows, in every target's database",
+      "(-c; --target narrows), or in the database given alone. After a purge",
+      "the run cannot be restored. Dry run unless --execute.",
       "",
       TARGET_HELP,
+      "      --target NAME        with -c: only this target (repeatable)",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
