@@ -651,7 +651,7 @@ int cli_run_check(cli_run_part *p, cli_target *t, const cli_run_given *g,
                            p->run.target, p->run.run, cfg ? " " : "",
                            cfg ? cfg : "");
   }
-  return set != NULL && set->registry != NULL && t->type != NULL
+  return set != NULL && set->registry != NULL
              ? check_fingerprints(p, set->registry, cmd)
              : 0;
 }

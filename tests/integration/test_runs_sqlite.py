@@ -14,10 +14,11 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsdata import Records, check, check_eq, run_cases  # noqa: E402
+from rsdata import ROOT, Records, check, check_eq, run_cases  # noqa: E402
 from runcheck import (by_target, counts, finish, mixed,  # noqa: E402
                       printed_command, report, run_printed, sqlite_backups,
                       sqlite_rows, sqlite_runs, sqlite_table, start,
@@ -456,6 +457,78 @@ def test_printed_hints_work(r):
     check("nothing was written; run the same command again" in out and
           "--resume" not in out and "resume with" not in out,
           "no resume for a dry run", out)
+
+
+def descriptor_sets(r, extra_field=False):
+    """protoc descriptor sets of schema/shop/v1 and v2 (with @extra_field,
+    a version 2 with one optional field more: another fingerprint)."""
+    root = os.path.join(ROOT, "schema")
+    out = os.path.join(r.work, "schemas")
+    os.makedirs(out, exist_ok=True)
+    protoc = shutil.which("protoc") or "/usr/bin/protoc"
+    paths = []
+    for v in ("v1", "v2"):
+        src_root = root
+        if v == "v2" and extra_field:
+            src_root = os.path.join(out, "v2b")
+            os.makedirs(os.path.join(src_root, "shop", "v2"), exist_ok=True)
+            text = open(os.path.join(root, "shop", "v2", "order.proto")).read()
+            anchor = "  optional string gift_message = 12;\n"
+            check(anchor in text, "schema/shop/v2/order.proto: field 12")
+            with open(os.path.join(src_root, "shop", "v2", "order.proto"),
+                      "w") as f:
+                f.write(text.replace(
+                    anchor, anchor + "  optional string referrer = 14;\n"))
+        desc = os.path.join(out, "%s%s.desc" % (v, "b" if extra_field and
+                                                 v == "v2" else ""))
+        p = subprocess.run([protoc, "-I", src_root, "--include_imports",
+                            "--descriptor_set_out=" + desc,
+                            os.path.join(src_root, "shop", v, "order.proto")],
+                           capture_output=True, timeout=600)
+        check_eq(p.returncode, 0, "protoc: %s" % p.stderr)
+        paths.append(desc)
+    return paths
+
+
+def test_schemas_recorded_and_checked(r):
+    """A run records where its record type came from and the schemas'
+    fingerprints: a resume given the database alone names the options to
+    add; the resume printed at Ctrl-C carries them and works; schemas with
+    other fingerprints are refused."""
+    recs = Records()
+    v1, v2 = descriptor_sets(r)
+    _, v2b = descriptor_sets(r, extra_field=True)
+    path = os.path.join(r.work, "s.db")
+    sqlite_table(path, "t", mixed(recs, 400, 19, kinds=("v1",), weights=(1,)))
+    types = ["--type", "acme.Order", "--message", "shop.Order"]
+    p = start(r, "fix", "--sqlite", path, "--table", "t", "--column",
+              "payload", *types, "--schema", v1, "--schema", v2, "--execute",
+              "--batch", "20", "--max-rate", "800")
+    _, out, _ = stop_when(p, lambda: (sqlite_runs(path).get("t") or {}).get(
+        "checkpoint") is not None, how=signal.SIGINT, what="the fix")
+    run_id = sqlite_runs(path)["t"]["run"]
+    settings = json.loads(sqlite_runs(path)["t"]["settings"])
+    check_eq((settings["type"], settings["message"], settings["schemas"]),
+             ("acme.Order", "shop.Order",
+              [os.path.realpath(v1), os.path.realpath(v2)]),
+             "the type's source recorded")
+    check_eq(sorted(settings["fingerprints"]), ["1", "2"], "fingerprints")
+    _, err = r.expect(2, "fix", "--sqlite", path, "--resume", run_id,
+                      "--execute")
+    check("acme.Order is not compiled in" in err and
+          "add --schema %s --schema %s --message shop.Order"
+          % (os.path.realpath(v1), os.path.realpath(v2)) in err,
+          "the options to add, named exactly", err)
+    _, err = r.expect(2, "fix", "--sqlite", path, "--resume", run_id,
+                      "--execute", "--schema", v1, "--schema", v2b,
+                      "--message", "shop.Order")
+    check("the schemas given for acme.Order differ from run %s's: version 2 "
+          "has fingerprint" % run_id in err, "other schemas refused", err)
+    cmd = printed_command(out, "resume with")
+    check(v1 in cmd and v2 in cmd, "the printed resume names the schemas",
+          cmd)
+    run_printed(r, cmd, 0)
+    check_eq(sqlite_runs(path)["t"]["status"], "done", "resumed")
 
 
 def test_old_runs_table_gets_new_columns(r):
