@@ -706,6 +706,31 @@ static int named(const char *const *names, size_t n, const char *name) {
   return 0;
 }
 
+/* Whether a database's row @p p is one the command line picks: its
+ * --table (and --column), or the target --name names, and one of the
+ * targets --target names; all of them when none is given. */
+static int picked(const cli_run_part *p, const cli_target_args *t,
+                  const char *const *names, size_t n_names) {
+  store_target want = {t->name != NULL ? t->name : t->table,
+                       t->kind,
+                       NULL,
+                       t->table,
+                       NULL,
+                       t->column,
+                       NULL,
+                       NULL,
+                       NULL,
+                       NULL,
+                       NULL,
+                       STORE_VALUES_STORED,
+                       0,
+                       NULL};
+  int table = t->table == NULL || cli_run_is_target(p, &want) ||
+              (t->name == NULL && strcmp(p->run.table, t->table) == 0 &&
+               (t->column == NULL || strcmp(p->run.column, t->column) == 0));
+  return table && (n_names == 0 || named(names, n_names, p->run.target));
+}
+
 static int json_names_have(const json_t *list, const char *name) {
   for (size_t i = 0; i < json_array_size(list); i++) {
     const char *v = json_string_value(json_array_get(list, i));
@@ -850,26 +875,7 @@ static int plan_database(plan *pl, fix_args *a, const char *cmd, int restore) {
   int status = cli_run_parts_of(&rows, &n, &db, run, described, cmd);
   if (status != 0) return status;
   for (size_t k = 0; k < n; k++) {
-    store_target want = {a->t.name != NULL ? a->t.name : a->t.table,
-                         a->t.kind,
-                         NULL,
-                         a->t.table,
-                         NULL,
-                         a->t.column,
-                         NULL,
-                         NULL,
-                         NULL,
-                         NULL,
-                         NULL,
-                         STORE_VALUES_STORED,
-                         0,
-                         NULL};
-    int keep =
-        (a->t.table == NULL || cli_run_is_target(&rows[k], &want) ||
-         (a->t.name == NULL && strcmp(rows[k].run.table, a->t.table) == 0 &&
-          (a->t.column == NULL ||
-           strcmp(rows[k].run.column, a->t.column) == 0))) &&
-        (a->n_names == 0 || named(a->names, a->n_names, rows[k].run.target));
+    int keep = picked(&rows[k], &a->t, a->names, a->n_names);
     if (!keep) {
       json_decref(rows[k].settings);
       rows[k].settings = NULL;
@@ -1166,10 +1172,9 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
    * restored again. */
   int continuing = 0;
   for (size_t i = 0; restore && i < n; i++)
-    continuing |=
-        pl.has_part[i] &&
-        (fix_restore_unfinished(&pl.parts[i].run) ||
-         strcmp(pl.parts[i].run.restore_status, "incomplete") == 0);
+    continuing |= pl.has_part[i] &&
+                  (fix_restore_unfinished(&pl.parts[i].run) ||
+                   strcmp(pl.parts[i].run.restore_status, "incomplete") == 0);
   /* One deadline for the whole command, whatever the number of targets. */
   double deadline_at = verify_now_seconds() + a->deadline_s;
   for (size_t i = 0; i < n && !cli_interrupted; i++) {
@@ -1610,18 +1615,11 @@ int cli_fix_run(int argc, char **argv) {
 }
 
 int cli_restore_run(int argc, char **argv) {
-  static const int allowed[] = {OPT_RUN,
-                                OPT_EXECUTE,
-                                OPT_BATCH,
-                                OPT_LOCK_TIMEOUT,
-                                OPT_STATEMENT_TIMEOUT,
-                                OPT_FORMAT,
-                                OPT_OUTPUT,
-                                OPT_SAMPLES,
-                                OPT_DEADLINE,
-                                OPT_TARGET,
-                                OPT_MAX_RATE,
-                                0};
+  static const int allowed[] = {
+      OPT_RUN,          OPT_EXECUTE,           OPT_BATCH,
+      OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_FORMAT,
+      OPT_OUTPUT,       OPT_SAMPLES,           OPT_DEADLINE,
+      OPT_TARGET,       OPT_MAX_RATE,          0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
@@ -1792,32 +1790,24 @@ static int each_row(fix_args *a, const char *cmd, const char *run, row_fn fn,
     size_t n = 0;
     status = run != NULL ? cli_run_parts_of(&rows, &n, &db, run, NULL, cmd)
                          : cli_run_list_of(&rows, &n, &db, cmd);
-    store_target want = {a->t.name != NULL ? a->t.name : a->t.table,
-                         a->t.kind,
-                         NULL,
-                         a->t.table,
-                         NULL,
-                         a->t.column,
-                         NULL,
-                         NULL,
-                         NULL,
-                         NULL,
-                         NULL,
-                         STORE_VALUES_STORED,
-                         0,
-                         NULL};
-    for (size_t k = 0; status == 0 && k < n; k++) {
-      if (a->t.table != NULL && !cli_run_is_target(&rows[k], &want) &&
-          !(a->t.name == NULL && strcmp(rows[k].run.table, a->t.table) == 0))
-        continue;
-      if (a->n_names > 0 && !named(a->names, a->n_names, rows[k].run.target))
-        continue;
-      matched++;
-      status = fn(a, cmd, &db, rows[k].run.target, &rows[k], doc);
+    /* Target by target, in the order each first appears; each target's
+     * rows oldest first. */
+    for (size_t f = 0; status == 0 && f < n; f++) {
+      int seen = 0;
+      for (size_t k = 0; k < f && !seen; k++)
+        seen = strcmp(rows[k].run.target, rows[f].run.target) == 0;
+      for (size_t k = f; status == 0 && !seen && k < n; k++) {
+        if (strcmp(rows[k].run.target, rows[f].run.target) != 0 ||
+            !picked(&rows[k], &a->t, a->names, a->n_names))
+          continue;
+        matched++;
+        status = fn(a, cmd, &db, rows[k].run.target, &rows[k], doc);
+      }
     }
     /* A table without runs is listed as one. */
     if (status == 0 && run == NULL && matched == 0 && a->t.table != NULL)
-      status = fn(a, cmd, &db, want.name, NULL, doc);
+      status = fn(a, cmd, &db, a->t.name != NULL ? a->t.name : a->t.table, NULL,
+                  doc);
     cli_run_parts_free(rows, n);
   }
   if (status == 0 && run != NULL && matched == 0)

@@ -219,6 +219,17 @@ static json_t *opt_str(const char *s) {
   return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
+/* The command line's paths, then the config's (@p more, or NULL), at most
+ * @p cap of them, into @p out: how many. */
+static size_t joined(const char **out, size_t cap, const char *const *first,
+                     size_t n_first, const cli_config_paths *more) {
+  size_t n = 0;
+  for (size_t i = 0; i < n_first && n < cap; i++) out[n++] = first[i];
+  for (size_t i = 0; more != NULL && i < more->n && n < cap; i++)
+    out[n++] = more->items[i];
+  return n;
+}
+
 int cli_run_new_part(store_run *run, const char *run_id, const char *row_id,
                      const cli_target_set *set, const cli_target_args *a,
                      const cli_target *t, const cli_run_context *ctx,
@@ -239,22 +250,12 @@ int cli_run_new_part(store_run *run, const char *run_id, const char *row_id,
   size_t n_schemas;
   const char *message;
   cli_target_schemas(set, a, t, &schemas, &n_schemas, &message);
-  const char *plugins[2 * CLI_MAX_PLUGINS];
-  size_t n_plugins = 0;
-  for (size_t i = 0; i < a->types.n_plugins; i++)
-    plugins[n_plugins++] = a->types.plugins[i];
-  for (size_t i = 0; set->config != NULL && i < set->config->plugins.n &&
-                     n_plugins < 2 * CLI_MAX_PLUGINS;
-       i++)
-    plugins[n_plugins++] = set->config->plugins.items[i];
-  const char *paths[2 * CLI_MAX_SCHEMAS];
-  size_t n_paths = 0;
-  for (size_t i = 0; i < a->types.n_proto_paths; i++)
-    paths[n_paths++] = a->types.proto_paths[i];
-  for (size_t i = 0; set->config != NULL && i < set->config->proto_paths.n &&
-                     n_paths < 2 * CLI_MAX_SCHEMAS;
-       i++)
-    paths[n_paths++] = set->config->proto_paths.items[i];
+  const char *plugins[2 * CLI_MAX_PLUGINS], *paths[2 * CLI_MAX_SCHEMAS];
+  const cli_config *c = set->config;
+  size_t n_plugins = joined(plugins, 2 * CLI_MAX_PLUGINS, a->types.plugins,
+                            a->types.n_plugins, c ? &c->plugins : NULL);
+  size_t n_paths = joined(paths, 2 * CLI_MAX_SCHEMAS, a->types.proto_paths,
+                          a->types.n_proto_paths, c ? &c->proto_paths : NULL);
 
   json_t *names = json_array();
   for (size_t i = 0; i < ctx->n_targets; i++)

@@ -1939,9 +1939,13 @@ static void pg_run_extras_of(pg_run_extras *x, const store_run *run) {
   }
 }
 
-/* A run's table is not there: no run. */
-static int pg_no_runs(const pg_store *s, store_error *err, const char *run_id) {
-  return pg_no_run(s, err, run_id != NULL ? run_id : "");
+/* The first layout's counts of @p run as text parameters, in the order
+ * converted, conflicts, lossy, impossible, corrupt, restored. */
+static void pg_counts_text(char out[6][24], const store_run *run) {
+  const int64_t values[6] = {run->converted,  run->conflicts, run->lossy,
+                             run->impossible, run->corrupt,   run->restored};
+  for (int i = 0; i < 6; i++)
+    snprintf(out[i], 24, "%lld", (long long)values[i]);
 }
 
 static int pg_run_create(store *base, const store_run *run, store_error *err) {
@@ -1952,10 +1956,7 @@ static int pg_run_create(store *base, const store_run *run, store_error *err) {
   char version[16], started[24], counts[6][24];
   snprintf(version, sizeof version, "%u", run->to_version);
   snprintf(started, sizeof started, "%lld", (long long)run->started_us);
-  const int64_t values[6] = {run->converted,  run->conflicts, run->lossy,
-                             run->impossible, run->corrupt,   run->restored};
-  for (int i = 0; i < 6; i++)
-    snprintf(counts[i], sizeof counts[i], "%lld", (long long)values[i]);
+  pg_counts_text(counts, run);
   pg_run_extras x;
   pg_run_extras_of(&x, run);
   const char *params[15 + 32] = {run->run_id,
@@ -2061,7 +2062,7 @@ static int pg_run_load(store *base, const char *run_id, store_run *out,
     return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
   int rc = pg_writer_ready(s, err);
   if (rc != STORE_OK) return rc;
-  if (!s->has_runs) return pg_no_runs(s, err, run_id);
+  if (!s->has_runs) return pg_no_run(s, err, run_id);
   store_run *runs = NULL;
   size_t n = 0;
   rc = pg_read_runs(s, "WHERE run_id = $1", run_id, &runs, &n, "reading a run",
@@ -2082,10 +2083,7 @@ static int pg_run_load(store *base, const char *run_id, store_run *out,
 static int pg_update_run_row(pg_store *s, const store_run *run,
                              store_error *err) {
   char counts[6][24];
-  const int64_t values[6] = {run->converted,  run->conflicts, run->lossy,
-                             run->impossible, run->corrupt,   run->restored};
-  for (int i = 0; i < 6; i++)
-    snprintf(counts[i], sizeof counts[i], "%lld", (long long)values[i]);
+  pg_counts_text(counts, run);
   pg_run_extras x;
   pg_run_extras_of(&x, run);
   const char *params[9 + 32] = {
@@ -2582,7 +2580,7 @@ static int pg_purge_run(store *base, const char *run_id, int64_t *deleted,
   if (run_id == NULL || run_id[0] == '\0')
     return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
   int rc = pg_writer_ready(s, err);
-  if (rc == STORE_OK && !s->has_runs) return pg_no_runs(s, err, run_id);
+  if (rc == STORE_OK && !s->has_runs) return pg_no_run(s, err, run_id);
   if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", "purging a run", err);
   if (rc != STORE_OK) return rc;
   const char *params[1] = {run_id};

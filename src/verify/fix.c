@@ -802,6 +802,18 @@ static int save_run(fix_result *r, store *s) {
   return -1;
 }
 
+/* Saves the run row at the end: a failure to do so is the run's error,
+ * unless it had one already, and the run is not complete. */
+static void save_final(fix_result *r, store *s) {
+  store_error uerr = {STORE_OK, ""};
+  r->run.updated_us = rs_now_us();
+  if (store_run_update(s, &r->run, &uerr) != STORE_OK &&
+      r->status == STORE_OK) {
+    set_error(r, &uerr);
+    r->complete = 0;
+  }
+}
+
 int fix_target(fix_result *r, store *s, const store_target *target,
                const fix_options *o, rs_error *err) {
   (void)target;
@@ -925,13 +937,7 @@ out:
       r->run.remaining = (int64_t)r->remaining;
       r->run.remaining_undetermined = (int64_t)r->remaining_undetermined;
     }
-    store_error uerr = {STORE_OK, ""};
-    r->run.updated_us = rs_now_us();
-    if (store_run_update(s, &r->run, &uerr) != STORE_OK &&
-        r->status == STORE_OK) {
-      set_error(r, &uerr);
-      r->complete = 0;
-    }
+    save_final(r, s);
   }
   engine_dispose(&e);
   r->seconds = verify_now_seconds() - t0;
@@ -1244,13 +1250,7 @@ int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
              : r->unsettled > 0      ? "incomplete"
                                      : "done");
     restore_counts_to_run(r);
-    store_error uerr = {STORE_OK, ""};
-    r->run.updated_us = rs_now_us();
-    if (store_run_update(s, &r->run, &uerr) != STORE_OK &&
-        r->status == STORE_OK) {
-      set_error(r, &uerr);
-      r->complete = 0;
-    }
+    save_final(r, s);
   }
   r->seconds = verify_now_seconds() - t0;
   return rc;

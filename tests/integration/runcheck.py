@@ -30,6 +30,25 @@ RUN_COUNTS = ("converted", "lossy", "lossy_skipped", "impossible", "corrupt",
 
 HANG = 600  # seconds: a command that takes this long is hung
 
+# The run and backup tables as the first rollsafe that kept runs made them
+# in SQLite (one row per run, no settings): what an earlier version leaves.
+OLD_RUNS_DDL = """
+  CREATE TABLE rollsafe_runs (run_id TEXT NOT NULL PRIMARY KEY,
+    command TEXT NOT NULL, target TEXT NOT NULL, table_name TEXT NOT NULL,
+    key_column TEXT NOT NULL, column_name TEXT NOT NULL,
+    to_version INTEGER NOT NULL, status TEXT NOT NULL, checkpoint TEXT,
+    started_us INTEGER NOT NULL, updated_us INTEGER NOT NULL,
+    converted INTEGER NOT NULL DEFAULT 0,
+    conflicts INTEGER NOT NULL DEFAULT 0, lossy INTEGER NOT NULL DEFAULT 0,
+    impossible INTEGER NOT NULL DEFAULT 0,
+    corrupt INTEGER NOT NULL DEFAULT 0,
+    restored INTEGER NOT NULL DEFAULT 0);
+  CREATE TABLE rollsafe_backup (run_id TEXT NOT NULL,
+    target TEXT NOT NULL, "key" TEXT NOT NULL, old_value BLOB NOT NULL,
+    new_value BLOB NOT NULL, written_us INTEGER NOT NULL,
+    restored INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_id, "key"));
+"""
+
 
 def mixed(recs, n, seed, first=1, kinds=KINDS, weights=WEIGHTS):
     """[(id, kind, bytes)] of @n records, the kinds drawn with @weights."""

@@ -16,11 +16,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rsdata import ROOT, Records, check, check_eq, run_cases  # noqa: E402
-from runcheck import (by_target, counts, finish, mixed,  # noqa: E402
-                      printed_command, report, run_printed, sqlite_backups,
+from runcheck import (OLD_RUNS_DDL, by_target, counts, finish,  # noqa: E402
+                      mixed, printed_command, report, run_printed,
+                      sqlite_backups,
                       sqlite_rows, sqlite_runs, sqlite_table, start,
                       stop_when, write_config)
 
@@ -351,24 +353,16 @@ def test_queue_in_flight_wait_and_max_passes(r):
                     "--in-flight-wait", "10m")
     check_eq(doc["targets"][0]["passes"], 3, "--max-passes 3")
     cfg = os.path.join(r.work, "q.yaml")
-    write_config(cfg, [{"name": "events", "kind": "sqlite-queue",
-                        "connection": "copy.db", "table": "order_events",
-                        "key": "id", "column": "payload",
-                        "type": "shop.Order", "state_column": "state",
-                        "pending_states": ["pending"],
-                        "in_flight_states": ["processing"]}],
-                 max_passes=2, in_flight_wait="10m")
-    doc, _ = report(r, 4, "fix", "-c", cfg, "--execute")
-    check_eq(doc["targets"][0]["passes"], 2, "max_passes: 2")
-    write_config(cfg, [{"name": "events", "kind": "sqlite-queue",
-                        "connection": "copy.db", "table": "order_events",
-                        "key": "id", "column": "payload",
-                        "type": "shop.Order", "state_column": "state",
-                        "pending_states": ["pending"],
-                        "in_flight_states": ["processing"]}],
-                 in_flight_wait="0")
-    doc, _ = report(r, 4, "fix", "-c", cfg, "--execute")
-    check_eq(doc["targets"][0]["passes"], 1, "in_flight_wait: 0")
+    outbox = {"name": "events", "kind": "sqlite-queue",
+              "connection": "copy.db", "table": "order_events", "key": "id",
+              "column": "payload", "type": "shop.Order",
+              "state_column": "state", "pending_states": ["pending"],
+              "in_flight_states": ["processing"]}
+    for top, passes in (({"max_passes": 2, "in_flight_wait": "10m"}, 2),
+                        ({"in_flight_wait": "0"}, 1)):
+        write_config(cfg, [outbox], **top)
+        doc, _ = report(r, 4, "fix", "-c", cfg, "--execute")
+        check_eq(doc["targets"][0]["passes"], passes, "config %s" % top)
     _, err = r.expect(2, "fix", *args, "--in-flight-wait", "soon")
     check("--in-flight-wait 'soon'" in err, "a bad duration refused", err)
 
@@ -449,7 +443,6 @@ def test_printed_hints_work(r):
     sqlite_table(big, "orders", mixed(recs, 60000, 15))
     p = start(r, "fix", "--sqlite", big, "--table", "orders", "--column",
               "payload", "--type", "shop.Order")
-    import time
     time.sleep(0.2)
     p.send_signal(signal.SIGINT)
     rc, out, _ = finish(p, "the dry run")
@@ -542,22 +535,7 @@ def test_old_runs_table_gets_new_columns(r):
     before = sqlite_rows(path, "orders")
     fixed = recs.v1(999)
     db = sqlite3.connect(path)
-    db.executescript("""
-      CREATE TABLE rollsafe_runs (run_id TEXT NOT NULL PRIMARY KEY,
-        command TEXT NOT NULL, target TEXT NOT NULL, table_name TEXT NOT NULL,
-        key_column TEXT NOT NULL, column_name TEXT NOT NULL,
-        to_version INTEGER NOT NULL, status TEXT NOT NULL, checkpoint TEXT,
-        started_us INTEGER NOT NULL, updated_us INTEGER NOT NULL,
-        converted INTEGER NOT NULL DEFAULT 0,
-        conflicts INTEGER NOT NULL DEFAULT 0, lossy INTEGER NOT NULL DEFAULT 0,
-        impossible INTEGER NOT NULL DEFAULT 0,
-        corrupt INTEGER NOT NULL DEFAULT 0,
-        restored INTEGER NOT NULL DEFAULT 0);
-      CREATE TABLE rollsafe_backup (run_id TEXT NOT NULL,
-        target TEXT NOT NULL, "key" TEXT NOT NULL, old_value BLOB NOT NULL,
-        new_value BLOB NOT NULL, written_us INTEGER NOT NULL,
-        restored INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_id, "key"));
-    """)
+    db.executescript(OLD_RUNS_DDL)
     db.execute("INSERT INTO rollsafe_runs VALUES ('old-1', 'fix', 'orders', "
                "'orders', 'id', 'payload', 1, 'done', '7', 1, 2, 1, 0, 0, 0, "
                "0, 0)")
