@@ -70,7 +70,8 @@ static int open_runs(store **s, const store_target *db, const char *cmd) {
   return 0;
 }
 
-int cli_run_parts_of(cli_run_part **out, size_t *n, const store_target *db,
+/* The rows of run @p run (NULL: every row) of @p db's database. */
+static int read_rows(cli_run_part **out, size_t *n, const store_target *db,
                      const char *run, char *described, const char *cmd) {
   *out = NULL;
   *n = 0;
@@ -81,7 +82,9 @@ int cli_run_parts_of(cli_run_part **out, size_t *n, const store_target *db,
   store_run *rows = NULL;
   size_t count = 0;
   store_error serr = {STORE_OK, ""};
-  if (store_run_parts(s, run, &rows, &count, &serr) != STORE_OK) {
+  int rc = run != NULL ? store_run_parts(s, run, &rows, &count, &serr)
+                       : store_run_list(s, &rows, &count, &serr);
+  if (rc != STORE_OK) {
     cli_error(cmd, "%s", serr.message);
     status = exit_for(serr.status);
   }
@@ -91,24 +94,14 @@ int cli_run_parts_of(cli_run_part **out, size_t *n, const store_target *db,
   return status;
 }
 
+int cli_run_parts_of(cli_run_part **out, size_t *n, const store_target *db,
+                     const char *run, char *described, const char *cmd) {
+  return read_rows(out, n, db, run != NULL ? run : "", described, cmd);
+}
+
 int cli_run_list_of(cli_run_part **out, size_t *n, const store_target *db,
                     const char *cmd) {
-  *out = NULL;
-  *n = 0;
-  store *s = NULL;
-  int status = open_runs(&s, db, cmd);
-  if (status != 0) return status;
-  store_run *rows = NULL;
-  size_t count = 0;
-  store_error serr = {STORE_OK, ""};
-  if (store_run_list(s, &rows, &count, &serr) != STORE_OK) {
-    cli_error(cmd, "%s", serr.message);
-    status = exit_for(serr.status);
-  }
-  store_close(s);
-  if (status == 0) status = parse_rows(out, n, rows, count, cmd);
-  free(rows);
-  return status;
+  return read_rows(out, n, db, NULL, NULL, cmd);
 }
 
 int cli_run_is_target(const cli_run_part *p, const store_target *t) {

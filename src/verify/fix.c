@@ -792,23 +792,34 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
   return 0;
 }
 
+/* store_run_update, retried with backoff while it gives way to a writer
+ * (STORE_EBUSY), at most max_busy_retries times: the run's own row is
+ * saved even when a signal asks the run to stop. */
+static int update_run(fix_result *r, const fix_options *o, store *s,
+                      store_error *err) {
+  for (unsigned attempt = 0;; attempt++) {
+    r->run.updated_us = rs_now_us();
+    int st = store_run_update(s, &r->run, err);
+    if (st != STORE_EBUSY || attempt >= o->max_busy_retries) return st;
+    r->busy_retries++;
+    backoff(attempt);
+  }
+}
+
 /* Saves the run row as it stands (outside a batch): the pass, the
  * checkpoint and every count. A failure ends the run with its error. */
-static int save_run(fix_result *r, store *s) {
+static int save_run(fix_result *r, const fix_options *o, store *s) {
   store_error serr = {STORE_OK, ""};
-  r->run.updated_us = rs_now_us();
-  if (store_run_update(s, &r->run, &serr) == STORE_OK) return 0;
+  if (update_run(r, o, s, &serr) == STORE_OK) return 0;
   set_error(r, &serr);
   return -1;
 }
 
 /* Saves the run row at the end: a failure to do so is the run's error,
  * unless it had one already, and the run is not complete. */
-static void save_final(fix_result *r, store *s) {
+static void save_final(fix_result *r, const fix_options *o, store *s) {
   store_error uerr = {STORE_OK, ""};
-  r->run.updated_us = rs_now_us();
-  if (store_run_update(s, &r->run, &uerr) != STORE_OK &&
-      r->status == STORE_OK) {
+  if (update_run(r, o, s, &uerr) != STORE_OK && r->status == STORE_OK) {
     set_error(r, &uerr);
     r->complete = 0;
   }
@@ -849,7 +860,7 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     }
     r->run.remaining = r->run.remaining_undetermined = -1;
     snprintf(r->run.status, sizeof r->run.status, "running");
-    if (save_run(r, s) != 0) goto out;
+    if (save_run(r, o, s) != 0) goto out;
   } else {
     snprintf(r->run.command, sizeof r->run.command, "fix");
     snprintf(r->run.status, sizeof r->run.status, "running");
@@ -917,7 +928,7 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     r->run.checkpoint[0] = '\0';
     forget_unsettled(r);
     counts_to_run(r);
-    if (save_run(r, s) != 0) break;
+    if (save_run(r, o, s) != 0) break;
   }
   if (rc == 0 && (r->complete || (r->unsettled > 0 && !r->deadline_reached)) &&
       r->status == STORE_OK && !r->interrupted)
@@ -937,7 +948,7 @@ out:
       r->run.remaining = (int64_t)r->remaining;
       r->run.remaining_undetermined = (int64_t)r->remaining_undetermined;
     }
-    save_final(r, s);
+    save_final(r, o, s);
   }
   engine_dispose(&e);
   r->seconds = verify_now_seconds() - t0;
@@ -1183,7 +1194,7 @@ int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
   if (o->execute) {
     snprintf(r->run.restore_status, sizeof r->run.restore_status, "running");
     restore_counts_to_run(r);
-    if (save_run(r, s) != 0) {
+    if (save_run(r, o, s) != 0) {
       r->seconds = verify_now_seconds() - t0;
       return 0;
     }
@@ -1250,7 +1261,7 @@ int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
              : r->unsettled > 0      ? "incomplete"
                                      : "done");
     restore_counts_to_run(r);
-    save_final(r, s);
+    save_final(r, o, s);
   }
   r->seconds = verify_now_seconds() - t0;
   return rc;
