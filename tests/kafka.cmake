@@ -7,7 +7,14 @@ if(TARGET rollsafe_cli)
   add_executable(kafka_mock ${CMAKE_CURRENT_SOURCE_DIR}/kafka/kafka_mock.c)
   target_link_libraries(kafka_mock PRIVATE PkgConfig::RDKAFKA_TEST)
   target_compile_options(kafka_mock PRIVATE ${RS_WARNINGS})
-  set(kafka_env "RS_KAFKA_MOCK=$<TARGET_FILE:kafka_mock>")
+  # A producer that sets provenance headers with rs_provenance_headers().
+  add_executable(kafka_provenance_produce
+                 ${CMAKE_CURRENT_SOURCE_DIR}/kafka/kafka_provenance_produce.c)
+  target_link_libraries(kafka_provenance_produce PRIVATE rollsafe_static
+                        PkgConfig::RDKAFKA_TEST)
+  target_compile_options(kafka_provenance_produce PRIVATE ${RS_WARNINGS})
+  set(kafka_env "RS_KAFKA_MOCK=$<TARGET_FILE:kafka_mock>"
+      "RS_KAFKA_PRODUCE=$<TARGET_FILE:kafka_provenance_produce>")
   if(DEFINED ENV{RS_KAFKA_BOOTSTRAP})
     list(APPEND kafka_env "RS_KAFKA_BOOTSTRAP=$ENV{RS_KAFKA_BOOTSTRAP}")
   endif()

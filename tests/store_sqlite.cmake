@@ -10,7 +10,7 @@ target_compile_options(check_store_sqlite_write PRIVATE ${RS_WARNINGS})
 
 set(RS_SQLW_WORK ${CMAKE_CURRENT_BINARY_DIR}/store-sqlite-work)
 set(RS_SQLW_CASES tables page_integer page_text page_where fix atomic busy
-    wal restore purge runs readonly queue)
+    wal restore purge runs readonly queue leases)
 foreach(case ${RS_SQLW_CASES})
   add_test(NAME store_sqlite.${case} COMMAND check_store_sqlite_write)
   set_tests_properties(store_sqlite.${case} PROPERTIES

@@ -6,8 +6,11 @@
  *   const unsigned rollsafe_plugin_abi = RS_PLUGIN_ABI_VERSION;
  *   int rollsafe_plugin_register(rs_registry_builder *builder, rs_error *err);
  *
- * rs_plugin_load() opens it with dlopen(), checks that it was built for this
- * plugin ABI, and calls rollsafe_plugin_register() once with the builder of
+ * rs_plugin_load() first reads rollsafe_plugin_abi from the file (its ELF
+ * dynamic symbol table), so that a plugin built for another ABI is refused
+ * before any of its code, constructors included, runs; then opens it with
+ * dlopen(), checks the symbol again, and calls rollsafe_plugin_register()
+ * once with the builder of
  * the registry being assembled. The function declares record types,
  * versions, converters, moved fields and enum maps through the public
  * registry API (rollsafe/registry.h), and returns 0 or a negative RS_E*
@@ -51,10 +54,12 @@ typedef struct rs_plugin rs_plugin;
  *        rs_plugin_close() after freeing every registry built with it
  * @param path the shared library; a name without a slash is looked up as
  *        dlopen() does (LD_LIBRARY_PATH...)
- * @return 0, RS_EIO (dlopen failed: the message carries dlerror()),
+ * @return 0, RS_EIO (the file cannot be read as a shared object of this
+ *         machine, or dlopen failed: the message carries dlerror()),
  *         RS_EINVAL (a symbol is missing, or the plugin's ABI differs),
  *         RS_ENOMEM, or what the registration function returned (the
- *         message prefixed with the path)
+ *         message prefixed with the path). Text from the plugin and the
+ *         loader has its control bytes escaped as \xNN.
  */
 RS_EXTERN int rs_plugin_load(rs_plugin **out, const char *path,
                              rs_registry_builder *builder, rs_error *err);

@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "classify.h"
 #include "envelope.h"
+#include "headers.h"
 #include "confluent.h"
 #include "schema.h"
 #include "plugin.h"

@@ -62,6 +62,7 @@ typedef struct fix_args {
   size_t n_names;
   double in_flight_wait; /* --in-flight-wait, seconds; has_: given */
   int has_in_flight_wait;
+  cli_run_limits limits; /* runs and purge: their stores' session limits */
 } fix_args;
 
 enum {
@@ -166,13 +167,13 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
         break;
       }
       case OPT_LOCK_TIMEOUT:
-        if (cli_opt_number(cmd, "--lock-timeout", value, 1, 3600000,
+        if (cli_opt_millis(cmd, "--lock-timeout", value, 1, CLI_TIMEOUT_MS_MAX,
                            &a->lock_timeout_ms))
           return CLI_EXIT_USAGE;
         break;
       case OPT_STATEMENT_TIMEOUT:
-        if (cli_opt_number(cmd, "--statement-timeout", value, 1, 86400000,
-                           &a->statement_timeout_ms))
+        if (cli_opt_millis(cmd, "--statement-timeout", value, 1,
+                           CLI_TIMEOUT_MS_MAX, &a->statement_timeout_ms))
           return CLI_EXIT_USAGE;
         break;
       case OPT_MAX_PASSES:
@@ -328,6 +329,32 @@ static void queue_stream_json(json_t *o, const cli_target *t,
   json_object_set_new(o, "truncated", fr);
 }
 
+/* The triggers, rules and policies the fix's UPDATEs fire (store_hook). */
+static json_t *hooks_json(const fix_result *r) {
+  json_t *list = json_array();
+  for (size_t i = 0; i < r->n_hooks; i++) {
+    const store_hook *h = &r->hooks[i];
+    json_array_append_new(
+        list,
+        json_pack("{s:o,s:o,s:o,s:o}", "kind", rs__json_text(h->kind), "name",
+                  rs__json_text(h->name), "table", rs__json_text(h->table),
+                  "detail", rs__json_text(h->detail)));
+  }
+  return list;
+}
+
+static void hooks_text(FILE *out, const fix_result *r) {
+  for (size_t i = 0; i < r->n_hooks; i++) {
+    const store_hook *h = &r->hooks[i];
+    fprintf(out, "  %-10s %s on %s: %s\n", h->kind, h->name, h->table,
+            h->detail);
+  }
+  if (r->n_hooks > 0)
+    fprintf(out,
+            "             (the UPDATEs of this fix fire them, with the "
+            "rights of the role it connects as)\n");
+}
+
 static json_t *result_json(const fix_report *rep, size_t i) {
   const fix_result *r = &rep->results[i];
   const cli_target *t = &rep->targets[i];
@@ -408,6 +435,7 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   if (rep->restore)
     json_object_set_new(o, "restored_by_every_restore",
                         json_integer((json_int_t)r->run.restored));
+  json_object_set_new(o, "write_hooks", hooks_json(r));
   queue_stream_json(o, t, r);
   json_object_set_new(o, "duration_seconds", json_real(r->seconds));
   return o;
@@ -515,6 +543,7 @@ static int write_text(FILE *out, void *ctx) {
       continue;
     }
     if (r->run.run[0]) fprintf(out, "  run        %s\n", r->run.run);
+    hooks_text(out, r);
     fprintf(out,
             "  rows       %" PRIu64 " read in %" PRIu64 " pass%s, %.2f s\n",
             r->rows_read, r->passes, r->passes == 1 ? "" : "es", r->seconds);
@@ -612,6 +641,33 @@ static int write_metrics(FILE *out, void *ctx) {
           "rollsafe_fix_exit_code %d\n# EOF\n",
           rep->exit_code);
   return ferror(out) ? -1 : 0;
+}
+
+/*
+ * The sessions' limits: the command line's, else the config's (@p c, or
+ * NULL), else the defaults. Writers wait for their locks up to the lock
+ * timeout (default a minute) and stop waiting when the command is
+ * interrupted; their statements are limited to 30 s unless told otherwise.
+ * Reads (the dry run's) have no statement_timeout unless one is given.
+ */
+static void session_limits(const fix_args *a, const cli_config *c,
+                           store_open_options *sopts,
+                           store_write_options *wopts) {
+  unsigned long lock = a->lock_timeout_ms, stmt = a->statement_timeout_ms;
+  if (lock == 0 && c != NULL) lock = c->lock_timeout_ms;
+  if (stmt == 0 && c != NULL) stmt = c->statement_timeout_ms;
+  *sopts = (store_open_options){isatty(STDIN_FILENO), (int)stmt};
+  *wopts = (store_write_options)STORE_WRITE_OPTIONS_INIT;
+  if (lock != 0) wopts->lock_timeout_ms = (int)lock;
+  if (stmt != 0) wopts->statement_timeout_ms = (int)stmt;
+  wopts->interrupted = &cli_interrupted;
+}
+
+/* The same limits, for reading and purging a database's runs. */
+static cli_run_limits run_limits(const fix_args *a, const cli_config *c) {
+  cli_run_limits l;
+  session_limits(a, c, &l.open, &l.write);
+  return l;
 }
 
 /* The report to stdout or -o, as text or JSON, and --metrics: 0, or the
@@ -773,9 +829,12 @@ static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
   for (size_t i = 0; i < pl->set.n; i++)
     if (pl->set.targets[i].target.kind == STORE_KAFKA_TOPIC)
       return cli_usage_error(cmd,
-                             "target '%s' is a Kafka topic: %s does not "
-                             "write topics; rollsafe scan reads them",
-                             pl->set.targets[i].target.name, cmd);
+                             "target '%s' is a Kafka topic: %s one from "
+                             "the command line (--kafka, --topic, --type "
+                             "and --output-topic or --in-place-compacted; "
+                             "see %s --kafka x --help)",
+                             pl->set.targets[i].target.name, cmd, cmd);
+  cli_run_limits limits = run_limits(a, pl->set.config);
   size_t found = 0;
   for (size_t i = 0; i < pl->set.n; i++) {
     cli_target *t = &pl->set.targets[i];
@@ -785,7 +844,7 @@ static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
       continue;
     cli_run_part *rows = NULL;
     size_t n = 0;
-    status = cli_run_parts_of(&rows, &n, &t->target, run, NULL, cmd);
+    status = cli_run_parts_of(&rows, &n, &t->target, run, NULL, &limits, cmd);
     if (status != 0) return status;
     for (size_t k = 0; k < n; k++) {
       if (!cli_run_is_target(&rows[k], &t->target)) continue;
@@ -872,7 +931,8 @@ static int plan_database(plan *pl, fix_args *a, const char *cmd, int restore) {
   cli_run_part *rows = NULL;
   size_t n = 0, kept = 0;
   char described[256] = "";
-  int status = cli_run_parts_of(&rows, &n, &db, run, described, cmd);
+  cli_run_limits limits = run_limits(a, NULL);
+  int status = cli_run_parts_of(&rows, &n, &db, run, described, &limits, cmd);
   if (status != 0) return status;
   for (size_t k = 0; k < n; k++) {
     int keep = picked(&rows[k], &a->t, a->names, a->n_names);
@@ -1107,9 +1167,11 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   for (size_t i = 0; i < n; i++)
     if (targets[i].target.kind == STORE_KAFKA_TOPIC) {
       status = cli_usage_error(cmd,
-                               "target '%s' is a Kafka topic: %s does not "
-                               "write topics; rollsafe scan reads them",
-                               targets[i].target.name, cmd);
+                               "target '%s' is a Kafka topic: %s one from "
+                               "the command line (--kafka, --topic, --type "
+                               "and --output-topic or --in-place-compacted; "
+                               "see %s --kafka x --help)",
+                               targets[i].target.name, cmd, cmd);
       goto done;
     }
   const rs_registry *reg = pl.set.registry;
@@ -1161,11 +1223,9 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   cli_interrupt_install(&saved);
   progress prog;
   progress_init(&prog, stderr);
-  store_open_options sopts = {isatty(STDIN_FILENO)};
-  store_write_options wopts = STORE_WRITE_OPTIONS_INIT;
-  if (a->lock_timeout_ms) wopts.lock_timeout_ms = (int)a->lock_timeout_ms;
-  if (a->statement_timeout_ms)
-    wopts.statement_timeout_ms = (int)a->statement_timeout_ms;
+  store_open_options sopts;
+  store_write_options wopts;
+  session_limits(a, pl.set.config, &sopts, &wopts);
   int codec_failed = 0;
   /* A restore of a run whose last restore stopped before its end, or left
    * messages in flight, goes on with it: the targets it finished are not
@@ -1237,7 +1297,9 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                      .stream_output = a->fixed_output != NULL ? a->fixed_output
                                                               : t->fixed_output,
                      .drop_unfixable = a->drop_unfixable,
-                     .max_busy_retries = 8,
+                     /* the store gives way and retries itself, until
+                      * the lock timeout (store_write_options) */
+                     .max_busy_retries = 0,
                      .max_samples = a->samples,
                      .run = &part->run,
                      .resume = pl.has_part[i],
@@ -1492,10 +1554,17 @@ void cli_fix_help(FILE *out) {
       "                           contradict it are refused)",
       "      --batch N            rows per batch (default 500)",
       "      --max-rate R         rows per second at most",
-      "      --lock-timeout MS    give way to production after MS ms waiting",
-      "                           for a lock (default 1000); retried with",
-      "                           backoff",
-      "      --statement-timeout MS  (default 30000)",
+      "      --lock-timeout DURATION  how long a step (a batch, a page, the",
+      "                           run row, creating its tables) keeps",
+      "                           taking its turn for locks before the fix",
+      "                           gives up with exit 4 (default 60s; 500ms,",
+      "                           2m; a bare number is milliseconds). Each",
+      "                           PostgreSQL statement waits at most 1 s and",
+      "                           is retried with backoff",
+      "      --statement-timeout DURATION  PostgreSQL statement_timeout",
+      "                           (default: 30s for writes, none for the",
+      "                           dry run's reads, whatever the role or",
+      "                           database sets)",
       "      --max-passes N       passes while conflicts remain (default 3;",
       "                           queues: 10, while messages are in flight;",
       "                           config: max_passes)",
@@ -1519,7 +1588,9 @@ void cli_fix_help(FILE *out) {
       "pending messages; a message a consumer holds is in_flight and",
       "revisited, one consumed meanwhile is gone. Stream files are never",
       "edited: the fix writes a new file beside the original, which stays as",
-      "the backup.",
+      "the backup. A Kafka topic is never rewritten either: see",
+      "'" CLI_PROGRAM " fix --kafka - --help' (an output topic, or in place",
+      "on a compacted topic).",
       "",
       "Ctrl-C or SIGTERM finishes the current batch, saves the checkpoint and",
       "exits 4, printing the command that resumes the run (--resume RUN_ID).",
@@ -1531,10 +1602,15 @@ void cli_fix_help(FILE *out) {
       "undetermined and never rewritten: give --raw-writer N with a --where",
       "selecting the rows that version wrote, or register the version.",
       "",
+      "PostgreSQL: the schema rollsafe must be the fix role's own (see",
+      "docs/privileges.md); the dry run lists the triggers, rules and",
+      "policies the fix's UPDATEs would fire, which run with its rights.",
+      "",
       "Exit status: 0 nothing the reader cannot read remains (dry run:",
       "nothing to do); 1 records remain (or would be converted); 2 usage;",
-      "3 connection or I/O; 4 incomplete (interrupted, locks not obtained)",
-      "or undetermined records remain.",
+      "3 connection or I/O; 4 incomplete (interrupted, locks not obtained",
+      "within --lock-timeout, the run busy in another process) or",
+      "undetermined records remain.",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
@@ -1568,7 +1644,8 @@ void cli_restore_help(FILE *out) {
       "      --target NAME        with -c: only this target (repeatable)",
       "",
       "Options: --run RUN_ID, --execute, --batch N, --max-rate R,",
-      "--lock-timeout MS, --statement-timeout MS, --deadline DURATION,",
+      "--lock-timeout DURATION, --statement-timeout DURATION,",
+      "--deadline DURATION,",
       "--format text|json, -o FILE, --samples N.",
       "",
       "Exit status: 0 every row restored or left alone (dry run: would be);",
@@ -1579,6 +1656,8 @@ void cli_restore_help(FILE *out) {
 }
 
 int cli_fix_run(int argc, char **argv) {
+  /* A Kafka topic is never rewritten: its fix is a driver of its own. */
+  if (cli_kafka_fix_wanted(argc, argv)) return cli_kafka_fix_run(argc, argv, 0);
   static const int allowed[] = {OPT_TO_VERSION,
                                 OPT_EXECUTE,
                                 OPT_ALLOW_LOSSY,
@@ -1615,6 +1694,7 @@ int cli_fix_run(int argc, char **argv) {
 }
 
 int cli_restore_run(int argc, char **argv) {
+  if (cli_kafka_fix_wanted(argc, argv)) return cli_kafka_fix_run(argc, argv, 1);
   static const int allowed[] = {
       OPT_RUN,          OPT_EXECUTE,           OPT_BATCH,
       OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_FORMAT,
@@ -1646,7 +1726,11 @@ void cli_runs_help(FILE *out) {
       "each target its row of each run, with the run's id, its status,",
       "pass and checkpoint, its counts, its last restore's, and what the",
       "run recorded (JSON: settings). A database given alone lists every",
-      "run kept in it.",
+      "run kept in it. A run whose process is gone (killed, crashed) shows",
+      "as interrupted, never running: resume it with fix --execute --resume",
+      "RUN_ID.",
+      "",
+      "Options: --format text|json, --lock-timeout DURATION.",
       "",
       TARGET_HELP,
       "      --target NAME        with -c: only this target (repeatable)",
@@ -1755,6 +1839,7 @@ static int each_row(fix_args *a, const char *cmd, const char *run, row_fn fn,
     status = cli_target_set_load(&set, &a->t, cmd);
     if (status == 0)
       status = cli_target_set_narrow(&set, a->names, a->n_names, cmd);
+    if (status == 0) a->limits = run_limits(a, set.config);
     for (size_t i = 0; status == 0 && i < set.n; i++) {
       const store_target *t = &set.targets[i].target;
       if (t->kind == STORE_STREAM_FILE || t->kind == STORE_KAFKA_TOPIC) {
@@ -1770,8 +1855,9 @@ static int each_row(fix_args *a, const char *cmd, const char *run, row_fn fn,
       }
       cli_run_part *rows = NULL;
       size_t n = 0;
-      status = run != NULL ? cli_run_parts_of(&rows, &n, t, run, NULL, cmd)
-                           : cli_run_list_of(&rows, &n, t, cmd);
+      status = run != NULL
+                   ? cli_run_parts_of(&rows, &n, t, run, NULL, &a->limits, cmd)
+                   : cli_run_list_of(&rows, &n, t, &a->limits, cmd);
       for (size_t k = 0; status == 0 && k < n; k++) {
         if (!cli_run_is_target(&rows[k], t)) continue;
         matched++;
@@ -1788,8 +1874,10 @@ static int each_row(fix_args *a, const char *cmd, const char *run, row_fn fn,
     store_target db = db_of_args(&a->t, label);
     cli_run_part *rows = NULL;
     size_t n = 0;
-    status = run != NULL ? cli_run_parts_of(&rows, &n, &db, run, NULL, cmd)
-                         : cli_run_list_of(&rows, &n, &db, cmd);
+    a->limits = run_limits(a, NULL);
+    status = run != NULL
+                 ? cli_run_parts_of(&rows, &n, &db, run, NULL, &a->limits, cmd)
+                 : cli_run_list_of(&rows, &n, &db, &a->limits, cmd);
     /* Target by target, in the order each first appears; each target's
      * rows oldest first. */
     for (size_t f = 0; status == 0 && f < n; f++) {
@@ -1849,10 +1937,14 @@ static int purge_row(fix_args *a, const char *cmd, const store_target *db,
   int64_t deleted = 0;
   if (a->execute) {
     store *s = NULL;
-    store_open_options sopts = {isatty(STDIN_FILENO)};
     store_error serr = {STORE_OK, ""};
-    int rc = store_open_runs(&s, db, &sopts, NULL, &serr);
-    if (rc == STORE_OK) rc = store_purge_run(s, p->run.run_id, &deleted, &serr);
+    int rc = store_open_runs(&s, db, &a->limits.open, &a->limits.write, &serr);
+    /* Never under a process that works on the run's row (its lease). */
+    if (rc == STORE_OK) rc = store_run_lease(s, p->run.run_id, &serr);
+    if (rc == STORE_OK) {
+      rc = store_purge_run(s, p->run.run_id, &deleted, &serr);
+      store_run_release(s, p->run.run_id);
+    }
     store_close(s);
     if (rc != STORE_OK) {
       cli_error(cmd, "%s", serr.message);
@@ -1889,7 +1981,7 @@ static int finish_json(const char *cmd, const fix_args *a, json_t *doc,
 }
 
 int cli_runs_run(int argc, char **argv) {
-  static const int allowed[] = {OPT_FORMAT, OPT_TARGET, 0};
+  static const int allowed[] = {OPT_FORMAT, OPT_TARGET, OPT_LOCK_TIMEOUT, 0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
@@ -1906,8 +1998,8 @@ int cli_runs_run(int argc, char **argv) {
 }
 
 int cli_purge_run(int argc, char **argv) {
-  static const int allowed[] = {OPT_RUN, OPT_EXECUTE, OPT_FORMAT, OPT_TARGET,
-                                0};
+  static const int allowed[] = {OPT_RUN,    OPT_EXECUTE,      OPT_FORMAT,
+                                OPT_TARGET, OPT_LOCK_TIMEOUT, 0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;

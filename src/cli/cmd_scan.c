@@ -151,6 +151,10 @@ void cli_scan_help(FILE *out) {
       "                           (the scan goes on with the next record;",
       "                           its peak memory stays under BYTES plus",
       "                           64 MiB)",
+      "      --statement-timeout DURATION  PostgreSQL: end a target's read",
+      "                           after DURATION (500ms, 90s, 5m), exit 4.",
+      "                           Default: none, whatever the role or the",
+      "                           database sets",
       "  -h, --help               show this help",
       "",
       "Progress (rows, rows/s, estimated total, time left) is shown on stderr",
@@ -188,7 +192,8 @@ typedef struct scan_args {
   const char *output;
   const char *metrics;
   size_t samples;
-  size_t max_alloc; /* 0: the codec's default */
+  size_t max_alloc;                   /* 0: the codec's default */
+  unsigned long statement_timeout_ms; /* 0: the config's, else none */
   int help;
 } scan_args;
 
@@ -200,6 +205,7 @@ enum {
   OPT_METRICS,
   OPT_SAMPLES,
   OPT_MAX_ALLOC,
+  OPT_STATEMENT_TIMEOUT,
   OPT_HELP
 };
 
@@ -213,6 +219,7 @@ static const cli_opt_spec scan_opts[] = {
     {OPT_METRICS, "metrics", 0, 1},
     {OPT_SAMPLES, "samples", 0, 1},
     {OPT_MAX_ALLOC, "max-alloc", 0, 1},
+    {OPT_STATEMENT_TIMEOUT, "statement-timeout", 0, 1},
     {OPT_HELP, "help", 'h', 0},
 };
 
@@ -373,17 +380,8 @@ static int parse_args(scan_args *a, int argc, char **argv) {
         break;
       }
       case CLI_TOPT_SINCE:
-        if (a->t.kafka.has_since)
-          return cli_usage_error(CMD, "--since given twice");
-        if (cli_parse_time(value, &a->t.kafka.since_ms) != 0)
-          return cli_usage_error(
-              CMD,
-              "invalid --since '%s': expected RFC 3339 with a zone "
-              "(2026-11-26T09:30:00Z), a date (2026-11-26) or @UNIX_SECONDS",
-              value);
-        a->t.kafka.since_ms /= 1000; /* Kafka timestamps: milliseconds */
-        a->t.kafka.has_since = 1;
-        a->t.kafka.since_text = value;
+        if (cli_kafka_since(&a->t.kafka, value, CMD) != 0)
+          return CLI_EXIT_USAGE;
         break;
       case OPT_WRITTEN_AFTER:
         rc = cli_parse_time(value, &a->written_after_us);
@@ -420,6 +418,11 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case OPT_MAX_ALLOC:
         if (cli_opt_bytes(CMD, "--max-alloc", value, CLI_MIN_MAX_ALLOC,
                           CLI_MAX_MAX_ALLOC, &a->max_alloc) != 0)
+          return CLI_EXIT_USAGE;
+        break;
+      case OPT_STATEMENT_TIMEOUT:
+        if (cli_opt_millis(CMD, "--statement-timeout", value, 1,
+                           CLI_TIMEOUT_MS_MAX, &a->statement_timeout_ms) != 0)
           return CLI_EXIT_USAGE;
         break;
       case OPT_HELP:
@@ -549,7 +552,11 @@ static int run(scan_args *a) {
   cli_interrupt_install(&saved);
   progress prog;
   progress_init(&prog, stderr);
-  store_open_options sopts = {isatty(STDIN_FILENO)};
+  /* The session's own statement_timeout: the option's, the config's, or
+   * none (never one the role or database carries). */
+  unsigned long stmt = a->statement_timeout_ms;
+  if (stmt == 0 && set.config != NULL) stmt = set.config->statement_timeout_ms;
+  store_open_options sopts = {isatty(STDIN_FILENO), (int)stmt};
   int codec_failed = 0;
   double t0 = (double)rs_now_us() / 1e6;
   for (size_t i = 0; i < report.n_targets && !cli_interrupted && !codec_failed;

@@ -1122,6 +1122,39 @@ static int get_kafka_timeout(loader *ld, const node *v, int *out) {
   return 0;
 }
 
+int cli_parse_millis(const char *text, unsigned long lo, unsigned long hi,
+                     unsigned long *out) {
+  if (text == NULL || text[0] < '0' || text[0] > '9') return -1;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || errno != 0 || !(v >= 0)) return -1;
+  double scale = strcmp(end, "") == 0 || strcmp(end, "ms") == 0 ? 1
+                 : strcmp(end, "s") == 0                        ? 1000
+                 : strcmp(end, "m") == 0                        ? 60000
+                 : strcmp(end, "h") == 0                        ? 3600000
+                                                                : -1;
+  if (scale < 0) return -1;
+  double ms = v * scale;
+  if (!(ms >= (double)lo && ms <= (double)hi)) return -1;
+  *out = (unsigned long)(ms + 0.5);
+  if (*out < lo) *out = lo;
+  return 0;
+}
+
+/* lock_timeout and statement_timeout: a duration, at least 1 ms. */
+static int get_millis(loader *ld, const char *key, const node *v,
+                      unsigned long *out) {
+  char got[256];
+  if (v->type == NODE_SCALAR &&
+      cli_parse_millis(v->value, 1, CLI_TIMEOUT_MS_MAX, out) == 0)
+    return 0;
+  return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                 "%s: expected a duration such as 500ms, 90s or 5m (a bare "
+                 "number is milliseconds; at most a day), got %s",
+                 key, described(got, v, 0));
+}
+
 static int resolve_relative(loader *ld, char **path);
 
 /* A Kafka topic needs its name, topic and type, its bootstrap servers
@@ -1526,6 +1559,8 @@ enum {
   K_RAW_WRITER,
   K_SCHEMA_IDS,
   K_COLUMN_ENCODING,
+  K_LOCK_TIMEOUT,
+  K_STATEMENT_TIMEOUT,
   K_MAX_PASSES,
   K_IN_FLIGHT_WAIT,
   K_COUNT
@@ -1579,11 +1614,11 @@ int cli_duration_parse(const char *text, int allow_zero, double *out) {
 }
 
 static const char *const top_keys[K_COUNT + 1] = {
-    "feature",    "reader_version", "reader_framing",
-    "targets",    "diff",           "schemas",
-    "plugins",    "enum_map",       "proto_paths",
-    "raw_writer", "schema_ids",     "column_encoding",
-    "max_passes", "in_flight_wait", NULL};
+    "feature",        "reader_version",    "reader_framing", "targets",
+    "diff",           "schemas",           "plugins",        "enum_map",
+    "proto_paths",    "raw_writer",        "schema_ids",     "column_encoding",
+    "lock_timeout",   "statement_timeout", "max_passes",     "in_flight_wait",
+    NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
                             cli_config *config);
@@ -1656,6 +1691,13 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
       case K_COLUMN_ENCODING:
         rc = get_column_encoding(ld, v, &config->column_encoding);
         config->has_column_encoding = rc == 0;
+        break;
+      case K_LOCK_TIMEOUT:
+        rc = get_millis(ld, "lock_timeout", v, &config->lock_timeout_ms);
+        break;
+      case K_STATEMENT_TIMEOUT:
+        rc = get_millis(ld, "statement_timeout", v,
+                        &config->statement_timeout_ms);
         break;
       case K_MAX_PASSES:
         rc = get_max_passes(ld, v, &config->max_passes);

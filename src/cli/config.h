@@ -65,6 +65,10 @@
  *   enum_map:                     # optional: enum values a down-conversion
  *     shop.v2.Order.Status:       # writes as another value
  *       AWAITING_AUTH: PENDING
+ *   lock_timeout: 60s             # optional: how long a writing step may
+ *                                 # wait for its locks (--lock-timeout)
+ *   statement_timeout: 30s        # optional: PostgreSQL statement_timeout
+ *                                 # (--statement-timeout; reads: none)
  *
  * Unknown keys, wrong types, duplicates and missing keys are errors that
  * give the file, line and column ("rollsafe.yaml:7:5: ...").
@@ -219,7 +223,23 @@ typedef struct cli_config {
   cli_config_paths proto_paths; /**< `proto_paths:`, imports of .proto files */
   cli_config_enum_map *enum_maps; /**< `enum_map:` */
   size_t n_enum_maps;
+  /** `lock_timeout:` (fix, restore, runs, purge: how long a step may wait
+   * for its locks) and `statement_timeout:` (PostgreSQL; scan and the dry
+   * run too), in milliseconds; 0 when absent. */
+  unsigned long lock_timeout_ms;
+  unsigned long statement_timeout_ms;
 } cli_config;
+
+/**
+ * Parses a duration in milliseconds: a number with a unit, "500ms", "90s",
+ * "5m", "1h", or a bare number of milliseconds ("2000"); from @p lo to
+ * @p hi milliseconds. 0, or -1 when it is not such a duration.
+ */
+int cli_parse_millis(const char *text, unsigned long lo, unsigned long hi,
+                     unsigned long *out);
+
+/** The largest duration a timeout takes: a day. */
+#define CLI_TIMEOUT_MS_MAX 86400000ul
 
 /**
  * Reads and checks @p path.

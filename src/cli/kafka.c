@@ -95,6 +95,20 @@ int cli_kafka_opt(cli_kafka_args *a, int id, const char *value,
   return 0;
 }
 
+int cli_kafka_since(cli_kafka_args *a, const char *value, const char *cmd) {
+  if (a->has_since) return cli_usage_error(cmd, "--since given twice");
+  if (cli_parse_time(value, &a->since_ms) != 0)
+    return cli_usage_error(
+        cmd,
+        "invalid --since '%s': expected RFC 3339 with a zone "
+        "(2026-11-26T09:30:00Z), a date (2026-11-26) or @UNIX_SECONDS",
+        value);
+  a->since_ms /= 1000; /* Kafka timestamps: milliseconds */
+  a->has_since = 1;
+  a->since_text = value;
+  return 0;
+}
+
 /* ---- properties -------------------------------------------------------- */
 
 /* Sets property @p name to @p value (copies), replacing an earlier one. */

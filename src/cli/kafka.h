@@ -12,6 +12,7 @@
 #define RS_CLI_KAFKA_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -66,6 +67,10 @@ typedef struct cli_kafka_target {
 int cli_kafka_opt(cli_kafka_args *a, int id, const char *value,
                   const char *cmd);
 
+/** Takes --since TIME (as cli_parse_time reads it) into @p a: 0, or
+ * CLI_EXIT_USAGE (printed) for a bad or repeated one. */
+int cli_kafka_since(cli_kafka_args *a, const char *value, const char *cmd);
+
 /**
  * Builds @p out's properties from @p src: the file's, then the
  * environment's, then the NAME=VALUE ones (refusing secrets there), in that
@@ -106,5 +111,19 @@ int cli_parse_time(const char *text, int64_t *out_us);
  * frees with cli_kafka_target_free() in every case). 0 or an exit code. */
 int cli_kafka_resolve(cli_kafka_target *out, const cli_kafka_args *k,
                       const char *cmd);
+
+/**
+ * 1 when the arguments of `fix` or `restore` name a Kafka topic (--kafka,
+ * --output-topic, --in-place-compacted, --journal-topic): the command is
+ * then cli_kafka_fix_run's (src/cli/kafka_fix.c).
+ */
+int cli_kafka_fix_wanted(int argc, char **argv);
+
+/** `rollsafe fix` (@p restore 0) or `restore` (1) of a Kafka topic; returns
+ * the exit code. */
+int cli_kafka_fix_run(int argc, char **argv, int restore);
+
+/** The help of fix and restore of a Kafka topic. */
+void cli_kafka_fix_help(FILE *out);
 
 #endif

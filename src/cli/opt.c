@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 
 void cli_opt_init(cli_opt_parser *p, const cli_opt_spec *specs, size_t n_specs,
                   int argc, char **argv, const char *cmd) {
@@ -100,6 +101,16 @@ int cli_opt_number(const char *cmd, const char *name, const char *value,
                            value, lo, hi);
   *out = v;
   return 0;
+}
+
+int cli_opt_millis(const char *cmd, const char *name, const char *value,
+                   unsigned long lo, unsigned long hi, unsigned long *out) {
+  if (cli_parse_millis(value, lo, hi, out) == 0) return 0;
+  return cli_usage_error(cmd,
+                         "invalid %s '%s': expected a duration such as 500ms, "
+                         "90s or 5m (a bare number is milliseconds), from "
+                         "%lu ms to %lu ms",
+                         name, value, lo, hi);
 }
 
 int cli_opt_bytes(const char *cmd, const char *name, const char *value,

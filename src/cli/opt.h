@@ -78,6 +78,11 @@ int cli_opt_number(const char *cmd, const char *name, const char *value,
 int cli_opt_bytes(const char *cmd, const char *name, const char *value,
                   size_t lo, size_t hi, size_t *out);
 
+/** A duration in milliseconds (cli_parse_millis: "500ms", "90s", "5m", or
+ * a bare number of milliseconds), from @p lo to @p hi. */
+int cli_opt_millis(const char *cmd, const char *name, const char *value,
+                   unsigned long lo, unsigned long hi, unsigned long *out);
+
 /** A format version as the registry accepts them: 1..1000. */
 int cli_opt_version(const char *cmd, const char *name, const char *value,
                     unsigned *out);

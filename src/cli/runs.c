@@ -60,10 +60,13 @@ static int parse_rows(cli_run_part **out, size_t *n_out, store_run *rows,
 }
 
 /* Opens the runs of @p db's database. */
-static int open_runs(store **s, const store_target *db, const char *cmd) {
-  store_open_options sopts = {isatty(STDIN_FILENO)};
+static int open_runs(store **s, const store_target *db,
+                     const cli_run_limits *limits, const char *cmd) {
+  store_open_options sopts = {isatty(STDIN_FILENO), 0};
   store_error serr = {STORE_OK, ""};
-  if (store_open_runs(s, db, &sopts, NULL, &serr) != STORE_OK) {
+  if (store_open_runs(s, db, limits != NULL ? &limits->open : &sopts,
+                      limits != NULL ? &limits->write : NULL,
+                      &serr) != STORE_OK) {
     cli_error(cmd, "%s", serr.message);
     return exit_for(serr.status);
   }
@@ -72,11 +75,12 @@ static int open_runs(store **s, const store_target *db, const char *cmd) {
 
 /* The rows of run @p run (NULL: every row) of @p db's database. */
 static int read_rows(cli_run_part **out, size_t *n, const store_target *db,
-                     const char *run, char *described, const char *cmd) {
+                     const char *run, char *described,
+                     const cli_run_limits *limits, const char *cmd) {
   *out = NULL;
   *n = 0;
   store *s = NULL;
-  int status = open_runs(&s, db, cmd);
+  int status = open_runs(&s, db, limits, cmd);
   if (status != 0) return status;
   if (described != NULL) snprintf(described, 256, "%s", store_describe(s));
   store_run *rows = NULL;
@@ -95,13 +99,14 @@ static int read_rows(cli_run_part **out, size_t *n, const store_target *db,
 }
 
 int cli_run_parts_of(cli_run_part **out, size_t *n, const store_target *db,
-                     const char *run, char *described, const char *cmd) {
-  return read_rows(out, n, db, run != NULL ? run : "", described, cmd);
+                     const char *run, char *described,
+                     const cli_run_limits *limits, const char *cmd) {
+  return read_rows(out, n, db, run != NULL ? run : "", described, limits, cmd);
 }
 
 int cli_run_list_of(cli_run_part **out, size_t *n, const store_target *db,
-                    const char *cmd) {
-  return read_rows(out, n, db, NULL, NULL, cmd);
+                    const cli_run_limits *limits, const char *cmd) {
+  return read_rows(out, n, db, NULL, NULL, limits, cmd);
 }
 
 int cli_run_is_target(const cli_run_part *p, const store_target *t) {

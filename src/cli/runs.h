@@ -48,19 +48,27 @@ typedef struct cli_run_part {
 
 void cli_run_parts_free(cli_run_part *parts, size_t n);
 
+/** The session limits a database's runs are read with (the command's
+ * lock and statement timeouts, as for its writers). */
+typedef struct cli_run_limits {
+  store_open_options open;
+  store_write_options write;
+} cli_run_limits;
+
 /**
  * The rows of run @p run in the database of @p db (its kind and
- * connection), read through store_open_runs(). *n 0: none there.
- * @p described (NULL, or 256 bytes) receives the database as messages may
- * show it (never a password).
- * @return 0, CLI_EXIT_USAGE or CLI_EXIT_IO (printed)
+ * connection), read through store_open_runs() with @p limits (NULL: the
+ * defaults). *n 0: none there. @p described (NULL, or 256 bytes) receives
+ * the database as messages may show it (never a password).
+ * @return 0, CLI_EXIT_USAGE, CLI_EXIT_IO or CLI_EXIT_INCOMPLETE (printed)
  */
 int cli_run_parts_of(cli_run_part **out, size_t *n, const store_target *db,
-                     const char *run, char *described, const char *cmd);
+                     const char *run, char *described,
+                     const cli_run_limits *limits, const char *cmd);
 
 /** Every run row of the database of @p db, oldest first. */
 int cli_run_list_of(cli_run_part **out, size_t *n, const store_target *db,
-                    const char *cmd);
+                    const cli_run_limits *limits, const char *cmd);
 
 /** Whether @p p is target @p t's row: the same name, or, for a row an
  * earlier rollsafe wrote, the same table and column. */

@@ -28,7 +28,17 @@ struct rs_classification {
   uint32_t schema_id;
   rs_provenance provenance;
   rs__notes reasons;
+  /* A reason in static storage, listed before the others: what a
+   * verdict-only classification says without allocating. */
+  const rs__note *fixed;
 };
+
+/* Why a plain reader fails on an envelope, tersely (envelope_note says it
+ * with the reader's version). */
+static const rs__note envelope_at_byte_0 = {
+    RS_VERDICT_UNREADABLE, 0, 0, 0, 0, (char *)"",
+    (char *)"record is in a rollsafe envelope (byte 0 is 0xF7, wire type 7); "
+            "a plain reader fails on byte 0"};
 
 const char *rs_verdict_name(rs_verdict v) {
   static const char *const names[] = {"ok", "ignored_fields", "misread",
@@ -37,7 +47,8 @@ const char *rs_verdict_name(rs_verdict v) {
 }
 
 void rs_classification_free(rs_classification *c) {
-  if (c == NULL) return;
+  /* An arena's memory goes back when the arena is reset, all at once. */
+  if (c == NULL || rs__frees_nothing(c->a)) return;
   rs__notes_dispose(&c->reasons, c->a);
   rs__free(c->a, (void *)c->provenance.flag_key);
   rs__free(c->a, (void *)c->provenance.variant);
@@ -89,14 +100,19 @@ const struct rs_provenance *rs_classification_provenance(
   return c != NULL && c->has_provenance ? &c->provenance : NULL;
 }
 size_t rs_classification_reason_count(const rs_classification *c) {
-  return c ? c->reasons.n : 0;
+  return c ? c->reasons.n + (c->fixed != NULL) : 0;
 }
 size_t rs_classification_reasons_omitted(const rs_classification *c) {
   return c ? c->reasons.omitted : 0;
 }
 const rs_reason *rs_classification_reason(const rs_classification *c,
                                           size_t i) {
-  if (c == NULL || i >= c->reasons.n) return NULL;
+  if (c == NULL) return NULL;
+  if (c->fixed != NULL) {
+    if (i == 0) return (const rs_reason *)c->fixed;
+    i--;
+  }
+  if (i >= c->reasons.n) return NULL;
   return (const rs_reason *)&c->reasons.items[i];
 }
 
@@ -315,8 +331,14 @@ static bool message_is_clean(const ProtobufCMessage *m, unsigned depth) {
 }
 
 /* Why a plain (raw-framing) reader fails on an envelope; the text is built
- * without printf, since a scan adds it to every envelope it reads. */
-static int envelope_note(rs_classification *c, const rs__version *rv) {
+ * without printf. Verdict-only, the terse reason in static storage: a scan
+ * adds it to every envelope it reads. */
+static int envelope_note(rs_classification *c, const rs__version *rv,
+                         const rs_options *o) {
+  if (o->flags & RS_OPT_VERDICT_ONLY) {
+    c->fixed = &envelope_at_byte_0;
+    return 0;
+  }
   static const char head[] =
       "record is in a rollsafe envelope (byte 0 is 0xF7, wire type 7); a "
       "plain version-";
@@ -353,9 +375,9 @@ static bool framing_clash(rs_reader_framing framing, rs_encoding encoding) {
  * envelope case for a plain reader: envelope_note). */
 static int framing_note(rs_classification *c, const rs__version *rv,
                         rs_reader_framing framing, rs_encoding encoding,
-                        const uint8_t *buf, size_t len) {
+                        const uint8_t *buf, size_t len, const rs_options *o) {
   if (encoding == RS_ENCODING_ENVELOPE && framing == RS_READER_FRAMING_RAW)
-    return envelope_note(c, rv);
+    return envelope_note(c, rv, o);
   if (framing == RS_READER_FRAMING_CONFLUENT) {
     char what[64];
     if (len == 0)
@@ -545,7 +567,7 @@ static int quick_classify(rs_classification *c, const rs__type *t,
        quick_text(&c->provenance.variant, &e.variant, c->a) != 0 ||
        quick_text(&c->provenance.writer_id, &e.writer_id, c->a) != 0))
     rc = RS_ENOMEM;
-  if (rc == 0 && plain) rc = envelope_note(c, rv);
+  if (plain) rc = envelope_note(c, rv, o);
   *done = true;
   return rc;
 }
@@ -806,7 +828,7 @@ static int classify(rs_classification *c, const rs__type *t,
   size_t plen = len - w.payload_offset;
   bool proven = false; /* protobuf-c unpacked the payload as the reader */
   if (framing_clash(framing, w.encoding)) {
-    rc = framing_note(c, rv, framing, w.encoding, buf, len);
+    rc = framing_note(c, rv, framing, w.encoding, buf, len, o);
     /* Nothing after byte 0 can change that verdict: what the payload
      * would do to a reader of its framing only explains more. The writer
      * of raw bytes is still to be found. */
@@ -941,6 +963,8 @@ static int finish(rs_classification **out, rs_classification *c, int rc,
   }
   rs__notes_sort(&c->reasons);
   c->verdict = (rs_verdict)rs__notes_worst(&c->reasons);
+  if (c->fixed != NULL && (int)c->verdict < c->fixed->kind)
+    c->verdict = (rs_verdict)c->fixed->kind;
   *out = c;
   return 0;
 }
@@ -1095,7 +1119,7 @@ static int classify_replacement(rs_classification *c, const setup *st,
   c->has_schema_id = new_confluent;
   c->schema_id = new_schema_id;
   if (framing_clash(st->framing, new_enc))
-    return framing_note(c, rv, st->framing, new_enc, new_buf, new_len);
+    return framing_note(c, rv, st->framing, new_enc, new_buf, new_len, o);
   if (rc == RS_ENOMEM) return rc;
   uint32_t skip[64];
   rs__budget sb;

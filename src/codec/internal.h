@@ -318,18 +318,27 @@ bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value);
  */
 #define RS__QUICK_MAX_FIELDS 255 /* more: the walk gives up */
 #define RS__QDENSE 128           /* field numbers looked up by table */
+/* What protobuf-c's unpack may allocate for each member it scans: past the
+ * first 16 of a message, slabs of scanned members (at most 64 bytes a
+ * member, counted for every member, a bound). */
+#define RS__QSLAB 64
 
 typedef struct rs__qplan rs__qplan;
 typedef struct rs__qfield {
   uint8_t type;       /* ProtobufCType */
   uint8_t wt;         /* wire type of its unpacked form */
   uint8_t repeated;   /* label repeated */
-  uint8_t alloc_each; /* array bytes one occurrence may take */
+  uint8_t alloc_each; /* bytes one occurrence may take: its array slot and
+                         RS__QSLAB */
   uint8_t utf8;       /* a proto3 string: must be UTF-8 */
   uint8_t ranged;     /* a varint type narrower than 64 bits, or bool */
-  uint8_t oneof; /* 1 + its oneof's index in the message (up to 63); 0: none
-                    or past 63 (then the plan's oneof_unchecked is set) */
+  uint8_t max1;       /* the largest one-byte varint in range */
+  /* A oneof member: the other members of its oneof, as bits of the seen
+   * fields (bit i: d->fields[i]); members are all among the first 64, else
+   * the plan's oneof_unchecked is set. */
+  uint64_t rivals;
   const ProtobufCEnumDescriptor *e; /* enums */
+  uint64_t enum_small;              /* enums: bit v, value v is defined */
   const rs__qplan *sub;             /* messages */
 } rs__qfield;
 struct rs__qplan {
@@ -340,8 +349,8 @@ struct rs__qplan {
   uint64_t bad_default[RS__QUICK_MAX_FIELDS / 64 + 1];
   unsigned n_words;
   size_t fixed_alloc;   /* the message and its required-field bitmap */
-  bool oneof_unchecked; /* more than 63 oneofs: strict walks give up */
-  bool has_oneofs;      /* a field of d is a oneof member */
+  bool oneof_unchecked; /* a oneof member past the first 64 fields: strict
+                           walks give up */
   bool usable;          /* at most RS__QUICK_MAX_FIELDS fields */
 };
 typedef struct rs__qplans {
@@ -539,7 +548,7 @@ typedef struct rs__written {
   uint8_t fingerprint[32];
   size_t fingerprint_len;
   rs__env_status env_status; /* why RS_EENVELOPE (a foreign type: malformed) */
-  bool has_confluent;         /* a well-formed Confluent header was read */
+  bool has_confluent;        /* a well-formed Confluent header was read */
   rs_confluent_header confluent;
 } rs__written;
 
@@ -656,8 +665,8 @@ bool rs__versions_conflicts(const ProtobufCMessageDescriptor *a,
  * 64 fields (nothing proved).
  */
 bool rs__explains_excludes(const ProtobufCMessageDescriptor *a,
-                           const ProtobufCMessageDescriptor *b,
-                           uint64_t *mask, bool *never);
+                           const ProtobufCMessageDescriptor *b, uint64_t *mask,
+                           bool *never);
 
 /* Whether buf has a top-level field numbered one of numbers[] (malformed
  * bytes: true). */

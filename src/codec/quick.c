@@ -33,7 +33,7 @@ typedef struct qwalk {
   size_t alloc;       /* upper bound of what protobuf-c allocates */
   unsigned max_depth; /* deepest message level allowed (top is 1) */
   bool clean;
-  bool strict; /* also every varint in its type's range (rs__explains) */
+  bool strict;  /* also every varint in its type's range (rs__explains) */
   uint64_t top; /* the top level's first 64 fields present, by index */
   bool nul;     /* the record holds a NUL byte: strings are looked at */
 } qwalk;
@@ -189,7 +189,11 @@ static inline bool q_in_range(const rs__qfield *f, uint64_t raw) {
 /* The enum value protobuf-c stores for a varint: its low 32 bits. */
 static inline bool q_enum_ok(const qwalk *q, const rs__qfield *f,
                              uint64_t raw) {
-  return !q->clean || rs__enum_known(f->e, (int)(uint32_t)raw);
+  uint32_t v = (uint32_t)raw;
+  if (!q->clean) return true;
+  /* Values 0..63 by the field's bitmap, the rest by the descriptor. */
+  if (v < 64) return (f->enum_small >> v) & 1;
+  return rs__enum_known(f->e, (int)v);
 }
 
 static bool q_packed(qwalk *q, const rs__qfield *f, const uint8_t *p,
@@ -303,40 +307,37 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
     qf->repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
     /* Each element of a repeated field takes at most 16 bytes of its array
      * (a ProtobufCBinaryData). */
-    qf->alloc_each = qf->repeated ? 16 : 0;
+    qf->alloc_each = (qf->repeated ? 16 : 0) + RS__QSLAB;
     /* protobuf-c keeps invalid UTF-8 in a proto3 string; classify calls it
      * unreadable (other runtimes fail the record), so a clean walk must
      * not prove such a record clean. */
     qf->utf8 = rs__field_wants_utf8(f);
-    qf->ranged = f->type == PROTOBUF_C_TYPE_INT32 ||
-                 f->type == PROTOBUF_C_TYPE_ENUM ||
-                 f->type == PROTOBUF_C_TYPE_UINT32 ||
-                 f->type == PROTOBUF_C_TYPE_SINT32 ||
-                 f->type == PROTOBUF_C_TYPE_BOOL;
+    /* A one-byte varint is a bool's 0 or 1, any other type's 0..127. */
+    qf->max1 = f->type == PROTOBUF_C_TYPE_BOOL ? 1 : 0x7f;
+    qf->ranged =
+        f->type == PROTOBUF_C_TYPE_INT32 || f->type == PROTOBUF_C_TYPE_ENUM ||
+        f->type == PROTOBUF_C_TYPE_UINT32 ||
+        f->type == PROTOBUF_C_TYPE_SINT32 || f->type == PROTOBUF_C_TYPE_BOOL;
     if (f->id < RS__QDENSE) pl->dense[f->id] = (uint16_t)(i + 1);
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-      pl->has_oneofs = true;
-      /* Oneofs numbered by their first member, in field order. */
-      unsigned group = 0;
-      for (unsigned k = 0; k < i && group == 0; k++)
-        if ((d->fields[k].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            d->fields[k].quantifier_offset == f->quantifier_offset)
-          group = pl->fields[k].oneof;
-      if (group == 0) {
-        unsigned used = 0;
-        for (unsigned k = 0; k < i; k++)
-          if (pl->fields[k].oneof > used) used = pl->fields[k].oneof;
-        group = used + 1;
+      /* The members of one oneof share its case's offset. */
+      for (unsigned k = 0; k < d->n_fields; k++) {
+        const ProtobufCFieldDescriptor *g = &d->fields[k];
+        if (k == i || !(g->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+            g->quantifier_offset != f->quantifier_offset)
+          continue;
+        if (k >= 64 || i >= 64)
+          pl->oneof_unchecked = true;
+        else
+          qf->rivals |= (uint64_t)1 << k;
       }
-      if (group > 63)
-        pl->oneof_unchecked = true;
-      else
-        qf->oneof = (uint8_t)group;
     }
     if (f->label == PROTOBUF_C_LABEL_REQUIRED)
       pl->required[i / 64] |= (uint64_t)1 << (i % 64);
     if (f->type == PROTOBUF_C_TYPE_ENUM) {
       qf->e = f->descriptor;
+      for (int v = 0; v < 64; v++)
+        if (rs__enum_known(qf->e, v)) qf->enum_small |= (uint64_t)1 << v;
       /* An unset enum the reader still sees holds its default. */
       int def = f->default_value != NULL ? *(const int *)f->default_value : 0;
       if (!qf->repeated && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
@@ -409,12 +410,8 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
   uint64_t seen0 = 0;
   uint64_t seen[RS__QUICK_MAX_FIELDS / 64 + 1];
   if (pl->n_words > 1) memset(seen, 0, sizeof seen);
-  size_t members = 0, alloc = 0;
-  /* Strict: the member of each oneof seen (field index + 1). */
-  uint64_t oneofs = 0;
-  uint16_t member[64];
+  size_t alloc = 0;
   if (strict && pl->oneof_unchecked) return false;
-  const bool track = strict && pl->has_oneofs;
   const uint8_t *cur = p, *end = p + len;
   while (cur < end) {
     uint32_t number;
@@ -432,7 +429,6 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       if (used == 0) return false;
       cur += used;
     }
-    members++;
     size_t idx;
     if (number < RS__QDENSE) {
       idx = (size_t)pl->dense[number] - 1; /* SIZE_MAX: unknown */
@@ -446,7 +442,7 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       if (clean || number == 0) return false;
       size_t n = q_unknown(cur, rem, wt);
       if (n == 0) return false;
-      alloc += sizeof(ProtobufCMessageUnknownField) + n;
+      alloc += sizeof(ProtobufCMessageUnknownField) + n + RS__QSLAB;
       cur += n;
       continue;
     }
@@ -462,13 +458,8 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
       seen[idx / 64] |= bit;
     }
     alloc += f->alloc_each;
-    if (track && f->oneof != 0) {
-      /* A writer sets one member of a oneof (rs__explains). */
-      uint64_t g = (uint64_t)1 << f->oneof;
-      if ((oneofs & g) && member[f->oneof] != idx + 1) return false;
-      oneofs |= g;
-      member[f->oneof] = (uint16_t)(idx + 1);
-    }
+    /* A writer sets one member of a oneof (rs__explains). */
+    if (strict && (seen0 & f->rivals) != 0) return false;
     if (wt == RS__WT_LEN) {
       size_t n, pre;
       if (rem > 0 && cur[0] < 0x80) {
@@ -514,8 +505,7 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
           if (n == 0 || !q_enum_ok(q, f, v)) return false;
           if (strict && !q_in_range(f, v)) return false;
         } else if (rem > 0 && cur[0] < 0x80) {
-          if (strict && f->type == PROTOBUF_C_TYPE_BOOL && cur[0] > 1)
-            return false;
+          if (strict && cur[0] > f->max1) return false;
           n = 1;
         } else if (strict && f->ranged) {
           uint64_t v;
@@ -538,10 +528,9 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
         break;
     }
   }
-  /* The message, the slabs of scanned members past the first 16, the
-   * required-field bitmap. */
+  /* The message and the required-field bitmap (the members' slab room
+   * was counted with each). */
   alloc += pl->fixed_alloc;
-  if (members > 16) alloc += 64 * members;
   if (depth == 1) q->top = seen0;
   q->alloc += alloc;
   if ((pl->required[0] & ~seen0) != 0 ||
@@ -575,9 +564,8 @@ bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
   /* No NUL byte in the record, none in a string (one look, not one per
    * string). */
   if (clean) q.nul = len > 0 && memchr(buf, 0, len) != NULL;
-  if (plans == NULL ||
-      !(clean ? q_message_clean : q_message_plain)(&q, &plans->plans[0], buf,
-                                                   len, 1))
+  if (plans == NULL || !(clean ? q_message_clean : q_message_plain)(
+                           &q, &plans->plans[0], buf, len, 1))
     return false;
   *alloc = q.alloc;
   return true;
@@ -585,8 +573,8 @@ bool rs__quick_unpacks(const rs__qplans *plans, const uint8_t *buf, size_t len,
 
 bool rs__quick_explains(const rs__qplans *plans, const uint8_t *buf, size_t len,
                         unsigned max_depth, size_t *alloc, uint64_t *top) {
-  qwalk q = {0, max_depth, true, true, 0,
-             len > 0 && memchr(buf, 0, len) != NULL};
+  qwalk q = {0,    max_depth, true,
+             true, 0,         len > 0 && memchr(buf, 0, len) != NULL};
   if (plans == NULL || !q_message_strict(&q, &plans->plans[0], buf, len, 1))
     return false;
   *alloc = q.alloc;

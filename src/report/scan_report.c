@@ -1019,6 +1019,42 @@ static void family(FILE *out, const char *name, const char *unit,
   fprintf(out, "# HELP %s %s\n", name, help);
 }
 
+/* Kafka topics: each partition's verdicts and lag. */
+static void partition_metrics(FILE *out, const scan_report *r) {
+  size_t any = 0;
+  for (size_t i = 0; i < r->n_targets; i++) any += r->targets[i].n_partitions;
+  if (any == 0) return;
+  family(out, "rollsafe_scan_partition_records", NULL,
+         "Kafka topics: records given a verdict, by partition and verdict.");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    const scan_report_target *t = &r->targets[i];
+    for (size_t k = 0; k < t->n_partitions; k++) {
+      const scan_partition *c =
+          partition_counts(&t->result, t->partitions[k].partition);
+      for (int v = 0; v < RS_VERDICT_COUNT; v++) {
+        fputs("rollsafe_scan_partition_records", out);
+        target_labels(out, r, t);
+        fprintf(out, ",partition=\"%" PRId32 "\",verdict=\"%s\"} %" PRIu64 "\n",
+                t->partitions[k].partition, rs_verdict_name((rs_verdict)v),
+                c != NULL ? c->verdicts[v] : 0);
+      }
+    }
+  }
+  family(out, "rollsafe_scan_partition_lag", NULL,
+         "Kafka topics: messages from where the scan started (a group's "
+         "committed offset) to the high watermark, by partition.");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    const scan_report_target *t = &r->targets[i];
+    for (size_t k = 0; k < t->n_partitions; k++) {
+      fputs("rollsafe_scan_partition_lag", out);
+      target_labels(out, r, t);
+      fprintf(out, ",partition=\"%" PRId32 "\"} %" PRId64 "\n",
+              t->partitions[k].partition,
+              t->partitions[k].end_offset - t->partitions[k].start_offset);
+    }
+  }
+}
+
 int scan_report_metrics(FILE *out, const scan_report *r) {
   family(out, "rollsafe_scan_records", NULL,
          "Records given a verdict, by target and verdict.");
@@ -1054,6 +1090,7 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
     target_labels(out, r, &r->targets[i]);
     fprintf(out, "} %" PRIu64 "\n", r->targets[i].result.rows_read);
   }
+  partition_metrics(out, r);
   family(out, "rollsafe_scan_findings", NULL,
          "Records the reader cannot read correctly (misread, unreadable, "
          "corrupt).");

@@ -31,7 +31,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "kafka_impl.h"
 #include "store_impl.h"
+#include "store_kafka.h"
 
 /* How long one wait for a message lasts, so that an interrupt is seen. */
 #define KAFKA_POLL_MS 200
@@ -60,6 +62,8 @@ typedef struct kafka_store {
   volatile sig_atomic_t stop;
 } kafka_store;
 
+static const store_ops kafka_ops;
+
 int store_kafka_property_is_secret(const char *name) {
   static const char *const exact[] = {"ssl.key.pem", "ssl_key",
                                       "sasl.oauthbearer.config", NULL};
@@ -81,11 +85,11 @@ static int kafka_property_refused(const char *name) {
   return 0;
 }
 
-static const char *shown_bootstrap(const store_target *t) {
+const char *store__kafka_shown(const store_target *t) {
   return t->connection_label != NULL ? t->connection_label : t->connection;
 }
 
-static char *kafka_strdup(const char *v) {
+char *store__kafka_strdup(const char *v) {
   size_t n = strlen(v) + 1;
   char *d = malloc(n);
   if (d != NULL) memcpy(d, v, n);
@@ -94,7 +98,7 @@ static char *kafka_strdup(const char *v) {
 
 /* librdkafka logs to stderr by default; rollsafe's own messages say what
  * failed, and its output must stay a report. */
-static void kafka_quiet_log(const rd_kafka_t *rk, int level, const char *fac,
+void store__kafka_quiet_log(const rd_kafka_t *rk, int level, const char *fac,
                             const char *buf) {
   (void)rk;
   (void)level;
@@ -102,7 +106,7 @@ static void kafka_quiet_log(const rd_kafka_t *rk, int level, const char *fac,
   (void)buf;
 }
 
-static int kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+int store__kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value,
                      const char *target, store_error *err) {
   char why[256];
   if (rd_kafka_conf_set(conf, name, value, why, sizeof why) == RD_KAFKA_CONF_OK)
@@ -151,21 +155,21 @@ static int kafka_conf(rd_kafka_conf_t **out, const store_target *t,
   };
   int rc = STORE_OK;
   for (size_t i = 0; rc == STORE_OK && i < k->n_properties; i++)
-    rc = kafka_set(conf, k->properties[2 * i], k->properties[2 * i + 1], name,
-                   err);
+    rc = store__kafka_set(conf, k->properties[2 * i], k->properties[2 * i + 1],
+                          name, err);
   for (size_t i = 0; rc == STORE_OK && i < sizeof fixed / sizeof fixed[0]; i++)
     if (fixed[i][0] != NULL)
-      rc = kafka_set(conf, fixed[i][0], fixed[i][1], name, err);
+      rc = store__kafka_set(conf, fixed[i][0], fixed[i][1], name, err);
   if (rc != STORE_OK) {
     rd_kafka_conf_destroy(conf);
     return rc;
   }
-  rd_kafka_conf_set_log_cb(conf, kafka_quiet_log);
+  rd_kafka_conf_set_log_cb(conf, store__kafka_quiet_log);
   *out = conf;
   return STORE_OK;
 }
 
-static int kafka_client(rd_kafka_t **out, const store_target *t,
+int store__kafka_client(rd_kafka_t **out, const store_target *t,
                         const char *name, const char *group, store_error *err) {
   rd_kafka_conf_t *conf;
   *out = NULL;
@@ -262,7 +266,8 @@ static rd_kafka_topic_partition_list_t *kafka_list(const kafka_store *s) {
 static int kafka_from_group(kafka_store *s, const int64_t *low,
                             store_error *err) {
   rd_kafka_t *rk;
-  int rc = kafka_client(&rk, s->target, s->name, s->target->kafka->group, err);
+  int rc = store__kafka_client(&rk, s->target, s->name, s->target->kafka->group,
+                               err);
   if (rc != STORE_OK) return rc;
   rd_kafka_topic_partition_list_t *l = kafka_list(s);
   if (l == NULL) {
@@ -330,6 +335,27 @@ static int kafka_plan(kafka_store *s, store_error *err) {
     rc = kafka_from_group(s, low, err);
   else if (rc == STORE_OK && s->target->kafka->start == STORE_KAFKA_FROM_TIME)
     rc = kafka_from_time(s, err);
+  const store_kafka *k = s->target->kafka;
+  for (size_t i = 0; rc == STORE_OK && i < s->n_parts; i++) {
+    store_partition *p = &s->parts[i].info;
+    if (k->start_at == NULL || p->partition < 0 ||
+        (size_t)p->partition >= k->n_start_at || k->start_at[p->partition] < 0)
+      continue;
+    int64_t at = k->start_at[p->partition];
+    if (at < low[i]) {
+      /* Retention deleted what comes next: never a silent gap. */
+      rc = store__fail(err, STORE_EIO,
+                       "target '%s' (%s, topic %s): partition %" PRId32
+                       " should be read from offset %" PRId64
+                       ", but it now begins at %" PRId64
+                       " (retention deleted the messages between)",
+                       s->name, s->shown, s->topic, p->partition, at, low[i]);
+      break;
+    }
+    p->start_offset = at;
+    p->start_from =
+        k->start_at_label != NULL ? k->start_at_label : "given offset";
+  }
   free(low);
   for (size_t i = 0; rc == STORE_OK && i < s->n_parts; i++)
     if (s->parts[i].info.start_offset > s->parts[i].info.end_offset)
@@ -382,6 +408,19 @@ static kafka_part *kafka_part_of(kafka_store *s, int32_t partition) {
   for (size_t i = 0; i < s->n_parts; i++)
     if (s->parts[i].info.partition == partition) return &s->parts[i];
   return NULL;
+}
+
+int store__kafka_header_of(rd_kafka_message_t *m, const char *name,
+                           const void **value, size_t *len) {
+  rd_kafka_headers_t *h = NULL;
+  *value = NULL;
+  *len = 0;
+  if (m == NULL ||
+      rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(h, name, value, len) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR)
+    return 0;
+  return 1;
 }
 
 /* A header's value as a string, or NULL. */
@@ -526,6 +565,36 @@ static void kafka_close(store *base) {
   free(s);
 }
 
+rd_kafka_message_t *store__kafka_message(const store *base) {
+  if (base == NULL || base->ops != &kafka_ops) return NULL;
+  return ((const kafka_store *)base)->msg;
+}
+
+int store_kafka_row_header(const store *s, const char *name, const void **value,
+                           size_t *len) {
+  rd_kafka_message_t *m = store__kafka_message(s);
+  return store__kafka_header_of(m, name, value, len);
+}
+
+const void *store_kafka_row_key(const store *s, size_t *len) {
+  rd_kafka_message_t *m = store__kafka_message(s);
+  *len = m != NULL && m->key != NULL ? m->key_len : 0;
+  return m != NULL ? m->key : NULL;
+}
+
+int64_t store_kafka_row_timestamp(const store *s) {
+  rd_kafka_message_t *m = store__kafka_message(s);
+  if (m == NULL) return 0;
+  rd_kafka_timestamp_type_t type;
+  int64_t ts = rd_kafka_message_timestamp(m, &type);
+  return ts > 0 ? ts : 0;
+}
+
+int64_t store_kafka_row_offset(const store *s) {
+  rd_kafka_message_t *m = store__kafka_message(s);
+  return m != NULL ? m->offset : -1;
+}
+
 static const store_ops kafka_ops = {
     .estimate_rows = kafka_estimate_rows,
     .scan = kafka_scan,
@@ -549,16 +618,16 @@ int store__kafka_open(store **out, const store_target *t, store_error *err) {
   s->base.ops = &kafka_ops;
   s->target = t;
   s->timeout_ms = k->timeout_ms > 0 ? k->timeout_ms : 30000;
-  s->name = kafka_strdup(name);
-  s->topic = kafka_strdup(k->topic);
-  s->shown = kafka_strdup(shown_bootstrap(t));
+  s->name = store__kafka_strdup(name);
+  s->topic = store__kafka_strdup(k->topic);
+  s->shown = store__kafka_strdup(store__kafka_shown(t));
   if (s->name == NULL || s->topic == NULL || s->shown == NULL) {
     kafka_close(&s->base);
     return store__fail(err, STORE_ENOMEM, "out of memory");
   }
   snprintf(s->base.description, sizeof s->base.description,
-           "kafka-topic %s, topic %s", shown_bootstrap(t), k->topic);
-  int rc = kafka_client(&s->rk, t, name, NULL, err);
+           "kafka-topic %s, topic %s", store__kafka_shown(t), k->topic);
+  int rc = store__kafka_client(&s->rk, t, name, NULL, err);
   if (rc == STORE_OK) rc = kafka_plan(s, err);
   if (rc == STORE_OK) {
     /* After the plan: the topic is known to exist. */

@@ -39,7 +39,7 @@
 
 #include <libpq-fe.h>
 
-#include "store_impl.h"
+#include "pg_internal.h"
 
 /*
  * The binary COPY parser. Not static so that the malformed-input tests can
@@ -209,9 +209,14 @@ static int pg_fail_result(const pg_store *s, const PGresult *res,
              : res != NULL   ? PQresultErrorMessage(res)
                              : PQerrorMessage(s->conn));
   if (text[0] == '\0') first_line(text, sizeof text, PQerrorMessage(s->conn));
-  store_status status = (state != NULL && strncmp(state, "42", 2) == 0)
-                            ? STORE_EUSAGE
-                            : STORE_EIO;
+  /* A time limit (statement_timeout, lock_timeout) leaves the work
+   * incomplete rather than failed: exit 4, not 3. */
+  store_status status =
+      (state != NULL && strncmp(state, "42", 2) == 0) ? STORE_EUSAGE
+      : (state != NULL &&
+         (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0))
+          ? STORE_EBUSY
+          : STORE_EIO;
   if (state != NULL)
     return pg_fail(s, err, status, "%s: %s (SQLSTATE %.5s)", doing, text,
                    state);
@@ -1645,6 +1650,9 @@ static void pg_close(store *base) {
   free(s);
 }
 
+static int pg_write_hooks(store *base, store_hook **out, size_t *n,
+                          store_error *err);
+
 static const store_ops pg_ops = {
     .estimate_rows = pg_estimate_rows,
     .scan = pg_scan,
@@ -1652,6 +1660,7 @@ static const store_ops pg_ops = {
     .cancel = pg_cancel,
     .interrupt = pg_interrupt,
     .close = pg_close,
+    .write_hooks = pg_write_hooks,
 };
 
 /* ---- writing ------------------------------------------------------------- */
@@ -1747,6 +1756,11 @@ static int pg_fail_write(const pg_store *s, const PGresult *res,
   if (pg_is_busy(state)) {
     rc = STORE_EBUSY;
     if (err != NULL) err->status = STORE_EBUSY;
+    /* A statement that ran out of time (57014) was slow, not kept from a
+     * lock (55P03 comes first: lock_timeout is the shorter): trying it
+     * again would be as slow, so it is not retried (store.c). */
+    ((pg_store *)s)->base.busy_final =
+        state != NULL && strcmp(state, "57014") == 0;
   }
   return rc;
 }
@@ -2619,6 +2633,47 @@ static int pg_writer_next(store *base, store_row *row, store_error *err) {
   return pg_writer_scan(base, err);
 }
 
+/* ---- leases and hooks (pg_trust.c) ---- */
+
+static int pg_lease_take(store *base, const char *run_id, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  int rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  return store__pg_lease_take(s->conn, s->label, run_id, err);
+}
+
+static void pg_lease_release(store *base, const char *run_id) {
+  pg_store *s = (pg_store *)base;
+  if (s->conn != NULL) pg_rollback(s);
+  store__pg_lease_release(s->conn, run_id);
+}
+
+static int pg_lease_held(store *base, const char *run_id, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  int rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  return store__pg_lease_held(s->conn, s->label, run_id, err);
+}
+
+/* A reader asks in its snapshot's transaction, before its scan starts; a
+ * writer outside any. */
+static int pg_write_hooks(store *base, store_hook **out, size_t *n,
+                          store_error *err) {
+  pg_store *s = (pg_store *)base;
+  *out = NULL;
+  *n = 0;
+  if (s->conn == NULL || s->state != PG_IDLE)
+    return pg_fail(s, err, STORE_EUSAGE,
+                   "triggers are listed before the scan starts");
+  if (s->writer) {
+    int rc = pg_writer_ready(s, err);
+    if (rc != STORE_OK) return rc;
+  }
+  int rc = store__pg_write_hooks(s->conn, s->label, s->relid, out, n, err);
+  if (rc != STORE_OK && !s->writer) s->state = PG_FAILED;
+  return rc;
+}
+
 static const store_ops pg_writer_ops = {
     .estimate_rows = pg_estimate_rows,
     .scan = pg_writer_scan,
@@ -2637,6 +2692,10 @@ static const store_ops pg_writer_ops = {
     .restore_batch = pg_restore_batch,
     .restore_check = pg_restore_check,
     .purge_run = pg_purge_run,
+    .lease_take = pg_lease_take,
+    .lease_release = pg_lease_release,
+    .lease_held = pg_lease_held,
+    .write_hooks = pg_write_hooks,
 };
 
 /* Creates what is missing of the rollsafe schema (see "writing" above). */
@@ -2655,18 +2714,24 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
       " written_at timestamptz, restored boolean DEFAULT false,"
       " PRIMARY KEY (run_id, key))",
   };
-  /* Tables that exist need no DDL, nor the right to run it. */
+  /* Tables that exist need no DDL, nor the right to run it; a schema that
+   * exists (made for the fix role: docs/privileges.md) is not created
+   * again, which would need CREATE on the database. */
   PGresult *res = PQexec(s->conn,
                          "SELECT pg_catalog.to_regclass('rollsafe.runs') IS "
                          "NOT NULL AND pg_catalog.to_regclass("
-                         "'rollsafe.backup') IS NOT NULL");
+                         "'rollsafe.backup') IS NOT NULL,"
+                         " pg_catalog.to_regnamespace('rollsafe') IS NOT "
+                         "NULL");
   int rc = STORE_OK;
   if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
     rc = pg_fail_write(s, res, err, "looking for the rollsafe schema");
   int exists = rc == STORE_OK && PQgetvalue(res, 0, 0)[0] == 't';
+  int schema = rc == STORE_OK && PQgetvalue(res, 0, 1)[0] == 't';
   PQclear(res);
   if (rc != STORE_OK || exists) return rc;
-  for (size_t i = 0; i < sizeof ddl / sizeof ddl[0] && rc == STORE_OK; i++) {
+  for (size_t i = schema ? 1 : 0;
+       i < sizeof ddl / sizeof ddl[0] && rc == STORE_OK; i++) {
     for (int attempt = 0;; attempt++) {
       res = PQexec(s->conn, ddl[i]);
       if (PQresultStatus(res) == PGRES_COMMAND_OK) {
@@ -3105,11 +3170,19 @@ int store__postgres_open(store **out, const store_target *target,
   rc = pg_open_connection(s, target, options, err);
   /* Pin the search path before anything else runs, then take the one
    * snapshot everything reads (it starts at the first query after BEGIN,
-   * the catalog check below). statement_timeout and lock_timeout stay as
-   * the role and the server set them: a limit the operator chose applies
-   * to the scan too. */
+   * the catalog check below). The session sets its own statement_timeout
+   * (none unless asked): one a role or database carries was chosen for
+   * the applications' short statements, and would cut a scan's one long
+   * COPY short. lock_timeout stays as the role set it. */
   if (rc == STORE_OK)
     rc = pg_command(s, "SET search_path = pg_catalog, pg_temp", err);
+  if (rc == STORE_OK) {
+    char set[64];
+    snprintf(
+        set, sizeof set, "SET statement_timeout = '%dms'",
+        options->statement_timeout_ms > 0 ? options->statement_timeout_ms : 0);
+    rc = pg_command(s, set, err);
+  }
   if (rc == STORE_OK)
     rc = pg_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
@@ -3163,8 +3236,12 @@ int store__postgres_open_writer(store **out, const store_target *target,
   if (rc == STORE_OK)
     rc = pg_command(s, "SET search_path = pg_catalog, pg_temp", err);
   if (rc == STORE_OK) {
+    /* One statement waits at most a second for a lock, whatever the lock
+     * timeout: requests for a lock queue behind one that waits for it, so
+     * production would wait on the fixer's wait. Steps that give way are
+     * tried again until the lock timeout (store.c). */
     snprintf(set, sizeof set, "SET lock_timeout = '%dms'",
-             write->lock_timeout_ms);
+             write->lock_timeout_ms < 1000 ? write->lock_timeout_ms : 1000);
     rc = pg_command(s, set, err);
   }
   if (rc == STORE_OK) {
@@ -3209,8 +3286,12 @@ int store__postgres_open_writer(store **out, const store_target *target,
   if (rc == STORE_OK) rc = pg_build_writer_sql(s, schema, table, target, err);
   if (rc == STORE_OK) rc = pg_check_reads(s, err);
   if (rc == STORE_OK) rc = pg_command(s, "COMMIT", err);
+  /* The schema rollsafe is checked before anything is created in it, and
+   * again once its tables are there (pg_trust.c). */
+  if (rc == STORE_OK) rc = store__pg_check_trust(s->conn, s->label, err);
   if (rc == STORE_OK) rc = pg_ensure_tables(s, err);
   if (rc == STORE_OK) rc = pg_add_run_columns(s, err);
+  if (rc == STORE_OK) rc = store__pg_check_trust(s->conn, s->label, err);
   s->has_runs = 1;
   if (rc != STORE_OK) {
     pg_close(&s->base);
@@ -3249,6 +3330,9 @@ static const store_ops pg_runs_ops = {
     .run_list = pg_run_list,
     .run_parts = pg_run_parts,
     .purge_run = pg_purge_run,
+    .lease_take = pg_lease_take,
+    .lease_release = pg_lease_release,
+    .lease_held = pg_lease_held,
 };
 
 int store__postgres_open_runs(store **out, const store_target *db,
@@ -3280,6 +3364,9 @@ int store__postgres_open_runs(store **out, const store_target *db,
              write->statement_timeout_ms);
     rc = pg_command(s, set, err);
   }
+  /* The runs are read from, and purged in, the schema rollsafe only when
+   * it is trusted, as writers check it (pg_trust.c). */
+  if (rc == STORE_OK) rc = store__pg_check_trust(s->conn, s->label, err);
   int exists = 0;
   if (rc == STORE_OK) rc = pg_read_run_columns(s, &exists, err);
   s->has_runs = exists;

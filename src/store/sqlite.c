@@ -13,11 +13,16 @@
  * that never creates a missing file. Pages are read in short implicit read
  * transactions that end before the call returns, so WAL checkpoints are not
  * held back between pages; every batch is one BEGIN IMMEDIATE transaction
- * that takes the write lock up front (waiting at most the busy timeout) and
- * commits its swaps, their backup rows and the run's checkpoint together.
- * In WAL mode readers are never blocked by it; in rollback journal mode the
- * commit waits for readers to finish, at most the busy timeout, and then
- * gives way (STORE_EBUSY, nothing changed).
+ * that takes the write lock up front and commits its swaps, their backup
+ * rows, the run's checkpoint and its lease's heartbeat together. In WAL
+ * mode readers are never blocked by it; in rollback journal mode the
+ * commit waits for readers to finish. Every wait for a lock is the busy
+ * handler's (busy_wait: it polls every few milliseconds, up to the lock
+ * timeout); a step that still did not get its lock gives way (STORE_EBUSY,
+ * nothing changed) and store.c tries it again until the lock timeout.
+ *
+ * A read-only WAL database is read as sqlite_readonly.c says; run leases
+ * are sqlite_lease.c's.
  *
  * The run and backup tables, created in the target's schema on first use
  * (in one transaction). Plain tables rather than STRICT ones, so that an
@@ -63,7 +68,7 @@
 
 #include <sqlite3.h>
 
-#include "store_impl.h"
+#include "sqlite_internal.h"
 
 /* How long a reader's statement waits for a writer's lock before giving up. */
 #define SQLITE_BUSY_TIMEOUT_MS 5000
@@ -148,6 +153,11 @@ typedef struct sqlite_store {
   size_t backup_offs_cap;
   byte_buf backup_buf;
   char *backup_run; /* the run whose backups the last backup page read */
+  /* Run leases (sqlite_lease.c), and the busy handler's state: when the
+   * current wait began, and whether this attempt may wait at all. */
+  store__sq_lease lease;
+  double busy_since;
+  int busy_no_wait;
   /* Which of store__run_columns the runs table has (all, once a writer
    * added them; a runs store reads NULL for the others), and whether
    * rollsafe's tables are there at all (a runs store: no tables, no runs). */
@@ -155,10 +165,35 @@ typedef struct sqlite_store {
   int has_runs;
 } sqlite_store;
 
+/* The database's own error: a lock it could not get (SQLITE_BUSY,
+ * SQLITE_LOCKED) is giving way, STORE_EBUSY, whatever the caller took the
+ * failure for: another process's lock is never an I/O error. */
 static int fail_db(sqlite_store *s, store_error *err, store_status status,
                    const char *what) {
+  int code = s->db != NULL ? sqlite3_errcode(s->db) & 0xff : SQLITE_OK;
+  if (status == STORE_EIO && (code == SQLITE_BUSY || code == SQLITE_LOCKED))
+    status = STORE_EBUSY;
   return store__fail(err, status, "target '%s' (%s): %s: %s", s->target_name,
                      s->base.description, what, sqlite3_errmsg(s->db));
+}
+
+/*
+ * The writer's busy handler: while another connection holds a lock this
+ * one needs, poll for it every 1 to 3 ms (SQLite's own handler backs off
+ * to 100 ms, and writers that leave the lock free for a few milliseconds
+ * between their transactions then keep it for ever), until the lock
+ * timeout since this wait began, or the command is asked to stop.
+ * SQLite calls it with @p count 0 at the start of each wait.
+ */
+static int busy_wait(void *ctx, int count) {
+  sqlite_store *s = ctx;
+  double now = store__now();
+  if (count == 0) s->busy_since = now;
+  if (s->busy_no_wait) return 0;
+  if (s->base.interrupted != NULL && *s->base.interrupted) return 0;
+  if (now - s->busy_since >= (double)s->base.lock_timeout_ms / 1000.0) return 0;
+  store__sleep(0.001 + 0.002 * store__random_unit());
+  return 1;
 }
 
 /* The placeholders of @p n states bound from parameter @p first on:
@@ -694,6 +729,14 @@ static size_t int64_text(char out[24], int64_t v) {
 static int row_key(sqlite_store *s, sqlite3_stmt *st, int rowid_col,
                    const char **key, size_t *len, unsigned *parts,
                    store_error *err) {
+  if (s->nk == 1 && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+    /* The common key, one storage-class look: the text SQLite would give,
+     * without its conversion of the value. */
+    *parts = 1;
+    *len = int64_text(s->key_buf, sqlite3_column_int64(st, 0));
+    *key = s->key_buf;
+    return STORE_OK;
+  }
   int unnamed = s->nk == 0;
   for (size_t i = 0; i < s->nk && !unnamed; i++)
     unnamed = sqlite3_column_type(st, (int)i) == SQLITE_NULL;
@@ -710,12 +753,6 @@ static int row_key(sqlite_store *s, sqlite3_stmt *st, int rowid_col,
     return STORE_OK;
   }
   *parts = (unsigned)s->nk;
-  if (s->nk == 1 && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
-    /* The text SQLite would give, without its conversion of the value. */
-    *len = int64_text(s->key_buf, sqlite3_column_int64(st, 0));
-    *key = s->key_buf;
-    return STORE_OK;
-  }
   if (s->nk == 1) {
     /* Text first, then its length: the order SQLite's documentation asks
      * for so that a conversion happens once. */
@@ -827,6 +864,10 @@ static void sqlite_interrupt(store *base) {
 
 static void sqlite_close(store *base) {
   sqlite_store *s = (sqlite_store *)base;
+  if (s->db != NULL) {
+    s->busy_no_wait = 0;
+    store__sq_lease_release(s->db, s->schema, &s->lease, NULL);
+  }
   sqlite3_finalize(s->scan);
   for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
   sqlite3_close_v2(s->db);
@@ -925,6 +966,8 @@ static char *scan_sql(sqlite_store *s, const store_target *t) {
   return sql;
 }
 
+static store_status status_of(int rc);
+
 static char *dup_or_null(const char *v) {
   if (v == NULL) return NULL;
   size_t n = strlen(v) + 1;
@@ -939,8 +982,8 @@ static char *dup_or_null(const char *v) {
  * store is freed and *out stays NULL.
  */
 static int connect_target(sqlite_store **out, const store_target *t,
-                          const store_ops *ops, int flags, int busy_ms,
-                          store_error *err) {
+                          const store_ops *ops, int flags,
+                          const store_write_options *write, store_error *err) {
   *out = NULL;
   char schema[64], table[64];
   int status = store__split_table(t->table, schema, table, err);
@@ -983,12 +1026,53 @@ static int connect_target(sqlite_store **out, const store_target *t,
     sqlite_close(&s->base);
     return status;
   }
-  sqlite3_busy_timeout(s->db, busy_ms);
+  /* A reader waits for a writer's lock (rollback journal mode) at most
+   * SQLITE_BUSY_TIMEOUT_MS; a writer takes its turn (busy_wait). */
+  if (write != NULL) {
+    s->base.lock_timeout_ms = write->lock_timeout_ms;
+    s->base.interrupted = write->interrupted;
+    store__sq_lease_init(&s->lease);
+    sqlite3_busy_handler(s->db, busy_wait, s);
+  } else {
+    sqlite3_busy_timeout(s->db, SQLITE_BUSY_TIMEOUT_MS);
+  }
   /* A file that is not a database fails here, at the first read. */
   rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL,
                     NULL);
+  if (rc != SQLITE_OK && write == NULL) {
+    /* A WAL database where SQLite cannot make its -shm file: read it as
+     * immutable when that reads everything, else refuse it, saying why
+     * (sqlite_readonly.c). */
+    char *uri = NULL;
+    status = store__sq_readonly_wal(t->connection, shown, name,
+                                    sqlite3_extended_errcode(s->db), &uri, err);
+    if (status != STORE_OK) {
+      sqlite_close(&s->base);
+      return status;
+    }
+    if (uri != NULL) {
+      sqlite3_close_v2(s->db);
+      s->db = NULL;
+      rc = sqlite3_open_v2(
+          uri, &s->db,
+          SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+      free(uri);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL,
+                          NULL, NULL);
+      if (s->db == NULL) {
+        sqlite_close(&s->base);
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+      }
+      snprintf(s->base.description, sizeof s->base.description,
+               "%s %s in %s (read-only WAL database without its -shm file, "
+               "read as immutable)",
+               store_kind_is_queue(t->kind) ? "sqlite-queue" : "sqlite-table",
+               t->table, shown);
+    }
+  }
   if (rc != SQLITE_OK) {
-    status = fail_db(s, err, STORE_EIO, "cannot read");
+    status = fail_db(s, err, status_of(rc), "cannot read");
     sqlite_close(&s->base);
     return status;
   }
@@ -1022,8 +1106,8 @@ int store__sqlite_open(store **out, const store_target *t,
   (void)options;
   sqlite_store *s = NULL;
   *out = NULL;
-  int status = connect_target(&s, t, &sqlite_ops, SQLITE_OPEN_READONLY,
-                              SQLITE_BUSY_TIMEOUT_MS, err);
+  int status =
+      connect_target(&s, t, &sqlite_ops, SQLITE_OPEN_READONLY, NULL, err);
   if (status != STORE_OK) return status;
   *out = &s->base;
   return STORE_OK;
@@ -1429,6 +1513,9 @@ static int swap_batch(sqlite_store *s, const store_run *run, store_swap *swaps,
     store__batch_counts(&after, swaps, n, restore);
     status = put_run(s, &after, err);
   }
+  /* The lease's heartbeat commits with the batch: no lock of its own. */
+  if (status == STORE_OK)
+    status = store__sq_lease_beat(s->db, s->schema, &s->lease, err);
   if (status == STORE_OK)
     status = tx_commit(s, err, commit);
   else
@@ -1593,6 +1680,8 @@ static int read_page(sqlite_store *s, sqlite3_stmt *st, int unnamed,
   return (int)n;
 }
 
+static void reading_beat(sqlite_store *s);
+
 static int sqlite_page(store *base, const char *after, size_t limit,
                        const store_page_row **rows, store_error *err) {
   sqlite_store *s = (sqlite_store *)base;
@@ -1610,7 +1699,9 @@ static int sqlite_page(store *base, const char *after, size_t limit,
               s->states.n_pending + s->states.n_in_flight);
   /* Every row into memory, then reset: the implicit read transaction ends
    * before this returns. */
-  return read_page(s, st, 0, rows, err);
+  int n = read_page(s, st, 0, rows, err);
+  if (n >= 0) reading_beat(s);
+  return n;
 }
 
 /* Rows whose key has a NULL part, by rowid (store_unnamed_page). */
@@ -1831,7 +1922,46 @@ static int sqlite_run_load(store *base, const char *run_id, store_run *out,
 
 static int sqlite_run_update(store *base, const store_run *run,
                              store_error *err) {
-  return put_run((sqlite_store *)base, run, err);
+  sqlite_store *s = (sqlite_store *)base;
+  int status = put_run(s, run, err);
+  if (status == STORE_OK)
+    status = store__sq_lease_beat(s->db, s->schema, &s->lease, err);
+  return status;
+}
+
+/* ---- leases (sqlite_lease.c) ---- */
+
+static int sqlite_lease_take(store *base, const char *run_id,
+                             store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  return store__sq_lease_take(s->db, s->schema, s->shown, &s->lease, run_id,
+                              err);
+}
+
+static void sqlite_lease_release(store *base, const char *run_id) {
+  sqlite_store *s = (sqlite_store *)base;
+  store__sq_lease_release(s->db, s->schema, &s->lease, run_id);
+}
+
+static int sqlite_lease_held(store *base, const char *run_id,
+                             store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  return store__sq_lease_held(s->db, s->schema, s->shown, run_id, err);
+}
+
+/* While it only reads (a verification pass, a restore's dry run), a
+ * holder renews its lease about once a minute, and only when the write
+ * lock is free at once: a reader never waits for its heartbeat. */
+static void reading_beat(sqlite_store *s) {
+  if (s->lease.last_beat == 0 || store__now() - s->lease.last_beat < 60) return;
+  s->busy_no_wait = 1;
+  if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+    if (store__sq_lease_beat(s->db, s->schema, &s->lease, NULL) == STORE_OK)
+      sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(s->db))
+      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  }
+  s->busy_no_wait = 0;
 }
 
 /* Every row @p st gives (its parameters bound), oldest first. */
@@ -1917,7 +2047,7 @@ static int ensure_tables(sqlite_store *s, store_error *err) {
   sqlite3_stmt *st = NULL;
   char *sql = sqlite3_mprintf(
       "SELECT count(*) FROM \"%w\".sqlite_schema WHERE type = 'table' AND "
-      "name IN ('rollsafe_runs', 'rollsafe_backup')",
+      "name IN ('rollsafe_runs', 'rollsafe_backup', 'rollsafe_leases')",
       s->schema);
   if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -1931,7 +2061,7 @@ static int ensure_tables(sqlite_store *s, store_error *err) {
                    ? STORE_OK
                    : fail_db(s, err, status_of(rc), "cannot read the schema");
   sqlite3_finalize(st);
-  if (status != STORE_OK || have == 2) return status;
+  if (status != STORE_OK || have == 3) return status;
 
   sql = sqlite3_mprintf(
       "CREATE TABLE IF NOT EXISTS \"%w\".rollsafe_runs (\n"
@@ -1964,10 +2094,16 @@ static int ensure_tables(sqlite_store *s, store_error *err) {
       "  PRIMARY KEY (run_id, \"key\")\n"
       ");",
       s->schema, s->schema);
-  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  char *leases = sqlite3_mprintf(store__sq_lease_ddl, s->schema);
+  if (sql == NULL || leases == NULL) {
+    sqlite3_free(sql);
+    sqlite3_free(leases);
+    return store__fail(err, STORE_ENOMEM, "out of memory");
+  }
   status = tx_begin(s, err, "cannot create the run and backup tables");
   if (status == STORE_OK) {
     rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(s->db, leases, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
       status = fail_db(s, err, status_of(rc),
                        "cannot create the run and backup tables");
@@ -1977,6 +2113,7 @@ static int ensure_tables(sqlite_store *s, store_error *err) {
     }
   }
   sqlite3_free(sql);
+  sqlite3_free(leases);
   return status;
 }
 
@@ -2317,6 +2454,9 @@ static const store_ops sqlite_writer_ops = {
     .restore_batch = sqlite_restore_batch,
     .restore_check = sqlite_restore_check,
     .purge_run = sqlite_purge_run,
+    .lease_take = sqlite_lease_take,
+    .lease_release = sqlite_lease_release,
+    .lease_held = sqlite_lease_held,
 };
 
 /* Compiles the scan's statement and drops it: a --where that is not SQL
@@ -2353,9 +2493,8 @@ int store__sqlite_open_writer(store **out, const store_target *t,
   *out = NULL;
   /* READWRITE without CREATE: a missing file is an error, never a new
    * empty database. */
-  int status = connect_target(
-      &s, t, &sqlite_writer_ops, SQLITE_OPEN_READWRITE,
-      write->lock_timeout_ms > 0 ? write->lock_timeout_ms : 0, err);
+  int status = connect_target(&s, t, &sqlite_writer_ops, SQLITE_OPEN_READWRITE,
+                              write, err);
   if (status != STORE_OK) return status;
   if (sqlite3_db_readonly(s->db, s->schema) == 1)
     status = store__fail(err, STORE_EIO,
@@ -2408,6 +2547,50 @@ static int runs_next(store *base, store_row *row, store_error *err) {
   return runs_scan(base, err);
 }
 
+/* Whether the database has the lease table: 1, 0, or a negative
+ * store_status. One an earlier rollsafe made has none until a writer
+ * opens it. */
+static int runs_have_leases(sqlite_store *s, store_error *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db,
+                              "SELECT count(*) FROM main.sqlite_schema WHERE "
+                              "type = 'table' AND name = 'rollsafe_leases'",
+                              -1, &st, NULL);
+  int have = 0;
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    have = sqlite3_column_int(st, 0) > 0;
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK)
+    return fail_db(s, err, status_of(rc), "cannot read the schema");
+  return have;
+}
+
+/* A purge takes the run's lease as writers do; the table is made when
+ * missing (a purge writes anyway). */
+static int runs_lease_take(store *base, const char *run_id, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  int have = runs_have_leases(s, err);
+  if (have < 0) return have;
+  if (!have) {
+    char *ddl = sqlite3_mprintf(store__sq_lease_ddl, s->schema);
+    if (ddl == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+    int rc = sqlite3_exec(s->db, ddl, NULL, NULL, NULL);
+    sqlite3_free(ddl);
+    if (rc != SQLITE_OK)
+      return fail_db(s, err, status_of(rc), "cannot create the lease table");
+  }
+  return sqlite_lease_take(base, run_id, err);
+}
+
+/* No lease table: no process of this rollsafe holds a lease. */
+static int runs_lease_held(store *base, const char *run_id, store_error *err) {
+  int have = runs_have_leases((sqlite_store *)base, err);
+  if (have <= 0) return have;
+  return sqlite_lease_held(base, run_id, err);
+}
+
 static const store_ops sqlite_runs_ops = {
     .estimate_rows = runs_estimate,
     .scan = runs_scan,
@@ -2419,6 +2602,9 @@ static const store_ops sqlite_runs_ops = {
     .run_list = sqlite_run_list,
     .run_parts = sqlite_run_parts,
     .purge_run = sqlite_purge_run,
+    .lease_take = runs_lease_take,
+    .lease_release = sqlite_lease_release,
+    .lease_held = runs_lease_held,
 };
 
 int store__sqlite_open_runs(store **out, const store_target *db,
@@ -2444,6 +2630,7 @@ int store__sqlite_open_runs(store **out, const store_target *db,
     sqlite_close(&s->base);
     return store__fail(err, STORE_ENOMEM, "out of memory");
   }
+  store__sq_lease_init(&s->lease);
   /* Read-write where the file allows it (a purge deletes), never created. */
   int rc = sqlite3_open_v2(
       db->connection, &s->db,

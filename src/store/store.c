@@ -1,11 +1,15 @@
+#define _POSIX_C_SOURCE 200809L
 /*
  * src/store/store.c: target kinds and the dispatch to each adapter.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store_impl.h"
 
@@ -409,12 +413,85 @@ void store_close(store *s) {
 
 /* ---- writing ---------------------------------------------------------- */
 
+/* ---- giving way ----------------------------------------------------------
+ *
+ * Every writing step goes through WITH_RETRIES: a step that gave way
+ * (STORE_EBUSY: a lock not obtained in one attempt, rolled back) is tried
+ * again after a jittered backoff (20 ms doubling to 1 s) until the lock
+ * timeout has passed since the step began, or the command is asked to
+ * stop. The adapters' own attempts wait briefly (see store_write_options);
+ * this loop is the patience.
+ */
+
+/* Whether a step begun at @p since is tried again after attempt @p attempt
+ * gave way; sleeps its backoff first. */
+static int retry_busy(int lock_timeout_ms, volatile sig_atomic_t *stop,
+                      uint64_t *retries, double since, unsigned attempt) {
+  if (stop != NULL && *stop) return 0;
+  double left = since + (double)lock_timeout_ms / 1000.0 - store__now();
+  if (left <= 0) return 0;
+  double base = 0.02 * (double)(1u << (attempt < 6 ? attempt : 6));
+  if (base > 1.0) base = 1.0;
+  double pause = base * (0.5 + 0.5 * store__random_unit());
+  store__sleep(pause < left ? pause : left);
+  if (retries != NULL) (*retries)++;
+  return !(stop != NULL && *stop);
+}
+
+/* The message of a step that gave up waiting. */
+static void gave_up(store_error *err, int lock_timeout_ms,
+                    volatile sig_atomic_t *stop) {
+  if (err == NULL || (stop != NULL && *stop)) return;
+  char text[sizeof err->message];
+  snprintf(text, sizeof text, "%s", err->message);
+  snprintf(err->message, sizeof err->message,
+           "%.400s (gave way to other writers for %.1f s, the lock timeout; "
+           "nothing of this step was written)",
+           text, (double)lock_timeout_ms / 1000.0);
+}
+
+#define WITH_RETRIES(s, rc, err, call)                        \
+  do {                                                        \
+    double since_ = store__now();                             \
+    for (unsigned attempt_ = 0;; attempt_++) {                \
+      (s)->busy_final = 0;                                    \
+      (rc) = (call);                                          \
+      if ((rc) != STORE_EBUSY || (s)->busy_final ||           \
+          !retry_busy((s)->lock_timeout_ms, (s)->interrupted, \
+                      &(s)->busy_retries, since_, attempt_))  \
+        break;                                                \
+    }                                                         \
+    if ((rc) == STORE_EBUSY && !(s)->busy_final)              \
+      gave_up((err), (s)->lock_timeout_ms, (s)->interrupted); \
+  } while (0)
+
 int store_open_writer(store **out, const store_target *target,
                       const store_open_options *options,
                       const store_write_options *write, store_error *err) {
   static const store_write_options defaults = STORE_WRITE_OPTIONS_INIT;
-  return open_target(out, target, options, write != NULL ? write : &defaults,
-                     err);
+  if (write == NULL) write = &defaults;
+  double since = store__now();
+  uint64_t retries = 0;
+  int rc;
+  for (unsigned attempt = 0;; attempt++) {
+    rc = open_target(out, target, options, write, err);
+    if (rc != STORE_EBUSY ||
+        !retry_busy(write->lock_timeout_ms, write->interrupted, &retries, since,
+                    attempt))
+      break;
+  }
+  if (rc == STORE_EBUSY)
+    gave_up(err, write->lock_timeout_ms, write->interrupted);
+  if (rc == STORE_OK && *out != NULL) {
+    (*out)->lock_timeout_ms = write->lock_timeout_ms;
+    (*out)->interrupted = write->interrupted;
+    (*out)->busy_retries += retries;
+  }
+  return rc;
+}
+
+uint64_t store_busy_retries(const store *s) {
+  return s != NULL ? s->busy_retries : 0;
 }
 
 /* A read-only store has no writing operations. */
@@ -427,25 +504,53 @@ int store_open_writer(store **out, const store_target *target,
 
 int store_run_create(store *s, const store_run *run, store_error *err) {
   WRITER_OP(s, run_create, err);
-  return s->ops->run_create(s, run, err);
+  int rc;
+  WITH_RETRIES(s, rc, err, s->ops->run_create(s, run, err));
+  return rc;
+}
+
+/* A run stored as running whose lease no live process holds has stopped:
+ * it shows as interrupted (store.h, run leases). */
+static int derive_status(store *s, store_run *run, store_error *err) {
+  if (strcmp(run->status, "running") != 0 || s->ops->lease_held == NULL)
+    return STORE_OK;
+  int held;
+  WITH_RETRIES(s, held, err, s->ops->lease_held(s, run->run_id, err));
+  if (held < 0) return held;
+  if (held == 0) snprintf(run->status, sizeof run->status, "interrupted");
+  return STORE_OK;
 }
 
 int store_run_load(store *s, const char *run_id, store_run *out,
                    store_error *err) {
   WRITER_OP(s, run_load, err);
-  return s->ops->run_load(s, run_id, out, err);
+  int rc;
+  WITH_RETRIES(s, rc, err, s->ops->run_load(s, run_id, out, err));
+  if (rc == STORE_OK) rc = derive_status(s, out, err);
+  return rc;
 }
 
 int store_run_update(store *s, const store_run *run, store_error *err) {
   WRITER_OP(s, run_update, err);
-  return s->ops->run_update(s, run, err);
+  int rc;
+  WITH_RETRIES(s, rc, err, s->ops->run_update(s, run, err));
+  return rc;
 }
 
 int store_run_list(store *s, store_run **out, size_t *n, store_error *err) {
   *out = NULL;
   *n = 0;
   WRITER_OP(s, run_list, err);
-  return s->ops->run_list(s, out, n, err);
+  int rc;
+  WITH_RETRIES(s, rc, err, s->ops->run_list(s, out, n, err));
+  for (size_t i = 0; rc == STORE_OK && i < *n; i++)
+    rc = derive_status(s, &(*out)[i], err);
+  if (rc != STORE_OK) {
+    free(*out);
+    *out = NULL;
+    *n = 0;
+  }
+  return rc;
 }
 
 int store_run_parts(store *s, const char *run, store_run **out, size_t *n,
@@ -470,19 +575,28 @@ int store_open_runs(store **out, const store_target *db,
   if (write == NULL) write = &defaults;
   if (db == NULL || db->connection == NULL)
     return store__fail(err, STORE_EUSAGE, "runs are read from a database");
+  int rc;
   switch (db->kind) {
     case STORE_SQLITE_TABLE:
     case STORE_SQLITE_QUEUE:
-      return store__sqlite_open_runs(out, db, write, err);
+      rc = store__sqlite_open_runs(out, db, write, err);
+      break;
     case STORE_POSTGRES_TABLE:
     case STORE_POSTGRES_QUEUE:
-      return store__postgres_open_runs(out, db, options, write, err);
+      rc = store__postgres_open_runs(out, db, options, write, err);
+      break;
     default:
       return store__fail(err, STORE_EUSAGE,
                          "target '%s': only SQLite and PostgreSQL targets "
                          "have runs",
                          db->name != NULL ? db->name : "?");
   }
+  /* Its steps (a lease, a purge) give way as a writer's do. */
+  if (rc == STORE_OK) {
+    (*out)->lock_timeout_ms = write->lock_timeout_ms;
+    (*out)->interrupted = write->interrupted;
+  }
+  return rc;
 }
 
 #define RUN_TEXT(f) \
@@ -595,7 +709,9 @@ int store_page(store *s, const char *after, size_t limit,
                const store_page_row **rows, store_error *err) {
   *rows = NULL;
   WRITER_OP(s, page, err);
-  return s->ops->page(s, after, limit, rows, err);
+  int rc;
+  WITH_RETRIES(s, rc, err, s->ops->page(s, after, limit, rows, err));
+  return rc;
 }
 
 int store_unnamed_page(store *s, int64_t after, size_t limit,
@@ -604,32 +720,64 @@ int store_unnamed_page(store *s, int64_t after, size_t limit,
   *rows = NULL;
   *last = after;
   if (s->ops->unnamed_page == NULL) return 0;
-  return s->ops->unnamed_page(s, after, limit, rows, last, err);
+  int rc;
+  WITH_RETRIES(s, rc, err,
+               s->ops->unnamed_page(s, after, limit, rows, last, err));
+  return rc;
 }
 
 int store_fix_batch(store *s, const store_run *run, store_swap *swaps, size_t n,
                     store_error *err) {
   WRITER_OP(s, fix_batch, err);
-  return s->ops->fix_batch(s, run, swaps, n, err);
+  int rc;
+  WITH_RETRIES(s, rc, err, s->ops->fix_batch(s, run, swaps, n, err));
+  return rc;
 }
 
 int store_backup_page(store *s, const char *run_id, const char *after,
                       size_t limit, store_swap **rows, store_error *err) {
   *rows = NULL;
   WRITER_OP(s, backup_page, err);
-  return s->ops->backup_page(s, run_id, after, limit, rows, err);
+  int rc;
+  WITH_RETRIES(s, rc, err,
+               s->ops->backup_page(s, run_id, after, limit, rows, err));
+  return rc;
 }
 
 int store_restore_batch(store *s, const store_run *run, store_swap *swaps,
                         size_t n, store_error *err) {
   WRITER_OP(s, restore_batch, err);
-  return s->ops->restore_batch(s, run, swaps, n, err);
+  int rc;
+  WITH_RETRIES(s, rc, err, s->ops->restore_batch(s, run, swaps, n, err));
+  return rc;
 }
 
 int store_restore_check(store *s, store_swap *swaps, size_t n,
                         store_error *err) {
   WRITER_OP(s, restore_check, err);
-  return s->ops->restore_check(s, swaps, n, err);
+  int rc;
+  WITH_RETRIES(s, rc, err, s->ops->restore_check(s, swaps, n, err));
+  return rc;
+}
+
+int store_run_lease(store *s, const char *run_id, store_error *err) {
+  WRITER_OP(s, lease_take, err);
+  if (run_id == NULL || run_id[0] == '\0')
+    return store__fail(err, STORE_EUSAGE, "%s: a run needs an id",
+                       s->description);
+  return s->ops->lease_take(s, run_id, err);
+}
+
+void store_run_release(store *s, const char *run_id) {
+  if (s != NULL && run_id != NULL && s->ops->lease_release != NULL)
+    s->ops->lease_release(s, run_id);
+}
+
+int store_write_hooks(store *s, store_hook **out, size_t *n, store_error *err) {
+  *out = NULL;
+  *n = 0;
+  if (s->ops->write_hooks == NULL) return STORE_OK;
+  return s->ops->write_hooks(s, out, n, err);
 }
 
 void store__swap_classify(store_swap *w, const store__row_now *now, int queue) {
@@ -651,5 +799,43 @@ int store_purge_run(store *s, const char *run_id, int64_t *deleted,
                     store_error *err) {
   if (deleted != NULL) *deleted = 0;
   WRITER_OP(s, purge_run, err);
-  return s->ops->purge_run(s, run_id, deleted, err);
+  int rc;
+  WITH_RETRIES(s, rc, err, s->ops->purge_run(s, run_id, deleted, err));
+  return rc;
+}
+
+/* ---- time and jitter ---------------------------------------------------- */
+
+double store__now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void store__sleep(double seconds) {
+  if (!(seconds > 0)) return;
+  struct timespec ts;
+  ts.tv_sec = (time_t)seconds;
+  ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* xorshift64*, seeded per process from the clock and the process id:
+ * enough for jitter, which only needs processes not to agree. */
+double store__random_unit(void) {
+  static uint64_t x;
+  static pid_t seeded_by;
+  pid_t me = getpid();
+  if (seeded_by != me || x == 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    x = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+        ((uint64_t)me << 40) ^ 0x9E3779B97F4A7C15u;
+    seeded_by = me;
+  }
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  return (double)((x * 0x2545F4914F6CDD1Du) >> 11) / 9007199254740992.0;
 }

@@ -14,6 +14,7 @@
 #ifndef RS_STORE_H
 #define RS_STORE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -143,6 +144,14 @@ typedef struct store_kafka {
   /** How long a broker may take to answer before the scan fails with
    * STORE_EIO (metadata, watermarks, offsets, and waiting for messages). */
   int timeout_ms;
+  /** Per partition number p < n_start_at: an offset to start p at instead
+   * of where `start` says, or -1 for none (a resumed fix: the offset after
+   * the last message already copied). An offset below the partition's low
+   * watermark is an error (STORE_EIO), never a silent gap. NULL: none. */
+  const int64_t *start_at;
+  size_t n_start_at;
+  /** The start_from (store_partition) of such a partition; static. */
+  const char *start_at_label;
 } store_kafka;
 
 /** 1 for a librdkafka property whose value is a secret (a password, a
@@ -181,6 +190,15 @@ typedef struct store_open_options {
    * (echo off). 0: fail with STORE_EIO instead.
    */
   int allow_password_prompt;
+  /**
+   * PostgreSQL reads (store_open): the session's statement_timeout, in
+   * milliseconds; 0: none. The session sets its own, so that a limit a
+   * role or database carries (ALTER ROLE ... SET statement_timeout) does
+   * not cut a long scan short. A read that runs out of it fails with
+   * STORE_EBUSY (exit 4: incomplete). Writers take theirs from
+   * store_write_options.
+   */
+  int statement_timeout_ms;
 } store_open_options;
 
 /** The most columns a key may have. */
@@ -369,18 +387,45 @@ void store_close(store *s);
  *    (ALTER TABLE ... ADD COLUMN: nothing it wrote changes).
  *  - Writers yield: PostgreSQL sessions set lock_timeout and
  *    statement_timeout; SQLite batches use BEGIN IMMEDIATE and a busy
- *    timeout. A batch that could not get its locks in time fails with
- *    STORE_EBUSY, changes nothing, and may be retried.
+ *    handler. Every step is retried while it gives way (see
+ *    store_write_options); one that could not get its locks within the
+ *    lock timeout fails with STORE_EBUSY and changes nothing.
+ *  - PostgreSQL: the schema rollsafe must be rollsafe's own (owned by the
+ *    role the writer connects as, holding nothing else, changeable by no
+ *    other role); otherwise store_open_writer() fails with STORE_EUSAGE
+ *    naming what is wrong (see pg_trust.c).
  */
 
-/** Limits of a writing session. */
+/**
+ * Limits of a writing session.
+ *
+ * Waiting for locks: a writing store takes its turn with production and
+ * gives up only when a step (opening, creating its tables, the run row, a
+ * page read, a batch) has not got its locks for lock_timeout_ms. In SQLite
+ * each attempt waits in a busy handler that polls every few milliseconds
+ * (SQLite's own backs off to 100 ms, and a writer that holds the lock most
+ * of the time then never lets it go at the right moment); in PostgreSQL
+ * each statement waits at most min(1 s, lock_timeout_ms) (the session's
+ * lock_timeout), since a statement waiting for a lock makes every later
+ * request for that lock queue behind it. A step that gave way is rolled
+ * back and tried again, after a jittered backoff, until lock_timeout_ms
+ * has passed since it began; then it fails with STORE_EBUSY (exit 4),
+ * having changed nothing.
+ */
 typedef struct store_write_options {
-  int lock_timeout_ms;      /**< PostgreSQL lock_timeout; SQLite busy timeout */
+  int lock_timeout_ms;      /**< how long a step may wait for its locks */
   int statement_timeout_ms; /**< PostgreSQL statement_timeout */
+  /** Set (by a signal handler) when the command is asked to stop: a step
+   * waiting for a lock stops waiting and fails with STORE_EBUSY. NULL:
+   * never. */
+  volatile sig_atomic_t *interrupted;
 } store_write_options;
 
+/** The default lock timeout: a minute of waiting for a turn. */
+#define STORE_LOCK_TIMEOUT_MS_DEFAULT 60000
+
 #define STORE_WRITE_OPTIONS_INIT \
-  { 1000, 30000 }
+  { STORE_LOCK_TIMEOUT_MS_DEFAULT, 30000, NULL }
 
 /**
  * Opens the target for writing: the same checks as store_open(), then a
@@ -642,5 +687,62 @@ int store_restore_check(store *s, store_swap *swaps, size_t n,
  * part's own id): `rollsafe purge`. */
 int store_purge_run(store *s, const char *run_id, int64_t *deleted,
                     store_error *err);
+
+/**
+ * How many times a step of this writer gave way to production (a lock not
+ * obtained in one attempt) and was tried again; 0 for a reader.
+ */
+uint64_t store_busy_retries(const store *s);
+
+/* ---- run leases ----------------------------------------------------------
+ *
+ * One process works on a run at a time, and a run whose process is gone
+ * (killed, crashed, a second Ctrl-C) never looks as if it were running. A
+ * writer takes a run's lease before it creates, resumes or restores the
+ * run, and holds it until it releases it or is closed. PostgreSQL: a
+ * session-level advisory lock, which ends with the session however the
+ * process ends. SQLite: a row of rollsafe_leases naming the process (host,
+ * process id and its start time) with a heartbeat that the process renews
+ * with its batches; a lease whose process is gone (same host: the process
+ * no longer exists; another host: the heartbeat is older than the row's
+ * expiry) is free.
+ *
+ * store_run_load() and store_run_list() report a run whose status is
+ * "running" but whose lease nobody holds as "interrupted": stopped where
+ * its checkpoint says, and resumable. The status stored in the table is
+ * left as it was.
+ */
+
+/**
+ * Takes run @p run_id's lease for this writer.
+ * @return STORE_OK; STORE_EBUSY when another live process holds it (the
+ *         message names it); another store_status
+ */
+int store_run_lease(store *s, const char *run_id, store_error *err);
+
+/** Gives run @p run_id's lease back; nothing when this writer holds none.
+ * store_close() gives back what is still held. */
+void store_run_release(store *s, const char *run_id);
+
+/* ---- write hooks ---------------------------------------------------------
+ */
+
+/** Something the database runs or applies when a fix updates the target's
+ * rows, with the rights of the role the fix connects as. */
+typedef struct store_hook {
+  char kind[16];    /**< "trigger", "rule" or "policy" */
+  char name[128];   /**< its name */
+  char table[200];  /**< the table it is on (a partition or child too) */
+  char detail[320]; /**< one line: when it fires, what runs, whose it is */
+} store_hook;
+
+/**
+ * The triggers, rules and row-level security policies an UPDATE of the
+ * target would fire or apply (PostgreSQL; other kinds have none to
+ * report), for the dry run to list. On a reader, call it before
+ * store_scan().
+ * @param[out] out malloc'd array (free()), NULL when there are none
+ */
+int store_write_hooks(store *s, store_hook **out, size_t *n, store_error *err);
 
 #endif

@@ -40,6 +40,14 @@ typedef struct store_ops {
   int (*framing)(const store *s, store_framing *out);
   /* Kafka topics only (NULL otherwise). */
   void (*partitions)(const store *s, const store_partition **out, size_t *n);
+  /* Run leases (writers; see store.h). lease_held: 1 when a live process
+   * (this one included) holds run_id's lease, 0 when none does, or a
+   * negative store_status. */
+  int (*lease_take)(store *s, const char *run_id, store_error *err);
+  void (*lease_release)(store *s, const char *run_id);
+  int (*lease_held)(store *s, const char *run_id, store_error *err);
+  /* What an UPDATE of the target fires (NULL: nothing to report). */
+  int (*write_hooks)(store *s, store_hook **out, size_t *n, store_error *err);
 } store_ops;
 
 struct store {
@@ -47,7 +55,26 @@ struct store {
   char description[256];        /* safe to print: never a password */
   char key[STORE_KEY_NAME_MAX]; /* the key's columns, resolved at open */
   unsigned key_parts;           /* their number; 0: rows named by position */
+  /* Writers: how long a step may keep giving way (store_write_options),
+   * what asks it to stop, and how often steps were tried again. Set by
+   * store.c once the adapter has opened the store. */
+  int lock_timeout_ms;
+  volatile sig_atomic_t *interrupted;
+  uint64_t busy_retries;
+  /* Set by an adapter whose step failed with STORE_EBUSY for a reason
+   * that waiting does not change (a statement_timeout): not retried. */
+  int busy_final;
 };
+
+/* Seconds on the monotonic clock. */
+double store__now(void);
+
+/* Sleeps @p seconds (> 0), resuming after signals. */
+void store__sleep(double seconds);
+
+/* Uniform in [0, 1), from a source seeded once per process: for jitter,
+ * so that processes started together do not retry in step. */
+double store__random_unit(void);
 
 /*
  * Splits a target's key (@p spec, "tenant, id") into its columns: each 1 to

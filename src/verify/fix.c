@@ -36,6 +36,7 @@ void fix_result_dispose(fix_result *r) {
     }
     free(r->samples[o]);
   }
+  free(r->hooks);
   for (size_t i = 0; i < r->n_unsettled_keys; i++) {
     free(r->unsettled_keys[i].key);
     free(r->unsettled_keys[i].why);
@@ -837,6 +838,15 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     engine_dispose(&e);
     return rc;
   }
+  store_error serr = {STORE_OK, ""};
+  /* What the fix's UPDATEs fire with its rights, listed before any row
+   * is read (a reader's scan holds its connection afterwards). */
+  if (store_write_hooks(s, &r->hooks, &r->n_hooks, &serr) != STORE_OK) {
+    set_error(r, &serr);
+    engine_dispose(&e);
+    r->seconds = verify_now_seconds() - t0;
+    return 0;
+  }
   if (!o->execute) {
     rc = dry_run(r, &e, s, err);
     engine_dispose(&e);
@@ -844,8 +854,17 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     return rc;
   }
   r->executed = 1;
-  store_error serr = {STORE_OK, ""};
   r->run = *o->run;
+  /* One process works on a run at a time: the lease is taken before the
+   * run is created or resumed, and a run whose process is gone loads as
+   * interrupted (store.h, run leases). */
+  const char *leased = NULL;
+  if (store_run_lease(s, r->run.run_id, &serr) != STORE_OK) {
+    set_error(r, &serr);
+    if (!o->resume) r->run.run_id[0] = '\0'; /* never created */
+    goto out;
+  }
+  leased = r->run.run_id;
   if (o->resume) {
     /* Counts, pass and checkpoint go on from where the run stopped. A run
      * whose passes ended with rows unsettled (incomplete) starts its next
@@ -938,9 +957,12 @@ out:
   r->passes = nonneg(r->run.pass);
   if (r->run.run_id[0] != '\0' && r->status != STORE_EUSAGE) {
     snprintf(r->run.status, sizeof r->run.status, "%s",
-             r->interrupted          ? "interrupted"
-             : r->status != STORE_OK ? "failed"
-             : r->complete           ? "done"
+             r->interrupted ? "interrupted"
+             /* gave up waiting for locks: resumable, as an interrupted
+              * run is */
+             : r->status == STORE_EBUSY ? "incomplete"
+             : r->status != STORE_OK    ? "failed"
+             : r->complete              ? "done"
              /* passes or time ran out (queues: messages still in flight) */
              : r->unsettled > 0 || r->deadline_reached ? "incomplete"
                                                        : "interrupted");
@@ -950,6 +972,8 @@ out:
     }
     save_final(r, o, s);
   }
+  store_run_release(s, leased);
+  r->busy_retries += store_busy_retries(s);
   engine_dispose(&e);
   r->seconds = verify_now_seconds() - t0;
   return rc;
@@ -1149,10 +1173,8 @@ int fix_restore_unfinished(const store_run *run) {
          strcmp(run->restore_status, "failed") == 0;
 }
 
-int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
-  (void)err;
-  memset(r, 0, sizeof *r);
-  double t0 = verify_now_seconds();
+/* fix_restore() once the lease is held. */
+static int restore_run(fix_result *r, store *s, const fix_options *o) {
   store_error serr = {STORE_OK, ""};
   const store_run *fixed = o->run;
   if (strcmp(fixed->command, "fix") != 0) {
@@ -1194,10 +1216,7 @@ int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
   if (o->execute) {
     snprintf(r->run.restore_status, sizeof r->run.restore_status, "running");
     restore_counts_to_run(r);
-    if (save_run(r, o, s) != 0) {
-      r->seconds = verify_now_seconds() - t0;
-      return 0;
-    }
+    if (save_run(r, o, s) != 0) return 0;
   }
   int rc = 0;
   double start = verify_now_seconds();
@@ -1263,6 +1282,92 @@ int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
     restore_counts_to_run(r);
     save_final(r, o, s);
   }
+  return rc;
+}
+
+/* ---- planning for other drivers ----------------------------------------- */
+
+struct fix_planner {
+  fix_options o; /* the engine points here */
+  engine e;
+};
+
+int fix_planner_new(fix_planner **out, const fix_options *o, rs_error *err) {
+  *out = NULL;
+  fix_planner *p = calloc(1, sizeof *p);
+  if (p == NULL) {
+    err->code = RS_ENOMEM;
+    err->offset = RS_OFFSET_NONE;
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return RS_ENOMEM;
+  }
+  p->o = *o;
+  int rc = engine_init(&p->e, &p->o, err);
+  if (rc != 0) {
+    fix_planner_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+int fix_planner_plan(fix_planner *p, const uint8_t *value, size_t len,
+                     const uint8_t **out, size_t *out_len, int *oc, char *why,
+                     size_t why_size, rs_error *err) {
+  rs_arena_reset(p->e.batch_arena);
+  rs_buf buf = RS_BUF_INIT;
+  *out = NULL;
+  *out_len = 0;
+  int rc = plan(&p->e, value, len, &buf, oc, why, why_size, err);
+  if (rc == 0 && (*oc == FIX_CONVERTED || *oc == FIX_LOSSY)) {
+    *out = buf.data;
+    *out_len = buf.len;
+  }
+  return rc;
+}
+
+int fix_planner_check(fix_planner *p, fix_result *r, const uint8_t *value,
+                      size_t len, rs_error *err) {
+  const fix_options *o = &p->o;
+  rs_classification *c = NULL;
+  int rc = rs_classify(&c, o->registry, o->type, &o->reader, value, len,
+                       &p->e.quick_opts, err);
+  if (rc == 0) count_remaining(r, c);
+  rs_arena_reset(p->e.row_arena);
+  return rc;
+}
+
+void fix_planner_verified(fix_result *r) {
+  verified(r);
+}
+
+int fix_count(fix_result *r, const fix_options *o, fix_outcome oc,
+              const char *key, const char *why) {
+  return count_at(r, o, oc, key, 1, why);
+}
+
+void fix_planner_free(fix_planner *p) {
+  if (p == NULL) return;
+  engine_dispose(&p->e);
+  free(p);
+}
+
+int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
+  (void)err;
+  memset(r, 0, sizeof *r);
+  double t0 = verify_now_seconds();
+  store_error serr = {STORE_OK, ""};
+  /* A restore that writes holds the run's lease, as a fix does: never
+   * beside a fix or a restore of the same run. */
+  const char *run_id = o->run->run_id;
+  if (o->execute && store_run_lease(s, run_id, &serr) != STORE_OK) {
+    set_error(r, &serr);
+    r->seconds = verify_now_seconds() - t0;
+    return 0;
+  }
+  int rc = restore_run(r, s, o);
+  if (o->execute) store_run_release(s, run_id);
+  r->busy_retries += store_busy_retries(s);
   r->seconds = verify_now_seconds() - t0;
   return rc;
 }

@@ -131,9 +131,14 @@ typedef struct fix_result {
   uint64_t counts[FIX_OUTCOME_COUNT];
   fix_sample *samples[FIX_OUTCOME_COUNT];
   size_t n_samples[FIX_OUTCOME_COUNT];
-  uint64_t busy_retries; /**< batches that gave way and were retried */
-  int verified;          /**< the verification pass ran to the end */
-  uint64_t remaining;    /**< after it: records the reader still cannot read */
+  uint64_t busy_retries; /**< steps that gave way and were tried again */
+  /** What the fix's UPDATEs fire or apply on the target, with the rights
+   * of the role it connects as (store_write_hooks): listed by the dry run
+   * and the execute alike. Owned; n_hooks 0 when none. */
+  store_hook *hooks;
+  size_t n_hooks;
+  int verified;       /**< the verification pass ran to the end */
+  uint64_t remaining; /**< after it: records the reader still cannot read */
   uint64_t remaining_verdicts[RS_VERDICT_COUNT]; /**< decided records only */
   /** After it: records whose verdict is still not decided (not in
    * `remaining`). */
@@ -210,5 +215,43 @@ int fix_restore_unfinished(const store_run *run);
 void fix_run_id_new(char out[40]);
 
 void fix_result_dispose(fix_result *result);
+
+/*
+ * Planning for drivers of their own (Kafka topics, src/verify/kafka_fix.c):
+ * the same plan as fix_target's for each record (the reader's verdict, the
+ * conversion to options->to_version, lossy or not, the pre-write check of
+ * safety promise 6), record by record.
+ */
+typedef struct fix_planner fix_planner;
+
+/** A planner with its own copy of @p options (whose pointers it borrows).
+ * 0 or RS_ENOMEM. Free with fix_planner_free(). */
+int fix_planner_new(fix_planner **out, const fix_options *options,
+                    rs_error *err);
+
+/**
+ * Plans one stored value: *oc is -1 when the reader reads it (nothing to
+ * do), else a fix_outcome; for FIX_CONVERTED and FIX_LOSSY, *out and
+ * *out_len are the bytes to write, valid until the next call. @p why gets
+ * the reason of an outcome. @return 0 or a codec error (RS_ENOMEM...).
+ */
+int fix_planner_plan(fix_planner *p, const uint8_t *value, size_t len,
+                     const uint8_t **out, size_t *out_len, int *oc, char *why,
+                     size_t why_size, rs_error *err);
+
+/** The verification pass, one record: what the reader makes of @p value,
+ * counted into @p r's remaining_verdicts or remaining_undetermined. */
+int fix_planner_check(fix_planner *p, fix_result *r, const uint8_t *value,
+                      size_t len, rs_error *err);
+
+/** The verification pass is over: sets @p r's remaining and verified. */
+void fix_planner_verified(fix_result *r);
+
+/** Counts outcome @p oc of the record named @p key (one text key part) and
+ * keeps it as a sample while options->max_samples allows. 0 or RS_ENOMEM. */
+int fix_count(fix_result *r, const fix_options *options, fix_outcome oc,
+              const char *key, const char *why);
+
+void fix_planner_free(fix_planner *p);
 
 #endif

@@ -68,18 +68,33 @@ void scan_result_dispose(scan_result *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* Whether group w is the one of a record written so. */
+static int writer_is(const scan_writer *w, unsigned version,
+                     rs_encoding encoding, int has_schema_id,
+                     uint32_t schema_id, const char *flag,
+                     const char *variant) {
+  return w->version == version && w->encoding == encoding &&
+         w->has_schema_id == has_schema_id &&
+         (!has_schema_id || w->schema_id == schema_id) &&
+         same_str(w->flag_key, flag) && same_str(w->variant, variant);
+}
+
 /* The writer group of a record; NULL only when out of memory. */
 static scan_writer *writer_of(scan_result *r, unsigned version,
                               rs_encoding encoding, int has_schema_id,
                               uint32_t schema_id, const char *flag,
                               const char *variant) {
+  /* Rows come in runs of one writer: the last row's group first. */
+  if (r->last_writer < r->n_writers &&
+      writer_is(&r->writers[r->last_writer], version, encoding, has_schema_id,
+                schema_id, flag, variant))
+    return &r->writers[r->last_writer];
   for (size_t i = 0; i < r->n_writers; i++) {
-    scan_writer *w = &r->writers[i];
-    if (w->version == version && w->encoding == encoding &&
-        w->has_schema_id == has_schema_id &&
-        (!has_schema_id || w->schema_id == schema_id) &&
-        same_str(w->flag_key, flag) && same_str(w->variant, variant))
-      return w;
+    if (writer_is(&r->writers[i], version, encoding, has_schema_id, schema_id,
+                  flag, variant)) {
+      r->last_writer = i;
+      return &r->writers[i];
+    }
   }
   if (r->n_writers == SCAN_MAX_WRITERS) {
     /* The last slot was turned into the catch-all group when it was
@@ -112,7 +127,7 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
     free(w->variant);
     return NULL;
   }
-  r->n_writers++;
+  r->last_writer = r->n_writers++;
   return w;
 }
 
@@ -214,22 +229,19 @@ static const rs_provenance *provenance_of(const rs_classification *c,
   return tmp;
 }
 
-/* Whether the record's full classification is wanted: it will be kept as
- * a sample. */
+/* Whether a record that the filters keep is wanted in full: it will be
+ * kept as a sample. */
 static int wants_sample(const scan_result *r, const scan_options *o,
-                        const store_row *row, const rs_classification *c) {
-  rs_provenance tmp;
-  if (wanted(o, provenance_of(c, row, &tmp)) == FILTER_OUT) return 0;
+                        const rs_classification *c) {
   if (!rs_classification_decided(c))
     return r->n_undetermined_samples < o->max_samples;
   return r->n_samples[rs_classification_verdict(c)] < o->max_samples;
 }
 
+/* Counts a record, of provenance p (provenance_of) and filter wanted(o, p). */
 static int count_row(scan_result *r, const scan_options *o,
-                     const store_row *row, const rs_classification *c) {
-  rs_provenance tmp;
-  const rs_provenance *p = provenance_of(c, row, &tmp);
-  int filter = wanted(o, p);
+                     const store_row *row, const rs_classification *c,
+                     const rs_provenance *p, int filter) {
   if (filter == FILTER_OUT) {
     r->rows_skipped++;
     return 0;
@@ -237,11 +249,10 @@ static int count_row(scan_result *r, const scan_options *o,
   rs_verdict v = rs_classification_verdict(c);
   rs_writer_basis basis = rs_classification_writer_basis(c);
   int decided = rs_classification_decided(c);
-  scan_undetermined_kind why = basis == RS_WRITER_UNREGISTERED
-                                   ? SCAN_UNREGISTERED_VERSION
-                               : basis == RS_WRITER_UNMAPPED
-                                   ? SCAN_UNMAPPED_SCHEMA_ID
-                                   : SCAN_AMBIGUOUS_WRITER;
+  scan_undetermined_kind why =
+      basis == RS_WRITER_UNREGISTERED ? SCAN_UNREGISTERED_VERSION
+      : basis == RS_WRITER_UNMAPPED   ? SCAN_UNMAPPED_SCHEMA_ID
+                                      : SCAN_AMBIGUOUS_WRITER;
   if (decided) {
     r->rows_counted++;
     r->verdicts[v]++;
@@ -258,10 +269,9 @@ static int count_row(scan_result *r, const scan_options *o,
       basis == RS_WRITER_AMBIGUOUS ? 0 : rs_classification_written_version(c);
   uint32_t schema_id = 0;
   int has_schema_id = rs_classification_schema_id(c, &schema_id);
-  scan_writer *w =
-      writer_of(r, version, rs_classification_encoding(c), has_schema_id,
-                schema_id, p != NULL ? p->flag_key : NULL,
-                p != NULL ? p->variant : NULL);
+  scan_writer *w = writer_of(
+      r, version, rs_classification_encoding(c), has_schema_id, schema_id,
+      p != NULL ? p->flag_key : NULL, p != NULL ? p->variant : NULL);
   if (w == NULL) return RS_ENOMEM;
   w->rows++;
   if (decided)
@@ -292,7 +302,6 @@ typedef struct scan_judges {
   rs_arena *arena;      /* the classifications' memory, reset per record */
   verify_bytes decoded; /* a text-encoded value's bytes */
 } scan_judges;
-
 
 /*
  * A stored value that is not in the column's encoding: corrupt, its writer
@@ -345,19 +354,25 @@ static int judge_row(scan_result *r, const scan_options *o,
    * classified again in full. */
   rs_classification *c = NULL;
   int rc = rs_classifier_run(j->judge, &c, bytes, len, err);
-  if (rc == 0 && wants_sample(r, o, row, c)) {
+  if (rc != 0) return rc;
+  rs_provenance tmp;
+  const rs_provenance *p = provenance_of(c, row, &tmp);
+  int filter = wanted(o, p);
+  if (filter != FILTER_OUT && wants_sample(r, o, c)) {
     rs_classification_free(c);
     c = NULL;
     /* The first run's memory is all in the arena: given back before the
-     * second, so that one record never holds two budgets' worth. */
+     * second, so that one record never holds two budgets' worth. The
+     * second finds the same provenance, so the same filter. */
     rs_arena_reset(j->arena);
     rc = rs_classifier_run(j->explain, &c, bytes, len, err);
+    if (rc != 0) return rc;
+    p = provenance_of(c, row, &tmp);
   }
-  if (rc == 0) rc = count_row(r, o, row, c);
+  rc = count_row(r, o, row, c, p, filter);
   rs_classification_free(c);
   return rc;
 }
-
 
 /* The counts of the row's partition; NULL when out of memory. */
 static scan_partition *partition_of(scan_result *r, int32_t partition) {

@@ -22,11 +22,11 @@
 
 /** Why a record is undetermined: which side of the comparison is unknown. */
 typedef enum scan_undetermined_kind {
-  SCAN_AMBIGUOUS_WRITER = 0,    /**< raw bytes several versions explain */
+  SCAN_AMBIGUOUS_WRITER = 0,     /**< raw bytes several versions explain */
   SCAN_UNREGISTERED_VERSION = 1, /**< an envelope naming a version the
                                    registry lacks */
-  SCAN_UNMAPPED_SCHEMA_ID = 2 /**< a Confluent schema id (and message-index
-                                 path) that no mapping names */
+  SCAN_UNMAPPED_SCHEMA_ID = 2    /**< a Confluent schema id (and message-index
+                                    path) that no mapping names */
 } scan_undetermined_kind;
 
 #define SCAN_UNDETERMINED_KINDS 3
@@ -87,8 +87,8 @@ typedef struct scan_sample {
   uint64_t candidates;      /**< bit v-1: version v explains the bytes */
   int has_schema_id;        /**< Confluent-framed: schema_id is its id */
   uint32_t schema_id;
-  rs_verdict verdict;       /**< undetermined records: the worst reading */
-  char *flag_key;           /**< NULL when the record names none */
+  rs_verdict verdict; /**< undetermined records: the worst reading */
+  char *flag_key;     /**< NULL when the record names none */
   char *variant;
   int64_t write_time_us; /**< 0: unknown */
   scan_reason *reasons;
@@ -153,6 +153,7 @@ typedef struct scan_result {
   uint64_t unattributed_findings;
   scan_writer *writers;
   size_t n_writers;
+  size_t last_writer; /**< the scan's own: the group the last row joined */
   scan_sample *samples[RS_VERDICT_COUNT];
   size_t n_samples[RS_VERDICT_COUNT];
   scan_sample *undetermined_samples; /**< the first max_samples of them */

@@ -448,6 +448,28 @@ def test_bad_reader_options(ctx):
         one_line_error(err, needle)
 
 
+def test_timeout_options(ctx):
+    """--lock-timeout and --statement-timeout take durations (a bare number
+    is milliseconds, as before); anything else is a usage error naming the
+    option and the value, before any target is opened."""
+    d, args = demo_scan_args(ctx)
+    for cmd, option in (("fix", "--lock-timeout"),
+                        ("fix", "--statement-timeout"),
+                        ("restore", "--lock-timeout"),
+                        ("runs", "--lock-timeout"),
+                        ("scan", "--statement-timeout")):
+        for bad in ("soon", "0", "0s", "-5s", "10d", "5 s", "25h"):
+            extra = ["--run", "x"] if cmd == "restore" else []
+            _, err = ctx.expect(2, cmd, *args, *extra, option, bad)
+            one_line_error(err, option, "'%s'" % bad)
+    # Good ones: a bare number, and each unit.
+    for value in ("2000", "1500ms", "90s", "2m", "1h"):
+        ctx.expect(0, "runs", *args, "--lock-timeout", value)
+        ctx.expect(1, "fix", *args, "--lock-timeout", value,
+                   "--statement-timeout", value)
+        ctx.expect(1, "scan", *args, "--statement-timeout", value)
+
+
 def demo_scan_args(ctx):
     d = os.path.join(ctx.work, "demo")
     ctx.expect(0, "demo", "--force", "--rows", "10", d)

@@ -134,6 +134,12 @@ static char *dump(const cli_config *c, const char *casedir) {
     fprintf(f, "raw_writer: auto\n");
   else if (c->has_raw_writer)
     fprintf(f, "raw_writer: %u\n", c->raw_writer);
+  /* The timeouts only when given, so that the other cases stay as they
+   * are. */
+  if (c->lock_timeout_ms)
+    fprintf(f, "lock_timeout_ms: %lu\n", c->lock_timeout_ms);
+  if (c->statement_timeout_ms)
+    fprintf(f, "statement_timeout_ms: %lu\n", c->statement_timeout_ms);
   dump_runtime(f, c, casedir, dir_len);
   for (size_t i = 0; i < c->n_targets; i++) {
     const cli_config_target *t = &c->targets[i];

@@ -12,7 +12,7 @@ import sys
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsdata import (Records, check, check_eq,  # noqa: E402
+from rsdata import (Failure, Records, check, check_eq,  # noqa: E402
                     check_restore_predicted, restore_json, restore_why,
                     run_cases)
 from test_fix_sqlite import COUNTS, PLAN  # noqa: E402
@@ -142,6 +142,17 @@ def test_restore_dry_run_reads_the_rows(r):
           "the writer's row is not", why[str(fixed[0])])
 
 
+def hold_row_lock(db, kinds):
+    """A production transaction that locks the first row a fix converts:
+    (its connection, the row's key, the row's bytes)."""
+    holder = psycopg2.connect(db.dsn)
+    cur = holder.cursor()
+    key = min(k for k, kind in kinds.items() if PLAN[kind] == "converted")
+    cur.execute('SELECT payload FROM "%s".orders WHERE id = %%s FOR UPDATE'
+                % db.schema, (key,))
+    return holder, key, bytes(cur.fetchone()[0])
+
+
 def test_gives_way_to_a_lock(r):
     # A production transaction holds a row lock: the fixer's batch times out
     # (lock_timeout), is retried with backoff, and succeeds once the lock
@@ -150,16 +161,15 @@ def test_gives_way_to_a_lock(r):
     import time
     recs = Records()
     db, kinds = build(recs, "it_lockfix")
-    holder = psycopg2.connect(db.dsn)
-    cur = holder.cursor()
-    target_key = min(k for k, kind in kinds.items()
-                     if PLAN[kind] == "converted")
-    cur.execute('SELECT 1 FROM it_lockfix.orders WHERE id = %s FOR UPDATE',
-                (target_key,))
+    holder, _, _ = hold_row_lock(db, kinds)
     p = subprocess.Popen([r.rollsafe, "fix", *db.args("orders"), "--execute",
-                          "--lock-timeout", "100", "--format", "json"],
+                          "--format", "json"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.0)  # not a limit: lets the fixer meet the lock
+    # Once the fixer waits on the lock, hold it past one statement's
+    # lock_timeout (1 s), so that the batch gives way at least once; then
+    # let it go. The default --lock-timeout (a minute) outlasts both.
+    waiting_on_lock(db, p)
+    time.sleep(1.5)
     holder.rollback()
     holder.close()
     out, err = p.communicate(timeout=300)
@@ -169,6 +179,58 @@ def test_gives_way_to_a_lock(r):
     check(doc["targets"][0]["busy_retries"] >= 1, "gave way at least once",
           doc["targets"][0]["busy_retries"])
 
+
+
+def waiting_on_lock(db, p):
+    """Returns once a session of the application rollsafe waits on a lock
+    (pg_stat_activity); fails when process @p ends first."""
+    import time
+    # Autocommit, and no `with connection` (which opens a transaction even
+    # then): each query sees the activity anew.
+    watch = psycopg2.connect(db.dsn)
+    watch.autocommit = True
+    try:
+        with watch.cursor() as c:
+            while True:
+                if p.poll() is not None:
+                    raise Failure("the fix ended (exit %d) before it met the "
+                                  "lock: %s" % (p.returncode,
+                                                p.stderr.read().decode()))
+                c.execute("SELECT count(*) FROM pg_stat_activity WHERE "
+                          "application_name = 'rollsafe' AND "
+                          "wait_event_type = 'Lock'")
+                if c.fetchone()[0] > 0:
+                    return
+                time.sleep(0.01)
+    finally:
+        watch.close()
+
+
+def test_lock_never_obtained_is_incomplete(r):
+    """A row lock held for longer than --lock-timeout: the fix gives way
+    again and again, then gives up with exit 4 (incomplete, not an I/O
+    error), saying so, and nothing of the locked batch is written."""
+    import subprocess
+    recs = Records()
+    db, kinds = build(recs, "it_lockgiveup")
+    holder, target_key, before = hold_row_lock(db, kinds)
+    p = subprocess.Popen([r.rollsafe, "fix", *db.args("orders"), "--execute",
+                          "--lock-timeout", "2500ms", "--format", "json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=300)
+    holder.rollback()
+    holder.close()
+    err = err.decode()
+    check_eq(p.returncode, 4, "exit (stderr %s)" % err)
+    check("lock timeout" in err and "gave way" in err,
+          "the error says it gave up waiting for a lock", err)
+    doc = json.loads(out)
+    check(doc["targets"][0]["busy_retries"] >= 1, "gave way more than once",
+          doc["targets"][0]["busy_retries"])
+    with db.conn.cursor() as c:
+        c.execute("SELECT payload FROM it_lockgiveup.orders WHERE id = %s",
+                  (target_key,))
+        check_eq(bytes(c.fetchone()[0]), before, "the locked row")
 
 
 def test_bad_where_creates_nothing(r):

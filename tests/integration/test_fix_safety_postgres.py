@@ -31,7 +31,9 @@ import psycopg2
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rsdata import Failure, Records, check, check_eq, run_cases  # noqa: E402
 from test_fix_safety_sqlite import (CONVERTIBLE, HANG, PLANTED,  # noqa: E402
-                                    mix, no_sanitizer, record, v1_order_id)
+                                    check_last_writes_kept, mix,
+                                    no_sanitizer, record, stop_writers,
+                                    v1_order_id, writer_summaries)
 from test_scan_postgres import Db, conninfo  # noqa: E402
 
 # A timestamptz as integer microseconds since the epoch, exactly (extract
@@ -400,20 +402,8 @@ def test_lost_updates(r):
         check_eq(doc2["complete"], True, "final fix complete")
         run2 = doc2["run_id"]
     finally:
-        open(os.path.join(ctl, "stop"), "w").close()
-        for p, _, _ in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    summaries = []
-    for i, (p, out_path, err_path) in enumerate(procs):
-        with open(err_path) as f:
-            err = f.read()
-        check_eq(p.returncode, 0, "writer %d exit (stderr %s)" % (i, err))
-        with open(out_path) as f:
-            summaries.append(json.loads(f.read()))
+        stop_writers(procs, ctl)
+    summaries = writer_summaries(procs)
     check_eq([s["uncertain"] for s in summaries], [[]] * n_writers,
              "writes whose COMMIT failed (committed or not, unknown)")
     writes = read_writes(logs)
@@ -426,20 +416,8 @@ def test_lost_updates(r):
     check_eq(set(final), set(orig), "keys")
     b1, b2 = backups(db, run1), backups(db, run2)
 
-    # (a) No acknowledged write is lost: each row holds the last one, as
-    # written or as the fixer's conversion of exactly those bytes.
-    for k, ws in writes.items():
-        last = ws[-1]
-        if final[k] == last.data:
-            continue
-        check(last.kind in CONVERTIBLE,
-              "row %d lost write %s (%s)" % (k, last.token, last.kind))
-        check(any(b is not None and b[0] == last.data and b[1] == final[k]
-                  for b in (b1.get(k), b2.get(k))),
-              "row %d: last write %s replaced by bytes no backup explains"
-              % (k, last.token), final[k].hex())
-        check_eq(v1_order_id(recs, final[k]), last.token,
-                 "version-1 order_id of row %d" % k)
+    # (a) No acknowledged write is lost.
+    check_last_writes_kept(recs, writes, final, (b1, b2))
 
     # (b) The version log: every committed change of every row, in chain
     # order. Writers' changes are exactly their acknowledged writes, in
@@ -609,6 +587,7 @@ class KillState:
     def __init__(self, db, recs, kinds, orig):
         self.db, self.recs, self.kinds, self.orig = db, recs, kinds, orig
         self.run_id = None
+        self.runs = None  # (runner, target): also ask `rollsafe runs`
         self.checkpoint = None
         self.backed_up = 0
         self.convertible = {k for k, kind in kinds.items()
@@ -632,6 +611,12 @@ class KillState:
             check_eq(run_id, self.run_id, when + ": run id")
         self.run_id = run_id
         check_eq(status, "done" if final else "running", when + ": status")
+        # As rollsafe shows it: a run whose process is gone is interrupted.
+        if self.runs is not None:
+            from leasecheck import runs_of
+            check_eq(runs_of(*self.runs)[run_id]["status"],
+                     "done" if final else "interrupted",
+                     when + ": status `rollsafe runs` shows")
         # The checkpoint only moves forward.
         if cp is not None:
             cp = int(cp)
@@ -795,6 +780,7 @@ def test_kill_9_and_resume(r):
     forget_runs(db, K9_TABLE)
     orig = load(db, recs, kinds)
     st = KillState(db, recs, kinds, orig)
+    st.runs = (r, db.args("orders"))
     t_start = time.monotonic()
     t_first, t_full = calibrate(r, recs, kinds, len(st.convertible))
     # Rows fixed per second after the first commit (verification
@@ -912,6 +898,25 @@ def test_kill_9_and_resume(r):
           "%.3f s of a kill; total %.1f s"
           % (n_rows, len(st.convertible), t_full, t_first, len(sched),
              ", ".join(log), max_settle, time.monotonic() - t_start))
+
+
+def test_leases_after_kill_and_ctrl_c(r):
+    """As test_fix_safety_sqlite's case of the same name, with the lease an
+    advisory lock: one process works on a run at a time, a run whose
+    process was killed or stopped by a second Ctrl-C shows `interrupted`
+    once its server session has ended, and the next --resume finishes
+    it."""
+    from leasecheck import check_converted_once, lease_scenario
+    recs = Records()
+    rng = random.Random(15)
+    kinds = mix(rng, 3000, 10, 5, {"v1": 1, "v2_plain": 1, "v2_gift": 1})
+    db = Db("it_leases")
+    forget_runs(db, "it_leases.orders")
+    orig = load(db, recs, kinds)
+    convertible = {k for k, kind in kinds.items() if kind in CONVERTIBLE}
+    run_id = lease_scenario(r, db.args("orders"), len(convertible), False)
+    check_converted_once(recs, orig, table_rows(db), backups(db, run_id),
+                         convertible, v1_order_id)
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

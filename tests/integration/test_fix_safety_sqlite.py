@@ -175,8 +175,11 @@ def writer_main(argv):
     UPDATE, before COMMIT), so they order this writer's commits against the
     other writers' and the fixer's batches (whose backup written_us is also
     taken under the lock)."""
-    path, index, log_path, ctl, seed = argv
+    path, index, log_path, ctl, seed = argv[:5]
     index, seed = int(index), int(seed)
+    # hold: seconds each transaction keeps the write lock at most (a busy
+    # application's writes); 0: as short as it can.
+    hold = float(argv[5]) if len(argv) > 5 else 0.0
     recs = Records()
     rng = random.Random(seed * 1000 + index)
     with open(os.path.join(ctl, "ids.json")) as f:
@@ -191,6 +194,18 @@ def writer_main(argv):
             # Every earlier write has committed or failed by now.
             old_only = True
             open(os.path.join(ctl, "old_only-%d" % index), "w").close()
+        # Holding writers take the lock first and make their record under
+        # it: the lock is free only between a COMMIT and the next BEGIN.
+        began = False
+        if hold:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                began = True
+            except sqlite3.Error as e:
+                failed += 1
+                if len(errors) < 5:
+                    errors.append(str(e))
+                continue
         kind = "v1" if old_only else rng.choice(("v1", "v2_plain",
                                                  "v2_gift"))
         token = "W%d-%d" % (index, n)
@@ -208,13 +223,16 @@ def writer_main(argv):
                 if at < len(ids):
                     key = ids[rng.randrange(at, min(at + 400, len(ids)))]
         try:
-            db.execute("BEGIN IMMEDIATE")
+            if not began:
+                db.execute("BEGIN IMMEDIATE")
             cur = db.execute("UPDATE orders SET payload = ? WHERE id = ?",
                              (data, key))
             if cur.rowcount != 1:
                 raise RuntimeError("row %d: %d rows updated"
                                    % (key, cur.rowcount))
             mono, real = time.monotonic_ns(), time.time_ns() // 1000
+            if hold:
+                time.sleep(rng.uniform(0, hold))
             db.execute("COMMIT")
         except (sqlite3.Error, RuntimeError) as e:
             failed += 1
@@ -229,7 +247,10 @@ def writer_main(argv):
                   % (key, token, kind, mono, real, data.hex()))
         log.flush()
         acked += 1
-        time.sleep(rng.uniform(0.001, 0.006))
+        if hold:
+            time.sleep(rng.uniform(0, 0.001))
+        else:
+            time.sleep(rng.uniform(0.001, 0.006))
     log.close()
     db.close()
     print(json.dumps({"acked": acked, "failed": failed, "errors": errors}))
@@ -284,6 +305,122 @@ def wait_for(what, cond, procs):
         time.sleep(0.05)
 
 
+def check_last_writes_kept(recs, writes, final, backup_sets):
+    """No acknowledged write is lost: each row a writer wrote holds its
+    last write, as written or as the fixer's conversion of exactly those
+    bytes (a backup row of one of @backup_sets says so)."""
+    for k, ws in writes.items():
+        last = ws[-1]
+        if final[k] == last.data:
+            continue
+        check(last.kind in CONVERTIBLE,
+              "row %d lost write %s (%s)" % (k, last.token, last.kind))
+        check(any(b is not None and b[0] == last.data and b[1] == final[k]
+                  for b in (bs.get(k) for bs in backup_sets)),
+              "row %d: last write %s replaced by bytes no backup explains"
+              % (k, last.token), final[k].hex())
+        check_eq(v1_order_id(recs, final[k]), last.token,
+                 "version-1 order_id of row %d" % k)
+
+
+def start_writers(r, path, kinds, n_writers, hold):
+    """The concurrent writers (writer_main), each with its log; returns
+    (procs, logs, ctl)."""
+    ctl = os.path.join(r.work, "ctl")
+    os.makedirs(ctl)
+    # Writers never touch the planted rows, so that they can be counted.
+    with open(os.path.join(ctl, "ids.json"), "w") as f:
+        json.dump([k for k, kind in kinds.items() if kind not in PLANTED], f)
+    logs = [os.path.join(r.work, "writer-%d.log" % i)
+            for i in range(n_writers)]
+    procs = []
+    for i in range(n_writers):
+        out_path = os.path.join(r.work, "writer-%d.out" % i)
+        err_path = os.path.join(r.work, "writer-%d.err" % i)
+        p = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--writer", path,
+             str(i), logs[i], ctl, "7", str(hold)],
+            stdout=open(out_path, "w"), stderr=open(err_path, "w"))
+        procs.append((p, out_path, err_path))
+    return procs, logs, ctl
+
+
+def stop_writers(procs, ctl):
+    """Stops the writers (killed if they do not stop)."""
+    open(os.path.join(ctl, "stop"), "w").close()
+    for p, _, _ in procs:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def writer_summaries(procs):
+    """What each stopped writer says it did, once each exited 0."""
+    summaries = []
+    for i, (p, out_path, err_path) in enumerate(procs):
+        with open(err_path) as f:
+            err = f.read()
+        check_eq(p.returncode, 0, "writer %d exit (stderr %s)" % (i, err))
+        with open(out_path) as f:
+            summaries.append(json.loads(f.read()))
+    return summaries
+
+
+def test_writers_hold_the_lock_default_options(r):
+    """Four writers that keep the write lock most of the time (each write a
+    transaction holding it up to 20 ms, the next one at most 1 ms later), on a
+    WAL database, while `fix --execute` runs with every option at its
+    default: the fix takes its turn (busy handler, retries up to the lock
+    timeout) and completes with exit 1 (the planted records remain), not
+    4; no acknowledged write is lost; every row no writer touched is
+    converted once. The writers' locks are what the default lock timeout
+    must outlast, so they are the test's load, not a limit: nothing here
+    asserts how long anything takes."""
+    n_rows, n_guest, n_corrupt, n_writers = 20000, 20, 10, 4
+    recs = Records()
+    rng = random.Random(20261207)
+    kinds = mix(rng, n_rows, n_guest, n_corrupt,
+                {"v1": 2, "v2_plain": 1, "v2_gift": 1})
+    path = os.path.join(r.work, "orders.db")
+    orig = build(path, recs, kinds, wal=True)
+    procs, logs, ctl = start_writers(r, path, kinds, n_writers, 0.02)
+    try:
+        wait_for("the writers' first writes",
+                 lambda: all(line_count(p) >= 20 for p in logs), procs)
+        doc = fix_doc(r, (1,), path)
+    finally:
+        stop_writers(procs, ctl)
+    summaries = writer_summaries(procs)
+    check_eq(doc["complete"], True, "fix complete")
+    t = doc["targets"][0]
+    check_eq((t["impossible"], t["corrupt"]), (n_guest, n_corrupt),
+             "impossible, corrupt")
+    writes = read_writes(logs)
+    check_eq(sum(len(ws) for ws in writes.values()),
+             sum(s["acked"] for s in summaries), "logged writes")
+    check(all(s["acked"] > 0 for s in summaries), "every writer wrote",
+          summaries)
+    final = table_rows(path)
+    check_eq(set(final), set(orig), "keys")
+    b = backups(path, doc["run_id"])
+    check_last_writes_kept(recs, writes, final, (b,))
+    for k, kind in kinds.items():
+        if k in writes:
+            continue
+        if kind in CONVERTIBLE:
+            check(k in b and b[k][0] == orig[k] and b[k][1] == final[k],
+                  "untouched %s row %d converted once, backed up" % (kind, k))
+        else:
+            check_eq(final[k], orig[k], "untouched %s row %d" % (kind, k))
+    print("writers_hold_the_lock: %d rows, %d acknowledged writes to %d "
+          "rows, fix converted %d (conflicts %d, busy retries %d, %d passes, "
+          "%.1f s)" % (n_rows, sum(s["acked"] for s in summaries),
+                       len(writes), doc["converted"], doc["conflicts"],
+                       t["busy_retries"], t["passes"], t["duration_seconds"]))
+
+
 def test_lost_updates(r):
     n_rows, n_guest, n_corrupt, n_writers = 100000, 40, 15, 4
     recs = Records()
@@ -292,24 +429,10 @@ def test_lost_updates(r):
                 {"v1": 2, "v2_plain": 1, "v2_gift": 1})
     path = os.path.join(r.work, "orders.db")
     orig = build(path, recs, kinds, wal=True)
-    ctl = os.path.join(r.work, "ctl")
-    os.makedirs(ctl)
-    # Writers never touch the planted rows, so (c) can count them exactly.
-    with open(os.path.join(ctl, "ids.json"), "w") as f:
-        json.dump([k for k, kind in kinds.items() if kind not in PLANTED], f)
-    logs = [os.path.join(r.work, "writer-%d.log" % i)
-            for i in range(n_writers)]
-    procs = []
     t0 = time.monotonic()
+    # Writers never touch the planted rows, so (c) can count them exactly.
+    procs, logs, ctl = start_writers(r, path, kinds, n_writers, 0)
     try:
-        for i in range(n_writers):
-            out_path = os.path.join(r.work, "writer-%d.out" % i)
-            err_path = os.path.join(r.work, "writer-%d.err" % i)
-            p = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), "--writer", path,
-                 str(i), logs[i], ctl, "7"],
-                stdout=open(out_path, "w"), stderr=open(err_path, "w"))
-            procs.append((p, out_path, err_path))
         wait_for("the writers' first writes",
                  lambda: all(line_count(p) >= 50 for p in logs), procs)
 
@@ -338,20 +461,8 @@ def test_lost_updates(r):
         check_eq(doc2["complete"], True, "final fix complete")
         run2 = doc2["run_id"]
     finally:
-        open(os.path.join(ctl, "stop"), "w").close()
-        for p, _, _ in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    summaries = []
-    for i, (p, out_path, err_path) in enumerate(procs):
-        with open(err_path) as f:
-            err = f.read()
-        check_eq(p.returncode, 0, "writer %d exit (stderr %s)" % (i, err))
-        with open(out_path) as f:
-            summaries.append(json.loads(f.read()))
+        stop_writers(procs, ctl)
+    summaries = writer_summaries(procs)
     writes = read_writes(logs)
     n_acked = sum(len(ws) for ws in writes.values())
     check_eq(n_acked, sum(s["acked"] for s in summaries), "logged writes")
@@ -362,20 +473,8 @@ def test_lost_updates(r):
     check_eq(set(final), set(orig), "keys")
     b1, b2 = backups(path, run1), backups(path, run2)
 
-    # (a) No acknowledged write is lost: each row holds the last one, as
-    # written or as the fixer's conversion of exactly those bytes.
-    for k, ws in writes.items():
-        last = ws[-1]
-        if final[k] == last.data:
-            continue
-        check(last.kind in CONVERTIBLE,
-              "row %d lost write %s (%s)" % (k, last.token, last.kind))
-        check(any(b is not None and b[0] == last.data and b[1] == final[k]
-                  for b in (b1.get(k), b2.get(k))),
-              "row %d: last write %s replaced by bytes no backup explains"
-              % (k, last.token), final[k].hex())
-        check_eq(v1_order_id(recs, final[k]), last.token,
-                 "version-1 order_id of row %d" % k)
+    # (a) No acknowledged write is lost.
+    check_last_writes_kept(recs, writes, final, (b1, b2))
     # Rows no writer touched: converted once by the first fix (no conflict
     # is possible on them), left alone otherwise.
     for k, kind in kinds.items():
@@ -478,6 +577,7 @@ class KillState:
     def __init__(self, path, recs, kinds, orig):
         self.path, self.recs, self.kinds, self.orig = path, recs, kinds, orig
         self.run_id = None
+        self.runs = None  # (runner, target): also ask `rollsafe runs`
         self.checkpoint = None
         self.backed_up = 0
         self.convertible = {k for k, kind in kinds.items()
@@ -497,6 +597,12 @@ class KillState:
             check_eq(run_id, self.run_id, when + ": run id")
         self.run_id = run_id
         check_eq(status, "done" if final else "running", when + ": status")
+        # As rollsafe shows it: a run whose process is gone is interrupted.
+        if self.runs is not None:
+            from leasecheck import runs_of
+            check_eq(runs_of(*self.runs)[run_id]["status"],
+                     "done" if final else "interrupted",
+                     when + ": status `rollsafe runs` shows")
         # The checkpoint only moves forward.
         if cp is not None:
             cp = int(cp)
@@ -638,6 +744,7 @@ def test_kill_9_and_resume(r):
     # that the next connection rolls back.
     orig = build(path, recs, kinds, wal=False)
     st = KillState(path, recs, kinds, orig)
+    st.runs = (r, target(path))
     t_start = time.monotonic()
 
     # Calibration on a copy: when the first batch commits, and how fast
@@ -755,6 +862,24 @@ def test_kill_9_and_resume(r):
           "(first commit %.2f s), %d kills: %s; total %.1f s"
           % (n_rows, len(st.convertible), t_full, t_first, len(sched),
              ", ".join(log), time.monotonic() - t_start))
+
+
+def test_leases_after_kill_and_ctrl_c(r):
+    """A run is worked on by one process at a time, shows `interrupted`
+    (never `running`) once its process is killed with -9 or stopped by a
+    second Ctrl-C, and the next --resume finishes it (leasecheck.py); the
+    table then holds every convertible record converted once, backed up,
+    and nothing else changed."""
+    from leasecheck import check_converted_once, lease_scenario
+    recs = Records()
+    rng = random.Random(14)
+    kinds = mix(rng, 3000, 10, 5, {"v1": 1, "v2_plain": 1, "v2_gift": 1})
+    path = os.path.join(r.work, "orders.db")
+    orig = build(path, recs, kinds, wal=True)
+    convertible = {k for k, kind in kinds.items() if kind in CONVERTIBLE}
+    run_id = lease_scenario(r, target(path), len(convertible), True)
+    check_converted_once(recs, orig, table_rows(path), backups(path, run_id),
+                         convertible, v1_order_id)
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

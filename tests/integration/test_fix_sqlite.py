@@ -278,6 +278,36 @@ def test_interrupt_and_resume(r):
     r.expect(2, "fix", *target(path), "--execute", "--resume", "nope")
 
 
+def test_lock_held_by_another_process_is_exit_4(r):
+    """Another process holds the database's lock (rollback journal mode,
+    BEGIN EXCLUSIVE) for longer than --lock-timeout: every command that
+    needs it gives up with exit 4 (incomplete), not 3, saying it waited,
+    and nothing is written; once the lock goes, the same fix runs."""
+    recs = Records()
+    path, kinds = build(r, recs)
+    r.expect(0, "runs", *target(path))  # makes rollsafe's tables
+    before = rows(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        for argv in (["fix", "--execute"], ["runs"],
+                     ["purge", "--run", "x", "--execute"]):
+            _, err = r.expect(4, *argv, *target(path), "--lock-timeout",
+                              "300ms")
+            check("lock timeout" in err, "%s says it gave up waiting"
+                  % argv[0], err)
+        # A scan reads; in rollback journal mode an exclusive lock keeps
+        # it out too: incomplete, not an I/O error.
+        _, err = r.expect(4, "scan", *target(path))
+        check("locked" in err, "the scan says the database is locked", err)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    check_eq(rows(path), before, "rows while the lock was held")
+    doc = fix_json(r, 1, path, "--execute", "--lock-timeout", "300ms")
+    check_eq(doc["converted"], want(kinds, "converted"), "converted")
+
+
 def test_runs_and_purge(r):
     recs = Records()
     path, kinds = build(r, recs)

@@ -902,6 +902,120 @@ def test_secret_connection_from_environment_never_shown(r):
     check("$RS_IT_DB" in err, "the variable is named", err)
 
 
+# A writer that leaves its -wal and -shm files behind: it commits rows the
+# database file does not hold yet, and exits without the checkpoint a
+# clean close would run.
+_LEAVE_WAL = """
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA wal_autocheckpoint = 0")
+rows = [(int(k), bytes.fromhex(v)) for k, v in
+        (a.split(":") for a in sys.argv[2:])]
+db.executemany("INSERT INTO orders VALUES (?, ?)", rows)
+os._exit(0)
+"""
+
+
+def as_other_user(argv):
+    """@argv run as a user who cannot write what root made read-only
+    (nobody): permissions do not stop root."""
+    if os.getuid() != 0:
+        return argv
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            *argv]
+
+
+def test_read_only_wal_database(r):
+    """A WAL database in a directory no one may write: read exactly, or
+    refused with the reason; never a crash, never half an answer. With its
+    -shm file present SQLite reads it, -wal included; with no -wal (or an
+    empty one) and no -shm it is read as immutable, and the report says
+    so; with committed frames in a -wal that SQLite cannot index (no -shm,
+    none can be made) it is refused, exit 3, naming the -wal file and what
+    to do, since reading the database file alone would miss them."""
+    recs = Records()
+    in_file, by_key = mix(recs, {"v1": 20, "v2_plain": 10, "v2_guest": 5})
+    in_wal = [(k + 100, recs.make("v2_gift" if k % 2 else "v1", k + 100))
+              for k in range(1, 16)]
+    all_kinds = dict(by_key)
+    all_kinds.update({str(k): "v2_gift" if (k - 100) % 2 else "v1"
+                      for k, _ in in_wal})
+    want = expected_counts(all_kinds, "raw")
+    check_eq(sum(want.values()), 50, "records in file and log")
+
+    # The user the scan runs as must reach the files and the binary:
+    # both go to a directory of their own under the system's temporary
+    # directory, which every user may traverse.
+    import shutil
+    import tempfile
+    base = tempfile.mkdtemp(prefix="rs-readonly-")
+    os.chmod(base, 0o755)
+    rollsafe = os.path.join(base, "rollsafe")
+    shutil.copy(r.rollsafe, rollsafe)
+    os.chmod(rollsafe, 0o755)
+
+    def make(name, leave_wal, keep_shm):
+        d = os.path.join(base, name)
+        os.makedirs(d)
+        path = make_db(os.path.join(d, "orders.db"), in_file, wal=True)
+        if leave_wal:
+            subprocess.run([sys.executable, "-c", _LEAVE_WAL, path,
+                            *("%d:%s" % (k, v.hex()) for k, v in in_wal)],
+                           check=True)
+            check(os.path.getsize(path + "-wal") > 0, "frames in the -wal")
+            if not keep_shm:
+                os.unlink(path + "-shm")
+        for f in os.listdir(d):
+            os.chmod(os.path.join(d, f), 0o444)
+        os.chmod(d, 0o555)
+        return path
+
+    def scan(code, path):
+        p = subprocess.run(as_other_user(
+            [rollsafe, "scan", "--format", "json", *target_args(path)]),
+            capture_output=True, timeout=300)
+        out, err = p.stdout.decode(), p.stderr.decode()
+        check_eq(p.returncode, code, "scan of %s (stderr %s)" % (path, err))
+        check("Sanitizer" not in err and "runtime error" not in err,
+              "no sanitizer report", err)
+        return json.loads(out), err
+
+    try:
+        read_only_cases(base, scan, make, in_file, in_wal, want)
+    finally:
+        for d in ("with_shm", "checkpointed", "no_shm"):
+            d = os.path.join(base, d)
+            if os.path.isdir(d):
+                os.chmod(d, 0o755)  # writable again, to be removed
+        shutil.rmtree(base)
+
+
+def read_only_cases(base, scan, make, in_file, in_wal, want):
+    # -wal and -shm left by a writer: SQLite reads both.
+    path = make("with_shm", True, True)
+    doc, _ = scan(1, path)
+    check_eq(doc["totals"]["verdicts"], want, "verdicts, -wal included")
+    # Checkpointed: no -wal, no -shm. Read as immutable, said so.
+    everything = in_file + in_wal
+    d = os.path.join(base, "checkpointed")
+    os.makedirs(d)
+    path = make_db(os.path.join(d, "orders.db"), everything, wal=True)
+    check(not os.path.exists(path + "-wal"), "no -wal after a clean close")
+    for f in os.listdir(d):
+        os.chmod(os.path.join(d, f), 0o444)
+    os.chmod(d, 0o555)
+    doc, _ = scan(1, path)
+    check_eq(doc["totals"]["verdicts"], want, "verdicts, read as immutable")
+    check("immutable" in json.dumps(doc), "the report says immutable",
+          json.dumps(doc)[:2000])
+    # Frames in the -wal and no -shm: refused, with the reason.
+    path = make("no_shm", True, False)
+    doc, err = scan(3, path)
+    for needle in ("-wal", "-shm", "read-only", "checkpoint", "copy"):
+        check(needle in err, "the refusal says %r" % needle, err)
+    check_eq(doc["complete"], False, "the refused scan is not complete")
+
+
 def test_nullable_primary_key_accepted(r):
     # SQLite lets a rowid table's TEXT primary key hold NULL: the key is
     # taken, and a row whose key is NULL is named by its rowid.

@@ -706,6 +706,75 @@ def test_plugin(ctx):
           doc)
 
 
+HOSTILE_ABI = r"""
+#include <stdio.h>
+/* Built for another plugin ABI, with a constructor that leaves a mark. */
+const unsigned rollsafe_plugin_abi = 99;
+__attribute__((constructor)) static void mark(void) {
+  FILE *f = fopen(MARK, "w");
+  if (f != NULL) fclose(f);
+}
+int rollsafe_plugin_register(void *builder, void *err) {
+  (void)builder; (void)err;
+  return 0;
+}
+"""
+
+HOSTILE_TEXT = r"""
+#include <string.h>
+#include <rollsafe/errors.h>
+/* The right ABI, a registration error that carries terminal escapes. */
+const unsigned rollsafe_plugin_abi = 1;
+int rollsafe_plugin_register(void *builder, rs_error *err) {
+  (void)builder;
+  err->code = RS_EINVAL;
+  err->offset = RS_OFFSET_NONE;
+  strcpy(err->message, "bad\x1b]0;owned\x07\x1b[2Jend");
+  return RS_EINVAL;
+}
+"""
+
+
+def test_plugin_hostile(ctx):
+    """A plugin of another ABI is refused before any of its code runs, and a
+    plugin's error text reaches the terminal with its control bytes
+    escaped."""
+    db = os.path.join(ctx.work, "h.db")
+    make_db(db, [(1, b"")])
+    mark = os.path.join(ctx.work, "constructor-ran")
+    objs = {}
+    for name, src, extra in (("abi99", HOSTILE_ABI, ['-DMARK="%s"' % mark]),
+                             ("text", HOSTILE_TEXT, [])):
+        c = os.path.join(ctx.work, name + ".c")
+        so = os.path.join(ctx.work, "lib%s.so" % name)
+        with open(c, "w") as f:
+            f.write(src)
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", so, c,
+                        "-I" + os.path.join(ctx.src, "include")] + extra,
+                       check=True)
+        objs[name] = so
+    # The constructor really runs when the library is loaded.
+    import ctypes
+    probe = os.path.join(ctx.work, "probe.so")
+    shutil.copy(objs["abi99"], probe)
+    ctypes.CDLL(probe)
+    check(os.path.exists(mark), "the probe's constructor did not run")
+    os.unlink(mark)
+
+    p = ctx.run("scan", *target(db, "example.Reading"), "--plugin",
+                objs["abi99"], rc=2)
+    err = p.stderr.decode()
+    check("plugin ABI 99" in err and "nothing of it was run" in err, err)
+    check(not os.path.exists(mark), "the plugin's constructor ran", err)
+
+    p = ctx.run("scan", *target(db, "example.Reading"), "--plugin",
+                objs["text"], rc=2)
+    for stream in (p.stdout, p.stderr):
+        check(b"\x1b" not in stream and b"\x07" not in stream, stream)
+    err = p.stderr.decode()
+    check("bad\\x1b]0;owned\\x07\\x1b[2Jend" in err, err)
+
+
 # ---- verdicts for raw records and type changes (the one comparison) ----
 
 V1_CHANGES = """syntax = "proto3";

@@ -2687,6 +2687,9 @@ START_TEST(runs_are_created_loaded_updated_listed) {
   a.lossy = 7;
   snprintf(a.status, sizeof a.status, "ignored");
   store_error err;
+  /* a is worked on (its lease held); b, stored as running with no lease,
+   * reads as interrupted. */
+  ck_assert_int_eq(store_run_lease(s, "wrun-a", &err), STORE_OK);
   ck_assert_int_eq(store_run_create(s, &a, &err), STORE_OK);
   store_run b = make_run("wrun-b", "restore", "wrun.t");
   b.started_us = a.started_us + 1;
@@ -2756,7 +2759,33 @@ START_TEST(runs_are_created_loaded_updated_listed) {
   ck_assert_uint_lt(ib, n);
   ck_assert_uint_lt(ia, ib); /* oldest first */
   ck_assert_str_eq(list[ib].command, "restore");
+  ck_assert_str_eq(list[ib].status, "interrupted");
   free(list);
+
+  /* One session at a time holds a run's lease; it ends with the session. */
+  store *other = writer("wrun.t", "id", "body");
+  ck_assert_int_eq(store_run_lease(other, "wrun-a", &err), STORE_EBUSY);
+  ck_assert_msg(strstr(err.message, "another rollsafe process") != NULL, "%s",
+                err.message);
+  snprintf(a.status, sizeof a.status, "running");
+  ck_assert_int_eq(store_run_update(s, &a, &err), STORE_OK);
+  ck_assert_int_eq(store_run_load(other, "wrun-a", &back, &err), STORE_OK);
+  ck_assert_str_eq(back.status, "running");
+  store_run_release(s, "wrun-a");
+  ck_assert_int_eq(store_run_load(other, "wrun-a", &back, &err), STORE_OK);
+  ck_assert_str_eq(back.status, "interrupted");
+  ck_assert_int_eq(store_run_lease(other, "wrun-a", &err), STORE_OK);
+  ck_assert_int_eq(store_run_lease(s, "wrun-a", &err), STORE_EBUSY);
+  /* The server ends the closed session (and its locks) a moment after
+   * the client goes: asked again until then (a hang guard, no limit). */
+  store_close(other);
+  int taken = STORE_EBUSY;
+  for (int i = 0; i < 3000 && taken == STORE_EBUSY; i++) {
+    taken = store_run_lease(s, "wrun-a", &err);
+    if (taken == STORE_EBUSY)
+      nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+  }
+  ck_assert_msg(taken == STORE_OK, "%d %s", taken, err.message);
 
   /* A checkpoint longer than the struct holds is refused, not cut. */
   sql(c,

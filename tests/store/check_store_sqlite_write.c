@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -283,7 +286,7 @@ START_TEST(tables_created_once) {
   ck_assert_int_eq(query_int(db,
                              "SELECT count(*) FROM sqlite_schema WHERE "
                              "name LIKE 'rollsafe%%' AND type = 'table'"),
-                   2);
+                   3); /* runs, backup, leases */
   sqlite3_close(db);
 }
 END_TEST
@@ -719,6 +722,46 @@ START_TEST(busy_gives_way) {
 }
 END_TEST
 
+/* Another connection holds the write lock for a while, then lets go: the
+ * batch waits its turn (the busy handler, then the retries) instead of
+ * giving up, and commits once the lock is free. */
+typedef struct holder {
+  sqlite3 *db;
+  int hold_ms;
+} holder;
+
+static void *hold_then_release(void *arg) {
+  holder *h = arg;
+  struct timespec ts = {h->hold_ms / 1000, (long)(h->hold_ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+  sql(h->db, "ROLLBACK");
+  return NULL;
+}
+
+START_TEST(busy_waits_its_turn) {
+  const char *path = fresh_db("busy_turn");
+  make_orders(path, 3);
+  store_target t = target_of(path, "t", "id", "v", NULL);
+  store *s = writer_on(&t, 60000);
+  store_run r = new_run("run-t", "fix");
+  create_run(s, &r);
+  holder h = {raw_open(path), 300};
+  sql(h.db, "BEGIN IMMEDIATE");
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, hold_then_release, &h), 0);
+  store_swap w = swap_of("1", "old1", "new1");
+  set_checkpoint(&r, "1");
+  store_error err;
+  int rc = store_fix_batch(s, &r, &w, 1, &err);
+  pthread_join(th, NULL);
+  ck_assert_msg(rc == STORE_OK, "batch: %d %s", rc, err.message);
+  ck_assert_int_eq(w.swapped, 1);
+  ck_assert(ROW_IS(h.db, 1, "new1"));
+  sqlite3_close(h.db);
+  store_close(s);
+}
+END_TEST
+
 /* In WAL mode a reader in the middle of a transaction keeps its snapshot
  * while a batch commits, and a page leaves no read transaction behind
  * (a TRUNCATE checkpoint, which needs every reader gone, completes). */
@@ -969,9 +1012,12 @@ START_TEST(runs_create_load_update_list) {
   store_run b = new_run("20261126T093000Z-0001", "restore");
   b.started_us = 1000;
   set_checkpoint(&b, "k'\"; DROP TABLE t; --");
+  store_error err;
+  /* a is worked on (its lease held), b was left running by a process
+   * that is gone: it reads as interrupted. */
+  ck_assert_int_eq(store_run_lease(s, a.run_id, &err), STORE_OK);
   create_run(s, &a);
   create_run(s, &b);
-  store_error err;
   ck_assert_int_eq(store_run_create(s, &a, &err), STORE_EUSAGE);
   ck_assert_ptr_nonnull(strstr(err.message, "already exists"));
 
@@ -1018,12 +1064,101 @@ START_TEST(runs_create_load_update_list) {
   ck_assert_str_eq(list[0].run_id, b.run_id); /* oldest first */
   ck_assert_str_eq(list[0].command, "restore");
   ck_assert_str_eq(list[0].checkpoint, "k'\"; DROP TABLE t; --");
+  ck_assert_str_eq(list[0].status, "interrupted");
   ck_assert_str_eq(list[1].run_id, a.run_id);
+  ck_assert_str_eq(list[1].status, "done");
   free(list);
+  ck_assert_int_eq(store_run_load(s, b.run_id, &back, &err), STORE_OK);
+  ck_assert_str_eq(back.status, "interrupted");
+  /* The table keeps what was stored. */
+  sqlite3 *db = raw_open(path);
+  ck_assert(query_is(db, "running",
+                     "SELECT status FROM rollsafe_runs WHERE run_id = "
+                     "'20261126T093000Z-0001'"));
+  sqlite3_close(db);
 
   store_run ghost = new_run("ghost", "fix");
   ck_assert_int_eq(store_run_update(s, &ghost, &err), STORE_EUSAGE);
   store_close(s);
+}
+END_TEST
+
+/* Leases: one holder at a time; a holder whose process is gone, or (on
+ * another host) whose heartbeat expired, holds nothing. */
+START_TEST(leases_one_holder) {
+  const char *path = fresh_db("leases");
+  make_orders(path, 1);
+  store *a = writer(path), *b = writer(path);
+  store_error err;
+  store_run r = new_run("run-l", "fix");
+  ck_assert_int_eq(store_run_lease(a, "run-l", &err), STORE_OK);
+  create_run(a, &r);
+  ck_assert_int_eq(store_run_lease(b, "run-l", &err), STORE_EBUSY);
+  ck_assert_ptr_nonnull(strstr(err.message, "run-l"));
+  ck_assert_ptr_nonnull(strstr(err.message, "another rollsafe process"));
+  store_run back;
+  ck_assert_int_eq(store_run_load(b, "run-l", &back, &err), STORE_OK);
+  ck_assert_str_eq(back.status, "running");
+  /* Taking it again is harmless; releasing frees it. */
+  ck_assert_int_eq(store_run_lease(a, "run-l", &err), STORE_OK);
+  store_run_release(a, "run-l");
+  ck_assert_int_eq(store_run_load(b, "run-l", &back, &err), STORE_OK);
+  ck_assert_str_eq(back.status, "interrupted");
+  ck_assert_int_eq(store_run_lease(b, "run-l", &err), STORE_OK);
+  ck_assert_int_eq(store_run_lease(a, "run-l", &err), STORE_EBUSY);
+  /* Closing gives back what is held. */
+  store_close(b);
+  ck_assert_int_eq(store_run_lease(a, "run-l", &err), STORE_OK);
+  store_close(a);
+
+  sqlite3 *db = raw_open(path);
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM rollsafe_leases"), 0);
+  /* A process of this host that has ended: its lease is free. */
+  pid_t child = fork();
+  ck_assert_int_ge(child, 0);
+  if (child == 0) _exit(0);
+  int wstatus;
+  ck_assert_int_eq(waitpid(child, &wstatus, 0), child);
+  char host[256] = "", boot[64] = "";
+  gethostname(host, sizeof host);
+  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+  if (f != NULL) {
+    if (fgets(boot, sizeof boot, f) == NULL) boot[0] = '\0';
+    fclose(f);
+  }
+  boot[strcspn(boot, "\n")] = '\0';
+  sql(db,
+      "INSERT INTO rollsafe_leases VALUES ('run-l', 'gone', '%s/%s', %d, 0, "
+      "0, 9000000000000000)",
+      host, boot, (int)child);
+  store *c = writer(path);
+  ck_assert_int_eq(store_run_load(c, "run-l", &back, &err), STORE_OK);
+  ck_assert_str_eq(back.status, boot[0] ? "interrupted" : "running");
+  if (boot[0]) ck_assert_int_eq(store_run_lease(c, "run-l", &err), STORE_OK);
+  store_close(c);
+  /* A live process (this one) holds it. */
+  sql(db, "DELETE FROM rollsafe_leases");
+  sql(db,
+      "INSERT INTO rollsafe_leases VALUES ('run-l', 'me', '%s/%s', %d, 0, 0, "
+      "9000000000000000)",
+      host, boot, (int)getpid());
+  c = writer(path);
+  ck_assert_int_eq(store_run_lease(c, "run-l", &err), STORE_EBUSY);
+  store_close(c);
+  /* Another host: live until its heartbeat expires. */
+  sql(db, "DELETE FROM rollsafe_leases");
+  sql(db,
+      "INSERT INTO rollsafe_leases VALUES ('run-l', 'far', 'elsewhere/x', 1, "
+      "0, 0, 9000000000000000)");
+  c = writer(path);
+  ck_assert_int_eq(store_run_lease(c, "run-l", &err), STORE_EBUSY);
+  ck_assert_ptr_nonnull(strstr(err.message, "elsewhere"));
+  sql(db, "UPDATE rollsafe_leases SET expires_us = 1");
+  ck_assert_int_eq(store_run_load(c, "run-l", &back, &err), STORE_OK);
+  ck_assert_str_eq(back.status, "interrupted");
+  ck_assert_int_eq(store_run_lease(c, "run-l", &err), STORE_OK);
+  store_close(c);
+  sqlite3_close(db);
 }
 END_TEST
 
@@ -1359,6 +1494,9 @@ static Suite *store_sqlite_write_suite(void) {
   tcase_add_test(tc, atomic_constraint_mid_batch);
   tc = tcase(s, "busy");
   tcase_add_test(tc, busy_gives_way);
+  tcase_add_test(tc, busy_waits_its_turn);
+  tc = tcase(s, "leases");
+  tcase_add_test(tc, leases_one_holder);
   tc = tcase(s, "wal");
   tcase_add_test(tc, wal_readers_not_blocked);
   tc = tcase(s, "restore");
