@@ -575,26 +575,32 @@ int store_open_runs(store **out, const store_target *db,
   if (write == NULL) write = &defaults;
   if (db == NULL || db->connection == NULL)
     return store__fail(err, STORE_EUSAGE, "runs are read from a database");
+  int sqlite = db->kind == STORE_SQLITE_TABLE || db->kind == STORE_SQLITE_QUEUE;
+  if (!sqlite && db->kind != STORE_POSTGRES_TABLE &&
+      db->kind != STORE_POSTGRES_QUEUE)
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': only SQLite and PostgreSQL targets "
+                       "have runs",
+                       db->name != NULL ? db->name : "?");
+  /* Opening gives way to other writers as a writer's opening does, and so
+   * do its steps (a lease, a purge). */
+  double since = store__now();
+  uint64_t retries = 0;
   int rc;
-  switch (db->kind) {
-    case STORE_SQLITE_TABLE:
-    case STORE_SQLITE_QUEUE:
-      rc = store__sqlite_open_runs(out, db, write, err);
+  for (unsigned attempt = 0;; attempt++) {
+    rc = sqlite ? store__sqlite_open_runs(out, db, write, err)
+                : store__postgres_open_runs(out, db, options, write, err);
+    if (rc != STORE_EBUSY ||
+        !retry_busy(write->lock_timeout_ms, write->interrupted, &retries, since,
+                    attempt))
       break;
-    case STORE_POSTGRES_TABLE:
-    case STORE_POSTGRES_QUEUE:
-      rc = store__postgres_open_runs(out, db, options, write, err);
-      break;
-    default:
-      return store__fail(err, STORE_EUSAGE,
-                         "target '%s': only SQLite and PostgreSQL targets "
-                         "have runs",
-                         db->name != NULL ? db->name : "?");
   }
-  /* Its steps (a lease, a purge) give way as a writer's do. */
-  if (rc == STORE_OK) {
+  if (rc == STORE_EBUSY)
+    gave_up(err, write->lock_timeout_ms, write->interrupted);
+  if (rc == STORE_OK && *out != NULL) {
     (*out)->lock_timeout_ms = write->lock_timeout_ms;
     (*out)->interrupted = write->interrupted;
+    (*out)->busy_retries += retries;
   }
   return rc;
 }
