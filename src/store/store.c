@@ -465,16 +465,21 @@ static void gave_up(store_error *err, int lock_timeout_ms,
       gave_up((err), (s)->lock_timeout_ms, (s)->interrupted); \
   } while (0)
 
-int store_open_writer(store **out, const store_target *target,
-                      const store_open_options *options,
-                      const store_write_options *write, store_error *err) {
-  static const store_write_options defaults = STORE_WRITE_OPTIONS_INIT;
-  if (write == NULL) write = &defaults;
+typedef int (*open_fn)(store **out, const store_target *target,
+                       const store_open_options *options,
+                       const store_write_options *write, store_error *err);
+
+/* Opens with @p open, giving way to other writers until the lock timeout;
+ * the store's steps then give way as long (WITH_RETRIES). */
+static int open_giving_way(open_fn open, store **out,
+                           const store_target *target,
+                           const store_open_options *options,
+                           const store_write_options *write, store_error *err) {
   double since = store__now();
   uint64_t retries = 0;
   int rc;
   for (unsigned attempt = 0;; attempt++) {
-    rc = open_target(out, target, options, write, err);
+    rc = open(out, target, options, write, err);
     if (rc != STORE_EBUSY ||
         !retry_busy(write->lock_timeout_ms, write->interrupted, &retries, since,
                     attempt))
@@ -488,6 +493,14 @@ int store_open_writer(store **out, const store_target *target,
     (*out)->busy_retries += retries;
   }
   return rc;
+}
+
+int store_open_writer(store **out, const store_target *target,
+                      const store_open_options *options,
+                      const store_write_options *write, store_error *err) {
+  static const store_write_options defaults = STORE_WRITE_OPTIONS_INIT;
+  if (write == NULL) write = &defaults;
+  return open_giving_way(open_target, out, target, options, write, err);
 }
 
 uint64_t store_busy_retries(const store *s) {
@@ -561,6 +574,13 @@ int store_run_parts(store *s, const char *run, store_run **out, size_t *n,
   return s->ops->run_parts(s, run, out, n, err);
 }
 
+static int sqlite_runs(store **out, const store_target *db,
+                       const store_open_options *options,
+                       const store_write_options *write, store_error *err) {
+  (void)options;
+  return store__sqlite_open_runs(out, db, write, err);
+}
+
 int store_open_runs(store **out, const store_target *db,
                     const store_open_options *options,
                     const store_write_options *write, store_error *err) {
@@ -584,25 +604,8 @@ int store_open_runs(store **out, const store_target *db,
                        db->name != NULL ? db->name : "?");
   /* Opening gives way to other writers as a writer's opening does, and so
    * do its steps (a lease, a purge). */
-  double since = store__now();
-  uint64_t retries = 0;
-  int rc;
-  for (unsigned attempt = 0;; attempt++) {
-    rc = sqlite ? store__sqlite_open_runs(out, db, write, err)
-                : store__postgres_open_runs(out, db, options, write, err);
-    if (rc != STORE_EBUSY ||
-        !retry_busy(write->lock_timeout_ms, write->interrupted, &retries, since,
-                    attempt))
-      break;
-  }
-  if (rc == STORE_EBUSY)
-    gave_up(err, write->lock_timeout_ms, write->interrupted);
-  if (rc == STORE_OK && *out != NULL) {
-    (*out)->lock_timeout_ms = write->lock_timeout_ms;
-    (*out)->interrupted = write->interrupted;
-    (*out)->busy_retries += retries;
-  }
-  return rc;
+  return open_giving_way(sqlite ? sqlite_runs : store__postgres_open_runs, out,
+                         db, options, write, err);
 }
 
 #define RUN_TEXT(f) \
