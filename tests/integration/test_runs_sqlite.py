@@ -580,6 +580,48 @@ def test_old_runs_table_gets_new_columns(r):
     check_eq(json.loads(new[1])["kind"], "sqlite-table", "settings recorded")
 
 
+def test_old_database_without_leases(r):
+    """A database an earlier rollsafe wrote has no lease table: its run left
+    `running` shows as interrupted (no process holds a lease there), and a
+    purge takes the run's lease all the same, making the table."""
+    recs = Records()
+    path = os.path.join(r.work, "old.db")
+    rows = mixed(recs, 10, 17, kinds=("v1",), weights=(1,))
+    sqlite_table(path, "orders", rows)
+    db = sqlite3.connect(path)
+    db.executescript(OLD_RUNS_DDL)
+    db.execute("INSERT INTO rollsafe_runs VALUES ('old-2', 'fix', 'orders', "
+               "'orders', 'id', 'payload', 1, 'running', '7', 1, 2, 1, 0, 0, "
+               "0, 0, 0)")
+    db.execute("INSERT INTO rollsafe_backup VALUES ('old-2', 'orders', '3', "
+               "x'01', x'02', 1, 0)")
+    db.commit()
+    db.close()
+
+    def tables():
+        db = sqlite3.connect(path)
+        names = [t for (t,) in db.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name "
+            "LIKE 'rollsafe%' ORDER BY name")]
+        db.close()
+        return names
+
+    check_eq(tables(), ["rollsafe_backup", "rollsafe_runs"], "old tables")
+    out, _ = r.expect(0, "runs", "--sqlite", path, "--format", "json")
+    check_eq([(x["run_id"], x["status"]) for x in json.loads(out)["orders"]],
+             [("old-2", "interrupted")], "the stopped old run")
+    out, _ = r.expect(0, "purge", "--sqlite", path, "--run", "old-2",
+                      "--execute", "--format", "json")
+    check_eq(json.loads(out)["backups_deleted"], 1, "backups deleted")
+    check_eq(tables(), ["rollsafe_backup", "rollsafe_leases", "rollsafe_runs"],
+             "the purge made the lease table")
+    db = sqlite3.connect(path)
+    left = [db.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
+            for t in ("rollsafe_runs", "rollsafe_backup", "rollsafe_leases")]
+    db.close()
+    check_eq(left, [0, 0, 0], "run, backups and lease gone")
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 
