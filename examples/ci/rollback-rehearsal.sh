@@ -69,8 +69,7 @@
 # Exit status: 0 the change is rollback-safe; 1 it is not (the message says
 # which step); 2 configuration error; 3 a command or connection failed;
 # 4 inconclusive (a rollsafe run was incomplete).
-# Needs bash, python3 and PyYAML (restore runs once per target); protoc
-# when a schema is a .proto file.
+# Needs bash and python3; protoc when a schema is a .proto file.
 set -uo pipefail
 
 ROLLSAFE=${ROLLSAFE:-rollsafe}
@@ -208,56 +207,14 @@ old_reader after-down || die 1 "the old reader fails after the down migration: s
 
 step "5. re-enable: migrations up again, restore every run"
 run_cmd "MIGRATE_UP" "$MIGRATE_UP"
-# restore --run names one run of one target: one config per target, in
-# RS_OUT, its paths made absolute (rollsafe reads them relative to the
-# config file).
-python3 - "$RS_CONFIG" "$RS_OUT" <<'PY' || die 3 "cannot split $RS_CONFIG per target"
-import json, os, sys
-import yaml
-config, out = sys.argv[1], sys.argv[2]
-with open(config) as f:
-    doc = yaml.safe_load(f)
-with open(os.path.join(out, "fix.json")) as f:
-    runs = {t["name"]: t["run_id"] for t in json.load(f)["targets"]}
-base = os.path.dirname(os.path.abspath(config))
-
-
-def rooted(path, only_with_slash=False):
-    if only_with_slash and "/" not in path:
-        return path  # a plugin left to dlopen's search path
-    return os.path.join(base, path)
-
-
-for key in ("schemas", "proto_paths"):
-    if key in doc:
-        doc[key] = [rooted(p) for p in doc[key]]
-if "plugins" in doc:
-    doc["plugins"] = [rooted(p, True) for p in doc["plugins"]]
-with open(os.path.join(out, "restore.list"), "w") as lst:
-    for t in doc["targets"]:
-        if not runs.get(t["name"]):
-            continue
-        c = t.get("connection")
-        if (t.get("kind", "").startswith("sqlite") and c
-                and not c.startswith("file:") and c != ":memory:"):
-            t["connection"] = rooted(c)
-        for key in ("path", "fixed_output"):
-            if key in t:
-                t[key] = rooted(t[key])
-        if "schemas" in t:
-            t["schemas"] = [rooted(p) for p in t["schemas"]]
-        one = dict(doc, targets=[t])
-        path = os.path.join(out, "target-%s.yaml" % t["name"])
-        with open(path, "w") as f:
-            yaml.safe_dump(one, f, sort_keys=False)
-        lst.write("%s %s\n" % (path, runs[t["name"]]))
-PY
-while read -r cfg run_id; do
-  name=$(basename "$cfg" .yaml)
-  rollsafe_run "restore-$name" restore -c "$cfg" "${schema_args[@]}" --run "$run_id" --execute ||
-    die 1 "restore of run $run_id left rows alone (conflicts): see $RS_OUT/restore-$name.json"
-done <"$RS_OUT/restore.list"
-echo "restored: $(wc -l <"$RS_OUT/restore.list") runs"
+# The fix was one run over every target: one restore puts it all back,
+# each target as the run recorded it (an outbox as an outbox).
+run_id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run_id"] or "")' \
+  "$RS_OUT/fix.json") || die 3 "cannot read $RS_OUT/fix.json"
+[[ -n $run_id ]] || die 3 "no run id in $RS_OUT/fix.json"
+rollsafe_run restore restore -c "$RS_CONFIG" "${schema_args[@]}" --run "$run_id" --execute ||
+  die 1 "restore of run $run_id left rows alone (conflicts): see $RS_OUT/restore.json"
+echo "restored: run $run_id"
 
 step "rollback rehearsal passed: the change is rollback-safe"
 exit 0

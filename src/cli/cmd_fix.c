@@ -25,12 +25,19 @@
 #include "report/scan_report.h"
 #include "store/store_stream.h"
 #include "interrupt.h"
+#include "runs.h"
 #include "targets.h"
 #include "verify/fix.h"
 #include "verify/util.h"
 
 /* ---- shared ---------------------------------------------------------------
  */
+
+/* Most --target options. */
+#define CLI_MAX_TARGET_NAMES 64
+
+/* How long a queue fix keeps revisiting messages in flight by default. */
+#define DEFAULT_IN_FLIGHT_WAIT 2.0
 
 static int exit_for_store(int status) {
   return status == STORE_EUSAGE  ? CLI_EXIT_USAGE
@@ -50,6 +57,12 @@ typedef struct fix_args {
   const char *fixed_output;
   int drop_unfixable;
   size_t purge_matched; /* purge: targets that held the run */
+  /* --target NAME, repeatable: the targets to work on */
+  const char *names[CLI_MAX_TARGET_NAMES];
+  size_t n_names;
+  double in_flight_wait; /* --in-flight-wait, seconds; has_: given */
+  int has_in_flight_wait;
+  cli_run_limits limits; /* runs and purge: their stores' session limits */
 } fix_args;
 
 enum {
@@ -70,6 +83,8 @@ enum {
   OPT_DEADLINE,
   OPT_FIXED_OUTPUT,
   OPT_DROP_UNFIXABLE,
+  OPT_TARGET,
+  OPT_IN_FLIGHT_WAIT,
   OPT_HELP
 };
 
@@ -92,24 +107,10 @@ static const cli_opt_spec fix_opts[] = {
     {OPT_DEADLINE, "deadline", 0, 1},
     {OPT_FIXED_OUTPUT, "fixed-output", 0, 1},
     {OPT_DROP_UNFIXABLE, "drop-unfixable", 0, 0},
+    {OPT_TARGET, "target", 0, 1},
+    {OPT_IN_FLIGHT_WAIT, "in-flight-wait", 0, 1},
     {OPT_HELP, "help", 'h', 0},
 };
-
-/* "90", "90s", "500ms", "5m", "1h": seconds, more than 0. */
-static int parse_duration(const char *text, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(text, &end);
-  if (end == text || errno != 0 || !(v > 0)) return -1;
-  double scale = strcmp(end, "") == 0 || strcmp(end, "s") == 0 ? 1
-                 : strcmp(end, "ms") == 0                      ? 0.001
-                 : strcmp(end, "m") == 0                       ? 60
-                 : strcmp(end, "h") == 0                       ? 3600
-                                                               : -1;
-  if (scale < 0 || v * scale > 7 * 86400.0) return -1;
-  *out = v * scale;
-  return 0;
-}
 
 /* Parses the options every writing command takes; @p allowed lists the
  * command-specific ids it accepts (0-terminated). */
@@ -199,7 +200,7 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
           return CLI_EXIT_USAGE;
         break;
       case OPT_DEADLINE:
-        if (parse_duration(value, &a->deadline_s) != 0)
+        if (cli_duration_parse(value, 0, &a->deadline_s) != 0)
           return cli_usage_error(cmd,
                                  "invalid --deadline '%s': expected a "
                                  "duration such as 90s, 500ms, 5m or 1h (at "
@@ -213,6 +214,25 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
       case OPT_DROP_UNFIXABLE:
         a->drop_unfixable = 1;
         break;
+      case OPT_TARGET:
+        if (a->n_names == CLI_MAX_TARGET_NAMES)
+          return cli_usage_error(cmd, "--target given more than %d times",
+                                 CLI_MAX_TARGET_NAMES);
+        if (value[0] == '\0')
+          return cli_usage_error(cmd, "--target needs a target's name");
+        a->names[a->n_names++] = value;
+        break;
+      case OPT_IN_FLIGHT_WAIT:
+        if (a->has_in_flight_wait)
+          return cli_usage_error(cmd, "--in-flight-wait given twice");
+        if (cli_duration_parse(value, 1, &a->in_flight_wait) != 0)
+          return cli_usage_error(cmd,
+                                 "invalid --in-flight-wait '%s': expected a "
+                                 "duration such as 2s, 500ms or 1m, or 0 "
+                                 "for no waiting",
+                                 value);
+        a->has_in_flight_wait = 1;
+        break;
       case OPT_HELP:
         a->help = 1;
         break;
@@ -225,6 +245,28 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
   if ((rc = cli_output_check(cmd, "-o", a->output)) != 0 ||
       (rc = cli_output_check(cmd, "--metrics", a->metrics)) != 0)
     return rc;
+  /* restore, runs, purge and fix --resume find the run in the database:
+   * the database alone will do, the run recorded the rest. */
+  int by_run = strcmp(cmd, "fix") != 0 || a->resume != NULL;
+  if (by_run && a->t.config == NULL) {
+    if (a->t.stream != NULL || a->t.kafka.bootstrap != NULL)
+      return cli_usage_error(cmd,
+                             "%s works on runs, which stream files and "
+                             "topics do not have",
+                             cmd);
+    if (a->t.connection == NULL)
+      return cli_usage_error(cmd,
+                             "no database: give -c CONFIG, or --sqlite PATH "
+                             "or --postgres CONNINFO (the run recorded its "
+                             "tables)");
+    if ((a->t.pending_states || a->t.in_flight_states) && !a->t.state_column)
+      return cli_usage_error(cmd,
+                             "--pending-states and --in-flight-states need "
+                             "--state-column");
+    return 0;
+  }
+  if (a->n_names > 0 && a->t.config == NULL && !by_run)
+    return cli_usage_error(cmd, "--target picks targets of a config (-c)");
   return cli_target_check(&a->t, cmd);
 }
 
@@ -241,6 +283,12 @@ typedef struct fix_report {
   size_t n;
   int execute;
   const char *reason; /* why the exit is 4 for undetermined records, or NULL */
+  const char *run_id; /* the run's id, or NULL (a dry run, no run) */
+  /* The command that goes on with an unfinished run, and what it does
+   * ("resume with", "finish later with"); NULL when there is none. */
+  const char *next_command, *next_label;
+  const char *note; /* the run's targets this command did not reach */
+  int restore;
 } fix_report;
 
 /* Empty strings (no run id, no error, no reason) are null. */
@@ -339,7 +387,9 @@ static json_t *result_json(const fix_report *rep, size_t i) {
                       json_pack("{s:s,s:i,s:o}", "type", t->type, "version",
                                 (int)t->reader_version, "schema",
                                 schema_origin_json(&t->reader_schema)));
-  json_object_set_new(o, "run_id", str_or_null(r->run.run_id));
+  json_object_set_new(o, "run_id", str_or_null(r->run.run));
+  /* The target's own row of the run, which its backup rows name. */
+  json_object_set_new(o, "row_id", str_or_null(r->run.run_id));
   json_object_set_new(o, "executed", json_boolean(r->executed));
   json_object_set_new(o, "complete", json_boolean(r->complete));
   json_object_set_new(o, "interrupted", json_boolean(r->interrupted));
@@ -379,6 +429,17 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(o, "samples", samples);
   json_object_set_new(o, "busy_retries",
                       json_integer((json_int_t)r->busy_retries));
+  json_t *left = json_array();
+  for (size_t k = 0; k < r->n_unsettled_keys; k++) {
+    const fix_sample *u = &r->unsettled_keys[k];
+    json_array_append_new(
+        left, json_pack("{s:o,s:s}", "key", rs__json_key(u->key, u->key_parts),
+                        "why", u->why));
+  }
+  json_object_set_new(o, "unsettled_keys", left);
+  if (rep->restore)
+    json_object_set_new(o, "restored_by_every_restore",
+                        json_integer((json_int_t)r->run.restored));
   json_object_set_new(o, "write_hooks", hooks_json(r));
   queue_stream_json(o, t, r);
   json_object_set_new(o, "duration_seconds", json_real(r->seconds));
@@ -403,9 +464,9 @@ static int write_json(FILE *out, void *ctx) {
   json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
   json_object_set_new(doc, "executed", json_boolean(rep->execute));
   json_object_set_new(doc, "complete", json_boolean(complete));
-  json_object_set_new(
-      doc, "run_id",
-      rep->n == 1 ? str_or_null(rep->results[0].run.run_id) : json_null());
+  json_object_set_new(doc, "run_id", str_or_null(rep->run_id));
+  json_object_set_new(doc, "resume_command", str_or_null(rep->next_command));
+  json_object_set_new(doc, "note", str_or_null(rep->note));
   json_object_set_new(
       doc, "converted",
       json_integer((json_int_t)(tot[FIX_CONVERTED] + tot[FIX_LOSSY])));
@@ -439,14 +500,21 @@ static int write_json(FILE *out, void *ctx) {
 
 static void queue_stream_text(FILE *out, const cli_target *t,
                               const fix_result *r, int execute) {
-  if (r->unsettled > 0)
+  if (r->unsettled > 0) {
     fprintf(out,
             "  INCOMPLETE %" PRIu64
             " messages still in flight or in conflict after %" PRIu64
             " passes%s\n",
             r->unsettled, r->passes,
             r->deadline_reached ? " (deadline reached)" : "");
-  else if (r->deadline_reached)
+    for (size_t k = 0; k < r->n_unsettled_keys; k++) {
+      const fix_sample *u = &r->unsettled_keys[k];
+      char *key = rs__key_text(u->key, u->key_parts);
+      fprintf(out, "    %s%s%s: %s\n", u->key_position ? "" : t->target.key,
+              u->key_position ? "" : " ", key != NULL ? key : u->key, u->why);
+      free(key);
+    }
+  } else if (r->deadline_reached)
     fprintf(out, "  INCOMPLETE the deadline came before the passes ended\n");
   if (t->target.kind != STORE_STREAM_FILE) return;
   if (r->has_framing) fprintf(out, "  truncated  %s\n", r->framing.what);
@@ -479,7 +547,7 @@ static int write_text(FILE *out, void *ctx) {
       fprintf(out, "  ERROR      %s\n", rep->errors[i]);
       continue;
     }
-    if (r->run.run_id[0]) fprintf(out, "  run        %s\n", r->run.run_id);
+    if (r->run.run[0]) fprintf(out, "  run        %s\n", r->run.run);
     hooks_text(out, r);
     char origin[600], runtime[200];
     schema_origin_text(origin, sizeof origin, &t->reader_schema);
@@ -527,10 +595,19 @@ static int write_text(FILE *out, void *ctx) {
                   ? r->counts[FIX_UNDETERMINED]
                   : r->remaining_undetermined);
     queue_stream_text(out, t, r, rep->execute);
+    if (rep->restore && rep->execute && r->run.run[0])
+      fprintf(out, "  restored by every restore of the run: %" PRId64 "\n",
+              r->run.restored);
     if (r->status != STORE_OK) fprintf(out, "  ERROR      %s\n", r->error);
     if (r->interrupted)
-      fprintf(out, "  INTERRUPTED: resume with --resume %s\n", r->run.run_id);
+      fprintf(out, "  INTERRUPTED%s\n",
+              rep->execute
+                  ? ""
+                  : ": nothing was written; run the same command again");
   }
+  if (rep->note != NULL) fprintf(out, "note: %s\n", rep->note);
+  if (rep->next_command != NULL)
+    fprintf(out, "%s: %s\n", rep->next_label, rep->next_command);
   fprintf(out, "result: exit %d", rep->exit_code);
   if (rep->reason != NULL) fprintf(out, ": %s", rep->reason);
   fputc('\n', out);
@@ -590,20 +667,16 @@ static int write_metrics(FILE *out, void *ctx) {
   return ferror(out) ? -1 : 0;
 }
 
-/* ---- fix and restore -------------------------------------------------------
- */
-
 /*
- * The sessions' limits: the command line's, else the config's, else the
- * defaults. Writers wait for their locks up to the lock timeout (default a
- * minute) and stop waiting when the command is interrupted; their
- * statements are limited to 30 s unless told otherwise. Reads (the dry
- * run's) have no statement_timeout unless one is given.
+ * The sessions' limits: the command line's, else the config's (@p c, or
+ * NULL), else the defaults. Writers wait for their locks up to the lock
+ * timeout (default a minute) and stop waiting when the command is
+ * interrupted; their statements are limited to 30 s unless told otherwise.
+ * Reads (the dry run's) have no statement_timeout unless one is given.
  */
-static void session_limits(const fix_args *a, const cli_target_set *set,
+static void session_limits(const fix_args *a, const cli_config *c,
                            store_open_options *sopts,
                            store_write_options *wopts) {
-  const cli_config *c = set->config;
   unsigned long lock = a->lock_timeout_ms, stmt = a->statement_timeout_ms;
   if (lock == 0 && c != NULL) lock = c->lock_timeout_ms;
   if (stmt == 0 && c != NULL) stmt = c->statement_timeout_ms;
@@ -612,6 +685,13 @@ static void session_limits(const fix_args *a, const cli_target_set *set,
   if (lock != 0) wopts->lock_timeout_ms = (int)lock;
   if (stmt != 0) wopts->statement_timeout_ms = (int)stmt;
   wopts->interrupted = &cli_interrupted;
+}
+
+/* The same limits, for reading and purging a database's runs. */
+static cli_run_limits run_limits(const fix_args *a, const cli_config *c) {
+  cli_run_limits l;
+  session_limits(a, c, &l.open, &l.write);
+  return l;
 }
 
 /* The report to stdout or -o, as text or JSON, and --metrics: 0, or the
@@ -634,42 +714,498 @@ static void target_error(const char *cmd, const char *name, const char *msg) {
   else
     cli_error(cmd, "target '%s': %s", name, msg);
 }
-static int run_writing(fix_args *a, const char *cmd, int restore) {
+/* ---- which targets, and which run ---------------------------------------- */
+
+/* What a fix or restore works on: its targets, and for each the run's row
+ * found for it (has_part), with what the run recorded. */
+typedef struct plan {
   cli_target_set set;
+  cli_run_part *parts; /* parallel to set.targets; n_parts allocated */
+  size_t n_parts;
+  int *has_part;
+  unsigned *to_version; /* per target: the version written */
+  int *allow_lossy;
+  char run_id[40];        /* the run's id; "" for a dry fix */
+  const char **run_names; /* the run's targets (a new run: set's) */
+  size_t n_run_names;
+  json_t *recorded_names; /* owns the names a found run recorded */
+  char note[1024];
+} plan;
+
+static void plan_free(plan *p) {
+  cli_run_parts_free(p->parts, p->n_parts);
+  free(p->has_part);
+  free(p->to_version);
+  free(p->allow_lossy);
+  free(p->run_names);
+  json_decref(p->recorded_names);
+  cli_target_set_free(&p->set);
+  memset(p, 0, sizeof *p);
+}
+
+static int plan_alloc(plan *p, size_t n, const char *cmd) {
+  if (n == 0) n = 1;
+  p->n_parts = n;
+  p->parts = calloc(n, sizeof *p->parts);
+  p->has_part = calloc(n, sizeof *p->has_part);
+  p->to_version = calloc(n, sizeof *p->to_version);
+  p->allow_lossy = calloc(n, sizeof *p->allow_lossy);
+  p->run_names = calloc(n, sizeof *p->run_names);
+  if (p->parts == NULL || p->has_part == NULL || p->to_version == NULL ||
+      p->allow_lossy == NULL || p->run_names == NULL) {
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  return 0;
+}
+
+/* The database a command line names, as a target for store_open_runs. */
+static store_target db_of_args(const cli_target_args *a, char label[80]) {
+  if (a->connection_env != NULL)
+    snprintf(label, 80, "$%.70s", a->connection_env);
+  return (store_target){a->name,
+                        a->kind,
+                        a->connection,
+                        NULL,
+                        NULL,
+                        NULL,
+                        NULL,
+                        a->connection_env != NULL ? label : NULL,
+                        NULL,
+                        NULL,
+                        NULL,
+                        STORE_VALUES_STORED,
+                        a->connection_env != NULL,
+                        NULL};
+}
+
+/* Whether @p name is among @p names. */
+static int named(const char *const *names, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(names[i], name) == 0) return 1;
+  return 0;
+}
+
+/* Whether a database's row @p p is one the command line picks: its
+ * --table (and --column), or the target --name names, and one of the
+ * targets --target names; all of them when none is given. */
+static int picked(const cli_run_part *p, const cli_target_args *t,
+                  const char *const *names, size_t n_names) {
+  store_target want = {t->name != NULL ? t->name : t->table,
+                       t->kind,
+                       NULL,
+                       t->table,
+                       NULL,
+                       t->column,
+                       NULL,
+                       NULL,
+                       NULL,
+                       NULL,
+                       NULL,
+                       STORE_VALUES_STORED,
+                       0,
+                       NULL};
+  int table = t->table == NULL || cli_run_is_target(p, &want) ||
+              (t->name == NULL && strcmp(p->run.table, t->table) == 0 &&
+               (t->column == NULL || strcmp(p->run.column, t->column) == 0));
+  return table && (n_names == 0 || named(names, n_names, p->run.target));
+}
+
+static int json_names_have(const json_t *list, const char *name) {
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    const char *v = json_string_value(json_array_get(list, i));
+    if (v != NULL && strcmp(v, name) == 0) return 1;
+  }
+  return 0;
+}
+
+/* "a, b, c" of the names of @p list that @p have does not hold. */
+static size_t names_missing(char *out, size_t size, const json_t *list,
+                            const char *const *have, size_t n_have) {
+  size_t missing = 0, used = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    const char *v = json_string_value(json_array_get(list, i));
+    if (v == NULL || named(have, n_have, v)) continue;
+    int w = snprintf(out + used, size - used, "%s%s", missing ? ", " : "", v);
+    if (w > 0 && (size_t)w < size - used) used += (size_t)w;
+    missing++;
+  }
+  return missing;
+}
+
+/* Takes the run's target names from @p p (the first row with settings). */
+static void plan_take_names(plan *pl, const cli_run_part *p) {
+  if (pl->recorded_names != NULL) return;
+  json_t *list = cli_run_targets(p);
+  if (list == NULL) return;
+  pl->recorded_names = json_deep_copy(list);
+}
+
+/* The run named by --resume or --run, in the config's targets. */
+static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
+  const char *run = restore ? a->run : a->resume;
+  int status = cli_target_set_load(&pl->set, &a->t, cmd);
+  if (status == 0)
+    status = cli_target_set_narrow(&pl->set, a->names, a->n_names, cmd);
+  if (status == 0) status = plan_alloc(pl, pl->set.n, cmd);
+  if (status != 0) return status;
+  for (size_t i = 0; i < pl->set.n; i++)
+    if (pl->set.targets[i].target.kind == STORE_KAFKA_TOPIC)
+      return cli_usage_error(cmd,
+                             "target '%s' is a Kafka topic: %s one from "
+                             "the command line (--kafka, --topic, --type "
+                             "and --output-topic or --in-place-compacted; "
+                             "see %s --kafka x --help)",
+                             pl->set.targets[i].target.name, cmd, cmd);
+  cli_run_limits limits = run_limits(a, pl->set.config);
+  size_t found = 0;
+  for (size_t i = 0; i < pl->set.n; i++) {
+    cli_target *t = &pl->set.targets[i];
+    /* Stream files and topics have no runs. */
+    if (t->target.kind == STORE_STREAM_FILE ||
+        t->target.kind == STORE_KAFKA_TOPIC)
+      continue;
+    cli_run_part *rows = NULL;
+    size_t n = 0;
+    status = cli_run_parts_of(&rows, &n, &t->target, run, NULL, &limits, cmd);
+    if (status != 0) return status;
+    for (size_t k = 0; k < n; k++) {
+      if (!cli_run_is_target(&rows[k], &t->target)) continue;
+      pl->parts[i] = rows[k];
+      rows[k].settings = NULL;
+      pl->has_part[i] = 1;
+      found++;
+      plan_take_names(pl, &pl->parts[i]);
+      break;
+    }
+    cli_run_parts_free(rows, n);
+  }
+  if (found == 0)
+    return cli_usage_error(cmd,
+                           "no run '%s' for any %starget of %s (see "
+                           "'" CLI_PROGRAM " runs -c %s')",
+                           run, a->n_names ? "named " : "", a->t.config,
+                           a->t.config);
+  snprintf(pl->run_id, sizeof pl->run_id, "%s", run);
+  /* The run's targets: those the run recorded (a target the run never
+   * reached has no row yet), or, for a run an earlier rollsafe made, the
+   * one that has it. */
+  const char *keep[CLI_MAX_TARGET_NAMES];
+  size_t n_keep = 0;
+  for (size_t i = 0; i < pl->set.n && n_keep < CLI_MAX_TARGET_NAMES; i++) {
+    const char *name = pl->set.targets[i].target.name;
+    if (pl->has_part[i] || json_names_have(pl->recorded_names, name))
+      keep[n_keep++] = name;
+  }
+  /* Targets of the run the config does not list are not reached: named
+   * in a note (a config may list one target of a run on purpose). */
+  if (pl->recorded_names != NULL && a->n_names == 0) {
+    char missing[600];
+    if (names_missing(missing, sizeof missing, pl->recorded_names, keep,
+                      n_keep) > 0)
+      snprintf(pl->note, sizeof pl->note,
+               "run %s also covers %s, which %s does not list: %s them "
+               "with the config the run was started with",
+               run, missing, a->t.config, restore ? "restore" : "resume");
+  }
+  /* Keep the parts with their targets. */
+  cli_run_part *parts = pl->parts;
+  int *has = pl->has_part;
+  char(*names)[128] = calloc(pl->set.n ? pl->set.n : 1, sizeof *names);
+  if (names == NULL) {
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  size_t n_before = pl->set.n;
+  for (size_t i = 0; i < n_before; i++)
+    snprintf(names[i], sizeof names[i], "%s", pl->set.targets[i].target.name);
+  status = cli_target_set_narrow(&pl->set, keep, n_keep, cmd);
+  if (status == 0)
+    for (size_t i = 0; i < pl->set.n; i++) {
+      size_t k = 0;
+      while (k < n_before &&
+             strcmp(names[k], pl->set.targets[i].target.name) != 0)
+        k++;
+      cli_run_part moved = parts[k];
+      int had = has[k];
+      parts[k].settings = NULL;
+      has[k] = 0;
+      parts[i] = moved;
+      has[i] = had;
+    }
+  for (size_t i = pl->set.n; i < n_before; i++) {
+    json_decref(parts[i].settings);
+    parts[i].settings = NULL;
+  }
+  free(names);
+  if (status != 0) return status;
+  for (size_t i = 0; i < pl->set.n; i++)
+    pl->run_names[pl->n_run_names++] = pl->set.targets[i].target.name;
+  return 0;
+}
+
+/* The run named by --resume or --run, in the database the command line
+ * names: every target of the run kept there, or those --table, --name and
+ * --target pick. */
+static int plan_database(plan *pl, fix_args *a, const char *cmd, int restore) {
+  const char *run = restore ? a->run : a->resume;
+  char label[80];
+  store_target db = db_of_args(&a->t, label);
+  cli_run_part *rows = NULL;
+  size_t n = 0, kept = 0;
+  char described[256] = "";
+  cli_run_limits limits = run_limits(a, NULL);
+  int status = cli_run_parts_of(&rows, &n, &db, run, described, &limits, cmd);
+  if (status != 0) return status;
+  for (size_t k = 0; k < n; k++) {
+    int keep = picked(&rows[k], &a->t, a->names, a->n_names);
+    if (!keep) {
+      json_decref(rows[k].settings);
+      rows[k].settings = NULL;
+      continue;
+    }
+    cli_run_part moved = rows[k];
+    rows[k].settings = NULL;
+    rows[kept++] = moved;
+  }
+  if (kept == 0) {
+    cli_run_parts_free(rows, n);
+    char where[200] = "";
+    if (a->t.table != NULL)
+      snprintf(where, sizeof where, " for table %s", a->t.table);
+    return cli_usage_error(
+        cmd, "no run '%s' in %s%s (see '" CLI_PROGRAM " runs')", run,
+        db.connection_label ? db.connection_label : db.connection, where);
+  }
+  snprintf(pl->run_id, sizeof pl->run_id, "%s", run);
+  /* A row an earlier rollsafe wrote records no settings: the command
+   * line's target options stand in for them, as they always did (a
+   * restore needs no record type). */
+  if (kept == 1 && rows[0].settings == NULL && a->t.table != NULL &&
+      a->t.column != NULL && (restore || a->t.type != NULL)) {
+    status = plan_alloc(pl, 1, cmd);
+    if (status != 0) {
+      cli_run_parts_free(rows, n);
+      return status;
+    }
+    pl->parts[0] = rows[0];
+    rows[0].settings = NULL;
+    pl->has_part[0] = 1;
+    cli_run_parts_free(rows, n);
+    store_kind kind = a->t.kind;
+    if (a->t.queue)
+      kind = kind == STORE_SQLITE_TABLE ? STORE_SQLITE_QUEUE
+                                        : STORE_POSTGRES_QUEUE;
+    cli_target_spec spec = {
+        {a->t.name != NULL ? a->t.name : a->t.table, kind, db.connection,
+         a->t.table, a->t.key, a->t.column, a->t.where, db.connection_label,
+         a->t.state_column, a->t.pending_states, a->t.in_flight_states,
+         STORE_VALUES_BINARY, db.password_allowed, NULL},
+        a->t.type,
+        a->t.reader_version,
+        a->t.framing < 0 ? RS_READER_FRAMING_DEFAULT : a->t.framing,
+        a->t.raw_writer < 0 ? 0u : (unsigned)a->t.raw_writer,
+        a->t.schema_ids,
+        a->t.n_schema_ids,
+        a->t.column_encoding < 0 ? COLENC_BINARY
+                                 : (colenc_kind)a->t.column_encoding};
+    status = cli_target_set_from_specs(&pl->set, &a->t, &spec, 1, !restore,
+                                       NULL, cmd);
+    if (status == 0)
+      pl->run_names[pl->n_run_names++] = pl->set.targets[0].target.name;
+    return status;
+  }
+  /* The targets borrow their strings from the parts: the parts move into
+   * the plan first. */
+  status = plan_alloc(pl, kept, cmd);
+  for (size_t k = 0; status == 0 && k < kept; k++) {
+    pl->parts[k] = rows[k];
+    rows[k].settings = NULL;
+    pl->has_part[k] = 1;
+    plan_take_names(pl, &pl->parts[k]);
+  }
+  cli_run_parts_free(rows, n);
+  if (status != 0) return status;
+  cli_target_spec *specs = calloc(kept, sizeof *specs);
+  char(*hints)[1200] = calloc(kept, sizeof *hints);
+  const char **hint_of = calloc(kept, sizeof *hint_of);
+  if (specs == NULL || hints == NULL || hint_of == NULL) {
+    free(specs);
+    free(hints);
+    free(hint_of);
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  for (size_t k = 0; k < kept && status == 0; k++) {
+    status = cli_run_spec(&specs[k], &pl->parts[k], &db, cmd);
+    cli_run_type_hint(hints[k], sizeof hints[k], &pl->parts[k]);
+    hint_of[k] = hints[k];
+  }
+  if (status == 0)
+    status = cli_target_set_from_specs(&pl->set, &a->t, specs, kept, !restore,
+                                       hint_of, cmd);
+  free(specs);
+  free(hints);
+  free(hint_of);
+  if (status != 0) return status;
+  for (size_t k = 0; k < kept; k++)
+    pl->run_names[pl->n_run_names++] = pl->set.targets[k].target.name;
+  /* The run's targets kept in other databases: this command does not
+   * reach them. */
+  char missing[600];
+  if (names_missing(missing, sizeof missing, pl->recorded_names, pl->run_names,
+                    pl->n_run_names) > 0 &&
+      a->n_names == 0 && a->t.table == NULL) {
+    const char *cfg = cli_run_str(&pl->parts[0], "config");
+    snprintf(pl->note, sizeof pl->note,
+             "run %s also covers %s, in other databases; %s them with -c "
+             "%s, or with each one's database",
+             run, missing, restore ? "restore" : "resume",
+             cfg != NULL ? cfg : "CONFIG");
+  }
+  return 0;
+}
+
+/* The target options a command line gave, as a target to compare with
+ * what a run recorded (plan_database). */
+static cli_target given_target(const cli_target_args *a, const cli_target *t) {
+  cli_target g = *t;
+  store_kind family_queue = t->target.kind == STORE_SQLITE_TABLE ||
+                                    t->target.kind == STORE_SQLITE_QUEUE
+                                ? STORE_SQLITE_QUEUE
+                                : STORE_POSTGRES_QUEUE;
+  store_kind family_table = family_queue == STORE_SQLITE_QUEUE
+                                ? STORE_SQLITE_TABLE
+                                : STORE_POSTGRES_TABLE;
+  g.target.kind = a->queue ? family_queue : family_table;
+  if (a->table != NULL) g.target.table = a->table;
+  if (a->column != NULL) g.target.column = a->column;
+  g.target.key = a->key;
+  g.target.where = a->where;
+  g.target.state_column = a->state_column;
+  g.target.pending_states = a->pending_states;
+  g.target.in_flight_states = a->in_flight_states;
+  g.type = a->type;
+  g.reader_version = a->reader_version;
+  g.framing = a->framing > 0 ? (rs_reader_framing)a->framing : t->framing;
+  g.raw_writer = a->raw_writer >= 0 ? (unsigned)a->raw_writer : 0;
+  g.schema_ids = a->schema_ids;
+  g.n_schema_ids = a->n_schema_ids;
+  if (a->column_encoding >= 0)
+    g.column_encoding = (colenc_kind)a->column_encoding;
+  return g;
+}
+
+/* Finds the run and checks every target against what it recorded. */
+static int plan_run(plan *pl, fix_args *a, const char *cmd, int restore) {
+  int status = a->t.config != NULL ? plan_config(pl, a, cmd, restore)
+                                   : plan_database(pl, a, cmd, restore);
+  /* The run's own options, for a target it has not reached: the version
+   * written and --allow-lossy apply to every target of a fix. */
+  unsigned run_to_version = a->to_version;
+  int run_lossy = a->allow_lossy;
+  for (size_t i = 0; status == 0 && i < pl->set.n; i++) {
+    cli_run_part *p = &pl->parts[i];
+    if (!pl->has_part[i] || p->settings == NULL) continue;
+    json_t *v = json_object_get(p->settings, "to_version");
+    if (a->to_version == 0 && json_is_integer(v))
+      run_to_version = (unsigned)json_integer_value(v);
+    run_lossy |= json_is_true(json_object_get(p->settings, "allow_lossy"));
+    break;
+  }
+  for (size_t i = 0; status == 0 && i < pl->set.n; i++) {
+    cli_target *t = &pl->set.targets[i];
+    pl->to_version[i] = run_to_version;
+    pl->allow_lossy[i] = run_lossy;
+    if (!pl->has_part[i]) continue;
+    cli_run_given g;
+    cli_run_given_of(&g, a->t.config != NULL ? &pl->set : NULL, &a->t, t);
+    g.to_version = a->to_version != 0;
+    g.allow_lossy = a->allow_lossy;
+    cli_target given = a->t.config != NULL ? *t : given_target(&a->t, t);
+    cli_target *checked = a->t.config != NULL ? t : &given;
+    status = cli_run_check(&pl->parts[i], checked, &g, &pl->set, !restore,
+                           a->to_version, a->allow_lossy, &pl->to_version[i],
+                           &pl->allow_lossy[i], cmd);
+  }
+  return status;
+}
+
+/* A new fix: its targets, and for --execute a new run over them. */
+static int plan_new(plan *pl, fix_args *a, const char *cmd) {
+  int status = cli_target_set_load(&pl->set, &a->t, cmd);
+  if (status == 0)
+    status = cli_target_set_narrow(&pl->set, a->names, a->n_names, cmd);
+  if (status == 0) status = plan_alloc(pl, pl->set.n, cmd);
+  if (status != 0) return status;
+  for (size_t i = 0; i < pl->set.n; i++) {
+    pl->to_version[i] = a->to_version;
+    pl->allow_lossy[i] = a->allow_lossy;
+    /* Stream files are fixed into new files: no run rows. */
+    if (pl->set.targets[i].target.kind != STORE_STREAM_FILE)
+      pl->run_names[pl->n_run_names++] = pl->set.targets[i].target.name;
+  }
+  if (a->execute && pl->n_run_names > 0) fix_run_id_new(pl->run_id);
+  return 0;
+}
+
+/* The row id of a new row of run @p pl->run_id in @p s's database: the
+ * run's id for its first target there, then ID/2, ID/3, ... */
+static int new_row_id(char out[40], store *s, const char *run,
+                      store_error *err) {
+  store_run *rows = NULL;
+  size_t n = 0;
+  int rc = store_run_parts(s, run, &rows, &n, err);
+  if (rc != STORE_OK) return rc;
+  for (unsigned k = 1;; k++) {
+    if (k == 1)
+      snprintf(out, 40, "%s", run);
+    else
+      snprintf(out, 40, "%.30s/%u", run, k);
+    int taken = 0;
+    for (size_t i = 0; i < n && !taken; i++)
+      taken = strcmp(rows[i].run_id, out) == 0;
+    if (!taken) break;
+  }
+  free(rows);
+  return STORE_OK;
+}
+
+/* ---- fix and restore ------------------------------------------------------
+ */
+
+static int run_writing(fix_args *a, const char *cmd, int restore) {
+  plan pl;
+  memset(&pl, 0, sizeof pl);
   int reported = 0;
   fix_result *results = NULL;
   int *st = NULL;
   char(*errors)[512] = NULL;
   size_t n = 0;
-  int status = cli_target_set_load(&set, &a->t, cmd);
+  int by_run = restore || a->resume != NULL;
+  int status = by_run ? plan_run(&pl, a, cmd, restore) : plan_new(&pl, a, cmd);
   if (status != 0) goto done;
-  for (size_t i = 0; i < set.n; i++)
-    if (set.targets[i].target.kind == STORE_KAFKA_TOPIC) {
+  cli_target *targets = pl.set.targets;
+  n = pl.set.n;
+  for (size_t i = 0; i < n; i++)
+    if (targets[i].target.kind == STORE_KAFKA_TOPIC) {
       status = cli_usage_error(cmd,
                                "target '%s' is a Kafka topic: %s one from "
                                "the command line (--kafka, --topic, --type "
                                "and --output-topic or --in-place-compacted; "
                                "see %s --kafka x --help)",
-                               set.targets[i].target.name, cmd, cmd);
+                               targets[i].target.name, cmd, cmd);
       goto done;
     }
-  const rs_registry *reg = set.registry;
-  cli_target *targets = set.targets;
-  n = set.n;
+  const rs_registry *reg = pl.set.registry;
   rs_error err = RS_ERROR_INIT;
-  results = calloc(n, sizeof *results);
-  st = calloc(n, sizeof *st);
-  errors = calloc(n, sizeof *errors);
+  results = calloc(n ? n : 1, sizeof *results);
+  st = calloc(n ? n : 1, sizeof *st);
+  errors = calloc(n ? n : 1, sizeof *errors);
   if (results == NULL || st == NULL || errors == NULL) {
     cli_error(cmd, "out of memory");
     status = CLI_EXIT_IO;
-    goto done;
-  }
-  if ((a->resume != NULL || restore) && n != 1) {
-    status = cli_usage_error(cmd,
-                             "%s names one run of one target; the config "
-                             "has %zu targets",
-                             restore ? "--run" : "--resume", n);
     goto done;
   }
   size_t n_streams = 0;
@@ -693,36 +1229,75 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
    * target before any is touched. */
   for (size_t i = 0; i < n && !restore && status == 0; i++) {
     cli_target *t = &targets[i];
-    unsigned to = a->to_version ? a->to_version : t->reader_version;
+    unsigned to = pl.to_version[i] ? pl.to_version[i] : t->reader_version;
     if (t->framing == RS_READER_FRAMING_CONFLUENT && to <= t->newest)
       status = cli_target_schema_id_for(t, to, cmd);
   }
   if (status != 0) goto done;
+  const cli_config *cfg = pl.set.config;
+  unsigned max_passes = (unsigned)a->max_passes;
+  if (max_passes == 0 && cfg != NULL && cfg->has_max_passes)
+    max_passes = cfg->max_passes;
+  double in_flight_wait = a->has_in_flight_wait ? a->in_flight_wait
+                          : cfg != NULL && cfg->has_in_flight_wait
+                              ? cfg->in_flight_wait
+                              : DEFAULT_IN_FLIGHT_WAIT;
+  cli_run_context ctx = {pl.run_names, pl.n_run_names, a->t.config, 0, 0};
   cli_interrupt_saved saved;
   cli_interrupt_install(&saved);
   progress prog;
   progress_init(&prog, cli_quiet ? NULL : stderr);
   store_open_options sopts;
   store_write_options wopts;
-  session_limits(a, &set, &sopts, &wopts);
+  session_limits(a, pl.set.config, &sopts, &wopts);
   int codec_failed = 0;
+  /* A restore of a run whose last restore stopped before its end, or left
+   * messages in flight, goes on with it: the targets it finished are not
+   * restored again. */
+  int continuing = 0;
+  for (size_t i = 0; restore && i < n; i++)
+    continuing |= pl.has_part[i] &&
+                  (fix_restore_unfinished(&pl.parts[i].run) ||
+                   strcmp(pl.parts[i].run.restore_status, "incomplete") == 0);
   /* One deadline for the whole command, whatever the number of targets. */
   double deadline_at = verify_now_seconds() + a->deadline_s;
   for (size_t i = 0; i < n && !cli_interrupted; i++) {
     cli_target *t = &targets[i];
-    unsigned to = a->to_version ? a->to_version : t->reader_version;
-    if (to > t->newest) {
+    unsigned to = pl.to_version[i] ? pl.to_version[i] : t->reader_version;
+    if (!restore && to > t->newest) {
       status = cli_usage_error(cmd, "%s has no format version %u", t->type, to);
       break;
     }
     int stream = t->target.kind == STORE_STREAM_FILE;
-    if (stream && (restore || a->resume != NULL)) {
+    if (stream && by_run) {
       status = cli_usage_error(
           cmd,
           "target '%s' is a stream file: a fix never edits it, and the "
           "original stays as the backup, so there is nothing to %s",
           t->target.name, restore ? "restore" : "resume");
       break;
+    }
+    cli_run_part *part = &pl.parts[i];
+    /* A resumed run's target that is done already: its record is its
+     * report. A restore of a target the run never reached: nothing. */
+    if (by_run && pl.has_part[i] && !restore &&
+        strcmp(part->run.status, "done") == 0) {
+      fix_result_from_run(&results[i], &part->run, 0);
+      continue;
+    }
+    /* A restore that goes on with one a process left unfinished: the
+     * targets its last restore finished are reported as it left them. */
+    if (restore && continuing && pl.has_part[i] &&
+        !fix_restore_unfinished(&part->run) &&
+        strcmp(part->run.restore_status, "done") == 0) {
+      fix_result_from_run(&results[i], &part->run, 1);
+      results[i].executed = a->execute;
+      continue;
+    }
+    if (restore && !pl.has_part[i]) {
+      results[i].complete = 1;
+      results[i].executed = a->execute;
+      continue;
     }
     int queue = store_kind_is_queue(t->target.kind);
     fix_options o = {.registry = reg,
@@ -734,13 +1309,14 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                      .to_version = to,
                      .column_encoding = t->column_encoding,
                      .execute = a->execute,
-                     .allow_lossy = a->allow_lossy,
+                     .allow_lossy = pl.allow_lossy[i],
                      .batch = a->batch ? a->batch : 500,
                      .max_rate = a->max_rate,
-                     .max_passes = a->max_passes ? (unsigned)a->max_passes
-                                   : queue       ? 10
-                                                 : 3,
+                     .max_passes = max_passes ? max_passes
+                                   : queue    ? 10
+                                              : 3,
                      .queue = queue,
+                     .in_flight_wait = in_flight_wait,
                      .deadline = a->deadline_s > 0 ? deadline_at : 0,
                      .stream_output = a->fixed_output != NULL ? a->fixed_output
                                                               : t->fixed_output,
@@ -749,7 +1325,8 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                       * the lock timeout (store_write_options) */
                      .max_busy_retries = 0,
                      .max_samples = a->samples,
-                     .resume = a->resume,
+                     .run = &part->run,
+                     .resume = pl.has_part[i],
                      .interrupted = &cli_interrupted,
                      .progress = progress_update,
                      .progress_ctx = &prog};
@@ -765,15 +1342,31 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
     int rc = (a->execute || restore) && !stream
                  ? store_open_writer(&s, &t->target, &sopts, &wopts, &serr)
                  : store_open(&s, &t->target, &sopts, &serr);
+    if (rc == STORE_OK && !stream) cli_target_use_key(t, s);
+    /* A target of a new run, or one the run had not reached: its row. */
+    if (rc == STORE_OK && a->execute && !restore && !stream &&
+        !pl.has_part[i]) {
+      char row_id[40];
+      ctx.to_version = to;
+      ctx.allow_lossy = pl.allow_lossy[i];
+      rc = new_row_id(row_id, s, pl.run_id, &serr);
+      if (rc == STORE_OK &&
+          cli_run_new_part(&part->run, pl.run_id, row_id, &pl.set, &a->t, t,
+                           &ctx, cmd) != 0) {
+        rc = STORE_EUSAGE;
+        snprintf(serr.message, sizeof serr.message,
+                 "target '%s': the run's settings do not fit", t->target.name);
+      }
+    }
     if (rc != STORE_OK) {
-      st[i] = serr.status;
+      st[i] = rc;
       memcpy(errors[i], serr.message, sizeof errors[i]);
       cli_error(cmd, "%s", serr.message);
+      store_close(s);
       continue;
     }
-    if (!stream) cli_target_use_key(t, s);
     progress_start(&prog, t->target.name, -1);
-    rc = restore  ? fix_restore(&results[i], s, a->run, &o, &err)
+    rc = restore  ? fix_restore(&results[i], s, &o, &err)
          : stream ? fix_stream(&results[i], s, &t->target, &o, &err)
                   : fix_target(&results[i], s, &t->target, &o, &err);
     progress_end(&prog);
@@ -788,7 +1381,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   cli_interrupt_restore(&saved);
   if (status == 0) {
     int usage = 0, io = codec_failed, incomplete = cli_interrupted != 0,
-        found = 0;
+        found = 0, unfinished = 0, unsettled = 0;
     uint64_t undetermined = 0;
     for (size_t i = 0; i < n; i++) {
       const fix_result *r = &results[i];
@@ -799,6 +1392,13 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
         io |= code == CLI_EXIT_IO;
         incomplete |= code == CLI_EXIT_INCOMPLETE;
       }
+      /* A target the loop never reached (interrupted before it). */
+      int reached = r->executed || r->complete || r->interrupted ||
+                    s != STORE_OK || r->passes > 0 || r->run.run[0];
+      incomplete |= !reached;
+      unfinished |= !reached || r->interrupted || s != STORE_OK ||
+                    (!r->complete && r->unsettled == 0 && !r->deadline_reached);
+      unsettled |= r->unsettled > 0 || r->deadline_reached;
       incomplete |= r->interrupted || (!r->complete && s == STORE_OK);
       incomplete |= r->unsettled > 0 || r->deadline_reached;
       if (restore) continue;
@@ -836,8 +1436,51 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       why = reason;
       cli_error(cmd, "%s", reason);
     }
-    fix_report rep = {cmd,    status, targets,    results, st,
-                      errors, n,      a->execute, why};
+    /* What goes on with the run: the exact command, for a run that did
+     * not end (interrupted, failed, killed, messages left in flight). */
+    char next[4096] = "";
+    const char *label = NULL;
+    if (a->execute && pl.run_id[0] && !usage && (unfinished || unsettled)) {
+      /* The type's source a resume needs: a row's settings. */
+      const cli_run_part *first = NULL;
+      cli_run_part from_result;
+      memset(&from_result, 0, sizeof from_result);
+      for (size_t i = 0; i < n && first == NULL; i++)
+        if (pl.parts[i].settings != NULL) first = &pl.parts[i];
+      for (size_t i = 0; i < n && first == NULL; i++)
+        if (results[i].run.settings[0]) {
+          from_result.run = results[i].run;
+          from_result.settings = json_loads(results[i].run.settings, 0, NULL);
+          first = &from_result;
+        }
+      /* The targets this command was narrowed to: --target, or the
+       * target a database's --table picked. */
+      const char *const *names = a->names;
+      size_t n_names = a->n_names;
+      if (n_names == 0 && a->t.config == NULL && a->t.table != NULL) {
+        names = pl.run_names;
+        n_names = pl.n_run_names;
+      }
+      cli_run_command(next, sizeof next, restore ? "restore" : "fix", &a->t,
+                      pl.run_id, names, n_names, first);
+      json_decref(from_result.settings);
+      label = unfinished ? "resume with" : "finish later with";
+    }
+    fix_report rep = {cmd,
+                      status,
+                      targets,
+                      results,
+                      st,
+                      errors,
+                      n,
+                      a->execute,
+                      why,
+                      pl.run_id[0] ? pl.run_id : NULL,
+                      next[0] ? next : NULL,
+                      label,
+                      pl.note[0] ? pl.note : NULL,
+                      restore};
+    if (pl.note[0]) cli_error(cmd, "note: %s", pl.note);
     int w = write_report(a, &rep);
     if (w != 0) status = w;
     reported = 1;
@@ -847,7 +1490,8 @@ done:
    * gives the document, -o and --metrics asked for (no targets, the exit
    * code): a file a pipeline reads never keeps an older run's result. */
   if (!reported && (a->json || a->output != NULL || a->metrics != NULL)) {
-    fix_report rep = {cmd, status, NULL, NULL, NULL, NULL, 0, a->execute, NULL};
+    fix_report rep = {cmd,        status, NULL, NULL, NULL, NULL, 0,
+                      a->execute, NULL,   NULL, NULL, NULL, NULL, restore};
     int w = write_report(a, &rep);
     if (w != 0) status = w;
   }
@@ -856,7 +1500,7 @@ done:
   free(results);
   free(st);
   free(errors);
-  cli_target_set_free(&set);
+  plan_free(&pl);
   return status;
 }
 
@@ -918,14 +1562,24 @@ void cli_fix_help(FILE *out) {
       "run's checkpoint advances. New bytes are checked by the reader before",
       "they are written. The run ends with a verification pass.",
       "",
+      "One fix --execute is one run: one id for every target it works on,",
+      "each target's progress, checkpoint, counts and backups kept under it",
+      "in the target's own database, with everything a resume or a restore",
+      "needs (kind and queue states, key, column encoding, reader, type and",
+      "its schemas' fingerprints, version written, --allow-lossy).",
+      "",
       TARGET_HELP,
+      "      --target NAME        with -c: only this target (repeatable)",
       "",
       "Options:",
       "      --execute            write (default: dry run)",
       "      --allow-lossy        also rewrite records whose conversion loses",
       "                           something (each listed with what it loses)",
       "      --to-version N       version to write (default: the reader's)",
-      "      --resume RUN_ID      continue a stopped run from its checkpoint",
+      "      --resume RUN_ID      continue a stopped run: every target of it",
+      "                           (-c, or --sqlite/--postgres alone: the",
+      "                           run recorded the rest; options that",
+      "                           contradict it are refused)",
       "      --batch N            rows per batch (default 500)",
       "      --max-rate R         rows per second at most",
       "      --lock-timeout DURATION  how long a step (a batch, a page, the",
@@ -940,7 +1594,13 @@ void cli_fix_help(FILE *out) {
       "                           dry run's reads, whatever the role or",
       "                           database sets)",
       "      --max-passes N       passes while conflicts remain (default 3;",
-      "                           queues: 10, while messages are in flight)",
+      "                           queues: 10, while messages are in flight;",
+      "                           config: max_passes)",
+      "      --in-flight-wait DURATION  queues: how long passes go on",
+      "                           revisiting messages consumers hold (default",
+      "                           2s; 0: one pass; config: in_flight_wait);",
+      "                           the report lists what remains and the",
+      "                           command that finishes it later",
       "      --deadline DURATION  start no batch after it (90s, 500ms, 5m,",
       "                           1h); the run is then incomplete (exit 4)",
       "      --fixed-output FILE  stream files: the new file (default: the",
@@ -962,8 +1622,9 @@ void cli_fix_help(FILE *out) {
       "on a compacted topic).",
       "",
       "Ctrl-C or SIGTERM finishes the current batch, saves the checkpoint and",
-      "exits 4; --resume RUN_ID continues. Running a fix again over fixed",
-      "data changes nothing.",
+      "exits 4, printing the command that resumes the run (--resume RUN_ID).",
+      "A resumed run goes on with each target where it stopped, its counts",
+      "as one run's. Running a fix again over fixed data changes nothing.",
       "",
       "Records whose writer could not be decided (raw bytes several versions",
       "explain with different values, or a version the registry lacks) are",
@@ -986,6 +1647,8 @@ void cli_fix_help(FILE *out) {
 void cli_restore_help(FILE *out) {
   static const char *const lines[] = {
       "usage: " CLI_PROGRAM " restore TARGET --run RUN_ID [--execute]",
+      "       " CLI_PROGRAM
+      " restore --sqlite PATH | --postgres CONNINFO --run RUN_ID",
       "",
       "Puts a fix run's original bytes back, by compare-and-swap against the",
       "bytes the fix wrote: a row changed after the fix is a conflict and is",
@@ -993,27 +1656,37 @@ void cli_restore_help(FILE *out) {
       "already restored). Restoring twice changes nothing. Queues: a message",
       "consumed since the fix is gone, one a consumer holds in_flight.",
       "",
+      "Every target of the run is restored: the config's (-c; --target",
+      "narrows), or those in the database given alone, each as the run",
+      "recorded it (a queue as a queue, with its states). Options that",
+      "contradict what the run recorded are refused (exit 2).",
+      "",
       "Dry run unless --execute: it reads each backed-up row, writing and",
       "locking nothing, and reports what --execute would do, in the same",
       "counts and with the same exit status.",
       "",
-      TARGET_HELP,
+      "A restore keeps its checkpoint and counts with the run: one stopped",
+      "(Ctrl-C, an error, a killed process) goes on where it stopped when",
+      "run again, restoring every row once; the command is printed.",
       "",
-      "Options: --run RUN_ID, --execute, --batch N, --lock-timeout DURATION,",
-      "--statement-timeout DURATION,",
+      TARGET_HELP,
+      "      --target NAME        with -c: only this target (repeatable)",
+      "",
+      "Options: --run RUN_ID, --execute, --batch N, --max-rate R,",
+      "--lock-timeout DURATION, --statement-timeout DURATION,",
+      "--deadline DURATION,",
       "--format text|json, -o FILE, --samples N, -q (no progress on stderr).",
       "",
       "Exit status: 0 every row restored or left alone (dry run: would be);",
       "2 usage; 3 connection or I/O; 4 incomplete (interrupted, or messages",
-      "in flight: run the restore again later).",
+      "in flight: run the printed command later).",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
 
 int cli_fix_run(int argc, char **argv) {
   /* A Kafka topic is never rewritten: its fix is a driver of its own. */
-  if (cli_kafka_fix_wanted(argc, argv))
-    return cli_kafka_fix_run(argc, argv, 0);
+  if (cli_kafka_fix_wanted(argc, argv)) return cli_kafka_fix_run(argc, argv, 0);
   static const int allowed[] = {OPT_TO_VERSION,
                                 OPT_EXECUTE,
                                 OPT_ALLOW_LOSSY,
@@ -1030,6 +1703,8 @@ int cli_fix_run(int argc, char **argv) {
                                 OPT_DEADLINE,
                                 OPT_FIXED_OUTPUT,
                                 OPT_DROP_UNFIXABLE,
+                                OPT_TARGET,
+                                OPT_IN_FLIGHT_WAIT,
                                 0};
   fix_args a;
   memset(&a, 0, sizeof a);
@@ -1048,18 +1723,12 @@ int cli_fix_run(int argc, char **argv) {
 }
 
 int cli_restore_run(int argc, char **argv) {
-  if (cli_kafka_fix_wanted(argc, argv))
-    return cli_kafka_fix_run(argc, argv, 1);
-  static const int allowed[] = {OPT_RUN,
-                                OPT_EXECUTE,
-                                OPT_BATCH,
-                                OPT_LOCK_TIMEOUT,
-                                OPT_STATEMENT_TIMEOUT,
-                                OPT_FORMAT,
-                                OPT_OUTPUT,
-                                OPT_SAMPLES,
-                                OPT_DEADLINE,
-                                0};
+  if (cli_kafka_fix_wanted(argc, argv)) return cli_kafka_fix_run(argc, argv, 1);
+  static const int allowed[] = {
+      OPT_RUN,          OPT_EXECUTE,           OPT_BATCH,
+      OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_FORMAT,
+      OPT_OUTPUT,       OPT_SAMPLES,           OPT_DEADLINE,
+      OPT_TARGET,       OPT_MAX_RATE,          0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
@@ -1080,19 +1749,24 @@ int cli_restore_run(int argc, char **argv) {
 void cli_runs_help(FILE *out) {
   static const char *const lines[] = {
       "usage: " CLI_PROGRAM " runs TARGET [--format text|json]",
+      "       " CLI_PROGRAM " runs --sqlite PATH | --postgres CONNINFO",
       "",
-      "Lists the fix runs kept in the target's database, oldest first, with",
-      "their status, checkpoint and counts. A run whose process is gone",
-      "(killed, crashed) shows as interrupted, never running: resume it",
-      "with fix --execute --resume RUN_ID.",
+      "Lists the fix runs kept in the targets' databases, oldest first: for",
+      "each target its row of each run, with the run's id, its status,",
+      "pass and checkpoint, its counts, its last restore's, and what the",
+      "run recorded (JSON: settings). A database given alone lists every",
+      "run kept in it. A run whose process is gone (killed, crashed) shows",
+      "as interrupted, never running: resume it with fix --execute --resume",
+      "RUN_ID.",
       "",
       "Options: --format text|json, --lock-timeout DURATION, -q (no notes",
       "on stderr).",
       "",
       TARGET_HELP,
+      "      --target NAME        with -c: only this target (repeatable)",
       "",
       "Exit status: 0 listed (also when there are none); 2 usage; 3",
-      "connection or I/O.",
+      "connection or I/O; 4 a lock not given within --lock-timeout.",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
@@ -1101,23 +1775,28 @@ void cli_purge_help(FILE *out) {
   static const char *const lines[] = {
       "usage: " CLI_PROGRAM " purge TARGET --run RUN_ID [--execute]",
       "",
-      "Deletes a run's backup rows and its run row. After a purge the run",
-      "cannot be restored. Dry run unless --execute.",
+      "Deletes a run's backup rows and its rows, in every target's database",
+      "(-c; --target narrows), or in the database given alone. After a purge",
+      "the run cannot be restored. Dry run unless --execute.",
       "",
       TARGET_HELP,
+      "      --target NAME        with -c: only this target (repeatable)",
       "",
-      "Options: --run RUN_ID, --execute, --format text|json, -q (no notes",
-      "on stderr).",
+      "Options: --run RUN_ID, --execute, --format text|json,",
+      "--lock-timeout DURATION, -q (no notes on stderr).",
       "",
       "Exit status: 0 purged (dry run: would be), also when the target has",
-      "no such run; 2 usage; 3 connection or I/O.",
+      "no such run; 2 usage; 3 connection or I/O; 4 a lock not given within",
+      "--lock-timeout, or the run is being worked on by another process.",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
 
-static json_t *run_json(const store_run *r) {
+static json_t *run_json(const cli_run_part *p) {
+  const store_run *r = &p->run;
   json_t *o = json_object();
-  json_object_set_new(o, "run_id", json_string(r->run_id));
+  json_object_set_new(o, "run_id", json_string(r->run));
+  json_object_set_new(o, "row_id", json_string(r->run_id));
   json_object_set_new(o, "command", json_string(r->command));
   json_object_set_new(o, "target", json_string(r->target));
   json_object_set_new(o, "table", json_string(r->table));
@@ -1125,6 +1804,7 @@ static json_t *run_json(const store_run *r) {
   json_object_set_new(o, "column", json_string(r->column));
   json_object_set_new(o, "status", json_string(r->status));
   json_object_set_new(o, "to_version", json_integer(r->to_version));
+  json_object_set_new(o, "pass", json_integer(r->pass));
   /* The checkpoint is a key text: a composite key's is a JSON array. */
   unsigned parts = 1;
   for (const char *c = r->key; *c; c++) parts += *c == ',';
@@ -1136,153 +1816,197 @@ static json_t *run_json(const store_run *r) {
   json_object_set_new(o, "started_at", json_string(t));
   rs__format_time_us(t, sizeof t, r->updated_us);
   json_object_set_new(o, "updated_at", json_string(t));
+  json_object_set_new(o, "rows_read", json_integer(r->rows_read));
   json_object_set_new(o, "converted", json_integer(r->converted));
   json_object_set_new(o, "lossy", json_integer(r->lossy));
+  json_object_set_new(o, "lossy_skipped", json_integer(r->lossy_skipped));
   json_object_set_new(o, "conflicts", json_integer(r->conflicts));
   json_object_set_new(o, "impossible", json_integer(r->impossible));
   json_object_set_new(o, "corrupt", json_integer(r->corrupt));
+  json_object_set_new(o, "check_failed", json_integer(r->check_failed));
+  json_object_set_new(o, "undetermined", json_integer(r->undetermined));
+  json_object_set_new(o, "unnamed", json_integer(r->unnamed));
+  json_object_set_new(o, "in_flight", json_integer(r->in_flight));
+  json_object_set_new(o, "gone", json_integer(r->gone));
+  json_object_set_new(
+      o, "remaining",
+      r->remaining >= 0 ? json_integer(r->remaining) : json_null());
   json_object_set_new(o, "restored", json_integer(r->restored));
+  json_t *rs = json_object();
+  json_object_set_new(rs, "status", str_or_null(r->restore_status));
+  json_object_set_new(rs, "restores", json_integer(r->restores));
+  json_object_set_new(rs, "restored", json_integer(r->restore_restored));
+  json_object_set_new(rs, "conflicts", json_integer(r->restore_conflicts));
+  json_object_set_new(rs, "in_flight", json_integer(r->restore_in_flight));
+  json_object_set_new(rs, "gone", json_integer(r->restore_gone));
+  json_object_set_new(rs, "checkpoint",
+                      r->has_restore_checkpoint
+                          ? rs__json_key(r->restore_checkpoint, parts)
+                          : json_null());
+  json_object_set_new(o, "last_restore", rs);
+  json_object_set_new(
+      o, "settings",
+      p->settings != NULL ? json_incref(p->settings) : json_null());
   return o;
 }
 
-/* Opens each target for `runs` and `purge`; calls @p fn with the store. */
-static int each_writer(fix_args *a, const char *cmd,
-                       int (*fn)(fix_args *, const char *, const cli_target *,
-                                 size_t, store *, json_t *),
-                       json_t *doc) {
-  cli_target_set set;
-  int status = cli_target_set_load(&set, &a->t, cmd);
-  store_open_options sopts;
-  store_write_options wopts;
-  session_limits(a, &set, &sopts, &wopts);
-  for (size_t i = 0; status == 0 && i < set.n; i++) {
-    store *s = NULL;
-    store_error serr = {STORE_OK, ""};
-    if (set.targets[i].target.kind == STORE_KAFKA_TOPIC) {
-      /* Topics are only read: they have no runs. */
-      if (set.n == 1)
-        status = cli_usage_error(cmd,
-                                 "target '%s' is a Kafka topic: it has "
-                                 "no runs",
-                                 set.targets[i].target.name);
-      continue;
+static void run_text(const cli_run_part *p) {
+  const store_run *r = &p->run;
+  const char *kind = cli_run_str(p, "kind");
+  printf("  %s  %-7s %-11s %s%sconverted %" PRId64 ", lossy %" PRId64
+         ", conflicts %" PRId64 ", impossible %" PRId64 ", corrupt %" PRId64
+         ", restored %" PRId64 "%s%s%s%s\n",
+         r->run, r->command, r->status, kind ? kind : "", kind ? ", " : "",
+         r->converted, r->lossy, r->conflicts, r->impossible, r->corrupt,
+         r->restored, r->has_checkpoint ? ", checkpoint " : "",
+         r->has_checkpoint ? r->checkpoint : "",
+         r->restore_status[0] ? ", last restore " : "", r->restore_status);
+}
+
+/* The rows of run @p run (or every run: NULL) that the command's targets
+ * pick: a config's (or those --target names), or the database's, by
+ * --table and --name when given. Calls @p fn for each with the database
+ * it is in. */
+typedef int (*row_fn)(fix_args *a, const char *cmd, const store_target *db,
+                      const char *target, cli_run_part *p, json_t *doc);
+
+static int each_row(fix_args *a, const char *cmd, const char *run, row_fn fn,
+                    json_t *doc) {
+  int status = 0;
+  size_t matched = 0;
+  if (a->t.config != NULL) {
+    cli_target_set set;
+    status = cli_target_set_load(&set, &a->t, cmd);
+    if (status == 0)
+      status = cli_target_set_narrow(&set, a->names, a->n_names, cmd);
+    if (status == 0) a->limits = run_limits(a, set.config);
+    for (size_t i = 0; status == 0 && i < set.n; i++) {
+      const store_target *t = &set.targets[i].target;
+      if (t->kind == STORE_STREAM_FILE || t->kind == STORE_KAFKA_TOPIC) {
+        if (set.n == 1)
+          status = cli_usage_error(
+              cmd,
+              "target '%s' is a %s: it has no runs (a "
+              "fix writes a new file; the original is "
+              "the backup)",
+              t->name,
+              t->kind == STORE_STREAM_FILE ? "stream file" : "Kafka topic");
+        continue;
+      }
+      cli_run_part *rows = NULL;
+      size_t n = 0;
+      status = run != NULL
+                   ? cli_run_parts_of(&rows, &n, t, run, NULL, &a->limits, cmd)
+                   : cli_run_list_of(&rows, &n, t, &a->limits, cmd);
+      for (size_t k = 0; status == 0 && k < n; k++) {
+        if (!cli_run_is_target(&rows[k], t)) continue;
+        matched++;
+        status = fn(a, cmd, t, t->name, &rows[k], doc);
+      }
+      /* A target without runs is listed as one. */
+      if (status == 0 && run == NULL)
+        status = fn(a, cmd, t, t->name, NULL, doc);
+      cli_run_parts_free(rows, n);
     }
-    if (set.targets[i].target.kind == STORE_STREAM_FILE) {
-      /* A config may list dumps beside tables: they have no runs. */
-      if (set.n == 1)
-        status = cli_usage_error(cmd,
-                                 "target '%s' is a stream file: it has no "
-                                 "runs (a fix writes a new file; the "
-                                 "original is the backup)",
-                                 set.targets[i].target.name);
-      continue;
+    cli_target_set_free(&set);
+  } else {
+    char label[80];
+    store_target db = db_of_args(&a->t, label);
+    cli_run_part *rows = NULL;
+    size_t n = 0;
+    a->limits = run_limits(a, NULL);
+    status = run != NULL
+                 ? cli_run_parts_of(&rows, &n, &db, run, NULL, &a->limits, cmd)
+                 : cli_run_list_of(&rows, &n, &db, &a->limits, cmd);
+    /* Target by target, in the order each first appears; each target's
+     * rows oldest first. */
+    for (size_t f = 0; status == 0 && f < n; f++) {
+      int seen = 0;
+      for (size_t k = 0; k < f && !seen; k++)
+        seen = strcmp(rows[k].run.target, rows[f].run.target) == 0;
+      for (size_t k = f; status == 0 && !seen && k < n; k++) {
+        if (strcmp(rows[k].run.target, rows[f].run.target) != 0 ||
+            !picked(&rows[k], &a->t, a->names, a->n_names))
+          continue;
+        matched++;
+        status = fn(a, cmd, &db, rows[k].run.target, &rows[k], doc);
+      }
     }
-    /* Runs and purges read no records: any column that holds them will do. */
-    set.targets[i].target.values = STORE_VALUES_STORED;
-    if (store_open_writer(&s, &set.targets[i].target, &sopts, &wopts, &serr) !=
-        STORE_OK) {
-      cli_error(cmd, "%s", serr.message);
-      status = exit_for_store(serr.status);
-      break;
-    }
-    cli_target_use_key(&set.targets[i], s);
-    status = fn(a, cmd, &set.targets[i], set.n, s, doc);
-    store_close(s);
+    /* A table without runs is listed as one. */
+    if (status == 0 && run == NULL && matched == 0 && a->t.table != NULL)
+      status = fn(a, cmd, &db, a->t.name != NULL ? a->t.name : a->t.table, NULL,
+                  doc);
+    cli_run_parts_free(rows, n);
   }
-  /* Several targets of a config may share a database, and a run belongs to
-   * one of them: the run was purged in its own target, or none has it. */
-  if (status == 0 && a->run != NULL && a->purge_matched == 0 && set.n > 1)
-    status = cli_usage_error(cmd,
-                             "no run '%s' for any target of the config (see "
-                             "'" CLI_PROGRAM " runs')",
-                             a->run);
-  cli_target_set_free(&set);
+  if (status == 0 && run != NULL && matched == 0)
+    status = cli_usage_error(
+        cmd, "no run '%s' for %s (see '" CLI_PROGRAM " runs')", run,
+        a->t.config != NULL ? "any target of the config"
+                            : "the database given");
+  a->purge_matched = matched;
   return status;
 }
 
-/* Whether run @p r was made on target @p t: the same table, key and column,
- * as `fix --resume` and `restore` require. */
-static int run_of_target(const store_run *r, const cli_target *t) {
-  return strcmp(r->table, t->target.table) == 0 &&
-         strcmp(r->key, t->target.key != NULL ? t->target.key : "") == 0 &&
-         strcmp(r->column, t->target.column) == 0;
-}
-
-static int list_runs(fix_args *a, const char *cmd, const cli_target *t,
-                     size_t n_targets, store *s, json_t *doc) {
-  (void)n_targets;
-  store_run *runs = NULL;
-  size_t n = 0;
-  store_error serr = {STORE_OK, ""};
-  if (store_run_list(s, &runs, &n, &serr) != STORE_OK) {
-    cli_error(cmd, "%s", serr.message);
-    return exit_for_store(serr.status);
+/* runs: one row of the listing, under its target (@p p NULL: a target
+ * without runs, listed with none). */
+static int list_row(fix_args *a, const char *cmd, const store_target *db,
+                    const char *target, cli_run_part *p, json_t *doc) {
+  (void)cmd;
+  (void)db;
+  json_t *list = json_object_get(doc, target);
+  int first = list == NULL;
+  if (first) {
+    list = json_array();
+    json_object_set_new(doc, target, list);
   }
-  /* The runs table holds every target's runs of this database: keep this
-   * target's. */
-  size_t kept = 0;
-  for (size_t i = 0; i < n; i++)
-    if (run_of_target(&runs[i], t)) runs[kept++] = runs[i];
-  n = kept;
-  json_t *list = json_array();
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(list, run_json(&runs[i]));
-  if (a->json) {
-    json_object_set_new(doc, t->target.name, list);
-  } else {
-    printf("%s (%s):\n", t->target.name, t->target.table);
-    if (n == 0) printf("  no runs\n");
-    for (size_t i = 0; i < n; i++)
-      printf("  %s  %-7s %-11s converted %" PRId64 ", lossy %" PRId64
-             ", conflicts %" PRId64 ", impossible %" PRId64 ", corrupt %" PRId64
-             ", restored %" PRId64 "%s%s\n",
-             runs[i].run_id, runs[i].command, runs[i].status, runs[i].converted,
-             runs[i].lossy, runs[i].conflicts, runs[i].impossible,
-             runs[i].corrupt, runs[i].restored,
-             runs[i].has_checkpoint ? ", checkpoint " : "",
-             runs[i].has_checkpoint ? runs[i].checkpoint : "");
-    json_decref(list);
+  if (p != NULL) json_array_append_new(list, run_json(p));
+  if (a->json) return 0;
+  if (p == NULL && first) {
+    printf("%s:\n  no runs\n", target);
+    return 0;
   }
-  free(runs);
+  if (p == NULL) return 0;
+  if (json_array_size(list) == 1) printf("%s (%s):\n", target, p->run.table);
+  run_text(p);
   return 0;
 }
 
-static int purge_one(fix_args *a, const char *cmd, const cli_target *t,
-                     size_t n_targets, store *s, json_t *doc) {
-  store_error serr = {STORE_OK, ""};
-  store_run run;
-  int rc = store_run_load(s, a->run, &run, &serr);
-  /* Of a config's targets, only the run's own is purged; the others (in
-   * the same database or not) are left alone. */
-  if (n_targets > 1 &&
-      (rc == STORE_EUSAGE || (rc == STORE_OK && !run_of_target(&run, t))))
-    return 0;
-  if (rc != STORE_OK) {
-    cli_error(cmd, "%s", serr.message);
-    return exit_for_store(serr.status);
-  }
-  a->purge_matched++;
+/* purge: deletes one row of the run with its backups. */
+static int purge_row(fix_args *a, const char *cmd, const store_target *db,
+                     const char *target, cli_run_part *p, json_t *doc) {
   int64_t deleted = 0;
-  /* Never under a process that works on the run (its lease). */
-  if (a->execute && (store_run_lease(s, a->run, &serr) != STORE_OK ||
-                     store_purge_run(s, a->run, &deleted, &serr) != STORE_OK)) {
-    cli_error(cmd, "%s", serr.message);
-    return exit_for_store(serr.status);
+  if (a->execute) {
+    store *s = NULL;
+    store_error serr = {STORE_OK, ""};
+    int rc = store_open_runs(&s, db, &a->limits.open, &a->limits.write, &serr);
+    /* Never under a process that works on the run's row (its lease). */
+    if (rc == STORE_OK) rc = store_run_lease(s, p->run.run_id, &serr);
+    if (rc == STORE_OK) {
+      rc = store_purge_run(s, p->run.run_id, &deleted, &serr);
+      store_run_release(s, p->run.run_id);
+    }
+    store_close(s);
+    if (rc != STORE_OK) {
+      cli_error(cmd, "%s", serr.message);
+      return exit_for_store(serr.status);
+    }
   }
-  if (a->execute) store_run_release(s, a->run);
-  if (a->json) {
-    json_object_set_new(doc, "run_id", json_string(a->run));
-    json_object_set_new(doc, "executed", json_boolean(a->execute));
-    json_object_set_new(doc, "backups_deleted", json_integer(deleted));
-  } else if (a->execute) {
-    printf("%s: purged run %s: %" PRId64 " backup rows deleted\n",
-           t->target.name, a->run, deleted);
-  } else {
+  json_t *list = json_object_get(doc, "targets");
+  json_array_append_new(
+      list, json_pack("{s:s,s:s,s:I}", "name", target, "row_id", p->run.run_id,
+                      "backups_deleted", (json_int_t)deleted));
+  json_t *total = json_object_get(doc, "backups_deleted");
+  json_object_set_new(doc, "backups_deleted",
+                      json_integer(json_integer_value(total) + deleted));
+  if (a->json) return 0;
+  if (a->execute)
+    printf("%s: purged run %s: %" PRId64 " backup rows deleted\n", target,
+           p->run.run, deleted);
+  else
     printf(
         "%s: run %s (%s, %s) would be purged with its backups; DRY RUN: "
         "add --execute\n",
-        t->target.name, a->run, run.command, run.status);
-  }
+        target, p->run.run, p->run.command, p->run.status);
   return 0;
 }
 
@@ -1297,7 +2021,7 @@ static int finish_json(const char *cmd, const fix_args *a, json_t *doc,
 }
 
 int cli_runs_run(int argc, char **argv) {
-  static const int allowed[] = {OPT_FORMAT, OPT_LOCK_TIMEOUT, 0};
+  static const int allowed[] = {OPT_FORMAT, OPT_TARGET, OPT_LOCK_TIMEOUT, 0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
@@ -1308,13 +2032,14 @@ int cli_runs_run(int argc, char **argv) {
     return cli_finish_stdout("runs", CLI_EXIT_CLEAN);
   }
   json_t *doc = json_object();
-  status = each_writer(&a, "runs", list_runs, doc);
+  status = each_row(&a, "runs", NULL, list_row, doc);
+  if (status == 0 && !a.json && json_object_size(doc) == 0) printf("no runs\n");
   return finish_json("runs", &a, doc, status);
 }
 
 int cli_purge_run(int argc, char **argv) {
-  static const int allowed[] = {OPT_RUN, OPT_EXECUTE, OPT_FORMAT,
-                                OPT_LOCK_TIMEOUT, 0};
+  static const int allowed[] = {OPT_RUN,    OPT_EXECUTE,      OPT_FORMAT,
+                                OPT_TARGET, OPT_LOCK_TIMEOUT, 0};
   fix_args a;
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
@@ -1326,6 +2051,10 @@ int cli_purge_run(int argc, char **argv) {
   }
   if (a.run == NULL) return cli_usage_error("purge", "--run RUN_ID is needed");
   json_t *doc = json_object();
-  status = each_writer(&a, "purge", purge_one, doc);
+  json_object_set_new(doc, "run_id", json_string(a.run));
+  json_object_set_new(doc, "executed", json_boolean(a.execute));
+  json_object_set_new(doc, "backups_deleted", json_integer(0));
+  json_object_set_new(doc, "targets", json_array());
+  status = each_row(&a, "purge", a.run, purge_row, doc);
   return finish_json("purge", &a, doc, status);
 }

@@ -1644,15 +1644,77 @@ enum {
   K_STATEMENT_TIMEOUT,
   K_READER_RUNTIME,
   K_READER_OPTIONS,
+  K_MAX_PASSES,
+  K_IN_FLIGHT_WAIT,
   K_COUNT
 };
 
-static const char *const top_keys[K_COUNT + 1] = {
-    "feature",        "reader_version",    "reader_framing", "targets",
-    "diff",           "schemas",           "plugins",        "enum_map",
-    "proto_paths",    "raw_writer",        "schema_ids",     "column_encoding",
-    "lock_timeout",   "statement_timeout", "reader_runtime", "reader_options",
-    NULL};
+/* max_passes: passes of a fix while conflicts (queues: messages in
+ * flight) remain, 1 to 100. */
+static int get_max_passes(loader *ld, const node *v, unsigned *out) {
+  char buf[200];
+  int rc =
+      get_version(ld, "max_passes", "a number of passes, 1 to 100", v, out);
+  if (rc == 0 && *out > 100)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "max_passes: %s is too large (at most 100)",
+                   shown(buf, v->value, v->len));
+  return rc;
+}
+
+/* in_flight_wait: a duration ("2s", "500ms", "1m"; a plain number is
+ * seconds), 0 for none. */
+static int get_in_flight_wait(loader *ld, const node *v, double *out) {
+  char buf[200], got[256];
+  if (v->type != NODE_SCALAR || memchr(v->value, '\0', v->len) != NULL ||
+      cli_duration_parse(v->value, 1, out) != 0) {
+    if (v->type == NODE_SCALAR)
+      return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                     "in_flight_wait: expected a duration such as 2s, 500ms "
+                     "or 1m (0: no waiting), got '%s'",
+                     shown(buf, v->value, v->len));
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "in_flight_wait: expected a duration, got %s",
+                   described(got, v, 0));
+  }
+  return 0;
+}
+
+int cli_duration_parse(const char *text, int allow_zero, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || errno != 0 || !(v >= 0) || (!allow_zero && !(v > 0)))
+    return -1;
+  double scale = strcmp(end, "") == 0 || strcmp(end, "s") == 0 ? 1
+                 : strcmp(end, "ms") == 0                      ? 0.001
+                 : strcmp(end, "m") == 0                       ? 60
+                 : strcmp(end, "h") == 0                       ? 3600
+                                                               : -1;
+  if (scale < 0 || v * scale > 7 * 86400.0) return -1;
+  *out = v * scale;
+  return 0;
+}
+
+static const char *const top_keys[K_COUNT + 1] = {"feature",
+                                                  "reader_version",
+                                                  "reader_framing",
+                                                  "targets",
+                                                  "diff",
+                                                  "schemas",
+                                                  "plugins",
+                                                  "enum_map",
+                                                  "proto_paths",
+                                                  "raw_writer",
+                                                  "schema_ids",
+                                                  "column_encoding",
+                                                  "lock_timeout",
+                                                  "statement_timeout",
+                                                  "reader_runtime",
+                                                  "reader_options",
+                                                  "max_passes",
+                                                  "in_flight_wait",
+                                                  NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
                             cli_config *config);
@@ -1740,6 +1802,14 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
         break;
       case K_READER_OPTIONS:
         rc = get_reader_options(ld, v, &config->runtime);
+        break;
+      case K_MAX_PASSES:
+        rc = get_max_passes(ld, v, &config->max_passes);
+        config->has_max_passes = rc == 0;
+        break;
+      case K_IN_FLIGHT_WAIT:
+        rc = get_in_flight_wait(ld, v, &config->in_flight_wait);
+        config->has_in_flight_wait = rc == 0;
         break;
       case K_SCHEMAS:
       case K_PLUGINS:

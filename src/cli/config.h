@@ -56,6 +56,8 @@
  *                                 # (default), base64 or hex
  *   column_encoding: hex          # optional: the default of every table
  *                                 # and queue target
+ *   max_passes: 5                 # optional: fix --max-passes
+ *   in_flight_wait: 2s            # optional: fix --in-flight-wait
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   reader_runtime: go            # optional: the reader's protobuf runtime,
@@ -229,6 +231,12 @@ typedef struct cli_config {
    * (a colenc_kind); has_column_encoding 0 when absent (binary). */
   int has_column_encoding;
   int column_encoding;
+  /** `max_passes:` and `in_flight_wait:` (seconds) of fix, as the options
+   * --max-passes and --in-flight-wait; has_ 0 when absent. */
+  int has_max_passes;
+  unsigned max_passes;
+  int has_in_flight_wait;
+  double in_flight_wait;
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;
@@ -277,6 +285,12 @@ int cli_config_load(cli_config **out, const char *path, char *errbuf,
  */
 int cli_config_load_diff(cli_config **out, const char *path, char *errbuf,
                          size_t errlen);
+
+/**
+ * A duration: a number with s (or none), ms, m or h ("90s", "500ms",
+ * "5m"), at most 7 days; 0 only with @p allow_zero. 0, or -1.
+ */
+int cli_duration_parse(const char *text, int allow_zero, double *out);
 
 /** Frees a configuration; NULL is allowed. */
 void cli_config_free(cli_config *config);

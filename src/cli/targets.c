@@ -430,7 +430,8 @@ static void resolve_column_encoding(cli_target *t, const cli_target_args *a,
 }
 
 static void targets_free(cli_target *t, size_t n) {
-  for (size_t i = 0; t != NULL && i < n; i++) cli_kafka_target_free(&t[i].kafka);
+  for (size_t i = 0; t != NULL && i < n; i++)
+    cli_kafka_target_free(&t[i].kafka);
   free(t);
 }
 
@@ -466,7 +467,8 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    ct->pending_states,
                                    ct->in_flight_states,
                                    STORE_VALUES_BINARY,
-                                   ct->connection_label != NULL, NULL};
+                                   ct->connection_label != NULL,
+                                   NULL};
       t[i].type = ct->type;
       t[i].fixed_output = ct->fixed_output;
       snprintf(where, sizeof where, "%s:%u:%u: target '%s'", c->path, ct->line,
@@ -499,7 +501,8 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    a->pending_states,
                                    a->in_flight_states,
                                    STORE_VALUES_BINARY,
-                                   a->connection_env != NULL, NULL};
+                                   a->connection_env != NULL,
+                                   NULL};
       t[i].type = a->type;
       snprintf(where, sizeof where, "--type");
       if (a->kafka.bootstrap != NULL) {
@@ -525,6 +528,7 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                c->targets[i].name);
       raw = (raw_writer_setting){c->raw_writer, "raw_writer", raw_where};
     }
+    t[i].index = i;
     resolve_column_encoding(&t[i], a, c, i);
     int status = resolve_reader(&t[i], reg, version, framing, &raw, where, cmd);
     if (status == 0) status = resolve_schema_ids(&t[i], a, c, i, cmd);
@@ -637,4 +641,132 @@ void cli_target_set_free(cli_target_set *set) {
   cli_types_free(&set->types);
   cli_config_free(set->config);
   memset(set, 0, sizeof *set);
+}
+
+void cli_target_schemas(const cli_target_set *set, const cli_target_args *a,
+                        const cli_target *t0, const char *const **schemas,
+                        size_t *n, const char **message) {
+  const cli_config *c = set->config;
+  size_t i = t0->index;
+  *schemas = a->types.schemas;
+  *n = a->types.n_schemas;
+  *message = a->types.message;
+  if (c == NULL || i >= c->n_targets) return;
+  const cli_config_target *t = &c->targets[i];
+  if (t->message != NULL) *message = t->message;
+  if (t->schemas.n > 0) {
+    *schemas = (const char *const *)t->schemas.items;
+    *n = t->schemas.n;
+  } else if (*n == 0) {
+    *schemas = (const char *const *)c->schemas.items;
+    *n = c->schemas.n;
+  }
+}
+
+int cli_target_set_from_specs(cli_target_set *set, const cli_target_args *a,
+                              const cli_target_spec *specs, size_t n,
+                              int need_types,
+                              const char *const *missing_type_hint,
+                              const char *cmd) {
+  memset(set, 0, sizeof *set);
+  if (need_types) {
+    cli_type_request *req = calloc(n ? n : 1, sizeof *req);
+    if (req == NULL) {
+      cli_error(cmd, "out of memory");
+      return CLI_EXIT_IO;
+    }
+    size_t n_req = 0;
+    for (size_t i = 0; i < n && a->types.n_schemas > 0; i++)
+      req[n_req++] =
+          (cli_type_request){specs[i].type, a->types.schemas,
+                             a->types.n_schemas, a->types.message, "--schema"};
+    const char *paths[CLI_MAX_SCHEMAS + 1];
+    size_t n_paths = 0;
+    for (size_t i = 0; i < a->types.n_proto_paths; i++)
+      paths[n_paths++] = a->types.proto_paths[i];
+    paths[n_paths] = NULL;
+    int status = cli_types_build(&set->types, req, n_req, a->types.plugins,
+                                 a->types.n_plugins, NULL, 0, NULL, paths, cmd);
+    free(req);
+    set->registry = set->types.registry;
+    if (status != 0) return status;
+  }
+  cli_target *t = calloc(n ? n : 1, sizeof *t);
+  if (t == NULL) {
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  set->targets = t;
+  set->n = n;
+  for (size_t i = 0; i < n; i++) {
+    const cli_target_spec *sp = &specs[i];
+    t[i].target = sp->target;
+    t[i].type = sp->type;
+    t[i].column_encoding = sp->column_encoding;
+    t[i].target.values = sp->column_encoding == COLENC_BINARY
+                             ? STORE_VALUES_BINARY
+                             : STORE_VALUES_TEXT;
+    t[i].schema_ids = sp->schema_ids;
+    t[i].n_schema_ids = sp->n_schema_ids;
+    snprintf(t[i].schema_ids_where, sizeof t[i].schema_ids_where,
+             "the run's schema ids");
+    t[i].raw_writer = sp->raw_writer;
+    t[i].reader_version = sp->reader_version;
+    t[i].framing = (rs_reader_framing)sp->framing;
+    if (!need_types) continue;
+    if (sp->type == NULL || rs_registry_newest(set->registry, sp->type) == 0) {
+      if (missing_type_hint != NULL && missing_type_hint[i] != NULL)
+        cli_error(cmd, "%s", missing_type_hint[i]);
+      else
+        cli_error(cmd, "target '%s': unknown record type '%s'", sp->target.name,
+                  sp->type != NULL ? sp->type : "");
+      return CLI_EXIT_USAGE;
+    }
+    char where[200];
+    snprintf(where, sizeof where, "target '%s' (as the run recorded it)",
+             sp->target.name);
+    raw_writer_setting raw = {sp->raw_writer, "raw_writer", where};
+    int status = resolve_reader(&t[i], set->registry, sp->reader_version,
+                                sp->framing, &raw, where, cmd);
+    if (status != 0) return status;
+  }
+  return 0;
+}
+
+int cli_target_set_narrow(cli_target_set *set, const char *const *names,
+                          size_t n, const char *cmd) {
+  if (n == 0) return 0;
+  for (size_t k = 0; k < n; k++) {
+    int found = 0;
+    for (size_t i = 0; i < set->n && !found; i++)
+      found = strcmp(set->targets[i].target.name, names[k]) == 0;
+    if (!found) {
+      char known[512] = "";
+      for (size_t i = 0; i < set->n; i++) {
+        size_t used = strlen(known);
+        snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                 set->targets[i].target.name);
+      }
+      return cli_usage_error(cmd, "--target %s: no such target (targets: %s)",
+                             names[k], known);
+    }
+  }
+  /* Kept in the config's order; the others' Kafka settings are freed. */
+  size_t kept = 0;
+  for (size_t i = 0; i < set->n; i++) {
+    int keep = 0;
+    for (size_t k = 0; k < n && !keep; k++)
+      keep = strcmp(set->targets[i].target.name, names[k]) == 0;
+    if (!keep) {
+      cli_kafka_target_free(&set->targets[i].kafka);
+      continue;
+    }
+    cli_target moved = set->targets[i];
+    set->targets[kept] = moved;
+    if (moved.target.kafka != NULL)
+      set->targets[kept].target.kafka = &set->targets[kept].kafka.kafka;
+    kept++;
+  }
+  set->n = kept;
+  return 0;
 }

@@ -59,8 +59,9 @@ enum {
       {CLI_TOPT_FROM_BEGINNING, "from-beginning", 0, 0},                \
       {CLI_TOPT_KAFKA_PROPERTY, "kafka-property", 0, 1},                \
       {CLI_TOPT_KAFKA_PROPERTY_ENV, "kafka-property-env", 0, 1},        \
-      {CLI_TOPT_KAFKA_PROPERTY_FILE, "kafka-property-file", 0, 1},      \
-      {CLI_TOPT_KAFKA_TIMEOUT, "kafka-timeout", 0, 1}
+      {CLI_TOPT_KAFKA_PROPERTY_FILE, "kafka-property-file", 0, 1}, {    \
+    CLI_TOPT_KAFKA_TIMEOUT, "kafka-timeout", 0, 1                       \
+  }
 
 /** The entries to put in a command's cli_opt_spec table. */
 #define CLI_TARGET_OPT_SPECS                                                  \
@@ -156,16 +157,16 @@ typedef struct cli_target_args {
       "wrote"
 
 /** Help lines of --schema-id and the confluent reader framing. */
-#define CLI_SCHEMA_ID_HELP                                                   \
-  "      --schema-id ID=VERSION[@I.J]  records in Confluent's wire format "  \
-  "with",                                                                    \
-      "                           schema id ID were written as VERSION "     \
-      "(its",                                                                \
-      "                           message at index path [I, J] of the "      \
-      "schema;",                                                             \
-      "                           default [0]); repeatable. Records of an "  \
-      "id",                                                                  \
-      "                           (or path) no option names are "            \
+#define CLI_SCHEMA_ID_HELP                                                  \
+  "      --schema-id ID=VERSION[@I.J]  records in Confluent's wire format " \
+  "with",                                                                   \
+      "                           schema id ID were written as VERSION "    \
+      "(its",                                                               \
+      "                           message at index path [I, J] of the "     \
+      "schema;",                                                            \
+      "                           default [0]); repeatable. Records of an " \
+      "id",                                                                 \
+      "                           (or path) no option names are "           \
       "undetermined"
 
 /**
@@ -229,6 +230,8 @@ typedef struct cli_target {
    * target is open (cli_target_use_key), and its column count. */
   char key_name[STORE_KEY_NAME_MAX];
   unsigned key_parts;
+  /* Its position among the config's targets (0 without a config). */
+  size_t index;
 } cli_target;
 
 /**
@@ -249,6 +252,51 @@ typedef struct cli_target_set {
   cli_target *targets; /**< borrow from the args and the config */
   size_t n;
 } cli_target_set;
+
+/**
+ * Where target @p t of @p set takes its record type's schemas from, as
+ * build_types chooses: the target's own `schemas:`, else --schema, else the
+ * file's `schemas:` (none: compiled in or from a plugin); and its message.
+ * Borrowed.
+ */
+void cli_target_schemas(const cli_target_set *set, const cli_target_args *a,
+                        const cli_target *t, const char *const **schemas,
+                        size_t *n, const char **message);
+
+/** A target as a run recorded it (runs.c): strings borrowed. */
+typedef struct cli_target_spec {
+  store_target target;
+  const char *type;
+  unsigned reader_version;
+  int framing; /**< an rs_reader_framing */
+  unsigned raw_writer;
+  const rs_schema_id *schema_ids;
+  size_t n_schema_ids;
+  colenc_kind column_encoding;
+} cli_target_spec;
+
+/**
+ * Builds @p set from @p n specs. With @p need_types the registry is built
+ * from the command line's type options (--schema, --plugin, --proto-path,
+ * --message) and the compiled-in types, and each spec's reader resolved
+ * against it: a type it lacks is CLI_EXIT_USAGE, with the message
+ * @p missing_type_hint[i] gives (NULL: a plain one). Without, no registry
+ * is built and the targets carry their type's name only (a restore moves
+ * bytes). Free @p set with cli_target_set_free() in every case.
+ * @return 0, CLI_EXIT_USAGE or CLI_EXIT_IO (printed)
+ */
+int cli_target_set_from_specs(cli_target_set *set, const cli_target_args *a,
+                              const cli_target_spec *specs, size_t n,
+                              int need_types,
+                              const char *const *missing_type_hint,
+                              const char *cmd);
+
+/**
+ * Keeps the targets of @p set named by @p names (every one must exist:
+ * CLI_EXIT_USAGE, printed, names one that does not); @p n 0 keeps all.
+ */
+int cli_target_set_narrow(cli_target_set *set, const char *const *names,
+                          size_t n, const char *cmd);
 
 /**
  * Builds the registry, loads the config (if any) and resolves every

@@ -148,6 +148,11 @@ typedef struct pg_store {
   PGresult *backup_res;
   store_swap *backup_rows;
   size_t backup_cap;
+  /* Which of store__run_columns rollsafe.runs has (a writer adds them
+   * all; a runs store reads NULL for the missing ones), and whether the
+   * rollsafe tables are there at all (a runs store: none, no runs). */
+  unsigned char run_col[32];
+  int has_runs;
 } pg_store;
 
 /* ---- messages ----------------------------------------------------------- */
@@ -1723,10 +1728,11 @@ static const store_ops pg_ops = {
  *
  * Counts: the run row takes @p run's counts as given, except that the
  * batch's own outcome is added, since only the adapter knows it before
- * commit: a fix adds its swaps to `converted`, a restore to `restored`,
- * and both add the swaps that did not happen to `conflicts`. So @p run
- * carries the totals before the batch, and the caller adds the same
- * numbers (from store_swap.swapped) once the call returns STORE_OK.
+ * commit (store__batch_counts: a fix's swaps to `converted` and `lossy`,
+ * its misses to `conflicts`, `in_flight` or `gone`; a restore's to
+ * `restored` and its own restore_ counts). So @p run carries the totals
+ * before the batch, and the caller adds the same numbers (from each
+ * swap's `swapped` and `outcome`) once the call returns STORE_OK.
  *
  * A write that gives way to production fails with STORE_EBUSY after a
  * rollback: lock_not_available 55P03 (lock_timeout), query_canceled 57014
@@ -1799,7 +1805,9 @@ static int pg_check_run(const pg_store *s, const store_run *run,
 #define RS_ENDS(f) (memchr(run->f, '\0', sizeof run->f) != NULL)
   int ok = RS_ENDS(run_id) && RS_ENDS(command) && RS_ENDS(target) &&
            RS_ENDS(table) && RS_ENDS(key) && RS_ENDS(column) &&
-           RS_ENDS(status) && RS_ENDS(checkpoint);
+           RS_ENDS(status) && RS_ENDS(checkpoint) && RS_ENDS(run) &&
+           RS_ENDS(settings) && RS_ENDS(restore_status) &&
+           RS_ENDS(restore_checkpoint);
 #undef RS_ENDS
   if (!ok)
     return pg_fail(s, err, STORE_EUSAGE,
@@ -1875,7 +1883,83 @@ static int pg_run_of_row(const pg_store *s, const PGresult *res, int row,
   out->impossible = pg_int(res, row, 14);
   out->corrupt = pg_int(res, row, 15);
   out->restored = pg_int(res, row, 16);
-  return STORE_OK;
+  store__run_defaults(out);
+  for (size_t i = 0; i < store__n_run_columns && rc == STORE_OK; i++) {
+    const store__run_column *c = &store__run_columns[i];
+    int col = 17 + (int)i;
+    if (PQgetisnull(res, row, col)) continue;
+    char *f = (char *)out + c->offset;
+    int64_t v = pg_int(res, row, col);
+    switch (c->kind) {
+      case STORE__COL_KEY:
+        *(int *)(void *)((char *)out + c->flag) = 1;
+        /* fall through */
+      case STORE__COL_TEXT:
+        rc = pg_field(s, f, c->size, res, row, col, err);
+        break;
+      case STORE__COL_INT:
+      case STORE__COL_OPT:
+        memcpy(f, &v, sizeof v);
+        break;
+    }
+  }
+  store__run_read_done(out);
+  return rc;
+}
+
+/* RUN_COLUMNS and the later columns as a SELECT list, NULL for those the
+ * table lacks; malloc'd, NULL when out of memory. */
+static char *pg_run_select(const pg_store *s) {
+  size_t cap = sizeof RUN_COLUMNS + 32 * store__n_run_columns;
+  char *list = malloc(cap);
+  if (list == NULL) return NULL;
+  size_t used = (size_t)snprintf(list, cap, "%s", RUN_COLUMNS);
+  for (size_t i = 0; i < store__n_run_columns; i++)
+    used +=
+        (size_t)snprintf(list + used, cap - used, ", %s",
+                         s->run_col[i] ? store__run_columns[i].name : "NULL");
+  return list;
+}
+
+/* The later columns of @p run as text parameters: NULL for an empty text,
+ * a missing key, or an optional count of -1. */
+typedef struct pg_run_extras {
+  char ints[32][24];
+  const char *v[32];
+} pg_run_extras;
+
+static void pg_run_extras_of(pg_run_extras *x, const store_run *run) {
+  for (size_t i = 0; i < store__n_run_columns; i++) {
+    const store__run_column *c = &store__run_columns[i];
+    const char *f = (const char *)run + c->offset;
+    int64_t v = 0;
+    x->v[i] = NULL;
+    switch (c->kind) {
+      case STORE__COL_TEXT:
+        if (f[0] != '\0') x->v[i] = f;
+        break;
+      case STORE__COL_KEY:
+        if (*(const int *)(const void *)((const char *)run + c->flag))
+          x->v[i] = f;
+        break;
+      case STORE__COL_INT:
+      case STORE__COL_OPT:
+        memcpy(&v, f, sizeof v);
+        if (c->kind == STORE__COL_OPT && v < 0) break;
+        snprintf(x->ints[i], sizeof x->ints[i], "%lld", (long long)v);
+        x->v[i] = x->ints[i];
+        break;
+    }
+  }
+}
+
+/* The first layout's counts of @p run as text parameters, in the order
+ * converted, conflicts, lossy, impossible, corrupt, restored. */
+static void pg_counts_text(char out[6][24], const store_run *run) {
+  const int64_t values[6] = {run->converted,  run->conflicts, run->lossy,
+                             run->impossible, run->corrupt,   run->restored};
+  for (int i = 0; i < 6; i++)
+    snprintf(out[i], 24, "%lld", (long long)values[i]);
 }
 
 static int pg_run_create(store *base, const store_run *run, store_error *err) {
@@ -1886,37 +1970,52 @@ static int pg_run_create(store *base, const store_run *run, store_error *err) {
   char version[16], started[24], counts[6][24];
   snprintf(version, sizeof version, "%u", run->to_version);
   snprintf(started, sizeof started, "%lld", (long long)run->started_us);
-  const int64_t values[6] = {run->converted,  run->conflicts, run->lossy,
-                             run->impossible, run->corrupt,   run->restored};
-  for (int i = 0; i < 6; i++)
-    snprintf(counts[i], sizeof counts[i], "%lld", (long long)values[i]);
-  const char *params[15] = {run->run_id,
-                            run->command,
-                            run->target,
-                            run->table,
-                            run->key,
-                            run->column,
-                            version,
-                            run->has_checkpoint ? run->checkpoint : NULL,
-                            run->started_us > 0 ? started : NULL,
-                            counts[0],
-                            counts[1],
-                            counts[2],
-                            counts[3],
-                            counts[4],
-                            counts[5]};
+  pg_counts_text(counts, run);
+  pg_run_extras x;
+  pg_run_extras_of(&x, run);
+  const char *params[15 + 32] = {run->run_id,
+                                 run->command,
+                                 run->target,
+                                 run->table,
+                                 run->key,
+                                 run->column,
+                                 version,
+                                 run->has_checkpoint ? run->checkpoint : NULL,
+                                 run->started_us > 0 ? started : NULL,
+                                 counts[0],
+                                 counts[1],
+                                 counts[2],
+                                 counts[3],
+                                 counts[4],
+                                 counts[5]};
+  size_t cap = 1024 + 48 * store__n_run_columns;
+  char *sql = malloc(cap);
+  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
   /* started_us * 1 microsecond: an exact product (float8 holds every
    * integer below 2^53, some 285 years of microseconds). */
-  PGresult *res = PQexecParams(
-      s->conn,
+  size_t used = (size_t)snprintf(
+      sql, cap,
       "INSERT INTO rollsafe.runs (run_id, command, target, table_name,"
       " key_column, column_name, to_version, status, checkpoint,"
       " started_at, updated_at, converted, conflicts, lossy, impossible,"
-      " corrupt, restored) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running',"
+      " corrupt, restored");
+  for (size_t i = 0; i < store__n_run_columns; i++)
+    used += (size_t)snprintf(sql + used, cap - used, ", %s",
+                             store__run_columns[i].name);
+  used += (size_t)snprintf(
+      sql + used, cap - used,
+      ") VALUES ($1, $2, $3, $4, $5, $6, $7, 'running',"
       " $8, COALESCE(pg_catalog.to_timestamp(0) + $9::pg_catalog.int8"
       " * INTERVAL '1 microsecond', pg_catalog.now()), pg_catalog.now(),"
-      " $10, $11, $12, $13, $14, $15)",
-      15, NULL, params, NULL, NULL, 0);
+      " $10, $11, $12, $13, $14, $15");
+  for (size_t i = 0; i < store__n_run_columns; i++) {
+    params[15 + i] = x.v[i];
+    used += (size_t)snprintf(sql + used, cap - used, ", $%zu", 16 + i);
+  }
+  snprintf(sql + used, cap - used, ")");
+  PGresult *res = PQexecParams(s->conn, sql, (int)(15 + store__n_run_columns),
+                               NULL, params, NULL, NULL, 0);
+  free(sql);
   if (PQresultStatus(res) != PGRES_COMMAND_OK) {
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     char id[64];
@@ -1930,106 +2029,26 @@ static int pg_run_create(store *base, const store_run *run, store_error *err) {
   return rc;
 }
 
-static int pg_run_load(store *base, const char *run_id, store_run *out,
-                       store_error *err) {
-  pg_store *s = (pg_store *)base;
-  memset(out, 0, sizeof *out);
-  if (run_id == NULL || run_id[0] == '\0')
-    return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
-  int rc = pg_writer_ready(s, err);
-  if (rc != STORE_OK) return rc;
-  const char *params[1] = {run_id};
-  PGresult *res = PQexecParams(
-      s->conn, "SELECT " RUN_COLUMNS " FROM rollsafe.runs WHERE run_id = $1", 1,
-      NULL, params, NULL, NULL, 0);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK)
-    rc = pg_fail_write(s, res, err, "reading a run");
-  else if (PQntuples(res) != 1)
-    rc = pg_no_run(s, err, run_id);
-  else
-    rc = pg_run_of_row(s, res, 0, out, err);
-  PQclear(res);
-  return rc;
-}
-
-/* Counts of a run row, as text parameters. */
-typedef struct pg_counts {
-  char v[6][24];
-} pg_counts;
-
-static void pg_counts_of(pg_counts *c, const store_run *run,
-                         int64_t add_converted, int64_t add_conflicts,
-                         int64_t add_restored) {
-  const int64_t values[6] = {run->converted + add_converted,
-                             run->conflicts + add_conflicts,
-                             run->lossy,
-                             run->impossible,
-                             run->corrupt,
-                             run->restored + add_restored};
-  for (int i = 0; i < 6; i++)
-    snprintf(c->v[i], sizeof c->v[i], "%lld", (long long)values[i]);
-}
-
-/*
- * UPDATE of a run's row: status (kept when empty) and counts, and with
- * @p with_checkpoint the checkpoint (kept when @p run has none). Outside
- * a batch the checkpoint is never written: it moves only in the
- * transaction of the batch it describes.
- */
-static int pg_update_run_row(pg_store *s, const store_run *run,
-                             const pg_counts *c, int with_checkpoint,
-                             store_error *err) {
-  const char *params[9] = {
-      run->run_id, run->status, c->v[0],
-      c->v[1],     c->v[2],     c->v[3],
-      c->v[4],     c->v[5],     run->has_checkpoint ? run->checkpoint : NULL};
-  PGresult *res = PQexecParams(
-      s->conn,
-      with_checkpoint
-          ? "UPDATE rollsafe.runs SET"
-            " status = COALESCE(NULLIF($2::pg_catalog.text, ''), status),"
-            " converted = $3, conflicts = $4, lossy = $5, impossible = $6,"
-            " corrupt = $7, restored = $8,"
-            " checkpoint = COALESCE($9::pg_catalog.text, checkpoint),"
-            " updated_at = pg_catalog.now() WHERE run_id = $1"
-          : "UPDATE rollsafe.runs SET"
-            " status = COALESCE(NULLIF($2::pg_catalog.text, ''), status),"
-            " converted = $3, conflicts = $4, lossy = $5, impossible = $6,"
-            " corrupt = $7, restored = $8,"
-            " updated_at = pg_catalog.now() WHERE run_id = $1",
-      with_checkpoint ? 9 : 8, NULL, params, NULL, NULL, 0);
-  int rc = STORE_OK;
-  if (PQresultStatus(res) != PGRES_COMMAND_OK)
-    rc = pg_fail_write(s, res, err, "updating the run");
-  else if (strcmp(PQcmdTuples(res), "1") != 0)
-    rc = pg_no_run(s, err, run->run_id);
-  PQclear(res);
-  return rc;
-}
-
-static int pg_run_update(store *base, const store_run *run, store_error *err) {
-  pg_store *s = (pg_store *)base;
-  int rc = pg_check_run(s, run, err);
-  if (rc == STORE_OK) rc = pg_writer_ready(s, err);
-  if (rc != STORE_OK) return rc;
-  pg_counts c;
-  pg_counts_of(&c, run, 0, 0, 0);
-  return pg_update_run_row(s, run, &c, 0, err);
-}
-
-static int pg_run_list(store *base, store_run **out, size_t *n,
-                       store_error *err) {
-  pg_store *s = (pg_store *)base;
+/* The rows a SELECT of the runs table gives (@p where: its condition and
+ * order, with $1 bound to @p param when not NULL). */
+static int pg_read_runs(pg_store *s, const char *where, const char *param,
+                        store_run **out, size_t *n, const char *doing,
+                        store_error *err) {
   *out = NULL;
   *n = 0;
-  int rc = pg_writer_ready(s, err);
-  if (rc != STORE_OK) return rc;
-  PGresult *res = PQexecParams(
-      s->conn,
-      "SELECT " RUN_COLUMNS " FROM rollsafe.runs ORDER BY started_at, run_id",
-      0, NULL, NULL, NULL, NULL, 0);
+  char *list = pg_run_select(s);
+  char *sql = list != NULL
+                  ? pg_sprintf("SELECT %s FROM rollsafe.runs %s", list, where)
+                  : NULL;
+  free(list);
+  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  const char *params[1] = {param};
+  PGresult *res = PQexecParams(s->conn, sql, param != NULL ? 1 : 0, NULL,
+                               params, NULL, NULL, 0);
+  free(sql);
+  int rc = STORE_OK;
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = pg_fail_write(s, res, err, "listing runs");
+    rc = pg_fail_write(s, res, err, doing);
     PQclear(res);
     return rc;
   }
@@ -2047,6 +2066,109 @@ static int pg_run_list(store *base, store_run **out, size_t *n,
   *out = runs;
   *n = count;
   return STORE_OK;
+}
+
+static int pg_run_load(store *base, const char *run_id, store_run *out,
+                       store_error *err) {
+  pg_store *s = (pg_store *)base;
+  memset(out, 0, sizeof *out);
+  if (run_id == NULL || run_id[0] == '\0')
+    return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
+  int rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  if (!s->has_runs) return pg_no_run(s, err, run_id);
+  store_run *runs = NULL;
+  size_t n = 0;
+  rc = pg_read_runs(s, "WHERE run_id = $1", run_id, &runs, &n, "reading a run",
+                    err);
+  if (rc == STORE_OK && n != 1)
+    rc = pg_no_run(s, err, run_id);
+  else if (rc == STORE_OK)
+    *out = runs[0];
+  free(runs);
+  return rc;
+}
+
+/*
+ * UPDATE of a run's row as @p run says (status kept when empty), with the
+ * batch's outcome already added to its counts: every count, the
+ * checkpoints, and the later columns but `run`.
+ */
+static int pg_update_run_row(pg_store *s, const store_run *run,
+                             store_error *err) {
+  char counts[6][24];
+  pg_counts_text(counts, run);
+  pg_run_extras x;
+  pg_run_extras_of(&x, run);
+  const char *params[9 + 32] = {
+      run->run_id, run->status, counts[0],
+      counts[1],   counts[2],   counts[3],
+      counts[4],   counts[5],   run->has_checkpoint ? run->checkpoint : NULL};
+  size_t cap = 1024 + 48 * store__n_run_columns;
+  char *sql = malloc(cap);
+  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  size_t used = (size_t)snprintf(
+      sql, cap,
+      "UPDATE rollsafe.runs SET"
+      " status = COALESCE(NULLIF($2::pg_catalog.text, ''), status),"
+      " converted = $3, conflicts = $4, lossy = $5, impossible = $6,"
+      " corrupt = $7, restored = $8, checkpoint = $9,"
+      " updated_at = pg_catalog.now()");
+  int nparams = 9;
+  /* A row's run never changes. */
+  for (size_t i = 1; i < store__n_run_columns; i++) {
+    params[nparams] = x.v[i];
+    nparams++;
+    used += (size_t)snprintf(sql + used, cap - used, ", %s = $%d",
+                             store__run_columns[i].name, nparams);
+  }
+  snprintf(sql + used, cap - used, " WHERE run_id = $1");
+  PGresult *res =
+      PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+  free(sql);
+  int rc = STORE_OK;
+  if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    rc = pg_fail_write(s, res, err, "updating the run");
+  else if (strcmp(PQcmdTuples(res), "1") != 0)
+    rc = pg_no_run(s, err, run->run_id);
+  PQclear(res);
+  return rc;
+}
+
+static int pg_run_update(store *base, const store_run *run, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  int rc = pg_check_run(s, run, err);
+  if (rc == STORE_OK) rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK) return rc;
+  return pg_update_run_row(s, run, err);
+}
+
+static int pg_run_list(store *base, store_run **out, size_t *n,
+                       store_error *err) {
+  pg_store *s = (pg_store *)base;
+  *out = NULL;
+  *n = 0;
+  int rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK || !s->has_runs) return rc;
+  return pg_read_runs(s, "ORDER BY started_at, run_id", NULL, out, n,
+                      "listing runs", err);
+}
+
+static int pg_run_parts(store *base, const char *run, store_run **out,
+                        size_t *n, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  *out = NULL;
+  *n = 0;
+  if (run == NULL || run[0] == '\0')
+    return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
+  int rc = pg_writer_ready(s, err);
+  if (rc != STORE_OK || !s->has_runs) return rc;
+  return pg_read_runs(s,
+                      s->run_col[0] ? "WHERE COALESCE(run, run_id) = $1"
+                                      " ORDER BY started_at, run_id"
+                                    : "WHERE run_id = $1"
+                                      " ORDER BY started_at, run_id",
+                      run, out, n, "reading a run", err);
 }
 
 /* ---- pages ---- */
@@ -2192,13 +2314,10 @@ static int pg_check_swaps(const pg_store *s, const store_swap *swaps, size_t n,
  * Reads a queue batch's (or a table restore's) answer: one row per swap,
  * its position, a letter (s swapped, c conflict, f in flight, g gone) and
  * whether the row held the swap's new bytes already (HOLDS_VALUE; a fix
- * answers false). Returns the swaps that happened; *conflicts: the real
- * conflicts among the others.
+ * answers false): sets each swap's `swapped`, `outcome` and `holds_value`.
  */
-static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
-                                size_t n, size_t *conflicts) {
-  size_t swapped = 0;
-  *conflicts = 0;
+static void pg_queue_outcomes(const PGresult *res, store_swap *swaps,
+                              size_t n) {
   for (size_t i = 0; i < n; i++) swaps[i].outcome = STORE_SWAP_CONFLICT;
   for (int r = 0; r < PQntuples(res); r++) {
     long long i = strtoll(PQgetvalue(res, r, 0), NULL, 10);
@@ -2206,7 +2325,6 @@ static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
     store_swap *w = &swaps[i - 1];
     switch (PQgetvalue(res, r, 1)[0]) {
       case 's':
-        if (!w->swapped) swapped++;
         w->swapped = 1;
         w->outcome = STORE_SWAP_DONE;
         break;
@@ -2222,9 +2340,6 @@ static size_t pg_queue_outcomes(const PGresult *res, store_swap *swaps,
     if (!w->swapped && PQnfields(res) > 2)
       w->holds_value = PQgetvalue(res, r, 2)[0] == 't';
   }
-  for (size_t i = 0; i < n; i++)
-    if (swaps[i].outcome == STORE_SWAP_CONFLICT) ++*conflicts;
-  return swapped;
 }
 
 /*
@@ -2261,7 +2376,6 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                                   n);
   }
 
-  size_t swapped = 0, missed = 0;
   if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", doing, err);
   if (rc == STORE_OK && n > 0) {
     /* A queue with a state column binds its pending ($6) and in-flight
@@ -2294,14 +2408,11 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
       rc = pg_fail_write(s, res, err, doing);
     } else if (s->queue || restore) {
       /* Queues, and a table's restore, answer for every swap. */
-      swapped = pg_queue_outcomes(res, swaps, n, &missed);
+      pg_queue_outcomes(res, swaps, n);
     } else {
       for (int r = 0; r < PQntuples(res); r++) {
         long long i = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-        if (i >= 1 && (size_t)i <= n && !swaps[i - 1].swapped) {
-          swaps[i - 1].swapped = 1;
-          swapped++;
-        }
+        if (i >= 1 && (size_t)i <= n) swaps[i - 1].swapped = 1;
       }
     }
     PQclear(res);
@@ -2309,12 +2420,15 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
   for (int a = 0; a < 3; a++) free(arrays[a]);
 
   if (rc == STORE_OK) {
-    pg_counts c;
-    if (!s->queue) missed = n - swapped;
-    int64_t done = (int64_t)swapped;
-    pg_counts_of(&c, run, restore ? 0 : done, (int64_t)missed,
-                 restore ? done : 0);
-    rc = pg_update_run_row(s, run, &c, 1, err);
+    /* A table's fix answers only for the swaps that happened: the others
+     * are conflicts. */
+    if (!s->queue && !restore)
+      for (size_t i = 0; i < n; i++)
+        swaps[i].outcome =
+            swaps[i].swapped ? STORE_SWAP_DONE : STORE_SWAP_CONFLICT;
+    store_run after = *run;
+    store__batch_counts(&after, swaps, n, restore);
+    rc = pg_update_run_row(s, &after, err);
   }
   if (rc == STORE_OK) rc = pg_tx_command(s, "COMMIT", doing, err);
   if (rc != STORE_OK) {
@@ -2480,6 +2594,7 @@ static int pg_purge_run(store *base, const char *run_id, int64_t *deleted,
   if (run_id == NULL || run_id[0] == '\0')
     return pg_fail(s, err, STORE_EUSAGE, "a run needs an id");
   int rc = pg_writer_ready(s, err);
+  if (rc == STORE_OK && !s->has_runs) return pg_no_run(s, err, run_id);
   if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", "purging a run", err);
   if (rc != STORE_OK) return rc;
   const char *params[1] = {run_id};
@@ -2570,6 +2685,7 @@ static const store_ops pg_writer_ops = {
     .run_load = pg_run_load,
     .run_update = pg_run_update,
     .run_list = pg_run_list,
+    .run_parts = pg_run_parts,
     .page = pg_page,
     .fix_batch = pg_fix_batch,
     .backup_page = pg_backup_page,
@@ -2635,6 +2751,72 @@ static int pg_ensure_tables(pg_store *s, store_error *err) {
       break;
     }
   }
+  return rc;
+}
+
+/*
+ * Which of the later run columns (store__run_columns) rollsafe.runs has,
+ * into s->run_col; *exists: whether rollsafe.runs and rollsafe.backup are
+ * both there.
+ */
+static int pg_read_run_columns(pg_store *s, int *exists, store_error *err) {
+  memset(s->run_col, 0, sizeof s->run_col);
+  *exists = 0;
+  PGresult *res =
+      PQexec(s->conn,
+             "SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a"
+             " WHERE a.attrelid = pg_catalog.to_regclass('rollsafe.runs')"
+             " AND a.attnum > 0 AND NOT a.attisdropped"
+             " AND pg_catalog.to_regclass('rollsafe.backup') IS NOT NULL");
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    int rc = pg_fail_write(s, res, err, "reading the runs table's columns");
+    PQclear(res);
+    return rc;
+  }
+  for (int r = 0; r < PQntuples(res); r++) {
+    const char *name = PQgetvalue(res, r, 0);
+    *exists = 1;
+    for (size_t i = 0; i < store__n_run_columns; i++)
+      if (strcmp(name, store__run_columns[i].name) == 0) s->run_col[i] = 1;
+  }
+  PQclear(res);
+  return STORE_OK;
+}
+
+/*
+ * Adds the later run columns a rollsafe.runs made by an earlier rollsafe
+ * lacks, in one ALTER TABLE (ADD COLUMN IF NOT EXISTS: a concurrent fixer
+ * adding them too is no error). Every row is kept, and an earlier rollsafe
+ * still reads and writes the table: its statements name their columns.
+ */
+static int pg_add_run_columns(pg_store *s, store_error *err) {
+  int exists = 0, missing = 0;
+  int rc = pg_read_run_columns(s, &exists, err);
+  for (size_t i = 0; i < store__n_run_columns; i++) missing |= !s->run_col[i];
+  if (rc != STORE_OK || !missing) return rc;
+  size_t cap = 64 + 80 * store__n_run_columns;
+  char *sql = malloc(cap);
+  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  size_t used = (size_t)snprintf(sql, cap, "ALTER TABLE rollsafe.runs");
+  for (size_t i = 0, first = 1; i < store__n_run_columns; i++) {
+    if (s->run_col[i]) continue;
+    const store__run_column *c = &store__run_columns[i];
+    const char *type = c->kind == STORE__COL_INT
+                           ? "pg_catalog.int8 NOT NULL DEFAULT 0"
+                       : c->kind == STORE__COL_OPT ? "pg_catalog.int8"
+                                                   : "pg_catalog.text";
+    used += (size_t)snprintf(sql + used, cap - used,
+                             "%s ADD COLUMN IF NOT EXISTS %s %s",
+                             first ? "" : ",", c->name, type);
+    first = 0;
+  }
+  PGresult *res = PQexec(s->conn, sql);
+  free(sql);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    rc = pg_fail_write(s, res, err, "adding the runs table's new columns");
+  PQclear(res);
+  if (rc == STORE_OK)
+    for (size_t i = 0; i < store__n_run_columns; i++) s->run_col[i] = 1;
   return rc;
 }
 
@@ -3108,12 +3290,94 @@ int store__postgres_open_writer(store **out, const store_target *target,
    * again once its tables are there (pg_trust.c). */
   if (rc == STORE_OK) rc = store__pg_check_trust(s->conn, s->label, err);
   if (rc == STORE_OK) rc = pg_ensure_tables(s, err);
+  if (rc == STORE_OK) rc = pg_add_run_columns(s, err);
   if (rc == STORE_OK) rc = store__pg_check_trust(s->conn, s->label, err);
+  s->has_runs = 1;
   if (rc != STORE_OK) {
     pg_close(&s->base);
     return rc;
   }
   pg_describe(s, target);
+  *out = &s->base;
+  return STORE_OK;
+}
+
+/* ---- a database's runs only (store_open_runs) ---------------------------- */
+
+static int pg_runs_scan(store *base, store_error *err) {
+  return pg_fail((pg_store *)base, err, STORE_EUSAGE,
+                 "opened for its runs only");
+}
+
+static int pg_runs_next(store *base, store_row *row, store_error *err) {
+  (void)row;
+  return pg_runs_scan(base, err);
+}
+
+static int64_t pg_runs_estimate(store *base) {
+  (void)base;
+  return -1;
+}
+
+static const store_ops pg_runs_ops = {
+    .estimate_rows = pg_runs_estimate,
+    .scan = pg_runs_scan,
+    .next = pg_runs_next,
+    .cancel = pg_cancel,
+    .interrupt = pg_interrupt,
+    .close = pg_close,
+    .run_load = pg_run_load,
+    .run_list = pg_run_list,
+    .run_parts = pg_run_parts,
+    .purge_run = pg_purge_run,
+    .lease_take = pg_lease_take,
+    .lease_release = pg_lease_release,
+    .lease_held = pg_lease_held,
+};
+
+int store__postgres_open_runs(store **out, const store_target *db,
+                              const store_open_options *options,
+                              const store_write_options *write,
+                              store_error *err) {
+  *out = NULL;
+  pg_store *s = calloc(1, sizeof *s);
+  if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  s->state = PG_IDLE;
+  s->base.ops = &pg_runs_ops;
+  s->writer = 1;
+  char name[64];
+  printable(name, sizeof name, db->name != NULL ? db->name : "runs");
+  snprintf(s->label, sizeof s->label, "target '%s'", name);
+  int rc = pg_connect(s, db, options, err);
+  if (rc == STORE_OK && (s->interrupt = PQgetCancel(s->conn)) == NULL)
+    rc = pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");
+  char set[96];
+  if (rc == STORE_OK)
+    rc = pg_command(s, "SET search_path = pg_catalog, pg_temp", err);
+  if (rc == STORE_OK && write->lock_timeout_ms > 0) {
+    snprintf(set, sizeof set, "SET lock_timeout = '%dms'",
+             write->lock_timeout_ms);
+    rc = pg_command(s, set, err);
+  }
+  if (rc == STORE_OK && write->statement_timeout_ms > 0) {
+    snprintf(set, sizeof set, "SET statement_timeout = '%dms'",
+             write->statement_timeout_ms);
+    rc = pg_command(s, set, err);
+  }
+  /* The runs are read from, and purged in, the schema rollsafe only when
+   * it is trusted, as writers check it (pg_trust.c). */
+  if (rc == STORE_OK) rc = store__pg_check_trust(s->conn, s->label, err);
+  int exists = 0;
+  if (rc == STORE_OK) rc = pg_read_run_columns(s, &exists, err);
+  s->has_runs = exists;
+  if (rc != STORE_OK) {
+    pg_close(&s->base);
+    return rc;
+  }
+  char place[200];
+  where_connected(place, sizeof place, s->conn);
+  snprintf(s->base.description, sizeof s->base.description,
+           "postgres database on %s", place);
   *out = &s->base;
   return STORE_OK;
 }

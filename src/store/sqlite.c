@@ -86,6 +86,7 @@ enum {
   ST_RUN_UPDATE,    /* ?1 run, ?2..?10 status, checkpoint, time, counts */
   ST_RUN_GET,       /* ?1 run */
   ST_RUN_ALL,
+  ST_RUN_PARTS,    /* ?1 the run's id shared by its targets */
   ST_PURGE_BACKUP, /* ?1 run */
   ST_PURGE_RUN,    /* ?1 run */
   ST_ROW_NOW,      /* ?1 key, ?2.. pending, then in-flight states: a row's
@@ -157,6 +158,11 @@ typedef struct sqlite_store {
   store__sq_lease lease;
   double busy_since;
   int busy_no_wait;
+  /* Which of store__run_columns the runs table has (all, once a writer
+   * added them; a runs store reads NULL for the others), and whether
+   * rollsafe's tables are there at all (a runs store: no tables, no runs). */
+  unsigned char run_col[32];
+  int has_runs;
 } sqlite_store;
 
 /* The database's own error: a lock it could not get (SQLITE_BUSY,
@@ -1291,8 +1297,9 @@ static int step_done(sqlite_store *s, sqlite3_stmt *st, int *changes,
   return status;
 }
 
-/* Binds a run in the parameter order of RUN_COLUMNS (?1..?17): both the
- * insert and the update take it, the update using the parameters it names. */
+/* Binds a run in the parameter order of RUN_COLUMNS (?1..?17) and the
+ * later columns after them (?18.., store__run_columns): the insert and the
+ * update take it, the update using the parameters it names. */
 static void bind_run(sqlite3_stmt *st, const store_run *run) {
   BIND_FIELD(st, 1, run->run_id);
   BIND_FIELD(st, 2, run->command);
@@ -1314,6 +1321,37 @@ static void bind_run(sqlite3_stmt *st, const store_run *run) {
   sqlite3_bind_int64(st, 15, run->impossible);
   sqlite3_bind_int64(st, 16, run->corrupt);
   sqlite3_bind_int64(st, 17, run->restored);
+  for (size_t i = 0; i < store__n_run_columns; i++) {
+    const store__run_column *c = &store__run_columns[i];
+    const char *f = (const char *)run + c->offset;
+    int at = 18 + (int)i;
+    int64_t v = 0;
+    switch (c->kind) {
+      case STORE__COL_TEXT:
+        if (strnlen(f, c->size) == 0)
+          sqlite3_bind_null(st, at);
+        else
+          bind_field(st, at, f, c->size);
+        break;
+      case STORE__COL_KEY:
+        if (*(const int *)(const void *)((const char *)run + c->flag))
+          bind_field(st, at, f, c->size);
+        else
+          sqlite3_bind_null(st, at);
+        break;
+      case STORE__COL_INT:
+        memcpy(&v, f, sizeof v);
+        sqlite3_bind_int64(st, at, v);
+        break;
+      case STORE__COL_OPT:
+        memcpy(&v, f, sizeof v);
+        if (v < 0)
+          sqlite3_bind_null(st, at);
+        else
+          sqlite3_bind_int64(st, at, v);
+        break;
+    }
+  }
 }
 
 /* Saves a run's status, checkpoint and counts; a run that is not there is
@@ -1442,10 +1480,9 @@ static int row_now(sqlite_store *s, store_swap *w, store_error *err) {
 /*
  * One batch of a fix or a restore, in one BEGIN IMMEDIATE transaction: each
  * compare-and-swap, @p record for each that happened, then the run row. The
- * run's counts are the totals before the batch: the batch's swaps (to
- * `converted`, or `restored` for a restore) and conflicts are added here,
- * so that they commit with it. Any error rolls back and leaves every swapped at
- * 0.
+ * run's counts are the totals before the batch: the batch's outcome is
+ * added here (store__batch_counts), so that it commits with it. Any error rolls
+ * back and leaves every swapped at 0.
  */
 static int swap_batch(sqlite_store *s, const store_run *run, store_swap *swaps,
                       size_t n, swap_record_fn record, int restore,
@@ -1470,17 +1507,12 @@ static int swap_batch(sqlite_store *s, const store_run *run, store_swap *swaps,
      * the read; should the two ever disagree, the swap decides. */
     if (!w->swapped && w->outcome == STORE_SWAP_DONE)
       w->outcome = STORE_SWAP_CONFLICT;
-    if (!w->swapped) {
-      if (w->outcome == STORE_SWAP_CONFLICT) after.conflicts++;
-      continue;
-    }
-    if (restore)
-      after.restored++;
-    else
-      after.converted++;
-    status = record(s, run, w, now, err);
+    if (w->swapped) status = record(s, run, w, now, err);
   }
-  if (status == STORE_OK) status = put_run(s, &after, err);
+  if (status == STORE_OK) {
+    store__batch_counts(&after, swaps, n, restore);
+    status = put_run(s, &after, err);
+  }
   /* The lease's heartbeat commits with the batch: no lock of its own. */
   if (status == STORE_OK)
     status = store__sq_lease_beat(s->db, s->schema, &s->lease, err);
@@ -1810,6 +1842,19 @@ static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col) {
   "to_version, status, checkpoint, started_us, updated_us, converted, " \
   "conflicts, lossy, impossible, corrupt, restored"
 
+/* RUN_COLUMNS and the later columns (store__run_columns) as a SELECT list:
+ * a column the table lacks reads as NULL. sqlite3_malloc'd, or NULL. */
+static char *run_select_list(const sqlite_store *s) {
+  char *list = sqlite3_mprintf("%s", RUN_COLUMNS);
+  for (size_t i = 0; list != NULL && i < store__n_run_columns; i++) {
+    char *more = sqlite3_mprintf(
+        "%s, %s", list, s->run_col[i] ? store__run_columns[i].name : "NULL");
+    sqlite3_free(list);
+    list = more;
+  }
+  return list;
+}
+
 static void read_run(sqlite3_stmt *st, store_run *r) {
   memset(r, 0, sizeof *r);
   COPY_TEXT(r->run_id, st, 0);
@@ -1830,13 +1875,37 @@ static void read_run(sqlite3_stmt *st, store_run *r) {
   r->impossible = sqlite3_column_int64(st, 14);
   r->corrupt = sqlite3_column_int64(st, 15);
   r->restored = sqlite3_column_int64(st, 16);
+  store__run_defaults(r);
+  for (size_t i = 0; i < store__n_run_columns; i++) {
+    const store__run_column *c = &store__run_columns[i];
+    int col = 17 + (int)i;
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) continue;
+    char *f = (char *)r + c->offset;
+    int64_t v = sqlite3_column_int64(st, col);
+    switch (c->kind) {
+      case STORE__COL_KEY:
+        *(int *)(void *)((char *)r + c->flag) = 1;
+        /* fall through */
+      case STORE__COL_TEXT:
+        copy_text(f, c->size, st, col);
+        break;
+      case STORE__COL_INT:
+      case STORE__COL_OPT:
+        memcpy(f, &v, sizeof v);
+        break;
+    }
+  }
+  store__run_read_done(r);
 }
 
 static int sqlite_run_load(store *base, const char *run_id, store_run *out,
                            store_error *err) {
   sqlite_store *s = (sqlite_store *)base;
-  sqlite3_stmt *st = s->st[ST_RUN_GET];
   char shown[72];
+  if (!s->has_runs)
+    return store__fail(err, STORE_EUSAGE, "no run '%s' in %s",
+                       shown_key(run_id, shown), s->shown);
+  sqlite3_stmt *st = s->st[ST_RUN_GET];
   sqlite3_bind_text(st, 1, run_id != NULL ? run_id : "", -1, SQLITE_STATIC);
   int rc = sqlite3_step(st), status = STORE_OK;
   if (rc == SQLITE_ROW)
@@ -1895,10 +1964,9 @@ static void reading_beat(sqlite_store *s) {
   s->busy_no_wait = 0;
 }
 
-static int sqlite_run_list(store *base, store_run **out, size_t *n,
-                           store_error *err) {
-  sqlite_store *s = (sqlite_store *)base;
-  sqlite3_stmt *st = s->st[ST_RUN_ALL];
+/* Every row @p st gives (its parameters bound), oldest first. */
+static int read_runs(sqlite_store *s, sqlite3_stmt *st, store_run **out,
+                     size_t *n, store_error *err) {
   store_run *runs = NULL;
   size_t count = 0, cap = 0;
   int rc, status = STORE_OK;
@@ -1911,9 +1979,10 @@ static int sqlite_run_list(store *base, store_run **out, size_t *n,
     runs = more;
     read_run(st, &runs[count++]);
   }
-  if (status == STORE_OK && rc != SQLITE_DONE)
+  if (status == STORE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
     status = fail_db(s, err, status_of(rc), "cannot read the runs table");
   sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
   if (status != STORE_OK || count == 0) {
     free(runs);
     runs = NULL;
@@ -1924,11 +1993,30 @@ static int sqlite_run_list(store *base, store_run **out, size_t *n,
   return status;
 }
 
+static int sqlite_run_list(store *base, store_run **out, size_t *n,
+                           store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  if (!s->has_runs) return STORE_OK;
+  return read_runs(s, s->st[ST_RUN_ALL], out, n, err);
+}
+
+static int sqlite_run_parts(store *base, const char *run, store_run **out,
+                            size_t *n, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  if (!s->has_runs) return STORE_OK;
+  sqlite3_stmt *st = s->st[ST_RUN_PARTS];
+  sqlite3_bind_text(st, 1, run != NULL ? run : "", -1, SQLITE_TRANSIENT);
+  return read_runs(s, st, out, n, err);
+}
+
 static int sqlite_purge_run(store *base, const char *run_id, int64_t *deleted,
                             store_error *err) {
   sqlite_store *s = (sqlite_store *)base;
   char shown[72];
   if (run_id == NULL) run_id = "";
+  if (!s->has_runs)
+    return store__fail(err, STORE_EUSAGE, "no run '%s' in %s",
+                       shown_key(run_id, shown), s->shown);
   int status = tx_begin(s, err, "cannot start the purge");
   if (status != STORE_OK) return status;
   int backups = 0, runs = 0;
@@ -2026,6 +2114,149 @@ static int ensure_tables(sqlite_store *s, store_error *err) {
   }
   sqlite3_free(sql);
   sqlite3_free(leases);
+  return status;
+}
+
+/*
+ * Which of the later run columns (store__run_columns) the runs table has,
+ * into s->run_col; *exists: whether the table is there at all.
+ */
+static int read_run_columns(sqlite_store *s, int *exists, store_error *err) {
+  memset(s->run_col, 0, sizeof s->run_col);
+  *exists = 0;
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(
+      s->db, "SELECT name FROM pragma_table_info('rollsafe_runs', ?1)", -1, &st,
+      NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, s->schema, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(st, 0);
+      *exists = 1;
+      for (size_t i = 0; name != NULL && i < store__n_run_columns; i++)
+        if (strcmp(name, store__run_columns[i].name) == 0) s->run_col[i] = 1;
+    }
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK)
+    return fail_db(s, err, status_of(rc),
+                   "cannot read the runs table's columns");
+  return STORE_OK;
+}
+
+/*
+ * The later run columns a runs table made by an earlier rollsafe lacks,
+ * added in one transaction (ALTER TABLE ... ADD COLUMN keeps every row, and
+ * an earlier rollsafe still reads and writes the table: its statements
+ * name their columns). Nothing to do, and no write lock taken, when the
+ * table has them all.
+ */
+static int add_run_columns(sqlite_store *s, store_error *err) {
+  int exists = 0, missing = 0;
+  int status = read_run_columns(s, &exists, err);
+  for (size_t i = 0; i < store__n_run_columns; i++) missing |= !s->run_col[i];
+  if (status != STORE_OK || !missing) return status;
+  status = tx_begin(s, err, "cannot add the runs table's new columns");
+  if (status == STORE_OK) status = read_run_columns(s, &exists, err);
+  for (size_t i = 0; i < store__n_run_columns && status == STORE_OK; i++) {
+    if (s->run_col[i]) continue;
+    const store__run_column *c = &store__run_columns[i];
+    const char *type = c->kind == STORE__COL_INT ? "INTEGER NOT NULL DEFAULT 0"
+                       : c->kind == STORE__COL_OPT ? "INTEGER"
+                                                   : "TEXT";
+    char *sql =
+        sqlite3_mprintf("ALTER TABLE \"%w\".rollsafe_runs ADD COLUMN \"%w\" %s",
+                        s->schema, c->name, type);
+    if (sql == NULL) {
+      status = store__fail(err, STORE_ENOMEM, "out of memory");
+      break;
+    }
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK)
+      status = fail_db(s, err, status_of(rc),
+                       "cannot add the runs table's new columns");
+    else
+      s->run_col[i] = 1;
+  }
+  if (status == STORE_OK)
+    return tx_commit(s, err, "cannot add the runs table's new columns");
+  tx_rollback(s);
+  return status;
+}
+
+/* The statements of the runs and of a purge, for the columns the runs
+ * table has (s->run_col). */
+static int prepare_runs(sqlite_store *s, store_error *err) {
+  const char *S = s->schema;
+  char *list = run_select_list(s);
+  char *cols = sqlite3_mprintf("%s", RUN_COLUMNS),
+       *vals = sqlite3_mprintf(
+           "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+           "?16, ?17");
+  char *sets = sqlite3_mprintf(
+      "status = ?8, checkpoint = ?9, updated_us = ?11, converted = ?12, "
+      "conflicts = ?13, lossy = ?14, impossible = ?15, corrupt = ?16, "
+      "restored = ?17");
+  /* A writer has added every later column; a runs store only reads (and
+   * purges), so its insert and update are never used. */
+  for (size_t i = 0; i < store__n_run_columns; i++) {
+    if (!s->run_col[i] || cols == NULL || vals == NULL || sets == NULL)
+      continue;
+    const char *name = store__run_columns[i].name;
+    char *c2 = sqlite3_mprintf("%s, %s", cols, name);
+    char *v2 = sqlite3_mprintf("%s, ?%d", vals, 18 + (int)i);
+    /* A row's run never changes. */
+    char *s2 = i == 0
+                   ? sqlite3_mprintf("%s", sets)
+                   : sqlite3_mprintf("%s, %s = ?%d", sets, name, 18 + (int)i);
+    sqlite3_free(cols);
+    sqlite3_free(vals);
+    sqlite3_free(sets);
+    cols = c2;
+    vals = v2;
+    sets = s2;
+  }
+  char *sql[ST_PURGE_RUN - ST_RUN_INSERT + 1];
+  memset(sql, 0, sizeof sql);
+  if (list != NULL && cols != NULL && vals != NULL && sets != NULL) {
+    sql[ST_RUN_INSERT - ST_RUN_INSERT] = sqlite3_mprintf(
+        "INSERT INTO \"%w\".rollsafe_runs (%s) VALUES (%s)", S, cols, vals);
+    sql[ST_RUN_UPDATE - ST_RUN_INSERT] = sqlite3_mprintf(
+        "UPDATE \"%w\".rollsafe_runs SET %s WHERE run_id = ?1", S, sets);
+    sql[ST_RUN_GET - ST_RUN_INSERT] = sqlite3_mprintf(
+        "SELECT %s FROM \"%w\".rollsafe_runs WHERE run_id = ?1", list, S);
+    sql[ST_RUN_ALL - ST_RUN_INSERT] = sqlite3_mprintf(
+        "SELECT %s FROM \"%w\".rollsafe_runs "
+        "ORDER BY started_us, run_id",
+        list, S);
+    sql[ST_RUN_PARTS - ST_RUN_INSERT] = sqlite3_mprintf(
+        "SELECT %s FROM \"%w\".rollsafe_runs WHERE %s = ?1 "
+        "ORDER BY started_us, run_id",
+        list, S, s->run_col[0] ? "coalesce(run, run_id)" : "run_id");
+    sql[ST_PURGE_BACKUP - ST_RUN_INSERT] = sqlite3_mprintf(
+        "DELETE FROM \"%w\".rollsafe_backup WHERE run_id = ?1", S);
+    sql[ST_PURGE_RUN - ST_RUN_INSERT] = sqlite3_mprintf(
+        "DELETE FROM \"%w\".rollsafe_runs WHERE run_id = ?1", S);
+  }
+  sqlite3_free(list);
+  sqlite3_free(cols);
+  sqlite3_free(vals);
+  sqlite3_free(sets);
+  int status = STORE_OK;
+  for (int i = ST_RUN_INSERT; i <= ST_PURGE_RUN && status == STORE_OK; i++) {
+    char *q = sql[i - ST_RUN_INSERT];
+    if (q == NULL) {
+      status = store__fail(err, STORE_ENOMEM, "out of memory");
+      break;
+    }
+    int rc = sqlite3_prepare_v2(s->db, q, -1, &s->st[i], NULL);
+    if (rc != SQLITE_OK)
+      status = fail_db(s, err, status_of(rc), "cannot use the runs table");
+  }
+  for (int i = ST_RUN_INSERT; i <= ST_PURGE_RUN; i++)
+    sqlite3_free(sql[i - ST_RUN_INSERT]);
   return status;
 }
 
@@ -2170,33 +2401,17 @@ static int prepare_writer(sqlite_store *s, const store_target *t,
       "UPDATE \"%w\".rollsafe_backup SET restored = 1 WHERE run_id = ?1 AND "
       "\"key\" = ?2",
       S);
-  sql[ST_RUN_INSERT] = sqlite3_mprintf(
-      "INSERT INTO \"%w\".rollsafe_runs (" RUN_COLUMNS
-      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-      "?14, ?15, ?16, ?17)",
-      S);
-  sql[ST_RUN_UPDATE] = sqlite3_mprintf(
-      "UPDATE \"%w\".rollsafe_runs SET status = ?8, checkpoint = ?9, "
-      "updated_us = ?11, converted = ?12, conflicts = ?13, lossy = ?14, "
-      "impossible = ?15, corrupt = ?16, restored = ?17 WHERE run_id = ?1",
-      S);
-  sql[ST_RUN_GET] = sqlite3_mprintf(
-      "SELECT " RUN_COLUMNS " FROM \"%w\".rollsafe_runs WHERE run_id = ?1", S);
-  sql[ST_RUN_ALL] = sqlite3_mprintf("SELECT " RUN_COLUMNS
-                                    " FROM \"%w\".rollsafe_runs "
-                                    "ORDER BY started_us, run_id",
-                                    S);
-  sql[ST_PURGE_BACKUP] = sqlite3_mprintf(
-      "DELETE FROM \"%w\".rollsafe_backup WHERE run_id = ?1", S);
-  sql[ST_PURGE_RUN] =
-      sqlite3_mprintf("DELETE FROM \"%w\".rollsafe_runs WHERE run_id = ?1", S);
+  /* The runs' statements: prepare_runs. */
+  for (int i = ST_RUN_INSERT; i <= ST_PURGE_RUN; i++)
+    sql[i] = sqlite3_mprintf("");
   sqlite3_free(src);
   for (int i = 0; i < ST_COUNT && status == STORE_OK; i++) {
     if (sql[i] == NULL) {
       status = store__fail(err, STORE_ENOMEM, "out of memory");
       break;
     }
-    if (sql[i][0] == '\0') continue; /* a statement this key needs not */
+    /* a statement this key needs not, or one prepare_runs makes */
+    if (sql[i][0] == '\0') continue;
     const char *tail = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql[i], -1, &s->st[i], &tail);
     int is_page = i == ST_PAGE_FIRST || i == ST_PAGE_AFTER || i == ST_UNNAMED;
@@ -2231,6 +2446,7 @@ static const store_ops sqlite_writer_ops = {
     .run_load = sqlite_run_load,
     .run_update = sqlite_run_update,
     .run_list = sqlite_run_list,
+    .run_parts = sqlite_run_parts,
     .page = sqlite_page,
     .unnamed_page = sqlite_unnamed_page,
     .fix_batch = sqlite_fix_batch,
@@ -2301,7 +2517,142 @@ int store__sqlite_open_writer(store **out, const store_target *t,
    * the writer creates its tables. */
   if (status == STORE_OK) status = check_reads(s, err);
   if (status == STORE_OK) status = ensure_tables(s, err);
+  if (status == STORE_OK) status = add_run_columns(s, err);
+  s->has_runs = 1;
   if (status == STORE_OK) status = prepare_writer(s, t, err);
+  if (status == STORE_OK) status = prepare_runs(s, err);
+  if (status != STORE_OK) {
+    sqlite_close(&s->base);
+    return status;
+  }
+  *out = &s->base;
+  return STORE_OK;
+}
+
+/* ---- a database's runs only (store_open_runs) ---- */
+
+static int64_t runs_estimate(store *base) {
+  (void)base;
+  return -1;
+}
+
+static int runs_scan(store *base, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  return store__fail(err, STORE_EUSAGE, "%s: opened for its runs only",
+                     s->shown);
+}
+
+static int runs_next(store *base, store_row *row, store_error *err) {
+  (void)row;
+  return runs_scan(base, err);
+}
+
+/* Whether the database has the lease table: 1, 0, or a negative
+ * store_status. One an earlier rollsafe made has none until a writer
+ * opens it. */
+static int runs_have_leases(sqlite_store *s, store_error *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db,
+                              "SELECT count(*) FROM main.sqlite_schema WHERE "
+                              "type = 'table' AND name = 'rollsafe_leases'",
+                              -1, &st, NULL);
+  int have = 0;
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    have = sqlite3_column_int(st, 0) > 0;
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK)
+    return fail_db(s, err, status_of(rc), "cannot read the schema");
+  return have;
+}
+
+/* A purge takes the run's lease as writers do; the table is made when
+ * missing (a purge writes anyway). */
+static int runs_lease_take(store *base, const char *run_id, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  int have = runs_have_leases(s, err);
+  if (have < 0) return have;
+  if (!have) {
+    char *ddl = sqlite3_mprintf(store__sq_lease_ddl, s->schema);
+    if (ddl == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+    int rc = sqlite3_exec(s->db, ddl, NULL, NULL, NULL);
+    sqlite3_free(ddl);
+    if (rc != SQLITE_OK)
+      return fail_db(s, err, status_of(rc), "cannot create the lease table");
+  }
+  return sqlite_lease_take(base, run_id, err);
+}
+
+/* No lease table: no process of this rollsafe holds a lease. */
+static int runs_lease_held(store *base, const char *run_id, store_error *err) {
+  int have = runs_have_leases((sqlite_store *)base, err);
+  if (have <= 0) return have;
+  return sqlite_lease_held(base, run_id, err);
+}
+
+static const store_ops sqlite_runs_ops = {
+    .estimate_rows = runs_estimate,
+    .scan = runs_scan,
+    .next = runs_next,
+    .cancel = sqlite_cancel,
+    .interrupt = sqlite_interrupt,
+    .close = sqlite_close,
+    .run_load = sqlite_run_load,
+    .run_list = sqlite_run_list,
+    .run_parts = sqlite_run_parts,
+    .purge_run = sqlite_purge_run,
+    .lease_take = runs_lease_take,
+    .lease_release = sqlite_lease_release,
+    .lease_held = runs_lease_held,
+};
+
+int store__sqlite_open_runs(store **out, const store_target *db,
+                            const store_write_options *write,
+                            store_error *err) {
+  *out = NULL;
+  const char *shown =
+      db->connection_label != NULL ? db->connection_label : db->connection;
+  struct stat sb;
+  if (strncmp(db->connection, "file:", 5) != 0 &&
+      stat(db->connection, &sb) != 0)
+    return store__fail(err, STORE_EIO, "cannot open '%s': %s", shown,
+                       strerror(errno));
+  sqlite_store *s = calloc(1, sizeof *s);
+  if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  s->base.ops = &sqlite_runs_ops;
+  s->schema = dup_or_null("main");
+  s->shown = dup_or_null(shown);
+  s->target_name = dup_or_null(db->name != NULL ? db->name : shown);
+  snprintf(s->base.description, sizeof s->base.description,
+           "sqlite database %s", shown);
+  if (s->schema == NULL || s->shown == NULL || s->target_name == NULL) {
+    sqlite_close(&s->base);
+    return store__fail(err, STORE_ENOMEM, "out of memory");
+  }
+  store__sq_lease_init(&s->lease);
+  /* Read-write where the file allows it (a purge deletes), never created. */
+  int rc = sqlite3_open_v2(
+      db->connection, &s->db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+  int status = STORE_OK;
+  if (rc != SQLITE_OK)
+    status = s->db != NULL ? fail_db(s, err, STORE_EIO, "cannot open")
+                           : store__fail(err, STORE_ENOMEM, "out of memory");
+  if (status == STORE_OK) {
+    sqlite3_busy_timeout(s->db, write->lock_timeout_ms > 0
+                                    ? write->lock_timeout_ms
+                                    : SQLITE_BUSY_TIMEOUT_MS);
+    rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL,
+                      NULL);
+    if (rc != SQLITE_OK) status = fail_db(s, err, status_of(rc), "cannot read");
+  }
+  int exists = 0;
+  if (status == STORE_OK) status = read_run_columns(s, &exists, err);
+  if (status == STORE_OK && exists) {
+    s->has_runs = 1;
+    status = prepare_runs(s, err);
+  }
   if (status != STORE_OK) {
     sqlite_close(&s->base);
     return status;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,16 +465,21 @@ static void gave_up(store_error *err, int lock_timeout_ms,
       gave_up((err), (s)->lock_timeout_ms, (s)->interrupted); \
   } while (0)
 
-int store_open_writer(store **out, const store_target *target,
-                      const store_open_options *options,
-                      const store_write_options *write, store_error *err) {
-  static const store_write_options defaults = STORE_WRITE_OPTIONS_INIT;
-  if (write == NULL) write = &defaults;
+typedef int (*open_fn)(store **out, const store_target *target,
+                       const store_open_options *options,
+                       const store_write_options *write, store_error *err);
+
+/* Opens with @p open, giving way to other writers until the lock timeout;
+ * the store's steps then give way as long (WITH_RETRIES). */
+static int open_giving_way(open_fn open, store **out,
+                           const store_target *target,
+                           const store_open_options *options,
+                           const store_write_options *write, store_error *err) {
   double since = store__now();
   uint64_t retries = 0;
   int rc;
   for (unsigned attempt = 0;; attempt++) {
-    rc = open_target(out, target, options, write, err);
+    rc = open(out, target, options, write, err);
     if (rc != STORE_EBUSY ||
         !retry_busy(write->lock_timeout_ms, write->interrupted, &retries, since,
                     attempt))
@@ -487,6 +493,14 @@ int store_open_writer(store **out, const store_target *target,
     (*out)->busy_retries += retries;
   }
   return rc;
+}
+
+int store_open_writer(store **out, const store_target *target,
+                      const store_open_options *options,
+                      const store_write_options *write, store_error *err) {
+  static const store_write_options defaults = STORE_WRITE_OPTIONS_INIT;
+  if (write == NULL) write = &defaults;
+  return open_giving_way(open_target, out, target, options, write, err);
 }
 
 uint64_t store_busy_retries(const store *s) {
@@ -550,6 +564,154 @@ int store_run_list(store *s, store_run **out, size_t *n, store_error *err) {
     *n = 0;
   }
   return rc;
+}
+
+int store_run_parts(store *s, const char *run, store_run **out, size_t *n,
+                    store_error *err) {
+  *out = NULL;
+  *n = 0;
+  WRITER_OP(s, run_parts, err);
+  return s->ops->run_parts(s, run, out, n, err);
+}
+
+static int sqlite_runs(store **out, const store_target *db,
+                       const store_open_options *options,
+                       const store_write_options *write, store_error *err) {
+  (void)options;
+  return store__sqlite_open_runs(out, db, write, err);
+}
+
+int store_open_runs(store **out, const store_target *db,
+                    const store_open_options *options,
+                    const store_write_options *write, store_error *err) {
+  static const store_open_options no_options = {0};
+  static const store_write_options defaults = STORE_WRITE_OPTIONS_INIT;
+  *out = NULL;
+  if (err != NULL) {
+    err->status = STORE_OK;
+    err->message[0] = '\0';
+  }
+  if (options == NULL) options = &no_options;
+  if (write == NULL) write = &defaults;
+  if (db == NULL || db->connection == NULL)
+    return store__fail(err, STORE_EUSAGE, "runs are read from a database");
+  int sqlite = db->kind == STORE_SQLITE_TABLE || db->kind == STORE_SQLITE_QUEUE;
+  if (!sqlite && db->kind != STORE_POSTGRES_TABLE &&
+      db->kind != STORE_POSTGRES_QUEUE)
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': only SQLite and PostgreSQL targets "
+                       "have runs",
+                       db->name != NULL ? db->name : "?");
+  /* Opening gives way to other writers as a writer's opening does, and so
+   * do its steps (a lease, a purge). */
+  return open_giving_way(sqlite ? sqlite_runs : store__postgres_open_runs, out,
+                         db, options, write, err);
+}
+
+#define RUN_TEXT(f) \
+  STORE__COL_TEXT, offsetof(store_run, f), sizeof(((store_run *)0)->f), 0
+#define RUN_INT(f) STORE__COL_INT, offsetof(store_run, f), 0, 0
+#define RUN_OPT(f) STORE__COL_OPT, offsetof(store_run, f), 0, 0
+#define RUN_KEY(f, has)                                                \
+  STORE__COL_KEY, offsetof(store_run, f), sizeof(((store_run *)0)->f), \
+      offsetof(store_run, has)
+
+const store__run_column store__run_columns[] = {
+    {"run", RUN_TEXT(run)},
+    {"settings", RUN_TEXT(settings)},
+    {"pass", RUN_INT(pass)},
+    {"pass_unsettled", RUN_INT(pass_unsettled)},
+    {"rows_read", RUN_INT(rows_read)},
+    {"lossy_skipped", RUN_INT(lossy_skipped)},
+    {"check_failed", RUN_INT(check_failed)},
+    {"undetermined", RUN_INT(undetermined)},
+    {"unnamed", RUN_INT(unnamed)},
+    {"in_flight", RUN_INT(in_flight)},
+    {"gone", RUN_INT(gone)},
+    {"remaining", RUN_OPT(remaining)},
+    {"remaining_undetermined", RUN_OPT(remaining_undetermined)},
+    {"restore_status", RUN_TEXT(restore_status)},
+    {"restore_checkpoint", RUN_KEY(restore_checkpoint, has_restore_checkpoint)},
+    {"restores", RUN_INT(restores)},
+    {"restore_restored", RUN_INT(restore_restored)},
+    {"restore_conflicts", RUN_INT(restore_conflicts)},
+    {"restore_in_flight", RUN_INT(restore_in_flight)},
+    {"restore_gone", RUN_INT(restore_gone)},
+};
+const size_t store__n_run_columns =
+    sizeof store__run_columns / sizeof store__run_columns[0];
+
+#undef RUN_TEXT
+#undef RUN_INT
+#undef RUN_OPT
+#undef RUN_KEY
+
+void store__run_defaults(store_run *r) {
+  for (size_t i = 0; i < store__n_run_columns; i++) {
+    const store__run_column *c = &store__run_columns[i];
+    char *f = (char *)r + c->offset;
+    switch (c->kind) {
+      case STORE__COL_TEXT:
+        f[0] = '\0';
+        break;
+      case STORE__COL_KEY:
+        f[0] = '\0';
+        *(int *)((char *)r + c->flag) = 0;
+        break;
+      case STORE__COL_INT:
+        *(int64_t *)(void *)f = 0;
+        break;
+      case STORE__COL_OPT:
+        *(int64_t *)(void *)f = -1;
+        break;
+    }
+  }
+}
+
+void store__run_read_done(store_run *r) {
+  if (r->run[0] == '\0') snprintf(r->run, sizeof r->run, "%s", r->run_id);
+  if (r->pass < 1) r->pass = 1;
+}
+
+void store__batch_counts(store_run *after, const store_swap *swaps, size_t n,
+                         int restore) {
+  for (size_t i = 0; i < n; i++) {
+    const store_swap *w = &swaps[i];
+    if (w->swapped) {
+      if (restore) {
+        after->restored++;
+        after->restore_restored++;
+      } else {
+        after->converted++;
+        after->lossy += w->lossy != 0;
+      }
+      continue;
+    }
+    switch (w->outcome) {
+      case STORE_SWAP_IN_FLIGHT:
+        if (restore) {
+          after->restore_in_flight++;
+        } else {
+          after->in_flight++;
+          after->pass_unsettled++;
+        }
+        break;
+      case STORE_SWAP_GONE:
+        if (restore)
+          after->restore_gone++;
+        else
+          after->gone++;
+        break;
+      default:
+        if (restore) {
+          after->restore_conflicts++;
+        } else {
+          after->conflicts++;
+          after->pass_unsettled++;
+        }
+        break;
+    }
+  }
 }
 
 int store_page(store *s, const char *after, size_t limit,

@@ -381,7 +381,10 @@ void store_close(store *s);
  *  - The run and backup tables live in the target's own database: in
  *    PostgreSQL the schema `rollsafe` (tables rollsafe.runs and
  *    rollsafe.backup), in SQLite the tables rollsafe_runs and
- *    rollsafe_backup of the same file. They are created on first use.
+ *    rollsafe_backup of the same file. They are created on first use,
+ *    and the columns later versions added to the runs table
+ *    (store__run_columns) are added to a table an earlier rollsafe made
+ *    (ALTER TABLE ... ADD COLUMN: nothing it wrote changes).
  *  - Writers yield: PostgreSQL sessions set lock_timeout and
  *    statement_timeout; SQLite batches use BEGIN IMMEDIATE and a busy
  *    handler. Every step is retried while it gives way (see
@@ -437,12 +440,27 @@ int store_open_writer(store **out, const store_target *target,
  * key longer than this rather than resume from a cut one. */
 #define STORE_CHECKPOINT_MAX 4096
 
-/** A run, as the runs table keeps it. Strings owned by the caller. */
+/** The longest settings text (store_run.settings) a run keeps, NUL
+ * included. */
+#define STORE_RUN_SETTINGS_MAX 8192
+
+/**
+ * One target's part of a run, as the runs table keeps it: one row per run
+ * and target. A run (one `fix` invocation) has one id across its targets;
+ * each target's database keeps the rows of its own targets. The row's own
+ * id, `run_id`, is the run's id for the first target of the run in that
+ * database and the run's id followed by "/2", "/3", ... for the others
+ * (backup rows name their row by it); `run` is the run's id for every
+ * target. Strings owned by the caller.
+ *
+ * Rows written by an earlier rollsafe have no `run` (it reads as `run_id`),
+ * no `settings` ("") and the later counts at 0 (`remaining` -1).
+ */
 typedef struct store_run {
-  char run_id[40];              /**< e.g. "20261126T103000Z-3f9a" */
-  char command[16];             /**< "fix" or "restore" */
-  char target[128];             /**< the target's name */
-  char table[160];              /**< as given: table or schema.table */
+  char run_id[40];  /**< the row's id, e.g. "20261126T103000Z-3f9a01" */
+  char command[16]; /**< "fix" or "restore" */
+  char target[128]; /**< the target's name */
+  char table[160];  /**< as given: table or schema.table */
   char key[STORE_KEY_NAME_MAX]; /**< the key's columns, comma-separated */
   char column[64];
   unsigned to_version;
@@ -453,28 +471,81 @@ typedef struct store_run {
   char checkpoint[STORE_CHECKPOINT_MAX];
   int64_t started_us, updated_us;
   /** Counts so far: rows swapped, conflicts, lossy swaps, impossible and
-   * corrupt records left alone, rows restored. */
+   * corrupt records left alone, rows restored (by every restore). */
   int64_t converted, conflicts, lossy, impossible, corrupt, restored;
+
+  /* Columns added to the runs table by later versions (store__run_columns):
+   * read as NULL (empty, 0, -1) from rows an earlier rollsafe wrote. */
+
+  /** The run's id, shared by its targets. */
+  char run[40];
+  /** What resuming and restoring this part need, as the command that made
+   * it recorded it (for the CLI, a JSON object); opaque to the store. */
+  char settings[STORE_RUN_SETTINGS_MAX];
+  /** The fix's pass in progress (1, 2, ...; 0 as 1), and the rows this
+   * pass found in conflict or in flight so far (another pass is due). */
+  int64_t pass, pass_unsettled;
+  /** Rows read, and records left alone: lossy without --allow-lossy, new
+   * bytes that failed the check, undetermined, no key; queue messages in
+   * flight when met and consumed while the fix ran. */
+  int64_t rows_read, lossy_skipped, check_failed, undetermined, unnamed,
+      in_flight, gone;
+  /** After the verification pass: what the reader still cannot read, and
+   * what is still undetermined; -1 before it. */
+  int64_t remaining, remaining_undetermined;
+  /** The latest restore of this part: "" (none), "running", "done",
+   * "interrupted", "failed", "incomplete" (messages in flight); its
+   * checkpoint (the last backup key of its last committed batch); how
+   * many restores started; and its own counts (`restored` counts every
+   * restore's). */
+  char restore_status[16];
+  int has_restore_checkpoint;
+  char restore_checkpoint[STORE_CHECKPOINT_MAX];
+  int64_t restores, restore_restored, restore_conflicts, restore_in_flight,
+      restore_gone;
 } store_run;
 
-/** Inserts a new run (status "running"). */
+/** Inserts a new run part (status "running"); STORE_EUSAGE when a row
+ * with its run_id exists. */
 int store_run_create(store *s, const store_run *run, store_error *err);
 
 /**
- * Reads run @p run_id. @return STORE_OK, STORE_EUSAGE when there is no such
- * run (the message says so), or another store_status.
+ * Reads the run row whose own id is @p run_id. @return STORE_OK,
+ * STORE_EUSAGE when there is no such run (the message says so), or another
+ * store_status.
  */
 int store_run_load(store *s, const char *run_id, store_run *out,
                    store_error *err);
 
-/** Sets a run's status and counts (outside any batch); STORE_OK or error. */
+/** Saves a run row: status, checkpoints and counts (outside any batch);
+ * STORE_OK or error. */
 int store_run_update(store *s, const store_run *run, store_error *err);
 
 /**
- * Every run of this database, oldest first.
+ * Every run row of this database, oldest first.
  * @param[out] out a malloc'd array (free()), NULL when there are none
  */
 int store_run_list(store *s, store_run **out, size_t *n, store_error *err);
+
+/**
+ * The rows of run @p run (its id, shared by its targets) in this database,
+ * one per target, oldest first: a run id an earlier rollsafe made names its
+ * one row.
+ * @param[out] out a malloc'd array (free()), NULL when there are none
+ */
+int store_run_parts(store *s, const char *run, store_run **out, size_t *n,
+                    store_error *err);
+
+/**
+ * Opens the database of @p db (its kind and connection; table, key and
+ * column are not used) for its runs only: store_run_load, store_run_list,
+ * store_run_parts and store_purge_run. Nothing is created: a database
+ * without rollsafe's tables has no runs. Runs tables of an earlier
+ * rollsafe are read as they are.
+ */
+int store_open_runs(store **out, const store_target *db,
+                    const store_open_options *options,
+                    const store_write_options *write, store_error *err);
 
 /** One row of a page, borrowed until the next store_page() call. */
 typedef struct store_page_row {
@@ -524,6 +595,9 @@ typedef struct store_swap {
    * already (a restore: the original bytes are back). Set where the
    * adapter read the row: store_restore_check(), and SQLite batches. */
   int holds_value;
+  /** in, a fix: the new bytes lose something (--allow-lossy); a swap that
+   * happens is added to the run's `lossy` as well as its `converted`. */
+  int lossy;
 } store_swap;
 
 /** store_swap.outcome of a queue target. Tables leave it 0: a swap that
@@ -551,11 +625,15 @@ typedef enum store_swap_outcome {
  * swap that happened a backup row (run id, target, key, expect as the
  * original bytes, value as the new bytes, time; a key the run swaps again
  * keeps the bytes its latest swap replaced, so that a restore never undoes
- * a writer's change made between two passes); then the run's checkpoint
- * and counts (@p run, whose checkpoint is the batch's last key; its counts
- * are the totals before the batch, and the adapter adds the batch's swaps to
- * `converted` and the rest to `conflicts` in the same transaction). All or
- * nothing: on any error, nothing of the batch is visible.
+ * a writer's change made between two passes); then the run's row (@p run,
+ * whose checkpoint is the batch's last key). @p run's counts are the totals
+ * before the batch's swaps (what the batch left alone counted already); the
+ * adapter adds the batch's outcome in the same transaction: swaps that
+ * happened to `converted` (and `lossy` for the lossy ones), conflicts to
+ * `conflicts`, queue messages in flight to `in_flight`, consumed ones to
+ * `gone`, and conflicts and messages in flight to `pass_unsettled`. The
+ * caller adds the same from the swaps once the call returns STORE_OK. All
+ * or nothing: on any error, nothing of the batch is visible.
  * @return STORE_OK, STORE_EBUSY (gave way to production; retry later), or
  *         another store_status
  */
@@ -574,9 +652,12 @@ int store_backup_page(store *s, const char *run_id, const char *after,
 
 /**
  * Runs one batch of a restore: every swap by CAS (back to the original
- * bytes where the row still holds what the fix wrote), the run's
- * checkpoint and counts (before the batch; the adapter adds its swaps to
- * `restored` and the rest to `conflicts`), in one transaction. Restoring twice
+ * bytes where the row still holds what the fix wrote), and the run's row
+ * (@p run: its restore checkpoint, and its counts before the batch), in
+ * one transaction. The adapter adds its swaps to `restored` and
+ * `restore_restored`, conflicts to `restore_conflicts`, and for a queue
+ * messages in flight to `restore_in_flight` and consumed ones to
+ * `restore_gone`; the fix's own counts are left alone. Restoring twice
  * changes nothing: the second time no row holds the fixed bytes any more.
  */
 int store_restore_batch(store *s, const store_run *run, store_swap *swaps,
@@ -602,7 +683,8 @@ int store_restore_batch(store *s, const store_run *run, store_swap *swaps,
 int store_restore_check(store *s, store_swap *swaps, size_t n,
                         store_error *err);
 
-/** Deletes a run's backup rows and its run row: `rollsafe purge`. */
+/** Deletes the backup rows and the run row of run row @p run_id (a run
+ * part's own id): `rollsafe purge`. */
 int store_purge_run(store *s, const char *run_id, int64_t *deleted,
                     store_error *err);
 

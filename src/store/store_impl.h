@@ -20,6 +20,8 @@ typedef struct store_ops {
                   store_error *err);
   int (*run_update)(store *s, const store_run *run, store_error *err);
   int (*run_list)(store *s, store_run **out, size_t *n, store_error *err);
+  int (*run_parts)(store *s, const char *run, store_run **out, size_t *n,
+                   store_error *err);
   int (*page)(store *s, const char *after, size_t limit,
               const store_page_row **rows, store_error *err);
   int (*unnamed_page)(store *s, int64_t after, size_t limit,
@@ -192,6 +194,56 @@ typedef struct store__row_now {
  * states is STORE_SWAP_GONE, one in an in-flight state in flight.
  */
 void store__swap_classify(store_swap *w, const store__row_now *now, int queue);
+
+/* ---- the runs table's later columns ----
+ *
+ * The columns a runs table gets beyond those of the first layout (run_id ..
+ * restored): each adapter adds the missing ones to an existing table
+ * (ALTER TABLE ADD COLUMN), writes them all, and reads NULL for a column a
+ * table lacks (a database only read, never written by this version). */
+
+typedef enum store__column_kind {
+  STORE__COL_TEXT, /* char[size]; NULL reads as "", "" is written as NULL */
+  STORE__COL_INT,  /* int64_t, NOT NULL DEFAULT 0 */
+  STORE__COL_OPT,  /* int64_t; NULL reads as -1, -1 is written as NULL */
+  STORE__COL_KEY   /* char[size] and its int flag at `flag`: NULL when 0 */
+} store__column_kind;
+
+typedef struct store__run_column {
+  const char *name;
+  store__column_kind kind;
+  size_t offset; /* of the field in store_run */
+  size_t size;   /* text and key fields: their size */
+  size_t flag;   /* key fields: the offset of their has_ flag */
+} store__run_column;
+
+extern const store__run_column store__run_columns[];
+extern const size_t store__n_run_columns;
+
+/* Clears the later fields of @p r: what a row an earlier rollsafe wrote
+ * reads as (empty texts, 0, -1 for the optional counts). */
+void store__run_defaults(store_run *r);
+
+/* After a row is read: a row without `run` is its own run. */
+void store__run_read_done(store_run *r);
+
+/*
+ * Adds a batch's outcome to @p after (the run as the batch found it): for
+ * a fix, swaps done to converted (and lossy), conflicts to conflicts and
+ * pass_unsettled, in flight to in_flight and pass_unsettled, gone to gone;
+ * for a restore (@p restore), swaps done to restored and restore_restored,
+ * the others to restore_conflicts, restore_in_flight and restore_gone.
+ * Reads each swap's `swapped` and `outcome`.
+ */
+void store__batch_counts(store_run *after, const store_swap *swaps, size_t n,
+                         int restore);
+
+int store__sqlite_open_runs(store **out, const store_target *db,
+                            const store_write_options *write, store_error *err);
+int store__postgres_open_runs(store **out, const store_target *db,
+                              const store_open_options *options,
+                              const store_write_options *write,
+                              store_error *err);
 
 int store__sqlite_open_writer(store **out, const store_target *target,
                               const store_open_options *options,

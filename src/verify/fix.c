@@ -37,7 +37,38 @@ void fix_result_dispose(fix_result *r) {
     free(r->samples[o]);
   }
   free(r->hooks);
+  for (size_t i = 0; i < r->n_unsettled_keys; i++) {
+    free(r->unsettled_keys[i].key);
+    free(r->unsettled_keys[i].why);
+  }
+  free(r->unsettled_keys);
   memset(r, 0, sizeof *r);
+}
+
+/* Keeps the key of a row the current pass left unsettled (the first
+ * max_samples of the pass); 0 or RS_ENOMEM. */
+static int keep_unsettled(fix_result *r, size_t max, const char *key,
+                          unsigned parts, const char *why) {
+  if (r->n_unsettled_keys >= max) return 0;
+  fix_sample *grown =
+      realloc(r->unsettled_keys, (r->n_unsettled_keys + 1) * sizeof *grown);
+  if (grown == NULL) return RS_ENOMEM;
+  r->unsettled_keys = grown;
+  fix_sample *k = &grown[r->n_unsettled_keys++];
+  k->key = verify_strdup(key);
+  k->why = verify_strdup(why);
+  k->key_parts = parts;
+  k->key_position = parts == 0;
+  return k->key == NULL || k->why == NULL ? RS_ENOMEM : 0;
+}
+
+/* A new pass: the unsettled keys are the new pass's. */
+static void forget_unsettled(fix_result *r) {
+  for (size_t i = 0; i < r->n_unsettled_keys; i++) {
+    free(r->unsettled_keys[i].key);
+    free(r->unsettled_keys[i].why);
+  }
+  r->n_unsettled_keys = 0;
 }
 
 /* Counts an outcome and keeps the first keys of each (@p parts: as
@@ -361,7 +392,7 @@ static int with_retries(fix_result *r, const fix_options *o, batch_fn batch,
   }
 }
 
-static void run_id_new(char out[40]) {
+void fix_run_id_new(char out[40]) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   struct tm tm;
@@ -377,14 +408,73 @@ static void set_error(fix_result *r, const store_error *serr) {
   snprintf(r->error, sizeof r->error, "%s", serr->message);
 }
 
-/* Copies the result's counts into the run row. */
+/* Copies a fix's counts into its run row. */
 static void counts_to_run(fix_result *r) {
-  r->run.converted = (int64_t)(r->counts[FIX_CONVERTED] + r->counts[FIX_LOSSY]);
-  r->run.lossy = (int64_t)r->counts[FIX_LOSSY];
-  r->run.conflicts = (int64_t)r->counts[FIX_CONFLICT];
-  r->run.impossible = (int64_t)r->counts[FIX_IMPOSSIBLE];
-  r->run.corrupt = (int64_t)r->counts[FIX_CORRUPT];
-  r->run.restored = (int64_t)r->counts[FIX_RESTORED];
+  store_run *run = &r->run;
+  run->converted = (int64_t)(r->counts[FIX_CONVERTED] + r->counts[FIX_LOSSY]);
+  run->lossy = (int64_t)r->counts[FIX_LOSSY];
+  run->conflicts = (int64_t)r->counts[FIX_CONFLICT];
+  run->impossible = (int64_t)r->counts[FIX_IMPOSSIBLE];
+  run->corrupt = (int64_t)r->counts[FIX_CORRUPT];
+  run->lossy_skipped = (int64_t)r->counts[FIX_LOSSY_SKIPPED];
+  run->check_failed = (int64_t)r->counts[FIX_CHECK_FAILED];
+  run->undetermined = (int64_t)r->counts[FIX_UNDETERMINED];
+  run->unnamed = (int64_t)r->counts[FIX_UNNAMED];
+  run->in_flight = (int64_t)r->counts[FIX_IN_FLIGHT];
+  run->gone = (int64_t)r->counts[FIX_GONE];
+  run->rows_read = (int64_t)r->rows_read;
+}
+
+static uint64_t nonneg(int64_t v) {
+  return v > 0 ? (uint64_t)v : 0;
+}
+
+/* A fix's counts as its run row keeps them: where a resumed run goes on. */
+static void counts_from_run(fix_result *r, const store_run *run) {
+  uint64_t converted = nonneg(run->converted), lossy = nonneg(run->lossy);
+  r->counts[FIX_CONVERTED] = converted > lossy ? converted - lossy : 0;
+  r->counts[FIX_LOSSY] = lossy;
+  r->counts[FIX_CONFLICT] = nonneg(run->conflicts);
+  r->counts[FIX_IMPOSSIBLE] = nonneg(run->impossible);
+  r->counts[FIX_CORRUPT] = nonneg(run->corrupt);
+  r->counts[FIX_LOSSY_SKIPPED] = nonneg(run->lossy_skipped);
+  r->counts[FIX_CHECK_FAILED] = nonneg(run->check_failed);
+  r->counts[FIX_UNDETERMINED] = nonneg(run->undetermined);
+  r->counts[FIX_UNNAMED] = nonneg(run->unnamed);
+  r->counts[FIX_IN_FLIGHT] = nonneg(run->in_flight);
+  r->counts[FIX_GONE] = nonneg(run->gone);
+  r->rows_read = nonneg(run->rows_read);
+}
+
+/* A restore's own counts, as its part's row keeps them. */
+static void restore_counts_to_run(fix_result *r) {
+  r->run.restore_restored = (int64_t)r->counts[FIX_RESTORED];
+  r->run.restore_conflicts = (int64_t)r->counts[FIX_CONFLICT];
+  r->run.restore_in_flight = (int64_t)r->counts[FIX_IN_FLIGHT];
+  r->run.restore_gone = (int64_t)r->counts[FIX_GONE];
+}
+
+void fix_result_from_run(fix_result *r, const store_run *run, int restore) {
+  memset(r, 0, sizeof *r);
+  r->run = *run;
+  r->executed = 1;
+  if (restore) {
+    r->counts[FIX_RESTORED] = nonneg(run->restore_restored);
+    r->counts[FIX_CONFLICT] = nonneg(run->restore_conflicts);
+    r->counts[FIX_IN_FLIGHT] = nonneg(run->restore_in_flight);
+    r->counts[FIX_GONE] = nonneg(run->restore_gone);
+    r->complete = strcmp(run->restore_status, "done") == 0;
+    r->passes = 1;
+    return;
+  }
+  counts_from_run(r, run);
+  r->complete = strcmp(run->status, "done") == 0;
+  r->passes = nonneg(run->pass);
+  if (run->remaining >= 0) {
+    r->verified = 1;
+    r->remaining = (uint64_t)run->remaining;
+    r->remaining_undetermined = nonneg(run->remaining_undetermined);
+  }
 }
 
 /* ---- dry run: a read-only pass over the table ---------------------------- */
@@ -441,29 +531,34 @@ static int past_deadline(const fix_options *o) {
   return o->deadline > 0 && verify_now_seconds() >= o->deadline;
 }
 
-/* Counts a swap that did not happen; *unsettled grows by what a later pass
- * must revisit (conflicts, and in-flight messages of a queue). */
+/* Counts a swap that did not happen; the pass's unsettled rows (the run's
+ * pass_unsettled) grow by what a later pass must revisit (conflicts, and
+ * in-flight messages of a queue), whose keys are kept. */
 static int count_missed(fix_result *r, const fix_options *o,
-                        const store_swap *w, uint64_t *unsettled) {
+                        const store_swap *w) {
   if (o->queue && w->outcome == STORE_SWAP_GONE)
     return count(r, o, FIX_GONE, w->key,
                  "consumed while the fix ran (deleted, or no longer "
                  "pending); not an error");
-  (*unsettled)++;
-  if (o->queue && w->outcome == STORE_SWAP_IN_FLIGHT)
-    return count(r, o, FIX_IN_FLIGHT, w->key,
-                 "a consumer held it; left alone for a later pass");
-  return count(r, o, FIX_CONFLICT, w->key,
-               "the row changed after it was read; left for a later pass");
+  r->run.pass_unsettled++;
+  int in_flight = o->queue && w->outcome == STORE_SWAP_IN_FLIGHT;
+  const char *why = in_flight
+                        ? "a consumer held it; left alone for a later pass"
+                        : "the row changed after it was read; left for a "
+                          "later pass";
+  int rc = keep_unsettled(r, o->max_samples, w->key, r->key_parts,
+                          in_flight ? "in flight" : "conflict");
+  if (rc != 0) return rc;
+  return count(r, o, in_flight ? FIX_IN_FLIGHT : FIX_CONFLICT, w->key, why);
 }
 
-/* One pass from the run's checkpoint; *conflicts set to this pass's
- * conflicts (and, for a queue, in-flight messages). */
-static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
-                        int *done, rs_error *err) {
+/* One pass of the run's pass number, from its checkpoint (the run's
+ * pass_unsettled counts what the pass left for another). *done: the pass
+ * reached the end of the table. */
+static int execute_pass(fix_result *r, engine *e, store *s, int *done,
+                        rs_error *err) {
   const fix_options *o = e->o;
   store_error serr = {STORE_OK, ""};
-  *conflicts = 0;
   *done = 0;
   size_t cap = o->batch;
   store_swap *swaps = calloc(cap, sizeof *swaps);
@@ -527,15 +622,17 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
                                 out.len,
                                 0,
                                 0,
-                                0};
+                                0,
+                                oc == FIX_LOSSY};
         outcome[k] = oc;
         memcpy(why + k * 256, reason, 256);
         k++;
       } else {
         /* Records left alone are counted by the first pass only: later
          * passes read the whole table again for the conflicted rows and
-         * would count them once more each time. */
-        if (r->passes == 1)
+         * would count them once more each time. The pass number is the
+         * run's, so that a resumed run counts them once too. */
+        if (r->run.pass <= 1)
           rc = count(r, o, (fix_outcome)oc, rows[i].key, reason);
       }
     }
@@ -550,17 +647,13 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
       break;
     }
     /* The checkpoint is the page's last key: everything up to it is
-     * decided once this batch commits. */
+     * decided once this batch commits, with every count so far (the
+     * adapter adds the batch's swaps). */
+    counts_to_run(r);
     store_run next = r->run;
     next.has_checkpoint = 1;
     snprintf(next.checkpoint, sizeof next.checkpoint, "%s", rows[n - 1].key);
     next.updated_us = rs_now_us();
-    counts_to_run(r);
-    next.converted = r->run.converted;
-    next.lossy = r->run.lossy;
-    next.conflicts = r->run.conflicts;
-    next.impossible = r->run.impossible;
-    next.corrupt = r->run.corrupt;
     int st = with_retries(r, o, store_fix_batch, s, &next, swaps, k, &serr);
     if (st != STORE_OK) {
       set_error(r, &serr);
@@ -571,7 +664,7 @@ static int execute_pass(fix_result *r, engine *e, store *s, uint64_t *conflicts,
       if (swaps[i].swapped)
         rc = count(r, o, (fix_outcome)outcome[i], swaps[i].key, why + i * 256);
       else
-        rc = count_missed(r, o, &swaps[i], conflicts);
+        rc = count_missed(r, o, &swaps[i]);
     }
     r->run.has_checkpoint = 1;
     memcpy(r->run.checkpoint, next.checkpoint, sizeof r->run.checkpoint);
@@ -700,8 +793,42 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
   return 0;
 }
 
+/* store_run_update, retried with backoff while it gives way to a writer
+ * (STORE_EBUSY), at most max_busy_retries times: the run's own row is
+ * saved even when a signal asks the run to stop. */
+static int update_run(fix_result *r, const fix_options *o, store *s,
+                      store_error *err) {
+  for (unsigned attempt = 0;; attempt++) {
+    r->run.updated_us = rs_now_us();
+    int st = store_run_update(s, &r->run, err);
+    if (st != STORE_EBUSY || attempt >= o->max_busy_retries) return st;
+    r->busy_retries++;
+    backoff(attempt);
+  }
+}
+
+/* Saves the run row as it stands (outside a batch): the pass, the
+ * checkpoint and every count. A failure ends the run with its error. */
+static int save_run(fix_result *r, const fix_options *o, store *s) {
+  store_error serr = {STORE_OK, ""};
+  if (update_run(r, o, s, &serr) == STORE_OK) return 0;
+  set_error(r, &serr);
+  return -1;
+}
+
+/* Saves the run row at the end: a failure to do so is the run's error,
+ * unless it had one already, and the run is not complete. */
+static void save_final(fix_result *r, const fix_options *o, store *s) {
+  store_error uerr = {STORE_OK, ""};
+  if (update_run(r, o, s, &uerr) != STORE_OK && r->status == STORE_OK) {
+    set_error(r, &uerr);
+    r->complete = 0;
+  }
+}
+
 int fix_target(fix_result *r, store *s, const store_target *target,
                const fix_options *o, rs_error *err) {
+  (void)target;
   memset(r, 0, sizeof *r);
   r->key_parts = store_key_parts(s);
   double t0 = verify_now_seconds();
@@ -727,102 +854,107 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     return rc;
   }
   r->executed = 1;
+  r->run = *o->run;
   /* One process works on a run at a time: the lease is taken before the
-   * run is created or loaded, and a run whose process is gone loads as
+   * run is created or resumed, and a run whose process is gone loads as
    * interrupted (store.h, run leases). */
   const char *leased = NULL;
-  if (o->resume != NULL) {
-    if (store_run_lease(s, o->resume, &serr) != STORE_OK) {
-      set_error(r, &serr);
-      goto out;
+  if (store_run_lease(s, r->run.run_id, &serr) != STORE_OK) {
+    set_error(r, &serr);
+    if (!o->resume) r->run.run_id[0] = '\0'; /* never created */
+    goto out;
+  }
+  leased = r->run.run_id;
+  if (o->resume) {
+    /* Counts, pass and checkpoint go on from where the run stopped. A run
+     * whose passes ended with rows unsettled (incomplete) starts its next
+     * pass; one stopped inside a pass goes on with it. */
+    counts_from_run(r, &r->run);
+    if (r->run.pass < 1) r->run.pass = 1;
+    if (strcmp(r->run.status, "incomplete") == 0 && r->run.pass_unsettled > 0) {
+      r->run.pass++;
+      r->run.pass_unsettled = 0;
+      r->run.has_checkpoint = 0;
+      r->run.checkpoint[0] = '\0';
     }
-    leased = o->resume;
-    if (store_run_load(s, o->resume, &r->run, &serr) != STORE_OK) {
-      set_error(r, &serr);
-      goto out;
-    }
-    if (strcmp(r->run.command, "fix") != 0 ||
-        strcmp(r->run.table, target->table) != 0 ||
-        strcmp(r->run.key, store_key(s)) != 0 ||
-        strcmp(r->run.column, target->column) != 0) {
-      r->status = STORE_EUSAGE;
-      snprintf(r->error, sizeof r->error,
-               "run %.40s is a %.16s of %.160s.%.64s (key %.120s), not a fix "
-               "of this target",
-               r->run.run_id, r->run.command, r->run.table, r->run.column,
-               r->run.key);
-      goto out;
-    }
-    /* Counts go on from where the run stopped. */
-    r->counts[FIX_CONVERTED] = (uint64_t)(r->run.converted - r->run.lossy);
-    r->counts[FIX_LOSSY] = (uint64_t)r->run.lossy;
-    r->counts[FIX_CONFLICT] = (uint64_t)r->run.conflicts;
-    r->counts[FIX_IMPOSSIBLE] = (uint64_t)r->run.impossible;
-    r->counts[FIX_CORRUPT] = (uint64_t)r->run.corrupt;
-  } else {
-    run_id_new(r->run.run_id);
-    snprintf(r->run.command, sizeof r->run.command, "fix");
-    snprintf(r->run.target, sizeof r->run.target, "%s",
-             target->name ? target->name : target->table);
-    snprintf(r->run.table, sizeof r->run.table, "%s", target->table);
-    snprintf(r->run.key, sizeof r->run.key, "%s", store_key(s));
-    snprintf(r->run.column, sizeof r->run.column, "%s", target->column);
-    r->run.to_version = o->to_version;
+    r->run.remaining = r->run.remaining_undetermined = -1;
     snprintf(r->run.status, sizeof r->run.status, "running");
+    if (save_run(r, o, s) != 0) goto out;
+  } else {
+    snprintf(r->run.command, sizeof r->run.command, "fix");
+    snprintf(r->run.status, sizeof r->run.status, "running");
+    r->run.has_checkpoint = 0;
+    r->run.pass = 1;
+    r->run.remaining = r->run.remaining_undetermined = -1;
     r->run.started_us = r->run.updated_us = rs_now_us();
-    if (store_run_lease(s, r->run.run_id, &serr) != STORE_OK) {
-      set_error(r, &serr);
-      r->run.run_id[0] = '\0'; /* never created */
-      goto out;
-    }
-    leased = r->run.run_id;
     if (store_run_create(s, &r->run, &serr) != STORE_OK) {
       set_error(r, &serr);
+      r->run.run_id[0] = '\0'; /* not ours: never updated */
       goto out;
     }
   }
-  snprintf(r->run.status, sizeof r->run.status, "running");
-  /* Rows no key names are read once, reported, and never written. */
-  rc = unnamed_rows(r, &e, s, 0, err);
-  if (rc != 0 || r->status != STORE_OK) goto out;
+  /* Rows no key names are read once, reported, and never written: by the
+   * first pass before its first batch (a run resumed later counted them
+   * already, and its first batch committed the counts). */
+  if (r->run.pass <= 1 && !r->run.has_checkpoint) {
+    rc = unnamed_rows(r, &e, s, 0, err);
+    if (rc != 0 || r->status != STORE_OK) goto out;
+  }
   unsigned max_passes = o->max_passes ? o->max_passes : 1;
+  double first_end = -1; /* when this invocation's first pass ended */
+  /* --max-passes counts this invocation's passes: a resumed run gets as
+   * many as a new one. */
+  uint64_t pass = 0;
   for (;;) {
-    uint64_t conflicts = 0;
     int done = 0;
-    r->passes++;
-    rc = execute_pass(r, &e, s, &conflicts, &done, err);
+    pass++;
+    rc = execute_pass(r, &e, s, &done, err);
     if (rc != 0 || !done || r->status != STORE_OK || r->interrupted) break;
-    if (conflicts == 0 || (!o->queue && r->passes >= max_passes)) {
+    if (first_end < 0) first_end = verify_now_seconds();
+    uint64_t unsettled = nonneg(r->run.pass_unsettled);
+    if (unsettled == 0 || (!o->queue && pass >= max_passes)) {
       r->complete = 1;
       break;
     }
     /* A queue is done only when no message is left to convert: what is
-     * still in flight when the passes run out leaves the run incomplete,
-     * with its counts. */
-    if (o->queue && (r->passes >= max_passes || past_deadline(o))) {
-      r->unsettled = conflicts;
-      r->deadline_reached = r->passes < max_passes;
+     * still in flight when the passes or the wait run out, or the
+     * deadline comes, leaves the run incomplete, with its counts and the
+     * keys still unsettled. */
+    double waited = verify_now_seconds() - first_end;
+    if (o->queue && (pass >= max_passes || past_deadline(o) ||
+                     waited >= o->in_flight_wait)) {
+      r->unsettled = unsettled;
+      r->deadline_reached = pass < max_passes && past_deadline(o);
       break;
     }
     if (o->queue) {
       /* Give consumers time to finish what they hold: 50 ms, doubling,
-       * at most 2 s, never past the deadline. */
-      double pause = 0.05 * (double)(1u << (r->passes < 6 ? r->passes : 6));
+       * at most 2 s, never past the wait or the deadline. */
+      double pause = 0.05 * (double)(1u << (pass < 6 ? pass : 6));
       if (pause > 2.0) pause = 2.0;
+      if (pause > o->in_flight_wait - waited)
+        pause = o->in_flight_wait - waited;
       if (o->deadline > 0 && verify_now_seconds() + pause > o->deadline)
         pause = o->deadline - verify_now_seconds();
       sleep_seconds(pause);
     }
     /* Conflicted rows are read again from the start in the next pass;
-     * rows already fixed read as clean and are left alone. */
+     * rows already fixed read as clean and are left alone. The new pass
+     * is saved first: a run resumed from here starts it over. */
+    r->run.pass++;
+    r->run.pass_unsettled = 0;
     r->run.has_checkpoint = 0;
     r->run.checkpoint[0] = '\0';
+    forget_unsettled(r);
+    counts_to_run(r);
+    if (save_run(r, o, s) != 0) break;
   }
   if (rc == 0 && (r->complete || (r->unsettled > 0 && !r->deadline_reached)) &&
       r->status == STORE_OK && !r->interrupted)
     rc = verify(r, &e, s, err);
 out:
   counts_to_run(r);
+  r->passes = nonneg(r->run.pass);
   if (r->run.run_id[0] != '\0' && r->status != STORE_EUSAGE) {
     snprintf(r->run.status, sizeof r->run.status, "%s",
              r->interrupted ? "interrupted"
@@ -834,13 +966,11 @@ out:
              /* passes or time ran out (queues: messages still in flight) */
              : r->unsettled > 0 || r->deadline_reached ? "incomplete"
                                                        : "interrupted");
-    r->run.updated_us = rs_now_us();
-    store_error uerr = {STORE_OK, ""};
-    if (store_run_update(s, &r->run, &uerr) != STORE_OK &&
-        r->status == STORE_OK) {
-      set_error(r, &uerr);
-      r->complete = 0;
+    if (r->verified) {
+      r->run.remaining = (int64_t)r->remaining;
+      r->run.remaining_undetermined = (int64_t)r->remaining_undetermined;
     }
+    save_final(r, o, s);
   }
   store_run_release(s, leased);
   r->busy_retries += store_busy_retries(s);
@@ -1033,44 +1163,72 @@ static int count_restore(fix_result *r, const fix_options *o,
                      "writer changed or deleted it); left alone");
 }
 
+/* Whether a restore of the part stopped before its end (a signal, an
+ * error, or a process that died): the next restore goes on from its
+ * checkpoint. One that ended (done, or messages left in flight) is over:
+ * the next starts anew. */
+int fix_restore_unfinished(const store_run *run) {
+  return strcmp(run->restore_status, "running") == 0 ||
+         strcmp(run->restore_status, "interrupted") == 0 ||
+         strcmp(run->restore_status, "failed") == 0;
+}
+
 /* fix_restore() once the lease is held. */
-static int restore_run(fix_result *r, store *s, const char *run_id,
-                       const fix_options *o) {
+static int restore_run(fix_result *r, store *s, const fix_options *o) {
   store_error serr = {STORE_OK, ""};
-  store_run fixed;
-  if (store_run_load(s, run_id, &fixed, &serr) != STORE_OK) {
-    set_error(r, &serr);
-    return 0;
-  }
-  if (strcmp(fixed.command, "fix") != 0) {
+  const store_run *fixed = o->run;
+  if (strcmp(fixed->command, "fix") != 0) {
     r->status = STORE_EUSAGE;
-    snprintf(r->error, sizeof r->error, "run %s is not a fix", run_id);
+    snprintf(r->error, sizeof r->error, "run %s is not a fix", fixed->run_id);
     return 0;
   }
   /* The backup rows' keys are texts of the run's key: read with another
    * key's columns they would name other rows, or none. */
-  if (strcmp(fixed.key, store_key(s)) != 0) {
+  if (strcmp(fixed->key, store_key(s)) != 0) {
     r->status = STORE_EUSAGE;
     snprintf(r->error, sizeof r->error,
              "run %.40s was made with key '%.120s', not '%.120s': restore "
              "it with --key %.120s",
-             run_id, fixed.key, store_key(s), fixed.key);
+             fixed->run, fixed->key, store_key(s), fixed->key);
     return 0;
   }
-  r->run = fixed;
+  r->run = *fixed;
   r->executed = o->execute;
   r->key_parts = store_key_parts(s);
   char after[STORE_CHECKPOINT_MAX];
   int has_after = 0;
   r->passes = 1;
+  if (fix_restore_unfinished(&r->run) && r->run.has_restore_checkpoint) {
+    /* An unfinished restore goes on where it stopped, with its counts;
+     * its dry run predicts that. */
+    snprintf(after, sizeof after, "%s", r->run.restore_checkpoint);
+    has_after = 1;
+    r->counts[FIX_RESTORED] = nonneg(r->run.restore_restored);
+    r->counts[FIX_CONFLICT] = nonneg(r->run.restore_conflicts);
+    r->counts[FIX_IN_FLIGHT] = nonneg(r->run.restore_in_flight);
+    r->counts[FIX_GONE] = nonneg(r->run.restore_gone);
+    r->unsettled = r->counts[FIX_IN_FLIGHT];
+  } else if (o->execute) {
+    r->run.restores++;
+    r->run.has_restore_checkpoint = 0;
+    r->run.restore_checkpoint[0] = '\0';
+  }
+  if (o->execute) {
+    snprintf(r->run.restore_status, sizeof r->run.restore_status, "running");
+    restore_counts_to_run(r);
+    if (save_run(r, o, s) != 0) return 0;
+  }
+  int rc = 0;
+  double start = verify_now_seconds();
+  uint64_t handled = 0;
   for (;;) {
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
       break;
     }
     store_swap *rows = NULL;
-    int n = store_backup_page(s, run_id, has_after ? after : NULL, o->batch,
-                              &rows, &serr);
+    int n = store_backup_page(s, r->run.run_id, has_after ? after : NULL,
+                              o->batch, &rows, &serr);
     if (n < 0) {
       set_error(r, &serr);
       break;
@@ -1080,12 +1238,18 @@ static int restore_run(fix_result *r, store *s, const char *run_id,
       break;
     }
     r->rows_read += (uint64_t)n;
-    snprintf(after, sizeof after, "%s", rows[n - 1].key);
-    has_after = 1;
     /* The dry run reads each row and decides as the batch would; the
-     * execute swaps. Both are counted the same way. */
+     * execute swaps, and its checkpoint is the page's last backup key.
+     * Both are counted the same way. */
     store_run next = r->run;
-    next.restored = (int64_t)r->counts[FIX_RESTORED];
+    restore_counts_to_run(r);
+    next.restore_restored = r->run.restore_restored;
+    next.restore_conflicts = r->run.restore_conflicts;
+    next.restore_in_flight = r->run.restore_in_flight;
+    next.restore_gone = r->run.restore_gone;
+    next.has_restore_checkpoint = 1;
+    snprintf(next.restore_checkpoint, sizeof next.restore_checkpoint, "%s",
+             rows[n - 1].key);
     next.updated_us = rs_now_us();
     int st = with_retries(r, o, o->execute ? store_restore_batch : check_batch,
                           s, &next, rows, (size_t)n, &serr);
@@ -1093,13 +1257,32 @@ static int restore_run(fix_result *r, store *s, const char *run_id,
       set_error(r, &serr);
       break;
     }
-    for (int i = 0; i < n; i++) {
-      int rc = count_restore(r, o, &rows[i], !o->execute);
-      if (rc != 0) return rc;
+    for (int i = 0; i < n && rc == 0; i++) {
+      rc = count_restore(r, o, &rows[i], !o->execute);
+      if (o->execute && rows[i].swapped) r->run.restored++;
     }
-    if (o->execute) r->run.restored = (int64_t)r->counts[FIX_RESTORED];
+    snprintf(after, sizeof after, "%s", rows[n - 1].key);
+    has_after = 1;
+    if (o->execute) {
+      r->run.has_restore_checkpoint = 1;
+      memcpy(r->run.restore_checkpoint, next.restore_checkpoint,
+             sizeof r->run.restore_checkpoint);
+    }
+    if (rc != 0) break;
+    handled += (uint64_t)n;
+    if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
+    throttle(o, start, handled);
   }
-  return 0;
+  if (o->execute) {
+    snprintf(r->run.restore_status, sizeof r->run.restore_status, "%s",
+             r->interrupted          ? "interrupted"
+             : r->status != STORE_OK ? "failed"
+             : r->unsettled > 0      ? "incomplete"
+                                     : "done");
+    restore_counts_to_run(r);
+    save_final(r, o, s);
+  }
+  return rc;
 }
 
 /* ---- planning for other drivers ----------------------------------------- */
@@ -1169,19 +1352,20 @@ void fix_planner_free(fix_planner *p) {
   free(p);
 }
 
-int fix_restore(fix_result *r, store *s, const char *run_id,
-                const fix_options *o, rs_error *err) {
+int fix_restore(fix_result *r, store *s, const fix_options *o, rs_error *err) {
   (void)err;
   memset(r, 0, sizeof *r);
   double t0 = verify_now_seconds();
   store_error serr = {STORE_OK, ""};
   /* A restore that writes holds the run's lease, as a fix does: never
    * beside a fix or a restore of the same run. */
+  const char *run_id = o->run->run_id;
   if (o->execute && store_run_lease(s, run_id, &serr) != STORE_OK) {
     set_error(r, &serr);
+    r->seconds = verify_now_seconds() - t0;
     return 0;
   }
-  int rc = restore_run(r, s, run_id, o);
+  int rc = restore_run(r, s, o);
   if (o->execute) store_run_release(s, run_id);
   r->busy_retries += store_busy_retries(s);
   r->seconds = verify_now_seconds() - t0;

@@ -64,12 +64,8 @@ typedef struct fix_sample {
 typedef struct fix_options {
   const rs_registry *registry;
   const char *type;
-  /**
-   * Resolved: version, framing and raw_writer. The run row does not keep
-   * them (store_run holds the version written, not the reader): a resumed
-   * run takes them from the command line or config again, as the first
-   * run did.
-   */
+  /** Resolved: version, framing and raw_writer (the caller records them
+   * in the run's settings and takes them from there to resume). */
   rs_reader reader;
   /**
    * Confluent schema ids (rs_options.schema_ids) for reading records; with
@@ -94,10 +90,22 @@ typedef struct fix_options {
   unsigned max_passes;       /**< passes while conflicts remain (at least 1) */
   unsigned max_busy_retries; /**< retries of a batch that gave way */
   size_t max_samples;        /**< keys kept per outcome */
-  const char *resume;        /**< run id to resume, or NULL */
+  /**
+   * Execute: this target's part of the run. A new one (@p resume 0) is
+   * created from it (its ids, target, table, key, column, to_version and
+   * settings; counts and checkpoints start at zero); one loaded from the
+   * runs table (@p resume 1) goes on from its pass, checkpoint and counts.
+   * A restore: the fix's part, as loaded.
+   */
+  const store_run *run;
+  int resume;
   /** Queue kinds: messages a consumer holds are in flight and revisited;
    * passes go on while any is left (up to max_passes or the deadline). */
   int queue;
+  /** Queues: how long passes go on revisiting messages in flight (or in
+   * conflict) after the first pass of this invocation ends, in seconds;
+   * 0: not at all (one pass, and what remains is reported). */
+  double in_flight_wait;
   /** verify_now_seconds() after which no new batch or pass starts; 0:
    * none. Reaching it leaves the run incomplete. */
   double deadline;
@@ -139,6 +147,10 @@ typedef struct fix_result {
   /** Queues: messages still in flight or in conflict after the last pass
    * (the passes ran out, or the deadline came): the run is incomplete. */
   uint64_t unsettled;
+  /** The keys of the rows and messages the last pass left in conflict or
+   * in flight (the first max_samples): what a later run must finish. */
+  fix_sample *unsettled_keys;
+  size_t n_unsettled_keys;
   int deadline_reached;
   /** Stream files: the new file (execute), and how the original ends. */
   char stream_output[4096];
@@ -170,16 +182,37 @@ int fix_stream(fix_result *result, store *s, const store_target *target,
                const fix_options *options, rs_error *err);
 
 /**
- * Restores run @p run_id on writer store @p s: every backup row whose table
- * row still holds the fixed bytes gets its original bytes back; others are
- * conflicts (named as already restored where the row holds the original
- * bytes), or, for queues, gone or in flight, left alone. Without `execute`
- * each page of backup rows is checked against the table
+ * Restores the fix's part options->run on writer store @p s: every backup
+ * row whose table row still holds the fixed bytes gets its original bytes
+ * back; others are conflicts (named as already restored where the row
+ * holds the original bytes), or, for queues, gone or in flight, left
+ * alone. The restore keeps its checkpoint and counts in the part's row
+ * (restore_status, restore_checkpoint, restore_*): a restore that was
+ * interrupted, failed or killed goes on from its checkpoint, with its
+ * counts; one that ended starts a new restore from the first backup row.
+ * Without `execute` each page of backup rows is checked against the table
  * (store_restore_check) and counted exactly as the execute would count it,
- * writing nothing.
+ * from where the execute would start, writing nothing.
  */
-int fix_restore(fix_result *result, store *s, const char *run_id,
-                const fix_options *options, rs_error *err);
+int fix_restore(fix_result *result, store *s, const fix_options *options,
+                rs_error *err);
+
+/**
+ * Fills @p result as the report shows a part that is done already (a
+ * resumed run's target that has nothing left to do): its recorded counts,
+ * rows, passes and, where the verification pass ran, what remained; with
+ * @p restore, its last restore's counts.
+ */
+void fix_result_from_run(fix_result *result, const store_run *run,
+                         int restore);
+
+/** Whether the last restore of @p run stopped before its end (interrupted,
+ * failed, or its process killed): a restore goes on from its checkpoint. */
+int fix_restore_unfinished(const store_run *run);
+
+/** A new run id: the UTC time and 24 random bits,
+ * "20261126T103000Z-3f9a01". */
+void fix_run_id_new(char out[40]);
 
 void fix_result_dispose(fix_result *result);
 

@@ -313,9 +313,9 @@ def test_output_unwritable(ctx):
 
 
 def test_runs_purge_shared_database(ctx):
-    # A config whose targets share one database: each run is listed and
-    # purged under its own target only, and a purge of a run of one of them
-    # succeeds (exit 0) instead of failing on the others.
+    # A config whose targets share one database: one fix is one run, with a
+    # row for each of its targets, listed under each; a purge of the run
+    # deletes every target's row and backups, or those --target names.
     d = os.path.join(ctx.work, "shared")
     ctx.expect(0, "demo", "--force", "--rows", "200", d)
     cfg = os.path.join(d, "rollsafe.yaml")
@@ -323,32 +323,44 @@ def test_runs_purge_shared_database(ctx):
                         "--max-passes", "1",
                         "--format", "json")
     doc = json.loads(out)
+    run = doc["run_id"]
     runs = {t["name"]: t["run_id"] for t in doc["targets"]
             if t.get("run_id")}
-    check("orders" in runs and "order-events" in runs, "run ids", doc)
+    check(runs == {"orders": run, "order-events": run},
+          "one run id for both targets", doc)
     out, _ = ctx.expect(0, "runs", "-c", cfg, "--format", "json")
     listed = json.loads(out)
-    for name, run in runs.items():
+    for name in runs:
         ids = [r["run_id"] for r in listed[name]]
         check(ids == [run], "runs of %s: %r, expected [%r]" % (name, ids, run),
               listed)
-    out, _ = ctx.expect(0, "purge", "-c", cfg, "--run", runs["orders"])
+    rows = {listed[name][0]["row_id"] for name in runs}
+    check(rows == {run, run + "/2"}, "a row of its own for each target",
+          listed)
+    out, _ = ctx.expect(0, "purge", "-c", cfg, "--run", run, "--target",
+                        "orders")
     check(out.count("would be purged") == 1 and out.startswith("orders:"),
-          "dry run names the run's own target once", out)
-    out, _ = ctx.expect(0, "purge", "-c", cfg, "--run", runs["orders"],
-                        "--execute", "--format", "json")
+          "dry run of --target names that target once", out)
+    out, _ = ctx.expect(0, "purge", "-c", cfg, "--run", run, "--target",
+                        "orders", "--execute", "--format", "json")
     doc = json.loads(out)
-    check(doc["run_id"] == runs["orders"] and doc["executed"] is True
-          and doc["backups_deleted"] > 0, "purge report", doc)
+    check(doc["run_id"] == run and doc["executed"] is True
+          and doc["backups_deleted"] > 0 and
+          [t["name"] for t in doc["targets"]] == ["orders"], "purge report",
+          doc)
     out, _ = ctx.expect(0, "runs", "-c", cfg, "--format", "json")
     listed = json.loads(out)
     check(listed["orders"] == [] and
-          [r["run_id"] for r in listed["order-events"]] ==
-          [runs["order-events"]], "runs after the purge", listed)
-    _, err = ctx.expect(2, "purge", "-c", cfg, "--run", runs["orders"],
-                        "--execute")
-    one_line_error(err, runs["orders"], "no run")
-
+          [r["run_id"] for r in listed["order-events"]] == [run],
+          "runs after the purge", listed)
+    _, err = ctx.expect(2, "purge", "-c", cfg, "--run", run, "--target",
+                        "orders", "--execute")
+    one_line_error(err, run, "no run")
+    out, _ = ctx.expect(0, "purge", "-c", cfg, "--run", run, "--execute")
+    check(out.count("purged run %s" % run) == 1 and
+          out.startswith("order-events:"), "the rest of the run purged", out)
+    out, _ = ctx.expect(0, "runs", "-c", cfg, "--format", "json")
+    check(all(v == [] for v in json.loads(out).values()), "no runs left", out)
 
 
 def test_fix_error_document(ctx):

@@ -388,17 +388,21 @@ def test_metrics_match_the_report(r):
 
 def test_bad_where_creates_nothing(r):
     """A fix whose --where is not SQL, or names no column, fails before it
-    creates its tables, and its error names the target once."""
+    creates its tables, and its error names the target once. A restore
+    looks its run up first, creating nothing either."""
     recs = Records()
     path, _ = build(r, recs)
     before = tables(path)
     for where in ("bad sql ((", "nosuch > 1"):
-        for cmd in (["fix", "--execute"], ["restore", "--run", "x",
-                                            "--execute"]):
-            _, err = r.expect(2, *cmd, *target(path), "--where", where)
-            check("check --where" in err, "the error points at --where", err)
-            check_eq(err.count("target 'orders'"), 1, "target named once")
-            check_eq(tables(path), before, "tables after a bad --where")
+        _, err = r.expect(2, "fix", "--execute", *target(path), "--where",
+                          where)
+        check("check --where" in err, "the error points at --where", err)
+        check_eq(err.count("target 'orders'"), 1, "target named once")
+        check_eq(tables(path), before, "tables after a bad --where")
+        _, err = r.expect(2, "restore", "--run", "x", "--execute",
+                          *target(path), "--where", where)
+        check("no run 'x'" in err, "the error names the run", err)
+        check_eq(tables(path), before, "tables after a restore of no run")
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

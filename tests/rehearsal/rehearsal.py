@@ -439,8 +439,9 @@ def fix_with_consumers(h, backend, queue, v2):
     check_eq(set(held), {k for k in queue if queue[k][1] in IN_FLIGHT},
              "messages held at the kill")
     check_eq(finished, held, "held messages finished")
-    run_id = {t["name"]: t["run_id"] for t in doc["targets"]}[OUTBOX]
-    return doc, taken, set(held), backend.backups(run_id)
+    # The outbox's own row of the run: its backup rows are keyed by it.
+    row_id = {t["name"]: t["row_id"] for t in doc["targets"]}[OUTBOX]
+    return doc, taken, set(held), backend.backups(row_id)
 
 
 def check_taken(taken, backups, before, v2_live):

@@ -192,8 +192,11 @@ def check_passed(r, backend, out, reports):
              "scan after the fix")
     check_eq(report(reports, "scan-after-down")["exit_code"], 0,
              "scan after the down migration")
+    restore = report(reports, "restore")
+    check_eq(restore["run_id"], fix["run_id"], "one restore of the fix's run")
+    restored = {t["name"]: t for t in restore["targets"]}
     for t in ("orders", "order_events"):
-        doc = report(reports, "restore-target-%s" % t)
+        doc = restored[t]
         # Restored, or consumed since the fix (gone): every conversion.
         check_eq(doc["restored"] + doc["gone"], fixed[t]["converted"],
                  "%s: restored and gone" % t)
@@ -314,17 +317,20 @@ def test_ci_script_runtime_schemas_pass(r):
 
 def test_ci_script_config_schemas(r):
     """Runtime schemas from the config's own schemas key (paths relative to
-    the config file) instead of RS_SCHEMAS: the restore step's per-target
-    configs, written to RS_OUT, keep pointing at them."""
+    the config file) instead of RS_SCHEMAS: the run records them, each
+    made absolute."""
     v1, v2 = compile_schemas(r)
     rc, out, err, reports = ci_script(r, False, schemas=[v1, v2],
                                       without=MOVED, config_schemas=True)
     check_eq(rc, 0, "exit of the rehearsal script (%s)\n%s" % (err, out))
     check_passed(r, None, out, reports)
+    runs = json.loads(r.expect(0, "runs", "-c",
+                               os.path.join(r.work, "rollsafe.yaml"),
+                               "--format", "json")[0])
     for t in ("orders", "order_events"):
-        with open(os.path.join(reports, "target-%s.yaml" % t)) as f:
-            check_eq(yaml.safe_load(f)["schemas"], [v1, v2],
-                     "%s: the restore config's schemas" % t)
+        check_eq(runs[t][-1]["settings"]["schemas"],
+                 [os.path.realpath(v1), os.path.realpath(v2)],
+                 "%s: the schemas the run recorded" % t)
     lossy = report(reports, "fix")["targets"][0]["samples"]["lossy"]
     check(any("by enum_map" in s["why"] for s in lossy),
           "the generic converter's enum_map at work", lossy)

@@ -1717,11 +1717,17 @@ START_TEST(writer_creates_schema_once_and_reopens) {
   store_error err;
   int rc = open_writer_conn(&s, conn, "t", "id", "body", NULL, 0, 0, &err);
   ck_assert_msg(rc == STORE_OK, "%s", err.message);
-  /* The tables, with the columns of the DDL in postgres.c. */
+  /* The tables, with the columns of the DDL in postgres.c and those added
+   * since (store__run_columns). */
   assert_text(c,
               "run_id,command,target,table_name,key_column,column_name,"
               "to_version,status,checkpoint,started_at,updated_at,converted,"
-              "conflicts,lossy,impossible,corrupt,restored",
+              "conflicts,lossy,impossible,corrupt,restored,run,settings,pass,"
+              "pass_unsettled,rows_read,lossy_skipped,check_failed,"
+              "undetermined,unnamed,in_flight,gone,remaining,"
+              "remaining_undetermined,restore_status,restore_checkpoint,"
+              "restores,restore_restored,restore_conflicts,restore_in_flight,"
+              "restore_gone",
               "SELECT string_agg(attname, ',' ORDER BY attnum)"
               " FROM pg_attribute WHERE attrelid = 'rollsafe.runs'::regclass"
               " AND attnum > 0");
@@ -2544,8 +2550,10 @@ START_TEST(restore_puts_originals_back_by_cas) {
   assert_text(c, "1:true 2:false 3:true 4:true ",
               "SELECT string_agg(key || ':' || restored || ' ', '' ORDER BY"
               " key) FROM rollsafe.backup WHERE run_id = 'wrest-fix'");
-  assert_text(c, "4|3|1",
-              "SELECT concat_ws('|', checkpoint, restored, conflicts) FROM"
+  /* A restore's own conflicts are kept apart from the fix's. */
+  assert_text(c, "4|3|0|3|1",
+              "SELECT concat_ws('|', checkpoint, restored, conflicts,"
+              " restore_restored, restore_conflicts) FROM"
               " rollsafe.runs WHERE run_id = 'wrest-restore'");
   /* The fix run's own row is left as the fix wrote it. */
   assert_text(c, "0|4",
@@ -2706,20 +2714,37 @@ START_TEST(runs_are_created_loaded_updated_listed) {
   ck_assert_int_eq(back.lossy, 7);
   ck_assert_int_eq(back.converted, 0);
 
-  /* An update sets status and counts, never the checkpoint. */
+  /* A batch moves the checkpoint; an update writes the row as given:
+   * status, counts, the pass and the checkpoints (a new pass starts from
+   * none). */
   store_swap w = swap_of("1", "old-1", "new-1");
   a.has_checkpoint = 1;
   snprintf(a.checkpoint, sizeof a.checkpoint, "1");
   ck_assert_int_eq(store_fix_batch(s, &a, &w, 1, &err), STORE_OK);
+  ck_assert_int_eq(store_run_load(s, "wrun-a", &back, &err), STORE_OK);
+  ck_assert_int_eq(back.has_checkpoint, 1);
+  ck_assert_str_eq(back.checkpoint, "1");
+  ck_assert_int_eq(back.converted, 1);
   a.converted = 1;
+  a.pass = 2;
+  a.has_checkpoint = 0;
+  a.remaining = 4;
   snprintf(a.status, sizeof a.status, "done");
-  snprintf(a.checkpoint, sizeof a.checkpoint, "999");
+  snprintf(a.restore_status, sizeof a.restore_status, "running");
+  a.has_restore_checkpoint = 1;
+  snprintf(a.restore_checkpoint, sizeof a.restore_checkpoint, "7");
   ck_assert_int_eq(store_run_update(s, &a, &err), STORE_OK);
   ck_assert_int_eq(store_run_load(s, "wrun-a", &back, &err), STORE_OK);
   ck_assert_str_eq(back.status, "done");
   ck_assert_int_eq(back.converted, 1);
-  ck_assert_int_eq(back.has_checkpoint, 1);
-  ck_assert_str_eq(back.checkpoint, "1");
+  ck_assert_int_eq(back.has_checkpoint, 0);
+  ck_assert_int_eq(back.pass, 2);
+  ck_assert_int_eq(back.remaining, 4);
+  ck_assert_str_eq(back.restore_status, "running");
+  ck_assert_int_eq(back.has_restore_checkpoint, 1);
+  ck_assert_str_eq(back.restore_checkpoint, "7");
+  /* A row's run is its own id unless it names one. */
+  ck_assert_str_eq(back.run, "wrun-a");
 
   store_run *list = NULL;
   size_t n = 0;

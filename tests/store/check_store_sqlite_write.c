@@ -244,11 +244,18 @@ START_TEST(tables_created_once) {
                              "type = 'table' AND name IN "
                              "('rollsafe_runs', 'rollsafe_backup')"),
                    2);
-  /* The documented columns, in a plain (not STRICT) table. */
+  /* The documented columns, in a plain (not STRICT) table: the first
+   * layout's 17 and the 20 added later (store__run_columns). */
   ck_assert_int_eq(query_int(db,
                              "SELECT count(*) FROM pragma_table_info("
                              "'rollsafe_runs')"),
-                   17);
+                   37);
+  ck_assert_int_eq(query_int(db,
+                             "SELECT count(*) FROM pragma_table_info("
+                             "'rollsafe_runs') WHERE name IN ('run', "
+                             "'settings', 'pass', 'pass_unsettled', "
+                             "'restore_checkpoint', 'restore_status')"),
+                   6);
   ck_assert_int_eq(query_int(db,
                              "SELECT count(*) FROM pragma_table_info("
                              "'rollsafe_backup') WHERE name IN ('run_id', "
@@ -1174,6 +1181,101 @@ START_TEST(runs_load_missing) {
 }
 END_TEST
 
+/* One run's rows for two targets of one database (row ids R and R/2, the
+ * same run): store_run_parts finds both, a runs-only store reads them
+ * without the table, and a batch commits the counts of its own outcome. */
+START_TEST(runs_rows_per_target) {
+  const char *path = fresh_db("runs_rows");
+  make_orders(path, 4);
+  /* A database without rollsafe's tables has no runs, and a runs-only
+   * store creates none. */
+  store_target db = target_of(path, NULL, NULL, NULL, NULL);
+  store *rs = NULL;
+  store_error err;
+  ck_assert_int_eq(store_open_runs(&rs, &db, NULL, NULL, &err), STORE_OK);
+  store_run *list = NULL;
+  size_t n = 99;
+  ck_assert_int_eq(store_run_list(rs, &list, &n, &err), STORE_OK);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_int_eq(store_run_parts(rs, "R", &list, &n, &err), STORE_OK);
+  ck_assert_uint_eq(n, 0);
+  store_run back;
+  ck_assert_int_eq(store_run_load(rs, "R", &back, &err), STORE_EUSAGE);
+  store_close(rs);
+  sqlite3 *db3 = raw_open(path);
+  ck_assert_int_eq(query_int(db3,
+                             "SELECT count(*) FROM sqlite_schema WHERE "
+                             "name LIKE 'rollsafe%%'"),
+                   0);
+
+  store *s = writer(path);
+  store_run a = new_run("R", "fix"), b = new_run("R/2", "fix");
+  snprintf(a.run, sizeof a.run, "R");
+  snprintf(b.run, sizeof b.run, "R");
+  snprintf(b.target, sizeof b.target, "events");
+  snprintf(a.settings, sizeof a.settings, "{\"kind\":\"sqlite-table\"}");
+  create_run(s, &a);
+  create_run(s, &b);
+  store_run legacy = new_run("L", "fix");
+  create_run(s, &legacy);
+  ck_assert_int_eq(store_run_parts(s, "R", &list, &n, &err), STORE_OK);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(list[0].run, "R");
+  ck_assert_str_eq(list[1].run, "R");
+  ck_assert_str_eq(list[0].target, "orders");
+  ck_assert_str_eq(list[0].settings, "{\"kind\":\"sqlite-table\"}");
+  ck_assert_str_eq(list[1].target, "events");
+  free(list);
+  /* A row that names no run is its own run. */
+  ck_assert_int_eq(store_run_parts(s, "L", &list, &n, &err), STORE_OK);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(list[0].run, "L");
+  free(list);
+
+  /* A batch adds its outcome: lossy swaps to lossy, misses to conflicts
+   * and to the pass's unsettled rows. */
+  store_swap w[3] = {swap_of("1", "old1", "new1"), swap_of("2", "old2", "new2"),
+                     swap_of("3", "changed", "new3")};
+  w[1].lossy = 1;
+  a.lossy_skipped = 5;
+  a.rows_read = 3;
+  a.pass = 2;
+  set_checkpoint(&a, "3");
+  ck_assert_int_eq(store_fix_batch(s, &a, w, 3, &err), STORE_OK);
+  ck_assert_int_eq(store_run_load(s, "R", &back, &err), STORE_OK);
+  ck_assert_int_eq(back.converted, 2);
+  ck_assert_int_eq(back.lossy, 1);
+  ck_assert_int_eq(back.conflicts, 1);
+  ck_assert_int_eq(back.pass_unsettled, 1);
+  ck_assert_int_eq(back.lossy_skipped, 5);
+  ck_assert_int_eq(back.rows_read, 3);
+  ck_assert_int_eq(back.pass, 2);
+  ck_assert_str_eq(back.checkpoint, "3");
+  /* The backup rows are the row's: R, not R/2. */
+  ck_assert_int_eq(query_int(db3,
+                             "SELECT count(*) FROM rollsafe_backup WHERE "
+                             "run_id = 'R'"),
+                   2);
+  store_close(s);
+
+  /* A runs-only store reads them all, and purges one row. */
+  ck_assert_int_eq(store_open_runs(&rs, &db, NULL, NULL, &err), STORE_OK);
+  ck_assert_int_eq(store_run_list(rs, &list, &n, &err), STORE_OK);
+  ck_assert_uint_eq(n, 3);
+  free(list);
+  int64_t deleted = 0;
+  ck_assert_int_eq(store_purge_run(rs, "R", &deleted, &err), STORE_OK);
+  ck_assert_int_eq(deleted, 2);
+  ck_assert_int_eq(store_run_parts(rs, "R", &list, &n, &err), STORE_OK);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(list[0].run_id, "R/2");
+  free(list);
+  ck_assert_int_eq(store_run_create(rs, &a, &err), STORE_EUSAGE);
+  store_close(rs);
+  sqlite3_close(db3);
+}
+END_TEST
+
 /* ---- a read-only store does not write ------------------------------------
  */
 
@@ -1406,6 +1508,7 @@ static Suite *store_sqlite_write_suite(void) {
   tc = tcase(s, "runs");
   tcase_add_test(tc, runs_create_load_update_list);
   tcase_add_test(tc, runs_load_missing);
+  tcase_add_test(tc, runs_rows_per_target);
   tc = tcase(s, "readonly");
   tcase_add_test(tc, readonly_refuses_writing);
   tc = tcase(s, "queue");
