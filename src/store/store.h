@@ -442,7 +442,7 @@ int store_open_writer(store **out, const store_target *target,
 
 /** The longest settings text (store_run.settings) a run keeps, NUL
  * included. */
-#define STORE_RUN_SETTINGS_MAX 8192
+#define STORE_RUN_SETTINGS_MAX 65536
 
 /**
  * One target's part of a run, as the runs table keeps it: one row per run
