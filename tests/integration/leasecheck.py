@@ -69,7 +69,9 @@ def lease_scenario(r, target, convertible, immediate):
     whole run converts; @immediate: whether a dead process's lease is free
     at once (SQLite: the process is asked; PostgreSQL: its session must
     end first)."""
-    slow = ["--execute", "--batch", "50", "--max-rate", "500", "--format",
+    # Slow enough that the run is still at work when the other commands
+    # and the listing below have run (it is killed after them).
+    slow = ["--execute", "--batch", "50", "--max-rate", "50", "--format",
             "json", "--samples", "0"]
     p = subprocess.Popen([r.rollsafe, "fix", *target, *slow],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
