@@ -861,7 +861,9 @@ int fix_target(fix_result *r, store *s, const store_target *target,
   const char *leased = NULL;
   if (store_run_lease(s, r->run.run_id, &serr) != STORE_OK) {
     set_error(r, &serr);
-    if (!o->resume) r->run.run_id[0] = '\0'; /* never created */
+    /* Not ours: the row is another process's (or never created), and is
+     * neither saved nor released here. */
+    r->run.run_id[0] = '\0';
     goto out;
   }
   leased = r->run.run_id;
