@@ -1669,16 +1669,16 @@ static unsigned explained_wire_types(const ProtobufCFieldDescriptor *f) {
 }
 
 bool rs__explains_excludes(const ProtobufCMessageDescriptor *a,
-                           const ProtobufCMessageDescriptor *b,
-                           uint64_t *mask, bool *never) {
+                           const ProtobufCMessageDescriptor *b, uint64_t *mask,
+                           bool *never) {
   *mask = 0;
   *never = false;
   if (a->n_fields > 64) return false;
   for (unsigned i = 0; i < a->n_fields; i++) {
     const ProtobufCFieldDescriptor *fb =
         protobuf_c_message_descriptor_get_field(b, a->fields[i].id);
-    if (fb == NULL || (explained_wire_types(&a->fields[i]) &
-                       explained_wire_types(fb)) == 0)
+    if (fb == NULL ||
+        (explained_wire_types(&a->fields[i]) & explained_wire_types(fb)) == 0)
       *mask |= (uint64_t)1 << i;
   }
   /* A field b requires that a's bytes cannot hold as b reads it. */
