@@ -7,8 +7,9 @@ Environment: RS_SOURCE_DIR (the source tree).
 Each function named test_<case> below is one ctest case, docs.<case>:
 
 - readme_length: README.md has at most 300 lines;
-- links: every relative link of README.md and of docs/**/*.md names a file
-  or directory that exists, and an anchor names a heading of that page;
+- links: every relative link of README.md, of docs/**/*.md and of the
+  other markdown pages (examples/, schema/, ...) names a file or directory
+  that exists, and an anchor names a heading of that page;
 - quickstart: the README's quickstart, run as written against the built
   tool in a copy of examples/quickstart/: examples/quickstart/make-table.sh
   makes the table, each `rollsafe` command exits as its `# exit N` comment
@@ -123,10 +124,21 @@ def links(text):
 
 
 def pages(ctx):
+    """README.md, docs/**/*.md, and every other markdown page of the source
+    tree (examples, schema, migrations, bench, tests), build trees and
+    hidden directories left out."""
     out = ["README.md"]
     for path in sorted(glob.glob(os.path.join(ctx.src, "docs", "**", "*.md"),
                                  recursive=True)):
         out.append(os.path.relpath(path, ctx.src))
+    for top, dirs, files in os.walk(ctx.src):
+        rel = os.path.relpath(top, ctx.src)
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "build"))
+                         and not (rel == "." and d == "docs"))
+        for f in sorted(files):
+            page = os.path.normpath(os.path.join(rel, f))
+            if f.endswith(".md") and page not in out:
+                out.append(page)
     return out
 
 
