@@ -10,7 +10,7 @@ db=${1:-parcels.db}
 # hex of a record: protobuf text format in, version DIR's binary encoding out
 record() {
   printf '%s\n' "$2" |
-    protoc --encode=parcels.$1.Parcel -I "$here/$1" "$here/$1/parcel.proto" |
+    protoc --encode="parcels.$1.Parcel" -I "$here/$1" "$here/$1/parcel.proto" |
     od -An -v -tx1 | tr -d ' \n'
 }
 
