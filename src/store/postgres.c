@@ -195,9 +195,49 @@ pg_fail(const pg_store *s, store_error *err, store_status status,
   return store__fail(err, status, "%s: %s", s->label, what);
 }
 
+/* What stopped a writer's step from outside the run (store_fault): the
+ * disk full (53100 disk_full), or the connection lost: SQLSTATE class 08,
+ * 57P01 admin_shutdown (a fast or smart shutdown, a restart), 57P02
+ * crash_shutdown, 57P03 cannot_connect_now, or a connection libpq now
+ * reports bad (the server closed it, the network). */
+static store_fault pg_fault_of(const pg_store *s, const char *state) {
+  if (state != NULL && strcmp(state, "53100") == 0)
+    return STORE_FAULT_DISK_FULL;
+  if ((state != NULL &&
+       (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+        strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)) ||
+      s->conn == NULL || PQstatus(s->conn) == CONNECTION_BAD)
+    return STORE_FAULT_CONNECTION_LOST;
+  return STORE_FAULT_NONE;
+}
+
+/* A writer's step that @p fault stopped: STORE_EBUSY (exit 4; the run is
+ * resumable), never retried, and the message says so. */
+static int pg_fail_fault(const pg_store *s, store_error *err, store_fault fault,
+                         const char *doing, const char *text,
+                         const char *state) {
+  pg_store *w = (pg_store *)s;
+  w->base.fault = (int)fault;
+  w->base.busy_final = 1;
+  char code[24] = "";
+  if (state != NULL) snprintf(code, sizeof code, " (SQLSTATE %.5s)", state);
+  if (fault == STORE_FAULT_DISK_FULL)
+    return pg_fail(s, err, STORE_EBUSY,
+                   "%s: the database server's disk is full: %s%s; nothing of "
+                   "this step was written; free space on it, then resume the "
+                   "run",
+                   doing, text, code);
+  return pg_fail(s, err, STORE_EBUSY,
+                 "%s: the connection to the server was lost: %s%s; the run "
+                 "stops at its last committed batch; resume it once the "
+                 "server is back",
+                 doing, text, code);
+}
+
 /* The server's error for @p res, classed: SQLSTATE class 42 (syntax error,
  * undefined column or table, permission) is the operator's SQL or
- * configuration, anything else an I/O or server problem. */
+ * configuration, anything else an I/O or server problem; for a writer, a
+ * lost connection or a full disk is a fault (pg_fault_of). */
 static int pg_fail_result(const pg_store *s, const PGresult *res,
                           store_error *err, const char *doing) {
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -209,6 +249,11 @@ static int pg_fail_result(const pg_store *s, const PGresult *res,
              : res != NULL   ? PQresultErrorMessage(res)
                              : PQerrorMessage(s->conn));
   if (text[0] == '\0') first_line(text, sizeof text, PQerrorMessage(s->conn));
+  if (s->writer) {
+    store_fault fault = pg_fault_of(s, state);
+    if (fault != STORE_FAULT_NONE)
+      return pg_fail_fault(s, err, fault, doing, text, state);
+  }
   /* A time limit (statement_timeout, lock_timeout) leaves the work
    * incomplete rather than failed: exit 4, not 3. */
   store_status status =
@@ -1794,7 +1839,8 @@ static int pg_tx_command(pg_store *s, const char *sql, const char *doing,
  * transaction. */
 static int pg_writer_ready(pg_store *s, store_error *err) {
   if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
-    return pg_fail(s, err, STORE_EIO, "the connection is closed");
+    return pg_fail_fault(s, err, STORE_FAULT_CONNECTION_LOST, "writing",
+                         "the connection is closed", NULL);
   pg_rollback(s);
   return STORE_OK;
 }

@@ -507,6 +507,10 @@ uint64_t store_busy_retries(const store *s) {
   return s != NULL ? s->busy_retries : 0;
 }
 
+store_fault store_last_fault(const store *s) {
+  return s != NULL ? (store_fault)s->fault : STORE_FAULT_NONE;
+}
+
 /* A read-only store has no writing operations. */
 #define WRITER_OP(s, op, err)                                         \
   do {                                                                \

@@ -64,6 +64,10 @@ struct store {
   /* Set by an adapter whose step failed with STORE_EBUSY for a reason
    * that waiting does not change (a statement_timeout): not retried. */
   int busy_final;
+  /* Set by an adapter whose step failed from outside the run (a
+   * store_fault: the connection lost, the disk full); it sets busy_final
+   * too. Stays set: the store is not used for the run any more. */
+  int fault;
 };
 
 /* Seconds on the monotonic clock. */
