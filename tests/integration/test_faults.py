@@ -297,6 +297,49 @@ def wait_writers(procs, ctl, n_writers, paused):
         time.sleep(0.01)
 
 
+def wait_checkpoint(db, p, at_least):
+    """Waits for the run's checkpoint to reach @at_least."""
+    deadline = time.monotonic() + HANG
+    while (db.checkpoint() or 0) < at_least:
+        check(p.poll() is None, "the fix ended before checkpoint %d"
+              % at_least, p.stderr.read().decode()[-2000:]
+              if p.poll() is not None else "")
+        check(time.monotonic() < deadline, "hang guard: checkpoint")
+        time.sleep(0.01)
+
+
+def lock_ahead(db, kinds, orig):
+    """Locks, in a transaction of a new connection, a row the fixer has yet
+    to swap a few pages ahead of its checkpoint. @return (conn, key)."""
+    at = db.checkpoint() or 0
+    blk = psycopg2.connect(db.dsn)
+    for k in sorted(k for k, kind in kinds.items()
+                    if kind in CONVERTIBLE and k > at + 150):
+        try:
+            with blk.cursor() as c:
+                c.execute("SELECT payload FROM %s WHERE id = %%s FOR UPDATE "
+                          "NOWAIT" % TABLE, (k,))
+                held = bytes(c.fetchone()[0])
+        except psycopg2.errors.LockNotAvailable:
+            blk.rollback()
+            continue
+        if held == orig[k]:
+            return blk, k
+        blk.rollback()
+    raise Failure("no row left for the fixer to wait on", at)
+
+
+def wait_blocked(db, p, blk):
+    """Waits until the fixer's session waits for @blk's lock."""
+    deadline = time.monotonic() + HANG
+    while not db.query("SELECT 1 FROM pg_stat_activity WHERE %s = "
+                       "ANY(pg_blocking_pids(pid)) AND application_name = "
+                       "'rollsafe'", blk.get_backend_pid()):
+        check(p.poll() is None, "the fix ended before it waited for the "
+              "locked row")
+        check(time.monotonic() < deadline, "hang guard: row lock")
+
+
 def test_pg_restart_mid_fix(r):
     n_rows, n_guest, n_corrupt, n_writers = 4000, 8, 4, 2
     recs = Records()
@@ -324,33 +367,46 @@ def test_pg_restart_mid_fix(r):
                 stdout=open(os.path.join(r.work, "writer-%d.out" % i), "w"),
                 stderr=open(os.path.join(r.work, "writer-%d.err" % i), "w")))
 
-        # The fix, slowed down so that the restart lands in its middle.
-        p = subprocess.Popen(
-            [r.rollsafe, "fix", *args, "--execute", "--format", "json",
-             "--samples", "0", "--batch", "50", "--max-rate", "500"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + HANG
-        while (db.checkpoint() or 0) < n_rows // 3:
-            check(p.poll() is None, "the fix ended before a third of the "
-                  "table", p.stderr.read().decode()[-2000:]
-                  if p.poll() is not None else "")
-            check(time.monotonic() < deadline, "hang guard: checkpoint")
-            time.sleep(0.02)
-        at = db.checkpoint()
-        db.conn.close()
-        srv.restart()
-        out, err = p.communicate(timeout=HANG)
-        out, err = out.decode(), err.decode("utf-8", "replace")
-        no_sanitizer(err, "the fix the restart met")
-        db = Db(srv.dsn, fresh=False)
-        check(p.returncode in (0, 1, 4), "the fix across the restart: exit "
-              "%d, want 0 or 1 (retried) or 4 (resumable)" % p.returncode,
-              "stdout: " + out[-2000:], "stderr: " + err[-3000:])
-        doc = json.loads(out)
-        run_id = doc["run_id"]
-        check(run_id, "a run id", doc)
-        first = (p.returncode, (db.checkpoint(), err.strip()))
-        if p.returncode == 4:
+        # The fix, slowed down so that the restarts land in its middle:
+        # the first between two batches, the second inside one (its
+        # compare-and-swap waits for a row this test holds locked, with
+        # the rows before it in the batch already swapped, uncommitted).
+        fix = [r.rollsafe, "fix", *args, "--execute", "--format", "json",
+               "--samples", "0", "--batch", "50", "--max-rate", "500"]
+        p = subprocess.Popen(fix, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        stops = []
+        run_id = None
+        for how in ("between batches", "inside a batch"):
+            blk = None
+            if how == "between batches":
+                wait_checkpoint(db, p, n_rows // 3)
+            else:
+                wait_checkpoint(db, p, (db.checkpoint() or 0) + 100)
+                blk, locked = lock_ahead(db, kinds, orig)
+                wait_blocked(db, p, blk)
+            at = db.checkpoint()
+            db.conn.close()
+            srv.restart()
+            if blk is not None:
+                blk.close()
+            out, err = p.communicate(timeout=HANG)
+            out, err = out.decode(), err.decode("utf-8", "replace")
+            no_sanitizer(err, "the fix the restart met")
+            db = Db(srv.dsn, fresh=False)
+            check(p.returncode in (0, 1, 4), "the fix across the restart "
+                  "%s: exit %d, want 0 or 1 (retried) or 4 (resumable)"
+                  % (how, p.returncode), "stdout: " + out[-2000:],
+                  "stderr: " + err[-3000:])
+            doc = json.loads(out)
+            check(doc["run_id"], "a run id", doc)
+            if run_id is not None:
+                check_eq(doc["run_id"], run_id, "the resumed run")
+            run_id = doc["run_id"]
+            stops.append("%s at checkpoint %s: exit %d, %s"
+                         % (how, at, p.returncode, err.strip()))
+            if p.returncode != 4:
+                break
             check_eq(doc["complete"], False, "complete after exit 4")
             check(doc["resume_command"] is not None and
                   ("--resume " + run_id) in doc["resume_command"],
@@ -358,20 +414,33 @@ def test_pg_restart_mid_fix(r):
             check("connection" in err and "lost" in err,
                   "stderr names the lost connection", err)
             check_eq(runs_status(r, args, run_id), "interrupted",
-                     "the run's status after the restart")
+                     "the run's status after the restart " + how)
             # Nothing half-written while it stands stopped (the writers
             # paused, their logs complete).
             open(os.path.join(ctl, "pause"), "w").close()
             wait_writers(procs, ctl, n_writers, True)
             b = db.backups(run_id)
-            check_rows("after the restart", recs, kinds, orig, db.rows(), b,
-                       read_logs(logs))
-            check_eq(db.run_row(run_id)[1], len(b),
-                     "run row's converted vs its backups after the restart")
+            check_rows("after the restart " + how, recs, kinds, orig,
+                       db.rows(), b, read_logs(logs))
+            check_eq(db.run_row(run_id)[1], len(b), "run row's converted "
+                     "vs its backups after the restart " + how)
+            if blk is not None:
+                check(locked not in b, "the row the batch waited for, %d, "
+                      "was swapped" % locked)
+                check(db.checkpoint() < locked, "the checkpoint passed the "
+                      "row the batch waited for, %d" % locked)
             os.unlink(os.path.join(ctl, "pause"))
             wait_writers(procs, ctl, n_writers, False)
-            doc, err = fix_json(r, args, (1,), "--batch", "50",
-                                "--resume", run_id)
+            p = subprocess.Popen(fix + ["--resume", run_id],
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+        if p.returncode is None:
+            out, err = p.communicate(timeout=HANG)
+            out, err = out.decode(), err.decode("utf-8", "replace")
+            no_sanitizer(err, "the last resume")
+            check_eq(p.returncode, 1, "the last resume's exit (stderr %s)"
+                     % err[-3000:])
+            doc = json.loads(out)
         check_eq(doc["complete"], True, "the run completes")
         check_eq(doc["run_id"], run_id, "one run")
     finally:
@@ -436,11 +505,10 @@ def test_pg_restart_mid_fix(r):
         for k in orig:
             want = b[k][0] if k in back else final[k]
             check_eq(now[k], want, "row %d after the restore" % k)
-        print("pg_restart_mid_fix: %d rows, %d writers (%s), restart at "
-              "checkpoint %d; first fix: exit %d, %s; run %s converted %d, "
-              "restore put back %d (%d changed since)"
-              % (n_rows, n_writers, summaries, at, first[0], first[1],
-                 run_id, converted, len(back), len(b) - len(back)))
+        print("pg_restart_mid_fix: %d rows, %d writers (%s); restarts: %s; "
+              "run %s converted %d, restore put back %d (%d changed since)"
+              % (n_rows, n_writers, summaries, "; ".join(stops), run_id,
+                 converted, len(back), len(b) - len(back)))
     finally:
         db.conn.close()
         srv.stop()
