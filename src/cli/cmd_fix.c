@@ -39,6 +39,30 @@
 /* How long a queue fix keeps revisiting messages in flight by default. */
 #define DEFAULT_IN_FLIGHT_WAIT 2.0
 
+/* A status of the planning steps: the config's targets (after --target)
+ * are one Kafka topic, whose fix kafka_fix.c runs from the same command
+ * line. Never an exit code. */
+#define KAFKA_HANDOVER (-1000)
+
+/* Whether @p set holds a Kafka topic: KAFKA_HANDOVER when it is the only
+ * target, a usage error when tables or files are beside it, 0 when none. */
+static int kafka_handover(const cli_target_set *set, const char *cmd) {
+  for (size_t i = 0; i < set->n; i++) {
+    if (set->targets[i].target.kind != STORE_KAFKA_TOPIC) continue;
+    if (set->n == 1) return KAFKA_HANDOVER;
+    return cli_usage_error(cmd,
+                           "target '%s' is a Kafka topic, which is %s alone: "
+                           "give --target %s (its config gives output_topic "
+                           "or in_place_compacted, or the command line "
+                           "--output-topic or --in-place-compacted), and "
+                           "the other targets in another command",
+                           set->targets[i].target.name,
+                           strcmp(cmd, "fix") == 0 ? "fixed" : "restored",
+                           set->targets[i].target.name);
+  }
+  return 0;
+}
+
 static int exit_for_store(int status) {
   return status == STORE_EUSAGE  ? CLI_EXIT_USAGE
          : status == STORE_EBUSY ? CLI_EXIT_INCOMPLETE
@@ -47,6 +71,10 @@ static int exit_for_store(int status) {
 
 typedef struct fix_args {
   cli_target_args t;
+  /* The command line, for a config whose target is a Kafka topic: its fix
+   * is kafka_fix.c's (see kafka_handover). */
+  int argc;
+  char **argv;
   unsigned to_version;
   int execute, allow_lossy, json, help;
   unsigned long batch, lock_timeout_ms, statement_timeout_ms, max_passes;
@@ -850,14 +878,8 @@ static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
     status = cli_target_set_narrow(&pl->set, a->names, a->n_names, cmd);
   if (status == 0) status = plan_alloc(pl, pl->set.n, cmd);
   if (status != 0) return status;
-  for (size_t i = 0; i < pl->set.n; i++)
-    if (pl->set.targets[i].target.kind == STORE_KAFKA_TOPIC)
-      return cli_usage_error(cmd,
-                             "target '%s' is a Kafka topic: %s one from "
-                             "the command line (--kafka, --topic, --type "
-                             "and --output-topic or --in-place-compacted; "
-                             "see %s --kafka x --help)",
-                             pl->set.targets[i].target.name, cmd, cmd);
+  status = kafka_handover(&pl->set, cmd);
+  if (status != 0) return status;
   cli_run_limits limits = run_limits(a, pl->set.config);
   size_t found = 0;
   for (size_t i = 0; i < pl->set.n; i++) {
@@ -1188,16 +1210,8 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   if (status != 0) goto done;
   cli_target *targets = pl.set.targets;
   n = pl.set.n;
-  for (size_t i = 0; i < n; i++)
-    if (targets[i].target.kind == STORE_KAFKA_TOPIC) {
-      status = cli_usage_error(cmd,
-                               "target '%s' is a Kafka topic: %s one from "
-                               "the command line (--kafka, --topic, --type "
-                               "and --output-topic or --in-place-compacted; "
-                               "see %s --kafka x --help)",
-                               targets[i].target.name, cmd, cmd);
-      goto done;
-    }
+  status = kafka_handover(&pl.set, cmd);
+  if (status != 0) goto done;
   const rs_registry *reg = pl.set.registry;
   rs_error err = RS_ERROR_INIT;
   results = calloc(n ? n : 1, sizeof *results);
@@ -1489,7 +1503,8 @@ done:
   /* A configuration or usage error found before any target was read still
    * gives the document, -o and --metrics asked for (no targets, the exit
    * code): a file a pipeline reads never keeps an older run's result. */
-  if (!reported && (a->json || a->output != NULL || a->metrics != NULL)) {
+  if (!reported && status != KAFKA_HANDOVER &&
+      (a->json || a->output != NULL || a->metrics != NULL)) {
     fix_report rep = {cmd,        status, NULL, NULL, NULL, NULL, 0,
                       a->execute, NULL,   NULL, NULL, NULL, NULL, restore};
     int w = write_report(a, &rep);
@@ -1501,6 +1516,8 @@ done:
   free(st);
   free(errors);
   plan_free(&pl);
+  if (status == KAFKA_HANDOVER)
+    return cli_kafka_fix_run(a->argc, a->argv, restore);
   return status;
 }
 
@@ -1710,6 +1727,8 @@ int cli_fix_run(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
   a.samples = 10;
+  a.argc = argc;
+  a.argv = argv;
   int status = parse_args(&a, argc, argv, "fix", allowed);
   if (status != 0) return status;
   if (a.help) {
@@ -1733,6 +1752,8 @@ int cli_restore_run(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
   a.samples = 10;
+  a.argc = argc;
+  a.argv = argv;
   int status = parse_args(&a, argc, argv, "restore", allowed);
   if (status != 0) return status;
   if (a.help) {

@@ -43,6 +43,7 @@ enum {
   KOPT_METRICS,
   KOPT_SAMPLES,
   KOPT_MAX_RATE,
+  KOPT_TARGET,
   KOPT_HELP
 };
 
@@ -63,6 +64,7 @@ static const cli_opt_spec kafka_fix_opts[] = {
     {KOPT_METRICS, "metrics", 0, 1},
     {KOPT_SAMPLES, "samples", 0, 1},
     {KOPT_MAX_RATE, "max-rate", 0, 1},
+    {KOPT_TARGET, "target", 0, 1},
     {KOPT_HELP, "help", 'h', 0},
 };
 
@@ -71,6 +73,7 @@ typedef struct kfix_args {
   int execute, allow_lossy, in_place, drop_unfixable, json, help;
   unsigned to_version;
   const char *output_topic, *journal_topic, *run, *output, *metrics;
+  const char *target; /* --target: the config's topic to work on */
   unsigned long samples;
   double max_rate;
 } kfix_args;
@@ -182,6 +185,10 @@ static int parse(kfix_args *a, int argc, char **argv, const char *cmd,
         a->max_rate = r;
         break;
       }
+      case KOPT_TARGET:
+        if (cli_opt_once(cmd, "--target", value, &a->target) != 0)
+          return CLI_EXIT_USAGE;
+        break;
       case KOPT_HELP:
         a->help = 1;
         break;
@@ -194,13 +201,11 @@ static int parse(kfix_args *a, int argc, char **argv, const char *cmd,
   if ((rc = cli_output_check(cmd, "-o", a->output)) != 0 ||
       (rc = cli_output_check(cmd, "--metrics", a->metrics)) != 0)
     return rc;
-  if (a->t.config != NULL)
-    return cli_usage_error(cmd,
-                           "a Kafka topic is fixed from the command line: "
-                           "--kafka, --topic and --type, without --config");
+  if (a->target != NULL && a->t.config == NULL)
+    return cli_usage_error(cmd, "--target NAME picks a target of -c FILE");
   rc = cli_target_check(&a->t, cmd);
   if (rc != 0) return rc;
-  if (a->t.kafka.bootstrap == NULL)
+  if (a->t.config == NULL && a->t.kafka.bootstrap == NULL)
     return cli_usage_error(cmd, "--kafka BOOTSTRAP is needed with %s",
                            a->in_place       ? "--in-place-compacted"
                            : a->output_topic ? "--output-topic"
@@ -213,6 +218,24 @@ static int parse(kfix_args *a, int argc, char **argv, const char *cmd,
                              "it reads the run's journal and the topic");
     return 0;
   }
+  return 0;
+}
+
+/* How a fix writes, once the config's target has given what the command
+ * line did not (output_topic, or in_place_compacted and journal_topic):
+ * one of the two ways, and only what applies to it. */
+static int check_mode(const kfix_args *a, const cli_target *t,
+                      const char *cmd) {
+  int group = a->t.kafka.group != NULL || a->t.kafka.has_since ||
+              (t->kafka.kafka.start != STORE_KAFKA_FROM_BEGINNING);
+  if ((a->output_topic != NULL) == a->in_place && a->t.config != NULL)
+    return cli_usage_error(
+        cmd,
+        "target '%s' is a Kafka topic, never rewritten: give it "
+        "output_topic: TOPIC (a repaired copy) or, for a compacted topic, "
+        "in_place_compacted: true in the config, or give --output-topic "
+        "TOPIC or --in-place-compacted",
+        t->target.name);
   if ((a->output_topic != NULL) == a->in_place)
     return cli_usage_error(
         cmd,
@@ -221,7 +244,7 @@ static int parse(kfix_args *a, int argc, char **argv, const char *cmd,
   if (a->journal_topic != NULL && !a->in_place)
     return cli_usage_error(cmd,
                            "--journal-topic applies to --in-place-compacted");
-  if (a->in_place && (a->t.kafka.group != NULL || a->t.kafka.has_since))
+  if (a->in_place && group)
     return cli_usage_error(cmd,
                            "--in-place-compacted reads the whole topic (every "
                            "key's latest value): --group and --since do not "
@@ -669,6 +692,11 @@ void cli_kafka_fix_help(FILE *out) {
       "the same partition. restore --run puts the run's originals back for",
       "the keys whose latest message is still the fix's.",
       "",
+      "From a config (-c FILE, --target NAME among several targets): a",
+      "kind: kafka-topic target whose output_topic, or in_place_compacted:",
+      "true and journal_topic, say how it is written; the options of the",
+      "same names override them.",
+      "",
       "Options: --execute, --allow-lossy, --to-version N, --drop-unfixable",
       "(output topic: leave out what the reader still cannot read),",
       "--max-rate N (messages per second at most),",
@@ -707,9 +735,30 @@ int cli_kafka_fix_run(int argc, char **argv, int restore) {
   int ran = 0, codec_failed = 0;
   char journal[STORE_KAFKA_TOPIC_MAX + 32];
   status = cli_target_set_load(&set, &a.t, cmd);
+  if (status == 0 && a.target != NULL)
+    status = cli_target_set_narrow(&set, &a.target, 1, cmd);
   if (status == 0 && set.n != 1)
-    status = cli_usage_error(cmd, "one Kafka topic at a time");
+    status = cli_usage_error(cmd,
+                             "one Kafka topic at a time: the config has %zu "
+                             "targets; give --target NAME",
+                             set.n);
   cli_target *t = status == 0 ? &set.targets[0] : NULL;
+  if (t != NULL && t->target.kind != STORE_KAFKA_TOPIC) {
+    status = cli_usage_error(cmd, "target '%s' is not a Kafka topic",
+                             t->target.name);
+    t = NULL;
+  }
+  if (t != NULL) {
+    /* The config's way of writing, unless the command line gave one. */
+    if (a.output_topic == NULL && !a.in_place) {
+      a.output_topic = t->output_topic;
+      a.in_place = t->in_place_compacted;
+    }
+    if (a.journal_topic == NULL && a.in_place)
+      a.journal_topic = t->journal_topic;
+    if (!restore) status = check_mode(&a, t, cmd);
+    if (status != 0) t = NULL;
+  }
   unsigned to = 0;
   if (t != NULL) {
     to = a.to_version ? a.to_version : t->reader_version;
