@@ -17,6 +17,7 @@
 #include <rollsafe/rollsafe.h>
 
 #include "cli.h"
+#include "fix_report.h"
 #include "interrupt.h"
 #include "kafka.h"
 #include "opt.h"
@@ -267,10 +268,6 @@ typedef struct kfix_report {
   const char *reason;
 } kfix_report;
 
-static json_t *str_or_null(const char *s) {
-  return s != NULL && s[0] ? rs__json_text(s) : json_null();
-}
-
 static json_t *offset_json(int64_t v) {
   return v >= 0 ? json_integer((json_int_t)v) : json_null();
 }
@@ -290,7 +287,7 @@ static json_t *partition_json(const kafka_fix_result *r,
                                     (json_int_t)p->repaired[2 * k + 1]));
   json_t *o = json_object();
   json_object_set_new(o, "partition", json_integer(p->partition));
-  json_object_set_new(o, "start_from", str_or_null(p->start_from));
+  json_object_set_new(o, "start_from", cli_fix_text_or_null(p->start_from));
   json_object_set_new(o, "start_offset",
                       json_integer((json_int_t)p->start_offset));
   json_object_set_new(o, "end_offset", json_integer((json_int_t)p->end_offset));
@@ -330,42 +327,48 @@ static json_t *partition_json(const kafka_fix_result *r,
   return o;
 }
 
+/* A message's sample: its PARTITION@OFFSET and why. */
+static json_t *sample_json(const fix_sample *s, void *ctx) {
+  (void)ctx;
+  return json_pack("{s:o,s:o}", "key", cli_fix_text_or_null(s->key), "why",
+                   cli_fix_text_or_null(s->why));
+}
+
+static void sample_text(FILE *out, const fix_sample *s, void *ctx) {
+  (void)ctx;
+  fprintf(out, "    %s%s%s\n", s->key, s->why[0] ? ": " : "", s->why);
+}
+
 static json_t *target_json(const kfix_report *rep) {
   const kafka_fix_result *r = rep->r;
   const fix_result *f = &r->fix;
   const cli_target *t = rep->t;
-  json_t *counts = json_object(), *samples = json_object();
-  for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
-    json_object_set_new(counts, fix_outcome_name((fix_outcome)o),
-                        json_integer((json_int_t)f->counts[o]));
-    json_t *list = json_array();
-    for (size_t k = 0; k < f->n_samples[o]; k++)
-      json_array_append_new(
-          list, json_pack("{s:o,s:o}", "key", str_or_null(f->samples[o][k].key),
-                          "why", str_or_null(f->samples[o][k].why)));
-    json_object_set_new(samples, fix_outcome_name((fix_outcome)o), list);
-  }
+  json_t *counts, *samples;
+  cli_fix_outcomes_json(&counts, &samples, f, sample_json, NULL);
   json_t *parts = json_array();
   for (size_t i = 0; i < r->n_parts; i++)
     json_array_append_new(parts, partition_json(r, &r->parts[i]));
   json_t *o = json_object();
-  json_object_set_new(o, "name", str_or_null(t->target.name));
+  json_object_set_new(o, "name", cli_fix_text_or_null(t->target.name));
   json_object_set_new(o, "kind", json_string("kafka-topic"));
-  json_object_set_new(o, "topic", str_or_null(r->topic));
+  json_object_set_new(o, "topic", cli_fix_text_or_null(r->topic));
   json_object_set_new(o, "mode", json_string(mode_name(r)));
-  json_object_set_new(
-      o, "output_topic",
-      !r->in_place && !r->restore ? str_or_null(r->output) : json_null());
-  json_object_set_new(
-      o, "journal_topic",
-      r->in_place || r->restore ? str_or_null(r->output) : json_null());
-  json_object_set_new(o, "cleanup_policy", str_or_null(r->policy));
-  json_object_set_new(o, "run_id", str_or_null(f->run.run_id));
+  json_object_set_new(o, "output_topic",
+                      !r->in_place && !r->restore
+                          ? cli_fix_text_or_null(r->output)
+                          : json_null());
+  json_object_set_new(o, "journal_topic",
+                      r->in_place || r->restore
+                          ? cli_fix_text_or_null(r->output)
+                          : json_null());
+  json_object_set_new(o, "cleanup_policy", cli_fix_text_or_null(r->policy));
+  json_object_set_new(o, "run_id", cli_fix_text_or_null(f->run.run_id));
   json_object_set_new(o, "executed", json_boolean(f->executed));
   json_object_set_new(o, "complete", json_boolean(f->complete));
   json_object_set_new(o, "interrupted", json_boolean(f->interrupted));
-  json_object_set_new(o, "error",
-                      str_or_null(f->status != STORE_OK ? f->error : NULL));
+  json_object_set_new(
+      o, "error",
+      cli_fix_text_or_null(f->status != STORE_OK ? f->error : NULL));
   json_object_set_new(o, "rows_read", json_integer((json_int_t)f->rows_read));
   json_object_set_new(o, "copied", json_integer((json_int_t)r->copied));
   json_object_set_new(o, "converted",
@@ -415,8 +418,9 @@ static int write_json(FILE *out, void *ctx) {
   json_object_set_new(
       doc, "complete",
       json_boolean(f != NULL && f->complete && f->status == STORE_OK));
-  json_object_set_new(doc, "run_id",
-                      f != NULL ? str_or_null(f->run.run_id) : json_null());
+  json_object_set_new(
+      doc, "run_id",
+      f != NULL ? cli_fix_text_or_null(f->run.run_id) : json_null());
   json_object_set_new(doc, "converted",
                       json_integer(f ? (json_int_t)(f->counts[FIX_CONVERTED] +
                                                     f->counts[FIX_LOSSY])
@@ -428,7 +432,7 @@ static int write_json(FILE *out, void *ctx) {
       doc, "remaining",
       json_integer(f && f->verified ? (json_int_t)f->remaining : 0));
   json_object_set_new(doc, "exit_code", json_integer(rep->exit_code));
-  json_object_set_new(doc, "reason", str_or_null(rep->reason));
+  json_object_set_new(doc, "reason", cli_fix_text_or_null(rep->reason));
   json_object_set_new(doc, "targets", targets);
   int rc = json_dumpf(doc, out, JSON_INDENT(2));
   json_decref(doc);
@@ -473,17 +477,7 @@ static int write_text(FILE *out, void *ctx) {
       fprintf(out, "  %-22s %" PRIu64 "\n",
               r->in_place ? "readable already" : "copied as they are",
               r->copied);
-    for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
-      if (f->counts[o] == 0) continue;
-      const char *label = fix_outcome_name((fix_outcome)o);
-      if (!exec && o == FIX_CONVERTED) label = "would convert";
-      if (!exec && o == FIX_LOSSY) label = "would convert (lossy)";
-      if (!exec && o == FIX_RESTORED) label = "would restore";
-      fprintf(out, "  %-22s %" PRIu64 "\n", label, f->counts[o]);
-      for (size_t k = 0; k < f->n_samples[o]; k++)
-        fprintf(out, "    %s%s%s\n", f->samples[o][k].key,
-                f->samples[o][k].why[0] ? ": " : "", f->samples[o][k].why);
-    }
+    cli_fix_outcomes_text(out, f, exec, sample_text, NULL);
     if (r->superseded)
       fprintf(out, "  %-22s %" PRIu64 "\n", "superseded", r->superseded);
     if (r->unkeyed)
@@ -539,10 +533,7 @@ static int write_text(FILE *out, void *ctx) {
     if (f->interrupted)
       fputs("  INTERRUPTED: run the same command again to go on\n", out);
   }
-  fprintf(out, "result: exit %d", rep->exit_code);
-  if (rep->reason != NULL) fprintf(out, ": %s", rep->reason);
-  fputc('\n', out);
-  return ferror(out) ? -1 : 0;
+  return cli_fix_result_line(out, rep->exit_code, rep->reason);
 }
 
 static void label(FILE *out, const char *name, const kfix_report *rep) {
@@ -554,15 +545,8 @@ static int write_metrics(FILE *out, void *ctx) {
   const kfix_report *rep = ctx;
   const kafka_fix_result *r = rep->r;
   if (rep->t != NULL && r != NULL) {
-    fputs(
-        "# TYPE rollsafe_fix_records gauge\n"
-        "# HELP rollsafe_fix_records Records by target and outcome.\n",
-        out);
-    for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
-      label(out, "rollsafe_fix_records", rep);
-      fprintf(out, ",outcome=\"%s\"} %" PRIu64 "\n",
-              fix_outcome_name((fix_outcome)o), r->fix.counts[o]);
-    }
+    cli_fix_metrics_records_help(out);
+    cli_fix_metrics_records(out, rep->t->target.name, &r->fix);
     fputs(
         "# TYPE rollsafe_fix_partition_messages gauge\n"
         "# HELP rollsafe_fix_partition_messages Messages of a Kafka "
@@ -597,30 +581,15 @@ static int write_metrics(FILE *out, void *ctx) {
                   r->parts[i].partition, r->parts[i].group_output_offset);
         }
     }
-    fputs(
-        "# TYPE rollsafe_fix_remaining gauge\n"
-        "# HELP rollsafe_fix_remaining Records the reader still cannot read "
-        "after the fix.\n",
-        out);
-    label(out, "rollsafe_fix_remaining", rep);
-    fprintf(out, "} %" PRIu64 "\n", r->fix.remaining);
+    cli_fix_metrics_remaining_help(out);
+    cli_fix_metrics_remaining(out, rep->t->target.name, r->fix.remaining);
   }
-  fprintf(out,
-          "# TYPE rollsafe_fix_exit_code gauge\n"
-          "# HELP rollsafe_fix_exit_code The command's exit code.\n"
-          "rollsafe_fix_exit_code %d\n# EOF\n",
-          rep->exit_code);
-  return ferror(out) ? -1 : 0;
+  return cli_fix_metrics_end(out, rep->exit_code);
 }
 
 static int report(const kfix_args *a, kfix_report *rep) {
-  int w = cli_write_file(rep->command, a->output ? a->output : "-",
-                         a->json ? write_json : write_text, rep);
-  if (a->metrics != NULL) {
-    int m = cli_write_file(rep->command, a->metrics, write_metrics, rep);
-    if (w == 0) w = m;
-  }
-  return w;
+  return cli_fix_write_report(rep->command, a->output, a->json, a->metrics,
+                              write_text, write_json, write_metrics, rep);
 }
 
 /* ---- the command -------------------------------------------------------- */
@@ -804,12 +773,8 @@ int cli_kafka_fix_run(int argc, char **argv, int restore) {
     progress_end(&prog);
     cli_interrupt_restore(&saved);
     ran = 1;
-    if (result.fix.status != STORE_OK) {
-      if (strncmp(result.fix.error, "target '", 8) == 0)
-        cli_error(cmd, "%s", result.fix.error);
-      else
-        cli_error(cmd, "target '%s': %s", t->target.name, result.fix.error);
-    }
+    if (result.fix.status != STORE_OK)
+      cli_fix_target_error(cmd, t->target.name, result.fix.error);
     if (rc != 0) {
       cli_error(cmd, "target '%s': %s", t->target.name, err.message);
       codec_failed = 1;
