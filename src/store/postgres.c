@@ -228,9 +228,9 @@ static int pg_fail_fault(const pg_store *s, store_error *err, store_fault fault,
                    "run",
                    doing, text, code);
   return pg_fail(s, err, STORE_EBUSY,
-                 "%s: the connection to the server was lost: %s%s; the run "
-                 "stops at its last committed batch; resume it once the "
-                 "server is back",
+                 "%s: the connection to the server was lost: %s%s; what "
+                 "committed before stands (a run goes on from its last "
+                 "committed batch): run it again once the server is back",
                  doing, text, code);
 }
 
