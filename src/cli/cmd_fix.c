@@ -1340,6 +1340,13 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
          : stream ? fix_stream(&results[i], s, &t->target, &o, &err)
                   : fix_target(&results[i], s, &t->target, &o, &err);
     progress_end(&prog);
+    if (results[i].reconnects > 0)
+      cli_error(cmd,
+                "note: target '%s': the connection to the server was lost "
+                "%u time%s; connected again, it went on from the run's last "
+                "committed batch",
+                t->target.name, results[i].reconnects,
+                results[i].reconnects == 1 ? "" : "s");
     if (results[i].status != STORE_OK)
       cli_fix_target_error(cmd, t->target.name, results[i].error);
     if (rc != 0) {

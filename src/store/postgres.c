@@ -106,6 +106,9 @@ typedef struct pg_store {
 
   /* Writing sessions only (store_open_writer). */
   int writer;
+  /* Their session's lock_timeout and statement_timeout, in milliseconds,
+   * set again when the connection is made again (pg_reconnect). */
+  int session_lock_ms, session_statement_ms;
   /* The key column's type as format_type(atttypid, -1) spells it (quoted
    * and schema-qualified by the server where needed), for casting key
    * texts back to it. */
@@ -2720,6 +2723,8 @@ static int pg_write_hooks(store *base, store_hook **out, size_t *n,
   return rc;
 }
 
+static int pg_reconnect(store *base, const char *run_id, store_error *err);
+
 static const store_ops pg_writer_ops = {
     .estimate_rows = pg_estimate_rows,
     .scan = pg_writer_scan,
@@ -2742,6 +2747,7 @@ static const store_ops pg_writer_ops = {
     .lease_release = pg_lease_release,
     .lease_held = pg_lease_held,
     .write_hooks = pg_write_hooks,
+    .reconnect = pg_reconnect,
 };
 
 /* Creates what is missing of the rollsafe schema (see "writing" above). */
@@ -3255,44 +3261,23 @@ static int pg_check_reads(pg_store *s, store_error *err) {
   return rc;
 }
 
-int store__postgres_open_writer(store **out, const store_target *target,
-                                const store_open_options *options,
-                                const store_write_options *write,
-                                store_error *err) {
-  *out = NULL;
-  char schema[64], table[64];
-  int rc = store__split_table(target->table, schema, table, err);
-  if (rc != STORE_OK) return rc;
-  if (schema[0] == '\0') strcpy(schema, "public");
-
-  pg_store *s = pg_new(target, schema, table);
-  if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
-  s->base.ops = &pg_writer_ops;
-  s->writer = 1;
-  s->queue = store_kind_is_queue(target->kind);
-  /* A timeout of 0 would mean none: production could wait on us for as
-   * long as a batch takes. */
-  if (write->lock_timeout_ms <= 0 || write->statement_timeout_ms <= 0)
-    rc = pg_fail(s, err, STORE_EUSAGE,
-                 "lock_timeout and statement_timeout must be positive "
-                 "(got %d ms and %d ms)",
-                 write->lock_timeout_ms, write->statement_timeout_ms);
-  if (rc == STORE_OK) rc = pg_open_connection(s, target, options, err);
+/* A writer's session settings, at open and when the connection is made
+ * again. */
+static int pg_writer_session(pg_store *s, store_error *err) {
   char set[96];
-  if (rc == STORE_OK)
-    rc = pg_command(s, "SET search_path = pg_catalog, pg_temp", err);
+  int rc = pg_command(s, "SET search_path = pg_catalog, pg_temp", err);
   if (rc == STORE_OK) {
     /* One statement waits at most a second for a lock, whatever the lock
      * timeout: requests for a lock queue behind one that waits for it, so
      * production would wait on the fixer's wait. Steps that give way are
      * tried again until the lock timeout (store.c). */
     snprintf(set, sizeof set, "SET lock_timeout = '%dms'",
-             write->lock_timeout_ms < 1000 ? write->lock_timeout_ms : 1000);
+             s->session_lock_ms < 1000 ? s->session_lock_ms : 1000);
     rc = pg_command(s, set, err);
   }
   if (rc == STORE_OK) {
     snprintf(set, sizeof set, "SET statement_timeout = '%dms'",
-             write->statement_timeout_ms);
+             s->session_statement_ms);
     rc = pg_command(s, set, err);
   }
   /* Our transactions never wait on us between statements; one that does
@@ -3316,6 +3301,71 @@ int store__postgres_open_writer(store **out, const store_target *target,
                    "read-write primary");
     PQclear(res);
   }
+  return rc;
+}
+
+/*
+ * After a lost connection (STORE_FAULT_CONNECTION_LOST): the same
+ * connection parameters again (PQreset), the session's settings, the
+ * trust checks of the schema rollsafe (a restarted server may hold what
+ * another role did meanwhile), and run @p run_id's lease, which ended with
+ * the old session. Not back yet: STORE_EBUSY, tried again until the lock
+ * timeout (store.c). The lease taken by another process meanwhile:
+ * STORE_EBUSY, not tried again.
+ */
+static int pg_reconnect(store *base, const char *run_id, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  if (s->conn == NULL)
+    return pg_fail(s, err, STORE_EIO, "reconnecting: no connection");
+  PQreset(s->conn);
+  if (PQstatus(s->conn) != CONNECTION_OK) {
+    char text[256];
+    first_line(text, sizeof text, PQerrorMessage(s->conn));
+    /* Unlabelled: it is added to the lost step's message. */
+    return store__fail(err, STORE_EBUSY, "connecting again failed: %s", text);
+  }
+  s->base.fault = STORE_FAULT_NONE;
+  s->copy_active = 0;
+  PQfreeCancel(s->interrupt);
+  s->interrupt = PQgetCancel(s->conn);
+  int rc = s->interrupt != NULL
+               ? STORE_OK
+               : pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");
+  if (rc == STORE_OK) rc = pg_writer_session(s, err);
+  if (rc == STORE_OK) rc = store__pg_check_trust(s->conn, s->label, err);
+  if (rc == STORE_OK && run_id != NULL && run_id[0] != '\0') {
+    rc = store__pg_lease_take(s->conn, s->label, run_id, err);
+    if (rc == STORE_EBUSY) s->base.busy_final = 1;
+  }
+  return rc;
+}
+
+int store__postgres_open_writer(store **out, const store_target *target,
+                                const store_open_options *options,
+                                const store_write_options *write,
+                                store_error *err) {
+  *out = NULL;
+  char schema[64], table[64];
+  int rc = store__split_table(target->table, schema, table, err);
+  if (rc != STORE_OK) return rc;
+  if (schema[0] == '\0') strcpy(schema, "public");
+
+  pg_store *s = pg_new(target, schema, table);
+  if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  s->base.ops = &pg_writer_ops;
+  s->writer = 1;
+  s->queue = store_kind_is_queue(target->kind);
+  /* A timeout of 0 would mean none: production could wait on us for as
+   * long as a batch takes. */
+  if (write->lock_timeout_ms <= 0 || write->statement_timeout_ms <= 0)
+    rc = pg_fail(s, err, STORE_EUSAGE,
+                 "lock_timeout and statement_timeout must be positive "
+                 "(got %d ms and %d ms)",
+                 write->lock_timeout_ms, write->statement_timeout_ms);
+  if (rc == STORE_OK) rc = pg_open_connection(s, target, options, err);
+  s->session_lock_ms = write->lock_timeout_ms;
+  s->session_statement_ms = write->statement_timeout_ms;
+  if (rc == STORE_OK) rc = pg_writer_session(s, err);
   /* The catalog checks see one snapshot, in a short transaction of their
    * own. */
   if (rc == STORE_OK)

@@ -717,6 +717,20 @@ typedef enum store_fault {
  * a NULL store). */
 store_fault store_last_fault(const store *s);
 
+/**
+ * After a step failed with STORE_FAULT_CONNECTION_LOST: connects again as
+ * the store was opened (its session settings and trust checks), takes
+ * back run @p run_id's lease (NULL: none) and clears the fault; while the
+ * server is not back, tried again with backoff until the lock timeout.
+ * What the lost step did is not known here: the caller reads it from the
+ * database (the run's row).
+ * @return STORE_OK; STORE_EBUSY (the server not back in time, or another
+ *         process holds the run's lease now); STORE_EUSAGE for a store
+ *         without connections (SQLite, files, topics); another
+ *         store_status
+ */
+int store_reconnect(store *s, const char *run_id, store_error *err);
+
 /* ---- run leases ----------------------------------------------------------
  *
  * One process works on a run at a time, and a run whose process is gone

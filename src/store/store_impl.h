@@ -45,6 +45,9 @@ typedef struct store_ops {
    * negative store_status. */
   int (*lease_take)(store *s, const char *run_id, store_error *err);
   void (*lease_release)(store *s, const char *run_id);
+  /* Optional: connects again after STORE_FAULT_CONNECTION_LOST and takes
+   * back @p run_id's lease (store_reconnect). */
+  int (*reconnect)(store *s, const char *run_id, store_error *err);
   int (*lease_held)(store *s, const char *run_id, store_error *err);
   /* What an UPDATE of the target fires (NULL: nothing to report). */
   int (*write_hooks)(store *s, store_hook **out, size_t *n, store_error *err);

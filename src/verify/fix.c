@@ -829,6 +829,41 @@ static void save_final(fix_result *r, const fix_options *o, store *s) {
   }
 }
 
+/* How many times one invocation connects again after losing its
+ * connection inside a pass, before it stops with the run interrupted. */
+#define MAX_RECONNECTS 3
+
+/*
+ * After a pass stopped on a lost connection: connects again (the lease of
+ * the run taken back) and goes on as a resumed run would, from the run's
+ * row as the database holds it: its last committed batch, checkpoint and
+ * counts (a batch whose COMMIT lost its answer may or may not have
+ * committed; its backups, updates and the row commit together, so the row
+ * says which). 1 when the run goes on; 0 leaves the error as it was, with
+ * why connecting again failed added.
+ */
+static int reconnect_run(fix_result *r, store *s) {
+  if (store_last_fault(s) != STORE_FAULT_CONNECTION_LOST ||
+      r->reconnects >= MAX_RECONNECTS || r->run.run_id[0] == '\0')
+    return 0;
+  store_error serr = {STORE_OK, ""};
+  store_run now;
+  memset(&now, 0, sizeof now);
+  if (store_reconnect(s, r->run.run_id, &serr) != STORE_OK ||
+      store_run_load(s, r->run.run_id, &now, &serr) != STORE_OK) {
+    size_t used = strlen(r->error);
+    snprintf(r->error + used, sizeof r->error - used, " (%s)", serr.message);
+    return 0;
+  }
+  r->reconnects++;
+  r->run = now;
+  counts_from_run(r, &r->run);
+  snprintf(r->run.status, sizeof r->run.status, "running");
+  r->status = STORE_OK;
+  r->error[0] = '\0';
+  return 1;
+}
+
 int fix_target(fix_result *r, store *s, const store_target *target,
                const fix_options *o, rs_error *err) {
   (void)target;
@@ -914,6 +949,12 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     int done = 0;
     pass++;
     rc = execute_pass(r, &e, s, &done, err);
+    /* The pass goes on where the database says it stopped. */
+    if (rc == 0 && r->status != STORE_OK && !r->interrupted &&
+        reconnect_run(r, s)) {
+      pass--;
+      continue;
+    }
     if (rc != 0 || !done || r->status != STORE_OK || r->interrupted) break;
     if (first_end < 0) first_end = verify_now_seconds();
     uint64_t unsettled = nonneg(r->run.pass_unsettled);

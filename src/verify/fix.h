@@ -129,6 +129,9 @@ typedef struct fix_result {
    * connection, a full disk), or STORE_FAULT_NONE; status is then
    * STORE_EBUSY and the run resumable */
   int fault;
+  /** How many times a lost connection was made again and the run went
+   * on from its last committed batch */
+  unsigned reconnects;
   char error[512];
   uint64_t rows_read; /**< rows read, all passes */
   uint64_t passes;

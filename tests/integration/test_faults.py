@@ -80,6 +80,19 @@ class PgServer:
             capture_output=True, text=True)
         check_eq(p.returncode, 0, "pg_ctl restart (stderr %s)" % p.stderr)
 
+    def stop_server(self):
+        p = subprocess.run(as_server([
+            os.path.join(PG_BIN, "pg_ctl"), "stop", "-D", self.data, "-m",
+            "fast", "-w", "-t", "60"]), capture_output=True, text=True)
+        check_eq(p.returncode, 0, "pg_ctl stop (stderr %s)" % p.stderr)
+
+    def start_server(self):
+        p = subprocess.run(as_server([
+            os.path.join(PG_BIN, "pg_ctl"), "start", "-D", self.data, "-w",
+            "-t", "60", "-l", os.path.join(self.dir, "server.log")]),
+            capture_output=True, text=True)
+        check_eq(p.returncode, 0, "pg_ctl start (stderr %s)" % p.stderr)
+
     def stop(self):
         subprocess.run(["sh", PG_SCRIPT, "stop", self.dir],
                        capture_output=True,
@@ -369,80 +382,76 @@ def test_pg_restart_mid_fix(r):
                 stdout=open(os.path.join(r.work, "writer-%d.out" % i), "w"),
                 stderr=open(os.path.join(r.work, "writer-%d.err" % i), "w")))
 
-        # The fix, slowed down so that the restarts land in its middle:
-        # the first between two batches, the second inside one (its
-        # compare-and-swap waits for a row this test holds locked, with
-        # the rows before it in the batch already swapped, uncommitted).
+        # The fix, slowed down so that the faults land in its middle: two
+        # restarts, the first between two batches, the second inside one
+        # (its compare-and-swap waits for a row this test holds locked,
+        # with the rows before it in the batch already swapped,
+        # uncommitted); the fix connects again each time and goes on. Then
+        # the server stays down longer than the lock timeout: the fix stops
+        # with exit 4, the run interrupted, and a resume finishes it.
         fix = [r.rollsafe, "fix", *args, "--execute", "--format", "json",
-               "--samples", "0", "--batch", "50", "--max-rate", "500"]
+               "--samples", "0", "--batch", "50", "--max-rate", "500",
+               "--lock-timeout", "10s"]
         p = subprocess.Popen(fix, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
         stops = []
-        run_id = None
+        wait_checkpoint(db, p, n_rows // 4)
+        run_id = db.query("SELECT run_id FROM rollsafe.runs")[0][0]
         for how in ("between batches", "inside a batch"):
             blk = None
-            if how == "between batches":
-                wait_checkpoint(db, p, n_rows // 3)
-            else:
-                wait_checkpoint(db, p, (db.checkpoint() or 0) + 100)
-                blk, locked = lock_ahead(db, kinds, orig)
+            if how == "inside a batch":
+                blk, _ = lock_ahead(db, kinds, orig)
                 wait_blocked(db, p, blk)
             at = db.checkpoint()
             db.conn.close()
             srv.restart()
             if blk is not None:
                 blk.close()
-            out, err = p.communicate(timeout=HANG)
-            out, err = out.decode(), err.decode("utf-8", "replace")
-            no_sanitizer(err, "the fix the restart met")
             db = Db(srv.dsn, fresh=False)
-            check(p.returncode in (0, 1, 4), "the fix across the restart "
-                  "%s: exit %d, want 0 or 1 (retried) or 4 (resumable)"
-                  % (how, p.returncode), "stdout: " + out[-2000:],
-                  "stderr: " + err[-3000:])
-            doc = json.loads(out)
-            check(doc["run_id"], "a run id", doc)
-            if run_id is not None:
-                check_eq(doc["run_id"], run_id, "the resumed run")
-            run_id = doc["run_id"]
-            stops.append("%s at checkpoint %s: exit %d, %s"
-                         % (how, at, p.returncode, err.strip()))
-            if p.returncode != 4:
-                break
-            check_eq(doc["complete"], False, "complete after exit 4")
-            check(doc["resume_command"] is not None and
-                  ("--resume " + run_id) in doc["resume_command"],
-                  "the report says how to resume", doc["resume_command"])
-            check("connection" in err and "lost" in err,
-                  "stderr names the lost connection", err)
-            check_eq(runs_status(r, args, run_id), "interrupted",
-                     "the run's status after the restart " + how)
-            # Nothing half-written while it stands stopped (the writers
-            # paused, their logs complete).
-            open(os.path.join(ctl, "pause"), "w").close()
-            wait_writers(procs, ctl, n_writers, True)
-            b = db.backups(run_id)
-            check_rows("after the restart " + how, recs, kinds, orig,
-                       db.rows(), b, read_logs(logs, orig))
-            check_eq(db.run_row(run_id)[1], len(b), "run row's converted "
-                     "vs its backups after the restart " + how)
-            if blk is not None:
-                check(locked not in b, "the row the batch waited for, %d, "
-                      "was swapped" % locked)
-                check(db.checkpoint() < locked, "the checkpoint passed the "
-                      "row the batch waited for, %d" % locked)
-            os.unlink(os.path.join(ctl, "pause"))
-            wait_writers(procs, ctl, n_writers, False)
-            p = subprocess.Popen(fix + ["--resume", run_id],
-                                 stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE)
-        if p.returncode is None:
-            out, err = p.communicate(timeout=HANG)
-            out, err = out.decode(), err.decode("utf-8", "replace")
-            no_sanitizer(err, "the last resume")
-            check_eq(p.returncode, 1, "the last resume's exit (stderr %s)"
-                     % err[-3000:])
-            doc = json.loads(out)
+            # It goes on: batches commit after the restart.
+            wait_checkpoint(db, p, at + 100)
+            stops.append("restart %s at checkpoint %s: went on" % (how, at))
+        check(p.poll() is None, "the fix still runs")
+        # Down for longer than the lock timeout.
+        at = db.checkpoint()
+        db.conn.close()
+        srv.stop_server()
+        out, err = p.communicate(timeout=HANG)
+        out, err = out.decode(), err.decode("utf-8", "replace")
+        no_sanitizer(err, "the fix the server left")
+        srv.start_server()
+        db = Db(srv.dsn, fresh=False)
+        check_eq(p.returncode, 4, "the fix the server left for longer than "
+                 "the lock timeout (stdout %s, stderr %s)"
+                 % (out[-2000:], err[-3000:]))
+        doc = json.loads(out)
+        check_eq((doc["run_id"], doc["complete"]), (run_id, False),
+                 "run id, complete")
+        check(doc["resume_command"] is not None and
+              ("--resume " + run_id) in doc["resume_command"],
+              "the report says how to resume", doc["resume_command"])
+        check("connection to the server was lost" in err and
+              "(connecting again failed: " in err,
+              "stderr names the lost connection", err)
+        check("the connection to the server was lost 2 times; connected "
+              "again" in err, "stderr says the fix connected again twice",
+              err)
+        check_eq(runs_status(r, args, run_id), "interrupted",
+                 "the run's status after the server went away")
+        stops.append("down at checkpoint %s: exit 4, %s" % (at, err.strip()))
+        # Nothing half-written while it stands stopped (the writers
+        # paused, their logs complete).
+        open(os.path.join(ctl, "pause"), "w").close()
+        wait_writers(procs, ctl, n_writers, True)
+        b = db.backups(run_id)
+        check_rows("after the server went away", recs, kinds, orig,
+                   db.rows(), b, read_logs(logs, orig))
+        check_eq(db.run_row(run_id)[1], len(b), "run row's converted vs its "
+                 "backups after the server went away")
+        os.unlink(os.path.join(ctl, "pause"))
+        wait_writers(procs, ctl, n_writers, False)
+        doc, err = fix_json(r, args, (1,), "--batch", "50", "--resume",
+                            run_id)
         check_eq(doc["complete"], True, "the run completes")
         check_eq(doc["run_id"], run_id, "one run")
     finally:
