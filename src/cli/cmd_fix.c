@@ -1618,8 +1618,10 @@ void cli_fix_help(FILE *out) {
       "Exit status: 0 nothing the reader cannot read remains (dry run:",
       "nothing to do); 1 records remain (or would be converted); 2 usage;",
       "3 connection or I/O; 4 incomplete (interrupted, locks not obtained",
-      "within --lock-timeout, the run busy in another process) or",
-      "undetermined records remain.",
+      "within --lock-timeout, the run busy in another process, the",
+      "database's disk full, or its server gone for longer than",
+      "--lock-timeout: a PostgreSQL fix connects again by itself and goes",
+      "on from its last committed batch) or undetermined records remain.",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
