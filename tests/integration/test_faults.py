@@ -531,6 +531,61 @@ def test_pg_restart_mid_fix(r):
         srv.stop()
 
 
+def test_pg_session_terminated(r):
+    """The fixer's session ended by an administrator (pg_terminate_backend,
+    SQLSTATE 57P01) twice during one fix, the server up: the fix connects
+    again each time, goes on from its last committed batch and completes,
+    with exactly one backup and one conversion per convertible row."""
+    n_rows = 3000
+    recs = Records()
+    rng = random.Random(143)
+    kinds = mix(rng, n_rows, 6, 3, {"v1": 1, "v2_plain": 1, "v2_gift": 1})
+    orig = {k: recs.make(kind, k) for k, kind in kinds.items()}
+    srv = PgServer(r)
+    try:
+        db = Db(srv.dsn)
+        db.load(orig)
+        args = db.args()
+        p = subprocess.Popen(
+            [r.rollsafe, "fix", *args, "--execute", "--format", "json",
+             "--samples", "0", "--batch", "50", "--max-rate", "1000"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        ended = []
+        for at in (n_rows // 3, 2 * n_rows // 3):
+            wait_checkpoint(db, p, at)
+            ended += [pid for (pid,) in db.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'rollsafe' AND pid <> "
+                "pg_backend_pid()")]
+        out, err = p.communicate(timeout=HANG)
+        out, err = out.decode(), err.decode("utf-8", "replace")
+        no_sanitizer(err, "the fix whose session ended")
+        check_eq(p.returncode, 1, "exit (stderr %s)" % err[-3000:])
+        check_eq(ended, [True, True], "sessions ended")
+        check("the connection to the server was lost 2 times; connected "
+              "again" in err, "stderr says the fix connected again", err)
+        doc = json.loads(out)
+        run_id = doc["run_id"]
+        b = db.backups(run_id)
+        final = db.rows()
+        check_rows("after the run", recs, kinds, orig, final, b)
+        convertible = {k for k, kind in kinds.items() if kind in CONVERTIBLE}
+        check_eq(set(b), convertible, "backed-up keys")
+        for k in convertible:
+            check_eq(v1_order_id(recs, final[k]), "O-%d" % k,
+                     "version-1 order_id of row %d" % k)
+        status, converted, _, impossible, corrupt, _ = db.run_row(run_id)
+        check_eq((status, converted, impossible, corrupt, doc["converted"],
+                  doc["complete"]),
+                 ("done", len(convertible), 6, 3, len(convertible), True),
+                 "run row: status, converted, impossible, corrupt; the "
+                 "report's converted, complete")
+        print("pg_session_terminated: %d rows, %d converted, sessions ended "
+              "twice; %s" % (n_rows, converted, err.strip()))
+    finally:
+        srv.stop()
+
+
 # ---- disk full --------------------------------------------------------------
 
 class SmallDisk:
