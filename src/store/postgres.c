@@ -3326,11 +3326,17 @@ static int pg_reconnect(store *base, const char *run_id, store_error *err) {
   }
   s->base.fault = STORE_FAULT_NONE;
   s->copy_active = 0;
-  PQfreeCancel(s->interrupt);
-  s->interrupt = PQgetCancel(s->conn);
-  int rc = s->interrupt != NULL
+  /* A signal handler may cancel through s->interrupt at any moment (it
+   * runs on this thread): the old one is freed only once the new one is
+   * in its place. */
+  PGcancel *old = s->interrupt, *fresh = PQgetCancel(s->conn);
+  int rc = fresh != NULL
                ? STORE_OK
                : pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");
+  if (fresh != NULL) {
+    s->interrupt = fresh;
+    PQfreeCancel(old);
+  }
   if (rc == STORE_OK) rc = pg_writer_session(s, err);
   if (rc == STORE_OK) rc = store__pg_check_trust(s->conn, s->label, err);
   if (rc == STORE_OK && run_id != NULL && run_id[0] != '\0') {
