@@ -18,6 +18,7 @@
 #include <rollsafe/rollsafe.h>
 
 #include "cli.h"
+#include "fix_report.h"
 #include "opt.h"
 #include "output.h"
 #include "report/key_render.h"
@@ -39,6 +40,30 @@
 /* How long a queue fix keeps revisiting messages in flight by default. */
 #define DEFAULT_IN_FLIGHT_WAIT 2.0
 
+/* A status of the planning steps: the config's targets (after --target)
+ * are one Kafka topic, whose fix kafka_fix.c runs from the same command
+ * line. Never an exit code. */
+#define KAFKA_HANDOVER (-1000)
+
+/* Whether @p set holds a Kafka topic: KAFKA_HANDOVER when it is the only
+ * target, a usage error when tables or files are beside it, 0 when none. */
+static int kafka_handover(const cli_target_set *set, const char *cmd) {
+  for (size_t i = 0; i < set->n; i++) {
+    if (set->targets[i].target.kind != STORE_KAFKA_TOPIC) continue;
+    if (set->n == 1) return KAFKA_HANDOVER;
+    return cli_usage_error(cmd,
+                           "target '%s' is a Kafka topic, which is %s alone: "
+                           "give --target %s (its config gives output_topic "
+                           "or in_place_compacted, or the command line "
+                           "--output-topic or --in-place-compacted), and "
+                           "the other targets in another command",
+                           set->targets[i].target.name,
+                           strcmp(cmd, "fix") == 0 ? "fixed" : "restored",
+                           set->targets[i].target.name);
+  }
+  return 0;
+}
+
 static int exit_for_store(int status) {
   return status == STORE_EUSAGE  ? CLI_EXIT_USAGE
          : status == STORE_EBUSY ? CLI_EXIT_INCOMPLETE
@@ -47,6 +72,10 @@ static int exit_for_store(int status) {
 
 typedef struct fix_args {
   cli_target_args t;
+  /* The command line, for a config whose target is a Kafka topic: its fix
+   * is kafka_fix.c's (see kafka_handover). */
+  int argc;
+  char **argv;
   unsigned to_version;
   int execute, allow_lossy, json, help;
   unsigned long batch, lock_timeout_ms, statement_timeout_ms, max_passes;
@@ -291,11 +320,6 @@ typedef struct fix_report {
   int restore;
 } fix_report;
 
-/* Empty strings (no run id, no error, no reason) are null. */
-static json_t *str_or_null(const char *s) {
-  return s != NULL && s[0] ? rs__json_text(s) : json_null();
-}
-
 /* The position of a stream file's record named by @p key, as
  * {"record": N, "offset": N}; NULL for other keys. */
 static json_t *position_json(const cli_target *t, const char *key) {
@@ -319,11 +343,13 @@ static void queue_stream_json(json_t *o, const cli_target *t,
   if (t->target.kind != STORE_STREAM_FILE) return;
   json_object_set_new(o, "dropped",
                       json_integer((json_int_t)r->counts[FIX_DROPPED]));
-  json_object_set_new(o, "original", str_or_null(t->target.connection));
-  json_object_set_new(
-      o, "fixed_file",
-      r->executed && r->complete ? str_or_null(r->stream_output) : json_null());
-  json_object_set_new(o, "would_write", str_or_null(r->stream_output));
+  json_object_set_new(o, "original",
+                      cli_fix_text_or_null(t->target.connection));
+  json_object_set_new(o, "fixed_file",
+                      r->executed && r->complete
+                          ? cli_fix_text_or_null(r->stream_output)
+                          : json_null());
+  json_object_set_new(o, "would_write", cli_fix_text_or_null(r->stream_output));
   json_t *fr = json_null();
   if (r->has_framing) fr = rs__json_framing(&r->framing);
   json_object_set_new(o, "truncated", fr);
@@ -355,48 +381,45 @@ static void hooks_text(FILE *out, const fix_result *r) {
             "rights of the role it connects as)\n");
 }
 
+/* A sample of target @p ctx: its key as the target names it (a stream
+ * file's with its position). */
+static json_t *sample_json(const fix_sample *fs, void *ctx) {
+  const cli_target *t = ctx;
+  json_t *sample = json_pack("{s:o,s:o}", "key",
+                             fs->key != NULL && fs->key[0]
+                                 ? rs__json_key(fs->key, fs->key_parts)
+                                 : json_null(),
+                             "why", cli_fix_text_or_null(fs->why));
+  if (sample != NULL && fs->key_position && t->target.kind != STORE_STREAM_FILE)
+    json_object_set_new(sample, "key_is_position", json_true());
+  json_t *pos = position_json(t, fs->key);
+  if (pos != NULL) json_object_update(sample, pos);
+  json_decref(pos);
+  return sample;
+}
+
 static json_t *result_json(const fix_report *rep, size_t i) {
   const fix_result *r = &rep->results[i];
   const cli_target *t = &rep->targets[i];
-  json_t *counts = json_object(), *samples = json_object();
-  for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
-    json_object_set_new(counts, fix_outcome_name((fix_outcome)o),
-                        json_integer((json_int_t)r->counts[o]));
-    json_t *list = json_array();
-    for (size_t k = 0; k < r->n_samples[o]; k++) {
-      const fix_sample *fs = &r->samples[o][k];
-      json_t *sample = json_pack("{s:o,s:o}", "key",
-                                 fs->key != NULL && fs->key[0]
-                                     ? rs__json_key(fs->key, fs->key_parts)
-                                     : json_null(),
-                                 "why", str_or_null(fs->why));
-      if (sample != NULL && fs->key_position &&
-          t->target.kind != STORE_STREAM_FILE)
-        json_object_set_new(sample, "key_is_position", json_true());
-      json_t *pos = position_json(t, r->samples[o][k].key);
-      if (pos != NULL) json_object_update(sample, pos);
-      json_decref(pos);
-      json_array_append_new(list, sample);
-    }
-    json_object_set_new(samples, fix_outcome_name((fix_outcome)o), list);
-  }
+  json_t *counts, *samples;
+  cli_fix_outcomes_json(&counts, &samples, r, sample_json, (void *)t);
   json_t *o = json_object();
-  json_object_set_new(o, "name", str_or_null(t->target.name));
-  json_object_set_new(o, "table", str_or_null(t->target.table));
+  json_object_set_new(o, "name", cli_fix_text_or_null(t->target.name));
+  json_object_set_new(o, "table", cli_fix_text_or_null(t->target.table));
   json_object_set_new(o, "reader",
                       json_pack("{s:s,s:i,s:o}", "type", t->type, "version",
                                 (int)t->reader_version, "schema",
                                 schema_origin_json(&t->reader_schema)));
-  json_object_set_new(o, "run_id", str_or_null(r->run.run));
+  json_object_set_new(o, "run_id", cli_fix_text_or_null(r->run.run));
   /* The target's own row of the run, which its backup rows name. */
-  json_object_set_new(o, "row_id", str_or_null(r->run.run_id));
+  json_object_set_new(o, "row_id", cli_fix_text_or_null(r->run.run_id));
   json_object_set_new(o, "executed", json_boolean(r->executed));
   json_object_set_new(o, "complete", json_boolean(r->complete));
   json_object_set_new(o, "interrupted", json_boolean(r->interrupted));
   const char *err = rep->status[i] != STORE_OK ? rep->errors[i]
                     : r->status != STORE_OK    ? r->error
                                                : NULL;
-  json_object_set_new(o, "error", str_or_null(err));
+  json_object_set_new(o, "error", cli_fix_text_or_null(err));
   json_object_set_new(o, "rows_read", json_integer((json_int_t)r->rows_read));
   json_object_set_new(o, "passes", json_integer((json_int_t)r->passes));
   json_object_set_new(o, "converted",
@@ -464,9 +487,10 @@ static int write_json(FILE *out, void *ctx) {
   json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
   json_object_set_new(doc, "executed", json_boolean(rep->execute));
   json_object_set_new(doc, "complete", json_boolean(complete));
-  json_object_set_new(doc, "run_id", str_or_null(rep->run_id));
-  json_object_set_new(doc, "resume_command", str_or_null(rep->next_command));
-  json_object_set_new(doc, "note", str_or_null(rep->note));
+  json_object_set_new(doc, "run_id", cli_fix_text_or_null(rep->run_id));
+  json_object_set_new(doc, "resume_command",
+                      cli_fix_text_or_null(rep->next_command));
+  json_object_set_new(doc, "note", cli_fix_text_or_null(rep->note));
   json_object_set_new(
       doc, "converted",
       json_integer((json_int_t)(tot[FIX_CONVERTED] + tot[FIX_LOSSY])));
@@ -527,6 +551,21 @@ static void queue_stream_text(FILE *out, const cli_target *t,
     fprintf(out, "  would write %s\n", r->stream_output);
 }
 
+/* A sample of target @p ctx, named by its key column (a stream file's
+ * record, or a position, names itself). */
+static void sample_text(FILE *out, const fix_sample *fs, void *ctx) {
+  const cli_target *t = ctx;
+  char *key = rs__key_text(fs->key, fs->key_parts);
+  /* A position ("rowid 17") names itself. */
+  const char *name = t->target.kind == STORE_STREAM_FILE ? "record "
+                     : fs->key_position                  ? ""
+                                                         : t->target.key;
+  fprintf(out, "    %s%s%s%s%s\n", name,
+          name[0] && name[strlen(name) - 1] != ' ' ? " " : "",
+          key != NULL ? key : fs->key, fs->why[0] ? ": " : "", fs->why);
+  free(key);
+}
+
 static int write_text(FILE *out, void *ctx) {
   const fix_report *rep = ctx;
   for (size_t i = 0; i < rep->n; i++) {
@@ -559,26 +598,7 @@ static int write_text(FILE *out, void *ctx) {
     fprintf(out,
             "  rows       %" PRIu64 " read in %" PRIu64 " pass%s, %.2f s\n",
             r->rows_read, r->passes, r->passes == 1 ? "" : "es", r->seconds);
-    for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
-      if (r->counts[o] == 0) continue;
-      const char *label = fix_outcome_name((fix_outcome)o);
-      if (!rep->execute && o == FIX_CONVERTED) label = "would convert";
-      if (!rep->execute && o == FIX_LOSSY) label = "would convert (lossy)";
-      if (!rep->execute && o == FIX_RESTORED) label = "would restore";
-      fprintf(out, "  %-22s %" PRIu64 "\n", label, r->counts[o]);
-      for (size_t k = 0; k < r->n_samples[o]; k++) {
-        const fix_sample *fs = &r->samples[o][k];
-        char *key = rs__key_text(fs->key, fs->key_parts);
-        /* A position ("rowid 17") names itself. */
-        const char *name = t->target.kind == STORE_STREAM_FILE ? "record "
-                           : fs->key_position                  ? ""
-                                                               : t->target.key;
-        fprintf(out, "    %s%s%s%s%s\n", name,
-                name[0] && name[strlen(name) - 1] != ' ' ? " " : "",
-                key != NULL ? key : fs->key, fs->why[0] ? ": " : "", fs->why);
-        free(key);
-      }
-    }
+    cli_fix_outcomes_text(out, r, rep->execute, sample_text, (void *)t);
     if (t->raw_writer)
       fprintf(out, "  raw writer version %u (given)\n", t->raw_writer);
     if (r->verified)
@@ -608,10 +628,7 @@ static int write_text(FILE *out, void *ctx) {
   if (rep->note != NULL) fprintf(out, "note: %s\n", rep->note);
   if (rep->next_command != NULL)
     fprintf(out, "%s: %s\n", rep->next_label, rep->next_command);
-  fprintf(out, "result: exit %d", rep->exit_code);
-  if (rep->reason != NULL) fprintf(out, ": %s", rep->reason);
-  fputc('\n', out);
-  return ferror(out) ? -1 : 0;
+  return cli_fix_result_line(out, rep->exit_code, rep->reason);
 }
 
 static int write_metrics(FILE *out, void *ctx) {
@@ -628,27 +645,13 @@ static int write_metrics(FILE *out, void *ctx) {
             rep->targets[i].reader_version,
             rs_runtime_name(rep->targets[i].runtime.runtime));
   }
-  fputs(
-      "# TYPE rollsafe_fix_records gauge\n"
-      "# HELP rollsafe_fix_records Records by target and outcome.\n",
-      out);
+  cli_fix_metrics_records_help(out);
   for (size_t i = 0; i < rep->n; i++)
-    for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
-      fputs("rollsafe_fix_records{target=", out);
-      rs__metrics_label(out, rep->targets[i].target.name);
-      fprintf(out, ",outcome=\"%s\"} %" PRIu64 "\n",
-              fix_outcome_name((fix_outcome)o), rep->results[i].counts[o]);
-    }
-  fputs(
-      "# TYPE rollsafe_fix_remaining gauge\n"
-      "# HELP rollsafe_fix_remaining Records the reader still cannot read "
-      "after the fix.\n",
-      out);
-  for (size_t i = 0; i < rep->n; i++) {
-    fputs("rollsafe_fix_remaining{target=", out);
-    rs__metrics_label(out, rep->targets[i].target.name);
-    fprintf(out, "} %" PRIu64 "\n", rep->results[i].remaining);
-  }
+    cli_fix_metrics_records(out, rep->targets[i].target.name, &rep->results[i]);
+  cli_fix_metrics_remaining_help(out);
+  for (size_t i = 0; i < rep->n; i++)
+    cli_fix_metrics_remaining(out, rep->targets[i].target.name,
+                              rep->results[i].remaining);
   fputs(
       "# TYPE rollsafe_fix_remaining_undetermined gauge\n"
       "# HELP rollsafe_fix_remaining_undetermined Records whose writer could "
@@ -659,12 +662,7 @@ static int write_metrics(FILE *out, void *ctx) {
     rs__metrics_label(out, rep->targets[i].target.name);
     fprintf(out, "} %" PRIu64 "\n", rep->results[i].remaining_undetermined);
   }
-  fprintf(out,
-          "# TYPE rollsafe_fix_exit_code gauge\n"
-          "# HELP rollsafe_fix_exit_code The command's exit code.\n"
-          "rollsafe_fix_exit_code %d\n# EOF\n",
-          rep->exit_code);
-  return ferror(out) ? -1 : 0;
+  return cli_fix_metrics_end(out, rep->exit_code);
 }
 
 /*
@@ -697,22 +695,8 @@ static cli_run_limits run_limits(const fix_args *a, const cli_config *c) {
 /* The report to stdout or -o, as text or JSON, and --metrics: 0, or the
  * exit code of the first write that failed. */
 static int write_report(const fix_args *a, fix_report *rep) {
-  int w = cli_write_file(rep->command, a->output ? a->output : "-",
-                         a->json ? write_json : write_text, rep);
-  if (a->metrics != NULL) {
-    int m = cli_write_file(rep->command, a->metrics, write_metrics, rep);
-    if (w == 0) w = m;
-  }
-  return w;
-}
-
-/* A target's error on stderr, naming the target once: the adapters'
- * messages begin with "target 'NAME'" already, the fixer's own do not. */
-static void target_error(const char *cmd, const char *name, const char *msg) {
-  if (strncmp(msg, "target '", 8) == 0)
-    cli_error(cmd, "%s", msg);
-  else
-    cli_error(cmd, "target '%s': %s", name, msg);
+  return cli_fix_write_report(rep->command, a->output, a->json, a->metrics,
+                              write_text, write_json, write_metrics, rep);
 }
 /* ---- which targets, and which run ---------------------------------------- */
 
@@ -850,14 +834,8 @@ static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
     status = cli_target_set_narrow(&pl->set, a->names, a->n_names, cmd);
   if (status == 0) status = plan_alloc(pl, pl->set.n, cmd);
   if (status != 0) return status;
-  for (size_t i = 0; i < pl->set.n; i++)
-    if (pl->set.targets[i].target.kind == STORE_KAFKA_TOPIC)
-      return cli_usage_error(cmd,
-                             "target '%s' is a Kafka topic: %s one from "
-                             "the command line (--kafka, --topic, --type "
-                             "and --output-topic or --in-place-compacted; "
-                             "see %s --kafka x --help)",
-                             pl->set.targets[i].target.name, cmd, cmd);
+  status = kafka_handover(&pl->set, cmd);
+  if (status != 0) return status;
   cli_run_limits limits = run_limits(a, pl->set.config);
   size_t found = 0;
   for (size_t i = 0; i < pl->set.n; i++) {
@@ -1215,16 +1193,8 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
   if (status != 0) goto done;
   cli_target *targets = pl.set.targets;
   n = pl.set.n;
-  for (size_t i = 0; i < n; i++)
-    if (targets[i].target.kind == STORE_KAFKA_TOPIC) {
-      status = cli_usage_error(cmd,
-                               "target '%s' is a Kafka topic: %s one from "
-                               "the command line (--kafka, --topic, --type "
-                               "and --output-topic or --in-place-compacted; "
-                               "see %s --kafka x --help)",
-                               targets[i].target.name, cmd, cmd);
-      goto done;
-    }
+  status = kafka_handover(&pl.set, cmd);
+  if (status != 0) goto done;
   const rs_registry *reg = pl.set.registry;
   rs_error err = RS_ERROR_INIT;
   results = calloc(n ? n : 1, sizeof *results);
@@ -1397,8 +1367,15 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
          : stream ? fix_stream(&results[i], s, &t->target, &o, &err)
                   : fix_target(&results[i], s, &t->target, &o, &err);
     progress_end(&prog);
+    if (results[i].reconnects > 0)
+      cli_error(cmd,
+                "note: target '%s': the connection to the server was lost "
+                "%u time%s; connected again, it went on from the run's last "
+                "committed batch",
+                t->target.name, results[i].reconnects,
+                results[i].reconnects == 1 ? "" : "s");
     if (results[i].status != STORE_OK)
-      target_error(cmd, t->target.name, results[i].error);
+      cli_fix_target_error(cmd, t->target.name, results[i].error);
     if (rc != 0) {
       cli_error(cmd, "target '%s': %s", t->target.name, err.message);
       codec_failed = 1;
@@ -1516,7 +1493,8 @@ done:
   /* A configuration or usage error found before any target was read still
    * gives the document, -o and --metrics asked for (no targets, the exit
    * code): a file a pipeline reads never keeps an older run's result. */
-  if (!reported && (a->json || a->output != NULL || a->metrics != NULL)) {
+  if (!reported && status != KAFKA_HANDOVER &&
+      (a->json || a->output != NULL || a->metrics != NULL)) {
     fix_report rep = {cmd,        status, NULL, NULL, NULL, NULL, 0,
                       a->execute, NULL,   NULL, NULL, NULL, NULL, restore};
     int w = write_report(a, &rep);
@@ -1528,6 +1506,8 @@ done:
   free(st);
   free(errors);
   plan_free(&pl);
+  if (status == KAFKA_HANDOVER)
+    return cli_kafka_fix_run(a->argc, a->argv, restore);
   return status;
 }
 
@@ -1665,8 +1645,10 @@ void cli_fix_help(FILE *out) {
       "Exit status: 0 nothing the reader cannot read remains (dry run:",
       "nothing to do); 1 records remain (or would be converted); 2 usage;",
       "3 connection or I/O; 4 incomplete (interrupted, locks not obtained",
-      "within --lock-timeout, the run busy in another process) or",
-      "undetermined records remain.",
+      "within --lock-timeout, the run busy in another process, the",
+      "database's disk full, or its server gone for longer than",
+      "--lock-timeout: a PostgreSQL fix connects again by itself and goes",
+      "on from its last committed batch) or undetermined records remain.",
   };
   print_lines(out, lines, sizeof lines / sizeof lines[0]);
 }
@@ -1737,6 +1719,8 @@ int cli_fix_run(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
   a.samples = 10;
+  a.argc = argc;
+  a.argv = argv;
   int status = parse_args(&a, argc, argv, "fix", allowed);
   if (status != 0) return status;
   if (a.help) {
@@ -1760,6 +1744,8 @@ int cli_restore_run(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   a.t = (cli_target_args)CLI_TARGET_ARGS_INIT;
   a.samples = 10;
+  a.argc = argc;
+  a.argv = argv;
   int status = parse_args(&a, argc, argv, "restore", allowed);
   if (status != 0) return status;
   if (a.help) {
@@ -1860,7 +1846,7 @@ static json_t *run_json(const cli_run_part *p) {
       r->remaining >= 0 ? json_integer(r->remaining) : json_null());
   json_object_set_new(o, "restored", json_integer(r->restored));
   json_t *rs = json_object();
-  json_object_set_new(rs, "status", str_or_null(r->restore_status));
+  json_object_set_new(rs, "status", cli_fix_text_or_null(r->restore_status));
   json_object_set_new(rs, "restores", json_integer(r->restores));
   json_object_set_new(rs, "restored", json_integer(r->restore_restored));
   json_object_set_new(rs, "conflicts", json_integer(r->restore_conflicts));

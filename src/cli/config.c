@@ -895,6 +895,9 @@ enum {
   T_PROPERTIES_FILE,
   T_PROPERTIES_ENV,
   T_TIMEOUT,
+  T_OUTPUT_TOPIC, /* fix: a repaired copy */
+  T_JOURNAL_TOPIC,
+  T_IN_PLACE_COMPACTED, /* fix: in place, on a compacted topic */
   T_COUNT
 };
 
@@ -927,6 +930,9 @@ static const char *const target_keys[T_COUNT + 1] = {"name",
                                                      "properties_file",
                                                      "properties_env",
                                                      "timeout",
+                                                     "output_topic",
+                                                     "journal_topic",
+                                                     "in_place_compacted",
                                                      NULL};
 
 static int read_path_list(loader *ld, const char *key, const node *v,
@@ -1075,9 +1081,18 @@ static int check_kind_keys(loader *ld, const node *item, store_kind kind,
   static const int table_only[] = {
       T_CONNECTION, T_CONNECTION_ENV, T_TABLE,           T_KEY,
       T_COLUMN,     T_WHERE,          T_COLUMN_ENCODING, -1};
-  static const int kafka_only[] = {
-      T_BOOTSTRAP,       T_TOPIC,          T_GROUP,   T_SINCE, T_PROPERTIES,
-      T_PROPERTIES_FILE, T_PROPERTIES_ENV, T_TIMEOUT, -1};
+  static const int kafka_only[] = {T_BOOTSTRAP,
+                                   T_TOPIC,
+                                   T_GROUP,
+                                   T_SINCE,
+                                   T_PROPERTIES,
+                                   T_PROPERTIES_FILE,
+                                   T_PROPERTIES_ENV,
+                                   T_TIMEOUT,
+                                   T_OUTPUT_TOPIC,
+                                   T_JOURNAL_TOPIC,
+                                   T_IN_PLACE_COMPACTED,
+                                   -1};
   /* A topic takes connection_env (its bootstrap servers), not the rest. */
   static const int table_not_kafka[] = {
       T_CONNECTION, T_TABLE, T_KEY, T_COLUMN, T_WHERE, T_COLUMN_ENCODING, -1};
@@ -1248,6 +1263,24 @@ static int finish_kafka_target(loader *ld, const node *item,
   if (values[T_GROUP] != NULL && values[T_SINCE] != NULL)
     return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
                    "%s has both group and since; give one", label);
+  /* How fix writes, as --output-topic, --in-place-compacted and
+   * --journal-topic: one of the two ways, the journal only in place. */
+  if (values[T_OUTPUT_TOPIC] != NULL && t->in_place_compacted)
+    return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                   "%s has both output_topic and in_place_compacted: true; a "
+                   "fix writes a repaired copy or, on a compacted topic, in "
+                   "place: give one",
+                   label);
+  if (values[T_JOURNAL_TOPIC] != NULL && !t->in_place_compacted)
+    return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                   "%s: journal_topic applies to in_place_compacted: true",
+                   label);
+  if (t->in_place_compacted &&
+      (values[T_GROUP] != NULL || values[T_SINCE] != NULL))
+    return fail_at(ld, CLI_EXIT_USAGE, item->line, item->col,
+                   "%s: in_place_compacted reads the whole topic (every "
+                   "key's latest value): group and since do not apply",
+                   label);
   if (t->kafka_properties_file != NULL)
     return resolve_relative(ld, &t->kafka_properties_file);
   return 0;
@@ -1335,6 +1368,16 @@ static int read_target(loader *ld, const node *item, size_t index,
       if (rc != 0) goto failed;
       continue;
     }
+    if (k == T_IN_PLACE_COMPACTED) {
+      if (v->type != NODE_SCALAR || scalar_type_of(v) != SCALAR_BOOL) {
+        rc = fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                     "in_place_compacted: expected true or false, got %s",
+                     described(got, v, 0));
+        goto failed;
+      }
+      t->in_place_compacted = v->value[0] == 't' || v->value[0] == 'T';
+      continue;
+    }
     if (k == T_KEY) {
       rc = get_key_list(ld, v, &t->key);
       if (rc != 0) goto failed;
@@ -1410,6 +1453,12 @@ static int read_target(loader *ld, const node *item, size_t index,
         break;
       case T_PROPERTIES_FILE:
         t->kafka_properties_file = s;
+        break;
+      case T_OUTPUT_TOPIC:
+        t->output_topic = s;
+        break;
+      case T_JOURNAL_TOPIC:
+        t->journal_topic = s;
         break;
       default:
         t->where = s;
@@ -2039,6 +2088,8 @@ void cli_config_free(cli_config *config) {
       free(t->kafka_property_envs[k]);
     free(t->kafka_property_envs);
     free(t->kafka_properties_file);
+    free(t->output_topic);
+    free(t->journal_topic);
   }
   free(config->targets);
   free(config->schema_ids.items);

@@ -46,6 +46,9 @@
  *       properties_file: kafka.properties  # optional: NAME=VALUE lines
  *       properties_env: {sasl.password: KAFKA_PASSWORD}  # optional
  *       timeout: 30               # optional: seconds
+ *       output_topic: order-events-v1  # optional: where fix writes a
+ *                                 # repaired copy; or, on a compacted topic,
+ *       # in_place_compacted: true    with journal_topic: J (optional)
  *       raw_writer: 1             # optional, any kind: the format version
  *                                 # that wrote its raw records, or auto
  *       schema_ids: {42: 2}       # optional, any kind: Confluent schema ids
@@ -188,6 +191,11 @@ typedef struct cli_config_target {
   size_t n_kafka_property_envs;
   char *kafka_properties_file;
   int kafka_timeout_ms;
+  /** What fix writes for a Kafka topic, as the options of the same names:
+   * `output_topic` (a repaired copy), or `in_place_compacted: true` (on a
+   * compacted topic) with `journal_topic` optional. NULL / 0 when absent. */
+  char *output_topic, *journal_topic;
+  int in_place_compacted;
 } cli_config_target;
 
 /*
@@ -224,9 +232,9 @@ typedef struct cli_config {
   int has_reader_framing;
   int reader_framing; /**< an rs_reader_framing */
   int has_raw_writer;
-  unsigned raw_writer;       /**< `raw_writer:`; 0: auto */
+  unsigned raw_writer;        /**< `raw_writer:`; 0: auto */
   cli_reader_runtime runtime; /**< `reader_runtime:`, `reader_options:` */
-  cli_schema_ids schema_ids; /**< `schema_ids:`; n 0 when absent */
+  cli_schema_ids schema_ids;  /**< `schema_ids:`; n 0 when absent */
   /** `column_encoding:` of every table and queue target without its own
    * (a colenc_kind); has_column_encoding 0 when absent (binary). */
   int has_column_encoding;

@@ -17,6 +17,7 @@
 #include <rollsafe/rollsafe.h>
 
 #include "cli.h"
+#include "fix_report.h"
 #include "interrupt.h"
 #include "kafka.h"
 #include "opt.h"
@@ -43,6 +44,7 @@ enum {
   KOPT_METRICS,
   KOPT_SAMPLES,
   KOPT_MAX_RATE,
+  KOPT_TARGET,
   KOPT_HELP
 };
 
@@ -63,6 +65,7 @@ static const cli_opt_spec kafka_fix_opts[] = {
     {KOPT_METRICS, "metrics", 0, 1},
     {KOPT_SAMPLES, "samples", 0, 1},
     {KOPT_MAX_RATE, "max-rate", 0, 1},
+    {KOPT_TARGET, "target", 0, 1},
     {KOPT_HELP, "help", 'h', 0},
 };
 
@@ -71,6 +74,7 @@ typedef struct kfix_args {
   int execute, allow_lossy, in_place, drop_unfixable, json, help;
   unsigned to_version;
   const char *output_topic, *journal_topic, *run, *output, *metrics;
+  const char *target; /* --target: the config's topic to work on */
   unsigned long samples;
   double max_rate;
 } kfix_args;
@@ -182,6 +186,10 @@ static int parse(kfix_args *a, int argc, char **argv, const char *cmd,
         a->max_rate = r;
         break;
       }
+      case KOPT_TARGET:
+        if (cli_opt_once(cmd, "--target", value, &a->target) != 0)
+          return CLI_EXIT_USAGE;
+        break;
       case KOPT_HELP:
         a->help = 1;
         break;
@@ -194,13 +202,11 @@ static int parse(kfix_args *a, int argc, char **argv, const char *cmd,
   if ((rc = cli_output_check(cmd, "-o", a->output)) != 0 ||
       (rc = cli_output_check(cmd, "--metrics", a->metrics)) != 0)
     return rc;
-  if (a->t.config != NULL)
-    return cli_usage_error(cmd,
-                           "a Kafka topic is fixed from the command line: "
-                           "--kafka, --topic and --type, without --config");
+  if (a->target != NULL && a->t.config == NULL)
+    return cli_usage_error(cmd, "--target NAME picks a target of -c FILE");
   rc = cli_target_check(&a->t, cmd);
   if (rc != 0) return rc;
-  if (a->t.kafka.bootstrap == NULL)
+  if (a->t.config == NULL && a->t.kafka.bootstrap == NULL)
     return cli_usage_error(cmd, "--kafka BOOTSTRAP is needed with %s",
                            a->in_place       ? "--in-place-compacted"
                            : a->output_topic ? "--output-topic"
@@ -213,6 +219,24 @@ static int parse(kfix_args *a, int argc, char **argv, const char *cmd,
                              "it reads the run's journal and the topic");
     return 0;
   }
+  return 0;
+}
+
+/* How a fix writes, once the config's target has given what the command
+ * line did not (output_topic, or in_place_compacted and journal_topic):
+ * one of the two ways, and only what applies to it. */
+static int check_mode(const kfix_args *a, const cli_target *t,
+                      const char *cmd) {
+  int group = a->t.kafka.group != NULL || a->t.kafka.has_since ||
+              (t->kafka.kafka.start != STORE_KAFKA_FROM_BEGINNING);
+  if ((a->output_topic != NULL) == a->in_place && a->t.config != NULL)
+    return cli_usage_error(
+        cmd,
+        "target '%s' is a Kafka topic, never rewritten: give it "
+        "output_topic: TOPIC (a repaired copy) or, for a compacted topic, "
+        "in_place_compacted: true in the config, or give --output-topic "
+        "TOPIC or --in-place-compacted",
+        t->target.name);
   if ((a->output_topic != NULL) == a->in_place)
     return cli_usage_error(
         cmd,
@@ -221,7 +245,7 @@ static int parse(kfix_args *a, int argc, char **argv, const char *cmd,
   if (a->journal_topic != NULL && !a->in_place)
     return cli_usage_error(cmd,
                            "--journal-topic applies to --in-place-compacted");
-  if (a->in_place && (a->t.kafka.group != NULL || a->t.kafka.has_since))
+  if (a->in_place && group)
     return cli_usage_error(cmd,
                            "--in-place-compacted reads the whole topic (every "
                            "key's latest value): --group and --since do not "
@@ -244,10 +268,6 @@ typedef struct kfix_report {
   const char *reason;
 } kfix_report;
 
-static json_t *str_or_null(const char *s) {
-  return s != NULL && s[0] ? rs__json_text(s) : json_null();
-}
-
 static json_t *offset_json(int64_t v) {
   return v >= 0 ? json_integer((json_int_t)v) : json_null();
 }
@@ -267,7 +287,7 @@ static json_t *partition_json(const kafka_fix_result *r,
                                     (json_int_t)p->repaired[2 * k + 1]));
   json_t *o = json_object();
   json_object_set_new(o, "partition", json_integer(p->partition));
-  json_object_set_new(o, "start_from", str_or_null(p->start_from));
+  json_object_set_new(o, "start_from", cli_fix_text_or_null(p->start_from));
   json_object_set_new(o, "start_offset",
                       json_integer((json_int_t)p->start_offset));
   json_object_set_new(o, "end_offset", json_integer((json_int_t)p->end_offset));
@@ -307,42 +327,48 @@ static json_t *partition_json(const kafka_fix_result *r,
   return o;
 }
 
+/* A message's sample: its PARTITION@OFFSET and why. */
+static json_t *sample_json(const fix_sample *s, void *ctx) {
+  (void)ctx;
+  return json_pack("{s:o,s:o}", "key", cli_fix_text_or_null(s->key), "why",
+                   cli_fix_text_or_null(s->why));
+}
+
+static void sample_text(FILE *out, const fix_sample *s, void *ctx) {
+  (void)ctx;
+  fprintf(out, "    %s%s%s\n", s->key, s->why[0] ? ": " : "", s->why);
+}
+
 static json_t *target_json(const kfix_report *rep) {
   const kafka_fix_result *r = rep->r;
   const fix_result *f = &r->fix;
   const cli_target *t = rep->t;
-  json_t *counts = json_object(), *samples = json_object();
-  for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
-    json_object_set_new(counts, fix_outcome_name((fix_outcome)o),
-                        json_integer((json_int_t)f->counts[o]));
-    json_t *list = json_array();
-    for (size_t k = 0; k < f->n_samples[o]; k++)
-      json_array_append_new(
-          list, json_pack("{s:o,s:o}", "key", str_or_null(f->samples[o][k].key),
-                          "why", str_or_null(f->samples[o][k].why)));
-    json_object_set_new(samples, fix_outcome_name((fix_outcome)o), list);
-  }
+  json_t *counts, *samples;
+  cli_fix_outcomes_json(&counts, &samples, f, sample_json, NULL);
   json_t *parts = json_array();
   for (size_t i = 0; i < r->n_parts; i++)
     json_array_append_new(parts, partition_json(r, &r->parts[i]));
   json_t *o = json_object();
-  json_object_set_new(o, "name", str_or_null(t->target.name));
+  json_object_set_new(o, "name", cli_fix_text_or_null(t->target.name));
   json_object_set_new(o, "kind", json_string("kafka-topic"));
-  json_object_set_new(o, "topic", str_or_null(r->topic));
+  json_object_set_new(o, "topic", cli_fix_text_or_null(r->topic));
   json_object_set_new(o, "mode", json_string(mode_name(r)));
-  json_object_set_new(
-      o, "output_topic",
-      !r->in_place && !r->restore ? str_or_null(r->output) : json_null());
-  json_object_set_new(
-      o, "journal_topic",
-      r->in_place || r->restore ? str_or_null(r->output) : json_null());
-  json_object_set_new(o, "cleanup_policy", str_or_null(r->policy));
-  json_object_set_new(o, "run_id", str_or_null(f->run.run_id));
+  json_object_set_new(o, "output_topic",
+                      !r->in_place && !r->restore
+                          ? cli_fix_text_or_null(r->output)
+                          : json_null());
+  json_object_set_new(o, "journal_topic",
+                      r->in_place || r->restore
+                          ? cli_fix_text_or_null(r->output)
+                          : json_null());
+  json_object_set_new(o, "cleanup_policy", cli_fix_text_or_null(r->policy));
+  json_object_set_new(o, "run_id", cli_fix_text_or_null(f->run.run_id));
   json_object_set_new(o, "executed", json_boolean(f->executed));
   json_object_set_new(o, "complete", json_boolean(f->complete));
   json_object_set_new(o, "interrupted", json_boolean(f->interrupted));
-  json_object_set_new(o, "error",
-                      str_or_null(f->status != STORE_OK ? f->error : NULL));
+  json_object_set_new(
+      o, "error",
+      cli_fix_text_or_null(f->status != STORE_OK ? f->error : NULL));
   json_object_set_new(o, "rows_read", json_integer((json_int_t)f->rows_read));
   json_object_set_new(o, "copied", json_integer((json_int_t)r->copied));
   json_object_set_new(o, "converted",
@@ -392,8 +418,9 @@ static int write_json(FILE *out, void *ctx) {
   json_object_set_new(
       doc, "complete",
       json_boolean(f != NULL && f->complete && f->status == STORE_OK));
-  json_object_set_new(doc, "run_id",
-                      f != NULL ? str_or_null(f->run.run_id) : json_null());
+  json_object_set_new(
+      doc, "run_id",
+      f != NULL ? cli_fix_text_or_null(f->run.run_id) : json_null());
   json_object_set_new(doc, "converted",
                       json_integer(f ? (json_int_t)(f->counts[FIX_CONVERTED] +
                                                     f->counts[FIX_LOSSY])
@@ -405,7 +432,7 @@ static int write_json(FILE *out, void *ctx) {
       doc, "remaining",
       json_integer(f && f->verified ? (json_int_t)f->remaining : 0));
   json_object_set_new(doc, "exit_code", json_integer(rep->exit_code));
-  json_object_set_new(doc, "reason", str_or_null(rep->reason));
+  json_object_set_new(doc, "reason", cli_fix_text_or_null(rep->reason));
   json_object_set_new(doc, "targets", targets);
   int rc = json_dumpf(doc, out, JSON_INDENT(2));
   json_decref(doc);
@@ -450,17 +477,7 @@ static int write_text(FILE *out, void *ctx) {
       fprintf(out, "  %-22s %" PRIu64 "\n",
               r->in_place ? "readable already" : "copied as they are",
               r->copied);
-    for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
-      if (f->counts[o] == 0) continue;
-      const char *label = fix_outcome_name((fix_outcome)o);
-      if (!exec && o == FIX_CONVERTED) label = "would convert";
-      if (!exec && o == FIX_LOSSY) label = "would convert (lossy)";
-      if (!exec && o == FIX_RESTORED) label = "would restore";
-      fprintf(out, "  %-22s %" PRIu64 "\n", label, f->counts[o]);
-      for (size_t k = 0; k < f->n_samples[o]; k++)
-        fprintf(out, "    %s%s%s\n", f->samples[o][k].key,
-                f->samples[o][k].why[0] ? ": " : "", f->samples[o][k].why);
-    }
+    cli_fix_outcomes_text(out, f, exec, sample_text, NULL);
     if (r->superseded)
       fprintf(out, "  %-22s %" PRIu64 "\n", "superseded", r->superseded);
     if (r->unkeyed)
@@ -516,10 +533,7 @@ static int write_text(FILE *out, void *ctx) {
     if (f->interrupted)
       fputs("  INTERRUPTED: run the same command again to go on\n", out);
   }
-  fprintf(out, "result: exit %d", rep->exit_code);
-  if (rep->reason != NULL) fprintf(out, ": %s", rep->reason);
-  fputc('\n', out);
-  return ferror(out) ? -1 : 0;
+  return cli_fix_result_line(out, rep->exit_code, rep->reason);
 }
 
 static void label(FILE *out, const char *name, const kfix_report *rep) {
@@ -531,15 +545,8 @@ static int write_metrics(FILE *out, void *ctx) {
   const kfix_report *rep = ctx;
   const kafka_fix_result *r = rep->r;
   if (rep->t != NULL && r != NULL) {
-    fputs(
-        "# TYPE rollsafe_fix_records gauge\n"
-        "# HELP rollsafe_fix_records Records by target and outcome.\n",
-        out);
-    for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
-      label(out, "rollsafe_fix_records", rep);
-      fprintf(out, ",outcome=\"%s\"} %" PRIu64 "\n",
-              fix_outcome_name((fix_outcome)o), r->fix.counts[o]);
-    }
+    cli_fix_metrics_records_help(out);
+    cli_fix_metrics_records(out, rep->t->target.name, &r->fix);
     fputs(
         "# TYPE rollsafe_fix_partition_messages gauge\n"
         "# HELP rollsafe_fix_partition_messages Messages of a Kafka "
@@ -574,30 +581,15 @@ static int write_metrics(FILE *out, void *ctx) {
                   r->parts[i].partition, r->parts[i].group_output_offset);
         }
     }
-    fputs(
-        "# TYPE rollsafe_fix_remaining gauge\n"
-        "# HELP rollsafe_fix_remaining Records the reader still cannot read "
-        "after the fix.\n",
-        out);
-    label(out, "rollsafe_fix_remaining", rep);
-    fprintf(out, "} %" PRIu64 "\n", r->fix.remaining);
+    cli_fix_metrics_remaining_help(out);
+    cli_fix_metrics_remaining(out, rep->t->target.name, r->fix.remaining);
   }
-  fprintf(out,
-          "# TYPE rollsafe_fix_exit_code gauge\n"
-          "# HELP rollsafe_fix_exit_code The command's exit code.\n"
-          "rollsafe_fix_exit_code %d\n# EOF\n",
-          rep->exit_code);
-  return ferror(out) ? -1 : 0;
+  return cli_fix_metrics_end(out, rep->exit_code);
 }
 
 static int report(const kfix_args *a, kfix_report *rep) {
-  int w = cli_write_file(rep->command, a->output ? a->output : "-",
-                         a->json ? write_json : write_text, rep);
-  if (a->metrics != NULL) {
-    int m = cli_write_file(rep->command, a->metrics, write_metrics, rep);
-    if (w == 0) w = m;
-  }
-  return w;
+  return cli_fix_write_report(rep->command, a->output, a->json, a->metrics,
+                              write_text, write_json, write_metrics, rep);
 }
 
 /* ---- the command -------------------------------------------------------- */
@@ -669,6 +661,11 @@ void cli_kafka_fix_help(FILE *out) {
       "the same partition. restore --run puts the run's originals back for",
       "the keys whose latest message is still the fix's.",
       "",
+      "From a config (-c FILE, --target NAME among several targets): a",
+      "kind: kafka-topic target whose output_topic, or in_place_compacted:",
+      "true and journal_topic, say how it is written; the options of the",
+      "same names override them.",
+      "",
       "Options: --execute, --allow-lossy, --to-version N, --drop-unfixable",
       "(output topic: leave out what the reader still cannot read),",
       "--max-rate N (messages per second at most),",
@@ -707,9 +704,30 @@ int cli_kafka_fix_run(int argc, char **argv, int restore) {
   int ran = 0, codec_failed = 0;
   char journal[STORE_KAFKA_TOPIC_MAX + 32];
   status = cli_target_set_load(&set, &a.t, cmd);
+  if (status == 0 && a.target != NULL)
+    status = cli_target_set_narrow(&set, &a.target, 1, cmd);
   if (status == 0 && set.n != 1)
-    status = cli_usage_error(cmd, "one Kafka topic at a time");
+    status = cli_usage_error(cmd,
+                             "one Kafka topic at a time: the config has %zu "
+                             "targets; give --target NAME",
+                             set.n);
   cli_target *t = status == 0 ? &set.targets[0] : NULL;
+  if (t != NULL && t->target.kind != STORE_KAFKA_TOPIC) {
+    status = cli_usage_error(cmd, "target '%s' is not a Kafka topic",
+                             t->target.name);
+    t = NULL;
+  }
+  if (t != NULL) {
+    /* The config's way of writing, unless the command line gave one. */
+    if (a.output_topic == NULL && !a.in_place) {
+      a.output_topic = t->output_topic;
+      a.in_place = t->in_place_compacted;
+    }
+    if (a.journal_topic == NULL && a.in_place)
+      a.journal_topic = t->journal_topic;
+    if (!restore) status = check_mode(&a, t, cmd);
+    if (status != 0) t = NULL;
+  }
   unsigned to = 0;
   if (t != NULL) {
     to = a.to_version ? a.to_version : t->reader_version;
@@ -755,12 +773,8 @@ int cli_kafka_fix_run(int argc, char **argv, int restore) {
     progress_end(&prog);
     cli_interrupt_restore(&saved);
     ran = 1;
-    if (result.fix.status != STORE_OK) {
-      if (strncmp(result.fix.error, "target '", 8) == 0)
-        cli_error(cmd, "%s", result.fix.error);
-      else
-        cli_error(cmd, "target '%s': %s", t->target.name, result.fix.error);
-    }
+    if (result.fix.status != STORE_OK)
+      cli_fix_target_error(cmd, t->target.name, result.fix.error);
     if (rc != 0) {
       cli_error(cmd, "target '%s': %s", t->target.name, err.message);
       codec_failed = 1;

@@ -471,6 +471,9 @@ static int resolve_all(const cli_target_args *a, const rs_registry *reg,
                                    NULL};
       t[i].type = ct->type;
       t[i].fixed_output = ct->fixed_output;
+      t[i].output_topic = ct->output_topic;
+      t[i].journal_topic = ct->journal_topic;
+      t[i].in_place_compacted = ct->in_place_compacted;
       snprintf(where, sizeof where, "%s:%u:%u: target '%s'", c->path, ct->line,
                ct->col, ct->name);
       if (ct->kind == STORE_KAFKA_TOPIC) {

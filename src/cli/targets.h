@@ -211,12 +211,16 @@ typedef struct cli_target {
   /* The reader's runtime, its flags and recursion limit (the other fields
    * of this rs_reader are not used). */
   rs_reader runtime;
-  unsigned newest;          /* the type's newest version */
-  unsigned raw_writer;      /* the writer of raw records; 0: inferred */
+  unsigned newest;     /* the type's newest version */
+  unsigned raw_writer; /* the writer of raw records; 0: inferred */
   /* Where the reader's version of the type came from (borrows from the
    * set's types). */
   schema_origin reader_schema;
   const char *fixed_output; /* stream files: the config's fixed_output */
+  /* Kafka topics: how the config's fix writes (output_topic, or
+   * in_place_compacted with journal_topic); borrowed, NULL / 0: not set. */
+  const char *output_topic, *journal_topic;
+  int in_place_compacted;
   /* Confluent schema ids (borrowed from the args or the config) and what
    * names them in messages ("--schema-id" or a config position). */
   const rs_schema_id *schema_ids;

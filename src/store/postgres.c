@@ -106,6 +106,9 @@ typedef struct pg_store {
 
   /* Writing sessions only (store_open_writer). */
   int writer;
+  /* Their session's lock_timeout and statement_timeout, in milliseconds,
+   * set again when the connection is made again (pg_reconnect). */
+  int session_lock_ms, session_statement_ms;
   /* The key column's type as format_type(atttypid, -1) spells it (quoted
    * and schema-qualified by the server where needed), for casting key
    * texts back to it. */
@@ -195,9 +198,49 @@ pg_fail(const pg_store *s, store_error *err, store_status status,
   return store__fail(err, status, "%s: %s", s->label, what);
 }
 
+/* What stopped a writer's step from outside the run (store_fault): the
+ * disk full (53100 disk_full), or the connection lost: SQLSTATE class 08,
+ * 57P01 admin_shutdown (a fast or smart shutdown, a restart), 57P02
+ * crash_shutdown, 57P03 cannot_connect_now, or a connection libpq now
+ * reports bad (the server closed it, the network). */
+static store_fault pg_fault_of(const pg_store *s, const char *state) {
+  if (state != NULL && strcmp(state, "53100") == 0)
+    return STORE_FAULT_DISK_FULL;
+  if ((state != NULL &&
+       (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+        strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)) ||
+      s->conn == NULL || PQstatus(s->conn) == CONNECTION_BAD)
+    return STORE_FAULT_CONNECTION_LOST;
+  return STORE_FAULT_NONE;
+}
+
+/* A writer's step that @p fault stopped: STORE_EBUSY (exit 4; the run is
+ * resumable), never retried, and the message says so. */
+static int pg_fail_fault(const pg_store *s, store_error *err, store_fault fault,
+                         const char *doing, const char *text,
+                         const char *state) {
+  pg_store *w = (pg_store *)s;
+  w->base.fault = (int)fault;
+  w->base.busy_final = 1;
+  char code[24] = "";
+  if (state != NULL) snprintf(code, sizeof code, " (SQLSTATE %.5s)", state);
+  if (fault == STORE_FAULT_DISK_FULL)
+    return pg_fail(s, err, STORE_EBUSY,
+                   "%s: the database server's disk is full: %s%s; nothing of "
+                   "this step was written; free space on it, then resume the "
+                   "run",
+                   doing, text, code);
+  return pg_fail(s, err, STORE_EBUSY,
+                 "%s: the connection to the server was lost: %s%s; what "
+                 "committed before stands (a run goes on from its last "
+                 "committed batch): run it again once the server is back",
+                 doing, text, code);
+}
+
 /* The server's error for @p res, classed: SQLSTATE class 42 (syntax error,
  * undefined column or table, permission) is the operator's SQL or
- * configuration, anything else an I/O or server problem. */
+ * configuration, anything else an I/O or server problem; for a writer, a
+ * lost connection or a full disk is a fault (pg_fault_of). */
 static int pg_fail_result(const pg_store *s, const PGresult *res,
                           store_error *err, const char *doing) {
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -209,6 +252,11 @@ static int pg_fail_result(const pg_store *s, const PGresult *res,
              : res != NULL   ? PQresultErrorMessage(res)
                              : PQerrorMessage(s->conn));
   if (text[0] == '\0') first_line(text, sizeof text, PQerrorMessage(s->conn));
+  if (s->writer) {
+    store_fault fault = pg_fault_of(s, state);
+    if (fault != STORE_FAULT_NONE)
+      return pg_fail_fault(s, err, fault, doing, text, state);
+  }
   /* A time limit (statement_timeout, lock_timeout) leaves the work
    * incomplete rather than failed: exit 4, not 3. */
   store_status status =
@@ -1794,7 +1842,8 @@ static int pg_tx_command(pg_store *s, const char *sql, const char *doing,
  * transaction. */
 static int pg_writer_ready(pg_store *s, store_error *err) {
   if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
-    return pg_fail(s, err, STORE_EIO, "the connection is closed");
+    return pg_fail_fault(s, err, STORE_FAULT_CONNECTION_LOST, "writing",
+                         "the connection is closed", NULL);
   pg_rollback(s);
   return STORE_OK;
 }
@@ -2674,6 +2723,8 @@ static int pg_write_hooks(store *base, store_hook **out, size_t *n,
   return rc;
 }
 
+static int pg_reconnect(store *base, const char *run_id, store_error *err);
+
 static const store_ops pg_writer_ops = {
     .estimate_rows = pg_estimate_rows,
     .scan = pg_writer_scan,
@@ -2696,6 +2747,7 @@ static const store_ops pg_writer_ops = {
     .lease_release = pg_lease_release,
     .lease_held = pg_lease_held,
     .write_hooks = pg_write_hooks,
+    .reconnect = pg_reconnect,
 };
 
 /* Creates what is missing of the rollsafe schema (see "writing" above). */
@@ -3209,44 +3261,23 @@ static int pg_check_reads(pg_store *s, store_error *err) {
   return rc;
 }
 
-int store__postgres_open_writer(store **out, const store_target *target,
-                                const store_open_options *options,
-                                const store_write_options *write,
-                                store_error *err) {
-  *out = NULL;
-  char schema[64], table[64];
-  int rc = store__split_table(target->table, schema, table, err);
-  if (rc != STORE_OK) return rc;
-  if (schema[0] == '\0') strcpy(schema, "public");
-
-  pg_store *s = pg_new(target, schema, table);
-  if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
-  s->base.ops = &pg_writer_ops;
-  s->writer = 1;
-  s->queue = store_kind_is_queue(target->kind);
-  /* A timeout of 0 would mean none: production could wait on us for as
-   * long as a batch takes. */
-  if (write->lock_timeout_ms <= 0 || write->statement_timeout_ms <= 0)
-    rc = pg_fail(s, err, STORE_EUSAGE,
-                 "lock_timeout and statement_timeout must be positive "
-                 "(got %d ms and %d ms)",
-                 write->lock_timeout_ms, write->statement_timeout_ms);
-  if (rc == STORE_OK) rc = pg_open_connection(s, target, options, err);
+/* A writer's session settings, at open and when the connection is made
+ * again. */
+static int pg_writer_session(pg_store *s, store_error *err) {
   char set[96];
-  if (rc == STORE_OK)
-    rc = pg_command(s, "SET search_path = pg_catalog, pg_temp", err);
+  int rc = pg_command(s, "SET search_path = pg_catalog, pg_temp", err);
   if (rc == STORE_OK) {
     /* One statement waits at most a second for a lock, whatever the lock
      * timeout: requests for a lock queue behind one that waits for it, so
      * production would wait on the fixer's wait. Steps that give way are
      * tried again until the lock timeout (store.c). */
     snprintf(set, sizeof set, "SET lock_timeout = '%dms'",
-             write->lock_timeout_ms < 1000 ? write->lock_timeout_ms : 1000);
+             s->session_lock_ms < 1000 ? s->session_lock_ms : 1000);
     rc = pg_command(s, set, err);
   }
   if (rc == STORE_OK) {
     snprintf(set, sizeof set, "SET statement_timeout = '%dms'",
-             write->statement_timeout_ms);
+             s->session_statement_ms);
     rc = pg_command(s, set, err);
   }
   /* Our transactions never wait on us between statements; one that does
@@ -3270,6 +3301,77 @@ int store__postgres_open_writer(store **out, const store_target *target,
                    "read-write primary");
     PQclear(res);
   }
+  return rc;
+}
+
+/*
+ * After a lost connection (STORE_FAULT_CONNECTION_LOST): the same
+ * connection parameters again (PQreset), the session's settings, the
+ * trust checks of the schema rollsafe (a restarted server may hold what
+ * another role did meanwhile), and run @p run_id's lease, which ended with
+ * the old session. Not back yet: STORE_EBUSY, tried again until the lock
+ * timeout (store.c). The lease taken by another process meanwhile:
+ * STORE_EBUSY, not tried again.
+ */
+static int pg_reconnect(store *base, const char *run_id, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  if (s->conn == NULL)
+    return pg_fail(s, err, STORE_EIO, "reconnecting: no connection");
+  PQreset(s->conn);
+  if (PQstatus(s->conn) != CONNECTION_OK) {
+    char text[256];
+    first_line(text, sizeof text, PQerrorMessage(s->conn));
+    /* Unlabelled: it is added to the lost step's message. */
+    return store__fail(err, STORE_EBUSY, "connecting again failed: %s", text);
+  }
+  s->base.fault = STORE_FAULT_NONE;
+  s->copy_active = 0;
+  /* A signal handler may cancel through s->interrupt at any moment (it
+   * runs on this thread): the old one is freed only once the new one is
+   * in its place. */
+  PGcancel *old = s->interrupt, *fresh = PQgetCancel(s->conn);
+  int rc = fresh != NULL
+               ? STORE_OK
+               : pg_fail(s, err, STORE_ENOMEM, "cannot prepare cancelling");
+  if (fresh != NULL) {
+    s->interrupt = fresh;
+    PQfreeCancel(old);
+  }
+  if (rc == STORE_OK) rc = pg_writer_session(s, err);
+  if (rc == STORE_OK) rc = store__pg_check_trust(s->conn, s->label, err);
+  if (rc == STORE_OK && run_id != NULL && run_id[0] != '\0') {
+    rc = store__pg_lease_take(s->conn, s->label, run_id, err);
+    if (rc == STORE_EBUSY) s->base.busy_final = 1;
+  }
+  return rc;
+}
+
+int store__postgres_open_writer(store **out, const store_target *target,
+                                const store_open_options *options,
+                                const store_write_options *write,
+                                store_error *err) {
+  *out = NULL;
+  char schema[64], table[64];
+  int rc = store__split_table(target->table, schema, table, err);
+  if (rc != STORE_OK) return rc;
+  if (schema[0] == '\0') strcpy(schema, "public");
+
+  pg_store *s = pg_new(target, schema, table);
+  if (s == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  s->base.ops = &pg_writer_ops;
+  s->writer = 1;
+  s->queue = store_kind_is_queue(target->kind);
+  /* A timeout of 0 would mean none: production could wait on us for as
+   * long as a batch takes. */
+  if (write->lock_timeout_ms <= 0 || write->statement_timeout_ms <= 0)
+    rc = pg_fail(s, err, STORE_EUSAGE,
+                 "lock_timeout and statement_timeout must be positive "
+                 "(got %d ms and %d ms)",
+                 write->lock_timeout_ms, write->statement_timeout_ms);
+  if (rc == STORE_OK) rc = pg_open_connection(s, target, options, err);
+  s->session_lock_ms = write->lock_timeout_ms;
+  s->session_statement_ms = write->statement_timeout_ms;
+  if (rc == STORE_OK) rc = pg_writer_session(s, err);
   /* The catalog checks see one snapshot, in a short transaction of their
    * own. */
   if (rc == STORE_OK)

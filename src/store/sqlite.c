@@ -173,6 +173,21 @@ static int fail_db(sqlite_store *s, store_error *err, store_status status,
   int code = s->db != NULL ? sqlite3_errcode(s->db) & 0xff : SQLITE_OK;
   if (status == STORE_EIO && (code == SQLITE_BUSY || code == SQLITE_LOCKED))
     status = STORE_EBUSY;
+  /* A full disk (SQLITE_FULL, or a write that failed with ENOSPC) stops a
+   * writer's run from outside it (store_fault): the step was rolled back,
+   * waiting does not free space, and the run resumes once there is some. */
+  if (s->db != NULL && s->base.lock_timeout_ms > 0 &&
+      (code == SQLITE_FULL ||
+       (code == SQLITE_IOERR && sqlite3_system_errno(s->db) == ENOSPC))) {
+    s->base.fault = STORE_FAULT_DISK_FULL;
+    s->base.busy_final = 1;
+    return store__fail(err, STORE_EBUSY,
+                       "target '%s' (%s): %s: %s: the disk holding %s is "
+                       "full; nothing of this step was written; free space "
+                       "on it, then resume the run",
+                       s->target_name, s->base.description, what,
+                       sqlite3_errmsg(s->db), s->shown);
+  }
   return store__fail(err, status, "target '%s' (%s): %s: %s", s->target_name,
                      s->base.description, what, sqlite3_errmsg(s->db));
 }

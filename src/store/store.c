@@ -507,6 +507,27 @@ uint64_t store_busy_retries(const store *s) {
   return s != NULL ? s->busy_retries : 0;
 }
 
+store_fault store_last_fault(const store *s) {
+  return s != NULL ? (store_fault)s->fault : STORE_FAULT_NONE;
+}
+
+int store_reconnect(store *s, const char *run_id, store_error *err) {
+  if (s->ops->reconnect == NULL)
+    return store__fail(err, STORE_EUSAGE, "%s: cannot connect again",
+                       s->description);
+  /* The server may take a while to come back (a restart, a failover):
+   * tried again as a step that gives way is, until the lock timeout. */
+  double since = store__now();
+  for (unsigned attempt = 0;; attempt++) {
+    s->busy_final = 0;
+    int rc = s->ops->reconnect(s, run_id, err);
+    if (rc != STORE_EBUSY || s->busy_final ||
+        !retry_busy(s->lock_timeout_ms, s->interrupted, &s->busy_retries,
+                    since, attempt))
+      return rc;
+  }
+}
+
 /* A read-only store has no writing operations. */
 #define WRITER_OP(s, op, err)                                         \
   do {                                                                \

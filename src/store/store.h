@@ -694,6 +694,43 @@ int store_purge_run(store *s, const char *run_id, int64_t *deleted,
  */
 uint64_t store_busy_retries(const store *s);
 
+/**
+ * What stopped a writer's last failed step from outside the run, when
+ * something did: the step failed with STORE_EBUSY (exit 4) and was not
+ * retried, nothing of it was written, and the run is resumable from its
+ * last committed batch once the cause is gone.
+ */
+typedef enum store_fault {
+  STORE_FAULT_NONE = 0,
+  /** The connection to the server was lost (a restart, a failover, the
+   * network): nothing more can be written on it, and a COMMIT whose answer
+   * was lost may or may not have committed, so the run's own row in the
+   * database is the truth (its batch, backups and counts commit together),
+   * never the counts this process holds. */
+  STORE_FAULT_CONNECTION_LOST,
+  /** The database's disk is full (SQLite SQLITE_FULL or ENOSPC; PostgreSQL
+   * SQLSTATE 53100): the failed step was rolled back. */
+  STORE_FAULT_DISK_FULL
+} store_fault;
+
+/** The fault of the last failed step (STORE_FAULT_NONE when none, and for
+ * a NULL store). */
+store_fault store_last_fault(const store *s);
+
+/**
+ * After a step failed with STORE_FAULT_CONNECTION_LOST: connects again as
+ * the store was opened (its session settings and trust checks), takes
+ * back run @p run_id's lease (NULL: none) and clears the fault; while the
+ * server is not back, tried again with backoff until the lock timeout.
+ * What the lost step did is not known here: the caller reads it from the
+ * database (the run's row).
+ * @return STORE_OK; STORE_EBUSY (the server not back in time, or another
+ *         process holds the run's lease now); STORE_EUSAGE for a store
+ *         without connections (SQLite, files, topics); another
+ *         store_status
+ */
+int store_reconnect(store *s, const char *run_id, store_error *err);
+
 /* ---- run leases ----------------------------------------------------------
  *
  * One process works on a run at a time, and a run whose process is gone

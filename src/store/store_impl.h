@@ -45,6 +45,9 @@ typedef struct store_ops {
    * negative store_status. */
   int (*lease_take)(store *s, const char *run_id, store_error *err);
   void (*lease_release)(store *s, const char *run_id);
+  /* Optional: connects again after STORE_FAULT_CONNECTION_LOST and takes
+   * back @p run_id's lease (store_reconnect). */
+  int (*reconnect)(store *s, const char *run_id, store_error *err);
   int (*lease_held)(store *s, const char *run_id, store_error *err);
   /* What an UPDATE of the target fires (NULL: nothing to report). */
   int (*write_hooks)(store *s, store_hook **out, size_t *n, store_error *err);
@@ -64,6 +67,10 @@ struct store {
   /* Set by an adapter whose step failed with STORE_EBUSY for a reason
    * that waiting does not change (a statement_timeout): not retried. */
   int busy_final;
+  /* Set by an adapter whose step failed from outside the run (a
+   * store_fault: the connection lost, the disk full); it sets busy_final
+   * too. Stays set: the store is not used for the run any more. */
+  int fault;
 };
 
 /* Seconds on the monotonic clock. */

@@ -387,6 +387,8 @@ static int with_retries(fix_result *r, const fix_options *o, batch_fn batch,
     int st = batch(s, run, swaps, n, err);
     if (st != STORE_EBUSY || attempt >= o->max_busy_retries) return st;
     if (o->interrupted != NULL && *o->interrupted) return st;
+    /* A lost connection or a full disk: no retry here changes that. */
+    if (store_last_fault(s) != STORE_FAULT_NONE) return st;
     r->busy_retries++;
     backoff(attempt);
   }
@@ -802,6 +804,7 @@ static int update_run(fix_result *r, const fix_options *o, store *s,
     r->run.updated_us = rs_now_us();
     int st = store_run_update(s, &r->run, err);
     if (st != STORE_EBUSY || attempt >= o->max_busy_retries) return st;
+    if (store_last_fault(s) != STORE_FAULT_NONE) return st;
     r->busy_retries++;
     backoff(attempt);
   }
@@ -824,6 +827,41 @@ static void save_final(fix_result *r, const fix_options *o, store *s) {
     set_error(r, &uerr);
     r->complete = 0;
   }
+}
+
+/* How many times one invocation connects again after losing its
+ * connection inside a pass, before it stops with the run interrupted. */
+#define MAX_RECONNECTS 3
+
+/*
+ * After a pass stopped on a lost connection: connects again (the lease of
+ * the run taken back) and goes on as a resumed run would, from the run's
+ * row as the database holds it: its last committed batch, checkpoint and
+ * counts (a batch whose COMMIT lost its answer may or may not have
+ * committed; its backups, updates and the row commit together, so the row
+ * says which). 1 when the run goes on; 0 leaves the error as it was, with
+ * why connecting again failed added.
+ */
+static int reconnect_run(fix_result *r, store *s) {
+  if (store_last_fault(s) != STORE_FAULT_CONNECTION_LOST ||
+      r->reconnects >= MAX_RECONNECTS || r->run.run_id[0] == '\0')
+    return 0;
+  store_error serr = {STORE_OK, ""};
+  store_run now;
+  memset(&now, 0, sizeof now);
+  if (store_reconnect(s, r->run.run_id, &serr) != STORE_OK ||
+      store_run_load(s, r->run.run_id, &now, &serr) != STORE_OK) {
+    size_t used = strlen(r->error);
+    snprintf(r->error + used, sizeof r->error - used, " (%s)", serr.message);
+    return 0;
+  }
+  r->reconnects++;
+  r->run = now;
+  counts_from_run(r, &r->run);
+  snprintf(r->run.status, sizeof r->run.status, "running");
+  r->status = STORE_OK;
+  r->error[0] = '\0';
+  return 1;
 }
 
 int fix_target(fix_result *r, store *s, const store_target *target,
@@ -911,6 +949,12 @@ int fix_target(fix_result *r, store *s, const store_target *target,
     int done = 0;
     pass++;
     rc = execute_pass(r, &e, s, &done, err);
+    /* The pass goes on where the database says it stopped. */
+    if (rc == 0 && r->status != STORE_OK && !r->interrupted &&
+        reconnect_run(r, s)) {
+      pass--;
+      continue;
+    }
     if (rc != 0 || !done || r->status != STORE_OK || r->interrupted) break;
     if (first_end < 0) first_end = verify_now_seconds();
     uint64_t unsettled = nonneg(r->run.pass_unsettled);
@@ -957,9 +1001,20 @@ int fix_target(fix_result *r, store *s, const store_target *target,
 out:
   counts_to_run(r);
   r->passes = nonneg(r->run.pass);
-  if (r->run.run_id[0] != '\0' && r->status != STORE_EUSAGE) {
+  r->fault = (int)store_last_fault(s);
+  if (r->run.run_id[0] != '\0' && r->status != STORE_EUSAGE &&
+      r->fault == STORE_FAULT_CONNECTION_LOST) {
+    /* Nothing more can be written, and a batch whose COMMIT lost its
+     * answer may have committed: the run's row in the database (its
+     * batches, backups and counts commit together) is the truth, and its
+     * lease ended with the session, so it shows as interrupted and the
+     * next --resume goes on from it. These counts are not saved. */
+    snprintf(r->run.status, sizeof r->run.status, "interrupted");
+  } else if (r->run.run_id[0] != '\0' && r->status != STORE_EUSAGE) {
     snprintf(r->run.status, sizeof r->run.status, "%s",
              r->interrupted ? "interrupted"
+             /* the disk filled: resumable once there is room */
+             : r->fault != STORE_FAULT_NONE ? "interrupted"
              /* gave up waiting for locks: resumable, as an interrupted
               * run is */
              : r->status == STORE_EBUSY ? "incomplete"
@@ -1275,12 +1330,18 @@ static int restore_run(fix_result *r, store *s, const fix_options *o) {
     if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
     throttle(o, start, handled);
   }
-  if (o->execute) {
+  r->fault = (int)store_last_fault(s);
+  /* A lost connection: nothing more can be written, and the restore's row
+   * in the database is the truth (see fix_target). */
+  if (o->execute && r->fault == STORE_FAULT_CONNECTION_LOST) {
+    snprintf(r->run.restore_status, sizeof r->run.restore_status,
+             "interrupted");
+  } else if (o->execute) {
     snprintf(r->run.restore_status, sizeof r->run.restore_status, "%s",
-             r->interrupted          ? "interrupted"
-             : r->status != STORE_OK ? "failed"
-             : r->unsettled > 0      ? "incomplete"
-                                     : "done");
+             r->interrupted || r->fault != STORE_FAULT_NONE ? "interrupted"
+             : r->status != STORE_OK                        ? "failed"
+             : r->unsettled > 0                             ? "incomplete"
+                                                            : "done");
     restore_counts_to_run(r);
     save_final(r, o, s);
   }

@@ -125,6 +125,13 @@ typedef struct fix_result {
   int complete; /**< every pass and the verification ran to the end */
   int interrupted;
   int status; /**< STORE_OK or what stopped it */
+  /** The store_fault that stopped it from outside the run (a lost
+   * connection, a full disk), or STORE_FAULT_NONE; status is then
+   * STORE_EBUSY and the run resumable */
+  int fault;
+  /** How many times a lost connection was made again and the run went
+   * on from its last committed batch */
+  unsigned reconnects;
   char error[512];
   uint64_t rows_read; /**< rows read, all passes */
   uint64_t passes;
@@ -203,8 +210,7 @@ int fix_restore(fix_result *result, store *s, const fix_options *options,
  * rows, passes and, where the verification pass ran, what remained; with
  * @p restore, its last restore's counts.
  */
-void fix_result_from_run(fix_result *result, const store_run *run,
-                         int restore);
+void fix_result_from_run(fix_result *result, const store_run *run, int restore);
 
 /** Whether the last restore of @p run stopped before its end (interrupted,
  * failed, or its process killed): a restore goes on from its checkpoint. */

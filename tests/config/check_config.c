@@ -173,6 +173,15 @@ static char *dump(const cli_config *c, const char *casedir) {
       fprintf(f, "  raw_writer: auto\n");
     else if (t->has_raw_writer)
       fprintf(f, "  raw_writer: %u\n", t->raw_writer);
+    /* A Kafka topic's fix keys only when given, so that the other cases
+     * stay as they are. */
+    if (t->kind == STORE_KAFKA_TOPIC) {
+      dump_string(f, "  topic", t->topic);
+      if (t->output_topic) dump_string(f, "  output_topic", t->output_topic);
+      if (t->journal_topic) dump_string(f, "  journal_topic", t->journal_topic);
+      fprintf(f, "  in_place_compacted: %s\n",
+              t->in_place_compacted ? "true" : "false");
+    }
   }
   if (c->diff.present) {
     fprintf(f, "diff fail_on: %d\n", c->diff.fail_on);

@@ -415,6 +415,64 @@ def test_refusals(r, c):
     check_eq(watermarks(c, "other")[1], (0, 1), "the foreign topic unchanged")
 
 
+@with_cluster({"orders": PARTITIONS, "orders-v1": PARTITIONS,
+               "orders-v1b": PARTITIONS})
+def test_fix_from_config(r, c):
+    """`fix -c rollsafe.yaml --execute` of a kind: kafka-topic target whose
+    config names its output_topic does what the same fix from command-line
+    options does (the output read back, the counts); beside a table in
+    the config, the topic is fixed alone (--target)."""
+    from test_confluent import V1_ID, V2_ID
+    recs = Records()
+    produce(c, "orders", layout(recs))
+    src = source_of(c, "orders")
+    cfg = os.path.join(r.work, "rollsafe.yaml")
+    with open(cfg, "w") as f:
+        f.write("reader_version: 1\n"
+                "reader_framing: raw\n"
+                "schema_ids: {%d: 1, %d: \"2@1\"}\n"
+                "targets:\n"
+                "  - name: events\n"
+                "    kind: kafka-topic\n"
+                "    bootstrap: %s\n"
+                "    topic: %s\n"
+                "    type: shop.Order\n"
+                "    output_topic: %s\n"
+                "    timeout: 20\n"
+                "  - name: orders\n"
+                "    kind: sqlite-table\n"
+                "    connection: demo.db\n"
+                "    table: orders\n"
+                "    key: id\n"
+                "    column: payload\n"
+                "    type: shop.Order\n"
+                % (V1_ID, V2_ID, c.bootstrap, c.topics["orders"],
+                   c.topics["orders-v1"]))
+    out, err = r.expect(2, "fix", "-c", cfg, "--execute")
+    check("target 'events' is a Kafka topic" in err and
+          "--target events" in err, "a topic beside a table", err)
+    check_eq(watermarks(c, "orders-v1"), {p: (0, 0) for p in range(3)},
+             "nothing written by the refused fix")
+    doc, _ = fix_json(r, 1, ["-c", cfg, "--target", "events"], "--execute")
+    ref, _ = fix_json(r, 1, fix_args(c, "orders", "orders-v1b"),
+                      "--execute")
+    t, rt = doc["targets"][0], ref["targets"][0]
+    check_eq(t["output_topic"], c.topics["orders-v1"], "the config's output")
+    for k in ("rows_read", "delivered", "converted", "remaining",
+              "lossy_skipped", "left_alone"):
+        check_eq(t[k], rt[k], "%s: from the config vs from the options" % k)
+    out = read_all(c, "orders-v1")
+    check_copy(recs, src, out, repaired_set(doc))
+    check_eq({p: [m[2] for m in ms] for p, ms in out.items()},
+             {p: [m[2] for m in ms]
+              for p, ms in read_all(c, "orders-v1b").items()},
+             "the output from the config vs from the options")
+    # The command line's way of writing wins over the config's.
+    _, err = r.expect(2, "fix", "-c", cfg, "--target", "events",
+                      "--in-place-compacted", "--output-topic", "x")
+    check("give --output-topic" in err, "both ways refused", err)
+
+
 def latest_per_key(msgs):
     """What compaction leaves of a partition's messages: {key: message}."""
     out = {}

@@ -486,22 +486,33 @@ def test_secrets_only_from_file_or_env(r, c):
 
 
 def test_fix_refuses_topics(r):
-    """fix and restore of a config's topic are refused (a topic is fixed
-    from the command line), runs has none: each says so before connecting
-    anywhere."""
+    """fix of a config's topic whose config says neither output_topic nor
+    in_place_compacted is refused (a topic is never rewritten), as is one
+    beside a table without --target; runs has none: each says so before
+    connecting anywhere."""
     cfg = os.path.join(r.work, "rollsafe.yaml")
+    topic = ("targets:\n  - name: events\n    kind: kafka-topic\n"
+             "    bootstrap: 127.0.0.1:%d\n    topic: order-events\n"
+             "    type: shop.Order\n    timeout: 1\n" % free_port())
     with open(cfg, "w") as f:
-        f.write("targets:\n  - name: events\n    kind: kafka-topic\n"
-                "    bootstrap: 127.0.0.1:%d\n    topic: order-events\n"
-                "    type: shop.Order\n    timeout: 1\n" % free_port())
-    for argv in (["fix", "-c", cfg], ["fix", "-c", cfg, "--execute"],
-                 ["restore", "-c", cfg, "--run", "x"], ["runs", "-c", cfg]):
+        f.write(topic)
+    mixed = os.path.join(r.work, "mixed.yaml")
+    with open(mixed, "w") as f:
+        f.write(topic.replace("order-events\n", "order-events\n"
+                              "    output_topic: order-events.v1\n") +
+                "  - name: orders\n    kind: sqlite-table\n"
+                "    connection: demo.db\n    table: orders\n"
+                "    key: id\n    column: payload\n    type: shop.Order\n")
+    for argv, how in ((["fix", "-c", cfg], "output_topic: TOPIC"),
+                      (["fix", "-c", cfg, "--execute"], "output_topic: TOPIC"),
+                      (["fix", "-c", mixed, "--execute"], "--target events"),
+                      (["restore", "-c", mixed, "--run", "x"],
+                       "--target events"),
+                      (["runs", "-c", cfg], "")):
         out, err = r.expect(2, *argv)
         check("target 'events' is a Kafka topic" in err, "%s says why"
               % argv[0], err)
-        if argv[0] != "runs":
-            check("from the command line" in err, "%s says how" % argv[0],
-                  err)
+        check(how in err, "%s says how" % argv[0], err)
         check("transport" not in err, "%s connects nowhere" % argv[0], err)
 
 
