@@ -408,14 +408,14 @@ static json_t *json_sample(const scan_sample *s) {
   for (size_t i = 0; reasons != NULL && i < s->n_reasons; i++) {
     const scan_reason *r = &s->reasons[i];
     json_array_append_new(
-        reasons,
-        json_pack("{s:s,s:o,s:I,s:o,s:o}", "verdict",
-                  rs_verdict_name(r->verdict), "path", rs__json_text(r->path),
-                  "field", (json_int_t)r->field, "offset",
-                  r->offset == RS_OFFSET_NONE
-                      ? json_null()
-                      : json_integer((json_int_t)r->offset),
-                  "text", rs__json_text(r->text)));
+        reasons, json_pack("{s:s,s:s,s:o,s:I,s:o,s:o}", "verdict",
+                           rs_verdict_name(r->verdict), "code", r->code, "path",
+                           rs__json_text(r->path), "field",
+                           (json_int_t)r->field, "offset",
+                           r->offset == RS_OFFSET_NONE
+                               ? json_null()
+                               : json_integer((json_int_t)r->offset),
+                           "text", rs__json_text(r->text)));
   }
   json_t *o = json_pack(
       "{s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "key",
@@ -478,8 +478,8 @@ static json_t *json_partitions(const scan_report_target *t) {
                   "partition", (int)p->partition, "start_from", p->start_from,
                   "start_offset", (json_int_t)p->start_offset, "end_offset",
                   (json_int_t)p->end_offset, "lag",
-                  (json_int_t)(p->end_offset - p->start_offset),
-                  "first_offset", json_offset(p->first_offset), "last_offset",
+                  (json_int_t)(p->end_offset - p->start_offset), "first_offset",
+                  json_offset(p->first_offset), "last_offset",
                   json_offset(p->last_offset), "messages",
                   (json_int_t)p->messages, "rows_null",
                   (json_int_t)(c ? c->rows_null : 0), "rows_skipped",
@@ -519,19 +519,18 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
     const scan_writer *w = &res->writers[i];
     json_array_append_new(
         writers,
-        json_pack("{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
-                  w->version ? json_integer(w->version) : json_null(),
-                  "encoding",
-                  w->encoding ? json_string(rs_encoding_name(w->encoding))
-                              : json_null(),
-                  "schema_id",
-                  w->has_schema_id ? json_integer(w->schema_id) : json_null(),
-                  "flag", rs__json_text(w->flag_key), "variant",
-                  rs__json_text(w->variant), "rows", (json_int_t)w->rows,
-                  "verdicts", json_verdicts(w->verdicts), "undetermined",
-                  json_undetermined(w->undetermined), "first_write",
-                  json_time(w->first_write_us), "last_write",
-                  json_time(w->last_write_us)));
+        json_pack(
+            "{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
+            w->version ? json_integer(w->version) : json_null(), "encoding",
+            w->encoding ? json_string(rs_encoding_name(w->encoding))
+                        : json_null(),
+            "schema_id",
+            w->has_schema_id ? json_integer(w->schema_id) : json_null(), "flag",
+            rs__json_text(w->flag_key), "variant", rs__json_text(w->variant),
+            "rows", (json_int_t)w->rows, "verdicts", json_verdicts(w->verdicts),
+            "undetermined", json_undetermined(w->undetermined), "first_write",
+            json_time(w->first_write_us), "last_write",
+            json_time(w->last_write_us)));
   }
   json_t *samples = json_object();
   for (int v = 0; samples != NULL && v < RS_VERDICT_COUNT; v++) {
@@ -809,7 +808,8 @@ static void text_sample(FILE *out, const scan_report_target *t,
   fputs(")\n", out);
   for (size_t k = 0; k < s->n_reasons && k < 3; k++) {
     const scan_reason *reason = &s->reasons[k];
-    fprintf(out, "      - %s%s", reason->path, reason->path[0] ? ": " : "");
+    fprintf(out, "      - [%s] %s%s", reason->code, reason->path,
+            reason->path[0] ? ": " : "");
     put_clean(out, reason->text);
     /* Most texts say where already; add the offset to those that don't. */
     if (reason->offset != RS_OFFSET_NONE &&
