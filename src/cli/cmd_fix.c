@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "output.h"
+#include "report/format_version.h"
 #include "report/key_render.h"
 #include "report/progress.h"
 #include "report/scan_report.h"
@@ -399,7 +400,7 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(o, "error", str_or_null(err));
   json_object_set_new(o, "rows_read", json_integer((json_int_t)r->rows_read));
   json_object_set_new(o, "passes", json_integer((json_int_t)r->passes));
-  json_object_set_new(o, "converted",
+  json_object_set_new(o, "rewritten",
                       json_integer((json_int_t)(r->counts[FIX_CONVERTED] +
                                                 r->counts[FIX_LOSSY])));
   json_object_set_new(o, "lossy",
@@ -460,6 +461,8 @@ static int write_json(FILE *out, void *ctx) {
     remaining_undetermined += rep->results[i].remaining_undetermined;
     complete &= rep->results[i].complete && rep->status[i] == STORE_OK;
   }
+  json_object_set_new(doc, "format_version",
+                      json_integer(RS_REPORT_FORMAT_VERSION));
   json_object_set_new(doc, "command", json_string(rep->command));
   json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
   json_object_set_new(doc, "executed", json_boolean(rep->execute));
@@ -468,7 +471,7 @@ static int write_json(FILE *out, void *ctx) {
   json_object_set_new(doc, "resume_command", str_or_null(rep->next_command));
   json_object_set_new(doc, "note", str_or_null(rep->note));
   json_object_set_new(
-      doc, "converted",
+      doc, "rewritten",
       json_integer((json_int_t)(tot[FIX_CONVERTED] + tot[FIX_LOSSY])));
   json_object_set_new(doc, "lossy", json_integer((json_int_t)tot[FIX_LOSSY]));
   json_object_set_new(doc, "conflicts",
@@ -1817,7 +1820,7 @@ static json_t *run_json(const cli_run_part *p) {
   rs__format_time_us(t, sizeof t, r->updated_us);
   json_object_set_new(o, "updated_at", json_string(t));
   json_object_set_new(o, "rows_read", json_integer(r->rows_read));
-  json_object_set_new(o, "converted", json_integer(r->converted));
+  json_object_set_new(o, "rewritten", json_integer(r->converted));
   json_object_set_new(o, "lossy", json_integer(r->lossy));
   json_object_set_new(o, "lossy_skipped", json_integer(r->lossy_skipped));
   json_object_set_new(o, "conflicts", json_integer(r->conflicts));
@@ -1853,7 +1856,7 @@ static json_t *run_json(const cli_run_part *p) {
 static void run_text(const cli_run_part *p) {
   const store_run *r = &p->run;
   const char *kind = cli_run_str(p, "kind");
-  printf("  %s  %-7s %-11s %s%sconverted %" PRId64 ", lossy %" PRId64
+  printf("  %s  %-7s %-11s %s%srewritten %" PRId64 ", lossy %" PRId64
          ", conflicts %" PRId64 ", impossible %" PRId64 ", corrupt %" PRId64
          ", restored %" PRId64 "%s%s%s%s\n",
          r->run, r->command, r->status, kind ? kind : "", kind ? ", " : "",
@@ -1953,11 +1956,12 @@ static int list_row(fix_args *a, const char *cmd, const store_target *db,
                     const char *target, cli_run_part *p, json_t *doc) {
   (void)cmd;
   (void)db;
-  json_t *list = json_object_get(doc, target);
+  json_t *targets = json_object_get(doc, "targets");
+  json_t *list = json_object_get(targets, target);
   int first = list == NULL;
   if (first) {
     list = json_array();
-    json_object_set_new(doc, target, list);
+    json_object_set_new(targets, target, list);
   }
   if (p != NULL) json_array_append_new(list, run_json(p));
   if (a->json) return 0;
@@ -2031,9 +2035,17 @@ int cli_runs_run(int argc, char **argv) {
     cli_runs_help(stdout);
     return cli_finish_stdout("runs", CLI_EXIT_CLEAN);
   }
+  /* {"format_version", "command", "targets": {TARGET: [run, ...]}} */
   json_t *doc = json_object();
+  json_object_set_new(doc, "format_version",
+                      json_integer(RS_REPORT_FORMAT_VERSION));
+  json_object_set_new(doc, "command", json_string("runs"));
+  json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
+  json_object_set_new(doc, "targets", json_object());
   status = each_row(&a, "runs", NULL, list_row, doc);
-  if (status == 0 && !a.json && json_object_size(doc) == 0) printf("no runs\n");
+  if (status == 0 && !a.json &&
+      json_object_size(json_object_get(doc, "targets")) == 0)
+    printf("no runs\n");
   return finish_json("runs", &a, doc, status);
 }
 
@@ -2051,6 +2063,9 @@ int cli_purge_run(int argc, char **argv) {
   }
   if (a.run == NULL) return cli_usage_error("purge", "--run RUN_ID is needed");
   json_t *doc = json_object();
+  json_object_set_new(doc, "format_version",
+                      json_integer(RS_REPORT_FORMAT_VERSION));
+  json_object_set_new(doc, "command", json_string("purge"));
   json_object_set_new(doc, "run_id", json_string(a.run));
   json_object_set_new(doc, "executed", json_boolean(a.execute));
   json_object_set_new(doc, "backups_deleted", json_integer(0));

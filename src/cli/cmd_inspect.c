@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "input.h"
 #include "opt.h"
+#include "report/format_version.h"
 #include "report/json_record.h"
 #include "report/json_verdict.h"
 #include "targets.h"
@@ -433,10 +434,15 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
 
   uint32_t schema_id = 0;
   doc = json_object();
-  if (doc == NULL || json_object_set_new(doc, "type", json_string(a->type)) ||
+  if (doc == NULL ||
+      json_object_set_new(doc, "format_version",
+                          json_integer(RS_REPORT_FORMAT_VERSION)) ||
+      json_object_set_new(doc, "command", json_string("inspect")) ||
+      json_object_set_new(doc, "rollsafe_version", json_string(rs_version())) ||
+      json_object_set_new(doc, "type", json_string(a->type)) ||
       json_object_set_new(doc, "size", json_integer((json_int_t)len)) ||
       json_object_set_new(
-          doc, "encoding",
+          doc, "framing",
           encoding ? json_string(rs_encoding_name(encoding)) : json_null()) ||
       json_object_set_new(doc, "written_version",
                           written ? json_integer(written) : json_null()) ||

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "report/scan_report.h"
+#include "report/format_version.h"
 #include "report/key_render.h"
 #include "store/store_stream.h"
 
@@ -521,7 +522,7 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
         writers,
         json_pack(
             "{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
-            w->version ? json_integer(w->version) : json_null(), "encoding",
+            w->version ? json_integer(w->version) : json_null(), "framing",
             w->encoding ? json_string(rs_encoding_name(w->encoding))
                         : json_null(),
             "schema_id",
@@ -664,13 +665,14 @@ json_t *scan_report_json(const scan_report *r) {
   json_t *jflags = json_flags(flags, n_flags);
   free(flags);
   json_t *doc = json_pack(
-      "{s:s,s:s,s:o,s:{s:o,s:o,s:o},s:o,s:f,s:b,s:b,s:i}", "command", "scan",
-      "rollsafe_version", rs_version(), "feature", rs__json_text(r->feature),
-      "filters", "flag", rs__json_text(r->flag_key), "variant",
-      rs__json_text(r->flag_variant), "written_after",
-      json_time(r->written_after_us), "started_at", json_time(r->started_at_us),
-      "duration_seconds", r->seconds, "complete", scan_report_complete(r),
-      "interrupted", r->interrupted, "exit_code", r->exit_code);
+      "{s:i,s:s,s:s,s:o,s:{s:o,s:o,s:o},s:o,s:f,s:b,s:b,s:i}", "format_version",
+      RS_REPORT_FORMAT_VERSION, "command", "scan", "rollsafe_version",
+      rs_version(), "feature", rs__json_text(r->feature), "filters", "flag",
+      rs__json_text(r->flag_key), "variant", rs__json_text(r->flag_variant),
+      "written_after", json_time(r->written_after_us), "started_at",
+      json_time(r->started_at_us), "duration_seconds", r->seconds, "complete",
+      scan_report_complete(r), "interrupted", r->interrupted, "exit_code",
+      r->exit_code);
   if (doc == NULL) {
     json_decref(targets);
     json_decref(jflags);
