@@ -443,7 +443,7 @@ def test_fix_leaves_undetermined_records(r):
     check_eq(doc["undetermined"], 2, "document undetermined")
     check_eq(sorted(s["key"] for s in t["samples"]["undetermined"]),
              ["2", "4"], "undetermined keys")
-    check_eq(t["converted"], 0, "nothing to convert")
+    check_eq(t["rewritten"], 0, "nothing to convert")
     check_eq(t["raw_writer"], "auto", "raw_writer")
     check("--raw-writer" in doc["reason"], "hint in JSON", doc["reason"])
     check("--raw-writer" in err, "hint on stderr", err)

@@ -228,7 +228,7 @@ def test_fix_to_output_topic(r, c):
     dry, _ = fix_json(r, 1, args)
     t = dry["targets"][0]
     check_eq(dry["executed"], False, "dry run")
-    check(t["converted"] > 0, "the dry run would convert", t["converted"])
+    check(t["rewritten"] > 0, "the dry run would convert", t["rewritten"])
     check_eq(watermarks(c, "orders-v1"), {p: (0, 0) for p in range(3)},
              "nothing written by the dry run")
     # The old reader cannot read what the fix converts: those are exactly
@@ -239,10 +239,10 @@ def test_fix_to_output_topic(r, c):
     check_eq(t["output_topic"], c.topics["orders-v1"], "output topic named")
     check_eq(t["rows_read"], len(LAYOUT), "every message read")
     check_eq(t["delivered"], len(LAYOUT), "every message delivered")
-    check_eq(t["converted"], dry["targets"][0]["converted"],
+    check_eq(t["rewritten"], dry["targets"][0]["rewritten"],
              "the dry run predicted the conversions")
     repaired = repaired_set(doc)
-    check_eq(len(repaired), t["converted"], "repaired offsets listed")
+    check_eq(len(repaired), t["rewritten"], "repaired offsets listed")
     for p in range(PARTITIONS):
         for (o, _, value, _, _) in src[p]:
             if (p, o) in repaired:
@@ -254,7 +254,7 @@ def test_fix_to_output_topic(r, c):
     for p in t["partitions"]:
         n = len(src[p["partition"]])
         check_eq(p["messages"], n, "read from %d" % p["partition"])
-        check_eq(p["copied"] + p["converted"] + p["dropped"], n,
+        check_eq(p["copied"] + p["rewritten"] + p["dropped"], n,
                  "counts of %d" % p["partition"])
         check_eq((p["output_first_offset"], p["output_last_offset"]),
                  (0, n - 1), "output offsets of %d" % p["partition"])
@@ -312,7 +312,7 @@ def test_group_resume_and_offsets_on_the_output(r, c):
     doc, _ = fix_json(r, 1, args, "--execute")
     t = doc["targets"][0]
     check_eq(t["rows_read"], 6, "only the new messages")
-    check_eq(t["converted"], 6, "the new messages converted")
+    check_eq(t["rewritten"], 6, "the new messages converted")
     src = source_of(c, "orders")
     out = read_all(c, "orders-v1")
     check_copy(recs, src, out, repaired | repaired_set(doc))
@@ -521,7 +521,7 @@ def test_in_place_compacted_and_restore(r, c):
                              "original headers kept")
         # Again: nothing left to convert, nothing written.
         again, _ = fix_json(r, 1, args, "--in-place-compacted", "--execute")
-        check_eq(again["targets"][0]["converted"], 0, "nothing to convert")
+        check_eq(again["targets"][0]["rewritten"], 0, "nothing to convert")
         check_eq(read_all(c, "ledger"), after, "nothing written again")
         # A producer writes k6 after the fix: restore leaves it alone and
         # puts k0's original back.
