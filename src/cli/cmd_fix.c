@@ -384,10 +384,16 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_t *o = json_object();
   json_object_set_new(o, "name", str_or_null(t->target.name));
   json_object_set_new(o, "table", str_or_null(t->target.table));
-  json_object_set_new(o, "reader",
-                      json_pack("{s:s,s:i,s:o}", "type", t->type, "version",
-                                (int)t->reader_version, "schema",
-                                schema_origin_json(&t->reader_schema)));
+  /* The type and the reader as scan's report names them. */
+  json_object_set_new(o, "type", json_string(t->type));
+  json_object_set_new(
+      o, "reader",
+      json_pack(
+          "{s:i,s:s,s:o,s:o,s:o}", "version", (int)t->reader_version, "framing",
+          rs__reader_framing_name(t->framing), "raw_writer",
+          t->raw_writer ? json_integer(t->raw_writer) : json_string("auto"),
+          "runtime", rs__json_runtime(&t->runtime), "schema",
+          schema_origin_json(&t->reader_schema)));
   json_object_set_new(o, "run_id", str_or_null(r->run.run));
   /* The target's own row of the run, which its backup rows name. */
   json_object_set_new(o, "row_id", str_or_null(r->run.run_id));
@@ -416,10 +422,6 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(
       o, "remaining",
       r->verified ? json_integer((json_int_t)r->remaining) : json_null());
-  json_object_set_new(
-      o, "raw_writer",
-      t->raw_writer ? json_integer(t->raw_writer) : json_string("auto"));
-  json_object_set_new(o, "reader_runtime", rs__json_runtime(&t->runtime));
   json_object_set_new(o, "undetermined",
                       json_integer((json_int_t)r->counts[FIX_UNDETERMINED]));
   json_object_set_new(o, "remaining_undetermined",

@@ -195,7 +195,7 @@ static json_t *json_framing(const scan_report_target *t) {
   return rs__json_framing(&t->framing);
 }
 
-static const char *framing_name(rs_reader_framing f) {
+const char *rs__reader_framing_name(rs_reader_framing f) {
   return f == RS_READER_FRAMING_ENVELOPE    ? "envelope"
          : f == RS_READER_FRAMING_CONFLUENT ? "confluent"
                                             : "raw";
@@ -570,10 +570,10 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
       rs__json_text(t->target.column), "type", rs__json_text(t->type), "where",
       rs__json_text(t->target.where), "description",
       rs__json_text(t->description), "reader", "version",
-      (int)t->reader_version, "framing", framing_name(t->reader_framing),
-      "raw_writer", json_raw_writer(t->raw_writer), "runtime",
-      rs__json_runtime(&t->runtime), "complete", t->scanned && res->complete,
-      "status", status, "error",
+      (int)t->reader_version, "framing",
+      rs__reader_framing_name(t->reader_framing), "raw_writer",
+      json_raw_writer(t->raw_writer), "runtime", rs__json_runtime(&t->runtime),
+      "complete", t->scanned && res->complete, "status", status, "error",
       t->status != STORE_OK ? rs__json_text(t->error) : json_null(),
       "estimated_rows",
       t->scanned && res->estimated_rows >= 0 ? json_integer(res->estimated_rows)
@@ -843,7 +843,8 @@ static void text_target(FILE *out, const scan_report *r,
   char runtime[200];
   rs__runtime_text(&t->runtime, runtime, sizeof runtime);
   fprintf(out, "  reader     %s version %u, %s framing, %s; raw writer ",
-          t->type, t->reader_version, framing_name(t->reader_framing), runtime);
+          t->type, t->reader_version,
+          rs__reader_framing_name(t->reader_framing), runtime);
   if (t->raw_writer)
     fprintf(out, "version %u (given)\n", t->raw_writer);
   else
@@ -1103,7 +1104,7 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
     fputs("rollsafe_scan_reader", out);
     target_labels(out, r, t);
     fprintf(out, ",version=\"%u\",framing=\"%s\",runtime=\"%s\"} 1\n",
-            t->reader_version, framing_name(t->reader_framing),
+            t->reader_version, rs__reader_framing_name(t->reader_framing),
             rs_runtime_name(t->runtime.runtime));
   }
   family(out, "rollsafe_scan_records", NULL,

@@ -798,8 +798,8 @@ def test_reader_runtime(ctx):
     # fix (a dry run) and diff name the runtime too.
     out, _ = ctx.expect(1, "fix", *args, "--reader-runtime", "python",
                         "--format", "json")
-    check(json.loads(out)["targets"][0]["reader_runtime"]["name"] == "python",
-          "fix's reader_runtime", out[:2000])
+    check(json.loads(out)["targets"][0]["reader"]["runtime"]["name"] ==
+          "python", "fix's reader.runtime", out[:2000])
     v1 = os.path.join(ctx.schema, "shop", "v1", "order.proto")
     v2 = os.path.join(ctx.schema, "shop", "v2", "order.proto")
     out, _ = ctx.expect(1, "diff", v1, v2, "--reader-runtime", "java",
