@@ -2068,6 +2068,7 @@ int cli_purge_run(int argc, char **argv) {
   json_object_set_new(doc, "format_version",
                       json_integer(RS_REPORT_FORMAT_VERSION));
   json_object_set_new(doc, "command", json_string("purge"));
+  json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
   json_object_set_new(doc, "run_id", json_string(a.run));
   json_object_set_new(doc, "executed", json_boolean(a.execute));
   json_object_set_new(doc, "backups_deleted", json_integer(0));

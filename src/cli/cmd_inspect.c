@@ -17,6 +17,7 @@
 #include "report/format_version.h"
 #include "report/json_record.h"
 #include "report/json_verdict.h"
+#include "report/scan_report.h"
 #include "targets.h"
 #include "types.h"
 
@@ -468,6 +469,10 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
       json_object_set_new(doc, "verdict",
                           rs__json_verdict(cls, framing_name)) ||
       json_object_set_new(doc, "writer", writer_json(cls, reader.raw_writer)))
+    goto oom;
+  /* The reader's runtime as every report names it: {name, options}. */
+  if (json_object_set_new(json_object_get(doc, "verdict"), "reader_runtime",
+                          rs__json_runtime(&reader)))
     goto oom;
 
   /* The decoded record is all in "fields" now: its memory is given back

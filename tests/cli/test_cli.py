@@ -738,12 +738,12 @@ def test_reader_runtime(ctx):
         doc, _ = ctx.inspect("--reader-framing", "envelope",
                              "--reader-runtime", runtime, path, code=1)
         v = doc["verdict"]
-        check(v["reader_runtime"] == runtime, "reader_runtime", v)
+        check(v["reader_runtime"]["name"] == runtime, "reader_runtime", v)
         hits = reasons_with(doc, path="status(4)", field=4)
         check(hits, "%s: no reason about status(4)" % runtime, v)
         texts[runtime] = " ".join(h["text"] for h in hits)
     doc, _ = ctx.inspect("--reader-framing", "envelope", path, code=1)
-    check(doc["verdict"]["reader_runtime"] == "protobuf-c",
+    check(doc["verdict"]["reader_runtime"]["name"] == "protobuf-c",
           "the default runtime", doc["verdict"])
     check("protobuf-c keeps the number" in texts["protobuf-c"] and
           "Go keeps the number" in texts["go"] and
