@@ -24,6 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 from rsdata import Records, check, check_eq, run_cases  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "report"))
+from schemacheck import validate  # noqa: E402
 from test_confluent import MAPPINGS  # noqa: E402
 from test_scan_kafka import (GROUP, LAYOUT, PARTITIONS, TYPE,  # noqa: E402
                              commit, committed, free_port, record,
@@ -108,9 +110,11 @@ def fix_json(r, code, args, *extra):
     out, err = r.expect(code, "fix", *args, "--format", "json", "--samples",
                         "1000", *extra)
     try:
-        return json.loads(out), err
+        doc = json.loads(out)
     except ValueError as e:
         raise AssertionError("not JSON (%s): %s" % (e, out[:2000]))
+    # Every report of a Kafka fix matches schema/json/fix.schema.json.
+    return validate(doc, "fix of a topic"), err
 
 
 def layout(recs, keyed=True):
@@ -531,12 +535,12 @@ def test_in_place_compacted_and_restore(r, c):
         rargs = [a for a in args if a != "--in-place-compacted"]
         out, _ = r.expect(0, "restore", *rargs, "--run", run_id, "--format",
                           "json")
-        rd = json.loads(out)["targets"][0]
+        rd = validate(json.loads(out), "restore of a topic")["targets"][0]
         check_eq((rd["restored"], rd["conflicts"]), (1, 1), "dry restore")
         mid = read_all(c, "ledger")
         out, _ = r.expect(0, "restore", *rargs, "--run", run_id, "--format",
                           "json", "--execute")
-        rd = json.loads(out)["targets"][0]
+        rd = validate(json.loads(out), "restore of a topic")["targets"][0]
         check_eq((rd["restored"], rd["conflicts"]), (1, 1), "restore")
         restored = read_all(c, "ledger")
         for p in range(PARTITIONS):
@@ -554,7 +558,7 @@ def test_in_place_compacted_and_restore(r, c):
         # Restoring twice changes nothing.
         out, _ = r.expect(0, "restore", *rargs, "--run", run_id, "--format",
                           "json", "--execute")
-        rd = json.loads(out)["targets"][0]
+        rd = validate(json.loads(out), "restore of a topic")["targets"][0]
         check_eq((rd["restored"], rd["conflicts"]), (0, 2), "restore again")
         check("already restored" in json.dumps(rd["samples"]),
               "named already restored", rd["samples"])
