@@ -1102,6 +1102,32 @@ static cli_target given_target(const cli_target_args *a, const cli_target *t) {
   return g;
 }
 
+/* A target whose type is not loaded (a restore given only the database
+ * and the run): its schema as the run recorded it, borrowed from the
+ * run's settings. */
+static void recorded_origin(cli_target *t, const cli_run_part *p) {
+  if (t->reader_schema.source != SCHEMA_UNKNOWN || p->settings == NULL) return;
+  json_t *files = json_object_get(p->settings, "schemas");
+  json_t *plugins = json_object_get(p->settings, "plugins");
+  if (t->reader_version >= 1 && json_array_size(files) >= t->reader_version) {
+    t->reader_schema.source = SCHEMA_FILE;
+    t->reader_schema.path =
+        json_string_value(json_array_get(files, t->reader_version - 1));
+  } else if (json_array_size(plugins) > 0) {
+    t->reader_schema.source = SCHEMA_PLUGIN;
+    t->reader_schema.path = json_string_value(json_array_get(plugins, 0));
+  } else {
+    return;
+  }
+  char key[16];
+  snprintf(key, sizeof key, "%u", t->reader_version);
+  const char *fp = json_string_value(
+      json_object_get(json_object_get(p->settings, "fingerprints"), key));
+  if (fp != NULL && strlen(fp) < sizeof t->reader_schema.fingerprint)
+    memcpy(t->reader_schema.fingerprint, fp, strlen(fp) + 1);
+  t->reader_schema.recorded = 1;
+}
+
 /* Finds the run and checks every target against what it recorded. */
 static int plan_run(plan *pl, fix_args *a, const char *cmd, int restore) {
   int status = a->t.config != NULL ? plan_config(pl, a, cmd, restore)
@@ -1133,6 +1159,7 @@ static int plan_run(plan *pl, fix_args *a, const char *cmd, int restore) {
     status = cli_run_check(&pl->parts[i], checked, &g, &pl->set, !restore,
                            a->to_version, a->allow_lossy, &pl->to_version[i],
                            &pl->allow_lossy[i], cmd);
+    if (status == 0) recorded_origin(t, &pl->parts[i]);
   }
   return status;
 }

@@ -168,6 +168,11 @@ typedef struct vals {
   unsigned dropped_got;
   bool dropped_enum;
   uint64_t dropped_value;
+  /* The writer's: occurrences of a wire type the field is never written
+   * with, which the writer's runtime keeps unknown (foreign_wt, the
+   * first's). */
+  size_t foreign;
+  unsigned foreign_wt;
 } vals;
 
 static bool is_fixed32_type(ProtobufCType t) {
@@ -360,7 +365,10 @@ static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
     const occ *o = &os[k];
     if (!takes_wire_type(f, o->wt, pbc)) {
       /* Not a value the writer set (its runtime keeps it unknown). */
-      if (!reader) continue;
+      if (!reader) {
+        if (vs->foreign++ == 0) vs->foreign_wt = o->wt;
+        continue;
+      }
       if (r->wire_unknown) {
         vals_drop(vs, o->at, true, o->wt, 0);
         continue;
@@ -1219,14 +1227,21 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       if (wv.n != rv.n) {
         size_t mark = rs__path_push_field(path, name, rf->id);
         size_t at = rv.n > 0 ? rv.v[rv.n - 1].at : wv.n > 0 ? wv.v[0].at : 0;
+        char why[96] = "";
+        if (wv.foreign > 0)
+          snprintf(why, sizeof why,
+                   "; the writer's bytes also hold it as wire type %u, "
+                   "which no %s is written as",
+                   wv.foreign_wt, rs__type_name(wf->type));
         note(c, RS_VERDICT_MISREAD, RS__RC_COUNT_CHANGED, path->buf, rf->id,
              (rv.n > 0 ? rbase : wbase) + at,
-             "the writer's %s holds %zu value%s; %s reads %zu (%s %s)%s",
+             "the writer's %s holds %zu value%s; %s reads %zu (%s %s)%s%s",
              rep_w ? "repeated field" : "field", wv.n, wv.n == 1 ? "" : "s",
              c->reader_label, rv.n,
              rep_r ? "repeated" : "singular: the last value",
              rep_r ? "field" : "wins",
-             rv.dropped > 0 ? ", the others in its unknown-field set" : "");
+             rv.dropped > 0 ? ", the others in its unknown-field set" : "",
+             why);
         rs__path_pop(path, mark);
       } else {
         for (size_t i = 0; i < rv.n && c->rc == 0; i++) {
@@ -1265,6 +1280,14 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                "written as %s %s; %s sees it unset (a later member of its "
                "oneof clears it)",
                rs__type_name(wf->type), a, c->reader_label);
+        else if (wv.foreign > 0)
+          note(c, RS_VERDICT_MISREAD, RS__RC_FOREIGN_WIRE_TYPE, path->buf,
+               rf->id, rbase + v->at,
+               "the writer's bytes hold it as wire type %u, which no %s is "
+               "written as (the writer's runtime keeps it unknown); %s "
+               "reads %s %s",
+               wv.foreign_wt, rs__type_name(wf->type), c->reader_label,
+               rs__type_name(rf->type), a);
         else
           note(c, RS_VERDICT_MISREAD, RS__RC_ONEOF_SET_BY_READER, path->buf,
                rf->id, rbase + v->at,

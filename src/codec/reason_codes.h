@@ -55,6 +55,7 @@
   XX(TEXT_AS_MESSAGE, "text-as-message")                           \
   XX(ONEOF_CLEARED, "oneof-cleared")                               \
   XX(ONEOF_SET_BY_READER, "oneof-set-by-reader")                   \
+  XX(FOREIGN_WIRE_TYPE, "foreign-wire-type")                       \
   /* the scan: a stored value not in its column encoding (text) */ \
   XX(COLUMN_ENCODING_INVALID, "column-encoding-invalid")
 

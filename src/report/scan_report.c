@@ -810,8 +810,9 @@ static void text_sample(FILE *out, const scan_report_target *t,
   fputs(")\n", out);
   for (size_t k = 0; k < s->n_reasons && k < 3; k++) {
     const scan_reason *reason = &s->reasons[k];
-    fprintf(out, "      - [%s] %s%s", reason->code, reason->path,
-            reason->path[0] ? ": " : "");
+    /* The code is in the JSON report (docs/reasons.md); the text keeps the
+     * line the README's quickstart shows. */
+    fprintf(out, "      - %s%s", reason->path, reason->path[0] ? ": " : "");
     put_clean(out, reason->text);
     /* Most texts say where already; add the offset to those that don't. */
     if (reason->offset != RS_OFFSET_NONE &&

@@ -45,9 +45,12 @@ void schema_origin_text(char *buf, size_t size, const schema_origin *o) {
       what = "unknown";
       break;
   }
-  snprintf(buf, size, "%s%s%s%s", what,
+  snprintf(buf, size, "%s%s%s%s%s", what,
            o->source == SCHEMA_FILE || o->source == SCHEMA_PLUGIN
                ? (o->path != NULL ? o->path : "?")
                : "",
-           o->fingerprint[0] ? ", fingerprint " : "", o->fingerprint);
+           o->fingerprint[0] ? ", fingerprint " : "", o->fingerprint,
+           o->recorded ? " (as the run recorded it; not loaded, a restore "
+                         "puts back the stored bytes)"
+                       : "");
 }

@@ -27,6 +27,8 @@ typedef struct schema_origin {
   const char *path; /**< the file or plugin (borrowed); NULL when built in */
   /** The reader version's schema fingerprint in hex; "" when unknown. */
   char fingerprint[2 * RS_FINGERPRINT_LEN + 1];
+  /** Not loaded: as a run recorded it (a restore given only the run). */
+  int recorded;
 } schema_origin;
 
 /** "builtin", "file", "plugin" or "unknown"; static storage. */

@@ -23,7 +23,8 @@
  *    (fuzz_check_reader);
  *  - when the reader's own version is the writer, the views are the same:
  *    a record protobuf-c unpacks with every enum value known, every
- *    required field set, proto3 strings UTF-8 and no string holding a NUL
+ *    wire type the field's own (a bool takes any), every required field
+ *    set, proto3 strings UTF-8 and no string holding a NUL
  *    is at most `ignored_fields`, and `ok` when it has no unknown field;
  *    and when nothing is misread, the record compared with what
  *    protobuf-c unpacked (packed again) has nothing misread either;
@@ -85,9 +86,12 @@ static rs_verdict judge(const fuzz_input *in, fuzz_reader r, const fuzz_wire *w,
   /* A message merged from several occurrences in a way protobuf-c's
    * merge_messages does not follow (required fields, a oneof's message
    * member again, proto3 scalars without presence) reads otherwise than
-   * the writer's runtime merged it, even for the writer's own version. */
+   * the writer's runtime merged it, even for the writer's own version. A
+   * bool of another wire type (the only one protobuf-c unpacks) is a value
+   * protobuf-c reads but no writer of a bool wrote: the writer's runtime
+   * keeps it unknown. */
   if (w != NULL && r.raw_writer == r.version && pv->m != NULL &&
-      !fuzz_limited(c) && !w->bad_enum && !w->bad_utf8 &&
+      !fuzz_limited(c) && !w->odd_wire && !w->bad_enum && !w->bad_utf8 &&
       !w->missing_required && !w->nul_string && !w->merged_required &&
       !w->oneof_repeat && !w->merged_implicit) {
     FUZZ_CHECK(v <= RS_VERDICT_IGNORED_FIELDS,

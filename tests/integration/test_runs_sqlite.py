@@ -523,6 +523,14 @@ def test_schemas_recorded_and_checked(r):
     run_printed(r, cmd, 0)
     check_eq(sqlite_runs(path)["t"]["status"], "done", "resumed")
 
+    # A restore given the database alone loads no schema: its report names
+    # the reader's schema as the run recorded it.
+    out, _ = r.expect(0, "restore", "--sqlite", path, "--run", run_id)
+    fp = settings["fingerprints"]["1"]
+    check("schema file %s, fingerprint %s (as the run recorded it"
+          % (os.path.realpath(v1), fp) in out,
+          "the restore names the recorded schema", out)
+
 
 def test_old_runs_table_gets_new_columns(r):
     """A runs table an earlier rollsafe made is read as it is, and a command

@@ -18,7 +18,7 @@ so the records rollsafe must find are exactly the version-2 records the
 service wrote, and after `fix` the old reader must read every converted
 record correctly (known status values, money where version 1 reads it).
 
-What `fix` can and cannot do decides how the cycle ends (README, "Fixing"):
+What `fix` can and cannot do decides how the cycle ends (docs/cli/fix.md):
 lossless conversions always, lossy ones (AWAITING_AUTH mapped to PENDING, a
 sub-cent discount rounded, a sub-second deliver_by truncated) only with
 --allow-lossy, and never the impossible ones: a guest checkout has no
