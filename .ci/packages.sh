@@ -15,7 +15,8 @@
 # runtime table is checked against (docs/runtimes.md): the C++ runtime
 # (libprotobuf-dev, g++), Java (libprotobuf-java, default-jdk-headless) and
 # Go (golang-go, golang-google-protobuf-dev, built offline in GOPATH mode),
-# help2man (the man pages, made at build time from the help text) and dpkg
+# help2man (the man pages, made at build time from the help text),
+# python3-jsonschema (the reports are validated against schema/json/) and dpkg
 # (the .deb that cpack builds is installed into a scratch root by the
 # package test; dpkg-shlibdeps names the library packages it depends on).
 RS_PACKAGES=(
@@ -27,7 +28,7 @@ RS_PACKAGES=(
   clang libclang-rt-14-dev valgrind
   default-jdk-headless libprotobuf-java golang-go golang-google-protobuf-dev
   librdkafka-dev python3-confluent-kafka
-  help2man dpkg dpkg-dev
+  help2man python3-jsonschema dpkg dpkg-dev
 )
 
 # Installs whatever in RS_PACKAGES is missing; runs apt-get update only then.

@@ -3,7 +3,7 @@
 # (rollsafe_add_record_type(), rollsafe_codegen.cmake), and the CLI with its
 # man pages and bash completion when it is built. Components: runtime (the
 # shared library), development (headers, archive, CMake package, .pc,
-# generator), cli (the tool, man pages, completion).
+# generator), cli (the tool, man pages, completion, report schemas).
 #
 # Consumers use either
 #   find_package(rollsafe REQUIRED)
@@ -91,4 +91,10 @@ if(TARGET rollsafe_cli)
   install(TARGETS rollsafe_cli
     RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
     COMPONENT cli)
+  # The JSON Schemas of the tool's reports (docs/reports.md), for consumers
+  # that validate what they read: share/rollsafe/schema/json/<command>.schema.json.
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/schema/json/
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/rollsafe/schema/json
+    COMPONENT cli
+    FILES_MATCHING PATTERN "*.schema.json")
 endif()

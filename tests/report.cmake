@@ -14,3 +14,12 @@ if(TARGET rollsafe_report)
     LABELS report
     ENVIRONMENT "CK_FORK=no")
 endif()
+
+# The JSON documents against their schemas (schema/json/, validated with
+# python3-jsonschema on real outputs of the demo database; a document with a
+# member removed is refused), and the reason codes alike in the codec,
+# docs/reasons.md and the schemas: report_schemas.<case>, reasons.<case>.
+# report_schemas_postgres.* needs the server of tests/postgres.cmake.
+if(TARGET rollsafe_cli)
+  rs_add_script_tests(DIR ${CMAKE_CURRENT_SOURCE_DIR}/report LABEL report)
+endif()

@@ -114,7 +114,7 @@ if d["command"] == "scan":
 else:
     keys = (("restored", "gone", "in_flight", "conflicts")
             if d["command"] == "restore" else
-            ("converted", "lossy", "impossible", "corrupt", "conflicts",
+            ("rewritten", "lossy", "impossible", "corrupt", "conflicts",
              "in_flight", "gone", "remaining"))
     print("%s: %s" % (sys.argv[1], ", ".join(
         "%s %s" % (k, d[k]) for k in keys if k in d)))

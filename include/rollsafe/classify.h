@@ -44,9 +44,9 @@ typedef enum rs_reader_framing {
   /** As its version is framed: a raw version's reader reads raw only. */
   RS_READER_FRAMING_DEFAULT = 0,
   /**
- * Plain protobuf code: an envelope is unreadable to it, and so is a
- * Confluent-framed record (byte 0, 0x00, is field number 0).
- */
+   * Plain protobuf code: an envelope is unreadable to it, and so is a
+   * Confluent-framed record (byte 0, 0x00, is field number 0).
+   */
   RS_READER_FRAMING_RAW = 1,
   /**
    * Code linked with rollsafe that knows only its own version: it unwraps
@@ -387,6 +387,22 @@ RS_EXTERN uint32_t rs_reason_field(const rs_reason *reason);
 RS_EXTERN size_t rs_reason_offset(const rs_reason *reason);
 /** One line: what the reader does and why. */
 RS_EXTERN const char *rs_reason_text(const rs_reason *reason);
+/**
+ * The stable code of the reason's cause, e.g. "wire-type-mismatch",
+ * "enum-value-unknown", "field-unknown" (the list and what each means:
+ * docs/reasons.md). Every reason has one; a code is never renamed or
+ * reused, while the text may change between releases. Static storage.
+ *
+ * @return the code, or NULL for a NULL @p reason
+ */
+RS_EXTERN const char *rs_reason_code(const rs_reason *reason);
+/**
+ * The @p i-th of all reason codes rs_reason_code() can return, in the
+ * order of docs/reasons.md (static storage).
+ *
+ * @return the code, or NULL when @p i is past the last
+ */
+RS_EXTERN const char *rs_reason_code_name(size_t i);
 
 #ifdef __cplusplus
 }

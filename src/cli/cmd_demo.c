@@ -34,6 +34,7 @@
 
 #include "cli.h"
 #include "opt.h"
+#include "report/format_version.h"
 #include "store/store_stream.h"
 
 #define CMD "demo"
@@ -1266,6 +1267,10 @@ static int print_json(const demo_paths *p, const demo_counts *c,
   if (next != NULL) snprintf(next, size, "rollsafe scan -c %s", p->config);
   failed =
       failed || next == NULL ||
+      json_object_set_new(doc, "format_version",
+                          json_integer(RS_REPORT_FORMAT_VERSION)) ||
+      json_object_set_new(doc, "command", json_string("demo")) ||
+      json_object_set_new(doc, "rollsafe_version", json_string(rs_version())) ||
       json_object_set_new(doc, "database", json_string(p->db)) ||
       json_object_set_new(doc, "config", json_string(p->config)) ||
       json_object_set_new(doc, "table", json_string(TABLE_NAME)) ||

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "opt.h"
 #include "output.h"
+#include "report/format_version.h"
 #include "report/schema_origin.h"
 #include "report/scan_report.h"
 #include "runtime_opt.h"
@@ -506,6 +507,8 @@ static json_t *json_document(const diff_run *r) {
          *findings = json_array(), *supps = json_array(), *types = NULL;
   int bad =
       doc == NULL || versions == NULL || findings == NULL || supps == NULL;
+  bad |=
+      set(doc, "format_version", json_integer(RS_REPORT_FORMAT_VERSION)) != 0;
   bad |= set(doc, "command", json_string("diff")) != 0;
   bad |= set(doc, "rollsafe_version", json_string(rs_version())) != 0;
   for (size_t v = 0; !bad && v < r->n_paths; v++) {

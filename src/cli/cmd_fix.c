@@ -21,6 +21,7 @@
 #include "fix_report.h"
 #include "opt.h"
 #include "output.h"
+#include "report/format_version.h"
 #include "report/key_render.h"
 #include "report/progress.h"
 #include "report/scan_report.h"
@@ -406,10 +407,16 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_t *o = json_object();
   json_object_set_new(o, "name", cli_fix_text_or_null(t->target.name));
   json_object_set_new(o, "table", cli_fix_text_or_null(t->target.table));
-  json_object_set_new(o, "reader",
-                      json_pack("{s:s,s:i,s:o}", "type", t->type, "version",
-                                (int)t->reader_version, "schema",
-                                schema_origin_json(&t->reader_schema)));
+  /* The type and the reader as scan's report names them. */
+  json_object_set_new(o, "type", json_string(t->type));
+  json_object_set_new(
+      o, "reader",
+      json_pack(
+          "{s:i,s:s,s:o,s:o,s:o}", "version", (int)t->reader_version, "framing",
+          rs__reader_framing_name(t->framing), "raw_writer",
+          t->raw_writer ? json_integer(t->raw_writer) : json_string("auto"),
+          "runtime", rs__json_runtime(&t->runtime), "schema",
+          schema_origin_json(&t->reader_schema)));
   json_object_set_new(o, "run_id", cli_fix_text_or_null(r->run.run));
   /* The target's own row of the run, which its backup rows name. */
   json_object_set_new(o, "row_id", cli_fix_text_or_null(r->run.run_id));
@@ -422,7 +429,7 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(o, "error", cli_fix_text_or_null(err));
   json_object_set_new(o, "rows_read", json_integer((json_int_t)r->rows_read));
   json_object_set_new(o, "passes", json_integer((json_int_t)r->passes));
-  json_object_set_new(o, "converted",
+  json_object_set_new(o, "rewritten",
                       json_integer((json_int_t)(r->counts[FIX_CONVERTED] +
                                                 r->counts[FIX_LOSSY])));
   json_object_set_new(o, "lossy",
@@ -438,10 +445,6 @@ static json_t *result_json(const fix_report *rep, size_t i) {
   json_object_set_new(
       o, "remaining",
       r->verified ? json_integer((json_int_t)r->remaining) : json_null());
-  json_object_set_new(
-      o, "raw_writer",
-      t->raw_writer ? json_integer(t->raw_writer) : json_string("auto"));
-  json_object_set_new(o, "reader_runtime", rs__json_runtime(&t->runtime));
   json_object_set_new(o, "undetermined",
                       json_integer((json_int_t)r->counts[FIX_UNDETERMINED]));
   json_object_set_new(o, "remaining_undetermined",
@@ -483,6 +486,8 @@ static int write_json(FILE *out, void *ctx) {
     remaining_undetermined += rep->results[i].remaining_undetermined;
     complete &= rep->results[i].complete && rep->status[i] == STORE_OK;
   }
+  json_object_set_new(doc, "format_version",
+                      json_integer(RS_REPORT_FORMAT_VERSION));
   json_object_set_new(doc, "command", json_string(rep->command));
   json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
   json_object_set_new(doc, "executed", json_boolean(rep->execute));
@@ -492,7 +497,7 @@ static int write_json(FILE *out, void *ctx) {
                       cli_fix_text_or_null(rep->next_command));
   json_object_set_new(doc, "note", cli_fix_text_or_null(rep->note));
   json_object_set_new(
-      doc, "converted",
+      doc, "rewritten",
       json_integer((json_int_t)(tot[FIX_CONVERTED] + tot[FIX_LOSSY])));
   json_object_set_new(doc, "lossy", json_integer((json_int_t)tot[FIX_LOSSY]));
   json_object_set_new(doc, "conflicts",
@@ -1830,7 +1835,7 @@ static json_t *run_json(const cli_run_part *p) {
   rs__format_time_us(t, sizeof t, r->updated_us);
   json_object_set_new(o, "updated_at", json_string(t));
   json_object_set_new(o, "rows_read", json_integer(r->rows_read));
-  json_object_set_new(o, "converted", json_integer(r->converted));
+  json_object_set_new(o, "rewritten", json_integer(r->converted));
   json_object_set_new(o, "lossy", json_integer(r->lossy));
   json_object_set_new(o, "lossy_skipped", json_integer(r->lossy_skipped));
   json_object_set_new(o, "conflicts", json_integer(r->conflicts));
@@ -1866,7 +1871,7 @@ static json_t *run_json(const cli_run_part *p) {
 static void run_text(const cli_run_part *p) {
   const store_run *r = &p->run;
   const char *kind = cli_run_str(p, "kind");
-  printf("  %s  %-7s %-11s %s%sconverted %" PRId64 ", lossy %" PRId64
+  printf("  %s  %-7s %-11s %s%srewritten %" PRId64 ", lossy %" PRId64
          ", conflicts %" PRId64 ", impossible %" PRId64 ", corrupt %" PRId64
          ", restored %" PRId64 "%s%s%s%s\n",
          r->run, r->command, r->status, kind ? kind : "", kind ? ", " : "",
@@ -1966,11 +1971,12 @@ static int list_row(fix_args *a, const char *cmd, const store_target *db,
                     const char *target, cli_run_part *p, json_t *doc) {
   (void)cmd;
   (void)db;
-  json_t *list = json_object_get(doc, target);
+  json_t *targets = json_object_get(doc, "targets");
+  json_t *list = json_object_get(targets, target);
   int first = list == NULL;
   if (first) {
     list = json_array();
-    json_object_set_new(doc, target, list);
+    json_object_set_new(targets, target, list);
   }
   if (p != NULL) json_array_append_new(list, run_json(p));
   if (a->json) return 0;
@@ -2044,9 +2050,17 @@ int cli_runs_run(int argc, char **argv) {
     cli_runs_help(stdout);
     return cli_finish_stdout("runs", CLI_EXIT_CLEAN);
   }
+  /* {"format_version", "command", "targets": {TARGET: [run, ...]}} */
   json_t *doc = json_object();
+  json_object_set_new(doc, "format_version",
+                      json_integer(RS_REPORT_FORMAT_VERSION));
+  json_object_set_new(doc, "command", json_string("runs"));
+  json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
+  json_object_set_new(doc, "targets", json_object());
   status = each_row(&a, "runs", NULL, list_row, doc);
-  if (status == 0 && !a.json && json_object_size(doc) == 0) printf("no runs\n");
+  if (status == 0 && !a.json &&
+      json_object_size(json_object_get(doc, "targets")) == 0)
+    printf("no runs\n");
   return finish_json("runs", &a, doc, status);
 }
 
@@ -2064,6 +2078,10 @@ int cli_purge_run(int argc, char **argv) {
   }
   if (a.run == NULL) return cli_usage_error("purge", "--run RUN_ID is needed");
   json_t *doc = json_object();
+  json_object_set_new(doc, "format_version",
+                      json_integer(RS_REPORT_FORMAT_VERSION));
+  json_object_set_new(doc, "command", json_string("purge"));
+  json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
   json_object_set_new(doc, "run_id", json_string(a.run));
   json_object_set_new(doc, "executed", json_boolean(a.execute));
   json_object_set_new(doc, "backups_deleted", json_integer(0));

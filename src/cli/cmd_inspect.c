@@ -14,8 +14,10 @@
 #include "cli.h"
 #include "input.h"
 #include "opt.h"
+#include "report/format_version.h"
 #include "report/json_record.h"
 #include "report/json_verdict.h"
+#include "report/scan_report.h"
 #include "targets.h"
 #include "types.h"
 
@@ -433,10 +435,15 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
 
   uint32_t schema_id = 0;
   doc = json_object();
-  if (doc == NULL || json_object_set_new(doc, "type", json_string(a->type)) ||
+  if (doc == NULL ||
+      json_object_set_new(doc, "format_version",
+                          json_integer(RS_REPORT_FORMAT_VERSION)) ||
+      json_object_set_new(doc, "command", json_string("inspect")) ||
+      json_object_set_new(doc, "rollsafe_version", json_string(rs_version())) ||
+      json_object_set_new(doc, "type", json_string(a->type)) ||
       json_object_set_new(doc, "size", json_integer((json_int_t)len)) ||
       json_object_set_new(
-          doc, "encoding",
+          doc, "framing",
           encoding ? json_string(rs_encoding_name(encoding)) : json_null()) ||
       json_object_set_new(doc, "written_version",
                           written ? json_integer(written) : json_null()) ||
@@ -462,6 +469,10 @@ static int build_document(json_t **out, rs_verdict *verdict, int *decided,
       json_object_set_new(doc, "verdict",
                           rs__json_verdict(cls, framing_name)) ||
       json_object_set_new(doc, "writer", writer_json(cls, reader.raw_writer)))
+    goto oom;
+  /* The reader's runtime as every report names it: {name, options}. */
+  if (json_object_set_new(json_object_get(doc, "verdict"), "reader_runtime",
+                          rs__json_runtime(&reader)))
     goto oom;
 
   /* The decoded record is all in "fields" now: its memory is given back

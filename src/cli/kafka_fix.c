@@ -22,6 +22,7 @@
 #include "kafka.h"
 #include "opt.h"
 #include "output.h"
+#include "report/format_version.h"
 #include "report/key_render.h"
 #include "report/progress.h"
 #include "report/scan_report.h"
@@ -297,7 +298,7 @@ static json_t *partition_json(const kafka_fix_result *r,
   json_object_set_new(o, "resumed", json_boolean(p->resumed));
   json_object_set_new(o, "resumed_after", offset_json(p->resumed_after));
   json_object_set_new(o, "copied", json_integer((json_int_t)p->copied));
-  json_object_set_new(o, "converted", json_integer((json_int_t)p->converted));
+  json_object_set_new(o, "rewritten", json_integer((json_int_t)p->converted));
   json_object_set_new(o, "lossy", json_integer((json_int_t)p->lossy));
   json_object_set_new(o, "lossy_skipped",
                       json_integer((json_int_t)p->lossy_skipped));
@@ -371,7 +372,7 @@ static json_t *target_json(const kfix_report *rep) {
       cli_fix_text_or_null(f->status != STORE_OK ? f->error : NULL));
   json_object_set_new(o, "rows_read", json_integer((json_int_t)f->rows_read));
   json_object_set_new(o, "copied", json_integer((json_int_t)r->copied));
-  json_object_set_new(o, "converted",
+  json_object_set_new(o, "rewritten",
                       json_integer((json_int_t)(f->counts[FIX_CONVERTED] +
                                                 f->counts[FIX_LOSSY])));
   json_object_set_new(o, "lossy",
@@ -412,6 +413,8 @@ static int write_json(FILE *out, void *ctx) {
   const fix_result *f = rep->r != NULL ? &rep->r->fix : NULL;
   json_t *doc = json_object(), *targets = json_array();
   if (rep->t != NULL) json_array_append_new(targets, target_json(rep));
+  json_object_set_new(doc, "format_version",
+                      json_integer(RS_REPORT_FORMAT_VERSION));
   json_object_set_new(doc, "command", json_string(rep->command));
   json_object_set_new(doc, "rollsafe_version", json_string(rs_version()));
   json_object_set_new(doc, "executed", json_boolean(rep->a->execute));
@@ -421,7 +424,7 @@ static int write_json(FILE *out, void *ctx) {
   json_object_set_new(
       doc, "run_id",
       f != NULL ? cli_fix_text_or_null(f->run.run_id) : json_null());
-  json_object_set_new(doc, "converted",
+  json_object_set_new(doc, "rewritten",
                       json_integer(f ? (json_int_t)(f->counts[FIX_CONVERTED] +
                                                     f->counts[FIX_LOSSY])
                                      : 0));
@@ -497,8 +500,8 @@ static int write_text(FILE *out, void *ctx) {
       }
       fprintf(out, ": %s %" PRIu64,
               r->restore ? "restored"
-              : exec     ? "converted"
-                         : "would convert",
+              : exec     ? "rewritten"
+                         : "would rewrite",
               p->converted);
       if (p->n_repaired > 0) {
         fputs(" (offsets ", out);
@@ -559,7 +562,7 @@ static int write_metrics(FILE *out, void *ctx) {
         uint64_t n;
       } rows[] = {
           {"read", p->messages},         {"copied", p->copied},
-          {"converted", p->converted},   {"lossy_skipped", p->lossy_skipped},
+          {"rewritten", p->converted},   {"lossy_skipped", p->lossy_skipped},
           {"left_alone", p->left_alone}, {"dropped", p->dropped},
           {"superseded", p->superseded}, {"delivered", p->delivered}};
       for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {

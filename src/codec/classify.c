@@ -10,6 +10,7 @@
  * unpacks the payload with the reader's descriptor to confirm. For the other
  * runtimes the walk is the whole judgement.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +39,11 @@ struct rs_classification {
 /* Why a plain reader fails on an envelope, tersely (envelope_note says it
  * with the reader's version). */
 static const rs__note envelope_at_byte_0 = {
-    RS_VERDICT_UNREADABLE, 0, 0, 0, 0, (char *)"",
-    (char *)"record is in a rollsafe envelope (byte 0 is 0xF7, wire type 7); "
-            "a plain reader fails on byte 0"};
+    .kind = RS_VERDICT_UNREADABLE,
+    .path = (char *)"",
+    .text = (char *)"record is in a rollsafe envelope (byte 0 is 0xF7, wire "
+                    "type 7); a plain reader fails on byte 0",
+    .code = RS__RC_FRAMING_MISMATCH};
 
 const char *rs_verdict_name(rs_verdict v) {
   static const char *const names[] = {"ok", "ignored_fields", "misread",
@@ -160,14 +163,17 @@ void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
 /* ---- classification
  * ---------------------------------------------------------- */
 
-static int add(rs_classification *c, rs_verdict v, const char *path,
+/* Every reason names its cause with a code (rs__reason_code). */
+static int add(rs_classification *c, rs_verdict v, int code, const char *path,
                uint32_t field, size_t offset, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static int add(rs_classification *c, rs_verdict v, const char *path,
+    __attribute__((format(printf, 7, 8)));
+static int add(rs_classification *c, rs_verdict v, int code, const char *path,
                uint32_t field, size_t offset, const char *fmt, ...) {
+  assert(code > RS__RC_NONE && code < RS__RC_COUNT);
   va_list ap;
   va_start(ap, fmt);
-  int rc = rs__notes_vadd(&c->reasons, (int)v, path, field, offset, fmt, ap);
+  int rc =
+      rs__notes_vadd(&c->reasons, (int)v, code, path, field, offset, fmt, ap);
   va_end(ap);
   return rc;
 }
@@ -198,7 +204,7 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
   if (rc == 0 && w->version == NULL && confluent) {
     char path[128];
     rs__confluent_path_text(&w->confluent, path, sizeof path);
-    return add(c, RS_VERDICT_OK, "", 0, 1,
+    return add(c, RS_VERDICT_OK, RS__RC_CONFLUENT_UNMAPPED, "", 0, 1,
                "Confluent schema id %lu, message indexes %s, maps to no "
                "format version (--schema-id ID=VERSION names it): read as "
                "version %u; what the writer meant cannot be compared",
@@ -207,7 +213,8 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
   if (rc == 0 && w->version == NULL)
     /* A version newer than the registry: read as the reader's version, as
      * a library that knows only older versions reads it (rs_read_as). */
-    return add(c, RS_VERDICT_OK, "", 0, w->header_offset,
+    return add(c, RS_VERDICT_OK, RS__RC_ENVELOPE_UNKNOWN_VERSION, "", 0,
+               w->header_offset,
                "format version %u is not in the registry: read as version "
                "%u, as a library that knows only the older versions reads it; "
                "what the writer meant cannot be compared",
@@ -216,27 +223,35 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
       (w->fingerprint_len != RS_FINGERPRINT_LEN ||
        memcmp(w->fingerprint, w->version->fingerprint, RS_FINGERPRINT_LEN) !=
            0))
-    return add(c, RS_VERDICT_OK, "", 0, w->header_offset,
+    return add(c, RS_VERDICT_OK, RS__RC_FINGERPRINT_MISMATCH, "", 0,
+               w->header_offset,
                "schema fingerprint differs from version %u in the registry: "
                "the writer's schema is not the registered one",
                w->number);
   if (rc == 0 || b->over || rc == RS_ENOMEM) return rc;
   if (rc == RS_ECONFLUENT)
-    return add(c, RS_VERDICT_CORRUPT, "", 0, e.offset, "%s", e.message);
+    return add(c, RS_VERDICT_CORRUPT, RS__RC_CONFLUENT_MALFORMED, "", 0,
+               e.offset, "%s", e.message);
   if (rc == RS_EENVELOPE)
     return add(c,
                w->env_status == RS__ENV_UNSUPPORTED ? RS_VERDICT_UNREADABLE
                                                     : RS_VERDICT_CORRUPT,
+               w->env_status == RS__ENV_UNSUPPORTED
+                   ? RS__RC_ENVELOPE_UNSUPPORTED
+                   : RS__RC_ENVELOPE_MALFORMED,
                "", 0, e.offset, "%s", e.message);
   if (w->encoding == RS_ENCODING_RAW)
     return add(c, rc == RS_ELIMIT ? RS_VERDICT_UNREADABLE : RS_VERDICT_CORRUPT,
+               rc == RS_ELIMIT ? RS__RC_OVER_LIMITS : RS__RC_NO_VERSION_DECODES,
                "", 0, e.offset, "no version of %s decodes it: %s", t->name,
                e.message);
   if (rc == RS_EDECODE)
-    return add(c, RS_VERDICT_CORRUPT, "", 0, e.offset,
-               "payload does not decode as version %u: %s", w->number,
+    return add(c, RS_VERDICT_CORRUPT, RS__RC_PAYLOAD_UNDECODABLE, "", 0,
+               e.offset, "payload does not decode as version %u: %s", w->number,
                e.message);
-  return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset, "%s", e.message);
+  return add(c, RS_VERDICT_UNREADABLE,
+             rc == RS_ELIMIT ? RS__RC_OVER_LIMITS : RS__RC_DECODE_FAILED, "", 0,
+             e.offset, "%s", e.message);
 }
 
 /* A rollsafe reader of a newer version up-converts older records. */
@@ -257,7 +272,7 @@ static int up_converted(rs_classification *c, const rs__type *t,
   rc = 0;
   for (size_t i = 0; i < conv->losses.n && rc == 0; i++) {
     const rs__note *n = &conv->losses.items[i];
-    rc = add(c, v, n->path, n->field, RS_OFFSET_NONE,
+    rc = add(c, v, RS__RC_UP_CONVERSION_LOSS, n->path, n->field, RS_OFFSET_NONE,
              "up-converting version %u to %u: %s", w->number, rv->number,
              n->text);
   }
@@ -358,7 +373,8 @@ static int envelope_note(rs_classification *c, const rs__version *rv,
   memcpy(text, head, n);
   while (nd > 0) text[n++] = digits[--nd];
   memcpy(text + n, tail, sizeof tail);
-  return rs__notes_add_text(&c->reasons, RS_VERDICT_UNREADABLE, "", 0, 0, text);
+  return rs__notes_add_text(&c->reasons, RS_VERDICT_UNREADABLE,
+                            RS__RC_FRAMING_MISMATCH, "", 0, 0, text);
 }
 
 /* Whether a reader of this framing fails at byte 0 on a record framed so
@@ -393,12 +409,12 @@ static int framing_note(rs_classification *c, const rs__version *rv,
     else
       snprintf(what, sizeof what, "record is raw protobuf (byte 0 is 0x%02X)",
                buf[0]);
-    return add(c, RS_VERDICT_UNREADABLE, "", 0, 0,
+    return add(c, RS_VERDICT_UNREADABLE, RS__RC_FRAMING_MISMATCH, "", 0, 0,
                "%s; a version-%u reader using Confluent's deserializer needs "
                "the magic byte 0x00 and fails on byte 0",
                what, rv->number);
   }
-  return add(c, RS_VERDICT_UNREADABLE, "", 0, 0,
+  return add(c, RS_VERDICT_UNREADABLE, RS__RC_FRAMING_MISMATCH, "", 0, 0,
              "record is in Confluent's wire format (byte 0 is 0x00, schema id "
              "%lu); a %s version-%u reader %sfails on byte 0 (field number 0)",
              (unsigned long)c->schema_id,
@@ -782,7 +798,7 @@ static int classify_raw(rs_classification *c, const rs__type *t,
     char list[160];
     versions_text(c->candidates, list, sizeof list);
     c->written_version = 0;
-    rc = add(c, RS_VERDICT_OK, "", 0, 0,
+    rc = add(c, RS_VERDICT_OK, RS__RC_WRITER_AMBIGUOUS, "", 0, 0,
              "versions %s can each have written these raw bytes, and they "
              "read them differently: the writer cannot be told from the "
              "bytes (--raw-writer names it)",
@@ -837,7 +853,7 @@ static int last_word(rs_classification *c, const rs__version *rv,
   if (rc == RS_ELIMIT && lb.over) b->over = true;
   if (rc != RS_EDECODE) return rc;
   if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
-    return add(c, RS_VERDICT_UNREADABLE, "", 0, e.offset,
+    return add(c, RS_VERDICT_UNREADABLE, RS__RC_UNPACK_FAILED, "", 0, e.offset,
                "protobuf-c cannot unpack it as version %u: %s", rv->number,
                e.message);
   return 0;
@@ -994,10 +1010,11 @@ static int finish(rs_classification **out, rs_classification *c, int rc,
       c->basis = RS_WRITER_NONE;
       c->candidates = 0;
     }
-    rc = add(c, RS_VERDICT_UNREADABLE, "", 0, RS_OFFSET_NONE,
-             "over the limits: judging it needs more than the allocation "
-             "budget of %zu bytes (max_alloc; --max-alloc raises it)",
-             st->o.max_alloc);
+    rc =
+        add(c, RS_VERDICT_UNREADABLE, RS__RC_OVER_LIMITS, "", 0, RS_OFFSET_NONE,
+            "over the limits: judging it needs more than the allocation "
+            "budget of %zu bytes (max_alloc; --max-alloc raises it)",
+            st->o.max_alloc);
   }
   if (rc != 0) {
     rs__fail(err, rc, RS_OFFSET_NONE, "classify: %s", rs_strerror(rc));

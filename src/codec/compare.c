@@ -28,6 +28,7 @@
  * them with no unknown field, every value in its type's range, every enum
  * value defined, every required field set (rs__explains).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,11 +602,20 @@ static void vals_dispose(vals *vs, const ProtobufCAllocator *a) {
 
 /* ---- the comparison ------------------------------------------------------ */
 
-static void note(rs__cmp *c, rs_verdict v, const char *path, uint32_t field,
-                 size_t offset, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void note(rs__cmp *c, rs_verdict v, const char *path, uint32_t field,
-                 size_t offset, const char *fmt, ...) {
+static bool wide_int(ProtobufCType t) {
+  return t == PROTOBUF_C_TYPE_INT64 || t == PROTOBUF_C_TYPE_UINT64 ||
+         t == PROTOBUF_C_TYPE_SINT64 || t == PROTOBUF_C_TYPE_SFIXED64 ||
+         t == PROTOBUF_C_TYPE_FIXED64;
+}
+
+/* Every reason names its cause with a code (rs__reason_code): a static
+ * constant, so that the ok path pays nothing for it. */
+static void note(rs__cmp *c, rs_verdict v, int code, const char *path,
+                 uint32_t field, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static void note(rs__cmp *c, rs_verdict v, int code, const char *path,
+                 uint32_t field, size_t offset, const char *fmt, ...) {
+  assert(code > RS__RC_NONE && code < RS__RC_COUNT);
   if (c->rc != 0) return;
   if (c->end != 0 && offset != RS_OFFSET_NONE && offset > c->end)
     offset = RS_OFFSET_NONE;
@@ -621,10 +631,11 @@ static void note(rs__cmp *c, rs_verdict v, const char *path, uint32_t field,
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
   if (c->prefix != NULL && c->prefix[0] != '\0')
-    c->rc = rs__notes_add(c->notes, (int)v, path, field, offset, "%s%s",
+    c->rc = rs__notes_add(c->notes, (int)v, code, path, field, offset, "%s%s",
                           c->prefix, text);
   else
-    c->rc = rs__notes_add_text(c->notes, (int)v, path, field, offset, text);
+    c->rc =
+        rs__notes_add_text(c->notes, (int)v, code, path, field, offset, text);
   if (c->rc == 0 && (int)v > c->worst) c->worst = (int)v;
 }
 
@@ -773,11 +784,12 @@ static void check_reader_msgs(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
         if (scratch.items[k].kind >= RS_VERDICT_UNREADABLE)
           n = &scratch.items[k];
       if (n != NULL)
-        note(c, RS_VERDICT_UNREADABLE, n->path, n->field, n->offset, "%s",
-             n->text);
+        note(c, RS_VERDICT_UNREADABLE, n->code, n->path, n->field, n->offset,
+             "%s", n->text);
       else
-        note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + r->at,
-             "%s parses it as a %s message and fails", c->reader_label,
+        note(c, RS_VERDICT_UNREADABLE, RS__RC_NESTED_MESSAGE_FAILS, path->buf,
+             rf->id, rbase + r->at, "%s parses it as a %s message and fails",
+             c->reader_label,
              ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
     }
     rs__notes_dispose(&scratch, c->a);
@@ -887,7 +899,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
         (r->n != w->n || (w->n > 0 && memcmp(r->p, w->p, w->n) != 0))) {
       /* The reader merged occurrences the writer's bytes field replaced. */
       val_format(w, wf, a, sizeof a);
-      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_OCCURRENCES_MERGED, path->buf, rf->id,
+           at,
            "written as %s %s (its last occurrence); %s merges every "
            "occurrence into one %s message",
            rs__type_name(wf->type), a, c->reader_label,
@@ -900,20 +913,23 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
     const char *mname =
         ((const ProtobufCMessageDescriptor *)rf->descriptor)->name;
     if (worst >= RS_VERDICT_UNREADABLE)
-      note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, at,
+      note(c, RS_VERDICT_UNREADABLE, RS__RC_BYTES_AS_MESSAGE_FAILS, path->buf,
+           rf->id, at,
            "written as %s %s, which %s parses as a %s message and fails",
            rs__type_name(wf->type), a, c->reader_label, mname);
     else if (wf->type == PROTOBUF_C_TYPE_STRING)
-      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_TEXT_AS_MESSAGE, path->buf, rf->id, at,
            "written as the text %s, which %s parses as a %s message", a,
            c->reader_label, mname);
     else if (worst == RS_VERDICT_MISREAD)
-      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_BYTES_AS_MESSAGE_MISREAD, path->buf,
+           rf->id, at,
            "written as %s %s, which %s parses as a %s message with values "
            "its code does not expect",
            rs__type_name(wf->type), a, c->reader_label, mname);
     else if (worst == RS_VERDICT_IGNORED_FIELDS)
-      note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, rf->id, at,
+      note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_BYTES_AS_MESSAGE_IGNORED,
+           path->buf, rf->id, at,
            "written as %s %s, which %s parses as a %s message with fields "
            "it does not know, ignored",
            rs__type_name(wf->type), a, c->reader_label, mname);
@@ -944,7 +960,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
         enum_number_reused(wf->descriptor, rf->descriptor, r->i)) {
       val_format(w, wf, a, sizeof a);
       val_format(r, rf, b, sizeof b);
-      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_ENUM_VALUE_RENAMED, path->buf, rf->id,
+           at,
            "written as %s, which %s reads as %s: the number names another "
            "value of the enum in each version",
            a, c->reader_label, b);
@@ -964,7 +981,7 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
                       : r->n;
     eq = seen == w->n && memcmp(w->p, r->p, w->n) == 0;
     if (!eq && seen < r->n && r->n == w->n && memcmp(w->p, r->p, w->n) == 0) {
-      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_STRING_NUL_CUT, path->buf, rf->id, at,
            "written as %s of %zu bytes with a NUL at byte %zu; protobuf-c's "
            "C string for %s ends there: the reader sees %zu bytes",
            rs__type_name(wf->type), w->n, rbase + r->base + seen,
@@ -975,7 +992,7 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
       /* Java's String of a proto2 string: U+FFFD for each invalid UTF-8
        * sequence, never the bytes written. */
       size_t bad = rs__utf8_valid_prefix(r->p, r->n);
-      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_UTF8_REPLACED, path->buf, rf->id, at,
            "written as %zu bytes of %s, not UTF-8 from byte %zu; %s decodes "
            "the string of %s with U+FFFD for each invalid sequence",
            w->n, rs__type_name(wf->type), rbase + r->base + bad, rules->name,
@@ -988,7 +1005,12 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
   if (eq) return;
   val_format(w, wf, a, sizeof a);
   val_format(r, rf, b, sizeof b);
-  note(c, RS_VERDICT_MISREAD, path->buf, rf->id, at,
+  /* A 64-bit writer's number a 32-bit reader keeps the low half of. */
+  int value_code = w->kind == V_INT && r->kind == V_INT && wide_int(wf->type) &&
+                           !wide_int(rf->type)
+                       ? RS__RC_INT_TRUNCATED
+                       : RS__RC_VALUE_CHANGED;
+  note(c, RS_VERDICT_MISREAD, value_code, path->buf, rf->id, at,
        "written as %s %s, read by %s as %s %s", rs__type_name(wf->type),
        how != NULL ? how : a, c->reader_label, rs__type_name(rf->type), b);
 }
@@ -1068,7 +1090,8 @@ static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
                          const vals *rv, size_t rbase, rs__path *path) {
   const char *rt = rules_of(c)->name;
   if (rv->wire_bad) {
-    note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + rv->wire_at,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_WIRE_TYPE_MISMATCH, path->buf, rf->id,
+         rbase + rv->wire_at,
          "wire type %u (%s) where %s expects %s (wire type %u, %s); "
          "%s fails the whole record",
          rv->wire_got, rs__wire_type_name(rv->wire_got), c->reader_label,
@@ -1077,13 +1100,15 @@ static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
     return true;
   }
   if (rv->packed_bad) {
-    note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + rv->packed_at,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_PACKED_MALFORMED, path->buf, rf->id,
+         rbase + rv->packed_at,
          "packed %s values are malformed; %s fails the whole record",
          rs__type_name(rf->type), rt);
     return true;
   }
   if (rv->utf8_bad) {
-    note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase + rv->utf8_at,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_UTF8_INVALID, path->buf, rf->id,
+         rbase + rv->utf8_at,
          "invalid UTF-8 in a proto3 string; %s fails the whole record", rt);
     return true;
   }
@@ -1099,8 +1124,8 @@ static void note_dropped(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
   const char *kept = r->discards_unknown ? "drops it (DiscardUnknown)"
                                          : "keeps it as an unknown field";
   if (rv->dropped_wt)
-    note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, rf->id,
-         rbase + rv->dropped_at,
+    note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_WIRE_TYPE_IGNORED, path->buf,
+         rf->id, rbase + rv->dropped_at,
          "wire type %u (%s) where %s expects %s (wire type %u); %s %s",
          rv->dropped_got, rs__wire_type_name(rv->dropped_got), c->reader_label,
          rs__type_name(rf->type), rs__field_wire_type(rf), r->name, kept);
@@ -1114,8 +1139,8 @@ static void note_dropped(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
             : ((const ProtobufCMessageDescriptor *)rf->descriptor)
                   ->fields[1]
                   .descriptor;
-    note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, rf->id,
-         rbase + rv->dropped_at,
+    note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_ENUM_CLOSED_UNKNOWN, path->buf,
+         rf->id, rbase + rv->dropped_at,
          "value %s is not in the closed enum %s of %s; %s %s%s", num, e->name,
          c->reader_label, r->name, kept,
          rf->type == PROTOBUF_C_TYPE_ENUM ? "" : ", the whole map entry");
@@ -1174,7 +1199,8 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                             : rs__path_push_field(path, name, rf->id);
         char b[64];
         rs__ival_format(rv.v[i].i, b, sizeof b);
-        note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase + rv.v[i].at,
+        note(c, RS_VERDICT_MISREAD, RS__RC_ENUM_VALUE_UNKNOWN, path->buf,
+             rf->id, rbase + rv.v[i].at,
              "value %s is not in %s of %s; %s keeps the number, which the "
              "reader's code does not expect",
              b, ((const ProtobufCEnumDescriptor *)rf->descriptor)->name,
@@ -1190,7 +1216,8 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       /* Another name and another type: the number was reused for another
        * field, whatever the values. */
       size_t mark = rs__path_push_field(path, name, rf->id);
-      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, wbase + wv.v[0].at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_NUMBER_REUSED, path->buf, rf->id,
+           wbase + wv.v[0].at,
            "field %u is %s (%s) to the writer and %s (%s) to %s: the number "
            "was reused for another field",
            (unsigned)rf->id, wf->name, rs__type_name(wf->type), rf->name,
@@ -1206,7 +1233,7 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                    "; the writer's bytes also hold it as wire type %u, "
                    "which no %s is written as",
                    wv.foreign_wt, rs__type_name(wf->type));
-        note(c, RS_VERDICT_MISREAD, path->buf, rf->id,
+        note(c, RS_VERDICT_MISREAD, RS__RC_COUNT_CHANGED, path->buf, rf->id,
              (rv.n > 0 ? rbase : wbase) + at,
              "the writer's %s holds %zu value%s; %s reads %zu (%s %s)%s%s",
              rep_w ? "repeated field" : "field", wv.n, wv.n == 1 ? "" : "s",
@@ -1242,24 +1269,28 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         char a[96];
         val_format(v, wv.n ? wf : rf, a, sizeof a);
         if (wv.n && rv.dropped > 0)
-          note(c, RS_VERDICT_MISREAD, path->buf, rf->id, wbase + v->at,
+          note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_HIDDEN_UNKNOWN, path->buf,
+               rf->id, wbase + v->at,
                "written as %s %s; %s sees it unset (%s keeps it in the "
                "unknown-field set)",
                rs__type_name(wf->type), a, c->reader_label, rules->name);
         else if (wv.n)
-          note(c, RS_VERDICT_MISREAD, path->buf, rf->id, wbase + v->at,
+          note(c, RS_VERDICT_MISREAD, RS__RC_ONEOF_CLEARED, path->buf, rf->id,
+               wbase + v->at,
                "written as %s %s; %s sees it unset (a later member of its "
                "oneof clears it)",
                rs__type_name(wf->type), a, c->reader_label);
         else if (wv.foreign > 0)
-          note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase + v->at,
+          note(c, RS_VERDICT_MISREAD, RS__RC_FOREIGN_WIRE_TYPE, path->buf,
+               rf->id, rbase + v->at,
                "the writer's bytes hold it as wire type %u, which no %s is "
                "written as (the writer's runtime keeps it unknown); %s "
                "reads %s %s",
                wv.foreign_wt, rs__type_name(wf->type), c->reader_label,
                rs__type_name(rf->type), a);
         else
-          note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase + v->at,
+          note(c, RS_VERDICT_MISREAD, RS__RC_ONEOF_SET_BY_READER, path->buf,
+               rf->id, rbase + v->at,
                "the writer left it unset (a later member of its oneof "
                "clears it); %s reads %s %s",
                c->reader_label, rs__type_name(rf->type), a);
@@ -1376,7 +1407,7 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   if (rules->nested_limit != 0 && depth - 1 > rules->nested_limit &&
       rules->nested_limit < c->max_depth) {
     c->too_deep = true;
-    note(c, RS_VERDICT_UNREADABLE, path->buf, 0, rbase,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_RECURSION_LIMIT, path->buf, 0, rbase,
          "more than %u messages nested within the record; %s's recursion "
          "limit fails the whole record",
          rules->nested_limit, rules->name);
@@ -1384,7 +1415,7 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   }
   if (depth > c->max_depth) {
     c->too_deep = true;
-    note(c, RS_VERDICT_UNREADABLE, path->buf, 0, rbase,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_OVER_LIMITS, path->buf, 0, rbase,
          "over the limits: more than %u messages nested within the record "
          "(max_depth)",
          c->max_depth - 1);
@@ -1405,9 +1436,9 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     return;
   }
   if (ro.bad_at != SIZE_MAX)
-    note(c, RS_VERDICT_UNREADABLE, path->buf, 0, rbase + ro.bad_at,
-         "%s at byte %zu; %s fails the whole record", ro.why, rbase + ro.bad_at,
-         rules->name);
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_MALFORMED_WIRE, path->buf, 0,
+         rbase + ro.bad_at, "%s at byte %zu; %s fails the whole record", ro.why,
+         rbase + ro.bad_at, rules->name);
 
   /* Every field number of either side, in order. */
   size_t i = 0, j = 0;
@@ -1442,7 +1473,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
               ? protobuf_c_message_descriptor_get_field_by_name(R, wf->name)
               : NULL;
       if (same_name != NULL && wn > 0) {
-        note(c, RS_VERDICT_MISREAD, path->buf, num, rbase + o->at,
+        note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_MOVED, path->buf, num,
+             rbase + o->at,
              "%s moved from field %u to field %u: %s reads %s(%u) unset and "
              "ignores field %u",
              wf->name, (unsigned)same_name->id, (unsigned)num, c->reader_label,
@@ -1456,9 +1488,9 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         rs__path_pop(path, mark);
         continue;
       }
-      note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, num, rbase + o->at,
-           "field %u is unknown to %s; %s and ignored", (unsigned)num,
-           c->reader_label,
+      note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, path->buf, num,
+           rbase + o->at, "field %u is unknown to %s; %s and ignored",
+           (unsigned)num, c->reader_label,
            rules->discards_unknown ? "dropped (DiscardUnknown)"
                                    : "kept as an unknown field");
       rs__path_pop(path, mark);
@@ -1491,14 +1523,14 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     size_t mark =
         rs__path_push_field(path, wf != NULL ? wf->name : "", moved[k]->number);
     if (dual)
-      note(c, RS_VERDICT_IGNORED_FIELDS, path->buf, moved[k]->number,
-           rbase + moved[k]->at,
+      note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, path->buf,
+           moved[k]->number, rbase + moved[k]->at,
            "field %u is unknown to %s; the writer also set %s(%u)",
            (unsigned)moved[k]->number, c->reader_label,
            rf != NULL ? rf->name : "?", (unsigned)m->reader_field);
     else
-      note(c, RS_VERDICT_MISREAD, path->buf, moved[k]->number,
-           rbase + moved[k]->at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_MOVED, path->buf,
+           moved[k]->number, rbase + moved[k]->at,
            "the value %s reads from %s(%u) moved here; that reader sees %s "
            "unset",
            c->reader_label, rf != NULL ? rf->name : "?",
@@ -1521,8 +1553,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     if (rf->label == PROTOBUF_C_LABEL_REQUIRED && rules->required &&
         (rf->default_value == NULL || !rules->pbc)) {
       size_t mark = rs__path_push_field(path, rf->name, rf->id);
-      note(c, RS_VERDICT_UNREADABLE, path->buf, rf->id, rbase,
-           "required by %s and not set; %s fails the whole record",
+      note(c, RS_VERDICT_UNREADABLE, RS__RC_REQUIRED_MISSING, path->buf, rf->id,
+           rbase, "required by %s and not set; %s fails the whole record",
            c->reader_label, rules->name);
       rs__path_pop(path, mark);
       continue;
@@ -1536,7 +1568,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
        * protobuf-c gives it is a value the writer did not write (its own
        * default at most, which means "unset"). */
       size_t mark = rs__path_push_field(path, rf->name, rf->id);
-      note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase,
+      note(c, RS_VERDICT_MISREAD, RS__RC_REQUIRED_DEFAULTED, path->buf, rf->id,
+           rbase,
            "required by %s and not set; protobuf-c gives the reader its "
            "default value, which the writer did not write",
            c->reader_label);
@@ -1553,7 +1586,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     val_format(&dw, wf, a, sizeof a);
     val_format(&dr, rf, b, sizeof b);
     size_t mark = rs__path_push_field(path, rf->name, rf->id);
-    note(c, RS_VERDICT_MISREAD, path->buf, rf->id, rbase,
+    note(c, RS_VERDICT_MISREAD, RS__RC_DEFAULT_CHANGED, path->buf, rf->id,
+         rbase,
          "the writer left it unset, which means %s to it; %s reads its own "
          "default %s",
          a, c->reader_label, b);

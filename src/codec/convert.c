@@ -117,7 +117,8 @@ static int report_v(rs_convert_ctx *ctx, rs_loss_kind kind, const char *path,
 static int report_v(rs_convert_ctx *ctx, rs_loss_kind kind, const char *path,
                     uint32_t field, const char *fmt, va_list ap) {
   rs__notes *ns = &ctx->conv->losses;
-  int rc = rs__notes_vadd(ns, (int)kind, path, field, RS_OFFSET_NONE, fmt, ap);
+  int rc = rs__notes_vadd(ns, (int)kind, RS__RC_NONE, path, field,
+                          RS_OFFSET_NONE, fmt, ap);
   if (rc != 0) return rc;
   if (ns->n > 0) {
     ns->items[ns->n - 1].from = ctx->from;

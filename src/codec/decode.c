@@ -303,8 +303,8 @@ static int unregistered_report(rs_conversion **out, const rs__type *t,
       continue;
     }
     if (n->kind < RS_VERDICT_MISREAD) continue;
-    rc = rs__notes_add(&conv->losses, RS_LOSS_ALTERED, n->path, n->field,
-                       n->offset,
+    rc = rs__notes_add(&conv->losses, RS_LOSS_ALTERED, RS__RC_NONE, n->path,
+                       n->field, n->offset,
                        "version %u is not in the registry, read as version "
                        "%u: %s",
                        written, read->number, n->text);

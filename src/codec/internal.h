@@ -11,6 +11,8 @@
 
 #include <rollsafe/rollsafe.h>
 
+#include "reason_codes.h"
+
 /* ---- errors ------------------------------------------------------------ */
 
 /* Fills err (when not NULL) and returns code. */
@@ -112,6 +114,9 @@ typedef struct rs__note {
   unsigned from, to;
   char *path;
   char *text;
+  /* rs__reason_code: every reason has one, set where it is made from a
+   * static table (no cost on the ok path); RS__RC_NONE for losses. */
+  int code;
 } rs__note;
 
 struct rs_reason {
@@ -129,14 +134,15 @@ typedef struct rs__notes {
 
 void rs__notes_init(rs__notes *ns, const ProtobufCAllocator *a, size_t max);
 void rs__notes_dispose(rs__notes *ns, const ProtobufCAllocator *a);
-int rs__notes_add(rs__notes *ns, int kind, const char *path, uint32_t field,
-                  size_t offset, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
-                   size_t offset, const char *fmt, va_list ap)
-    __attribute__((format(printf, 6, 0)));
+/* code: an rs__reason_code for reasons, RS__RC_NONE for losses. */
+int rs__notes_add(rs__notes *ns, int kind, int code, const char *path,
+                  uint32_t field, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+int rs__notes_vadd(rs__notes *ns, int kind, int code, const char *path,
+                   uint32_t field, size_t offset, const char *fmt, va_list ap)
+    __attribute__((format(printf, 7, 0)));
 /* rs__notes_add with a finished text, copied as it is. */
-int rs__notes_add_text(rs__notes *ns, int kind, const char *path,
+int rs__notes_add_text(rs__notes *ns, int kind, int code, const char *path,
                        uint32_t field, size_t offset, const char *text);
 int rs__notes_worst(const rs__notes *ns);
 /* True when a note of this kind would be dropped by a full list, which

@@ -1,4 +1,5 @@
 /* Lists of reasons and losses, and field paths. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,8 +38,9 @@ bool rs__notes_skip(rs__notes *ns, int kind) {
 
 /* Adds a note whose text is already allocated with ns->a (NULL: out of
  * memory); takes the text in every case. */
-static int add_note(rs__notes *ns, int kind, const char *path, uint32_t field,
-                    size_t offset, char *text) {
+static int add_note(rs__notes *ns, int kind, int code, const char *path,
+                    uint32_t field, size_t offset, char *text) {
+  assert(code >= RS__RC_NONE && code < RS__RC_COUNT);
   if (text == NULL) return RS_ENOMEM;
   if (ns->max != 0 && ns->n >= ns->max) {
     /* Full: one note is dropped and counted. Drop the least severe, so the
@@ -70,6 +72,7 @@ static int add_note(rs__notes *ns, int kind, const char *path, uint32_t field,
   rs__note *note = &ns->items[ns->n];
   memset(note, 0, sizeof *note);
   note->kind = kind;
+  note->code = code;
   note->field = field;
   note->offset = offset;
   note->path = rs__strdup(ns->a, path != NULL ? path : "");
@@ -83,21 +86,22 @@ static int add_note(rs__notes *ns, int kind, const char *path, uint32_t field,
   return 0;
 }
 
-int rs__notes_vadd(rs__notes *ns, int kind, const char *path, uint32_t field,
-                   size_t offset, const char *fmt, va_list ap) {
-  return add_note(ns, kind, path, field, offset, rs__vsprintf(ns->a, fmt, ap));
+int rs__notes_vadd(rs__notes *ns, int kind, int code, const char *path,
+                   uint32_t field, size_t offset, const char *fmt, va_list ap) {
+  return add_note(ns, kind, code, path, field, offset,
+                  rs__vsprintf(ns->a, fmt, ap));
 }
 
-int rs__notes_add_text(rs__notes *ns, int kind, const char *path,
+int rs__notes_add_text(rs__notes *ns, int kind, int code, const char *path,
                        uint32_t field, size_t offset, const char *text) {
-  return add_note(ns, kind, path, field, offset, rs__strdup(ns->a, text));
+  return add_note(ns, kind, code, path, field, offset, rs__strdup(ns->a, text));
 }
 
-int rs__notes_add(rs__notes *ns, int kind, const char *path, uint32_t field,
-                  size_t offset, const char *fmt, ...) {
+int rs__notes_add(rs__notes *ns, int kind, int code, const char *path,
+                  uint32_t field, size_t offset, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  int rc = rs__notes_vadd(ns, kind, path, field, offset, fmt, ap);
+  int rc = rs__notes_vadd(ns, kind, code, path, field, offset, fmt, ap);
   va_end(ap);
   return rc;
 }
@@ -184,6 +188,23 @@ size_t rs_reason_offset(const rs_reason *r) {
 }
 const char *rs_reason_text(const rs_reason *r) {
   return r != NULL ? r->n.text : NULL;
+}
+
+static const char *const reason_code_names[RS__RC_COUNT] = {
+    NULL,
+#define XX(id, name) name,
+    RS__REASON_CODE_MAP(XX)
+#undef XX
+};
+
+const char *rs_reason_code(const rs_reason *r) {
+  if (r == NULL || r->n.code <= RS__RC_NONE || r->n.code >= RS__RC_COUNT)
+    return NULL;
+  return reason_code_names[r->n.code];
+}
+
+const char *rs_reason_code_name(size_t i) {
+  return i + 1 < RS__RC_COUNT ? reason_code_names[i + 1] : NULL;
 }
 
 rs_loss_kind rs_loss_kind_of(const rs_loss *l) {

@@ -44,6 +44,7 @@ static json_t *reason_json(const rs_reason *r) {
   size_t offset = rs_reason_offset(r);
   if (json_object_set_new(o, "verdict",
                           json_string(rs_verdict_name(rs_reason_verdict(r)))) ||
+      json_object_set_new(o, "code", json_string(rs_reason_code(r))) ||
       json_object_set_new(o, "path", rs__json_cstring(rs_reason_path(r))) ||
       json_object_set_new(o, "field", json_integer(rs_reason_field(r))) ||
       (offset != RS_OFFSET_NONE &&

@@ -23,7 +23,7 @@ json_t *rs__json_error(const rs_error *err);
 
 /**
  * {"reader_version", ["reader_framing",] "verdict", "reasons":
- * [{"verdict","path","field","offset","text"}], "reasons_omitted"}; a
+ * [{"verdict","code","path","field","offset","text"}], "reasons_omitted"}; a
  * reason's offset is omitted when it has none.
  *
  * @param reader_framing "raw" or "envelope", or NULL to leave it out

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "report/scan_report.h"
+#include "report/format_version.h"
 #include "report/key_render.h"
 #include "store/store_stream.h"
 
@@ -194,7 +195,7 @@ static json_t *json_framing(const scan_report_target *t) {
   return rs__json_framing(&t->framing);
 }
 
-static const char *framing_name(rs_reader_framing f) {
+const char *rs__reader_framing_name(rs_reader_framing f) {
   return f == RS_READER_FRAMING_ENVELOPE    ? "envelope"
          : f == RS_READER_FRAMING_CONFLUENT ? "confluent"
                                             : "raw";
@@ -408,14 +409,14 @@ static json_t *json_sample(const scan_sample *s) {
   for (size_t i = 0; reasons != NULL && i < s->n_reasons; i++) {
     const scan_reason *r = &s->reasons[i];
     json_array_append_new(
-        reasons,
-        json_pack("{s:s,s:o,s:I,s:o,s:o}", "verdict",
-                  rs_verdict_name(r->verdict), "path", rs__json_text(r->path),
-                  "field", (json_int_t)r->field, "offset",
-                  r->offset == RS_OFFSET_NONE
-                      ? json_null()
-                      : json_integer((json_int_t)r->offset),
-                  "text", rs__json_text(r->text)));
+        reasons, json_pack("{s:s,s:s,s:o,s:I,s:o,s:o}", "verdict",
+                           rs_verdict_name(r->verdict), "code", r->code, "path",
+                           rs__json_text(r->path), "field",
+                           (json_int_t)r->field, "offset",
+                           r->offset == RS_OFFSET_NONE
+                               ? json_null()
+                               : json_integer((json_int_t)r->offset),
+                           "text", rs__json_text(r->text)));
   }
   json_t *o = json_pack(
       "{s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "key",
@@ -478,8 +479,8 @@ static json_t *json_partitions(const scan_report_target *t) {
                   "partition", (int)p->partition, "start_from", p->start_from,
                   "start_offset", (json_int_t)p->start_offset, "end_offset",
                   (json_int_t)p->end_offset, "lag",
-                  (json_int_t)(p->end_offset - p->start_offset),
-                  "first_offset", json_offset(p->first_offset), "last_offset",
+                  (json_int_t)(p->end_offset - p->start_offset), "first_offset",
+                  json_offset(p->first_offset), "last_offset",
                   json_offset(p->last_offset), "messages",
                   (json_int_t)p->messages, "rows_null",
                   (json_int_t)(c ? c->rows_null : 0), "rows_skipped",
@@ -519,19 +520,18 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
     const scan_writer *w = &res->writers[i];
     json_array_append_new(
         writers,
-        json_pack("{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
-                  w->version ? json_integer(w->version) : json_null(),
-                  "encoding",
-                  w->encoding ? json_string(rs_encoding_name(w->encoding))
-                              : json_null(),
-                  "schema_id",
-                  w->has_schema_id ? json_integer(w->schema_id) : json_null(),
-                  "flag", rs__json_text(w->flag_key), "variant",
-                  rs__json_text(w->variant), "rows", (json_int_t)w->rows,
-                  "verdicts", json_verdicts(w->verdicts), "undetermined",
-                  json_undetermined(w->undetermined), "first_write",
-                  json_time(w->first_write_us), "last_write",
-                  json_time(w->last_write_us)));
+        json_pack(
+            "{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
+            w->version ? json_integer(w->version) : json_null(), "framing",
+            w->encoding ? json_string(rs_encoding_name(w->encoding))
+                        : json_null(),
+            "schema_id",
+            w->has_schema_id ? json_integer(w->schema_id) : json_null(), "flag",
+            rs__json_text(w->flag_key), "variant", rs__json_text(w->variant),
+            "rows", (json_int_t)w->rows, "verdicts", json_verdicts(w->verdicts),
+            "undetermined", json_undetermined(w->undetermined), "first_write",
+            json_time(w->first_write_us), "last_write",
+            json_time(w->last_write_us)));
   }
   json_t *samples = json_object();
   for (int v = 0; samples != NULL && v < RS_VERDICT_COUNT; v++) {
@@ -570,10 +570,10 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
       rs__json_text(t->target.column), "type", rs__json_text(t->type), "where",
       rs__json_text(t->target.where), "description",
       rs__json_text(t->description), "reader", "version",
-      (int)t->reader_version, "framing", framing_name(t->reader_framing),
-      "raw_writer", json_raw_writer(t->raw_writer), "runtime",
-      rs__json_runtime(&t->runtime), "complete", t->scanned && res->complete,
-      "status", status, "error",
+      (int)t->reader_version, "framing",
+      rs__reader_framing_name(t->reader_framing), "raw_writer",
+      json_raw_writer(t->raw_writer), "runtime", rs__json_runtime(&t->runtime),
+      "complete", t->scanned && res->complete, "status", status, "error",
       t->status != STORE_OK ? rs__json_text(t->error) : json_null(),
       "estimated_rows",
       t->scanned && res->estimated_rows >= 0 ? json_integer(res->estimated_rows)
@@ -665,13 +665,14 @@ json_t *scan_report_json(const scan_report *r) {
   json_t *jflags = json_flags(flags, n_flags);
   free(flags);
   json_t *doc = json_pack(
-      "{s:s,s:s,s:o,s:{s:o,s:o,s:o},s:o,s:f,s:b,s:b,s:i}", "command", "scan",
-      "rollsafe_version", rs_version(), "feature", rs__json_text(r->feature),
-      "filters", "flag", rs__json_text(r->flag_key), "variant",
-      rs__json_text(r->flag_variant), "written_after",
-      json_time(r->written_after_us), "started_at", json_time(r->started_at_us),
-      "duration_seconds", r->seconds, "complete", scan_report_complete(r),
-      "interrupted", r->interrupted, "exit_code", r->exit_code);
+      "{s:i,s:s,s:s,s:o,s:{s:o,s:o,s:o},s:o,s:f,s:b,s:b,s:i}", "format_version",
+      RS_REPORT_FORMAT_VERSION, "command", "scan", "rollsafe_version",
+      rs_version(), "feature", rs__json_text(r->feature), "filters", "flag",
+      rs__json_text(r->flag_key), "variant", rs__json_text(r->flag_variant),
+      "written_after", json_time(r->written_after_us), "started_at",
+      json_time(r->started_at_us), "duration_seconds", r->seconds, "complete",
+      scan_report_complete(r), "interrupted", r->interrupted, "exit_code",
+      r->exit_code);
   if (doc == NULL) {
     json_decref(targets);
     json_decref(jflags);
@@ -809,6 +810,8 @@ static void text_sample(FILE *out, const scan_report_target *t,
   fputs(")\n", out);
   for (size_t k = 0; k < s->n_reasons && k < 3; k++) {
     const scan_reason *reason = &s->reasons[k];
+    /* The code is in the JSON report (docs/reasons.md); the text keeps the
+     * line the README's quickstart shows. */
     fprintf(out, "      - %s%s", reason->path, reason->path[0] ? ": " : "");
     put_clean(out, reason->text);
     /* Most texts say where already; add the offset to those that don't. */
@@ -841,7 +844,8 @@ static void text_target(FILE *out, const scan_report *r,
   char runtime[200];
   rs__runtime_text(&t->runtime, runtime, sizeof runtime);
   fprintf(out, "  reader     %s version %u, %s framing, %s; raw writer ",
-          t->type, t->reader_version, framing_name(t->reader_framing), runtime);
+          t->type, t->reader_version,
+          rs__reader_framing_name(t->reader_framing), runtime);
   if (t->raw_writer)
     fprintf(out, "version %u (given)\n", t->raw_writer);
   else
@@ -1101,7 +1105,7 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
     fputs("rollsafe_scan_reader", out);
     target_labels(out, r, t);
     fprintf(out, ",version=\"%u\",framing=\"%s\",runtime=\"%s\"} 1\n",
-            t->reader_version, framing_name(t->reader_framing),
+            t->reader_version, rs__reader_framing_name(t->reader_framing),
             rs_runtime_name(t->runtime.runtime));
   }
   family(out, "rollsafe_scan_records", NULL,

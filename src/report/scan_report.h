@@ -116,6 +116,10 @@ json_t *rs__json_framing(const store_framing *f);
  * runtime fields of @p r, for the reports' "reader" objects. */
 json_t *rs__json_runtime(const rs_reader *r);
 
+/** A resolved reader framing as reports name it: "raw", "envelope" or
+ * "confluent" (RS_READER_FRAMING_DEFAULT reads as raw). */
+const char *rs__reader_framing_name(rs_reader_framing f);
+
 /** "go runtime (allow_partial)": the runtime fields of @p r as the text
  * reports name them, into @p out. */
 void rs__runtime_text(const rs_reader *r, char *out, size_t size);

@@ -173,6 +173,7 @@ static int add_sample(scan_sample **list, size_t *count, const store_row *row,
       out->offset = rs_reason_offset(reason);
       out->path = verify_strdup(rs_reason_path(reason));
       out->text = verify_strdup(rs_reason_text(reason));
+      out->code = rs_reason_code(reason);
       s->n_reasons = i + 1;
       oom |= out->path == NULL || out->text == NULL;
     }
@@ -341,6 +342,7 @@ static int count_undecodable(scan_result *r, const scan_options *o,
   sm->reasons[0].offset = cerr->offset;
   sm->reasons[0].path = verify_strdup("");
   sm->reasons[0].text = verify_strdup(cerr->message);
+  sm->reasons[0].code = "column-encoding-invalid"; /* docs/reasons.md */
   return sm->reasons[0].path == NULL || sm->reasons[0].text == NULL ? RS_ENOMEM
                                                                     : 0;
 }

@@ -75,6 +75,7 @@ typedef struct scan_reason {
   uint32_t field;
   size_t offset; /**< RS_OFFSET_NONE when unknown */
   char *text;
+  const char *code; /**< rs_reason_code(): static, never NULL */
 } scan_reason;
 
 /** A record kept as an example of its verdict (or of being undetermined). */

@@ -94,8 +94,8 @@ class Ctx:
             raise Failure("inspect %s: stdout is not JSON (%s), exit %d"
                           % (" ".join(argv), e, rc), out[:2000], err)
         check(isinstance(doc, dict), "document is not an object", out)
-        for key in ("type", "size", "encoding", "written_version", "fields",
-                    "verdict"):
+        for key in ("format_version", "command", "type", "size", "framing",
+                    "written_version", "fields", "verdict"):
             check(key in doc, "document lacks %r" % key, out)
         verdict = doc["verdict"]["verdict"]
         check(verdict in VERDICT_EXIT, "unknown verdict %r" % verdict)
@@ -329,7 +329,7 @@ def test_runs_purge_shared_database(ctx):
     check(runs == {"orders": run, "order-events": run},
           "one run id for both targets", doc)
     out, _ = ctx.expect(0, "runs", "-c", cfg, "--format", "json")
-    listed = json.loads(out)
+    listed = json.loads(out)["targets"]
     for name in runs:
         ids = [r["run_id"] for r in listed[name]]
         check(ids == [run], "runs of %s: %r, expected [%r]" % (name, ids, run),
@@ -349,7 +349,7 @@ def test_runs_purge_shared_database(ctx):
           [t["name"] for t in doc["targets"]] == ["orders"], "purge report",
           doc)
     out, _ = ctx.expect(0, "runs", "-c", cfg, "--format", "json")
-    listed = json.loads(out)
+    listed = json.loads(out)["targets"]
     check(listed["orders"] == [] and
           [r["run_id"] for r in listed["order-events"]] == [run],
           "runs after the purge", listed)
@@ -360,7 +360,8 @@ def test_runs_purge_shared_database(ctx):
     check(out.count("purged run %s" % run) == 1 and
           out.startswith("order-events:"), "the rest of the run purged", out)
     out, _ = ctx.expect(0, "runs", "-c", cfg, "--format", "json")
-    check(all(v == [] for v in json.loads(out).values()), "no runs left", out)
+    check(all(v == [] for v in json.loads(out)["targets"].values()),
+          "no runs left", out)
 
 
 def test_fix_error_document(ctx):
@@ -599,7 +600,7 @@ def test_inspect_v1(ctx):
     doc, _ = ctx.inspect(path, code=0)
     check(doc["type"] == "shop.Order", "type", doc["type"])
     check(doc["size"] == len(data), "size", doc["size"], len(data))
-    check(doc["encoding"] == "raw", "encoding", doc["encoding"])
+    check(doc["framing"] == "raw", "framing", doc["framing"])
     check(doc["written_version"] == 1, "written_version")
     for key in ("provenance", "fingerprint", "error", "as_reader"):
         check(key not in doc, "a raw v1 record has %r" % key, doc)
@@ -608,7 +609,8 @@ def test_inspect_v1(ctx):
     check(v["verdict"] == "ok", "verdict", v)
     check(v["reader_version"] == 1, "reader_version", v)
     check(v["reasons"] == [] and v["reasons_omitted"] == 0, "reasons", v)
-    check(list(doc)[:4] == ["type", "size", "encoding", "written_version"],
+    check(list(doc)[:7] == ["format_version", "command", "rollsafe_version",
+                            "type", "size", "framing", "written_version"],
           "key order", list(doc))
 
 
@@ -633,7 +635,7 @@ def test_inspect_psql_bytea_text(ctx):
 
 
 def check_v2_envelope(ctx, doc, data, header_len, case):
-    check(doc["encoding"] == "envelope", "encoding", doc["encoding"])
+    check(doc["framing"] == "envelope", "framing", doc["framing"])
     check(doc["written_version"] == 2, "written_version")
     check(doc["size"] == len(data), "size")
     check(doc["payload_offset"] == 2 + len(varint(header_len)) + header_len,
@@ -736,12 +738,12 @@ def test_reader_runtime(ctx):
         doc, _ = ctx.inspect("--reader-framing", "envelope",
                              "--reader-runtime", runtime, path, code=1)
         v = doc["verdict"]
-        check(v["reader_runtime"] == runtime, "reader_runtime", v)
+        check(v["reader_runtime"]["name"] == runtime, "reader_runtime", v)
         hits = reasons_with(doc, path="status(4)", field=4)
         check(hits, "%s: no reason about status(4)" % runtime, v)
         texts[runtime] = " ".join(h["text"] for h in hits)
     doc, _ = ctx.inspect("--reader-framing", "envelope", path, code=1)
-    check(doc["verdict"]["reader_runtime"] == "protobuf-c",
+    check(doc["verdict"]["reader_runtime"]["name"] == "protobuf-c",
           "the default runtime", doc["verdict"])
     check("protobuf-c keeps the number" in texts["protobuf-c"] and
           "Go keeps the number" in texts["go"] and
@@ -796,8 +798,8 @@ def test_reader_runtime(ctx):
     # fix (a dry run) and diff name the runtime too.
     out, _ = ctx.expect(1, "fix", *args, "--reader-runtime", "python",
                         "--format", "json")
-    check(json.loads(out)["targets"][0]["reader_runtime"]["name"] == "python",
-          "fix's reader_runtime", out[:2000])
+    check(json.loads(out)["targets"][0]["reader"]["runtime"]["name"] ==
+          "python", "fix's reader.runtime", out[:2000])
     v1 = os.path.join(ctx.schema, "shop", "v1", "order.proto")
     v2 = os.path.join(ctx.schema, "shop", "v2", "order.proto")
     out, _ = ctx.expect(1, "diff", v1, v2, "--reader-runtime", "java",
@@ -922,7 +924,7 @@ def test_inspect_empty(ctx):
     # The empty record is legacy raw protobuf with every field unset.
     doc, _ = ctx.inspect(ctx.write("empty.bin", b""))
     check(doc["size"] == 0, "size")
-    check(doc["encoding"] in ("raw", None), "encoding", doc["encoding"])
+    check(doc["framing"] in ("raw", None), "framing", doc["framing"])
 
 
 # ---- the generic renderer on its own ----------------------------------------

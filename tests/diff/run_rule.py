@@ -214,7 +214,7 @@ def scan_verdict(args, case, work, data, runtime=None):
         # which version scan took for the record's writer, and how
         for w in t["writers"]:
             reasons.append("scan's writer: version %s (%s)" %
-                           (w["version"], w["encoding"]))
+                           (w["version"], w["framing"]))
         for v, samples in t["samples"].items():
             for s in samples:
                 reasons += [r["text"] for r in s.get("reasons", [])]

@@ -9,7 +9,7 @@
  * Invariants, beyond "no crash, no leak, no undefined behaviour":
  *  - bad bytes are a verdict, never an error: rs_classify() returns 0;
  *  - the verdict is the worst reason's, reasons come worst first, each has
- *    a path and a text, and offsets lie inside the record;
+ *    a path, a text and a listed code, and offsets lie inside the record;
  *  - the classification says which reader, framing and encoding it judged;
  *  - the plain v1 reader's verdict agrees with protobuf-c itself: at most
  *    `misread` exactly when shop__v1__order__unpack() succeeds;
@@ -90,6 +90,13 @@ static rs_classification *classify_with(const rs_options *opts,
                    rs_reason_text(r)[0] != '\0',
                "reason %zu has no path or text", i);
     FUZZ_CHECK(strlen(rs_reason_text(r)) < 4096, "reason %zu text too long", i);
+    /* Every reason has a stable code, one of the list (docs/reasons.md). */
+    const char *code = rs_reason_code(r);
+    bool listed = false;
+    for (size_t k = 0; code != NULL && rs_reason_code_name(k) != NULL; k++)
+      listed |= strcmp(rs_reason_code_name(k), code) == 0;
+    FUZZ_CHECK(listed, "reason %zu has no listed code (%s): %s", i,
+               code != NULL ? code : "none", rs_reason_text(r));
     FUZZ_CHECK(
         rs_reason_offset(r) == RS_OFFSET_NONE || rs_reason_offset(r) <= size,
         "reason %zu offset %zu past the end of %zu bytes: %s", i,

@@ -54,6 +54,9 @@ want=(/usr/bin/rollsafe /usr/lib/librollsafe.a /usr/lib/librollsafe.so
   /usr/lib/pkgconfig/rollsafe.pc
   /usr/share/bash-completion/completions/rollsafe
   /usr/share/man/man1/rollsafe.1.gz)
+for doc in scan fix restore runs purge diff inspect demo; do
+  want+=("/usr/share/rollsafe/schema/json/$doc.schema.json")
+done
 commands=$("$build_dir/src/cli/rollsafe" --help | awk '
   /^Commands:/ { c = 1; next } c && /^  [a-z]/ { print $1; next } c && /^$/ { exit }')
 for cmd in $commands; do want+=("/usr/share/man/man1/rollsafe-$cmd.1.gz"); done
@@ -82,6 +85,18 @@ rc=0
 [[ $rc == 1 && -s $tmp/scan.json ]] || fail "scan of the demo: exit $rc"
 grep -q '"command": "scan"' "$tmp/scan.json" || fail "no scan report"
 echo "   demo scanned: exit 1 (findings), report written"
+/usr/bin/python3 - "$tmp/scan.json" \
+  "$root/usr/share/rollsafe/schema/json/scan.schema.json" <<'PY' ||
+import json, sys
+from jsonschema import Draft202012Validator
+doc, schema = (json.load(open(p)) for p in sys.argv[1:3])
+errors = list(Draft202012Validator(schema).iter_errors(doc))
+for e in errors[:10]:
+    print("   /%s: %s" % ("/".join(map(str, e.absolute_path)), e.message[:200]))
+sys.exit(1 if errors else 0)
+PY
+  fail "the report does not match the packaged scan.schema.json"
+echo "   the report matches the packaged scan.schema.json"
 
 step "man pages and completion"
 for page in "$root"/usr/share/man/man1/*.1.gz; do

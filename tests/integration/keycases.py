@@ -121,7 +121,7 @@ def scenario(r, be, table, key_cols, keys, recs, unnamed=()):
     p = fix_killed(r, args, len(rows))
     check(p.returncode == -signal.SIGKILL, "killed", p.returncode)
     runs_doc = json.loads(r.expect(0, "runs", *args, "--format",
-                                   "json")[0])
+                                   "json")[0])["targets"]
     listed = [x for v in runs_doc.values() if isinstance(v, list) for x in v]
     check_eq(len(listed), 1, "one run, killed: %r" % runs_doc)
     run_id = listed[0]["run_id"]
@@ -156,7 +156,8 @@ def scenario(r, be, table, key_cols, keys, recs, unnamed=()):
                  "backup of %r: original and new bytes" % (k,))
 
     # Runs: the run with its key; restore puts every byte back.
-    runs_doc = json.loads(r.expect(0, "runs", *args, "--format", "json")[0])
+    runs_doc = json.loads(r.expect(0, "runs", *args, "--format",
+                                   "json")[0])["targets"]
     listed = [x for v in runs_doc.values() if isinstance(v, list) for x in v]
     check_eq([(x["run_id"], x["key"]) for x in listed],
              [(run_id, ",".join(key_cols))], "runs lists the run and its key")
@@ -168,6 +169,7 @@ def scenario(r, be, table, key_cols, keys, recs, unnamed=()):
     # Purge: the backups and the run go.
     r.expect(0, "purge", *args, "--run", run_id, "--execute")
     check_eq(be.backups(run_id), {}, "no backup rows after purge")
-    runs_doc = json.loads(r.expect(0, "runs", *args, "--format", "json")[0])
+    runs_doc = json.loads(r.expect(0, "runs", *args, "--format",
+                                   "json")[0])["targets"]
     listed = [x for v in runs_doc.values() if isinstance(v, list) for x in v]
     check_eq(listed, [], "no run after purge")

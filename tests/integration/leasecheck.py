@@ -24,7 +24,7 @@ HANG = 300
 def runs_of(r, target):
     """The runs `rollsafe runs` lists for the target, by id."""
     out, _ = r.expect(0, "runs", *target, "--format", "json")
-    doc = json.loads(out)
+    doc = json.loads(out)["targets"]
     check_eq(len(doc), 1, "targets listed by runs")
     return {run["run_id"]: run for run in list(doc.values())[0]}
 
@@ -126,7 +126,7 @@ def lease_scenario(r, target, convertible, immediate):
     check_eq(doc["run_id"], run_id, "the run resumed")
     run = runs_of(r, target)[run_id]
     check_eq(run["status"], "done", "status at the end")
-    check_eq(run["converted"], convertible, "converted over the whole run")
+    check_eq(run["rewritten"], convertible, "converted over the whole run")
     return run_id
 
 

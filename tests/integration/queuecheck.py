@@ -135,7 +135,7 @@ def check_run(recs, msgs, doc, fix_end, taken, remaining, backups):
     check_eq(set(ids) & set(remaining), set(), "taken and still queued")
     check_eq(set(ids) | set(remaining), set(msgs), "every message accounted")
     # Backups: the original bytes, and new bytes the old reader reads.
-    check_eq(len(backups), t["converted"], "a backup per conversion")
+    check_eq(len(backups), t["rewritten"], "a backup per conversion")
     for i, (old, new) in backups.items():
         check_eq(old, msgs[i][1], "backup of %d holds the original" % i)
         check(v1_readable(recs, new, i), "backup new bytes of %d" % i)
@@ -267,7 +267,7 @@ def check_any_text_states(r, recs, rows, args, queued, set_state,
     t = fix["targets"][0]
     pending_v2 = [i for i in findings if rows[i][2] != HELD]
     held = [i for i in read if rows[i][2] == HELD]
-    check_eq((t["converted"], t["unsettled"], t["in_flight"], t["passes"]),
+    check_eq((t["rewritten"], t["unsettled"], t["in_flight"], t["passes"]),
              (len(pending_v2), len(held), 2 * len(held), 2),
              "fix: converted, unsettled, in flight, passes")
     now = queued()
@@ -296,7 +296,7 @@ def check_any_text_states(r, recs, rows, args, queued, set_state,
         set_state(i, READY)
     out, _ = r.expect(0, "fix", *args, "--execute", "--format", "json")
     t = json.loads(out)["targets"][0]
-    check_eq((t["converted"], t["unsettled"]),
+    check_eq((t["rewritten"], t["unsettled"]),
              (len(held) + len(pending_v2) - 2, 0), "last fix")
     doc, _ = r.scan_json(0, *args, "--samples", "100")
     t = doc["targets"][0]

@@ -134,7 +134,7 @@ def check_cycle(r, recs, variant, args, read_rows, column_type_ok):
     t = doc["targets"][0]
     run_id = doc["run_id"]
     want_conv = sum(1 for k in kinds.values() if PLAN[k] == "converted")
-    check_eq(t["converted"], want_conv, variant + ": converted")
+    check_eq(t["rewritten"], want_conv, variant + ": converted")
     check_eq(t["outcomes"]["corrupt"], KINDS.count("corrupt") + 1,
              variant + ": corrupt left alone")
     check(any(s["key"] == str(BAD_KEY) and want_reason in s["why"]
@@ -363,7 +363,7 @@ def check_composite(r, recs, variant, option, args, read_rows):
                       "--batch", "3")
     doc = json.loads(out)
     want_conv = sum(1 for k in kinds.values() if PLAN[k] == "converted")
-    check_eq(doc["targets"][0]["converted"], want_conv, "composite: converted")
+    check_eq(doc["targets"][0]["rewritten"], want_conv, "composite: converted")
     now = read_rows()
     changed = {k for k in original if original[k] != now[k]}
     check_eq(len(changed), want_conv, "composite: rows rewritten")

@@ -205,11 +205,11 @@ def check_same_verdicts(r, kind):
     check_eq(set(cv.values()), {"ignored_fields", "misread", "unreadable"},
              "the layout covers each verdict")
     # Writers: Confluent ones carry their schema id.
-    ws = {(w["version"], w["encoding"], w["schema_id"])
+    ws = {(w["version"], w["framing"], w["schema_id"])
           for w in conf["targets"][0]["writers"]}
     check_eq(ws, {(1, "confluent", V1_ID), (2, "confluent", V2_ID)},
              "writers of the Confluent target")
-    ws = {(w["version"], w["encoding"], w["schema_id"])
+    ws = {(w["version"], w["framing"], w["schema_id"])
           for w in env["targets"][0]["writers"]}
     check_eq(ws, {(1, "envelope", None), (2, "envelope", None)},
              "writers of the envelope target")

@@ -507,7 +507,7 @@ def test_pg_restart_mid_fix(r):
         check_eq((status, converted, impossible, corrupt),
                  ("done", len(b), n_guest, n_corrupt),
                  "run row: status, converted, impossible, corrupt")
-        check_eq(doc["converted"], len(b), "the report's converted")
+        check_eq(doc["rewritten"], len(b), "the report's rewritten")
         check_eq(runs_status(r, args, run_id), "done", "runs after the run")
 
         # Restore: exactly the rows nobody changed since go back.
@@ -575,7 +575,7 @@ def test_pg_session_terminated(r):
             check_eq(v1_order_id(recs, final[k]), "O-%d" % k,
                      "version-1 order_id of row %d" % k)
         status, converted, _, impossible, corrupt, _ = db.run_row(run_id)
-        check_eq((status, converted, impossible, corrupt, doc["converted"],
+        check_eq((status, converted, impossible, corrupt, doc["rewritten"],
                   doc["complete"]),
                  ("done", len(convertible), 6, 3, len(convertible), True),
                  "run row: status, converted, impossible, corrupt; the "
@@ -701,7 +701,7 @@ def test_disk_full_sqlite(r):
                          "version-1 order_id of row %d" % k)
         check_eq((row[0], row[1]), ("done", len(b)),
                  "run row: status, converted")
-        check_eq(doc["converted"], len(b), "the report's converted")
+        check_eq(doc["rewritten"], len(b), "the report's rewritten")
         print("disk_full_sqlite: %d rows; stopped with %d backups (run row "
               "%s): %s; resumed to %d" % (n_rows, stopped[0], stopped[1],
                                           stopped[2], len(b)))
@@ -782,7 +782,7 @@ def test_disk_full_postgres(r):
         status, converted, _, _, _, _ = db.run_row(run_id)
         check_eq((status, converted), ("done", len(b)),
                  "run row: status, converted")
-        check_eq(doc["converted"], len(b), "the report's converted")
+        check_eq(doc["rewritten"], len(b), "the report's rewritten")
         print("disk_full_postgres: %d rows; stopped with %d backups (run row "
               "%s): %s; resumed to %d" % (n_rows, stopped[0], stopped[1],
                                           stopped[2], len(b)))

@@ -66,7 +66,7 @@ def test_dry_run_execute_restore(r):
                       "9", "--format", "json")
     doc = json.loads(out)
     run_id = doc["run_id"]
-    check_eq(doc["converted"], want(kinds, "converted"), "converted")
+    check_eq(doc["rewritten"], want(kinds, "converted"), "converted")
     check_eq(doc["remaining"], want(kinds, "impossible") +
              want(kinds, "corrupt") + want(kinds, "lossy"), "remaining")
     now = table_rows(db)
@@ -86,7 +86,7 @@ def test_dry_run_execute_restore(r):
         check(m.IsInitialized(), "version-1 parse of %d" % k)
     out, _ = r.expect(1, "fix", *db.args("orders"), "--execute", "--format",
                       "json")
-    check_eq(json.loads(out)["converted"], 0, "a second run converts")
+    check_eq(json.loads(out)["rewritten"], 0, "a second run converts")
     check_eq(table_rows(db), now, "rows after a second run")
 
     out, _ = r.expect(0, "restore", *db.args("orders"), "--run", run_id,
@@ -97,7 +97,7 @@ def test_dry_run_execute_restore(r):
                       "--execute", "--format", "json")
     check_eq(json.loads(out)["restored"], 0, "restoring twice")
     out, _ = r.expect(0, "runs", *db.args("orders"), "--format", "json")
-    listed = json.loads(out)["%s.orders" % db.schema]
+    listed = json.loads(out)["targets"]["%s.orders" % db.schema]
     check_eq([x["run_id"] for x in listed if x["run_id"] == run_id],
              [run_id], "runs lists the run")
 
@@ -175,7 +175,7 @@ def test_gives_way_to_a_lock(r):
     out, err = p.communicate(timeout=300)
     check_eq(p.returncode, 1, "exit (stderr %s)" % err.decode())
     doc = json.loads(out)
-    check_eq(doc["converted"], want(kinds, "converted"), "converted")
+    check_eq(doc["rewritten"], want(kinds, "converted"), "converted")
     check(doc["targets"][0]["busy_retries"] >= 1, "gave way at least once",
           doc["targets"][0]["busy_retries"])
 

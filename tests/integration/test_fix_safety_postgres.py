@@ -493,7 +493,7 @@ def test_lost_updates(r):
         # Counts: every swap once, the records left alone once however
         # many passes; the run row agrees.
         n_swaps = sum(len(v) for v in sw.values())
-        check_eq(doc["converted"], n_swaps, "run %s: converted vs the "
+        check_eq(doc["rewritten"], n_swaps, "run %s: converted vs the "
                  "fixer's changes in the version log" % run)
         check_eq(doc["lossy"], 0, "run %s: lossy" % run)
         check_eq((doc["impossible"], doc["corrupt"]), (n_guest, n_corrupt),
@@ -523,9 +523,9 @@ def test_lost_updates(r):
           "the fixer's conversions, total %.1f s"
           % (n_rows, n_acked, len(writes),
              sum(s["failed"] for s in summaries), t1 - t0,
-             doc1["targets"][0]["passes"], doc1["converted"],
+             doc1["targets"][0]["passes"], doc1["rewritten"],
              doc1["conflicts"], doc1["targets"][0]["busy_retries"],
-             doc1["impossible"], doc1["exit_code"], t2 - t1, doc2["converted"],
+             doc1["impossible"], doc1["exit_code"], t2 - t1, doc2["rewritten"],
              doc2["conflicts"], over_fixer, t3 - t0))
 
 
@@ -760,7 +760,7 @@ def calibrate(r, recs, kinds, n_convertible):
     no_sanitizer(err.decode("utf-8", "replace"), "the calibration fix")
     check_eq(p.returncode, 1, "calibration fix exit (stderr %s)"
              % err.decode("utf-8", "replace")[-2000:])
-    check_eq(json.loads(out)["converted"], n_convertible,
+    check_eq(json.loads(out)["rewritten"], n_convertible,
              "calibration fix converted")
     forget_runs(cal, table)
     cal.execute('DROP SCHEMA "%s" CASCADE' % cal.schema)
@@ -877,7 +877,7 @@ def test_kill_9_and_resume(r):
     st.check("after the run completed", final=True)
     check_eq(st.backed_up, len(st.convertible), "rows fixed in all")
     t = doc["targets"][0]
-    check_eq(t["converted"], len(st.convertible),
+    check_eq(t["rewritten"], len(st.convertible),
              "converted, over the whole run")
     check_eq((t["impossible"], t["corrupt"], t["remaining"], t["conflicts"]),
              (n_guest, n_corrupt, n_guest + n_corrupt, 0),
@@ -891,7 +891,7 @@ def test_kill_9_and_resume(r):
     # Running it again changes nothing.
     before = table_rows(db)
     doc = fix_doc(r, (1,), db)
-    check_eq(doc["converted"], 0, "a new fix converts")
+    check_eq(doc["rewritten"], 0, "a new fix converts")
     check_eq(table_rows(db), before, "rows after a new fix")
     print("kill_9_and_resume: %d rows (%d to fix), calibration %.2f s "
           "(first commit %.2f s), %d kills: %s; sessions gone within "

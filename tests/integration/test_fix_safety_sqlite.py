@@ -417,7 +417,7 @@ def test_writers_hold_the_lock_default_options(r):
     print("writers_hold_the_lock: %d rows, %d acknowledged writes to %d "
           "rows, fix converted %d (conflicts %d, busy retries %d, %d passes, "
           "%.1f s)" % (n_rows, sum(s["acked"] for s in summaries),
-                       len(writes), doc["converted"], doc["conflicts"],
+                       len(writes), doc["rewritten"], doc["conflicts"],
                        t["busy_retries"], t["passes"], t["duration_seconds"]))
 
 
@@ -518,7 +518,7 @@ def test_lost_updates(r):
                          "later write" % (run, k))
             most += sum(1 for w in before if w.kind in CONVERTIBLE) + \
                 (1 if kinds[k] in CONVERTIBLE else 0)
-        conv = doc["converted"]
+        conv = doc["rewritten"]
         check(len(b) <= conv <= most, "run %s: converted %d, backup rows %d,"
               " at most %d swaps possible" % (run, conv, len(b), most))
         if all(k not in writes for k in b):
@@ -546,9 +546,9 @@ def test_lost_updates(r):
           "(converted %d, conflicts %d), total %.1f s"
           % (n_rows, n_acked, len(writes),
              sum(s["failed"] for s in summaries), t1 - t0,
-             doc1["targets"][0]["passes"], doc1["converted"],
+             doc1["targets"][0]["passes"], doc1["rewritten"],
              doc1["conflicts"], doc1["targets"][0]["busy_retries"],
-             doc1["impossible"], doc1["exit_code"], t2 - t1, doc2["converted"],
+             doc1["impossible"], doc1["exit_code"], t2 - t1, doc2["rewritten"],
              doc2["conflicts"], t3 - t0))
 
 
@@ -842,7 +842,7 @@ def test_kill_9_and_resume(r):
     st.check("after the run completed", final=True)
     check_eq(st.backed_up, len(st.convertible), "rows fixed in all")
     t = doc["targets"][0]
-    check_eq(t["converted"], len(st.convertible),
+    check_eq(t["rewritten"], len(st.convertible),
              "converted, over the whole run")
     check_eq((t["impossible"], t["corrupt"], t["remaining"], t["conflicts"]),
              (n_guest, n_corrupt, n_guest + n_corrupt, 0),
@@ -856,7 +856,7 @@ def test_kill_9_and_resume(r):
     # Running it again changes nothing.
     before = table_rows(path)
     doc = fix_doc(r, (1,), path)
-    check_eq(doc["converted"], 0, "a new fix converts")
+    check_eq(doc["rewritten"], 0, "a new fix converts")
     check_eq(table_rows(path), before, "rows after a new fix")
     print("kill_9_and_resume: %d rows (%d to fix), calibration %.2f s "
           "(first commit %.2f s), %d kills: %s; total %.1f s"

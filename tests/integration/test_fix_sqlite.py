@@ -117,7 +117,7 @@ def test_execute_backup_rerun_and_restore(r):
     t = doc["targets"][0]
     run_id = doc["run_id"]
     check(run_id, "a run id", doc)
-    check_eq(t["converted"], want(kinds, "converted"), "converted")
+    check_eq(t["rewritten"], want(kinds, "converted"), "converted")
     check_eq(t["conflicts"], 0, "conflicts")
     # Left: the impossible, the corrupt and the lossy ones (not allowed).
     check_eq(t["remaining"], want(kinds, "impossible") +
@@ -146,7 +146,7 @@ def test_execute_backup_rerun_and_restore(r):
               "version-1 parse of row %d" % k, m)
     # Running it again changes nothing.
     doc2 = fix_json(r, 1, path, "--execute")
-    check_eq(doc2["targets"][0]["converted"], 0, "second run converts")
+    check_eq(doc2["targets"][0]["rewritten"], 0, "second run converts")
     check_eq(rows(path), now, "rows after the second run")
     # Restore: dry run first (nothing changes), then for real, then again.
     out, _ = r.expect(0, "restore", *target(path), "--run", run_id,
@@ -203,7 +203,7 @@ def test_restore_dry_run_reads_the_rows(r):
     run_id = doc["run_id"]
     fixed = sorted(k for k, kind in kinds.items()
                    if PLAN[kind] in ("converted", "lossy"))
-    check_eq(doc["converted"], len(fixed), "converted")
+    check_eq(doc["rewritten"], len(fixed), "converted")
     # After the fix, a writer changes one fixed row and deletes another.
     db = sqlite3.connect(path)
     db.execute("UPDATE orders SET payload = ? WHERE id = ?",
@@ -305,7 +305,7 @@ def test_lock_held_by_another_process_is_exit_4(r):
         holder.close()
     check_eq(rows(path), before, "rows while the lock was held")
     doc = fix_json(r, 1, path, "--execute", "--lock-timeout", "300ms")
-    check_eq(doc["converted"], want(kinds, "converted"), "converted")
+    check_eq(doc["rewritten"], want(kinds, "converted"), "converted")
 
 
 def test_runs_and_purge(r):
@@ -314,9 +314,9 @@ def test_runs_and_purge(r):
     doc = fix_json(r, 1, path, "--execute")
     run_id = doc["run_id"]
     out, _ = r.expect(0, "runs", *target(path), "--format", "json")
-    runs = json.loads(out)["orders"]
+    runs = json.loads(out)["targets"]["orders"]
     check_eq([x["run_id"] for x in runs], [run_id], "runs listed")
-    check_eq((runs[0]["status"], runs[0]["converted"]),
+    check_eq((runs[0]["status"], runs[0]["rewritten"]),
              ("done", want(kinds, "converted")), "run row")
     # A dry purge deletes nothing; --execute deletes the backups and the run.
     r.expect(0, "purge", *target(path), "--run", run_id)
@@ -364,7 +364,7 @@ def test_left_alone_counted_once_across_passes(r):
     check(t["passes"] >= 2, "a second pass", t["passes"])
     check_eq(t["conflicts"], 1, "conflicts")
     check_eq((t["impossible"], t["corrupt"]), (1, 1), "left alone, once")
-    check_eq(t["converted"], 2, "converted (row 2 in the second pass)")
+    check_eq(t["rewritten"], 2, "converted (row 2 in the second pass)")
 
 
 def test_metrics_match_the_report(r):

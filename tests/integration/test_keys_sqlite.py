@@ -246,7 +246,7 @@ def test_old_runs_tables_still_read(r):
     db.close()
     args = be.args("orders", "id")
     out, _ = r.expect(0, "runs", *args, "--format", "json")
-    check_eq([x["run_id"] for x in json.loads(out)["orders"]], ["old-1"],
+    check_eq([x["run_id"] for x in json.loads(out)["targets"]["orders"]], ["old-1"],
              "the old run listed")
     out, _ = r.expect(0, "restore", *args, "--run", "old-1", "--execute",
                       "--format", "json")

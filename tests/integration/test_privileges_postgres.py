@@ -171,11 +171,11 @@ def test_fix_role_with_exactly_the_grants(r):
     before = s.rows()
     fix = s.target(user=s.fix_role)
     out, _ = r.expect(1, "fix", *fix, "--format", "json")
-    would = json.loads(out)["converted"]
+    would = json.loads(out)["rewritten"]
     check(would > 0, "the dry run finds records to convert", would)
     out, _ = r.expect(1, "fix", *fix, "--execute", "--format", "json")
     doc = json.loads(out)
-    check_eq(doc["converted"], would, "converted by the fix role")
+    check_eq(doc["rewritten"], would, "converted by the fix role")
     run_id = doc["run_id"]
     check_eq(query(s.db, "SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
                    "WHERE c.oid = 'rollsafe.runs'::regclass")[0][0],
@@ -183,7 +183,7 @@ def test_fix_role_with_exactly_the_grants(r):
     # The queue (FOR UPDATE SKIP LOCKED needs its UPDATE grant).
     qfix = s.target("public.order_events", s.fix_role, queue=True)
     out, _ = r.expect(1, "fix", *qfix, "--execute", "--format", "json")
-    check(json.loads(out)["converted"] > 0, "the queue is fixed", out[:500])
+    check(json.loads(out)["rewritten"] > 0, "the queue is fixed", out[:500])
     out, _ = r.expect(0, "runs", *fix, "--format", "json")
     check(run_id in out, "runs lists the run", out)
     r.expect(0, "restore", *fix, "--run", run_id)

@@ -82,7 +82,7 @@ def test_consumers_skip_locked_50000(r):
     print("consumers took %d messages (%d after the fix), longest lock "
           "wait %.3f s; fix: %d passes, converted %d, in_flight %d, gone %d"
           % (len(taken), after, max_wait, doc["targets"][0]["passes"],
-             doc["converted"], doc["targets"][0]["in_flight"],
+             doc["rewritten"], doc["targets"][0]["in_flight"],
              doc["targets"][0]["gone"]))
     check(len(remaining) > 0, "consumers left messages for the final scan")
     # The final scan: only the planted messages still queued remain.

@@ -86,7 +86,7 @@ def test_consumers_processing_state(r):
     print("consumers took %d messages (%d after the fix), longest lock "
           "wait %.3f s; fix: %d passes, converted %d, in_flight %d, gone %d"
           % (len(taken), after, max_wait, doc["targets"][0]["passes"],
-             doc["converted"], doc["targets"][0]["in_flight"],
+             doc["rewritten"], doc["targets"][0]["in_flight"],
              doc["targets"][0]["gone"]))
     planted = sum(1 for i in remaining if msgs[i][0] in queuecheck.PLANTED)
     doc2, _ = r.scan_json(1 if planted else 0, *target(path))
@@ -131,7 +131,7 @@ def test_processing_message_in_flight(r):
     out, _ = r.expect(0, "fix", *target(path), "--execute", "--format",
                       "json")
     t = json.loads(out)["targets"][0]
-    check_eq((t["converted"], t["unsettled"]), (1, 0), "converted after")
+    check_eq((t["rewritten"], t["unsettled"]), (1, 0), "converted after")
     check(queuecheck.v1_readable(recs, queued(path)[5], 5), "message 5")
     # Bad queue options are usage errors.
     r.expect(2, "scan", "--sqlite", path, "--table", "order_events", "--key",

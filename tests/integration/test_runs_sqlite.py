@@ -106,7 +106,7 @@ def test_three_targets_one_run_kill_and_resume(r):
     check_eq(runs["orders"]["run_id"], run_id, "first row: the run's id")
     check_eq(runs["events"]["run_id"], run_id + "/2", "second row in a.db")
     listed = json.loads(r.expect(0, "runs", "-c", cfg, "--format",
-                                 "json")[0])
+                                 "json")[0])["targets"]
     check_eq([x["run_id"] for x in listed["orders"] + listed["events"]],
              [run_id, run_id], "runs lists the run under each target")
     check_eq(listed["audit"], [], "no row for audit yet")
@@ -122,7 +122,7 @@ def test_three_targets_one_run_kill_and_resume(r):
         check_eq(counts(runs[name]), counts(ref_runs[name]),
                  name + ": the run's counts against the unstopped run's")
         t = by_target(doc)[name]
-        check_eq((t["converted"], t["lossy"], t["impossible"], t["corrupt"],
+        check_eq((t["rewritten"], t["lossy"], t["impossible"], t["corrupt"],
                   t["rows_read"], t["remaining"]),
                  (ref_runs[name]["converted"], ref_runs[name]["lossy"],
                   ref_runs[name]["impossible"], ref_runs[name]["corrupt"],
@@ -561,7 +561,7 @@ def test_old_runs_table_gets_new_columns(r):
         return n
 
     out, _ = r.expect(0, "runs", "--sqlite", path, "--format", "json")
-    check_eq([x["run_id"] for x in json.loads(out)["orders"]], ["old-1"],
+    check_eq([x["run_id"] for x in json.loads(out)["targets"]["orders"]], ["old-1"],
              "the old run listed")
     check_eq(columns(), 17, "listing adds nothing")
     _, err = r.expect(2, "restore", "--sqlite", path, "--run", "old-1")
@@ -616,7 +616,7 @@ def test_old_database_without_leases(r):
 
     check_eq(tables(), ["rollsafe_backup", "rollsafe_runs"], "old tables")
     out, _ = r.expect(0, "runs", "--sqlite", path, "--format", "json")
-    check_eq([(x["run_id"], x["status"]) for x in json.loads(out)["orders"]],
+    check_eq([(x["run_id"], x["status"]) for x in json.loads(out)["targets"]["orders"]],
              [("old-2", "interrupted")], "the stopped old run")
     out, _ = r.expect(0, "purge", "--sqlite", path, "--run", "old-2",
                       "--execute", "--format", "json")

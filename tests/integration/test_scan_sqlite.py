@@ -443,8 +443,8 @@ def test_fix_leaves_undetermined_records(r):
     check_eq(doc["undetermined"], 2, "document undetermined")
     check_eq(sorted(s["key"] for s in t["samples"]["undetermined"]),
              ["2", "4"], "undetermined keys")
-    check_eq(t["converted"], 0, "nothing to convert")
-    check_eq(t["raw_writer"], "auto", "raw_writer")
+    check_eq(t["rewritten"], 0, "nothing to convert")
+    check_eq(t["reader"]["raw_writer"], "auto", "raw_writer")
     check("--raw-writer" in doc["reason"], "hint in JSON", doc["reason"])
     check("--raw-writer" in err, "hint on stderr", err)
     with open(metrics) as f:
@@ -457,7 +457,7 @@ def test_fix_leaves_undetermined_records(r):
     doc = json.loads(out)
     t = doc["targets"][0]
     check_eq(t["remaining_undetermined"], 2, "after the fix")
-    check_eq(t["raw_writer"], 1, "raw_writer passed through")
+    check_eq(t["reader"]["raw_writer"], 1, "raw_writer passed through")
     after = dict(sqlite3.connect(db).execute("SELECT id, payload FROM orders"))
     check_eq(after, before, "no row rewritten")
     out, _ = r.expect(4, "fix", *args)

@@ -251,7 +251,7 @@ def test_fix_clean_dump_exits_zero(r):
     out, _ = r.expect(0, "fix", *stream_args(path), "--execute",
                       "--format", "json")
     t = json.loads(out)["targets"][0]
-    check_eq((t["converted"], t["remaining"]), (20, 0), "converted, left")
+    check_eq((t["rewritten"], t["remaining"]), (20, 0), "converted, left")
     doc, _ = r.scan_json(0, *stream_args(path + ".fixed"))
     check_eq(doc["targets"][0]["verdicts"]["ok"], 40, "all ok")
 

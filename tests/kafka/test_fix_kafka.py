@@ -24,6 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 from rsdata import Records, check, check_eq, run_cases  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "report"))
+from schemacheck import validate  # noqa: E402
 from test_confluent import MAPPINGS  # noqa: E402
 from test_scan_kafka import (GROUP, LAYOUT, PARTITIONS, TYPE,  # noqa: E402
                              commit, committed, free_port, record,
@@ -108,9 +110,11 @@ def fix_json(r, code, args, *extra):
     out, err = r.expect(code, "fix", *args, "--format", "json", "--samples",
                         "1000", *extra)
     try:
-        return json.loads(out), err
+        doc = json.loads(out)
     except ValueError as e:
         raise AssertionError("not JSON (%s): %s" % (e, out[:2000]))
+    # Every report of a Kafka fix matches schema/json/fix.schema.json.
+    return validate(doc, "fix of a topic"), err
 
 
 def layout(recs, keyed=True):
@@ -228,7 +232,7 @@ def test_fix_to_output_topic(r, c):
     dry, _ = fix_json(r, 1, args)
     t = dry["targets"][0]
     check_eq(dry["executed"], False, "dry run")
-    check(t["converted"] > 0, "the dry run would convert", t["converted"])
+    check(t["rewritten"] > 0, "the dry run would convert", t["rewritten"])
     check_eq(watermarks(c, "orders-v1"), {p: (0, 0) for p in range(3)},
              "nothing written by the dry run")
     # The old reader cannot read what the fix converts: those are exactly
@@ -239,10 +243,10 @@ def test_fix_to_output_topic(r, c):
     check_eq(t["output_topic"], c.topics["orders-v1"], "output topic named")
     check_eq(t["rows_read"], len(LAYOUT), "every message read")
     check_eq(t["delivered"], len(LAYOUT), "every message delivered")
-    check_eq(t["converted"], dry["targets"][0]["converted"],
+    check_eq(t["rewritten"], dry["targets"][0]["rewritten"],
              "the dry run predicted the conversions")
     repaired = repaired_set(doc)
-    check_eq(len(repaired), t["converted"], "repaired offsets listed")
+    check_eq(len(repaired), t["rewritten"], "repaired offsets listed")
     for p in range(PARTITIONS):
         for (o, _, value, _, _) in src[p]:
             if (p, o) in repaired:
@@ -254,7 +258,7 @@ def test_fix_to_output_topic(r, c):
     for p in t["partitions"]:
         n = len(src[p["partition"]])
         check_eq(p["messages"], n, "read from %d" % p["partition"])
-        check_eq(p["copied"] + p["converted"] + p["dropped"], n,
+        check_eq(p["copied"] + p["rewritten"] + p["dropped"], n,
                  "counts of %d" % p["partition"])
         check_eq((p["output_first_offset"], p["output_last_offset"]),
                  (0, n - 1), "output offsets of %d" % p["partition"])
@@ -312,7 +316,7 @@ def test_group_resume_and_offsets_on_the_output(r, c):
     doc, _ = fix_json(r, 1, args, "--execute")
     t = doc["targets"][0]
     check_eq(t["rows_read"], 6, "only the new messages")
-    check_eq(t["converted"], 6, "the new messages converted")
+    check_eq(t["rewritten"], 6, "the new messages converted")
     src = source_of(c, "orders")
     out = read_all(c, "orders-v1")
     check_copy(recs, src, out, repaired | repaired_set(doc))
@@ -458,7 +462,7 @@ def test_fix_from_config(r, c):
                       "--execute")
     t, rt = doc["targets"][0], ref["targets"][0]
     check_eq(t["output_topic"], c.topics["orders-v1"], "the config's output")
-    for k in ("rows_read", "delivered", "converted", "remaining",
+    for k in ("rows_read", "delivered", "rewritten", "remaining",
               "lossy_skipped", "left_alone"):
         check_eq(t[k], rt[k], "%s: from the config vs from the options" % k)
     out = read_all(c, "orders-v1")
@@ -579,7 +583,7 @@ def test_in_place_compacted_and_restore(r, c):
                              "original headers kept")
         # Again: nothing left to convert, nothing written.
         again, _ = fix_json(r, 1, args, "--in-place-compacted", "--execute")
-        check_eq(again["targets"][0]["converted"], 0, "nothing to convert")
+        check_eq(again["targets"][0]["rewritten"], 0, "nothing to convert")
         check_eq(read_all(c, "ledger"), after, "nothing written again")
         # A producer writes k6 after the fix: restore leaves it alone and
         # puts k0's original back.
@@ -589,12 +593,12 @@ def test_in_place_compacted_and_restore(r, c):
         rargs = [a for a in args if a != "--in-place-compacted"]
         out, _ = r.expect(0, "restore", *rargs, "--run", run_id, "--format",
                           "json")
-        rd = json.loads(out)["targets"][0]
+        rd = validate(json.loads(out), "restore of a topic")["targets"][0]
         check_eq((rd["restored"], rd["conflicts"]), (1, 1), "dry restore")
         mid = read_all(c, "ledger")
         out, _ = r.expect(0, "restore", *rargs, "--run", run_id, "--format",
                           "json", "--execute")
-        rd = json.loads(out)["targets"][0]
+        rd = validate(json.loads(out), "restore of a topic")["targets"][0]
         check_eq((rd["restored"], rd["conflicts"]), (1, 1), "restore")
         restored = read_all(c, "ledger")
         for p in range(PARTITIONS):
@@ -612,7 +616,7 @@ def test_in_place_compacted_and_restore(r, c):
         # Restoring twice changes nothing.
         out, _ = r.expect(0, "restore", *rargs, "--run", run_id, "--format",
                           "json", "--execute")
-        rd = json.loads(out)["targets"][0]
+        rd = validate(json.loads(out), "restore of a topic")["targets"][0]
         check_eq((rd["restored"], rd["conflicts"]), (0, 2), "restore again")
         check("already restored" in json.dumps(rd["samples"]),
               "named already restored", rd["samples"])

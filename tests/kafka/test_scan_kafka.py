@@ -24,6 +24,8 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from rsdata import Records, check, check_eq, run_cases  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "report"))
+from schemacheck import validate  # noqa: E402
 from test_confluent import (V1_ID, V2_ID, MAPPINGS, confluent,  # noqa: E402
                             payload)
 
@@ -154,7 +156,8 @@ def scan(r, code, args, *extra):
     doc, err = r.scan_json(code, *args, "--reader-version", "1",
                            "--reader-framing", "envelope", "--samples",
                            "1000", *MAPPINGS, *extra)
-    return doc, err
+    # Every report of a topic scan matches schema/json/scan.schema.json.
+    return validate(doc, "scan of a topic"), err
 
 
 def verdicts(doc):
@@ -323,7 +326,7 @@ targets:
                          "1000", env=env)
     check_eq(rc, 1, "exit of the config scan")
     check(secret not in out + err, "secret not printed", err)
-    doc = json.loads(out)
+    doc = validate(json.loads(out), "scan of a topic through a config")
     opt, _ = scan(r, 1, kafka_args(c, "orders", "--group", GROUP))
     t, o = doc["targets"][0], opt["targets"][0]
     check_eq(t["name"], "order-events", "target name")

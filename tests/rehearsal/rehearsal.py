@@ -515,7 +515,7 @@ def flag_kill_cycle(r, backend):
     print("outbox: fix converted %d in %d passes (in_flight %d, gone %d); "
           "consumers took %d (%d after their batch committed, %d version-2 "
           "before the fix reached them), finished %d held"
-          % (q["converted"], q["passes"], q["in_flight"], q["gone"],
+          % (q["rewritten"], q["passes"], q["in_flight"], q["gone"],
              len(taken), len(set(taken) & set(backups)), len(window),
              len(held)))
     converted = {"orders": v2["orders"], OUTBOX: set(backups)}
@@ -526,7 +526,7 @@ def flag_kill_cycle(r, backend):
     run_ids = {t["name"]: t["run_id"] for t in doc["targets"]}
     for t in doc["targets"]:
         kinds = [manifest[t["name"]][k][1] for k in converted[t["name"]]]
-        check_eq(t["converted"], len(kinds), "%s: converted" % t["name"])
+        check_eq(t["rewritten"], len(kinds), "%s: converted" % t["name"])
         check_eq(t["outcomes"]["converted"],
                  sum(1 for k in kinds if k not in LOSSY),
                  "%s: lossless conversions" % t["name"])

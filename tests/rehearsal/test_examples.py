@@ -179,12 +179,12 @@ def check_passed(r, backend, out, reports):
                             ("misread", "unreadable", "corrupt"))
              for t in before["targets"]}
     fixed = {t["name"]: t for t in fix["targets"]}
-    check_eq(fixed["orders"]["converted"], found["orders"],
+    check_eq(fixed["orders"]["rewritten"], found["orders"],
              "orders: converted = found before")
     # The outbox: the consumers finished the messages in flight (never
     # rewritten) and may have taken some before the fix reached them.
     q = fixed["order_events"]
-    check(0 < q["converted"] <= found["order_events"],
+    check(0 < q["rewritten"] <= found["order_events"],
           "outbox: converted, of %d found before" % found["order_events"], q)
     check_eq(q["unsettled"], 0, "outbox: unsettled")
     check("consumers: exit " in out, "the consumers ran", out)
@@ -198,7 +198,7 @@ def check_passed(r, backend, out, reports):
     for t in ("orders", "order_events"):
         doc = restored[t]
         # Restored, or consumed since the fix (gone): every conversion.
-        check_eq(doc["restored"] + doc["gone"], fixed[t]["converted"],
+        check_eq(doc["restored"] + doc["gone"], fixed[t]["rewritten"],
                  "%s: restored and gone" % t)
         check_eq(doc["in_flight"], 0, "%s: in flight at the restore" % t)
     # The new code reads every order as right after the workload: the
@@ -326,7 +326,7 @@ def test_ci_script_config_schemas(r):
     check_passed(r, None, out, reports)
     runs = json.loads(r.expect(0, "runs", "-c",
                                os.path.join(r.work, "rollsafe.yaml"),
-                               "--format", "json")[0])
+                               "--format", "json")[0])["targets"]
     for t in ("orders", "order_events"):
         check_eq(runs[t][-1]["settings"]["schemas"],
                  [os.path.realpath(v1), os.path.realpath(v2)],

@@ -529,7 +529,7 @@ def test_scan_fix_inspect_with_schema(ctx):
     check(t["impossible"] == 1 and t["outcomes"]["lossy_skipped"] >= 1, t)
     doc = ctx.json("fix", "-c", cfg, "--execute", "--allow-lossy", rc=1)
     t = doc["targets"][0]
-    check(t["converted"] + t["lossy"] >= 1, t)
+    check(t["rewritten"] + t["lossy"] >= 1, t)
     conn = sqlite3.connect(db)
     payload = conn.execute("SELECT payload FROM t WHERE id = 3").fetchone()[0]
     conn.close()
@@ -684,7 +684,7 @@ def test_plugin(ctx):
     # fix through the plugin's converter: 21.5 C is 215 tenths, exactly.
     doc = ctx.json("fix", *target(db, "example.Reading"), "--plugin",
                    ctx.plugin, "--execute", rc=0)
-    check(doc["targets"][0]["converted"] == 3, doc["targets"][0])
+    check(doc["targets"][0]["rewritten"] == 3, doc["targets"][0])
     conn = sqlite3.connect(db)
     payload = conn.execute("SELECT payload FROM t WHERE id = 7").fetchone()[0]
     conn.close()
