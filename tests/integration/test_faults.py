@@ -176,7 +176,7 @@ def fix_json(r, args, codes, *extra):
 def runs_status(r, args, run_id):
     out, _ = r.expect(0, "runs", *args, "--format", "json")
     doc = json.loads(out)
-    for runs in doc.values():
+    for runs in doc["targets"].values():
         for run in runs:
             if run["run_id"] == run_id:
                 return run["status"]
