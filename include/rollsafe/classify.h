@@ -44,9 +44,9 @@ typedef enum rs_reader_framing {
   /** As its version is framed: a raw version's reader reads raw only. */
   RS_READER_FRAMING_DEFAULT = 0,
   /**
- * Plain protobuf code: an envelope is unreadable to it, and so is a
- * Confluent-framed record (byte 0, 0x00, is field number 0).
- */
+   * Plain protobuf code: an envelope is unreadable to it, and so is a
+   * Confluent-framed record (byte 0, 0x00, is field number 0).
+   */
   RS_READER_FRAMING_RAW = 1,
   /**
    * Code linked with rollsafe that knows only its own version: it unwraps
@@ -212,11 +212,19 @@ typedef enum rs_writer_basis {
    * rs_options.schema_ids maps to no format version: the payload is read
    * as the reader's version, but what the writer meant cannot be compared.
    */
-  RS_WRITER_UNMAPPED = 6
+  RS_WRITER_UNMAPPED = 6,
+  /**
+   * The record holds fields written as groups (wire type 3: proto2
+   * groups, editions' message_encoding = DELIMITED) that rollsafe cannot
+   * decode (it decodes with protobuf-c, which reads no groups): what the
+   * writer meant cannot be compared. A protobuf-c reader fails on a group
+   * at the top level, which is then its decided verdict (RS_WRITER_NONE).
+   */
+  RS_WRITER_UNDECODED = 7
 } rs_writer_basis;
 
 /** "none", "named", "inferred", "given", "ambiguous", "unregistered",
- * "unmapped". */
+ * "unmapped", "undecoded". */
 RS_EXTERN const char *rs_writer_basis_name(rs_writer_basis basis);
 
 typedef struct rs_classification rs_classification;

@@ -74,10 +74,10 @@ unsigned rs_classification_written_version(const rs_classification *c) {
   return c ? c->written_version : 0;
 }
 const char *rs_writer_basis_name(rs_writer_basis b) {
-  static const char *const names[] = {"none",    "named",     "inferred",
-                                      "given",   "ambiguous", "unregistered",
-                                      "unmapped"};
-  return (unsigned)b <= RS_WRITER_UNMAPPED ? names[b] : "unknown";
+  static const char *const names[] = {"none",     "named",     "inferred",
+                                      "given",    "ambiguous", "unregistered",
+                                      "unmapped", "undecoded"};
+  return (unsigned)b <= RS_WRITER_UNDECODED ? names[b] : "unknown";
 }
 rs_writer_basis rs_classification_writer_basis(const rs_classification *c) {
   return c ? c->basis : RS_WRITER_NONE;
@@ -88,7 +88,7 @@ uint64_t rs_classification_writer_candidates(const rs_classification *c) {
 int rs_classification_decided(const rs_classification *c) {
   if (c == NULL) return 0;
   if (c->basis != RS_WRITER_AMBIGUOUS && c->basis != RS_WRITER_UNREGISTERED &&
-      c->basis != RS_WRITER_UNMAPPED)
+      c->basis != RS_WRITER_UNMAPPED && c->basis != RS_WRITER_UNDECODED)
     return 1;
   return c->verdict >= RS_VERDICT_UNREADABLE;
 }
@@ -174,9 +174,43 @@ static int add(rs_classification *c, rs_verdict v, const char *path,
 
 /* The writer's side: framing, envelope, and the version that wrote it. A
  * record no writer's version decodes ends here, with its verdict. */
+/*
+ * A record whose decode failed on a group that a version of its type
+ * writes (a proto2 group, an editions field with message_encoding =
+ * DELIMITED): protobuf-c, with which rollsafe decodes, reads no groups, so
+ * what the writer meant is unknown (RS_WRITER_UNDECODED); a protobuf-c
+ * reader fails on a group at the top level whatever it meant. Returns 1
+ * when it said so (*rc set), 0 when the failure is not that.
+ */
+static int group_undecoded(rs_classification *c, const rs__type *t,
+                           const rs__written *w, const uint8_t *buf, size_t len,
+                           const rs__rules *rules, int *rc) {
+  bool groups = false;
+  for (size_t i = 0; i < t->n_versions && !groups; i++)
+    groups = t->versions[i].groups;
+  size_t off = w->payload_offset, at = 0;
+  if (!groups || off > len) return 0;
+  int where = rs__holds_group(buf + off, len - off, &at);
+  if (where == 0) return 0;
+  if (rules->pbc && where == 1) {
+    c->basis = RS_WRITER_NONE;
+    *rc = add(c, RS_VERDICT_UNREADABLE, "", 0, off + at,
+              "a group (wire type 3, start-group) at the top level: "
+              "protobuf-c reads no groups and fails the whole record");
+    return 1;
+  }
+  c->basis = RS_WRITER_UNDECODED;
+  *rc = add(c, RS_VERDICT_OK, "", 0, off + at,
+            "fields written as groups (wire type 3: proto2 groups, "
+            "editions' message_encoding = DELIMITED), which rollsafe "
+            "cannot decode: what %s makes of the record cannot be told",
+            rules->name);
+  return 1;
+}
+
 static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
                        const uint8_t *buf, size_t len, const rs_options *o,
-                       rs__budget *b, bool *done) {
+                       const rs__rules *rules, rs__budget *b, bool *done) {
   rs_error e = RS_ERROR_INIT;
   int rc = rs__read_written(w, t, buf, len, o, b, false, &e);
   *done = rc != 0;
@@ -221,6 +255,9 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
                "the writer's schema is not the registered one",
                w->number);
   if (rc == 0 || b->over || rc == RS_ENOMEM) return rc;
+  int grc = 0;
+  if (rc == RS_EDECODE && group_undecoded(c, t, w, buf, len, rules, &grc))
+    return grc;
   if (rc == RS_ECONFLUENT)
     return add(c, RS_VERDICT_CORRUPT, "", 0, e.offset, "%s", e.message);
   if (rc == RS_EENVELOPE)
@@ -850,7 +887,7 @@ static int classify(rs_classification *c, const rs__type *t,
                     rs__budget *b) {
   rs__written w;
   bool done;
-  int rc = writer_side(c, &w, t, buf, len, o, b, &done);
+  int rc = writer_side(c, &w, t, buf, len, o, rules, b, &done);
   if (rc != 0 || done) {
     rs__written_dispose(&w, b->backing);
     return rc;
@@ -951,6 +988,17 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
     return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
                     "%s has versions 1..%zu; there is no reader version %u",
                     t->name, t->n_versions, rnum);
+  /* protoc-c 1.4 compiles neither an editions file (its front end is
+   * protobuf 3.21's, which predates editions) nor a proto2 group (it
+   * crashes on one): no protobuf-c reader of such a version exists. */
+  if (st->rules.pbc && (rv->editions || rv->groups))
+    return rs__fail(
+        err, RS_EINVAL, RS_OFFSET_NONE,
+        "%s version %u %s, which protobuf-c 1.4 (protoc-c) cannot "
+        "compile: there is no protobuf-c reader of it; name the "
+        "reader's runtime (--reader-runtime)",
+        t->name, rnum,
+        rv->editions ? "comes from an editions file" : "has a group field");
   rs_reader_framing framing = reader->framing;
   if (framing == RS_READER_FRAMING_DEFAULT)
     framing = rv->encoding == RS_ENCODING_RAW ? RS_READER_FRAMING_RAW

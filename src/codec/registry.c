@@ -162,6 +162,23 @@ static unsigned static_depth(const ProtobufCMessageDescriptor *d,
   return deepest;
 }
 
+/* Whether a field with any of `flags` is reachable from d (within the same
+ * bounds as static_depth; past them: assumed). */
+static bool reaches_flag(const ProtobufCMessageDescriptor *d, uint32_t flags,
+                         unsigned level, unsigned *budget) {
+  if (level > RS__STATIC_DEPTH_MAX || *budget == 0) return true;
+  --*budget;
+  for (unsigned i = 0; i < d->n_fields; i++)
+    if (d->fields[i].reserved_flags & flags) return true;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor != d &&
+        reaches_flag(f->descriptor, flags, level + 1, budget))
+      return true;
+  }
+  return false;
+}
+
 int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
                                     unsigned version,
                                     const ProtobufCMessageDescriptor *desc,
@@ -202,6 +219,10 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
   v->encoding = encoding;
   unsigned budget = RS__STATIC_DEPTH_BUDGET;
   v->static_depth = static_depth(desc, 1, &budget);
+  budget = RS__STATIC_DEPTH_BUDGET;
+  v->groups = reaches_flag(desc, RS_FIELD_FLAG_DELIMITED, 1, &budget);
+  budget = RS__STATIC_DEPTH_BUDGET;
+  v->editions = reaches_flag(desc, RS_FIELD_FLAG_EDITIONS, 1, &budget);
   rs__fingerprint(desc, v->fingerprint);
   return 0;
 }

@@ -115,7 +115,17 @@ void scan_report_reason(char *buf, size_t size, const scan_report *r) {
       why[k] += r->targets[i].result.undetermined[k];
   uint64_t ambiguous = why[SCAN_AMBIGUOUS_WRITER],
            unregistered = why[SCAN_UNREGISTERED_VERSION],
-           unmapped = why[SCAN_UNMAPPED_SCHEMA_ID];
+           unmapped = why[SCAN_UNMAPPED_SCHEMA_ID],
+           groups = why[SCAN_UNDECODED_GROUPS];
+  if (groups > 0 && ambiguous + unregistered + unmapped == 0) {
+    snprintf(buf, size,
+             "undetermined: %" PRIu64
+             " record%s holding fields written as groups (proto2 groups, "
+             "editions' message_encoding = DELIMITED), which rollsafe "
+             "cannot decode; what the reader makes of %s cannot be told",
+             groups, groups == 1 ? "" : "s", groups == 1 ? "it" : "them");
+    return;
+  }
   if (ambiguous + unregistered + unmapped > 0) {
     char a[200] = "", u[200] = "", m[200] = "";
     if (ambiguous > 0)
@@ -436,10 +446,7 @@ static json_t *json_undetermined_sample(const scan_sample *s) {
   if (o == NULL) return NULL;
   json_object_set_new(
       o, "undetermined",
-      json_string(scan_undetermined_name(
-          s->basis == RS_WRITER_UNREGISTERED ? SCAN_UNREGISTERED_VERSION
-          : s->basis == RS_WRITER_UNMAPPED   ? SCAN_UNMAPPED_SCHEMA_ID
-                                             : SCAN_AMBIGUOUS_WRITER)));
+      json_string(scan_undetermined_name(scan_undetermined_of(s->basis))));
   if (s->has_schema_id)
     json_object_set_new(o, "schema_id", json_integer(s->schema_id));
   json_object_set_new(o, "writer_basis",
@@ -478,8 +485,8 @@ static json_t *json_partitions(const scan_report_target *t) {
                   "partition", (int)p->partition, "start_from", p->start_from,
                   "start_offset", (json_int_t)p->start_offset, "end_offset",
                   (json_int_t)p->end_offset, "lag",
-                  (json_int_t)(p->end_offset - p->start_offset),
-                  "first_offset", json_offset(p->first_offset), "last_offset",
+                  (json_int_t)(p->end_offset - p->start_offset), "first_offset",
+                  json_offset(p->first_offset), "last_offset",
                   json_offset(p->last_offset), "messages",
                   (json_int_t)p->messages, "rows_null",
                   (json_int_t)(c ? c->rows_null : 0), "rows_skipped",
@@ -519,19 +526,18 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
     const scan_writer *w = &res->writers[i];
     json_array_append_new(
         writers,
-        json_pack("{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
-                  w->version ? json_integer(w->version) : json_null(),
-                  "encoding",
-                  w->encoding ? json_string(rs_encoding_name(w->encoding))
-                              : json_null(),
-                  "schema_id",
-                  w->has_schema_id ? json_integer(w->schema_id) : json_null(),
-                  "flag", rs__json_text(w->flag_key), "variant",
-                  rs__json_text(w->variant), "rows", (json_int_t)w->rows,
-                  "verdicts", json_verdicts(w->verdicts), "undetermined",
-                  json_undetermined(w->undetermined), "first_write",
-                  json_time(w->first_write_us), "last_write",
-                  json_time(w->last_write_us)));
+        json_pack(
+            "{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
+            w->version ? json_integer(w->version) : json_null(), "encoding",
+            w->encoding ? json_string(rs_encoding_name(w->encoding))
+                        : json_null(),
+            "schema_id",
+            w->has_schema_id ? json_integer(w->schema_id) : json_null(), "flag",
+            rs__json_text(w->flag_key), "variant", rs__json_text(w->variant),
+            "rows", (json_int_t)w->rows, "verdicts", json_verdicts(w->verdicts),
+            "undetermined", json_undetermined(w->undetermined), "first_write",
+            json_time(w->first_write_us), "last_write",
+            json_time(w->last_write_us)));
   }
   json_t *samples = json_object();
   for (int v = 0; samples != NULL && v < RS_VERDICT_COUNT; v++) {
@@ -757,6 +763,7 @@ static void text_undetermined(FILE *out, const char *prefix,
     fprintf(out, "%s%" PRIu64 " %s", first ? "" : ", ", counts[k],
             k == SCAN_UNREGISTERED_VERSION ? "unregistered version"
             : k == SCAN_UNMAPPED_SCHEMA_ID ? "unmapped schema id"
+            : k == SCAN_UNDECODED_GROUPS   ? "groups rollsafe cannot decode"
                                            : "ambiguous writer");
     first = 0;
   }
@@ -769,6 +776,8 @@ static void text_undetermined_why(FILE *out, const scan_sample *s) {
     fprintf(out, " (unregistered version %u", s->written_version);
   } else if (s->basis == RS_WRITER_UNMAPPED) {
     fprintf(out, " (unmapped schema id %lu", (unsigned long)s->schema_id);
+  } else if (s->basis == RS_WRITER_UNDECODED) {
+    fputs(" (fields written as groups, which rollsafe cannot decode", out);
   } else {
     fputs(" (ambiguous writer: versions ", out);
     int first = 1;

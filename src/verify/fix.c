@@ -138,6 +138,13 @@ static void first_reason(char *buf, size_t size, const rs_classification *c) {
 /* Why a record is undetermined, and what settles it. */
 static void undetermined_why(char *buf, size_t size,
                              const rs_classification *c) {
+  if (rs_classification_writer_basis(c) == RS_WRITER_UNDECODED) {
+    snprintf(buf, size,
+             "holds fields written as groups (proto2 groups, editions' "
+             "message_encoding = DELIMITED), which rollsafe cannot decode: "
+             "not rewritten");
+    return;
+  }
   if (rs_classification_writer_basis(c) == RS_WRITER_UNREGISTERED) {
     snprintf(buf, size,
              "written as format version %u, which the registry lacks: "

@@ -25,15 +25,20 @@ typedef enum scan_undetermined_kind {
   SCAN_AMBIGUOUS_WRITER = 0,     /**< raw bytes several versions explain */
   SCAN_UNREGISTERED_VERSION = 1, /**< an envelope naming a version the
                                    registry lacks */
-  SCAN_UNMAPPED_SCHEMA_ID = 2    /**< a Confluent schema id (and message-index
+  SCAN_UNMAPPED_SCHEMA_ID = 2,   /**< a Confluent schema id (and message-index
                                     path) that no mapping names */
+  SCAN_UNDECODED_GROUPS = 3      /**< fields written as groups, which
+                                    rollsafe cannot decode */
 } scan_undetermined_kind;
 
-#define SCAN_UNDETERMINED_KINDS 3
+#define SCAN_UNDETERMINED_KINDS 4
 
-/** "ambiguous_writer", "unregistered_version", "unmapped_schema_id";
- * static. */
+/** "ambiguous_writer", "unregistered_version", "unmapped_schema_id",
+ * "undecoded_groups"; static. */
 const char *scan_undetermined_name(scan_undetermined_kind kind);
+
+/** Why a record whose writer was determined so is undetermined. */
+scan_undetermined_kind scan_undetermined_of(rs_writer_basis basis);
 
 /** Called now and then during a scan (at most every few thousand rows). */
 typedef void (*scan_progress_fn)(void *ctx, uint64_t rows_read);
