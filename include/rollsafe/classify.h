@@ -220,11 +220,21 @@ typedef enum rs_writer_basis {
    * writer meant cannot be compared. A protobuf-c reader fails on a group
    * at the top level, which is then its decided verdict (RS_WRITER_NONE).
    */
-  RS_WRITER_UNDECODED = 7
+  RS_WRITER_UNDECODED = 7,
+  /**
+   * The record sets an extension of its type that the reader's version
+   * declares (`extend`) and the writer's version does not declare alike
+   * (number, type, label, encoding): runtimes other than protobuf-c parse
+   * a registered extension as a field, which rollsafe does not model, so
+   * what the reader makes of it cannot be compared. protobuf-c has no
+   * extensions (protoc-c generates nothing for `extend`): for it they are
+   * unknown fields, and judged as such.
+   */
+  RS_WRITER_EXTENSION = 8
 } rs_writer_basis;
 
 /** "none", "named", "inferred", "given", "ambiguous", "unregistered",
- * "unmapped", "undecoded". */
+ * "unmapped", "undecoded", "extension". */
 RS_EXTERN const char *rs_writer_basis_name(rs_writer_basis basis);
 
 typedef struct rs_classification rs_classification;

@@ -76,8 +76,8 @@ unsigned rs_classification_written_version(const rs_classification *c) {
 const char *rs_writer_basis_name(rs_writer_basis b) {
   static const char *const names[] = {"none",     "named",     "inferred",
                                       "given",    "ambiguous", "unregistered",
-                                      "unmapped", "undecoded"};
-  return (unsigned)b <= RS_WRITER_UNDECODED ? names[b] : "unknown";
+                                      "unmapped", "undecoded", "extension"};
+  return (unsigned)b <= RS_WRITER_EXTENSION ? names[b] : "unknown";
 }
 rs_writer_basis rs_classification_writer_basis(const rs_classification *c) {
   return c ? c->basis : RS_WRITER_NONE;
@@ -88,7 +88,8 @@ uint64_t rs_classification_writer_candidates(const rs_classification *c) {
 int rs_classification_decided(const rs_classification *c) {
   if (c == NULL) return 0;
   if (c->basis != RS_WRITER_AMBIGUOUS && c->basis != RS_WRITER_UNREGISTERED &&
-      c->basis != RS_WRITER_UNMAPPED && c->basis != RS_WRITER_UNDECODED)
+      c->basis != RS_WRITER_UNMAPPED && c->basis != RS_WRITER_UNDECODED &&
+      c->basis != RS_WRITER_EXTENSION)
     return 1;
   return c->verdict >= RS_VERDICT_UNREADABLE;
 }
@@ -880,6 +881,80 @@ static int last_word(rs_classification *c, const rs__version *rv,
   return 0;
 }
 
+static int cmp_ext_number(const void *key, const void *x) {
+  uint32_t a = *(const uint32_t *)key, b = ((const rs__ext *)x)->number;
+  return (a > b) - (a < b);
+}
+
+static const rs__ext *ext_find(const rs__version *v, uint32_t number) {
+  if (v == NULL || v->n_exts == 0) return NULL;
+  return bsearch(&number, v->exts, v->n_exts, sizeof *v->exts, cmp_ext_number);
+}
+
+/* Whether two declarations of an extension read its bytes alike. */
+static bool ext_alike(const rs__ext *a, const rs__ext *b) {
+  const uint32_t flags = RS_FIELD_FLAG_DELIMITED | RS_FIELD_FLAG_UTF8 |
+                         RS_FIELD_FLAG_CLOSED_ENUM | RS_FIELD_FLAG_OPEN_ENUM;
+  if (a->type != b->type || a->label != b->label ||
+      (a->flags & flags) != (b->flags & flags))
+    return false;
+  if (a->type == PROTOBUF_C_TYPE_MESSAGE)
+    return rs__versions_agree(a->descriptor, b->descriptor) &&
+           rs__versions_agree(b->descriptor, a->descriptor);
+  if (a->type == PROTOBUF_C_TYPE_ENUM) {
+    const ProtobufCEnumDescriptor *x = a->descriptor, *y = b->descriptor;
+    if (x->n_values != y->n_values) return false;
+    for (unsigned i = 0; i < x->n_values; i++)
+      if (x->values[i].value != y->values[i].value) return false;
+  }
+  return true;
+}
+
+/*
+ * A runtime other than protobuf-c parses the extensions its reader
+ * registers as fields; rollsafe decodes them as unknown fields. Where the
+ * record sets an extension that the reader's version declares and the
+ * writer's does not declare alike, what the reader sees is not modelled:
+ * the record is undetermined (RS_WRITER_EXTENSION). Returns 1 when it said
+ * so (*rc set).
+ */
+static int extension_unmodelled(rs_classification *c, const rs__type *t,
+                                const rs__version *rv, const rs__version *wv,
+                                const uint8_t *p, size_t plen, size_t base,
+                                const rs__rules *rules, int *rc) {
+  if (rules->pbc || rv->n_exts == 0) return 0;
+  size_t pos = 0;
+  while (pos < plen) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field_rt(rules, p, plen, &pos, &f, &why) != 0) return 0;
+    const rs__ext *re = ext_find(rv, f.number);
+    if (re == NULL) continue;
+    /* The writer's version: the one named (envelope, schema id,
+     * --raw-writer), else any that may have written raw bytes. */
+    const rs__ext *we = NULL;
+    bool alike = true;
+    for (size_t i = 0; i < t->n_versions && alike; i++) {
+      const rs__version *v = &t->versions[i];
+      if (wv != NULL && v != wv) continue;
+      we = ext_find(v, f.number);
+      alike = we != NULL && ext_alike(re, we);
+    }
+    if (alike) continue;
+    c->basis = RS_WRITER_EXTENSION;
+    *rc = add(c, RS_VERDICT_OK, "", f.number, base + f.tag_offset,
+              "extension field %u, which version %u declares%s: %s parses "
+              "a registered extension as a field, which rollsafe does not "
+              "model; what it makes of the record cannot be told",
+              (unsigned)f.number, rv->number,
+              we == NULL ? " and the writer's version does not"
+                         : " otherwise than the writer's version",
+              rules->name);
+    return 1;
+  }
+  return 0;
+}
+
 static int classify(rs_classification *c, const rs__type *t,
                     const rs__version *rv, rs_reader_framing framing,
                     unsigned given, const uint8_t *buf, size_t len,
@@ -897,6 +972,15 @@ static int classify(rs_classification *c, const rs__type *t,
   const uint8_t *p = buf + w.payload_offset;
   size_t plen = len - w.payload_offset;
   bool proven = false; /* protobuf-c unpacked the payload as the reader */
+  const rs__version *named = w.encoding != RS_ENCODING_RAW ? wv
+                             : given != 0 ? rs__type_version(t, given)
+                                          : NULL;
+  if ((w.encoding == RS_ENCODING_RAW || named != NULL) &&
+      extension_unmodelled(c, t, rv, named, p, plen, w.payload_offset, rules,
+                           &rc)) {
+    rs__written_dispose(&w, b->backing);
+    return rc;
+  }
   if (framing_clash(framing, w.encoding)) {
     rc = framing_note(c, rv, framing, w.encoding, buf, len, o);
     /* Nothing after byte 0 can change that verdict: what the payload

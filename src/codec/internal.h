@@ -522,6 +522,21 @@ bool rs__quick_envelope_parse(rs__quick_envelope *e, const uint8_t *buf,
 /* ---- registry
  * ---------------------------------------------------------------- */
 
+/* An extension of a record type: what a reader's runtime parses it as. */
+typedef struct rs__ext {
+  uint32_t number;
+  uint8_t type, label;    /* ProtobufCType, ProtobufCLabel */
+  uint32_t flags;         /* RS_FIELD_FLAG_* and PROTOBUF_C_FIELD_FLAG_PACKED */
+  const void *descriptor; /* of a message or enum extension */
+} rs__ext;
+
+/* Declares the extensions a version's schema gives its record type (copied);
+ * 0, RS_ENOTFOUND (no such version) or RS_ENOMEM. */
+int rs__registry_builder_set_extensions(rs_registry_builder *b,
+                                        const char *type, unsigned version,
+                                        const rs__ext *exts, size_t n,
+                                        rs_error *err);
+
 typedef struct rs__move {
   unsigned writer_version, reader_version;
   uint32_t writer_field, reader_field;
@@ -547,6 +562,10 @@ typedef struct rs__version {
    * from an editions file (RS_FIELD_FLAG_EDITIONS), which protoc-c 1.4
    * cannot compile. */
   bool groups, editions;
+  /* The extensions of the record type its schema declares (`extend`),
+   * sorted by number (rs__registry_builder_set_extensions). */
+  struct rs__ext *exts;
+  size_t n_exts;
   /* Bit j: this version and version j + 1 read alike what both can have
    * written (rs__versions_agree), for versions 1..64. */
   uint64_t agrees;

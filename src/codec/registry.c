@@ -45,8 +45,10 @@ static void free_types(rs_registry *r) {
     for (size_t j = 0; j < t->n_convs; j++)
       rs__free(r->a, (void *)t->convs[j].c.handled_fields);
     rs__free(r->a, t->convs);
-    for (size_t j = 0; j < t->n_versions; j++)
+    for (size_t j = 0; j < t->n_versions; j++) {
       rs__qplans_free(t->versions[j].plans, r->a);
+      rs__free(r->a, t->versions[j].exts);
+    }
     rs__free(r->a, t->versions);
     rs__free(r->a, t->moves);
     for (size_t j = 0; j < t->n_enum_maps; j++) {
@@ -224,6 +226,37 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
   budget = RS__STATIC_DEPTH_BUDGET;
   v->editions = reaches_flag(desc, RS_FIELD_FLAG_EDITIONS, 1, &budget);
   rs__fingerprint(desc, v->fingerprint);
+  return 0;
+}
+
+static int cmp_ext(const void *x, const void *y) {
+  uint32_t a = ((const rs__ext *)x)->number, b = ((const rs__ext *)y)->number;
+  return (a > b) - (a < b);
+}
+
+int rs__registry_builder_set_extensions(rs_registry_builder *b,
+                                        const char *type, unsigned version,
+                                        const rs__ext *exts, size_t n,
+                                        rs_error *err) {
+  rs__type *t;
+  int rc = get_type(&b->reg, type, &t, err);
+  if (rc != 0) return rc;
+  rs__version *v = NULL;
+  for (size_t i = 0; i < t->n_versions && v == NULL; i++)
+    if (t->versions[i].number == version) v = &t->versions[i];
+  if (v == NULL)
+    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
+                    "%s version %u is not declared", type, version);
+  rs__free(b->reg.a, v->exts);
+  v->exts = NULL;
+  v->n_exts = 0;
+  if (n == 0) return 0;
+  v->exts = rs__alloc(b->reg.a, n * sizeof *v->exts);
+  if (v->exts == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+  memcpy(v->exts, exts, n * sizeof *exts);
+  qsort(v->exts, n, sizeof *v->exts, cmp_ext);
+  v->n_exts = n;
   return 0;
 }
 

@@ -116,7 +116,19 @@ void scan_report_reason(char *buf, size_t size, const scan_report *r) {
   uint64_t ambiguous = why[SCAN_AMBIGUOUS_WRITER],
            unregistered = why[SCAN_UNREGISTERED_VERSION],
            unmapped = why[SCAN_UNMAPPED_SCHEMA_ID],
-           groups = why[SCAN_UNDECODED_GROUPS];
+           groups = why[SCAN_UNDECODED_GROUPS],
+           extensions = why[SCAN_EXTENSION_FIELDS];
+  if (extensions > 0 && ambiguous + unregistered + unmapped + groups == 0) {
+    snprintf(buf, size,
+             "undetermined: %" PRIu64
+             " record%s setting an extension that the reader's version "
+             "declares and the writer's declares otherwise (or not): the "
+             "reader's runtime parses it as a field, which rollsafe does not "
+             "model; what the reader makes of %s cannot be told",
+             extensions, extensions == 1 ? "" : "s",
+             extensions == 1 ? "it" : "them");
+    return;
+  }
   if (groups > 0 && ambiguous + unregistered + unmapped == 0) {
     snprintf(buf, size,
              "undetermined: %" PRIu64
@@ -764,7 +776,8 @@ static void text_undetermined(FILE *out, const char *prefix,
             k == SCAN_UNREGISTERED_VERSION ? "unregistered version"
             : k == SCAN_UNMAPPED_SCHEMA_ID ? "unmapped schema id"
             : k == SCAN_UNDECODED_GROUPS   ? "groups rollsafe cannot decode"
-                                           : "ambiguous writer");
+            : k == SCAN_EXTENSION_FIELDS ? "extensions rollsafe does not model"
+                                         : "ambiguous writer");
     first = 0;
   }
   fputc(')', out);
@@ -778,6 +791,9 @@ static void text_undetermined_why(FILE *out, const scan_sample *s) {
     fprintf(out, " (unmapped schema id %lu", (unsigned long)s->schema_id);
   } else if (s->basis == RS_WRITER_UNDECODED) {
     fputs(" (fields written as groups, which rollsafe cannot decode", out);
+  } else if (s->basis == RS_WRITER_EXTENSION) {
+    fputs(" (an extension the reader parses, which rollsafe does not model",
+          out);
   } else {
     fputs(" (ambiguous writer: versions ", out);
     int first = 1;

@@ -1262,6 +1262,96 @@ void rs_message_init(const ProtobufCMessageDescriptor *d, ProtobufCMessage *m) {
   }
 }
 
+/* One extension of a record type, as its reader's runtime parses it;
+ * false when rollsafe cannot say (a type it cannot resolve). */
+static bool ext_of(const rs_schema *s, const char *scope,
+                   const rs__features *scope_feat, int edition,
+                   const field_proto *f, rs__ext *out) {
+  memset(out, 0, sizeof *out);
+  if (!f->has_number || f->number < 1) return false;
+  out->number = (uint32_t)f->number;
+  rs__features ff = *scope_feat;
+  if (rs__is_editions(edition))
+    rs__features_merge(&ff, (const ProtobufCMessage *)f->options,
+                       RS__FEATURES_OF_FIELD);
+  bool ok = true;
+  ProtobufCType t = PROTOBUF_C_TYPE_MESSAGE;
+  bool group =
+      f->has_type &&
+      f->type == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP;
+  if (f->has_type && !group) t = map_type(f->type, &ok);
+  if (!ok) return false;
+  if (!f->has_type || t == PROTOBUF_C_TYPE_MESSAGE ||
+      t == PROTOBUF_C_TYPE_ENUM) {
+    if (!valid_type_name(f->type_name)) return false;
+    const entry *target = resolve(s, scope, f->type_name);
+    if (target == NULL) return false;
+    t = target->is_enum ? PROTOBUF_C_TYPE_ENUM : PROTOBUF_C_TYPE_MESSAGE;
+    out->descriptor =
+        target->is_enum ? (const void *)target->ed : (const void *)target->md;
+    if (target->is_enum)
+      out->flags |= target->feat.enum_type == RS__ENUM_CLOSED
+                        ? RS_FIELD_FLAG_CLOSED_ENUM
+                        : RS_FIELD_FLAG_OPEN_ENUM;
+    else if (group || ff.encoding == RS__ENCODING_DELIMITED)
+      out->flags |= RS_FIELD_FLAG_DELIMITED;
+  }
+  out->type = (uint8_t)t;
+  bool repeated =
+      f->has_label &&
+      f->label ==
+          GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REPEATED;
+  out->label = repeated ? PROTOBUF_C_LABEL_REPEATED : PROTOBUF_C_LABEL_OPTIONAL;
+  if (repeated && is_packable(t)) {
+    bool packed = ff.repeated == RS__REPEATED_PACKED;
+    if (f->options != NULL && f->options->has_packed &&
+        !rs__is_editions(edition))
+      packed = f->options->packed;
+    if (packed) out->flags |= PROTOBUF_C_FIELD_FLAG_PACKED;
+  }
+  if (t == PROTOBUF_C_TYPE_STRING && ff.utf8 == RS__UTF8_VERIFY)
+    out->flags |= RS_FIELD_FLAG_UTF8;
+  return true;
+}
+
+/* The extensions schema s declares for message `full`: at most cap into
+ * out, *n of them (an extension rollsafe cannot resolve is skipped: the
+ * schema loaded, so protoc resolved it). */
+static void extensions_of(const rs_schema *s, const char *full, rs__ext *out,
+                          size_t cap, size_t *n) {
+  *n = 0;
+  const Google__Protobuf__FileDescriptorSet *set = s->set;
+  for (size_t i = 0; i < set->n_file; i++) {
+    const file_proto *f = set->file[i];
+    int edition;
+    const char *why;
+    if (rs__file_edition(f, &edition, &why) != 0) continue;
+    rs__features feat;
+    rs__features_of_file(&feat, f, edition);
+    for (size_t k = 0; k < f->n_extension && *n < cap; k++) {
+      const field_proto *x = f->extension[k];
+      if (x->extendee == NULL ||
+          strcmp(x->extendee[0] == '.' ? x->extendee + 1 : x->extendee, full) !=
+              0)
+        continue;
+      if (ext_of(s, f->package ? f->package : "", &feat, edition, x, &out[*n]))
+        (*n)++;
+    }
+  }
+  for (size_t i = 0; i < s->n; i++) {
+    const entry *en = &s->entries[i];
+    if (en->is_enum) continue;
+    for (size_t k = 0; k < en->msg->n_extension && *n < cap; k++) {
+      const field_proto *x = en->msg->extension[k];
+      if (x->extendee == NULL ||
+          strcmp(x->extendee[0] == '.' ? x->extendee + 1 : x->extendee, full) !=
+              0)
+        continue;
+      if (ext_of(s, en->name, &en->feat, en->edition, x, &out[*n])) (*n)++;
+    }
+  }
+}
+
 int rs_schema_register(rs_registry_builder *b, const char *type,
                        const rs_schema *const *schemas, size_t n,
                        const char *message, rs_error *err) {
@@ -1277,6 +1367,25 @@ int rs_schema_register(rs_registry_builder *b, const char *type,
       rc = rs_registry_builder_add_version(
           b, type, (unsigned)i + 1, d,
           i == 0 ? RS_ENCODING_RAW : RS_ENCODING_ENVELOPE, err);
+    if (rc != 0) return rc;
+    /* An extension range holds at most 2^29 numbers; a record type
+     * declares few extensions. */
+    size_t cap = 0;
+    for (size_t f = 0; f < schemas[i]->set->n_file; f++)
+      cap += schemas[i]->set->file[f]->n_extension;
+    for (size_t e = 0; e < schemas[i]->n; e++)
+      if (!schemas[i]->entries[e].is_enum)
+        cap += schemas[i]->entries[e].msg->n_extension;
+    if (cap == 0) continue;
+    rs__ext *exts = rs__alloc(&rs__malloc_allocator, cap * sizeof *exts);
+    if (exts == NULL)
+      return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "%s: out of memory",
+                      schemas[i]->what);
+    size_t n_exts = 0;
+    extensions_of(schemas[i], d->name, exts, cap, &n_exts);
+    rc = rs__registry_builder_set_extensions(b, type, (unsigned)i + 1, exts,
+                                             n_exts, err);
+    rs__free(&rs__malloc_allocator, exts);
     if (rc != 0) return rc;
   }
   return 0;

@@ -138,6 +138,12 @@ static void first_reason(char *buf, size_t size, const rs_classification *c) {
 /* Why a record is undetermined, and what settles it. */
 static void undetermined_why(char *buf, size_t size,
                              const rs_classification *c) {
+  if (rs_classification_writer_basis(c) == RS_WRITER_EXTENSION) {
+    snprintf(buf, size,
+             "sets an extension the reader parses and the writer declares "
+             "otherwise, which rollsafe does not model: not rewritten");
+    return;
+  }
   if (rs_classification_writer_basis(c) == RS_WRITER_UNDECODED) {
     snprintf(buf, size,
              "holds fields written as groups (proto2 groups, editions' "

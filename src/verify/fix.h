@@ -203,8 +203,7 @@ int fix_restore(fix_result *result, store *s, const fix_options *options,
  * rows, passes and, where the verification pass ran, what remained; with
  * @p restore, its last restore's counts.
  */
-void fix_result_from_run(fix_result *result, const store_run *run,
-                         int restore);
+void fix_result_from_run(fix_result *result, const store_run *run, int restore);
 
 /** Whether the last restore of @p run stopped before its end (interrupted,
  * failed, or its process killed): a restore goes on from its checkpoint. */

@@ -26,6 +26,7 @@ const char *scan_undetermined_name(scan_undetermined_kind kind) {
   return kind == SCAN_UNREGISTERED_VERSION ? "unregistered_version"
          : kind == SCAN_UNMAPPED_SCHEMA_ID ? "unmapped_schema_id"
          : kind == SCAN_UNDECODED_GROUPS   ? "undecoded_groups"
+         : kind == SCAN_EXTENSION_FIELDS   ? "extension_fields"
                                            : "ambiguous_writer";
 }
 
@@ -33,6 +34,7 @@ scan_undetermined_kind scan_undetermined_of(rs_writer_basis basis) {
   return basis == RS_WRITER_UNREGISTERED ? SCAN_UNREGISTERED_VERSION
          : basis == RS_WRITER_UNMAPPED   ? SCAN_UNMAPPED_SCHEMA_ID
          : basis == RS_WRITER_UNDECODED  ? SCAN_UNDECODED_GROUPS
+         : basis == RS_WRITER_EXTENSION  ? SCAN_EXTENSION_FIELDS
                                          : SCAN_AMBIGUOUS_WRITER;
 }
 

@@ -27,14 +27,16 @@ typedef enum scan_undetermined_kind {
                                    registry lacks */
   SCAN_UNMAPPED_SCHEMA_ID = 2,   /**< a Confluent schema id (and message-index
                                     path) that no mapping names */
-  SCAN_UNDECODED_GROUPS = 3      /**< fields written as groups, which
+  SCAN_UNDECODED_GROUPS = 3,     /**< fields written as groups, which
                                     rollsafe cannot decode */
+  SCAN_EXTENSION_FIELDS = 4      /**< extensions the reader parses and the
+                                    writer declares otherwise */
 } scan_undetermined_kind;
 
-#define SCAN_UNDETERMINED_KINDS 4
+#define SCAN_UNDETERMINED_KINDS 5
 
 /** "ambiguous_writer", "unregistered_version", "unmapped_schema_id",
- * "undecoded_groups"; static. */
+ * "undecoded_groups", "extension_fields"; static. */
 const char *scan_undetermined_name(scan_undetermined_kind kind);
 
 /** Why a record whose writer was determined so is undetermined. */
