@@ -164,21 +164,40 @@ static unsigned static_depth(const ProtobufCMessageDescriptor *d,
   return deepest;
 }
 
-/* Whether a field with any of `flags` is reachable from d (within the same
- * bounds as static_depth; past them: assumed). */
+/* Whether a field with any of `flags` is reachable from d: each message
+ * type visited once, the first RS__REACH_MAX types (beyond them, or out of
+ * memory, none is assumed). */
+#define RS__REACH_MAX 20000
 static bool reaches_flag(const ProtobufCMessageDescriptor *d, uint32_t flags,
-                         unsigned level, unsigned *budget) {
-  if (level > RS__STATIC_DEPTH_MAX || *budget == 0) return true;
-  --*budget;
-  for (unsigned i = 0; i < d->n_fields; i++)
-    if (d->fields[i].reserved_flags & flags) return true;
-  for (unsigned i = 0; i < d->n_fields; i++) {
-    const ProtobufCFieldDescriptor *f = &d->fields[i];
-    if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor != d &&
-        reaches_flag(f->descriptor, flags, level + 1, budget))
-      return true;
+                         const ProtobufCAllocator *a) {
+  size_t cap = 16, n = 0, next = 0;
+  const ProtobufCMessageDescriptor **seen = rs__alloc(a, cap * sizeof *seen);
+  if (seen == NULL) return false;
+  seen[n++] = d;
+  bool found = false;
+  while (next < n && !found) {
+    const ProtobufCMessageDescriptor *m = seen[next++];
+    for (unsigned i = 0; i < m->n_fields && !found; i++) {
+      const ProtobufCFieldDescriptor *f = &m->fields[i];
+      if (f->reserved_flags & flags) found = true;
+      if (f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
+      bool known = false;
+      for (size_t k = 0; k < n && !known; k++) known = seen[k] == f->descriptor;
+      if (known || n >= RS__REACH_MAX) continue;
+      if (n == cap) {
+        const ProtobufCMessageDescriptor **grown =
+            rs__alloc(a, 2 * cap * sizeof *grown);
+        if (grown == NULL) break;
+        memcpy(grown, seen, n * sizeof *seen);
+        rs__free(a, seen);
+        seen = grown;
+        cap *= 2;
+      }
+      seen[n++] = f->descriptor;
+    }
   }
-  return false;
+  rs__free(a, seen);
+  return found;
 }
 
 int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
@@ -221,10 +240,8 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
   v->encoding = encoding;
   unsigned budget = RS__STATIC_DEPTH_BUDGET;
   v->static_depth = static_depth(desc, 1, &budget);
-  budget = RS__STATIC_DEPTH_BUDGET;
-  v->groups = reaches_flag(desc, RS_FIELD_FLAG_DELIMITED, 1, &budget);
-  budget = RS__STATIC_DEPTH_BUDGET;
-  v->editions = reaches_flag(desc, RS_FIELD_FLAG_EDITIONS, 1, &budget);
+  v->groups = reaches_flag(desc, RS_FIELD_FLAG_DELIMITED, b->reg.a);
+  v->editions = reaches_flag(desc, RS_FIELD_FLAG_EDITIONS, b->reg.a);
   rs__fingerprint(desc, v->fingerprint);
   return 0;
 }
