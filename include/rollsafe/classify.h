@@ -230,11 +230,17 @@ typedef enum rs_writer_basis {
    * extensions (protoc-c generates nothing for `extend`): for it they are
    * unknown fields, and judged as such.
    */
-  RS_WRITER_EXTENSION = 8
+  RS_WRITER_EXTENSION = 8,
+  /**
+   * The reader's runtime is protobuf-c and its version comes from an
+   * editions file or has a group field, which protobuf-c 1.4 cannot compile
+   * (protoc-c): there is no such reader, so what it reads cannot be told.
+   */
+  RS_WRITER_NO_READER = 9
 } rs_writer_basis;
 
 /** "none", "named", "inferred", "given", "ambiguous", "unregistered",
- * "unmapped", "undecoded", "extension". */
+ * "unmapped", "undecoded", "extension", "no_reader". */
 RS_EXTERN const char *rs_writer_basis_name(rs_writer_basis basis);
 
 typedef struct rs_classification rs_classification;

@@ -74,10 +74,10 @@ unsigned rs_classification_written_version(const rs_classification *c) {
   return c ? c->written_version : 0;
 }
 const char *rs_writer_basis_name(rs_writer_basis b) {
-  static const char *const names[] = {"none",     "named",     "inferred",
-                                      "given",    "ambiguous", "unregistered",
-                                      "unmapped", "undecoded", "extension"};
-  return (unsigned)b <= RS_WRITER_EXTENSION ? names[b] : "unknown";
+  static const char *const names[] = {
+      "none",         "named",    "inferred",  "given",     "ambiguous",
+      "unregistered", "unmapped", "undecoded", "extension", "no_reader"};
+  return (unsigned)b <= RS_WRITER_NO_READER ? names[b] : "unknown";
 }
 rs_writer_basis rs_classification_writer_basis(const rs_classification *c) {
   return c ? c->basis : RS_WRITER_NONE;
@@ -89,7 +89,7 @@ int rs_classification_decided(const rs_classification *c) {
   if (c == NULL) return 0;
   if (c->basis != RS_WRITER_AMBIGUOUS && c->basis != RS_WRITER_UNREGISTERED &&
       c->basis != RS_WRITER_UNMAPPED && c->basis != RS_WRITER_UNDECODED &&
-      c->basis != RS_WRITER_EXTENSION)
+      c->basis != RS_WRITER_EXTENSION && c->basis != RS_WRITER_NO_READER)
     return 1;
   return c->verdict >= RS_VERDICT_UNREADABLE;
 }
@@ -1039,6 +1039,8 @@ typedef struct setup {
   rs_reader_framing framing;
   unsigned raw_writer;
   rs__rules rules; /* the reader's runtime */
+  /* protobuf-c has no reader of the reader's version (see prepare). */
+  bool no_reader;
   quick_limits quick;
 } setup;
 
@@ -1075,14 +1077,7 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
   /* protoc-c 1.4 compiles neither an editions file (its front end is
    * protobuf 3.21's, which predates editions) nor a proto2 group (it
    * crashes on one): no protobuf-c reader of such a version exists. */
-  if (st->rules.pbc && (rv->editions || rv->groups))
-    return rs__fail(
-        err, RS_EINVAL, RS_OFFSET_NONE,
-        "%s version %u %s, which protobuf-c 1.4 (protoc-c) cannot "
-        "compile: there is no protobuf-c reader of it; name the "
-        "reader's runtime (--reader-runtime)",
-        t->name, rnum,
-        rv->editions ? "comes from an editions file" : "has a group field");
+  st->no_reader = st->rules.pbc && (rv->editions || rv->groups);
   rs_reader_framing framing = reader->framing;
   if (framing == RS_READER_FRAMING_DEFAULT)
     framing = rv->encoding == RS_ENCODING_RAW ? RS_READER_FRAMING_RAW
@@ -1144,6 +1139,19 @@ static int finish(rs_classification **out, rs_classification *c, int rc,
   return 0;
 }
 
+/* A reader protobuf-c has no code for: every record is undetermined. */
+static int no_reader(rs_classification *c, const setup *st, bool *done) {
+  *done = true;
+  c->basis = RS_WRITER_NO_READER;
+  return add(
+      c, RS_VERDICT_OK, "", 0, RS_OFFSET_NONE,
+      "version %u %s, which protobuf-c 1.4 cannot compile (protoc-c): "
+      "there is no protobuf-c reader of it, so what one reads cannot "
+      "be told; name the reader's runtime (--reader-runtime)",
+      st->rv->number,
+      st->rv->editions ? "comes from an editions file" : "has a group field");
+}
+
 /* rs_classify once prepared. */
 static int run(rs_classification **out, const setup *st, const uint8_t *buf,
                size_t len, rs_error *err) {
@@ -1154,7 +1162,9 @@ static int run(rs_classification **out, const setup *st, const uint8_t *buf,
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
   bool done = false;
   int rc = 0;
-  if ((st->o.flags & RS_OPT_VERDICT_ONLY) && !(st->o.flags & RS__OPT_NO_QUICK))
+  if (st->no_reader) rc = no_reader(c, st, &done);
+  if (rc == 0 && !done && (st->o.flags & RS_OPT_VERDICT_ONLY) &&
+      !(st->o.flags & RS__OPT_NO_QUICK))
     rc = quick_classify(c, st->t, st->rv, st->framing, st->raw_writer, buf, len,
                         &st->o, &st->quick, &done);
   if (rc == 0 && !done)
@@ -1335,8 +1345,11 @@ int rs_classify_replacement(rs_classification **out,
   if (c == NULL)
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
   bool fallback = false;
-  rc = classify_replacement(c, &st, old_buf, old_len, new_buf, new_len, &b,
-                            &fallback);
+  bool said = false;
+  if (st.no_reader) rc = no_reader(c, &st, &said);
+  if (!said)
+    rc = classify_replacement(c, &st, old_buf, old_len, new_buf, new_len, &b,
+                              &fallback);
   if (rc == 0 && fallback) {
     /* No writer to compare with: the new bytes judged on their own. */
     rs_classification_free(c);

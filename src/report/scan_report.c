@@ -117,7 +117,18 @@ void scan_report_reason(char *buf, size_t size, const scan_report *r) {
            unregistered = why[SCAN_UNREGISTERED_VERSION],
            unmapped = why[SCAN_UNMAPPED_SCHEMA_ID],
            groups = why[SCAN_UNDECODED_GROUPS],
-           extensions = why[SCAN_EXTENSION_FIELDS];
+           extensions = why[SCAN_EXTENSION_FIELDS],
+           no_reader = why[SCAN_NO_READER];
+  if (no_reader > 0) {
+    snprintf(buf, size,
+             "undetermined: %" PRIu64
+             " record%s: the reader's version comes from an editions file "
+             "or has a group field, which protobuf-c 1.4 cannot compile; "
+             "there is no protobuf-c reader of it (name the reader's "
+             "runtime: --reader-runtime)",
+             no_reader, no_reader == 1 ? "" : "s");
+    return;
+  }
   if (extensions > 0 && ambiguous + unregistered + unmapped + groups == 0) {
     snprintf(buf, size,
              "undetermined: %" PRIu64
@@ -777,6 +788,7 @@ static void text_undetermined(FILE *out, const char *prefix,
             : k == SCAN_UNMAPPED_SCHEMA_ID ? "unmapped schema id"
             : k == SCAN_UNDECODED_GROUPS   ? "groups rollsafe cannot decode"
             : k == SCAN_EXTENSION_FIELDS ? "extensions rollsafe does not model"
+            : k == SCAN_NO_READER        ? "no reader in the runtime"
                                          : "ambiguous writer");
     first = 0;
   }
@@ -791,6 +803,8 @@ static void text_undetermined_why(FILE *out, const scan_sample *s) {
     fprintf(out, " (unmapped schema id %lu", (unsigned long)s->schema_id);
   } else if (s->basis == RS_WRITER_UNDECODED) {
     fputs(" (fields written as groups, which rollsafe cannot decode", out);
+  } else if (s->basis == RS_WRITER_NO_READER) {
+    fputs(" (no reader of the version in the runtime", out);
   } else if (s->basis == RS_WRITER_EXTENSION) {
     fputs(" (an extension the reader parses, which rollsafe does not model",
           out);

@@ -546,6 +546,8 @@ static int add_ext(rs_diff_schema *s, const field_proto *f, const char *scope,
   sx_ext *x = &s->exts[s->n_exts];
   memset(x, 0, sizeof *x);
   x->extendee = xdup(f->extendee != NULL ? no_dot(f->extendee) : "");
+  /* Named without the package, as types are matched across versions
+   * (sx_type.rel): "(e)", "(Rec.e)". */
   x->name = scope[0] != '\0' ? format("(%s.%s)", scope, f->name)
                              : format("(%s)", f->name);
   x->owner.path = d_malloc((path_len + 1) * sizeof *path);
@@ -594,15 +596,15 @@ static int index_features(rs_diff_schema *s) {
   for (size_t i = 0; i < s->n_files; i++) {
     const file_proto *fd = s->files[i].fd;
     for (size_t k = 0; k < fd->n_extension; k++)
-      if (add_ext(s, fd->extension[k], fd->package ? fd->package : "", i, NULL,
-                  0, 7, k, &s->files[i].feat) != 0)
+      if (add_ext(s, fd->extension[k], "", i, NULL, 0, 7, k,
+                  &s->files[i].feat) != 0)
         return RS_ENOMEM;
   }
   for (size_t i = 0; i < s->n_types; i++) {
     const sx_type *t = &s->types[i];
     if (t->msg == NULL) continue;
     for (size_t k = 0; k < t->msg->n_extension; k++)
-      if (add_ext(s, t->msg->extension[k], t->full, t->file, t->path,
+      if (add_ext(s, t->msg->extension[k], t->rel, t->file, t->path,
                   t->path_len, 6, k, &t->feat) != 0)
         return RS_ENOMEM;
     if (!rs__is_editions(s->files[t->file].edition)) continue;

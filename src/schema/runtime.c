@@ -782,6 +782,7 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
       if (rs__is_editions(en->edition) || en->proto3)
         FAIL(RS_EINVAL, "TYPE_GROUP outside proto2");
       delimited = true;
+      t = PROTOBUF_C_TYPE_MESSAGE;
     } else if (f->has_type) {
       t = map_type(f->type, &type_ok);
     }

@@ -27,6 +27,7 @@ const char *scan_undetermined_name(scan_undetermined_kind kind) {
          : kind == SCAN_UNMAPPED_SCHEMA_ID ? "unmapped_schema_id"
          : kind == SCAN_UNDECODED_GROUPS   ? "undecoded_groups"
          : kind == SCAN_EXTENSION_FIELDS   ? "extension_fields"
+         : kind == SCAN_NO_READER          ? "no_reader"
                                            : "ambiguous_writer";
 }
 
@@ -35,6 +36,7 @@ scan_undetermined_kind scan_undetermined_of(rs_writer_basis basis) {
          : basis == RS_WRITER_UNMAPPED   ? SCAN_UNMAPPED_SCHEMA_ID
          : basis == RS_WRITER_UNDECODED  ? SCAN_UNDECODED_GROUPS
          : basis == RS_WRITER_EXTENSION  ? SCAN_EXTENSION_FIELDS
+         : basis == RS_WRITER_NO_READER  ? SCAN_NO_READER
                                          : SCAN_AMBIGUOUS_WRITER;
 }
 

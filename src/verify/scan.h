@@ -29,14 +29,16 @@ typedef enum scan_undetermined_kind {
                                     path) that no mapping names */
   SCAN_UNDECODED_GROUPS = 3,     /**< fields written as groups, which
                                     rollsafe cannot decode */
-  SCAN_EXTENSION_FIELDS = 4      /**< extensions the reader parses and the
+  SCAN_EXTENSION_FIELDS = 4,     /**< extensions the reader parses and the
                                     writer declares otherwise */
+  SCAN_NO_READER = 5             /**< no reader of the version in the
+                                    runtime (protobuf-c: editions, groups) */
 } scan_undetermined_kind;
 
-#define SCAN_UNDETERMINED_KINDS 5
+#define SCAN_UNDETERMINED_KINDS 6
 
 /** "ambiguous_writer", "unregistered_version", "unmapped_schema_id",
- * "undecoded_groups", "extension_fields"; static. */
+ * "undecoded_groups", "extension_fields", "no_reader"; static. */
 const char *scan_undetermined_name(scan_undetermined_kind kind);
 
 /** Why a record whose writer was determined so is undetermined. */
