@@ -164,15 +164,15 @@ static unsigned static_depth(const ProtobufCMessageDescriptor *d,
   return deepest;
 }
 
-/* Whether a field with any of `flags` is reachable from d: each message
- * type visited once, the first RS__REACH_MAX types (beyond them, or out of
- * memory, none is assumed). */
+/* Whether a field with any of `flags` is reachable from d: 1 or 0, each
+ * message type visited once, the first RS__REACH_MAX types (beyond them,
+ * none is assumed); -1 out of memory. */
 #define RS__REACH_MAX 20000
-static bool reaches_flag(const ProtobufCMessageDescriptor *d, uint32_t flags,
-                         const ProtobufCAllocator *a) {
+static int reaches_flag(const ProtobufCMessageDescriptor *d, uint32_t flags,
+                        const ProtobufCAllocator *a) {
   size_t cap = 16, n = 0, next = 0;
   const ProtobufCMessageDescriptor **seen = rs__alloc(a, cap * sizeof *seen);
-  if (seen == NULL) return false;
+  if (seen == NULL) return -1;
   seen[n++] = d;
   bool found = false;
   while (next < n && !found) {
@@ -187,7 +187,10 @@ static bool reaches_flag(const ProtobufCMessageDescriptor *d, uint32_t flags,
       if (n == cap) {
         const ProtobufCMessageDescriptor **grown =
             rs__alloc(a, 2 * cap * sizeof *grown);
-        if (grown == NULL) break;
+        if (grown == NULL) {
+          rs__free(a, seen);
+          return -1;
+        }
         memcpy(grown, seen, n * sizeof *seen);
         rs__free(a, seen);
         seen = grown;
@@ -197,7 +200,7 @@ static bool reaches_flag(const ProtobufCMessageDescriptor *d, uint32_t flags,
     }
   }
   rs__free(a, seen);
-  return found;
+  return found ? 1 : 0;
 }
 
 int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
@@ -228,6 +231,10 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
     if (t->versions[i].number == version)
       return rs__fail(err, RS_EEXISTS, RS_OFFSET_NONE,
                       "%s version %u is already declared", type, version);
+  int groups = reaches_flag(desc, RS_FIELD_FLAG_DELIMITED, b->reg.a);
+  int editions = reaches_flag(desc, RS_FIELD_FLAG_EDITIONS, b->reg.a);
+  if (groups < 0 || editions < 0)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
   rs__qplans *plans = NULL;
   if (grow(b->reg.a, (void **)&t->versions, t->n_versions, &t->cap_versions,
            sizeof *t->versions) != 0 ||
@@ -240,8 +247,8 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
   v->encoding = encoding;
   unsigned budget = RS__STATIC_DEPTH_BUDGET;
   v->static_depth = static_depth(desc, 1, &budget);
-  v->groups = reaches_flag(desc, RS_FIELD_FLAG_DELIMITED, b->reg.a);
-  v->editions = reaches_flag(desc, RS_FIELD_FLAG_EDITIONS, b->reg.a);
+  v->groups = groups == 1;
+  v->editions = editions == 1;
   rs__fingerprint(desc, v->fingerprint);
   return 0;
 }

@@ -1378,7 +1378,7 @@ int rs_schema_register(rs_registry_builder *b, const char *type,
       if (!schemas[i]->entries[e].is_enum)
         cap += schemas[i]->entries[e].msg->n_extension;
     if (cap == 0) continue;
-    rs__ext *exts = rs__alloc(&rs__malloc_allocator, cap * sizeof *exts);
+    rs__ext *exts = rs__alloc(schemas[i]->backing, cap * sizeof *exts);
     if (exts == NULL)
       return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "%s: out of memory",
                       schemas[i]->what);
@@ -1386,7 +1386,7 @@ int rs_schema_register(rs_registry_builder *b, const char *type,
     extensions_of(schemas[i], d->name, exts, cap, &n_exts);
     rc = rs__registry_builder_set_extensions(b, type, (unsigned)i + 1, exts,
                                              n_exts, err);
-    rs__free(&rs__malloc_allocator, exts);
+    rs__free(schemas[i]->backing, exts);
     if (rc != 0) return rc;
   }
   return 0;
