@@ -16,12 +16,13 @@ if(TARGET rollsafe_cli)
   find_program(RS_ED_PROTOC protoc REQUIRED)
   find_program(RS_ED_PROTOC_C protoc-c REQUIRED)
   find_program(RS_ED_CC NAMES cc gcc REQUIRED)
+  find_program(RS_ED_CXX NAMES c++ g++ REQUIRED)
   add_test(NAME editions
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/editions/test_editions.py
             --rollsafe $<TARGET_FILE:rollsafe_cli>
             --buf ${RS_BUF}
             --protoc ${RS_ED_PROTOC} --protoc-c ${RS_ED_PROTOC_C}
-            --cc ${RS_ED_CC}
+            --cc ${RS_ED_CC} --cxx ${RS_ED_CXX}
             --work ${CMAKE_CURRENT_BINARY_DIR}/editions-work)
   set_tests_properties(editions PROPERTIES LABELS editions)
 endif()
