@@ -17,6 +17,9 @@ files, read by real readers:
 * protoc-c generated C of the PROTO version 1, linked with libprotobuf-c
   only (pbc_reader.c), tells whether protobuf-c's unpack fails (unreadable
   exactly when it does);
+* for the extensions case, C++, Go and Java readers of the PROTO version 1
+  (cpp_ext_reader.cc, go_ext_reader.go, JavaExtReader.java, built from the
+  Debian packages) show how each parses a registered extension;
 * the other runtimes' readings of the PROTO files are what the differential
   suite (differential.runtime.*) checks rollsafe against, record by record:
   here rollsafe's verdicts for the EDITIONS files must equal its verdicts
@@ -32,7 +35,8 @@ refuses the reader (exit 2): no protobuf-c reader of an editions file or
 of a group exists (protoc-c 1.4 cannot compile either).
 
 Usage: test_editions.py --rollsafe BIN --buf BIN --protoc BIN
-                        --protoc-c BIN --cc BIN [--cxx BIN] --work DIR
+                        --protoc-c BIN --cc BIN [--cxx BIN] [--go BIN]
+                        [--java BIN] [--javac BIN] --work DIR
                         [CASE...]
 """
 import argparse
@@ -479,6 +483,53 @@ def cpp_extension_reading(args, d, data, work):
                encoding="latin-1").stdout.strip()
 
 
+def go_extension_reading(args, d, data, work):
+    """Go's reading of the extension `e` of the "extensions" case: the
+    generated package imported registers it, and proto.Unmarshal resolves
+    extensions with protoregistry.GlobalTypes by default. Built offline in
+    GOPATH mode from Debian's golang-google-protobuf-dev."""
+    gopath = os.path.join(work, "gopath")
+    env = dict(os.environ)
+    env.update(GOPATH=gopath + ":/usr/share/gocode", GO111MODULE="off",
+               GOFLAGS="", GOPROXY="off",
+               GOCACHE=os.path.join(work, "gocache"))
+    src = os.path.join(gopath, "src")
+    os.makedirs(os.path.join(src, "edextreader"), exist_ok=True)
+    plugin = os.path.join(work, "protoc-gen-go")
+    run([args.go, "build", "-o", plugin,
+         "google.golang.org/protobuf/cmd/protoc-gen-go"],
+        "go build protoc-gen-go", env=env)
+    pdir = os.path.join(work, "proto", "v1")
+    run([args.protoc, "-I", pdir, "--plugin=protoc-gen-go=" + plugin,
+         "--go_out=" + src, "--go_opt=Mextensions_v1.proto=edext/v1",
+         "extensions_v1.proto"], "protoc --go_out")
+    shutil.copy(os.path.join(HERE, "go_ext_reader.go"),
+                os.path.join(src, "edextreader", "main.go"))
+    exe = os.path.join(work, "go_ext_reader")
+    run([args.go, "build", "-o", exe, "edextreader"], "go build", env=env)
+    return run([exe], "Go reader", input=data.decode("latin-1"),
+               encoding="latin-1").stdout.strip()
+
+
+def java_extension_reading(args, d, data, work):
+    """Java's reading of the extension `e` of the "extensions" case, by
+    Rec.parseFrom without and with an ExtensionRegistry."""
+    pdir = os.path.join(work, "proto", "v1")
+    jdir = os.path.join(work, "java")
+    os.makedirs(jdir, exist_ok=True)
+    run([args.protoc, "-I", pdir, "--java_out", jdir, "extensions_v1.proto"],
+        "protoc --java_out")
+    sources = [os.path.join(HERE, "JavaExtReader.java")]
+    for root, _, files in os.walk(jdir):
+        sources += [os.path.join(root, f) for f in files
+                    if f.endswith(".java")]
+    cp = "/usr/share/java/protobuf.jar"
+    run([args.javac, "-nowarn", "-cp", cp, "-d", jdir] + sources, "javac")
+    return run([args.java, "-cp", jdir + ":" + cp, "JavaExtReader"],
+               "Java reader", input=data.decode("latin-1"),
+               encoding="latin-1").stdout.strip()
+
+
 def check_case(args, case, work):
     errors = []
     d = build(args, case, work)
@@ -490,6 +541,16 @@ def check_case(args, case, work):
         if got != "has 1 value 1 unknown 0":
             errors.append("extensions: C++ reads the extension as '%s', "
                           "expected 'has 1 value 1 unknown 0'" % got)
+        got = java_extension_reading(args, d, records[0], work)
+        want = ("plain has false value 0 unknown 1\n"
+                "registry has true value 1 unknown 0")
+        if got != want:
+            errors.append("extensions: Java reads the extension as '%s', "
+                          "expected '%s'" % (got, want))
+        got = go_extension_reading(args, d, records[0], work)
+        if got != "has true value 1 unknown 0":
+            errors.append("extensions: Go reads the extension as '%s', "
+                          "expected 'has true value 1 unknown 0'" % got)
     stream = os.path.join(work, "records.bin")
     with open(stream, "wb") as f:
         for r in records:
@@ -562,6 +623,9 @@ def main():
               "--work"):
         ap.add_argument(a, required=True)
     ap.add_argument("--cxx", default="c++")
+    ap.add_argument("--go", default="go")
+    ap.add_argument("--java", default="java")
+    ap.add_argument("--javac", default="javac")
     ap.add_argument("cases", nargs="*")
     args = ap.parse_args()
     if not os.access(args.buf, os.X_OK):
