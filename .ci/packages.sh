@@ -19,6 +19,9 @@
 # python3-jsonschema (the reports are validated against schema/json/) and dpkg
 # (the .deb that cpack builds is installed into a scratch root by the
 # package test; dpkg-shlibdeps names the library packages it depends on).
+# Debian 12's protoc (3.21) cannot compile protobuf editions; the editions
+# tests (tests/editions/) build their descriptor sets with buf, from the npm
+# registry (rs_install_buf below), so npm comes from Debian when missing.
 RS_PACKAGES=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
@@ -51,4 +54,32 @@ rs_install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# buf (npm @bufbuild/buf, pinned) for the editions tests: installed under
+# RS_NPM_PREFIX (default /var/cache/rollsafe/npm; cache that directory in CI)
+# once, again only when the pinned version changes. npm itself (and node)
+# comes from Debian when there is none on PATH.
+RS_BUF_VERSION=1.75.0
+RS_NPM_PREFIX=${RS_NPM_PREFIX:-/var/cache/rollsafe/npm}
+rs_install_buf() {
+  local buf="$RS_NPM_PREFIX/node_modules/.bin/buf"
+  if [[ -x $buf ]] && [[ $("$buf" --version 2>/dev/null) == "$RS_BUF_VERSION" ]]; then
+    echo "== buf $RS_BUF_VERSION: present in $RS_NPM_PREFIX"
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    if ((EUID != 0)); then
+      echo "npm missing and not root: apt-get install nodejs npm" >&2
+      return 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends nodejs npm
+  fi
+  echo "== buf: npm install @bufbuild/buf@$RS_BUF_VERSION into $RS_NPM_PREFIX"
+  mkdir -p "$RS_NPM_PREFIX"
+  npm install --prefix "$RS_NPM_PREFIX" --no-audit --no-fund \
+    "@bufbuild/buf@$RS_BUF_VERSION"
+  "$buf" --version
 }

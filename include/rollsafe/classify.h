@@ -212,11 +212,35 @@ typedef enum rs_writer_basis {
    * rs_options.schema_ids maps to no format version: the payload is read
    * as the reader's version, but what the writer meant cannot be compared.
    */
-  RS_WRITER_UNMAPPED = 6
+  RS_WRITER_UNMAPPED = 6,
+  /**
+   * The record holds fields written as groups (wire type 3: proto2
+   * groups, editions' message_encoding = DELIMITED) that rollsafe cannot
+   * decode (it decodes with protobuf-c, which reads no groups): what the
+   * writer meant cannot be compared. A protobuf-c reader fails on a group
+   * at the top level, which is then its decided verdict (RS_WRITER_NONE).
+   */
+  RS_WRITER_UNDECODED = 7,
+  /**
+   * The record sets an extension of its type that the reader's version
+   * declares (`extend`) and the writer's version does not declare alike
+   * (number, type, label, encoding): runtimes other than protobuf-c parse
+   * a registered extension as a field, which rollsafe does not model, so
+   * what the reader makes of it cannot be compared. protobuf-c has no
+   * extensions (protoc-c generates nothing for `extend`): for it they are
+   * unknown fields, and judged as such.
+   */
+  RS_WRITER_EXTENSION = 8,
+  /**
+   * The reader's runtime is protobuf-c and its version comes from an
+   * editions file or has a group field, which protobuf-c 1.4 cannot compile
+   * (protoc-c): there is no such reader, so what it reads cannot be told.
+   */
+  RS_WRITER_NO_READER = 9
 } rs_writer_basis;
 
 /** "none", "named", "inferred", "given", "ambiguous", "unregistered",
- * "unmapped". */
+ * "unmapped", "undecoded", "extension", "no_reader". */
 RS_EXTERN const char *rs_writer_basis_name(rs_writer_basis basis);
 
 typedef struct rs_classification rs_classification;

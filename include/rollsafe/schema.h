@@ -22,13 +22,27 @@
  *   member (for scalars and bytes), as a proto2 optional field;
  * - the fields of a map entry message track presence (optional, with has_),
  *   so that an entry is written back with the fields it was read with;
- * - a proto3 string field carries RS_FIELD_FLAG_UTF8 in reserved_flags:
- *   classification judges invalid UTF-8 in it (protobuf-c does not check);
+ * - a proto3 string field (an editions one with utf8_validation = VERIFY)
+ *   carries RS_FIELD_FLAG_UTF8 in reserved_flags: classification judges
+ *   invalid UTF-8 in it (protobuf-c does not check); other string fields
+ *   carry RS_FIELD_FLAG_NO_UTF8;
  * - an enum field carries RS_FIELD_FLAG_CLOSED_ENUM (its enum is a proto2
- *   one) or RS_FIELD_FLAG_OPEN_ENUM (proto3): what runtimes other than
- *   protobuf-c do with a number the enum lacks.
- * Groups, message_set_wire_format and editions are refused (protobuf-c
- * cannot read them); extensions are ignored (their fields stay unknown).
+ *   one, or an editions one with enum_type = CLOSED) or
+ *   RS_FIELD_FLAG_OPEN_ENUM (proto3, editions' default): what runtimes
+ *   other than protobuf-c do with a number the enum lacks;
+ * - editions files (`edition = "2023"` or "2024") are read through their
+ *   features, resolved from the file's defaults through each enclosing
+ *   message to the field: field_presence (LEGACY_REQUIRED is
+ *   PROTOBUF_C_LABEL_REQUIRED, IMPLICIT is PROTOBUF_C_LABEL_NONE, as in
+ *   proto3), enum_type, repeated_field_encoding (PROTOBUF_C_FIELD_FLAG_PACKED),
+ *   utf8_validation (the flags above), message_encoding;
+ * - a message field written with start- and end-group tags (a proto2
+ *   group, an editions field with message_encoding = DELIMITED) is a
+ *   PROTOBUF_C_TYPE_MESSAGE field carrying RS_FIELD_FLAG_DELIMITED:
+ *   protobuf-c itself cannot read it (it fails wire types 3 and 4), so
+ *   rs_schema_register refuses a record type that reaches one.
+ * message_set_wire_format is refused (protobuf-c cannot read it);
+ * extensions are not fields of their message (their fields stay unknown).
  */
 #ifndef ROLLSAFE_SCHEMA_H
 #define ROLLSAFE_SCHEMA_H
@@ -51,6 +65,15 @@ typedef struct rs_schema rs_schema;
 /** Set in ProtobufCFieldDescriptor.reserved_flags of enum fields whose enum
  * is open (proto3). */
 #define RS_FIELD_FLAG_OPEN_ENUM (1u << 2)
+/** Set in ProtobufCFieldDescriptor.reserved_flags of string fields whose
+ * UTF-8 no reader checks (proto2; editions' utf8_validation = NONE). */
+#define RS_FIELD_FLAG_NO_UTF8 (1u << 3)
+/** Set in ProtobufCFieldDescriptor.reserved_flags of message fields written
+ * as groups (proto2 groups; editions' message_encoding = DELIMITED). */
+#define RS_FIELD_FLAG_DELIMITED (1u << 4)
+/** Set in ProtobufCFieldDescriptor.reserved_flags of every field of a
+ * message declared in an editions file. */
+#define RS_FIELD_FLAG_EDITIONS (1u << 5)
 
 /** Most message and enum types a schema may define. */
 #define RS_SCHEMA_MAX_TYPES 100000

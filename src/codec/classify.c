@@ -77,10 +77,10 @@ unsigned rs_classification_written_version(const rs_classification *c) {
   return c ? c->written_version : 0;
 }
 const char *rs_writer_basis_name(rs_writer_basis b) {
-  static const char *const names[] = {"none",    "named",     "inferred",
-                                      "given",   "ambiguous", "unregistered",
-                                      "unmapped"};
-  return (unsigned)b <= RS_WRITER_UNMAPPED ? names[b] : "unknown";
+  static const char *const names[] = {
+      "none",         "named",    "inferred",  "given",     "ambiguous",
+      "unregistered", "unmapped", "undecoded", "extension", "no_reader"};
+  return (unsigned)b <= RS_WRITER_NO_READER ? names[b] : "unknown";
 }
 rs_writer_basis rs_classification_writer_basis(const rs_classification *c) {
   return c ? c->basis : RS_WRITER_NONE;
@@ -91,7 +91,8 @@ uint64_t rs_classification_writer_candidates(const rs_classification *c) {
 int rs_classification_decided(const rs_classification *c) {
   if (c == NULL) return 0;
   if (c->basis != RS_WRITER_AMBIGUOUS && c->basis != RS_WRITER_UNREGISTERED &&
-      c->basis != RS_WRITER_UNMAPPED)
+      c->basis != RS_WRITER_UNMAPPED && c->basis != RS_WRITER_UNDECODED &&
+      c->basis != RS_WRITER_EXTENSION && c->basis != RS_WRITER_NO_READER)
     return 1;
   return c->verdict >= RS_VERDICT_UNREADABLE;
 }
@@ -180,9 +181,44 @@ static int add(rs_classification *c, rs_verdict v, int code, const char *path,
 
 /* The writer's side: framing, envelope, and the version that wrote it. A
  * record no writer's version decodes ends here, with its verdict. */
+/*
+ * A record whose decode failed on a group that a version of its type
+ * writes (a proto2 group, an editions field with message_encoding =
+ * DELIMITED): protobuf-c, with which rollsafe decodes, reads no groups, so
+ * what the writer meant is unknown (RS_WRITER_UNDECODED); a protobuf-c
+ * reader fails on a group at the top level whatever it meant. Returns 1
+ * when it said so (*rc set), 0 when the failure is not that.
+ */
+static int group_undecoded(rs_classification *c, const rs__type *t,
+                           const rs__written *w, const uint8_t *buf, size_t len,
+                           const rs__rules *rules, int *rc) {
+  bool groups = false;
+  for (size_t i = 0; i < t->n_versions && !groups; i++)
+    groups = t->versions[i].groups;
+  size_t off = w->payload_offset, at = 0;
+  if (!groups || off > len) return 0;
+  int where = rs__holds_group(buf + off, len - off, &at);
+  if (where == 0) return 0;
+  if (rules->pbc && where == 1) {
+    c->basis = RS_WRITER_NONE;
+    *rc = add(c, RS_VERDICT_UNREADABLE, RS__RC_WIRE_TYPE_MISMATCH, "", 0,
+              off + at,
+              "a group (wire type 3, start-group) at the top level: "
+              "protobuf-c reads no groups and fails the whole record");
+    return 1;
+  }
+  c->basis = RS_WRITER_UNDECODED;
+  *rc = add(c, RS_VERDICT_OK, RS__RC_GROUPS_UNDECODED, "", 0, off + at,
+            "fields written as groups (wire type 3: proto2 groups, "
+            "editions' message_encoding = DELIMITED), which rollsafe "
+            "cannot decode: what %s makes of the record cannot be told",
+            rules->name);
+  return 1;
+}
+
 static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
                        const uint8_t *buf, size_t len, const rs_options *o,
-                       rs__budget *b, bool *done) {
+                       const rs__rules *rules, rs__budget *b, bool *done) {
   rs_error e = RS_ERROR_INIT;
   int rc = rs__read_written(w, t, buf, len, o, b, false, &e);
   *done = rc != 0;
@@ -229,6 +265,9 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
                "the writer's schema is not the registered one",
                w->number);
   if (rc == 0 || b->over || rc == RS_ENOMEM) return rc;
+  int grc = 0;
+  if (rc == RS_EDECODE && group_undecoded(c, t, w, buf, len, rules, &grc))
+    return grc;
   if (rc == RS_ECONFLUENT)
     return add(c, RS_VERDICT_CORRUPT, RS__RC_CONFLUENT_MALFORMED, "", 0,
                e.offset, "%s", e.message);
@@ -859,6 +898,184 @@ static int last_word(rs_classification *c, const rs__version *rv,
   return 0;
 }
 
+static int cmp_ext_number(const void *key, const void *x) {
+  uint32_t a = *(const uint32_t *)key, b = ((const rs__ext *)x)->number;
+  return (a > b) - (a < b);
+}
+
+static const rs__ext *ext_find(const rs__version *v, uint32_t number) {
+  if (v == NULL || v->n_exts == 0) return NULL;
+  return bsearch(&number, v->exts, v->n_exts, sizeof *v->exts, cmp_ext_number);
+}
+
+/* Whether two declarations of an extension read its bytes alike. */
+static bool ext_alike(const rs__ext *a, const rs__ext *b) {
+  const uint32_t flags = RS_FIELD_FLAG_DELIMITED | RS_FIELD_FLAG_UTF8 |
+                         RS_FIELD_FLAG_CLOSED_ENUM | RS_FIELD_FLAG_OPEN_ENUM;
+  if (a->type != b->type || a->label != b->label ||
+      (a->flags & flags) != (b->flags & flags))
+    return false;
+  if (a->type == PROTOBUF_C_TYPE_MESSAGE)
+    return rs__versions_agree(a->descriptor, b->descriptor) &&
+           rs__versions_agree(b->descriptor, a->descriptor);
+  if (a->type == PROTOBUF_C_TYPE_ENUM) {
+    const ProtobufCEnumDescriptor *x = a->descriptor, *y = b->descriptor;
+    if (x->n_values != y->n_values) return false;
+    for (unsigned i = 0; i < x->n_values; i++)
+      if (x->values[i].value != y->values[i].value) return false;
+  }
+  return true;
+}
+
+/*
+ * A runtime other than protobuf-c parses the extensions its reader
+ * registers as fields; rollsafe decodes them as unknown fields. Where the
+ * record sets an extension that the reader's version declares and the
+ * writer's does not declare alike, what the reader sees is not modelled:
+ * the record is undetermined (RS_WRITER_EXTENSION). Returns 1 when it said
+ * so (*rc set).
+ */
+static int extension_unmodelled(rs_classification *c, const rs__type *t,
+                                const rs__version *rv, const rs__version *wv,
+                                const uint8_t *p, size_t plen, size_t base,
+                                const rs__rules *rules, int *rc) {
+  if (rules->pbc || rv->n_exts == 0) return 0;
+  size_t pos = 0;
+  while (pos < plen) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field_rt(rules, p, plen, &pos, &f, &why) != 0) return 0;
+    const rs__ext *re = ext_find(rv, f.number);
+    if (re == NULL) continue;
+    /* The writer's version: the one named (envelope, schema id,
+     * --raw-writer), else any that may have written raw bytes. */
+    const rs__ext *we = NULL;
+    bool alike = true;
+    for (size_t i = 0; i < t->n_versions && alike; i++) {
+      const rs__version *v = &t->versions[i];
+      if (wv != NULL && v != wv) continue;
+      we = ext_find(v, f.number);
+      alike = we != NULL && ext_alike(re, we);
+    }
+    if (alike) continue;
+    c->basis = RS_WRITER_EXTENSION;
+    *rc = add(c, RS_VERDICT_OK, RS__RC_EXTENSION_UNMODELLED, "", f.number,
+              base + f.tag_offset,
+              "extension field %u, which version %u declares%s: %s parses "
+              "a registered extension as a field, which rollsafe does not "
+              "model; what it makes of the record cannot be told",
+              (unsigned)f.number, rv->number,
+              we == NULL ? " and the writer's version does not"
+                         : " otherwise than the writer's version",
+              rules->name);
+    return 1;
+  }
+  return 0;
+}
+
+static int classify(rs_classification *c, const rs__type *t,
+                    const rs__version *rv, rs_reader_framing framing,
+                    unsigned given, const uint8_t *buf, size_t len,
+                    const rs_options *o, const rs__rules *rules, rs__budget *b);
+
+/*
+ * A record that holds groups rollsafe cannot decode (RS_WRITER_UNDECODED),
+ * read by a plain reader of a runtime that skips groups: where every group
+ * is at the top level, a field the writer's version (named, or given for
+ * raw bytes) writes as a group and the reader's version lacks or reads
+ * length-delimited, the reader sends each to its unknown fields, and reads
+ * the rest as it reads the record without them. That record is judged as
+ * any (its reasons' offsets are within it), and each group adds what the
+ * reader misses: the field reads unset (misread), or is unknown to it
+ * (ignored). Returns 1 when it judged so (*rc set), 0 when the record
+ * stays undetermined.
+ */
+static int groups_skipped(rs_classification *c, const rs__type *t,
+                          const rs__version *rv, rs_reader_framing framing,
+                          unsigned given, const rs__version *named,
+                          rs_encoding enc, size_t off, const uint8_t *buf,
+                          size_t len, const rs_options *o,
+                          const rs__rules *rules, rs__budget *b, int *rc) {
+  if (rules->pbc || framing != RS_READER_FRAMING_RAW || off > len) return 0;
+  const rs__version *wv = enc != RS_ENCODING_RAW ? named
+                          : given != 0           ? rs__type_version(t, given)
+                                                 : NULL;
+  if (wv == NULL) return 0;
+  const uint8_t *p = buf + off;
+  size_t plen = len - off, pos = 0, kept = 0, n_groups = 0;
+  while (pos < plen) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field_rt(rules, p, plen, &pos, &f, &why) != 0) return 0;
+    if (f.wire_type != RS__WT_SGROUP) {
+      kept += f.end - f.tag_offset;
+      continue;
+    }
+    const ProtobufCFieldDescriptor *wf =
+        protobuf_c_message_descriptor_get_field(wv->desc, f.number);
+    const ProtobufCFieldDescriptor *rf =
+        protobuf_c_message_descriptor_get_field(rv->desc, f.number);
+    if (wf == NULL || !(wf->reserved_flags & RS_FIELD_FLAG_DELIMITED) ||
+        (rf != NULL && (rf->reserved_flags & RS_FIELD_FLAG_DELIMITED)))
+      return 0;
+    n_groups++;
+  }
+  if (n_groups == 0) return 0;
+  uint8_t *rest = rs__alloc(b->backing, off + kept + 1);
+  if (rest == NULL) {
+    *rc = RS_ENOMEM;
+    return 1;
+  }
+  memcpy(rest, buf, off);
+  size_t at = off;
+  pos = 0;
+  while (pos < plen) {
+    rs__wfield f;
+    const char *why;
+    (void)rs__read_field_rt(rules, p, plen, &pos, &f, &why);
+    if (f.wire_type == RS__WT_SGROUP) continue;
+    memcpy(rest + at, p + f.tag_offset, f.end - f.tag_offset);
+    at += f.end - f.tag_offset;
+  }
+  /* The record without its groups: judged afresh. */
+  rs__notes_dispose(&c->reasons, c->a);
+  rs__notes_init(&c->reasons, c->a, RS_MAX_REASONS);
+  c->basis = RS_WRITER_NONE;
+  *rc = classify(c, t, rv, framing, given, rest, at, o, rules, b);
+  rs__free(b->backing, rest);
+  if (*rc != 0 || !rs_classification_decided(c)) return 1;
+  pos = 0;
+  while (pos < plen && *rc == 0) {
+    rs__wfield f;
+    const char *why;
+    (void)rs__read_field_rt(rules, p, plen, &pos, &f, &why);
+    if (f.wire_type != RS__WT_SGROUP) continue;
+    const ProtobufCFieldDescriptor *wf =
+        protobuf_c_message_descriptor_get_field(wv->desc, f.number);
+    const ProtobufCFieldDescriptor *rf =
+        protobuf_c_message_descriptor_get_field(rv->desc, f.number);
+    if (rf == NULL)
+      *rc = add(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, "",
+                f.number, off + f.tag_offset,
+                "field %u, which version %u writes as a group "
+                "(message_encoding = DELIMITED or a proto2 group), is unknown "
+                "to version %u; %s skips the group into its unknown fields",
+                (unsigned)f.number, wv->number, rv->number, rules->name);
+    else
+      *rc = add(c, RS_VERDICT_MISREAD, RS__RC_FIELD_HIDDEN_UNKNOWN, "",
+                f.number, off + f.tag_offset,
+                "%s(%u) is written as a group (version %u: message_encoding "
+                "= DELIMITED or a proto2 group); version %u expects %s "
+                "(wire type %u), so %s keeps the group as an unknown field "
+                "and the field reads without it (unset where the writer set "
+                "it); offsets of the other reasons are within the record "
+                "without its groups",
+                wf->name, (unsigned)f.number, wv->number, rv->number,
+                rs__type_name(rf->type), rs__field_wire_type(rf), rules->name);
+  }
+  return 1;
+}
+
 static int classify(rs_classification *c, const rs__type *t,
                     const rs__version *rv, rs_reader_framing framing,
                     unsigned given, const uint8_t *buf, size_t len,
@@ -866,9 +1083,17 @@ static int classify(rs_classification *c, const rs__type *t,
                     rs__budget *b) {
   rs__written w;
   bool done;
-  int rc = writer_side(c, &w, t, buf, len, o, b, &done);
+  int rc = writer_side(c, &w, t, buf, len, o, rules, b, &done);
   if (rc != 0 || done) {
+    const rs__version *named = w.version;
+    rs_encoding enc = w.encoding;
+    size_t off = w.payload_offset;
     rs__written_dispose(&w, b->backing);
+    int grc = 0;
+    if (rc == 0 && c->basis == RS_WRITER_UNDECODED &&
+        groups_skipped(c, t, rv, framing, given, named, enc, off, buf, len, o,
+                       rules, b, &grc))
+      return grc;
     return rc;
   }
   bool too_deep = false;
@@ -876,6 +1101,15 @@ static int classify(rs_classification *c, const rs__type *t,
   const uint8_t *p = buf + w.payload_offset;
   size_t plen = len - w.payload_offset;
   bool proven = false; /* protobuf-c unpacked the payload as the reader */
+  const rs__version *named = w.encoding != RS_ENCODING_RAW ? wv
+                             : given != 0 ? rs__type_version(t, given)
+                                          : NULL;
+  if ((w.encoding == RS_ENCODING_RAW || named != NULL) &&
+      extension_unmodelled(c, t, rv, named, p, plen, w.payload_offset, rules,
+                           &rc)) {
+    rs__written_dispose(&w, b->backing);
+    return rc;
+  }
   if (framing_clash(framing, w.encoding)) {
     rc = framing_note(c, rv, framing, w.encoding, buf, len, o);
     /* Nothing after byte 0 can change that verdict: what the payload
@@ -934,6 +1168,8 @@ typedef struct setup {
   rs_reader_framing framing;
   unsigned raw_writer;
   rs__rules rules; /* the reader's runtime */
+  /* protobuf-c has no reader of the reader's version (see prepare). */
+  bool no_reader;
   quick_limits quick;
 } setup;
 
@@ -967,6 +1203,10 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
     return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
                     "%s has versions 1..%zu; there is no reader version %u",
                     t->name, t->n_versions, rnum);
+  /* protoc-c 1.4 compiles neither an editions file (its front end is
+   * protobuf 3.21's, which predates editions) nor a proto2 group (it
+   * crashes on one): no protobuf-c reader of such a version exists. */
+  st->no_reader = st->rules.pbc && (rv->editions || rv->groups);
   rs_reader_framing framing = reader->framing;
   if (framing == RS_READER_FRAMING_DEFAULT)
     framing = rv->encoding == RS_ENCODING_RAW ? RS_READER_FRAMING_RAW
@@ -1029,6 +1269,19 @@ static int finish(rs_classification **out, rs_classification *c, int rc,
   return 0;
 }
 
+/* A reader protobuf-c has no code for: every record is undetermined. */
+static int no_reader(rs_classification *c, const setup *st, bool *done) {
+  *done = true;
+  c->basis = RS_WRITER_NO_READER;
+  return add(
+      c, RS_VERDICT_OK, RS__RC_NO_READER, "", 0, RS_OFFSET_NONE,
+      "version %u %s, which protobuf-c 1.4 cannot compile (protoc-c): "
+      "there is no protobuf-c reader of it, so what one reads cannot "
+      "be told; name the reader's runtime (--reader-runtime)",
+      st->rv->number,
+      st->rv->editions ? "comes from an editions file" : "has a group field");
+}
+
 /* rs_classify once prepared. */
 static int run(rs_classification **out, const setup *st, const uint8_t *buf,
                size_t len, rs_error *err) {
@@ -1039,7 +1292,9 @@ static int run(rs_classification **out, const setup *st, const uint8_t *buf,
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
   bool done = false;
   int rc = 0;
-  if ((st->o.flags & RS_OPT_VERDICT_ONLY) && !(st->o.flags & RS__OPT_NO_QUICK))
+  if (st->no_reader) rc = no_reader(c, st, &done);
+  if (rc == 0 && !done && (st->o.flags & RS_OPT_VERDICT_ONLY) &&
+      !(st->o.flags & RS__OPT_NO_QUICK))
     rc = quick_classify(c, st->t, st->rv, st->framing, st->raw_writer, buf, len,
                         &st->o, &st->quick, &done);
   if (rc == 0 && !done)
@@ -1220,8 +1475,11 @@ int rs_classify_replacement(rs_classification **out,
   if (c == NULL)
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
   bool fallback = false;
-  rc = classify_replacement(c, &st, old_buf, old_len, new_buf, new_len, &b,
-                            &fallback);
+  bool said = false;
+  if (st.no_reader) rc = no_reader(c, &st, &said);
+  if (!said)
+    rc = classify_replacement(c, &st, old_buf, old_len, new_buf, new_len, &b,
+                              &fallback);
   if (rc == 0 && fallback) {
     /* No writer to compare with: the new bytes judged on their own. */
     rs_classification_free(c);

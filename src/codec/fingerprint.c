@@ -67,7 +67,12 @@ static void canon(fnv *f, const ProtobufCMessageDescriptor *d,
     fnv_str(f, ":");
     fnv_str(f, label_name(fd->label));
     fnv_str(f, ":");
-    fnv_str(f, rs__type_name(fd->type));
+    /* A message written as a group (RS_FIELD_FLAG_DELIMITED: a proto2
+     * group, editions' DELIMITED) is descriptor.proto's TYPE_GROUP. */
+    fnv_str(f, fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+                       (fd->reserved_flags & RS_FIELD_FLAG_DELIMITED)
+                   ? "group"
+                   : rs__type_name(fd->type));
     if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
       const ProtobufCMessageDescriptor *sub = fd->descriptor;
       unsigned k = 0;

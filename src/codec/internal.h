@@ -254,6 +254,14 @@ typedef struct rs__wfield {
 int rs__read_field_rt(const rs__rules *r, const uint8_t *buf, size_t len,
                       size_t *pos, rs__wfield *f, const char **why);
 
+/*
+ * Whether bytes hold a group (wire type 3), read as runtimes that skip
+ * groups read them: 1 at the top level, 2 only inside a length-delimited
+ * field that reads as a message (at most 100 deep); 0 none. *at gets the
+ * first group tag's offset.
+ */
+int rs__holds_group(const uint8_t *buf, size_t len, size_t *at);
+
 /* Reads a varint at *pos; 0 ok, -1 truncated, -2 longer than 10 bytes. */
 int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out);
 /*
@@ -285,6 +293,7 @@ size_t rs__utf8_valid_prefix(const uint8_t *s, size_t len);
  * (RS_FIELD_FLAG_UTF8 from runtime schemas; LABEL_NONE from protoc-c). */
 static inline bool rs__field_wants_utf8(const ProtobufCFieldDescriptor *f) {
   return f->type == PROTOBUF_C_TYPE_STRING &&
+         !(f->reserved_flags & RS_FIELD_FLAG_NO_UTF8) &&
          ((f->reserved_flags & RS_FIELD_FLAG_UTF8) ||
           f->label == PROTOBUF_C_LABEL_NONE);
 }
@@ -519,6 +528,21 @@ bool rs__quick_envelope_parse(rs__quick_envelope *e, const uint8_t *buf,
 /* ---- registry
  * ---------------------------------------------------------------- */
 
+/* An extension of a record type: what a reader's runtime parses it as. */
+typedef struct rs__ext {
+  uint32_t number;
+  uint8_t type, label;    /* ProtobufCType, ProtobufCLabel */
+  uint32_t flags;         /* RS_FIELD_FLAG_* and PROTOBUF_C_FIELD_FLAG_PACKED */
+  const void *descriptor; /* of a message or enum extension */
+} rs__ext;
+
+/* Declares the extensions a version's schema gives its record type (copied);
+ * 0, RS_ENOTFOUND (no such version) or RS_ENOMEM. */
+int rs__registry_builder_set_extensions(rs_registry_builder *b,
+                                        const char *type, unsigned version,
+                                        const rs__ext *exts, size_t n,
+                                        rs_error *err);
+
 typedef struct rs__move {
   unsigned writer_version, reader_version;
   uint32_t writer_field, reader_field;
@@ -539,6 +563,15 @@ typedef struct rs__version {
    * never parsed, so the depth pre-check is skipped. */
   unsigned static_depth;
   rs__qplans *plans; /* for the quick walk; NULL when out of memory */
+  /* Its types reach a message field written as a group
+   * (RS_FIELD_FLAG_DELIMITED), which protobuf-c cannot decode; a type
+   * from an editions file (RS_FIELD_FLAG_EDITIONS), which protoc-c 1.4
+   * cannot compile. */
+  bool groups, editions;
+  /* The extensions of the record type its schema declares (`extend`),
+   * sorted by number (rs__registry_builder_set_extensions). */
+  struct rs__ext *exts;
+  size_t n_exts;
   /* Bit j: this version and version j + 1 read alike what both can have
    * written (rs__versions_agree), for versions 1..64. */
   uint64_t agrees;

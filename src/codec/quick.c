@@ -308,6 +308,10 @@ static void q_plan_fill(rs__qplan *pl, const rs__qplans *ps) {
     rs__qfield *qf = &pl->fields[i];
     qf->type = (uint8_t)f->type;
     qf->wt = (uint8_t)q_wire_type(f);
+    /* A group-encoded message field (RS_FIELD_FLAG_DELIMITED): runtimes
+     * other than protobuf-c send a length-delimited occurrence of it to
+     * their unknown fields; the full comparison says what that does. */
+    if (f->reserved_flags & RS_FIELD_FLAG_DELIMITED) pl->usable = false;
     qf->repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
     /* Each element of a repeated field takes at most 16 bytes of its array
      * (a ProtobufCBinaryData). */

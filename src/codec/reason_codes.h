@@ -56,6 +56,10 @@
   XX(ONEOF_CLEARED, "oneof-cleared")                               \
   XX(ONEOF_SET_BY_READER, "oneof-set-by-reader")                   \
   XX(FOREIGN_WIRE_TYPE, "foreign-wire-type")                       \
+  /* what rollsafe cannot tell (the record is undetermined) */     \
+  XX(GROUPS_UNDECODED, "groups-undecoded")                         \
+  XX(EXTENSION_UNMODELLED, "extension-unmodelled")                 \
+  XX(NO_READER, "no-reader")                                       \
   /* the scan: a stored value not in its column encoding (text) */ \
   XX(COLUMN_ENCODING_INVALID, "column-encoding-invalid")
 

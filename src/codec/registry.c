@@ -45,8 +45,10 @@ static void free_types(rs_registry *r) {
     for (size_t j = 0; j < t->n_convs; j++)
       rs__free(r->a, (void *)t->convs[j].c.handled_fields);
     rs__free(r->a, t->convs);
-    for (size_t j = 0; j < t->n_versions; j++)
+    for (size_t j = 0; j < t->n_versions; j++) {
       rs__qplans_free(t->versions[j].plans, r->a);
+      rs__free(r->a, t->versions[j].exts);
+    }
     rs__free(r->a, t->versions);
     rs__free(r->a, t->moves);
     for (size_t j = 0; j < t->n_enum_maps; j++) {
@@ -162,6 +164,45 @@ static unsigned static_depth(const ProtobufCMessageDescriptor *d,
   return deepest;
 }
 
+/* Whether a field with any of `flags` is reachable from d: 1 or 0, each
+ * message type visited once, the first RS__REACH_MAX types (beyond them,
+ * none is assumed); -1 out of memory. */
+#define RS__REACH_MAX 20000
+static int reaches_flag(const ProtobufCMessageDescriptor *d, uint32_t flags,
+                        const ProtobufCAllocator *a) {
+  size_t cap = 16, n = 0, next = 0;
+  const ProtobufCMessageDescriptor **seen = rs__alloc(a, cap * sizeof *seen);
+  if (seen == NULL) return -1;
+  seen[n++] = d;
+  bool found = false;
+  while (next < n && !found) {
+    const ProtobufCMessageDescriptor *m = seen[next++];
+    for (unsigned i = 0; i < m->n_fields && !found; i++) {
+      const ProtobufCFieldDescriptor *f = &m->fields[i];
+      if (f->reserved_flags & flags) found = true;
+      if (f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
+      bool known = false;
+      for (size_t k = 0; k < n && !known; k++) known = seen[k] == f->descriptor;
+      if (known || n >= RS__REACH_MAX) continue;
+      if (n == cap) {
+        const ProtobufCMessageDescriptor **grown =
+            rs__alloc(a, 2 * cap * sizeof *grown);
+        if (grown == NULL) {
+          rs__free(a, seen);
+          return -1;
+        }
+        memcpy(grown, seen, n * sizeof *seen);
+        rs__free(a, seen);
+        seen = grown;
+        cap *= 2;
+      }
+      seen[n++] = f->descriptor;
+    }
+  }
+  rs__free(a, seen);
+  return found ? 1 : 0;
+}
+
 int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
                                     unsigned version,
                                     const ProtobufCMessageDescriptor *desc,
@@ -190,6 +231,10 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
     if (t->versions[i].number == version)
       return rs__fail(err, RS_EEXISTS, RS_OFFSET_NONE,
                       "%s version %u is already declared", type, version);
+  int groups = reaches_flag(desc, RS_FIELD_FLAG_DELIMITED, b->reg.a);
+  int editions = reaches_flag(desc, RS_FIELD_FLAG_EDITIONS, b->reg.a);
+  if (groups < 0 || editions < 0)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
   rs__qplans *plans = NULL;
   if (grow(b->reg.a, (void **)&t->versions, t->n_versions, &t->cap_versions,
            sizeof *t->versions) != 0 ||
@@ -202,7 +247,40 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
   v->encoding = encoding;
   unsigned budget = RS__STATIC_DEPTH_BUDGET;
   v->static_depth = static_depth(desc, 1, &budget);
+  v->groups = groups == 1;
+  v->editions = editions == 1;
   rs__fingerprint(desc, v->fingerprint);
+  return 0;
+}
+
+static int cmp_ext(const void *x, const void *y) {
+  uint32_t a = ((const rs__ext *)x)->number, b = ((const rs__ext *)y)->number;
+  return (a > b) - (a < b);
+}
+
+int rs__registry_builder_set_extensions(rs_registry_builder *b,
+                                        const char *type, unsigned version,
+                                        const rs__ext *exts, size_t n,
+                                        rs_error *err) {
+  rs__type *t;
+  int rc = get_type(&b->reg, type, &t, err);
+  if (rc != 0) return rc;
+  rs__version *v = NULL;
+  for (size_t i = 0; i < t->n_versions && v == NULL; i++)
+    if (t->versions[i].number == version) v = &t->versions[i];
+  if (v == NULL)
+    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
+                    "%s version %u is not declared", type, version);
+  rs__free(b->reg.a, v->exts);
+  v->exts = NULL;
+  v->n_exts = 0;
+  if (n == 0) return 0;
+  v->exts = rs__alloc(b->reg.a, n * sizeof *v->exts);
+  if (v->exts == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
+  memcpy(v->exts, exts, n * sizeof *exts);
+  qsort(v->exts, n, sizeof *v->exts, cmp_ext);
+  v->n_exts = n;
   return 0;
 }
 

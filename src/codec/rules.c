@@ -342,3 +342,33 @@ int rs__read_field_rt(const rs__rules *r, const uint8_t *buf, size_t len,
   *pos = i;
   return 0;
 }
+
+/* Whether buf holds a group: 1 at its top level (*at: the tag's offset),
+ * 2 inside a length-delimited field that reads as a message, levels deep
+ * at most; 0 none (malformed bytes: none found so far). */
+static int holds_group(const uint8_t *buf, size_t len, size_t base,
+                       unsigned levels, size_t *at) {
+  size_t pos = 0;
+  int nested = 0;
+  size_t nested_at = 0;
+  while (pos < len) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field_rt(&rules_cpp, buf, len, &pos, &f, &why) != 0)
+      return nested;
+    if (f.wire_type == RS__WT_SGROUP) {
+      *at = base + f.tag_offset;
+      return 1;
+    }
+    if (f.wire_type == RS__WT_LEN && levels > 0 && nested == 0 &&
+        holds_group(buf + f.value_offset, f.value_len, base + f.value_offset,
+                    levels - 1, &nested_at) != 0)
+      nested = 2;
+  }
+  if (nested) *at = nested_at;
+  return nested;
+}
+
+int rs__holds_group(const uint8_t *buf, size_t len, size_t *at) {
+  return holds_group(buf, len, 0, 100, at);
+}

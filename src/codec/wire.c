@@ -180,6 +180,11 @@ unsigned rs__field_wire_type(const ProtobufCFieldDescriptor *f) {
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_FLOAT:
       return RS__WT_I32;
+    case PROTOBUF_C_TYPE_MESSAGE:
+      /* A proto2 group, an editions field with message_encoding =
+       * DELIMITED: written between start- and end-group tags. */
+      return (f->reserved_flags & RS_FIELD_FLAG_DELIMITED) ? RS__WT_SGROUP
+                                                           : RS__WT_LEN;
     default:
       return RS__WT_LEN;
   }
@@ -187,7 +192,8 @@ unsigned rs__field_wire_type(const ProtobufCFieldDescriptor *f) {
 
 bool rs__is_packable(const ProtobufCFieldDescriptor *f) {
   return f->label == PROTOBUF_C_LABEL_REPEATED &&
-         rs__field_wire_type(f) != RS__WT_LEN;
+         rs__field_wire_type(f) != RS__WT_LEN &&
+         rs__field_wire_type(f) != RS__WT_SGROUP;
 }
 
 bool rs__wire_type_ok(const ProtobufCFieldDescriptor *f, unsigned wt) {

@@ -116,7 +116,40 @@ void scan_report_reason(char *buf, size_t size, const scan_report *r) {
       why[k] += r->targets[i].result.undetermined[k];
   uint64_t ambiguous = why[SCAN_AMBIGUOUS_WRITER],
            unregistered = why[SCAN_UNREGISTERED_VERSION],
-           unmapped = why[SCAN_UNMAPPED_SCHEMA_ID];
+           unmapped = why[SCAN_UNMAPPED_SCHEMA_ID],
+           groups = why[SCAN_UNDECODED_GROUPS],
+           extensions = why[SCAN_EXTENSION_FIELDS],
+           no_reader = why[SCAN_NO_READER];
+  if (no_reader > 0) {
+    snprintf(buf, size,
+             "undetermined: %" PRIu64
+             " record%s: the reader's version comes from an editions file "
+             "or has a group field, which protobuf-c 1.4 cannot compile; "
+             "there is no protobuf-c reader of it (name the reader's "
+             "runtime: --reader-runtime)",
+             no_reader, no_reader == 1 ? "" : "s");
+    return;
+  }
+  if (extensions > 0 && ambiguous + unregistered + unmapped + groups == 0) {
+    snprintf(buf, size,
+             "undetermined: %" PRIu64
+             " record%s setting an extension that the reader's version "
+             "declares and the writer's declares otherwise (or not): the "
+             "reader's runtime parses it as a field, which rollsafe does not "
+             "model; what the reader makes of %s cannot be told",
+             extensions, extensions == 1 ? "" : "s",
+             extensions == 1 ? "it" : "them");
+    return;
+  }
+  if (groups > 0 && ambiguous + unregistered + unmapped == 0) {
+    snprintf(buf, size,
+             "undetermined: %" PRIu64
+             " record%s holding fields written as groups (proto2 groups, "
+             "editions' message_encoding = DELIMITED), which rollsafe "
+             "cannot decode; what the reader makes of %s cannot be told",
+             groups, groups == 1 ? "" : "s", groups == 1 ? "it" : "them");
+    return;
+  }
   if (ambiguous + unregistered + unmapped > 0) {
     char a[200] = "", u[200] = "", m[200] = "";
     if (ambiguous > 0)
@@ -437,10 +470,7 @@ static json_t *json_undetermined_sample(const scan_sample *s) {
   if (o == NULL) return NULL;
   json_object_set_new(
       o, "undetermined",
-      json_string(scan_undetermined_name(
-          s->basis == RS_WRITER_UNREGISTERED ? SCAN_UNREGISTERED_VERSION
-          : s->basis == RS_WRITER_UNMAPPED   ? SCAN_UNMAPPED_SCHEMA_ID
-                                             : SCAN_AMBIGUOUS_WRITER)));
+      json_string(scan_undetermined_name(scan_undetermined_of(s->basis))));
   if (s->has_schema_id)
     json_object_set_new(o, "schema_id", json_integer(s->schema_id));
   json_object_set_new(o, "writer_basis",
@@ -758,7 +788,10 @@ static void text_undetermined(FILE *out, const char *prefix,
     fprintf(out, "%s%" PRIu64 " %s", first ? "" : ", ", counts[k],
             k == SCAN_UNREGISTERED_VERSION ? "unregistered version"
             : k == SCAN_UNMAPPED_SCHEMA_ID ? "unmapped schema id"
-                                           : "ambiguous writer");
+            : k == SCAN_UNDECODED_GROUPS   ? "groups rollsafe cannot decode"
+            : k == SCAN_EXTENSION_FIELDS ? "extensions rollsafe does not model"
+            : k == SCAN_NO_READER        ? "no reader in the runtime"
+                                         : "ambiguous writer");
     first = 0;
   }
   fputc(')', out);
@@ -770,6 +803,13 @@ static void text_undetermined_why(FILE *out, const scan_sample *s) {
     fprintf(out, " (unregistered version %u", s->written_version);
   } else if (s->basis == RS_WRITER_UNMAPPED) {
     fprintf(out, " (unmapped schema id %lu", (unsigned long)s->schema_id);
+  } else if (s->basis == RS_WRITER_UNDECODED) {
+    fputs(" (fields written as groups, which rollsafe cannot decode", out);
+  } else if (s->basis == RS_WRITER_NO_READER) {
+    fputs(" (no reader of the version in the runtime", out);
+  } else if (s->basis == RS_WRITER_EXTENSION) {
+    fputs(" (an extension the reader parses, which rollsafe does not model",
+          out);
   } else {
     fputs(" (ambiguous writer: versions ", out);
     int first = 1;

@@ -205,14 +205,42 @@ static int drain(int out_fd, int err_fd, uint8_t **set, size_t *set_len,
   return 0;
 }
 
-/* The first non-empty line of protoc's messages. */
+/* The first non-empty line of protoc's messages that is not one of its
+ * warnings (a missing syntax statement, which an editions file has none
+ * of, is one). */
 static void first_line(const char *log, char *line, size_t cap) {
   const char *p = log;
-  while (*p == '\n' || *p == '\r') p++;
+  for (;;) {
+    while (*p == '\n' || *p == '\r') p++;
+    if (strncmp(p, "[libprotobuf WARNING", 20) != 0) break;
+    const char *next = p + strcspn(p, "\r\n");
+    if (*next == '\0') break;
+    p = next;
+  }
   size_t n = strcspn(p, "\r\n");
   if (n >= cap) n = cap - 1;
   memcpy(line, p, n);
   line[n] = '\0';
+}
+
+/* Whether a .proto file declares an edition (`edition = "2023";`) on a
+ * line of its first 64 KiB. */
+static bool is_editions_file(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return false;
+  char buf[512];
+  bool found = false;
+  size_t read = 0;
+  while (!found && read < ((size_t)64 << 10) && fgets(buf, sizeof buf, f)) {
+    read += strlen(buf);
+    const char *p = buf + strspn(buf, " \t");
+    if (strncmp(p, "edition", 7) == 0) {
+      p += 7 + strspn(p + 7, " \t");
+      found = *p == '=';
+    }
+  }
+  fclose(f);
+  return found;
 }
 
 /*
@@ -326,8 +354,12 @@ static int compile_proto(uint8_t **out, size_t *out_len, const char *path,
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     char line[160];
     first_line(log, line, sizeof line);
-    rc = rs__fail(err, RS_EIO, RS_OFFSET_NONE, "%s: %s failed: %s", path,
-                  protoc, line[0] != '\0' ? line : "no message");
+    rc = rs__fail(err, RS_EIO, RS_OFFSET_NONE, "%s: %s failed: %s%s", path,
+                  protoc, line[0] != '\0' ? line : "no message",
+                  is_editions_file(path)
+                      ? "; an editions file: give its descriptor set (buf "
+                        "build -o)"
+                      : "");
     goto done;
   }
   if (over) {

@@ -50,6 +50,7 @@
 
 #include "codec/internal.h"
 #include "schema/descset.h"
+#include "schema/features.h"
 
 typedef Google__Protobuf__FileDescriptorProto file_proto;
 typedef Google__Protobuf__DescriptorProto msg_proto;
@@ -214,6 +215,8 @@ typedef struct sx_file {
   char *uri; /* what locations name */
   int own;   /* no other file of the set imports it */
   int proto3;
+  int edition;       /* RS__EDITION_* */
+  rs__features feat; /* the file's defaults and its own features */
 } sx_file;
 
 typedef struct sx_type {
@@ -224,7 +227,32 @@ typedef struct sx_type {
   size_t file;
   int32_t *path; /* SourceCodeInfo path of the declaration */
   size_t path_len;
+  rs__features feat; /* resolved through the enclosing messages */
+  /* The member kind of its fields in SourceCodeInfo paths: 0 for
+   * DescriptorProto.field (2); an extension's stand-in owner (sx_ext)
+   * names FileDescriptorProto.extension (7) or DescriptorProto.extension
+   * (6). */
+  int32_t member_kind;
 } sx_type;
+
+/* A field's resolved features, for the fields of editions files. */
+typedef struct sx_fx {
+  const field_proto *f;
+  rs__features feat;
+} sx_fx;
+
+/* An extension (`extend`): compared as a field of its extendee, through a
+ * stand-in owner whose message holds only the extension, named
+ * "(scope.name)" as protoc names extensions in text. */
+typedef struct sx_ext {
+  char *extendee; /* full name, no leading dot */
+  sx_type owner;  /* full: the extendee's; path: the extension's scope */
+  msg_proto msg;
+  field_proto field;
+  field_proto *fields[1];
+  char *name;
+  size_t index; /* in the scope's extensions */
+} sx_ext;
 
 struct rs_diff_schema {
   char *path;
@@ -233,6 +261,10 @@ struct rs_diff_schema {
   size_t n_files;
   sx_type *types; /* sorted by full name */
   size_t n_types, cap_types;
+  sx_fx *fx; /* sorted by field pointer */
+  size_t n_fx;
+  sx_ext *exts;
+  size_t n_exts;
 };
 
 static const char *no_dot(const char *s) {
@@ -242,7 +274,7 @@ static const char *no_dot(const char *s) {
 static int add_type(rs_diff_schema *s, const char *prefix, const char *name,
                     const char *package, size_t file, const int32_t *path,
                     size_t path_len, const msg_proto *m, const enum_proto *e,
-                    char **full_out) {
+                    const rs__features *scope, char **full_out) {
   if (s->n_types == s->cap_types) {
     size_t cap = s->cap_types ? s->cap_types * 2 : 32;
     sx_type *t = d_realloc(s->types, cap * sizeof *t);
@@ -269,6 +301,13 @@ static int add_type(rs_diff_schema *s, const char *prefix, const char *name,
   t->msg = m;
   t->en = e;
   t->file = file;
+  t->feat = *scope;
+  if (rs__is_editions(s->files[file].edition))
+    rs__features_merge(
+        &t->feat,
+        m != NULL ? (const ProtobufCMessage *)m->options
+                  : (const ProtobufCMessage *)e->options,
+        m != NULL ? RS__FEATURES_OF_MESSAGE : RS__FEATURES_OF_ENUM);
   s->n_types++;
   *full_out = t->full;
   return 0;
@@ -277,7 +316,7 @@ static int add_type(rs_diff_schema *s, const char *prefix, const char *name,
 static int index_message(rs_diff_schema *s, const msg_proto *m,
                          const char *prefix, const char *package, size_t file,
                          int32_t *path, size_t path_len, unsigned depth,
-                         rs_error *err) {
+                         const rs__features *scope, rs_error *err) {
   char *full;
   if (m->name == NULL || m->name[0] == '\0')
     return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
@@ -288,8 +327,9 @@ static int index_message(rs_diff_schema *s, const msg_proto *m,
                     "%s: messages nested more than %d deep in %s", s->path,
                     MAX_NESTING, s->files[file].fd->name);
   if (add_type(s, prefix, m->name, package, file, path, path_len, m, NULL,
-               &full) != 0)
+               scope, &full) != 0)
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "out of memory");
+  rs__features feat = s->types[s->n_types - 1].feat;
   /* full lives in s->types, which may move: keep a copy of the prefix. */
   char *me = xdup(full);
   if (me == NULL)
@@ -303,14 +343,14 @@ static int index_message(rs_diff_schema *s, const msg_proto *m,
       rc = rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
                     "%s: an enum without a name in %s", s->path, me);
     else if (add_type(s, me, e->name, package, file, path, path_len + 2, NULL,
-                      e, &full) != 0)
+                      e, &feat, &full) != 0)
       rc = rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "out of memory");
   }
   path[path_len] = 3; /* DescriptorProto.nested_type */
   for (size_t i = 0; rc == 0 && i < m->n_nested_type; i++) {
     path[path_len + 1] = (int32_t)i;
     rc = index_message(s, m->nested_type[i], me, package, file, path,
-                       path_len + 2, depth + 1, err);
+                       path_len + 2, depth + 1, &feat, err);
   }
   free(me);
   return rc;
@@ -334,6 +374,38 @@ static const sx_type *find_type(const rs_diff_schema *s, const char *full) {
   return NULL;
 }
 
+static int fx_cmp(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t)((const sx_fx *)a)->f;
+  uintptr_t y = (uintptr_t)((const sx_fx *)b)->f;
+  return (x > y) - (x < y);
+}
+
+/* The resolved features of a field of an editions file; NULL for proto2
+ * and proto3 files, whose rules come from their syntax. */
+static const rs__features *ed_features(const rs_diff_schema *s,
+                                       const field_proto *f) {
+  if (s->n_fx == 0) return NULL;
+  sx_fx key;
+  key.f = f;
+  const sx_fx *hit = bsearch(&key, s->fx, s->n_fx, sizeof key, fx_cmp);
+  return hit != NULL ? &hit->feat : NULL;
+}
+
+/* A field's features: its scope's (message or extension scope), its
+ * oneof's, its own. */
+static rs__features field_features(const rs__features *scope,
+                                   const msg_proto *m, const field_proto *f) {
+  rs__features ff = *scope;
+  if (m != NULL && f->has_oneof_index && f->oneof_index >= 0 &&
+      (size_t)f->oneof_index < m->n_oneof_decl)
+    rs__features_merge(
+        &ff, (const ProtobufCMessage *)m->oneof_decl[f->oneof_index]->options,
+        RS__FEATURES_OF_ONEOF);
+  rs__features_merge(&ff, (const ProtobufCMessage *)f->options,
+                     RS__FEATURES_OF_FIELD);
+  return ff;
+}
+
 static int is_map_entry(const msg_proto *m) {
   return m != NULL && m->options != NULL && m->options->has_map_entry &&
          m->options->map_entry;
@@ -346,11 +418,22 @@ static const sx_type *field_type(const rs_diff_schema *s,
   return find_type(s, no_dot(f->type_name));
 }
 
+/* A field's kind; a message field of an editions file with
+ * message_encoding = DELIMITED is written as a proto2 group is: T(GROUP). */
 static int field_kind(const rs_diff_schema *s, const field_proto *f) {
-  if (f->has_type) return (int)f->type;
-  const sx_type *t = field_type(s, f);
-  if (t == NULL) return 0;
-  return t->msg != NULL ? T(MESSAGE) : T(ENUM);
+  int kind;
+  if (f->has_type) {
+    kind = (int)f->type;
+  } else {
+    const sx_type *t = field_type(s, f);
+    if (t == NULL) return 0;
+    kind = t->msg != NULL ? T(MESSAGE) : T(ENUM);
+  }
+  if (kind == T(MESSAGE)) {
+    const rs__features *ff = ed_features(s, f);
+    if (ff != NULL && ff->encoding == RS__ENCODING_DELIMITED) return T(GROUP);
+  }
+  return kind;
 }
 
 static int cmp_field_number(const void *a, const void *b) {
@@ -440,6 +523,105 @@ static int check_fields(const rs_diff_schema *s, rs_error *err) {
     int rc = check_unique(s, t, err);
     if (rc != 0) return rc;
   }
+  for (size_t i = 0; i < s->n_exts; i++) {
+    const field_proto *f = &s->exts[i].field;
+    int kind = field_kind(s, f);
+    if (!f->has_number || kind < T(DOUBLE) || kind > T(SINT64) ||
+        s->exts[i].extendee[0] == '\0' ||
+        ((kind == T(MESSAGE) || kind == T(GROUP) || kind == T(ENUM)) &&
+         field_type(s, f) == NULL))
+      return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE,
+                      "%s: extension %s: no extendee, number or type, or a "
+                      "type not in the descriptor set",
+                      s->path, s->exts[i].name);
+  }
+  return 0;
+}
+
+/* Sets up one extension's stand-in (see sx_ext). */
+static int add_ext(rs_diff_schema *s, const field_proto *f, const char *scope,
+                   size_t file, const int32_t *path, size_t path_len,
+                   int32_t member_kind, size_t index,
+                   const rs__features *feat) {
+  sx_ext *x = &s->exts[s->n_exts];
+  memset(x, 0, sizeof *x);
+  x->extendee = xdup(f->extendee != NULL ? no_dot(f->extendee) : "");
+  /* Named without the package, as types are matched across versions
+   * (sx_type.rel): "(e)", "(Rec.e)". */
+  x->name = scope[0] != '\0' ? format("(%s.%s)", scope, f->name)
+                             : format("(%s)", f->name);
+  x->owner.path = d_malloc((path_len + 1) * sizeof *path);
+  if (x->extendee == NULL || x->name == NULL || x->owner.path == NULL) {
+    free(x->extendee);
+    free(x->name);
+    free(x->owner.path);
+    return RS_ENOMEM;
+  }
+  s->n_exts++;
+  if (path_len > 0) memcpy(x->owner.path, path, path_len * sizeof *path);
+  x->owner.path_len = path_len;
+  x->owner.full = x->extendee;
+  x->owner.rel = x->extendee;
+  x->owner.file = file;
+  x->owner.msg = &x->msg;
+  x->owner.member_kind = member_kind;
+  x->owner.feat = *feat;
+  x->field = *f;
+  x->field.name = x->name;
+  x->fields[0] = &x->field;
+  x->msg = (msg_proto)GOOGLE__PROTOBUF__DESCRIPTOR_PROTO__INIT;
+  x->msg.name = x->extendee;
+  x->msg.n_field = 1;
+  x->msg.field = x->fields;
+  x->index = index;
+  return 0;
+}
+
+/* The features of every field of an editions file, and the extensions of
+ * every file. 0 or RS_ENOMEM. */
+static int index_features(rs_diff_schema *s) {
+  size_t n_fx = 0, n_ext = 0;
+  for (size_t i = 0; i < s->n_files; i++) n_ext += s->files[i].fd->n_extension;
+  for (size_t i = 0; i < s->n_types; i++) {
+    const sx_type *t = &s->types[i];
+    if (t->msg == NULL) continue;
+    n_ext += t->msg->n_extension;
+    if (rs__is_editions(s->files[t->file].edition)) n_fx += t->msg->n_field;
+  }
+  n_fx += n_ext;
+  if (n_ext > 0 && (s->exts = d_calloc(n_ext, sizeof *s->exts)) == NULL)
+    return RS_ENOMEM;
+  if (n_fx > 0 && (s->fx = d_calloc(n_fx, sizeof *s->fx)) == NULL)
+    return RS_ENOMEM;
+  for (size_t i = 0; i < s->n_files; i++) {
+    const file_proto *fd = s->files[i].fd;
+    for (size_t k = 0; k < fd->n_extension; k++)
+      if (add_ext(s, fd->extension[k], "", i, NULL, 0, 7, k,
+                  &s->files[i].feat) != 0)
+        return RS_ENOMEM;
+  }
+  for (size_t i = 0; i < s->n_types; i++) {
+    const sx_type *t = &s->types[i];
+    if (t->msg == NULL) continue;
+    for (size_t k = 0; k < t->msg->n_extension; k++)
+      if (add_ext(s, t->msg->extension[k], t->rel, t->file, t->path,
+                  t->path_len, 6, k, &t->feat) != 0)
+        return RS_ENOMEM;
+    if (!rs__is_editions(s->files[t->file].edition)) continue;
+    for (size_t j = 0; j < t->msg->n_field; j++) {
+      s->fx[s->n_fx].f = t->msg->field[j];
+      s->fx[s->n_fx].feat = field_features(&t->feat, t->msg, t->msg->field[j]);
+      s->n_fx++;
+    }
+  }
+  for (size_t i = 0; i < s->n_exts; i++) {
+    sx_ext *x = &s->exts[i];
+    if (!rs__is_editions(s->files[x->owner.file].edition)) continue;
+    s->fx[s->n_fx].f = &x->field;
+    s->fx[s->n_fx].feat = field_features(&x->owner.feat, NULL, &x->field);
+    s->n_fx++;
+  }
+  if (s->n_fx > 1) qsort(s->fx, s->n_fx, sizeof *s->fx, fx_cmp);
   return 0;
 }
 
@@ -468,6 +650,13 @@ void rs_diff_schema_free(rs_diff_schema *s) {
     free(s->types[i].path);
   }
   free(s->types);
+  free(s->fx);
+  for (size_t i = 0; i < s->n_exts; i++) {
+    free(s->exts[i].extendee);
+    free(s->exts[i].owner.path);
+    free(s->exts[i].name);
+  }
+  free(s->exts);
   for (size_t i = 0; i < s->n_files; i++) free(s->files[i].uri);
   free(s->files);
   rs__descset_free(s->set);
@@ -525,8 +714,14 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
                       "%s: file #%zu of the set has no name", path, i + 1);
     }
     s->files[i].fd = fd;
-    s->files[i].proto3 =
-        fd->syntax != NULL && strcmp(fd->syntax, "proto3") == 0;
+    const char *why = NULL;
+    if (rs__file_edition(fd, &s->files[i].edition, &why) != 0) {
+      rs_diff_schema_free(s);
+      return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE, "%s: %s: %s", path,
+                      fd->name, why);
+    }
+    s->files[i].proto3 = s->files[i].edition == RS__EDITION_PROTO3;
+    rs__features_of_file(&s->files[i].feat, fd, s->files[i].edition);
     s->files[i].uri = file_uri(path, fd->name, from_proto);
     if (s->files[i].uri == NULL) goto oom;
     s->files[i].own = 1;
@@ -554,14 +749,14 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
         return rc;
       }
       if (add_type(s, package, fd->enum_type[e]->name, package, i, path_buf, 2,
-                   NULL, fd->enum_type[e], &full) != 0)
+                   NULL, fd->enum_type[e], &s->files[i].feat, &full) != 0)
         goto oom;
     }
     path_buf[0] = 4; /* FileDescriptorProto.message_type */
     for (size_t m = 0; m < fd->n_message_type; m++) {
       path_buf[1] = (int32_t)m;
       rc = index_message(s, fd->message_type[m], package, package, i, path_buf,
-                         2, 0, err);
+                         2, 0, &s->files[i].feat, err);
       if (rc != 0) {
         rs_diff_schema_free(s);
         return rc;
@@ -588,6 +783,8 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
         return rc;
       }
   }
+  rc = index_features(s);
+  if (rc != 0) goto oom;
   rc = check_fields(s, err);
   if (rc != 0) {
     rs_diff_schema_free(s);
@@ -857,8 +1054,21 @@ static int is_repeated(const field_proto *f) {
   return f->has_label && f->label == L(REPEATED);
 }
 
-static int is_required(const field_proto *f) {
-  return f->has_label && f->label == L(REQUIRED);
+/* Required: proto2's label, or editions' field_presence =
+ * LEGACY_REQUIRED, which readers check as they check the label. */
+static int is_required(const rs_diff_schema *s, const field_proto *f) {
+  if (f->has_label && f->label == L(REQUIRED)) return 1;
+  const rs__features *ff = ed_features(s, f);
+  return ff != NULL && ff->presence == RS__PRESENCE_LEGACY_REQUIRED &&
+         !(f->has_label && f->label == L(REPEATED)) && !f->has_oneof_index;
+}
+
+/* Whether readers check a string field's UTF-8 (proto3; editions'
+ * utf8_validation = VERIFY). */
+static int utf8_checked(const fctx *x) {
+  const rs__features *ff = ed_features(x->s, x->f);
+  if (ff != NULL) return ff->utf8 == RS__UTF8_VERIFY;
+  return x->s->files[x->owner->file].proto3;
 }
 
 static int proto3_file(const fctx *x) {
@@ -877,6 +1087,8 @@ static int is_packable(int kind) {
 static int is_packed(const fctx *x) {
   int kind = field_kind(x->s, x->f);
   if (!is_repeated(x->f) || !is_packable(kind)) return 0;
+  const rs__features *ff = ed_features(x->s, x->f);
+  if (ff != NULL) return ff->repeated == RS__REPEATED_PACKED;
   if (x->f->options != NULL && x->f->options->has_packed)
     return x->f->options->packed;
   return proto3_file(x);
@@ -891,8 +1103,10 @@ static const sx_type *map_entry_of(const fctx *x) {
 static int has_presence(const fctx *x) {
   int kind = field_kind(x->s, x->f);
   if (is_repeated(x->f)) return 0;
-  if (!proto3_file(x)) return 1;
-  return kind == T(MESSAGE) || kind == T(GROUP) || x->f->has_oneof_index;
+  if (kind == T(MESSAGE) || kind == T(GROUP) || x->f->has_oneof_index) return 1;
+  const rs__features *ff = ed_features(x->s, x->f);
+  if (ff != NULL) return ff->presence != RS__PRESENCE_IMPLICIT;
+  return !proto3_file(x);
 }
 
 /* "int64", "message shop.v2.Timestamp", "enum shop.v1.Order.Status". */
@@ -1249,7 +1463,7 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
   }
   if (ok == T(STRING) && nk == T(BYTES) && !c->rt->pbc) {
     r->kind = TK_BYTES_TO_STRING;
-    if (proto3_file(o) && c->rt->utf8_fails) {
+    if (utf8_checked(o) && c->rt->utf8_fails) {
       r->verdict = RS_DIFF_VERDICT_UNREADABLE;
       snprintf(r->why, sizeof r->why,
                "%s became %s: %s fails to parse a record whose bytes are not "
@@ -1278,10 +1492,10 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
              "and C code sees them up to the first NUL byte, so bytes with a "
              "NUL are misread%s",
              otext, ntext,
-             proto3_file(o) ? "; the old (proto3) reader's C++, Java and Go "
-                              "runtimes fail to parse bytes that are not "
-                              "valid UTF-8"
-                            : "; C++ and Java accept them in a proto2 string");
+             utf8_checked(o) ? "; the old (proto3) reader's C++, Java and Go "
+                               "runtimes fail to parse bytes that are not "
+                               "valid UTF-8"
+                             : "; C++ and Java accept them in a proto2 string");
     return;
   }
   if (ok == T(MESSAGE)) {
@@ -1300,7 +1514,7 @@ static void compare_types(cmp *c, const fctx *o, const fctx *n, tres *r) {
   r->kind = TK_INCOMPATIBLE;
   r->verdict = RS_DIFF_VERDICT_MISREAD;
   if (!c->rt->pbc) {
-    int strict = proto3_file(o) && c->rt->utf8_fails;
+    int strict = utf8_checked(o) && c->rt->utf8_fails;
     if (strict) r->verdict = RS_DIFF_VERDICT_UNREADABLE;
     snprintf(r->why, sizeof r->why,
              "%s became %s: %s reads the message's encoding as the string's "
@@ -1523,7 +1737,8 @@ static void compare_maps(cmp *c, const fctx *o, const fctx *n,
 }
 
 static void compare_field(cmp *c, const fctx *o, const fctx *n) {
-  where w = {n->s, n->owner, 2, (int32_t)n->index};
+  where w = {n->s, n->owner, n->owner->member_kind ? n->owner->member_kind : 2,
+             (int32_t)n->index};
   char otext[200], ntext[200];
   type_text(otext, sizeof otext, o);
   type_text(ntext, sizeof ntext, n);
@@ -1663,9 +1878,9 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
                 "misread when there are two or more"
               : "the old reader keeps only the last element and loses the "
                 "others: misread when there are two or more",
-          is_required(o->f) ? "; an empty list fails the old reader's "
-                              "required check"
-                            : "");
+          is_required(o->s, o->f) ? "; an empty list fails the old reader's "
+                                    "required check"
+                                  : "");
   } else if (orep && !nrep) {
     add(c, RS_DIFF_RULE_FIELD_MADE_SINGULAR, RS_DIFF_VERDICT_OK, RS_DIFF_INFO,
         &w, field_path(c, n->owner, n->f),
@@ -1684,7 +1899,8 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
   }
 
   /* required */
-  if (is_required(o->f) && !is_required(n->f) && !nrep && !c->rt->required)
+  if (is_required(o->s, o->f) && !is_required(n->s, n->f) && !nrep &&
+      !c->rt->required)
     add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_OK,
         RS_DIFF_WARNING, &w, field_path(c, n->owner, n->f),
         "'%s' was required and is now optional: %s does not check required "
@@ -1694,7 +1910,7 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
         n->f->name,
         c->rt->runtime == RS_RUNTIME_PYTHON ? "Python"
                                             : "the reader (allow_partial)");
-  else if (is_required(o->f) && !is_required(n->f) && !nrep &&
+  else if (is_required(o->s, o->f) && !is_required(n->s, n->f) && !nrep &&
            o->f->default_value != NULL && !c->rt->pbc)
     add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_UNREADABLE,
         RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
@@ -1702,7 +1918,7 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
         "leaves it unset in fails to parse in the old reader (%s checks "
         "every required field, with a default or not)",
         n->f->name, c->rt->name);
-  else if (is_required(o->f) && !is_required(n->f) && !nrep &&
+  else if (is_required(o->s, o->f) && !is_required(n->s, n->f) && !nrep &&
            o->f->default_value != NULL) {
     char od[160];
     default_text(od, sizeof od, o);
@@ -1714,14 +1930,14 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
         "(misread); C++ and Java fail to parse a record without it (missing "
         "required field)",
         n->f->name, od);
-  } else if (is_required(o->f) && !is_required(n->f) && !nrep) {
+  } else if (is_required(o->s, o->f) && !is_required(n->s, n->f) && !nrep) {
     add(c, RS_DIFF_RULE_FIELD_NO_LONGER_REQUIRED, RS_DIFF_VERDICT_UNREADABLE,
         RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
         "'%s' was required and is now optional: every record the new writer "
         "leaves it unset in fails to parse in the old reader (missing "
         "required field; protobuf-c, C++ and Java alike)",
         n->f->name);
-  } else if (!is_required(o->f) && is_required(n->f) && !orep)
+  } else if (!is_required(o->s, o->f) && is_required(n->s, n->f) && !orep)
     add(c, RS_DIFF_RULE_FIELD_MADE_REQUIRED, RS_DIFF_VERDICT_OK,
         RS_DIFF_WARNING, &w, field_path(c, n->owner, n->f),
         "'%s' is now required: the old reader is unaffected, but records the "
@@ -1744,7 +1960,8 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
       if (strcmp(norm, "0") != 0 && strcmp(norm, "\"\"") != 0)
         add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_VERDICT_MISREAD,
             RS_DIFF_ERROR, &w, field_path(c, n->owner, n->f),
-            "'%s' lost presence (proto3 without 'optional'): the new writer "
+            "'%s' lost presence (proto3 without 'optional', or field_presence "
+            "= IMPLICIT): the new writer "
             "omits it when it holds zero/empty, and the old reader, whose "
             "default is %s, reads %s where the writer meant zero/empty: "
             "misread",
@@ -1752,7 +1969,8 @@ static void compare_field(cmp *c, const fctx *o, const fctx *n) {
       else
         add(c, RS_DIFF_RULE_FIELD_PRESENCE_LOST, RS_DIFF_VERDICT_OK,
             RS_DIFF_INFO, &w, field_path(c, n->owner, n->f),
-            "'%s' lost presence (proto3 without 'optional'): the new writer "
+            "'%s' lost presence (proto3 without 'optional', or field_presence "
+            "= IMPLICIT): the new writer "
             "omits it when it holds zero/empty, and the old reader then sees "
             "it unset and reads %s, the value written; it cannot tell zero "
             "from absent",
@@ -1801,7 +2019,7 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
   if (moved != NULL) {
     where nw = {c->ns, nt, 2, (int32_t)ni};
     free(path);
-    int fails = is_required(o->f) && o->f->default_value == NULL;
+    int fails = is_required(o->s, o->f) && o->f->default_value == NULL;
     add(c, RS_DIFF_RULE_FIELD_RENUMBERED,
         fails ? RS_DIFF_VERDICT_UNREADABLE : RS_DIFF_VERDICT_MISREAD,
         RS_DIFF_ERROR, &nw, member_path(c, nt, moved->name, (int)moved->number),
@@ -1815,7 +2033,7 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
   }
   char od[160];
   default_text(od, sizeof od, o);
-  if (is_required(o->f) && !c->rt->required) {
+  if (is_required(o->s, o->f) && !c->rt->required) {
     add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_OK,
         RS_DIFF_WARNING, &w, path,
         "required field '%s' was deleted: %s does not check required "
@@ -1827,7 +2045,7 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
                                             : "the reader (allow_partial)");
     return;
   }
-  if (is_required(o->f) && o->f->default_value != NULL && !c->rt->pbc) {
+  if (is_required(o->s, o->f) && o->f->default_value != NULL && !c->rt->pbc) {
     add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_UNREADABLE,
         RS_DIFF_ERROR, &w, path,
         "required field '%s' was deleted: every record the new writer writes "
@@ -1836,7 +2054,7 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
         o->f->name, c->rt->name);
     return;
   }
-  if (is_required(o->f) && o->f->default_value != NULL) {
+  if (is_required(o->s, o->f) && o->f->default_value != NULL) {
     add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_MISREAD,
         RS_DIFF_ERROR, &w, path,
         "required field '%s' was deleted: protobuf-c checks only required "
@@ -1846,7 +2064,7 @@ static void field_deleted(cmp *c, const fctx *o, const sx_type *nt) {
         o->f->name, od);
     return;
   }
-  if (is_required(o->f)) {
+  if (is_required(o->s, o->f)) {
     add(c, RS_DIFF_RULE_REQUIRED_FIELD_DELETED, RS_DIFF_VERDICT_UNREADABLE,
         RS_DIFF_ERROR, &w, path,
         "required field '%s' was deleted: every record the new writer writes "
@@ -1886,7 +2104,7 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
   if (field_by_name(ot->msg, n->f->name, NULL) != NULL &&
       field_by_number(ot->msg, n->f->number, NULL) == NULL)
     return; /* renumbered: reported with the old number */
-  if (is_required(n->f)) {
+  if (is_required(n->s, n->f)) {
     add(c, RS_DIFF_RULE_FIELD_REQUIRED_ADDED, RS_DIFF_VERDICT_IGNORED_FIELDS,
         RS_DIFF_WARNING, &w, field_path(c, n->owner, n->f),
         "new required field '%s': the old reader ignores it, but records the "
@@ -1921,6 +2139,30 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
       n->f->name);
 }
 
+/*
+ * The extensions of a pair of messages, by number, compared as fields: a
+ * reader whose code registers an extension (C++ links it in, Go and
+ * Python import it, Java passes its ExtensionRegistry) parses it as a
+ * field. protoc-c generates nothing for `extend`: protobuf-c keeps every
+ * extension as an unknown field, so none of their changes reaches it.
+ */
+static void compare_extensions(cmp *c, const sx_type *ot, const sx_type *nt) {
+  if (c->rt->pbc) return;
+  for (size_t i = 0; i < c->os->n_exts; i++) {
+    const sx_ext *ox = &c->os->exts[i];
+    if (strcmp(ox->extendee, ot->full) != 0) continue;
+    for (size_t j = 0; j < c->ns->n_exts; j++) {
+      const sx_ext *nx = &c->ns->exts[j];
+      if (strcmp(nx->extendee, nt->full) != 0 ||
+          nx->field.number != ox->field.number)
+        continue;
+      fctx o = {c->os, &ox->owner, &ox->field, ox->index};
+      fctx n = {c->ns, &nx->owner, &nx->field, nx->index};
+      compare_field(c, &o, &n);
+    }
+  }
+}
+
 static void compare_messages(cmp *c, const sx_type *ot, const sx_type *nt) {
   const msg_proto *om = ot->msg, *nm = nt->msg;
   for (size_t i = 0; i < om->n_field; i++) {
@@ -1939,6 +2181,7 @@ static void compare_messages(cmp *c, const sx_type *ot, const sx_type *nt) {
     fctx n = {c->ns, nt, nm->field[i], i};
     field_added(c, &n, ot);
   }
+  compare_extensions(c, ot, nt);
 }
 
 /* ---- enums
@@ -1975,7 +2218,8 @@ static int enum_number_reserved(const enum_proto *e, int32_t number) {
 static int used_by_proto2_field(const rs_diff_schema *s, const sx_type *e) {
   for (size_t i = 0; i < s->n_types; i++) {
     const sx_type *t = &s->types[i];
-    if (t->msg == NULL || s->files[t->file].proto3) continue;
+    if (t->msg == NULL || s->files[t->file].edition != RS__EDITION_PROTO2)
+      continue;
     for (size_t j = 0; j < t->msg->n_field; j++)
       if (field_type(s, t->msg->field[j]) == e) return 1;
   }
@@ -1984,7 +2228,7 @@ static int used_by_proto2_field(const rs_diff_schema *s, const sx_type *e) {
 
 static void compare_enums(cmp *c, const sx_type *ot, const sx_type *nt) {
   const enum_proto *oe = ot->en, *ne = nt->en;
-  int open = c->os->files[ot->file].proto3;
+  int open = ot->feat.enum_type == RS__ENUM_OPEN;
   int closed_in_cpp = !open || used_by_proto2_field(c->os, ot);
   for (size_t i = 0; i < ne->n_value; i++) {
     const value_proto *nv = ne->value[i];

@@ -26,6 +26,7 @@
 
 #include "codec/internal.h"
 #include "schema/descset.h"
+#include "schema/features.h"
 
 typedef Google__Protobuf__FileDescriptorProto file_proto;
 typedef Google__Protobuf__DescriptorProto msg_proto;
@@ -37,6 +38,10 @@ typedef struct entry {
   const char *name; /* full name, no leading dot */
   bool is_enum;
   bool proto3;
+  int edition; /* RS__EDITION_* */
+  /* Resolved features: a message's (for its fields to start from), an
+   * enum's (enum_type: whether it is closed). */
+  rs__features feat;
   const file_proto *file;
   const msg_proto *msg;
   const enum_proto *en;
@@ -81,9 +86,9 @@ static bool valid_ident(const char *s) {
   return true;
 }
 
-static int add_entry(rs_schema *s, const char *name, bool is_enum, bool proto3,
-                     const file_proto *f, const msg_proto *m,
-                     const enum_proto *e, rs_error *err) {
+static int add_entry(rs_schema *s, const char *name, bool is_enum, int edition,
+                     const rs__features *feat, const file_proto *f,
+                     const msg_proto *m, const enum_proto *e, rs_error *err) {
   if (s->n >= RS_SCHEMA_MAX_TYPES)
     return rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
                     "%s: more than %d message and enum types", s->what,
@@ -101,7 +106,9 @@ static int add_entry(rs_schema *s, const char *name, bool is_enum, bool proto3,
   memset(en, 0, sizeof *en);
   en->name = name;
   en->is_enum = is_enum;
-  en->proto3 = proto3;
+  en->proto3 = edition == RS__EDITION_PROTO3;
+  en->edition = edition;
+  en->feat = *feat;
   en->file = f;
   en->msg = m;
   en->en = e;
@@ -113,8 +120,9 @@ static char *join_name(rs_schema *s, const char *scope, const char *name) {
                           : dup_str(s, name);
 }
 
-static int collect_enum(rs_schema *s, const file_proto *f, bool proto3,
-                        const char *scope, const enum_proto *e, rs_error *err) {
+static int collect_enum(rs_schema *s, const file_proto *f, int edition,
+                        const rs__features *scope_feat, const char *scope,
+                        const enum_proto *e, rs_error *err) {
   if (!valid_ident(e->name))
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "%s: %s: enum '%s'%s%s has an invalid name", s->what,
@@ -122,12 +130,16 @@ static int collect_enum(rs_schema *s, const file_proto *f, bool proto3,
                     scope);
   char *name = join_name(s, scope, e->name);
   if (name == NULL) return oom(s, err);
-  return add_entry(s, name, true, proto3, f, NULL, e, err);
+  rs__features feat = *scope_feat;
+  if (rs__is_editions(edition))
+    rs__features_merge(&feat, (const ProtobufCMessage *)e->options,
+                       RS__FEATURES_OF_ENUM);
+  return add_entry(s, name, true, edition, &feat, f, NULL, e, err);
 }
 
-static int collect_message(rs_schema *s, const file_proto *f, bool proto3,
-                           const char *scope, const msg_proto *m,
-                           unsigned depth, rs_error *err) {
+static int collect_message(rs_schema *s, const file_proto *f, int edition,
+                           const rs__features *scope_feat, const char *scope,
+                           const msg_proto *m, unsigned depth, rs_error *err) {
   if (!valid_ident(m->name))
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "%s: %s: message '%s'%s%s has an invalid name", s->what,
@@ -139,11 +151,16 @@ static int collect_message(rs_schema *s, const file_proto *f, bool proto3,
     return rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
                     "%s: %s: message %s is nested more than %d deep", s->what,
                     f->name, name, RS_SCHEMA_MAX_NESTING);
-  int rc = add_entry(s, name, false, proto3, f, m, NULL, err);
+  rs__features feat = *scope_feat;
+  if (rs__is_editions(edition))
+    rs__features_merge(&feat, (const ProtobufCMessage *)m->options,
+                       RS__FEATURES_OF_MESSAGE);
+  int rc = add_entry(s, name, false, edition, &feat, f, m, NULL, err);
   for (size_t i = 0; rc == 0 && i < m->n_nested_type; i++)
-    rc = collect_message(s, f, proto3, name, m->nested_type[i], depth + 1, err);
+    rc = collect_message(s, f, edition, &feat, name, m->nested_type[i],
+                         depth + 1, err);
   for (size_t i = 0; rc == 0 && i < m->n_enum_type; i++)
-    rc = collect_enum(s, f, proto3, name, m->enum_type[i], err);
+    rc = collect_enum(s, f, edition, &feat, name, m->enum_type[i], err);
   return rc;
 }
 
@@ -219,15 +236,15 @@ static int collect_files(rs_schema *s, const char **files, rs_error *err) {
                         s->what, f->name,
                         f->dependency[d] ? f->dependency[d] : "(null)");
     }
-    bool proto3 = false;
-    if (f->syntax != NULL && strcmp(f->syntax, "proto3") == 0)
-      proto3 = true;
-    else if (f->syntax != NULL && f->syntax[0] != '\0' &&
-             strcmp(f->syntax, "proto2") != 0)
+    int edition;
+    const char *why = NULL;
+    if (rs__file_edition(f, &edition, &why) != 0)
       return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
-                      "%s: %s: syntax \"%.40s\" is not supported (proto2 or "
-                      "proto3)",
-                      s->what, f->name, f->syntax);
+                      "%s: %s: syntax \"%.40s\" is not supported (%s; proto2, "
+                      "proto3 and editions 2023 and 2024 are)",
+                      s->what, f->name, f->syntax ? f->syntax : "", why);
+    rs__features feat;
+    rs__features_of_file(&feat, f, edition);
     const char *pkg = f->package != NULL ? f->package : "";
     if (pkg[0] != '\0') {
       /* Dot-separated identifiers. */
@@ -248,9 +265,10 @@ static int collect_files(rs_schema *s, const char **files, rs_error *err) {
     }
     int rc = 0;
     for (size_t m = 0; rc == 0 && m < f->n_message_type; m++)
-      rc = collect_message(s, f, proto3, pkg, f->message_type[m], 1, err);
+      rc = collect_message(s, f, edition, &feat, pkg, f->message_type[m], 1,
+                           err);
     for (size_t e = 0; rc == 0 && e < f->n_enum_type; e++)
-      rc = collect_enum(s, f, proto3, pkg, f->enum_type[e], err);
+      rc = collect_enum(s, f, edition, &feat, pkg, f->enum_type[e], err);
     if (rc != 0) return rc;
   }
   return 0;
@@ -737,13 +755,41 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
       FAIL(RS_EINVAL, "an extension among the fields");
     bool type_ok = true;
     ProtobufCType t = PROTOBUF_C_TYPE_INT32;
+    /* The field's features: its message's, then its oneof's, then its
+     * own (editions); proto2 and proto3 files set none. */
+    rs__features ff = en->feat;
+    if (rs__is_editions(en->edition)) {
+      if (f->has_oneof_index && f->oneof_index >= 0 &&
+          (size_t)f->oneof_index < m->n_oneof_decl)
+        rs__features_merge(
+            &ff,
+            (const ProtobufCMessage *)m->oneof_decl[f->oneof_index]->options,
+            RS__FEATURES_OF_ONEOF);
+      rs__features_merge(&ff, (const ProtobufCMessage *)f->options,
+                         RS__FEATURES_OF_FIELD);
+      if (f->has_label &&
+          f->label ==
+              GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REQUIRED)
+        FAIL(RS_EINVAL,
+             "label required in an editions file (field_presence = "
+             "LEGACY_REQUIRED says it)");
+    }
+    /* A proto2 group is a message field written with start- and end-group
+     * tags (wire types 3 and 4): what editions call DELIMITED. */
+    bool delimited = false;
     if (f->has_type &&
-        f->type == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP)
-      FAIL(RS_EINVAL, "groups are not supported by protobuf-c");
-    if (f->has_type) t = map_type(f->type, &type_ok);
+        f->type == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP) {
+      if (rs__is_editions(en->edition) || en->proto3)
+        FAIL(RS_EINVAL, "TYPE_GROUP outside proto2");
+      delimited = true;
+      t = PROTOBUF_C_TYPE_MESSAGE;
+    } else if (f->has_type) {
+      t = map_type(f->type, &type_ok);
+    }
     if (!type_ok) FAIL(RS_EINVAL, "unknown field type %d", (int)f->type);
     if (!f->has_type || t == PROTOBUF_C_TYPE_MESSAGE ||
         t == PROTOBUF_C_TYPE_ENUM) {
+      if (delimited) t = PROTOBUF_C_TYPE_MESSAGE;
       if (!valid_type_name(f->type_name))
         FAIL(RS_EINVAL, "bad type name '%.80s'",
              f->type_name ? f->type_name : "");
@@ -754,11 +800,20 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
              target->is_enum ? "an enum" : "a message",
              t == PROTOBUF_C_TYPE_ENUM ? "an enum" : "a message");
       t = target->is_enum ? PROTOBUF_C_TYPE_ENUM : PROTOBUF_C_TYPE_MESSAGE;
-      /* An enum is closed in a proto2 file, open in a proto3 one: what a
-       * reader's runtime does with a number it lacks. */
+      if (delimited && target->is_enum)
+        FAIL(RS_EINVAL, "a group of enum type %s", target->name);
+      /* An enum is closed in a proto2 file, open in a proto3 one, and as
+       * its enum_type feature says in an editions file: what a reader's
+       * runtime does with a number it lacks. */
       if (target->is_enum)
-        fd->reserved_flags |= target->proto3 ? RS_FIELD_FLAG_OPEN_ENUM
-                                             : RS_FIELD_FLAG_CLOSED_ENUM;
+        fd->reserved_flags |= target->feat.enum_type == RS__ENUM_CLOSED
+                                  ? RS_FIELD_FLAG_CLOSED_ENUM
+                                  : RS_FIELD_FLAG_OPEN_ENUM;
+      if (!target->is_enum && ff.encoding == RS__ENCODING_DELIMITED &&
+          !(f->options != NULL && f->options->has_lazy && f->options->lazy))
+        delimited = true;
+      if (delimited && !target->is_enum)
+        fd->reserved_flags |= RS_FIELD_FLAG_DELIMITED;
       fd->descriptor =
           target->is_enum ? (const void *)target->ed : (const void *)target->md;
     }
@@ -778,22 +833,26 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
         label !=
             GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_OPTIONAL)
       FAIL(RS_EINVAL, "a oneof member must be optional");
+    if (rs__is_editions(en->edition))
+      fd->reserved_flags |= RS_FIELD_FLAG_EDITIONS;
     fd->name = f->name;
     fd->id = (uint32_t)f->number;
     fd->type = t;
     if (f->options != NULL && f->options->has_deprecated &&
         f->options->deprecated)
       fd->flags |= PROTOBUF_C_FIELD_FLAG_DEPRECATED;
-    if (en->proto3 && t == PROTOBUF_C_TYPE_STRING)
-      fd->reserved_flags |= RS_FIELD_FLAG_UTF8;
+    if (t == PROTOBUF_C_TYPE_STRING)
+      fd->reserved_flags |= ff.utf8 == RS__UTF8_VERIFY ? RS_FIELD_FLAG_UTF8
+                                                       : RS_FIELD_FLAG_NO_UTF8;
     oneof_of[i] = oneof;
     size_t vsize, valign;
     value_layout(t, &vsize, &valign);
     switch (label) {
       case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REPEATED: {
         fd->label = PROTOBUF_C_LABEL_REPEATED;
-        bool packed = en->proto3 && is_packable(t);
-        if (f->options != NULL && f->options->has_packed)
+        bool packed = ff.repeated == RS__REPEATED_PACKED && is_packable(t);
+        if (f->options != NULL && f->options->has_packed &&
+            !rs__is_editions(en->edition))
           packed = f->options->packed && is_packable(t);
         if (packed) fd->flags |= PROTOBUF_C_FIELD_FLAG_PACKED;
         fd->quantifier_offset =
@@ -809,12 +868,21 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
         fd->offset = (unsigned)place(&off, &max_align, vsize, valign);
         break;
       case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_OPTIONAL:
-        if (oneof >= 0) {
+        if (rs__is_editions(en->edition) && oneof < 0 && !map_entry &&
+            ff.presence == RS__PRESENCE_LEGACY_REQUIRED) {
+          /* Still required: a reader fails a record without it. */
+          fd->label = PROTOBUF_C_LABEL_REQUIRED;
+          fd->offset = (unsigned)place(&off, &max_align, vsize, valign);
+        } else if (oneof >= 0) {
           /* Placed with its oneof below. */
           fd->label =
               en->proto3 ? PROTOBUF_C_LABEL_NONE : PROTOBUF_C_LABEL_OPTIONAL;
           fd->flags |= PROTOBUF_C_FIELD_FLAG_ONEOF;
-        } else if (!en->proto3 || synthetic || map_entry) {
+        } else if ((!en->proto3 && !rs__is_editions(en->edition)) ||
+                   synthetic || map_entry ||
+                   (rs__is_editions(en->edition) &&
+                    (ff.presence != RS__PRESENCE_IMPLICIT ||
+                     t == PROTOBUF_C_TYPE_MESSAGE))) {
           fd->label = PROTOBUF_C_LABEL_OPTIONAL;
           if (t != PROTOBUF_C_TYPE_STRING && t != PROTOBUF_C_TYPE_MESSAGE)
             fd->quantifier_offset =
@@ -1195,6 +1263,96 @@ void rs_message_init(const ProtobufCMessageDescriptor *d, ProtobufCMessage *m) {
   }
 }
 
+/* One extension of a record type, as its reader's runtime parses it;
+ * false when rollsafe cannot say (a type it cannot resolve). */
+static bool ext_of(const rs_schema *s, const char *scope,
+                   const rs__features *scope_feat, int edition,
+                   const field_proto *f, rs__ext *out) {
+  memset(out, 0, sizeof *out);
+  if (!f->has_number || f->number < 1) return false;
+  out->number = (uint32_t)f->number;
+  rs__features ff = *scope_feat;
+  if (rs__is_editions(edition))
+    rs__features_merge(&ff, (const ProtobufCMessage *)f->options,
+                       RS__FEATURES_OF_FIELD);
+  bool ok = true;
+  ProtobufCType t = PROTOBUF_C_TYPE_MESSAGE;
+  bool group =
+      f->has_type &&
+      f->type == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP;
+  if (f->has_type && !group) t = map_type(f->type, &ok);
+  if (!ok) return false;
+  if (!f->has_type || t == PROTOBUF_C_TYPE_MESSAGE ||
+      t == PROTOBUF_C_TYPE_ENUM) {
+    if (!valid_type_name(f->type_name)) return false;
+    const entry *target = resolve(s, scope, f->type_name);
+    if (target == NULL) return false;
+    t = target->is_enum ? PROTOBUF_C_TYPE_ENUM : PROTOBUF_C_TYPE_MESSAGE;
+    out->descriptor =
+        target->is_enum ? (const void *)target->ed : (const void *)target->md;
+    if (target->is_enum)
+      out->flags |= target->feat.enum_type == RS__ENUM_CLOSED
+                        ? RS_FIELD_FLAG_CLOSED_ENUM
+                        : RS_FIELD_FLAG_OPEN_ENUM;
+    else if (group || ff.encoding == RS__ENCODING_DELIMITED)
+      out->flags |= RS_FIELD_FLAG_DELIMITED;
+  }
+  out->type = (uint8_t)t;
+  bool repeated =
+      f->has_label &&
+      f->label ==
+          GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REPEATED;
+  out->label = repeated ? PROTOBUF_C_LABEL_REPEATED : PROTOBUF_C_LABEL_OPTIONAL;
+  if (repeated && is_packable(t)) {
+    bool packed = ff.repeated == RS__REPEATED_PACKED;
+    if (f->options != NULL && f->options->has_packed &&
+        !rs__is_editions(edition))
+      packed = f->options->packed;
+    if (packed) out->flags |= PROTOBUF_C_FIELD_FLAG_PACKED;
+  }
+  if (t == PROTOBUF_C_TYPE_STRING && ff.utf8 == RS__UTF8_VERIFY)
+    out->flags |= RS_FIELD_FLAG_UTF8;
+  return true;
+}
+
+/* The extensions schema s declares for message `full`: at most cap into
+ * out, *n of them (an extension rollsafe cannot resolve is skipped: the
+ * schema loaded, so protoc resolved it). */
+static void extensions_of(const rs_schema *s, const char *full, rs__ext *out,
+                          size_t cap, size_t *n) {
+  *n = 0;
+  const Google__Protobuf__FileDescriptorSet *set = s->set;
+  for (size_t i = 0; i < set->n_file; i++) {
+    const file_proto *f = set->file[i];
+    int edition;
+    const char *why;
+    if (rs__file_edition(f, &edition, &why) != 0) continue;
+    rs__features feat;
+    rs__features_of_file(&feat, f, edition);
+    for (size_t k = 0; k < f->n_extension && *n < cap; k++) {
+      const field_proto *x = f->extension[k];
+      if (x->extendee == NULL ||
+          strcmp(x->extendee[0] == '.' ? x->extendee + 1 : x->extendee, full) !=
+              0)
+        continue;
+      if (ext_of(s, f->package ? f->package : "", &feat, edition, x, &out[*n]))
+        (*n)++;
+    }
+  }
+  for (size_t i = 0; i < s->n; i++) {
+    const entry *en = &s->entries[i];
+    if (en->is_enum) continue;
+    for (size_t k = 0; k < en->msg->n_extension && *n < cap; k++) {
+      const field_proto *x = en->msg->extension[k];
+      if (x->extendee == NULL ||
+          strcmp(x->extendee[0] == '.' ? x->extendee + 1 : x->extendee, full) !=
+              0)
+        continue;
+      if (ext_of(s, en->name, &en->feat, en->edition, x, &out[*n])) (*n)++;
+    }
+  }
+}
+
 int rs_schema_register(rs_registry_builder *b, const char *type,
                        const rs_schema *const *schemas, size_t n,
                        const char *message, rs_error *err) {
@@ -1210,6 +1368,25 @@ int rs_schema_register(rs_registry_builder *b, const char *type,
       rc = rs_registry_builder_add_version(
           b, type, (unsigned)i + 1, d,
           i == 0 ? RS_ENCODING_RAW : RS_ENCODING_ENVELOPE, err);
+    if (rc != 0) return rc;
+    /* An extension range holds at most 2^29 numbers; a record type
+     * declares few extensions. */
+    size_t cap = 0;
+    for (size_t f = 0; f < schemas[i]->set->n_file; f++)
+      cap += schemas[i]->set->file[f]->n_extension;
+    for (size_t e = 0; e < schemas[i]->n; e++)
+      if (!schemas[i]->entries[e].is_enum)
+        cap += schemas[i]->entries[e].msg->n_extension;
+    if (cap == 0) continue;
+    rs__ext *exts = rs__alloc(schemas[i]->backing, cap * sizeof *exts);
+    if (exts == NULL)
+      return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "%s: out of memory",
+                      schemas[i]->what);
+    size_t n_exts = 0;
+    extensions_of(schemas[i], d->name, exts, cap, &n_exts);
+    rc = rs__registry_builder_set_extensions(b, type, (unsigned)i + 1, exts,
+                                             n_exts, err);
+    rs__free(schemas[i]->backing, exts);
     if (rc != 0) return rc;
   }
   return 0;

@@ -138,6 +138,26 @@ static void first_reason(char *buf, size_t size, const rs_classification *c) {
 /* Why a record is undetermined, and what settles it. */
 static void undetermined_why(char *buf, size_t size,
                              const rs_classification *c) {
+  if (rs_classification_writer_basis(c) == RS_WRITER_NO_READER) {
+    snprintf(buf, size,
+             "protobuf-c has no reader of the reader's version (an editions "
+             "file or a group field): not rewritten; name the reader's "
+             "runtime (--reader-runtime)");
+    return;
+  }
+  if (rs_classification_writer_basis(c) == RS_WRITER_EXTENSION) {
+    snprintf(buf, size,
+             "sets an extension the reader parses and the writer declares "
+             "otherwise, which rollsafe does not model: not rewritten");
+    return;
+  }
+  if (rs_classification_writer_basis(c) == RS_WRITER_UNDECODED) {
+    snprintf(buf, size,
+             "holds fields written as groups (proto2 groups, editions' "
+             "message_encoding = DELIMITED), which rollsafe cannot decode: "
+             "not rewritten");
+    return;
+  }
   if (rs_classification_writer_basis(c) == RS_WRITER_UNREGISTERED) {
     snprintf(buf, size,
              "written as format version %u, which the registry lacks: "

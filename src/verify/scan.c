@@ -25,7 +25,19 @@ int scan_verdict_is_finding(rs_verdict v) {
 const char *scan_undetermined_name(scan_undetermined_kind kind) {
   return kind == SCAN_UNREGISTERED_VERSION ? "unregistered_version"
          : kind == SCAN_UNMAPPED_SCHEMA_ID ? "unmapped_schema_id"
+         : kind == SCAN_UNDECODED_GROUPS   ? "undecoded_groups"
+         : kind == SCAN_EXTENSION_FIELDS   ? "extension_fields"
+         : kind == SCAN_NO_READER          ? "no_reader"
                                            : "ambiguous_writer";
+}
+
+scan_undetermined_kind scan_undetermined_of(rs_writer_basis basis) {
+  return basis == RS_WRITER_UNREGISTERED ? SCAN_UNREGISTERED_VERSION
+         : basis == RS_WRITER_UNMAPPED   ? SCAN_UNMAPPED_SCHEMA_ID
+         : basis == RS_WRITER_UNDECODED  ? SCAN_UNDECODED_GROUPS
+         : basis == RS_WRITER_EXTENSION  ? SCAN_EXTENSION_FIELDS
+         : basis == RS_WRITER_NO_READER  ? SCAN_NO_READER
+                                         : SCAN_AMBIGUOUS_WRITER;
 }
 
 uint64_t scan_undetermined_total(const scan_result *r) {
@@ -250,10 +262,7 @@ static int count_row(scan_result *r, const scan_options *o,
   rs_verdict v = rs_classification_verdict(c);
   rs_writer_basis basis = rs_classification_writer_basis(c);
   int decided = rs_classification_decided(c);
-  scan_undetermined_kind why =
-      basis == RS_WRITER_UNREGISTERED ? SCAN_UNREGISTERED_VERSION
-      : basis == RS_WRITER_UNMAPPED   ? SCAN_UNMAPPED_SCHEMA_ID
-                                      : SCAN_AMBIGUOUS_WRITER;
+  scan_undetermined_kind why = scan_undetermined_of(basis);
   if (decided) {
     r->rows_counted++;
     r->verdicts[v]++;

@@ -25,15 +25,24 @@ typedef enum scan_undetermined_kind {
   SCAN_AMBIGUOUS_WRITER = 0,     /**< raw bytes several versions explain */
   SCAN_UNREGISTERED_VERSION = 1, /**< an envelope naming a version the
                                    registry lacks */
-  SCAN_UNMAPPED_SCHEMA_ID = 2    /**< a Confluent schema id (and message-index
+  SCAN_UNMAPPED_SCHEMA_ID = 2,   /**< a Confluent schema id (and message-index
                                     path) that no mapping names */
+  SCAN_UNDECODED_GROUPS = 3,     /**< fields written as groups, which
+                                    rollsafe cannot decode */
+  SCAN_EXTENSION_FIELDS = 4,     /**< extensions the reader parses and the
+                                    writer declares otherwise */
+  SCAN_NO_READER = 5             /**< no reader of the version in the
+                                    runtime (protobuf-c: editions, groups) */
 } scan_undetermined_kind;
 
-#define SCAN_UNDETERMINED_KINDS 3
+#define SCAN_UNDETERMINED_KINDS 6
 
-/** "ambiguous_writer", "unregistered_version", "unmapped_schema_id";
- * static. */
+/** "ambiguous_writer", "unregistered_version", "unmapped_schema_id",
+ * "undecoded_groups", "extension_fields", "no_reader"; static. */
 const char *scan_undetermined_name(scan_undetermined_kind kind);
+
+/** Why a record whose writer was determined so is undetermined. */
+scan_undetermined_kind scan_undetermined_of(rs_writer_basis basis);
 
 /** Called now and then during a scan (at most every few thousand rows). */
 typedef void (*scan_progress_fn)(void *ctx, uint64_t rows_read);

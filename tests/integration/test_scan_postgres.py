@@ -180,7 +180,9 @@ def test_unattributed_and_undetermined(r):
     t = doc["targets"][0]
     check_eq(t["undetermined"], {"total": 2, "ambiguous_writer": 0,
                                  "unregistered_version": 2,
-                                 "unmapped_schema_id": 0}, "undetermined")
+                                 "unmapped_schema_id": 0, "undecoded_groups": 0,
+                                 "extension_fields": 0, "no_reader": 0},
+             "undetermined")
     check_eq(t["verdicts"]["ok"], 5, "only the decided records are ok")
     check_eq(t["rows_counted"], 5, "rows_counted")
     check_eq(sorted(s["written_version"] for s in t["samples"]["undetermined"]),

@@ -379,7 +379,8 @@ def test_unregistered_version_undetermined(r):
     doc, err = r.scan_json(4, *args, "--metrics", metrics)
     t = doc["targets"][0]
     want = {"total": 3, "ambiguous_writer": 0, "unregistered_version": 3,
-            "unmapped_schema_id": 0}
+            "unmapped_schema_id": 0, "undecoded_groups": 0,
+            "extension_fields": 0, "no_reader": 0}
     check_eq(t["undetermined"], want, "target undetermined")
     check_eq(doc["totals"]["undetermined"], want, "totals undetermined")
     check_eq(t["verdicts"], {"ok": 5, "ignored_fields": 0, "misread": 0,

@@ -103,6 +103,32 @@ START_TEST(missing_file_and_bad_proto_name_the_file) {
 }
 END_TEST
 
+/* Debian 12's protoc predates editions: an editions .proto fails with
+ * protoc's error (not its warning about the missing syntax statement) and
+ * the way out. */
+START_TEST(editions_proto_says_give_a_descriptor_set) {
+  Google__Protobuf__FileDescriptorSet *set = NULL;
+  rs_error err = RS_ERROR_INIT;
+  char path[] = "/tmp/rs-ed-XXXXXX.proto";
+  int fd = mkstemps(path, 6);
+  ck_assert_int_ge(fd, 0);
+  static const char text[] =
+      "// a comment\n  edition = \"2023\";\nmessage M { int32 a = 1; }\n";
+  ck_assert_int_eq(write(fd, text, sizeof text - 1),
+                   (ssize_t)(sizeof text - 1));
+  close(fd);
+  int rc = rs__descset_load(&set, path, NULL, &err);
+  unlink(path);
+  ck_assert_int_eq(rc, RS_EIO);
+  ck_assert_ptr_null(set);
+  ck_assert_msg(strstr(err.message, "WARNING") == NULL, "%s", err.message);
+  ck_assert_msg(strstr(err.message,
+                       "an editions file: give its descriptor "
+                       "set") != NULL,
+                "%s", err.message);
+}
+END_TEST
+
 /* Without protoc on PATH, protobuf-c's own compiler (protoc-c) compiles the
  * .proto; with neither, the error names both. */
 START_TEST(protoc_c_stands_in_for_protoc) {
@@ -151,6 +177,7 @@ Suite *descset_suite(void) {
   tcase_add_test(tc, garbage_is_not_a_descriptor_set);
   tcase_add_test(tc, missing_file_and_bad_proto_name_the_file);
   tcase_add_test(tc, protoc_c_stands_in_for_protoc);
+  tcase_add_test(tc, editions_proto_says_give_a_descriptor_set);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -496,10 +496,12 @@ START_TEST(hostile_sets_give_clear_errors) {
   sb_message(&b, "M");
   expect_error(&b, RS_EINVAL, "type t.M is defined twice", NULL);
 
-  sb_init(&b, "proto2");
+  /* A group is a proto2 message field written with group tags; proto3
+   * has none. */
+  sb_init(&b, "proto3");
   m = sb_message(&b, "M");
   sb_field(&b, m, "g", 1, T_GROUP, ".t.M");
-  expect_error(&b, RS_EINVAL, "field g(1)", "groups");
+  expect_error(&b, RS_EINVAL, "field g(1)", "TYPE_GROUP outside proto2");
 
   sb_init(&b, "proto2");
   m = sb_message(&b, "M");
@@ -518,7 +520,11 @@ START_TEST(hostile_sets_give_clear_errors) {
   f->oneof_index = 7;
   expect_error(&b, RS_EINVAL, "field x(1)", "oneof index 7");
 
+  /* An editions file names its edition (FileDescriptorProto field 14). */
   sb_init(&b, "editions");
+  expect_error(&b, RS_EINVAL, "t.proto", "without its edition");
+
+  sb_init(&b, "proto4");
   expect_error(&b, RS_EINVAL, "t.proto", "syntax");
 
   sb_init(&b, "proto2");
