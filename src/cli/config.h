@@ -58,6 +58,8 @@
  *                                 # and queue target
  *   max_passes: 5                 # optional: fix --max-passes
  *   in_flight_wait: 2s            # optional: fix --in-flight-wait
+ *   jobs: 4                       # optional: scan --jobs, threads and
+ *                                 # connections (1 to 256)
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   reader_runtime: go            # optional: the reader's protobuf runtime,
@@ -224,9 +226,9 @@ typedef struct cli_config {
   int has_reader_framing;
   int reader_framing; /**< an rs_reader_framing */
   int has_raw_writer;
-  unsigned raw_writer;       /**< `raw_writer:`; 0: auto */
+  unsigned raw_writer;        /**< `raw_writer:`; 0: auto */
   cli_reader_runtime runtime; /**< `reader_runtime:`, `reader_options:` */
-  cli_schema_ids schema_ids; /**< `schema_ids:`; n 0 when absent */
+  cli_schema_ids schema_ids;  /**< `schema_ids:`; n 0 when absent */
   /** `column_encoding:` of every table and queue target without its own
    * (a colenc_kind); has_column_encoding 0 when absent (binary). */
   int has_column_encoding;
@@ -237,6 +239,8 @@ typedef struct cli_config {
   unsigned max_passes;
   int has_in_flight_wait;
   double in_flight_wait;
+  /** `jobs:` (scan --jobs); 0 when absent. */
+  unsigned jobs;
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;
@@ -263,6 +267,12 @@ int cli_parse_millis(const char *text, unsigned long lo, unsigned long hi,
 
 /** The largest duration a timeout takes: a day. */
 #define CLI_TIMEOUT_MS_MAX 86400000ul
+
+/** The most jobs (threads, connections) a scan takes: --jobs, `jobs:`. */
+#define CLI_JOBS_MAX 256
+
+/** The most shards --shard K/N takes (N). */
+#define CLI_SHARDS_MAX 4096
 
 /**
  * Reads and checks @p path.

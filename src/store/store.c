@@ -375,6 +375,50 @@ int64_t store_estimate_rows(store *s) {
   return s->ops->estimate_rows(s);
 }
 
+int store_split(store *s, unsigned n, store_range *out, size_t *n_out,
+                store_error *err) {
+  if (n == 0 || n > STORE_RANGES_MAX)
+    return store__fail(err, STORE_EUSAGE,
+                       "cannot split a scan into %u ranges (1 to %d)", n,
+                       STORE_RANGES_MAX);
+  if (s->ops->split != NULL && n > 1)
+    return s->ops->split(s, n, out, n_out, err);
+  memset(&out[0], 0, sizeof out[0]);
+  *n_out = 1;
+  return STORE_OK;
+}
+
+int store_set_range(store *s, const store_range *r, store_error *err) {
+  if (!r->has_lo && !r->has_hi) return STORE_OK;
+  if (s->ops->set_range == NULL)
+    return store__fail(err, STORE_EUSAGE, "%s cannot be read by ranges",
+                       s->description);
+  return s->ops->set_range(s, r, err);
+}
+
+/* Splits [min, max] into at most n ranges of about the same width; the
+ * first open below, the last open above. */
+void store__split_span(int64_t min, int64_t max, unsigned n, store_range *out,
+                       size_t *n_out) {
+  /* In unsigned arithmetic: max - min may not fit int64_t. */
+  uint64_t span = (uint64_t)max - (uint64_t)min;
+  if (min > max) span = 0;
+  uint64_t step = span / n + 1;
+  size_t k = 0;
+  for (unsigned i = 0; i < n; i++) {
+    uint64_t off = step * i;
+    if (i > 0 && off > span) break;
+    store_range *r = &out[k++];
+    r->lo = (int64_t)((uint64_t)min + off);
+    r->has_lo = i > 0;
+    uint64_t next = off + step;
+    r->has_hi = i + 1 < n && next > off && next <= span;
+    r->hi = r->has_hi ? (int64_t)((uint64_t)min + next) : 0;
+    if (!r->has_hi) break;
+  }
+  *n_out = k;
+}
+
 int store_scan(store *s, store_error *err) {
   return s->ops->scan(s, err);
 }

@@ -48,6 +48,11 @@ typedef struct store_ops {
   int (*lease_held)(store *s, const char *run_id, store_error *err);
   /* What an UPDATE of the target fires (NULL: nothing to report). */
   int (*write_hooks)(store *s, store_hook **out, size_t *n, store_error *err);
+  /* Ranges of a read-only scan (store_split, store_set_range); NULL: the
+   * target is read whole. */
+  int (*split)(store *s, unsigned n, store_range *out, size_t *n_out,
+               store_error *err);
+  int (*set_range)(store *s, const store_range *r, store_error *err);
 } store_ops;
 
 struct store {
@@ -65,6 +70,11 @@ struct store {
    * that waiting does not change (a statement_timeout): not retried. */
   int busy_final;
 };
+
+/* Splits [min, max] into at most @p n ranges of about the same width, in
+ * order: the first has no lower bound, the last no upper one. */
+void store__split_span(int64_t min, int64_t max, unsigned n, store_range *out,
+                       size_t *n_out);
 
 /* Seconds on the monotonic clock. */
 double store__now(void);
