@@ -75,8 +75,9 @@ static const cli_opt_spec merge_opts[] = {
 
 /* What a target's report must share with the other shards' to be merged. */
 static const char *const target_identity[] = {
-    "name",  "kind",        "table",  "key",      "column", "type",
-    "where", "description", "reader", "key_note", "queue",  NULL};
+    "name",  "kind",  "table",       "key",    "column",
+    "type",  "where", "description", "reader", "key_note",
+    "queue", "path",  "truncated",   NULL};
 
 /* The fields a scan's options leave in the document, the same in every
  * shard of one scan. */
@@ -141,13 +142,13 @@ static void order_by_position(json_t *a, size_t keep) {
     json_object_del(json_array_get(a, i), "position");
 }
 
+static const char *differs(const json_t *a, const json_t *b,
+                           const char *const *keys);
+
 static int same_writer(const json_t *a, const json_t *b) {
-  static const char *const keys[] = {"version", "encoding", "schema_id", "flag",
-                                     "variant"};
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-    if (!json_equal(json_object_get(a, keys[i]), json_object_get(b, keys[i])))
-      return 0;
-  return 1;
+  static const char *const keys[] = {"version", "encoding", "schema_id",
+                                     "flag",    "variant",  NULL};
+  return differs(a, b, keys) == NULL;
 }
 
 static void merge_writers(json_t *into, const json_t *from) {
@@ -267,9 +268,11 @@ typedef struct merge_input {
 /* The first of @p keys on which @p a and @p b differ, or NULL. */
 static const char *differs(const json_t *a, const json_t *b,
                            const char *const *keys) {
-  for (size_t i = 0; keys[i] != NULL; i++)
-    if (!json_equal(json_object_get(a, keys[i]), json_object_get(b, keys[i])))
-      return keys[i];
+  for (size_t i = 0; keys[i] != NULL; i++) {
+    const json_t *x = json_object_get(a, keys[i]),
+                 *y = json_object_get(b, keys[i]);
+    if ((x != NULL || y != NULL) && !json_equal(x, y)) return keys[i];
+  }
   return NULL;
 }
 
@@ -422,9 +425,13 @@ static int finish(json_t *doc, int worst_shard_exit) {
     add_flags(tflags, writers);
     json_object_set_new(t, "flags", tflags);
     add_flags(flags, writers);
+    /* A stream file that ends in a truncated record: every shard read
+     * the same file and says so; one finding. */
+    rt->truncated = json_is_object(json_object_get(t, "truncated"));
     json_object_set_new(
         t, "findings",
-        json_integer(findings_of(json_object_get(t, "verdicts"))));
+        json_integer(findings_of(json_object_get(t, "verdicts")) +
+                     (rt->truncated ? 1 : 0)));
     for (size_t s = 0; s < sizeof sums / sizeof sums[0]; s++)
       add_int(tot, t, sums[s]);
     add_counts(verdicts, json_object_get(t, "verdicts"));

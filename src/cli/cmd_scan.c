@@ -909,15 +909,16 @@ static int run(scan_args *a) {
     t->result.estimated_rows = -1;
   }
 
-  /* A stream file or a topic names records by position, and a truncated
-   * file's finding belongs to no shard: they are read whole. */
+  /* A topic's report is per partition, with offsets that merge cannot
+   * add up: topics are read whole (or sharded by partition by the
+   * operator). */
   for (size_t i = 0; a->shard_count > 0 && i < n_targets; i++) {
     store_kind kind = report.targets[i].target.kind;
-    if (kind == STORE_STREAM_FILE || kind == STORE_KAFKA_TOPIC) {
+    if (kind == STORE_KAFKA_TOPIC) {
       status =
           cli_usage_error(CMD,
-                          "target '%s': --shard applies to tables and "
-                          "queues, not to %s targets",
+                          "target '%s': --shard applies to tables, "
+                          "queues and stream files, not to %s targets",
                           report.targets[i].target.name, store_kind_name(kind));
       goto done;
     }
