@@ -729,9 +729,11 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
                          progress *prog, unsigned jobs) {
   int codec_failed = 0;
   size_t n_targets = report->n_targets;
-  /* Ranges per target: enough to keep every job busy, no more (each range
-   * costs a connection). */
-  unsigned per = (unsigned)((jobs + n_targets - 1) / n_targets);
+  /* Ranges per target: about two units of work per job, so that a large
+   * target beside small ones is still split, and none beyond what keeps
+   * the jobs busy (each range costs a connection and its checks). */
+  unsigned per = (unsigned)((2 * (size_t)jobs + n_targets - 1) / n_targets);
+  if (per > jobs) per = jobs;
   if (per < 1) per = 1;
   if (per > STORE_RANGES_MAX) per = STORE_RANGES_MAX;
   store_range *ranges = calloc((size_t)per * n_targets, sizeof *ranges);
