@@ -725,9 +725,16 @@ static void *pool_thread(void *arg) {
  * target (the message printed), else 0.
  */
 static int scan_parallel(const scan_args *a, const cli_target_set *set,
-                         scan_report *report, const store_open_options *sopts,
-                         progress *prog, unsigned jobs) {
+                         scan_report *report,
+                         const store_open_options *options, progress *prog,
+                         unsigned jobs) {
   int codec_failed = 0;
+  /* Many connections cannot share one terminal prompt: a password comes
+   * from ~/.pgpass, PGPASSFILE or PGPASSWORD, else the open fails and says
+   * so. */
+  store_open_options own = *options;
+  own.allow_password_prompt = 0;
+  const store_open_options *sopts = &own;
   size_t n_targets = report->n_targets;
   /* Ranges per target: about two units of work per job, so that a large
    * target beside small ones is still split, and none beyond what keeps
