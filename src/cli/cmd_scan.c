@@ -725,9 +725,8 @@ static void *pool_thread(void *arg) {
  * target (the message printed), else 0.
  */
 static int scan_parallel(const scan_args *a, const cli_target_set *set,
-                         scan_report *report,
-                         const store_open_options *options, progress *prog,
-                         unsigned jobs) {
+                         scan_report *report, const store_open_options *options,
+                         progress *prog, unsigned jobs) {
   int codec_failed = 0;
   /* Many connections cannot share one terminal prompt: a password comes
    * from ~/.pgpass, PGPASSFILE or PGPASSWORD, else the open fails and says
