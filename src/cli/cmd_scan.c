@@ -647,6 +647,8 @@ typedef struct scan_pool {
   const cli_target_set *set;
   scan_report *report;
   const store_open_options *sopts;
+  /* Per target: the snapshot its units share, or "". */
+  const char (*snapshots)[64];
   scan_unit *units;
   size_t n_units;
   pthread_mutex_t mu; /* next */
@@ -679,7 +681,8 @@ static void run_unit(scan_pool *pool, scan_unit *u) {
   store *s = NULL;
   store_error serr = {STORE_OK, ""};
   u->ran = 1;
-  if (store_open(&s, &t->target, pool->sopts, &serr) != STORE_OK ||
+  if (store_open_snapshot(&s, &t->target, pool->sopts,
+                          pool->snapshots[u->target], &serr) != STORE_OK ||
       store_set_range(s, &u->range, &serr) != STORE_OK) {
     store_close(s);
     u->result.status = serr.status;
@@ -744,12 +747,20 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
   if (per > STORE_RANGES_MAX) per = STORE_RANGES_MAX;
   store_range *ranges = calloc((size_t)per * n_targets, sizeof *ranges);
   size_t *n_ranges = calloc(n_targets, sizeof *n_ranges);
+  /* A PostgreSQL target read in several ranges: the store that split it
+   * stays open until its ranges are read, its snapshot exported for them
+   * to import, so that all read the table as of one instant. */
+  store **planners = calloc(n_targets, sizeof *planners);
+  char(*snapshots)[64] = calloc(n_targets, sizeof *snapshots);
   int64_t estimate = 0;
   scan_pool pool;
   memset(&pool, 0, sizeof pool);
-  if (ranges == NULL || n_ranges == NULL) {
+  if (ranges == NULL || n_ranges == NULL || planners == NULL ||
+      snapshots == NULL) {
     free(ranges);
     free(n_ranges);
+    free(planners);
+    free(snapshots);
     cli_error(CMD, "out of memory");
     return 1;
   }
@@ -772,14 +783,27 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
     note_store(t, s);
     t->result.estimated_rows = store_estimate_rows(s);
     if (t->result.estimated_rows > 0) estimate += t->result.estimated_rows;
-    store_close(s);
+    /* Without an exported snapshot (a server that refuses one), each
+     * range reads a snapshot of its own, as separate scans would. */
+    if (n_ranges[i] > 1 &&
+        store_export_snapshot(s, snapshots[i], sizeof snapshots[i], &serr) ==
+            STORE_OK &&
+        snapshots[i][0] != '\0') {
+      planners[i] = s;
+    } else {
+      snapshots[i][0] = '\0';
+      store_close(s);
+    }
     pool.n_units += n_ranges[i];
   }
   pool.units =
       pool.n_units > 0 ? calloc(pool.n_units, sizeof *pool.units) : NULL;
   if (pool.n_units > 0 && pool.units == NULL) {
+    for (size_t i = 0; i < n_targets; i++) store_close(planners[i]);
     free(ranges);
     free(n_ranges);
+    free(planners);
+    free(snapshots);
     cli_error(CMD, "out of memory");
     return 1;
   }
@@ -797,6 +821,7 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
   pool.set = set;
   pool.report = report;
   pool.sopts = sopts;
+  pool.snapshots = (const char(*)[64])snapshots;
   pool.prog = prog;
   pthread_mutex_init(&pool.mu, NULL);
   pthread_mutex_init(&pool.progress_mu, NULL);
@@ -820,6 +845,8 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
   if (started == 0) pool_thread(&pool);
   for (size_t i = 0; i < started; i++) pthread_join(threads[i], NULL);
   free(threads);
+  for (size_t i = 0; i < n_targets; i++) store_close(planners[i]);
+  free(planners);
   progress_end(prog);
   pthread_mutex_destroy(&pool.mu);
   pthread_mutex_destroy(&pool.progress_mu);
@@ -876,6 +903,7 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
   }
   free(pool.units);
   free(n_ranges);
+  free(snapshots);
   return codec_failed;
 }
 

@@ -1367,6 +1367,27 @@ static int pg_split(store *base, unsigned n, store_range *out, size_t *n_out,
   return STORE_OK;
 }
 
+static int pg_export_snapshot(store *base, char *out, size_t cap,
+                              store_error *err) {
+  pg_store *s = (pg_store *)base;
+  if (s->state != PG_IDLE)
+    return pg_fail(s, err, STORE_EUSAGE, "cannot export a snapshot now");
+  PGresult *res;
+  int rc =
+      pg_query(s, &res, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, err);
+  if (rc != STORE_OK) {
+    s->state = PG_FAILED; /* the transaction is aborted now */
+    return rc;
+  }
+  const char *name = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+  if (strlen(name) + 1 > cap || name[0] == '\0')
+    rc = pg_fail(s, err, STORE_EIO, "unexpected snapshot name '%.60s'", name);
+  else
+    memcpy(out, name, strlen(name) + 1);
+  PQclear(res);
+  return rc;
+}
+
 static int pg_set_range(store *base, const store_range *r, store_error *err) {
   pg_store *s = (pg_store *)base;
   if (s->range_select == NULL || s->state != PG_IDLE)
@@ -1743,6 +1764,7 @@ static const store_ops pg_ops = {
     .write_hooks = pg_write_hooks,
     .split = pg_split,
     .set_range = pg_set_range,
+    .export_snapshot = pg_export_snapshot,
 };
 
 /* ---- writing ------------------------------------------------------------- */
@@ -3239,7 +3261,8 @@ static void pg_describe(pg_store *s, const store_target *target) {
 }
 
 int store__postgres_open(store **out, const store_target *target,
-                         const store_open_options *options, store_error *err) {
+                         const store_open_options *options,
+                         const char *snapshot, store_error *err) {
   *out = NULL;
   char schema[64], table[64];
   int rc = store__split_table(target->table, schema, table, err);
@@ -3267,6 +3290,18 @@ int store__postgres_open(store **out, const store_target *target,
   }
   if (rc == STORE_OK)
     rc = pg_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
+  /* Another job's snapshot, before the first query takes one of its own
+   * (SET TRANSACTION SNAPSHOT takes no parameter: the name, the server's
+   * own from pg_export_snapshot, is quoted by libpq). */
+  if (rc == STORE_OK && snapshot != NULL) {
+    char *lit = PQescapeLiteral(s->conn, snapshot, strlen(snapshot));
+    char *sql =
+        lit != NULL ? pg_sprintf("SET TRANSACTION SNAPSHOT %s", lit) : NULL;
+    PQfreemem(lit);
+    rc = sql != NULL ? pg_command(s, sql, err)
+                     : pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    free(sql);
+  }
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
   if (rc == STORE_OK) rc = pg_check_state_column(s, target, err);
   if (rc == STORE_OK) rc = pg_build_sql(s, schema, table, target, err);

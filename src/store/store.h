@@ -401,6 +401,29 @@ int store_split(store *s, unsigned n, store_range *out, size_t *n_out,
  */
 int store_set_range(store *s, const store_range *r, store_error *err);
 
+/**
+ * store_open, reading a snapshot another store exported
+ * (store_export_snapshot): a PostgreSQL store's transaction imports it
+ * (SET TRANSACTION SNAPSHOT), so that the jobs of one parallel scan read
+ * the table as of one instant. @p snapshot NULL or "", and other kinds:
+ * store_open.
+ */
+int store_open_snapshot(store **out, const store_target *target,
+                        const store_open_options *options, const char *snapshot,
+                        store_error *err);
+
+/**
+ * PostgreSQL: exports the snapshot of a store opened by store_open (no
+ * scan running) for other stores to import (store_open_options.snapshot),
+ * valid while this store stays open. Other kinds: @p out is "" (nothing to
+ * share: each job reads the file as it is).
+ *
+ * @param[out] out the snapshot's name, NUL-terminated
+ * @return STORE_OK or a negative store_status with @p err filled (the
+ *         store can then only be closed)
+ */
+int store_export_snapshot(store *s, char *out, size_t cap, store_error *err);
+
 /** Closes the connection and frees the store; NULL is allowed. */
 void store_close(store *s);
 

@@ -53,6 +53,7 @@ typedef struct store_ops {
   int (*split)(store *s, unsigned n, store_range *out, size_t *n_out,
                store_error *err);
   int (*set_range)(store *s, const store_range *r, store_error *err);
+  int (*export_snapshot)(store *s, char *out, size_t cap, store_error *err);
 } store_ops;
 
 struct store {
@@ -157,8 +158,10 @@ int store__split_table(const char *table, char schema[64], char name[64],
 
 int store__sqlite_open(store **out, const store_target *target,
                        const store_open_options *options, store_error *err);
+/* @p snapshot: an exported snapshot to import, or NULL. */
 int store__postgres_open(store **out, const store_target *target,
-                         const store_open_options *options, store_error *err);
+                         const store_open_options *options,
+                         const char *snapshot, store_error *err);
 int store__stream_open(store **out, const store_target *target,
                        store_error *err);
 int store__kafka_open(store **out, const store_target *target,
