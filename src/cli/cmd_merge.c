@@ -145,6 +145,43 @@ static void order_by_position(json_t *a, size_t keep) {
 static const char *differs(const json_t *a, const json_t *b,
                            const char *const *keys);
 
+/* Past the 256 writer groups a report shows, the later ones (in the order
+ * met) share one catch-all group, as in one scan (src/verify/scan.c). */
+#define MERGE_MAX_WRITERS 256
+
+static void fold_writers(json_t *writers) {
+  if (json_array_size(writers) <= MERGE_MAX_WRITERS) return;
+  json_t *other = json_pack(
+      "{s:n,s:n,s:n,s:s,s:n,s:I,s:O,s:O,s:n,s:n}", "version", "encoding",
+      "schema_id", "flag", "(other writers)", "variant", "rows", (json_int_t)0,
+      "verdicts", json_object_get(json_array_get(writers, 0), "verdicts"),
+      "undetermined",
+      json_object_get(json_array_get(writers, 0), "undetermined"),
+      "first_write", "last_write");
+  if (other == NULL) return;
+  /* Counts from zero: the objects were copied from a writer's. */
+  const char *k;
+  json_t *v;
+  json_t *vd = json_deep_copy(json_object_get(other, "verdicts"));
+  json_t *ud = json_deep_copy(json_object_get(other, "undetermined"));
+  json_object_foreach(vd, k, v) json_integer_set(v, 0);
+  json_object_foreach(ud, k, v) json_integer_set(v, 0);
+  json_object_set_new(other, "verdicts", vd);
+  json_object_set_new(other, "undetermined", ud);
+  while (json_array_size(writers) > MERGE_MAX_WRITERS - 1) {
+    json_t *w = json_array_get(writers, MERGE_MAX_WRITERS - 1);
+    add_int(other, w, "rows");
+    add_counts(json_object_get(other, "verdicts"),
+               json_object_get(w, "verdicts"));
+    add_counts(json_object_get(other, "undetermined"),
+               json_object_get(w, "undetermined"));
+    earliest(other, w, "first_write");
+    latest(other, w, "last_write");
+    json_array_remove(writers, MERGE_MAX_WRITERS - 1);
+  }
+  json_array_append_new(writers, other);
+}
+
 static int same_writer(const json_t *a, const json_t *b) {
   static const char *const keys[] = {"version", "encoding", "schema_id",
                                      "flag",    "variant",  NULL};
@@ -421,6 +458,7 @@ static int finish(json_t *doc, int worst_shard_exit) {
     /* The target's own derived fields. */
     json_t *writers = json_object_get(t, "writers");
     order_by_position(writers, json_array_size(writers));
+    fold_writers(writers);
     json_t *tflags = json_array();
     add_flags(tflags, writers);
     json_object_set_new(t, "flags", tflags);

@@ -598,7 +598,9 @@ static void target_scan_options(scan_options *o, rs_options *copts,
       .max_samples = a->samples,
       .interrupted = &cli_interrupted,
       .shard_index = a->shard_index,
-      .shard_count = a->shard_count};
+      .shard_count = a->shard_count,
+      /* A shard's writers are folded by merge, over all shards. */
+      .max_writers = a->shard_count > 0 ? SCAN_PART_WRITERS : 0};
 }
 
 /* What an opened store says of its target, into the report. */
@@ -694,6 +696,7 @@ static void run_unit(scan_pool *pool, scan_unit *u) {
   scan_options o;
   target_scan_options(&o, &copts, pool->a, pool->set, u->target, t);
   unit_progress up = {pool, u};
+  o.max_writers = SCAN_PART_WRITERS; /* folded once merged */
   o.progress = pool_progress;
   o.progress_ctx = &up;
   u->rc = scan_target(&u->result, s, t->type, &o, &u->err);
@@ -885,6 +888,8 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
     }
     if (k == first) continue; /* not opened: its error is recorded */
     t->result.estimated_rows = estimated;
+    if (a->shard_count == 0 && scan_result_fold_writers(&t->result) != 0)
+      merge_failed = 1;
     if (merge_failed && t->result.status == STORE_OK) {
       t->result.status = STORE_ENOMEM;
       t->result.complete = 0;

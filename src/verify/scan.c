@@ -96,10 +96,11 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
       return &r->writers[i];
     }
   }
-  if (r->n_writers == SCAN_MAX_WRITERS) {
+  size_t limit = r->writer_limit != 0 ? r->writer_limit : SCAN_MAX_WRITERS;
+  if (r->n_writers == limit) {
     /* The last slot was turned into the catch-all group when it was
      * taken; see below. */
-    return &r->writers[SCAN_MAX_WRITERS - 1];
+    return &r->writers[limit - 1];
   }
   scan_writer *grown =
       realloc(r->writers, (r->n_writers + 1) * sizeof *r->writers);
@@ -111,7 +112,7 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
   w->encoding = encoding;
   w->has_schema_id = has_schema_id;
   w->schema_id = has_schema_id ? schema_id : 0;
-  if (r->n_writers == SCAN_MAX_WRITERS - 1) {
+  if (r->n_writers == limit - 1) {
     w->version = 0;
     w->encoding = 0;
     w->has_schema_id = 0;
@@ -517,6 +518,7 @@ static int judges_new(scan_judges *j, const char *type, const scan_options *o,
 int scan_target(scan_result *r, store *s, const char *type,
                 const scan_options *o, rs_error *err) {
   memset(r, 0, sizeof *r);
+  r->writer_limit = o->max_writers;
   r->status = STORE_OK;
   double start = verify_now_seconds();
   scan_judges j;
@@ -614,7 +616,7 @@ static int merge_writer(scan_result *r, scan_writer *w) {
 
 /* Writers in the order met (stable), and past SCAN_MAX_WRITERS the later
  * ones in the catch-all group, as one scan would have kept them. */
-static int order_writers(scan_result *r) {
+int scan_result_fold_writers(scan_result *r) {
   for (size_t i = 1; i < r->n_writers; i++) {
     scan_writer w = r->writers[i];
     size_t j = i;
@@ -623,7 +625,8 @@ static int order_writers(scan_result *r) {
     r->writers[j] = w;
   }
   r->last_writer = 0;
-  if (r->n_writers <= SCAN_MAX_WRITERS) return 0;
+  if (r->n_writers <= SCAN_MAX_WRITERS || r->writer_limit == (size_t)-1)
+    return 0;
   scan_writer *other = &r->writers[SCAN_MAX_WRITERS - 1];
   char *name = verify_strdup(SCAN_OTHER_WRITERS);
   if (name == NULL) return RS_ENOMEM;
@@ -685,7 +688,14 @@ int scan_result_merge(scan_result *into, scan_result *from,
   free(from->writers);
   from->writers = NULL;
   from->n_writers = 0;
-  if (rc == 0) rc = order_writers(into);
+  /* Sorted, not folded: that is for the last merge
+   * (scan_result_fold_writers). */
+  if (rc == 0) {
+    size_t limit = into->writer_limit;
+    into->writer_limit = (size_t)-1;
+    rc = scan_result_fold_writers(into);
+    into->writer_limit = limit;
+  }
 
   for (int v = 0; v < RS_VERDICT_COUNT; v++) {
     int m =

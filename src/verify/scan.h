@@ -72,7 +72,17 @@ typedef struct scan_options {
    * counted; the others are read and passed over, as if absent.
    */
   unsigned shard_index, shard_count;
+  /**
+   * Writer groups kept apart before the rest share one (0: 256, what a
+   * report shows). A part of a scan that is merged later keeps more
+   * (SCAN_PART_WRITERS), so that the merge can keep apart the first 256
+   * that the whole scan meets (scan_result_fold_writers).
+   */
+  size_t max_writers;
 } scan_options;
+
+/** scan_options.max_writers of a part of a scan: a range, a shard. */
+#define SCAN_PART_WRITERS 4096
 
 /** One reason of a sampled record (copied: owned by the result). */
 typedef struct scan_reason {
@@ -167,7 +177,8 @@ typedef struct scan_result {
   uint64_t unattributed_findings;
   scan_writer *writers;
   size_t n_writers;
-  size_t last_writer; /**< the scan's own: the group the last row joined */
+  size_t last_writer;  /**< the scan's own: the group the last row joined */
+  size_t writer_limit; /**< scan_options.max_writers */
   scan_sample *samples[RS_VERDICT_COUNT];
   size_t n_samples[RS_VERDICT_COUNT];
   scan_sample *undetermined_samples; /**< the first max_samples of them */
@@ -204,6 +215,14 @@ int scan_target(scan_result *result, store *s, const char *type,
  *         stays valid to dispose)
  */
 int scan_result_merge(scan_result *into, scan_result *from, size_t max_samples);
+
+/**
+ * Puts a merged result's writers in the order the scan met them and, past
+ * the 256 a report shows, the later ones into the catch-all group "(other
+ * writers)", as one scan of the whole target keeps them.
+ * @return 0 or RS_ENOMEM
+ */
+int scan_result_fold_writers(scan_result *r);
 
 /** A stable 64-bit hash of a key's text (FNV-1a): the same on every
  * machine and in every release, for --shard. */

@@ -177,6 +177,36 @@ def test_merge_refuses(r):
                       "merge of 2 shards")
 
 
+def test_many_writers(r):
+    """More writer groups than a report keeps apart (256): the first 255
+    met keep their own, the rest share "(other writers)", at every --jobs
+    and in a merge of shards, although each range and each shard meets
+    them in another order."""
+    recs = Records()
+    path = os.path.join(r.work, "writers.db")
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB)")
+    rnd = random.Random(9)
+    flags = list(range(300))
+    rows = []
+    for i in range(4000):
+        # The flags in a different order in each part of the table.
+        if i % 300 == 0:
+            rnd.shuffle(flags)
+        kind = ("v2_plain", "v2_awaiting", "v1")[i % 3]
+        rows.append((i, recs.make(kind, i, flag="flag-%03d" % flags[i % 300])
+                     if kind != "v1" else recs.make(kind, i)))
+    db.executemany("INSERT INTO t VALUES (?, ?)", rows)
+    db.commit()
+    db.close()
+    args = table_args(path, "t", "id")
+    full = jobs_identical(r, 1, args)
+    writers = full["targets"][0]["writers"]
+    check_eq(len(writers), 256, "writer groups")
+    check_eq(writers[-1]["flag"], "(other writers)", "the catch-all")
+    shards_cover(r, 1, args, full, every_key=False)
+
+
 def test_shard_option_errors(r):
     args = demo(r, rows=500)
     for bad in ("4/4", "1/0", "x/2", "1/", "-1/2", "1/5000", "1/2/3"):
