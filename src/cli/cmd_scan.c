@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rollsafe/rollsafe.h>
@@ -642,6 +643,7 @@ typedef struct scan_unit {
   store_partition *partitions;
   size_t n_partitions;
   _Atomic uint64_t rows; /* progress */
+  store *active;         /* open and scanning; under scan_pool.mu */
 } scan_unit;
 
 typedef struct scan_pool {
@@ -653,8 +655,10 @@ typedef struct scan_pool {
   const char (*snapshots)[64];
   scan_unit *units;
   size_t n_units;
-  pthread_mutex_t mu; /* next */
-  size_t next;
+  /* next, running, each unit's active store, and done (signalled) */
+  pthread_mutex_t mu;
+  pthread_cond_t done;
+  size_t next, running;
   pthread_mutex_t progress_mu;
   progress *prog;
 } scan_pool;
@@ -692,6 +696,10 @@ static void run_unit(scan_pool *pool, scan_unit *u) {
     memcpy(u->result.error, serr.message, sizeof u->result.error);
     return;
   }
+  /* Visible to the thread that stops the jobs on a signal. */
+  pthread_mutex_lock(&pool->mu);
+  u->active = s;
+  pthread_mutex_unlock(&pool->mu);
   rs_options copts;
   scan_options o;
   target_scan_options(&o, &copts, pool->a, pool->set, u->target, t);
@@ -710,6 +718,9 @@ static void run_unit(scan_pool *pool, scan_unit *u) {
       u->n_partitions = n;
     }
   }
+  pthread_mutex_lock(&pool->mu);
+  u->active = NULL;
+  pthread_mutex_unlock(&pool->mu);
   store_close(s);
 }
 
@@ -722,7 +733,41 @@ static void *pool_thread(void *arg) {
     if (i == pool->n_units || cli_interrupted) break;
     run_unit(pool, &pool->units[i]);
   }
+  pthread_mutex_lock(&pool->mu);
+  pool->running--;
+  pthread_cond_signal(&pool->done);
+  pthread_mutex_unlock(&pool->mu);
   return NULL;
+}
+
+/*
+ * Waits for the threads to end. On SIGINT or SIGTERM (the handler sets
+ * cli_interrupted, on this thread: the workers block both), asks each
+ * running store to stop, so that a job waiting on the server returns at
+ * once; the scans then stop as interrupted. A store is closed by its
+ * thread only after it left `active`, under the same lock: never
+ * interrupted once freed.
+ */
+static void pool_wait(scan_pool *pool) {
+  int stopped = 0;
+  pthread_mutex_lock(&pool->mu);
+  while (pool->running > 0) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 100 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&pool->done, &pool->mu, &until);
+    if (cli_interrupted && !stopped) {
+      stopped = 1;
+      for (size_t i = 0; i < pool->n_units; i++)
+        if (pool->units[i].active != NULL)
+          store_interrupt(pool->units[i].active);
+    }
+  }
+  pthread_mutex_unlock(&pool->mu);
 }
 
 /*
@@ -827,6 +872,7 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
   pool.snapshots = (const char(*)[64])snapshots;
   pool.prog = prog;
   pthread_mutex_init(&pool.mu, NULL);
+  pthread_cond_init(&pool.done, NULL);
   pthread_mutex_init(&pool.progress_mu, NULL);
   progress_start(prog,
                  n_targets == 1 ? report->targets[0].target.name : "targets",
@@ -841,17 +887,26 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
   pthread_t *threads =
       n_threads > 0 ? calloc(n_threads, sizeof *threads) : NULL;
   size_t started = 0;
+  pool.running = n_threads;
   for (; threads != NULL && started < n_threads; started++)
     if (pthread_create(&threads[started], NULL, pool_thread, &pool) != 0) break;
+  pthread_mutex_lock(&pool.mu);
+  pool.running -= n_threads - started; /* those that never started */
+  pthread_mutex_unlock(&pool.mu);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   /* Without a thread (none could start), this one does the work. */
-  if (started == 0) pool_thread(&pool);
+  if (started == 0) {
+    pool.running = 1;
+    pool_thread(&pool);
+  }
+  pool_wait(&pool);
   for (size_t i = 0; i < started; i++) pthread_join(threads[i], NULL);
   free(threads);
   for (size_t i = 0; i < n_targets; i++) store_close(planners[i]);
   free(planners);
   progress_end(prog);
   pthread_mutex_destroy(&pool.mu);
+  pthread_cond_destroy(&pool.done);
   pthread_mutex_destroy(&pool.progress_mu);
 
   /* Each target's units, merged in range order. */
