@@ -659,6 +659,9 @@ typedef struct scan_pool {
   pthread_mutex_t mu;
   pthread_cond_t done;
   size_t next, running;
+  /* Set by pool_wait once the signal came: cli_interrupted is for the
+   * thread the handler runs on. */
+  atomic_int stop;
   pthread_mutex_t progress_mu;
   progress *prog;
 } scan_pool;
@@ -705,6 +708,8 @@ static void run_unit(scan_pool *pool, scan_unit *u) {
   target_scan_options(&o, &copts, pool->a, pool->set, u->target, t);
   unit_progress up = {pool, u};
   o.max_writers = SCAN_PART_WRITERS; /* folded once merged */
+  o.interrupted = NULL;
+  o.stop = &pool->stop;
   o.progress = pool_progress;
   o.progress_ctx = &up;
   u->rc = scan_target(&u->result, s, t->type, &o, &u->err);
@@ -730,7 +735,9 @@ static void *pool_thread(void *arg) {
     pthread_mutex_lock(&pool->mu);
     size_t i = pool->next < pool->n_units ? pool->next++ : pool->n_units;
     pthread_mutex_unlock(&pool->mu);
-    if (i == pool->n_units || cli_interrupted) break;
+    if (i == pool->n_units ||
+        atomic_load_explicit(&pool->stop, memory_order_relaxed))
+      break;
     run_unit(pool, &pool->units[i]);
   }
   pthread_mutex_lock(&pool->mu);
@@ -762,6 +769,7 @@ static void pool_wait(scan_pool *pool) {
     pthread_cond_timedwait(&pool->done, &pool->mu, &until);
     if (cli_interrupted && !stopped) {
       stopped = 1;
+      atomic_store_explicit(&pool->stop, 1, memory_order_relaxed);
       for (size_t i = 0; i < pool->n_units; i++)
         if (pool->units[i].active != NULL)
           store_interrupt(pool->units[i].active);
@@ -871,13 +879,14 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
   pool.sopts = sopts;
   pool.snapshots = (const char(*)[64])snapshots;
   pool.prog = prog;
+  atomic_init(&pool.stop, 0);
   pthread_mutex_init(&pool.mu, NULL);
   pthread_cond_init(&pool.done, NULL);
   pthread_mutex_init(&pool.progress_mu, NULL);
   progress_start(prog,
                  n_targets == 1 ? report->targets[0].target.name : "targets",
                  estimate > 0 ? estimate : -1);
-  /* The signals are this thread's: the workers see cli_interrupted. */
+  /* The signals are this thread's: pool_wait tells the workers. */
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGINT);

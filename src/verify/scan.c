@@ -407,13 +407,20 @@ static void count_partition(scan_partition *p, const scan_result *before,
       scan_undetermined_total(after) - scan_undetermined_total(before);
 }
 
+/* Whether the scan was asked to stop (a signal, or another thread). */
+static int stopped(const scan_options *o) {
+  return (o->interrupted != NULL && *o->interrupted) ||
+         (o->stop != NULL &&
+          atomic_load_explicit(o->stop, memory_order_relaxed));
+}
+
 /* Every row of a started scan, until the end, an error or an interrupt. */
 static int scan_rows(scan_result *r, store *s, const scan_options *o,
                      scan_judges *j, rs_error *err) {
   store_error serr = {STORE_OK, ""};
   int rc = 0;
   for (;;) {
-    if (o->interrupted != NULL && *o->interrupted) {
+    if (stopped(o)) {
       r->interrupted = 1;
       store_cancel(s);
       break;
@@ -424,7 +431,7 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
       r->complete = 1;
       break;
     }
-    if (got < 0 && o->interrupted != NULL && *o->interrupted) {
+    if (got < 0 && stopped(o)) {
       /* The call failed because the signal handler interrupted it. */
       r->interrupted = 1;
       store_cancel(s);
@@ -528,7 +535,7 @@ int scan_target(scan_result *r, store *s, const char *type,
   store_error serr = {STORE_OK, ""};
   if (store_scan(s, &serr) == STORE_OK) {
     rc = scan_rows(r, s, o, &j, err);
-  } else if (o->interrupted != NULL && *o->interrupted) {
+  } else if (stopped(o)) {
     r->interrupted = 1;
   } else {
     r->status = serr.status;

@@ -13,6 +13,7 @@
 #define RS_VERIFY_SCAN_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <rollsafe/rollsafe.h>
@@ -64,6 +65,9 @@ typedef struct scan_options {
   size_t max_samples;
   /** Set by a signal handler: the scan stops at the next row. */
   volatile sig_atomic_t *interrupted;
+  /** The same for a scan on a thread of its own (--jobs): set by another
+   * thread, which a sig_atomic_t does not allow. NULL: none. */
+  const atomic_int *stop;
   scan_progress_fn progress;
   void *progress_ctx;
   /**
