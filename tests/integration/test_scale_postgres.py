@@ -8,9 +8,13 @@ report one scan gives, record for record (tests/integration/scale.py).
 Usage: test_scale_postgres.py --rollsafe BIN --work DIR CASE
 """
 
+import json
 import os
 import random
+import signal
+import subprocess
 import sys
+import time
 
 import psycopg2
 
@@ -138,6 +142,46 @@ def test_shards_cover(r):
         if table == "by_int":
             full, _ = r.scan_json(1, *args)
             shards_cover(r, 1, args, full, every_key=False)
+
+
+def test_interrupt_jobs(r):
+    """Ctrl-C stops a --jobs scan whose job waits on the server (here a
+    row that takes an hour): the job's store is interrupted, the report
+    written, incomplete, exit 4. Without the interrupt the scan would wait
+    out the hour, and ctest's timeout fails the test."""
+    db = Db("it_scale_int")
+    recs = Records()
+    rows = [(i, recs.make(k, i)) for i, k in enumerate(kinds()[:500])]
+    db.fill('CREATE TABLE "%s".t (id bigint PRIMARY KEY, payload bytea)'
+            % db.schema, "t", rows)
+    out = os.path.join(r.work, "report.json")
+    p = subprocess.Popen(
+        [r.rollsafe, "scan", *db.args("t", "id"), "--jobs", "2", "--where",
+         "(id = 3 AND pg_sleep(3600) IS NOT NULL) OR id <> 3",
+         "--format", "json", "-o", out],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Until the server runs the scan's sleep.
+    while True:
+        with db.conn.cursor() as c:
+            c.execute("SELECT count(*) FROM pg_stat_activity WHERE query "
+                      "LIKE '%%pg_sleep(3600)%%' AND state = 'active' AND "
+                      "pid <> pg_backend_pid()")
+            if c.fetchone()[0] > 0:
+                break
+        if p.poll() is not None:
+            check(False, "the scan ended before the signal",
+                  p.communicate())
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate()
+    err = err.decode("utf-8", "replace")
+    check(p.returncode == 4, "exit %d, want 4" % p.returncode, err)
+    check("Sanitizer" not in err, "sanitizer report", err)
+    doc = json.load(open(out))
+    check(doc["complete"] is False and doc["interrupted"] is True,
+          "an interrupted report", doc["complete"], doc["interrupted"])
+    check(doc["targets"][0]["status"] == "interrupted", "target status",
+          doc["targets"][0]["status"])
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
