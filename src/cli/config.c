@@ -1666,6 +1666,14 @@ static int get_max_passes(loader *ld, const node *v, unsigned *out) {
 /* jobs: threads and connections of a scan, 1 to CLI_JOBS_MAX. */
 static int get_jobs(loader *ld, const node *v, unsigned *out) {
   char buf[200];
+  /* A number past get_version's own limit is too large for jobs too:
+   * said with the jobs' limit. */
+  if (v->type == NODE_SCALAR && scalar_type_of(v) == SCALAR_INT && v->len > 0 &&
+      strspn(v->value, "0123456789") == v->len &&
+      (v->len > 9 || strtoul(v->value, NULL, 10) > CLI_JOBS_MAX))
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "jobs: %s is too large (at most %d)",
+                   shown(buf, v->value, v->len), CLI_JOBS_MAX);
   int rc = get_version(ld, "jobs", "a number of jobs, 1 to 256", v, out);
   if (rc == 0 && *out > CLI_JOBS_MAX)
     return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
