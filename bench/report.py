@@ -22,6 +22,8 @@ COMMANDS = {
     "sqlite_loop": ("C loop: SQLite + protobuf-c", "small"),
     "rs_pg_big": ("rollsafe scan --postgres", "big"),
     "rs_sqlite_big": ("rollsafe scan --sqlite", "big"),
+    "rs_sqlite_j2": ("rollsafe scan --jobs 2 --sqlite", "small"),
+    "rs_pg_j2": ("rollsafe scan --jobs 2 --postgres", "small"),
 }
 
 
@@ -63,7 +65,9 @@ def check(args):
         g = parse_gen(gen_path)
         expect("gen %s rows" % size, g.get("rows"), n)
         suffix = "" if size == "small" else "_big"
-        for name in ("rs_pg", "rs_sqlite"):
+        names = ("rs_pg", "rs_sqlite") + (
+            ("rs_pg_j2", "rs_sqlite_j2") if size == "small" else ())
+        for name in names:
             path = "%s/%s%s.json" % (args.out, name, suffix)
             rep = json.load(open(path))
             tot = rep["totals"]
@@ -184,6 +188,12 @@ def report(args):
            "rs_pg_big", "rs_pg", 1.10)
     memory("4b max RSS of rollsafe scan --sqlite, M rows / N rows",
            "rs_sqlite_big", "rs_sqlite", 1.10)
+    # Speed-up: rows/s at --jobs 2 over --jobs 1, i.e. the inverse ratio
+    # of their times.
+    timing("5a SQLite: rows/s of --jobs 2 / --jobs 1",
+           "rs_sqlite", "rs_sqlite_j2", 1.7, False)
+    timing("5b PostgreSQL: rows/s of --jobs 2 / --jobs 1",
+           "rs_pg", "rs_pg_j2", 1.0, False)
     out.append("%-60s %6s %8s %8s  %s" % ("ratio", "value", "(median)",
                                           "target", "result"))
     for label, val, med, target, ok in ratios:

@@ -19,7 +19,7 @@ endif()
 
 # The commands of `rollsafe --help`; tests/conventions checks that the two
 # lists agree.
-set(RS_CLI_COMMANDS inspect scan fix restore runs purge diff demo)
+set(RS_CLI_COMMANDS inspect scan fix restore runs purge diff merge demo)
 
 set(RS_MAN_DIR ${PROJECT_BINARY_DIR}/man)
 set(RS_MAN_PAGES)

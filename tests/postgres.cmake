@@ -47,3 +47,15 @@ foreach(case ${RS_PG_CASES})
       FIXTURES_REQUIRED pg_server)
   endif()
 endforeach()
+
+# The snapshot the jobs of a parallel scan share (store_export_snapshot,
+# store_open_snapshot; tests/store/check_store_snapshot.c).
+add_executable(check_store_snapshot
+  ${CMAKE_CURRENT_SOURCE_DIR}/store/check_store_snapshot.c)
+target_link_libraries(check_store_snapshot PRIVATE rollsafe_store
+                      PkgConfig::CHECK)
+target_compile_options(check_store_snapshot PRIVATE ${RS_WARNINGS})
+add_test(NAME postgres.store.snapshot COMMAND check_store_snapshot)
+set_tests_properties(postgres.store.snapshot PROPERTIES
+  LABELS postgres TIMEOUT 120 FIXTURES_REQUIRED pg_server
+  ENVIRONMENT "CK_FORK=no;RS_PG_CONNINFO_FILE=${RS_PG_CONNINFO_FILE}")

@@ -42,3 +42,15 @@ target_compile_options(check_store_key PRIVATE ${RS_WARNINGS})
 add_test(NAME store_sqlite.key_text COMMAND check_store_key)
 set_tests_properties(store_sqlite.key_text PROPERTIES
   LABELS store_sqlite TIMEOUT 60 ENVIRONMENT "CK_FORK=no")
+
+# The ranges of scan --jobs (tests/store/check_store_ranges.c) on SQLite
+# files: a split read range after range is one scan of the table.
+add_executable(check_store_ranges
+  ${CMAKE_CURRENT_SOURCE_DIR}/store/check_store_ranges.c)
+target_link_libraries(check_store_ranges PRIVATE rollsafe_store
+                      PkgConfig::CHECK)
+target_compile_options(check_store_ranges PRIVATE ${RS_WARNINGS})
+add_test(NAME store_sqlite.ranges COMMAND check_store_ranges)
+set_tests_properties(store_sqlite.ranges PROPERTIES
+  LABELS store_sqlite TIMEOUT 120
+  ENVIRONMENT "CK_FORK=no;RS_RANGES_WORK=${CMAKE_CURRENT_BINARY_DIR}/store-ranges-work")

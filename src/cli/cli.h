@@ -44,6 +44,8 @@ int cli_purge_run(int argc, char **argv);
 void cli_purge_help(FILE *out);
 int cli_diff_run(int argc, char **argv);
 void cli_diff_help(FILE *out);
+int cli_merge_run(int argc, char **argv);
+void cli_merge_help(FILE *out);
 
 /**
  * Prints "rollsafe <cmd>: <message>" and a newline on stderr. @p cmd may be

@@ -10,8 +10,12 @@
  * exits 4: inconclusive, never clean.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rollsafe/rollsafe.h>
@@ -147,6 +151,20 @@ void cli_scan_help(FILE *out) {
       "                           verdict, duration, last write per flag)",
       "      --samples N          keys kept per verdict (default 10)",
       "",
+      "Parallel and sharded scans:",
+      "  -j, --jobs N             N threads, each on its own connection "
+      "(default 1,",
+      "                           or the config's jobs): targets side by",
+      "                           side, and a table split into rowid (SQLite)",
+      "                           or block (PostgreSQL) ranges. The report is",
+      "                           the one --jobs 1 writes, record for record",
+      "      --shard K/N          this process is shard K (0 to N-1) of N:",
+      "                           it judges only the rows whose key hashes "
+      "to K,",
+      "                           so N processes (e.g. a Kubernetes Indexed",
+      "                           Job) cover every row once; combine their",
+      "                           JSON reports with '" CLI_PROGRAM " merge'",
+      "",
       "Limits:",
       CLI_MAX_ALLOC_HELP,
       "                           (the scan goes on with the next record;",
@@ -197,6 +215,8 @@ typedef struct scan_args {
   size_t samples;
   size_t max_alloc;                   /* 0: the codec's default */
   unsigned long statement_timeout_ms; /* 0: the config's, else none */
+  unsigned jobs;                      /* 0: the config's, else 1 */
+  unsigned shard_index, shard_count;  /* --shard K/N; count 0: none */
   int help;
 } scan_args;
 
@@ -209,6 +229,8 @@ enum {
   OPT_SAMPLES,
   OPT_MAX_ALLOC,
   OPT_STATEMENT_TIMEOUT,
+  OPT_JOBS,
+  OPT_SHARD,
   OPT_HELP
 };
 
@@ -223,6 +245,8 @@ static const cli_opt_spec scan_opts[] = {
     {OPT_SAMPLES, "samples", 0, 1},
     {OPT_MAX_ALLOC, "max-alloc", 0, 1},
     {OPT_STATEMENT_TIMEOUT, "statement-timeout", 0, 1},
+    {OPT_JOBS, "jobs", 'j', 1},
+    {OPT_SHARD, "shard", 0, 1},
     {OPT_HELP, "help", 'h', 0},
 };
 
@@ -316,6 +340,23 @@ int cli_parse_time(const char *text, int64_t *out_us) {
 
 /* ---- arguments --------------------------------------------------------------
  */
+
+/* "K/N": shard K (0 .. N-1) of N (1 .. CLI_SHARDS_MAX). 0 or -1. */
+static int parse_shard(const char *text, unsigned *k, unsigned *n) {
+  unsigned long vk = 0, vn = 0;
+  const char *p = text;
+  int digits_k = 0, digits_n = 0;
+  for (; *p >= '0' && *p <= '9' && digits_k < 6; p++, digits_k++)
+    vk = vk * 10 + (unsigned long)(*p - '0');
+  if (digits_k == 0 || *p++ != '/') return -1;
+  for (; *p >= '0' && *p <= '9' && digits_n < 6; p++, digits_n++)
+    vn = vn * 10 + (unsigned long)(*p - '0');
+  if (digits_n == 0 || *p != '\0' || vn < 1 || vn > CLI_SHARDS_MAX || vk >= vn)
+    return -1;
+  *k = (unsigned)vk;
+  *n = (unsigned)vn;
+  return 0;
+}
 
 static int parse_args(scan_args *a, int argc, char **argv) {
   cli_opt_parser p;
@@ -430,6 +471,23 @@ static int parse_args(scan_args *a, int argc, char **argv) {
                            CLI_TIMEOUT_MS_MAX, &a->statement_timeout_ms) != 0)
           return CLI_EXIT_USAGE;
         break;
+      case OPT_JOBS: {
+        unsigned long n;
+        if (a->jobs != 0) return cli_usage_error(CMD, "--jobs given twice");
+        if (cli_opt_number(CMD, "--jobs", value, 1, CLI_JOBS_MAX, &n) != 0)
+          return CLI_EXIT_USAGE;
+        a->jobs = (unsigned)n;
+        break;
+      }
+      case OPT_SHARD:
+        if (a->shard_count != 0)
+          return cli_usage_error(CMD, "--shard given twice");
+        if (parse_shard(value, &a->shard_index, &a->shard_count) != 0)
+          return cli_usage_error(CMD,
+                                 "invalid --shard '%s': expected K/N, N from "
+                                 "1 to %d and K from 0 to N-1",
+                                 value, CLI_SHARDS_MAX);
+        break;
       case OPT_HELP:
         a->help = 1;
         break;
@@ -519,6 +577,405 @@ static void keep_partitions(scan_report_target *t, store *s) {
   t->n_partitions = n;
 }
 
+/* The scan options of target @p i (its codec options in @p copts), without
+ * progress. */
+static void target_scan_options(scan_options *o, rs_options *copts,
+                                const scan_args *a, const cli_target_set *set,
+                                size_t i, const scan_report_target *t) {
+  *copts = (rs_options)RS_OPTIONS_INIT;
+  copts->schema_ids = set->targets[i].schema_ids;
+  copts->n_schema_ids = set->targets[i].n_schema_ids;
+  copts->max_alloc = a->max_alloc;
+  *o = (scan_options){
+      .registry = set->registry,
+      .codec_options = copts,
+      .reader = {RS_READER_VERSION, t->reader_version, t->reader_framing,
+                 t->raw_writer, t->runtime.runtime, t->runtime.runtime_flags,
+                 t->runtime.recursion_limit},
+      .column_encoding = set->targets[i].column_encoding,
+      .flag_key = a->flag_key,
+      .flag_variant = a->flag_variant,
+      .written_after_us = a->written_after_us,
+      .max_samples = a->samples,
+      .interrupted = &cli_interrupted,
+      .shard_index = a->shard_index,
+      .shard_count = a->shard_count,
+      /* A shard's writers are folded by merge, over all shards. */
+      .max_writers = a->shard_count > 0 ? SCAN_PART_WRITERS : 0};
+}
+
+/* What an opened store says of its target, into the report. */
+static void note_store(scan_report_target *t, store *s) {
+  t->description = strdup(store_describe(s));
+  /* Stream files and topics name records by position, as they should:
+   * no key to resolve, nothing to note. */
+  if (t->target.kind != STORE_STREAM_FILE &&
+      t->target.kind != STORE_KAFKA_TOPIC) {
+    snprintf(t->key_name, sizeof t->key_name, "%s", store_key(s));
+    t->target.key = t->key_name;
+    t->key_parts = store_key_parts(s);
+    t->rows_by_position = t->key_parts == 0;
+  }
+}
+
+/* ---- --jobs: parallel scans ---------------------------------------------
+ *
+ * Each target is opened once on this thread to be split into ranges
+ * (store_split), then closed; the ranges of every target are units of
+ * work that N threads take in order, each unit on a connection of its own
+ * with its own classifiers and result. Once all are done, each target's
+ * units are merged in range order (scan_result_merge), which gives the
+ * result one scan of the whole target gives: ranges are read in the order
+ * a whole scan reads rows. The per-row path is the one --jobs 1 runs; the
+ * threads share only the immutable registry, the unit counter and the
+ * progress line (touched every few thousand rows).
+ */
+
+typedef struct scan_unit {
+  size_t target;
+  store_range range;
+  int single; /* the target's only unit: framing and partitions kept here */
+  int ran, rc;
+  rs_error err;
+  scan_result result;
+  int truncated;
+  store_framing framing;
+  store_partition *partitions;
+  size_t n_partitions;
+  _Atomic uint64_t rows; /* progress */
+  store *active;         /* open and scanning; under scan_pool.mu */
+} scan_unit;
+
+typedef struct scan_pool {
+  const scan_args *a;
+  const cli_target_set *set;
+  scan_report *report;
+  const store_open_options *sopts;
+  /* Per target: the snapshot its units share, or "". */
+  const char (*snapshots)[64];
+  scan_unit *units;
+  size_t n_units;
+  /* next, running, each unit's active store, and done (signalled) */
+  pthread_mutex_t mu;
+  pthread_cond_t done;
+  size_t next, running;
+  /* Set by pool_wait once the signal came: cli_interrupted is for the
+   * thread the handler runs on. */
+  atomic_int stop;
+  pthread_mutex_t progress_mu;
+  progress *prog;
+} scan_pool;
+
+typedef struct unit_progress {
+  scan_pool *pool;
+  scan_unit *unit;
+} unit_progress;
+
+/* Called by a unit's scan every few thousand rows: the line shows the
+ * rows of every unit, drawn by whichever thread gets the lock. */
+static void pool_progress(void *ctx, uint64_t rows) {
+  unit_progress *up = ctx;
+  atomic_store_explicit(&up->unit->rows, rows, memory_order_relaxed);
+  scan_pool *pool = up->pool;
+  if (pthread_mutex_trylock(&pool->progress_mu) != 0) return;
+  uint64_t total = 0;
+  for (size_t i = 0; i < pool->n_units; i++)
+    total += atomic_load_explicit(&pool->units[i].rows, memory_order_relaxed);
+  progress_update(pool->prog, total);
+  pthread_mutex_unlock(&pool->progress_mu);
+}
+
+static void run_unit(scan_pool *pool, scan_unit *u) {
+  scan_report_target *t = &pool->report->targets[u->target];
+  store *s = NULL;
+  store_error serr = {STORE_OK, ""};
+  u->ran = 1;
+  if (store_open_snapshot(&s, &t->target, pool->sopts,
+                          pool->snapshots[u->target], &serr) != STORE_OK ||
+      store_set_range(s, &u->range, &serr) != STORE_OK) {
+    store_close(s);
+    u->result.status = serr.status;
+    u->result.estimated_rows = -1;
+    memcpy(u->result.error, serr.message, sizeof u->result.error);
+    return;
+  }
+  /* Visible to the thread that stops the jobs on a signal. */
+  pthread_mutex_lock(&pool->mu);
+  u->active = s;
+  pthread_mutex_unlock(&pool->mu);
+  rs_options copts;
+  scan_options o;
+  target_scan_options(&o, &copts, pool->a, pool->set, u->target, t);
+  unit_progress up = {pool, u};
+  o.max_writers = SCAN_PART_WRITERS; /* folded once merged */
+  o.interrupted = NULL;
+  o.stop = &pool->stop;
+  o.progress = pool_progress;
+  o.progress_ctx = &up;
+  u->rc = scan_target(&u->result, s, t->type, &o, &u->err);
+  if (u->single) {
+    u->truncated = store_framing_issue(s, &u->framing);
+    const store_partition *parts;
+    size_t n;
+    store_partitions(s, &parts, &n);
+    if (n > 0 && (u->partitions = malloc(n * sizeof *parts)) != NULL) {
+      memcpy(u->partitions, parts, n * sizeof *parts);
+      u->n_partitions = n;
+    }
+  }
+  pthread_mutex_lock(&pool->mu);
+  u->active = NULL;
+  pthread_mutex_unlock(&pool->mu);
+  store_close(s);
+}
+
+static void *pool_thread(void *arg) {
+  scan_pool *pool = arg;
+  for (;;) {
+    pthread_mutex_lock(&pool->mu);
+    size_t i = pool->next < pool->n_units ? pool->next++ : pool->n_units;
+    pthread_mutex_unlock(&pool->mu);
+    if (i == pool->n_units ||
+        atomic_load_explicit(&pool->stop, memory_order_relaxed))
+      break;
+    run_unit(pool, &pool->units[i]);
+  }
+  pthread_mutex_lock(&pool->mu);
+  pool->running--;
+  pthread_cond_signal(&pool->done);
+  pthread_mutex_unlock(&pool->mu);
+  return NULL;
+}
+
+/*
+ * Waits for the threads to end. On SIGINT or SIGTERM (the handler sets
+ * cli_interrupted, on this thread: the workers block both), asks each
+ * running store to stop, so that a job waiting on the server returns at
+ * once; the scans then stop as interrupted. A store is closed by its
+ * thread only after it left `active`, under the same lock: never
+ * interrupted once freed.
+ */
+static void pool_wait(scan_pool *pool) {
+  int stopped = 0;
+  pthread_mutex_lock(&pool->mu);
+  while (pool->running > 0) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 100 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&pool->done, &pool->mu, &until);
+    if (cli_interrupted && !stopped) {
+      stopped = 1;
+      atomic_store_explicit(&pool->stop, 1, memory_order_relaxed);
+      for (size_t i = 0; i < pool->n_units; i++)
+        if (pool->units[i].active != NULL)
+          store_interrupt(pool->units[i].active);
+    }
+  }
+  pthread_mutex_unlock(&pool->mu);
+}
+
+/*
+ * Scans every target of @p report on @p jobs threads. What the serial loop
+ * of run() records, recorded the same way; 1 when the codec failed on a
+ * target (the message printed), else 0.
+ */
+static int scan_parallel(const scan_args *a, const cli_target_set *set,
+                         scan_report *report, const store_open_options *options,
+                         progress *prog, unsigned jobs) {
+  int codec_failed = 0;
+  /* Many connections cannot share one terminal prompt: a password comes
+   * from ~/.pgpass, PGPASSFILE or PGPASSWORD, else the open fails and says
+   * so. */
+  store_open_options own = *options;
+  own.allow_password_prompt = 0;
+  const store_open_options *sopts = &own;
+  size_t n_targets = report->n_targets;
+  /* Ranges per target: about two units of work per job, so that a large
+   * target beside small ones is still split, and none beyond what keeps
+   * the jobs busy (each range costs a connection and its checks). */
+  unsigned per = (unsigned)((2 * (size_t)jobs + n_targets - 1) / n_targets);
+  if (per > jobs) per = jobs;
+  if (per < 1) per = 1;
+  if (per > STORE_RANGES_MAX) per = STORE_RANGES_MAX;
+  store_range *ranges = calloc((size_t)per * n_targets, sizeof *ranges);
+  size_t *n_ranges = calloc(n_targets, sizeof *n_ranges);
+  /* A PostgreSQL target read in several ranges: the store that split it
+   * stays open until its ranges are read, its snapshot exported for them
+   * to import, so that all read the table as of one instant. */
+  store **planners = calloc(n_targets, sizeof *planners);
+  char(*snapshots)[64] = calloc(n_targets, sizeof *snapshots);
+  int64_t estimate = 0;
+  scan_pool pool;
+  memset(&pool, 0, sizeof pool);
+  if (ranges == NULL || n_ranges == NULL || planners == NULL ||
+      snapshots == NULL) {
+    free(ranges);
+    free(n_ranges);
+    free(planners);
+    free(snapshots);
+    cli_error(CMD, "out of memory");
+    return 1;
+  }
+  for (size_t i = 0; i < n_targets && !cli_interrupted; i++) {
+    scan_report_target *t = &report->targets[i];
+    store *s = NULL;
+    store_error serr = {STORE_OK, ""};
+    if (store_open(&s, &t->target, sopts, &serr) != STORE_OK ||
+        store_split(s, per, &ranges[i * per], &n_ranges[i], &serr) !=
+            STORE_OK) {
+      if (s == NULL && cli_interrupted) break;
+      if (s != NULL) note_store(t, s);
+      store_close(s);
+      n_ranges[i] = 0;
+      t->status = serr.status;
+      memcpy(t->error, serr.message, sizeof t->error);
+      cli_error(CMD, "%s", serr.message);
+      continue;
+    }
+    note_store(t, s);
+    t->result.estimated_rows = store_estimate_rows(s);
+    if (t->result.estimated_rows > 0) estimate += t->result.estimated_rows;
+    /* Without an exported snapshot (a server that refuses one), each
+     * range reads a snapshot of its own, as separate scans would. */
+    if (n_ranges[i] > 1 &&
+        store_export_snapshot(s, snapshots[i], sizeof snapshots[i], &serr) ==
+            STORE_OK &&
+        snapshots[i][0] != '\0') {
+      planners[i] = s;
+    } else {
+      snapshots[i][0] = '\0';
+      store_close(s);
+    }
+    pool.n_units += n_ranges[i];
+  }
+  pool.units =
+      pool.n_units > 0 ? calloc(pool.n_units, sizeof *pool.units) : NULL;
+  if (pool.n_units > 0 && pool.units == NULL) {
+    for (size_t i = 0; i < n_targets; i++) store_close(planners[i]);
+    free(ranges);
+    free(n_ranges);
+    free(planners);
+    free(snapshots);
+    cli_error(CMD, "out of memory");
+    return 1;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < n_targets; i++)
+    for (size_t r = 0; r < n_ranges[i]; r++, k++) {
+      pool.units[k].target = i;
+      pool.units[k].range = ranges[i * per + r];
+      pool.units[k].single = n_ranges[i] == 1;
+      atomic_init(&pool.units[k].rows, 0);
+    }
+  free(ranges);
+
+  pool.a = a;
+  pool.set = set;
+  pool.report = report;
+  pool.sopts = sopts;
+  pool.snapshots = (const char(*)[64])snapshots;
+  pool.prog = prog;
+  atomic_init(&pool.stop, 0);
+  pthread_mutex_init(&pool.mu, NULL);
+  pthread_cond_init(&pool.done, NULL);
+  pthread_mutex_init(&pool.progress_mu, NULL);
+  progress_start(prog,
+                 n_targets == 1 ? report->targets[0].target.name : "targets",
+                 estimate > 0 ? estimate : -1);
+  /* The signals are this thread's: pool_wait tells the workers. */
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  size_t n_threads = jobs < pool.n_units ? jobs : pool.n_units;
+  pthread_t *threads =
+      n_threads > 0 ? calloc(n_threads, sizeof *threads) : NULL;
+  size_t started = 0;
+  pool.running = n_threads;
+  for (; threads != NULL && started < n_threads; started++)
+    if (pthread_create(&threads[started], NULL, pool_thread, &pool) != 0) break;
+  pthread_mutex_lock(&pool.mu);
+  pool.running -= n_threads - started; /* those that never started */
+  pthread_mutex_unlock(&pool.mu);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  /* Without a thread (none could start), this one does the work. */
+  if (started == 0) {
+    pool.running = 1;
+    pool_thread(&pool);
+  }
+  pool_wait(&pool);
+  for (size_t i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  free(threads);
+  for (size_t i = 0; i < n_targets; i++) store_close(planners[i]);
+  free(planners);
+  progress_end(prog);
+  pthread_mutex_destroy(&pool.mu);
+  pthread_cond_destroy(&pool.done);
+  pthread_mutex_destroy(&pool.progress_mu);
+
+  /* Each target's units, merged in range order. */
+  k = 0;
+  for (size_t i = 0; i < n_targets; i++) {
+    scan_report_target *t = &report->targets[i];
+    size_t first = k;
+    int ran = 0, merge_failed = 0;
+    int64_t estimated = t->result.estimated_rows;
+    for (size_t r = 0; r < n_ranges[i]; r++, k++) {
+      scan_unit *u = &pool.units[k];
+      if (!u->ran) {
+        /* never started: interrupted */
+        u->result.interrupted = 1;
+      }
+      ran |= u->ran;
+      if (r == 0) {
+        t->result = u->result;
+        memset(&u->result, 0, sizeof u->result);
+      } else if (scan_result_merge(&t->result, &u->result, a->samples) != 0) {
+        merge_failed = 1;
+      }
+      if (u->rc != 0 && !codec_failed) {
+        cli_error(CMD, "target '%s': %s", t->target.name, u->err.message);
+        codec_failed = 1;
+      }
+      if (u->single) {
+        t->truncated = u->truncated;
+        t->framing = u->framing;
+        t->partitions = u->partitions;
+        t->n_partitions = u->n_partitions;
+        u->partitions = NULL;
+      }
+    }
+    if (k == first) continue; /* not opened: its error is recorded */
+    t->result.estimated_rows = estimated;
+    if (a->shard_count == 0 && scan_result_fold_writers(&t->result) != 0)
+      merge_failed = 1;
+    if (merge_failed && t->result.status == STORE_OK) {
+      t->result.status = STORE_ENOMEM;
+      t->result.complete = 0;
+      snprintf(t->result.error, sizeof t->result.error,
+               "target '%s': out of memory merging the ranges' results",
+               t->target.name);
+    }
+    t->scanned = ran;
+    t->status = t->result.status;
+    memcpy(t->error, t->result.error, sizeof t->error);
+    if (t->status != STORE_OK) cli_error(CMD, "%s", t->error);
+  }
+  for (size_t u = 0; u < pool.n_units; u++) {
+    scan_result_dispose(&pool.units[u].result);
+    free(pool.units[u].partitions);
+  }
+  free(pool.units);
+  free(n_ranges);
+  free(snapshots);
+  return codec_failed;
+}
+
 static int run(scan_args *a) {
   cli_target_set set;
   scan_report report;
@@ -527,6 +984,8 @@ static int run(scan_args *a) {
   report.flag_variant = a->flag_variant;
   report.written_after_us = a->written_after_us;
   report.max_samples = a->samples;
+  report.shard_index = a->shard_index;
+  report.shard_count = a->shard_count;
   report.started_at_us = rs_now_us();
   int status = 0, scanned = 0;
   rs_error err = {0, 0, ""};
@@ -555,6 +1014,21 @@ static int run(scan_args *a) {
     t->result.estimated_rows = -1;
   }
 
+  /* A topic's report is per partition, with offsets that merge cannot
+   * add up: topics are read whole (or sharded by partition by the
+   * operator). */
+  for (size_t i = 0; a->shard_count > 0 && i < n_targets; i++) {
+    store_kind kind = report.targets[i].target.kind;
+    if (kind == STORE_KAFKA_TOPIC) {
+      status =
+          cli_usage_error(CMD,
+                          "target '%s': --shard applies to tables, "
+                          "queues and stream files, not to %s targets",
+                          report.targets[i].target.name, store_kind_name(kind));
+      goto done;
+    }
+  }
+
   cli_interrupt_saved saved;
   cli_interrupt_install(&saved);
   progress prog;
@@ -566,7 +1040,15 @@ static int run(scan_args *a) {
   store_open_options sopts = {isatty(STDIN_FILENO), (int)stmt};
   int codec_failed = 0;
   double t0 = (double)rs_now_us() / 1e6;
-  for (size_t i = 0; i < report.n_targets && !cli_interrupted && !codec_failed;
+  unsigned jobs = a->jobs;
+  if (jobs == 0 && set.config != NULL) jobs = set.config->jobs;
+  if (jobs > 1) {
+    codec_failed = scan_parallel(a, &set, &report, &sopts, &prog, jobs);
+    for (size_t i = 0; i < report.n_targets; i++)
+      scanned |= report.targets[i].scanned;
+  }
+  for (size_t i = 0;
+       jobs <= 1 && i < report.n_targets && !cli_interrupted && !codec_failed;
        i++) {
     scan_report_target *t = &report.targets[i];
     store *s = NULL;
@@ -583,34 +1065,12 @@ static int run(scan_args *a) {
      * other one, and copying rows between threads cost more than the
      * overlap gained (measured with bench/run against a local server). */
     if (sysconf(_SC_NPROCESSORS_ONLN) > 2) store_prefetch(&s);
-    t->description = strdup(store_describe(s));
-    /* Stream files and topics name records by position, as they should:
-     * no key to resolve, nothing to note. */
-    if (t->target.kind != STORE_STREAM_FILE &&
-        t->target.kind != STORE_KAFKA_TOPIC) {
-      snprintf(t->key_name, sizeof t->key_name, "%s", store_key(s));
-      t->target.key = t->key_name;
-      t->key_parts = store_key_parts(s);
-      t->rows_by_position = t->key_parts == 0;
-    }
-    rs_options copts = RS_OPTIONS_INIT;
-    copts.schema_ids = resolved[i].schema_ids;
-    copts.n_schema_ids = resolved[i].n_schema_ids;
-    copts.max_alloc = a->max_alloc;
-    scan_options o = {
-        .registry = set.registry,
-        .codec_options = &copts,
-        .reader = {RS_READER_VERSION, t->reader_version, t->reader_framing,
-                   t->raw_writer, t->runtime.runtime, t->runtime.runtime_flags,
-                   t->runtime.recursion_limit},
-        .column_encoding = resolved[i].column_encoding,
-        .flag_key = a->flag_key,
-        .flag_variant = a->flag_variant,
-        .written_after_us = a->written_after_us,
-        .max_samples = a->samples,
-        .interrupted = &cli_interrupted,
-        .progress = progress_update,
-        .progress_ctx = &prog};
+    note_store(t, s);
+    rs_options copts;
+    scan_options o;
+    target_scan_options(&o, &copts, a, &set, i, t);
+    o.progress = progress_update;
+    o.progress_ctx = &prog;
     progress_start(&prog, t->target.name, store_estimate_rows(s));
     cli_interrupt_set_store(s);
     int rc = scan_target(&t->result, s, t->type, &o, &err);

@@ -1695,6 +1695,7 @@ enum {
   K_READER_OPTIONS,
   K_MAX_PASSES,
   K_IN_FLIGHT_WAIT,
+  K_JOBS,
   K_COUNT
 };
 
@@ -1708,6 +1709,25 @@ static int get_max_passes(loader *ld, const node *v, unsigned *out) {
     return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
                    "max_passes: %s is too large (at most 100)",
                    shown(buf, v->value, v->len));
+  return rc;
+}
+
+/* jobs: threads and connections of a scan, 1 to CLI_JOBS_MAX. */
+static int get_jobs(loader *ld, const node *v, unsigned *out) {
+  char buf[200];
+  /* A number past get_version's own limit is too large for jobs too:
+   * said with the jobs' limit. */
+  if (v->type == NODE_SCALAR && scalar_type_of(v) == SCALAR_INT && v->len > 0 &&
+      strspn(v->value, "0123456789") == v->len &&
+      (v->len > 9 || strtoul(v->value, NULL, 10) > CLI_JOBS_MAX))
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "jobs: %s is too large (at most %d)",
+                   shown(buf, v->value, v->len), CLI_JOBS_MAX);
+  int rc = get_version(ld, "jobs", "a number of jobs, 1 to 256", v, out);
+  if (rc == 0 && *out > CLI_JOBS_MAX)
+    return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                   "jobs: %s is too large (at most %d)",
+                   shown(buf, v->value, v->len), CLI_JOBS_MAX);
   return rc;
 }
 
@@ -1745,25 +1765,12 @@ int cli_duration_parse(const char *text, int allow_zero, double *out) {
   return 0;
 }
 
-static const char *const top_keys[K_COUNT + 1] = {"feature",
-                                                  "reader_version",
-                                                  "reader_framing",
-                                                  "targets",
-                                                  "diff",
-                                                  "schemas",
-                                                  "plugins",
-                                                  "enum_map",
-                                                  "proto_paths",
-                                                  "raw_writer",
-                                                  "schema_ids",
-                                                  "column_encoding",
-                                                  "lock_timeout",
-                                                  "statement_timeout",
-                                                  "reader_runtime",
-                                                  "reader_options",
-                                                  "max_passes",
-                                                  "in_flight_wait",
-                                                  NULL};
+static const char *const top_keys[K_COUNT + 1] = {
+    "feature",      "reader_version",    "reader_framing", "targets",
+    "diff",         "schemas",           "plugins",        "enum_map",
+    "proto_paths",  "raw_writer",        "schema_ids",     "column_encoding",
+    "lock_timeout", "statement_timeout", "reader_runtime", "reader_options",
+    "max_passes",   "in_flight_wait",    "jobs",           NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
                             cli_config *config);
@@ -1859,6 +1866,9 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
       case K_IN_FLIGHT_WAIT:
         rc = get_in_flight_wait(ld, v, &config->in_flight_wait);
         config->has_in_flight_wait = rc == 0;
+        break;
+      case K_JOBS:
+        rc = get_jobs(ld, v, &config->jobs);
         break;
       case K_SCHEMAS:
       case K_PLUGINS:

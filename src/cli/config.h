@@ -61,6 +61,8 @@
  *                                 # and queue target
  *   max_passes: 5                 # optional: fix --max-passes
  *   in_flight_wait: 2s            # optional: fix --in-flight-wait
+ *   jobs: 4                       # optional: scan --jobs, threads and
+ *                                 # connections (1 to 256)
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   reader_runtime: go            # optional: the reader's protobuf runtime,
@@ -245,6 +247,8 @@ typedef struct cli_config {
   unsigned max_passes;
   int has_in_flight_wait;
   double in_flight_wait;
+  /** `jobs:` (scan --jobs); 0 when absent. */
+  unsigned jobs;
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;
@@ -271,6 +275,12 @@ int cli_parse_millis(const char *text, unsigned long lo, unsigned long hi,
 
 /** The largest duration a timeout takes: a day. */
 #define CLI_TIMEOUT_MS_MAX 86400000ul
+
+/** The most jobs (threads, connections) a scan takes: --jobs, `jobs:`. */
+#define CLI_JOBS_MAX 256
+
+/** The most shards --shard K/N takes (N). */
+#define CLI_SHARDS_MAX 4096
 
 /**
  * Reads and checks @p path.

@@ -2,6 +2,7 @@
 /*
  * src/cli/interrupt.c: the SIGINT/SIGTERM handler of scan, fix and restore.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "interrupt.h"
@@ -14,8 +15,10 @@ static store *volatile current_store;
 
 static void on_signal(int sig) {
   (void)sig;
+  int saved = errno; /* the interrupted code may be about to read it */
   cli_interrupted = 1;
   store_interrupt(current_store); /* async-signal-safe; NULL-safe */
+  errno = saved;
 }
 
 void cli_interrupt_install(cli_interrupt_saved *saved) {

@@ -38,6 +38,8 @@ static const cli_command commands[] = {
      cli_purge_run, cli_purge_help},
     {"diff", "schema guard: what old readers make of a newer schema's records",
      cli_diff_run, cli_diff_help},
+    {"merge", "combine the JSON reports of a scan's shards into one",
+     cli_merge_run, cli_merge_help},
     {"demo", "create a demo SQLite database and a config to try scan on",
      cli_demo_run, cli_demo_help},
 };

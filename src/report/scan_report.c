@@ -548,20 +548,20 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
   json_t *writers = json_array();
   for (size_t i = 0; writers != NULL && i < res->n_writers; i++) {
     const scan_writer *w = &res->writers[i];
-    json_array_append_new(
-        writers,
-        json_pack(
-            "{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
-            w->version ? json_integer(w->version) : json_null(), "framing",
-            w->encoding ? json_string(rs_encoding_name(w->encoding))
-                        : json_null(),
-            "schema_id",
-            w->has_schema_id ? json_integer(w->schema_id) : json_null(), "flag",
-            rs__json_text(w->flag_key), "variant", rs__json_text(w->variant),
-            "rows", (json_int_t)w->rows, "verdicts", json_verdicts(w->verdicts),
-            "undetermined", json_undetermined(w->undetermined), "first_write",
-            json_time(w->first_write_us), "last_write",
-            json_time(w->last_write_us)));
+    json_t *wj = json_pack(
+        "{s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "version",
+        w->version ? json_integer(w->version) : json_null(), "framing",
+        w->encoding ? json_string(rs_encoding_name(w->encoding)) : json_null(),
+        "schema_id",
+        w->has_schema_id ? json_integer(w->schema_id) : json_null(), "flag",
+        rs__json_text(w->flag_key), "variant", rs__json_text(w->variant),
+        "rows", (json_int_t)w->rows, "verdicts", json_verdicts(w->verdicts),
+        "undetermined", json_undetermined(w->undetermined), "first_write",
+        json_time(w->first_write_us), "last_write",
+        json_time(w->last_write_us));
+    if (wj != NULL && r->shard_count > 0)
+      json_object_set_new(wj, "position", rs__json_u64(w->first_position));
+    json_array_append_new(writers, wj);
   }
   json_t *samples = json_object();
   for (int v = 0; samples != NULL && v < RS_VERDICT_COUNT; v++) {
@@ -570,6 +570,9 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
     for (size_t i = 0; list != NULL && i < res->n_samples[v]; i++) {
       json_t *sample = json_sample(&res->samples[v][i]);
       json_position(sample, t, res->samples[v][i].key);
+      if (sample != NULL && r->shard_count > 0)
+        json_object_set_new(sample, "position",
+                            rs__json_u64(res->samples[v][i].position));
       json_array_append_new(list, sample);
     }
     json_object_set_new(samples, rs_verdict_name((rs_verdict)v), list);
@@ -579,6 +582,9 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
        undetermined_list != NULL && i < res->n_undetermined_samples; i++) {
     json_t *sample = json_undetermined_sample(&res->undetermined_samples[i]);
     json_position(sample, t, res->undetermined_samples[i].key);
+    if (sample != NULL && r->shard_count > 0)
+      json_object_set_new(sample, "position",
+                          rs__json_u64(res->undetermined_samples[i].position));
     json_array_append_new(undetermined_list, sample);
   }
   if (samples != NULL)
@@ -732,6 +738,11 @@ json_t *scan_report_json(const scan_report *r) {
                       reason[0] ? json_string(reason) : json_null());
   json_object_set_new(doc, "totals", tot);
   json_object_set_new(doc, "targets", targets);
+  if (r->shard_count > 0)
+    json_object_set_new(
+        doc, "shard",
+        json_pack("{s:i,s:i,s:I}", "index", (int)r->shard_index, "count",
+                  (int)r->shard_count, "samples", (json_int_t)r->max_samples));
   return doc;
 }
 

@@ -52,6 +52,10 @@ typedef struct scan_report {
   const char *flag_variant;
   int64_t written_after_us; /**< --written-after filter, or 0 */
   size_t max_samples;
+  /** --shard K/N: the report of shard K of N (shard_count 0: a whole
+   * scan). Its JSON says so ("shard") and gives each sample and writer its
+   * position in the scan, which `rollsafe merge` orders the shards' by. */
+  unsigned shard_index, shard_count;
   int64_t started_at_us; /**< wall clock, for the report */
   double seconds;
   int interrupted;

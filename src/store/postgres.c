@@ -76,9 +76,13 @@ typedef struct pg_store {
    * running statement with PQcancel (async-signal-safe; PQgetCancel is
    * not). */
   PGcancel *interrupt;
-  char relid[16];  /* the table's oid, as text for bound parameters */
-  int is_matview;  /* a unique index on a matview allows NULL keys */
-  char *copy_sql;  /* built once at open */
+  char relid[16]; /* the table's oid, as text for bound parameters */
+  int is_matview; /* a unique index on a matview allows NULL keys */
+  char *copy_sql; /* built once at open */
+  /* A plain heap table read without a condition: "SELECT key, column
+   * FROM table", which a range (store_set_range) bounds by ctid; NULL when
+   * the table cannot be read by ranges. */
+  char *range_select;
   char label[256]; /* "target 'x': table s.t", printable, starts messages */
   pg_state state;
   int copy_active; /* the server may still be sending COPY data or rows */
@@ -1174,6 +1178,21 @@ static int pg_copy_table_itself(pg_store *s, int has_where, store_error *err) {
   return plain;
 }
 
+/* Whether the table is an ordinary heap table without children: 1, 0, or
+ * < 0 on a failed query. */
+static int pg_plain_heap(pg_store *s, store_error *err) {
+  static const char sql[] =
+      "SELECT c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relhassubclass"
+      " FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid";
+  const char *params[] = {s->relid};
+  PGresult *res;
+  int rc = pg_query(s, &res, sql, 1, params, err);
+  if (rc != STORE_OK) return rc;
+  int plain = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+  PQclear(res);
+  return plain;
+}
+
 /* COPY (SELECT key::text, column FROM schema.table WHERE (...)) with every
  * identifier quoted by libpq; an integer key without the cast (converting
  * it costs the server more than it costs the scan to spell it); or, when
@@ -1236,6 +1255,20 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
     }
     if (rc == STORE_OK && s->copy_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    /* Block ranges read rows in the order a whole scan does only on one
+     * heap: not on a partitioned table, nor one with children, nor with a
+     * condition that an index may serve. */
+    int plain = rc == STORE_OK && !s->scan_select && !has_where
+                    ? pg_plain_heap(s, err)
+                    : 0;
+    if (plain < 0) {
+      rc = plain;
+    } else if (plain) {
+      s->range_select = pg_sprintf("SELECT %s, %s FROM %s.%s", key, quoted[3],
+                                   quoted[0], quoted[1]);
+      if (s->range_select == NULL)
+        rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    }
     free(cond);
     free(key);
   }
@@ -1355,6 +1388,73 @@ static void pg_release(pg_store *s) {
   s->row_unread = 0;
   PQfinish(s->conn);
   s->conn = NULL;
+}
+
+/* Block ranges of the heap, from its size: TID range scans (PostgreSQL
+ * 14 and later) read each range's blocks in the order a sequential scan
+ * does. The last range is open, so that it reads whatever blocks the
+ * size did not count. */
+static int pg_split(store *base, unsigned n, store_range *out, size_t *n_out,
+                    store_error *err) {
+  pg_store *s = (pg_store *)base;
+  memset(&out[0], 0, sizeof out[0]);
+  *n_out = 1;
+  if (s->range_select == NULL || s->state != PG_IDLE) return STORE_OK;
+  static const char sql[] =
+      "SELECT pg_catalog.pg_relation_size($1::pg_catalog.oid) OPERATOR("
+      "pg_catalog./) pg_catalog.current_setting('block_size')::pg_catalog.int8";
+  const char *params[] = {s->relid};
+  PGresult *res;
+  int rc = pg_query(s, &res, sql, 1, params, err);
+  if (rc != STORE_OK) return rc;
+  int64_t blocks = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
+                       ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+                       : 0;
+  PQclear(res);
+  if (blocks > 1) store__split_span(0, blocks - 1, n, out, n_out);
+  return STORE_OK;
+}
+
+static int pg_export_snapshot(store *base, char *out, size_t cap,
+                              store_error *err) {
+  pg_store *s = (pg_store *)base;
+  if (s->state != PG_IDLE)
+    return pg_fail(s, err, STORE_EUSAGE, "cannot export a snapshot now");
+  PGresult *res;
+  int rc =
+      pg_query(s, &res, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, err);
+  if (rc != STORE_OK) {
+    s->state = PG_FAILED; /* the transaction is aborted now */
+    return rc;
+  }
+  const char *name = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+  if (strlen(name) + 1 > cap || name[0] == '\0')
+    rc = pg_fail(s, err, STORE_EIO, "unexpected snapshot name '%.60s'", name);
+  else
+    memcpy(out, name, strlen(name) + 1);
+  PQclear(res);
+  return rc;
+}
+
+static int pg_set_range(store *base, const store_range *r, store_error *err) {
+  pg_store *s = (pg_store *)base;
+  if (s->range_select == NULL || s->state != PG_IDLE)
+    return pg_fail(s, err, STORE_EUSAGE, "cannot be read by block ranges");
+  /* The bounds are integers of ours, written into the statement. */
+  char lo[64] = "", hi[64] = "";
+  if (r->has_lo)
+    snprintf(lo, sizeof lo, "ctid OPERATOR(pg_catalog.>=) '(%lld,0)'",
+             (long long)r->lo);
+  if (r->has_hi)
+    snprintf(hi, sizeof hi, "ctid OPERATOR(pg_catalog.<) '(%lld,0)'",
+             (long long)r->hi);
+  char *sql = pg_sprintf("COPY (%s WHERE %s%s%s) TO STDOUT (FORMAT binary)",
+                         s->range_select, lo,
+                         r->has_lo && r->has_hi ? " AND " : "", hi);
+  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  free(s->copy_sql);
+  s->copy_sql = sql;
+  return STORE_OK;
 }
 
 static int64_t pg_estimate_rows(store *base) {
@@ -1683,6 +1783,7 @@ static void pg_close(store *base) {
   PQclear(s->page_res);
   PQclear(s->backup_res);
   free(s->copy_sql);
+  free(s->range_select);
   free(s->key);
   free(s->page_first_sql);
   free(s->page_next_sql);
@@ -1709,6 +1810,9 @@ static const store_ops pg_ops = {
     .interrupt = pg_interrupt,
     .close = pg_close,
     .write_hooks = pg_write_hooks,
+    .split = pg_split,
+    .set_range = pg_set_range,
+    .export_snapshot = pg_export_snapshot,
 };
 
 /* ---- writing ------------------------------------------------------------- */
@@ -3209,7 +3313,8 @@ static void pg_describe(pg_store *s, const store_target *target) {
 }
 
 int store__postgres_open(store **out, const store_target *target,
-                         const store_open_options *options, store_error *err) {
+                         const store_open_options *options,
+                         const char *snapshot, store_error *err) {
   *out = NULL;
   char schema[64], table[64];
   int rc = store__split_table(target->table, schema, table, err);
@@ -3237,6 +3342,18 @@ int store__postgres_open(store **out, const store_target *target,
   }
   if (rc == STORE_OK)
     rc = pg_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
+  /* Another job's snapshot, before the first query takes one of its own
+   * (SET TRANSACTION SNAPSHOT takes no parameter: the name, the server's
+   * own from pg_export_snapshot, is quoted by libpq). */
+  if (rc == STORE_OK && snapshot != NULL) {
+    char *lit = PQescapeLiteral(s->conn, snapshot, strlen(snapshot));
+    char *sql =
+        lit != NULL ? pg_sprintf("SET TRANSACTION SNAPSHOT %s", lit) : NULL;
+    PQfreemem(lit);
+    rc = sql != NULL ? pg_command(s, sql, err)
+                     : pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    free(sql);
+  }
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
   if (rc == STORE_OK) rc = pg_check_state_column(s, target, err);
   if (rc == STORE_OK) rc = pg_build_sql(s, schema, table, target, err);

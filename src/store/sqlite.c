@@ -667,6 +667,64 @@ static int64_t sqlite_estimate_rows(store *base) {
   return n;
 }
 
+static store_status status_of(int rc);
+
+/* Ranges by rowid, read in rowid order: only for a rowid table read
+ * without a condition (a --where or a queue's states may make SQLite read
+ * through an index, in its order). */
+static int sqlite_splittable(const sqlite_store *s) {
+  return s->with_rowid && !s->has_where && s->states.n_pending == 0 &&
+         s->states.n_in_flight == 0 && s->scan == NULL;
+}
+
+static int sqlite_split(store *base, unsigned n, store_range *out,
+                        size_t *n_out, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  memset(&out[0], 0, sizeof out[0]);
+  *n_out = 1;
+  if (!sqlite_splittable(s)) return STORE_OK;
+  char *sql =
+      sqlite3_mprintf("SELECT min(_rowid_), max(_rowid_) FROM \"%w\".\"%w\"",
+                      s->schema, s->table);
+  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    return fail_db(s, err, status_of(rc), "cannot read the rowid bounds");
+  }
+  if (sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+    store__split_span(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                      n, out, n_out);
+  sqlite3_finalize(st);
+  return STORE_OK;
+}
+
+static int sqlite_set_range(store *base, const store_range *r,
+                            store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  if (!sqlite_splittable(s))
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': cannot be read by rowid ranges",
+                       s->target_name);
+  /* The bounds are integers of ours, written into the statement. */
+  char cond[96];
+  if (r->has_lo && r->has_hi)
+    snprintf(cond, sizeof cond, " WHERE _rowid_ >= %lld AND _rowid_ < %lld",
+             (long long)r->lo, (long long)r->hi);
+  else if (r->has_lo)
+    snprintf(cond, sizeof cond, " WHERE _rowid_ >= %lld", (long long)r->lo);
+  else
+    snprintf(cond, sizeof cond, " WHERE _rowid_ < %lld", (long long)r->hi);
+  char *sql = sqlite3_mprintf("%s%s", s->sql, cond);
+  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  sqlite3_free(s->sql);
+  s->sql = sql;
+  return STORE_OK;
+}
+
 static int sqlite_scan(store *base, store_error *err) {
   sqlite_store *s = (sqlite_store *)base;
   if (s->scan != NULL)
@@ -911,6 +969,8 @@ static const store_ops sqlite_ops = {
     .cancel = sqlite_cancel,
     .interrupt = sqlite_interrupt,
     .close = sqlite_close,
+    .split = sqlite_split,
+    .set_range = sqlite_set_range,
 };
 
 /* A queue's state column, when it names one, exists. */

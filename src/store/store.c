@@ -252,7 +252,8 @@ void store__states_free(store__states *states) {
 /* Opens @p target read-only (@p write NULL) or for writing. */
 static int open_target(store **out, const store_target *target,
                        const store_open_options *options,
-                       const store_write_options *write, store_error *err) {
+                       const store_write_options *write, const char *snapshot,
+                       store_error *err) {
   static const store_open_options no_options = {0};
   *out = NULL;
   if (err != NULL) {
@@ -300,7 +301,7 @@ static int open_target(store **out, const store_target *target,
     case STORE_POSTGRES_QUEUE:
       rc = write != NULL
                ? store__postgres_open_writer(out, &t, options, write, err)
-               : store__postgres_open(out, &t, options, err);
+               : store__postgres_open(out, &t, options, snapshot, err);
       break;
     default:
       rc = store__fail(err, STORE_EUSAGE, "target '%s': unknown kind",
@@ -312,7 +313,14 @@ static int open_target(store **out, const store_target *target,
 
 int store_open(store **out, const store_target *target,
                const store_open_options *options, store_error *err) {
-  return open_target(out, target, options, NULL, err);
+  return open_target(out, target, options, NULL, NULL, err);
+}
+
+int store_open_snapshot(store **out, const store_target *target,
+                        const store_open_options *options, const char *snapshot,
+                        store_error *err) {
+  if (snapshot != NULL && snapshot[0] == '\0') snapshot = NULL;
+  return open_target(out, target, options, NULL, snapshot, err);
 }
 
 const char *store_key(const store *s) {
@@ -373,6 +381,56 @@ void store__key_set(store *s, char cols[][64], size_t n) {
 
 int64_t store_estimate_rows(store *s) {
   return s->ops->estimate_rows(s);
+}
+
+int store_split(store *s, unsigned n, store_range *out, size_t *n_out,
+                store_error *err) {
+  if (n == 0 || n > STORE_RANGES_MAX)
+    return store__fail(err, STORE_EUSAGE,
+                       "cannot split a scan into %u ranges (1 to %d)", n,
+                       STORE_RANGES_MAX);
+  if (s->ops->split != NULL && n > 1)
+    return s->ops->split(s, n, out, n_out, err);
+  memset(&out[0], 0, sizeof out[0]);
+  *n_out = 1;
+  return STORE_OK;
+}
+
+int store_export_snapshot(store *s, char *out, size_t cap, store_error *err) {
+  if (cap > 0) out[0] = '\0';
+  if (s->ops->export_snapshot == NULL) return STORE_OK;
+  return s->ops->export_snapshot(s, out, cap, err);
+}
+
+int store_set_range(store *s, const store_range *r, store_error *err) {
+  if (!r->has_lo && !r->has_hi) return STORE_OK;
+  if (s->ops->set_range == NULL)
+    return store__fail(err, STORE_EUSAGE, "%s cannot be read by ranges",
+                       s->description);
+  return s->ops->set_range(s, r, err);
+}
+
+/* Splits [min, max] into at most n ranges of about the same width; the
+ * first open below, the last open above. */
+void store__split_span(int64_t min, int64_t max, unsigned n, store_range *out,
+                       size_t *n_out) {
+  /* In unsigned arithmetic: max - min may not fit int64_t. */
+  uint64_t span = (uint64_t)max - (uint64_t)min;
+  if (min > max) span = 0;
+  uint64_t step = span / n + 1;
+  size_t k = 0;
+  for (unsigned i = 0; i < n; i++) {
+    uint64_t off = step * i;
+    if (i > 0 && off > span) break;
+    store_range *r = &out[k++];
+    r->lo = (int64_t)((uint64_t)min + off);
+    r->has_lo = i > 0;
+    uint64_t next = off + step;
+    r->has_hi = i + 1 < n && next > off && next <= span;
+    r->hi = r->has_hi ? (int64_t)((uint64_t)min + next) : 0;
+    if (!r->has_hi) break;
+  }
+  *n_out = k;
 }
 
 int store_scan(store *s, store_error *err) {
@@ -469,6 +527,14 @@ typedef int (*open_fn)(store **out, const store_target *target,
                        const store_open_options *options,
                        const store_write_options *write, store_error *err);
 
+/* A writer's open: open_target without a snapshot, as open_fn. */
+static int open_writer_target(store **out, const store_target *target,
+                              const store_open_options *options,
+                              const store_write_options *write,
+                              store_error *err) {
+  return open_target(out, target, options, write, NULL, err);
+}
+
 /* Opens with @p open, giving way to other writers until the lock timeout;
  * the store's steps then give way as long (WITH_RETRIES). */
 static int open_giving_way(open_fn open, store **out,
@@ -500,7 +566,7 @@ int store_open_writer(store **out, const store_target *target,
                       const store_write_options *write, store_error *err) {
   static const store_write_options defaults = STORE_WRITE_OPTIONS_INIT;
   if (write == NULL) write = &defaults;
-  return open_giving_way(open_target, out, target, options, write, err);
+  return open_giving_way(open_writer_target, out, target, options, write, err);
 }
 
 uint64_t store_busy_retries(const store *s) {

@@ -363,6 +363,67 @@ void store_partitions(const store *s, const store_partition **out, size_t *n);
  */
 void store_prefetch(store **s);
 
+/**
+ * A part of a table for one job of a parallel scan (--jobs): SQLite rows
+ * whose rowid is in [lo, hi), PostgreSQL rows whose ctid is in blocks
+ * [lo, hi). has_lo 0: from the start; has_hi 0: to the end. The ranges of
+ * one split cover the table once, and read in their order they give the
+ * rows in the order of a scan of the whole table.
+ */
+typedef struct store_range {
+  int64_t lo, hi;
+  int has_lo, has_hi;
+} store_range;
+
+/** The most ranges store_split makes. */
+#define STORE_RANGES_MAX 256
+
+/**
+ * Splits the table of a store opened by store_open (no scan started) into
+ * at most @p n ranges (n <= STORE_RANGES_MAX) of about the same size, in
+ * scan order. *n_out is 1 (one range, the whole table) when the target
+ * cannot be split in an order-preserving way: a stream file, a topic, a
+ * queue with a state column, a --where (it may make the database read in
+ * an index's order), a SQLite WITHOUT ROWID table, a PostgreSQL table that
+ * is not a plain heap table. Reads only the table's bounds (min/max rowid,
+ * the relation's size in blocks).
+ *
+ * @param[out] out room for @p n ranges
+ * @return STORE_OK or a negative store_status with @p err filled
+ */
+int store_split(store *s, unsigned n, store_range *out, size_t *n_out,
+                store_error *err);
+
+/**
+ * Restricts the scan of a store opened by store_open (no scan started) to
+ * @p r, one of the ranges store_split made on the same target.
+ * @return STORE_OK, or STORE_EUSAGE when the target cannot be split
+ */
+int store_set_range(store *s, const store_range *r, store_error *err);
+
+/**
+ * store_open, reading a snapshot another store exported
+ * (store_export_snapshot): a PostgreSQL store's transaction imports it
+ * (SET TRANSACTION SNAPSHOT), so that the jobs of one parallel scan read
+ * the table as of one instant. @p snapshot NULL or "", and other kinds:
+ * store_open.
+ */
+int store_open_snapshot(store **out, const store_target *target,
+                        const store_open_options *options, const char *snapshot,
+                        store_error *err);
+
+/**
+ * PostgreSQL: exports the snapshot of a store opened by store_open (no
+ * scan running) for other stores to import (store_open_options.snapshot),
+ * valid while this store stays open. Other kinds: @p out is "" (nothing to
+ * share: each job reads the file as it is).
+ *
+ * @param[out] out the snapshot's name, NUL-terminated
+ * @return STORE_OK or a negative store_status with @p err filled (the
+ *         store can then only be closed)
+ */
+int store_export_snapshot(store *s, char *out, size_t cap, store_error *err);
+
 /** Closes the connection and frees the store; NULL is allowed. */
 void store_close(store *s);
 

@@ -51,6 +51,12 @@ typedef struct store_ops {
   int (*lease_held)(store *s, const char *run_id, store_error *err);
   /* What an UPDATE of the target fires (NULL: nothing to report). */
   int (*write_hooks)(store *s, store_hook **out, size_t *n, store_error *err);
+  /* Ranges of a read-only scan (store_split, store_set_range); NULL: the
+   * target is read whole. */
+  int (*split)(store *s, unsigned n, store_range *out, size_t *n_out,
+               store_error *err);
+  int (*set_range)(store *s, const store_range *r, store_error *err);
+  int (*export_snapshot)(store *s, char *out, size_t cap, store_error *err);
 } store_ops;
 
 struct store {
@@ -72,6 +78,11 @@ struct store {
    * too. Stays set: the store is not used for the run any more. */
   int fault;
 };
+
+/* Splits [min, max] into at most @p n ranges of about the same width, in
+ * order: the first has no lower bound, the last no upper one. */
+void store__split_span(int64_t min, int64_t max, unsigned n, store_range *out,
+                       size_t *n_out);
 
 /* Seconds on the monotonic clock. */
 double store__now(void);
@@ -154,8 +165,10 @@ int store__split_table(const char *table, char schema[64], char name[64],
 
 int store__sqlite_open(store **out, const store_target *target,
                        const store_open_options *options, store_error *err);
+/* @p snapshot: an exported snapshot to import, or NULL. */
 int store__postgres_open(store **out, const store_target *target,
-                         const store_open_options *options, store_error *err);
+                         const store_open_options *options,
+                         const char *snapshot, store_error *err);
 int store__stream_open(store **out, const store_target *target,
                        store_error *err);
 int store__kafka_open(store **out, const store_target *target,

@@ -108,10 +108,11 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
       return &r->writers[i];
     }
   }
-  if (r->n_writers == SCAN_MAX_WRITERS) {
+  size_t limit = r->writer_limit != 0 ? r->writer_limit : SCAN_MAX_WRITERS;
+  if (r->n_writers == limit) {
     /* The last slot was turned into the catch-all group when it was
      * taken; see below. */
-    return &r->writers[SCAN_MAX_WRITERS - 1];
+    return &r->writers[limit - 1];
   }
   scan_writer *grown =
       realloc(r->writers, (r->n_writers + 1) * sizeof *r->writers);
@@ -123,7 +124,7 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
   w->encoding = encoding;
   w->has_schema_id = has_schema_id;
   w->schema_id = has_schema_id ? schema_id : 0;
-  if (r->n_writers == SCAN_MAX_WRITERS - 1) {
+  if (r->n_writers == limit - 1) {
     w->version = 0;
     w->encoding = 0;
     w->has_schema_id = 0;
@@ -139,6 +140,7 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
     free(w->variant);
     return NULL;
   }
+  w->first_position = r->rows_streamed - 1;
   r->last_writer = r->n_writers++;
   return w;
 }
@@ -146,7 +148,8 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
 /* Keeps the record as an example in the list *@p list of *@p count; 0 or
  * RS_ENOMEM. */
 static int add_sample(scan_sample **list, size_t *count, const store_row *row,
-                      const rs_classification *c, const rs_provenance *p) {
+                      const rs_classification *c, const rs_provenance *p,
+                      uint64_t position) {
   scan_sample *grown = realloc(*list, (*count + 1) * sizeof **list);
   if (grown == NULL) return RS_ENOMEM;
   *list = grown;
@@ -157,6 +160,7 @@ static int add_sample(scan_sample **list, size_t *count, const store_row *row,
   s->candidates = rs_classification_writer_candidates(c);
   s->has_schema_id = rs_classification_schema_id(c, &s->schema_id);
   s->verdict = rs_classification_verdict(c);
+  s->position = position;
   s->key_parts = row->key_parts;
   s->key_position = row->key_parts == 0;
   s->key = malloc(row->key_len + 1);
@@ -297,11 +301,12 @@ static int count_row(scan_result *r, const scan_options *o,
   if (!decided) {
     if (r->n_undetermined_samples < o->max_samples)
       return add_sample(&r->undetermined_samples, &r->n_undetermined_samples,
-                        row, c, p);
+                        row, c, p, r->rows_streamed - 1);
     return 0;
   }
   if (r->n_samples[v] < o->max_samples)
-    return add_sample(&r->samples[v], &r->n_samples[v], row, c, p);
+    return add_sample(&r->samples[v], &r->n_samples[v], row, c, p,
+                      r->rows_streamed - 1);
   return 0;
 }
 
@@ -340,6 +345,7 @@ static int count_undecodable(scan_result *r, const scan_options *o,
   scan_sample *sm = &grown[*count];
   memset(sm, 0, sizeof *sm);
   sm->verdict = RS_VERDICT_CORRUPT;
+  sm->position = r->rows_streamed - 1;
   (*count)++; /* counted first, so that dispose frees what was taken */
   sm->key = malloc(row->key_len + 1);
   sm->reasons = calloc(1, sizeof *sm->reasons);
@@ -412,13 +418,20 @@ static void count_partition(scan_partition *p, const scan_result *before,
       scan_undetermined_total(after) - scan_undetermined_total(before);
 }
 
+/* Whether the scan was asked to stop (a signal, or another thread). */
+static int stopped(const scan_options *o) {
+  return (o->interrupted != NULL && *o->interrupted) ||
+         (o->stop != NULL &&
+          atomic_load_explicit(o->stop, memory_order_relaxed));
+}
+
 /* Every row of a started scan, until the end, an error or an interrupt. */
 static int scan_rows(scan_result *r, store *s, const scan_options *o,
                      scan_judges *j, rs_error *err) {
   store_error serr = {STORE_OK, ""};
   int rc = 0;
   for (;;) {
-    if (o->interrupted != NULL && *o->interrupted) {
+    if (stopped(o)) {
       r->interrupted = 1;
       store_cancel(s);
       break;
@@ -429,7 +442,7 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
       r->complete = 1;
       break;
     }
-    if (got < 0 && o->interrupted != NULL && *o->interrupted) {
+    if (got < 0 && stopped(o)) {
       /* The call failed because the signal handler interrupted it. */
       r->interrupted = 1;
       store_cancel(s);
@@ -440,9 +453,15 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
       memcpy(r->error, serr.message, sizeof r->error);
       break;
     }
+    r->rows_streamed++;
+    if (o->progress != NULL && r->rows_streamed % SCAN_PROGRESS_EVERY == 0)
+      o->progress(o->progress_ctx, r->rows_streamed);
+    /* Another shard's row: read, as every shard reads every row, and
+     * passed over. */
+    if (o->shard_count > 1 &&
+        scan_key_hash(row.key, row.key_len) % o->shard_count != o->shard_index)
+      continue;
     r->rows_read++;
-    if (o->progress != NULL && r->rows_read % SCAN_PROGRESS_EVERY == 0)
-      o->progress(o->progress_ctx, r->rows_read);
     scan_partition *part = NULL;
     scan_result before;
     if (row.has_partition) {
@@ -485,7 +504,7 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
       break;
     }
   }
-  if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
+  if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_streamed);
   return rc;
 }
 
@@ -517,6 +536,7 @@ static int judges_new(scan_judges *j, const char *type, const scan_options *o,
 int scan_target(scan_result *r, store *s, const char *type,
                 const scan_options *o, rs_error *err) {
   memset(r, 0, sizeof *r);
+  r->writer_limit = o->max_writers;
   r->status = STORE_OK;
   double start = verify_now_seconds();
   scan_judges j;
@@ -526,7 +546,7 @@ int scan_target(scan_result *r, store *s, const char *type,
   store_error serr = {STORE_OK, ""};
   if (store_scan(s, &serr) == STORE_OK) {
     rc = scan_rows(r, s, o, &j, err);
-  } else if (o->interrupted != NULL && *o->interrupted) {
+  } else if (stopped(o)) {
     r->interrupted = 1;
   } else {
     r->status = serr.status;
@@ -535,5 +555,196 @@ int scan_target(scan_result *r, store *s, const char *type,
   judges_free(&j);
 
   r->seconds = verify_now_seconds() - start;
+  return rc;
+}
+
+uint64_t scan_key_hash(const char *key, size_t len) {
+  uint64_t h = 14695981039346656037ULL;
+  for (size_t i = 0; i < len; i++) {
+    h ^= (unsigned char)key[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+/* ---- merging the parts of one scan ----------------------------------- */
+
+/* Merges the sorted sample lists *a (n_a) and b (n_b, whose positions are
+ * shifted by @p offset) into *a, keeping the first @p max by position; b's
+ * samples are moved or disposed, and b freed. */
+static int merge_samples(scan_sample **a, size_t *n_a, scan_sample *b,
+                         size_t n_b, uint64_t offset, size_t max) {
+  for (size_t i = 0; i < n_b; i++) b[i].position += offset;
+  size_t total = *n_a + n_b, keep = total < max ? total : max;
+  scan_sample *out = keep > 0 ? malloc(keep * sizeof *out) : NULL;
+  if (keep > 0 && out == NULL) {
+    for (size_t i = 0; i < n_b; i++) dispose_sample(&b[i]);
+    free(b);
+    return RS_ENOMEM;
+  }
+  size_t i = 0, j = 0, k = 0;
+  while (i < *n_a || j < n_b) {
+    int take_a = j == n_b || (i < *n_a && (*a)[i].position <= b[j].position);
+    scan_sample *s = take_a ? &(*a)[i++] : &b[j++];
+    if (k < keep)
+      out[k++] = *s;
+    else
+      dispose_sample(s);
+  }
+  free(*a);
+  free(b);
+  *a = out;
+  *n_a = k;
+  return 0;
+}
+
+/* Adds writer group @p w (moved) to @p r's, merging it with the same one. */
+static int merge_writer(scan_result *r, scan_writer *w) {
+  for (size_t i = 0; i < r->n_writers; i++) {
+    scan_writer *x = &r->writers[i];
+    if (!writer_is(x, w->version, w->encoding, w->has_schema_id, w->schema_id,
+                   w->flag_key, w->variant))
+      continue;
+    x->rows += w->rows;
+    for (int v = 0; v < RS_VERDICT_COUNT; v++) x->verdicts[v] += w->verdicts[v];
+    for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++)
+      x->undetermined[k] += w->undetermined[k];
+    if (w->first_write_us != 0 &&
+        (x->first_write_us == 0 || w->first_write_us < x->first_write_us))
+      x->first_write_us = w->first_write_us;
+    if (w->last_write_us > x->last_write_us)
+      x->last_write_us = w->last_write_us;
+    if (w->first_position < x->first_position)
+      x->first_position = w->first_position;
+    free(w->flag_key);
+    free(w->variant);
+    return 0;
+  }
+  scan_writer *grown =
+      realloc(r->writers, (r->n_writers + 1) * sizeof *r->writers);
+  if (grown == NULL) {
+    free(w->flag_key);
+    free(w->variant);
+    return RS_ENOMEM;
+  }
+  r->writers = grown;
+  r->writers[r->n_writers++] = *w;
+  return 0;
+}
+
+/* Writers in the order met (stable), and past SCAN_MAX_WRITERS the later
+ * ones in the catch-all group, as one scan would have kept them. */
+int scan_result_fold_writers(scan_result *r) {
+  for (size_t i = 1; i < r->n_writers; i++) {
+    scan_writer w = r->writers[i];
+    size_t j = i;
+    for (; j > 0 && r->writers[j - 1].first_position > w.first_position; j--)
+      r->writers[j] = r->writers[j - 1];
+    r->writers[j] = w;
+  }
+  r->last_writer = 0;
+  if (r->n_writers <= SCAN_MAX_WRITERS || r->writer_limit == (size_t)-1)
+    return 0;
+  scan_writer *other = &r->writers[SCAN_MAX_WRITERS - 1];
+  char *name = verify_strdup(SCAN_OTHER_WRITERS);
+  if (name == NULL) return RS_ENOMEM;
+  free(other->flag_key);
+  free(other->variant);
+  other->flag_key = name;
+  other->variant = NULL;
+  other->version = 0;
+  other->encoding = 0;
+  other->has_schema_id = 0;
+  other->schema_id = 0;
+  for (size_t i = SCAN_MAX_WRITERS; i < r->n_writers; i++) {
+    scan_writer *w = &r->writers[i];
+    other->rows += w->rows;
+    for (int v = 0; v < RS_VERDICT_COUNT; v++)
+      other->verdicts[v] += w->verdicts[v];
+    for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++)
+      other->undetermined[k] += w->undetermined[k];
+    if (w->first_write_us != 0 && (other->first_write_us == 0 ||
+                                   w->first_write_us < other->first_write_us))
+      other->first_write_us = w->first_write_us;
+    if (w->last_write_us > other->last_write_us)
+      other->last_write_us = w->last_write_us;
+    free(w->flag_key);
+    free(w->variant);
+  }
+  r->n_writers = SCAN_MAX_WRITERS;
+  return 0;
+}
+
+int scan_result_merge(scan_result *into, scan_result *from,
+                      size_t max_samples) {
+  uint64_t offset = into->rows_streamed;
+  int rc = 0;
+  into->complete = into->complete && from->complete;
+  into->interrupted |= from->interrupted;
+  if (into->status == STORE_OK && from->status != STORE_OK) {
+    into->status = from->status;
+    memcpy(into->error, from->error, sizeof into->error);
+  }
+  into->rows_read += from->rows_read;
+  into->rows_streamed += from->rows_streamed;
+  into->rows_null += from->rows_null;
+  into->rows_skipped += from->rows_skipped;
+  into->rows_counted += from->rows_counted;
+  for (int v = 0; v < RS_VERDICT_COUNT; v++)
+    into->verdicts[v] += from->verdicts[v];
+  for (int k = 0; k < SCAN_UNDETERMINED_KINDS; k++)
+    into->undetermined[k] += from->undetermined[k];
+  into->unattributed += from->unattributed;
+  into->unattributed_findings += from->unattributed_findings;
+  if (from->seconds > into->seconds) into->seconds = from->seconds;
+
+  for (size_t i = 0; i < from->n_writers; i++) {
+    from->writers[i].first_position += offset;
+    int w = merge_writer(into, &from->writers[i]);
+    if (rc == 0) rc = w;
+  }
+  free(from->writers);
+  from->writers = NULL;
+  from->n_writers = 0;
+  /* Sorted, not folded: that is for the last merge
+   * (scan_result_fold_writers). */
+  if (rc == 0) {
+    size_t limit = into->writer_limit;
+    into->writer_limit = (size_t)-1;
+    rc = scan_result_fold_writers(into);
+    into->writer_limit = limit;
+  }
+
+  for (int v = 0; v < RS_VERDICT_COUNT; v++) {
+    int m =
+        merge_samples(&into->samples[v], &into->n_samples[v], from->samples[v],
+                      from->n_samples[v], offset, max_samples);
+    from->samples[v] = NULL;
+    from->n_samples[v] = 0;
+    if (rc == 0) rc = m;
+  }
+  int m =
+      merge_samples(&into->undetermined_samples, &into->n_undetermined_samples,
+                    from->undetermined_samples, from->n_undetermined_samples,
+                    offset, max_samples);
+  from->undetermined_samples = NULL;
+  from->n_undetermined_samples = 0;
+  if (rc == 0) rc = m;
+
+  for (size_t i = 0; i < from->n_partitions; i++) {
+    const scan_partition *fp = &from->partitions[i];
+    scan_partition *p = partition_of(into, fp->partition);
+    if (p == NULL) {
+      if (rc == 0) rc = RS_ENOMEM;
+      continue;
+    }
+    p->rows_read += fp->rows_read;
+    p->rows_null += fp->rows_null;
+    p->rows_skipped += fp->rows_skipped;
+    for (int v = 0; v < RS_VERDICT_COUNT; v++)
+      p->verdicts[v] += fp->verdicts[v];
+    p->undetermined += fp->undetermined;
+  }
+  scan_result_dispose(from);
   return rc;
 }

@@ -13,6 +13,7 @@
 #define RS_VERIFY_SCAN_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <rollsafe/rollsafe.h>
@@ -73,9 +74,28 @@ typedef struct scan_options {
   size_t max_samples;
   /** Set by a signal handler: the scan stops at the next row. */
   volatile sig_atomic_t *interrupted;
+  /** The same for a scan on a thread of its own (--jobs): set by another
+   * thread, which a sig_atomic_t does not allow. NULL: none. */
+  const atomic_int *stop;
   scan_progress_fn progress;
   void *progress_ctx;
+  /**
+   * --shard K/N: with shard_count > 1, only rows whose key hashes
+   * (scan_key_hash) to shard_index modulo shard_count are judged and
+   * counted; the others are read and passed over, as if absent.
+   */
+  unsigned shard_index, shard_count;
+  /**
+   * Writer groups kept apart before the rest share one (0: 256, what a
+   * report shows). A part of a scan that is merged later keeps more
+   * (SCAN_PART_WRITERS), so that the merge can keep apart the first 256
+   * that the whole scan meets (scan_result_fold_writers).
+   */
+  size_t max_writers;
 } scan_options;
+
+/** scan_options.max_writers of a part of a scan: a range, a shard. */
+#define SCAN_PART_WRITERS 4096
 
 /** One reason of a sampled record (copied: owned by the result). */
 typedef struct scan_reason {
@@ -101,6 +121,9 @@ typedef struct scan_sample {
   char *flag_key;     /**< NULL when the record names none */
   char *variant;
   int64_t write_time_us; /**< 0: unknown */
+  /** The row's place in the scan: rows the store gave before it (those
+   * of other shards included), for merging parts of one scan in order. */
+  uint64_t position;
   scan_reason *reasons;
   size_t n_reasons;
   size_t reasons_omitted;
@@ -124,6 +147,9 @@ typedef struct scan_writer {
   uint64_t undetermined[SCAN_UNDETERMINED_KINDS];
   int64_t first_write_us; /**< 0: none recorded */
   int64_t last_write_us;
+  /** The scan_sample.position of its first row: writers are listed in
+   * the order the scan met them. */
+  uint64_t first_position;
 } scan_writer;
 
 /** One partition's counts, for targets whose rows have one (Kafka). */
@@ -141,7 +167,9 @@ typedef struct scan_result {
   int status;      /**< STORE_OK or the store_status that stopped it */
   char error[512]; /**< the store's message when status != STORE_OK */
   int64_t estimated_rows;
-  uint64_t rows_read; /**< rows read from the target */
+  uint64_t rows_read; /**< rows read from the target (of the shard) */
+  /** Rows the store gave, those of other shards (--shard) included. */
+  uint64_t rows_streamed;
   uint64_t rows_null; /**< rows whose column is NULL: no record, not counted */
   /** Excluded by --flag or --written-after: their provenance names another
    * flag, or an earlier time. */
@@ -163,7 +191,8 @@ typedef struct scan_result {
   uint64_t unattributed_findings;
   scan_writer *writers;
   size_t n_writers;
-  size_t last_writer; /**< the scan's own: the group the last row joined */
+  size_t last_writer;  /**< the scan's own: the group the last row joined */
+  size_t writer_limit; /**< scan_options.max_writers */
   scan_sample *samples[RS_VERDICT_COUNT];
   size_t n_samples[RS_VERDICT_COUNT];
   scan_sample *undetermined_samples; /**< the first max_samples of them */
@@ -187,6 +216,31 @@ typedef struct scan_result {
  */
 int scan_target(scan_result *result, store *s, const char *type,
                 const scan_options *options, rs_error *err);
+
+/**
+ * Adds @p from, the result of the part of a scan that follows @p into's
+ * part (the next range of the same target), to @p into, as if one scan
+ * had read both: counts summed, writers in the order met, the first
+ * @p max_samples samples of each verdict kept. @p from's positions are
+ * shifted by into's rows_streamed. What @p from held is moved or freed:
+ * it is left empty (disposed) in either case.
+ *
+ * @return 0, or RS_ENOMEM (then @p into holds what was merged so far and
+ *         stays valid to dispose)
+ */
+int scan_result_merge(scan_result *into, scan_result *from, size_t max_samples);
+
+/**
+ * Puts a merged result's writers in the order the scan met them and, past
+ * the 256 a report shows, the later ones into the catch-all group "(other
+ * writers)", as one scan of the whole target keeps them.
+ * @return 0 or RS_ENOMEM
+ */
+int scan_result_fold_writers(scan_result *r);
+
+/** A stable 64-bit hash of a key's text (FNV-1a): the same on every
+ * machine and in every release, for --shard. */
+uint64_t scan_key_hash(const char *key, size_t len);
 
 /** Frees what a result holds (not the struct itself). */
 void scan_result_dispose(scan_result *result);

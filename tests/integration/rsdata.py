@@ -23,7 +23,7 @@ _spec = importlib.util.spec_from_file_location(
 gen = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gen)
 
-SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer",
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer",
                      "UndefinedBehaviorSanitizer", "runtime error:")
 
 VERDICTS = ("ok", "ignored_fields", "misread", "unreadable", "corrupt")
