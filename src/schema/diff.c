@@ -716,9 +716,11 @@ int rs_diff_schema_load(rs_diff_schema **out, const char *path,
     s->files[i].fd = fd;
     const char *why = NULL;
     if (rs__file_edition(fd, &s->files[i].edition, &why) != 0) {
+      /* The file's name lives in the set: said before it is freed. */
+      rs__fail(err, RS_EDECODE, RS_OFFSET_NONE, "%s: %s: %s", path, fd->name,
+               why);
       rs_diff_schema_free(s);
-      return rs__fail(err, RS_EDECODE, RS_OFFSET_NONE, "%s: %s: %s", path,
-                      fd->name, why);
+      return RS_EDECODE;
     }
     s->files[i].proto3 = s->files[i].edition == RS__EDITION_PROTO3;
     rs__features_of_file(&s->files[i].feat, fd, s->files[i].edition);
