@@ -1152,6 +1152,21 @@ static int pg_key_int_width(const char *type) {
   return 0;
 }
 
+/* Whether the table is an ordinary heap table without children: 1, 0, or
+ * < 0 on a failed query. */
+static int pg_plain_heap(pg_store *s, store_error *err) {
+  static const char sql[] =
+      "SELECT c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relhassubclass"
+      " FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid";
+  const char *params[] = {s->relid};
+  PGresult *res;
+  int rc = pg_query(s, &res, sql, 1, params, err);
+  if (rc != STORE_OK) return rc;
+  int plain = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+  PQclear(res);
+  return plain;
+}
+
 /*
  * Whether the scan may read the table itself, COPY table (key, column),
  * rather than a query: the server then skips the executor and spends less
@@ -1166,31 +1181,7 @@ static int pg_copy_table_itself(pg_store *s, int has_where, store_error *err) {
   if (s->key_int_width == 0 && strcmp(s->key_type, "text") != 0 &&
       strcmp(s->key_type, "character varying") != 0)
     return 0;
-  static const char sql[] =
-      "SELECT c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relhassubclass"
-      " FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid";
-  const char *params[] = {s->relid};
-  PGresult *res;
-  int rc = pg_query(s, &res, sql, 1, params, err);
-  if (rc != STORE_OK) return rc;
-  int plain = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-  PQclear(res);
-  return plain;
-}
-
-/* Whether the table is an ordinary heap table without children: 1, 0, or
- * < 0 on a failed query. */
-static int pg_plain_heap(pg_store *s, store_error *err) {
-  static const char sql[] =
-      "SELECT c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relhassubclass"
-      " FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid";
-  const char *params[] = {s->relid};
-  PGresult *res;
-  int rc = pg_query(s, &res, sql, 1, params, err);
-  if (rc != STORE_OK) return rc;
-  int plain = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-  PQclear(res);
-  return plain;
+  return pg_plain_heap(s, err);
 }
 
 /* COPY (SELECT key::text, column FROM schema.table WHERE (...)) with every
