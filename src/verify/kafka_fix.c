@@ -491,19 +491,28 @@ static size_t source_partitions(kafka_fix_result *r,
   return n;
 }
 
-int kafka_fix_to_topic(kafka_fix_result *r, const kafka_fix_options *o,
-                       rs_error *err) {
+/* A new run's result: its id, the topic read and the one written
+ * (@written: the output topic, or the journal of a fix in place). */
+static void result_start(kafka_fix_result *r, const kafka_fix_options *o,
+                         int in_place, const char *written) {
   memset(r, 0, sizeof *r);
-  const fix_options *fo = o->fix;
   fix_result *f = &r->fix;
-  double t0 = verify_now_seconds();
+  r->in_place = in_place;
   f->key_parts = 1;
-  f->passes = 1;
-  f->executed = fo->execute;
+  f->passes = in_place ? 2 : 1;
+  f->executed = o->fix->execute;
   snprintf(r->topic, sizeof r->topic, "%s", o->source->kafka->topic);
-  snprintf(r->output, sizeof r->output, "%s", o->output_topic);
+  snprintf(r->output, sizeof r->output, "%s", written);
   run_id_new(f->run.run_id);
   snprintf(f->run.command, sizeof f->run.command, "fix");
+}
+
+int kafka_fix_to_topic(kafka_fix_result *r, const kafka_fix_options *o,
+                       rs_error *err) {
+  double t0 = verify_now_seconds();
+  result_start(r, o, 0, o->output_topic);
+  const fix_options *fo = o->fix;
+  fix_result *f = &r->fix;
   if (strcmp(o->output_topic, o->source->kafka->topic) == 0) {
     fail(r, STORE_EUSAGE,
          "the output topic is the source topic %s: a fix never writes the "
@@ -941,18 +950,10 @@ static int in_place_checks(kafka_fix_result *r, const kafka_fix_options *o,
 
 int kafka_fix_in_place(kafka_fix_result *r, const kafka_fix_options *o,
                        rs_error *err) {
-  memset(r, 0, sizeof *r);
+  double t0 = verify_now_seconds();
+  result_start(r, o, 1, o->journal_topic);
   const fix_options *fo = o->fix;
   fix_result *f = &r->fix;
-  double t0 = verify_now_seconds();
-  r->in_place = 1;
-  f->key_parts = 1;
-  f->passes = 2;
-  f->executed = fo->execute;
-  snprintf(r->topic, sizeof r->topic, "%s", o->source->kafka->topic);
-  snprintf(r->output, sizeof r->output, "%s", o->journal_topic);
-  run_id_new(f->run.run_id);
-  snprintf(f->run.command, sizeof f->run.command, "fix");
   key_map m = {NULL, 0, 0};
   int64_t *ends = NULL, *known = NULL;
   store *s = NULL;
