@@ -124,7 +124,19 @@ typedef enum rs_runtime_flag {
    * the fields it knows is the same, so no verdict changes; reasons say
    * that the fields are dropped. Go only (RS_EINVAL for the others).
    */
-  RS_RUNTIME_DISCARD_UNKNOWN = 1u << 1
+  RS_RUNTIME_DISCARD_UNKNOWN = 1u << 1,
+  /**
+   * Java's parseFrom(bytes, registry) with an ExtensionRegistry that holds
+   * the extensions the reader's version declares: they are parsed as
+   * fields, as C++, Go and Python always parse them. Java only.
+   */
+  RS_RUNTIME_EXTENSION_REGISTRY = 1u << 2,
+  /**
+   * Java's parseFrom(bytes) without one: every extension is an unknown
+   * field, as with protobuf-c. Java only. With neither flag, a Java
+   * reader's record whose reading depends on it is undetermined.
+   */
+  RS_RUNTIME_NO_EXTENSION_REGISTRY = 1u << 3
 } rs_runtime_flag;
 
 /** The reader whose ability is checked. */
@@ -222,13 +234,15 @@ typedef enum rs_writer_basis {
    */
   RS_WRITER_UNDECODED = 7,
   /**
-   * The record sets an extension of its type that the reader's version
-   * declares (`extend`) and the writer's version does not declare alike
-   * (number, type, label, encoding): runtimes other than protobuf-c parse
-   * a registered extension as a field, which rollsafe does not model, so
-   * what the reader makes of it cannot be compared. protobuf-c has no
-   * extensions (protoc-c generates nothing for `extend`): for it they are
-   * unknown fields, and judged as such.
+   * A Java reader (rs_runtime RS_RUNTIME_JAVA) whose code is not said to
+   * pass an ExtensionRegistry to parseFrom or not
+   * (RS_RUNTIME_EXTENSION_REGISTRY, RS_RUNTIME_NO_EXTENSION_REGISTRY)
+   * reads the record one way with the registry (the extensions its version
+   * declares parsed as fields) and another without (they are unknown
+   * fields): what it makes of the record cannot be told. C++, Go and Python
+   * always parse the extensions their code declares, and rollsafe reads
+   * them as fields for those; protobuf-c never does (protoc-c generates
+   * nothing for `extend`).
    */
   RS_WRITER_EXTENSION = 8,
   /**

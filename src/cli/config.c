@@ -802,32 +802,39 @@ static int get_reader_runtime(loader *ld, const node *v,
 }
 
 /* reader_options: {allow_partial: BOOL, discard_unknown: BOOL,
- * recursion_limit: N}. Whether the runtime has them is checked once the
- * runtime is known (cli_reader_runtime_check). */
+ * recursion_limit: N, extension_registry: BOOL}. Whether the runtime has
+ * them is checked once the runtime is known (cli_reader_runtime_check). */
 static int get_reader_options(loader *ld, const node *v,
                               cli_reader_runtime *out) {
   static const char *const keys[] = {"allow_partial", "discard_unknown",
-                                     "recursion_limit", NULL};
-  const node *values[3], *knodes[3];
+                                     "recursion_limit", "extension_registry",
+                                     NULL};
+  const node *values[4], *knodes[4];
   char got[256], buf[200];
   if (v->type != NODE_MAPPING)
     return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
                    "reader_options: expected a mapping of allow_partial, "
-                   "discard_unknown, recursion_limit, got %s",
+                   "discard_unknown, recursion_limit, extension_registry, "
+                   "got %s",
                    described(got, v, 0));
   int rc = check_keys(ld, v, keys, values, knodes, " in reader_options");
   if (rc != 0) return rc;
   out->has_options = 1;
   out->options_line = v->line;
   out->options_col = v->col;
-  for (int k = 0; k < 2; k++) {
+  for (int k = 0; k < 4; k++) {
     const node *b = values[k];
-    if (b == NULL) continue;
+    if (b == NULL || k == 2) continue;
     if (b->type != NODE_SCALAR || scalar_type_of(b) != SCALAR_BOOL)
       return fail_at(ld, CLI_EXIT_USAGE, b->line, b->col,
                      "reader_options: %s: expected true or false, got %s",
                      keys[k], described(got, b, 0));
-    if (b->value[0] == 't' || b->value[0] == 'T')
+    int on = b->value[0] == 't' || b->value[0] == 'T';
+    if (k == 3)
+      /* Either way it is said: false is Java's parseFrom without one. */
+      out->flags |=
+          on ? RS_RUNTIME_EXTENSION_REGISTRY : RS_RUNTIME_NO_EXTENSION_REGISTRY;
+    else if (on)
       out->flags |=
           k == 0 ? RS_RUNTIME_ALLOW_PARTIAL : RS_RUNTIME_DISCARD_UNKNOWN;
   }

@@ -69,11 +69,23 @@ int cli_opt_reader_option(const char *cmd, const char *value,
                              "or false",
                              value);
     a->flags = on ? a->flags | bit : a->flags & ~bit;
+  } else if (eq != NULL && klen == strlen("extension_registry") &&
+             strncmp(value, "extension_registry", klen) == 0) {
+    if (parse_bool(eq + 1, &on) != 0)
+      return cli_usage_error(cmd,
+                             "invalid --reader-option '%s': expected true "
+                             "or false",
+                             value);
+    /* Either way it is said: false is Java's parseFrom without one. */
+    a->flags &= ~(unsigned)(RS_RUNTIME_EXTENSION_REGISTRY |
+                            RS_RUNTIME_NO_EXTENSION_REGISTRY);
+    a->flags |=
+        on ? RS_RUNTIME_EXTENSION_REGISTRY : RS_RUNTIME_NO_EXTENSION_REGISTRY;
   } else {
     return cli_usage_error(cmd,
                            "invalid --reader-option '%s': expected "
-                           "allow_partial=BOOL, discard_unknown=BOOL or "
-                           "recursion_limit=N",
+                           "allow_partial=BOOL, discard_unknown=BOOL, "
+                           "recursion_limit=N or extension_registry=BOOL",
                            value);
   }
   a->has_options = 1;

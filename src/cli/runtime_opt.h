@@ -35,9 +35,9 @@ typedef struct cli_runtime_args {
       "(repeatable):",                                                        \
       "                           allow_partial=true (go, cpp, java),"        \
       " discard_unknown=true",                                                \
-      "                           (go), recursion_limit=N (go, cpp, java);"   \
-      " config",                                                              \
-      "                           reader_options"
+      "                           (go), recursion_limit=N (go, cpp, java),",  \
+      "                           extension_registry=true|false (java);",     \
+      "                           config reader_options"
 
 /** Takes a --reader-runtime value: 0, or CLI_EXIT_USAGE (printed). */
 int cli_opt_reader_runtime(const char *cmd, const char *value,

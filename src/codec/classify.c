@@ -898,81 +898,6 @@ static int last_word(rs_classification *c, const rs__version *rv,
   return 0;
 }
 
-static int cmp_ext_number(const void *key, const void *x) {
-  uint32_t a = *(const uint32_t *)key, b = ((const rs__ext *)x)->number;
-  return (a > b) - (a < b);
-}
-
-static const rs__ext *ext_find(const rs__version *v, uint32_t number) {
-  if (v == NULL || v->n_exts == 0) return NULL;
-  return bsearch(&number, v->exts, v->n_exts, sizeof *v->exts, cmp_ext_number);
-}
-
-/* Whether two declarations of an extension read its bytes alike. */
-static bool ext_alike(const rs__ext *a, const rs__ext *b) {
-  const uint32_t flags = RS_FIELD_FLAG_DELIMITED | RS_FIELD_FLAG_UTF8 |
-                         RS_FIELD_FLAG_CLOSED_ENUM | RS_FIELD_FLAG_OPEN_ENUM;
-  if (a->type != b->type || a->label != b->label ||
-      (a->flags & flags) != (b->flags & flags))
-    return false;
-  if (a->type == PROTOBUF_C_TYPE_MESSAGE)
-    return rs__versions_agree(a->descriptor, b->descriptor) &&
-           rs__versions_agree(b->descriptor, a->descriptor);
-  if (a->type == PROTOBUF_C_TYPE_ENUM) {
-    const ProtobufCEnumDescriptor *x = a->descriptor, *y = b->descriptor;
-    if (x->n_values != y->n_values) return false;
-    for (unsigned i = 0; i < x->n_values; i++)
-      if (x->values[i].value != y->values[i].value) return false;
-  }
-  return true;
-}
-
-/*
- * A runtime other than protobuf-c parses the extensions its reader
- * registers as fields; rollsafe decodes them as unknown fields. Where the
- * record sets an extension that the reader's version declares and the
- * writer's does not declare alike, what the reader sees is not modelled:
- * the record is undetermined (RS_WRITER_EXTENSION). Returns 1 when it said
- * so (*rc set).
- */
-static int extension_unmodelled(rs_classification *c, const rs__type *t,
-                                const rs__version *rv, const rs__version *wv,
-                                const uint8_t *p, size_t plen, size_t base,
-                                const rs__rules *rules, int *rc) {
-  if (rules->pbc || rv->n_exts == 0) return 0;
-  size_t pos = 0;
-  while (pos < plen) {
-    rs__wfield f;
-    const char *why;
-    if (rs__read_field_rt(rules, p, plen, &pos, &f, &why) != 0) return 0;
-    const rs__ext *re = ext_find(rv, f.number);
-    if (re == NULL) continue;
-    /* The writer's version: the one named (envelope, schema id,
-     * --raw-writer), else any that may have written raw bytes. */
-    const rs__ext *we = NULL;
-    bool alike = true;
-    for (size_t i = 0; i < t->n_versions && alike; i++) {
-      const rs__version *v = &t->versions[i];
-      if (wv != NULL && v != wv) continue;
-      we = ext_find(v, f.number);
-      alike = we != NULL && ext_alike(re, we);
-    }
-    if (alike) continue;
-    c->basis = RS_WRITER_EXTENSION;
-    *rc = add(c, RS_VERDICT_OK, RS__RC_EXTENSION_UNMODELLED, "", f.number,
-              base + f.tag_offset,
-              "extension field %u, which version %u declares%s: %s parses "
-              "a registered extension as a field, which rollsafe does not "
-              "model; what it makes of the record cannot be told",
-              (unsigned)f.number, rv->number,
-              we == NULL ? " and the writer's version does not"
-                         : " otherwise than the writer's version",
-              rules->name);
-    return 1;
-  }
-  return 0;
-}
-
 static int classify(rs_classification *c, const rs__type *t,
                     const rs__version *rv, rs_reader_framing framing,
                     unsigned given, const uint8_t *buf, size_t len,
@@ -1101,15 +1026,6 @@ static int classify(rs_classification *c, const rs__type *t,
   const uint8_t *p = buf + w.payload_offset;
   size_t plen = len - w.payload_offset;
   bool proven = false; /* protobuf-c unpacked the payload as the reader */
-  const rs__version *named = w.encoding != RS_ENCODING_RAW ? wv
-                             : given != 0 ? rs__type_version(t, given)
-                                          : NULL;
-  if ((w.encoding == RS_ENCODING_RAW || named != NULL) &&
-      extension_unmodelled(c, t, rv, named, p, plen, w.payload_offset, rules,
-                           &rc)) {
-    rs__written_dispose(&w, b->backing);
-    return rc;
-  }
   if (framing_clash(framing, w.encoding)) {
     rc = framing_note(c, rv, framing, w.encoding, buf, len, o);
     /* Nothing after byte 0 can change that verdict: what the payload
@@ -1171,6 +1087,11 @@ typedef struct setup {
   /* protobuf-c has no reader of the reader's version (see prepare). */
   bool no_reader;
   quick_limits quick;
+  /* A reader that may or may not parse extensions (Java: rules.extensions
+   * RS__EXT_EITHER) of a type whose schemas declare some: the type and
+   * reader's version as it reads them when it parses them. NULL else. */
+  const rs__type *tx;
+  const rs__version *rvx;
 } setup;
 
 static int prepare(setup *st, const char *fn, const rs_registry *registry,
@@ -1187,7 +1108,9 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
   if (rc != 0) return rc;
   rc = rs__options(&st->o, options, err);
   if (rc != 0) return rc;
-  const rs__type *t = rs__registry_type(registry, type);
+  /* A runtime that parses extensions reads the type's versions with their
+   * extensions as fields, where its schemas declare any. */
+  const rs__type *t = rs__registry_type_for(registry, type, &st->rules);
   if (t == NULL)
     return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
                     "record type %s is not in the registry",
@@ -1223,6 +1146,52 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
   st->t = t;
   st->rv = rv;
   st->framing = framing;
+  st->tx = NULL;
+  st->rvx = NULL;
+  if (st->rules.extensions == RS__EXT_EITHER && registry->parsed != NULL &&
+      (st->tx = rs__registry_type(registry->parsed, type)) != NULL)
+    st->rvx = rs__type_version(st->tx, rnum);
+  if (st->rvx == NULL) st->tx = NULL;
+  return 0;
+}
+
+/* The setup of a reader that parses extensions, from st (st->tx). */
+static setup parsing(const setup *st) {
+  setup x = *st;
+  x.t = st->tx;
+  x.rv = st->rvx;
+  x.rules.extensions = RS__EXT_PARSED;
+  x.tx = NULL;
+  x.rvx = NULL;
+  return x;
+}
+
+/*
+ * *out judged without the extensions parsed, x with them (a Java reader
+ * whose code may pass an ExtensionRegistry to parseFrom or not): one
+ * verdict when both readings agree on it, else the record is undetermined
+ * (RS_WRITER_EXTENSION). Takes x.
+ */
+static int either_way(rs_classification *c, rs_classification *x) {
+  bool agree = c->verdict == x->verdict &&
+               rs_classification_decided(c) == rs_classification_decided(x);
+  rs_verdict other = x->verdict;
+  rs_classification_free(x);
+  if (agree) return 0;
+  rs_verdict plain = c->verdict;
+  c->basis = RS_WRITER_EXTENSION;
+  c->candidates = 0;
+  int rc =
+      add(c, RS_VERDICT_OK, RS__RC_EXTENSION_UNMODELLED, "", 0, RS_OFFSET_NONE,
+          "extensions the reader's version declares: Java reads the "
+          "record %s when its code passes an ExtensionRegistry to "
+          "parseFrom, %s when it does not (reader_options: "
+          "extension_registry says which); what it makes of the record "
+          "cannot be told",
+          rs_verdict_name(other), rs_verdict_name(plain));
+  if (rc != 0) return rc;
+  /* Only what cannot be told: the verdict the two readings share at most. */
+  c->verdict = RS_VERDICT_OK;
   return 0;
 }
 
@@ -1282,9 +1251,9 @@ static int no_reader(rs_classification *c, const setup *st, bool *done) {
       st->rv->editions ? "comes from an editions file" : "has a group field");
 }
 
-/* rs_classify once prepared. */
-static int run(rs_classification **out, const setup *st, const uint8_t *buf,
-               size_t len, rs_error *err) {
+/* rs_classify once prepared, one way. */
+static int run_once(rs_classification **out, const setup *st,
+                    const uint8_t *buf, size_t len, rs_error *err) {
   rs__budget b;
   rs__budget_init(&b, st->o.allocator, st->o.max_alloc);
   rs_classification *c = new_classification(st, &b);
@@ -1301,6 +1270,23 @@ static int run(rs_classification **out, const setup *st, const uint8_t *buf,
     rc = classify(c, st->t, st->rv, st->framing, st->raw_writer, buf, len,
                   &st->o, &st->rules, &b);
   return finish(out, c, rc, &b, st, err);
+}
+
+/* rs_classify once prepared. */
+static int run(rs_classification **out, const setup *st, const uint8_t *buf,
+               size_t len, rs_error *err) {
+  int rc = run_once(out, st, buf, len, err);
+  if (rc != 0 || st->tx == NULL) return rc;
+  setup x = parsing(st);
+  rs_classification *cx = NULL;
+  rc = run_once(&cx, &x, buf, len, err);
+  if (rc == 0) rc = either_way(*out, cx);
+  if (rc != 0) {
+    rs_classification_free(*out);
+    *out = NULL;
+    return rs__fail(err, rc, RS_OFFSET_NONE, "classify: %s", rs_strerror(rc));
+  }
+  return 0;
 }
 
 int rs_classify(rs_classification **out, const rs_registry *registry,
@@ -1452,6 +1438,31 @@ static int classify_replacement(rs_classification *c, const setup *st,
   return last_word(c, rv, new_buf + new_off, new_len - new_off, new_off, o, b);
 }
 
+/* rs_classify_replacement once prepared, one way. */
+static int replacement_once(rs_classification **out, const setup *st,
+                            const uint8_t *old_buf, size_t old_len,
+                            const uint8_t *new_buf, size_t new_len,
+                            rs_error *err) {
+  rs__budget b;
+  rs__budget_init(&b, st->o.allocator, st->o.max_alloc);
+  rs_classification *c = new_classification(st, &b);
+  if (c == NULL)
+    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
+  bool fallback = false;
+  bool said = false;
+  int rc = 0;
+  if (st->no_reader) rc = no_reader(c, st, &said);
+  if (!said)
+    rc = classify_replacement(c, st, old_buf, old_len, new_buf, new_len, &b,
+                              &fallback);
+  if (rc == 0 && fallback) {
+    /* No writer to compare with: the new bytes judged on their own. */
+    rs_classification_free(c);
+    return run_once(out, st, new_buf, new_len, err);
+  }
+  return finish(out, c, rc, &b, st, err);
+}
+
 int rs_classify_replacement(rs_classification **out,
                             const rs_registry *registry, const char *type,
                             const rs_reader *reader, const uint8_t *old_buf,
@@ -1469,22 +1480,16 @@ int rs_classify_replacement(rs_classification **out,
                    options, err);
   if (rc != 0) return rc;
   st.o.flags &= ~(unsigned)RS_OPT_VERDICT_ONLY;
-  rs__budget b;
-  rs__budget_init(&b, st.o.allocator, st.o.max_alloc);
-  rs_classification *c = new_classification(&st, &b);
-  if (c == NULL)
-    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "classify: out of memory");
-  bool fallback = false;
-  bool said = false;
-  if (st.no_reader) rc = no_reader(c, &st, &said);
-  if (!said)
-    rc = classify_replacement(c, &st, old_buf, old_len, new_buf, new_len, &b,
-                              &fallback);
-  if (rc == 0 && fallback) {
-    /* No writer to compare with: the new bytes judged on their own. */
-    rs_classification_free(c);
-    return rs_classify(out, registry, type, reader, new_buf, new_len, options,
-                       err);
+  rc = replacement_once(out, &st, old_buf, old_len, new_buf, new_len, err);
+  if (rc != 0 || st.tx == NULL) return rc;
+  setup x = parsing(&st);
+  rs_classification *cx = NULL;
+  rc = replacement_once(&cx, &x, old_buf, old_len, new_buf, new_len, err);
+  if (rc == 0) rc = either_way(*out, cx);
+  if (rc != 0) {
+    rs_classification_free(*out);
+    *out = NULL;
+    return rs__fail(err, rc, RS_OFFSET_NONE, "classify: %s", rs_strerror(rc));
   }
-  return finish(out, c, rc, &b, &st, err);
+  return 0;
 }

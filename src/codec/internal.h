@@ -171,6 +171,20 @@ static inline void rs__path_pop(rs__path *p, size_t mark) {
  * on the runtime. Each row is checked against the runtime itself by the
  * differential suite (tests/differential/test_runtimes.py).
  */
+typedef enum rs__ext_reading {
+  /* Kept as an unknown field: protobuf-c (protoc-c generates nothing for
+   * `extend`), Java parsing without an ExtensionRegistry. */
+  RS__EXT_UNKNOWN = 0,
+  /* Parsed as a field: C++ and Go with the declaring file's generated
+   * code linked in or imported, Python with its module imported, Java
+   * given an ExtensionRegistry that holds it. */
+  RS__EXT_PARSED,
+  /* Either, as the reader's code chooses (Java's parseFrom with or
+   * without a registry): a record whose reading depends on it is
+   * undetermined. */
+  RS__EXT_EITHER
+} rs__ext_reading;
+
 typedef struct rs__rules {
   rs_runtime runtime;
   const char *name; /* "protobuf-c", "C++", "Java", "Go", "Python" */
@@ -208,6 +222,8 @@ typedef struct rs__rules {
   /* Go: field numbers past 2^29-1 fail the parse; the others read a
    * 32-bit tag, whose number never is. */
   bool tag_strict;
+  /* What the reader does with an extension its version declares. */
+  rs__ext_reading extensions;
 } rs__rules;
 
 /* protobuf-c's rules: the default reader's. */
@@ -528,20 +544,19 @@ bool rs__quick_envelope_parse(rs__quick_envelope *e, const uint8_t *buf,
 /* ---- registry
  * ---------------------------------------------------------------- */
 
-/* An extension of a record type: what a reader's runtime parses it as. */
-typedef struct rs__ext {
-  uint32_t number;
-  uint8_t type, label;    /* ProtobufCType, ProtobufCLabel */
-  uint32_t flags;         /* RS_FIELD_FLAG_* and PROTOBUF_C_FIELD_FLAG_PACKED */
-  const void *descriptor; /* of a message or enum extension */
-} rs__ext;
-
-/* Declares the extensions a version's schema gives its record type (copied);
- * 0, RS_ENOTFOUND (no such version) or RS_ENOMEM. */
-int rs__registry_builder_set_extensions(rs_registry_builder *b,
-                                        const char *type, unsigned version,
-                                        const rs__ext *exts, size_t n,
-                                        rs_error *err);
+/*
+ * Declares version @p version of @p type as a runtime that parses
+ * extensions reads it (C++, Go, Python; Java given an ExtensionRegistry):
+ * @p desc holds the extensions of its messages among their fields, laid
+ * out after the fields of the version's own descriptor. The registry keeps
+ * these versions apart (rs_registry.parsed), with the type's converters,
+ * moved fields and enum maps; rs__registry_type_for() picks them. 0, or an
+ * error of rs_registry_builder_add_version().
+ */
+int rs__registry_builder_add_parsed(rs_registry_builder *b, const char *type,
+                                    unsigned version,
+                                    const ProtobufCMessageDescriptor *desc,
+                                    rs_encoding encoding, rs_error *err);
 
 typedef struct rs__move {
   unsigned writer_version, reader_version;
@@ -568,10 +583,6 @@ typedef struct rs__version {
    * from an editions file (RS_FIELD_FLAG_EDITIONS), which protoc-c 1.4
    * cannot compile. */
   bool groups, editions;
-  /* The extensions of the record type its schema declares (`extend`),
-   * sorted by number (rs__registry_builder_set_extensions). */
-  struct rs__ext *exts;
-  size_t n_exts;
   /* Bit j: this version and version j + 1 read alike what both can have
    * written (rs__versions_agree), for versions 1..64. */
   uint64_t agrees;
@@ -618,9 +629,17 @@ struct rs_registry {
   const ProtobufCAllocator *a;
   rs__type *types; /* sorted by name */
   size_t n_types, cap_types;
+  /* The types whose schemas extend their messages, as a runtime that
+   * parses extensions reads them (rs__registry_builder_add_parsed); NULL
+   * when there are none. */
+  struct rs_registry *parsed;
 };
 
 const rs__type *rs__registry_type(const rs_registry *r, const char *name);
+/* The type as the runtime of @p rules reads it: its parsed form when the
+ * runtime parses extensions and the type has one. */
+const rs__type *rs__registry_type_for(const rs_registry *r, const char *name,
+                                      const rs__rules *rules);
 const rs__version *rs__type_version(const rs__type *t, unsigned v);
 const rs__conv *rs__type_converter(const rs__type *t, unsigned from,
                                    unsigned to);

@@ -47,7 +47,6 @@ static void free_types(rs_registry *r) {
     rs__free(r->a, t->convs);
     for (size_t j = 0; j < t->n_versions; j++) {
       rs__qplans_free(t->versions[j].plans, r->a);
-      rs__free(r->a, t->versions[j].exts);
     }
     rs__free(r->a, t->versions);
     rs__free(r->a, t->moves);
@@ -60,6 +59,10 @@ static void free_types(rs_registry *r) {
     rs__free(r->a, t->name);
   }
   rs__free(r->a, r->types);
+  if (r->parsed != NULL) {
+    free_types(r->parsed);
+    rs__free(r->a, r->parsed);
+  }
 }
 
 void rs_registry_builder_free(rs_registry_builder *b) {
@@ -111,6 +114,15 @@ const rs__type *rs__registry_type(const rs_registry *r, const char *name) {
   bool found;
   size_t i = type_index(r, name, &found);
   return found ? &r->types[i] : NULL;
+}
+
+const rs__type *rs__registry_type_for(const rs_registry *r, const char *name,
+                                      const rs__rules *rules) {
+  if (r != NULL && r->parsed != NULL && rules->extensions == RS__EXT_PARSED) {
+    const rs__type *t = rs__registry_type(r->parsed, name);
+    if (t != NULL) return t;
+  }
+  return rs__registry_type(r, name);
 }
 
 static int get_type(rs_registry *r, const char *name, rs__type **out,
@@ -253,35 +265,23 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
   return 0;
 }
 
-static int cmp_ext(const void *x, const void *y) {
-  uint32_t a = ((const rs__ext *)x)->number, b = ((const rs__ext *)y)->number;
-  return (a > b) - (a < b);
-}
-
-int rs__registry_builder_set_extensions(rs_registry_builder *b,
-                                        const char *type, unsigned version,
-                                        const rs__ext *exts, size_t n,
-                                        rs_error *err) {
-  rs__type *t;
-  int rc = get_type(&b->reg, type, &t, err);
-  if (rc != 0) return rc;
-  rs__version *v = NULL;
-  for (size_t i = 0; i < t->n_versions && v == NULL; i++)
-    if (t->versions[i].number == version) v = &t->versions[i];
-  if (v == NULL)
-    return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
-                    "%s version %u is not declared", type, version);
-  rs__free(b->reg.a, v->exts);
-  v->exts = NULL;
-  v->n_exts = 0;
-  if (n == 0) return 0;
-  v->exts = rs__alloc(b->reg.a, n * sizeof *v->exts);
-  if (v->exts == NULL)
-    return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
-  memcpy(v->exts, exts, n * sizeof *exts);
-  qsort(v->exts, n, sizeof *v->exts, cmp_ext);
-  v->n_exts = n;
-  return 0;
+int rs__registry_builder_add_parsed(rs_registry_builder *b, const char *type,
+                                    unsigned version,
+                                    const ProtobufCMessageDescriptor *desc,
+                                    rs_encoding encoding, rs_error *err) {
+  if (b == NULL)
+    return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                    "rs__registry_builder_add_parsed: builder is NULL");
+  if (b->reg.parsed == NULL) {
+    rs_registry_builder *p = NULL;
+    int rc = rs_registry_builder_new(&p, b->reg.a, err);
+    if (rc != 0) return rc;
+    /* The builder's first member is the registry (as rs_registry_build
+     * hands it over). */
+    b->reg.parsed = &p->reg;
+  }
+  return rs_registry_builder_add_version((rs_registry_builder *)b->reg.parsed,
+                                         type, version, desc, encoding, err);
 }
 
 int rs_registry_builder_add_converter(rs_registry_builder *b, const char *type,
@@ -428,6 +428,9 @@ static int cmp_version(const void *x, const void *y) {
   return (a->number > b->number) - (a->number < b->number);
 }
 
+static int finish(rs_registry *r, rs_error *err);
+static int finish_parsed(rs_registry *r, rs_error *err);
+
 int rs_registry_build(rs_registry **out, rs_registry_builder *b,
                       rs_error *err) {
   if (out == NULL || b == NULL) {
@@ -436,7 +439,19 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
                     "rs_registry_build: out and builder are required");
   }
   *out = NULL;
-  rs_registry *r = &b->reg;
+  int rc = finish(&b->reg, err);
+  if (rc == 0 && b->reg.parsed != NULL) rc = finish_parsed(&b->reg, err);
+  if (rc != 0) {
+    rs_registry_builder_free(b);
+    return rc;
+  }
+  /* The builder's first member is the registry: hand it over as is. */
+  *out = &b->reg;
+  return 0;
+}
+
+/* Checks and completes r's types (rs_registry_build); 0 or RS_EINVAL. */
+static int finish(rs_registry *r, rs_error *err) {
   for (size_t i = 0; i < r->n_types; i++) {
     rs__type *t = &r->types[i];
     qsort(t->versions, t->n_versions, sizeof *t->versions, cmp_version);
@@ -446,7 +461,6 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
     if (bad) {
       rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                "%s: format versions must run 1..N without gaps", t->name);
-      rs_registry_builder_free(b);
       return RS_EINVAL;
     }
     for (size_t j = 0; j < t->n_convs; j++) {
@@ -456,7 +470,6 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
                  "%s: converter from version %u to %u names an undeclared "
                  "version",
                  t->name, c->from, c->to);
-        rs_registry_builder_free(b);
         return RS_EINVAL;
       }
     }
@@ -465,7 +478,6 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
         rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                  "%s: moved field names undeclared version %u", t->name,
                  t->moves[j].writer_version);
-        rs_registry_builder_free(b);
         return RS_EINVAL;
       }
     }
@@ -514,13 +526,41 @@ int rs_registry_build(rs_registry **out, rs_registry_builder *b,
         }
       }
   }
-  for (size_t i = 0; i < b->reg.n_types; i++) {
-    rs__type *t = &b->reg.types[i];
+  for (size_t i = 0; i < r->n_types; i++) {
+    rs__type *t = &r->types[i];
     for (size_t j = 0; j < t->n_versions; j++) version_masks(t, j);
   }
-  /* The builder's first member is the registry: hand it over as is. */
-  *out = &b->reg;
   return 0;
+}
+
+/* Gives each parsed type its type's converters, moved fields and enum
+ * maps, and completes them. 0, RS_EINVAL or RS_ENOMEM. */
+static int finish_parsed(rs_registry *r, rs_error *err) {
+  rs_registry_builder *p = (rs_registry_builder *)r->parsed;
+  for (size_t i = 0; i < r->parsed->n_types; i++) {
+    const char *name = r->parsed->types[i].name;
+    const rs__type *t = rs__registry_type(r, name);
+    if (t == NULL || t->n_versions != r->parsed->types[i].n_versions)
+      return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                      "%s: its versions with extensions as fields are not "
+                      "its versions",
+                      name);
+    int rc = 0;
+    for (size_t j = 0; j < t->n_convs && rc == 0; j++) {
+      rs_converter c = t->convs[j].c;
+      rc = rs_registry_builder_add_converter(p, name, &c, err);
+    }
+    for (size_t j = 0; j < t->n_moves && rc == 0; j++)
+      rc = rs_registry_builder_add_moved_field(
+          p, name, t->moves[j].writer_version, t->moves[j].writer_field,
+          t->moves[j].reader_version, t->moves[j].reader_field, err);
+    for (size_t j = 0; j < t->n_enum_maps && rc == 0; j++)
+      rc = rs_registry_builder_add_enum_map(p, name, t->enum_maps[j].enum_name,
+                                            t->enum_maps[j].from,
+                                            t->enum_maps[j].to, err);
+    if (rc != 0) return rc;
+  }
+  return finish(r->parsed, err);
 }
 
 size_t rs_registry_builder_type_count(const rs_registry_builder *b) {

@@ -57,6 +57,7 @@ static const rs__rules rules_cpp = {
     .utf8_fails = true,
     .required = true,
     .nested_limit = 100,
+    .extensions = RS__EXT_PARSED,
 };
 
 static const rs__rules rules_java = {
@@ -71,6 +72,7 @@ static const rs__rules rules_java = {
     .oneof_stale_merge = true,
     .required = true,
     .nested_limit = 100,
+    .extensions = RS__EXT_EITHER,
 };
 
 static const rs__rules rules_go = {
@@ -81,6 +83,7 @@ static const rs__rules rules_go = {
     .required = true,
     .nested_limit = 9999,
     .tag_strict = true,
+    .extensions = RS__EXT_PARSED,
 };
 
 static const rs__rules rules_python = {
@@ -90,6 +93,7 @@ static const rs__rules rules_python = {
     .closed_enums = true,
     .utf8_fails = true,
     .nested_limit = 100,
+    .extensions = RS__EXT_PARSED,
 };
 
 static const rs__rules *const all_rules[RS_RUNTIME_COUNT] = {
@@ -117,13 +121,37 @@ int rs__rules_init(rs__rules *out, const rs_reader *reader, rs_error *err) {
                     (int)reader->runtime);
   *out = *all_rules[reader->runtime];
   unsigned flags = reader->runtime_flags;
-  if (flags &
-      ~(unsigned)(RS_RUNTIME_ALLOW_PARTIAL | RS_RUNTIME_DISCARD_UNKNOWN))
+  const unsigned known = RS_RUNTIME_ALLOW_PARTIAL | RS_RUNTIME_DISCARD_UNKNOWN |
+                         RS_RUNTIME_EXTENSION_REGISTRY |
+                         RS_RUNTIME_NO_EXTENSION_REGISTRY;
+  if (flags & ~known)
     return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
                     "rs_reader.runtime_flags has unknown bits 0x%x",
-                    flags & ~(unsigned)(RS_RUNTIME_ALLOW_PARTIAL |
-                                        RS_RUNTIME_DISCARD_UNKNOWN));
+                    flags & ~known);
   rs_runtime rt = reader->runtime;
+  unsigned registry = flags & (RS_RUNTIME_EXTENSION_REGISTRY |
+                               RS_RUNTIME_NO_EXTENSION_REGISTRY);
+  if (registry != 0) {
+    /* Java parses an extension only with an ExtensionRegistry that holds
+     * it; the others always or never do. */
+    if (rt != RS_RUNTIME_JAVA)
+      return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                      "extension_registry is an option of Java's parseFrom; "
+                      "%s %s",
+                      out->name,
+                      rt == RS_RUNTIME_PROTOBUF_C
+                          ? "never parses extensions (protoc-c generates "
+                            "nothing for `extend`)"
+                          : "parses every extension its generated code "
+                            "declares");
+    if (registry ==
+        (RS_RUNTIME_EXTENSION_REGISTRY | RS_RUNTIME_NO_EXTENSION_REGISTRY))
+      return rs__fail(err, RS_EINVAL, RS_OFFSET_NONE,
+                      "extension_registry: both with and without a registry");
+    out->extensions = registry == RS_RUNTIME_EXTENSION_REGISTRY
+                          ? RS__EXT_PARSED
+                          : RS__EXT_UNKNOWN;
+  }
   if (flags & RS_RUNTIME_ALLOW_PARTIAL) {
     /* Go's AllowPartial, C++'s ParsePartialFromString, Java's
      * parsePartialFrom; Python never checks; protobuf-c always does. */

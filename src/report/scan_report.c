@@ -133,10 +133,10 @@ void scan_report_reason(char *buf, size_t size, const scan_report *r) {
   if (extensions > 0 && ambiguous + unregistered + unmapped + groups == 0) {
     snprintf(buf, size,
              "undetermined: %" PRIu64
-             " record%s setting an extension that the reader's version "
-             "declares and the writer's declares otherwise (or not): the "
-             "reader's runtime parses it as a field, which rollsafe does not "
-             "model; what the reader makes of %s cannot be told",
+             " record%s that Java reads otherwise when its code passes an "
+             "ExtensionRegistry to parseFrom than when it does not; "
+             "reader_options: extension_registry says which (what the "
+             "reader makes of %s cannot be told)",
              extensions, extensions == 1 ? "" : "s",
              extensions == 1 ? "it" : "them");
     return;
@@ -386,14 +386,21 @@ static json_t *json_undetermined(const uint64_t *counts) {
 
 /* The raw writer setting: "auto", or the version given. */
 /* {"name": "go", "allow_partial": false, "discard_unknown": false,
- * "recursion_limit": null}: the reader's runtime and the options its code
- * gives it (null: the runtime's default). */
+ * "recursion_limit": null, "extension_registry": null}: the reader's
+ * runtime and the options its code gives it (null: the runtime's default;
+ * for extension_registry, not said). */
 json_t *rs__json_runtime(const rs_reader *r) {
+  json_t *registry =
+      (r->runtime_flags & RS_RUNTIME_EXTENSION_REGISTRY)      ? json_true()
+      : (r->runtime_flags & RS_RUNTIME_NO_EXTENSION_REGISTRY) ? json_false()
+                                                              : json_null();
   return json_pack(
-      "{s:s,s:b,s:b,s:o}", "name", rs_runtime_name(r->runtime), "allow_partial",
-      (r->runtime_flags & RS_RUNTIME_ALLOW_PARTIAL) != 0, "discard_unknown",
-      (r->runtime_flags & RS_RUNTIME_DISCARD_UNKNOWN) != 0, "recursion_limit",
-      r->recursion_limit ? json_integer(r->recursion_limit) : json_null());
+      "{s:s,s:b,s:b,s:o,s:o}", "name", rs_runtime_name(r->runtime),
+      "allow_partial", (r->runtime_flags & RS_RUNTIME_ALLOW_PARTIAL) != 0,
+      "discard_unknown", (r->runtime_flags & RS_RUNTIME_DISCARD_UNKNOWN) != 0,
+      "recursion_limit",
+      r->recursion_limit ? json_integer(r->recursion_limit) : json_null(),
+      "extension_registry", registry);
 }
 
 void rs__runtime_text(const rs_reader *r, char *out, size_t size) {
@@ -404,6 +411,12 @@ void rs__runtime_text(const rs_reader *r, char *out, size_t size) {
                           n ? ", " : "");
   if (r->runtime_flags & RS_RUNTIME_DISCARD_UNKNOWN)
     n += (size_t)snprintf(opts + n, sizeof opts - n, "%sdiscard_unknown",
+                          n ? ", " : "");
+  if (r->runtime_flags & RS_RUNTIME_EXTENSION_REGISTRY)
+    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sextension_registry",
+                          n ? ", " : "");
+  if (r->runtime_flags & RS_RUNTIME_NO_EXTENSION_REGISTRY)
+    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sno extension_registry",
                           n ? ", " : "");
   if (r->recursion_limit != 0)
     snprintf(opts + n, sizeof opts - n, "%srecursion_limit %u", n ? ", " : "",
@@ -819,8 +832,7 @@ static void text_undetermined_why(FILE *out, const scan_sample *s) {
   } else if (s->basis == RS_WRITER_NO_READER) {
     fputs(" (no reader of the version in the runtime", out);
   } else if (s->basis == RS_WRITER_EXTENSION) {
-    fputs(" (an extension the reader parses, which rollsafe does not model",
-          out);
+    fputs(" (read otherwise with an ExtensionRegistry than without", out);
   } else {
     fputs(" (ambiguous writer: versions ", out);
     int first = 1;

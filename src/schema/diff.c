@@ -2146,10 +2146,12 @@ static void field_added(cmp *c, const fctx *n, const sx_type *ot) {
  * reader whose code registers an extension (C++ links it in, Go and
  * Python import it, Java passes its ExtensionRegistry) parses it as a
  * field. protoc-c generates nothing for `extend`: protobuf-c keeps every
- * extension as an unknown field, so none of their changes reaches it.
+ * extension as an unknown field, so none of their changes reaches it; nor
+ * does a Java reader's whose code passes no registry (extension_registry:
+ * false). A Java reader not said to do either may parse them.
  */
 static void compare_extensions(cmp *c, const sx_type *ot, const sx_type *nt) {
-  if (c->rt->pbc) return;
+  if (c->rt->extensions == RS__EXT_UNKNOWN) return;
   for (size_t i = 0; i < c->os->n_exts; i++) {
     const sx_ext *ox = &c->os->exts[i];
     if (strcmp(ox->extendee, ot->full) != 0) continue;

@@ -46,6 +46,10 @@ typedef struct entry {
   const msg_proto *msg;
   const enum_proto *en;
   ProtobufCMessageDescriptor *md;
+  /* The same message as a runtime that parses extensions reads it: its
+   * extensions among its fields, its message fields pointing at the other
+   * types' mdx. NULL when the set declares no extension of a message. */
+  ProtobufCMessageDescriptor *mdx;
   ProtobufCEnumDescriptor *ed;
 } entry;
 
@@ -59,6 +63,7 @@ struct rs_schema {
   size_t n, cap;
   const ProtobufCMessageDescriptor **messages; /* sorted by name */
   size_t n_messages;
+  bool extended; /* entries have mdx */
 };
 
 /* ---- errors and memory -----------------------------------------------------
@@ -702,7 +707,117 @@ static int cmp_name_idx(const void *x, const void *y) {
   return strcmp(((const name_idx *)x)->name, ((const name_idx *)y)->name);
 }
 
-static int build_message(rs_schema *s, entry *en, rs_error *err) {
+/* One field a message descriptor is built with: a field of the message, or
+ * an extension of it, declared anywhere in the set, which a runtime that
+ * parses extensions reads as a field. */
+typedef struct field_src {
+  const field_proto *f;
+  const char *scope; /* where its type names resolve */
+  const char *name;  /* the field's; "(full.name)" for an extension */
+  rs__features feat; /* its message's, or its extend block's scope's */
+  int edition;
+  bool proto3;
+  bool ext;
+} field_src;
+
+static bool extends(const field_proto *x, const char *full) {
+  return x->extendee != NULL &&
+         strcmp(x->extendee[0] == '.' ? x->extendee + 1 : x->extendee, full) ==
+             0;
+}
+
+/* Whether the set declares any extension of one of its messages. */
+static bool any_extension(const rs_schema *s) {
+  const Google__Protobuf__FileDescriptorSet *set = s->set;
+  for (size_t i = 0; i < set->n_file; i++)
+    for (size_t k = 0; k < set->file[i]->n_extension; k++) {
+      const field_proto *x = set->file[i]->extension[k];
+      if (x->extendee != NULL &&
+          find_entry(
+              s, x->extendee[0] == '.' ? x->extendee + 1 : x->extendee) != NULL)
+        return true;
+    }
+  for (size_t i = 0; i < s->n; i++)
+    for (size_t k = 0;
+         !s->entries[i].is_enum && k < s->entries[i].msg->n_extension; k++) {
+      const field_proto *x = s->entries[i].msg->extension[k];
+      if (x->extendee != NULL &&
+          find_entry(
+              s, x->extendee[0] == '.' ? x->extendee + 1 : x->extendee) != NULL)
+        return true;
+    }
+  return false;
+}
+
+/* The fields en's descriptor is built with: its own, then (parsed) the
+ * extensions of it; *out from the backing allocator, or NULL when none. */
+static int field_sources(rs_schema *s, const entry *en, bool parsed,
+                         field_src **out, size_t *n_out, rs_error *err) {
+  const msg_proto *m = en->msg;
+  const Google__Protobuf__FileDescriptorSet *set = s->set;
+  size_t n = m->n_field;
+  if (parsed) {
+    for (size_t i = 0; i < set->n_file; i++)
+      for (size_t k = 0; k < set->file[i]->n_extension; k++)
+        n += extends(set->file[i]->extension[k], en->name);
+    for (size_t i = 0; i < s->n; i++)
+      for (size_t k = 0;
+           !s->entries[i].is_enum && k < s->entries[i].msg->n_extension; k++)
+        n += extends(s->entries[i].msg->extension[k], en->name);
+  }
+  *out = NULL;
+  *n_out = 0;
+  if (n == 0) return 0;
+  field_src *src = rs__alloc(s->backing, n * sizeof *src);
+  if (src == NULL) return oom(s, err);
+  size_t j = 0;
+  for (size_t i = 0; i < m->n_field; i++)
+    src[j++] = (field_src){m->field[i], en->name,    m->field[i]->name,
+                           en->feat,    en->edition, en->proto3,
+                           false};
+  for (size_t i = 0; parsed && i < set->n_file; i++) {
+    const file_proto *f = set->file[i];
+    int edition;
+    const char *why;
+    if (rs__file_edition(f, &edition, &why) != 0) continue;
+    rs__features feat;
+    rs__features_of_file(&feat, f, edition);
+    const char *pkg = f->package != NULL ? f->package : "";
+    for (size_t k = 0; k < f->n_extension; k++) {
+      const field_proto *x = f->extension[k];
+      if (!extends(x, en->name)) continue;
+      char *name =
+          pkg[0] ? rs__sprintf(s->a, "(%s.%s)", pkg, x->name ? x->name : "?")
+                 : rs__sprintf(s->a, "(%s)", x->name ? x->name : "?");
+      if (name == NULL) {
+        rs__free(s->backing, src);
+        return oom(s, err);
+      }
+      src[j++] = (field_src){
+          x, pkg, name, feat, edition, edition == RS__EDITION_PROTO3, true};
+    }
+  }
+  for (size_t i = 0; parsed && i < s->n; i++) {
+    const entry *e = &s->entries[i];
+    for (size_t k = 0; !e->is_enum && k < e->msg->n_extension; k++) {
+      const field_proto *x = e->msg->extension[k];
+      if (!extends(x, en->name)) continue;
+      char *name =
+          rs__sprintf(s->a, "(%s.%s)", e->name, x->name ? x->name : "?");
+      if (name == NULL) {
+        rs__free(s->backing, src);
+        return oom(s, err);
+      }
+      src[j++] =
+          (field_src){x, e->name, name, e->feat, e->edition, e->proto3, true};
+    }
+  }
+  *out = src;
+  *n_out = j;
+  return 0;
+}
+
+static int build_message(rs_schema *s, entry *en, bool parsed, rs_error *err) {
   const msg_proto *m = en->msg;
   const char *fname = en->file->name;
   if (m->options != NULL && m->options->has_message_set_wire_format &&
@@ -713,17 +828,22 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
                     s->what, fname, en->name);
   bool map_entry =
       m->options != NULL && m->options->has_map_entry && m->options->map_entry;
-  size_t n = m->n_field;
-  if (n > RS_SCHEMA_MAX_FIELDS)
+  field_src *src = NULL;
+  size_t n = 0;
+  int rc = field_sources(s, en, parsed, &src, &n, err);
+  if (rc != 0) return rc;
+  if (n > RS_SCHEMA_MAX_FIELDS) {
+    rs__free(s->backing, src);
     return rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
-                    "%s: %s: message %s has %zu fields, more than %d", s->what,
-                    fname, en->name, n, RS_SCHEMA_MAX_FIELDS);
+                    "%s: %s: message %s has %zu fields%s, more than %d",
+                    s->what, fname, en->name, n,
+                    parsed ? " and extensions" : "", RS_SCHEMA_MAX_FIELDS);
+  }
   ProtobufCFieldDescriptor *fields = n ? zalloc(s, n * sizeof *fields) : NULL;
   int *oneof_of = n ? rs__alloc(s->backing, n * sizeof *oneof_of) : NULL;
   int64_t *ids = n ? rs__alloc(s->backing, n * sizeof *ids) : NULL;
   unsigned *by_name = n ? zalloc(s, n * sizeof *by_name) : NULL;
   name_idx *names = n ? rs__alloc(s->backing, n * sizeof *names) : NULL;
-  int rc = 0;
   if (n && (fields == NULL || oneof_of == NULL || ids == NULL ||
             by_name == NULL || names == NULL)) {
     rc = oom(s, err);
@@ -731,12 +851,20 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
   }
 
   size_t off = sizeof(ProtobufCMessage), max_align = alignof(ProtobufCMessage);
+  size_t xoff = 0, xalign = 1;
   for (size_t i = 0; i < n && rc == 0; i++) {
-    const field_proto *f = m->field[i];
+    const field_src *fs = &src[i];
+    const field_proto *f = fs->f;
+    const int edition = fs->edition;
+    const bool proto3 = fs->proto3;
+    /* Extensions are laid out after everything else (below), so that a
+     * message read with them has the layout of the one read without. */
+    size_t *lo = fs->ext ? &xoff : &off, *la = fs->ext ? &xalign : &max_align;
     ProtobufCFieldDescriptor *fd = &fields[i];
     char fwhere[400];
-    snprintf(fwhere, sizeof fwhere, "%s: %s: message %s, field %s(%d)", s->what,
-             fname, en->name, f->name ? f->name : "?", f->number);
+    snprintf(fwhere, sizeof fwhere, "%s: %s: message %s, %s %s(%d)", s->what,
+             fname, en->name, fs->ext ? "extension" : "field",
+             f->name ? f->name : "?", f->number);
 #define FAIL(code, ...)                                               \
   do {                                                                \
     char why_[200];                                                   \
@@ -751,15 +879,15 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
     if (f->number >= RS__FIRST_RESERVED && f->number <= RS__LAST_RESERVED)
       FAIL(RS_EINVAL, "field numbers %d..%d are reserved by protobuf",
            RS__FIRST_RESERVED, RS__LAST_RESERVED);
-    if (f->extendee != NULL && f->extendee[0] != '\0')
+    if (!fs->ext && f->extendee != NULL && f->extendee[0] != '\0')
       FAIL(RS_EINVAL, "an extension among the fields");
     bool type_ok = true;
     ProtobufCType t = PROTOBUF_C_TYPE_INT32;
     /* The field's features: its message's, then its oneof's, then its
      * own (editions); proto2 and proto3 files set none. */
-    rs__features ff = en->feat;
-    if (rs__is_editions(en->edition)) {
-      if (f->has_oneof_index && f->oneof_index >= 0 &&
+    rs__features ff = fs->feat;
+    if (rs__is_editions(edition)) {
+      if (!fs->ext && f->has_oneof_index && f->oneof_index >= 0 &&
           (size_t)f->oneof_index < m->n_oneof_decl)
         rs__features_merge(
             &ff,
@@ -779,7 +907,7 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
     bool delimited = false;
     if (f->has_type &&
         f->type == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP) {
-      if (rs__is_editions(en->edition) || en->proto3)
+      if (rs__is_editions(edition) || proto3)
         FAIL(RS_EINVAL, "TYPE_GROUP outside proto2");
       delimited = true;
       t = PROTOBUF_C_TYPE_MESSAGE;
@@ -793,7 +921,7 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
       if (!valid_type_name(f->type_name))
         FAIL(RS_EINVAL, "bad type name '%.80s'",
              f->type_name ? f->type_name : "");
-      entry *target = resolve(s, en->name, f->type_name);
+      entry *target = resolve(s, fs->scope, f->type_name);
       if (target == NULL) FAIL(RS_EINVAL, "unknown type %.120s", f->type_name);
       if (f->has_type && (t == PROTOBUF_C_TYPE_ENUM) != target->is_enum)
         FAIL(RS_EINVAL, "type %s is %s, not %s", target->name,
@@ -814,8 +942,9 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
         delimited = true;
       if (delimited && !target->is_enum)
         fd->reserved_flags |= RS_FIELD_FLAG_DELIMITED;
-      fd->descriptor =
-          target->is_enum ? (const void *)target->ed : (const void *)target->md;
+      fd->descriptor = target->is_enum ? (const void *)target->ed
+                       : parsed        ? (const void *)target->mdx
+                                       : (const void *)target->md;
     }
     int label =
         f->has_label
@@ -823,7 +952,7 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
             : GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_OPTIONAL;
     bool synthetic = f->has_proto3_optional && f->proto3_optional;
     int oneof = -1;
-    if (f->has_oneof_index) {
+    if (!fs->ext && f->has_oneof_index) {
       if (f->oneof_index < 0 || (size_t)f->oneof_index >= m->n_oneof_decl)
         FAIL(RS_EINVAL, "oneof index %d is out of range (%zu oneofs)",
              f->oneof_index, m->n_oneof_decl);
@@ -833,9 +962,8 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
         label !=
             GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_OPTIONAL)
       FAIL(RS_EINVAL, "a oneof member must be optional");
-    if (rs__is_editions(en->edition))
-      fd->reserved_flags |= RS_FIELD_FLAG_EDITIONS;
-    fd->name = f->name;
+    if (rs__is_editions(edition)) fd->reserved_flags |= RS_FIELD_FLAG_EDITIONS;
+    fd->name = fs->name;
     fd->id = (uint32_t)f->number;
     fd->type = t;
     if (f->options != NULL && f->options->has_deprecated &&
@@ -852,46 +980,45 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
         fd->label = PROTOBUF_C_LABEL_REPEATED;
         bool packed = ff.repeated == RS__REPEATED_PACKED && is_packable(t);
         if (f->options != NULL && f->options->has_packed &&
-            !rs__is_editions(en->edition))
+            !rs__is_editions(edition))
           packed = f->options->packed && is_packable(t);
         if (packed) fd->flags |= PROTOBUF_C_FIELD_FLAG_PACKED;
         fd->quantifier_offset =
-            (unsigned)place(&off, &max_align, sizeof(size_t), alignof(size_t));
-        fd->offset =
-            (unsigned)place(&off, &max_align, sizeof(void *), alignof(void *));
+            (unsigned)place(lo, la, sizeof(size_t), alignof(size_t));
+        fd->offset = (unsigned)place(lo, la, sizeof(void *), alignof(void *));
         break;
       }
       case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REQUIRED:
-        if (en->proto3)
+        if (proto3)
           FAIL(RS_EINVAL, "required fields are not allowed in proto3");
         fd->label = PROTOBUF_C_LABEL_REQUIRED;
-        fd->offset = (unsigned)place(&off, &max_align, vsize, valign);
+        fd->offset = (unsigned)place(lo, la, vsize, valign);
         break;
       case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_OPTIONAL:
-        if (rs__is_editions(en->edition) && oneof < 0 && !map_entry &&
+        if (rs__is_editions(edition) && oneof < 0 && !map_entry &&
             ff.presence == RS__PRESENCE_LEGACY_REQUIRED) {
           /* Still required: a reader fails a record without it. */
           fd->label = PROTOBUF_C_LABEL_REQUIRED;
-          fd->offset = (unsigned)place(&off, &max_align, vsize, valign);
+          fd->offset = (unsigned)place(lo, la, vsize, valign);
         } else if (oneof >= 0) {
           /* Placed with its oneof below. */
           fd->label =
-              en->proto3 ? PROTOBUF_C_LABEL_NONE : PROTOBUF_C_LABEL_OPTIONAL;
+              proto3 ? PROTOBUF_C_LABEL_NONE : PROTOBUF_C_LABEL_OPTIONAL;
           fd->flags |= PROTOBUF_C_FIELD_FLAG_ONEOF;
-        } else if ((!en->proto3 && !rs__is_editions(en->edition)) ||
+        } else if ((!proto3 && !rs__is_editions(edition)) || fs->ext ||
                    synthetic || map_entry ||
-                   (rs__is_editions(en->edition) &&
+                   (rs__is_editions(edition) &&
                     (ff.presence != RS__PRESENCE_IMPLICIT ||
                      t == PROTOBUF_C_TYPE_MESSAGE))) {
           fd->label = PROTOBUF_C_LABEL_OPTIONAL;
           if (t != PROTOBUF_C_TYPE_STRING && t != PROTOBUF_C_TYPE_MESSAGE)
             fd->quantifier_offset =
-                (unsigned)place(&off, &max_align, sizeof(protobuf_c_boolean),
+                (unsigned)place(lo, la, sizeof(protobuf_c_boolean),
                                 alignof(protobuf_c_boolean));
-          fd->offset = (unsigned)place(&off, &max_align, vsize, valign);
+          fd->offset = (unsigned)place(lo, la, vsize, valign);
         } else {
           fd->label = PROTOBUF_C_LABEL_NONE;
-          fd->offset = (unsigned)place(&off, &max_align, vsize, valign);
+          fd->offset = (unsigned)place(lo, la, vsize, valign);
         }
         break;
       default:
@@ -903,8 +1030,7 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
     if (fd->label == PROTOBUF_C_LABEL_NONE && t == PROTOBUF_C_TYPE_STRING &&
         oneof < 0) {
       fd->default_value = protobuf_c_empty_string;
-    } else if (!en->proto3 && oneof < 0 &&
-               fd->label != PROTOBUF_C_LABEL_REPEATED) {
+    } else if (!proto3 && oneof < 0 && fd->label != PROTOBUF_C_LABEL_REPEATED) {
       if (f->default_value != NULL) {
         rc = make_default(s, fd, f->default_value, err);
         if (rc == RS_EINVAL)
@@ -957,6 +1083,21 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
       fields[i].offset = (unsigned)union_at;
     }
   }
+  if (xoff > 0) {
+    size_t base = (off + xalign - 1) / xalign * xalign;
+    for (size_t i = 0; i < n; i++) {
+      if (!src[i].ext) continue;
+      ProtobufCFieldDescriptor *fd = &fields[i];
+      fd->offset += (unsigned)base;
+      if (fd->label == PROTOBUF_C_LABEL_REPEATED ||
+          (fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
+           fd->type != PROTOBUF_C_TYPE_STRING &&
+           fd->type != PROTOBUF_C_TYPE_MESSAGE))
+        fd->quantifier_offset += (unsigned)base;
+    }
+    off = base + xoff;
+    if (xalign > max_align) max_align = xalign;
+  }
   off = (off + max_align - 1) / max_align * max_align;
 
   /* Sorted by number; numbers and names unique. */
@@ -989,7 +1130,7 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
     rc = oom(s, err);
     goto done;
   }
-  ProtobufCMessageDescriptor *d = en->md;
+  ProtobufCMessageDescriptor *d = parsed ? en->mdx : en->md;
   const char *dot = strrchr(en->name, '.');
   d->magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC;
   d->name = en->name;
@@ -1004,6 +1145,7 @@ static int build_message(rs_schema *s, entry *en, rs_error *err) {
   d->field_ranges = ranges;
   d->message_init = NULL;
 done:
+  rs__free(s->backing, src);
   rs__free(s->backing, oneof_of);
   rs__free(s->backing, ids);
   rs__free(s->backing, names);
@@ -1046,8 +1188,23 @@ static int build(rs_schema *s, rs_error *err) {
   for (size_t i = 0; i < s->n && rc == 0; i++)
     if (s->entries[i].is_enum) rc = build_enum(s, &s->entries[i], err);
   for (size_t i = 0; i < s->n && rc == 0; i++)
-    if (!s->entries[i].is_enum) rc = build_message(s, &s->entries[i], err);
+    if (!s->entries[i].is_enum)
+      rc = build_message(s, &s->entries[i], false, err);
   if (rc != 0) return rc;
+  /* The same types as a runtime that parses extensions reads them (C++,
+   * Go, Python; Java with an ExtensionRegistry): built only when the set
+   * extends one of its messages. */
+  if (any_extension(s)) {
+    for (size_t i = 0; i < s->n; i++)
+      if (!s->entries[i].is_enum &&
+          (s->entries[i].mdx = zalloc(s, sizeof *s->entries[i].mdx)) == NULL)
+        return oom(s, err);
+    for (size_t i = 0; i < s->n && rc == 0; i++)
+      if (!s->entries[i].is_enum)
+        rc = build_message(s, &s->entries[i], true, err);
+    if (rc != 0) return rc;
+    s->extended = true;
+  }
   s->messages = zalloc(s, n_messages * sizeof *s->messages);
   if (s->messages == NULL) return oom(s, err);
   for (size_t i = 0; i < s->n; i++)
@@ -1263,96 +1420,6 @@ void rs_message_init(const ProtobufCMessageDescriptor *d, ProtobufCMessage *m) {
   }
 }
 
-/* One extension of a record type, as its reader's runtime parses it;
- * false when rollsafe cannot say (a type it cannot resolve). */
-static bool ext_of(const rs_schema *s, const char *scope,
-                   const rs__features *scope_feat, int edition,
-                   const field_proto *f, rs__ext *out) {
-  memset(out, 0, sizeof *out);
-  if (!f->has_number || f->number < 1) return false;
-  out->number = (uint32_t)f->number;
-  rs__features ff = *scope_feat;
-  if (rs__is_editions(edition))
-    rs__features_merge(&ff, (const ProtobufCMessage *)f->options,
-                       RS__FEATURES_OF_FIELD);
-  bool ok = true;
-  ProtobufCType t = PROTOBUF_C_TYPE_MESSAGE;
-  bool group =
-      f->has_type &&
-      f->type == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP;
-  if (f->has_type && !group) t = map_type(f->type, &ok);
-  if (!ok) return false;
-  if (!f->has_type || t == PROTOBUF_C_TYPE_MESSAGE ||
-      t == PROTOBUF_C_TYPE_ENUM) {
-    if (!valid_type_name(f->type_name)) return false;
-    const entry *target = resolve(s, scope, f->type_name);
-    if (target == NULL) return false;
-    t = target->is_enum ? PROTOBUF_C_TYPE_ENUM : PROTOBUF_C_TYPE_MESSAGE;
-    out->descriptor =
-        target->is_enum ? (const void *)target->ed : (const void *)target->md;
-    if (target->is_enum)
-      out->flags |= target->feat.enum_type == RS__ENUM_CLOSED
-                        ? RS_FIELD_FLAG_CLOSED_ENUM
-                        : RS_FIELD_FLAG_OPEN_ENUM;
-    else if (group || ff.encoding == RS__ENCODING_DELIMITED)
-      out->flags |= RS_FIELD_FLAG_DELIMITED;
-  }
-  out->type = (uint8_t)t;
-  bool repeated =
-      f->has_label &&
-      f->label ==
-          GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REPEATED;
-  out->label = repeated ? PROTOBUF_C_LABEL_REPEATED : PROTOBUF_C_LABEL_OPTIONAL;
-  if (repeated && is_packable(t)) {
-    bool packed = ff.repeated == RS__REPEATED_PACKED;
-    if (f->options != NULL && f->options->has_packed &&
-        !rs__is_editions(edition))
-      packed = f->options->packed;
-    if (packed) out->flags |= PROTOBUF_C_FIELD_FLAG_PACKED;
-  }
-  if (t == PROTOBUF_C_TYPE_STRING && ff.utf8 == RS__UTF8_VERIFY)
-    out->flags |= RS_FIELD_FLAG_UTF8;
-  return true;
-}
-
-/* The extensions schema s declares for message `full`: at most cap into
- * out, *n of them (an extension rollsafe cannot resolve is skipped: the
- * schema loaded, so protoc resolved it). */
-static void extensions_of(const rs_schema *s, const char *full, rs__ext *out,
-                          size_t cap, size_t *n) {
-  *n = 0;
-  const Google__Protobuf__FileDescriptorSet *set = s->set;
-  for (size_t i = 0; i < set->n_file; i++) {
-    const file_proto *f = set->file[i];
-    int edition;
-    const char *why;
-    if (rs__file_edition(f, &edition, &why) != 0) continue;
-    rs__features feat;
-    rs__features_of_file(&feat, f, edition);
-    for (size_t k = 0; k < f->n_extension && *n < cap; k++) {
-      const field_proto *x = f->extension[k];
-      if (x->extendee == NULL ||
-          strcmp(x->extendee[0] == '.' ? x->extendee + 1 : x->extendee, full) !=
-              0)
-        continue;
-      if (ext_of(s, f->package ? f->package : "", &feat, edition, x, &out[*n]))
-        (*n)++;
-    }
-  }
-  for (size_t i = 0; i < s->n; i++) {
-    const entry *en = &s->entries[i];
-    if (en->is_enum) continue;
-    for (size_t k = 0; k < en->msg->n_extension && *n < cap; k++) {
-      const field_proto *x = en->msg->extension[k];
-      if (x->extendee == NULL ||
-          strcmp(x->extendee[0] == '.' ? x->extendee + 1 : x->extendee, full) !=
-              0)
-        continue;
-      if (ext_of(s, en->name, &en->feat, en->edition, x, &out[*n])) (*n)++;
-    }
-  }
-}
-
 int rs_schema_register(rs_registry_builder *b, const char *type,
                        const rs_schema *const *schemas, size_t n,
                        const char *message, rs_error *err) {
@@ -1361,32 +1428,23 @@ int rs_schema_register(rs_registry_builder *b, const char *type,
                     "rs_schema_register: builder, type and at least one "
                     "schema are required");
   if (message == NULL) message = type;
+  /* Where a schema extends its messages, every version is registered a
+   * second time as a runtime that parses extensions reads it. */
+  bool extended = false;
+  for (size_t i = 0; i < n; i++) extended = extended || schemas[i]->extended;
   for (size_t i = 0; i < n; i++) {
     const ProtobufCMessageDescriptor *d = NULL;
+    rs_encoding enc = i == 0 ? RS_ENCODING_RAW : RS_ENCODING_ENVELOPE;
     int rc = rs_schema_find_message(&d, schemas[i], message, err);
     if (rc == 0)
-      rc = rs_registry_builder_add_version(
-          b, type, (unsigned)i + 1, d,
-          i == 0 ? RS_ENCODING_RAW : RS_ENCODING_ENVELOPE, err);
-    if (rc != 0) return rc;
-    /* An extension range holds at most 2^29 numbers; a record type
-     * declares few extensions. */
-    size_t cap = 0;
-    for (size_t f = 0; f < schemas[i]->set->n_file; f++)
-      cap += schemas[i]->set->file[f]->n_extension;
-    for (size_t e = 0; e < schemas[i]->n; e++)
-      if (!schemas[i]->entries[e].is_enum)
-        cap += schemas[i]->entries[e].msg->n_extension;
-    if (cap == 0) continue;
-    rs__ext *exts = rs__alloc(schemas[i]->backing, cap * sizeof *exts);
-    if (exts == NULL)
-      return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "%s: out of memory",
-                      schemas[i]->what);
-    size_t n_exts = 0;
-    extensions_of(schemas[i], d->name, exts, cap, &n_exts);
-    rc = rs__registry_builder_set_extensions(b, type, (unsigned)i + 1, exts,
-                                             n_exts, err);
-    rs__free(schemas[i]->backing, exts);
+      rc = rs_registry_builder_add_version(b, type, (unsigned)i + 1, d, enc,
+                                           err);
+    if (rc == 0 && extended) {
+      const entry *e = find_entry(schemas[i], d->name);
+      rc = rs__registry_builder_add_parsed(
+          b, type, (unsigned)i + 1,
+          schemas[i]->extended && e != NULL ? e->mdx : d, enc, err);
+    }
     if (rc != 0) return rc;
   }
   return 0;

@@ -147,8 +147,9 @@ static void undetermined_why(char *buf, size_t size,
   }
   if (rs_classification_writer_basis(c) == RS_WRITER_EXTENSION) {
     snprintf(buf, size,
-             "sets an extension the reader parses and the writer declares "
-             "otherwise, which rollsafe does not model: not rewritten");
+             "read otherwise by Java with an ExtensionRegistry than "
+             "without (reader_options: extension_registry says which): "
+             "not rewritten");
     return;
   }
   if (rs_classification_writer_basis(c) == RS_WRITER_UNDECODED) {

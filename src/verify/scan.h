@@ -30,8 +30,8 @@ typedef enum scan_undetermined_kind {
                                     path) that no mapping names */
   SCAN_UNDECODED_GROUPS = 3,     /**< fields written as groups, which
                                     rollsafe cannot decode */
-  SCAN_EXTENSION_FIELDS = 4,     /**< extensions the reader parses and the
-                                    writer declares otherwise */
+  SCAN_EXTENSION_FIELDS = 4,     /**< read otherwise with an
+                                    ExtensionRegistry than without (Java) */
   SCAN_NO_READER = 5             /**< no reader of the version in the
                                     runtime (protobuf-c: editions, groups) */
 } scan_undetermined_kind;

@@ -720,7 +720,12 @@ def test_reader_runtime(ctx):
                 (["--reader-runtime", "python", "--reader-option",
                   "recursion_limit=200"], ("recursion_limit", "Python")),
                 (["--reader-runtime", "cpp", "--reader-option",
-                  "discard_unknown=true"], ("discard_unknown", "C++"))):
+                  "discard_unknown=true"], ("discard_unknown", "C++")),
+                (["--reader-runtime", "go", "--reader-option",
+                  "extension_registry=true"], ("extension_registry", "Go")),
+                (["--reader-runtime", "java", "--reader-option",
+                  "extension_registry=maybe"],
+                 ("extension_registry=maybe", "true or false"))):
             if cmd == "diff":
                 v1 = os.path.join(ctx.schema, "shop", "v1", "order.proto")
                 v2 = os.path.join(ctx.schema, "shop", "v2", "order.proto")
@@ -770,7 +775,12 @@ def test_reader_runtime(ctx):
              (cfg, "reader_options", "allow_partial", "python",
               "target 'orders'")),
             ("reader_options: {discard_unknown: true}\n" + target,
-             (cfg, "reader_options", "discard_unknown", "protobuf-c"))):
+             (cfg, "reader_options", "discard_unknown", "protobuf-c")),
+            ("reader_options: {extension_registry: false}\n" + target,
+             (cfg, "reader_options", "extension_registry", "protobuf-c")),
+            ("reader_runtime: java\nreader_options: {extension_registry: 1}\n"
+             + target,
+             (cfg, "extension_registry", "expected true or false"))):
         with open(cfg, "w") as f:
             f.write(text)
         _, err = ctx.expect(2, "scan", "-c", cfg)
@@ -784,7 +794,8 @@ def test_reader_runtime(ctx):
                         "--metrics", metrics)
     rt = json.loads(out)["targets"][0]["reader"]["runtime"]
     check(rt == {"name": "go", "allow_partial": True,
-                 "discard_unknown": False, "recursion_limit": None},
+                 "discard_unknown": False, "recursion_limit": None,
+                 "extension_registry": None},
           "a target's runtime and options win over the file's", rt)
     with open(metrics) as f:
         prom = f.read()
