@@ -7,37 +7,45 @@ compiles (Debian 12's protoc 3.21 cannot), and as proto2/proto3 files with
 the same wire meaning (PROTO), which protoc compiles. No runtime of Debian
 12 loads an editions descriptor (protobuf 3.21, protobuf-c 1.4, Go
 protobuf 1.28 predate editions), so the expectations come from the PROTO
-files, read by real readers:
+files, read by real readers. Python's protobuf writes every record with
+the PROTO version-2 class; then every record of every case is read by
 
-* Python's protobuf (3.21, its C++ backend) reads every record with the
-  PROTO version-1 class; what it reads gives the expected Python verdict
-  (its parse fails: unreadable; a field it knows reads otherwise than the
+* Python's protobuf (3.21, its C++ backend), the PROTO version-1 class:
+  its parse fails: unreadable; a field it knows reads otherwise than the
   PROTO version-2 class reads it: misread; only unknown fields differ:
-  ignored_fields; else ok);
+  ignored_fields; else ok;
 * protoc-c generated C of the PROTO version 1, linked with libprotobuf-c
-  only (pbc_reader.c), tells whether protobuf-c's unpack fails (unreadable
-  exactly when it does);
-* for the extensions case, C++, Go and Java readers of the PROTO version 1
-  (cpp_ext_reader.cc, go_ext_reader.go, JavaExtReader.java, built from the
-  Debian packages) show how each parses a registered extension;
-* the other runtimes' readings of the PROTO files are what the differential
-  suite (differential.runtime.*) checks rollsafe against, record by record:
-  here rollsafe's verdicts for the EDITIONS files must equal its verdicts
-  for the PROTO files, runtime by runtime.
+  only (pbc_reader.c), which tells whether protobuf-c's unpack fails
+  (unreadable exactly when it does) and whether it keeps unknown fields;
+* the C++, Java and Go readers of the differential suite
+  (tests/differential/runtimes/, built by test_runtimes.py from the Debian
+  packages, once for every case and again only when their sources or the
+  PROTO version-1 files change) of the PROTO version 1, laid out as the
+  differential corpus lays out its cases (WORK/readers-gen/protos/<case>/
+  v1/rec.proto, package dc.<case>.v1; both forms of a case use that
+  package). Each prints what its runtime's parse gave (extensions it
+  parsed included); test_runtimes.expected() turns that into the expected
+  verdict against what the writer meant (the PROTO version-2 class's parse
+  of the bytes, extensions included). Java reads every record twice:
+  Rec.parseFrom(bytes), and with an ExtensionRegistry holding the file's
+  extensions.
 
-Each case also states its expected verdicts per runtime and its diff
-findings (rule ids) per runtime: a test that can fail. Where rollsafe
-cannot tell (fields written as groups, which it cannot decode; extensions
-a runtime parses), the expected verdict is "undetermined", which the scan
-must report with exit 4, and the real reader's verdict must not be ok
-(the undetermined record is a real question). "refused" means rollsafe
-refuses the reader (exit 2): no protobuf-c reader of an editions file or
-of a group exists (protoc-c 1.4 cannot compile either).
+rollsafe's scan verdicts with --reader-runtime R, for the EDITIONS files
+and for the PROTO files, must equal what R's reader did, record by record
+(unreadable and corrupt are one: the parse fails). Each case also states
+its expected verdicts per runtime and its diff findings (rule ids) per
+runtime, which both must match too: where a reader disagrees with the
+stated verdict, the test fails and says which. Where rollsafe cannot tell
+(extensions a runtime parses), the expected verdict is "undetermined",
+which the scan must report with exit 4, and the real readers' verdicts
+must not be ok (the undetermined record is a real question). "no_reader"
+means rollsafe has no protobuf-c reader of the version (exit 4): no
+protobuf-c reader of an editions file or of a group exists (protoc-c 1.4
+cannot compile either). A reader that cannot be built or run fails the
+test; nothing is skipped.
 
 Usage: test_editions.py --rollsafe BIN --buf BIN --protoc BIN
-                        --protoc-c BIN --cc BIN [--cxx BIN] [--go BIN]
-                        [--java BIN] [--javac BIN] --work DIR
-                        [CASE...]
+                        --protoc-c BIN --cc BIN --work DIR [CASE...]
 """
 import argparse
 import importlib.util
@@ -46,9 +54,26 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 
 RUNTIMES = ("protobuf-c", "cpp", "java", "go", "python")
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "differential"))
+
+import test_runtimes as tr  # noqa: E402
+import test_differential as td  # noqa: E402
+
+# The generic readers run over every record: (label, runtime whose scan
+# verdicts they check, reader flags).
+# A reading whose scan is None is one no reader option of rollsafe models
+# yet (rollsafe's java verdicts are those of Rec.parseFrom(bytes) without a
+# registry): it is checked only where rollsafe cannot tell (undetermined:
+# it must not read ok) and printed.
+READINGS = (("cpp", "cpp", []),
+            ("java", "java", []),
+            ("java+registry", None, ["--extension-registry"]),
+            ("go", "go", []))
+UNREADABLE = ("unreadable", "corrupt")
 
 
 class Failure(Exception):
@@ -323,31 +348,72 @@ def write_varint(out, n):
             return
 
 
-def build(args, case, work):
+def pkg_of(case, v):
+    return "dc.%s.v%d" % (case.name, v)
+
+
+def write_protos(root):
+    """Every case's PROTO files as the differential corpus lays out its
+    own (ROOT/protos/<case>/v<N>/rec.proto, package dc.<case>.v<N>), so
+    that test_runtimes' builders make readers of them; a file is rewritten
+    only when its text changes."""
+    for case in CASES:
+        for v, ptext in enumerate(case.proto, 1):
+            pdir = os.path.join(root, "protos", case.name, "v%d" % v)
+            os.makedirs(pdir, exist_ok=True)
+            path = os.path.join(pdir, "rec.proto")
+            text = ptext.replace("{pkg}", pkg_of(case, v)) + "\n"
+            try:
+                with open(path) as f:
+                    if f.read() == text:
+                        continue
+            except OSError:
+                pass
+            with open(path, "w") as f:
+                f.write(text)
+
+
+def build_readers(args, root):
+    """test_runtimes' C++, Java and Go readers of every case's PROTO
+    version 1: {runtime: argv}. A reader that cannot be built fails."""
+    names = sorted(c.name for c in CASES)
+    ns = types.SimpleNamespace(gen=root, pbc_reader=None,
+                               work=os.path.join(args.work, "readers"))
+    out = {}
+    for rt in ("cpp", "java", "go"):
+        try:
+            out[rt] = tr.reader_argv(rt, names, ns)
+        except tr.Failure as e:
+            raise Failure("the %s reader: %s" % (rt, e))
+    return out
+
+
+def build(args, case, work, root):
     """Descriptor sets of both forms, Python classes and the C reader."""
     d = {}
-    for v, (etext, ptext) in enumerate(zip(case.editions, case.proto), 1):
-        pkg = "ed.%s.v%d" % (case.name, v)
+    protos = os.path.join(root, "protos")
+    for v, etext in enumerate(case.editions, 1):
+        pkg = pkg_of(case, v)
         edir = os.path.join(work, "editions", "v%d" % v)
-        pdir = os.path.join(work, "proto", "v%d" % v)
-        for x in (edir, pdir):
+        pydir = os.path.join(work, "py")
+        for x in (edir, pydir):
             os.makedirs(x, exist_ok=True)
         with open(os.path.join(edir, "buf.yaml"), "w") as f:
             f.write("version: v2\n")
         with open(os.path.join(edir, "rec.proto"), "w") as f:
             f.write(etext.replace("{pkg}", pkg) + "\n")
-        # One name per file: Python's descriptor pool holds every case's.
-        pname = "%s_v%d" % (case.name, v)
-        with open(os.path.join(pdir, pname + ".proto"), "w") as f:
-            f.write(ptext.replace("{pkg}", pkg) + "\n")
+        # The PROTO file's name holds the case: Python's descriptor pool
+        # holds every case's.
+        pname = "%s/v%d/rec.proto" % (case.name, v)
         d["e%d" % v] = os.path.join(work, "e%d.binpb" % v)
         d["p%d" % v] = os.path.join(work, "p%d.binpb" % v)
         run([args.buf, "build", "-o", d["e%d" % v]], "buf build", cwd=edir)
-        run([args.protoc, "-I", pdir, "--include_imports", "-o",
-             d["p%d" % v], "--python_out", pdir, pname + ".proto"],
-            "protoc " + pdir)
+        run([args.protoc, "-I", protos, "--include_imports", "-o",
+             d["p%d" % v], "--python_out", pydir, pname],
+            "protoc " + pname)
         spec = importlib.util.spec_from_file_location(
-            "ed_%s_v%d" % (case.name, v), os.path.join(pdir, pname + "_pb2.py"))
+            "ed_%s_v%d" % (case.name, v),
+            os.path.join(pydir, case.name, "v%d" % v, "rec_pb2.py"))
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         d["mod%d" % v] = mod
@@ -355,9 +421,8 @@ def build(args, case, work):
     if case.pbc_reader:
         cdir = os.path.join(work, "c")
         os.makedirs(cdir, exist_ok=True)
-        pdir = os.path.join(work, "proto", "v1")
-        pname = "%s_v1" % case.name
-        run([args.protoc_c, "-I", pdir, "--c_out", cdir, pname + ".proto"],
+        pname = "%s/v1/rec" % case.name
+        run([args.protoc_c, "-I", protos, "--c_out", cdir, pname + ".proto"],
             "protoc-c")
         sym = "%s__rec__descriptor" % d["pkg1"].replace(".", "__")
         d["pbc"] = os.path.join(work, "pbc_reader")
@@ -464,93 +529,51 @@ def diff_rules(args, v1, v2, runtime):
     return sorted(f["rule"] for f in json.loads(p.stdout)["findings"])
 
 
-def cpp_extension_reading(args, d, data, work):
-    """C++'s reading of the extension `e` of the "extensions" case: its
-    generated code linked in registers the extension, so ParseFromString
-    parses it as a field (a uint32 where a sint32 was written)."""
-    pdir = os.path.join(work, "proto", "v1")
-    run([args.protoc, "-I", pdir, "--cpp_out", pdir, "extensions_v1.proto"],
-        "protoc --cpp_out")
-    exe = os.path.join(work, "cpp_ext_reader")
-    flags = run(["pkg-config", "--cflags", "--libs", "protobuf"],
-                "pkg-config protobuf").stdout.split()
-    run([args.cxx, "-std=c++17", "-o", exe, "-I", pdir,
-         '-DRS_ED_HEADER="extensions_v1.pb.h"',
-         "-DRS_ED_NS=" + d["pkg1"].replace(".", "::"),
-         os.path.join(HERE, "cpp_ext_reader.cc"),
-         os.path.join(pdir, "extensions_v1.pb.cc")] + flags, "c++")
-    return run([exe], "C++ reader", input=data.decode("latin-1"),
-               encoding="latin-1").stdout.strip()
+def extensions_of(mod):
+    """The extensions of Rec that the module's file declares."""
+    rdesc = mod.Rec.DESCRIPTOR
+    return [x for x in mod.DESCRIPTOR.extensions_by_name.values()
+            if x.containing_type.full_name == rdesc.full_name]
 
 
-def go_extension_reading(args, d, data, work):
-    """Go's reading of the extension `e` of the "extensions" case: the
-    generated package imported registers it, and proto.Unmarshal resolves
-    extensions with protoregistry.GlobalTypes by default. Built offline in
-    GOPATH mode from Debian's golang-google-protobuf-dev."""
-    gopath = os.path.join(work, "gopath")
-    env = dict(os.environ)
-    env.update(GOPATH=gopath + ":/usr/share/gocode", GO111MODULE="off",
-               GOFLAGS="", GOPROXY="off",
-               GOCACHE=os.path.join(work, "gocache"))
-    src = os.path.join(gopath, "src")
-    os.makedirs(os.path.join(src, "edextreader"), exist_ok=True)
-    plugin = os.path.join(work, "protoc-gen-go")
-    run([args.go, "build", "-o", plugin,
-         "google.golang.org/protobuf/cmd/protoc-gen-go"],
-        "go build protoc-gen-go", env=env)
-    pdir = os.path.join(work, "proto", "v1")
-    run([args.protoc, "-I", pdir, "--plugin=protoc-gen-go=" + plugin,
-         "--go_out=" + src, "--go_opt=Mextensions_v1.proto=edext/v1",
-         "extensions_v1.proto"], "protoc --go_out")
-    shutil.copy(os.path.join(HERE, "go_ext_reader.go"),
-                os.path.join(src, "edextreader", "main.go"))
-    exe = os.path.join(work, "go_ext_reader")
-    run([args.go, "build", "-o", exe, "edextreader"], "go build", env=env)
-    return run([exe], "Go reader", input=data.decode("latin-1"),
-               encoding="latin-1").stdout.strip()
+def writer_of(d, data):
+    """What the writer meant (td's common form, extensions by number), or
+    None when its own class cannot parse the bytes."""
+    try:
+        m = d["mod2"].Rec.FromString(data)
+        out = td.py_message(m, reader=False)
+    except Exception:  # DecodeError, and the runtime's own errors
+        return None
+    for fd, v in m.ListFields():
+        if fd.is_extension:
+            out[fd.number] = ([td.py_scalar(fd, x, False) for x in v]
+                              if fd.label == fd.LABEL_REPEATED
+                              else td.py_scalar(fd, v, False))
+    return out
 
 
-def java_extension_reading(args, d, data, work):
-    """Java's reading of the extension `e` of the "extensions" case, by
-    Rec.parseFrom without and with an ExtensionRegistry."""
-    pdir = os.path.join(work, "proto", "v1")
-    jdir = os.path.join(work, "java")
-    os.makedirs(jdir, exist_ok=True)
-    run([args.protoc, "-I", pdir, "--java_out", jdir, "extensions_v1.proto"],
-        "protoc --java_out")
-    sources = [os.path.join(HERE, "JavaExtReader.java")]
-    for root, _, files in os.walk(jdir):
-        sources += [os.path.join(root, f) for f in files
-                    if f.endswith(".java")]
-    cp = "/usr/share/java/protobuf.jar"
-    run([args.javac, "-nowarn", "-cp", cp, "-d", jdir] + sources, "javac")
-    return run([args.java, "-cp", jdir + ":" + cp, "JavaExtReader"],
-               "Java reader", input=data.decode("latin-1"),
-               encoding="latin-1").stdout.strip()
+def read_all(argvs, work, jobs):
+    """Each reading of READINGS over [(case, bytes)]: {label: [doc]}."""
+    text = "".join("%s %s\n" % (c.name, b.hex()) for c, b in jobs)
+    out = {}
+    for label, rt, flags in READINGS:
+        p = tr.run(argvs[label.split("+")[0]] + flags,
+                   "the %s reader" % label, input=text, timeout=300)
+        lines = p.stdout.splitlines()
+        if len(lines) != len(jobs):
+            raise Failure("the %s reader answered %d of %d records"
+                          % (label, len(lines), len(jobs)))
+        out[label] = [json.loads(x) for x in lines]
+    return out
 
 
-def check_case(args, case, work):
+def same(a, b):
+    return a == b or (a in UNREADABLE and b in UNREADABLE)
+
+
+def check_case(args, case, work, d, records, docs):
+    """@docs: {reading label: [the reader's JSON per record]}."""
     errors = []
-    d = build(args, case, work)
-    records = record_bytes(case, d)
-    if case.name == "extensions":
-        # The undetermined record is a real question for C++: it parses the
-        # extension as a field and reads 1 where -1 was written.
-        got = cpp_extension_reading(args, d, records[0], work)
-        if got != "has 1 value 1 unknown 0":
-            errors.append("extensions: C++ reads the extension as '%s', "
-                          "expected 'has 1 value 1 unknown 0'" % got)
-        got = java_extension_reading(args, d, records[0], work)
-        want = ("plain has false value 0 unknown 1\n"
-                "registry has true value 1 unknown 0")
-        if got != want:
-            errors.append("extensions: Java reads the extension as '%s', "
-                          "expected '%s'" % (got, want))
-        got = go_extension_reading(args, d, records[0], work)
-        if got != "has true value 1 unknown 0":
-            errors.append("extensions: Go reads the extension as '%s', "
-                          "expected 'has true value 1 unknown 0'" % got)
     stream = os.path.join(work, "records.bin")
     with open(stream, "wb") as f:
         for r in records:
@@ -559,6 +582,16 @@ def check_case(args, case, work):
             f.write(bytes(b) + r)
     n = len(records)
     pbc = pbc_verdicts(d, stream) if case.pbc_reader else None
+    rdesc, wdesc = d["mod1"].Rec.DESCRIPTOR, d["mod2"].Rec.DESCRIPTOR
+    exts = extensions_of(d["mod1"])
+    real = {}  # label -> [(verdict, detail, doc)]
+    for label, _, _ in READINGS:
+        real[label] = []
+        for data, doc in zip(records, docs[label]):
+            rec = types.SimpleNamespace(writer=writer_of(d, data))
+            v, why = tr.expected(rec, doc, rdesc, wdesc, exts)
+            real[label].append((v, why, doc))
+    scans = {}
     for rt in RUNTIMES:
         want = case.verdicts(rt)
         # protoc-c cannot compile an editions file: for protobuf-c, the
@@ -570,6 +603,7 @@ def check_case(args, case, work):
                         "%s.Rec" % d["pkg1"], n)
         got_p, _ = scan(args, stream, d["p1"], d["p2"], rt,
                         "%s.Rec" % d["pkg1"], n)
+        scans[rt] = (got_e, got_p)
         if got_e != want_e:
             errors.append("%s: scan %s: editions verdicts %s, expected %s"
                           % (case.name, rt, got_e, want_e))
@@ -578,14 +612,14 @@ def check_case(args, case, work):
                           "%s" % (case.name, rt, got_p, want))
         for i, data in enumerate(records):
             if rt == "python":
-                real, why = python_verdict(d, data)
+                py, why = python_verdict(d, data)
                 if want[i] == "undetermined":
-                    if real == "ok":
+                    if py == "ok":
                         errors.append("%s: record %d: undetermined, but "
                                       "Python reads it ok" % (case.name, i))
-                elif real != want[i]:
+                elif py != want[i]:
                     errors.append("%s: record %d: Python reads it %s (%s), "
-                                  "expected %s" % (case.name, i, real, why,
+                                  "expected %s" % (case.name, i, py, why,
                                                    want[i]))
             if rt == "protobuf-c" and pbc is not None:
                 fails = pbc[i] == "error"
@@ -614,6 +648,33 @@ def check_case(args, case, work):
                     errors.append("%s: diff %s %s against %s: rules %s, "
                                   "expected %s" % (case.name, rt, a, b, x,
                                                    want))
+    # The C++, Java and Go readers against the stated verdicts and against
+    # rollsafe's scans of both forms.
+    for label, rt, _ in READINGS:
+        stated = case.verdicts(rt or "java")
+        for i, (v, why, doc) in enumerate(real[label]):
+            reading = "%s reads %s, so %s%s" % (
+                label, tr.render(doc), v, " (%s)" % why if why else "")
+            got_e, got_p = scans[rt or "java"]
+            print("  %s #%d %-15s %-14s rollsafe %s / %s" % (
+                case.name, i, label, v, got_e[i], got_p[i]))
+            if stated[i] == "undetermined" or rt is None:
+                if v == "ok" and "undetermined" in (stated[i], got_e[i],
+                                                    got_p[i]):
+                    errors.append("%s: record %d: undetermined, but %s"
+                                  % (case.name, i, reading))
+                continue
+            if not same(v, stated[i]):
+                errors.append("%s: record %d: %s; the case states %s"
+                              % (case.name, i, reading, stated[i]))
+            for form, got in (("editions", got_e[i]),
+                              ("proto2/proto3", got_p[i])):
+                if not same(v, got):
+                    errors.append("%s: record %d: %s; rollsafe scan "
+                                  "--reader-runtime %s (%s files) says %s"
+                                  "\n     bytes %s" % (
+                                      case.name, i, reading, rt, form, got,
+                                      records[i].hex()))
     return errors
 
 
@@ -622,29 +683,47 @@ def main():
     for a in ("--rollsafe", "--buf", "--protoc", "--protoc-c", "--cc",
               "--work"):
         ap.add_argument(a, required=True)
-    ap.add_argument("--cxx", default="c++")
-    ap.add_argument("--go", default="go")
-    ap.add_argument("--java", default="java")
-    ap.add_argument("--javac", default="javac")
     ap.add_argument("cases", nargs="*")
     args = ap.parse_args()
+    args.work = os.path.abspath(args.work)
     if not os.access(args.buf, os.X_OK):
         print("buf not found (%s): .ci/packages.sh's rs_install_buf installs "
               "it (npm @bufbuild/buf) under RS_NPM_PREFIX; reconfigure after"
               % args.buf, file=sys.stderr)
         return 1
+    unknown = set(args.cases) - {c.name for c in CASES}
+    if unknown:
+        print("no case %s" % ", ".join(sorted(unknown)), file=sys.stderr)
+        return 1
+    root = os.path.join(args.work, "readers-gen")
     errors = []
-    for case in CASES:
-        if args.cases and case.name not in args.cases:
-            continue
-        work = os.path.join(args.work, case.name)
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
+    try:
+        write_protos(root)
+        argvs = build_readers(args, root)
+        built = []
+        for case in CASES:
+            if args.cases and case.name not in args.cases:
+                continue
+            work = os.path.join(args.work, case.name)
+            shutil.rmtree(work, ignore_errors=True)
+            os.makedirs(work)
+            d = build(args, case, work, root)
+            built.append((case, work, d, record_bytes(case, d)))
+        jobs = [(case, r) for case, _, _, records in built for r in records]
+        docs = read_all(argvs, args.work, jobs)
+    except (Failure, tr.Failure) as f:
+        print("FAIL %s" % f)
+        return 1
+    k = 0
+    for case, work, d, records in built:
+        mine = {label: docs[label][k:k + len(records)]
+                for label, _, _ in READINGS}
+        k += len(records)
         try:
-            e = check_case(args, case, work)
-        except Failure as f:
+            e = check_case(args, case, work, d, records, mine)
+        except (Failure, tr.Failure) as f:
             e = ["%s: %s" % (case.name, f)]
-        print("%-18s %s" % (case.name, "ok" if not e else "FAILED"))
+        print("%-24s %s" % (case.name, "ok" if not e else "FAILED"))
         errors += e
     for e in errors:
         print("FAIL " + e)
