@@ -8,31 +8,35 @@ the same wire meaning (PROTO), which protoc compiles. No runtime of Debian
 12 loads an editions descriptor (protobuf 3.21, protobuf-c 1.4, Go
 protobuf 1.28 predate editions), so the expectations come from the PROTO
 files, read by real readers. Python's protobuf writes every record with
-the PROTO version-2 class; then every record of every case is read by
+the PROTO version-2 class; then every record of every case is read by the
+PROTO version 1 of
 
-* Python's protobuf (3.21, its C++ backend), the PROTO version-1 class:
-  its parse fails: unreadable; a field it knows reads otherwise than the
-  PROTO version-2 class reads it: misread; only unknown fields differ:
-  ignored_fields; else ok;
-* protoc-c generated C of the PROTO version 1, linked with libprotobuf-c
-  only (pbc_reader.c), which tells whether protobuf-c's unpack fails
-  (unreadable exactly when it does) and whether it keeps unknown fields;
-* the C++, Java and Go readers of the differential suite
-  (tests/differential/runtimes/, built by test_runtimes.py from the Debian
-  packages, once for every case and again only when their sources or the
-  PROTO version-1 files change) of the PROTO version 1, laid out as the
-  differential corpus lays out its cases (WORK/readers-gen/protos/<case>/
-  v1/rec.proto, package dc.<case>.v1; both forms of a case use that
-  package). Each prints what its runtime's parse gave (extensions it
-  parsed included); test_runtimes.expected() turns that into the expected
-  verdict against what the writer meant (the PROTO version-2 class's parse
-  of the bytes, extensions included). Java reads every record twice:
-  Rec.parseFrom(bytes), and with an ExtensionRegistry holding the file's
-  extensions.
+* protoc-c generated C, linked with libprotobuf-c only (pbc_reader.c,
+  which prints the message as tests/differential/print.c does);
+* the Python, C++, Java and Go readers of the differential suite
+  (tests/differential/runtimes/; C++, Java and Go built by
+  test_runtimes.py's builders from the Debian packages, once for every
+  case, and again only when their sources or the PROTO version-1 files
+  change), the PROTO files laid out as the differential corpus lays out
+  its cases (WORK/readers-gen/protos/<case>/v1/rec.proto, package
+  dc.<case>.v1; both forms of a case use that package). Java reads every
+  record twice: Rec.parseFrom(bytes), and with an ExtensionRegistry
+  holding the file's extensions.
+
+Each reader prints what its runtime's parse gave (extensions it parsed
+included); test_runtimes.expected() turns that into the verdict the
+runtime gives the record (its parse fails: unreadable; a value other than
+the writer's: misread; only fields it keeps as unknown: ignored_fields;
+else ok), against what the writer meant (the PROTO version-2 class's parse
+of the bytes, extensions included).
 
 rollsafe's scan verdicts with --reader-runtime R, for the EDITIONS files
 and for the PROTO files, must equal what R's reader did, record by record
-(unreadable and corrupt are one: the parse fails). Each case also states
+(unreadable and corrupt are one: the parse fails); for protobuf-c, for
+the PROTO files (of the EDITIONS files no protobuf-c reader exists).
+rollsafe's java verdicts are those of a reader that gives no
+ExtensionRegistry: Java's reading with one is checked only where rollsafe
+says undetermined, and printed. Each case also states
 its expected verdicts per runtime and its diff findings (rule ids) per
 runtime, which both must match too: where a reader disagrees with the
 stated verdict, the test fails and says which. Where rollsafe cannot tell
@@ -58,7 +62,8 @@ import types
 
 RUNTIMES = ("protobuf-c", "cpp", "java", "go", "python")
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "differential"))
+DIFFERENTIAL = os.path.normpath(os.path.join(HERE, "..", "differential"))
+sys.path.insert(0, DIFFERENTIAL)
 
 import test_runtimes as tr  # noqa: E402
 import test_differential as td  # noqa: E402
@@ -69,7 +74,8 @@ import test_differential as td  # noqa: E402
 # yet (rollsafe's java verdicts are those of Rec.parseFrom(bytes) without a
 # registry): it is checked only where rollsafe cannot tell (undetermined:
 # it must not read ok) and printed.
-READINGS = (("cpp", "cpp", []),
+READINGS = (("python", "python", []),
+            ("cpp", "cpp", []),
             ("java", "java", []),
             ("java+registry", None, ["--extension-registry"]),
             ("go", "go", []))
@@ -380,7 +386,7 @@ def build_readers(args, root):
     ns = types.SimpleNamespace(gen=root, pbc_reader=None,
                                work=os.path.join(args.work, "readers"))
     out = {}
-    for rt in ("cpp", "java", "go"):
+    for rt in ("python", "cpp", "java", "go"):
         try:
             out[rt] = tr.reader_argv(rt, names, ns)
         except tr.Failure as e:
@@ -395,7 +401,7 @@ def build(args, case, work, root):
     for v, etext in enumerate(case.editions, 1):
         pkg = pkg_of(case, v)
         edir = os.path.join(work, "editions", "v%d" % v)
-        pydir = os.path.join(work, "py")
+        pydir = os.path.join(root, "py")
         for x in (edir, pydir):
             os.makedirs(x, exist_ok=True)
         with open(os.path.join(edir, "buf.yaml"), "w") as f:
@@ -426,9 +432,11 @@ def build(args, case, work, root):
             "protoc-c")
         sym = "%s__rec__descriptor" % d["pkg1"].replace(".", "__")
         d["pbc"] = os.path.join(work, "pbc_reader")
-        run([args.cc, "-std=c11", "-o", d["pbc"], "-I", cdir,
+        run([args.cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-o",
+             d["pbc"], "-I", cdir, "-I", DIFFERENTIAL,
              "-include", os.path.join(cdir, pname + ".pb-c.h"),
              "-DRS_ED_DESC=" + sym, os.path.join(HERE, "pbc_reader.c"),
+             os.path.join(DIFFERENTIAL, "print.c"),
              os.path.join(cdir, pname + ".pb-c.c"), "-lprotobuf-c"], "cc")
     return d
 
@@ -449,56 +457,15 @@ def record_bytes(case, d):
     return out
 
 
-def as_value(m, fields=None):
-    """A message's known fields (extensions too) by number, recursively."""
-    out = {}
-    for fd, v in m.ListFields():
-        if fd.message_type is not None:
-            v = ([as_value(x) for x in v] if fd.label == fd.LABEL_REPEATED
-                 else as_value(v))
-        elif fd.label == fd.LABEL_REPEATED:
-            v = list(v)
-        if isinstance(v, str):
-            v = v.encode()
-        out[fd.number] = v
-    return out
-
-
-def python_verdict(d, data):
-    """What Python's protobuf (the PROTO version 1 class) makes of data."""
-    try:
-        r = d["mod1"].Rec.FromString(data)
-    except Exception as e:  # DecodeError and its kin
-        return "unreadable", str(e)
-    w = d["mod2"].Rec.FromString(data)
-    rv, wv = as_value(r), as_value(w)
-    rdesc = d["mod1"].Rec.DESCRIPTOR
-    known = {f.number: f for f in rdesc.fields}
-    for x in d["mod1"].DESCRIPTOR.extensions_by_name.values():
-        if x.containing_type.full_name == rdesc.full_name:
-            known[x.number] = x
-    for num, fd in known.items():
-        have, meant = rv.get(num), wv.get(num)
-        # A singular reader of a repeated writer keeps the last element.
-        if isinstance(meant, list) and not isinstance(have, list) and meant:
-            meant = meant[-1]
-        if have != meant:
-            return "misread", "field %d: read %r, written %r" % (
-                num, have, meant)
-        if fd.enum_type is not None and have is not None:
-            for v in (have if isinstance(have, list) else [have]):
-                if v not in fd.enum_type.values_by_number:
-                    return "misread", "field %d: value %d its enum lacks" % (
-                        num, v)
-    if len(r.UnknownFields()) > 0:
-        return "ignored_fields", "unknown fields"
-    return "ok", ""
-
-
-def pbc_verdicts(d, stream):
+def pbc_docs(d, stream, n):
+    """The protobuf-c reader's JSON of each record of @stream."""
     with open(stream, "rb") as f:
         p = run([d["pbc"]], "protobuf-c reader", stdin=f)
-    return p.stdout.split("\n")[:-1]
+    lines = p.stdout.splitlines()
+    if len(lines) != n:
+        raise Failure("the protobuf-c reader answered %d of %d records"
+                      % (len(lines), n))
+    return [json.loads(x) for x in lines]
 
 
 def scan(args, stream, v1, v2, runtime, typ, n):
@@ -581,11 +548,14 @@ def check_case(args, case, work, d, records, docs):
             write_varint(b, len(r))
             f.write(bytes(b) + r)
     n = len(records)
-    pbc = pbc_verdicts(d, stream) if case.pbc_reader else None
+    readings = list(READINGS)
+    if case.pbc_reader:
+        docs = dict(docs, **{"protobuf-c": pbc_docs(d, stream, n)})
+        readings.insert(0, ("protobuf-c", "protobuf-c", []))
     rdesc, wdesc = d["mod1"].Rec.DESCRIPTOR, d["mod2"].Rec.DESCRIPTOR
     exts = extensions_of(d["mod1"])
     real = {}  # label -> [(verdict, detail, doc)]
-    for label, _, _ in READINGS:
+    for label, _, _ in readings:
         real[label] = []
         for data, doc in zip(records, docs[label]):
             rec = types.SimpleNamespace(writer=writer_of(d, data))
@@ -610,26 +580,6 @@ def check_case(args, case, work, d, records, docs):
         if got_p != want:
             errors.append("%s: scan %s: proto2/proto3 verdicts %s, expected "
                           "%s" % (case.name, rt, got_p, want))
-        for i, data in enumerate(records):
-            if rt == "python":
-                py, why = python_verdict(d, data)
-                if want[i] == "undetermined":
-                    if py == "ok":
-                        errors.append("%s: record %d: undetermined, but "
-                                      "Python reads it ok" % (case.name, i))
-                elif py != want[i]:
-                    errors.append("%s: record %d: Python reads it %s (%s), "
-                                  "expected %s" % (case.name, i, py, why,
-                                                   want[i]))
-            if rt == "protobuf-c" and pbc is not None:
-                fails = pbc[i] == "error"
-                if fails != (want[i] == "unreadable"):
-                    errors.append("%s: record %d: protobuf-c %s, expected %s"
-                                  % (case.name, i, pbc[i], want[i]))
-                if (want[i] == "ignored_fields") != \
-                        (not fails and pbc[i] != "ok 0"):
-                    errors.append("%s: record %d: protobuf-c %s, expected %s"
-                                  % (case.name, i, pbc[i], want[i]))
         rules = diff_rules(args, d["e1"], d["e2"], rt)
         if rules != sorted(case.rules(rt)):
             errors.append("%s: diff %s: editions rules %s, expected %s"
@@ -648,9 +598,10 @@ def check_case(args, case, work, d, records, docs):
                     errors.append("%s: diff %s %s against %s: rules %s, "
                                   "expected %s" % (case.name, rt, a, b, x,
                                                    want))
-    # The C++, Java and Go readers against the stated verdicts and against
-    # rollsafe's scans of both forms.
-    for label, rt, _ in READINGS:
+    # The readers against the stated verdicts and against rollsafe's scans
+    # of both forms (for protobuf-c, of the PROTO files: no protobuf-c
+    # reader of the EDITIONS files exists, which the scans above check).
+    for label, rt, _ in readings:
         stated = case.verdicts(rt or "java")
         for i, (v, why, doc) in enumerate(real[label]):
             reading = "%s reads %s, so %s%s" % (
@@ -667,8 +618,10 @@ def check_case(args, case, work, d, records, docs):
             if not same(v, stated[i]):
                 errors.append("%s: record %d: %s; the case states %s"
                               % (case.name, i, reading, stated[i]))
-            for form, got in (("editions", got_e[i]),
-                              ("proto2/proto3", got_p[i])):
+            forms = [("proto2/proto3", got_p[i])]
+            if rt != "protobuf-c":
+                forms.insert(0, ("editions", got_e[i]))
+            for form, got in forms:
                 if not same(v, got):
                     errors.append("%s: record %d: %s; rollsafe scan "
                                   "--reader-runtime %s (%s files) says %s"
