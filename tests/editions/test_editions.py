@@ -19,9 +19,9 @@ PROTO version 1 of
   case, and again only when their sources or the PROTO version-1 files
   change), the PROTO files laid out as the differential corpus lays out
   its cases (WORK/readers-gen/protos/<case>/v1/rec.proto, package
-  dc.<case>.v1; both forms of a case use that package). Java reads every
-  record twice: Rec.parseFrom(bytes), and with an ExtensionRegistry
-  holding the file's extensions.
+  dc.<case>.v1; both forms of a case use that package). C++, Java and Go
+  read every record again with allow_partial (their --allow-partial), and
+  Java once more with an ExtensionRegistry holding the file's extensions.
 
 Each reader prints what its runtime's parse gave (extensions it parsed
 included); test_runtimes.expected() turns that into the verdict the
@@ -32,11 +32,12 @@ of the bytes, extensions included).
 
 rollsafe's scan verdicts with --reader-runtime R, for the EDITIONS files
 and for the PROTO files, must equal what R's reader did, record by record
-(unreadable and corrupt are one: the parse fails); for protobuf-c, for
-the PROTO files (of the EDITIONS files no protobuf-c reader exists).
+(unreadable and corrupt are one: the parse fails), a reading with
+allow_partial with `--reader-option allow_partial=true`; for protobuf-c,
+for the PROTO files (of the EDITIONS files no protobuf-c reader exists).
 rollsafe's java verdicts are those of a reader that gives no
 ExtensionRegistry: Java's reading with one is checked only where rollsafe
-says undetermined, and printed. Each case also states
+says undetermined, and printed (READINGS). Each case also states
 its expected verdicts per runtime and its diff findings (rule ids) per
 runtime, which both must match too: where a reader disagrees with the
 stated verdict, the test fails and says which. Where rollsafe cannot tell
@@ -69,17 +70,24 @@ sys.path.insert(0, DIFFERENTIAL)
 import test_runtimes as tr  # noqa: E402
 import test_differential as td  # noqa: E402
 
-# The generic readers run over every record: (label, runtime whose scan
-# verdicts they check, reader flags).
-# A reading whose scan is None is one no reader option of rollsafe models
-# yet (rollsafe's java verdicts are those of Rec.parseFrom(bytes) without a
-# registry): it is checked only where rollsafe cannot tell (undetermined:
-# it must not read ok) and printed.
-READINGS = (("python", "python", []),
-            ("cpp", "cpp", []),
-            ("java", "java", []),
-            ("java+registry", None, ["--extension-registry"]),
-            ("go", "go", []))
+# The readings of every record: (label, runtime, the reader's flags,
+# rollsafe's scan arguments for a reader that does the same). The stated
+# verdicts of a case are those of the readings without options; a reading
+# with options must get rollsafe's verdicts with the matching
+# --reader-option. Scan arguments None: no reader option of rollsafe
+# models the reading yet (its java verdicts are those of Rec.parseFrom
+# without a registry), so the reading is checked only where rollsafe
+# cannot tell (undetermined: it must not read ok), and printed.
+ALLOW_PARTIAL = ["--reader-option", "allow_partial=true"]
+READINGS = (("python", "python", [], []),
+            ("cpp", "cpp", [], []),
+            ("cpp allow_partial", "cpp", ["--allow-partial"], ALLOW_PARTIAL),
+            ("java", "java", [], []),
+            ("java allow_partial", "java", ["--allow-partial"],
+             ALLOW_PARTIAL),
+            ("java registry", "java", ["--extension-registry"], None),
+            ("go", "go", [], []),
+            ("go allow_partial", "go", ["-allow_partial"], ALLOW_PARTIAL))
 UNREADABLE = ("unreadable", "corrupt")
 
 
@@ -474,12 +482,12 @@ def pbc_docs(d, stream, n):
     return [json.loads(x) for x in lines]
 
 
-def scan(args, stream, v1, v2, runtime, typ, n):
+def scan(args, stream, v1, v2, runtime, typ, n, options=()):
     """[verdict per record] ("undetermined"; all "refused" on exit 2)."""
     p = run([args.rollsafe, "scan", "--stream", stream, "--type", typ,
              "--schema", v1, "--schema", v2, "--reader-runtime", runtime,
-             "--raw-writer", "2", "--format", "json", "--samples", "1000"],
-            "scan", ok=(0, 1, 4))
+             "--raw-writer", "2", "--format", "json", "--samples", "1000"]
+            + list(options), "scan", ok=(0, 1, 4))
     doc = json.loads(p.stdout)
     out = [None] * n
     for verdict, samples in doc["targets"][0].get("samples", {}).items():
@@ -529,8 +537,8 @@ def read_all(argvs, work, jobs):
     """Each reading of READINGS over [(case, bytes)]: {label: [doc]}."""
     text = "".join("%s %s\n" % (c.name, b.hex()) for c, b in jobs)
     out = {}
-    for label, rt, flags in READINGS:
-        p = tr.run(argvs[label.split("+")[0]] + flags,
+    for label, rt, flags, _ in READINGS:
+        p = tr.run(argvs[rt] + flags,
                    "the %s reader" % label, input=text, timeout=300)
         lines = p.stdout.splitlines()
         if len(lines) != len(jobs):
@@ -557,11 +565,11 @@ def check_case(args, case, work, d, records, docs):
     readings = list(READINGS)
     if case.pbc_reader:
         docs = dict(docs, **{"protobuf-c": pbc_docs(d, stream, n)})
-        readings.insert(0, ("protobuf-c", "protobuf-c", []))
+        readings.insert(0, ("protobuf-c", "protobuf-c", [], []))
     rdesc, wdesc = d["mod1"].Rec.DESCRIPTOR, d["mod2"].Rec.DESCRIPTOR
     exts = extensions_of(d["mod1"])
     real = {}  # label -> [(verdict, detail, doc)]
-    for label, _, _ in readings:
+    for label, _, _, _ in readings:
         real[label] = []
         for data, doc in zip(records, docs[label]):
             rec = types.SimpleNamespace(writer=writer_of(d, data))
@@ -579,7 +587,7 @@ def check_case(args, case, work, d, records, docs):
                         "%s.Rec" % d["pkg1"], n)
         got_p, _ = scan(args, stream, d["p1"], d["p2"], rt,
                         "%s.Rec" % d["pkg1"], n)
-        scans[rt] = (got_e, got_p)
+        scans[rt, ()] = (got_e, got_p)
         if got_e != want_e:
             errors.append("%s: scan %s: editions verdicts %s, expected %s"
                           % (case.name, rt, got_e, want_e))
@@ -607,33 +615,45 @@ def check_case(args, case, work, d, records, docs):
     # The readers against the stated verdicts and against rollsafe's scans
     # of both forms (for protobuf-c, of the PROTO files: no protobuf-c
     # reader of the EDITIONS files exists, which the scans above check).
-    for label, rt, _ in readings:
-        stated = case.verdicts(rt or "java")
+    for label, rt, _, options in readings:
+        key = (rt, tuple(options or ()))
+        if key not in scans:
+            scans[key] = tuple(
+                scan(args, stream, d[v1], d[v2], rt, "%s.Rec" % d["pkg1"],
+                     n, options)[0] for v1, v2 in (("e1", "e2"),
+                                                   ("p1", "p2")))
+        got_e, got_p = scans[key]
+        # Without options, the case's stated verdicts (which the scans
+        # must give, above) are this reader's.
+        stated = case.verdicts(rt) if options == [] else [None] * n
         for i, (v, why, doc) in enumerate(real[label]):
             reading = "%s reads %s, so %s%s" % (
                 label, tr.render(doc), v, " (%s)" % why if why else "")
-            got_e, got_p = scans[rt or "java"]
-            print("  %s #%d %-15s %-14s rollsafe %s / %s" % (
+            print("  %s #%d %-19s %-14s rollsafe %s / %s" % (
                 case.name, i, label, v, got_e[i], got_p[i]))
-            if stated[i] == "undetermined" or rt is None:
-                if v == "ok" and "undetermined" in (stated[i], got_e[i],
-                                                    got_p[i]):
+            said = [("proto2/proto3", got_p[i])]
+            if rt != "protobuf-c":
+                # No protobuf-c reader of the EDITIONS files exists (its
+                # scans say no_reader, checked above).
+                said.insert(0, ("editions", got_e[i]))
+            if options is None or "undetermined" in \
+                    [stated[i]] + [x for _, x in said]:
+                if v == "ok" and (options is not None or "undetermined" in
+                                  [x for _, x in said]):
                     errors.append("%s: record %d: undetermined, but %s"
                                   % (case.name, i, reading))
                 continue
-            if not same(v, stated[i]):
+            if stated[i] is not None and not same(v, stated[i]):
                 errors.append("%s: record %d: %s; the case states %s"
                               % (case.name, i, reading, stated[i]))
-            forms = [("proto2/proto3", got_p[i])]
-            if rt != "protobuf-c":
-                forms.insert(0, ("editions", got_e[i]))
-            for form, got in forms:
+            for form, got in said:
                 if not same(v, got):
                     errors.append("%s: record %d: %s; rollsafe scan "
-                                  "--reader-runtime %s (%s files) says %s"
-                                  "\n     bytes %s" % (
-                                      case.name, i, reading, rt, form, got,
-                                      records[i].hex()))
+                                  "--reader-runtime %s%s (%s files) says "
+                                  "%s\n     bytes %s" % (
+                                      case.name, i, reading, rt,
+                                      "".join(" " + x for x in options),
+                                      form, got, records[i].hex()))
     return errors
 
 
@@ -676,7 +696,7 @@ def main():
     k = 0
     for case, work, d, records in built:
         mine = {label: docs[label][k:k + len(records)]
-                for label, _, _ in READINGS}
+                for label, _, _, _ in READINGS}
         k += len(records)
         try:
             e = check_case(args, case, work, d, records, mine)
