@@ -3,9 +3,10 @@
 # .ci/packages.sh's rs_install_buf under RS_NPM_PREFIX: Debian 12's protoc
 # cannot compile editions), judged by rollsafe diff and scan against the
 # proto2/proto3 files with the same wire meaning, which protoc compiles and
-# Python's protobuf and protoc-c generated C read (and C++, Go and Java
-# readers, built here, read an extension). A missing buf fails the test,
-# never skips it.
+# real readers read: Python's protobuf, protoc-c generated C, and the C++,
+# Java and Go readers of tests/differential/runtimes/ (test_runtimes.py's
+# builders, from the Debian packages, in the work folder). A missing buf or
+# a reader that cannot be built fails the test, never skips it.
 if(TARGET rollsafe_cli)
   if(DEFINED ENV{RS_NPM_PREFIX})
     set(rs_npm_prefix $ENV{RS_NPM_PREFIX})
@@ -17,7 +18,8 @@ if(TARGET rollsafe_cli)
   find_program(RS_ED_PROTOC protoc REQUIRED)
   find_program(RS_ED_PROTOC_C protoc-c REQUIRED)
   find_program(RS_ED_CC NAMES cc gcc REQUIRED)
-  find_program(RS_ED_CXX NAMES c++ g++ REQUIRED)
+  # test_runtimes.py's builders run g++, go, java and javac by name.
+  find_program(RS_ED_CXX g++ REQUIRED)
   find_program(RS_ED_GO go REQUIRED)
   find_program(RS_ED_JAVA java REQUIRED)
   find_program(RS_ED_JAVAC javac REQUIRED)
@@ -26,8 +28,7 @@ if(TARGET rollsafe_cli)
             --rollsafe $<TARGET_FILE:rollsafe_cli>
             --buf ${RS_BUF}
             --protoc ${RS_ED_PROTOC} --protoc-c ${RS_ED_PROTOC_C}
-            --cc ${RS_ED_CC} --cxx ${RS_ED_CXX} --go ${RS_ED_GO}
-            --java ${RS_ED_JAVA} --javac ${RS_ED_JAVAC}
+            --cc ${RS_ED_CC}
             --work ${CMAKE_CURRENT_BINARY_DIR}/editions-work)
   set_tests_properties(editions PROPERTIES LABELS editions)
 endif()

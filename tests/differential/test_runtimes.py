@@ -389,12 +389,19 @@ def has_unknown(doc):
     return any(has_unknown(v) for k, v in doc.items() if k != "#u")
 
 
-def expected(record, doc, rdesc, wdesc):
+def expected(record, doc, rdesc, wdesc, extensions=()):
     """(verdict, detail) of a reader that printed @doc where the writer
-    meant record.writer."""
+    meant record.writer. @extensions: the reader's extension fields of
+    rdesc, compared as fields where the reader printed them (it parsed
+    them); record.writer then holds the writer's extensions by number."""
     if "error" in doc:
         return "unreadable", doc["error"]
     seen = td.c_message(rdesc, doc)
+    for x in extensions:
+        j = doc.get(str(x.number))
+        if j is not None and j != []:
+            seen[x.number] = ([td.c_scalar(x, v) for v in j]
+                              if isinstance(j, list) else td.c_scalar(x, j))
     verdict, detail = td.expected_verdict(record.writer, wdesc, seen, rdesc)
     if verdict == "ok" and has_unknown(doc):
         # Fields it sent to its unknown-field set, and reads without.

@@ -2,16 +2,18 @@
  * tests/editions/pbc_reader.c: a protobuf-c reader of one case's
  * version-1 schema, as protoc-c generates it (the generated header comes in
  * with -include, its descriptor's name as -DRS_ED_DESC), linked with
- * libprotobuf-c only. Reads varint-length-delimited records from standard
- * input and prints one line per record: "error" when
- * protobuf_c_message_unpack fails, else "ok N", N the number of unknown
- * fields it kept at the top level.
+ * libprotobuf-c and the differential suite's printer (tests/differential/
+ * print.c) only. Reads varint-length-delimited records from standard input
+ * and prints one JSON document a line per record, in the form of print.h:
+ * what protobuf_c_message_unpack gives, or {"error": "unpack failed"}.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <protobuf-c/protobuf-c.h>
+
+#include "print.h"
 
 static int read_varint(FILE *in, uint64_t *out) {
   uint64_t v = 0;
@@ -38,9 +40,10 @@ int main(void) {
     ProtobufCMessage *m =
         protobuf_c_message_unpack(&RS_ED_DESC, NULL, len, buf);
     if (m == NULL) {
-      puts("error");
+      dc_print_error("unpack failed");
     } else {
-      printf("ok %u\n", m->n_unknown_fields);
+      dc_print_message(m);
+      putchar('\n');
       protobuf_c_message_free_unpacked(m, NULL);
     }
     free(buf);

@@ -7,48 +7,88 @@ compiles (Debian 12's protoc 3.21 cannot), and as proto2/proto3 files with
 the same wire meaning (PROTO), which protoc compiles. No runtime of Debian
 12 loads an editions descriptor (protobuf 3.21, protobuf-c 1.4, Go
 protobuf 1.28 predate editions), so the expectations come from the PROTO
-files, read by real readers:
+files, read by real readers. Python's protobuf writes every record with
+the PROTO version-2 class; then every record of every case is read by the
+PROTO version 1 of
 
-* Python's protobuf (3.21, its C++ backend) reads every record with the
-  PROTO version-1 class; what it reads gives the expected Python verdict
-  (its parse fails: unreadable; a field it knows reads otherwise than the
-  PROTO version-2 class reads it: misread; only unknown fields differ:
-  ignored_fields; else ok);
-* protoc-c generated C of the PROTO version 1, linked with libprotobuf-c
-  only (pbc_reader.c), tells whether protobuf-c's unpack fails (unreadable
-  exactly when it does);
-* for the extensions case, C++, Go and Java readers of the PROTO version 1
-  (cpp_ext_reader.cc, go_ext_reader.go, JavaExtReader.java, built from the
-  Debian packages) show how each parses a registered extension;
-* the other runtimes' readings of the PROTO files are what the differential
-  suite (differential.runtime.*) checks rollsafe against, record by record:
-  here rollsafe's verdicts for the EDITIONS files must equal its verdicts
-  for the PROTO files, runtime by runtime.
+* protoc-c generated C, linked with libprotobuf-c only (pbc_reader.c,
+  which prints the message as tests/differential/print.c does);
+* the Python, C++, Java and Go readers of the differential suite
+  (tests/differential/runtimes/; C++, Java and Go built by
+  test_runtimes.py's builders from the Debian packages, once for every
+  case, and again only when their sources or the PROTO version-1 files
+  change), the PROTO files laid out as the differential corpus lays out
+  its cases (WORK/readers-gen/protos/<case>/v1/rec.proto, package
+  dc.<case>.v1; both forms of a case use that package). C++, Java and Go
+  read every record again with allow_partial (their --allow-partial), and
+  Java once more with an ExtensionRegistry holding the file's extensions.
 
-Each case also states its expected verdicts per runtime and its diff
-findings (rule ids) per runtime: a test that can fail. Where rollsafe
-cannot tell (fields written as groups, which it cannot decode; extensions
-a runtime parses), the expected verdict is "undetermined", which the scan
-must report with exit 4, and the real reader's verdict must not be ok
-(the undetermined record is a real question). "refused" means rollsafe
-refuses the reader (exit 2): no protobuf-c reader of an editions file or
-of a group exists (protoc-c 1.4 cannot compile either).
+Each reader prints what its runtime's parse gave (extensions it parsed
+included); test_runtimes.expected() turns that into the verdict the
+runtime gives the record (its parse fails: unreadable; a value other than
+the writer's: misread; only fields it keeps as unknown: ignored_fields;
+else ok), against what the writer meant (the PROTO version-2 class's parse
+of the bytes, extensions included).
+
+rollsafe's scan verdicts with --reader-runtime R, for the EDITIONS files
+and for the PROTO files, must equal what R's reader did, record by record
+(unreadable and corrupt are one: the parse fails), a reading with
+allow_partial with `--reader-option allow_partial=true`; for protobuf-c,
+for the PROTO files (of the EDITIONS files no protobuf-c reader exists).
+rollsafe's java verdicts are those of a reader that gives no
+ExtensionRegistry: Java's reading with one is checked only where rollsafe
+says undetermined, and printed (READINGS). Each case also states
+its expected verdicts per runtime and its diff findings (rule ids) per
+runtime, which both must match too: where a reader disagrees with the
+stated verdict, the test fails and says which. Where rollsafe cannot tell
+(extensions a runtime parses), the expected verdict is "undetermined",
+which the scan must report with exit 4, and the real readers' verdicts
+must not be ok (the undetermined record is a real question). "no_reader"
+means rollsafe has no protobuf-c reader of the version (exit 4): no
+protobuf-c reader of an editions file or of a group exists (protoc-c 1.4
+cannot compile either). A reader that cannot be built or run fails the
+test; nothing is skipped.
 
 Usage: test_editions.py --rollsafe BIN --buf BIN --protoc BIN
-                        --protoc-c BIN --cc BIN [--cxx BIN] [--go BIN]
-                        [--java BIN] [--javac BIN] --work DIR
-                        [CASE...]
+                        --protoc-c BIN --cc BIN --work DIR [CASE...]
 """
 import argparse
+import concurrent.futures
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import types
 
 RUNTIMES = ("protobuf-c", "cpp", "java", "go", "python")
 HERE = os.path.dirname(os.path.abspath(__file__))
+DIFFERENTIAL = os.path.normpath(os.path.join(HERE, "..", "differential"))
+sys.path.insert(0, DIFFERENTIAL)
+
+import test_runtimes as tr  # noqa: E402
+import test_differential as td  # noqa: E402
+
+# The readings of every record: (label, runtime, the reader's flags,
+# rollsafe's scan arguments for a reader that does the same). The stated
+# verdicts of a case are those of the readings without options; a reading
+# with options must get rollsafe's verdicts with the matching
+# --reader-option. Scan arguments None: no reader option of rollsafe
+# models the reading yet (its java verdicts are those of Rec.parseFrom
+# without a registry), so the reading is checked only where rollsafe
+# cannot tell (undetermined: it must not read ok), and printed.
+ALLOW_PARTIAL = ["--reader-option", "allow_partial=true"]
+READINGS = (("python", "python", [], []),
+            ("cpp", "cpp", [], []),
+            ("cpp allow_partial", "cpp", ["--allow-partial"], ALLOW_PARTIAL),
+            ("java", "java", [], []),
+            ("java allow_partial", "java", ["--allow-partial"],
+             ALLOW_PARTIAL),
+            ("java registry", "java", ["--extension-registry"], None),
+            ("go", "go", [], []),
+            ("go allow_partial", "go", ["-allow_partial"], ALLOW_PARTIAL))
+UNREADABLE = ("unreadable", "corrupt")
 
 
 class Failure(Exception):
@@ -323,31 +363,77 @@ def write_varint(out, n):
             return
 
 
-def build(args, case, work):
+def pkg_of(case, v):
+    return "dc.%s.v%d" % (case.name, v)
+
+
+def write_protos(root):
+    """Every case's PROTO files as the differential corpus lays out its
+    own (ROOT/protos/<case>/v<N>/rec.proto, package dc.<case>.v<N>), so
+    that test_runtimes' builders make readers of them; a file is rewritten
+    only when its text changes."""
+    for case in CASES:
+        for v, ptext in enumerate(case.proto, 1):
+            pdir = os.path.join(root, "protos", case.name, "v%d" % v)
+            os.makedirs(pdir, exist_ok=True)
+            path = os.path.join(pdir, "rec.proto")
+            text = ptext.replace("{pkg}", pkg_of(case, v)) + "\n"
+            try:
+                with open(path) as f:
+                    if f.read() == text:
+                        continue
+            except OSError:
+                pass
+            with open(path, "w") as f:
+                f.write(text)
+
+
+def build_readers(args, root):
+    """test_runtimes' C++, Java and Go readers of every case's PROTO
+    version 1: {runtime: argv}. A reader that cannot be built fails."""
+    names = sorted(c.name for c in CASES)
+    ns = types.SimpleNamespace(gen=root, pbc_reader=None,
+                               work=os.path.join(args.work, "readers"))
+    runtimes = ("python", "cpp", "java", "go")
+    # The three builds side by side: most of a first run's time.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(tr.reader_argv, rt, names, ns)
+                   for rt in runtimes]
+    out = {}
+    for rt, f in zip(runtimes, futures):
+        try:
+            out[rt] = f.result()
+        except tr.Failure as e:
+            raise Failure("the %s reader: %s" % (rt, e))
+    return out
+
+
+def build(args, case, work, root):
     """Descriptor sets of both forms, Python classes and the C reader."""
     d = {}
-    for v, (etext, ptext) in enumerate(zip(case.editions, case.proto), 1):
-        pkg = "ed.%s.v%d" % (case.name, v)
+    protos = os.path.join(root, "protos")
+    for v, etext in enumerate(case.editions, 1):
+        pkg = pkg_of(case, v)
         edir = os.path.join(work, "editions", "v%d" % v)
-        pdir = os.path.join(work, "proto", "v%d" % v)
-        for x in (edir, pdir):
+        pydir = os.path.join(root, "py")
+        for x in (edir, pydir):
             os.makedirs(x, exist_ok=True)
         with open(os.path.join(edir, "buf.yaml"), "w") as f:
             f.write("version: v2\n")
         with open(os.path.join(edir, "rec.proto"), "w") as f:
             f.write(etext.replace("{pkg}", pkg) + "\n")
-        # One name per file: Python's descriptor pool holds every case's.
-        pname = "%s_v%d" % (case.name, v)
-        with open(os.path.join(pdir, pname + ".proto"), "w") as f:
-            f.write(ptext.replace("{pkg}", pkg) + "\n")
+        # The PROTO file's name holds the case: Python's descriptor pool
+        # holds every case's.
+        pname = "%s/v%d/rec.proto" % (case.name, v)
         d["e%d" % v] = os.path.join(work, "e%d.binpb" % v)
         d["p%d" % v] = os.path.join(work, "p%d.binpb" % v)
         run([args.buf, "build", "-o", d["e%d" % v]], "buf build", cwd=edir)
-        run([args.protoc, "-I", pdir, "--include_imports", "-o",
-             d["p%d" % v], "--python_out", pdir, pname + ".proto"],
-            "protoc " + pdir)
+        run([args.protoc, "-I", protos, "--include_imports", "-o",
+             d["p%d" % v], "--python_out", pydir, pname],
+            "protoc " + pname)
         spec = importlib.util.spec_from_file_location(
-            "ed_%s_v%d" % (case.name, v), os.path.join(pdir, pname + "_pb2.py"))
+            "ed_%s_v%d" % (case.name, v),
+            os.path.join(pydir, case.name, "v%d" % v, "rec_pb2.py"))
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         d["mod%d" % v] = mod
@@ -355,15 +441,16 @@ def build(args, case, work):
     if case.pbc_reader:
         cdir = os.path.join(work, "c")
         os.makedirs(cdir, exist_ok=True)
-        pdir = os.path.join(work, "proto", "v1")
-        pname = "%s_v1" % case.name
-        run([args.protoc_c, "-I", pdir, "--c_out", cdir, pname + ".proto"],
+        pname = "%s/v1/rec" % case.name
+        run([args.protoc_c, "-I", protos, "--c_out", cdir, pname + ".proto"],
             "protoc-c")
         sym = "%s__rec__descriptor" % d["pkg1"].replace(".", "__")
         d["pbc"] = os.path.join(work, "pbc_reader")
-        run([args.cc, "-std=c11", "-o", d["pbc"], "-I", cdir,
+        run([args.cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-o",
+             d["pbc"], "-I", cdir, "-I", DIFFERENTIAL,
              "-include", os.path.join(cdir, pname + ".pb-c.h"),
              "-DRS_ED_DESC=" + sym, os.path.join(HERE, "pbc_reader.c"),
+             os.path.join(DIFFERENTIAL, "print.c"),
              os.path.join(cdir, pname + ".pb-c.c"), "-lprotobuf-c"], "cc")
     return d
 
@@ -384,64 +471,23 @@ def record_bytes(case, d):
     return out
 
 
-def as_value(m, fields=None):
-    """A message's known fields (extensions too) by number, recursively."""
-    out = {}
-    for fd, v in m.ListFields():
-        if fd.message_type is not None:
-            v = ([as_value(x) for x in v] if fd.label == fd.LABEL_REPEATED
-                 else as_value(v))
-        elif fd.label == fd.LABEL_REPEATED:
-            v = list(v)
-        if isinstance(v, str):
-            v = v.encode()
-        out[fd.number] = v
-    return out
-
-
-def python_verdict(d, data):
-    """What Python's protobuf (the PROTO version 1 class) makes of data."""
-    try:
-        r = d["mod1"].Rec.FromString(data)
-    except Exception as e:  # DecodeError and its kin
-        return "unreadable", str(e)
-    w = d["mod2"].Rec.FromString(data)
-    rv, wv = as_value(r), as_value(w)
-    rdesc = d["mod1"].Rec.DESCRIPTOR
-    known = {f.number: f for f in rdesc.fields}
-    for x in d["mod1"].DESCRIPTOR.extensions_by_name.values():
-        if x.containing_type.full_name == rdesc.full_name:
-            known[x.number] = x
-    for num, fd in known.items():
-        have, meant = rv.get(num), wv.get(num)
-        # A singular reader of a repeated writer keeps the last element.
-        if isinstance(meant, list) and not isinstance(have, list) and meant:
-            meant = meant[-1]
-        if have != meant:
-            return "misread", "field %d: read %r, written %r" % (
-                num, have, meant)
-        if fd.enum_type is not None and have is not None:
-            for v in (have if isinstance(have, list) else [have]):
-                if v not in fd.enum_type.values_by_number:
-                    return "misread", "field %d: value %d its enum lacks" % (
-                        num, v)
-    if len(r.UnknownFields()) > 0:
-        return "ignored_fields", "unknown fields"
-    return "ok", ""
-
-
-def pbc_verdicts(d, stream):
+def pbc_docs(d, stream, n):
+    """The protobuf-c reader's JSON of each record of @stream."""
     with open(stream, "rb") as f:
         p = run([d["pbc"]], "protobuf-c reader", stdin=f)
-    return p.stdout.split("\n")[:-1]
+    lines = p.stdout.splitlines()
+    if len(lines) != n:
+        raise Failure("the protobuf-c reader answered %d of %d records"
+                      % (len(lines), n))
+    return [json.loads(x) for x in lines]
 
 
-def scan(args, stream, v1, v2, runtime, typ, n):
+def scan(args, stream, v1, v2, runtime, typ, n, options=()):
     """[verdict per record] ("undetermined"; all "refused" on exit 2)."""
     p = run([args.rollsafe, "scan", "--stream", stream, "--type", typ,
              "--schema", v1, "--schema", v2, "--reader-runtime", runtime,
-             "--raw-writer", "2", "--format", "json", "--samples", "1000"],
-            "scan", ok=(0, 1, 4))
+             "--raw-writer", "2", "--format", "json", "--samples", "1000"]
+            + list(options), "scan", ok=(0, 1, 4))
     doc = json.loads(p.stdout)
     out = [None] * n
     for verdict, samples in doc["targets"][0].get("samples", {}).items():
@@ -464,93 +510,51 @@ def diff_rules(args, v1, v2, runtime):
     return sorted(f["rule"] for f in json.loads(p.stdout)["findings"])
 
 
-def cpp_extension_reading(args, d, data, work):
-    """C++'s reading of the extension `e` of the "extensions" case: its
-    generated code linked in registers the extension, so ParseFromString
-    parses it as a field (a uint32 where a sint32 was written)."""
-    pdir = os.path.join(work, "proto", "v1")
-    run([args.protoc, "-I", pdir, "--cpp_out", pdir, "extensions_v1.proto"],
-        "protoc --cpp_out")
-    exe = os.path.join(work, "cpp_ext_reader")
-    flags = run(["pkg-config", "--cflags", "--libs", "protobuf"],
-                "pkg-config protobuf").stdout.split()
-    run([args.cxx, "-std=c++17", "-o", exe, "-I", pdir,
-         '-DRS_ED_HEADER="extensions_v1.pb.h"',
-         "-DRS_ED_NS=" + d["pkg1"].replace(".", "::"),
-         os.path.join(HERE, "cpp_ext_reader.cc"),
-         os.path.join(pdir, "extensions_v1.pb.cc")] + flags, "c++")
-    return run([exe], "C++ reader", input=data.decode("latin-1"),
-               encoding="latin-1").stdout.strip()
+def extensions_of(mod):
+    """The extensions of Rec that the module's file declares."""
+    rdesc = mod.Rec.DESCRIPTOR
+    return [x for x in mod.DESCRIPTOR.extensions_by_name.values()
+            if x.containing_type.full_name == rdesc.full_name]
 
 
-def go_extension_reading(args, d, data, work):
-    """Go's reading of the extension `e` of the "extensions" case: the
-    generated package imported registers it, and proto.Unmarshal resolves
-    extensions with protoregistry.GlobalTypes by default. Built offline in
-    GOPATH mode from Debian's golang-google-protobuf-dev."""
-    gopath = os.path.join(work, "gopath")
-    env = dict(os.environ)
-    env.update(GOPATH=gopath + ":/usr/share/gocode", GO111MODULE="off",
-               GOFLAGS="", GOPROXY="off",
-               GOCACHE=os.path.join(work, "gocache"))
-    src = os.path.join(gopath, "src")
-    os.makedirs(os.path.join(src, "edextreader"), exist_ok=True)
-    plugin = os.path.join(work, "protoc-gen-go")
-    run([args.go, "build", "-o", plugin,
-         "google.golang.org/protobuf/cmd/protoc-gen-go"],
-        "go build protoc-gen-go", env=env)
-    pdir = os.path.join(work, "proto", "v1")
-    run([args.protoc, "-I", pdir, "--plugin=protoc-gen-go=" + plugin,
-         "--go_out=" + src, "--go_opt=Mextensions_v1.proto=edext/v1",
-         "extensions_v1.proto"], "protoc --go_out")
-    shutil.copy(os.path.join(HERE, "go_ext_reader.go"),
-                os.path.join(src, "edextreader", "main.go"))
-    exe = os.path.join(work, "go_ext_reader")
-    run([args.go, "build", "-o", exe, "edextreader"], "go build", env=env)
-    return run([exe], "Go reader", input=data.decode("latin-1"),
-               encoding="latin-1").stdout.strip()
+def writer_of(d, data):
+    """What the writer meant (td's common form, extensions by number), or
+    None when its own class cannot parse the bytes."""
+    try:
+        m = d["mod2"].Rec.FromString(data)
+        out = td.py_message(m, reader=False)
+    except Exception:  # DecodeError, and the runtime's own errors
+        return None
+    for fd, v in m.ListFields():
+        if fd.is_extension:
+            out[fd.number] = ([td.py_scalar(fd, x, False) for x in v]
+                              if fd.label == fd.LABEL_REPEATED
+                              else td.py_scalar(fd, v, False))
+    return out
 
 
-def java_extension_reading(args, d, data, work):
-    """Java's reading of the extension `e` of the "extensions" case, by
-    Rec.parseFrom without and with an ExtensionRegistry."""
-    pdir = os.path.join(work, "proto", "v1")
-    jdir = os.path.join(work, "java")
-    os.makedirs(jdir, exist_ok=True)
-    run([args.protoc, "-I", pdir, "--java_out", jdir, "extensions_v1.proto"],
-        "protoc --java_out")
-    sources = [os.path.join(HERE, "JavaExtReader.java")]
-    for root, _, files in os.walk(jdir):
-        sources += [os.path.join(root, f) for f in files
-                    if f.endswith(".java")]
-    cp = "/usr/share/java/protobuf.jar"
-    run([args.javac, "-nowarn", "-cp", cp, "-d", jdir] + sources, "javac")
-    return run([args.java, "-cp", jdir + ":" + cp, "JavaExtReader"],
-               "Java reader", input=data.decode("latin-1"),
-               encoding="latin-1").stdout.strip()
+def read_all(argvs, work, jobs):
+    """Each reading of READINGS over [(case, bytes)]: {label: [doc]}."""
+    text = "".join("%s %s\n" % (c.name, b.hex()) for c, b in jobs)
+    out = {}
+    for label, rt, flags, _ in READINGS:
+        p = tr.run(argvs[rt] + flags,
+                   "the %s reader" % label, input=text, timeout=300)
+        lines = p.stdout.splitlines()
+        if len(lines) != len(jobs):
+            raise Failure("the %s reader answered %d of %d records"
+                          % (label, len(lines), len(jobs)))
+        out[label] = [json.loads(x) for x in lines]
+    return out
 
 
-def check_case(args, case, work):
+def same(a, b):
+    return a == b or (a in UNREADABLE and b in UNREADABLE)
+
+
+def check_case(args, case, work, d, records, docs):
+    """@docs: {reading label: [the reader's JSON per record]}."""
     errors = []
-    d = build(args, case, work)
-    records = record_bytes(case, d)
-    if case.name == "extensions":
-        # The undetermined record is a real question for C++: it parses the
-        # extension as a field and reads 1 where -1 was written.
-        got = cpp_extension_reading(args, d, records[0], work)
-        if got != "has 1 value 1 unknown 0":
-            errors.append("extensions: C++ reads the extension as '%s', "
-                          "expected 'has 1 value 1 unknown 0'" % got)
-        got = java_extension_reading(args, d, records[0], work)
-        want = ("plain has false value 0 unknown 1\n"
-                "registry has true value 1 unknown 0")
-        if got != want:
-            errors.append("extensions: Java reads the extension as '%s', "
-                          "expected '%s'" % (got, want))
-        got = go_extension_reading(args, d, records[0], work)
-        if got != "has true value 1 unknown 0":
-            errors.append("extensions: Go reads the extension as '%s', "
-                          "expected 'has true value 1 unknown 0'" % got)
     stream = os.path.join(work, "records.bin")
     with open(stream, "wb") as f:
         for r in records:
@@ -558,7 +562,20 @@ def check_case(args, case, work):
             write_varint(b, len(r))
             f.write(bytes(b) + r)
     n = len(records)
-    pbc = pbc_verdicts(d, stream) if case.pbc_reader else None
+    readings = list(READINGS)
+    if case.pbc_reader:
+        docs = dict(docs, **{"protobuf-c": pbc_docs(d, stream, n)})
+        readings.insert(0, ("protobuf-c", "protobuf-c", [], []))
+    rdesc, wdesc = d["mod1"].Rec.DESCRIPTOR, d["mod2"].Rec.DESCRIPTOR
+    exts = extensions_of(d["mod1"])
+    real = {}  # label -> [(verdict, detail, doc)]
+    for label, _, _, _ in readings:
+        real[label] = []
+        for data, doc in zip(records, docs[label]):
+            rec = types.SimpleNamespace(writer=writer_of(d, data))
+            v, why = tr.expected(rec, doc, rdesc, wdesc, exts)
+            real[label].append((v, why, doc))
+    scans = {}
     for rt in RUNTIMES:
         want = case.verdicts(rt)
         # protoc-c cannot compile an editions file: for protobuf-c, the
@@ -570,32 +587,13 @@ def check_case(args, case, work):
                         "%s.Rec" % d["pkg1"], n)
         got_p, _ = scan(args, stream, d["p1"], d["p2"], rt,
                         "%s.Rec" % d["pkg1"], n)
+        scans[rt, ()] = (got_e, got_p)
         if got_e != want_e:
             errors.append("%s: scan %s: editions verdicts %s, expected %s"
                           % (case.name, rt, got_e, want_e))
         if got_p != want:
             errors.append("%s: scan %s: proto2/proto3 verdicts %s, expected "
                           "%s" % (case.name, rt, got_p, want))
-        for i, data in enumerate(records):
-            if rt == "python":
-                real, why = python_verdict(d, data)
-                if want[i] == "undetermined":
-                    if real == "ok":
-                        errors.append("%s: record %d: undetermined, but "
-                                      "Python reads it ok" % (case.name, i))
-                elif real != want[i]:
-                    errors.append("%s: record %d: Python reads it %s (%s), "
-                                  "expected %s" % (case.name, i, real, why,
-                                                   want[i]))
-            if rt == "protobuf-c" and pbc is not None:
-                fails = pbc[i] == "error"
-                if fails != (want[i] == "unreadable"):
-                    errors.append("%s: record %d: protobuf-c %s, expected %s"
-                                  % (case.name, i, pbc[i], want[i]))
-                if (want[i] == "ignored_fields") != \
-                        (not fails and pbc[i] != "ok 0"):
-                    errors.append("%s: record %d: protobuf-c %s, expected %s"
-                                  % (case.name, i, pbc[i], want[i]))
         rules = diff_rules(args, d["e1"], d["e2"], rt)
         if rules != sorted(case.rules(rt)):
             errors.append("%s: diff %s: editions rules %s, expected %s"
@@ -614,6 +612,48 @@ def check_case(args, case, work):
                     errors.append("%s: diff %s %s against %s: rules %s, "
                                   "expected %s" % (case.name, rt, a, b, x,
                                                    want))
+    # The readers against the stated verdicts and against rollsafe's scans
+    # of both forms (for protobuf-c, of the PROTO files: no protobuf-c
+    # reader of the EDITIONS files exists, which the scans above check).
+    for label, rt, _, options in readings:
+        key = (rt, tuple(options or ()))
+        if key not in scans:
+            scans[key] = tuple(
+                scan(args, stream, d[v1], d[v2], rt, "%s.Rec" % d["pkg1"],
+                     n, options)[0] for v1, v2 in (("e1", "e2"),
+                                                   ("p1", "p2")))
+        got_e, got_p = scans[key]
+        # Without options, the case's stated verdicts (which the scans
+        # must give, above) are this reader's.
+        stated = case.verdicts(rt) if options == [] else [None] * n
+        for i, (v, why, doc) in enumerate(real[label]):
+            reading = "%s reads %s, so %s%s" % (
+                label, tr.render(doc), v, " (%s)" % why if why else "")
+            print("  %s #%d %-19s %-14s rollsafe %s / %s" % (
+                case.name, i, label, v, got_e[i], got_p[i]))
+            said = [("proto2/proto3", got_p[i])]
+            if rt != "protobuf-c":
+                # No protobuf-c reader of the EDITIONS files exists (its
+                # scans say no_reader, checked above).
+                said.insert(0, ("editions", got_e[i]))
+            if options is None or "undetermined" in \
+                    [stated[i]] + [x for _, x in said]:
+                if v == "ok" and (options is not None or "undetermined" in
+                                  [x for _, x in said]):
+                    errors.append("%s: record %d: undetermined, but %s"
+                                  % (case.name, i, reading))
+                continue
+            if stated[i] is not None and not same(v, stated[i]):
+                errors.append("%s: record %d: %s; the case states %s"
+                              % (case.name, i, reading, stated[i]))
+            for form, got in said:
+                if not same(v, got):
+                    errors.append("%s: record %d: %s; rollsafe scan "
+                                  "--reader-runtime %s%s (%s files) says "
+                                  "%s\n     bytes %s" % (
+                                      case.name, i, reading, rt,
+                                      "".join(" " + x for x in options),
+                                      form, got, records[i].hex()))
     return errors
 
 
@@ -622,29 +662,47 @@ def main():
     for a in ("--rollsafe", "--buf", "--protoc", "--protoc-c", "--cc",
               "--work"):
         ap.add_argument(a, required=True)
-    ap.add_argument("--cxx", default="c++")
-    ap.add_argument("--go", default="go")
-    ap.add_argument("--java", default="java")
-    ap.add_argument("--javac", default="javac")
     ap.add_argument("cases", nargs="*")
     args = ap.parse_args()
+    args.work = os.path.abspath(args.work)
     if not os.access(args.buf, os.X_OK):
         print("buf not found (%s): .ci/packages.sh's rs_install_buf installs "
               "it (npm @bufbuild/buf) under RS_NPM_PREFIX; reconfigure after"
               % args.buf, file=sys.stderr)
         return 1
+    unknown = set(args.cases) - {c.name for c in CASES}
+    if unknown:
+        print("no case %s" % ", ".join(sorted(unknown)), file=sys.stderr)
+        return 1
+    root = os.path.join(args.work, "readers-gen")
     errors = []
-    for case in CASES:
-        if args.cases and case.name not in args.cases:
-            continue
-        work = os.path.join(args.work, case.name)
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
+    try:
+        write_protos(root)
+        argvs = build_readers(args, root)
+        built = []
+        for case in CASES:
+            if args.cases and case.name not in args.cases:
+                continue
+            work = os.path.join(args.work, case.name)
+            shutil.rmtree(work, ignore_errors=True)
+            os.makedirs(work)
+            d = build(args, case, work, root)
+            built.append((case, work, d, record_bytes(case, d)))
+        jobs = [(case, r) for case, _, _, records in built for r in records]
+        docs = read_all(argvs, args.work, jobs)
+    except (Failure, tr.Failure) as f:
+        print("FAIL %s" % f)
+        return 1
+    k = 0
+    for case, work, d, records in built:
+        mine = {label: docs[label][k:k + len(records)]
+                for label, _, _, _ in READINGS}
+        k += len(records)
         try:
-            e = check_case(args, case, work)
-        except Failure as f:
+            e = check_case(args, case, work, d, records, mine)
+        except (Failure, tr.Failure) as f:
             e = ["%s: %s" % (case.name, f)]
-        print("%-18s %s" % (case.name, "ok" if not e else "FAILED"))
+        print("%-24s %s" % (case.name, "ok" if not e else "FAILED"))
         errors += e
     for e in errors:
         print("FAIL " + e)

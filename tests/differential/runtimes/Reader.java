@@ -5,10 +5,15 @@
 //
 // Standard input: one request a line, "CASE HEX"; standard output: one JSON
 // document a line in the form of print.h, what Rec.parseFrom(byte[]) gives,
-// walked through its descriptor. "#u" is the number of field numbers in the
-// message's unknown field set. A failed parse prints {"error": "..."}.
+// walked through its descriptor; extensions it parsed (only with
+// --extension-registry: an ExtensionRegistry holding the case file's
+// extensions, RecOuterClass.registerAllExtensions) follow as fields of their
+// numbers when set. "#u" is the number of field numbers in the message's
+// unknown field set. A failed parse prints {"error": "..."}.
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.ExtensionRegistry;
+import com.google.protobuf.ExtensionRegistryLite;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Parser;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
@@ -82,6 +87,8 @@ public final class Reader {
 
   private static String message(Message m) {
     List<FieldDescriptor> fields = new ArrayList<>(m.getDescriptorForType().getFields());
+    for (FieldDescriptor f : m.getAllFields().keySet())
+      if (f.isExtension()) fields.add(f);
     fields.sort(Comparator.comparingInt(FieldDescriptor::getNumber));
     StringBuilder s = new StringBuilder("{");
     for (FieldDescriptor f : fields) {
@@ -104,13 +111,16 @@ public final class Reader {
   }
 
   // Options, as a reader's code gives them: --allow-partial (parsePartialFrom),
-  // --recursion-limit N (CodedInputStream.setRecursionLimit); none:
+  // --recursion-limit N (CodedInputStream.setRecursionLimit),
+  // --extension-registry (the parse given an ExtensionRegistry holding the
+  // case file's extensions: parseFrom(byte[], ExtensionRegistryLite)); none:
   // parseFrom(byte[]).
   public static void main(String[] args) throws Exception {
-    boolean partial = false;
+    boolean partial = false, registry = false;
     int limit = 0;
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--allow-partial")) partial = true;
+      else if (args[i].equals("--extension-registry")) registry = true;
       else if (args[i].equals("--recursion-limit") && i + 1 < args.length)
         limit = Integer.parseInt(args[++i]);
       else throw new IllegalArgumentException("unknown option " + args[i]);
@@ -128,10 +138,20 @@ public final class Reader {
         bytes[i] = (byte) Integer.parseInt(hexed.substring(2 * i, 2 * i + 2), 16);
       Method parse;
       Object parser;
+      ExtensionRegistryLite extensions = ExtensionRegistryLite.getEmptyRegistry();
       try {
         Class<?> rec = Class.forName("dc." + name + ".v1.RecOuterClass$Rec");
-        parse = rec.getMethod("parseFrom", byte[].class);
+        parse = registry
+            ? rec.getMethod("parseFrom", byte[].class, ExtensionRegistryLite.class)
+            : rec.getMethod("parseFrom", byte[].class);
         parser = rec.getMethod("parser").invoke(null);
+        if (registry) {
+          ExtensionRegistry reg = ExtensionRegistry.newInstance();
+          Class.forName("dc." + name + ".v1.RecOuterClass")
+              .getMethod("registerAllExtensions", ExtensionRegistry.class)
+              .invoke(null, reg);
+          extensions = reg;
+        }
       } catch (ClassNotFoundException e) {
         out.println("{\"error\": \"unknown case\"}");
         out.flush();
@@ -143,11 +163,13 @@ public final class Reader {
           if (limit != 0) cis.setRecursionLimit(limit);
           @SuppressWarnings("unchecked")
           Parser<Message> p = (Parser<Message>) parser;
-          Message m = partial ? p.parsePartialFrom(cis) : p.parseFrom(cis);
+          Message m = partial ? p.parsePartialFrom(cis, extensions)
+                              : p.parseFrom(cis, extensions);
           cis.checkLastTagWas(0);
           out.println(message(m));
         } else {
-          out.println(message((Message) parse.invoke(null, (Object) bytes)));
+          out.println(message((Message) (registry ? parse.invoke(null, bytes, extensions)
+                                                   : parse.invoke(null, (Object) bytes))));
         }
       } catch (InvocationTargetException e) {
         Throwable t = e.getCause();

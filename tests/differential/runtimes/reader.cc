@@ -5,14 +5,17 @@
 //
 // Standard input: one request a line, "CASE HEX"; standard output: one JSON
 // document a line in the form of print.h, what Rec::ParseFromString() of
-// dc.<CASE>.v1.Rec gives, walked through its descriptor. "#u" is the number
-// of fields in the message's unknown field set. A failed parse prints
+// dc.<CASE>.v1.Rec gives, walked through its descriptor; extensions it
+// parsed (the generated code linked in registers its file's extensions)
+// follow as fields of their numbers when set. "#u" is the number of fields
+// in the message's unknown field set. A failed parse prints
 // {"error": "..."}.
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/coded_stream.h>
@@ -103,6 +106,10 @@ static std::string message_json(const Message &m) {
   std::map<int, const FieldDescriptor *> by_number;
   for (int i = 0; i < d->field_count(); i++)
     by_number[d->field(i)->number()] = d->field(i);
+  std::vector<const FieldDescriptor *> set;
+  r->ListFields(m, &set);
+  for (const FieldDescriptor *f : set)
+    if (f->is_extension()) by_number[f->number()] = f;
   std::string out = "{";
   for (const auto &[number, f] : by_number) {
     out += "\"" + std::to_string(number) + "\": ";

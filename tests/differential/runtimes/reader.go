@@ -5,8 +5,11 @@
 //
 // Standard input: one request a line, "CASE HEX"; standard output: one JSON
 // document a line in the form of print.h, what proto.Unmarshal() with the
-// default options gives, walked through protoreflect. "#u" is 1 when the
-// message keeps unknown bytes, else 0. A failed parse prints
+// default options gives, walked through protoreflect; extensions it parsed
+// (the generated packages imported register their files' extensions in
+// protoregistry.GlobalTypes, which Unmarshal resolves) follow as fields of
+// their numbers when set. "#u" is 1 when the message keeps unknown bytes,
+// else 0. A failed parse prints
 // {"error": "..."}.
 package main
 
@@ -65,6 +68,12 @@ func message(m protoreflect.Message) string {
 	for i := 0; i < fds.Len(); i++ {
 		list = append(list, fds.Get(i))
 	}
+	m.Range(func(f protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		if f.IsExtension() {
+			list = append(list, f)
+		}
+		return true
+	})
 	sort.Slice(list, func(i, j int) bool { return list[i].Number() < list[j].Number() })
 	var b strings.Builder
 	b.WriteString("{")

@@ -7,7 +7,9 @@ on standard error), nothing of rollsafe.
 Usage: reader.py GEN (the corpus' build folder, holding py/<case>/v1/).
 Standard input: one request a line, "CASE HEX"; standard output: one JSON
 document a line in the form of print.h, what Rec.FromString() gives, walked
-through its descriptor. "#u" is the number of fields in UnknownFields(). A
+through its descriptor; extensions it parsed (the extending module loaded
+registers them) follow as fields of their numbers when set. "#u" is the
+number of fields in UnknownFields(). A
 failed parse, or a field whose value cannot be read, prints
 {"error": "..."}.
 """
@@ -69,6 +71,11 @@ def message(msg):
             out[str(field.number)] = None
         else:
             out[str(field.number)] = value(field, v)
+    for field, v in msg.ListFields():
+        if field.is_extension:
+            out[str(field.number)] = (
+                [value(field, x) for x in v]
+                if field.label == FD.LABEL_REPEATED else value(field, v))
     out["#u"] = len(msg.UnknownFields())
     return out
 
