@@ -35,13 +35,15 @@ and for the PROTO files, must equal what R's reader did, record by record
 (unreadable and corrupt are one: the parse fails), a reading with
 allow_partial with `--reader-option allow_partial=true`; for protobuf-c,
 for the PROTO files (of the EDITIONS files no protobuf-c reader exists).
-rollsafe's java verdicts are those of a reader that gives no
-ExtensionRegistry: Java's reading with one is checked only where rollsafe
-says undetermined, and printed (READINGS). Each case also states
+Java reads every record twice more, with an ExtensionRegistry and
+without, checked against `--reader-option extension_registry=true` and
+`=false`; rollsafe's java verdicts without that option are undetermined
+where the two differ (READINGS). Each case also states
 its expected verdicts per runtime and its diff findings (rule ids) per
 runtime, which both must match too: where a reader disagrees with the
 stated verdict, the test fails and says which. Where rollsafe cannot tell
-(extensions a runtime parses), the expected verdict is "undetermined",
+(a Java reader that may or may not pass a registry), the expected
+verdict is "undetermined",
 which the scan must report with exit 4, and the real readers' verdicts
 must not be ok (the undetermined record is a real question). "no_reader"
 means rollsafe has no protobuf-c reader of the version (exit 4): no
@@ -74,10 +76,11 @@ import test_differential as td  # noqa: E402
 # rollsafe's scan arguments for a reader that does the same). The stated
 # verdicts of a case are those of the readings without options; a reading
 # with options must get rollsafe's verdicts with the matching
-# --reader-option. Scan arguments None: no reader option of rollsafe
-# models the reading yet (its java verdicts are those of Rec.parseFrom
-# without a registry), so the reading is checked only where rollsafe
-# cannot tell (undetermined: it must not read ok), and printed.
+# --reader-option. Java's plain reading is Rec.parseFrom without a
+# registry; rollsafe's java verdicts without extension_registry are those
+# of a reader that may pass one or not. Scan arguments None: no reader
+# option of rollsafe models the reading, which is checked only where
+# rollsafe cannot tell (undetermined: it must not read ok), and printed.
 ALLOW_PARTIAL = ["--reader-option", "allow_partial=true"]
 READINGS = (("python", "python", [], []),
             ("cpp", "cpp", [], []),
@@ -85,7 +88,10 @@ READINGS = (("python", "python", [], []),
             ("java", "java", [], []),
             ("java allow_partial", "java", ["--allow-partial"],
              ALLOW_PARTIAL),
-            ("java registry", "java", ["--extension-registry"], None),
+            ("java registry", "java", ["--extension-registry"],
+             ["--reader-option", "extension_registry=true"]),
+            ("java no registry", "java", [],
+             ["--reader-option", "extension_registry=false"]),
             ("go", "go", [], []),
             ("go allow_partial", "go", ["-allow_partial"], ALLOW_PARTIAL))
 UNREADABLE = ("unreadable", "corrupt")
@@ -142,6 +148,15 @@ def ext(name, value, sub=None):
                 setattr(m.Extensions[x], k, v)
         else:
             m.Extensions[x] = value
+    f.needs_module = True
+    return f
+
+
+def sub_ext(field, name, value):
+    """Sets extension `name` of the writer's module on message field
+    `field` of the record."""
+    def f(m, mod):
+        getattr(m, field).Extensions[getattr(mod, name)] = value
     f.needs_module = True
     return f
 
@@ -306,10 +321,12 @@ CASES = [
          "bytes into an unchecked string"),
     # Extensions: protoc-c generates nothing for `extend`, so protobuf-c
     # keeps them as unknown fields (ignored_fields) and diff finds nothing
-    # for it; the other runtimes parse the extensions they register as
-    # fields, which rollsafe's scan does not model (undetermined) and its
-    # diff compares as fields (uint32 -> sint32: misread; DELIMITED: the
-    # wire type; optional -> repeated).
+    # for it; C++, Go and Python parse the extensions they register as
+    # fields, and so does Java given a registry: scan reads them as fields
+    # (a uint32 read of a sint32: 1 where -1 was written, misread) and diff
+    # compares them as fields (uint32 -> sint32; DELIMITED: the wire type;
+    # optional -> repeated). Java without a registry keeps them unknown;
+    # not said which, the record is undetermined for Java.
     Case("extensions",
          (E + "message Sub { int32 x = 1; }\n"
               "message Rec { int32 id = 1; extensions 100 to 200; }\n"
@@ -329,11 +346,33 @@ CASES = [
                "repeated int32 r = 102; }"),
          [ext("e", -1), setf(id=2)],
          {"protobuf-c": ["ignored_fields", "ok"],
-          "*": ["undetermined", "ok"]},
+          "java": ["undetermined", "ok"],
+          "*": ["misread", "ok"]},
          {"protobuf-c": [],
           "*": ["FIELD_MADE_REPEATED", "FIELD_TYPE_INCOMPATIBLE",
                 "FIELD_WIRE_TYPE_CHANGED"]},
          "extension type changes", pbc_reader=True),
+    # The same change to an extension of a message within the record: read
+    # as a field of that message wherever it sits.
+    Case("extensions_nested",
+         (E + "message Sub { int32 x = 1; extensions 100 to 200; }\n"
+              "message Rec { int32 id = 1; Sub sub = 2; }\n"
+              "extend Sub { uint32 e = 100; }",
+          E + "message Sub { int32 x = 1; extensions 100 to 200; }\n"
+              "message Rec { int32 id = 1; Sub sub = 2; }\n"
+              "extend Sub { sint32 e = 100; }"),
+         (P2 + "message Sub { optional int32 x = 1; extensions 100 to 200; }\n"
+               "message Rec { optional int32 id = 1; optional Sub sub = 2; }\n"
+               "extend Sub { optional uint32 e = 100; }",
+          P2 + "message Sub { optional int32 x = 1; extensions 100 to 200; }\n"
+               "message Rec { optional int32 id = 1; optional Sub sub = 2; }\n"
+               "extend Sub { optional sint32 e = 100; }"),
+         [sub_ext("sub", "e", -1), setf(id=2)],
+         {"protobuf-c": ["ignored_fields", "ok"],
+          "java": ["undetermined", "ok"],
+          "*": ["misread", "ok"]},
+         {"protobuf-c": [], "*": ["FIELD_TYPE_INCOMPATIBLE"]},
+         "nested extension type change", pbc_reader=True),
 ]
 
 # The PROTO v2 of "extensions" lacks the DELIMITED extension `s` (a proto2
@@ -511,25 +550,72 @@ def diff_rules(args, v1, v2, runtime):
 
 
 def extensions_of(mod):
-    """The extensions of Rec that the module's file declares."""
-    rdesc = mod.Rec.DESCRIPTOR
-    return [x for x in mod.DESCRIPTOR.extensions_by_name.values()
-            if x.containing_type.full_name == rdesc.full_name]
+    """The extensions the module's file declares, by the full name of the
+    message each extends."""
+    out = {}
+    xs = list(mod.DESCRIPTOR.extensions_by_name.values())
+    for m in mod.DESCRIPTOR.message_types_by_name.values():
+        xs += list(m.extensions)
+    for x in xs:
+        out.setdefault(x.containing_type.full_name, []).append(x)
+    return out
+
+
+def is_single_message(fd):
+    return (fd.message_type is not None and fd.label != fd.LABEL_REPEATED)
+
+
+def py_extensions(msg, common):
+    """Adds the extensions set in msg, and in the messages within it, to
+    its common form (td.py_message's), by number."""
+    for fd, v in msg.ListFields():
+        if fd.is_extension:
+            common[fd.number] = ([td.py_scalar(fd, x, False) for x in v]
+                                 if fd.label == fd.LABEL_REPEATED
+                                 else td.py_scalar(fd, v, False))
+        elif is_single_message(fd):
+            c = common.get(fd.number)
+            if isinstance(c, tuple) and c[0] == "m":
+                py_extensions(v, c[1])
+
+
+def c_extensions(common, desc, raw, exts):
+    """Adds the extensions a reader printed (it parsed them) for a message
+    of desc, and for the messages within it, to its common form
+    (td.c_message's)."""
+    for x in exts.get(desc.full_name, ()):
+        j = raw.get(str(x.number))
+        if j is not None and j != []:
+            common[x.number] = ([td.c_scalar(x, v) for v in j]
+                                if isinstance(j, list) else td.c_scalar(x, j))
+    for fd in desc.fields:
+        c, j = common.get(fd.number), raw.get(str(fd.number))
+        if is_single_message(fd) and isinstance(c, tuple) and c[0] == "m" \
+                and isinstance(j, dict) and "m" in j:
+            c_extensions(c[1], fd.message_type, j["m"], exts)
+
+
+def reader_verdict(record, doc, rdesc, wdesc, exts):
+    """tr.expected, with the extensions the reader parsed at any depth."""
+    if "error" in doc:
+        return "unreadable", doc["error"]
+    seen = td.c_message(rdesc, doc)
+    c_extensions(seen, rdesc, doc, exts)
+    verdict, detail = td.expected_verdict(record.writer, wdesc, seen, rdesc)
+    if verdict == "ok" and tr.has_unknown(doc):
+        return "ignored_fields", "unknown fields kept"
+    return verdict, detail
 
 
 def writer_of(d, data):
-    """What the writer meant (td's common form, extensions by number), or
-    None when its own class cannot parse the bytes."""
+    """What the writer meant (td's common form, extensions by number, at
+    any depth), or None when its own class cannot parse the bytes."""
     try:
         m = d["mod2"].Rec.FromString(data)
         out = td.py_message(m, reader=False)
     except Exception:  # DecodeError, and the runtime's own errors
         return None
-    for fd, v in m.ListFields():
-        if fd.is_extension:
-            out[fd.number] = ([td.py_scalar(fd, x, False) for x in v]
-                              if fd.label == fd.LABEL_REPEATED
-                              else td.py_scalar(fd, v, False))
+    py_extensions(m, out)
     return out
 
 
@@ -573,7 +659,7 @@ def check_case(args, case, work, d, records, docs):
         real[label] = []
         for data, doc in zip(records, docs[label]):
             rec = types.SimpleNamespace(writer=writer_of(d, data))
-            v, why = tr.expected(rec, doc, rdesc, wdesc, exts)
+            v, why = reader_verdict(rec, doc, rdesc, wdesc, exts)
             real[label].append((v, why, doc))
     scans = {}
     for rt in RUNTIMES:
