@@ -749,6 +749,19 @@ static bool any_extension(const rs_schema *s) {
   return false;
 }
 
+/*
+ * An extension's name as a field: "(full.name)" without version components
+ * ("shop.v2.gift" reads "(shop.gift)"), so that the same extension of two
+ * versions in versioned packages has one name, as a field has.
+ */
+static char *ext_name(rs_schema *s, const char *scope, const field_proto *x) {
+  char full[512], plain[512];
+  snprintf(full, sizeof full, "%s%s%s", scope, scope[0] ? "." : "",
+           x->name ? x->name : "?");
+  rs__unversioned_name(full, plain, sizeof plain);
+  return rs__sprintf(s->a, "(%s)", plain);
+}
+
 /* The fields en's descriptor is built with: its own, then (parsed) the
  * extensions of it; *out from the backing allocator, or NULL when none. */
 static int field_sources(rs_schema *s, const entry *en, bool parsed,
@@ -786,9 +799,7 @@ static int field_sources(rs_schema *s, const entry *en, bool parsed,
     for (size_t k = 0; k < f->n_extension; k++) {
       const field_proto *x = f->extension[k];
       if (!extends(x, en->name)) continue;
-      char *name =
-          pkg[0] ? rs__sprintf(s->a, "(%s.%s)", pkg, x->name ? x->name : "?")
-                 : rs__sprintf(s->a, "(%s)", x->name ? x->name : "?");
+      char *name = ext_name(s, pkg, x);
       if (name == NULL) {
         rs__free(s->backing, src);
         return oom(s, err);
@@ -802,8 +813,7 @@ static int field_sources(rs_schema *s, const entry *en, bool parsed,
     for (size_t k = 0; !e->is_enum && k < e->msg->n_extension; k++) {
       const field_proto *x = e->msg->extension[k];
       if (!extends(x, en->name)) continue;
-      char *name =
-          rs__sprintf(s->a, "(%s.%s)", e->name, x->name ? x->name : "?");
+      char *name = ext_name(s, e->name, x);
       if (name == NULL) {
         rs__free(s->backing, src);
         return oom(s, err);
