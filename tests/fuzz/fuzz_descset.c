@@ -8,9 +8,11 @@
  *  - on success every message descriptor is one protobuf-c can use: fields
  *    sorted by number with unique numbers in 1..2^29-1, ranges and the
  *    by-name index consistent with them, every member inside the message;
- *    a registry takes it (fingerprint, static depth), and protobuf-c
- *    unpacks a few fixed inputs with it, packs what it unpacked and frees
- *    it (every byte touched under ASan).
+ *    a registry takes it (fingerprint, static depth; with the set's
+ *    extensions as fields, when it declares any), rollsafe classifies a
+ *    few fixed inputs with it for protobuf-c, C++ and Java, and protobuf-c
+ *    unpacks them, packs what it unpacked and frees it (every byte touched
+ *    under ASan).
  */
 #include <string.h>
 
@@ -59,21 +61,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rs_registry_builder *b = NULL;
     rs_registry *reg = NULL;
     FUZZ_CHECK(rs_registry_builder_new(&b, NULL, &err) == 0, "builder");
-    FUZZ_CHECK(rs_registry_builder_add_version(b, "t", 1, d, RS_ENCODING_RAW,
-                                               &err) == 0,
+    /* As a schema's version: with the set's extensions as fields for the
+     * runtimes that parse them, when it declares any. */
+    const rs_schema *versions[1] = {s};
+    FUZZ_CHECK(rs_schema_register(b, "t", versions, 1, d->name, &err) == 0,
                "%s", err.message);
     FUZZ_CHECK(rs_registry_build(&reg, b, &err) == 0, "%s", err.message);
-    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+    static const rs_runtime runtimes[] = {RS_RUNTIME_PROTOBUF_C, RS_RUNTIME_CPP,
+                                          RS_RUNTIME_JAVA};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0] * 3; k++) {
       rs_classification *c = NULL;
       rs_reader r = RS_READER_INIT;
       r.format_version = 1;
-      FUZZ_CHECK(
-          rs_classify(&c, reg, "t", &r, inputs[k], lens[k], NULL, &err) == 0,
-          "%s", err.message);
+      r.runtime = runtimes[k % 3];
+      FUZZ_CHECK(rs_classify(&c, reg, "t", &r, inputs[k / 3], lens[k / 3], NULL,
+                             &err) == 0,
+                 "%s", err.message);
       rs_classification_free(c);
+      if (k % 3 != 0) continue;
       ProtobufCMessage *m =
-          lens[k] <= 64 ? protobuf_c_message_unpack(d, NULL, lens[k], inputs[k])
-                        : NULL;
+          protobuf_c_message_unpack(d, NULL, lens[k / 3], inputs[k / 3]);
       if (m == NULL) continue;
       size_t len = protobuf_c_message_get_packed_size(m);
       uint8_t *out = malloc(len ? len : 1);
