@@ -1184,12 +1184,47 @@ static int pg_copy_table_itself(pg_store *s, int has_where, store_error *err) {
   return pg_plain_heap(s, err);
 }
 
+/*
+ * What a sample reads and from how many rows: SYSTEM reads each block
+ * with probability percent / 100, so each row too. The population is the
+ * table's reltuples (as of its last VACUUM or ANALYZE) when the scan reads
+ * the whole of one heap; with a condition (--where, a queue's states), a
+ * partitioned or inherited table, or no statistics, it is unknown here.
+ */
+static int pg_sample_info(pg_store *s, const store_sample *sample,
+                          int has_condition, store_error *err) {
+  store_sample_info *info = &s->base.sample;
+  info->fraction = sample->percent / 100.0;
+  info->population = -1;
+  snprintf(info->method, sizeof info->method,
+           "TABLESAMPLE SYSTEM (%.9g) REPEATABLE (%lu): each block with "
+           "probability %.9g%%",
+           sample->percent, (unsigned long)sample->seed, sample->percent);
+  if (has_condition) return STORE_OK;
+  static const char sql[] =
+      "SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY "
+      "('{r,m}'::pg_catalog.\"char\"[]) AND NOT c.relhassubclass"
+      " THEN c.reltuples::pg_catalog.int8 ELSE -1 END"
+      " FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid";
+  const char *params[] = {s->relid};
+  PGresult *res;
+  int rc = pg_query(s, &res, sql, 1, params, err);
+  if (rc != STORE_OK) return rc;
+  if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (n > 0) info->population = n;
+  }
+  PQclear(res);
+  return STORE_OK;
+}
+
 /* COPY (SELECT key::text, column FROM schema.table WHERE (...)) with every
  * identifier quoted by libpq; an integer key without the cast (converting
  * it costs the server more than it costs the scan to spell it); or, when
  * pg_copy_table_itself says so, COPY schema.table (key, column). */
 static int pg_build_sql(pg_store *s, const char *schema, const char *table,
-                        const store_target *target, store_error *err) {
+                        const store_target *target, const store_sample *sample,
+                        store_error *err) {
   char *quoted[4];
   int rc = pg_quote_names(s, schema, table, target, quoted, err);
   if (rc == STORE_OK) {
@@ -1215,11 +1250,19 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
       key = pg_key_sql(s, PG_KEY_TEXT, table_ref, NULL);
     free(table_ref);
     if (key == NULL) rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    /* A sample: TABLESAMPLE SYSTEM after the table, which every form of
+     * the statement below names once. The percent and seed are numbers of
+     * ours, written into the statement. */
+    char tablesample[96] = "";
+    if (sample != NULL)
+      snprintf(tablesample, sizeof tablesample,
+               " TABLESAMPLE SYSTEM (%.9g) REPEATABLE (%lu)", sample->percent,
+               (unsigned long)sample->seed);
     /* A queue's states are bound, and COPY takes no parameters: a SELECT
      * read in single-row mode, the states $1, the row's fields in binary
      * as COPY sends them. */
     s->scan_select = s->state_array[PG_READ] != NULL;
-    int itself = s->scan_select || rc != STORE_OK
+    int itself = s->scan_select || rc != STORE_OK || sample != NULL
                      ? 0
                      : pg_copy_table_itself(s, has_where, err);
     char *cond = NULL;
@@ -1230,28 +1273,31 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
     } else if (itself < 0) {
       rc = itself;
     } else if (s->scan_select) {
-      s->copy_sql =
-          pg_sprintf("SELECT %s, %s FROM %s.%s WHERE %s%s%s%s", key, quoted[3],
-                     quoted[0], quoted[1], cond, has_where ? " AND (\n" : "",
-                     has_where ? where : "", has_where ? "\n)" : "");
+      s->copy_sql = pg_sprintf("SELECT %s, %s FROM %s.%s%s WHERE %s%s%s%s", key,
+                               quoted[3], quoted[0], quoted[1], tablesample,
+                               cond, has_where ? " AND (\n" : "",
+                               has_where ? where : "", has_where ? "\n)" : "");
     } else if (itself) {
       s->copy_sql = pg_sprintf("COPY %s.%s (%s, %s) TO STDOUT (FORMAT binary)",
                                quoted[0], quoted[1], quoted[2], quoted[3]);
     } else {
       s->copy_sql = pg_sprintf(
-          "COPY (SELECT %s, %s FROM %s.%s%s%s%s) TO STDOUT "
+          "COPY (SELECT %s, %s FROM %s.%s%s%s%s%s) TO STDOUT "
           "(FORMAT binary)",
-          key, quoted[3], quoted[0], quoted[1], has_where ? " WHERE (\n" : "",
-          has_where ? where : "", has_where ? "\n)" : "");
+          key, quoted[3], quoted[0], quoted[1], tablesample,
+          has_where ? " WHERE (\n" : "", has_where ? where : "",
+          has_where ? "\n)" : "");
     }
     if (rc == STORE_OK && s->copy_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
     /* Block ranges read rows in the order a whole scan does only on one
      * heap: not on a partitioned table, nor one with children, nor with a
-     * condition that an index may serve. */
-    int plain = rc == STORE_OK && !s->scan_select && !has_where
-                    ? pg_plain_heap(s, err)
-                    : 0;
+     * condition that an index may serve. A sample is read whole: its
+     * blocks are chosen over the whole table. */
+    int plain =
+        rc == STORE_OK && !s->scan_select && !has_where && sample == NULL
+            ? pg_plain_heap(s, err)
+            : 0;
     if (plain < 0) {
       rc = plain;
     } else if (plain) {
@@ -1260,6 +1306,8 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
       if (s->range_select == NULL)
         rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
     }
+    if (rc == STORE_OK && sample != NULL)
+      rc = pg_sample_info(s, sample, has_where || s->scan_select, err);
     free(cond);
     free(key);
   }
@@ -3305,7 +3353,8 @@ static void pg_describe(pg_store *s, const store_target *target) {
 
 int store__postgres_open(store **out, const store_target *target,
                          const store_open_options *options,
-                         const char *snapshot, store_error *err) {
+                         const char *snapshot, const store_sample *sample,
+                         store_error *err) {
   *out = NULL;
   char schema[64], table[64];
   int rc = store__split_table(target->table, schema, table, err);
@@ -3347,7 +3396,7 @@ int store__postgres_open(store **out, const store_target *target,
   }
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
   if (rc == STORE_OK) rc = pg_check_state_column(s, target, err);
-  if (rc == STORE_OK) rc = pg_build_sql(s, schema, table, target, err);
+  if (rc == STORE_OK) rc = pg_build_sql(s, schema, table, target, sample, err);
   if (rc != STORE_OK) {
     pg_close(&s->base);
     return rc;

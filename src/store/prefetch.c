@@ -261,6 +261,7 @@ void store_prefetch(store **s) {
   memcpy(p->base.description, inner->description, sizeof p->base.description);
   memcpy(p->base.key, inner->key, sizeof p->base.key);
   p->base.key_parts = inner->key_parts;
+  p->base.sample = inner->sample;
   p->inner = inner;
   *s = &p->base;
 }
