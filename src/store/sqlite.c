@@ -1217,11 +1217,12 @@ static int connect_target(sqlite_store **out, const store_target *t,
 
 /* ---- --sample: random rowid windows --------------------------------------
  *
- * The rowid span [min, max] is cut into W strata of (nearly) equal width,
- * W at most SAMPLE_WINDOWS and about one stratum per row to be read; each
- * stratum of width S gets one window of w = round(S * fraction) rowids at
- * a random offset, wrapping round to the stratum's start. So every rowid of
- * the span is read with probability w / S (the same for all, up to the
+ * The rowid span [min, max] is cut into W strata of one width S (the last
+ * may reach past max), W at most SAMPLE_WINDOWS and at most one stratum
+ * per row to be read; each stratum gets one window of w = round(S *
+ * fraction) rowids at its own random offset, wrapping round to the
+ * stratum's start. So every rowid of the span is read with probability
+ * exactly w / S (the fraction reported, the asked one up to the
  * rounding), the windows are spread over the whole table, and each is one
  * seek in the b-tree. The offsets come from the seed alone: the same seed
  * on an unchanged table reads the same rows.
@@ -1284,40 +1285,41 @@ static int sample_windows(sqlite_store *s, const store_sample *sample,
   s->windows = malloc(2 * n * sizeof *s->windows);
   if (s->windows == NULL)
     return store__fail(err, STORE_ENOMEM, "out of memory");
-  uint64_t state = 0x5EED0000ull ^ sample->seed, step = span / n,
-           extra = span % n, covered = 0, start = 0;
+  /* Strata of one width, the last reaching past max (no rowid is
+   * there), so that every rowid has the same chance, w / width. */
+  uint64_t width = span / n + (span % n != 0);
+  n = span / width + (span % width != 0);
+  double wd = (double)width * f + 0.5;
+  uint64_t w = wd < 1 ? 1 : (uint64_t)wd;
+  if (w > width) w = width;
+  uint64_t state = 0x5EED0000ull ^ sample->seed, last = span - 1;
   size_t k = 0;
   for (uint64_t i = 0; i < n; i++) {
-    uint64_t width = step + (i < extra ? 1 : 0);
-    double wd = (double)width * f + 0.5;
-    uint64_t w = wd < 1 ? 1 : (uint64_t)wd;
-    if (w > width) w = width;
-    uint64_t off = splitmix64(&state) % width;
-    int64_t base = (int64_t)((uint64_t)min + start);
+    uint64_t start = i * width, off = splitmix64(&state) % width;
+    /* Offsets from min, each clamped to the span (past it: no rows). */
+    uint64_t a = start + off, b = start + off + w - 1;
     if (off + w > width) {
       /* wrapped: the stratum's first rowids, then its last */
-      s->windows[k][0] = base;
-      s->windows[k][1] = (int64_t)((uint64_t)base + (off + w - width) - 1);
+      uint64_t e = start + (off + w - width) - 1;
+      s->windows[k][0] = (int64_t)((uint64_t)min + start);
+      s->windows[k][1] = (int64_t)((uint64_t)min + (e < last ? e : last));
       k++;
-      s->windows[k][0] = (int64_t)((uint64_t)base + off);
-      s->windows[k][1] = (int64_t)((uint64_t)base + width - 1);
-      k++;
-    } else {
-      s->windows[k][0] = (int64_t)((uint64_t)base + off);
-      s->windows[k][1] = (int64_t)((uint64_t)base + off + w - 1);
+      b = start + width - 1;
+    }
+    if (a <= last) {
+      s->windows[k][0] = (int64_t)((uint64_t)min + a);
+      s->windows[k][1] = (int64_t)((uint64_t)min + (b < last ? b : last));
       k++;
     }
-    covered += w;
-    start += width;
   }
   s->n_windows = k;
-  s->base.sample.fraction = (double)covered / (double)span;
+  s->base.sample.fraction = (double)w / (double)width;
   snprintf(s->base.sample.method, sizeof s->base.sample.method,
-           "random rowid windows (seed %lu): %llu windows covering %llu of "
-           "the %llu rowids %lld..%lld",
+           "random rowid windows (seed %lu): in each of %llu strata of %llu "
+           "rowids of %lld..%lld, a window of %llu",
            (unsigned long)sample->seed, (unsigned long long)n,
-           (unsigned long long)covered, (unsigned long long)span,
-           (long long)min, (long long)max);
+           (unsigned long long)width, (long long)min, (long long)max,
+           (unsigned long long)w);
   return STORE_OK;
 }
 
