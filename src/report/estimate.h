@@ -19,23 +19,40 @@ typedef struct rs__estimate {
 } rs__estimate;
 
 /**
+ * What the clusters of a sample (the blocks or windows it drew its rows
+ * with) give for one kind of row: m clusters, the sum of n_c^2 (n_c a
+ * cluster's rows), and of k_c^2 and n_c k_c (k_c its rows of that kind).
+ * m < 2: nothing to say.
+ */
+typedef struct rs__cluster_sums {
+  double m, n2, k2, nk;
+} rs__cluster_sums;
+
+/**
  * The rows of the selection, from the @p n rows a sample read, each row
  * read with probability @p fraction (0 < fraction <= 1). @p known > 0: the
  * count from the database's statistics, taken as it is (low = high =
- * count); otherwise n / fraction, with the score interval of a count
- * whose rows were each read independently with that probability.
+ * count); otherwise n / fraction, with the wider of two intervals: the
+ * score interval of a count whose rows were each read independently with
+ * that probability, and, with clusters @p c (NULL: none), the normal
+ * interval of a sample of whole clusters each drawn with that probability,
+ * its variance (1 - f) sum(n_c^2) / f^2.
  */
 void rs__estimate_rows(rs__estimate *out, uint64_t n, double fraction,
-                       int64_t known);
+                       int64_t known, const rs__cluster_sums *c);
 
 /**
  * The rows of one kind (a verdict, the findings) in the selection, from
  * the @p k of them among the @p n rows sampled: the Wilson score interval
  * of the proportion k / n, scaled by the rows' own estimate @p rows (its
- * low bound by rows' low, its high by rows' high). With n = 0, nothing is
- * known: 0 to rows' high.
+ * low bound by rows' low, its high by rows' high). With clusters @p c
+ * (NULL: none), the proportion's variance between clusters (a ratio
+ * estimator's) widens it: the Wilson interval is taken at the effective
+ * sample size n / d, d the design effect, that variance over the one of
+ * rows drawn one by one, never below 1. With n = 0, nothing is known: 0
+ * to rows' high.
  */
 void rs__estimate_part(rs__estimate *out, uint64_t k, uint64_t n,
-                       const rs__estimate *rows);
+                       const rs__estimate *rows, const rs__cluster_sums *c);
 
 #endif

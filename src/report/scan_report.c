@@ -62,11 +62,17 @@ static int estimates_of(target_estimates *e, const scan_report *r,
                         const scan_report_target *t) {
   if (!r->sampled || !t->scanned || !(t->sample.fraction > 0)) return 0;
   const scan_result *res = &t->result;
+  const scan_clusters *cl = &res->clusters;
   uint64_t n = res->rows_read;
-  rs__estimate_rows(&e->rows, n, t->sample.fraction, t->sample.population);
+  rs__cluster_sums c[SCAN_CLUSTER_KINDS];
+  for (int k = 0; k < SCAN_CLUSTER_KINDS; k++)
+    c[k] = (rs__cluster_sums){(double)cl->m, cl->n2, cl->k2[k], cl->nk[k]};
+  rs__estimate_rows(&e->rows, n, t->sample.fraction, t->sample.population,
+                    &c[0]);
   for (int v = 0; v < RS_VERDICT_COUNT; v++)
-    rs__estimate_part(&e->verdicts[v], res->verdicts[v], n, &e->rows);
-  rs__estimate_part(&e->findings, findings_of(res), n, &e->rows);
+    rs__estimate_part(&e->verdicts[v], res->verdicts[v], n, &e->rows, &c[v]);
+  rs__estimate_part(&e->findings, findings_of(res), n, &e->rows,
+                    &c[RS_VERDICT_COUNT]);
   return 1;
 }
 

@@ -78,6 +78,9 @@ typedef struct pg_store {
   PGcancel *interrupt;
   char relid[16]; /* the table's oid, as text for bound parameters */
   int is_matview; /* a unique index on a matview allows NULL keys */
+  /* A sampled scan (store_open_sampled): each row has a third field, its
+   * cluster (the partition's oid and the block number), as int8. */
+  int sampled;
   char *copy_sql; /* built once at open */
   /* A plain heap table read without a condition: "SELECT key, column
    * FROM table", which a range (store_set_range) bounds by ctid; NULL when
@@ -1258,6 +1261,17 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
       snprintf(tablesample, sizeof tablesample,
                " TABLESAMPLE SYSTEM (%.9g) REPEATABLE (%lu)", sample->percent,
                (unsigned long)sample->seed);
+    /* Each sampled row's cluster, the block it was drawn with: the
+     * partition's (or child's) oid in the high 32 bits, the block number
+     * in the low ones, an int8 in binary (the estimates' variance, see
+     * store_row.cluster). */
+    const char *cluster =
+        sample == NULL
+            ? ""
+            : ", (tableoid::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) "
+              "OPERATOR(pg_catalog.|) "
+              "((ctid::pg_catalog.text)::pg_catalog.point)[0]::pg_catalog.int8";
+    s->sampled = sample != NULL;
     /* A queue's states are bound, and COPY takes no parameters: a SELECT
      * read in single-row mode, the states $1, the row's fields in binary
      * as COPY sends them. */
@@ -1273,18 +1287,18 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
     } else if (itself < 0) {
       rc = itself;
     } else if (s->scan_select) {
-      s->copy_sql = pg_sprintf("SELECT %s, %s FROM %s.%s%s WHERE %s%s%s%s", key,
-                               quoted[3], quoted[0], quoted[1], tablesample,
-                               cond, has_where ? " AND (\n" : "",
+      s->copy_sql = pg_sprintf("SELECT %s, %s%s FROM %s.%s%s WHERE %s%s%s%s",
+                               key, quoted[3], cluster, quoted[0], quoted[1],
+                               tablesample, cond, has_where ? " AND (\n" : "",
                                has_where ? where : "", has_where ? "\n)" : "");
     } else if (itself) {
       s->copy_sql = pg_sprintf("COPY %s.%s (%s, %s) TO STDOUT (FORMAT binary)",
                                quoted[0], quoted[1], quoted[2], quoted[3]);
     } else {
       s->copy_sql = pg_sprintf(
-          "COPY (SELECT %s, %s FROM %s.%s%s%s%s%s) TO STDOUT "
+          "COPY (SELECT %s, %s%s FROM %s.%s%s%s%s%s) TO STDOUT "
           "(FORMAT binary)",
-          key, quoted[3], quoted[0], quoted[1], tablesample,
+          key, quoted[3], cluster, quoted[0], quoted[1], tablesample,
           has_where ? " WHERE (\n" : "", has_where ? where : "",
           has_where ? "\n)" : "");
     }
@@ -1354,9 +1368,20 @@ int store__pg_copy_header(const uint8_t *buf, size_t len, size_t *pos,
   return 0;
 }
 
+/* A tuple of @p n fields (see store__pg_copy_tuple). */
+static int pg_copy_tuple_n(const uint8_t *buf, size_t len, size_t *pos, int n,
+                           const uint8_t **field, int32_t *field_len,
+                           const char **why);
+
 int store__pg_copy_tuple(const uint8_t *buf, size_t len, size_t *pos,
                          const uint8_t *field[2], int32_t field_len[2],
                          const char **why) {
+  return pg_copy_tuple_n(buf, len, pos, 2, field, field_len, why);
+}
+
+static int pg_copy_tuple_n(const uint8_t *buf, size_t len, size_t *pos, int n,
+                           const uint8_t **field, int32_t *field_len,
+                           const char **why) {
   /*
    * The server sends one tuple per CopyData message and libpq hands out
    * whole messages, so a tuple that runs past its message is malformed,
@@ -1373,11 +1398,12 @@ int store__pg_copy_tuple(const uint8_t *buf, size_t len, size_t *pos,
     *pos = at;
     return 0;
   }
-  if (count != 2) {
-    *why = "tuple does not have the 2 fields the query selects";
+  if (count != n) {
+    *why = n == 2 ? "tuple does not have the 2 fields the query selects"
+                  : "tuple does not have the 3 fields the query selects";
     return -1;
   }
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < n; i++) {
     if (len - at < 4) {
       *why = "field length runs past the end of its message";
       return -1;
@@ -1662,6 +1688,17 @@ static size_t pg_spell_int_key(pg_store *s, const uint8_t *p) {
   return (size_t)(out - s->key);
 }
 
+/* A sampled row's cluster, the third field: an int8 in binary (network
+ * order). 0, or -1 when it is not. */
+static int pg_put_cluster(store_row *row, const uint8_t *f, int32_t len) {
+  if (f == NULL || len != 8) return -1;
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | f[i];
+  row->has_cluster = 1;
+  row->cluster = (int64_t)v;
+  return 0;
+}
+
 /* One row's two fields, as COPY or a binary SELECT result gives them (the
  * key as text, or an integer key in binary; the record's bytes; length -1
  * for NULL), into @p row: 1, or an error. */
@@ -1730,17 +1767,23 @@ static int pg_next_select(pg_store *s, store_row *row, store_error *err) {
   }
   if (st != PGRES_SINGLE_TUPLE)
     return pg_select_failed(s, err, "the scan stopped");
-  if (PQntuples(res) != 1 || PQnfields(res) != 2) {
+  int want = s->sampled ? 3 : 2;
+  if (PQntuples(res) != 1 || PQnfields(res) != want) {
     s->state = PG_FAILED;
     return pg_fail(s, err, STORE_EIO, "the scan stopped: a row of %d fields",
                    PQnfields(res));
   }
-  const uint8_t *field[2];
-  int32_t field_len[2];
-  for (int i = 0; i < 2; i++) {
+  const uint8_t *field[3];
+  int32_t field_len[3];
+  for (int i = 0; i < want; i++) {
     int null = PQgetisnull(res, 0, i);
     field[i] = null ? NULL : (const uint8_t *)PQgetvalue(res, 0, i);
     field_len[i] = null ? -1 : (int32_t)PQgetlength(res, 0, i);
+  }
+  if (s->sampled && pg_put_cluster(row, field[2], field_len[2]) != 0) {
+    s->state = PG_FAILED;
+    return pg_fail(s, err, STORE_EIO,
+                   "the scan stopped: a cluster that is not an int8");
   }
   return pg_put_row(s, row, field, field_len, err);
 }
@@ -1788,15 +1831,17 @@ static int pg_next(store *base, store_row *row, store_error *err) {
       continue;
     }
     if (s->trailer_seen) return pg_malformed(s, err, "data after the trailer");
-    const uint8_t *field[2];
-    int32_t field_len[2];
-    int r =
-        store__pg_copy_tuple(b, s->buf_len, &s->pos, field, field_len, &why);
+    const uint8_t *field[3];
+    int32_t field_len[3];
+    int r = pg_copy_tuple_n(b, s->buf_len, &s->pos, s->sampled ? 3 : 2, field,
+                            field_len, &why);
     if (r < 0) return pg_malformed(s, err, why);
     if (r == 0) {
       s->trailer_seen = 1;
       continue;
     }
+    if (s->sampled && pg_put_cluster(row, field[2], field_len[2]) != 0)
+      return pg_malformed(s, err, "a cluster that is not an int8");
     return pg_put_row(s, row, field, field_len, err);
   }
 }

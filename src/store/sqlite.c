@@ -135,11 +135,12 @@ typedef struct sqlite_store {
   store__states states;
   int done;
   /* A sampled scan (store_target.sample): the rowid windows it reads, in
-   * rowid order, [lo, hi] inclusive, each one run of the scan statement
+   * rowid order, [lo, hi] inclusive, and the stratum it lies in (the
+   * rows' cluster), each one run of the scan statement
    * with its bounds bound to ?lo_param and ?hi_param; `window` the one
    * running. */
   int sampled;
-  int64_t (*windows)[2];
+  int64_t (*windows)[3];
   size_t n_windows, window;
   int lo_param, hi_param;
 
@@ -914,6 +915,10 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
     return fail_db(s, err, rc == SQLITE_NOMEM ? STORE_ENOMEM : STORE_EIO,
                    "scan failed");
   }
+  if (s->sampled) {
+    row->has_cluster = 1;
+    row->cluster = s->windows[s->window][2];
+  }
   int status = row_key(s, s->scan, s->rowid_col, &row->key, &row->key_len,
                        &row->key_parts, err);
   if (status != STORE_OK) {
@@ -1268,6 +1273,7 @@ static int sample_windows(sqlite_store *s, const store_sample *sample,
       return store__fail(err, STORE_ENOMEM, "out of memory");
     s->windows[0][0] = 1;
     s->windows[0][1] = 0;
+    s->windows[0][2] = 0;
     s->n_windows = 1;
     s->base.sample.fraction = f;
     snprintf(s->base.sample.method, sizeof s->base.sample.method,
@@ -1303,12 +1309,14 @@ static int sample_windows(sqlite_store *s, const store_sample *sample,
       uint64_t e = start + (off + w - width) - 1;
       s->windows[k][0] = (int64_t)((uint64_t)min + start);
       s->windows[k][1] = (int64_t)((uint64_t)min + (e < last ? e : last));
+      s->windows[k][2] = (int64_t)i;
       k++;
       b = start + width - 1;
     }
     if (a <= last) {
       s->windows[k][0] = (int64_t)((uint64_t)min + a);
       s->windows[k][1] = (int64_t)((uint64_t)min + (b < last ? b : last));
+      s->windows[k][2] = (int64_t)i;
       k++;
     }
   }

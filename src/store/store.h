@@ -264,6 +264,12 @@ typedef struct store_row {
   int32_t partition;
   /** The target's own provenance of the row (Kafka headers), or NULL. */
   const store_provenance *provenance;
+  /** A sampled store (store_open_sampled): the row's cluster, the unit
+   * the sample drew it with (PostgreSQL: its block, with its partition;
+   * SQLite: its window's stratum). Rows of one cluster come one after
+   * another. */
+  int has_cluster;
+  int64_t cluster;
 } store_row;
 
 typedef struct store store;
