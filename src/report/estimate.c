@@ -68,11 +68,13 @@ void rs__estimate_rows(rs__estimate *out, uint64_t n, double fraction,
   double root = sqrt(4 * dn * q + q * q);
   double est = dn / fraction, low = (2 * dn + q - root) / (2 * fraction),
          high = (2 * dn + q + root) / (2 * fraction);
-  if (c != NULL && c->m >= 2) {
+  double g = c != NULL && c->groups > 1 ? c->groups : 1;
+  if (c != NULL && c->m / g >= 2) {
     /* Whole clusters, each drawn with probability f: Var = (1 - f) / f
      * times the sum over all clusters of their rows squared, which the
      * sampled ones' sum over f estimates. */
-    double se = sqrt((1 - fraction) * c->n2) / fraction, t = t95(c->m - 1);
+    double se = sqrt(g * (1 - fraction) * c->n2) / fraction,
+           t = t95(c->m / g - 1);
     if (est - t * se < low) low = est - t * se;
     if (est + t * se > high) high = est + t * se;
   }
@@ -90,13 +92,14 @@ void rs__estimate_part(rs__estimate *out, uint64_t k, uint64_t n,
   double dk = (double)k, dn = (double)n, z = Z95;
   double p = dk / dn, ne = dn;
   /* With clusters, the variance is estimated from them: t, not z. */
-  if (c != NULL && c->m >= 2) z = t95(c->m - 1);
+  double g = c != NULL && c->groups > 1 ? c->groups : 1;
+  if (c != NULL && c->m / g >= 2) z = t95(c->m / g - 1);
   double z2 = z * z;
-  if (c != NULL && c->m >= 2 && k > 0 && k < n) {
+  if (c != NULL && c->m / g >= 2 && k > 0 && k < n) {
     /* The ratio estimator's variance between clusters: residuals
      * e_c = k_c - p n_c, Var(p) = m / (m - 1) sum(e_c^2) / n^2. */
     double e2 = c->k2 - 2 * p * c->nk + p * p * c->n2;
-    double var = c->m / (c->m - 1) * (e2 > 0 ? e2 : 0) / (dn * dn);
+    double var = g * c->m / (c->m - 1) * (e2 > 0 ? e2 : 0) / (dn * dn);
     double d = var / (p * (1 - p) / dn);
     if (d > 1) ne = dn / d;
   }

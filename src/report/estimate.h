@@ -22,10 +22,14 @@ typedef struct rs__estimate {
  * What the clusters of a sample (the blocks or windows it drew its rows
  * with) give for one kind of row: m clusters, the sum of n_c^2 (n_c a
  * cluster's rows), and of k_c^2 and n_c k_c (k_c its rows of that kind).
- * m < 2: nothing to say.
+ * `groups` (at least 1): how many relations drew their clusters alike (a
+ * partitioned table's partitions read the same block numbers), so that
+ * up to that many clusters are one: the variance is taken `groups` times
+ * (an upper bound: (x_1 + ... + x_g)^2 <= g (x_1^2 + ... + x_g^2)) and
+ * the clusters counted m / groups. m / groups < 2: nothing to say.
  */
 typedef struct rs__cluster_sums {
-  double m, n2, k2, nk;
+  double m, n2, k2, nk, groups;
 } rs__cluster_sums;
 
 /**

@@ -66,7 +66,8 @@ static int estimates_of(target_estimates *e, const scan_report *r,
   uint64_t n = res->rows_read;
   rs__cluster_sums c[SCAN_CLUSTER_KINDS];
   for (int k = 0; k < SCAN_CLUSTER_KINDS; k++)
-    c[k] = (rs__cluster_sums){(double)cl->m, cl->n2, cl->k2[k], cl->nk[k]};
+    c[k] = (rs__cluster_sums){(double)cl->m, cl->n2, cl->k2[k], cl->nk[k],
+                              (double)t->sample.groups};
   rs__estimate_rows(&e->rows, n, t->sample.fraction, t->sample.population,
                     &c[0]);
   for (int v = 0; v < RS_VERDICT_COUNT; v++)

@@ -1189,33 +1189,46 @@ static int pg_copy_table_itself(pg_store *s, int has_where, store_error *err) {
 
 /*
  * What a sample reads and from how many rows: SYSTEM reads each block
- * with probability percent / 100, so each row too. The population is the
- * table's reltuples (as of its last VACUUM or ANALYZE) when the scan reads
- * the whole of one heap; with a condition (--where, a queue's states), a
- * partitioned or inherited table, or no statistics, it is unknown here.
+ * with probability percent / 100, so each row too. REPEATABLE draws the
+ * same block numbers in every heap of the scan (each partition, each
+ * inheritance child, the parent itself), so the heaps' blocks of one
+ * number are read together: `groups`. The population is the sum of the
+ * heaps' reltuples (as of their last VACUUM or ANALYZE) when every heap
+ * has one and the scan reads them whole; with a condition (--where, a
+ * queue's states) or a heap never analysed, it is unknown here.
  */
 static int pg_sample_info(pg_store *s, const store_sample *sample,
                           int has_condition, store_error *err) {
   store_sample_info *info = &s->base.sample;
   info->fraction = sample->percent / 100.0;
   info->population = -1;
+  info->groups = 1;
   snprintf(info->method, sizeof info->method,
            "TABLESAMPLE SYSTEM (%.9g) REPEATABLE (%lu): each block with "
            "probability %.9g%%",
            sample->percent, (unsigned long)sample->seed, sample->percent);
-  if (has_condition) return STORE_OK;
   static const char sql[] =
-      "SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY "
-      "('{r,m}'::pg_catalog.\"char\"[]) AND NOT c.relhassubclass"
-      " THEN c.reltuples::pg_catalog.int8 ELSE -1 END"
-      " FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid";
+      "WITH RECURSIVE tree(oid) AS (SELECT $1::pg_catalog.oid UNION ALL"
+      " SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN tree t"
+      " ON i.inhparent OPERATOR(pg_catalog.=) t.oid)"
+      " SELECT pg_catalog.count(*), pg_catalog.bool_and(c.reltuples"
+      " OPERATOR(pg_catalog.>=) 0), "
+      "pg_catalog.sum(c.reltuples)::pg_catalog.int8"
+      " FROM tree t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=)"
+      " t.oid WHERE c.relkind OPERATOR(pg_catalog.=) ANY"
+      " ('{r,m}'::pg_catalog.\"char\"[])";
   const char *params[] = {s->relid};
   PGresult *res;
   int rc = pg_query(s, &res, sql, 1, params, err);
   if (rc != STORE_OK) return rc;
   if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    if (n > 0) info->population = n;
+    long long heaps = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (heaps > 1) info->groups = (unsigned)(heaps > 65535 ? 65535 : heaps);
+    long long n =
+        PQgetisnull(res, 0, 2) ? -1 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    if (!has_condition && !PQgetisnull(res, 0, 1) &&
+        PQgetvalue(res, 0, 1)[0] == 't' && n > 0)
+      info->population = n;
   }
   PQclear(res);
   return STORE_OK;

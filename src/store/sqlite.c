@@ -1266,6 +1266,7 @@ static int sample_windows(sqlite_store *s, const store_sample *sample,
   double f = sample->percent / 100.0;
   s->sampled = 1;
   s->base.sample.population = -1;
+  s->base.sample.groups = 1;
   if (empty) {
     /* Nothing to read: one window that selects nothing. */
     s->windows = malloc(sizeof *s->windows);

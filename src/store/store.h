@@ -345,9 +345,15 @@ typedef struct store_sample_info {
   /** How, in words, e.g. "TABLESAMPLE SYSTEM (10) REPEATABLE (42)". */
   char method[160];
   /** The rows the sample was drawn from, from the database's statistics
-   * (PostgreSQL reltuples of a table read without a condition); -1 when
+   * (PostgreSQL: the reltuples of the heaps of a table read without a
+   * condition, when each has them); -1 when
    * unknown: the caller estimates it from the sample and the fraction. */
   int64_t population;
+  /** How many relations draw their clusters alike: a PostgreSQL scan of
+   * a partitioned or inherited table reads the same block numbers in each
+   * of its heaps (REPEATABLE draws them from one seed), so their blocks of
+   * one number are not independent. 1 otherwise. */
+  unsigned groups;
 } store_sample_info;
 
 /** How @p s samples its rows; fraction 0 when it reads every row. */

@@ -330,6 +330,31 @@ def test_sample_seed(r):
         check_same_report(a, f, "--jobs %s" % jobs)
 
 
+def test_sample_clustered(r):
+    """Findings in runs of neighbouring rows (one bad deployment's
+    writes), which the windows read together, and rowids with gaps: the
+    intervals still hold the true counts."""
+    recs = Records()
+    path = os.path.join(r.work, "clustered.db")
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB)")
+    rows, rnd = [], random.Random(12)
+    n = 0
+    for run in range(120):
+        kind = "v2_awaiting" if run % 6 == 0 else "v1"
+        for i in range(rnd.randrange(20, 120)):
+            rows.append((n, recs.make(kind, n)))
+            n += rnd.choice((1, 1, 1, 2, 5))
+    db.executemany("INSERT INTO t VALUES (?, ?)", rows)
+    db.commit()
+    db.close()
+    args = table_args(path, "t", "id")
+    full, _ = r.scan_json(1, *args)
+    for percent in (5, 20):
+        hits = sample_calibration(r, args, full, percent, range(1, 21))
+        print(percent, {name: hit for (_, name), hit in sorted(hits.items())})
+
+
 def test_sample_clean_exits_4(r):
     """A sample without findings exits 4, never 0; the whole scan of the
     same table is clean."""
