@@ -105,9 +105,8 @@ static int total_estimates(target_estimates *sum, uint64_t *sampled,
 
 #define SAMPLE_NOTE                                                        \
   "counts are of the rows sampled; each estimate is of the whole, with a " \
-  "95% interval that assumes rows drawn one by one (blocks and rowid "     \
-  "windows draw neighbours together); a sample shows findings, never "     \
-  "their absence"
+  "95% interval (rough where the sample read few blocks or windows); a "   \
+  "sample shows findings, never their absence"
 
 uint64_t scan_report_findings(const scan_report *r) {
   uint64_t n = 0;
@@ -478,6 +477,9 @@ static json_t *json_target_sample(const scan_report *r,
                 "fraction", t->sample.fraction, "rows_sampled",
                 (json_int_t)t->result.rows_read, "population_basis",
                 t->sample.population > 0 ? "statistics" : "sample");
+  if (o != NULL)
+    json_object_set_new(o, "clusters",
+                        json_integer((json_int_t)t->result.clusters.m));
   json_estimates(o, &e);
   return o;
 }
@@ -1078,9 +1080,10 @@ static void text_target(FILE *out, const scan_report *r,
     fputs("  sample     ", out);
     put_clean(out, t->sample.method);
     fprintf(out,
-            "; each row read with probability %.4g%%; population from "
-            "the %s\n",
-            t->sample.fraction * 100,
+            "; each row read with probability %.4g%%; %" PRIu64
+            " cluster%s (blocks or windows) read; rows from the %s\n",
+            t->sample.fraction * 100, res->clusters.m,
+            res->clusters.m == 1 ? "" : "s",
             t->sample.population > 0 ? "table's statistics" : "sample");
     fputs("  ESTIMATE   ", out);
     text_estimates(out, &est);
