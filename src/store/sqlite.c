@@ -134,10 +134,10 @@ typedef struct sqlite_store {
    * reads take pending and in-flight ones (see the ST_ enum for where). */
   store__states states;
   int done;
-  /* A sampled scan (store_target.sample): the rowid windows it reads, in
-   * rowid order, [lo, hi] inclusive, and the stratum it lies in (the
-   * rows' cluster), each one run of the scan statement
-   * with its bounds bound to ?lo_param and ?hi_param; `window` the one
+  /* A sampled scan (store_open_sampled): the rowid windows it reads, in
+   * rowid order, each [lo, hi] inclusive and the stratum it lies in (its
+   * rows' cluster). Each window is one run of the scan statement, its
+   * bounds bound to parameters lo_param and hi_param; `window` is the one
    * running. */
   int sampled;
   int64_t (*windows)[3];

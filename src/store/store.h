@@ -336,7 +336,7 @@ void store_interrupt(store *s);
  */
 const char *store_describe(const store *s);
 
-/** How a sampled store (store_target.sample) chose its rows. */
+/** How a sampled store (store_open_sampled) chose its rows. */
 typedef struct store_sample_info {
   /** The probability that any one row of the selection is read: the
    * percent over 100 (PostgreSQL: of each block), or the share of the

@@ -73,7 +73,7 @@ struct store {
   /* Set by an adapter whose step failed with STORE_EBUSY for a reason
    * that waiting does not change (a statement_timeout): not retried. */
   int busy_final;
-  /* A sampled read-only store (store_target.sample): how, set at open. */
+  /* A sampled store (store_open_sampled): how, set at open. */
   store_sample_info sample;
   /* Set by an adapter whose step failed from outside the run (a
    * store_fault: the connection lost, the disk full); it sets busy_final
