@@ -656,6 +656,17 @@ static void target_scan_options(scan_options *o, rs_options *copts,
       .max_writers = a->shard_count > 0 ? SCAN_PART_WRITERS : 0};
 }
 
+/* The rows the progress line expects of @p s: the table's estimate, or
+ * of a sample the part of it the sample reads. */
+static int64_t progress_rows(store *s) {
+  int64_t rows = store_estimate_rows(s);
+  store_sample_info info;
+  store_sample_of(s, &info);
+  if (rows > 0 && info.fraction > 0)
+    rows = (int64_t)((double)rows * info.fraction);
+  return rows;
+}
+
 /* What the stores are to sample, or NULL: every row. */
 static const store_sample *sample_of(const scan_args *a) {
   return a->sampling ? &a->sample : NULL;
@@ -898,7 +909,8 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
     }
     note_store(t, s);
     t->result.estimated_rows = store_estimate_rows(s);
-    if (t->result.estimated_rows > 0) estimate += t->result.estimated_rows;
+    int64_t expect = progress_rows(s);
+    if (expect > 0) estimate += expect;
     /* Without an exported snapshot (a server that refuses one), each
      * range reads a snapshot of its own, as separate scans would. */
     if (n_ranges[i] > 1 &&
@@ -1170,7 +1182,7 @@ static int run(scan_args *a) {
     target_scan_options(&o, &copts, a, &set, i, t);
     o.progress = progress_update;
     o.progress_ctx = &prog;
-    progress_start(&prog, t->target.name, store_estimate_rows(s));
+    progress_start(&prog, t->target.name, progress_rows(s));
     cli_interrupt_set_store(s);
     int rc = scan_target(&t->result, s, t->type, &o, &err);
     cli_interrupt_set_store(NULL);
