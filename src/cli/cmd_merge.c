@@ -545,6 +545,12 @@ static int merge(const char *output, char **paths, size_t n) {
     if (command == NULL || strcmp(command, "scan") != 0)
       rc = cli_usage_error(CMD, "'%s' is not the JSON report of a scan",
                            paths[i]);
+    else if (json_object_get(in[i].doc, "sample") != NULL)
+      rc = cli_usage_error(CMD,
+                           "'%s' is the report of a sampled scan (--sample): "
+                           "its counts are of a sample, which merge does not "
+                           "add up",
+                           paths[i]);
     else if (!json_is_object(shard) ||
              !json_is_integer(json_object_get(shard, "index")) ||
              !json_is_integer(json_object_get(shard, "count")) ||

@@ -29,6 +29,7 @@
 #include "interrupt.h"
 #include "targets.h"
 #include "verify/scan.h"
+#include "verify/util.h"
 
 #define CMD "scan"
 #define DEFAULT_SAMPLES 10
@@ -165,6 +166,22 @@ void cli_scan_help(FILE *out) {
       "                           Job) cover every row once; combine their",
       "                           JSON reports with '" CLI_PROGRAM " merge'",
       "",
+      "Sampled scans (an estimate in seconds):",
+      "      --sample PERCENT     read about PERCENT% of each table's rows",
+      "                           (above 0, below 100; 100: every row; or the",
+      "                           config's sample): PostgreSQL TABLESAMPLE",
+      "                           SYSTEM (blocks), SQLite random rowid "
+      "windows.",
+      "                           Counts are of the sample; the report adds an",
+      "                           ESTIMATE of the whole with 95% intervals.",
+      "                           Exit 1 when the sample holds findings, else",
+      "                           4, never 0. Tables and queues only; not with",
+      "                           --shard",
+      "      --sample-seed N      draw the sample from seed N (0 to",
+      "                           2147483647); without it a seed is drawn and",
+      "                           printed, and the same seed on an unchanged",
+      "                           table reads the same rows",
+      "",
       "Limits:",
       CLI_MAX_ALLOC_HELP,
       "                           (the scan goes on with the next record;",
@@ -190,7 +207,8 @@ void cli_scan_help(FILE *out) {
       "  3  connection or I/O error",
       "  4  inconclusive: interrupted, a target stopped early, records whose",
       "     writer could not be decided (undetermined), or nothing verified",
-      "     (the filters left out every record, or the selection is empty)",
+      "     (the filters left out every record, or the selection is empty),",
+      "     or a sample (--sample) without findings",
       "",
       "Examples:",
       "  " CLI_PROGRAM " scan -c rollsafe.yaml",
@@ -217,6 +235,13 @@ typedef struct scan_args {
   unsigned long statement_timeout_ms; /* 0: the config's, else none */
   unsigned jobs;                      /* 0: the config's, else 1 */
   unsigned shard_index, shard_count;  /* --shard K/N; count 0: none */
+  /* --sample PERCENT (0: the config's, else every row; 100: every row)
+   * and --sample-seed; `sampling` once run() settled that a sample is
+   * read, `sample` then what the stores are given. */
+  double sample_percent;
+  int has_sample_seed;
+  int sampling;
+  store_sample sample;
   int help;
 } scan_args;
 
@@ -231,6 +256,8 @@ enum {
   OPT_STATEMENT_TIMEOUT,
   OPT_JOBS,
   OPT_SHARD,
+  OPT_SAMPLE,
+  OPT_SAMPLE_SEED,
   OPT_HELP
 };
 
@@ -247,6 +274,8 @@ static const cli_opt_spec scan_opts[] = {
     {OPT_STATEMENT_TIMEOUT, "statement-timeout", 0, 1},
     {OPT_JOBS, "jobs", 'j', 1},
     {OPT_SHARD, "shard", 0, 1},
+    {OPT_SAMPLE, "sample", 0, 1},
+    {OPT_SAMPLE_SEED, "sample-seed", 0, 1},
     {OPT_HELP, "help", 'h', 0},
 };
 
@@ -488,6 +517,27 @@ static int parse_args(scan_args *a, int argc, char **argv) {
                                  "1 to %d and K from 0 to N-1",
                                  value, CLI_SHARDS_MAX);
         break;
+      case OPT_SAMPLE:
+        if (a->sample_percent != 0)
+          return cli_usage_error(CMD, "--sample given twice");
+        if (cli_parse_percent(value, &a->sample_percent) != 0)
+          return cli_usage_error(CMD,
+                                 "invalid --sample '%s': expected a percent "
+                                 "of the rows above 0 and at most 100 (e.g. "
+                                 "1 or 0.5)",
+                                 value);
+        break;
+      case OPT_SAMPLE_SEED: {
+        unsigned long n;
+        if (a->has_sample_seed)
+          return cli_usage_error(CMD, "--sample-seed given twice");
+        if (cli_opt_number(CMD, "--sample-seed", value, 0, 2147483647ul, &n) !=
+            0)
+          return CLI_EXIT_USAGE;
+        a->sample.seed = (uint32_t)n;
+        a->has_sample_seed = 1;
+        break;
+      }
       case OPT_HELP:
         a->help = 1;
         break;
@@ -537,6 +587,8 @@ static int exit_code_of(const scan_report *r, int codec_failed) {
   if (io) return CLI_EXIT_IO;
   if (!scan_report_complete(r)) return CLI_EXIT_INCOMPLETE;
   if (scan_report_findings(r) > 0) return CLI_EXIT_FOUND;
+  /* A sample without findings does not show there are none. */
+  if (r->sampled) return CLI_EXIT_INCOMPLETE;
   /* Never clean without a claim about every record counted, nor when
    * nothing was checked at all. */
   if (scan_report_undetermined(r) > 0 || scan_report_nothing_verified(r))
@@ -604,9 +656,26 @@ static void target_scan_options(scan_options *o, rs_options *copts,
       .max_writers = a->shard_count > 0 ? SCAN_PART_WRITERS : 0};
 }
 
+/* The rows the progress line expects of @p s: the table's estimate, or
+ * of a sample the part of it the sample reads. */
+static int64_t progress_rows(store *s) {
+  int64_t rows = store_estimate_rows(s);
+  store_sample_info info;
+  store_sample_of(s, &info);
+  if (rows > 0 && info.fraction > 0)
+    rows = (int64_t)((double)rows * info.fraction);
+  return rows;
+}
+
+/* What the stores are to sample, or NULL: every row. */
+static const store_sample *sample_of(const scan_args *a) {
+  return a->sampling ? &a->sample : NULL;
+}
+
 /* What an opened store says of its target, into the report. */
 static void note_store(scan_report_target *t, store *s) {
   t->description = strdup(store_describe(s));
+  store_sample_of(s, &t->sample);
   /* Stream files and topics name records by position, as they should:
    * no key to resolve, nothing to note. */
   if (t->target.kind != STORE_STREAM_FILE &&
@@ -690,8 +759,9 @@ static void run_unit(scan_pool *pool, scan_unit *u) {
   store *s = NULL;
   store_error serr = {STORE_OK, ""};
   u->ran = 1;
-  if (store_open_snapshot(&s, &t->target, pool->sopts,
-                          pool->snapshots[u->target], &serr) != STORE_OK ||
+  if (store_open_sampled(&s, &t->target, pool->sopts,
+                         pool->snapshots[u->target], sample_of(pool->a),
+                         &serr) != STORE_OK ||
       store_set_range(s, &u->range, &serr) != STORE_OK) {
     store_close(s);
     u->result.status = serr.status;
@@ -824,7 +894,8 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
     scan_report_target *t = &report->targets[i];
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
-    if (store_open(&s, &t->target, sopts, &serr) != STORE_OK ||
+    if (store_open_sampled(&s, &t->target, sopts, NULL, sample_of(a), &serr) !=
+            STORE_OK ||
         store_split(s, per, &ranges[i * per], &n_ranges[i], &serr) !=
             STORE_OK) {
       if (s == NULL && cli_interrupted) break;
@@ -838,7 +909,8 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
     }
     note_store(t, s);
     t->result.estimated_rows = store_estimate_rows(s);
-    if (t->result.estimated_rows > 0) estimate += t->result.estimated_rows;
+    int64_t expect = progress_rows(s);
+    if (expect > 0) estimate += expect;
     /* Without an exported snapshot (a server that refuses one), each
      * range reads a snapshot of its own, as separate scans would. */
     if (n_ranges[i] > 1 &&
@@ -1029,6 +1101,44 @@ static int run(scan_args *a) {
     }
   }
 
+  /* --sample, else the config's sample: (100: every row). */
+  double percent = a->sample_percent;
+  if (percent == 0 && set.config != NULL) percent = set.config->sample_percent;
+  if (percent > 0 && percent < 100) {
+    /* merge adds up counts of rows, which a sample's are not. */
+    if (a->shard_count > 0) {
+      status = cli_usage_error(CMD,
+                               "--sample and --shard do not combine: merge "
+                               "adds up counts, not estimates (give one)");
+      goto done;
+    }
+    for (size_t i = 0; i < n_targets; i++) {
+      store_kind kind = report.targets[i].target.kind;
+      if (kind == STORE_KAFKA_TOPIC || kind == STORE_STREAM_FILE) {
+        status = cli_usage_error(CMD,
+                                 "target '%s': --sample reads tables and "
+                                 "queues, not %s targets (scan it without "
+                                 "--sample)",
+                                 report.targets[i].target.name,
+                                 store_kind_name(kind));
+        goto done;
+      }
+    }
+    /* Printed in every report, so that the estimate can be drawn again. */
+    if (!a->has_sample_seed)
+      a->sample.seed = (uint32_t)(verify__random() & 0x7fffffffu);
+    a->sample.percent = percent;
+    a->sampling = 1;
+    report.sampled = 1;
+    report.sample_percent = percent;
+    report.sample_seed = a->sample.seed;
+  } else if (a->has_sample_seed) {
+    status = cli_usage_error(CMD,
+                             "--sample-seed needs --sample (or the "
+                             "config's sample:)");
+    goto done;
+  }
+
   cli_interrupt_saved saved;
   cli_interrupt_install(&saved);
   progress prog;
@@ -1053,7 +1163,8 @@ static int run(scan_args *a) {
     scan_report_target *t = &report.targets[i];
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
-    if (store_open(&s, &t->target, &sopts, &serr) != STORE_OK) {
+    if (store_open_sampled(&s, &t->target, &sopts, NULL, sample_of(a), &serr) !=
+        STORE_OK) {
       if (cli_interrupted) break; /* e.g. Ctrl-C at the password prompt */
       t->status = serr.status;
       memcpy(t->error, serr.message, sizeof t->error);
@@ -1071,7 +1182,7 @@ static int run(scan_args *a) {
     target_scan_options(&o, &copts, a, &set, i, t);
     o.progress = progress_update;
     o.progress_ctx = &prog;
-    progress_start(&prog, t->target.name, store_estimate_rows(s));
+    progress_start(&prog, t->target.name, progress_rows(s));
     cli_interrupt_set_store(s);
     int rc = scan_target(&t->result, s, t->type, &o, &err);
     cli_interrupt_set_store(NULL);

@@ -1703,6 +1703,7 @@ enum {
   K_MAX_PASSES,
   K_IN_FLIGHT_WAIT,
   K_JOBS,
+  K_SAMPLE,
   K_COUNT
 };
 
@@ -1736,6 +1737,32 @@ static int get_jobs(loader *ld, const node *v, unsigned *out) {
                    "jobs: %s is too large (at most %d)",
                    shown(buf, v->value, v->len), CLI_JOBS_MAX);
   return rc;
+}
+
+int cli_parse_percent(const char *text, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || errno != 0 || (*end == '%' && end[1] == '\0' ? 0 : *end))
+    return -1;
+  /* !(v > 0) also refuses NaN; 100 is every row. */
+  if (!(v > 0) || !(v <= 100) || strpbrk(text, "xX") != NULL ||
+      ((text[0] < '0' || text[0] > '9') && text[0] != '.'))
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* sample: scan --sample, a percent of the rows, above 0 and at most 100. */
+static int get_sample(loader *ld, const node *v, double *out) {
+  char got[256];
+  if (v->type == NODE_SCALAR && memchr(v->value, '\0', v->len) == NULL &&
+      cli_parse_percent(v->value, out) == 0)
+    return 0;
+  return fail_at(ld, CLI_EXIT_USAGE, v->line, v->col,
+                 "sample: expected a percent of the rows above 0 and at most "
+                 "100 (e.g. 1 or 0.5), got %s",
+                 described(got, v, 0));
 }
 
 /* in_flight_wait: a duration ("2s", "500ms", "1m"; a plain number is
@@ -1772,12 +1799,27 @@ int cli_duration_parse(const char *text, int allow_zero, double *out) {
   return 0;
 }
 
-static const char *const top_keys[K_COUNT + 1] = {
-    "feature",      "reader_version",    "reader_framing", "targets",
-    "diff",         "schemas",           "plugins",        "enum_map",
-    "proto_paths",  "raw_writer",        "schema_ids",     "column_encoding",
-    "lock_timeout", "statement_timeout", "reader_runtime", "reader_options",
-    "max_passes",   "in_flight_wait",    "jobs",           NULL};
+static const char *const top_keys[K_COUNT + 1] = {"feature",
+                                                  "reader_version",
+                                                  "reader_framing",
+                                                  "targets",
+                                                  "diff",
+                                                  "schemas",
+                                                  "plugins",
+                                                  "enum_map",
+                                                  "proto_paths",
+                                                  "raw_writer",
+                                                  "schema_ids",
+                                                  "column_encoding",
+                                                  "lock_timeout",
+                                                  "statement_timeout",
+                                                  "reader_runtime",
+                                                  "reader_options",
+                                                  "max_passes",
+                                                  "in_flight_wait",
+                                                  "jobs",
+                                                  "sample",
+                                                  NULL};
 
 static int read_runtime_key(loader *ld, int k, const node *v,
                             cli_config *config);
@@ -1876,6 +1918,9 @@ static int read_config(loader *ld, const node *root, cli_config *config) {
         break;
       case K_JOBS:
         rc = get_jobs(ld, v, &config->jobs);
+        break;
+      case K_SAMPLE:
+        rc = get_sample(ld, v, &config->sample_percent);
         break;
       case K_SCHEMAS:
       case K_PLUGINS:

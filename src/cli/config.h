@@ -63,6 +63,8 @@
  *   in_flight_wait: 2s            # optional: fix --in-flight-wait
  *   jobs: 4                       # optional: scan --jobs, threads and
  *                                 # connections (1 to 256)
+ *   sample: 1                     # optional: scan --sample, a percent of
+ *                                 # the rows (above 0, at most 100)
  *   schemas: [v1.desc, v2.desc]   # optional: record types at run time,
  *                                 # one schema per version, oldest first
  *   reader_runtime: go            # optional: the reader's protobuf runtime,
@@ -249,6 +251,8 @@ typedef struct cli_config {
   double in_flight_wait;
   /** `jobs:` (scan --jobs); 0 when absent. */
   unsigned jobs;
+  /** `sample:` (scan --sample), a percent in (0, 100]; 0 when absent. */
+  double sample_percent;
   cli_config_target *targets;
   size_t n_targets;
   cli_config_diff diff;
@@ -275,6 +279,12 @@ int cli_parse_millis(const char *text, unsigned long lo, unsigned long hi,
 
 /** The largest duration a timeout takes: a day. */
 #define CLI_TIMEOUT_MS_MAX 86400000ul
+
+/**
+ * Parses a percent of rows, "1", "0.5", "10%": above 0 and at most 100,
+ * written as a decimal number. 0, or -1 when it is not such a percent.
+ */
+int cli_parse_percent(const char *text, double *out);
 
 /** The most jobs (threads, connections) a scan takes: --jobs, `jobs:`. */
 #define CLI_JOBS_MAX 256

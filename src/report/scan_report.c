@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "report/scan_report.h"
+#include "report/estimate.h"
 #include "report/format_version.h"
 #include "report/key_render.h"
 #include "store/store_stream.h"
@@ -47,6 +48,65 @@ static uint64_t findings_of(const scan_result *res) {
 static uint64_t target_findings(const scan_report_target *t) {
   return findings_of(&t->result) + (t->truncated ? 1 : 0);
 }
+
+/* ---- --sample: estimates of the whole --------------------------------- */
+
+/* What a sampled target's counts say of its whole selection. */
+typedef struct target_estimates {
+  rs__estimate rows, verdicts[RS_VERDICT_COUNT], findings;
+} target_estimates;
+
+/* 1 with @p e filled when @p t was read as a sample, else 0 (not
+ * sampled, or never opened). */
+static int estimates_of(target_estimates *e, const scan_report *r,
+                        const scan_report_target *t) {
+  if (!r->sampled || !t->scanned || !(t->sample.fraction > 0)) return 0;
+  const scan_result *res = &t->result;
+  const scan_clusters *cl = &res->clusters;
+  uint64_t n = res->rows_read;
+  rs__cluster_sums c[SCAN_CLUSTER_KINDS];
+  for (int k = 0; k < SCAN_CLUSTER_KINDS; k++)
+    c[k] = (rs__cluster_sums){(double)cl->m, cl->n2, cl->k2[k], cl->nk[k],
+                              (double)t->sample.groups};
+  rs__estimate_rows(&e->rows, n, t->sample.fraction, t->sample.population,
+                    &c[0]);
+  for (int v = 0; v < RS_VERDICT_COUNT; v++)
+    rs__estimate_part(&e->verdicts[v], res->verdicts[v], n, &e->rows, &c[v]);
+  rs__estimate_part(&e->findings, findings_of(res), n, &e->rows,
+                    &c[RS_VERDICT_COUNT]);
+  return 1;
+}
+
+static void add_estimate(rs__estimate *into, const rs__estimate *e) {
+  into->count += e->count;
+  into->low += e->low;
+  into->high += e->high;
+}
+
+/* Every sampled target's estimates added up (the bounds too, which makes
+ * the total's interval wider than 95%, never narrower); 0 when none. */
+static int total_estimates(target_estimates *sum, uint64_t *sampled,
+                           const scan_report *r) {
+  int any = 0;
+  memset(sum, 0, sizeof *sum);
+  *sampled = 0;
+  for (size_t i = 0; i < r->n_targets; i++) {
+    target_estimates e;
+    if (!estimates_of(&e, r, &r->targets[i])) continue;
+    any = 1;
+    *sampled += r->targets[i].result.rows_read;
+    add_estimate(&sum->rows, &e.rows);
+    for (int v = 0; v < RS_VERDICT_COUNT; v++)
+      add_estimate(&sum->verdicts[v], &e.verdicts[v]);
+    add_estimate(&sum->findings, &e.findings);
+  }
+  return any;
+}
+
+#define SAMPLE_NOTE                                                        \
+  "counts are of the rows sampled; each estimate is of the whole, with a " \
+  "95% interval (rough where the sample read few blocks or windows); a "   \
+  "sample shows findings, never their absence"
 
 uint64_t scan_report_findings(const scan_report *r) {
   uint64_t n = 0;
@@ -99,6 +159,17 @@ int scan_report_nothing_verified(const scan_report *r) {
     any |= target_nothing_verified(r, t);
   }
   return any;
+}
+
+static void sample_reason(char *buf, size_t size, const scan_report *r) {
+  uint64_t sampled = 0;
+  for (size_t i = 0; i < r->n_targets; i++)
+    sampled += r->targets[i].result.rows_read;
+  snprintf(buf, size,
+           "estimate from a %.9g%% sample: no finding among the %" PRIu64
+           " row%s sampled, which does not show there are none; scan "
+           "without --sample to prove it",
+           r->sample_percent, sampled, sampled == 1 ? "" : "s");
 }
 
 void scan_report_reason(char *buf, size_t size, const scan_report *r) {
@@ -191,6 +262,10 @@ void scan_report_reason(char *buf, size_t size, const scan_report *r) {
       snprintf(buf, size,
                "nothing verified: the selection is empty; a scan that "
                "checked nothing is not clean");
+    return;
+  }
+  if (r->sampled) {
+    sample_reason(buf, size, r);
     return;
   }
   snprintf(buf, size, "inconclusive");
@@ -370,6 +445,62 @@ static json_t *json_verdicts(const uint64_t *counts) {
   for (int v = 0; o != NULL && v < RS_VERDICT_COUNT; v++)
     json_object_set_new(o, rs_verdict_name((rs_verdict)v),
                         json_integer((json_int_t)counts[v]));
+  return o;
+}
+
+/* {"count", "low", "high"} */
+static json_t *json_estimate(const rs__estimate *e) {
+  return json_pack("{s:o,s:o,s:o}", "count", rs__json_u64(e->count), "low",
+                   rs__json_u64(e->low), "high", rs__json_u64(e->high));
+}
+
+/* "rows", "verdicts" and "findings" of @p e, into @p o. */
+static void json_estimates(json_t *o, const target_estimates *e) {
+  if (o == NULL) return;
+  json_t *verdicts = json_object();
+  for (int v = 0; verdicts != NULL && v < RS_VERDICT_COUNT; v++)
+    json_object_set_new(verdicts, rs_verdict_name((rs_verdict)v),
+                        json_estimate(&e->verdicts[v]));
+  json_object_set_new(o, "rows", json_estimate(&e->rows));
+  json_object_set_new(o, "verdicts", verdicts);
+  json_object_set_new(o, "findings", json_estimate(&e->findings));
+}
+
+/* A sampled target's "sample": how its rows were chosen and what they say
+ * of the whole; null when it was not read. */
+static json_t *json_target_sample(const scan_report *r,
+                                  const scan_report_target *t) {
+  target_estimates e;
+  if (!estimates_of(&e, r, t)) return json_null();
+  json_t *o =
+      json_pack("{s:o,s:f,s:I,s:s}", "method", rs__json_text(t->sample.method),
+                "fraction", t->sample.fraction, "rows_sampled",
+                (json_int_t)t->result.rows_read, "population_basis",
+                t->sample.population > 0 ? "statistics" : "sample");
+  if (o != NULL)
+    json_object_set_new(o, "clusters",
+                        json_integer((json_int_t)t->result.clusters.m));
+  json_estimates(o, &e);
+  return o;
+}
+
+/* The document's "sample": what was asked, and the targets' estimates
+ * added up. */
+static json_t *json_sample_of(const scan_report *r) {
+  target_estimates sum;
+  uint64_t sampled;
+  int any = total_estimates(&sum, &sampled, r);
+  json_t *o = json_pack("{s:b,s:f,s:I,s:f,s:I,s:s}", "estimate", 1, "percent",
+                        r->sample_percent, "seed", (json_int_t)r->sample_seed,
+                        "confidence", RS_ESTIMATE_CONFIDENCE, "rows_sampled",
+                        (json_int_t)sampled, "note", SAMPLE_NOTE);
+  if (o != NULL && any) {
+    json_estimates(o, &sum);
+  } else if (o != NULL) {
+    json_object_set_new(o, "rows", json_null());
+    json_object_set_new(o, "verdicts", json_null());
+    json_object_set_new(o, "findings", json_null());
+  }
   return o;
 }
 
@@ -657,6 +788,7 @@ static json_t *json_target(const scan_report *r, const scan_report_target *t) {
                       json_boolean(target_nothing_verified(r, t)));
   json_object_set_new(o, "findings",
                       json_integer((json_int_t)target_findings(t)));
+  if (r->sampled) json_object_set_new(o, "sample", json_target_sample(r, t));
   json_object_set_new(o, "truncated", json_framing(t));
   if (t->target.kind == STORE_STREAM_FILE)
     json_object_set_new(o, "path", rs__json_text(t->target.connection));
@@ -750,6 +882,7 @@ json_t *scan_report_json(const scan_report *r) {
   json_object_set_new(doc, "reason",
                       reason[0] ? json_string(reason) : json_null());
   json_object_set_new(doc, "totals", tot);
+  if (r->sampled) json_object_set_new(doc, "sample", json_sample_of(r));
   json_object_set_new(doc, "targets", targets);
   if (r->shard_count > 0)
     json_object_set_new(
@@ -888,6 +1021,25 @@ static void text_sample(FILE *out, const scan_report_target *t,
   if (more) fprintf(out, "      (and %zu more)\n", more);
 }
 
+/* "~4120 (95%: 3900..4350)" */
+static void text_estimate(FILE *out, const rs__estimate *e) {
+  fprintf(out, "~%" PRIu64 " (95%%: %" PRIu64 "..%" PRIu64 ")", e->count,
+          e->low, e->high);
+}
+
+/* "~20000 rows (95%: ...); ok ~16000 (95%: ...), unreadable ~4000 (...)":
+ * the rows and every verdict the sample met, or could have missed. */
+static void text_estimates(FILE *out, const target_estimates *e) {
+  text_estimate(out, &e->rows);
+  fputs(" rows; findings ", out);
+  text_estimate(out, &e->findings);
+  for (int v = 0; v < RS_VERDICT_COUNT; v++) {
+    fprintf(out, "%s%s ", v == 0 ? "\n             " : ", ",
+            rs_verdict_name((rs_verdict)v));
+    text_estimate(out, &e->verdicts[v]);
+  }
+}
+
 static void text_target(FILE *out, const scan_report *r,
                         const scan_report_target *t) {
   const scan_result *res = &t->result;
@@ -934,7 +1086,21 @@ static void text_target(FILE *out, const scan_report *r,
           res->seconds);
   fputs("  verdicts   ", out);
   text_verdicts(out, res->verdicts);
-  fputc('\n', out);
+  fputs(r->sampled ? " (of the sample)\n" : "\n", out);
+  target_estimates est;
+  if (estimates_of(&est, r, t)) {
+    fputs("  sample     ", out);
+    put_clean(out, t->sample.method);
+    fprintf(out,
+            "; each row read with probability %.4g%%; %" PRIu64
+            " cluster%s (blocks or windows) read; rows from the %s\n",
+            t->sample.fraction * 100, res->clusters.m,
+            res->clusters.m == 1 ? "" : "s",
+            t->sample.population > 0 ? "table's statistics" : "sample");
+    fputs("  ESTIMATE   ", out);
+    text_estimates(out, &est);
+    fputc('\n', out);
+  }
   if (undetermined) {
     text_undetermined(out, "  ", res->undetermined);
     fputs(": the writer's meaning is unknown; not counted as ok\n", out);
@@ -1013,6 +1179,11 @@ int scan_report_text(FILE *out, const scan_report *r) {
   fprintf(out, "rollsafe scan%s%s: %zu target%s, %.2f s\n",
           r->feature ? " of feature " : "", r->feature ? r->feature : "",
           r->n_targets, r->n_targets == 1 ? "" : "s", r->seconds);
+  if (r->sampled)
+    fprintf(out,
+            "ESTIMATE from a %.9g%% sample (seed %lu, --sample-seed "
+            "reproduces it): %s\n",
+            r->sample_percent, (unsigned long)r->sample_seed, SAMPLE_NOTE);
   if (r->flag_key != NULL || r->written_after_us != 0) {
     fputs("counting only records", out);
     if (r->flag_key != NULL)
@@ -1050,11 +1221,19 @@ int scan_report_text(FILE *out, const scan_report *r) {
               flags[i].rows, a, b);
     }
   }
-  fprintf(out, "\ntotal: %" PRIu64 " rows read; ", read);
+  fprintf(out, "\ntotal: %" PRIu64 " rows read%s; ", read,
+          r->sampled ? " (the sample)" : "");
   text_verdicts(out, totals);
   text_undetermined(out, "; ", undetermined);
   if (unattributed > 0) fprintf(out, "; unattributed %" PRIu64, unattributed);
   fputc('\n', out);
+  target_estimates sum;
+  uint64_t sampled;
+  if (total_estimates(&sum, &sampled, r)) {
+    fputs("ESTIMATE of the whole: ", out);
+    text_estimates(out, &sum);
+    fputc('\n', out);
+  }
   uint64_t findings = scan_report_findings(r);
   const char *what;
   switch (r->exit_code) {
@@ -1062,7 +1241,9 @@ int scan_report_text(FILE *out, const scan_report *r) {
       what = "clean: the reader reads every record correctly";
       break;
     case 1:
-      what = "FINDINGS: records the reader cannot read correctly";
+      what = r->sampled ? "FINDINGS in the sample: records the reader cannot "
+                          "read correctly"
+                        : "FINDINGS: records the reader cannot read correctly";
       break;
     case 3:
       what = "ERROR: a target could not be read; the result is incomplete";
@@ -1081,7 +1262,9 @@ int scan_report_text(FILE *out, const scan_report *r) {
     fputs(": ", out);
     put_clean(out, reason);
   }
-  if (findings) fprintf(out, " (%" PRIu64 " found)", findings);
+  if (findings)
+    fprintf(out, " (%" PRIu64 " found%s)", findings,
+            r->sampled ? " in the sample" : "");
   fprintf(out, " [exit %d]\n", r->exit_code);
   free(flags);
   return ferror(out) ? -1 : 0;
@@ -1113,6 +1296,55 @@ static void target_labels(FILE *out, const scan_report *r,
   if (r->feature != NULL) {
     fputs(",feature=", out);
     rs__metrics_label(out, r->feature);
+  }
+  /* A sample's counts are of the sample: every series says so, so that a
+   * query written for whole scans can leave them out. */
+  if (r->sampled) fputs(",estimate=\"true\"", out);
+}
+
+static void family(FILE *out, const char *name, const char *unit,
+                   const char *help);
+
+/* --sample: the percent asked, and each target's estimates. */
+static void sample_metrics(FILE *out, const scan_report *r) {
+  if (!r->sampled) return;
+  family(out, "rollsafe_scan_sample_percent", NULL,
+         "The percent of rows a sampled scan (--sample) read; its counts "
+         "are of the sample, labelled estimate=\"true\".");
+  fprintf(out, "rollsafe_scan_sample_percent{estimate=\"true\"} %.9g\n",
+          r->sample_percent);
+  family(out, "rollsafe_scan_estimated_records", NULL,
+         "A sampled scan's estimate of the records of the whole target, by "
+         "verdict, with the bounds of its 95% interval (bound: estimate, "
+         "low, high).");
+  static const char *const bounds[] = {"estimate", "low", "high"};
+  for (size_t i = 0; i < r->n_targets; i++) {
+    target_estimates e;
+    if (!estimates_of(&e, r, &r->targets[i])) continue;
+    for (int v = 0; v <= RS_VERDICT_COUNT; v++) {
+      const rs__estimate *x = v < RS_VERDICT_COUNT ? &e.verdicts[v] : &e.rows;
+      uint64_t values[3] = {x->count, x->low, x->high};
+      for (int b = 0; b < 3; b++) {
+        fputs("rollsafe_scan_estimated_records", out);
+        target_labels(out, r, &r->targets[i]);
+        fprintf(out, ",verdict=\"%s\",bound=\"%s\"} %" PRIu64 "\n",
+                v < RS_VERDICT_COUNT ? rs_verdict_name((rs_verdict)v) : "all",
+                bounds[b], values[b]);
+      }
+    }
+  }
+  family(out, "rollsafe_scan_estimated_findings", NULL,
+         "A sampled scan's estimate of the findings of the whole target, "
+         "with the bounds of its 95% interval (bound: estimate, low, high).");
+  for (size_t i = 0; i < r->n_targets; i++) {
+    target_estimates e;
+    if (!estimates_of(&e, r, &r->targets[i])) continue;
+    uint64_t values[3] = {e.findings.count, e.findings.low, e.findings.high};
+    for (int b = 0; b < 3; b++) {
+      fputs("rollsafe_scan_estimated_findings", out);
+      target_labels(out, r, &r->targets[i]);
+      fprintf(out, ",bound=\"%s\"} %" PRIu64 "\n", bounds[b], values[b]);
+    }
   }
 }
 
@@ -1256,6 +1488,7 @@ int scan_report_metrics(FILE *out, const scan_report *r) {
     }
     free(flags);
   }
+  sample_metrics(out, r);
   family(out, "rollsafe_scan_exit_code", NULL,
          "The scan's exit code: 0 clean, 1 findings, 2 usage, 3 I/O, 4 "
          "inconclusive (incomplete, undetermined, nothing verified).");

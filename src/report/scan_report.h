@@ -44,6 +44,8 @@ typedef struct scan_report_target {
    * report); result.partitions has its counts. */
   store_partition *partitions;
   size_t n_partitions;
+  /** A sampled scan: how the store chose the rows (store_sample_of). */
+  store_sample_info sample;
 } scan_report_target;
 
 typedef struct scan_report {
@@ -56,6 +58,12 @@ typedef struct scan_report {
    * scan). Its JSON says so ("shard") and gives each sample and writer its
    * position in the scan, which `rollsafe merge` orders the shards' by. */
   unsigned shard_index, shard_count;
+  /** --sample: the targets were read in part, and every count the report
+   * gives is of the sample, with an estimate of the whole (scan_estimate).
+   * Such a scan is never clean: exit 1 with findings, else 4. */
+  int sampled;
+  double sample_percent;
+  uint32_t sample_seed;
   int64_t started_at_us; /**< wall clock, for the report */
   double seconds;
   int interrupted;

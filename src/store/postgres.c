@@ -78,6 +78,9 @@ typedef struct pg_store {
   PGcancel *interrupt;
   char relid[16]; /* the table's oid, as text for bound parameters */
   int is_matview; /* a unique index on a matview allows NULL keys */
+  /* A sampled scan (store_open_sampled): each row has a third field, its
+   * cluster (the partition's oid and the block number), as int8. */
+  int sampled;
   char *copy_sql; /* built once at open */
   /* A plain heap table read without a condition: "SELECT key, column
    * FROM table", which a range (store_set_range) bounds by ctid; NULL when
@@ -1184,12 +1187,60 @@ static int pg_copy_table_itself(pg_store *s, int has_where, store_error *err) {
   return pg_plain_heap(s, err);
 }
 
+/*
+ * What a sample reads and from how many rows: SYSTEM reads each block
+ * with probability percent / 100, so each row too. REPEATABLE draws the
+ * same block numbers in every heap of the scan (each partition, each
+ * inheritance child, the parent itself), so the heaps' blocks of one
+ * number are read together: `groups`. The population is the sum of the
+ * heaps' reltuples (as of their last VACUUM or ANALYZE) when every heap
+ * has one and the scan reads them whole; with a condition (--where, a
+ * queue's states) or a heap never analysed, it is unknown here.
+ */
+static int pg_sample_info(pg_store *s, const store_sample *sample,
+                          int has_condition, store_error *err) {
+  store_sample_info *info = &s->base.sample;
+  info->fraction = sample->percent / 100.0;
+  info->population = -1;
+  info->groups = 1;
+  snprintf(info->method, sizeof info->method,
+           "TABLESAMPLE SYSTEM (%.9g) REPEATABLE (%lu): each block with "
+           "probability %.9g%%",
+           sample->percent, (unsigned long)sample->seed, sample->percent);
+  static const char sql[] =
+      "WITH RECURSIVE tree(oid) AS (SELECT $1::pg_catalog.oid UNION ALL"
+      " SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN tree t"
+      " ON i.inhparent OPERATOR(pg_catalog.=) t.oid)"
+      " SELECT pg_catalog.count(*), pg_catalog.bool_and(c.reltuples"
+      " OPERATOR(pg_catalog.>=) 0), "
+      "pg_catalog.sum(c.reltuples)::pg_catalog.int8"
+      " FROM tree t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=)"
+      " t.oid WHERE c.relkind OPERATOR(pg_catalog.=) ANY"
+      " ('{r,m}'::pg_catalog.\"char\"[])";
+  const char *params[] = {s->relid};
+  PGresult *res;
+  int rc = pg_query(s, &res, sql, 1, params, err);
+  if (rc != STORE_OK) return rc;
+  if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+    long long heaps = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (heaps > 1) info->groups = (unsigned)(heaps > 65535 ? 65535 : heaps);
+    long long n =
+        PQgetisnull(res, 0, 2) ? -1 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    if (!has_condition && !PQgetisnull(res, 0, 1) &&
+        PQgetvalue(res, 0, 1)[0] == 't' && n > 0)
+      info->population = n;
+  }
+  PQclear(res);
+  return STORE_OK;
+}
+
 /* COPY (SELECT key::text, column FROM schema.table WHERE (...)) with every
  * identifier quoted by libpq; an integer key without the cast (converting
  * it costs the server more than it costs the scan to spell it); or, when
  * pg_copy_table_itself says so, COPY schema.table (key, column). */
 static int pg_build_sql(pg_store *s, const char *schema, const char *table,
-                        const store_target *target, store_error *err) {
+                        const store_target *target, const store_sample *sample,
+                        store_error *err) {
   char *quoted[4];
   int rc = pg_quote_names(s, schema, table, target, quoted, err);
   if (rc == STORE_OK) {
@@ -1215,11 +1266,30 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
       key = pg_key_sql(s, PG_KEY_TEXT, table_ref, NULL);
     free(table_ref);
     if (key == NULL) rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
+    /* A sample: TABLESAMPLE SYSTEM after the table, which every form of
+     * the statement below names once. The percent and seed are numbers of
+     * ours, written into the statement. */
+    char tablesample[96] = "";
+    if (sample != NULL)
+      snprintf(tablesample, sizeof tablesample,
+               " TABLESAMPLE SYSTEM (%.9g) REPEATABLE (%lu)", sample->percent,
+               (unsigned long)sample->seed);
+    /* Each sampled row's cluster, the block it was drawn with: the
+     * partition's (or child's) oid in the high 32 bits, the block number
+     * in the low ones, an int8 in binary (the estimates' variance, see
+     * store_row.cluster). */
+    const char *cluster =
+        sample == NULL
+            ? ""
+            : ", (tableoid::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) "
+              "OPERATOR(pg_catalog.|) "
+              "((ctid::pg_catalog.text)::pg_catalog.point)[0]::pg_catalog.int8";
+    s->sampled = sample != NULL;
     /* A queue's states are bound, and COPY takes no parameters: a SELECT
      * read in single-row mode, the states $1, the row's fields in binary
      * as COPY sends them. */
     s->scan_select = s->state_array[PG_READ] != NULL;
-    int itself = s->scan_select || rc != STORE_OK
+    int itself = s->scan_select || rc != STORE_OK || sample != NULL
                      ? 0
                      : pg_copy_table_itself(s, has_where, err);
     char *cond = NULL;
@@ -1230,28 +1300,31 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
     } else if (itself < 0) {
       rc = itself;
     } else if (s->scan_select) {
-      s->copy_sql =
-          pg_sprintf("SELECT %s, %s FROM %s.%s WHERE %s%s%s%s", key, quoted[3],
-                     quoted[0], quoted[1], cond, has_where ? " AND (\n" : "",
-                     has_where ? where : "", has_where ? "\n)" : "");
+      s->copy_sql = pg_sprintf("SELECT %s, %s%s FROM %s.%s%s WHERE %s%s%s%s",
+                               key, quoted[3], cluster, quoted[0], quoted[1],
+                               tablesample, cond, has_where ? " AND (\n" : "",
+                               has_where ? where : "", has_where ? "\n)" : "");
     } else if (itself) {
       s->copy_sql = pg_sprintf("COPY %s.%s (%s, %s) TO STDOUT (FORMAT binary)",
                                quoted[0], quoted[1], quoted[2], quoted[3]);
     } else {
       s->copy_sql = pg_sprintf(
-          "COPY (SELECT %s, %s FROM %s.%s%s%s%s) TO STDOUT "
+          "COPY (SELECT %s, %s%s FROM %s.%s%s%s%s%s) TO STDOUT "
           "(FORMAT binary)",
-          key, quoted[3], quoted[0], quoted[1], has_where ? " WHERE (\n" : "",
-          has_where ? where : "", has_where ? "\n)" : "");
+          key, quoted[3], cluster, quoted[0], quoted[1], tablesample,
+          has_where ? " WHERE (\n" : "", has_where ? where : "",
+          has_where ? "\n)" : "");
     }
     if (rc == STORE_OK && s->copy_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
     /* Block ranges read rows in the order a whole scan does only on one
      * heap: not on a partitioned table, nor one with children, nor with a
-     * condition that an index may serve. */
-    int plain = rc == STORE_OK && !s->scan_select && !has_where
-                    ? pg_plain_heap(s, err)
-                    : 0;
+     * condition that an index may serve. A sample is read whole: its
+     * blocks are chosen over the whole table. */
+    int plain =
+        rc == STORE_OK && !s->scan_select && !has_where && sample == NULL
+            ? pg_plain_heap(s, err)
+            : 0;
     if (plain < 0) {
       rc = plain;
     } else if (plain) {
@@ -1260,6 +1333,8 @@ static int pg_build_sql(pg_store *s, const char *schema, const char *table,
       if (s->range_select == NULL)
         rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
     }
+    if (rc == STORE_OK && sample != NULL)
+      rc = pg_sample_info(s, sample, has_where || s->scan_select, err);
     free(cond);
     free(key);
   }
@@ -1306,9 +1381,20 @@ int store__pg_copy_header(const uint8_t *buf, size_t len, size_t *pos,
   return 0;
 }
 
+/* A tuple of @p n fields (see store__pg_copy_tuple). */
+static int pg_copy_tuple_n(const uint8_t *buf, size_t len, size_t *pos, int n,
+                           const uint8_t **field, int32_t *field_len,
+                           const char **why);
+
 int store__pg_copy_tuple(const uint8_t *buf, size_t len, size_t *pos,
                          const uint8_t *field[2], int32_t field_len[2],
                          const char **why) {
+  return pg_copy_tuple_n(buf, len, pos, 2, field, field_len, why);
+}
+
+static int pg_copy_tuple_n(const uint8_t *buf, size_t len, size_t *pos, int n,
+                           const uint8_t **field, int32_t *field_len,
+                           const char **why) {
   /*
    * The server sends one tuple per CopyData message and libpq hands out
    * whole messages, so a tuple that runs past its message is malformed,
@@ -1325,11 +1411,12 @@ int store__pg_copy_tuple(const uint8_t *buf, size_t len, size_t *pos,
     *pos = at;
     return 0;
   }
-  if (count != 2) {
-    *why = "tuple does not have the 2 fields the query selects";
+  if (count != n) {
+    *why = n == 2 ? "tuple does not have the 2 fields the query selects"
+                  : "tuple does not have the 3 fields the query selects";
     return -1;
   }
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < n; i++) {
     if (len - at < 4) {
       *why = "field length runs past the end of its message";
       return -1;
@@ -1614,6 +1701,17 @@ static size_t pg_spell_int_key(pg_store *s, const uint8_t *p) {
   return (size_t)(out - s->key);
 }
 
+/* A sampled row's cluster, the third field: an int8 in binary (network
+ * order). 0, or -1 when it is not. */
+static int pg_put_cluster(store_row *row, const uint8_t *f, int32_t len) {
+  if (f == NULL || len != 8) return -1;
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | f[i];
+  row->has_cluster = 1;
+  row->cluster = (int64_t)v;
+  return 0;
+}
+
 /* One row's two fields, as COPY or a binary SELECT result gives them (the
  * key as text, or an integer key in binary; the record's bytes; length -1
  * for NULL), into @p row: 1, or an error. */
@@ -1682,17 +1780,23 @@ static int pg_next_select(pg_store *s, store_row *row, store_error *err) {
   }
   if (st != PGRES_SINGLE_TUPLE)
     return pg_select_failed(s, err, "the scan stopped");
-  if (PQntuples(res) != 1 || PQnfields(res) != 2) {
+  int want = s->sampled ? 3 : 2;
+  if (PQntuples(res) != 1 || PQnfields(res) != want) {
     s->state = PG_FAILED;
     return pg_fail(s, err, STORE_EIO, "the scan stopped: a row of %d fields",
                    PQnfields(res));
   }
-  const uint8_t *field[2];
-  int32_t field_len[2];
-  for (int i = 0; i < 2; i++) {
+  const uint8_t *field[3];
+  int32_t field_len[3];
+  for (int i = 0; i < want; i++) {
     int null = PQgetisnull(res, 0, i);
     field[i] = null ? NULL : (const uint8_t *)PQgetvalue(res, 0, i);
     field_len[i] = null ? -1 : (int32_t)PQgetlength(res, 0, i);
+  }
+  if (s->sampled && pg_put_cluster(row, field[2], field_len[2]) != 0) {
+    s->state = PG_FAILED;
+    return pg_fail(s, err, STORE_EIO,
+                   "the scan stopped: a cluster that is not an int8");
   }
   return pg_put_row(s, row, field, field_len, err);
 }
@@ -1740,15 +1844,17 @@ static int pg_next(store *base, store_row *row, store_error *err) {
       continue;
     }
     if (s->trailer_seen) return pg_malformed(s, err, "data after the trailer");
-    const uint8_t *field[2];
-    int32_t field_len[2];
-    int r =
-        store__pg_copy_tuple(b, s->buf_len, &s->pos, field, field_len, &why);
+    const uint8_t *field[3];
+    int32_t field_len[3];
+    int r = pg_copy_tuple_n(b, s->buf_len, &s->pos, s->sampled ? 3 : 2, field,
+                            field_len, &why);
     if (r < 0) return pg_malformed(s, err, why);
     if (r == 0) {
       s->trailer_seen = 1;
       continue;
     }
+    if (s->sampled && pg_put_cluster(row, field[2], field_len[2]) != 0)
+      return pg_malformed(s, err, "a cluster that is not an int8");
     return pg_put_row(s, row, field, field_len, err);
   }
 }
@@ -3305,7 +3411,8 @@ static void pg_describe(pg_store *s, const store_target *target) {
 
 int store__postgres_open(store **out, const store_target *target,
                          const store_open_options *options,
-                         const char *snapshot, store_error *err) {
+                         const char *snapshot, const store_sample *sample,
+                         store_error *err) {
   *out = NULL;
   char schema[64], table[64];
   int rc = store__split_table(target->table, schema, table, err);
@@ -3347,7 +3454,7 @@ int store__postgres_open(store **out, const store_target *target,
   }
   if (rc == STORE_OK) rc = pg_check_target(s, schema, table, target, err);
   if (rc == STORE_OK) rc = pg_check_state_column(s, target, err);
-  if (rc == STORE_OK) rc = pg_build_sql(s, schema, table, target, err);
+  if (rc == STORE_OK) rc = pg_build_sql(s, schema, table, target, sample, err);
   if (rc != STORE_OK) {
     pg_close(&s->base);
     return rc;

@@ -36,6 +36,8 @@ typedef struct pf_row {
   size_t key_off, key_len, value_off, value_len;
   unsigned key_parts;
   int value_is_null;
+  int has_cluster;
+  int64_t cluster;
 } pf_row;
 
 typedef struct pf_batch {
@@ -80,6 +82,8 @@ static int pf_keep(pf_batch *b, const store_row *row) {
   r->key_off = b->used;
   r->key_len = row->key_len;
   r->key_parts = row->key_parts;
+  r->has_cluster = row->has_cluster;
+  r->cluster = row->cluster;
   memcpy(b->bytes + b->used, row->key, row->key_len);
   b->bytes[b->used + row->key_len] = '\0';
   b->used += row->key_len + 1;
@@ -204,6 +208,8 @@ static int pf_next(store *base, store_row *row, store_error *err) {
   row->value_is_null = r->value_is_null;
   row->value = r->value_is_null ? NULL : s->cur->bytes + r->value_off;
   row->value_len = r->value_len;
+  row->has_cluster = r->has_cluster;
+  row->cluster = r->cluster;
   return 1;
 }
 
@@ -261,6 +267,7 @@ void store_prefetch(store **s) {
   memcpy(p->base.description, inner->description, sizeof p->base.description);
   memcpy(p->base.key, inner->key, sizeof p->base.key);
   p->base.key_parts = inner->key_parts;
+  p->base.sample = inner->sample;
   p->inner = inner;
   *s = &p->base;
 }

@@ -134,6 +134,15 @@ typedef struct sqlite_store {
    * reads take pending and in-flight ones (see the ST_ enum for where). */
   store__states states;
   int done;
+  /* A sampled scan (store_open_sampled): the rowid windows it reads, in
+   * rowid order, each [lo, hi] inclusive and the stratum it lies in (its
+   * rows' cluster). Each window is one run of the scan statement, its
+   * bounds bound to parameters lo_param and hi_param; `window` is the one
+   * running. */
+  int sampled;
+  int64_t (*windows)[3];
+  size_t n_windows, window;
+  int lo_param, hi_param;
 
   /* Writer only. */
   sqlite3_stmt *st[ST_COUNT];
@@ -674,7 +683,7 @@ static store_status status_of(int rc);
  * through an index, in its order). */
 static int sqlite_splittable(const sqlite_store *s) {
   return s->with_rowid && !s->has_where && s->states.n_pending == 0 &&
-         s->states.n_in_flight == 0 && s->scan == NULL;
+         s->states.n_in_flight == 0 && s->scan == NULL && !s->sampled;
 }
 
 static int sqlite_split(store *base, unsigned n, store_range *out,
@@ -725,6 +734,12 @@ static int sqlite_set_range(store *base, const store_range *r,
   return STORE_OK;
 }
 
+/* Binds window s->window's bounds to the scan statement. */
+static void bind_window(sqlite_store *s) {
+  sqlite3_bind_int64(s->scan, s->lo_param, s->windows[s->window][0]);
+  sqlite3_bind_int64(s->scan, s->hi_param, s->windows[s->window][1]);
+}
+
 static int sqlite_scan(store *base, store_error *err) {
   sqlite_store *s = (sqlite_store *)base;
   if (s->scan != NULL)
@@ -755,6 +770,12 @@ static int sqlite_scan(store *base, store_error *err) {
   }
   bind_states(s->scan, 1, s->states.items,
               s->states.n_pending + s->states.n_in_flight);
+  if (s->sampled) {
+    s->lo_param = sqlite3_bind_parameter_index(s->scan, ":rs_window_lo");
+    s->hi_param = sqlite3_bind_parameter_index(s->scan, ":rs_window_hi");
+    s->window = 0;
+    bind_window(s);
+  }
   s->done = 0;
   return STORE_OK;
 }
@@ -878,6 +899,13 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
   sqlite_store *s = (sqlite_store *)base;
   if (s->scan == NULL || s->done) return 0;
   int rc = sqlite3_step(s->scan);
+  /* A sample: the same statement again over the next window. */
+  while (rc == SQLITE_DONE && s->sampled && s->window + 1 < s->n_windows) {
+    sqlite3_reset(s->scan);
+    s->window++;
+    bind_window(s);
+    rc = sqlite3_step(s->scan);
+  }
   if (rc == SQLITE_DONE) {
     s->done = 1;
     return 0;
@@ -886,6 +914,10 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
     s->done = 1;
     return fail_db(s, err, rc == SQLITE_NOMEM ? STORE_ENOMEM : STORE_EIO,
                    "scan failed");
+  }
+  if (s->sampled) {
+    row->has_cluster = 1;
+    row->cluster = s->windows[s->window][2];
   }
   int status = row_key(s, s->scan, s->rowid_col, &row->key, &row->key_len,
                        &row->key_parts, err);
@@ -958,6 +990,7 @@ static void sqlite_close(store *base) {
   free(s->backup_buf.data);
   free(s->backup_run);
   free(s->kb.data);
+  free(s->windows);
   store__states_free(&s->states);
   free(s);
 }
@@ -1017,22 +1050,33 @@ static char *scan_columns(sqlite_store *s, const char *column) {
  * states are bound (?1, ?2, ...; see sqlite_scan), and come first, so that
  * a parameter the operator's SQL may hold is numbered after them and can
  * never take a state's value. */
-static char *scan_sql(sqlite_store *s, const store_target *t) {
+static char *scan_sql(sqlite_store *s, const store_target *t, int sampled) {
   int nomem;
   char *cols = scan_columns(s, t->column);
   char *cond = state_condition(s, t->state_column, 1, &nomem);
   char *sql = NULL;
+  /* A sample's window bounds are named parameters after everything else,
+   * bound by name (sqlite_scan, sqlite_next). */
+  const char *window =
+      sampled ? "_rowid_ BETWEEN :rs_window_lo AND :rs_window_hi" : NULL;
   if (cols == NULL || nomem)
     sql = NULL;
   else if (cond != NULL && s->has_where)
-    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE %s AND (\n%s\n)",
-                          cols, s->schema, s->table, cond, t->where);
+    sql = sqlite3_mprintf(
+        "SELECT %s FROM \"%w\".\"%w\" WHERE %s AND (\n%s\n)%s%s", cols,
+        s->schema, s->table, cond, t->where, window ? " AND " : "",
+        window ? window : "");
   else if (cond != NULL)
-    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE %s", cols,
-                          s->schema, s->table, cond);
+    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE %s%s%s", cols,
+                          s->schema, s->table, cond, window ? " AND " : "",
+                          window ? window : "");
   else if (s->has_where)
-    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE (\n%s\n)", cols,
-                          s->schema, s->table, t->where);
+    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE (\n%s\n)%s%s",
+                          cols, s->schema, s->table, t->where,
+                          window ? " AND " : "", window ? window : "");
+  else if (window != NULL)
+    sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE %s", cols,
+                          s->schema, s->table, window);
   else
     sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\"", cols, s->schema,
                           s->table);
@@ -1167,7 +1211,7 @@ static int connect_target(sqlite_store **out, const store_target *t,
    * OR in it cannot escape. A queue's states are bound (?1, ?2, ...; see
    * sqlite_scan), and come first, so that a parameter the operator's SQL
    * may hold is numbered after them and can never take a state's value. */
-  s->sql = scan_sql(s, t);
+  s->sql = scan_sql(s, t, 0);
   if (s->sql == NULL) {
     sqlite_close(&s->base);
     return store__fail(err, STORE_ENOMEM, "out of memory");
@@ -1176,14 +1220,139 @@ static int connect_target(sqlite_store **out, const store_target *t,
   return STORE_OK;
 }
 
+/* ---- --sample: random rowid windows --------------------------------------
+ *
+ * The rowid span [min, max] is cut into W strata of one width S (the last
+ * may reach past max), W at most SAMPLE_WINDOWS and at most one stratum
+ * per row to be read; each stratum gets one window of w = round(S *
+ * fraction) rowids at its own random offset, wrapping round to the
+ * stratum's start. So every rowid of the span is read with probability
+ * exactly w / S (the fraction reported, the asked one up to the
+ * rounding), the windows are spread over the whole table, and each is one
+ * seek in the b-tree. The offsets come from the seed alone: the same seed
+ * on an unchanged table reads the same rows.
+ */
+#define SAMPLE_WINDOWS 1024
+
+static uint64_t splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static int sample_windows(sqlite_store *s, const store_sample *sample,
+                          store_error *err) {
+  if (!s->with_rowid)
+    return store__fail(err, STORE_EUSAGE,
+                       "target '%s': --sample reads random rowid windows, and "
+                       "table '%s' is WITHOUT ROWID; scan it without --sample",
+                       s->target_name, s->table);
+  char *sql =
+      sqlite3_mprintf("SELECT min(_rowid_), max(_rowid_) FROM \"%w\".\"%w\"",
+                      s->schema, s->table);
+  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    return fail_db(s, err, status_of(rc), "cannot read the rowid bounds");
+  }
+  int empty = sqlite3_column_type(st, 0) != SQLITE_INTEGER;
+  int64_t min = sqlite3_column_int64(st, 0), max = sqlite3_column_int64(st, 1);
+  sqlite3_finalize(st);
+  double f = sample->percent / 100.0;
+  s->sampled = 1;
+  s->base.sample.population = -1;
+  s->base.sample.groups = 1;
+  if (empty) {
+    /* Nothing to read: one window that selects nothing. */
+    s->windows = malloc(sizeof *s->windows);
+    if (s->windows == NULL)
+      return store__fail(err, STORE_ENOMEM, "out of memory");
+    s->windows[0][0] = 1;
+    s->windows[0][1] = 0;
+    s->windows[0][2] = 0;
+    s->n_windows = 1;
+    s->base.sample.fraction = f;
+    snprintf(s->base.sample.method, sizeof s->base.sample.method,
+             "random rowid windows (seed %lu): the table is empty",
+             (unsigned long)sample->seed);
+    return STORE_OK;
+  }
+  /* In unsigned arithmetic: max - min + 1 may not fit int64_t. */
+  uint64_t span = (uint64_t)max - (uint64_t)min + 1;
+  if (span == 0) span = UINT64_MAX;
+  double want = (double)span * f;
+  uint64_t n = want < 1                ? 1
+               : want > SAMPLE_WINDOWS ? SAMPLE_WINDOWS
+                                       : (uint64_t)want;
+  s->windows = malloc(2 * n * sizeof *s->windows);
+  if (s->windows == NULL)
+    return store__fail(err, STORE_ENOMEM, "out of memory");
+  /* Strata of one width, the last reaching past max (no rowid is
+   * there), so that every rowid has the same chance, w / width. */
+  uint64_t width = span / n + (span % n != 0);
+  n = span / width + (span % width != 0);
+  double wd = (double)width * f + 0.5;
+  uint64_t w = wd < 1 ? 1 : (uint64_t)wd;
+  if (w > width) w = width;
+  uint64_t state = 0x5EED0000ull ^ sample->seed, last = span - 1;
+  size_t k = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t start = i * width, off = splitmix64(&state) % width;
+    /* Offsets from min, each clamped to the span (past it: no rows). */
+    uint64_t a = start + off, b = start + off + w - 1;
+    if (off + w > width) {
+      /* wrapped: the stratum's first rowids, then its last */
+      uint64_t e = start + (off + w - width) - 1;
+      s->windows[k][0] = (int64_t)((uint64_t)min + start);
+      s->windows[k][1] = (int64_t)((uint64_t)min + (e < last ? e : last));
+      s->windows[k][2] = (int64_t)i;
+      k++;
+      b = start + width - 1;
+    }
+    if (a <= last) {
+      s->windows[k][0] = (int64_t)((uint64_t)min + a);
+      s->windows[k][1] = (int64_t)((uint64_t)min + (b < last ? b : last));
+      s->windows[k][2] = (int64_t)i;
+      k++;
+    }
+  }
+  s->n_windows = k;
+  s->base.sample.fraction = (double)w / (double)width;
+  snprintf(s->base.sample.method, sizeof s->base.sample.method,
+           "random rowid windows (seed %lu): in each of %llu strata of %llu "
+           "rowids of %lld..%lld, a window of %llu",
+           (unsigned long)sample->seed, (unsigned long long)n,
+           (unsigned long long)width, (long long)min, (long long)max,
+           (unsigned long long)w);
+  return STORE_OK;
+}
+
 int store__sqlite_open(store **out, const store_target *t,
-                       const store_open_options *options, store_error *err) {
+                       const store_open_options *options,
+                       const store_sample *sample, store_error *err) {
   (void)options;
   sqlite_store *s = NULL;
   *out = NULL;
   int status =
       connect_target(&s, t, &sqlite_ops, SQLITE_OPEN_READONLY, NULL, err);
   if (status != STORE_OK) return status;
+  if (sample != NULL) {
+    status = sample_windows(s, sample, err);
+    char *sql = status == STORE_OK ? scan_sql(s, t, 1) : NULL;
+    if (status == STORE_OK && sql == NULL)
+      status = store__fail(err, STORE_ENOMEM, "out of memory");
+    if (status != STORE_OK) {
+      sqlite_close(&s->base);
+      return status;
+    }
+    sqlite3_free(s->sql);
+    s->sql = sql;
+  }
   *out = &s->base;
   return STORE_OK;
 }

@@ -253,7 +253,7 @@ void store__states_free(store__states *states) {
 static int open_target(store **out, const store_target *target,
                        const store_open_options *options,
                        const store_write_options *write, const char *snapshot,
-                       store_error *err) {
+                       const store_sample *sample, store_error *err) {
   static const store_open_options no_options = {0};
   *out = NULL;
   if (err != NULL) {
@@ -261,6 +261,13 @@ static int open_target(store **out, const store_target *target,
     err->message[0] = '\0';
   }
   if (options == NULL) options = &no_options;
+  /* Only a read of a table or queue samples: a file or topic has no
+   * random access to choose rows by. */
+  if (target != NULL && sample != NULL &&
+      (target->kind == STORE_STREAM_FILE || target->kind == STORE_KAFKA_TOPIC))
+    return store__fail(err, STORE_EUSAGE, "target '%s': a %s cannot be sampled",
+                       target->name ? target->name : "?",
+                       store_kind_name(target->kind));
   if (target != NULL && target->kind == STORE_STREAM_FILE) {
     if (target->connection == NULL)
       return store__fail(err, STORE_EUSAGE, "a stream file needs a path");
@@ -295,13 +302,13 @@ static int open_target(store **out, const store_target *target,
     case STORE_SQLITE_QUEUE:
       rc = write != NULL
                ? store__sqlite_open_writer(out, &t, options, write, err)
-               : store__sqlite_open(out, &t, options, err);
+               : store__sqlite_open(out, &t, options, sample, err);
       break;
     case STORE_POSTGRES_TABLE:
     case STORE_POSTGRES_QUEUE:
       rc = write != NULL
                ? store__postgres_open_writer(out, &t, options, write, err)
-               : store__postgres_open(out, &t, options, snapshot, err);
+               : store__postgres_open(out, &t, options, snapshot, sample, err);
       break;
     default:
       rc = store__fail(err, STORE_EUSAGE, "target '%s': unknown kind",
@@ -313,14 +320,21 @@ static int open_target(store **out, const store_target *target,
 
 int store_open(store **out, const store_target *target,
                const store_open_options *options, store_error *err) {
-  return open_target(out, target, options, NULL, NULL, err);
+  return open_target(out, target, options, NULL, NULL, NULL, err);
 }
 
 int store_open_snapshot(store **out, const store_target *target,
                         const store_open_options *options, const char *snapshot,
                         store_error *err) {
   if (snapshot != NULL && snapshot[0] == '\0') snapshot = NULL;
-  return open_target(out, target, options, NULL, snapshot, err);
+  return open_target(out, target, options, NULL, snapshot, NULL, err);
+}
+
+int store_open_sampled(store **out, const store_target *target,
+                       const store_open_options *options, const char *snapshot,
+                       const store_sample *sample, store_error *err) {
+  if (snapshot != NULL && snapshot[0] == '\0') snapshot = NULL;
+  return open_target(out, target, options, NULL, snapshot, sample, err);
 }
 
 const char *store_key(const store *s) {
@@ -450,6 +464,10 @@ void store_interrupt(store *s) {
   if (s != NULL) s->ops->interrupt(s);
 }
 
+void store_sample_of(const store *s, store_sample_info *out) {
+  *out = s->sample;
+}
+
 int store_framing_issue(const store *s, store_framing *out) {
   memset(out, 0, sizeof *out);
   return s != NULL && s->ops->framing != NULL ? s->ops->framing(s, out) : 0;
@@ -532,7 +550,7 @@ static int open_writer_target(store **out, const store_target *target,
                               const store_open_options *options,
                               const store_write_options *write,
                               store_error *err) {
-  return open_target(out, target, options, write, NULL, err);
+  return open_target(out, target, options, write, NULL, NULL, err);
 }
 
 /* Opens with @p open, giving way to other writers until the lock timeout;
@@ -588,8 +606,8 @@ int store_reconnect(store *s, const char *run_id, store_error *err) {
     s->busy_final = 0;
     int rc = s->ops->reconnect(s, run_id, err);
     if (rc != STORE_EBUSY || s->busy_final ||
-        !retry_busy(s->lock_timeout_ms, s->interrupted, &s->busy_retries,
-                    since, attempt))
+        !retry_busy(s->lock_timeout_ms, s->interrupted, &s->busy_retries, since,
+                    attempt))
       return rc;
   }
 }

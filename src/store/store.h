@@ -69,6 +69,19 @@ typedef enum store_values {
 
 struct store_kafka;
 
+/**
+ * A random sample of a table instead of every row (scan --sample): about
+ * @p percent of the rows, chosen from @p seed so that the same seed on an
+ * unchanged table reads the same rows. PostgreSQL reads
+ * `TABLESAMPLE SYSTEM (percent) REPEATABLE (seed)` (whole blocks, each with
+ * probability percent/100); SQLite reads random windows of rowids (see
+ * sqlite.c). Stream files and Kafka topics are not sampled.
+ */
+typedef struct store_sample {
+  double percent; /**< 0 < percent < 100 */
+  uint32_t seed;
+} store_sample;
+
 /** One target, as the command line or the config file names it. Borrowed. */
 typedef struct store_target {
   const char *name; /**< the target's name in reports */
@@ -251,6 +264,12 @@ typedef struct store_row {
   int32_t partition;
   /** The target's own provenance of the row (Kafka headers), or NULL. */
   const store_provenance *provenance;
+  /** A sampled store (store_open_sampled): the row's cluster, the unit
+   * the sample drew it with (PostgreSQL: its block, with its partition;
+   * SQLite: its window's stratum). Rows of one cluster come one after
+   * another. */
+  int has_cluster;
+  int64_t cluster;
 } store_row;
 
 typedef struct store store;
@@ -316,6 +335,29 @@ void store_interrupt(store *s);
  * contains a password. Borrowed; valid until store_close().
  */
 const char *store_describe(const store *s);
+
+/** How a sampled store (store_open_sampled) chose its rows. */
+typedef struct store_sample_info {
+  /** The probability that any one row of the selection is read: the
+   * percent over 100 (PostgreSQL: of each block), or the share of the
+   * rowid span the SQLite windows cover. 0: the store is not sampled. */
+  double fraction;
+  /** How, in words, e.g. "TABLESAMPLE SYSTEM (10) REPEATABLE (42)". */
+  char method[160];
+  /** The rows the sample was drawn from, from the database's statistics
+   * (PostgreSQL: the reltuples of the heaps of a table read without a
+   * condition, when each has them); -1 when
+   * unknown: the caller estimates it from the sample and the fraction. */
+  int64_t population;
+  /** How many relations draw their clusters alike: a PostgreSQL scan of
+   * a partitioned or inherited table reads the same block numbers in each
+   * of its heaps (REPEATABLE draws them from one seed), so their blocks of
+   * one number are not independent. 1 otherwise. */
+  unsigned groups;
+} store_sample_info;
+
+/** How @p s samples its rows; fraction 0 when it reads every row. */
+void store_sample_of(const store *s, store_sample_info *out);
 
 /** How a stream file ends when its last record cannot be read whole. */
 typedef struct store_framing {
@@ -400,6 +442,18 @@ int store_split(store *s, unsigned n, store_range *out, size_t *n_out,
  * @return STORE_OK, or STORE_EUSAGE when the target cannot be split
  */
 int store_set_range(store *s, const store_range *r, store_error *err);
+
+/**
+ * store_open_snapshot, reading only a random sample of the rows (see
+ * store_sample; store_sample_of says how it was drawn). @p sample NULL:
+ * store_open_snapshot. Tables and queues only: a stream file or a topic,
+ * and a table the adapter cannot sample (a SQLite WITHOUT ROWID table),
+ * fail with STORE_EUSAGE. A sampled store is never split (store_split
+ * gives one range).
+ */
+int store_open_sampled(store **out, const store_target *target,
+                       const store_open_options *options, const char *snapshot,
+                       const store_sample *sample, store_error *err);
 
 /**
  * store_open, reading a snapshot another store exported

@@ -73,6 +73,8 @@ struct store {
   /* Set by an adapter whose step failed with STORE_EBUSY for a reason
    * that waiting does not change (a statement_timeout): not retried. */
   int busy_final;
+  /* A sampled store (store_open_sampled): how, set at open. */
+  store_sample_info sample;
   /* Set by an adapter whose step failed from outside the run (a
    * store_fault: the connection lost, the disk full); it sets busy_final
    * too. Stays set: the store is not used for the run any more. */
@@ -163,12 +165,16 @@ int store__valid_utf8(const char *s);
 int store__split_table(const char *table, char schema[64], char name[64],
                        store_error *err);
 
+/* @p sample: read only a sample of the rows (store_open_sampled), or
+ * NULL. */
 int store__sqlite_open(store **out, const store_target *target,
-                       const store_open_options *options, store_error *err);
+                       const store_open_options *options,
+                       const store_sample *sample, store_error *err);
 /* @p snapshot: an exported snapshot to import, or NULL. */
 int store__postgres_open(store **out, const store_target *target,
                          const store_open_options *options,
-                         const char *snapshot, store_error *err);
+                         const char *snapshot, const store_sample *sample,
+                         store_error *err);
 int store__stream_open(store **out, const store_target *target,
                        store_error *err);
 int store__kafka_open(store **out, const store_target *target,

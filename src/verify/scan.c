@@ -425,6 +425,46 @@ static int stopped(const scan_options *o) {
           atomic_load_explicit(o->stop, memory_order_relaxed));
 }
 
+/* The counts of each cluster kind so far: verdicts, then findings. */
+static void cluster_counts(const scan_result *r,
+                           uint64_t out[SCAN_CLUSTER_KINDS]) {
+  out[RS_VERDICT_COUNT] = 0;
+  for (int v = 0; v < RS_VERDICT_COUNT; v++) {
+    out[v] = r->verdicts[v];
+    if (scan_verdict_is_finding((rs_verdict)v))
+      out[RS_VERDICT_COUNT] += r->verdicts[v];
+  }
+}
+
+/* Closes the current cluster, if any: its counts into the sums. */
+static void cluster_close(scan_result *r) {
+  scan_clusters *c = &r->clusters;
+  if (!c->open) return;
+  uint64_t now[SCAN_CLUSTER_KINDS];
+  cluster_counts(r, now);
+  double n = (double)(r->rows_read - c->start_rows);
+  c->m++;
+  c->n2 += n * n;
+  for (int k = 0; k < SCAN_CLUSTER_KINDS; k++) {
+    double kc = (double)(now[k] - c->start[k]);
+    c->k2[k] += kc * kc;
+    c->nk[k] += n * kc;
+  }
+  c->open = 0;
+}
+
+/* A row of cluster @p id is next: a cluster other than the current one
+ * closes it and starts. */
+static void cluster_row(scan_result *r, int64_t id) {
+  scan_clusters *c = &r->clusters;
+  if (c->open && c->id == id) return;
+  cluster_close(r);
+  c->open = 1;
+  c->id = id;
+  c->start_rows = r->rows_read;
+  cluster_counts(r, c->start);
+}
+
 /* Every row of a started scan, until the end, an error or an interrupt. */
 static int scan_rows(scan_result *r, store *s, const scan_options *o,
                      scan_judges *j, rs_error *err) {
@@ -461,6 +501,7 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
     if (o->shard_count > 1 &&
         scan_key_hash(row.key, row.key_len) % o->shard_count != o->shard_index)
       continue;
+    if (row.has_cluster) cluster_row(r, row.cluster);
     r->rows_read++;
     scan_partition *part = NULL;
     scan_result before;
@@ -504,6 +545,7 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
       break;
     }
   }
+  cluster_close(r);
   if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_streamed);
   return rc;
 }
@@ -696,6 +738,12 @@ int scan_result_merge(scan_result *into, scan_result *from,
     into->undetermined[k] += from->undetermined[k];
   into->unattributed += from->unattributed;
   into->unattributed_findings += from->unattributed_findings;
+  into->clusters.m += from->clusters.m;
+  into->clusters.n2 += from->clusters.n2;
+  for (int k = 0; k < SCAN_CLUSTER_KINDS; k++) {
+    into->clusters.k2[k] += from->clusters.k2[k];
+    into->clusters.nk[k] += from->clusters.nk[k];
+  }
   if (from->seconds > into->seconds) into->seconds = from->seconds;
 
   for (size_t i = 0; i < from->n_writers; i++) {

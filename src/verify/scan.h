@@ -161,6 +161,28 @@ typedef struct scan_partition {
 } scan_partition;
 
 /** What one target's scan found. */
+/** The counts a sampled scan's clusters give: one slot per verdict, and
+ * the findings in the last. */
+#define SCAN_CLUSTER_KINDS (RS_VERDICT_COUNT + 1)
+
+/**
+ * A sampled scan whose store names each row's cluster (store_row.cluster:
+ * the block or window the sample drew it with): the sums over the
+ * clusters that the variance of its estimates takes, with n_c a cluster's
+ * rows read and k_c its rows of one verdict (or findings). The rows of a
+ * cluster come one after another; `open` and the start_ fields follow the
+ * current one, which the end of the scan closes.
+ */
+typedef struct scan_clusters {
+  uint64_t m;                    /**< clusters closed */
+  double n2;                     /**< sum of n_c^2 */
+  double k2[SCAN_CLUSTER_KINDS]; /**< sum of k_c^2 */
+  double nk[SCAN_CLUSTER_KINDS]; /**< sum of n_c k_c */
+  int open;
+  int64_t id;
+  uint64_t start_rows, start[SCAN_CLUSTER_KINDS];
+} scan_clusters;
+
 typedef struct scan_result {
   int complete;    /**< every row of the target was read */
   int interrupted; /**< stopped by a signal */
@@ -202,6 +224,8 @@ typedef struct scan_result {
    * partition in the order first met; none for tables and files. */
   scan_partition *partitions;
   size_t n_partitions;
+  /** Sampled scans: the clusters' sums (m 0 when the rows had none). */
+  scan_clusters clusters;
 } scan_result;
 
 /**

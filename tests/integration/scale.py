@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from rsdata import VERDICTS, check, check_eq
+from rsdata import VERDICTS, Failure, check, check_eq
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "report"))
@@ -134,3 +134,101 @@ def shards_cover(r, code, args, full, extra=(), every_key=True):
     _, err = r.expect(2, "merge", paths[0], paths[1], paths[3])
     check("shard 2 of 4 missing" in err, "missing named", err)
     return paths
+
+
+# ---- scan --sample -------------------------------------------------------
+
+ESTIMATED = ("rows", "findings") + VERDICTS
+
+
+def truth_of(full_target):
+    """What a whole scan of a target counted: rows read, findings and each
+    verdict, by the names the estimates use."""
+    out = {"rows": full_target["rows_read"],
+           "findings": full_target["findings"]}
+    for v in VERDICTS:
+        out[v] = full_target["verdicts"][v]
+    return out
+
+
+def estimate_of(sample, name):
+    return sample[name] if name in ("rows", "findings") \
+        else sample["verdicts"][name]
+
+
+def scan_sampled(r, *argv):
+    """A sampled scan's JSON report: its exit code is 1 or 4 (never 0) and
+    the one the report gives."""
+    rc, out, err = r.run("scan", "--format", "json", *argv)
+    check(rc in (1, 4), "rollsafe scan %s: exit %d, want 1 or 4"
+          % (" ".join(argv), rc), err[-3000:])
+    try:
+        doc = json.loads(out)
+    except ValueError as e:
+        raise Failure("scan output is not JSON (%s): %s" % (e, out[:2000]))
+    check_eq(doc["exit_code"], rc, "the report's exit code")
+    return doc
+
+
+def check_sampled(doc, full, percent, seed, what):
+    """A sampled scan's report against the whole scan's @full: marked as an
+    estimate, valid, fewer rows read, exit 1 exactly when the sample holds
+    a finding (never 0). Returns, per target, its sample object."""
+    validate(doc, what)
+    s = doc.get("sample")
+    check(isinstance(s, dict) and s["estimate"] is True, what +
+          ": the report is marked as an estimate", s)
+    check_eq(s["percent"], percent, what + ": percent")
+    check_eq(s["seed"], seed, what + ": seed")
+    found = doc["totals"]["findings"]
+    check_eq(doc["exit_code"], 1 if found > 0 else 4, what + ": exit code")
+    check(doc["reason"] is None if found else
+          "does not show there are none" in doc["reason"],
+          what + ": the reason of a sample without findings", doc["reason"])
+    out = []
+    for t, ft in zip(doc["targets"], full["targets"]):
+        ts = t["sample"]
+        check(isinstance(ts, dict), what + ": the target's sample", ts)
+        check_eq(ts["rows_sampled"], t["rows_read"], what + ": rows sampled")
+        check(t["rows_read"] < ft["rows_read"], what + ": fewer rows read",
+              t["rows_read"], ft["rows_read"])
+        for name in ESTIMATED:
+            e = estimate_of(ts, name)
+            check(e["low"] <= e["count"] <= e["high"], what + ": " + name +
+                  ": low <= count <= high", e)
+        out.append(ts)
+    return out
+
+
+def sample_calibration(r, args, full, percent, seeds, extra=()):
+    """--sample @percent with each of @seeds: for each target and each
+    estimate, how often its 95% interval held the whole scan's count, and
+    the mean estimate. Fails when an interval holds the truth in fewer than
+    80% of the seeds, or a mean estimate of a count above 100 is more than
+    15% off: intervals too narrow, or a biased estimator."""
+    hits, sums = {}, {}
+    for seed in seeds:
+        doc = scan_sampled(r, *args, "--sample", str(percent),
+                           "--sample-seed", str(seed), *extra)
+        samples = check_sampled(doc, full, percent, seed,
+                                "--sample %s --sample-seed %d"
+                                % (percent, seed))
+        for i, ts in enumerate(samples):
+            truth = truth_of(full["targets"][i])
+            for name in ESTIMATED:
+                e = estimate_of(ts, name)
+                key = (i, name)
+                hits[key] = hits.get(key, 0) + \
+                    (e["low"] <= truth[name] <= e["high"])
+                sums[key] = sums.get(key, 0) + e["count"]
+    n = len(seeds)
+    for (i, name), hit in sorted(hits.items()):
+        truth = truth_of(full["targets"][i])[name]
+        check(hit >= 0.8 * n, "target %d, %s: the 95%% interval held the "
+              "true count %d in only %d of %d samples" % (i, name, truth,
+                                                          hit, n))
+        mean = sums[(i, name)] / n
+        check(truth <= 100 or abs(mean - truth) <= 0.15 * truth,
+              "target %d, %s: mean estimate %.1f, true count %d"
+              % (i, name, mean, truth))
+    return hits

@@ -19,8 +19,10 @@ import time
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsdata import Failure, Records, check, run_cases  # noqa: E402
-from scale import jobs_identical, shards_cover  # noqa: E402
+from rsdata import Failure, Records, check, check_eq, run_cases  # noqa: E402
+from scale import (check_same_report, check_sampled,  # noqa: E402
+                   jobs_identical, sample_calibration, scan_sampled,
+                   shards_cover, truth_of)
 
 COUNTS = {"v1": 2500, "v2_plain": 200, "v2_gift": 400, "v2_awaiting": 120,
           "v2_guest": 90, "corrupt": 11}
@@ -182,6 +184,127 @@ def test_interrupt_jobs(r):
           "an interrupted report", doc["complete"], doc["interrupted"])
     check(doc["targets"][0]["status"] == "interrupted", "target status",
           doc["targets"][0]["status"])
+
+
+# ---- scan --sample ---------------------------------------------------------
+
+
+def test_sample_estimates(r):
+    """TABLESAMPLE SYSTEM (20), 20 seeds, on the four tables: each 95%
+    interval holds the whole scan's count in most of them, the estimates
+    are not biased, each report is marked, validates, and exits 1 exactly
+    when its sample holds a finding. An analysed plain table's rows come
+    from its statistics."""
+    db = Db("it_scale_sample")
+    for table, key in tables(db):
+        args = db.args(table, key)
+        full, _ = r.scan_json(1, *args)
+        hits = sample_calibration(r, args, full, 20, range(1, 21))
+        print(table, {name: hit for (_, name), hit in sorted(hits.items())})
+        doc = scan_sampled(r, *args, "--sample", "20", "--sample-seed", "5")
+        ts = doc["targets"][0]["sample"]
+        check("TABLESAMPLE SYSTEM (20) REPEATABLE (5)" in ts["method"],
+              "the method names the sample", ts)
+        check_eq(ts["population_basis"], "statistics", table + ": basis")
+        check_eq(ts["rows"]["count"], truth_of(full["targets"][0])["rows"],
+                 table + ": rows from reltuples")
+
+
+def test_sample_where_partitioned(r):
+    """--where applies to the sampled rows; a partitioned table is sampled
+    partition by partition, the same block numbers in each (REPEATABLE),
+    which the intervals allow for; its rows come from the partitions'
+    statistics once they have them, else from the sample; with a --where,
+    from the sample."""
+    db = Db("it_scale_sample_part")
+    recs = Records()
+    rows = [(i, recs.make(k, i)) for i, k in enumerate(kinds())]
+    db.execute('CREATE TABLE "%s".parted (id bigint PRIMARY KEY, '
+               'payload bytea) PARTITION BY RANGE (id)' % db.schema)
+    for lo in range(0, 4000, 1000):
+        # No statistics until the test makes them.
+        db.execute('CREATE TABLE "%s".parted_%d PARTITION OF "%s".parted '
+                   'FOR VALUES FROM (%d) TO (%d) WITH '
+                   '(autovacuum_enabled = false)'
+                   % (db.schema, lo, db.schema, lo, lo + 1000))
+    db.fill('SELECT 1', "parted", rows)
+    args = db.args("parted", "id")
+    full, _ = r.scan_json(1, *args)
+    doc = scan_sampled(r, *args, "--sample", "30", "--sample-seed", "2",
+                       "--samples", "10000")
+    check_sampled(doc, full, 30, 2, "partitioned")
+    ts = doc["targets"][0]["sample"]
+    check_eq(ts["population_basis"], "sample", "a partitioned table's basis")
+    # Its rows estimated from the sample, the intervals still hold.
+    hits = sample_calibration(r, args, full, 30, range(1, 21))
+    print("parted", {name: hit for (_, name), hit in sorted(hits.items())})
+    db.execute('ANALYZE "%s".parted' % db.schema)
+    doc = scan_sampled(r, *args, "--sample", "30", "--sample-seed", "2")
+    ts = doc["targets"][0]["sample"]
+    check_eq(ts["population_basis"], "statistics", "analysed partitions")
+    check_eq(ts["rows"]["count"], truth_of(full["targets"][0])["rows"],
+             "the partitions' reltuples")
+    hits = sample_calibration(r, args, full, 30, range(1, 21))
+    print("parted, analysed",
+          {name: hit for (_, name), hit in sorted(hits.items())})
+    keys = sorted(int(s["key"]) for v in doc["targets"][0]["samples"].values()
+                  for s in v)
+    check(any(k < 1000 for k in keys) and any(k >= 3000 for k in keys),
+          "rows of the first and the last partition", keys[:5], keys[-5:])
+    where = ["--where", "id % 3 = 0"]
+    doc = scan_sampled(r, *args, *where, "--sample", "30", "--sample-seed",
+                       "2", "--samples", "10000")
+    keys = [int(s["key"]) for v in doc["targets"][0]["samples"].values()
+            for s in v]
+    check(keys and all(k % 3 == 0 for k in keys), "--where applied", keys)
+    # The same seed: the same rows, at any --jobs.
+    for jobs in ("1", "2"):
+        check_same_report(doc, scan_sampled(r, *args, *where, "--sample",
+                                            "30", "--sample-seed", "2",
+                                            "--samples", "10000", "--jobs",
+                                            jobs), "--jobs " + jobs)
+    # With a condition the rows are estimated from the sample too.
+    t = db.args("parted", "id")
+    db.execute('CREATE TABLE "%s".plain (id bigint PRIMARY KEY, '
+               'payload bytea)' % db.schema)
+    db.fill('SELECT 1', "plain", rows)
+    db.execute('ANALYZE "%s".plain' % db.schema)
+    t = db.args("plain", "id")
+    doc = scan_sampled(r, *t, "--where", "true", "--sample", "30")
+    check_eq(doc["targets"][0]["sample"]["population_basis"], "sample",
+             "a --where's basis")
+
+
+def test_sample_queue_and_clean(r):
+    """A queue with a state column (read by a SELECT, not COPY) is
+    sampled with its states; a sample of a clean table exits 4."""
+    db = Db("it_scale_sample_q")
+    recs = Records()
+    db.fill('CREATE TABLE "%s".q (id bigint PRIMARY KEY, state text, '
+            'payload bytea)' % db.schema, "q",
+            [(i, "done" if i % 4 == 0 else "pending", recs.make(k, i))
+             for i, k in enumerate(kinds())])
+    args = ["--postgres", db.dsn, "--table", "%s.q" % db.schema, "--key",
+            "id", "--column", "payload", "--type", "shop.Order",
+            "--reader-framing", "envelope", "--queue", "--state-column",
+            "state"]
+    full, _ = r.scan_json(1, *args)
+    doc = scan_sampled(r, *args, "--sample", "30", "--sample-seed", "8",
+                       "--samples", "10000")
+    check_sampled(doc, full, 30, 8, "queue")
+    keys = [int(s["key"]) for v in doc["targets"][0]["samples"].values()
+            for s in v]
+    check(keys and all(k % 4 != 0 for k in keys), "only pending messages",
+          keys)
+    db.fill('CREATE TABLE "%s".clean (id bigint PRIMARY KEY, '
+            'payload bytea)' % db.schema, "clean",
+            [(i, recs.make("v2_plain", i)) for i in range(3000)])
+    clean = db.args("clean", "id")
+    r.scan_json(0, *clean)
+    doc = scan_sampled(r, *clean, "--sample", "20", "--sample-seed", "1")
+    check_eq(doc["exit_code"], 4, "a clean sample exits 4")
+    check("does not show there are none" in doc["reason"], "the reason",
+          doc["reason"])
 
 
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()

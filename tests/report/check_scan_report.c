@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/estimate.h"
 #include "report/scan_report.h"
 
 /* The rendering of @p fn as a string; free() it. */
@@ -234,12 +235,118 @@ START_TEST(nothing_verified_when_filters_leave_everything_out) {
 }
 END_TEST
 
+/* The intervals of a sample's estimates, against values worked out by
+ * hand (docs/scale.md gives the formulas). */
+START_TEST(sample_estimates_and_their_intervals) {
+  rs__estimate rows, part, wide;
+  /* 2000 rows at f = 0.1: 20000, the score interval 19185..20850. */
+  rs__estimate_rows(&rows, 2000, 0.1, -1, NULL);
+  ck_assert_uint_eq(rows.count, 20000);
+  ck_assert_uint_eq(rows.low, 19185);
+  ck_assert_uint_eq(rows.high, 20850);
+  /* Statistics are taken as known. */
+  rs__estimate_rows(&part, 2000, 0.1, 31337, NULL);
+  ck_assert_uint_eq(part.count, 31337);
+  ck_assert_uint_eq(part.low, 31337);
+  ck_assert_uint_eq(part.high, 31337);
+  /* Wilson for 394 of 2000 (0.18016..0.21500), times the rows' bounds. */
+  rs__estimate_part(&part, 394, 2000, &rows, NULL);
+  ck_assert_uint_eq(part.count, 3940);
+  ck_assert_uint_eq(part.low, 3456);
+  ck_assert_uint_eq(part.high, 4483);
+  /* None sampled: 0, and up to what a sample that size can miss. */
+  rs__estimate_part(&part, 0, 2000, &rows, NULL);
+  ck_assert_uint_eq(part.count, 0);
+  ck_assert_uint_eq(part.low, 0);
+  ck_assert_uint_eq(part.high, 40);
+  /* Nothing read: nothing known below the rows' high bound. */
+  rs__estimate_part(&part, 0, 0, &rows, NULL);
+  ck_assert_uint_eq(part.high, rows.high);
+  /* 20 clusters of 100 rows, the 400 findings all in 4 of them: the
+   * design effect widens the interval, and more so when 4 heaps drew
+   * their clusters alike. */
+  rs__estimate_rows(&rows, 2000, 0.1, 100000, NULL);
+  rs__cluster_sums c = {20, 20 * 100.0 * 100, 4 * 100.0 * 100, 4 * 100.0 * 100,
+                        1};
+  rs__estimate_part(&part, 400, 2000, &rows, NULL);
+  rs__estimate_part(&wide, 400, 2000, &rows, &c);
+  ck_assert_uint_eq(part.count, 20000);
+  ck_assert_uint_eq(wide.count, 20000);
+  ck_assert_uint_lt(wide.low, part.low);
+  ck_assert_uint_gt(wide.high, part.high);
+  rs__estimate wider;
+  c.groups = 4;
+  rs__estimate_part(&wider, 400, 2000, &rows, &c);
+  ck_assert_uint_lt(wider.low, wide.low);
+  ck_assert_uint_gt(wider.high, wide.high);
+  /* Findings spread evenly over the clusters: no wider than Wilson. */
+  rs__cluster_sums even = {20, 20 * 100.0 * 100, 20 * 20.0 * 20,
+                           20 * 100.0 * 20, 1};
+  rs__estimate_part(&wide, 400, 2000, &rows, &even);
+  ck_assert_uint_le(wide.high - wide.low, part.high - part.low + 400);
+}
+END_TEST
+
+/* A sampled report says so in JSON, text and metrics, and without a
+ * finding it is never clean. */
+START_TEST(sampled_report_is_marked) {
+  fixture fx;
+  fixture_init(&fx);
+  fx.report.sampled = 1;
+  fx.report.sample_percent = 10;
+  fx.report.sample_seed = 42;
+  for (int i = 0; i < 2; i++) {
+    fx.targets[i].sample.fraction = 0.1;
+    fx.targets[i].sample.population = -1;
+    fx.targets[i].sample.groups = 1;
+    strcpy(fx.targets[i].sample.method, "random rowid windows (seed 42)");
+  }
+  json_t *doc = scan_report_json(&fx.report);
+  ck_assert_ptr_nonnull(doc);
+  json_t *s = json_object_get(doc, "sample");
+  ck_assert(json_is_true(json_object_get(s, "estimate")));
+  ck_assert_int_eq(int_at(s, "seed"), 42);
+  ck_assert_int_eq(int_at(s, "rows_sampled"), 10);
+  /* 8 + 2 rows at 10%: about 100 rows. */
+  ck_assert_int_eq(int_at(json_object_get(s, "rows"), "count"), 100);
+  json_t *ts = json_object_get(
+      json_array_get(json_object_get(doc, "targets"), 0), "sample");
+  ck_assert_str_eq(json_string_value(json_object_get(ts, "population_basis")),
+                   "sample");
+  json_decref(doc);
+  char *text = render(scan_report_text, &fx.report);
+  assert_contains(text, "ESTIMATE from a 10% sample (seed 42");
+  assert_contains(text, "ESTIMATE of the whole: ~100 (95%: ");
+  free(text);
+  char *prom = render(scan_report_metrics, &fx.report);
+  assert_contains(prom,
+                  "rollsafe_scan_records{target=\"orders\","
+                  "estimate=\"true\",verdict=\"ok\"} 4");
+  assert_contains(prom, "rollsafe_scan_sample_percent{estimate=\"true\"} 10");
+  free(prom);
+  char reason[600];
+  fx.report.exit_code = 4;
+  for (int i = 0; i < 2; i++) {
+    memset(fx.targets[i].result.undetermined, 0,
+           sizeof fx.targets[i].result.undetermined);
+    fx.targets[i].result.rows_skipped = 0;
+  }
+  fx.report.flag_key = NULL;
+  scan_report_reason(reason, sizeof reason, &fx.report);
+  assert_contains(reason,
+                  "estimate from a 10% sample: no finding among the "
+                  "10 rows sampled");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("scan_report");
   TCase *tc = tcase_create("scan_report");
   tcase_add_test(tc, undetermined_counted_apart_in_json);
   tcase_add_test(tc, undetermined_in_text_and_metrics);
   tcase_add_test(tc, nothing_verified_when_filters_leave_everything_out);
+  tcase_add_test(tc, sample_estimates_and_their_intervals);
+  tcase_add_test(tc, sampled_report_is_marked);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);
   srunner_run_all(runner, CK_NORMAL);
