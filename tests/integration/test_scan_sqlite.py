@@ -99,7 +99,9 @@ def test_known_mix_envelope_reader(r):
                            "runtime": {"name": "protobuf-c",
                                        "allow_partial": False,
                                        "discard_unknown": False,
-                                       "recursion_limit": None}}, "reader")
+                                       "recursion_limit": None,
+                                       "extension_registry": None}},
+          "reader")
     check_eq(t["undetermined"]["total"], 0, "nothing undetermined")
     check_eq(t["findings"], want["misread"] + want["unreadable"]
              + want["corrupt"], "findings")
