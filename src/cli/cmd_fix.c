@@ -1393,9 +1393,10 @@ typedef struct parts_in {
 /* Makes or finds part @p index of @p count of a new split, on @p j's
  * store: a row the same command made before (a shard's process started
  * again) goes on as a resume. 0, or an exit code (printed). */
-static int new_part(part_job *j, const parts_in *in, unsigned index,
-                    unsigned count, store_error *serr) {
+static int new_part(part_job *j, const parts_in *in,
+                    const cli_run_partition *pt, store_error *serr) {
   fix_args *a = in->a;
+  unsigned index = pt->index, count = pt->count;
   char row_id[64];
   int w = snprintf(row_id, sizeof row_id, "%s.t%zu.p%uof%u", in->pl->run_id,
                    run_target_index(in->pl, in->t->target.name), index, count);
@@ -1407,8 +1408,8 @@ static int new_part(part_job *j, const parts_in *in, unsigned index,
   cli_run_context ctx = *in->ctx;
   ctx.part_index = index;
   ctx.part_count = count;
-  ctx.shard_index = a->shard_index;
-  ctx.shard_count = a->shard_count;
+  ctx.shard_index = pt->shard;
+  ctx.shard_count = pt->shards;
   int rc = cli_run_new_part(&j->run, in->pl->run_id, row_id, &in->pl->set,
                             &a->t, in->t, &ctx, in->cmd);
   if (rc != 0) return rc;
@@ -1433,7 +1434,7 @@ static int new_part(part_job *j, const parts_in *in, unsigned index,
                            "with other options; go on with it with --resume "
                            "%s --shard %u/%u",
                            in->t->target.name, in->pl->run_id, row_id,
-                           in->pl->run_id, a->shard_index, a->shard_count);
+                           in->pl->run_id, pt->shard, pt->shards);
   }
   /* The same command again: the part goes on where it stopped. */
   j->run = *had;
@@ -1458,32 +1459,70 @@ static int run_parts(fix_result *out, int *st, char errmsg[512],
   plan *pl = in->pl;
   size_t i = in->i;
   cli_target *t = in->t;
-  size_t cap = pl->has_part[i] ? 1 + pl->n_more[i] : in->jobs;
-  part_job *jobs = calloc(cap, sizeof *jobs);
+  /* The parts: those the run recorded (p), and those of a new split, or
+   * of a recorded one whose process was stopped before it made them all
+   * (p NULL: made now). */
+  size_t n_recorded = pl->has_part[i] ? 1 + pl->n_more[i] : 0;
+  size_t cap = n_recorded;
+  for (size_t k = 0; k < n_recorded; k++) {
+    cli_run_partition pt;
+    const cli_run_part *p = k == 0 ? &pl->parts[i] : &pl->more[i][k - 1];
+    if (cli_run_partition_of(p, &pt))
+      cap += pt.count / (pt.shards ? pt.shards : 1);
+  }
+  if (n_recorded == 0) cap = in->jobs;
+  part_job *jobs = calloc(cap ? cap : 1, sizeof *jobs);
+  const cli_run_part **recorded = calloc(cap ? cap : 1, sizeof *recorded);
+  cli_run_partition *pts = calloc(cap ? cap : 1, sizeof *pts);
   json_t *ids = json_array();
-  if (jobs == NULL || ids == NULL) {
+  if (jobs == NULL || recorded == NULL || pts == NULL || ids == NULL) {
     free(jobs);
+    free(recorded);
+    free(pts);
     json_decref(ids);
     cli_error(in->cmd, "out of memory");
     return CLI_EXIT_IO;
   }
+  size_t n_specs = 0;
+  for (size_t k = 0; k < n_recorded; k++) {
+    const cli_run_part *p = k == 0 ? &pl->parts[i] : &pl->more[i][k - 1];
+    cli_run_partition pt;
+    if (!cli_run_partition_of(p, &pt)) continue;
+    if (!in->restore && a->shard_count &&
+        (pt.shards != a->shard_count || pt.shard != a->shard_index))
+      continue;
+    recorded[n_specs] = p;
+    pts[n_specs++] = pt;
+  }
+  /* A fix goes on with every part of each split it found: a part whose
+   * row was never made (the process stopped between two) is made now.
+   * A restore has nothing to do for it. */
+  for (size_t k = 0, found = n_specs; !in->restore && k < found; k++) {
+    unsigned shards = pts[k].shards ? pts[k].shards : 1;
+    for (unsigned idx = pts[k].shard; idx < pts[k].count; idx += shards) {
+      int have = 0;
+      for (size_t m = 0; m < n_specs && !have; m++)
+        have = pts[m].index == idx && pts[m].count == pts[k].count &&
+               pts[m].shards == pts[k].shards;
+      if (have || n_specs == cap) continue;
+      recorded[n_specs] = NULL;
+      pts[n_specs++] =
+          (cli_run_partition){idx, pts[k].count, pts[k].shard, pts[k].shards};
+    }
+  }
+  if (n_recorded == 0) {
+    unsigned shards = a->shard_count ? a->shard_count : 1;
+    for (unsigned k = 0; k < in->jobs; k++)
+      pts[n_specs++] =
+          (cli_run_partition){a->shard_index + shards * k, shards * in->jobs,
+                              a->shard_index, a->shard_count};
+  }
   size_t n = 0;
   int status = 0;
   store_error serr = {STORE_OK, ""};
-  unsigned shards = a->shard_count ? a->shard_count : 1;
-  for (size_t k = 0; k < cap && status == 0; k++) {
-    const cli_run_part *p = NULL;
-    cli_run_partition pt = {0, 0, 0, 0};
-    if (pl->has_part[i]) {
-      p = k == 0 ? &pl->parts[i] : &pl->more[i][k - 1];
-      if (!cli_run_partition_of(p, &pt)) continue;
-      if (!in->restore && a->shard_count &&
-          (pt.shards != a->shard_count || pt.shard != a->shard_index))
-        continue;
-    } else {
-      pt.count = shards * in->jobs;
-      pt.index = a->shard_index + shards * (unsigned)k;
-    }
+  for (size_t k = 0; k < n_specs && status == 0; k++) {
+    const cli_run_part *p = recorded[k];
+    cli_run_partition pt = pts[k];
     part_job *j = &jobs[n++];
     j->o = *in->tmpl;
     j->o.run = &j->run;
@@ -1506,7 +1545,7 @@ static int run_parts(fix_result *out, int *st, char errmsg[512],
       j->run = p->run;
       j->o.resume = 1;
     } else {
-      rc = new_part(j, in, pt.index, pt.count, &serr);
+      rc = new_part(j, in, &pt, &serr);
       if (rc < 0) {
         *st = serr.status != STORE_OK ? serr.status : STORE_EIO;
         break;
@@ -1574,6 +1613,8 @@ static int run_parts(fix_result *out, int *st, char errmsg[512],
     store_close(jobs[k].s);
   }
   free(jobs);
+  free(recorded);
+  free(pts);
   if (status == 0 && *st == STORE_OK)
     pl->part_ids[i] = ids;
   else
