@@ -1572,6 +1572,11 @@ static int run_parts(fix_result *out, int *st, char errmsg[512],
         in->cmd, "target '%s': run %s has no part of shard %u/%u",
         t->target.name, pl->run_id, a->shard_index, a->shard_count);
   if (status == 0 && *st == STORE_OK) {
+    /* --max-rate is the target's: the parts that run share it. */
+    size_t running = 0;
+    for (size_t k = 0; k < n; k++) running += jobs[k].run_it;
+    for (size_t k = 0; k < n && running > 1; k++)
+      jobs[k].o.max_rate = in->tmpl->max_rate / (double)running;
     pthread_t *threads = calloc(n, sizeof *threads);
     int *started = calloc(n, sizeof *started);
     pthread_attr_t attr;
@@ -2081,7 +2086,24 @@ void cli_fix_help(FILE *out) {
       "                           run recorded the rest; options that",
       "                           contradict it are refused)",
       "      --batch N            rows per batch (default 500)",
-      "      --max-rate R         rows per second at most",
+      "      --max-rate R         rows per second at most (of all parts)",
+      "  -j, --jobs N             --execute: split each table and queue into",
+      "                           N parts by the hash of the key, each fixed",
+      "                           on its own thread and connection with its",
+      "                           own checkpoint, counts and backups under",
+      "                           the one run (config: jobs; default 1). The",
+      "                           report is the one --jobs 1 writes. SQLite:",
+      "                           the parts' batches take turns for the",
+      "                           write lock (docs/scale.md)",
+      "      --shard K/N          fix only the rows whose key hashes to K",
+      "                           modulo N (as scan --shard): N processes",
+      "                           given --run ID fix one run side by side;",
+      "                           the same command again goes on with this",
+      "                           shard's parts, as does --resume ID --shard",
+      "                           K/N (a dry run: judge that shard's rows)",
+      "      --run ID             with --shard: the run's id, the same in",
+      "                           every shard (1 to 23 letters, digits, '-',",
+      "                           '_')",
       "      --lock-timeout DURATION  how long a step (a batch, a page, the",
       "                           run row, creating its tables) keeps",
       "                           taking its turn for locks before the fix",
@@ -2384,11 +2406,16 @@ static json_t *run_json(const cli_run_part *p) {
 static void run_text(const cli_run_part *p) {
   const store_run *r = &p->run;
   const char *kind = cli_run_str(p, "kind");
-  printf("  %s  %-7s %-11s %s%srewritten %" PRId64 ", lossy %" PRId64
+  /* A part of a target split by fix --jobs or --shard. */
+  cli_run_partition pt;
+  char part[64] = "";
+  if (cli_run_partition_of(p, &pt))
+    snprintf(part, sizeof part, "part %u of %u, ", pt.index, pt.count);
+  printf("  %s  %-7s %-11s %s%s%srewritten %" PRId64 ", lossy %" PRId64
          ", conflicts %" PRId64 ", impossible %" PRId64 ", corrupt %" PRId64
          ", restored %" PRId64 "%s%s%s%s\n",
          r->run, r->command, r->status, kind ? kind : "", kind ? ", " : "",
-         r->converted, r->lossy, r->conflicts, r->impossible, r->corrupt,
+         part, r->converted, r->lossy, r->conflicts, r->impossible, r->corrupt,
          r->restored, r->has_checkpoint ? ", checkpoint " : "",
          r->has_checkpoint ? r->checkpoint : "",
          r->restore_status[0] ? ", last restore " : "", r->restore_status);
