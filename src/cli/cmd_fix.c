@@ -1741,9 +1741,23 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                         "without --shard");
       break;
     }
+    /* SQLite takes one writer at a time: parts of one file only take
+     * turns for its write lock, and their extra commits made the fix
+     * slower, never faster (docs/scale.md, measured). A SQLite target is
+     * one part of the run (or of its shard). */
+    unsigned target_jobs = jobs;
+    int sqlite = t->target.kind == STORE_SQLITE_TABLE ||
+                 t->target.kind == STORE_SQLITE_QUEUE;
+    if (sqlite && jobs > 1 && a->execute && !restore && !pl.has_part[i]) {
+      target_jobs = 1;
+      cli_error(cmd,
+                "note: target '%s': SQLite takes one writer at a time, so it "
+                "is fixed as one part, whatever --jobs (see docs/scale.md)",
+                t->target.name);
+    }
     int split =
         was_split || (splittable && a->execute && !restore && !pl.has_part[i] &&
-                      (jobs > 1 || a->shard_count > 0));
+                      (target_jobs > 1 || a->shard_count > 0));
     /* A resumed run's target that is done already: its record is its
      * report. A restore of a target the run never reached: nothing. */
     if (by_run && pl.has_part[i] && !restore && !was_split &&
@@ -1809,7 +1823,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       ctx.to_version = to;
       ctx.allow_lossy = pl.allow_lossy[i];
       parts_in in = {a,  cmd,    restore, &pl,  i,          t,
-                     &o, &sopts, &wopts,  &ctx, continuing, jobs};
+                     &o, &sopts, &wopts,  &ctx, continuing, target_jobs};
       status = run_parts(&results[i], &st[i], errors[i], &codec_failed, &in);
       if (status != 0) break;
       if (results[i].reconnects > 0)
@@ -2092,9 +2106,10 @@ void cli_fix_help(FILE *out) {
       "                           on its own thread and connection with its",
       "                           own checkpoint, counts and backups under",
       "                           the one run (config: jobs; default 1). The",
-      "                           report is the one --jobs 1 writes. SQLite:",
-      "                           the parts' batches take turns for the",
-      "                           write lock (docs/scale.md)",
+      "                           report is the one --jobs 1 writes. A",
+      "                           SQLite target stays one part: a SQLite",
+      "                           file takes one writer at a time",
+      "                           (docs/scale.md)",
       "      --shard K/N          fix only the rows whose key hashes to K",
       "                           modulo N (as scan --shard): N processes",
       "                           given --run ID fix one run side by side;",

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""`rollsafe fix --jobs N` and `--shard K/N` on SQLite (docs/scale.md): a
-table's rows split by the hash of their key into parts, each with its own
-run row, checkpoint, counts and backups under the one run. The report and
-the final table are those of `--jobs 1`; kill -9 leaves every row old or
-new, never half-written, and `--resume` finishes every part; a killed shard
-resumes alone; `restore` of a split run restores every row.
+"""`rollsafe fix --jobs N` and `--shard K/N` on SQLite (docs/scale.md).
+SQLite takes one writer at a time, so --jobs fixes a SQLite table as one
+part. --shard splits it by the hash of the key into parts, each with its
+own run row, checkpoint, counts and backups under the one run: shards in
+processes of their own, killed with -9, leave every row old or new, never
+half-written, and go on when started again; a killed shard resumes alone;
+the end is the table and the counts of `--jobs 1`; `restore` of a sharded
+run restores every row.
 
 Usage: test_fix_jobs_sqlite.py --rollsafe BIN --work DIR CASE
 """
@@ -87,62 +89,32 @@ def fix(r, code, cfg, *extra):
                   *extra)[0]
 
 
-def test_jobs_report_table_and_restore(r):
-    """--jobs 2 and the config's jobs: 3 write the report --jobs 1 writes,
-    leave the same table and the same backups (split over the parts), and
-    a restore of the split run puts every original row back."""
+def test_jobs_one_part_on_sqlite(r):
+    """SQLite takes one writer at a time: --jobs 2 and the config's jobs: 3
+    fix a SQLite table as one part (a note says so), writing the report,
+    the table and the backups --jobs 1 writes."""
     recs = Records()
     base = os.path.join(r.work, "same")
-    cfg1, orig = setup(os.path.join(base, "one"), recs, 3000)
+    cfg1, orig = setup(os.path.join(base, "one"), recs, 2000)
     cfg2 = copy_of(os.path.dirname(cfg1), os.path.join(base, "two"))
     cfg3 = copy_of(os.path.dirname(cfg1), os.path.join(base, "three"))
     with open(cfg3, "a") as f:
         f.write("jobs: 3\n")
     one = fix(r, 1, cfg1, "--batch", "40")
-    two = fix(r, 1, cfg2, "--batch", "40", "--jobs", "2")
-    three = fix(r, 1, cfg3, "--batch", "40")
-    check(one["rewritten"] > 100, "rows rewritten", one["rewritten"])
-    check_same_report(one, two, "--jobs 2")
-    check_same_report(one, three, "jobs: 3")
-    check_eq(two["targets"][0]["parts"],
-             ["%s.t0.p%dof2" % (two["run_id"], i) for i in range(2)],
-             "--jobs 2: parts in the report")
-    check_eq(len(three["targets"][0]["parts"]), 3, "jobs: 3: parts")
-    fixed = table(cfg1)
-    b1 = backups(cfg1, one["run_id"])
-    for cfg, doc, count in ((cfg2, two, 2), (cfg3, three, 3)):
-        what = "%d parts" % count
-        check_eq(table(cfg), fixed, what + ": the table as --jobs 1 left it")
-        parts = check_parts(runs(cfg), doc["run_id"], count, what)
-        check_eq(sorted(parts), list(range(count)), what + ": part rows")
-        check(all(p["status"] == "done" for p in parts.values()),
-              what + ": every part done", parts)
-        one_row = runs(cfg1)[one["run_id"]]
-        check_eq(sum_counts(parts), {c: one_row[c] for c in sum_counts(
-            parts)}, what + ": the parts' counts add up to --jobs 1's")
-        b = backups(cfg, doc["run_id"])
-        check_backups_in_parts(b, count, what)
-        check_eq(merged_backups(b), b1[one["run_id"]],
-                 what + ": backups == --jobs 1's")
-        check_rows_hold_old_or_new(table(cfg), orig, merged_backups(b), what)
-    # Running it again changes nothing, in parts as in one.
-    again = fix(r, 1, cfg2, "--jobs", "2")
-    check_eq(again["rewritten"], 0, "a second --jobs 2 fix rewrites")
-    # The restore of a split run restores every part; its dry run says so.
-    dry, _ = report(r, 0, "restore", "-c", cfg2, "--run", two["run_id"])
-    done, _ = report(r, 0, "restore", "-c", cfg2, "--run", two["run_id"],
-                     "--execute")
-    check_eq(dry["restored"], two["rewritten"], "restore dry run predicts")
-    check_eq(done["restored"], two["rewritten"], "rows restored")
-    check_eq(table(cfg2), orig, "the table after the restore")
-    check_eq(sorted(done["targets"][0]["parts"]),
-             sorted(two["targets"][0]["parts"]), "parts restored")
-    # And again: every row is already restored.
-    done, _ = report(r, 0, "restore", "-c", cfg2, "--run", two["run_id"],
-                     "--execute")
-    check_eq(done["restored"], 0, "a second restore restores")
-    print("jobs_report_table_and_restore: %d rows, %d rewritten by 1, 2 "
-          "and 3 jobs alike, restored" % (len(orig), one["rewritten"]))
+    for cfg, extra, what in ((cfg2, ["--jobs", "2"], "--jobs 2"),
+                             (cfg3, [], "jobs: 3")):
+        doc, err = report(r, 1, "fix", "-c", cfg, "--execute",
+                          "--allow-lossy", "--batch", "40", *extra)
+        check("fixed as one part" in err, what + ": the note", err)
+        check_same_report(one, doc, what)
+        check_eq(doc["targets"][0]["parts"], None, what + ": parts")
+        check_eq(list(runs(cfg)), [doc["run_id"]], what + ": run rows")
+        check_eq(table(cfg), table(cfg1), what + ": the table")
+        check_eq(backups(cfg, doc["run_id"])[doc["run_id"]],
+                 backups(cfg1, one["run_id"])[one["run_id"]],
+                 what + ": backups")
+    print("jobs_one_part_on_sqlite: %d rows, %d rewritten"
+          % (len(orig), one["rewritten"]))
 
 
 def part_state(cfg, orig, convertible, count, what):
@@ -178,64 +150,77 @@ def part_state(cfg, orig, convertible, count, what):
     return run, len(merged)
 
 
-def test_jobs_kill_9_and_resume(r):
-    """fix --jobs 2 killed with -9 at random moments (the rollback journal,
-    so a kill mid-commit leaves a hot journal), resumed each time: every
-    part keeps backups, rows and counts in step with its own checkpoint,
-    and the last resume leaves the table a --jobs 1 fix leaves, with its
-    counts."""
+def test_shards_kill_9_and_resume(r):
+    """Two shards of one run (--run NAME --shard K/2) in two processes at
+    once, both writing the one SQLite file (the rollback journal, so a
+    kill mid-commit leaves a hot journal), both killed with -9 at random
+    moments and started again with the same command: every part keeps
+    backups, rows and counts in step with its own checkpoint, and the end
+    is the table and the counts of one --jobs 1 fix; a restore of the run
+    restores every row."""
     recs = Records()
     rng = random.Random(18)
     base = os.path.join(r.work, "kill")
     cfg1, orig = setup(os.path.join(base, "one"), recs, 8000, seed=11)
-    # The rollback journal, not WAL: a kill inside a commit leaves a hot
-    # journal that the next connection rolls back.
     db = sqlite3.connect(db_of(cfg1))
     db.execute("PRAGMA journal_mode = DELETE")
     db.close()
     cfg2 = copy_of(os.path.dirname(cfg1), os.path.join(base, "two"))
     one = fix(r, 1, cfg1, "--batch", "50")
     convertible = set(backups(cfg1, one["run_id"])[one["run_id"]])
-    argv = ["fix", "-c", cfg2, "--execute", "--allow-lossy", "--batch", "50",
-            "--jobs", "2", "--format", "json", "--samples", "1000"]
-    run, log = None, []
+    name = "kill-shards"
+
+    def argv(k):
+        return ["fix", "-c", cfg2, "--execute", "--allow-lossy", "--batch",
+                "50", "--run", name, "--shard", "%d/2" % k, "--format",
+                "json", "--samples", "1000"]
+
+    log = []
     for i in range(8):
-        p = start(r, *argv, *(["--resume", run] if run else []))
+        ps = [start(r, *argv(k)) for k in (0, 1)]
         delay = rng.uniform(0.05, 0.6) if i else rng.uniform(0, 0.01)
         end = time.monotonic() + delay
-        while p.poll() is None and time.monotonic() < end:
+        while (any(p.poll() is None for p in ps) and
+               time.monotonic() < end):
             time.sleep(0.002)
-        ended = p.poll() is not None
-        if not ended:
-            p.send_signal(signal.SIGKILL)
-        rc, out, err = finish(p, "fix --jobs 2 before kill %d" % i)
-        if ended:
-            log.append("ended (exit %d)" % rc)
-            break
-        check_eq(rc, -signal.SIGKILL, "kill %d: status" % i)
+        ended = []
+        for k, p in enumerate(ps):
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+            else:
+                ended.append(k)
+            rc, out, err = finish(p, "shard %d before kill %d" % (k, i))
+            check(rc in (1, -signal.SIGKILL), "kill %d: shard %d's status"
+                  % (i, k), rc, err[-2000:])
         run, done = part_state(cfg2, orig, convertible, 2,
                                "after kill %d (%.3f s)" % (i, delay))
-        log.append("%.3fs: %d fixed" % (delay, done))
-    last = fix(r, 1, cfg2, "--jobs", "2",
-               *(["--resume", run] if run else []))
-    check_eq(last["complete"], True, "the last resume completes")
-    run = last["run_id"]
+        log.append("%.3fs: %d fixed%s" % (delay, done, "".join(
+            " (shard %d ended)" % k for k in ended)))
+        if len(ended) == 2:
+            break
+    docs = [report(r, 1, *argv(k)[:-4])[0] for k in (0, 1)]
     part_state(cfg2, orig, convertible, 2, "after the run")
     check_eq(table(cfg2), table(cfg1), "the table as --jobs 1 left it")
-    parts = check_parts(runs(cfg2), run, 2, "after the run")
+    parts = check_parts(runs(cfg2), name, 2, "after the run", shards=2)
+    check(all(p["status"] == "done" for p in parts.values()),
+          "both shards done", parts)
     check_eq(sum_counts(parts), {c: runs(cfg1)[one["run_id"]][c]
                                  for c in sum_counts(parts)},
-             "the parts' counts add up to --jobs 1's, across the kills")
+             "the shards' counts add up to --jobs 1's, across the kills")
     for k in ("rewritten", "lossy", "impossible", "corrupt", "remaining",
               "undetermined"):
-        check_eq(last[k], one[k], "the resumed run's " + k)
-    print("jobs_kill_9_and_resume: %d rows, %d to fix; kills: %s"
+        check_eq(sum(d[k] for d in docs), one[k], "the shards' " + k)
+    done, _ = report(r, 0, "restore", "-c", cfg2, "--run", name,
+                     "--execute")
+    check_eq(done["restored"], one["rewritten"], "rows restored")
+    check_eq(table(cfg2), orig, "the table after the restore")
+    print("shards_kill_9_and_resume: %d rows, %d to fix; kills: %s"
           % (len(orig), len(convertible), ", ".join(log)))
 
 
 def test_shards_one_killed_resumes_alone(r):
     """Three shards of one run (--run NAME --shard K/3, shard 0 with
-    --jobs 2): shard 1 is killed with -9 while the others complete, then
+    --jobs 2, which SQLite runs as one part): shard 1 is killed with -9 while the others complete, then
     resumes alone (the same command again, then --resume NAME --shard
     1/3); the shards' counts add up to a --jobs 1 fix's, the table is the
     one it leaves, and a restore of the run restores all of it."""
@@ -270,9 +255,9 @@ def test_shards_one_killed_resumes_alone(r):
     docs = {}
     docs[0], _ = report(r, 1, *shard(0)[:-4], "--jobs", "2")
     docs[2], _ = report(r, 1, *shard(2)[:-4])
-    check_eq(docs[0]["targets"][0]["parts"],
-             ["%s.t0.p0of6" % name, "%s.t0.p3of6" % name],
-             "shard 0 --jobs 2: its parts")
+    # SQLite: one part per shard, whatever --jobs.
+    check_eq(docs[0]["targets"][0]["parts"], ["%s.t0.p0of3" % name],
+             "shard 0 --jobs 2: its part")
     # Killed again after it resumed (the same command: its part goes on).
     p = start(r, *shard(1))
     before = killed["checkpoint"]
@@ -289,8 +274,7 @@ def test_shards_one_killed_resumes_alone(r):
                         name, "--shard", "1/3")
     check_eq(docs[1]["targets"][0]["parts"], [row], "shard 1: its part")
     rs = runs(cfg2)
-    check_eq(sorted(rs), sorted(["%s.t0.p0of6" % name, "%s.t0.p3of6" % name,
-                                 row, "%s.t0.p2of3" % name]),
+    check_eq(sorted(rs), ["%s.t0.p%dof3" % (name, k) for k in range(3)],
              "the run's rows")
     check(all(x["status"] == "done" and x["run"] == name
               for x in rs.values()), "every shard's part done", rs)

@@ -127,12 +127,11 @@ def table_rows(path):
 
 
 def backups(path, run_id):
-    """{key: (old, new, written_us)} of @run_id, with the backups of its
-    parts (fix --jobs: rows RUN_ID.t0.pIofN)."""
+    """{key: (old, new, written_us)} of @run_id."""
     db = connect(path)
     out = {int(k): (bytes(o), bytes(n), w) for k, o, n, w in db.execute(
         "SELECT key, old_value, new_value, written_us FROM rollsafe_backup "
-        "WHERE run_id = ?1 OR run_id GLOB ?1 || '.t*'", (run_id,))}
+        "WHERE run_id = ?", (run_id,))}
     db.close()
     return out
 
@@ -423,16 +422,6 @@ def test_writers_hold_the_lock_default_options(r):
 
 
 def test_lost_updates(r):
-    lost_updates(r, 1)
-
-
-def test_lost_updates_jobs_2(r):
-    """The same with fix --jobs 2: two parts of the table, each on its own
-    connection, taking turns for the write lock with the writers."""
-    lost_updates(r, 2)
-
-
-def lost_updates(r, jobs):
     n_rows, n_guest, n_corrupt, n_writers = 100000, 40, 15, 4
     recs = Records()
     rng = random.Random(20261126)
@@ -449,7 +438,7 @@ def lost_updates(r, jobs):
 
         # The fix, while writers write both formats.
         doc1 = fix_doc(r, (0, 1), path, "--batch", "200", "--lock-timeout",
-                       "2000", "--max-passes", "10", "--jobs", str(jobs))
+                       "2000", "--max-passes", "10")
         t1 = time.monotonic()
         check_eq(doc1["complete"], True, "first fix complete")
         run1 = doc1["run_id"]
@@ -467,7 +456,7 @@ def lost_updates(r, jobs):
                              for p, n in zip(logs, switched)), procs)
         # The final fix, while they still write (the old format).
         doc2 = fix_doc(r, (1,), path, "--batch", "200", "--lock-timeout",
-                       "2000", "--max-passes", "10", "--jobs", str(jobs))
+                       "2000", "--max-passes", "10")
         t2 = time.monotonic()
         check_eq(doc2["complete"], True, "final fix complete")
         run2 = doc2["run_id"]
@@ -550,12 +539,12 @@ def lost_updates(r, jobs):
                         "unreadable": n_guest, "corrupt": n_corrupt},
              "scan after the final fix")
     t3 = time.monotonic()
-    print("lost_updates (--jobs %d): %d rows, %d acknowledged writes to %d rows "
+    print("lost_updates: %d rows, %d acknowledged writes to %d rows "
           "(failed: %d), first fix %.1f s (%d passes, converted %d, "
           "conflicts %d, busy retries %d, impossible %d, exit %d), "
           "final fix %.1f s "
           "(converted %d, conflicts %d), total %.1f s"
-          % (jobs, n_rows, n_acked, len(writes),
+          % (n_rows, n_acked, len(writes),
              sum(s["failed"] for s in summaries), t1 - t0,
              doc1["targets"][0]["passes"], doc1["rewritten"],
              doc1["conflicts"], doc1["targets"][0]["busy_retries"],
