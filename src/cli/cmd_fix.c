@@ -1510,6 +1510,20 @@ static int run_parts(fix_result *out, int *st, char errmsg[512],
           (cli_run_partition){idx, pts[k].count, pts[k].shard, pts[k].shards};
     }
   }
+  /* In the order of their row ids (part index), whatever order the runs
+   * table gives them in: the report lists them so. */
+  for (size_t k = 1; k < n_specs; k++)
+    for (size_t m = k; m > 0 && (pts[m].count < pts[m - 1].count ||
+                                 (pts[m].count == pts[m - 1].count &&
+                                  pts[m].index < pts[m - 1].index));
+         m--) {
+      cli_run_partition tp = pts[m];
+      const cli_run_part *tr = recorded[m];
+      pts[m] = pts[m - 1];
+      recorded[m] = recorded[m - 1];
+      pts[m - 1] = tp;
+      recorded[m - 1] = tr;
+    }
   if (n_recorded == 0) {
     unsigned shards = a->shard_count ? a->shard_count : 1;
     for (unsigned k = 0; k < in->jobs; k++)
