@@ -279,6 +279,74 @@ def test_shards_one_killed_resumes_alone(r):
           "shards" % (len(orig), one["rewritten"]))
 
 
+def two_targets(d, schema, orders, events):
+    """A table and a queue (an outbox, every message pending) in schema
+    @schema, and a config naming both."""
+    db = Db(schema)
+    db.execute('CREATE TABLE "%s".orders (id bigint PRIMARY KEY, payload '
+               "bytea NOT NULL)" % schema)
+    db.execute('CREATE TABLE "%s".events (id bigint PRIMARY KEY, payload '
+               "bytea NOT NULL, state text NOT NULL)" % schema)
+    with db.conn.cursor() as c:
+        c.executemany('INSERT INTO "%s".orders VALUES (%%s, %%s)' % schema,
+                      [(i, psycopg2.Binary(p)) for i, _, p in orders])
+        c.executemany('INSERT INTO "%s".events VALUES (%%s, %%s, %%s)'
+                      % schema, [(i, psycopg2.Binary(p), "pending")
+                                 for i, _, p in events])
+    os.makedirs(d, exist_ok=True)
+    cfg = os.path.join(d, "rollsafe.yaml")
+    write_config(cfg, [
+        {"name": "orders", "kind": "postgres-table", "connection": db.dsn,
+         "table": schema + ".orders", "key": "id", "column": "payload",
+         "type": "shop.Order"},
+        {"name": "events", "kind": "postgres-queue", "connection": db.dsn,
+         "table": schema + ".events", "key": "id", "column": "payload",
+         "type": "shop.Order", "state_column": "state",
+         "pending_states": ["pending"]}])
+    return db, cfg
+
+
+def contents(db, schema):
+    out = {}
+    for table in ("orders", "events"):
+        with db.conn.cursor() as c:
+            c.execute('SELECT id, payload FROM "%s".%s' % (schema, table))
+            out[table] = {k: bytes(v) for k, v in c.fetchall()}
+    return out
+
+
+def test_jobs_table_and_queue(r):
+    """A config of a table and a queue, --jobs 2: each target in two parts
+    (rows RUN.t0.p*, RUN.t1.p*), the report and both tables as --jobs 1
+    leaves them; a restore of the run puts both back."""
+    recs = Records()
+    orders, events = mixed(recs, 1500, 21), mixed(recs, 700, 22)
+    db1, cfg1 = two_targets(os.path.join(r.work, "one"), "fj_two_1", orders,
+                            events)
+    db2, cfg2 = two_targets(os.path.join(r.work, "two"), "fj_two_2", orders,
+                            events)
+    orig = contents(db2, "fj_two_2")
+    one, _ = report(r, 1, "fix", "-c", cfg1, "--execute", "--allow-lossy",
+                    "--batch", "60")
+    two, _ = report(r, 1, "fix", "-c", cfg2, "--execute", "--allow-lossy",
+                    "--batch", "60", "--jobs", "2")
+    for doc in (one, two):
+        for t in doc["targets"]:
+            t["table"] = t["table"].split(".")[1]
+    check_same_report(one, two, "a table and a queue, --jobs 2")
+    run = two["run_id"]
+    check_eq([t["parts"] for t in two["targets"]],
+             [["%s.t%d.p%dof2" % (run, k, i) for i in range(2)]
+              for k in range(2)], "the parts of each target")
+    check_eq(contents(db2, "fj_two_2"), contents(db1, "fj_two_1"),
+             "both tables as --jobs 1 left them")
+    done, _ = report(r, 0, "restore", "-c", cfg2, "--run", run, "--execute")
+    check_eq(done["restored"], two["rewritten"], "rows restored")
+    check_eq(contents(db2, "fj_two_2"), orig, "both tables restored")
+    print("jobs_table_and_queue: %d rewritten in 4 parts, restored"
+          % two["rewritten"])
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 
