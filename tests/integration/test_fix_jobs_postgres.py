@@ -27,6 +27,22 @@ from runcheck import (HANG, finish, mixed, report, start,  # noqa: E402
 from test_scan_postgres import Db  # noqa: E402
 
 
+def forget_runs(db, tables):
+    """Removes the runs of @tables (and their backups) that an earlier
+    invocation against the same server left; nobody else's."""
+    with db.conn.cursor() as c:
+        c.execute("SELECT to_regclass('rollsafe.runs') IS NOT NULL AND "
+                  "to_regclass('rollsafe.backup') IS NOT NULL")
+        if not c.fetchone()[0]:
+            return
+        for table in tables:
+            c.execute("DELETE FROM rollsafe.backup WHERE run_id IN (SELECT "
+                      "run_id FROM rollsafe.runs WHERE table_name = %s)",
+                      (table,))
+            c.execute("DELETE FROM rollsafe.runs WHERE table_name = %s",
+                      (table,))
+
+
 class Target:
     """Table orders of schema @schema, rows @rows, and a config naming it
     in directory @d (with `jobs:` when given)."""
@@ -34,6 +50,7 @@ class Target:
     def __init__(self, d, schema, rows, jobs=None):
         self.db = Db(schema)
         self.schema = schema
+        forget_runs(self.db, [schema + ".orders"])
         self.db.execute('CREATE TABLE "%s".orders (id bigint PRIMARY KEY, '
                         "payload bytea NOT NULL)" % schema)
         with self.db.conn.cursor() as c:
@@ -283,6 +300,7 @@ def two_targets(d, schema, orders, events):
     """A table and a queue (an outbox, every message pending) in schema
     @schema, and a config naming both."""
     db = Db(schema)
+    forget_runs(db, [schema + ".orders", schema + ".events"])
     db.execute('CREATE TABLE "%s".orders (id bigint PRIMARY KEY, payload '
                "bytea NOT NULL)" % schema)
     db.execute('CREATE TABLE "%s".events (id bigint PRIMARY KEY, payload '
