@@ -197,8 +197,11 @@ def test_jobs_kill_9_and_resume(r):
     orig = one_t.table()
     one = fix(r, 1, one_t, "--batch", "50")
     convertible = set(one_t.backups(one["run_id"])[one["run_id"]])
+    # --max-rate spreads the run over seconds, so that the kills land
+    # inside it on a fast machine too (the parts share the rate).
     argv = ["fix", "-c", two_t.cfg, "--execute", "--allow-lossy", "--batch",
-            "50", "--jobs", "2", "--format", "json", "--samples", "1000"]
+            "50", "--jobs", "2", "--max-rate", "4000", "--format", "json",
+            "--samples", "1000"]
     run, log = None, []
     for i in range(8):
         p = start(r, *argv, *(["--resume", run] if run else []))

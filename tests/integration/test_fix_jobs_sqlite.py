@@ -170,10 +170,12 @@ def test_shards_kill_9_and_resume(r):
     convertible = set(backups(cfg1, one["run_id"])[one["run_id"]])
     name = "kill-shards"
 
+    # --max-rate spreads the run over seconds, so that the kills land
+    # inside it on a fast machine too.
     def argv(k):
         return ["fix", "-c", cfg2, "--execute", "--allow-lossy", "--batch",
-                "50", "--run", name, "--shard", "%d/2" % k, "--format",
-                "json", "--samples", "1000"]
+                "50", "--run", name, "--shard", "%d/2" % k, "--max-rate",
+                "4000", "--format", "json", "--samples", "1000"]
 
     log = []
     for i in range(8):
