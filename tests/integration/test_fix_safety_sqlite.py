@@ -583,12 +583,12 @@ def lost_updates(r, shards):
                         "unreadable": n_guest, "corrupt": n_corrupt},
              "scan after the final fix")
     t3 = time.monotonic()
-    print("lost_updates (%d shards): %d rows, %d acknowledged writes to %d rows "
+    print("lost_updates (%s): %d rows, %d acknowledged writes to %d rows "
           "(failed: %d), first fix %.1f s (%d passes, converted %d, "
           "conflicts %d, busy retries %d, impossible %d, exit %d), "
           "final fix %.1f s "
           "(converted %d, conflicts %d), total %.1f s"
-          % (shards or 1, n_rows, n_acked, len(writes),
+          % ("%d shards" % shards if shards else "one process", n_rows, n_acked, len(writes),
              sum(s["failed"] for s in summaries), t1 - t0,
              doc1["targets"][0]["passes"], doc1["rewritten"],
              doc1["conflicts"], doc1["targets"][0]["busy_retries"],
