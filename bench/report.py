@@ -24,6 +24,8 @@ COMMANDS = {
     "rs_sqlite_big": ("rollsafe scan --sqlite", "big"),
     "rs_sqlite_j2": ("rollsafe scan --jobs 2 --sqlite", "small"),
     "rs_pg_j2": ("rollsafe scan --jobs 2 --postgres", "small"),
+    "rs_fix_pg": ("rollsafe fix --execute --postgres", "fix"),
+    "rs_fix_pg_j2": ("rollsafe fix --execute --jobs 2", "fix"),
 }
 
 
@@ -90,6 +92,17 @@ def check(args):
                + py.get("envelope_error", 0), g["v2"])
         expect("python envelope_error (guest orders)",
                py.get("envelope_error"), g["guest"])
+    # The two fixes rewrite the same rows (each of a fresh copy), and
+    # report what one fix reports.
+    fixes = [json.load(open("%s/%s.json" % (args.out, name)))
+             for name in ("rs_fix_pg", "rs_fix_pg_j2")]
+    for key in ("rewritten", "remaining", "impossible", "corrupt",
+                "undetermined"):
+        expect("fix --jobs 2 " + key, fixes[1][key], fixes[0][key])
+    expect("fix rows read", fixes[0]["targets"][0]["rows_read"],
+           args.fix_rows)
+    expect("fix --jobs 2 rows read", fixes[1]["targets"][0]["rows_read"],
+           args.fix_rows)
     for p in problems:
         print("check: " + p)
     if not problems:
@@ -112,7 +125,7 @@ def fmt_int(n):
 
 def report(args):
     g = parse_gen(args.gen_small)
-    rows = {"small": args.rows, "big": args.big_rows}
+    rows = {"small": args.rows, "big": args.big_rows, "fix": args.fix_rows}
     m = {}
     for name in COMMANDS:
         runs = read_runs("%s/%s.txt" % (args.results, name))
@@ -140,6 +153,9 @@ def report(args):
         "          %.1f bytes per record on average (v1 %.1f, v2 %.1f); "
         "generated and loaded in %s s (N) and %s s (M)"
         % (g["avg_bytes"], g["avg_v1"], g["avg_v2"], load_small, load_big))
+    out.append(
+        "          fix: the first %s rows of t, copied afresh to table fx "
+        "before each fix (not timed)" % fmt_int(args.fix_rows))
     out.append(
         "method    every command run once first as a warm-up (not timed: OS "
         "page cache and PostgreSQL")
@@ -194,6 +210,8 @@ def report(args):
            "rs_sqlite", "rs_sqlite_j2", 1.7, False)
     timing("5b PostgreSQL: rows/s of --jobs 2 / --jobs 1",
            "rs_pg", "rs_pg_j2", 1.0, False)
+    timing("5c PostgreSQL fix --execute: rows/s of --jobs 2 / --jobs 1",
+           "rs_fix_pg", "rs_fix_pg_j2", 1.0, False)
     out.append("%-60s %6s %8s %8s  %s" % ("ratio", "value", "(median)",
                                           "target", "result"))
     for label, val, med, target, ok in ratios:
@@ -216,6 +234,7 @@ def main():
     ap.add_argument("what", choices=("check", "report"))
     ap.add_argument("--rows", type=int, required=True)
     ap.add_argument("--big-rows", type=int, required=True)
+    ap.add_argument("--fix-rows", type=int, required=True)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out")
     ap.add_argument("--results")

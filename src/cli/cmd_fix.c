@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,6 +94,8 @@ typedef struct fix_args {
   double in_flight_wait; /* --in-flight-wait, seconds; has_: given */
   int has_in_flight_wait;
   cli_run_limits limits; /* runs and purge: their stores' session limits */
+  unsigned jobs;         /* --jobs N; 0: the config's jobs, else 1 */
+  unsigned shard_index, shard_count; /* --shard K/N; count 0: none */
 } fix_args;
 
 enum {
@@ -115,6 +118,8 @@ enum {
   OPT_DROP_UNFIXABLE,
   OPT_TARGET,
   OPT_IN_FLIGHT_WAIT,
+  OPT_JOBS,
+  OPT_SHARD,
   OPT_HELP
 };
 
@@ -139,8 +144,46 @@ static const cli_opt_spec fix_opts[] = {
     {OPT_DROP_UNFIXABLE, "drop-unfixable", 0, 0},
     {OPT_TARGET, "target", 0, 1},
     {OPT_IN_FLIGHT_WAIT, "in-flight-wait", 0, 1},
+    {OPT_JOBS, "jobs", 'j', 1},
+    {OPT_SHARD, "shard", 0, 1},
     {OPT_HELP, "help", 'h', 0},
 };
+
+/* The most parts (--jobs times the N of --shard) one target is split
+ * into: a part's row id ("RUN.t1.p4095of4096") must fit store_run. */
+#define FIX_PARTS_MAX 4096
+
+/* "K/N": shard K (0 .. N-1) of N (1 .. CLI_SHARDS_MAX), as scan's
+ * --shard. 0 or -1. */
+static int parse_shard(const char *text, unsigned *k, unsigned *n) {
+  unsigned long vk = 0, vn = 0;
+  const char *p = text;
+  int digits_k = 0, digits_n = 0;
+  for (; *p >= '0' && *p <= '9' && digits_k < 6; p++, digits_k++)
+    vk = vk * 10 + (unsigned long)(*p - '0');
+  if (digits_k == 0 || *p++ != '/') return -1;
+  for (; *p >= '0' && *p <= '9' && digits_n < 6; p++, digits_n++)
+    vn = vn * 10 + (unsigned long)(*p - '0');
+  if (digits_n == 0 || *p != '\0' || vn < 1 || vn > CLI_SHARDS_MAX || vk >= vn)
+    return -1;
+  *k = (unsigned)vk;
+  *n = (unsigned)vn;
+  return 0;
+}
+
+/* A run id given to a new fix (--run with --shard): at most 23 letters,
+ * digits, '-' and '_', so that a part's row id fits. */
+static int valid_run_name(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > 23) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = id[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return 0;
+  }
+  return 1;
+}
 
 /* Parses the options every writing command takes; @p allowed lists the
  * command-specific ids it accepts (0-terminated). */
@@ -263,6 +306,21 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
                                  value);
         a->has_in_flight_wait = 1;
         break;
+      case OPT_JOBS:
+        if (a->jobs != 0) return cli_usage_error(cmd, "--jobs given twice");
+        if (cli_opt_number(cmd, "--jobs", value, 1, CLI_JOBS_MAX, &n) != 0)
+          return CLI_EXIT_USAGE;
+        a->jobs = (unsigned)n;
+        break;
+      case OPT_SHARD:
+        if (a->shard_count != 0)
+          return cli_usage_error(cmd, "--shard given twice");
+        if (parse_shard(value, &a->shard_index, &a->shard_count) != 0)
+          return cli_usage_error(cmd,
+                                 "invalid --shard '%s': expected K/N, N from "
+                                 "1 to %d and K from 0 to N-1",
+                                 value, CLI_SHARDS_MAX);
+        break;
       case OPT_HELP:
         a->help = 1;
         break;
@@ -319,6 +377,9 @@ typedef struct fix_report {
   const char *next_command, *next_label;
   const char *note; /* the run's targets this command did not reach */
   int restore;
+  /* Per target split into parts (--jobs, --shard): its parts' row ids
+   * (a JSON array), else NULL; NULL when none is. */
+  json_t *const *part_ids;
 } fix_report;
 
 /* The position of a stream file's record named by @p key, as
@@ -418,8 +479,11 @@ static json_t *result_json(const fix_report *rep, size_t i) {
           "runtime", rs__json_runtime(&t->runtime), "schema",
           schema_origin_json(&t->reader_schema)));
   json_object_set_new(o, "run_id", cli_fix_text_or_null(r->run.run));
-  /* The target's own row of the run, which its backup rows name. */
+  /* The target's own row of the run, which its backup rows name (a target
+   * split into parts: its first part's; "parts" lists them all). */
   json_object_set_new(o, "row_id", cli_fix_text_or_null(r->run.run_id));
+  json_t *ids = rep->part_ids != NULL ? rep->part_ids[i] : NULL;
+  json_object_set_new(o, "parts", ids != NULL ? json_incref(ids) : json_null());
   json_object_set_new(o, "executed", json_boolean(r->executed));
   json_object_set_new(o, "complete", json_boolean(r->complete));
   json_object_set_new(o, "interrupted", json_boolean(r->interrupted));
@@ -592,6 +656,11 @@ static int write_text(FILE *out, void *ctx) {
       continue;
     }
     if (r->run.run[0]) fprintf(out, "  run        %s\n", r->run.run);
+    json_t *ids = rep->part_ids != NULL ? rep->part_ids[i] : NULL;
+    for (size_t k = 0; k < json_array_size(ids); k++)
+      fprintf(out, "%s%s", k == 0 ? "  parts      " : ", ",
+              json_string_value(json_array_get(ids, k)));
+    if (json_array_size(ids) > 0) fputc('\n', out);
     hooks_text(out, r);
     char origin[600], runtime[200];
     schema_origin_text(origin, sizeof origin, &t->reader_schema);
@@ -711,6 +780,10 @@ typedef struct plan {
   cli_target_set set;
   cli_run_part *parts; /* parallel to set.targets; n_parts allocated */
   size_t n_parts;
+  /* A target the run split into parts (fix --jobs, --shard): parts[i] is
+   * its first part's row, more[i] (n_more[i]) the others. */
+  cli_run_part **more;
+  size_t *n_more;
   int *has_part;
   unsigned *to_version; /* per target: the version written */
   int *allow_lossy;
@@ -718,10 +791,20 @@ typedef struct plan {
   const char **run_names; /* the run's targets (a new run: set's) */
   size_t n_run_names;
   json_t *recorded_names; /* owns the names a found run recorded */
+  /* Per target split into parts: the parts' row ids (JSON array), or
+   * NULL. */
+  json_t **part_ids;
   char note[1024];
 } plan;
 
 static void plan_free(plan *p) {
+  for (size_t i = 0; p->more != NULL && i < p->n_parts; i++)
+    cli_run_parts_free(p->more[i], p->n_more[i]);
+  free(p->more);
+  free(p->n_more);
+  for (size_t i = 0; p->part_ids != NULL && i < p->n_parts; i++)
+    json_decref(p->part_ids[i]);
+  free(p->part_ids);
   cli_run_parts_free(p->parts, p->n_parts);
   free(p->has_part);
   free(p->to_version);
@@ -740,8 +823,12 @@ static int plan_alloc(plan *p, size_t n, const char *cmd) {
   p->to_version = calloc(n, sizeof *p->to_version);
   p->allow_lossy = calloc(n, sizeof *p->allow_lossy);
   p->run_names = calloc(n, sizeof *p->run_names);
+  p->more = calloc(n, sizeof *p->more);
+  p->n_more = calloc(n, sizeof *p->n_more);
+  p->part_ids = calloc(n, sizeof *p->part_ids);
   if (p->parts == NULL || p->has_part == NULL || p->to_version == NULL ||
-      p->allow_lossy == NULL || p->run_names == NULL) {
+      p->allow_lossy == NULL || p->run_names == NULL || p->more == NULL ||
+      p->n_more == NULL || p->part_ids == NULL) {
     cli_error(cmd, "out of memory");
     return CLI_EXIT_IO;
   }
@@ -823,6 +910,21 @@ static size_t names_missing(char *out, size_t size, const json_t *list,
   return missing;
 }
 
+/* Moves row @p p (a further part of a target split by fix --jobs or
+ * --shard) to the end of *list. 0, or CLI_EXIT_IO (printed). */
+static int more_part(cli_run_part **list, size_t *n, cli_run_part *p,
+                     const char *cmd) {
+  cli_run_part *grown = realloc(*list, (*n + 1) * sizeof *grown);
+  if (grown == NULL) {
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  *list = grown;
+  grown[(*n)++] = *p;
+  p->settings = NULL;
+  return 0;
+}
+
 /* Takes the run's target names from @p p (the first row with settings). */
 static void plan_take_names(plan *pl, const cli_run_part *p) {
   if (pl->recorded_names != NULL) return;
@@ -853,16 +955,23 @@ static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
     size_t n = 0;
     status = cli_run_parts_of(&rows, &n, &t->target, run, NULL, &limits, cmd);
     if (status != 0) return status;
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n && status == 0; k++) {
       if (!cli_run_is_target(&rows[k], &t->target)) continue;
+      if (pl->has_part[i]) {
+        /* The target's further parts (fix --jobs, --shard). */
+        if (cli_run_partition_of(&pl->parts[i], NULL) &&
+            cli_run_partition_of(&rows[k], NULL))
+          status = more_part(&pl->more[i], &pl->n_more[i], &rows[k], cmd);
+        continue;
+      }
       pl->parts[i] = rows[k];
       rows[k].settings = NULL;
       pl->has_part[i] = 1;
       found++;
       plan_take_names(pl, &pl->parts[i]);
-      break;
     }
     cli_run_parts_free(rows, n);
+    if (status != 0) return status;
   }
   if (found == 0)
     return cli_usage_error(cmd,
@@ -912,14 +1021,23 @@ static int plan_config(plan *pl, fix_args *a, const char *cmd, int restore) {
         k++;
       cli_run_part moved = parts[k];
       int had = has[k];
+      cli_run_part *more = pl->more[k];
+      size_t n_more = pl->n_more[k];
       parts[k].settings = NULL;
       has[k] = 0;
+      pl->more[k] = NULL;
+      pl->n_more[k] = 0;
       parts[i] = moved;
       has[i] = had;
+      pl->more[i] = more;
+      pl->n_more[i] = n_more;
     }
   for (size_t i = pl->set.n; i < n_before; i++) {
     json_decref(parts[i].settings);
     parts[i].settings = NULL;
+    cli_run_parts_free(pl->more[i], pl->n_more[i]);
+    pl->more[i] = NULL;
+    pl->n_more[i] = 0;
   }
   free(names);
   if (status != 0) return status;
@@ -941,18 +1059,35 @@ static int plan_database(plan *pl, fix_args *a, const char *cmd, int restore) {
   cli_run_limits limits = run_limits(a, NULL);
   int status = cli_run_parts_of(&rows, &n, &db, run, described, &limits, cmd);
   if (status != 0) return status;
+  /* Further parts of a target split by fix --jobs or --shard: kept with
+   * the target's first part (of[k]: the index, in the rows kept, of the
+   * first part of rows[k]'s target; -1 for a first part). */
+  long *of = calloc(n ? n : 1, sizeof *of);
+  if (of == NULL) {
+    cli_run_parts_free(rows, n);
+    cli_error(cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
   for (size_t k = 0; k < n; k++) {
+    of[k] = -1;
     int keep = picked(&rows[k], &a->t, a->names, a->n_names);
     if (!keep) {
       json_decref(rows[k].settings);
       rows[k].settings = NULL;
       continue;
     }
+    for (size_t j = 0; j < kept && cli_run_partition_of(&rows[k], NULL); j++)
+      if (cli_run_partition_of(&rows[j], NULL) &&
+          strcmp(rows[j].run.target, rows[k].run.target) == 0) {
+        of[kept] = (long)j;
+        break;
+      }
     cli_run_part moved = rows[k];
     rows[k].settings = NULL;
     rows[kept++] = moved;
   }
   if (kept == 0) {
+    free(of);
     cli_run_parts_free(rows, n);
     char where[200] = "";
     if (a->t.table != NULL)
@@ -967,6 +1102,7 @@ static int plan_database(plan *pl, fix_args *a, const char *cmd, int restore) {
    * restore needs no record type). */
   if (kept == 1 && rows[0].settings == NULL && a->t.table != NULL &&
       a->t.column != NULL && (restore || a->t.type != NULL)) {
+    free(of);
     status = plan_alloc(pl, 1, cmd);
     if (status != 0) {
       cli_run_parts_free(rows, n);
@@ -1001,15 +1137,33 @@ static int plan_database(plan *pl, fix_args *a, const char *cmd, int restore) {
   }
   /* The targets borrow their strings from the parts: the parts move into
    * the plan first. */
-  status = plan_alloc(pl, kept, cmd);
-  for (size_t k = 0; status == 0 && k < kept; k++) {
-    pl->parts[k] = rows[k];
-    rows[k].settings = NULL;
-    pl->has_part[k] = 1;
-    plan_take_names(pl, &pl->parts[k]);
+  size_t firsts = 0;
+  for (size_t k = 0; k < kept; k++) firsts += of[k] < 0;
+  status = plan_alloc(pl, firsts, cmd);
+  size_t *slot = calloc(kept ? kept : 1, sizeof *slot);
+  if (status == 0 && slot == NULL) {
+    cli_error(cmd, "out of memory");
+    status = CLI_EXIT_IO;
   }
+  size_t placed = 0;
+  for (size_t k = 0; status == 0 && k < kept; k++) {
+    if (of[k] >= 0) {
+      size_t i = slot[of[k]];
+      status = more_part(&pl->more[i], &pl->n_more[i], &rows[k], cmd);
+      continue;
+    }
+    slot[k] = placed;
+    pl->parts[placed] = rows[k];
+    rows[k].settings = NULL;
+    pl->has_part[placed] = 1;
+    plan_take_names(pl, &pl->parts[placed]);
+    placed++;
+  }
+  free(slot);
+  free(of);
   cli_run_parts_free(rows, n);
   if (status != 0) return status;
+  kept = firsts;
   cli_target_spec *specs = calloc(kept, sizeof *specs);
   char(*hints)[1200] = calloc(kept, sizeof *hints);
   const char **hint_of = calloc(kept, sizeof *hint_of);
@@ -1156,7 +1310,10 @@ static int plan_new(plan *pl, fix_args *a, const char *cmd) {
     if (pl->set.targets[i].target.kind != STORE_STREAM_FILE)
       pl->run_names[pl->n_run_names++] = pl->set.targets[i].target.name;
   }
-  if (a->execute && pl->n_run_names > 0) fix_run_id_new(pl->run_id);
+  if (a->execute && pl->n_run_names > 0 && a->run != NULL)
+    snprintf(pl->run_id, sizeof pl->run_id, "%s", a->run);
+  else if (a->execute && pl->n_run_names > 0)
+    fix_run_id_new(pl->run_id);
   return 0;
 }
 
@@ -1180,6 +1337,308 @@ static int new_row_id(char out[40], store *s, const char *run,
   }
   free(rows);
   return STORE_OK;
+}
+
+/* ---- the parts of a target: fix --jobs, --shard ----------------------------
+ */
+
+/* One part of a target, on its own connection and thread. */
+typedef struct part_job {
+  store *s;
+  fix_options o;
+  store_run run; /* the part's row: new, or as the run left it */
+  int run_it;    /* 0: the part is over, its record is its result */
+  int restore;
+  const store_target *target;
+  fix_result result;
+  rs_error err;
+  int rc;
+} part_job;
+
+static void *part_main(void *arg) {
+  part_job *j = arg;
+  j->rc = j->restore ? fix_restore(&j->result, j->s, &j->o, &j->err)
+                     : fix_target(&j->result, j->s, j->target, &j->o, &j->err);
+  return NULL;
+}
+
+/* Where a target is in the run's list of targets, which names its parts'
+ * rows the same way in every shard's process. */
+static size_t run_target_index(const plan *pl, const char *name) {
+  for (size_t k = 0; k < json_array_size(pl->recorded_names); k++) {
+    const char *v = json_string_value(json_array_get(pl->recorded_names, k));
+    if (v != NULL && strcmp(v, name) == 0) return k;
+  }
+  for (size_t k = 0; k < pl->n_run_names; k++)
+    if (strcmp(pl->run_names[k], name) == 0) return k;
+  return 0;
+}
+
+/* What the command gives one target split into parts. */
+typedef struct parts_in {
+  fix_args *a;
+  const char *cmd;
+  int restore;
+  plan *pl;
+  size_t i; /* the target's index in pl */
+  cli_target *t;
+  const fix_options *tmpl; /* the target's options; run and part set here */
+  const store_open_options *sopts;
+  const store_write_options *wopts;
+  cli_run_context *ctx;
+  int continuing; /* a restore going on with an unfinished one */
+  unsigned jobs;
+} parts_in;
+
+/* Makes or finds part @p index of @p count of a new split, on @p j's
+ * store: a row the same command made before (a shard's process started
+ * again) goes on as a resume. 0, or an exit code (printed). */
+static int new_part(part_job *j, const parts_in *in,
+                    const cli_run_partition *pt, store_error *serr) {
+  fix_args *a = in->a;
+  unsigned index = pt->index, count = pt->count;
+  char row_id[64];
+  int w = snprintf(row_id, sizeof row_id, "%s.t%zu.p%uof%u", in->pl->run_id,
+                   run_target_index(in->pl, in->t->target.name), index, count);
+  if (w < 0 || (size_t)w >= sizeof j->run.run_id)
+    return cli_usage_error(in->cmd,
+                           "target '%s': the row id of part %u of %u does "
+                           "not fit (%s)",
+                           in->t->target.name, index, count, row_id);
+  cli_run_context ctx = *in->ctx;
+  ctx.part_index = index;
+  ctx.part_count = count;
+  ctx.shard_index = pt->shard;
+  ctx.shard_count = pt->shards;
+  int rc = cli_run_new_part(&j->run, in->pl->run_id, row_id, &in->pl->set,
+                            &a->t, in->t, &ctx, in->cmd);
+  if (rc != 0) return rc;
+  store_run *had = malloc(sizeof *had);
+  if (had == NULL) {
+    cli_error(in->cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  int st = store_run_load(j->s, row_id, had, serr);
+  if (st == STORE_EUSAGE) {
+    free(had);
+    return 0;
+  }
+  if (st != STORE_OK) {
+    free(had);
+    return -1;
+  }
+  if (strcmp(had->settings, j->run.settings) != 0) {
+    free(had);
+    return cli_usage_error(in->cmd,
+                           "target '%s': run %s already has part %s, made "
+                           "with other options; go on with it with --resume "
+                           "%s --shard %u/%u",
+                           in->t->target.name, in->pl->run_id, row_id,
+                           in->pl->run_id, pt->shard, pt->shards);
+  }
+  /* The same command again: the part goes on where it stopped. */
+  j->run = *had;
+  free(had);
+  j->o.resume = 1;
+  return 0;
+}
+
+/*
+ * Runs a target split into parts (fix --jobs N, --shard K/N, or a run made
+ * so): each part on its own connection and thread, with its own run row,
+ * checkpoint, counts and backups; their results merged into *out as one
+ * target's. A new split makes parts K + N*j of N*jobs (N, K: --shard, else
+ * 1 and 0), so that shards given different --jobs still cover the target
+ * once. A resume (or restore) takes the parts the run recorded, those of
+ * --shard K/N only when it is given. @return 0 (what failed is in *st,
+ * @p errmsg or *out), or an exit code for a usage error (printed).
+ */
+static int run_parts(fix_result *out, int *st, char errmsg[512],
+                     int *codec_failed, const parts_in *in) {
+  fix_args *a = in->a;
+  plan *pl = in->pl;
+  size_t i = in->i;
+  cli_target *t = in->t;
+  /* The parts: those the run recorded (p), and those of a new split, or
+   * of a recorded one whose process was stopped before it made them all
+   * (p NULL: made now). */
+  size_t n_recorded = pl->has_part[i] ? 1 + pl->n_more[i] : 0;
+  size_t cap = n_recorded;
+  for (size_t k = 0; k < n_recorded; k++) {
+    cli_run_partition pt;
+    const cli_run_part *p = k == 0 ? &pl->parts[i] : &pl->more[i][k - 1];
+    if (cli_run_partition_of(p, &pt))
+      cap += pt.count / (pt.shards ? pt.shards : 1);
+  }
+  if (n_recorded == 0) cap = in->jobs;
+  part_job *jobs = calloc(cap ? cap : 1, sizeof *jobs);
+  const cli_run_part **recorded = calloc(cap ? cap : 1, sizeof *recorded);
+  cli_run_partition *pts = calloc(cap ? cap : 1, sizeof *pts);
+  json_t *ids = json_array();
+  if (jobs == NULL || recorded == NULL || pts == NULL || ids == NULL) {
+    free(jobs);
+    free(recorded);
+    free(pts);
+    json_decref(ids);
+    cli_error(in->cmd, "out of memory");
+    return CLI_EXIT_IO;
+  }
+  size_t n_specs = 0;
+  for (size_t k = 0; k < n_recorded; k++) {
+    const cli_run_part *p = k == 0 ? &pl->parts[i] : &pl->more[i][k - 1];
+    cli_run_partition pt;
+    if (!cli_run_partition_of(p, &pt)) continue;
+    if (!in->restore && a->shard_count &&
+        (pt.shards != a->shard_count || pt.shard != a->shard_index))
+      continue;
+    recorded[n_specs] = p;
+    pts[n_specs++] = pt;
+  }
+  /* A fix goes on with every part of each split it found: a part whose
+   * row was never made (the process stopped between two) is made now.
+   * A restore has nothing to do for it. */
+  for (size_t k = 0, found = n_specs; !in->restore && k < found; k++) {
+    unsigned shards = pts[k].shards ? pts[k].shards : 1;
+    for (unsigned idx = pts[k].shard; idx < pts[k].count; idx += shards) {
+      int have = 0;
+      for (size_t m = 0; m < n_specs && !have; m++)
+        have = pts[m].index == idx && pts[m].count == pts[k].count &&
+               pts[m].shards == pts[k].shards;
+      if (have || n_specs == cap) continue;
+      recorded[n_specs] = NULL;
+      pts[n_specs++] =
+          (cli_run_partition){idx, pts[k].count, pts[k].shard, pts[k].shards};
+    }
+  }
+  /* In the order of their row ids (part index), whatever order the runs
+   * table gives them in: the report lists them so. */
+  for (size_t k = 1; k < n_specs; k++)
+    for (size_t m = k; m > 0 && (pts[m].count < pts[m - 1].count ||
+                                 (pts[m].count == pts[m - 1].count &&
+                                  pts[m].index < pts[m - 1].index));
+         m--) {
+      cli_run_partition tp = pts[m];
+      const cli_run_part *tr = recorded[m];
+      pts[m] = pts[m - 1];
+      recorded[m] = recorded[m - 1];
+      pts[m - 1] = tp;
+      recorded[m - 1] = tr;
+    }
+  if (n_recorded == 0) {
+    unsigned shards = a->shard_count ? a->shard_count : 1;
+    for (unsigned k = 0; k < in->jobs; k++)
+      pts[n_specs++] =
+          (cli_run_partition){a->shard_index + shards * k, shards * in->jobs,
+                              a->shard_index, a->shard_count};
+  }
+  size_t n = 0;
+  int status = 0;
+  store_error serr = {STORE_OK, ""};
+  for (size_t k = 0; k < n_specs && status == 0; k++) {
+    const cli_run_part *p = recorded[k];
+    cli_run_partition pt = pts[k];
+    part_job *j = &jobs[n++];
+    j->o = *in->tmpl;
+    j->o.run = &j->run;
+    j->o.part_index = pt.index;
+    j->o.part_count = pt.count;
+    /* One progress line cannot follow several threads. */
+    j->o.progress = NULL;
+    j->o.progress_ctx = NULL;
+    j->restore = in->restore;
+    j->target = &t->target;
+    j->run_it = 1;
+    int rc = store_open_writer(&j->s, &t->target, in->sopts, in->wopts, &serr);
+    if (rc != STORE_OK) {
+      j->s = NULL;
+      *st = rc;
+      break;
+    }
+    if (n == 1) cli_target_use_key(t, j->s);
+    if (p != NULL) {
+      j->run = p->run;
+      j->o.resume = 1;
+    } else {
+      rc = new_part(j, in, &pt, &serr);
+      if (rc < 0) {
+        *st = serr.status != STORE_OK ? serr.status : STORE_EIO;
+        break;
+      }
+      if (rc != 0) {
+        status = rc;
+        break;
+      }
+    }
+    json_array_append_new(ids, json_string(j->run.run_id));
+    if (!in->restore && strcmp(j->run.status, "done") == 0) {
+      fix_result_from_run(&j->result, &j->run, 0);
+      j->run_it = 0;
+    } else if (in->restore && in->continuing &&
+               !fix_restore_unfinished(&j->run) &&
+               strcmp(j->run.restore_status, "done") == 0) {
+      fix_result_from_run(&j->result, &j->run, 1);
+      j->result.executed = a->execute;
+      j->run_it = 0;
+    }
+  }
+  if (status == 0 && *st == STORE_OK && n == 0)
+    status = cli_usage_error(
+        in->cmd, "target '%s': run %s has no part of shard %u/%u",
+        t->target.name, pl->run_id, a->shard_index, a->shard_count);
+  if (status == 0 && *st == STORE_OK) {
+    /* --max-rate is the target's: the parts that run share it. */
+    size_t running = 0;
+    for (size_t k = 0; k < n; k++) running += jobs[k].run_it;
+    for (size_t k = 0; k < n && running > 1; k++)
+      jobs[k].o.max_rate = in->tmpl->max_rate / (double)running;
+    pthread_t *threads = calloc(n, sizeof *threads);
+    int *started = calloc(n, sizeof *started);
+    pthread_attr_t attr;
+    int have_attr = pthread_attr_init(&attr) == 0;
+    /* fix_target keeps a run row (tens of KiB) on its stack. */
+    if (have_attr) pthread_attr_setstacksize(&attr, 16u << 20);
+    for (size_t k = 0; k < n; k++) {
+      if (!jobs[k].run_it) continue;
+      if (threads != NULL && started != NULL &&
+          pthread_create(&threads[k], have_attr ? &attr : NULL, part_main,
+                         &jobs[k]) == 0)
+        started[k] = 1;
+      else
+        part_main(&jobs[k]); /* no thread: the part runs here, in turn */
+    }
+    for (size_t k = 0; k < n; k++)
+      if (started != NULL && started[k]) pthread_join(threads[k], NULL);
+    if (have_attr) pthread_attr_destroy(&attr);
+    free(threads);
+    free(started);
+    for (size_t k = 0; k < n; k++) {
+      if (jobs[k].rc != 0) {
+        cli_error(in->cmd, "target '%s': part %s: %s", t->target.name,
+                  jobs[k].run.run_id, jobs[k].err.message);
+        *codec_failed = 1;
+      }
+      if (fix_result_merge(out, &jobs[k].result, k == 0,
+                           in->tmpl->max_samples) != 0) {
+        cli_error(in->cmd, "out of memory");
+        *codec_failed = 1;
+      }
+    }
+  } else if (*st != STORE_OK) {
+    memcpy(errmsg, serr.message, 512);
+    cli_error(in->cmd, "%s", serr.message);
+  }
+  for (size_t k = 0; k < n; k++) {
+    fix_result_dispose(&jobs[k].result);
+    store_close(jobs[k].s);
+  }
+  free(jobs);
+  free(recorded);
+  free(pts);
+  if (status == 0 && *st == STORE_OK)
+    pl->part_ids[i] = ids;
+  else
+    json_decref(ids);
+  return status;
 }
 
 /* ---- fix and restore ------------------------------------------------------
@@ -1244,7 +1703,8 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                           : cfg != NULL && cfg->has_in_flight_wait
                               ? cfg->in_flight_wait
                               : DEFAULT_IN_FLIGHT_WAIT;
-  cli_run_context ctx = {pl.run_names, pl.n_run_names, a->t.config, 0, 0};
+  cli_run_context ctx = {
+      pl.run_names, pl.n_run_names, a->t.config, 0, 0, 0, 0, 0, 0};
   cli_interrupt_saved saved;
   cli_interrupt_install(&saved);
   progress prog;
@@ -1258,9 +1718,14 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
    * restored again. */
   int continuing = 0;
   for (size_t i = 0; restore && i < n; i++)
-    continuing |= pl.has_part[i] &&
-                  (fix_restore_unfinished(&pl.parts[i].run) ||
-                   strcmp(pl.parts[i].run.restore_status, "incomplete") == 0);
+    for (size_t k = 0; pl.has_part[i] && k <= pl.n_more[i]; k++) {
+      const store_run *run = k == 0 ? &pl.parts[i].run : &pl.more[i][k - 1].run;
+      continuing |= fix_restore_unfinished(run) ||
+                    strcmp(run->restore_status, "incomplete") == 0;
+    }
+  /* --jobs (or the config's jobs): the parts of each table a new fix
+   * splits, each on its own connection and thread. */
+  unsigned jobs = a->jobs ? a->jobs : cfg != NULL && cfg->jobs ? cfg->jobs : 1;
   /* One deadline for the whole command, whatever the number of targets. */
   double deadline_at = verify_now_seconds() + a->deadline_s;
   for (size_t i = 0; i < n && !cli_interrupted; i++) {
@@ -1280,16 +1745,43 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       break;
     }
     cli_run_part *part = &pl.parts[i];
+    int splittable = !stream && t->target.kind != STORE_KAFKA_TOPIC;
+    int was_split = pl.has_part[i] && cli_run_partition_of(part, NULL);
+    if (a->shard_count > 0 && (!splittable || (pl.has_part[i] && !was_split))) {
+      status = cli_usage_error(
+          cmd, "target '%s': %s", t->target.name,
+          !splittable ? "--shard applies to tables and queues"
+                      : "the run did not split it into shards: resume it "
+                        "without --shard");
+      break;
+    }
+    /* SQLite takes one writer at a time: parts of one file only take
+     * turns for its write lock, and their extra commits made the fix
+     * slower, never faster (docs/scale.md, measured). A SQLite target is
+     * one part of the run (or of its shard). */
+    unsigned target_jobs = jobs;
+    int sqlite = t->target.kind == STORE_SQLITE_TABLE ||
+                 t->target.kind == STORE_SQLITE_QUEUE;
+    if (sqlite && jobs > 1 && a->execute && !restore && !pl.has_part[i]) {
+      target_jobs = 1;
+      cli_error(cmd,
+                "note: target '%s': SQLite takes one writer at a time, so it "
+                "is fixed as one part, whatever --jobs (see docs/scale.md)",
+                t->target.name);
+    }
+    int split =
+        was_split || (splittable && a->execute && !restore && !pl.has_part[i] &&
+                      (target_jobs > 1 || a->shard_count > 0));
     /* A resumed run's target that is done already: its record is its
      * report. A restore of a target the run never reached: nothing. */
-    if (by_run && pl.has_part[i] && !restore &&
+    if (by_run && pl.has_part[i] && !restore && !was_split &&
         strcmp(part->run.status, "done") == 0) {
       fix_result_from_run(&results[i], &part->run, 0);
       continue;
     }
     /* A restore that goes on with one a process left unfinished: the
      * targets its last restore finished are reported as it left them. */
-    if (restore && continuing && pl.has_part[i] &&
+    if (restore && continuing && pl.has_part[i] && !was_split &&
         !fix_restore_unfinished(&part->run) &&
         strcmp(part->run.restore_status, "done") == 0) {
       fix_result_from_run(&results[i], &part->run, 1);
@@ -1335,6 +1827,30 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
     o.reader.runtime = t->runtime.runtime;
     o.reader.runtime_flags = t->runtime.runtime_flags;
     o.reader.recursion_limit = t->runtime.recursion_limit;
+    /* A dry run of one shard judges that shard's rows only. */
+    if (!a->execute && a->shard_count > 0) {
+      o.part_index = a->shard_index;
+      o.part_count = a->shard_count;
+    }
+    if (restore) t->target.values = STORE_VALUES_STORED;
+    if (split) {
+      ctx.to_version = to;
+      ctx.allow_lossy = pl.allow_lossy[i];
+      parts_in in = {a,  cmd,    restore, &pl,  i,          t,
+                     &o, &sopts, &wopts,  &ctx, continuing, target_jobs};
+      status = run_parts(&results[i], &st[i], errors[i], &codec_failed, &in);
+      if (status != 0) break;
+      if (results[i].reconnects > 0)
+        cli_error(cmd,
+                  "note: target '%s': the connection to the server was lost "
+                  "%u time%s; connected again, it went on from the run's "
+                  "last committed batch",
+                  t->target.name, results[i].reconnects,
+                  results[i].reconnects == 1 ? "" : "s");
+      if (st[i] == STORE_OK && results[i].status != STORE_OK)
+        cli_fix_target_error(cmd, t->target.name, results[i].error);
+      continue;
+    }
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
     /* A restore puts back the stored values it kept, text or bytes, as they
@@ -1473,6 +1989,10 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       cli_run_command(next, sizeof next, restore ? "restore" : "fix", &a->t,
                       pl.run_id, names, n_names, first);
       json_decref(from_result.settings);
+      size_t used = strlen(next);
+      if (next[0] && a->shard_count > 0 && !restore)
+        snprintf(next + used, sizeof next - used, " --shard %u/%u",
+                 a->shard_index, a->shard_count);
       label = unfinished ? "resume with" : "finish later with";
     }
     fix_report rep = {cmd,
@@ -1488,7 +2008,8 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                       next[0] ? next : NULL,
                       label,
                       pl.note[0] ? pl.note : NULL,
-                      restore};
+                      restore,
+                      pl.part_ids};
     if (pl.note[0]) cli_error(cmd, "note: %s", pl.note);
     int w = write_report(a, &rep);
     if (w != 0) status = w;
@@ -1500,8 +2021,8 @@ done:
    * code): a file a pipeline reads never keeps an older run's result. */
   if (!reported && status != KAFKA_HANDOVER &&
       (a->json || a->output != NULL || a->metrics != NULL)) {
-    fix_report rep = {cmd,        status, NULL, NULL, NULL, NULL, 0,
-                      a->execute, NULL,   NULL, NULL, NULL, NULL, restore};
+    fix_report rep = {cmd,  status, NULL, NULL, NULL, NULL,    0,   a->execute,
+                      NULL, NULL,   NULL, NULL, NULL, restore, NULL};
     int w = write_report(a, &rep);
     if (w != 0) status = w;
   }
@@ -1593,7 +2114,25 @@ void cli_fix_help(FILE *out) {
       "                           run recorded the rest; options that",
       "                           contradict it are refused)",
       "      --batch N            rows per batch (default 500)",
-      "      --max-rate R         rows per second at most",
+      "      --max-rate R         rows per second at most (of all parts)",
+      "  -j, --jobs N             --execute: split each table and queue into",
+      "                           N parts by the hash of the key, each fixed",
+      "                           on its own thread and connection with its",
+      "                           own checkpoint, counts and backups under",
+      "                           the one run (config: jobs; default 1). The",
+      "                           report is the one --jobs 1 writes. A",
+      "                           SQLite target stays one part: a SQLite",
+      "                           file takes one writer at a time",
+      "                           (docs/scale.md)",
+      "      --shard K/N          fix only the rows whose key hashes to K",
+      "                           modulo N (as scan --shard): N processes",
+      "                           given --run ID fix one run side by side;",
+      "                           the same command again goes on with this",
+      "                           shard's parts, as does --resume ID --shard",
+      "                           K/N (a dry run: judge that shard's rows)",
+      "      --run ID             with --shard: the run's id, the same in",
+      "                           every shard (1 to 23 letters, digits, '-',",
+      "                           '_')",
       "      --lock-timeout DURATION  how long a step (a batch, a page, the",
       "                           run row, creating its tables) keeps",
       "                           taking its turn for locks before the fix",
@@ -1719,6 +2258,9 @@ int cli_fix_run(int argc, char **argv) {
                                 OPT_DROP_UNFIXABLE,
                                 OPT_TARGET,
                                 OPT_IN_FLIGHT_WAIT,
+                                OPT_JOBS,
+                                OPT_SHARD,
+                                OPT_RUN,
                                 0};
   fix_args a;
   memset(&a, 0, sizeof a);
@@ -1735,6 +2277,28 @@ int cli_fix_run(int argc, char **argv) {
   if (a.resume != NULL && !a.execute)
     return cli_usage_error("fix",
                            "--resume continues a run: it needs --execute");
+  if (a.run != NULL) {
+    /* The shards of one run name it: each process makes (or goes on
+     * with) its own parts under that id. */
+    if (a.resume != NULL)
+      return cli_usage_error("fix",
+                             "--run names a new run and --resume an "
+                             "existing one: give one of them");
+    if (a.shard_count == 0 || !a.execute)
+      return cli_usage_error("fix",
+                             "--run names the run the shards of one fix "
+                             "share: it needs --shard K/N and --execute");
+    if (!valid_run_name(a.run))
+      return cli_usage_error("fix",
+                             "invalid --run '%s': expected 1 to 23 letters, "
+                             "digits, '-' or '_'",
+                             a.run);
+  } else if (a.shard_count > 0 && a.execute && a.resume == NULL) {
+    return cli_usage_error("fix",
+                           "--shard with --execute needs --run ID, the id "
+                           "every shard of the run is given (or --resume "
+                           "ID to go on with one)");
+  }
   return run_writing(&a, "fix", 0);
 }
 
@@ -1871,11 +2435,16 @@ static json_t *run_json(const cli_run_part *p) {
 static void run_text(const cli_run_part *p) {
   const store_run *r = &p->run;
   const char *kind = cli_run_str(p, "kind");
-  printf("  %s  %-7s %-11s %s%srewritten %" PRId64 ", lossy %" PRId64
+  /* A part of a target split by fix --jobs or --shard. */
+  cli_run_partition pt;
+  char part[64] = "";
+  if (cli_run_partition_of(p, &pt))
+    snprintf(part, sizeof part, "part %u of %u, ", pt.index, pt.count);
+  printf("  %s  %-7s %-11s %s%s%srewritten %" PRId64 ", lossy %" PRId64
          ", conflicts %" PRId64 ", impossible %" PRId64 ", corrupt %" PRId64
          ", restored %" PRId64 "%s%s%s%s\n",
          r->run, r->command, r->status, kind ? kind : "", kind ? ", " : "",
-         r->converted, r->lossy, r->conflicts, r->impossible, r->corrupt,
+         part, r->converted, r->lossy, r->conflicts, r->impossible, r->corrupt,
          r->restored, r->has_checkpoint ? ", checkpoint " : "",
          r->has_checkpoint ? r->checkpoint : "",
          r->restore_status[0] ? ", last restore " : "", r->restore_status);

@@ -294,6 +294,13 @@ int cli_run_new_part(store_run *run, const char *run_id, const char *row_id,
   json_object_set_new(o, "enum_map", enum_map_json(set->config));
   json_object_set_new(o, "config", opt_str(ctx->config));
   json_object_set_new(o, "rollsafe_version", json_string(rs_version()));
+  if (ctx->part_count > 0)
+    json_object_set_new(
+        o, "partition",
+        json_pack("{s:I,s:I,s:I,s:I}", "index", (json_int_t)ctx->part_index,
+                  "count", (json_int_t)ctx->part_count, "shard",
+                  (json_int_t)ctx->shard_index, "shards",
+                  (json_int_t)ctx->shard_count));
   char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
   if (text == NULL) {
@@ -316,6 +323,26 @@ int cli_run_new_part(store_run *run, const char *run_id, const char *row_id,
 
 /* ---- reading them back ----------------------------------------------------
  */
+
+int cli_run_partition_of(const cli_run_part *p, cli_run_partition *out) {
+  json_t *o =
+      p->settings != NULL ? json_object_get(p->settings, "partition") : NULL;
+  json_int_t v[4];
+  const char *keys[4] = {"index", "count", "shard", "shards"};
+  if (!json_is_object(o)) return 0;
+  for (int i = 0; i < 4; i++) {
+    json_t *x = json_object_get(o, keys[i]);
+    if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+        json_integer_value(x) > 1000000)
+      return 0;
+    v[i] = json_integer_value(x);
+  }
+  if (v[1] < 1 || v[0] >= v[1]) return 0;
+  if (out != NULL)
+    *out = (cli_run_partition){(unsigned)v[0], (unsigned)v[1], (unsigned)v[2],
+                               (unsigned)v[3]};
+  return 1;
+}
 
 /* The schema ids the run recorded, into p->schema_ids. */
 static int parse_schema_ids(cli_run_part *p, const char *cmd) {

@@ -23,7 +23,10 @@
  *    "schema_ids": {"42": "2", "43": "1@1"},
  *    "to_version": 1, "allow_lossy": false,
  *    "enum_map": [["shop.v2.Order.Status", "AWAITING_AUTH", "PENDING"]],
- *    "config": "rollsafe.yaml", "rollsafe_version": "0.1.0"}
+ *    "config": "rollsafe.yaml", "rollsafe_version": "0.1.0",
+ *    "partition": {"index": 3, "count": 8, "shard": 1, "shards": 4}}
+ *                                          a part of the target only:
+ *                                          fix --jobs / --shard
  */
 #ifndef RS_CLI_RUNS_H
 #define RS_CLI_RUNS_H
@@ -88,6 +91,11 @@ typedef struct cli_run_context {
   const char *config; /**< -c as given, or NULL */
   unsigned to_version;
   int allow_lossy;
+  /** A part of the target (fix --jobs, --shard): the rows whose key
+   * hashes to part_index modulo part_count, this process being shard
+   * shard_index of shard_count (0: not sharded). part_count 0: the whole
+   * target. */
+  unsigned part_index, part_count, shard_index, shard_count;
 } cli_run_context;
 
 /**
@@ -99,6 +107,17 @@ int cli_run_new_part(store_run *run, const char *run_id, const char *row_id,
                      const cli_target_set *set, const cli_target_args *a,
                      const cli_target *t, const cli_run_context *ctx,
                      const char *cmd);
+
+/** A target's part of a run made with fix --jobs or --shard, as its
+ * settings recorded it ("partition"). */
+typedef struct cli_run_partition {
+  unsigned index, count;  /**< rows whose key hashes to index mod count */
+  unsigned shard, shards; /**< the shard that made it; shards 0: none */
+} cli_run_partition;
+
+/** Whether @p p is one part of its target (fix --jobs, --shard), and
+ * which (@p out may be NULL). */
+int cli_run_partition_of(const cli_run_part *p, cli_run_partition *out);
 
 /**
  * The target @p p recorded, in the database @p db names (kind, connection

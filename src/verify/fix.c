@@ -45,6 +45,120 @@ void fix_result_dispose(fix_result *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* Whether the row named by @p key is in this fix's part of the target
+ * (fix_options.part_count): the same hash as scan --shard. */
+static int in_part(const fix_options *o, const char *key) {
+  if (o->part_count <= 1) return 1;
+  return scan_key_hash(key, strlen(key)) % o->part_count == o->part_index;
+}
+
+/* ---- the parts of one target (--jobs, --shard) ------------------------- */
+
+/* Whether @p s is an integer's text ("-12", "7"), and its value. */
+static int integer_key(const char *s, long long *v) {
+  if (s == NULL || *s == '\0') return 0;
+  char *end;
+  long long x = strtoll(s, &end, 10);
+  if (*end != '\0') return 0;
+  *v = x;
+  return 1;
+}
+
+/* Key order for merged samples: integers by value, other keys by their
+ * text, an integer before a text. */
+static int key_order(const void *pa, const void *pb) {
+  const fix_sample *a = pa, *b = pb;
+  long long x, y;
+  int ia = integer_key(a->key, &x), ib = integer_key(b->key, &y);
+  if (ia && ib) return x < y ? -1 : x > y;
+  if (ia != ib) return ia ? -1 : 1;
+  return strcmp(a->key != NULL ? a->key : "", b->key != NULL ? b->key : "");
+}
+
+/* Appends @p n samples of @p add to *list (taking their strings), sorts
+ * the list by key and frees what falls past @p max. 0 or RS_ENOMEM (the
+ * samples of @p add are then freed). */
+static int merge_samples(fix_sample **list, size_t *n, fix_sample *add,
+                         size_t n_add, size_t max) {
+  if (n_add == 0) return 0;
+  fix_sample *grown = realloc(*list, (*n + n_add) * sizeof *grown);
+  if (grown == NULL) {
+    for (size_t i = 0; i < n_add; i++) {
+      free(add[i].key);
+      free(add[i].why);
+    }
+    return RS_ENOMEM;
+  }
+  memcpy(grown + *n, add, n_add * sizeof *add);
+  *list = grown;
+  *n += n_add;
+  qsort(grown, *n, sizeof *grown, key_order);
+  while (*n > max) {
+    (*n)--;
+    free(grown[*n].key);
+    free(grown[*n].why);
+  }
+  return 0;
+}
+
+int fix_result_merge(fix_result *into, fix_result *from, int first,
+                     size_t max_samples) {
+  int rc = 0;
+  if (first) {
+    into->executed = from->executed;
+    into->complete = from->complete;
+    into->verified = from->verified;
+    into->key_parts = from->key_parts;
+    into->run = from->run;
+    into->hooks = from->hooks;
+    into->n_hooks = from->n_hooks;
+    from->hooks = NULL;
+    from->n_hooks = 0;
+  } else {
+    into->executed |= from->executed;
+    into->complete &= from->complete;
+    into->verified &= from->verified;
+    /* The target's run counts are the sum of its parts' rows. */
+    into->run.restored += from->run.restored;
+  }
+  into->interrupted |= from->interrupted;
+  into->deadline_reached |= from->deadline_reached;
+  if (into->status == STORE_OK && from->status != STORE_OK) {
+    into->status = from->status;
+    memcpy(into->error, from->error, sizeof into->error);
+  }
+  if (into->fault == STORE_FAULT_NONE) into->fault = from->fault;
+  into->reconnects += from->reconnects;
+  into->rows_read += from->rows_read;
+  if (from->passes > into->passes) into->passes = from->passes;
+  into->busy_retries += from->busy_retries;
+  into->remaining += from->remaining;
+  into->remaining_undetermined += from->remaining_undetermined;
+  for (int v = 0; v < RS_VERDICT_COUNT; v++)
+    into->remaining_verdicts[v] += from->remaining_verdicts[v];
+  into->unsettled += from->unsettled;
+  /* The parts ran side by side: the target took the longest. */
+  if (from->seconds > into->seconds) into->seconds = from->seconds;
+  for (int o = 0; o < FIX_OUTCOME_COUNT; o++) {
+    into->counts[o] += from->counts[o];
+    int m = merge_samples(&into->samples[o], &into->n_samples[o],
+                          from->samples[o], from->n_samples[o], max_samples);
+    if (rc == 0) rc = m;
+    free(from->samples[o]);
+    from->samples[o] = NULL;
+    from->n_samples[o] = 0;
+  }
+  int m =
+      merge_samples(&into->unsettled_keys, &into->n_unsettled_keys,
+                    from->unsettled_keys, from->n_unsettled_keys, max_samples);
+  if (rc == 0) rc = m;
+  free(from->unsettled_keys);
+  from->unsettled_keys = NULL;
+  from->n_unsettled_keys = 0;
+  fix_result_dispose(from);
+  return rc;
+}
+
 /* Keeps the key of a row the current pass left unsettled (the first
  * max_samples of the pass); 0 or RS_ENOMEM. */
 static int keep_unsettled(fix_result *r, size_t max, const char *key,
@@ -526,6 +640,7 @@ static int dry_run(fix_result *r, engine *e, store *s, rs_error *err) {
         set_error(r, &serr);
       return 0;
     }
+    if (!in_part(o, row.key)) continue;
     r->rows_read++;
     if (o->progress != NULL && r->rows_read % 4096 == 0)
       o->progress(o->progress_ctx, r->rows_read);
@@ -629,6 +744,8 @@ static int execute_pass(fix_result *r, engine *e, store *s, int *done,
     }
     size_t k = 0;
     for (int i = 0; i < n && rc == 0; i++) {
+      /* Another part's row: that part reads, writes and counts it. */
+      if (!in_part(o, rows[i].key)) continue;
       r->rows_read++;
       if (rows[i].value_is_null) continue;
       rs_buf out = RS_BUF_INIT;
@@ -739,7 +856,7 @@ static int unnamed_rows(fix_result *r, engine *e, store *s, int verifying,
     }
     if (n == 0) return 0;
     for (int i = 0; i < n; i++) {
-      if (rows[i].value_is_null) continue;
+      if (rows[i].value_is_null || !in_part(o, rows[i].key)) continue;
       int rc = 0;
       if (verifying) {
         rs_classification *c = NULL;
@@ -786,7 +903,7 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
     }
     if (n == 0) break;
     for (int i = 0; i < n; i++) {
-      if (rows[i].value_is_null) continue;
+      if (rows[i].value_is_null || !in_part(o, rows[i].key)) continue;
       const uint8_t *bytes = NULL;
       size_t len = 0;
       colenc_error cerr;

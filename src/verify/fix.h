@@ -113,6 +113,15 @@ typedef struct fix_options {
    * whether records the reader still cannot read are left out of it. */
   const char *stream_output;
   int drop_unfixable;
+  /**
+   * A part of the target (fix --jobs, --shard): only the rows whose key
+   * hashes (scan_key_hash, as scan --shard) to part_index modulo
+   * part_count are read, judged, counted, written and verified; the
+   * others are passed over. The parts of one split are disjoint and
+   * cover the target, so each keeps its own run row, checkpoint, counts
+   * and backups. part_count 0 or 1: every row.
+   */
+  unsigned part_index, part_count;
   volatile sig_atomic_t *interrupted;
   scan_progress_fn progress;
   void *progress_ctx;
@@ -221,6 +230,21 @@ int fix_restore_unfinished(const store_run *run);
 void fix_run_id_new(char out[40]);
 
 void fix_result_dispose(fix_result *result);
+
+/**
+ * Adds the result of one part of a target (fix_options.part_count) to
+ * @p into, the target's result so far (zeroed before the first part):
+ * counts, rows and retries are summed; `complete`, `executed` and
+ * `verified` hold when they hold for every part merged; the first error
+ * is kept; samples and unsettled keys are merged in key order (an
+ * integer key by its value) and cut to @p max_samples, as one fix of the
+ * whole target keeps its first keys. @p from's samples, keys and hooks
+ * move into @p into or are freed: @p from is left empty either way.
+ * @p first: @p into holds nothing yet. @return 0 or RS_ENOMEM (@p into
+ * then holds what was merged before, and @p from is still freed)
+ */
+int fix_result_merge(fix_result *into, fix_result *from, int first,
+                     size_t max_samples);
 
 /*
  * Planning for drivers of their own (Kafka topics, src/verify/kafka_fix.c):

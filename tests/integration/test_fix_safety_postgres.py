@@ -88,17 +88,24 @@ def table_rows(db):
 
 
 def backups(db, run_id):
-    """{key: (old, new, written_us)} of @run_id."""
+    """{key: (old, new, written_us)} of @run_id, with the backups of its
+    parts (fix --jobs: rows RUN_ID.t0.pIofN)."""
     return {int(k): (bytes(o), bytes(n), w) for k, o, n, w in query(
         db, "SELECT key, old_value, new_value, " + US % "written_at" +
-        " FROM rollsafe.backup WHERE run_id = %s", run_id)}
+        " FROM rollsafe.backup WHERE run_id = %s OR run_id LIKE %s",
+        run_id, run_id + ".t%")}
 
 
 def run_row(db, run_id):
-    rows = query(db, "SELECT status, converted, impossible, corrupt, lossy "
-                 "FROM rollsafe.runs WHERE run_id = %s", run_id)
-    check_eq(len(rows), 1, "run rows of " + run_id)
-    return rows[0]
+    """Status, converted, impossible, corrupt and lossy of run @run_id's
+    row, or of all its parts' rows together (their statuses joined)."""
+    rows = query(db, "SELECT string_agg(DISTINCT status, ','), "
+                 "sum(converted)::int8, sum(impossible)::int8, "
+                 "sum(corrupt)::int8, sum(lossy)::int8, count(*) FROM "
+                 "rollsafe.runs WHERE run_id = %s OR run_id LIKE %s",
+                 run_id, run_id + ".t%")
+    check(rows and rows[0][5] >= 1, "run rows of " + run_id, rows)
+    return tuple(rows[0][:5])
 
 
 def fix_doc(r, codes, db, *extra):
@@ -341,13 +348,23 @@ def chains(db, orig, final):
 
 
 def test_lost_updates(r):
+    lost_updates(r, 1, "safety_lu")
+
+
+def test_lost_updates_jobs_2(r):
+    """The same with fix --jobs 2: two parts of the table, each on its own
+    connection with its own compare-and-swap batches."""
+    lost_updates(r, 2, "safety_lu_j2")
+
+
+def lost_updates(r, jobs, schema):
     n_rows, n_guest, n_corrupt, n_writers = 100000, 40, 15, 4
     recs = Records()
     rng = random.Random(20261127)
     kinds = mix(rng, n_rows, n_guest, n_corrupt,
                 {"v1": 2, "v2_plain": 1, "v2_gift": 1})
-    db = Db("safety_lu")
-    table = "safety_lu.orders"
+    db = Db(schema)
+    table = schema + ".orders"
     forget_runs(db, table)
     orig = load(db, recs, kinds)
     add_audit(db)
@@ -375,7 +392,7 @@ def test_lost_updates(r):
 
         # The fix, while writers write both formats.
         doc1 = fix_doc(r, (0, 1), db, "--batch", "200", "--lock-timeout",
-                       "2000", "--max-passes", "10")
+                       "2000", "--max-passes", "10", "--jobs", str(jobs))
         t1 = time.monotonic()
         check_eq(doc1["complete"], True, "first fix complete")
         run1 = doc1["run_id"]
@@ -397,7 +414,7 @@ def test_lost_updates(r):
                              for p, n in zip(logs, switched)), procs)
         # The final fix, while they still write (the old format).
         doc2 = fix_doc(r, (1,), db, "--batch", "200", "--lock-timeout",
-                       "2000", "--max-passes", "10")
+                       "2000", "--max-passes", "10", "--jobs", str(jobs))
         t2 = time.monotonic()
         check_eq(doc2["complete"], True, "final fix complete")
         run2 = doc2["run_id"]
@@ -516,12 +533,13 @@ def test_lost_updates(r):
                         "unreadable": n_guest, "corrupt": n_corrupt},
              "scan after the final fix")
     t3 = time.monotonic()
-    print("lost_updates: %d rows, %d acknowledged writes to %d rows "
+    print("lost_updates (--jobs %d): %d rows, %d acknowledged writes to "
+          "%d rows "
           "(failed: %d), first fix %.1f s (%d passes, converted %d, "
           "conflicts %d, busy retries %d, impossible %d, exit %d), "
           "final fix %.1f s (converted %d, conflicts %d), %d writes over "
           "the fixer's conversions, total %.1f s"
-          % (n_rows, n_acked, len(writes),
+          % (jobs, n_rows, n_acked, len(writes),
              sum(s["failed"] for s in summaries), t1 - t0,
              doc1["targets"][0]["passes"], doc1["rewritten"],
              doc1["conflicts"], doc1["targets"][0]["busy_retries"],
