@@ -1616,6 +1616,23 @@ static bool varint_in_range(const ProtobufCFieldDescriptor *f, uint64_t raw) {
          rs__enum_known(f->descriptor, (int)(uint32_t)raw);
 }
 
+/* A field as protobuf-c reads it, or a group (wire type 3), which
+ * protobuf-c refuses and a writer of a version with groups writes, as the
+ * other runtimes read it. */
+static int read_field_or_group(const uint8_t *buf, size_t len, size_t *pos,
+                               rs__wfield *f, const char **why) {
+  size_t at = *pos;
+  if (rs__read_field(buf, len, pos, f, why) == 0) return 0;
+  size_t p = at;
+  if (rs__read_field_rt(rs__rules_for(RS_RUNTIME_CPP), buf, len, &p, f, why) ==
+          0 &&
+      f->wire_type == RS__WT_SGROUP) {
+    *pos = p;
+    return 0;
+  }
+  return -1;
+}
+
 static bool explains(const ProtobufCMessageDescriptor *D, const uint8_t *buf,
                      size_t len, unsigned depth, unsigned max_depth) {
   if (depth > max_depth) return false;
@@ -1627,7 +1644,7 @@ static bool explains(const ProtobufCMessageDescriptor *D, const uint8_t *buf,
   while (pos < len) {
     rs__wfield f;
     const char *why;
-    if (rs__read_field(buf, len, &pos, &f, &why) != 0) return false;
+    if (read_field_or_group(buf, len, &pos, &f, &why) != 0) return false;
     const ProtobufCFieldDescriptor *fd =
         protobuf_c_message_descriptor_get_field(D, f.number);
     if (fd == NULL) return false;

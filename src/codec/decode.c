@@ -85,15 +85,50 @@ int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
   return rs__unpack_walked(out, d, buf, len, base, opts, budget, err);
 }
 
+/*
+ * A version whose messages are written with groups (RS_FIELD_FLAG_DELIMITED:
+ * proto2 groups, editions' message_encoding = DELIMITED), which
+ * protobuf_c_message_unpack cannot read: its bytes with each group as the
+ * length-delimited field protobuf-c reads (rs__degroup), unpacked.
+ */
+static int unpack_degrouped(ProtobufCMessage **out, const rs__version *v,
+                            const uint8_t *buf, size_t len, size_t base,
+                            const rs_options *opts, rs__budget *budget,
+                            rs_error *err) {
+  uint8_t *flat = NULL;
+  size_t flat_len = 0;
+  int rc = rs__degroup(&flat, &flat_len, v->desc, buf, len,
+                       rs__levels(opts->max_depth), &budget->allocator);
+  if (rc == RS_ENOMEM) return rs__budget_fail(budget, err, "decode");
+  if (rc != 0)
+    return rs__unpack(out, v->desc, buf, len, base, opts, budget, err);
+  rc = rs__unpack(out, v->desc, flat, flat_len, base, opts, budget, err);
+  rs__free(&budget->allocator, flat);
+  return rc;
+}
+
 int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
                        const uint8_t *buf, size_t len, size_t base,
                        const rs_options *opts, rs__budget *budget,
                        rs_error *err) {
+  if (v->groups)
+    return unpack_degrouped(out, v, buf, len, base, opts, budget, err);
+  int rc;
   if (v->static_depth != 0 && v->static_depth <= rs__levels(opts->max_depth)) {
     *out = NULL;
-    return rs__unpack_walked(out, v->desc, buf, len, base, opts, budget, err);
+    rc = rs__unpack_walked(out, v->desc, buf, len, base, opts, budget, err);
+  } else {
+    rc = rs__unpack(out, v->desc, buf, len, base, opts, budget, err);
   }
-  return rs__unpack(out, v->desc, buf, len, base, opts, budget, err);
+  /* Groups of fields the version does not write as groups: its writer's
+   * runtime keeps them as unknown fields, and reads the rest. */
+  size_t at;
+  if (rc == RS_EDECODE && rs__holds_group(buf, len, &at) != 0) {
+    rs_error e = RS_ERROR_INIT;
+    if (unpack_degrouped(out, v, buf, len, base, opts, budget, &e) == 0)
+      return 0;
+  }
+  return rc;
 }
 
 int rs__unpack_walked(ProtobufCMessage **out,

@@ -228,6 +228,8 @@ typedef struct rs__rules {
 
 /* protobuf-c's rules: the default reader's. */
 extern const rs__rules rs__rules_pbc;
+/* The rules of runtime rt with its defaults (rt valid). */
+const rs__rules *rs__rules_for(rs_runtime rt);
 
 /* The rules of a reader's runtime and options (rs_reader version 3; older
  * versions get protobuf-c's). 0 or RS_EINVAL (err says which option). */
@@ -255,7 +257,7 @@ typedef struct rs__wfield {
   unsigned wire_type;
   size_t tag_offset;   /* first byte of the tag */
   size_t value_offset; /* first byte of the value (after the length prefix) */
-  size_t value_len;    /* bytes of the value */
+  size_t value_len;    /* bytes of the value; a group's: its fields */
   uint64_t value;      /* varint or fixed value */
   size_t end;          /* first byte after the field */
 } rs__wfield;
@@ -264,8 +266,8 @@ typedef struct rs__wfield {
  * Reads one field at *pos as runtime `r` reads tags: protobuf-c's
  * (rs__read_field) or the others' (a tag of up to 10 bytes whose low 32
  * bits hold the number, or Go's 64; groups skipped as one field of wire
- * type 3 whose value runs to its end-group tag). Returns as
- * rs__read_field.
+ * type 3 whose value is its fields, up to its end-group tag, and whose end
+ * is past that tag). Returns as rs__read_field.
  */
 int rs__read_field_rt(const rs__rules *r, const uint8_t *buf, size_t len,
                       size_t *pos, rs__wfield *f, const char **why);
@@ -277,6 +279,20 @@ int rs__read_field_rt(const rs__rules *r, const uint8_t *buf, size_t len,
  * first group tag's offset.
  */
 int rs__holds_group(const uint8_t *buf, size_t len, size_t *at);
+
+/*
+ * The message d's bytes as protobuf-c can unpack them: each group
+ * (wire types 3 and 4) of a field d declares DELIMITED written as a
+ * length-delimited field holding the group's fields, at any depth; a
+ * group of a field d does not declare so, and a length-delimited
+ * occurrence of one it does, left out (a runtime that reads groups keeps
+ * them as unknown fields). Nested messages deeper than `levels` are kept
+ * as they are. *out from a (free it), *out_len its bytes. 0, RS_ENOMEM,
+ * or RS_EDECODE when the bytes are malformed at their top level.
+ */
+int rs__degroup(uint8_t **out, size_t *out_len,
+                const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                size_t len, unsigned levels, const ProtobufCAllocator *a);
 
 /* Reads a varint at *pos; 0 ok, -1 truncated, -2 longer than 10 bytes. */
 int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out);

@@ -99,6 +99,10 @@ static const rs__rules rules_python = {
 static const rs__rules *const all_rules[RS_RUNTIME_COUNT] = {
     &rs__rules_pbc, &rules_cpp, &rules_java, &rules_go, &rules_python};
 
+const rs__rules *rs__rules_for(rs_runtime rt) {
+  return all_rules[(unsigned)rt < RS_RUNTIME_COUNT ? rt : 0];
+}
+
 const char *rs_runtime_name(rs_runtime runtime) {
   static const char *const names[RS_RUNTIME_COUNT] = {"protobuf-c", "cpp",
                                                       "java", "go", "python"};
@@ -245,10 +249,11 @@ static int read_tag(const rs__rules *r, const uint8_t *buf, size_t len,
 }
 
 /* Skips one field's value of wire type wt at *pos (groups to their end,
- * nested at most `levels` deep); -1 with why. */
+ * nested at most `levels` deep; *body_end, when not NULL, is where a
+ * group's end-group tag starts); -1 with why. */
 static int skip_value(const rs__rules *r, const uint8_t *buf, size_t len,
                       size_t *pos, uint32_t number, unsigned wt,
-                      unsigned levels, const char **why) {
+                      unsigned levels, size_t *body_end, const char **why) {
   uint64_t v;
   size_t n;
   switch (wt) {
@@ -293,15 +298,17 @@ static int skip_value(const rs__rules *r, const uint8_t *buf, size_t len,
         }
         uint32_t num;
         unsigned t;
+        size_t tag_at = *pos;
         if (read_tag(r, buf, len, pos, &num, &t, why) != 0) return -1;
         if (t == RS__WT_EGROUP) {
+          if (body_end != NULL) *body_end = tag_at;
           if (num != number) {
             *why = "end-group tag of another field";
             return -1;
           }
           return 0;
         }
-        if (skip_value(r, buf, len, pos, num, t, levels - 1, why) != 0)
+        if (skip_value(r, buf, len, pos, num, t, levels - 1, NULL, why) != 0)
           return -1;
       }
     case RS__WT_EGROUP:
@@ -334,7 +341,8 @@ int rs__read_field_rt(const rs__rules *r, const uint8_t *buf, size_t len,
   f->value = 0;
   size_t at = i;
   unsigned levels = r->nested_limit != 0 ? r->nested_limit : 0xffffffffu;
-  if (skip_value(r, buf, len, &i, number, wt, levels, why) != 0) {
+  size_t body_end = 0;
+  if (skip_value(r, buf, len, &i, number, wt, levels, &body_end, why) != 0) {
     *pos = at;
     return -1;
   }
@@ -362,8 +370,8 @@ int rs__read_field_rt(const rs__rules *r, const uint8_t *buf, size_t len,
       f->value = n;
       break;
     }
-    default: /* a group: its fields, up to the end-group tag */
-      f->value_len = i - at;
+    default: /* a group: its fields, up to its end-group tag */
+      f->value_len = body_end - at;
       break;
   }
   f->end = i;

@@ -1,5 +1,7 @@
 /* The protobuf wire format, as far as rollsafe needs to read it itself. */
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include "internal.h"
 
 int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos,
@@ -399,4 +401,80 @@ size_t rs__utf8_valid_prefix(const uint8_t *s, size_t len) {
     i += n;
   }
   return len;
+}
+
+/* ---- groups as length-delimited fields ----------------------------------- */
+
+/* How rs__degroup writes the field at f of a message of d. */
+enum { DG_COPY, DG_DROP, DG_GROUP, DG_MESSAGE };
+
+static int degroup_kind(const ProtobufCMessageDescriptor *d,
+                        const rs__wfield *f,
+                        const ProtobufCMessageDescriptor **sub) {
+  const ProtobufCFieldDescriptor *fd =
+      protobuf_c_message_descriptor_get_field(d, f->number);
+  bool delimited = fd != NULL && fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+                   (fd->reserved_flags & RS_FIELD_FLAG_DELIMITED);
+  *sub =
+      fd != NULL && fd->type == PROTOBUF_C_TYPE_MESSAGE ? fd->descriptor : NULL;
+  if (f->wire_type == RS__WT_SGROUP) return delimited ? DG_GROUP : DG_DROP;
+  if (f->wire_type == RS__WT_LEN && *sub != NULL)
+    return delimited ? DG_DROP : DG_MESSAGE;
+  return DG_COPY;
+}
+
+/*
+ * Writes the degrouped form of buf into out (NULL: only counts) and
+ * returns its size; SIZE_MAX when buf is malformed, in which case a
+ * nested message is kept as it is.
+ */
+static size_t degroup_into(uint8_t *out, const ProtobufCMessageDescriptor *d,
+                           const uint8_t *buf, size_t len, unsigned levels) {
+  const rs__rules *r = rs__rules_for(RS_RUNTIME_CPP);
+  size_t pos = 0, n = 0;
+  while (pos < len) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field_rt(r, buf, len, &pos, &f, &why) != 0) return SIZE_MAX;
+    const ProtobufCMessageDescriptor *sub;
+    int kind = degroup_kind(d, &f, &sub);
+    if (kind == DG_DROP) continue;
+    size_t body = SIZE_MAX;
+    if ((kind == DG_GROUP || kind == DG_MESSAGE) && levels > 0)
+      body = degroup_into(NULL, sub, buf + f.value_offset, f.value_len,
+                          levels - 1);
+    if (kind == DG_COPY || (kind == DG_MESSAGE && body == SIZE_MAX)) {
+      if (out != NULL)
+        memcpy(out + n, buf + f.tag_offset, f.end - f.tag_offset);
+      n += f.end - f.tag_offset;
+      continue;
+    }
+    if (kind == DG_GROUP && body == SIZE_MAX)
+      continue; /* unreadable: left out */
+    uint8_t head[20];
+    size_t h = rs__put_varint(head, ((uint64_t)f.number << 3) | RS__WT_LEN);
+    h += rs__put_varint(head + h, body);
+    if (out != NULL) {
+      memcpy(out + n, head, h);
+      (void)degroup_into(out + n + h, sub, buf + f.value_offset, f.value_len,
+                         levels - 1);
+    }
+    n += h + body;
+  }
+  return n;
+}
+
+int rs__degroup(uint8_t **out, size_t *out_len,
+                const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                size_t len, unsigned levels, const ProtobufCAllocator *a) {
+  *out = NULL;
+  *out_len = 0;
+  size_t n = degroup_into(NULL, d, buf, len, levels);
+  if (n == SIZE_MAX) return RS_EDECODE;
+  uint8_t *p = rs__alloc(a, n + 1);
+  if (p == NULL) return RS_ENOMEM;
+  (void)degroup_into(p, d, buf, len, levels);
+  *out = p;
+  *out_len = n;
+  return 0;
 }
