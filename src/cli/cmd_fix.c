@@ -153,24 +153,6 @@ static const cli_opt_spec fix_opts[] = {
  * into: a part's row id ("RUN.t1.p4095of4096") must fit store_run. */
 #define FIX_PARTS_MAX 4096
 
-/* "K/N": shard K (0 .. N-1) of N (1 .. CLI_SHARDS_MAX), as scan's
- * --shard. 0 or -1. */
-static int parse_shard(const char *text, unsigned *k, unsigned *n) {
-  unsigned long vk = 0, vn = 0;
-  const char *p = text;
-  int digits_k = 0, digits_n = 0;
-  for (; *p >= '0' && *p <= '9' && digits_k < 6; p++, digits_k++)
-    vk = vk * 10 + (unsigned long)(*p - '0');
-  if (digits_k == 0 || *p++ != '/') return -1;
-  for (; *p >= '0' && *p <= '9' && digits_n < 6; p++, digits_n++)
-    vn = vn * 10 + (unsigned long)(*p - '0');
-  if (digits_n == 0 || *p != '\0' || vn < 1 || vn > CLI_SHARDS_MAX || vk >= vn)
-    return -1;
-  *k = (unsigned)vk;
-  *n = (unsigned)vn;
-  return 0;
-}
-
 /* A run id given to a new fix (--run with --shard): at most 23 letters,
  * digits, '-' and '_', so that a part's row id fits. */
 static int valid_run_name(const char *id) {
@@ -315,7 +297,8 @@ static int parse_args(fix_args *a, int argc, char **argv, const char *cmd,
       case OPT_SHARD:
         if (a->shard_count != 0)
           return cli_usage_error(cmd, "--shard given twice");
-        if (parse_shard(value, &a->shard_index, &a->shard_count) != 0)
+        if (cli_opt_shard(value, CLI_SHARDS_MAX, &a->shard_index,
+                          &a->shard_count) != 0)
           return cli_usage_error(cmd,
                                  "invalid --shard '%s': expected K/N, N from "
                                  "1 to %d and K from 0 to N-1",

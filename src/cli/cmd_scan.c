@@ -370,23 +370,6 @@ int cli_parse_time(const char *text, int64_t *out_us) {
 /* ---- arguments --------------------------------------------------------------
  */
 
-/* "K/N": shard K (0 .. N-1) of N (1 .. CLI_SHARDS_MAX). 0 or -1. */
-static int parse_shard(const char *text, unsigned *k, unsigned *n) {
-  unsigned long vk = 0, vn = 0;
-  const char *p = text;
-  int digits_k = 0, digits_n = 0;
-  for (; *p >= '0' && *p <= '9' && digits_k < 6; p++, digits_k++)
-    vk = vk * 10 + (unsigned long)(*p - '0');
-  if (digits_k == 0 || *p++ != '/') return -1;
-  for (; *p >= '0' && *p <= '9' && digits_n < 6; p++, digits_n++)
-    vn = vn * 10 + (unsigned long)(*p - '0');
-  if (digits_n == 0 || *p != '\0' || vn < 1 || vn > CLI_SHARDS_MAX || vk >= vn)
-    return -1;
-  *k = (unsigned)vk;
-  *n = (unsigned)vn;
-  return 0;
-}
-
 static int parse_args(scan_args *a, int argc, char **argv) {
   cli_opt_parser p;
   cli_opt_init(&p, scan_opts, sizeof scan_opts / sizeof scan_opts[0], argc,
@@ -511,7 +494,8 @@ static int parse_args(scan_args *a, int argc, char **argv) {
       case OPT_SHARD:
         if (a->shard_count != 0)
           return cli_usage_error(CMD, "--shard given twice");
-        if (parse_shard(value, &a->shard_index, &a->shard_count) != 0)
+        if (cli_opt_shard(value, CLI_SHARDS_MAX, &a->shard_index,
+                          &a->shard_count) != 0)
           return cli_usage_error(CMD,
                                  "invalid --shard '%s': expected K/N, N from "
                                  "1 to %d and K from 0 to N-1",

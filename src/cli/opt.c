@@ -153,6 +153,21 @@ int cli_opt_next(cli_opt_parser *p, const char **value) {
   return spec->id;
 }
 
+int cli_opt_shard(const char *text, unsigned max, unsigned *k, unsigned *n) {
+  unsigned long vk = 0, vn = 0;
+  const char *p = text;
+  int digits_k = 0, digits_n = 0;
+  for (; *p >= '0' && *p <= '9' && digits_k < 6; p++, digits_k++)
+    vk = vk * 10 + (unsigned long)(*p - '0');
+  if (digits_k == 0 || *p++ != '/') return -1;
+  for (; *p >= '0' && *p <= '9' && digits_n < 6; p++, digits_n++)
+    vn = vn * 10 + (unsigned long)(*p - '0');
+  if (digits_n == 0 || *p != '\0' || vn < 1 || vn > max || vk >= vn) return -1;
+  *k = (unsigned)vk;
+  *n = (unsigned)vn;
+  return 0;
+}
+
 int cli_opt_number(const char *cmd, const char *name, const char *value,
                    unsigned long lo, unsigned long hi, unsigned long *out) {
   char *end;

@@ -89,6 +89,10 @@ int cli_opt_next(cli_opt_parser *p, const char **value);
 int cli_opt_number(const char *cmd, const char *name, const char *value,
                    unsigned long lo, unsigned long hi, unsigned long *out);
 
+/** "K/N" (--shard): shard K (0 .. N-1) of N (1 .. @p max). 0, or -1
+ * (nothing printed). */
+int cli_opt_shard(const char *text, unsigned max, unsigned *k, unsigned *n);
+
 /** The range --max-alloc takes: 1 MiB up to 1 TiB. */
 #define CLI_MIN_MAX_ALLOC ((size_t)1 << 20)
 #define CLI_MAX_MAX_ALLOC ((size_t)1 << 40)
