@@ -767,6 +767,11 @@ int cli_kafka_fix_run(int argc, char **argv, int restore) {
                       .interrupted = &cli_interrupted,
                       .progress = progress_update,
                       .progress_ctx = &prog};
+    /* The reader's runtime: what the pre-write check judges the new bytes
+     * by, as a table's fix does. */
+    fo.reader.runtime = t->runtime.runtime;
+    fo.reader.runtime_flags = t->runtime.runtime_flags;
+    fo.reader.recursion_limit = t->runtime.recursion_limit;
     kafka_fix_options ko = {&fo, &t->target, a.output_topic, journal, a.run};
     rs_error err = RS_ERROR_INIT;
     progress_start(&prog, t->target.name, -1);

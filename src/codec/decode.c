@@ -120,8 +120,8 @@ int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
   } else {
     rc = rs__unpack(out, v->desc, buf, len, base, opts, budget, err);
   }
-  /* Groups of fields the version does not write as groups: its writer's
-   * runtime keeps them as unknown fields, and reads the rest. */
+  /* Groups of field numbers the version does not declare: unknown fields,
+   * which protobuf-c keeps of every wire type but groups. */
   size_t at;
   if (rc == RS_EDECODE && rs__holds_group(buf, len, &at) != 0) {
     rs_error e = RS_ERROR_INIT;

@@ -284,11 +284,15 @@ int rs__holds_group(const uint8_t *buf, size_t len, size_t *at);
  * The message d's bytes as protobuf-c can unpack them: each group
  * (wire types 3 and 4) of a field d declares DELIMITED written as a
  * length-delimited field holding the group's fields, at any depth; a
- * group of a field d does not declare so, and a length-delimited
- * occurrence of one it does, left out (a runtime that reads groups keeps
- * them as unknown fields). Nested messages deeper than `levels` are kept
- * as they are. *out from a (free it), *out_len its bytes. 0, RS_ENOMEM,
- * or RS_EDECODE when the bytes are malformed at their top level.
+ * group of a field number d does not declare left out, as an unknown
+ * field of any other wire type is kept and ignored (protobuf-c keeps no
+ * group). A group of a field d declares otherwise, or a length-delimited
+ * occurrence of a DELIMITED one, is a field in a foreign wire type, which
+ * fails the message as protobuf-c fails one (a nested message that fails
+ * so is kept as it is, and fails protobuf-c's unpack). Nested messages
+ * deeper than `levels` are kept as they are. *out from a (free it),
+ * *out_len its bytes. 0, RS_ENOMEM, or RS_EDECODE when the bytes are
+ * malformed or foreign at their top level.
  */
 int rs__degroup(uint8_t **out, size_t *out_len,
                 const ProtobufCMessageDescriptor *d, const uint8_t *buf,

@@ -405,8 +405,9 @@ size_t rs__utf8_valid_prefix(const uint8_t *s, size_t len) {
 
 /* ---- groups as length-delimited fields ----------------------------------- */
 
-/* How rs__degroup writes the field at f of a message of d. */
-enum { DG_COPY, DG_DROP, DG_GROUP, DG_MESSAGE };
+/* How rs__degroup writes the field at f of a message of d; DG_FOREIGN: a
+ * field d declares, in a wire type it does not write it in. */
+enum { DG_COPY, DG_DROP, DG_GROUP, DG_MESSAGE, DG_FOREIGN };
 
 static int degroup_kind(const ProtobufCMessageDescriptor *d,
                         const rs__wfield *f,
@@ -417,9 +418,10 @@ static int degroup_kind(const ProtobufCMessageDescriptor *d,
                    (fd->reserved_flags & RS_FIELD_FLAG_DELIMITED);
   *sub =
       fd != NULL && fd->type == PROTOBUF_C_TYPE_MESSAGE ? fd->descriptor : NULL;
-  if (f->wire_type == RS__WT_SGROUP) return delimited ? DG_GROUP : DG_DROP;
+  if (f->wire_type == RS__WT_SGROUP)
+    return delimited ? DG_GROUP : fd == NULL ? DG_DROP : DG_FOREIGN;
   if (f->wire_type == RS__WT_LEN && *sub != NULL)
-    return delimited ? DG_DROP : DG_MESSAGE;
+    return delimited ? DG_FOREIGN : DG_MESSAGE;
   return DG_COPY;
 }
 
@@ -439,6 +441,7 @@ static size_t degroup_into(uint8_t *out, const ProtobufCMessageDescriptor *d,
     const ProtobufCMessageDescriptor *sub;
     int kind = degroup_kind(d, &f, &sub);
     if (kind == DG_DROP) continue;
+    if (kind == DG_FOREIGN) return SIZE_MAX;
     size_t body = SIZE_MAX;
     if ((kind == DG_GROUP || kind == DG_MESSAGE) && levels > 0)
       body = degroup_into(NULL, sub, buf + f.value_offset, f.value_len,
