@@ -11,6 +11,7 @@ as docs/scale.md states it), never asked of rollsafe.
 import json
 
 from rsdata import Failure, check, check_eq
+from scale import first_difference
 
 # Fields of a fix report that differ between two fixes of the same data
 # whatever they do: the run's ids, the command that resumes it, the parts,
@@ -46,29 +47,6 @@ def normalized(doc):
         for k in UNTIMED:
             t.pop(k, None)
     return doc
-
-
-def first_difference(a, b, path="$"):
-    if type(a) is not type(b):
-        return "%s: %r vs %r" % (path, a, b)
-    if isinstance(a, dict):
-        for k in sorted(set(a) | set(b)):
-            if k not in a or k not in b:
-                return "%s.%s: only in %s" % (path, k, "one" if k in a
-                                              else "two")
-            d = first_difference(a[k], b[k], "%s.%s" % (path, k))
-            if d:
-                return d
-        return None
-    if isinstance(a, list):
-        if len(a) != len(b):
-            return "%s: %d items vs %d" % (path, len(a), len(b))
-        for i, (x, y) in enumerate(zip(a, b)):
-            d = first_difference(x, y, "%s[%d]" % (path, i))
-            if d:
-                return d
-        return None
-    return None if a == b else "%s: %r vs %r" % (path, a, b)
 
 
 def check_same_report(one, many, what):
