@@ -692,9 +692,12 @@ static int sqlite_split(store *base, unsigned n, store_range *out,
   memset(&out[0], 0, sizeof out[0]);
   *n_out = 1;
   if (!sqlite_splittable(s)) return STORE_OK;
-  char *sql =
-      sqlite3_mprintf("SELECT min(_rowid_), max(_rowid_) FROM \"%w\".\"%w\"",
-                      s->schema, s->table);
+  /* Two subqueries, each one b-tree descent: min() and max() together in
+   * one aggregate would read the whole table. */
+  char *sql = sqlite3_mprintf(
+      "SELECT (SELECT min(_rowid_) FROM \"%w\".\"%w\"), "
+      "(SELECT max(_rowid_) FROM \"%w\".\"%w\")",
+      s->schema, s->table, s->schema, s->table);
   if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -1248,9 +1251,12 @@ static int sample_windows(sqlite_store *s, const store_sample *sample,
                        "target '%s': --sample reads random rowid windows, and "
                        "table '%s' is WITHOUT ROWID; scan it without --sample",
                        s->target_name, s->table);
-  char *sql =
-      sqlite3_mprintf("SELECT min(_rowid_), max(_rowid_) FROM \"%w\".\"%w\"",
-                      s->schema, s->table);
+  /* Two subqueries, each one b-tree descent: min() and max() together in
+   * one aggregate would read the whole table. */
+  char *sql = sqlite3_mprintf(
+      "SELECT (SELECT min(_rowid_) FROM \"%w\".\"%w\"), "
+      "(SELECT max(_rowid_) FROM \"%w\".\"%w\")",
+      s->schema, s->table, s->schema, s->table);
   if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
