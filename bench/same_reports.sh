@@ -4,8 +4,8 @@
 #   bench/same_reports.sh OLD_ROLLSAFE NEW_ROLLSAFE SQLITE_FILE [CONNINFO]
 #
 # Scans the demo database (made by `rollsafe demo` with its config's
-# target) and SQLITE_FILE's table t (bench/gen's data; and PostgreSQL table
-# t when CONNINFO is given) with both binaries, for the default reader and
+# target) and SQLITE_FILE's table t (bench/gen's data; whole and as shard
+# 1 of 3; and PostgreSQL table t when CONNINFO is given) with both binaries, for the default reader and
 # the envelope-aware reader, at --jobs 1, 2 and 4, in JSON, and compares
 # the reports byte for byte once their timing fields (started_at,
 # duration_seconds) are removed. Exit 0 when every pair is the same, 1
@@ -43,6 +43,7 @@ for reader in "" "--reader-framing envelope"; do
   for j in 1 2 4; do
     cases+=("-c $work/demo/rollsafe.yaml $reader --jobs $j")
     cases+=("--key key --column payload --type shop.Order --sqlite $db --table t $reader --jobs $j")
+    cases+=("--key key --column payload --type shop.Order --sqlite $db --table t $reader --jobs $j --shard 1/3")
     if [[ -n $conninfo ]]; then
       cases+=("--key key --column payload --type shop.Order --postgres CONNINFO --table t $reader --jobs $j")
     fi
