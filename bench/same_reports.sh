@@ -55,7 +55,7 @@ n=0
 for c in "${cases[@]}"; do
   read -ra args <<<"$c"
   for i in "${!args[@]}"; do
-    [[ ${args[$i]} == CONNINFO ]] && args[$i]=$conninfo
+    [[ ${args[$i]} == CONNINFO ]] && args[i]=$conninfo
   done
   for which in old new; do
     bin=$old
