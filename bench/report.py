@@ -24,8 +24,18 @@ COMMANDS = {
     "rs_sqlite_big": ("rollsafe scan --sqlite", "big"),
     "rs_sqlite_j2": ("rollsafe scan --jobs 2 --sqlite", "small"),
     "rs_pg_j2": ("rollsafe scan --jobs 2 --postgres", "small"),
+    "rs_sqlite_env": ("scan --sqlite, envelope reader", "small"),
+    "sqlite_touch": ("C loop: SQLite, touch every byte", "small"),
+    "rs_pg_env": ("scan --postgres, envelope reader", "small"),
+    "rs_sqlite_j4": ("rollsafe scan --jobs 4 --sqlite", "small"),
+    "rs_pg_j4": ("rollsafe scan --jobs 4 --postgres", "small"),
+    "rs_sqlite_big_j2": ("rollsafe scan --jobs 2 --sqlite", "big"),
+    "rs_sqlite_big_j4": ("rollsafe scan --jobs 4 --sqlite", "big"),
+    "rs_pg_big_j2": ("rollsafe scan --jobs 2 --postgres", "big"),
+    "rs_pg_big_j4": ("rollsafe scan --jobs 4 --postgres", "big"),
     "rs_fix_pg": ("rollsafe fix --execute --postgres", "fix"),
     "rs_fix_pg_j2": ("rollsafe fix --execute --jobs 2", "fix"),
+    "pg_update": ("UPDATE ... FROM unnest, same bytes", "fix"),
 }
 
 
@@ -67,10 +77,15 @@ def check(args):
         g = parse_gen(gen_path)
         expect("gen %s rows" % size, g.get("rows"), n)
         suffix = "" if size == "small" else "_big"
-        names = ("rs_pg", "rs_sqlite") + (
-            ("rs_pg_j2", "rs_sqlite_j2") if size == "small" else ())
+        names = ["rs_pg", "rs_sqlite"] + [
+            "rs_%s_j%d" % (db, j) for db in ("pg", "sqlite") for j in (2, 4)]
         for name in names:
-            path = "%s/%s%s.json" % (args.out, name, suffix)
+            if size == "small":
+                path = "%s/%s.json" % (args.out, name)
+            else:
+                path = "%s/%s" % (args.out, name.replace("_j", "_big_j")
+                                  if "_j" in name else name + "_big")
+                path += ".json"
             rep = json.load(open(path))
             tot = rep["totals"]
             expect(path + " complete", rep["complete"], True)
@@ -80,6 +95,28 @@ def check(args):
                    g["raw.unreadable"])
         if size != "small":
             continue
+        # The envelope-aware reader reads every version-1 record, and the
+        # envelopes as gen says that reader reads them.
+        for name in ("rs_sqlite_env", "rs_pg_env"):
+            path = "%s/%s.json" % (args.out, name)
+            rep = json.load(open(path))
+            tot = rep["totals"]
+            expect(path + " complete", rep["complete"], True)
+            expect(path + " rows_counted", tot["rows_counted"], n)
+            expect(path + " ok", tot["verdicts"]["ok"],
+                   g["v1"] + g["envelope.ok"])
+            for v in ("ignored_fields", "misread", "unreadable"):
+                expect(path + " " + v, tot["verdicts"][v], g["envelope." + v])
+        touch = kv_file(args.out + "/sqlite_touch.txt")
+        expect("sqlite_loop --touch rows", touch.get("rows"), n)
+        # fix rewrote what the plain UPDATE wrote (bench/run compared the
+        # tables' bytes).
+        fix = json.load(open(args.out + "/rs_fix_pg.json"))
+        upd = kv_file(args.out + "/pg_update.txt")
+        expect("fix complete", fix["complete"], True)
+        expect("fix rows_read", fix["targets"][0]["rows_read"], n)
+        expect("pg_update rows updated", upd.get("updated"),
+               fix["rewritten"])
         loop = kv_file(args.out + "/sqlite_loop.txt")
         expect("sqlite_loop rows", loop.get("rows"), n)
         expect("sqlite_loop unpacked", loop.get("unpacked"), g["v1"])
@@ -125,7 +162,9 @@ def fmt_int(n):
 
 def report(args):
     g = parse_gen(args.gen_small)
-    rows = {"small": args.rows, "big": args.big_rows, "fix": args.fix_rows}
+    rows = {"small": args.rows, "big": args.big_rows}
+    upd = kv_file(args.out + "/pg_update.txt")
+    rows["fix"] = upd["updated"]
     m = {}
     for name in COMMANDS:
         runs = read_runs("%s/%s.txt" % (args.results, name))
@@ -154,8 +193,8 @@ def report(args):
         "generated and loaded in %s s (N) and %s s (M)"
         % (g["avg_bytes"], g["avg_v1"], g["avg_v2"], load_small, load_big))
     out.append(
-        "          fix: the first %s rows of t, copied afresh to table fx "
-        "before each fix (not timed)" % fmt_int(args.fix_rows))
+        "          fix: the %s rows of t, copied afresh to t_fix (t_upd for "
+        "the UPDATE) before each run (not timed)" % fmt_int(args.fix_rows))
     out.append(
         "method    every command run once first as a warm-up (not timed: OS "
         "page cache and PostgreSQL")
@@ -169,13 +208,13 @@ def report(args):
         "          timing ratios use the best of %d runs, the median in "
         "brackets; RSS ratios the largest max RSS" % args.runs)
     out.append("")
-    hdr = "%-14s %-31s %10s %8s %8s %8s %10s %7s %9s" % (
+    hdr = "%-16s %-34s %10s %8s %8s %8s %10s %7s %9s" % (
         "measurement", "", "rows", "best s", "median s", "max s",
         "rows/s", "CPU s", "max RSS")
     out.append(hdr)
     for name, (label, size) in COMMANDS.items():
         r = m[name]
-        out.append("%-14s %-31s %10s %8.3f %8.3f %8.3f %10s %7.2f %6.1f MiB" % (
+        out.append("%-16s %-34s %10s %8.3f %8.3f %8.3f %10s %7.2f %6.1f MiB" % (
             name, label, fmt_int(rows[size]), r["best"], r["median"],
             r["max"], fmt_int(int(rows[size] / r["best"])), r["cpu"],
             r["rss"] / 1024.0))
@@ -194,16 +233,26 @@ def report(args):
         r = m[big]["rss"] / m[small]["rss"]
         ratios.append((label, "%.2f" % r, "", "<= %.2f" % target, r <= target))
 
+
     timing("1  PostgreSQL: rollsafe scan / psql \\copy binary",
            "rs_pg", "psql_copy", 1.3, True)
+    timing("1b PostgreSQL, envelope reader: scan / psql \\copy binary",
+           "rs_pg_env", "psql_copy", 1.0, True)
     timing("2  SQLite: rollsafe scan / C loop (protobuf-c unpack)",
            "rs_sqlite", "sqlite_loop", 1.2, True)
+    timing("2b SQLite, envelope reader: scan / C loop touching every byte",
+           "rs_sqlite_env", "sqlite_touch", 1.5, True)
     timing("3  Python (psycopg2 + protobuf) / rollsafe scan, PostgreSQL",
            "py_psycopg2", "rs_pg", 7.0, False)
     memory("4a max RSS of rollsafe scan --postgres, M rows / N rows",
            "rs_pg_big", "rs_pg", 1.10)
     memory("4b max RSS of rollsafe scan --sqlite, M rows / N rows",
            "rs_sqlite_big", "rs_sqlite", 1.10)
+    for j in (2, 4):
+        memory("4%s the same at --jobs %d, --postgres" % ("ce"[j // 4], j),
+               "rs_pg_big_j%d" % j, "rs_pg_j%d" % j, 1.10)
+        memory("4%s the same at --jobs %d, --sqlite" % ("df"[j // 4], j),
+               "rs_sqlite_big_j%d" % j, "rs_sqlite_j%d" % j, 1.10)
     # Speed-up: rows/s at --jobs 2 over --jobs 1, i.e. the inverse ratio
     # of their times.
     timing("5a SQLite: rows/s of --jobs 2 / --jobs 1",
@@ -212,6 +261,10 @@ def report(args):
            "rs_pg", "rs_pg_j2", 1.0, False)
     timing("5c PostgreSQL fix --execute: rows/s of --jobs 2 / --jobs 1",
            "rs_fix_pg", "rs_fix_pg_j2", 1.0, False)
+    # Rows written per second: both write the same rows, so the inverse
+    # ratio of their times.
+    timing("6  PostgreSQL: rows/s of fix / of UPDATE ... unnest",
+           "pg_update", "rs_fix_pg", 0.7, False)
     out.append("%-60s %6s %8s %8s  %s" % ("ratio", "value", "(median)",
                                           "target", "result"))
     for label, val, med, target, ok in ratios:
@@ -222,9 +275,24 @@ def report(args):
     out.append("%d of %d ratios meet their targets" % (len(ratios) - missed,
                                                       len(ratios)))
     out.append("")
+    out.append("--jobs curve: rows/s over those of --jobs 1, best (median), "
+               "and max RSS")
+    for db, label in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
+        for size, suffix in (("N", ""), ("M", "_big")):
+            one = "rs_%s%s" % (db, suffix)
+            cells = []
+            for j in (1, 2, 4):
+                name = one if j == 1 else "rs_%s%s_j%d" % (db, suffix, j)
+                cells.append("--jobs %d %5.2f (%5.2f) %5.1f MiB" % (
+                    j, m[one]["best"] / m[name]["best"],
+                    m[one]["median"] / m[name]["median"],
+                    m[name]["rss"] / 1024.0))
+            out.append("  %-10s %s rows: %s" % (label, size,
+                                                 ";  ".join(cells)))
+    out.append("")
     out.append("commands (run from the repository root; CONNINFO as above):")
     for name in COMMANDS:
-        out.append("  %-14s %s" % (name, cmds.get(name, "?")))
+        out.append("  %-16s %s" % (name, cmds.get(name, "?")))
     print("\n".join(out))
     return 0
 

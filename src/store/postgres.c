@@ -1651,9 +1651,20 @@ static int pg_malformed(pg_store *s, store_error *err, const char *why) {
                  s->pos, s->buf_len, why);
 }
 
-/* A binary integer key (big-endian, two's complement, key_int_width bytes)
- * in decimal, as int2out/int4out/int8out write it; its length, 0 when out
- * of memory. */
+/* A binary integer key: big-endian, two's complement, key_int_width
+ * bytes. */
+static int64_t pg_int_key(const pg_store *s, const uint8_t *p) {
+  if (s->key_int_width == 2) return (int16_t)(uint16_t)(p[0] << 8 | p[1]);
+  if (s->key_int_width == 4)
+    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                     (uint32_t)p[2] << 8 | p[3]);
+  uint64_t u = 0;
+  for (int i = 0; i < 8; i++) u = u << 8 | p[i];
+  return (int64_t)u;
+}
+
+/* A binary integer key in decimal, as int2out/int4out/int8out write it;
+ * its length, 0 when out of memory. */
 static size_t pg_spell_int_key(pg_store *s, const uint8_t *p) {
   if (s->key_cap < 24) {
     char *grown = realloc(s->key, 24);
@@ -1661,44 +1672,7 @@ static size_t pg_spell_int_key(pg_store *s, const uint8_t *p) {
     s->key = grown;
     s->key_cap = 24;
   }
-  int64_t v;
-  if (s->key_int_width == 2) {
-    v = (int16_t)(uint16_t)(p[0] << 8 | p[1]);
-  } else if (s->key_int_width == 4) {
-    v = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-                  (uint32_t)p[2] << 8 | p[3]);
-  } else {
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++) u = u << 8 | p[i];
-    v = (int64_t)u;
-  }
-  uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  /* Two digits at a time, from the right. */
-  static const char pairs[] =
-      "00010203040506070809101112131415161718192021222324252627282930313233"
-      "34353637383940414243444546474849505152535455565758596061626364656667"
-      "6869707172737475767778798081828384858687888990919293949596979899";
-  char digits[20];
-  char *d = digits + sizeof digits;
-  while (mag >= 100) {
-    const char *two = pairs + 2 * (mag % 100);
-    mag /= 100;
-    *--d = two[1];
-    *--d = two[0];
-  }
-  if (mag >= 10) {
-    *--d = pairs[2 * mag + 1];
-    *--d = pairs[2 * mag];
-  } else {
-    *--d = (char)('0' + mag);
-  }
-  char *out = s->key;
-  if (v < 0) *out++ = '-';
-  size_t n = (size_t)(digits + sizeof digits - d);
-  memcpy(out, d, n);
-  out += n;
-  *out = '\0';
-  return (size_t)(out - s->key);
+  return store__int64_text(s->key, pg_int_key(s, p));
 }
 
 /* A sampled row's cluster, the third field: an int8 in binary (network
@@ -1733,6 +1707,12 @@ static int pg_put_row(pg_store *s, store_row *row, const uint8_t *field[2],
         return pg_malformed(s, err, "an integer key of unexpected width");
       s->state = PG_FAILED;
       return pg_fail(s, err, STORE_EIO, "an integer key of unexpected width");
+    }
+    if (s->base.defer_int_keys) {
+      /* Spelled only for the rows whose key the caller keeps. */
+      row->key_deferred = 1;
+      row->key_int = pg_int_key(s, field[0]);
+      return 1;
     }
     row->key_len = pg_spell_int_key(s, field[0]);
     if (row->key_len == 0) {

@@ -692,9 +692,12 @@ static int sqlite_split(store *base, unsigned n, store_range *out,
   memset(&out[0], 0, sizeof out[0]);
   *n_out = 1;
   if (!sqlite_splittable(s)) return STORE_OK;
-  char *sql =
-      sqlite3_mprintf("SELECT min(_rowid_), max(_rowid_) FROM \"%w\".\"%w\"",
-                      s->schema, s->table);
+  /* Two subqueries, each one b-tree descent: min() and max() together in
+   * one aggregate would read the whole table. */
+  char *sql = sqlite3_mprintf(
+      "SELECT (SELECT min(_rowid_) FROM \"%w\".\"%w\"), "
+      "(SELECT max(_rowid_) FROM \"%w\".\"%w\")",
+      s->schema, s->table, s->schema, s->table);
   if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -780,40 +783,6 @@ static int sqlite_scan(store *base, store_error *err) {
   return STORE_OK;
 }
 
-/* v in decimal, as SQLite writes an integer as text; its length. */
-static size_t int64_text(char out[24], int64_t v) {
-  static const char pairs[] =
-      "000102030405060708091011121314151617181920212223242526272829303132333435"
-      "36"
-      "373839404142434445464748495051525354555657585960616263646566676869707172"
-      "73"
-      "74757677787980818283848586878889909192939495969798"
-      "99";
-  char tmp[24];
-  size_t n = sizeof tmp;
-  /* In unsigned arithmetic: -INT64_MIN does not fit int64_t. */
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  /* Two digits a division, from the right. */
-  while (u >= 100) {
-    unsigned d = (unsigned)(u % 100) * 2;
-    u /= 100;
-    tmp[--n] = pairs[d + 1];
-    tmp[--n] = pairs[d];
-  }
-  if (u >= 10) {
-    tmp[--n] = pairs[u * 2 + 1];
-    tmp[--n] = pairs[u * 2];
-  } else {
-    tmp[--n] = (char)('0' + u);
-  }
-  size_t len = 0;
-  if (v < 0) out[len++] = '-';
-  memcpy(out + len, tmp + n, sizeof tmp - n);
-  len += sizeof tmp - n;
-  out[len] = '\0';
-  return len;
-}
-
 /*
  * The key of the current row of @p st, whose key columns come first and
  * whose rowid (when rows may be named by it) is column s->rowid_col: into
@@ -827,7 +796,7 @@ static int row_key(sqlite_store *s, sqlite3_stmt *st, int rowid_col,
     /* The common key, one storage-class look: the text SQLite would give,
      * without its conversion of the value. */
     *parts = 1;
-    *len = int64_text(s->key_buf, sqlite3_column_int64(st, 0));
+    *len = store__int64_text(s->key_buf, sqlite3_column_int64(st, 0));
     *key = s->key_buf;
     return STORE_OK;
   }
@@ -841,7 +810,8 @@ static int row_key(sqlite_store *s, sqlite3_stmt *st, int rowid_col,
                        s->target_name);
   if (unnamed) {
     memcpy(s->key_buf, "rowid ", 6);
-    *len = 6 + int64_text(s->key_buf + 6, sqlite3_column_int64(st, rowid_col));
+    *len = 6 + store__int64_text(s->key_buf + 6,
+                                 sqlite3_column_int64(st, rowid_col));
     *key = s->key_buf;
     *parts = 0;
     return STORE_OK;
@@ -919,8 +889,17 @@ static int sqlite_next(store *base, store_row *row, store_error *err) {
     row->has_cluster = 1;
     row->cluster = s->windows[s->window][2];
   }
-  int status = row_key(s, s->scan, s->rowid_col, &row->key, &row->key_len,
-                       &row->key_parts, err);
+  int status = STORE_OK;
+  if (s->base.defer_int_keys && s->nk == 1 &&
+      sqlite3_column_type(s->scan, 0) == SQLITE_INTEGER) {
+    /* Spelled only for the rows whose key the caller keeps. */
+    row->key_parts = 1;
+    row->key_deferred = 1;
+    row->key_int = sqlite3_column_int64(s->scan, 0);
+  } else {
+    status = row_key(s, s->scan, s->rowid_col, &row->key, &row->key_len,
+                     &row->key_parts, err);
+  }
   if (status != STORE_OK) {
     s->done = 1;
     return status;
@@ -944,7 +923,12 @@ static int row_value(sqlite_store *s, store_row *row, store_error *err) {
     row->value_is_null = 0;
     if (blob == NULL && row->value_len != 0)
       return fail_db(s, err, STORE_ENOMEM, "cannot read a value");
-    int status = check_value_class(s, type, row->key, err);
+    /* The key is spelled (a deferred one too) only for the message. */
+    size_t key_len;
+    int status =
+        type == SQLITE_BLOB
+            ? STORE_OK
+            : check_value_class(s, type, store_row_key(row, &key_len), err);
     if (status != STORE_OK) {
       s->done = 1;
       return status;
@@ -1248,9 +1232,12 @@ static int sample_windows(sqlite_store *s, const store_sample *sample,
                        "target '%s': --sample reads random rowid windows, and "
                        "table '%s' is WITHOUT ROWID; scan it without --sample",
                        s->target_name, s->table);
-  char *sql =
-      sqlite3_mprintf("SELECT min(_rowid_), max(_rowid_) FROM \"%w\".\"%w\"",
-                      s->schema, s->table);
+  /* Two subqueries, each one b-tree descent: min() and max() together in
+   * one aggregate would read the whole table. */
+  char *sql = sqlite3_mprintf(
+      "SELECT (SELECT min(_rowid_) FROM \"%w\".\"%w\"), "
+      "(SELECT max(_rowid_) FROM \"%w\".\"%w\")",
+      s->schema, s->table, s->schema, s->table);
   if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -1883,7 +1870,8 @@ static int read_page(sqlite_store *s, sqlite3_stmt *st, int unnamed,
     unsigned parts = 0;
     if (unnamed) {
       memcpy(s->key_buf, "rowid ", 6);
-      key_len = 6 + int64_text(s->key_buf + 6, sqlite3_column_int64(st, 0));
+      key_len =
+          6 + store__int64_text(s->key_buf + 6, sqlite3_column_int64(st, 0));
       key = s->key_buf;
     } else {
       status = row_key(s, st, -1, &key, &key_len, &parts, err);

@@ -456,6 +456,50 @@ int store_next(store *s, store_row *row, store_error *err) {
   return s->ops->next(s, row, err);
 }
 
+void store_defer_int_keys(store *s) {
+  s->defer_int_keys = 1;
+}
+
+const char *store_row_key(store_row *row, size_t *len) {
+  if (row->key_deferred) {
+    row->key_len = store__int64_text(row->key_text, row->key_int);
+    row->key = row->key_text;
+    row->key_deferred = 0;
+  }
+  *len = row->key_len;
+  return row->key;
+}
+
+size_t store__int64_text(char out[24], int64_t v) {
+  static const char pairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233"
+      "34353637383940414243444546474849505152535455565758596061626364656667"
+      "6869707172737475767778798081828384858687888990919293949596979899";
+  char tmp[24];
+  size_t n = sizeof tmp;
+  /* In unsigned arithmetic: -INT64_MIN does not fit int64_t. */
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  /* Two digits a division, from the right. */
+  while (u >= 100) {
+    unsigned d = (unsigned)(u % 100) * 2;
+    u /= 100;
+    tmp[--n] = pairs[d + 1];
+    tmp[--n] = pairs[d];
+  }
+  if (u >= 10) {
+    tmp[--n] = pairs[u * 2 + 1];
+    tmp[--n] = pairs[u * 2];
+  } else {
+    tmp[--n] = (char)('0' + u);
+  }
+  size_t len = 0;
+  if (v < 0) out[len++] = '-';
+  memcpy(out + len, tmp + n, sizeof tmp - n);
+  len += sizeof tmp - n;
+  out[len] = '\0';
+  return len;
+}
+
 void store_cancel(store *s) {
   s->ops->cancel(s);
 }

@@ -270,6 +270,12 @@ typedef struct store_row {
    * another. */
   int has_cluster;
   int64_t cluster;
+  /** Set by a store told store_defer_int_keys(): the key is the one
+   * integer key_int, not yet spelled; `key` is NULL and `key_len` 0 until
+   * store_row_key() spells it into key_text. */
+  int key_deferred;
+  int64_t key_int;
+  char key_text[24];
 } store_row;
 
 typedef struct store store;
@@ -313,6 +319,22 @@ int store_scan(store *s, store_error *err);
  * @return 1 with @p row filled, 0 at the end, or a negative store_status
  */
 int store_next(store *s, store_row *row, store_error *err);
+
+/**
+ * Asks the store to leave a key of one integer column unspelled in the
+ * rows store_next() returns (store_row.key_deferred), for a caller that
+ * needs the text of few keys: it calls store_row_key() for those. A store
+ * that cannot defer (every kind but SQLite and PostgreSQL tables and
+ * queues, and a store reading ahead) spells every key as before. Call
+ * before store_scan().
+ */
+void store_defer_int_keys(store *s);
+
+/**
+ * The key's text form (see store_row.key), spelling a deferred key into
+ * @p row itself; *@p len its length. Borrowed: valid while @p row is.
+ */
+const char *store_row_key(store_row *row, size_t *len);
 
 /**
  * Ends the scan early (for an interrupted scan): stops the server side

@@ -79,7 +79,14 @@ struct store {
    * store_fault: the connection lost, the disk full); it sets busy_final
    * too. Stays set: the store is not used for the run any more. */
   int fault;
+  /* Set by store_defer_int_keys: an adapter that can leaves a key of one
+   * integer column unspelled (store_row.key_deferred). */
+  int defer_int_keys;
 };
+
+/* v in decimal, as both databases write an integer as text, NUL-ended
+ * (at most 20 characters and the NUL); its length. */
+size_t store__int64_text(char out[24], int64_t v);
 
 /* Splits [min, max] into at most @p n ranges of about the same width, in
  * order: the first has no lower bound, the last no upper one. */

@@ -147,7 +147,7 @@ static scan_writer *writer_of(scan_result *r, unsigned version,
 
 /* Keeps the record as an example in the list *@p list of *@p count; 0 or
  * RS_ENOMEM. */
-static int add_sample(scan_sample **list, size_t *count, const store_row *row,
+static int add_sample(scan_sample **list, size_t *count, store_row *row,
                       const rs_classification *c, const rs_provenance *p,
                       uint64_t position) {
   scan_sample *grown = realloc(*list, (*count + 1) * sizeof **list);
@@ -163,10 +163,12 @@ static int add_sample(scan_sample **list, size_t *count, const store_row *row,
   s->position = position;
   s->key_parts = row->key_parts;
   s->key_position = row->key_parts == 0;
-  s->key = malloc(row->key_len + 1);
+  size_t key_len;
+  const char *key = store_row_key(row, &key_len);
+  s->key = malloc(key_len + 1);
   if (s->key != NULL) {
-    memcpy(s->key, row->key, row->key_len);
-    s->key[row->key_len] = '\0';
+    memcpy(s->key, key, key_len);
+    s->key[key_len] = '\0';
   }
   int oom = s->key == NULL;
   if (p != NULL) {
@@ -256,9 +258,9 @@ static int wants_sample(const scan_result *r, const scan_options *o,
 }
 
 /* Counts a record, of provenance p (provenance_of) and filter wanted(o, p). */
-static int count_row(scan_result *r, const scan_options *o,
-                     const store_row *row, const rs_classification *c,
-                     const rs_provenance *p, int filter) {
+static int count_row(scan_result *r, const scan_options *o, store_row *row,
+                     const rs_classification *c, const rs_provenance *p,
+                     int filter) {
   if (filter == FILTER_OUT) {
     r->rows_skipped++;
     return 0;
@@ -324,7 +326,7 @@ typedef struct scan_judges {
  * carries no provenance, so a filter counts it as unattributed.
  */
 static int count_undecodable(scan_result *r, const scan_options *o,
-                             const store_row *row, const colenc_error *cerr) {
+                             store_row *row, const colenc_error *cerr) {
   int filter = wanted(o, NULL);
   r->rows_counted++;
   r->verdicts[RS_VERDICT_CORRUPT]++;
@@ -347,11 +349,13 @@ static int count_undecodable(scan_result *r, const scan_options *o,
   sm->verdict = RS_VERDICT_CORRUPT;
   sm->position = r->rows_streamed - 1;
   (*count)++; /* counted first, so that dispose frees what was taken */
-  sm->key = malloc(row->key_len + 1);
+  size_t key_len;
+  const char *key = store_row_key(row, &key_len);
+  sm->key = malloc(key_len + 1);
   sm->reasons = calloc(1, sizeof *sm->reasons);
   if (sm->key == NULL || sm->reasons == NULL) return RS_ENOMEM;
-  memcpy(sm->key, row->key, row->key_len);
-  sm->key[row->key_len] = '\0';
+  memcpy(sm->key, key, key_len);
+  sm->key[key_len] = '\0';
   sm->n_reasons = 1;
   sm->reasons[0].verdict = RS_VERDICT_CORRUPT;
   sm->reasons[0].offset = cerr->offset;
@@ -364,8 +368,8 @@ static int count_undecodable(scan_result *r, const scan_options *o,
 
 /* Judges one row's record: 0, or a codec error that stops the scan. */
 static int judge_row(scan_result *r, const scan_options *o,
-                     const scan_judges *j, const store_row *row,
-                     const uint8_t *bytes, size_t len, rs_error *err) {
+                     const scan_judges *j, store_row *row, const uint8_t *bytes,
+                     size_t len, rs_error *err) {
   /* The verdict first, without the work that only explains it; a record
    * whose reasons the report keeps (the first keys of each verdict) is
    * classified again in full. */
@@ -498,9 +502,12 @@ static int scan_rows(scan_result *r, store *s, const scan_options *o,
       o->progress(o->progress_ctx, r->rows_streamed);
     /* Another shard's row: read, as every shard reads every row, and
      * passed over. */
-    if (o->shard_count > 1 &&
-        scan_key_hash(row.key, row.key_len) % o->shard_count != o->shard_index)
-      continue;
+    if (o->shard_count > 1) {
+      size_t key_len;
+      const char *key = store_row_key(&row, &key_len);
+      if (scan_key_hash(key, key_len) % o->shard_count != o->shard_index)
+        continue;
+    }
     if (row.has_cluster) cluster_row(r, row.cluster);
     r->rows_read++;
     scan_partition *part = NULL;
@@ -586,6 +593,9 @@ int scan_target(scan_result *r, store *s, const char *type,
   if (rc != 0) return rc;
   r->estimated_rows = store_estimate_rows(s);
   store_error serr = {STORE_OK, ""};
+  /* A key is spelled only for the rows the report names (samples) and for
+   * --shard's hash: most rows are counted, never named. */
+  store_defer_int_keys(s);
   if (store_scan(s, &serr) == STORE_OK) {
     rc = scan_rows(r, s, o, &j, err);
   } else if (stopped(o)) {

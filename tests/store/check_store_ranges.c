@@ -6,7 +6,8 @@
  * of ranges and wherever the rowids lie (gaps, negative rowids, the
  * largest rowid); what cannot be read in rowid order (WITHOUT ROWID, a
  * --where) is one range, and refuses bounds. The span arithmetic is
- * checked at the ends of int64_t.
+ * checked at the ends of int64_t. A split reads the rowid bounds, never
+ * the rows.
  */
 #include <check.h>
 #include <stdint.h>
@@ -198,6 +199,71 @@ START_TEST(not_split) {
 }
 END_TEST
 
+/*
+ * Splitting reads the rowid bounds only, never the table's rows: with a
+ * leaf page in the middle of the table's b-tree overwritten with zeros (a
+ * full scan fails there with SQLITE_CORRUPT), the split still succeeds.
+ * One aggregate of min() and max() used to read the whole table, on the
+ * thread that plans the jobs, before any job started.
+ */
+START_TEST(split_reads_only_the_bounds) {
+  make_db();
+  char path[600];
+  snprintf(path, sizeof path, "%s.bounds", db_path);
+  unlink(path);
+  sqlite3 *db;
+  ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+  exec(db, "PRAGMA page_size = 4096");
+  exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
+  exec(db,
+       "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+       "WHERE i < 4000) INSERT INTO t SELECT i, randomblob(200) FROM n");
+  /* A leaf of t half way along: on neither the first nor the last row's
+   * path from the root. */
+  sqlite3_stmt *st;
+  ck_assert_int_eq(
+      sqlite3_prepare_v2(db,
+                         "SELECT pageno FROM dbstat WHERE name = 't' AND "
+                         "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET "
+                         "(SELECT count(*) / 2 FROM dbstat WHERE name = 't' "
+                         "AND pagetype = 'leaf')",
+                         -1, &st, NULL),
+      SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+  long page = (long)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  ck_assert(page > 2);
+  FILE *f = fopen(path, "r+b");
+  ck_assert_ptr_nonnull(f);
+  static const unsigned char zeros[4096];
+  ck_assert_int_eq(fseek(f, (page - 1) * 4096L, SEEK_SET), 0);
+  ck_assert_uint_eq(fwrite(zeros, 1, sizeof zeros, f), sizeof zeros);
+  ck_assert_int_eq(fclose(f), 0);
+  /* The page is broken for a reader of every row. */
+  ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+  ck_assert_int_ne(
+      sqlite3_exec(db, "SELECT min(id), max(id) FROM t", NULL, NULL, NULL),
+      SQLITE_OK);
+  sqlite3_close(db);
+
+  store_target t = target("t", "id", NULL);
+  t.connection = path;
+  store *s = NULL;
+  store_error err;
+  store_open_options o = {0, 0};
+  ck_assert_msg(store_open(&s, &t, &o, &err) == STORE_OK, "%s", err.message);
+  store_range r[2];
+  size_t n = 0;
+  ck_assert_msg(store_split(s, 2, r, &n, &err) == STORE_OK, "%s", err.message);
+  ck_assert_uint_eq(n, 2);
+  ck_assert(r[0].has_hi && r[1].has_lo && r[0].hi == r[1].lo);
+  ck_assert(r[0].hi > 1 && r[0].hi <= 4000);
+  store_close(s);
+  unlink(path);
+}
+END_TEST
+
 START_TEST(span_ends) {
   store_range r[STORE_RANGES_MAX];
   size_t n;
@@ -225,6 +291,7 @@ static Suite *ranges_suite(void) {
   tcase_add_test(tc, text_key_in_rowid_order);
   tcase_add_test(tc, not_split);
   tcase_add_test(tc, span_ends);
+  tcase_add_test(tc, split_reads_only_the_bounds);
   suite_add_tcase(s, tc);
   return s;
 }
