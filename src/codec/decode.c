@@ -125,8 +125,13 @@ int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
   size_t at;
   if (rc == RS_EDECODE && rs__holds_group(buf, len, &at) != 0) {
     rs_error e = RS_ERROR_INIT;
-    if (unpack_degrouped(out, v, buf, len, base, opts, budget, &e) == 0)
-      return 0;
+    int grc = unpack_degrouped(out, v, buf, len, base, opts, budget, &e);
+    if (grc == 0) return 0;
+    /* Over the budget or out of memory: said so, as any decode says it. */
+    if (grc != RS_EDECODE) {
+      if (err != NULL) *err = e;
+      return grc;
+    }
   }
   return rc;
 }
