@@ -686,14 +686,11 @@ static int sqlite_splittable(const sqlite_store *s) {
          s->states.n_in_flight == 0 && s->scan == NULL && !s->sampled;
 }
 
-static int sqlite_split(store *base, unsigned n, store_range *out,
-                        size_t *n_out, store_error *err) {
-  sqlite_store *s = (sqlite_store *)base;
-  memset(&out[0], 0, sizeof out[0]);
-  *n_out = 1;
-  if (!sqlite_splittable(s)) return STORE_OK;
-  /* Two subqueries, each one b-tree descent: min() and max() together in
-   * one aggregate would read the whole table. */
+/* The table's smallest and largest rowid (*empty: it has no row). Two
+ * subqueries, each one b-tree descent: min() and max() together in one
+ * aggregate would read the whole table. */
+static int rowid_bounds(sqlite_store *s, int64_t *min, int64_t *max, int *empty,
+                        store_error *err) {
   char *sql = sqlite3_mprintf(
       "SELECT (SELECT min(_rowid_) FROM \"%w\".\"%w\"), "
       "(SELECT max(_rowid_) FROM \"%w\".\"%w\")",
@@ -707,10 +704,24 @@ static int sqlite_split(store *base, unsigned n, store_range *out,
     sqlite3_finalize(st);
     return fail_db(s, err, status_of(rc), "cannot read the rowid bounds");
   }
-  if (sqlite3_column_type(st, 0) == SQLITE_INTEGER)
-    store__split_span(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                      n, out, n_out);
+  *empty = sqlite3_column_type(st, 0) != SQLITE_INTEGER;
+  *min = sqlite3_column_int64(st, 0);
+  *max = sqlite3_column_int64(st, 1);
   sqlite3_finalize(st);
+  return STORE_OK;
+}
+
+static int sqlite_split(store *base, unsigned n, store_range *out,
+                        size_t *n_out, store_error *err) {
+  sqlite_store *s = (sqlite_store *)base;
+  memset(&out[0], 0, sizeof out[0]);
+  *n_out = 1;
+  if (!sqlite_splittable(s)) return STORE_OK;
+  int64_t min, max;
+  int empty;
+  int rc = rowid_bounds(s, &min, &max, &empty, err);
+  if (rc != STORE_OK) return rc;
+  if (!empty) store__split_span(min, max, n, out, n_out);
   return STORE_OK;
 }
 
@@ -1232,24 +1243,10 @@ static int sample_windows(sqlite_store *s, const store_sample *sample,
                        "target '%s': --sample reads random rowid windows, and "
                        "table '%s' is WITHOUT ROWID; scan it without --sample",
                        s->target_name, s->table);
-  /* Two subqueries, each one b-tree descent: min() and max() together in
-   * one aggregate would read the whole table. */
-  char *sql = sqlite3_mprintf(
-      "SELECT (SELECT min(_rowid_) FROM \"%w\".\"%w\"), "
-      "(SELECT max(_rowid_) FROM \"%w\".\"%w\")",
-      s->schema, s->table, s->schema, s->table);
-  if (sql == NULL) return store__fail(err, STORE_ENOMEM, "out of memory");
-  sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-  sqlite3_free(sql);
-  if (rc == SQLITE_OK) rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_finalize(st);
-    return fail_db(s, err, status_of(rc), "cannot read the rowid bounds");
-  }
-  int empty = sqlite3_column_type(st, 0) != SQLITE_INTEGER;
-  int64_t min = sqlite3_column_int64(st, 0), max = sqlite3_column_int64(st, 1);
-  sqlite3_finalize(st);
+  int64_t min, max;
+  int empty;
+  int rc = rowid_bounds(s, &min, &max, &empty, err);
+  if (rc != STORE_OK) return rc;
   double f = sample->percent / 100.0;
   s->sampled = 1;
   s->base.sample.population = -1;
