@@ -204,6 +204,18 @@ int rs_reader_validate(const rs_reader *reader, rs_error *err) {
 
 /* A varint of at most 10 bytes; the length, 0 when truncated, SIZE_MAX when
  * longer. */
+static size_t varint_at(const uint8_t *p, size_t rem, uint64_t *out);
+
+/* As varint_at, as runtime r reads it: Go (tag_strict) refuses a ten-byte
+ * varint whose last byte holds more than bit 63 (protowire.ConsumeVarint:
+ * errCodeOverflow), SIZE_MAX; the others keep the low 64 bits. */
+static size_t varint_rt(const rs__rules *r, const uint8_t *p, size_t rem,
+                        uint64_t *out) {
+  size_t n = varint_at(p, rem, out);
+  if (n == 10 && r->tag_strict && p[9] > 1) return SIZE_MAX;
+  return n;
+}
+
 static size_t varint_at(const uint8_t *p, size_t rem, uint64_t *out) {
   uint64_t v = 0;
   for (size_t i = 0; i < 10; i++) {
@@ -222,7 +234,7 @@ static int read_tag(const rs__rules *r, const uint8_t *buf, size_t len,
                     size_t *pos, uint32_t *number, unsigned *wt,
                     const char **why) {
   uint64_t tag;
-  size_t n = varint_at(buf + *pos, len - *pos, &tag);
+  size_t n = varint_rt(r, buf + *pos, len - *pos, &tag);
   if (n == 0 || n == SIZE_MAX) {
     *why = n == 0 ? "truncated tag" : "tag longer than 10 bytes";
     return -1;
@@ -258,9 +270,10 @@ static int skip_value(const rs__rules *r, const uint8_t *buf, size_t len,
   size_t n;
   switch (wt) {
     case RS__WT_VARINT:
-      n = varint_at(buf + *pos, len - *pos, &v);
+      n = varint_rt(r, buf + *pos, len - *pos, &v);
       if (n == 0 || n == SIZE_MAX) {
-        *why = n == 0 ? "truncated varint" : "varint longer than 10 bytes";
+        *why = n == 0 ? "truncated varint"
+                      : "varint longer than 10 bytes, or past 64 bits";
         return -1;
       }
       *pos += n;
@@ -275,7 +288,7 @@ static int skip_value(const rs__rules *r, const uint8_t *buf, size_t len,
       *pos += n;
       return 0;
     case RS__WT_LEN:
-      n = varint_at(buf + *pos, len - *pos, &v);
+      n = varint_rt(r, buf + *pos, len - *pos, &v);
       if (n == 0 || n == SIZE_MAX) {
         *why = "truncated length";
         return -1;
