@@ -1627,6 +1627,17 @@ static int run_parts(fix_result *out, int *st, char errmsg[512],
 /* ---- fix and restore ------------------------------------------------------
  */
 
+/* A PostgreSQL fix that connected again after losing its server says so. */
+static void note_reconnects(const char *cmd, const char *target,
+                            const fix_result *r) {
+  if (r->reconnects > 0)
+    cli_error(cmd,
+              "note: target '%s': the connection to the server was lost %u "
+              "time%s; connected again, it went on from the run's last "
+              "committed batch",
+              target, r->reconnects, r->reconnects == 1 ? "" : "s");
+}
+
 static int run_writing(fix_args *a, const char *cmd, int restore) {
   plan pl;
   memset(&pl, 0, sizeof pl);
@@ -1815,6 +1826,8 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       o.part_index = a->shard_index;
       o.part_count = a->shard_count;
     }
+    /* A restore puts back the stored values it kept, text or bytes, as they
+     * were: whatever the column encoding, the column takes them. */
     if (restore) t->target.values = STORE_VALUES_STORED;
     if (split) {
       ctx.to_version = to;
@@ -1823,22 +1836,13 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
                      &o, &sopts, &wopts,  &ctx, continuing, target_jobs};
       status = run_parts(&results[i], &st[i], errors[i], &codec_failed, &in);
       if (status != 0) break;
-      if (results[i].reconnects > 0)
-        cli_error(cmd,
-                  "note: target '%s': the connection to the server was lost "
-                  "%u time%s; connected again, it went on from the run's "
-                  "last committed batch",
-                  t->target.name, results[i].reconnects,
-                  results[i].reconnects == 1 ? "" : "s");
+      note_reconnects(cmd, t->target.name, &results[i]);
       if (st[i] == STORE_OK && results[i].status != STORE_OK)
         cli_fix_target_error(cmd, t->target.name, results[i].error);
       continue;
     }
     store *s = NULL;
     store_error serr = {STORE_OK, ""};
-    /* A restore puts back the stored values it kept, text or bytes, as they
-     * were: whatever the column encoding, the column takes them. */
-    if (restore) t->target.values = STORE_VALUES_STORED;
     /* A dry fix only reads: no tables are created, nothing is written. */
     int rc = (a->execute || restore) && !stream
                  ? store_open_writer(&s, &t->target, &sopts, &wopts, &serr)
@@ -1871,13 +1875,7 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
          : stream ? fix_stream(&results[i], s, &t->target, &o, &err)
                   : fix_target(&results[i], s, &t->target, &o, &err);
     progress_end(&prog);
-    if (results[i].reconnects > 0)
-      cli_error(cmd,
-                "note: target '%s': the connection to the server was lost "
-                "%u time%s; connected again, it went on from the run's last "
-                "committed batch",
-                t->target.name, results[i].reconnects,
-                results[i].reconnects == 1 ? "" : "s");
+    note_reconnects(cmd, t->target.name, &results[i]);
     if (results[i].status != STORE_OK)
       cli_fix_target_error(cmd, t->target.name, results[i].error);
     if (rc != 0) {

@@ -866,14 +866,8 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
   scan_pool pool;
   memset(&pool, 0, sizeof pool);
   if (ranges == NULL || n_ranges == NULL || planners == NULL ||
-      snapshots == NULL) {
-    free(ranges);
-    free(n_ranges);
-    free(planners);
-    free(snapshots);
-    cli_error(CMD, "out of memory");
-    return 1;
-  }
+      snapshots == NULL)
+    goto oom;
   for (size_t i = 0; i < n_targets && !cli_interrupted; i++) {
     scan_report_target *t = &report->targets[i];
     store *s = NULL;
@@ -912,12 +906,7 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
       pool.n_units > 0 ? calloc(pool.n_units, sizeof *pool.units) : NULL;
   if (pool.n_units > 0 && pool.units == NULL) {
     for (size_t i = 0; i < n_targets; i++) store_close(planners[i]);
-    free(ranges);
-    free(n_ranges);
-    free(planners);
-    free(snapshots);
-    cli_error(CMD, "out of memory");
-    return 1;
+    goto oom;
   }
   size_t k = 0;
   for (size_t i = 0; i < n_targets; i++)
@@ -1030,6 +1019,13 @@ static int scan_parallel(const scan_args *a, const cli_target_set *set,
   free(n_ranges);
   free(snapshots);
   return codec_failed;
+oom:
+  free(ranges);
+  free(n_ranges);
+  free(planners);
+  free(snapshots);
+  cli_error(CMD, "out of memory");
+  return 1;
 }
 
 static int run(scan_args *a) {

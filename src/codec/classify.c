@@ -901,124 +901,13 @@ static int last_word(rs_classification *c, const rs__version *rv,
 static int classify(rs_classification *c, const rs__type *t,
                     const rs__version *rv, rs_reader_framing framing,
                     unsigned given, const uint8_t *buf, size_t len,
-                    const rs_options *o, const rs__rules *rules, rs__budget *b);
-
-/*
- * A record that holds groups rollsafe cannot decode (RS_WRITER_UNDECODED),
- * read by a plain reader of a runtime that skips groups: where every group
- * is at the top level, a field the writer's version (named, or given for
- * raw bytes) writes as a group and the reader's version lacks or reads
- * length-delimited, the reader sends each to its unknown fields, and reads
- * the rest as it reads the record without them. That record is judged as
- * any (its reasons' offsets are within it), and each group adds what the
- * reader misses: the field reads unset (misread), or is unknown to it
- * (ignored). Returns 1 when it judged so (*rc set), 0 when the record
- * stays undetermined.
- */
-static int groups_skipped(rs_classification *c, const rs__type *t,
-                          const rs__version *rv, rs_reader_framing framing,
-                          unsigned given, const rs__version *named,
-                          rs_encoding enc, size_t off, const uint8_t *buf,
-                          size_t len, const rs_options *o,
-                          const rs__rules *rules, rs__budget *b, int *rc) {
-  if (rules->pbc || framing != RS_READER_FRAMING_RAW || off > len) return 0;
-  const rs__version *wv = enc != RS_ENCODING_RAW ? named
-                          : given != 0           ? rs__type_version(t, given)
-                                                 : NULL;
-  if (wv == NULL) return 0;
-  const uint8_t *p = buf + off;
-  size_t plen = len - off, pos = 0, kept = 0, n_groups = 0;
-  while (pos < plen) {
-    rs__wfield f;
-    const char *why;
-    if (rs__read_field_rt(rules, p, plen, &pos, &f, &why) != 0) return 0;
-    if (f.wire_type != RS__WT_SGROUP) {
-      kept += f.end - f.tag_offset;
-      continue;
-    }
-    const ProtobufCFieldDescriptor *wf =
-        protobuf_c_message_descriptor_get_field(wv->desc, f.number);
-    const ProtobufCFieldDescriptor *rf =
-        protobuf_c_message_descriptor_get_field(rv->desc, f.number);
-    if (wf == NULL || !(wf->reserved_flags & RS_FIELD_FLAG_DELIMITED) ||
-        (rf != NULL && (rf->reserved_flags & RS_FIELD_FLAG_DELIMITED)))
-      return 0;
-    n_groups++;
-  }
-  if (n_groups == 0) return 0;
-  uint8_t *rest = rs__alloc(b->backing, off + kept + 1);
-  if (rest == NULL) {
-    *rc = RS_ENOMEM;
-    return 1;
-  }
-  memcpy(rest, buf, off);
-  size_t at = off;
-  pos = 0;
-  while (pos < plen) {
-    rs__wfield f;
-    const char *why;
-    (void)rs__read_field_rt(rules, p, plen, &pos, &f, &why);
-    if (f.wire_type == RS__WT_SGROUP) continue;
-    memcpy(rest + at, p + f.tag_offset, f.end - f.tag_offset);
-    at += f.end - f.tag_offset;
-  }
-  /* The record without its groups: judged afresh. */
-  rs__notes_dispose(&c->reasons, c->a);
-  rs__notes_init(&c->reasons, c->a, RS_MAX_REASONS);
-  c->basis = RS_WRITER_NONE;
-  *rc = classify(c, t, rv, framing, given, rest, at, o, rules, b);
-  rs__free(b->backing, rest);
-  if (*rc != 0 || !rs_classification_decided(c)) return 1;
-  pos = 0;
-  while (pos < plen && *rc == 0) {
-    rs__wfield f;
-    const char *why;
-    (void)rs__read_field_rt(rules, p, plen, &pos, &f, &why);
-    if (f.wire_type != RS__WT_SGROUP) continue;
-    const ProtobufCFieldDescriptor *wf =
-        protobuf_c_message_descriptor_get_field(wv->desc, f.number);
-    const ProtobufCFieldDescriptor *rf =
-        protobuf_c_message_descriptor_get_field(rv->desc, f.number);
-    if (rf == NULL)
-      *rc = add(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, "",
-                f.number, off + f.tag_offset,
-                "field %u, which version %u writes as a group "
-                "(message_encoding = DELIMITED or a proto2 group), is unknown "
-                "to version %u; %s skips the group into its unknown fields",
-                (unsigned)f.number, wv->number, rv->number, rules->name);
-    else
-      *rc = add(c, RS_VERDICT_MISREAD, RS__RC_FIELD_HIDDEN_UNKNOWN, "",
-                f.number, off + f.tag_offset,
-                "%s(%u) is written as a group (version %u: message_encoding "
-                "= DELIMITED or a proto2 group); version %u expects %s "
-                "(wire type %u), so %s keeps the group as an unknown field "
-                "and the field reads without it (unset where the writer set "
-                "it); offsets of the other reasons are within the record "
-                "without its groups",
-                wf->name, (unsigned)f.number, wv->number, rv->number,
-                rs__type_name(rf->type), rs__field_wire_type(rf), rules->name);
-  }
-  return 1;
-}
-
-static int classify(rs_classification *c, const rs__type *t,
-                    const rs__version *rv, rs_reader_framing framing,
-                    unsigned given, const uint8_t *buf, size_t len,
                     const rs_options *o, const rs__rules *rules,
                     rs__budget *b) {
   rs__written w;
   bool done;
   int rc = writer_side(c, &w, t, buf, len, o, rules, b, &done);
   if (rc != 0 || done) {
-    const rs__version *named = w.version;
-    rs_encoding enc = w.encoding;
-    size_t off = w.payload_offset;
     rs__written_dispose(&w, b->backing);
-    int grc = 0;
-    if (rc == 0 && c->basis == RS_WRITER_UNDECODED &&
-        groups_skipped(c, t, rv, framing, given, named, enc, off, buf, len, o,
-                       rules, b, &grc))
-      return grc;
     return rc;
   }
   bool too_deep = false;

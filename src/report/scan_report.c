@@ -535,20 +535,19 @@ json_t *rs__json_runtime(const rs_reader *r) {
 }
 
 void rs__runtime_text(const rs_reader *r, char *out, size_t size) {
+  static const struct {
+    unsigned flag;
+    const char *name;
+  } names[] = {{RS_RUNTIME_ALLOW_PARTIAL, "allow_partial"},
+               {RS_RUNTIME_DISCARD_UNKNOWN, "discard_unknown"},
+               {RS_RUNTIME_EXTENSION_REGISTRY, "extension_registry"},
+               {RS_RUNTIME_NO_EXTENSION_REGISTRY, "no extension_registry"}};
   char opts[160] = "";
   size_t n = 0;
-  if (r->runtime_flags & RS_RUNTIME_ALLOW_PARTIAL)
-    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sallow_partial",
-                          n ? ", " : "");
-  if (r->runtime_flags & RS_RUNTIME_DISCARD_UNKNOWN)
-    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sdiscard_unknown",
-                          n ? ", " : "");
-  if (r->runtime_flags & RS_RUNTIME_EXTENSION_REGISTRY)
-    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sextension_registry",
-                          n ? ", " : "");
-  if (r->runtime_flags & RS_RUNTIME_NO_EXTENSION_REGISTRY)
-    n += (size_t)snprintf(opts + n, sizeof opts - n, "%sno extension_registry",
-                          n ? ", " : "");
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (r->runtime_flags & names[i].flag)
+      n += (size_t)snprintf(opts + n, sizeof opts - n, "%s%s", n ? ", " : "",
+                            names[i].name);
   if (r->recursion_limit != 0)
     snprintf(opts + n, sizeof opts - n, "%srecursion_limit %u", n ? ", " : "",
              r->recursion_limit);

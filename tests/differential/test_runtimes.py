@@ -389,19 +389,34 @@ def has_unknown(doc):
     return any(has_unknown(v) for k, v in doc.items() if k != "#u")
 
 
-def expected(record, doc, rdesc, wdesc, extensions=()):
+def add_extensions(common, desc, raw, extensions):
+    """Adds the extensions a reader printed (it parsed them) for a message
+    of desc, and for the singular messages within it, to its common form
+    (td.c_message's). @extensions: {message full name: [extension field]}."""
+    for x in extensions.get(desc.full_name, ()):
+        j = raw.get(str(x.number))
+        if j is not None and j != []:
+            common[x.number] = ([td.c_scalar(x, v) for v in j]
+                                if isinstance(j, list) else td.c_scalar(x, j))
+    for fd in desc.fields:
+        c, j = common.get(fd.number), raw.get(str(fd.number))
+        if fd.message_type is not None and fd.label != fd.LABEL_REPEATED \
+                and isinstance(c, tuple) and c[0] == "m" \
+                and isinstance(j, dict) and "m" in j:
+            add_extensions(c[1], fd.message_type, j["m"], extensions)
+
+
+def expected(record, doc, rdesc, wdesc, extensions=None):
     """(verdict, detail) of a reader that printed @doc where the writer
-    meant record.writer. @extensions: the reader's extension fields of
-    rdesc, compared as fields where the reader printed them (it parsed
-    them); record.writer then holds the writer's extensions by number."""
+    meant record.writer. @extensions: {message full name: [extension
+    field]}, the reader's extensions, compared as fields where the reader
+    printed them (it parsed them), at any depth; record.writer then holds
+    the writer's extensions by number."""
     if "error" in doc:
         return "unreadable", doc["error"]
     seen = td.c_message(rdesc, doc)
-    for x in extensions:
-        j = doc.get(str(x.number))
-        if j is not None and j != []:
-            seen[x.number] = ([td.c_scalar(x, v) for v in j]
-                              if isinstance(j, list) else td.c_scalar(x, j))
+    if extensions:
+        add_extensions(seen, rdesc, doc, extensions)
     verdict, detail = td.expected_verdict(record.writer, wdesc, seen, rdesc)
     if verdict == "ok" and has_unknown(doc):
         # Fields it sent to its unknown-field set, and reads without.

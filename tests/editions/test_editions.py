@@ -579,34 +579,6 @@ def py_extensions(msg, common):
                 py_extensions(v, c[1])
 
 
-def c_extensions(common, desc, raw, exts):
-    """Adds the extensions a reader printed (it parsed them) for a message
-    of desc, and for the messages within it, to its common form
-    (td.c_message's)."""
-    for x in exts.get(desc.full_name, ()):
-        j = raw.get(str(x.number))
-        if j is not None and j != []:
-            common[x.number] = ([td.c_scalar(x, v) for v in j]
-                                if isinstance(j, list) else td.c_scalar(x, j))
-    for fd in desc.fields:
-        c, j = common.get(fd.number), raw.get(str(fd.number))
-        if is_single_message(fd) and isinstance(c, tuple) and c[0] == "m" \
-                and isinstance(j, dict) and "m" in j:
-            c_extensions(c[1], fd.message_type, j["m"], exts)
-
-
-def reader_verdict(record, doc, rdesc, wdesc, exts):
-    """tr.expected, with the extensions the reader parsed at any depth."""
-    if "error" in doc:
-        return "unreadable", doc["error"]
-    seen = td.c_message(rdesc, doc)
-    c_extensions(seen, rdesc, doc, exts)
-    verdict, detail = td.expected_verdict(record.writer, wdesc, seen, rdesc)
-    if verdict == "ok" and tr.has_unknown(doc):
-        return "ignored_fields", "unknown fields kept"
-    return verdict, detail
-
-
 def writer_of(d, data):
     """What the writer meant (td's common form, extensions by number, at
     any depth), or None when its own class cannot parse the bytes."""
@@ -659,7 +631,7 @@ def check_case(args, case, work, d, records, docs):
         real[label] = []
         for data, doc in zip(records, docs[label]):
             rec = types.SimpleNamespace(writer=writer_of(d, data))
-            v, why = reader_verdict(rec, doc, rdesc, wdesc, exts)
+            v, why = tr.expected(rec, doc, rdesc, wdesc, exts)
             real[label].append((v, why, doc))
     scans = {}
     for rt in RUNTIMES:
