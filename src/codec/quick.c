@@ -71,13 +71,16 @@ bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value) {
   return rs__enum_value(e, value) != NULL;
 }
 
-/* A varint as protobuf-c scans it (at most 10 bytes); its length or 0. */
+/* A varint as protobuf-c scans it (at most 10 bytes); its length or 0.
+ * Ten bytes with bits past 64 (a last byte above 1) give 0 too: Go refuses
+ * them where the others keep the low bits, which the full path tells. */
 static inline size_t q_varint(const uint8_t *p, size_t rem, uint64_t *out) {
   size_t max = rem < 10 ? rem : 10;
   uint64_t v = 0;
   for (size_t i = 0; i < max; i++) {
     v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
     if ((p[i] & 0x80) == 0) {
+      if (i == 9 && p[i] > 1) return 0;
       *out = v;
       return i + 1;
     }
@@ -90,7 +93,7 @@ static inline size_t q_skip_varint(const uint8_t *p, size_t rem) {
   if (rem > 0 && p[0] < 0x80) return 1;
   size_t max = rem < 10 ? rem : 10;
   for (size_t i = 0; i < max; i++)
-    if ((p[i] & 0x80) == 0) return i + 1;
+    if ((p[i] & 0x80) == 0) return i == 9 && p[i] > 1 ? 0 : i + 1;
   return 0;
 }
 
