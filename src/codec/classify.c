@@ -220,7 +220,7 @@ static int writer_side(rs_classification *c, rs__written *w, const rs__type *t,
                        const uint8_t *buf, size_t len, const rs_options *o,
                        const rs__rules *rules, rs__budget *b, bool *done) {
   rs_error e = RS_ERROR_INIT;
-  int rc = rs__read_written(w, t, buf, len, o, b, false, &e);
+  int rc = rs__read_written(w, t, buf, len, o, rules, b, false, &e);
   *done = rc != 0;
   c->encoding = w->encoding;
   c->written_version = w->number;
@@ -713,12 +713,13 @@ static int judge(rs_classification *c, const rs__type *t, const rs__version *wv,
 
 /* Whether protobuf-c unpacks buf as version v (within the budget). */
 static int decodes(bool *out, const rs__version *v, const uint8_t *buf,
-                   size_t len, const rs_options *o, rs__budget *b) {
+                   size_t len, const rs_options *o, const rs__rules *rules,
+                   rs__budget *b) {
   ProtobufCMessage *m = NULL;
   rs_error e = RS_ERROR_INIT;
   rs__budget sb;
   rs__budget_sub(&sb, b, 0, len);
-  int rc = rs__unpack_version(&m, v, buf, len, 0, o, &sb, &e);
+  int rc = rs__unpack_version_rt(&m, v, buf, len, 0, o, rules, &sb, &e);
   if (m != NULL && !rs__frees_nothing(sb.backing))
     protobuf_c_message_free_unpacked(m, RS__PA(&sb.allocator));
   *out = rc == 0;
@@ -764,7 +765,8 @@ static int reads_alike(bool *out, const rs__type *t, const rs__version *w,
  */
 static int infer_raw_writer(rs_classification *c, const rs__type *t,
                             const rs__version *rv, const uint8_t *buf,
-                            size_t len, const rs_options *o, rs__budget *b,
+                            size_t len, const rs_options *o,
+                            const rs__rules *rules, rs__budget *b,
                             const rs__version **writer) {
   uint64_t cands = 0;
   size_t n = t->n_versions < 64 ? t->n_versions : 64;
@@ -774,7 +776,7 @@ static int infer_raw_writer(rs_classification *c, const rs__type *t,
   bool explained = cands != 0;
   for (size_t i = 0; i < n && !explained; i++) {
     bool ok;
-    int rc = decodes(&ok, &t->versions[i], buf, len, o, b);
+    int rc = decodes(&ok, &t->versions[i], buf, len, o, rules, b);
     if (rc != 0) return rc;
     if (ok) cands |= (uint64_t)1 << i;
   }
@@ -830,7 +832,7 @@ static int classify_raw(rs_classification *c, const rs__type *t,
     c->basis = RS_WRITER_GIVEN;
     c->candidates = 0;
   } else {
-    rc = infer_raw_writer(c, t, rv, buf, len, o, b, &wv);
+    rc = infer_raw_writer(c, t, rv, buf, len, o, rules, b, &wv);
     if (rc != 0) return rc;
   }
   if (c->basis == RS_WRITER_AMBIGUOUS) {
@@ -859,7 +861,7 @@ static int classify_raw(rs_classification *c, const rs__type *t,
     if (w->version != wv || w->msg == NULL) {
       rs__written_dispose(w, b->backing);
       rs_error e = RS_ERROR_INIT;
-      rc = rs__unpack_version(&w->msg, wv, buf, len, 0, o, b, &e);
+      rc = rs__unpack_version_rt(&w->msg, wv, buf, len, 0, o, rules, b, &e);
       if (rc != 0 && rc != RS_EDECODE) return rc;
       w->version = wv;
     }
@@ -1271,7 +1273,8 @@ static int classify_replacement(rs_classification *c, const setup *st,
   /* The writer of the original: named, given or inferred as a scan does. */
   rs__written ow;
   rs_error e = RS_ERROR_INIT;
-  int rc = rs__read_written(&ow, t, old_buf, old_len, o, b, false, &e);
+  int rc =
+      rs__read_written(&ow, t, old_buf, old_len, o, &st->rules, b, false, &e);
   const rs__version *wv = ow.version;
   size_t old_off = ow.payload_offset;
   bool old_raw = ow.encoding == RS_ENCODING_RAW;
@@ -1286,7 +1289,8 @@ static int classify_replacement(rs_classification *c, const setup *st,
     } else {
       rs_classification scratch;
       memset(&scratch, 0, sizeof scratch);
-      rc = infer_raw_writer(&scratch, t, rv, old_buf, old_len, o, b, &wv);
+      rc = infer_raw_writer(&scratch, t, rv, old_buf, old_len, o, &st->rules, b,
+                            &wv);
       if (rc != 0) return rc;
       if (scratch.basis == RS_WRITER_AMBIGUOUS || wv == NULL) {
         *fallback = true;
@@ -1296,7 +1300,7 @@ static int classify_replacement(rs_classification *c, const setup *st,
   }
   /* The new bytes, as the reader meets them. */
   rs__written nw;
-  rc = rs__read_written(&nw, t, new_buf, new_len, o, b, false, &e);
+  rc = rs__read_written(&nw, t, new_buf, new_len, o, &st->rules, b, false, &e);
   size_t new_off = nw.payload_offset;
   rs_encoding new_enc = nw.encoding;
   bool new_confluent = nw.has_confluent;

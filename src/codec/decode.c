@@ -93,12 +93,13 @@ int rs__unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
  */
 static int unpack_degrouped(ProtobufCMessage **out, const rs__version *v,
                             const uint8_t *buf, size_t len, size_t base,
-                            const rs_options *opts, rs__budget *budget,
-                            rs_error *err) {
+                            const rs_options *opts, bool drop_foreign,
+                            rs__budget *budget, rs_error *err) {
   uint8_t *flat = NULL;
   size_t flat_len = 0;
   int rc = rs__degroup(&flat, &flat_len, v->desc, buf, len,
-                       rs__levels(opts->max_depth), &budget->allocator);
+                       rs__levels(opts->max_depth), drop_foreign,
+                       &budget->allocator);
   if (rc == RS_ENOMEM) return rs__budget_fail(budget, err, "decode");
   if (rc != 0)
     return rs__unpack(out, v->desc, buf, len, base, opts, budget, err);
@@ -112,7 +113,7 @@ int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
                        const rs_options *opts, rs__budget *budget,
                        rs_error *err) {
   if (v->groups)
-    return unpack_degrouped(out, v, buf, len, base, opts, budget, err);
+    return unpack_degrouped(out, v, buf, len, base, opts, false, budget, err);
   int rc;
   if (v->static_depth != 0 && v->static_depth <= rs__levels(opts->max_depth)) {
     *out = NULL;
@@ -125,13 +126,29 @@ int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
   size_t at;
   if (rc == RS_EDECODE && rs__holds_group(buf, len, &at) != 0) {
     rs_error e = RS_ERROR_INIT;
-    int grc = unpack_degrouped(out, v, buf, len, base, opts, budget, &e);
+    int grc = unpack_degrouped(out, v, buf, len, base, opts, false, budget, &e);
     if (grc == 0) return 0;
     /* Over the budget or out of memory: said so, as any decode says it. */
     if (grc != RS_EDECODE) {
       if (err != NULL) *err = e;
       return grc;
     }
+  }
+  return rc;
+}
+
+int rs__unpack_version_rt(ProtobufCMessage **out, const rs__version *v,
+                          const uint8_t *buf, size_t len, size_t base,
+                          const rs_options *opts, const rs__rules *rules,
+                          rs__budget *budget, rs_error *err) {
+  int rc = rs__unpack_version(out, v, buf, len, base, opts, budget, err);
+  if (rc != RS_EDECODE || rules == NULL || !rules->wire_unknown) return rc;
+  rs_error e = RS_ERROR_INIT;
+  int frc = unpack_degrouped(out, v, buf, len, base, opts, true, budget, &e);
+  if (frc == 0) return 0;
+  if (frc != RS_EDECODE) {
+    if (err != NULL) *err = e;
+    return frc;
   }
   return rc;
 }
@@ -169,8 +186,8 @@ void rs__written_dispose(rs__written *w, const ProtobufCAllocator *a) {
 }
 
 static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
-                         size_t len, const rs_options *o, rs__budget *b,
-                         rs_error *err) {
+                         size_t len, const rs_options *o,
+                         const rs__rules *rules, rs__budget *b, rs_error *err) {
   rs__envelope env;
   int rc =
       rs__envelope_parse(&env, &w->env_status, buf, len, &b->allocator, err);
@@ -197,15 +214,16 @@ static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
   if (rc != 0) return rc;
   w->version = rs__type_version(t, w->number);
   if (w->version == NULL) return 0;
-  return rs__unpack_version(&w->msg, w->version, buf + w->payload_offset,
-                            len - w->payload_offset, w->payload_offset, o, b,
-                            err);
+  return rs__unpack_version_rt(&w->msg, w->version, buf + w->payload_offset,
+                               len - w->payload_offset, w->payload_offset, o,
+                               rules, b, err);
 }
 
 /* A Confluent-framed record: the header, then the payload decoded as the
  * version its schema id and path map to (none: version NULL, number 0). */
 static int read_confluent(rs__written *w, const rs__type *t, const uint8_t *buf,
-                          size_t len, const rs_options *o, rs__budget *b,
+                          size_t len, const rs_options *o,
+                          const rs__rules *rules, rs__budget *b,
                           rs_error *err) {
   int rc = rs_confluent_parse(&w->confluent, buf, len, err);
   if (rc != 0) return rc;
@@ -220,14 +238,14 @@ static int read_confluent(rs__written *w, const rs__type *t, const uint8_t *buf,
     return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
                     "%s has versions 1..%zu; schema id %lu maps to version %u",
                     t->name, t->n_versions, (unsigned long)m->id, w->number);
-  return rs__unpack_version(&w->msg, w->version, buf + w->payload_offset,
-                            len - w->payload_offset, w->payload_offset, o, b,
-                            err);
+  return rs__unpack_version_rt(&w->msg, w->version, buf + w->payload_offset,
+                               len - w->payload_offset, w->payload_offset, o,
+                               rules, b, err);
 }
 
 int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
-                     size_t len, const rs_options *o, rs__budget *b,
-                     bool limit_is_final, rs_error *err) {
+                     size_t len, const rs_options *o, const rs__rules *rules,
+                     rs__budget *b, bool limit_is_final, rs_error *err) {
   memset(w, 0, sizeof *w);
   w->provenance.version = RS_PROVENANCE_VERSION;
   if (len > o->max_record_size)
@@ -236,11 +254,11 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
                     o->max_record_size);
   if (rs_envelope_detect(buf, len)) {
     w->encoding = RS_ENCODING_ENVELOPE;
-    return read_envelope(w, t, buf, len, o, b, err);
+    return read_envelope(w, t, buf, len, o, rules, b, err);
   }
   if (rs_confluent_detect(buf, len)) {
     w->encoding = RS_ENCODING_CONFLUENT;
-    return read_confluent(w, t, buf, len, o, b, err);
+    return read_confluent(w, t, buf, len, o, rules, b, err);
   }
   w->encoding = RS_ENCODING_RAW;
   /* Raw: the version that can have written the bytes (rs__explains: no
@@ -259,7 +277,7 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
   }
   if (pick != NULL) {
     rs_error e = RS_ERROR_INIT;
-    int rc = rs__unpack_version(&w->msg, pick, buf, len, 0, o, b, &e);
+    int rc = rs__unpack_version_rt(&w->msg, pick, buf, len, 0, o, rules, b, &e);
     if (rc == 0) {
       w->version = pick;
       w->number = pick->number;
@@ -277,7 +295,7 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
       const rs__version *v = &t->versions[i];
       if ((v->encoding == RS_ENCODING_RAW) != (pass == 0)) continue;
       rs_error e = RS_ERROR_INIT;
-      int rc = rs__unpack_version(&w->msg, v, buf, len, 0, o, b, &e);
+      int rc = rs__unpack_version_rt(&w->msg, v, buf, len, 0, o, rules, b, &e);
       if (rc == 0) {
         w->version = v;
         w->number = v->number;
@@ -371,7 +389,7 @@ static int decode_any(rs_record **out, const rs__type *t, const uint8_t *buf,
   if (rec == NULL) return rs__budget_fail(b, err, "decode");
   rs__written w;
   rs_error why = RS_ERROR_INIT;
-  int rc = rs__read_written(&w, t, buf, len, o, b, true, &why);
+  int rc = rs__read_written(&w, t, buf, len, o, NULL, b, true, &why);
   if (rc != 0 && err != NULL) *err = why;
   if (rc == RS_EDECODE && w.encoding == RS_ENCODING_RAW)
     rs__fail(err, RS_EDECODE, why.offset,

@@ -290,13 +290,17 @@ int rs__holds_group(const uint8_t *buf, size_t len, size_t *at);
  * occurrence of a DELIMITED one, is a field in a foreign wire type, which
  * fails the message as protobuf-c fails one (a nested message that fails
  * so is kept as it is, and fails protobuf-c's unpack). Nested messages
- * deeper than `levels` are kept as they are. *out from a (free it),
- * *out_len its bytes. 0, RS_ENOMEM, or RS_EDECODE when the bytes are
- * malformed or foreign at their top level.
+ * deeper than `levels` are kept as they are. With drop_foreign, every
+ * known field in a wire type its type is not written in (packed or not) is
+ * left out instead, at any depth, as the runtimes but protobuf-c keep it
+ * unknown (rs__rules.wire_unknown). *out from a (free it), *out_len its
+ * bytes. 0, RS_ENOMEM, or RS_EDECODE when the bytes are malformed or
+ * foreign at their top level.
  */
 int rs__degroup(uint8_t **out, size_t *out_len,
                 const ProtobufCMessageDescriptor *d, const uint8_t *buf,
-                size_t len, unsigned levels, const ProtobufCAllocator *a);
+                size_t len, unsigned levels, bool drop_foreign,
+                const ProtobufCAllocator *a);
 
 /* Reads a varint at *pos; 0 ok, -1 truncated, -2 longer than 10 bytes. */
 int rs__read_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out);
@@ -705,6 +709,15 @@ int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
                        const rs_options *opts, rs__budget *budget,
                        rs_error *err);
 
+/* rs__unpack_version as the runtime of rules reads the writer's bytes
+ * (NULL: protobuf-c): a runtime that keeps a known field of a foreign wire
+ * type unknown (rs__rules.wire_unknown) decodes what protobuf-c fails on
+ * such a field, without it (rs__degroup's drop_foreign). */
+int rs__unpack_version_rt(ProtobufCMessage **out, const rs__version *v,
+                          const uint8_t *buf, size_t len, size_t base,
+                          const rs_options *opts, const rs__rules *rules,
+                          rs__budget *budget, rs_error *err);
+
 /* rs__unpack without the depth check, for bytes already walked with d. */
 int rs__unpack_walked(ProtobufCMessage **out,
                       const ProtobufCMessageDescriptor *d, const uint8_t *buf,
@@ -735,14 +748,16 @@ typedef struct rs__written {
  * bytes are decoded as the oldest version that explains them (rs__explains),
  * failing that as the raw versions newest first, then the others; a
  * depth limit ends that search when limit_is_final, else the next version
- * is tried. Returns 0 (version NULL when the envelope names a version the
- * registry lacks), RS_ELIMIT, RS_EENVELOPE, RS_EDECODE (err: why the
- * writer's version, or the first raw version tried, fails) or RS_ENOMEM.
- * Release with rs__written_dispose() what the caller did not take.
+ * is tried. Each version is read as the runtime of rules reads it
+ * (rs__unpack_version_rt; NULL: protobuf-c). Returns 0 (version NULL when
+ * the envelope names a version the registry lacks), RS_ELIMIT, RS_EENVELOPE,
+ * RS_EDECODE (err: why the writer's version, or the first raw version tried,
+ * fails) or RS_ENOMEM. Release with rs__written_dispose() what the caller did
+ * not take.
  */
 int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
-                     size_t len, const rs_options *o, rs__budget *b,
-                     bool limit_is_final, rs_error *err);
+                     size_t len, const rs_options *o, const rs__rules *rules,
+                     rs__budget *b, bool limit_is_final, rs_error *err);
 void rs__written_dispose(rs__written *w, const ProtobufCAllocator *a);
 
 /* ---- comparison (compare.c) ------------------------------------------------

@@ -410,7 +410,7 @@ size_t rs__utf8_valid_prefix(const uint8_t *s, size_t len) {
 enum { DG_COPY, DG_DROP, DG_GROUP, DG_MESSAGE, DG_FOREIGN };
 
 static int degroup_kind(const ProtobufCMessageDescriptor *d,
-                        const rs__wfield *f,
+                        const rs__wfield *f, bool drop_foreign,
                         const ProtobufCMessageDescriptor **sub) {
   const ProtobufCFieldDescriptor *fd =
       protobuf_c_message_descriptor_get_field(d, f->number);
@@ -418,6 +418,11 @@ static int degroup_kind(const ProtobufCMessageDescriptor *d,
                    (fd->reserved_flags & RS_FIELD_FLAG_DELIMITED);
   *sub =
       fd != NULL && fd->type == PROTOBUF_C_TYPE_MESSAGE ? fd->descriptor : NULL;
+  /* The runtimes but protobuf-c keep a known field of a wire type its
+   * type is not written in as an unknown field: left out, as an unknown
+   * group is. */
+  if (drop_foreign && fd != NULL && !rs__wire_type_ok(fd, f->wire_type))
+    return DG_DROP;
   if (f->wire_type == RS__WT_SGROUP)
     return delimited ? DG_GROUP : fd == NULL ? DG_DROP : DG_FOREIGN;
   if (f->wire_type == RS__WT_LEN && *sub != NULL)
@@ -431,7 +436,8 @@ static int degroup_kind(const ProtobufCMessageDescriptor *d,
  * nested message is kept as it is.
  */
 static size_t degroup_into(uint8_t *out, const ProtobufCMessageDescriptor *d,
-                           const uint8_t *buf, size_t len, unsigned levels) {
+                           const uint8_t *buf, size_t len, unsigned levels,
+                           bool drop_foreign) {
   const rs__rules *r = rs__rules_for(RS_RUNTIME_CPP);
   size_t pos = 0, n = 0;
   while (pos < len) {
@@ -439,13 +445,13 @@ static size_t degroup_into(uint8_t *out, const ProtobufCMessageDescriptor *d,
     const char *why;
     if (rs__read_field_rt(r, buf, len, &pos, &f, &why) != 0) return SIZE_MAX;
     const ProtobufCMessageDescriptor *sub;
-    int kind = degroup_kind(d, &f, &sub);
+    int kind = degroup_kind(d, &f, drop_foreign, &sub);
     if (kind == DG_DROP) continue;
     if (kind == DG_FOREIGN) return SIZE_MAX;
     size_t body = SIZE_MAX;
     if ((kind == DG_GROUP || kind == DG_MESSAGE) && levels > 0)
       body = degroup_into(NULL, sub, buf + f.value_offset, f.value_len,
-                          levels - 1);
+                          levels - 1, drop_foreign);
     if (kind == DG_COPY || (kind == DG_MESSAGE && body == SIZE_MAX)) {
       if (out != NULL)
         memcpy(out + n, buf + f.tag_offset, f.end - f.tag_offset);
@@ -460,7 +466,7 @@ static size_t degroup_into(uint8_t *out, const ProtobufCMessageDescriptor *d,
     if (out != NULL) {
       memcpy(out + n, head, h);
       (void)degroup_into(out + n + h, sub, buf + f.value_offset, f.value_len,
-                         levels - 1);
+                         levels - 1, drop_foreign);
     }
     n += h + body;
   }
@@ -469,14 +475,15 @@ static size_t degroup_into(uint8_t *out, const ProtobufCMessageDescriptor *d,
 
 int rs__degroup(uint8_t **out, size_t *out_len,
                 const ProtobufCMessageDescriptor *d, const uint8_t *buf,
-                size_t len, unsigned levels, const ProtobufCAllocator *a) {
+                size_t len, unsigned levels, bool drop_foreign,
+                const ProtobufCAllocator *a) {
   *out = NULL;
   *out_len = 0;
-  size_t n = degroup_into(NULL, d, buf, len, levels);
+  size_t n = degroup_into(NULL, d, buf, len, levels, drop_foreign);
   if (n == SIZE_MAX) return RS_EDECODE;
   uint8_t *p = rs__alloc(a, n + 1);
   if (p == NULL) return RS_ENOMEM;
-  (void)degroup_into(p, d, buf, len, levels);
+  (void)degroup_into(p, d, buf, len, levels, drop_foreign);
   *out = p;
   *out_len = n;
   return 0;

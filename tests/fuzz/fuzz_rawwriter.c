@@ -73,7 +73,7 @@ static bool decodes_degrouped(const rs__version *ver, const uint8_t *rec,
   size_t flat_len = 0;
   const ProtobufCAllocator *a = rs__allocator_or_default(NULL);
   if (rs__degroup(&flat, &flat_len, ver->desc, rec, len,
-                  rs__levels(RS_DEFAULT_MAX_DEPTH), a) != 0)
+                  rs__levels(RS_DEFAULT_MAX_DEPTH), false, a) != 0)
     return false;
   ProtobufCMessage *m =
       protobuf_c_message_unpack(ver->desc, NULL, flat_len, flat);

@@ -419,8 +419,12 @@ def fix_with_consumers(h, backend, queue, v2):
     check(pending_v2, "pending version-2 messages at the kill")
     check({k for k in v2[OUTBOX] if queue[k][1] in IN_FLIGHT},
           "version-2 messages processing at the kill")
+    # The consumers finish the held messages at their own pace, slower on
+    # a loaded machine: the fix waits for them as long as its passes last
+    # (it ends as soon as nothing is left in flight), not the default 2 s.
     fix = h.start_rollsafe("fix", "--execute", "--allow-lossy", "--batch",
-                           "50", "--max-passes", "100")
+                           "50", "--max-passes", "100",
+                           "--in-flight-wait", "600s")
     # The consumers start once the batch holding the first pending
     # version-2 message has committed, so that some of what they take was
     # converted before. The fix cannot end before: the held messages keep
