@@ -912,10 +912,22 @@ static int classify(rs_classification *c, const rs__type *t,
     rs__written_dispose(&w, b->backing);
     return rc;
   }
+  if (w.payload_end < len) {
+    rc =
+        add(c, RS_VERDICT_OK, RS__RC_EARLY_END, "", 0, w.payload_end,
+            "%s ends the record at this %s without an error: the %zu "
+            "bytes from here are not read, by the writer's version either",
+            rules->name, buf[w.payload_end] == 0 ? "tag of 0" : "end-group tag",
+            len - w.payload_end);
+    if (rc != 0) {
+      rs__written_dispose(&w, b->backing);
+      return rc;
+    }
+  }
   bool too_deep = false;
   const rs__version *wv = w.version;
   const uint8_t *p = buf + w.payload_offset;
-  size_t plen = len - w.payload_offset;
+  size_t plen = w.payload_end - w.payload_offset;
   bool proven = false; /* protobuf-c unpacked the payload as the reader */
   if (framing_clash(framing, w.encoding)) {
     rc = framing_note(c, rv, framing, w.encoding, buf, len, o);
@@ -929,8 +941,8 @@ static int classify(rs_classification *c, const rs__type *t,
     }
   }
   if (w.encoding == RS_ENCODING_RAW) {
-    rc = classify_raw(c, t, rv, framing, given, buf, len, o, rules, b, &w,
-                      &too_deep, &proven);
+    rc = classify_raw(c, t, rv, framing, given, buf, w.payload_end, o, rules, b,
+                      &w, &too_deep, &proven);
     rs__written_dispose(&w, b->backing);
   } else {
     if (wv != NULL && wv->number < rv->number &&
@@ -1278,6 +1290,8 @@ static int classify_replacement(rs_classification *c, const setup *st,
   const rs__version *wv = ow.version;
   size_t old_off = ow.payload_offset;
   bool old_raw = ow.encoding == RS_ENCODING_RAW;
+  /* What the writer meant ends where the runtime ends the original. */
+  if (rc == 0) old_len = ow.payload_end;
   rs__written_dispose(&ow, b->backing);
   if (rc != 0 || wv == NULL) {
     *fallback = true;

@@ -214,9 +214,12 @@ static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
   if (rc != 0) return rc;
   w->version = rs__type_version(t, w->number);
   if (w->version == NULL) return 0;
+  w->payload_end =
+      w->payload_offset +
+      rs__early_end(rules, buf + w->payload_offset, len - w->payload_offset);
   return rs__unpack_version_rt(&w->msg, w->version, buf + w->payload_offset,
-                               len - w->payload_offset, w->payload_offset, o,
-                               rules, b, err);
+                               w->payload_end - w->payload_offset,
+                               w->payload_offset, o, rules, b, err);
 }
 
 /* A Confluent-framed record: the header, then the payload decoded as the
@@ -238,9 +241,12 @@ static int read_confluent(rs__written *w, const rs__type *t, const uint8_t *buf,
     return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
                     "%s has versions 1..%zu; schema id %lu maps to version %u",
                     t->name, t->n_versions, (unsigned long)m->id, w->number);
+  w->payload_end =
+      w->payload_offset +
+      rs__early_end(rules, buf + w->payload_offset, len - w->payload_offset);
   return rs__unpack_version_rt(&w->msg, w->version, buf + w->payload_offset,
-                               len - w->payload_offset, w->payload_offset, o,
-                               rules, b, err);
+                               w->payload_end - w->payload_offset,
+                               w->payload_offset, o, rules, b, err);
 }
 
 int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
@@ -248,6 +254,7 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
                      rs__budget *b, bool limit_is_final, rs_error *err) {
   memset(w, 0, sizeof *w);
   w->provenance.version = RS_PROVENANCE_VERSION;
+  w->payload_end = len;
   if (len > o->max_record_size)
     return rs__fail(err, RS_ELIMIT, RS_OFFSET_NONE,
                     "record is %zu bytes, over the limit of %zu", len,
@@ -261,6 +268,8 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
     return read_confluent(w, t, buf, len, o, rules, b, err);
   }
   w->encoding = RS_ENCODING_RAW;
+  /* The bytes the reader's runtime reads as the record. */
+  len = w->payload_end = rs__early_end(rules, buf, len);
   /* Raw: the version that can have written the bytes (rs__explains: no
    * unknown field, values in range, enums defined), the oldest that can:
    * the same choice as rs_classify's inference. */

@@ -224,12 +224,20 @@ typedef struct rs__rules {
   bool tag_strict;
   /* What the reader does with an extension its version declares. */
   rs__ext_reading extensions;
+  /* Python's C++ backend: a top-level tag of 0 or an end-group tag ends
+   * the record without an error (MergeFromString warns "Unexpected
+   * end-group tag" and keeps what it read); nested, it fails the parse. */
+  bool early_end;
 } rs__rules;
 
 /* protobuf-c's rules: the default reader's. */
 extern const rs__rules rs__rules_pbc;
 /* The rules of runtime rt with its defaults (rt valid). */
 const rs__rules *rs__rules_for(rs_runtime rt);
+
+/* Where the runtime of r ends a record's bytes (rs__rules.early_end): the
+ * offset of the top-level tag that ends it, else len. */
+size_t rs__early_end(const rs__rules *r, const uint8_t *buf, size_t len);
 
 /* The rules of a reader's runtime and options (rs_reader version 3; older
  * versions get protobuf-c's). 0 or RS_EINVAL (err says which option). */
@@ -729,7 +737,10 @@ typedef struct rs__written {
   rs_encoding encoding;  /* 0 when over the size limit */
   size_t header_offset;  /* envelopes */
   size_t payload_offset; /* 0 for raw records */
-  unsigned number;       /* the version the writer used (from the envelope) */
+  /* Where the payload's bytes end for the runtime that read them: the
+   * record's length, or where it ends the record early (rs__early_end). */
+  size_t payload_end;
+  unsigned number; /* the version the writer used (from the envelope) */
   const rs__version *version; /* NULL: the envelope names an unknown version */
   ProtobufCMessage *msg;      /* the payload as `version` decodes it */
   bool has_provenance;

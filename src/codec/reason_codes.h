@@ -26,6 +26,7 @@
   /* the reader's parse */                                         \
   XX(WIRE_TYPE_MISMATCH, "wire-type-mismatch")                     \
   XX(WIRE_TYPE_IGNORED, "wire-type-ignored")                       \
+  XX(EARLY_END, "early-end")                                       \
   XX(PACKED_MALFORMED, "packed-malformed")                         \
   XX(UTF8_INVALID, "utf8-invalid")                                 \
   XX(UTF8_REPLACED, "utf8-replaced")                               \

@@ -92,6 +92,7 @@ static const rs__rules rules_python = {
     .wire_unknown = true,
     .closed_enums = true,
     .utf8_fails = true,
+    .early_end = true,
     .nested_limit = 100,
     .extensions = RS__EXT_PARSED,
 };
@@ -258,6 +259,23 @@ static int read_tag(const rs__rules *r, const uint8_t *buf, size_t len,
   *wt = (unsigned)(tag & 7);
   *pos += n;
   return 0;
+}
+
+size_t rs__early_end(const rs__rules *r, const uint8_t *buf, size_t len) {
+  if (r == NULL || !r->early_end) return len;
+  size_t pos = 0;
+  while (pos < len) {
+    uint64_t tag;
+    size_t n = varint_at(buf + pos, len - pos, &tag);
+    /* A tag C++ cannot read fails the parse: no early end. */
+    if (n == 0 || n > 5) return len;
+    tag &= 0xffffffffu;
+    if (tag == 0 || (tag & 7) == RS__WT_EGROUP) return pos;
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field_rt(r, buf, len, &pos, &f, &why) != 0) return len;
+  }
+  return len;
 }
 
 /* Skips one field's value of wire type wt at *pos (groups to their end,
