@@ -184,6 +184,19 @@ static bool is_fixed64_type(ProtobufCType t) {
          t == PROTOBUF_C_TYPE_DOUBLE;
 }
 
+/* A varint of n bytes as a field of type t holds it: as the writer meant
+ * it (r NULL: its low 64 bits), or as the reader's runtime r reads it
+ * (Java's fast path sets bit 63 of a ten-byte varint read as 64 bits,
+ * whatever its last byte holds). */
+static uint64_t varint_as(const rs__rules *r, ProtobufCType t, uint64_t raw,
+                          size_t n) {
+  if (r != NULL && r->varint64_bit63 && n == 10 &&
+      (t == PROTOBUF_C_TYPE_INT64 || t == PROTOBUF_C_TYPE_UINT64 ||
+       t == PROTOBUF_C_TYPE_SINT64 || t == PROTOBUF_C_TYPE_BOOL))
+    raw |= (uint64_t)1 << 63;
+  return raw;
+}
+
 /* A fixed-width value as a field of type t holds it. */
 static val fixed_val(ProtobufCType t, uint64_t bits) {
   val v;
@@ -414,10 +427,12 @@ static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
             continue;
           }
           v.kind = V_INT;
+          uint64_t got =
+              varint_as(reader ? r : NULL, f->type, raw, pos - start);
           if (f->type == PROTOBUF_C_TYPE_BOOL)
-            v.i.mag = pbc_boolean(p + start, pos - start);
+            v.i.mag = pbc ? pbc_boolean(p + start, pos - start) : got != 0;
           else
-            v.i = rs__varint_value(f->type, raw);
+            v.i = rs__varint_value(f->type, got);
           v.enum_bad = enum_value_bad(f, raw);
         }
         int rc = vals_push(vs, &cap, v, a, b);
@@ -431,10 +446,16 @@ static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
     switch (f->type) {
       case PROTOBUF_C_TYPE_BOOL:
         v.kind = V_INT;
-        /* parse_boolean sees a length-delimited member with its prefix. */
-        v.i.mag = o->wt == RS__WT_LEN
-                      ? pbc_boolean(buf + o->voff - o->plen, o->plen + o->vlen)
-                      : pbc_boolean(p, o->vlen);
+        /* protobuf-c's parse_boolean: any bit of any byte, a
+         * length-delimited member with its prefix; the others read 64
+         * bits. */
+        if (!pbc)
+          v.i.mag =
+              varint_as(reader ? r : NULL, f->type, o->value, o->vlen) != 0;
+        else if (o->wt == RS__WT_LEN)
+          v.i.mag = pbc_boolean(buf + o->voff - o->plen, o->plen + o->vlen);
+        else
+          v.i.mag = pbc_boolean(p, o->vlen);
         break;
       case PROTOBUF_C_TYPE_STRING:
       case PROTOBUF_C_TYPE_BYTES:
@@ -480,7 +501,8 @@ static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
             continue;
           }
           v.kind = V_INT;
-          v.i = rs__varint_value(f->type, o->value);
+          v.i = rs__varint_value(f->type, varint_as(reader ? r : NULL, f->type,
+                                                    o->value, o->vlen));
           v.enum_bad = enum_value_bad(f, o->value);
         } else {
           v = fixed_val(f->type, o->value);

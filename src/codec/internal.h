@@ -228,6 +228,9 @@ typedef struct rs__rules {
    * the record without an error (MergeFromString warns "Unexpected
    * end-group tag" and keeps what it read); nested, it fails the parse. */
   bool early_end;
+  /* Java's CodedInputStream: a ten-byte varint read as 64 bits (int64,
+   * uint64, sint64, bool) has bit 63 set whatever its last byte holds. */
+  bool varint64_bit63;
 } rs__rules;
 
 /* protobuf-c's rules: the default reader's. */

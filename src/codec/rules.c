@@ -70,6 +70,7 @@ static const rs__rules rules_java = {
     .utf8_replaces = true,
     .utf8_map_strict = true,
     .oneof_stale_merge = true,
+    .varint64_bit63 = true,
     .required = true,
     .nested_limit = 100,
     .extensions = RS__EXT_EITHER,
