@@ -71,16 +71,20 @@ bool rs__enum_known(const ProtobufCEnumDescriptor *e, int value) {
   return rs__enum_value(e, value) != NULL;
 }
 
-/* A varint as protobuf-c scans it (at most 10 bytes); its length or 0.
- * Ten bytes with bits past 64 (a last byte above 1) give 0 too: Go refuses
- * them where the others keep the low bits, which the full path tells. */
-static inline size_t q_varint(const uint8_t *p, size_t rem, uint64_t *out) {
+/* A varint as protobuf-c scans it (at most 10 bytes); its length or 0. */
+static inline size_t q_varint_of(const uint8_t *p, size_t rem, uint64_t *out,
+                                 bool header) {
   size_t max = rem < 10 ? rem : 10;
   uint64_t v = 0;
   for (size_t i = 0; i < max; i++) {
     v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
     if ((p[i] & 0x80) == 0) {
-      if (i == 9 && p[i] > 1) return 0;
+      /* Ten bytes end in 1 when written: any other last byte is read
+       * otherwise by some runtime (Go fails bits past 64; Java sets bit
+       * 63 whatever the byte holds), so the full path decides. An
+       * envelope's header is read by rollsafe's own parser: the low 64
+       * bits. */
+      if (i == 9 && (header ? p[i] > 1 : p[i] != 1)) return 0;
       *out = v;
       return i + 1;
     }
@@ -88,12 +92,21 @@ static inline size_t q_varint(const uint8_t *p, size_t rem, uint64_t *out) {
   return 0;
 }
 
+static inline size_t q_varint(const uint8_t *p, size_t rem, uint64_t *out) {
+  return q_varint_of(p, rem, out, false);
+}
+
+static inline size_t q_header_varint(const uint8_t *p, size_t rem,
+                                     uint64_t *out) {
+  return q_varint_of(p, rem, out, true);
+}
+
 /* q_varint's length, without the value. */
 static inline size_t q_skip_varint(const uint8_t *p, size_t rem) {
   if (rem > 0 && p[0] < 0x80) return 1;
   size_t max = rem < 10 ? rem : 10;
   for (size_t i = 0; i < max; i++)
-    if ((p[i] & 0x80) == 0) return i == 9 && p[i] > 1 ? 0 : i + 1;
+    if ((p[i] & 0x80) == 0) return i == 9 && p[i] != 1 ? 0 : i + 1;
   return 0;
 }
 
@@ -630,7 +643,7 @@ static bool q_provenance(rs__quick_envelope *e, const uint8_t *p, size_t len) {
     if (number == 4) {
       /* int64 write_time_us = 4 */
       uint64_t v;
-      size_t n = wt == RS__WT_VARINT ? q_varint(p + pos, rem, &v) : 0;
+      size_t n = wt == RS__WT_VARINT ? q_header_varint(p + pos, rem, &v) : 0;
       if (n == 0) return false;
       e->write_time_us = (int64_t)v;
       pos += n;
@@ -654,7 +667,7 @@ bool rs__quick_envelope_parse(rs__quick_envelope *e, const uint8_t *buf,
   if (len < 3 || buf[0] != RS_ENVELOPE_MARKER || buf[1] != RS_ENVELOPE_MAJOR)
     return false;
   uint64_t hlen;
-  size_t n = q_varint(buf + 2, len - 2, &hlen);
+  size_t n = q_header_varint(buf + 2, len - 2, &hlen);
   if (n == 0 || hlen > RS_ENVELOPE_MAX_HEADER || hlen > len - 2 - n)
     return false;
   size_t pos = 2 + n;
@@ -679,7 +692,7 @@ bool rs__quick_envelope_parse(rs__quick_envelope *e, const uint8_t *buf,
       /* uint32 format_version = 2: protobuf-c keeps the low 32 bits; only
        * values that fit are taken. */
       uint64_t v;
-      size_t vn = wt == RS__WT_VARINT ? q_varint(h + pos, rem, &v) : 0;
+      size_t vn = wt == RS__WT_VARINT ? q_header_varint(h + pos, rem, &v) : 0;
       if (vn == 0 || v == 0 || v > UINT32_MAX) return false;
       e->format_version = (unsigned)v;
       pos += vn;

@@ -358,8 +358,8 @@ case("wire", "known_field_as_group_p2", P2, "int32 f = 2;", "int32 f = 2;", [Raw
 case("wire", "message_as_group_p2", P2, "S f = 2;", "S f = 2;", [Raw("0801 13 0805 14")], verdicts=False)
 # Field numbers: 19000 (reserved for protobuf's own use, never declared),
 # 2^29-1, a 5-byte tag of 2^29 (its low 32 bits are 0), a 33-bit tag whose
-# low 32 bits are field 2^29-1.
-case("wire", "field_numbers_p2", P2, "int32 f = 2;", "int32 f = 2;", [Raw("0801 f8a90900"), Raw("0801 f8ffffff0f00"), Raw("0801 8080808010 0a"), Raw("0801 f8ffffff1f 00")], verdicts=False)
+# low 32 bits are field 2^29-1, field 2's tag in 6 bytes.
+case("wire", "field_numbers_p2", P2, "int32 f = 2;", "int32 f = 2;", [Raw("0801 f8a90900"), Raw("0801 f8ffffff0f00"), Raw("0801 8080808010 0a"), Raw("0801 f8ffffff1f 00"), Raw("0801 908080808000 05")], verdicts=False)
 # Field number 0: as a one-byte tag, and with wire type 2.
 case("wire", "field_zero_p2", P2, "int32 f = 2;", "int32 f = 2;", [Raw("0801 0010"), Raw("0801 0200 1002")], verdicts=False)
 # A top-level end-group tag, tag 0, and tag 0 in two bytes, each between
