@@ -57,7 +57,17 @@ typedef struct occs {
   size_t n;
   size_t bad_at; /* where the bytes stop making sense, or SIZE_MAX */
   const char *why;
+  bool on_stack; /* items is the caller's OCCS_INLINE (not freed) */
 } occs;
+
+/* Occurrences a message holds without an allocation: most messages have
+ * fewer fields. The budget is charged for them all the same. */
+#define OCCS_INLINE 16
+
+static void occs_free(occs *os, const ProtobufCAllocator *a) {
+  if (!os->on_stack) rs__free(a, os->items);
+  os->items = NULL;
+}
 
 static int occ_cmp(const void *a, const void *b) {
   const occ *x = a, *y = b;
@@ -65,13 +75,15 @@ static int occ_cmp(const void *a, const void *b) {
   return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Reads every field of one message's bytes as runtime r reads tags.
- * RS_ENOMEM/RS_ELIMIT only. */
-static int gather(occs *out, const rs__rules *r, const uint8_t *buf, size_t len,
-                  const ProtobufCAllocator *a, rs__budget *b) {
+/* Reads every field of one message's bytes as runtime r reads tags, into
+ * the caller's OCCS_INLINE occurrences first (a's budget b charged as if
+ * they were allocated). RS_ENOMEM/RS_ELIMIT only. */
+static int gather(occs *out, occ *inl, const rs__rules *r, const uint8_t *buf,
+                  size_t len, const ProtobufCAllocator *a, rs__budget *b) {
   memset(out, 0, sizeof *out);
   out->bad_at = SIZE_MAX;
   size_t cap = 0, pos = 0;
+  bool sorted = true;
   while (pos < len) {
     rs__wfield f;
     const char *why;
@@ -81,14 +93,24 @@ static int gather(occs *out, const rs__rules *r, const uint8_t *buf, size_t len,
       break;
     }
     if (out->n == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      occ *grown = rs__alloc(a, ncap * sizeof *grown);
-      if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
-      if (out->n) memcpy(grown, out->items, out->n * sizeof *grown);
-      rs__free(a, out->items);
-      out->items = grown;
+      size_t ncap = cap ? cap * 2 : OCCS_INLINE;
+      if (cap == 0 && inl != NULL) {
+        if (b != NULL && !rs__budget_charge(b, ncap * sizeof *inl))
+          return rs__budget_code(b);
+        out->items = inl;
+        out->on_stack = true;
+      } else {
+        occ *grown = rs__alloc(a, ncap * sizeof *grown);
+        if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+        memcpy(grown, out->items, out->n * sizeof *grown);
+        occs_free(out, a);
+        out->items = grown;
+        out->on_stack = false;
+      }
       cap = ncap;
     }
+    /* Fields come in number order as a rule: then no sort is needed. */
+    if (out->n > 0 && out->items[out->n - 1].number > f.number) sorted = false;
     occ *o = &out->items[out->n];
     o->number = f.number;
     o->wt = (uint8_t)f.wire_type;
@@ -109,7 +131,9 @@ static int gather(occs *out, const rs__rules *r, const uint8_t *buf, size_t len,
     o->value = f.value;
     out->n++;
   }
-  if (out->n > 1) qsort(out->items, out->n, sizeof *out->items, occ_cmp);
+  /* Already in (number, order) order: equal numbers come in order. */
+  if (out->n > 1 && !sorted)
+    qsort(out->items, out->n, sizeof *out->items, occ_cmp);
   return 0;
 }
 
@@ -173,7 +197,25 @@ typedef struct vals {
    * first's). */
   size_t foreign;
   unsigned foreign_wt;
+  bool on_stack; /* v is rs__compare's VALS_INLINE (not freed) */
+  val *inl;      /* those, or NULL */
 } vals;
+
+/* Values a field holds without an allocation (most hold one), charged to
+ * the budget all the same. */
+#define VALS_INLINE 4
+
+/*
+ * rs__compare's working memory for the first POOL_DEPTHS levels of a
+ * record, one slot a level and side (writer, reader): each level's
+ * occurrences (compare_msg) and each field's values (compare_field) live
+ * there while deeper levels use the next slot. Deeper levels allocate.
+ */
+#define POOL_DEPTHS 4
+typedef struct rs__cmp_pool {
+  occ occs[POOL_DEPTHS][2][OCCS_INLINE];
+  val vals[POOL_DEPTHS][2][VALS_INLINE];
+} cmp_pool;
 
 static bool is_fixed32_type(ProtobufCType t) {
   return t == PROTOBUF_C_TYPE_FIXED32 || t == PROTOBUF_C_TYPE_SFIXED32 ||
@@ -245,12 +287,20 @@ static bool enum_value_bad(const ProtobufCFieldDescriptor *f, uint64_t raw) {
 static int vals_push(vals *vs, size_t *cap, val v, const ProtobufCAllocator *a,
                      rs__budget *b) {
   if (vs->n == *cap) {
-    size_t ncap = *cap ? *cap * 2 : 4;
-    val *grown = rs__alloc(a, ncap * sizeof *grown);
-    if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
-    if (vs->n) memcpy(grown, vs->v, vs->n * sizeof *grown);
-    rs__free(a, vs->v);
-    vs->v = grown;
+    size_t ncap = *cap ? *cap * 2 : VALS_INLINE;
+    if (*cap == 0 && vs->inl != NULL) {
+      if (b != NULL && !rs__budget_charge(b, ncap * sizeof v))
+        return rs__budget_code(b);
+      vs->v = vs->inl;
+      vs->on_stack = true;
+    } else {
+      val *grown = rs__alloc(a, ncap * sizeof *grown);
+      if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+      if (vs->n) memcpy(grown, vs->v, vs->n * sizeof *grown);
+      if (!vs->on_stack) rs__free(a, vs->v);
+      vs->v = grown;
+      vs->on_stack = false;
+    }
     *cap = ncap;
   }
   vs->v[vs->n++] = v;
@@ -348,12 +398,13 @@ static void vals_drop(vals *vs, size_t at, bool wire, unsigned wt,
  * Singular fields keep the last value; a singular message merges its
  * occurrences.
  */
-static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
+static int field_vals(vals *vs, val *inl, const ProtobufCMessageDescriptor *D,
                       const ProtobufCFieldDescriptor *f, const uint8_t *buf,
                       const occ *os, size_t count, bool reader,
                       const rs__rules *r, const ProtobufCAllocator *a,
                       rs__budget *b) {
   memset(vs, 0, sizeof *vs);
+  vs->inl = inl;
   size_t cap = 0;
   bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
   /* What only the reader's runtime does: the writer meant what a runtime
@@ -595,7 +646,7 @@ static int pbc_merge(uint8_t **out, size_t *out_len,
 
 static void vals_dispose(vals *vs, const ProtobufCAllocator *a) {
   if (vs->merged && vs->n > 0) rs__free(a, (void *)vs->v[0].p);
-  rs__free(a, vs->v);
+  if (!vs->on_stack) rs__free(a, vs->v);
   vs->v = NULL;
   vs->n = 0;
 }
@@ -1162,11 +1213,15 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   wn = oneof_keep(W, wf, wall, wp, wn, &wskip, NULL);
   rn = oneof_keep(R, rf, rall, rp, rn, &rskip, rules);
   vals wv, rv;
-  int rc = field_vals(&wv, W, wf, wb, wn > 0 ? wp + wskip : NULL, wn, false,
-                      rules, c->a, c->budget);
+  cmp_pool *pool = c->pool;
+  bool pooled = pool != NULL && depth <= POOL_DEPTHS;
+  int rc =
+      field_vals(&wv, pooled ? pool->vals[depth - 1][0] : NULL, W, wf, wb,
+                 wn > 0 ? wp + wskip : NULL, wn, false, rules, c->a, c->budget);
   if (rc == 0)
-    rc = field_vals(&rv, R, rf, rb, rn > 0 ? rp + rskip : NULL, rn, true, rules,
-                    c->a, c->budget);
+    rc = field_vals(&rv, pooled ? pool->vals[depth - 1][1] : NULL, R, rf, rb,
+                    rn > 0 ? rp + rskip : NULL, rn, true, rules, c->a,
+                    c->budget);
   else
     memset(&rv, 0, sizeof rv);
   /* A map holds one entry a key, the last: the writer's map, and the
@@ -1423,16 +1478,20 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   }
   bool same = wb == rb && wlen == rlen;
   occs wo, ro;
+  cmp_pool *pool = c->pool;
+  bool pooled = pool != NULL && depth <= POOL_DEPTHS;
   memset(&wo, 0, sizeof wo);
   memset(&ro, 0, sizeof ro);
-  int rc = gather(&ro, rules, rb, rlen, c->a, c->budget);
+  int rc = gather(&ro, pooled ? pool->occs[depth - 1][0] : NULL, rules, rb,
+                  rlen, c->a, c->budget);
   if (rc == 0 && !same)
-    rc = gather(&wo, &rs__rules_pbc, wb, wlen, c->a, c->budget);
+    rc = gather(&wo, pooled ? pool->occs[depth - 1][1] : NULL, &rs__rules_pbc,
+                wb, wlen, c->a, c->budget);
   if (same) wo = ro;
   if (rc != 0) {
     c->rc = rc;
-    rs__free(c->a, ro.items);
-    if (!same) rs__free(c->a, wo.items);
+    occs_free(&ro, c->a);
+    if (!same) occs_free(&wo, c->a);
     return;
   }
   if (ro.bad_at != SIZE_MAX)
@@ -1593,8 +1652,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
          a, c->reader_label, b);
     rs__path_pop(path, mark);
   }
-  rs__free(c->a, ro.items);
-  if (!same) rs__free(c->a, wo.items);
+  occs_free(&ro, c->a);
+  if (!same) occs_free(&wo, c->a);
 }
 
 void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
@@ -1602,9 +1661,13 @@ void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                  const ProtobufCMessageDescriptor *R, const uint8_t *rb,
                  size_t rlen, size_t rbase) {
   rs__path path = {{0}, 0};
+  cmp_pool pool;
+  cmp_pool *outer = c->pool;
+  c->pool = &pool;
   compare_msg(c, W != NULL ? W : R, W != NULL ? wb : rb,
               W != NULL ? wlen : rlen, W != NULL ? wbase : rbase, R, rb, rlen,
               rbase, 1, &path, true);
+  c->pool = outer;
 }
 
 /* ---- what a version can have written ------------------------------------- */
