@@ -181,7 +181,7 @@ static int gather(occs *out, occ *inl, const rs__rules *r, const uint8_t *buf,
       } else {
         occ *grown = rs__alloc(a, ncap * sizeof *grown);
         if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
-        memcpy(grown, out->items, out->n * sizeof *grown);
+        if (out->n) memcpy(grown, out->items, out->n * sizeof *grown);
         occs_free(out, a);
         out->items = grown;
         out->on_stack = false;
