@@ -47,6 +47,16 @@ static void *budget_alloc(void *data, size_t size) {
   return p;
 }
 
+bool rs__budget_charge(rs__budget *b, size_t size) {
+  size_t c = cost(size);
+  if (b->over || c > b->limit - b->used) {
+    b->over = true;
+    return false;
+  }
+  b->used += c;
+  return true;
+}
+
 static void budget_free(void *data, void *ptr) {
   rs__budget *b = data;
   if (ptr != NULL) b->backing->free(b->backing->allocator_data, ptr);

@@ -550,6 +550,48 @@ static quick_limits quick_limits_of(const rs_options *o,
   return q;
 }
 
+/*
+ * An envelope-aware reader of an envelope that a newer version wv wrote:
+ * whether the walks prove the full path's verdict ok with no reason. It
+ * is when the reader's version explains the payload (rs__quick_explains:
+ * protobuf-c unpacks it clean, every value in range, every enum value
+ * defined), so does the writer's, and the two versions read alike bytes
+ * that both explain and that hold none of their conflicting fields: the
+ * comparison of the two views then finds no difference, as for raw bytes
+ * whose writer is inferred (quick_classify). The budget must hold what
+ * the full path takes: the header (header, counted), the writer's decode
+ * kept while the comparison and the reader's decode (last_word) run.
+ */
+static bool newer_reads_alike(const rs__version *wv, const rs__version *rv,
+                              const uint8_t *p, size_t plen, size_t header,
+                              const rs_options *o, const quick_limits *ql) {
+  if (wv->number > 64 || wv->groups || rv->groups || wv->static_depth == 0 ||
+      rv->static_depth == 0)
+    return false;
+  uint64_t bit = (uint64_t)1 << (wv->number - 1);
+  if (!(rv->agrees & bit) && !(rv->settles & bit)) return false;
+  size_t ralloc = 0, walloc = 0;
+  uint64_t top = 0, wtop = 0;
+  if (!rs__quick_explains(rv->plans, p, plen, ql->rlevels, ql->all_utf8,
+                          &ralloc, &top) ||
+      !rs__quick_explains(wv->plans, p, plen, ql->levels, false, &walloc,
+                          &wtop))
+    return false;
+  if (!(rv->agrees & bit)) {
+    bool clash =
+        rv->masks ? (top & rv->conflict_mask) != 0
+                  : rv->n_conflicts > 0 &&
+                        rs__has_field(p, plen, rv->conflicts, rv->n_conflicts);
+    if (clash) return false;
+  }
+  size_t max = o->max_alloc;
+  if (max < 65536 || plen > (max - 65536) / 256) return false;
+  size_t wc = counted(walloc, plen), rc = counted(ralloc, plen);
+  if (header > max || wc > max - header) return false;
+  size_t left = max - header - wc;
+  return rc <= left && 128 * plen + 65536 <= left;
+}
+
 static int quick_classify(rs_classification *c, const rs__type *t,
                           const rs__version *rv, rs_reader_framing framing,
                           unsigned given, const uint8_t *buf, size_t len,
@@ -631,15 +673,21 @@ static int quick_classify(rs_classification *c, const rs__type *t,
        memcmp(e.fingerprint, wv->fingerprint, RS_FINGERPRINT_LEN) != 0))
     return 0;
   bool plain = framing == RS_READER_FRAMING_RAW;
-  if (!plain && (wv != rv || rv->static_depth == 0)) return 0;
   const uint8_t *p = buf + e.payload_offset;
   size_t plen = len - e.payload_offset;
-  if (!rs__quick_unpacks(wv->plans, p, plen, plain ? levels : rlevels, !plain,
-                         all_utf8 && !plain, &alloc))
-    return 0;
-  alloc = counted(alloc, plen);
   size_t header = counted(e.alloc, e.payload_offset);
-  if (alloc > o->max_alloc || header > o->max_alloc - alloc) return 0;
+  if (!plain && wv != rv) {
+    if (wv->number < rv->number ||
+        !newer_reads_alike(wv, rv, p, plen, header, o, ql))
+      return 0;
+  } else {
+    if (!plain && rv->static_depth == 0) return 0;
+    if (!rs__quick_unpacks(wv->plans, p, plen, plain ? levels : rlevels, !plain,
+                           all_utf8 && !plain, &alloc))
+      return 0;
+    alloc = counted(alloc, plen);
+    if (alloc > o->max_alloc || header > o->max_alloc - alloc) return 0;
+  }
   c->encoding = RS_ENCODING_ENVELOPE;
   c->written_version = wv->number;
   c->basis = RS_WRITER_NAMED;
@@ -672,15 +720,28 @@ typedef struct cmp_labels {
   char reader[32], writer[32];
 } cmp_labels;
 
+/* "version N" into out (32 bytes), without printf: a comparison of every
+ * record that is not proven ok names both versions. */
+static void version_label(char *out, unsigned v) {
+  static const char head[] = "version ";
+  char digits[10];
+  size_t nd = 0;
+  do digits[nd++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0 && nd < sizeof digits);
+  memcpy(out, head, sizeof head - 1);
+  size_t n = sizeof head - 1;
+  while (nd > 0) out[n++] = digits[--nd];
+  out[n] = '\0';
+}
+
 /* A comparison of what wv (NULL: none known) wrote with what rv reads,
  * into c's reasons, its working memory from the scratch budget sb. */
 static void cmp_init(rs__cmp *cmp, cmp_labels *l, rs_classification *c,
                      rs__budget *sb, const rs__type *t, const rs__version *wv,
                      const rs__version *rv, const rs_options *o,
                      const rs__rules *rules) {
-  snprintf(l->reader, sizeof l->reader, "version %u", rv->number);
-  snprintf(l->writer, sizeof l->writer, "version %u",
-           wv != NULL ? wv->number : 0);
+  version_label(l->reader, rv->number);
+  version_label(l->writer, wv != NULL ? wv->number : 0);
   memset(cmp, 0, sizeof *cmp);
   cmp->notes = &c->reasons;
   cmp->a = &sb->allocator;
@@ -884,6 +945,15 @@ static int classify_raw(rs_classification *c, const rs__type *t,
 static int last_word(rs_classification *c, const rs__version *rv,
                      const uint8_t *p, size_t plen, size_t base,
                      const rs_options *o, rs__budget *b) {
+  /* A walk that proves protobuf-c unpacks the payload within what the
+   * budget has left says what the unpack would: nothing. */
+  size_t alloc = 0;
+  size_t left = b->over ? 0 : b->limit - b->used;
+  if (!rv->groups &&
+      rs__quick_unpacks(rv->plans, p, plen, rs__levels(o->max_depth), false,
+                        false, &alloc) &&
+      counted(alloc, plen) <= left)
+    return 0;
   ProtobufCMessage *m = NULL;
   rs_error e = RS_ERROR_INIT;
   rs__budget lb;

@@ -35,8 +35,87 @@
 
 #include "internal.h"
 
+/* The field of d numbered `number`, as protobuf-c's
+ * protobuf_c_message_descriptor_get_field finds it; a message's ranges are
+ * few, so a linear look beats its binary search (as quick.c's q_field). */
+static inline const ProtobufCFieldDescriptor *field_of(
+    const ProtobufCMessageDescriptor *d, uint32_t number) {
+  const ProtobufCIntRange *r = d->field_ranges;
+  for (unsigned i = 0; i < d->n_field_ranges; i++) {
+    uint32_t start = (uint32_t)r[i].start_value;
+    uint32_t n = (uint32_t)(r[i + 1].orig_index - r[i].orig_index);
+    if (number >= start && number - start < n)
+      return &d->fields[(uint32_t)r[i].orig_index + (number - start)];
+  }
+  return NULL;
+}
+
 static const rs__rules *rules_of(const rs__cmp *c) {
   return c->rules != NULL ? c->rules : &rs__rules_pbc;
+}
+
+/* ---- field paths -------------------------------------------------------- */
+
+/*
+ * A field path, kept as the fields pushed and spelled (as rs__path spells
+ * it) only when a reason names it: most fields of most records are
+ * compared without one. Past LPATH_MAX fields rs__path's text is full
+ * (each field takes 3 characters at least, and 4 with its dot), so the
+ * fields after those are counted, never kept.
+ */
+#define LPATH_MAX 256
+
+typedef struct lseg {
+  const char *name;
+  uint64_t number;
+  bool index; /* name[number], else name(number) */
+} lseg;
+
+typedef struct lpath {
+  lseg segs[LPATH_MAX];
+  size_t n;       /* fields pushed */
+  rs__path spelt; /* the text of the last lp_text */
+} lpath;
+
+static inline size_t lp_push(lpath *p, const char *name, uint64_t number,
+                             bool index) {
+  size_t mark = p->n;
+  if (p->n < LPATH_MAX) {
+    lseg *s = &p->segs[p->n];
+    s->name = name;
+    s->number = number;
+    s->index = index;
+  }
+  p->n++;
+  return mark;
+}
+
+static inline size_t lp_field(lpath *p, const char *name, uint32_t number) {
+  return lp_push(p, name, number, false);
+}
+
+static inline size_t lp_index(lpath *p, const char *name, size_t index) {
+  return lp_push(p, name, index, true);
+}
+
+static inline void lp_pop(lpath *p, size_t mark) {
+  p->n = mark;
+}
+
+/* The path's text, valid until the next lp_text. */
+static const char *lp_text(lpath *p) {
+  rs__path *t = &p->spelt;
+  t->len = 0;
+  t->buf[0] = '\0';
+  size_t n = p->n < LPATH_MAX ? p->n : LPATH_MAX;
+  for (size_t i = 0; i < n; i++) {
+    const lseg *s = &p->segs[i];
+    if (s->index)
+      rs__path_push_index(t, s->name, (size_t)s->number);
+    else
+      rs__path_push_field(t, s->name, (uint32_t)s->number);
+  }
+  return t->buf;
 }
 
 /* ---- occurrences -------------------------------------------------------- */
@@ -57,7 +136,17 @@ typedef struct occs {
   size_t n;
   size_t bad_at; /* where the bytes stop making sense, or SIZE_MAX */
   const char *why;
+  bool on_stack; /* items is the caller's OCCS_INLINE (not freed) */
 } occs;
+
+/* Occurrences a message holds without an allocation: most messages have
+ * fewer fields. The budget is charged for them all the same. */
+#define OCCS_INLINE 16
+
+static void occs_free(occs *os, const ProtobufCAllocator *a) {
+  if (!os->on_stack) rs__free(a, os->items);
+  os->items = NULL;
+}
 
 static int occ_cmp(const void *a, const void *b) {
   const occ *x = a, *y = b;
@@ -65,13 +154,15 @@ static int occ_cmp(const void *a, const void *b) {
   return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Reads every field of one message's bytes as runtime r reads tags.
- * RS_ENOMEM/RS_ELIMIT only. */
-static int gather(occs *out, const rs__rules *r, const uint8_t *buf, size_t len,
-                  const ProtobufCAllocator *a, rs__budget *b) {
+/* Reads every field of one message's bytes as runtime r reads tags, into
+ * the caller's OCCS_INLINE occurrences first (a's budget b charged as if
+ * they were allocated). RS_ENOMEM/RS_ELIMIT only. */
+static int gather(occs *out, occ *inl, const rs__rules *r, const uint8_t *buf,
+                  size_t len, const ProtobufCAllocator *a, rs__budget *b) {
   memset(out, 0, sizeof *out);
   out->bad_at = SIZE_MAX;
   size_t cap = 0, pos = 0;
+  bool sorted = true;
   while (pos < len) {
     rs__wfield f;
     const char *why;
@@ -81,14 +172,24 @@ static int gather(occs *out, const rs__rules *r, const uint8_t *buf, size_t len,
       break;
     }
     if (out->n == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      occ *grown = rs__alloc(a, ncap * sizeof *grown);
-      if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
-      if (out->n) memcpy(grown, out->items, out->n * sizeof *grown);
-      rs__free(a, out->items);
-      out->items = grown;
+      size_t ncap = cap ? cap * 2 : OCCS_INLINE;
+      if (cap == 0 && inl != NULL) {
+        if (b != NULL && !rs__budget_charge(b, ncap * sizeof *inl))
+          return rs__budget_code(b);
+        out->items = inl;
+        out->on_stack = true;
+      } else {
+        occ *grown = rs__alloc(a, ncap * sizeof *grown);
+        if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+        if (out->n) memcpy(grown, out->items, out->n * sizeof *grown);
+        occs_free(out, a);
+        out->items = grown;
+        out->on_stack = false;
+      }
       cap = ncap;
     }
+    /* Fields come in number order as a rule: then no sort is needed. */
+    if (out->n > 0 && out->items[out->n - 1].number > f.number) sorted = false;
     occ *o = &out->items[out->n];
     o->number = f.number;
     o->wt = (uint8_t)f.wire_type;
@@ -109,7 +210,9 @@ static int gather(occs *out, const rs__rules *r, const uint8_t *buf, size_t len,
     o->value = f.value;
     out->n++;
   }
-  if (out->n > 1) qsort(out->items, out->n, sizeof *out->items, occ_cmp);
+  /* Already in (number, order) order: equal numbers come in order. */
+  if (out->n > 1 && !sorted)
+    qsort(out->items, out->n, sizeof *out->items, occ_cmp);
   return 0;
 }
 
@@ -173,7 +276,25 @@ typedef struct vals {
    * first's). */
   size_t foreign;
   unsigned foreign_wt;
+  bool on_stack; /* v is rs__compare's VALS_INLINE (not freed) */
+  val *inl;      /* those, or NULL */
 } vals;
+
+/* Values a field holds without an allocation (most hold one), charged to
+ * the budget all the same. */
+#define VALS_INLINE 4
+
+/*
+ * rs__compare's working memory for the first POOL_DEPTHS levels of a
+ * record, one slot a level and side (writer, reader): each level's
+ * occurrences (compare_msg) and each field's values (compare_field) live
+ * there while deeper levels use the next slot. Deeper levels allocate.
+ */
+#define POOL_DEPTHS 4
+typedef struct rs__cmp_pool {
+  occ occs[POOL_DEPTHS][2][OCCS_INLINE];
+  val vals[POOL_DEPTHS][2][VALS_INLINE];
+} cmp_pool;
 
 static bool is_fixed32_type(ProtobufCType t) {
   return t == PROTOBUF_C_TYPE_FIXED32 || t == PROTOBUF_C_TYPE_SFIXED32 ||
@@ -258,12 +379,20 @@ static bool enum_value_bad(const ProtobufCFieldDescriptor *f, uint64_t raw) {
 static int vals_push(vals *vs, size_t *cap, val v, const ProtobufCAllocator *a,
                      rs__budget *b) {
   if (vs->n == *cap) {
-    size_t ncap = *cap ? *cap * 2 : 4;
-    val *grown = rs__alloc(a, ncap * sizeof *grown);
-    if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
-    if (vs->n) memcpy(grown, vs->v, vs->n * sizeof *grown);
-    rs__free(a, vs->v);
-    vs->v = grown;
+    size_t ncap = *cap ? *cap * 2 : VALS_INLINE;
+    if (*cap == 0 && vs->inl != NULL) {
+      if (b != NULL && !rs__budget_charge(b, ncap * sizeof v))
+        return rs__budget_code(b);
+      vs->v = vs->inl;
+      vs->on_stack = true;
+    } else {
+      val *grown = rs__alloc(a, ncap * sizeof *grown);
+      if (grown == NULL) return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+      if (vs->n) memcpy(grown, vs->v, vs->n * sizeof *grown);
+      if (!vs->on_stack) rs__free(a, vs->v);
+      vs->v = grown;
+      vs->on_stack = false;
+    }
     *cap = ncap;
   }
   vs->v[vs->n++] = v;
@@ -361,12 +490,13 @@ static void vals_drop(vals *vs, size_t at, bool wire, unsigned wt,
  * Singular fields keep the last value; a singular message merges its
  * occurrences.
  */
-static int field_vals(vals *vs, const ProtobufCMessageDescriptor *D,
+static int field_vals(vals *vs, val *inl, const ProtobufCMessageDescriptor *D,
                       const ProtobufCFieldDescriptor *f, const uint8_t *buf,
                       const occ *os, size_t count, bool reader,
                       const rs__rules *r, const ProtobufCAllocator *a,
                       rs__budget *b) {
   memset(vs, 0, sizeof *vs);
+  vs->inl = inl;
   size_t cap = 0;
   bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
   /* What only the reader's runtime does: the writer meant what a runtime
@@ -617,7 +747,7 @@ static int pbc_merge(uint8_t **out, size_t *out_len,
 
 static void vals_dispose(vals *vs, const ProtobufCAllocator *a) {
   if (vs->merged && vs->n > 0) rs__free(a, (void *)vs->v[0].p);
-  rs__free(a, vs->v);
+  if (!vs->on_stack) rs__free(a, vs->v);
   vs->v = NULL;
   vs->n = 0;
 }
@@ -719,8 +849,8 @@ static bool int_eq_float(rs__ival i, double d) {
 static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                         const uint8_t *wb, size_t wlen, size_t wbase,
                         const ProtobufCMessageDescriptor *R, const uint8_t *rb,
-                        size_t rlen, size_t rbase, unsigned depth,
-                        rs__path *path, bool top);
+                        size_t rlen, size_t rbase, unsigned depth, lpath *path,
+                        bool top);
 
 /*
  * Whether an enum number names different values in the two versions while
@@ -751,8 +881,7 @@ static bool enum_number_reused(const ProtobufCEnumDescriptor *we,
 static int sub_walk(rs__cmp *c, rs__notes *scratch,
                     const ProtobufCMessageDescriptor *W, const val *w,
                     size_t wbase, const ProtobufCMessageDescriptor *R,
-                    const val *r, size_t rbase, unsigned depth,
-                    rs__path *path) {
+                    const val *r, size_t rbase, unsigned depth, lpath *path) {
   rs__notes_init(scratch, c->a, 4);
   rs__cmp sub = *c;
   sub.notes = scratch;
@@ -760,10 +889,10 @@ static int sub_walk(rs__cmp *c, rs__notes *scratch,
   sub.worst = 0;
   sub.skip = NULL;
   sub.n_skip = 0;
-  size_t mark = path->len;
+  size_t mark = path->n;
   compare_msg(&sub, W, w->p, w->n, wbase + w->base, R, r->p, r->n,
               rbase + r->base, depth + 1, path, false);
-  rs__path_pop(path, mark);
+  lp_pop(path, mark);
   c->rc = sub.rc;
   c->too_deep |= sub.too_deep;
   return sub.worst;
@@ -777,7 +906,7 @@ static int sub_walk(rs__cmp *c, rs__notes *scratch,
 static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                      const val *w, size_t wbase,
                      const ProtobufCMessageDescriptor *R, const val *r,
-                     size_t rbase, unsigned depth, rs__path *path) {
+                     size_t rbase, unsigned depth, lpath *path) {
   rs__notes scratch;
   int worst = sub_walk(c, &scratch, W, w, wbase, R, r, rbase, depth, path);
   rs__notes_dispose(&scratch, c->a);
@@ -791,7 +920,7 @@ static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
  */
 static void check_reader_msgs(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
                               const vals *rv, size_t rbase, unsigned depth,
-                              rs__path *path) {
+                              lpath *path) {
   if (rules_of(c)->pbc || rf->type != PROTOBUF_C_TYPE_MESSAGE) return;
   for (size_t i = 0; i < rv->n && c->rc == 0; i++) {
     const val *r = &rv->v[i];
@@ -809,9 +938,9 @@ static void check_reader_msgs(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
         note(c, RS_VERDICT_UNREADABLE, n->code, n->path, n->field, n->offset,
              "%s", n->text);
       else
-        note(c, RS_VERDICT_UNREADABLE, RS__RC_NESTED_MESSAGE_FAILS, path->buf,
-             rf->id, rbase + r->at, "%s parses it as a %s message and fails",
-             c->reader_label,
+        note(c, RS_VERDICT_UNREADABLE, RS__RC_NESTED_MESSAGE_FAILS,
+             lp_text(path), rf->id, rbase + r->at,
+             "%s parses it as a %s message and fails", c->reader_label,
              ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
     }
     rs__notes_dispose(&scratch, c->a);
@@ -905,7 +1034,7 @@ static size_t c_string_len(const val *v) {
 static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
                         const val *w, size_t wbase,
                         const ProtobufCFieldDescriptor *rf, const val *r,
-                        size_t rbase, unsigned depth, rs__path *path) {
+                        size_t rbase, unsigned depth, lpath *path) {
   size_t at = rbase + r->at;
   char a[96], b[96];
   if (w->kind == V_MSG && r->kind == V_MSG) {
@@ -921,8 +1050,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
         (r->n != w->n || (w->n > 0 && memcmp(r->p, w->p, w->n) != 0))) {
       /* The reader merged occurrences the writer's bytes field replaced. */
       val_format(w, wf, a, sizeof a);
-      note(c, RS_VERDICT_MISREAD, RS__RC_OCCURRENCES_MERGED, path->buf, rf->id,
-           at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_OCCURRENCES_MERGED, lp_text(path),
+           rf->id, at,
            "written as %s %s (its last occurrence); %s merges every "
            "occurrence into one %s message",
            rs__type_name(wf->type), a, c->reader_label,
@@ -935,23 +1064,23 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
     const char *mname =
         ((const ProtobufCMessageDescriptor *)rf->descriptor)->name;
     if (worst >= RS_VERDICT_UNREADABLE)
-      note(c, RS_VERDICT_UNREADABLE, RS__RC_BYTES_AS_MESSAGE_FAILS, path->buf,
-           rf->id, at,
+      note(c, RS_VERDICT_UNREADABLE, RS__RC_BYTES_AS_MESSAGE_FAILS,
+           lp_text(path), rf->id, at,
            "written as %s %s, which %s parses as a %s message and fails",
            rs__type_name(wf->type), a, c->reader_label, mname);
     else if (wf->type == PROTOBUF_C_TYPE_STRING)
-      note(c, RS_VERDICT_MISREAD, RS__RC_TEXT_AS_MESSAGE, path->buf, rf->id, at,
-           "written as the text %s, which %s parses as a %s message", a,
+      note(c, RS_VERDICT_MISREAD, RS__RC_TEXT_AS_MESSAGE, lp_text(path), rf->id,
+           at, "written as the text %s, which %s parses as a %s message", a,
            c->reader_label, mname);
     else if (worst == RS_VERDICT_MISREAD)
-      note(c, RS_VERDICT_MISREAD, RS__RC_BYTES_AS_MESSAGE_MISREAD, path->buf,
-           rf->id, at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_BYTES_AS_MESSAGE_MISREAD,
+           lp_text(path), rf->id, at,
            "written as %s %s, which %s parses as a %s message with values "
            "its code does not expect",
            rs__type_name(wf->type), a, c->reader_label, mname);
     else if (worst == RS_VERDICT_IGNORED_FIELDS)
       note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_BYTES_AS_MESSAGE_IGNORED,
-           path->buf, rf->id, at,
+           lp_text(path), rf->id, at,
            "written as %s %s, which %s parses as a %s message with fields "
            "it does not know, ignored",
            rs__type_name(wf->type), a, c->reader_label, mname);
@@ -982,8 +1111,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
         enum_number_reused(wf->descriptor, rf->descriptor, r->i)) {
       val_format(w, wf, a, sizeof a);
       val_format(r, rf, b, sizeof b);
-      note(c, RS_VERDICT_MISREAD, RS__RC_ENUM_VALUE_RENAMED, path->buf, rf->id,
-           at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_ENUM_VALUE_RENAMED, lp_text(path),
+           rf->id, at,
            "written as %s, which %s reads as %s: the number names another "
            "value of the enum in each version",
            a, c->reader_label, b);
@@ -1003,7 +1132,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
                       : r->n;
     eq = seen == w->n && memcmp(w->p, r->p, w->n) == 0;
     if (!eq && seen < r->n && r->n == w->n && memcmp(w->p, r->p, w->n) == 0) {
-      note(c, RS_VERDICT_MISREAD, RS__RC_STRING_NUL_CUT, path->buf, rf->id, at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_STRING_NUL_CUT, lp_text(path), rf->id,
+           at,
            "written as %s of %zu bytes with a NUL at byte %zu; protobuf-c's "
            "C string for %s ends there: the reader sees %zu bytes",
            rs__type_name(wf->type), w->n, rbase + r->base + seen,
@@ -1014,7 +1144,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
       /* Java's String of a proto2 string: U+FFFD for each invalid UTF-8
        * sequence, never the bytes written. */
       size_t bad = rs__utf8_valid_prefix(r->p, r->n);
-      note(c, RS_VERDICT_MISREAD, RS__RC_UTF8_REPLACED, path->buf, rf->id, at,
+      note(c, RS_VERDICT_MISREAD, RS__RC_UTF8_REPLACED, lp_text(path), rf->id,
+           at,
            "written as %zu bytes of %s, not UTF-8 from byte %zu; %s decodes "
            "the string of %s with U+FFFD for each invalid sequence",
            w->n, rs__type_name(wf->type), rbase + r->base + bad, rules->name,
@@ -1032,7 +1163,7 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
                            !wide_int(rf->type)
                        ? RS__RC_INT_TRUNCATED
                        : RS__RC_VALUE_CHANGED;
-  note(c, RS_VERDICT_MISREAD, value_code, path->buf, rf->id, at,
+  note(c, RS_VERDICT_MISREAD, value_code, lp_text(path), rf->id, at,
        "written as %s %s, read by %s as %s %s", rs__type_name(wf->type),
        how != NULL ? how : a, c->reader_label, rs__type_name(rf->type), b);
 }
@@ -1109,11 +1240,11 @@ static const rs__move *find_move(const rs__cmp *c, uint32_t writer_field) {
 
 /* The reader's own checks of field rf: what makes its runtime fail. */
 static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
-                         const vals *rv, size_t rbase, rs__path *path) {
+                         const vals *rv, size_t rbase, lpath *path) {
   const char *rt = rules_of(c)->name;
   if (rv->wire_bad) {
-    note(c, RS_VERDICT_UNREADABLE, RS__RC_WIRE_TYPE_MISMATCH, path->buf, rf->id,
-         rbase + rv->wire_at,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_WIRE_TYPE_MISMATCH, lp_text(path),
+         rf->id, rbase + rv->wire_at,
          "wire type %u (%s) where %s expects %s (wire type %u, %s); "
          "%s fails the whole record",
          rv->wire_got, rs__wire_type_name(rv->wire_got), c->reader_label,
@@ -1122,14 +1253,14 @@ static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
     return true;
   }
   if (rv->packed_bad) {
-    note(c, RS_VERDICT_UNREADABLE, RS__RC_PACKED_MALFORMED, path->buf, rf->id,
-         rbase + rv->packed_at,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_PACKED_MALFORMED, lp_text(path),
+         rf->id, rbase + rv->packed_at,
          "packed %s values are malformed; %s fails the whole record",
          rs__type_name(rf->type), rt);
     return true;
   }
   if (rv->utf8_bad) {
-    note(c, RS_VERDICT_UNREADABLE, RS__RC_UTF8_INVALID, path->buf, rf->id,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_UTF8_INVALID, lp_text(path), rf->id,
          rbase + rv->utf8_at,
          "invalid UTF-8 in a proto3 string; %s fails the whole record", rt);
     return true;
@@ -1141,12 +1272,12 @@ static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
  * reading it into rf: ignored by the reader's code, and the field reads
  * without it (the comparison says what that changes). */
 static void note_dropped(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
-                         const vals *rv, size_t rbase, rs__path *path) {
+                         const vals *rv, size_t rbase, lpath *path) {
   const rs__rules *r = rules_of(c);
   const char *kept = r->discards_unknown ? "drops it (DiscardUnknown)"
                                          : "keeps it as an unknown field";
   if (rv->dropped_wt)
-    note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_WIRE_TYPE_IGNORED, path->buf,
+    note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_WIRE_TYPE_IGNORED, lp_text(path),
          rf->id, rbase + rv->dropped_at,
          "wire type %u (%s) where %s expects %s (wire type %u); %s %s",
          rv->dropped_got, rs__wire_type_name(rv->dropped_got), c->reader_label,
@@ -1161,8 +1292,8 @@ static void note_dropped(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
             : ((const ProtobufCMessageDescriptor *)rf->descriptor)
                   ->fields[1]
                   .descriptor;
-    note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_ENUM_CLOSED_UNKNOWN, path->buf,
-         rf->id, rbase + rv->dropped_at,
+    note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_ENUM_CLOSED_UNKNOWN,
+         lp_text(path), rf->id, rbase + rv->dropped_at,
          "value %s is not in the closed enum %s of %s; %s %s%s", num, e->name,
          c->reader_label, r->name, kept,
          rf->type == PROTOBUF_C_TYPE_ENUM ? "" : ", the whole map entry");
@@ -1175,7 +1306,7 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                           size_t wbase, const ProtobufCMessageDescriptor *R,
                           const ProtobufCFieldDescriptor *rf, const uint8_t *rb,
                           const occs *rall, size_t rfirst, size_t rn,
-                          size_t rbase, unsigned depth, rs__path *path) {
+                          size_t rbase, unsigned depth, lpath *path) {
   size_t wskip, rskip;
   /* No pointer arithmetic on a message without fields (items NULL). */
   const occ *wp = wn > 0 ? wall->items + wfirst : NULL;
@@ -1184,11 +1315,15 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   wn = oneof_keep(W, wf, wall, wp, wn, &wskip, NULL);
   rn = oneof_keep(R, rf, rall, rp, rn, &rskip, rules);
   vals wv, rv;
-  int rc = field_vals(&wv, W, wf, wb, wn > 0 ? wp + wskip : NULL, wn, false,
-                      rules, c->a, c->budget);
+  cmp_pool *pool = c->pool;
+  bool pooled = pool != NULL && depth <= POOL_DEPTHS;
+  int rc =
+      field_vals(&wv, pooled ? pool->vals[depth - 1][0] : NULL, W, wf, wb,
+                 wn > 0 ? wp + wskip : NULL, wn, false, rules, c->a, c->budget);
   if (rc == 0)
-    rc = field_vals(&rv, R, rf, rb, rn > 0 ? rp + rskip : NULL, rn, true, rules,
-                    c->a, c->budget);
+    rc = field_vals(&rv, pooled ? pool->vals[depth - 1][1] : NULL, R, rf, rb,
+                    rn > 0 ? rp + rskip : NULL, rn, true, rules, c->a,
+                    c->budget);
   else
     memset(&rv, 0, sizeof rv);
   /* A map holds one entry a key, the last: the writer's map, and the
@@ -1207,27 +1342,26 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   bool rep_r = rf->label == PROTOBUF_C_LABEL_REPEATED;
   bool rep_w = wf->label == PROTOBUF_C_LABEL_REPEATED;
   const char *name = rf->name;
-  size_t fmark = rep_r && !rv.packed_bad
-                     ? rs__path_push_index(path, name, rv.bad_index)
-                     : rs__path_push_field(path, name, rf->id);
+  size_t fmark = rep_r && !rv.packed_bad ? lp_index(path, name, rv.bad_index)
+                                         : lp_field(path, name, rf->id);
   bool fails = reader_fails(c, rf, &rv, rbase, path);
   if (!fails && rv.dropped > 0 && (rules->pbc || !rs__is_map_entry(R)))
     note_dropped(c, rf, &rv, rbase, path);
-  rs__path_pop(path, fmark);
+  lp_pop(path, fmark);
   if (!fails) {
     for (size_t i = 0; i < rv.n; i++)
       if (rv.v[i].enum_bad) {
-        size_t mark = rep_r ? rs__path_push_index(path, name, i)
-                            : rs__path_push_field(path, name, rf->id);
+        size_t mark =
+            rep_r ? lp_index(path, name, i) : lp_field(path, name, rf->id);
         char b[64];
         rs__ival_format(rv.v[i].i, b, sizeof b);
-        note(c, RS_VERDICT_MISREAD, RS__RC_ENUM_VALUE_UNKNOWN, path->buf,
+        note(c, RS_VERDICT_MISREAD, RS__RC_ENUM_VALUE_UNKNOWN, lp_text(path),
              rf->id, rbase + rv.v[i].at,
              "value %s is not in %s of %s; %s keeps the number, which the "
              "reader's code does not expect",
              b, ((const ProtobufCEnumDescriptor *)rf->descriptor)->name,
              c->reader_label, rules->name);
-        rs__path_pop(path, mark);
+        lp_pop(path, mark);
       }
     bool walked = false; /* the reader's values were compared */
     if (wv.wire_bad || wv.packed_bad) {
@@ -1237,17 +1371,17 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                strcmp(wf->name, rf->name) != 0) {
       /* Another name and another type: the number was reused for another
        * field, whatever the values. */
-      size_t mark = rs__path_push_field(path, name, rf->id);
-      note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_NUMBER_REUSED, path->buf, rf->id,
-           wbase + wv.v[0].at,
+      size_t mark = lp_field(path, name, rf->id);
+      note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_NUMBER_REUSED, lp_text(path),
+           rf->id, wbase + wv.v[0].at,
            "field %u is %s (%s) to the writer and %s (%s) to %s: the number "
            "was reused for another field",
            (unsigned)rf->id, wf->name, rs__type_name(wf->type), rf->name,
            rs__type_name(rf->type), c->reader_label);
-      rs__path_pop(path, mark);
+      lp_pop(path, mark);
     } else if (rep_r || rep_w) {
       if (wv.n != rv.n) {
-        size_t mark = rs__path_push_field(path, name, rf->id);
+        size_t mark = lp_field(path, name, rf->id);
         size_t at = rv.n > 0 ? rv.v[rv.n - 1].at : wv.n > 0 ? wv.v[0].at : 0;
         char why[96] = "";
         if (wv.foreign > 0)
@@ -1255,7 +1389,7 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                    "; the writer's bytes also hold it as wire type %u, "
                    "which no %s is written as",
                    wv.foreign_wt, rs__type_name(wf->type));
-        note(c, RS_VERDICT_MISREAD, RS__RC_COUNT_CHANGED, path->buf, rf->id,
+        note(c, RS_VERDICT_MISREAD, RS__RC_COUNT_CHANGED, lp_text(path), rf->id,
              (rv.n > 0 ? rbase : wbase) + at,
              "the writer's %s holds %zu value%s; %s reads %zu (%s %s)%s%s",
              rep_w ? "repeated field" : "field", wv.n, wv.n == 1 ? "" : "s",
@@ -1264,20 +1398,20 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
              rep_r ? "field" : "wins",
              rv.dropped > 0 ? ", the others in its unknown-field set" : "",
              why);
-        rs__path_pop(path, mark);
+        lp_pop(path, mark);
       } else {
         for (size_t i = 0; i < rv.n && c->rc == 0; i++) {
-          size_t mark = rep_r ? rs__path_push_index(path, name, i)
-                              : rs__path_push_field(path, name, rf->id);
+          size_t mark =
+              rep_r ? lp_index(path, name, i) : lp_field(path, name, rf->id);
           compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth, path);
-          rs__path_pop(path, mark);
+          lp_pop(path, mark);
         }
         walked = true;
       }
     } else if (wv.n == 1 && rv.n == 1) {
-      size_t mark = rs__path_push_field(path, name, rf->id);
+      size_t mark = lp_field(path, name, rf->id);
       compare_val(c, wf, &wv.v[0], wbase, rf, &rv.v[0], rbase, depth, path);
-      rs__path_pop(path, mark);
+      lp_pop(path, mark);
       walked = true;
     } else if (wv.n != rv.n) {
       const val *v = wv.n ? &wv.v[0] : &rv.v[0];
@@ -1287,23 +1421,23 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       bool zero = is_zero_val(v) || (v->kind == V_FLOAT && v->d == 0) ||
                   (v->kind == V_MSG && v->n == 0 && rv.dropped > 0);
       if (!(implicit && zero)) {
-        size_t mark = rs__path_push_field(path, name, rf->id);
+        size_t mark = lp_field(path, name, rf->id);
         char a[96];
         val_format(v, wv.n ? wf : rf, a, sizeof a);
         if (wv.n && rv.dropped > 0)
-          note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_HIDDEN_UNKNOWN, path->buf,
-               rf->id, wbase + v->at,
+          note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_HIDDEN_UNKNOWN,
+               lp_text(path), rf->id, wbase + v->at,
                "written as %s %s; %s sees it unset (%s keeps it in the "
                "unknown-field set)",
                rs__type_name(wf->type), a, c->reader_label, rules->name);
         else if (wv.n)
-          note(c, RS_VERDICT_MISREAD, RS__RC_ONEOF_CLEARED, path->buf, rf->id,
-               wbase + v->at,
+          note(c, RS_VERDICT_MISREAD, RS__RC_ONEOF_CLEARED, lp_text(path),
+               rf->id, wbase + v->at,
                "written as %s %s; %s sees it unset (a later member of its "
                "oneof clears it)",
                rs__type_name(wf->type), a, c->reader_label);
         else if (wv.foreign > 0)
-          note(c, RS_VERDICT_MISREAD, RS__RC_FOREIGN_WIRE_TYPE, path->buf,
+          note(c, RS_VERDICT_MISREAD, RS__RC_FOREIGN_WIRE_TYPE, lp_text(path),
                rf->id, rbase + v->at,
                "the writer's bytes hold it as wire type %u, which no %s is "
                "written as (the writer's runtime keeps it unknown); %s "
@@ -1311,18 +1445,18 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                wv.foreign_wt, rs__type_name(wf->type), c->reader_label,
                rs__type_name(rf->type), a);
         else
-          note(c, RS_VERDICT_MISREAD, RS__RC_ONEOF_SET_BY_READER, path->buf,
+          note(c, RS_VERDICT_MISREAD, RS__RC_ONEOF_SET_BY_READER, lp_text(path),
                rf->id, rbase + v->at,
                "the writer left it unset (a later member of its oneof "
                "clears it); %s reads %s %s",
                c->reader_label, rs__type_name(rf->type), a);
-        rs__path_pop(path, mark);
+        lp_pop(path, mark);
       }
     }
     if (!walked) {
-      size_t mark = rs__path_push_field(path, name, rf->id);
+      size_t mark = lp_field(path, name, rf->id);
       check_reader_msgs(c, rf, &rv, rbase, depth, path);
-      rs__path_pop(path, mark);
+      lp_pop(path, mark);
     }
   }
   vals_dispose(&wv, c->a);
@@ -1421,15 +1555,16 @@ static bool singular_scalar(const ProtobufCFieldDescriptor *f) {
 static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                         const uint8_t *wb, size_t wlen, size_t wbase,
                         const ProtobufCMessageDescriptor *R, const uint8_t *rb,
-                        size_t rlen, size_t rbase, unsigned depth,
-                        rs__path *path, bool top) {
+                        size_t rlen, size_t rbase, unsigned depth, lpath *path,
+                        bool top) {
   if (c->rc != 0) return;
   const rs__rules *rules = rules_of(c);
   /* depth counts the record as 1: depth - 1 messages nest within it. */
   if (rules->nested_limit != 0 && depth - 1 > rules->nested_limit &&
       rules->nested_limit < c->max_depth) {
     c->too_deep = true;
-    note(c, RS_VERDICT_UNREADABLE, RS__RC_RECURSION_LIMIT, path->buf, 0, rbase,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_RECURSION_LIMIT, lp_text(path), 0,
+         rbase,
          "more than %u messages nested within the record; %s's recursion "
          "limit fails the whole record",
          rules->nested_limit, rules->name);
@@ -1437,7 +1572,7 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   }
   if (depth > c->max_depth) {
     c->too_deep = true;
-    note(c, RS_VERDICT_UNREADABLE, RS__RC_OVER_LIMITS, path->buf, 0, rbase,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_OVER_LIMITS, lp_text(path), 0, rbase,
          "over the limits: more than %u messages nested within the record "
          "(max_depth)",
          c->max_depth - 1);
@@ -1445,20 +1580,24 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   }
   bool same = wb == rb && wlen == rlen;
   occs wo, ro;
+  cmp_pool *pool = c->pool;
+  bool pooled = pool != NULL && depth <= POOL_DEPTHS;
   memset(&wo, 0, sizeof wo);
   memset(&ro, 0, sizeof ro);
-  int rc = gather(&ro, rules, rb, rlen, c->a, c->budget);
+  int rc = gather(&ro, pooled ? pool->occs[depth - 1][0] : NULL, rules, rb,
+                  rlen, c->a, c->budget);
   if (rc == 0 && !same)
-    rc = gather(&wo, &rs__rules_pbc, wb, wlen, c->a, c->budget);
+    rc = gather(&wo, pooled ? pool->occs[depth - 1][1] : NULL, &rs__rules_pbc,
+                wb, wlen, c->a, c->budget);
   if (same) wo = ro;
   if (rc != 0) {
     c->rc = rc;
-    rs__free(c->a, ro.items);
-    if (!same) rs__free(c->a, wo.items);
+    occs_free(&ro, c->a);
+    if (!same) occs_free(&wo, c->a);
     return;
   }
   if (ro.bad_at != SIZE_MAX)
-    note(c, RS_VERDICT_UNREADABLE, RS__RC_MALFORMED_WIRE, path->buf, 0,
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_MALFORMED_WIRE, lp_text(path), 0,
          rbase + ro.bad_at, "%s at byte %zu; %s fails the whole record", ro.why,
          rbase + ro.bad_at, rules->name);
 
@@ -1476,10 +1615,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     while (i < wo.n && wo.items[i].number == num) i++;
     while (j < ro.n && ro.items[j].number == num) j++;
     size_t wn = i - wfirst, rn = j - rfirst;
-    const ProtobufCFieldDescriptor *rf =
-        protobuf_c_message_descriptor_get_field(R, num);
-    const ProtobufCFieldDescriptor *wf =
-        protobuf_c_message_descriptor_get_field(W, num);
+    const ProtobufCFieldDescriptor *rf = field_of(R, num);
+    const ProtobufCFieldDescriptor *wf = field_of(W, num);
     if (rf == NULL) {
       if (rn == 0 && wn == 0) continue;
       const rs__move *m = top && wf != NULL ? find_move(c, num) : NULL;
@@ -1489,33 +1626,33 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       }
       const occ *o = rn ? &ro.items[rfirst] : &wo.items[wfirst];
       const char *name = wf != NULL ? wf->name : "";
-      size_t mark = rs__path_push_field(path, name, num);
+      size_t mark = lp_field(path, name, num);
       const ProtobufCFieldDescriptor *same_name =
           wf != NULL && W != R
               ? protobuf_c_message_descriptor_get_field_by_name(R, wf->name)
               : NULL;
       if (same_name != NULL && wn > 0) {
-        note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_MOVED, path->buf, num,
+        note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_MOVED, lp_text(path), num,
              rbase + o->at,
              "%s moved from field %u to field %u: %s reads %s(%u) unset and "
              "ignores field %u",
              wf->name, (unsigned)same_name->id, (unsigned)num, c->reader_label,
              same_name->name, (unsigned)same_name->id, (unsigned)num);
-        rs__path_pop(path, mark);
+        lp_pop(path, mark);
         continue;
       }
       /* A map entry of a runtime other than protobuf-c keeps no unknown
        * field: the map holds key and value only. */
       if (!rules->pbc && rs__is_map_entry(R)) {
-        rs__path_pop(path, mark);
+        lp_pop(path, mark);
         continue;
       }
-      note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, path->buf, num,
-           rbase + o->at, "field %u is unknown to %s; %s and ignored",
+      note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, lp_text(path),
+           num, rbase + o->at, "field %u is unknown to %s; %s and ignored",
            (unsigned)num, c->reader_label,
            rules->discards_unknown ? "dropped (DiscardUnknown)"
                                    : "kept as an unknown field");
-      rs__path_pop(path, mark);
+      lp_pop(path, mark);
       continue;
     }
     bool skipped = false;
@@ -1542,22 +1679,21 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         protobuf_c_message_descriptor_get_field(W, moved[k]->number);
     size_t first;
     bool dual = rf != NULL && find_occ(&ro, rf->id, &first) > 0;
-    size_t mark =
-        rs__path_push_field(path, wf != NULL ? wf->name : "", moved[k]->number);
+    size_t mark = lp_field(path, wf != NULL ? wf->name : "", moved[k]->number);
     if (dual)
-      note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, path->buf,
+      note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, lp_text(path),
            moved[k]->number, rbase + moved[k]->at,
            "field %u is unknown to %s; the writer also set %s(%u)",
            (unsigned)moved[k]->number, c->reader_label,
            rf != NULL ? rf->name : "?", (unsigned)m->reader_field);
     else
-      note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_MOVED, path->buf,
+      note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_MOVED, lp_text(path),
            moved[k]->number, rbase + moved[k]->at,
            "the value %s reads from %s(%u) moved here; that reader sees %s "
            "unset",
            c->reader_label, rf != NULL ? rf->name : "?",
            (unsigned)m->reader_field, rf != NULL ? rf->name : "it");
-    rs__path_pop(path, mark);
+    lp_pop(path, mark);
   }
 
   /* Fields set on neither side: the reader's default against the
@@ -1574,28 +1710,28 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
      * they do not check (Python; AllowPartial). */
     if (rf->label == PROTOBUF_C_LABEL_REQUIRED && rules->required &&
         (rf->default_value == NULL || !rules->pbc)) {
-      size_t mark = rs__path_push_field(path, rf->name, rf->id);
-      note(c, RS_VERDICT_UNREADABLE, RS__RC_REQUIRED_MISSING, path->buf, rf->id,
-           rbase, "required by %s and not set; %s fails the whole record",
+      size_t mark = lp_field(path, rf->name, rf->id);
+      note(c, RS_VERDICT_UNREADABLE, RS__RC_REQUIRED_MISSING, lp_text(path),
+           rf->id, rbase,
+           "required by %s and not set; %s fails the whole record",
            c->reader_label, rules->name);
-      rs__path_pop(path, mark);
+      lp_pop(path, mark);
       continue;
     }
-    const ProtobufCFieldDescriptor *wf =
-        W != R ? protobuf_c_message_descriptor_get_field(W, rf->id) : NULL;
+    const ProtobufCFieldDescriptor *wf = W != R ? field_of(W, rf->id) : NULL;
     for (size_t s = 0; top && s < c->n_skip; s++)
       if (c->skip[s] == rf->id) wf = NULL;
     if (rf->label == PROTOBUF_C_LABEL_REQUIRED && rules->required) {
       /* The reader's code takes a required field as written: the default
        * protobuf-c gives it is a value the writer did not write (its own
        * default at most, which means "unset"). */
-      size_t mark = rs__path_push_field(path, rf->name, rf->id);
-      note(c, RS_VERDICT_MISREAD, RS__RC_REQUIRED_DEFAULTED, path->buf, rf->id,
-           rbase,
+      size_t mark = lp_field(path, rf->name, rf->id);
+      note(c, RS_VERDICT_MISREAD, RS__RC_REQUIRED_DEFAULTED, lp_text(path),
+           rf->id, rbase,
            "required by %s and not set; protobuf-c gives the reader its "
            "default value, which the writer did not write",
            c->reader_label);
-      rs__path_pop(path, mark);
+      lp_pop(path, mark);
       continue;
     }
     if (wf == NULL || !singular_scalar(rf) || !singular_scalar(wf) ||
@@ -1607,26 +1743,31 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     char a[96], b[96];
     val_format(&dw, wf, a, sizeof a);
     val_format(&dr, rf, b, sizeof b);
-    size_t mark = rs__path_push_field(path, rf->name, rf->id);
-    note(c, RS_VERDICT_MISREAD, RS__RC_DEFAULT_CHANGED, path->buf, rf->id,
+    size_t mark = lp_field(path, rf->name, rf->id);
+    note(c, RS_VERDICT_MISREAD, RS__RC_DEFAULT_CHANGED, lp_text(path), rf->id,
          rbase,
          "the writer left it unset, which means %s to it; %s reads its own "
          "default %s",
          a, c->reader_label, b);
-    rs__path_pop(path, mark);
+    lp_pop(path, mark);
   }
-  rs__free(c->a, ro.items);
-  if (!same) rs__free(c->a, wo.items);
+  occs_free(&ro, c->a);
+  if (!same) occs_free(&wo, c->a);
 }
 
 void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                  const uint8_t *wb, size_t wlen, size_t wbase,
                  const ProtobufCMessageDescriptor *R, const uint8_t *rb,
                  size_t rlen, size_t rbase) {
-  rs__path path = {{0}, 0};
+  lpath path;
+  path.n = 0;
+  cmp_pool pool;
+  cmp_pool *outer = c->pool;
+  c->pool = &pool;
   compare_msg(c, W != NULL ? W : R, W != NULL ? wb : rb,
               W != NULL ? wlen : rlen, W != NULL ? wbase : rbase, R, rb, rlen,
               rbase, 1, &path, true);
+  c->pool = outer;
 }
 
 /* ---- what a version can have written ------------------------------------- */

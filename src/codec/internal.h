@@ -96,6 +96,14 @@ char *rs__vsprintf(const ProtobufCAllocator *a, const char *fmt, va_list ap)
 /* Makes room for n bytes, discarding the old contents. */
 int rs__buf_reserve(rs_buf *buf, size_t n, const ProtobufCAllocator *a);
 
+/*
+ * Counts an allocation of size bytes against b as its allocator would,
+ * without making it: for working memory kept on the stack where the same
+ * code once allocated, so that what a budget allows stays what it was.
+ * False (and b over) when it does not fit.
+ */
+bool rs__budget_charge(rs__budget *b, size_t size);
+
 /* Returns the error code a failed allocation under this budget stands for. */
 static inline int rs__budget_code(const rs__budget *b) {
   return b->over ? RS_ELIMIT : RS_ENOMEM;
@@ -807,6 +815,8 @@ typedef struct rs__cmp {
    * rollsafe's own limit, in levels with the record at level 1; the
    * runtime's nested_limit may be lower. */
   const rs__rules *rules;
+  /* rs__compare's working memory (compare.c); callers leave it NULL. */
+  struct rs__cmp_pool *pool;
 } rs__cmp;
 
 /*

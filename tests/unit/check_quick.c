@@ -877,6 +877,58 @@ START_TEST(verdict_only_agrees_on_protobuf_c_subtleties) {
 }
 END_TEST
 
+/* An envelope a newer version wrote, with only what the reader's version
+ * reads alike: the verdict-only path proves it ok without unpacking it
+ * (far fewer bytes allocated than without the quick path), with the same
+ * answer; one with a field the versions read differently (deliver_by = 9,
+ * int64 in version 1, a message in version 2) is left to the full path. */
+static size_t judged(rs_classification **out, counting *ca, const rs_buf *b,
+                     bool quick) {
+  ca->a = (ProtobufCAllocator){count_alloc, count_free, ca};
+  ca->total = 0;
+  rs_options o = RS_OPTIONS_INIT;
+  o.flags |= RS_OPT_VERDICT_ONLY | (quick ? 0u : RS__OPT_NO_QUICK);
+  o.allocator = &ca->a;
+  rs_reader r = {RS_READER_VERSION,
+                 1,
+                 RS_READER_FRAMING_ENVELOPE,
+                 0u,
+                 RS_RUNTIME_PROTOBUF_C,
+                 0u,
+                 0u};
+  ck_assert_int_eq(rs_classify(out, rs_test_registry(), RS_SHOP_ORDER, &r,
+                               b->data, b->len, &o, NULL),
+                   0);
+  return ca->total;
+}
+
+START_TEST(newer_writer_read_alike_is_proven_without_an_unpack) {
+  for (int with_deliver_by = 0; with_deliver_by < 2; with_deliver_by++) {
+    Shop__V2__Order *o = rs_test_v2_clean();
+    if (with_deliver_by) o->deliver_by = rs_test_ts(1764100000, 0);
+    rs_buf b = {0};
+    rs_test_encode_v2(&b, o);
+    /* The classifications keep their allocator: it outlives them. */
+    counting cq, cs;
+    rs_classification *q = NULL, *s = NULL;
+    size_t quick = judged(&q, &cq, &b, true);
+    size_t slow = judged(&s, &cs, &b, false);
+    same(q, s, true, "newer writer, quick and not", (size_t)with_deliver_by);
+    ck_assert_uint_eq(rs_classification_written_version(q), 2);
+    if (!with_deliver_by) {
+      ck_assert_int_eq(rs_classification_verdict(q), RS_VERDICT_OK);
+      ck_assert_msg(quick * 2 < slow, "quick path allocated %zu bytes of %zu",
+                    quick, slow);
+    } else {
+      ck_assert_int_ge(rs_classification_verdict(q), RS_VERDICT_MISREAD);
+    }
+    rs_classification_free(q);
+    rs_classification_free(s);
+    rs_buf_dispose(&b, NULL);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("quick");
   TCase *tc = tcase_create("quick");
@@ -886,6 +938,7 @@ int main(void) {
   tcase_add_test(tc, quick_header_walk_reads_what_the_envelope_parser_reads);
   tcase_add_test(tc, verdict_only_fast_path_agrees_with_full_classification);
   tcase_add_test(tc, verdict_only_agrees_on_protobuf_c_subtleties);
+  tcase_add_test(tc, newer_writer_read_alike_is_proven_without_an_unpack);
   suite_add_tcase(s, tc);
   return rs_test_run(s);
 }
