@@ -35,21 +35,6 @@
 
 #include "internal.h"
 
-/* The field of d numbered `number`, as protobuf-c's
- * protobuf_c_message_descriptor_get_field finds it; a message's ranges are
- * few, so a linear look beats its binary search (as quick.c's q_field). */
-static inline const ProtobufCFieldDescriptor *field_of(
-    const ProtobufCMessageDescriptor *d, uint32_t number) {
-  const ProtobufCIntRange *r = d->field_ranges;
-  for (unsigned i = 0; i < d->n_field_ranges; i++) {
-    uint32_t start = (uint32_t)r[i].start_value;
-    uint32_t n = (uint32_t)(r[i + 1].orig_index - r[i].orig_index);
-    if (number >= start && number - start < n)
-      return &d->fields[(uint32_t)r[i].orig_index + (number - start)];
-  }
-  return NULL;
-}
-
 static const rs__rules *rules_of(const rs__cmp *c) {
   return c->rules != NULL ? c->rules : &rs__rules_pbc;
 }
@@ -1615,8 +1600,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     while (i < wo.n && wo.items[i].number == num) i++;
     while (j < ro.n && ro.items[j].number == num) j++;
     size_t wn = i - wfirst, rn = j - rfirst;
-    const ProtobufCFieldDescriptor *rf = field_of(R, num);
-    const ProtobufCFieldDescriptor *wf = field_of(W, num);
+    const ProtobufCFieldDescriptor *rf = rs__field_of(R, num);
+    const ProtobufCFieldDescriptor *wf = rs__field_of(W, num);
     if (rf == NULL) {
       if (rn == 0 && wn == 0) continue;
       const rs__move *m = top && wf != NULL ? find_move(c, num) : NULL;
@@ -1718,7 +1703,8 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       lp_pop(path, mark);
       continue;
     }
-    const ProtobufCFieldDescriptor *wf = W != R ? field_of(W, rf->id) : NULL;
+    const ProtobufCFieldDescriptor *wf =
+        W != R ? rs__field_of(W, rf->id) : NULL;
     for (size_t s = 0; top && s < c->n_skip; s++)
       if (c->skip[s] == rf->id) wf = NULL;
     if (rf->label == PROTOBUF_C_LABEL_REQUIRED && rules->required) {

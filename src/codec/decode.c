@@ -108,6 +108,25 @@ static int unpack_degrouped(ProtobufCMessage **out, const rs__version *v,
   return rc;
 }
 
+/* A decode that failed with rc (err its why), tried again degrouped
+ * (drop_foreign as rs__degroup takes it): 0 when that decodes; over the
+ * budget or out of memory, said so as any decode says it; else rc, err
+ * as the first try left it. */
+static int retry_degrouped(ProtobufCMessage **out, const rs__version *v,
+                           const uint8_t *buf, size_t len, size_t base,
+                           const rs_options *opts, bool drop_foreign,
+                           rs__budget *budget, int rc, rs_error *err) {
+  rs_error e = RS_ERROR_INIT;
+  int grc =
+      unpack_degrouped(out, v, buf, len, base, opts, drop_foreign, budget, &e);
+  if (grc == 0) return 0;
+  if (grc != RS_EDECODE) {
+    if (err != NULL) *err = e;
+    return grc;
+  }
+  return rc;
+}
+
 int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
                        const uint8_t *buf, size_t len, size_t base,
                        const rs_options *opts, rs__budget *budget,
@@ -124,16 +143,9 @@ int rs__unpack_version(ProtobufCMessage **out, const rs__version *v,
   /* Groups of field numbers the version does not declare: unknown fields,
    * which protobuf-c keeps of every wire type but groups. */
   size_t at;
-  if (rc == RS_EDECODE && rs__holds_group(buf, len, &at) != 0) {
-    rs_error e = RS_ERROR_INIT;
-    int grc = unpack_degrouped(out, v, buf, len, base, opts, false, budget, &e);
-    if (grc == 0) return 0;
-    /* Over the budget or out of memory: said so, as any decode says it. */
-    if (grc != RS_EDECODE) {
-      if (err != NULL) *err = e;
-      return grc;
-    }
-  }
+  if (rc == RS_EDECODE && rs__holds_group(buf, len, &at) != 0)
+    return retry_degrouped(out, v, buf, len, base, opts, false, budget, rc,
+                           err);
   return rc;
 }
 
@@ -143,14 +155,7 @@ int rs__unpack_version_rt(ProtobufCMessage **out, const rs__version *v,
                           rs__budget *budget, rs_error *err) {
   int rc = rs__unpack_version(out, v, buf, len, base, opts, budget, err);
   if (rc != RS_EDECODE || rules == NULL || !rules->wire_unknown) return rc;
-  rs_error e = RS_ERROR_INIT;
-  int frc = unpack_degrouped(out, v, buf, len, base, opts, true, budget, &e);
-  if (frc == 0) return 0;
-  if (frc != RS_EDECODE) {
-    if (err != NULL) *err = e;
-    return frc;
-  }
-  return rc;
+  return retry_degrouped(out, v, buf, len, base, opts, true, budget, rc, err);
 }
 
 int rs__unpack_walked(ProtobufCMessage **out,

@@ -340,6 +340,21 @@ static inline bool rs__number_writable(uint32_t n) {
 size_t rs__varint_size(uint64_t v);
 size_t rs__put_varint(uint8_t *out, uint64_t v);
 const char *rs__wire_type_name(unsigned wt);
+/* The field of d numbered `number`, as protobuf-c's int_range_lookup
+ * finds it; a message's ranges are few, so a linear look beats its binary
+ * search. */
+static inline const ProtobufCFieldDescriptor *rs__field_of(
+    const ProtobufCMessageDescriptor *d, uint32_t number) {
+  const ProtobufCIntRange *r = d->field_ranges;
+  for (unsigned i = 0; i < d->n_field_ranges; i++) {
+    uint32_t start = (uint32_t)r[i].start_value;
+    uint32_t n = (uint32_t)(r[i + 1].orig_index - r[i].orig_index);
+    if (number >= start && number - start < n)
+      return &d->fields[(uint32_t)r[i].orig_index + (number - start)];
+  }
+  return NULL;
+}
+
 /* Wire type a field of this type is written with (unpacked). */
 unsigned rs__field_wire_type(const ProtobufCFieldDescriptor *f);
 /* Whether protobuf-c accepts wire type wt for field f (packed or not). */

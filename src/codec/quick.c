@@ -187,20 +187,6 @@ static inline unsigned q_wire_type(const ProtobufCFieldDescriptor *f) {
                                                    : 8; /* matches none */
 }
 
-/* The field of d numbered `number`, as protobuf-c's int_range_lookup finds
- * it; the ranges are few, so a linear look beats its binary search. */
-static inline const ProtobufCFieldDescriptor *q_field(
-    const ProtobufCMessageDescriptor *d, uint32_t number) {
-  const ProtobufCIntRange *r = d->field_ranges;
-  for (unsigned i = 0; i < d->n_field_ranges; i++) {
-    uint32_t start = (uint32_t)r[i].start_value;
-    uint32_t n = (uint32_t)(r[i + 1].orig_index - r[i].orig_index);
-    if (number >= start && number - start < n)
-      return &d->fields[(uint32_t)r[i].orig_index + (number - start)];
-  }
-  return NULL;
-}
-
 /* Whether a varint is one a writer of the field's type writes (strict). */
 static inline bool q_in_range(const rs__qfield *f, uint64_t raw) {
   return rs__varint_in_type_range((ProtobufCType)f->type, raw);
@@ -459,7 +445,7 @@ Q_INLINE bool q_message(qwalk *q, const rs__qplan *pl, const uint8_t *p,
     if (number < RS__QDENSE) {
       idx = (size_t)pl->dense[number] - 1; /* SIZE_MAX: unknown */
     } else {
-      const ProtobufCFieldDescriptor *f = q_field(d, number);
+      const ProtobufCFieldDescriptor *f = rs__field_of(d, number);
       idx = f != NULL ? (size_t)(f - d->fields) : SIZE_MAX;
     }
     size_t rem = (size_t)(end - cur);
