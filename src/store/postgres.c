@@ -151,10 +151,27 @@ typedef struct pg_store {
   size_t state_len[3];
   Oid read_type;
   /* The last page and backup page: rows point into their results, which
-   * are kept until the next call of the same operation. */
-  PGresult *page_res;
-  store_page_row *page_rows;
-  size_t page_cap;
+   * are kept until the next call of the same operation; a page's, until
+   * the second next (the page before the last: page_prev_*), so that a
+   * batch started on one page may wait while the next is read. */
+  PGresult *page_res, *page_prev_res;
+  store_page_row *page_rows, *page_prev_rows;
+  size_t page_cap, page_prev_cap;
+  /* Pages read ahead (store_read_ahead): the next page's SELECT sent, in
+   * its READ ONLY transaction, for the key after_ahead and limit
+   * limit_ahead. */
+  int read_ahead;
+  int ahead_sent;
+  char after_ahead[STORE_CHECKPOINT_MAX];
+  size_t limit_ahead;
+  /* A batch started and not yet finished (pg_fix_batch_start): its run
+   * row and swaps (the caller's), and whether its statement was sent. */
+  int pending;
+  int pending_sent;
+  int pending_restore;
+  store_run pending_run;
+  store_swap *pending_swaps;
+  size_t pending_n;
   PGresult *backup_res;
   store_swap *backup_rows;
   size_t backup_cap;
@@ -1858,6 +1875,7 @@ static void pg_close(store *base) {
   s->interrupt = NULL;
   pg_release(s);
   PQclear(s->page_res);
+  PQclear(s->page_prev_res);
   PQclear(s->backup_res);
   free(s->copy_sql);
   free(s->range_select);
@@ -1872,6 +1890,7 @@ static void pg_close(store *base) {
   for (int i = 0; i < 3; i++) free(s->state_array[i]);
   store__states_free(&s->states);
   free(s->page_rows);
+  free(s->page_prev_rows);
   free(s->backup_rows);
   free(s);
 }
@@ -2022,6 +2041,22 @@ static int pg_tx_command(pg_store *s, const char *sql, const char *doing,
 /* Every writing operation starts here: a live connection, outside any
  * transaction. */
 static int pg_writer_ready(pg_store *s, store_error *err) {
+  if (s->ahead_sent) {
+    /* A page read ahead and not asked for: dropped, its transaction
+     * rolled back below. */
+    s->ahead_sent = 0;
+    PGresult *res;
+    while (s->conn != NULL && (res = PQgetResult(s->conn)) != NULL)
+      PQclear(res);
+  }
+  if (s->pending) {
+    /* A batch started and never finished (store.h forbids it): its
+     * answer is dropped and its transaction rolled back below. */
+    s->pending = 0;
+    PGresult *res;
+    while (s->conn != NULL && (res = PQgetResult(s->conn)) != NULL)
+      PQclear(res);
+  }
   if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
     return pg_fail_fault(s, err, STORE_FAULT_CONNECTION_LOST, "writing",
                          "the connection is closed", NULL);
@@ -2403,16 +2438,76 @@ static int pg_run_parts(store *base, const char *run, store_run **out,
 
 /* ---- pages ---- */
 
+static int pg_page_rows(pg_store *s, PGresult *res, size_t limit,
+                        const store_page_row **rows, store_error *err);
+
+/* Sends the SELECT of the page after @p after (see pg_page_rows). */
+static void pg_send_ahead(pg_store *s, const char *after, size_t limit) {
+  store_error ignored = {STORE_OK, ""};
+  if (pg_tx_command(s, "BEGIN READ ONLY", "reading a page", &ignored) !=
+      STORE_OK) {
+    pg_rollback(s);
+    return;
+  }
+  char lim[24];
+  snprintf(lim, sizeof lim, "%zu", limit);
+  const char *params[3] = {after, lim, s->state_array[PG_READ]};
+  const Oid types[3] = {0, 0, s->read_type};
+  const int lengths[3] = {0, 0, (int)s->state_len[PG_READ]};
+  const int formats[3] = {0, 0, 1};
+  int states = s->state_array[PG_READ] != NULL;
+  if (!PQsendQueryParams(s->conn, s->page_next_sql, 2 + states, types, params,
+                         lengths, formats, 1)) {
+    pg_rollback(s);
+    return;
+  }
+  snprintf(s->after_ahead, sizeof s->after_ahead, "%s", after);
+  s->limit_ahead = limit;
+  s->ahead_sent = 1;
+}
+
 static int pg_page(store *base, const char *after, size_t limit,
                    const store_page_row **rows, store_error *err) {
   pg_store *s = (pg_store *)base;
   *rows = NULL;
-  PQclear(s->page_res); /* the previous page's rows die here */
+  /* The page before the previous one dies here; the previous one lives
+   * until the next call (store_starts_batches). */
+  PQclear(s->page_prev_res);
+  s->page_prev_res = s->page_res;
   s->page_res = NULL;
+  store_page_row *spare_rows = s->page_prev_rows;
+  size_t spare_cap = s->page_prev_cap;
+  s->page_prev_rows = s->page_rows;
+  s->page_prev_cap = s->page_cap;
+  s->page_rows = spare_rows;
+  s->page_cap = spare_cap;
   if (limit == 0 || limit > 1000000)
     return pg_fail(s, err, STORE_EUSAGE,
                    "a page holds 1 to 1000000 rows, not %zu", limit);
-  int rc = pg_writer_ready(s, err);
+  /* The page read ahead, when it is the one asked for. */
+  PGresult *res = NULL;
+  int rc;
+  if (s->ahead_sent && after != NULL && limit == s->limit_ahead &&
+      strcmp(after, s->after_ahead) == 0) {
+    s->ahead_sent = 0;
+    res = PQgetResult(s->conn);
+    PGresult *more;
+    while ((more = PQgetResult(s->conn)) != NULL) PQclear(more);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+      rc = pg_fail_write(s, res, err, "reading a page");
+      PQclear(res);
+      pg_rollback(s);
+      return rc;
+    }
+    rc = pg_tx_command(s, "COMMIT", "reading a page", err);
+    if (rc != STORE_OK) {
+      PQclear(res);
+      pg_rollback(s);
+      return rc;
+    }
+    return pg_page_rows(s, res, limit, rows, err);
+  }
+  rc = pg_writer_ready(s, err);
   if (rc != STORE_OK) return rc;
   char lim[24];
   snprintf(lim, sizeof lim, "%zu", limit);
@@ -2431,12 +2526,11 @@ static int pg_page(store *base, const char *after, size_t limit,
   int states = s->state_array[PG_READ] != NULL;
   rc = pg_tx_command(s, "BEGIN READ ONLY", "reading a page", err);
   if (rc != STORE_OK) return rc;
-  PGresult *res =
-      after != NULL
-          ? PQexecParams(s->conn, s->page_next_sql, 2 + states, types, params,
-                         lengths, formats, 1)
-          : PQexecParams(s->conn, s->page_first_sql, 1 + states, types + 1,
-                         params + 1, lengths + 1, formats + 1, 1);
+  res = after != NULL
+            ? PQexecParams(s->conn, s->page_next_sql, 2 + states, types, params,
+                           lengths, formats, 1)
+            : PQexecParams(s->conn, s->page_first_sql, 1 + states, types + 1,
+                           params + 1, lengths + 1, formats + 1, 1);
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
     rc = pg_fail_write(s, res, err, "reading a page");
     PQclear(res);
@@ -2449,6 +2543,18 @@ static int pg_page(store *base, const char *after, size_t limit,
     pg_rollback(s);
     return rc;
   }
+  return pg_page_rows(s, res, limit, rows, err);
+}
+
+/*
+ * The rows of page result @p res (taken over), and with read-ahead on
+ * (store_read_ahead), the next page's SELECT sent in a READ ONLY
+ * transaction of its own, for the server to work on while the caller
+ * works on this page. A failure to send it is no error: the next call
+ * reads as ever.
+ */
+static int pg_page_rows(pg_store *s, PGresult *res, size_t limit,
+                        const store_page_row **rows, store_error *err) {
   size_t count = (size_t)PQntuples(res);
   if (count > s->page_cap) {
     store_page_row *grown = realloc(s->page_rows, count * sizeof *grown);
@@ -2479,6 +2585,9 @@ static int pg_page(store *base, const char *after, size_t limit,
   }
   s->page_res = res;
   *rows = s->page_rows;
+  if (s->read_ahead && count == limit && count > 0 &&
+      strlen(s->page_rows[count - 1].key) < sizeof s->after_ahead)
+    pg_send_ahead(s, s->page_rows[count - 1].key, limit);
   return (int)count;
 }
 
@@ -2573,16 +2682,14 @@ static void pg_queue_outcomes(const PGresult *res, store_swap *swaps,
 }
 
 /*
- * A batch of compare-and-swaps, fix (@p restore 0) or restore, in one
- * transaction with the run's row. On any error nothing of the batch is
- * visible and every swap says 0; the one exception is a connection lost
- * while COMMIT was on its way (STORE_EIO), when the server may have
- * committed: the run's row then says which, and running the batch again
- * is safe, every swap being a compare-and-swap.
+ * The first half of pg_swap_batch: the checks, the arrays, BEGIN, and the
+ * statement sent without waiting for its answer (s->pending). On an error
+ * nothing is pending and no transaction is left open.
  */
-static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
+static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
                          size_t n, int restore, store_error *err) {
   const char *doing = restore ? "restoring a batch" : "swapping a batch";
+  s->pending = 0;
   for (size_t i = 0; swaps != NULL && i < n; i++)
     swaps[i].swapped = swaps[i].holds_value = 0;
   int rc = pg_check_run(s, run, err);
@@ -2607,6 +2714,7 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
   }
 
   if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", doing, err);
+  int sent = 0;
   if (rc == STORE_OK && n > 0) {
     /* A queue with a state column binds its pending ($6) and in-flight
      * ($7) states as well (pg_build_queue_sql). */
@@ -2632,8 +2740,45 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                           ? (restore ? s->queue_restore_sql : s->queue_fix_sql)
                           : (restore ? s->restore_sql : s->fix_sql);
     int nparams = s->queue && s->state_array[PG_PENDING] != NULL ? 7 : 5;
-    PGresult *res =
-        PQexecParams(s->conn, sql, nparams, types, values, lengths, formats, 0);
+    /* libpq copies the parameters into its output buffer: the arrays may
+     * go as soon as the statement is sent. */
+    if (PQsendQueryParams(s->conn, sql, nparams, types, values, lengths,
+                          formats, 0))
+      sent = 1;
+    else
+      rc = pg_fail_write(s, NULL, err, doing);
+  }
+  for (int a = 0; a < 3; a++) free(arrays[a]);
+  if (rc != STORE_OK) {
+    pg_rollback(s);
+    return rc;
+  }
+  s->pending = 1;
+  s->pending_sent = sent;
+  s->pending_run = *run;
+  s->pending_swaps = swaps;
+  s->pending_n = n;
+  s->pending_restore = restore;
+  return STORE_OK;
+}
+
+/*
+ * The second half: the statement's answer, the run's row and COMMIT. On
+ * any error nothing of the batch is visible and every swap says 0; the one
+ * exception is a connection lost while COMMIT was on its way (STORE_EIO),
+ * when the server may have committed: the run's row then says which, and
+ * running the batch again is safe, every swap being a compare-and-swap.
+ */
+static int pg_swap_finish(pg_store *s, store_error *err) {
+  if (!s->pending) return pg_fail(s, err, STORE_EUSAGE, "no batch was started");
+  s->pending = 0;
+  int restore = s->pending_restore;
+  store_swap *swaps = s->pending_swaps;
+  size_t n = s->pending_n;
+  const char *doing = restore ? "restoring a batch" : "swapping a batch";
+  int rc = STORE_OK;
+  if (s->pending_sent) {
+    PGresult *res = PQgetResult(s->conn);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       rc = pg_fail_write(s, res, err, doing);
     } else if (s->queue || restore) {
@@ -2646,8 +2791,14 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
       }
     }
     PQclear(res);
+    /* The end of the statement's results (NULL), or whatever a lost
+     * connection left. */
+    while ((res = PQgetResult(s->conn)) != NULL) {
+      if (rc == STORE_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = pg_fail_write(s, res, err, doing);
+      PQclear(res);
+    }
   }
-  for (int a = 0; a < 3; a++) free(arrays[a]);
 
   if (rc == STORE_OK) {
     /* A table's fix answers only for the swaps that happened: the others
@@ -2656,7 +2807,7 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
       for (size_t i = 0; i < n; i++)
         swaps[i].outcome =
             swaps[i].swapped ? STORE_SWAP_DONE : STORE_SWAP_CONFLICT;
-    store_run after = *run;
+    store_run after = s->pending_run;
     store__batch_counts(&after, swaps, n, restore);
     rc = pg_update_run_row(s, &after, err);
   }
@@ -2668,9 +2819,39 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
   return rc;
 }
 
+/*
+ * A batch of compare-and-swaps, fix (@p restore 0) or restore, in one
+ * transaction with the run's row: pg_swap_start and pg_swap_finish
+ * together (see there).
+ */
+static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
+                         size_t n, int restore, store_error *err) {
+  int rc = pg_swap_start(s, run, swaps, n, restore, err);
+  if (rc != STORE_OK) return rc;
+  return pg_swap_finish(s, err);
+}
+
 static int pg_fix_batch(store *base, const store_run *run, store_swap *swaps,
                         size_t n, store_error *err) {
   return pg_swap_batch((pg_store *)base, run, swaps, n, 0, err);
+}
+
+static void pg_read_ahead(store *base, int on) {
+  pg_store *s = (pg_store *)base;
+  s->read_ahead = on;
+  if (!on && s->ahead_sent) {
+    store_error ignored = {STORE_OK, ""};
+    (void)pg_writer_ready(s, &ignored);
+  }
+}
+
+static int pg_fix_batch_start(store *base, const store_run *run,
+                              store_swap *swaps, size_t n, store_error *err) {
+  return pg_swap_start((pg_store *)base, run, swaps, n, 0, err);
+}
+
+static int pg_fix_batch_finish(store *base, store_error *err) {
+  return pg_swap_finish((pg_store *)base, err);
 }
 
 static int pg_restore_batch(store *base, const store_run *run,
@@ -2920,6 +3101,9 @@ static const store_ops pg_writer_ops = {
     .run_parts = pg_run_parts,
     .page = pg_page,
     .fix_batch = pg_fix_batch,
+    .fix_batch_start = pg_fix_batch_start,
+    .fix_batch_finish = pg_fix_batch_finish,
+    .read_ahead = pg_read_ahead,
     .backup_page = pg_backup_page,
     .restore_batch = pg_restore_batch,
     .restore_check = pg_restore_check,
@@ -3512,6 +3696,8 @@ static int pg_reconnect(store *base, const char *run_id, store_error *err) {
   pg_store *s = (pg_store *)base;
   if (s->conn == NULL)
     return pg_fail(s, err, STORE_EIO, "reconnecting: no connection");
+  s->pending = 0;
+  s->ahead_sent = 0;
   PQreset(s->conn);
   if (PQstatus(s->conn) != CONNECTION_OK) {
     char text[256];
