@@ -159,9 +159,14 @@ typedef struct pg_store {
   size_t page_cap, page_prev_cap;
   /* Pages read ahead (store_read_ahead): the next page's SELECT sent, in
    * its READ ONLY transaction, for the key after_ahead and limit
-   * limit_ahead. */
+   * limit_ahead; on this connection (read_ahead 1), or beside a fix's
+   * batches on a second one of the same parameters (read_ahead 2, side,
+   * side_cancel), which only ever reads pages, and whose failures only
+   * end the reading ahead. */
   int read_ahead;
   int ahead_sent;
+  PGconn *side;
+  PGcancel *side_cancel;
   char after_ahead[STORE_CHECKPOINT_MAX];
   size_t limit_ahead;
   /* A batch started and not yet finished (pg_fix_batch_start): its run
@@ -181,6 +186,8 @@ typedef struct pg_store {
   unsigned char run_col[32];
   int has_runs;
 } pg_store;
+
+static void pg_close_side(pg_store *s);
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -1867,10 +1874,13 @@ static void pg_interrupt(store *base) {
   char ignored[256];
   if (s->interrupt != NULL)
     (void)PQcancel(s->interrupt, ignored, sizeof ignored);
+  if (s->side_cancel != NULL)
+    (void)PQcancel(s->side_cancel, ignored, sizeof ignored);
 }
 
 static void pg_close(store *base) {
   pg_store *s = (pg_store *)base;
+  pg_close_side(s);
   PQfreeCancel(s->interrupt);
   s->interrupt = NULL;
   pg_release(s);
@@ -2041,9 +2051,10 @@ static int pg_tx_command(pg_store *s, const char *sql, const char *doing,
 /* Every writing operation starts here: a live connection, outside any
  * transaction. */
 static int pg_writer_ready(pg_store *s, store_error *err) {
-  if (s->ahead_sent) {
-    /* A page read ahead and not asked for: dropped, its transaction
-     * rolled back below. */
+  if (s->ahead_sent && s->read_ahead != 2) {
+    /* A page read ahead on this connection and not asked for: dropped,
+     * its transaction rolled back below. (One read on the side connection
+     * waits there.) */
     s->ahead_sent = 0;
     PGresult *res;
     while (s->conn != NULL && (res = PQgetResult(s->conn)) != NULL)
@@ -2441,14 +2452,112 @@ static int pg_run_parts(store *base, const char *run, store_run **out,
 static int pg_page_rows(pg_store *s, PGresult *res, size_t limit,
                         const store_page_row **rows, store_error *err);
 
+/* The connection pages are read ahead on. */
+static PGconn *pg_ahead_conn(const pg_store *s) {
+  return s->read_ahead == 2 ? s->side : s->conn;
+}
+
+/* Closes the side connection (read_ahead 2): reading ahead ends there. */
+static void pg_close_side(pg_store *s) {
+  if (s->side_cancel != NULL) {
+    PGcancel *c = s->side_cancel;
+    s->side_cancel = NULL; /* pg_interrupt may run meanwhile */
+    PQfreeCancel(c);
+  }
+  PQfinish(s->side);
+  s->side = NULL;
+  if (s->read_ahead == 2) s->read_ahead = 0;
+  s->ahead_sent = 0;
+}
+
+/* Drops a page read ahead and not asked for, and its transaction. */
+static void pg_drop_ahead(pg_store *s) {
+  if (!s->ahead_sent) return;
+  s->ahead_sent = 0;
+  PGconn *c = pg_ahead_conn(s);
+  PGresult *res;
+  while (c != NULL && (res = PQgetResult(c)) != NULL) PQclear(res);
+  if (c == s->side && c != NULL) {
+    res = PQexec(c, "ROLLBACK");
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) pg_close_side(s);
+  }
+}
+
+/*
+ * Opens the side connection: the parameters of this one (PQconninfo: the
+ * password too, when one was typed), and the settings of a writer's
+ * session that bear on reading. 0, or -1 with no side connection.
+ */
+static int pg_open_side(pg_store *s) {
+  if (s->side != NULL) return 0;
+  if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) return -1;
+  PQconninfoOption *opts = PQconninfo(s->conn);
+  if (opts == NULL) return -1;
+  size_t n = 0;
+  for (PQconninfoOption *o = opts; o->keyword != NULL; o++) n++;
+  const char **keys = calloc(n + 2, sizeof *keys);
+  const char **values = calloc(n + 2, sizeof *values);
+  if (keys != NULL && values != NULL) {
+    size_t k = 0;
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+      if (o->val != NULL && o->val[0] != '\0' &&
+          strcmp(o->keyword, "fallback_application_name") != 0) {
+        keys[k] = o->keyword;
+        values[k++] = o->val;
+      }
+    /* Told apart from the session that writes (pg_stat_activity), unless
+     * the connection string names the application itself. */
+    keys[k] = "fallback_application_name";
+    values[k] = "rollsafe-read-ahead";
+    s->side = PQconnectdbParams(keys, values, 0);
+  }
+  free(keys);
+  free(values);
+  /* The password, if any, is in opts: wiped before it is freed. */
+  for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+    if (o->val != NULL && strcmp(o->keyword, "password") == 0)
+      wipe(o->val, strlen(o->val));
+  PQconninfoFree(opts);
+  if (s->side == NULL || PQstatus(s->side) != CONNECTION_OK) {
+    pg_close_side(s);
+    return -1;
+  }
+  char set[96];
+  const char *sets[5] = {"SET search_path = pg_catalog, pg_temp", set, NULL,
+                         "SET idle_in_transaction_session_timeout = '60s'",
+                         "SET client_min_messages = warning"};
+  char stmt_set[96];
+  snprintf(set, sizeof set, "SET lock_timeout = '%dms'",
+           s->session_lock_ms < 1000 ? s->session_lock_ms : 1000);
+  snprintf(stmt_set, sizeof stmt_set, "SET statement_timeout = '%dms'",
+           s->session_statement_ms);
+  sets[2] = stmt_set;
+  for (int i = 0; i < 5; i++) {
+    PGresult *res = PQexec(s->side, sets[i]);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+      pg_close_side(s);
+      return -1;
+    }
+  }
+  s->side_cancel = PQgetCancel(s->side);
+  if (s->side_cancel == NULL) {
+    pg_close_side(s);
+    return -1;
+  }
+  return 0;
+}
+
 /* Sends the SELECT of the page after @p after (see pg_page_rows). */
 static void pg_send_ahead(pg_store *s, const char *after, size_t limit) {
-  store_error ignored = {STORE_OK, ""};
-  if (pg_tx_command(s, "BEGIN READ ONLY", "reading a page", &ignored) !=
-      STORE_OK) {
-    pg_rollback(s);
-    return;
-  }
+  PGconn *c = pg_ahead_conn(s);
+  if (c == NULL) return;
+  PGresult *res = PQexec(c, "BEGIN READ ONLY");
+  int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+  PQclear(res);
   char lim[24];
   snprintf(lim, sizeof lim, "%zu", limit);
   const char *params[3] = {after, lim, s->state_array[PG_READ]};
@@ -2456,14 +2565,42 @@ static void pg_send_ahead(pg_store *s, const char *after, size_t limit) {
   const int lengths[3] = {0, 0, (int)s->state_len[PG_READ]};
   const int formats[3] = {0, 0, 1};
   int states = s->state_array[PG_READ] != NULL;
-  if (!PQsendQueryParams(s->conn, s->page_next_sql, 2 + states, types, params,
-                         lengths, formats, 1)) {
-    pg_rollback(s);
+  if (ok)
+    ok = PQsendQueryParams(c, s->page_next_sql, 2 + states, types, params,
+                           lengths, formats, 1);
+  if (!ok) {
+    if (c == s->side) {
+      pg_close_side(s);
+    } else {
+      pg_rollback(s);
+    }
     return;
   }
   snprintf(s->after_ahead, sizeof s->after_ahead, "%s", after);
   s->limit_ahead = limit;
   s->ahead_sent = 1;
+}
+
+/*
+ * The page read ahead on the side connection: 1 with *out, 0 when it
+ * failed (the side connection is closed, and the page is read as ever).
+ */
+static int pg_take_side(pg_store *s, PGresult **out) {
+  s->ahead_sent = 0;
+  PGresult *res = PQgetResult(s->side), *more;
+  while ((more = PQgetResult(s->side)) != NULL) PQclear(more);
+  int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+  PGresult *commit = PQexec(s->side, ok ? "COMMIT" : "ROLLBACK");
+  ok = ok && PQresultStatus(commit) == PGRES_COMMAND_OK &&
+       strcmp(PQcmdStatus(commit), "COMMIT") == 0;
+  PQclear(commit);
+  if (!ok) {
+    PQclear(res);
+    pg_close_side(s);
+    return 0;
+  }
+  *out = res;
+  return 1;
 }
 
 static int pg_page(store *base, const char *after, size_t limit,
@@ -2487,8 +2624,14 @@ static int pg_page(store *base, const char *after, size_t limit,
   /* The page read ahead, when it is the one asked for. */
   PGresult *res = NULL;
   int rc;
-  if (s->ahead_sent && after != NULL && limit == s->limit_ahead &&
-      strcmp(after, s->after_ahead) == 0) {
+  int wanted = s->ahead_sent && after != NULL && limit == s->limit_ahead &&
+               strcmp(after, s->after_ahead) == 0;
+  if (wanted && s->read_ahead == 2) {
+    if (pg_take_side(s, &res)) return pg_page_rows(s, res, limit, rows, err);
+    wanted = 0;
+  }
+  if (s->ahead_sent && !wanted) pg_drop_ahead(s);
+  if (wanted) {
     s->ahead_sent = 0;
     res = PQgetResult(s->conn);
     PGresult *more;
@@ -2838,11 +2981,12 @@ static int pg_fix_batch(store *base, const store_run *run, store_swap *swaps,
 
 static void pg_read_ahead(store *base, int on) {
   pg_store *s = (pg_store *)base;
-  s->read_ahead = on;
-  if (!on && s->ahead_sent) {
-    store_error ignored = {STORE_OK, ""};
-    (void)pg_writer_ready(s, &ignored);
-  }
+  pg_drop_ahead(s);
+  s->read_ahead = 0;
+  /* Beside batches only on a side connection: on this one, a batch would
+   * have to wait for the page. */
+  if (on == 2 && pg_open_side(s) != 0) on = 0;
+  s->read_ahead = on == 1 || on == 2 ? on : 0;
 }
 
 static int pg_fix_batch_start(store *base, const store_run *run,
@@ -3697,7 +3841,10 @@ static int pg_reconnect(store *base, const char *run_id, store_error *err) {
   if (s->conn == NULL)
     return pg_fail(s, err, STORE_EIO, "reconnecting: no connection");
   s->pending = 0;
-  s->ahead_sent = 0;
+  if (s->read_ahead == 2)
+    pg_drop_ahead(s);
+  else
+    s->ahead_sent = 0;
   PQreset(s->conn);
   if (PQstatus(s->conn) != CONNECTION_OK) {
     char text[256];

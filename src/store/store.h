@@ -705,14 +705,16 @@ int store_page(store *s, const char *after, size_t limit,
                const store_page_row **rows, store_error *err);
 
 /**
- * Read-ahead of pages (@p on 1), for a caller that reads page after page
- * and does nothing else with the store meanwhile (the verification pass):
- * when store_page() returns a full page, the store already asks for the
- * next one (after its last key, the same limit), so that the server reads
- * it while the caller works on this one; the next store_page() for it
- * takes it, in its own READ ONLY transaction as ever. Any other call drops
- * what was read ahead. Stores without it read as ever. Off (0) again
- * before anything else is done with the store.
+ * Read-ahead of pages: when store_page() returns a full page, the store
+ * already asks for the next one (after its last key, the same limit), so
+ * that the server reads it while the caller works on this one; the next
+ * store_page() for it takes it, in its own READ ONLY transaction as ever.
+ * @p on 1: for a caller that does nothing else with the store meanwhile
+ * (the verification pass); any other call drops what was read ahead. @p on
+ * 2: beside a fix's batches (store_fix_batch_start), on a second
+ * connection of the same parameters that only reads pages; where that
+ * connection cannot be had, or fails, pages are read as ever. @p on 0:
+ * off. Stores without it read as ever.
  */
 void store_read_ahead(store *s, int on);
 

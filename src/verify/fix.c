@@ -902,6 +902,9 @@ static int execute_pass(fix_result *r, engine *e, store *s, int *done,
   char after[STORE_CHECKPOINT_MAX];
   int has_after = r->run.has_checkpoint;
   snprintf(after, sizeof after, "%s", has_after ? r->run.checkpoint : "");
+  /* And the page after the next one is read meanwhile, where the store
+   * can do so beside its batches. */
+  if (halves) store_read_ahead(s, 2);
   double start = verify_now_seconds();
   uint64_t handled = 0;
   for (;;) {
@@ -1035,6 +1038,7 @@ static int execute_pass(fix_result *r, engine *e, store *s, int *done,
     handled += pending->rows;
     if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
   }
+  if (halves) store_read_ahead(s, 0);
   page_plan_dispose(&plans[0]);
   page_plan_dispose(&plans[1]);
   e->batch_opts.allocator = rs_arena_allocator(e->batch_arena);
