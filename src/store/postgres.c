@@ -2503,13 +2503,13 @@ static int pg_open_side(pg_store *s) {
     size_t k = 0;
     for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
       if (o->val != NULL && o->val[0] != '\0' &&
+          strcmp(o->keyword, "application_name") != 0 &&
           strcmp(o->keyword, "fallback_application_name") != 0) {
         keys[k] = o->keyword;
         values[k++] = o->val;
       }
-    /* Told apart from the session that writes (pg_stat_activity), unless
-     * the connection string names the application itself. */
-    keys[k] = "fallback_application_name";
+    /* Told apart from the session that writes (pg_stat_activity). */
+    keys[k] = "application_name";
     values[k] = "rollsafe-read-ahead";
     s->side = PQconnectdbParams(keys, values, 0);
   }
