@@ -151,10 +151,32 @@ typedef struct pg_store {
   size_t state_len[3];
   Oid read_type;
   /* The last page and backup page: rows point into their results, which
-   * are kept until the next call of the same operation. */
-  PGresult *page_res;
-  store_page_row *page_rows;
-  size_t page_cap;
+   * are kept until the next call of the same operation; a page's, until
+   * the second next (the page before the last: page_prev_*), so that a
+   * batch started on one page may wait while the next is read. */
+  PGresult *page_res, *page_prev_res;
+  store_page_row *page_rows, *page_prev_rows;
+  size_t page_cap, page_prev_cap;
+  /* Pages read ahead (store_read_ahead): the next page's SELECT sent, in
+   * its READ ONLY transaction, for the key after_ahead and limit
+   * limit_ahead; on this connection (read_ahead 1), or beside a fix's
+   * batches on a second one of the same parameters (read_ahead 2, side,
+   * side_cancel), which only ever reads pages, and whose failures only
+   * end the reading ahead. */
+  int read_ahead;
+  int ahead_sent;
+  PGconn *side;
+  PGcancel *side_cancel;
+  char after_ahead[STORE_CHECKPOINT_MAX];
+  size_t limit_ahead;
+  /* A batch started and not yet finished (pg_fix_batch_start): its run
+   * row and swaps (the caller's), and whether its statement was sent. */
+  int pending;
+  int pending_sent;
+  int pending_restore;
+  store_run pending_run;
+  store_swap *pending_swaps;
+  size_t pending_n;
   PGresult *backup_res;
   store_swap *backup_rows;
   size_t backup_cap;
@@ -164,6 +186,8 @@ typedef struct pg_store {
   unsigned char run_col[32];
   int has_runs;
 } pg_store;
+
+static void pg_close_side(pg_store *s);
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -1850,14 +1874,18 @@ static void pg_interrupt(store *base) {
   char ignored[256];
   if (s->interrupt != NULL)
     (void)PQcancel(s->interrupt, ignored, sizeof ignored);
+  if (s->side_cancel != NULL)
+    (void)PQcancel(s->side_cancel, ignored, sizeof ignored);
 }
 
 static void pg_close(store *base) {
   pg_store *s = (pg_store *)base;
+  pg_close_side(s);
   PQfreeCancel(s->interrupt);
   s->interrupt = NULL;
   pg_release(s);
   PQclear(s->page_res);
+  PQclear(s->page_prev_res);
   PQclear(s->backup_res);
   free(s->copy_sql);
   free(s->range_select);
@@ -1872,6 +1900,7 @@ static void pg_close(store *base) {
   for (int i = 0; i < 3; i++) free(s->state_array[i]);
   store__states_free(&s->states);
   free(s->page_rows);
+  free(s->page_prev_rows);
   free(s->backup_rows);
   free(s);
 }
@@ -2022,6 +2051,23 @@ static int pg_tx_command(pg_store *s, const char *sql, const char *doing,
 /* Every writing operation starts here: a live connection, outside any
  * transaction. */
 static int pg_writer_ready(pg_store *s, store_error *err) {
+  if (s->ahead_sent && s->read_ahead != 2) {
+    /* A page read ahead on this connection and not asked for: dropped,
+     * its transaction rolled back below. (One read on the side connection
+     * waits there.) */
+    s->ahead_sent = 0;
+    PGresult *res;
+    while (s->conn != NULL && (res = PQgetResult(s->conn)) != NULL)
+      PQclear(res);
+  }
+  if (s->pending) {
+    /* A batch started and never finished (store.h forbids it): its
+     * answer is dropped and its transaction rolled back below. */
+    s->pending = 0;
+    PGresult *res;
+    while (s->conn != NULL && (res = PQgetResult(s->conn)) != NULL)
+      PQclear(res);
+  }
   if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
     return pg_fail_fault(s, err, STORE_FAULT_CONNECTION_LOST, "writing",
                          "the connection is closed", NULL);
@@ -2403,16 +2449,208 @@ static int pg_run_parts(store *base, const char *run, store_run **out,
 
 /* ---- pages ---- */
 
+static int pg_page_rows(pg_store *s, PGresult *res, size_t limit,
+                        const store_page_row **rows, store_error *err);
+
+/* The connection pages are read ahead on. */
+static PGconn *pg_ahead_conn(const pg_store *s) {
+  return s->read_ahead == 2 ? s->side : s->conn;
+}
+
+/* Closes the side connection (read_ahead 2): reading ahead ends there. */
+static void pg_close_side(pg_store *s) {
+  if (s->side_cancel != NULL) {
+    PGcancel *c = s->side_cancel;
+    s->side_cancel = NULL; /* pg_interrupt may run meanwhile */
+    PQfreeCancel(c);
+  }
+  PQfinish(s->side);
+  s->side = NULL;
+  if (s->read_ahead == 2) s->read_ahead = 0;
+  s->ahead_sent = 0;
+}
+
+/* Drops a page read ahead and not asked for, and its transaction. */
+static void pg_drop_ahead(pg_store *s) {
+  if (!s->ahead_sent) return;
+  s->ahead_sent = 0;
+  PGconn *c = pg_ahead_conn(s);
+  PGresult *res;
+  while (c != NULL && (res = PQgetResult(c)) != NULL) PQclear(res);
+  if (c == s->side && c != NULL) {
+    res = PQexec(c, "ROLLBACK");
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) pg_close_side(s);
+  }
+}
+
+/*
+ * Opens the side connection: the parameters of this one (PQconninfo: the
+ * password too, when one was typed), and the settings of a writer's
+ * session that bear on reading. 0, or -1 with no side connection.
+ */
+static int pg_open_side(pg_store *s) {
+  if (s->side != NULL) return 0;
+  if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) return -1;
+  PQconninfoOption *opts = PQconninfo(s->conn);
+  if (opts == NULL) return -1;
+  size_t n = 0;
+  for (PQconninfoOption *o = opts; o->keyword != NULL; o++) n++;
+  const char **keys = calloc(n + 2, sizeof *keys);
+  const char **values = calloc(n + 2, sizeof *values);
+  if (keys != NULL && values != NULL) {
+    size_t k = 0;
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+      if (o->val != NULL && o->val[0] != '\0' &&
+          strcmp(o->keyword, "application_name") != 0 &&
+          strcmp(o->keyword, "fallback_application_name") != 0) {
+        keys[k] = o->keyword;
+        values[k++] = o->val;
+      }
+    /* Told apart from the session that writes (pg_stat_activity). */
+    keys[k] = "application_name";
+    values[k] = "rollsafe-read-ahead";
+    s->side = PQconnectdbParams(keys, values, 0);
+  }
+  free(keys);
+  free(values);
+  /* The password, if any, is in opts: wiped before it is freed. */
+  for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+    if (o->val != NULL && strcmp(o->keyword, "password") == 0)
+      wipe(o->val, strlen(o->val));
+  PQconninfoFree(opts);
+  if (s->side == NULL || PQstatus(s->side) != CONNECTION_OK) {
+    pg_close_side(s);
+    return -1;
+  }
+  char set[96];
+  const char *sets[5] = {"SET search_path = pg_catalog, pg_temp", set, NULL,
+                         "SET idle_in_transaction_session_timeout = '60s'",
+                         "SET client_min_messages = warning"};
+  char stmt_set[96];
+  snprintf(set, sizeof set, "SET lock_timeout = '%dms'",
+           s->session_lock_ms < 1000 ? s->session_lock_ms : 1000);
+  snprintf(stmt_set, sizeof stmt_set, "SET statement_timeout = '%dms'",
+           s->session_statement_ms);
+  sets[2] = stmt_set;
+  for (int i = 0; i < 5; i++) {
+    PGresult *res = PQexec(s->side, sets[i]);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+      pg_close_side(s);
+      return -1;
+    }
+  }
+  s->side_cancel = PQgetCancel(s->side);
+  if (s->side_cancel == NULL) {
+    pg_close_side(s);
+    return -1;
+  }
+  return 0;
+}
+
+/* Sends the SELECT of the page after @p after (see pg_page_rows). */
+static void pg_send_ahead(pg_store *s, const char *after, size_t limit) {
+  PGconn *c = pg_ahead_conn(s);
+  if (c == NULL) return;
+  PGresult *res = PQexec(c, "BEGIN READ ONLY");
+  int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+  PQclear(res);
+  char lim[24];
+  snprintf(lim, sizeof lim, "%zu", limit);
+  const char *params[3] = {after, lim, s->state_array[PG_READ]};
+  const Oid types[3] = {0, 0, s->read_type};
+  const int lengths[3] = {0, 0, (int)s->state_len[PG_READ]};
+  const int formats[3] = {0, 0, 1};
+  int states = s->state_array[PG_READ] != NULL;
+  if (ok)
+    ok = PQsendQueryParams(c, s->page_next_sql, 2 + states, types, params,
+                           lengths, formats, 1);
+  if (!ok) {
+    if (c == s->side) {
+      pg_close_side(s);
+    } else {
+      pg_rollback(s);
+    }
+    return;
+  }
+  snprintf(s->after_ahead, sizeof s->after_ahead, "%s", after);
+  s->limit_ahead = limit;
+  s->ahead_sent = 1;
+}
+
+/*
+ * The page read ahead on the side connection: 1 with *out, 0 when it
+ * failed (the side connection is closed, and the page is read as ever).
+ */
+static int pg_take_side(pg_store *s, PGresult **out) {
+  s->ahead_sent = 0;
+  PGresult *res = PQgetResult(s->side), *more;
+  while ((more = PQgetResult(s->side)) != NULL) PQclear(more);
+  int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+  PGresult *commit = PQexec(s->side, ok ? "COMMIT" : "ROLLBACK");
+  ok = ok && PQresultStatus(commit) == PGRES_COMMAND_OK &&
+       strcmp(PQcmdStatus(commit), "COMMIT") == 0;
+  PQclear(commit);
+  if (!ok) {
+    PQclear(res);
+    pg_close_side(s);
+    return 0;
+  }
+  *out = res;
+  return 1;
+}
+
 static int pg_page(store *base, const char *after, size_t limit,
                    const store_page_row **rows, store_error *err) {
   pg_store *s = (pg_store *)base;
   *rows = NULL;
-  PQclear(s->page_res); /* the previous page's rows die here */
+  /* The page before the previous one dies here; the previous one lives
+   * until the next call (store_starts_batches). */
+  PQclear(s->page_prev_res);
+  s->page_prev_res = s->page_res;
   s->page_res = NULL;
+  store_page_row *spare_rows = s->page_prev_rows;
+  size_t spare_cap = s->page_prev_cap;
+  s->page_prev_rows = s->page_rows;
+  s->page_prev_cap = s->page_cap;
+  s->page_rows = spare_rows;
+  s->page_cap = spare_cap;
   if (limit == 0 || limit > 1000000)
     return pg_fail(s, err, STORE_EUSAGE,
                    "a page holds 1 to 1000000 rows, not %zu", limit);
-  int rc = pg_writer_ready(s, err);
+  /* The page read ahead, when it is the one asked for. */
+  PGresult *res = NULL;
+  int rc;
+  int wanted = s->ahead_sent && after != NULL && limit == s->limit_ahead &&
+               strcmp(after, s->after_ahead) == 0;
+  if (wanted && s->read_ahead == 2) {
+    if (pg_take_side(s, &res)) return pg_page_rows(s, res, limit, rows, err);
+    wanted = 0;
+  }
+  if (s->ahead_sent && !wanted) pg_drop_ahead(s);
+  if (wanted) {
+    s->ahead_sent = 0;
+    res = PQgetResult(s->conn);
+    PGresult *more;
+    while ((more = PQgetResult(s->conn)) != NULL) PQclear(more);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+      rc = pg_fail_write(s, res, err, "reading a page");
+      PQclear(res);
+      pg_rollback(s);
+      return rc;
+    }
+    rc = pg_tx_command(s, "COMMIT", "reading a page", err);
+    if (rc != STORE_OK) {
+      PQclear(res);
+      pg_rollback(s);
+      return rc;
+    }
+    return pg_page_rows(s, res, limit, rows, err);
+  }
+  rc = pg_writer_ready(s, err);
   if (rc != STORE_OK) return rc;
   char lim[24];
   snprintf(lim, sizeof lim, "%zu", limit);
@@ -2431,12 +2669,11 @@ static int pg_page(store *base, const char *after, size_t limit,
   int states = s->state_array[PG_READ] != NULL;
   rc = pg_tx_command(s, "BEGIN READ ONLY", "reading a page", err);
   if (rc != STORE_OK) return rc;
-  PGresult *res =
-      after != NULL
-          ? PQexecParams(s->conn, s->page_next_sql, 2 + states, types, params,
-                         lengths, formats, 1)
-          : PQexecParams(s->conn, s->page_first_sql, 1 + states, types + 1,
-                         params + 1, lengths + 1, formats + 1, 1);
+  res = after != NULL
+            ? PQexecParams(s->conn, s->page_next_sql, 2 + states, types, params,
+                           lengths, formats, 1)
+            : PQexecParams(s->conn, s->page_first_sql, 1 + states, types + 1,
+                           params + 1, lengths + 1, formats + 1, 1);
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
     rc = pg_fail_write(s, res, err, "reading a page");
     PQclear(res);
@@ -2449,6 +2686,18 @@ static int pg_page(store *base, const char *after, size_t limit,
     pg_rollback(s);
     return rc;
   }
+  return pg_page_rows(s, res, limit, rows, err);
+}
+
+/*
+ * The rows of page result @p res (taken over), and with read-ahead on
+ * (store_read_ahead), the next page's SELECT sent in a READ ONLY
+ * transaction of its own, for the server to work on while the caller
+ * works on this page. A failure to send it is no error: the next call
+ * reads as ever.
+ */
+static int pg_page_rows(pg_store *s, PGresult *res, size_t limit,
+                        const store_page_row **rows, store_error *err) {
   size_t count = (size_t)PQntuples(res);
   if (count > s->page_cap) {
     store_page_row *grown = realloc(s->page_rows, count * sizeof *grown);
@@ -2479,6 +2728,9 @@ static int pg_page(store *base, const char *after, size_t limit,
   }
   s->page_res = res;
   *rows = s->page_rows;
+  if (s->read_ahead && count == limit && count > 0 &&
+      strlen(s->page_rows[count - 1].key) < sizeof s->after_ahead)
+    pg_send_ahead(s, s->page_rows[count - 1].key, limit);
   return (int)count;
 }
 
@@ -2573,16 +2825,14 @@ static void pg_queue_outcomes(const PGresult *res, store_swap *swaps,
 }
 
 /*
- * A batch of compare-and-swaps, fix (@p restore 0) or restore, in one
- * transaction with the run's row. On any error nothing of the batch is
- * visible and every swap says 0; the one exception is a connection lost
- * while COMMIT was on its way (STORE_EIO), when the server may have
- * committed: the run's row then says which, and running the batch again
- * is safe, every swap being a compare-and-swap.
+ * The first half of pg_swap_batch: the checks, the arrays, BEGIN, and the
+ * statement sent without waiting for its answer (s->pending). On an error
+ * nothing is pending and no transaction is left open.
  */
-static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
+static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
                          size_t n, int restore, store_error *err) {
   const char *doing = restore ? "restoring a batch" : "swapping a batch";
+  s->pending = 0;
   for (size_t i = 0; swaps != NULL && i < n; i++)
     swaps[i].swapped = swaps[i].holds_value = 0;
   int rc = pg_check_run(s, run, err);
@@ -2607,6 +2857,7 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
   }
 
   if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", doing, err);
+  int sent = 0;
   if (rc == STORE_OK && n > 0) {
     /* A queue with a state column binds its pending ($6) and in-flight
      * ($7) states as well (pg_build_queue_sql). */
@@ -2632,8 +2883,45 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                           ? (restore ? s->queue_restore_sql : s->queue_fix_sql)
                           : (restore ? s->restore_sql : s->fix_sql);
     int nparams = s->queue && s->state_array[PG_PENDING] != NULL ? 7 : 5;
-    PGresult *res =
-        PQexecParams(s->conn, sql, nparams, types, values, lengths, formats, 0);
+    /* libpq copies the parameters into its output buffer: the arrays may
+     * go as soon as the statement is sent. */
+    if (PQsendQueryParams(s->conn, sql, nparams, types, values, lengths,
+                          formats, 0))
+      sent = 1;
+    else
+      rc = pg_fail_write(s, NULL, err, doing);
+  }
+  for (int a = 0; a < 3; a++) free(arrays[a]);
+  if (rc != STORE_OK) {
+    pg_rollback(s);
+    return rc;
+  }
+  s->pending = 1;
+  s->pending_sent = sent;
+  s->pending_run = *run;
+  s->pending_swaps = swaps;
+  s->pending_n = n;
+  s->pending_restore = restore;
+  return STORE_OK;
+}
+
+/*
+ * The second half: the statement's answer, the run's row and COMMIT. On
+ * any error nothing of the batch is visible and every swap says 0; the one
+ * exception is a connection lost while COMMIT was on its way (STORE_EIO),
+ * when the server may have committed: the run's row then says which, and
+ * running the batch again is safe, every swap being a compare-and-swap.
+ */
+static int pg_swap_finish(pg_store *s, store_error *err) {
+  if (!s->pending) return pg_fail(s, err, STORE_EUSAGE, "no batch was started");
+  s->pending = 0;
+  int restore = s->pending_restore;
+  store_swap *swaps = s->pending_swaps;
+  size_t n = s->pending_n;
+  const char *doing = restore ? "restoring a batch" : "swapping a batch";
+  int rc = STORE_OK;
+  if (s->pending_sent) {
+    PGresult *res = PQgetResult(s->conn);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       rc = pg_fail_write(s, res, err, doing);
     } else if (s->queue || restore) {
@@ -2646,8 +2934,14 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
       }
     }
     PQclear(res);
+    /* The end of the statement's results (NULL), or whatever a lost
+     * connection left. */
+    while ((res = PQgetResult(s->conn)) != NULL) {
+      if (rc == STORE_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = pg_fail_write(s, res, err, doing);
+      PQclear(res);
+    }
   }
-  for (int a = 0; a < 3; a++) free(arrays[a]);
 
   if (rc == STORE_OK) {
     /* A table's fix answers only for the swaps that happened: the others
@@ -2656,7 +2950,7 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
       for (size_t i = 0; i < n; i++)
         swaps[i].outcome =
             swaps[i].swapped ? STORE_SWAP_DONE : STORE_SWAP_CONFLICT;
-    store_run after = *run;
+    store_run after = s->pending_run;
     store__batch_counts(&after, swaps, n, restore);
     rc = pg_update_run_row(s, &after, err);
   }
@@ -2668,9 +2962,40 @@ static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
   return rc;
 }
 
+/*
+ * A batch of compare-and-swaps, fix (@p restore 0) or restore, in one
+ * transaction with the run's row: pg_swap_start and pg_swap_finish
+ * together (see there).
+ */
+static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
+                         size_t n, int restore, store_error *err) {
+  int rc = pg_swap_start(s, run, swaps, n, restore, err);
+  if (rc != STORE_OK) return rc;
+  return pg_swap_finish(s, err);
+}
+
 static int pg_fix_batch(store *base, const store_run *run, store_swap *swaps,
                         size_t n, store_error *err) {
   return pg_swap_batch((pg_store *)base, run, swaps, n, 0, err);
+}
+
+static void pg_read_ahead(store *base, int on) {
+  pg_store *s = (pg_store *)base;
+  pg_drop_ahead(s);
+  s->read_ahead = 0;
+  /* Beside batches only on a side connection: on this one, a batch would
+   * have to wait for the page. */
+  if (on == 2 && pg_open_side(s) != 0) on = 0;
+  s->read_ahead = on == 1 || on == 2 ? on : 0;
+}
+
+static int pg_fix_batch_start(store *base, const store_run *run,
+                              store_swap *swaps, size_t n, store_error *err) {
+  return pg_swap_start((pg_store *)base, run, swaps, n, 0, err);
+}
+
+static int pg_fix_batch_finish(store *base, store_error *err) {
+  return pg_swap_finish((pg_store *)base, err);
 }
 
 static int pg_restore_batch(store *base, const store_run *run,
@@ -2920,6 +3245,9 @@ static const store_ops pg_writer_ops = {
     .run_parts = pg_run_parts,
     .page = pg_page,
     .fix_batch = pg_fix_batch,
+    .fix_batch_start = pg_fix_batch_start,
+    .fix_batch_finish = pg_fix_batch_finish,
+    .read_ahead = pg_read_ahead,
     .backup_page = pg_backup_page,
     .restore_batch = pg_restore_batch,
     .restore_check = pg_restore_check,
@@ -3512,6 +3840,11 @@ static int pg_reconnect(store *base, const char *run_id, store_error *err) {
   pg_store *s = (pg_store *)base;
   if (s->conn == NULL)
     return pg_fail(s, err, STORE_EIO, "reconnecting: no connection");
+  s->pending = 0;
+  if (s->read_ahead == 2)
+    pg_drop_ahead(s);
+  else
+    s->ahead_sent = 0;
   PQreset(s->conn);
   if (PQstatus(s->conn) != CONNECTION_OK) {
     char text[256];

@@ -892,6 +892,30 @@ int store_fix_batch(store *s, const store_run *run, store_swap *swaps, size_t n,
   return rc;
 }
 
+void store_read_ahead(store *s, int on) {
+  if (s->ops->read_ahead != NULL) s->ops->read_ahead(s, on);
+}
+
+int store_starts_batches(const store *s) {
+  return s->ops->fix_batch_start != NULL && s->ops->fix_batch_finish != NULL;
+}
+
+int store_fix_batch_start(store *s, const store_run *run, store_swap *swaps,
+                          size_t n, store_error *err) {
+  if (!store_starts_batches(s))
+    return store__fail(err, STORE_EUSAGE, "%s: batches are not started apart",
+                       s->description);
+  s->busy_final = 0;
+  return s->ops->fix_batch_start(s, run, swaps, n, err);
+}
+
+int store_fix_batch_finish(store *s, store_error *err) {
+  if (!store_starts_batches(s))
+    return store__fail(err, STORE_EUSAGE, "%s: batches are not started apart",
+                       s->description);
+  return s->ops->fix_batch_finish(s, err);
+}
+
 int store_backup_page(store *s, const char *run_id, const char *after,
                       size_t limit, store_swap **rows, store_error *err) {
   *rows = NULL;

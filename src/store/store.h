@@ -684,7 +684,8 @@ int store_open_runs(store **out, const store_target *db,
                     const store_open_options *options,
                     const store_write_options *write, store_error *err);
 
-/** One row of a page, borrowed until the next store_page() call. */
+/** One row of a page, borrowed until the next store_page() call (the
+ * second next one, when store_starts_batches()). */
 typedef struct store_page_row {
   const char *key; /**< text form, NUL-terminated (see store_row) */
   unsigned key_parts;
@@ -702,6 +703,20 @@ typedef struct store_page_row {
  */
 int store_page(store *s, const char *after, size_t limit,
                const store_page_row **rows, store_error *err);
+
+/**
+ * Read-ahead of pages: when store_page() returns a full page, the store
+ * already asks for the next one (after its last key, the same limit), so
+ * that the server reads it while the caller works on this one; the next
+ * store_page() for it takes it, in its own READ ONLY transaction as ever.
+ * @p on 1: for a caller that does nothing else with the store meanwhile
+ * (the verification pass); any other call drops what was read ahead. @p on
+ * 2: beside a fix's batches (store_fix_batch_start), on a second
+ * connection of the same parameters that only reads pages; where that
+ * connection cannot be had, or fails, pages are read as ever. @p on 0:
+ * off. Stores without it read as ever.
+ */
+void store_read_ahead(store *s, int on);
 
 /**
  * Rows of the table that no key value names, because a part of their key
@@ -776,6 +791,36 @@ typedef enum store_swap_outcome {
  */
 int store_fix_batch(store *s, const store_run *run, store_swap *swaps, size_t n,
                     store_error *err);
+
+/**
+ * 1 when the store runs a fix batch in two halves (PostgreSQL), so that the
+ * caller plans its next page while the server works on a batch; 0 when only
+ * store_fix_batch() does (the caller then uses it alone). Such a store also
+ * keeps a page's rows until the second store_page() call after it, so that
+ * a batch started on one page may wait while the next page is read.
+ */
+int store_starts_batches(const store *s);
+
+/**
+ * The first half of store_fix_batch(): checks the batch, begins its
+ * transaction and sends its compare-and-swaps, without waiting for them.
+ * Until store_fix_batch_finish() no other call may be made on @p s; @p run
+ * and @p swaps stay the caller's and must live until then. An error here
+ * leaves nothing of the batch and no transaction open, and
+ * store_fix_batch_finish() is not called.
+ * @return STORE_OK (sent), STORE_EUSAGE when !store_starts_batches(), or
+ *         another store_status
+ */
+int store_fix_batch_start(store *s, const store_run *run, store_swap *swaps,
+                          size_t n, store_error *err);
+
+/**
+ * The second half: waits for the swaps' answer, writes the run's row and
+ * commits, exactly as store_fix_batch() does, with the same outcomes and
+ * return values; but a batch that gave way (STORE_EBUSY) is not tried
+ * again here: the caller runs it again with store_fix_batch().
+ */
+int store_fix_batch_finish(store *s, store_error *err);
 
 /**
  * Backup rows of a run, in key order, at most @p limit with key > @p after.

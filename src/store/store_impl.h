@@ -29,6 +29,13 @@ typedef struct store_ops {
                       store_error *err); /* NULL: keys are never NULL */
   int (*fix_batch)(store *s, const store_run *run, store_swap *swaps, size_t n,
                    store_error *err);
+  /* Optional (store_fix_batch_start): fix_batch in two halves, the server
+   * working on the batch between them. */
+  int (*fix_batch_start)(store *s, const store_run *run, store_swap *swaps,
+                         size_t n, store_error *err);
+  int (*fix_batch_finish)(store *s, store_error *err);
+  /* Optional (store_read_ahead). */
+  void (*read_ahead)(store *s, int on);
   int (*backup_page)(store *s, const char *run_id, const char *after,
                      size_t limit, store_swap **rows, store_error *err);
   int (*restore_batch)(store *s, const store_run *run, store_swap *swaps,

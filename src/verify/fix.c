@@ -302,6 +302,7 @@ typedef struct engine {
   const fix_options *o;
   rs_arena *row_arena;   /* classification of one record, reset per record */
   rs_arena *batch_arena; /* new bytes of one batch, reset per batch */
+  rs_arena *spare_arena; /* the next batch's, while one is in flight */
   rs_options row_opts, quick_opts, batch_opts;
   verify_bytes decoded; /* the record bytes of a text column's value */
 } engine;
@@ -469,6 +470,7 @@ static int engine_init(engine *e, const fix_options *o, rs_error *err) {
   e->o = o;
   int rc = rs_arena_new(&e->row_arena, 0, NULL, err);
   if (rc == 0) rc = rs_arena_new(&e->batch_arena, 0, NULL, err);
+  if (rc == 0) rc = rs_arena_new(&e->spare_arena, 0, NULL, err);
   rs_options base = RS_OPTIONS_INIT;
   base.schema_ids = o->schema_ids;
   base.n_schema_ids = o->n_schema_ids;
@@ -490,6 +492,7 @@ static void engine_dispose(engine *e) {
   free(e->decoded.data);
   rs_arena_free(e->row_arena);
   rs_arena_free(e->batch_arena);
+  rs_arena_free(e->spare_arena);
 }
 
 /* Sleeps so that the rows handled so far keep under --max-rate. */
@@ -690,27 +693,220 @@ static int count_missed(fix_result *r, const fix_options *o,
   return count(r, o, in_flight ? FIX_IN_FLIGHT : FIX_CONFLICT, w->key, why);
 }
 
-/* One pass of the run's pass number, from its checkpoint (the run's
+/*
+ * What one page leaves for its batch: the swaps, with their outcomes and
+ * reasons; the records it leaves alone, counted once the batch before has
+ * committed (so that the counts a batch commits never include a later
+ * page's); the arena of the new bytes; and the run's row the batch
+ * commits. Reasons are kept only while their outcome still takes samples.
+ */
+typedef struct page_left {
+  const char *key;
+  int oc;
+  size_t why; /* offset into text */
+} page_left;
+
+typedef struct page_plan {
+  store_swap *swaps;
+  int *outcome;
+  size_t *why; /* per swap: offset into text */
+  size_t k;
+  page_left *left;
+  size_t n_left;
+  char *text;
+  size_t text_len, text_cap;
+  rs_arena *arena;
+  store_run next;
+  uint64_t rows; /* the page's rows, for the rate limit */
+} page_plan;
+
+static void page_plan_dispose(page_plan *p) {
+  free(p->swaps);
+  free(p->outcome);
+  free(p->why);
+  free(p->left);
+  free(p->text);
+}
+
+static int page_plan_init(page_plan *p, size_t cap, rs_arena *arena) {
+  memset(p, 0, sizeof *p);
+  p->swaps = calloc(cap, sizeof *p->swaps);
+  p->outcome = calloc(cap, sizeof *p->outcome);
+  p->why = calloc(cap, sizeof *p->why);
+  p->left = calloc(cap, sizeof *p->left);
+  p->text = malloc(1);
+  p->text_cap = 1;
+  p->arena = arena;
+  if (p->swaps == NULL || p->outcome == NULL || p->why == NULL ||
+      p->left == NULL || p->text == NULL) {
+    page_plan_dispose(p);
+    return RS_ENOMEM;
+  }
+  p->text[0] = '\0';
+  return 0;
+}
+
+/* Keeps @p why when outcome @p oc still takes samples (count_at): its
+ * offset in p->text, 0 (the empty text at offset 0) when not kept, -1 when
+ * out of memory. */
+static long long page_keep_why(page_plan *p, const fix_result *r,
+                               const fix_options *o, int oc, const char *why) {
+  if (r->n_samples[oc] >= o->max_samples || why[0] == '\0') return 0;
+  size_t len = strlen(why) + 1;
+  if (p->text_len + len > p->text_cap) {
+    size_t cap = p->text_cap < 2048 ? 4096 : p->text_cap * 2;
+    while (cap < p->text_len + len) cap *= 2;
+    char *grown = realloc(p->text, cap);
+    if (grown == NULL) return -1;
+    p->text = grown;
+    p->text_cap = cap;
+  }
+  memcpy(p->text + p->text_len, why, len);
+  p->text_len += len;
+  return (long long)(p->text_len - len);
+}
+
+/* Plans the rows of one page into @p p (its arena holds the new bytes). */
+static int plan_page(fix_result *r, engine *e, page_plan *p,
+                     const store_page_row *rows, int n, rs_error *err) {
+  const fix_options *o = e->o;
+  p->k = p->n_left = 0;
+  p->text_len = 1; /* text[0] stays the empty text */
+  p->rows = (uint64_t)n;
+  e->batch_opts.allocator = rs_arena_allocator(p->arena);
+  int rc = 0;
+  for (int i = 0; i < n && rc == 0; i++) {
+    /* Another part's row: that part reads, writes and counts it. */
+    if (!in_part(o, rows[i].key)) continue;
+    r->rows_read++;
+    if (rows[i].value_is_null) continue;
+    rs_buf out = RS_BUF_INIT;
+    int oc;
+    char reason[256];
+    rc = plan(e, rows[i].value, rows[i].value_len, &out, &oc, reason,
+              sizeof reason, err);
+    if (rc != 0 || oc < 0) continue;
+    /* Records left alone are counted by the first pass only: later
+     * passes read the whole table again for the conflicted rows and
+     * would count them once more each time. The pass number is the
+     * run's, so that a resumed run counts them once too. */
+    if (oc != FIX_CONVERTED && oc != FIX_LOSSY && r->run.pass > 1) continue;
+    long long why = page_keep_why(p, r, o, oc, reason);
+    if (why < 0) {
+      err->code = RS_ENOMEM;
+      err->offset = RS_OFFSET_NONE;
+      snprintf(err->message, sizeof err->message, "out of memory");
+      rc = RS_ENOMEM;
+      break;
+    }
+    if (oc == FIX_CONVERTED || oc == FIX_LOSSY) {
+      p->swaps[p->k] = (store_swap){rows[i].key,
+                                    rows[i].value,
+                                    rows[i].value_len,
+                                    out.data,
+                                    out.len,
+                                    0,
+                                    0,
+                                    0,
+                                    oc == FIX_LOSSY};
+      p->outcome[p->k] = oc;
+      p->why[p->k] = (size_t)why;
+      p->k++;
+    } else {
+      p->left[p->n_left++] = (page_left){rows[i].key, oc, (size_t)why};
+    }
+  }
+  return rc;
+}
+
+/* Counts the records a page left alone. */
+static int count_left(fix_result *r, const fix_options *o, const page_plan *p) {
+  int rc = 0;
+  for (size_t i = 0; i < p->n_left && rc == 0; i++)
+    rc = count(r, o, (fix_outcome)p->left[i].oc, p->left[i].key,
+               p->text + p->left[i].why);
+  return rc;
+}
+
+/* A batch given back by store_fix_batch_finish() as STORE_EBUSY is run
+ * again whole, as a batch run in one call is (store_fix_batch, with its
+ * patience for locks, and with_retries): the first attempt counts as one
+ * that gave way. */
+static int finish_started(fix_result *r, const fix_options *o, store *s,
+                          page_plan *p, store_error *serr) {
+  int st = store_fix_batch_finish(s, serr);
+  if (st == STORE_EBUSY && !(o->interrupted != NULL && *o->interrupted) &&
+      store_last_fault(s) == STORE_FAULT_NONE) {
+    r->busy_retries++;
+    st = with_retries(r, o, store_fix_batch, s, &p->next, p->swaps, p->k, serr);
+  }
+  return st;
+}
+
+/* A batch has ended with @p st: on success its swaps are counted and the
+ * checkpoint moves to its last key; the page's arena is freed either way.
+ * 0, -1 when the batch failed (r->status says why), or RS_ENOMEM in *rc. */
+static int batch_ended(fix_result *r, const fix_options *o, page_plan *p,
+                       int st, const store_error *serr, int *rc) {
+  if (st != STORE_OK) {
+    set_error(r, serr);
+    rs_arena_reset(p->arena);
+    return -1;
+  }
+  for (size_t i = 0; i < p->k && *rc == 0; i++) {
+    if (p->swaps[i].swapped)
+      *rc = count(r, o, (fix_outcome)p->outcome[i], p->swaps[i].key,
+                  p->text + p->why[i]);
+    else
+      *rc = count_missed(r, o, &p->swaps[i]);
+  }
+  r->run.has_checkpoint = 1;
+  memcpy(r->run.checkpoint, p->next.checkpoint, sizeof r->run.checkpoint);
+  rs_arena_reset(p->arena);
+  return *rc != 0 ? -1 : 0;
+}
+
+/*
+ * One pass of the run's pass number, from its checkpoint (the run's
  * pass_unsettled counts what the pass left for another). *done: the pass
- * reached the end of the table. */
+ * reached the end of the table.
+ *
+ * Where the store runs a batch in two halves (store_starts_batches), the
+ * server works on one batch while the next page is planned: the next page
+ * is read before the batch is started, planned while it runs, and its
+ * records are counted, its checkpoint set and its batch started only once
+ * the batch before has committed. Every batch still commits its backups,
+ * updates and the run's row (checkpoint and counts) together, one after
+ * the other, and a stop (a signal, the deadline, an error) lets the batch
+ * already started finish first.
+ */
 static int execute_pass(fix_result *r, engine *e, store *s, int *done,
                         rs_error *err) {
   const fix_options *o = e->o;
   store_error serr = {STORE_OK, ""};
   *done = 0;
-  size_t cap = o->batch;
-  store_swap *swaps = calloc(cap, sizeof *swaps);
-  int *outcome = calloc(cap, sizeof *outcome);
-  char *why = malloc(cap * 256);
-  if (swaps == NULL || outcome == NULL || why == NULL) {
-    free(swaps);
-    free(outcome);
-    free(why);
-    return RS_ENOMEM;
+  page_plan plans[2];
+  int rc = page_plan_init(&plans[0], o->batch, e->batch_arena);
+  if (rc == 0) {
+    rc = page_plan_init(&plans[1], o->batch, e->spare_arena);
+    if (rc != 0) page_plan_dispose(&plans[0]);
   }
+  if (rc != 0) return RS_ENOMEM;
+  const int halves = store_starts_batches(s);
+  page_plan *pending = NULL; /* a batch started, not finished */
+  int cur = 0;
+  /* The page read ahead: n_ahead rows (or an error), -2 when none. */
+  const store_page_row *ahead = NULL;
+  int n_ahead = -2;
+  store_error ahead_err = {STORE_OK, ""};
+  char after[STORE_CHECKPOINT_MAX];
+  int has_after = r->run.has_checkpoint;
+  snprintf(after, sizeof after, "%s", has_after ? r->run.checkpoint : "");
+  /* And the page after the next one is read meanwhile, where the store
+   * can do so beside its batches. */
+  if (halves) store_read_ahead(s, 2);
   double start = verify_now_seconds();
   uint64_t handled = 0;
-  int rc = 0;
   for (;;) {
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
@@ -721,10 +917,24 @@ static int execute_pass(fix_result *r, engine *e, store *s, int *done,
       break;
     }
     const store_page_row *rows = NULL;
-    int n = store_page(s, r->run.has_checkpoint ? r->run.checkpoint : NULL,
-                       o->batch, &rows, &serr);
+    int n;
+    if (n_ahead != -2) {
+      rows = ahead;
+      n = n_ahead;
+      serr = ahead_err;
+      n_ahead = -2;
+    } else {
+      n = store_page(s, has_after ? after : NULL, o->batch, &rows, &serr);
+    }
     if (n < 0) {
-      set_error(r, &serr);
+      /* The batch before goes first: its error, if any, is the run's. */
+      store_error read_err = serr;
+      if (pending != NULL &&
+          batch_ended(r, o, pending, finish_started(r, o, s, pending, &serr),
+                      &serr, &rc) != 0)
+        break;
+      pending = NULL;
+      set_error(r, &read_err);
       break;
     }
     if (n == 0) {
@@ -733,90 +943,105 @@ static int execute_pass(fix_result *r, engine *e, store *s, int *done,
     }
     /* Keyset pages move forward; one that ends where it started would be
      * read again for ever. */
-    if (r->run.has_checkpoint &&
-        strcmp(rows[n - 1].key, r->run.checkpoint) == 0) {
+    if (has_after && strcmp(rows[n - 1].key, after) == 0) {
+      if (pending != NULL &&
+          batch_ended(r, o, pending, finish_started(r, o, s, pending, &serr),
+                      &serr, &rc) != 0)
+        break;
+      pending = NULL;
       r->status = STORE_EIO;
       snprintf(r->error, sizeof r->error,
                "the page after key %.200s ended on the same key; the table's "
                "key does not order its rows",
-               r->run.checkpoint);
+               after);
       break;
     }
-    size_t k = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-      /* Another part's row: that part reads, writes and counts it. */
-      if (!in_part(o, rows[i].key)) continue;
-      r->rows_read++;
-      if (rows[i].value_is_null) continue;
-      rs_buf out = RS_BUF_INIT;
-      int oc;
-      char reason[256];
-      rc = plan(e, rows[i].value, rows[i].value_len, &out, &oc, reason,
-                sizeof reason, err);
-      if (rc != 0 || oc < 0) continue;
-      if (oc == FIX_CONVERTED || oc == FIX_LOSSY) {
-        swaps[k] = (store_swap){rows[i].key,
-                                rows[i].value,
-                                rows[i].value_len,
-                                out.data,
-                                out.len,
-                                0,
-                                0,
-                                0,
-                                oc == FIX_LOSSY};
-        outcome[k] = oc;
-        memcpy(why + k * 256, reason, 256);
-        k++;
-      } else {
-        /* Records left alone are counted by the first pass only: later
-         * passes read the whole table again for the conflicted rows and
-         * would count them once more each time. The pass number is the
-         * run's, so that a resumed run counts them once too. */
-        if (r->run.pass <= 1)
-          rc = count(r, o, (fix_outcome)oc, rows[i].key, reason);
+    page_plan *p = &plans[cur];
+    uint64_t read_before = r->rows_read;
+    rc = plan_page(r, e, p, rows, n, err);
+    int too_long = rc == 0 && strlen(rows[n - 1].key) >= sizeof after;
+    /* The batch before commits (or fails) before anything of this page
+     * is counted or written. */
+    if (pending != NULL) {
+      int ended = batch_ended(
+          r, o, pending, finish_started(r, o, s, pending, &serr), &serr, &rc);
+      pending = NULL;
+      if (ended != 0) {
+        /* This page was never written: it is read again on resume. */
+        r->rows_read = read_before;
+        rs_arena_reset(p->arena);
+        break;
       }
+      handled += plans[cur ^ 1].rows;
+      if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
+      throttle(o, start, handled);
     }
-    if (rc != 0) break;
-    if (strlen(rows[n - 1].key) >= sizeof r->run.checkpoint) {
+    if (rc != 0) {
+      rs_arena_reset(p->arena);
+      break;
+    }
+    if (too_long) {
       r->status = STORE_EUSAGE;
       snprintf(r->error, sizeof r->error,
                "a key of %zu bytes is longer than a checkpoint holds (%d); "
                "nothing of its batch was written",
                strlen(rows[n - 1].key), STORE_CHECKPOINT_MAX - 1);
-      rs_arena_reset(e->batch_arena);
+      rs_arena_reset(p->arena);
+      break;
+    }
+    rc = count_left(r, o, p);
+    if (rc != 0) {
+      rs_arena_reset(p->arena);
       break;
     }
     /* The checkpoint is the page's last key: everything up to it is
      * decided once this batch commits, with every count so far (the
      * adapter adds the batch's swaps). */
     counts_to_run(r);
-    store_run next = r->run;
-    next.has_checkpoint = 1;
-    snprintf(next.checkpoint, sizeof next.checkpoint, "%s", rows[n - 1].key);
-    next.updated_us = rs_now_us();
-    int st = with_retries(r, o, store_fix_batch, s, &next, swaps, k, &serr);
-    if (st != STORE_OK) {
-      set_error(r, &serr);
-      rs_arena_reset(e->batch_arena);
-      break;
+    p->next = r->run;
+    p->next.has_checkpoint = 1;
+    snprintf(p->next.checkpoint, sizeof p->next.checkpoint, "%s",
+             rows[n - 1].key);
+    p->next.updated_us = rs_now_us();
+    snprintf(after, sizeof after, "%s", rows[n - 1].key);
+    has_after = 1;
+    if (halves) {
+      /* The next page is read before the batch goes: the batch's rows
+       * stay valid through one more page (store_starts_batches). */
+      n_ahead = store_page(s, after, o->batch, &ahead, &ahead_err);
+      int st = store_fix_batch_start(s, &p->next, p->swaps, p->k, &serr);
+      if (st == STORE_OK) {
+        pending = p;
+        cur ^= 1;
+        continue;
+      }
+      if (st == STORE_EBUSY && !(o->interrupted != NULL && *o->interrupted) &&
+          store_last_fault(s) == STORE_FAULT_NONE) {
+        r->busy_retries++;
+        st = with_retries(r, o, store_fix_batch, s, &p->next, p->swaps, p->k,
+                          &serr);
+      }
+      if (batch_ended(r, o, p, st, &serr, &rc) != 0) break;
+    } else {
+      int st = with_retries(r, o, store_fix_batch, s, &p->next, p->swaps, p->k,
+                            &serr);
+      if (batch_ended(r, o, p, st, &serr, &rc) != 0) break;
     }
-    for (size_t i = 0; i < k && rc == 0; i++) {
-      if (swaps[i].swapped)
-        rc = count(r, o, (fix_outcome)outcome[i], swaps[i].key, why + i * 256);
-      else
-        rc = count_missed(r, o, &swaps[i]);
-    }
-    r->run.has_checkpoint = 1;
-    memcpy(r->run.checkpoint, next.checkpoint, sizeof r->run.checkpoint);
-    rs_arena_reset(e->batch_arena);
-    if (rc != 0) break;
-    handled += (uint64_t)n;
+    handled += p->rows;
     if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
     throttle(o, start, handled);
   }
-  free(swaps);
-  free(outcome);
-  free(why);
+  /* A stop lets the batch already started finish. */
+  if (pending != NULL &&
+      batch_ended(r, o, pending, finish_started(r, o, s, pending, &serr), &serr,
+                  &rc) == 0) {
+    handled += pending->rows;
+    if (o->progress != NULL) o->progress(o->progress_ctx, r->rows_read);
+  }
+  if (halves) store_read_ahead(s, 0);
+  page_plan_dispose(&plans[0]);
+  page_plan_dispose(&plans[1]);
+  e->batch_opts.allocator = rs_arena_allocator(e->batch_arena);
   return rc;
 }
 
@@ -879,17 +1104,30 @@ static int unnamed_rows(fix_result *r, engine *e, store *s, int verifying,
   }
 }
 
+static int verify_pages(fix_result *r, engine *e, store *s, rs_error *err);
+
 /* Reads the whole table again and counts what the reader still cannot
  * read. */
 static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
-  const fix_options *o = e->o;
-  store_error serr = {STORE_OK, ""};
-  char after[STORE_CHECKPOINT_MAX];
-  int has_after = 0;
   memset(r->remaining_verdicts, 0, sizeof r->remaining_verdicts);
   r->remaining_undetermined = 0;
   int rc = unnamed_rows(r, e, s, 1, err);
   if (rc != 0 || r->status != STORE_OK || r->interrupted) return rc;
+  /* Only pages from here on: the server reads each while the one before
+   * is classified. */
+  store_read_ahead(s, 1);
+  rc = verify_pages(r, e, s, err);
+  store_read_ahead(s, 0);
+  return rc;
+}
+
+/* The keyset pages of the verification pass. */
+static int verify_pages(fix_result *r, engine *e, store *s, rs_error *err) {
+  const fix_options *o = e->o;
+  store_error serr = {STORE_OK, ""};
+  char after[STORE_CHECKPOINT_MAX];
+  int has_after = 0;
+  int rc = 0;
   for (;;) {
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
