@@ -190,6 +190,18 @@ void rs__written_dispose(rs__written *w, const ProtobufCAllocator *a) {
       NULL;
 }
 
+/* The payload of a framed record, from w->payload_offset, decoded as
+ * w->version as the runtime of rules reads it, to where it ends the
+ * record (w->payload_end). */
+static int read_payload(rs__written *w, const uint8_t *buf, size_t len,
+                        const rs_options *o, const rs__rules *rules,
+                        rs__budget *b, rs_error *err) {
+  size_t off = w->payload_offset;
+  w->payload_end = off + rs__early_end(rules, buf + off, len - off);
+  return rs__unpack_version_rt(&w->msg, w->version, buf + off,
+                               w->payload_end - off, off, o, rules, b, err);
+}
+
 static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
                          size_t len, const rs_options *o,
                          const rs__rules *rules, rs__budget *b, rs_error *err) {
@@ -219,12 +231,7 @@ static int read_envelope(rs__written *w, const rs__type *t, const uint8_t *buf,
   if (rc != 0) return rc;
   w->version = rs__type_version(t, w->number);
   if (w->version == NULL) return 0;
-  w->payload_end =
-      w->payload_offset +
-      rs__early_end(rules, buf + w->payload_offset, len - w->payload_offset);
-  return rs__unpack_version_rt(&w->msg, w->version, buf + w->payload_offset,
-                               w->payload_end - w->payload_offset,
-                               w->payload_offset, o, rules, b, err);
+  return read_payload(w, buf, len, o, rules, b, err);
 }
 
 /* A Confluent-framed record: the header, then the payload decoded as the
@@ -246,12 +253,7 @@ static int read_confluent(rs__written *w, const rs__type *t, const uint8_t *buf,
     return rs__fail(err, RS_ENOTFOUND, RS_OFFSET_NONE,
                     "%s has versions 1..%zu; schema id %lu maps to version %u",
                     t->name, t->n_versions, (unsigned long)m->id, w->number);
-  w->payload_end =
-      w->payload_offset +
-      rs__early_end(rules, buf + w->payload_offset, len - w->payload_offset);
-  return rs__unpack_version_rt(&w->msg, w->version, buf + w->payload_offset,
-                               w->payload_end - w->payload_offset,
-                               w->payload_offset, o, rules, b, err);
+  return read_payload(w, buf, len, o, rules, b, err);
 }
 
 int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,

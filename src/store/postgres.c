@@ -2581,6 +2581,27 @@ static void pg_send_ahead(pg_store *s, const char *after, size_t limit) {
   s->ahead_sent = 1;
 }
 
+/* A page's SELECT result @p res (taken over), in its READ ONLY
+ * transaction: committed, and its rows (pg_page_rows); a failure rolls the
+ * transaction back. */
+static int pg_page_done(pg_store *s, PGresult *res, size_t limit,
+                        const store_page_row **rows, store_error *err) {
+  int rc;
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    rc = pg_fail_write(s, res, err, "reading a page");
+    PQclear(res);
+    pg_rollback(s);
+    return rc;
+  }
+  rc = pg_tx_command(s, "COMMIT", "reading a page", err);
+  if (rc != STORE_OK) {
+    PQclear(res);
+    pg_rollback(s);
+    return rc;
+  }
+  return pg_page_rows(s, res, limit, rows, err);
+}
+
 /*
  * The page read ahead on the side connection: 1 with *out, 0 when it
  * failed (the side connection is closed, and the page is read as ever).
@@ -2636,19 +2657,7 @@ static int pg_page(store *base, const char *after, size_t limit,
     res = PQgetResult(s->conn);
     PGresult *more;
     while ((more = PQgetResult(s->conn)) != NULL) PQclear(more);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-      rc = pg_fail_write(s, res, err, "reading a page");
-      PQclear(res);
-      pg_rollback(s);
-      return rc;
-    }
-    rc = pg_tx_command(s, "COMMIT", "reading a page", err);
-    if (rc != STORE_OK) {
-      PQclear(res);
-      pg_rollback(s);
-      return rc;
-    }
-    return pg_page_rows(s, res, limit, rows, err);
+    return pg_page_done(s, res, limit, rows, err);
   }
   rc = pg_writer_ready(s, err);
   if (rc != STORE_OK) return rc;
@@ -2674,19 +2683,7 @@ static int pg_page(store *base, const char *after, size_t limit,
                            lengths, formats, 1)
             : PQexecParams(s->conn, s->page_first_sql, 1 + states, types + 1,
                            params + 1, lengths + 1, formats + 1, 1);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = pg_fail_write(s, res, err, "reading a page");
-    PQclear(res);
-    pg_rollback(s);
-    return rc;
-  }
-  rc = pg_tx_command(s, "COMMIT", "reading a page", err);
-  if (rc != STORE_OK) {
-    PQclear(res);
-    pg_rollback(s);
-    return rc;
-  }
-  return pg_page_rows(s, res, limit, rows, err);
+  return pg_page_done(s, res, limit, rows, err);
 }
 
 /*
