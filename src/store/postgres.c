@@ -2551,6 +2551,34 @@ static int pg_open_side(pg_store *s) {
   return 0;
 }
 
+/*
+ * The parameters of a page's SELECT (page_next_sql; page_first_sql takes
+ * them from the second on). $1 (after) goes as text with no type: the
+ * server infers the key column's own type from `key > $1`, so pages follow
+ * the key's order (9 < 10 < 100 for a bigint). $2 is the limit; a queue's
+ * states follow, a binary array (pg_check_state_column).
+ */
+typedef struct pg_page_args {
+  char lim[24];
+  const char *params[3];
+  Oid types[3];
+  int lengths[3];
+  int formats[3];
+  int n; /* with $1 */
+} pg_page_args;
+
+static void pg_page_args_of(pg_page_args *a, const pg_store *s,
+                            const char *after, size_t limit) {
+  int states = s->state_array[PG_READ] != NULL;
+  *a = (pg_page_args){.params = {after, a->lim, s->state_array[PG_READ]},
+                      .types = {0, 0, s->read_type},
+                      .lengths = {0, 0, (int)s->state_len[PG_READ]},
+                      .formats = {0, 0, 1},
+                      .n = 2 + states};
+  /* After the assignment, which zeroes lim; params[1] points at it. */
+  snprintf(a->lim, sizeof a->lim, "%zu", limit);
+}
+
 /* Sends the SELECT of the page after @p after (see pg_page_rows). */
 static void pg_send_ahead(pg_store *s, const char *after, size_t limit) {
   PGconn *c = pg_ahead_conn(s);
@@ -2558,16 +2586,11 @@ static void pg_send_ahead(pg_store *s, const char *after, size_t limit) {
   PGresult *res = PQexec(c, "BEGIN READ ONLY");
   int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
   PQclear(res);
-  char lim[24];
-  snprintf(lim, sizeof lim, "%zu", limit);
-  const char *params[3] = {after, lim, s->state_array[PG_READ]};
-  const Oid types[3] = {0, 0, s->read_type};
-  const int lengths[3] = {0, 0, (int)s->state_len[PG_READ]};
-  const int formats[3] = {0, 0, 1};
-  int states = s->state_array[PG_READ] != NULL;
+  pg_page_args a;
+  pg_page_args_of(&a, s, after, limit);
   if (ok)
-    ok = PQsendQueryParams(c, s->page_next_sql, 2 + states, types, params,
-                           lengths, formats, 1);
+    ok = PQsendQueryParams(c, s->page_next_sql, a.n, a.types, a.params,
+                           a.lengths, a.formats, 1);
   if (!ok) {
     if (c == s->side) {
       pg_close_side(s);
@@ -2661,28 +2684,17 @@ static int pg_page(store *base, const char *after, size_t limit,
   }
   rc = pg_writer_ready(s, err);
   if (rc != STORE_OK) return rc;
-  char lim[24];
-  snprintf(lim, sizeof lim, "%zu", limit);
-  /*
-   * $1 (after) goes as text with no type: the server infers the key
-   * column's own type from `key > $1`, so pages follow the key's order
-   * (9 < 10 < 100 for a bigint). A queue's states follow, a binary array
-   * (pg_check_state_column). The one SELECT runs in a READ ONLY
-   * transaction of its own, like a scan, so that --where cannot write;
-   * nothing longer is ever held open.
-   */
-  const char *params[3] = {after, lim, s->state_array[PG_READ]};
-  const Oid types[3] = {0, 0, s->read_type};
-  const int lengths[3] = {0, 0, (int)s->state_len[PG_READ]};
-  const int formats[3] = {0, 0, 1};
-  int states = s->state_array[PG_READ] != NULL;
+  /* The one SELECT runs in a READ ONLY transaction of its own, like a
+   * scan, so that --where cannot write; nothing longer is ever held open. */
+  pg_page_args a;
+  pg_page_args_of(&a, s, after, limit);
   rc = pg_tx_command(s, "BEGIN READ ONLY", "reading a page", err);
   if (rc != STORE_OK) return rc;
   res = after != NULL
-            ? PQexecParams(s->conn, s->page_next_sql, 2 + states, types, params,
-                           lengths, formats, 1)
-            : PQexecParams(s->conn, s->page_first_sql, 1 + states, types + 1,
-                           params + 1, lengths + 1, formats + 1, 1);
+            ? PQexecParams(s->conn, s->page_next_sql, a.n, a.types, a.params,
+                           a.lengths, a.formats, 1)
+            : PQexecParams(s->conn, s->page_first_sql, a.n - 1, a.types + 1,
+                           a.params + 1, a.lengths + 1, a.formats + 1, 1);
   return pg_page_done(s, res, limit, rows, err);
 }
 

@@ -114,5 +114,28 @@ def check_rows_hold_old_or_new(now, orig, backups, what):
             check_eq(data, orig[k], "%s: row %s untouched" % (what, k))
 
 
+def check_killed_parts(runs, run_id, backups, now, orig, convertible, count,
+                       what):
+    """After a kill: each part's backed-up keys are exactly the convertible
+    keys of its part up to its checkpoint, its converted count commits with
+    them, and every row is old or new. @runs: the run's rows ({row_id:
+    row}); @backups: {row_id: {key: (old, new)}}; @now and @orig: the
+    table's rows and its rows before the run. Returns the rows backed up."""
+    parts = check_parts(runs, run_id, count, what)
+    check_backups_in_parts(backups, count, what)
+    for index, row in parts.items():
+        cp = row["checkpoint"]
+        mine = backups.get(row["run_id"], {})
+        upto = {k for k in convertible if part_of(k, count) == index and
+                cp is not None and k <= int(cp)}
+        check_eq(set(mine), upto, "%s: part %d's backed-up keys up to its "
+                 "checkpoint %r" % (what, index, cp))
+        check_eq(row["converted"], len(mine),
+                 "%s: part %d's converted count" % (what, index))
+    merged = merged_backups(backups)
+    check_rows_hold_old_or_new(now, orig, merged, what)
+    return len(merged)
+
+
 def sum_counts(parts):
     return {c: sum(p[c] or 0 for p in parts.values()) for c in PART_COUNTS}

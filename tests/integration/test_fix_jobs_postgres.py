@@ -18,9 +18,9 @@ import time
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixjobs import (check_backups_in_parts, check_parts,  # noqa: E402
-                     check_rows_hold_old_or_new, check_same_report,
-                     merged_backups, part_of, sum_counts)
+from fixjobs import (check_backups_in_parts, check_killed_parts,  # noqa: E402
+                     check_parts, check_rows_hold_old_or_new,
+                     check_same_report, merged_backups, sum_counts)
 from rsdata import Records, check, check_eq, run_cases  # noqa: E402
 from runcheck import (HANG, finish, mixed, report, start,  # noqa: E402
                       write_config)
@@ -167,21 +167,8 @@ def part_state(t, orig, convertible, count, what):
     if run is None:
         check_eq(t.table(), orig, what + ": rows before any run")
         return None, 0
-    parts = check_parts(t.runs(run), run, count, what)
-    b = t.backups(run)
-    check_backups_in_parts(b, count, what)
-    for index, row in parts.items():
-        cp = row["checkpoint"]
-        mine = b.get(row["run_id"], {})
-        upto = {k for k in convertible if part_of(k, count) == index and
-                cp is not None and k <= int(cp)}
-        check_eq(set(mine), upto, "%s: part %d's backed-up keys up to its "
-                 "checkpoint %r" % (what, index, cp))
-        check_eq(row["converted"], len(mine),
-                 "%s: part %d's converted count" % (what, index))
-    merged = merged_backups(b)
-    check_rows_hold_old_or_new(t.table(), orig, merged, what)
-    return run, len(merged)
+    return run, check_killed_parts(t.runs(run), run, t.backups(run),
+                                   t.table(), orig, convertible, count, what)
 
 
 def test_jobs_kill_9_and_resume(r):

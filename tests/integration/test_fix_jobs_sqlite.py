@@ -20,9 +20,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixjobs import (check_backups_in_parts, check_parts,  # noqa: E402
+from fixjobs import (check_killed_parts, check_parts,  # noqa: E402
                      check_rows_hold_old_or_new, check_same_report,
-                     merged_backups, part_of, sum_counts)
+                     merged_backups, sum_counts)
 from rsdata import Records, check, check_eq, run_cases  # noqa: E402
 from runcheck import (HANG, finish, mixed, report, sqlite_rows,  # noqa: E402
                       sqlite_table, start, write_config)
@@ -133,21 +133,8 @@ def part_state(cfg, orig, convertible, count, what):
     ids = {x["run"] for x in rs.values()}
     check_eq(len(ids), 1, what + ": one run")
     run = ids.pop()
-    parts = check_parts(rs, run, count, what)
-    b = backups(cfg, run)
-    check_backups_in_parts(b, count, what)
-    for index, row in parts.items():
-        cp = row["checkpoint"]
-        mine = b.get(row["run_id"], {})
-        upto = {k for k in convertible if part_of(k, count) == index and
-                cp is not None and k <= int(cp)}
-        check_eq(set(mine), upto, "%s: part %d's backed-up keys up to its "
-                 "checkpoint %r" % (what, index, cp))
-        check_eq(row["converted"], len(mine),
-                 "%s: part %d's converted count" % (what, index))
-    merged = merged_backups(b)
-    check_rows_hold_old_or_new(table(cfg), orig, merged, what)
-    return run, len(merged)
+    return run, check_killed_parts(rs, run, backups(cfg, run), table(cfg),
+                                   orig, convertible, count, what)
 
 
 def test_shards_kill_9_and_resume(r):
