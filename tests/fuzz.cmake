@@ -18,7 +18,7 @@ option(RS_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
 
 set(RS_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
 set(RS_FUZZ_TARGETS fuzz_classify fuzz_compare fuzz_decode fuzz_descset
-                    fuzz_diff fuzz_rawwriter fuzz_stream)
+                    fuzz_diff fuzz_rawwriter fuzz_replacement fuzz_stream)
 # Targets on schema pairs given at run time (tests/fuzz/fuzz_pairs.h).
 set(RS_FUZZ_PAIR_TARGETS fuzz_compare fuzz_rawwriter)
 

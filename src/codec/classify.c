@@ -936,6 +936,41 @@ static int classify_raw(rs_classification *c, const rs__type *t,
   return judge(c, t, wv, rv, buf, len, 0, NULL, o, rules, b, too_deep);
 }
 
+/* Whether a walk proves that protobuf-c unpacks payload p as version v
+ * within what budget b has left (then the unpack need not run). */
+static bool walk_unpacks(const rs__version *v, const uint8_t *p, size_t plen,
+                         const rs_options *o, const rs__budget *b) {
+  size_t alloc = 0;
+  size_t left = b->over ? 0 : b->limit - b->used;
+  return !v->groups &&
+         rs__quick_unpacks(v->plans, p, plen, rs__levels(o->max_depth), false,
+                           false, &alloc) &&
+         counted(alloc, plen) <= left;
+}
+
+/*
+ * The writer's side of the record a replacement replaces, as
+ * rs__read_written reads it (the decode's success is what matters: the
+ * message is not kept), but a framed payload that a walk proves its
+ * version unpacks is not unpacked (RS__OPT_NO_QUICK: always unpacked).
+ */
+static int read_original(rs__written *w, const rs__type *t, const uint8_t *buf,
+                         size_t len, const rs_options *o,
+                         const rs__rules *rules, rs__budget *b, rs_error *e) {
+  if (o->flags & RS__OPT_NO_QUICK)
+    return rs__read_written(w, t, buf, len, o, rules, b, false, e);
+  int rc = rs__read_framing(w, t, buf, len, o, rules, b, e);
+  if (rc != 0) return rc;
+  /* Raw bytes name no version: rs__read_written finds the one. */
+  if (w->encoding != RS_ENCODING_RAW &&
+      (w->version == NULL ||
+       walk_unpacks(w->version, buf + w->payload_offset,
+                    w->payload_end - w->payload_offset, o, b)))
+    return 0;
+  rs__written_dispose(w, b->backing);
+  return rs__read_written(w, t, buf, len, o, rules, b, false, e);
+}
+
 /*
  * protobuf-c has the last word on whether the reader can unpack a payload:
  * unreadable when it cannot, if the comparison did not already say so. The
@@ -947,13 +982,7 @@ static int last_word(rs_classification *c, const rs__version *rv,
                      const rs_options *o, rs__budget *b) {
   /* A walk that proves protobuf-c unpacks the payload within what the
    * budget has left says what the unpack would: nothing. */
-  size_t alloc = 0;
-  size_t left = b->over ? 0 : b->limit - b->used;
-  if (!rv->groups &&
-      rs__quick_unpacks(rv->plans, p, plen, rs__levels(o->max_depth), false,
-                        false, &alloc) &&
-      counted(alloc, plen) <= left)
-    return 0;
+  if (walk_unpacks(rv, p, plen, o, b)) return 0;
   ProtobufCMessage *m = NULL;
   rs_error e = RS_ERROR_INIT;
   rs__budget lb;
@@ -1355,8 +1384,7 @@ static int classify_replacement(rs_classification *c, const setup *st,
   /* The writer of the original: named, given or inferred as a scan does. */
   rs__written ow;
   rs_error e = RS_ERROR_INIT;
-  int rc =
-      rs__read_written(&ow, t, old_buf, old_len, o, &st->rules, b, false, &e);
+  int rc = read_original(&ow, t, old_buf, old_len, o, &st->rules, b, &e);
   const rs__version *wv = ow.version;
   size_t old_off = ow.payload_offset;
   bool old_raw = ow.encoding == RS_ENCODING_RAW;
@@ -1382,9 +1410,14 @@ static int classify_replacement(rs_classification *c, const setup *st,
       }
     }
   }
-  /* The new bytes, as the reader meets them. */
+  /* The new bytes, as the reader meets them: their framing here; their
+   * payload is read by the comparison and, for protobuf-c, by last_word
+   * (RS__OPT_NO_QUICK: decoded here too, as the writer's side reads). */
   rs__written nw;
-  rc = rs__read_written(&nw, t, new_buf, new_len, o, &st->rules, b, false, &e);
+  rc = (o->flags & RS__OPT_NO_QUICK)
+           ? rs__read_written(&nw, t, new_buf, new_len, o, &st->rules, b, false,
+                              &e)
+           : rs__read_framing(&nw, t, new_buf, new_len, o, &st->rules, b, &e);
   size_t new_off = nw.payload_offset;
   rs_encoding new_enc = nw.encoding;
   bool new_confluent = nw.has_confluent;

@@ -198,6 +198,7 @@ static int read_payload(rs__written *w, const uint8_t *buf, size_t len,
                         rs__budget *b, rs_error *err) {
   size_t off = w->payload_offset;
   w->payload_end = off + rs__early_end(rules, buf + off, len - off);
+  if (w->framing_only) return 0;
   return rs__unpack_version_rt(&w->msg, w->version, buf + off,
                                w->payload_end - off, off, o, rules, b, err);
 }
@@ -256,10 +257,12 @@ static int read_confluent(rs__written *w, const rs__type *t, const uint8_t *buf,
   return read_payload(w, buf, len, o, rules, b, err);
 }
 
-int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
-                     size_t len, const rs_options *o, const rs__rules *rules,
-                     rs__budget *b, bool limit_is_final, rs_error *err) {
+static int read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
+                        size_t len, const rs_options *o, const rs__rules *rules,
+                        rs__budget *b, bool limit_is_final, bool framing_only,
+                        rs_error *err) {
   memset(w, 0, sizeof *w);
+  w->framing_only = framing_only;
   w->provenance.version = RS_PROVENANCE_VERSION;
   w->payload_end = len;
   if (len > o->max_record_size)
@@ -277,6 +280,7 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
   w->encoding = RS_ENCODING_RAW;
   /* The bytes the reader's runtime reads as the record. */
   len = w->payload_end = rs__early_end(rules, buf, len);
+  if (framing_only) return 0;
   /* Raw: the version that can have written the bytes (rs__explains: no
    * unknown field, values in range, enums defined), the oldest that can:
    * the same choice as rs_classify's inference. */
@@ -328,6 +332,18 @@ int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
   }
   if (err != NULL) *err = first;
   return first.code;
+}
+
+int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
+                     size_t len, const rs_options *o, const rs__rules *rules,
+                     rs__budget *b, bool limit_is_final, rs_error *err) {
+  return read_written(w, t, buf, len, o, rules, b, limit_is_final, false, err);
+}
+
+int rs__read_framing(rs__written *w, const rs__type *t, const uint8_t *buf,
+                     size_t len, const rs_options *o, const rs__rules *rules,
+                     rs__budget *b, rs_error *err) {
+  return read_written(w, t, buf, len, o, rules, b, false, true, err);
 }
 
 /* ---- decoding any version

@@ -776,6 +776,7 @@ typedef struct rs__written {
   rs__env_status env_status; /* why RS_EENVELOPE (a foreign type: malformed) */
   bool has_confluent;        /* a well-formed Confluent header was read */
   rs_confluent_header confluent;
+  bool framing_only; /* rs__read_framing: msg stays NULL */
 } rs__written;
 
 /*
@@ -795,6 +796,17 @@ typedef struct rs__written {
 int rs__read_written(rs__written *w, const rs__type *t, const uint8_t *buf,
                      size_t len, const rs_options *o, const rs__rules *rules,
                      rs__budget *b, bool limit_is_final, rs_error *err);
+/*
+ * What rs__read_written reads but the payload: the size limit, the framing,
+ * the envelope or Confluent header, where the payload begins and ends (as
+ * the runtime of rules ends it), and the version the header names (raw
+ * bytes: none). Nothing is decoded: msg stays NULL, and a payload its
+ * version cannot read is not an error here. For a caller that reads the
+ * payload its own way (a comparison walk, an unpack as another version).
+ */
+int rs__read_framing(rs__written *w, const rs__type *t, const uint8_t *buf,
+                     size_t len, const rs_options *o, const rs__rules *rules,
+                     rs__budget *b, rs_error *err);
 void rs__written_dispose(rs__written *w, const ProtobufCAllocator *a);
 
 /* ---- comparison (compare.c) ------------------------------------------------
