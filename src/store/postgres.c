@@ -129,6 +129,8 @@ typedef struct pg_store {
    * not name a row, the partition's name goes with it. */
   int has_children;
   char *page_first_sql, *page_next_sql, *fix_sql, *restore_sql;
+  /* A table's fix with the backup rows' ON CONFLICT (pg_swap_finish). */
+  char *fix_upsert_sql;
   /* How the statements turn a bound value (bytea: the bytes read) into the
    * record column's type: nothing for bytea, convert_from for a text or
    * varchar column (the scan read its text in the client encoding, UTF8).
@@ -174,6 +176,7 @@ typedef struct pg_store {
   int pending;
   int pending_sent;
   int pending_restore;
+  int pending_upsert; /* a table's fix sent as fix_upsert_sql */
   store_run pending_run;
   store_swap *pending_swaps;
   size_t pending_n;
@@ -1893,6 +1896,7 @@ static void pg_close(store *base) {
   free(s->page_first_sql);
   free(s->page_next_sql);
   free(s->fix_sql);
+  free(s->fix_upsert_sql);
   free(s->restore_sql);
   free(s->queue_fix_sql);
   free(s->queue_restore_sql);
@@ -1965,9 +1969,18 @@ static const store_ops pg_ops = {
  *   rs_sw AS (UPDATE s.t AS rs_t SET col = rs_u.value FROM rs_u
  *             WHERE rs_t.key = rs_u.k::<key type> AND rs_t.col = rs_u.expect
  *             RETURNING rs_u.i, ...),
- *   rs_b AS (INSERT INTO rollsafe.backup ... SELECT ... FROM rs_sw
- *            ON CONFLICT (run_id, key) DO UPDATE SET new_value = ...)
+ *   rs_b AS (INSERT INTO rollsafe.backup ... SELECT ... FROM rs_sw)
  *   SELECT i FROM rs_sw     -- a restore: every i, s or c, HOLDS_VALUE
+ *
+ * A table's fix inserts its backup rows plainly: a run swaps a key again
+ * only when a writer put unreadable bytes back into a row the run had
+ * already fixed, so the primary key of rollsafe.backup almost never has
+ * the row already, and ON CONFLICT's check of the index before each insert
+ * (and its confirmation afterwards) costs about an eighth of the
+ * statement. When the run has the row (unique_violation on
+ * rollsafe.backup), the batch is rolled back and sent again at once with
+ * `ON CONFLICT (run_id, key) DO UPDATE SET old_value = ...`, which keeps
+ * the bytes the latest swap replaced. A queue's fix always upserts.
  *
  * Why this shape: one round trip per batch, not one per row (a prepared
  * single-row UPDATE would need a round trip each, or pipeline mode with
@@ -2839,7 +2852,7 @@ static void pg_queue_outcomes(const PGresult *res, store_swap *swaps,
  * nothing is pending and no transaction is left open.
  */
 static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
-                         size_t n, int restore, store_error *err) {
+                         size_t n, int restore, int upsert, store_error *err) {
   const char *doing = restore ? "restoring a batch" : "swapping a batch";
   s->pending = 0;
   for (size_t i = 0; swaps != NULL && i < n; i++)
@@ -2890,7 +2903,9 @@ static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
     const int formats[7] = {1, 1, 1, 0, 0, 1, 1};
     const char *sql = s->queue
                           ? (restore ? s->queue_restore_sql : s->queue_fix_sql)
-                          : (restore ? s->restore_sql : s->fix_sql);
+                          : (restore  ? s->restore_sql
+                             : upsert ? s->fix_upsert_sql
+                                      : s->fix_sql);
     int nparams = s->queue && s->state_array[PG_PENDING] != NULL ? 7 : 5;
     /* libpq copies the parameters into its output buffer: the arrays may
      * go as soon as the statement is sent. */
@@ -2911,7 +2926,25 @@ static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
   s->pending_swaps = swaps;
   s->pending_n = n;
   s->pending_restore = restore;
+  s->pending_upsert = upsert;
   return STORE_OK;
+}
+
+/*
+ * Whether a table fix's batch statement @p res failed only because its
+ * plain INSERT of the backup rows met a backup row of the same run and key
+ * (unique_violation 23505 on rollsafe.backup's primary key), which the
+ * upsert (fix_upsert_sql) replaces as a swap again must (BACKUP_UPSERT).
+ */
+static int pg_swapped_again(const pg_store *s, const PGresult *res) {
+  if (s->queue || s->pending_restore || s->pending_upsert || res == NULL)
+    return 0;
+  const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  const char *schema = PQresultErrorField(res, PG_DIAG_SCHEMA_NAME);
+  const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+  return state != NULL && strcmp(state, "23505") == 0 && schema != NULL &&
+         strcmp(schema, "rollsafe") == 0 && table != NULL &&
+         strcmp(table, "backup") == 0;
 }
 
 /*
@@ -2931,6 +2964,17 @@ static int pg_swap_finish(pg_store *s, store_error *err) {
   int rc = STORE_OK;
   if (s->pending_sent) {
     PGresult *res = PQgetResult(s->conn);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK && pg_swapped_again(s, res)) {
+      /* A key this run swapped before (another pass, or another part's
+       * run): nothing of the batch stands; it goes again with the backup
+       * rows' ON CONFLICT. */
+      PQclear(res);
+      while ((res = PQgetResult(s->conn)) != NULL) PQclear(res);
+      pg_rollback(s);
+      store_run run = s->pending_run;
+      rc = pg_swap_start(s, &run, swaps, n, 0, 1, err);
+      return rc == STORE_OK ? pg_swap_finish(s, err) : rc;
+    }
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       rc = pg_fail_write(s, res, err, doing);
     } else if (s->queue || restore) {
@@ -2978,7 +3022,7 @@ static int pg_swap_finish(pg_store *s, store_error *err) {
  */
 static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                          size_t n, int restore, store_error *err) {
-  int rc = pg_swap_start(s, run, swaps, n, restore, err);
+  int rc = pg_swap_start(s, run, swaps, n, restore, 0, err);
   if (rc != STORE_OK) return rc;
   return pg_swap_finish(s, err);
 }
@@ -3000,7 +3044,7 @@ static void pg_read_ahead(store *base, int on) {
 
 static int pg_fix_batch_start(store *base, const store_run *run,
                               store_swap *swaps, size_t n, store_error *err) {
-  return pg_swap_start((pg_store *)base, run, swaps, n, 0, err);
+  return pg_swap_start((pg_store *)base, run, swaps, n, 0, 0, err);
 }
 
 static int pg_fix_batch_finish(store *base, store_error *err) {
@@ -3515,15 +3559,20 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
 /* The backup rows of a batch's swaps (rs_sw), $4 the run and $5 the
  * target. A key the run swaps again (A -> our B, a writer's C -> our D)
  * keeps the bytes the latest swap replaced (C): a restore undoes the fix's
- * write and must not throw away the writer's C. */
-#define BACKUP_UPSERT                                                   \
+ * write and must not throw away the writer's C. BACKUP_INSERT is the same
+ * for keys the run has not swapped before, without the cost of
+ * ON CONFLICT (a table's fix: pg_swap_finish). */
+#define BACKUP_ROWS                                                     \
   " rs_b AS (INSERT INTO rollsafe.backup AS rs_b (run_id, target, key," \
   " old_value, new_value, written_at)"                                  \
   " SELECT $4::pg_catalog.text, $5::pg_catalog.text, k, expect, value," \
-  " pg_catalog.now() FROM rs_sw"                                        \
-  " ON CONFLICT (run_id, key) DO UPDATE SET"                            \
-  " old_value = excluded.old_value,"                                    \
-  " new_value = excluded.new_value, written_at = excluded.written_at,"  \
+  " pg_catalog.now() FROM rs_sw"
+#define BACKUP_INSERT BACKUP_ROWS ")"
+#define BACKUP_UPSERT                                                  \
+  BACKUP_ROWS                                                          \
+  " ON CONFLICT (run_id, key) DO UPDATE SET"                           \
+  " old_value = excluded.old_value,"                                   \
+  " new_value = excluded.new_value, written_at = excluded.written_at," \
   " restored = false)"
 #define QUEUE_OUTPUT                                                        \
   " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's'"                  \
@@ -3635,9 +3684,12 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
   " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = %srs_u.value%s FROM rs_u" \
   " WHERE %s AND rs_t.%s = %srs_u.expect%s"                           \
   " RETURNING rs_u.i, rs_u.k, rs_u.expect, rs_u.value),"
-    s->fix_sql = pg_sprintf(SWAP_INPUT BACKUP_UPSERT " SELECT i FROM rs_sw",
+    s->fix_sql = pg_sprintf(SWAP_INPUT BACKUP_INSERT " SELECT i FROM rs_sw",
                             q[0], q[1], q[3], s->value_pre, s->value_post,
                             m.t_u, q[3], s->value_pre, s->value_post);
+    s->fix_upsert_sql = pg_sprintf(
+        SWAP_INPUT BACKUP_UPSERT " SELECT i FROM rs_sw", q[0], q[1], q[3],
+        s->value_pre, s->value_post, m.t_u, q[3], s->value_pre, s->value_post);
     s->restore_sql = pg_sprintf(
         SWAP_INPUT
         /* The backup rows put back: those of this run, or, when @p run is
@@ -3660,7 +3712,8 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
         s->value_post);
 #undef SWAP_INPUT
     s->check_sql = pg_check_sql(&m, q, "true", "false");
-    if (s->fix_sql == NULL || s->restore_sql == NULL || s->check_sql == NULL)
+    if (s->fix_sql == NULL || s->fix_upsert_sql == NULL ||
+        s->restore_sql == NULL || s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
   if (rc == STORE_OK && s->queue)

@@ -268,6 +268,57 @@ def test_bad_where_creates_nothing(r):
         check(c.fetchone()[0], "rollsafe.runs after a fix")
     db.close()
 
+
+def test_key_swapped_again_keeps_the_latest_bytes(r):
+    """A run that swaps a key a second time (a writer put unreadable bytes
+    back into a row the run had fixed) replaces that key's backup row: the
+    batch's plain INSERT of backup rows meets the row of the first swap
+    and the batch goes again with ON CONFLICT. The backup keeps the bytes
+    the latest swap replaced, and restore puts them back."""
+    recs = Records()
+    db = Db("it_swap_again")
+    rows = {k: recs.make("v2_plain", k) for k in (1, 2, 3)}
+    db.table("orders", sorted(rows.items()))
+    c_bytes = recs.make("v2_plain", 99)
+    e_bytes = recs.make("v2_plain", 98)
+    # When row 2 is swapped, a writer puts new-format bytes back into row
+    # 1 (swapped by the batch before) and changes row 3, whose page was
+    # read before this batch: row 3 conflicts, and the second pass swaps
+    # rows 1 and 3.
+    db.execute('CREATE FUNCTION "it_swap_again".race() RETURNS trigger '
+               'LANGUAGE plpgsql AS $$ BEGIN '
+               'UPDATE "it_swap_again".orders SET payload = %s WHERE id = 1; '
+               'UPDATE "it_swap_again".orders SET payload = %s WHERE id = 3; '
+               'RETURN NULL; END $$', psycopg2.Binary(c_bytes),
+               psycopg2.Binary(e_bytes))
+    db.execute('CREATE TRIGGER race AFTER UPDATE OF payload ON '
+               '"it_swap_again".orders FOR EACH ROW WHEN (NEW.id = 2) '
+               'EXECUTE FUNCTION "it_swap_again".race()')
+    out, _ = r.expect(0, "fix", *db.args("orders"), "--execute", "--batch",
+                      "1", "--format", "json")
+    doc = json.loads(out)
+    t = doc["targets"][0]
+    check_eq((t["complete"], t["passes"], t["conflicts"], t["rewritten"],
+              t["remaining"]), (True, 2, 1, 4, 0),
+             "complete in two passes, row 1 swapped twice")
+    now = table_rows(db)
+    with db.conn.cursor() as c:
+        c.execute("SELECT key, old_value, new_value, restored FROM "
+                  "rollsafe.backup WHERE run_id = %s ORDER BY key",
+                  (doc["run_id"],))
+        backups = [(k, bytes(o), bytes(n), x) for k, o, n, x in c.fetchall()]
+    check_eq(backups, [("1", c_bytes, now[1], False),
+                       ("2", rows[2], now[2], False),
+                       ("3", e_bytes, now[3], False)],
+             "each key's backup holds the bytes its latest swap replaced")
+    db.execute('DROP TRIGGER race ON "it_swap_again".orders')
+    out, _ = r.expect(0, "restore", *db.args("orders"), "--run",
+                      doc["run_id"], "--execute", "--format", "json")
+    check_eq(json.loads(out)["restored"], 3, "restored")
+    check_eq(table_rows(db), {1: c_bytes, 2: rows[2], 3: e_bytes},
+             "restore puts back what the latest swaps replaced")
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 
