@@ -131,6 +131,11 @@ typedef struct pg_store {
   char *page_first_sql, *page_next_sql, *fix_sql, *restore_sql;
   /* A table's fix with the backup rows' ON CONFLICT (pg_swap_finish). */
   char *fix_upsert_sql;
+  /* The run row's UPDATE (pg_update_run_row), made once. */
+  char *run_update_sql;
+  /* Which statements (1 << PG_PREP_*) the writer's session and the side
+   * connection's have prepared: none again when a session is made again. */
+  unsigned prepared, side_prepared;
   /* How the statements turn a bound value (bytea: the bytes read) into the
    * record column's type: nothing for bytea, convert_from for a text or
    * varchar column (the scan read its text in the client encoding, UTF8).
@@ -1897,6 +1902,7 @@ static void pg_close(store *base) {
   free(s->page_next_sql);
   free(s->fix_sql);
   free(s->fix_upsert_sql);
+  free(s->run_update_sql);
   free(s->restore_sql);
   free(s->queue_fix_sql);
   free(s->queue_restore_sql);
@@ -2110,6 +2116,49 @@ static int pg_no_run(const pg_store *s, store_error *err, const char *run_id) {
   char id[64];
   printable(id, sizeof id, run_id);
   return pg_fail(s, err, STORE_EUSAGE, "no run '%s'", id);
+}
+
+/*
+ * Statements sent again and again, prepared once per session: a table
+ * fix's batch statement and the run row's UPDATE on the writer's session,
+ * a page's SELECT on the side connection (pg_open_side). The server then
+ * parses each once, and plans the batch statement once (its generic plan:
+ * each key looked up on the key's index), which with small batches was a
+ * fifth of its work. The writer prepares outside any transaction, and a
+ * PREPARE the server refuses fails the step as the statement itself would
+ * have (the same parse, the same locks): no second wait for a lock.
+ */
+enum { PG_PREP_FIX, PG_PREP_FIX_UPSERT, PG_PREP_RUN, PG_PREP_PAGE };
+static const char *const pg_prep_names[] = {"rs_fix", "rs_fix_upsert", "rs_run",
+                                            "rs_page"};
+
+/* Prepares @p sql as statement @p which on @p c unless *prepared says it
+ * is; 1 when it is prepared, 0 with *res the server's refusal (or NULL). */
+static int pg_prepare(PGconn *c, unsigned *prepared, int which, const char *sql,
+                      int n, const Oid *types, PGresult **res) {
+  *res = NULL;
+  if (*prepared & 1u << which) return 1;
+  if (c == NULL || sql == NULL) return 0;
+  *res = PQprepare(c, pg_prep_names[which], sql, n, types);
+  if (PQresultStatus(*res) != PGRES_COMMAND_OK) return 0;
+  PQclear(*res);
+  *res = NULL;
+  *prepared |= 1u << which;
+  return 1;
+}
+
+/* pg_prepare on the writer's session, outside a transaction: STORE_OK or
+ * the error of the refusal (pg_fail_write). */
+static int pg_prepare_writer(pg_store *s, int which, const char *sql, int n,
+                             const Oid *types, store_error *err,
+                             const char *doing) {
+  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  PGresult *res;
+  if (pg_prepare(s->conn, &s->prepared, which, sql, n, types, &res))
+    return STORE_OK;
+  int rc = pg_fail_write(s, res, err, doing);
+  PQclear(res);
+  return rc;
 }
 
 /* ---- runs ---- */
@@ -2383,6 +2432,30 @@ static int pg_run_load(store *base, const char *run_id, store_run *out,
  * batch's outcome already added to its counts: every count, the
  * checkpoints, and the later columns but `run`.
  */
+/* The run row's UPDATE: $1 the run, $2 its status, $3 to $8 the counts
+ * (pg_counts_text), $9 the checkpoint, then the later run columns but the
+ * first (pg_run_extras). Made once; NULL when out of memory. */
+static const char *pg_run_update_sql(pg_store *s) {
+  if (s->run_update_sql != NULL) return s->run_update_sql;
+  size_t cap = 1024 + 48 * store__n_run_columns;
+  char *sql = malloc(cap);
+  if (sql == NULL) return NULL;
+  size_t used = (size_t)snprintf(
+      sql, cap,
+      "UPDATE rollsafe.runs SET"
+      " status = COALESCE(NULLIF($2::pg_catalog.text, ''), status),"
+      " converted = $3, conflicts = $4, lossy = $5, impossible = $6,"
+      " corrupt = $7, restored = $8, checkpoint = $9,"
+      " updated_at = pg_catalog.now()");
+  /* A row's run never changes. */
+  for (size_t i = 1; i < store__n_run_columns; i++)
+    used += (size_t)snprintf(sql + used, cap - used, ", %s = $%zu",
+                             store__run_columns[i].name, i + 9);
+  snprintf(sql + used, cap - used, " WHERE run_id = $1");
+  s->run_update_sql = sql;
+  return sql;
+}
+
 static int pg_update_run_row(pg_store *s, const store_run *run,
                              store_error *err) {
   char counts[6][24];
@@ -2393,29 +2466,21 @@ static int pg_update_run_row(pg_store *s, const store_run *run,
       run->run_id, run->status, counts[0],
       counts[1],   counts[2],   counts[3],
       counts[4],   counts[5],   run->has_checkpoint ? run->checkpoint : NULL};
-  size_t cap = 1024 + 48 * store__n_run_columns;
-  char *sql = malloc(cap);
-  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
-  size_t used = (size_t)snprintf(
-      sql, cap,
-      "UPDATE rollsafe.runs SET"
-      " status = COALESCE(NULLIF($2::pg_catalog.text, ''), status),"
-      " converted = $3, conflicts = $4, lossy = $5, impossible = $6,"
-      " corrupt = $7, restored = $8, checkpoint = $9,"
-      " updated_at = pg_catalog.now()");
   int nparams = 9;
-  /* A row's run never changes. */
-  for (size_t i = 1; i < store__n_run_columns; i++) {
-    params[nparams] = x.v[i];
-    nparams++;
-    used += (size_t)snprintf(sql + used, cap - used, ", %s = $%d",
-                             store__run_columns[i].name, nparams);
-  }
-  snprintf(sql + used, cap - used, " WHERE run_id = $1");
-  PGresult *res =
-      PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-  free(sql);
+  for (size_t i = 1; i < store__n_run_columns; i++) params[nparams++] = x.v[i];
+  const char *sql = pg_run_update_sql(s);
+  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  /* Prepared by a batch before its transaction, or here outside one. */
   int rc = STORE_OK;
+  if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
+    rc = pg_prepare_writer(s, PG_PREP_RUN, sql, 0, NULL, err,
+                           "updating the run");
+  if (rc != STORE_OK) return rc;
+  PGresult *res =
+      s->prepared & 1u << PG_PREP_RUN
+          ? PQexecPrepared(s->conn, pg_prep_names[PG_PREP_RUN], nparams, params,
+                           NULL, NULL, 0)
+          : PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
   if (PQresultStatus(res) != PGRES_COMMAND_OK)
     rc = pg_fail_write(s, res, err, "updating the run");
   else if (strcmp(PQcmdTuples(res), "1") != 0)
@@ -2479,6 +2544,7 @@ static void pg_close_side(pg_store *s) {
   }
   PQfinish(s->side);
   s->side = NULL;
+  s->side_prepared = 0;
   if (s->read_ahead == 2) s->read_ahead = 0;
   s->ahead_sent = 0;
 }
@@ -2496,6 +2562,34 @@ static void pg_drop_ahead(pg_store *s) {
     PQclear(res);
     if (!ok) pg_close_side(s);
   }
+}
+
+/*
+ * The parameters of a page's SELECT (page_next_sql; page_first_sql takes
+ * them from the second on). $1 (after) goes as text with no type: the
+ * server infers the key column's own type from `key > $1`, so pages follow
+ * the key's order (9 < 10 < 100 for a bigint). $2 is the limit; a queue's
+ * states follow, a binary array (pg_check_state_column).
+ */
+typedef struct pg_page_args {
+  char lim[24];
+  const char *params[3];
+  Oid types[3];
+  int lengths[3];
+  int formats[3];
+  int n; /* with $1 */
+} pg_page_args;
+
+static void pg_page_args_of(pg_page_args *a, const pg_store *s,
+                            const char *after, size_t limit) {
+  int states = s->state_array[PG_READ] != NULL;
+  *a = (pg_page_args){.params = {after, a->lim, s->state_array[PG_READ]},
+                      .types = {0, 0, s->read_type},
+                      .lengths = {0, 0, (int)s->state_len[PG_READ]},
+                      .formats = {0, 0, 1},
+                      .n = 2 + states};
+  /* After the assignment, which zeroes lim; params[1] points at it. */
+  snprintf(a->lim, sizeof a->lim, "%zu", limit);
 }
 
 /*
@@ -2538,16 +2632,21 @@ static int pg_open_side(pg_store *s) {
     return -1;
   }
   char set[96];
-  const char *sets[5] = {"SET search_path = pg_catalog, pg_temp", set, NULL,
+  /* Its one statement, a page's SELECT, is prepared (pg_prepare) and
+   * planned for each page's own key and limit, as an unnamed one is. */
+  const char *sets[6] = {"SET search_path = pg_catalog, pg_temp",
+                         set,
+                         NULL,
                          "SET idle_in_transaction_session_timeout = '60s'",
-                         "SET client_min_messages = warning"};
+                         "SET client_min_messages = warning",
+                         "SET plan_cache_mode = force_custom_plan"};
   char stmt_set[96];
   snprintf(set, sizeof set, "SET lock_timeout = '%dms'",
            s->session_lock_ms < 1000 ? s->session_lock_ms : 1000);
   snprintf(stmt_set, sizeof stmt_set, "SET statement_timeout = '%dms'",
            s->session_statement_ms);
   sets[2] = stmt_set;
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < 6; i++) {
     PGresult *res = PQexec(s->side, sets[i]);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
@@ -2561,35 +2660,13 @@ static int pg_open_side(pg_store *s) {
     pg_close_side(s);
     return -1;
   }
+  pg_page_args a;
+  pg_page_args_of(&a, s, "", 1);
+  PGresult *refused;
+  if (!pg_prepare(s->side, &s->side_prepared, PG_PREP_PAGE, s->page_next_sql,
+                  a.n, a.types, &refused))
+    PQclear(refused); /* pages go unnamed */
   return 0;
-}
-
-/*
- * The parameters of a page's SELECT (page_next_sql; page_first_sql takes
- * them from the second on). $1 (after) goes as text with no type: the
- * server infers the key column's own type from `key > $1`, so pages follow
- * the key's order (9 < 10 < 100 for a bigint). $2 is the limit; a queue's
- * states follow, a binary array (pg_check_state_column).
- */
-typedef struct pg_page_args {
-  char lim[24];
-  const char *params[3];
-  Oid types[3];
-  int lengths[3];
-  int formats[3];
-  int n; /* with $1 */
-} pg_page_args;
-
-static void pg_page_args_of(pg_page_args *a, const pg_store *s,
-                            const char *after, size_t limit) {
-  int states = s->state_array[PG_READ] != NULL;
-  *a = (pg_page_args){.params = {after, a->lim, s->state_array[PG_READ]},
-                      .types = {0, 0, s->read_type},
-                      .lengths = {0, 0, (int)s->state_len[PG_READ]},
-                      .formats = {0, 0, 1},
-                      .n = 2 + states};
-  /* After the assignment, which zeroes lim; params[1] points at it. */
-  snprintf(a->lim, sizeof a->lim, "%zu", limit);
 }
 
 /* Sends the SELECT of the page after @p after (see pg_page_rows). */
@@ -2601,7 +2678,10 @@ static void pg_send_ahead(pg_store *s, const char *after, size_t limit) {
   PQclear(res);
   pg_page_args a;
   pg_page_args_of(&a, s, after, limit);
-  if (ok)
+  if (ok && c == s->side && s->side_prepared & 1u << PG_PREP_PAGE)
+    ok = PQsendQueryPrepared(c, pg_prep_names[PG_PREP_PAGE], a.n, a.params,
+                             a.lengths, a.formats, 1);
+  else if (ok)
     ok = PQsendQueryParams(c, s->page_next_sql, a.n, a.types, a.params,
                            a.lengths, a.formats, 1);
   if (!ok) {
@@ -2878,14 +2958,28 @@ static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
                                   n);
   }
 
+  /* A table fix's statement and the run row's UPDATE, prepared once. */
+  const Oid types[7] = {
+      PG_TEXT_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_TEXT_OID,
+      PG_TEXT_OID,       PG_TEXT_ARRAY_OID,  PG_TEXT_ARRAY_OID};
+  const char *sql = s->queue
+                        ? (restore ? s->queue_restore_sql : s->queue_fix_sql)
+                    : restore ? s->restore_sql
+                    : upsert  ? s->fix_upsert_sql
+                              : s->fix_sql;
+  const int prep = upsert ? PG_PREP_FIX_UPSERT : PG_PREP_FIX;
+  const int named = !s->queue && !restore && n > 0;
+  if (rc == STORE_OK && named)
+    rc = pg_prepare_writer(s, prep, sql, 5, types, err, doing);
+  if (rc == STORE_OK)
+    rc = pg_prepare_writer(s, PG_PREP_RUN, pg_run_update_sql(s), 0, NULL, err,
+                           doing);
+
   if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", doing, err);
   int sent = 0;
   if (rc == STORE_OK && n > 0) {
     /* A queue with a state column binds its pending ($6) and in-flight
      * ($7) states as well (pg_build_queue_sql). */
-    const Oid types[7] = {
-        PG_TEXT_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_TEXT_OID,
-        PG_TEXT_OID,       PG_TEXT_ARRAY_OID,  PG_TEXT_ARRAY_OID};
     const char *values[7] = {arrays[0],
                              arrays[1],
                              arrays[2],
@@ -2901,16 +2995,13 @@ static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
                             (int)s->state_len[PG_PENDING],
                             (int)s->state_len[PG_IN_FLIGHT]};
     const int formats[7] = {1, 1, 1, 0, 0, 1, 1};
-    const char *sql = s->queue
-                          ? (restore ? s->queue_restore_sql : s->queue_fix_sql)
-                          : (restore  ? s->restore_sql
-                             : upsert ? s->fix_upsert_sql
-                                      : s->fix_sql);
     int nparams = s->queue && s->state_array[PG_PENDING] != NULL ? 7 : 5;
     /* libpq copies the parameters into its output buffer: the arrays may
      * go as soon as the statement is sent. */
-    if (PQsendQueryParams(s->conn, sql, nparams, types, values, lengths,
-                          formats, 0))
+    if (named ? PQsendQueryPrepared(s->conn, pg_prep_names[prep], nparams,
+                                    values, lengths, formats, 0)
+              : PQsendQueryParams(s->conn, sql, nparams, types, values, lengths,
+                                  formats, 0))
       sent = 1;
     else
       rc = pg_fail_write(s, NULL, err, doing);
@@ -3908,6 +3999,7 @@ static int pg_reconnect(store *base, const char *run_id, store_error *err) {
   else
     s->ahead_sent = 0;
   PQreset(s->conn);
+  s->prepared = 0; /* a new session */
   if (PQstatus(s->conn) != CONNECTION_OK) {
     char text[256];
     first_line(text, sizeof text, PQerrorMessage(s->conn));
