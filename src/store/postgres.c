@@ -3056,9 +3056,9 @@ static int pg_swap_finish(pg_store *s, store_error *err) {
   if (s->pending_sent) {
     PGresult *res = PQgetResult(s->conn);
     if (PQresultStatus(res) != PGRES_TUPLES_OK && pg_swapped_again(s, res)) {
-      /* A key this run swapped before (another pass, or another part's
-       * run): nothing of the batch stands; it goes again with the backup
-       * rows' ON CONFLICT. */
+      /* A key this run swapped before, in an earlier pass (a writer put
+       * unreadable bytes back into the row): nothing of the batch stands;
+       * it goes again with the backup rows' ON CONFLICT. */
       PQclear(res);
       while ((res = PQgetResult(s->conn)) != NULL) PQclear(res);
       pg_rollback(s);
