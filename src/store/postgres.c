@@ -129,6 +129,13 @@ typedef struct pg_store {
    * not name a row, the partition's name goes with it. */
   int has_children;
   char *page_first_sql, *page_next_sql, *fix_sql, *restore_sql;
+  /* A table's fix with the backup rows' ON CONFLICT (pg_swap_finish). */
+  char *fix_upsert_sql;
+  /* The run row's UPDATE (pg_update_run_row), made once. */
+  char *run_update_sql;
+  /* Which statements (1 << PG_PREP_*) the writer's session and the side
+   * connection's have prepared: none again when a session is made again. */
+  unsigned prepared, side_prepared;
   /* How the statements turn a bound value (bytea: the bytes read) into the
    * record column's type: nothing for bytea, convert_from for a text or
    * varchar column (the scan read its text in the client encoding, UTF8).
@@ -174,6 +181,7 @@ typedef struct pg_store {
   int pending;
   int pending_sent;
   int pending_restore;
+  int pending_upsert; /* a table's fix sent as fix_upsert_sql */
   store_run pending_run;
   store_swap *pending_swaps;
   size_t pending_n;
@@ -1893,6 +1901,8 @@ static void pg_close(store *base) {
   free(s->page_first_sql);
   free(s->page_next_sql);
   free(s->fix_sql);
+  free(s->fix_upsert_sql);
+  free(s->run_update_sql);
   free(s->restore_sql);
   free(s->queue_fix_sql);
   free(s->queue_restore_sql);
@@ -1965,9 +1975,18 @@ static const store_ops pg_ops = {
  *   rs_sw AS (UPDATE s.t AS rs_t SET col = rs_u.value FROM rs_u
  *             WHERE rs_t.key = rs_u.k::<key type> AND rs_t.col = rs_u.expect
  *             RETURNING rs_u.i, ...),
- *   rs_b AS (INSERT INTO rollsafe.backup ... SELECT ... FROM rs_sw
- *            ON CONFLICT (run_id, key) DO UPDATE SET new_value = ...)
+ *   rs_b AS (INSERT INTO rollsafe.backup ... SELECT ... FROM rs_sw)
  *   SELECT i FROM rs_sw     -- a restore: every i, s or c, HOLDS_VALUE
+ *
+ * A table's fix inserts its backup rows plainly: a run swaps a key again
+ * only when a writer put unreadable bytes back into a row the run had
+ * already fixed, so the primary key of rollsafe.backup almost never has
+ * the row already, and ON CONFLICT's check of the index before each insert
+ * (and its confirmation afterwards) costs about an eighth of the
+ * statement. When the run has the row (unique_violation on
+ * rollsafe.backup), the batch is rolled back and sent again at once with
+ * `ON CONFLICT (run_id, key) DO UPDATE SET old_value = ...`, which keeps
+ * the bytes the latest swap replaced. A queue's fix always upserts.
  *
  * Why this shape: one round trip per batch, not one per row (a prepared
  * single-row UPDATE would need a round trip each, or pipeline mode with
@@ -2097,6 +2116,49 @@ static int pg_no_run(const pg_store *s, store_error *err, const char *run_id) {
   char id[64];
   printable(id, sizeof id, run_id);
   return pg_fail(s, err, STORE_EUSAGE, "no run '%s'", id);
+}
+
+/*
+ * Statements sent again and again, prepared once per session: a table
+ * fix's batch statement and the run row's UPDATE on the writer's session,
+ * a page's SELECT on the side connection (pg_open_side). The server then
+ * parses each once, and plans the batch statement once (its generic plan:
+ * each key looked up on the key's index), which with small batches was a
+ * fifth of its work. The writer prepares outside any transaction, and a
+ * PREPARE the server refuses fails the step as the statement itself would
+ * have (the same parse, the same locks): no second wait for a lock.
+ */
+enum { PG_PREP_FIX, PG_PREP_FIX_UPSERT, PG_PREP_RUN, PG_PREP_PAGE };
+static const char *const pg_prep_names[] = {"rs_fix", "rs_fix_upsert", "rs_run",
+                                            "rs_page"};
+
+/* Prepares @p sql as statement @p which on @p c unless *prepared says it
+ * is; 1 when it is prepared, 0 with *res the server's refusal (or NULL). */
+static int pg_prepare(PGconn *c, unsigned *prepared, int which, const char *sql,
+                      int n, const Oid *types, PGresult **res) {
+  *res = NULL;
+  if (*prepared & 1u << which) return 1;
+  if (c == NULL || sql == NULL) return 0;
+  *res = PQprepare(c, pg_prep_names[which], sql, n, types);
+  if (PQresultStatus(*res) != PGRES_COMMAND_OK) return 0;
+  PQclear(*res);
+  *res = NULL;
+  *prepared |= 1u << which;
+  return 1;
+}
+
+/* pg_prepare on the writer's session, outside a transaction: STORE_OK or
+ * the error of the refusal (pg_fail_write). */
+static int pg_prepare_writer(pg_store *s, int which, const char *sql, int n,
+                             const Oid *types, store_error *err,
+                             const char *doing) {
+  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  PGresult *res;
+  if (pg_prepare(s->conn, &s->prepared, which, sql, n, types, &res))
+    return STORE_OK;
+  int rc = pg_fail_write(s, res, err, doing);
+  PQclear(res);
+  return rc;
 }
 
 /* ---- runs ---- */
@@ -2370,6 +2432,30 @@ static int pg_run_load(store *base, const char *run_id, store_run *out,
  * batch's outcome already added to its counts: every count, the
  * checkpoints, and the later columns but `run`.
  */
+/* The run row's UPDATE: $1 the run, $2 its status, $3 to $8 the counts
+ * (pg_counts_text), $9 the checkpoint, then the later run columns but the
+ * first (pg_run_extras). Made once; NULL when out of memory. */
+static const char *pg_run_update_sql(pg_store *s) {
+  if (s->run_update_sql != NULL) return s->run_update_sql;
+  size_t cap = 1024 + 48 * store__n_run_columns;
+  char *sql = malloc(cap);
+  if (sql == NULL) return NULL;
+  size_t used = (size_t)snprintf(
+      sql, cap,
+      "UPDATE rollsafe.runs SET"
+      " status = COALESCE(NULLIF($2::pg_catalog.text, ''), status),"
+      " converted = $3, conflicts = $4, lossy = $5, impossible = $6,"
+      " corrupt = $7, restored = $8, checkpoint = $9,"
+      " updated_at = pg_catalog.now()");
+  /* A row's run never changes. */
+  for (size_t i = 1; i < store__n_run_columns; i++)
+    used += (size_t)snprintf(sql + used, cap - used, ", %s = $%zu",
+                             store__run_columns[i].name, i + 9);
+  snprintf(sql + used, cap - used, " WHERE run_id = $1");
+  s->run_update_sql = sql;
+  return sql;
+}
+
 static int pg_update_run_row(pg_store *s, const store_run *run,
                              store_error *err) {
   char counts[6][24];
@@ -2380,29 +2466,21 @@ static int pg_update_run_row(pg_store *s, const store_run *run,
       run->run_id, run->status, counts[0],
       counts[1],   counts[2],   counts[3],
       counts[4],   counts[5],   run->has_checkpoint ? run->checkpoint : NULL};
-  size_t cap = 1024 + 48 * store__n_run_columns;
-  char *sql = malloc(cap);
-  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
-  size_t used = (size_t)snprintf(
-      sql, cap,
-      "UPDATE rollsafe.runs SET"
-      " status = COALESCE(NULLIF($2::pg_catalog.text, ''), status),"
-      " converted = $3, conflicts = $4, lossy = $5, impossible = $6,"
-      " corrupt = $7, restored = $8, checkpoint = $9,"
-      " updated_at = pg_catalog.now()");
   int nparams = 9;
-  /* A row's run never changes. */
-  for (size_t i = 1; i < store__n_run_columns; i++) {
-    params[nparams] = x.v[i];
-    nparams++;
-    used += (size_t)snprintf(sql + used, cap - used, ", %s = $%d",
-                             store__run_columns[i].name, nparams);
-  }
-  snprintf(sql + used, cap - used, " WHERE run_id = $1");
-  PGresult *res =
-      PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-  free(sql);
+  for (size_t i = 1; i < store__n_run_columns; i++) params[nparams++] = x.v[i];
+  const char *sql = pg_run_update_sql(s);
+  if (sql == NULL) return pg_fail(s, err, STORE_ENOMEM, "out of memory");
+  /* Prepared by a batch before its transaction, or here outside one. */
   int rc = STORE_OK;
+  if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
+    rc = pg_prepare_writer(s, PG_PREP_RUN, sql, 0, NULL, err,
+                           "updating the run");
+  if (rc != STORE_OK) return rc;
+  PGresult *res =
+      s->prepared & 1u << PG_PREP_RUN
+          ? PQexecPrepared(s->conn, pg_prep_names[PG_PREP_RUN], nparams, params,
+                           NULL, NULL, 0)
+          : PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
   if (PQresultStatus(res) != PGRES_COMMAND_OK)
     rc = pg_fail_write(s, res, err, "updating the run");
   else if (strcmp(PQcmdTuples(res), "1") != 0)
@@ -2466,6 +2544,7 @@ static void pg_close_side(pg_store *s) {
   }
   PQfinish(s->side);
   s->side = NULL;
+  s->side_prepared = 0;
   if (s->read_ahead == 2) s->read_ahead = 0;
   s->ahead_sent = 0;
 }
@@ -2483,6 +2562,34 @@ static void pg_drop_ahead(pg_store *s) {
     PQclear(res);
     if (!ok) pg_close_side(s);
   }
+}
+
+/*
+ * The parameters of a page's SELECT (page_next_sql; page_first_sql takes
+ * them from the second on). $1 (after) goes as text with no type: the
+ * server infers the key column's own type from `key > $1`, so pages follow
+ * the key's order (9 < 10 < 100 for a bigint). $2 is the limit; a queue's
+ * states follow, a binary array (pg_check_state_column).
+ */
+typedef struct pg_page_args {
+  char lim[24];
+  const char *params[3];
+  Oid types[3];
+  int lengths[3];
+  int formats[3];
+  int n; /* with $1 */
+} pg_page_args;
+
+static void pg_page_args_of(pg_page_args *a, const pg_store *s,
+                            const char *after, size_t limit) {
+  int states = s->state_array[PG_READ] != NULL;
+  *a = (pg_page_args){.params = {after, a->lim, s->state_array[PG_READ]},
+                      .types = {0, 0, s->read_type},
+                      .lengths = {0, 0, (int)s->state_len[PG_READ]},
+                      .formats = {0, 0, 1},
+                      .n = 2 + states};
+  /* After the assignment, which zeroes lim; params[1] points at it. */
+  snprintf(a->lim, sizeof a->lim, "%zu", limit);
 }
 
 /*
@@ -2525,16 +2632,21 @@ static int pg_open_side(pg_store *s) {
     return -1;
   }
   char set[96];
-  const char *sets[5] = {"SET search_path = pg_catalog, pg_temp", set, NULL,
+  /* Its one statement, a page's SELECT, is prepared (pg_prepare) and
+   * planned for each page's own key and limit, as an unnamed one is. */
+  const char *sets[6] = {"SET search_path = pg_catalog, pg_temp",
+                         set,
+                         NULL,
                          "SET idle_in_transaction_session_timeout = '60s'",
-                         "SET client_min_messages = warning"};
+                         "SET client_min_messages = warning",
+                         "SET plan_cache_mode = force_custom_plan"};
   char stmt_set[96];
   snprintf(set, sizeof set, "SET lock_timeout = '%dms'",
            s->session_lock_ms < 1000 ? s->session_lock_ms : 1000);
   snprintf(stmt_set, sizeof stmt_set, "SET statement_timeout = '%dms'",
            s->session_statement_ms);
   sets[2] = stmt_set;
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < 6; i++) {
     PGresult *res = PQexec(s->side, sets[i]);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
@@ -2548,35 +2660,13 @@ static int pg_open_side(pg_store *s) {
     pg_close_side(s);
     return -1;
   }
+  pg_page_args a;
+  pg_page_args_of(&a, s, "", 1);
+  PGresult *refused;
+  if (!pg_prepare(s->side, &s->side_prepared, PG_PREP_PAGE, s->page_next_sql,
+                  a.n, a.types, &refused))
+    PQclear(refused); /* pages go unnamed */
   return 0;
-}
-
-/*
- * The parameters of a page's SELECT (page_next_sql; page_first_sql takes
- * them from the second on). $1 (after) goes as text with no type: the
- * server infers the key column's own type from `key > $1`, so pages follow
- * the key's order (9 < 10 < 100 for a bigint). $2 is the limit; a queue's
- * states follow, a binary array (pg_check_state_column).
- */
-typedef struct pg_page_args {
-  char lim[24];
-  const char *params[3];
-  Oid types[3];
-  int lengths[3];
-  int formats[3];
-  int n; /* with $1 */
-} pg_page_args;
-
-static void pg_page_args_of(pg_page_args *a, const pg_store *s,
-                            const char *after, size_t limit) {
-  int states = s->state_array[PG_READ] != NULL;
-  *a = (pg_page_args){.params = {after, a->lim, s->state_array[PG_READ]},
-                      .types = {0, 0, s->read_type},
-                      .lengths = {0, 0, (int)s->state_len[PG_READ]},
-                      .formats = {0, 0, 1},
-                      .n = 2 + states};
-  /* After the assignment, which zeroes lim; params[1] points at it. */
-  snprintf(a->lim, sizeof a->lim, "%zu", limit);
 }
 
 /* Sends the SELECT of the page after @p after (see pg_page_rows). */
@@ -2588,7 +2678,10 @@ static void pg_send_ahead(pg_store *s, const char *after, size_t limit) {
   PQclear(res);
   pg_page_args a;
   pg_page_args_of(&a, s, after, limit);
-  if (ok)
+  if (ok && c == s->side && s->side_prepared & 1u << PG_PREP_PAGE)
+    ok = PQsendQueryPrepared(c, pg_prep_names[PG_PREP_PAGE], a.n, a.params,
+                             a.lengths, a.formats, 1);
+  else if (ok)
     ok = PQsendQueryParams(c, s->page_next_sql, a.n, a.types, a.params,
                            a.lengths, a.formats, 1);
   if (!ok) {
@@ -2839,7 +2932,7 @@ static void pg_queue_outcomes(const PGresult *res, store_swap *swaps,
  * nothing is pending and no transaction is left open.
  */
 static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
-                         size_t n, int restore, store_error *err) {
+                         size_t n, int restore, int upsert, store_error *err) {
   const char *doing = restore ? "restoring a batch" : "swapping a batch";
   s->pending = 0;
   for (size_t i = 0; swaps != NULL && i < n; i++)
@@ -2865,14 +2958,28 @@ static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
                                   n);
   }
 
+  /* A table fix's statement and the run row's UPDATE, prepared once. */
+  const Oid types[7] = {
+      PG_TEXT_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_TEXT_OID,
+      PG_TEXT_OID,       PG_TEXT_ARRAY_OID,  PG_TEXT_ARRAY_OID};
+  const char *sql = s->queue
+                        ? (restore ? s->queue_restore_sql : s->queue_fix_sql)
+                    : restore ? s->restore_sql
+                    : upsert  ? s->fix_upsert_sql
+                              : s->fix_sql;
+  const int prep = upsert ? PG_PREP_FIX_UPSERT : PG_PREP_FIX;
+  const int named = !s->queue && !restore && n > 0;
+  if (rc == STORE_OK && named)
+    rc = pg_prepare_writer(s, prep, sql, 5, types, err, doing);
+  if (rc == STORE_OK)
+    rc = pg_prepare_writer(s, PG_PREP_RUN, pg_run_update_sql(s), 0, NULL, err,
+                           doing);
+
   if (rc == STORE_OK) rc = pg_tx_command(s, "BEGIN", doing, err);
   int sent = 0;
   if (rc == STORE_OK && n > 0) {
     /* A queue with a state column binds its pending ($6) and in-flight
      * ($7) states as well (pg_build_queue_sql). */
-    const Oid types[7] = {
-        PG_TEXT_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_BYTEA_ARRAY_OID, PG_TEXT_OID,
-        PG_TEXT_OID,       PG_TEXT_ARRAY_OID,  PG_TEXT_ARRAY_OID};
     const char *values[7] = {arrays[0],
                              arrays[1],
                              arrays[2],
@@ -2888,14 +2995,13 @@ static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
                             (int)s->state_len[PG_PENDING],
                             (int)s->state_len[PG_IN_FLIGHT]};
     const int formats[7] = {1, 1, 1, 0, 0, 1, 1};
-    const char *sql = s->queue
-                          ? (restore ? s->queue_restore_sql : s->queue_fix_sql)
-                          : (restore ? s->restore_sql : s->fix_sql);
     int nparams = s->queue && s->state_array[PG_PENDING] != NULL ? 7 : 5;
     /* libpq copies the parameters into its output buffer: the arrays may
      * go as soon as the statement is sent. */
-    if (PQsendQueryParams(s->conn, sql, nparams, types, values, lengths,
-                          formats, 0))
+    if (named ? PQsendQueryPrepared(s->conn, pg_prep_names[prep], nparams,
+                                    values, lengths, formats, 0)
+              : PQsendQueryParams(s->conn, sql, nparams, types, values, lengths,
+                                  formats, 0))
       sent = 1;
     else
       rc = pg_fail_write(s, NULL, err, doing);
@@ -2911,7 +3017,25 @@ static int pg_swap_start(pg_store *s, const store_run *run, store_swap *swaps,
   s->pending_swaps = swaps;
   s->pending_n = n;
   s->pending_restore = restore;
+  s->pending_upsert = upsert;
   return STORE_OK;
+}
+
+/*
+ * Whether a table fix's batch statement @p res failed only because its
+ * plain INSERT of the backup rows met a backup row of the same run and key
+ * (unique_violation 23505 on rollsafe.backup's primary key), which the
+ * upsert (fix_upsert_sql) replaces as a swap again must (BACKUP_UPSERT).
+ */
+static int pg_swapped_again(const pg_store *s, const PGresult *res) {
+  if (s->queue || s->pending_restore || s->pending_upsert || res == NULL)
+    return 0;
+  const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  const char *schema = PQresultErrorField(res, PG_DIAG_SCHEMA_NAME);
+  const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+  return state != NULL && strcmp(state, "23505") == 0 && schema != NULL &&
+         strcmp(schema, "rollsafe") == 0 && table != NULL &&
+         strcmp(table, "backup") == 0;
 }
 
 /*
@@ -2931,6 +3055,17 @@ static int pg_swap_finish(pg_store *s, store_error *err) {
   int rc = STORE_OK;
   if (s->pending_sent) {
     PGresult *res = PQgetResult(s->conn);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK && pg_swapped_again(s, res)) {
+      /* A key this run swapped before, in an earlier pass (a writer put
+       * unreadable bytes back into the row): nothing of the batch stands;
+       * it goes again with the backup rows' ON CONFLICT. */
+      PQclear(res);
+      while ((res = PQgetResult(s->conn)) != NULL) PQclear(res);
+      pg_rollback(s);
+      store_run run = s->pending_run;
+      rc = pg_swap_start(s, &run, swaps, n, 0, 1, err);
+      return rc == STORE_OK ? pg_swap_finish(s, err) : rc;
+    }
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       rc = pg_fail_write(s, res, err, doing);
     } else if (s->queue || restore) {
@@ -2978,7 +3113,7 @@ static int pg_swap_finish(pg_store *s, store_error *err) {
  */
 static int pg_swap_batch(pg_store *s, const store_run *run, store_swap *swaps,
                          size_t n, int restore, store_error *err) {
-  int rc = pg_swap_start(s, run, swaps, n, restore, err);
+  int rc = pg_swap_start(s, run, swaps, n, restore, 0, err);
   if (rc != STORE_OK) return rc;
   return pg_swap_finish(s, err);
 }
@@ -3000,7 +3135,7 @@ static void pg_read_ahead(store *base, int on) {
 
 static int pg_fix_batch_start(store *base, const store_run *run,
                               store_swap *swaps, size_t n, store_error *err) {
-  return pg_swap_start((pg_store *)base, run, swaps, n, 0, err);
+  return pg_swap_start((pg_store *)base, run, swaps, n, 0, 0, err);
 }
 
 static int pg_fix_batch_finish(store *base, store_error *err) {
@@ -3515,15 +3650,20 @@ static int pg_build_queue_sql(pg_store *s, char *const q[4],
 /* The backup rows of a batch's swaps (rs_sw), $4 the run and $5 the
  * target. A key the run swaps again (A -> our B, a writer's C -> our D)
  * keeps the bytes the latest swap replaced (C): a restore undoes the fix's
- * write and must not throw away the writer's C. */
-#define BACKUP_UPSERT                                                   \
+ * write and must not throw away the writer's C. BACKUP_INSERT is the same
+ * for keys the run has not swapped before, without the cost of
+ * ON CONFLICT (a table's fix: pg_swap_finish). */
+#define BACKUP_ROWS                                                     \
   " rs_b AS (INSERT INTO rollsafe.backup AS rs_b (run_id, target, key," \
   " old_value, new_value, written_at)"                                  \
   " SELECT $4::pg_catalog.text, $5::pg_catalog.text, k, expect, value," \
-  " pg_catalog.now() FROM rs_sw"                                        \
-  " ON CONFLICT (run_id, key) DO UPDATE SET"                            \
-  " old_value = excluded.old_value,"                                    \
-  " new_value = excluded.new_value, written_at = excluded.written_at,"  \
+  " pg_catalog.now() FROM rs_sw"
+#define BACKUP_INSERT BACKUP_ROWS ")"
+#define BACKUP_UPSERT                                                  \
+  BACKUP_ROWS                                                          \
+  " ON CONFLICT (run_id, key) DO UPDATE SET"                           \
+  " old_value = excluded.old_value,"                                   \
+  " new_value = excluded.new_value, written_at = excluded.written_at," \
   " restored = false)"
 #define QUEUE_OUTPUT                                                        \
   " SELECT rs_u.i, CASE WHEN rs_sw.i IS NOT NULL THEN 's'"                  \
@@ -3635,9 +3775,12 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
   " rs_sw AS (UPDATE %s.%s AS rs_t SET %s = %srs_u.value%s FROM rs_u" \
   " WHERE %s AND rs_t.%s = %srs_u.expect%s"                           \
   " RETURNING rs_u.i, rs_u.k, rs_u.expect, rs_u.value),"
-    s->fix_sql = pg_sprintf(SWAP_INPUT BACKUP_UPSERT " SELECT i FROM rs_sw",
+    s->fix_sql = pg_sprintf(SWAP_INPUT BACKUP_INSERT " SELECT i FROM rs_sw",
                             q[0], q[1], q[3], s->value_pre, s->value_post,
                             m.t_u, q[3], s->value_pre, s->value_post);
+    s->fix_upsert_sql = pg_sprintf(
+        SWAP_INPUT BACKUP_UPSERT " SELECT i FROM rs_sw", q[0], q[1], q[3],
+        s->value_pre, s->value_post, m.t_u, q[3], s->value_pre, s->value_post);
     s->restore_sql = pg_sprintf(
         SWAP_INPUT
         /* The backup rows put back: those of this run, or, when @p run is
@@ -3660,7 +3803,8 @@ static int pg_build_writer_sql(pg_store *s, const char *schema,
         s->value_post);
 #undef SWAP_INPUT
     s->check_sql = pg_check_sql(&m, q, "true", "false");
-    if (s->fix_sql == NULL || s->restore_sql == NULL || s->check_sql == NULL)
+    if (s->fix_sql == NULL || s->fix_upsert_sql == NULL ||
+        s->restore_sql == NULL || s->check_sql == NULL)
       rc = pg_fail(s, err, STORE_ENOMEM, "out of memory");
   }
   if (rc == STORE_OK && s->queue)
@@ -3855,6 +3999,7 @@ static int pg_reconnect(store *base, const char *run_id, store_error *err) {
   else
     s->ahead_sent = 0;
   PQreset(s->conn);
+  s->prepared = 0; /* a new session */
   if (PQstatus(s->conn) != CONNECTION_OK) {
     char text[256];
     first_line(text, sizeof text, PQerrorMessage(s->conn));

@@ -305,6 +305,9 @@ typedef struct engine {
   rs_arena *spare_arena; /* the next batch's, while one is in flight */
   rs_options row_opts, quick_opts, batch_opts;
   verify_bytes decoded; /* the record bytes of a text column's value */
+  /* The rows the execute passes read, and their values' bytes: what the
+   * verification pass sizes its pages by (verify_page_rows). */
+  uint64_t page_rows_seen, page_bytes_seen;
 } engine;
 
 /*
@@ -776,6 +779,8 @@ static int plan_page(fix_result *r, engine *e, page_plan *p,
   e->batch_opts.allocator = rs_arena_allocator(p->arena);
   int rc = 0;
   for (int i = 0; i < n && rc == 0; i++) {
+    e->page_rows_seen++;
+    e->page_bytes_seen += rows[i].value_len;
     /* Another part's row: that part reads, writes and counts it. */
     if (!in_part(o, rows[i].key)) continue;
     r->rows_read++;
@@ -1121,6 +1126,32 @@ static int verify(fix_result *r, engine *e, store *s, rs_error *err) {
   return rc;
 }
 
+/* The most rows, and about the most bytes of values, that a page of the
+ * verification pass holds when --batch is smaller. */
+#define VERIFY_PAGE_ROWS 10000
+#define VERIFY_PAGE_BYTES ((uint64_t)4 << 20)
+/* What a page's row costs besides its value: the key's text, the row
+ * (store_page_row) and the client library's bookkeeping of two fields. */
+#define VERIFY_ROW_OVERHEAD 96
+
+/*
+ * Rows per page of the verification pass. It only reads, each page in a
+ * short transaction of its own as the execute passes do, so its pages
+ * need not be as small as --batch, which also bounds how many rows one
+ * write transaction holds: up to VERIFY_PAGE_ROWS rows, as many as hold
+ * about VERIFY_PAGE_BYTES at the values' mean size in the execute passes
+ * (memory stays bounded, whatever the table's size), never fewer than
+ * --batch.
+ */
+static size_t verify_page_rows(const engine *e) {
+  size_t batch = e->o->batch;
+  if (batch >= VERIFY_PAGE_ROWS || e->page_rows_seen == 0) return batch;
+  uint64_t row = e->page_bytes_seen / e->page_rows_seen + VERIFY_ROW_OVERHEAD;
+  uint64_t rows = VERIFY_PAGE_BYTES / row;
+  if (rows > VERIFY_PAGE_ROWS) rows = VERIFY_PAGE_ROWS;
+  return rows > batch ? (size_t)rows : batch;
+}
+
 /* The keyset pages of the verification pass. */
 static int verify_pages(fix_result *r, engine *e, store *s, rs_error *err) {
   const fix_options *o = e->o;
@@ -1128,13 +1159,14 @@ static int verify_pages(fix_result *r, engine *e, store *s, rs_error *err) {
   char after[STORE_CHECKPOINT_MAX];
   int has_after = 0;
   int rc = 0;
+  const size_t limit = verify_page_rows(e);
   for (;;) {
     if (o->interrupted != NULL && *o->interrupted) {
       r->interrupted = 1;
       return 0;
     }
     const store_page_row *rows = NULL;
-    int n = store_page(s, has_after ? after : NULL, o->batch, &rows, &serr);
+    int n = store_page(s, has_after ? after : NULL, limit, &rows, &serr);
     if (n < 0) {
       set_error(r, &serr);
       return 0;

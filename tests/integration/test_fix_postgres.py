@@ -268,6 +268,125 @@ def test_bad_where_creates_nothing(r):
         check(c.fetchone()[0], "rollsafe.runs after a fix")
     db.close()
 
+
+def test_key_swapped_again_keeps_the_latest_bytes(r):
+    """A run that swaps a key a second time (a writer put unreadable bytes
+    back into a row the run had fixed) replaces that key's backup row: the
+    batch's plain INSERT of backup rows meets the row of the first swap
+    and the batch goes again with ON CONFLICT. The backup keeps the bytes
+    the latest swap replaced, and restore puts them back."""
+    recs = Records()
+    db = Db("it_swap_again")
+    rows = {k: recs.make("v2_plain", k) for k in (1, 2, 3)}
+    db.table("orders", sorted(rows.items()))
+    c_bytes = recs.make("v2_plain", 99)
+    e_bytes = recs.make("v2_plain", 98)
+    # When row 2 is swapped, a writer puts new-format bytes back into row
+    # 1 (swapped by the batch before) and changes row 3, whose page was
+    # read before this batch: row 3 conflicts, and the second pass swaps
+    # rows 1 and 3.
+    db.execute('CREATE FUNCTION "it_swap_again".race() RETURNS trigger '
+               'LANGUAGE plpgsql AS $$ BEGIN '
+               'UPDATE "it_swap_again".orders SET payload = %s WHERE id = 1; '
+               'UPDATE "it_swap_again".orders SET payload = %s WHERE id = 3; '
+               'RETURN NULL; END $$', psycopg2.Binary(c_bytes),
+               psycopg2.Binary(e_bytes))
+    db.execute('CREATE TRIGGER race AFTER UPDATE OF payload ON '
+               '"it_swap_again".orders FOR EACH ROW WHEN (NEW.id = 2) '
+               'EXECUTE FUNCTION "it_swap_again".race()')
+    out, _ = r.expect(0, "fix", *db.args("orders"), "--execute", "--batch",
+                      "1", "--format", "json")
+    doc = json.loads(out)
+    t = doc["targets"][0]
+    check_eq((t["complete"], t["passes"], t["conflicts"], t["rewritten"],
+              t["remaining"]), (True, 2, 1, 4, 0),
+             "complete in two passes, row 1 swapped twice")
+    now = table_rows(db)
+    with db.conn.cursor() as c:
+        c.execute("SELECT key, old_value, new_value, restored FROM "
+                  "rollsafe.backup WHERE run_id = %s ORDER BY key",
+                  (doc["run_id"],))
+        backups = [(k, bytes(o), bytes(n), x) for k, o, n, x in c.fetchall()]
+    check_eq(backups, [("1", c_bytes, now[1], False),
+                       ("2", rows[2], now[2], False),
+                       ("3", e_bytes, now[3], False)],
+             "each key's backup holds the bytes its latest swap replaced")
+    db.execute('DROP TRIGGER race ON "it_swap_again".orders')
+    out, _ = r.expect(0, "restore", *db.args("orders"), "--run",
+                      doc["run_id"], "--execute", "--format", "json")
+    check_eq(json.loads(out)["restored"], 3, "restored")
+    check_eq(table_rows(db), {1: c_bytes, 2: rows[2], 3: e_bytes},
+             "restore puts back what the latest swaps replaced")
+
+
+def table_scans(db, table):
+    """The scans of @p table so far (sequential and by index: a page is one
+    either way), once the statistics of the sessions that ended are in:
+    read until they stop growing."""
+    import time
+    last, same = -1, 0
+    for _ in range(100):
+        with db.conn.cursor() as c:
+            c.execute("SELECT pg_stat_clear_snapshot()")
+            c.execute("SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) "
+                      "FROM pg_stat_user_tables WHERE schemaname = %s AND "
+                      "relname = %s", (db.schema, table))
+            now = c.fetchone()[0]
+        same = same + 1 if now == last else 0
+        if same >= 5:
+            return now
+        last = now
+        time.sleep(0.1)
+    return last
+
+
+def test_verification_pages_larger_than_batches(r):
+    """The verification pass reads pages of more rows than --batch (it
+    only reads), as many as hold about 4 MiB of values at the rows' mean
+    size: fewer statements, and the same counts as a scan. Rows of about
+    8 KB here: pages of about 500 rows, not 10,000."""
+    import random
+    recs = Records()
+    db = Db("it_verify_pages")
+    rnd = random.Random(7)
+    kinds, rows = {}, []
+    for k in range(1, 2001):
+        kind = ("v2_guest" if k % 97 == 0 else "corrupt" if k % 89 == 0
+                else "v1")
+        kinds[k] = kind
+        # 8,000 bytes that do not compress: the values stay that large.
+        pad = "O-%d-%s" % (k, "%016x" % rnd.getrandbits(64) * 500)
+        if kind == "v1":
+            m = recs.v1m.Order()
+            m.ParseFromString(recs.make(kind, k))
+            m.order_id = pad
+            rows.append((k, m.SerializeToString()))
+        elif kind == "v2_guest":
+            rows.append((k, recs.make(kind, k, order_id=pad)))
+        else:
+            rows.append((k, recs.make(kind, k)))
+    db.table("orders", rows)
+    before = table_scans(db, "orders")
+    out, _ = r.expect(1, "fix", *db.args("orders"), "--execute", "--batch",
+                      "10", "--format", "json")
+    scans = table_scans(db, "orders") - before
+    t = json.loads(out)["targets"][0]
+    want_left = sum(1 for k in kinds.values() if k != "v1")
+    check_eq((t["complete"], t["rows_read"], t["rewritten"], t["remaining"]),
+             (True, 2000, 0, want_left),
+             "every row read, nothing to rewrite, the rest remaining")
+    # The execute pass: 200 pages of 10 rows and the empty one after them;
+    # the verification pass: a few pages of about 500 rows (201 more in
+    # pages of --batch).
+    check(201 <= scans <= 201 + 20,
+          "scans of the table by a fix with --batch 10 over 2,000 rows of "
+          "8 KB", scans)
+    scan, _ = r.expect(1, "scan", *db.args("orders"), "--format", "json")
+    verdicts = json.loads(scan)["totals"]["verdicts"]
+    check_eq(t["remaining"], verdicts["unreadable"] + verdicts["corrupt"] +
+             verdicts["misread"], "remaining as a scan counts it")
+
+
 TESTS = {name[len("test_"):]: fn for name, fn in globals().items()
          if name.startswith("test_") and callable(fn)}
 
