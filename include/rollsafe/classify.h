@@ -408,7 +408,8 @@ RS_EXTERN const struct rs_provenance *rs_classification_provenance(
 /** Number of reasons kept (at most RS_MAX_REASONS). */
 RS_EXTERN size_t rs_classification_reason_count(const rs_classification *c);
 
-/** Reasons found beyond RS_MAX_REASONS, counted but not kept. */
+/** Reasons found beyond RS_MAX_REASONS (with RS_OPT_VERDICT_ONLY, beyond
+ * the one kept), counted but not kept. */
 RS_EXTERN size_t rs_classification_reasons_omitted(const rs_classification *c);
 
 /** The i-th reason, worst first, or NULL; borrowed. */

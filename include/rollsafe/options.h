@@ -52,10 +52,13 @@ typedef enum rs_option_flag {
    * against the payload, and an unpack failure is not traced to the byte
    * that causes it, and a record whose bytes a walk proves protobuf-c
    * unpacks clean (or, for a plain reader of an envelope, unpacks at all)
-   * is not unpacked. The verdict, written version and provenance are the
-   * same as without the flag; reasons may be fewer and terser. For scans
-   * that keep the reasons of only some records. Other calls give terser
-   * error messages with it.
+   * is not unpacked; for a protobuf-c reader, a record it cannot unpack is
+   * not also compared field by field, and the comparison of one it can
+   * ends at the first misread value. The verdict, written version and
+   * provenance are the same as without the flag; reasons may be fewer and
+   * terser: one is kept, the first of the worst verdict. For scans that
+   * keep the reasons of only some records. Other calls give terser error
+   * messages with it.
    */
   RS_OPT_VERDICT_ONLY = 1u << 2,
   /**

@@ -171,6 +171,8 @@ static int add(rs_classification *c, rs_verdict v, int code, const char *path,
 static int add(rs_classification *c, rs_verdict v, int code, const char *path,
                uint32_t field, size_t offset, const char *fmt, ...) {
   assert(code > RS__RC_NONE && code < RS__RC_COUNT);
+  /* One a full list would drop is counted without being written. */
+  if (rs__notes_skip(&c->reasons, (int)v)) return 0;
   va_list ap;
   va_start(ap, fmt);
   int rc =
@@ -755,10 +757,30 @@ static void cmp_init(rs__cmp *cmp, cmp_labels *l, rs_classification *c,
   cmp->writer_version = wv != NULL ? wv->number : 0;
 }
 
+/* Whether the comparison of what wv wrote with what rv reads, plen bytes,
+ * fits the working memory it gets from b whatever it walks: for
+ * protobuf-c's rules, types of bounded depth (rs__compare_bound). */
+static bool compare_fits(const rs__version *wv, const rs__version *rv,
+                         size_t plen, const rs__rules *rules,
+                         const rs__budget *b) {
+  unsigned levels = rv->static_depth;
+  if (wv != NULL && (wv->static_depth == 0 || wv->static_depth > levels))
+    levels = wv->static_depth;
+  if (!rules->pbc || levels == 0) return false;
+  rs__budget sb;
+  scratch_budget(&sb, b, plen);
+  return rs__compare_bound(plen, levels) <= sb.limit;
+}
+
+/* The comparison of what wv wrote with what rv reads, into c's reasons.
+ * With stop_at (a verdict), it ends once it notes one that bad, when it
+ * cannot go over its budget whatever it would have walked (compare_fits):
+ * over it, the record would have been over the limits. */
 static int judge(rs_classification *c, const rs__type *t, const rs__version *wv,
                  const rs__version *rv, const uint8_t *p, size_t plen,
                  size_t base, const char *prefix, const rs_options *o,
-                 const rs__rules *rules, rs__budget *b, bool *too_deep) {
+                 const rs__rules *rules, rs__budget *b, bool *too_deep,
+                 int stop_at) {
   rs__budget sb;
   scratch_budget(&sb, b, plen);
   rs__cmp cmp;
@@ -766,10 +788,111 @@ static int judge(rs_classification *c, const rs__type *t, const rs__version *wv,
   cmp_init(&cmp, &labels, c, &sb, t, wv, rv, o, rules);
   cmp.prefix = prefix;
   cmp.end = base + plen;
+  if (stop_at != 0 && compare_fits(wv, rv, plen, rules, b))
+    cmp.stop_at = stop_at;
   rs__compare(&cmp, wv != NULL ? wv->desc : NULL, p, plen, base, rv->desc, p,
               plen, base);
   *too_deep |= cmp.too_deep;
   return rs__budget_end(&sb, b, cmp.rc);
+}
+
+/* Whether a walk proves that protobuf-c unpacks payload p as version v
+ * within what budget b has left (then the unpack need not run). */
+static bool walk_unpacks(const rs__version *v, const uint8_t *p, size_t plen,
+                         const rs_options *o, const rs__budget *b) {
+  size_t alloc = 0;
+  size_t left = b->over ? 0 : b->limit - b->used;
+  return !v->groups &&
+         rs__quick_unpacks(v->plans, p, plen, rs__levels(o->max_depth), false,
+                           false, &alloc) &&
+         counted(alloc, plen) <= left;
+}
+
+/*
+ * protobuf-c has the last word on whether the reader can unpack a payload:
+ * unreadable when it cannot, if the comparison did not already say so. The
+ * reader's decode is freed at once: it takes what the record's budget has
+ * left.
+ */
+static int last_word(rs_classification *c, const rs__version *rv,
+                     const uint8_t *p, size_t plen, size_t base,
+                     const rs_options *o, rs__budget *b) {
+  /* A walk that proves protobuf-c unpacks the payload within what the
+   * budget has left says what the unpack would: nothing. */
+  if (walk_unpacks(rv, p, plen, o, b)) return 0;
+  ProtobufCMessage *m = NULL;
+  rs_error e = RS_ERROR_INIT;
+  rs__budget lb;
+  rs__budget_sub(&lb, b, 0, plen);
+  int rc = rs__unpack_walked(&m, rv->desc, p, plen, base, o, &lb, &e);
+  if (m != NULL && !rs__frees_nothing(lb.backing))
+    protobuf_c_message_free_unpacked(m, RS__PA(&lb.allocator));
+  if (rc == RS_ELIMIT && lb.over) b->over = true;
+  if (rc != RS_EDECODE) return rc;
+  if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
+    return add(c, RS_VERDICT_UNREADABLE, RS__RC_UNPACK_FAILED, "", 0, e.offset,
+               "protobuf-c cannot unpack it as version %u: %s", rv->number,
+               e.message);
+  return 0;
+}
+
+/* The worst verdict c's reasons say so far. */
+static int worst_so_far(const rs_classification *c) {
+  int w = rs__notes_worst(&c->reasons);
+  return c->fixed != NULL && c->fixed->kind > w ? c->fixed->kind : w;
+}
+
+/* Whether protobuf-c can unpack version v's messages without recursing
+ * past the depth limit, whatever the bytes (rs__version.static_depth). */
+static bool depth_bounded(const rs__version *v, const rs_options *o) {
+  return v->static_depth != 0 && v->static_depth <= rs__levels(o->max_depth);
+}
+
+/*
+ * The comparison of what wv wrote with what rv reads (judge), then, for a
+ * protobuf-c reader, protobuf-c's last word, unless `proven` (the writer's
+ * decode was the reader's unpack) or the comparison hit the depth limit.
+ *
+ * Verdict-only, work that cannot change the verdict is left out. The
+ * comparison notes nothing worse than unreadable (corrupt comes only from
+ * the writer's side), and neither does the last word: once the reasons say
+ * unreadable, neither runs. And protobuf-c's unpack goes first when no
+ * version the comparison walks nests past the depth limit (then the
+ * comparison cannot stop at that limit, and protobuf-c cannot recurse past
+ * it): when the unpack fails, the record is unreadable whatever the
+ * comparison would find, so it does not run. Neither step changes what the
+ * other finds: each works in a sub-budget of what the record's budget has
+ * left, and over it, the record is unreadable either way (for a raw
+ * record, whose writer is then no longer told, the comparison is left out
+ * only when it cannot go over: compare_fits). When the unpack
+ * succeeds, the comparison can find nothing unreadable (what fails its
+ * reader's side fails protobuf-c's unpack, and it cannot reach the depth
+ * limit), so once it notes a misread it ends, if it cannot go over its
+ * budget whatever it would have walked (judge).
+ */
+static int judged(rs_classification *c, const rs__type *t,
+                  const rs__version *wv, const rs__version *rv,
+                  const uint8_t *p, size_t plen, size_t base,
+                  const rs_options *o, const rs__rules *rules, rs__budget *b,
+                  bool proven) {
+  bool verdict_only = (o->flags & RS_OPT_VERDICT_ONLY) != 0;
+  /* Over the budget, a raw record's writer is no longer told (finish): a
+   * step that might go over is left out of one only if it cannot. */
+  bool kept = c->encoding != RS_ENCODING_RAW || c->basis == RS_WRITER_GIVEN;
+  if (verdict_only && kept && worst_so_far(c) >= RS_VERDICT_UNREADABLE)
+    return 0;
+  bool first = verdict_only && rules->pbc && !proven && depth_bounded(rv, o) &&
+               (wv == NULL || depth_bounded(wv, o)) &&
+               (kept || compare_fits(wv, rv, plen, rules, b));
+  if (first) {
+    int rc = last_word(c, rv, p, plen, base, o, b);
+    if (rc != 0 || worst_so_far(c) >= RS_VERDICT_UNREADABLE) return rc;
+  }
+  bool too_deep = false;
+  int rc = judge(c, t, wv, rv, p, plen, base, NULL, o, rules, b, &too_deep,
+                 first ? RS_VERDICT_MISREAD : 0);
+  if (rc != 0 || first || proven || too_deep || !rules->pbc) return rc;
+  return last_word(c, rv, p, plen, base, o, b);
 }
 
 /* Whether protobuf-c unpacks buf as version v (within the budget). */
@@ -880,12 +1003,14 @@ static void versions_text(uint64_t mask, char *out, size_t cap) {
   }
 }
 
+/* A raw record's writer and verdict. *said: protobuf-c's last word on the
+ * bytes was had, or is not to be asked (an up-conversion judged the
+ * record, or the comparison hit the depth limit); else the caller asks. */
 static int classify_raw(rs_classification *c, const rs__type *t,
                         const rs__version *rv, rs_reader_framing framing,
                         unsigned given, const uint8_t *buf, size_t len,
                         const rs_options *o, const rs__rules *rules,
-                        rs__budget *b, rs__written *w, bool *too_deep,
-                        bool *converted) {
+                        rs__budget *b, rs__written *w, bool *said) {
   const rs__version *wv = NULL;
   int rc;
   if (given != 0) {
@@ -905,13 +1030,15 @@ static int classify_raw(rs_classification *c, const rs__type *t,
              "read them differently: the writer cannot be told from the "
              "bytes (--raw-writer names it)",
              list);
+    bool too_deep = false;
     for (size_t i = 0; i < t->n_versions && i < 64 && rc == 0; i++) {
       if (!((c->candidates >> i) & 1)) continue;
       char prefix[48];
       snprintf(prefix, sizeof prefix, "if version %zu wrote it: ", i + 1);
       rc = judge(c, t, &t->versions[i], rv, buf, len, 0, prefix, o, rules, b,
-                 too_deep);
+                 &too_deep, 0);
     }
+    *said = too_deep;
     return rc;
   }
   c->written_version = wv != NULL ? wv->number : 0;
@@ -929,23 +1056,12 @@ static int classify_raw(rs_classification *c, const rs__type *t,
     if (w->msg != NULL) {
       w->number = wv->number;
       rc = up_converted(c, t, rv, w, o, b);
-      *converted = true;
+      *said = true;
       return rc;
     }
   }
-  return judge(c, t, wv, rv, buf, len, 0, NULL, o, rules, b, too_deep);
-}
-
-/* Whether a walk proves that protobuf-c unpacks payload p as version v
- * within what budget b has left (then the unpack need not run). */
-static bool walk_unpacks(const rs__version *v, const uint8_t *p, size_t plen,
-                         const rs_options *o, const rs__budget *b) {
-  size_t alloc = 0;
-  size_t left = b->over ? 0 : b->limit - b->used;
-  return !v->groups &&
-         rs__quick_unpacks(v->plans, p, plen, rs__levels(o->max_depth), false,
-                           false, &alloc) &&
-         counted(alloc, plen) <= left;
+  *said = true;
+  return judged(c, t, wv, rv, buf, len, 0, o, rules, b, false);
 }
 
 /*
@@ -969,34 +1085,6 @@ static int read_original(rs__written *w, const rs__type *t, const uint8_t *buf,
     return 0;
   rs__written_dispose(w, b->backing);
   return rs__read_written(w, t, buf, len, o, rules, b, false, e);
-}
-
-/*
- * protobuf-c has the last word on whether the reader can unpack a payload:
- * unreadable when it cannot, if the comparison did not already say so. The
- * reader's decode is freed at once: it takes what the record's budget has
- * left.
- */
-static int last_word(rs_classification *c, const rs__version *rv,
-                     const uint8_t *p, size_t plen, size_t base,
-                     const rs_options *o, rs__budget *b) {
-  /* A walk that proves protobuf-c unpacks the payload within what the
-   * budget has left says what the unpack would: nothing. */
-  if (walk_unpacks(rv, p, plen, o, b)) return 0;
-  ProtobufCMessage *m = NULL;
-  rs_error e = RS_ERROR_INIT;
-  rs__budget lb;
-  rs__budget_sub(&lb, b, 0, plen);
-  int rc = rs__unpack_walked(&m, rv->desc, p, plen, base, o, &lb, &e);
-  if (m != NULL && !rs__frees_nothing(lb.backing))
-    protobuf_c_message_free_unpacked(m, RS__PA(&lb.allocator));
-  if (rc == RS_ELIMIT && lb.over) b->over = true;
-  if (rc != RS_EDECODE) return rc;
-  if (rs__notes_worst(&c->reasons) < RS_VERDICT_UNREADABLE)
-    return add(c, RS_VERDICT_UNREADABLE, RS__RC_UNPACK_FAILED, "", 0, e.offset,
-               "protobuf-c cannot unpack it as version %u: %s", rv->number,
-               e.message);
-  return 0;
 }
 
 static int classify(rs_classification *c, const rs__type *t,
@@ -1023,11 +1111,7 @@ static int classify(rs_classification *c, const rs__type *t,
       return rc;
     }
   }
-  bool too_deep = false;
   const rs__version *wv = w.version;
-  const uint8_t *p = buf + w.payload_offset;
-  size_t plen = w.payload_end - w.payload_offset;
-  bool proven = false; /* protobuf-c unpacked the payload as the reader */
   if (framing_clash(framing, w.encoding)) {
     rc = framing_note(c, rv, framing, w.encoding, buf, len, o);
     /* Nothing after byte 0 can change that verdict: what the payload
@@ -1040,42 +1124,36 @@ static int classify(rs_classification *c, const rs__type *t,
     }
   }
   if (w.encoding == RS_ENCODING_RAW) {
-    rc = classify_raw(c, t, rv, framing, given, buf, w.payload_end, o, rules, b,
-                      &w, &too_deep, &proven);
+    bool said = false;
+    size_t end = w.payload_end;
+    rc = classify_raw(c, t, rv, framing, given, buf, end, o, rules, b, &w,
+                      &said);
     rs__written_dispose(&w, b->backing);
-  } else {
-    if (wv != NULL && wv->number < rv->number &&
-        w.encoding == RS_ENCODING_ENVELOPE &&
-        framing == RS_READER_FRAMING_ENVELOPE) {
-      rc = up_converted(c, t, rv, &w, o, b);
-      rs__written_dispose(&w, b->backing);
-      return rc;
-    }
-    /* The writer's version is the reader's: a clean message needs no
-     * comparison (see message_is_clean), when protobuf-c is the reader's
-     * runtime too (the others read some bytes protobuf-c unpacks
-     * otherwise: a bool of another wire type, deep nesting). */
-    if (rules->pbc && wv != NULL && wv->desc == rv->desc && w.msg != NULL &&
-        wv->static_depth != 0 && message_is_clean(w.msg, 1)) {
-      rs__written_dispose(&w, b->backing);
-      return 0;
-    }
-    proven = wv != NULL && wv->desc == rv->desc && w.msg != NULL;
-    rs__written_dispose(&w, b->backing);
-    rc = judge(c, t, wv, rv, p, plen, w.payload_offset, NULL, o, rules, b,
-               &too_deep);
+    if (rc != 0 || said || !rules->pbc) return rc;
+    return last_word(c, rv, buf, end, 0, o, b);
   }
-  if (rc != 0) return rc;
-
-  /*
-   * protobuf-c has the last word on whether the reader can unpack it. When
-   * the reader's descriptor is the writer's, the writer's decode above was
-   * that word; when the walk hit the depth limit, protobuf-c must not
-   * recurse at all (the walk already made it unreadable). For the other
-   * runtimes the walk was the whole word.
-   */
-  if (proven || too_deep || !rules->pbc) return 0;
-  return last_word(c, rv, p, plen, w.payload_offset, o, b);
+  if (wv != NULL && wv->number < rv->number &&
+      w.encoding == RS_ENCODING_ENVELOPE &&
+      framing == RS_READER_FRAMING_ENVELOPE) {
+    rc = up_converted(c, t, rv, &w, o, b);
+    rs__written_dispose(&w, b->backing);
+    return rc;
+  }
+  /* The writer's version is the reader's: a clean message needs no
+   * comparison (see message_is_clean), when protobuf-c is the reader's
+   * runtime too (the others read some bytes protobuf-c unpacks
+   * otherwise: a bool of another wire type, deep nesting). */
+  if (rules->pbc && wv != NULL && wv->desc == rv->desc && w.msg != NULL &&
+      wv->static_depth != 0 && message_is_clean(w.msg, 1)) {
+    rs__written_dispose(&w, b->backing);
+    return 0;
+  }
+  /* When the reader's descriptor is the writer's, the writer's decode
+   * above was protobuf-c's last word. */
+  bool proven = wv != NULL && wv->desc == rv->desc && w.msg != NULL;
+  size_t off = w.payload_offset, plen = w.payload_end - off;
+  rs__written_dispose(&w, b->backing);
+  return judged(c, t, wv, rv, buf + off, plen, off, o, rules, b, proven);
 }
 
 /* What rs_classify and rs_classify_replacement check first. */
@@ -1089,6 +1167,10 @@ typedef struct setup {
   /* protobuf-c has no reader of the reader's version (see prepare). */
   bool no_reader;
   quick_limits quick;
+  /* Reasons a classification keeps: verdict-only, one, the first of the
+   * worst verdict (the first a full list shows); a reason no worse than
+   * it is counted as omitted, and its text is never written. */
+  size_t max_reasons;
   /* A reader that may or may not parse extensions (Java: rules.extensions
    * RS__EXT_EITHER) of a type whose schemas declare some: the type and
    * reader's version as it reads them when it parses them. NULL else. */
@@ -1145,6 +1227,7 @@ static int prepare(setup *st, const char *fn, const rs_registry *registry,
   rc = rs__check_schema_ids(t, &st->o, err);
   if (rc != 0) return rc;
   st->quick = quick_limits_of(&st->o, &st->rules);
+  st->max_reasons = (st->o.flags & RS_OPT_VERDICT_ONLY) ? 1 : RS_MAX_REASONS;
   st->t = t;
   st->rv = rv;
   st->framing = framing;
@@ -1207,13 +1290,13 @@ static rs_classification *new_classification(const setup *st,
   c->framing = st->framing;
   c->runtime = st->rules.runtime;
   c->provenance.version = RS_PROVENANCE_VERSION;
-  rs__notes_init(&c->reasons, b->backing, RS_MAX_REASONS);
+  rs__notes_init(&c->reasons, b->backing, st->max_reasons);
   return c;
 }
 
 /* The end of a classification: over the budget is a verdict, not an error. */
-static int finish(rs_classification **out, rs_classification *c, int rc,
-                  const rs__budget *b, const setup *st, rs_error *err) {
+static inline int finish(rs_classification **out, rs_classification *c, int rc,
+                         const rs__budget *b, const setup *st, rs_error *err) {
   if (rc != 0 && b->over) {
     /* Over the allocation budget: the record is too costly to read, and
      * the writer of raw bytes was not told. */
@@ -1490,6 +1573,7 @@ int rs_classify_replacement(rs_classification **out,
                    options, err);
   if (rc != 0) return rc;
   st.o.flags &= ~(unsigned)RS_OPT_VERDICT_ONLY;
+  st.max_reasons = RS_MAX_REASONS;
   rc = replacement_once(out, &st, old_buf, old_len, new_buf, new_len, err);
   if (rc != 0 || st.tx == NULL) return rc;
   setup x = parsing(&st);

@@ -276,6 +276,9 @@ typedef struct vals {
  * there while deeper levels use the next slot. Deeper levels allocate.
  */
 #define POOL_DEPTHS 4
+
+/* Reasons a walk one level down (sub_walk) keeps, for its worst verdict. */
+#define SUB_NOTES 4
 typedef struct rs__cmp_pool {
   occ occs[POOL_DEPTHS][2][OCCS_INLINE];
   val vals[POOL_DEPTHS][2][VALS_INLINE];
@@ -754,6 +757,7 @@ static void note(rs__cmp *c, rs_verdict v, int code, const char *path,
                  uint32_t field, size_t offset, const char *fmt, ...) {
   assert(code > RS__RC_NONE && code < RS__RC_COUNT);
   if (c->rc != 0) return;
+  if (c->stop_at != 0 && (int)v >= c->stop_at) c->stopped = true;
   if (c->end != 0 && offset != RS_OFFSET_NONE && offset > c->end)
     offset = RS_OFFSET_NONE;
   /* A record of a million unknown fields notes each: one the full list
@@ -867,11 +871,13 @@ static int sub_walk(rs__cmp *c, rs__notes *scratch,
                     const ProtobufCMessageDescriptor *W, const val *w,
                     size_t wbase, const ProtobufCMessageDescriptor *R,
                     const val *r, size_t rbase, unsigned depth, lpath *path) {
-  rs__notes_init(scratch, c->a, 4);
+  rs__notes_init(scratch, c->a, SUB_NOTES);
   rs__cmp sub = *c;
   sub.notes = scratch;
   sub.prefix = NULL;
   sub.worst = 0;
+  sub.stop_at = 0;
+  sub.stopped = false;
   sub.skip = NULL;
   sub.n_skip = 0;
   size_t mark = path->n;
@@ -1004,6 +1010,11 @@ static int map_dedupe(vals *vs, const rs__rules *r, const ProtobufCAllocator *a,
   rs__free(a, gone);
   rs__free(a, keys);
   return 0;
+}
+
+/* Whether the walk goes on: no error, no early end (rs__cmp.stop_at). */
+static bool going(const rs__cmp *c) {
+  return c->rc == 0 && !c->stopped;
 }
 
 /* A C string ends at its first NUL: the bytes a protobuf-c reader sees. */
@@ -1210,6 +1221,17 @@ static size_t oneof_keep(const ProtobufCMessageDescriptor *D,
   return count - k;
 }
 
+/* Whether the writer of a field that m moved also set the reader's field
+ * (occurrences ro of a message of R): then the reader reads that, and
+ * ignores the moved one; else it sees its field unset (misread). */
+static bool moved_dual(const rs__move *m, const ProtobufCMessageDescriptor *R,
+                       const occs *ro) {
+  const ProtobufCFieldDescriptor *rf =
+      protobuf_c_message_descriptor_get_field(R, m->reader_field);
+  size_t first;
+  return rf != NULL && find_occ(ro, rf->id, &first) > 0;
+}
+
 static const rs__move *find_move(const rs__cmp *c, uint32_t writer_field) {
   if (c->type == NULL) return NULL;
   for (size_t i = 0; i < c->type->n_moves; i++) {
@@ -1221,6 +1243,62 @@ static const rs__move *find_move(const rs__cmp *c, uint32_t writer_field) {
       return m;
   }
   return NULL;
+}
+
+/* Fields of a message moved to another number (rs__move) that a walk
+ * notes: the first ones, in field order. */
+#define MAX_MOVED 8
+
+/* A writer's field (its first occurrence o) that m moved, which the
+ * reader does not know: misread unless the writer also set the reader's
+ * field (moved_dual; ro: the reader's occurrences). */
+static void note_moved(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                       const ProtobufCMessageDescriptor *R, const occ *o,
+                       const occs *ro, size_t rbase, lpath *path) {
+  const rs__move *m = find_move(c, o->number);
+  const ProtobufCFieldDescriptor *rf =
+      protobuf_c_message_descriptor_get_field(R, m->reader_field);
+  const ProtobufCFieldDescriptor *wf =
+      protobuf_c_message_descriptor_get_field(W, o->number);
+  size_t mark = lp_field(path, wf != NULL ? wf->name : "", o->number);
+  if (moved_dual(m, R, ro))
+    note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, lp_text(path),
+         o->number, rbase + o->at,
+         "field %u is unknown to %s; the writer also set %s(%u)",
+         (unsigned)o->number, c->reader_label, rf != NULL ? rf->name : "?",
+         (unsigned)m->reader_field);
+  else
+    note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_MOVED, lp_text(path), o->number,
+         rbase + o->at,
+         "the value %s reads from %s(%u) moved here; that reader sees %s "
+         "unset",
+         c->reader_label, rf != NULL ? rf->name : "?",
+         (unsigned)m->reader_field, rf != NULL ? rf->name : "it");
+  lp_pop(path, mark);
+}
+
+/* The first moved field of the top message (occurrences os, the writer's
+ * and the reader's alike) whose value the reader sees unset, noted as
+ * compare_msg notes it: among the first MAX_MOVED moved fields, which it
+ * takes for moved (the others are unknown fields). */
+static void moved_unset_first(rs__cmp *c, const ProtobufCMessageDescriptor *W,
+                              const ProtobufCMessageDescriptor *R,
+                              const occs *os, size_t rbase, lpath *path) {
+  size_t n_moved = 0;
+  for (size_t i = 0; i < os->n && n_moved < MAX_MOVED;) {
+    const occ *o = &os->items[i];
+    while (i < os->n && os->items[i].number == o->number) i++;
+    if (rs__field_of(R, o->number) != NULL ||
+        rs__field_of(W, o->number) == NULL)
+      continue;
+    const rs__move *m = find_move(c, o->number);
+    if (m == NULL) continue;
+    n_moved++;
+    if (!moved_dual(m, R, os)) {
+      note_moved(c, W, R, o, os, rbase, path);
+      return;
+    }
+  }
 }
 
 /* The reader's own checks of field rf: what makes its runtime fail. */
@@ -1385,7 +1463,7 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
              why);
         lp_pop(path, mark);
       } else {
-        for (size_t i = 0; i < rv.n && c->rc == 0; i++) {
+        for (size_t i = 0; i < rv.n && going(c); i++) {
           size_t mark =
               rep_r ? lp_index(path, name, i) : lp_field(path, name, rf->id);
           compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth, path);
@@ -1542,7 +1620,7 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                         const ProtobufCMessageDescriptor *R, const uint8_t *rb,
                         size_t rlen, size_t rbase, unsigned depth, lpath *path,
                         bool top) {
-  if (c->rc != 0) return;
+  if (!going(c)) return;
   const rs__rules *rules = rules_of(c);
   /* depth counts the record as 1: depth - 1 messages nest within it. */
   if (rules->nested_limit != 0 && depth - 1 > rules->nested_limit &&
@@ -1586,11 +1664,16 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
          rbase + ro.bad_at, "%s at byte %zu; %s fails the whole record", ro.why,
          rbase + ro.bad_at, rules->name);
 
+  /* A walk that ends at a misread notes a moved value the reader sees
+   * unset first, as the loop below would after every other field. */
+  if (top && same && c->stop_at != 0 && c->stop_at <= RS_VERDICT_MISREAD)
+    moved_unset_first(c, W, R, &ro, rbase, path);
+
   /* Every field number of either side, in order. */
   size_t i = 0, j = 0;
-  const occ *moved[8];
+  const occ *moved[MAX_MOVED];
   size_t n_moved = 0;
-  while ((i < wo.n || j < ro.n) && c->rc == 0) {
+  while ((i < wo.n || j < ro.n) && going(c)) {
     uint32_t num;
     if (j >= ro.n || (i < wo.n && wo.items[i].number < ro.items[j].number))
       num = wo.items[i].number;
@@ -1605,7 +1688,7 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     if (rf == NULL) {
       if (rn == 0 && wn == 0) continue;
       const rs__move *m = top && wf != NULL ? find_move(c, num) : NULL;
-      if (m != NULL && n_moved < 8) {
+      if (m != NULL && n_moved < MAX_MOVED) {
         moved[n_moved++] = &wo.items[wfirst];
         continue;
       }
@@ -1654,38 +1737,14 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                   rn, rbase, depth, path);
   }
 
-  /* A moved value is misread unless the writer also set the reader's
-   * field. */
-  for (size_t k = 0; k < n_moved && c->rc == 0; k++) {
-    const rs__move *m = find_move(c, moved[k]->number);
-    const ProtobufCFieldDescriptor *rf =
-        protobuf_c_message_descriptor_get_field(R, m->reader_field);
-    const ProtobufCFieldDescriptor *wf =
-        protobuf_c_message_descriptor_get_field(W, moved[k]->number);
-    size_t first;
-    bool dual = rf != NULL && find_occ(&ro, rf->id, &first) > 0;
-    size_t mark = lp_field(path, wf != NULL ? wf->name : "", moved[k]->number);
-    if (dual)
-      note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, lp_text(path),
-           moved[k]->number, rbase + moved[k]->at,
-           "field %u is unknown to %s; the writer also set %s(%u)",
-           (unsigned)moved[k]->number, c->reader_label,
-           rf != NULL ? rf->name : "?", (unsigned)m->reader_field);
-    else
-      note(c, RS_VERDICT_MISREAD, RS__RC_FIELD_MOVED, lp_text(path),
-           moved[k]->number, rbase + moved[k]->at,
-           "the value %s reads from %s(%u) moved here; that reader sees %s "
-           "unset",
-           c->reader_label, rf != NULL ? rf->name : "?",
-           (unsigned)m->reader_field, rf != NULL ? rf->name : "it");
-    lp_pop(path, mark);
-  }
+  for (size_t k = 0; k < n_moved && going(c); k++)
+    note_moved(c, W, R, moved[k], &ro, rbase, path);
 
   /* Fields set on neither side: the reader's default against the
    * writer's. Required ones: protobuf-c fails a message without one that
    * has no default, and gives the default to one that has. Malformed bytes
    * fail it before that check. */
-  for (unsigned k = 0; k < R->n_fields && c->rc == 0 && ro.bad_at == SIZE_MAX;
+  for (unsigned k = 0; k < R->n_fields && going(c) && ro.bad_at == SIZE_MAX;
        k++) {
     const ProtobufCFieldDescriptor *rf = &R->fields[k];
     size_t first;
@@ -1754,6 +1813,48 @@ void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
               W != NULL ? wlen : rlen, W != NULL ? wbase : rbase, R, rb, rlen,
               rbase, 1, &path, true);
   c->pool = outer;
+}
+
+/* a * b + c, saturating at SIZE_MAX. */
+static size_t mul_add(size_t a, size_t b, size_t c) {
+  if (b != 0 && a > (SIZE_MAX - c) / b) return SIZE_MAX;
+  return a * b + c;
+}
+
+/*
+ * What the walk allocates, with O = RS__ALLOC_OVERHEAD the most a budget
+ * adds to one allocation, at each level of nesting and for each side (the
+ * writer's occurrences, the reader's; the reader's own checks of a field
+ * the writer lacks read the reader's twice): the values it compares there
+ * are slices of the level above or messages merged from such slices, so
+ * they hold len bytes at most, in len + 1 messages at most, of at most len
+ * fields and values (a field takes a byte at least). Then:
+ *   - gather, for each message: OCCS_INLINE occurrences charged, and
+ *     arrays that double up to twice its fields (four times in all), at
+ *     most 64 allocations;
+ *   - field_vals, for each field with a value: VALS_INLINE values charged,
+ *     arrays that double as above; each merge of a singular message's
+ *     occurrences a copy of them all (len + 1 bytes at most);
+ *   - map_dedupe, for each map: a key and a flag for each entry;
+ *   - sub_walk, for at most each value: reasons of its own, at most
+ *     SUB_NOTES at a time, each replaced only by a worse one (of
+ *     three kinds: 3 * SUB_NOTES more), each a text (400 bytes at
+ *     most, note()) and a path (rs__path); and its list.
+ * Levels beyond the first are what protobuf-c's rules reach: no recursion
+ * limit of their own, no reader's checks of messages (check_reader_msgs).
+ */
+size_t rs__compare_bound(size_t len, unsigned levels) {
+  const size_t o = RS__ALLOC_OVERHEAD;
+  size_t n = len + 1;
+  size_t note_bytes = 400 + sizeof(((rs__path *)0)->buf) + 2 * o;
+  size_t per_msg = OCCS_INLINE * sizeof(occ) + 65 * o;
+  size_t per_field = VALS_INLINE * sizeof(val) + 65 * o + 2 * o;
+  size_t per_value = 4 * sizeof(occ) + 4 * sizeof(val) + sizeof(map_key) + 1 +
+                     4 * SUB_NOTES * note_bytes + SUB_NOTES * sizeof(rs__note) +
+                     o;
+  size_t level = mul_add(n, per_msg + per_field + per_value, 0);
+  level = mul_add(len, n + o, level); /* merges */
+  return mul_add(level, 4 * (size_t)(levels != 0 ? levels : 1), 0);
 }
 
 /* ---- what a version can have written ------------------------------------- */

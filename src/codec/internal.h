@@ -844,7 +844,22 @@ typedef struct rs__cmp {
   const rs__rules *rules;
   /* rs__compare's working memory (compare.c); callers leave it NULL. */
   struct rs__cmp_pool *pool;
+  /* A note at least this bad ends the walk at the next field (0: never),
+   * for callers to whom nothing the rest of the walk finds matters then;
+   * `stopped` says it did. The walk must fit its budget all the same
+   * (rs__compare_bound): over it, the record is over the limits. */
+  int stop_at;
+  bool stopped;
 } rs__cmp;
+
+/*
+ * An upper bound of what rs__compare may allocate (as its budget counts
+ * it: rs__budget) comparing payloads of at most len bytes each, with
+ * messages nested at most `levels` deep in both versions' types
+ * (rs__version.static_depth), for protobuf-c's rules. Saturates at
+ * SIZE_MAX.
+ */
+size_t rs__compare_bound(size_t len, unsigned levels);
 
 /*
  * Compares the writer's view of wb (descriptor W; NULL: judged by the

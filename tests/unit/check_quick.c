@@ -929,6 +929,134 @@ START_TEST(newer_writer_read_alike_is_proven_without_an_unpack) {
 }
 END_TEST
 
+/* ---- verdict-only on findings ------------------------------------------- */
+
+/*
+ * Records a version-1 reader does not read as written, whose verdict-only
+ * classification leaves out work (src/codec/classify.c, judged): protobuf-c's
+ * unpack before the comparison, and none when it fails; a comparison that
+ * ends at its first misread; one reason kept. Each against the full
+ * classification, in an envelope and as raw bytes, for the envelope-aware
+ * reader and the plain one, with plenty of memory, with a budget under
+ * what lets the comparison end early, and with a tight one.
+ */
+typedef struct finding {
+  const char *what;
+  rs_verdict verdict; /* the envelope-aware version-1 reader's */
+  bool more;          /* the full classification gives several reasons */
+} finding;
+
+static void finding_order(Shop__V2__Order *o, size_t i) {
+  static char *promos[] = {"SPRING", "WELCOME"};
+  switch (i) {
+    case 0: /* misread (status 6, field 4), then unreadable (no field 2) */
+      o->status = SHOP__V2__ORDER__STATUS__AWAITING_AUTH;
+      o->customer_id = NULL;
+      break;
+    case 1: /* misread, then unreadable (field 9: a message, not int64) */
+      o->status = SHOP__V2__ORDER__STATUS__AWAITING_AUTH;
+      o->deliver_by = rs_test_ts(1764100000, 0);
+      break;
+    case 2: /* misread (field 4), then more: field 8 moved to 10, and
+             * fields version 1 lacks (11, 12) */
+      o->status = SHOP__V2__ORDER__STATUS__AWAITING_AUTH;
+      o->discount = rs_test_money(250, 0, "USD");
+      o->n_promo_codes = 2;
+      o->promo_codes = promos;
+      o->gift_message = "for you";
+      break;
+    case 3: /* field 8 moved to 10 (misread), then fields version 1
+             * lacks (11, 12) */
+      o->discount = rs_test_money(250, 0, "USD");
+      o->gift_message = "for you";
+      break;
+    default: /* only fields version 1 lacks (11, 12) */
+      o->n_promo_codes = 2;
+      o->promo_codes = promos;
+      o->gift_message = "for you";
+      break;
+  }
+}
+
+START_TEST(verdict_only_short_cuts_keep_the_verdict_of_findings) {
+  static const finding findings[] = {
+      {"misread, then a required field missing", RS_VERDICT_UNREADABLE, true},
+      {"misread, then a field of another wire type", RS_VERDICT_UNREADABLE,
+       true},
+      {"misread, then more fields", RS_VERDICT_MISREAD, true},
+      {"a field moved, then more fields", RS_VERDICT_MISREAD, true},
+      {"ignored fields only", RS_VERDICT_IGNORED_FIELDS, true},
+  };
+  const rs_registry *reg = rs_test_registry();
+  size_t case_no = 0;
+  for (size_t i = 0; i < sizeof findings / sizeof *findings; i++) {
+    for (int raw = 0; raw < 2; raw++) {
+      Shop__V2__Order *o = rs_test_v2_clean();
+      finding_order(o, i);
+      rs_buf b = {0};
+      if (raw) {
+        ck_assert_int_eq(
+            rs__buf_reserve(&b, protobuf_c_message_get_packed_size(&o->base),
+                            &rs__malloc_allocator),
+            0);
+        b.len = protobuf_c_message_pack(&o->base, b.data);
+      } else {
+        rs_test_encode_v2(&b, o);
+      }
+      for (int framing = 0; framing < 2; framing++) {
+        rs_reader r = {
+            RS_READER_VERSION,
+            1,
+            framing ? RS_READER_FRAMING_RAW : RS_READER_FRAMING_ENVELOPE,
+            0u,
+            RS_RUNTIME_PROTOBUF_C,
+            0u,
+            0u};
+        for (int limits = 0; limits < 3; limits++, case_no++) {
+          rs_options full = RS_OPTIONS_INIT;
+          if (limits == 1) full.max_alloc = (size_t)1 << 20;
+          if (limits == 2) full.max_alloc = 700;
+          rs_options quick = full, slow = full;
+          quick.flags |= RS_OPT_VERDICT_ONLY;
+          slow.flags |= RS_OPT_VERDICT_ONLY | RS__OPT_NO_QUICK;
+          rs_classification *cf = NULL, *cq = NULL, *cs = NULL;
+          ck_assert_int_eq(rs_classify(&cf, reg, RS_SHOP_ORDER, &r, b.data,
+                                       b.len, &full, NULL),
+                           0);
+          ck_assert_int_eq(rs_classify(&cq, reg, RS_SHOP_ORDER, &r, b.data,
+                                       b.len, &quick, NULL),
+                           0);
+          ck_assert_int_eq(rs_classify(&cs, reg, RS_SHOP_ORDER, &r, b.data,
+                                       b.len, &slow, NULL),
+                           0);
+          same(cq, cf, false, findings[i].what, case_no);
+          same(cq, cs, true, findings[i].what, case_no);
+          if (limits != 2)
+            ck_assert_uint_eq(rs_classification_written_version(cf), 2);
+          if (limits == 0 && !framing)
+            ck_assert_msg(rs_classification_verdict(cf) == findings[i].verdict,
+                          "%s (%s): %s", findings[i].what,
+                          raw ? "raw" : "envelope",
+                          rs_verdict_name(rs_classification_verdict(cf)));
+          if (limits == 0 && !framing && findings[i].more)
+            ck_assert_uint_gt(rs_classification_reason_count(cf), 1);
+          /* Verdict-only keeps one reason, the worst: what it says. */
+          ck_assert_uint_le(rs_classification_reason_count(cq), 1);
+          const rs_reason *first = rs_classification_reason(cq, 0);
+          ck_assert_ptr_nonnull(first);
+          ck_assert_int_eq(rs_reason_verdict(first),
+                           rs_classification_verdict(cq));
+          rs_classification_free(cf);
+          rs_classification_free(cq);
+          rs_classification_free(cs);
+        }
+      }
+      rs_buf_dispose(&b, &rs__malloc_allocator);
+    }
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("quick");
   TCase *tc = tcase_create("quick");
@@ -939,6 +1067,7 @@ int main(void) {
   tcase_add_test(tc, verdict_only_fast_path_agrees_with_full_classification);
   tcase_add_test(tc, verdict_only_agrees_on_protobuf_c_subtleties);
   tcase_add_test(tc, newer_writer_read_alike_is_proven_without_an_unpack);
+  tcase_add_test(tc, verdict_only_short_cuts_keep_the_verdict_of_findings);
   suite_add_tcase(s, tc);
   return rs_test_run(s);
 }
