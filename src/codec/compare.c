@@ -2062,6 +2062,10 @@ static int field_agrees(const ProtobufCFieldDescriptor *fa,
   if ((fa->label == PROTOBUF_C_LABEL_REPEATED) !=
       (fb->label == PROTOBUF_C_LABEL_REPEATED))
     return 0;
+  /* A map's writer means one value a key (the last entry of a key wins);
+   * a repeated message keeps every entry: bytes that repeat a key, which
+   * both versions explain, are read differently. */
+  if (rs__is_map_field(fa) != rs__is_map_field(fb)) return 0;
   ProtobufCType ta = fa->type, tb = fb->type;
   if (rs__is_varint_type(ta) && rs__is_varint_type(tb)) {
     if (!varints_agree(ta, tb)) return 0;
