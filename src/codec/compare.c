@@ -1687,7 +1687,11 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     const ProtobufCFieldDescriptor *wf = rs__field_of(W, num);
     if (rf == NULL) {
       if (rn == 0 && wn == 0) continue;
-      const rs__move *m = top && wf != NULL ? find_move(c, num) : NULL;
+      /* Moved only when the writer set it: the two byte strings differ
+       * when a replacement is checked, and the reader's may carry the
+       * number alone (an unknown field, below). */
+      const rs__move *m =
+          top && wf != NULL && wn > 0 ? find_move(c, num) : NULL;
       if (m != NULL && n_moved < MAX_MOVED) {
         moved[n_moved++] = &wo.items[wfirst];
         continue;
