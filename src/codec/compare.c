@@ -1249,13 +1249,26 @@ static const rs__move *find_move(const rs__cmp *c, uint32_t writer_field) {
  * notes: the first ones, in field order. */
 #define MAX_MOVED 8
 
+/* The move of field num of the top message, when the writer set it (wn
+ * occurrences), W declares it and R does not: NULL else. The two byte
+ * strings differ when a replacement is checked, and the reader's may carry
+ * the number alone (an unknown field). */
+static const rs__move *top_move(const rs__cmp *c,
+                                const ProtobufCMessageDescriptor *W,
+                                const ProtobufCMessageDescriptor *R,
+                                uint32_t num, size_t wn) {
+  if (wn == 0 || rs__field_of(R, num) != NULL || rs__field_of(W, num) == NULL)
+    return NULL;
+  return find_move(c, num);
+}
+
 /* A writer's field (its first occurrence o) that m moved, which the
  * reader does not know: misread unless the writer also set the reader's
  * field (moved_dual; ro: the reader's occurrences). */
 static void note_moved(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                        const ProtobufCMessageDescriptor *R, const occ *o,
-                       const occs *ro, size_t rbase, lpath *path) {
-  const rs__move *m = find_move(c, o->number);
+                       const rs__move *m, const occs *ro, size_t rbase,
+                       lpath *path) {
   const ProtobufCFieldDescriptor *rf =
       protobuf_c_message_descriptor_get_field(R, m->reader_field);
   const ProtobufCFieldDescriptor *wf =
@@ -1287,15 +1300,13 @@ static void moved_unset_first(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   size_t n_moved = 0;
   for (size_t i = 0; i < os->n && n_moved < MAX_MOVED;) {
     const occ *o = &os->items[i];
+    size_t first = i;
     while (i < os->n && os->items[i].number == o->number) i++;
-    if (rs__field_of(R, o->number) != NULL ||
-        rs__field_of(W, o->number) == NULL)
-      continue;
-    const rs__move *m = find_move(c, o->number);
+    const rs__move *m = top_move(c, W, R, o->number, i - first);
     if (m == NULL) continue;
     n_moved++;
     if (!moved_dual(m, R, os)) {
-      note_moved(c, W, R, o, os, rbase, path);
+      note_moved(c, W, R, o, m, os, rbase, path);
       return;
     }
   }
@@ -1672,6 +1683,7 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   /* Every field number of either side, in order. */
   size_t i = 0, j = 0;
   const occ *moved[MAX_MOVED];
+  const rs__move *moves[MAX_MOVED];
   size_t n_moved = 0;
   while ((i < wo.n || j < ro.n) && going(c)) {
     uint32_t num;
@@ -1687,12 +1699,9 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     const ProtobufCFieldDescriptor *wf = rs__field_of(W, num);
     if (rf == NULL) {
       if (rn == 0 && wn == 0) continue;
-      /* Moved only when the writer set it: the two byte strings differ
-       * when a replacement is checked, and the reader's may carry the
-       * number alone (an unknown field, below). */
-      const rs__move *m =
-          top && wf != NULL && wn > 0 ? find_move(c, num) : NULL;
+      const rs__move *m = top ? top_move(c, W, R, num, wn) : NULL;
       if (m != NULL && n_moved < MAX_MOVED) {
+        moves[n_moved] = m;
         moved[n_moved++] = &wo.items[wfirst];
         continue;
       }
@@ -1742,7 +1751,7 @@ static void compare_msg(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   }
 
   for (size_t k = 0; k < n_moved && going(c); k++)
-    note_moved(c, W, R, moved[k], &ro, rbase, path);
+    note_moved(c, W, R, moved[k], moves[k], &ro, rbase, path);
 
   /* Fields set on neither side: the reader's default against the
    * writer's. Required ones: protobuf-c fails a message without one that
