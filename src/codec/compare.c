@@ -2080,6 +2080,9 @@ static int field_agrees(const ProtobufCFieldDescriptor *fa,
    * both versions explain, are read differently. */
   if (rs__is_map_field(fa) != rs__is_map_field(fb)) return 0;
   ProtobufCType ta = fa->type, tb = fb->type;
+  /* Another name and another type: the comparison calls the number reused
+   * for another field whatever the values (compare_field). */
+  if (ta != tb && strcmp(fa->name, fb->name) != 0) return 0;
   if (rs__is_varint_type(ta) && rs__is_varint_type(tb)) {
     if (!varints_agree(ta, tb)) return 0;
     if (ta == PROTOBUF_C_TYPE_ENUM && tb == PROTOBUF_C_TYPE_ENUM &&

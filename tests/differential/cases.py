@@ -40,6 +40,8 @@ underscores. The proto2 and proto3 variants end in _p2 and _p3. protoc-c
 cannot generate proto3 `optional` fields, so only writers use them.
 """
 
+import random_cases
+
 P2, P3 = 2, 3
 
 # Types a case may name. Messages are given by their body (labels added in
@@ -393,6 +395,9 @@ case("enum", "repeated_unpacked_added_p3", P3, "repeated E f = 2 [packed = false
 # f = 2 nested N messages deep: N messages nested within the record. C++,
 # Java and Python fail past 100; protobuf-c (none) and Go (9,999) read all.
 both("limits", "recursion", "R f = 2;", "R f = 2;", F(*[nest(n) for n in (98, 99, 100, 101)]))
+
+# ---- random: many fields, each its own change (random_cases.py) --------------
+random_cases.add(case, Dup, VALUES)
 
 
 def groups():

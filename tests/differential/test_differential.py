@@ -1044,7 +1044,11 @@ class Ctx:
             argv.append("--allow-lossy")
         if self.raw_writer["fix"]:
             argv += ["--raw-writer", "2"]
-        return self.rollsafe_run(argv)
+        rc, text, err = self.rollsafe_run(argv)
+        # The report beside the database, for a failure's reader.
+        with open(db[:-len(".db")] + ".json", "w") as f:
+            f.write(text)
+        return rc, text, err
 
     def run_fixes(self, case, records, dbs):
         """fix --execute, and fix --execute --allow-lossy, on a copy of the
@@ -1237,8 +1241,9 @@ class Ctx:
 
     # -- one group
 
-    def run_group(self, group):
-        cases = [c for c in corpus.CASES if c.group == group and c.verdicts]
+    def run_group(self, group, only=None):
+        cases = [c for c in corpus.CASES if c.group == group and c.verdicts
+                 and (not only or c.name in only)]
         if not cases:
             raise SystemExit("no cases in group %r" % group)
         cases_records = [(c, self.build(c)) for c in cases]
@@ -1270,6 +1275,8 @@ def main():
     ap.add_argument("--gen", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--case", action="append",
+                    help="only this case of the group (repeatable)")
     ap.add_argument("group", nargs="?")
     args = ap.parse_args()
     if args.list:
@@ -1282,7 +1289,7 @@ def main():
     os.makedirs(args.work)
     start = time.monotonic()
     ctx = Ctx(args)
-    cases_records = ctx.run_group(args.group)
+    cases_records = ctx.run_group(args.group, args.case)
     n_cases = len(cases_records)
     n_records = sum(len(r) for _, r in cases_records)
 

@@ -1,0 +1,288 @@
+#!/usr/bin/python3
+"""Random cases of the differential corpus: group `random`.
+
+The corpus's other groups change one field at a time. Here a case is a
+message of two to six fields, each with its own change drawn from the
+kinds those groups cover (a type within its wire family or across, a
+label, packing, a sub-message's change, a map's key or value, a field
+added, removed or its number reused, fields moved into or out of a oneof),
+and records that set a random subset of the writer's fields to values
+drawn from the corpus's VALUES (nested messages, repeated fields and maps
+included, and now and then a record serialized twice, Dup). What counts as
+the right verdict is what test_differential.py says of any case: the
+readers' values against the writer's, record by record.
+
+The cases follow from a seed: RS_DC_RANDOM="SEED:COUNT" in the
+environment (CMake's RS_DC_RANDOM_SEED and RS_DC_RANDOM_CASES pass it to
+gen.py and to the test), default "1:24". COUNT cases are made, half
+proto2, half proto3. A failure names its case (random_s<SEED>_<n>_p<2|3>),
+and the same seed makes it again.
+"""
+import os
+import random
+
+DEFAULT = "1:24"
+
+# Wire families: a type read as another of its family is a value question
+# (the corpus's pair groups); across families it is a wire type question.
+VARINT = ["int32", "int64", "uint32", "uint64", "bool", "enum"]
+ZIGZAG = ["sint32", "sint64", "int32", "int64"]
+FIXED32 = ["fixed32", "sfixed32", "float"]
+FIXED64 = ["fixed64", "sfixed64", "double"]
+LEN = ["string", "bytes"]
+SCALARS = sorted(set(VARINT + ZIGZAG + FIXED32 + FIXED64 + LEN))
+FAMILIES = [VARINT, ZIGZAG, FIXED32, FIXED64, LEN]
+PACKABLE = set(SCALARS) - set(LEN)
+# Sub-messages the writer changed (reader, writer), or left alone.
+MESSAGES = [("S", "S"), ("S", "S64"), ("S64", "S"), ("S", "SX"),
+            ("S", "SB"), ("SB", "S"), ("N", "N"), ("N", "N64"),
+            ("N", "NX"), ("SE", "SEE"), ("KV", "KV"), ("S", "bytes"),
+            ("bytes", "S"), ("string", "S"), ("S", "string")]
+MAP_KEYS = ["int32", "int64", "uint32", "sint64", "string", "bool"]
+MAP_VALUES = ["int32", "int64", "string", "bytes", "enum", "S", "S64",
+              "SX"]
+# Values a message type's fields take, by field name.
+SUBFIELDS = {
+    "S": {"a": "int32", "b": "string"},
+    "S64": {"a": "int64", "b": "string"},
+    "SX": {"a": "int32", "b": "string", "c": "int32"},
+    "SB": {"a": "int32", "b": "bytes"},
+    "SE": {"e": "E"},
+    "SEE": {"e": "EE"},
+    "N": {"s": "S"},
+    "N64": {"s": "S64"},
+    "NX": {"s": "SX"},
+    "KV": {"key": "string", "value": "int32"},
+}
+# Bytes that parse as an S, a few of them with fields S lacks.
+MESSAGE_BYTES = [b"\x08\x05", b"\x12\x01x", b"\x08\x05\x12\x01x",
+                 b"\x18\x07", b"\x08\x96\x01"]
+NUMBERS = list(range(2, 16)) + [16, 100, 2047, 2048, 300000]
+
+
+def _enum_name(t, side):
+    if t != "enum":
+        return t
+    return "E" if side == "reader" else "EE"
+
+
+class Field:
+    """One side's declaration of a field: label ('', 'repeated',
+    'optional'), type (a scalar, 'enum', a TYPES message, or map<K,V>),
+    name and packing ('', 'true', 'false')."""
+
+    def __init__(self, type_, name, label="", packed=""):
+        self.type, self.name, self.label, self.packed = \
+            type_, name, label, packed
+
+    def decl(self, number, side, in_oneof):
+        t = self.type
+        if t.startswith("map<"):
+            k, v = t[4:-1].split(",")
+            t = "map<%s, %s>" % (k, _enum_name(v.strip(), side))
+        else:
+            t = _enum_name(t, side)
+        label = "" if in_oneof else self.label
+        opt = " [packed = %s]" % self.packed if self.packed else ""
+        return "%s%s %s = %d%s;" % (label + " " if label else "", t,
+                                     self.name, number, opt)
+
+    def is_map(self):
+        return self.type.startswith("map<")
+
+    def singular(self):
+        return not self.is_map() and self.label != "repeated"
+
+
+class Gen:
+    def __init__(self, rng, syntax, values):
+        self.rng, self.syntax, self.values = rng, syntax, values
+
+    # -- schemas
+
+    def scalar_pair(self):
+        r = self.rng
+        if r.random() < 0.8:
+            fam = r.choice(FAMILIES)
+            return r.choice(fam), r.choice(fam)
+        return r.choice(SCALARS), r.choice(SCALARS)
+
+    def field_pair(self, name):
+        """(reader Field or None, writer Field or None) of one number."""
+        r = self.rng
+        kind = r.choices(
+            ["same", "scalar", "message", "label", "packing", "map",
+             "added", "removed", "reused", "optional"],
+            [14, 30, 14, 9, 5, 9, 5, 5, 5, 4])[0]
+        if kind == "same":
+            t = r.choice(SCALARS + ["S", "N", "KV"])
+            return Field(t, name), Field(t, name)
+        if kind == "scalar":
+            a, b = self.scalar_pair()
+            return Field(a, name), Field(b, name)
+        if kind == "message":
+            a, b = r.choice(MESSAGES)
+            label = "repeated" if r.random() < 0.25 else ""
+            return Field(a, name, label), Field(b, name, label)
+        if kind == "label":
+            a, b = self.scalar_pair() if r.random() < 0.7 else \
+                r.choice(MESSAGES)
+            one, many = ("", "repeated")
+            if r.random() < 0.5:
+                one, many = many, one
+            rf, wf = Field(a, name, one), Field(b, name, many)
+            for f in (rf, wf):
+                if f.label == "repeated" and f.type in PACKABLE and \
+                        r.random() < 0.5:
+                    f.packed = r.choice(["true", "false"])
+            return rf, wf
+        if kind == "packing":
+            a, b = self.scalar_pair()
+            if a not in PACKABLE or b not in PACKABLE:
+                a = b = r.choice(sorted(PACKABLE))
+            return (Field(a, name, "repeated", r.choice(["true", "false"])),
+                    Field(b, name, "repeated", r.choice(["true", "false"])))
+        if kind == "map":
+            k1 = r.choice(MAP_KEYS)
+            v1 = r.choice(MAP_VALUES)
+            k2 = r.choice(MAP_KEYS) if r.random() < 0.4 else k1
+            v2 = r.choice(MAP_VALUES) if r.random() < 0.5 else v1
+            if r.random() < 0.15:
+                # A map against a repeated entry message (KV's shape).
+                if r.random() < 0.5:
+                    return (Field("map<string, int32>", name),
+                            Field("KV", name, "repeated"))
+                return (Field("KV", name, "repeated"),
+                        Field("map<string, int32>", name))
+            return (Field("map<%s, %s>" % (k1, v1), name),
+                    Field("map<%s, %s>" % (k2, v2), name))
+        if kind == "added":
+            return None, Field(r.choice(SCALARS + ["S"]), name)
+        if kind == "removed":
+            return Field(r.choice(SCALARS + ["S"]), name), None
+        if kind == "reused":
+            a, b = self.scalar_pair()
+            return Field(a, name), Field(b, "g" + name[1:])
+        # proto3 optional on the writer's side (protoc-c generates no
+        # reader of it); in proto2 an optional field is the default.
+        a, b = self.scalar_pair()
+        return Field(a, name), Field(b, name, "optional"
+                                     if self.syntax == 3 else "")
+
+    def schema(self):
+        r = self.rng
+        n = r.randint(2, 6)
+        numbers = sorted(r.sample(NUMBERS, n))
+        fields = []  # (number, reader Field, writer Field)
+        for number in numbers:
+            rf, wf = self.field_pair("f%d" % number)
+            if self.syntax == 2:
+                for f in (rf, wf):
+                    if f is not None and f.label == "optional":
+                        f.label = ""
+            fields.append((number, rf, wf))
+        # Two neighbouring singular fields into a oneof, on either side or
+        # both.
+        oneof = {"reader": set(), "writer": set()}
+        for side, k in (("reader", 1), ("writer", 2)):
+            i = 0
+            while i < len(fields) - 1:
+                pair = (fields[i][k], fields[i + 1][k])
+                if r.random() < 0.15 and all(
+                        f is not None and f.singular() and
+                        f.label != "optional" for f in pair):
+                    oneof[side].add(i)
+                    i += 2
+                else:
+                    i += 1
+        return fields, oneof
+
+    def body(self, fields, oneof, side):
+        k = 1 if side == "reader" else 2
+        out, i = [], 0
+        while i < len(fields):
+            number, f = fields[i][0], fields[i][k]
+            if i in oneof[side]:
+                g = fields[i + 1]
+                out.append("oneof o%d { %s %s }" % (
+                    number, f.decl(number, side, True),
+                    g[k].decl(g[0], side, True)))
+                i += 2
+                continue
+            if f is not None:
+                out.append(f.decl(number, side, False))
+            i += 1
+        return " ".join(out)
+
+    # -- values
+
+    def enum_values(self, name):
+        if name == "E":
+            vals = [0, 1, 2]
+        else:
+            vals = [0, 1, 2, 3, 1000]
+        if self.syntax == 3:
+            vals = vals + [77, -5]
+        return vals
+
+    def value(self, t):
+        """A value of the writer's type @t (not repeated)."""
+        r = self.rng
+        if t in ("enum", "EE"):
+            return r.choice(self.enum_values("EE"))
+        if t == "E":
+            return r.choice(self.enum_values("E"))
+        if t in SUBFIELDS:
+            return {k: self.value(v) for k, v in SUBFIELDS[t].items()
+                    if r.random() < 0.6}
+        if t == "bytes" and r.random() < 0.4:
+            return r.choice(MESSAGE_BYTES)
+        return r.choice(self.values[t])
+
+    def field_value(self, f):
+        r = self.rng
+        if f.is_map():
+            k, v = [x.strip() for x in f.type[4:-1].split(",")]
+            out = {}
+            for _ in range(r.randint(0, 3)):
+                out[self.value(k)] = self.value(v)
+            return out
+        if f.label == "repeated":
+            return [self.value(f.type) for _ in range(r.randint(0, 3))]
+        return self.value(f.type)
+
+    def record(self, fields, oneof):
+        """A record: a random subset of the writer's fields, at most one
+        member of each of its oneofs."""
+        r = self.rng
+        rec = {}
+        i = 0
+        while i < len(fields):
+            members = [i, i + 1] if i in oneof["writer"] else [i]
+            i += len(members)
+            r.shuffle(members)
+            for j in members:
+                wf = fields[j][2]
+                if wf is not None and r.random() < 0.65:
+                    rec[wf.name] = self.field_value(wf)
+                    break
+        return rec
+
+
+def add(case, Dup, values):
+    """Adds the random cases through cases.py's case(); @values: its
+    VALUES."""
+    spec = os.environ.get("RS_DC_RANDOM", "") or DEFAULT
+    seed, count = (int(x) for x in spec.split(":"))
+    for i in range(count):
+        syntax = 2 if i % 2 == 0 else 3
+        rng = random.Random("%d/%d" % (seed, i))
+        g = Gen(rng, syntax, values)
+        fields, oneof = g.schema()
+        records = [g.record(fields, oneof) for _ in range(6)]
+        if rng.random() < 0.4:
+            records.append(Dup(g.record(fields, oneof),
+                               g.record(fields, oneof)))
+        case("random", "s%d_%d_p%d" % (seed, i, syntax), syntax,
+             g.body(fields, oneof, "reader"),
+             g.body(fields, oneof, "writer"), records)
