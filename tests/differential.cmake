@@ -7,7 +7,13 @@
 # scans and fixes against what those readers make of the bytes, and
 # rs_read_as() (readas.c) against the protobuf-c reader.
 option(RS_DIFFERENTIAL "Build and register the differential corpus" ON)
+# The group `random` (random_cases.py): its cases follow from a seed.
+set(RS_DC_RANDOM_SEED 1 CACHE STRING
+    "Seed of the differential corpus's random cases")
+set(RS_DC_RANDOM_CASES 24 CACHE STRING
+    "How many random cases the differential corpus makes")
 if(TARGET rollsafe_cli AND RS_DIFFERENTIAL)
+  set(dc_random RS_DC_RANDOM=${RS_DC_RANDOM_SEED}:${RS_DC_RANDOM_CASES})
   set(dc_src ${CMAKE_CURRENT_SOURCE_DIR}/differential)
   set(dc_gen ${CMAKE_CURRENT_BINARY_DIR}/differential-gen)
   find_program(RS_DC_PROTOC protoc REQUIRED)
@@ -16,12 +22,13 @@ if(TARGET rollsafe_cli AND RS_DIFFERENTIAL)
 
   add_custom_command(
     OUTPUT ${dc_gen}/dc_readers.c
-    COMMAND ${python} ${dc_src}/gen.py --out ${dc_gen}
+    COMMAND ${CMAKE_COMMAND} -E env ${dc_random}
+            ${python} ${dc_src}/gen.py --out ${dc_gen}
             --protoc ${RS_DC_PROTOC} --protoc-c ${RS_DC_PROTOC_C}
     # gen.py leaves unchanged files alone; the output must still be newer
     # than cases.py, or make runs this again on every build.
     COMMAND ${CMAKE_COMMAND} -E touch ${dc_gen}/dc_readers.c
-    DEPENDS ${dc_src}/gen.py ${dc_src}/cases.py
+    DEPENDS ${dc_src}/gen.py ${dc_src}/cases.py ${dc_src}/random_cases.py
     COMMENT "Differential corpus: .proto files, Python classes, protoc-c readers"
     VERBATIM)
 
@@ -44,15 +51,17 @@ if(TARGET rollsafe_cli AND RS_DIFFERENTIAL)
   target_link_libraries(rs_dc_readas PRIVATE rollsafe_static)
 
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-               ${dc_src}/cases.py)
-  execute_process(COMMAND ${python} ${dc_src}/cases.py --groups
+               ${dc_src}/cases.py ${dc_src}/random_cases.py)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env ${dc_random}
+                  ${python} ${dc_src}/cases.py --groups
                   OUTPUT_VARIABLE dc_groups RESULT_VARIABLE dc_rc)
   if(NOT dc_rc EQUAL 0)
     message(FATAL_ERROR "tests/differential/cases.py --groups failed")
   endif()
   foreach(group ${dc_groups})
     add_test(NAME differential.${group}
-      COMMAND ${python} ${dc_src}/test_differential.py
+      COMMAND ${CMAKE_COMMAND} -E env ${dc_random}
+              ${python} ${dc_src}/test_differential.py
               --rollsafe $<TARGET_FILE:rollsafe_cli>
               --reader $<TARGET_FILE:rs_dc_reader>
               --readas $<TARGET_FILE:rs_dc_readas>
@@ -73,7 +82,8 @@ endif()
 if(TARGET rs_dc_reader)
   foreach(runtime protobuf-c cpp java go python)
     add_test(NAME differential.runtime.${runtime}
-      COMMAND ${python} ${dc_src}/test_runtimes.py
+      COMMAND ${CMAKE_COMMAND} -E env ${dc_random}
+              ${python} ${dc_src}/test_runtimes.py
               --runtime ${runtime}
               --gen ${dc_gen}
               --work ${CMAKE_CURRENT_BINARY_DIR}/runtimes-work

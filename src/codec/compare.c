@@ -1090,7 +1090,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
     /* Bytes hold a message's encoding as the language guide allows; a
      * string holds text, which an encoded message is not. */
     bool text = rf->type == PROTOBUF_C_TYPE_STRING;
-    eq = (!text || (w->n == 0 && rf->label == PROTOBUF_C_LABEL_NONE)) &&
+    eq = (!text || (w->n == 0 && rf->label == PROTOBUF_C_LABEL_NONE &&
+                    !(rf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))) &&
          r->n == w->n && (w->n == 0 || memcmp(r->p, w->p, w->n) == 0);
     how = "the encoded message";
     if (!eq && !text) {

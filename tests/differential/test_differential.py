@@ -331,6 +331,19 @@ class Diff:
         return "ignored_fields" if self.ignored else "ok"
 
 
+class _Single:
+    """A repeated field's descriptor taken as one of its values: no
+    presence of its own (the reader's field decides)."""
+
+    def __init__(self, f):
+        self._f = f
+        self.label = FD.LABEL_OPTIONAL
+        self.has_presence = True
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
 def absent(v):
     return v is None or v == []
 
@@ -348,12 +361,14 @@ def is_map_value(v):
     return isinstance(v, tuple) and v[0] == "map"
 
 
-def as_map(v, field):
+def as_map(v, field, reader):
     """A list of entry messages (fields 1 and 2) as a map, or None: not
-    such a list, or a key twice (entries a map would lose)."""
+    such a list, or a key twice (entries a map would lose). An entry
+    without a key or a value has the default one, as a map reads it (a
+    map's key and value have no presence the reader's code can ask)."""
     if not (isinstance(v, list) and v and all(x[0] == "m" for x in v)):
         return None
-    kf = sub_field(field, 1)
+    kf, vf = sub_field(field, 1), sub_field(field, 2)
     values = {}
     for e in v:
         key = e[1].get(1)
@@ -361,7 +376,10 @@ def as_map(v, field):
             key = default_value(kf, False)
         if key in values:
             return None
-        values[key] = e[1].get(2)
+        val = e[1].get(2)
+        if val is None and vf is not None:
+            val = default_value(vf, reader)
+        values[key] = val
     return ("map", values, v)
 
 
@@ -410,6 +428,19 @@ def equal_scalar(wf, w, rf, r, path, diff):
 
 
 def equal(wf, w, rf, r, path, diff):
+    # Text the writer put on the wire, read as a message the reader has:
+    # a string holds text, which a message is not, even the empty one.
+    if wf is not None and wf.type == FD.TYPE_STRING and \
+            isinstance(r, tuple) and r[0] == "m" and \
+            isinstance(w, tuple) and w[0] == "s":
+        return equal_scalar(wf, w, rf, r, path, diff)
+    # A list of one value read by a singular field: the reader reads that
+    # value (zero or not).
+    if isinstance(w, list) and len(w) == 1 and r is not None and \
+            not isinstance(r, list) and not is_map_value(r) and \
+            not is_map_value(w):
+        w = w[0]
+        wf = None if wf is None else _Single(wf)
     # Without presence, a zero is the field unset.
     if implicit(wf) and not absent(w) and zeroish(w):
         w = None
@@ -422,9 +453,9 @@ def equal(wf, w, rf, r, path, diff):
         return (implicit(wf) or implicit(rf)) and zeroish(other)
     # A map and a repeated entry message are one thing on the wire.
     if is_map_value(w) and not is_map_value(r):
-        r = as_map(r, rf) or r
+        r = as_map(r, rf, True) or r
     elif is_map_value(r) and not is_map_value(w):
-        w = as_map(w, wf) or w
+        w = as_map(w, wf, False) or w
     if is_map_value(w) and is_map_value(r):
         if set(w[1]) != set(r[1]):
             return False
