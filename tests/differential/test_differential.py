@@ -392,7 +392,8 @@ def sub_field(field, number):
 def equal_scalar(wf, w, rf, r, path, diff):
     wk, rk = w[0], r[0]
     if rk == "e":
-        return r[2] and wk in ("i", "e") and w[1] == r[1]
+        # By number, as integers are: a floating-point value by its value.
+        return r[2] and wk in ("i", "e", "f") and w[1] == r[1]
     if wk == "e":
         return w[2] and rk == "i" and w[1] == r[1]
     if wk in ("i", "f") and rk in ("i", "f"):
