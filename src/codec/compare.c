@@ -1455,7 +1455,14 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
            rs__type_name(rf->type), c->reader_label);
       lp_pop(path, mark);
     } else if (rep_r || rep_w) {
-      if (wv.n != rv.n) {
+      /* One zero the reader keeps unknown (another wire type), for a
+       * field without presence: it reads its zero, the value written. */
+      bool zero_kept = wv.n == 1 && rv.n == 0 && !rep_r && rv.dropped > 0 &&
+                       rf->label == PROTOBUF_C_LABEL_NONE &&
+                       !(rf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                       (is_zero_val(&wv.v[0]) ||
+                        (wv.v[0].kind == V_FLOAT && wv.v[0].d == 0));
+      if (wv.n != rv.n && !zero_kept) {
         size_t mark = lp_field(path, name, rf->id);
         size_t at = rv.n > 0 ? rv.v[rv.n - 1].at : wv.n > 0 ? wv.v[0].at : 0;
         char why[96] = "";
@@ -1490,7 +1497,10 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       walked = true;
     } else if (wv.n != rv.n) {
       const val *v = wv.n ? &wv.v[0] : &rv.v[0];
-      bool implicit = (wv.n ? rf : wf)->label == PROTOBUF_C_LABEL_NONE;
+      /* A map's key and value have no presence the reader's code can ask
+       * (an entry without one holds the default). */
+      bool implicit = (wv.n ? rf : wf)->label == PROTOBUF_C_LABEL_NONE ||
+                      rs__is_map_entry(wv.n ? R : W);
       /* Unset, a field without presence reads its zero: 0.0 and -0.0 alike,
        * and an empty message the writer's encoding of nothing. */
       bool zero = is_zero_val(v) || (v->kind == V_FLOAT && v->d == 0) ||
