@@ -1027,10 +1027,13 @@ static size_t c_string_len(const val *v) {
  * Compares one writer value with the reader's. Sub-messages recurse; the
  * rest is decided here.
  */
+/* r_implicit: the reader's field has no presence its code can ask (proto3
+ * without a oneof, or a map's key or value). */
 static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
                         const val *w, size_t wbase,
                         const ProtobufCFieldDescriptor *rf, const val *r,
-                        size_t rbase, unsigned depth, lpath *path) {
+                        size_t rbase, unsigned depth, lpath *path,
+                        bool r_implicit) {
   size_t at = rbase + r->at;
   char a[96], b[96];
   if (w->kind == V_MSG && r->kind == V_MSG) {
@@ -1090,8 +1093,7 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
     /* Bytes hold a message's encoding as the language guide allows; a
      * string holds text, which an encoded message is not. */
     bool text = rf->type == PROTOBUF_C_TYPE_STRING;
-    eq = (!text || (w->n == 0 && rf->label == PROTOBUF_C_LABEL_NONE &&
-                    !(rf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))) &&
+    eq = (!text || (w->n == 0 && r_implicit)) &&
          r->n == w->n && (w->n == 0 || memcmp(r->p, w->p, w->n) == 0);
     how = "the encoded message";
     if (!eq && !text) {
@@ -1485,14 +1487,18 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         for (size_t i = 0; i < rv.n && going(c); i++) {
           size_t mark =
               rep_r ? lp_index(path, name, i) : lp_field(path, name, rf->id);
-          compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth, path);
+          compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth, path,
+                      false);
           lp_pop(path, mark);
         }
         walked = true;
       }
     } else if (wv.n == 1 && rv.n == 1) {
       size_t mark = lp_field(path, name, rf->id);
-      compare_val(c, wf, &wv.v[0], wbase, rf, &rv.v[0], rbase, depth, path);
+      compare_val(c, wf, &wv.v[0], wbase, rf, &rv.v[0], rbase, depth, path,
+                  (rf->label == PROTOBUF_C_LABEL_NONE &&
+                   !(rf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) ||
+                      rs__is_map_entry(R));
       lp_pop(path, mark);
       walked = true;
     } else if (wv.n != rv.n) {

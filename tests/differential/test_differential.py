@@ -353,7 +353,10 @@ def zeroish(v):
     message: the empty bytes it serializes to)."""
     if isinstance(v, list):
         return not v
-    return v[0] in ("i", "f", "s") and not v[1] or \
+    # -0.0 is not: proto3 writers put it on the wire (its bits are not 0).
+    if v[0] == "f":
+        return v[1] == 0 and math.copysign(1.0, v[1]) > 0
+    return v[0] in ("i", "s") and not v[1] or \
         (v[0] == "e" and v[1] == 0) or (v[0] == "m" and v[2] == b"")
 
 
