@@ -5,7 +5,8 @@ The corpus's other groups change one field at a time. Here a case is a
 message of two to six fields, each with its own change drawn from the
 kinds those groups cover (a type within its wire family or across, a
 label, packing, a sub-message's change, a map's key or value, a field
-added, removed or its number reused, fields moved into or out of a oneof),
+added, removed or its number reused, required fields in proto2, fields
+moved into or out of a oneof),
 and records that set a random subset of the writer's fields to values
 drawn from the corpus's VALUES (nested messages, repeated fields and maps
 included, and now and then a record serialized twice, Dup). What counts as
@@ -53,6 +54,7 @@ SUBFIELDS = {
     "N64": {"s": "S64"},
     "NX": {"s": "SX"},
     "KV": {"key": "string", "value": "int32"},
+    "SO": {"a": "int32", "b": "int32"},
 }
 # Bytes that parse as an S, a few of them with fields S lacks.
 MESSAGE_BYTES = [b"\x08\x05", b"\x12\x01x", b"\x08\x05\x12\x01x",
@@ -91,7 +93,9 @@ class Field:
         return self.type.startswith("map<")
 
     def singular(self):
-        return not self.is_map() and self.label != "repeated"
+        """Whether it may be a oneof's member."""
+        return not self.is_map() and self.label not in ("repeated",
+                                                        "required")
 
 
 class Gen:
@@ -112,8 +116,9 @@ class Gen:
         r = self.rng
         kind = r.choices(
             ["same", "scalar", "message", "label", "packing", "map",
-             "added", "removed", "reused", "optional"],
-            [14, 30, 14, 9, 5, 9, 5, 5, 5, 4])[0]
+             "added", "removed", "reused", "optional", "required"],
+            [14, 30, 14, 9, 5, 9, 5, 5, 5, 4,
+             6 if self.syntax == 2 else 0])[0]
         if kind == "same":
             t = r.choice(SCALARS + ["S", "N", "KV"])
             return Field(t, name), Field(t, name)
@@ -163,6 +168,17 @@ class Gen:
         if kind == "reused":
             a, b = self.scalar_pair()
             return Field(a, name), Field(b, "g" + name[1:])
+        if kind == "required":
+            # proto2: required on either side, or inside a sub-message (SR
+            # requires a; the writer's SO does not). A writer sets every
+            # field it requires (its class serializes no record without).
+            which = r.choice(["reader", "writer", "both", "nested"])
+            if which == "nested":
+                label = "repeated" if r.random() < 0.3 else ""
+                return Field("SR", name, label), Field("SO", name, label)
+            a, b = self.scalar_pair()
+            return (Field(a, name, "required" if which != "writer" else ""),
+                    Field(b, name, "required" if which != "reader" else ""))
         # proto3 optional on the writer's side (protoc-c generates no
         # reader of it); in proto2 an optional field is the default.
         a, b = self.scalar_pair()
@@ -263,7 +279,8 @@ class Gen:
             r.shuffle(members)
             for j in members:
                 wf = fields[j][2]
-                if wf is not None and r.random() < 0.65:
+                if wf is not None and (wf.label == "required" or
+                                       r.random() < 0.65):
                     rec[wf.name] = self.field_value(wf)
                     break
         return rec

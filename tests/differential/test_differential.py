@@ -353,11 +353,13 @@ def zeroish(v):
     message: the empty bytes it serializes to)."""
     if isinstance(v, list):
         return not v
-    # -0.0 is not: proto3 writers put it on the wire (its bits are not 0).
-    if v[0] == "f":
-        return v[1] == 0 and math.copysign(1.0, v[1]) > 0
-    return v[0] in ("i", "s") and not v[1] or \
+    return v[0] in ("i", "f", "s") and not v[1] or \
         (v[0] == "e" and v[1] == 0) or (v[0] == "m" and v[2] == b"")
+
+
+def negative_zero(v):
+    return isinstance(v, tuple) and v[0] == "f" and v[1] == 0 and \
+        math.copysign(1.0, v[1]) < 0
 
 
 def is_map_value(v):
@@ -500,8 +502,10 @@ def compare_message(wdesc, w, rdesc, r, path, diff):
                                 % (p, wf.name, rf.name))
             continue
         if number not in r:
-            # A proto3 zero is not on the wire: nothing to ignore.
-            if not absent(wv) and not (implicit(wf) and zeroish(wv)):
+            # A proto3 zero is not on the wire: nothing to ignore. -0.0 is
+            # (its bits are not 0).
+            if not absent(wv) and not (implicit(wf) and zeroish(wv) and
+                                       not negative_zero(wv)):
                 diff.ignored.append(p)
             continue
         if not equal(wf, wv, rf, rv, p, diff):
