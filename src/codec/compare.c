@@ -1093,8 +1093,8 @@ static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
     /* Bytes hold a message's encoding as the language guide allows; a
      * string holds text, which an encoded message is not. */
     bool text = rf->type == PROTOBUF_C_TYPE_STRING;
-    eq = (!text || (w->n == 0 && r_implicit)) &&
-         r->n == w->n && (w->n == 0 || memcmp(r->p, w->p, w->n) == 0);
+    eq = (!text || (w->n == 0 && r_implicit)) && r->n == w->n &&
+         (w->n == 0 || memcmp(r->p, w->p, w->n) == 0);
     how = "the encoded message";
     if (!eq && !text) {
       /* The writer's message merged from several occurrences; the reader's

@@ -1057,6 +1057,70 @@ START_TEST(verdict_only_short_cuts_keep_the_verdict_of_findings) {
 }
 END_TEST
 
+/*
+ * A field number version 2 reused for a field of another name and type is
+ * misread whatever its value (compare.c); the versions' agreement table,
+ * which the verdict-only short cuts and raw inference trust, must not take
+ * the two fields for alike because the value 0 reads the same.
+ */
+START_TEST(number_reused_for_another_field_is_never_ok) {
+  const char *files[] = {"reuse_v1.proto", "reuse_v2.proto"};
+  rs_schema *schemas[2] = {NULL, NULL};
+  rs_error err = RS_ERROR_INIT;
+  for (int v = 0; v < 2; v++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", RS_QUICK_PROTO_DIR, files[v]);
+    ck_assert_msg(rs_schema_load(&schemas[v], path, NULL, &err) == 0, "%s: %s",
+                  path, err.message);
+  }
+  rs_registry_builder *b = NULL;
+  rs_registry *reg = NULL;
+  ck_assert_int_eq(rs_registry_builder_new(&b, NULL, &err), 0);
+  const rs_schema *versions[] = {schemas[0], schemas[1]};
+  ck_assert_msg(
+      rs_schema_register(b, "rstest.reuse.Rec", versions, 2, NULL, &err) == 0,
+      "%s", err.message);
+  ck_assert_msg(rs_registry_build(&reg, b, &err) == 0, "%s", err.message);
+  /* id = 5, field 12 = 0 (version 2's g = false) */
+  static const uint8_t rec[] = {0x08, 0x05, 0x60, 0x00};
+  for (unsigned raw_writer = 0; raw_writer <= 2; raw_writer += 2) {
+    rs_reader r = {RS_READER_VERSION,
+                   1,
+                   RS_READER_FRAMING_RAW,
+                   raw_writer,
+                   RS_RUNTIME_PROTOBUF_C,
+                   0u,
+                   0u};
+    for (int quick = 0; quick < 2; quick++) {
+      rs_options o = RS_OPTIONS_INIT;
+      if (quick) o.flags |= RS_OPT_VERDICT_ONLY;
+      rs_classification *c = NULL;
+      ck_assert_int_eq(rs_classify(&c, reg, "rstest.reuse.Rec", &r, rec,
+                                   sizeof rec, &o, &err),
+                       0);
+      if (raw_writer == 2) {
+        ck_assert_msg(rs_classification_verdict(c) == RS_VERDICT_MISREAD,
+                      "written by version 2, %s: %s",
+                      quick ? "verdict-only" : "full",
+                      rs_verdict_name(rs_classification_verdict(c)));
+      } else {
+        /* Either version can have written it, and they read it
+         * differently: the writer is not known, so neither is the
+         * verdict. */
+        ck_assert_msg(!rs_classification_decided(c),
+                      "inferred writer, %s: decided as %s",
+                      quick ? "verdict-only" : "full",
+                      rs_verdict_name(rs_classification_verdict(c)));
+      }
+      rs_classification_free(c);
+    }
+  }
+  rs_registry_free(reg); /* the build consumed the builder */
+  rs_schema_free(schemas[0]);
+  rs_schema_free(schemas[1]);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("quick");
   TCase *tc = tcase_create("quick");
@@ -1068,6 +1132,7 @@ int main(void) {
   tcase_add_test(tc, verdict_only_agrees_on_protobuf_c_subtleties);
   tcase_add_test(tc, newer_writer_read_alike_is_proven_without_an_unpack);
   tcase_add_test(tc, verdict_only_short_cuts_keep_the_verdict_of_findings);
+  tcase_add_test(tc, number_reused_for_another_field_is_never_ok);
   suite_add_tcase(s, tc);
   return rs_test_run(s);
 }
