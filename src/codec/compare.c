@@ -1028,7 +1028,7 @@ static size_t c_string_len(const val *v) {
  * rest is decided here.
  */
 /* r_implicit: the reader's field has no presence its code can ask (proto3
- * without a oneof, or a map's key or value). */
+ * without a oneof, or a map's value). */
 static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
                         const val *w, size_t wbase,
                         const ProtobufCFieldDescriptor *rf, const val *r,
@@ -1498,15 +1498,16 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       compare_val(c, wf, &wv.v[0], wbase, rf, &rv.v[0], rbase, depth, path,
                   (rf->label == PROTOBUF_C_LABEL_NONE &&
                    !(rf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) ||
-                      rs__is_map_entry(R));
+                      (rs__is_map_entry(R) && rf->id == 2));
       lp_pop(path, mark);
       walked = true;
     } else if (wv.n != rv.n) {
       const val *v = wv.n ? &wv.v[0] : &rv.v[0];
-      /* A map's key and value have no presence the reader's code can ask
-       * (an entry without one holds the default). */
-      bool implicit = (wv.n ? rf : wf)->label == PROTOBUF_C_LABEL_NONE ||
-                      rs__is_map_entry(wv.n ? R : W);
+      /* A map's value has no presence the reader's code can ask (an entry
+       * without one holds the default). Its key is compared as written. */
+      const ProtobufCFieldDescriptor *f = wv.n ? rf : wf;
+      bool implicit = f->label == PROTOBUF_C_LABEL_NONE ||
+                      (rs__is_map_entry(wv.n ? R : W) && f->id == 2);
       /* Unset, a field without presence reads its zero: 0.0 and -0.0 alike,
        * and an empty message the writer's encoding of nothing. */
       bool zero = is_zero_val(v) || (v->kind == V_FLOAT && v->d == 0) ||
@@ -1969,9 +1970,10 @@ static bool explains(const ProtobufCMessageDescriptor *D, const uint8_t *buf,
         if (rs__field_wants_utf8(fd) &&
             rs__utf8_valid_prefix(p, f.value_len) != f.value_len)
           return false;
-        /* A NUL ends protobuf-c's C string: what such a string means is
-         * the comparison's to say, not a version's to explain. */
-        if (memchr(p, 0, f.value_len) != NULL) return false;
+        /* A NUL in a string: protobuf-c's C string ends there, but a
+         * writer in another runtime writes it, so it is no sign that this
+         * version did not write the bytes (the comparison says what a
+         * reader makes of it). */
         break;
       default:
         if (f.wire_type == RS__WT_VARINT && !varint_in_range(fd, f.value))

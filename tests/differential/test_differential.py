@@ -1004,14 +1004,54 @@ class Ctx:
             f.write("\n".join(lines) + "\n")
         return path
 
-    def scan(self, case, db, reader_framing):
+    def scan(self, case, db, reader_framing, given=True):
         argv = ["scan", "-c", self.config(case, db)] + \
             self.schema_args(case)[:4] + [
             "--reader-framing", reader_framing, "--format", "json",
             "--samples", "10000"]
-        if self.raw_writer["scan"]:
+        if self.raw_writer["scan"] and given:
             argv += ["--raw-writer", "2"]
         return self.rollsafe_run(argv)
+
+    def check_scan_inferred(self, case, records, dbs):
+        """The raw records scanned as users scan them, the writer inferred
+        from the bytes: a record rollsafe decides must get the verdict of
+        its true writer (version 2); otherwise it is undetermined."""
+        if not self.raw_writer["scan"]:
+            return  # the same scan as check_scan's
+        jobs = [(rdf, self.pool.submit(self.scan, case, dbs[rdf], rdf,
+                                       False)) for rdf in FRAMINGS]
+        for rdf, fut in jobs:
+            rc, out, err = fut.result()
+            try:
+                t = {t["name"]: t for t in json.loads(out)["targets"]}["raw"]
+                by_key = {}
+                for verdict, samples in t["samples"].items():
+                    for x in samples:
+                        by_key[x["key"]] = (verdict, x.get("reasons", []))
+            except (ValueError, KeyError, TypeError):
+                self.fail("scan of %s (writer inferred), reader framing %s "
+                          "failed (exit %d): %s" % (case.name, rdf, rc,
+                                                    err.strip()),
+                          check="scan-inferred", case=case.name, reader=rdf)
+                continue
+            for r in records:
+                verdict, reasons = by_key.get(str(r.key), ("ok", []))
+                if verdict == "undetermined":
+                    self.stats["scan, writer inferred: undetermined"] += 1
+                    continue
+                self.stats["scan, writer inferred: decided"] += 1
+                want = r.expected["raw", rdf][0]
+                if verdict != want:
+                    self.fail("scan of %s (writer inferred), table raw, "
+                              "reader framing %s: key %d: scan says %s, "
+                              "reasons: %s\n%s"
+                              % (case.name, rdf, r.key, verdict,
+                                 json.dumps([x.get("text") for x in reasons]),
+                                 self.describe(r, "raw", rdf)),
+                              check="scan-inferred", case=case.name,
+                              key=r.key, stored="raw", reader=rdf,
+                              expected=want, got=verdict)
 
     def check_scan(self, case, records, dbs):
         jobs = [(rdf, self.pool.submit(self.scan, case, dbs[rdf], rdf))
@@ -1301,6 +1341,8 @@ class Ctx:
                 self.make_db(case, records, db)
             self.check_scan(case, records,
                             {rdf: dbs[rdf, "strict"] for rdf in FRAMINGS})
+            self.check_scan_inferred(
+                case, records, {rdf: dbs[rdf, "strict"] for rdf in FRAMINGS})
             fixes += self.run_fixes(case, records, dbs)
         self.check_fixes(fixes)
         return cases_records
