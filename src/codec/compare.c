@@ -25,8 +25,8 @@
  *                  malformed bytes, depth)
  *
  * The same walk also tells whether a version explains raw bytes: decodes
- * them with no unknown field, every value in its type's range, every enum
- * value defined, every required field set (rs__explains).
+ * them with no unknown field, every value in its type's range, every value
+ * of a closed enum defined, every required field set (rs__explains).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -1891,9 +1891,14 @@ size_t rs__compare_bound(size_t len, unsigned levels) {
 /* ---- what a version can have written ------------------------------------- */
 
 /* Whether a varint is one a writer of field f writes. */
-static bool varint_in_range(const ProtobufCFieldDescriptor *f, uint64_t raw) {
+/* Whether a writer of field f (of message D) writes the varint raw: in its
+ * type's range, and a value its enum has when the enum is closed (an open
+ * enum's field holds numbers its definition lacks, and writers write
+ * them). */
+static bool varint_in_range(const ProtobufCMessageDescriptor *D,
+                            const ProtobufCFieldDescriptor *f, uint64_t raw) {
   if (!rs__varint_in_type_range(f->type, raw)) return false;
-  return f->type != PROTOBUF_C_TYPE_ENUM ||
+  return f->type != PROTOBUF_C_TYPE_ENUM || !rs__enum_closed(D, f) ||
          rs__enum_known(f->descriptor, (int)(uint32_t)raw);
 }
 
@@ -1956,7 +1961,7 @@ static bool explains(const ProtobufCMessageDescriptor *D, const uint8_t *buf,
       while (q < f.value_len) {
         uint64_t raw;
         if (rs__read_varint(p, f.value_len, &q, &raw) != 0) return false;
-        if (!varint_in_range(fd, raw)) return false;
+        if (!varint_in_range(D, fd, raw)) return false;
       }
       continue;
     }
@@ -1976,7 +1981,7 @@ static bool explains(const ProtobufCMessageDescriptor *D, const uint8_t *buf,
          * reader makes of it). */
         break;
       default:
-        if (f.wire_type == RS__WT_VARINT && !varint_in_range(fd, f.value))
+        if (f.wire_type == RS__WT_VARINT && !varint_in_range(D, fd, f.value))
           return false;
         break;
     }

@@ -155,6 +155,7 @@ typedef struct fuzz_wire {
   bool odd_wire;     /* not the field's own wire type (nor a packed run) */
   bool out_of_range; /* a varint the field's type never writes */
   bool bad_enum;     /* an enum value its enum lacks */
+  bool bad_closed;   /* the same, of a closed enum (no writer writes it) */
   bool bad_utf8;     /* invalid UTF-8 in a proto3 string */
   bool two_oneof;    /* two members of one oneof in one message */
   bool nul_string;   /* a string with a NUL (a C string ends there) */
@@ -182,11 +183,13 @@ typedef struct fuzz_wire {
 
 #define FUZZ_WALK_DEPTH RS_DEFAULT_MAX_DEPTH
 
-/* Whether the walk found nothing a writer of the version avoids. */
+/* Whether the walk found nothing a writer of the version avoids (writers
+ * in most runtimes write an open enum's unknown numbers, and NULs in
+ * strings). */
 static inline bool fuzz_wire_clean(const fuzz_wire *w) {
   return !w->malformed && !w->odd_tag && !w->unknown && !w->odd_wire &&
-         !w->out_of_range && !w->bad_enum && !w->bad_utf8 && !w->two_oneof &&
-         !w->nul_string && !w->missing_required && !w->too_deep;
+         !w->out_of_range && !w->bad_closed && !w->bad_utf8 && !w->two_oneof &&
+         !w->missing_required && !w->too_deep;
 }
 
 /* One field of the wire: a tag and its value. */
@@ -272,6 +275,7 @@ static inline unsigned fuzz_own_wire_type(ProtobufCType t) {
 
 /* A varint of a field of type f->type: in the type's range, enum known. */
 static inline void fuzz_check_varint(fuzz_wire *w,
+                                     const ProtobufCMessageDescriptor *d,
                                      const ProtobufCFieldDescriptor *f,
                                      uint64_t raw) {
   bool signed32 = raw <= 0x7fffffffu || raw >= 0xffffffff80000000u;
@@ -281,8 +285,10 @@ static inline void fuzz_check_varint(fuzz_wire *w,
       break;
     case PROTOBUF_C_TYPE_ENUM:
       if (!signed32) w->out_of_range = true;
-      if (!fuzz_enum_has(f->descriptor, (int)(int32_t)(uint32_t)raw))
+      if (!fuzz_enum_has(f->descriptor, (int)(int32_t)(uint32_t)raw)) {
         w->bad_enum = true;
+        if (rs__enum_closed(d, f)) w->bad_closed = true;
+      }
       break;
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -343,7 +349,7 @@ static inline void fuzz_wire_walk(fuzz_wire *w,
         uint64_t raw;
         while (q < f.n)
           if (fuzz_varint(f.p, f.n, &q, &raw))
-            fuzz_check_varint(w, fd, raw);
+            fuzz_check_varint(w, d, fd, raw);
           else
             w->malformed = true, q = f.n;
       } else if (f.n % (own == 1 ? 8 : 4) != 0) {
@@ -355,7 +361,7 @@ static inline void fuzz_wire_walk(fuzz_wire *w,
       w->odd_wire = true;
       continue;
     }
-    if (own == 0) fuzz_check_varint(w, fd, f.value);
+    if (own == 0) fuzz_check_varint(w, d, fd, f.value);
     if (fd->type == PROTOBUF_C_TYPE_STRING && memchr(f.p, 0, f.n) != NULL)
       w->nul_string = true;
     if (fd->type == PROTOBUF_C_TYPE_STRING &&

@@ -1121,6 +1121,82 @@ START_TEST(number_reused_for_another_field_is_never_ok) {
 }
 END_TEST
 
+/*
+ * Raw bytes version 2 wrote that version 1 also explains and reads
+ * otherwise (its samples are sfixed32, version 2's floats): neither a
+ * number version 2's open enum lacks nor a NUL in version 2's string rules
+ * version 2 out, since writers write both, so the writer is not known and
+ * neither is the verdict (before, version 1 alone was taken for the
+ * writer: ok).
+ */
+START_TEST(inference_rules_out_no_version_a_writer_can_be) {
+  const char *files[] = {"infer_v1.proto", "infer_v2.proto"};
+  rs_schema *schemas[2] = {NULL, NULL};
+  rs_error err = RS_ERROR_INIT;
+  for (int v = 0; v < 2; v++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", RS_QUICK_PROTO_DIR, files[v]);
+    ck_assert_msg(rs_schema_load(&schemas[v], path, NULL, &err) == 0, "%s: %s",
+                  path, err.message);
+  }
+  rs_registry_builder *b = NULL;
+  rs_registry *reg = NULL;
+  ck_assert_int_eq(rs_registry_builder_new(&b, NULL, &err), 0);
+  const rs_schema *versions[] = {schemas[0], schemas[1]};
+  ck_assert_msg(
+      rs_schema_register(b, "rstest.infer.Rec", versions, 2, NULL, &err) == 0,
+      "%s", err.message);
+  ck_assert_msg(rs_registry_build(&reg, b, &err) == 0, "%s", err.message);
+  static const struct {
+    const char *what;
+    uint8_t bytes[16];
+    size_t len;
+  } recs[] = {
+      /* code = 77, samples = [-2.5] */
+      {"an open enum's unknown number",
+       {0x68, 0x4d, 0x72, 0x04, 0x00, 0x00, 0x20, 0xc0},
+       8},
+      /* note = "a\0b", samples = [-2.5] */
+      {"a NUL in a string",
+       {0x1a, 0x03, 0x61, 0x00, 0x62, 0x72, 0x04, 0x00, 0x00, 0x20, 0xc0},
+       11},
+  };
+  rs_reader r = {RS_READER_VERSION,
+                 1,
+                 RS_READER_FRAMING_RAW,
+                 0u,
+                 RS_RUNTIME_PROTOBUF_C,
+                 0u,
+                 0u};
+  for (size_t i = 0; i < sizeof recs / sizeof *recs; i++) {
+    for (int quick = 0; quick < 2; quick++) {
+      rs_options o = RS_OPTIONS_INIT;
+      if (quick) o.flags |= RS_OPT_VERDICT_ONLY;
+      rs_classification *c = NULL;
+      ck_assert_int_eq(rs_classify(&c, reg, "rstest.infer.Rec", &r,
+                                   recs[i].bytes, recs[i].len, &o, &err),
+                       0);
+      ck_assert_msg(!rs_classification_decided(c), "%s, %s: decided as %s",
+                    recs[i].what, quick ? "verdict-only" : "full",
+                    rs_verdict_name(rs_classification_verdict(c)));
+      ck_assert_int_eq(rs_classification_writer_basis(c), RS_WRITER_AMBIGUOUS);
+      rs_classification_free(c);
+      /* Given version 2, the verdict is decided: misread. */
+      rs_reader given = r;
+      given.raw_writer = 2;
+      ck_assert_int_eq(rs_classify(&c, reg, "rstest.infer.Rec", &given,
+                                   recs[i].bytes, recs[i].len, &o, &err),
+                       0);
+      ck_assert_int_eq(rs_classification_verdict(c), RS_VERDICT_MISREAD);
+      rs_classification_free(c);
+    }
+  }
+  rs_registry_free(reg); /* the build consumed the builder */
+  rs_schema_free(schemas[0]);
+  rs_schema_free(schemas[1]);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("quick");
   TCase *tc = tcase_create("quick");
@@ -1133,6 +1209,7 @@ int main(void) {
   tcase_add_test(tc, newer_writer_read_alike_is_proven_without_an_unpack);
   tcase_add_test(tc, verdict_only_short_cuts_keep_the_verdict_of_findings);
   tcase_add_test(tc, number_reused_for_another_field_is_never_ok);
+  tcase_add_test(tc, inference_rules_out_no_version_a_writer_can_be);
   suite_add_tcase(s, tc);
   return rs_test_run(s);
 }
