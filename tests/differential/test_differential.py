@@ -47,6 +47,9 @@ build). For every case of the group:
 
 Raw records are written by version 2. When the CLI has --raw-writer it is
 given `--raw-writer 2` for them; without it the expectation is the same.
+The raw table is scanned once more with the writer inferred (no
+--raw-writer): a record rollsafe decides must get its true writer's verdict,
+or be undetermined.
 
 Exit status 0 when rollsafe agrees everywhere, 1 otherwise (every
 disagreement printed with the case, record, framing, the writer's values,
