@@ -397,7 +397,7 @@ case("enum", "repeated_unpacked_added_p3", P3, "repeated E f = 2 [packed = false
 both("limits", "recursion", "R f = 2;", "R f = 2;", F(*[nest(n) for n in (98, 99, 100, 101)]))
 
 # ---- random: many fields, each its own change (random_cases.py) --------------
-random_cases.add(case, Dup, VALUES)
+random_cases.add(case, Dup, VALUES, TYPES)
 
 
 def groups():

@@ -5,8 +5,9 @@ The corpus's other groups change one field at a time. Here a case is a
 message of two to six fields, each with its own change drawn from the
 kinds those groups cover (a type within its wire family or across, a
 label, packing, a sub-message's change, a map's key or value, a field
-added, removed or its number reused, required fields in proto2, fields
-moved into or out of a oneof),
+added, removed or its number reused, required fields in proto2, a
+sub-message of the case's own whose fields change in turn, fields moved
+into or out of a oneof),
 and records that set a random subset of the writer's fields to values
 drawn from the corpus's VALUES (nested messages, repeated fields and maps
 included, and now and then a record serialized twice, Dup). What counts as
@@ -99,8 +100,14 @@ class Field:
 
 
 class Gen:
-    def __init__(self, rng, syntax, values):
+    def __init__(self, rng, syntax, values, types, name):
         self.rng, self.syntax, self.values = rng, syntax, values
+        # Sub-messages made for this case go into cases.py's TYPES, named
+        # after the case (upper case: gen.py finds the types a body uses
+        # by their capitals).
+        self.types, self.name = types, name
+        self.subfields = {}  # writer's sub-message type -> its Fields
+        self.depth, self.n_sub = 0, 0
 
     # -- schemas
 
@@ -116,9 +123,15 @@ class Gen:
         r = self.rng
         kind = r.choices(
             ["same", "scalar", "message", "label", "packing", "map",
-             "added", "removed", "reused", "optional", "required"],
+             "added", "removed", "reused", "optional", "required",
+             "nested"],
             [14, 30, 14, 9, 5, 9, 5, 5, 5, 4,
-             6 if self.syntax == 2 else 0])[0]
+             6 if self.syntax == 2 else 0, 8 if self.depth == 0 else 0])[0]
+        if kind == "nested":
+            # A sub-message of this case's own, whose fields change too.
+            rt, wt = self.sub_message()
+            label = "repeated" if r.random() < 0.3 else ""
+            return Field(rt, name, label), Field(wt, name, label)
         if kind == "same":
             t = r.choice(SCALARS + ["S", "N", "KV"])
             return Field(t, name), Field(t, name)
@@ -185,11 +198,9 @@ class Gen:
         return Field(a, name), Field(b, name, "optional"
                                      if self.syntax == 3 else "")
 
-    def schema(self):
-        r = self.rng
-        n = r.randint(2, 6)
-        numbers = sorted(r.sample(NUMBERS, n))
-        fields = []  # (number, reader Field, writer Field)
+    def fields_of(self, numbers):
+        """(number, reader Field, writer Field) of each number."""
+        fields = []
         for number in numbers:
             rf, wf = self.field_pair("f%d" % number)
             if self.syntax == 2:
@@ -197,6 +208,32 @@ class Gen:
                     if f is not None and f.label == "optional":
                         f.label = ""
             fields.append((number, rf, wf))
+        return fields
+
+    def sub_message(self):
+        """A sub-message pair made for this case: (reader's type, writer's
+        type), each field with its own change."""
+        self.n_sub += 1
+        base = "Q%sN%d" % (self.name.upper().replace("_", ""), self.n_sub)
+        self.depth += 1
+        fields = self.fields_of(sorted(self.rng.sample(range(1, 12),
+                                                       self.rng.randint(1,
+                                                                        4))))
+        self.depth -= 1
+        for side, k, suffix in (("reader", 1, "R"), ("writer", 2, "W")):
+            body = " ".join(f[k].decl(f[0], side, False) for f in fields
+                            if f[k] is not None)
+            self.types[base + suffix] = "message %s%s { %s }" % (
+                base, suffix, body)
+        self.subfields[base + "W"] = [f[2] for f in fields
+                                      if f[2] is not None]
+        return base + "R", base + "W"
+
+    def schema(self):
+        r = self.rng
+        n = r.randint(2, 6)
+        numbers = sorted(r.sample(NUMBERS, n))
+        fields = self.fields_of(numbers)
         # Two neighbouring singular fields into a oneof, on either side or
         # both.
         oneof = {"reader": set(), "writer": set()}
@@ -248,6 +285,9 @@ class Gen:
             return r.choice(self.enum_values("EE"))
         if t == "E":
             return r.choice(self.enum_values("E"))
+        if t in self.subfields:
+            return {f.name: self.field_value(f) for f in self.subfields[t]
+                    if f.label == "required" or r.random() < 0.6}
         if t in SUBFIELDS:
             return {k: self.value(v) for k, v in SUBFIELDS[t].items()
                     if r.random() < 0.6}
@@ -286,20 +326,21 @@ class Gen:
         return rec
 
 
-def add(case, Dup, values):
+def add(case, Dup, values, types):
     """Adds the random cases through cases.py's case(); @values: its
-    VALUES."""
+    VALUES, @types: its TYPES, which gets the cases' own sub-messages."""
     spec = os.environ.get("RS_DC_RANDOM", "") or DEFAULT
     seed, count = (int(x) for x in spec.split(":"))
     for i in range(count):
         syntax = 2 if i % 2 == 0 else 3
         rng = random.Random("%d/%d" % (seed, i))
-        g = Gen(rng, syntax, values)
+        name = "s%d_%d_p%d" % (seed, i, syntax)
+        g = Gen(rng, syntax, values, types, "random_" + name)
         fields, oneof = g.schema()
         records = [g.record(fields, oneof) for _ in range(6)]
         if rng.random() < 0.4:
             records.append(Dup(g.record(fields, oneof),
                                g.record(fields, oneof)))
-        case("random", "s%d_%d_p%d" % (seed, i, syntax), syntax,
+        case("random", name, syntax,
              g.body(fields, oneof, "reader"),
              g.body(fields, oneof, "writer"), records)
