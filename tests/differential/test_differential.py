@@ -626,15 +626,27 @@ def reading(field, v):
     return reading_scalar(field, v)
 
 
+def holds_map(desc, seen=None):
+    """Whether messages of @desc hold a map entry at any depth."""
+    seen = set() if seen is None else seen
+    if desc is None or desc.full_name in seen:
+        return False
+    seen.add(desc.full_name)
+    return desc.GetOptions().map_entry or any(
+        holds_map(f.message_type, seen) for f in desc.fields
+        if f.message_type is not None)
+
+
 def reading_scalar(field, v):
     if v[0] == "f":
         return ("f", float(v[1]).hex())
     if v[0] == "m":
         desc = field.message_type if field is not None else None
-        entry = desc is not None and desc.GetOptions().map_entry
+        # A map entry's bytes as packed again differ (presence, above), and
+        # so do those of a message that holds one.
         return ("m", {n: reading(desc.fields_by_number.get(n) if desc else
                                  None, x) for n, x in v[1].items()},
-                None if entry else v[2], v[3])
+                None if holds_map(desc) else v[2], v[3])
     return v
 
 
