@@ -1057,19 +1057,16 @@ START_TEST(verdict_only_short_cuts_keep_the_verdict_of_findings) {
 }
 END_TEST
 
-/*
- * A field number version 2 reused for a field of another name and type is
- * misread whatever its value (compare.c); the versions' agreement table,
- * which the verdict-only short cuts and raw inference trust, must not take
- * the two fields for alike because the value 0 reads the same.
- */
-START_TEST(number_reused_for_another_field_is_never_ok) {
-  const char *files[] = {"reuse_v1.proto", "reuse_v2.proto"};
-  rs_schema *schemas[2] = {NULL, NULL};
+/* A registry of @type with two versions, tests/unit/quick/@stem_v1.proto and
+ * _v2.proto, whose schemas go to @schemas (freed by the caller after the
+ * registry). */
+static rs_registry *two_versions(rs_schema *schemas[2], const char *stem,
+                                 const char *type) {
   rs_error err = RS_ERROR_INIT;
   for (int v = 0; v < 2; v++) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", RS_QUICK_PROTO_DIR, files[v]);
+    snprintf(path, sizeof path, "%s/%s_v%d.proto", RS_QUICK_PROTO_DIR, stem,
+             v + 1);
     ck_assert_msg(rs_schema_load(&schemas[v], path, NULL, &err) == 0, "%s: %s",
                   path, err.message);
   }
@@ -1077,10 +1074,23 @@ START_TEST(number_reused_for_another_field_is_never_ok) {
   rs_registry *reg = NULL;
   ck_assert_int_eq(rs_registry_builder_new(&b, NULL, &err), 0);
   const rs_schema *versions[] = {schemas[0], schemas[1]};
-  ck_assert_msg(
-      rs_schema_register(b, "rstest.reuse.Rec", versions, 2, NULL, &err) == 0,
-      "%s", err.message);
+  ck_assert_msg(rs_schema_register(b, type, versions, 2, NULL, &err) == 0, "%s",
+                err.message);
+  /* The build consumes the builder. */
   ck_assert_msg(rs_registry_build(&reg, b, &err) == 0, "%s", err.message);
+  return reg;
+}
+
+/*
+ * A field number version 2 reused for a field of another name and type is
+ * misread whatever its value (compare.c); the versions' agreement table,
+ * which the verdict-only short cuts and raw inference trust, must not take
+ * the two fields for alike because the value 0 reads the same.
+ */
+START_TEST(number_reused_for_another_field_is_never_ok) {
+  rs_schema *schemas[2] = {NULL, NULL};
+  rs_registry *reg = two_versions(schemas, "reuse", "rstest.reuse.Rec");
+  rs_error err = RS_ERROR_INIT;
   /* id = 5, field 12 = 0 (version 2's g = false) */
   static const uint8_t rec[] = {0x08, 0x05, 0x60, 0x00};
   for (unsigned raw_writer = 0; raw_writer <= 2; raw_writer += 2) {
@@ -1115,7 +1125,7 @@ START_TEST(number_reused_for_another_field_is_never_ok) {
       rs_classification_free(c);
     }
   }
-  rs_registry_free(reg); /* the build consumed the builder */
+  rs_registry_free(reg);
   rs_schema_free(schemas[0]);
   rs_schema_free(schemas[1]);
 }
@@ -1130,23 +1140,9 @@ END_TEST
  * writer: ok).
  */
 START_TEST(inference_rules_out_no_version_a_writer_can_be) {
-  const char *files[] = {"infer_v1.proto", "infer_v2.proto"};
   rs_schema *schemas[2] = {NULL, NULL};
+  rs_registry *reg = two_versions(schemas, "infer", "rstest.infer.Rec");
   rs_error err = RS_ERROR_INIT;
-  for (int v = 0; v < 2; v++) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", RS_QUICK_PROTO_DIR, files[v]);
-    ck_assert_msg(rs_schema_load(&schemas[v], path, NULL, &err) == 0, "%s: %s",
-                  path, err.message);
-  }
-  rs_registry_builder *b = NULL;
-  rs_registry *reg = NULL;
-  ck_assert_int_eq(rs_registry_builder_new(&b, NULL, &err), 0);
-  const rs_schema *versions[] = {schemas[0], schemas[1]};
-  ck_assert_msg(
-      rs_schema_register(b, "rstest.infer.Rec", versions, 2, NULL, &err) == 0,
-      "%s", err.message);
-  ck_assert_msg(rs_registry_build(&reg, b, &err) == 0, "%s", err.message);
   static const struct {
     const char *what;
     uint8_t bytes[16];
@@ -1191,7 +1187,7 @@ START_TEST(inference_rules_out_no_version_a_writer_can_be) {
       rs_classification_free(c);
     }
   }
-  rs_registry_free(reg); /* the build consumed the builder */
+  rs_registry_free(reg);
   rs_schema_free(schemas[0]);
   rs_schema_free(schemas[1]);
 }
