@@ -1023,12 +1023,21 @@ static size_t c_string_len(const val *v) {
   return nul != NULL ? (size_t)((const uint8_t *)nul - v->p) : v->n;
 }
 
+/* Whether the code of field f of message M cannot ask whether it is set: a
+ * proto3 field outside a oneof, or a map's value (an entry without one
+ * holds the default). A map's key is compared as written. */
+static bool no_presence(const ProtobufCMessageDescriptor *M,
+                        const ProtobufCFieldDescriptor *f) {
+  return (f->label == PROTOBUF_C_LABEL_NONE &&
+          !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) ||
+         (rs__is_map_entry(M) && f->id == 2);
+}
+
 /*
  * Compares one writer value with the reader's. Sub-messages recurse; the
- * rest is decided here.
+ * rest is decided here. r_implicit: the reader's field has no presence its
+ * code can ask (no_presence).
  */
-/* r_implicit: the reader's field has no presence its code can ask (proto3
- * without a oneof, or a map's value). */
 static void compare_val(rs__cmp *c, const ProtobufCFieldDescriptor *wf,
                         const val *w, size_t wbase,
                         const ProtobufCFieldDescriptor *rf, const val *r,
@@ -1460,8 +1469,7 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       /* One zero the reader keeps unknown (another wire type), for a
        * field without presence: it reads its zero, the value written. */
       bool zero_kept = wv.n == 1 && rv.n == 0 && !rep_r && rv.dropped > 0 &&
-                       rf->label == PROTOBUF_C_LABEL_NONE &&
-                       !(rf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                       no_presence(R, rf) &&
                        (is_zero_val(&wv.v[0]) ||
                         (wv.v[0].kind == V_FLOAT && wv.v[0].d == 0));
       if (wv.n != rv.n && !zero_kept) {
@@ -1496,18 +1504,17 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     } else if (wv.n == 1 && rv.n == 1) {
       size_t mark = lp_field(path, name, rf->id);
       compare_val(c, wf, &wv.v[0], wbase, rf, &rv.v[0], rbase, depth, path,
-                  (rf->label == PROTOBUF_C_LABEL_NONE &&
-                   !(rf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) ||
-                      (rs__is_map_entry(R) && rf->id == 2));
+                  no_presence(R, rf));
       lp_pop(path, mark);
       walked = true;
     } else if (wv.n != rv.n) {
       const val *v = wv.n ? &wv.v[0] : &rv.v[0];
-      /* A map's value has no presence the reader's code can ask (an entry
-       * without one holds the default). Its key is compared as written. */
-      const ProtobufCFieldDescriptor *f = wv.n ? rf : wf;
-      bool implicit = f->label == PROTOBUF_C_LABEL_NONE ||
-                      (rs__is_map_entry(wv.n ? R : W) && f->id == 2);
+      /* Written and unseen: the reader's field must be one without
+       * presence (no_presence). Seen and not written: the writer's field
+       * without a label. */
+      bool implicit = wv.n ? no_presence(R, rf)
+                           : wf->label == PROTOBUF_C_LABEL_NONE ||
+                                 (rs__is_map_entry(W) && wf->id == 2);
       /* Unset, a field without presence reads its zero: 0.0 and -0.0 alike,
        * and an empty message the writer's encoding of nothing. */
       bool zero = is_zero_val(v) || (v->kind == V_FLOAT && v->d == 0) ||
@@ -1890,7 +1897,6 @@ size_t rs__compare_bound(size_t len, unsigned levels) {
 
 /* ---- what a version can have written ------------------------------------- */
 
-/* Whether a varint is one a writer of field f writes. */
 /* Whether a writer of field f (of message D) writes the varint raw: in its
  * type's range, and a value its enum has when the enum is closed (an open
  * enum's field holds numbers its definition lacks, and writers write

@@ -282,6 +282,9 @@ both("oneof", "two_fields_in_reader_oneof", "oneof o { int32 f = 2; string g = 3
 both("oneof", "moved_out_of_oneof", "oneof o { int32 f = 2; string g = 3; }", "int32 f = 2; oneof o { string g = 3; }", [{"f": 1}, {"g": "x"}, {"f": 2, "g": "y"}])
 both("oneof", "member_added", "oneof o { int32 f = 2; }", "oneof o { int32 f = 2; string g = 3; }", [{"f": 1}, {"g": "x"}, {}])
 both("oneof", "message_members", "oneof o { S f = 2; SX g = 3; }", "S f = 2; SX g = 3;", [{"f": {"a": 1}}, {"g": {"c": 3}}, {"f": {"a": 1}, "g": {"a": 2}}])
+# proto3 optional, set to its zero, beside a field the reader's oneof keeps
+# instead: the reader can tell the member is not set.
+case("oneof", "optional_zero_into_reader_oneof_p3", P3, "oneof o { int32 f = 2; string g = 3; }", "optional int32 f = 2; string g = 3;", [{"f": 0, "g": "x"}, {"f": 0}, {"g": "x"}, {"f": 5, "g": "x"}, {"f": 0, "g": ""}])
 both("oneof", "member_type_changed", "oneof o { int32 f = 2; string g = 3; }", "oneof o { int64 f = 2; string g = 3; }", F(1, 7000000000) + [{"g": "x"}])
 
 # ---- map ----------------------------------------------------------------------
