@@ -1600,7 +1600,7 @@ int rs__convert_nul_losses(rs_conversion **conv, const rs__type *t,
                            size_t n, const rs_options *opts,
                            rs__budget *budget) {
   const rs__version *v = rs__type_version(t, from);
-  if (v == NULL || memchr(p, 0, n) == NULL) return 0;
+  if (v == NULL || !v->strings || memchr(p, 0, n) == NULL) return 0;
   rs_conversion *made = NULL;
   if (*conv == NULL) {
     if (new_conversion(&made, budget->backing, from, to) != 0) return RS_ENOMEM;

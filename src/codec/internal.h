@@ -654,6 +654,9 @@ typedef struct rs__version {
    * from an editions file (RS_FIELD_FLAG_EDITIONS), which protoc-c 1.4
    * cannot compile. */
   bool groups, editions;
+  /* Its types reach a string field (which protobuf-c keeps as a C string:
+   * rs__convert_nul_losses). */
+  bool strings;
   /* Bit j: this version and version j + 1 read alike what both can have
    * written (rs__versions_agree), for versions 1..64. */
   uint64_t agrees;
