@@ -1521,16 +1521,20 @@ int rs__convert(ProtobufCMessage **out, rs_conversion **conv_out,
   return 0;
 }
 
-/* Whether field f's occurrence ending at @p pos of a message's bytes is the
- * one its reader keeps: no later occurrence of f, nor of another member of
- * its oneof. */
+/* Whether field f's occurrence ending at @p pos of a message's bytes is
+ * kept by its reader: no later member of its oneof clears it and, unless it
+ * is a message (whose occurrences merge), no later occurrence replaces
+ * it. */
 static bool occurrence_kept(const ProtobufCMessageDescriptor *D,
                             const ProtobufCFieldDescriptor *f,
                             const uint8_t *buf, size_t len, size_t pos) {
   rs__wfield g;
   const char *why;
   while (pos < len && rs__read_field(buf, len, &pos, &g, &why) == 0) {
-    if (g.number == f->id) return false;
+    if (g.number == f->id) {
+      if (f->type == PROTOBUF_C_TYPE_MESSAGE) continue;
+      return false;
+    }
     const ProtobufCFieldDescriptor *o =
         protobuf_c_message_descriptor_get_field(D, g.number);
     if (o != NULL && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
@@ -1541,6 +1545,8 @@ static bool occurrence_kept(const ProtobufCMessageDescriptor *D,
   return true;
 }
 
+/* rs__convert_nul_losses: the strings of message D's bytes, and of the
+ * messages in them, that its reader keeps. */
 static int nul_walk(rs_convert_ctx *ctx, const ProtobufCMessageDescriptor *D,
                     const uint8_t *buf, size_t len, rs__path *path,
                     unsigned depth) {
@@ -1573,12 +1579,13 @@ static int nul_walk(rs_convert_ctx *ctx, const ProtobufCMessageDescriptor *D,
     size_t mark = repeated ? rs__path_push_index(path, fd->name, index)
                            : rs__path_push_field(path, fd->name, f.number);
     const uint8_t *v = buf + f.value_offset;
+    bool kept = repeated || occurrence_kept(D, fd, buf, len, f.end);
     if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
-      rc = nul_walk(ctx, fd->descriptor, v, f.value_len, path, depth + 1);
+      if (kept)
+        rc = nul_walk(ctx, fd->descriptor, v, f.value_len, path, depth + 1);
     } else {
       const uint8_t *nul = memchr(v, 0, f.value_len);
-      if (nul != NULL &&
-          (repeated || occurrence_kept(D, fd, buf, len, f.end))) {
+      if (nul != NULL && kept) {
         char q[64], s[64];
         quote(v, f.value_len, q, sizeof q);
         quote(v, (size_t)(nul - v), s, sizeof s);
@@ -1605,14 +1612,8 @@ int rs__convert_nul_losses(rs_conversion **conv, const rs__type *t,
   if (*conv == NULL) {
     if (new_conversion(&made, budget->backing, from, to) != 0) return RS_ENOMEM;
   }
-  rs_convert_ctx ctx = {&budget->allocator,
-                        budget,
-                        *conv != NULL ? *conv : made,
-                        opts,
-                        from,
-                        to,
-                        t,
-                        0};
+  rs_convert_ctx ctx = {&budget->allocator, budget, made, opts, from, to, t, 0};
+  if (*conv != NULL) ctx.conv = *conv;
   rs__path path = {{0}, 0};
   int rc = nul_walk(&ctx, v->desc, p, n, &path, 1);
   if (rc != 0 || made == NULL) {
