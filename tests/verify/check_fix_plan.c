@@ -218,6 +218,15 @@ START_TEST(lossy_why_names_every_loss) {
   }
   ck_assert_msg(names(p.why, "f6(6)"), "f6 is not named in: %s", p.why);
   plan_free(&p);
+
+  /* The verdict lists 32 reasons, and names the field of those it leaves
+   * out. */
+  rs_classification *c = classify(&r);
+  ck_assert_uint_eq(rs_classification_reason_count(c), RS_MAX_REASONS);
+  ck_assert_uint_gt(rs_classification_reasons_omitted(c), 0);
+  ck_assert_uint_eq(rs_classification_omitted_field_count(c), 1);
+  ck_assert_uint_eq(rs_classification_omitted_field(c, 0), 16);
+  rs_classification_free(c);
 }
 END_TEST
 
