@@ -412,6 +412,24 @@ RS_EXTERN size_t rs_classification_reason_count(const rs_classification *c);
  * the one kept), counted but not kept. */
 RS_EXTERN size_t rs_classification_reasons_omitted(const rs_classification *c);
 
+/** How many of the record's fields rs_classification_omitted_field() names
+ * at most. */
+#define RS_MAX_OMITTED_FIELDS 16
+
+/**
+ * The record's fields (as rs_reason_top_field(); 0 for the whole record)
+ * that misread, unreadable or corrupt reasons left out of the list are
+ * in, each once: how many of them rs_classification_omitted_field() gives,
+ * or SIZE_MAX when there are more than RS_MAX_OMITTED_FIELDS (which of
+ * them is then not known). Reasons left out are of no other field.
+ */
+RS_EXTERN size_t
+rs_classification_omitted_field_count(const rs_classification *c);
+
+/** The i-th of those fields, or 0 past the end. */
+RS_EXTERN uint32_t rs_classification_omitted_field(const rs_classification *c,
+                                                   size_t i);
+
 /** The i-th reason, worst first, or NULL; borrowed. */
 RS_EXTERN const rs_reason *rs_classification_reason(const rs_classification *c,
                                                     size_t i);
@@ -422,6 +440,12 @@ RS_EXTERN rs_verdict rs_reason_verdict(const rs_reason *reason);
 RS_EXTERN const char *rs_reason_path(const rs_reason *reason);
 /** Number of the field (the last in the path); 0 for the whole record. */
 RS_EXTERN uint32_t rs_reason_field(const rs_reason *reason);
+/**
+ * Number of the record's own field the path starts in (the first in the
+ * path: 6 for "f6(6).s(1).a(1)", and for "items[3].price(3)" the number of
+ * items); 0 for the whole record.
+ */
+RS_EXTERN uint32_t rs_reason_top_field(const rs_reason *reason);
 /** Byte offset in the record, or RS_OFFSET_NONE. */
 RS_EXTERN size_t rs_reason_offset(const rs_reason *reason);
 /** One line: what the reader does and why. */

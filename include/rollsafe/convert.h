@@ -87,6 +87,12 @@ RS_EXTERN unsigned rs_conversion_to(const rs_conversion *conversion);
  */
 RS_EXTERN size_t rs_conversion_loss_count(const rs_conversion *conversion);
 
+/**
+ * Number of losses found beyond the 256 listed (0 when every loss is
+ * listed): a report that leaves some out says how many.
+ */
+RS_EXTERN size_t rs_conversion_losses_omitted(const rs_conversion *conversion);
+
 /** The i-th loss, or NULL; borrowed from the report. */
 RS_EXTERN const rs_loss *rs_conversion_loss(const rs_conversion *conversion,
                                             size_t i);
@@ -102,6 +108,13 @@ RS_EXTERN rs_loss_kind rs_loss_kind_of(const rs_loss *loss);
 RS_EXTERN const char *rs_loss_path(const rs_loss *loss);
 /** Number of the field the loss is about (the last one in the path). */
 RS_EXTERN uint32_t rs_loss_field(const rs_loss *loss);
+/**
+ * Number of the record's own field the path starts in (the first in the
+ * path: 6 for "f6(6).s(1).a(1)", and for "items[3].price(3)" the number of
+ * items); 0 for the whole record, or when a custom converter's path does
+ * not name a field of the record.
+ */
+RS_EXTERN uint32_t rs_loss_top_field(const rs_loss *loss);
 /** What is lost and why, one line; borrowed. */
 RS_EXTERN const char *rs_loss_text(const rs_loss *loss);
 /** Versions of the step that lost it. */

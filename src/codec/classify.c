@@ -114,6 +114,14 @@ size_t rs_classification_reason_count(const rs_classification *c) {
 size_t rs_classification_reasons_omitted(const rs_classification *c) {
   return c ? c->reasons.omitted : 0;
 }
+size_t rs_classification_omitted_field_count(const rs_classification *c) {
+  if (c == NULL) return 0;
+  return c->reasons.omitted_tops_over ? SIZE_MAX : c->reasons.n_omitted_tops;
+}
+uint32_t rs_classification_omitted_field(const rs_classification *c, size_t i) {
+  return c != NULL && i < c->reasons.n_omitted_tops ? c->reasons.omitted_tops[i]
+                                                    : 0;
+}
 const rs_reason *rs_classification_reason(const rs_classification *c,
                                           size_t i) {
   if (c == NULL) return NULL;
@@ -164,22 +172,28 @@ void rs__explain_unpack_failure(const ProtobufCMessageDescriptor *d,
 /* ---- classification
  * ---------------------------------------------------------- */
 
-/* Every reason names its cause with a code (rs__reason_code). */
-static int add(rs_classification *c, rs_verdict v, int code, const char *path,
-               uint32_t field, size_t offset, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-static int add(rs_classification *c, rs_verdict v, int code, const char *path,
-               uint32_t field, size_t offset, const char *fmt, ...) {
+/* Every reason names its cause with a code (rs__reason_code); @p top is
+ * the record's field the path starts in (rs__note.top). */
+static int add_at(rs_classification *c, rs_verdict v, int code,
+                  const char *path, uint32_t top, uint32_t field, size_t offset,
+                  const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static int add_at(rs_classification *c, rs_verdict v, int code,
+                  const char *path, uint32_t top, uint32_t field, size_t offset,
+                  const char *fmt, ...) {
   assert(code > RS__RC_NONE && code < RS__RC_COUNT);
   /* One a full list would drop is counted without being written. */
-  if (rs__notes_skip(&c->reasons, (int)v)) return 0;
+  if (rs__notes_skip(&c->reasons, (int)v, top)) return 0;
   va_list ap;
   va_start(ap, fmt);
-  int rc =
-      rs__notes_vadd(&c->reasons, (int)v, code, path, field, offset, fmt, ap);
+  int rc = rs__notes_vadd(&c->reasons, (int)v, code, path, top, field, offset,
+                          fmt, ap);
   va_end(ap);
   return rc;
 }
+
+/* add_at for a reason about the whole record (path ""). */
+#define add(c, v, code, path, field, offset, ...) \
+  add_at(c, v, code, path, 0, field, offset, __VA_ARGS__)
 
 /* The writer's side: framing, envelope, and the version that wrote it. A
  * record no writer's version decodes ends here, with its verdict. */
@@ -313,9 +327,9 @@ static int up_converted(rs_classification *c, const rs__type *t,
   rc = 0;
   for (size_t i = 0; i < conv->losses.n && rc == 0; i++) {
     const rs__note *n = &conv->losses.items[i];
-    rc = add(c, v, RS__RC_UP_CONVERSION_LOSS, n->path, n->field, RS_OFFSET_NONE,
-             "up-converting version %u to %u: %s", w->number, rv->number,
-             n->text);
+    rc = add_at(c, v, RS__RC_UP_CONVERSION_LOSS, n->path, n->top, n->field,
+                RS_OFFSET_NONE, "up-converting version %u to %u: %s", w->number,
+                rv->number, n->text);
   }
   rs_conversion_free(conv);
   return rc;
@@ -415,7 +429,7 @@ static int envelope_note(rs_classification *c, const rs__version *rv,
   while (nd > 0) text[n++] = digits[--nd];
   memcpy(text + n, tail, sizeof tail);
   return rs__notes_add_text(&c->reasons, RS_VERDICT_UNREADABLE,
-                            RS__RC_FRAMING_MISMATCH, "", 0, 0, text);
+                            RS__RC_FRAMING_MISMATCH, "", 0, 0, 0, text);
 }
 
 /* Whether a reader of this framing fails at byte 0 on a record framed so
@@ -1291,6 +1305,7 @@ static rs_classification *new_classification(const setup *st,
   c->runtime = st->rules.runtime;
   c->provenance.version = RS_PROVENANCE_VERSION;
   rs__notes_init(&c->reasons, b->backing, st->max_reasons);
+  c->reasons.track_from = RS_VERDICT_MISREAD;
   return c;
 }
 

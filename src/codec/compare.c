@@ -53,7 +53,8 @@ static const rs__rules *rules_of(const rs__cmp *c) {
 typedef struct lseg {
   const char *name;
   uint64_t number;
-  bool index; /* name[number], else name(number) */
+  bool index;     /* name[number], else name(number) */
+  uint32_t field; /* the field's number, for both */
 } lseg;
 
 typedef struct lpath {
@@ -63,24 +64,32 @@ typedef struct lpath {
 } lpath;
 
 static inline size_t lp_push(lpath *p, const char *name, uint64_t number,
-                             bool index) {
+                             bool index, uint32_t field) {
   size_t mark = p->n;
   if (p->n < LPATH_MAX) {
     lseg *s = &p->segs[p->n];
     s->name = name;
     s->number = number;
     s->index = index;
+    s->field = field;
   }
   p->n++;
   return mark;
 }
 
 static inline size_t lp_field(lpath *p, const char *name, uint32_t number) {
-  return lp_push(p, name, number, false);
+  return lp_push(p, name, number, false, number);
 }
 
-static inline size_t lp_index(lpath *p, const char *name, size_t index) {
-  return lp_push(p, name, index, true);
+/* Element @p index of field @p field, spelt name[index]. */
+static inline size_t lp_index(lpath *p, const char *name, size_t index,
+                              uint32_t field) {
+  return lp_push(p, name, index, true, field);
+}
+
+/* The record's field the path starts in; 0 for the record itself. */
+static inline uint32_t lp_top(const lpath *p) {
+  return p != NULL && p->n > 0 ? p->segs[0].field : 0;
 }
 
 static inline void lp_pop(lpath *p, size_t mark) {
@@ -762,7 +771,9 @@ static void note(rs__cmp *c, rs_verdict v, int code, const char *path,
     offset = RS_OFFSET_NONE;
   /* A record of a million unknown fields notes each: one the full list
    * would drop is counted without being written. */
-  if (rs__notes_skip(c->notes, (int)v)) {
+  /* Every path names the walk's fields from the record down. */
+  uint32_t top = path != NULL && path[0] != '\0' ? lp_top(c->path) : 0;
+  if (rs__notes_skip(c->notes, (int)v, top)) {
     if ((int)v > c->worst) c->worst = (int)v;
     return;
   }
@@ -772,11 +783,11 @@ static void note(rs__cmp *c, rs_verdict v, int code, const char *path,
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
   if (c->prefix != NULL && c->prefix[0] != '\0')
-    c->rc = rs__notes_add(c->notes, (int)v, code, path, field, offset, "%s%s",
-                          c->prefix, text);
+    c->rc = rs__notes_add(c->notes, (int)v, code, path, top, field, offset,
+                          "%s%s", c->prefix, text);
   else
-    c->rc =
-        rs__notes_add_text(c->notes, (int)v, code, path, field, offset, text);
+    c->rc = rs__notes_add_text(c->notes, (int)v, code, path, top, field, offset,
+                               text);
   if (c->rc == 0 && (int)v > c->worst) c->worst = (int)v;
 }
 
@@ -1428,8 +1439,9 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   bool rep_r = rf->label == PROTOBUF_C_LABEL_REPEATED;
   bool rep_w = wf->label == PROTOBUF_C_LABEL_REPEATED;
   const char *name = rf->name;
-  size_t fmark = rep_r && !rv.packed_bad ? lp_index(path, name, rv.bad_index)
-                                         : lp_field(path, name, rf->id);
+  size_t fmark = rep_r && !rv.packed_bad
+                     ? lp_index(path, name, rv.bad_index, rf->id)
+                     : lp_field(path, name, rf->id);
   bool fails = reader_fails(c, rf, &rv, rbase, path);
   if (!fails && rv.dropped > 0 && (rules->pbc || !rs__is_map_entry(R)))
     note_dropped(c, rf, &rv, rbase, path);
@@ -1437,8 +1449,8 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   if (!fails) {
     for (size_t i = 0; i < rv.n; i++)
       if (rv.v[i].enum_bad) {
-        size_t mark =
-            rep_r ? lp_index(path, name, i) : lp_field(path, name, rf->id);
+        size_t mark = rep_r ? lp_index(path, name, i, rf->id)
+                            : lp_field(path, name, rf->id);
         char b[64];
         rs__ival_format(rv.v[i].i, b, sizeof b);
         note(c, RS_VERDICT_MISREAD, RS__RC_ENUM_VALUE_UNKNOWN, lp_text(path),
@@ -1493,8 +1505,8 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
         lp_pop(path, mark);
       } else {
         for (size_t i = 0; i < rv.n && going(c); i++) {
-          size_t mark =
-              rep_r ? lp_index(path, name, i) : lp_field(path, name, rf->id);
+          size_t mark = rep_r ? lp_index(path, name, i, rf->id)
+                              : lp_field(path, name, rf->id);
           compare_val(c, wf, &wv.v[i], wbase, rf, &rv.v[i], rbase, depth, path,
                       false);
           lp_pop(path, mark);
@@ -1509,12 +1521,11 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       walked = true;
     } else if (wv.n != rv.n) {
       const val *v = wv.n ? &wv.v[0] : &rv.v[0];
-      /* Written and unseen: the reader's field must be one without
-       * presence (no_presence). Seen and not written: the writer's field
-       * without a label. */
-      bool implicit = wv.n ? no_presence(R, rf)
-                           : wf->label == PROTOBUF_C_LABEL_NONE ||
-                                 (rs__is_map_entry(W) && wf->id == 2);
+      /* A field without presence on either side reads its zero as unset
+       * (its code cannot tell them apart); a oneof member has presence
+       * (its case says it is set), so on both sides its zero and its being
+       * unset are two values (no_presence). */
+      bool implicit = no_presence(W, wf) || no_presence(R, rf);
       /* Unset, a field without presence reads its zero: 0.0 and -0.0 alike,
        * and an empty message the writer's encoding of nothing. */
       bool zero = is_zero_val(v) || (v->kind == V_FLOAT && v->d == 0) ||
@@ -1846,11 +1857,14 @@ void rs__compare(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   path.n = 0;
   cmp_pool pool;
   cmp_pool *outer = c->pool;
+  const struct lpath *outer_path = c->path;
   c->pool = &pool;
+  c->path = &path;
   compare_msg(c, W != NULL ? W : R, W != NULL ? wb : rb,
               W != NULL ? wlen : rlen, W != NULL ? wbase : rbase, R, rb, rlen,
               rbase, 1, &path, true);
   c->pool = outer;
+  c->path = outer_path;
 }
 
 /* a * b + c, saturating at SIZE_MAX. */

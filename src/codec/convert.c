@@ -35,6 +35,10 @@ struct rs_convert_ctx {
   rs_conversion *conv;
   const rs_options *opts;
   unsigned from, to;
+  const rs__type *type;
+  /* The record's field the generic step is in (0: between fields), for
+   * each loss's rs__note.top. */
+  uint32_t top;
 };
 
 const char *rs_conversion_result_name(rs_conversion_result r) {
@@ -84,6 +88,9 @@ unsigned rs_conversion_to(const rs_conversion *c) {
 size_t rs_conversion_loss_count(const rs_conversion *c) {
   return c != NULL ? c->losses.n : 0;
 }
+size_t rs_conversion_losses_omitted(const rs_conversion *c) {
+  return c != NULL ? c->losses.omitted : 0;
+}
 const rs_loss *rs_conversion_loss(const rs_conversion *c, size_t i) {
   if (c == NULL || i >= c->losses.n) return NULL;
   return (const rs_loss *)&c->losses.items[i];
@@ -114,10 +121,44 @@ ProtobufCMessage *rs_convert_ctx_new_message(
 static int report_v(rs_convert_ctx *ctx, rs_loss_kind kind, const char *path,
                     uint32_t field, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
+/* The number of a top-level field of version @p v named @p name (n bytes),
+ * or 0. */
+static uint32_t field_named(const rs_convert_ctx *ctx, unsigned v,
+                            const char *name, size_t n) {
+  const rs__version *ver =
+      ctx->type != NULL ? rs__type_version(ctx->type, v) : NULL;
+  for (unsigned i = 0; ver != NULL && i < ver->desc->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &ver->desc->fields[i];
+    if (strlen(f->name) == n && memcmp(f->name, name, n) == 0) return f->id;
+  }
+  return 0;
+}
+
+/* The record's field a path starts in, where no walk says (a custom
+ * converter's report): "name(N)..." is in field N, "name[i]..." in the
+ * field of that name (the target's, else the source's); 0 otherwise. */
+static uint32_t path_top(const rs_convert_ctx *ctx, const char *path) {
+  if (path == NULL) return 0;
+  size_t n = strcspn(path, "([.");
+  if (n == 0) return 0;
+  if (path[n] == '(') {
+    char *end;
+    unsigned long v = strtoul(path + n + 1, &end, 10);
+    return *end == ')' && end != path + n + 1 && v <= UINT32_MAX ? (uint32_t)v
+                                                                 : 0;
+  }
+  if (path[n] != '[') return 0;
+  uint32_t id = field_named(ctx, ctx->to, path, n);
+  return id != 0 ? id : field_named(ctx, ctx->from, path, n);
+}
+
 static int report_v(rs_convert_ctx *ctx, rs_loss_kind kind, const char *path,
                     uint32_t field, const char *fmt, va_list ap) {
   rs__notes *ns = &ctx->conv->losses;
-  int rc = rs__notes_vadd(ns, (int)kind, RS__RC_NONE, path, field,
+  uint32_t top = path == NULL || path[0] == '\0' ? 0
+                 : ctx->top != 0                 ? ctx->top
+                                                 : path_top(ctx, path);
+  int rc = rs__notes_vadd(ns, (int)kind, RS__RC_NONE, path, top, field,
                           RS_OFFSET_NONE, fmt, ap);
   if (rc != 0) return rc;
   if (ns->n > 0) {
@@ -997,12 +1038,77 @@ static size_t count_values(const uint8_t *buf, size_t len, size_t from,
   return total;
 }
 
+/*
+ * Members of one oneof of D that the bytes written for D (from @p start of
+ * @p out) set side by side, where the writer's version held them apart: D's
+ * reader keeps the member written last and clears the others, so each of
+ * those is dropped, a declared loss.
+ */
+static int report_oneof_cleared(gen_state *g,
+                                const ProtobufCMessageDescriptor *S,
+                                const ProtobufCMessageDescriptor *D,
+                                const rs_buf *out, size_t start,
+                                rs__path *path) {
+  rs_convert_ctx *ctx = g->ctx;
+  bool any = false;
+  for (unsigned i = 0; i < D->n_fields && !any; i++)
+    any = (D->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0;
+  if (!any) return 0;
+  /* The order of each field's last occurrence (0: not written). */
+  size_t small[32] = {0};
+  size_t *order = small;
+  if (D->n_fields > 32) {
+    order = rs__alloc(ctx->a, D->n_fields * sizeof *order);
+    if (order == NULL) return rs__budget_code(ctx->budget);
+    memset(order, 0, D->n_fields * sizeof *order);
+  }
+  size_t pos = start, k = 0;
+  rs__wfield f;
+  const char *why;
+  while (pos < out->len &&
+         rs__read_field(out->data, out->len, &pos, &f, &why) == 0) {
+    const ProtobufCFieldDescriptor *o =
+        protobuf_c_message_descriptor_get_field(D, f.number);
+    if (o != NULL && (o->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        rs__wire_type_ok(o, f.wire_type))
+      order[o - D->fields] = ++k;
+  }
+  int rc = 0;
+  for (unsigned i = 0; rc == 0 && k > 1 && i < D->n_fields; i++) {
+    const ProtobufCFieldDescriptor *m = &D->fields[i];
+    if (order[i] == 0) continue;
+    const ProtobufCFieldDescriptor *last = m;
+    for (unsigned j = 0; j < D->n_fields; j++)
+      if (order[j] > order[last - D->fields] &&
+          (D->fields[j].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+          D->fields[j].quantifier_offset == m->quantifier_offset)
+        last = &D->fields[j];
+    if (last == m) continue;
+    const ProtobufCFieldDescriptor *sf =
+        S != NULL ? protobuf_c_message_descriptor_get_field(S, m->id) : NULL;
+    size_t mark =
+        rs__path_push_field(path, sf != NULL ? sf->name : m->name, m->id);
+    if (g->depth == 1) ctx->top = m->id;
+    rc = report(ctx, RS_LOSS_DROPPED, path->buf, m->id,
+                "version %u holds %s(%u) in one oneof with %s(%u), which is "
+                "written after it, and keeps only the member written last; "
+                "dropped",
+                ctx->to, m->name, (unsigned)m->id, last->name,
+                (unsigned)last->id);
+    if (g->depth == 1) ctx->top = 0;
+    rs__path_pop(path, mark);
+  }
+  if (order != small) rs__free(ctx->a, order);
+  return rc;
+}
+
 static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
                    const ProtobufCMessageDescriptor *D, const uint8_t *buf,
                    size_t len, rs__path *path, const uint32_t *skip,
                    size_t n_skip, rs_buf *out) {
   rs_convert_ctx *ctx = g->ctx;
   if (g->depth > rs__levels(ctx->opts->max_depth)) return RS_ELIMIT;
+  size_t start = out->len;
   slot slots_small[32];
   slot *slots = slots_small;
   if (D->n_fields > 32) {
@@ -1018,12 +1124,14 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
   while (rc == 0 && pos < len) {
     rs__wfield f;
     const char *why;
+    if (g->depth == 1) ctx->top = 0;
     if (rs__read_field(buf, len, &pos, &f, &why) != 0) {
       rc = report(ctx, RS_LOSS_IMPOSSIBLE, path->buf, 0,
                   "source bytes are malformed (%s)", why);
       break;
     }
     if (in_list(skip, n_skip, f.number)) continue;
+    if (g->depth == 1) ctx->top = f.number;
     const ProtobufCFieldDescriptor *sf =
         S != NULL ? protobuf_c_message_descriptor_get_field(S, f.number) : NULL;
     const ProtobufCFieldDescriptor *df =
@@ -1101,7 +1209,9 @@ static int generic(gen_state *g, const ProtobufCMessageDescriptor *S,
     if (first && n_reported < 16) reported[n_reported++] = f.number;
     rs__path_pop(path, o.mark);
   }
+  if (g->depth == 1) ctx->top = 0;
   if (slots != slots_small) rs__free(ctx->a, slots);
+  if (rc == 0) rc = report_oneof_cleared(g, S, D, out, start, path);
   return rc;
 }
 
@@ -1348,7 +1458,7 @@ int rs__convert(ProtobufCMessage **out, rs_conversion **conv_out,
   /* The report outlives the call: it is freed through the backing allocator. */
   conv->a = budget->backing;
   conv->losses.a = &budget->allocator;
-  rs_convert_ctx ctx = {&budget->allocator, budget, conv, opts, from, to};
+  rs_convert_ctx ctx = {&budget->allocator, budget, conv, opts, from, to, t, 0};
 
   ProtobufCMessage *cur = (ProtobufCMessage *)msg;
   unsigned at = from;
@@ -1408,6 +1518,113 @@ int rs__convert(ProtobufCMessage **out, rs_conversion **conv_out,
   }
   *out = cur;
   *conv_out = conv;
+  return 0;
+}
+
+/* Whether field f's occurrence ending at @p pos of a message's bytes is
+ * kept by its reader: no later member of its oneof clears it and, unless it
+ * is a message (whose occurrences merge), no later occurrence replaces
+ * it. */
+static bool occurrence_kept(const ProtobufCMessageDescriptor *D,
+                            const ProtobufCFieldDescriptor *f,
+                            const uint8_t *buf, size_t len, size_t pos) {
+  rs__wfield g;
+  const char *why;
+  while (pos < len && rs__read_field(buf, len, &pos, &g, &why) == 0) {
+    if (g.number == f->id) {
+      if (f->type == PROTOBUF_C_TYPE_MESSAGE) continue;
+      return false;
+    }
+    const ProtobufCFieldDescriptor *o =
+        protobuf_c_message_descriptor_get_field(D, g.number);
+    if (o != NULL && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        (o->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        o->quantifier_offset == f->quantifier_offset)
+      return false;
+  }
+  return true;
+}
+
+/* rs__convert_nul_losses: the strings of message D's bytes, and of the
+ * messages in them, that its reader keeps. */
+static int nul_walk(rs_convert_ctx *ctx, const ProtobufCMessageDescriptor *D,
+                    const uint8_t *buf, size_t len, rs__path *path,
+                    unsigned depth) {
+  if (depth > rs__levels(ctx->opts->max_depth)) return 0;
+  size_t pos = 0;
+  size_t count_small[32] = {0};
+  int rc = 0;
+  while (rc == 0 && pos < len) {
+    rs__wfield f;
+    const char *why;
+    if (rs__read_field(buf, len, &pos, &f, &why) != 0) break;
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field(D, f.number);
+    if (fd == NULL || f.wire_type != RS__WT_LEN ||
+        (fd->type != PROTOBUF_C_TYPE_STRING &&
+         fd->type != PROTOBUF_C_TYPE_MESSAGE))
+      continue;
+    bool repeated = fd->label == PROTOBUF_C_LABEL_REPEATED;
+    size_t index = 0;
+    if (repeated && fd - D->fields < 32) {
+      index = count_small[fd - D->fields]++;
+    } else if (repeated) {
+      /* The occurrences before this one (fields past the 32nd are rare). */
+      size_t q = 0;
+      rs__wfield g;
+      while (q < f.tag_offset && rs__read_field(buf, len, &q, &g, &why) == 0)
+        index += g.number == f.number;
+    }
+    if (depth == 1) ctx->top = f.number;
+    size_t mark = repeated ? rs__path_push_index(path, fd->name, index)
+                           : rs__path_push_field(path, fd->name, f.number);
+    const uint8_t *v = buf + f.value_offset;
+    bool kept = repeated || occurrence_kept(D, fd, buf, len, f.end);
+    if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+      if (kept)
+        rc = nul_walk(ctx, fd->descriptor, v, f.value_len, path, depth + 1);
+    } else {
+      const uint8_t *nul = memchr(v, 0, f.value_len);
+      if (nul != NULL && kept) {
+        char q[64], s[64];
+        quote(v, f.value_len, q, sizeof q);
+        quote(v, (size_t)(nul - v), s, sizeof s);
+        rc = report(ctx, RS_LOSS_ALTERED, path->buf, fd->id,
+                    "the string %s (%zu bytes) holds a NUL at byte %zu, where "
+                    "protobuf-c's C string ends: the converted record holds "
+                    "%s, as a protobuf-c reader sees it",
+                    q, f.value_len, (size_t)(nul - v), s);
+      }
+    }
+    rs__path_pop(path, mark);
+    if (depth == 1) ctx->top = 0;
+  }
+  return rc;
+}
+
+int rs__convert_nul_losses(rs_conversion **conv, const rs__type *t,
+                           unsigned from, unsigned to, const uint8_t *p,
+                           size_t n, const rs_options *opts,
+                           rs__budget *budget) {
+  const rs__version *v = rs__type_version(t, from);
+  if (v == NULL || !v->strings || memchr(p, 0, n) == NULL) return 0;
+  rs_conversion *made = NULL;
+  if (*conv == NULL) {
+    if (new_conversion(&made, budget->backing, from, to) != 0) return RS_ENOMEM;
+  }
+  rs_convert_ctx ctx = {&budget->allocator, budget, made, opts, from, to, t, 0};
+  if (*conv != NULL) ctx.conv = *conv;
+  rs__path path = {{0}, 0};
+  int rc = nul_walk(&ctx, v->desc, p, n, &path, 1);
+  if (rc != 0 || made == NULL) {
+    rs_conversion_free(made);
+    return rc;
+  }
+  if (made->losses.n == 0) {
+    rs_conversion_free(made);
+    return 0;
+  }
+  *conv = made;
   return 0;
 }
 

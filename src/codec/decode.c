@@ -394,7 +394,7 @@ static int unregistered_report(rs_conversion **out, const rs__type *t,
     }
     if (n->kind < RS_VERDICT_MISREAD) continue;
     rc = rs__notes_add(&conv->losses, RS_LOSS_ALTERED, RS__RC_NONE, n->path,
-                       n->field, n->offset,
+                       n->top, n->field, n->offset,
                        "version %u is not in the registry, read as version "
                        "%u: %s",
                        written, read->number, n->text);
@@ -512,10 +512,30 @@ static int read_as(rs_record **out, const rs__type *t, unsigned version,
   rs_record *rec;
   int rc = decode_any(&rec, t, buf, len, o, b, err);
   if (rc != 0) return rc;
+  /* What protobuf-c's message of the payload cannot hold, whatever is
+   * written from it: a string's bytes past a NUL. */
+  const uint8_t *payload = buf + rec->payload_offset;
+  size_t payload_len = len - rec->payload_offset;
+  if (rec->version == version) {
+    rc = rs__convert_nul_losses(&rec->conversion, t, version, version, payload,
+                                payload_len, o, b);
+    if (rc != 0) {
+      rs_record_free(rec);
+      return rs__fail(err, rc, RS_OFFSET_NONE, "read: %s", rs_strerror(rc));
+    }
+  }
   if (rec->version != version) {
     ProtobufCMessage *m;
     rs_conversion *conv;
     rc = rs__convert(&m, &conv, t, rec->version, version, rec->msg, o, b, err);
+    if (rc == 0 &&
+        (rc = rs__convert_nul_losses(&conv, t, rec->version, version, payload,
+                                     payload_len, o, b)) != 0) {
+      protobuf_c_message_free_unpacked(m, RS__PA(rec->a));
+      rs_conversion_free(conv);
+      rs_record_free(rec);
+      return rs__fail(err, rc, RS_OFFSET_NONE, "read: %s", rs_strerror(rc));
+    }
     if (rc != 0) {
       if (report != NULL)
         *report = conv;

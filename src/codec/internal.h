@@ -118,6 +118,9 @@ int rs__options(rs_options *out, const rs_options *in, rs_error *err);
 typedef struct rs__note {
   int kind; /* rs_verdict for reasons, rs_loss_kind for losses */
   uint32_t field;
+  /* The number of the record's own field the path starts in (the first
+   * field of the path; 0: the whole record, or not known). */
+  uint32_t top;
   size_t offset;
   unsigned from, to;
   char *path;
@@ -138,24 +141,34 @@ typedef struct rs__notes {
   const ProtobufCAllocator *a;
   rs__note *items;
   size_t n, cap, max, omitted;
+  /* The record's fields (rs__note.top) of the notes left out of a full
+   * list whose kind is track_from or worse, each once (INT_MAX, the
+   * default: none); past RS_MAX_OMITTED_FIELDS, omitted_tops_over. */
+  int track_from;
+  uint32_t omitted_tops[RS_MAX_OMITTED_FIELDS];
+  size_t n_omitted_tops;
+  bool omitted_tops_over;
 } rs__notes;
 
 void rs__notes_init(rs__notes *ns, const ProtobufCAllocator *a, size_t max);
 void rs__notes_dispose(rs__notes *ns, const ProtobufCAllocator *a);
-/* code: an rs__reason_code for reasons, RS__RC_NONE for losses. */
+/* code: an rs__reason_code for reasons, RS__RC_NONE for losses; top: the
+ * record's field the path starts in (rs__note.top). */
 int rs__notes_add(rs__notes *ns, int kind, int code, const char *path,
-                  uint32_t field, size_t offset, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+                  uint32_t top, uint32_t field, size_t offset, const char *fmt,
+                  ...) __attribute__((format(printf, 8, 9)));
 int rs__notes_vadd(rs__notes *ns, int kind, int code, const char *path,
-                   uint32_t field, size_t offset, const char *fmt, va_list ap)
-    __attribute__((format(printf, 7, 0)));
+                   uint32_t top, uint32_t field, size_t offset, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 8, 0)));
 /* rs__notes_add with a finished text, copied as it is. */
 int rs__notes_add_text(rs__notes *ns, int kind, int code, const char *path,
-                       uint32_t field, size_t offset, const char *text);
+                       uint32_t top, uint32_t field, size_t offset,
+                       const char *text);
 int rs__notes_worst(const rs__notes *ns);
 /* True when a note of this kind would be dropped by a full list, which
- * then counts it as omitted: the caller need not write its text. */
-bool rs__notes_skip(rs__notes *ns, int kind);
+ * then counts it as omitted (and its record's field, top): the caller need
+ * not write its text. */
+bool rs__notes_skip(rs__notes *ns, int kind, uint32_t top);
 void rs__notes_sort(rs__notes *ns);
 
 /* A field path under construction: "items[3].unit_price_cents(3)". */
@@ -641,6 +654,9 @@ typedef struct rs__version {
    * from an editions file (RS_FIELD_FLAG_EDITIONS), which protoc-c 1.4
    * cannot compile. */
   bool groups, editions;
+  /* Its types reach a string field (which protobuf-c keeps as a C string:
+   * rs__convert_nul_losses). */
+  bool strings;
   /* Bit j: this version and version j + 1 read alike what both can have
    * written (rs__versions_agree), for versions 1..64. */
   uint64_t agrees;
@@ -723,6 +739,18 @@ struct rs_conversion {
 int rs__convert(ProtobufCMessage **out, rs_conversion **conv, const rs__type *t,
                 unsigned from, unsigned to, const ProtobufCMessage *msg,
                 const rs_options *opts, rs__budget *budget, rs_error *err);
+
+/*
+ * Adds to *conv (made, lossless but for these, when NULL) a loss for each
+ * string of payload p (n bytes, read as version `from` of t) that holds a
+ * NUL: protobuf-c's message keeps it as a C string, which ends there, so
+ * whatever is written from that message holds the text before the NUL
+ * only. The losses are of the step from `from` to `to`. 0 or RS_ENOMEM.
+ */
+int rs__convert_nul_losses(rs_conversion **conv, const rs__type *t,
+                           unsigned from, unsigned to, const uint8_t *p,
+                           size_t n, const rs_options *opts,
+                           rs__budget *budget);
 
 /* ---- decoding
  * ---------------------------------------------------------------- */
@@ -844,6 +872,9 @@ typedef struct rs__cmp {
   const rs__rules *rules;
   /* rs__compare's working memory (compare.c); callers leave it NULL. */
   struct rs__cmp_pool *pool;
+  /* The walk's field path (compare.c), where notes find the record's field
+   * they are in (rs__note.top); callers leave it NULL. */
+  const struct lpath *path;
   /* A note at least this bad ends the walk at the next field (0: never),
    * for callers to whom nothing the rest of the walk finds matters then;
    * `stopped` says it did. The walk must fit its budget all the same

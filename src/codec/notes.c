@@ -1,5 +1,6 @@
 /* Lists of reasons and losses, and field paths. */
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,19 @@ void rs__notes_init(rs__notes *ns, const ProtobufCAllocator *a, size_t max) {
   memset(ns, 0, sizeof *ns);
   ns->a = a;
   ns->max = max;
+  ns->track_from = INT_MAX;
+}
+
+/* Counts a note left out of the list, and the record's field it is in. */
+static void omit(rs__notes *ns, int kind, uint32_t top) {
+  ns->omitted++;
+  if (kind < ns->track_from) return;
+  for (size_t i = 0; i < ns->n_omitted_tops; i++)
+    if (ns->omitted_tops[i] == top) return;
+  if (ns->n_omitted_tops < RS_MAX_OMITTED_FIELDS)
+    ns->omitted_tops[ns->n_omitted_tops++] = top;
+  else
+    ns->omitted_tops_over = true;
 }
 
 void rs__notes_dispose(rs__notes *ns, const ProtobufCAllocator *a) {
@@ -29,28 +43,29 @@ static size_t weakest(const rs__notes *ns) {
   return w;
 }
 
-bool rs__notes_skip(rs__notes *ns, int kind) {
+bool rs__notes_skip(rs__notes *ns, int kind, uint32_t top) {
   if (ns->max == 0 || ns->n < ns->max || ns->n == 0) return false;
   if (ns->items[weakest(ns)].kind < kind) return false;
-  ns->omitted++;
+  omit(ns, kind, top);
   return true;
 }
 
 /* Adds a note whose text is already allocated with ns->a (NULL: out of
  * memory); takes the text in every case. */
 static int add_note(rs__notes *ns, int kind, int code, const char *path,
-                    uint32_t field, size_t offset, char *text) {
+                    uint32_t top, uint32_t field, size_t offset, char *text) {
   assert(code >= RS__RC_NONE && code < RS__RC_COUNT);
   if (text == NULL) return RS_ENOMEM;
   if (ns->max != 0 && ns->n >= ns->max) {
     /* Full: one note is dropped and counted. Drop the least severe, so the
      * worst reasons stay visible however many fields are ignored. */
-    ns->omitted++;
     size_t w = weakest(ns);
     if (ns->items[w].kind >= kind) {
+      omit(ns, kind, top);
       rs__free(ns->a, text);
       return 0;
     }
+    omit(ns, ns->items[w].kind, ns->items[w].top);
     rs__free(ns->a, ns->items[w].path);
     rs__free(ns->a, ns->items[w].text);
     memmove(&ns->items[w], &ns->items[w + 1],
@@ -74,6 +89,7 @@ static int add_note(rs__notes *ns, int kind, int code, const char *path,
   note->kind = kind;
   note->code = code;
   note->field = field;
+  note->top = top;
   note->offset = offset;
   note->path = rs__strdup(ns->a, path != NULL ? path : "");
   note->text = text;
@@ -87,21 +103,25 @@ static int add_note(rs__notes *ns, int kind, int code, const char *path,
 }
 
 int rs__notes_vadd(rs__notes *ns, int kind, int code, const char *path,
-                   uint32_t field, size_t offset, const char *fmt, va_list ap) {
-  return add_note(ns, kind, code, path, field, offset,
+                   uint32_t top, uint32_t field, size_t offset, const char *fmt,
+                   va_list ap) {
+  return add_note(ns, kind, code, path, top, field, offset,
                   rs__vsprintf(ns->a, fmt, ap));
 }
 
 int rs__notes_add_text(rs__notes *ns, int kind, int code, const char *path,
-                       uint32_t field, size_t offset, const char *text) {
-  return add_note(ns, kind, code, path, field, offset, rs__strdup(ns->a, text));
+                       uint32_t top, uint32_t field, size_t offset,
+                       const char *text) {
+  return add_note(ns, kind, code, path, top, field, offset,
+                  rs__strdup(ns->a, text));
 }
 
 int rs__notes_add(rs__notes *ns, int kind, int code, const char *path,
-                  uint32_t field, size_t offset, const char *fmt, ...) {
+                  uint32_t top, uint32_t field, size_t offset, const char *fmt,
+                  ...) {
   va_list ap;
   va_start(ap, fmt);
-  int rc = rs__notes_vadd(ns, kind, code, path, field, offset, fmt, ap);
+  int rc = rs__notes_vadd(ns, kind, code, path, top, field, offset, fmt, ap);
   va_end(ap);
   return rc;
 }
@@ -183,6 +203,9 @@ const char *rs_reason_path(const rs_reason *r) {
 uint32_t rs_reason_field(const rs_reason *r) {
   return r != NULL ? r->n.field : 0;
 }
+uint32_t rs_reason_top_field(const rs_reason *r) {
+  return r != NULL ? r->n.top : 0;
+}
 size_t rs_reason_offset(const rs_reason *r) {
   return r != NULL ? r->n.offset : RS_OFFSET_NONE;
 }
@@ -215,6 +238,9 @@ const char *rs_loss_path(const rs_loss *l) {
 }
 uint32_t rs_loss_field(const rs_loss *l) {
   return l != NULL ? l->n.field : 0;
+}
+uint32_t rs_loss_top_field(const rs_loss *l) {
+  return l != NULL ? l->n.top : 0;
 }
 const char *rs_loss_text(const rs_loss *l) {
   return l != NULL ? l->n.text : NULL;

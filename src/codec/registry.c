@@ -176,12 +176,12 @@ static unsigned static_depth(const ProtobufCMessageDescriptor *d,
   return deepest;
 }
 
-/* Whether a field with any of `flags` is reachable from d: 1 or 0, each
- * message type visited once, the first RS__REACH_MAX types (beyond them,
- * none is assumed); -1 out of memory. */
+/* Whether a field with any of `flags`, or of type `type` (-1: none), is
+ * reachable from d: 1 or 0, each message type visited once, the first
+ * RS__REACH_MAX types (beyond them, none is assumed); -1 out of memory. */
 #define RS__REACH_MAX 20000
 static int reaches_flag(const ProtobufCMessageDescriptor *d, uint32_t flags,
-                        const ProtobufCAllocator *a) {
+                        int type, const ProtobufCAllocator *a) {
   size_t cap = 16, n = 0, next = 0;
   const ProtobufCMessageDescriptor **seen = rs__alloc(a, cap * sizeof *seen);
   if (seen == NULL) return -1;
@@ -191,7 +191,7 @@ static int reaches_flag(const ProtobufCMessageDescriptor *d, uint32_t flags,
     const ProtobufCMessageDescriptor *m = seen[next++];
     for (unsigned i = 0; i < m->n_fields && !found; i++) {
       const ProtobufCFieldDescriptor *f = &m->fields[i];
-      if (f->reserved_flags & flags) found = true;
+      if ((f->reserved_flags & flags) || (int)f->type == type) found = true;
       if (f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
       bool known = false;
       for (size_t k = 0; k < n && !known; k++) known = seen[k] == f->descriptor;
@@ -243,9 +243,10 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
     if (t->versions[i].number == version)
       return rs__fail(err, RS_EEXISTS, RS_OFFSET_NONE,
                       "%s version %u is already declared", type, version);
-  int groups = reaches_flag(desc, RS_FIELD_FLAG_DELIMITED, b->reg.a);
-  int editions = reaches_flag(desc, RS_FIELD_FLAG_EDITIONS, b->reg.a);
-  if (groups < 0 || editions < 0)
+  int groups = reaches_flag(desc, RS_FIELD_FLAG_DELIMITED, -1, b->reg.a);
+  int editions = reaches_flag(desc, RS_FIELD_FLAG_EDITIONS, -1, b->reg.a);
+  int strings = reaches_flag(desc, 0, PROTOBUF_C_TYPE_STRING, b->reg.a);
+  if (groups < 0 || editions < 0 || strings < 0)
     return rs__fail(err, RS_ENOMEM, RS_OFFSET_NONE, "registry: out of memory");
   rs__qplans *plans = NULL;
   if (grow(b->reg.a, (void **)&t->versions, t->n_versions, &t->cap_versions,
@@ -261,6 +262,7 @@ int rs_registry_builder_add_version(rs_registry_builder *b, const char *type,
   v->static_depth = static_depth(desc, 1, &budget);
   v->groups = groups == 1;
   v->editions = editions == 1;
+  v->strings = strings == 1;
   rs__fingerprint(desc, v->fingerprint);
   return 0;
 }

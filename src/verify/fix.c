@@ -2,6 +2,7 @@
 /*
  * src/verify/fix.c: the fix and restore engines.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,24 +230,71 @@ static int count_unnamed(fix_result *r, const fix_options *o, int oc,
   return count_at(r, o, (fix_outcome)oc, key, 0, why);
 }
 
-/* "path: text; path: text" of a conversion's losses, cut to fit. */
-static void losses_text(char *buf, size_t size, const rs_conversion *conv) {
-  buf[0] = '\0';
-  size_t used = 0;
-  for (size_t i = 0; conv != NULL && i < rs_conversion_loss_count(conv); i++) {
-    const rs_loss *l = rs_conversion_loss(conv, i);
-    int n = snprintf(buf + used, size - used, "%s%s%s%s", i ? "; " : "",
-                     rs_loss_path(l), rs_loss_path(l)[0] ? ": " : "",
-                     rs_loss_text(l));
-    if (n < 0 || (size_t)n >= size - used) break;
-    used += (size_t)n;
-  }
+/* Why a record has its outcome: a text grown as needed, reused from record
+ * to record, so that every loss a conversion declares is named in it. */
+typedef struct why_text {
+  char *s; /* "" until something is written */
+  size_t len, cap;
+  int nomem; /* an append failed: the text is incomplete */
+} why_text;
+
+static void why_clear(why_text *w) {
+  w->len = 0;
+  w->nomem = 0;
+  if (w->s != NULL) w->s[0] = '\0';
 }
 
-static void first_reason(char *buf, size_t size, const rs_classification *c) {
+/* Appends to @p w; on failure w->nomem is set and the text stays as it
+ * was. */
+static void why_append(why_text *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void why_append(why_text *w, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    w->nomem = 1;
+    return;
+  }
+  size_t need = w->len + (size_t)n + 1;
+  if (need > w->cap) {
+    size_t cap = w->cap != 0 ? w->cap : 256;
+    while (cap < need) cap *= 2;
+    char *grown = realloc(w->s, cap);
+    if (grown == NULL) {
+      w->nomem = 1;
+      return;
+    }
+    w->s = grown;
+    w->cap = cap;
+  }
+  va_start(ap, fmt);
+  vsnprintf(w->s + w->len, w->cap - w->len, fmt, ap);
+  va_end(ap);
+  w->len += (size_t)n;
+}
+
+/* "path: text; path: text" of every loss a conversion lists, and how many
+ * more it found than it lists (rs_conversion_losses_omitted), appended to
+ * @p w. */
+static void losses_text(why_text *w, const rs_conversion *conv) {
+  size_t n = rs_conversion_loss_count(conv);
+  for (size_t i = 0; conv != NULL && i < n; i++) {
+    const rs_loss *l = rs_conversion_loss(conv, i);
+    why_append(w, "%s%s%s%s", i ? "; " : "", rs_loss_path(l),
+               rs_loss_path(l)[0] ? ": " : "", rs_loss_text(l));
+  }
+  size_t more = rs_conversion_losses_omitted(conv);
+  if (more > 0)
+    why_append(w, "%s%zu more loss%s not listed", n ? "; and " : "", more,
+               more == 1 ? "" : "es");
+}
+
+static void first_reason(why_text *w, const rs_classification *c) {
   const rs_reason *r = rs_classification_reason(c, 0);
-  snprintf(buf, size, "%s%s%s", r ? rs_reason_path(r) : "",
-           r && rs_reason_path(r)[0] ? ": " : "", r ? rs_reason_text(r) : "");
+  why_append(w, "%s%s%s", r ? rs_reason_path(r) : "",
+             r && rs_reason_path(r)[0] ? ": " : "", r ? rs_reason_text(r) : "");
 }
 
 /* Why a record is undetermined, and what settles it. */
@@ -305,32 +353,48 @@ typedef struct engine {
   rs_arena *spare_arena; /* the next batch's, while one is in flight */
   rs_options row_opts, quick_opts, batch_opts;
   verify_bytes decoded; /* the record bytes of a text column's value */
+  why_text why;         /* the last planned record's */
   /* The rows the execute passes read, and their values' bytes: what the
    * verification pass sizes its pages by (verify_page_rows). */
   uint64_t page_rows_seen, page_bytes_seen;
 } engine;
 
+/* Whether a loss @p declared lists is in the record's field @p top (0, the
+ * whole record, is never declared). */
+static int declared_in(const rs_conversion *declared, uint32_t top) {
+  for (size_t k = 0; top != 0 && k < rs_conversion_loss_count(declared); k++)
+    if (rs_loss_top_field(rs_conversion_loss(declared, k)) == top) return 1;
+  return 0;
+}
+
 /*
- * The worst reason of a pre-write check that the conversion did not
- * declare: a misread of a field the conversion reported as lost (dropped
- * or altered) is the declared loss itself; anything else, and anything
- * unreadable, is not. NULL when the new bytes are fine.
+ * Whether a pre-write check found what the conversion did not declare. A
+ * misread is declared when a loss the conversion lists is in the same field
+ * of the record (rs_reason_top_field, rs_loss_top_field: "f6(6).s(1).a(1)"
+ * is in field 6, whatever the numbers inside it); a misread of the whole
+ * record and anything unreadable never are. The reasons the check found
+ * past its list are declared only when each of the fields they are in
+ * (rs_classification_omitted_field) is. *bad is the first undeclared
+ * reason listed, or NULL for one past the list.
  */
-static const rs_reason *undeclared(const rs_classification *c,
-                                   const rs_conversion *declared) {
+static int undeclared(const rs_classification *c, const rs_conversion *declared,
+                      const rs_reason **bad) {
+  *bad = NULL;
   for (size_t i = 0; i < rs_classification_reason_count(c); i++) {
     const rs_reason *r = rs_classification_reason(c, i);
     rs_verdict v = rs_reason_verdict(r);
     if (v <= RS_VERDICT_IGNORED_FIELDS) continue;
-    int covered = 0;
-    for (size_t k = 0; v == RS_VERDICT_MISREAD && declared != NULL &&
-                       k < rs_conversion_loss_count(declared) && !covered;
-         k++)
-      covered =
-          rs_loss_field(rs_conversion_loss(declared, k)) == rs_reason_field(r);
-    if (!covered) return r;
+    if (v != RS_VERDICT_MISREAD ||
+        !declared_in(declared, rs_reason_top_field(r))) {
+      *bad = r;
+      return 1;
+    }
   }
-  return NULL;
+  size_t n = rs_classification_omitted_field_count(c);
+  if (n == SIZE_MAX) return 1;
+  for (size_t i = 0; i < n; i++)
+    if (!declared_in(declared, rs_classification_omitted_field(c, i))) return 1;
+  return 0;
 }
 
 /*
@@ -339,7 +403,7 @@ static const rs_reason *undeclared(const rs_classification *c,
  * bytes to write (from the batch arena). @return 0 or a codec error.
  */
 static int plan_record(engine *e, const uint8_t *value, size_t len, rs_buf *out,
-                       int *oc, char *why, size_t why_size, rs_error *err);
+                       int *oc, rs_error *err);
 
 /*
  * The new stored value: @p out's record bytes encoded as @p variant, the
@@ -371,43 +435,56 @@ static int encode_as(engine *e, const colenc_variant *variant, rs_buf *out,
  * back in the value's own form. See plan_record for the rest.
  */
 static int plan(engine *e, const uint8_t *value, size_t len, rs_buf *out,
-                int *oc, char *why, size_t why_size, rs_error *err) {
+                int *oc, const char **why, rs_error *err) {
   const uint8_t *bytes = NULL;
   size_t n = 0;
   colenc_variant variant;
   colenc_error cerr;
+  why_clear(&e->why);
+  *why = "";
   int rc = verify_decode(e->o->column_encoding, value, len, &e->decoded, &bytes,
                          &n, &variant, &cerr);
   if (rc == -1) {
     *oc = FIX_CORRUPT;
-    snprintf(why, why_size, "%s", cerr.message);
-    return 0;
-  }
-  if (rc != 0) {
+    why_append(&e->why, "%s", cerr.message);
+  } else if (rc != 0) {
     err->code = RS_ENOMEM;
     err->offset = RS_OFFSET_NONE;
     snprintf(err->message, sizeof err->message, "out of memory");
     return rc;
+  } else {
+    rc = plan_record(e, bytes, n, out, oc, err);
+    if (rc == 0 && (*oc == FIX_CONVERTED || *oc == FIX_LOSSY))
+      rc = encode_as(e, &variant, out, err);
+    if (rc != 0) return rc;
   }
-  rc = plan_record(e, bytes, n, out, oc, why, why_size, err);
-  if (rc == 0 && (*oc == FIX_CONVERTED || *oc == FIX_LOSSY))
-    rc = encode_as(e, &variant, out, err);
-  return rc;
+  if (e->why.nomem) {
+    err->code = RS_ENOMEM;
+    err->offset = RS_OFFSET_NONE;
+    snprintf(err->message, sizeof err->message,
+             "out of memory writing why a record is %s",
+             fix_outcome_name((fix_outcome)*oc));
+    return RS_ENOMEM;
+  }
+  if (e->why.s != NULL) *why = e->why.s;
+  return 0;
 }
 
-/* plan() for record bytes. */
+/* plan() for record bytes; e->why gets the reason of the outcome. */
 static int plan_record(engine *e, const uint8_t *value, size_t len, rs_buf *out,
-                       int *oc, char *why, size_t why_size, rs_error *err) {
+                       int *oc, rs_error *err) {
   const fix_options *o = e->o;
+  why_text *why = &e->why;
   *oc = -1;
-  why[0] = '\0';
   rs_classification *c = NULL;
   int rc = rs_classify(&c, o->registry, o->type, &o->reader, value, len,
                        &e->quick_opts, err);
   if (rc != 0) return rc;
   rs_verdict v = rs_classification_verdict(c);
   if (!rs_classification_decided(c)) {
-    undetermined_why(why, why_size, c);
+    char text[512];
+    undetermined_why(text, sizeof text, c);
+    why_append(why, "%s", text);
     *oc = FIX_UNDETERMINED;
     rs_arena_reset(e->row_arena);
     return 0;
@@ -417,7 +494,7 @@ static int plan_record(engine *e, const uint8_t *value, size_t len, rs_buf *out,
     return 0;
   }
   if (v == RS_VERDICT_CORRUPT) {
-    first_reason(why, why_size, c);
+    first_reason(why, c);
     *oc = FIX_CORRUPT;
     rs_arena_reset(e->row_arena);
     return 0;
@@ -434,15 +511,26 @@ static int plan_record(engine *e, const uint8_t *value, size_t len, rs_buf *out,
   }
   if (rc != 0) {
     if (conv != NULL && rs_conversion_loss_count(conv) > 0)
-      losses_text(why, why_size, conv);
+      losses_text(why, conv);
     else
-      snprintf(why, why_size, "%s", terr.message);
+      why_append(why, "%s", terr.message);
     *oc = FIX_IMPOSSIBLE;
     return 0;
   }
   int lossy =
       conv != NULL && rs_conversion_result_of(conv) == RS_CONVERSION_LOSSY;
-  if (lossy) losses_text(why, why_size, conv);
+  if (lossy && out->len == len && memcmp(out->data, value, len) == 0) {
+    /* The reader's version reads these very bytes with the losses: what
+     * it cannot see (a string past a NUL, a value its type cannot hold) no
+     * rewrite shows it. */
+    why_append(why,
+               "its converted bytes are the stored ones, which the "
+               "reader reads with these losses: ");
+    losses_text(why, conv);
+    *oc = FIX_IMPOSSIBLE;
+    return 0;
+  }
+  if (lossy) losses_text(why, conv);
   if (lossy && !o->allow_lossy) {
     *oc = FIX_LOSSY_SKIPPED;
     return 0;
@@ -453,13 +541,21 @@ static int plan_record(engine *e, const uint8_t *value, size_t len, rs_buf *out,
   rc = rs_classify_replacement(&c, o->registry, o->type, &o->reader, value, len,
                                out->data, out->len, &e->row_opts, err);
   if (rc != 0) return rc;
-  const rs_reason *bad = undeclared(c, lossy ? conv : NULL);
-  if (bad != NULL) {
-    char reason[300];
-    snprintf(reason, sizeof reason, "%s%s%s", rs_reason_path(bad),
-             rs_reason_path(bad)[0] ? ": " : "", rs_reason_text(bad));
-    snprintf(why, why_size, "the new bytes are %s for the reader: %s",
-             rs_verdict_name(rs_reason_verdict(bad)), reason);
+  const rs_reason *bad = NULL;
+  if (undeclared(c, lossy ? conv : NULL, &bad)) {
+    why_clear(why);
+    if (bad != NULL)
+      why_append(why, "the new bytes are %s for the reader: %s%s%s",
+                 rs_verdict_name(rs_reason_verdict(bad)), rs_reason_path(bad),
+                 rs_reason_path(bad)[0] ? ": " : "", rs_reason_text(bad));
+    else
+      why_append(why,
+                 "the new bytes are %s for the reader, for reasons past the "
+                 "%zu the check lists (%zu more), in fields no declared loss "
+                 "is in",
+                 rs_verdict_name(rs_classification_verdict(c)),
+                 rs_classification_reason_count(c),
+                 rs_classification_reasons_omitted(c));
     *oc = FIX_CHECK_FAILED;
   } else {
     *oc = lossy ? FIX_LOSSY : FIX_CONVERTED;
@@ -483,6 +579,10 @@ static int engine_init(engine *e, const fix_options *o, rs_error *err) {
   e->quick_opts = e->row_opts;
   e->quick_opts.flags |= RS_OPT_VERDICT_ONLY;
   e->batch_opts = base;
+  /* The conversion starts from the writer the check judged by: the one
+   * --raw-writer names for raw bytes, not the oldest version that could
+   * have written them. */
+  e->batch_opts.raw_writer = o->reader.raw_writer;
   /* A Confluent reader needs Confluent framing, with its schema id. */
   if (o->reader.framing == RS_READER_FRAMING_CONFLUENT)
     e->batch_opts.flags |= RS_OPT_CONFLUENT;
@@ -493,6 +593,7 @@ static int engine_init(engine *e, const fix_options *o, rs_error *err) {
 
 static void engine_dispose(engine *e) {
   free(e->decoded.data);
+  free(e->why.s);
   rs_arena_free(e->row_arena);
   rs_arena_free(e->batch_arena);
   rs_arena_free(e->spare_arena);
@@ -653,8 +754,8 @@ static int dry_run(fix_result *r, engine *e, store *s, rs_error *err) {
     if (row.value_is_null) continue;
     rs_buf out = RS_BUF_INIT;
     int oc;
-    char why[512];
-    int rc = plan(e, row.value, row.value_len, &out, &oc, why, sizeof why, err);
+    const char *why;
+    int rc = plan(e, row.value, row.value_len, &out, &oc, &why, err);
     rs_arena_reset(e->batch_arena);
     if (rc == 0 && oc >= 0 && row.key_parts == 0)
       rc = count_unnamed(r, o, oc, row.key, why);
@@ -787,9 +888,8 @@ static int plan_page(fix_result *r, engine *e, page_plan *p,
     if (rows[i].value_is_null) continue;
     rs_buf out = RS_BUF_INIT;
     int oc;
-    char reason[256];
-    rc = plan(e, rows[i].value, rows[i].value_len, &out, &oc, reason,
-              sizeof reason, err);
+    const char *reason;
+    rc = plan(e, rows[i].value, rows[i].value_len, &out, &oc, &reason, err);
     if (rc != 0 || oc < 0) continue;
     /* Records left alone are counted by the first pass only: later
      * passes read the whole table again for the conflicted rows and
@@ -1097,10 +1197,9 @@ static int unnamed_rows(fix_result *r, engine *e, store *s, int verifying,
       } else {
         rs_buf out = RS_BUF_INIT;
         int oc;
-        char why[512];
+        const char *why;
         r->rows_read++;
-        rc = plan(e, rows[i].value, rows[i].value_len, &out, &oc, why,
-                  sizeof why, err);
+        rc = plan(e, rows[i].value, rows[i].value_len, &out, &oc, &why, err);
         rs_arena_reset(e->batch_arena);
         if (rc == 0 && oc >= 0) rc = count_unnamed(r, o, oc, rows[i].key, why);
       }
@@ -1537,8 +1636,8 @@ int fix_stream(fix_result *r, store *s, const store_target *target,
       o->progress(o->progress_ctx, r->rows_read);
     rs_buf out = RS_BUF_INIT;
     int oc;
-    char why[512];
-    rc = plan(&e, row.value, row.value_len, &out, &oc, why, sizeof why, err);
+    const char *why;
+    rc = plan(&e, row.value, row.value_len, &out, &oc, &why, err);
     if (rc != 0) break;
     int converted = oc == FIX_CONVERTED || oc == FIX_LOSSY;
     /* What the new file gets: the converted bytes, the record as it was
@@ -1783,13 +1882,13 @@ int fix_planner_new(fix_planner **out, const fix_options *o, rs_error *err) {
 }
 
 int fix_planner_plan(fix_planner *p, const uint8_t *value, size_t len,
-                     const uint8_t **out, size_t *out_len, int *oc, char *why,
-                     size_t why_size, rs_error *err) {
+                     const uint8_t **out, size_t *out_len, int *oc,
+                     const char **why, rs_error *err) {
   rs_arena_reset(p->e.batch_arena);
   rs_buf buf = RS_BUF_INIT;
   *out = NULL;
   *out_len = 0;
-  int rc = plan(&p->e, value, len, &buf, oc, why, why_size, err);
+  int rc = plan(&p->e, value, len, &buf, oc, why, err);
   if (rc == 0 && (*oc == FIX_CONVERTED || *oc == FIX_LOSSY)) {
     *out = buf.data;
     *out_len = buf.len;

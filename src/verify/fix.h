@@ -262,12 +262,14 @@ int fix_planner_new(fix_planner **out, const fix_options *options,
 /**
  * Plans one stored value: *oc is -1 when the reader reads it (nothing to
  * do), else a fix_outcome; for FIX_CONVERTED and FIX_LOSSY, *out and
- * *out_len are the bytes to write, valid until the next call. @p why gets
- * the reason of an outcome. @return 0 or a codec error (RS_ENOMEM...).
+ * *out_len are the bytes to write, valid until the next call. *why is the
+ * reason of an outcome ("" when there is none), every loss of a lossy
+ * conversion named, borrowed from the planner until the next call.
+ * @return 0 or a codec error (RS_ENOMEM...).
  */
 int fix_planner_plan(fix_planner *p, const uint8_t *value, size_t len,
-                     const uint8_t **out, size_t *out_len, int *oc, char *why,
-                     size_t why_size, rs_error *err);
+                     const uint8_t **out, size_t *out_len, int *oc,
+                     const char **why, rs_error *err);
 
 /** The verification pass, one record: what the reader makes of @p value,
  * counted into @p r's remaining_verdicts or remaining_undetermined. */

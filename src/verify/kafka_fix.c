@@ -270,9 +270,9 @@ static int plan_message(kafka_fix_result *r, fix_planner *planner,
     return 0;
   }
   int oc;
-  char why[512];
+  const char *why;
   int rc = fix_planner_plan(planner, row->value, row->value_len, out, out_len,
-                            &oc, why, sizeof why, err);
+                            &oc, &why, err);
   if (rc != 0) return rc;
   if (oc < 0) {
     p->copied++;
@@ -1022,11 +1022,11 @@ int kafka_fix_in_place(kafka_fix_result *r, const kafka_fix_options *o,
       continue;
     }
     int oc;
-    char why[512];
+    const char *why;
     const uint8_t *conv = NULL;
     size_t conv_len = 0;
     rc = fix_planner_plan(planner, row.value, row.value_len, &conv, &conv_len,
-                          &oc, why, sizeof why, err);
+                          &oc, &why, err);
     if (rc != 0) break;
     if (oc < 0) {
       p->copied++;

@@ -450,10 +450,13 @@ def equal(wf, w, rf, r, path, diff):
             not is_map_value(w):
         w = w[0]
         wf = None if wf is None else _Single(wf)
-    # Without presence, a zero is the field unset.
-    if implicit(wf) and not absent(w) and zeroish(w):
+    # Without presence, a zero is the field unset; -0.0 is on the wire
+    # and read as written (a repeated field reads it too).
+    if implicit(wf) and not absent(w) and zeroish(w) and \
+            not negative_zero(w):
         w = None
-    if implicit(rf) and not absent(r) and zeroish(r):
+    if implicit(rf) and not absent(r) and zeroish(r) and \
+            not negative_zero(r):
         r = None
     if absent(w) and absent(r):
         return True

@@ -1209,6 +1209,106 @@ START_TEST(strings_bytes_and_messages_by_value) {
 }
 END_TEST
 
+/* ---- what protobuf-c's messages cannot hold --------------------------------
+ */
+
+/* The loss at @p path, which must be the only one there. */
+static const rs_loss *loss_at(const outcome *o, const char *path) {
+  const rs_loss *found = NULL;
+  for (size_t i = 0; i < loss_count(o); i++) {
+    const rs_loss *l = rs_conversion_loss(o->conv, i);
+    if (strcmp(rs_loss_path(l), path) != 0) continue;
+    ck_assert_msg(found == NULL, "two losses at %s", path);
+    found = l;
+  }
+  ck_assert_msg(found != NULL, "no loss at %s (%zu losses)", path,
+                loss_count(o));
+  return found;
+}
+
+START_TEST(string_with_a_nul_is_an_altered_value) {
+  /* A string read as a string: protobuf-c's message of version 2 keeps a
+   * C string, which ends at the NUL, so the converted record holds "a".
+   * The source bytes are Python's, which keeps the NUL. */
+  schema_pair p;
+  pair_load(&p, "s.S", len_v1, len_v2);
+  static const uint8_t rec[] = {
+      0x5a, 0x03, 'a',  0x00, 'b',           /* f11 = "a\0b" */
+      0x62, 0x05, 0x12, 0x03, 'x', 0x00, 'y' /* f12 = {s: "x\0y"} */
+  };
+  outcome o;
+  transcode_record(&o, &p, p.reg, rec, sizeof rec);
+  ck_assert_msg(o.rc == 0, "%s", o.err.message);
+  ck_assert_int_eq(rs_conversion_result_of(o.conv), RS_CONVERSION_LOSSY);
+  ck_assert_uint_eq(loss_count(&o), 2);
+  const rs_loss *l = loss_at(&o, "f11(11)");
+  ck_assert_int_eq(rs_loss_kind_of(l), RS_LOSS_ALTERED);
+  ck_assert_uint_eq(rs_loss_field(l), 11);
+  ck_assert_uint_eq(rs_loss_top_field(l), 11);
+  ck_assert_ptr_nonnull(strstr(rs_loss_text(l), "NUL at byte 1"));
+  ck_assert_ptr_nonnull(strstr(rs_loss_text(l), "holds \"a\""));
+  ck_assert_str_eq(get_string(o.v1, 11), "a");
+  /* Inside a message converted field by field: the record's field 12. */
+  l = loss_at(&o, "f12(12).s(2)");
+  ck_assert_uint_eq(rs_loss_field(l), 2);
+  ck_assert_uint_eq(rs_loss_top_field(l), 12);
+  outcome_free(&o);
+
+  /* Read at its own version, the record loses the same. */
+  rs_record *r = NULL;
+  rs_options opts = RS_OPTIONS_INIT;
+  opts.raw_writer = 2;
+  rs_error err = RS_ERROR_INIT;
+  ck_assert_int_eq(
+      rs_read_as(&r, p.reg, "s.S", 2, rec, sizeof rec, &opts, &err), 0);
+  const rs_conversion *c = rs_record_conversion(r);
+  ck_assert_int_eq(rs_conversion_result_of(c), RS_CONVERSION_LOSSY);
+  ck_assert_uint_eq(rs_conversion_loss_count(c), 2);
+  rs_record_free(r);
+  opts.flags |= RS_OPT_STRICT;
+  ck_assert_int_eq(
+      rs_read_as(&r, p.reg, "s.S", 2, rec, sizeof rec, &opts, &err),
+      RS_ECONVERT);
+  pair_free(&p);
+}
+END_TEST
+
+static const char oneof_v2[] =
+    "syntax = \"proto3\";\npackage o.v2;\n"
+    "message O { int32 id = 1; optional bool f10 = 10; bytes f14 = 14; }\n";
+static const char oneof_v1[] =
+    "syntax = \"proto3\";\npackage o.v1;\n"
+    "message Sub { int32 a = 1; }\n"
+    "message O { int32 id = 1; oneof o { uint64 f10 = 10; Sub f14 = 14; } }\n";
+
+START_TEST(oneof_members_written_together_lose_all_but_the_last) {
+  /* Version 2 holds f10 and f14 apart; version 1 in one oneof, whose
+   * reader keeps the member written last. */
+  schema_pair p;
+  pair_load(&p, "o.O", oneof_v1, oneof_v2);
+  static const uint8_t rec[] = {0x08, 0x05, 0x50, 0x00, 0x72, 0x02, 0x08, 0x05};
+  outcome o;
+  transcode_record(&o, &p, p.reg, rec, sizeof rec);
+  ck_assert_msg(o.rc == 0, "%s", o.err.message);
+  const char *text = only_loss(&o, RS_LOSS_DROPPED, "f10(10)");
+  ck_assert_ptr_nonnull(strstr(text, "f14(14)"));
+  ck_assert_uint_eq(rs_loss_top_field(rs_conversion_loss(o.conv, 0)), 10);
+  /* What version 1 reads: f14, f10 unset. */
+  ck_assert_uint_eq(
+      *(uint32_t *)((char *)o.v1 +
+                    desc(p.v1, "o.O")->fields[1].quantifier_offset),
+      14);
+  outcome_free(&o);
+
+  /* One member alone is no loss. */
+  static const uint8_t one[] = {0x08, 0x05, 0x50, 0x00};
+  transcode_record(&o, &p, p.reg, one, sizeof one);
+  expect_lossless(&o, "f10 alone");
+  outcome_free(&o);
+  pair_free(&p);
+}
+END_TEST
+
 /* ---- every allocation failing in turn -------------------------------------
  */
 
@@ -1293,6 +1393,8 @@ Suite *convert_suite(void) {
   tcase_add_test(tc, packed_unpacked_and_repeated_to_singular);
   tcase_add_test(tc, strings_bytes_and_messages_by_value);
   tcase_add_test(tc, every_allocation_failure_in_conversion_is_enomem);
+  tcase_add_test(tc, string_with_a_nul_is_an_altered_value);
+  tcase_add_test(tc, oneof_members_written_together_lose_all_but_the_last);
   suite_add_tcase(s, tc);
   return s;
 }
