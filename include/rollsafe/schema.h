@@ -74,6 +74,11 @@ typedef struct rs_schema rs_schema;
 /** Set in ProtobufCFieldDescriptor.reserved_flags of every field of a
  * message declared in an editions file. */
 #define RS_FIELD_FLAG_EDITIONS (1u << 5)
+/** Set in ProtobufCFieldDescriptor.reserved_flags of a map entry's key and
+ * value in a proto3 file: the label is LABEL_OPTIONAL, so that an unpack
+ * keeps what the bytes hold, but the reader's code cannot ask whether they
+ * are set (protoc-c's own descriptors say LABEL_NONE). */
+#define RS_FIELD_FLAG_NO_PRESENCE (1u << 6)
 
 /** Most message and enum types a schema may define. */
 #define RS_SCHEMA_MAX_TYPES 100000

@@ -1035,13 +1035,15 @@ static size_t c_string_len(const val *v) {
 }
 
 /* Whether the code of field f of message M cannot ask whether it is set: a
- * proto3 field outside a oneof, or a map's value (an entry without one
- * holds the default). A map's key is compared as written. */
+ * proto3 field outside a oneof, or a proto3 map's value (an entry without
+ * one holds the default). A map's key is compared as written. */
 static bool no_presence(const ProtobufCMessageDescriptor *M,
                         const ProtobufCFieldDescriptor *f) {
-  return (f->label == PROTOBUF_C_LABEL_NONE &&
-          !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) ||
-         (rs__is_map_entry(M) && f->id == 2);
+  if (rs__is_map_entry(M))
+    return f->id == 2 && (f->label == PROTOBUF_C_LABEL_NONE ||
+                          (f->reserved_flags & RS_FIELD_FLAG_NO_PRESENCE));
+  return f->label == PROTOBUF_C_LABEL_NONE &&
+         !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF);
 }
 
 /*
@@ -1423,6 +1425,18 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                     c->budget);
   else
     memset(&rv, 0, sizeof rv);
+  /* A runtime that checks UTF-8 checks each occurrence as it parses it, one
+   * a later member of its oneof clears too. */
+  if (rc == 0 && rskip > 0 && !rv.utf8_bad && !rv.wire_bad &&
+      rules->utf8_fails && rf->type == PROTOBUF_C_TYPE_STRING &&
+      rs__field_wants_utf8(rf))
+    for (size_t k = 0; k < rskip && !rv.utf8_bad; k++)
+      if (rp[k].wt == RS__WT_LEN &&
+          rs__utf8_valid_prefix(rb + rp[k].voff, rp[k].vlen) != rp[k].vlen) {
+        rv.utf8_bad = true;
+        rv.utf8_at = rp[k].at;
+        rv.bad_index = 0;
+      }
   /* A map holds one entry a key, the last: the writer's map, and the
    * reader's (protobuf-c keeps every entry, which is the same map when the
    * writer's is one). */

@@ -1021,6 +1021,8 @@ static int build_message(rs_schema *s, entry *en, bool parsed, rs_error *err) {
                     (ff.presence != RS__PRESENCE_IMPLICIT ||
                      t == PROTOBUF_C_TYPE_MESSAGE))) {
           fd->label = PROTOBUF_C_LABEL_OPTIONAL;
+          if (map_entry && proto3)
+            fd->reserved_flags |= RS_FIELD_FLAG_NO_PRESENCE;
           if (t != PROTOBUF_C_TYPE_STRING && t != PROTOBUF_C_TYPE_MESSAGE)
             fd->quantifier_offset =
                 (unsigned)place(lo, la, sizeof(protobuf_c_boolean),
