@@ -313,6 +313,8 @@ case("required", "enum_value_added", P2, "required E f = 2;", "required EE f = 2
 case("required", "wire_type_changed", P2, "required fixed32 f = 2;", "required int32 f = 2;", F(0, 1))
 case("required", "message_as_varint", P2, "required SO f = 2;", "required int32 f = 2;", F(5))
 case("required", "nested_enum_value_added", P2, "optional SRE f = 2;", "optional SREE f = 2;", F({"e": 1}, {"e": 3}))
+case("required", "repeated_enum_value_added", P2, "repeated SRE f = 2;", "repeated SREE f = 2;", F([{"e": 1}], [{"e": 1}, {"e": 3}]))
+case("required", "map_value_enum_value_added", P2, "map<int32, SRE> f = 2;", "map<int32, SREE> f = 2;", F({1: {"e": 1}}, {1: {"e": 1}, 2: {"e": 3}}))
 
 # ---- nested: the change inside a sub-message ---------------------------------
 both("nested", "int32_as_int64_inside", "S64 f = 2;", "S f = 2;", F({"a": 1}, {"a": -1}, {"b": "x"}))
