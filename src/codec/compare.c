@@ -1364,6 +1364,40 @@ static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
          "invalid UTF-8 in a proto3 string; %s fails the whole record", rt);
     return true;
   }
+  /* A required field whose every value the runtime keeps unknown (another
+   * wire type, a closed enum's unknown value) is not set: C++'s and Java's
+   * IsInitialized and Go's checkInitialized fail the record, as for a
+   * field never written (unless the reader's code allows partial
+   * messages; Python never checks). */
+  const rs__rules *r = rules_of(c);
+  if (rf->label == PROTOBUF_C_LABEL_REQUIRED && r->required && rv->n == 0 &&
+      rv->dropped > 0) {
+    char why[160];
+    if (rv->dropped_wt) {
+      snprintf(why, sizeof why,
+               "wire type %u (%s) where %s expects %s (wire "
+               "type %u)",
+               rv->dropped_got, rs__wire_type_name(rv->dropped_got),
+               c->reader_label, rs__type_name(rf->type),
+               rs__field_wire_type(rf));
+    } else {
+      char num[32];
+      rs__ival_format(rs__varint_value(PROTOBUF_C_TYPE_ENUM, rv->dropped_value),
+                      num, sizeof num);
+      snprintf(why, sizeof why, "value %s, not in its closed enum %s", num,
+               rf->type == PROTOBUF_C_TYPE_ENUM
+                   ? ((const ProtobufCEnumDescriptor *)rf->descriptor)->name
+                   : "");
+    }
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_REQUIRED_MISSING, lp_text(path),
+         rf->id, rbase + rv->dropped_at,
+         "required by %s and not set: %s %s (%s); %s fails the whole record",
+         c->reader_label, rt,
+         r->discards_unknown ? "drops the value written (DiscardUnknown)"
+                             : "keeps the value written as an unknown field",
+         why, rt);
+    return true;
+  }
   return false;
 }
 

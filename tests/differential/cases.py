@@ -61,6 +61,9 @@ TYPES = {
     "SEE": "message SEE { EE e = 1; }",
     "SR": "message SR { required int32 a = 1; optional int32 b = 2; }",
     "SO": "message SO { optional int32 a = 1; optional int32 b = 2; }",
+    # a required closed enum, and the writer's with values added
+    "SRE": "message SRE { required E e = 1; }",
+    "SREE": "message SREE { required EE e = 1; }",
     "N": "message N { S s = 1; }",
     "N64": "message N64 { S64 s = 1; }",
     "NX": "message NX { SX s = 1; }",
@@ -308,6 +311,13 @@ case("required", "required_as_optional", P2, "optional int32 f = 2;", "required 
 case("required", "nested_required_missing", P2, "optional SR f = 2;", "optional SO f = 2;", F({"a": 1}, {"b": 2}, {}))
 case("required", "required_type_changed", P2, "required int32 f = 2;", "required int64 f = 2;", F(1, 7000000000))
 case("required", "required_repeated_nested", P2, "repeated SR f = 2;", "repeated SO f = 2;", F([{"a": 1}], [{"a": 1}, {"b": 2}]))
+# a required field whose value the reader's runtime keeps unknown is not set
+case("required", "enum_value_added", P2, "required E f = 2;", "required EE f = 2;", F(1, 3) + [Dup({"f": 1}, {"f": 3})])
+case("required", "wire_type_changed", P2, "required fixed32 f = 2;", "required int32 f = 2;", F(0, 1))
+case("required", "message_as_varint", P2, "required SO f = 2;", "required int32 f = 2;", F(5))
+case("required", "nested_enum_value_added", P2, "optional SRE f = 2;", "optional SREE f = 2;", F({"e": 1}, {"e": 3}))
+case("required", "repeated_enum_value_added", P2, "repeated SRE f = 2;", "repeated SREE f = 2;", F([{"e": 1}], [{"e": 1}, {"e": 3}]))
+case("required", "map_value_enum_value_added", P2, "map<int32, SRE> f = 2;", "map<int32, SREE> f = 2;", F({1: {"e": 1}}, {1: {"e": 1}, 2: {"e": 3}}))
 
 # ---- nested: the change inside a sub-message ---------------------------------
 both("nested", "int32_as_int64_inside", "S64 f = 2;", "S f = 2;", F({"a": 1}, {"a": -1}, {"b": "x"}))

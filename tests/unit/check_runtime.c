@@ -11,8 +11,12 @@
  *   the file, message and field, and never crash.
  * - Recursive messages work; enum_map converts an enum value the old
  *   version lacks.
+ * - Schemas written at run time: a required field without a default stays
+ *   required; a required field whose value the reader's runtime keeps
+ *   unknown fails the record where that runtime checks required fields.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -900,6 +904,146 @@ START_TEST(required_enum_without_default_stays_required) {
 }
 END_TEST
 
+/* ---- a required field whose value the reader's runtime keeps unknown ---- */
+
+/* Writes text to dir/name; the path into out. */
+static void write_proto(char *out, size_t n, const char *dir, const char *name,
+                        const char *text) {
+  snprintf(out, n, "%s/%s", dir, name);
+  FILE *f = fopen(out, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+/*
+ * A required field of the reader's version whose every value the reader's
+ * runtime keeps in its unknown-field set (another wire type; a closed
+ * enum's unknown value) is not set: C++'s ParseFromString, Java's
+ * parseFrom and Go's proto.Unmarshal fail the record, at the top level or
+ * inside a sub-message, as they fail one without the field. With
+ * allow_partial they read it unset (misread); Python's FromString never
+ * checks (misread); protobuf-c fails another wire type itself and keeps an
+ * enum's number (set, and misread).
+ */
+START_TEST(required_field_kept_unknown_fails_the_record) {
+  static const char v1[] =
+      "syntax = \"proto2\";\npackage t.v1;\n"
+      "enum E { E0 = 0; E1 = 1; E2 = 2; }\n"
+      "message Sub { optional int32 x = 1; }\n"
+      "message A { required E e = 1; }\n"
+      "message B { required fixed32 k = 1; }\n"
+      "message C { required Sub m = 1; }\n"
+      "message D { optional B b = 1; }\n";
+  static const char v2[] =
+      "syntax = \"proto2\";\npackage t.v2;\n"
+      "enum E { E0 = 0; E1 = 1; E2 = 2; E3 = 3; }\n"
+      "message A { required E e = 1; }\n"
+      "message B { required uint32 k = 1; }\n"
+      "message C { required int32 m = 1; }\n"
+      "message D { optional B b = 1; }\n";
+  char dir[] = "/tmp/rs-req-unknown-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char p1[256], p2[256];
+  write_proto(p1, sizeof p1, dir, "v1.proto", v1);
+  write_proto(p2, sizeof p2, dir, "v2.proto", v2);
+  rs_schema *s1 = NULL, *s2 = NULL;
+  rs_error err = RS_ERROR_INIT;
+  int rc1 = rs_schema_load(&s1, p1, NULL, &err);
+  ck_assert_msg(rc1 == 0, "%s", err.message);
+  int rc2 = rs_schema_load(&s2, p2, NULL, &err);
+  ck_assert_msg(rc2 == 0, "%s", err.message);
+  unlink(p1);
+  unlink(p2);
+  rmdir(dir);
+  rs_registry_builder *rb;
+  ck_assert_int_eq(rs_registry_builder_new(&rb, NULL, &err), 0);
+  const rs_schema *vs[] = {s1, s2};
+  static const char *const types[] = {"t.A", "t.B", "t.C", "t.D"};
+  for (size_t i = 0; i < 4; i++)
+    ck_assert_msg(rs_schema_register(rb, types[i], vs, 2, NULL, &err) == 0,
+                  "%s: %s", types[i], err.message);
+  rs_registry *reg;
+  ck_assert_int_eq(rs_registry_build(&reg, rb, &err), 0);
+
+  enum { MIS = RS_VERDICT_MISREAD, UNR = RS_VERDICT_UNREADABLE };
+  static const struct {
+    const char *what, *type;
+    uint8_t bytes[8];
+    size_t len;
+    /* protobuf-c, cpp, java, go, python; then cpp, java, go with
+     * allow_partial */
+    int want[RS_RUNTIME_COUNT + 3];
+  } cases[] = {
+      {"a closed enum's unknown value",
+       "t.A",
+       {0x08, 0x03},
+       2,
+       {MIS, UNR, UNR, MIS, MIS, MIS, MIS, MIS}},
+      {"a known value of the enum, then an unknown one",
+       "t.A",
+       {0x08, 0x01, 0x08, 0x03},
+       4,
+       {MIS, MIS, MIS, MIS, MIS, MIS, MIS, MIS}},
+      {"a varint where fixed32 is expected",
+       "t.B",
+       {0x08, 0x01},
+       2,
+       {UNR, UNR, UNR, UNR, MIS, MIS, MIS, MIS}},
+      {"a varint where a message is expected",
+       "t.C",
+       {0x08, 0x05},
+       2,
+       {UNR, UNR, UNR, UNR, MIS, MIS, MIS, MIS}},
+      {"a varint where fixed32 is expected, in a sub-message",
+       "t.D",
+       {0x0a, 0x02, 0x08, 0x01},
+       4,
+       {UNR, UNR, UNR, UNR, MIS, MIS, MIS, MIS}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    for (int k = 0; k < RS_RUNTIME_COUNT + 3; k++)
+      for (int quick = 0; quick < 2; quick++) {
+        rs_reader r = RS_READER_INIT;
+        r.format_version = 1;
+        r.framing = RS_READER_FRAMING_RAW;
+        r.raw_writer = 2;
+        r.runtime = k < RS_RUNTIME_COUNT
+                        ? (rs_runtime)k
+                        : (rs_runtime)(RS_RUNTIME_CPP + k - RS_RUNTIME_COUNT);
+        if (k >= RS_RUNTIME_COUNT) r.runtime_flags = RS_RUNTIME_ALLOW_PARTIAL;
+        rs_options opts = RS_OPTIONS_INIT;
+        if (quick) opts.flags |= RS_OPT_VERDICT_ONLY;
+        rs_classification *c = NULL;
+        ck_assert_msg(rs_classify(&c, reg, cases[i].type, &r, cases[i].bytes,
+                                  cases[i].len, &opts, &err) == 0,
+                      "%s", err.message);
+        rs_verdict got = rs_classification_verdict(c);
+        ck_assert_msg((int)got == cases[i].want[k], "%s, %s%s%s: %s, not %s",
+                      cases[i].what, rs_runtime_name(r.runtime),
+                      r.runtime_flags ? " with allow_partial" : "",
+                      quick ? ", verdict-only" : "", rs_verdict_name(got),
+                      rs_verdict_name((rs_verdict)cases[i].want[k]));
+        if (!quick && got == RS_VERDICT_UNREADABLE &&
+            r.runtime != RS_RUNTIME_PROTOBUF_C) {
+          /* The reason names the field required and not set. */
+          bool named = false;
+          for (size_t n = 0; n < rs_classification_reason_count(c); n++) {
+            const rs_reason *why = rs_classification_reason(c, n);
+            named |= strcmp(rs_reason_code(why), "required-missing") == 0 &&
+                     strstr(rs_reason_text(why), "not set") != NULL;
+          }
+          ck_assert_msg(named, "%s, %s: no required-missing reason",
+                        cases[i].what, rs_runtime_name(r.runtime));
+        }
+        rs_classification_free(c);
+      }
+  rs_registry_free(reg);
+  rs_schema_free(s1);
+  rs_schema_free(s2);
+}
+END_TEST
+
 /* ---- every allocation failing in turn
  * ----------------------------------------- */
 
@@ -963,6 +1107,7 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, enum_map_converts_a_value_the_reader_lacks);
   tcase_add_test(tc, enum_value_int32_max_is_known);
   tcase_add_test(tc, required_enum_without_default_stays_required);
+  tcase_add_test(tc, required_field_kept_unknown_fails_the_record);
   tcase_add_test(tc, chaos_allocator_frees_everything);
   suite_add_tcase(tc == NULL ? NULL : s, tc);
   return s;
