@@ -84,7 +84,9 @@ RS_EXTERN int rs_decode(rs_record **out, const rs_registry *registry,
 /**
  * The dual-format reader: decodes a record of any version and converts it
  * to @p version. rs_record_conversion() on the result tells what was lost
- * (NULL when the record was already that version).
+ * (NULL when the record was already that version, unless a string of it
+ * holds a NUL: protobuf-c's C string ends there, so the message holds less
+ * than was written, a lossy conversion from the version to itself).
  *
  * @param version the version the caller's code reads; 0 for the newest
  * @return as rs_decode(), plus RS_ECONVERT when the conversion is
