@@ -47,10 +47,10 @@ typedef struct rs_record rs_record;
  * A record whose first byte is RS_ENVELOPE_MARKER is an envelope; one whose
  * first byte is RS_CONFLUENT_MAGIC is Confluent-framed (confluent.h), its
  * version the one options->schema_ids maps its schema id and message-index
- * path to; any other record, the empty one included, is raw protobuf. A raw record is decoded
- * as options->raw_writer when set, else as the oldest version that can
- * have written it (it decodes with no unknown field, every value in its
- * type's range, every enum value defined: the writer rs_classify infers),
+ * path to; any other record, the empty one included, is raw protobuf. A raw
+ * record is decoded as options->raw_writer when set, else as the oldest version
+ * that can have written it (it decodes with no unknown field, every value in
+ * its type's range, every enum value defined: the writer rs_classify infers),
  * failing that as the first version that decodes it.
  *
  * An envelope naming a format version the registry lacks (a newer writer)
