@@ -37,28 +37,12 @@ typedef struct schema_pair {
   const char *type;
 } schema_pair;
 
-static rs_schema *load_text(const char *dir, const char *file,
-                            const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  ck_assert_int_eq(fclose(f), 0);
-  rs_schema *s = NULL;
-  rs_error err = RS_ERROR_INIT;
-  int rc = rs_schema_load(&s, path, NULL, &err);
-  unlink(path);
-  ck_assert_msg(rc == 0, "%s: %s", file, err.message);
-  return s;
-}
-
 static void pair_load(schema_pair *p, const char *type, const char *v1_text,
                       const char *v2_text) {
   char dir[] = "/tmp/rs-convert-XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  p->v1 = load_text(dir, "v1.proto", v1_text);
-  p->v2 = load_text(dir, "v2.proto", v2_text);
+  p->v1 = rs_test_schema_text(dir, "v1.proto", v1_text);
+  p->v2 = rs_test_schema_text(dir, "v2.proto", v2_text);
   rmdir(dir);
   rs_registry_builder *b = NULL;
   rs_error err = RS_ERROR_INIT;

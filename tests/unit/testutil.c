@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int rs_test_run(Suite *suite) {
   SRunner *runner = srunner_create(suite);
@@ -229,4 +230,20 @@ const rs_loss *rs_test_loss(const rs_conversion *c, const char *path) {
     if (strcmp(rs_loss_path(l), path) == 0) return l;
   }
   return NULL;
+}
+
+rs_schema *rs_test_schema_text(const char *dir, const char *file,
+                               const char *text) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  ck_assert_int_eq(fclose(f), 0);
+  rs_schema *s = NULL;
+  rs_error err = RS_ERROR_INIT;
+  int rc = rs_schema_load(&s, path, NULL, &err);
+  unlink(path);
+  ck_assert_msg(rc == 0, "%s: %s", file, err.message);
+  return s;
 }

@@ -18,6 +18,11 @@ void rs_test_read_file(const char *path, uint8_t **out, size_t *len);
 /* Path of a fixture under tests/fixtures (static buffer). */
 const char *rs_test_fixture(const char *relative);
 
+/* A schema loaded from .proto @text, written to @dir/@file for the load and
+ * removed after; aborts the test on failure. */
+rs_schema *rs_test_schema_text(const char *dir, const char *file,
+                               const char *text);
+
 /*
  * An allocator that fails the Nth allocation (1-based; 0 = never) and counts
  * live allocations, for the chaos tests.

@@ -14,6 +14,8 @@
 
 #include <rollsafe/rollsafe.h>
 
+#include "testutil.h"
+
 #include "verify/fix.h"
 
 static const char v1_proto[] =
@@ -50,27 +52,11 @@ static const char v2_proto[] =
 static rs_schema *v1, *v2;
 static rs_registry *reg;
 
-static rs_schema *load_text(const char *dir, const char *file,
-                            const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  ck_assert_int_eq(fclose(f), 0);
-  rs_schema *s = NULL;
-  rs_error err = RS_ERROR_INIT;
-  int rc = rs_schema_load(&s, path, NULL, &err);
-  unlink(path);
-  ck_assert_msg(rc == 0, "%s: %s", file, err.message);
-  return s;
-}
-
 static void setup(void) {
   char dir[] = "/tmp/rs-fix-plan-XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  v1 = load_text(dir, "v1.proto", v1_proto);
-  v2 = load_text(dir, "v2.proto", v2_proto);
+  v1 = rs_test_schema_text(dir, "v1.proto", v1_proto);
+  v2 = rs_test_schema_text(dir, "v2.proto", v2_proto);
   rmdir(dir);
   rs_registry_builder *b = NULL;
   rs_error err = RS_ERROR_INIT;
@@ -185,6 +171,18 @@ static int names(const char *why, const char *path) {
 }
 
 /* The reader's reading of the record, by a classification of @p r. */
+/* The raw record version 2 wrote, transcoded to version 1: its report. */
+static rs_conversion *to_v1(const rec *r, rs_buf *out) {
+  rs_conversion *conv = NULL;
+  rs_options opts = RS_OPTIONS_INIT;
+  opts.raw_writer = 2;
+  rs_error err = RS_ERROR_INIT;
+  ck_assert_msg(rs_transcode(out, &conv, reg, "p.Rec", 1, r->b, r->n, NULL,
+                             &opts, &err) == 0,
+                "%s", err.message);
+  return conv;
+}
+
 static rs_classification *classify(const rec *r) {
   rs_reader reader = RS_READER_INIT;
   reader.format_version = 1;
@@ -237,13 +235,7 @@ START_TEST(loss_names_its_record_field) {
   put_int(&r, 3, 1);
   put_f6_lossy(&r);
   rs_buf out = RS_BUF_INIT;
-  rs_conversion *conv = NULL;
-  rs_options opts = RS_OPTIONS_INIT;
-  opts.raw_writer = 2;
-  rs_error err = RS_ERROR_INIT;
-  ck_assert_int_eq(
-      rs_transcode(&out, &conv, reg, "p.Rec", 1, r.b, r.n, NULL, &opts, &err),
-      0);
+  rs_conversion *conv = to_v1(&r, &out);
   ck_assert_uint_eq(rs_conversion_loss_count(conv), 1);
   const rs_loss *l = rs_conversion_loss(conv, 0);
   ck_assert_str_eq(rs_loss_path(l), "f6(6).s(1).a(1)");
@@ -336,16 +328,10 @@ START_TEST(string_with_a_nul_is_a_declared_loss) {
   put_int(&m, 3, 4);
   put_len(&m, 17, e.b, e.n);
   put_f6_lossy(&m);
-  rs_buf out = RS_BUF_INIT;
-  rs_conversion *conv = NULL;
-  rs_options opts = RS_OPTIONS_INIT;
-  opts.raw_writer = 2;
-  rs_error err = RS_ERROR_INIT;
   /* map<int32, string> into map<int32, int32>: the value is dropped
    * anyway; the NUL is named in version 2's own field. */
-  ck_assert_int_eq(
-      rs_transcode(&out, &conv, reg, "p.Rec", 1, m.b, m.n, NULL, &opts, &err),
-      0);
+  rs_buf out = RS_BUF_INIT;
+  rs_conversion *conv = to_v1(&m, &out);
   int nul = 0;
   for (size_t i = 0; i < rs_conversion_loss_count(conv); i++) {
     const rs_loss *l = rs_conversion_loss(conv, i);
