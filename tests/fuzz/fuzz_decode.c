@@ -248,14 +248,19 @@ static void check_transcoded(const rs_buf *out, unsigned written) {
 }
 
 /*
- * A version-1 record as v1 code writes it: no unknown top-level fields and a
- * status v1 defines. schema/README.md promises that up-conversion of such a
- * record is lossless. (Unknown fields may be bytes version 2 cannot read,
- * and protobuf-c keeps an undefined enum number: those may convert lossily
- * or not at all.)
+ * A version-1 record as v1 code writes it: no unknown fields, at the top or
+ * in a line item or the address, and a status v1 defines. schema/README.md
+ * promises that up-conversion of such a record is lossless. (Unknown fields
+ * may be bytes version 2 cannot read, or numbers protobuf-c reads but cannot
+ * write back, and protobuf-c keeps an undefined enum number: those may
+ * convert lossily or not at all.)
  */
 static bool is_plain_v1(const ProtobufCMessage *m) {
   const Shop__V1__Order *o = (const Shop__V1__Order *)m;
+  if (o->ship_to != NULL && o->ship_to->base.n_unknown_fields != 0)
+    return false;
+  for (size_t i = 0; i < o->n_items; i++)
+    if (o->items[i]->base.n_unknown_fields != 0) return false;
   return m->n_unknown_fields == 0 &&
          (!o->has_status ||
           protobuf_c_enum_descriptor_get_value(
