@@ -916,6 +916,38 @@ static int sub_worst(rs__cmp *c, const ProtobufCMessageDescriptor *W,
 }
 
 /*
+ * Whether the reader's runtime fails the record parsing r, one message it
+ * reads into rf where no comparison walks it, and if so notes why. An
+ * occurrence a later member of its oneof cleared (cleared) is parsed all
+ * the same, but its required fields are never checked: the message is gone
+ * before the runtime looks for them.
+ */
+static bool reader_msg_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
+                             const val *r, size_t rbase, unsigned depth,
+                             lpath *path, bool cleared) {
+  rs__notes scratch;
+  int worst = sub_walk(c, &scratch, rf->descriptor, r, rbase, rf->descriptor, r,
+                       rbase, depth, path);
+  const rs__note *n = NULL;
+  if (worst >= RS_VERDICT_UNREADABLE)
+    for (size_t k = 0; k < scratch.n && n == NULL; k++)
+      if (scratch.items[k].kind >= RS_VERDICT_UNREADABLE &&
+          !(cleared && scratch.items[k].code == RS__RC_REQUIRED_MISSING))
+        n = &scratch.items[k];
+  bool failed = worst >= RS_VERDICT_UNREADABLE && (n != NULL || !cleared);
+  if (n != NULL)
+    note(c, RS_VERDICT_UNREADABLE, n->code, n->path, n->field, n->offset, "%s",
+         n->text);
+  else if (failed)
+    note(c, RS_VERDICT_UNREADABLE, RS__RC_NESTED_MESSAGE_FAILS, lp_text(path),
+         rf->id, rbase + r->at, "%s parses it as a %s message and fails",
+         c->reader_label,
+         ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
+  rs__notes_dispose(&scratch, c->a);
+  return failed;
+}
+
+/*
  * The reader's own parse of the messages its runtime reads into rf, where
  * no comparison walks them: a failure inside fails the whole record. (For
  * protobuf-c its own unpack says so: classify's last word.)
@@ -924,29 +956,31 @@ static void check_reader_msgs(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
                               const vals *rv, size_t rbase, unsigned depth,
                               lpath *path) {
   if (rules_of(c)->pbc || rf->type != PROTOBUF_C_TYPE_MESSAGE) return;
-  for (size_t i = 0; i < rv->n && c->rc == 0; i++) {
-    const val *r = &rv->v[i];
-    if (r->kind != V_MSG) continue;
-    rs__notes scratch;
-    bool failed =
-        sub_walk(c, &scratch, rf->descriptor, r, rbase, rf->descriptor, r,
-                 rbase, depth, path) >= RS_VERDICT_UNREADABLE;
-    if (failed) {
-      const rs__note *n = NULL;
-      for (size_t k = 0; k < scratch.n && n == NULL; k++)
-        if (scratch.items[k].kind >= RS_VERDICT_UNREADABLE)
-          n = &scratch.items[k];
-      if (n != NULL)
-        note(c, RS_VERDICT_UNREADABLE, n->code, n->path, n->field, n->offset,
-             "%s", n->text);
-      else
-        note(c, RS_VERDICT_UNREADABLE, RS__RC_NESTED_MESSAGE_FAILS,
-             lp_text(path), rf->id, rbase + r->at,
-             "%s parses it as a %s message and fails", c->reader_label,
-             ((const ProtobufCMessageDescriptor *)rf->descriptor)->name);
-    }
-    rs__notes_dispose(&scratch, c->a);
-    if (failed) break;
+  for (size_t i = 0; i < rv->n && c->rc == 0; i++)
+    if (rv->v[i].kind == V_MSG &&
+        reader_msg_fails(c, rf, &rv->v[i], rbase, depth, path, false))
+      break;
+}
+
+/*
+ * The occurrences of a message member that a later member of its oneof
+ * cleared (the first n of rp): the runtime parsed each before clearing it,
+ * and one it cannot parse fails the record.
+ */
+static void check_cleared_msgs(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
+                               const uint8_t *rb, const occ *rp, size_t n,
+                               size_t rbase, unsigned depth, lpath *path) {
+  if (rules_of(c)->pbc || rf->type != PROTOBUF_C_TYPE_MESSAGE) return;
+  for (size_t k = 0; k < n && c->rc == 0; k++) {
+    if (rp[k].wt != RS__WT_LEN) continue;
+    val v;
+    memset(&v, 0, sizeof v);
+    v.kind = V_MSG;
+    v.p = rb + rp[k].voff;
+    v.n = rp[k].vlen;
+    v.at = rp[k].at;
+    v.base = rp[k].voff;
+    if (reader_msg_fails(c, rf, &v, rbase, depth, path, true)) break;
   }
 }
 
@@ -1616,6 +1650,11 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
       check_reader_msgs(c, rf, &rv, rbase, depth, path);
       lp_pop(path, mark);
     }
+  }
+  if (!fails && rskip > 0 && going(c)) {
+    size_t mark = lp_field(path, name, rf->id);
+    check_cleared_msgs(c, rf, rb, rp, rskip, rbase, depth, path);
+    lp_pop(path, mark);
   }
   vals_dispose(&wv, c->a);
   vals_dispose(&rv, c->a);

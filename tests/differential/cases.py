@@ -288,6 +288,11 @@ both("oneof", "message_members", "oneof o { S f = 2; SX g = 3; }", "S f = 2; SX 
 # proto3 optional, set to its zero, beside a field the reader's oneof keeps
 # instead: the reader can tell the member is not set.
 case("oneof", "optional_zero_into_reader_oneof_p3", P3, "oneof o { int32 f = 2; string g = 3; }", "optional int32 f = 2; string g = 3;", [{"f": 0, "g": "x"}, {"f": 0}, {"g": "x"}, {"f": 5, "g": "x"}, {"f": 0, "g": ""}])
+# A member a later member clears is parsed all the same: bytes that are not
+# the reader's message fail the record, required fields inside are not
+# checked (protobuf-c's unpack of the member checks them).
+both("oneof", "cleared_member_parsed", "oneof o { S f = 2; int32 g = 3; }", "bytes f = 2; int32 g = 3;", [{"f": b"a\xffb", "g": 1}, {"f": b"\x08\x05", "g": 1}, {"f": b"\x12\x01\xff", "g": 1}, {"f": b"a\xffb"}, {"g": 1}])
+case("oneof", "cleared_member_required_p2", P2, "oneof o { SR f = 2; int32 g = 3; }", "bytes f = 2; int32 g = 3;", [{"f": b"\x10\x01", "g": 1}, {"f": b"\x08\x01", "g": 1}, {"f": b"", "g": 0}])
 both("oneof", "member_type_changed", "oneof o { int32 f = 2; string g = 3; }", "oneof o { int64 f = 2; string g = 3; }", F(1, 7000000000) + [{"g": "x"}])
 
 # ---- map ----------------------------------------------------------------------
