@@ -69,9 +69,8 @@ void cli_inspect_help(FILE *out) {
       "                           all): each set field, each element of a",
       "                           repeated field and each unknown field counts",
       "                           one. What is left out is counted in",
-      "                           \"fields_omitted\" and said on stderr "
-      "(unless",
-      "                           -q)",
+      "                           \"fields_omitted\" and said on stderr",
+      "                           (unless -q)",
       CLI_MAX_ALLOC_HELP,
       CLI_QUIET_HELP,
       "  -h, --help               show this help",
