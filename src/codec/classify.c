@@ -1156,9 +1156,16 @@ static int classify(rs_classification *c, const rs__type *t,
   /* The writer's version is the reader's: a clean message needs no
    * comparison (see message_is_clean), when protobuf-c is the reader's
    * runtime too (the others read some bytes protobuf-c unpacks
-   * otherwise: a bool of another wire type, deep nesting). */
+   * otherwise: deep nesting), and every field came in its own wire type,
+   * no singular message twice (the walk): a bool protobuf-c unpacks from
+   * another wire type is a value the writer's runtime kept unknown, and a
+   * message merged from several occurrences may merge otherwise there. */
+  size_t walked;
   if (rules->pbc && wv != NULL && wv->desc == rv->desc && w.msg != NULL &&
-      wv->static_depth != 0 && message_is_clean(w.msg, 1)) {
+      wv->static_depth != 0 && message_is_clean(w.msg, 1) &&
+      rs__quick_unpacks(wv->plans, buf + w.payload_offset,
+                        w.payload_end - w.payload_offset,
+                        rs__levels(o->max_depth), false, false, &walked)) {
     rs__written_dispose(&w, b->backing);
     return 0;
   }
