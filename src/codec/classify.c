@@ -1113,18 +1113,6 @@ static int classify(rs_classification *c, const rs__type *t,
     rs__written_dispose(&w, b->backing);
     return rc;
   }
-  if (w.payload_end < len) {
-    rc =
-        add(c, RS_VERDICT_OK, RS__RC_EARLY_END, "", 0, w.payload_end,
-            "%s ends the record at this %s without an error: the %zu "
-            "bytes from here are not read, by the writer's version either",
-            rules->name, buf[w.payload_end] == 0 ? "tag of 0" : "end-group tag",
-            len - w.payload_end);
-    if (rc != 0) {
-      rs__written_dispose(&w, b->backing);
-      return rc;
-    }
-  }
   const rs__version *wv = w.version;
   if (framing_clash(framing, w.encoding)) {
     rc = framing_note(c, rv, framing, w.encoding, buf, len, o);
@@ -1133,6 +1121,22 @@ static int classify(rs_classification *c, const rs__type *t,
      * of raw bytes is still to be found. */
     if (rc != 0 ||
         ((o->flags & RS_OPT_VERDICT_ONLY) && w.encoding != RS_ENCODING_RAW)) {
+      rs__written_dispose(&w, b->backing);
+      return rc;
+    }
+  }
+  /* What the reader's runtime leaves unread, noted after the framing:
+   * verdict-only, a reader of another framing than an envelope's has its
+   * verdict at byte 0 (above) and, as on the quick path, no note of what
+   * the payload holds. */
+  if (w.payload_end < len) {
+    rc =
+        add(c, RS_VERDICT_OK, RS__RC_EARLY_END, "", 0, w.payload_end,
+            "%s ends the record at this %s without an error: the %zu "
+            "bytes from here are not read, by the writer's version either",
+            rules->name, buf[w.payload_end] == 0 ? "tag of 0" : "end-group tag",
+            len - w.payload_end);
+    if (rc != 0) {
       rs__written_dispose(&w, b->backing);
       return rc;
     }
