@@ -36,7 +36,9 @@ The line format:
   EE, which has more values, for the writer) and writes VALUES[writer type].
 
 A case's full name is GROUP_NAME, a package component: lower case, digits,
-underscores. The proto2 and proto3 variants end in _p2 and _p3. protoc-c
+underscores. The proto2 and proto3 variants end in _p2 and _p3. SYNTAX is
+both versions' unless case() is given wsyntax, the writer's (a file that
+moved from proto2 to proto3 or back: names end in _p2p3 or _p3p2). protoc-c
 cannot generate proto3 `optional` fields, so only writers use them.
 """
 
@@ -109,8 +111,11 @@ class Dup:
 
 class Case:
     def __init__(self, group, name, syntax, reader, writer, records,
-                 verdicts=True, runtimes=True):
+                 verdicts=True, runtimes=True, wsyntax=None):
         self.group, self.name, self.syntax = group, group + "_" + name, syntax
+        # The writer's syntax, when its file moved to the other one (a
+        # proto2 file migrated to proto3, or back).
+        self.wsyntax = syntax if wsyntax is None else wsyntax
         self.reader, self.writer, self.records = reader, writer, records
         # False: test_differential.py (protobuf-c's reader, fixes, scans)
         # leaves the case out.
@@ -145,9 +150,9 @@ def nest(levels):
 
 
 def case(group, name, syntax, reader, writer, records, verdicts=True,
-         runtimes=True):
+         runtimes=True, wsyntax=None):
     CASES.append(Case(group, name, syntax, reader, writer, records,
-                      verdicts, runtimes))
+                      verdicts, runtimes, wsyntax))
 
 
 def both(group, name, reader, writer, records, records_p3=None,

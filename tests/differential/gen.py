@@ -86,7 +86,7 @@ def render_type(name, syntax):
 
 def render(case, version):
     fields = case.reader if version == 1 else case.writer
-    syntax = case.syntax
+    syntax = case.syntax if version == 1 else case.wsyntax
     lines = ['syntax = "proto%d";' % syntax, "",
              "package dc.%s.v%d;" % (case.name, version), ""]
     for name in used_types(fields):

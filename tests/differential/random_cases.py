@@ -17,8 +17,10 @@ readers' values against the writer's, record by record.
 The cases follow from a seed: RS_DC_RANDOM="SEED:COUNT" in the
 environment (CMake's RS_DC_RANDOM_SEED and RS_DC_RANDOM_CASES pass it to
 gen.py and to the test), default "1:24". COUNT cases are made, half
-proto2, half proto3. A failure names its case (random_s<SEED>_<n>_p<2|3>),
-and the same seed makes it again.
+proto2, half proto3, and COUNT/4 more whose writer's file moved to the
+other syntax (a proto2 reader of a proto3 writer, and the reverse). A
+failure names its case (random_s<SEED>_<n>_p<2|3>, random_s<SEED>_x<n>_p2p3
+or _p3p2), and the same seed makes it again.
 """
 import os
 import random
@@ -100,8 +102,11 @@ class Field:
 
 
 class Gen:
-    def __init__(self, rng, syntax, values, types, name):
+    def __init__(self, rng, syntax, values, types, name, wsyntax=None):
+        # syntax: the reader's file; wsyntax: the writer's (the same unless
+        # the file moved from proto2 to proto3 or back).
         self.rng, self.syntax, self.values = rng, syntax, values
+        self.wsyntax = syntax if wsyntax is None else wsyntax
         # Sub-messages made for this case go into cases.py's TYPES, named
         # after the case (upper case: gen.py finds the types a body uses
         # by their capitals).
@@ -126,7 +131,8 @@ class Gen:
              "added", "removed", "reused", "optional", "required",
              "nested"],
             [14, 30, 14, 9, 5, 9, 5, 5, 5, 4,
-             6 if self.syntax == 2 else 0, 8 if self.depth == 0 else 0])[0]
+             6 if 2 in (self.syntax, self.wsyntax) else 0,
+             8 if self.depth == 0 else 0])[0]
         if kind == "nested":
             # A sub-message of this case's own, whose fields change too.
             rt, wt = self.sub_message()
@@ -185,7 +191,10 @@ class Gen:
             # proto2: required on either side, or inside a sub-message (SR
             # requires a; the writer's SO does not). A writer sets every
             # field it requires (its class serializes no record without).
-            which = r.choice(["reader", "writer", "both", "nested"])
+            which = r.choice({(2, 2): ["reader", "writer", "both", "nested"],
+                              (2, 3): ["reader", "nested"],
+                              (3, 2): ["writer"]}[self.syntax,
+                                                   self.wsyntax])
             if which == "nested":
                 label = "repeated" if r.random() < 0.3 else ""
                 return Field("SR", name, label), Field("SO", name, label)
@@ -196,17 +205,16 @@ class Gen:
         # reader of it); in proto2 an optional field is the default.
         a, b = self.scalar_pair()
         return Field(a, name), Field(b, name, "optional"
-                                     if self.syntax == 3 else "")
+                                     if self.wsyntax == 3 else "")
 
     def fields_of(self, numbers):
         """(number, reader Field, writer Field) of each number."""
         fields = []
         for number in numbers:
             rf, wf = self.field_pair("f%d" % number)
-            if self.syntax == 2:
-                for f in (rf, wf):
-                    if f is not None and f.label == "optional":
-                        f.label = ""
+            for f, syntax in ((rf, self.syntax), (wf, self.wsyntax)):
+                if syntax == 2 and f is not None and f.label == "optional":
+                    f.label = ""
             fields.append((number, rf, wf))
         return fields
 
@@ -274,7 +282,7 @@ class Gen:
             vals = [0, 1, 2]
         else:
             vals = [0, 1, 2, 3, 1000]
-        if self.syntax == 3:
+        if self.wsyntax == 3:
             vals = vals + [77, -5]
         return vals
 
@@ -344,3 +352,18 @@ def add(case, Dup, values, types):
         case("random", name, syntax,
              g.body(fields, oneof, "reader"),
              g.body(fields, oneof, "writer"), records)
+    # Files that moved from one syntax to the other, a quarter as many,
+    # from generators of their own (the cases above stay as they were).
+    for i in range(max(1, count // 4)):
+        syntax, wsyntax = (2, 3) if i % 2 == 0 else (3, 2)
+        rng = random.Random("%d/x%d" % (seed, i))
+        name = "s%d_x%d_p%dp%d" % (seed, i, syntax, wsyntax)
+        g = Gen(rng, syntax, values, types, "random_" + name, wsyntax)
+        fields, oneof = g.schema()
+        records = [g.record(fields, oneof) for _ in range(6)]
+        if rng.random() < 0.4:
+            records.append(Dup(g.record(fields, oneof),
+                               g.record(fields, oneof)))
+        case("random", name, syntax,
+             g.body(fields, oneof, "reader"),
+             g.body(fields, oneof, "writer"), records, wsyntax=wsyntax)
