@@ -63,6 +63,18 @@ SUBFIELDS = {
 MESSAGE_BYTES = [b"\x08\x05", b"\x12\x01x", b"\x08\x05\x12\x01x",
                  b"\x18\x07", b"\x08\x96\x01"]
 NUMBERS = list(range(2, 16)) + [16, 100, 2047, 2048, 300000]
+# proto2 [default = ...] literals by type (an enum's: the number in the
+# value's name, E1 or EE3).
+DEFAULTS = {
+    "int32": ["1", "-1", "7"], "int64": ["1", "-1", "7000000000"],
+    "uint32": ["1", "7"], "uint64": ["1", "7000000000"],
+    "sint32": ["1", "-1"], "sint64": ["1", "-7000000000"],
+    "fixed32": ["1", "7"], "fixed64": ["1", "7000000000"],
+    "sfixed32": ["1", "-1"], "sfixed64": ["1", "-1"],
+    "bool": ["true"], "float": ["1.5", "-2.5"], "double": ["1.5", "-2.5"],
+    "string": ['"d"', '"hello"'], "bytes": ['"d"', '"hello"'],
+    "enum": ["1", "2"],
+}
 
 
 def _enum_name(t, side):
@@ -79,6 +91,7 @@ class Field:
     def __init__(self, type_, name, label="", packed=""):
         self.type, self.name, self.label, self.packed = \
             type_, name, label, packed
+        self.default = ""  # a proto2 [default = ...] literal, or ""
 
     def decl(self, number, side, in_oneof):
         t = self.type
@@ -88,7 +101,15 @@ class Field:
         else:
             t = _enum_name(t, side)
         label = "" if in_oneof else self.label
-        opt = " [packed = %s]" % self.packed if self.packed else ""
+        opts = []
+        if self.packed:
+            opts.append("packed = %s" % self.packed)
+        if self.default and not in_oneof:
+            d = self.default
+            if t in ("E", "EE"):
+                d = t + d  # a value's name: E1, EE3
+            opts.append("default = %s" % d)
+        opt = " [%s]" % ", ".join(opts) if opts else ""
         return "%s%s %s = %d%s;" % (label + " " if label else "", t,
                                      self.name, number, opt)
 
@@ -107,6 +128,9 @@ class Gen:
         # the file moved from proto2 to proto3 or back).
         self.rng, self.syntax, self.values = rng, syntax, values
         self.wsyntax = syntax if wsyntax is None else wsyntax
+        # Defaults come from a generator of their own: the cases' fields
+        # and records stay what they were without them.
+        self.drng = random.Random(name + "/defaults")
         # Sub-messages made for this case go into cases.py's TYPES, named
         # after the case (upper case: gen.py finds the types a body uses
         # by their capitals).
@@ -215,6 +239,12 @@ class Gen:
             for f, syntax in ((rf, self.syntax), (wf, self.wsyntax)):
                 if syntax == 2 and f is not None and f.label == "optional":
                     f.label = ""
+                # A proto2 singular scalar may have a default of its own
+                # (a oneof's member never shows it: Field.decl).
+                if syntax == 2 and f is not None and f.type in DEFAULTS \
+                        and f.label in ("", "required") and \
+                        self.drng.random() < 0.2:
+                    f.default = self.drng.choice(DEFAULTS[f.type])
             fields.append((number, rf, wf))
         return fields
 

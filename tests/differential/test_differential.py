@@ -320,7 +320,9 @@ def fmt_fields(fields):
 #   repeated fields element by element, a singular value and a repeated
 #   field iff the list holds that one value, maps by key (a map and a
 #   repeated entry message are the same on the wire). Unset and set differ,
-#   except that a field without presence (proto3) reads unset as its zero.
+#   except that a field without presence (proto3) reads unset as its zero;
+#   unset on both sides, a singular scalar means each side's default
+#   (defaults_agree).
 
 
 class Diff:
@@ -436,6 +438,32 @@ def equal_scalar(wf, w, rf, r, path, diff):
     return False
 
 
+def plain_singular(field):
+    """A singular scalar outside a (real) oneof: a field whose getter
+    gives its default when unset."""
+    if field is None or isinstance(field, _Single) or \
+            field.label == FD.LABEL_REPEATED or \
+            field.type in (FD.TYPE_MESSAGE, FD.TYPE_GROUP):
+        return False
+    o = field.containing_oneof
+    # proto3 `optional` is a oneof of its own (synthetic), not a real one.
+    return o is None or (len(o.fields) == 1 and o.name == "_" + field.name)
+
+
+def defaults_agree(wf, rf, path, diff):
+    """A field set on neither side: the writer left it unset, which means
+    its default to the writer's code; the reader's code gets the reader's
+    default. Different defaults (a proto2 [default = ...], or proto3's
+    zero against one) differ; zeros of any type are alike."""
+    if not (plain_singular(wf) and plain_singular(rf)):
+        return True
+    wd = py_scalar(wf, wf.default_value, False)
+    rd = py_scalar(rf, rf.default_value, True)
+    if zeroish(wd) and zeroish(rd):
+        return True
+    return equal_scalar(wf, wd, rf, rd, path, diff)
+
+
 def equal(wf, w, rf, r, path, diff):
     # Text the writer put on the wire, read as a message the reader has:
     # a string holds text, which a message is not, even the empty one.
@@ -459,7 +487,7 @@ def equal(wf, w, rf, r, path, diff):
             not negative_zero(r):
         r = None
     if absent(w) and absent(r):
-        return True
+        return defaults_agree(wf, rf, path, diff)
     if absent(w) or absent(r):
         other = r if absent(w) else w
         return (implicit(wf) or implicit(rf)) and zeroish(other)
