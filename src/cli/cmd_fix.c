@@ -1788,38 +1788,35 @@ static int run_writing(fix_args *a, const char *cmd, int restore) {
       continue;
     }
     int queue = store_kind_is_queue(t->target.kind);
-    fix_options o = {
-        .registry = reg,
-        .type = t->type,
-        .reader = {RS_READER_VERSION, t->reader_version, t->framing,
-                   t->raw_writer, t->runtime.runtime, t->runtime.runtime_flags,
-                   t->runtime.recursion_limit},
-        .schema_ids = t->schema_ids,
-        .n_schema_ids = t->n_schema_ids,
-        .to_version = to,
-        .column_encoding = t->column_encoding,
-        .execute = a->execute,
-        .allow_lossy = pl.allow_lossy[i],
-        .batch = a->batch ? a->batch : 500,
-        .max_rate = a->max_rate,
-        .max_passes = max_passes ? max_passes
-                      : queue    ? 10
-                                 : 3,
-        .queue = queue,
-        .in_flight_wait = in_flight_wait,
-        .deadline = a->deadline_s > 0 ? deadline_at : 0,
-        .stream_output =
-            a->fixed_output != NULL ? a->fixed_output : t->fixed_output,
-        .drop_unfixable = a->drop_unfixable,
-        /* the store gives way and retries itself, until
-         * the lock timeout (store_write_options) */
-        .max_busy_retries = 0,
-        .max_samples = a->samples,
-        .run = &part->run,
-        .resume = pl.has_part[i],
-        .interrupted = &cli_interrupted,
-        .progress = progress_update,
-        .progress_ctx = &prog};
+    fix_options o = {.registry = reg,
+                     .type = t->type,
+                     .reader = cli_target_reader(t),
+                     .schema_ids = t->schema_ids,
+                     .n_schema_ids = t->n_schema_ids,
+                     .to_version = to,
+                     .column_encoding = t->column_encoding,
+                     .execute = a->execute,
+                     .allow_lossy = pl.allow_lossy[i],
+                     .batch = a->batch ? a->batch : 500,
+                     .max_rate = a->max_rate,
+                     .max_passes = max_passes ? max_passes
+                                   : queue    ? 10
+                                              : 3,
+                     .queue = queue,
+                     .in_flight_wait = in_flight_wait,
+                     .deadline = a->deadline_s > 0 ? deadline_at : 0,
+                     .stream_output = a->fixed_output != NULL ? a->fixed_output
+                                                              : t->fixed_output,
+                     .drop_unfixable = a->drop_unfixable,
+                     /* the store gives way and retries itself, until
+                      * the lock timeout (store_write_options) */
+                     .max_busy_retries = 0,
+                     .max_samples = a->samples,
+                     .run = &part->run,
+                     .resume = pl.has_part[i],
+                     .interrupted = &cli_interrupted,
+                     .progress = progress_update,
+                     .progress_ctx = &prog};
     /* A dry run of one shard judges that shard's rows only. */
     if (!a->execute && a->shard_count > 0) {
       o.part_index = a->shard_index;

@@ -751,26 +751,23 @@ int cli_kafka_fix_run(int argc, char **argv, int restore) {
     progress_init(&prog, cli_quiet ? NULL : stderr);
     /* The reader with its runtime: what the pre-write check judges the new
      * bytes by, as a table's fix does. */
-    fix_options fo = {
-        .registry = set.registry,
-        .type = t->type,
-        .reader = {RS_READER_VERSION, t->reader_version, t->framing,
-                   t->raw_writer, t->runtime.runtime, t->runtime.runtime_flags,
-                   t->runtime.recursion_limit},
-        .schema_ids = t->schema_ids,
-        .n_schema_ids = t->n_schema_ids,
-        .to_version = to,
-        .column_encoding = COLENC_BINARY,
-        .execute = a.execute,
-        .allow_lossy = a.allow_lossy,
-        .batch = 500,
-        .max_rate = a.max_rate,
-        .max_passes = 1,
-        .drop_unfixable = a.drop_unfixable,
-        .max_samples = a.samples,
-        .interrupted = &cli_interrupted,
-        .progress = progress_update,
-        .progress_ctx = &prog};
+    fix_options fo = {.registry = set.registry,
+                      .type = t->type,
+                      .reader = cli_target_reader(t),
+                      .schema_ids = t->schema_ids,
+                      .n_schema_ids = t->n_schema_ids,
+                      .to_version = to,
+                      .column_encoding = COLENC_BINARY,
+                      .execute = a.execute,
+                      .allow_lossy = a.allow_lossy,
+                      .batch = 500,
+                      .max_rate = a.max_rate,
+                      .max_passes = 1,
+                      .drop_unfixable = a.drop_unfixable,
+                      .max_samples = a.samples,
+                      .interrupted = &cli_interrupted,
+                      .progress = progress_update,
+                      .progress_ctx = &prog};
     kafka_fix_options ko = {&fo, &t->target, a.output_topic, journal, a.run};
     rs_error err = RS_ERROR_INIT;
     progress_start(&prog, t->target.name, -1);

@@ -382,6 +382,17 @@ static int resolve_schema_ids(cli_target *t, const cli_target_args *a,
   return 0;
 }
 
+rs_reader cli_target_reader(const cli_target *t) {
+  rs_reader r = {RS_READER_VERSION,
+                 t->reader_version,
+                 t->framing,
+                 t->raw_writer,
+                 t->runtime.runtime,
+                 t->runtime.runtime_flags,
+                 t->runtime.recursion_limit};
+  return r;
+}
+
 int cli_target_schema_id_for(const cli_target *t, unsigned version,
                              const char *cmd) {
   size_t n = 0;

@@ -238,6 +238,9 @@ typedef struct cli_target {
   size_t index;
 } cli_target;
 
+/** The reader @p t names, its runtime included (what fix judges by). */
+rs_reader cli_target_reader(const cli_target *t);
+
 /**
  * The one schema id that @p t maps to @p version, for writing Confluent
  * framing. 0, or CLI_EXIT_USAGE (printed: none or several, naming them).

@@ -364,6 +364,16 @@ class Gen:
         return rec
 
 
+def _add_one(case, Dup, values, types, rng, name, syntax, wsyntax):
+    g = Gen(rng, syntax, values, types, "random_" + name, wsyntax)
+    fields, oneof = g.schema()
+    records = [g.record(fields, oneof) for _ in range(6)]
+    if rng.random() < 0.4:
+        records.append(Dup(g.record(fields, oneof), g.record(fields, oneof)))
+    case("random", name, syntax, g.body(fields, oneof, "reader"),
+         g.body(fields, oneof, "writer"), records, wsyntax=wsyntax)
+
+
 def add(case, Dup, values, types):
     """Adds the random cases through cases.py's case(); @values: its
     VALUES, @types: its TYPES, which gets the cases' own sub-messages."""
@@ -371,29 +381,13 @@ def add(case, Dup, values, types):
     seed, count = (int(x) for x in spec.split(":"))
     for i in range(count):
         syntax = 2 if i % 2 == 0 else 3
-        rng = random.Random("%d/%d" % (seed, i))
-        name = "s%d_%d_p%d" % (seed, i, syntax)
-        g = Gen(rng, syntax, values, types, "random_" + name)
-        fields, oneof = g.schema()
-        records = [g.record(fields, oneof) for _ in range(6)]
-        if rng.random() < 0.4:
-            records.append(Dup(g.record(fields, oneof),
-                               g.record(fields, oneof)))
-        case("random", name, syntax,
-             g.body(fields, oneof, "reader"),
-             g.body(fields, oneof, "writer"), records)
+        _add_one(case, Dup, values, types, random.Random("%d/%d" % (seed, i)),
+                 "s%d_%d_p%d" % (seed, i, syntax), syntax, syntax)
     # Files that moved from one syntax to the other, a quarter as many,
     # from generators of their own (the cases above stay as they were).
     for i in range(max(1, count // 4)):
         syntax, wsyntax = (2, 3) if i % 2 == 0 else (3, 2)
-        rng = random.Random("%d/x%d" % (seed, i))
-        name = "s%d_x%d_p%dp%d" % (seed, i, syntax, wsyntax)
-        g = Gen(rng, syntax, values, types, "random_" + name, wsyntax)
-        fields, oneof = g.schema()
-        records = [g.record(fields, oneof) for _ in range(6)]
-        if rng.random() < 0.4:
-            records.append(Dup(g.record(fields, oneof),
-                               g.record(fields, oneof)))
-        case("random", name, syntax,
-             g.body(fields, oneof, "reader"),
-             g.body(fields, oneof, "writer"), records, wsyntax=wsyntax)
+        _add_one(case, Dup, values, types,
+                 random.Random("%d/x%d" % (seed, i)),
+                 "s%d_x%d_p%dp%d" % (seed, i, syntax, wsyntax), syntax,
+                 wsyntax)
