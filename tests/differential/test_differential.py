@@ -605,6 +605,28 @@ def bad_proto3_utf8(desc, data, depth=0):
     return False
 
 
+def has_unknown(doc):
+    """Whether a reader's JSON (print.h) keeps an unknown field anywhere."""
+    if isinstance(doc, list):
+        return any(has_unknown(x) for x in doc)
+    if not isinstance(doc, dict):
+        return False
+    if doc.get("#u"):
+        return True
+    return any(has_unknown(v) for k, v in doc.items() if k != "#u")
+
+
+def reader_verdict(writer, wdesc, seen, rdesc, doc, paths=None):
+    """expected_verdict of a reader that printed @doc: a record it reads
+    as the writer meant, but with fields in its unknown-field set, it
+    ignores them (a oneof's member a later one cleared included: the
+    reader holds its bytes, and writes them out again)."""
+    verdict, detail = expected_verdict(writer, wdesc, seen, rdesc, paths)
+    if verdict == "ok" and "error" not in doc and has_unknown(doc):
+        return "ignored_fields", "unknown fields kept"
+    return verdict, detail
+
+
 def expected_verdict(writer, wdesc, seen, rdesc, paths=None):
     """(verdict, detail) of a reader that saw @seen (common form, or a str:
     why its parse failed) where the writer meant @writer; the paths of the
@@ -919,7 +941,8 @@ class Ctx:
                                               reader_framing == "raw") \
                             else "payload"
                         r.expected[rec_framing, reader_framing] = \
-                            expected_verdict(r.writer, wdesc, r.c[seen], rdesc)
+                            reader_verdict(r.writer, wdesc, r.c[seen], rdesc,
+                                           r.c_doc[seen])
                         r.python[rec_framing, reader_framing] = \
                             expected_verdict(r.writer, wdesc, r.py[seen],
                                              rdesc)
@@ -1226,8 +1249,8 @@ class Ctx:
             v2 = self.module(case, 2)
             seen = self.c_seen(case, d)
             paths = []
-            verdict = expected_verdict(r.writer, v2.Rec.DESCRIPTOR, seen,
-                                       v1.Rec.DESCRIPTOR, paths)
+            verdict = reader_verdict(r.writer, v2.Rec.DESCRIPTOR, seen,
+                                     v1.Rec.DESCRIPTOR, d, paths)
             pv = payload_of(data) if rdf == "envelope" else None
             py = expected_verdict(r.writer, v2.Rec.DESCRIPTOR,
                                   self.py_seen(case, data if pv is None

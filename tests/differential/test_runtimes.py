@@ -378,17 +378,6 @@ SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer",
 UNREADABLE = ("unreadable", "corrupt")
 
 
-def has_unknown(doc):
-    """Whether a reader's JSON keeps an unknown field anywhere."""
-    if isinstance(doc, list):
-        return any(has_unknown(x) for x in doc)
-    if not isinstance(doc, dict):
-        return False
-    if doc.get("#u"):
-        return True
-    return any(has_unknown(v) for k, v in doc.items() if k != "#u")
-
-
 def add_extensions(common, desc, raw, extensions):
     """Adds the extensions a reader printed (it parsed them) for a message
     of desc, and for the singular messages within it, to its common form
@@ -417,11 +406,7 @@ def expected(record, doc, rdesc, wdesc, extensions=None):
     seen = td.c_message(rdesc, doc)
     if extensions:
         add_extensions(seen, rdesc, doc, extensions)
-    verdict, detail = td.expected_verdict(record.writer, wdesc, seen, rdesc)
-    if verdict == "ok" and has_unknown(doc):
-        # Fields it sent to its unknown-field set, and reads without.
-        return "ignored_fields", "unknown fields kept"
-    return verdict, detail
+    return td.reader_verdict(record.writer, wdesc, seen, rdesc, doc)
 
 
 def build_verdict_db(path, cases_records):
