@@ -1163,10 +1163,11 @@ static int classify(rs_classification *c, const rs__type *t,
    * otherwise: deep nesting), and every field came in its own wire type,
    * no singular message twice (the walk): a bool protobuf-c unpacks from
    * another wire type is a value the writer's runtime kept unknown, and a
-   * message merged from several occurrences may merge otherwise there. */
+   * message merged from several occurrences may merge otherwise there (a
+   * version with groups is not walked: the comparison decides). */
   size_t walked;
   if (rules->pbc && wv != NULL && wv->desc == rv->desc && w.msg != NULL &&
-      wv->static_depth != 0 && message_is_clean(w.msg, 1) &&
+      wv->static_depth != 0 && message_is_clean(w.msg, 1) && !wv->groups &&
       rs__quick_unpacks(wv->plans, buf + w.payload_offset,
                         w.payload_end - w.payload_offset,
                         rs__levels(o->max_depth), false, false, &walked)) {
