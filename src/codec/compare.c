@@ -1048,10 +1048,27 @@ static int map_dedupe(vals *vs, const rs__rules *r, const ProtobufCAllocator *a,
     x.index = y.index = 0;
     if (key_cmp(&x, &y) == 0) gone[keys[i].index] = true;
   }
+  /* The entries in the map first, in order; those it loses after them
+   * (vs->v[vs->n .. the old n), for lost_entries_unknown). */
+  size_t k = 0;
+  for (size_t i = 0; i < vs->n; i++) k += gone[i];
+  val *lost = k > 0 ? rs__alloc(a, k * sizeof *lost) : NULL;
+  if (k > 0 && lost == NULL) {
+    rs__free(a, gone);
+    rs__free(a, keys);
+    return b != NULL ? rs__budget_code(b) : RS_ENOMEM;
+  }
   size_t n = 0;
-  for (size_t i = 0; i < vs->n; i++)
-    if (!gone[i]) vs->v[n++] = vs->v[i];
+  k = 0;
+  for (size_t i = 0; i < vs->n; i++) {
+    if (gone[i])
+      lost[k++] = vs->v[i];
+    else
+      vs->v[n++] = vs->v[i];
+  }
+  if (k > 0) memcpy(vs->v + n, lost, k * sizeof *lost);
   vs->n = n;
+  rs__free(a, lost);
   rs__free(a, gone);
   rs__free(a, keys);
   return 0;
@@ -1467,6 +1484,36 @@ static void note_dropped(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
   }
 }
 
+/*
+ * A protobuf-c reader's map is the repeated entries, every one kept, also
+ * those a later entry of the same key replaces, which the comparison leaves
+ * out (the writer's map lost them): fields unknown to the reader in one of
+ * those (@lost, @n of them) are unknown fields it keeps, and ignores.
+ */
+static void lost_entries_unknown(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
+                                 const val *lost, size_t n, size_t rbase,
+                                 unsigned depth, lpath *path) {
+  for (size_t i = 0; i < n && going(c); i++) {
+    if (lost[i].kind != V_MSG) continue;
+    rs__notes scratch;
+    sub_walk(c, &scratch, rf->descriptor, &lost[i], rbase, rf->descriptor,
+             &lost[i], rbase, depth, path);
+    bool unknown = false;
+    for (size_t k = 0; k < scratch.n && !unknown; k++)
+      unknown = scratch.items[k].code == RS__RC_FIELD_UNKNOWN;
+    rs__notes_dispose(&scratch, c->a);
+    if (unknown) {
+      note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_FIELD_UNKNOWN, lp_text(path),
+           rf->id, rbase + lost[i].at,
+           "a map entry that a later entry of its key replaces holds fields "
+           "unknown to %s; protobuf-c keeps the entry, and them as unknown "
+           "fields, ignored",
+           c->reader_label);
+      return;
+    }
+  }
+}
+
 static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
                           const ProtobufCFieldDescriptor *wf, const uint8_t *wb,
                           const occs *wall, size_t wfirst, size_t wn,
@@ -1509,6 +1556,7 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
    * reader's (protobuf-c keeps every entry, which is the same map when the
    * writer's is one). */
   bool wmap = rs__is_map_field(wf);
+  size_t rall_n = rv.n; /* the reader's entries, those a map loses too */
   if (rc == 0 && wmap) rc = map_dedupe(&wv, rules, c->a, c->budget);
   if (rc == 0 && rs__is_map_field(rf) && (!rules->pbc || wmap))
     rc = map_dedupe(&rv, rules, c->a, c->budget);
@@ -1517,6 +1565,11 @@ static void compare_field(rs__cmp *c, const ProtobufCMessageDescriptor *W,
     vals_dispose(&wv, c->a);
     vals_dispose(&rv, c->a);
     return;
+  }
+  if (rules->pbc && rall_n > rv.n && going(c)) {
+    size_t mark = lp_field(path, rf->name, rf->id);
+    lost_entries_unknown(c, rf, rv.v + rv.n, rall_n - rv.n, rbase, depth, path);
+    lp_pop(path, mark);
   }
   bool rep_r = rf->label == PROTOBUF_C_LABEL_REPEATED;
   bool rep_w = wf->label == PROTOBUF_C_LABEL_REPEATED;
