@@ -1388,6 +1388,14 @@ static void moved_unset_first(rs__cmp *c, const ProtobufCMessageDescriptor *W,
   }
 }
 
+/* "wire type 0 (varint) where version 1 expects fixed32 (wire type 5)": a
+ * value of another wire type than rf's, which the reader's runtime keeps
+ * unknown (the format and its arguments, for note() and snprintf()). */
+#define WIRE_MISMATCH_FMT "wire type %u (%s) where %s expects %s (wire type %u)"
+#define WIRE_MISMATCH_ARGS(c, rf, got)               \
+  (got), rs__wire_type_name(got), (c)->reader_label, \
+      rs__type_name((rf)->type), rs__field_wire_type(rf)
+
 /* The reader's own checks of field rf: what makes its runtime fail. */
 static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
                          const vals *rv, size_t rbase, lpath *path) {
@@ -1425,12 +1433,8 @@ static bool reader_fails(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
       rv->dropped > 0) {
     char why[160];
     if (rv->dropped_wt) {
-      snprintf(why, sizeof why,
-               "wire type %u (%s) where %s expects %s (wire "
-               "type %u)",
-               rv->dropped_got, rs__wire_type_name(rv->dropped_got),
-               c->reader_label, rs__type_name(rf->type),
-               rs__field_wire_type(rf));
+      snprintf(why, sizeof why, WIRE_MISMATCH_FMT,
+               WIRE_MISMATCH_ARGS(c, rf, rv->dropped_got));
     } else {
       char num[32];
       rs__ival_format(rs__varint_value(PROTOBUF_C_TYPE_ENUM, rv->dropped_value),
@@ -1462,10 +1466,8 @@ static void note_dropped(rs__cmp *c, const ProtobufCFieldDescriptor *rf,
                                          : "keeps it as an unknown field";
   if (rv->dropped_wt)
     note(c, RS_VERDICT_IGNORED_FIELDS, RS__RC_WIRE_TYPE_IGNORED, lp_text(path),
-         rf->id, rbase + rv->dropped_at,
-         "wire type %u (%s) where %s expects %s (wire type %u); %s %s",
-         rv->dropped_got, rs__wire_type_name(rv->dropped_got), c->reader_label,
-         rs__type_name(rf->type), rs__field_wire_type(rf), r->name, kept);
+         rf->id, rbase + rv->dropped_at, WIRE_MISMATCH_FMT "; %s %s",
+         WIRE_MISMATCH_ARGS(c, rf, rv->dropped_got), r->name, kept);
   if (rv->dropped_enum) {
     char num[32];
     rs__ival_format(rs__varint_value(PROTOBUF_C_TYPE_ENUM, rv->dropped_value),
